@@ -1,0 +1,295 @@
+// src/config/schema.ts — the one valibot schema for the whole SEPP configuration.
+//
+// Every change (bootstrap file, PUT /v1/config, peer CRUD) is validated whole against this schema and
+// the cross-field checks in checkConfig(); a change that fails is refused with every reason and changes
+// nothing. Objects are strict: an unknown (mistyped) member is an error, not silently ignored.
+// docs/CONFIG.md documents each member.
+import * as v from "valibot";
+
+const FQDN_RE = /^([0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?\.)+[A-Za-z]{2,63}\.?$/; // TS 29.571 Fqdn
+
+export const Fqdn = v.pipe(v.string(), v.minLength(4), v.maxLength(253), v.regex(FQDN_RE, "not an FQDN"));
+export const PlmnIdSchema = v.strictObject({
+  mcc: v.pipe(v.string(), v.regex(/^\d{3}$/, "mcc must be 3 digits")),
+  mnc: v.pipe(v.string(), v.regex(/^\d{2,3}$/, "mnc must be 2 or 3 digits")),
+});
+const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535));
+const Host = v.pipe(v.string(), v.minLength(1), v.maxLength(253));
+/** A PEM text ("-----BEGIN …") or a path to a PEM file (relative paths are relative to storage.dir). */
+export const PemSource = v.pipe(v.string(), v.minLength(1), v.maxLength(65536));
+const HttpsUri = v.pipe(v.string(), v.url(), v.regex(/^https:\/\//, "must be an https:// URI"), v.maxLength(2048));
+const PosInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+export const SecurityCapabilityName = v.picklist(["PRINS", "TLS"]);
+export const JweSuite = v.picklist(["A256GCM", "A128GCM"]);
+export const N32PurposeSchema = v.picklist([
+  "ROAMING",
+  "INTER_PLMN_MOBILITY",
+  "SMS_INTERCONNECT",
+  "ROAMING_TEST",
+  "INTER_PLMN_MOBILITY_TEST",
+  "SMS_INTERCONNECT_TEST",
+  "SNPN_INTERCONNECT",
+  "SNPN_INTERCONNECT_TEST",
+  "DISASTER_ROAMING",
+  "DISASTER_ROAMING_TEST",
+]);
+const IeTypeSchema = v.picklist([
+  "UEID",
+  "LOCATION",
+  "KEY_MATERIAL",
+  "AUTHENTICATION_MATERIAL",
+  "AUTHORIZATION_TOKEN",
+  "OTHER",
+  "NONSENSITIVE",
+]);
+const IeInfoSchema = v.strictObject({
+  ieLoc: v.picklist(["URI_PARAM", "HEADER", "BODY", "MULTIPART_BINARY"]),
+  ieType: IeTypeSchema,
+  reqIe: v.optional(v.string()),
+  rspIe: v.optional(v.string()),
+  isModifiable: v.optional(v.boolean()),
+  isModifiableByIpx: v.optional(v.record(v.string(), v.boolean())),
+});
+/** TS 29.573 ProtectionPolicy (wire shape, including the legacy member name IeList). */
+export const ProtectionPolicySchema = v.strictObject({
+  apiIeMappingList: v.pipe(
+    v.array(
+      v.strictObject({
+        apiSignature: v.union([v.string(), v.strictObject({ callbackType: v.string() })]),
+        apiMethod: v.picklist(["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE"]),
+        IeList: v.pipe(v.array(IeInfoSchema), v.minLength(1)),
+      }),
+    ),
+    v.minLength(1),
+  ),
+  dataTypeEncPolicy: v.optional(v.pipe(v.array(IeTypeSchema), v.minLength(1))),
+});
+
+/** A Roaming Intermediary (IPX provider) whose modifications a peer association accepts (TS 33.501 13.2.2.2 step 3). */
+export const RoamingIntermediarySchema = v.strictObject({
+  /** ipxProviderId: the RI's FQDN */
+  ipxProviderId: Fqdn,
+  /** "own": an RI on our side (cRI/pRI we contract), announced by us; "peer": the partner's RI, expected from the peer. */
+  side: v.picklist(["own", "peer"]),
+  /** RI certificates (PEM or path), issued under tls.riTrustAnchors; only for JWS verification, never for TLS. */
+  certificates: v.optional(v.array(PemSource), []),
+  /** base64 DER SubjectPublicKeyInfo of P-256 keys (N32-PROFILE P5) */
+  rawPublicKeys: v.optional(v.array(v.string()), []),
+  /** Whether this RI is the first hop allowed to modify our outgoing messages (metaData.authorizedIpxId). */
+  authorized: v.optional(v.boolean(), false),
+});
+
+/** Per-peer settings of N32-PROFILE.md, with the profile's defaults. */
+export const PeerProfileSchema = v.strictObject({
+  /** P1: TLS 1.2 exporter context: "empty" (zero-length context) or "none" */
+  tls12ExporterContext: v.optional(v.picklist(["empty", "none"]), "empty"),
+  /** P1: which N32-f context ID is fed to the KDF */
+  kdfContextId: v.optional(v.picklist(["initiator", "responder"]), "initiator"),
+  /** P1: whether TLS 1.2 is acceptable on N32 with this peer */
+  allowTls12: v.optional(v.boolean(), false),
+  /** P7: reaction to a protection policy mismatch */
+  onPolicyMismatch: v.optional(v.picklist(["reject", "warn"]), "reject"),
+  /** P6: announce RI-relevant parameters over N32-f; default: on when the peer has any RI */
+  announceToRi: v.optional(v.boolean()),
+});
+
+export const PeerSchema = v.strictObject({
+  /** Local name of the peer, used in the admin API path: [a-z0-9-]{1,63} */
+  id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "peer id must match [a-z0-9][a-z0-9-]{0,62}")),
+  /** The peer SEPP's N32 FQDN (its `sender` and a dNSName of its certificate) */
+  n32Fqdn: Fqdn,
+  plmnIds: v.pipe(v.array(PlmnIdSchema), v.minLength(1)),
+  /** The peer's N32-c apiRoot (https://host:port), where we send /n32c-handshake/v1/… */
+  n32cUri: HttpsUri,
+  /** The peer's N32-f apiRoot; defaults to n32cUri */
+  n32fUri: v.optional(HttpsUri),
+  /** Whether this SEPP starts the N32-c handshake with the peer (on start-up and before key life ends). */
+  initiate: v.optional(v.boolean(), true),
+  /** Security capabilities allowed with this peer, in our priority order (TS 33.501 13.5). */
+  securityCapabilities: v.optional(v.pipe(v.array(SecurityCapabilityName), v.minLength(1)), ["PRINS", "TLS"]),
+  /** JWE cipher suites allowed with this peer, in priority order (TS 33.210: A128GCM shall, A256GCM should). */
+  jweCipherSuites: v.optional(v.pipe(v.array(JweSuite), v.minLength(1)), ["A256GCM", "A128GCM"]),
+  intendedUsagePurpose: v.optional(v.pipe(v.array(N32PurposeSchema), v.minLength(1)), ["ROAMING"]),
+  /** Our protection policy towards this peer: only adds protection to the defaults (N32-PROFILE P4). */
+  protectionPolicy: v.optional(ProtectionPolicySchema),
+  /** The policy agreed with the partner, to detect a mismatch with what it sends on N32-c (TS 33.501 13.2.3.6). */
+  partnerPolicy: v.optional(ProtectionPolicySchema),
+  roamingIntermediaries: v.optional(v.array(RoamingIntermediarySchema), []),
+  profile: v.optional(PeerProfileSchema, {}),
+  /** Data path settings (egress allow-list, limits): see docs/CONFIG.md */
+  n32f: v.optional(
+    v.strictObject({
+      allowedTargets: v.optional(
+        v.array(
+          v.strictObject({
+            host: v.pipe(v.string(), v.minLength(1), v.maxLength(253)),
+            port: v.optional(Port),
+            scheme: v.optional(v.picklist(["http", "https"])),
+            apiPrefixes: v.optional(v.array(v.pipe(v.string(), v.regex(/^\//, "API prefix must start with /")))),
+          }),
+        ),
+        [],
+      ),
+      maxPendingRequests: v.optional(PosInt, 1024),
+      maxRequestsPerSecond: v.optional(PosInt, 2000),
+    }),
+    {},
+  ),
+});
+
+const TrustAnchorSchema = v.strictObject({
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  /** PLMN IDs whose certificates must chain to these roots; a PLMN ID belongs to at most one anchor (TS 33.501 13.1.2). */
+  plmnIds: v.pipe(v.array(PlmnIdSchema), v.minLength(1)),
+  roots: v.pipe(v.array(PemSource), v.minLength(1)),
+});
+
+const ListenerSchema = v.strictObject({ host: Host, port: Port });
+
+export const ConfigSchema = v.strictObject({
+  identity: v.strictObject({
+    /** Our N32 FQDN: `sender` on N32-c, dNSName of our certificate. */
+    n32Fqdn: Fqdn,
+    plmnIds: v.pipe(v.array(PlmnIdSchema), v.minLength(1)),
+    /** FQDN announced as senderN32fFqdn; defaults to n32Fqdn */
+    n32fFqdn: v.optional(Fqdn),
+  }),
+  listeners: v.strictObject({
+    /** N32-c (HTTP/2 over mutual TLS); also N32-f when `n32f` is absent */
+    n32: ListenerSchema,
+    /** A separate N32-f listener; absent: N32-f shares the N32-c port */
+    n32f: v.optional(ListenerSchema),
+    /** SBI side towards our own NFs/SCP (h2c prior knowledge, or TLS when `tls` is true) */
+    sbi: v.optional(v.strictObject({ host: Host, port: Port, tls: v.optional(v.boolean(), false) })),
+    /** Local REST API; loopback by default */
+    admin: ListenerSchema,
+  }),
+  tls: v.strictObject({
+    /** Our N32 certificate chain (leaf first) */
+    certificate: PemSource,
+    /** Our private key: PEM/path (software keystore) or "keystore:tls" (sealed in the keystore) */
+    privateKey: PemSource,
+    minVersion: v.optional(v.picklist(["TLSv1.2", "TLSv1.3"]), "TLSv1.3"),
+    trustAnchors: v.pipe(v.array(TrustAnchorSchema), v.minLength(1)),
+    /** Roots for Roaming Intermediary certificates: a separate trust store, never used for TLS (TS 33.501 5.9.3.2). */
+    riTrustAnchors: v.optional(v.array(PemSource), []),
+  }),
+  keystore: v.optional(
+    v.variant("backend", [
+      v.strictObject({ backend: v.literal("software"), dir: v.optional(v.string(), "keys") }),
+      v.strictObject({
+        backend: v.literal("pkcs11"),
+        module: v.pipe(v.string(), v.minLength(1)),
+        /** RFC 7512 URI of the token, e.g. pkcs11:token=sepp */
+        tokenUri: v.pipe(v.string(), v.regex(/^pkcs11:/, "must be a pkcs11: URI")),
+        /** Where the user PIN comes from: never the configuration file itself */
+        pinFile: v.optional(v.string()),
+        pinEnv: v.optional(v.string()),
+        sessionPoolSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), 4),
+      }),
+    ]),
+    { backend: "software", dir: "keys" },
+  ),
+  /** Which AEAD engine carries N32-f AES-GCM */
+  aead: v.optional(v.strictObject({ engine: v.optional(v.picklist(["software", "pkcs11"]), "software") }), {}),
+  n32c: v.optional(
+    v.strictObject({
+      retryInitialMs: v.optional(PosInt, 1000),
+      retryMaxMs: v.optional(PosInt, 60000),
+      requestTimeoutMs: v.optional(PosInt, 10000),
+      maxBodyBytes: v.optional(PosInt, 65536),
+      /** N32-f context validity (P1 default 24 h) */
+      contextValiditySeconds: v.optional(PosInt, 86400),
+      /** re-handshake when a SEQ counter passes this (P1 default 2^31) */
+      rekeySeqThreshold: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 32 - 1)), 2 ** 31),
+      /** re-handshake this many seconds before validity ends */
+      rekeyMarginSeconds: v.optional(PosInt, 300),
+      maxRequestsPerSecond: v.optional(PosInt, 50),
+    }),
+    {},
+  ),
+  peers: v.optional(v.array(PeerSchema), []),
+  admin: v.optional(
+    v.strictObject({
+      /** File holding the bearer token (created 0600 on first start); relative to storage.dir */
+      tokenFile: v.optional(v.string(), "admin.token"),
+    }),
+    {},
+  ),
+  storage: v.optional(v.strictObject({ dir: v.optional(v.string(), "var") }), {}),
+  log: v.optional(v.strictObject({ level: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info") }), {}),
+});
+
+export type SeppConfig = v.InferOutput<typeof ConfigSchema>;
+export type SeppConfigInput = v.InferInput<typeof ConfigSchema>;
+export type PeerConfig = v.InferOutput<typeof PeerSchema>;
+export type PeerProfile = v.InferOutput<typeof PeerProfileSchema>;
+export type RoamingIntermediaryConfig = v.InferOutput<typeof RoamingIntermediarySchema>;
+
+export interface ConfigIssue {
+  path: string;
+  reason: string;
+}
+
+/** Cross-field rules the per-member schema cannot express. */
+function checkConfig(c: SeppConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const key = (p: { mcc: string; mnc: string }) => `${p.mcc}-${p.mnc.padStart(3, "0")}`;
+  const ids = new Set<string>();
+  const fqdns = new Set<string>();
+  c.peers.forEach((p, i) => {
+    if (ids.has(p.id)) issues.push({ path: `/peers/${i}/id`, reason: `duplicate peer id ${p.id}` });
+    ids.add(p.id);
+    const f = p.n32Fqdn.toLowerCase();
+    if (fqdns.has(f)) issues.push({ path: `/peers/${i}/n32Fqdn`, reason: `duplicate peer FQDN ${p.n32Fqdn}` });
+    fqdns.add(f);
+    if (new Set(p.securityCapabilities).size !== p.securityCapabilities.length)
+      issues.push({ path: `/peers/${i}/securityCapabilities`, reason: "repeated capability" });
+    if (p.roamingIntermediaries.filter((r) => r.side === "own" && r.authorized).length > 1)
+      issues.push({ path: `/peers/${i}/roamingIntermediaries`, reason: "at most one own RI may be authorized" });
+    p.roamingIntermediaries.forEach((r, j) => {
+      if (r.certificates.length === 0 && r.rawPublicKeys.length === 0)
+        issues.push({ path: `/peers/${i}/roamingIntermediaries/${j}`, reason: "an RI needs certificates or rawPublicKeys" });
+    });
+  });
+  const seen = new Map<string, string>();
+  c.tls.trustAnchors.forEach((a, i) => {
+    for (const p of a.plmnIds) {
+      const k = key(p);
+      const prev = seen.get(k);
+      if (prev !== undefined && prev !== a.name)
+        issues.push({ path: `/tls/trustAnchors/${i}/plmnIds`, reason: `PLMN ${k} already belongs to trust anchor ${prev}` });
+      seen.set(k, a.name);
+    }
+  });
+  if (c.keystore.backend === "pkcs11" && !c.keystore.pinFile && !c.keystore.pinEnv)
+    issues.push({ path: "/keystore", reason: "pkcs11 keystore needs pinFile or pinEnv" });
+  if (c.aead.engine === "pkcs11" && c.keystore.backend !== "pkcs11")
+    issues.push({ path: "/aead/engine", reason: "the pkcs11 AEAD engine needs the pkcs11 keystore" });
+  if (c.listeners.n32f && c.listeners.n32f.port !== 0 && c.listeners.n32f.port === c.listeners.n32.port && c.listeners.n32f.host === c.listeners.n32.host)
+    issues.push({ path: "/listeners/n32f", reason: "same as listeners.n32: omit listeners.n32f to share the port" });
+  return issues;
+}
+
+export type ParseResult = { ok: true; config: SeppConfig } | { ok: false; issues: ConfigIssue[] };
+
+/** Validate a whole configuration. Never throws. */
+export function parseConfig(input: unknown): ParseResult {
+  const r = v.safeParse(ConfigSchema, input);
+  if (!r.success) {
+    return {
+      ok: false,
+      issues: r.issues.map((i) => ({ path: "/" + (v.getDotPath(i) ?? "").replaceAll(".", "/"), reason: i.message })),
+    };
+  }
+  const issues = checkConfig(r.output);
+  return issues.length ? { ok: false, issues } : { ok: true, config: r.output };
+}
+
+/** Validate one peer entry (admin API) before it is merged into a whole configuration. */
+export function parsePeer(input: unknown): { ok: true; peer: PeerConfig } | { ok: false; issues: ConfigIssue[] } {
+  const r = v.safeParse(PeerSchema, input);
+  if (r.success) return { ok: true, peer: r.output };
+  return { ok: false, issues: r.issues.map((i) => ({ path: "/" + (v.getDotPath(i) ?? "").replaceAll(".", "/"), reason: i.message })) };
+}

@@ -1,0 +1,112 @@
+// src/metrics.ts — a small Prometheus registry (text exposition format 0.0.4).
+// Counters and gauges keyed by a fixed label set; histograms with fixed buckets. Label values come from
+// our own enums and peer ids, never from the network, so cardinality stays bounded; a hard cap guards it.
+const MAX_SERIES_PER_METRIC = 2000;
+
+type Labels = Record<string, string>;
+const labelKey = (l: Labels) =>
+  Object.keys(l)
+    .sort()
+    .map((k) => `${k}="${String(l[k]).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .join(",");
+
+abstract class Metric {
+  constructor(readonly name: string, readonly help: string, readonly type: string) {}
+  abstract render(): string;
+}
+
+export class Counter extends Metric {
+  #series = new Map<string, number>();
+  constructor(name: string, help: string) {
+    super(name, help, "counter");
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const k = labelKey(labels);
+    if (!this.#series.has(k) && this.#series.size >= MAX_SERIES_PER_METRIC) return;
+    this.#series.set(k, (this.#series.get(k) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.#series.get(labelKey(labels)) ?? 0;
+  }
+  render(): string {
+    let s = "";
+    for (const [k, v] of this.#series) s += `${this.name}${k ? `{${k}}` : ""} ${v}\n`;
+    return s;
+  }
+}
+
+export class Gauge extends Metric {
+  #series = new Map<string, number | (() => number)>();
+  constructor(name: string, help: string) {
+    super(name, help, "gauge");
+  }
+  set(labels: Labels, value: number | (() => number)): void {
+    const k = labelKey(labels);
+    if (!this.#series.has(k) && this.#series.size >= MAX_SERIES_PER_METRIC) return;
+    this.#series.set(k, value);
+  }
+  delete(labels: Labels): void {
+    this.#series.delete(labelKey(labels));
+  }
+  get(labels: Labels = {}): number {
+    const v = this.#series.get(labelKey(labels));
+    return typeof v === "function" ? v() : (v ?? 0);
+  }
+  render(): string {
+    let s = "";
+    for (const [k, v] of this.#series) s += `${this.name}${k ? `{${k}}` : ""} ${typeof v === "function" ? v() : v}\n`;
+    return s;
+  }
+}
+
+export class Histogram extends Metric {
+  #series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(name: string, help: string, readonly buckets: number[]) {
+    super(name, help, "histogram");
+  }
+  observe(labels: Labels, value: number): void {
+    const k = labelKey(labels);
+    let s = this.#series.get(k);
+    if (!s) {
+      if (this.#series.size >= MAX_SERIES_PER_METRIC) return;
+      s = { counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.#series.set(k, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+  render(): string {
+    let out = "";
+    for (const [k, s] of this.#series) {
+      const pre = k ? `${k},` : "";
+      this.buckets.forEach((b, i) => (out += `${this.name}_bucket{${pre}le="${b}"} ${s.counts[i]}\n`));
+      out += `${this.name}_bucket{${pre}le="+Inf"} ${s.count}\n`;
+      out += `${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}\n${this.name}_count${k ? `{${k}}` : ""} ${s.count}\n`;
+    }
+    return out;
+  }
+}
+
+export class Registry {
+  #metrics = new Map<string, Metric>();
+  counter(name: string, help: string): Counter {
+    return this.#get(name, () => new Counter(name, help)) as Counter;
+  }
+  gauge(name: string, help: string): Gauge {
+    return this.#get(name, () => new Gauge(name, help)) as Gauge;
+  }
+  histogram(name: string, help: string, buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]): Histogram {
+    return this.#get(name, () => new Histogram(name, help, buckets)) as Histogram;
+  }
+  #get(name: string, make: () => Metric): Metric {
+    let m = this.#metrics.get(name);
+    if (!m) this.#metrics.set(name, (m = make()));
+    return m;
+  }
+  render(): string {
+    let s = "";
+    for (const m of this.#metrics.values()) s += `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.render()}`;
+    return s;
+  }
+}
