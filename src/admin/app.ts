@@ -1,0 +1,191 @@
+// src/admin/app.ts — the local REST API (docs/API.md): configuration, peers, N32 status and actions,
+// metrics. hono on Bun.serve, loopback by default, bearer token on everything but /v1/health.
+// Bodies are validated with valibot (src/config/schema.ts); errors are ProblemDetails.
+import { Hono, type Context } from "hono";
+import { bearerAuth } from "./auth.ts";
+import { problem, problemResponse, PROBLEM_JSON } from "../problem.ts";
+import { parsePeer, type SeppConfig, type PeerConfig } from "../config/schema.ts";
+import type { ConfigStore } from "../config/store.ts";
+import { isInlinePem } from "../config/pem.ts";
+import type { Registry } from "../metrics.ts";
+import type { InvalidParam } from "../model/n32.ts";
+
+export const MAX_ADMIN_BODY = 1 << 20;
+export const REDACTED = "[redacted]";
+
+/** What the admin API needs from the running SEPP (src/sepp.ts provides it). */
+export interface AdminDeps {
+  store: ConfigStore;
+  token: () => string;
+  metrics: Registry;
+  status: () => Record<string, unknown>;
+  health: () => { healthy: boolean; checks: Record<string, unknown> };
+  n32?: {
+    status(peerId: string): unknown | undefined;
+    handshake(peerId: string): Promise<unknown>;
+    terminate(peerId: string): Promise<void>;
+  };
+  /** Extra authenticated routes (e.g. /v1/keys from hw/), mounted at "/" */
+  extraRoutes?: Hono[];
+}
+
+/** The configuration as the API shows it: an inline private key is never returned. */
+export function redactConfig(c: SeppConfig): SeppConfig {
+  const copy = structuredClone(c);
+  if (isInlinePem(copy.tls.privateKey)) copy.tls.privateKey = REDACTED;
+  return copy;
+}
+
+/** Put back what redactConfig hid when a client sends the redacted value back unchanged. */
+function unredact(candidate: unknown, current: SeppConfig): unknown {
+  const c = candidate as { tls?: { privateKey?: unknown } };
+  if (c && typeof c === "object" && c.tls && typeof c.tls === "object" && c.tls.privateKey === REDACTED) {
+    c.tls.privateKey = current.tls.privateKey;
+  }
+  return candidate;
+}
+
+async function readJson(c: Context): Promise<{ ok: true; value: unknown } | { ok: false; res: Response }> {
+  const ct = c.req.header("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(ct))
+    return { ok: false, res: problemResponse(problem(415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json")) };
+  const len = Number(c.req.header("content-length") ?? "0");
+  if (len > MAX_ADMIN_BODY) return { ok: false, res: problemResponse(problem(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_ADMIN_BODY} bytes`)) };
+  const buf = await c.req.arrayBuffer();
+  if (buf.byteLength > MAX_ADMIN_BODY) return { ok: false, res: problemResponse(problem(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_ADMIN_BODY} bytes`)) };
+  try {
+    return { ok: true, value: JSON.parse(new TextDecoder().decode(buf)) };
+  } catch {
+    return { ok: false, res: problemResponse(problem(400, "MANDATORY_IE_INCORRECT", "body is not valid JSON")) };
+  }
+}
+
+const invalid = (issues: { path: string; reason: string }[], detail: string) =>
+  problemResponse(
+    problem(
+      400,
+      "INVALID_CONFIGURATION",
+      detail,
+      issues.map((i): InvalidParam => ({ param: i.path, reason: i.reason })),
+    ),
+  );
+
+export function createAdminApp(d: AdminDeps): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    // Never leak internals: the detail is a fixed sentence, the error goes to the log by the caller.
+    return problemResponse(problem(500, "SYSTEM_FAILURE", "internal error"));
+  });
+  app.notFound(() => problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such resource")));
+
+  // Liveness/readiness for the platform: no secrets, no token needed.
+  app.get("/v1/health", (c) => {
+    const h = d.health();
+    return c.json({ status: h.healthy ? "UP" : "DOWN", checks: h.checks }, h.healthy ? 200 : 503);
+  });
+
+  app.use("*", bearerAuth(d.token));
+
+  app.get("/v1/status", (c) => c.json(d.status()));
+
+  app.get("/metrics", (c) => c.body(d.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+
+  app.get("/v1/config", (c) => {
+    c.header("etag", `"${d.store.version}"`);
+    return c.json(redactConfig(d.store.config));
+  });
+
+  app.put("/v1/config", async (c) => {
+    const body = await readJson(c);
+    if (!body.ok) return body.res;
+    const ifMatch = c.req.header("if-match");
+    if (ifMatch && ifMatch !== `"${d.store.version}"`)
+      return problemResponse(problem(412, "PRECONDITION_FAILED", `configuration is at version ${d.store.version}`));
+    const r = d.store.apply(unredact(body.value, d.store.config), "PUT /v1/config");
+    if (!r.ok) return invalid(r.issues, "configuration refused; nothing was changed");
+    c.header("etag", `"${r.version}"`);
+    return c.json(redactConfig(r.config));
+  });
+
+  app.get("/v1/config/history", (c) => c.json(d.store.history()));
+
+  // ---- peers: each change is applied as a whole new configuration ----
+  const peers = () => d.store.config.peers;
+  const applyPeers = (next: PeerConfig[], source: string) => d.store.apply({ ...d.store.config, peers: next }, source);
+
+  app.get("/v1/peers", (c) => c.json(peers()));
+
+  app.get("/v1/peers/:peerId", (c) => {
+    const p = peers().find((x) => x.id === c.req.param("peerId"));
+    return p ? c.json(p) : problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such peer"));
+  });
+
+  app.post("/v1/peers", async (c) => {
+    const body = await readJson(c);
+    if (!body.ok) return body.res;
+    const pr = parsePeer(body.value);
+    if (!pr.ok) return invalid(pr.issues, "peer refused; nothing was changed");
+    if (peers().some((x) => x.id === pr.peer.id))
+      return problemResponse(problem(409, "RESOURCE_EXISTS", `peer ${pr.peer.id} exists; use PUT`));
+    const r = applyPeers([...peers(), pr.peer], `POST /v1/peers ${pr.peer.id}`);
+    if (!r.ok) return invalid(r.issues, "peer refused; nothing was changed");
+    c.header("location", `/v1/peers/${pr.peer.id}`);
+    return c.json(pr.peer, 201);
+  });
+
+  app.put("/v1/peers/:peerId", async (c) => {
+    const id = c.req.param("peerId");
+    const body = await readJson(c);
+    if (!body.ok) return body.res;
+    const pr = parsePeer(body.value);
+    if (!pr.ok) return invalid(pr.issues, "peer refused; nothing was changed");
+    if (pr.peer.id !== id) return invalid([{ path: "/id", reason: `must equal the path's peer id ${id}` }], "peer refused; nothing was changed");
+    const exists = peers().some((x) => x.id === id);
+    const next = exists ? peers().map((x) => (x.id === id ? pr.peer : x)) : [...peers(), pr.peer];
+    const r = applyPeers(next, `PUT /v1/peers/${id}`);
+    if (!r.ok) return invalid(r.issues, "peer refused; nothing was changed");
+    return c.json(pr.peer, exists ? 200 : 201);
+  });
+
+  app.delete("/v1/peers/:peerId", async (c) => {
+    const id = c.req.param("peerId");
+    if (!peers().some((x) => x.id === id)) return problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such peer"));
+    if (d.n32) await d.n32.terminate(id).catch(() => undefined);
+    const r = applyPeers(
+      peers().filter((x) => x.id !== id),
+      `DELETE /v1/peers/${id}`,
+    );
+    if (!r.ok) return invalid(r.issues, "refused; nothing was changed");
+    return c.body(null, 204);
+  });
+
+  // ---- N32 per peer ----
+  const withPeer = (c: Context) => {
+    const id = c.req.param("peerId") ?? "";
+    return peers().some((x) => x.id === id) ? id : null;
+  };
+  app.get("/v1/peers/:peerId/n32", (c) => {
+    const id = withPeer(c);
+    if (!id) return problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such peer"));
+    const s = d.n32?.status(id);
+    return s ? c.json(s) : problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no N32 state for this peer"));
+  });
+  app.post("/v1/peers/:peerId/n32/handshake", async (c) => {
+    const id = withPeer(c);
+    if (!id || !d.n32) return problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such peer"));
+    const s = await d.n32.handshake(id).catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
+    return c.json(s, "error" in (s as object) ? 502 : 200);
+  });
+  app.post("/v1/peers/:peerId/n32/terminate", async (c) => {
+    const id = withPeer(c);
+    if (!id || !d.n32) return problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such peer"));
+    await d.n32.terminate(id);
+    return c.body(null, 204);
+  });
+
+  for (const r of d.extraRoutes ?? []) app.route("/", r);
+  return app;
+}
+
+export { PROBLEM_JSON };

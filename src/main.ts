@@ -1,0 +1,68 @@
+#!/usr/bin/env bun
+// src/main.ts — the CLI. Contract used by tools outside the project (keep it stable):
+//   sepp serve [--config FILE]    run the SEPP (without --config: the embedded default configuration)
+//   sepp --version                print the version
+// Logs are JSON lines on stdout; SIGTERM/SIGINT drain and exit 0.
+import { VERSION } from "./version.ts";
+import { createLogger } from "./log.ts";
+
+const USAGE = `usage: sepp serve [--config FILE]
+       sepp --version`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--version") || argv[0] === "version") {
+    process.stdout.write(`sepp ${VERSION}\n`);
+    return 0;
+  }
+  if (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  if (argv[0] !== "serve") {
+    process.stderr.write(USAGE + "\n");
+    return 2;
+  }
+  let configPath: string | undefined;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--config" && argv[i + 1]) configPath = argv[++i];
+    else if (a.startsWith("--config=")) configPath = a.slice("--config=".length);
+    else {
+      process.stderr.write(`unknown argument ${a}\n${USAGE}\n`);
+      return 2;
+    }
+  }
+  const log = createLogger({ level: (process.env.SEPP_LOG_LEVEL as "debug" | "info" | "warn" | "error" | undefined) ?? "info" });
+  const { startSepp } = await import("./sepp.ts");
+  let sepp: Awaited<ReturnType<typeof startSepp>>;
+  try {
+    sepp = await startSepp({ configPath, log });
+  } catch (e) {
+    log.error("start-up failed", { error: e instanceof Error ? e.message : String(e) });
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info("draining", { signal });
+      sepp.stop().then(resolve, (e) => {
+        log.error("drain failed", { error: String(e) });
+        resolve();
+      });
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+  log.info("stopped");
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`fatal: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
