@@ -1,0 +1,89 @@
+// src/config/bootstrap.ts — first start and every start: the data directory, the configuration store,
+// the admin token and (for the embedded default only) a development PKI.
+//
+// The bootstrap file (or the embedded config/default.json) is applied only when the store is empty;
+// afterwards the running configuration is the one in the store, changed through the admin API.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import defaultConfig from "../../config/default.json" with { type: "json" };
+import { parseConfig, type SeppConfig } from "./schema.ts";
+import { ConfigStore } from "./store.ts";
+import { isInlinePem } from "./pem.ts";
+import type { Logger } from "../log.ts";
+import { createRootCa, issueSeppCert } from "../pki/devpki.ts";
+
+export interface Bootstrapped {
+  store: ConfigStore;
+  dataDir: string;
+  tokenPath: string;
+  token: string;
+}
+
+const pathIn = (dataDir: string, p: string) => (isAbsolute(p) ? p : join(dataDir, p));
+
+function writeSecret(path: string, content: string): void {
+  writeFileSync(path, content, { mode: 0o600 });
+  chmodSync(path, 0o600); // an existing file keeps its mode on write: force it
+}
+
+/** The development PKI of the embedded default: one root for our PLMNs and our SEPP certificate. */
+async function ensureDevPki(c: SeppConfig, dataDir: string, log: Logger): Promise<void> {
+  const files = [c.tls.certificate, c.tls.privateKey, ...c.tls.trustAnchors.flatMap((a) => a.roots)];
+  if (files.some(isInlinePem)) return;
+  const paths = files.map((f) => pathIn(dataDir, f));
+  if (paths.every(existsSync)) return;
+  if (paths.some(existsSync)) throw new Error(`development PKI incomplete in ${dataDir}: some of ${files.join(", ")} are missing`);
+  const root = await createRootCa({ name: `sepp development root ${c.identity.plmnIds.map((p) => `${p.mcc}-${p.mnc}`).join(" ")}` });
+  const leaf = await issueSeppCert(root, { dnsNames: [c.identity.n32Fqdn] });
+  mkdirSync(join(dataDir, "pki"), { recursive: true, mode: 0o700 });
+  writeFileSync(pathIn(dataDir, c.tls.certificate), leaf.chainPem);
+  writeSecret(pathIn(dataDir, c.tls.privateKey), leaf.keyPem);
+  for (const a of c.tls.trustAnchors) for (const r of a.roots) writeFileSync(pathIn(dataDir, r), root.certPem);
+  log.info("created development PKI (not for production)", { dir: join(dataDir, "pki"), fqdn: c.identity.n32Fqdn });
+}
+
+export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: string }): Promise<Bootstrapped> {
+  const { log } = opts;
+  const source = opts.configPath ? `bootstrap file ${opts.configPath}` : "embedded default";
+  let raw: unknown;
+  if (opts.configPath) {
+    try {
+      raw = JSON.parse(readFileSync(opts.configPath, "utf8"));
+    } catch (e) {
+      throw new Error(`cannot read configuration ${opts.configPath}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else {
+    raw = structuredClone(defaultConfig);
+  }
+  const parsed = parseConfig(raw);
+  if (!parsed.ok) throw new Error(`invalid configuration (${source}): ${parsed.issues.map((i) => `${i.path}: ${i.reason}`).join("; ")}`);
+  const dataDir = resolve(opts.cwd ?? process.cwd(), parsed.config.storage.dir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  const store = new ConfigStore(join(dataDir, "sepp.db"));
+  if (store.empty) {
+    if (!opts.configPath) await ensureDevPki(parsed.config, dataDir, log);
+    const r = store.apply(raw, source);
+    if (!r.ok) throw new Error(`invalid configuration (${source})`);
+    log.info("configuration bootstrapped", { source, version: r.version });
+  } else {
+    log.info("configuration loaded from store", { version: store.version, bootstrap: "ignored (store not empty)" });
+  }
+  // The store lives in storage.dir: moving it through the API would orphan the running store.
+  store.addGuard((next, prev) =>
+    prev && next.storage.dir !== prev.storage.dir ? [{ path: "/storage/dir", reason: "cannot be changed at run time" }] : [],
+  );
+
+  const tokenPath = pathIn(dataDir, store.config.admin.tokenFile);
+  let token: string;
+  if (existsSync(tokenPath)) {
+    token = readFileSync(tokenPath, "utf8").trim();
+    if (token.length < 16) throw new Error(`admin token in ${tokenPath} is too short (at least 16 characters)`);
+  } else {
+    token = randomBytes(32).toString("base64url");
+    writeSecret(tokenPath, token + "\n");
+    log.info("created admin token", { file: tokenPath });
+  }
+  return { store, dataDir, tokenPath, token };
+}
