@@ -382,7 +382,8 @@ describe("P10 receive-side leniencies", () => {
     });
   }
 
-  const stillBad: [string, "DataToIntegrityProtectBlock" | "DataToIntegrityProtectAndCipherBlock", unknown, string, string][] = [
+  type Cause = ReturnType<typeof problemCauseFor>;
+  const stillBad: [string, "DataToIntegrityProtectBlock" | "DataToIntegrityProtectAndCipherBlock", unknown, string, Cause][] = [
     ["payload entry without value", "DataToIntegrityProtectBlock", { metaData: meta, payload: [{ iePath: "/a", ieValueLocation: "BODY" }] }, "/payload/0/value", "MANDATORY_IE_MISSING"],
     ["headerval a number", "DataToIntegrityProtectBlock", { metaData: meta, headers: [{ header: "a", value: { headerval: 5 } }] }, "/headers/0/value", "MANDATORY_IE_INCORRECT"],
     ["header value a number", "DataToIntegrityProtectBlock", { metaData: meta, headers: [{ header: "a", value: 5 }] }, "/headers/0/value", "MANDATORY_IE_INCORRECT"],
