@@ -1,0 +1,261 @@
+// src/n32f/reconstruct.ts — DataToIntegrityProtectBlock + dataToEncrypt → HTTP/2 message, the exact inverse of
+// reformat() (TS 33.501 13.2.4.7 step "reconstruct", TS 29.573 6.2; N32-PROFILE P3, P10). Pure.
+// Every failure is an N32fError MESSAGE_RECONSTRUCTION_FAILED with a FailureReason and the offending attribute
+// (a JSON pointer into the block). Nothing partially rebuilt is returned.
+//
+// References (decided here, see docs/N32F.md): an index out of range or not a non-negative integer, a reference
+// object with other members, and a reference used twice are refused (INVALID_INDEX_TO_ENCRYPTED_BLOCK). An index
+// that no reference uses is ignored and its value dropped: a Roaming Intermediary may legitimately remove an
+// encrypted IE it is allowed to modify (P5), which leaves its index unreferenced.
+import { Buffer } from "node:buffer";
+import type { DataToIntegrityProtectBlock, FailureReason, HttpMethod } from "../model/n32.ts";
+import { N32fError } from "./errors.ts";
+import { CONNECTION_HEADERS, HTTP_METHODS, bodyKind, parseContentType, type HttpMessage } from "./message.ts";
+import { buildMultipart, isValidBoundary, type MultipartPart } from "./multipart.ts";
+import { PointerError, defineMember, hasMember, isPlainObject, parsePointer, setAt } from "./pointer.ts";
+import { PATH_RE, QUERY_RE } from "./reformat.ts";
+
+export interface ReconstructOptions {
+  /** the kind the caller expects (a request on n32f-process, a response in its 200); refused otherwise */
+  expect?: "request" | "response";
+}
+
+const fail = (reason: FailureReason, attribute: string, detail: string): N32fError =>
+  new N32fError("MESSAGE_RECONSTRUCTION_FAILED", detail, { failureReason: reason, attribute });
+
+const SEGMENT_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*$/;
+const QUERY_VALUE_RE = /^(?:[A-Za-z0-9\-._~!$'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/;
+const AUTHORITY_RE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]+$/;
+const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const HEADER_VALUE_BAD = /[\r\n\0]/;
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const TOKEN_RE = /\{encBlockIndex:([0-9]{1,9})\}/g;
+const STATUS_RE = /^(?:HTTP\/2(?:\.0)? )?([1-5][0-9]{2})$/;
+
+class Refs {
+  private readonly used: Uint8Array;
+  constructor(private readonly values: readonly unknown[]) {
+    this.used = new Uint8Array(values.length);
+  }
+  take(index: unknown, attribute: string): unknown {
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0)
+      throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, "encBlockIndex is not a non-negative integer");
+    if (index >= this.values.length)
+      throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, `encBlockIndex ${index} beyond dataToEncrypt (${this.values.length})`);
+    if (this.used[index]) throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, `encBlockIndex ${index} referenced twice`);
+    this.used[index] = 1;
+    return this.values[index];
+  }
+  /** a reference object {"encBlockIndex": N} → its value; other values unchanged */
+  isRef(v: unknown): v is Record<string, unknown> {
+    return isPlainObject(v) && hasMember(v, "encBlockIndex");
+  }
+  deref(v: Record<string, unknown>, attribute: string): unknown {
+    if (Object.keys(v).length !== 1)
+      throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, "encBlockIndex reference with other members");
+    return this.take(v.encBlockIndex, attribute);
+  }
+  /** Substitute direct and nested references (P10); containers are copied only where a reference sits. */
+  substitute(v: unknown, attribute: string): unknown {
+    if (typeof v !== "object" || v === null) return v;
+    if (this.isRef(v)) return this.deref(v, attribute);
+    if (Array.isArray(v)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const s = this.substitute(v[i], `${attribute}/${i}`);
+        if (s !== v[i]) (copy ??= v.slice())[i] = s;
+      }
+      return copy ?? v;
+    }
+    const obj = v as Record<string, unknown>;
+    let copy: Record<string, unknown> | undefined;
+    for (const k of Object.keys(obj)) {
+      const s = this.substitute(obj[k], `${attribute}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`);
+      if (s !== obj[k]) {
+        if (!copy) {
+          copy = {};
+          for (const kk of Object.keys(obj)) defineMember(copy, kk, obj[kk]);
+        }
+        defineMember(copy, k, s);
+      }
+    }
+    return copy ?? obj;
+  }
+}
+
+export function reconstruct(
+  block: DataToIntegrityProtectBlock,
+  dataToEncrypt: readonly unknown[] | undefined,
+  opts: ReconstructOptions = {},
+): HttpMessage {
+  if (!isPlainObject(block)) throw fail("INVALID_JSON_POINTER", "", "block is not an object");
+  const b = block as Record<string, unknown>;
+  const refs = new Refs(Array.isArray(dataToEncrypt) ? dataToEncrypt : []);
+  const hasReq = b.requestLine !== undefined;
+  const hasStatus = b.statusLine !== undefined;
+  if (hasReq && hasStatus) throw fail("INVALID_HTTP_HEADER", "/statusLine", "block has both requestLine and statusLine");
+  const kind = hasReq ? "request" : hasStatus ? "response" : opts.expect;
+  if (kind === undefined || (opts.expect !== undefined && kind !== opts.expect)) {
+    const which = (opts.expect ?? "request") === "request" ? "/requestLine" : "/statusLine";
+    throw fail("INVALID_HTTP_HEADER", which, `${which.slice(1)} missing`);
+  }
+  const msg: HttpMessage = { kind, headers: [] };
+  if (kind === "request") rebuildRequestLine(b.requestLine, refs, msg);
+  else {
+    const m = typeof b.statusLine === "string" ? STATUS_RE.exec(b.statusLine) : null;
+    if (!m) throw fail("INVALID_HTTP_HEADER", "/statusLine", "statusLine is not a status code");
+    msg.status = Number(m[1]);
+  }
+
+  let contentType: { value: string; attribute: string } | undefined;
+  if (b.headers !== undefined) {
+    if (!Array.isArray(b.headers)) throw fail("INVALID_JSON_POINTER", "/headers", "headers is not an array");
+    b.headers.forEach((h: unknown, i: number) => {
+      const at = `/headers/${i}`;
+      if (!isPlainObject(h) || typeof h.header !== "string") throw fail("INVALID_HTTP_HEADER", `${at}/header`, "header entry without a name");
+      const name = h.header.toLowerCase();
+      if (name.startsWith(":")) throw fail("INVALID_HTTP_HEADER", `${at}/header`, "pseudo-header in headers");
+      if (!HEADER_NAME_RE.test(name)) throw fail("INVALID_HTTP_HEADER", `${at}/header`, "invalid header name");
+      let v: unknown = h.value;
+      if (refs.isRef(v)) v = refs.deref(v, `${at}/value`);
+      else if (isPlainObject(v) && Object.keys(v).length === 1 && hasMember(v, "headerval")) v = v.headerval;
+      if (typeof v !== "string" || HEADER_VALUE_BAD.test(v)) throw fail("INVALID_HTTP_HEADER", `${at}/value`, `invalid value of header ${name}`);
+      if (CONNECTION_HEADERS.has(name)) return;
+      if (name === "content-type" && contentType === undefined) contentType = { value: v, attribute: `${at}/value` };
+      msg.headers.push([name, v]);
+    });
+  }
+
+  if (b.payload !== undefined) {
+    if (!Array.isArray(b.payload)) throw fail("INVALID_JSON_POINTER", "/payload", "payload is not an array");
+    if (b.payload.length > 0) msg.body = rebuildBody(b.payload, contentType, refs);
+  }
+  return msg;
+}
+
+function rebuildRequestLine(rl: unknown, refs: Refs, msg: HttpMessage): void {
+  if (!isPlainObject(rl)) throw fail("INVALID_HTTP_HEADER", "/requestLine", "requestLine is not an object");
+  if (typeof rl.method !== "string" || !HTTP_METHODS.has(rl.method)) throw fail("INVALID_HTTP_HEADER", "/requestLine/method", "invalid method");
+  if (rl.scheme !== "http" && rl.scheme !== "https") throw fail("INVALID_HTTP_HEADER", "/requestLine/scheme", "invalid scheme");
+  if (typeof rl.authority !== "string" || !AUTHORITY_RE.test(rl.authority))
+    throw fail("INVALID_HTTP_HEADER", "/requestLine/authority", "invalid authority");
+  if (typeof rl.protocolVersion !== "string") throw fail("INVALID_HTTP_HEADER", "/requestLine/protocolVersion", "protocolVersion missing");
+  if (typeof rl.path !== "string") throw fail("INVALID_HTTP_HEADER", "/requestLine/path", "path missing");
+  const path = substituteTokens(rl.path, refs, "/requestLine/path", SEGMENT_RE);
+  if (!PATH_RE.test(path)) throw fail("INVALID_HTTP_HEADER", "/requestLine/path", "rebuilt :path is not an RFC 3986 path");
+  msg.method = rl.method as HttpMethod;
+  msg.scheme = rl.scheme;
+  msg.authority = rl.authority;
+  msg.path = path;
+  if (rl.queryFragment !== undefined) {
+    if (typeof rl.queryFragment !== "string") throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", "queryFragment is not a string");
+    const q = substituteTokens(rl.queryFragment, refs, "/requestLine/queryFragment", QUERY_VALUE_RE);
+    if (!QUERY_RE.test(q)) throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", "rebuilt query is not an RFC 3986 query");
+    if (q !== "") msg.query = q;
+  }
+}
+
+/** Replace `{encBlockIndex:N}` tokens (P3) by their strings, each checked against `valueRe`. */
+function substituteTokens(s: string, refs: Refs, attribute: string, valueRe: RegExp): string {
+  if (s.indexOf("{") < 0) return s;
+  return s.replace(TOKEN_RE, (_m, n: string) => {
+    const v = refs.take(Number(n), attribute);
+    if (typeof v !== "string") throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, "encrypted URI value is not a string");
+    if (!valueRe.test(v)) throw fail("INVALID_HTTP_HEADER", attribute, "encrypted URI value is not valid in its place");
+    return v;
+  });
+}
+
+function rebuildBody(
+  payload: unknown[],
+  contentType: { value: string; attribute: string } | undefined,
+  refs: Refs,
+): Uint8Array {
+  // no content-type: JSON (lenient on receive)
+  const ct = parseContentType(contentType?.value ?? "application/json");
+  const kind = ct ? bodyKind(ct.mediaType) : null;
+  if (!ct || !kind) throw fail("INVALID_HTTP_HEADER", contentType?.attribute ?? "/headers", "content-type of the payload is not supported");
+  const owned = new WeakSet<object>();
+  let root: unknown = undefined;
+  let hasRoot = false;
+  const form: Array<[string, string]> = [];
+  const formNames = new Set<string>();
+  const parts: Array<{ id: string; part: MultipartPart }> = [];
+  const partIds = new Set<string>();
+
+  payload.forEach((e: unknown, i: number) => {
+    const at = `/payload/${i}`;
+    if (!isPlainObject(e)) throw fail("INVALID_JSON_POINTER", at, "payload entry is not an object");
+    const tokens = typeof e.iePath === "string" ? parsePointer(e.iePath) : null;
+    if (!tokens) throw fail("INVALID_JSON_POINTER", `${at}/iePath`, "iePath is not a JSON pointer");
+    if (!hasMember(e, "value")) throw fail("INVALID_JSON_POINTER", `${at}/value`, "payload entry without value");
+    const value = refs.substitute(e.value, `${at}/value`);
+    if (e.ieValueLocation === "BODY") {
+      if (kind === "form") {
+        if (tokens.length !== 1 || typeof value !== "string")
+          throw fail("INVALID_JSON_POINTER", `${at}/iePath`, "form entry is not /<name> with a string value");
+        if (formNames.has(tokens[0]!)) throw fail("INVALID_JSON_POINTER", `${at}/iePath`, "form parameter repeated");
+        formNames.add(tokens[0]!);
+        form.push([tokens[0]!, value]);
+        return;
+      }
+      try {
+        root = setAt(root, tokens, value, owned);
+        hasRoot = true;
+      } catch (err) {
+        if (err instanceof PointerError) throw fail("INVALID_JSON_POINTER", `${at}/iePath`, err.message);
+        throw err;
+      }
+    } else if (e.ieValueLocation === "MULTIPART_BINARY") {
+      if (kind !== "multipart" || tokens.length !== 1 || tokens[0] === "")
+        throw fail("INVALID_JSON_POINTER", `${at}/iePath`, "MULTIPART_BINARY entry outside a multipart body or without a Content-ID");
+      const id = tokens[0]!;
+      if (partIds.has(id)) throw fail("INVALID_JSON_POINTER", `${at}/iePath`, "multipart Content-ID repeated");
+      partIds.add(id);
+      parts.push({ id, part: binaryPart(id, value, `${at}/value`) });
+    } else throw fail("INVALID_JSON_POINTER", `${at}/ieValueLocation`, "unknown ieValueLocation");
+  });
+
+  if (kind === "form") return Buffer.from(form.map(([n, v]) => `${formEncode(n)}=${formEncode(v)}`).join("&"), "utf8");
+  const json = hasRoot ? Buffer.from(JSON.stringify(root), "utf8") : undefined;
+  if (kind === "json") return json ?? new Uint8Array(0);
+  const boundary = ct.params.get("boundary");
+  if (!boundary || !isValidBoundary(boundary))
+    throw fail("INVALID_HTTP_HEADER", contentType?.attribute ?? "/headers", "multipart content-type without a valid boundary");
+  const all: MultipartPart[] = [];
+  if (json) {
+    const start = ct.params.get("start");
+    const headers: Array<[string, string]> = [["content-type", ct.params.get("type") ?? "application/json"]];
+    if (start !== undefined) headers.push(["content-id", start.startsWith("<") ? start : `<${start}>`]);
+    all.push({ headers, data: json });
+  }
+  for (const p of parts) all.push(p.part);
+  return buildMultipart(boundary, all);
+}
+
+function binaryPart(id: string, value: unknown, at: string): MultipartPart {
+  if (!isPlainObject(value) || typeof value.contentType !== "string" || typeof value.data !== "string")
+    throw fail("INVALID_JSON_POINTER", at, "MULTIPART_BINARY value is not {contentType, data}");
+  if (HEADER_VALUE_BAD.test(value.contentType) || HEADER_VALUE_BAD.test(id))
+    throw fail("INVALID_HTTP_HEADER", at, "invalid multipart part header");
+  if (!BASE64_RE.test(value.data)) throw fail("INVALID_JSON_POINTER", `${at}/data`, "multipart data is not base64");
+  const headers: Array<[string, string]> = [
+    ["content-type", value.contentType],
+    ["content-id", `<${id}>`],
+  ];
+  if (value.headers !== undefined) {
+    if (!isPlainObject(value.headers)) throw fail("INVALID_JSON_POINTER", `${at}/headers`, "part headers is not an object");
+    for (const [n, v] of Object.entries(value.headers)) {
+      const name = n.toLowerCase();
+      if (!HEADER_NAME_RE.test(name) || name === "content-type" || name === "content-id" || typeof v !== "string" || HEADER_VALUE_BAD.test(v))
+        throw fail("INVALID_HTTP_HEADER", `${at}/headers`, "invalid multipart part header");
+      headers.push([name, v]);
+    }
+  }
+  return { headers, data: new Uint8Array(Buffer.from(value.data, "base64")) };
+}
+
+/** application/x-www-form-urlencoded serialisation (WHATWG URL: space as "+"). */
+function formEncode(s: string): string {
+  return encodeURIComponent(s).replace(/%20/g, "+").replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+}
