@@ -73,9 +73,11 @@ function additionalData(protectedB64: string, aadB64: string): Buffer {
  * Protect one N32-f message (TS 33.501 13.2.4.4): `aad` is the UTF-8 JSON of DataToIntegrityProtectBlock,
  * `plaintext` the UTF-8 JSON of DataToIntegrityProtectAndCipherBlock or zero octets when nothing is
  * encrypted. Uses our send key/salt for `kind` and the next SEQ. Throws N32fError ENCRYPTION_KEY_EXPIRED on a
- * terminated or expired context or an exhausted SEQ space.
+ * terminated or expired context or an exhausted SEQ space; RangeError on an empty `aad`.
  */
 export function protectJwe(ctx: N32fContext, kind: N32fMessageKind, aad: Uint8Array, plaintext: Uint8Array): ProtectedJwe {
+  // Every N32-f message has a DataToIntegrityProtectBlock (it carries metaData); an empty one is a caller bug.
+  if (aad.length === 0) throw new RangeError("protectJwe: aad (DataToIntegrityProtectBlock) must not be empty");
   const protectedB64 = PROTECTED_B64[ctx.enc];
   const aadB64 = b64uEncode(aad);
   const { iv, ciphertext, tag } = ctx.sealNext(kind, additionalData(protectedB64, aadB64), plaintext);
