@@ -1,0 +1,192 @@
+// hw/aead-pkcs11.ts — the N32-f AEAD engine (hw/aead.ts) doing AES-GCM inside a PKCS#11 token.
+//
+// TS 33.501 13.2.4.4 / N32-PROFILE P1: the session keys of an N32-f context are imported as session objects
+// (CKA_TOKEN false) that are sensitive and non-extractable, AES-GCM runs in the token (CKM_AES_GCM, 96-bit IV,
+// 128-bit tag), and destroy() removes the object (C_DestroyObject) when the context ends. Results equal the
+// software engine byte for byte (tests). The CK_GCM_PARAMS layout is picked once by a known-answer test
+// (hw/pkcs11/gcm.ts). Calls are synchronous, like the software engine's.
+import { SoftwareAeadEngine, AeadKeyError, GCM_IV_LENGTH, GCM_TAG_LENGTH, type AeadEngine, type AeadKey, type SealResult } from "./aead.ts";
+import { CKA, CKK, CKO, CKR } from "./pkcs11/constants.ts";
+import { Pkcs11Error, UlongOut } from "./pkcs11/ffi.ts";
+import { detectGcmLayout, GcmMechanism, isTagFailure, type GcmLayout } from "./pkcs11/gcm.ts";
+import type { Session } from "./pkcs11/module.ts";
+import type { Pkcs11Token } from "./pkcs11/token.ts";
+import type { Keystore } from "./keystore.ts";
+
+const SCRATCH = new Uint8Array(1);
+/** Largest message the engine accepts (N32-f bodies are bounded far below this). */
+const MAX_DATA = 16 * 1024 * 1024;
+
+class Pkcs11AeadKey implements AeadKey {
+  #handle: number | null;
+  constructor(
+    readonly bits: 128 | 256,
+    handle: number,
+    readonly session: Session,
+    readonly owner: Pkcs11AeadEngine,
+  ) {
+    this.#handle = handle;
+  }
+  get destroyed(): boolean {
+    return this.#handle === null;
+  }
+  get handle(): number {
+    if (this.#handle === null) throw new AeadKeyError("key destroyed");
+    if (!this.session.alive) throw new AeadKeyError("key lost: the PKCS#11 session ended (token removed or reconnected); re-establish the N32-f context");
+    return this.#handle;
+  }
+  destroy(): void {
+    const h = this.#handle;
+    if (h === null) return;
+    this.#handle = null;
+    finalizer.unregister(this);
+    if (this.session.alive) {
+      try {
+        this.session.destroyObject(h);
+      } catch {
+        /* the object died with its token or session */
+      }
+    }
+  }
+}
+
+// A key dropped without destroy() still leaves the token when garbage-collected (session objects also vanish
+// when their session closes). destroy() is the rule; this is the safety net.
+const finalizer = new FinalizationRegistry<{ session: Session; handle: number }>(({ session, handle }) => {
+  if (session.alive) {
+    try {
+      session.destroyObject(handle);
+    } catch {
+      /* gone already */
+    }
+  }
+});
+
+export class Pkcs11AeadEngine implements AeadEngine {
+  readonly name = "pkcs11";
+  readonly #token: Pkcs11Token;
+  #session: Session;
+  readonly layout: GcmLayout;
+  readonly #gcm: GcmMechanism;
+  readonly #n = new UlongOut();
+
+  constructor(token: Pkcs11Token) {
+    this.#token = token;
+    this.#session = token.openDedicatedSession();
+    try {
+      this.layout = detectGcmLayout(this.#session, (raw) => this.#create(this.#session, raw));
+    } catch (e) {
+      this.#session.close();
+      throw e;
+    }
+    this.#gcm = new GcmMechanism(this.layout);
+  }
+
+  #create(session: Session, raw: Uint8Array): number {
+    return session.createObject([
+      [CKA.CLASS, CKO.SECRET_KEY],
+      [CKA.KEY_TYPE, CKK.AES],
+      [CKA.TOKEN, false],
+      [CKA.PRIVATE, true],
+      [CKA.SENSITIVE, true],
+      [CKA.EXTRACTABLE, false],
+      [CKA.ENCRYPT, true],
+      [CKA.DECRYPT, true],
+      [CKA.WRAP, false],
+      [CKA.UNWRAP, false],
+      [CKA.DERIVE, false],
+      [CKA.VALUE, raw],
+    ]);
+  }
+
+  /** The engine's session, reopened after the token came back (keys of the old session are lost). */
+  #live(): Session {
+    if (!this.#session.alive) {
+      this.#session = this.#token.openDedicatedSession();
+    }
+    return this.#session;
+  }
+
+  importKey(raw: Uint8Array): AeadKey {
+    if (raw.length !== 16 && raw.length !== 32) throw new AeadKeyError(`AES key must be 16 or 32 octets, got ${raw.length}`);
+    const session = this.#live();
+    let handle: number;
+    try {
+      handle = this.#create(session, raw);
+    } catch (e) {
+      this.#token.reportFailure(e);
+      throw e;
+    }
+    const key = new Pkcs11AeadKey(raw.length === 16 ? 128 : 256, handle, session, this);
+    finalizer.register(key, { session, handle }, key);
+    return key;
+  }
+
+  #key(key: AeadKey): Pkcs11AeadKey {
+    if (!(key instanceof Pkcs11AeadKey) || key.owner !== this) throw new AeadKeyError("key belongs to another AEAD engine");
+    return key;
+  }
+
+  seal(key: AeadKey, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): SealResult {
+    const k = this.#key(key);
+    if (iv.length !== GCM_IV_LENGTH) throw new AeadKeyError(`IV must be ${GCM_IV_LENGTH} octets`);
+    if (plaintext.length > MAX_DATA || aad.length > MAX_DATA) throw new AeadKeyError("message too large");
+    const handle = k.handle;
+    const s = k.session;
+    const f = s.fns;
+    let rv = f.C_EncryptInit(s.handle, this.#gcm.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
+    if (rv !== CKR.OK) throw this.#fail("C_EncryptInit", rv);
+    const out = new Uint8Array(plaintext.length + GCM_TAG_LENGTH);
+    this.#n.set(out.length);
+    rv = f.C_Encrypt(s.handle, plaintext.length ? plaintext : SCRATCH, plaintext.length, out, this.#n.buf);
+    if (rv !== CKR.OK) throw this.#fail("C_Encrypt", rv);
+    const n = this.#n.value;
+    if (n !== out.length) throw new Pkcs11Error("C_Encrypt", CKR.FUNCTION_FAILED, `unexpected output length ${n}`);
+    return { ciphertext: out.subarray(0, plaintext.length), tag: out.subarray(plaintext.length) };
+  }
+
+  open(key: AeadKey, iv: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): Uint8Array | null {
+    if (tag.length !== GCM_TAG_LENGTH || iv.length !== GCM_IV_LENGTH) return null;
+    const k = this.#key(key);
+    if (ciphertext.length > MAX_DATA || aad.length > MAX_DATA) return null;
+    const handle = k.handle;
+    const s = k.session;
+    const f = s.fns;
+    const input = new Uint8Array(ciphertext.length + GCM_TAG_LENGTH);
+    input.set(ciphertext, 0);
+    input.set(tag, ciphertext.length);
+    let rv = f.C_DecryptInit(s.handle, this.#gcm.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
+    if (rv !== CKR.OK) throw this.#fail("C_DecryptInit", rv);
+    const out = new Uint8Array(input.length);
+    this.#n.set(out.length);
+    rv = f.C_Decrypt(s.handle, input, input.length, out, this.#n.buf);
+    if (rv !== CKR.OK) {
+      out.fill(0); // never release unverified plaintext
+      if (isTagFailure(rv, () => this.#token.probe())) return null;
+      throw this.#fail("C_Decrypt", rv);
+    }
+    return out.subarray(0, this.#n.value);
+  }
+
+  #fail(fn: string, rv: number): Error {
+    const e = new Pkcs11Error(fn, rv);
+    this.#token.reportFailure(e);
+    return e;
+  }
+
+  /** Close the engine's session: every key imported through it is destroyed by the token. */
+  close(): void {
+    this.#session.close();
+  }
+}
+
+/**
+ * The AEAD engine chosen by configuration (`aead.engine`): "software" (node:crypto, default) or "pkcs11"
+ * (needs the pkcs11 keystore; config checkConfig() enforces it).
+ */
+export function createAeadEngine(engine: "software" | "pkcs11", keystore: Keystore): AeadEngine {
+  if (engine === "software") return new SoftwareAeadEngine();
+  const token = (keystore as { token?: Pkcs11Token }).token;
+  if (keystore.backend !== "pkcs11" || !token) throw new Error("the pkcs11 AEAD engine needs the pkcs11 keystore");
+  return new Pkcs11AeadEngine(token);
+}
