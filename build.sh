@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# build.sh — compile the SEPP into standalone executables (one file each, Bun runtime included):
+#   dist/sepp-linux-x64, dist/sepp-linux-arm64   (+ dist/sepp-<target>.meta.json: the module graph)
+# Usage: bash build.sh [linux-x64|linux-arm64 ...]   (default: both)
+# The arm64 cross build fetches the bun-linux-aarch64 runtime of the pinned Bun version from the npm
+# registry on first use (then cached). Test on x64 with: qemu-aarch64 -L /usr/aarch64-linux-gnu dist/sepp-linux-arm64 --version
+#
+# Flags:
+#   --minify                 smaller bundle;
+#   --sourcemap=linked       Bun embeds the source map in the executable, so stack traces name src/… lines
+#                            even when minified; the side .map file is not needed and is removed;
+#   --reject-unresolved      fail the build if any import()/require() cannot be resolved at build time, so
+#                            nothing is left to load from disk at run time (config/*.json, the generated
+#                            OpenAPI validators are all imports);
+#   --no-compile-autoload-dotenv/bunfig   the gateway binary must not change behaviour because of a .env or
+#                            bunfig.toml in its working directory.
+# The OpenAPI validators (src/openapi/validators.gen.ts) are committed; regenerate them with
+# `bun scripts/gen-openapi.ts` when the 3GPP files change (test/openapi-validate.test.ts checks).
+set -euo pipefail
+cd "$(dirname "$0")"
+BUN=./node_modules/.bin/bun
+[ -x "$BUN" ] || { echo "build.sh: $BUN missing: run npm ci first" >&2; exit 1; }
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(linux-x64 linux-arm64)
+mkdir -p dist
+for t in "${targets[@]}"; do
+  case "$t" in
+    linux-x64 | linux-arm64) ;;
+    *) echo "build.sh: unknown target $t (linux-x64, linux-arm64)" >&2; exit 2 ;;
+  esac
+  out="dist/sepp-$t"
+  tmp="$out.tmp.$$"
+  "$BUN" build src/main.ts --compile --minify --sourcemap=linked --reject-unresolved \
+    --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+    --target="bun-$t" --metafile="$out.meta.json" --outfile="$tmp"
+  rm -f "$tmp.map"
+  mv -f "$tmp" "$out" # atomic: a concurrent reader never sees a half-written binary
+  echo "built $out"
+done
