@@ -1,9 +1,11 @@
 // Validation of N32 bodies against the official 3GPP OpenAPI schemas (N32-PROFILE intro, P10).
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { generateKeyPairSync, webcrypto } from "node:crypto";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { FlattenedSign, generateKeyPair } from "jose";
 import * as x509 from "@peculiar/x509";
 import { generate, OUT_DIR, SCHEMA_FILE, VALIDATORS_FILE } from "../scripts/gen-openapi.ts";
@@ -88,6 +90,76 @@ describe("generated files", () => {
     const code = readFileSync(join(REPO, OUT_DIR, VALIDATORS_FILE), "utf8");
     expect(code).not.toMatch(/new Function|\beval\(/);
     expect(code).toContain("bun scripts/gen-openapi.ts");
+  });
+});
+
+describe("generator: OpenAPI 3.0 dialect conversion (on a mutated copy of the 3GPP files)", () => {
+  type Y = Record<string, any>;
+  const withMutation = (file: string, mutate: (doc: Y) => void): ReturnType<typeof generate> => {
+    const dir = mkdtempSync(join(tmpdir(), "gen-openapi-"));
+    try {
+      cpSync(SPEC_3GPP, dir, { recursive: true });
+      const doc = parseYaml(readFileSync(join(dir, file), "utf8")) as Y;
+      mutate(doc);
+      writeFileSync(join(dir, file), stringifyYaml(doc));
+      return generate(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const defsOf = (g: ReturnType<typeof generate>) => (JSON.parse(g.schemaJson) as { $defs: Record<string, Y> }).$defs;
+  const TEL = "TS29573_SeppTelescopicFqdnMapping.yaml";
+
+  test("nullable: null added to type and enum, or anyOf with null", () => {
+    const g = withMutation(TEL, (d) => {
+      const p = d.components.schemas.TelescopicMapping.properties;
+      p.telescopicLabel = { type: "string", nullable: true };
+      p.kind = { type: "string", enum: ["a", "b"], nullable: true };
+      p.pair = { allOf: [{ $ref: "TS29571_CommonData.yaml#/components/schemas/PlmnId" }], nullable: true };
+    });
+    const p = defsOf(g).TelescopicMapping!.properties;
+    expect(p.telescopicLabel).toEqual({ type: ["string", "null"] });
+    expect(p.kind).toEqual({ type: ["string", "null"], enum: ["a", "b", null] });
+    expect(p.pair).toEqual({ anyOf: [{ allOf: [{ $ref: "#/$defs/PlmnId" }] }, { type: "null" }] });
+  });
+
+  test("boolean exclusiveMinimum becomes the numeric form; annotations, x- and unknown formats are dropped", () => {
+    const g = withMutation(TEL, (d) => {
+      const p = d.components.schemas.TelescopicMapping.properties;
+      p.n = { type: "integer", minimum: 0, exclusiveMinimum: true, format: "int32", description: "d", example: 3, "x-vendor": 1 };
+      p.f = { type: "string", format: "no-such-format", readOnly: true, deprecated: true };
+    });
+    const p = defsOf(g).TelescopicMapping!.properties;
+    expect(p.n).toEqual({ type: "integer", exclusiveMinimum: 0, format: "int32" });
+    expect(p.f).toEqual({ type: "string" });
+  });
+
+  test("siblings of a $ref are ignored, as OpenAPI 3.0 says", () => {
+    const g = withMutation(TEL, (d) => {
+      d.components.schemas.TelescopicMapping.properties.seppDomain = { $ref: "TS29571_CommonData.yaml#/components/schemas/Fqdn", description: "x", maxLength: 5 };
+    });
+    expect(defsOf(g).TelescopicMapping!.properties.seppDomain).toEqual({ $ref: "#/$defs/Fqdn" });
+  });
+
+  test("an untranslatable keyword stops the generator", () => {
+    expect(() => withMutation(TEL, (d) => {
+      d.components.schemas.TelescopicMapping.properties.telescopicLabel = { type: "string", contentEncoding: "base64" };
+    })).toThrow(/contentEncoding/);
+  });
+
+  test("an unresolved reference stops the generator", () => {
+    expect(() => withMutation(TEL, (d) => {
+      d.components.schemas.TelescopicMapping.properties.seppDomain = { $ref: "TS29571_CommonData.yaml#/components/schemas/NoSuchType" };
+    })).toThrow(/NoSuchType/);
+    expect(() => withMutation(TEL, (d) => {
+      d.components.schemas.TelescopicMapping.properties.seppDomain = { $ref: "TS29999_Missing.yaml#/components/schemas/X" };
+    })).toThrow(/TS29999_Missing/);
+  });
+
+  test("a 3GPP change that removes what a P10 leniency relaxes stops the generator", () => {
+    expect(() => withMutation("TS29573_JOSEProtectedMessageForwarding.yaml", (d) => {
+      d.components.schemas.MetaData.properties.authorizedIpxId = { $ref: "TS29571_CommonData.yaml#/components/schemas/Fqdn" };
+    })).toThrow(/authorizedIpxId/);
   });
 });
 
