@@ -23,10 +23,9 @@
 //   - any other keyword stops the generator, so that a new release cannot be silently mistranslated.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import Ajv from "ajv";
+import Ajv, { _ } from "ajv";
 import standaloneCode from "ajv/dist/standalone/index.js";
 import addFormats from "ajv-formats";
-import { _ } from "ajv";
 import { parse as parseYaml } from "yaml";
 
 /** The 3GPP files whose component schemas are all N32 data types (TS 29.573 Rel-18). */
@@ -96,7 +95,8 @@ class Converter {
     this.knownFormats = new Set(knownFormats);
   }
 
-  private doc(file: string): Obj | undefined {
+  /** The parsed YAML of a 3GPP file, or undefined when the file is not shipped. */
+  doc(file: string): Obj | undefined {
     let d = this.docs.get(file);
     if (!d) {
       let text: string;
@@ -275,7 +275,7 @@ export function generate(specDir: string): Generated {
   const defs = new Map(conv.defs);
   addReceiveVariants(defs);
   const sources = ROOT_FILES.map((f) => {
-    const info = (conv as unknown as { doc(f: string): Obj | undefined }).doc(f)?.info as Obj | undefined;
+    const info = conv.doc(f)?.info as Obj | undefined;
     return `${f} ${String(info?.version ?? "?")}`;
   });
   const schema: Obj = {
