@@ -1,0 +1,107 @@
+// test/support/ri.ts — a Roaming Intermediary for tests (TS 33.501 13.2.4.5.2, 13.2.4.8): it sits outside the
+// SEPP, so it is written independently of src/n32f/modifications.ts and signs with `jose` (devDependency).
+//
+// As a cRI/pRI does, it reads the clear encapsulated message from reformattedData.aad, applies the patches of the
+// RIs before it (the second RI patches the first one's result), computes a JSON Patch (RFC 6902, fast-json-patch
+// `compare`) from that document to the one it wants — or takes explicit operations —, builds Modifications
+// {identity, operations, tag = the JWE tag}, signs it as a flattened JWS with ES256 and appends it to
+// modificationsBlock. Knobs let tests produce every wrong variant (other alg, other key, other tag, other identity).
+import { applyPatch, compare, deepClone, type Operation } from "fast-json-patch";
+import { FlattenedSign, importPKCS8 } from "jose";
+import type {
+  DataToIntegrityProtectBlock,
+  FlatJwsJson,
+  IpxProviderSecInfo,
+  Modifications,
+  N32fReformattedReqMsg,
+  PatchItem,
+} from "../../src/model/n32.ts";
+import { type DevCa, type DevCert, issueRiCert, pemToBase64Der } from "../../src/pki/devpki.ts";
+
+export interface SignOptions {
+  /** protected header; default {"alg":"ES256"} */
+  protectedHeader?: Record<string, unknown>;
+  /** a key other than this RI's (e.g. a peer SEPP's, or another association's RI) */
+  key?: CryptoKey | Uint8Array;
+  /** sign with jose using this alg (the key must fit it) */
+  alg?: string;
+  /** replace the Modifications payload members (identity, tag, …) */
+  payload?: Partial<Modifications> & Record<string, unknown>;
+  /** hand-made signature (e.g. alg "none": "") */
+  rawSignature?: string;
+}
+
+const enc = new TextEncoder();
+const b64u = (b: Uint8Array | string) => Buffer.from(typeof b === "string" ? enc.encode(b) : b).toString("base64url");
+
+/** The clear block of a message as an RI sees it: the aad with every earlier modification applied. */
+export function currentBlock(msg: N32fReformattedReqMsg): DataToIntegrityProtectBlock {
+  const aad = msg.reformattedData.aad;
+  if (aad === undefined) throw new Error("test RI: no aad");
+  let doc = JSON.parse(Buffer.from(aad, "base64url").toString("utf8")) as DataToIntegrityProtectBlock;
+  for (const jws of msg.modificationsBlock ?? []) {
+    const m = JSON.parse(Buffer.from(jws.payload, "base64url").toString("utf8")) as Modifications;
+    if (m.operations) doc = applyPatch(doc, deepClone(m.operations) as Operation[], false, false).newDocument;
+  }
+  return doc;
+}
+
+export class TestRi {
+  readonly ipxProviderId: string;
+  readonly cert: DevCert;
+  readonly privateKey: CryptoKey;
+
+  private constructor(ipxProviderId: string, cert: DevCert, privateKey: CryptoKey) {
+    this.ipxProviderId = ipxProviderId;
+    this.cert = cert;
+    this.privateKey = privateKey;
+  }
+
+  /** An RI with a certificate issued by `ca` (the RI root): dNSName = ipxProviderId, P-256 (P10). */
+  static async create(ca: DevCa, ipxProviderId: string, opts: { curve?: "P-256" | "P-384"; notBefore?: Date; notAfter?: Date } = {}): Promise<TestRi> {
+    const cert = await issueRiCert(ca, { ipxProviderId, ...opts });
+    const key = (await importPKCS8(cert.keyPem, opts.curve === "P-384" ? "ES384" : "ES256")) as CryptoKey;
+    return new TestRi(ipxProviderId, cert, key);
+  }
+
+  /** What the SEPP announces for this RI on N32-c (P5: base64 DER certificate). */
+  secInfo(): IpxProviderSecInfo {
+    return { ipxProviderId: this.ipxProviderId, certificateList: [pemToBase64Der(this.cert.certPem)] };
+  }
+
+  /** Sign a Modifications payload as a flattened JWS (ES256 unless told otherwise). */
+  async sign(mods: Modifications, o: SignOptions = {}): Promise<FlatJwsJson> {
+    const payload = { ...mods, ...o.payload };
+    const header = o.protectedHeader ?? { alg: o.alg ?? "ES256" };
+    if (o.rawSignature !== undefined) {
+      return { protected: b64u(JSON.stringify(header)), payload: b64u(JSON.stringify(payload)), signature: o.rawSignature };
+    }
+    const jws = await new FlattenedSign(enc.encode(JSON.stringify(payload)))
+      .setProtectedHeader(header as { alg: string })
+      .sign(o.key ?? this.privateKey);
+    return { protected: jws.protected!, payload: jws.payload, signature: jws.signature };
+  }
+
+  /**
+   * Modify a message in transit: `change` is either explicit operations or a function that edits the clear block
+   * (the patch is then computed). Returns a new message with the JWS appended; the input is not changed.
+   */
+  async modify(
+    msg: N32fReformattedReqMsg,
+    change: PatchItem[] | ((block: DataToIntegrityProtectBlock) => void) | null,
+    o: SignOptions = {},
+  ): Promise<N32fReformattedReqMsg> {
+    let operations: PatchItem[] | undefined;
+    if (Array.isArray(change)) operations = change;
+    else if (change) {
+      const before = currentBlock(msg);
+      const after = deepClone(before) as DataToIntegrityProtectBlock;
+      change(after);
+      operations = compare(before, after) as PatchItem[];
+    }
+    const mods: Modifications = { identity: this.ipxProviderId, tag: msg.reformattedData.tag! };
+    if (operations && operations.length > 0) mods.operations = operations;
+    const jws = await this.sign(mods, o);
+    return { reformattedData: msg.reformattedData, modificationsBlock: [...(msg.modificationsBlock ?? []), jws] };
+  }
+}
