@@ -109,7 +109,7 @@ export function buildEffectivePolicy(input: BuildPolicyInput): EffectivePolicy {
   const index: PolicyIndex = { byTail: new Map(), byCallback: new Map(), global: { request: emptyPlan(), response: emptyPlan() } };
   for (const kind of ["request", "response"] as const) index.global[kind] = plan(GLOBAL_IES, null, kind, types);
   for (const m of mappings) {
-    const c = compile(m, types);
+    const c = compile(m, types, index.global);
     if (c.callbackType !== undefined) push(index.byCallback, m.apiMethod + " " + c.callbackType, c);
     else if (c.segments && c.segments.length > 0) {
       const last = c.segments[c.segments.length - 1]!;
@@ -129,7 +129,7 @@ function sigKey(m: ApiIeMapping): string {
   return typeof m.apiSignature === "string" ? m.apiSignature : "callback:" + m.apiSignature.callbackType;
 }
 
-function compile(m: ApiIeMapping, types: ReadonlySet<IeType>): CompiledMapping {
+function compile(m: ApiIeMapping, types: ReadonlySet<IeType>, global: Record<MessageKind, MessageIes>): CompiledMapping {
   let segments: Segment[] | null = null;
   let callbackType: string | undefined;
   let literals = 0;
@@ -153,7 +153,11 @@ function compile(m: ApiIeMapping, types: ReadonlySet<IeType>): CompiledMapping {
     segments,
     callbackType,
     literals,
-    plans: { request: plan(m.IeList, segments, "request", types), response: plan(m.IeList, segments, "response", types) },
+    // precomputed together with the global IEs: a message matching one mapping costs no allocation
+    plans: {
+      request: mergePlans([global.request, plan(m.IeList, segments, "request", types)]),
+      response: mergePlans([global.response, plan(m.IeList, segments, "response", types)]),
+    },
     modRules,
   };
 }
@@ -240,18 +244,17 @@ function matchMappings(
   }
   const segs = pathSegments(path);
   if (segs.length === 0) return [];
-  const candidates = [
-    ...(idx.byTail.get(method + " " + segs[segs.length - 1]) ?? []),
-    ...(idx.byTail.get(method + " {}") ?? []),
-  ];
   let best: CompiledMapping[] = [];
   let bestLiterals = -1;
-  for (const c of candidates) {
-    if (!matchesSuffix(c, segs)) continue;
-    if (c.literals > bestLiterals) {
-      best = [c];
-      bestLiterals = c.literals;
-    } else if (c.literals === bestLiterals) best.push(c);
+  for (const list of [idx.byTail.get(method + " " + segs[segs.length - 1]), idx.byTail.get(method + " {}")]) {
+    if (!list) continue;
+    for (const c of list) {
+      if (c.literals < bestLiterals || !matchesSuffix(c, segs)) continue;
+      if (c.literals > bestLiterals) {
+        best = [c];
+        bestLiterals = c.literals;
+      } else best.push(c);
+    }
   }
   return best;
 }
@@ -296,7 +299,7 @@ export function iesToEncrypt(
   const matched = matchMappings(policy, method, path, callbackType);
   const g = policy._index.global[kind];
   if (matched.length === 0) return g;
-  return mergePlans([g, ...matched.map((c) => c.plans[kind])]);
+  return mergePlans(matched.map((c) => c.plans[kind]));
 }
 
 /**
