@@ -1,0 +1,268 @@
+// src/n32f/engine.ts — the N32-f PRINS pipeline (TS 33.501 13.2.4, TS 29.573 6.2; N32-PROFILE P1–P5, P8, P10):
+// composes reformatting (reformat.ts), protection (jwe.ts), verification of Roaming Intermediary modifications
+// (modifications.ts) and reconstruction (reconstruct.ts). Pure and synchronous: the data path hands it an
+// HttpMessage or a parsed n32f-process body and gets bytes or a message back; every failure is an N32fError
+// (or a ReformatError for an NF message the sending SEPP refuses). Nothing partially verified leaves it.
+//
+//   sending:   HttpMessage ─reformat→ {block, dataToEncrypt} ─JSON→ aad, plaintext ─protectJwe→ N32fReformatted*Msg
+//   receiving: body ─schema→ parseJwe → metaData.n32fContextId → context → openJwe → block schema
+//              → verifyModifications → reconstruct → HttpMessage
+import type {
+  DataToIntegrityProtectBlock,
+  HttpMethod,
+  MetaData,
+  N32fReformattedReqMsg,
+  ProtectionPolicy,
+} from "../model/n32.ts";
+import { validateBody, validateReceivedBlock } from "../openapi/validate.ts";
+import type { N32fContext, N32fContextStore, N32fMessageKind } from "./context.ts";
+import { N32fError } from "./errors.ts";
+import { openJwe, parseCipherBlock, parseJwe, protectJwe, type ParsedJwe } from "./jwe.ts";
+import type { HttpMessage } from "./message.ts";
+import { verifyModifications } from "./modifications.ts";
+import { buildEffectivePolicy, modificationRules, type EffectivePolicy } from "./policy.ts";
+import { reconstruct } from "./reconstruct.ts";
+import { reformat } from "./reformat.ts";
+import { riKeysOf, type RiTrust } from "./ri-keys.ts";
+
+const EMPTY = new Uint8Array(0);
+const MESSAGE_ID_RE = /^[\x20-\x7e]{1,64}$/; // P3: a receiver accepts 1..64 printable characters
+const CONTEXT_ID_RE = /^[0-9A-Fa-f]{16}$/;
+const EMPTY_POLICY: ProtectionPolicy = { apiIeMappingList: [] };
+
+export interface PrinsEngineOptions {
+  /** The shipped default NF API data-type placement mapping (config/api-ie-mapping.json). */
+  defaults: ProtectionPolicy;
+  /** The RI trust store (certificates in IpxProviderSecInfo must chain to it, P10). */
+  riTrust: RiTrust;
+  /** Validate every body we build against the 3GPP schema before it leaves (tests; costs a few µs). */
+  validateOutgoing?: boolean;
+  now?: () => number;
+}
+
+/** The request a response answers: finds the mapping for the response, and its messageId is repeated (P3). */
+export interface RequestRef {
+  method: HttpMethod;
+  path: string;
+  messageId: string;
+  callbackType?: string;
+}
+
+export interface OpenedRequest {
+  ctx: N32fContext;
+  message: HttpMessage;
+  messageId: string;
+  /** metaData.authorizedIpxId as received, normalised ("NULL" → null) */
+  authorizedIpxId: string | null;
+  /** how many RI modifications were verified and applied */
+  modifications: number;
+}
+
+interface Policies {
+  encryption: EffectivePolicy;
+  /** Modification rules for the peer's RIs: the policy the peer sent on N32-c (else nothing is modifiable). */
+  peerMods: EffectivePolicy;
+  /** Modification rules for our own RIs: our local policy. */
+  ownMods: EffectivePolicy;
+}
+
+/** 16 lowercase hex digits from the CSPRNG (P3). */
+export function newMessageId(): string {
+  const b = new Uint8Array(8);
+  crypto.getRandomValues(b);
+  return Buffer.from(b.buffer, b.byteOffset, 8).toString("hex");
+}
+
+export class PrinsEngine {
+  readonly #opts: PrinsEngineOptions;
+  readonly #policies = new WeakMap<object, Policies>();
+
+  constructor(opts: PrinsEngineOptions) {
+    this.#opts = opts;
+  }
+
+  /** The effective policies of a context's association, built once (P4: per-peer policies only add protection). */
+  policiesOf(ctx: N32fContext): Policies {
+    const a = ctx.association;
+    let p = this.#policies.get(a);
+    if (!p) {
+      const encryption = buildEffectivePolicy({ defaults: this.#opts.defaults, local: a.localPolicy, peer: a.peerPolicy });
+      p = {
+        encryption,
+        peerMods: buildEffectivePolicy({ defaults: a.peerPolicy ?? EMPTY_POLICY }),
+        ownMods: buildEffectivePolicy({ defaults: a.localPolicy ?? EMPTY_POLICY }),
+      };
+      this.#policies.set(a, p);
+    }
+    return p;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** cSEPP: protect an NF request for the peer of `ctx`. Returns the n32f-process body (JSON text). */
+  protectRequest(ctx: N32fContext, msg: HttpMessage, messageId: string = newMessageId()): { body: string; messageId: string } {
+    return { body: this.#protect(ctx, "request", msg, messageId, undefined), messageId };
+  }
+
+  /** pSEPP: protect the producer's response to `req` (the 200 body of n32f-process, N32fReformattedRspMsg). */
+  protectResponse(ctx: N32fContext, msg: HttpMessage, req: RequestRef): string {
+    return this.#protect(ctx, "response", msg, req.messageId, req);
+  }
+
+  #protect(ctx: N32fContext, kind: N32fMessageKind, msg: HttpMessage, messageId: string, req: RequestRef | undefined): string {
+    if (ctx.state !== "active") throw new N32fError("CONTEXT_NOT_FOUND", "N32-f context not active", { n32fContextId: ctx.localContextId });
+    const metaData: MetaData = {
+      n32fContextId: ctx.peerContextId, // P3: the receiver's own context ID
+      messageId,
+      authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL",
+    };
+    const { block, dataToEncrypt } = reformat(msg, {
+      metaData,
+      policy: this.policiesOf(ctx).encryption,
+      request: req ? { method: req.method, path: req.path, callbackType: req.callbackType } : undefined,
+    });
+    const aad = Buffer.from(JSON.stringify(block), "utf8");
+    const plaintext = dataToEncrypt.length ? Buffer.from(JSON.stringify({ dataToEncrypt }), "utf8") : EMPTY;
+    let jwe;
+    try {
+      jwe = protectJwe(ctx, kind, aad, plaintext);
+    } finally {
+      if (plaintext.length) plaintext.fill(0); // the clear values of encrypted IEs
+    }
+    const body = `{"reformattedData":${JSON.stringify(jwe)}}`;
+    if (this.#opts.validateOutgoing) {
+      const bad =
+        // P10: HttpPayload.value may be any JSON value (the one exception to the unmodified schema)
+        validateReceivedBlock("DataToIntegrityProtectBlock", block) ??
+        (dataToEncrypt.length ? validateBody("DataToIntegrityProtectAndCipherBlock", { dataToEncrypt }) : null) ??
+        validateBody(kind === "request" ? "N32fReformattedReqMsg" : "N32fReformattedRspMsg", JSON.parse(body));
+      if (bad) throw new Error(`bug: outgoing N32-f ${kind} does not validate: ${bad.map((b) => `${b.param} ${b.reason}`).join("; ")}`);
+    }
+    return body;
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /**
+   * pSEPP: verify an n32f-process request body (already JSON-parsed, size-bounded) and rebuild the NF request.
+   * Context lookup by metaData.n32fContextId (our own ID), then P2/P1 checks, RI modifications (P5), reconstruction.
+   */
+  openRequest(body: unknown, contexts: N32fContextStore): OpenedRequest {
+    const { parsed, block, modificationsBlock, tagB64 } = this.#parseOuter(body, "N32fReformattedReqMsg");
+    const ctxId = block.metaData!.n32fContextId;
+    const ctx = contexts.get(ctxId);
+    const messageId = block.metaData!.messageId;
+    if (!ctx) throw new N32fError("CONTEXT_NOT_FOUND", "unknown n32fContextId", { n32fContextId: ctxId, messageId });
+    const { message, authorizedIpxId, modifications } = this.#open(ctx, "request", parsed, tagB64, block, modificationsBlock, undefined);
+    return { ctx, message, messageId, authorizedIpxId, modifications };
+  }
+
+  /** cSEPP: verify the N32fReformattedRspMsg answering our request `req` on `ctx` and rebuild the NF response. */
+  openResponse(ctx: N32fContext, body: unknown, req: RequestRef): HttpMessage {
+    const { parsed, block, modificationsBlock, tagB64 } = this.#parseOuter(body, "N32fReformattedRspMsg");
+    const md = block.metaData!;
+    if (md.n32fContextId.toLowerCase() !== ctx.localContextId.toLowerCase())
+      throw new N32fError("CONTEXT_NOT_FOUND", "response for another N32-f context", { n32fContextId: md.n32fContextId, messageId: md.messageId });
+    const { message } = this.#open(ctx, "response", parsed, tagB64, block, modificationsBlock, req);
+    // Only after verification: the response must repeat our messageId (P3).
+    if (md.messageId !== req.messageId)
+      throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "response messageId differs from the request's", {
+        failureReason: "INVALID_HTTP_HEADER",
+        attribute: "/metaData/messageId",
+        messageId: req.messageId,
+        n32fContextId: ctx.localContextId,
+      });
+    return message;
+  }
+
+  #parseOuter(
+    body: unknown,
+    schema: "N32fReformattedReqMsg" | "N32fReformattedRspMsg",
+  ): { parsed: ParsedJwe; tagB64: string; block: DataToIntegrityProtectBlock; modificationsBlock: unknown[] | undefined } {
+    const outer = validateBody(schema, body);
+    if (outer) {
+      throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", `${schema} invalid at ${outer[0]!.param}: ${outer[0]!.reason}`, {
+        failureReason: "INVALID_JSON_POINTER",
+        attribute: outer[0]!.param,
+        suggestedStatusCode: 400,
+      });
+    }
+    const msg = body as N32fReformattedReqMsg;
+    const parsed = parseJwe(msg.reformattedData);
+    let block: DataToIntegrityProtectBlock;
+    try {
+      block = JSON.parse(Buffer.from(parsed.aad.buffer, parsed.aad.byteOffset, parsed.aad.byteLength).toString("utf8"));
+    } catch {
+      throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "aad is not JSON", { failureReason: "INVALID_JSON_POINTER", attribute: "/aad" });
+    }
+    // Only the context ID is read before the AEAD verifies, and only after its pattern is checked.
+    const md = (block as { metaData?: { n32fContextId?: unknown; messageId?: unknown } } | null)?.metaData;
+    const messageId = typeof md?.messageId === "string" && MESSAGE_ID_RE.test(md.messageId) ? md.messageId : undefined;
+    if (!md || typeof md.n32fContextId !== "string" || !CONTEXT_ID_RE.test(md.n32fContextId) || messageId === undefined) {
+      throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "metaData missing or invalid", {
+        failureReason: "INVALID_JSON_POINTER",
+        attribute: "/metaData",
+        messageId,
+      });
+    }
+    return { parsed, tagB64: msg.reformattedData.tag ?? "", block, modificationsBlock: msg.modificationsBlock };
+  }
+
+  #open(
+    ctx: N32fContext,
+    kind: N32fMessageKind,
+    parsed: ParsedJwe,
+    tagB64: string,
+    block: DataToIntegrityProtectBlock,
+    modificationsBlock: unknown[] | undefined,
+    req: RequestRef | undefined,
+  ): { message: HttpMessage; authorizedIpxId: string | null; modifications: number } {
+    const messageId = block.metaData!.messageId;
+    try {
+      if (ctx.state !== "active") throw new N32fError("CONTEXT_NOT_FOUND", "N32-f context not active");
+      const { plaintext } = openJwe(ctx, kind, parsed);
+      let dataToEncrypt: unknown[];
+      try {
+        dataToEncrypt = parseCipherBlock(plaintext);
+      } finally {
+        plaintext.fill(0);
+      }
+      const invalid = validateReceivedBlock("DataToIntegrityProtectBlock", block);
+      if (invalid)
+        throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", `aad invalid at ${invalid[0]!.param}: ${invalid[0]!.reason}`, {
+          failureReason: "INVALID_JSON_POINTER",
+          attribute: invalid[0]!.param,
+        });
+      const raw = block.metaData!.authorizedIpxId as unknown;
+      const authorizedIpxId = typeof raw === "string" && raw !== "" && raw.toUpperCase() !== "NULL" ? raw.toLowerCase() : null;
+      let patched = block;
+      const mods = modificationsBlock?.length ?? 0;
+      if (mods > 0) {
+        const pol = this.policiesOf(ctx);
+        // The rules of the API the message belongs to: its own request line, or that of the request it answers.
+        const rl = block.requestLine ?? req;
+        patched = verifyModifications({
+          block,
+          jweTag: tagB64,
+          modificationsBlock,
+          riKeys: riKeysOf(ctx.association, this.#opts.riTrust),
+          policyRules: (side) =>
+            rl
+              ? modificationRules(side === "peer" ? pol.peerMods : pol.ownMods, kind, rl.method, rl.path, req?.callbackType)
+              : [],
+          authorizedIpxId: raw as string | null,
+          kind,
+          now: (this.#opts.now ?? Date.now)(),
+        });
+      }
+      const message = reconstruct(patched, dataToEncrypt, { expect: kind });
+      return { message, authorizedIpxId, modifications: mods };
+    } catch (e) {
+      if (e instanceof N32fError) {
+        e.messageId ??= messageId;
+        e.n32fContextId ??= ctx.localContextId;
+      }
+      throw e;
+    }
+  }
+}
