@@ -68,12 +68,12 @@ describe("EC key pairs and ECDSA", () => {
         return { kp, spki, sig, data };
       });
       expect(sig.length).toBe(curve === "P-256" ? 64 : 96);
-      const pub = await webcrypto.subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: curve }, false, ["verify"]);
+      const pub = await webcrypto.subtle.importKey("spki", new Uint8Array(spki), { name: "ECDSA", namedCurve: curve }, false, ["verify"]);
       const alg = { name: "ECDSA", hash: curve === "P-256" ? "SHA-256" : "SHA-384" };
-      expect(await webcrypto.subtle.verify(alg, pub, sig, data)).toBe(true);
+      expect(await webcrypto.subtle.verify(alg, pub, new Uint8Array(sig), data)).toBe(true);
       const tampered = Uint8Array.from(data);
       tampered[0]! ^= 1;
-      expect(await webcrypto.subtle.verify(alg, pub, sig, tampered)).toBe(false);
+      expect(await webcrypto.subtle.verify(alg, pub, new Uint8Array(sig), tampered)).toBe(false);
       withS((s) => {
         expect(s.getBool(kp.privateKey, CKA.EXTRACTABLE)).toBe(false);
         expect(s.getBool(kp.privateKey, CKA.SENSITIVE)).toBe(true);
