@@ -1,0 +1,337 @@
+// src/n32c/initiator.ts — the initiating side of N32-c, one state machine per peer (TS 33.501 13.2.2.2,
+// 13.5; TS 29.573 5.2; N32-PROFILE P1, P7, P10).
+//
+//   idle ─► connecting ─► negotiating ─┬─► (TLS) ─────────────────────────► active-tls
+//                                      └─► (PRINS) params ─► keys, context ─► active-prins ─┐
+//   any failure ─► backoff (capped exponential + jitter) ─► connecting …       (auto peers)  │
+//              └─► failed                                                     (on demand)   │
+//   active-prins ── needsRekey / validity − margin ─► connecting … (new context IDs) ◄───────┘
+//                   new context active ─► old context retired after a grace (n32f-terminate)
+//
+// The first N32-c connection carries exchange-capability and every exchange-params round, gives the
+// master key (TLS exporter, P1) and is closed once the parameters are exchanged (P7).
+import type { PeerConfig } from "../config/schema.ts";
+import type { N32fContextInfo, SecNegotiateRspData, SecParamExchRspData } from "../model/n32.ts";
+import type { N32fContext } from "../n32f/context.ts";
+import type { H2Client } from "../transport/h2client.ts";
+import { N32cError, type N32cCore, type PeerN32Status } from "./core.ts";
+import * as msg from "./messages.ts";
+import { buildContext, exportMaster } from "./keys.ts";
+import { comparePolicies } from "./policy.ts";
+import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo } from "./ri.ts";
+
+const MAX_TIMER_MS = 60_000; // re-check the rekey condition at least this often (SEQ threshold)
+const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const sameFqdn = (a: string, b: string) => a.toLowerCase().replace(/\.$/, "") === b.toLowerCase().replace(/\.$/, "");
+
+function fromProblem(op: string, r: { status: number; problem: { cause?: string; detail?: string } | null }): N32cError {
+  return new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `${op}: peer answered ${r.status}${r.problem?.detail ? `: ${r.problem.detail}` : ""}`);
+}
+
+export class PeerInitiator {
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #retire = new Set<ReturnType<typeof setTimeout>>();
+  #running: Promise<void> | null = null;
+  #client: H2Client | null = null;
+  #failures = 0;
+  #stopped = false;
+  #halted = false;
+
+  constructor(
+    private readonly core: N32cCore,
+    readonly peerId: string,
+    /** retry with backoff and re-handshake by itself (peer.initiate) */
+    public auto: boolean,
+  ) {}
+
+  /** Start now (auto peers on start-up). */
+  start(): void {
+    this.#stopped = false;
+    this.#halted = false;
+    this.#schedule(0);
+  }
+
+  /** Run a handshake now (on demand), or join the one in progress. Resolves with the resulting status. */
+  async handshake(): Promise<PeerN32Status> {
+    this.#stopped = false;
+    this.#halted = false;
+    this.#clearTimer();
+    if (!this.#running) this.#running = this.#attempt().finally(() => (this.#running = null));
+    await this.#running;
+    return this.core.status(this.peerId);
+  }
+
+  /** Stop retries and re-handshakes (after a local terminate) until the next handshake() or start(). */
+  halt(): void {
+    this.#halted = true;
+    this.#clearTimer();
+    this.core.status(this.peerId).nextRetryAt = null;
+  }
+
+  /** Stop everything; aborts a handshake in progress (its connection is closed). Bounded. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#clearTimer();
+    for (const t of this.#retire) clearTimeout(t);
+    this.#retire.clear();
+    this.core.status(this.peerId).nextRetryAt = null;
+    await this.#client?.close();
+    if (this.#running) await Promise.race([this.#running.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #schedule(delayMs: number, what: "attempt" | "rekey-check" = "attempt"): void {
+    this.#clearTimer();
+    if (this.#stopped || this.#halted) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (what === "rekey-check" && !this.#rekeyDue()) return this.#scheduleRekey();
+      if (!this.#running) this.#running = this.#attempt().finally(() => (this.#running = null));
+    }, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+    this.#timer.unref?.();
+  }
+
+  #current(): N32fContext | undefined {
+    const a = this.core.associations.get(this.peerId);
+    return a?.role === "initiator" && a.localContextId ? this.core.deps.contexts.get(a.localContextId) : undefined;
+  }
+
+  #rekeyDue(): boolean {
+    const ctx = this.#current();
+    return !!ctx && ctx.needsRekey();
+  }
+
+  #scheduleRekey(): void {
+    const ctx = this.#current();
+    if (!ctx || !this.auto) return;
+    const due = ctx.validUntil - ctx.rekeyMarginMs - this.core.now();
+    this.#schedule(Math.min(Math.max(0, due), MAX_TIMER_MS), "rekey-check");
+  }
+
+  async #attempt(): Promise<void> {
+    const core = this.core;
+    const peer = core.peer(this.peerId);
+    if (!peer || this.#stopped) return;
+    const st = core.status(this.peerId);
+    st.counters.attempts++;
+    st.nextRetryAt = null;
+    const keepActive = !!this.#current(); // a re-handshake: the old context stays usable meanwhile
+    const step = (s: "connecting" | "negotiating" | "params") => {
+      if (!keepActive) core.setState(this.peerId, s, { role: "initiator" });
+    };
+    let client: H2Client | null = null;
+    try {
+      step("connecting");
+      client = await core.connect(peer);
+      this.#client = client;
+      if (this.#stopped) throw new N32cError("STOPPED", "service stopping");
+      step("negotiating");
+      const req = msg.secNegotiateReq(core.me(), {
+        capabilities: peer.securityCapabilities,
+        targetPlmnId: peer.plmnIds[0],
+        purposes: peer.intendedUsagePurpose,
+      });
+      const r = await core.post<SecNegotiateRspData>(client, peer, "exchange-capability", req, "SecNegotiateReqData", "SecNegotiateRspData");
+      if (!r.body) throw fromProblem("exchange-capability", r);
+      const rsp = r.body;
+      if (!sameFqdn(rsp.sender, peer.n32Fqdn)) throw new N32cError("NEGOTIATION_NOT_ALLOWED", "exchange-capability: sender is not the peer");
+      const sel = rsp.selectedSecCapability as "PRINS" | "TLS";
+      if (sel !== "PRINS" && sel !== "TLS") throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${String(sel).slice(0, 20)}`);
+      if (!peer.securityCapabilities.includes(sel)) throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${sel}, which we did not offer`);
+      if (peer.intendedUsagePurpose.length && !rsp.allowedUsagePurpose?.length && rsp.rejectedUsagePurpose?.length)
+        throw new N32cError("NEGOTIATION_NOT_ALLOWED", "no common usage purpose");
+      if (sel === "TLS") {
+        await client.close();
+        this.#succeeded();
+        core.activate(this.peerId, { capability: "TLS", role: "initiator" }, null);
+        core.log.info("N32 association active (TLS), as initiator", { peer: peer.id });
+        return;
+      }
+      step("params");
+      const ctx = await this.#params(client, peer);
+      const previous = core.associations.get(this.peerId);
+      this.#succeeded();
+      core.activate(
+        this.peerId,
+        { capability: "PRINS", role: "initiator", localContextId: ctx.localContextId, peerContextId: ctx.peerContextId, enc: ctx.enc },
+        ctx.validUntil,
+      );
+      core.log.info("N32-f context active, as initiator", {
+        peer: peer.id,
+        localContextId: ctx.localContextId,
+        peerContextId: ctx.peerContextId,
+        enc: ctx.enc,
+      });
+      if (previous?.localContextId && !sameId(previous.localContextId, ctx.localContextId)) this.#retireLater(peer, previous.localContextId, previous.peerContextId);
+      this.#scheduleRekey();
+    } catch (e) {
+      this.#failed(e);
+    } finally {
+      this.#client = null;
+      await client?.close();
+    }
+  }
+
+  /** The exchange-params rounds on the first connection (P7), then key export and the context (P1). */
+  async #params(client: H2Client, peer: PeerConfig): Promise<N32fContext> {
+    const core = this.core;
+    const cfg = core.cfg();
+    const contexts = core.deps.contexts;
+    const localId = contexts.newContextId();
+    const pending = { peerId: peer.id, rejected: null as null | { param: string }[] };
+    core.initiatorPending.set(localId, pending);
+    let master: Uint8Array | null = null;
+    let peerCtxId: string | null = null;
+    let added = false;
+    try {
+      const post = (body: unknown) =>
+        core.post<SecParamExchRspData>(client, peer, "exchange-params", body, "SecParamExchReqData", "SecParamExchRspData");
+      const checkRound = (r: { status: number; body: SecParamExchRspData | null; problem: { cause?: string; detail?: string } | null }) => {
+        if (pending.rejected) throw new N32cError("POLICY_MISMATCH", "the peer reported a protection policy mismatch");
+        if (!r.body) throw fromProblem("exchange-params", r);
+        if (peerCtxId !== null && !sameId(r.body.n32fContextId, peerCtxId))
+          throw new N32cError("MANDATORY_IE_INCORRECT", "exchange-params: the peer changed its n32fContextId");
+        return r.body;
+      };
+
+      // 1. cipher suites (mandatory)
+      const c1 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, sender: cfg.identity.n32Fqdn, jweCipherSuites: peer.jweCipherSuites })));
+      const enc = peer.jweCipherSuites.find((s) => s === c1.selectedJweCipherSuite);
+      if (!enc) throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer selected a JWE cipher suite we did not offer");
+      if ((c1.selectedJwsCipherSuite ?? msg.JWS_SUITE) !== msg.JWS_SUITE) throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer selected a JWS suite other than ES256");
+      peerCtxId = c1.n32fContextId;
+      // P1: the master key comes from the connection that carried the cipher-suite round
+      master = exportMaster(client, client.protocol, peer);
+
+      // 2. protection policies (where configured)
+      let peerPolicy = c1.selProtectionPolicyInfo;
+      if (peer.protectionPolicy) {
+        const c2 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, policy: peer.protectionPolicy })));
+        peerPolicy = c2.selProtectionPolicyInfo ?? peerPolicy;
+        const mismatch = peerPolicy && peer.partnerPolicy ? comparePolicies(peerPolicy, peer.partnerPolicy) : [];
+        if (mismatch.length) {
+          core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", { peer: peer.id, policyMismatchList: mismatch, reaction: peer.profile.onPolicyMismatch });
+          if (peer.profile.onPolicyMismatch === "reject") {
+            const body = msg.n32fErrorInfo({ type: "POLICY_MISMATCH", receiverContextId: peerCtxId, policyMismatchList: mismatch });
+            try {
+              await core.post(client, peer, "n32f-error", body, "N32fErrorInfo", null);
+              core.status(peer.id).counters.errorsSent++;
+            } catch (e) {
+              core.log.warn("could not send n32f-error to the peer", { peer: peer.id, error: e });
+            }
+            peerCtxId = null; // the peer drops its context on the error report
+            throw new N32cError("POLICY_MISMATCH", "the peer's protection policy differs from the agreed one");
+          }
+        }
+      }
+
+      // 3. RI security information (when we have RIs to announce, P10)
+      const ownRis = ownRiSecInfo(peer, cfg.storage.dir);
+      let peerRis = c1.ipxProviderSecInfoList ?? [];
+      if (ownRis.length) {
+        const c3 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, ris: ownRis })));
+        peerRis = c3.ipxProviderSecInfoList ?? peerRis;
+      }
+      if (peerRis.length) {
+        const err = checkPeerRiSecInfo(peerRis, core.trust(), new Date(core.now()));
+        if (err) throw new N32cError("NEGOTIATION_NOT_ALLOWED", err);
+      }
+      if (pending.rejected) throw new N32cError("POLICY_MISMATCH", "the peer reported a protection policy mismatch");
+
+      const ctx = buildContext({
+        role: "initiator",
+        localContextId: localId,
+        peerContextId: peerCtxId,
+        initiatorContextId: localId,
+        enc,
+        master,
+        peer,
+        remotePlmnIds: client.peerPlmnIds,
+        localPolicy: peer.protectionPolicy,
+        peerPolicy,
+        ownRis,
+        peerRis,
+        authorizedIpxId: authorizedIpxIdOf(peer),
+        engine: core.deps.aead,
+        validitySeconds: cfg.n32c.contextValiditySeconds,
+        rekeySeqThreshold: cfg.n32c.rekeySeqThreshold,
+        rekeyMarginSeconds: cfg.n32c.rekeyMarginSeconds,
+        now: core.now,
+      });
+      contexts.add(ctx);
+      added = true;
+      // P7: the first N32-c connection is closed after parameter exchange
+      await client.close();
+      return ctx;
+    } catch (e) {
+      if (!added) contexts.releaseContextId(localId);
+      // the responder already holds a context for this exchange: ask it to drop it (best effort)
+      if (peerCtxId !== null && !client.closed) {
+        await core.post<N32fContextInfo>(client, peer, "n32f-terminate", msg.n32fContextInfo(peerCtxId), "N32fContextInfo", "N32fContextInfo").catch(() => {});
+      }
+      throw e;
+    } finally {
+      master?.fill(0);
+      core.initiatorPending.delete(localId);
+    }
+  }
+
+  #succeeded(): void {
+    const st = this.core.status(this.peerId);
+    st.counters.successes++;
+    this.#failures = 0;
+    this.core.m.handshakes.inc({ peer: this.peerId, result: "ok" });
+  }
+
+  #failed(e: unknown): void {
+    const core = this.core;
+    const st = core.status(this.peerId);
+    st.counters.failures++;
+    this.#failures++;
+    const cause = e instanceof N32cError ? e.cause : "CONNECTION_FAILED";
+    const detail = e instanceof Error ? e.message : String(e);
+    core.recordError(this.peerId, cause, detail);
+    core.m.handshakes.inc({ peer: this.peerId, result: "failed" });
+    core.log.every(`n32c-handshake-failed:${this.peerId}:${cause}`, 30_000, "warn", "N32-c handshake failed", {
+      peer: this.peerId,
+      cause,
+      detail,
+      failures: this.#failures,
+    });
+    const stillActive = !!this.#current() || core.associations.get(this.peerId)?.capability === "TLS";
+    if (this.auto && !this.#stopped && !this.#halted) {
+      const cfg = core.cfg().n32c;
+      const cap = Math.min(cfg.retryMaxMs, cfg.retryInitialMs * 2 ** Math.min(this.#failures - 1, 30));
+      const delay = Math.round(cap / 2 + (Math.random() * cap) / 2); // "equal jitter": never a busy retry
+      st.nextRetryAt = core.now() + delay;
+      if (!stillActive) core.setState(this.peerId, "backoff", { role: "initiator" });
+      this.#schedule(delay);
+    } else if (!stillActive) {
+      core.setState(this.peerId, "failed", { role: "initiator" });
+    }
+  }
+
+  /** After a re-handshake: keep the old context for a grace period, then tell the peer and wipe it. */
+  #retireLater(peer: PeerConfig, localId: string, peerCtxId: string | undefined): void {
+    const grace = this.core.deps.retireGraceMs ?? 5000;
+    const t = setTimeout(async () => {
+      this.#retire.delete(t);
+      if (!this.core.deps.contexts.get(localId)) return;
+      if (peerCtxId) {
+        try {
+          await this.core.sendOnce(peer, "n32f-terminate", msg.n32fContextInfo(peerCtxId), "N32fContextInfo", "N32fContextInfo");
+          this.core.status(peer.id).counters.terminationsSent++;
+        } catch (e) {
+          this.core.log.every(`n32c-retire:${peer.id}`, 30_000, "warn", "could not terminate the old N32-f context at the peer", { peer: peer.id, error: e });
+        }
+      }
+      this.core.dropContext(peer.id, localId, "rekey");
+    }, grace);
+    t.unref?.();
+    this.#retire.add(t);
+  }
+}

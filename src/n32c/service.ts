@@ -1,0 +1,175 @@
+// src/n32c/service.ts — N32-c composed: the responder routes, one initiator per peer, the status the
+// admin API shows (GET /v1/peers/{id}/n32), terminate and error reporting toward a peer, and the
+// sweeper that retires expired N32-f contexts (TS 29.573 5.2; TS 33.501 13.2.2, 13.5; N32-PROFILE P1, P7).
+import type { Hono } from "hono";
+import type { PeerConfig } from "../config/schema.ts";
+import type { InvalidParam, N32fContextInfo, N32fErrorType, SecNegotiateRspData } from "../model/n32.ts";
+import type { N32Env } from "../transport/h2server.ts";
+import { N32cCore, N32cError, type N32cDeps, type N32cEvents, type PeerN32Status } from "./core.ts";
+import { PeerInitiator } from "./initiator.ts";
+import * as msg from "./messages.ts";
+import { createResponder, type Responder } from "./responder.ts";
+
+export type { N32cDeps, PeerN32Status, N32cEvents } from "./core.ts";
+export { N32cError } from "./core.ts";
+
+const SWEEP_MS = 5000;
+
+export class N32cService {
+  readonly #core: N32cCore;
+  readonly #responder: Responder;
+  readonly #runners = new Map<string, PeerInitiator>();
+  /** the peer entries the runners were made from, to notice changes on reload */
+  readonly #seen = new Map<string, string>();
+  #sweep: ReturnType<typeof setInterval> | null = null;
+  #started = false;
+
+  constructor(deps: N32cDeps) {
+    this.#core = new N32cCore(deps);
+    this.#responder = createResponder(this.#core);
+  }
+
+  /** The N32-c routes (/n32c-handshake/v1/…), to be mounted at "/" of the N32 listener's app. */
+  routes(): Hono<{ Bindings: N32Env }> {
+    return this.#responder.app;
+  }
+
+  /** Start initiators for peers with `initiate: true` and the context sweeper. */
+  start(): void {
+    this.#started = true;
+    this.reloadPeers();
+    if (!this.#sweep) {
+      this.#sweep = setInterval(() => this.#sweepExpired(), SWEEP_MS);
+      this.#sweep.unref?.();
+    }
+  }
+
+  /** Stop initiators (in-flight handshakes are aborted, bounded) and timers. Contexts stay in the store. */
+  async stop(): Promise<void> {
+    this.#started = false;
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sweep = null;
+    this.#responder.stop();
+    await Promise.all([...this.#runners.values()].map((r) => r.stop()));
+    this.#runners.clear();
+    this.#seen.clear();
+  }
+
+  /** Handshake with a peer now (on demand). Rejects (N32cError RESOURCE_NOT_FOUND) for an unknown peer. */
+  async handshake(peerId: string): Promise<PeerN32Status> {
+    const peer = this.#core.peer(peerId);
+    if (!peer) throw new N32cError("RESOURCE_NOT_FOUND", `no peer ${peerId}`);
+    const r = this.#runner(peer);
+    await r.handshake();
+    return this.status(peerId)!;
+  }
+
+  /**
+   * End the association with a peer: PRINS → n32f-terminate with the peer's context ID over a new N32-c
+   * connection; TLS → exchange-capability ["NONE"] (NFTLST). Our side is wiped whatever the peer answers;
+   * rejects with N32cError when the peer could not be told (the cause is also in status.lastError).
+   */
+  async terminate(peerId: string): Promise<void> {
+    const core = this.#core;
+    const peer = core.peer(peerId);
+    if (!peer) throw new N32cError("RESOURCE_NOT_FOUND", `no peer ${peerId}`);
+    this.#runners.get(peerId)?.halt();
+    const a = core.associations.get(peerId);
+    const st = core.status(peerId);
+    let failure: N32cError | null = null;
+    try {
+      if (a?.capability === "TLS") {
+        const r = await core.sendOnce<SecNegotiateRspData>(peer, "exchange-capability", msg.secNegotiateNoneReq(core.me()), "SecNegotiateReqData", "SecNegotiateRspData");
+        if (r.body?.selectedSecCapability !== "NONE") failure = new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, "the peer did not accept NONE");
+      } else if (a?.localContextId && a.peerContextId) {
+        const r = await core.sendOnce<N32fContextInfo>(peer, "n32f-terminate", msg.n32fContextInfo(a.peerContextId), "N32fContextInfo", "N32fContextInfo");
+        if (r.status !== 200) failure = new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-terminate answered ${r.status}`);
+        else if (r.body && r.body.n32fContextId.toLowerCase() !== a.localContextId.toLowerCase())
+          core.log.warn("n32f-terminate answered with another context ID", { peer: peerId });
+      }
+      if (a) st.counters.terminationsSent++;
+    } catch (e) {
+      failure = e instanceof N32cError ? e : new N32cError("CONNECTION_FAILED", e instanceof Error ? e.message : String(e));
+    } finally {
+      // wipe every context of this peer (also one still in its rekey grace)
+      for (const ctx of core.deps.contexts.byPeer(peerId)) core.dropContext(peerId, ctx.localContextId, "local");
+      if (a && !a.localContextId) core.emit("context-terminated", { peerId, capability: a.capability, reason: "local" });
+      core.associations.delete(peerId);
+      this.#responder.selected.delete(peerId);
+      core.setState(peerId, "terminated", { localContextId: null, peerContextId: null, validUntil: null, nextRetryAt: null });
+    }
+    if (failure) {
+      core.recordError(peerId, failure.cause, failure.message);
+      throw failure;
+    }
+  }
+
+  /**
+   * Report an N32-f error to a peer over N32-c (TS 33.501 13.2.2.3; P7): `receiverContextId` is the peer's own
+   * context ID; `messageId` the failed message's metaData.messageId ("0000000000000000" when none).
+   */
+  async reportError(
+    peerId: string,
+    e: { type: N32fErrorType; receiverContextId?: string; messageId?: string; policyMismatchList?: InvalidParam[] },
+  ): Promise<void> {
+    const peer = this.#core.peer(peerId);
+    if (!peer) throw new N32cError("RESOURCE_NOT_FOUND", `no peer ${peerId}`);
+    const r = await this.#core.sendOnce(peer, "n32f-error", msg.n32fErrorInfo(e), "N32fErrorInfo", null);
+    this.#core.status(peerId).counters.errorsSent++;
+    if (r.status !== 204) throw new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-error answered ${r.status}`);
+  }
+
+  status(peerId: string): PeerN32Status | undefined {
+    if (!this.#core.peer(peerId)) return undefined;
+    return structuredClone(this.#core.status(peerId));
+  }
+
+  statusAll(): PeerN32Status[] {
+    return this.#core.cfg().peers.map((p) => this.status(p.id)!);
+  }
+
+  /** The configuration changed: start initiators of new/changed `initiate` peers, stop those of removed ones. */
+  reloadPeers(): void {
+    const core = this.#core;
+    const peers = new Map(core.cfg().peers.map((p) => [p.id, p]));
+    for (const [id, r] of this.#runners) {
+      const p = peers.get(id);
+      if (!p || JSON.stringify(p) !== this.#seen.get(id)) {
+        void r.stop();
+        this.#runners.delete(id);
+        this.#seen.delete(id);
+        if (!p) {
+          for (const ctx of core.deps.contexts.byPeer(id)) core.dropContext(id, ctx.localContextId, "removed");
+          core.associations.delete(id);
+          core.statuses.delete(id);
+        }
+      }
+    }
+    for (const id of [...core.statuses.keys()]) if (!peers.has(id)) core.statuses.delete(id);
+    for (const p of peers.values()) {
+      core.status(p.id).peerFqdn = p.n32Fqdn;
+      if (this.#started && p.initiate && !this.#runners.has(p.id)) this.#runner(p).start();
+    }
+  }
+
+  on<K extends keyof N32cEvents>(event: K, cb: (e: N32cEvents[K]) => void): void {
+    this.#core.on(event, cb);
+  }
+
+  #runner(peer: PeerConfig): PeerInitiator {
+    let r = this.#runners.get(peer.id);
+    if (!r) {
+      r = new PeerInitiator(this.#core, peer.id, peer.initiate);
+      this.#runners.set(peer.id, r);
+      this.#seen.set(peer.id, JSON.stringify(peer));
+    }
+    return r;
+  }
+
+  #sweepExpired(): void {
+    const core = this.#core;
+    for (const ctx of core.deps.contexts.list()) {
+      if (ctx.isExpired() || ctx.state === "terminated") core.dropContext(ctx.peerId, ctx.localContextId, "expired", "idle");
+    }
+  }
+}

@@ -1,0 +1,195 @@
+// src/transport/h2client.ts — N32 client sessions: HTTP/2 over mutual TLS with our certificate, SNI
+// (TS 33.501 13.1.0), the server verified against the per-PLMN trust anchors (P9) and its expected
+// dNSName, bounded timeouts and response sizes. The TLS socket is created here (tls.connect) and handed
+// to http2, so the TLS exporter of the very connection is available to the N32-c initiator (P1).
+import http2 from "node:http2";
+import tls from "node:tls";
+import { isIP } from "node:net";
+import type { X509Certificate } from "node:crypto";
+import type { PlmnId } from "../model/n32.ts";
+import { certHasDnsName } from "../pki/plmn.ts";
+import type { TrustStore } from "../pki/trust.ts";
+import { peerChainOf } from "../pki/trust.ts";
+
+export interface H2ClientOptions {
+  /** https://host:port of the peer's apiRoot */
+  url: string;
+  tls: { key: string; cert: string };
+  trust: TrustStore;
+  /** the dNSName the server certificate must carry (the peer's N32 FQDN); also the SNI when the URL host is an IP */
+  expectDnsName: string;
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /** connect + TLS handshake timeout */
+  timeoutMs: number;
+}
+
+export interface H2Response {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  text(): string;
+}
+
+export class H2ConnectError extends Error {
+  override name = "H2ConnectError";
+}
+
+export class H2Client {
+  readonly protocol: string | null;
+  readonly peerPlmnIds: PlmnId[];
+  readonly #socket: tls.TLSSocket;
+  readonly #session: http2.ClientHttp2Session;
+  readonly #authority: string;
+  #closed = false;
+
+  private constructor(socket: tls.TLSSocket, session: http2.ClientHttp2Session, authority: string, plmnIds: PlmnId[]) {
+    this.#socket = socket;
+    this.#session = session;
+    this.#authority = authority;
+    this.protocol = socket.getProtocol?.() ?? null;
+    this.peerPlmnIds = plmnIds;
+    session.on("close", () => (this.#closed = true));
+    session.on("error", () => (this.#closed = true));
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.#session.closed || this.#session.destroyed;
+  }
+
+  /** Open a session; rejects (H2ConnectError) on connect failure, timeout, TLS failure, a server certificate that
+   *  does not chain to its PLMN's anchor or does not name `expectDnsName`, or no ALPN h2. */
+  static connect(o: H2ClientOptions): Promise<H2Client> {
+    const u = new URL(o.url);
+    if (u.protocol !== "https:") return Promise.reject(new H2ConnectError("N32 URI must be https"));
+    const host = u.hostname.replace(/^\[|\]$/g, "");
+    const port = Number(u.port || 443);
+    const servername = isIP(host) ? o.expectDnsName : host;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (msg: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new H2ConnectError(msg));
+      };
+      const timer = setTimeout(() => fail(`connect to ${u.host} timed out`), o.timeoutMs);
+      const socket = tls.connect({
+        host,
+        port,
+        servername,
+        key: o.tls.key,
+        cert: o.tls.cert,
+        ca: o.trust.tlsCaPem(),
+        rejectUnauthorized: true,
+        minVersion: o.minVersion ?? "TLSv1.3",
+        maxVersion: o.maxVersion ?? "TLSv1.3",
+        ALPNProtocols: ["h2"],
+        // the name check is done below against the per-PLMN anchors and the peer's configured FQDN
+        checkServerIdentity: () => undefined,
+      });
+      socket.once("error", (e) => fail(`TLS connection to ${u.host} failed: ${e.message}`));
+      socket.once("close", () => fail(`connection to ${u.host} closed during setup`));
+      socket.once("secureConnect", () => {
+        if (socket.alpnProtocol !== "h2") return fail("peer did not negotiate HTTP/2 (ALPN h2)");
+        const chain: X509Certificate[] = peerChainOf(socket);
+        const r = o.trust.verifyN32Chain(chain);
+        if (!r.ok) return fail(`peer certificate refused: ${r.reason}`);
+        if (!certHasDnsName(r.leaf, o.expectDnsName)) return fail(`peer certificate does not name ${o.expectDnsName}`);
+        const session = http2.connect(`https://${u.host}`, { createConnection: () => socket } as http2.SecureClientSessionOptions);
+        session.once("error", (e) => fail(`HTTP/2 session failed: ${e.message}`));
+        const ready = () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          socket.removeAllListeners("close");
+          socket.on("error", () => {});
+          resolve(new H2Client(socket, session, u.host, r.plmnIds));
+        };
+        // a session over an already connected socket is usable at once; "connect" may have fired already
+        if ((session as unknown as { connecting?: boolean }).connecting === false) ready();
+        else session.once("connect", ready);
+        setTimeout(ready, 0);
+      });
+    });
+  }
+
+  exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
+    const ekm = this.#socket.exportKeyingMaterial as (l: number, lb: string, c?: Buffer) => Buffer;
+    return new Uint8Array(ekm.call(this.#socket, length, label, context === undefined ? undefined : Buffer.from(context)));
+  }
+
+  peerChain(): X509Certificate[] {
+    return peerChainOf(this.#socket);
+  }
+
+  /** One request; the response body is capped at `maxBodyBytes` (the stream is reset above it). */
+  request(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number },
+  ): Promise<H2Response> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new H2ConnectError("session closed"));
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = this.#session.request({ ":method": method, ":path": path, ":authority": this.#authority, ...init.headers });
+      } catch (e) {
+        return reject(new H2ConnectError(`request failed: ${(e as Error).message}`));
+      }
+      let settled = false;
+      const finish = (err: Error | null, res?: H2Response) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+          reject(err);
+        } else resolve(res!);
+      };
+      const timer = setTimeout(() => finish(new H2ConnectError(`${method} ${path} timed out`)), init.timeoutMs);
+      let status = 0;
+      const headers: Record<string, string> = {};
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on("response", (h) => {
+        status = Number(h[":status"]);
+        for (const [k, v] of Object.entries(h)) if (!k.startsWith(":") && v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : String(v);
+      });
+      stream.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size > init.maxBodyBytes) return finish(new H2ConnectError("response body over the limit"));
+        chunks.push(c);
+      });
+      stream.on("end", () => {
+        const body = new Uint8Array(Buffer.concat(chunks, size));
+        finish(null, { status, headers, body, text: () => new TextDecoder().decode(body) });
+      });
+      stream.on("error", (e) => finish(new H2ConnectError(`${method} ${path} failed: ${e.message}`)));
+      stream.on("close", () => finish(new H2ConnectError(`${method} ${path}: stream closed without a response`)));
+      if (init.body !== undefined) stream.end(init.body);
+      else stream.end();
+    });
+  }
+
+  /** Graceful close (GOAWAY), bounded. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#session.closed || this.#session.destroyed) {
+        this.#socket.destroy();
+        return resolve();
+      }
+      const t = setTimeout(() => {
+        this.#session.destroy();
+        this.#socket.destroy();
+        resolve();
+      }, 1000);
+      this.#session.close(() => {
+        clearTimeout(t);
+        this.#socket.destroy();
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,261 @@
+// test/support/pki.ts — test PKI fixtures (dev PKI of src/pki/devpki.ts) and a harness running two real
+// SEPPs' N32-c (each its own N32 TLS listener on 127.0.0.1, port 0) in the test process.
+//
+// PLMN A = 262-001 (visited SEPP "a"), PLMN B = 310-410 (home SEPP "b"); one root per PLMN (TS 33.501
+// 13.1.2), a separate RI root. Bad certificates for the SCAS TS 33.517 4.2.5 cases: B's name signed by A's
+// root (C3), two PLMNs of different anchors (C4), no mnc/mcc labels, an RI certificate.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SoftwareAeadEngine, type AeadEngine } from "../../hw/aead.ts";
+import { parseConfig, type SeppConfig, type SeppConfigInput } from "../../src/config/schema.ts";
+import { memoryLogger } from "../../src/log.ts";
+import { Registry } from "../../src/metrics.ts";
+import { N32fContextStore } from "../../src/n32f/context.ts";
+import { createRootCa, issueRiCert, issueSeppCert, pemToBase64Der, type DevCa, type DevCert } from "../../src/pki/devpki.ts";
+import { TrustStore } from "../../src/pki/trust.ts";
+import { startN32Server, type N32Server } from "../../src/transport/h2server.ts";
+import { H2Client } from "../../src/transport/h2client.ts";
+import { N32cService } from "../../src/n32c/service.ts";
+import type { TraceEvent } from "../../src/n32c/core.ts";
+
+export const FQDN_A = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
+export const FQDN_B = "sepp.5gc.mnc410.mcc310.3gppnetwork.org";
+export const PLMN_A = { mcc: "262", mnc: "01" };
+export const PLMN_B = { mcc: "310", mnc: "410" };
+export const RI_ID = "ipx1.ri.example.org";
+
+export interface TestPki {
+  rootA: DevCa;
+  rootB: DevCa;
+  riRoot: DevCa;
+  seppA: DevCert;
+  seppB: DevCert;
+  /** C3: B's name and PLMN, issued by A's root */
+  bSignedByA: DevCert;
+  /** C4: PLMN B and PLMN A labels (two anchors), issued by B's root */
+  bTwoAnchors: DevCert;
+  /** B's root, no mncXXX.mccYYY label */
+  bNoLabels: DevCert;
+  /** legit B-root certificate for another FQDN of PLMN B (not a configured peer) */
+  bOtherName: DevCert;
+  /** RI certificates (RI root): P-256, P-384, expired, wrong name */
+  ri: DevCert;
+  riP384: DevCert;
+  riExpired: DevCert;
+  /** an RI-shaped certificate issued by a SEPP root (not the RI store) */
+  riFromSeppRoot: DevCert;
+}
+
+let cached: Promise<TestPki> | null = null;
+
+/** The fixtures (made once per test process: key generation is the slow part). */
+export function testPki(): Promise<TestPki> {
+  cached ??= (async () => {
+    const [rootA, rootB, riRoot] = await Promise.all([
+      createRootCa({ name: "PLMN 262-001 root" }),
+      createRootCa({ name: "PLMN 310-410 root" }),
+      createRootCa({ name: "RI root" }),
+    ]);
+    const past = new Date(Date.now() - 10 * 86_400_000);
+    const [seppA, seppB, bSignedByA, bTwoAnchors, bNoLabels, bOtherName, ri, riP384, riExpired, riFromSeppRoot] = await Promise.all([
+      issueSeppCert(rootA, { dnsNames: [FQDN_A] }),
+      issueSeppCert(rootB, { dnsNames: [FQDN_B] }),
+      issueSeppCert(rootA, { dnsNames: [FQDN_B] }),
+      issueSeppCert(rootB, { dnsNames: [FQDN_B, "sepp2.5gc.mnc001.mcc262.3gppnetwork.org"] }),
+      issueSeppCert(rootB, { dnsNames: ["sepp.home.example.org"] }),
+      issueSeppCert(rootB, { dnsNames: ["other.5gc.mnc410.mcc310.3gppnetwork.org"] }),
+      issueRiCert(riRoot, { ipxProviderId: RI_ID }),
+      issueRiCert(riRoot, { ipxProviderId: RI_ID, curve: "P-384" }),
+      issueRiCert(riRoot, { ipxProviderId: RI_ID, notBefore: past, notAfter: new Date(past.getTime() + 86_400_000) }),
+      issueRiCert(rootB, { ipxProviderId: RI_ID }),
+    ]);
+    return { rootA, rootB, riRoot, seppA, seppB, bSignedByA, bTwoAnchors, bNoLabels, bOtherName, ri, riP384, riExpired, riFromSeppRoot };
+  })();
+  return cached;
+}
+
+export const riBase64 = (c: DevCert) => pemToBase64Der(c.certPem);
+
+/** A whole configuration input for SEPP "a" or "b"; `peerUri` is the other's N32-c URI. */
+export function configInput(pki: TestPki, side: "a" | "b", peerUri: string, dir: string): SeppConfigInput {
+  const me = side === "a" ? { fqdn: FQDN_A, plmn: PLMN_A, cert: pki.seppA } : { fqdn: FQDN_B, plmn: PLMN_B, cert: pki.seppB };
+  const other = side === "a" ? { id: "home", fqdn: FQDN_B, plmn: PLMN_B } : { id: "visited", fqdn: FQDN_A, plmn: PLMN_A };
+  return {
+    identity: { n32Fqdn: me.fqdn, plmnIds: [me.plmn] },
+    listeners: { n32: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: 0 } },
+    tls: {
+      certificate: me.cert.certPem,
+      privateKey: me.cert.keyPem,
+      trustAnchors: [
+        { name: "plmn-a", plmnIds: [PLMN_A], roots: [pki.rootA.certPem] },
+        { name: "plmn-b", plmnIds: [PLMN_B], roots: [pki.rootB.certPem] },
+      ],
+      riTrustAnchors: [pki.riRoot.certPem],
+    },
+    n32c: { retryInitialMs: 50, retryMaxMs: 400, requestTimeoutMs: 3000, maxBodyBytes: 8192, maxRequestsPerSecond: 200 },
+    peers: [{ id: other.id, n32Fqdn: other.fqdn, plmnIds: [other.plmn], n32cUri: peerUri, initiate: false }],
+    storage: { dir },
+  };
+}
+
+export function parseOrThrow(input: unknown): SeppConfig {
+  const r = parseConfig(input);
+  if (!r.ok) throw new Error("bad test config: " + JSON.stringify(r.issues));
+  return r.config;
+}
+
+export interface TestSepp {
+  name: "a" | "b";
+  service: N32cService;
+  contexts: N32fContextStore;
+  server: N32Server;
+  log: ReturnType<typeof memoryLogger>;
+  metrics: Registry;
+  traces: TraceEvent[];
+  cfg(): SeppConfig;
+  /** replace the configuration (mutate a deep copy of the current input) */
+  update(mutate: (c: SeppConfigInput) => void): void;
+  input: SeppConfigInput;
+  uri: string;
+}
+
+export interface Pair {
+  pki: TestPki;
+  a: TestSepp;
+  b: TestSepp;
+  close(): Promise<void>;
+}
+
+/** Two SEPPs with their N32 listeners, configured toward each other; nothing started (call service.start()). */
+export async function startPair(
+  opts: {
+    a?: (c: SeppConfigInput) => void;
+    b?: (c: SeppConfigInput) => void;
+    retireGraceMs?: number;
+    now?: () => number;
+    engine?: (name: "a" | "b") => AeadEngine;
+  } = {},
+): Promise<Pair> {
+  const pki = await testPki();
+  const make = async (name: "a" | "b"): Promise<TestSepp> => {
+    const dir = mkdtempSync(join(tmpdir(), `n32c-${name}-`));
+    let input = configInput(pki, name, "https://127.0.0.1:1", dir);
+    let cfg = parseOrThrow(input);
+    const contexts = new N32fContextStore();
+    const log = memoryLogger("debug");
+    const metrics = new Registry();
+    const traces: TraceEvent[] = [];
+    const service = new N32cService({
+      config: () => cfg,
+      tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
+      log,
+      metrics,
+      contexts,
+      aead: opts.engine?.(name) ?? new SoftwareAeadEngine(),
+      retireGraceMs: opts.retireGraceMs ?? 200,
+      now: opts.now,
+      trace: (e) => traces.push(e),
+    });
+    const server = await startN32Server({
+      host: "127.0.0.1",
+      port: 0,
+      tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate, minVersion: "TLSv1.3" },
+      trust: TrustStore.fromConfig(cfg),
+      app: service.routes(),
+      limits: { maxBodyBytes: cfg.n32c.maxBodyBytes, requestTimeoutMs: 3000 },
+      log,
+    });
+    const s: TestSepp = {
+      name,
+      service,
+      contexts,
+      server,
+      log,
+      metrics,
+      traces,
+      cfg: () => cfg,
+      input,
+      uri: `https://127.0.0.1:${server.port}`,
+      update(mutate) {
+        const next = structuredClone(s.input);
+        mutate(next);
+        s.input = input = next;
+        cfg = parseOrThrow(next);
+      },
+    };
+    return s;
+  };
+  const [a, b] = await Promise.all([make("a"), make("b")]);
+  a.update((c) => {
+    c.peers![0]!.n32cUri = b.uri;
+    opts.a?.(c);
+  });
+  b.update((c) => {
+    c.peers![0]!.n32cUri = a.uri;
+    opts.b?.(c);
+  });
+  return {
+    pki,
+    a,
+    b,
+    async close() {
+      await Promise.all([a.service.stop(), b.service.stop()]);
+      await Promise.all([a.server.close(), b.server.close()]);
+      a.contexts.clear();
+      b.contexts.clear();
+    },
+  };
+}
+
+/** A raw N32 client toward `sepp` presenting `cert` (for refusal tests). */
+export async function rawClient(sepp: TestSepp, cert: DevCert, o: { tls12?: boolean } = {}): Promise<H2Client> {
+  const pki = await testPki();
+  const trust = new TrustStore(
+    [
+      { name: "a", plmnIds: [PLMN_A], roots: [new (await import("node:crypto")).X509Certificate(pki.rootA.certPem)] },
+      { name: "b", plmnIds: [PLMN_B], roots: [new (await import("node:crypto")).X509Certificate(pki.rootB.certPem)] },
+    ],
+    [],
+  );
+  return H2Client.connect({
+    url: sepp.uri,
+    tls: { key: cert.keyPem, cert: cert.certPem },
+    trust,
+    expectDnsName: sepp.cfg().identity.n32Fqdn,
+    minVersion: o.tls12 ? "TLSv1.2" : "TLSv1.3",
+    maxVersion: o.tls12 ? "TLSv1.2" : "TLSv1.3",
+    timeoutMs: 3000,
+  });
+}
+
+/** POST a body (object → JSON) to an N32-c operation; returns status and parsed body. */
+export async function rawPost(
+  client: H2Client,
+  op: string,
+  body: unknown,
+  headers: Record<string, string> = { "content-type": "application/json" },
+): Promise<{ status: number; body: any; contentType: string }> {
+  const res = await client.request("POST", `/n32c-handshake/v1/${op}`, {
+    headers,
+    body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+    timeoutMs: 3000,
+    maxBodyBytes: 65536,
+  });
+  let parsed: unknown = null;
+  try {
+    parsed = res.body.length ? JSON.parse(res.text()) : null;
+  } catch {
+    parsed = res.text();
+  }
+  return { status: res.status, body: parsed, contentType: res.headers["content-type"] ?? "" };
+}
+
+/** Wait until `cond()` holds, polling; fails after `ms`. */
+export async function until(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
