@@ -1,0 +1,357 @@
+// src/sbi/egress.ts — the pSEPP egress allow-list (N32-PROFILE P8, P10; TS 33.501 5.9.3.2 anti-spoofing).
+//
+// The pSEPP delivers a request from a peer only to a producer its settings allow for that peer
+// (`peers[].n32f.allowedTargets`): never an open relay (SSRF). An entry allows one host (exact DNS name,
+// `*.domain` for any name strictly below `domain`, an IPv4/IPv6 literal, or an IPv4/IPv6 CIDR), one port
+// (absent: the scheme's default port), one scheme (absent: https) and, optionally, API path prefixes
+// matched at segment boundaries. Loopback, link-local, private-use, shared (CGNAT), unspecified,
+// multicast, reserved and cloud-metadata addresses (IPv4 and IPv6, including IPv4-mapped/compatible,
+// NAT64 and 6to4 forms) are refused unless an entry names that address or a CIDR containing it; host
+// names like `localhost` likewise. The path is normalised strictly first (no dot segments, no encoded
+// "/", "\\", "." or "%", no empty segments) and the normalised path is what must be sent.
+// Pure; the forwarding layer also checks the address it connects to with `checkResolvedAddress`
+// (DNS rebinding).
+import { parseHost, parseIPv4, parseIPv6, type ParsedHost, type SbiScheme } from "./target.ts";
+
+export interface AllowedTarget {
+  host: string;
+  port?: number;
+  scheme?: SbiScheme;
+  apiPrefixes?: string[];
+}
+
+export type EgressRefusal = "INVALID_TARGET" | "SPECIAL_ADDRESS" | "HOST_NOT_ALLOWED" | "PORT_NOT_ALLOWED" | "SCHEME_NOT_ALLOWED" | "PATH_NOT_ALLOWED" | "INVALID_PATH";
+
+export type EgressDecision =
+  | { ok: true; /** the normalised path to send */ path: string; entry: number }
+  | { ok: false; reason: EgressRefusal; detail: string };
+
+export class EgressConfigError extends Error {
+  override name = "EgressConfigError";
+}
+
+export const MAX_PATH_LENGTH = 4096;
+export const MAX_ALLOWED_TARGETS = 1024;
+
+// ---------------------------------------------------------------- address classification
+
+interface Cidr {
+  v6: boolean;
+  bytes: Uint8Array;
+  bits: number;
+}
+
+function inCidr(addr: Uint8Array, c: Cidr): boolean {
+  if (addr.length !== c.bytes.length) return false;
+  let bits = c.bits;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((addr[i]! & mask) !== (c.bytes[i]! & mask)) return false;
+  }
+  return true;
+}
+
+function parseCidr(s: string): Cidr | null {
+  const slash = s.indexOf("/");
+  if (slash === -1) return null;
+  let a = s.slice(0, slash);
+  const b = s.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(b)) return null;
+  const bits = Number(b);
+  if (a.startsWith("[") && a.endsWith("]")) a = a.slice(1, -1);
+  const v4 = parseIPv4(a);
+  if (v4) return bits <= 32 ? { v6: false, bytes: v4, bits } : null;
+  const v6 = parseIPv6(a);
+  if (v6) return bits <= 128 ? { v6: true, bytes: v6, bits } : null;
+  return null;
+}
+
+const cidr = (s: string): Cidr => {
+  const c = parseCidr(s);
+  if (!c) throw new Error(`bad built-in CIDR ${s}`);
+  return c;
+};
+
+/** IPv4 ranges that are never a producer on the inter-PLMN path unless explicitly allowed (RFC 6890 and cloud metadata). */
+const SPECIAL_V4: Array<[Cidr, string]> = [
+  [cidr("0.0.0.0/8"), "unspecified/this-network"],
+  [cidr("10.0.0.0/8"), "private-use"],
+  [cidr("100.64.0.0/10"), "shared address space (CGNAT)"],
+  [cidr("127.0.0.0/8"), "loopback"],
+  [cidr("169.254.0.0/16"), "link-local (incl. cloud metadata 169.254.169.254)"],
+  [cidr("172.16.0.0/12"), "private-use"],
+  [cidr("192.0.0.0/24"), "IETF protocol assignments (incl. metadata 192.0.0.192)"],
+  [cidr("192.0.2.0/24"), "documentation"],
+  [cidr("192.168.0.0/16"), "private-use"],
+  [cidr("198.18.0.0/15"), "benchmarking"],
+  [cidr("198.51.100.0/24"), "documentation"],
+  [cidr("203.0.113.0/24"), "documentation"],
+  [cidr("224.0.0.0/4"), "multicast"],
+  [cidr("240.0.0.0/4"), "reserved/broadcast"],
+  [cidr("168.63.129.16/32"), "cloud metadata (Azure)"],
+];
+const SPECIAL_V6: Array<[Cidr, string]> = [
+  [cidr("::/128"), "unspecified"],
+  [cidr("::1/128"), "loopback"],
+  [cidr("100::/64"), "discard-only"],
+  [cidr("2001:db8::/32"), "documentation"],
+  [cidr("fd00:ec2::254/128"), "cloud metadata (AWS IPv6)"],
+  [cidr("fc00::/7"), "unique-local (private-use)"],
+  [cidr("fe80::/10"), "link-local"],
+  [cidr("fec0::/10"), "site-local (deprecated)"],
+  [cidr("ff00::/8"), "multicast"],
+];
+
+/** The IPv4 address an IPv6 address embeds by a standard translation, if any. */
+export function embeddedIPv4(b: Uint8Array): Uint8Array | null {
+  const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible, deprecated), ::ffff:0:a.b.c.d (SIIT)
+  if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return b.slice(12);
+  if (zero(0, 12) && !(b[12] === 0 && b[13] === 0 && b[14] === 0 && b[15]! <= 1)) return b.slice(12);
+  if (zero(0, 8) && b[8] === 0xff && b[9] === 0xff && b[10] === 0 && b[11] === 0) return b.slice(12);
+  // 64:ff9b::/96 (NAT64 well-known) and 64:ff9b:1::/48 (local-use NAT64, RFC 8215)
+  if (b[0] === 0 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b) return b.slice(12);
+  // 2002::/16 (6to4): the IPv4 address is in bits 16..47
+  if (b[0] === 0x20 && b[1] === 0x02) return b.slice(2, 6);
+  // 2001:0::/32 (Teredo): client address obfuscated (XOR 0xff) in the last 32 bits
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0 && b[3] === 0) return b.slice(12).map((x) => x ^ 0xff);
+  return null;
+}
+
+/** Why an address is special (never a default target), or null for an ordinary global unicast address. */
+export function specialAddressReason(addr: Uint8Array): string | null {
+  if (addr.length === 4) {
+    for (const [c, why] of SPECIAL_V4) if (inCidr(addr, c)) return why;
+    return null;
+  }
+  for (const [c, why] of SPECIAL_V6) if (inCidr(addr, c)) return why;
+  const v4 = embeddedIPv4(addr);
+  if (v4) {
+    const why = specialAddressReason(v4);
+    if (why) return `IPv6 form of an IPv4 ${why} address`;
+  }
+  return null;
+}
+
+/** Host names that resolve to the local machine or a cloud metadata service. */
+const SPECIAL_NAMES = [/^localhost$/, /\.localhost$/, /^metadata\.google\.internal$/, /^metadata(\.goog)?$/, /^instance-data(\.ec2\.internal)?$/, /\.internal$/, /\.local$/];
+
+function specialNameReason(host: string): string | null {
+  if (!host.includes(".")) return "single-label host name";
+  for (const re of SPECIAL_NAMES) if (re.test(host)) return "local or metadata host name";
+  return null;
+}
+
+// ---------------------------------------------------------------- path normalisation
+
+export class PathError extends Error {
+  override name = "PathError";
+}
+
+const PCHAR_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*$/;
+const UNRESERVED_RE = /[A-Za-z0-9\-._~]/;
+
+/**
+ * Normalise a request path (no query) for allow-list matching and forwarding (RFC 3986 6.2.2):
+ * percent-encodings of unreserved characters decoded, other hex in upper case. Refused (PathError):
+ * not starting with "/", over MAX_PATH_LENGTH, characters outside pchar, encodings of "/", "\\", ".",
+ * "%" or NUL (double-encoding games), empty segments ("//"), "." or ".." segments, a query or fragment.
+ */
+export function normalizePath(raw: string): string {
+  if (typeof raw !== "string" || !raw.startsWith("/")) throw new PathError("path must start with /");
+  if (raw.length > MAX_PATH_LENGTH) throw new PathError("path too long");
+  if (raw.includes("?") || raw.includes("#")) throw new PathError("path must not contain a query or fragment");
+  if (raw === "/") return "/";
+  const segs = raw.slice(1).split("/");
+  const out: string[] = [];
+  segs.forEach((seg, i) => {
+    if (seg === "" && i !== segs.length - 1) throw new PathError("empty path segment");
+    if (!PCHAR_RE.test(seg)) throw new PathError("invalid character in path");
+    const norm = seg.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => {
+      const c = String.fromCharCode(parseInt(h, 16));
+      if (c === "/" || c === "\\" || c === "%" || c === "\0") throw new PathError(`encoded ${JSON.stringify(c)} not allowed in path`);
+      if (c === ".") throw new PathError("encoded '.' not allowed in path");
+      return UNRESERVED_RE.test(c) ? c : `%${h.toUpperCase()}`;
+    });
+    if (norm === "." || norm === "..") throw new PathError("dot segment in path");
+    out.push(norm);
+  });
+  return "/" + out.join("/");
+}
+
+/** Whether `path` is `prefix` or below it, at a segment boundary. Both normalised; prefix without trailing "/". */
+export function pathHasPrefix(path: string, prefix: string): boolean {
+  if (prefix === "" || prefix === "/") return true;
+  return path === prefix || path.startsWith(prefix + "/");
+}
+
+// ---------------------------------------------------------------- the policy
+
+type HostRule =
+  | { kind: "exact"; host: string; parsed: ParsedHost }
+  | { kind: "suffix"; domain: string }
+  | { kind: "cidr"; cidr: Cidr };
+
+interface Entry {
+  rule: HostRule;
+  port: number | null;
+  scheme: SbiScheme;
+  prefixes: string[] | null;
+}
+
+export interface EgressTarget {
+  scheme: string;
+  /** as resolved by target.ts: canonical host (IPv6 without brackets) */
+  host: string;
+  /** null = the scheme's default port */
+  port: number | null;
+  /** full request path (apiRoot prefix + resource path), without the query */
+  path: string;
+}
+
+const defaultPort = (s: SbiScheme) => (s === "https" ? 443 : 80);
+
+function compileHost(raw: string): HostRule {
+  const h = raw.trim().toLowerCase();
+  if (h === "*" || h === "*." || h === "") throw new EgressConfigError(`allowed host "${raw}" would allow everything`);
+  if (h.includes("/")) {
+    const c = parseCidr(h);
+    if (!c) throw new EgressConfigError(`invalid CIDR "${raw}"`);
+    if (c.bits < (c.v6 ? 64 : 8)) throw new EgressConfigError(`CIDR "${raw}" is too wide`);
+    return { kind: "cidr", cidr: c };
+  }
+  if (h.startsWith("*.")) {
+    const domain = h.slice(2).replace(/\.$/, "");
+    const p = safeParseHost(domain);
+    if (!p || p.kind !== "dns" || !domain.includes(".")) throw new EgressConfigError(`invalid domain pattern "${raw}"`);
+    return { kind: "suffix", domain };
+  }
+  const bare = h.startsWith("[") ? h : h.includes(":") ? `[${h}]` : h;
+  const p = safeParseHost(bare);
+  if (!p) throw new EgressConfigError(`invalid allowed host "${raw}"`);
+  return { kind: "exact", host: p.host, parsed: p };
+}
+
+function safeParseHost(h: string): ParsedHost | null {
+  try {
+    return parseHost(h);
+  } catch {
+    return null;
+  }
+}
+
+/** A compiled per-peer egress allow-list. Construction validates the configuration (EgressConfigError). */
+export class EgressPolicy {
+  readonly #entries: Entry[];
+
+  constructor(allowed: readonly AllowedTarget[]) {
+    if (allowed.length > MAX_ALLOWED_TARGETS) throw new EgressConfigError(`more than ${MAX_ALLOWED_TARGETS} allowed targets`);
+    this.#entries = allowed.map((a) => {
+      const scheme = a.scheme ?? "https";
+      if (scheme !== "http" && scheme !== "https") throw new EgressConfigError(`scheme ${String(scheme)} not allowed`);
+      if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535))
+        throw new EgressConfigError(`invalid port ${a.port}`);
+      const prefixes =
+        a.apiPrefixes === undefined
+          ? null
+          : a.apiPrefixes.map((p) => {
+              try {
+                const n = normalizePath(p);
+                return n === "/" ? "" : n.replace(/\/$/, "");
+              } catch (e) {
+                throw new EgressConfigError(`invalid API prefix "${p}": ${(e as Error).message}`);
+              }
+            });
+      return { rule: compileHost(a.host), port: a.port ?? null, scheme, prefixes };
+    });
+  }
+
+  get size(): number {
+    return this.#entries.length;
+  }
+
+  #hostMatches(rule: HostRule, h: ParsedHost): boolean {
+    switch (rule.kind) {
+      case "exact":
+        return rule.parsed.kind === h.kind && rule.host === h.host;
+      case "suffix":
+        return h.kind === "dns" && h.host.endsWith("." + rule.domain);
+      case "cidr":
+        return h.kind !== "dns" && inCidr(h.bytes, rule.cidr);
+    }
+  }
+
+  /** Whether an entry names this address explicitly (IP literal or CIDR): the only way to allow a special address. */
+  #explicitlyAllowsAddress(addr: Uint8Array): boolean {
+    return this.#entries.some(
+      (e) => (e.rule.kind === "cidr" && inCidr(addr, e.rule.cidr)) || (e.rule.kind === "exact" && e.rule.parsed.kind !== "dns" && equalBytes(e.rule.parsed.bytes, addr)),
+    );
+  }
+
+  /** Decide whether the pSEPP may deliver to `target`. Never throws. */
+  check(target: EgressTarget): EgressDecision {
+    const scheme = String(target.scheme).toLowerCase();
+    if (scheme !== "http" && scheme !== "https") return { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: "scheme not allowed" };
+    let h: ParsedHost;
+    try {
+      h = parseHost(target.host.includes(":") && !target.host.startsWith("[") ? `[${target.host}]` : target.host);
+    } catch (e) {
+      return { ok: false, reason: "INVALID_TARGET", detail: (e as Error).message };
+    }
+    let path: string;
+    try {
+      path = normalizePath(target.path);
+    } catch (e) {
+      return { ok: false, reason: "INVALID_PATH", detail: (e as Error).message };
+    }
+    if (h.kind === "dns") {
+      const why = specialNameReason(h.host);
+      if (why && !this.#entries.some((e) => e.rule.kind === "exact" && e.rule.host === h.host))
+        return { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} not allowed` };
+    } else {
+      const why = specialAddressReason(h.bytes);
+      if (why && !this.#explicitlyAllowsAddress(h.bytes)) return { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} address not allowed` };
+    }
+    const port = target.port ?? defaultPort(scheme);
+    // Report the most specific refusal: host, then scheme, then port, then path.
+    let best: EgressDecision = { ok: false, reason: "HOST_NOT_ALLOWED", detail: "target host not in the allow-list" };
+    let rank = 0;
+    for (let i = 0; i < this.#entries.length; i++) {
+      const e = this.#entries[i]!;
+      if (!this.#hostMatches(e.rule, h)) continue;
+      if (e.scheme !== scheme) {
+        if (rank < 1) (best = { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: `scheme ${scheme} not allowed for this host` }), (rank = 1);
+        continue;
+      }
+      if ((e.port ?? defaultPort(e.scheme)) !== port) {
+        if (rank < 2) (best = { ok: false, reason: "PORT_NOT_ALLOWED", detail: `port ${port} not allowed for this host` }), (rank = 2);
+        continue;
+      }
+      if (e.prefixes && !e.prefixes.some((p) => pathHasPrefix(path, p))) {
+        if (rank < 3) (best = { ok: false, reason: "PATH_NOT_ALLOWED", detail: "API path not allowed for this host" }), (rank = 3);
+        continue;
+      }
+      return { ok: true, path, entry: i };
+    }
+    return best;
+  }
+
+  /**
+   * Check the address the forwarding layer is about to connect to for an allowed DNS target (DNS
+   * rebinding). Private-use and unique-local addresses are accepted here (producers live on the
+   * operator's internal network and the name itself was allow-listed); loopback, link-local,
+   * unspecified, multicast, metadata and other special ranges are refused unless named explicitly.
+   */
+  checkResolvedAddress(address: string): { ok: true } | { ok: false; detail: string } {
+    const b = parseIPv4(address) ?? parseIPv6(address.replace(/^\[|\]$/g, ""));
+    if (!b) return { ok: false, detail: "not an IP address" };
+    const why = specialAddressReason(b);
+    if (!why || this.#explicitlyAllowsAddress(b)) return { ok: true };
+    const privateOk = /private-use|unique-local|shared address/.test(why) && !/metadata/.test(why);
+    return privateOk ? { ok: true } : { ok: false, detail: `resolved address is ${why}` };
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
