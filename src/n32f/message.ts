@@ -76,7 +76,8 @@ export function parseContentType(value: string): ContentType | null {
       const end = rest.indexOf(";");
       v = (end < 0 ? rest : rest.slice(0, end)).trim();
       rest = end < 0 ? "" : rest.slice(end + 1);
-      if (!TOKEN.test(v)) return null;
+      // lenient: unquoted values with "/" (type=application/json) are common among NFs
+      if (!/^[^\s";\\]+$/.test(v)) return null;
     }
     params.set(name, v);
   }

@@ -238,20 +238,33 @@ export function splitJson(
 
 function emitChildren(container: object, path: string, node: Trie, enc: Enc, out: HttpPayload[], location: "BODY"): void {
   if (Array.isArray(container)) {
-    for (let i = 0; i < container.length; i++) emitMember(container[i], `${path}/${i}`, node.children.get(String(i)), enc, out, location);
+    for (let i = 0; i < container.length; i++) emitMember(container[i], `${path}/${i}`, node.children.get(String(i)), enc, out, location, true);
     return;
   }
   const obj = container as Record<string, unknown>;
   const keys = Object.keys(obj);
   // P10: the receiver would create an array for a numeric first segment; announce the object first
   if (keys.length > 0 && isIndexToken(keys[0]!)) out.push({ iePath: path, ieValueLocation: location, value: {} });
-  for (const k of keys) emitMember(obj[k], `${path}/${escapeToken(k)}`, node.children.get(k), enc, out, location);
+  for (const k of keys) emitMember(obj[k], `${path}/${escapeToken(k)}`, node.children.get(k), enc, out, location, false);
 }
 
-function emitMember(value: unknown, path: string, node: Trie | undefined, enc: Enc, out: HttpPayload[], location: "BODY"): void {
+function emitMember(
+  value: unknown,
+  path: string,
+  node: Trie | undefined,
+  enc: Enc,
+  out: HttpPayload[],
+  location: "BODY",
+  parentIsArray: boolean,
+): void {
   if (!node) out.push({ iePath: path, ieValueLocation: location, value });
   else if (node.terminal) out.push({ iePath: path, ieValueLocation: location, value: enc(value) });
-  else emitChildren(value as object, path, node, enc, out, location);
+  else {
+    // P10: a split member whose name is a non-negative integer is announced by its empty container first
+    const name = path.slice(path.lastIndexOf("/") + 1);
+    if (isIndexToken(name) && !parentIsArray) out.push({ iePath: path, ieValueLocation: location, value: Array.isArray(value) ? [] : {} });
+    emitChildren(value as object, path, node, enc, out, location);
+  }
 }
 
 /** P10: x-www-form-urlencoded, one BODY entry per parameter, in order. */
