@@ -42,6 +42,7 @@ export class H2Client {
   readonly #session: http2.ClientHttp2Session;
   readonly #authority: string;
   #closed = false;
+  readonly #inflight = new Set<(e: Error) => void>();
 
   private constructor(socket: tls.TLSSocket, session: http2.ClientHttp2Session, authority: string, plmnIds: PlmnId[]) {
     this.#socket = socket;
@@ -49,8 +50,13 @@ export class H2Client {
     this.#authority = authority;
     this.protocol = socket.getProtocol?.() ?? null;
     this.peerPlmnIds = plmnIds;
-    session.on("close", () => (this.#closed = true));
-    session.on("error", () => (this.#closed = true));
+    const down = () => {
+      this.#closed = true;
+      for (const f of [...this.#inflight]) f(new H2ConnectError("connection closed"));
+    };
+    session.on("close", down);
+    session.on("error", down);
+    socket.on("close", down);
   }
 
   get closed(): boolean {
@@ -143,12 +149,15 @@ export class H2Client {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.#inflight.delete(abort);
         if (err) {
           stream.close(http2.constants.NGHTTP2_CANCEL);
           reject(err);
         } else resolve(res!);
       };
       const timer = setTimeout(() => finish(new H2ConnectError(`${method} ${path} timed out`)), init.timeoutMs);
+      const abort = (e: Error) => finish(e);
+      this.#inflight.add(abort);
       let status = 0;
       const headers: Record<string, string> = {};
       const chunks: Buffer[] = [];
