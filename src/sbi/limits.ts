@@ -1,0 +1,184 @@
+// src/sbi/limits.ts — per-peer request rate and pending-request limits on the data path (TS 33.501
+// 5.9.3.2: rate limiting, incl. SEPP-to-SEPP signalling; N32-PROFILE P7: 429 NF_CONGESTION_RISK).
+//
+// A token bucket per peer (refilled lazily from a monotonic clock: no timer per request or per peer) and
+// a counter of requests in flight. acquire() is O(1) and returns a permit whose release() is idempotent,
+// so a request that ends twice (response + cancel) cannot drive the counter negative. The number of
+// limiters is bounded by the configured peers.
+import type { ProblemDetails } from "../model/n32.ts";
+import type { Registry } from "../metrics.ts";
+import { problem } from "../problem.ts";
+
+export type Clock = () => number; // milliseconds, monotonic
+
+const monotonic: Clock = () => performance.now();
+
+/** Token bucket: `ratePerSecond` tokens per second, at most `burst` stored. Starts full. */
+export class TokenBucket {
+  #rate: number;
+  #burst: number;
+  #tokens: number;
+  #last: number;
+  readonly #now: Clock;
+
+  constructor(ratePerSecond: number, burst = ratePerSecond, now: Clock = monotonic) {
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) throw new RangeError("ratePerSecond must be a positive number");
+    if (!(burst >= 1) || !Number.isFinite(burst)) throw new RangeError("burst must be ≥ 1");
+    this.#rate = ratePerSecond;
+    this.#burst = burst;
+    this.#tokens = burst;
+    this.#now = now;
+    this.#last = now();
+  }
+
+  #refill(): void {
+    const t = this.#now();
+    const dt = t - this.#last;
+    if (dt > 0) {
+      this.#tokens = Math.min(this.#burst, this.#tokens + (dt * this.#rate) / 1000);
+      this.#last = t;
+    }
+  }
+
+  /** Take one token if available. */
+  tryTake(): boolean {
+    this.#refill();
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+
+  /** Milliseconds until one token is available (0 when one is). */
+  msUntilToken(): number {
+    this.#refill();
+    return this.#tokens >= 1 ? 0 : Math.ceil(((1 - this.#tokens) * 1000) / this.#rate);
+  }
+
+  /** Change rate and burst, keeping the tokens already earned (capped at the new burst). */
+  reconfigure(ratePerSecond: number, burst = ratePerSecond): void {
+    if (!(ratePerSecond > 0) || !(burst >= 1)) throw new RangeError("invalid rate/burst");
+    this.#refill();
+    this.#rate = ratePerSecond;
+    this.#burst = burst;
+    this.#tokens = Math.min(this.#tokens, burst);
+  }
+
+  get tokens(): number {
+    this.#refill();
+    return this.#tokens;
+  }
+}
+
+export interface PeerLimitSettings {
+  /** peers[].n32f.maxPendingRequests (default 1024) */
+  maxPendingRequests: number;
+  /** peers[].n32f.maxRequestsPerSecond (default 2000) */
+  maxRequestsPerSecond: number;
+  /** bucket size; default = maxRequestsPerSecond (one second of traffic) */
+  burst?: number;
+}
+
+export interface Permit {
+  /** Call when the request ends (any outcome). Idempotent. */
+  release(): void;
+}
+
+export type AcquireResult =
+  | { ok: true; permit: Permit }
+  | { ok: false; reason: "rate" | "pending" | "unknown-peer"; /** for Retry-After */ retryAfterSeconds: number };
+
+/** Limits of one peer: rate and requests in flight. */
+export class PeerLimiter {
+  readonly #bucket: TokenBucket;
+  #maxPending: number;
+  #pending = 0;
+
+  constructor(s: PeerLimitSettings, now: Clock = monotonic) {
+    if (!Number.isInteger(s.maxPendingRequests) || s.maxPendingRequests < 1) throw new RangeError("maxPendingRequests must be a positive integer");
+    this.#maxPending = s.maxPendingRequests;
+    this.#bucket = new TokenBucket(s.maxRequestsPerSecond, s.burst ?? s.maxRequestsPerSecond, now);
+  }
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  reconfigure(s: PeerLimitSettings): void {
+    if (!Number.isInteger(s.maxPendingRequests) || s.maxPendingRequests < 1) throw new RangeError("maxPendingRequests must be a positive integer");
+    this.#maxPending = s.maxPendingRequests;
+    this.#bucket.reconfigure(s.maxRequestsPerSecond, s.burst ?? s.maxRequestsPerSecond);
+  }
+
+  /** Admit one request: pending limit first (a refused request costs no token), then the rate. */
+  acquire(): AcquireResult {
+    if (this.#pending >= this.#maxPending) return { ok: false, reason: "pending", retryAfterSeconds: 1 };
+    if (!this.#bucket.tryTake()) return { ok: false, reason: "rate", retryAfterSeconds: Math.max(1, Math.ceil(this.#bucket.msUntilToken() / 1000)) };
+    this.#pending++;
+    let done = false;
+    return {
+      ok: true,
+      permit: {
+        release: () => {
+          if (done) return;
+          done = true;
+          this.#pending--;
+        },
+      },
+    };
+  }
+}
+
+/** The limiters of all configured peers, with metrics. */
+export class PeerLimits {
+  readonly #limiters = new Map<string, PeerLimiter>();
+  readonly #now: Clock;
+  readonly #refused?: ReturnType<Registry["counter"]>;
+  readonly #pendingGauge?: ReturnType<Registry["gauge"]>;
+
+  constructor(opts: { now?: Clock; metrics?: Registry } = {}) {
+    this.#now = opts.now ?? monotonic;
+    if (opts.metrics) {
+      this.#refused = opts.metrics.counter("sepp_peer_requests_refused_total", "Requests refused by the per-peer data path limits (429 NF_CONGESTION_RISK), by peer and reason");
+      this.#pendingGauge = opts.metrics.gauge("sepp_peer_pending_requests", "Data path requests in flight per peer");
+    }
+  }
+
+  /** Apply the peer list of a (new) configuration: existing peers keep their counters; removed peers go. */
+  configure(peers: ReadonlyArray<{ id: string } & PeerLimitSettings>): void {
+    const keep = new Set<string>();
+    for (const p of peers) {
+      keep.add(p.id);
+      const l = this.#limiters.get(p.id);
+      if (l) l.reconfigure(p);
+      else {
+        const nl = new PeerLimiter(p, this.#now);
+        this.#limiters.set(p.id, nl);
+        this.#pendingGauge?.set({ peer: p.id }, () => nl.pending);
+      }
+    }
+    for (const id of [...this.#limiters.keys()])
+      if (!keep.has(id)) {
+        this.#limiters.delete(id);
+        this.#pendingGauge?.delete({ peer: id });
+      }
+  }
+
+  get(peerId: string): PeerLimiter | undefined {
+    return this.#limiters.get(peerId);
+  }
+
+  acquire(peerId: string): AcquireResult {
+    const l = this.#limiters.get(peerId);
+    const r: AcquireResult = l ? l.acquire() : { ok: false, reason: "unknown-peer", retryAfterSeconds: 1 };
+    if (!r.ok && l) this.#refused?.inc({ peer: peerId, reason: r.reason });
+    return r;
+  }
+}
+
+/** The ProblemDetails (429 NF_CONGESTION_RISK) and headers for a refused request. */
+export function congestionProblem(r: { reason: string; retryAfterSeconds: number }): { problem: ProblemDetails; headers: Record<string, string> } {
+  const detail = r.reason === "pending" ? "too many pending requests towards this peer" : "request rate towards this peer exceeded";
+  return { problem: problem(429, "NF_CONGESTION_RISK", detail), headers: { "retry-after": String(r.retryAfterSeconds) } };
+}
