@@ -11,6 +11,7 @@ import { createN32fContext, type N32fAssociation, type N32fContext } from "../sr
 import { N32fError } from "../src/n32f/errors.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
 import { verifyModifications } from "../src/n32f/modifications.ts";
+import { readRhError, verifyRhError } from "../src/n32f/rh-error.ts";
 import { buildEffectivePolicy, modificationRules } from "../src/n32f/policy.ts";
 import { reconstruct } from "../src/n32f/reconstruct.ts";
 import { prepareRiKeys, RiKeyError, type RiKeySet } from "../src/n32f/ri-keys.ts";
@@ -504,5 +505,87 @@ describe("RI keys of an association (P10)", () => {
         { ipxProviderId: CRI, sides: ["peer"], keys: 1 },
       ]),
     );
+  });
+});
+
+describe("Roaming-Hub-originated error (digest §4.5)", () => {
+  const metaData = { n32fContextId: INITIATOR_ID, messageId: "fedcba9876543210", authorizedIpxId: CRI };
+  const rhMsg = (): N32fReformattedReqMsg => ({
+    reformattedData: { aad: Buffer.from(JSON.stringify({ metaData })).toString("base64url"), ciphertext: "" },
+  });
+  const errorOps = [
+    { op: "add" as const, path: "/statusLine", value: "403" },
+    { op: "add" as const, path: "/headers", value: [{ header: "content-type", value: "application/problem+json" }] },
+    {
+      op: "add" as const,
+      path: "/payload",
+      value: [
+        { iePath: "/status", ieValueLocation: "BODY", value: 403 },
+        { iePath: "/cause", ieValueLocation: "BODY", value: "IE_ENCRYPTED_BUT_EXPECTED_IN_CLEAR" },
+      ],
+    },
+  ];
+  const verifyRh = (msg: N32fReformattedReqMsg, keys: RiKeySet = riKeys, failedJweTag?: string) => {
+    const candidate = readRhError(msg);
+    expect(candidate).not.toBeNull();
+    return verifyRhError({ candidate: candidate!, riKeys: keys, adjacentRhId: PRI, failedJweTag });
+  };
+
+  test("recognised by its metadata-only reformattedData; an ordinary message is not", () => {
+    expect(readRhError(rhMsg())?.metaData).toEqual(metaData);
+    const { sender } = contexts();
+    expect(readRhError(send(sender))).toBeNull();
+    const extra = { reformattedData: { aad: Buffer.from(JSON.stringify({ metaData, statusLine: "200" })).toString("base64url"), ciphertext: "" } };
+    expect(readRhError(extra)).toBeNull();
+    expect(readRhError({ reformattedData: { ...rhMsg().reformattedData, tag: "AAAAAAAAAAAAAAAAAAAAAA" } })).toBeNull();
+  });
+
+  test("an error by the adjacent RH, and one originated by the far RI and countersigned by the adjacent RH", async () => {
+    const one = verifyRh(await pri.modify(rhMsg(), errorOps));
+    expect(one.signers).toEqual([PRI]);
+    expect(one.metaData.messageId).toBe("fedcba9876543210");
+    expect(one.response?.status).toBe(403);
+    expect(JSON.parse(new TextDecoder().decode(one.response!.body))).toEqual({ status: 403, cause: "IE_ENCRYPTED_BUT_EXPECTED_IN_CLEAR" });
+    const two = verifyRh(await pri.modify(await cri.modify(rhMsg(), errorOps), null));
+    expect(two.signers).toEqual([CRI, PRI]);
+    expect(two.adjacentRh).toBe(PRI);
+    expect(two.block.statusLine).toBe("403");
+  });
+
+  test("refused: unsigned, last signer not adjacent, key of another association, other alg, tag of another message", async () => {
+    const unsigned = failure(() => verifyRh(rhMsg()));
+    expect(unsigned.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
+    expect(unsigned.messageId).toBe("fedcba9876543210");
+    expect(failure(() => verifyRh(hubNotAdjacent)).message).toContain("adjacent");
+    expect(failure(() => verifyRh(hubNotAdjacent)).errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
+    const otherAssoc = failure(() => verifyRh(byPri, riKeysB));
+    expect(otherAssoc.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
+    const hs256 = failure(() => verifyRh(byHs256));
+    expect(hs256.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
+    const tagged = await pri.modify(rhMsg(), errorOps, { payload: { tag: Buffer.alloc(16, 9).toString("base64url") } });
+    expect(failure(() => verifyRh(tagged, riKeys, Buffer.alloc(16, 8).toString("base64url"))).errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
+    expect(verifyRh(tagged, riKeys, Buffer.alloc(16, 9).toString("base64url")).signers).toEqual([PRI]);
+  });
+
+  test("refused: patches touching metaData or inserting an encBlockIndex reference", async () => {
+    const meta = failure(() => verifyRh(byPriMeta));
+    expect(meta.errorType).toBe("MODIFICATIONS_INSTRUCTIONS_FAILED");
+    expect(meta.message).toContain("statusLine, headers and payload");
+    const ref = failure(() => verifyRh(byPriRef));
+    expect(ref.errorType).toBe("MODIFICATIONS_INSTRUCTIONS_FAILED");
+    expect(ref.message).toContain("encBlockIndex");
+  });
+
+  let hubNotAdjacent: N32fReformattedReqMsg;
+  let byPri: N32fReformattedReqMsg;
+  let byHs256: N32fReformattedReqMsg;
+  let byPriMeta: N32fReformattedReqMsg;
+  let byPriRef: N32fReformattedReqMsg;
+  beforeAll(async () => {
+    hubNotAdjacent = await cri.modify(rhMsg(), errorOps);
+    byPri = await pri.modify(rhMsg(), errorOps);
+    byHs256 = await pri.modify(rhMsg(), errorOps, { alg: "HS256", key: new Uint8Array(32).fill(3) });
+    byPriMeta = await pri.modify(rhMsg(), [...errorOps, { op: "replace", path: "/metaData/messageId", value: "0000000000000000" }]);
+    byPriRef = await pri.modify(rhMsg(), [errorOps[0]!, { op: "add", path: "/payload", value: [{ iePath: "/x", ieValueLocation: "BODY", value: { encBlockIndex: 0 } }] }]);
   });
 });

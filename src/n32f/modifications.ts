@@ -196,7 +196,7 @@ interface OpContext {
 }
 
 /** Check and apply the ops of one JWS one by one on `doc` (owned, mutated). Returns the patched document. */
-export function applyChecked(doc: Record<string, unknown>, ops: readonly PatchItem[], c: OpContext): Record<string, unknown> {
+function applyChecked(doc: Record<string, unknown>, ops: readonly PatchItem[], c: OpContext): Record<string, unknown> {
   let refs = encRefs(doc);
   for (let j = 0; j < ops.length; j++) {
     const op = ops[j]!;
@@ -242,7 +242,7 @@ export function applyChecked(doc: Record<string, unknown>, ops: readonly PatchIt
 }
 
 /** Apply one op with fast-json-patch on our own clone (mutated in place; `__proto__` writes banned). */
-function applyOne(doc: Record<string, unknown>, op: Operation, fail: (d: string) => N32fError): Record<string, unknown> {
+export function applyOne(doc: Record<string, unknown>, op: Operation, fail: (d: string) => N32fError): Record<string, unknown> {
   try {
     return applyOperation(doc, op, true, true, true).newDocument;
   } catch (e) {
@@ -252,7 +252,7 @@ function applyOne(doc: Record<string, unknown>, op: Operation, fail: (d: string)
 }
 
 /** Every array segment of the pointer is a canonical index ("-" allowed as the last one of an insertion). */
-function canonicalAgainst(doc: unknown, tokens: readonly string[], dashLast: boolean): boolean {
+export function canonicalAgainst(doc: unknown, tokens: readonly string[], dashLast: boolean): boolean {
   let cur: unknown = doc;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
