@@ -232,6 +232,11 @@ describe("reconstruct refusals", () => {
     form.payload.push({ iePath: "/a/b", ieValueLocation: "BODY", value: "x" });
     expectFail(form, S, "INVALID_JSON_POINTER", "/payload/1/iePath");
     expectFail("not an object", S, "INVALID_JSON_POINTER", "");
+    const deep = baseReq();
+    let v: unknown = { encBlockIndex: 0 };
+    for (let i = 0; i < 300; i++) v = [v];
+    deep.payload[0].value = v;
+    expectFail(deep, S, "INVALID_JSON_POINTER", "/payload/0/value" + "/0".repeat(257));
   });
   test("INVALID_HTTP_HEADER", () => {
     const pseudo = baseReq();

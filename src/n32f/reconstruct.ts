@@ -31,6 +31,8 @@ const HEADER_VALUE_BAD = /[\r\n\0]/;
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const TOKEN_RE = /\{encBlockIndex:([0-9]{1,9})\}/g;
 const STATUS_RE = /^(?:HTTP\/2(?:\.0)? )?([1-5][0-9]{2})$/;
+/** Bound on the nesting of an entry's value (the aad comes from the network). */
+export const MAX_DEPTH = 256;
 
 class Refs {
   private readonly used: Uint8Array;
@@ -55,23 +57,40 @@ class Refs {
       throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, "encBlockIndex reference with other members");
     return this.take(v.encBlockIndex, attribute);
   }
-  /** Substitute direct and nested references (P10); containers are copied only where a reference sits. */
+  /**
+   * Substitute direct and nested references (P10); containers are copied only where a reference sits. The
+   * attribute of a failure is formatted only when one occurs (`path` is a shared stack of tokens).
+   */
   substitute(v: unknown, attribute: string): unknown {
     if (typeof v !== "object" || v === null) return v;
-    if (this.isRef(v)) return this.deref(v, attribute);
+    return this.walk(v, attribute, [], 0);
+  }
+  private walk(v: unknown, base: string, path: string[], depth: number): unknown {
+    if (typeof v !== "object" || v === null) return v;
+    const at = () => base + path.map((t) => "/" + t.replace(/~/g, "~0").replace(/\//g, "~1")).join("");
+    if (depth > MAX_DEPTH) throw fail("INVALID_JSON_POINTER", at(), `value nested deeper than ${MAX_DEPTH}`);
+    if (this.isRef(v)) return this.deref(v, at());
     if (Array.isArray(v)) {
       let copy: unknown[] | undefined;
       for (let i = 0; i < v.length; i++) {
-        const s = this.substitute(v[i], `${attribute}/${i}`);
-        if (s !== v[i]) (copy ??= v.slice())[i] = s;
+        const x = v[i];
+        if (typeof x !== "object" || x === null) continue;
+        path.push(String(i));
+        const s = this.walk(x, base, path, depth + 1);
+        path.pop();
+        if (s !== x) (copy ??= v.slice())[i] = s;
       }
       return copy ?? v;
     }
     const obj = v as Record<string, unknown>;
     let copy: Record<string, unknown> | undefined;
     for (const k of Object.keys(obj)) {
-      const s = this.substitute(obj[k], `${attribute}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`);
-      if (s !== obj[k]) {
+      const x = obj[k];
+      if (typeof x !== "object" || x === null) continue;
+      path.push(k);
+      const s = this.walk(x, base, path, depth + 1);
+      path.pop();
+      if (s !== x) {
         if (!copy) {
           copy = {};
           for (const kk of Object.keys(obj)) defineMember(copy, kk, obj[kk]);
