@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import { openKeystore, KeystoreError, type Keystore } from "../hw/keystore.ts";
+import { createAeadEngine, Pkcs11AeadEngine } from "../hw/aead-pkcs11.ts";
+import { SoftwareAeadEngine } from "../hw/aead.ts";
 import { Pkcs11Keystore } from "../hw/keystore-pkcs11.ts";
 import { CKA, CKM, CKO } from "../hw/pkcs11/constants.ts";
 import { Mechanism } from "../hw/pkcs11/ffi.ts";
@@ -201,6 +203,12 @@ describe("pkcs11 keystore", () => {
     }
   });
 
+  test("createAeadEngine: software by default; pkcs11 needs the pkcs11 keystore", async () => {
+    const soft = await openKeystore({ backend: "software", dir: "k" }, tempDir(), memoryLogger());
+    expect(createAeadEngine("software", soft).name).toBe("software");
+    expect(() => createAeadEngine("pkcs11", soft)).toThrow(/needs the pkcs11 keystore/);
+  });
+
   test("PIN from the environment; a missing PIN variable is a clear error", async () => {
     process.env.SEPP_TEST_PIN = tok.pin;
     const ks = await openKeystore({ backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinEnv: "SEPP_TEST_PIN", sessionPoolSize: 1 }, tempDir(), memoryLogger());
@@ -219,6 +227,11 @@ describe("pkcs11 keystore", () => {
     try {
       await ks.generateIdentity({ curve: "P-256" });
       expect(ks.status().healthy).toBe(true);
+      const aead = createAeadEngine("pkcs11", ks) as Pkcs11AeadEngine;
+      expect(aead.name).toBe("pkcs11");
+      const key = aead.importKey(new Uint8Array(32).fill(7));
+      const iv = new Uint8Array(12);
+      expect(aead.seal(key, iv, new Uint8Array(0), Uint8Array.of(1, 2, 3)).tag.length).toBe(16);
       hsm.deleteToken(gone.label); // while sessions are open
       const st = ks.status();
       expect(st.healthy).toBe(false);
@@ -230,6 +243,15 @@ describe("pkcs11 keystore", () => {
       await waitFor(() => ks.status().healthy);
       expect(await ks.listKeys()).toEqual([]);
       await ks.generateIdentity({ curve: "P-256" });
+      // N32-f keys died with the token: a clear error, and the engine works again for new contexts
+      expect(() => aead.seal(key, iv, new Uint8Array(0), Uint8Array.of(1))).toThrow(/key lost/);
+      const key2 = aead.importKey(new Uint8Array(32).fill(8));
+      const sw = new SoftwareAeadEngine();
+      const a = aead.seal(key2, iv, new Uint8Array(0), Uint8Array.of(1, 2, 3));
+      const b = sw.seal(sw.importKey(new Uint8Array(32).fill(8)), iv, new Uint8Array(0), Uint8Array.of(1, 2, 3));
+      expect(Buffer.from(a.tag).equals(Buffer.from(b.tag))).toBe(true);
+      key2.destroy();
+      aead.close();
     } finally {
       await ks.close();
     }
