@@ -4,29 +4,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import tls from "node:tls";
 import { SoftwareAeadEngine, type AeadKey } from "../hw/aead.ts";
-import type { ProtectionPolicy } from "../src/model/n32.ts";
 import { openJwe, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
 import { deriveN32fKeyMaterial } from "../src/n32f/kdf.ts";
 import type { N32fContext } from "../src/n32f/context.ts";
 import { validateBody } from "../src/openapi/validate.ts";
-import { RI_ID, startPair, until, type Pair } from "./support/pki.ts";
-
-export const POLICY_A: ProtectionPolicy = {
-  apiIeMappingList: [
-    { apiSignature: "/nudm-sdm/v2/{supi}/am-data", apiMethod: "GET", IeList: [{ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }] },
-  ],
-  dataTypeEncPolicy: ["UEID", "LOCATION"],
-};
-export const POLICY_B: ProtectionPolicy = {
-  apiIeMappingList: [
-    {
-      apiSignature: "/nausf-auth/v1/ue-authentications",
-      apiMethod: "POST",
-      IeList: [{ ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/5gAuthData", isModifiable: false }],
-    },
-  ],
-  dataTypeEncPolicy: ["UEID"],
-};
+import { POLICY_A, POLICY_B, RI_ID, startPair, until, type Pair } from "./support/pki.ts";
 
 class RecordingEngine extends SoftwareAeadEngine {
   imported: Uint8Array[] = [];

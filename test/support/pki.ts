@@ -18,12 +18,31 @@ import { startN32Server, type N32Server } from "../../src/transport/h2server.ts"
 import { H2Client } from "../../src/transport/h2client.ts";
 import { N32cService } from "../../src/n32c/service.ts";
 import type { TraceEvent } from "../../src/n32c/core.ts";
+import type { ProtectionPolicy } from "../../src/model/n32.ts";
 
 export const FQDN_A = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
 export const FQDN_B = "sepp.5gc.mnc410.mcc310.3gppnetwork.org";
 export const PLMN_A = { mcc: "262", mnc: "01" };
 export const PLMN_B = { mcc: "310", mnc: "410" };
 export const RI_ID = "ipx1.ri.example.org";
+
+/** Two distinct protection policies (A's and B's), for the policy round and mismatch tests. */
+export const POLICY_A: ProtectionPolicy = {
+  apiIeMappingList: [
+    { apiSignature: "/nudm-sdm/v2/{supi}/am-data", apiMethod: "GET", IeList: [{ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }] },
+  ],
+  dataTypeEncPolicy: ["UEID", "LOCATION"],
+};
+export const POLICY_B: ProtectionPolicy = {
+  apiIeMappingList: [
+    {
+      apiSignature: "/nausf-auth/v1/ue-authentications",
+      apiMethod: "POST",
+      IeList: [{ ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/5gAuthData", isModifiable: false }],
+    },
+  ],
+  dataTypeEncPolicy: ["UEID"],
+};
 
 export interface TestPki {
   rootA: DevCa;

@@ -1,0 +1,93 @@
+// Peer down and peer flapping: the initiator retries with capped exponential backoff and jitter (no busy
+// retry, no log flood), the state and counters are visible, and it recovers when the peer comes back.
+import { afterEach, expect, test } from "bun:test";
+import { TrustStore } from "../src/pki/trust.ts";
+import { startN32Server, type N32Server } from "../src/transport/h2server.ts";
+import { startPair, until, type Pair, type TestSepp } from "./support/pki.ts";
+
+let pair: Pair | null = null;
+afterEach(async () => {
+  await pair?.close();
+  pair = null;
+});
+
+function serve(s: TestSepp, port: number): Promise<N32Server> {
+  const cfg = s.cfg();
+  return startN32Server({
+    host: "127.0.0.1",
+    port,
+    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
+    trust: TrustStore.fromConfig(cfg),
+    app: s.service.routes(),
+    limits: { maxBodyBytes: cfg.n32c.maxBodyBytes },
+    log: s.log,
+  });
+}
+
+test("peer down: bounded retries with backoff, state visible; peer up: association becomes active", async () => {
+  pair = await startPair({ a: (c) => (c.peers![0]!.initiate = true) });
+  const { a, b } = pair;
+  const port = b.server.port;
+  await b.server.close(); // the peer is down
+  const times: number[] = [];
+  const origStatus = a.service.status("home")!;
+  expect(origStatus.state).toBe("idle");
+  a.service.start();
+  // record when each attempt starts (the counter moves at the start of an attempt)
+  let last = 0;
+  await until(() => {
+    const n = a.service.status("home")!.counters.attempts;
+    while (last < n) {
+      times.push(Date.now());
+      last++;
+    }
+    return n >= 5;
+  }, 10_000, "5 attempts");
+  // retryInitialMs 50, retryMaxMs 400, equal jitter: the waits are at least 25, 50, 100, 200 ms
+  expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(375 - 20);
+  const st = a.service.status("home")!;
+  expect(["backoff", "connecting"]).toContain(st.state);
+  expect(st.lastError?.cause).toBe("CONNECTION_FAILED");
+  expect(st.counters.failures).toBeGreaterThanOrEqual(4);
+  await until(() => a.service.status("home")!.state === "backoff", 3000, "backoff");
+  const s2 = a.service.status("home")!;
+  expect(s2.nextRetryAt).toBeGreaterThan(Date.now() - 50);
+  expect(s2.nextRetryAt! - Date.now()).toBeLessThanOrEqual(400);
+  // no log flood: the repeated failure is logged once per interval
+  const warns = a.log.lines.filter((l) => l.msg === "N32-c handshake failed");
+  expect(warns.length).toBe(1);
+  expect(a.metrics.render()).toMatch(/sepp_n32c_handshakes_total\{peer="home",result="failed"\} [4-9]/);
+
+  // the peer comes back on the same address
+  b.server = await serve(b, port);
+  await until(() => a.service.status("home")!.state === "active-prins", 5000, "active after the peer came back");
+  const up = a.service.status("home")!;
+  expect(up.counters.successes).toBe(1);
+  expect(up.nextRetryAt).toBeNull();
+  expect(a.contexts.size).toBe(1);
+  expect(b.contexts.size).toBe(1);
+});
+
+test("peer flapping: a re-handshake while the peer is down keeps the old context, retries, and replaces it when the peer is back", async () => {
+  pair = await startPair({ a: (c) => (c.peers![0]!.initiate = true), retireGraceMs: 50 });
+  const { a, b } = pair;
+  a.service.start();
+  await until(() => a.service.status("home")!.state === "active-prins", 5000, "first association");
+  const first = a.service.status("home")!.localContextId!;
+  const port = b.server.port;
+  await b.server.close();
+  const st = await a.service.handshake("home"); // fails: the peer is down
+  expect(st.state).toBe("active-prins"); // the old context is still valid
+  expect(st.localContextId).toBe(first);
+  expect(st.lastError?.cause).toBe("CONNECTION_FAILED");
+  expect(st.nextRetryAt).not.toBeNull();
+  await until(() => a.service.status("home")!.counters.failures >= 2, 5000, "a retry while down");
+  b.server = await serve(b, port);
+  await until(() => a.service.status("home")!.localContextId !== first, 5000, "new association");
+  const now = a.service.status("home")!;
+  expect(now.state).toBe("active-prins");
+  expect(now.counters.successes).toBe(2);
+  // the old context is retired on both sides after the grace
+  await until(() => !a.contexts.get(first) && b.contexts.size === 1, 3000, "old context retired");
+  expect(a.contexts.size).toBe(1);
+});
