@@ -189,7 +189,9 @@ describe("AES key wrap", () => {
       const wrapped = s.wrapKey(new Mechanism(CKM.AES_KEY_WRAP_PAD), kek, key);
       expect(wrapped.length).toBe(24); // 16-octet key + 8-octet integrity block (RFC 5649)
       const back = s.unwrapKey(new Mechanism(CKM.AES_KEY_WRAP_PAD), kek, wrapped, aesTemplate([[CKA.SENSITIVE, true], [CKA.EXTRACTABLE, false]]));
-      const gcm = new GcmMechanism(new Pkcs11AeadEngine(token).layout);
+      const probe = new Pkcs11AeadEngine(token);
+      const gcm = new GcmMechanism(probe.layout);
+      probe.close();
       const iv = randomBytes(12);
       const pt = randomBytes(100);
       const a = s.encrypt(gcm.set(iv, new Uint8Array(0), 128), key, pt, 116);

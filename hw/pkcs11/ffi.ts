@@ -109,6 +109,7 @@ export function loadModule(path: string): LoadedModule {
   const list = Number(out[0]) as Pointer;
   const major = read.u8(list, 0);
   const minor = read.u8(list, 1);
+  if (major !== 2 && major !== 3) throw new Error(`PKCS#11 module ${path} announces Cryptoki ${major}.${minor}; 2.x or 3.x needed`);
   const fns: Record<string, (...a: Arg[]) => number> = {};
   for (const [name, args] of Object.entries(SIGNATURES)) {
     const index = FUNCTION_ORDER.indexOf(name as (typeof FUNCTION_ORDER)[number]);

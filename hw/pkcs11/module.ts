@@ -89,14 +89,18 @@ export class Pkcs11Module {
     this.#initialize();
   }
 
-  /** Drop one reference; the last one finalizes and unloads the module. */
+  /**
+   * Drop one reference; the last one finalizes the module. The library stays mapped (no dlclose): a late call
+   * through a stale handle (a key's FinalizationRegistry callback, say) must find a refusing module, not unmapped
+   * code. The epoch bump makes every session and object of this instance dead first.
+   */
   release(): void {
     if (this.#refs === 0) return;
     if (--this.#refs > 0) return;
+    this.#epoch++;
     if (this.#initialized) this.fns.C_Finalize(null);
     this.#initialized = false;
     shared.delete(this.path);
-    this.#lib.close();
   }
 
   info(): ModuleInfo {
