@@ -589,3 +589,58 @@ describe("Roaming-Hub-originated error (digest §4.5)", () => {
     byPriRef = await pri.modify(rhMsg(), [errorOps[0]!, { op: "add", path: "/payload", value: [{ iePath: "/x", ieValueLocation: "BODY", value: { encBlockIndex: 0 } }] }]);
   });
 });
+
+describe("property: random RI patches", () => {
+  const PATHS = [
+    "/payload/0/value", "/payload/1/value", "/payload/2/value/amfId", "/payload/2/value/plmnId/mcc", "/payload/2/value",
+    "/payload/4/value", "/payload/3/value", "/headers/2/value", "/headers/3/value", "/headers/3", "/payload/5", "/payload/-",
+    "/payload/1", "/requestLine/path", "/metaData/messageId", "/payload/1/iePath", "/payload/2/value/new",
+    // allowed for the cRI: weighted so that a fair share of the runs is accepted
+    ...Array(4).fill(["/payload/1/value", "/payload/2/value/amfId", "/headers/3/value", "/payload/2/value/new"]).flat(),
+  ];
+  const refsOf = (b: DataToIntegrityProtectBlock) => {
+    const out: string[] = [];
+    for (const p of b.payload ?? []) JSON.stringify(p.value, (k, v) => (k === "encBlockIndex" && out.push(`${p.iePath}#${v}`), v));
+    for (const h of b.headers ?? []) if (typeof h.value === "object") out.push(`${h.header}#${h.value.encBlockIndex}`);
+    return out.sort();
+  };
+  test("an accepted patch keeps every encBlockIndex reference, metaData and requestLine, and equals RFC 6902 semantics", async () => {
+    const fc = (await import("fast-check")).default;
+    const { applyPatch, deepClone } = await import("fast-json-patch");
+    const value = fc.oneof(
+      fc.string({ maxLength: 8 }),
+      fc.string({ maxLength: 8 }),
+      fc.integer({ min: 0, max: 3 }).map((n) => ({ encBlockIndex: n })),
+      fc.constant({ iePath: "/deregCallbackUri", ieValueLocation: "BODY", value: "https://x.example.org/" }),
+      fc.constant({ header: "user-agent", value: "rand" }),
+    );
+    const op = fc.oneof(
+      fc.record({ op: fc.constantFrom("add", "replace", "test"), path: fc.constantFrom(...PATHS), value }),
+      fc.record({ op: fc.constant("remove"), path: fc.constantFrom(...PATHS) }),
+      fc.record({ op: fc.constantFrom("move", "copy"), from: fc.constantFrom(...PATHS), path: fc.constantFrom(...PATHS) }),
+    );
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 3 }), async (ops) => {
+        const { sender, receiver } = contexts();
+        const msg = await cri.modify(send(sender), ops as never);
+        let patched: DataToIntegrityProtectBlock;
+        try {
+          patched = receive(receiver, msg).patched;
+        } catch (e) {
+          expect(e).toBeInstanceOf(N32fError);
+          expect((e as N32fError).errorType).toBe("MODIFICATIONS_INSTRUCTIONS_FAILED");
+          return;
+        }
+        accepted++;
+        const original = requestBlock();
+        expect(refsOf(patched)).toEqual(refsOf(original));
+        expect(patched.metaData).toEqual(original.metaData);
+        expect(patched.requestLine).toEqual(original.requestLine);
+        expect(patched).toEqual(applyPatch(original, deepClone(ops), true, false).newDocument);
+      }),
+      { numRuns: 150 },
+    );
+    expect(accepted).toBeGreaterThan(0); // the generator does reach allowed patches
+  });
+});
