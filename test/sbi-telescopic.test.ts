@@ -1,0 +1,414 @@
+// Telescopic FQDNs (src/sbi/telescopic.ts): the persistent table (real bun:sqlite file, restart), the
+// Nsepp_Telescopic_FQDN_Mapping service over real HTTP on loopback, and the pure rewriting of NF
+// discovery results, callback URIs and the V-SMF URI.
+import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Ajv from "ajv";
+import { parse as parseYaml } from "yaml";
+import {
+  CALLBACK_URI_RULES,
+  findUriRewriteRule,
+  rewriteRequestUris,
+  rewriteSearchResult,
+  rewriteUri,
+  rewriteUriMembers,
+  rewriteVsmfPduSessionUri,
+  telescopicApp,
+  TelescopicError,
+  TelescopicStore,
+} from "../src/sbi/telescopic.ts";
+import { resolveTarget } from "../src/sbi/target.ts";
+
+const DOMAIN = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
+const HOME_UDM = "udm1.5gc.mnc002.mcc262.3gppnetwork.org";
+const dirs: string[] = [];
+function tmpDb(): string {
+  const d = mkdtempSync(join(tmpdir(), "sepp-tele-"));
+  dirs.push(d);
+  return join(d, "telescopic.db");
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function clock(start = 1_700_000_000_000) {
+  let t = start;
+  return Object.assign(() => t, { advance: (ms: number) => void (t += ms) });
+}
+
+describe("TelescopicStore", () => {
+  let path: string;
+  let store: TelescopicStore;
+  beforeEach(() => {
+    path = tmpDb();
+    store = new TelescopicStore(path, { seppDomain: DOMAIN + "." });
+  });
+  afterEach(() => store.close());
+
+  test("labels are opaque DNS labels, stable per foreign FQDN, distinct between FQDNs", () => {
+    const a = store.labelFor(HOME_UDM);
+    expect(a).toMatch(/^t[a-z2-7]{25}$/);
+    expect(a).not.toContain("udm");
+    expect(store.labelFor(HOME_UDM.toUpperCase() + ".")).toBe(a);
+    const b = store.labelFor("udm2.5gc.mnc002.mcc262.3gppnetwork.org");
+    expect(b).not.toBe(a);
+    expect(store.size).toBe(2);
+    expect(store.telescopicFqdn(a)).toBe(`${a}.${DOMAIN}`);
+    expect(store.seppDomain).toBe(DOMAIN);
+  });
+  test("the origin includes scheme and port; https:443 is https with no port", () => {
+    const plain = store.labelFor(HOME_UDM);
+    const s = store.labelFor(HOME_UDM, { scheme: "https" });
+    const s443 = store.labelFor(HOME_UDM, { scheme: "https", port: 443 });
+    const s8443 = store.labelFor(HOME_UDM, { scheme: "https", port: 8443 });
+    const h = store.labelFor(HOME_UDM, { scheme: "http" });
+    expect(new Set([plain, s, s8443, h]).size).toBe(4);
+    expect(s443).toBe(s);
+    expect(store.resolve(s8443)).toEqual({ label: s8443, foreignHost: HOME_UDM, scheme: "https", port: 8443 });
+    expect(store.resolve(plain)).toEqual({ label: plain, foreignHost: HOME_UDM, scheme: null, port: null });
+  });
+  test("resolve: case-insensitive; unknown, malformed or hostile labels give null", () => {
+    const a = store.labelFor(HOME_UDM);
+    expect(store.resolve(a.toUpperCase())?.foreignHost).toBe(HOME_UDM);
+    for (const l of ["tzzzz", "", "a.b", "' OR 1=1 --", "x".repeat(64), a + "x", "-a"]) expect(store.resolve(l)).toBeNull();
+    expect(store.lookup(HOME_UDM)).toBe(a);
+    expect(store.lookup("nf.other.example.org")).toBeNull();
+    expect(store.size).toBe(1);
+  });
+  test("IP-literal foreign hosts are mapped too (topology hiding); own-domain and invalid hosts are refused", () => {
+    const l = store.labelFor("2001:db8::1", { scheme: "https", port: 8443 });
+    expect(store.resolve(l)).toMatchObject({ foreignHost: "2001:db8::1" });
+    expect(store.labelFor("[2001:DB8:0::1]", { scheme: "https", port: 8443 })).toBe(l);
+    for (const bad of [`x.${DOMAIN}`, DOMAIN, "a b", "0x7f.1", "nf_1.example.org", "", "a".repeat(300)])
+      expect(() => store.labelFor(bad)).toThrow(TelescopicError);
+    expect(() => store.labelFor(HOME_UDM, { port: 0 })).toThrow(/port/);
+    expect(() => store.labelFor(HOME_UDM, { scheme: "ftp" as "http" })).toThrow(/scheme/);
+  });
+  test("survives a restart: same labels, same mappings, WAL journal", () => {
+    const a = store.labelFor(HOME_UDM);
+    const b = store.labelFor("smf.5gc.mnc002.mcc262.3gppnetwork.org", { scheme: "http", port: 8080 });
+    store.close();
+    store = new TelescopicStore(path, { seppDomain: DOMAIN });
+    expect(store.size).toBe(2);
+    expect(store.resolve(a)?.foreignHost).toBe(HOME_UDM);
+    expect(store.resolve(b)).toMatchObject({ scheme: "http", port: 8080 });
+    expect(store.labelFor(HOME_UDM)).toBe(a);
+    const db = new Database(path, { readonly: true });
+    expect(db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()?.journal_mode).toBe("wal");
+    db.close();
+  });
+  test("another installation (another table secret) gives other labels", () => {
+    const other = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN });
+    expect(other.labelFor(HOME_UDM)).not.toBe(store.labelFor(HOME_UDM));
+    other.close();
+  });
+  test("bounded: evicts the least recently used entry idle long enough, else refuses (503)", () => {
+    const c = clock();
+    const s = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 3, minIdleMs: 60_000, touchIntervalMs: 0, now: c });
+    const l1 = s.labelFor("a.example.org");
+    c.advance(1);
+    const l2 = s.labelFor("b.example.org");
+    c.advance(1);
+    const l3 = s.labelFor("c.example.org");
+    let e: unknown;
+    try {
+      s.labelFor("d.example.org");
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(TelescopicError);
+    expect((e as TelescopicError).status).toBe(503);
+    expect(s.size).toBe(3);
+    c.advance(120_000);
+    expect(s.resolve(l1)).not.toBeNull(); // l1 used now: l2 is the least recently used
+    const l4 = s.labelFor("d.example.org");
+    expect(s.size).toBe(3);
+    expect(s.resolve(l2)).toBeNull();
+    expect(s.resolve(l1)).not.toBeNull();
+    expect(s.resolve(l3)).not.toBeNull();
+    expect(s.resolve(l4)?.foreignHost).toBe("d.example.org");
+    // an evicted FQDN comes back under the same label (HMAC-derived)
+    c.advance(120_000);
+    s.resolve(l1);
+    s.resolve(l4);
+    expect(s.labelFor("b.example.org")).toBe(l2);
+    expect(s.resolve(l3)).toBeNull();
+    s.close();
+  });
+  test("an invalid SEPP domain is a configuration error", () => {
+    expect(() => new TelescopicStore(":memory:", { seppDomain: "sepp" })).toThrow(TelescopicError);
+    expect(() => new TelescopicStore(":memory:", { seppDomain: "a b.example.org" })).toThrow(TelescopicError);
+  });
+});
+
+// ---------------------------------------------------------------- the service over real HTTP
+
+const yamlDir = join(import.meta.dir, "../../shared/spec/3gpp");
+function telescopicMappingValidator() {
+  const api = parseYaml(readFileSync(join(yamlDir, "TS29573_SeppTelescopicFqdnMapping.yaml"), "utf8"));
+  const common = parseYaml(readFileSync(join(yamlDir, "TS29571_CommonData.yaml"), "utf8"));
+  const schema = JSON.parse(JSON.stringify(api.components.schemas.TelescopicMapping).replaceAll('{"$ref":"TS29571_CommonData.yaml#/components/schemas/Fqdn"}', JSON.stringify(common.components.schemas.Fqdn)));
+  return new Ajv({ strict: false }).compile(schema);
+}
+
+describe("Nsepp_Telescopic_FQDN_Mapping over HTTP", () => {
+  const store = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 4, minIdleMs: 3_600_000 });
+  const app = telescopicApp(store, { allowForeign: (f, plmn) => plmn?.mcc === "262" || f.endsWith(".partner.example.org") });
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
+  const base = `http://127.0.0.1:${server.port}/nsepp-telescopic/v1/mapping`;
+  const validate = telescopicMappingValidator();
+  afterAll(() => {
+    server.stop(true);
+    store.close();
+  });
+  const get = async (q: string) => {
+    const r = await fetch(`${base}${q}`, { signal: AbortSignal.timeout(5000) });
+    return { status: r.status, type: r.headers.get("content-type"), body: (await r.json()) as Record<string, unknown> };
+  };
+
+  test("foreign-fqdn → TelescopicMapping (schema-valid), then telescopic-label → the same mapping", async () => {
+    const r = await get(`?foreign-fqdn=${HOME_UDM}`);
+    expect(r.status).toBe(200);
+    expect(r.type).toContain("application/json");
+    expect(validate(r.body)).toBe(true);
+    expect(r.body).toEqual({ telescopicLabel: store.lookup(HOME_UDM)!, seppDomain: DOMAIN, foreignFqdn: HOME_UDM });
+    const back = await get(`?telescopic-label=${r.body.telescopicLabel}`);
+    expect(back).toMatchObject({ status: 200, body: r.body });
+    expect(validate(back.body)).toBe(true);
+    expect((await get(`?foreign-fqdn=${HOME_UDM.toUpperCase()}.`)).body.telescopicLabel).toBe(r.body.telescopicLabel);
+  });
+  test("errors are ProblemDetails", async () => {
+    const cases: Array<[string, number, string]> = [
+      ["", 400, "MANDATORY_IE_MISSING"],
+      [`?foreign-fqdn=${HOME_UDM}&telescopic-label=tabc`, 400, "MANDATORY_IE_INCORRECT"],
+      [`?foreign-fqdn=${HOME_UDM}&foreign-fqdn=${HOME_UDM}`, 400, "MANDATORY_IE_INCORRECT"],
+      ["?telescopic-label=a&telescopic-label=b", 400, "MANDATORY_IE_INCORRECT"],
+      ["?foreign-fqdn=10.0.0.1", 400, "MANDATORY_IE_INCORRECT"],
+      ["?foreign-fqdn=localhost", 400, "MANDATORY_IE_INCORRECT"],
+      ["?foreign-fqdn=a%20b.example.org", 400, "MANDATORY_IE_INCORRECT"],
+      [`?foreign-fqdn=${"a".repeat(70)}.example.org`, 400, "MANDATORY_IE_INCORRECT"],
+      [`?foreign-fqdn=x.${DOMAIN}`, 400, "MANDATORY_IE_INCORRECT"],
+      ["?telescopic-label=a.b", 400, "MANDATORY_IE_INCORRECT"],
+      ["?telescopic-label=tnotthere", 404, "RESOURCE_NOT_FOUND"],
+      ["?foreign-fqdn=udm.5gc.mnc001.mcc999.3gppnetwork.org", 403, "TARGET_NOT_ALLOWED"],
+      ["?foreign-fqdn=nf.example.org", 403, "TARGET_NOT_ALLOWED"],
+    ];
+    for (const [q, status, cause] of cases) {
+      const r = await get(q);
+      expect({ q, status: r.status, cause: r.body.cause }).toEqual({ q, status, cause });
+      expect(r.type).toBe("application/problem+json");
+    }
+    expect(store.size).toBe(1); // none of them created a mapping
+  });
+  test("table full → 503 INSUFFICIENT_RESOURCES", async () => {
+    for (const n of ["a", "b", "c"]) expect((await get(`?foreign-fqdn=${n}.partner.example.org`)).status).toBe(200);
+    const r = await get("?foreign-fqdn=d.partner.example.org");
+    expect(r.status).toBe(503);
+    expect(r.body.cause).toBe("INSUFFICIENT_RESOURCES");
+  });
+});
+
+// ---------------------------------------------------------------- pure rewriting
+
+describe("rewriting", () => {
+  let store: TelescopicStore;
+  beforeEach(() => {
+    store = new TelescopicStore(":memory:", { seppDomain: DOMAIN });
+  });
+  afterEach(() => store.close());
+  const sbi = { scheme: "https" as const, port: 9443 };
+  const ctx = () => ({ seppDomain: DOMAIN, resolveLabel: (l: string) => store.resolve(l) });
+
+  test("rewriteUri keeps path and query, uses our SBI scheme/port, and round-trips through resolveTarget", () => {
+    const uri = "http://amf1.5gc.mnc002.mcc262.3gppnetwork.org:8080/namf-callback/v1/imsi-1/dereg?x=1&y=%2F";
+    const t = rewriteUri(uri, store, sbi);
+    const m = /^https:\/\/(t[a-z2-7]{25})\.sepp\.5gc\.mnc001\.mcc001\.3gppnetwork\.org:9443(\/namf-callback\/v1\/imsi-1\/dereg\?x=1&y=%2F)$/.exec(t);
+    expect(m).not.toBeNull();
+    const r = resolveTarget({ scheme: "https", authority: `${m![1]}.${DOMAIN}:9443` }, ctx());
+    expect(`${r.scheme}://${r.authority}${m![2]}`).toBe(uri);
+    expect(r.plmn).toEqual({ mcc: "262", mnc: "002" });
+  });
+  test("default SBI port is omitted; IPv6 hosts are mapped; own-domain URIs are unchanged", () => {
+    expect(rewriteUri("https://nf.example.org/cb", store, { scheme: "https", port: 443 })).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}/cb$`));
+    const v6 = rewriteUri("https://[2001:db8::7]:8443", store, { scheme: "http" });
+    expect(v6).toMatch(/^http:\/\/t[a-z2-7]{25}\./);
+    const own = `https://tabc.${DOMAIN}/x`;
+    expect(rewriteUri(own, store, sbi)).toBe(own);
+  });
+  test("invalid URIs are refused with a clear error and create no mapping", () => {
+    for (const bad of [
+      "/relative/path",
+      "ftp://nf.example.org/x",
+      "https://user@nf.example.org/x",
+      "https://nf.example.org/x#frag",
+      "https://nf.example.org/a b",
+      "https://nf.example.org\r\n/x",
+      "https://0x7f000001/x",
+      "https://nf.example.org:99999/x",
+      "https:///x",
+      "https://nf.example.orgx\\y",
+    ])
+      expect(() => rewriteUri(bad, store, sbi)).toThrow(TelescopicError);
+    expect(() => rewriteUri(42 as unknown as string, store, sbi)).toThrow(TelescopicError);
+    expect(store.size).toBe(0);
+  });
+  test("hostFilter refuses hosts outside the sending peer's networks (403)", () => {
+    const opts = { hostFilter: (_h: string, plmn: { mcc: string } | null) => plmn?.mcc === "262" };
+    expect(() => rewriteUri("https://amf.5gc.mnc001.mcc999.3gppnetwork.org/cb", store, sbi, opts)).toThrow(TelescopicError);
+    try {
+      rewriteUri("https://nf.example.org/cb", store, sbi, opts);
+    } catch (e) {
+      expect((e as TelescopicError).status).toBe(403);
+    }
+    expect(rewriteUri("https://amf.5gc.mnc002.mcc262.3gppnetwork.org/cb", store, sbi, opts)).toContain(DOMAIN);
+    expect(store.size).toBe(1);
+  });
+
+  const searchResult = () => ({
+    validityPeriod: 3600,
+    nfInstances: [
+      {
+        nfInstanceId: "4947a69a-f61b-4bc1-b9da-47c9c5d14b64",
+        nfType: "UDM",
+        nfStatus: "REGISTERED",
+        fqdn: HOME_UDM,
+        interPlmnFqdn: "udm1.ipx.mnc002.mcc262.3gppnetwork.org",
+        ipv4Addresses: ["10.0.0.5"],
+        ipv6Addresses: ["fd00::5"],
+        nfServices: [
+          {
+            serviceInstanceId: "sdm-1",
+            serviceName: "nudm-sdm",
+            versions: [{ apiVersionInUri: "v2", apiFullVersion: "2.3.0" }],
+            scheme: "https",
+            nfServiceStatus: "REGISTERED",
+            ipEndPoints: [{ ipv4Address: "10.0.0.5", transport: "TCP", port: 8443 }],
+            apiPrefix: "/op1",
+            defaultNotificationSubscriptions: [{ notificationType: "DATA_CHANGE_NOTIFICATION", callbackUri: "https://udm-notif.5gc.mnc002.mcc262.3gppnetwork.org/cb" }],
+          },
+          {
+            serviceInstanceId: "uecm-1",
+            serviceName: "nudm-uecm",
+            versions: [{ apiVersionInUri: "v1", apiFullVersion: "1.3.0" }],
+            scheme: "http",
+            nfServiceStatus: "REGISTERED",
+            fqdn: "uecm.5gc.mnc002.mcc262.3gppnetwork.org",
+          },
+        ],
+        nfServiceList: {
+          "sdm-1": {
+            serviceInstanceId: "sdm-1",
+            serviceName: "nudm-sdm",
+            versions: [{ apiVersionInUri: "v2", apiFullVersion: "2.3.0" }],
+            scheme: "https",
+            nfServiceStatus: "REGISTERED",
+            ipEndPoints: [{ ipv6Address: "fd00::5", port: 8443 }],
+          },
+        },
+      },
+      { nfInstanceId: "ip-only", nfType: "UDM", nfStatus: "REGISTERED", ipv4Addresses: ["10.0.0.9"], nfServices: [{ serviceInstanceId: "s", serviceName: "nudm-sdm", versions: [], scheme: "https", nfServiceStatus: "REGISTERED", ipEndPoints: [{ ipv4Address: "10.0.0.9" }] }] },
+    ],
+    nfInstanceList: { "4947a69a-f61b-4bc1-b9da-47c9c5d14b64": { nrfDiscApiUri: "https://nrf.5gc.mnc002.mcc262.3gppnetwork.org/nnrf-disc/v1" } },
+  });
+
+  test("NF discovery result: every foreign FQDN, address and port replaced; services usable through the SEPP", () => {
+    const input = searchResult();
+    const before = JSON.stringify(input);
+    const { body, rewritten, dropped } = rewriteSearchResult(input, store, sbi);
+    expect(JSON.stringify(input)).toBe(before); // input untouched
+    expect(dropped).toBe(1);
+    expect(body.nfInstances.length).toBe(1);
+    const out = JSON.stringify(body);
+    expect(out).not.toMatch(/mcc262|10\.0\.0\.|fd00::|8443/);
+    expect(rewritten).toBe(9); // 2 profile FQDNs, 2+2 service FQDNs (list and map), 1 uecm FQDN, 1 notification URI, 1 nrfDiscApiUri
+    const p = body.nfInstances[0]!;
+    expect(p.ipv4Addresses).toBeUndefined();
+    expect(p.ipv6Addresses).toBeUndefined();
+    const label = (fqdn: string) => {
+      expect(fqdn.endsWith("." + DOMAIN)).toBe(true);
+      return store.resolve(fqdn.slice(0, -DOMAIN.length - 1))!;
+    };
+    expect(label(p.fqdn!)).toMatchObject({ foreignHost: HOME_UDM, scheme: null, port: null });
+    expect(label(p.interPlmnFqdn!)).toMatchObject({ foreignHost: "udm1.ipx.mnc002.mcc262.3gppnetwork.org" });
+    const [sdm, uecm] = p.nfServices as Array<Record<string, unknown>>;
+    // service without its own FQDN gets an explicit one for the profile's host with its scheme and port
+    expect(label(sdm!.fqdn as string)).toMatchObject({ foreignHost: HOME_UDM, scheme: "https", port: 8443 });
+    expect(label(sdm!.interPlmnFqdn as string)).toMatchObject({ foreignHost: "udm1.ipx.mnc002.mcc262.3gppnetwork.org", scheme: "https", port: 8443 });
+    expect(sdm!.scheme).toBe("https");
+    expect(sdm!.ipEndPoints).toEqual([{ port: 9443 }]);
+    expect(sdm!.apiPrefix).toBe("/op1");
+    expect((sdm!.defaultNotificationSubscriptions as Array<{ callbackUri: string }>)[0]!.callbackUri).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/cb$`));
+    expect(label(uecm!.fqdn as string)).toMatchObject({ foreignHost: "uecm.5gc.mnc002.mcc262.3gppnetwork.org", scheme: "http", port: null });
+    expect(uecm!.scheme).toBe("https");
+    const listed = (p.nfServiceList as Record<string, Record<string, unknown>>)["sdm-1"]!;
+    expect(listed.fqdn).toBe(sdm!.fqdn);
+    expect(body.nfInstanceList["4947a69a-f61b-4bc1-b9da-47c9c5d14b64"]!.nrfDiscApiUri).toMatch(/^https:\/\/t[a-z2-7]{25}\./);
+    // a discovered service is then reachable: the NF calls the telescopic FQDN, the SEPP resolves the original target
+    const r = resolveTarget({ scheme: "https", authority: `${sdm!.fqdn}:9443` }, { seppDomain: DOMAIN, resolveLabel: (l) => store.resolve(l) });
+    expect(`${r.scheme}://${r.authority}`).toBe(`https://${HOME_UDM}:8443`);
+  });
+  test("without an SBI port, ipEndPoints are removed", () => {
+    const { body } = rewriteSearchResult(searchResult(), store, { scheme: "https" });
+    expect((body.nfInstances[0]!.nfServices as Array<Record<string, unknown>>)[0]!.ipEndPoints).toBeUndefined();
+  });
+  test("malformed discovery results are refused with the offending member", () => {
+    expect(() => rewriteSearchResult([] as unknown, store, sbi)).toThrow(/not an object/);
+    expect(() => rewriteSearchResult({ nfInstances: {} }, store, sbi)).toThrow(/nfInstances is not an array/);
+    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: "a b" }] }, store, sbi)).toThrow(/\/nfInstances\/0\/fqdn is not an FQDN/);
+    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: HOME_UDM, nfServices: [{ scheme: "ftp" }] }] }, store, sbi)).toThrow(/scheme/);
+    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: HOME_UDM, nfServices: [{ scheme: "https", ipEndPoints: [{ port: 70000 }] }] }] }, store, sbi)).toThrow(/port/);
+    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: HOME_UDM, defaultNotificationSubscriptions: [{ callbackUri: 5 }] }] }, store, sbi)).toThrow(/callbackUri is not a string/);
+    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: "udm.mnc001.mcc999.3gppnetwork.org" }] }, store, sbi, { hostFilter: (_h, p) => p?.mcc === "262" })).toThrow(TelescopicError);
+  });
+  test("callback URIs of subscriptions (rules matched on a path suffix, after any apiRoot prefix)", () => {
+    const body = { nfInstanceId: "x", callbackReference: "https://amf1.5gc.mnc002.mcc262.3gppnetwork.org/cb/sdm", monitoredResourceUris: ["https://udm/x"] };
+    const r = rewriteRequestUris("post", "/op1/nudm-sdm/v2/imsi-262020000000001/sdm-subscriptions", body, store, sbi);
+    expect(r.rewritten).toBe(1);
+    expect(r.body.callbackReference).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/cb/sdm$`));
+    expect(r.body.monitoredResourceUris).toEqual(["https://udm/x"]);
+    expect(body.callbackReference).toContain("amf1"); // input untouched
+    const reg = rewriteRequestUris(
+      "PUT",
+      "/nudm-uecm/v1/imsi-1/registrations/amf-3gpp-access",
+      { amfInstanceId: "a", deregCallbackUri: "https://amf.example.org/dereg", pcscfRestorationCallbackUri: "https://amf.example.org/pcscf" },
+      store,
+      sbi,
+    );
+    expect(reg.rewritten).toBe(2);
+    expect(rewriteRequestUris("GET", "/nudm-sdm/v2/imsi-1/am-data", body, store, sbi)).toEqual({ body, rewritten: 0 });
+    expect(rewriteRequestUris("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions", null, store, sbi)).toEqual({ body: null, rewritten: 0 });
+    expect(() => rewriteRequestUris("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions", { callbackReference: ["x"] }, store, sbi)).toThrow(/callbackReference is not a string/);
+  });
+  test("findUriRewriteRule: templates match one non-empty segment, at segment boundaries", () => {
+    expect(findUriRewriteRule("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions")?.pointers).toContain("/callbackReference");
+    expect(findUriRewriteRule("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions?x=1")).not.toBeNull();
+    expect(findUriRewriteRule("POST", "/nudm-sdm/v2//sdm-subscriptions")).toBeNull();
+    expect(findUriRewriteRule("POST", "/xnudm-sdm/v2/imsi-1/sdm-subscriptions")).toBeNull();
+    expect(findUriRewriteRule("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions/extra")).toBeNull();
+    expect(findUriRewriteRule("PUT", "/nudm-sdm/v2/imsi-1/sdm-subscriptions")).toBeNull();
+    expect(findUriRewriteRule("POST", "/nsmf-pdusession/v1/pdu-sessions")?.pointers).toContain("/vsmfPduSessionUri");
+    for (const r of CALLBACK_URI_RULES) for (const p of r.pointers) expect(p).toMatch(/^\/[A-Za-z0-9]+$/);
+  });
+  test("V-SMF URI of Nsmf_PDUSession create", () => {
+    const create = { supi: "imsi-262020000000001", pduSessionId: 5, vsmfId: "e6a4", vsmfPduSessionUri: "https://vsmf.5gc.mnc002.mcc262.3gppnetwork.org:8443/nsmf-pdusession/v1/vsmf-pdu-sessions/77" };
+    const { body, rewritten } = rewriteVsmfPduSessionUri(create, store, sbi);
+    expect(rewritten).toBe(1);
+    const m = /^https:\/\/(t[a-z2-7]{25})\.[^/]+:9443(\/nsmf-pdusession\/v1\/vsmf-pdu-sessions\/77)$/.exec(body.vsmfPduSessionUri)!;
+    expect(store.resolve(m[1]!)).toMatchObject({ foreignHost: "vsmf.5gc.mnc002.mcc262.3gppnetwork.org", scheme: "https", port: 8443 });
+    expect(body.supi).toBe(create.supi);
+    expect(rewriteRequestUris("POST", "/nsmf-pdusession/v1/pdu-sessions", create, store, sbi).body.vsmfPduSessionUri).toBe(body.vsmfPduSessionUri);
+  });
+  test("rewriteUriMembers with '*' over arrays and maps", () => {
+    const { body, rewritten } = rewriteUriMembers(
+      { subs: [{ u: "https://a.example.org/1" }, { u: "https://b.example.org/2" }, {}], m: { x: { u: "https://c.example.org" } } },
+      ["/subs/*/u", "/m/*/u", "/absent/*/u"],
+      store,
+      sbi,
+    );
+    expect(rewritten).toBe(3);
+    expect(JSON.stringify(body)).not.toMatch(/example\.org/);
+  });
+});
