@@ -10,9 +10,9 @@ import type { DataToIntegrityProtectBlock, IpxProviderSecInfo, N32fReformattedRe
 import { createN32fContext, type N32fAssociation, type N32fContext } from "../src/n32f/context.ts";
 import { N32fError } from "../src/n32f/errors.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
-import { verifyModifications } from "../src/n32f/modifications.ts";
+import { modificationRulesResolver, verifyModifications } from "../src/n32f/modifications.ts";
 import { readRhError, verifyRhError } from "../src/n32f/rh-error.ts";
-import { buildEffectivePolicy, modificationRules } from "../src/n32f/policy.ts";
+import { buildEffectivePolicy } from "../src/n32f/policy.ts";
 import { reconstruct } from "../src/n32f/reconstruct.ts";
 import { prepareRiKeys, RiKeyError, type RiKeySet } from "../src/n32f/ri-keys.ts";
 import { createRootCa, type DevCa, issueSeppCert, pemToBase64Der } from "../src/pki/devpki.ts";
@@ -60,7 +60,7 @@ const localPolicy: ProtectionPolicy = {
 const EMPTY: ProtectionPolicy = { apiIeMappingList: [] };
 const peerEff = buildEffectivePolicy({ defaults: EMPTY, peer: peerPolicy });
 const localEff = buildEffectivePolicy({ defaults: EMPTY, local: localPolicy });
-const policyRules = (side: "own" | "peer") => modificationRules(side === "peer" ? peerEff : localEff, "request", "PUT", PATH);
+const policyRules = modificationRulesResolver({ peer: peerEff, local: localEff }, "request", "PUT", PATH);
 
 const SUPI = "imsi-262010000000001";
 const TOKEN = "Bearer eyJhbGciOiJFUzI1NiJ9.secret.sig";
@@ -642,5 +642,45 @@ describe("property: random RI patches", () => {
       { numRuns: 150 },
     );
     expect(accepted).toBeGreaterThan(0); // the generator does reach allowed patches
+  });
+});
+
+describe("responses", () => {
+  test("a response is checked against rspIe rules of the request's mapping", async () => {
+    const rspPolicy: ProtectionPolicy = {
+      apiIeMappingList: [
+        {
+          apiSignature: TEMPLATE,
+          apiMethod: "PUT",
+          IeList: [
+            { ieLoc: "BODY", ieType: "OTHER", rspIe: "/amfInstanceId", isModifiable: true },
+            { ieLoc: "BODY", ieType: "OTHER", reqIe: "/ratType", isModifiable: true }, // request only
+          ],
+        },
+      ],
+    };
+    const rules = modificationRulesResolver({ peer: buildEffectivePolicy({ defaults: EMPTY, peer: rspPolicy }) }, "response", "PUT", PATH);
+    const block: DataToIntegrityProtectBlock = {
+      metaData: { n32fContextId: RESPONDER_ID, messageId: "0123456789abcdef", authorizedIpxId: CRI },
+      statusLine: "201",
+      headers: [{ header: "content-type", value: "application/json" }],
+      payload: [
+        { iePath: "/amfInstanceId", ieValueLocation: "BODY", value: "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9" },
+        { iePath: "/ratType", ieValueLocation: "BODY", value: "NR" },
+      ],
+    };
+    const { sender, receiver } = contexts();
+    const run = async (ops: unknown[]) => {
+      const msg = await cri.modify({ reformattedData: protectJwe(sender, "response", enc.encode(JSON.stringify(block)), new Uint8Array(0)) }, ops as never);
+      const parsed = parseJwe(msg.reformattedData);
+      openJwe(receiver, "response", parsed);
+      const got = JSON.parse(new TextDecoder().decode(parsed.aad)) as DataToIntegrityProtectBlock;
+      return verifyModifications({ block: got, jweTag: msg.reformattedData.tag!, modificationsBlock: msg.modificationsBlock, riKeys, policyRules: rules, authorizedIpxId: got.metaData?.authorizedIpxId });
+    };
+    expect((await run([{ op: "replace", path: "/payload/0/value", value: "x" }])).payload![0]!.value).toBe("x");
+    let err: unknown;
+    await run([{ op: "replace", path: "/payload/1/value", value: "EUTRA" }]).catch((e) => (err = e));
+    expect(err).toBeInstanceOf(N32fError);
+    expect((err as N32fError).errorType).toBe("MODIFICATIONS_INSTRUCTIONS_FAILED");
   });
 });

@@ -31,6 +31,7 @@ import { applyOperation, type Operation } from "fast-json-patch";
 import type {
   DataToIntegrityProtectBlock,
   FlatJwsJson,
+  HttpMethod,
   IeInfo,
   Modifications,
   N32fErrorType,
@@ -40,11 +41,31 @@ import { validateBody, validateReceivedBlock } from "../openapi/validate.ts";
 import { b64uDecode } from "./b64.ts";
 import { N32fError } from "./errors.ts";
 import { getAt, hasMember, isIndexToken, isPlainObject, parsePointer, formatPointer } from "./pointer.ts";
+import { modificationRules, type EffectivePolicy } from "./policy.ts";
 import { keyUsableAt, normalizeRiId, type RiEntry, type RiKeySet, type RiSide } from "./ri-keys.ts";
 
 /** The modification rules (IeInfo with isModifiable / isModifiableByIpx) that apply to this message for RIs of
  *  `side`: policy.ts modificationRules(peer policy | local policy, kind, method, path). Called lazily. */
 export type ModificationRulesResolver = (side: RiSide) => readonly IeInfo[];
+
+/**
+ * The resolver for one message from the two per-side effective policies of an association (build them once per
+ * context with policy.ts buildEffectivePolicy: `peer` from the policy the peer sent on N32-c, else the configured
+ * partner policy; `local` from our own policy). For a response, `method`/`path`/`callbackType` are the request's.
+ * A side without a policy has no modifiable IE.
+ */
+export function modificationRulesResolver(
+  policies: { peer?: EffectivePolicy; local?: EffectivePolicy },
+  kind: "request" | "response",
+  method: HttpMethod,
+  path: string,
+  callbackType?: string,
+): ModificationRulesResolver {
+  return (side) => {
+    const p = side === "peer" ? policies.peer : policies.local;
+    return p ? modificationRules(p, kind, method, path, callbackType) : [];
+  };
+}
 
 export interface VerifyModificationsInput {
   /** decoded DataToIntegrityProtectBlock, already AEAD-verified; never mutated */
