@@ -180,4 +180,26 @@ describe("N32-c handshake between two SEPPs", () => {
     const st = await pair.a.service.handshake("home");
     expect(st.capability).toBe("PRINS");
   });
+  test("both sides initiate (initiate: true on both): each holds two working associations; dropping one leaves the other current", async () => {
+    pair = await startPair({ a: (c) => (c.peers![0]!.initiate = true), b: (c) => (c.peers![0]!.initiate = true) });
+    pair.a.service.start();
+    pair.b.service.start();
+    await until(() => pair!.a.contexts.size === 2 && pair!.b.contexts.size === 2, 5000, "two associations");
+    for (const ca of pair.a.contexts.list()) crossCheck(ca, pair.b.contexts.get(ca.peerContextId)!, "request", "ok");
+    const cur = pair.a.service.status("home")!;
+    expect(cur.state).toBe("active-prins");
+    await pair.a.service.stop();
+    await pair.b.service.stop();
+    // the peer terminates the current one: the other association becomes current, state stays active
+    const { b } = pair;
+    const bCtx = b.contexts.get(cur.peerContextId!)!;
+    const { rawClient, rawPost } = await import("./support/pki.ts");
+    const c = await rawClient(pair.a, pair.pki.seppB);
+    expect((await rawPost(c, "n32f-terminate", { n32fContextId: bCtx.peerContextId })).status).toBe(200);
+    await c.close();
+    const after = pair.a.service.status("home")!;
+    expect(after.state).toBe("active-prins");
+    expect(after.localContextId).not.toBe(cur.localContextId);
+    expect(pair.a.contexts.size).toBe(1);
+  });
 });

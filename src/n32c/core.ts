@@ -263,8 +263,18 @@ export class N32cCore {
     const had = this.deps.contexts.delete(localContextId);
     const cur = this.associations.get(peerId);
     if (cur?.localContextId?.toLowerCase() === localContextId.toLowerCase()) {
-      this.associations.delete(peerId);
-      this.setState(peerId, state, { localContextId: null, peerContextId: null, validUntil: null });
+      // another live context with this peer (both sides initiated, or one in its rekey grace) takes over
+      const next = this.deps.contexts
+        .byPeer(peerId)
+        .filter((c) => c.state === "active" && !c.isExpired())
+        .sort((x, y) => y.createdAt - x.createdAt)[0];
+      if (next) {
+        this.associations.set(peerId, { capability: "PRINS", role: next.role, localContextId: next.localContextId, peerContextId: next.peerContextId, enc: next.enc });
+        this.setState(peerId, "active-prins", { role: next.role, jweCipherSuite: next.enc, localContextId: next.localContextId, peerContextId: next.peerContextId, validUntil: next.validUntil });
+      } else {
+        this.associations.delete(peerId);
+        this.setState(peerId, state, { localContextId: null, peerContextId: null, validUntil: null });
+      }
     }
     if (had) this.emit("context-terminated", { peerId, capability: "PRINS", localContextId, reason });
     return had;

@@ -1,0 +1,47 @@
+// Re-handshake before key life ends (N32-PROFILE P1): new context IDs, the new keys agree on both sides,
+// and the old context is retired (both sides) after a short grace.
+import { afterEach, expect, test } from "bun:test";
+import { openJwe, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
+import { startPair, until, type Pair } from "./support/pki.ts";
+
+let pair: Pair | null = null;
+afterEach(async () => {
+  await pair?.close();
+  pair = null;
+});
+
+test("validity 3 s, margin 2 s: the initiator re-handshakes with new IDs and retires the old context", async () => {
+  const lifetime = (c: { n32c?: object }) => Object.assign(c.n32c!, { contextValiditySeconds: 3, rekeyMarginSeconds: 2 });
+  pair = await startPair({
+    a: (c) => {
+      lifetime(c);
+      c.peers![0]!.initiate = true;
+    },
+    b: lifetime,
+    retireGraceMs: 100,
+  });
+  const { a, b } = pair;
+  const terminated: string[] = [];
+  a.service.on("context-terminated", (e) => terminated.push(`a:${e.reason}`));
+  b.service.on("context-terminated", (e) => terminated.push(`b:${e.reason}`));
+  a.service.start();
+  await until(() => a.service.status("home")!.state === "active-prins", 5000, "first association");
+  const old = { a: a.service.status("home")!.localContextId!, b: a.service.status("home")!.peerContextId! };
+  const t0 = Date.now();
+  await until(() => a.service.status("home")!.localContextId !== old.a, 6000, "re-handshake");
+  // not before validity − margin (1 s after creation; allow scheduling slack)
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+  const st = a.service.status("home")!;
+  expect(st.state).toBe("active-prins");
+  expect(st.peerContextId).not.toBe(old.b);
+  expect(st.counters.successes).toBe(2);
+  expect(b.service.status("visited")!.localContextId).toBe(st.peerContextId);
+  // old contexts retired on both sides after the grace; the new ones work
+  await until(() => !a.contexts.get(old.a) && !b.contexts.get(old.b), 3000, "old contexts retired");
+  expect(terminated.sort()).toEqual(["a:rekey", "b:peer"]);
+  const ca = a.contexts.get(st.localContextId!)!;
+  const cb = b.contexts.get(st.peerContextId!)!;
+  const enc = new TextEncoder();
+  const jwe = protectJwe(ca, "request", enc.encode("{}"), enc.encode("after rekey"));
+  expect(new TextDecoder().decode(openJwe(cb, "request", parseJwe(jwe)).plaintext)).toBe("after rekey");
+});
