@@ -191,6 +191,12 @@ describe("resolveTarget", () => {
     expect(e.code).toBe("UNKNOWN_TELESCOPIC_LABEL");
     expect(e.status).toBe(404);
   });
+  test("a telescopic FQDN in the header is mapped back too, keeping the header's prefix", () => {
+    const r = resolveTarget({ scheme: "http", authority: DOMAIN, targetApiRoot: `http://tport.${DOMAIN}:9443/pre` }, ctx);
+    expect(r).toMatchObject({ via: "telescopic", scheme: "http", authority: "smf.5gc.mnc002.mcc262.3gppnetwork.org:8080", pathPrefix: "/pre", telescopicLabel: "tport" });
+    const e = err(() => resolveTarget({ scheme: "http", authority: DOMAIN, targetApiRoot: `https://tnope.${DOMAIN}` }, ctx));
+    expect(e).toMatchObject({ code: "UNKNOWN_TELESCOPIC_LABEL", status: 404, param: "3gpp-Sbi-Target-apiRoot" });
+  });
   test("header when :authority is this SEPP", () => {
     for (const authority of [DOMAIN, `${DOMAIN}:443`, "sepp-sbi.local.example:8080"]) {
       const r = resolveTarget({ scheme: "http", authority, targetApiRoot: ["https://udm.5gc.mnc002.mcc262.3gppnetwork.org:443/pre"] }, ctx);

@@ -250,6 +250,9 @@ describe("rewriting", () => {
       "https://nf.example.org:99999/x",
       "https:///x",
       "https://nf.example.orgx\\y",
+      "https://nf.example.org/caf\u00e9",
+      "https://nf.example.org/a%zz",
+      "https://nf.example.org/a<script>",
     ])
       expect(() => rewriteUri(bad, store, sbi)).toThrow(TelescopicError);
     expect(() => rewriteUri(42 as unknown as string, store, sbi)).toThrow(TelescopicError);

@@ -319,35 +319,39 @@ export function telescopicLabelOf(host: string, seppDomain: string): string | nu
   return label.length > 0 && !label.includes(".") ? label : null;
 }
 
+function viaTelescopic(label: string, nfScheme: string, pathPrefix: string, param: string, ctx: TargetContext): ResolvedTarget {
+  const t = isDnsLabel(label) ? ctx.resolveLabel(label.toLowerCase()) : null;
+  if (!t) throw new TargetError("UNKNOWN_TELESCOPIC_LABEL", "unknown telescopic FQDN", 404, "TARGET_NOT_FOUND", param);
+  const h = parseHost(t.foreignHost.includes(":") ? `[${t.foreignHost}]` : t.foreignHost);
+  const rs = (t.scheme ?? nfScheme).toLowerCase();
+  if (rs !== "http" && rs !== "https") throw new TargetError("INVALID_TARGET", "invalid :scheme", 400, "MANDATORY_IE_INCORRECT", ":scheme");
+  return {
+    scheme: rs,
+    authority: formatAuthority(h.kind, h.host, t.port),
+    host: h.host,
+    hostKind: h.kind,
+    port: t.port,
+    pathPrefix,
+    via: "telescopic",
+    plmn: h.kind === "dns" ? plmnOfHost(h.host) : null,
+    telescopicLabel: label.toLowerCase(),
+  };
+}
+
 /** Resolve the target of an NF request at the cSEPP (see the file comment for the order). */
 export function resolveTarget(req: TargetRequest, ctx: TargetContext): ResolvedTarget {
   const a = parseAuthority(req.authority);
   const domain = ctx.seppDomain.toLowerCase().replace(/\.$/, "");
   const label = a.kind === "dns" ? telescopicLabelOf(a.host, domain) : null;
-  if (label !== null) {
-    if (!isDnsLabel(label)) throw new TargetError("UNKNOWN_TELESCOPIC_LABEL", "unknown telescopic FQDN", 404, "TARGET_NOT_FOUND", ":authority");
-    const t = ctx.resolveLabel(label);
-    if (!t) throw new TargetError("UNKNOWN_TELESCOPIC_LABEL", "unknown telescopic FQDN", 404, "TARGET_NOT_FOUND", ":authority");
-    const h = parseHost(t.foreignHost.includes(":") ? `[${t.foreignHost}]` : t.foreignHost);
-    const rs = (t.scheme ?? req.scheme).toLowerCase();
-    if (rs !== "http" && rs !== "https") throw new TargetError("INVALID_TARGET", "invalid :scheme", 400, "MANDATORY_IE_INCORRECT", ":scheme");
-    return {
-      scheme: rs,
-      authority: formatAuthority(h.kind, h.host, t.port),
-      host: h.host,
-      hostKind: h.kind,
-      port: t.port,
-      pathPrefix: "",
-      via: "telescopic",
-      plmn: h.kind === "dns" ? plmnOfHost(h.host) : null,
-      telescopicLabel: label,
-    };
-  }
+  if (label !== null) return viaTelescopic(label, req.scheme, "", ":authority", ctx);
   const hdr = req.targetApiRoot;
   const values = hdr == null ? [] : typeof hdr === "string" ? [hdr] : [...hdr];
   if (values.length > 1) throw new TargetError("INVALID_TARGET", "more than one 3gpp-Sbi-Target-apiRoot header");
   if (values.length === 1) {
     const r = parseApiRoot(values[0]!);
+    // an NF may also put the telescopic FQDN into the header (TS 33.501 13.1.1.1)
+    const hl = r.hostKind === "dns" ? telescopicLabelOf(r.host, domain) : null;
+    if (hl !== null) return viaTelescopic(hl, r.scheme, r.pathPrefix, "3gpp-Sbi-Target-apiRoot", ctx);
     return { ...r, via: "header", plmn: r.hostKind === "dns" ? plmnOfHost(r.host) : null };
   }
   const own = new Set([domain, ...(ctx.ownHosts ?? []).map((h) => h.toLowerCase().replace(/\.$/, ""))]);

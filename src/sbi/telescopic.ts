@@ -362,7 +362,7 @@ export function rewriteUri(uri: string, m: TelescopicMapper, sbi: SbiEndpoint, o
     throw new TelescopicError(`invalid URI authority: ${(e as TargetError).message}`);
   }
   const rest = mm[3]!;
-  if (rest !== "" && !rest.startsWith("/") && !rest.startsWith("?")) throw new TelescopicError("invalid URI path");
+  if (!/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/.test(rest)) throw new TelescopicError("invalid character in URI path or query");
   if (a.kind === "dns" && isOwn(a.host, m)) return uri;
   checkHost(a.host, opts);
   const label = m.labelFor(a.host, { scheme, port: a.port });
