@@ -2,9 +2,9 @@
 // admin API shows (GET /v1/peers/{id}/n32), terminate and error reporting toward a peer, and the
 // sweeper that retires expired N32-f contexts (TS 29.573 5.2; TS 33.501 13.2.2, 13.5; N32-PROFILE P1, P7).
 import type { Hono } from "hono";
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { InvalidParam, N32fContextInfo, N32fErrorType, SecNegotiateRspData } from "../model/n32.ts";
-import type { N32Env } from "../transport/h2server.ts";
+import type { N32Env, N32ServerLimits } from "../transport/h2server.ts";
 import { N32cCore, N32cError, type N32cDeps, type N32cEvents, type PeerN32Status } from "./core.ts";
 import { PeerInitiator } from "./initiator.ts";
 import * as msg from "./messages.ts";
@@ -14,6 +14,19 @@ export type { N32cDeps, PeerN32Status, N32cEvents } from "./core.ts";
 export { N32cError } from "./core.ts";
 
 const SWEEP_MS = 5000;
+
+/**
+ * Options of the N32 listener (startN32Server) that follow from the configuration: TLS 1.3 only unless
+ * tls.minVersion or some peer allows TLS 1.2 (P1; a TLS 1.2 connection from a peer that does not allow it is
+ * refused per request with 403), and the body limit of N32-c.
+ */
+export function n32ListenerOptions(cfg: SeppConfig): { minVersion: "TLSv1.2" | "TLSv1.3"; limits: N32ServerLimits } {
+  const tls12 = cfg.tls.minVersion === "TLSv1.2" || cfg.peers.some((p) => p.profile.allowTls12);
+  return {
+    minVersion: tls12 ? "TLSv1.2" : "TLSv1.3",
+    limits: { maxBodyBytes: cfg.n32c.maxBodyBytes, requestTimeoutMs: cfg.n32c.requestTimeoutMs, idleTimeoutMs: 120_000, maxConcurrentStreams: 100 },
+  };
+}
 
 export class N32cService {
   readonly #core: N32cCore;

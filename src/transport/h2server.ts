@@ -57,7 +57,9 @@ export interface FetchApp {
 export interface N32ServerOptions {
   host: string;
   port: number;
-  tls: { key: string; cert: string; minVersion?: "TLSv1.2" | "TLSv1.3" };
+  /** minVersion: TLSv1.3 unless some peer may use TLS 1.2 (P1; the per-peer check runs per request);
+   *  maxVersion: for interop tests only */
+  tls: { key: string; cert: string; minVersion?: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" };
   trust: TrustStore;
   app: FetchApp;
   limits: N32ServerLimits;
@@ -140,6 +142,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: opts.tls.minVersion ?? "TLSv1.3",
+    maxVersion: opts.tls.maxVersion ?? "TLSv1.3",
     allowHTTP1: false,
     ALPNProtocols: ["h2"],
     handshakeTimeout: reqTimeout,
