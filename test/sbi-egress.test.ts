@@ -125,6 +125,7 @@ describe("refused targets", () => {
       "::ffff:169.254.169.254",
       "::ffff:a9fe:a9fe",
       "::127.0.0.1",
+      "::8.8.8.8",
       "::ffff:0:127.0.0.1",
       "64:ff9b::127.0.0.1",
       "64:ff9b::a9fe:a9fe",
@@ -157,6 +158,9 @@ describe("refused targets", () => {
     expect(p.check({ scheme: "http", host: "127.0.0.1", port: 9001, path: "/x" })).toMatchObject({ ok: false, reason: "PORT_NOT_ALLOWED" });
     // the IPv4-mapped spelling of an explicitly allowed IPv4 address is still a different host literal
     expect(p.check({ scheme: "http", host: "::ffff:127.0.0.1", port: 9000, path: "/x" })).toMatchObject({ ok: false, reason: "SPECIAL_ADDRESS" });
+  });
+  test("an out-of-range port is an invalid target", () => {
+    for (const port of [0, -1, 65536, 443.5, Number.NaN]) expect(ok({ host: UDM, port })).toMatchObject({ ok: false, reason: "INVALID_TARGET" });
   });
   test("works on what target.ts resolved (end to end over parseApiRoot)", () => {
     const r = parseApiRoot("https://[::ffff:169.254.169.254]/latest/meta-data");
@@ -244,6 +248,24 @@ describe("helpers", () => {
         mapped.set(v4, 12);
         expect(specialAddressReason(mapped) !== null).toBe(specialAddressReason(v4) !== null);
       }),
+    );
+  });
+});
+
+describe("fuzz: check() never throws and never allows what the list does not name", () => {
+  test("random hosts, ports, schemes, paths", () => {
+    const chars = fc.constantFrom(..."abc019.:/[]@%?#-_~\\ \u0000\u00e9fF".split(""));
+    const junk = fc.array(chars, { maxLength: 40 }).map((a) => a.join(""));
+    const p = new EgressPolicy([{ host: "nf.example.org", apiPrefixes: ["/api"] }]);
+    fc.assert(
+      fc.property(fc.constantFrom("http", "https", "HTTPS", "ftp", ""), junk, fc.option(fc.integer({ min: -1, max: 70000 })), junk, (scheme, host, port, path) => {
+        const d = p.check({ scheme, host, port, path });
+        if (d.ok) {
+          expect(host.toLowerCase().replace(/\.$/, "")).toBe("nf.example.org");
+          expect(d.path === "/api" || d.path.startsWith("/api/")).toBe(true);
+        }
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -232,3 +232,24 @@ describe("resolveTarget", () => {
     expect(err(() => resolveTarget({ scheme: "https", authority: "a@b.example.org" }, ctx)).message).toMatch(/userinfo/);
   });
 });
+
+describe("fuzz: hostile input only ever yields a TargetError", () => {
+  const chars = fc.constantFrom(..."abcxyz019.:/[]@%?#-_~!$&'()*+,;=\\ \t\r\n\u0000\u00e9ffFF".split(""));
+  const junk = fc.array(chars, { maxLength: 80 }).map((a) => a.join(""));
+  test("parseApiRoot / resolveTarget", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("", "http://", "https://", "https://[", "https://a.example.org"), junk, junk, (pre, a, b) => {
+        for (const f of [() => parseApiRoot(pre + a), () => resolveTarget({ scheme: "https", authority: a, targetApiRoot: pre + b }, ctx)]) {
+          try {
+            const r = f();
+            // whatever is accepted is canonical and re-parses to itself
+            expect(parseApiRoot(formatApiRoot(r))).toMatchObject({ scheme: r.scheme, authority: r.authority, pathPrefix: r.pathPrefix });
+          } catch (e) {
+            expect(e).toBeInstanceOf(TargetError);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
+import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
 import {
   CALLBACK_URI_RULES,
@@ -415,3 +416,37 @@ describe("rewriting", () => {
     expect(JSON.stringify(body)).not.toMatch(/example\.org/);
   });
 });
+
+describe("fuzz: rewriteUri on hostile input", () => {
+  test("only TelescopicError; whatever is accepted is under our domain and maps back to the input", () => {
+    const store = new TelescopicStore(":memory:", { seppDomain: DOMAIN, maxEntries: 100_000 });
+    const chars = fc.constantFrom(..."abz09.:/[]@%?#-_~\\ \r\n\u00e9fF".split(""));
+    const junk = fc.array(chars, { maxLength: 50 }).map((a) => a.join(""));
+    fc.assert(
+      fc.property(fc.constantFrom("https://", "http://", "https://nf.example.org", "ftp://", ""), junk, (pre, rest) => {
+        const uri = pre + rest;
+        let out: string;
+        try {
+          out = rewriteUri(uri, store, { scheme: "https", port: 9443 });
+        } catch (e) {
+          expect(e).toBeInstanceOf(TelescopicError);
+          return;
+        }
+        const m = /^https:\/\/(t[a-z2-7]{25})\.([^/?:]+):9443(.*)$/.exec(out);
+        expect(m?.[2]).toBe(DOMAIN);
+        const r = resolveTarget({ scheme: "https", authority: `${m![1]}.${DOMAIN}` }, { seppDomain: DOMAIN, resolveLabel: (l) => store.resolve(l) });
+        expect(`${r.scheme}://${r.authority}${m![3]}`.toLowerCase()).toBe(uri.toLowerCase().replace(/:\/\/([^/?]*)/, (_, a: string) => "://" + canonicalAuthority(a, uri.slice(0, 5).toLowerCase() === "https" ? "443" : "80")));
+      }),
+      { numRuns: 2000 },
+    );
+    store.close();
+  });
+});
+
+/** host lowercased, trailing dot dropped, default port dropped (what the label records) */
+function canonicalAuthority(a: string, defaultPort: string): string {
+  const m = /^(.*?)(?::(\d*))?$/.exec(a)!;
+  const host = m[1]!.replace(/\.$/, "");
+  const port = m[2] === undefined || m[2] === "" || Number(m[2]) === Number(defaultPort) ? "" : `:${Number(m[2])}`;
+  return host + port;
+}

@@ -93,6 +93,7 @@ const SPECIAL_V4: Array<[Cidr, string]> = [
 const SPECIAL_V6: Array<[Cidr, string]> = [
   [cidr("::/128"), "unspecified"],
   [cidr("::1/128"), "loopback"],
+  [cidr("::/96"), "IPv4-compatible (deprecated)"],
   [cidr("100::/64"), "discard-only"],
   [cidr("2001:db8::/32"), "documentation"],
   [cidr("fd00:ec2::254/128"), "cloud metadata (AWS IPv6)"],
@@ -292,6 +293,8 @@ export class EgressPolicy {
   check(target: EgressTarget): EgressDecision {
     const scheme = String(target.scheme).toLowerCase();
     if (scheme !== "http" && scheme !== "https") return { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: "scheme not allowed" };
+    if (target.port !== null && (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535))
+      return { ok: false, reason: "INVALID_TARGET", detail: "port out of range" };
     let h: ParsedHost;
     try {
       h = parseHost(target.host.includes(":") && !target.host.startsWith("[") ? `[${target.host}]` : target.host);
