@@ -134,7 +134,7 @@ export function createResponder(core: N32cCore): Responder {
       return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "targetPlmnId is not served by this SEPP", [{ param: "/targetPlmnId" }], peer.id);
 
     const list = b.supportedSecCapabilityList;
-    if (list.includes("NONE")) return teardown(peer);
+    if (list.length === 1 && list[0] === "NONE") return teardown(peer);
 
     const hasRis = peer.roamingIntermediaries.length > 0;
     const choice = list.find(
