@@ -22,6 +22,7 @@ import {
   TelescopicStore,
 } from "../src/sbi/telescopic.ts";
 import { resolveTarget } from "../src/sbi/target.ts";
+import { Registry } from "../src/metrics.ts";
 
 const DOMAIN = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
 const HOME_UDM = "udm1.5gc.mnc002.mcc262.3gppnetwork.org";
@@ -137,6 +138,15 @@ describe("TelescopicStore", () => {
     s.resolve(l4);
     expect(s.labelFor("b.example.org")).toBe(l2);
     expect(s.resolve(l3)).toBeNull();
+    s.close();
+  });
+  test("table size is exposed as a metric", () => {
+    const reg = new Registry();
+    const s = new TelescopicStore(":memory:", { seppDomain: DOMAIN, metrics: reg });
+    s.labelFor("a.example.org");
+    s.labelFor("b.example.org");
+    s.labelFor("a.example.org");
+    expect(reg.render()).toContain("sepp_telescopic_entries 2");
     s.close();
   });
   test("an invalid SEPP domain is a configuration error", () => {

@@ -19,6 +19,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { Fqdn } from "../config/schema.ts";
+import type { Registry } from "../metrics.ts";
 import type { PlmnId } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { formatAuthority, isDnsLabel, isDnsName, parseAuthority, parseHost, plmnOfHost, TargetError, type SbiScheme, type TelescopicTarget } from "./target.ts";
@@ -60,6 +61,8 @@ export interface TelescopicStoreOptions {
   touchIntervalMs?: number;
   /** wall clock, ms (tests) */
   now?: () => number;
+  /** exposes sepp_telescopic_entries */
+  metrics?: Registry;
 }
 
 const B32 = "abcdefghijklmnopqrstuvwxyz234567";
@@ -149,6 +152,7 @@ export class TelescopicStore implements TelescopicMapper {
       this.#db.query(`INSERT INTO telescopic_meta (k, v) VALUES ('secret', ?)`).run(this.#secret);
     }
     this.#count = this.#db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM telescopic_map`).get()!.n;
+    opts.metrics?.gauge("sepp_telescopic_entries", "Entries in the telescopic FQDN table").set({}, () => this.#count);
     this.#q = {
       byLabel: this.#db.query(`SELECT label, host, scheme, port, last_used FROM telescopic_map WHERE label = ?`),
       byKey: this.#db.query(`SELECT label, host, scheme, port, last_used FROM telescopic_map WHERE origin_key = ?`),
