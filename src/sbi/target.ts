@@ -20,7 +20,7 @@ export class TargetError extends Error {
     readonly code: "INVALID_TARGET" | "UNKNOWN_TELESCOPIC_LABEL" | "NO_TARGET",
     detail: string,
     readonly status = code === "UNKNOWN_TELESCOPIC_LABEL" ? 404 : 400,
-    readonly problemCause = code === "UNKNOWN_TELESCOPIC_LABEL" ? "TARGET_NOT_FOUND" : "MANDATORY_IE_INCORRECT",
+    readonly problemCause = code === "UNKNOWN_TELESCOPIC_LABEL" ? "TARGET_NOT_FOUND" : code === "NO_TARGET" ? "MANDATORY_IE_MISSING" : "MANDATORY_IE_INCORRECT",
     readonly param = "3gpp-Sbi-Target-apiRoot",
   ) {
     super(detail);
@@ -340,7 +340,12 @@ function viaTelescopic(label: string, nfScheme: string, pathPrefix: string, para
 
 /** Resolve the target of an NF request at the cSEPP (see the file comment for the order). */
 export function resolveTarget(req: TargetRequest, ctx: TargetContext): ResolvedTarget {
-  const a = parseAuthority(req.authority);
+  let a: Authority;
+  try {
+    a = parseAuthority(req.authority);
+  } catch (e) {
+    throw e instanceof TargetError ? new TargetError(e.code, e.message, e.status, e.problemCause, ":authority") : e;
+  }
   const domain = ctx.seppDomain.toLowerCase().replace(/\.$/, "");
   const label = a.kind === "dns" ? telescopicLabelOf(a.host, domain) : null;
   if (label !== null) return viaTelescopic(label, req.scheme, "", ":authority", ctx);
