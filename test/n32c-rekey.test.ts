@@ -45,3 +45,38 @@ test("validity 3 s, margin 2 s: the initiator re-handshakes with new IDs and ret
   const jwe = protectJwe(ca, "request", enc.encode("{}"), enc.encode("after rekey"));
   expect(new TextDecoder().decode(openJwe(cb, "request", parseJwe(jwe)).plaintext)).toBe("after rekey");
 });
+
+test("a send counter past rekeySeqThreshold triggers a re-handshake", async () => {
+  pair = await startPair({
+    a: (c) => {
+      c.n32c!.rekeySeqThreshold = 10;
+      c.peers![0]!.initiate = true;
+    },
+    retireGraceMs: 50,
+  });
+  const { a } = pair;
+  a.service.start();
+  await until(() => a.service.status("home")!.state === "active-prins", 5000, "first association");
+  const first = a.service.status("home")!.localContextId!;
+  a.contexts.get(first)!.advanceSendSeq("request", 11);
+  await until(() => a.service.status("home")!.localContextId !== first, 5000, "re-handshake after the SEQ threshold");
+  await until(() => !a.contexts.get(first), 3000, "old context retired");
+});
+
+test("reloadPeers: a new initiating peer starts; a removed peer's contexts and status go", async () => {
+  pair = await startPair();
+  const { a } = pair;
+  a.service.start();
+  const saved = structuredClone(a.input.peers!);
+  a.update((c) => (c.peers = []));
+  a.service.reloadPeers();
+  expect(a.service.statusAll()).toEqual([]);
+  a.update((c) => (c.peers = saved.map((p) => ({ ...p, initiate: true }))));
+  a.service.reloadPeers();
+  await until(() => a.service.status("home")?.state === "active-prins", 5000, "handshake after reload");
+  expect(a.contexts.size).toBe(1);
+  a.update((c) => (c.peers = []));
+  a.service.reloadPeers();
+  expect(a.contexts.size).toBe(0);
+  expect(a.service.status("home")).toBeUndefined();
+});

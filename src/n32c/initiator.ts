@@ -20,7 +20,7 @@ import { buildContext, exportMaster } from "./keys.ts";
 import { comparePolicies } from "./policy.ts";
 import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo } from "./ri.ts";
 
-const MAX_TIMER_MS = 10_000; // re-check the rekey condition (SEQ threshold) at least this often
+const MAX_TIMER_MS = 1000; // re-check the rekey condition (SEQ threshold) at least this often: one cheap check per peer
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 const sameFqdn = (a: string, b: string) => a.toLowerCase().replace(/\.$/, "") === b.toLowerCase().replace(/\.$/, "");
 
