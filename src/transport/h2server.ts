@@ -64,6 +64,11 @@ export interface N32ServerOptions {
   app: FetchApp;
   limits: N32ServerLimits;
   log: Logger;
+  /**
+   * Takes a stream before the hono adapter (the N32-f data path: no fetch Request/Response on the hot path).
+   * Returns true when it took the stream; it then owns reading, limits and the answer.
+   */
+  streamHandler?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, conn: ConnInfo) => boolean;
 }
 
 export interface N32Server {
@@ -172,6 +177,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
       return;
     }
     stream.on("error", () => {});
+    if (opts.streamHandler?.(stream, headers, conn)) return;
     const method = String(headers[":method"] ?? "GET");
     const path = String(headers[":path"] ?? "/");
     const authority = String(headers[":authority"] ?? "localhost");
