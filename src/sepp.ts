@@ -1,17 +1,28 @@
 // src/sepp.ts — the composition root: bootstraps configuration and keys, creates the engines and services,
 // starts the listeners, and drains them on stop. No protocol logic lives here.
+import { Hono } from "hono";
 import { VERSION } from "./version.ts";
 import type { Logger } from "./log.ts";
 import { bootstrap } from "./config/bootstrap.ts";
 import { resolvePem } from "./config/pem.ts";
 import type { SeppConfig } from "./config/schema.ts";
 import { createAdminApp } from "./admin/app.ts";
+import { keysRoutes } from "./admin/keys.ts";
 import { Registry } from "./metrics.ts";
-import { SoftwareAeadEngine, type AeadEngine } from "../hw/aead.ts";
+import { N32fContextStore } from "./n32f/context.ts";
+import { N32cService } from "./n32c/service.ts";
+import { TrustStore } from "./pki/trust.ts";
+import { startN32Server, type N32Server, type N32Env } from "./transport/h2server.ts";
+import { DataPath } from "./datapath/index.ts";
+import type { ProtectionPolicy } from "./model/n32.ts";
+import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
+import { openKeystore, type Keystore } from "../hw/keystore.ts";
+import { createAeadEngine } from "../hw/aead-pkcs11.ts";
+import { disableCoreDumps } from "../hw/platform.ts";
 
 export interface RunningSepp {
   /** Bound ports (a configured port 0 gets a free one) */
-  ports: { admin: number; n32?: number; n32f?: number };
+  ports: { admin: number; n32: number; n32f: number; sbi?: number };
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -21,21 +32,106 @@ export interface TlsMaterial {
   cert: string;
 }
 
-export function loadTlsMaterial(c: SeppConfig, dataDir: string): TlsMaterial {
-  return { cert: resolvePem(c.tls.certificate, dataDir), key: resolvePem(c.tls.privateKey, dataDir) };
+/** Our N32 TLS certificate chain and key: files/PEM from the configuration, or the key sealed in the keystore. */
+export async function loadTlsMaterial(c: SeppConfig, dataDir: string, ks: Keystore): Promise<TlsMaterial> {
+  const cert = resolvePem(c.tls.certificate, dataDir);
+  if (c.tls.privateKey === "keystore:tls") {
+    const key = await ks.unsealTlsKey();
+    if (!key) throw new Error("tls.privateKey is keystore:tls but no TLS key is sealed in the keystore (POST /v1/keys/tls)");
+    return { cert, key };
+  }
+  return { cert, key: resolvePem(c.tls.privateKey, dataDir) };
 }
 
-export async function startSepp(opts: { configPath?: string; log: Logger }): Promise<RunningSepp> {
+export async function startSepp(opts: { configPath?: string; log: Logger; validateOutgoing?: boolean }): Promise<RunningSepp> {
   const { log } = opts;
+  const hardening = disableCoreDumps();
+  log.info("process hardening", { ...hardening });
   const started = Date.now();
   const boot = await bootstrap({ configPath: opts.configPath, log });
   const { store, dataDir } = boot;
-  const cfg = store.config;
+  const cfg0 = store.config;
+  const config = () => store.config;
   const metrics = new Registry();
   metrics.gauge("sepp_up", "1 while the SEPP runs").set({ version: VERSION }, 1);
-  const aead: AeadEngine = new SoftwareAeadEngine();
 
-  const listeners: Record<string, string> = {};
+  const keystore = await openKeystore(cfg0.keystore, dataDir, log);
+  const aead = createAeadEngine(cfg0.aead.engine, keystore);
+  const tls = await loadTlsMaterial(cfg0, dataDir, keystore);
+  let trust = { cfg: cfg0, store: TrustStore.fromConfig(cfg0) };
+  const trustOf = () => {
+    const c = store.config;
+    if (trust.cfg !== c) trust = { cfg: c, store: TrustStore.fromConfig(c) };
+    return trust.store;
+  };
+
+  const contexts = new N32fContextStore();
+  metrics.gauge("sepp_n32f_contexts_active", "Live N32-f contexts").set({}, () => contexts.size);
+  let n32fPort: number | undefined;
+  const n32c = new N32cService({ config, tls, log: log.child({ component: "n32c" }), metrics, contexts, aead, n32fPort: () => n32fPort });
+  const dataPath = new DataPath({
+    config,
+    dataDir,
+    log: log.child({ component: "datapath" }),
+    metrics,
+    contexts,
+    n32c,
+    trust: trustOf,
+    tls: () => tls,
+    defaults: apiIeMapping as ProtectionPolicy,
+    validateOutgoing: opts.validateOutgoing,
+  });
+  metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
+  n32c.on("context-terminated", (e) => dataPath.peerDown(e.peerId));
+
+  // N32 listener(s): N32-c and N32-f on one port, or N32-f on its own (listeners.n32f)
+  const limits = {
+    maxBodyBytes: Math.max(cfg0.n32c.maxBodyBytes, cfg0.sbi.maxBodyBytes * 2 + 65536),
+    requestTimeoutMs: cfg0.n32c.requestTimeoutMs,
+    idleTimeoutMs: 300_000,
+  };
+  const n32cApp = new Hono<{ Bindings: N32Env }>();
+  n32cApp.route("/", n32c.routes());
+  const servers: N32Server[] = [];
+  const n32Server = await startN32Server({
+    host: cfg0.listeners.n32.host,
+    port: cfg0.listeners.n32.port,
+    tls: { ...tls, minVersion: cfg0.tls.minVersion },
+    trust: trustOf(),
+    app: n32cApp,
+    limits,
+    log,
+    streamHandler: cfg0.listeners.n32f ? undefined : dataPath.n32fStreamHandler(),
+  });
+  servers.push(n32Server);
+  let n32fServer = n32Server;
+  if (cfg0.listeners.n32f) {
+    n32fServer = await startN32Server({
+      host: cfg0.listeners.n32f.host,
+      port: cfg0.listeners.n32f.port,
+      tls: { ...tls, minVersion: cfg0.tls.minVersion },
+      trust: trustOf(),
+      app: new Hono<{ Bindings: N32Env }>(),
+      limits,
+      log,
+      streamHandler: dataPath.n32fStreamHandler(),
+    });
+    servers.push(n32fServer);
+  }
+  n32fPort = n32fServer.port;
+  await dataPath.start();
+
+  const listeners: Record<string, string> = {
+    n32: `https://${cfg0.listeners.n32.host}:${n32Server.port}`,
+    n32f: `https://${(cfg0.listeners.n32f ?? cfg0.listeners.n32).host}:${n32fServer.port}`,
+  };
+  if (dataPath.sbiPort !== undefined) listeners.sbi = `${cfg0.listeners.sbi?.tls ? "https" : "http"}://${cfg0.listeners.sbi!.host}:${dataPath.sbiPort}`;
+
+  store.onChange(() => {
+    n32c.reloadPeers();
+    dataPath.reconfigure();
+  });
+
   const adminApp = createAdminApp({
     store,
     token: () => boot.token,
@@ -45,26 +141,43 @@ export async function startSepp(opts: { configPath?: string; log: Logger }): Pro
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
       identity: store.config.identity,
       listeners,
-      keystore: { backend: store.config.keystore.backend, healthy: true },
+      keystore: keystore.status(),
       aead: { engine: aead.name },
       configVersion: store.version,
+      n32fContexts: contexts.size,
+      peers: n32c.statusAll().map((s) => ({ peerId: s.peerId, state: s.state, capability: s.capability })),
     }),
-    health: () => ({ healthy: true, checks: { config: "ok" } }),
+    health: () => {
+      const ks = keystore.status();
+      return { healthy: ks.healthy, checks: { config: "ok", keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy") } };
+    },
+    n32: {
+      status: (id) => n32c.status(id),
+      handshake: (id) => n32c.handshake(id),
+      terminate: (id) => n32c.terminate(id).catch((e) => log.warn("terminate: the peer could not be told", { peer: id, error: String(e) })),
+    },
+    extraRoutes: [keysRoutes({ keystore: () => keystore, log })],
   });
   const admin = Bun.serve({
-    hostname: cfg.listeners.admin.host,
-    port: cfg.listeners.admin.port,
+    hostname: cfg0.listeners.admin.host,
+    port: cfg0.listeners.admin.port,
     fetch: adminApp.fetch,
     maxRequestBodySize: 2 << 20,
   });
-  listeners.admin = `http://${cfg.listeners.admin.host}:${admin.port}`;
-  log.info("listening", { listener: "admin", url: listeners.admin, tokenFile: boot.tokenPath });
+  listeners.admin = `http://${cfg0.listeners.admin.host}:${admin.port}`;
+  for (const [name, url] of Object.entries(listeners)) log.info("listening", { listener: name, url });
+  log.info("admin token", { tokenFile: boot.tokenPath });
+  n32c.start();
 
   return {
-    ports: { admin: admin.port! },
+    ports: { admin: admin.port!, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
     dataDir,
     async stop() {
+      await n32c.stop();
+      await Promise.all([...servers.map((s) => s.close()), dataPath.stop()]);
       await admin.stop();
+      contexts.clear();
+      await keystore.close();
       store.close();
     },
   };

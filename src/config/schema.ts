@@ -209,6 +209,32 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** The data path (SBI side, N32-f forwarding): docs/CONFIG.md */
+  sbi: v.optional(
+    v.strictObject({
+      /** Telescopic FQDNs are `<label>.<seppDomain>` (our SBI side holds a wildcard certificate for it); default identity.n32Fqdn */
+      seppDomain: v.optional(Fqdn),
+      /** Scheme and port our own NFs use to reach our SBI side (put into rewritten URIs); default from listeners.sbi */
+      advertisedScheme: v.optional(v.picklist(["http", "https"])),
+      advertisedPort: v.optional(Port),
+      /** Static resolution of producer host names (like /etc/hosts), still checked by the egress policy */
+      staticHosts: v.optional(v.record(v.pipe(v.string(), v.maxLength(253)), v.pipe(v.string(), v.ip())), {}),
+      /** Extra CA certificates for https producers (PEM or paths); default: the system store */
+      producerCa: v.optional(v.array(PemSource), []),
+      /** TLS material of the SBI listener when listeners.sbi.tls is true */
+      certificate: v.optional(PemSource),
+      privateKey: v.optional(PemSource),
+      requestTimeoutMs: v.optional(PosInt, 10000),
+      /** NF request / response bodies above this: 413 */
+      maxBodyBytes: v.optional(PosInt, 1 << 20),
+      maxHeaders: v.optional(PosInt, 128),
+      maxConcurrentStreams: v.optional(PosInt, 256),
+      /** N32-f connections per peer (cSEPP side) and streams per connection before another is opened */
+      maxN32fConnectionsPerPeer: v.optional(PosInt, 4),
+      streamsPerN32fConnection: v.optional(PosInt, 100),
+    }),
+    {},
+  ),
   peers: v.optional(v.array(PeerSchema), []),
   admin: v.optional(
     v.strictObject({
@@ -265,6 +291,8 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   });
   if (c.keystore.backend === "pkcs11" && !c.keystore.pinFile && !c.keystore.pinEnv)
     issues.push({ path: "/keystore", reason: "pkcs11 keystore needs pinFile or pinEnv" });
+  if (c.listeners.sbi?.tls && (!c.sbi.certificate || !c.sbi.privateKey))
+    issues.push({ path: "/sbi", reason: "listeners.sbi.tls needs sbi.certificate and sbi.privateKey" });
   if (c.aead.engine === "pkcs11" && c.keystore.backend !== "pkcs11")
     issues.push({ path: "/aead/engine", reason: "the pkcs11 AEAD engine needs the pkcs11 keystore" });
   if (c.listeners.n32f && c.listeners.n32f.port !== 0 && c.listeners.n32f.port === c.listeners.n32.port && c.listeners.n32f.host === c.listeners.n32.host)

@@ -1,0 +1,253 @@
+// src/datapath/csepp.ts — the sending side for our NFs' requests towards roaming partners (cSEPP,
+// TS 33.501 13.1.1, 13.2.4.1; TS 29.500 6.1; N32-PROFILE P3, P8; digest §3.6, §3.9, §5.2):
+//  1. target: a telescopic FQDN in :authority wins over 3gpp-Sbi-Target-apiRoot (TS 33.517 4.2.2.9);
+//  2. the peer that serves the target's PLMN; our own PLMN is never a target;
+//  3. per-peer limits (429 NF_CONGESTION_RISK);
+//  4. 3gpp-Sbi-Originating-Network-Id checked against our PLMNs, inserted when missing (TS 33.501 5.9.3.2);
+//  5. PRINS: protect with the engine, POST n32f-process to the peer's N32-f endpoint, verify the response;
+//     TLS: relay over the N32-f TLS connection with :authority = the peer's FQDN, apiRoot kept in the header;
+//  6. NF discovery results from the peer are rewritten to telescopic FQDNs (TS 33.501 13.1.1.1).
+// Failures reach the NF as ProblemDetails; an N32-f failure in the peer's response is reported with n32f-error.
+import { formatApiRoot, resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
+import { checkOriginAtSender, ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
+import { congestionProblem } from "../sbi/limits.ts";
+import { rewriteSearchResult, TelescopicError } from "../sbi/telescopic.ts";
+import { N32fError } from "../n32f/errors.ts";
+import { ReformatError } from "../n32f/reformat.ts";
+import type { HttpMessage } from "../n32f/message.ts";
+import type { HttpMethod, ProblemDetails, ProblemDetailsMsgForwarding } from "../model/n32.ts";
+import { problem } from "../problem.ts";
+import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
+import { dataPathMetrics, isOwnPlmn, peerForPlmn, seppDomainOf, type DataPathDeps } from "./deps.ts";
+import { UpstreamError } from "./upstream.ts";
+import type { PeerConfig } from "../config/schema.ts";
+
+const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
+const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
+const DROP_ON_PRINS: ReadonlySet<string> = new Set([TARGET_API_ROOT, ORIGINATING_NETWORK_ID]);
+const DROP_ON_TLS: ReadonlySet<string> = new Set([TARGET_API_ROOT, ORIGINATING_NETWORK_ID]);
+const DISCOVERY_RE = /\/nnrf-disc\/v1\/nf-instances$/;
+
+/** A body that carries a member named encBlockIndex anywhere (TS 33.501 5.9.3.2): cheap scan first. */
+export function containsEncBlockIndex(body: Uint8Array): boolean {
+  if (body.length < 13 || !Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes("encBlockIndex")) return false;
+  return true;
+}
+
+export class CSepp {
+  readonly #m;
+  constructor(private readonly d: DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } }) {
+    this.#m = dataPathMetrics(d.metrics);
+  }
+
+  async handle(req: InboundRequest): Promise<OutboundResponse> {
+    const started = performance.now();
+    const cfg = this.d.config();
+    let mode = "none";
+    let peerId = "none";
+    let outcome = "error";
+    try {
+      // 1. target
+      let target: ResolvedTarget;
+      try {
+        target = resolveTarget(
+          { scheme: req.scheme, authority: req.authority, targetApiRoot: headersOf(req.headers, TARGET_API_ROOT) },
+          { seppDomain: seppDomainOf(cfg), ownHosts: [cfg.identity.n32Fqdn], resolveLabel: (l) => this.d.telescopic.resolve(l) },
+        );
+      } catch (e) {
+        if (e instanceof TargetError) return problemOut(problem(e.status, e.problemCause, e.message, [{ param: e.param, reason: e.message }]));
+        throw e;
+      }
+      // 2. peer
+      if (!target.plmn) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the target host names no PLMN (…mncXXX.mccYYY.3gppnetwork.org)"));
+      if (isOwnPlmn(cfg, target.plmn)) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the target is in our own PLMN"));
+      const peer = peerForPlmn(cfg, target.plmn);
+      if (!peer) return problemOut(problem(403, "TARGET_NOT_ALLOWED", "no roaming partner serves the target PLMN"));
+      peerId = peer.id;
+      // 3. limits
+      const permit = this.d.limits.acquire(peer.id);
+      if (!permit.ok) {
+        outcome = "congested";
+        const c = congestionProblem(permit);
+        return problemOut(c.problem, Object.entries(c.headers));
+      }
+      try {
+        // 4. originating network
+        const origin = checkOriginAtSender(headersOf(req.headers, ORIGINATING_NETWORK_ID), { plmnIds: cfg.identity.plmnIds, fqdn: cfg.identity.n32Fqdn });
+        if (origin.action === "reject") {
+          outcome = "refused";
+          return problemOut(problem(origin.status, origin.cause, origin.detail));
+        }
+        const st = this.d.n32c.status(peer.id);
+        if (st?.state === "active-prins" && st.localContextId) {
+          mode = "prins";
+          const r = await this.#prins(req, target, peer, st.localContextId, origin.value!);
+          outcome = r.status < 400 ? "ok" : r.status === 429 ? "congested" : "error";
+          return r;
+        }
+        if (st?.state === "active-tls") {
+          mode = "tls";
+          const r = await this.#tls(req, target, peer, origin.value!);
+          outcome = r.status < 400 ? "ok" : "error";
+          return r;
+        }
+        outcome = "no-association";
+        this.d.log.every(`no-assoc-${peer.id}`, 10_000, "warn", "no active N32 association with the peer", { peer: peer.id, state: st?.state });
+        return problemOut(problem(503, "SERVICE_UNAVAILABLE", "no active N32 association with the roaming partner"), [["retry-after", "1"]]);
+      } finally {
+        permit.permit.release();
+      }
+    } finally {
+      this.#m.requests.inc({ peer: peerId, mode, direction: "outbound", outcome });
+      this.#m.latency.observe({ mode, direction: "outbound" }, (performance.now() - started) / 1000);
+    }
+  }
+
+  async #prins(req: InboundRequest, target: ResolvedTarget, peer: PeerConfig, localContextId: string, originValue: string): Promise<OutboundResponse> {
+    const cfg = this.d.config();
+    const ctx = this.d.contexts.get(localContextId);
+    if (!ctx || ctx.state !== "active") return problemOut(problem(503, "SERVICE_UNAVAILABLE", "N32-f context not active"), [["retry-after", "1"]]);
+    const { path, query } = splitPath(req.path);
+    const headers = endToEnd(req.headers, DROP_ON_PRINS);
+    headers.push([ORIGINATING_NETWORK_ID, originValue]);
+    const msg: HttpMessage = {
+      kind: "request",
+      method: req.method as HttpMethod,
+      scheme: target.scheme,
+      authority: target.authority,
+      path: target.pathPrefix + path,
+      query,
+      headers,
+      body: req.body,
+    };
+    let wire: { body: string; messageId: string };
+    try {
+      wire = this.d.prins.protectRequest(ctx, msg);
+    } catch (e) {
+      if (e instanceof ReformatError) return problemOut(problem(e.status, e.cause, e.detail));
+      if (e instanceof N32fError) return problemOut(problem(503, "SERVICE_UNAVAILABLE", e.message));
+      throw e;
+    }
+    let rsp;
+    try {
+      rsp = await this.d.peerClients.request(
+        { peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn },
+        "POST",
+        N32F_PROCESS,
+        { headers: { "content-type": "application/json" }, body: wire.body, timeoutMs: cfg.sbi.requestTimeoutMs, maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536, signal: req.signal },
+      );
+    } catch (e) {
+      return upstreamProblem(e, "peer SEPP");
+    }
+    if (rsp.status === 200) {
+      let body: unknown;
+      try {
+        body = JSON.parse(rsp.text());
+      } catch {
+        return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", "the peer SEPP answered with a body that is not JSON"));
+      }
+      let m: HttpMessage;
+      try {
+        m = this.d.prins.openResponse(ctx, body, { method: msg.method!, path: msg.path!, messageId: wire.messageId, callbackType: headerOf(headers, "3gpp-sbi-callback") });
+      } catch (e) {
+        if (!(e instanceof N32fError)) throw e;
+        this.#m.n32fErrors.inc({ type: e.errorType, side: "detected" });
+        this.d.log.every(`n32f-rsp-${peer.id}-${e.errorType}`, 5000, "warn", "N32-f response refused", { peer: peer.id, type: e.errorType, detail: e.message, messageId: wire.messageId });
+        this.d.n32c
+          .reportError(peer.id, { type: e.errorType, receiverContextId: ctx.peerContextId, messageId: e.messageId ?? wire.messageId })
+          .catch((err) => this.d.log.every(`n32f-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
+        return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `the peer's N32-f response failed verification (${e.errorType})`));
+      }
+      return this.#nfResponse(m, msg, peer);
+    }
+    // 403 ProblemDetailsMsgForwarding (P8): the peer could not process our message.
+    let p: ProblemDetailsMsgForwarding | null = null;
+    try {
+      p = JSON.parse(rsp.text());
+    } catch {
+      /* not JSON */
+    }
+    if (p && typeof p === "object" && typeof p.cause === "string") this.#m.n32fErrors.inc({ type: p.cause, side: "reported" });
+    const status = p?.suggestedStatusCode && p.suggestedStatusCode >= 400 && p.suggestedStatusCode < 600 ? p.suggestedStatusCode : 502;
+    const nfProblem: ProblemDetails =
+      p?.suggestedProblemDetails && typeof p.suggestedProblemDetails === "object"
+        ? { ...p.suggestedProblemDetails, status }
+        : problem(status, typeof p?.cause === "string" ? p.cause : "UNSPECIFIED_NF_FAILURE", `the peer SEPP refused the message (${rsp.status})`);
+    return problemOut(nfProblem);
+  }
+
+  async #tls(req: InboundRequest, target: ResolvedTarget, peer: PeerConfig, originValue: string): Promise<OutboundResponse> {
+    const cfg = this.d.config();
+    if (containsEncBlockIndex(req.body) && hasEncBlockIndexMember(req.body))
+      return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the body contains an encBlockIndex member"));
+    const headers: Record<string, string> = {};
+    for (const [n, v] of endToEnd(req.headers, DROP_ON_TLS)) headers[n] = headers[n] === undefined ? v : `${headers[n]}, ${v}`;
+    headers[ORIGINATING_NETWORK_ID] = originValue;
+    // TS 33.501 13.1.1.2: :authority = the pSEPP, the target's apiRoot in 3gpp-Sbi-Target-apiRoot
+    headers[TARGET_API_ROOT] = formatApiRoot(target);
+    headers[":authority"] = peer.n32Fqdn;
+    let rsp;
+    try {
+      rsp = await this.d.peerClients.request({ peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn }, req.method, req.path, {
+        headers,
+        body: req.body.length ? req.body : undefined,
+        timeoutMs: cfg.sbi.requestTimeoutMs,
+        maxBodyBytes: cfg.sbi.maxBodyBytes,
+        signal: req.signal,
+      });
+    } catch (e) {
+      return upstreamProblem(e, "peer SEPP");
+    }
+    const out: HttpMessage = { kind: "response", status: rsp.status, headers: endToEnd(Object.entries(rsp.headers)), body: rsp.body };
+    return this.#nfResponse(out, { method: req.method as HttpMethod, path: splitPath(req.path).path } as HttpMessage, peer);
+  }
+
+  /** The answer to our NF; NF discovery results are rewritten to telescopic FQDNs. */
+  #nfResponse(m: HttpMessage, request: HttpMessage, peer: PeerConfig): OutboundResponse {
+    let body = m.body;
+    if (request.method === "GET" && m.status === 200 && DISCOVERY_RE.test(request.path ?? "") && body && body.length) {
+      try {
+        const r = rewriteSearchResult(JSON.parse(Buffer.from(body).toString("utf8")), this.d.telescopic, this.d.sbiEndpoint(), {
+          hostFilter: (_h, plmn) => !!plmn && peer.plmnIds.some((p) => p.mcc === plmn.mcc && p.mnc.padStart(3, "0") === plmn.mnc.padStart(3, "0")),
+        });
+        body = Buffer.from(JSON.stringify(r.body));
+      } catch (e) {
+        if (!(e instanceof TelescopicError) && !(e instanceof SyntaxError)) throw e;
+        return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `NF discovery result could not be rewritten: ${e.message}`));
+      }
+    }
+    return { status: m.status ?? 502, headers: m.headers, body };
+  }
+}
+
+/** Whether a JSON body has a member named encBlockIndex at any depth (bounded). */
+export function hasEncBlockIndexMember(body: Uint8Array): boolean {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(body).toString("utf8"));
+  } catch {
+    return false; // not JSON: no member names
+  }
+  const stack: unknown[] = [v];
+  let seen = 0;
+  while (stack.length && seen++ < 100_000) {
+    const x = stack.pop();
+    if (x && typeof x === "object") {
+      if (!Array.isArray(x) && Object.prototype.hasOwnProperty.call(x, "encBlockIndex")) return true;
+      for (const y of Array.isArray(x) ? x : Object.values(x)) stack.push(y);
+    }
+  }
+  return false;
+}
+
+export function upstreamProblem(e: unknown, what: string): OutboundResponse {
+  if (e instanceof UpstreamError) {
+    if (e.kind === "timeout") return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} did not answer in time`));
+    if (e.kind === "cancelled") return problemOut(problem(499, "CANCELLED", "request cancelled"));
+    if (e.kind === "too-large") return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} answer too large`));
+    return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/timed out/.test(msg)) return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} did not answer in time`));
+  return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
+}

@@ -1,0 +1,80 @@
+// src/datapath/deps.ts — what the cSEPP and pSEPP handlers share: the running configuration, the
+// N32-c service (association state, error reporting), the PRINS engine, the clients, metrics.
+import type { SeppConfig, PeerConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { Counter, Histogram, Registry } from "../metrics.ts";
+import type { InvalidParam, N32fErrorType, PlmnId } from "../model/n32.ts";
+import type { N32fContextStore } from "../n32f/context.ts";
+import type { PrinsEngine } from "../n32f/engine.ts";
+import type { TrustStore } from "../pki/trust.ts";
+import type { PeerLimits } from "../sbi/limits.ts";
+import type { TelescopicStore } from "../sbi/telescopic.ts";
+import type { PeerN32fClients, ProducerClients } from "./upstream.ts";
+import { EgressPolicy } from "../sbi/egress.ts";
+
+/** The part of N32cService the data path uses. */
+export interface N32cView {
+  status(peerId: string): { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null } | undefined;
+  reportError(
+    peerId: string,
+    e: { type: N32fErrorType; receiverContextId?: string; messageId?: string; policyMismatchList?: InvalidParam[] },
+  ): Promise<void>;
+  handshake(peerId: string): Promise<unknown>;
+}
+
+export interface DataPathDeps {
+  config: () => SeppConfig;
+  log: Logger;
+  metrics: Registry;
+  contexts: N32fContextStore;
+  n32c: N32cView;
+  prins: PrinsEngine;
+  peerClients: PeerN32fClients;
+  producers: ProducerClients;
+  telescopic: TelescopicStore;
+  limits: PeerLimits;
+  trust: () => TrustStore;
+}
+
+export interface DataPathMetrics {
+  requests: Counter;
+  n32fErrors: Counter;
+  latency: Histogram;
+}
+
+export function dataPathMetrics(r: Registry): DataPathMetrics {
+  return {
+    requests: r.counter("sepp_datapath_requests_total", "NF requests through the SEPP by peer, mode (prins|tls), direction (outbound: our NF to a peer; inbound: a peer to our NF) and outcome"),
+    n32fErrors: r.counter("sepp_n32f_errors_total", "N32-f errors by N32fErrorType and side (detected: by us; reported: by the peer)"),
+    latency: r.histogram("sepp_datapath_request_duration_seconds", "Time from the request's arrival to the answer, by mode and direction"),
+  };
+}
+
+const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
+
+export function peerForPlmn(cfg: SeppConfig, plmn: PlmnId): PeerConfig | undefined {
+  return cfg.peers.find((p) => p.plmnIds.some((x) => plmnEq(x, plmn)));
+}
+
+export function isOwnPlmn(cfg: SeppConfig, plmn: PlmnId): boolean {
+  return cfg.identity.plmnIds.some((x) => plmnEq(x, plmn));
+}
+
+const egressCache = new WeakMap<object, EgressPolicy>();
+
+/** The compiled egress allow-list of a peer (cached on the peer's config object, which changes with the config). */
+export function egressOf(peer: PeerConfig): EgressPolicy {
+  let e = egressCache.get(peer);
+  if (!e) egressCache.set(peer, (e = new EgressPolicy(peer.n32f.allowedTargets)));
+  return e;
+}
+
+export function seppDomainOf(cfg: SeppConfig): string {
+  return (cfg.sbi.seppDomain ?? cfg.identity.n32Fqdn).toLowerCase();
+}
+
+export function sbiEndpointOf(cfg: SeppConfig): { scheme: "http" | "https"; port?: number } {
+  const scheme = cfg.sbi.advertisedScheme ?? (cfg.listeners.sbi?.tls ? "https" : "http");
+  const port = cfg.sbi.advertisedPort ?? cfg.listeners.sbi?.port;
+  return port ? { scheme, port } : { scheme };
+}

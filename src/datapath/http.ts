@@ -1,0 +1,93 @@
+// src/datapath/http.ts — the plain request/response the data path moves between the HTTP/2 servers
+// (SBI side, N32-f side) and its handlers, and small helpers shared by the cSEPP and the pSEPP.
+import type http2 from "node:http2";
+import type { ProblemDetails } from "../model/n32.ts";
+import { PROBLEM_JSON } from "../problem.ts";
+
+/** A request as read from a node:http2 stream (body bounded by the server). */
+export interface InboundRequest {
+  method: string;
+  scheme: string;
+  authority: string;
+  /** :path as received: path and query */
+  path: string;
+  /** lowercased names in order, repeats kept, no pseudo-headers */
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+  /** aborted when the client cancels the stream or the connection closes */
+  signal: AbortSignal;
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body?: Uint8Array | string;
+}
+
+/** RFC 9113 8.2.2 connection-specific headers and the ones the transport regenerates. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "http2-settings",
+]);
+
+export function headersFrom(h: http2.IncomingHttpHeaders): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const k of Object.keys(h)) {
+    if (k.charCodeAt(0) === 58 /* ":" */) continue;
+    const v = h[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) out.push([k, x]);
+    else out.push([k, String(v)]);
+  }
+  return out;
+}
+
+export function headerOf(headers: ReadonlyArray<[string, string]>, name: string): string | undefined {
+  for (const [n, v] of headers) if (n === name) return v;
+  return undefined;
+}
+
+export function headersOf(headers: ReadonlyArray<[string, string]>, name: string): string[] {
+  const out: string[] = [];
+  for (const [n, v] of headers) if (n === name) out.push(v);
+  return out;
+}
+
+export function endToEnd(headers: ReadonlyArray<[string, string]>, drop?: ReadonlySet<string>): Array<[string, string]> {
+  return headers.filter(([n]) => !HOP_BY_HOP.has(n) && !(drop && drop.has(n)));
+}
+
+export function problemOut(p: ProblemDetails, extra: Array<[string, string]> = []): OutboundResponse {
+  return { status: p.status ?? 500, headers: [["content-type", PROBLEM_JSON], ...extra], body: JSON.stringify(p) };
+}
+
+/** Split a :path into path and raw query (without "?"). */
+export function splitPath(p: string): { path: string; query: string | undefined } {
+  const q = p.indexOf("?");
+  return q < 0 ? { path: p, query: undefined } : { path: p.slice(0, q), query: p.slice(q + 1) };
+}
+
+/** Write an OutboundResponse on a server stream (no-op when the stream is gone). */
+export function respond(stream: http2.ServerHttp2Stream, r: OutboundResponse): void {
+  if (stream.destroyed || stream.closed) return;
+  const out: http2.OutgoingHttpHeaders = { ":status": r.status };
+  for (const [n, v] of r.headers) {
+    if (HOP_BY_HOP.has(n)) continue;
+    const prev = out[n];
+    out[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+  }
+  const body = r.body === undefined ? undefined : typeof r.body === "string" ? Buffer.from(r.body) : r.body;
+  try {
+    stream.respond(out, { endStream: !body || body.length === 0 });
+    if (body && body.length) stream.end(body);
+  } catch {
+    stream.destroy();
+  }
+}

@@ -1,0 +1,183 @@
+// src/datapath/index.ts — the roaming data path composed: the SBI server (our NFs → cSEPP), the N32-f
+// handlers on the N32 listener (peer → pSEPP: n32f-process under PRINS, plain relay under TLS), the clients,
+// the telescopic FQDN table and the per-peer limits. See docs/DATAPATH.md for one request followed end to end.
+import { join } from "node:path";
+import type http2 from "node:http2";
+import type { SeppConfig } from "../config/schema.ts";
+import { resolvePem } from "../config/pem.ts";
+import type { Logger } from "../log.ts";
+import type { Registry } from "../metrics.ts";
+import type { ProtectionPolicy } from "../model/n32.ts";
+import type { N32fContextStore } from "../n32f/context.ts";
+import { PrinsEngine } from "../n32f/engine.ts";
+import type { TrustStore } from "../pki/trust.ts";
+import { PeerLimits } from "../sbi/limits.ts";
+import { TelescopicStore, telescopicApp } from "../sbi/telescopic.ts";
+import type { ConnInfo } from "../transport/h2server.ts";
+import { CSepp } from "./csepp.ts";
+import { sbiEndpointOf, seppDomainOf, type N32cView } from "./deps.ts";
+import { respond, type InboundRequest, type OutboundResponse } from "./http.ts";
+import { N32F_PROCESS_PATH, PSepp } from "./psepp.ts";
+import { startSbiServer, type SbiServer } from "./sbi-server.ts";
+import { readInbound, sendProblem } from "./stream.ts";
+import { PeerN32fClients, ProducerClients } from "./upstream.ts";
+
+export interface DataPathOptions {
+  config: () => SeppConfig;
+  dataDir: string;
+  log: Logger;
+  metrics: Registry;
+  contexts: N32fContextStore;
+  n32c: N32cView;
+  trust: () => TrustStore;
+  tls: () => { key: string; cert: string };
+  defaults: ProtectionPolicy;
+  /** validate every N32-f body we build against the 3GPP schema (tests) */
+  validateOutgoing?: boolean;
+}
+
+const N32C_PREFIX = "/n32c-handshake/";
+const TELESCOPIC_PREFIX = "/nsepp-telescopic/v1/";
+
+export class DataPath {
+  readonly prins: PrinsEngine;
+  readonly telescopic: TelescopicStore;
+  readonly limits: PeerLimits;
+  readonly peerClients: PeerN32fClients;
+  readonly producers: ProducerClients;
+  readonly csepp: CSepp;
+  readonly psepp: PSepp;
+  #sbi: SbiServer | null = null;
+  readonly #telescopicApp;
+  readonly #o: DataPathOptions;
+  #inflight = 0;
+
+  constructor(o: DataPathOptions) {
+    this.#o = o;
+    const cfg = o.config();
+    this.prins = new PrinsEngine({ defaults: o.defaults, riTrust: { verifyRiCert: (c, id, now) => o.trust().verifyRiCert(c, id, now) }, validateOutgoing: o.validateOutgoing });
+    this.telescopic = new TelescopicStore(join(o.dataDir, "telescopic.db"), { seppDomain: seppDomainOf(cfg) });
+    this.limits = new PeerLimits({ metrics: o.metrics });
+    this.limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));
+    this.peerClients = new PeerN32fClients({
+      tls: o.tls,
+      trust: o.trust,
+      connectTimeoutMs: cfg.n32c.requestTimeoutMs,
+      maxConnections: cfg.sbi.maxN32fConnectionsPerPeer,
+      streamsPerConnection: cfg.sbi.streamsPerN32fConnection,
+    });
+    this.producers = new ProducerClients({
+      ca: cfg.sbi.producerCa.map((p) => resolvePem(p, o.dataDir)),
+      connectTimeoutMs: cfg.sbi.requestTimeoutMs,
+      maxSessions: 256,
+      staticHosts: () => o.config().sbi.staticHosts,
+    });
+    const deps = {
+      config: o.config,
+      log: o.log,
+      metrics: o.metrics,
+      contexts: o.contexts,
+      n32c: o.n32c,
+      prins: this.prins,
+      peerClients: this.peerClients,
+      producers: this.producers,
+      telescopic: this.telescopic,
+      limits: this.limits,
+      trust: o.trust,
+      sbiEndpoint: () => {
+        const e = sbiEndpointOf(o.config());
+        return this.#sbi && !o.config().sbi.advertisedPort ? { ...e, port: this.#sbi.port } : e;
+      },
+    };
+    this.csepp = new CSepp(deps);
+    this.psepp = new PSepp(deps);
+    this.#telescopicApp = telescopicApp(this.telescopic);
+  }
+
+  /** The configuration changed: per-peer limits follow. */
+  reconfigure(): void {
+    this.limits.configure(this.#o.config().peers.map((p) => ({ id: p.id, ...p.n32f })));
+  }
+
+  get sbiPort(): number | undefined {
+    return this.#sbi?.port;
+  }
+
+  inflight(): number {
+    return this.#inflight + (this.#sbi?.inflight() ?? 0);
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.#o.config();
+    const l = cfg.listeners.sbi;
+    if (!l) return;
+    this.#sbi = await startSbiServer({
+      host: l.host,
+      port: l.port,
+      tls: l.tls ? { key: resolvePem(cfg.sbi.privateKey!, this.#o.dataDir), cert: resolvePem(cfg.sbi.certificate!, this.#o.dataDir) } : undefined,
+      limits: { maxBodyBytes: cfg.sbi.maxBodyBytes, maxHeaders: cfg.sbi.maxHeaders, timeoutMs: cfg.sbi.requestTimeoutMs, maxConcurrentStreams: cfg.sbi.maxConcurrentStreams },
+      handle: (req) => this.#sbiRequest(req),
+      log: this.#o.log,
+    });
+  }
+
+  async #sbiRequest(req: InboundRequest): Promise<OutboundResponse> {
+    if (req.path.startsWith(TELESCOPIC_PREFIX) && !req.headers.some(([n]) => n === "3gpp-sbi-target-apiroot")) {
+      const r = await this.#telescopicApp.fetch(new Request(`http://sepp${req.path}`, { method: req.method }));
+      const headers: Array<[string, string]> = [];
+      r.headers.forEach((v, k) => headers.push([k, v]));
+      return { status: r.status, headers, body: new Uint8Array(await r.arrayBuffer()) };
+    }
+    return this.csepp.handle(req);
+  }
+
+  /**
+   * The N32-f handler for the N32 listener: takes n32f-process and (TLS mode) every other non-N32-c request,
+   * straight from the HTTP/2 stream (no fetch/Response objects on the hot path). Returns false for N32-c.
+   */
+  n32fStreamHandler(): (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, conn: ConnInfo) => boolean {
+    return (stream, headers, conn) => {
+      const path = String(headers[":path"] ?? "");
+      if (path.startsWith(N32C_PREFIX)) return false;
+      const cfg = this.#o.config();
+      const isProcess = path === N32F_PROCESS_PATH;
+      readInbound(
+        stream,
+        headers,
+        "https",
+        {
+          maxBodyBytes: isProcess ? cfg.sbi.maxBodyBytes * 2 + 65536 : cfg.sbi.maxBodyBytes,
+          maxHeaders: cfg.sbi.maxHeaders,
+          timeoutMs: cfg.sbi.requestTimeoutMs,
+        },
+        (req) => {
+          this.#inflight++;
+          (isProcess ? this.psepp.n32fProcess(req, conn) : this.psepp.tlsRelay(req, conn)).then(
+            (r) => {
+              this.#inflight--;
+              respond(stream, r);
+            },
+            (e) => {
+              this.#inflight--;
+              this.#o.log.error("N32-f request failed", { error: e });
+              sendProblem(stream, 500, "SYSTEM_FAILURE", "internal error");
+            },
+          );
+        },
+      );
+      return true;
+    };
+  }
+
+  /** The association with a peer ended: close its N32-f sessions. */
+  peerDown(peerId: string): void {
+    void this.peerClients.close(peerId);
+  }
+
+  async stop(): Promise<void> {
+    await this.#sbi?.close();
+    await this.peerClients.close();
+    this.producers.close();
+    this.telescopic.close();
+  }
+}

@@ -1,0 +1,355 @@
+// src/datapath/psepp.ts — the receiving side for a roaming partner's requests to our producers (pSEPP):
+//  PRINS (TS 33.501 13.2.4.7; TS 29.573 6.2; N32-PROFILE P8, P10): POST /n32f-forward/v1/n32f-process →
+//    verify (context, AEAD, replay, RI modifications) and rebuild the NF request → the TLS peer must be the
+//    context's peer → PLMN checks (TS 33.517 4.2.2.4) → egress allow-list (never an open relay) → deliver
+//    over h2c/TLS → protect the producer's response → 200 N32fReformattedRspMsg. A message that cannot be
+//    processed: 403 ProblemDetailsMsgForwarding and n32f-error to the peer over N32-c.
+//  TLS mode (TS 33.501 13.1.1.2, 13.1.2): any other request on N32-f from a peer with an active TLS
+//    association is routed on 3gpp-Sbi-Target-apiRoot (removed towards the NF) under the same checks.
+import { N32fError } from "../n32f/errors.ts";
+import { ReformatError } from "../n32f/reformat.ts";
+import type { HttpMessage } from "../n32f/message.ts";
+import type { N32fContext } from "../n32f/context.ts";
+import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { HttpMethod, PlmnId } from "../model/n32.ts";
+import { problem, PROBLEM_JSON } from "../problem.ts";
+import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
+import { parseApiRoot, TargetError } from "../sbi/target.ts";
+import { congestionProblem } from "../sbi/limits.ts";
+import { rewriteRequestUris, rewriteVsmfPduSessionUri, TelescopicError } from "../sbi/telescopic.ts";
+import type { ConnInfo } from "../transport/h2server.ts";
+import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
+import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
+import { UpstreamError } from "./upstream.ts";
+
+export const N32F_PROCESS_PATH = "/n32f-forward/v1/n32f-process";
+const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
+const JSON_CT = /^application\/json\s*(;|$)/i;
+const PDU_SESSIONS_RE = /\/nsmf-pdusession\/v1\/pdu-sessions$/;
+
+const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
+
+/** The configured peer behind an N32 TLS connection (certificate verified against the per-PLMN anchors, P9). */
+export function peerOfConnection(conn: ConnInfo, cfg: SeppConfig, deps: Pick<DataPathDeps, "trust">): PeerConfig | null {
+  const cached = conn.data.get("datapath.peer") as { cfg: SeppConfig; peer: PeerConfig | null } | undefined;
+  if (cached && cached.cfg === cfg) return cached.peer;
+  let peer: PeerConfig | null = null;
+  const r = deps.trust().verifyN32Chain(conn.peerChain());
+  if (r.ok) {
+    const names = new Set(r.dnsNames.map((n) => n.toLowerCase()));
+    const candidate = cfg.peers.find((p) => names.has(p.n32Fqdn.toLowerCase()));
+    // every PLMN of the certificate must be one of the peer's (TS 33.501 13.1.2, P8)
+    if (candidate && r.plmnIds.every((x) => candidate.plmnIds.some((y) => plmnEq(x, y)))) peer = candidate;
+  }
+  conn.data.set("datapath.peer", { cfg, peer });
+  return peer;
+}
+
+/** The consumer PLMN asserted in an OAuth2 access token (TS 29.510 AccessTokenClaims.consumerPlmnId), if any. */
+export function tokenConsumerPlmn(authorization: string | undefined): PlmnId | null | "malformed" {
+  if (!authorization) return null;
+  const m = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/.exec(authorization.trim());
+  if (!m) return null; // not a JWT: nothing to check here, the producer validates its tokens
+  try {
+    const claims = JSON.parse(Buffer.from(m[2]!, "base64url").toString("utf8")) as { consumerPlmnId?: { mcc?: unknown; mnc?: unknown } };
+    const c = claims?.consumerPlmnId;
+    if (c === undefined) return null;
+    if (typeof c?.mcc !== "string" || typeof c?.mnc !== "string") return "malformed";
+    return { mcc: c.mcc, mnc: c.mnc };
+  } catch {
+    return "malformed";
+  }
+}
+
+export class PSepp {
+  readonly #m;
+  constructor(private readonly d: DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } }) {
+    this.#m = dataPathMetrics(d.metrics);
+  }
+
+  /** POST /n32f-forward/v1/n32f-process */
+  async n32fProcess(req: InboundRequest, conn: ConnInfo): Promise<OutboundResponse> {
+    const started = performance.now();
+    const cfg = this.d.config();
+    const tlsPeer = peerOfConnection(conn, cfg, this.d);
+    let outcome = "error";
+    let peerId = tlsPeer?.id ?? "unknown";
+    try {
+      if (req.method !== "POST") return problemOut(problem(405, "METHOD_NOT_ALLOWED", "n32f-process takes POST"), [["allow", "POST"]]);
+      if (!JSON_CT.test(headerOf(req.headers, "content-type") ?? ""))
+        return problemOut(problem(415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json"));
+      if (!tlsPeer) {
+        outcome = "refused";
+        return problemOut(problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"));
+      }
+      const permit = this.d.limits.acquire(tlsPeer.id);
+      if (!permit.ok) {
+        outcome = "congested";
+        const c = congestionProblem(permit);
+        return problemOut(c.problem, Object.entries(c.headers));
+      }
+      try {
+        let body: unknown;
+        try {
+          body = JSON.parse(Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength).toString("utf8"));
+        } catch {
+          return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "body is not JSON"));
+        }
+        let opened;
+        try {
+          opened = this.d.prins.openRequest(body, this.d.contexts);
+          if (opened.ctx.peerId !== tlsPeer.id)
+            throw new N32fError("CONTEXT_NOT_FOUND", "the N32-f context belongs to another peer", { messageId: opened.messageId });
+        } catch (e) {
+          if (!(e instanceof N32fError)) throw e;
+          outcome = "n32f-error";
+          return this.#refuse(e, tlsPeer, null);
+        }
+        const { ctx, message, messageId } = opened;
+        peerId = ctx.peerId;
+        const r = await this.#deliver(ctx, tlsPeer, message, messageId, req.signal);
+        outcome = r.outcome;
+        return r.response;
+      } finally {
+        permit.permit.release();
+      }
+    } finally {
+      this.#m.requests.inc({ peer: peerId, mode: "prins", direction: "inbound", outcome });
+      this.#m.latency.observe({ mode: "prins", direction: "inbound" }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** 403 ProblemDetailsMsgForwarding (P8) + n32f-error to the peer (P10: CONTEXT_NOT_FOUND only when the peer is known). */
+  #refuse(e: N32fError, tlsPeer: PeerConfig, ctx: N32fContext | null): OutboundResponse {
+    this.#m.n32fErrors.inc({ type: e.errorType, side: "detected" });
+    this.d.log.every(`n32f-refused-${tlsPeer.id}-${e.errorType}`, 5000, "warn", "N32-f message refused", {
+      peer: tlsPeer.id,
+      type: e.errorType,
+      reason: e.failureReason,
+      attribute: e.attribute,
+      detail: e.message,
+      messageId: e.messageId,
+    });
+    const c = ctx ?? (e.n32fContextId ? this.d.contexts.get(e.n32fContextId) : undefined) ?? null;
+    const receiverContextId = c && c.peerId === tlsPeer.id ? c.peerContextId : undefined;
+    this.d.n32c
+      .reportError(tlsPeer.id, { type: e.errorType, receiverContextId, messageId: e.messageId })
+      .catch((err) => this.d.log.every(`n32f-report-${tlsPeer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: tlsPeer.id, error: String(err) }));
+    return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(e.toProblemDetails()) };
+  }
+
+  /** Checks, delivery to the producer and the protected answer. */
+  async #deliver(
+    ctx: N32fContext,
+    peer: PeerConfig,
+    msg: HttpMessage,
+    messageId: string,
+    signal: AbortSignal,
+  ): Promise<{ response: OutboundResponse; outcome: string }> {
+    const cfg = this.d.config();
+    const req = { method: msg.method!, path: msg.path!, messageId, callbackType: headerOf(msg.headers, "3gpp-sbi-callback") };
+    const answer = (m: HttpMessage, outcome: string) => {
+      try {
+        return { response: { status: 200, headers: [["content-type", "application/json"]] as Array<[string, string]>, body: this.d.prins.protectResponse(ctx, m, req) }, outcome };
+      } catch (e) {
+        if (e instanceof ReformatError) {
+          // the producer's response cannot be carried: tell the NF through the normal path (P10)
+          return {
+            response: { status: 200, headers: [["content-type", "application/json"]] as Array<[string, string]>, body: this.d.prins.protectResponse(ctx, problemMessage(e.status === 415 ? 415 : 400, e.cause, e.detail), req) },
+            outcome: "unreformattable-response",
+          };
+        }
+        throw e;
+      }
+    };
+    // TS 33.517 4.2.2.4: PLMN IDs in the message must be the peer's (N32-f context remote PLMNs).
+    const origin = checkOriginAtReceiver(headersOf(msg.headers, ORIGINATING_NETWORK_ID), { plmnIds: ctx.association.remotePlmnIds.length ? ctx.association.remotePlmnIds : peer.plmnIds });
+    if (origin.action === "reject") {
+      this.#m.n32fErrors.inc({ type: "PLMN_ID_MISMATCH", side: "detected" });
+      this.d.log.warn("PLMN ID mismatch in 3gpp-Sbi-Originating-Network-Id", { peer: peer.id, messageId, detail: origin.detail });
+      return { response: mismatchForwarding(origin.detail), outcome: "plmn-mismatch" };
+    }
+    if (origin.warning) this.d.log.every(`origin-missing-${peer.id}`, 10_000, "warn", origin.warning, { peer: peer.id });
+    const consumer = tokenConsumerPlmn(headerOf(msg.headers, "authorization"));
+    const remote = ctx.association.remotePlmnIds.length ? ctx.association.remotePlmnIds : peer.plmnIds;
+    if (consumer === "malformed" || (consumer && !remote.some((p) => plmnEq(p, consumer)))) {
+      this.#m.n32fErrors.inc({ type: "PLMN_ID_MISMATCH", side: "detected" });
+      this.d.log.warn("access token consumer PLMN is not the peer's", { peer: peer.id, messageId });
+      return { response: mismatchForwarding("the access token's consumer PLMN is not the sending peer's"), outcome: "plmn-mismatch" };
+    }
+    // egress allow-list
+    const url = { scheme: msg.scheme ?? "https", host: hostOf(msg.authority ?? ""), port: portOf(msg.authority ?? "") };
+    const decision = egressOf(peer).check({ scheme: url.scheme, host: url.host, port: url.port, path: msg.path ?? "/" });
+    if (!decision.ok) {
+      this.d.log.every(`egress-${peer.id}-${decision.reason}`, 5000, "warn", "target outside the egress allow-list", { peer: peer.id, reason: decision.reason, detail: decision.detail });
+      return answer(problemMessage(403, "TARGET_NOT_ALLOWED", `target not allowed: ${decision.detail}`), "target-not-allowed");
+    }
+    // topology hiding: URIs in the partner's request that its NFs will be called back on (TS 33.501 13.1.1.1)
+    let body = msg.body;
+    try {
+      body = this.#rewriteCallbacks(msg, peer, body);
+    } catch (e) {
+      if (!(e instanceof TelescopicError)) throw e;
+      return answer(problemMessage(e.status, e.problemCause, e.message), "refused");
+    }
+    const headers = endToEnd(msg.headers, new Set([TARGET_API_ROOT]));
+    let up;
+    try {
+      up = await this.d.producers.request(
+        { scheme: url.scheme as "http" | "https", host: url.host, port: url.port ?? (url.scheme === "https" ? 443 : 80) },
+        (addr) => egressOf(peer).checkResolvedAddress(addr),
+        {
+          method: msg.method!,
+          path: decision.path + (msg.query !== undefined ? `?${msg.query}` : ""),
+          authority: msg.authority!,
+          headers,
+          body,
+          timeoutMs: cfg.sbi.requestTimeoutMs,
+          maxBodyBytes: cfg.sbi.maxBodyBytes,
+          signal,
+        },
+      );
+    } catch (e) {
+      if (e instanceof UpstreamError && e.kind === "refused-address")
+        return answer(problemMessage(403, "TARGET_NOT_ALLOWED", `target not allowed: ${e.message}`), "target-not-allowed");
+      if (e instanceof UpstreamError && e.kind === "cancelled") return { response: { status: 499, headers: [] }, outcome: "cancelled" };
+      this.d.log.every(`producer-${peer.id}`, 5000, "warn", "producer not reachable", { peer: peer.id, error: (e as Error).message });
+      return answer(problemMessage(504, "TARGET_NF_NOT_REACHABLE", "the target NF did not answer"), "producer-unreachable");
+    }
+    return answer({ kind: "response", status: up.status, headers: endToEnd(up.headers), body: up.body }, "ok");
+  }
+
+  #rewriteCallbacks(msg: HttpMessage, peer: PeerConfig, body: Uint8Array | undefined): Uint8Array | undefined {
+    if (!body || body.length === 0 || !/json/i.test(headerOf(msg.headers, "content-type") ?? "")) return body;
+    const filter = {
+      hostFilter: (_h: string, plmn: PlmnId | null) => !!plmn && peer.plmnIds.some((p) => plmnEq(p, plmn)),
+    };
+    const text = Buffer.from(body).toString("utf8");
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return body;
+    }
+    const sbi = this.d.sbiEndpoint();
+    const r1 = rewriteRequestUris(msg.method!, msg.path!, parsed, this.d.telescopic, sbi, filter);
+    let out = r1.body;
+    let n = r1.rewritten;
+    if (msg.method === "POST" && PDU_SESSIONS_RE.test(msg.path!)) {
+      const r2 = rewriteVsmfPduSessionUri(out, this.d.telescopic, sbi, filter);
+      out = r2.body;
+      n += r2.rewritten;
+    }
+    return n > 0 ? Buffer.from(JSON.stringify(out)) : body;
+  }
+
+  /** TLS mode: a peer's plain HTTP/2 request on N32-f (TS 33.501 13.1.1.2). */
+  async tlsRelay(req: InboundRequest, conn: ConnInfo): Promise<OutboundResponse> {
+    const started = performance.now();
+    const cfg = this.d.config();
+    const peer = peerOfConnection(conn, cfg, this.d);
+    let outcome = "error";
+    try {
+      if (!peer) {
+        outcome = "refused";
+        return problemOut(problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"));
+      }
+      if (this.d.n32c.status(peer.id)?.state !== "active-tls") {
+        outcome = "refused";
+        return problemOut(problem(403, "NEGOTIATION_NOT_ALLOWED", "no TLS-mode N32 association with this peer"));
+      }
+      const permit = this.d.limits.acquire(peer.id);
+      if (!permit.ok) {
+        outcome = "congested";
+        const c = congestionProblem(permit);
+        return problemOut(c.problem, Object.entries(c.headers));
+      }
+      try {
+        const roots = headersOf(req.headers, TARGET_API_ROOT);
+        if (roots.length !== 1) return problemOut(problem(400, "MANDATORY_IE_MISSING", "exactly one 3gpp-Sbi-Target-apiRoot is required in TLS mode"));
+        let root;
+        try {
+          root = parseApiRoot(roots[0]!);
+        } catch (e) {
+          if (e instanceof TargetError) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", e.message));
+          throw e;
+        }
+        const origin = checkOriginAtReceiver(headersOf(req.headers, ORIGINATING_NETWORK_ID), { plmnIds: peer.plmnIds });
+        if (origin.action === "reject") {
+          outcome = "plmn-mismatch";
+          return problemOut(problem(403, "PLMN_ID_MISMATCH", origin.detail));
+        }
+        const { path, query } = splitPath(req.path);
+        const fullPath = root.pathPrefix + path;
+        const decision = egressOf(peer).check({ scheme: root.scheme, host: root.host, port: root.port, path: fullPath });
+        if (!decision.ok) {
+          outcome = "target-not-allowed";
+          return problemOut(problem(403, "TARGET_NOT_ALLOWED", `target not allowed: ${decision.detail}`));
+        }
+        const headers = endToEnd(req.headers, new Set([TARGET_API_ROOT]));
+        try {
+          const up = await this.d.producers.request(
+            { scheme: root.scheme, host: root.host, port: root.port ?? (root.scheme === "https" ? 443 : 80) },
+            (addr) => egressOf(peer).checkResolvedAddress(addr),
+            {
+              method: req.method,
+              path: decision.path + (query !== undefined ? `?${query}` : ""),
+              authority: root.authority,
+              headers,
+              body: req.body,
+              timeoutMs: cfg.sbi.requestTimeoutMs,
+              maxBodyBytes: cfg.sbi.maxBodyBytes,
+              signal: req.signal,
+            },
+          );
+          outcome = "ok";
+          return { status: up.status, headers: endToEnd(up.headers), body: up.body };
+        } catch (e) {
+          if (e instanceof UpstreamError && e.kind === "refused-address") {
+            outcome = "target-not-allowed";
+            return problemOut(problem(403, "TARGET_NOT_ALLOWED", e.message));
+          }
+          outcome = "producer-unreachable";
+          return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", "the target NF did not answer"));
+        }
+      } finally {
+        permit.permit.release();
+      }
+    } finally {
+      this.#m.requests.inc({ peer: peer?.id ?? "unknown", mode: "tls", direction: "inbound", outcome });
+      this.#m.latency.observe({ mode: "tls", direction: "inbound" }, (performance.now() - started) / 1000);
+    }
+  }
+}
+
+/** A ProblemDetails answer carried back to the NF inside the protected response (P10). */
+function problemMessage(status: number, cause: string, detail: string): HttpMessage {
+  return {
+    kind: "response",
+    status,
+    headers: [["content-type", PROBLEM_JSON]],
+    body: Buffer.from(JSON.stringify(problem(status, cause, detail))),
+  };
+}
+
+/** P10: 403 ProblemDetailsMsgForwarding, cause PLMN_ID_MISMATCH, suggestedStatusCode 403, no n32f-error. */
+function mismatchForwarding(detail: string): OutboundResponse {
+  return {
+    status: 403,
+    headers: [["content-type", PROBLEM_JSON]],
+    body: JSON.stringify({ title: "Forbidden", status: 403, cause: "PLMN_ID_MISMATCH", detail, suggestedStatusCode: 403 }),
+  };
+}
+
+function hostOf(authority: string): string {
+  if (authority.startsWith("[")) return authority.slice(1, authority.indexOf("]"));
+  const i = authority.lastIndexOf(":");
+  return (i >= 0 ? authority.slice(0, i) : authority).toLowerCase();
+}
+
+function portOf(authority: string): number | null {
+  const m = /:(\d{1,5})$/.exec(authority);
+  return m ? Number(m[1]) : null;
+}
+
+export type { HttpMethod };

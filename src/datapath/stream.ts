@@ -1,0 +1,88 @@
+// src/datapath/stream.ts — reading one request from a node:http2 server stream into an InboundRequest:
+// bounded body (413 before reading more), bounded header count, a timeout for the body, and an AbortSignal
+// that fires when the client cancels the stream (so the upstream request is cancelled too).
+import http2 from "node:http2";
+import { problem, PROBLEM_JSON } from "../problem.ts";
+import { headersFrom, type InboundRequest } from "./http.ts";
+
+export interface ReadLimits {
+  maxBodyBytes: number;
+  maxHeaders: number;
+  timeoutMs: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export function sendProblem(stream: http2.ServerHttp2Stream, status: number, cause: string, detail: string): void {
+  if (stream.destroyed || stream.closed) return;
+  try {
+    if (!stream.headersSent) stream.respond({ ":status": status, "content-type": PROBLEM_JSON });
+    stream.end(JSON.stringify(problem(status, cause, detail)));
+  } catch {
+    stream.destroy();
+  }
+}
+
+/** Read the request; calls `done` once with the request, or answers the stream itself (4xx) and never calls it. */
+export function readInbound(
+  stream: http2.ServerHttp2Stream,
+  h: http2.IncomingHttpHeaders,
+  scheme: string,
+  limits: ReadLimits,
+  done: (req: InboundRequest) => void,
+): void {
+  stream.on("error", () => {});
+  const method = String(h[":method"] ?? "");
+  const path = String(h[":path"] ?? "");
+  const authority = String(h[":authority"] ?? h["host"] ?? "");
+  if (!method || !path.startsWith("/") || !authority) {
+    sendProblem(stream, 400, "MANDATORY_IE_MISSING", ":method, :path and :authority are required");
+    return;
+  }
+  const headers = headersFrom(h);
+  if (headers.length > limits.maxHeaders) {
+    sendProblem(stream, 431, "MANDATORY_IE_INCORRECT", `more than ${limits.maxHeaders} headers`);
+    return;
+  }
+  const declared = h["content-length"];
+  if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
+    sendProblem(stream, 413, "PAYLOAD_TOO_LARGE", `body over ${limits.maxBodyBytes} octets`);
+    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    return;
+  }
+  const ac = new AbortController();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const timer = setTimeout(() => {
+    if (finished) return;
+    finished = true;
+    sendProblem(stream, 408, "TIMED_OUT_REQUEST", "request body not received in time");
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+  }, limits.timeoutMs);
+  stream.on("data", (c: Buffer) => {
+    if (finished) return;
+    size += c.length;
+    if (size > limits.maxBodyBytes) {
+      finished = true;
+      clearTimeout(timer);
+      chunks.length = 0;
+      sendProblem(stream, 413, "PAYLOAD_TOO_LARGE", `body over ${limits.maxBodyBytes} octets`);
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      return;
+    }
+    chunks.push(c);
+  });
+  stream.on("close", () => {
+    clearTimeout(timer);
+    finished = true;
+    ac.abort();
+  });
+  stream.on("end", () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    const body = size === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body, signal: ac.signal });
+  });
+}

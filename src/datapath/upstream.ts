@@ -1,0 +1,290 @@
+// src/datapath/upstream.ts — HTTP/2 client sessions the data path sends on:
+// - ProducerClients: the pSEPP's sessions to producers in its own network (h2c prior knowledge or TLS,
+//   TS 29.500 5.2), one per origin. The address is resolved here and checked against the peer's egress
+//   policy before connecting (no DNS-rebinding way around the allow-list, N32-PROFILE P8).
+// - PeerN32fClients: the cSEPP's mutually authenticated TLS sessions to a peer's N32-f endpoint, several
+//   per peer when load asks for it (all sharing the context's counters: the context is per peer, not per
+//   connection). Built on src/transport/h2client.ts (trust per PLMN, expected dNSName).
+// Every request is bounded in time and response size, and can be cancelled (the NF's stream went away).
+import http2 from "node:http2";
+import net from "node:net";
+import tls from "node:tls";
+import { lookup } from "node:dns/promises";
+import { H2Client, type H2Response } from "../transport/h2client.ts";
+import type { TrustStore } from "../pki/trust.ts";
+
+export interface UpstreamResponse {
+  status: number;
+  /** lowercased names, in order, repeats kept; no pseudo-headers */
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+}
+
+export type UpstreamFailure = "connect" | "timeout" | "reset" | "too-large" | "cancelled" | "refused-address";
+
+export class UpstreamError extends Error {
+  override name = "UpstreamError";
+  constructor(
+    readonly kind: UpstreamFailure,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export interface UpstreamRequest {
+  method: string;
+  /** path with query */
+  path: string;
+  authority: string;
+  headers: Array<[string, string]>;
+  body?: Uint8Array;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  signal?: AbortSignal;
+}
+
+/** Send one request on a session and collect the response (bounded). */
+export function requestOn(session: http2.ClientHttp2Session, r: UpstreamRequest): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    if (r.signal?.aborted) return reject(new UpstreamError("cancelled", "cancelled by the client"));
+    const out: http2.OutgoingHttpHeaders = { ":method": r.method, ":path": r.path, ":authority": r.authority };
+    for (const [n, v] of r.headers) {
+      const prev = out[n];
+      out[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+    }
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(out, { endStream: !r.body || r.body.length === 0 });
+    } catch (e) {
+      return reject(new UpstreamError("connect", `request failed: ${(e as Error).message}`));
+    }
+    let settled = false;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let status = 0;
+    const headers: Array<[string, string]> = [];
+    const onAbort = () => finish(new UpstreamError("cancelled", "cancelled by the client"));
+    const finish = (err: UpstreamError | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      r.signal?.removeEventListener("abort", onAbort);
+      if (err) {
+        if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        reject(err);
+      } else resolve({ status, headers, body: size === 0 ? new Uint8Array(0) : Buffer.concat(chunks, size) });
+    };
+    const timer = setTimeout(() => finish(new UpstreamError("timeout", `no answer within ${r.timeoutMs} ms`)), r.timeoutMs);
+    r.signal?.addEventListener("abort", onAbort, { once: true });
+    stream.on("response", (h) => {
+      status = Number(h[":status"]);
+      for (const [k, v] of Object.entries(h)) {
+        if (k.startsWith(":") || v === undefined) continue;
+        if (Array.isArray(v)) for (const x of v) headers.push([k, x]);
+        else headers.push([k, String(v)]);
+      }
+    });
+    stream.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > r.maxBodyBytes) return finish(new UpstreamError("too-large", `response body over ${r.maxBodyBytes} octets`));
+      chunks.push(c);
+    });
+    stream.on("end", () => finish(null));
+    stream.on("error", (e) => finish(new UpstreamError("reset", e.message)));
+    stream.on("close", () => finish(new UpstreamError("reset", "stream closed before the response ended")));
+    if (r.body && r.body.length) stream.end(r.body);
+  });
+}
+
+export interface ProducerClientsOptions {
+  /** extra CA certificates (PEM) for https producers; default: the system store */
+  ca?: string[];
+  connectTimeoutMs: number;
+  /** at most this many producer sessions at once (bounded) */
+  maxSessions: number;
+  /** close a session idle this long */
+  idleMs?: number;
+  /** static host → address resolution (config sbi.staticHosts) */
+  staticHosts?: () => Record<string, string>;
+}
+
+/** A resolved and checked address for `host`, or a refusal. */
+export type AddressCheck = (address: string) => { ok: true } | { ok: false; detail: string };
+
+export class ProducerClients {
+  readonly #sessions = new Map<string, http2.ClientHttp2Session>();
+  readonly #connecting = new Map<string, Promise<http2.ClientHttp2Session>>();
+  constructor(private readonly opts: ProducerClientsOptions) {}
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  async request(target: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck, r: UpstreamRequest): Promise<UpstreamResponse> {
+    const session = await this.#session(target, check);
+    return requestOn(session, r);
+  }
+
+  #session(t: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck): Promise<http2.ClientHttp2Session> {
+    const key = `${t.scheme}://${t.host}:${t.port}`;
+    const s = this.#sessions.get(key);
+    if (s && !s.closed && !s.destroyed) return Promise.resolve(s);
+    let p = this.#connecting.get(key);
+    if (!p) {
+      p = this.#connect(key, t, check).finally(() => this.#connecting.delete(key));
+      this.#connecting.set(key, p);
+    }
+    return p;
+  }
+
+  async #connect(key: string, t: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck): Promise<http2.ClientHttp2Session> {
+    if (this.#sessions.size >= this.opts.maxSessions) {
+      // evict the oldest idle-looking session to stay bounded
+      const [oldKey, old] = this.#sessions.entries().next().value as [string, http2.ClientHttp2Session];
+      this.#sessions.delete(oldKey);
+      old.close();
+    }
+    let address = this.opts.staticHosts?.()[t.host.toLowerCase()] ?? t.host;
+    if (net.isIP(address) === 0) {
+      try {
+        address = (await lookup(t.host)).address;
+      } catch (e) {
+        throw new UpstreamError("connect", `cannot resolve ${t.host}: ${(e as Error).message}`);
+      }
+    }
+    const verdict = check(address);
+    if (!verdict.ok) throw new UpstreamError("refused-address", verdict.detail);
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const fail = (msg: string) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        session.destroy();
+        reject(new UpstreamError("connect", msg));
+      };
+      const timer = setTimeout(() => fail(`connect to ${t.host}:${t.port} timed out`), this.opts.connectTimeoutMs);
+      const session =
+        t.scheme === "http"
+          ? http2.connect(`http://${t.host}:${t.port}`, { createConnection: () => net.connect({ host: address, port: t.port }) })
+          : http2.connect(`https://${t.host}:${t.port}`, {
+              createConnection: () =>
+                tls.connect({
+                  host: address,
+                  port: t.port,
+                  servername: net.isIP(t.host) ? undefined : t.host,
+                  ALPNProtocols: ["h2"],
+                  ca: this.opts.ca?.length ? this.opts.ca : undefined,
+                  minVersion: "TLSv1.2",
+                }),
+            });
+      session.once("error", (e) => fail(`${t.host}:${t.port}: ${e.message}`));
+      session.once("connect", () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        session.on("error", () => this.#sessions.get(key) === session && this.#sessions.delete(key));
+        session.on("close", () => this.#sessions.get(key) === session && this.#sessions.delete(key));
+        session.setTimeout(this.opts.idleMs ?? 60_000, () => session.close());
+        this.#sessions.set(key, session);
+        resolve(session);
+      });
+    });
+  }
+
+  close(): void {
+    for (const s of this.#sessions.values()) s.close();
+    this.#sessions.clear();
+  }
+}
+
+export interface PeerN32fTarget {
+  peerId: string;
+  url: string;
+  expectDnsName: string;
+}
+
+interface PooledClient {
+  client: H2Client;
+  inflight: number;
+}
+
+/** N32-f sessions per peer (cSEPP side): up to `maxConnections`, a new one when every one has `streamsPerConnection` in flight. */
+export class PeerN32fClients {
+  readonly #pools = new Map<string, { url: string; clients: PooledClient[]; connecting: Promise<PooledClient> | null }>();
+
+  constructor(
+    private readonly opts: {
+      tls: () => { key: string; cert: string };
+      trust: () => TrustStore;
+      connectTimeoutMs: number;
+      maxConnections: number;
+      streamsPerConnection: number;
+    },
+  ) {}
+
+  connections(peerId: string): number {
+    return this.#pools.get(peerId)?.clients.length ?? 0;
+  }
+
+  async request(
+    t: PeerN32fTarget,
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number; signal?: AbortSignal },
+  ): Promise<H2Response> {
+    const pc = await this.#pick(t);
+    pc.inflight++;
+    try {
+      if (init.signal?.aborted) throw new UpstreamError("cancelled", "cancelled by the client");
+      return await pc.client.request(method, path, init);
+    } finally {
+      pc.inflight--;
+    }
+  }
+
+  async #pick(t: PeerN32fTarget): Promise<PooledClient> {
+    let pool = this.#pools.get(t.peerId);
+    if (!pool || pool.url !== t.url) {
+      if (pool) for (const c of pool.clients) void c.client.close();
+      pool = { url: t.url, clients: [], connecting: null };
+      this.#pools.set(t.peerId, pool);
+    }
+    pool.clients = pool.clients.filter((c) => !c.client.closed);
+    let best: PooledClient | undefined;
+    for (const c of pool.clients) if (!best || c.inflight < best.inflight) best = c;
+    if (best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections)) return best;
+    if (pool.connecting) return pool.connecting;
+    const p = pool;
+    p.connecting = H2Client.connect({
+      url: t.url,
+      tls: this.opts.tls(),
+      trust: this.opts.trust(),
+      expectDnsName: t.expectDnsName,
+      timeoutMs: this.opts.connectTimeoutMs,
+    })
+      .then((client) => {
+        const pc = { client, inflight: 0 };
+        p.clients.push(pc);
+        return pc;
+      })
+      .catch((e) => {
+        throw new UpstreamError("connect", (e as Error).message);
+      })
+      .finally(() => (p.connecting = null));
+    return p.connecting;
+  }
+
+  /** Close the sessions of one peer (association ended) or of all. */
+  async close(peerId?: string): Promise<void> {
+    const ids = peerId ? [peerId] : [...this.#pools.keys()];
+    await Promise.all(
+      ids.map(async (id) => {
+        const pool = this.#pools.get(id);
+        this.#pools.delete(id);
+        await Promise.all((pool?.clients ?? []).map((c) => c.client.close()));
+      }),
+    );
+  }
+}
