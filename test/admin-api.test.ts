@@ -47,7 +47,7 @@ describe("admin API", () => {
 
   test("GET /v1/config never returns an inline private key, and PUT of the redacted value keeps it", async () => {
     const r = await app.request("/v1/config", { headers: auth });
-    const body = await r.json();
+    const body = (await r.json()) as any;
     expect(body.tls.privateKey).toBe(REDACTED);
     expect(JSON.stringify(body)).not.toContain("TESTONLYNOTAKEY");
     const put = await app.request("/v1/config", { method: "PUT", headers: json, body: JSON.stringify({ ...body, peers: [peer] }) });
@@ -62,7 +62,7 @@ describe("admin API", () => {
     const bad = { ...cfg, listeners: { admin: { host: "127.0.0.1", port: 70000 } }, peers: [{ ...peer, id: "Bad Id" }] };
     const r = await app.request("/v1/config", { method: "PUT", headers: json, body: JSON.stringify(bad) });
     expect(r.status).toBe(400);
-    const p = await r.json();
+    const p = (await r.json()) as any;
     expect(p.cause).toBe("INVALID_CONFIGURATION");
     const params = p.invalidParams.map((i: { param: string }) => i.param);
     expect(params.some((x: string) => x.startsWith("/listeners"))).toBe(true);
@@ -84,7 +84,7 @@ describe("admin API", () => {
     expect((await app.request("/v1/peers", { method: "POST", headers: json, body: JSON.stringify(second) })).status).toBe(409);
     const dup = await app.request("/v1/peers", { method: "POST", headers: json, body: JSON.stringify({ ...second, id: "partner3" }) });
     expect(dup.status).toBe(400); // same FQDN as partner2: refused by the whole-config check
-    const list = await (await app.request("/v1/peers", { headers: auth })).json();
+    const list = (await (await app.request("/v1/peers", { headers: auth })).json()) as any;
     expect(list.map((p: { id: string }) => p.id)).toEqual(["home", "partner2"]);
     const upd = await app.request("/v1/peers/partner2", { method: "PUT", headers: json, body: JSON.stringify({ ...second, initiate: false }) });
     expect(upd.status).toBe(200);
@@ -93,7 +93,7 @@ describe("admin API", () => {
     expect(mismatch.status).toBe(400);
     expect((await app.request("/v1/peers/partner2/n32", { headers: auth })).status).toBe(200);
     const hs = await app.request("/v1/peers/partner2/n32/handshake", { method: "POST", headers: auth });
-    expect((await hs.json()).state).toBe("active-prins");
+    expect(((await hs.json()) as any).state).toBe("active-prins");
     expect((await app.request("/v1/peers/partner2", { method: "DELETE", headers: auth })).status).toBe(204);
     expect(terminated).toEqual(["partner2"]);
     expect((await app.request("/v1/peers/partner2", { headers: auth })).status).toBe(404);
