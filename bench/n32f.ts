@@ -1,0 +1,505 @@
+// bench/n32f.ts — N32-f PRINS engine throughput (issue 3, "Benchmark"): `npm run bench:n32f` (= bun bench/n32f.ts).
+//
+// For three messages (small ≈300 B, typical ≈1.5 KB Nudm_SDM am-data response, large ≈16 KB multipart
+// Nsmf_PDUSession create) it measures, in one process on the same inputs:
+//   ours   PrinsEngine.protect*  (HttpMessage → n32f-process body text)
+//          PrinsEngine.open*     (JSON.parse of the received body text → schema → JWE → replay window → reconstruct)
+//   jose   the same pipeline written straightforwardly on jose: reformat → FlattenedEncrypt(dir, salt‖SEQ IV,
+//          raw key) → JSON text; JSON.parse → flattenedDecrypt(raw key) → JSON.parse(aad, plaintext) → reconstruct
+//   floor  JSON.parse + JSON.stringify + one AES-256-GCM seal (node:crypto) over the message as JSON text
+// Ratios printed on the last lines (see docs/PERFORMANCE.md):
+//   vs jose  = (jose protect + jose verify time per message) / (ours protect + ours verify time per message)
+//   vs floor = (ours protect + ours verify time per message) / (2 × floor time per message)
+// Each measurement is time-boxed (BENCH_MS, default 250 ms) and repeated BENCH_RUNS times (default 5),
+// interleaved; the median is reported. Verify needs fresh SEQs (replay window): before each verify run the
+// bodies are protected by the real sending context (untimed), then each is opened exactly once (timed).
+// One core: the process re-executes itself under `taskset -c <cpu>` when taskset exists (BENCH_CPU, default 0;
+// BENCH_NO_PIN=1 to skip), so JS, GC helper threads and crypto share one core.
+import { createCipheriv, createSecretKey } from "node:crypto";
+import { FlattenedEncrypt, flattenedDecrypt } from "jose";
+import { SoftwareAeadEngine } from "../hw/aead.ts";
+import { createN32fContext, N32fContextStore, type N32fAssociation, type N32fContext } from "../src/n32f/context.ts";
+import { PrinsEngine, newMessageId, type RequestRef } from "../src/n32f/engine.ts";
+import { deriveN32fKeyMaterial, type JweEnc } from "../src/n32f/kdf.ts";
+import { parseContentType, type HttpMessage } from "../src/n32f/message.ts";
+import { parseMultipart, stripContentId } from "../src/n32f/multipart.ts";
+import { reconstruct } from "../src/n32f/reconstruct.ts";
+import { reformat } from "../src/n32f/reformat.ts";
+import { TrustStore } from "../src/pki/trust.ts";
+import type { ProtectionPolicy } from "../src/model/n32.ts";
+import defaults from "../config/api-ie-mapping.json" with { type: "json" };
+import { loadFixtures, multipartBytes, type Fixture } from "../test/fixtures/messages/load.ts";
+
+// ------------------------------------------------------------------------------------------------ one core
+
+if (import.meta.main && !process.env.BENCH_NO_PIN && !process.env.BENCH_PINNED) {
+  const taskset = Bun.which("taskset");
+  if (taskset) {
+    const cpu = process.env.BENCH_CPU ?? "0";
+    const child = Bun.spawnSync([taskset, "-c", cpu, process.execPath, import.meta.path, ...process.argv.slice(2)], {
+      env: { ...process.env, BENCH_PINNED: cpu },
+      stdio: ["inherit", "inherit", "inherit"],
+    });
+    process.exit(child.exitCode ?? 1);
+  }
+}
+
+const RUN_MS = Number(process.env.BENCH_MS ?? 250);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const ENC: JweEnc = "A256GCM";
+if (!(RUN_MS > 0 && RUN_MS <= 10_000) || !(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 50)) {
+  console.error("BENCH_MS must be in (0, 10000] and BENCH_RUNS in 1..50");
+  process.exit(2);
+}
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+// ------------------------------------------------------------------------------------------------ messages
+
+const fixtures = loadFixtures();
+const fixture = (name: string): Fixture => {
+  const f = fixtures.find((x) => x.name === name);
+  if (!f) throw new Error(`fixture ${name} missing`);
+  return f;
+};
+
+/** Bytes of the message on HTTP/1-style accounting: request/status line + "name: value\r\n" headers + body. */
+function messageSize(m: HttpMessage): number {
+  const line = m.kind === "request" ? `${m.method} ${m.path}${m.query ? "?" + m.query : ""} HTTP/2\r\n`.length : 14;
+  return line + m.headers.reduce((a, [n, v]) => a + n.length + v.length + 4, 0) + (m.body?.byteLength ?? 0);
+}
+
+/** Deterministic filler bytes (a real N2 SM container is opaque binary). */
+function bytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export interface Case {
+  size: "small" | "typical" | "large";
+  what: string;
+  message: HttpMessage;
+  /** for responses: the request it answers */
+  request?: RequestRef;
+  /** a per-peer policy adding protection (P4), or none */
+  peerPolicy?: ProtectionPolicy;
+}
+
+/** small: Nausf 5G AKA confirmation PUT (RES*, authorization header encrypted). */
+export function smallCase(): Case {
+  const f = fixture("nausf-5g-aka-confirmation.request");
+  return { size: "small", what: "Nausf_UEAuthentication 5g-aka-confirmation PUT", message: f.message };
+}
+
+/**
+ * typical: the Nudm_SDM am-data 200 (AccessAndMobilitySubscriptionData) of the fixture, grown to ≈1.5 KB with
+ * more of the members TS 29.503 defines. The policy encrypts its UEIDs (gpsis, P4 default) and LOCATION
+ * (mdtConfiguration/areaScope/nrCellIdList).
+ */
+export function typicalCase(): Case {
+  const f = fixture("nudm-sdm-am-data.response");
+  const json = JSON.parse(td.decode(f.message.body!)) as Record<string, unknown>;
+  Object.assign(json, {
+    gpsis: ["msisdn-491700000001", "msisdn-491700000002"],
+    internalGroupIds: ["262-01-00000001", "262-01-00000002", "262-01-00000003"],
+    sharedDataIds: ["26201-shared-am-01", "26201-shared-am-02"],
+    coreNetworkTypeRestrictions: ["EPC"],
+    serviceAreaRestriction: {
+      restrictionType: "ALLOWED_AREAS",
+      areas: [{ tacs: ["000001", "000002", "000003", "000004"] }, { areaCode: "area-51" }],
+      maxNumOfTAs: 16,
+    },
+    forbiddenAreas: [{ tacs: ["0000F1", "0000F2"] }],
+    odbPacketServices: "ALL_PACKET_SERVICES",
+    ueUsageType: 1,
+    mcsPriority: false,
+    stnSr: "stn-sr-0123456789",
+    cMsisdn: "cmsisdn-491700000001",
+    nbIoTUePriority: 3,
+    nssaiInclusionAllowed: true,
+    rgWirelineCharacteristics: "AQID",
+    ecRestrictionDataWb: { ecModeARestricted: false, ecModeBRestricted: true },
+    primaryRatRestrictions: ["NR"],
+    secondaryRatRestrictions: ["EUTRA"],
+    edrxParametersList: [{ ratType: "NR", edrxValue: "0101" }, { ratType: "EUTRA", edrxValue: "0011" }],
+    iabOperationAllowed: false,
+    subscribedDnnList: ["internet", "ims", "mms"],
+  });
+  (json.mdtConfiguration as { areaScope: { nrCellIdList: string[] } }).areaScope.nrCellIdList.push("00ABC1232", "00ABC1233");
+  const message: HttpMessage = { ...f.message, headers: f.message.headers.map(([n, v]) => [n, v]), body: te.encode(JSON.stringify(json)) };
+  const r = f.request!;
+  return {
+    size: "typical",
+    what: "Nudm_SDM am-data 200 (gpsis, nrCellIdList encrypted)",
+    message,
+    request: { method: r.method, path: r.path, messageId: newMessageId() },
+  };
+}
+
+/**
+ * large: the Nsmf_PDUSession create request (multipart/related: JSON + N1 SM + N2 SM), the binary parts grown
+ * so the message is ≈16 KB; a per-peer policy also encrypts the N1 SM part (MULTIPART_BINARY, P4).
+ */
+export function largeCase(): Case {
+  const f = fixture("nsmf-pdusession-create.request");
+  const mp = f.multipart!;
+  const parts = mp.parts.map((p, i) => ({
+    headers: p.headers,
+    data: i === 1 ? bytes(2_000, 7) : i === 2 ? bytes(12_000, 11) : p.data!,
+  }));
+  const body = multipartBytes(mp.boundary, parts);
+  const message: HttpMessage = { ...f.message, headers: f.message.headers.map(([n, v]) => [n, v]), body };
+  const peerPolicy: ProtectionPolicy = {
+    apiIeMappingList: [
+      {
+        apiSignature: f.message.path!,
+        apiMethod: f.message.method!,
+        IeList: (f.encryptParts ?? []).map((id) => ({ ieLoc: "MULTIPART_BINARY" as const, ieType: "OTHER" as const, reqIe: id })),
+      },
+    ],
+    dataTypeEncPolicy: ["OTHER"],
+  };
+  return { size: "large", what: "Nsmf_PDUSession create POST multipart (JSON + N1 SM + N2 SM)", message, peerPolicy };
+}
+
+/** The message as one JSON text (line, headers, JSON body or base64 parts): what the floor parses and seals. */
+export function messageAsJson(c: Case): string {
+  const m = c.message;
+  const ct = m.headers.find(([n]) => n === "content-type")?.[1] ?? "";
+  let body: unknown = null;
+  if (c.size === "large") {
+    const f = fixture("nsmf-pdusession-create.request");
+    body = {
+      root: f.multipart!.parts[0]!.json,
+      parts: [bytes(2_000, 7), bytes(12_000, 11)].map((b) => Buffer.from(b).toString("base64")),
+    };
+  } else if (ct.includes("json") && m.body) body = JSON.parse(td.decode(m.body));
+  return JSON.stringify({
+    line: m.kind === "request" ? { method: m.method, scheme: m.scheme, authority: m.authority, path: m.path, query: m.query } : m.status,
+    headers: m.headers,
+    body,
+  });
+}
+
+// ------------------------------------------------------------------------------------------------ contexts
+
+const aead = new SoftwareAeadEngine();
+export const prins = new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) });
+
+export interface Pair {
+  /** the side that protects this case's message (cSEPP for a request, pSEPP for a response) */
+  sender: N32fContext;
+  /** the side that opens it */
+  receiver: N32fContext;
+  receiverStore: N32fContextStore;
+  /** raw key and salt of the sender's direction, for the jose pipeline */
+  rawKey: Uint8Array;
+  salt: Uint8Array;
+  seq: number;
+}
+
+export function pairFor(c: Case): Pair {
+  const master = crypto.getRandomValues(new Uint8Array(64));
+  const cStore = new N32fContextStore();
+  const pStore = new N32fContextStore();
+  const cId = cStore.newContextId();
+  const pId = pStore.newContextId();
+  const assoc = (peerFqdn: string, localPolicy?: ProtectionPolicy, peerPolicy?: ProtectionPolicy): N32fAssociation => ({
+    peerFqdn,
+    localPolicy,
+    peerPolicy,
+    remotePlmnIds: [],
+    jwsSuite: "ES256",
+    ownRis: [],
+    peerRis: [],
+    authorizedIpxId: null,
+  });
+  // Both sides apply the same extra policy (as after N32-c parameter exchange: ours locally, the peer's received).
+  const base = { enc: ENC, engine: aead, validUntil: Date.now() + 3_600_000, kdfContextId: cId } as const;
+  const material = deriveN32fKeyMaterial(master, cId, ENC);
+  const cCtx = createN32fContext({ ...base, master: master.slice(), localContextId: cId, peerContextId: pId, role: "initiator", peerId: "home", association: assoc("sepp.home.example.org", c.peerPolicy) });
+  const pCtx = createN32fContext({ ...base, master: master.slice(), localContextId: pId, peerContextId: cId, role: "responder", peerId: "visited", association: assoc("sepp.visited.example.org", undefined, c.peerPolicy) });
+  cStore.add(cCtx);
+  pStore.add(pCtx);
+  master.fill(0);
+  // The initiator (cSEPP, HTTP/2 client) sends requests with parallel_request_*; the responder answers with parallel_response_*.
+  const isReq = c.message.kind === "request";
+  return {
+    sender: isReq ? cCtx : pCtx,
+    receiver: isReq ? pCtx : cCtx,
+    receiverStore: isReq ? pStore : cStore,
+    rawKey: Uint8Array.from(isReq ? material.keys.parallel_request_key : material.keys.parallel_response_key),
+    salt: Uint8Array.from(isReq ? material.salts.parallel_request_iv_salt : material.salts.parallel_response_iv_salt),
+    // jose uses SEQs far above ours so the two never share a nonce under one key
+    seq: 0x8000_0000,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ pipelines
+
+export function oursProtect(c: Case, p: Pair): string {
+  if (c.message.kind === "request") return prins.protectRequest(p.sender, c.message).body;
+  return prins.protectResponse(p.sender, c.message, c.request!);
+}
+
+export function oursOpen(c: Case, p: Pair, body: string): HttpMessage {
+  const wire: unknown = JSON.parse(body);
+  if (c.message.kind === "request") return prins.openRequest(wire, p.receiverStore).message;
+  return prins.openResponse(p.receiver, wire, c.request!);
+}
+
+export async function joseProtect(c: Case, p: Pair): Promise<string> {
+  const ctx = p.sender;
+  const { block, dataToEncrypt } = reformat(c.message, {
+    metaData: { n32fContextId: ctx.peerContextId, messageId: c.request?.messageId ?? newMessageId(), authorizedIpxId: "NULL" },
+    policy: prins.policiesOf(ctx).encryption,
+    request: c.request,
+  });
+  const aad = te.encode(JSON.stringify(block));
+  const plaintext = dataToEncrypt.length ? te.encode(JSON.stringify({ dataToEncrypt })) : new Uint8Array(0);
+  const iv = new Uint8Array(12);
+  iv.set(p.salt, 0);
+  new DataView(iv.buffer).setUint32(8, p.seq++);
+  const jwe = await new FlattenedEncrypt(plaintext)
+    .setProtectedHeader({ alg: "dir", enc: ENC })
+    .setAdditionalAuthenticatedData(aad)
+    .setInitializationVector(iv)
+    .encrypt(p.rawKey);
+  return JSON.stringify({ reformattedData: jwe });
+}
+
+export async function joseOpen(c: Case, p: Pair, body: string): Promise<HttpMessage> {
+  const wire = JSON.parse(body) as { reformattedData: Parameters<typeof flattenedDecrypt>[0] };
+  const r = await flattenedDecrypt(wire.reformattedData, p.rawKey);
+  const block = JSON.parse(td.decode(r.additionalAuthenticatedData!));
+  const dataToEncrypt = r.plaintext.length ? (JSON.parse(td.decode(r.plaintext)) as { dataToEncrypt: unknown[] }).dataToEncrypt : [];
+  return reconstruct(block, dataToEncrypt, { expect: c.message.kind });
+}
+
+export function floorFor(json: string): () => void {
+  const key = createSecretKey(crypto.getRandomValues(new Uint8Array(32)));
+  const iv = Buffer.alloc(12);
+  let seq = 0;
+  return () => {
+    const bytes = Buffer.from(JSON.stringify(JSON.parse(json)), "utf8");
+    iv.writeUInt32BE(seq++ >>> 0, 8);
+    const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: 16 });
+    cipher.update(bytes);
+    cipher.final();
+    cipher.getAuthTag();
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ timing
+
+const wallNs = () => Bun.nanoseconds();
+/** CPU time of the whole process (all threads: JS, GC helpers, crypto), ns; getrusage is exact on Linux. */
+const cpuNs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+};
+let sink = 0; // keeps results alive so nothing is optimised away
+
+/** Per-call cost of one timed stretch: CPU ns (the reported figure) and wall ns. */
+interface Cost {
+  cpu: number;
+  wall: number;
+}
+
+/** Cost per call of fn, running it for ~ms of wall time (at least 16 calls). */
+function timeSync(fn: () => unknown, ms: number): Cost {
+  let n = 0;
+  const c0 = cpuNs();
+  const t0 = wallNs();
+  const end = t0 + ms * 1e6;
+  let t = t0;
+  do {
+    for (let k = 0; k < 8; k++) if (fn()) sink++;
+    n += 8;
+    t = wallNs();
+  } while (t < end || n < 16);
+  return { cpu: (cpuNs() - c0) / n, wall: (t - t0) / n };
+}
+
+async function timeAsync(fn: () => Promise<unknown>, ms: number): Promise<Cost> {
+  let n = 0;
+  const c0 = cpuNs();
+  const t0 = wallNs();
+  const end = t0 + ms * 1e6;
+  let t = t0;
+  do {
+    for (let k = 0; k < 8; k++) if (await fn()) sink++;
+    n += 8;
+    t = wallNs();
+  } while (t < end || n < 16);
+  return { cpu: (cpuNs() - c0) / n, wall: (t - t0) / n };
+}
+
+/** Cost per call of open over `bodies`, each opened exactly once. */
+function timeEachSync<T>(bodies: T[], open: (b: T) => unknown): Cost {
+  const c0 = cpuNs();
+  const t0 = wallNs();
+  for (const b of bodies) if (open(b)) sink++;
+  return { cpu: (cpuNs() - c0) / bodies.length, wall: (wallNs() - t0) / bodies.length };
+}
+
+async function timeEachAsync<T>(bodies: T[], open: (b: T) => Promise<unknown>): Promise<Cost> {
+  const c0 = cpuNs();
+  const t0 = wallNs();
+  for (const b of bodies) if (await open(b)) sink++;
+  return { cpu: (cpuNs() - c0) / bodies.length, wall: (wallNs() - t0) / bodies.length };
+}
+
+// ------------------------------------------------------------------------------------------------ checks
+
+function sameMessage(a: HttpMessage, b: HttpMessage): boolean {
+  const strip = (m: HttpMessage) =>
+    JSON.stringify([m.kind, m.method, m.scheme, m.authority, m.path, m.query ?? "", m.status, m.headers.filter(([n]) => n !== "3gpp-sbi-target-apiroot")]);
+  if (strip(a) !== strip(b)) return false;
+  const ab = Buffer.from(a.body ?? []);
+  const bb = Buffer.from(b.body ?? []);
+  if (ab.equals(bb)) return true;
+  const ct = a.headers.find(([n]) => n === "content-type")?.[1];
+  const boundary = ct && parseContentType(ct)?.params.get("boundary");
+  if (boundary) {
+    // multipart is rebuilt canonically (no preamble, <> around Content-IDs): compare the parts by Content-ID
+    const byId = (body: Buffer) =>
+      new Map(
+        parseMultipart(body, boundary).map((p) => {
+          const id = stripContentId(p.headers.find(([n]) => n === "content-id")?.[1] ?? "");
+          const data = Buffer.from(p.data);
+          const json = p.headers.some(([n, v]) => n === "content-type" && v.includes("json"));
+          return [id, json ? JSON.stringify(JSON.parse(data.toString())) : data.toString("base64")];
+        }),
+      );
+    const pa = byId(ab);
+    const pb = byId(bb);
+    return pa.size === pb.size && [...pa].every(([id, d]) => pb.get(id) === d);
+  }
+  // JSON bodies are rebuilt by JSON.stringify: same value, maybe other spelling
+  try {
+    return JSON.stringify(JSON.parse(ab.toString())) === JSON.stringify(JSON.parse(bb.toString()));
+  } catch {
+    return false;
+  }
+}
+
+/** The pipelines must do the real work: round trips give back the message, jose and ours read each other. */
+async function check(c: Case): Promise<void> {
+  const p = pairFor(c); // its own contexts: jose's high SEQs must not move the timed receiver's window
+  const ours = oursProtect(c, p);
+  const viaJose = await joseProtect(c, p);
+  const results: Array<[string, HttpMessage]> = [
+    ["ours→ours", oursOpen(c, p, ours)],
+    ["jose→ours", oursOpen(c, p, viaJose)],
+    ["ours→jose", await joseOpen(c, p, ours)],
+  ];
+  for (const [what, m] of results) if (!sameMessage(m, c.message)) throw new Error(`${c.size}: ${what} round trip changed the message`);
+  const wire = JSON.parse(ours) as { reformattedData: { ciphertext: string; aad: string } };
+  if (wire.reformattedData.ciphertext === "") throw new Error(`${c.size}: nothing encrypted, not the intended case`);
+}
+
+// ------------------------------------------------------------------------------------------------ run
+
+const KEYS = ["protect", "verify", "joseProtect", "joseVerify", "floor"] as const;
+type Key = (typeof KEYS)[number];
+type Result = Record<Key, Cost[]>;
+
+export interface CaseResult {
+  c: Case;
+  r: Result;
+  sizes: { message: number; wire: number; floorJson: number };
+}
+
+async function bench(c: Case): Promise<CaseResult> {
+  await check(c);
+  const p = pairFor(c);
+  const floor = floorFor(messageAsJson(c));
+  // warm-up (JIT, caches), also to size the verify batches
+  timeSync(() => oursProtect(c, p), 100);
+  const warmBodies = Array.from({ length: 256 }, () => oursProtect(c, p));
+  const openNs = timeEachSync(warmBodies, (b) => oursOpen(c, p, b)).wall;
+  await timeAsync(() => joseProtect(c, p), 100);
+  const joseOpenNs = (await timeEachAsync(warmBodies, (b) => joseOpen(c, p, b))).wall;
+  timeSync(floor, 50);
+  const batch = (ns: number) => Math.min(200_000, Math.max(256, Math.ceil((RUN_MS * 1e6) / ns)));
+
+  const r: Result = { protect: [], verify: [], joseProtect: [], joseVerify: [], floor: [] };
+  for (let run = 0; run < RUNS; run++) {
+    r.protect.push(timeSync(() => oursProtect(c, p), RUN_MS));
+    // Fresh SEQs for the receiver's replay window: protect (untimed), then open each once (timed).
+    const bodies = Array.from({ length: batch(openNs) }, () => oursProtect(c, p));
+    r.verify.push(timeEachSync(bodies, (b) => oursOpen(c, p, b)));
+    r.joseProtect.push(await timeAsync(() => joseProtect(c, p), RUN_MS));
+    // jose has no replay window; it opens bodies of the same batch (protected by ours), each once.
+    const jb = bodies.slice(0, Math.min(bodies.length, batch(joseOpenNs)));
+    r.joseVerify.push(await timeEachAsync(jb, (b) => joseOpen(c, p, b)));
+    r.floor.push(timeSync(floor, RUN_MS));
+  }
+  const sample = oursProtect(c, p);
+  return { c, r, sizes: { message: messageSize(c.message), wire: sample.length, floorJson: messageAsJson(c).length } };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmtRate = (ns: number) => String(Math.round(1e9 / ns));
+const fmtUs = (ns: number) => (ns / 1000).toFixed(2);
+const fmtX = (x: number) => x.toFixed(2);
+
+/** Median per measurement, on CPU time (BENCH_CLOCK=wall for wall-clock time). */
+export function summary(res: CaseResult, clock: "cpu" | "wall" = CLOCK) {
+  const m = (k: Key) => median(res.r[k].map((x) => x[clock]));
+  const protect = m("protect");
+  const verify = m("verify");
+  const ours = protect + verify;
+  const jose = m("joseProtect") + m("joseVerify");
+  const floor = m("floor");
+  return { protect, verify, joseProtect: m("joseProtect"), joseVerify: m("joseVerify"), floor, ours, jose, vsJose: jose / ours, vsFloor: ours / (2 * floor) };
+}
+
+const CLOCK: "cpu" | "wall" = process.env.BENCH_CLOCK === "wall" ? "wall" : "cpu";
+
+if (import.meta.main) await main();
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  console.log(
+    `bench:n32f  bun ${Bun.version}  ${ENC}  cpu ${process.env.BENCH_PINNED ?? "not pinned"}  ${RUNS} runs × ${RUN_MS} ms, median of ${CLOCK} time  ${new Date().toISOString()}`,
+  );
+  const out: CaseResult[] = [];
+  for (const c of [smallCase(), typicalCase(), largeCase()]) {
+    const res = await bench(c);
+    out.push(res);
+    const s = summary(res);
+    const w = summary(res, "wall");
+    const runs = (k: Key) => res.r[k].map((x) => fmtUs(x[CLOCK])).join(" ");
+    console.log(
+      `\n${c.size}: ${c.what}\n  message ${res.sizes.message} B, n32f-process body ${res.sizes.wire} B, floor JSON ${res.sizes.floorJson} B\n` +
+        `  µs/msg (${CLOCK}; wall in brackets)   protect            verify\n` +
+        `  ours   ${fmtUs(s.protect).padStart(26)} [${fmtUs(w.protect)}] ${fmtUs(s.verify).padStart(10)} [${fmtUs(w.verify)}]\n` +
+        `  jose   ${fmtUs(s.joseProtect).padStart(26)} [${fmtUs(w.joseProtect)}] ${fmtUs(s.joseVerify).padStart(10)} [${fmtUs(w.joseVerify)}]\n` +
+        `  floor  ${fmtUs(s.floor).padStart(26)} [${fmtUs(w.floor)}]  (JSON.parse + JSON.stringify + AES-256-GCM, one direction)\n` +
+        `  runs: protect ${runs("protect")}; verify ${runs("verify")}; floor ${runs("floor")}\n` +
+        `  per message protect+verify: ours ${fmtUs(s.ours)} µs, jose ${fmtUs(s.jose)} µs, 2×floor ${fmtUs(2 * s.floor)} µs`,
+    );
+  }
+  console.log(`\n(total ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  for (const res of out) {
+    const s = summary(res);
+    console.log(
+      `n32f ${res.c.size}: protect ${fmtRate(s.protect)}/s verify ${fmtRate(s.verify)}/s; vs jose ${fmtX(s.vsJose)}x; vs floor ${fmtX(s.vsFloor)}x`,
+    );
+  }
+  if (sink < 0) console.log(sink);
+}
