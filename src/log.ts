@@ -17,6 +17,8 @@ export interface Logger {
   warn(msg: string, fields?: Fields): void;
   error(msg: string, fields?: Fields): void;
   child(fields: Fields): Logger;
+  /** Whether `level` is logged (skip building expensive debug fields otherwise). */
+  enabled(level: LogLevel): boolean;
   /** Log at most once per `intervalMs` for the same key; returns whether it logged. */
   every(key: string, intervalMs: number, level: LogLevel, msg: string, fields?: Fields): boolean;
 }
@@ -55,6 +57,7 @@ export function createLogger(opts: { level?: LogLevel; sink?: Sink; base?: Field
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
     child: (f) => createLogger({ level: opts.level, sink, base: { ...base, ...f } }),
+    enabled: (level) => ORDER[level] >= min,
     every(key, intervalMs, level, msg, fields) {
       const now = Date.now();
       const t = last.get(key);

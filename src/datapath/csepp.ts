@@ -128,6 +128,11 @@ export class CSepp {
       if (e instanceof N32fError) return problemOut(problem(503, "SERVICE_UNAVAILABLE", e.message));
       throw e;
     }
+    if (this.d.log.enabled("debug")) {
+      // The N32-f message as it crosses N32: the aad is clear by design (encrypted IEs are encBlockIndex references).
+      const jwe = (JSON.parse(wire.body) as { reformattedData: { aad: string } }).reformattedData;
+      this.d.log.debug("N32-f request sent", { peer: peer.id, messageId: wire.messageId, aad: JSON.parse(Buffer.from(jwe.aad, "base64url").toString("utf8")) });
+    }
     let rsp;
     try {
       rsp = await this.d.peerClients.request(

@@ -1,0 +1,211 @@
+// scripts/lib/pair.ts — two SEPPs as real processes on loopback: a visited PLMN (234-15) and a home PLMN
+// (262-01), each with its own development root CA, configured as each other's peer. Used by `npm run demo`
+// and by the end-to-end tests; nothing here is part of the SEPP itself.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { createRootCa, issueSeppCert, type DevCa } from "../../src/pki/devpki.ts";
+import type { SeppConfigInput } from "../../src/config/schema.ts";
+
+export const VISITED = { fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org", plmn: { mcc: "234", mnc: "15" } };
+export const HOME = { fqdn: "sepp.5gc.mnc001.mcc262.3gppnetwork.org", plmn: { mcc: "262", mnc: "01" } };
+export const HOME_UDM = "udm.5gc.mnc001.mcc262.3gppnetwork.org";
+export const HOME_AUSF = "ausf.5gc.mnc001.mcc262.3gppnetwork.org";
+export const HOME_SMF = "smf.5gc.mnc001.mcc262.3gppnetwork.org";
+export const HOME_NRF = "nrf.5gc.mnc001.mcc262.3gppnetwork.org";
+export const VISITED_AMF = "amf.5gc.mnc015.mcc234.3gppnetwork.org";
+export const VISITED_SMF = "smf.5gc.mnc015.mcc234.3gppnetwork.org";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const BUN = process.execPath;
+
+/** A free TCP port on 127.0.0.1 (bound then released: tests start their servers right after). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    await Bun.sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export interface SeppSide {
+  name: "visited" | "home";
+  dir: string;
+  configPath: string;
+  config: SeppConfigInput;
+  ports: { n32: number; n32f?: number; sbi: number; admin: number };
+}
+
+export interface PairOptions {
+  dir: string;
+  /** capabilities each side allows, in priority order (default PRINS, TLS) */
+  capabilities?: Array<"PRINS" | "TLS">;
+  /** the home producers: host name → port on 127.0.0.1 (h2c) */
+  homeProducers?: Record<string, number>;
+  /** the visited producers (callbacks, V-SMF): host name → port */
+  visitedProducers?: Record<string, number>;
+  /** separate N32-f ports */
+  separateN32f?: boolean;
+  /** tweak each config before it is written */
+  edit?: (side: "visited" | "home", c: SeppConfigInput) => void;
+}
+
+export interface PairPki {
+  rootV: DevCa;
+  rootH: DevCa;
+}
+
+/** Write the PKI and both configuration files. Ports are chosen now (free ports). */
+export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; home: SeppSide; pki: PairPki }> {
+  const [rootV, rootH] = await Promise.all([createRootCa({ name: "visited PLMN 234-15 root" }), createRootCa({ name: "home PLMN 262-01 root" })]);
+  const [certV, certH] = await Promise.all([issueSeppCert(rootV, { dnsNames: [VISITED.fqdn] }), issueSeppCert(rootH, { dnsNames: [HOME.fqdn] })]);
+  const ports = async () => ({ n32: await freePort(), n32f: o.separateN32f ? await freePort() : undefined, sbi: await freePort(), admin: await freePort() });
+  const pv = await ports();
+  const ph = await ports();
+  const anchors = [
+    { name: "visited", plmnIds: [VISITED.plmn], roots: ["pki/root-visited.crt.pem"] },
+    { name: "home", plmnIds: [HOME.plmn], roots: ["pki/root-home.crt.pem"] },
+  ];
+  const caps = o.capabilities ?? ["PRINS", "TLS"];
+  const allowed = (producers: Record<string, number> | undefined) =>
+    Object.entries(producers ?? {}).flatMap(([host, port]) => [
+      { host, port, scheme: "http" as const },
+      { host: "127.0.0.1", port, scheme: "http" as const },
+    ]);
+  const side = (name: "visited" | "home"): SeppSide => {
+    const me = name === "visited" ? VISITED : HOME;
+    const other = name === "visited" ? HOME : VISITED;
+    const p = name === "visited" ? pv : ph;
+    const op = name === "visited" ? ph : pv;
+    const producersHere = name === "visited" ? o.visitedProducers : o.homeProducers;
+    const dir = join(o.dir, name);
+    mkdirSync(join(dir, "var", "pki"), { recursive: true, mode: 0o700 });
+    const cert = name === "visited" ? certV : certH;
+    writeFileSync(join(dir, "var", "pki", "sepp.crt.pem"), cert.chainPem);
+    writeFileSync(join(dir, "var", "pki", "sepp.key.pem"), cert.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, "var", "pki", "root-visited.crt.pem"), rootV.certPem);
+    writeFileSync(join(dir, "var", "pki", "root-home.crt.pem"), rootH.certPem);
+    const config: SeppConfigInput = {
+      identity: { n32Fqdn: me.fqdn, plmnIds: [me.plmn] },
+      listeners: {
+        n32: { host: "127.0.0.1", port: p.n32 },
+        ...(p.n32f ? { n32f: { host: "127.0.0.1", port: p.n32f } } : {}),
+        sbi: { host: "127.0.0.1", port: p.sbi },
+        admin: { host: "127.0.0.1", port: p.admin },
+      },
+      tls: { certificate: "pki/sepp.crt.pem", privateKey: "pki/sepp.key.pem", trustAnchors: anchors },
+      sbi: {
+        staticHosts: Object.fromEntries(Object.keys(producersHere ?? {}).map((h) => [h, "127.0.0.1"])),
+      },
+      peers: [
+        {
+          id: name === "visited" ? "home" : "visited",
+          n32Fqdn: other.fqdn,
+          plmnIds: [other.plmn],
+          n32cUri: `https://127.0.0.1:${op.n32}`,
+          ...(op.n32f ? { n32fUri: `https://127.0.0.1:${op.n32f}` } : {}),
+          initiate: name === "visited",
+          securityCapabilities: caps,
+          n32f: { allowedTargets: allowed(producersHere) },
+        },
+      ],
+      storage: { dir: "var" },
+      n32c: { retryInitialMs: 200, retryMaxMs: 2000 },
+    };
+    o.edit?.(name, config);
+    const configPath = join(dir, "sepp.json");
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+    return { name, dir, configPath, config, ports: p };
+  };
+  return { visited: side("visited"), home: side("home"), pki: { rootV, rootH } };
+}
+
+export interface SeppProcess {
+  side: SeppSide;
+  proc: ChildProcess;
+  /** every log line (JSON objects) */
+  logs: Array<Record<string, unknown>>;
+  token: string;
+  admin(path: string, init?: RequestInit): Promise<Response>;
+  stop(): Promise<number | null>;
+}
+
+/** Start one SEPP process (bun src/main.ts serve --config …) and wait until its admin API answers. */
+export async function startSepp(side: SeppSide, env: Record<string, string> = {}): Promise<SeppProcess> {
+  const proc = spawn(BUN, [join(ROOT, "src/main.ts"), "serve", "--config", side.configPath], {
+    cwd: side.dir,
+    env: { ...process.env, SEPP_LOG_LEVEL: "debug", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let buf = "";
+  proc.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        logs.push(JSON.parse(line));
+      } catch {
+        logs.push({ raw: line });
+      }
+      if (logs.length > 20000) logs.splice(0, 10000);
+    }
+  });
+  let stderr = "";
+  proc.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
+  const base = `http://127.0.0.1:${side.ports.admin}`;
+  try {
+    await waitFor(`${side.name} SEPP admin API`, async () => (await fetch(`${base}/v1/health`)).ok, 20000, 100);
+  } catch (e) {
+    proc.kill("SIGKILL");
+    throw new Error(`${side.name} SEPP did not start: ${String(e)}\n${stderr}\n${logs.slice(-5).map((l) => JSON.stringify(l)).join("\n")}`);
+  }
+  const token = (await Bun.file(join(side.dir, "var", "admin.token")).text()).trim();
+  return {
+    side,
+    proc,
+    logs,
+    token,
+    admin: (path, init = {}) => fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } }),
+    async stop() {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** Wait until `sepp` reports the association with `peerId` in `state`. */
+export async function waitForState(sepp: SeppProcess, peerId: string, state: string, timeoutMs = 15000): Promise<Record<string, unknown>> {
+  return waitFor(`${sepp.side.name}: peer ${peerId} ${state}`, async () => {
+    const r = await sepp.admin(`/v1/peers/${peerId}/n32`);
+    if (!r.ok) return null;
+    const s = (await r.json()) as Record<string, unknown>;
+    return s.state === state ? s : null;
+  }, timeoutMs, 100);
+}

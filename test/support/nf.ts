@@ -1,0 +1,118 @@
+// test/support/nf.ts — small real HTTP/2 NFs for the end-to-end tests: an h2c producer that records what it
+// received and answers through a handler, and an h2c consumer client (the way open5gs-style NFs talk).
+import http2 from "node:http2";
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  authority: string;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+export interface NfAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  /** answer after this many ms (slow producer) */
+  delayMs?: number;
+}
+
+export interface TestNf {
+  port: number;
+  received: ReceivedRequest[];
+  /** streams currently open on the server (leak checks) */
+  openStreams(): number;
+  close(): Promise<void>;
+}
+
+export function startNf(handler: (r: ReceivedRequest) => NfAnswer | Promise<NfAnswer>): Promise<TestNf> {
+  const server = http2.createServer();
+  const received: ReceivedRequest[] = [];
+  let open = 0;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  server.on("stream", (stream, h) => {
+    open++;
+    stream.on("close", () => open--);
+    stream.on("error", () => {});
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", async () => {
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(h)) if (!k.startsWith(":") && v !== undefined) headers[k] = v as string | string[];
+      const r: ReceivedRequest = { method: String(h[":method"]), path: String(h[":path"]), authority: String(h[":authority"]), headers, body: Buffer.concat(chunks) };
+      received.push(r);
+      const a = await handler(r);
+      if (a.delayMs) await Bun.sleep(a.delayMs);
+      if (stream.closed || stream.destroyed) return;
+      const body = a.body === undefined ? undefined : typeof a.body === "string" ? Buffer.from(a.body) : a.body;
+      stream.respond({ ":status": a.status, ...(a.headers ?? {}) }, { endStream: !body?.length });
+      if (body?.length) stream.end(body);
+    });
+  });
+  return new Promise((res) =>
+    server.listen(0, "127.0.0.1", () =>
+      res({
+        port: (server.address() as { port: number }).port,
+        received,
+        openStreams: () => open,
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sessions) s.destroy();
+            server.close(() => r());
+          }),
+      }),
+    ),
+  );
+}
+
+export interface NfResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  json<T = any>(): T;
+}
+
+/** An h2c client (prior knowledge) towards a SEPP's SBI port. */
+export class NfClient {
+  readonly #session: http2.ClientHttp2Session;
+  constructor(port: number) {
+    this.#session = http2.connect(`http://127.0.0.1:${port}`);
+    this.#session.on("error", () => {});
+  }
+  request(method: string, authority: string, path: string, headers: Record<string, string> = {}, body?: string | Uint8Array, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<NfResponse> {
+    return new Promise((resolve, reject) => {
+      const s = this.#session.request({ ":method": method, ":path": path, ":authority": authority, ":scheme": "http", ...headers }, { endStream: body === undefined, signal: opts.signal });
+      const chunks: Buffer[] = [];
+      let status = 0;
+      let rh: Record<string, string | string[]> = {};
+      const t = setTimeout(() => {
+        s.close(http2.constants.NGHTTP2_CANCEL);
+        reject(new Error(`${method} ${path}: no answer`));
+      }, opts.timeoutMs ?? 15000);
+      s.on("response", (h) => {
+        status = Number(h[":status"]);
+        rh = {};
+        for (const [k, v] of Object.entries(h)) if (!k.startsWith(":") && v !== undefined) rh[k] = v as string | string[];
+      });
+      s.on("data", (c: Buffer) => chunks.push(c));
+      s.on("end", () => {
+        clearTimeout(t);
+        const b = Buffer.concat(chunks);
+        resolve({ status, headers: rh, body: b, json: () => JSON.parse(b.toString()) });
+      });
+      s.on("error", (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
+      if (body !== undefined) s.end(body);
+    });
+  }
+  close(): void {
+    this.#session.close();
+  }
+}
