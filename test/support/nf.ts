@@ -35,7 +35,7 @@ export function startNf(handler: (r: ReceivedRequest) => NfAnswer | Promise<NfAn
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
-  server.on("stream", (stream, h) => {
+  server.on("stream", (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => {
     open++;
     stream.on("close", () => open--);
     stream.on("error", () => {});
