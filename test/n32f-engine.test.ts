@@ -162,3 +162,26 @@ describe("PRINS engine refusals", () => {
     expect(code(() => prins.protectRequest(c, req.message))).toBe("CONTEXT_NOT_FOUND");
   });
 });
+
+describe("TS 33.517 4.2.2.5: confidential IEs replacement handling in the original N32-f message", () => {
+  test("the SUPI in the path and the access token are encBlockIndex references; the AV in the AUSF answer too", () => {
+    const { c, p, pStore } = pair();
+    const req = requests.find((f) => f.name.startsWith("nudm-sdm-am-data"))!;
+    const wire = JSON.parse(prins.protectRequest(c, req.message).body);
+    const block = JSON.parse(Buffer.from(wire.reformattedData.aad, "base64url").toString());
+    expect(block.requestLine.path).toMatch(/^\/nudm-sdm\/v2\/\{encBlockIndex:\d+\}\/am-data$/);
+    const auth = block.headers.find((h: { header: string }) => h.header === "authorization");
+    expect(auth.value).toEqual({ encBlockIndex: expect.any(Number) });
+    // and the receiving SEPP puts the values back
+    const opened = prins.openRequest(wire, pStore);
+    expect(opened.message.path).toBe(req.message.path!);
+
+    const ausf = responses.find((f) => f.name.startsWith("nausf-ue-authentications"))!;
+    const body = prins.protectResponse(p, ausf.message, { method: "POST", path: ausf.request!.path, messageId: newMessageId() });
+    const rblock = JSON.parse(Buffer.from(JSON.parse(body).reformattedData.aad, "base64url").toString());
+    const av = rblock.payload.find((e: { iePath: string }) => e.iePath.startsWith("/5gAuthData"));
+    expect(av).toBeDefined();
+    expect(JSON.stringify(av.value)).toContain("encBlockIndex");
+    for (const s of ausf.sensitive) expect(JSON.stringify(rblock)).not.toContain(s);
+  });
+});
