@@ -129,7 +129,9 @@ export class PrinsEngine {
     } finally {
       if (plaintext.length) plaintext.fill(0); // the clear values of encrypted IEs
     }
-    const body = `{"reformattedData":${JSON.stringify(jwe)}}`;
+    // = `{"reformattedData":${JSON.stringify(jwe)}}`: the members protectJwe() returns, in its order, are base64url
+    // strings that need no escaping, so the text is written directly (stringify would scan the whole aad again).
+    const body = `{"reformattedData":{"protected":"${jwe.protected}","aad":"${jwe.aad}","iv":"${jwe.iv}","ciphertext":"${jwe.ciphertext}","tag":"${jwe.tag}"}}`;
     if (this.#opts.validateOutgoing) {
       const bad =
         // P10: HttpPayload.value may be any JSON value (the one exception to the unmodified schema)
