@@ -8,7 +8,8 @@
 //    association is routed on 3gpp-Sbi-Target-apiRoot (removed towards the NF) under the same checks.
 import { N32fError } from "../n32f/errors.ts";
 import { ReformatError } from "../n32f/reformat.ts";
-import type { HttpMessage } from "../n32f/message.ts";
+import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
+import { buildMultipart, MultipartError, parseMultipart, stripContentId, type MultipartPart } from "../n32f/multipart.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { HttpMethod, PlmnId } from "../model/n32.ts";
@@ -187,7 +188,7 @@ export class PSepp {
     // topology hiding: URIs in the partner's request that its NFs will be called back on (TS 33.501 13.1.1.1)
     let body = msg.body;
     try {
-      body = this.#rewriteCallbacks(msg, peer, body);
+      body = this.#rewriteCallbacks(msg.method!, msg.path!, headerOf(msg.headers, "content-type"), peer, body);
     } catch (e) {
       if (!(e instanceof TelescopicError)) throw e;
       return answer(problemMessage(e.status, e.problemCause, e.message), "refused");
@@ -219,28 +220,53 @@ export class PSepp {
     return answer({ kind: "response", status: up.status, headers: endToEnd(up.headers), body: up.body }, "ok");
   }
 
-  #rewriteCallbacks(msg: HttpMessage, peer: PeerConfig, body: Uint8Array | undefined): Uint8Array | undefined {
-    if (!body || body.length === 0 || !/json/i.test(headerOf(msg.headers, "content-type") ?? "")) return body;
+  /** The body with callback URIs rewritten: a JSON body, or the JSON root part of multipart/related (Nsmf_PDUSession create with N1 SM binary). */
+  #rewriteCallbacks(method: string, path: string, contentType: string | undefined, peer: PeerConfig, body: Uint8Array | undefined): Uint8Array | undefined {
+    if (!body || body.length === 0 || !contentType) return body;
+    const ct = parseContentType(contentType);
+    const kind = ct ? bodyKind(ct.mediaType) : null;
+    if (kind === "json") return this.#rewriteJson(method, path, peer, body) ?? body;
+    if (kind !== "multipart" || !ct) return body;
+    const boundary = ct.params.get("boundary");
+    if (!boundary) return body;
+    let parts: MultipartPart[];
+    try {
+      parts = parseMultipart(body, boundary);
+    } catch (e) {
+      if (e instanceof MultipartError) return body; // the producer judges its own malformed input
+      throw e;
+    }
+    const start = ct.params.get("start");
+    const rootIndex = start === undefined ? 0 : parts.findIndex((x) => x.headers.some(([n, v]) => n === "content-id" && stripContentId(v) === stripContentId(start)));
+    const root = parts[rootIndex];
+    if (!root) return body;
+    const out = this.#rewriteJson(method, path, peer, root.data);
+    if (!out) return body;
+    parts[rootIndex] = { headers: root.headers.filter(([n]) => n !== "content-length"), data: out };
+    return buildMultipart(boundary, parts);
+  }
+
+  /** A rewritten JSON document, or null when it is not JSON or nothing was rewritten. */
+  #rewriteJson(method: string, path: string, peer: PeerConfig, json: Uint8Array): Uint8Array | null {
     const filter = {
       hostFilter: (_h: string, plmn: PlmnId | null) => !!plmn && peer.plmnIds.some((p) => plmnEq(p, plmn)),
     };
-    const text = Buffer.from(body).toString("utf8");
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(Buffer.from(json).toString("utf8"));
     } catch {
-      return body;
+      return null;
     }
     const sbi = this.d.sbiEndpoint();
-    const r1 = rewriteRequestUris(msg.method!, msg.path!, parsed, this.d.telescopic, sbi, filter);
+    const r1 = rewriteRequestUris(method, path, parsed, this.d.telescopic, sbi, filter);
     let out = r1.body;
     let n = r1.rewritten;
-    if (msg.method === "POST" && PDU_SESSIONS_RE.test(msg.path!)) {
+    if (method === "POST" && PDU_SESSIONS_RE.test(path)) {
       const r2 = rewriteVsmfPduSessionUri(out, this.d.telescopic, sbi, filter);
       out = r2.body;
       n += r2.rewritten;
     }
-    return n > 0 ? Buffer.from(JSON.stringify(out)) : body;
+    return n > 0 ? Buffer.from(JSON.stringify(out)) : null;
   }
 
   /** TLS mode: a peer's plain HTTP/2 request on N32-f (TS 33.501 13.1.1.2). */
@@ -287,6 +313,15 @@ export class PSepp {
           return problemOut(problem(403, "TARGET_NOT_ALLOWED", `target not allowed: ${decision.detail}`));
         }
         const headers = endToEnd(req.headers, new Set([TARGET_API_ROOT]));
+        // topology hiding in TLS mode too: callback URIs of the partner's request (TS 33.501 13.1.1.1)
+        let body: Uint8Array | undefined;
+        try {
+          body = this.#rewriteCallbacks(req.method, fullPath, headerOf(req.headers, "content-type"), peer, req.body);
+        } catch (e) {
+          if (!(e instanceof TelescopicError)) throw e;
+          outcome = "refused";
+          return problemOut(problem(e.status, e.problemCause, e.message));
+        }
         try {
           const up = await this.d.producers.request(
             { scheme: root.scheme, host: root.host, port: root.port ?? (root.scheme === "https" ? 443 : 80) },
@@ -296,7 +331,7 @@ export class PSepp {
               path: decision.path + (query !== undefined ? `?${query}` : ""),
               authority: root.authority,
               headers,
-              body: req.body,
+              body,
               timeoutMs: cfg.sbi.requestTimeoutMs,
               maxBodyBytes: cfg.sbi.maxBodyBytes,
               signal: req.signal,
