@@ -130,8 +130,7 @@ export class CSepp {
     }
     if (this.d.log.enabled("debug")) {
       // The N32-f message as it crosses N32: the aad is clear by design (encrypted IEs are encBlockIndex references).
-      const jwe = (JSON.parse(wire.body) as { reformattedData: { aad: string } }).reformattedData;
-      this.d.log.debug("N32-f request sent", { peer: peer.id, messageId: wire.messageId, aad: JSON.parse(Buffer.from(jwe.aad, "base64url").toString("utf8")) });
+      this.d.log.debug("N32-f request sent", { peer: peer.id, messageId: wire.messageId, aad: decodedAad(JSON.parse(wire.body)) });
     }
     let rsp;
     try {
@@ -151,6 +150,7 @@ export class CSepp {
       } catch {
         return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", "the peer SEPP answered with a body that is not JSON"));
       }
+      if (this.d.log.enabled("debug")) this.d.log.debug("N32-f response received", { peer: peer.id, messageId: wire.messageId, aad: decodedAad(body) });
       let m: HttpMessage;
       try {
         m = this.d.prins.openResponse(ctx, body, { method: msg.method!, path: msg.path!, messageId: wire.messageId, callbackType: headerOf(headers, "3gpp-sbi-callback") });
@@ -222,6 +222,21 @@ export class CSepp {
       }
     }
     return { status: m.status ?? 502, headers: m.headers, body };
+  }
+}
+
+/**
+ * The decoded `aad` (DataToIntegrityProtectBlock, TS 29.573 6.1.5.3) of an N32fReformattedReqMsg/RspMsg, for the
+ * debug log: it crosses N32 in clear by design (encrypted IEs are encBlockIndex references). A body that is not
+ * such a message yields a short marker, never its content (nothing from the network is logged unchecked).
+ */
+export function decodedAad(msg: unknown): unknown {
+  const aad = (msg as { reformattedData?: { aad?: unknown } } | null)?.reformattedData?.aad;
+  if (typeof aad !== "string" || aad.length > 4 * 1024 * 1024) return "(no aad)";
+  try {
+    return JSON.parse(Buffer.from(aad, "base64url").toString("utf8"));
+  } catch {
+    return "(aad not JSON)";
   }
 }
 
