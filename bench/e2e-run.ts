@@ -1,0 +1,310 @@
+// bench/e2e-run.ts — the end-to-end benchmark (issue 4 "Benchmark"; run by bench/e2e.sh, `npm run bench:e2e`).
+// One typical Nudm_SDM am-data GET (TS 29.503), driven by h2load over h2c, in five set-ups, all on 127.0.0.1:
+//   nf       h2load → NF                                                    (the NF alone: the ceiling)
+//   chain    h2load → nghttpx A (h2c in) ─TLS 1.3 mutual, h2─► nghttpx B → NF (h2c): plain forwarding, the
+//            same shape as cSEPP → N32 → pSEPP without any SEPP logic (the baseline of the target)
+//   prins    h2load → cSEPP (SBI, h2c) ─N32-f PRINS (JWE, TLS 1.3 mutual)─► pSEPP → NF (h2c)
+//   tls      h2load → cSEPP ─N32-f TLS mode (plain HTTP/2 relay over TLS 1.3 mutual)─► pSEPP → NF
+// The SEPPs are real processes (scripts/lib/pair.ts: dev PKI, N32-c handshake) at log level info.
+// Each scenario: a warm-up run, then a fixed-duration run with a per-request log (p50/p99 from it), and the
+// CPU time of each proxy process from /proc/<pid>/stat (utime+stime) before and after.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { HOME, HOME_UDM, VISITED, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BUN = process.execPath;
+
+interface Opts {
+  duration: number;
+  warmup: number;
+  clients: number;
+  streams: number;
+  only: Set<string>;
+  /** write a CPU profile of each SEPP (bun --cpu-prof) into this directory */
+  profile?: string;
+}
+
+function parseArgs(argv: string[]): Opts {
+  const o: Opts = { duration: 10, warmup: 2, clients: 4, streams: 16, only: new Set(["nf", "chain", "prins", "tls"]) };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    const int = (v: string, lo: number, hi: number) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${a} must be an integer in ${lo}..${hi}`);
+      return n;
+    };
+    if (a === "--duration") o.duration = int(next(), 1, 30);
+    else if (a === "--warmup") o.warmup = int(next(), 0, 10);
+    else if (a === "-c" || a === "--clients") o.clients = int(next(), 1, 64);
+    else if (a === "-m" || a === "--streams") o.streams = int(next(), 1, 256);
+    else if (a === "--only") o.only = new Set(next().split(","));
+    else if (a === "--profile") o.profile = resolve(next());
+    else throw new Error(`unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,chain,prins,tls, --profile dir)`);
+  }
+  return o;
+}
+
+const SUPI = "imsi-262010000000001";
+const PATH = `/nudm-sdm/v2/${SUPI}/am-data?plmn-id=%7B%22mcc%22%3A%22234%22%2C%22mnc%22%3A%2215%22%7D`;
+// a JWT-shaped access token whose consumerPlmnId is the visited PLMN (the pSEPP checks it, TS 33.517 4.2.2.4)
+const TOKEN = `Bearer eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.${Buffer.from(JSON.stringify({ iss: "nrf", sub: "amf-1", aud: "nudm-sdm", scope: "nudm-sdm", exp: 4102444800, consumerPlmnId: { mcc: "234", mnc: "15" } })).toString("base64url")}.c2lnbmF0dXJl`;
+const NF_HEADERS = ["accept: application/json", `authorization: ${TOKEN}`, "user-agent: AMF-6a0c4a4e-0f4e-4a38-9a33-7a0f1b5b0a01"];
+
+interface Result {
+  name: string;
+  rps: number;
+  done: number;
+  ok: number;
+  failed: number;
+  p50: number;
+  p99: number;
+  cpu: Array<{ name: string; seconds: number; pct: number }>;
+}
+
+function statFields(pid: number): string[] {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // fields after "(comm)" start at field 3 (state): ppid is field 4, utime 14, stime 15
+  return s.slice(s.lastIndexOf(")") + 2).split(" ");
+}
+
+/** utime+stime in seconds of a process (all its threads) and of its child processes (nghttpx forks its worker). */
+function cpuSeconds(pid: number): number {
+  const f = statFields(pid);
+  let t = (Number(f[11]) + Number(f[12])) / 100; // CLK_TCK is 100 on Linux
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d) || Number(d) === pid) continue;
+    try {
+      if (Number(statFields(Number(d))[1]) === pid) t += cpuSeconds(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return t;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20000)));
+    p.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-20000)));
+    const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    p.once("error", (e) => {
+      clearTimeout(t);
+      rej(e);
+    });
+    p.once("exit", (code) => {
+      clearTimeout(t);
+      res({ code, out, err });
+    });
+  });
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+async function h2load(o: Opts, dir: string, name: string, url: string, authority: string | null, procs: Array<{ name: string; pid: number }>): Promise<Result> {
+  const headers = [...NF_HEADERS, ...(authority ? [`:authority: ${authority}`] : [])].flatMap((h) => ["-H", h]);
+  const base = ["-t", "1", "-c", String(o.clients), "-m", String(o.streams), ...headers];
+  if (o.warmup > 0) {
+    const w = await run("h2load", [...base, "-D", String(o.warmup), url], (o.warmup + 20) * 1000);
+    if (w.code !== 0) throw new Error(`${name}: h2load warm-up failed (${w.code}): ${w.err || w.out}`);
+  }
+  const log = join(dir, `${name}.h2load.log`);
+  const before = procs.map((p) => cpuSeconds(p.pid));
+  const t0 = performance.now();
+  const r = await run("h2load", [...base, "-D", String(o.duration), `--log-file=${log}`, url], (o.duration + 30) * 1000);
+  const wall = (performance.now() - t0) / 1000;
+  const after = procs.map((p) => cpuSeconds(p.pid));
+  if (r.code !== 0) throw new Error(`${name}: h2load failed (${r.code}): ${r.err || r.out}`);
+  const m = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(r.out);
+  const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed/.exec(r.out);
+  const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(r.out);
+  if (!m || !req || !codes) throw new Error(`${name}: cannot read the h2load output:\n${r.out}`);
+  // per-request log: start (µs since epoch) \t status \t duration (µs); only 2xx count as served
+  const lines = readFileSync(log, "utf8").split("\n");
+  const lat = new Float64Array(lines.length);
+  let n = 0;
+  for (const line of lines) {
+    const [, status, us] = line.split("\t");
+    if (status && status.startsWith("2") && us) lat[n++] = Number(us) / 1000;
+  }
+  const sorted = lat.subarray(0, n).sort();
+  const ok2xx = Number(codes[1]);
+  return {
+    name,
+    rps: Number(m[3]),
+    done: Number(req[3]),
+    ok: ok2xx,
+    failed: Number(req[3]) - ok2xx + Number(req[5]),
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    cpu: procs.map((p, i) => {
+      const s = after[i]! - before[i]!;
+      return { name: p.name, seconds: s, pct: (100 * s) / wall };
+    }),
+  };
+}
+
+/** A long-running helper process; resolves once `ready` says so from its stdout/stderr. */
+async function daemon(name: string, cmd: string, args: string[], ready: (out: string) => boolean | Promise<boolean>, timeoutMs = 15000) {
+  const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const add = (d: Buffer) => (out = (out + d.toString()).slice(-20000));
+  p.stdout!.on("data", add);
+  p.stderr!.on("data", add);
+  const exited = new Promise<void>((r) => p.once("exit", () => r()));
+  try {
+    await waitFor(name, () => {
+      if (p.exitCode !== null) throw new Error(`${name} exited (${p.exitCode}): ${out}`);
+      return ready(out);
+    }, timeoutMs, 50);
+  } catch (e) {
+    p.kill("SIGKILL");
+    throw e;
+  }
+  return {
+    pid: p.pid!,
+    output: () => out,
+    async stop() {
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      p.kill("SIGTERM");
+      const t = setTimeout(() => p.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** A TCP port accepts connections. */
+async function listening(port: number): Promise<boolean> {
+  try {
+    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    s.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), "sepp-bench-e2e-"));
+  const stops: Array<() => Promise<unknown>> = [];
+  const results: Result[] = [];
+  const started = performance.now();
+  const cleanup = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+    stops.length = 0;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  process.on("SIGTERM", () => void cleanup().then(() => process.exit(143)));
+  try {
+    const nf = await daemon("NF", BUN, [join(ROOT, "bench/nf-h2.ts"), "0"], (s) => /\{"port":\d+\}/.test(s));
+    stops.push(() => nf.stop());
+    const nfPort = Number(/"port":(\d+)/.exec(nf.output())![1]);
+    const udm = `${HOME_UDM}:${nfPort}`;
+    console.error(`# NF (bun node:http2 h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}, ${o.duration}s per scenario after ${o.warmup}s warm-up`);
+
+    if (o.only.has("nf")) results.push(await h2load(o, dir, "nf", `http://127.0.0.1:${nfPort}${PATH}`, udm, [{ name: "nf", pid: nf.pid }]));
+
+    if (o.only.has("chain")) {
+      // the PKI of a SEPP pair serves the nghttpx pair too: B presents the home SEPP certificate and requires A's
+      // (visited) certificate chained to the visited root; A verifies B against the home root (mutual TLS like N32)
+      const pki = await writePair({ dir: join(dir, "chain-pki"), homeProducers: { [HOME_UDM]: nfPort } });
+      const [pa, pb] = [await freePort(), await freePort()];
+      const vp = join(pki.visited.dir, "var/pki");
+      const hp = join(pki.home.dir, "var/pki");
+      writeFileSync(join(dir, "nghttpx.conf"), ""); // no system configuration file
+      const common = ["-n1", `--conf=${join(dir, "nghttpx.conf")}`, "--no-ocsp", "--no-via", "--log-level=WARN", "--tls-min-proto-version=TLSv1.3"];
+      const b = await daemon("nghttpx B", "nghttpx", [
+        ...common,
+        `--frontend=127.0.0.1,${pb}`,
+        `--backend=127.0.0.1,${nfPort};;proto=h2`,
+        "--verify-client",
+        `--verify-client-cacert=${join(vp, "root-visited.crt.pem")}`,
+        join(hp, "sepp.key.pem"),
+        join(hp, "sepp.crt.pem"),
+      ], () => listening(pb));
+      stops.push(() => b.stop());
+      const a = await daemon("nghttpx A", "nghttpx", [
+        ...common,
+        `--frontend=127.0.0.1,${pa};no-tls`,
+        `--backend=127.0.0.1,${pb};;tls;proto=h2;sni=${HOME.fqdn}`,
+        `--cacert=${join(hp, "root-home.crt.pem")}`,
+        `--client-private-key-file=${join(vp, "sepp.key.pem")}`,
+        `--client-cert-file=${join(vp, "sepp.crt.pem")}`,
+      ], () => listening(pa));
+      stops.push(() => a.stop());
+      results.push(await h2load(o, dir, "chain", `http://127.0.0.1:${pa}${PATH}`, udm, [{ name: "nghttpx-A", pid: a.pid }, { name: "nghttpx-B", pid: b.pid }]));
+      await a.stop();
+      await b.stop();
+    }
+
+    for (const mode of ["PRINS", "TLS"] as const) {
+      const name = mode.toLowerCase();
+      if (!o.only.has(name)) continue;
+      // the per-peer rate limit (default 2000/s, N32-PROFILE limits) is raised so that it does not cap the measurement
+      const pair = await writePair({
+        dir: join(dir, name),
+        capabilities: [mode],
+        homeProducers: { [HOME_UDM]: nfPort },
+        edit: (_side, c) => {
+          for (const p of c.peers ?? []) p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
+        },
+      });
+      const env: Record<string, string> = { SEPP_LOG_LEVEL: "info" };
+      if (o.profile) env.BUN_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`;
+      const sepps: SeppProcess[] = [];
+      stops.push(() => Promise.all(sepps.map((s) => s.stop())));
+      sepps.push(...(await Promise.all([startSepp(pair.visited, env), startSepp(pair.home, env)])));
+      const [v, h] = sepps as [SeppProcess, SeppProcess];
+      const state = mode === "PRINS" ? "active-prins" : "active-tls";
+      await waitForState(v, "home", state);
+      await waitForState(h, "visited", state);
+      results.push(
+        await h2load(o, dir, name, `http://127.0.0.1:${pair.visited.ports.sbi}${PATH}`, udm, [
+          { name: "cSEPP", pid: v.proc.pid! },
+          { name: "pSEPP", pid: h.proc.pid! },
+        ]),
+      );
+      const codes = await Promise.all(sepps.map((s) => s.stop()));
+      sepps.length = 0;
+      if (codes.some((c) => c !== 0)) throw new Error(`${name}: a SEPP exited with ${codes.join(", ")}`);
+    }
+  } finally {
+    await cleanup();
+  }
+
+  const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+  console.log(`scenario  req/s     p50 ms  p99 ms  2xx/done        CPU (seconds, % of one core)`);
+  for (const r of results)
+    console.log(
+      `${r.name.padEnd(9)} ${f(r.rps, 0).padStart(7)}  ${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(14)}  ${r.cpu.map((c) => `${c.name} ${f(c.seconds, 2)}s ${f(c.pct, 0)}%`).join(", ")}`,
+    );
+  const by = (n: string) => results.find((r) => r.name === n);
+  const prins = by("prins");
+  const tls = by("tls");
+  const chain = by("chain");
+  console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
+  const bad = results.filter((r) => r.failed > 0 || r.done === 0);
+  for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);
+  console.log(
+    `e2e prins ${f(prins?.rps ?? NaN, 0)} req/s p99 ${f(prins?.p99 ?? NaN, 2)}; tls ${f(tls?.rps ?? NaN, 0)} req/s; nghttpx-chain ${f(chain?.rps ?? NaN, 0)} req/s; ratio ${prins && chain ? (prins.rps / chain.rps).toFixed(2) : "n/a"}`,
+  );
+  if (bad.length) process.exitCode = 1;
+}
+
+await main();

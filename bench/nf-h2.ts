@@ -1,0 +1,59 @@
+// bench/nf-h2.ts — a minimal, fast h2c producer for the end-to-end benchmark (a stand-in for the home UDM):
+// HTTP/2 with prior knowledge (TS 29.500 5.2) on 127.0.0.1, one fixed Nudm_SDM AccessAndMobilitySubscriptionData
+// answer (TS 29.503) for GET …/am-data, 404 ProblemDetails otherwise. No per-request parsing beyond :method and
+// :path, the answer body and headers are built once. Not part of the SEPP.
+//   bun bench/nf-h2.ts [port]   → prints {"port":N} on stdout once listening; SIGTERM/SIGINT stop it.
+import http2 from "node:http2";
+
+/** A typical am-data answer (a few hundred octets, like a real UDM's). */
+export const AM_DATA = {
+  gpsis: ["msisdn-491700000001"],
+  subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" },
+  nssai: { defaultSingleNssais: [{ sst: 1 }, { sst: 2, sd: "000001" }], singleNssais: [{ sst: 3, sd: "abcdef" }] },
+  ratRestrictions: ["NR_REDCAP"],
+  rfspIndex: 1,
+  subsRegTimer: 3600,
+  ueUsageType: 1,
+  mpsPriority: false,
+  mcsPriority: false,
+  activeTime: 60,
+  sorInfo: { ackInd: false, provisioningTime: "2026-01-01T00:00:00Z" },
+  micoAllowed: true,
+  sharedAmDataIds: ["262-01-amdata1"],
+  odbPacketServices: "ALL_PACKET_SERVICES",
+};
+
+const body = Buffer.from(JSON.stringify(AM_DATA));
+const okHeaders = { ":status": 200, "content-type": "application/json", "content-length": String(body.length) };
+const notFound = Buffer.from(JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }));
+const nfHeaders = { ":status": 404, "content-type": "application/problem+json", "content-length": String(notFound.length) };
+
+export function startBenchNf(port = 0): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
+  server.on("session", (s) => s.on("error", () => {}));
+  server.on("stream", (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => {
+    stream.on("error", () => {});
+    const ok = h[":method"] === "GET" && String(h[":path"]).includes("/am-data");
+    // the request has no body (GET); answer at once, drain anything else
+    stream.respond(ok ? okHeaders : nfHeaders);
+    stream.end(ok ? body : notFound);
+    stream.resume();
+  });
+  return new Promise((res, rej) => {
+    server.once("error", rej);
+    server.listen(port, "127.0.0.1", () =>
+      res({
+        port: (server.address() as { port: number }).port,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      }),
+    );
+  });
+}
+
+if (import.meta.main) {
+  const nf = await startBenchNf(Number(process.argv[2] ?? 0));
+  process.stdout.write(JSON.stringify({ port: nf.port }) + "\n");
+  const stop = () => process.exit(0);
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
