@@ -69,6 +69,8 @@ export class Pkcs11AeadEngine implements AeadEngine {
   readonly layout: GcmLayout;
   readonly #gcm: GcmMechanism;
   readonly #n = new UlongOut();
+  readonly #lostListeners = new Set<() => void>();
+  readonly #unsubscribe: () => void;
 
   constructor(token: Pkcs11Token) {
     this.#token = token;
@@ -80,6 +82,29 @@ export class Pkcs11AeadEngine implements AeadEngine {
       throw e;
     }
     this.#gcm = new GcmMechanism(this.layout);
+    // The token came back: if the reconnect ended our session (C_Finalize/C_Initialize), every key imported
+    // through it is gone. Open a fresh session now and tell the owners of the N32-f contexts.
+    this.#unsubscribe = token.onHealth((healthy) => {
+      if (!healthy || this.#session.alive) return;
+      try {
+        this.#live();
+      } catch {
+        /* importKey() retries */
+      }
+      for (const fn of this.#lostListeners)
+        queueMicrotask(() => {
+          try {
+            fn();
+          } catch {
+            /* a listener's failure is its own */
+          }
+        });
+    });
+  }
+
+  onKeysLost(fn: () => void): () => void {
+    this.#lostListeners.add(fn);
+    return () => this.#lostListeners.delete(fn);
   }
 
   #create(session: Session, raw: Uint8Array): number {
@@ -176,6 +201,8 @@ export class Pkcs11AeadEngine implements AeadEngine {
 
   /** Close the engine's session: every key imported through it is destroyed by the token. */
   close(): void {
+    this.#unsubscribe();
+    this.#lostListeners.clear();
     this.#session.close();
   }
 }

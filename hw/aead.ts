@@ -35,6 +35,13 @@ export interface AeadEngine {
   seal(key: AeadKey, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): SealResult;
   /** AES-GCM decrypt; returns the plaintext, or null when the tag does not verify. Never throws on a bad tag. */
   open(key: AeadKey, iv: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): Uint8Array | null;
+  /**
+   * `fn` is called (asynchronously) when keys imported earlier were lost outside the caller's control: the
+   * PKCS#11 token was removed and reconnected, which ends the session holding them. Every N32-f context on this
+   * engine is then unusable (its keys throw AeadKeyError "key lost") and must be re-established by a new N32-c
+   * handshake. Returns an unsubscribe function. Engines that cannot lose keys (software) leave it out.
+   */
+  onKeysLost?(fn: () => void): () => void;
 }
 
 export class AeadKeyError extends Error {

@@ -14,6 +14,10 @@ import { CKA, CKO } from "../hw/pkcs11/constants.ts";
 import { Pkcs11Module } from "../hw/pkcs11/module.ts";
 import { parsePkcs11Uri, tokenMatches } from "../hw/pkcs11/uri.ts";
 import { ecPointToSpki } from "../hw/keystore-pkcs11.ts";
+import { SoftwareAeadEngine, type AeadEngine } from "../hw/aead.ts";
+import { createAeadEngine } from "../hw/aead-pkcs11.ts";
+import { openKeystore } from "../hw/keystore.ts";
+import { memoryLogger } from "../src/log.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
 import { softhsm } from "./support/softhsm.ts";
 
@@ -344,5 +348,59 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     expect(lines.some((l) => l.msg === "PKCS#11 token lost")).toBe(true); // the logs do cover the token events
     expect(JSON.stringify(lines)).not.toContain(PIN);
     for (const f of filesUnder(visited.dir)) expect({ f, pin: readFileSync(f).includes(PIN) }).toEqual({ f, pin: false });
+  });
+});
+
+describe("pkcs11 AEAD engine: onKeysLost (what lets the SEPP re-handshake after a token comes back)", () => {
+  test("fires once when the reconnect ended the engine's session; old keys say so, new keys work; a throwing listener harms nothing", async () => {
+    const t = hsm.createToken(`lost-${process.pid}`, "4242-lost");
+    const dataDir = mkdtempSync(join(tmpdir(), "sepp-hw-lost-"));
+    writeFileSync(join(dataDir, "pin"), t.pin, { mode: 0o600 });
+    const log = memoryLogger();
+    const ks = await openKeystore({ backend: "pkcs11", module: hsm.module, tokenUri: t.uri, pinFile: "pin", sessionPoolSize: 1 }, dataDir, log, { retryInitialMs: 20, retryMaxMs: 100 });
+    const aead = createAeadEngine("pkcs11", ks);
+    try {
+      let lost = 0;
+      expect(aead.onKeysLost).toBeFunction();
+      aead.onKeysLost!(() => {
+        throw new Error("listener failure");
+      });
+      const off = aead.onKeysLost!(() => lost++);
+      const iv = new Uint8Array(12).fill(1);
+      const key = aead.importKey(new Uint8Array(32).fill(3));
+      const sealed = aead.seal(key, iv, new Uint8Array(0), Uint8Array.of(9, 9, 9));
+      expect(ks.status().healthy).toBe(true); // nothing fired while the token stays
+      expect(lost).toBe(0);
+
+      hsm.deleteToken(t.label);
+      expect(ks.status().healthy).toBe(false);
+      hsm.createToken(t.label, t.pin);
+      await waitFor("token back", () => ks.status().healthy, 10000, 10);
+      await waitFor("keys-lost event", () => lost === 1, 2000, 5);
+      expect(() => aead.seal(key, iv, new Uint8Array(0), Uint8Array.of(9, 9, 9))).toThrow(/key lost/);
+      const key2 = aead.importKey(new Uint8Array(32).fill(3));
+      const again = aead.seal(key2, iv, new Uint8Array(0), Uint8Array.of(9, 9, 9));
+      expect(Buffer.from(again.tag).equals(Buffer.from(sealed.tag))).toBe(true);
+      expect(aead.open(key2, iv, new Uint8Array(0), again.ciphertext, again.tag)).toEqual(Uint8Array.of(9, 9, 9));
+
+      off();
+      hsm.deleteToken(t.label);
+      expect(ks.status().healthy).toBe(false);
+      hsm.createToken(t.label, t.pin);
+      await waitFor("token back again", () => ks.status().healthy, 10000, 10);
+      await Bun.sleep(0); // let queued listeners run: an unsubscribed one must not
+      expect(lost).toBe(1);
+      expect(JSON.stringify(log.lines)).not.toContain(t.pin);
+      key2.destroy();
+    } finally {
+      (aead as { close?: () => void }).close?.();
+      await ks.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("the software engine never loses keys and has no such hook", () => {
+    const sw: AeadEngine = new SoftwareAeadEngine();
+    expect(sw.onKeysLost).toBeUndefined();
   });
 });

@@ -169,7 +169,15 @@ export class Pkcs11Token {
     const changed = h !== this.#healthy;
     this.#healthy = h;
     this.#detail = detail;
-    if (changed) for (const f of this.#listeners) f(h);
+    if (!changed) return;
+    for (const f of this.#listeners) {
+      try {
+        f(h);
+      } catch (e) {
+        // a listener must not break the connection logic that called it
+        this.#log.error("PKCS#11 health listener failed", { error: e instanceof Error ? e.name : "error" });
+      }
+    }
   }
 
   #down(e: unknown): void {
