@@ -139,6 +139,23 @@ export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; ho
   return { visited: side("visited"), home: side("home"), pki: { rootV, rootH } };
 }
 
+/**
+ * A fresh development PKI for the two example SEPPs (config/example-visited.json, config/example-home.json):
+ * each directory gets `sepp.crt.pem`, `sepp.key.pem` (0600), `root-visited.crt.pem` and `root-home.crt.pem`.
+ */
+export async function writePairPki(visitedPkiDir: string, homePkiDir: string): Promise<{ rootV: DevCa; rootH: DevCa }> {
+  const [rootV, rootH] = await Promise.all([createRootCa({ name: "visited PLMN 234-15 root" }), createRootCa({ name: "home PLMN 262-01 root" })]);
+  const [certV, certH] = await Promise.all([issueSeppCert(rootV, { dnsNames: [VISITED.fqdn] }), issueSeppCert(rootH, { dnsNames: [HOME.fqdn] })]);
+  for (const [dir, cert] of [[visitedPkiDir, certV], [homePkiDir, certH]] as const) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, "sepp.crt.pem"), cert.chainPem);
+    writeFileSync(join(dir, "sepp.key.pem"), cert.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, "root-visited.crt.pem"), rootV.certPem);
+    writeFileSync(join(dir, "root-home.crt.pem"), rootH.certPem);
+  }
+  return { rootV, rootH };
+}
+
 export interface SeppProcess {
   side: SeppSide;
   proc: ChildProcess;
