@@ -47,7 +47,9 @@ async function examplePki(): Promise<void> {
 }
 
 async function demo(): Promise<boolean> {
-  const base = join(ROOT, "var", "demo");
+  // SEPP_DEMO_DIR: another place than ./var/demo (the demo's test runs it in a temporary directory)
+  const base = process.env.SEPP_DEMO_DIR ? resolve(process.env.SEPP_DEMO_DIR) : join(ROOT, "var", "demo");
+  const shown = process.env.SEPP_DEMO_DIR ? base : "var/demo";
   rmSync(base, { recursive: true, force: true });
   const procs: SeppProcess[] = [];
   let udm: TestNf | undefined;
@@ -91,7 +93,7 @@ async function demo(): Promise<boolean> {
     for (const s of sides) {
       procs.push(await startSepp(s));
       const me = s.name === "visited" ? VISITED : HOME;
-      out(`${s.name} SEPP ${me.fqdn} (PLMN ${me.plmn.mcc}-${me.plmn.mnc}): N32 ${s.ports.n32}, SBI ${s.ports.sbi}, admin ${s.ports.admin}, data ${join("var/demo", s.name)}/`);
+      out(`${s.name} SEPP ${me.fqdn} (PLMN ${me.plmn.mcc}-${me.plmn.mnc}): N32 ${s.ports.n32}, SBI ${s.ports.sbi}, admin ${s.ports.admin}, data ${join(shown, s.name)}/`);
     }
     const [v, h] = procs as [SeppProcess, SeppProcess];
 
