@@ -283,257 +283,221 @@ async function notify(w: World, callbackUri: string, body: unknown) {
 
 const NOTIFICATION = { notifyItems: [{ resourceId: `http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`, changes: [{ op: "REPLACE", path: "/subscribedUeAmbr/uplink", newValue: "2 Gbps" }] }] };
 
-describe("PRINS: roaming flows through two SEPPs", () => {
-  let w: World;
-  beforeAll(async () => {
-    w = await startWorld("PRINS", true);
-  }, 60000);
-  afterAll(async () => {
-    expect(await stopWorld(w)).toEqual([0, 0]);
+for (const mode of ["PRINS", "TLS"] as const) {
+  const prins = mode === "PRINS";
+  describe(`${mode}: roaming flows through two SEPPs`, () => {
+    let w: World;
+    beforeAll(async () => {
+      w = await startWorld(mode, true);
+    }, 60000);
+    afterAll(async () => {
+      expect(await stopWorld(w)).toEqual([0, 0]);
+    });
+
+    test(`Nausf 5G-AKA: the AMF gets the exact answers${prins ? "; the authentication vectors never cross N32 in clear" : ""}`, async () => {
+      const since = w.v.logs.length;
+      const r1 = await w.amf.request(
+        "POST",
+        `${HOME_AUSF}:${w.ausf!.port}`,
+        "/nausf-auth/v1/ue-authentications",
+        { ...JSON_H, authorization: TOKEN },
+        JSON.stringify({ supiOrSuci: SUCI, servingNetworkName: "5G:mnc015.mcc234.3gppnetwork.org" }),
+      );
+      expect(r1.status).toBe(201);
+      const a = r1.json();
+      expect(a["5gAuthData"]).toEqual(AV);
+      expect(a.authType).toBe("5G_AKA");
+      expect(r1.headers["location"]).toBe(`http://${HOME_AUSF}:${w.ausf!.port}/nausf-auth/v1/ue-authentications/ctx-42`);
+      const got1 = w.ausf!.received.at(-1)!;
+      expect(JSON.parse(got1.body.toString())).toEqual({ supiOrSuci: SUCI, servingNetworkName: "5G:mnc015.mcc234.3gppnetwork.org" });
+      expect(got1.headers["authorization"]).toBe(TOKEN);
+
+      const confirm = new URL(a._links["5g-aka"].href);
+      const r2 = await w.amf.request("PUT", confirm.host, confirm.pathname, JSON_H, JSON.stringify({ resStar: RES_STAR }));
+      expect(r2.status).toBe(200);
+      expect(r2.json()).toEqual({ authResult: "AUTHENTICATION_SUCCESS", supi: SUPI, kseaf: KSEAF });
+      expect(JSON.parse(w.ausf!.received.at(-1)!.body.toString())).toEqual({ resStar: RES_STAR });
+      // no secret in clear anywhere in the visited SEPP's log (both modes)
+      for (const secret of [AV.rand, AV.autn, AV.hxresStar, RES_STAR, KSEAF]) expect(all(w.v)).not.toContain(secret);
+      if (!prins) {
+        expect(aads(w.v, since)).toHaveLength(0); // TLS mode: no N32-f message, the request crossed as plain HTTP/2 in TLS
+        return;
+      }
+      // two requests sent and two responses received, as the visited SEPP logged their aad
+      const seen = await n32fSince(w.v, since, 4);
+      const text = JSON.stringify(seen);
+      for (const secret of [AV.rand, AV.autn, AV.hxresStar, RES_STAR, KSEAF, SUCI, SUPI, TOKEN.slice(7)]) expect(text).not.toContain(secret);
+      // the protected IEs are there as encBlockIndex references, the clear ones in clear (the check is not vacuous)
+      const rsp1 = seen.find((s) => s.msg === "N32-f response received" && s.aad.statusLine === "201")!.aad;
+      const entry = (aad: any, iePath: string) => aad.payload.find((p: any) => p.iePath === iePath);
+      expect(entry(rsp1, "/5gAuthData").value).toEqual({ encBlockIndex: expect.any(Number) });
+      expect(entry(rsp1, "/authType").value).toBe("5G_AKA");
+      const req2 = seen.find((s) => s.msg === "N32-f request sent" && s.aad.requestLine.method === "PUT")!.aad;
+      expect(entry(req2, "/resStar").value).toEqual({ encBlockIndex: expect.any(Number) });
+      const rsp2 = seen.find((s) => s.msg === "N32-f response received" && s.aad.statusLine === "200")!.aad;
+      expect(entry(rsp2, "/kseaf").value).toEqual({ encBlockIndex: expect.any(Number) });
+      expect(entry(rsp2, "/authResult").value).toBe("AUTHENTICATION_SUCCESS");
+    });
+
+    test("Nsmf_PDUSession create: multipart parts byte-equal at the H-SMF; the V-SMF URI becomes a home SEPP telescopic FQDN; the H-SMF calls the V-SMF back through it", async () => {
+      const vsmfUri = `http://${VISITED_SMF}:${w.vsmf!.port}/nsmf-pdusession/v1/vsmf-pdu-sessions/vs-7`;
+      const create = {
+        supi: SUPI,
+        pduSessionId: 5,
+        dnn: "internet",
+        sNssai: { sst: 1 },
+        vsmfId: "0b1c2d3e-0000-4000-8000-0000000000b2",
+        servingNetwork: VISITED.plmn,
+        anType: "3GPP_ACCESS",
+        vsmfPduSessionUri: vsmfUri,
+        n1SmInfoFromUe: { contentId: "n1-req" },
+      };
+      const boundary = "vsmf-boundary-9f8e7d";
+      const body = multipart(boundary, [
+        { headers: { "Content-Type": "application/json" }, data: Buffer.from(JSON.stringify(create)) },
+        { headers: { "Content-Type": "application/vnd.3gpp.5gnas", "Content-Id": "n1-req" }, data: N1_REQUEST },
+      ]);
+      const vsmfClient = w.amf; // the V-SMF talks to the same visited SEPP SBI side
+      const r = await vsmfClient.request("POST", `${HOME_SMF}:${w.hsmf!.port}`, "/nsmf-pdusession/v1/pdu-sessions", { "content-type": `multipart/related; boundary=${boundary}; type="application/json"` }, body);
+      expect(r.status).toBe(201);
+      // the answer's binary part arrives byte-equal too
+      const rparts = readMultipart(String(r.headers["content-type"]), r.body);
+      expect(JSON.parse(rparts[0]!.data.toString())).toEqual({ pduSessionId: 5, n1SmInfoToUe: { contentId: "n1-accept" } });
+      // under PRINS the Content-ID travels without its brackets (N32-PROFILE P10) and is rebuilt as <id> (RFC 2392)
+      expect(stripId(rparts[1]!.headers["content-id"])).toBe("n1-accept");
+      expect(rparts[1]!.data.equals(N1_ACCEPT)).toBe(true);
+
+      const got = w.pduCreates.at(-1)!;
+      expect(got.parts).toHaveLength(2);
+      expect(got.parts[1]!.headers["content-type"]).toBe("application/vnd.3gpp.5gnas");
+      expect(stripId(got.parts[1]!.headers["content-id"])).toBe("n1-req");
+      expect(got.parts[1]!.data.equals(N1_REQUEST)).toBe(true);
+      const { vsmfPduSessionUri, ...rest } = got.json;
+      const { vsmfPduSessionUri: _, ...expectedRest } = create;
+      expect(rest).toEqual(expectedRest);
+      // topology hiding by the home pSEPP: http://<label>.<home SEPP domain>:<home SBI port>/same/path
+      const u = new URL(vsmfPduSessionUri);
+      expect(u.hostname).toMatch(new RegExp(`^t[a-z2-7]{25}\\.${HOME.fqdn.replaceAll(".", "\\.")}$`));
+      expect(u.port).toBe(String(w.h.side.ports.sbi));
+      expect(u.pathname).toBe("/nsmf-pdusession/v1/vsmf-pdu-sessions/vs-7");
+
+      // the H-SMF calls the V-SMF back: to the home SEPP's SBI side, :authority = the telescopic host
+      const before = w.vsmf!.received.length;
+      const cb = await w.homeNf.request("POST", u.host, `${u.pathname}/modify`, JSON_H, JSON.stringify({ requestIndication: "NW_REQ_PDU_SES_MOD", qosFlowsAddModRequestList: [{ qfi: 1 }] }));
+      expect(cb.status).toBe(200);
+      expect(cb.json()).toEqual({ ok: true });
+      expect(w.vsmf!.received.length).toBe(before + 1);
+      const atVsmf = w.vsmf!.received.at(-1)!;
+      expect(atVsmf.path).toBe("/nsmf-pdusession/v1/vsmf-pdu-sessions/vs-7/modify");
+      expect(atVsmf.authority).toBe(`${VISITED_SMF}:${w.vsmf!.port}`);
+      expect(JSON.parse(atVsmf.body.toString()).requestIndication).toBe("NW_REQ_PDU_SES_MOD");
+      // it went home → visited: the home SEPP stamped its own PLMN as the originating network
+      expect(atVsmf.headers["3gpp-sbi-originating-network-id"]).toBe(`262-01; src: SEPP-${HOME.fqdn}`);
+      expect(atVsmf.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
+    });
+
+    test("NF discovery: the result's FQDNs come back as visited SEPP telescopic FQDNs, and a request to one reaches the home UDM", async () => {
+      const result = await discoverUdm(w);
+      const nrfGot = w.nrf.received.at(-1)!;
+      expect(nrfGot.path).toBe(`/nnrf-disc/v1/nf-instances?target-nf-type=UDM&requester-nf-type=AMF&target-plmn-list=${plmnQuery}`);
+      const p = result.nfInstances[0];
+      const text = JSON.stringify(result);
+      expect(text).not.toContain(HOME_UDM);
+      expect(text).not.toContain("10.20.30.40");
+      const suffix = new RegExp(`^t[a-z2-7]{25}\\.${VISITED.fqdn.replaceAll(".", "\\.")}$`);
+      expect(p.fqdn).toMatch(suffix);
+      const { host, authority, label } = udmServiceAuthority(result);
+      expect(host).toMatch(suffix);
+      expect(authority).toBe(`${host}:${w.v.side.ports.sbi}`);
+      expect(p.nfServices[0].scheme).toBe("http");
+
+      const before = w.udm.received.length;
+      const r = await w.amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, { accept: "application/json" });
+      expect(r.status).toBe(200);
+      expect(r.json()).toEqual(AM_DATA);
+      expect(w.udm.received.length).toBe(before + 1);
+      expect(w.udm.received.at(-1)!.authority).toBe(`${HOME_UDM}:${w.udm.port}`);
+      expect(w.udm.received.at(-1)!.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
+
+      // Nsepp_Telescopic_FQDN_Mapping on the visited SBI side answers for that label
+      const m = await w.amf.request("GET", VISITED.fqdn, `/nsepp-telescopic/v1/mapping?telescopic-label=${label}`);
+      expect(m.status).toBe(200);
+      expect(m.json()).toEqual({ telescopicLabel: label, seppDomain: VISITED.fqdn, foreignFqdn: HOME_UDM });
+    });
+
+    test("callback home → visited: the SDM subscription's callbackReference is rewritten by the home SEPP; the UDM's notification reaches the AMF over the reverse session", async () => {
+      const { given, original } = await subscribeSdm(w, prins ? 1 : 2);
+      const gu = new URL(given);
+      expect(gu.hostname).toMatch(new RegExp(`^t[a-z2-7]{25}\\.${HOME.fqdn.replaceAll(".", "\\.")}$`));
+      expect(gu.port).toBe(String(w.h.side.ports.sbi));
+      expect(gu.pathname).toBe(new URL(original).pathname);
+      const before = w.amfCb.received.length;
+      const hSince = w.h.logs.length;
+      const r = await notify(w, given, NOTIFICATION);
+      expect(r.status).toBe(204);
+      expect(w.amfCb.received.length).toBe(before + 1);
+      const got = w.amfCb.received.at(-1)!;
+      expect(got.method).toBe("POST");
+      expect(got.path).toBe(new URL(original).pathname);
+      expect(got.authority).toBe(`${VISITED_AMF}:${w.amfCb.port}`);
+      expect(JSON.parse(got.body.toString())).toEqual(NOTIFICATION);
+      expect(got.headers["3gpp-sbi-callback"]).toBe("Nudm_SDM_Notification");
+      expect(got.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
+      expect(got.headers["3gpp-sbi-originating-network-id"]).toBe(`262-01; src: SEPP-${HOME.fqdn}`);
+      // the home SEPP was the sending side (cSEPP) for this one, on the session the visited SEPP had opened
+      const hs = await homeN32Status(w.h);
+      expect(hs.role).toBe("responder");
+      if (prins) {
+        const sent = await n32fSince(w.h, hSince, 1);
+        expect(sent[0]!.aad.requestLine.authority).toBe(`${VISITED_AMF}:${w.amfCb.port}`);
+      }
+    });
+
+    test(`TS 33.517 4.2.2.9 (${mode}): a telescopic FQDN in :authority wins over a 3gpp-Sbi-Target-apiRoot naming a third PLMN; an altered label is not forwarded`, async () => {
+      const { authority, label } = udmServiceAuthority(await discoverUdm(w));
+      const third = "http://udm.5gc.mnc099.mcc999.3gppnetwork.org:8080";
+      const before = w.udm.received.length;
+      const r = await w.amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-target-apiroot": third });
+      expect(r.status).toBe(200);
+      expect(r.json()).toEqual(AM_DATA);
+      expect(w.udm.received.length).toBe(before + 1);
+      expect(w.udm.received.at(-1)!.authority).toBe(`${HOME_UDM}:${w.udm.port}`);
+      expect(w.udm.received.at(-1)!.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
+
+      // one character of the label changed: refused at the cSEPP, nothing forwarded (not even by the header)
+      const altered = label.slice(0, -1) + (label.endsWith("a") ? "b" : "a");
+      const since = w.v.logs.length;
+      for (const hdrs of [{}, { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${w.udm.port}` }] as Array<Record<string, string>>) {
+        const bad = await w.amf.request("GET", authority.replace(label, altered), `/nudm-sdm/v2/${SUPI}/am-data`, hdrs);
+        expect(bad.status).toBe(404);
+        expect(bad.json().cause).toBe("TARGET_NOT_FOUND");
+      }
+      expect(w.udm.received.length).toBe(before + 1);
+      expect(aads(w.v, since)).toHaveLength(0);
+    });
+
+    if (prins)
+      test("TS 33.517 4.2.2.10: under PRINS the producer receives the target apiRoot in the URI and no 3gpp-Sbi-Target-apiRoot header", async () => {
+        const since = w.v.logs.length;
+        const apiRoot = `http://${HOME_UDM}:${w.udm.port}/udm-prefix`;
+        const r = await w.amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data?dataset-names=AM`, { "3gpp-sbi-target-apiroot": apiRoot });
+        expect(r.status).toBe(200);
+        const got = w.udm.received.at(-1)!;
+        expect(got.authority).toBe(`${HOME_UDM}:${w.udm.port}`);
+        expect(got.path).toBe(`/udm-prefix/nudm-sdm/v2/${SUPI}/am-data?dataset-names=AM`);
+        expect(got.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
+        // on N32 the apiRoot lives in requestLine, not in a header; the SUPI is an encBlockIndex reference
+        const sent = (await n32fSince(w.v, since, 1)).find((s) => s.msg === "N32-f request sent")!.aad;
+        expect(sent.requestLine).toMatchObject({ method: "GET", scheme: "http", authority: `${HOME_UDM}:${w.udm.port}`, queryFragment: "dataset-names=AM" });
+        expect(sent.requestLine.path).toMatch(/^\/udm-prefix\/nudm-sdm\/v2\/\{encBlockIndex:\d+\}\/am-data$/);
+        expect(sent.headers.map((x: { header: string }) => x.header)).not.toContain("3gpp-sbi-target-apiroot");
+      });
   });
+}
 
-  test("Nausf 5G-AKA: the AMF gets the exact answers; the authentication vectors never cross N32 in clear", async () => {
-    const since = w.v.logs.length;
-    const r1 = await w.amf.request(
-      "POST",
-      `${HOME_AUSF}:${w.ausf!.port}`,
-      "/nausf-auth/v1/ue-authentications",
-      { ...JSON_H, authorization: TOKEN },
-      JSON.stringify({ supiOrSuci: SUCI, servingNetworkName: "5G:mnc015.mcc234.3gppnetwork.org" }),
-    );
-    expect(r1.status).toBe(201);
-    const a = r1.json();
-    expect(a["5gAuthData"]).toEqual(AV);
-    expect(a.authType).toBe("5G_AKA");
-    expect(r1.headers["location"]).toBe(`http://${HOME_AUSF}:${w.ausf!.port}/nausf-auth/v1/ue-authentications/ctx-42`);
-    const got1 = w.ausf!.received.at(-1)!;
-    expect(JSON.parse(got1.body.toString())).toEqual({ supiOrSuci: SUCI, servingNetworkName: "5G:mnc015.mcc234.3gppnetwork.org" });
-    expect(got1.headers["authorization"]).toBe(TOKEN);
-
-    const confirm = new URL(a._links["5g-aka"].href);
-    const r2 = await w.amf.request("PUT", confirm.host, confirm.pathname, JSON_H, JSON.stringify({ resStar: RES_STAR }));
-    expect(r2.status).toBe(200);
-    expect(r2.json()).toEqual({ authResult: "AUTHENTICATION_SUCCESS", supi: SUPI, kseaf: KSEAF });
-    expect(JSON.parse(w.ausf!.received.at(-1)!.body.toString())).toEqual({ resStar: RES_STAR });
-
-    // two requests sent and two responses received, as the visited SEPP logged their aad
-    const seen = await n32fSince(w.v, since, 4);
-    const text = JSON.stringify(seen);
-    for (const secret of [AV.rand, AV.autn, AV.hxresStar, RES_STAR, KSEAF, SUCI, SUPI, TOKEN.slice(7)]) expect(text).not.toContain(secret);
-    // …and they are not in clear anywhere in the visited SEPP's log either
-    for (const secret of [AV.rand, AV.autn, AV.hxresStar, RES_STAR, KSEAF]) expect(all(w.v)).not.toContain(secret);
-    // the protected IEs are there as encBlockIndex references, the clear ones in clear (the check is not vacuous)
-    const rsp1 = seen.find((s) => s.msg === "N32-f response received" && s.aad.statusLine === "201")!.aad;
-    const entry = (aad: any, iePath: string) => aad.payload.find((p: any) => p.iePath === iePath);
-    expect(entry(rsp1, "/5gAuthData").value).toEqual({ encBlockIndex: expect.any(Number) });
-    expect(entry(rsp1, "/authType").value).toBe("5G_AKA");
-    const req2 = seen.find((s) => s.msg === "N32-f request sent" && s.aad.requestLine.method === "PUT")!.aad;
-    expect(entry(req2, "/resStar").value).toEqual({ encBlockIndex: expect.any(Number) });
-    const rsp2 = seen.find((s) => s.msg === "N32-f response received" && s.aad.statusLine === "200")!.aad;
-    expect(entry(rsp2, "/kseaf").value).toEqual({ encBlockIndex: expect.any(Number) });
-    expect(entry(rsp2, "/authResult").value).toBe("AUTHENTICATION_SUCCESS");
-  });
-
-  test("Nsmf_PDUSession create: multipart parts byte-equal at the H-SMF; the V-SMF URI becomes a home SEPP telescopic FQDN; the H-SMF calls the V-SMF back through it", async () => {
-    const vsmfUri = `http://${VISITED_SMF}:${w.vsmf!.port}/nsmf-pdusession/v1/vsmf-pdu-sessions/vs-7`;
-    const create = {
-      supi: SUPI,
-      pduSessionId: 5,
-      dnn: "internet",
-      sNssai: { sst: 1 },
-      vsmfId: "0b1c2d3e-0000-4000-8000-0000000000b2",
-      servingNetwork: VISITED.plmn,
-      anType: "3GPP_ACCESS",
-      vsmfPduSessionUri: vsmfUri,
-      n1SmInfoFromUe: { contentId: "n1-req" },
-    };
-    const boundary = "vsmf-boundary-9f8e7d";
-    const body = multipart(boundary, [
-      { headers: { "Content-Type": "application/json" }, data: Buffer.from(JSON.stringify(create)) },
-      { headers: { "Content-Type": "application/vnd.3gpp.5gnas", "Content-Id": "n1-req" }, data: N1_REQUEST },
-    ]);
-    const vsmfClient = w.amf; // the V-SMF talks to the same visited SEPP SBI side
-    const r = await vsmfClient.request("POST", `${HOME_SMF}:${w.hsmf!.port}`, "/nsmf-pdusession/v1/pdu-sessions", { "content-type": `multipart/related; boundary=${boundary}; type="application/json"` }, body);
-    expect(r.status).toBe(201);
-    // the answer's binary part arrives byte-equal too
-    const rparts = readMultipart(String(r.headers["content-type"]), r.body);
-    expect(JSON.parse(rparts[0]!.data.toString())).toEqual({ pduSessionId: 5, n1SmInfoToUe: { contentId: "n1-accept" } });
-    // the Content-ID travels without its brackets (N32-PROFILE P10) and is rebuilt in the RFC 2392 form <id>
-    expect(stripId(rparts[1]!.headers["content-id"])).toBe("n1-accept");
-    expect(rparts[1]!.data.equals(N1_ACCEPT)).toBe(true);
-
-    const got = w.pduCreates.at(-1)!;
-    expect(got.parts).toHaveLength(2);
-    expect(got.parts[1]!.headers["content-type"]).toBe("application/vnd.3gpp.5gnas");
-    expect(stripId(got.parts[1]!.headers["content-id"])).toBe("n1-req");
-    expect(got.parts[1]!.data.equals(N1_REQUEST)).toBe(true);
-    const { vsmfPduSessionUri, ...rest } = got.json;
-    const { vsmfPduSessionUri: _, ...expectedRest } = create;
-    expect(rest).toEqual(expectedRest);
-    // topology hiding by the home pSEPP: http://<label>.<home SEPP domain>:<home SBI port>/same/path
-    const u = new URL(vsmfPduSessionUri);
-    expect(u.hostname).toMatch(new RegExp(`^[a-z0-9]+\\.${HOME.fqdn.replaceAll(".", "\\.")}$`));
-    expect(u.port).toBe(String(w.h.side.ports.sbi));
-    expect(u.pathname).toBe("/nsmf-pdusession/v1/vsmf-pdu-sessions/vs-7");
-    expect(vsmfPduSessionUri).not.toContain(VISITED_SMF);
-
-    // the H-SMF calls the V-SMF back: to the home SEPP's SBI side, :authority = the telescopic host
-    const before = w.vsmf!.received.length;
-    const cb = await w.homeNf.request("POST", u.host, `${u.pathname}/modify`, JSON_H, JSON.stringify({ requestIndication: "NW_REQ_PDU_SES_MOD", qosFlowsAddModRequestList: [{ qfi: 1 }] }));
-    expect(cb.status).toBe(200);
-    expect(cb.json()).toEqual({ ok: true });
-    expect(w.vsmf!.received.length).toBe(before + 1);
-    const atVsmf = w.vsmf!.received.at(-1)!;
-    expect(atVsmf.path).toBe("/nsmf-pdusession/v1/vsmf-pdu-sessions/vs-7/modify");
-    expect(atVsmf.authority).toBe(`${VISITED_SMF}:${w.vsmf!.port}`);
-    expect(JSON.parse(atVsmf.body.toString()).requestIndication).toBe("NW_REQ_PDU_SES_MOD");
-    // it went home → visited: the home SEPP stamped its own PLMN as the originating network
-    expect(atVsmf.headers["3gpp-sbi-originating-network-id"]).toBe(`262-01; src: SEPP-${HOME.fqdn}`);
-  });
-
-  test("NF discovery: the result's FQDNs come back as visited SEPP telescopic FQDNs, and a request to one reaches the home UDM", async () => {
-    const result = await discoverUdm(w);
-    const nrfGot = w.nrf.received.at(-1)!;
-    expect(nrfGot.path).toBe(`/nnrf-disc/v1/nf-instances?target-nf-type=UDM&requester-nf-type=AMF&target-plmn-list=${plmnQuery}`);
-    const p = result.nfInstances[0];
-    const text = JSON.stringify(result);
-    expect(text).not.toContain(HOME_UDM);
-    expect(text).not.toContain("10.20.30.40");
-    const suffix = new RegExp(`^t[a-z2-7]{25}\\.${VISITED.fqdn.replaceAll(".", "\\.")}$`);
-    expect(p.fqdn).toMatch(suffix);
-    const { host, authority, label } = udmServiceAuthority(result);
-    expect(host).toMatch(suffix);
-    expect(authority).toBe(`${host}:${w.v.side.ports.sbi}`);
-    expect(p.nfServices[0].scheme).toBe("http");
-
-    const before = w.udm.received.length;
-    const r = await w.amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, { accept: "application/json" });
-    expect(r.status).toBe(200);
-    expect(r.json()).toEqual(AM_DATA);
-    expect(w.udm.received.length).toBe(before + 1);
-    expect(w.udm.received.at(-1)!.authority).toBe(`${HOME_UDM}:${w.udm.port}`);
-
-    // Nsepp_Telescopic_FQDN_Mapping on the visited SBI side answers for that label
-    const m = await w.amf.request("GET", VISITED.fqdn, `/nsepp-telescopic/v1/mapping?telescopic-label=${label}`);
-    expect(m.status).toBe(200);
-    expect(m.json()).toEqual({ telescopicLabel: label, seppDomain: VISITED.fqdn, foreignFqdn: HOME_UDM });
-  });
-
-  test("callback home → visited: the SDM subscription's callbackReference is rewritten by the home pSEPP; the UDM's notification reaches the AMF over the reverse session", async () => {
-    const { given, original } = await subscribeSdm(w, 1);
-    const gu = new URL(given);
-    expect(gu.hostname).toMatch(new RegExp(`^t[a-z2-7]{25}\\.${HOME.fqdn.replaceAll(".", "\\.")}$`));
-    expect(gu.port).toBe(String(w.h.side.ports.sbi));
-    expect(gu.pathname).toBe(new URL(original).pathname);
-    const before = w.amfCb.received.length;
-    const hSince = w.h.logs.length;
-    const r = await notify(w, given, NOTIFICATION);
-    expect(r.status).toBe(204);
-    expect(w.amfCb.received.length).toBe(before + 1);
-    const got = w.amfCb.received.at(-1)!;
-    expect(got.method).toBe("POST");
-    expect(got.path).toBe("/namf-callback/v1/sdm-notify/1");
-    expect(got.authority).toBe(`${VISITED_AMF}:${w.amfCb.port}`);
-    expect(JSON.parse(got.body.toString())).toEqual(NOTIFICATION);
-    expect(got.headers["3gpp-sbi-callback"]).toBe("Nudm_SDM_Notification");
-    // the home SEPP was the sending side (cSEPP) for this one: it logged the N32-f request it sent
-    const sent = await n32fSince(w.h, hSince, 1);
-    expect(sent[0]!.aad.requestLine.authority).toBe(`${VISITED_AMF}:${w.amfCb.port}`);
-  });
-
-  test("TS 33.517 4.2.2.9: a telescopic FQDN in :authority wins over a 3gpp-Sbi-Target-apiRoot naming a third PLMN; an altered label is not forwarded", async () => {
-    const { authority, label } = udmServiceAuthority(await discoverUdm(w));
-    const third = "http://udm.5gc.mnc099.mcc999.3gppnetwork.org:8080";
-    const before = w.udm.received.length;
-    const r = await w.amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-target-apiroot": third });
-    expect(r.status).toBe(200);
-    expect(r.json()).toEqual(AM_DATA);
-    expect(w.udm.received.length).toBe(before + 1);
-    expect(w.udm.received.at(-1)!.authority).toBe(`${HOME_UDM}:${w.udm.port}`);
-    expect(w.udm.received.at(-1)!.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
-
-    // one character of the label changed: refused at the cSEPP, nothing forwarded (not even by the header)
-    const altered = label.slice(0, -1) + (label.endsWith("a") ? "b" : "a");
-    const since = w.v.logs.length;
-    for (const hdrs of [{}, { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${w.udm.port}` }] as Array<Record<string, string>>) {
-      const bad = await w.amf.request("GET", authority.replace(label, altered), `/nudm-sdm/v2/${SUPI}/am-data`, hdrs);
-      expect(bad.status).toBe(404);
-      expect(bad.json().cause).toBe("TARGET_NOT_FOUND");
-    }
-    expect(w.udm.received.length).toBe(before + 1);
-    expect(aads(w.v, since)).toHaveLength(0);
-  });
-
-  test("TS 33.517 4.2.2.10: under PRINS the producer receives the target apiRoot in the URI and no 3gpp-Sbi-Target-apiRoot header", async () => {
-    const since = w.v.logs.length;
-    const apiRoot = `http://${HOME_UDM}:${w.udm.port}/udm-prefix`;
-    const r = await w.amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data?dataset-names=AM`, { "3gpp-sbi-target-apiroot": apiRoot });
-    expect(r.status).toBe(200);
-    const got = w.udm.received.at(-1)!;
-    expect(got.authority).toBe(`${HOME_UDM}:${w.udm.port}`);
-    expect(got.path).toBe(`/udm-prefix/nudm-sdm/v2/${SUPI}/am-data?dataset-names=AM`);
-    expect(got.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
-    // on N32 the apiRoot lives in requestLine, not in a header; the SUPI is an encBlockIndex reference
-    const sent = (await n32fSince(w.v, since, 1)).find((s) => s.msg === "N32-f request sent")!.aad;
-    expect(sent.requestLine).toMatchObject({ method: "GET", scheme: "http", authority: `${HOME_UDM}:${w.udm.port}`, queryFragment: "dataset-names=AM" });
-    expect(sent.requestLine.path).toMatch(/^\/udm-prefix\/nudm-sdm\/v2\/\{encBlockIndex:\d+\}\/am-data$/);
-    expect(sent.headers.map((x: { header: string }) => x.header)).not.toContain("3gpp-sbi-target-apiroot");
-  });
-});
-
-describe("TLS: discovery rewriting and a callback through two SEPPs", () => {
-  let w: World;
-  beforeAll(async () => {
-    w = await startWorld("TLS", false);
-  }, 60000);
-  afterAll(async () => {
-    expect(await stopWorld(w)).toEqual([0, 0]);
-  });
-
-  test("NF discovery: telescopic FQDNs of the visited SEPP, then used to reach the home UDM", async () => {
-    const result = await discoverUdm(w);
-    expect(JSON.stringify(result)).not.toContain(HOME_UDM);
-    const { host, authority, label } = udmServiceAuthority(result);
-    expect(host.endsWith(`.${VISITED.fqdn}`)).toBe(true);
-    const before = w.udm.received.length;
-    const r = await w.amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`);
-    expect(r.status).toBe(200);
-    expect(r.json()).toEqual(AM_DATA);
-    expect(w.udm.received.length).toBe(before + 1);
-    const got = w.udm.received.at(-1)!;
-    expect(got.authority).toBe(`${HOME_UDM}:${w.udm.port}`);
-    expect(got.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
-    const m = await w.amf.request("GET", VISITED.fqdn, `/nsepp-telescopic/v1/mapping?telescopic-label=${label}`);
-    expect(m.json().foreignFqdn).toBe(HOME_UDM);
-  });
-
-  test("TS 33.517 4.2.2.9 in TLS mode: the telescopic FQDN wins over a third-PLMN apiRoot; an altered label is refused", async () => {
-    const { authority, label } = udmServiceAuthority(await discoverUdm(w));
-    const before = w.udm.received.length;
-    const r = await w.amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-target-apiroot": "http://udm.5gc.mnc099.mcc999.3gppnetwork.org" });
-    expect(r.status).toBe(200);
-    const altered = label.slice(0, -1) + (label.endsWith("a") ? "b" : "a");
-    const bad = await w.amf.request("GET", authority.replace(label, altered), `/nudm-sdm/v2/${SUPI}/am-data`);
-    expect(bad.status).toBe(404);
-    expect(w.udm.received.length).toBe(before + 1);
-  });
-
-  test("callback home → visited: callbackReference rewritten by the home SEPP, the notification reaches the AMF", async () => {
-    const { given, original } = await subscribeSdm(w, 2);
-    const gu = new URL(given);
-    expect(gu.hostname.endsWith(`.${HOME.fqdn}`)).toBe(true);
-    expect(given).not.toContain(VISITED_AMF);
-    const before = w.amfCb.received.length;
-    const r = await notify(w, given, NOTIFICATION);
-    expect(r.status).toBe(204);
-    expect(w.amfCb.received.length).toBe(before + 1);
-    const got = w.amfCb.received.at(-1)!;
-    expect(got.path).toBe(new URL(original).pathname);
-    expect(got.authority).toBe(`${VISITED_AMF}:${w.amfCb.port}`);
-    expect(JSON.parse(got.body.toString())).toEqual(NOTIFICATION);
-    expect(got.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
-    expect(got.headers["3gpp-sbi-originating-network-id"]).toBe(`262-01; src: SEPP-${HOME.fqdn}`);
-  });
-});
+/** The home SEPP's N32 status for the visited peer. */
+async function homeN32Status(h: SeppProcess): Promise<Record<string, unknown>> {
+  return (await (await h.admin("/v1/peers/visited/n32")).json()) as Record<string, unknown>;
+}
 
 export type { ReceivedRequest };
