@@ -10,7 +10,7 @@ import { CKA, CKK, CKO, CKR } from "./pkcs11/constants.ts";
 import { Pkcs11Error, UlongOut } from "./pkcs11/ffi.ts";
 import { detectGcmLayout, GcmMechanism, isTagFailure, type GcmLayout } from "./pkcs11/gcm.ts";
 import type { Session } from "./pkcs11/module.ts";
-import type { Pkcs11Token } from "./pkcs11/token.ts";
+import { TokenUnavailableError, type Pkcs11Token } from "./pkcs11/token.ts";
 import type { Keystore } from "./keystore.ts";
 
 const SCRATCH = new Uint8Array(1);
@@ -65,32 +65,34 @@ const finalizer = new FinalizationRegistry<{ session: Session; handle: number }>
 export class Pkcs11AeadEngine implements AeadEngine {
   readonly name = "pkcs11";
   readonly #token: Pkcs11Token;
-  #session: Session;
-  readonly layout: GcmLayout;
-  readonly #gcm: GcmMechanism;
+  /** The engine's own session (outside the keystore's pool); null until the token was first reached. */
+  #session: Session | null = null;
+  #layout: GcmLayout | null = null;
+  /** Set with the layout, before the first key can exist: seal/open (which need a key) always find it. */
+  #gcm: GcmMechanism | null = null;
   readonly #n = new UlongOut();
   readonly #lostListeners = new Set<() => void>();
   readonly #unsubscribe: () => void;
 
+  /**
+   * With the token present, the session is opened and the CK_GCM_PARAMS layout picked now (a module without
+   * AES-GCM fails here, at start). With the token absent (it may appear later: issue 5, "token absent at start")
+   * that waits for the token; importKey() fails with a clear AeadKeyError meanwhile.
+   */
   constructor(token: Pkcs11Token) {
     this.#token = token;
-    this.#session = token.openDedicatedSession();
-    try {
-      this.layout = detectGcmLayout(this.#session, (raw) => this.#create(this.#session, raw));
-    } catch (e) {
-      this.#session.close();
-      throw e;
-    }
-    this.#gcm = new GcmMechanism(this.layout);
+    if (token.healthy) this.#ready();
     // The token came back: if the reconnect ended our session (C_Finalize/C_Initialize), every key imported
     // through it is gone. Open a fresh session now and tell the owners of the N32-f contexts.
     this.#unsubscribe = token.onHealth((healthy) => {
-      if (!healthy || this.#session.alive) return;
+      if (!healthy) return;
+      const lost = this.#session !== null && !this.#session.alive;
       try {
-        this.#live();
+        this.#ready();
       } catch {
         /* importKey() retries */
       }
+      if (!lost) return;
       for (const fn of this.#lostListeners)
         queueMicrotask(() => {
           try {
@@ -102,9 +104,35 @@ export class Pkcs11AeadEngine implements AeadEngine {
     });
   }
 
+  /** The CK_GCM_PARAMS layout of the module (known once the token was reached). */
+  get layout(): GcmLayout {
+    if (this.#layout === null) throw new AeadKeyError("the PKCS#11 token was not reached yet: CK_GCM_PARAMS layout unknown");
+    return this.#layout;
+  }
+
   onKeysLost(fn: () => void): () => void {
     this.#lostListeners.add(fn);
     return () => this.#lostListeners.delete(fn);
+  }
+
+  /**
+   * A live session of the engine: the current one, or a new one (first use, or after the token came back; keys of
+   * the old session are lost). Picks the CK_GCM_PARAMS layout by known answer on first contact.
+   */
+  #ready(): Session {
+    if (this.#session?.alive) return this.#session;
+    const s = this.#token.openDedicatedSession();
+    if (this.#layout === null) {
+      try {
+        this.#layout = detectGcmLayout(s, (raw) => this.#create(s, raw));
+      } catch (e) {
+        s.close();
+        throw e;
+      }
+      this.#gcm = new GcmMechanism(this.#layout);
+    }
+    this.#session = s;
+    return s;
   }
 
   #create(session: Session, raw: Uint8Array): number {
@@ -124,17 +152,15 @@ export class Pkcs11AeadEngine implements AeadEngine {
     ]);
   }
 
-  /** The engine's session, reopened after the token came back (keys of the old session are lost). */
-  #live(): Session {
-    if (!this.#session.alive) {
-      this.#session = this.#token.openDedicatedSession();
-    }
-    return this.#session;
-  }
-
   importKey(raw: Uint8Array): AeadKey {
     if (raw.length !== 16 && raw.length !== 32) throw new AeadKeyError(`AES key must be 16 or 32 octets, got ${raw.length}`);
-    const session = this.#live();
+    let session: Session;
+    try {
+      session = this.#ready();
+    } catch (e) {
+      if (e instanceof TokenUnavailableError) throw new AeadKeyError(`cannot import an N32-f key: ${e.message}`);
+      throw e;
+    }
     let handle: number;
     try {
       handle = this.#create(session, raw);
@@ -159,7 +185,7 @@ export class Pkcs11AeadEngine implements AeadEngine {
     const handle = k.handle;
     const s = k.session;
     const f = s.fns;
-    let rv = f.C_EncryptInit(s.handle, this.#gcm.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
+    let rv = f.C_EncryptInit(s.handle, this.#gcm!.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
     if (rv !== CKR.OK) throw this.#fail("C_EncryptInit", rv);
     const out = new Uint8Array(plaintext.length + GCM_TAG_LENGTH);
     this.#n.set(out.length);
@@ -180,7 +206,7 @@ export class Pkcs11AeadEngine implements AeadEngine {
     const input = new Uint8Array(ciphertext.length + GCM_TAG_LENGTH);
     input.set(ciphertext, 0);
     input.set(tag, ciphertext.length);
-    let rv = f.C_DecryptInit(s.handle, this.#gcm.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
+    let rv = f.C_DecryptInit(s.handle, this.#gcm!.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
     if (rv !== CKR.OK) throw this.#fail("C_DecryptInit", rv);
     const out = new Uint8Array(input.length);
     this.#n.set(out.length);
@@ -203,7 +229,7 @@ export class Pkcs11AeadEngine implements AeadEngine {
   close(): void {
     this.#unsubscribe();
     this.#lostListeners.clear();
-    this.#session.close();
+    this.#session?.close();
   }
 }
 

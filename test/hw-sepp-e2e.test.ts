@@ -353,7 +353,7 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
 
 describe("pkcs11 AEAD engine: onKeysLost (what lets the SEPP re-handshake after a token comes back)", () => {
   test("fires once when the reconnect ended the engine's session; old keys say so, new keys work; a throwing listener harms nothing", async () => {
-    const t = hsm.createToken(`lost-${process.pid}`, "4242-lost");
+    const t = hsm.createToken(`e2e-lost-${process.pid}`, "4242-lost");
     const dataDir = mkdtempSync(join(tmpdir(), "sepp-hw-lost-"));
     writeFileSync(join(dataDir, "pin"), t.pin, { mode: 0o600 });
     const log = memoryLogger();
@@ -403,4 +403,66 @@ describe("pkcs11 AEAD engine: onKeysLost (what lets the SEPP re-handshake after 
     const sw: AeadEngine = new SoftwareAeadEngine();
     expect(sw.onKeysLost).toBeUndefined();
   });
+});
+
+describe("SEPP started while its token is absent", () => {
+  test("starts unhealthy (503, token not found), no crash; once the token appears it is healthy, handshakes and carries PRINS traffic", async () => {
+    const label = `e2e-late-${process.pid}`;
+    const pin = `late-Pin-${process.pid}-c0ffee`;
+    const d = mkdtempSync(join(tmpdir(), "sepp-hw-late-"));
+    const udm2 = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }));
+    const pair = await writePair({
+      dir: d,
+      capabilities: ["PRINS"],
+      homeProducers: { [HOME_UDM]: udm2.port },
+      edit: (side, c) => {
+        if (side !== "visited") return;
+        c.keystore = { backend: "pkcs11", module: hsm.module, tokenUri: `pkcs11:token=${label}`, pinEnv: PIN_ENV, sessionPoolSize: 2 };
+        c.aead = { engine: "pkcs11" };
+      },
+    });
+    let late: SeppProcess | undefined;
+    let other: SeppProcess | undefined;
+    let client: NfClient | undefined;
+    let stopCodes: unknown[] = [];
+    try {
+      other = await startSepp(pair.home);
+      let startError: unknown = null;
+      const starting = startSepp(pair.visited, { ...hsm.env, [PIN_ENV]: pin }).then(
+        (s) => (late = s),
+        (e) => {
+          startError = e;
+          return undefined;
+        },
+      );
+      const base = `http://127.0.0.1:${pair.visited.ports.admin}`;
+      const down = await waitFor("health DOWN", async () => {
+        if (startError) throw startError;
+        const r = await fetch(`${base}/v1/health`);
+        return r.status === 503 ? ((await r.json()) as { checks: Record<string, string> }) : null;
+      }, 15000);
+      expect(down.checks.keystore).toBe(`token not found: pkcs11:token=${label}`);
+      const admin = (await Bun.file(join(pair.visited.dir, "var", "admin.token")).text()).trim();
+      const st = (await (await fetch(`${base}/v1/status`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { keystore: Record<string, unknown>; aead: { engine: string } };
+      expect(st.keystore).toMatchObject({ backend: "pkcs11", healthy: false, detail: `token not found: pkcs11:token=${label}` });
+      expect(st.aead.engine).toBe("pkcs11");
+
+      hsm.createToken(label, pin);
+      await starting; // resolves once /v1/health is 200
+      expect(startError).toBeNull();
+      await waitForState(late!, "home", "active-prins", 20000);
+      client = new NfClient(pair.visited.ports.sbi);
+      const r = await client.request("GET", `${HOME_UDM}:${udm2.port}`, AM_PATH, { accept: "application/json" });
+      expect(r.status).toBe(200);
+      expect(r.json()).toEqual(AM_DATA);
+      expect(JSON.stringify(late!.logs)).not.toContain(pin);
+    } finally {
+      client?.close();
+      const codes = await Promise.all([late?.stop(), other?.stop()]);
+      await udm2.close();
+      rmSync(d, { recursive: true, force: true });
+      stopCodes = codes;
+    }
+    expect(stopCodes).toEqual([0, 0]);
+  }, 60000);
 });
