@@ -3,7 +3,7 @@
 import type { SeppConfig, PeerConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Histogram, Registry } from "../metrics.ts";
-import type { InvalidParam, N32fErrorType, PlmnId } from "../model/n32.ts";
+import type { FailedModificationInfo, InvalidParam, N32fErrorDetail, N32fErrorType, PlmnId } from "../model/n32.ts";
 import type { N32fContextStore } from "../n32f/context.ts";
 import type { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
@@ -17,7 +17,14 @@ export interface N32cView {
   status(peerId: string): { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null } | undefined;
   reportError(
     peerId: string,
-    e: { type: N32fErrorType; receiverContextId?: string; messageId?: string; policyMismatchList?: InvalidParam[] },
+    e: {
+      type: N32fErrorType;
+      receiverContextId?: string;
+      messageId?: string;
+      policyMismatchList?: InvalidParam[];
+      failedModificationList?: FailedModificationInfo[];
+      errorDetailsList?: N32fErrorDetail[];
+    },
   ): Promise<void>;
   handshake(peerId: string): Promise<unknown>;
 }

@@ -2,9 +2,11 @@
 // Each builder validates its result against the official schema (src/openapi): a body that fails our own
 // validation is a bug in this SEPP, so it throws instead of sending.
 import type {
+  FailedModificationInfo,
   InvalidParam,
   IpxProviderSecInfo,
   N32fContextInfo,
+  N32fErrorDetail,
   N32fErrorInfo,
   N32fErrorType,
   N32Purpose,
@@ -140,10 +142,14 @@ export function n32fErrorInfo(o: {
   receiverContextId?: string;
   messageId?: string;
   policyMismatchList?: InvalidParam[];
+  failedModificationList?: FailedModificationInfo[];
+  errorDetailsList?: N32fErrorDetail[];
 }): N32fErrorInfo {
   const b: N32fErrorInfo = { n32fMessageId: o.messageId ?? NO_MESSAGE_ID, n32fErrorType: o.type };
   if (o.receiverContextId) b.n32fContextId = o.receiverContextId;
   if (o.policyMismatchList?.length) b.policyMismatchList = o.policyMismatchList.slice(0, 32);
+  if (o.failedModificationList?.length) b.failedModificationList = o.failedModificationList.slice(0, 32);
+  if (o.errorDetailsList?.length) b.errorDetailsList = o.errorDetailsList.slice(0, 32);
   return checked("N32fErrorInfo", b);
 }
 

@@ -3,7 +3,7 @@
 // sweeper that retires expired N32-f contexts (TS 29.573 5.2; TS 33.501 13.2.2, 13.5; N32-PROFILE P1, P7).
 import type { Hono } from "hono";
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
-import type { InvalidParam, N32fContextInfo, N32fErrorType, SecNegotiateRspData } from "../model/n32.ts";
+import type { FailedModificationInfo, InvalidParam, N32fContextInfo, N32fErrorDetail, N32fErrorType, SecNegotiateRspData } from "../model/n32.ts";
 import type { N32Env, N32ServerLimits } from "../transport/h2server.ts";
 import { N32cCore, N32cError, type N32cDeps, type N32cEvents, type PeerN32Status } from "./core.ts";
 import { PeerInitiator } from "./initiator.ts";
@@ -123,7 +123,14 @@ export class N32cService {
    */
   async reportError(
     peerId: string,
-    e: { type: N32fErrorType; receiverContextId?: string; messageId?: string; policyMismatchList?: InvalidParam[] },
+    e: {
+      type: N32fErrorType;
+      receiverContextId?: string;
+      messageId?: string;
+      policyMismatchList?: InvalidParam[];
+      failedModificationList?: FailedModificationInfo[];
+      errorDetailsList?: N32fErrorDetail[];
+    },
   ): Promise<void> {
     const peer = this.#core.peer(peerId);
     if (!peer) throw new N32cError("RESOURCE_NOT_FOUND", `no peer ${peerId}`);
