@@ -134,10 +134,11 @@ export class H2Client {
   request(
     method: string,
     path: string,
-    init: { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number },
+    init: { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number; signal?: AbortSignal },
   ): Promise<H2Response> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new H2ConnectError("session closed"));
+      if (init.signal?.aborted) return reject(new H2ConnectError("cancelled by the client"));
       let stream: http2.ClientHttp2Stream;
       try {
         stream = this.#session.request({ ":method": method, ":path": path, ":authority": this.#authority, ...init.headers });
@@ -150,6 +151,7 @@ export class H2Client {
         settled = true;
         clearTimeout(timer);
         this.#inflight.delete(abort);
+        init.signal?.removeEventListener("abort", onCancel);
         if (err) {
           stream.close(http2.constants.NGHTTP2_CANCEL);
           reject(err);
@@ -158,6 +160,9 @@ export class H2Client {
       const timer = setTimeout(() => finish(new H2ConnectError(`${method} ${path} timed out`)), init.timeoutMs);
       const abort = (e: Error) => finish(e);
       this.#inflight.add(abort);
+      // the client that asked for this request went away: cancel the stream (RST_STREAM CANCEL) so the peer stops too
+      const onCancel = () => finish(new H2ConnectError("cancelled by the client"));
+      init.signal?.addEventListener("abort", onCancel, { once: true });
       let status = 0;
       const headers: Record<string, string> = {};
       const chunks: Buffer[] = [];
