@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { createRootCa, issueSeppCert, type DevCa } from "../../src/pki/devpki.ts";
+import { createRootCa, issueSeppCert, type DevCa, type DevCert } from "../../src/pki/devpki.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
 
 export const VISITED = { fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org", plmn: { mcc: "234", mnc: "15" } };
@@ -72,6 +72,9 @@ export interface PairOptions {
 export interface PairPki {
   rootV: DevCa;
   rootH: DevCa;
+  /** the SEPPs' N32 certificates (chain and key), e.g. for a man-in-the-middle test proxy */
+  certV: DevCert;
+  certH: DevCert;
 }
 
 /** Write the PKI and both configuration files. Ports are chosen now (free ports). */
@@ -136,7 +139,7 @@ export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; ho
     writeFileSync(configPath, JSON.stringify(config, null, 2));
     return { name, dir, configPath, config, ports: p };
   };
-  return { visited: side("visited"), home: side("home"), pki: { rootV, rootH } };
+  return { visited: side("visited"), home: side("home"), pki: { rootV, rootH, certV, certH } };
 }
 
 /**
