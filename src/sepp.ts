@@ -14,6 +14,7 @@ import { N32cService } from "./n32c/service.ts";
 import { TrustStore } from "./pki/trust.ts";
 import { startN32Server, type N32Server, type N32Env } from "./transport/h2server.ts";
 import { DataPath } from "./datapath/index.ts";
+import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
 import { openKeystore, type Keystore } from "../hw/keystore.ts";
@@ -83,6 +84,9 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
   });
   metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
   n32c.on("context-terminated", (e) => dataPath.peerDown(e.peerId));
+  // P6: RI-relevant parameters over N32-f right after a PRINS context we initiated becomes active
+  const riAnnouncer = new RiAnnouncer({ config, log: log.child({ component: "ri-announce" }), metrics, contexts, n32c, prins: dataPath.prins, peerClients: dataPath.peerClients });
+  n32c.on("context-active", (e) => riAnnouncer.onContextActive(e));
 
   // N32 listener(s): N32-c and N32-f on one port, or N32-f on its own (listeners.n32f)
   const limits = {
@@ -174,6 +178,7 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
     dataDir,
     async stop() {
       await n32c.stop();
+      await riAnnouncer.stop();
       await Promise.all([...servers.map((s) => s.close()), dataPath.stop()]);
       await admin.stop();
       contexts.clear();

@@ -22,6 +22,7 @@ import type { ConnInfo } from "../transport/h2server.ts";
 import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
 import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { UpstreamError } from "./upstream.ts";
+import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce.ts";
 
 export const N32F_PROCESS_PATH = "/n32f-forward/v1/n32f-process";
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
@@ -108,6 +109,11 @@ export class PSepp {
         }
         const { ctx, message, messageId } = opened;
         peerId = ctx.peerId;
+        // P6: the RI-relevant parameters are answered by the SEPP itself, before any check or forwarding
+        if (isRiAnnouncement(message)) {
+          outcome = "ri-announcement";
+          return answerRiAnnouncement(this.d, { ctx, peer: tlsPeer, message, messageId, rawBody: body });
+        }
         const r = await this.#deliver(ctx, tlsPeer, message, messageId, req.signal);
         outcome = r.outcome;
         return r.response;
@@ -133,8 +139,15 @@ export class PSepp {
     });
     const c = ctx ?? (e.n32fContextId ? this.d.contexts.get(e.n32fContextId) : undefined) ?? null;
     const receiverContextId = c && c.peerId === tlsPeer.id ? c.peerContextId : undefined;
+    const info = e.toN32fErrorInfo(receiverContextId);
     this.d.n32c
-      .reportError(tlsPeer.id, { type: e.errorType, receiverContextId, messageId: e.messageId })
+      .reportError(tlsPeer.id, {
+        type: e.errorType,
+        receiverContextId,
+        messageId: e.messageId,
+        failedModificationList: info.failedModificationList,
+        errorDetailsList: info.errorDetailsList,
+      })
       .catch((err) => this.d.log.every(`n32f-report-${tlsPeer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: tlsPeer.id, error: String(err) }));
     return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(e.toProblemDetails()) };
   }

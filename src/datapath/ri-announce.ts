@@ -1,0 +1,275 @@
+// src/datapath/ri-announce.ts — the RI-relevant parameters over N32-f (TS 33.501 13.2.2.2, last paragraph;
+// N32-PROFILE P6, P10), wired to real traffic. The pure blocks and checks live in src/n32f/announce.ts; this
+// module sends and answers them.
+//
+//  initiator (RiAnnouncer): right after a PRINS context in which we are the N32-c initiator becomes active
+//    (n32c "context-active"), when the peer's `profile.announceToRi` says so (default: on when the peer has any
+//    RI configured), POST one n32f-process request whose aad is the announcement block and whose plaintext is
+//    empty (nothing encrypted, P2); verify the 200 answer (AEAD, RI modifications, messageId) and check the
+//    responder's values against N32-c. Mismatch: POLICY_MISMATCH reported with n32f-error and a
+//    policyMismatchList; with `onPolicyMismatch: reject` the context is deactivated.
+//  responder (answerRiAnnouncement, called by the pSEPP on a verified request BEFORE any forwarding): check
+//    the announcement against what the initiator sent on N32-c; 200 with our own values, or 403 POLICY_MISMATCH.
+import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { Registry } from "../metrics.ts";
+import type { DataToIntegrityProtectBlock, HttpPayload, MetaData, ProblemDetailsMsgForwarding } from "../model/n32.ts";
+import {
+  buildRiAnnouncementRequest,
+  buildRiAnnouncementResponse,
+  checkRiAnnouncementRequest,
+  checkRiAnnouncementResponse,
+  expectedPeerRiParams,
+  localRiParams,
+  RI_ANNOUNCE_PATH,
+  RiAnnouncementMismatch,
+} from "../n32f/announce.ts";
+import type { N32fContext, N32fContextStore } from "../n32f/context.ts";
+import { newMessageId, type PrinsEngine } from "../n32f/engine.ts";
+import { N32fError } from "../n32f/errors.ts";
+import { protectJwe } from "../n32f/jwe.ts";
+import type { HttpMessage } from "../n32f/message.ts";
+import { PROBLEM_JSON } from "../problem.ts";
+import type { N32cView } from "./deps.ts";
+import type { OutboundResponse } from "./http.ts";
+import type { PeerN32fClients } from "./upstream.ts";
+
+const EMPTY = new Uint8Array(0);
+const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
+/** An announcement answer is small (a policy and a few certificates): bounded well below the data path limit. */
+const MAX_ANSWER_BYTES = 1 << 20;
+
+/** P6: whether we announce to this peer (per-peer `announceToRi`, default on when the peer has any RI). */
+export function announceEnabled(peer: PeerConfig): boolean {
+  return peer.profile.announceToRi ?? peer.roamingIntermediaries.length > 0;
+}
+
+/** Whether a verified, reconstructed request is the P6 announcement (the SEPP handles it itself, never forwards it). */
+export function isRiAnnouncement(m: HttpMessage): boolean {
+  return m.kind === "request" && m.method === "POST" && m.path === RI_ANNOUNCE_PATH;
+}
+
+const escapePointer = (s: string) => s.replace(/~/g, "~0").replace(/\//g, "~1");
+
+/**
+ * The announcement block as verified: the reconstructed message (RI modifications applied) turned back into
+ * the DataToIntegrityProtectBlock shape that src/n32f/announce.ts checks. The announcement is all clear BODY
+ * members (P6), so one payload entry per top-level member is exact; a body that is not a JSON object yields
+ * no payload (and the check then reports every member missing).
+ */
+export function announcementBlockOf(m: HttpMessage, metaData: MetaData): DataToIntegrityProtectBlock {
+  const block: DataToIntegrityProtectBlock = {
+    metaData,
+    headers: m.headers.map(([header, value]) => ({ header, value })),
+  };
+  if (m.kind === "request") {
+    block.requestLine = { method: m.method!, scheme: m.scheme ?? "https", authority: m.authority ?? "", path: m.path ?? "", protocolVersion: "HTTP/2" };
+    if (m.query !== undefined) block.requestLine.queryFragment = m.query;
+  } else block.statusLine = String(m.status ?? 0);
+  let body: unknown;
+  try {
+    body = m.body && m.body.length ? JSON.parse(Buffer.from(m.body).toString("utf8")) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (body && typeof body === "object" && !Array.isArray(body)) {
+    block.payload = Object.entries(body as Record<string, unknown>).map(
+      ([k, value]): HttpPayload => ({ iePath: `/${escapePointer(k)}`, ieValueLocation: "BODY", value: value as HttpPayload["value"] }),
+    );
+  }
+  return block;
+}
+
+/** The verified JWE carried nothing encrypted (P6: empty plaintext). Read after the AEAD verified it. */
+function ciphertextEmpty(body: unknown): boolean {
+  const c = (body as { reformattedData?: { ciphertext?: unknown } } | null)?.reformattedData?.ciphertext;
+  return c === undefined || c === "";
+}
+
+/** Protect an announcement block with an empty plaintext: the n32f-process body (N32fReformatted*Msg). */
+function protectBlock(ctx: N32fContext, kind: "request" | "response", block: DataToIntegrityProtectBlock): string {
+  const jwe = protectJwe(ctx, kind, Buffer.from(JSON.stringify(block), "utf8"), EMPTY);
+  return `{"reformattedData":${JSON.stringify(jwe)}}`;
+}
+
+function metaDataOf(ctx: N32fContext, messageId: string): MetaData {
+  return { n32fContextId: ctx.peerContextId, messageId, authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL" };
+}
+
+export interface RiAnnounceDeps {
+  config: () => SeppConfig;
+  log: Logger;
+  metrics: Registry;
+  contexts: N32fContextStore;
+  n32c: N32cView;
+  prins: PrinsEngine;
+  peerClients: PeerN32fClients;
+}
+
+function counters(r: Registry) {
+  return {
+    sent: r.counter("sepp_ri_announcements_total", "P6 RI-relevant parameter announcements by peer, role (sent: as initiator; received: as responder) and result"),
+    mismatches: r.counter("sepp_n32f_errors_total", "N32-f errors by N32fErrorType and side (detected: by us; reported: by the peer)"),
+  };
+}
+
+/** Responder side: the pSEPP found a verified P6 announcement on `ctx` (from `peer`). Never forwarded. */
+export function answerRiAnnouncement(
+  d: Pick<RiAnnounceDeps, "config" | "log" | "metrics" | "n32c">,
+  p: { ctx: N32fContext; peer: PeerConfig; message: HttpMessage; messageId: string; rawBody: unknown },
+): OutboundResponse {
+  const { ctx, peer, message, messageId } = p;
+  const m = counters(d.metrics);
+  const cfg = d.config();
+  const block = announcementBlockOf(message, { n32fContextId: ctx.localContextId, messageId, authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL" });
+  try {
+    const extra = ciphertextEmpty(p.rawBody) ? [] : [{ param: "/ciphertext", reason: "encrypted content in the announcement" }];
+    try {
+      checkRiAnnouncementRequest(block, { ownN32Fqdn: cfg.identity.n32Fqdn, params: expectedPeerRiParams(ctx) });
+    } catch (e) {
+      if (e instanceof RiAnnouncementMismatch) throw new RiAnnouncementMismatch([...e.policyMismatchList, ...extra], { messageId });
+      throw e;
+    }
+    if (extra.length) throw new RiAnnouncementMismatch(extra, { messageId });
+  } catch (e) {
+    if (!(e instanceof RiAnnouncementMismatch)) throw e;
+    m.sent.inc({ peer: peer.id, role: "received", result: "mismatch" });
+    m.mismatches.inc({ type: "POLICY_MISMATCH", side: "detected" });
+    const reject = peer.profile.onPolicyMismatch === "reject";
+    d.log.warn("RI-relevant parameters announced over N32-f differ from N32-c (P6)", {
+      peer: peer.id,
+      messageId,
+      policyMismatchList: e.policyMismatchList,
+      reaction: peer.profile.onPolicyMismatch,
+    });
+    if (reject) ctx.deactivate();
+    d.n32c
+      .reportError(peer.id, { type: "POLICY_MISMATCH", receiverContextId: ctx.peerContextId, messageId, policyMismatchList: e.policyMismatchList })
+      .catch((err) => d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
+    const body: ProblemDetailsMsgForwarding = e.toProblemDetails();
+    return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(body) };
+  }
+  m.sent.inc({ peer: peer.id, role: "received", result: "ok" });
+  d.log.info("RI-relevant parameters received over N32-f and checked (P6)", { peer: peer.id, localContextId: ctx.localContextId, messageId });
+  const rsp = buildRiAnnouncementResponse({ metaData: metaDataOf(ctx, messageId), params: localRiParams(ctx) });
+  return { status: 200, headers: [["content-type", "application/json"]], body: protectBlock(ctx, "response", rsp) };
+}
+
+export type RiAnnounceResult =
+  | { result: "ok"; messageId: string }
+  | { result: "mismatch"; messageId: string; policyMismatchList: Array<{ param: string; reason?: string }> }
+  | { result: "refused"; messageId: string; status: number; cause?: string }
+  | { result: "failed"; messageId: string; detail: string }
+  | { result: "skipped"; reason: string };
+
+/** Initiator side: sends the announcement after a PRINS context we initiated becomes active. */
+export class RiAnnouncer {
+  readonly #d: RiAnnounceDeps;
+  readonly #m;
+  readonly #pending = new Set<Promise<unknown>>();
+
+  constructor(d: RiAnnounceDeps) {
+    this.#d = d;
+    this.#m = counters(d.metrics);
+  }
+
+  /** Listener for n32c "context-active"; fire-and-forget (the outcome is logged and counted). */
+  onContextActive(e: { peerId: string; capability: "PRINS" | "TLS"; role: "initiator" | "responder"; localContextId?: string }): void {
+    if (e.capability !== "PRINS" || e.role !== "initiator" || !e.localContextId) return;
+    const p = this.announce(e.peerId, e.localContextId).catch((err) =>
+      this.#d.log.error("RI announcement failed", { peer: e.peerId, error: err }),
+    );
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  /** Announcements in flight (for an orderly stop and leak checks). */
+  inflight(): number {
+    return this.#pending.size;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Send the P6 announcement on the context `localContextId` of `peerId` and check the answer. */
+  async announce(peerId: string, localContextId: string): Promise<RiAnnounceResult> {
+    const d = this.#d;
+    const cfg = d.config();
+    const peer = cfg.peers.find((p) => p.id === peerId);
+    const ctx = d.contexts.get(localContextId);
+    if (!peer) return { result: "skipped", reason: "unknown peer" };
+    if (!announceEnabled(peer)) return { result: "skipped", reason: "announceToRi off" };
+    if (!ctx || ctx.state !== "active") return { result: "skipped", reason: "context not active" };
+    const messageId = newMessageId();
+    const req = buildRiAnnouncementRequest({ metaData: metaDataOf(ctx, messageId), responderN32Fqdn: peer.n32Fqdn, params: localRiParams(ctx) });
+    const count = (result: string) => this.#m.sent.inc({ peer: peer.id, role: "sent", result });
+    let rsp;
+    try {
+      rsp = await d.peerClients.request({ peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn }, "POST", N32F_PROCESS, {
+        headers: { "content-type": "application/json" },
+        body: protectBlock(ctx, "request", req),
+        timeoutMs: cfg.sbi.requestTimeoutMs,
+        maxBodyBytes: MAX_ANSWER_BYTES,
+      });
+    } catch (e) {
+      count("failed");
+      d.log.warn("RI announcement could not be sent (P6)", { peer: peer.id, messageId, error: String(e) });
+      return { result: "failed", messageId, detail: String(e) };
+    }
+    if (rsp.status !== 200) {
+      let cause: string | undefined;
+      try {
+        const p = JSON.parse(rsp.text()) as { cause?: unknown };
+        if (typeof p?.cause === "string") cause = p.cause.slice(0, 64);
+      } catch {
+        /* not JSON */
+      }
+      count("refused");
+      // a POLICY_MISMATCH is also reported by the responder with n32f-error, which drops our context (P7)
+      d.log.warn("RI announcement refused by the peer (P6)", { peer: peer.id, messageId, status: rsp.status, cause });
+      return { result: "refused", messageId, status: rsp.status, cause };
+    }
+    let body: unknown;
+    let message: HttpMessage;
+    try {
+      try {
+        body = JSON.parse(rsp.text());
+      } catch {
+        throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "announcement answer is not JSON", { failureReason: "INVALID_JSON_POINTER", messageId });
+      }
+      message = d.prins.openResponse(ctx, body, { method: "POST", path: RI_ANNOUNCE_PATH, messageId });
+    } catch (e) {
+      if (!(e instanceof N32fError)) throw e;
+      count("failed");
+      this.#m.mismatches.inc({ type: e.errorType, side: "detected" });
+      d.log.warn("RI announcement answer refused (P6)", { peer: peer.id, messageId, type: e.errorType, detail: e.message });
+      d.n32c
+        .reportError(peer.id, { type: e.errorType, receiverContextId: ctx.peerContextId, messageId, failedModificationList: e.failedModificationList })
+        .catch((err) => d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
+      return { result: "failed", messageId, detail: `${e.errorType}: ${e.message}` };
+    }
+    const block = announcementBlockOf(message, { n32fContextId: ctx.localContextId, messageId, authorizedIpxId: "NULL" });
+    let list: Array<{ param: string; reason?: string }> = [];
+    try {
+      checkRiAnnouncementResponse(block, { params: expectedPeerRiParams(ctx) });
+    } catch (e) {
+      if (!(e instanceof RiAnnouncementMismatch)) throw e;
+      list = e.policyMismatchList;
+    }
+    if (!ciphertextEmpty(body)) list.push({ param: "/ciphertext", reason: "encrypted content in the announcement answer" });
+    if (list.length === 0) {
+      count("ok");
+      d.log.info("RI-relevant parameters announced over N32-f; the peer's answer matches N32-c (P6)", { peer: peer.id, localContextId, messageId });
+      return { result: "ok", messageId };
+    }
+    count("mismatch");
+    this.#m.mismatches.inc({ type: "POLICY_MISMATCH", side: "detected" });
+    d.log.warn("the peer's RI-relevant parameters over N32-f differ from N32-c (P6)", { peer: peer.id, messageId, policyMismatchList: list, reaction: peer.profile.onPolicyMismatch });
+    if (peer.profile.onPolicyMismatch === "reject") ctx.deactivate();
+    d.n32c
+      .reportError(peer.id, { type: "POLICY_MISMATCH", receiverContextId: ctx.peerContextId, messageId, policyMismatchList: list })
+      .catch((err) => d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
+    return { result: "mismatch", messageId, policyMismatchList: list };
+  }
+}
