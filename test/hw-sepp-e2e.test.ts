@@ -349,6 +349,33 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     expect(JSON.stringify(lines)).not.toContain(PIN);
     for (const f of filesUnder(visited.dir)) expect({ f, pin: readFileSync(f).includes(PIN) }).toEqual({ f, pin: false });
   });
+
+  test("restart on keystore:tls when the sealed key cannot be opened (token re-initialised, then absent): exit 1 with the reason, no PIN", async () => {
+    expect(await v.stop()).toBe(0);
+    const start = async (): Promise<{ code: number; out: string }> => {
+      const p = Bun.spawn([process.execPath, join(import.meta.dir, "..", "src", "main.ts"), "serve", "--config", visited.configPath], {
+        cwd: visited.dir,
+        env: { ...process.env, ...hsm.env, [PIN_ENV]: PIN },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const timer = setTimeout(() => p.kill("SIGKILL"), 20000);
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      clearTimeout(timer);
+      return { code, out: out + err };
+    };
+    // The token came back re-initialised (previous test): the KEK that sealed the TLS key is gone with it.
+    let r = await start();
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/"msg":"start-up failed".*key-encryption key is not in the token/);
+    expect(r.out).not.toContain(PIN);
+    // No token at all.
+    hsm.deleteToken(tok.label);
+    r = await start();
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/"msg":"start-up failed".*token not found: pkcs11:token=/);
+    expect(r.out).not.toContain(PIN);
+  }, 60000);
 });
 
 describe("pkcs11 AEAD engine: onKeysLost (what lets the SEPP re-handshake after a token comes back)", () => {
