@@ -28,7 +28,7 @@ interface Opts {
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { duration: 10, warmup: 2, clients: 4, streams: 16, only: new Set(["nf", "chain", "prins", "tls"]) };
+  const o: Opts = { duration: 10, warmup: 2, clients: 4, streams: 16, only: new Set(["nf", "chain", "bun-chain", "prins", "tls"]) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -47,7 +47,7 @@ function parseArgs(argv: string[]): Opts {
     else if (a === "-m" || a === "--streams") o.streams = int(next(), 1, 256);
     else if (a === "--only") o.only = new Set(next().split(","));
     else if (a === "--profile") o.profile = resolve(next());
-    else throw new Error(`unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,chain,prins,tls, --profile dir)`);
+    else throw new Error(`unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,chain,bun-chain,prins,tls, --profile dir)`);
   }
   return o;
 }
@@ -253,6 +253,29 @@ async function main() {
       await b.stop();
     }
 
+    if (o.only.has("bun-chain")) {
+      // the same two hops as the nghttpx chain, made of bench/e2e-bunproxy.ts (Bun node:http2, no SEPP logic)
+      const pki = await writePair({ dir: join(dir, "bun-chain-pki"), homeProducers: { [HOME_UDM]: nfPort } });
+      const vp = join(pki.visited.dir, "var/pki");
+      const hp = join(pki.home.dir, "var/pki");
+      const proxy = async (name: string, opts: unknown) => {
+        const d = await daemon(name, BUN, [join(ROOT, "bench/e2e-bunproxy.ts"), JSON.stringify(opts)], (s) => /\{"port":\d+\}/.test(s));
+        stops.push(() => d.stop());
+        return { ...d, port: Number(/"port":(\d+)/.exec(d.output())![1]) };
+      };
+      const b = await proxy("bun proxy B", {
+        server: { key: join(hp, "sepp.key.pem"), cert: join(hp, "sepp.crt.pem"), clientCa: join(vp, "root-visited.crt.pem") },
+        upstream: `http://127.0.0.1:${nfPort}`,
+      });
+      const a = await proxy("bun proxy A", {
+        upstream: `https://127.0.0.1:${b.port}`,
+        client: { key: join(vp, "sepp.key.pem"), cert: join(vp, "sepp.crt.pem"), ca: join(hp, "root-home.crt.pem"), servername: HOME.fqdn },
+      });
+      results.push(await h2load(o, dir, "bun-chain", `http://127.0.0.1:${a.port}${PATH}`, udm, [{ name: "bun-A", pid: a.pid }, { name: "bun-B", pid: b.pid }]));
+      await a.stop();
+      await b.stop();
+    }
+
     for (const mode of ["PRINS", "TLS"] as const) {
       const name = mode.toLowerCase();
       if (!o.only.has(name)) continue;
@@ -289,15 +312,17 @@ async function main() {
   }
 
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
-  console.log(`scenario  req/s     p50 ms  p99 ms  2xx/done        CPU (seconds, % of one core)`);
+  console.log(`scenario  req/s     p50 ms  p99 ms  2xx/done        CPU per process: seconds, % of one core, µs per request`);
   for (const r of results)
     console.log(
-      `${r.name.padEnd(9)} ${f(r.rps, 0).padStart(7)}  ${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(14)}  ${r.cpu.map((c) => `${c.name} ${f(c.seconds, 2)}s ${f(c.pct, 0)}%`).join(", ")}`,
+      `${r.name.padEnd(9)} ${f(r.rps, 0).padStart(7)}  ${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(14)}  ${r.cpu.map((c) => `${c.name} ${f(c.seconds, 2)}s ${f(c.pct, 0)}% ${f((1e6 * c.seconds) / Math.max(1, r.done), 0)}µs`).join(", ")}`,
     );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");
   const tls = by("tls");
   const chain = by("chain");
+  const bunChain = by("bun-chain");
+  if (bunChain && chain) console.log(`# runtime floor: bun-chain / nghttpx-chain = ${(bunChain.rps / chain.rps).toFixed(2)}${prins ? `; prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}` : ""}`);
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
   for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);
