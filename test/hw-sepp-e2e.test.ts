@@ -2,7 +2,9 @@
 // AEAD engine on a fresh SoftHSM2 token (SOFTHSM2_CONF), a home SEPP with the software keystore, real mutual TLS
 // on N32, real h2c NFs. The identity key is generated in the token through the admin API, its CSR is verified
 // with the token's public key, the TLS key is sealed in the token and the SEPP restarts on it, the token is
-// removed and comes back while the SEPP runs; the PIN never shows anywhere.
+// removed and comes back while the SEPP runs; the PIN never shows anywhere; a restart on a sealed key the token
+// can no longer open fails clearly. Also: the engine's onKeysLost hook (in process), and a SEPP started while its
+// token is absent.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPublicKey, verify } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
