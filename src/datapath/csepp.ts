@@ -14,7 +14,8 @@ import { congestionProblem } from "../sbi/limits.ts";
 import { rewriteSearchResult, TelescopicError } from "../sbi/telescopic.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { ReformatError } from "../n32f/reformat.ts";
-import type { HttpMessage } from "../n32f/message.ts";
+import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
+import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/multipart.ts";
 import type { HttpMethod, ProblemDetails, ProblemDetailsMsgForwarding } from "../model/n32.ts";
 import { problem } from "../problem.ts";
 import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
@@ -172,18 +173,23 @@ export class CSepp {
     } catch {
       /* not JSON */
     }
-    if (p && typeof p === "object" && typeof p.cause === "string") this.#m.n32fErrors.inc({ type: p.cause, side: "reported" });
-    const status = p?.suggestedStatusCode && p.suggestedStatusCode >= 400 && p.suggestedStatusCode < 600 ? p.suggestedStatusCode : 502;
+    if (rsp.status === 403 && p && typeof p === "object" && typeof p.cause === "string") this.#m.n32fErrors.inc({ type: p.cause, side: "reported" });
+    // The peer's suggestion (P8) first; its HTTP-level refusals that tell the NF what to do keep their status:
+    // 429/503 (back off, with the peer's retry-after) and 413 (the message is too large for the peer); else 502.
+    const passThrough = rsp.status === 413 || rsp.status === 429 || rsp.status === 503;
+    const status = p?.suggestedStatusCode && p.suggestedStatusCode >= 400 && p.suggestedStatusCode < 600 ? p.suggestedStatusCode : passThrough ? rsp.status : 502;
+    const retryAfter = rsp.headers["retry-after"];
+    const extra: Array<[string, string]> = (status === 429 || status === 503) && retryAfter && /^\d{1,6}$/.test(retryAfter) ? [["retry-after", retryAfter]] : [];
     const nfProblem: ProblemDetails =
       p?.suggestedProblemDetails && typeof p.suggestedProblemDetails === "object"
         ? { ...p.suggestedProblemDetails, status }
-        : problem(status, typeof p?.cause === "string" ? p.cause : "UNSPECIFIED_NF_FAILURE", `the peer SEPP refused the message (${rsp.status})`);
-    return problemOut(nfProblem);
+        : problem(status, typeof p?.cause === "string" && /^[A-Z0-9_]{1,64}$/.test(p.cause) ? p.cause : "UNSPECIFIED_NF_FAILURE", `the peer SEPP refused the message (${rsp.status})`);
+    return problemOut(nfProblem, extra);
   }
 
   async #tls(req: InboundRequest, target: ResolvedTarget, peer: PeerConfig, originValue: string): Promise<OutboundResponse> {
     const cfg = this.d.config();
-    if (containsEncBlockIndex(req.body) && hasEncBlockIndexMember(req.body))
+    if (containsEncBlockIndex(req.body) && hasEncBlockIndexMember(req.body, headerOf(req.headers, "content-type")))
       return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the body contains an encBlockIndex member"));
     const headers: Record<string, string> = {};
     for (const [n, v] of endToEnd(req.headers, DROP_ON_TLS)) headers[n] = headers[n] === undefined ? v : `${headers[n]}, ${v}`;
@@ -240,8 +246,27 @@ export function decodedAad(msg: unknown): unknown {
   }
 }
 
-/** Whether a JSON body has a member named encBlockIndex at any depth (bounded). */
-export function hasEncBlockIndexMember(body: Uint8Array): boolean {
+/**
+ * Whether a JSON body, or a JSON part of a multipart/related body (the root part carries the IEs, TS 29.500
+ * 6.1.2.4), has a member named encBlockIndex at any depth (bounded). Under PRINS the engine checks the same.
+ */
+export function hasEncBlockIndexMember(body: Uint8Array, contentType?: string): boolean {
+  const ct = contentType ? parseContentType(contentType) : null;
+  if (ct && bodyKind(ct.mediaType) === "multipart") {
+    const boundary = ct.params.get("boundary");
+    if (!boundary) return false;
+    let parts: MultipartPart[];
+    try {
+      parts = parseMultipart(body, boundary);
+    } catch (e) {
+      if (e instanceof MultipartError) return true; // not readable: cannot show it is free of the member
+      throw e;
+    }
+    return parts.some((p) => {
+      const pt = parseContentType(p.headers.find(([n]) => n === "content-type")?.[1] ?? "application/json");
+      return !!pt && bodyKind(pt.mediaType) === "json" && hasEncBlockIndexMember(p.data);
+    });
+  }
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(body).toString("utf8"));
