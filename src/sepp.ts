@@ -84,6 +84,12 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
   });
   metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
   n32c.on("context-terminated", (e) => dataPath.peerDown(e.peerId));
+  // A token that came back lost the N32-f session keys imported into it: negotiate new ones.
+  aead.onKeysLost?.(() => {
+    for (const p of n32c.statusAll())
+      if (p.capability === "PRINS")
+        void n32c.handshake(p.peerId).catch((e) => log.warn("re-handshake after lost N32-f keys failed", { peer: p.peerId, error: String(e) }));
+  });
   // P6: RI-relevant parameters over N32-f right after a PRINS context we initiated becomes active
   const riAnnouncer = new RiAnnouncer({ config, log: log.child({ component: "ri-announce" }), metrics, contexts, n32c, prins: dataPath.prins, peerClients: dataPath.peerClients });
   n32c.on("context-active", (e) => riAnnouncer.onContextActive(e));
