@@ -51,6 +51,15 @@ export function readInbound(
     return;
   }
   const ac = new AbortController();
+  if (stream.endAfterHeaders) {
+    // END_STREAM on HEADERS (a GET, most SBI requests): no body to wait for, no timer, no read (RFC 9113 8.1)
+    stream.on("close", () => {
+      // the client went away before we answered: cancel the upstream request (no DOMException otherwise)
+      if (!stream.headersSent) ac.abort();
+    });
+    done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body: EMPTY, signal: ac.signal });
+    return;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
@@ -76,7 +85,7 @@ export function readInbound(
   stream.on("close", () => {
     clearTimeout(timer);
     finished = true;
-    ac.abort();
+    if (!stream.headersSent) ac.abort();
   });
   stream.on("end", () => {
     if (finished) return;
