@@ -4,10 +4,24 @@
 const MAX_SERIES_PER_METRIC = 2000;
 
 type Labels = Record<string, string>;
-const labelKey = (l: Labels) =>
+const NEEDS_ESCAPE = /[\\"\n]/;
+const escapeValue = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v);
+/** `k1="v1",k2="v2"` with the names sorted; called on every inc/observe, so no array is sorted when the
+ *  caller already passes the names in order (the usual case) and values are escaped only when needed. */
+const labelKey = (l: Labels) => {
+  let prev = "";
+  let out = "";
+  for (const k in l) {
+    if (out !== "" && k < prev) return sortedLabelKey(l);
+    out += `${out === "" ? "" : ","}${k}="${escapeValue(String(l[k]))}"`;
+    prev = k;
+  }
+  return out;
+};
+const sortedLabelKey = (l: Labels) =>
   Object.keys(l)
     .sort()
-    .map((k) => `${k}="${String(l[k]).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .map((k) => `${k}="${escapeValue(String(l[k]))}"`)
     .join(",");
 
 abstract class Metric {
