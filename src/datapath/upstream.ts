@@ -91,8 +91,9 @@ export function requestOn(session: http2.ClientHttp2Session, r: UpstreamRequest)
       chunks.push(c);
     });
     stream.on("end", () => finish(null));
-    stream.on("error", (e) => finish(new UpstreamError("reset", e.message)));
-    stream.on("close", () => finish(new UpstreamError("reset", "stream closed before the response ended")));
+    // no Error (stack capture) is built for the close that follows every completed response
+    stream.on("error", (e) => settled || finish(new UpstreamError("reset", e.message)));
+    stream.on("close", () => settled || finish(new UpstreamError("reset", "stream closed before the response ended")));
     if (r.body && r.body.length) stream.end(r.body);
   });
 }
@@ -121,9 +122,11 @@ export class ProducerClients {
     return this.#sessions.size;
   }
 
-  async request(target: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck, r: UpstreamRequest): Promise<UpstreamResponse> {
-    const session = await this.#session(target, check);
-    return requestOn(session, r);
+  request(target: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck, r: UpstreamRequest): Promise<UpstreamResponse> {
+    // an open session to the origin: send at once (no extra promise turn on the hot path)
+    const s = this.#sessions.get(`${target.scheme}://${target.host}:${target.port}`);
+    if (s && !s.closed && !s.destroyed) return requestOn(s, r);
+    return this.#session(target, check).then((session) => requestOn(session, r));
   }
 
   #session(t: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck): Promise<http2.ClientHttp2Session> {
@@ -234,7 +237,7 @@ export class PeerN32fClients {
     path: string,
     init: { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number; signal?: AbortSignal },
   ): Promise<H2Response> {
-    const pc = await this.#pick(t);
+    const pc = this.#ready(t) ?? (await this.#pick(t));
     pc.inflight++;
     try {
       if (init.signal?.aborted) throw new UpstreamError("cancelled", "cancelled by the client");
@@ -242,6 +245,18 @@ export class PeerN32fClients {
     } finally {
       pc.inflight--;
     }
+  }
+
+  /** The hot path: an open client of the current pool with room (least loaded), without a promise or an allocation. */
+  #ready(t: PeerN32fTarget): PooledClient | undefined {
+    const pool = this.#pools.get(t.peerId);
+    if (!pool || pool.url !== t.url) return undefined;
+    let best: PooledClient | undefined;
+    for (const c of pool.clients) {
+      if (c.client.closed) return undefined; // #pick drops it
+      if (!best || c.inflight < best.inflight) best = c;
+    }
+    return best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections) ? best : undefined;
   }
 
   async #pick(t: PeerN32fTarget): Promise<PooledClient> {
