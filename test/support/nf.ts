@@ -77,16 +77,28 @@ export interface NfResponse {
   json<T = any>(): T;
 }
 
-/** An h2c client (prior knowledge) towards a SEPP's SBI port. */
+/** An h2c client (prior knowledge) towards a SEPP's SBI port; over TLS when `tls` is given (SBI over TLS). */
 export class NfClient {
   readonly #session: http2.ClientHttp2Session;
-  constructor(port: number) {
-    this.#session = http2.connect(`http://127.0.0.1:${port}`);
+  readonly #scheme: "http" | "https";
+  constructor(port: number, tls?: { ca: string; servername: string; cert?: string; key?: string }) {
+    this.#scheme = tls ? "https" : "http";
+    this.#session = tls
+      ? http2.connect(`https://127.0.0.1:${port}`, { ca: tls.ca, servername: tls.servername, cert: tls.cert, key: tls.key, ALPNProtocols: ["h2"] })
+      : http2.connect(`http://127.0.0.1:${port}`);
     this.#session.on("error", () => {});
+  }
+  /** resolves once connected (TLS: after the handshake), rejects on a connection error */
+  connected(): Promise<void> {
+    if (!this.#session.connecting) return this.#session.destroyed ? Promise.reject(new Error("session closed")) : Promise.resolve();
+    return new Promise((res, rej) => {
+      this.#session.once("connect", () => res());
+      this.#session.once("error", rej);
+    });
   }
   request(method: string, authority: string, path: string, headers: Record<string, string> = {}, body?: string | Uint8Array, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<NfResponse> {
     return new Promise((resolve, reject) => {
-      const s = this.#session.request({ ":method": method, ":path": path, ":authority": authority, ":scheme": "http", ...headers }, { endStream: body === undefined, signal: opts.signal });
+      const s = this.#session.request({ ":method": method, ":path": path, ":authority": authority, ":scheme": this.#scheme, ...headers }, { endStream: body === undefined, signal: opts.signal });
       const chunks: Buffer[] = [];
       let status = 0;
       let rh: Record<string, string | string[]> = {};
