@@ -27,6 +27,8 @@ export interface N32cView {
     },
   ): Promise<void>;
   handshake(peerId: string): Promise<unknown>;
+  /** Give up one context after a policy mismatch (P6/P10 with onPolicyMismatch: reject). */
+  dropContext?(peerId: string, localContextId: string): boolean;
 }
 
 export interface DataPathDeps {

@@ -139,6 +139,15 @@ export class N32cService {
     if (r.status !== 204) throw new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-error answered ${r.status}`);
   }
 
+  /**
+   * Give up one N32-f context after a policy mismatch found on N32-f (P6/P10, onPolicyMismatch: reject): it is
+   * wiped and, when it was the peer's current association, another live one takes over or the peer becomes
+   * `failed`. No message is sent here (the caller reports the mismatch with n32f-error).
+   */
+  dropContext(peerId: string, localContextId: string): boolean {
+    return this.#core.dropContext(peerId, localContextId, "policy-mismatch", "failed");
+  }
+
   status(peerId: string): PeerN32Status | undefined {
     if (!this.#core.peer(peerId)) return undefined;
     return structuredClone(this.#core.status(peerId));
