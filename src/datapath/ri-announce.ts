@@ -92,6 +92,12 @@ function protectBlock(ctx: N32fContext, kind: "request" | "response", block: Dat
   return `{"reformattedData":${JSON.stringify(jwe)}}`;
 }
 
+/** onPolicyMismatch: reject — the context carries no more traffic: dropped through N32-c when it can, else deactivated. */
+function giveUp(n32c: N32cView, ctx: N32fContext): void {
+  ctx.deactivate();
+  n32c.dropContext?.(ctx.peerId, ctx.localContextId);
+}
+
 function metaDataOf(ctx: N32fContext, messageId: string): MetaData {
   return { n32fContextId: ctx.peerContextId, messageId, authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL" };
 }
@@ -142,10 +148,11 @@ export function answerRiAnnouncement(
       policyMismatchList: e.policyMismatchList,
       reaction: peer.profile.onPolicyMismatch,
     });
-    if (reject) ctx.deactivate();
+    const receiverContextId = ctx.peerContextId;
     d.n32c
-      .reportError(peer.id, { type: "POLICY_MISMATCH", receiverContextId: ctx.peerContextId, messageId, policyMismatchList: e.policyMismatchList })
+      .reportError(peer.id, { type: "POLICY_MISMATCH", receiverContextId, messageId, policyMismatchList: e.policyMismatchList })
       .catch((err) => d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
+    if (reject) giveUp(d.n32c, ctx);
     const body: ProblemDetailsMsgForwarding = e.toProblemDetails();
     return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(body) };
   }
@@ -266,10 +273,10 @@ export class RiAnnouncer {
     count("mismatch");
     this.#m.mismatches.inc({ type: "POLICY_MISMATCH", side: "detected" });
     d.log.warn("the peer's RI-relevant parameters over N32-f differ from N32-c (P6)", { peer: peer.id, messageId, policyMismatchList: list, reaction: peer.profile.onPolicyMismatch });
-    if (peer.profile.onPolicyMismatch === "reject") ctx.deactivate();
     d.n32c
       .reportError(peer.id, { type: "POLICY_MISMATCH", receiverContextId: ctx.peerContextId, messageId, policyMismatchList: list })
       .catch((err) => d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
+    if (peer.profile.onPolicyMismatch === "reject") giveUp(d.n32c, ctx);
     return { result: "mismatch", messageId, policyMismatchList: list };
   }
 }
