@@ -154,6 +154,7 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
   const pduCreates: World["pduCreates"] = [];
   const udm = await startNf((r) => {
     if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/am-data`)) return json(200, AM_DATA);
+    if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/smf-select-data`)) return { ...json(200, {}), delayMs: 8000 }; // slow
     if (r.method === "POST" && r.path === `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`) {
       const sub = JSON.parse(r.body.toString());
       sdmSubscriptions.push(sub);
@@ -474,6 +475,23 @@ for (const mode of ["PRINS", "TLS"] as const) {
       }
       expect(w.udm.received.length).toBe(before + 1);
       expect(aads(w.v, since)).toHaveLength(0);
+    });
+
+    test("the AMF cancelling its request cancels it at the producer, through both SEPPs", async () => {
+      const before = w.udm.received.length;
+      const ac = new AbortController();
+      const p = w.amf.request("GET", `${HOME_UDM}:${w.udm.port}`, `/nudm-sdm/v2/${SUPI}/smf-select-data`, {}, undefined, { signal: ac.signal, timeoutMs: 10000 });
+      p.catch(() => {});
+      await waitFor("the slow request at the UDM", () => w.udm.received.length > before && w.udm.openStreams() > 0, 5000, 10);
+      const t0 = Date.now();
+      ac.abort();
+      await expect(p).rejects.toThrow();
+      // the UDM's stream is reset long before its 8 s answer: the cancel crossed N32 and the home SEPP
+      await waitFor("the UDM's stream to close", () => w.udm.openStreams() === 0, 5000, 10);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      // and the SEPPs still serve
+      const r = await w.amf.request("GET", `${HOME_UDM}:${w.udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
+      expect(r.status).toBe(200);
     });
 
     if (prins)

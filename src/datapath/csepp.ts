@@ -21,6 +21,7 @@ import { problem } from "../problem.ts";
 import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { dataPathMetrics, isOwnPlmn, peerForPlmn, seppDomainOf, type DataPathDeps } from "./deps.ts";
 import { UpstreamError } from "./upstream.ts";
+import { rhErrorAnswer } from "./rh-answer.ts";
 import type { PeerConfig } from "../config/schema.ts";
 
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
@@ -89,7 +90,7 @@ export class CSepp {
         if (st?.state === "active-tls") {
           mode = "tls";
           const r = await this.#tls(req, target, peer, origin.value!);
-          outcome = r.status < 400 ? "ok" : "error";
+          outcome = r.status < 400 ? "ok" : r.status === 429 ? "congested" : "error";
           return r;
         }
         outcome = "no-association";
@@ -152,6 +153,9 @@ export class CSepp {
         return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", "the peer SEPP answered with a body that is not JSON"));
       }
       if (this.d.log.enabled("debug")) this.d.log.debug("N32-f response received", { peer: peer.id, messageId: wire.messageId, aad: decodedAad(body) });
+      // an error originated by a Roaming Hub in place of the peer's answer (TS 33.501 13.2.4.7; rh-answer.ts)
+      const rh = rhErrorAnswer({ body, ctx, peerId: peer.id, messageId: wire.messageId, sentBody: wire.body, trust: this.d.trust(), log: this.d.log, metrics: this.d.metrics });
+      if (rh) return rh;
       let m: HttpMessage;
       try {
         m = this.d.prins.openResponse(ctx, body, { method: msg.method!, path: msg.path!, messageId: wire.messageId, callbackType: headerOf(headers, "3gpp-sbi-callback") });
