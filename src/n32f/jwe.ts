@@ -60,9 +60,23 @@ const PROTECTED_B64: Readonly<Record<JweEnc, string>> = Object.freeze({
 /** Bound on a received protected header (ours is 39 characters). */
 const MAX_PROTECTED_B64 = 1024;
 
-/** RFC 7516 §5.1 step 14: the octets given to AES-GCM as additional data. */
+/** Reused for the AEAD additional data of messages up to this size (larger ones get their own buffer). */
+const SCRATCH_MAX = 64 * 1024;
+let scratch = Buffer.allocUnsafe(8 * 1024);
+
+/**
+ * RFC 7516 §5.1 step 14: the octets given to AES-GCM as additional data. Returns a view of a module-level
+ * scratch buffer, valid until the next call: both callers hand it straight to the synchronous AEAD engine
+ * (which copies or consumes it before returning) and keep no reference. Saves a 4-30 KB allocation per
+ * message, whose GC cost showed in the profile. Nothing secret goes in it (protected header and aad are clear).
+ */
 function additionalData(protectedB64: string, aadB64: string): Buffer {
-  const out = Buffer.allocUnsafe(protectedB64.length + 1 + aadB64.length);
+  const n = protectedB64.length + 1 + aadB64.length;
+  let out: Buffer;
+  if (n <= SCRATCH_MAX) {
+    if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(n, scratch.length * 2)));
+    out = scratch.subarray(0, n);
+  } else out = Buffer.allocUnsafe(n);
   let o = out.write(protectedB64, 0, "latin1");
   out[o++] = 0x2e; // "."
   out.write(aadB64, o, "latin1");
