@@ -28,6 +28,7 @@ const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
 const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
 const DROP_ON_PRINS: ReadonlySet<string> = new Set([TARGET_API_ROOT, ORIGINATING_NETWORK_ID]);
 const DROP_ON_TLS: ReadonlySet<string> = new Set([TARGET_API_ROOT, ORIGINATING_NETWORK_ID]);
+const MAX_RSP_TIME = "3gpp-sbi-max-rsp-time";
 const DISCOVERY_RE = /\/nnrf-disc\/v1\/nf-instances$/;
 
 /** A body that carries a member named encBlockIndex anywhere (TS 33.501 5.9.3.2): cheap scan first. */
@@ -134,16 +135,17 @@ export class CSepp {
       // The N32-f message as it crosses N32: the aad is clear by design (encrypted IEs are encBlockIndex references).
       this.d.log.debug("N32-f request sent", { peer: peer.id, messageId: wire.messageId, aad: decodedAad(JSON.parse(wire.body)) });
     }
+    const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
     let rsp;
     try {
       rsp = await this.d.peerClients.request(
         { peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn },
         "POST",
         N32F_PROCESS,
-        { headers: { "content-type": "application/json" }, body: wire.body, timeoutMs: cfg.sbi.requestTimeoutMs, maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536, signal: req.signal },
+        { headers: { "content-type": "application/json" }, body: wire.body, timeoutMs: wait.ms, maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536, signal: req.signal },
       );
     } catch (e) {
-      return upstreamProblem(e, "peer SEPP");
+      return upstreamProblem(e, "peer SEPP", wait.byNf);
     }
     if (rsp.status === 200) {
       let body: unknown;
@@ -201,17 +203,18 @@ export class CSepp {
     // TS 33.501 13.1.1.2: :authority = the pSEPP, the target's apiRoot in 3gpp-Sbi-Target-apiRoot
     headers[TARGET_API_ROOT] = formatApiRoot(target);
     headers[":authority"] = peer.n32Fqdn;
+    const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
     let rsp;
     try {
       rsp = await this.d.peerClients.request({ peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn }, req.method, req.path, {
         headers,
         body: req.body.length ? req.body : undefined,
-        timeoutMs: cfg.sbi.requestTimeoutMs,
+        timeoutMs: wait.ms,
         maxBodyBytes: cfg.sbi.maxBodyBytes,
         signal: req.signal,
       });
     } catch (e) {
-      return upstreamProblem(e, "peer SEPP");
+      return upstreamProblem(e, "peer SEPP", wait.byNf);
     }
     const out: HttpMessage = { kind: "response", status: rsp.status, headers: endToEnd(Object.entries(rsp.headers)), body: rsp.body };
     return this.#nfResponse(out, { method: req.method as HttpMethod, path: splitPath(req.path).path } as HttpMessage, peer);
@@ -289,14 +292,29 @@ export function hasEncBlockIndexMember(body: Uint8Array, contentType?: string): 
   return false;
 }
 
-export function upstreamProblem(e: unknown, what: string): OutboundResponse {
+/**
+ * How long the cSEPP waits for the answer: the configured limit, or less when the NF said so with
+ * 3gpp-Sbi-Max-Rsp-Time (TS 29.500 5.2.3.3: milliseconds, 1*5DIGIT; the header itself travels on end to end).
+ */
+export function responseWait(headers: ReadonlyArray<[string, string]>, configuredMs: number): { ms: number; byNf: boolean } {
+  const v = headerOf(headers, MAX_RSP_TIME)?.trim();
+  if (!v || !/^\d{1,5}$/.test(v)) return { ms: configuredMs, byNf: false };
+  const ms = Math.max(1, Number(v));
+  return ms < configuredMs ? { ms, byNf: true } : { ms: configuredMs, byNf: false };
+}
+
+export function upstreamProblem(e: unknown, what: string, byNf = false): OutboundResponse {
+  const timedOut = () =>
+    byNf
+      ? problemOut(problem(504, "TIMED_OUT_REQUEST", `${what}: no answer within the NF's 3gpp-Sbi-Max-Rsp-Time`))
+      : problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} did not answer in time`));
   if (e instanceof UpstreamError) {
-    if (e.kind === "timeout") return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} did not answer in time`));
+    if (e.kind === "timeout") return timedOut();
     if (e.kind === "cancelled") return problemOut(problem(499, "CANCELLED", "request cancelled"));
     if (e.kind === "too-large") return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} answer too large`));
     return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
   }
   const msg = e instanceof Error ? e.message : String(e);
-  if (/timed out/.test(msg)) return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} did not answer in time`));
+  if (/timed out/.test(msg)) return timedOut();
   return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
 }
