@@ -256,6 +256,48 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     await waitFor("visited SEPP counted the report", async () => (await visitedStatus()).counters.errorsReceived > 0);
   });
 
+  describe("an error originated by a Roaming Hub in place of the peer's answer (TS 33.501 13.2.4.7)", () => {
+    /** What an RH answers: reformattedData with only the failed message's metaData, and its signed patches. */
+    const rhAnswer = async (r: ProxyRequest, signer: TestRi): Promise<ProxyAction> => {
+      const sent = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
+      const base = { reformattedData: { aad: b64u({ metaData: aadOf(r.body).metaData }), ciphertext: "" } } as N32fReformattedReqMsg;
+      const signed = await signer.modify(
+        base,
+        (b) => {
+          b.statusLine = "403";
+          b.headers = [{ header: "content-type", value: "application/problem+json" }];
+          b.payload = [
+            { iePath: "/status", ieValueLocation: "BODY", value: 403 as never },
+            { iePath: "/cause", ieValueLocation: "BODY", value: "ROAMING_NOT_ALLOWED" as never },
+          ];
+        },
+        { payload: { tag: sent.reformattedData.tag } },
+      );
+      return { kind: "respond", status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(signed) };
+    };
+
+    test("signed by the adjacent RH: the NF gets the RH's error, nothing reaches the producer", async () => {
+      const before = udm.received.length;
+      const acted = once((r) => aadPath(r).includes("/am-data"), (r) => rhAnswer(r, ri));
+      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
+      await acted;
+      expect(r.status).toBe(403);
+      expect(r.json()).toEqual({ status: 403, cause: "ROAMING_NOT_ALLOWED" });
+      expect(udm.received.length).toBe(before);
+      expect(await (await v.admin("/metrics")).text()).toMatch(/sepp_rh_errors_total\{[^}]*result="accepted"[^}]*\} 1/);
+    });
+
+    test("signed by an RI unknown on this association: not believed (502)", async () => {
+      const stranger = await TestRi.create(await createRootCa({ name: "another RI root" }), "ipx9.example.net");
+      const acted = once((r) => aadPath(r).includes("/am-data"), (r) => rhAnswer(r, stranger));
+      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
+      await acted;
+      expect(r.status).toBe(502);
+      expect(r.json().cause).toBe("UNSPECIFIED_NF_FAILURE");
+      expect(await (await v.admin("/metrics")).text()).toMatch(/sepp_rh_errors_total\{[^}]*result="refused"[^}]*\} 1/);
+    });
+  });
+
   describe("tampering on the wire", () => {
     test("a bit flipped in the aad (requestLine.path): INTEGRITY_CHECK_FAILED", async () => {
       await expectRefused((r) => flipAadPathBit(r.body), "INTEGRITY_CHECK_FAILED");
