@@ -494,6 +494,18 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(r.status).toBe(200);
     });
 
+    test("3gpp-Sbi-Max-Rsp-Time bounds the cSEPP's wait: 504 TIMED_OUT_REQUEST, and the producer's stream is released", async () => {
+      const before = w.udm.received.length;
+      const t0 = Date.now();
+      const r = await w.amf.request("GET", `${HOME_UDM}:${w.udm.port}`, `/nudm-sdm/v2/${SUPI}/smf-select-data`, { "3gpp-sbi-max-rsp-time": "300" });
+      expect(r.status).toBe(504);
+      expect(r.json()).toMatchObject({ status: 504, cause: "TIMED_OUT_REQUEST" });
+      expect(Date.now() - t0).toBeLessThan(5000); // the UDM would answer after 8 s
+      expect(w.udm.received.length).toBe(before + 1);
+      expect(w.udm.received.at(-1)!.headers["3gpp-sbi-max-rsp-time"]).toBe("300"); // end to end
+      await waitFor("the UDM's stream to close", () => w.udm.openStreams() === 0, 5000, 10);
+    });
+
     if (prins)
       test("TS 33.517 4.2.2.10: under PRINS the producer receives the target apiRoot in the URI and no 3gpp-Sbi-Target-apiRoot header", async () => {
         const since = w.v.logs.length;
