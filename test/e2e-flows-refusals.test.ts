@@ -88,8 +88,8 @@ for (const mode of ["PRINS", "TLS"] as const) {
     });
 
     test("the peer SEPP's congestion reaches the NF as 429 NF_CONGESTION_RISK with retry-after", async () => {
-      // several at once against a rate of 1/s at the home SEPP: at least one passes, the others are 429
-      const rs = await Promise.all(Array.from({ length: 4 }, () => amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`)));
+      // several at once against a rate of 1/s at the home SEPP (burst 1): at most a couple pass, the others are 429
+      const rs = await Promise.all(Array.from({ length: 6 }, () => amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`)));
       const statuses = rs.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
       expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
