@@ -177,6 +177,7 @@ export class H2Client {
         chunks.push(c);
       });
       stream.on("end", () => {
+        if (status === 0) return finish(new H2ConnectError(`${method} ${path}: stream ended without a response (reset)`));
         const body = new Uint8Array(Buffer.concat(chunks, size));
         finish(null, { status, headers, body, text: () => new TextDecoder().decode(body) });
       });
