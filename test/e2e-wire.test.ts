@@ -379,11 +379,10 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
   });
 
   describe("SSRF: the home SEPP is never an open relay", () => {
-    const refusedAtHome = async (authority: string, headers: Record<string, string> = {}, scheme?: string) => {
+    const refusedAtHome = async (authority: string, headers: Record<string, string> = {}) => {
       const udm0 = udm.received.length;
-      const r = await amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, headers, undefined, {});
+      const r = await amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, headers);
       expect(udm.received.length).toBe(udm0);
-      void scheme;
       return r;
     };
     test("another host of the home PLMN", async () => {
@@ -463,6 +462,26 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       await settled();
       // well before the home SEPP's own 1.5 s timeout would have ended the producer's stream
       expect(performance.now() - t0).toBeLessThan(1000);
+    });
+
+    test("the N32-f stream is reset in transit: 504 to the NF, nothing left open", async () => {
+      const before = udm.received.length;
+      const acted = once((r) => aadPath(r).includes("/am-data"), () => ({ kind: "drop" }));
+      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
+      await acted;
+      expect(r.status).toBe(504);
+      expect(udm.received.length).toBe(before);
+      await settled();
+    });
+
+    test("the peer accepts the request and never answers: the NF's 3gpp-Sbi-Max-Rsp-Time ends it, the stream is cancelled", async () => {
+      const acted = once((r) => aadPath(r).includes("/am-data"), () => ({ kind: "blackhole" }));
+      const t0 = performance.now();
+      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-max-rsp-time": "500" });
+      await acted;
+      expect(r.status).toBe(504);
+      expect(performance.now() - t0).toBeLessThan(3000);
+      await settled(); // the visited SEPP cancelled its N32-f stream: the proxy holds nothing open
     });
 
     test("the peer goes down: 504 to the NF at once, and traffic resumes when it is back", async () => {
