@@ -147,6 +147,8 @@ export class CSepp {
     } catch (e) {
       return upstreamProblem(e, "peer SEPP", wait.byNf);
     }
+    // a stream that ended without a :status (reset in transit) is no answer at all
+    if (!(rsp.status >= 200 && rsp.status <= 599)) return upstreamProblem(new UpstreamError("reset", "no HTTP status"), "peer SEPP");
     if (rsp.status === 200) {
       let body: unknown;
       try {
@@ -216,6 +218,7 @@ export class CSepp {
     } catch (e) {
       return upstreamProblem(e, "peer SEPP", wait.byNf);
     }
+    if (!(rsp.status >= 200 && rsp.status <= 599)) return upstreamProblem(new UpstreamError("reset", "no HTTP status"), "peer SEPP");
     const out: HttpMessage = { kind: "response", status: rsp.status, headers: endToEnd(Object.entries(rsp.headers)), body: rsp.body };
     return this.#nfResponse(out, { method: req.method as HttpMethod, path: splitPath(req.path).path } as HttpMessage, peer);
   }
