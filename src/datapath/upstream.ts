@@ -90,7 +90,8 @@ export function requestOn(session: http2.ClientHttp2Session, r: UpstreamRequest)
       if (size > r.maxBodyBytes) return finish(new UpstreamError("too-large", `response body over ${r.maxBodyBytes} octets`));
       chunks.push(c);
     });
-    stream.on("end", () => finish(null));
+    // a stream reset before any :status ends without a response: that is a reset, not an answer
+    stream.on("end", () => finish(status ? null : new UpstreamError("reset", "stream ended without a response")));
     // no Error (stack capture) is built for the close that follows every completed response
     stream.on("error", (e) => settled || finish(new UpstreamError("reset", e.message)));
     stream.on("close", () => settled || finish(new UpstreamError("reset", "stream closed before the response ended")));
