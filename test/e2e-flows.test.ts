@@ -155,6 +155,7 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
   const udm = await startNf((r) => {
     if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/am-data`)) return json(200, AM_DATA);
     if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/smf-select-data`)) return { ...json(200, {}), delayMs: 8000 }; // slow
+    if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/sms-data`)) return { status: 200, reset: true }; // resets the stream
     if (r.method === "POST" && r.path === `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`) {
       const sub = JSON.parse(r.body.toString());
       sdmSubscriptions.push(sub);
@@ -504,6 +505,14 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(w.udm.received.length).toBe(before + 1);
       expect(w.udm.received.at(-1)!.headers["3gpp-sbi-max-rsp-time"]).toBe("300"); // end to end
       await waitFor("the UDM's stream to close", () => w.udm.openStreams() === 0, 5000, 10);
+    });
+
+    test("a producer that resets the stream: the NF gets 504 TARGET_NF_NOT_REACHABLE", async () => {
+      const before = w.udm.received.length;
+      const r = await w.amf.request("GET", `${HOME_UDM}:${w.udm.port}`, `/nudm-sdm/v2/${SUPI}/sms-data`);
+      expect(w.udm.received.length).toBe(before + 1);
+      expect(r.status).toBe(504);
+      expect(r.json()).toMatchObject({ status: 504, cause: "TARGET_NF_NOT_REACHABLE" });
     });
 
     if (prins)

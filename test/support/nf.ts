@@ -16,6 +16,8 @@ export interface NfAnswer {
   body?: string | Uint8Array;
   /** answer after this many ms (slow producer) */
   delayMs?: number;
+  /** no answer: reset the stream (RST_STREAM INTERNAL_ERROR) instead */
+  reset?: boolean;
 }
 
 export interface TestNf {
@@ -49,6 +51,7 @@ export function startNf(handler: (r: ReceivedRequest) => NfAnswer | Promise<NfAn
       const a = await handler(r);
       if (a.delayMs) await Bun.sleep(a.delayMs);
       if (stream.closed || stream.destroyed) return;
+      if (a.reset) return stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       const body = a.body === undefined ? undefined : typeof a.body === "string" ? Buffer.from(a.body) : a.body;
       stream.respond({ ":status": a.status, ...(a.headers ?? {}) }, { endStream: !body?.length });
       if (body?.length) stream.end(body);
