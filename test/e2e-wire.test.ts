@@ -166,6 +166,9 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       upstream: `https://127.0.0.1:${pair.visited.ports.n32}`,
       servername: pair.visited.config.identity!.n32Fqdn,
     });
+    // the first P6 announcement is lost in transit (stream reset): the visited SEPP tries again
+    let dropped = 0;
+    proxyF.onRequest((r) => (dropped === 0 && isProcess(r) && aadPath(r) === "/n32c-handshake/v1/exchange-params" ? (dropped++, { kind: "drop" }) : undefined));
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");
@@ -184,6 +187,11 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
   test("P6: the visited SEPP announces its RI-relevant parameters over N32-f; the home SEPP checks them and answers with its own", async () => {
     const ex = await waitFor("the P6 announcement on the wire", () => proxyF.exchanges.find((x) => isProcess(x) && aadPath(x) === "/n32c-handshake/v1/exchange-params" && x.status !== undefined));
     expect(ex.status).toBe(200);
+    // the first attempt was reset in transit; the second carries the same block (same messageId), a new SEQ
+    const attempts = proxyF.exchanges.filter((x) => isProcess(x) && aadPath(x) === "/n32c-handshake/v1/exchange-params");
+    expect(attempts.map((x) => x.action)).toEqual(["drop", "forward"]);
+    expect(aadOf(attempts[0]!.body).metaData.messageId).toBe(aadOf(ex.body).metaData.messageId);
+    expect(JSON.parse(attempts[0]!.body.toString()).reformattedData.iv).not.toBe(JSON.parse(ex.body.toString()).reformattedData.iv);
     const sent = JSON.parse(ex.body.toString()).reformattedData;
     expect(sent.ciphertext).toBe(""); // clear text with integrity protection only
     const block = aadOf(ex.body);

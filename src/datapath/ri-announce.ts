@@ -38,6 +38,8 @@ const EMPTY = new Uint8Array(0);
 const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
 /** An announcement answer is small (a policy and a few certificates): bounded well below the data path limit. */
 const MAX_ANSWER_BYTES = 1 << 20;
+/** waits between attempts to send the announcement when the N32-f path fails (then it is given up, logged) */
+const RETRY_DELAYS_MS = [250, 1000, 3000];
 
 /** P6: whether we announce to this peer (per-peer `announceToRi`, default on when the peer has any RI). */
 export function announceEnabled(peer: PeerConfig): boolean {
@@ -174,6 +176,8 @@ export class RiAnnouncer {
   readonly #d: RiAnnounceDeps;
   readonly #m;
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #stopped = false;
 
   constructor(d: RiAnnounceDeps) {
     this.#d = d;
@@ -196,7 +200,23 @@ export class RiAnnouncer {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) {
+      clearTimeout(t);
+      this.#timers.delete(t);
+    }
     await Promise.allSettled([...this.#pending]);
+  }
+
+  /** A bounded wait that stop() cuts short. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#timers.delete(t);
+        resolve();
+      }, ms);
+      this.#timers.add(t);
+    });
   }
 
   /** Send the P6 announcement on the context `localContextId` of `peerId` and check the answer. */
@@ -212,17 +232,26 @@ export class RiAnnouncer {
     const req = buildRiAnnouncementRequest({ metaData: metaDataOf(ctx, messageId), responderN32Fqdn: peer.n32Fqdn, params: localRiParams(ctx) });
     const count = (result: string) => this.#m.sent.inc({ peer: peer.id, role: "sent", result });
     let rsp;
-    try {
-      rsp = await d.peerClients.request({ peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn }, "POST", N32F_PROCESS, {
-        headers: { "content-type": "application/json" },
-        body: protectBlock(ctx, "request", req),
-        timeoutMs: cfg.sbi.requestTimeoutMs,
-        maxBodyBytes: MAX_ANSWER_BYTES,
-      });
-    } catch (e) {
-      count("failed");
-      d.log.warn("RI announcement could not be sent (P6)", { peer: peer.id, messageId, error: String(e) });
-      return { result: "failed", messageId, detail: String(e) };
+    // the N32-f path may still be coming up when the context becomes active: a few bounded attempts, each a
+    // fresh JWE (new SEQ) of the same block and messageId
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rsp = await d.peerClients.request({ peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn }, "POST", N32F_PROCESS, {
+          headers: { "content-type": "application/json" },
+          body: protectBlock(ctx, "request", req),
+          timeoutMs: cfg.sbi.requestTimeoutMs,
+          maxBodyBytes: MAX_ANSWER_BYTES,
+        });
+        break;
+      } catch (e) {
+        const last = attempt >= RETRY_DELAYS_MS.length + 1 || this.#stopped;
+        d.log.warn("RI announcement could not be sent (P6)", { peer: peer.id, messageId, attempt, error: String(e), retry: !last });
+        if (!last) await this.#sleep(RETRY_DELAYS_MS[attempt - 1]!);
+        if (last || this.#stopped || ctx.state !== "active") {
+          count("failed");
+          return { result: "failed", messageId, detail: String(e) };
+        }
+      }
     }
     if (rsp.status !== 200) {
       let cause: string | undefined;
