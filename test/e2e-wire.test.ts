@@ -326,6 +326,14 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       const captured = proxyF.exchanges.slice(capturedAt).find((x) => isProcess(x) && aadPath(x).includes("/am-data"))!;
       await expectRefused(() => captured.body.toString(), "INTEGRITY_CHECK_FAILED", /replayed/);
     });
+    test("an aad that is no longer JSON: MESSAGE_RECONSTRUCTION_FAILED, reported with errorDetailsList", async () => {
+      const report = await expectRefused((r) => {
+        const m = JSON.parse(r.body.toString());
+        m.reformattedData.aad = Buffer.from('{"metaData":').toString("base64url");
+        return JSON.stringify(m);
+      }, "MESSAGE_RECONSTRUCTION_FAILED");
+      expect(report.errorDetailsList).toEqual([{ attribute: "/aad", msgReconstructFailReason: "INVALID_JSON_POINTER" }]);
+    });
     test("an unknown N32-f context ID: CONTEXT_NOT_FOUND", async () => {
       const report = await expectRefused((r) => editAad(r.body, (b) => (b.metaData.n32fContextId = "0123456789abcdef")), "CONTEXT_NOT_FOUND");
       expect(report.n32fContextId).toBeUndefined(); // no context of ours to name (P10)
