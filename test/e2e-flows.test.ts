@@ -455,6 +455,22 @@ for (const mode of ["PRINS", "TLS"] as const) {
       }
     });
 
+    test("a callback URI outside the sending peer's PLMNs is refused by the home SEPP; the UDM never sees it", async () => {
+      const before = w.udm.received.length;
+      for (const cb of ["http://10.1.2.3:8080/namf-callback/v1/x", "http://amf.5gc.mnc099.mcc999.3gppnetwork.org/namf-callback/v1/x"]) {
+        const r = await w.amf.request(
+          "POST",
+          `${HOME_UDM}:${w.udm.port}`,
+          `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
+          JSON_H,
+          JSON.stringify({ nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1", callbackReference: cb, monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`] }),
+        );
+        expect(r.status).toBe(403);
+        expect(r.json().cause).toBe("TARGET_NOT_ALLOWED");
+      }
+      expect(w.udm.received.length).toBe(before);
+    });
+
     test(`TS 33.517 4.2.2.9 (${mode}): a telescopic FQDN in :authority wins over a 3gpp-Sbi-Target-apiRoot naming a third PLMN; an altered label is not forwarded`, async () => {
       const { authority, label } = udmServiceAuthority(await discoverUdm(w));
       const third = "http://udm.5gc.mnc099.mcc999.3gppnetwork.org:8080";
