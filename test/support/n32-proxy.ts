@@ -60,7 +60,7 @@ export interface N32Proxy {
   /** set (or clear with null) the hook deciding what to do with each request */
   onRequest(hook: ProxyHook | null): void;
   /** send a request upstream on the proxy's own connection (injection, replay) */
-  send(path: string, body: Buffer | string, headers?: Record<string, string>): Promise<{ status: number; body: Buffer }>;
+  send(path: string, body: Buffer | string, headers?: Record<string, string>, method?: string): Promise<{ status: number; body: Buffer }>;
   /** the peer goes down: stop listening and cut every connection; resume() listens again on the same port */
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -224,8 +224,8 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
     onRequest(h) {
       hook = h;
     },
-    async send(path, body, headers = { "content-type": "application/json" }) {
-      const r = await forward(path, "POST", headers, Buffer.from(body));
+    async send(path, body, headers = { "content-type": "application/json" }, method = "POST") {
+      const r = await forward(path, method, headers, Buffer.from(body));
       return { status: r.status, body: r.body };
     },
     async pause() {
