@@ -551,7 +551,7 @@ async function main(): Promise<void> {
         `  jose   ${fmtUs(s.joseProtect).padStart(26)} [${fmtUs(w.joseProtect)}] ${fmtUs(s.joseVerify).padStart(10)} [${fmtUs(w.joseVerify)}]\n` +
         `  floor  ${fmtUs(s.floor).padStart(26)} [${fmtUs(w.floor)}]  (JSON.parse + JSON.stringify + AES-256-GCM, one direction)\n` +
         (res.r.minProtect.length
-          ? `  format minimum ${fmtUs(s.minProtect).padStart(18)} [${fmtUs(w.minProtect)}] ${fmtUs(s.minVerify).padStart(10)} [${fmtUs(w.minVerify)}]  (= ${fmtX(s.minimum / (2 * s.floor))}x floor; ours = ${fmtX(s.ours / s.minimum)}x it)\n`
+          ? `  format minimum ${fmtUs(s.minProtect).padStart(18)} [${fmtUs(w.minProtect)}] ${fmtUs(s.minVerify).padStart(10)} [${fmtUs(w.minVerify)}]  (= ${fmtX(s.minimum / (2 * s.floor))}x floor, jose = ${fmtX(s.jose / s.minimum)}x it; ours = ${fmtX(s.ours / s.minimum)}x it)\n`
           : "") +
         `  runs: protect ${runs("protect")}; verify ${runs("verify")}; floor ${runs("floor")}\n` +
         `  per message protect+verify: ours ${fmtUs(s.ours)} µs, jose ${fmtUs(s.jose)} µs, 2×floor ${fmtUs(2 * s.floor)} µs`,
