@@ -13,6 +13,7 @@ import { checkOriginAtSender, ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { congestionProblem } from "../sbi/limits.ts";
 import { rewriteSearchResult, TelescopicError } from "../sbi/telescopic.ts";
 import { N32fError } from "../n32f/errors.ts";
+import { AeadKeyError } from "../../hw/aead.ts";
 import { ReformatError } from "../n32f/reformat.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
 import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/multipart.ts";
@@ -129,6 +130,8 @@ export class CSepp {
     } catch (e) {
       if (e instanceof ReformatError) return problemOut(problem(e.status, e.cause, e.detail));
       if (e instanceof N32fError) return problemOut(problem(503, "SERVICE_UNAVAILABLE", e.message));
+      // the AEAD token lost the session keys (it was removed and came back): a re-handshake is under way
+      if (e instanceof AeadKeyError) return problemOut(problem(503, "SERVICE_UNAVAILABLE", "N32-f keys unavailable; re-negotiating"), [["retry-after", "1"]]);
       throw e;
     }
     if (this.d.log.enabled("debug")) {
