@@ -9,9 +9,11 @@
 // Each scenario: a warm-up run, then a fixed-duration run with a per-request log (p50/p99 from it), and the
 // CPU time of each proxy process from /proc/<pid>/stat (utime+stime) before and after.
 import { spawn } from "node:child_process";
+import http2 from "node:http2";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { AM_DATA } from "./nf-h2.ts";
 import { HOME, HOME_UDM, VISITED, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -23,12 +25,14 @@ interface Opts {
   clients: number;
   streams: number;
   only: Set<string>;
+  /** NF engine: Bun.serve native HTTP/2 (default) or node:http2 */
+  nf: "serve" | "node";
   /** write a CPU profile of each SEPP (bun --cpu-prof) into this directory */
   profile?: string;
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { duration: 10, warmup: 2, clients: 4, streams: 16, only: new Set(["nf", "chain", "bun-chain", "prins", "tls"]) };
+  const o: Opts = { duration: 10, warmup: 2, clients: 4, streams: 16, only: new Set(["nf", "chain", "bun-chain", "prins", "tls"]), nf: "serve" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -47,7 +51,12 @@ function parseArgs(argv: string[]): Opts {
     else if (a === "-m" || a === "--streams") o.streams = int(next(), 1, 256);
     else if (a === "--only") o.only = new Set(next().split(","));
     else if (a === "--profile") o.profile = resolve(next());
-    else throw new Error(`unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,chain,bun-chain,prins,tls, --profile dir)`);
+    else if (a === "--nf") {
+      const v = next();
+      if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
+      o.nf = v;
+    }
+    else throw new Error(`unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,chain,bun-chain,prins,tls, --nf serve|node, --profile dir)`);
   }
   return o;
 }
@@ -114,7 +123,37 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
+/** One request before the load: the set-up must answer 200 with the NF's very body (h2load only counts statuses). */
+function probe(name: string, url: string, authority: string): Promise<void> {
+  const u = new URL(url);
+  return new Promise((res, rej) => {
+    const c = http2.connect(u.origin);
+    const t = setTimeout(() => done(new Error(`${name}: probe timed out`)), 10000);
+    const done = (e?: Error) => {
+      clearTimeout(t);
+      c.destroy();
+      if (e) rej(e);
+      else res();
+    };
+    c.on("error", (e) => done(new Error(`${name}: probe failed: ${e.message}`)));
+    const headers: http2.OutgoingHttpHeaders = { ":path": u.pathname + u.search, ":authority": authority };
+    for (const h of NF_HEADERS) headers[h.slice(0, h.indexOf(":"))] = h.slice(h.indexOf(":") + 2);
+    const st = c.request(headers);
+    let status = 0;
+    let body = "";
+    st.on("response", (h) => (status = Number(h[":status"])));
+    st.on("data", (d: Buffer) => (body += d.toString()));
+    st.on("end", () => {
+      if (status !== 200) return done(new Error(`${name}: probe answered ${status}: ${body.slice(0, 300)}`));
+      if (JSON.stringify(JSON.parse(body)) !== JSON.stringify(AM_DATA)) return done(new Error(`${name}: probe body is not the NF's answer: ${body.slice(0, 300)}`));
+      done();
+    });
+    st.on("error", (e) => done(new Error(`${name}: probe failed: ${e.message}`)));
+  });
+}
+
 async function h2load(o: Opts, dir: string, name: string, url: string, authority: string | null, procs: Array<{ name: string; pid: number }>): Promise<Result> {
+  if (authority) await probe(name, url, authority);
   const headers = [...NF_HEADERS, ...(authority ? [`:authority: ${authority}`] : [])].flatMap((h) => ["-H", h]);
   const base = ["-t", "1", "-c", String(o.clients), "-m", String(o.streams), ...headers];
   if (o.warmup > 0) {
@@ -212,11 +251,11 @@ async function main() {
   process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
   process.on("SIGTERM", () => void cleanup().then(() => process.exit(143)));
   try {
-    const nf = await daemon("NF", BUN, [join(ROOT, "bench/nf-h2.ts"), "0"], (s) => /\{"port":\d+\}/.test(s));
+    const nf = await daemon("NF", BUN, [join(ROOT, "bench/nf-h2.ts"), "0", o.nf], (s) => /\{"port":\d+\}/.test(s));
     stops.push(() => nf.stop());
     const nfPort = Number(/"port":(\d+)/.exec(nf.output())![1]);
     const udm = `${HOME_UDM}:${nfPort}`;
-    console.error(`# NF (bun node:http2 h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}, ${o.duration}s per scenario after ${o.warmup}s warm-up`);
+    console.error(`# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}, ${o.duration}s per scenario after ${o.warmup}s warm-up`);
 
     if (o.only.has("nf")) results.push(await h2load(o, dir, "nf", `http://127.0.0.1:${nfPort}${PATH}`, udm, [{ name: "nf", pid: nf.pid }]));
 
