@@ -136,6 +136,9 @@ function sextet(c: number): number {
   return -1;
 }
 
+/** Stateless in one-shot use (no `stream`), so one decoder serves every message. */
+const UTF8_FATAL = new TextDecoder("utf-8", { fatal: true });
+
 const decipher = (detail: string) => new N32fError("DECIPHERING_FAILED", detail);
 const integrity = (detail: string) => new N32fError("INTEGRITY_CHECK_FAILED", detail);
 
@@ -154,7 +157,7 @@ function checkProtected(protectedB64: unknown): JweEnc {
   if (!raw) throw decipher("JWE protected header is not base64url");
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+    header = JSON.parse(UTF8_FATAL.decode(raw));
   } catch {
     throw decipher("JWE protected header is not UTF-8 JSON");
   }
@@ -230,7 +233,7 @@ export function parseCipherBlock(plaintext: Uint8Array): unknown[] {
   if (plaintext.length === 0) return [];
   let block: unknown;
   try {
-    block = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(asBuffer(plaintext)));
+    block = JSON.parse(UTF8_FATAL.decode(asBuffer(plaintext)));
   } catch {
     throw decipher("JWE plaintext is not UTF-8 JSON");
   }

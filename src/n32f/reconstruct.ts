@@ -106,6 +106,11 @@ function attributeOf(base: string, path: readonly string[]): string {
   return base + path.map((t) => "/" + t.replace(/~/g, "~0").replace(/\//g, "~1")).join("");
 }
 
+/** `/name` with no escape and no deeper segment. */
+function isMemberPath(p: string): boolean {
+  return p.length > 1 && p.charCodeAt(0) === 47 /* / */ && p.indexOf("/", 1) < 0 && p.indexOf("~") < 0;
+}
+
 /**
  * iePath → reference tokens. The usual `/name` (no `~`) costs one slice; anything else goes through the full
  * RFC 6901 parser. Same result as parsePointer(), which is 4× slower per entry (regex + split + map).
@@ -221,7 +226,15 @@ function rebuildBody(
   for (let i = 0; i < payload.length; i++) {
     const e = payload[i];
     if (!isPlainObject(e)) throw fail("INVALID_JSON_POINTER", `/payload/${i}`, "payload entry is not an object");
-    const tokens = typeof e.iePath === "string" ? pointerTokens(e.iePath) : null;
+    const iePath = e.iePath;
+    if (rootObject !== null && e.ieValueLocation === "BODY" && typeof iePath === "string" && isMemberPath(iePath)) {
+      // the usual entry, one top-level member of a root object we own: the steps below without a tokens array
+      if (!hasMember(e, "value")) throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");
+      const raw = e.value;
+      defineMember(rootObject, iePath.slice(1), typeof raw === "object" && raw !== null ? refs.substitute(raw, `/payload/${i}/value`) : raw);
+      continue;
+    }
+    const tokens = typeof iePath === "string" ? pointerTokens(iePath) : null;
     if (!tokens) throw fail("INVALID_JSON_POINTER", `/payload/${i}/iePath`, "iePath is not a JSON pointer");
     if (!hasMember(e, "value")) throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");
     const raw = e.value;
