@@ -84,6 +84,20 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
   });
   metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
   n32c.on("context-terminated", (e) => dataPath.peerDown(e.peerId));
+  // The peer says our context is unknown or past its life (it restarted, or expired it first): negotiate a new
+  // one instead of sending into a dead context until the next scheduled re-handshake. At most every 5 s per peer.
+  const lastRenegotiation = new Map<string, number>();
+  n32c.on("error-report", (e) => {
+    if (e.info.n32fErrorType !== "CONTEXT_NOT_FOUND" && e.info.n32fErrorType !== "ENCRYPTION_KEY_EXPIRED") return;
+    const st = n32c.status(e.peerId);
+    if (st?.capability !== "PRINS" || !st.localContextId) return;
+    if (e.info.n32fContextId && e.info.n32fContextId.toLowerCase() !== st.localContextId.toLowerCase()) return; // about an old context
+    const now = Date.now();
+    if (now - (lastRenegotiation.get(e.peerId) ?? 0) < 5000) return;
+    lastRenegotiation.set(e.peerId, now);
+    log.warn("the peer lost our N32-f context: re-negotiating", { peer: e.peerId, type: e.info.n32fErrorType });
+    void n32c.handshake(e.peerId).catch((err) => log.warn("re-negotiation failed", { peer: e.peerId, error: String(err) }));
+  });
   // A token that came back lost the N32-f session keys imported into it: negotiate new ones.
   aead.onKeysLost?.(() => {
     for (const p of n32c.statusAll())
