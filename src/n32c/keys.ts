@@ -63,7 +63,9 @@ export function buildContext(i: ContextInput): N32fContext {
       remotePlmnIds: i.remotePlmnIds,
       jwsSuite: "ES256",
       localPolicy: i.localPolicy,
-      peerPolicy: i.peerPolicy,
+      // P10: the policy the peer sent on N32-c, else the configured partner policy (both only add protection,
+      // and they decide what the peer's RIs may modify)
+      peerPolicy: i.peerPolicy ?? i.peer.partnerPolicy,
       ownRis: i.ownRis,
       peerRis: i.peerRis,
       authorizedIpxId: i.authorizedIpxId,
