@@ -32,7 +32,7 @@ interface Opts {
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { duration: 10, warmup: 2, clients: 4, streams: 16, only: new Set(["nf", "chain", "bun-chain", "prins", "tls"]), nf: "serve" };
+  const o: Opts = { duration: 10, warmup: 2, clients: 4, streams: 16, only: new Set(["nf", "nf-other", "chain", "bun-chain", "prins", "tls"]), nf: "serve" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -56,7 +56,7 @@ function parseArgs(argv: string[]): Opts {
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     }
-    else throw new Error(`unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,chain,bun-chain,prins,tls, --nf serve|node, --profile dir)`);
+    else throw new Error(`unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,nf-other,chain,bun-chain,prins,tls, --nf serve|node, --profile dir)`);
   }
   return o;
 }
@@ -258,6 +258,15 @@ async function main() {
     console.error(`# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}, ${o.duration}s per scenario after ${o.warmup}s warm-up`);
 
     if (o.only.has("nf")) results.push(await h2load(o, dir, "nf", `http://127.0.0.1:${nfPort}${PATH}`, udm, [{ name: "nf", pid: nf.pid }]));
+    if (o.only.has("nf-other")) {
+      // the other NF engine, measured alone too (node:http2 when the NF runs on Bun.serve, and the reverse)
+      const other = o.nf === "serve" ? "node" : "serve";
+      const nf2 = await daemon("NF 2", BUN, [join(ROOT, "bench/nf-h2.ts"), "0", other], (s) => /\{"port":\d+\}/.test(s));
+      stops.push(() => nf2.stop());
+      const p2 = Number(/"port":(\d+)/.exec(nf2.output())![1]);
+      results.push(await h2load(o, dir, `nf-${other}`, `http://127.0.0.1:${p2}${PATH}`, `${HOME_UDM}:${p2}`, [{ name: `nf-${other}`, pid: nf2.pid }]));
+      await nf2.stop();
+    }
 
     if (o.only.has("chain")) {
       // the PKI of a SEPP pair serves the nghttpx pair too: B presents the home SEPP certificate and requires A's
