@@ -18,7 +18,7 @@ import { N32cError, type N32cCore, type PeerN32Status } from "./core.ts";
 import * as msg from "./messages.ts";
 import { buildContext, exportMaster } from "./keys.ts";
 import { comparePolicies } from "./policy.ts";
-import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo } from "./ri.ts";
+import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo, unannouncedPeerRis } from "./ri.ts";
 
 const MAX_TIMER_MS = 1000; // re-check the rekey condition (SEQ threshold) at least this often: one cheap check per peer
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -204,6 +204,8 @@ export class PeerInitiator {
       if (!enc) throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer selected a JWE cipher suite we did not offer");
       if ((c1.selectedJwsCipherSuite ?? msg.JWS_SUITE) !== msg.JWS_SUITE) throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer selected a JWS suite other than ES256");
       peerCtxId = c1.n32fContextId;
+      // the peer's RI security information: the latest answer that carries a list (P10; docs/N32C.md)
+      let peerRis = c1.ipxProviderSecInfoList ?? [];
       // P1: the master key comes from the connection that carried the cipher-suite round
       master = exportMaster(client, client.protocol, peer);
 
@@ -212,6 +214,7 @@ export class PeerInitiator {
       if (peer.protectionPolicy) {
         const c2 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, policy: peer.protectionPolicy })));
         peerPolicy = c2.selProtectionPolicyInfo ?? peerPolicy;
+        peerRis = c2.ipxProviderSecInfoList ?? peerRis;
         const mismatch = peerPolicy && peer.partnerPolicy ? comparePolicies(peerPolicy, peer.partnerPolicy) : [];
         if (mismatch.length) {
           core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", { peer: peer.id, policyMismatchList: mismatch, reaction: peer.profile.onPolicyMismatch });
@@ -229,9 +232,9 @@ export class PeerInitiator {
         }
       }
 
-      // 3. RI security information (when we have RIs to announce, P10)
+      // 3. RI security information (when we have RIs to announce, P10: the list needs ≥ 1 entry). Without own
+      // RIs the peer's list comes from its answer to the cipher-suite (or policy) round.
       const ownRis = ownRiSecInfo(peer, cfg.storage.dir);
-      let peerRis = c1.ipxProviderSecInfoList ?? [];
       if (ownRis.length) {
         const c3 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, ris: ownRis })));
         peerRis = c3.ipxProviderSecInfoList ?? peerRis;
@@ -240,6 +243,12 @@ export class PeerInitiator {
         const err = checkPeerRiSecInfo(peerRis, core.trust(), new Date(core.now()));
         if (err) throw new N32cError("NEGOTIATION_NOT_ALLOWED", err);
       }
+      const missing = unannouncedPeerRis(peer, peerRis);
+      if (missing.length)
+        core.log.every(`n32c-ri-missing:${peer.id}`, 30_000, "warn", "the peer did not announce RIs configured as its own; their modifications will be refused", {
+          peer: peer.id,
+          ipxProviderIds: missing,
+        });
       if (pending.rejected) throw new N32cError("POLICY_MISMATCH", "the peer reported a protection policy mismatch");
 
       const ctx = buildContext({

@@ -268,7 +268,10 @@ export function createResponder(core: N32cCore): Responder {
         sender: cfg.identity.n32Fqdn,
         jweSuite: enc,
         policy: b.protectionPolicyInfo ? peer.protectionPolicy : undefined,
-        ris: b.ipxProviderSecInfoList ? ctx.association.ownRis : undefined,
+        // our RIs (when we have any) in the answer to the cipher-suite round and to the RI round: an initiator
+        // without own RIs sends no RI round, yet must learn ours (SecParamExchRspData carries the list in any
+        // answer; docs/N32C.md "RI information")
+        ris: b.ipxProviderSecInfoList || b.jweCipherSuiteList !== undefined ? ctx.association.ownRis : undefined,
       }),
     );
   });

@@ -31,6 +31,18 @@ export function authorizedIpxIdOf(peer: PeerConfig): string | null {
   return peer.roamingIntermediaries.find((r) => r.side === "own" && r.authorized)?.ipxProviderId ?? null;
 }
 
+/**
+ * The peer-side RIs of our configuration (`side: "peer"`, "expected from the peer") that the peer did not
+ * announce on N32-c. Only what was exchanged on the association is used to verify modifications (P5), so these
+ * are reported (logged), not trusted.
+ */
+export function unannouncedPeerRis(peer: PeerConfig, announced: readonly IpxProviderSecInfo[]): string[] {
+  const have = new Set(announced.map((e) => e.ipxProviderId.toLowerCase().replace(/\.$/, "")));
+  return peer.roamingIntermediaries
+    .filter((r) => r.side === "peer" && !have.has(r.ipxProviderId.toLowerCase().replace(/\.$/, "")))
+    .map((r) => r.ipxProviderId);
+}
+
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 function derOf(s: string): Buffer | null {
