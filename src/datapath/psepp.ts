@@ -3,9 +3,12 @@
 //    verify (context, AEAD, replay, RI modifications) and rebuild the NF request → the TLS peer must be the
 //    context's peer → PLMN checks (TS 33.517 4.2.2.4) → egress allow-list (never an open relay) → deliver
 //    over h2c/TLS → protect the producer's response → 200 N32fReformattedRspMsg. A message that cannot be
-//    processed: 403 ProblemDetailsMsgForwarding and n32f-error to the peer over N32-c.
+//    processed: 403 ProblemDetailsMsgForwarding and n32f-error to the peer over N32-c. The AEAD engine having
+//    lost the context's keys (a PKCS#11 token removed and back, hw/aead.ts AeadKeyError) is no fault of the
+//    message: 503 with retry-after, so that the peer retries once the context is re-established.
 //  TLS mode (TS 33.501 13.1.1.2, 13.1.2): any other request on N32-f from a peer with an active TLS
 //    association is routed on 3gpp-Sbi-Target-apiRoot (removed towards the NF) under the same checks.
+import { AeadKeyError } from "../../hw/aead.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { ReformatError } from "../n32f/reformat.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
@@ -117,6 +120,11 @@ export class PSepp {
         const r = await this.#deliver(ctx, tlsPeer, message, messageId, req.signal);
         outcome = r.outcome;
         return r.response;
+      } catch (e) {
+        // opening the request, or protecting the answer (also after the producer answered), needs the keys
+        if (!(e instanceof AeadKeyError)) throw e;
+        outcome = "keys-unavailable";
+        return this.#keysLost(e, tlsPeer);
       } finally {
         permit.permit.release();
       }
@@ -124,6 +132,15 @@ export class PSepp {
       this.#m.requests.inc({ peer: peerId, mode: "prins", direction: "inbound", outcome });
       this.#m.latency.observe({ mode: "prins", direction: "inbound" }, (performance.now() - started) / 1000);
     }
+  }
+
+  /** The context's keys are gone from the AEAD engine: 503 + retry-after (the peer retries), logged at most every 5 s per peer. */
+  #keysLost(e: AeadKeyError, peer: PeerConfig): OutboundResponse {
+    this.d.log.every(`aead-keys-lost-${peer.id}`, 5000, "error", "N32-f keys unavailable in the AEAD engine; answering 503 until the context is re-established", {
+      peer: peer.id,
+      detail: e.message.slice(0, 200),
+    });
+    return problemOut(problem(503, "SERVICE_UNAVAILABLE", "N32-f keys unavailable; re-negotiating"), [["retry-after", "1"]]);
   }
 
   /** 403 ProblemDetailsMsgForwarding (P8) + n32f-error to the peer (P10: CONTEXT_NOT_FOUND only when the peer is known). */
