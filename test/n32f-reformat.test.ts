@@ -252,12 +252,13 @@ describe("multipart/related and form bodies (P3, P10)", () => {
       { iePath: "/n2", ieValueLocation: "MULTIPART_BINARY", value: { contentType: "application/vnd.3gpp.ngap", data: "AA0KLS3/", headers: { "content-transfer-encoding": "binary" } } },
       { iePath: "/n1", ieValueLocation: "MULTIPART_BINARY", value: { encBlockIndex: 1 } },
     ]);
-    expect(r.dataToEncrypt).toEqual(["imsi-1", { contentType: "application/vnd.3gpp.5gnas", data: "AQID" }]);
+    // the part sent as "Content-ID: n1" (no <>) keeps that form: it travels in the part's headers (P10, docs/N32F.md)
+    expect(r.dataToEncrypt).toEqual(["imsi-1", { contentType: "application/vnd.3gpp.5gnas", data: "AQID", headers: { "content-id": "n1" } }]);
     const got = reconstruct(JSON.parse(JSON.stringify(r.block)), r.dataToEncrypt);
     const text = Buffer.from(got.body!).toString("latin1");
     expect(text).toStartWith('--bb\r\ncontent-type: application/json\r\ncontent-id: <root>\r\n\r\n{"supi":"imsi-1","n2":{"contentId":"n2"}}\r\n');
     expect(text).toContain("--bb\r\ncontent-type: application/vnd.3gpp.ngap\r\ncontent-id: <n2>\r\ncontent-transfer-encoding: binary\r\n\r\n\u0000\r\n--\u00ff\r\n");
-    expect(text).toEndWith("--bb\r\ncontent-type: application/vnd.3gpp.5gnas\r\ncontent-id: <n1>\r\n\r\n\u0001\u0002\u0003\r\n--bb--\r\n");
+    expect(text).toEndWith("--bb\r\ncontent-type: application/vnd.3gpp.5gnas\r\ncontent-id: n1\r\n\r\n\u0001\u0002\u0003\r\n--bb--\r\n");
   });
   test("form parameters in order, decoded, with the encrypted ones referenced", () => {
     const p = testPolicy([{ ieLoc: "BODY", ieType: "AUTHORIZATION_TOKEN", reqIe: "/client_secret" }], "/oauth2/token");

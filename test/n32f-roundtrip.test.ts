@@ -55,7 +55,9 @@ function expectSameBody(fx: Fixture, got: HttpMessage): void {
     bin.forEach((p, i) => {
       const g = parts[i + 1]!;
       const hv = (h: Array<[string, string]>, n: string) => h.find(([k]) => k.toLowerCase() === n)?.[1];
-      expect(stripContentId(hv(g.headers, "content-id")!)).toBe(stripContentId(hv(p.headers, "content-id")!));
+      // the Content-ID in the sender's own form (with or without <>; docs/N32F.md, P10): RefToBinaryData.contentId
+      // (TS 29.571) must equal what the producer finds in the header
+      expect(hv(g.headers, "content-id")).toBe(hv(p.headers, "content-id")!.trim());
       expect(hv(g.headers, "content-type")).toBe(hv(p.headers, "content-type")!);
       expect(hv(g.headers, "content-transfer-encoding")).toBe(hv(p.headers, "content-transfer-encoding"));
       expect(Buffer.from(g.data).equals(Buffer.from(p.data!))).toBe(true);
@@ -100,6 +102,77 @@ describe("round trips over realistic NF messages (test/fixtures/messages)", () =
       expectSameBody(fx, got);
     });
   }
+});
+
+describe("multipart Content-ID forms (docs/N32F.md, P10)", () => {
+  const ct = 'multipart/related; boundary="bb"; type="application/json"';
+  const body = (ids: string[]) =>
+    Buffer.concat([
+      Buffer.from('--bb\r\nContent-Type: application/json\r\n\r\n{"n1SmInfoFromUe":{"contentId":"n1-req"}}\r\n', "latin1"),
+      ...ids.map((id, i) => Buffer.from(`--bb\r\nContent-Type: application/vnd.3gpp.5gnas\r\nContent-Id: ${id}\r\n\r\n\x2e\x05${String.fromCharCode(i + 1)}\r\n`, "latin1")),
+      Buffer.from("--bb--\r\n", "latin1"),
+    ]);
+  const msg = (ids: string[]): HttpMessage => ({ kind: "request", method: "POST", scheme: "https", authority: "smf.example.org", path: "/nsmf-pdusession/v1/pdu-sessions", headers: [["content-type", ct]], body: body(ids) });
+  const policy = (encrypt: string[]) =>
+    buildEffectivePolicy({
+      defaults,
+      local: { apiIeMappingList: [{ apiSignature: "/nsmf-pdusession/v1/pdu-sessions", apiMethod: "POST", IeList: encrypt.map((reqIe) => ({ ieLoc: "MULTIPART_BINARY", ieType: "OTHER", reqIe })) }], dataTypeEncPolicy: ["OTHER"] },
+    });
+  const idsOf = (m: HttpMessage) => parseMultipart(m.body!, "bb").slice(1).map((p) => p.headers.find(([n]) => n === "content-id")?.[1]);
+
+  test("an id sent without angle brackets comes back without them; <id> stays <id> and adds nothing to the block", () => {
+    const { block, dataToEncrypt } = reformat(msg(["n1-req", "<n2>"]), { metaData: meta, policy: buildEffectivePolicy({ defaults }) });
+    const bin = block.payload!.filter((p) => p.ieValueLocation === "MULTIPART_BINARY");
+    expect(bin.map((p) => p.iePath)).toEqual(["/n1-req", "/n2"]);
+    expect((bin[0]!.value as { headers?: unknown }).headers).toEqual({ "content-id": "n1-req" });
+    expect((bin[1]!.value as { headers?: unknown }).headers).toBeUndefined();
+    expect(idsOf(reconstruct(wire(block), wire(dataToEncrypt)))).toEqual(["n1-req", "<n2>"]);
+  });
+
+  test("an encrypted part keeps its form too (the form travels inside the encrypted value)", () => {
+    const { block, dataToEncrypt } = reformat(msg(["n1-req"]), { metaData: meta, policy: policy(["n1-req"]) });
+    expect(JSON.stringify(block)).not.toContain('"content-id"');
+    expect(dataToEncrypt).toEqual([{ contentType: "application/vnd.3gpp.5gnas", data: "LgUB", headers: { "content-id": "n1-req" } }]);
+    expect(idsOf(reconstruct(wire(block), wire(dataToEncrypt)))).toEqual(["n1-req"]);
+  });
+
+  test("a block without the header (an older sender) still rebuilds <id>", () => {
+    const block = {
+      metaData: meta,
+      requestLine: { method: "POST", scheme: "https", authority: "smf.example.org", path: "/nsmf-pdusession/v1/pdu-sessions", protocolVersion: "HTTP/2" },
+      headers: [{ header: "content-type", value: ct }],
+      payload: [
+        { iePath: "/n1SmInfoFromUe", ieValueLocation: "BODY", value: { contentId: "n1-req" } },
+        { iePath: "/n1-req", ieValueLocation: "MULTIPART_BINARY", value: { contentType: "application/vnd.3gpp.5gnas", data: "LgUB" } },
+      ],
+    };
+    expect(idsOf(reconstruct(block as DataToIntegrityProtectBlock, []))).toEqual(["<n1-req>"]);
+  });
+
+  test("a carried content-id that names another part, or two of them, is refused (INVALID_HTTP_HEADER)", () => {
+    const block = (headers: Record<string, string>) => ({
+      metaData: meta,
+      requestLine: { method: "POST", scheme: "https", authority: "smf.example.org", path: "/nsmf-pdusession/v1/pdu-sessions", protocolVersion: "HTTP/2" },
+      headers: [{ header: "content-type", value: ct }],
+      payload: [
+        { iePath: "/a", ieValueLocation: "BODY", value: 1 },
+        { iePath: "/n1-req", ieValueLocation: "MULTIPART_BINARY", value: { contentType: "application/vnd.3gpp.5gnas", data: "LgUB", headers } },
+      ],
+    });
+    expectFail(block({ "content-id": "n2" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
+    expectFail(block({ "content-id": "<n1-req>x" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
+    expectFail(block({ "content-id": "n1-req", "Content-ID": "<n1-req>" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
+    expectFail(block({ "content-id": "n1-req\r\nx-injected: 1" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
+    expect(idsOf(reconstruct(block({ "Content-ID": "n1-req" }) as DataToIntegrityProtectBlock, []))).toEqual(["n1-req"]);
+  });
+
+  test("two Content-IDs on one part are refused when reformatting", () => {
+    const twice = Buffer.from(
+      '--bb\r\nContent-Type: application/json\r\n\r\n{}\r\n--bb\r\nContent-Type: a/b\r\nContent-ID: x\r\nContent-ID: <x>\r\n\r\n1\r\n--bb--\r\n',
+      "latin1",
+    );
+    expect(() => reformat({ ...msg([]), body: twice }, { metaData: meta, policy: buildEffectivePolicy({ defaults }) })).toThrow(/two Content-IDs/);
+  });
 });
 
 describe("project vectors (../shared/spec/vectors/n32f-vectors.json)", () => {

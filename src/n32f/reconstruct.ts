@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import type { DataToIntegrityProtectBlock, FailureReason, HttpMethod } from "../model/n32.ts";
 import { N32fError } from "./errors.ts";
 import { CONNECTION_HEADERS, HTTP_METHODS, bodyKind, parseContentType, type HttpMessage } from "./message.ts";
-import { buildMultipart, isValidBoundary, type MultipartPart } from "./multipart.ts";
+import { buildMultipart, isValidBoundary, stripContentId, type MultipartPart } from "./multipart.ts";
 import { PointerError, defineMember, hasMember, isPlainObject, parsePointer, setAt } from "./pointer.ts";
 import { PATH_RE, QUERY_RE } from "./reformat.ts";
 
@@ -305,10 +305,19 @@ function binaryPart(id: string, value: unknown, at: string): MultipartPart {
   ];
   if (value.headers !== undefined) {
     if (!isPlainObject(value.headers)) throw fail("INVALID_JSON_POINTER", `${at}/headers`, "part headers is not an object");
+    let ownId = false;
     for (const [n, v] of Object.entries(value.headers)) {
       const name = n.toLowerCase();
-      if (!HEADER_NAME_RE.test(name) || name === "content-type" || name === "content-id" || typeof v !== "string" || HEADER_VALUE_BAD.test(v))
+      if (!HEADER_NAME_RE.test(name) || name === "content-type" || typeof v !== "string" || HEADER_VALUE_BAD.test(v))
         throw fail("INVALID_HTTP_HEADER", `${at}/headers`, "invalid multipart part header");
+      if (name === "content-id") {
+        // the sender's own form of the Content-ID (docs/N32F.md, P10): used when it names the iePath's id; a
+        // block without it (older senders) keeps the <id> form
+        if (ownId || stripContentId(v) !== id) throw fail("INVALID_HTTP_HEADER", `${at}/headers`, "part content-id does not match the iePath");
+        ownId = true;
+        headers[1] = ["content-id", v];
+        continue;
+      }
       headers.push([name, v]);
     }
   }
