@@ -38,6 +38,18 @@ interface Negotiation {
 }
 
 const MAX_NEGOTIATIONS = 256;
+/** N32fErrorType values of TS 29.573 (the type itself is an extensible string). */
+const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set([
+  "INTEGRITY_CHECK_FAILED",
+  "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED",
+  "MODIFICATIONS_INSTRUCTIONS_FAILED",
+  "DECIPHERING_FAILED",
+  "MESSAGE_RECONSTRUCTION_FAILED",
+  "CONTEXT_NOT_FOUND",
+  "INTEGRITY_KEY_EXPIRED",
+  "ENCRYPTION_KEY_EXPIRED",
+  "POLICY_MISMATCH",
+]);
 const NEGOTIATION_TTL_MS = 60_000;
 
 class Reply {
@@ -324,12 +336,19 @@ export function createResponder(core: N32cCore): Responder {
       } else return fail(op, 404, "CONTEXT_NOT_FOUND", "unknown n32fContextId", [{ param: "/n32fContextId" }], peer.id);
     }
     core.status(peer.id).counters.errorsReceived++;
-    core.log.every(`n32f-error-rx:${peer.id}:${b.n32fErrorType}`, 10_000, "warn", "n32f-error received", {
+    // the type is an extensible string: an unknown one counts as "OTHER", never as a metric label of its own
+    const type = KNOWN_ERROR_TYPES.has(b.n32fErrorType) ? b.n32fErrorType : "OTHER";
+    core.log.every(`n32f-error-rx:${peer.id}:${type}`, 10_000, "warn", "n32f-error received", {
       peer: peer.id,
-      n32fErrorType: b.n32fErrorType,
-      n32fMessageId: b.n32fMessageId,
+      n32fErrorType: b.n32fErrorType.slice(0, 64),
+      n32fMessageId: b.n32fMessageId.slice(0, 32),
       n32fContextId: b.n32fContextId,
     });
+    // the status shows what the peer reported (GET /v1/peers/{id}/n32 lastError). The reaction to CONTEXT_NOT_FOUND /
+    // ENCRYPTION_KEY_EXPIRED about our current context (a new handshake) is the composition's (src/sepp.ts); it joins
+    // a handshake already in progress with that peer (PeerInitiator.handshake), as does the rekey timer.
+    if (type !== "POLICY_MISMATCH")
+      core.recordError(peer.id, type, `the peer reported ${JSON.stringify(b.n32fErrorType.slice(0, 64))} (n32f-error) for context ${b.n32fContextId ?? "-"}, message ${b.n32fMessageId.slice(0, 32)}`);
     if (b.n32fErrorType === "POLICY_MISMATCH") {
       core.recordError(peer.id, "POLICY_MISMATCH", "the peer reported a protection policy mismatch");
       if (ctxId) {
