@@ -11,7 +11,7 @@
 import { formatApiRoot, resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
 import { checkOriginAtSender, ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { congestionProblem } from "../sbi/limits.ts";
-import { rewriteSearchResult, TelescopicError } from "../sbi/telescopic.ts";
+import { rewriteSearchResult, TelescopicError, type TelescopicEntry } from "../sbi/telescopic.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { AeadKeyError } from "../../hw/aead.ts";
 import { ReformatError } from "../n32f/reformat.ts";
@@ -53,20 +53,29 @@ export class CSepp {
     try {
       // 1. target
       let target: ResolvedTarget;
+      let entry: TelescopicEntry | null = null;
       try {
         target = resolveTarget(
           { scheme: req.scheme, authority: req.authority, targetApiRoot: headersOf(req.headers, TARGET_API_ROOT) },
-          { seppDomain: seppDomainOf(cfg), ownHosts: [cfg.identity.n32Fqdn], resolveLabel: (l) => this.d.telescopic.resolve(l) },
+          { seppDomain: seppDomainOf(cfg), ownHosts: [cfg.identity.n32Fqdn], resolveLabel: (l) => (entry = this.d.telescopic.resolve(l)) },
         );
       } catch (e) {
         if (e instanceof TargetError) return problemOut(problem(e.status, e.problemCause, e.message, [{ param: e.param, reason: e.message }]));
         throw e;
       }
-      // 2. peer
-      if (!target.plmn) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the target host names no PLMN (…mncXXX.mccYYY.3gppnetwork.org)"));
-      if (isOwnPlmn(cfg, target.plmn)) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the target is in our own PLMN"));
-      const peer = peerForPlmn(cfg, target.plmn);
-      if (!peer) return problemOut(problem(403, "TARGET_NOT_ALLOWED", "no roaming partner serves the target PLMN"));
+      // 2. peer: by the target's PLMN; a telescopic label whose host names none (an IP literal) by the peer it
+      //    came from (stored with the label by our pSEPP, telescopic.ts peerId)
+      let peer: PeerConfig | undefined;
+      if (target.plmn) {
+        if (isOwnPlmn(cfg, target.plmn)) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the target is in our own PLMN"));
+        peer = peerForPlmn(cfg, target.plmn);
+        if (!peer) return problemOut(problem(403, "TARGET_NOT_ALLOWED", "no roaming partner serves the target PLMN"));
+      } else {
+        const bound = target.via === "telescopic" ? (entry as TelescopicEntry | null)?.peerId : null;
+        if (!bound) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the target host names no PLMN (…mncXXX.mccYYY.3gppnetwork.org)"));
+        peer = cfg.peers.find((p) => p.id === bound);
+        if (!peer) return problemOut(problem(403, "TARGET_NOT_ALLOWED", "the roaming partner of this telescopic FQDN is no longer configured"));
+      }
       peerId = peer.id;
       // 3. limits
       const permit = this.d.limits.acquire(peer.id);
@@ -82,7 +91,7 @@ export class CSepp {
           outcome = "refused";
           return problemOut(problem(origin.status, origin.cause, origin.detail));
         }
-        const st = this.d.n32c.status(peer.id);
+        const st = this.d.n32c.brief(peer.id);
         if (st?.state === "active-prins" && st.localContextId) {
           mode = "prins";
           const r = await this.#prins(req, target, peer, st.localContextId, origin.value!);

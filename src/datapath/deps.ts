@@ -14,7 +14,8 @@ import { EgressPolicy } from "../sbi/egress.ts";
 
 /** The part of N32cService the data path uses. */
 export interface N32cView {
-  status(peerId: string): { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null } | undefined;
+  /** Association state on every request: must be cheap (no copy of the whole status). */
+  brief(peerId: string): { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null } | undefined;
   reportError(
     peerId: string,
     e: {

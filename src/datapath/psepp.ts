@@ -8,6 +8,7 @@
 //    message: 503 with retry-after, so that the peer retries once the context is re-established.
 //  TLS mode (TS 33.501 13.1.1.2, 13.1.2): any other request on N32-f from a peer with an active TLS
 //    association is routed on 3gpp-Sbi-Target-apiRoot (removed towards the NF) under the same checks.
+import { isIP } from "node:net";
 import { AeadKeyError } from "../../hw/aead.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { ReformatError } from "../n32f/reformat.ts";
@@ -278,9 +279,7 @@ export class PSepp {
 
   /** A rewritten JSON document, or null when it is not JSON or nothing was rewritten. */
   #rewriteJson(method: string, path: string, peer: PeerConfig, json: Uint8Array): Uint8Array | null {
-    const filter = {
-      hostFilter: (_h: string, plmn: PlmnId | null) => !!plmn && peer.plmnIds.some((p) => plmnEq(p, plmn)),
-    };
+    const filter = peerUriFilter(peer);
     let parsed: unknown;
     try {
       parsed = JSON.parse(Buffer.from(json).toString("utf8"));
@@ -310,7 +309,7 @@ export class PSepp {
         outcome = "refused";
         return problemOut(problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"));
       }
-      if (this.d.n32c.status(peer.id)?.state !== "active-tls") {
+      if (this.d.n32c.brief(peer.id)?.state !== "active-tls") {
         outcome = "refused";
         return problemOut(problem(403, "NEGOTIATION_NOT_ALLOWED", "no TLS-mode N32 association with this peer"));
       }
@@ -385,6 +384,19 @@ export class PSepp {
       this.#m.latency.observe({ mode: "tls", direction: "inbound" }, (performance.now() - started) / 1000);
     }
   }
+}
+
+/**
+ * Which foreign URIs from `peer` may become telescopic FQDNs (TS 33.501 13.1.1.1), and the peer stored with their
+ * labels: an FQDN must name one of the peer's PLMNs (no redirection to a third PLMN or to a name outside the 3GPP
+ * domain); an IP literal (open5gs-style NFs put their address in callback URIs) names no PLMN, so its label is
+ * bound to the peer it came from, and traffic to it goes only to that peer, whose own egress allow-list decides.
+ */
+export function peerUriFilter(peer: PeerConfig): { hostFilter: (host: string, plmn: PlmnId | null) => boolean; peerId: string } {
+  return {
+    hostFilter: (host, plmn) => (plmn ? peer.plmnIds.some((p) => plmnEq(p, plmn)) : isIP(host) !== 0),
+    peerId: peer.id,
+  };
 }
 
 /** A ProblemDetails answer carried back to the NF inside the protected response (P10). */

@@ -153,6 +153,13 @@ export class N32cService {
     return structuredClone(this.#core.status(peerId));
   }
 
+  /** What the data path needs on every request, without copying the whole status (hot path). */
+  brief(peerId: string): { state: PeerN32Status["state"]; capability: PeerN32Status["capability"]; localContextId: string | null } | undefined {
+    if (!this.#core.peer(peerId)) return undefined;
+    const s = this.#core.status(peerId);
+    return { state: s.state, capability: s.capability, localContextId: s.localContextId };
+  }
+
   statusAll(): PeerN32Status[] {
     return this.#core.cfg().peers.map((p) => this.status(p.id)!);
   }

@@ -31,6 +31,9 @@ export interface H2Response {
   text(): string;
 }
 
+const EMPTY = new Uint8Array(0);
+const UTF8 = new TextDecoder();
+
 export class H2ConnectError extends Error {
   override name = "H2ConnectError";
 }
@@ -178,11 +181,12 @@ export class H2Client {
       });
       stream.on("end", () => {
         if (status === 0) return finish(new H2ConnectError(`${method} ${path}: stream ended without a response (reset)`));
-        const body = new Uint8Array(Buffer.concat(chunks, size));
-        finish(null, { status, headers, body, text: () => new TextDecoder().decode(body) });
+        const body: Uint8Array = size === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        finish(null, { status, headers, body, text: () => UTF8.decode(body) });
       });
-      stream.on("error", (e) => finish(new H2ConnectError(`${method} ${path} failed: ${e.message}`)));
-      stream.on("close", () => finish(new H2ConnectError(`${method} ${path}: stream closed without a response`)));
+      // after the response settled, a close is the normal end: build no error object for it (hot path)
+      stream.on("error", (e) => settled || finish(new H2ConnectError(`${method} ${path} failed: ${e.message}`)));
+      stream.on("close", () => settled || finish(new H2ConnectError(`${method} ${path}: stream closed without a response`)));
       if (init.body !== undefined) stream.end(init.body);
       else stream.end();
     });
