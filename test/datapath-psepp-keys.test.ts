@@ -101,7 +101,7 @@ beforeAll(async () => {
     metrics,
     contexts: pStore,
     n32c: {
-      status: () => ({ state: "active-prins", capability: "PRINS", localContextId: pId }),
+      brief: () => ({ state: "active-prins", capability: "PRINS", localContextId: pId }),
       reportError: async (_p, e) => void reported.push(e),
       handshake: async () => undefined,
     },

@@ -69,8 +69,8 @@ describe("TelescopicStore", () => {
     const h = store.labelFor(HOME_UDM, { scheme: "http" });
     expect(new Set([plain, s, s8443, h]).size).toBe(4);
     expect(s443).toBe(s);
-    expect(store.resolve(s8443)).toEqual({ label: s8443, foreignHost: HOME_UDM, scheme: "https", port: 8443 });
-    expect(store.resolve(plain)).toEqual({ label: plain, foreignHost: HOME_UDM, scheme: null, port: null });
+    expect(store.resolve(s8443)).toEqual({ label: s8443, foreignHost: HOME_UDM, scheme: "https", port: 8443, peerId: null });
+    expect(store.resolve(plain)).toEqual({ label: plain, foreignHost: HOME_UDM, scheme: null, port: null, peerId: null });
   });
   test("resolve: case-insensitive; unknown, malformed or hostile labels give null", () => {
     const a = store.labelFor(HOME_UDM);
@@ -88,6 +88,45 @@ describe("TelescopicStore", () => {
       expect(() => store.labelFor(bad)).toThrow(TelescopicError);
     expect(() => store.labelFor(HOME_UDM, { port: 0 })).toThrow(/port/);
     expect(() => store.labelFor(HOME_UDM, { scheme: "ftp" as "http" })).toThrow(/scheme/);
+  });
+  test("the sending peer is stored with a label; for an IP literal it is part of the origin, for an FQDN it is not", () => {
+    const v1 = store.labelFor("10.1.2.3", { scheme: "http", port: 8080, peerId: "visited" });
+    const v2 = store.labelFor("10.1.2.3", { scheme: "http", port: 8080, peerId: "other" });
+    const none = store.labelFor("10.1.2.3", { scheme: "http", port: 8080 });
+    // private address ranges of two partners overlap: the same address from two peers is two mappings
+    expect(new Set([v1, v2, none]).size).toBe(3);
+    expect(store.resolve(v1)).toEqual({ label: v1, foreignHost: "10.1.2.3", scheme: "http", port: 8080, peerId: "visited" });
+    expect(store.resolve(v2)?.peerId).toBe("other");
+    expect(store.resolve(none)?.peerId).toBeNull();
+    expect(store.labelFor("10.1.2.3", { scheme: "http", port: 8080, peerId: "visited" })).toBe(v1);
+    expect(store.lookup("10.1.2.3", { scheme: "http", port: 8080, peerId: "other" })).toBe(v2);
+    // an FQDN keeps the label it always had (routing by its PLMN); the first peer seen is recorded
+    const f = store.labelFor(HOME_UDM, { scheme: "https", peerId: "visited" });
+    expect(store.labelFor(HOME_UDM, { scheme: "https" })).toBe(f);
+    expect(store.labelFor(HOME_UDM, { scheme: "https", peerId: "other" })).toBe(f);
+    expect(store.resolve(f)?.peerId).toBe("visited");
+    expect(() => store.labelFor("10.1.2.3", { peerId: "Bad Peer" })).toThrow(TelescopicError);
+  });
+  test("a table from before peer_id existed is migrated in place: old labels still resolve, new ones carry the peer", () => {
+    store.close();
+    const old = tmpDb();
+    const db = new Database(old, { create: true });
+    db.exec(`CREATE TABLE telescopic_meta (k TEXT PRIMARY KEY, v BLOB NOT NULL)`);
+    db.exec(`CREATE TABLE telescopic_map (label TEXT PRIMARY KEY, origin_key TEXT NOT NULL UNIQUE, host TEXT NOT NULL, scheme TEXT, port INTEGER, created_at INTEGER NOT NULL, last_used INTEGER NOT NULL)`);
+    db.query(`INSERT INTO telescopic_meta (k, v) VALUES ('secret', ?)`).run(new Uint8Array(32).fill(7));
+    db.query(`INSERT INTO telescopic_map VALUES ('toldlabel', 'http|${HOME_UDM}|8080', '${HOME_UDM}', 'http', 8080, 1, 1)`).run();
+    db.close();
+    store = new TelescopicStore(old, { seppDomain: DOMAIN });
+    expect(store.size).toBe(1);
+    expect(store.resolve("toldlabel")).toEqual({ label: "toldlabel", foreignHost: HOME_UDM, scheme: "http", port: 8080, peerId: null });
+    expect(store.labelFor(HOME_UDM, { scheme: "http", port: 8080, peerId: "visited" })).toBe("toldlabel");
+    const ip = store.labelFor("127.0.0.1", { scheme: "http", port: 9, peerId: "visited" });
+    expect(store.resolve(ip)?.peerId).toBe("visited");
+    store.close();
+    // and opening it again (column present now) changes nothing
+    store = new TelescopicStore(old, { seppDomain: DOMAIN });
+    expect(store.resolve(ip)?.peerId).toBe("visited");
+    expect(store.size).toBe(2);
   });
   test("survives a restart: same labels, same mappings, WAL journal", () => {
     const a = store.labelFor(HOME_UDM);
@@ -279,6 +318,15 @@ describe("rewriting", () => {
     }
     expect(rewriteUri("https://amf.5gc.mnc002.mcc262.3gppnetwork.org/cb", store, sbi, opts)).toContain(DOMAIN);
     expect(store.size).toBe(1);
+  });
+  test("RewriteOptions.peerId is stored with new labels; a label for an IP literal maps back to its peer", () => {
+    const t = rewriteUri("http://10.45.0.7:7777/namf-callback/v1/x", store, sbi, { peerId: "visited" });
+    const label = new URL(t).hostname.split(".")[0]!;
+    expect(store.resolve(label)).toEqual({ label, foreignHost: "10.45.0.7", scheme: "http", port: 7777, peerId: "visited" });
+    const r = resolveTarget({ scheme: "https", authority: `${label}.${DOMAIN}:9443` }, ctx());
+    expect(r).toMatchObject({ via: "telescopic", host: "10.45.0.7", authority: "10.45.0.7:7777", plmn: null });
+    const again = rewriteVsmfPduSessionUri({ vsmfPduSessionUri: "http://[2001:db8::9]/x" }, store, sbi, { peerId: "visited" });
+    expect(store.resolve(new URL(again.body.vsmfPduSessionUri).hostname.split(".")[0]!)?.peerId).toBe("visited");
   });
 
   const searchResult = () => ({

@@ -37,11 +37,19 @@ export class TelescopicError extends Error {
 
 export interface TelescopicEntry extends TelescopicTarget {
   label: string;
+  /** The roaming partner whose message carried the foreign URI (when known): it serves a host that names no PLMN */
+  peerId: string | null;
 }
 
 export interface ForeignOrigin {
   scheme?: SbiScheme | null;
   port?: number | null;
+  /**
+   * The peer the foreign URI came from (a configured peer id). Stored with the label, so that the cSEPP can route
+   * a label whose host names no PLMN (an IP literal, as open5gs-style NFs put in callback URIs) to that peer. For
+   * an IP literal it is part of the origin (peers' private address ranges overlap); for an FQDN it is not.
+   */
+  peerId?: string | null;
 }
 
 /** What the pure rewriters need: the own domain and a label for a foreign origin (TelescopicStore implements it). */
@@ -90,8 +98,11 @@ interface Row {
   host: string;
   scheme: string | null;
   port: number | null;
+  peer_id: string | null;
   last_used: number;
 }
+
+const PEER_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** The persistent telescopic table. */
 export class TelescopicStore implements TelescopicMapper {
@@ -144,6 +155,9 @@ export class TelescopicStore implements TelescopicMapper {
          last_used INTEGER NOT NULL
        )`,
     );
+    // peer_id came later: a table from an earlier version gets the column (its rows keep NULL: no peer known)
+    const cols = this.#db.query<{ name: string }, []>(`PRAGMA table_info(telescopic_map)`).all();
+    if (!cols.some((c) => c.name === "peer_id")) this.#db.exec(`ALTER TABLE telescopic_map ADD COLUMN peer_id TEXT`);
     this.#db.exec(`CREATE INDEX IF NOT EXISTS telescopic_map_last_used ON telescopic_map(last_used)`);
     const sec = this.#db.query<{ v: Uint8Array }, []>(`SELECT v FROM telescopic_meta WHERE k = 'secret'`).get();
     if (sec) this.#secret = Buffer.from(sec.v);
@@ -154,9 +168,9 @@ export class TelescopicStore implements TelescopicMapper {
     this.#count = this.#db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM telescopic_map`).get()!.n;
     opts.metrics?.gauge("sepp_telescopic_entries", "Entries in the telescopic FQDN table").set({}, () => this.#count);
     this.#q = {
-      byLabel: this.#db.query(`SELECT label, host, scheme, port, last_used FROM telescopic_map WHERE label = ?`),
-      byKey: this.#db.query(`SELECT label, host, scheme, port, last_used FROM telescopic_map WHERE origin_key = ?`),
-      insert: this.#db.query(`INSERT INTO telescopic_map (label, origin_key, host, scheme, port, created_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      byLabel: this.#db.query(`SELECT label, host, scheme, port, peer_id, last_used FROM telescopic_map WHERE label = ?`),
+      byKey: this.#db.query(`SELECT label, host, scheme, port, peer_id, last_used FROM telescopic_map WHERE origin_key = ?`),
+      insert: this.#db.query(`INSERT INTO telescopic_map (label, origin_key, host, scheme, port, peer_id, created_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       touch: this.#db.query(`UPDATE telescopic_map SET last_used = ? WHERE label = ?`),
       oldest: this.#db.query(`SELECT label, last_used FROM telescopic_map ORDER BY last_used ASC LIMIT 1`),
       del: this.#db.query(`DELETE FROM telescopic_map WHERE label = ?`),
@@ -172,7 +186,7 @@ export class TelescopicStore implements TelescopicMapper {
     return `${label}.${this.seppDomain}`;
   }
 
-  #origin(foreignHost: string, origin?: ForeignOrigin): { host: string; kind: string; scheme: SbiScheme | null; port: number | null; key: string } {
+  #origin(foreignHost: string, origin?: ForeignOrigin): { host: string; kind: string; scheme: SbiScheme | null; port: number | null; peerId: string | null; key: string } {
     let h;
     try {
       h = parseHost(foreignHost.includes(":") && !foreignHost.startsWith("[") ? `[${foreignHost}]` : foreignHost);
@@ -186,7 +200,11 @@ export class TelescopicStore implements TelescopicMapper {
     let port = origin?.port ?? null;
     if (port !== null && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new TelescopicError("invalid port");
     if (port !== null && scheme !== null && port === defaultPort(scheme)) port = null;
-    return { host: h.host, kind: h.kind, scheme, port, key: `${scheme ?? ""}|${h.host}|${port ?? ""}` };
+    const peerId = origin?.peerId ?? null;
+    if (peerId !== null && !PEER_ID_RE.test(peerId)) throw new TelescopicError("invalid peer id", 500, "SYSTEM_FAILURE");
+    // FQDN origins keep the key (and so the label) they always had; an IP literal is only meaningful with its peer
+    const key = `${scheme ?? ""}|${h.host}|${port ?? ""}` + (h.kind !== "dns" && peerId !== null ? `|${peerId}` : "");
+    return { host: h.host, kind: h.kind, scheme, port, peerId, key };
   }
 
   /** The label of a foreign origin if it is mapped already (no insert). */
@@ -221,7 +239,7 @@ export class TelescopicStore implements TelescopicMapper {
         const label = "t" + mac.slice(0, n);
         const clash = this.#q.byLabel.get(label) as Row | null;
         if (clash) continue;
-        this.#q.insert.run(label, o.key, o.host, o.scheme, o.port, now, now);
+        this.#q.insert.run(label, o.key, o.host, o.scheme, o.port, o.peerId, now, now);
         this.#count++;
         return label;
       }
@@ -242,7 +260,7 @@ export class TelescopicStore implements TelescopicMapper {
     const row = this.#q.byLabel.get(l) as Row | null;
     if (!row) return null;
     this.#touch(row);
-    return { label: row.label, foreignHost: row.host, scheme: row.scheme as SbiScheme | null, port: row.port };
+    return { label: row.label, foreignHost: row.host, scheme: row.scheme as SbiScheme | null, port: row.port, peerId: row.peer_id ?? null };
   }
 
   close(): void {
@@ -323,6 +341,8 @@ export interface SbiEndpoint {
 export interface RewriteOptions {
   /** Refuse foreign hosts outside the sending peer's networks (redirection to a third PLMN). Default: all allowed. */
   hostFilter?: (host: string, plmn: PlmnId | null) => boolean;
+  /** The peer the URIs came from, stored with new labels (ForeignOrigin.peerId) */
+  peerId?: string;
 }
 
 const sbiPortSuffix = (sbi: SbiEndpoint) => (sbi.port === undefined || sbi.port === defaultPort(sbi.scheme) ? "" : `:${sbi.port}`);
@@ -341,7 +361,7 @@ export function telescopicHost(m: TelescopicMapper, foreignHost: string, origin?
   const h = foreignHost.toLowerCase().replace(/\.$/, "");
   if (isOwn(h, m)) return h;
   checkHost(h, opts);
-  return `${m.labelFor(h, origin)}.${m.seppDomain}`;
+  return `${m.labelFor(h, opts.peerId !== undefined ? { ...origin, peerId: opts.peerId } : origin)}.${m.seppDomain}`;
 }
 
 const URI_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)$/;
@@ -369,7 +389,7 @@ export function rewriteUri(uri: string, m: TelescopicMapper, sbi: SbiEndpoint, o
   if (!/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/.test(rest)) throw new TelescopicError("invalid character in URI path or query");
   if (a.kind === "dns" && isOwn(a.host, m)) return uri;
   checkHost(a.host, opts);
-  const label = m.labelFor(a.host, { scheme, port: a.port });
+  const label = m.labelFor(a.host, { scheme, port: a.port, ...(opts.peerId !== undefined ? { peerId: opts.peerId } : {}) });
   return `${sbi.scheme}://${formatAuthority("dns", `${label}.${m.seppDomain}`, null)}${sbiPortSuffix(sbi)}${rest}`;
 }
 
