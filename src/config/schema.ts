@@ -221,6 +221,8 @@ export const ConfigSchema = v.strictObject({
       staticHosts: v.optional(v.record(v.pipe(v.string(), v.maxLength(253)), v.pipe(v.string(), v.ip())), {}),
       /** Extra CA certificates for https producers (PEM or paths); default: the system store */
       producerCa: v.optional(v.array(PemSource), []),
+      /** CAs of our NFs' client certificates: when set, the TLS SBI listener requires a client certificate (TS 33.501 13.3) */
+      clientCa: v.optional(v.array(PemSource), []),
       /** TLS material of the SBI listener when listeners.sbi.tls is true */
       certificate: v.optional(PemSource),
       privateKey: v.optional(PemSource),
@@ -291,6 +293,8 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   });
   if (c.keystore.backend === "pkcs11" && !c.keystore.pinFile && !c.keystore.pinEnv)
     issues.push({ path: "/keystore", reason: "pkcs11 keystore needs pinFile or pinEnv" });
+  if (c.sbi.clientCa.length > 0 && !c.listeners.sbi?.tls)
+    issues.push({ path: "/sbi/clientCa", reason: "client certificates need listeners.sbi.tls" });
   if (c.listeners.sbi?.tls && (!c.sbi.certificate || !c.sbi.privateKey))
     issues.push({ path: "/sbi", reason: "listeners.sbi.tls needs sbi.certificate and sbi.privateKey" });
   if (c.aead.engine === "pkcs11" && c.keystore.backend !== "pkcs11")

@@ -114,7 +114,14 @@ export class DataPath {
     this.#sbi = await startSbiServer({
       host: l.host,
       port: l.port,
-      tls: l.tls ? { key: resolvePem(cfg.sbi.privateKey!, this.#o.dataDir), cert: resolvePem(cfg.sbi.certificate!, this.#o.dataDir) } : undefined,
+      tls: l.tls
+        ? {
+            key: resolvePem(cfg.sbi.privateKey!, this.#o.dataDir),
+            cert: resolvePem(cfg.sbi.certificate!, this.#o.dataDir),
+            ca: cfg.sbi.clientCa.length ? cfg.sbi.clientCa.map((p) => resolvePem(p, this.#o.dataDir)) : undefined,
+            requestCert: cfg.sbi.clientCa.length > 0,
+          }
+        : undefined,
       limits: { maxBodyBytes: cfg.sbi.maxBodyBytes, maxHeaders: cfg.sbi.maxHeaders, timeoutMs: cfg.sbi.requestTimeoutMs, maxConcurrentStreams: cfg.sbi.maxConcurrentStreams },
       handle: (req) => this.#sbiRequest(req),
       log: this.#o.log,
