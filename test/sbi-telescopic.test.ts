@@ -12,6 +12,9 @@ import { parse as parseYaml } from "yaml";
 import {
   CALLBACK_URI_RULES,
   findUriRewriteRule,
+  peerUriFilter,
+  rewriteLinks,
+  rewriteLocation,
   rewriteRequestUris,
   rewriteSearchResult,
   rewriteUri,
@@ -318,6 +321,39 @@ describe("rewriting", () => {
     }
     expect(rewriteUri("https://amf.5gc.mnc002.mcc262.3gppnetwork.org/cb", store, sbi, opts)).toContain(DOMAIN);
     expect(store.size).toBe(1);
+  });
+  test("peerUriFilter: FQDNs only in the peer's PLMNs (no third PLMN, no name outside 3gppnetwork.org); IP literals bound to the peer", () => {
+    const f = peerUriFilter({ id: "home", plmnIds: [{ mcc: "262", mnc: "02" }] });
+    expect(f.peerId).toBe("home");
+    const ok = (u: string) => rewriteUri(u, store, sbi, f);
+    expect(ok("https://amf.5gc.mnc002.mcc262.3gppnetwork.org/cb")).toContain(DOMAIN);
+    for (const bad of ["https://amf.5gc.mnc001.mcc999.3gppnetwork.org/cb", "https://amf.example.com/cb"]) expect(() => ok(bad)).toThrow(TelescopicError);
+    for (const ip of ["http://10.45.0.7:7777/cb", "http://[fd00::7]/cb"]) expect(store.resolve(new URL(ok(ip)).hostname.split(".")[0]!)?.peerId).toBe("home");
+  });
+  test("rewriteLocation: absolute URIs become telescopic, relative references stay, anything else is refused", () => {
+    const f = peerUriFilter({ id: "home", plmnIds: [{ mcc: "262", mnc: "02" }] });
+    const loc = rewriteLocation("http://ausf.5gc.mnc002.mcc262.3gppnetwork.org:8080/nausf-auth/v1/ue-authentications/ctx-1", store, sbi, f);
+    expect(loc).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/nausf-auth/v1/ue-authentications/ctx-1$`));
+    expect(resolveTarget({ scheme: "https", authority: new URL(loc).host }, ctx())).toMatchObject({ authority: "ausf.5gc.mnc002.mcc262.3gppnetwork.org:8080", scheme: "http" });
+    expect(rewriteLocation("/nausf-auth/v1/ue-authentications/ctx-1", store, sbi, f)).toBe("/nausf-auth/v1/ue-authentications/ctx-1");
+    for (const bad of ["//ausf.example.com/x", "/a b", "ausf/x", "https://ausf.5gc.mnc001.mcc999.3gppnetwork.org/x"]) expect(() => rewriteLocation(bad, store, sbi, f)).toThrow(TelescopicError);
+  });
+  test("rewriteLinks: Link and Link[] hrefs under _links rewritten, other members kept, input unchanged; malformed _links refused", () => {
+    const f = peerUriFilter({ id: "home", plmnIds: [{ mcc: "262", mnc: "02" }] });
+    const A = "http://ausf.5gc.mnc002.mcc262.3gppnetwork.org/nausf-auth/v1/ue-authentications/c1";
+    const body = { authType: "5G_AKA", _links: { "5g-aka": { href: `${A}/5g-aka-confirmation` }, "eap-session": [{ href: `${A}/eap-session` }, { href: "/rel" }], empty: {} }, other: { href: A } };
+    const r = rewriteLinks(body, store, sbi, f);
+    expect(r.rewritten).toBe(3);
+    expect(body._links["5g-aka"].href).toBe(`${A}/5g-aka-confirmation`);
+    const out = r.body as typeof body;
+    expect(out._links["5g-aka"].href).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/nausf-auth/v1/ue-authentications/c1/5g-aka-confirmation$`));
+    expect(new URL(out._links["eap-session"][0]!.href).host).toBe(new URL(out._links["5g-aka"].href).host);
+    expect(out._links["eap-session"][1]).toEqual({ href: "/rel" });
+    expect(out._links.empty).toEqual({});
+    expect(out.other).toEqual({ href: A }); // only _links is HAL
+    expect(rewriteLinks({ a: 1 }, store, sbi, f)).toEqual({ body: { a: 1 }, rewritten: 0 });
+    for (const bad of [{ _links: [] }, { _links: { x: 5 } }, { _links: { x: { href: 5 } } }, { _links: { x: [{ href: "https://nf.example.com/x" }] } }])
+      expect(() => rewriteLinks(bad, store, sbi, f)).toThrow(TelescopicError);
   });
   test("RewriteOptions.peerId is stored with new labels; a label for an IP literal maps back to its peer", () => {
     const t = rewriteUri("http://10.45.0.7:7777/namf-callback/v1/x", store, sbi, { peerId: "visited" });

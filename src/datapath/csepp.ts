@@ -6,12 +6,14 @@
 //  4. 3gpp-Sbi-Originating-Network-Id checked against our PLMNs, inserted when missing (TS 33.501 5.9.3.2);
 //  5. PRINS: protect with the engine, POST n32f-process to the peer's N32-f endpoint, verify the response;
 //     TLS: relay over the N32-f TLS connection with :authority = the peer's FQDN, apiRoot kept in the header;
-//  6. NF discovery results from the peer are rewritten to telescopic FQDNs (TS 33.501 13.1.1.1).
+//  6. topology hiding of the peer's answers (TS 33.501 13.1.1.1): NF discovery results, the Location of 201/3xx
+//     and the HAL _links hrefs of JSON bodies become telescopic FQDNs, so that our NF's next request comes back
+//     to us (e.g. the Nausf 5G-AKA confirmation PUT).
 // Failures reach the NF as ProblemDetails; an N32-f failure in the peer's response is reported with n32f-error.
 import { formatApiRoot, resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
 import { checkOriginAtSender, ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { congestionProblem } from "../sbi/limits.ts";
-import { rewriteSearchResult, TelescopicError, type TelescopicEntry } from "../sbi/telescopic.ts";
+import { peerUriFilter, rewriteLinks, rewriteLocation, rewriteSearchResult, TelescopicError, type TelescopicEntry } from "../sbi/telescopic.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { AeadKeyError } from "../../hw/aead.ts";
 import { ReformatError } from "../n32f/reformat.ts";
@@ -235,9 +237,41 @@ export class CSepp {
     return this.#nfResponse(out, { method: req.method as HttpMethod, path: splitPath(req.path).path } as HttpMessage, peer);
   }
 
-  /** The answer to our NF; NF discovery results are rewritten to telescopic FQDNs. */
+  /** The answer to our NF; URIs in it that our NF will use next are rewritten to telescopic FQDNs. */
   #nfResponse(m: HttpMessage, request: HttpMessage, peer: PeerConfig): OutboundResponse {
     let body = m.body;
+    let headers = m.headers;
+    const status = m.status ?? 502;
+    const sbi = this.d.sbiEndpoint();
+    const filter = peerUriFilter(peer);
+    const refuse = (what: string, e: Error) => {
+      this.d.log.every(`rsp-uri-${peer.id}`, 5000, "warn", "a URI in the peer's response could not be rewritten", { peer: peer.id, what, detail: e.message.slice(0, 200) });
+      return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} in the peer's response could not be rewritten: ${e.message}`));
+    };
+    // Location of a created resource or a redirect (TS 29.500 5.2.3.2.x; 6.10.9)
+    if (status === 201 || (status >= 300 && status < 400)) {
+      try {
+        headers = headers.map(([n, v]) => (n === "location" ? [n, rewriteLocation(v, this.d.telescopic, sbi, filter)] : [n, v]));
+      } catch (e) {
+        if (!(e instanceof TelescopicError)) throw e;
+        return refuse("Location", e);
+      }
+    }
+    // HAL links of a JSON body (Nausf UEAuthenticationCtx, EapSession: TS 29.509)
+    if (status >= 200 && status < 300 && body && body.length > 8 && Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes('"_links"')) {
+      const ct = parseContentType(headerOf(headers, "content-type") ?? "");
+      if (ct && bodyKind(ct.mediaType) === "json") {
+        try {
+          const r = rewriteLinks(JSON.parse(Buffer.from(body).toString("utf8")), this.d.telescopic, sbi, filter);
+          if (r.rewritten > 0) body = Buffer.from(JSON.stringify(r.body));
+        } catch (e) {
+          // a body that is not JSON after all has no links to rewrite: the NF gets it as the producer sent it
+          if (!(e instanceof TelescopicError) && !(e instanceof SyntaxError)) throw e;
+          if (e instanceof SyntaxError) return { status, headers, body };
+          return refuse("_links", e);
+        }
+      }
+    }
     if (request.method === "GET" && m.status === 200 && DISCOVERY_RE.test(request.path ?? "") && body && body.length) {
       try {
         const r = rewriteSearchResult(JSON.parse(Buffer.from(body).toString("utf8")), this.d.telescopic, this.d.sbiEndpoint(), {
@@ -249,7 +283,7 @@ export class CSepp {
         return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `NF discovery result could not be rewritten: ${e.message}`));
       }
     }
-    return { status: m.status ?? 502, headers: m.headers, body };
+    return { status, headers, body };
   }
 }
 

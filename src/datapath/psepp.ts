@@ -8,7 +8,6 @@
 //    message: 503 with retry-after, so that the peer retries once the context is re-established.
 //  TLS mode (TS 33.501 13.1.1.2, 13.1.2): any other request on N32-f from a peer with an active TLS
 //    association is routed on 3gpp-Sbi-Target-apiRoot (removed towards the NF) under the same checks.
-import { isIP } from "node:net";
 import { AeadKeyError } from "../../hw/aead.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { ReformatError } from "../n32f/reformat.ts";
@@ -21,7 +20,7 @@ import { problem, PROBLEM_JSON } from "../problem.ts";
 import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { parseApiRoot, TargetError } from "../sbi/target.ts";
 import { congestionProblem } from "../sbi/limits.ts";
-import { rewriteRequestUris, rewriteVsmfPduSessionUri, TelescopicError } from "../sbi/telescopic.ts";
+import { peerUriFilter, rewriteRequestUris, rewriteVsmfPduSessionUri, TelescopicError } from "../sbi/telescopic.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
 import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
@@ -384,19 +383,6 @@ export class PSepp {
       this.#m.latency.observe({ mode: "tls", direction: "inbound" }, (performance.now() - started) / 1000);
     }
   }
-}
-
-/**
- * Which foreign URIs from `peer` may become telescopic FQDNs (TS 33.501 13.1.1.1), and the peer stored with their
- * labels: an FQDN must name one of the peer's PLMNs (no redirection to a third PLMN or to a name outside the 3GPP
- * domain); an IP literal (open5gs-style NFs put their address in callback URIs) names no PLMN, so its label is
- * bound to the peer it came from, and traffic to it goes only to that peer, whose own egress allow-list decides.
- */
-export function peerUriFilter(peer: PeerConfig): { hostFilter: (host: string, plmn: PlmnId | null) => boolean; peerId: string } {
-  return {
-    hostFilter: (host, plmn) => (plmn ? peer.plmnIds.some((p) => plmnEq(p, plmn)) : isIP(host) !== 0),
-    peerId: peer.id,
-  };
 }
 
 /** A ProblemDetails answer carried back to the NF inside the protected response (P10). */

@@ -15,6 +15,7 @@
 // - pure rewriting of parsed JSON bodies, over a TelescopicMapper: Nnrf_NFDiscovery results (cSEPP),
 //   callback URIs of subscriptions and the V-SMF URI of Nsmf_PDUSession create (pSEPP).
 import { Database } from "bun:sqlite";
+import { isIP } from "node:net";
 import { createHmac, randomBytes } from "node:crypto";
 import { Hono } from "hono";
 import * as v from "valibot";
@@ -345,6 +346,22 @@ export interface RewriteOptions {
   peerId?: string;
 }
 
+const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
+
+/**
+ * Which foreign URIs from a peer may become telescopic FQDNs, and the peer stored with their labels (the
+ * pSEPP for callback URIs in a peer's requests, the cSEPP for URIs in a peer's responses): an FQDN must name one
+ * of the peer's PLMNs (no redirection to a third PLMN or to a name outside the 3GPP domain); an IP literal
+ * (open5gs-style NFs put their address in URIs) names no PLMN, so its label is bound to the peer it came from
+ * and traffic to it goes only to that peer, whose own egress allow-list decides.
+ */
+export function peerUriFilter(peer: { id: string; plmnIds: readonly PlmnId[] }): Required<RewriteOptions> {
+  return {
+    hostFilter: (host, plmn) => (plmn ? peer.plmnIds.some((p) => plmnEq(p, plmn)) : isIP(host) !== 0),
+    peerId: peer.id,
+  };
+}
+
 const sbiPortSuffix = (sbi: SbiEndpoint) => (sbi.port === undefined || sbi.port === defaultPort(sbi.scheme) ? "" : `:${sbi.port}`);
 
 function isOwn(host: string, m: TelescopicMapper): boolean {
@@ -497,6 +514,49 @@ export function rewriteRequestUris<T>(method: string, path: string, body: T, m: 
 /** pSEPP: the V-SMF URI of Nsmf_PDUSession create (PduSessionCreateData.vsmfPduSessionUri). */
 export function rewriteVsmfPduSessionUri<T>(pduSessionCreateData: T, m: TelescopicMapper, sbi: SbiEndpoint, opts: RewriteOptions = {}): { body: T; rewritten: number } {
   return rewriteUriMembers(pduSessionCreateData, ["/vsmfPduSessionUri", "/ismfPduSessionUri"], m, sbi, opts);
+}
+
+/**
+ * A URI of a peer's response that our NF will use next (a `Location` header of 201 or 3xx): an absolute http(s)
+ * URI becomes its telescopic form (rewriteUri); a relative reference (`/path…`) is left as it is, since the NF
+ * resolves it against the (already telescopic or proxied) target it called. Throws TelescopicError.
+ */
+export function rewriteLocation(value: string, m: TelescopicMapper, sbi: SbiEndpoint, opts: RewriteOptions = {}): string {
+  if (value.startsWith("/") && !value.startsWith("//")) {
+    if (value.length > 4096 || /[\x00-\x20\x7f]/.test(value)) throw new TelescopicError("invalid relative Location");
+    return value;
+  }
+  return rewriteUri(value, m, sbi, opts);
+}
+
+/**
+ * The HAL links of a peer's response (`_links` at the root of a JSON body, TS 29.571 LinksValueSchema: a Link
+ * `{href}` or an array of them; e.g. Nausf UEAuthenticationCtx `_links["5g-aka"]`, TS 29.509): every href
+ * rewritten like a Location (a copy is returned). Other members of a link are kept.
+ */
+export function rewriteLinks<T>(body: T, m: TelescopicMapper, sbi: SbiEndpoint, opts: RewriteOptions = {}): { body: T; rewritten: number } {
+  if (!isObj(body) || body._links === undefined) return { body, rewritten: 0 };
+  if (!isObj(body._links)) throw new TelescopicError("/_links is not an object");
+  const copy = structuredClone(body) as Record<string, unknown> & { _links: Record<string, unknown> };
+  let rewritten = 0;
+  const link = (l: unknown, where: string) => {
+    if (!isObj(l)) throw new TelescopicError(`${where} is not a Link`);
+    if (l.href === undefined) return;
+    if (typeof l.href !== "string") throw new TelescopicError(`${where}/href is not a string`);
+    l.href = rewriteLocation(l.href, m, sbi, opts);
+    rewritten++;
+  };
+  const names = Object.keys(copy._links);
+  if (names.length > 256) throw new TelescopicError("/_links has too many relations");
+  for (const rel of names) {
+    const v = copy._links[rel];
+    const where = `/_links/${rel.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+    if (Array.isArray(v)) {
+      if (v.length > 1024) throw new TelescopicError(`${where} has too many links`);
+      v.forEach((l, i) => link(l, `${where}/${i}`));
+    } else link(v, where);
+  }
+  return { body: copy as T, rewritten };
 }
 
 export interface SearchResultRewrite<T> {
