@@ -13,6 +13,7 @@ import { certHasDnsName } from "../pki/plmn.ts";
 import { TrustStore } from "../pki/trust.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { H2Client } from "../transport/h2client.ts";
+import { isIP } from "node:net";
 import type { OwnIdentity } from "./messages.ts";
 
 export const API_PREFIX = "/n32c-handshake/v1";
@@ -105,6 +106,19 @@ export interface N32cDeps {
   retireGraceMs?: number;
   /** test hook: every body sent/received */
   trace?: (e: TraceEvent) => void;
+  /**
+   * The address to connect to for an N32-c host name (default: the system resolver, inside the TLS connect). The
+   * certificate is still checked against the name (SNI and dNSName = the host). Tests map redirect targets to
+   * 127.0.0.1 with it.
+   */
+  resolveHost?: (host: string) => string | Promise<string>;
+}
+
+/** An N32-c endpoint: apiRoot and the dNSName its certificate must carry (the peer's, or a redirect target's). */
+export interface N32cTarget {
+  /** https://host[:port][/prefix] */
+  uri: string;
+  fqdn: string;
 }
 
 export class N32cError extends Error {
@@ -125,6 +139,8 @@ export interface Association {
   localContextId?: string;
   peerContextId?: string;
   enc?: string;
+  /** the N32-c endpoint this association was negotiated with when a 307 redirected us (else the peer's n32cUri) */
+  n32c?: N32cTarget;
 }
 
 export type Identity =
@@ -300,14 +316,30 @@ export class N32cCore {
 
   // ---- client side ----
 
-  /** A new N32-c connection to the peer's configured N32-c URI, server verified (P9) and PLMN-checked. */
-  async connect(peer: PeerConfig): Promise<H2Client> {
+  /** The peer's configured N32-c endpoint. */
+  targetOf(peer: PeerConfig): N32cTarget {
+    return { uri: peer.n32cUri, fqdn: peer.n32Fqdn };
+  }
+
+  /**
+   * A new N32-c connection to the peer's configured N32-c URI (or `target`, a redirect), server verified (P9:
+   * chains to the anchor of its PLMN IDs, names `target.fqdn`) and carrying one of the peer's PLMN IDs.
+   */
+  async connect(peer: PeerConfig, target: N32cTarget = this.targetOf(peer)): Promise<H2Client> {
     const cfg = this.cfg();
+    let url = target.uri;
+    const u = new URL(target.uri);
+    const host = u.hostname.replace(/^\[|\]$/g, "");
+    if (this.deps.resolveHost && !isIP(host)) {
+      const addr = await this.deps.resolveHost(host);
+      u.hostname = isIP(addr) === 6 ? `[${addr}]` : addr;
+      url = u.toString();
+    }
     const client = await H2Client.connect({
-      url: peer.n32cUri,
+      url,
       tls: this.deps.tls,
       trust: this.trust(),
-      expectDnsName: peer.n32Fqdn,
+      expectDnsName: target.fqdn,
       minVersion: peer.profile.allowTls12 ? "TLSv1.2" : "TLSv1.3",
       timeoutMs: cfg.n32c.requestTimeoutMs,
     });
@@ -330,10 +362,11 @@ export class N32cCore {
     body: unknown,
     reqSchema: N32SchemaName,
     rspSchema: N32SchemaName | null,
-  ): Promise<{ status: number; body: T | null; problem: ProblemDetails | null }> {
+    target: N32cTarget = this.targetOf(peer),
+  ): Promise<{ status: number; body: T | null; problem: ProblemDetails | null; location?: string }> {
     const cfg = this.cfg();
     this.trace({ direction: "sent", kind: "request", operation: op, schema: reqSchema, body });
-    const base = new URL(peer.n32cUri).pathname.replace(/\/+$/, "");
+    const base = new URL(target.uri).pathname.replace(/\/+$/, "");
     const res = await client.request("POST", `${base}${API_PREFIX}/${op}`, {
       headers: { "content-type": "application/json", accept: "application/json, application/problem+json" },
       body: JSON.stringify(body),
@@ -364,14 +397,14 @@ export class N32cCore {
     let problem: ProblemDetails | null = null;
     if (parsed !== undefined && validateBody("ProblemDetails", parsed) === null) problem = parsed as ProblemDetails;
     this.trace({ direction: "received", kind: "response", operation: op, schema: problem ? "ProblemDetails" : null, status: res.status, body: parsed ?? null });
-    return { status: res.status, body: null, problem };
+    return { status: res.status, body: null, problem, location: res.headers["location"] };
   }
 
   /** One request over a fresh connection (the responder's own N32-c connection, terminate, error report). */
-  async sendOnce<T>(peer: PeerConfig, op: N32cOperation, body: unknown, reqSchema: N32SchemaName, rspSchema: N32SchemaName | null) {
-    const client = await this.connect(peer);
+  async sendOnce<T>(peer: PeerConfig, op: N32cOperation, body: unknown, reqSchema: N32SchemaName, rspSchema: N32SchemaName | null, target?: N32cTarget) {
+    const client = await this.connect(peer, target);
     try {
-      return await this.post<T>(client, peer, op, body, reqSchema, rspSchema);
+      return await this.post<T>(client, peer, op, body, reqSchema, rspSchema, target);
     } finally {
       await client.close();
     }

@@ -14,10 +14,11 @@ import type { PeerConfig } from "../config/schema.ts";
 import type { N32fContextInfo, SecNegotiateRspData, SecParamExchRspData } from "../model/n32.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { H2Client } from "../transport/h2client.ts";
-import { N32cError, type N32cCore, type PeerN32Status } from "./core.ts";
+import { N32cError, type N32cCore, type N32cTarget, type PeerN32Status } from "./core.ts";
 import * as msg from "./messages.ts";
 import { buildContext, exportMaster } from "./keys.ts";
 import { comparePolicies } from "./policy.ts";
+import { MAX_REDIRECTS, redirectTarget } from "./redirect.ts";
 import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo, unannouncedPeerRis } from "./ri.ts";
 
 const MAX_TIMER_MS = 1000; // re-check the rekey condition (SEQ threshold) at least this often: one cheap check per peer
@@ -124,6 +125,7 @@ export class PeerInitiator {
       if (!keepActive) core.setState(this.peerId, s, { role: "initiator" });
     };
     let client: H2Client | null = null;
+    let target: N32cTarget = core.targetOf(peer);
     try {
       step("connecting");
       client = await core.connect(peer);
@@ -135,10 +137,27 @@ export class PeerInitiator {
         targetPlmnId: peer.plmnIds[0],
         purposes: peer.intendedUsagePurpose,
       });
-      const r = await core.post<SecNegotiateRspData>(client, peer, "exchange-capability", req, "SecNegotiateReqData", "SecNegotiateRspData");
+      let r = await core.post<SecNegotiateRspData>(client, peer, "exchange-capability", req, "SecNegotiateReqData", "SecNegotiateRspData");
+      // Rel-18: 307 = redirect to another SEPP of the peer (redirect.ts: what is followed, at most MAX_REDIRECTS)
+      for (let hops = 0; r.status === 307; hops++) {
+        if (hops >= MAX_REDIRECTS) throw new N32cError("REDIRECT_NOT_ALLOWED", `exchange-capability: more than ${MAX_REDIRECTS} redirects`);
+        const next = redirectTarget(r.location, peer);
+        if (!next.ok) throw new N32cError("REDIRECT_NOT_ALLOWED", `exchange-capability: redirect not followed: ${next.reason}`);
+        core.log.info("exchange-capability redirected (307)", { peer: peer.id, to: next.target.uri });
+        await client.close();
+        this.#client = client = null;
+        target = next.target;
+        client = await core.connect(peer, target);
+        this.#client = client;
+        if (this.#stopped) throw new N32cError("STOPPED", "service stopping");
+        r = await core.post<SecNegotiateRspData>(client, peer, "exchange-capability", req, "SecNegotiateReqData", "SecNegotiateRspData", target);
+      }
       if (!r.body) throw fromProblem("exchange-capability", r);
       const rsp = r.body;
-      if (!sameFqdn(rsp.sender, peer.n32Fqdn)) throw new N32cError("NEGOTIATION_NOT_ALLOWED", "exchange-capability: sender is not the peer");
+      // the SEPP we talk to: the peer's N32 FQDN, or the redirect target's (its certificate names it)
+      if (!sameFqdn(rsp.sender, peer.n32Fqdn) && !sameFqdn(rsp.sender, target.fqdn))
+        throw new N32cError("NEGOTIATION_NOT_ALLOWED", "exchange-capability: sender is not the peer");
+      const redirected = target.uri !== peer.n32cUri ? { n32c: target } : {};
       const sel = rsp.selectedSecCapability as "PRINS" | "TLS";
       if (sel !== "PRINS" && sel !== "TLS") throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${String(sel).slice(0, 20)}`);
       if (!peer.securityCapabilities.includes(sel)) throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${sel}, which we did not offer`);
@@ -147,17 +166,17 @@ export class PeerInitiator {
       if (sel === "TLS") {
         await client.close();
         this.#succeeded();
-        core.activate(this.peerId, { capability: "TLS", role: "initiator" }, null);
+        core.activate(this.peerId, { capability: "TLS", role: "initiator", ...redirected }, null);
         core.log.info("N32 association active (TLS), as initiator", { peer: peer.id });
         return;
       }
       step("params");
-      const ctx = await this.#params(client, peer);
+      const ctx = await this.#params(client, peer, target);
       const previous = core.associations.get(this.peerId);
       this.#succeeded();
       core.activate(
         this.peerId,
-        { capability: "PRINS", role: "initiator", localContextId: ctx.localContextId, peerContextId: ctx.peerContextId, enc: ctx.enc },
+        { capability: "PRINS", role: "initiator", localContextId: ctx.localContextId, peerContextId: ctx.peerContextId, enc: ctx.enc, ...redirected },
         ctx.validUntil,
       );
       core.log.info("N32-f context active, as initiator", {
@@ -166,7 +185,8 @@ export class PeerInitiator {
         peerContextId: ctx.peerContextId,
         enc: ctx.enc,
       });
-      if (previous?.localContextId && !sameId(previous.localContextId, ctx.localContextId)) this.#retireLater(peer, previous.localContextId, previous.peerContextId);
+      if (previous?.localContextId && !sameId(previous.localContextId, ctx.localContextId))
+        this.#retireLater(peer, previous.localContextId, previous.peerContextId, previous.n32c);
       this.#scheduleRekey();
     } catch (e) {
       this.#failed(e);
@@ -177,7 +197,7 @@ export class PeerInitiator {
   }
 
   /** The exchange-params rounds on the first connection (P7), then key export and the context (P1). */
-  async #params(client: H2Client, peer: PeerConfig): Promise<N32fContext> {
+  async #params(client: H2Client, peer: PeerConfig, target: N32cTarget): Promise<N32fContext> {
     const core = this.core;
     const cfg = core.cfg();
     const contexts = core.deps.contexts;
@@ -189,7 +209,7 @@ export class PeerInitiator {
     let added = false;
     try {
       const post = (body: unknown) =>
-        core.post<SecParamExchRspData>(client, peer, "exchange-params", body, "SecParamExchReqData", "SecParamExchRspData");
+        core.post<SecParamExchRspData>(client, peer, "exchange-params", body, "SecParamExchReqData", "SecParamExchRspData", target);
       const checkRound = (r: { status: number; body: SecParamExchRspData | null; problem: { cause?: string; detail?: string } | null }) => {
         if (pending.rejected) throw new N32cError("POLICY_MISMATCH", "the peer reported a protection policy mismatch");
         if (!r.body) throw fromProblem("exchange-params", r);
@@ -221,7 +241,7 @@ export class PeerInitiator {
           if (peer.profile.onPolicyMismatch === "reject") {
             const body = msg.n32fErrorInfo({ type: "POLICY_MISMATCH", receiverContextId: peerCtxId, policyMismatchList: mismatch });
             try {
-              await core.post(client, peer, "n32f-error", body, "N32fErrorInfo", null);
+              await core.post(client, peer, "n32f-error", body, "N32fErrorInfo", null, target);
               core.status(peer.id).counters.errorsSent++;
             } catch (e) {
               core.log.warn("could not send n32f-error to the peer", { peer: peer.id, error: e });
@@ -280,7 +300,9 @@ export class PeerInitiator {
       if (!added) contexts.releaseContextId(localId);
       // the responder already holds a context for this exchange: ask it to drop it (best effort)
       if (peerCtxId !== null && !client.closed) {
-        await core.post<N32fContextInfo>(client, peer, "n32f-terminate", msg.n32fContextInfo(peerCtxId), "N32fContextInfo", "N32fContextInfo").catch(() => {});
+        await core
+          .post<N32fContextInfo>(client, peer, "n32f-terminate", msg.n32fContextInfo(peerCtxId), "N32fContextInfo", "N32fContextInfo", target)
+          .catch(() => {});
       }
       throw e;
     } finally {
@@ -325,14 +347,14 @@ export class PeerInitiator {
   }
 
   /** After a re-handshake: keep the old context for a grace period, then tell the peer and wipe it. */
-  #retireLater(peer: PeerConfig, localId: string, peerCtxId: string | undefined): void {
+  #retireLater(peer: PeerConfig, localId: string, peerCtxId: string | undefined, target: N32cTarget | undefined): void {
     const grace = this.core.deps.retireGraceMs ?? 5000;
     const t = setTimeout(async () => {
       this.#retire.delete(t);
       if (!this.core.deps.contexts.get(localId)) return;
       if (peerCtxId) {
         try {
-          await this.core.sendOnce(peer, "n32f-terminate", msg.n32fContextInfo(peerCtxId), "N32fContextInfo", "N32fContextInfo");
+          await this.core.sendOnce(peer, "n32f-terminate", msg.n32fContextInfo(peerCtxId), "N32fContextInfo", "N32fContextInfo", target);
           this.core.status(peer.id).counters.terminationsSent++;
         } catch (e) {
           this.core.log.every(`n32c-retire:${peer.id}`, 30_000, "warn", "could not terminate the old N32-f context at the peer", { peer: peer.id, error: e });

@@ -92,10 +92,10 @@ export class N32cService {
     let failure: N32cError | null = null;
     try {
       if (a?.capability === "TLS") {
-        const r = await core.sendOnce<SecNegotiateRspData>(peer, "exchange-capability", msg.secNegotiateNoneReq(core.me()), "SecNegotiateReqData", "SecNegotiateRspData");
+        const r = await core.sendOnce<SecNegotiateRspData>(peer, "exchange-capability", msg.secNegotiateNoneReq(core.me()), "SecNegotiateReqData", "SecNegotiateRspData", a.n32c);
         if (r.body?.selectedSecCapability !== "NONE") failure = new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, "the peer did not accept NONE");
       } else if (a?.localContextId && a.peerContextId) {
-        const r = await core.sendOnce<N32fContextInfo>(peer, "n32f-terminate", msg.n32fContextInfo(a.peerContextId), "N32fContextInfo", "N32fContextInfo");
+        const r = await core.sendOnce<N32fContextInfo>(peer, "n32f-terminate", msg.n32fContextInfo(a.peerContextId), "N32fContextInfo", "N32fContextInfo", a.n32c);
         if (r.status !== 200) failure = new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-terminate answered ${r.status}`);
         else if (r.body && r.body.n32fContextId.toLowerCase() !== a.localContextId.toLowerCase())
           core.log.warn("n32f-terminate answered with another context ID", { peer: peerId });
@@ -134,7 +134,10 @@ export class N32cService {
   ): Promise<void> {
     const peer = this.#core.peer(peerId);
     if (!peer) throw new N32cError("RESOURCE_NOT_FOUND", `no peer ${peerId}`);
-    const r = await this.#core.sendOnce(peer, "n32f-error", msg.n32fErrorInfo(e), "N32fErrorInfo", null);
+    // about the current association negotiated with a redirect target: tell that SEPP
+    const a = this.#core.associations.get(peerId);
+    const target = a?.n32c && e.receiverContextId && a.peerContextId?.toLowerCase() === e.receiverContextId.toLowerCase() ? a.n32c : undefined;
+    const r = await this.#core.sendOnce(peer, "n32f-error", msg.n32fErrorInfo(e), "N32fErrorInfo", null, target);
     this.#core.status(peerId).counters.errorsSent++;
     if (r.status !== 204) throw new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-error answered ${r.status}`);
   }
