@@ -82,8 +82,6 @@ function readMultipart(contentType: string, body: Buffer): Array<{ headers: Reco
   return out;
 }
 
-const stripId = (v: string | undefined) => v?.replace(/^<(.*)>$/, "$1");
-
 /** The decoded aad of every N32-f message the SEPP logged (requests sent, responses received). */
 function aads(s: SeppProcess, since = 0): Array<{ msg: string; aad: any }> {
   return s.logs
@@ -309,7 +307,10 @@ for (const mode of ["PRINS", "TLS"] as const) {
       const a = r1.json();
       expect(a["5gAuthData"]).toEqual(AV);
       expect(a.authType).toBe("5G_AKA");
-      expect(r1.headers["location"]).toBe(`http://${HOME_AUSF}:${w.ausf!.port}/nausf-auth/v1/ue-authentications/ctx-42`);
+      // topology hiding of the answer (TS 33.501 13.1.1.1): the Location names a visited SEPP telescopic FQDN (test/e2e-gaps.test.ts)
+      const loc = new URL(String(r1.headers["location"]));
+      expect(loc.hostname).toMatch(new RegExp(`^t[a-z2-7]{25}\\.${VISITED.fqdn.replaceAll(".", "\\.")}$`));
+      expect(loc.pathname).toBe("/nausf-auth/v1/ue-authentications/ctx-42");
       const got1 = w.ausf!.received.at(-1)!;
       expect(JSON.parse(got1.body.toString())).toEqual({ supiOrSuci: SUCI, servingNetworkName: "5G:mnc015.mcc234.3gppnetwork.org" });
       expect(got1.headers["authorization"]).toBe(TOKEN);
@@ -365,14 +366,14 @@ for (const mode of ["PRINS", "TLS"] as const) {
       // the answer's binary part arrives byte-equal too
       const rparts = readMultipart(String(r.headers["content-type"]), r.body);
       expect(JSON.parse(rparts[0]!.data.toString())).toEqual({ pduSessionId: 5, n1SmInfoToUe: { contentId: "n1-accept" } });
-      // under PRINS the Content-ID travels without its brackets (N32-PROFILE P10) and is rebuilt as <id> (RFC 2392)
-      expect(stripId(rparts[1]!.headers["content-id"])).toBe("n1-accept");
+      // the Content-ID arrives in the form the H-SMF sent (no <>), as RefToBinaryData.contentId names it (P10, docs/N32F.md)
+      expect(rparts[1]!.headers["content-id"]).toBe("n1-accept");
       expect(rparts[1]!.data.equals(N1_ACCEPT)).toBe(true);
 
       const got = w.pduCreates.at(-1)!;
       expect(got.parts).toHaveLength(2);
       expect(got.parts[1]!.headers["content-type"]).toBe("application/vnd.3gpp.5gnas");
-      expect(stripId(got.parts[1]!.headers["content-id"])).toBe("n1-req");
+      expect(got.parts[1]!.headers["content-id"]).toBe("n1-req");
       expect(got.parts[1]!.data.equals(N1_REQUEST)).toBe(true);
       const { vsmfPduSessionUri, ...rest } = got.json;
       const { vsmfPduSessionUri: _, ...expectedRest } = create;
@@ -457,7 +458,8 @@ for (const mode of ["PRINS", "TLS"] as const) {
 
     test("a callback URI outside the sending peer's PLMNs is refused by the home SEPP; the UDM never sees it", async () => {
       const before = w.udm.received.length;
-      for (const cb of ["http://10.1.2.3:8080/namf-callback/v1/x", "http://amf.5gc.mnc099.mcc999.3gppnetwork.org/namf-callback/v1/x"]) {
+      // (an IP literal is accepted since it names no PLMN and is bound to the sending peer: test/e2e-gaps.test.ts)
+      for (const cb of ["http://amf.example.com:8080/namf-callback/v1/x", "http://amf.5gc.mnc099.mcc999.3gppnetwork.org/namf-callback/v1/x"]) {
         const r = await w.amf.request(
           "POST",
           `${HOME_UDM}:${w.udm.port}`,
