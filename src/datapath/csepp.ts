@@ -13,7 +13,16 @@
 import { formatApiRoot, resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
 import { checkOriginAtSender, ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { congestionProblem } from "../sbi/limits.ts";
-import { peerUriFilter, rewriteLinks, rewriteLocation, rewriteSearchResult, TelescopicError, type TelescopicEntry } from "../sbi/telescopic.ts";
+import {
+  peerUriFilter,
+  rewriteLinks,
+  rewriteLocation,
+  rewriteSearchResult,
+  TelescopicError,
+  type RewriteOptions,
+  type SbiEndpoint,
+  type TelescopicEntry,
+} from "../sbi/telescopic.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { AeadKeyError } from "../../hw/aead.ts";
 import { ReformatError } from "../n32f/reformat.ts";
@@ -242,8 +251,9 @@ export class CSepp {
     let body = m.body;
     let headers = m.headers;
     const status = m.status ?? 502;
-    const sbi = this.d.sbiEndpoint();
-    const filter = peerUriFilter(peer);
+    // built only for an answer that carries such URIs (the hot path is a 200 without _links)
+    let sf: { sbi: SbiEndpoint; filter: RewriteOptions } | undefined;
+    const uris = () => (sf ??= { sbi: this.d.sbiEndpoint(), filter: peerUriFilter(peer) });
     const refuse = (what: string, e: Error) => {
       this.d.log.every(`rsp-uri-${peer.id}`, 5000, "warn", "a URI in the peer's response could not be rewritten", { peer: peer.id, what, detail: e.message.slice(0, 200) });
       return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} in the peer's response could not be rewritten: ${e.message}`));
@@ -251,7 +261,7 @@ export class CSepp {
     // Location of a created resource or a redirect (TS 29.500 5.2.3.2.x; 6.10.9)
     if (status === 201 || (status >= 300 && status < 400)) {
       try {
-        headers = headers.map(([n, v]) => (n === "location" ? [n, rewriteLocation(v, this.d.telescopic, sbi, filter)] : [n, v]));
+        headers = headers.map(([n, v]) => (n === "location" ? [n, rewriteLocation(v, this.d.telescopic, uris().sbi, uris().filter)] : [n, v]));
       } catch (e) {
         if (!(e instanceof TelescopicError)) throw e;
         return refuse("Location", e);
@@ -262,7 +272,7 @@ export class CSepp {
       const ct = parseContentType(headerOf(headers, "content-type") ?? "");
       if (ct && bodyKind(ct.mediaType) === "json") {
         try {
-          const r = rewriteLinks(JSON.parse(Buffer.from(body).toString("utf8")), this.d.telescopic, sbi, filter);
+          const r = rewriteLinks(JSON.parse(Buffer.from(body).toString("utf8")), this.d.telescopic, uris().sbi, uris().filter);
           if (r.rewritten > 0) body = Buffer.from(JSON.stringify(r.body));
         } catch (e) {
           // a body that is not JSON after all has no links to rewrite: the NF gets it as the producer sent it
