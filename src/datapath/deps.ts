@@ -1,9 +1,10 @@
 // src/datapath/deps.ts — what the cSEPP and pSEPP handlers share: the running configuration, the
 // N32-c service (association state, error reporting), the PRINS engine, the clients, metrics.
 import type { SeppConfig, PeerConfig } from "../config/schema.ts";
+import type { N32fErrorReport } from "../n32c/messages.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Histogram, Registry } from "../metrics.ts";
-import type { FailedModificationInfo, InvalidParam, N32fErrorDetail, N32fErrorType, PlmnId } from "../model/n32.ts";
+import type { PlmnId } from "../model/n32.ts";
 import type { N32fContextStore } from "../n32f/context.ts";
 import type { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
@@ -16,17 +17,7 @@ import { EgressPolicy } from "../sbi/egress.ts";
 export interface N32cView {
   /** Association state on every request: must be cheap (no copy of the whole status). */
   brief(peerId: string): { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null } | undefined;
-  reportError(
-    peerId: string,
-    e: {
-      type: N32fErrorType;
-      receiverContextId?: string;
-      messageId?: string;
-      policyMismatchList?: InvalidParam[];
-      failedModificationList?: FailedModificationInfo[];
-      errorDetailsList?: N32fErrorDetail[];
-    },
-  ): Promise<void>;
+  reportError(peerId: string, e: N32fErrorReport): Promise<void>;
   handshake(peerId: string): Promise<unknown>;
   /** Give up one context after a policy mismatch (P6/P10 with onPolicyMismatch: reject). */
   dropContext?(peerId: string, localContextId: string): boolean;

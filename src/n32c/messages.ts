@@ -136,15 +136,19 @@ export function n32fContextInfo(n32fContextId: string): N32fContextInfo {
   return checked("N32fContextInfo", { n32fContextId });
 }
 
-/** n32f-error (P7): `n32fContextId` = the receiver's own context ID. */
-export function n32fErrorInfo(o: {
+/** What an n32f-error reports (P7): `receiverContextId` = the receiver's own context ID, `messageId` = the failed
+ *  message's metaData.messageId ("0000000000000000" when none). */
+export interface N32fErrorReport {
   type: N32fErrorType;
   receiverContextId?: string;
   messageId?: string;
   policyMismatchList?: InvalidParam[];
   failedModificationList?: FailedModificationInfo[];
   errorDetailsList?: N32fErrorDetail[];
-}): N32fErrorInfo {
+}
+
+/** n32f-error (P7): `n32fContextId` = the receiver's own context ID. */
+export function n32fErrorInfo(o: N32fErrorReport): N32fErrorInfo {
   const b: N32fErrorInfo = { n32fMessageId: o.messageId ?? NO_MESSAGE_ID, n32fErrorType: o.type };
   if (o.receiverContextId) b.n32fContextId = o.receiverContextId;
   if (o.policyMismatchList?.length) b.policyMismatchList = o.policyMismatchList.slice(0, 32);

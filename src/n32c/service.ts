@@ -3,7 +3,7 @@
 // sweeper that retires expired N32-f contexts (TS 29.573 5.2; TS 33.501 13.2.2, 13.5; N32-PROFILE P1, P7).
 import type { Hono } from "hono";
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
-import type { FailedModificationInfo, InvalidParam, N32fContextInfo, N32fErrorDetail, N32fErrorType, SecNegotiateRspData } from "../model/n32.ts";
+import type { N32fContextInfo, SecNegotiateRspData } from "../model/n32.ts";
 import type { N32Env, N32ServerLimits } from "../transport/h2server.ts";
 import { N32cCore, N32cError, type N32cDeps, type N32cEvents, type PeerN32Status } from "./core.ts";
 import { PeerInitiator } from "./initiator.ts";
@@ -121,17 +121,7 @@ export class N32cService {
    * Report an N32-f error to a peer over N32-c (TS 33.501 13.2.2.3; P7): `receiverContextId` is the peer's own
    * context ID; `messageId` the failed message's metaData.messageId ("0000000000000000" when none).
    */
-  async reportError(
-    peerId: string,
-    e: {
-      type: N32fErrorType;
-      receiverContextId?: string;
-      messageId?: string;
-      policyMismatchList?: InvalidParam[];
-      failedModificationList?: FailedModificationInfo[];
-      errorDetailsList?: N32fErrorDetail[];
-    },
-  ): Promise<void> {
+  async reportError(peerId: string, e: msg.N32fErrorReport): Promise<void> {
     const peer = this.#core.peer(peerId);
     if (!peer) throw new N32cError("RESOURCE_NOT_FOUND", `no peer ${peerId}`);
     // about the current association negotiated with a redirect target: tell that SEPP
