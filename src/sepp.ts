@@ -158,6 +158,7 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
 
   const adminApp = createAdminApp({
     store,
+    log: log.child({ component: "admin" }),
     token: () => boot.token,
     metrics,
     status: () => ({

@@ -9,6 +9,7 @@ import type { ConfigStore } from "../config/store.ts";
 import { isInlinePem } from "../config/pem.ts";
 import type { Registry } from "../metrics.ts";
 import type { InvalidParam } from "../model/n32.ts";
+import type { Logger } from "../log.ts";
 
 export const MAX_ADMIN_BODY = 1 << 20;
 export const REDACTED = "[redacted]";
@@ -25,6 +26,7 @@ export interface AdminDeps {
     handshake(peerId: string): Promise<unknown>;
     terminate(peerId: string): Promise<void>;
   };
+  log?: Logger;
   /** Extra authenticated routes (e.g. /v1/keys from hw/), mounted at "/" */
   extraRoutes?: Hono[];
 }
@@ -74,7 +76,8 @@ export function createAdminApp(d: AdminDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
-    // Never leak internals: the detail is a fixed sentence, the error goes to the log by the caller.
+    // Never leak internals to the client: a fixed sentence there, the error in the log (no silent failure).
+    d.log?.error("admin request failed", { method: c.req.method, path: c.req.path, error: err });
     return problemResponse(problem(500, "SYSTEM_FAILURE", "internal error"));
   });
   app.notFound(() => problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such resource")));

@@ -352,7 +352,7 @@ export function createResponder(core: N32cCore): Responder {
     if (b.n32fErrorType === "POLICY_MISMATCH") {
       core.recordError(peer.id, "POLICY_MISMATCH", "the peer reported a protection policy mismatch");
       if (ctxId) {
-        for (const [k, n] of negotiations) if (n.localId === ctxId) n.rejected = true;
+        for (const n of negotiations.values()) if (n.localId === ctxId) n.rejected = true;
         core.dropContext(peer.id, ctxId, "policy-mismatch", "failed");
       }
     }
