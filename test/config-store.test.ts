@@ -51,6 +51,13 @@ describe("configuration schema", () => {
     expect(paths.some((p) => p.startsWith("/peers/1/profile/kdfContextId"))).toBe(true);
   });
 
+  test("the re-handshake margin must be below the context validity", () => {
+    const r = parseConfig({ ...defaultConfig, n32c: { contextValiditySeconds: 60, rekeyMarginSeconds: 60 } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues.map((i) => i.path)).toContain("/n32c/rekeyMarginSeconds");
+    expect(parseConfig({ ...defaultConfig, n32c: { contextValiditySeconds: 60, rekeyMarginSeconds: 59 } }).ok).toBe(true);
+  });
+
   test("a PLMN may belong to one trust anchor only (TS 33.501 13.1.2)", () => {
     const tls = {
       ...defaultConfig.tls,

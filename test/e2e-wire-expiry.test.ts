@@ -36,7 +36,7 @@ describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between t
       homeProducers: { [HOME_UDM]: udm.port },
       edit: (side, c) => {
         if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
-        else c.n32c = { ...c.n32c, contextValiditySeconds: VALIDITY_S };
+        else c.n32c = { ...c.n32c, contextValiditySeconds: VALIDITY_S, rekeyMarginSeconds: 1 };
       },
     });
     proxyF = await startN32Proxy({

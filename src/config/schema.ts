@@ -293,6 +293,8 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   });
   if (c.keystore.backend === "pkcs11" && !c.keystore.pinFile && !c.keystore.pinEnv)
     issues.push({ path: "/keystore", reason: "pkcs11 keystore needs pinFile or pinEnv" });
+  if (c.n32c.rekeyMarginSeconds >= c.n32c.contextValiditySeconds)
+    issues.push({ path: "/n32c/rekeyMarginSeconds", reason: "must be below n32c.contextValiditySeconds (else every new context is due for re-handshake at once)" });
   if (c.sbi.clientCa.length > 0 && !c.listeners.sbi?.tls)
     issues.push({ path: "/sbi/clientCa", reason: "client certificates need listeners.sbi.tls" });
   if (c.listeners.sbi?.tls && (!c.sbi.certificate || !c.sbi.privateKey))
