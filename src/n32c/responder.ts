@@ -17,6 +17,7 @@ import type {
   SecurityCapability,
 } from "../model/n32.ts";
 import { problem as mkProblem, PROBLEM_JSON } from "../problem.ts";
+import { jsonNestedDeeperThan } from "../json-depth.ts";
 import { problemCauseFor, validateBody, type N32SchemaName } from "../openapi/validate.ts";
 import type { N32Env, ConnInfo } from "../transport/h2server.ts";
 import type { JweEnc } from "../n32f/context.ts";
@@ -64,6 +65,9 @@ export interface Responder {
   selected: Map<string, SecurityCapability>;
 }
 
+/** N32-c bodies nest a few levels (the deepest, ProtectionPolicy, about 6); anything past this is refused. */
+const MAX_BODY_DEPTH = 32;
+
 export function createResponder(core: N32cCore): Responder {
   const app = new Hono<{ Bindings: N32Env }>();
   const buckets = new TokenBuckets(() => core.cfg().n32c.maxRequestsPerSecond, core.now);
@@ -104,7 +108,10 @@ export function createResponder(core: N32cCore): Responder {
     if (raw.length > max) return fail(op, 413, "PAYLOAD_TOO_LARGE", `body over ${max} octets`, undefined, id.peer?.id);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+      const text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+      if (jsonNestedDeeperThan(text, MAX_BODY_DEPTH))
+        return fail(op, 400, "MANDATORY_IE_INCORRECT", `body nested deeper than ${MAX_BODY_DEPTH} levels`, [{ param: "", reason: "too deep" }], id.peer?.id);
+      parsed = JSON.parse(text);
     } catch {
       return fail(op, 400, "MANDATORY_IE_INCORRECT", "body is not UTF-8 JSON", [{ param: "", reason: "not JSON" }], id.peer?.id);
     }
