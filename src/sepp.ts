@@ -14,6 +14,7 @@ import { N32cService } from "./n32c/service.ts";
 import { TrustStore } from "./pki/trust.ts";
 import { startN32Server, type N32Server, type N32Env } from "./transport/h2server.ts";
 import { DataPath } from "./datapath/index.ts";
+import { problem, problemResponse } from "./problem.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
@@ -114,7 +115,18 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
     requestTimeoutMs: cfg0.n32c.requestTimeoutMs,
     idleTimeoutMs: 300_000,
   };
-  const n32cApp = new Hono<{ Bindings: N32Env }>();
+  // Unknown N32 paths and methods get a ProblemDetails (TS 29.500 5.2.7.2); hono ignores a mounted sub-app's
+  // notFound, so each listener app sets its own (and a handler that throws gives 500 ProblemDetails, logged).
+  const n32App = (): Hono<{ Bindings: N32Env }> => {
+    const a = new Hono<{ Bindings: N32Env }>();
+    a.notFound(() => problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such N32 resource")));
+    a.onError((err, c) => {
+      log.error("N32 request failed", { method: c.req.method, path: c.req.path.slice(0, 256), error: err });
+      return problemResponse(problem(500, "SYSTEM_FAILURE", "internal error"));
+    });
+    return a;
+  };
+  const n32cApp = n32App();
   n32cApp.route("/", n32c.routes());
   const servers: N32Server[] = [];
   const n32Server = await startN32Server({
@@ -135,7 +147,7 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
       port: cfg0.listeners.n32f.port,
       tls: { ...tls, minVersion: cfg0.tls.minVersion },
       trust: trustOf(),
-      app: new Hono<{ Bindings: N32Env }>(),
+      app: n32App(),
       limits,
       log,
       streamHandler: dataPath.n32fStreamHandler(),
