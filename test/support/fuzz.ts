@@ -1,0 +1,134 @@
+// test/support/fuzz.ts — shared pieces of the hostile-input tests (test/fuzz-*.test.ts): a raw HTTP/2 client
+// over mutual TLS that speaks to a SEPP's N32 port AS the legitimate peer (the test holds the peer's
+// certificate), the health checks every fuzz file ends with (health UP, no request in flight, no error lines in
+// the SEPP's log), and a few generators of hostile JSON. Nothing here is part of the SEPP.
+import http2 from "node:http2";
+import type { SeppProcess } from "../../scripts/lib/pair.ts";
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** the body as JSON, or undefined when it is not JSON */
+  json(): any;
+}
+
+/** A raw HTTP/2 client: any method, path, headers and body; answers bounded in time and size. */
+export class RawH2 {
+  #session: http2.ClientHttp2Session | null = null;
+  constructor(
+    private readonly url: string,
+    private readonly tls?: { cert: string; key: string; ca: string[]; servername: string },
+  ) {}
+
+  #get(): http2.ClientHttp2Session {
+    const s = this.#session;
+    if (s && !s.closed && !s.destroyed) return s;
+    const n = this.tls
+      ? http2.connect(this.url, { cert: this.tls.cert, key: this.tls.key, ca: this.tls.ca, servername: this.tls.servername, ALPNProtocols: ["h2"] })
+      : http2.connect(this.url);
+    n.on("error", () => {});
+    this.#session = n;
+    return n;
+  }
+
+  request(method: string, path: string, headers: Record<string, string> = {}, body?: string | Uint8Array, authority?: string, timeoutMs = 10000): Promise<RawResponse> {
+    return new Promise((resolve, reject) => {
+      let s: http2.ClientHttp2Stream;
+      try {
+        s = this.#get().request({ ":method": method, ":path": path, ...(authority ? { ":authority": authority } : {}), ...headers }, { endStream: body === undefined });
+      } catch (e) {
+        return reject(e);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let status = 0;
+      const rh: Record<string, string> = {};
+      const t = setTimeout(() => {
+        s.close(http2.constants.NGHTTP2_CANCEL);
+        reject(new Error(`${method} ${path.slice(0, 80)}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      s.on("response", (h) => {
+        status = Number(h[":status"]);
+        for (const [k, v] of Object.entries(h)) if (!k.startsWith(":") && v !== undefined) rh[k] = String(v);
+      });
+      s.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size <= 4 << 20) chunks.push(c);
+      });
+      s.on("end", () => {
+        clearTimeout(t);
+        const b = Buffer.concat(chunks);
+        resolve({
+          status,
+          headers: rh,
+          body: b,
+          json: () => {
+            try {
+              return JSON.parse(b.toString());
+            } catch {
+              return undefined;
+            }
+          },
+        });
+      });
+      s.on("error", (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
+      if (body !== undefined) s.end(body);
+    });
+  }
+
+  close(): void {
+    this.#session?.close();
+    this.#session = null;
+  }
+}
+
+/** Sum of a metric's samples in the SEPP's /metrics. */
+export async function metricSum(s: SeppProcess, name: string, labelFilter?: RegExp): Promise<number> {
+  const text = await (await s.admin("/metrics")).text();
+  return text
+    .split("\n")
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && (!labelFilter || labelFilter.test(l)))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+}
+
+/** Error lines of the SEPP's log (level "error"), each shortened for a readable failure message. */
+export function errorLines(s: SeppProcess, from = 0): string[] {
+  return s.logs
+    .slice(from)
+    .filter((l) => l.level === "error" || l.level === "fatal" || (typeof l.raw === "string" && /error|exception|at .*\.ts:\d+/i.test(l.raw)))
+    .map((l) => JSON.stringify(l).slice(0, 600));
+}
+
+/** The SEPP is healthy after the fuzzing: /v1/health UP, nothing in flight, no error lines in its log. */
+export async function expectHealthy(s: SeppProcess, expect: (v: unknown) => any, logFrom = 0): Promise<void> {
+  expect(s.proc.exitCode).toBeNull();
+  const h = await fetch(`http://127.0.0.1:${s.side.ports.admin}/v1/health`);
+  expect(h.status).toBe(200);
+  expect(((await h.json()) as { status: string }).status).toBe("UP");
+  // in-flight requests settle asynchronously after the last answer was read: wait for 0, bounded
+  const end = Date.now() + 5000;
+  let inflight = await metricSum(s, "sepp_datapath_inflight");
+  while (inflight !== 0 && Date.now() < end) {
+    await Bun.sleep(20);
+    inflight = await metricSum(s, "sepp_datapath_inflight");
+  }
+  expect(inflight).toBe(0);
+  expect(errorLines(s, logFrom)).toEqual([]);
+}
+
+/** A ProblemDetails answer with a 4xx status and a cause. */
+export function isProblem4xx(r: RawResponse): boolean {
+  const pd = r.json();
+  return r.status >= 400 && r.status < 500 && (r.headers["content-type"] ?? "").startsWith("application/problem+json") && typeof pd?.cause === "string" && pd.status === r.status;
+}
+
+/** `[[[…]]]` or `{"a":{"a":…}}` nested `depth` levels deep (as text: JSON.stringify would recurse). */
+export function deepJson(depth: number, kind: "array" | "object" = "array", leaf = "1"): string {
+  return kind === "array" ? "[".repeat(depth) + leaf + "]".repeat(depth) : '{"a":'.repeat(depth) + leaf + "}".repeat(depth);
+}
+
+export const b64u = (s: string | Uint8Array): string => Buffer.from(s).toString("base64url");
