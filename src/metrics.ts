@@ -35,9 +35,17 @@ export class Counter extends Metric {
     super(name, help, "counter");
   }
   inc(labels: Labels = {}, by = 1): void {
+    this.#incKey(labelKey(labels), by);
+  }
+  /** One series with its label key built once, for hot paths that count the same labels again and again. */
+  series(labels: Labels = {}): { inc(by?: number): void } {
     const k = labelKey(labels);
-    if (!this.#series.has(k) && this.#series.size >= MAX_SERIES_PER_METRIC) return;
-    this.#series.set(k, (this.#series.get(k) ?? 0) + by);
+    return { inc: (by = 1) => this.#incKey(k, by) };
+  }
+  #incKey(k: string, by: number): void {
+    const v = this.#series.get(k);
+    if (v === undefined && this.#series.size >= MAX_SERIES_PER_METRIC) return;
+    this.#series.set(k, (v ?? 0) + by);
   }
   get(labels: Labels = {}): number {
     return this.#series.get(labelKey(labels)) ?? 0;
@@ -79,7 +87,14 @@ export class Histogram extends Metric {
     super(name, help, "histogram");
   }
   observe(labels: Labels, value: number): void {
+    this.#observeKey(labelKey(labels), value);
+  }
+  /** One series with its label key built once (see Counter.series). */
+  series(labels: Labels): { observe(value: number): void } {
     const k = labelKey(labels);
+    return { observe: (value) => this.#observeKey(k, value) };
+  }
+  #observeKey(k: string, value: number): void {
     let s = this.#series.get(k);
     if (!s) {
       if (this.#series.size >= MAX_SERIES_PER_METRIC) return;

@@ -122,8 +122,7 @@ export class CSepp {
         permit.permit.release();
       }
     } finally {
-      this.#m.requests.inc({ peer: peerId, mode, direction: "outbound", outcome });
-      this.#m.latency.observe({ mode, direction: "outbound" }, (performance.now() - started) / 1000);
+      this.#m.done(peerId, mode, "outbound", outcome, (performance.now() - started) / 1000);
     }
   }
 

@@ -41,13 +41,31 @@ export interface DataPathMetrics {
   requests: Counter;
   n32fErrors: Counter;
   latency: Histogram;
+  /** One request ended: counted by peer/mode/direction/outcome and its duration observed (label keys built once per combination). */
+  done(peer: string, mode: string, direction: "inbound" | "outbound", outcome: string, seconds: number): void;
 }
 
+/** Bound on the cached label combinations (peers × modes × directions × outcomes; peer ids come from the configuration). */
+const MAX_CACHED_SERIES = 4096;
+
 export function dataPathMetrics(r: Registry): DataPathMetrics {
+  const requests = r.counter("sepp_datapath_requests_total", "NF requests through the SEPP by peer, mode (prins|tls), direction (outbound: our NF to a peer; inbound: a peer to our NF) and outcome");
+  const latency = r.histogram("sepp_datapath_request_duration_seconds", "Time from the request's arrival to the answer, by mode and direction");
+  const series = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
   return {
-    requests: r.counter("sepp_datapath_requests_total", "NF requests through the SEPP by peer, mode (prins|tls), direction (outbound: our NF to a peer; inbound: a peer to our NF) and outcome"),
+    requests,
     n32fErrors: r.counter("sepp_n32f_errors_total", "N32-f errors by N32fErrorType and side (detected: by us; reported: by the peer)"),
-    latency: r.histogram("sepp_datapath_request_duration_seconds", "Time from the request's arrival to the answer, by mode and direction"),
+    latency,
+    done(peer, mode, direction, outcome, seconds) {
+      const k = `${peer}\n${mode}\n${direction}\n${outcome}`;
+      let s = series.get(k);
+      if (!s) {
+        s = { count: requests.series({ direction, mode, outcome, peer }), time: latency.series({ direction, mode }) };
+        if (series.size < MAX_CACHED_SERIES) series.set(k, s);
+      }
+      s.count.inc();
+      s.time.observe(seconds);
+    },
   };
 }
 

@@ -129,8 +129,7 @@ export class PSepp {
         permit.permit.release();
       }
     } finally {
-      this.#m.requests.inc({ peer: peerId, mode: "prins", direction: "inbound", outcome });
-      this.#m.latency.observe({ mode: "prins", direction: "inbound" }, (performance.now() - started) / 1000);
+      this.#m.done(peerId, "prins", "inbound", outcome, (performance.now() - started) / 1000);
     }
   }
 
@@ -379,8 +378,7 @@ export class PSepp {
         permit.permit.release();
       }
     } finally {
-      this.#m.requests.inc({ peer: peer?.id ?? "unknown", mode: "tls", direction: "inbound", outcome });
-      this.#m.latency.observe({ mode: "tls", direction: "inbound" }, (performance.now() - started) / 1000);
+      this.#m.done(peer?.id ?? "unknown", "tls", "inbound", outcome, (performance.now() - started) / 1000);
     }
   }
 }
