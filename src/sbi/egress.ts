@@ -151,6 +151,8 @@ export class PathError extends Error {
 
 const PCHAR_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*$/;
 const UNRESERVED_RE = /[A-Za-z0-9\-._~]/;
+/** Segments of pchar without "%", none empty (a trailing "/" allowed) and none "." or "..": normalizePath returns these unchanged. */
+const PLAIN_PATH_RE = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@]+)+\/?$/;
 
 /**
  * Normalise a request path (no query) for allow-list matching and forwarding (RFC 3986 6.2.2):
@@ -163,6 +165,8 @@ export function normalizePath(raw: string): string {
   if (raw.length > MAX_PATH_LENGTH) throw new PathError("path too long");
   if (raw.includes("?") || raw.includes("#")) throw new PathError("path must not contain a query or fragment");
   if (raw === "/") return "/";
+  // the usual path (no percent-encoding, no empty or dot segments) is already normal: one scan, no copy
+  if (PLAIN_PATH_RE.test(raw)) return raw;
   const segs = raw.slice(1).split("/");
   const out: string[] = [];
   segs.forEach((seg, i) => {
@@ -241,9 +245,15 @@ function safeParseHost(h: string): ParsedHost | null {
   }
 }
 
+/** The per-host part of a decision (parsed host, special-address refusal): the same for every request to a host. */
+type HostVerdict = { ok: true; host: ParsedHost; special: EgressDecision | null } | { ok: false; refusal: EgressDecision };
+/** Hosts whose verdict is kept per policy (producers of one peer: few); the cache starts over when full. */
+const MAX_CACHED_HOSTS = 256;
+
 /** A compiled per-peer egress allow-list. Construction validates the configuration (EgressConfigError). */
 export class EgressPolicy {
   readonly #entries: Entry[];
+  readonly #hosts = new Map<string, HostVerdict>();
 
   constructor(allowed: readonly AllowedTarget[]) {
     if (allowed.length > MAX_ALLOWED_TARGETS) throw new EgressConfigError(`more than ${MAX_ALLOWED_TARGETS} allowed targets`);
@@ -295,26 +305,16 @@ export class EgressPolicy {
     if (scheme !== "http" && scheme !== "https") return { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: "scheme not allowed" };
     if (target.port !== null && (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535))
       return { ok: false, reason: "INVALID_TARGET", detail: "port out of range" };
-    let h: ParsedHost;
-    try {
-      h = parseHost(target.host.includes(":") && !target.host.startsWith("[") ? `[${target.host}]` : target.host);
-    } catch (e) {
-      return { ok: false, reason: "INVALID_TARGET", detail: (e as Error).message };
-    }
+    const hv = this.#hostVerdict(target.host);
+    if (!hv.ok) return hv.refusal;
+    const h = hv.host;
     let path: string;
     try {
       path = normalizePath(target.path);
     } catch (e) {
       return { ok: false, reason: "INVALID_PATH", detail: (e as Error).message };
     }
-    if (h.kind === "dns") {
-      const why = specialNameReason(h.host);
-      if (why && !this.#entries.some((e) => e.rule.kind === "exact" && e.rule.host === h.host))
-        return { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} not allowed` };
-    } else {
-      const why = specialAddressReason(h.bytes);
-      if (why && !this.#explicitlyAllowsAddress(h.bytes)) return { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} address not allowed` };
-    }
+    if (hv.special) return hv.special;
     const port = target.port ?? defaultPort(scheme);
     // Report the most specific refusal: host, then scheme, then port, then path.
     let best: EgressDecision = { ok: false, reason: "HOST_NOT_ALLOWED", detail: "target host not in the allow-list" };
@@ -337,6 +337,31 @@ export class EgressPolicy {
       return { ok: true, path, entry: i };
     }
     return best;
+  }
+
+  /** Parse and classify a target host once per policy (pure: depends on the host and the fixed entries only). */
+  #hostVerdict(host: string): HostVerdict {
+    let v = this.#hosts.get(host);
+    if (v) return v;
+    let h: ParsedHost;
+    try {
+      h = parseHost(host.includes(":") && !host.startsWith("[") ? `[${host}]` : host);
+      let special: EgressDecision | null = null;
+      if (h.kind === "dns") {
+        const why = specialNameReason(h.host);
+        const name = h.host;
+        if (why && !this.#entries.some((e) => e.rule.kind === "exact" && e.rule.host === name)) special = { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} not allowed` };
+      } else {
+        const why = specialAddressReason(h.bytes);
+        if (why && !this.#explicitlyAllowsAddress(h.bytes)) special = { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} address not allowed` };
+      }
+      v = { ok: true, host: h, special };
+    } catch (e) {
+      v = { ok: false, refusal: { ok: false, reason: "INVALID_TARGET", detail: (e as Error).message } };
+    }
+    if (this.#hosts.size >= MAX_CACHED_HOSTS) this.#hosts.clear();
+    this.#hosts.set(host, v);
+    return v;
   }
 
   /**
