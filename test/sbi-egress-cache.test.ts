@@ -73,7 +73,7 @@ describe("egress shortcuts", () => {
     for (let round = 0; round < 3; round++)
       for (const [scheme, host, port, path, want] of cases) {
         const d = p.check({ scheme, host, port, path });
-        expect(d.ok ? true : d.reason).toBe(want);
+        expect<boolean | string>(d.ok ? true : d.reason).toBe(want);
       }
   });
 });

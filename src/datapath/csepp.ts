@@ -34,7 +34,7 @@ import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundReque
 import { dataPathMetrics, isOwnPlmn, peerForPlmn, seppDomainOf, type DataPathDeps } from "./deps.ts";
 import { UpstreamError } from "./upstream.ts";
 import { rhErrorAnswer } from "./rh-answer.ts";
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
 const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
@@ -49,8 +49,12 @@ export function containsEncBlockIndex(body: Uint8Array): boolean {
   return true;
 }
 
+/** Resolved (non-telescopic) targets kept per configuration; the map starts over when full. */
+const MAX_CACHED_TARGETS = 1024;
+
 export class CSepp {
   readonly #m;
+  #targets: { cfg: SeppConfig; map: Map<string, ResolvedTarget> } | null = null;
   constructor(private readonly d: DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } }) {
     this.#m = dataPathMetrics(d.metrics);
   }
@@ -62,17 +66,27 @@ export class CSepp {
     let peerId = "none";
     let outcome = "error";
     try {
-      // 1. target
-      let target: ResolvedTarget;
+      // 1. target: a result that does not come from the telescopic table depends on these request fields and
+      //    the configuration alone, and is kept per configuration (an NF sends the same target again and again)
       let entry: TelescopicEntry | null = null;
-      try {
-        target = resolveTarget(
-          { scheme: req.scheme, authority: req.authority, targetApiRoot: headersOf(req.headers, TARGET_API_ROOT) },
-          { seppDomain: seppDomainOf(cfg), ownHosts: [cfg.identity.n32Fqdn], resolveLabel: (l) => (entry = this.d.telescopic.resolve(l)) },
-        );
-      } catch (e) {
-        if (e instanceof TargetError) return problemOut(problem(e.status, e.problemCause, e.message, [{ param: e.param, reason: e.message }]));
-        throw e;
+      const apiRoots = headersOf(req.headers, TARGET_API_ROOT);
+      const key = apiRoots.length === 0 ? `${req.scheme}\n${req.authority}` : apiRoots.length === 1 ? `${req.scheme}\n${req.authority}\n${apiRoots[0]}` : null;
+      const cache = this.#targetsFor(cfg);
+      let target = key === null ? undefined : cache.get(key);
+      if (!target) {
+        try {
+          target = resolveTarget(
+            { scheme: req.scheme, authority: req.authority, targetApiRoot: apiRoots },
+            { seppDomain: seppDomainOf(cfg), ownHosts: [cfg.identity.n32Fqdn], resolveLabel: (l) => (entry = this.d.telescopic.resolve(l)) },
+          );
+        } catch (e) {
+          if (e instanceof TargetError) return problemOut(problem(e.status, e.problemCause, e.message, [{ param: e.param, reason: e.message }]));
+          throw e;
+        }
+        if (key !== null && target.via !== "telescopic") {
+          if (cache.size >= MAX_CACHED_TARGETS) cache.clear();
+          cache.set(key, target);
+        }
       }
       // 2. peer: by the target's PLMN; a telescopic label whose host names none (an IP literal) by the peer it
       //    came from (stored with the label by our pSEPP, telescopic.ts peerId)
@@ -124,6 +138,11 @@ export class CSepp {
     } finally {
       this.#m.done(peerId, mode, "outbound", outcome, (performance.now() - started) / 1000);
     }
+  }
+
+  #targetsFor(cfg: SeppConfig): Map<string, ResolvedTarget> {
+    if (this.#targets?.cfg !== cfg) this.#targets = { cfg, map: new Map() };
+    return this.#targets.map;
   }
 
   async #prins(req: InboundRequest, target: ResolvedTarget, peer: PeerConfig, localContextId: string, originValue: string): Promise<OutboundResponse> {
