@@ -13,6 +13,7 @@ import type {
 import {
   CALLBACK_HEADER,
   CONNECTION_HEADERS,
+  HTTP_METHODS,
   TARGET_API_ROOT_HEADER,
   bodyKind,
   callbackTypeOf,
@@ -21,6 +22,7 @@ import {
   type HttpMessage,
 } from "./message.ts";
 import { MultipartError, parseMultipart, stripContentId } from "./multipart.ts";
+import { jsonNestedDeeperThan } from "../json-depth.ts";
 import { escapeToken, getAt, isIndexToken, isPlainObject } from "./pointer.ts";
 import { iesToEncrypt, pathSegments, type EffectivePolicy, type MessageIes } from "./policy.ts";
 
@@ -54,6 +56,8 @@ export interface ReformatResult {
 export const PATH_RE = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+$/;
 export const QUERY_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** The receiver refuses entry values nested deeper than this (reconstruct.ts MAX_DEPTH): refuse such a body here. */
+const MAX_BODY_DEPTH = 256;
 
 export function reformat(msg: HttpMessage, opts: ReformatOptions): ReformatResult {
   const dataToEncrypt: unknown[] = [];
@@ -65,6 +69,8 @@ export function reformat(msg: HttpMessage, opts: ReformatOptions): ReformatResul
     const { method, scheme, authority, path } = msg;
     if (!method || !scheme || !authority || path === undefined)
       throw new ReformatError(400, "MANDATORY_IE_MISSING", "request without method, scheme, authority or path");
+    // RequestLine.method is an HttpMethod (TS 29.573 6.1.5.3.2): the receiver refuses any other
+    if (!HTTP_METHODS.has(method)) throw new ReformatError(405, "METHOD_NOT_ALLOWED", "request method is not an HTTP method of TS 29.573");
     if (!PATH_RE.test(path)) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "request path is not an RFC 3986 path");
     if (msg.query !== undefined && !QUERY_RE.test(msg.query))
       throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "request query is not an RFC 3986 query");
@@ -163,6 +169,7 @@ function decodeText(bytes: Uint8Array, what: string): string {
 
 function parseJson(bytes: Uint8Array, what: string): unknown {
   const text = decodeText(bytes, what);
+  if (jsonNestedDeeperThan(text, MAX_BODY_DEPTH)) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", `${what} is nested deeper than ${MAX_BODY_DEPTH} levels`);
   let root: unknown;
   try {
     root = JSON.parse(text);
