@@ -43,11 +43,22 @@ const DROP_ON_TLS: ReadonlySet<string> = new Set([TARGET_API_ROOT, ORIGINATING_N
 const MAX_RSP_TIME = "3gpp-sbi-max-rsp-time";
 const DISCOVERY_RE = /\/nnrf-disc\/v1\/nf-instances$/;
 
-/** A body that carries a member named encBlockIndex anywhere (TS 33.501 5.9.3.2): cheap scan first. */
+/**
+ * A body that may carry a member named encBlockIndex anywhere (TS 33.501 5.9.3.2): cheap scan first. A JSON
+ * `\u` escape can spell the name too (`encBlock\u0049ndex`), so such a body goes to the full check as well.
+ */
 export function containsEncBlockIndex(body: Uint8Array): boolean {
-  if (body.length < 13 || !Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes("encBlockIndex")) return false;
-  return true;
+  if (body.length < 13) return false;
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return b.includes("encBlockIndex") || b.includes("\\u");
 }
+
+/**
+ * TLS mode relays the NF's headers on N32: a header list over what an N32 listener takes (ours: h2server.ts
+ * maxHeaderListSize 16384 octets, counted as in RFC 9113 6.5.2, name + value + 32 each) is refused here with
+ * 431 instead of failing at the peer as "not reachable".
+ */
+const N32_MAX_HEADER_LIST = 16_384;
 
 /** Resolved (non-telescopic) targets kept per configuration; the map starts over when full. */
 const MAX_CACHED_TARGETS = 1024;
@@ -246,6 +257,10 @@ export class CSepp {
     // TS 33.501 13.1.1.2: :authority = the pSEPP, the target's apiRoot in 3gpp-Sbi-Target-apiRoot
     headers[TARGET_API_ROOT] = formatApiRoot(target);
     headers[":authority"] = peer.n32Fqdn;
+    let listSize = req.path.length + 7 + 6 + 5 + 4 * 32; // :path :method :scheme and :status-sized slack
+    for (const n in headers) listSize += n.length + headers[n]!.length + 32;
+    if (listSize > N32_MAX_HEADER_LIST)
+      return problemOut(problem(431, "MANDATORY_IE_INCORRECT", `request header fields over ${N32_MAX_HEADER_LIST} octets cannot cross N32`));
     const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
     let rsp;
     try {
