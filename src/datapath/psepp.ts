@@ -15,12 +15,12 @@ import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts
 import { buildMultipart, MultipartError, parseMultipart, stripContentId, type MultipartPart } from "../n32f/multipart.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
-import type { HttpMethod, PlmnId } from "../model/n32.ts";
+import type { HttpMethod, PlmnId, PlmnIdNid } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
-import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
+import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import { parseApiRoot, TargetError } from "../sbi/target.ts";
 import { congestionProblem } from "../sbi/limits.ts";
-import { peerUriFilter, rewriteRequestUris, rewriteVsmfPduSessionUri, TelescopicError } from "../sbi/telescopic.ts";
+import { findUriRewriteRule, peerUriFilter, rewriteRequestUris, rewriteVsmfPduSessionUri, TelescopicError } from "../sbi/telescopic.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
 import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
@@ -31,6 +31,11 @@ export const N32F_PROCESS_PATH = "/n32f-forward/v1/n32f-process";
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
 const JSON_CT = /^application\/json\s*(;|$)/i;
 const PDU_SESSIONS_RE = /\/nsmf-pdusession\/v1\/pdu-sessions$/;
+const DROP_TARGET_API_ROOT: ReadonlySet<string> = new Set([TARGET_API_ROOT]);
+const BEARER_JWT_RE = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/;
+/** Bounds of the small per-process caches below (entries; the map starts over when full) and of a cached token payload. */
+const MAX_CACHED = 256;
+const MAX_CACHED_CLAIMS_CHARS = 2048;
 
 const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
 
@@ -50,13 +55,29 @@ export function peerOfConnection(conn: ConnInfo, cfg: SeppConfig, deps: Pick<Dat
   return peer;
 }
 
+/** The consumer PLMN of a token's claims segment (base64url JSON), per segment: an NF sends the same token for its lifetime. */
+const claimsPlmn = new Map<string, PlmnId | null | "malformed">();
+
 /** The consumer PLMN asserted in an OAuth2 access token (TS 29.510 AccessTokenClaims.consumerPlmnId), if any. */
 export function tokenConsumerPlmn(authorization: string | undefined): PlmnId | null | "malformed" {
   if (!authorization) return null;
-  const m = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/.exec(authorization.trim());
+  const m = BEARER_JWT_RE.exec(authorization.trim());
   if (!m) return null; // not a JWT: nothing to check here, the producer validates its tokens
+  const segment = m[2]!;
+  let r = claimsPlmn.get(segment);
+  if (r === undefined) {
+    r = consumerPlmnOfClaims(segment);
+    if (segment.length <= MAX_CACHED_CLAIMS_CHARS) {
+      if (claimsPlmn.size >= MAX_CACHED) claimsPlmn.clear();
+      claimsPlmn.set(segment, r);
+    }
+  }
+  return r === null || r === "malformed" ? r : { mcc: r.mcc, mnc: r.mnc };
+}
+
+function consumerPlmnOfClaims(segment: string): PlmnId | null | "malformed" {
   try {
-    const claims = JSON.parse(Buffer.from(m[2]!, "base64url").toString("utf8")) as { consumerPlmnId?: { mcc?: unknown; mnc?: unknown } };
+    const claims = JSON.parse(Buffer.from(segment, "base64url").toString("utf8")) as { consumerPlmnId?: { mcc?: unknown; mnc?: unknown } };
     const c = claims?.consumerPlmnId;
     if (c === undefined) return null;
     if (typeof c?.mcc !== "string" || typeof c?.mnc !== "string") return "malformed";
@@ -64,6 +85,26 @@ export function tokenConsumerPlmn(authorization: string | undefined): PlmnId | n
   } catch {
     return "malformed";
   }
+}
+
+/** checkOriginAtReceiver per PLMN list (the context's or the peer's: the same array object on every request) and header value. */
+const originOutcomes = new WeakMap<readonly PlmnIdNid[], Map<string, OriginOutcome>>();
+
+export function originAtReceiver(values: string[], plmnIds: readonly PlmnIdNid[]): OriginOutcome {
+  // absent → a key no header value can be (no LF in HTTP field values); repeated → not kept
+  const key = values.length === 0 ? "\n" : values.length === 1 ? values[0]! : null;
+  if (key === null) return checkOriginAtReceiver(values, { plmnIds });
+  let m = originOutcomes.get(plmnIds);
+  if (!m) originOutcomes.set(plmnIds, (m = new Map()));
+  let r = m.get(key);
+  if (!r) {
+    r = checkOriginAtReceiver(values, { plmnIds });
+    if (key.length <= 512) {
+      if (m.size >= MAX_CACHED) m.clear();
+      m.set(key, r);
+    }
+  }
+  return r;
 }
 
 export class PSepp {
@@ -193,7 +234,7 @@ export class PSepp {
       }
     };
     // TS 33.517 4.2.2.4: PLMN IDs in the message must be the peer's (N32-f context remote PLMNs).
-    const origin = checkOriginAtReceiver(headersOf(msg.headers, ORIGINATING_NETWORK_ID), { plmnIds: ctx.association.remotePlmnIds.length ? ctx.association.remotePlmnIds : peer.plmnIds });
+    const origin = originAtReceiver(headersOf(msg.headers, ORIGINATING_NETWORK_ID), ctx.association.remotePlmnIds.length ? ctx.association.remotePlmnIds : peer.plmnIds);
     if (origin.action === "reject") {
       this.#m.n32fErrors.inc({ type: "PLMN_ID_MISMATCH", side: "detected" });
       this.d.log.warn("PLMN ID mismatch in 3gpp-Sbi-Originating-Network-Id", { peer: peer.id, messageId, detail: origin.detail });
@@ -222,7 +263,7 @@ export class PSepp {
       if (!(e instanceof TelescopicError)) throw e;
       return answer(problemMessage(e.status, e.problemCause, e.message), "refused");
     }
-    const headers = endToEnd(msg.headers, new Set([TARGET_API_ROOT]));
+    const headers = endToEnd(msg.headers, DROP_TARGET_API_ROOT);
     let up;
     try {
       up = await this.d.producers.request(
@@ -252,6 +293,8 @@ export class PSepp {
   /** The body with callback URIs rewritten: a JSON body, or the JSON root part of multipart/related (Nsmf_PDUSession create with N1 SM binary). */
   #rewriteCallbacks(method: string, path: string, contentType: string | undefined, peer: PeerConfig, body: Uint8Array | undefined): Uint8Array | undefined {
     if (!body || body.length === 0 || !contentType) return body;
+    // only requests that a rewrite rule names carry such URIs: the others are not parsed at all
+    if (!findUriRewriteRule(method, path) && !isPduSessionCreate(method, path)) return body;
     const ct = parseContentType(contentType);
     const kind = ct ? bodyKind(ct.mediaType) : null;
     if (kind === "json") return this.#rewriteJson(method, path, peer, body) ?? body;
@@ -288,7 +331,7 @@ export class PSepp {
     const r1 = rewriteRequestUris(method, path, parsed, this.d.telescopic, sbi, filter);
     let out = r1.body;
     let n = r1.rewritten;
-    if (method === "POST" && PDU_SESSIONS_RE.test(path)) {
+    if (isPduSessionCreate(method, path)) {
       const r2 = rewriteVsmfPduSessionUri(out, this.d.telescopic, sbi, filter);
       out = r2.body;
       n += r2.rewritten;
@@ -327,7 +370,7 @@ export class PSepp {
           if (e instanceof TargetError) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", e.message));
           throw e;
         }
-        const origin = checkOriginAtReceiver(headersOf(req.headers, ORIGINATING_NETWORK_ID), { plmnIds: peer.plmnIds });
+        const origin = originAtReceiver(headersOf(req.headers, ORIGINATING_NETWORK_ID), peer.plmnIds);
         if (origin.action === "reject") {
           outcome = "plmn-mismatch";
           return problemOut(problem(403, "PLMN_ID_MISMATCH", origin.detail));
@@ -339,7 +382,7 @@ export class PSepp {
           outcome = "target-not-allowed";
           return problemOut(problem(403, "TARGET_NOT_ALLOWED", `target not allowed: ${decision.detail}`));
         }
-        const headers = endToEnd(req.headers, new Set([TARGET_API_ROOT]));
+        const headers = endToEnd(req.headers, DROP_TARGET_API_ROOT);
         // topology hiding in TLS mode too: callback URIs of the partner's request (TS 33.501 13.1.1.1)
         let body: Uint8Array | undefined;
         try {
@@ -382,6 +425,8 @@ export class PSepp {
     }
   }
 }
+
+const isPduSessionCreate = (method: string, path: string) => method === "POST" && PDU_SESSIONS_RE.test(path);
 
 /** A ProblemDetails answer carried back to the NF inside the protected response (P10). */
 function problemMessage(status: number, cause: string, detail: string): HttpMessage {
