@@ -12,6 +12,8 @@ export interface ReadLimits {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Stream errors end in "close" (handled below); one shared listener keeps them from being thrown. */
+const ignore = () => {};
 
 export function sendProblem(stream: http2.ServerHttp2Stream, status: number, cause: string, detail: string): void {
   if (stream.destroyed || stream.closed) return;
@@ -31,7 +33,7 @@ export function readInbound(
   limits: ReadLimits,
   done: (req: InboundRequest) => void,
 ): void {
-  stream.on("error", () => {});
+  stream.on("error", ignore);
   const method = String(h[":method"] ?? "");
   const path = String(h[":path"] ?? "");
   const authority = String(h[":authority"] ?? h["host"] ?? "");

@@ -172,7 +172,10 @@ export class H2Client {
       let size = 0;
       stream.on("response", (h) => {
         status = Number(h[":status"]);
-        for (const [k, v] of Object.entries(h)) if (!k.startsWith(":") && v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : String(v);
+        for (const k in h) {
+          const v = h[k];
+          if (k.charCodeAt(0) !== 58 /* ":" */ && v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : String(v);
+        }
       });
       stream.on("data", (c: Buffer) => {
         size += c.length;
