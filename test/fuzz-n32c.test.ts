@@ -142,7 +142,8 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
       capabilities: ["PRINS"],
       homeProducers: { [HOME_UDM]: udm.port },
       edit: (side, c) => {
-        if (side === "home") c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
+        // a short body timeout, so that the stalled-body case ends quickly (the default is 10 s)
+        if (side === "home") c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000, requestTimeoutMs: 2000 };
       },
     });
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
@@ -248,6 +249,15 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
     const r = await send("n32f-terminate", "200 KB body", JSON.stringify({ n32fContextId: "0123456789abcdef", pad: "x".repeat(200_000) }));
     expect4xx(r, "oversized body");
     expect(r.status).toBe(413);
+  });
+
+  test("a body that never ends: 408 ProblemDetails after the request timeout, not a hang", async () => {
+    const t0 = Date.now();
+    const r = await peer.stalled("POST", path("n32f-terminate"), { "content-type": "application/json" }, '{"n32fContextId":"01', undefined, 8000);
+    answers.push({ what: "stalled body", r });
+    expect4xx(r, "stalled body");
+    expect(r.status).toBe(408);
+    expect(Date.now() - t0).toBeLessThan(7000);
   });
 
   test("every answer was a 4xx ProblemDetails with a cause; no N32-f context created or dropped", async () => {

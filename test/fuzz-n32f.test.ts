@@ -93,6 +93,7 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
       edit: (side, c) => {
         // the refusals are reported with n32f-error over N32-c: no rate limit in the way of the reports
         c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
+        c.sbi = { ...c.sbi, requestTimeoutMs: 2500 }; // also the N32-f body read timeout (stalled-body case)
         if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
         else c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
       },
@@ -259,6 +260,15 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
       }
       expectRefused(r, what);
     }
+  });
+
+  test("a body that never ends: 408 ProblemDetails after the read timeout, not a hang", async () => {
+    const t0 = Date.now();
+    const r = await peer.stalled("POST", PROCESS, { "content-type": "application/json" }, JSON.stringify(genuine).slice(0, 200), undefined, 8000);
+    answers.push({ what: "stalled body", r });
+    expectRefused(r, "stalled body");
+    expect(r.status).toBe(408);
+    expect(Date.now() - t0).toBeLessThan(7000);
   });
 
   test("nothing reached the producer; no 5xx; the SEPP still serves genuine requests and is healthy", async () => {

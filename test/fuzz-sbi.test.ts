@@ -59,6 +59,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
         homeProducers: { [HOME_UDM]: udm.port },
         edit: (_side, c) => {
           c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
+          c.sbi = { ...c.sbi, requestTimeoutMs: 2500 }; // the stalled-body case ends within this
           c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
         },
       });
@@ -314,6 +315,34 @@ for (const mode of ["PRINS", "TLS"] as const) {
           nf.close();
         }
       }
+    });
+
+    test("prototype-pollution member names in an NF body travel as plain members and arrive unchanged", async () => {
+      const body = '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"supi":"' + SUPI + '","x":{"__proto__":[1,2]}}';
+      const before = udm.received.length;
+      const r = await send("prototype keys", "PUT", `${AM_PATH}/proto`, udmAuthority, { "content-type": "application/json" }, body);
+      expect(fromUdm(r)).toBe(true);
+      expect(udm.received.length).toBe(before + 1);
+      const got = JSON.parse(udm.received.at(-1)!.body.toString());
+      const want = JSON.parse(body);
+      for (const [o, w] of [[got, want], [got.x, want.x]]) {
+        expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+        expect(Object.keys(o).sort()).toEqual(Object.keys(w).sort());
+      }
+      expect(Object.getOwnPropertyDescriptor(got, "__proto__")?.value).toEqual({ polluted: true });
+      expect(Object.getOwnPropertyDescriptor(got.x, "__proto__")?.value).toEqual([1, 2]);
+      expect(got.constructor).toEqual({ prototype: { polluted: true } });
+      expect(got.supi).toBe(SUPI);
+    });
+
+    test("a body that never ends: 408 ProblemDetails after the request timeout, nothing forwarded", async () => {
+      const before = udm.received.length;
+      const t0 = Date.now();
+      const r = await nf.stalled("PUT", `${AM_PATH}/x`, { ":scheme": "http", "content-type": "application/json" }, '{"a":', udmAuthority, 8000);
+      answers.push({ what: "stalled body", r });
+      expectRefused(r, "stalled body", before);
+      expect(r.status).toBe(408);
+      expect(Date.now() - t0).toBeLessThan(7000);
     });
 
     test("no 5xx anywhere; the SEPPs still serve a genuine request and are healthy", async () => {

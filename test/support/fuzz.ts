@@ -32,7 +32,12 @@ export class RawH2 {
     return n;
   }
 
-  request(method: string, path: string, headers: Record<string, string> = {}, body?: string | Uint8Array, authority?: string, timeoutMs = 10000): Promise<RawResponse> {
+  /** Like request(), but the body is written and the stream never ended (a stalled client, "slowloris"). */
+  stalled(method: string, path: string, headers: Record<string, string>, partialBody: string, authority?: string, timeoutMs = 10000): Promise<RawResponse> {
+    return this.request(method, path, headers, partialBody, authority, timeoutMs, false);
+  }
+
+  request(method: string, path: string, headers: Record<string, string> = {}, body?: string | Uint8Array, authority?: string, timeoutMs = 10000, end = true): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       let s: http2.ClientHttp2Stream;
       try {
@@ -76,7 +81,10 @@ export class RawH2 {
         clearTimeout(t);
         reject(e);
       });
-      if (body !== undefined) s.end(body);
+      if (body !== undefined) {
+        if (end) s.end(body);
+        else s.write(body);
+      }
     });
   }
 
