@@ -9,11 +9,19 @@ import { N32cCore, N32cError, type N32cDeps, type N32cEvents, type PeerN32Status
 import { PeerInitiator } from "./initiator.ts";
 import * as msg from "./messages.ts";
 import { createResponder, type Responder } from "./responder.ts";
+import { TokenBuckets } from "./ratelimit.ts";
 
 export type { N32cDeps, PeerN32Status, N32cEvents } from "./core.ts";
 export { N32cError } from "./core.ts";
 
 const SWEEP_MS = 5000;
+/**
+ * n32f-error reports per peer (each one is an N32-c connection to the peer): at most this many at a time and
+ * per second (one second of burst). A peer whose messages keep failing gets a sample of reports, not one per
+ * message (every rate bounded); the refused messages themselves are still answered one by one.
+ */
+const MAX_REPORTS_IN_FLIGHT = 4;
+const MAX_REPORTS_PER_SECOND = 10;
 
 /**
  * Options of the N32 listener (startN32Server) that follow from the configuration: TLS 1.3 only unless
@@ -36,10 +44,15 @@ export class N32cService {
   readonly #seen = new Map<string, string>();
   #sweep: ReturnType<typeof setInterval> | null = null;
   #started = false;
+  readonly #reportBuckets: TokenBuckets;
+  readonly #reportsInFlight = new Map<string, number>();
+  readonly #reportsDropped;
 
   constructor(deps: N32cDeps) {
     this.#core = new N32cCore(deps);
     this.#responder = createResponder(this.#core);
+    this.#reportBuckets = new TokenBuckets(() => MAX_REPORTS_PER_SECOND, this.#core.now, 1024);
+    this.#reportsDropped = deps.metrics.counter("sepp_n32f_error_reports_dropped_total", "n32f-error reports not sent: over the per-peer report rate");
   }
 
   /** The N32-c routes (/n32c-handshake/v1/…), to be mounted at "/" of the N32 listener's app. */
@@ -124,12 +137,24 @@ export class N32cService {
   async reportError(peerId: string, e: msg.N32fErrorReport): Promise<void> {
     const peer = this.#core.peer(peerId);
     if (!peer) throw new N32cError("RESOURCE_NOT_FOUND", `no peer ${peerId}`);
-    // about the current association negotiated with a redirect target: tell that SEPP
-    const a = this.#core.associations.get(peerId);
-    const target = a?.n32c && e.receiverContextId && a.peerContextId?.toLowerCase() === e.receiverContextId.toLowerCase() ? a.n32c : undefined;
-    const r = await this.#core.sendOnce(peer, "n32f-error", msg.n32fErrorInfo(e), "N32fErrorInfo", null, target);
-    this.#core.status(peerId).counters.errorsSent++;
-    if (r.status !== 204) throw new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-error answered ${r.status}`);
+    const inFlight = this.#reportsInFlight.get(peerId) ?? 0;
+    if (inFlight >= MAX_REPORTS_IN_FLIGHT || !this.#reportBuckets.take(peerId)) {
+      this.#reportsDropped.inc({ peer: peerId });
+      throw new N32cError("NF_CONGESTION_RISK", "n32f-error reports to this peer over their rate: this one is not sent");
+    }
+    this.#reportsInFlight.set(peerId, inFlight + 1);
+    try {
+      // about the current association negotiated with a redirect target: tell that SEPP
+      const a = this.#core.associations.get(peerId);
+      const target = a?.n32c && e.receiverContextId && a.peerContextId?.toLowerCase() === e.receiverContextId.toLowerCase() ? a.n32c : undefined;
+      const r = await this.#core.sendOnce(peer, "n32f-error", msg.n32fErrorInfo(e), "N32fErrorInfo", null, target);
+      this.#core.status(peerId).counters.errorsSent++;
+      if (r.status !== 204) throw new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-error answered ${r.status}`);
+    } finally {
+      const n = (this.#reportsInFlight.get(peerId) ?? 1) - 1;
+      if (n > 0) this.#reportsInFlight.set(peerId, n);
+      else this.#reportsInFlight.delete(peerId);
+    }
   }
 
   /**
