@@ -271,6 +271,37 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     expect(Date.now() - t0).toBeLessThan(7000);
   });
 
+  test("a flood of refused messages is not a flood of n32f-error reports (each one an N32-c connection to the peer)", async () => {
+    const status = async () => (await (await h.admin("/v1/peers/visited/n32")).json()) as { counters: { errorsSent: number } };
+    /** errorsSent once it stopped moving (reports are sent in the background) */
+    const settled = async () => {
+      let last = -1;
+      return waitFor("n32f-error reports to settle", async () => {
+        const n = (await status()).counters.errorsSent;
+        const done = n === last;
+        last = n;
+        await Bun.sleep(300);
+        return done ? n + 1 : 0;
+      }, 15000, 0).then((n) => n - 1);
+    };
+    const sent0 = await settled();
+    const tag = Buffer.from(genuine.reformattedData.tag, "base64url");
+    tag[0]! ^= 1;
+    const body = withRd((rd) => (rd.tag = tag.toString("base64url")));
+    const t0 = Date.now();
+    const rs = await Promise.all(Array.from({ length: 200 }, () => peer.request("POST", PROCESS, { "content-type": "application/json" }, body)));
+    const seconds = (Date.now() - t0) / 1000;
+    for (const r of rs) {
+      answers.push({ what: "flood", r });
+      expectRefused(r, "flood");
+      expect(r.json().cause).toBe("INTEGRITY_CHECK_FAILED");
+    }
+    const sent = (await settled()) - sent0;
+    // reported, but bounded per peer (a burst, then a steady rate), not one report per refused message
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThanOrEqual(20 + Math.ceil(seconds * 10) + 10);
+  }, 30000);
+
   test("nothing reached the producer; no 5xx; the SEPP still serves genuine requests and is healthy", async () => {
     expect(answers.length).toBeGreaterThan(150);
     const bad = answers.filter((a) => !refused(a.r)).map((a) => `${a.what}: ${a.r.status}`);
