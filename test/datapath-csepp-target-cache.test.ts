@@ -26,9 +26,9 @@ let telescopic: TelescopicStore;
 let csepp: CSepp;
 const asked: string[] = [];
 
-function config(peerId: string): SeppConfig {
+function config(peerId: string, ownMnc = "01"): SeppConfig {
   const parsed = parseConfig({
-    identity: { n32Fqdn: HOME, plmnIds: [{ mcc: "262", mnc: "01" }] },
+    identity: { n32Fqdn: HOME, plmnIds: [{ mcc: "262", mnc: ownMnc }] },
     listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 2 } },
     tls: { certificate: "x", privateKey: "x", trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }] },
     peers: [{ id: peerId, n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org", plmnIds: [{ mcc: "234", mnc: "15" }], n32cUri: "https://127.0.0.1:3", initiate: false }],
@@ -61,12 +61,12 @@ beforeAll(() => {
 });
 afterAll(() => telescopic.close());
 
-const req = (authority: string, apiRoots: string[] = []): InboundRequest => ({
+const req = (authority: string, apiRoots: string[] = [], origins: string[] = []): InboundRequest => ({
   method: "GET",
   scheme: "http",
   authority,
   path: "/nudm-sdm/v2/imsi-234150000000001/am-data",
-  headers: apiRoots.map((v): [string, string] => ["3gpp-sbi-target-apiroot", v]),
+  headers: [...apiRoots.map((v): [string, string] => ["3gpp-sbi-target-apiroot", v]), ...origins.map((v): [string, string] => ["3gpp-sbi-originating-network-id", v])],
   body: new Uint8Array(0),
   signal: new AbortController().signal,
 });
@@ -111,5 +111,25 @@ describe("cSEPP target resolution kept per configuration", () => {
     expect([gone.status, cause(gone)]).toEqual([404, "TARGET_NOT_FOUND"]);
     const goneHdr = await csepp.handle(req(`${HOME}:8080`, [`http://${label}.${HOME}:8080`]));
     expect(goneHdr.status).toBe(404);
+  });
+
+  test("the Originating-Network-Id verdict follows the header value and the configuration, every time", async () => {
+    const before = cfg;
+    const outcome = async (origins: string[]) => {
+      const r = await csepp.handle(req(`${VISITED_UDM}:443`, [], origins));
+      return r.status === 503 ? "forwarded" : `${r.status} ${cause(r)}`;
+    };
+    for (let i = 0; i < 2; i++) {
+      expect(await outcome([])).toBe("forwarded");
+      expect(await outcome(["262-01"])).toBe("forwarded");
+      expect(await outcome(["262-02"])).toBe("403 PLMN_ID_MISMATCH");
+      expect(await outcome(["26201"])).toBe("400 MANDATORY_IE_INCORRECT");
+      expect(await outcome(["262-01", "262-01"])).toBe("400 MANDATORY_IE_INCORRECT");
+    }
+    cfg = config("visited", "02"); // our own PLMN is now 262-02
+    expect(await outcome(["262-01"])).toBe("403 PLMN_ID_MISMATCH");
+    expect(await outcome(["262-02"])).toBe("forwarded");
+    cfg = before;
+    expect(await outcome(["262-01"])).toBe("forwarded");
   });
 });

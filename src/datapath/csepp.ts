@@ -11,7 +11,7 @@
 //     to us (e.g. the Nausf 5G-AKA confirmation PUT).
 // Failures reach the NF as ProblemDetails; an N32-f failure in the peer's response is reported with n32f-error.
 import { formatApiRoot, resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
-import { checkOriginAtSender, ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
+import { checkOriginAtSender, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import { congestionProblem } from "../sbi/limits.ts";
 import {
   peerUriFilter,
@@ -60,12 +60,13 @@ export function containsEncBlockIndex(body: Uint8Array): boolean {
  */
 const N32_MAX_HEADER_LIST = 16_384;
 
-/** Resolved (non-telescopic) targets kept per configuration; the map starts over when full. */
+/** Resolved (non-telescopic) targets and origin verdicts kept per configuration; a map starts over when full. */
 const MAX_CACHED_TARGETS = 1024;
+const MAX_CACHED_ORIGINS = 256;
 
 export class CSepp {
   readonly #m;
-  #targets: { cfg: SeppConfig; map: Map<string, ResolvedTarget> } | null = null;
+  #perCfg: { cfg: SeppConfig; targets: Map<string, ResolvedTarget>; origins: Map<string, OriginOutcome> } | null = null;
   constructor(private readonly d: DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } }) {
     this.#m = dataPathMetrics(d.metrics);
   }
@@ -82,7 +83,7 @@ export class CSepp {
       let entry: TelescopicEntry | null = null;
       const apiRoots = headersOf(req.headers, TARGET_API_ROOT);
       const key = apiRoots.length === 0 ? `${req.scheme}\n${req.authority}` : apiRoots.length === 1 ? `${req.scheme}\n${req.authority}\n${apiRoots[0]}` : null;
-      const cache = this.#targetsFor(cfg);
+      const cache = this.#cached(cfg).targets;
       let target = key === null ? undefined : cache.get(key);
       if (!target) {
         try {
@@ -122,7 +123,7 @@ export class CSepp {
       }
       try {
         // 4. originating network
-        const origin = checkOriginAtSender(headersOf(req.headers, ORIGINATING_NETWORK_ID), { plmnIds: cfg.identity.plmnIds, fqdn: cfg.identity.n32Fqdn });
+        const origin = this.#originAtSender(cfg, headersOf(req.headers, ORIGINATING_NETWORK_ID));
         if (origin.action === "reject") {
           outcome = "refused";
           return problemOut(problem(origin.status, origin.cause, origin.detail));
@@ -151,9 +152,24 @@ export class CSepp {
     }
   }
 
-  #targetsFor(cfg: SeppConfig): Map<string, ResolvedTarget> {
-    if (this.#targets?.cfg !== cfg) this.#targets = { cfg, map: new Map() };
-    return this.#targets.map;
+  #cached(cfg: SeppConfig): { targets: Map<string, ResolvedTarget>; origins: Map<string, OriginOutcome> } {
+    if (this.#perCfg?.cfg !== cfg) this.#perCfg = { cfg, targets: new Map(), origins: new Map() };
+    return this.#perCfg;
+  }
+
+  /** checkOriginAtSender, its verdict kept per configuration and header value (absent: a key no value can be). */
+  #originAtSender(cfg: SeppConfig, values: string[]): OriginOutcome {
+    const key = values.length === 0 ? "\n" : values.length === 1 && values[0]!.length <= 512 ? values[0]! : null;
+    const origins = this.#cached(cfg).origins;
+    let r = key === null ? undefined : origins.get(key);
+    if (!r) {
+      r = checkOriginAtSender(values, { plmnIds: cfg.identity.plmnIds, fqdn: cfg.identity.n32Fqdn });
+      if (key !== null) {
+        if (origins.size >= MAX_CACHED_ORIGINS) origins.clear();
+        origins.set(key, r);
+      }
+    }
+    return r;
   }
 
   async #prins(req: InboundRequest, target: ResolvedTarget, peer: PeerConfig, localContextId: string, originValue: string): Promise<OutboundResponse> {
