@@ -65,6 +65,8 @@ export interface Responder {
   selected: Map<string, SecurityCapability>;
 }
 
+/** Responder contexts kept per peer (current, one in its re-key grace, spares); a new one replaces the oldest. */
+const MAX_RESPONDER_CONTEXTS_PER_PEER = 4;
 /** N32-c bodies nest a few levels (the deepest, ProtectionPolicy, about 6); anything past this is refused. */
 const MAX_BODY_DEPTH = 32;
 
@@ -209,6 +211,10 @@ export function createResponder(core: N32cCore): Responder {
       if (!enc) return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "no common JWE cipher suite", [{ param: "/jweCipherSuiteList" }], peer.id);
       if (neg) finish(key, true);
       if (negotiations.size >= MAX_NEGOTIATIONS) return fail(op, 429, "NF_CONGESTION_RISK", "too many parameter exchanges in progress", undefined, peer.id);
+      // bounded per peer: a peer that keeps negotiating (or lost its state) replaces its oldest responder
+      // contexts instead of filling the store that every peer shares
+      const older = core.deps.contexts.byPeer(peer.id).filter((c) => c.role === "responder").sort((x, y) => x.createdAt - y.createdAt);
+      for (let i = 0; i <= older.length - MAX_RESPONDER_CONTEXTS_PER_PEER; i++) core.dropContext(peer.id, older[i]!.localContextId, "rekey");
       const localId = core.deps.contexts.newContextId();
       const master = exportMaster(conn, conn.protocol, peer);
       try {
