@@ -280,6 +280,23 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
     await expectHealthy(h, expect, hLog0);
     await expectHealthy(v, expect, vLog0);
   });
+
+  // last: it replaces the association in use (the peer only harms itself)
+  test("valid cipher-suite rounds repeated by the peer cannot fill the context store: its oldest responder contexts give way", async () => {
+    const cap = await (await peer.request("POST", path("exchange-capability"), { "content-type": "application/json" }, JSON.stringify(BASE["exchange-capability"].body))).json();
+    expect(cap.selectedSecCapability).toBe("PRINS");
+    const before = await metricSum(h, "sepp_n32f_contexts_active");
+    for (let i = 0; i < 30; i++) {
+      const id = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex");
+      const r = await peer.request("POST", path("exchange-params"), { "content-type": "application/json" }, JSON.stringify({ ...BASE["exchange-params"].body, n32fContextId: id }));
+      expect(r.status).toBe(200);
+    }
+    expect(before).toBe(1); // the association in use
+    expect(await metricSum(h, "sepp_n32f_contexts_active")).toBe(4);
+    const hs = (await (await h.admin("/v1/peers/visited/n32")).json()) as { state: string };
+    expect(hs.state).toBe("active-prins"); // the newest is the peer's current association
+    await expectHealthy(h, expect, hLog0);
+  });
 });
 
 describe("jsonNestedDeeperThan (the scan before JSON.parse)", () => {
