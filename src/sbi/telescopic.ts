@@ -327,6 +327,13 @@ export function telescopicApp(store: TelescopicStore, opts: TelescopicAppOptions
     }
     return problemJson(400, "MANDATORY_IE_MISSING", "foreign-fqdn or telescopic-label is required", "foreign-fqdn");
   });
+  // other methods and paths: ProblemDetails too (hono's defaults answer text/plain)
+  app.all("/nsepp-telescopic/v1/mapping", () => {
+    const r = problemJson(405, "METHOD_NOT_ALLOWED", "the mapping resource takes GET");
+    r.headers.set("allow", "GET");
+    return r;
+  });
+  app.notFound(() => problemJson(404, "RESOURCE_NOT_FOUND", "no such Nsepp_Telescopic_FQDN_Mapping resource"));
   return app;
 }
 
