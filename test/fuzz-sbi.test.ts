@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME_UDM, VISITED, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import { HOME_UDM, VISITED, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
 import { startNf, type TestNf } from "./support/nf.ts";
 import { RawH2, deepJson, expectHealthy, isProblem4xx, type RawResponse } from "./support/fuzz.ts";
 
@@ -343,6 +343,40 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expectRefused(r, "stalled body", before);
       expect(r.status).toBe(408);
       expect(Date.now() - t0).toBeLessThan(7000);
+    });
+
+    test("Nsepp_Telescopic_FQDN_Mapping with random queries, paths and methods: 200 or 4xx ProblemDetails", async () => {
+      const value = fc.oneof(
+        fc.string({ maxLength: 30 }).map(encodeURIComponent),
+        fc.stringMatching(/^[A-Za-z0-9.%-]{0,40}$/),
+        fc.constantFrom("%", "%zz", "%E0%A4%A", "%00", "udm.5gc.mnc001.mcc262.3gppnetwork.org", "x." + VISITED.fqdn, "t" + "a".repeat(25), "a".repeat(300), "%C0%AE"),
+      );
+      const query = fc.array(fc.tuple(fc.constantFrom("foreign-fqdn", "telescopic-label", "x", "", "foreign-fqdn%00"), value), { maxLength: 3 }).map((kv) => kv.map(([k, x]) => `${k}=${x}`).join("&"));
+      const req = fc.tuple(fc.constantFrom("GET", "GET", "POST", "DELETE"), fc.constantFrom("/nsepp-telescopic/v1/mapping", "/nsepp-telescopic/v1/mapping/", "/nsepp-telescopic/v1/", "/nsepp-telescopic/v1/x"), query);
+      await fc.assert(
+        fc.asyncProperty(req, async ([method, p, q]) => {
+          const what = `telescopic ${method} ${p}?${q}`.slice(0, 120);
+          const r = await send(what, method, q ? `${p}?${q}` : p, VISITED.fqdn, {}, method === "POST" ? "{}" : undefined);
+          if (r.status === 200) {
+            expect(typeof r.json()?.telescopicLabel).toBe("string");
+            return;
+          }
+          if (!isProblem4xx(r)) throw new Error(`${what}: ${r.status} ${r.headers["content-type"]} ${r.body.toString().slice(0, 200)}`);
+        }),
+        { seed: 0x7e1, numRuns: 60, endOnFailure: true },
+      );
+    });
+
+    test("requests cancelled right after they were sent (rapid reset): nothing left in flight", async () => {
+      const before = udm.received.length;
+      const rs = await Promise.allSettled(
+        Array.from({ length: 300 }, (_, i) => nf.request("GET", `${AM_PATH}?i=${i}`, { ":scheme": "http" }, undefined, udmAuthority, 1, true)),
+      );
+      expect(rs.every((x) => x.status === "rejected")).toBe(true); // 1 ms: each one cancelled by the client
+      await waitFor("the producer's streams to close", () => udm.openStreams() === 0, 10000);
+      expect(udm.received.length - before).toBeLessThanOrEqual(300);
+      const r = await nf.request("GET", AM_PATH, { ":scheme": "http" }, undefined, udmAuthority);
+      expect(fromUdm(r)).toBe(true);
     });
 
     test("no 5xx anywhere; the SEPPs still serve a genuine request and are healthy", async () => {
