@@ -302,6 +302,13 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     expect(sent).toBeLessThanOrEqual(20 + Math.ceil(seconds * 10) + 10);
   }, 30000);
 
+  test("requests cancelled right after they were sent (rapid reset): nothing left in flight", async () => {
+    const body = JSON.stringify(genuine);
+    const rs = await Promise.allSettled(Array.from({ length: 300 }, () => peer.request("POST", PROCESS, { "content-type": "application/json" }, body, undefined, 1)));
+    expect(rs.filter((x) => x.status === "fulfilled").length).toBeLessThan(300);
+    await waitFor("nothing in flight", async () => (await metricSum(h, "sepp_datapath_inflight")) === 0, 10000);
+  });
+
   test("nothing reached the producer; no 5xx; the SEPP still serves genuine requests and is healthy", async () => {
     expect(answers.length).toBeGreaterThan(150);
     const bad = answers.filter((a) => !refused(a.r)).map((a) => `${a.what}: ${a.r.status}`);
