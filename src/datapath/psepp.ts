@@ -18,7 +18,7 @@ import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { HttpMethod, PlmnId, PlmnIdNid } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
-import { parseApiRoot, TargetError } from "../sbi/target.ts";
+import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/target.ts";
 import { congestionProblem } from "../sbi/limits.ts";
 import { findUriRewriteRule, peerUriFilter, rewriteRequestUris, rewriteVsmfPduSessionUri, TelescopicError } from "../sbi/telescopic.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
@@ -85,6 +85,21 @@ function consumerPlmnOfClaims(segment: string): PlmnId | null | "malformed" {
   } catch {
     return "malformed";
   }
+}
+
+/** TLS mode: parsed 3gpp-Sbi-Target-apiRoot values (pure; a peer's NFs use few apiRoots). Refusals are not kept. */
+const apiRoots = new Map<string, ApiRoot>();
+
+function apiRootOf(value: string): ApiRoot {
+  let r = apiRoots.get(value);
+  if (!r) {
+    r = parseApiRoot(value); // throws TargetError
+    if (value.length <= 512) {
+      if (apiRoots.size >= MAX_CACHED) apiRoots.clear();
+      apiRoots.set(value, r);
+    }
+  }
+  return r;
 }
 
 /** checkOriginAtReceiver per PLMN list (the context's or the peer's: the same array object on every request) and header value. */
@@ -365,7 +380,7 @@ export class PSepp {
         if (roots.length !== 1) return problemOut(problem(400, "MANDATORY_IE_MISSING", "exactly one 3gpp-Sbi-Target-apiRoot is required in TLS mode"));
         let root;
         try {
-          root = parseApiRoot(roots[0]!);
+          root = apiRootOf(roots[0]!);
         } catch (e) {
           if (e instanceof TargetError) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", e.message));
           throw e;
