@@ -33,6 +33,14 @@ const TOKEN_RE = /\{encBlockIndex:([0-9]{1,9})\}/g;
 const STATUS_RE = /^(?:HTTP\/2(?:\.0)? )?([1-5][0-9]{2})$/;
 /** Bound on the nesting of an entry's value (the aad comes from the network). */
 export const MAX_DEPTH = 256;
+/**
+ * Bounds of the rebuilt header list, those our SBI listener applies to our NFs (sbi.maxHeaders default,
+ * maxHeaderListSize; size as in RFC 9113 6.5.2: name + value + 32 per field), and of one header name. A peer's
+ * block over them is refused here instead of failing at the producer as "not reachable".
+ */
+const MAX_HEADERS = 128;
+const MAX_HEADER_LIST_SIZE = 65_536;
+const MAX_HEADER_NAME = 256;
 
 class Refs {
   private readonly used: Uint8Array;
@@ -148,9 +156,12 @@ export function reconstruct(
   let contentType: { value: string; attribute: string } | undefined;
   if (b.headers !== undefined) {
     if (!Array.isArray(b.headers)) throw fail("INVALID_JSON_POINTER", "/headers", "headers is not an array");
+    if (b.headers.length > MAX_HEADERS) throw fail("INVALID_HTTP_HEADER", "/headers", `more than ${MAX_HEADERS} headers`);
+    let listSize = 0;
     b.headers.forEach((h: unknown, i: number) => {
       const at = `/headers/${i}`;
       if (!isPlainObject(h) || typeof h.header !== "string") throw fail("INVALID_HTTP_HEADER", `${at}/header`, "header entry without a name");
+      if (h.header.length > MAX_HEADER_NAME) throw fail("INVALID_HTTP_HEADER", `${at}/header`, `header name over ${MAX_HEADER_NAME} characters`);
       const name = h.header.toLowerCase();
       if (name.startsWith(":")) throw fail("INVALID_HTTP_HEADER", `${at}/header`, "pseudo-header in headers");
       if (!HEADER_NAME_RE.test(name)) throw fail("INVALID_HTTP_HEADER", `${at}/header`, "invalid header name");
@@ -158,6 +169,8 @@ export function reconstruct(
       if (refs.isRef(v)) v = refs.deref(v, `${at}/value`);
       else if (isPlainObject(v) && Object.keys(v).length === 1 && hasMember(v, "headerval")) v = v.headerval;
       if (typeof v !== "string" || HEADER_VALUE_BAD.test(v)) throw fail("INVALID_HTTP_HEADER", `${at}/value`, `invalid value of header ${name}`);
+      listSize += name.length + v.length + 32;
+      if (listSize > MAX_HEADER_LIST_SIZE) throw fail("INVALID_HTTP_HEADER", `${at}/value`, `header list over ${MAX_HEADER_LIST_SIZE} octets`);
       if (CONNECTION_HEADERS.has(name)) return;
       if (name === "content-type" && contentType === undefined) contentType = { value: v, attribute: `${at}/value` };
       msg.headers.push([name, v]);
