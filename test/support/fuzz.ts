@@ -126,6 +126,8 @@ export async function expectHealthy(s: SeppProcess, expect: (v: unknown) => any,
   }
   expect(inflight).toBe(0);
   expect(errorLines(s, logFrom)).toEqual([]);
+  // hostile input is never logged unbounded (debug traces of whole messages are the operator's choice)
+  expect(s.logs.slice(logFrom).filter((l) => l.level !== "debug" && JSON.stringify(l).length > 8192).map((l) => JSON.stringify(l).slice(0, 300))).toEqual([]);
 }
 
 /** A ProblemDetails answer with a 4xx status and a cause. */
