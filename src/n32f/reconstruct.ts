@@ -13,7 +13,7 @@ import { N32fError } from "./errors.ts";
 import { CONNECTION_HEADERS, HTTP_METHODS, bodyKind, parseContentType, type HttpMessage } from "./message.ts";
 import { buildMultipart, isValidBoundary, stripContentId, type MultipartPart } from "./multipart.ts";
 import { PointerError, defineMember, hasMember, isPlainObject, parsePointer, setAt } from "./pointer.ts";
-import { PATH_RE, QUERY_RE } from "./reformat.ts";
+import { MAX_QUERY_LENGTH, PATH_RE, QUERY_RE } from "./reformat.ts";
 
 export interface ReconstructOptions {
   /** the kind the caller expects (a request on n32f-process, a response in its 200); refused otherwise */
@@ -201,6 +201,7 @@ function rebuildRequestLine(rl: unknown, refs: Refs, msg: HttpMessage): void {
   if (rl.queryFragment !== undefined) {
     if (typeof rl.queryFragment !== "string") throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", "queryFragment is not a string");
     const q = substituteTokens(rl.queryFragment, refs, "/requestLine/queryFragment", QUERY_VALUE_RE);
+    if (q.length > MAX_QUERY_LENGTH) throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", `rebuilt query over ${MAX_QUERY_LENGTH} characters`);
     if (!QUERY_RE.test(q)) throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", "rebuilt query is not an RFC 3986 query");
     if (q !== "") msg.query = q;
   }

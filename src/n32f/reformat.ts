@@ -55,6 +55,11 @@ export interface ReformatResult {
 /** RFC 3986 path-abempty (non-empty) and query. `{` and `}` are not allowed, so `{encBlockIndex:N}` is unambiguous. */
 export const PATH_RE = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+$/;
 export const QUERY_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/;
+/**
+ * Longest request query carried (sender and receiver): producers refuse a :path much over this (it lies in the
+ * HTTP/2 header list); refused with 400 here, not failing later at the producer as "not reachable".
+ */
+export const MAX_QUERY_LENGTH = 16_384;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 /** The receiver refuses entry values nested deeper than this (reconstruct.ts MAX_DEPTH): refuse such a body here. */
 const MAX_BODY_DEPTH = 256;
@@ -72,6 +77,8 @@ export function reformat(msg: HttpMessage, opts: ReformatOptions): ReformatResul
     // RequestLine.method is an HttpMethod (TS 29.573 6.1.5.3.2): the receiver refuses any other
     if (!HTTP_METHODS.has(method)) throw new ReformatError(405, "METHOD_NOT_ALLOWED", "request method is not an HTTP method of TS 29.573");
     if (!PATH_RE.test(path)) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "request path is not an RFC 3986 path");
+    if (msg.query !== undefined && msg.query.length > MAX_QUERY_LENGTH)
+      throw new ReformatError(400, "INVALID_QUERY_PARAM", `request query over ${MAX_QUERY_LENGTH} characters`);
     if (msg.query !== undefined && !QUERY_RE.test(msg.query))
       throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "request query is not an RFC 3986 query");
     plan = iesToEncrypt(opts.policy, "request", method, path, callbackTypeOf(headerValue(msg, CALLBACK_HEADER)));
