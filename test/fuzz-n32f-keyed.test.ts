@@ -255,6 +255,7 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
       ["CRLF in a header value", hdr("x-a", "1\r\nx-injected: 1")],
       ["a 300 000 character header name", hdr("n".repeat(300_000), "1")],
       ["a 100 000 character header value", hdr("x-a", "v".repeat(100_000))],
+      ["a 100 000 character query", line("queryFragment", "a=" + "q".repeat(100_000))],
       ["200 headers", (g) => (g.block.headers = Array.from({ length: 200 }, (_, i) => ({ header: `x-h${i}`, value: "1" })))],
     ];
     for (const [what, edit] of cases) {

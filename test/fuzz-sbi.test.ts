@@ -379,6 +379,12 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(fromUdm(r)).toBe(true);
     });
 
+    test("a 20 000 character query: 4xx ProblemDetails, not forwarded (the peer or the producer would refuse it)", async () => {
+      const before = udm.received.length;
+      const r = await send("long query", "GET", `${AM_PATH}?a=${"q".repeat(20_000)}`, udmAuthority);
+      expectRefused(r, "long query", before);
+    });
+
     test("no 5xx anywhere; the SEPPs still serve a genuine request and are healthy", async () => {
       expect(answers.length).toBeGreaterThan(200);
       const bad = answers.filter((a) => a.r.status >= 500 && !fromUdm(a.r)).map((a) => `${a.what}: ${a.r.status} ${a.r.body.toString().slice(0, 120)}`);
