@@ -309,6 +309,36 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     await waitFor("nothing in flight", async () => (await metricSum(h, "sepp_datapath_inflight")) === 0, 10000);
   });
 
+  test("the peer answers the visited SEPP with garbage: the NF gets a 502/504 ProblemDetails, never a 500", async () => {
+    const garbage = fc.oneof(
+      fc.record({ status: fc.constantFrom(200, 403, 400, 500, 503, 204, 302, 499), ct: fc.constantFrom("application/json", "application/problem+json", "text/html", ""), body: fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((x) => JSON.stringify(x)), fc.string({ maxLength: 40 }), fc.constant(deepJson(100_000)), fc.constant("")) }),
+      // a 200 shaped like a protected answer: fields retyped, aad of random or deep JSON
+      fc.tuple(hostile, fc.constantFrom("aad", "ciphertext", "tag", "iv", "protected")).map(([x, m]) => ({ status: 200, ct: "application/json", body: JSON.stringify({ reformattedData: { ...genuine.reformattedData, [m]: x } }) })),
+      fc.oneof(fc.jsonValue({ maxDepth: 4 }).map((x) => JSON.stringify(x)), fc.constant(deepJson(50_000))).map((a) => ({ status: 200, ct: "application/json", body: JSON.stringify({ reformattedData: { ...genuine.reformattedData, aad: b64u(a) } }) })),
+      // a ProblemDetailsMsgForwarding with hostile members
+      fc.record({ cause: hostile, suggestedStatusCode: hostile, detail: hostile, status: hostile }).map((pd) => ({ status: 403, ct: "application/problem+json", body: JSON.stringify(pd) })),
+    );
+    const v0 = v.logs.length;
+    await fc.assert(
+      fc.asyncProperty(garbage, async (g) => {
+        let fired = false;
+        proxy.onRequest((r) => {
+          if (fired || r.path !== PROCESS) return undefined;
+          fired = true;
+          return { kind: "respond" as const, status: g.status, headers: (g.ct ? { "content-type": g.ct } : {}) as Record<string, string>, body: g.body };
+        });
+        const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
+        proxy.onRequest(null);
+        expect(fired).toBe(true);
+        const pd = r.json();
+        if (![502, 503, 504, 403, 400, 429].includes(r.status) || typeof pd?.cause !== "string")
+          throw new Error(`${g.status} ${g.body.slice(0, 80)} → ${r.status} ${r.body.toString().slice(0, 200)}`);
+      }),
+      { seed: 0x9a7b, numRuns: 40, endOnFailure: true },
+    );
+    await expectHealthy(v, expect, v0);
+  }, 30000);
+
   test("nothing reached the producer; no 5xx; the SEPP still serves genuine requests and is healthy", async () => {
     expect(answers.length).toBeGreaterThan(150);
     const bad = answers.filter((a) => !refused(a.r)).map((a) => `${a.what}: ${a.r.status}`);
