@@ -30,6 +30,7 @@ import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts
 import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/multipart.ts";
 import type { HttpMethod, ProblemDetails, ProblemDetailsMsgForwarding } from "../model/n32.ts";
 import { problem } from "../problem.ts";
+import { validateBody } from "../openapi/validate.ts";
 import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { dataPathMetrics, isOwnPlmn, peerForPlmn, seppDomainOf, type DataPathDeps } from "./deps.ts";
 import { UpstreamError } from "./upstream.ts";
@@ -253,12 +254,18 @@ export class CSepp {
     // The peer's suggestion (P8) first; its HTTP-level refusals that tell the NF what to do keep their status:
     // 429/503 (back off, with the peer's retry-after) and 413 (the message is too large for the peer); else 502.
     const passThrough = rsp.status === 413 || rsp.status === 429 || rsp.status === 503;
-    const status = p?.suggestedStatusCode && p.suggestedStatusCode >= 400 && p.suggestedStatusCode < 600 ? p.suggestedStatusCode : passThrough ? rsp.status : 502;
+    const suggested = p?.suggestedStatusCode;
+    const status = Number.isInteger(suggested) && suggested! >= 400 && suggested! < 600 ? suggested! : passThrough ? rsp.status : 502;
     const retryAfter = rsp.headers["retry-after"];
     const extra: Array<[string, string]> = (status === 429 || status === 503) && retryAfter && /^\d{1,6}$/.test(retryAfter) ? [["retry-after", retryAfter]] : [];
+    // the peer's suggestion reaches our NF only as a valid, small ProblemDetails with a cause (it comes from the network)
+    const suggestedPd = p?.suggestedProblemDetails;
+    const usable =
+      !!suggestedPd && typeof suggestedPd === "object" && !Array.isArray(suggestedPd) && typeof suggestedPd.cause === "string" &&
+      !validateBody("ProblemDetails", suggestedPd) && JSON.stringify(suggestedPd).length <= 4096;
     const nfProblem: ProblemDetails =
-      p?.suggestedProblemDetails && typeof p.suggestedProblemDetails === "object"
-        ? { ...p.suggestedProblemDetails, status }
+      usable
+        ? { ...suggestedPd, status }
         : problem(status, typeof p?.cause === "string" && /^[A-Z0-9_]{1,64}$/.test(p.cause) ? p.cause : "UNSPECIFIED_NF_FAILURE", `the peer SEPP refused the message (${rsp.status})`);
     return problemOut(nfProblem, extra);
   }
