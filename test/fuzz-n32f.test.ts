@@ -317,6 +317,11 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
       fc.oneof(fc.jsonValue({ maxDepth: 4 }).map((x) => JSON.stringify(x)), fc.constant(deepJson(50_000))).map((a) => ({ status: 200, ct: "application/json", body: JSON.stringify({ reformattedData: { ...genuine.reformattedData, aad: b64u(a) } }) })),
       // a ProblemDetailsMsgForwarding with hostile members
       fc.record({ cause: hostile, suggestedStatusCode: hostile, detail: hostile, status: hostile }).map((pd) => ({ status: 403, ct: "application/problem+json", body: JSON.stringify(pd) })),
+      fc.record({
+        cause: fc.constantFrom("INTEGRITY_CHECK_FAILED", "X"),
+        suggestedStatusCode: fc.constantFrom(450.5, 599.9, "502", 400.0001, 1e3, -1, 0, 99, 600, 499),
+        suggestedProblemDetails: fc.option(fc.oneof(hostile, fc.constant({ status: "x", cause: 1, __proto__: null }), fc.constant({ detail: "d".repeat(100_000) }))),
+      }).map((pd) => ({ status: 403, ct: "application/problem+json", body: JSON.stringify(pd) })),
     );
     const v0 = v.logs.length;
     await fc.assert(
