@@ -431,5 +431,8 @@ export function upstreamProblem(e: unknown, what: string, byNf = false): Outboun
   }
   const msg = e instanceof Error ? e.message : String(e);
   if (/timed out/.test(msg)) return timedOut();
+  // the N32 client (transport/h2client.ts) resets a response over maxBodyBytes with this message: the peer
+  // answered, too much (502), it is not unreachable (504)
+  if (/over the limit/.test(msg)) return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} answer too large`));
   return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
 }
