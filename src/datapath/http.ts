@@ -2,6 +2,7 @@
 // (SBI side, N32-f side) and its handlers, and small helpers shared by the cSEPP and the pSEPP.
 import type http2 from "node:http2";
 import type { ProblemDetails } from "../model/n32.ts";
+import type { CancelSignal } from "../transport/h2client.ts";
 import { PROBLEM_JSON } from "../problem.ts";
 
 /** A request as read from a node:http2 stream (body bounded by the server). */
@@ -15,7 +16,7 @@ export interface InboundRequest {
   headers: Array<[string, string]>;
   body: Uint8Array;
   /** aborted when the client cancels the stream or the connection closes */
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 export interface OutboundResponse {

@@ -22,6 +22,7 @@ import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/target.ts";
 import { congestionProblem } from "../sbi/limits.ts";
 import { findUriRewriteRule, peerUriFilter, rewriteRequestUris, rewriteVsmfPduSessionUri, TelescopicError } from "../sbi/telescopic.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
+import type { CancelSignal } from "../transport/h2client.ts";
 import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
 import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { UpstreamError } from "./upstream.ts";
@@ -230,7 +231,7 @@ export class PSepp {
     peer: PeerConfig,
     msg: HttpMessage,
     messageId: string,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): Promise<{ response: OutboundResponse; outcome: string }> {
     const cfg = this.d.config();
     const req = { method: msg.method!, path: msg.path!, messageId, callbackType: headerOf(msg.headers, "3gpp-sbi-callback") };

@@ -4,6 +4,7 @@
 import http2 from "node:http2";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { headersFrom, type InboundRequest } from "./http.ts";
+import type { CancelSignal } from "../transport/h2client.ts";
 
 export interface ReadLimits {
   maxBodyBytes: number;
@@ -22,6 +23,41 @@ export function sendProblem(stream: http2.ServerHttp2Stream, status: number, cau
     stream.end(JSON.stringify(problem(status, cause, detail)));
   } catch {
     stream.destroy();
+  }
+}
+
+/**
+ * The cancellation of one inbound request (its client left before the answer): what the clients need of an
+ * AbortSignal (aborted, abort listeners), in plain JS: no native AbortController and EventTarget per request.
+ * Like an AbortSignal, it fires once, and a listener added after that is never called.
+ */
+export class StreamCancel implements CancelSignal {
+  aborted = false;
+  #listeners: Array<() => void> | null = null;
+
+  addEventListener(_type: "abort", listener: () => void): void {
+    if (!this.aborted) (this.#listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    const l = this.#listeners;
+    const i = l ? l.indexOf(listener) : -1;
+    if (i >= 0) l!.splice(i, 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const l = this.#listeners;
+    this.#listeners = null;
+    if (!l) return;
+    for (const f of l) {
+      try {
+        f();
+      } catch {
+        // as with EventTarget, one failing listener does not keep the others from running
+      }
+    }
   }
 }
 
@@ -52,14 +88,14 @@ export function readInbound(
     stream.close(http2.constants.NGHTTP2_NO_ERROR);
     return;
   }
-  const ac = new AbortController();
+  const ac = new StreamCancel();
   if (stream.endAfterHeaders) {
     // END_STREAM on HEADERS (a GET, most SBI requests): no body to wait for, no timer, no read (RFC 9113 8.1)
     stream.on("close", () => {
       // the client went away before we answered: cancel the upstream request (no DOMException otherwise)
       if (!stream.headersSent) ac.abort();
     });
-    done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body: EMPTY, signal: ac.signal });
+    done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body: EMPTY, signal: ac });
     return;
   }
   const chunks: Buffer[] = [];
@@ -94,6 +130,6 @@ export function readInbound(
     finished = true;
     clearTimeout(timer);
     const body = size === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-    done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body, signal: ac.signal });
+    done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body, signal: ac });
   });
 }

@@ -10,7 +10,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { lookup } from "node:dns/promises";
-import { H2Client, type H2Response } from "../transport/h2client.ts";
+import { H2Client, type CancelSignal, type H2Response } from "../transport/h2client.ts";
 import type { TrustStore } from "../pki/trust.ts";
 
 export interface UpstreamResponse {
@@ -41,7 +41,7 @@ export interface UpstreamRequest {
   body?: Uint8Array;
   timeoutMs: number;
   maxBodyBytes: number;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /** Send one request on a session and collect the response (bounded). */
@@ -210,7 +210,7 @@ export interface PeerN32fTarget {
   expectDnsName: string;
 }
 
-type PeerRequestInit = { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number; signal?: AbortSignal };
+type PeerRequestInit = { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number; signal?: CancelSignal };
 
 interface PooledClient {
   client: H2Client;

@@ -24,6 +24,16 @@ export interface H2ClientOptions {
   timeoutMs: number;
 }
 
+/**
+ * What a request's cancellation must offer: the part of AbortSignal used here. An AbortSignal is one; the data
+ * path passes a lighter one per inbound request (src/datapath/stream.ts StreamCancel: no native controller).
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 export interface H2Response {
   status: number;
   headers: Record<string, string>;
@@ -137,7 +147,7 @@ export class H2Client {
   request(
     method: string,
     path: string,
-    init: { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number; signal?: AbortSignal },
+    init: { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number; signal?: CancelSignal },
   ): Promise<H2Response> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new H2ConnectError("session closed"));
