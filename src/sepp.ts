@@ -56,6 +56,8 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
   const config = () => store.config;
   const metrics = new Registry();
   metrics.gauge("sepp_up", "1 while the SEPP runs").set({ version: VERSION }, 1);
+  metrics.gauge("sepp_process_resident_bytes", "Resident set size of the SEPP process").set({}, () => process.memoryUsage().rss);
+  metrics.gauge("sepp_process_heap_used_bytes", "JavaScript heap in use (before the next collection)").set({}, () => process.memoryUsage().heapUsed);
 
   const keystore = await openKeystore(cfg0.keystore, dataDir, log);
   const aead = createAeadEngine(cfg0.aead.engine, keystore);
