@@ -35,7 +35,8 @@ export class StreamCancel implements CancelSignal {
   aborted = false;
   #listeners: Array<() => void> | null = null;
 
-  addEventListener(_type: "abort", listener: () => void): void {
+  /** `options` is accepted for AbortSignal compatibility: every listener runs at most once anyway. */
+  addEventListener(_type: "abort", listener: () => void, _options?: { once?: boolean }): void {
     if (!this.aborted) (this.#listeners ??= []).push(listener);
   }
 
