@@ -12,7 +12,6 @@
 // Failures reach the NF as ProblemDetails; an N32-f failure in the peer's response is reported with n32f-error.
 import { formatApiRoot, resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
 import { checkOriginAtSender, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
-import { congestionProblem } from "../sbi/limits.ts";
 import {
   peerUriFilter,
   rewriteLinks,
@@ -31,7 +30,7 @@ import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/mult
 import type { HttpMethod, ProblemDetails, ProblemDetailsMsgForwarding } from "../model/n32.ts";
 import { problem } from "../problem.ts";
 import { validateBody } from "../openapi/validate.ts";
-import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
+import { congestionResponse, endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { dataPathMetrics, isOwnPlmn, peerForPlmn, seppDomainOf, type DataPathDeps } from "./deps.ts";
 import { UpstreamError } from "./upstream.ts";
 import { rhErrorAnswer } from "./rh-answer.ts";
@@ -119,8 +118,7 @@ export class CSepp {
       const permit = this.d.limits.acquire(peer.id);
       if (!permit.ok) {
         outcome = "congested";
-        const c = congestionProblem(permit);
-        return problemOut(c.problem, Object.entries(c.headers));
+        return congestionResponse(permit);
       }
       try {
         // 4. originating network

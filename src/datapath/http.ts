@@ -4,6 +4,7 @@ import type http2 from "node:http2";
 import type { ProblemDetails } from "../model/n32.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import { PROBLEM_JSON } from "../problem.ts";
+import { congestionProblem } from "../sbi/limits.ts";
 
 /** A request as read from a node:http2 stream (body bounded by the server). */
 export interface InboundRequest {
@@ -63,6 +64,12 @@ export function headersOf(headers: ReadonlyArray<[string, string]>, name: string
 
 export function endToEnd(headers: ReadonlyArray<[string, string]>, drop?: ReadonlySet<string>): Array<[string, string]> {
   return headers.filter(([n]) => !HOP_BY_HOP.has(n) && !(drop && drop.has(n)));
+}
+
+/** 429 NF_CONGESTION_RISK with retry-after, for a request the per-peer limits refused. */
+export function congestionResponse(r: { reason: string; retryAfterSeconds: number }): OutboundResponse {
+  const c = congestionProblem(r);
+  return problemOut(c.problem, Object.entries(c.headers));
 }
 
 export function problemOut(p: ProblemDetails, extra: Array<[string, string]> = []): OutboundResponse {

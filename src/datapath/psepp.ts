@@ -19,12 +19,11 @@ import type { HttpMethod, PlmnId, PlmnIdNid } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/target.ts";
-import { congestionProblem } from "../sbi/limits.ts";
 import { findUriRewriteRule, peerUriFilter, rewriteRequestUris, rewriteVsmfPduSessionUri, TelescopicError } from "../sbi/telescopic.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
-import { endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
+import { congestionResponse, endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { UpstreamError } from "./upstream.ts";
 import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce.ts";
 
@@ -147,8 +146,7 @@ export class PSepp {
       const permit = this.d.limits.acquire(tlsPeer.id);
       if (!permit.ok) {
         outcome = "congested";
-        const c = congestionProblem(permit);
-        return problemOut(c.problem, Object.entries(c.headers));
+        return congestionResponse(permit);
       }
       try {
         let body: unknown;
@@ -373,8 +371,7 @@ export class PSepp {
       const permit = this.d.limits.acquire(peer.id);
       if (!permit.ok) {
         outcome = "congested";
-        const c = congestionProblem(permit);
-        return problemOut(c.problem, Object.entries(c.headers));
+        return congestionResponse(permit);
       }
       try {
         const roots = headersOf(req.headers, TARGET_API_ROOT);

@@ -10,8 +10,7 @@
 //    policyMismatchList; with `onPolicyMismatch: reject` the context is deactivated.
 //  responder (answerRiAnnouncement, called by the pSEPP on a verified request BEFORE any forwarding): check
 //    the announcement against what the initiator sent on N32-c; 200 with our own values, or 403 POLICY_MISMATCH.
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
-import type { Logger } from "../log.ts";
+import type { PeerConfig } from "../config/schema.ts";
 import type { Registry } from "../metrics.ts";
 import type { DataToIntegrityProtectBlock, HttpPayload, MetaData, ProblemDetailsMsgForwarding } from "../model/n32.ts";
 import {
@@ -24,15 +23,14 @@ import {
   RI_ANNOUNCE_PATH,
   RiAnnouncementMismatch,
 } from "../n32f/announce.ts";
-import type { N32fContext, N32fContextStore } from "../n32f/context.ts";
-import { newMessageId, type PrinsEngine } from "../n32f/engine.ts";
+import type { N32fContext } from "../n32f/context.ts";
+import { newMessageId } from "../n32f/engine.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { protectJwe } from "../n32f/jwe.ts";
 import type { HttpMessage } from "../n32f/message.ts";
 import { PROBLEM_JSON } from "../problem.ts";
-import type { N32cView } from "./deps.ts";
+import type { DataPathDeps, N32cView } from "./deps.ts";
 import type { OutboundResponse } from "./http.ts";
-import type { PeerN32fClients } from "./upstream.ts";
 
 const EMPTY = new Uint8Array(0);
 const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
@@ -104,15 +102,7 @@ function metaDataOf(ctx: N32fContext, messageId: string): MetaData {
   return { n32fContextId: ctx.peerContextId, messageId, authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL" };
 }
 
-export interface RiAnnounceDeps {
-  config: () => SeppConfig;
-  log: Logger;
-  metrics: Registry;
-  contexts: N32fContextStore;
-  n32c: N32cView;
-  prins: PrinsEngine;
-  peerClients: PeerN32fClients;
-}
+export type RiAnnounceDeps = Pick<DataPathDeps, "config" | "log" | "metrics" | "contexts" | "n32c" | "prins" | "peerClients">;
 
 function counters(r: Registry) {
   return {

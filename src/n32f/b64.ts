@@ -8,7 +8,7 @@
 const ALPHABET = /^[A-Za-z0-9_-]*$/;
 
 /** Index of a base64url character in the alphabet, or -1. */
-function sextet(c: number): number {
+export function sextet(c: number): number {
   if (c >= 65 && c <= 90) return c - 65; // A-Z
   if (c >= 97 && c <= 122) return c - 71; // a-z
   if (c >= 48 && c <= 57) return c + 4; // 0-9

@@ -21,7 +21,7 @@
 //   ENCRYPTION_KEY_EXPIRED  context terminated or past its validity
 import type { FlatJweJson } from "../model/n32.ts";
 import { GCM_IV_LENGTH, GCM_TAG_LENGTH } from "../../hw/aead.ts";
-import { asBuffer, b64uDecode, b64uEncode } from "./b64.ts";
+import { asBuffer, b64uDecode, b64uEncode, sextet } from "./b64.ts";
 import type { N32fContext, N32fMessageKind } from "./context.ts";
 import { N32fError } from "./errors.ts";
 import type { JweEnc } from "./kdf.ts";
@@ -126,15 +126,6 @@ function decodeMember(s: string): Buffer | null {
   return bytes;
 }
 
-/** Index of a base64url character in its alphabet, or -1. */
-function sextet(c: number): number {
-  if (c >= 65 && c <= 90) return c - 65; // A-Z
-  if (c >= 97 && c <= 122) return c - 71; // a-z
-  if (c >= 48 && c <= 57) return c + 4; // 0-9
-  if (c === 45) return 62; // -
-  if (c === 95) return 63; // _
-  return -1;
-}
 
 /** Stateless in one-shot use (no `stream`), so one decoder serves every message. */
 const UTF8_FATAL = new TextDecoder("utf-8", { fatal: true });
