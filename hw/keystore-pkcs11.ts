@@ -5,7 +5,7 @@
 // key cannot stay in the token (Bun's TLS has no PKCS#11/engine/provider hook).
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import * as x509 from "@peculiar/x509";
 import type { SeppConfig } from "../src/config/schema.ts";
 import type { Logger } from "../src/log.ts";
@@ -20,7 +20,6 @@ import {
   normalisePrivateKey,
   parseChain,
   TLS_LABEL,
-  writeFileAtomic,
   type Curve,
   type KeyInfo,
   type Keystore,
@@ -34,6 +33,7 @@ import type { Session } from "./pkcs11/module.ts";
 import { Pkcs11Token, TokenUnavailableError } from "./pkcs11/token.ts";
 import { formatPkcs11Uri } from "./pkcs11/uri.ts";
 import { wipe } from "./platform.ts";
+import { fsyncDir, writeFileAtomic } from "../src/fsutil.ts";
 
 type Pkcs11Config = Extract<SeppConfig["keystore"], { backend: "pkcs11" }>;
 
@@ -259,7 +259,10 @@ export class Pkcs11Keystore implements Keystore {
       }
       return { id } as const;
     });
-    rmSync(this.#chainPath(), { force: true });
+    if (existsSync(this.#chainPath())) {
+      rmSync(this.#chainPath(), { force: true });
+      fsyncDir(dirname(this.#chainPath()));
+    }
     this.#log.info("identity key generated in the token", { curve: opts.curve, replaced: !!opts.replace });
     return {
       label: IDENTITY_LABEL,

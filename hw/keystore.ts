@@ -7,12 +7,13 @@
 //  - tls: the private key Bun's TLS server uses (it cannot use a token-resident key). pkcs11: sealed under a
 //    non-extractable key-encryption key in the token; only the sealed blob is on disk.
 import { webcrypto, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as x509 from "@peculiar/x509";
 import type { SeppConfig } from "../src/config/schema.ts";
 import type { Logger } from "../src/log.ts";
 import { wipe } from "./platform.ts";
+import { fsyncDir, writeFileAtomic } from "../src/fsutil.ts";
 
 export type KeystoreBackend = "software" | "pkcs11";
 export type Curve = "P-256" | "P-384";
@@ -109,13 +110,8 @@ export function ensurePrivateDir(dir: string): void {
   chmodSync(dir, 0o700);
 }
 
-/** Write a file atomically (temp + rename) with `mode`. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
+/** Crash-safe write (temp file with `mode`, fsync, rename, directory fsync): the shared helper of src/fsutil.ts. */
+export { writeFileAtomic };
 
 export function certificateInfo(c: x509.X509Certificate): CertificateInfo {
   const san = c.getExtension(x509.SubjectAlternativeNameExtension);
@@ -279,8 +275,13 @@ export class SoftwareKeystore implements Keystore {
     const der = new Uint8Array(await webcrypto.subtle.exportKey("pkcs8", kp.privateKey));
     const pem = createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" }).export({ type: "pkcs8", format: "pem" }) as string;
     wipe(der);
+    // The old chain belongs to the old key: removed (durably) first, so a power cut in between leaves the old key
+    // without a chain, never the new key with the old key's chain.
+    if (existsSync(this.#path("identity.chain.pem"))) {
+      rmSync(this.#path("identity.chain.pem"), { force: true });
+      fsyncDir(this.#dir);
+    }
     writeFileAtomic(this.#path("identity.key.pem"), pem);
-    rmSync(this.#path("identity.chain.pem"), { force: true }); // the old chain belongs to the old key
     this.#log.info("identity key generated", { curve: opts.curve });
     return { label: IDENTITY_LABEL, kind: "identity", type: opts.curve === "P-256" ? "EC P-256" : "EC P-384", backend: "software" };
   }

@@ -3,8 +3,8 @@
 //
 // The bootstrap file (or the embedded config/default.json) is applied only when the store is empty;
 // afterwards the running configuration is the one in the store, changed through the admin API.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import defaultConfig from "../../config/default.json" with { type: "json" };
 import { parseConfig, type SeppConfig } from "./schema.ts";
@@ -12,6 +12,7 @@ import { ConfigStore } from "./store.ts";
 import { isInlinePem } from "./pem.ts";
 import type { Logger } from "../log.ts";
 import { createRootCa, issueSeppCert } from "../pki/devpki.ts";
+import { fsyncDir, removeStaleTemps, tempPathFor, writeFileAtomic } from "../fsutil.ts";
 
 export interface Bootstrapped {
   store: ConfigStore;
@@ -22,25 +23,41 @@ export interface Bootstrapped {
 
 const pathIn = (dataDir: string, p: string) => (isAbsolute(p) ? p : join(dataDir, p));
 
-function writeSecret(path: string, content: string): void {
-  writeFileSync(path, content, { mode: 0o600 });
-  chmodSync(path, 0o600); // an existing file keeps its mode on write: force it
-}
-
-/** The development PKI of the embedded default: one root for our PLMNs and our SEPP certificate. */
+/**
+ * The development PKI of the embedded default: one root for our PLMNs and our SEPP certificate. Crash-safe: all
+ * files are written into a temporary directory next to the PKI directory, which is then renamed into place, so a
+ * power cut leaves either no PKI or a complete one (a partial one is refused at start). Leftover temporary
+ * directories of an interrupted first start are removed by bootstrap() before this runs.
+ */
 async function ensureDevPki(c: SeppConfig, dataDir: string, log: Logger): Promise<void> {
   const files = [c.tls.certificate, c.tls.privateKey, ...c.tls.trustAnchors.flatMap((a) => a.roots)];
   if (files.some(isInlinePem)) return;
   const paths = files.map((f) => pathIn(dataDir, f));
   if (paths.every(existsSync)) return;
   if (paths.some(existsSync)) throw new Error(`development PKI incomplete in ${dataDir}: some of ${files.join(", ")} are missing`);
+  // all files in one directory of their own (the embedded default: <dataDir>/pki), which must be absent or empty
+  const pkiDir = dirname(paths[0]!);
+  if (!paths.every((p) => dirname(p) === pkiDir)) throw new Error(`development PKI files must be in one directory: ${files.join(", ")}`);
+  if (existsSync(pkiDir) && readdirSync(pkiDir).length > 0) throw new Error(`development PKI directory ${pkiDir} is not empty but holds no PKI`);
   const root = await createRootCa({ name: `sepp development root ${c.identity.plmnIds.map((p) => `${p.mcc}-${p.mnc}`).join(" ")}` });
   const leaf = await issueSeppCert(root, { dnsNames: [c.identity.n32Fqdn] });
-  mkdirSync(join(dataDir, "pki"), { recursive: true, mode: 0o700 });
-  writeFileSync(pathIn(dataDir, c.tls.certificate), leaf.chainPem);
-  writeSecret(pathIn(dataDir, c.tls.privateKey), leaf.keyPem);
-  for (const a of c.tls.trustAnchors) for (const r of a.roots) writeFileSync(pathIn(dataDir, r), root.certPem);
-  log.info("created development PKI (not for production)", { dir: join(dataDir, "pki"), fqdn: c.identity.n32Fqdn });
+  const parent = dirname(pkiDir);
+  mkdirSync(parent, { recursive: true, mode: 0o700 });
+  const tmp = tempPathFor(pkiDir);
+  mkdirSync(tmp, { mode: 0o700 });
+  try {
+    const inTmp = (p: string) => join(tmp, relative(pkiDir, p));
+    writeFileAtomic(inTmp(pathIn(dataDir, c.tls.certificate)), leaf.chainPem, 0o644);
+    writeFileAtomic(inTmp(pathIn(dataDir, c.tls.privateKey)), leaf.keyPem, 0o600);
+    for (const a of c.tls.trustAnchors) for (const r of a.roots) writeFileAtomic(inTmp(pathIn(dataDir, r)), root.certPem, 0o644);
+    // rename(2) replaces an empty directory atomically; the parent's fsync makes the rename durable
+    renameSync(tmp, pkiDir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  fsyncDir(parent);
+  log.info("created development PKI (not for production)", { dir: pkiDir, fqdn: c.identity.n32Fqdn });
 }
 
 export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: string }): Promise<Bootstrapped> {
@@ -60,6 +77,9 @@ export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: 
   if (!parsed.ok) throw new Error(`invalid configuration (${source}): ${parsed.issues.map((i) => `${i.path}: ${i.reason}`).join("; ")}`);
   const dataDir = resolve(opts.cwd ?? process.cwd(), parsed.config.storage.dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // an interrupted earlier start may have left temporary files or directories of atomic writes (src/fsutil.ts)
+  const stale = removeStaleTemps(dataDir);
+  if (stale.length) log.warn("removed leftovers of an interrupted write", { dir: dataDir, names: stale });
 
   const store = new ConfigStore(join(dataDir, "sepp.db"));
   if (store.empty) {
@@ -82,7 +102,10 @@ export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: 
     if (token.length < 16) throw new Error(`admin token in ${tokenPath} is too short (at least 16 characters)`);
   } else {
     token = randomBytes(32).toString("base64url");
-    writeSecret(tokenPath, token + "\n");
+    const tokenDir = dirname(tokenPath);
+    mkdirSync(tokenDir, { recursive: true, mode: 0o700 });
+    if (tokenDir !== dataDir) removeStaleTemps(tokenDir);
+    writeFileAtomic(tokenPath, token + "\n", 0o600);
     log.info("created admin token", { file: tokenPath });
   }
   return { store, dataDir, tokenPath, token };

@@ -1,0 +1,66 @@
+// src/fsutil.ts — crash-safe file writes (a power cut at any moment leaves the old file or the new one, never a
+// torn one). Hand-written: node:fs has no atomic write, and the few lines below are the whole technique
+// (write a temporary file in the same directory, fsync it, rename it over the target, fsync the directory).
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync, fchmodSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+
+/** Marker in the names of temporary files and directories; leftovers of an interrupted write carry it. */
+export const TMP_MARK = ".tmp-";
+
+/** fsync a directory, so that a rename or create in it survives a power cut. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A fresh temporary name next to `path` (same directory, hence same file system: rename is atomic). */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}${TMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+
+/**
+ * Write `data` to `path` atomically with `mode` (default 0600: secrets): temp file created with the final mode,
+ * written, fsynced, renamed over `path`, directory fsynced. On any failure the temp file is removed and the old
+ * `path` (if any) is untouched; the error is rethrown.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
+  const tmp = tempPathFor(path);
+  const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  let fd: number | null = null;
+  try {
+    fd = openSync(tmp, "wx", mode);
+    fchmodSync(fd, mode); // the umask may have narrowed (or a caller asked for a wider) mode
+    let off = 0;
+    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== null) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  fsyncDir(dirname(path));
+}
+
+/**
+ * Remove leftovers of interrupted atomic writes in `dir` (names carrying TMP_MARK, files or directories).
+ * Returns the names removed. Call it only where no other writer runs concurrently (start-up).
+ */
+export function removeStaleTemps(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => n.startsWith(".") && n.includes(TMP_MARK));
+  for (const n of stale) rmSync(join(dir, n), { recursive: true, force: true });
+  return stale;
+}
