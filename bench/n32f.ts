@@ -22,7 +22,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
 import { FlattenedEncrypt, flattenedDecrypt } from "jose";
 import { SoftwareAeadEngine } from "../hw/aead.ts";
-import { createN32fContext, N32fContextStore, type N32fAssociation, type N32fContext } from "../src/n32f/context.ts";
+import type { N32fContext, N32fContextStore } from "../src/n32f/context.ts";
 import { PrinsEngine, newMessageId, type RequestRef } from "../src/n32f/engine.ts";
 import { deriveN32fKeyMaterial, type JweEnc } from "../src/n32f/kdf.ts";
 import { parseContentType, type HttpMessage } from "../src/n32f/message.ts";
@@ -32,6 +32,7 @@ import { reformat } from "../src/n32f/reformat.ts";
 import { TrustStore } from "../src/pki/trust.ts";
 import type { ProtectionPolicy } from "../src/model/n32.ts";
 import defaults from "../config/api-ie-mapping.json" with { type: "json" };
+import { contextPair } from "../test/support/contexts.ts";
 import { loadFixtures, multipartBytes, type Fixture } from "../test/fixtures/messages/load.ts";
 
 // ------------------------------------------------------------------------------------------------ one core
@@ -211,28 +212,9 @@ export interface Pair {
 }
 
 export function pairFor(c: Case): Pair {
-  const master = crypto.getRandomValues(new Uint8Array(64));
-  const cStore = new N32fContextStore();
-  const pStore = new N32fContextStore();
-  const cId = cStore.newContextId();
-  const pId = pStore.newContextId();
-  const assoc = (peerFqdn: string, localPolicy?: ProtectionPolicy, peerPolicy?: ProtectionPolicy): N32fAssociation => ({
-    peerFqdn,
-    localPolicy,
-    peerPolicy,
-    remotePlmnIds: [],
-    jwsSuite: "ES256",
-    ownRis: [],
-    peerRis: [],
-    authorizedIpxId: null,
-  });
   // Both sides apply the same extra policy (as after N32-c parameter exchange: ours locally, the peer's received).
-  const base = { enc: ENC, engine: aead, validUntil: Date.now() + 3_600_000, kdfContextId: cId } as const;
+  const { c: cCtx, p: pCtx, cStore, pStore, master, cId } = contextPair({ engine: aead, enc: ENC, policy: c.peerPolicy, validForMs: 3_600_000 });
   const material = deriveN32fKeyMaterial(master, cId, ENC);
-  const cCtx = createN32fContext({ ...base, master: master.slice(), localContextId: cId, peerContextId: pId, role: "initiator", peerId: "home", association: assoc("sepp.home.example.org", c.peerPolicy) });
-  const pCtx = createN32fContext({ ...base, master: master.slice(), localContextId: pId, peerContextId: cId, role: "responder", peerId: "visited", association: assoc("sepp.visited.example.org", undefined, c.peerPolicy) });
-  cStore.add(cCtx);
-  pStore.add(pCtx);
   master.fill(0);
   // The initiator (cSEPP, HTTP/2 client) sends requests with parallel_request_*; the responder answers with parallel_response_*.
   const isReq = c.message.kind === "request";

@@ -2,7 +2,7 @@
 // cSEPP opens it — over every fixture message, with both contexts derived from one master as N32-c would.
 import { describe, expect, test } from "bun:test";
 import { SoftwareAeadEngine } from "../hw/aead.ts";
-import { createN32fContext, N32fContextStore, type N32fAssociation } from "../src/n32f/context.ts";
+import { N32fContextStore } from "../src/n32f/context.ts";
 import { PrinsEngine, newMessageId } from "../src/n32f/engine.ts";
 import { N32fError } from "../src/n32f/errors.ts";
 import { TrustStore } from "../src/pki/trust.ts";
@@ -10,6 +10,7 @@ import { validateBody } from "../src/openapi/validate.ts";
 import defaults from "../config/api-ie-mapping.json" with { type: "json" };
 import type { ProtectionPolicy } from "../src/model/n32.ts";
 import { loadFixtures, type Fixture } from "./fixtures/messages/load.ts";
+import { contextPair } from "./support/contexts.ts";
 
 const engine = new SoftwareAeadEngine();
 const prins = new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []), validateOutgoing: true });
@@ -30,26 +31,8 @@ function partsPolicy(fx: Fixture): ProtectionPolicy | undefined {
 }
 
 function pair(enc: "A128GCM" | "A256GCM" = "A256GCM", policy?: ProtectionPolicy) {
-  const master = crypto.getRandomValues(new Uint8Array(64));
-  const cStore = new N32fContextStore();
-  const pStore = new N32fContextStore();
-  const cId = cStore.newContextId();
-  const pId = pStore.newContextId();
-  const assoc = (peerFqdn: string, localPolicy?: ProtectionPolicy, peerPolicy?: ProtectionPolicy): N32fAssociation => ({
-    peerFqdn,
-    localPolicy,
-    peerPolicy,
-    remotePlmnIds: [],
-    jwsSuite: "ES256",
-    ownRis: [],
-    peerRis: [],
-    authorizedIpxId: null,
-  });
-  const base = { enc, engine, validUntil: Date.now() + 60_000, kdfContextId: cId } as const;
-  const c = createN32fContext({ ...base, master: master.slice(), localContextId: cId, peerContextId: pId, role: "initiator", peerId: "home", association: assoc("sepp.home.example.org", policy) });
-  const p = createN32fContext({ ...base, master: master.slice(), localContextId: pId, peerContextId: cId, role: "responder", peerId: "visited", association: assoc("sepp.visited.example.org", undefined, policy) });
-  cStore.add(c);
-  pStore.add(p);
+  const { c, p, cStore, pStore, master } = contextPair({ engine, enc, policy });
+  master.fill(0);
   return { c, p, cStore, pStore };
 }
 
