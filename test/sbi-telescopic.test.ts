@@ -182,6 +182,115 @@ describe("TelescopicStore", () => {
     expect(s.resolve(l3)).toBeNull();
     s.close();
   });
+  describe("per-peer quota (docs/DATAPATH.md \"Telescopic table quota\")", () => {
+    const refusal = (f: () => unknown): TelescopicError => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof TelescopicError) return e;
+        throw e;
+      }
+      throw new Error("expected a TelescopicError");
+    };
+    const host = (p: string, i: number) => `h${i}.${p}.mnc002.mcc262.3gppnetwork.org`;
+
+    test("peer A filling its quota cannot take B's entries (not even idle ones); B still gets mappings", () => {
+      const c = clock();
+      const s = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 6, maxEntriesPerPeer: 3, minIdleMs: 60_000, touchIntervalMs: 0, now: c });
+      const b1 = s.labelFor(host("b", 1), { peerId: "peer-b" });
+      c.advance(120_000); // B's entry is idle and the least recently used of the table
+      const a = [1, 2, 3].map((i) => s.labelFor(host("a", i), { peerId: "peer-a" }));
+      expect(s.sizeOf("peer-a")).toBe(3);
+      const e = refusal(() => s.labelFor(host("a", 4), { peerId: "peer-a" }));
+      expect(e.status).toBe(503);
+      expect(e.problemCause).toBe("INSUFFICIENT_RESOURCES");
+      expect(e.message).toContain("quota");
+      // nothing was evicted: A's busy entries, B's idle one
+      expect(s.resolve(b1)?.peerId).toBe("peer-b");
+      for (const l of a) expect(s.resolve(l)).not.toBeNull();
+      // B (under its quota, table not full) still gets mappings, and so do entries without a peer
+      const b2 = s.labelFor(host("b", 2), { peerId: "peer-b" });
+      expect(s.resolve(b2)?.peerId).toBe("peer-b");
+      expect(s.labelFor(host("own", 1))).toMatch(/^t[a-z2-7]{25}$/);
+      expect(s.size).toBe(6);
+      expect(s.sizeOf("peer-b")).toBe(2);
+      expect(s.sizeOf(null)).toBe(1);
+      // an existing mapping of A's is still answered at quota (no new entry needed)
+      expect(s.labelFor(host("a", 1), { peerId: "peer-a" })).toBe(a[0]!);
+      s.close();
+    });
+
+    test("a peer at its quota evicts its own least recently used idle entry, in LRU order", () => {
+      const c = clock();
+      const s = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 100, maxEntriesPerPeer: 3, minIdleMs: 60_000, touchIntervalMs: 0, now: c });
+      const b1 = s.labelFor(host("b", 1), { peerId: "peer-b" }); // oldest in the whole table
+      c.advance(1);
+      const a1 = s.labelFor(host("a", 1), { peerId: "peer-a" });
+      c.advance(1);
+      const a2 = s.labelFor(host("a", 2), { peerId: "peer-a" });
+      c.advance(1);
+      const a3 = s.labelFor(host("a", 3), { peerId: "peer-a" });
+      c.advance(120_000);
+      s.resolve(a1); // a1 used: a2 is now A's least recently used
+      const a4 = s.labelFor(host("a", 4), { peerId: "peer-a" });
+      expect(s.resolve(a2)).toBeNull();
+      expect(s.resolve(b1)?.peerId).toBe("peer-b"); // older than a2, but B's: untouched
+      const a5 = s.labelFor(host("a", 5), { peerId: "peer-a" });
+      expect(s.resolve(a3)).toBeNull(); // next in A's LRU order
+      for (const l of [a1, a4, a5]) expect(s.resolve(l)?.peerId).toBe("peer-a");
+      expect(s.sizeOf("peer-a")).toBe(3);
+      expect(s.size).toBe(4);
+      // all of A's entries are fresh now: refused
+      expect(refusal(() => s.labelFor(host("a", 6), { peerId: "peer-a" })).status).toBe(503);
+      s.close();
+    });
+
+    test("a full table: a peer under its quota evicts the overall least recently used idle entry", () => {
+      const c = clock();
+      const s = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 3, maxEntriesPerPeer: 2, minIdleMs: 60_000, touchIntervalMs: 0, now: c });
+      const a1 = s.labelFor(host("a", 1), { peerId: "peer-a" });
+      c.advance(1);
+      const a2 = s.labelFor(host("a", 2), { peerId: "peer-a" });
+      c.advance(1);
+      const n1 = s.labelFor(host("own", 1));
+      expect(refusal(() => s.labelFor(host("b", 1), { peerId: "peer-b" })).message).toContain("full");
+      c.advance(120_000);
+      s.resolve(a1);
+      const b1 = s.labelFor(host("b", 1), { peerId: "peer-b" });
+      expect(s.resolve(a2)).toBeNull();
+      for (const l of [a1, n1, b1]) expect(s.resolve(l)).not.toBeNull();
+      expect([s.sizeOf("peer-a"), s.sizeOf("peer-b"), s.sizeOf(null), s.size]).toEqual([1, 1, 1, 3]);
+      s.close();
+    });
+
+    test("quota accounting survives a restart", () => {
+      const c = clock();
+      const p = tmpDb();
+      const opts = { seppDomain: DOMAIN, maxEntries: 10, maxEntriesPerPeer: 2, minIdleMs: 60_000, now: c };
+      let s = new TelescopicStore(p, opts);
+      s.labelFor(host("a", 1), { peerId: "peer-a" });
+      s.labelFor(host("a", 2), { peerId: "peer-a" });
+      s.labelFor(host("b", 1), { peerId: "peer-b" });
+      s.close();
+      s = new TelescopicStore(p, opts);
+      expect([s.sizeOf("peer-a"), s.sizeOf("peer-b"), s.size]).toEqual([2, 1, 3]);
+      expect(refusal(() => s.labelFor(host("a", 3), { peerId: "peer-a" })).status).toBe(503);
+      expect(s.labelFor(host("b", 2), { peerId: "peer-b" })).toMatch(/^t/);
+      expect(s.sizeOf("peer-b")).toBe(2);
+      s.close();
+    });
+
+    test("default quota is min(10 000, maxEntries); invalid bounds are a configuration error", () => {
+      const s = new TelescopicStore(":memory:", { seppDomain: DOMAIN, maxEntries: 2, minIdleMs: 60_000 });
+      s.labelFor(host("a", 1), { peerId: "peer-a" });
+      s.labelFor(host("a", 2), { peerId: "peer-a" });
+      expect(refusal(() => s.labelFor(host("a", 3), { peerId: "peer-a" })).status).toBe(503);
+      s.close();
+      expect(() => new TelescopicStore(":memory:", { seppDomain: DOMAIN, maxEntriesPerPeer: 0 })).toThrow(TelescopicError);
+      expect(() => new TelescopicStore(":memory:", { seppDomain: DOMAIN, maxEntries: 1.5 })).toThrow(TelescopicError);
+    });
+  });
+
   test("table size is exposed as a metric", () => {
     const reg = new Registry();
     const s = new TelescopicStore(":memory:", { seppDomain: DOMAIN, metrics: reg });

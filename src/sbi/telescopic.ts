@@ -10,7 +10,8 @@
 //
 // This module holds:
 // - TelescopicStore: the table in bun:sqlite (WAL), bounded (least recently used entries idle for longer
-//   than `minIdleMs` are evicted when full; if none is, a new mapping is refused);
+//   than `minIdleMs` are evicted when full; if none is, a new mapping is refused), with a quota per peer so
+//   that one peer cannot take the table from the others (docs/DATAPATH.md "Telescopic table quota");
 // - telescopicApp(): the Nsepp_Telescopic_FQDN_Mapping service as a hono sub-app;
 // - pure rewriting of parsed JSON bodies, over a TelescopicMapper: Nnrf_NFDiscovery results (cSEPP),
 //   callback URIs of subscriptions and the V-SMF URI of Nsmf_PDUSession create (pSEPP).
@@ -64,6 +65,12 @@ export interface TelescopicStoreOptions {
   seppDomain: string;
   /** Bound on the table (default 50 000) */
   maxEntries?: number;
+  /**
+   * Bound on the entries made on behalf of one peer (ForeignOrigin.peerId; entries without a peer, e.g. those
+   * asked for by our own NFs, share one more such quota). Default min(10 000, maxEntries). A peer at its quota
+   * evicts only its own idle entries; if it has none, its new mapping is refused (503), never another peer's.
+   */
+  maxEntriesPerPeer?: number;
   /** An entry must be idle this long before it may be evicted to make room (default 7 days) */
   minIdleMs?: number;
   /** last_used is written at most this often per entry (default 1 h) */
@@ -112,6 +119,9 @@ export class TelescopicStore implements TelescopicMapper {
   readonly #ownsDb: boolean;
   readonly #secret: Buffer;
   readonly #max: number;
+  readonly #maxPerPeer: number;
+  /** entries per peer id ("" = no peer), kept in step with the table */
+  readonly #perPeer = new Map<string, number>();
   readonly #minIdle: number;
   readonly #touchInterval: number;
   readonly #now: () => number;
@@ -122,6 +132,7 @@ export class TelescopicStore implements TelescopicMapper {
     insert: ReturnType<Database["query"]>;
     touch: ReturnType<Database["query"]>;
     oldest: ReturnType<Database["query"]>;
+    oldestOfPeer: ReturnType<Database["query"]>;
     del: ReturnType<Database["query"]>;
   };
 
@@ -131,6 +142,9 @@ export class TelescopicStore implements TelescopicMapper {
     if (d.length + 1 + 26 > 253) throw new TelescopicError("SEPP domain too long for telescopic FQDNs", 500, "INVALID_CONFIGURATION");
     this.seppDomain = d;
     this.#max = opts.maxEntries ?? 50_000;
+    this.#maxPerPeer = opts.maxEntriesPerPeer ?? Math.min(10_000, this.#max);
+    if (!Number.isInteger(this.#max) || this.#max < 1 || !Number.isInteger(this.#maxPerPeer) || this.#maxPerPeer < 1)
+      throw new TelescopicError("telescopic table bounds must be positive integers", 500, "INVALID_CONFIGURATION");
     this.#minIdle = opts.minIdleMs ?? 7 * 24 * 3600 * 1000;
     this.#touchInterval = opts.touchIntervalMs ?? 3600 * 1000;
     this.#now = opts.now ?? Date.now;
@@ -160,26 +174,42 @@ export class TelescopicStore implements TelescopicMapper {
     const cols = this.#db.query<{ name: string }, []>(`PRAGMA table_info(telescopic_map)`).all();
     if (!cols.some((c) => c.name === "peer_id")) this.#db.exec(`ALTER TABLE telescopic_map ADD COLUMN peer_id TEXT`);
     this.#db.exec(`CREATE INDEX IF NOT EXISTS telescopic_map_last_used ON telescopic_map(last_used)`);
+    this.#db.exec(`CREATE INDEX IF NOT EXISTS telescopic_map_peer_last_used ON telescopic_map(peer_id, last_used)`);
     const sec = this.#db.query<{ v: Uint8Array }, []>(`SELECT v FROM telescopic_meta WHERE k = 'secret'`).get();
     if (sec) this.#secret = Buffer.from(sec.v);
     else {
       this.#secret = randomBytes(32);
       this.#db.query(`INSERT INTO telescopic_meta (k, v) VALUES ('secret', ?)`).run(this.#secret);
     }
-    this.#count = this.#db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM telescopic_map`).get()!.n;
+    this.#count = 0;
+    this.#recount();
     opts.metrics?.gauge("sepp_telescopic_entries", "Entries in the telescopic FQDN table").set({}, () => this.#count);
     this.#q = {
       byLabel: this.#db.query(`SELECT label, host, scheme, port, peer_id, last_used FROM telescopic_map WHERE label = ?`),
       byKey: this.#db.query(`SELECT label, host, scheme, port, peer_id, last_used FROM telescopic_map WHERE origin_key = ?`),
       insert: this.#db.query(`INSERT INTO telescopic_map (label, origin_key, host, scheme, port, peer_id, created_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       touch: this.#db.query(`UPDATE telescopic_map SET last_used = ? WHERE label = ?`),
-      oldest: this.#db.query(`SELECT label, last_used FROM telescopic_map ORDER BY last_used ASC LIMIT 1`),
+      oldest: this.#db.query(`SELECT label, peer_id, last_used FROM telescopic_map ORDER BY last_used ASC LIMIT 1`),
+      oldestOfPeer: this.#db.query(`SELECT label, peer_id, last_used FROM telescopic_map WHERE peer_id IS ? ORDER BY last_used ASC LIMIT 1`),
       del: this.#db.query(`DELETE FROM telescopic_map WHERE label = ?`),
     };
   }
 
   get size(): number {
     return this.#count;
+  }
+
+  /** Entries made on behalf of `peerId` (null: those without a peer). */
+  sizeOf(peerId: string | null): number {
+    return this.#perPeer.get(peerId ?? "") ?? 0;
+  }
+
+  #adjust(peerId: string | null, d: number): void {
+    const k = peerId ?? "";
+    const n = (this.#perPeer.get(k) ?? 0) + d;
+    if (n > 0) this.#perPeer.set(k, n);
+    else this.#perPeer.delete(k);
+    this.#count += d;
   }
 
   /** `<label>.<seppDomain>` */
@@ -227,13 +257,17 @@ export class TelescopicStore implements TelescopicMapper {
     }
     const mac = base32(createHmac("sha256", this.#secret).update(o.key).digest());
     const now = this.#now();
+    type Old = { label: string; peer_id: string | null; last_used: number } | null;
     const insert = this.#db.transaction(() => {
-      if (this.#count >= this.#max) {
-        const old = this.#q.oldest.get() as { label: string; last_used: number } | null;
+      // a peer at its quota makes room among its own idle entries only; otherwise, a full table evicts the
+      // least recently used idle entry of anyone
+      const atQuota = this.sizeOf(o.peerId) >= this.#maxPerPeer;
+      if (atQuota || this.#count >= this.#max) {
+        const old = (atQuota ? this.#q.oldestOfPeer.get(o.peerId) : this.#q.oldest.get()) as Old;
         if (!old || now - old.last_used < this.#minIdle)
-          throw new TelescopicError("telescopic table full", 503, "INSUFFICIENT_RESOURCES");
+          throw new TelescopicError(atQuota ? "telescopic table quota of this peer exhausted" : "telescopic table full", 503, "INSUFFICIENT_RESOURCES");
         this.#q.del.run(old.label);
-        this.#count--;
+        this.#adjust(old.peer_id, -1);
       }
       // 25 base32 characters = 125 bits; on the (improbable) collision with another origin, lengthen.
       for (let n = 25; n <= 51; n++) {
@@ -241,12 +275,26 @@ export class TelescopicStore implements TelescopicMapper {
         const clash = this.#q.byLabel.get(label) as Row | null;
         if (clash) continue;
         this.#q.insert.run(label, o.key, o.host, o.scheme, o.port, o.peerId, now, now);
-        this.#count++;
+        this.#adjust(o.peerId, +1);
         return label;
       }
       throw new TelescopicError("no free telescopic label", 500, "SYSTEM_FAILURE");
     });
-    return insert() as string;
+    try {
+      return insert() as string;
+    } catch (e) {
+      this.#recount(); // the transaction was rolled back: an eviction counted above did not happen
+      throw e;
+    }
+  }
+
+  #recount(): void {
+    this.#perPeer.clear();
+    this.#count = 0;
+    for (const r of this.#db.query<{ p: string | null; n: number }, []>(`SELECT peer_id AS p, COUNT(*) AS n FROM telescopic_map GROUP BY peer_id`).all()) {
+      this.#perPeer.set(r.p ?? "", r.n);
+      this.#count += r.n;
+    }
   }
 
   #touch(row: Row): void {
