@@ -340,6 +340,7 @@ export class CSepp {
       try {
         const r = rewriteSearchResult(JSON.parse(Buffer.from(body).toString("utf8")), this.d.telescopic, this.d.sbiEndpoint(), {
           hostFilter: (_h, plmn) => !!plmn && peer.plmnIds.some((p) => p.mcc === plmn.mcc && p.mnc.padStart(3, "0") === plmn.mnc.padStart(3, "0")),
+          peerId: peer.id, // the mappings count against this peer's share of the table
         });
         body = Buffer.from(JSON.stringify(r.body));
       } catch (e) {
