@@ -217,6 +217,9 @@ export const ConfigSchema = v.strictObject({
       /** Scheme and port our own NFs use to reach our SBI side (put into rewritten URIs); default from listeners.sbi */
       advertisedScheme: v.optional(v.picklist(["http", "https"])),
       advertisedPort: v.optional(Port),
+      /** Telescopic FQDN table bounds: all entries, and each peer's share (a peer never evicts another's) */
+      telescopicMaxEntries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)), 50_000),
+      telescopicMaxEntriesPerPeer: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)), 10_000),
       /** Static resolution of producer host names (like /etc/hosts), still checked by the egress policy */
       staticHosts: v.optional(v.record(v.pipe(v.string(), v.maxLength(253)), v.pipe(v.string(), v.ip())), {}),
       /** Extra CA certificates for https producers (PEM or paths); default: the system store */
@@ -293,6 +296,8 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   });
   if (c.keystore.backend === "pkcs11" && !c.keystore.pinFile && !c.keystore.pinEnv)
     issues.push({ path: "/keystore", reason: "pkcs11 keystore needs pinFile or pinEnv" });
+  if (c.sbi.telescopicMaxEntriesPerPeer > c.sbi.telescopicMaxEntries)
+    issues.push({ path: "/sbi/telescopicMaxEntriesPerPeer", reason: "must not exceed sbi.telescopicMaxEntries" });
   if (c.n32c.rekeyMarginSeconds >= c.n32c.contextValiditySeconds)
     issues.push({ path: "/n32c/rekeyMarginSeconds", reason: "must be below n32c.contextValiditySeconds (else every new context is due for re-handshake at once)" });
   if (c.sbi.clientCa.length > 0 && !c.listeners.sbi?.tls)

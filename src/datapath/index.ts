@@ -56,7 +56,11 @@ export class DataPath {
     this.#o = o;
     const cfg = o.config();
     this.prins = new PrinsEngine({ defaults: o.defaults, riTrust: { verifyRiCert: (c, id, now) => o.trust().verifyRiCert(c, id, now) }, validateOutgoing: o.validateOutgoing });
-    this.telescopic = new TelescopicStore(join(o.dataDir, "telescopic.db"), { seppDomain: seppDomainOf(cfg) });
+    this.telescopic = new TelescopicStore(join(o.dataDir, "telescopic.db"), {
+      seppDomain: seppDomainOf(cfg),
+      maxEntries: cfg.sbi.telescopicMaxEntries,
+      maxEntriesPerPeer: cfg.sbi.telescopicMaxEntriesPerPeer,
+    });
     this.limits = new PeerLimits({ metrics: o.metrics });
     this.limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));
     this.peerClients = new PeerN32fClients({
