@@ -21,6 +21,7 @@ import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
 import { openKeystore, type Keystore } from "../hw/keystore.ts";
 import { createAeadEngine } from "../hw/aead-pkcs11.ts";
 import { disableCoreDumps } from "../hw/platform.ts";
+import { liveTimers } from "./timers.ts";
 
 export interface RunningSepp {
   /** Bound ports (a configured port 0 gets a free one) */
@@ -86,6 +87,7 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
     validateOutgoing: opts.validateOutgoing,
   });
   metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
+  metrics.gauge("sepp_datapath_timers", "Per-request timers armed by the data path and not yet fired or cleared").set({}, liveTimers);
   n32c.on("context-terminated", (e) => dataPath.peerDown(e.peerId));
   // The peer says our context is unknown or past its life (it restarted, or expired it first): negotiate a new
   // one instead of sending into a dead context until the next scheduled re-handshake. At most every 5 s per peer.

@@ -31,6 +31,7 @@ import type { HttpMessage } from "../n32f/message.ts";
 import { PROBLEM_JSON } from "../problem.ts";
 import type { DataPathDeps, N32cView } from "./deps.ts";
 import type { OutboundResponse } from "./http.ts";
+import { armTimer, disarmTimer } from "../timers.ts";
 
 const EMPTY = new Uint8Array(0);
 const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
@@ -166,7 +167,8 @@ export class RiAnnouncer {
   readonly #d: RiAnnounceDeps;
   readonly #m;
   readonly #pending = new Set<Promise<unknown>>();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** pending retry waits: timer → its resolve, so stop() ends them (the announcement then sees #stopped) */
+  readonly #timers = new Map<ReturnType<typeof setTimeout>, () => void>();
   #stopped = false;
 
   constructor(d: RiAnnounceDeps) {
@@ -191,9 +193,10 @@ export class RiAnnouncer {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const t of this.#timers) {
-      clearTimeout(t);
+    for (const [t, resolve] of this.#timers) {
+      disarmTimer(t);
       this.#timers.delete(t);
+      resolve();
     }
     await Promise.allSettled([...this.#pending]);
   }
@@ -201,11 +204,11 @@ export class RiAnnouncer {
   /** A bounded wait that stop() cuts short. */
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = armTimer(() => {
         this.#timers.delete(t);
         resolve();
       }, ms);
-      this.#timers.add(t);
+      this.#timers.set(t, resolve);
     });
   }
 

@@ -5,6 +5,7 @@ import http2 from "node:http2";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { headersFrom, type InboundRequest } from "./http.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
+import { armTimer, disarmTimer } from "../timers.ts";
 
 export interface ReadLimits {
   maxBodyBytes: number;
@@ -102,7 +103,7 @@ export function readInbound(
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
-  const timer = setTimeout(() => {
+  const timer = armTimer(() => {
     if (finished) return;
     finished = true;
     sendProblem(stream, 408, "TIMED_OUT_REQUEST", "request body not received in time");
@@ -113,7 +114,7 @@ export function readInbound(
     size += c.length;
     if (size > limits.maxBodyBytes) {
       finished = true;
-      clearTimeout(timer);
+      disarmTimer(timer);
       chunks.length = 0;
       sendProblem(stream, 413, "PAYLOAD_TOO_LARGE", `body over ${limits.maxBodyBytes} octets`);
       stream.close(http2.constants.NGHTTP2_NO_ERROR);
@@ -122,14 +123,14 @@ export function readInbound(
     chunks.push(c);
   });
   stream.on("close", () => {
-    clearTimeout(timer);
+    disarmTimer(timer);
     finished = true;
     if (!stream.headersSent) ac.abort();
   });
   stream.on("end", () => {
     if (finished) return;
     finished = true;
-    clearTimeout(timer);
+    disarmTimer(timer);
     const body = size === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body, signal: ac });
   });

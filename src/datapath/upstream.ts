@@ -12,6 +12,7 @@ import tls from "node:tls";
 import { lookup } from "node:dns/promises";
 import { H2Client, type CancelSignal, type H2Response } from "../transport/h2client.ts";
 import type { TrustStore } from "../pki/trust.ts";
+import { armTimer, disarmTimer } from "../timers.ts";
 
 export interface UpstreamResponse {
   status: number;
@@ -68,14 +69,14 @@ export function requestOn(session: http2.ClientHttp2Session, r: UpstreamRequest)
     const finish = (err: UpstreamError | null) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      disarmTimer(timer);
       r.signal?.removeEventListener("abort", onAbort);
       if (err) {
         if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
         reject(err);
       } else resolve({ status, headers, body: size === 0 ? new Uint8Array(0) : Buffer.concat(chunks, size) });
     };
-    const timer = setTimeout(() => finish(new UpstreamError("timeout", `no answer within ${r.timeoutMs} ms`)), r.timeoutMs);
+    const timer = armTimer(() => finish(new UpstreamError("timeout", `no answer within ${r.timeoutMs} ms`)), r.timeoutMs);
     r.signal?.addEventListener("abort", onAbort, { once: true });
     stream.on("response", (h) => {
       status = Number(h[":status"]);
@@ -165,11 +166,11 @@ export class ProducerClients {
       const fail = (msg: string) => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        disarmTimer(timer);
         session.destroy();
         reject(new UpstreamError("connect", msg));
       };
-      const timer = setTimeout(() => fail(`connect to ${t.host}:${t.port} timed out`), this.opts.connectTimeoutMs);
+      const timer = armTimer(() => fail(`connect to ${t.host}:${t.port} timed out`), this.opts.connectTimeoutMs);
       const session =
         t.scheme === "http"
           ? http2.connect(`http://${t.host}:${t.port}`, { createConnection: () => net.connect({ host: address, port: t.port }) })
@@ -188,7 +189,7 @@ export class ProducerClients {
       session.once("connect", () => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        disarmTimer(timer);
         session.on("error", () => this.#sessions.get(key) === session && this.#sessions.delete(key));
         session.on("close", () => this.#sessions.get(key) === session && this.#sessions.delete(key));
         session.setTimeout(this.opts.idleMs ?? 60_000, () => session.close());

@@ -10,6 +10,7 @@ import type { PlmnId } from "../model/n32.ts";
 import { certHasDnsName } from "../pki/plmn.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { peerChainOf } from "../pki/trust.ts";
+import { armTimer, disarmTimer } from "../timers.ts";
 
 export interface H2ClientOptions {
   /** https://host:port of the peer's apiRoot */
@@ -89,11 +90,11 @@ export class H2Client {
       const fail = (msg: string) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        disarmTimer(timer);
         socket.destroy();
         reject(new H2ConnectError(msg));
       };
-      const timer = setTimeout(() => fail(`connect to ${u.host} timed out`), o.timeoutMs);
+      const timer = armTimer(() => fail(`connect to ${u.host} timed out`), o.timeoutMs);
       const socket = tls.connect({
         host,
         port,
@@ -121,7 +122,7 @@ export class H2Client {
         const ready = () => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          disarmTimer(timer);
           socket.removeAllListeners("close");
           socket.on("error", () => {});
           resolve(new H2Client(socket, session, u.host, r.plmnIds));
@@ -162,7 +163,7 @@ export class H2Client {
       const finish = (err: Error | null, res?: H2Response) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        disarmTimer(timer);
         this.#inflight.delete(abort);
         init.signal?.removeEventListener("abort", onCancel);
         if (err) {
@@ -170,7 +171,7 @@ export class H2Client {
           reject(err);
         } else resolve(res!);
       };
-      const timer = setTimeout(() => finish(new H2ConnectError(`${method} ${path} timed out`)), init.timeoutMs);
+      const timer = armTimer(() => finish(new H2ConnectError(`${method} ${path} timed out`)), init.timeoutMs);
       const abort = (e: Error) => finish(e);
       this.#inflight.add(abort);
       // the client that asked for this request went away: cancel the stream (RST_STREAM CANCEL) so the peer stops too
@@ -212,13 +213,13 @@ export class H2Client {
         this.#socket.destroy();
         return resolve();
       }
-      const t = setTimeout(() => {
+      const t = armTimer(() => {
         this.#session.destroy();
         this.#socket.destroy();
         resolve();
       }, 1000);
       this.#session.close(() => {
-        clearTimeout(t);
+        disarmTimer(t);
         this.#socket.destroy();
         resolve();
       });
