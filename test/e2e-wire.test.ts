@@ -448,6 +448,9 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         const counts = [
           await gauge(v, "sepp_datapath_inflight"),
           await gauge(h, "sepp_datapath_inflight"),
+          // timers the data path armed (body, upstream, N32-f request timeouts): none left armed (issue 4)
+          await gauge(v, "sepp_datapath_timers"),
+          await gauge(h, "sepp_datapath_timers"),
           await gauge(v, "sepp_peer_pending_requests"),
           await gauge(h, "sepp_peer_pending_requests"),
           udm.openStreams(),
@@ -472,6 +475,10 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       const ac = new AbortController();
       const p = amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data?slow=1`, {}, undefined, { signal: ac.signal }).catch((e) => e);
       await waitFor("the producer got the request", () => udm.received.length > before && udm.openStreams() > 0);
+      // while it waits, the request holds a counted timer on each side (the visited SEPP's N32-f request timeout, the
+      // home SEPP's producer timeout): the gauge the leak checks wait on to be 0 does see them
+      expect(await gauge(v, "sepp_datapath_timers")).toBeGreaterThan(0);
+      expect(await gauge(h, "sepp_datapath_timers")).toBeGreaterThan(0);
       const t0 = performance.now();
       ac.abort();
       await p;

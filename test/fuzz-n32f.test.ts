@@ -306,7 +306,11 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     const body = JSON.stringify(genuine);
     const rs = await Promise.allSettled(Array.from({ length: 300 }, () => peer.request("POST", PROCESS, { "content-type": "application/json" }, body, undefined, 1)));
     expect(rs.filter((x) => x.status === "fulfilled").length).toBeLessThan(300);
-    await waitFor("nothing in flight", async () => (await metricSum(h, "sepp_datapath_inflight")) === 0, 10000);
+    await waitFor(
+      "nothing in flight, no data path timer armed",
+      async () => (await metricSum(h, "sepp_datapath_inflight")) === 0 && (await metricSum(h, "sepp_datapath_timers")) === 0,
+      10000,
+    );
   });
 
   test("the peer answers the visited SEPP with garbage: the NF gets a 502/504 ProblemDetails, never a 500", async () => {

@@ -117,14 +117,15 @@ export async function expectHealthy(s: SeppProcess, expect: (v: unknown) => any,
   const h = await fetch(`http://127.0.0.1:${s.side.ports.admin}/v1/health`);
   expect(h.status).toBe(200);
   expect(((await h.json()) as { status: string }).status).toBe("UP");
-  // in-flight requests settle asynchronously after the last answer was read: wait for 0, bounded
+  // in-flight requests and their timers settle asynchronously after the last answer was read: wait for 0, bounded
   const end = Date.now() + 5000;
-  let inflight = await metricSum(s, "sepp_datapath_inflight");
-  while (inflight !== 0 && Date.now() < end) {
+  const counts = async () => [await metricSum(s, "sepp_datapath_inflight"), await metricSum(s, "sepp_datapath_timers")];
+  let left = await counts();
+  while (left.some((n) => n !== 0) && Date.now() < end) {
     await Bun.sleep(20);
-    inflight = await metricSum(s, "sepp_datapath_inflight");
+    left = await counts();
   }
-  expect(inflight).toBe(0);
+  expect(left).toEqual([0, 0]); // [requests in flight, data path timers armed]
   expect(errorLines(s, logFrom)).toEqual([]);
   // hostile input is never logged unbounded (debug traces of whole messages are the operator's choice)
   expect(s.logs.slice(logFrom).filter((l) => l.level !== "debug" && JSON.stringify(l).length > 8192).map((l) => JSON.stringify(l).slice(0, 300))).toEqual([]);
