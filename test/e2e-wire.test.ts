@@ -48,6 +48,18 @@ const aadPath = (r: ProxyRequest): string => {
   }
 };
 
+/** n32f-process exchanges other than the P6 announcement a re-negotiation sends in the background (its
+ *  requestLine is /n32c-handshake/v1/exchange-params): the traffic a test itself caused. */
+const nfExchanges = (list: ProxyExchange[]) =>
+  list.filter((x) => {
+    if (!isProcess(x)) return true;
+    try {
+      return !String(aadOf(x.body)?.requestLine?.path ?? "").endsWith("/exchange-params");
+    } catch {
+      return true;
+    }
+  });
+
 describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP processes (PRINS)", () => {
   const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-wire-"));
   let udm: TestNf;
@@ -353,7 +365,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, { authorization: `Bearer ${token}` });
       expect(r.status).toBe(403);
       expect(r.json().cause).toBe("PLMN_ID_MISMATCH");
-      const ex = proxyF.exchanges.slice(start).find((x) => isProcess(x))!;
+      const ex = nfExchanges(proxyF.exchanges.slice(start)).find((x) => isProcess(x))!;
       await ex.done;
       expect(ex.status).toBe(403);
       expect(JSON.parse(ex.responseBody!.toString())).toMatchObject({ cause: "PLMN_ID_MISMATCH", suggestedStatusCode: 403 });
@@ -369,7 +381,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-originating-network-id": "999-99" });
       expect(r.status).toBe(403);
       expect(r.json().cause).toBe("PLMN_ID_MISMATCH");
-      expect(proxyF.exchanges.length).toBe(start);
+      expect(nfExchanges(proxyF.exchanges.slice(start))).toHaveLength(0);
     });
     test("3gpp-Sbi-Originating-Network-Id changed in transit to a third PLMN (by the RI): 403 PLMN_ID_MISMATCH at the home SEPP", async () => {
       const before = ausf.received.length;
@@ -435,7 +447,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         expect(r.status).toBeGreaterThanOrEqual(400);
         expect(r.status).toBeLessThan(500);
       }
-      expect(proxyF.exchanges.length).toBe(start);
+      expect(nfExchanges(proxyF.exchanges.slice(start))).toHaveLength(0);
     });
     test("the canary producer never saw a connection", () => {
       expect(canaryConnections).toBe(0);
