@@ -469,7 +469,7 @@ describe("SEPP started while its token is absent", () => {
         if (startError) throw startError;
         const r = await fetch(`${base}/v1/health`);
         return r.status === 503 ? ((await r.json()) as { checks: Record<string, string> }) : null;
-      }, 15000);
+      }, 25000); // below startSepp's own 20 s start-up bound plus margin: a dead process fails startSepp first
       expect(down.checks.keystore).toBe(`token not found: pkcs11:token=${label}`);
       const admin = (await Bun.file(join(pair.visited.dir, "var", "admin.token")).text()).trim();
       const st = (await (await fetch(`${base}/v1/status`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { keystore: Record<string, unknown>; aead: { engine: string } };

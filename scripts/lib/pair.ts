@@ -197,7 +197,14 @@ export async function startSepp(side: SeppSide, env: Record<string, string> = {}
   const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
   const base = `http://127.0.0.1:${side.ports.admin}`;
   try {
-    await waitFor(`${side.name} SEPP admin API`, async () => (await fetch(`${base}/v1/health`)).ok, 20000, 100);
+    // a process that exits during start-up fails at once, with its output (no 20 s wait for a dead process)
+    let up = false;
+    const died = exited.then((code) => {
+      if (!up) throw new Error(`exited with code ${code} during start-up`);
+    });
+    died.catch(() => {}); // only the race below may observe it
+    await Promise.race([waitFor(`${side.name} SEPP admin API`, async () => (await fetch(`${base}/v1/health`)).ok, 20000, 100), died]);
+    up = true;
   } catch (e) {
     proc.kill("SIGKILL");
     throw new Error(`${side.name} SEPP did not start: ${String(e)}\n${stderr}\n${logs.slice(-5).map((l) => JSON.stringify(l)).join("\n")}`);
