@@ -20,16 +20,27 @@ export const VISITED_SMF = "smf.5gc.mnc015.mcc234.3gppnetwork.org";
 const ROOT = resolve(import.meta.dir, "../..");
 const BUN = process.execPath;
 
-/** A free TCP port on 127.0.0.1 (bound then released: tests start their servers right after). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
+/** Ports this process has handed out: the kernel may give a just-released port to the next bind(0) again. */
+const handedOut = new Set<number>();
+
+/** A free TCP port on 127.0.0.1 (bound then released: tests start their servers right after), never one this
+ *  process handed out before (two callers in a row could otherwise get the same port). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const p = await new Promise<number>((res, rej) => {
+      const s = createServer();
+      s.once("error", rej);
+      s.listen(0, "127.0.0.1", () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => res(port));
+      });
     });
-  });
+    if (!handedOut.has(p)) {
+      handedOut.add(p);
+      return p;
+    }
+  }
+  throw new Error("no fresh free port");
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15000, everyMs = 50): Promise<T> {
