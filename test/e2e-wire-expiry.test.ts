@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME, HOME_UDM, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import { HOME_UDM, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { startN32Proxy, type N32Proxy, type ProxyRequest } from "./support/n32-proxy.ts";
+import { type N32Proxy, type ProxyRequest, startProxyInFront } from "./support/n32-proxy.ts";
 
 const SUPI = "imsi-262010000000001";
 const VALIDITY_S = 4;
@@ -39,14 +39,7 @@ describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between t
         else c.n32c = { ...c.n32c, contextValiditySeconds: VALIDITY_S, rekeyMarginSeconds: 1 };
       },
     });
-    proxyF = await startN32Proxy({
-      port: pf,
-      server: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      client: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      upstream: `https://127.0.0.1:${pair.home.ports.n32}`,
-      servername: HOME.fqdn,
-    });
+    proxyF = await startProxyInFront(pair, "home", pf);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-prins");
     const hs = await waitForState(h, "visited", "active-prins");

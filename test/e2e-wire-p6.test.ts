@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME, HOME_UDM, VISITED, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import { HOME_UDM, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
 import { createRootCa, type DevCa } from "../src/pki/devpki.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { aadOf, startN32Proxy, type N32Proxy, type ProxyRequest } from "./support/n32-proxy.ts";
+import { aadOf, type N32Proxy, type ProxyRequest, startProxyInFront } from "./support/n32-proxy.ts";
 import { TestRi } from "./support/ri.ts";
 
 const RI_ID = "ipx1.example.net";
@@ -107,23 +107,8 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
         }
       },
     });
-    const ca = [pair.pki.rootV.certPem, pair.pki.rootH.certPem];
-    proxyF = await startN32Proxy({
-      port: pf,
-      server: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      client: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      ca,
-      upstream: `https://127.0.0.1:${pair.home.ports.n32}`,
-      servername: HOME.fqdn,
-    });
-    proxyC = await startN32Proxy({
-      port: pc,
-      server: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      client: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      ca,
-      upstream: `https://127.0.0.1:${pair.visited.ports.n32}`,
-      servername: VISITED.fqdn,
-    });
+    proxyF = await startProxyInFront(pair, "home", pf);
+    proxyC = await startProxyInFront(pair, "visited", pc);
     // the first announcement is modified by the RI; later ones pass untouched
     proxyF.onRequest(async (r) => {
       if (patched > 0 || !isAnnouncement(r)) return undefined;

@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME, HOME_UDM, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import { HOME_UDM, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
 import { startNf, type TestNf } from "./support/nf.ts";
-import { startN32Proxy, type N32Proxy } from "./support/n32-proxy.ts";
+import { type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
 
 const SUPI = "imsi-262010000000001";
 
@@ -36,14 +36,7 @@ describe("TLS mode: a hostile partner aims the home SEPP at targets outside its 
     canaryPort = (canary.address() as { port: number }).port;
     const pf = await freePort();
     const pair = await writePair({ dir, capabilities: ["TLS"], homeProducers: { [HOME_UDM]: udm.port } });
-    peer = await startN32Proxy({
-      port: pf,
-      server: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      client: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      upstream: `https://127.0.0.1:${pair.home.ports.n32}`,
-      servername: HOME.fqdn,
-    });
+    peer = await startProxyInFront(pair, "home", pf);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(h, "visited", "active-tls");
   }, 60000);

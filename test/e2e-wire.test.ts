@@ -12,7 +12,7 @@ import { HOME, HOME_AUSF, HOME_UDM, freePort, startSepp, waitFor, waitForState, 
 import { createRootCa } from "../src/pki/devpki.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { aadOf, editAad, flipAadPathBit, flipBit, startN32Proxy, type N32Proxy, type ProxyAction, type ProxyExchange, type ProxyRequest } from "./support/n32-proxy.ts";
+import { aadOf, editAad, flipAadPathBit, flipBit, type N32Proxy, type ProxyAction, type ProxyExchange, type ProxyRequest, startProxyInFront } from "./support/n32-proxy.ts";
 import { TestRi } from "./support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -161,23 +161,8 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         }
       },
     });
-    const ca = [pair.pki.rootV.certPem, pair.pki.rootH.certPem];
-    proxyF = await startN32Proxy({
-      port: pf,
-      server: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      client: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      ca,
-      upstream: `https://127.0.0.1:${pair.home.ports.n32}`,
-      servername: HOME.fqdn,
-    });
-    proxyC = await startN32Proxy({
-      port: pc,
-      server: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      client: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      ca,
-      upstream: `https://127.0.0.1:${pair.visited.ports.n32}`,
-      servername: pair.visited.config.identity!.n32Fqdn,
-    });
+    proxyF = await startProxyInFront(pair, "home", pf);
+    proxyC = await startProxyInFront(pair, "visited", pc);
     // the first P6 announcement is lost in transit (stream reset): the visited SEPP tries again
     let dropped = 0;
     proxyF.onRequest((r) => (dropped === 0 && isProcess(r) && aadPath(r) === "/n32c-handshake/v1/exchange-params" ? (dropped++, { kind: "drop" }) : undefined));

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HOME, HOME_UDM, VISITED, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { startN32Proxy, type N32Proxy } from "./support/n32-proxy.ts";
+import { type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
 import { deepJson, expectHealthy, metricSum } from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -69,14 +69,7 @@ describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
         if (side === "visited") c.peers![0]!.n32cUri = `https://127.0.0.1:${pc}`;
       },
     });
-    proxy = await startN32Proxy({
-      port: pc,
-      server: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      client: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      upstream: `https://127.0.0.1:${pair.home.ports.n32}`,
-      servername: HOME.fqdn,
-    });
+    proxy = await startProxyInFront(pair, "home", pc);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     status0 = await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");

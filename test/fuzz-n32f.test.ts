@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HOME, HOME_UDM, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { aadOf, startN32Proxy, type N32Proxy } from "./support/n32-proxy.ts";
+import { aadOf, type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
 import { RawH2, b64u, deepJson, expectHealthy, metricSum, type RawResponse } from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -98,15 +98,7 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
         else c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
       },
     });
-    const ca = [pair.pki.rootV.certPem, pair.pki.rootH.certPem];
-    proxy = await startN32Proxy({
-      port: pf,
-      server: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      client: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      ca,
-      upstream: `https://127.0.0.1:${pair.home.ports.n32}`,
-      servername: HOME.fqdn,
-    });
+    proxy = await startProxyInFront(pair, "home", pf);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");
@@ -121,7 +113,7 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     block = aadOf(ex.body);
     ctxId = block.metaData.n32fContextId;
     expect(genuine.reformattedData.ciphertext.length).toBeGreaterThan(0); // something was encrypted (the SUPI)
-    peer = new RawH2(`https://127.0.0.1:${pair.home.ports.n32}`, { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem, ca, servername: HOME.fqdn });
+    peer = new RawH2(`https://127.0.0.1:${pair.home.ports.n32}`, { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem, ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem], servername: HOME.fqdn });
     udmBefore = udm.received.length;
     hLog0 = h.logs.length;
     vLog0 = v.logs.length;

@@ -9,8 +9,8 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME, HOME_AUSF, HOME_NRF, VISITED, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
-import { startN32Proxy, type N32Proxy } from "./support/n32-proxy.ts";
+import { HOME_AUSF, HOME_NRF, VISITED, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import { type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
 import { RawH2, deepJson, expectHealthy, type RawResponse } from "./support/fuzz.ts";
 
 const DISC = "/nnrf-disc/v1/nf-instances?target-nf-type=UDM&requester-nf-type=AMF";
@@ -82,14 +82,7 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
         if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
       },
     });
-    proxy = await startN32Proxy({
-      port: pf,
-      server: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      client: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      upstream: `https://127.0.0.1:${pair.home.ports.n32}`,
-      servername: HOME.fqdn,
-    });
+    proxy = await startProxyInFront(pair, "home", pf);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-tls");
     nf = new RawH2(`http://127.0.0.1:${pair.visited.ports.sbi}`);

@@ -7,6 +7,7 @@
 // N32 network between two operators.
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { HOME, VISITED, type PairPki, type SeppSide } from "../../scripts/lib/pair.ts";
 
 export interface ProxyRequest {
   method: string;
@@ -70,6 +71,29 @@ export interface N32Proxy {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A proxy standing in front of one SEPP of a `writePair` pair: it presents that SEPP's certificate to the other
+ * SEPP and connects to it with the other SEPP's certificate (the test made the PKI, so it holds both keys).
+ */
+export function startProxyInFront(
+  pair: { visited: SeppSide; home: SeppSide; pki: PairPki },
+  target: "home" | "visited",
+  port: number,
+  extra: Pick<N32ProxyOptions, "timeoutMs"> = {},
+): Promise<N32Proxy> {
+  const [me, other, side, fqdn] =
+    target === "home" ? [pair.pki.certH, pair.pki.certV, pair.home, HOME.fqdn] : [pair.pki.certV, pair.pki.certH, pair.visited, VISITED.fqdn];
+  return startN32Proxy({
+    ...extra,
+    port,
+    server: { cert: me.chainPem, key: me.keyPem },
+    client: { cert: other.chainPem, key: other.keyPem },
+    ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
+    upstream: `https://127.0.0.1:${side.ports.n32}`,
+    servername: fqdn,
+  });
+}
 
 export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
   const timeoutMs = o.timeoutMs ?? 10_000;
