@@ -17,8 +17,17 @@ const MIN_MS = Number(process.env.BENCH_MS ?? 1500);
 
 function setup(): { module: string; uri: string; pin: string; cleanup: () => void } {
   if (process.env.PKCS11_MODULE && process.env.PKCS11_TOKEN_URI && process.env.PKCS11_PIN)
-    return { module: process.env.PKCS11_MODULE, uri: process.env.PKCS11_TOKEN_URI, pin: process.env.PKCS11_PIN, cleanup: () => {} };
-  const module = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"].find((p) => Bun.file(p).size > 0);
+    return {
+      module: process.env.PKCS11_MODULE,
+      uri: process.env.PKCS11_TOKEN_URI,
+      pin: process.env.PKCS11_PIN,
+      cleanup: () => {},
+    };
+  const module = [
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+  ].find((p) => Bun.file(p).size > 0);
   if (!module) throw new Error("SoftHSM2 not found; set PKCS11_MODULE, PKCS11_TOKEN_URI and PKCS11_PIN");
   const dir = mkdtempSync(join(tmpdir(), "sepp-bench-hsm-"));
   mkdirSync(join(dir, "tokens"));
@@ -26,10 +35,18 @@ function setup(): { module: string; uri: string; pin: string; cleanup: () => voi
   writeFileSync(conf, `directories.tokendir = ${join(dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`);
   // SoftHSM reads SOFTHSM2_CONF with getenv(3); Bun's process.env does not reach the C environment.
   const libc = dlopen("libc.so.6", { setenv: { args: ["cstring", "cstring", "i32"], returns: "i32" } });
-  libc.symbols.setenv(Buffer.from("SOFTHSM2_CONF\0"), Buffer.from(conf + "\0"), 1);
-  const r = Bun.spawnSync(["softhsm2-util", "--init-token", "--free", "--label", "bench", "--pin", "1234", "--so-pin", "5678"], { env: { ...process.env, SOFTHSM2_CONF: conf } });
-  if (r.exitCode !== 0) throw new Error("softhsm2-util failed: " + r.stderr.toString());
-  return { module, uri: "pkcs11:token=bench", pin: "1234", cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  libc.symbols.setenv(Buffer.from("SOFTHSM2_CONF\0"), Buffer.from(`${conf}\0`), 1);
+  const r = Bun.spawnSync(
+    ["softhsm2-util", "--init-token", "--free", "--label", "bench", "--pin", "1234", "--so-pin", "5678"],
+    { env: { ...process.env, SOFTHSM2_CONF: conf } },
+  );
+  if (r.exitCode !== 0) throw new Error(`softhsm2-util failed: ${r.stderr.toString()}`);
+  return {
+    module,
+    uri: "pkcs11:token=bench",
+    pin: "1234",
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 function run(engine: AeadEngine, size: number): number {
@@ -37,7 +54,8 @@ function run(engine: AeadEngine, size: number): number {
   const iv = randomBytes(12);
   const aad = randomBytes(200); // about the size of a protected header + aad of a small N32-f message
   const pt = randomBytes(size);
-  for (let i = 0; i < 200; i++) engine.open(key, iv, aad, ...(Object.values(engine.seal(key, iv, aad, pt)) as [Uint8Array, Uint8Array])); // warm up
+  for (let i = 0; i < 200; i++)
+    engine.open(key, iv, aad, ...(Object.values(engine.seal(key, iv, aad, pt)) as [Uint8Array, Uint8Array])); // warm up
   let ops = 0;
   const t0 = performance.now();
   let t = t0;
@@ -54,16 +72,26 @@ function run(engine: AeadEngine, size: number): number {
 }
 
 const env = setup();
-const token = Pkcs11Token.open({ modulePath: env.module, tokenUri: env.uri, readPin: () => new TextEncoder().encode(env.pin), poolSize: 1, log: createLogger({ level: "error" }) });
+const token = Pkcs11Token.open({
+  modulePath: env.module,
+  tokenUri: env.uri,
+  readPin: () => new TextEncoder().encode(env.pin),
+  poolSize: 1,
+  log: createLogger({ level: "error" }),
+});
 if (!token.state().healthy) throw new Error(`token not usable: ${token.state().detail}`);
 const sw = new SoftwareAeadEngine();
 const hw = new Pkcs11AeadEngine(token);
-console.log(`AES-256-GCM seal+open, ${MIN_MS} ms per case, Bun ${Bun.version} ${process.arch}, token ${token.state().token?.model} (CK_GCM_PARAMS ${hw.layout})`);
+console.log(
+  `AES-256-GCM seal+open, ${MIN_MS} ms per case, Bun ${Bun.version} ${process.arch}, token ${token.state().token?.model} (CK_GCM_PARAMS ${hw.layout})`,
+);
 const lines: string[] = [];
 for (const size of SIZES) {
   const s = run(sw, size);
   const p = run(hw, size);
-  lines.push(`aead size=${size}B software=${Math.round(s)} ops/s pkcs11=${Math.round(p)} ops/s ratio=${(s / p).toFixed(2)}`);
+  lines.push(
+    `aead size=${size}B software=${Math.round(s)} ops/s pkcs11=${Math.round(p)} ops/s ratio=${(s / p).toFixed(2)}`,
+  );
 }
 hw.close();
 token.close();

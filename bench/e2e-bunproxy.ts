@@ -17,7 +17,19 @@ interface Options {
 }
 
 const o = JSON.parse(process.argv[2] ?? "{}") as Options;
-const HOP = new Set([":method", ":path", ":authority", ":scheme", "connection", "host", "content-length", "te", "transfer-encoding", "keep-alive", "upgrade"]);
+const HOP = new Set([
+  ":method",
+  ":path",
+  ":authority",
+  ":scheme",
+  "connection",
+  "host",
+  "content-length",
+  "te",
+  "transfer-encoding",
+  "keep-alive",
+  "upgrade",
+]);
 
 let session: http2.ClientHttp2Session | null = null;
 function upstream(): http2.ClientHttp2Session {
@@ -56,7 +68,11 @@ const server = o.server
 server.on("session", (s) => s.on("error", () => {}));
 server.on("stream", (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => {
   stream.on("error", () => {});
-  const out: http2.OutgoingHttpHeaders = { ":method": h[":method"], ":path": h[":path"], ":authority": h[":authority"] };
+  const out: http2.OutgoingHttpHeaders = {
+    ":method": h[":method"],
+    ":path": h[":path"],
+    ":authority": h[":authority"],
+  };
   for (const k in h) if (!HOP.has(k)) out[k] = h[k];
   const chunks: Buffer[] = [];
   const forward = () => {
@@ -81,6 +97,8 @@ server.on("stream", (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeade
   stream.on("data", (c: Buffer) => chunks.push(c));
   stream.on("end", forward);
 });
-server.listen(0, "127.0.0.1", () => process.stdout.write(JSON.stringify({ port: (server.address() as { port: number }).port }) + "\n"));
+server.listen(0, "127.0.0.1", () =>
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`),
+);
 process.on("SIGTERM", () => process.exit(0));
 process.on("SIGINT", () => process.exit(0));

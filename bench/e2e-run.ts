@@ -14,7 +14,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { AM_DATA } from "./nf-h2.ts";
-import { HOME, HOME_UDM, VISITED, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME,
+  HOME_UDM,
+  VISITED,
+  freePort,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -32,7 +42,14 @@ interface Opts {
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { duration: 10, warmup: 2, clients: 4, streams: 16, only: new Set(["nf", "nf-other", "chain", "bun-chain", "prins", "tls"]), nf: "serve" };
+  const o: Opts = {
+    duration: 10,
+    warmup: 2,
+    clients: 4,
+    streams: 16,
+    only: new Set(["nf", "nf-other", "chain", "bun-chain", "prins", "tls"]),
+    nf: "serve",
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -55,8 +72,10 @@ function parseArgs(argv: string[]): Opts {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
-    }
-    else throw new Error(`unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,nf-other,chain,bun-chain,prins,tls, --nf serve|node, --profile dir)`);
+    } else
+      throw new Error(
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,nf-other,chain,bun-chain,prins,tls, --nf serve|node, --profile dir)`,
+      );
   }
   return o;
 }
@@ -65,7 +84,11 @@ const SUPI = "imsi-262010000000001";
 const PATH = `/nudm-sdm/v2/${SUPI}/am-data?plmn-id=%7B%22mcc%22%3A%22234%22%2C%22mnc%22%3A%2215%22%7D`;
 // a JWT-shaped access token whose consumerPlmnId is the visited PLMN (the pSEPP checks it, TS 33.517 4.2.2.4)
 const TOKEN = `Bearer eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.${Buffer.from(JSON.stringify({ iss: "nrf", sub: "amf-1", aud: "nudm-sdm", scope: "nudm-sdm", exp: 4102444800, consumerPlmnId: { mcc: "234", mnc: "15" } })).toString("base64url")}.c2lnbmF0dXJl`;
-const NF_HEADERS = ["accept: application/json", `authorization: ${TOKEN}`, "user-agent: AMF-6a0c4a4e-0f4e-4a38-9a33-7a0f1b5b0a01"];
+const NF_HEADERS = [
+  "accept: application/json",
+  `authorization: ${TOKEN}`,
+  "user-agent: AMF-6a0c4a4e-0f4e-4a38-9a33-7a0f1b5b0a01",
+];
 
 interface Result {
   name: string;
@@ -99,7 +122,11 @@ function cpuSeconds(pid: number): number {
   return t;
 }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((res, rej) => {
     const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -145,14 +172,22 @@ function probe(name: string, url: string, authority: string): Promise<void> {
     st.on("data", (d: Buffer) => (body += d.toString()));
     st.on("end", () => {
       if (status !== 200) return done(new Error(`${name}: probe answered ${status}: ${body.slice(0, 300)}`));
-      if (JSON.stringify(JSON.parse(body)) !== JSON.stringify(AM_DATA)) return done(new Error(`${name}: probe body is not the NF's answer: ${body.slice(0, 300)}`));
+      if (JSON.stringify(JSON.parse(body)) !== JSON.stringify(AM_DATA))
+        return done(new Error(`${name}: probe body is not the NF's answer: ${body.slice(0, 300)}`));
       done();
     });
     st.on("error", (e) => done(new Error(`${name}: probe failed: ${e.message}`)));
   });
 }
 
-async function h2load(o: Opts, dir: string, name: string, url: string, authority: string | null, procs: Array<{ name: string; pid: number }>): Promise<Result> {
+async function h2load(
+  o: Opts,
+  dir: string,
+  name: string,
+  url: string,
+  authority: string | null,
+  procs: Array<{ name: string; pid: number }>,
+): Promise<Result> {
   if (authority) await probe(name, url, authority);
   const headers = [...NF_HEADERS, ...(authority ? [`:authority: ${authority}`] : [])].flatMap((h) => ["-H", h]);
   const base = ["-t", "1", "-c", String(o.clients), "-m", String(o.streams), ...headers];
@@ -163,7 +198,11 @@ async function h2load(o: Opts, dir: string, name: string, url: string, authority
   const log = join(dir, `${name}.h2load.log`);
   const before = procs.map((p) => cpuSeconds(p.pid));
   const t0 = performance.now();
-  const r = await run("h2load", [...base, "-D", String(o.duration), `--log-file=${log}`, url], (o.duration + 30) * 1000);
+  const r = await run(
+    "h2load",
+    [...base, "-D", String(o.duration), `--log-file=${log}`, url],
+    (o.duration + 30) * 1000,
+  );
   const wall = (performance.now() - t0) / 1000;
   const after = procs.map((p) => cpuSeconds(p.pid));
   if (r.code !== 0) throw new Error(`${name}: h2load failed (${r.code}): ${r.err || r.out}`);
@@ -177,7 +216,7 @@ async function h2load(o: Opts, dir: string, name: string, url: string, authority
   let n = 0;
   for (const line of lines) {
     const [, status, us] = line.split("\t");
-    if (status && status.startsWith("2") && us) lat[n++] = Number(us) / 1000;
+    if (status?.startsWith("2") && us) lat[n++] = Number(us) / 1000;
   }
   const sorted = lat.subarray(0, n).sort();
   const ok2xx = Number(codes[1]);
@@ -197,7 +236,13 @@ async function h2load(o: Opts, dir: string, name: string, url: string, authority
 }
 
 /** A long-running helper process; resolves once `ready` says so from its stdout/stderr. */
-async function daemon(name: string, cmd: string, args: string[], ready: (out: string) => boolean | Promise<boolean>, timeoutMs = 15000) {
+async function daemon(
+  name: string,
+  cmd: string,
+  args: string[],
+  ready: (out: string) => boolean | Promise<boolean>,
+  timeoutMs = 15000,
+) {
   const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const add = (d: Buffer) => (out = (out + d.toString()).slice(-20000));
@@ -205,10 +250,15 @@ async function daemon(name: string, cmd: string, args: string[], ready: (out: st
   p.stderr!.on("data", add);
   const exited = new Promise<void>((r) => p.once("exit", () => r()));
   try {
-    await waitFor(name, () => {
-      if (p.exitCode !== null) throw new Error(`${name} exited (${p.exitCode}): ${out}`);
-      return ready(out);
-    }, timeoutMs, 50);
+    await waitFor(
+      name,
+      () => {
+        if (p.exitCode !== null) throw new Error(`${name} exited (${p.exitCode}): ${out}`);
+        return ready(out);
+      },
+      timeoutMs,
+      50,
+    );
   } catch (e) {
     p.kill("SIGKILL");
     throw e;
@@ -255,16 +305,25 @@ async function main() {
     stops.push(() => nf.stop());
     const nfPort = Number(/"port":(\d+)/.exec(nf.output())![1]);
     const udm = `${HOME_UDM}:${nfPort}`;
-    console.error(`# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}, ${o.duration}s per scenario after ${o.warmup}s warm-up`);
+    console.error(
+      `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}, ${o.duration}s per scenario after ${o.warmup}s warm-up`,
+    );
 
-    if (o.only.has("nf")) results.push(await h2load(o, dir, "nf", `http://127.0.0.1:${nfPort}${PATH}`, udm, [{ name: "nf", pid: nf.pid }]));
+    if (o.only.has("nf"))
+      results.push(await h2load(o, dir, "nf", `http://127.0.0.1:${nfPort}${PATH}`, udm, [{ name: "nf", pid: nf.pid }]));
     if (o.only.has("nf-other")) {
       // the other NF engine, measured alone too (node:http2 when the NF runs on Bun.serve, and the reverse)
       const other = o.nf === "serve" ? "node" : "serve";
-      const nf2 = await daemon("NF 2", BUN, [join(ROOT, "bench/nf-h2.ts"), "0", other], (s) => /\{"port":\d+\}/.test(s));
+      const nf2 = await daemon("NF 2", BUN, [join(ROOT, "bench/nf-h2.ts"), "0", other], (s) =>
+        /\{"port":\d+\}/.test(s),
+      );
       stops.push(() => nf2.stop());
       const p2 = Number(/"port":(\d+)/.exec(nf2.output())![1]);
-      results.push(await h2load(o, dir, `nf-${other}`, `http://127.0.0.1:${p2}${PATH}`, `${HOME_UDM}:${p2}`, [{ name: `nf-${other}`, pid: nf2.pid }]));
+      results.push(
+        await h2load(o, dir, `nf-${other}`, `http://127.0.0.1:${p2}${PATH}`, `${HOME_UDM}:${p2}`, [
+          { name: `nf-${other}`, pid: nf2.pid },
+        ]),
+      );
       await nf2.stop();
     }
 
@@ -276,27 +335,49 @@ async function main() {
       const vp = join(pki.visited.dir, "var/pki");
       const hp = join(pki.home.dir, "var/pki");
       writeFileSync(join(dir, "nghttpx.conf"), ""); // no system configuration file
-      const common = ["-n1", `--conf=${join(dir, "nghttpx.conf")}`, "--no-ocsp", "--no-via", "--log-level=WARN", "--tls-min-proto-version=TLSv1.3"];
-      const b = await daemon("nghttpx B", "nghttpx", [
-        ...common,
-        `--frontend=127.0.0.1,${pb}`,
-        `--backend=127.0.0.1,${nfPort};;proto=h2`,
-        "--verify-client",
-        `--verify-client-cacert=${join(vp, "root-visited.crt.pem")}`,
-        join(hp, "sepp.key.pem"),
-        join(hp, "sepp.crt.pem"),
-      ], () => listening(pb));
+      const common = [
+        "-n1",
+        `--conf=${join(dir, "nghttpx.conf")}`,
+        "--no-ocsp",
+        "--no-via",
+        "--log-level=WARN",
+        "--tls-min-proto-version=TLSv1.3",
+      ];
+      const b = await daemon(
+        "nghttpx B",
+        "nghttpx",
+        [
+          ...common,
+          `--frontend=127.0.0.1,${pb}`,
+          `--backend=127.0.0.1,${nfPort};;proto=h2`,
+          "--verify-client",
+          `--verify-client-cacert=${join(vp, "root-visited.crt.pem")}`,
+          join(hp, "sepp.key.pem"),
+          join(hp, "sepp.crt.pem"),
+        ],
+        () => listening(pb),
+      );
       stops.push(() => b.stop());
-      const a = await daemon("nghttpx A", "nghttpx", [
-        ...common,
-        `--frontend=127.0.0.1,${pa};no-tls`,
-        `--backend=127.0.0.1,${pb};;tls;proto=h2;sni=${HOME.fqdn}`,
-        `--cacert=${join(hp, "root-home.crt.pem")}`,
-        `--client-private-key-file=${join(vp, "sepp.key.pem")}`,
-        `--client-cert-file=${join(vp, "sepp.crt.pem")}`,
-      ], () => listening(pa));
+      const a = await daemon(
+        "nghttpx A",
+        "nghttpx",
+        [
+          ...common,
+          `--frontend=127.0.0.1,${pa};no-tls`,
+          `--backend=127.0.0.1,${pb};;tls;proto=h2;sni=${HOME.fqdn}`,
+          `--cacert=${join(hp, "root-home.crt.pem")}`,
+          `--client-private-key-file=${join(vp, "sepp.key.pem")}`,
+          `--client-cert-file=${join(vp, "sepp.crt.pem")}`,
+        ],
+        () => listening(pa),
+      );
       stops.push(() => a.stop());
-      results.push(await h2load(o, dir, "chain", `http://127.0.0.1:${pa}${PATH}`, udm, [{ name: "nghttpx-A", pid: a.pid }, { name: "nghttpx-B", pid: b.pid }]));
+      results.push(
+        await h2load(o, dir, "chain", `http://127.0.0.1:${pa}${PATH}`, udm, [
+          { name: "nghttpx-A", pid: a.pid },
+          { name: "nghttpx-B", pid: b.pid },
+        ]),
+      );
       await a.stop();
       await b.stop();
     }
@@ -307,19 +388,35 @@ async function main() {
       const vp = join(pki.visited.dir, "var/pki");
       const hp = join(pki.home.dir, "var/pki");
       const proxy = async (name: string, opts: unknown) => {
-        const d = await daemon(name, BUN, [join(ROOT, "bench/e2e-bunproxy.ts"), JSON.stringify(opts)], (s) => /\{"port":\d+\}/.test(s));
+        const d = await daemon(name, BUN, [join(ROOT, "bench/e2e-bunproxy.ts"), JSON.stringify(opts)], (s) =>
+          /\{"port":\d+\}/.test(s),
+        );
         stops.push(() => d.stop());
         return { ...d, port: Number(/"port":(\d+)/.exec(d.output())![1]) };
       };
       const b = await proxy("bun proxy B", {
-        server: { key: join(hp, "sepp.key.pem"), cert: join(hp, "sepp.crt.pem"), clientCa: join(vp, "root-visited.crt.pem") },
+        server: {
+          key: join(hp, "sepp.key.pem"),
+          cert: join(hp, "sepp.crt.pem"),
+          clientCa: join(vp, "root-visited.crt.pem"),
+        },
         upstream: `http://127.0.0.1:${nfPort}`,
       });
       const a = await proxy("bun proxy A", {
         upstream: `https://127.0.0.1:${b.port}`,
-        client: { key: join(vp, "sepp.key.pem"), cert: join(vp, "sepp.crt.pem"), ca: join(hp, "root-home.crt.pem"), servername: HOME.fqdn },
+        client: {
+          key: join(vp, "sepp.key.pem"),
+          cert: join(vp, "sepp.crt.pem"),
+          ca: join(hp, "root-home.crt.pem"),
+          servername: HOME.fqdn,
+        },
       });
-      results.push(await h2load(o, dir, "bun-chain", `http://127.0.0.1:${a.port}${PATH}`, udm, [{ name: "bun-A", pid: a.pid }, { name: "bun-B", pid: b.pid }]));
+      results.push(
+        await h2load(o, dir, "bun-chain", `http://127.0.0.1:${a.port}${PATH}`, udm, [
+          { name: "bun-A", pid: a.pid },
+          { name: "bun-B", pid: b.pid },
+        ]),
+      );
       await a.stop();
       await b.stop();
     }
@@ -333,7 +430,8 @@ async function main() {
         capabilities: [mode],
         homeProducers: { [HOME_UDM]: nfPort },
         edit: (_side, c) => {
-          for (const p of c.peers ?? []) p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
+          for (const p of c.peers ?? [])
+            p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
         },
       });
       const env: Record<string, string> = { SEPP_LOG_LEVEL: "info" };
@@ -360,7 +458,9 @@ async function main() {
   }
 
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
-  console.log(`scenario  req/s     p50 ms  p99 ms  2xx/done        CPU per process: seconds, % of one core, µs per request`);
+  console.log(
+    `scenario  req/s     p50 ms  p99 ms  2xx/done        CPU per process: seconds, % of one core, µs per request`,
+  );
   for (const r of results)
     console.log(
       `${r.name.padEnd(9)} ${f(r.rps, 0).padStart(7)}  ${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(14)}  ${r.cpu.map((c) => `${c.name} ${f(c.seconds, 2)}s ${f(c.pct, 0)}% ${f((1e6 * c.seconds) / Math.max(1, r.done), 0)}µs`).join(", ")}`,
@@ -370,7 +470,10 @@ async function main() {
   const tls = by("tls");
   const chain = by("chain");
   const bunChain = by("bun-chain");
-  if (bunChain && chain) console.log(`# runtime floor: bun-chain / nghttpx-chain = ${(bunChain.rps / chain.rps).toFixed(2)}${prins ? `; prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}` : ""}`);
+  if (bunChain && chain)
+    console.log(
+      `# runtime floor: bun-chain / nghttpx-chain = ${(bunChain.rps / chain.rps).toFixed(2)}${prins ? `; prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}` : ""}`,
+    );
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
   for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);

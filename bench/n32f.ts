@@ -71,7 +71,7 @@ const fixture = (name: string): Fixture => {
 
 /** Bytes of the message on HTTP/1-style accounting: request/status line + "name: value\r\n" headers + body. */
 function messageSize(m: HttpMessage): number {
-  const line = m.kind === "request" ? `${m.method} ${m.path}${m.query ? "?" + m.query : ""} HTTP/2\r\n`.length : 14;
+  const line = m.kind === "request" ? `${m.method} ${m.path}${m.query ? `?${m.query}` : ""} HTTP/2\r\n`.length : 14;
   return line + m.headers.reduce((a, [n, v]) => a + n.length + v.length + 4, 0) + (m.body?.byteLength ?? 0);
 }
 
@@ -134,12 +134,22 @@ export function typicalCase(): Case {
     ecRestrictionDataWb: { ecModeARestricted: false, ecModeBRestricted: true },
     primaryRatRestrictions: ["NR"],
     secondaryRatRestrictions: ["EUTRA"],
-    edrxParametersList: [{ ratType: "NR", edrxValue: "0101" }, { ratType: "EUTRA", edrxValue: "0011" }],
+    edrxParametersList: [
+      { ratType: "NR", edrxValue: "0101" },
+      { ratType: "EUTRA", edrxValue: "0011" },
+    ],
     iabOperationAllowed: false,
     subscribedDnnList: ["internet", "ims", "mms"],
   });
-  (json.mdtConfiguration as { areaScope: { nrCellIdList: string[] } }).areaScope.nrCellIdList.push("00ABC1232", "00ABC1233");
-  const message: HttpMessage = { ...f.message, headers: f.message.headers.map(([n, v]) => [n, v]), body: te.encode(JSON.stringify(json)) };
+  (json.mdtConfiguration as { areaScope: { nrCellIdList: string[] } }).areaScope.nrCellIdList.push(
+    "00ABC1232",
+    "00ABC1233",
+  );
+  const message: HttpMessage = {
+    ...f.message,
+    headers: f.message.headers.map(([n, v]) => [n, v]),
+    body: te.encode(JSON.stringify(json)),
+  };
   const r = f.request!;
   return {
     size: "typical",
@@ -167,7 +177,11 @@ export function largeCase(): Case {
       {
         apiSignature: f.message.path!,
         apiMethod: f.message.method!,
-        IeList: (f.encryptParts ?? []).map((id) => ({ ieLoc: "MULTIPART_BINARY" as const, ieType: "OTHER" as const, reqIe: id })),
+        IeList: (f.encryptParts ?? []).map((id) => ({
+          ieLoc: "MULTIPART_BINARY" as const,
+          ieType: "OTHER" as const,
+          reqIe: id,
+        })),
       },
     ],
     dataTypeEncPolicy: ["OTHER"],
@@ -188,7 +202,10 @@ export function messageAsJson(c: Case): string {
     };
   } else if (ct.includes("json") && m.body) body = JSON.parse(td.decode(m.body));
   return JSON.stringify({
-    line: m.kind === "request" ? { method: m.method, scheme: m.scheme, authority: m.authority, path: m.path, query: m.query } : m.status,
+    line:
+      m.kind === "request"
+        ? { method: m.method, scheme: m.scheme, authority: m.authority, path: m.path, query: m.query }
+        : m.status,
     headers: m.headers,
     body,
   });
@@ -213,7 +230,14 @@ export interface Pair {
 
 export function pairFor(c: Case): Pair {
   // Both sides apply the same extra policy (as after N32-c parameter exchange: ours locally, the peer's received).
-  const { c: cCtx, p: pCtx, cStore, pStore, master, cId } = contextPair({ engine: aead, enc: ENC, policy: c.peerPolicy, validForMs: 3_600_000 });
+  const {
+    c: cCtx,
+    p: pCtx,
+    cStore,
+    pStore,
+    master,
+    cId,
+  } = contextPair({ engine: aead, enc: ENC, policy: c.peerPolicy, validForMs: 3_600_000 });
   const material = deriveN32fKeyMaterial(master, cId, ENC);
   master.fill(0);
   // The initiator (cSEPP, HTTP/2 client) sends requests with parallel_request_*; the responder answers with parallel_response_*.
@@ -245,7 +269,11 @@ export function oursOpen(c: Case, p: Pair, body: string): HttpMessage {
 export async function joseProtect(c: Case, p: Pair): Promise<string> {
   const ctx = p.sender;
   const { block, dataToEncrypt } = reformat(c.message, {
-    metaData: { n32fContextId: ctx.peerContextId, messageId: c.request?.messageId ?? newMessageId(), authorizedIpxId: "NULL" },
+    metaData: {
+      n32fContextId: ctx.peerContextId,
+      messageId: c.request?.messageId ?? newMessageId(),
+      authorizedIpxId: "NULL",
+    },
     policy: prins.policiesOf(ctx).encryption,
     request: c.request,
   });
@@ -266,7 +294,9 @@ export async function joseOpen(c: Case, p: Pair, body: string): Promise<HttpMess
   const wire = JSON.parse(body) as { reformattedData: Parameters<typeof flattenedDecrypt>[0] };
   const r = await flattenedDecrypt(wire.reformattedData, p.rawKey);
   const block = JSON.parse(td.decode(r.additionalAuthenticatedData!));
-  const dataToEncrypt = r.plaintext.length ? (JSON.parse(td.decode(r.plaintext)) as { dataToEncrypt: unknown[] }).dataToEncrypt : [];
+  const dataToEncrypt = r.plaintext.length
+    ? (JSON.parse(td.decode(r.plaintext)) as { dataToEncrypt: unknown[] }).dataToEncrypt
+    : [];
   return reconstruct(block, dataToEncrypt, { expect: c.message.kind });
 }
 
@@ -314,20 +344,22 @@ export function formatMinimumFor(c: Case, p: Pair): { protect: () => string; ver
     protect: () => {
       const root = JSON.parse(nfText) as Record<string, unknown>;
       const payload: unknown[] = [];
-      for (const k of Object.keys(root)) payload.push({ iePath: "/" + k, ieValueLocation: "BODY", value: root[k] });
+      for (const k of Object.keys(root)) payload.push({ iePath: `/${k}`, ieValueLocation: "BODY", value: root[k] });
       const aadB64 = Buffer.from(JSON.stringify({ ...head, payload }), "utf8").toString("base64url");
       const plaintext = Buffer.from(JSON.stringify({ dataToEncrypt }), "utf8");
       iv.writeUInt32BE(seq++ >>> 0, 8);
       const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: 16 });
-      cipher.setAAD(Buffer.from(prot + "." + aadB64, "latin1"));
+      cipher.setAAD(Buffer.from(`${prot}.${aadB64}`, "latin1"));
       const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
       return `{"reformattedData":{"protected":"${prot}","aad":"${aadB64}","iv":"${iv.toString("base64url")}","ciphertext":"${ciphertext.toString("base64url")}","tag":"${cipher.getAuthTag().toString("base64url")}"}}`;
     },
     verify: (body: string) => {
       const w = (JSON.parse(body) as { reformattedData: Record<string, string> }).reformattedData;
-      const block = JSON.parse(Buffer.from(w.aad!, "base64url").toString("utf8")) as { payload: Array<{ iePath: string; value: unknown }> };
+      const block = JSON.parse(Buffer.from(w.aad!, "base64url").toString("utf8")) as {
+        payload: Array<{ iePath: string; value: unknown }>;
+      };
       const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(w.iv!, "base64url"), { authTagLength: 16 });
-      decipher.setAAD(Buffer.from(w.protected + "." + w.aad, "latin1"));
+      decipher.setAAD(Buffer.from(`${w.protected}.${w.aad}`, "latin1"));
       decipher.setAuthTag(Buffer.from(w.tag!, "base64url"));
       const plaintext = Buffer.concat([decipher.update(Buffer.from(w.ciphertext!, "base64url")), decipher.final()]);
       JSON.parse(plaintext.toString("utf8"));
@@ -387,7 +419,16 @@ async function timeAsync(fn: () => Promise<unknown>, ms: number): Promise<Cost> 
 
 function sameMessage(a: HttpMessage, b: HttpMessage): boolean {
   const strip = (m: HttpMessage) =>
-    JSON.stringify([m.kind, m.method, m.scheme, m.authority, m.path, m.query ?? "", m.status, m.headers.filter(([n]) => n !== "3gpp-sbi-target-apiroot")]);
+    JSON.stringify([
+      m.kind,
+      m.method,
+      m.scheme,
+      m.authority,
+      m.path,
+      m.query ?? "",
+      m.status,
+      m.headers.filter(([n]) => n !== "3gpp-sbi-target-apiroot"),
+    ]);
   if (strip(a) !== strip(b)) return false;
   const ab = Buffer.from(a.body ?? []);
   const bb = Buffer.from(b.body ?? []);
@@ -427,7 +468,8 @@ async function check(c: Case): Promise<void> {
     ["jose→ours", oursOpen(c, p, viaJose)],
     ["ours→jose", await joseOpen(c, p, ours)],
   ];
-  for (const [what, m] of results) if (!sameMessage(m, c.message)) throw new Error(`${c.size}: ${what} round trip changed the message`);
+  for (const [what, m] of results)
+    if (!sameMessage(m, c.message)) throw new Error(`${c.size}: ${what} round trip changed the message`);
   const wire = JSON.parse(ours) as { reformattedData: { ciphertext: string; aad: string } };
   if (wire.reformattedData.ciphertext === "") throw new Error(`${c.size}: nothing encrypted, not the intended case`);
 }
@@ -457,13 +499,22 @@ async function bench(c: Case): Promise<CaseResult> {
   await timeAsync(joseRoundTrip, 100);
   timeSync(floor, 50);
 
-  const r: Result = { protect: [], verify: [], joseProtect: [], joseVerify: [], floor: [], minProtect: [], minVerify: [] };
+  const r: Result = {
+    protect: [],
+    verify: [],
+    joseProtect: [],
+    joseVerify: [],
+    floor: [],
+    minProtect: [],
+    minVerify: [],
+  };
   const min = c.size === "typical" ? formatMinimumFor(c, p) : null;
   const minRoundTrip = min ? () => min.verify(min.protect()) : null;
   if (min && minRoundTrip) {
     // the yardstick must do the whole job too: the NF body comes back
     const back = Buffer.from(minRoundTrip() as Uint8Array).toString("utf8");
-    if (back !== JSON.stringify(JSON.parse(td.decode(c.message.body!)))) throw new Error(`${c.size}: format minimum round trip changed the body`);
+    if (back !== JSON.stringify(JSON.parse(td.decode(c.message.body!))))
+      throw new Error(`${c.size}: format minimum round trip changed the body`);
     timeSync(min.protect, 50);
     timeSync(minRoundTrip, 50);
   }
@@ -509,7 +560,17 @@ export function summary(res: CaseResult, clock: "cpu" | "wall" = CLOCK) {
   return {
     minProtect: res.r.minProtect.length ? m("minProtect") : NaN,
     minVerify: res.r.minVerify.length ? m("minVerify") : NaN,
-    minimum, protect, verify, joseProtect: m("joseProtect"), joseVerify: m("joseVerify"), floor, ours, jose, vsJose: jose / ours, vsFloor: ours / (2 * floor) };
+    minimum,
+    protect,
+    verify,
+    joseProtect: m("joseProtect"),
+    joseVerify: m("joseVerify"),
+    floor,
+    ours,
+    jose,
+    vsJose: jose / ours,
+    vsFloor: ours / (2 * floor),
+  };
 }
 
 const CLOCK: "cpu" | "wall" = process.env.BENCH_CLOCK === "wall" ? "wall" : "cpu";

@@ -28,7 +28,11 @@ export const AM_DATA = {
 const body = Buffer.from(JSON.stringify(AM_DATA));
 const okHeaders = { ":status": 200, "content-type": "application/json", "content-length": String(body.length) };
 const notFound = Buffer.from(JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }));
-const nfHeaders = { ":status": 404, "content-type": "application/problem+json", "content-length": String(notFound.length) };
+const nfHeaders = {
+  ":status": 404,
+  "content-type": "application/problem+json",
+  "content-length": String(notFound.length),
+};
 
 /** Bun.serve with native HTTP/2 (h2c by prior knowledge, no HTTP/1.1). */
 export function startServeNf(port = 0): { port: number; close(): Promise<void> } {
@@ -72,8 +76,9 @@ export function startBenchNf(port = 0): Promise<{ port: number; close(): Promise
 if (import.meta.main) {
   const engine = process.argv[3] ?? "serve";
   if (engine !== "serve" && engine !== "node") throw new Error("engine: serve or node");
-  const nf = engine === "serve" ? startServeNf(Number(process.argv[2] ?? 0)) : await startBenchNf(Number(process.argv[2] ?? 0));
-  process.stdout.write(JSON.stringify({ port: nf.port }) + "\n");
+  const nf =
+    engine === "serve" ? startServeNf(Number(process.argv[2] ?? 0)) : await startBenchNf(Number(process.argv[2] ?? 0));
+  process.stdout.write(`${JSON.stringify({ port: nf.port })}\n`);
   const stop = () => process.exit(0);
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

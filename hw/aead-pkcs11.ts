@@ -5,7 +5,15 @@
 // 128-bit tag), and destroy() removes the object (C_DestroyObject) when the context ends. Results equal the
 // software engine byte for byte (tests). The CK_GCM_PARAMS layout is picked once by a known-answer test
 // (hw/pkcs11/gcm.ts). Calls are synchronous, like the software engine's.
-import { SoftwareAeadEngine, AeadKeyError, GCM_IV_LENGTH, GCM_TAG_LENGTH, type AeadEngine, type AeadKey, type SealResult } from "./aead.ts";
+import {
+  SoftwareAeadEngine,
+  AeadKeyError,
+  GCM_IV_LENGTH,
+  GCM_TAG_LENGTH,
+  type AeadEngine,
+  type AeadKey,
+  type SealResult,
+} from "./aead.ts";
 import { CKA, CKK, CKO, CKR } from "./pkcs11/constants.ts";
 import { Pkcs11Error, UlongOut } from "./pkcs11/ffi.ts";
 import { detectGcmLayout, GcmMechanism, isTagFailure, type GcmLayout } from "./pkcs11/gcm.ts";
@@ -32,7 +40,10 @@ class Pkcs11AeadKey implements AeadKey {
   }
   get handle(): number {
     if (this.#handle === null) throw new AeadKeyError("key destroyed");
-    if (!this.session.alive) throw new AeadKeyError("key lost: the PKCS#11 session ended (token removed or reconnected); re-establish the N32-f context");
+    if (!this.session.alive)
+      throw new AeadKeyError(
+        "key lost: the PKCS#11 session ended (token removed or reconnected); re-establish the N32-f context",
+      );
     return this.#handle;
   }
   destroy(): void {
@@ -106,7 +117,8 @@ export class Pkcs11AeadEngine implements AeadEngine {
 
   /** The CK_GCM_PARAMS layout of the module (known once the token was reached). */
   get layout(): GcmLayout {
-    if (this.#layout === null) throw new AeadKeyError("the PKCS#11 token was not reached yet: CK_GCM_PARAMS layout unknown");
+    if (this.#layout === null)
+      throw new AeadKeyError("the PKCS#11 token was not reached yet: CK_GCM_PARAMS layout unknown");
     return this.#layout;
   }
 
@@ -153,7 +165,8 @@ export class Pkcs11AeadEngine implements AeadEngine {
   }
 
   importKey(raw: Uint8Array): AeadKey {
-    if (raw.length !== 16 && raw.length !== 32) throw new AeadKeyError(`AES key must be 16 or 32 octets, got ${raw.length}`);
+    if (raw.length !== 16 && raw.length !== 32)
+      throw new AeadKeyError(`AES key must be 16 or 32 octets, got ${raw.length}`);
     let session: Session;
     try {
       session = this.#ready();
@@ -174,7 +187,8 @@ export class Pkcs11AeadEngine implements AeadEngine {
   }
 
   #key(key: AeadKey): Pkcs11AeadKey {
-    if (!(key instanceof Pkcs11AeadKey) || key.owner !== this) throw new AeadKeyError("key belongs to another AEAD engine");
+    if (!(key instanceof Pkcs11AeadKey) || key.owner !== this)
+      throw new AeadKeyError("key belongs to another AEAD engine");
     return key;
   }
 

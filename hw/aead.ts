@@ -53,7 +53,8 @@ class SoftwareAeadKey implements AeadKey {
   readonly bits: 128 | 256;
   readonly algorithm: "aes-128-gcm" | "aes-256-gcm";
   constructor(raw: Uint8Array) {
-    if (raw.length !== 16 && raw.length !== 32) throw new AeadKeyError(`AES key must be 16 or 32 octets, got ${raw.length}`);
+    if (raw.length !== 16 && raw.length !== 32)
+      throw new AeadKeyError(`AES key must be 16 or 32 octets, got ${raw.length}`);
     this.bits = raw.length === 16 ? 128 : 256;
     this.algorithm = raw.length === 16 ? "aes-128-gcm" : "aes-256-gcm";
     // A KeyObject keeps the secret outside the JS heap's copyable objects; `raw` is left for the caller to wipe.

@@ -52,8 +52,10 @@ export function ecPointToSpki(ecPoint: Uint8Array, curve: Curve): Uint8Array {
   const n = POINT_LEN[curve];
   let point = ecPoint;
   if (ecPoint.length === n + 2 && ecPoint[0] === 0x04 && ecPoint[1] === n) point = ecPoint.subarray(2);
-  else if (ecPoint.length === n + 3 && ecPoint[0] === 0x04 && ecPoint[1] === 0x81 && ecPoint[2] === n) point = ecPoint.subarray(3);
-  if (point.length !== n || point[0] !== 0x04) throw new KeystoreError("FAILED", "the token returned an EC point in an unknown encoding");
+  else if (ecPoint.length === n + 3 && ecPoint[0] === 0x04 && ecPoint[1] === 0x81 && ecPoint[2] === n)
+    point = ecPoint.subarray(3);
+  if (point.length !== n || point[0] !== 0x04)
+    throw new KeystoreError("FAILED", "the token returned an EC point in an unknown encoding");
   const out = new Uint8Array(SPKI_PREFIX[curve].length + n);
   out.set(SPKI_PREFIX[curve], 0);
   out.set(point, SPKI_PREFIX[curve].length);
@@ -77,7 +79,10 @@ export function pinReader(cfg: Pick<Pkcs11Config, "pinFile" | "pinEnv">, dataDir
       try {
         raw = readFileSync(p);
       } catch (e) {
-        throw new KeystoreError("UNAVAILABLE", `cannot read the PIN file ${p}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+        throw new KeystoreError(
+          "UNAVAILABLE",
+          `cannot read the PIN file ${p}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
+        );
       }
       let end = raw.length;
       while (end > 0 && (raw[end - 1] === 0x0a || raw[end - 1] === 0x0d)) end--; // a trailing newline is not part of the PIN
@@ -169,16 +174,26 @@ export class Pkcs11Keystore implements Keystore {
   }
 
   #findIdentity(s: Session): IdentityHandles | null {
-    const priv = s.findObjects([[CKA.CLASS, CKO.PRIVATE_KEY], [CKA.LABEL, IDENTITY_LABEL]], 2)[0];
+    const priv = s.findObjects(
+      [
+        [CKA.CLASS, CKO.PRIVATE_KEY],
+        [CKA.LABEL, IDENTITY_LABEL],
+      ],
+      2,
+    )[0];
     if (priv === undefined) return null;
     const [id, params] = s.getAttributes(priv, [CKA.ID, CKA.EC_PARAMS], true);
     const idv = id ?? new Uint8Array(0);
-    const pubs = s.findObjects([[CKA.CLASS, CKO.PUBLIC_KEY], [CKA.LABEL, IDENTITY_LABEL], ...(idv.length ? [[CKA.ID, idv] as const] : [])], 2);
+    const pubs = s.findObjects(
+      [[CKA.CLASS, CKO.PUBLIC_KEY], [CKA.LABEL, IDENTITY_LABEL], ...(idv.length ? [[CKA.ID, idv] as const] : [])],
+      2,
+    );
     return { privateKey: priv, publicKey: pubs[0] ?? null, id: new Uint8Array(idv), curve: curveOf(params ?? null) };
   }
 
   #identitySpki(s: Session, h: IdentityHandles): Uint8Array {
-    if (h.publicKey === null) throw new KeystoreError("FAILED", "the identity public key object is missing from the token");
+    if (h.publicKey === null)
+      throw new KeystoreError("FAILED", "the identity public key object is missing from the token");
     return ecPointToSpki(s.getAttribute(h.publicKey, CKA.EC_POINT), h.curve);
   }
 
@@ -203,13 +218,27 @@ export class Pkcs11Keystore implements Keystore {
           uri: this.#uri(IDENTITY_LABEL, "private", idn.id),
           extractable: ext ? ext[0] === 1 : false,
         };
-        if (existsSync(this.#chainPath())) info.certificate = certificateInfo(new x509.X509Certificate(readFileSync(this.#chainPath(), "utf8")));
+        if (existsSync(this.#chainPath()))
+          info.certificate = certificateInfo(new x509.X509Certificate(readFileSync(this.#chainPath(), "utf8")));
         out.push(info);
       }
-      const kek = s.findObjects([[CKA.CLASS, CKO.SECRET_KEY], [CKA.LABEL, KEK_LABEL]], 1)[0];
+      const kek = s.findObjects(
+        [
+          [CKA.CLASS, CKO.SECRET_KEY],
+          [CKA.LABEL, KEK_LABEL],
+        ],
+        1,
+      )[0];
       if (kek !== undefined) {
         const [ext] = s.getAttributes(kek, [CKA.EXTRACTABLE], true);
-        out.push({ label: KEK_LABEL, kind: "kek", type: "AES-256", backend: "pkcs11", uri: this.#uri(KEK_LABEL, "secret-key"), extractable: ext ? ext[0] === 1 : false });
+        out.push({
+          label: KEK_LABEL,
+          kind: "kek",
+          type: "AES-256",
+          backend: "pkcs11",
+          uri: this.#uri(KEK_LABEL, "secret-key"),
+          extractable: ext ? ext[0] === 1 : false,
+        });
       }
       if (existsSync(this.#sealedPath())) {
         const blob = readSealed(this.#sealedPath());
@@ -220,10 +249,12 @@ export class Pkcs11Keystore implements Keystore {
   }
 
   async generateIdentity(opts: { curve: Curve; replace?: boolean }): Promise<KeyInfo> {
-    if (opts.curve !== "P-256" && opts.curve !== "P-384") throw new KeystoreError("INVALID", "curve must be P-256 or P-384");
+    if (opts.curve !== "P-256" && opts.curve !== "P-384")
+      throw new KeystoreError("INVALID", "curve must be P-256 or P-384");
     const info = this.#run((s) => {
       const old = this.#findIdentity(s);
-      if (old && !opts.replace) throw new KeystoreError("CONFLICT", "an identity key exists; pass replace to generate a new one");
+      if (old && !opts.replace)
+        throw new KeystoreError("CONFLICT", "an identity key exists; pass replace to generate a new one");
       const id = s.random(16);
       const kp = s.generateKeyPair(
         new Mechanism(CKM.EC_KEY_PAIR_GEN),
@@ -253,7 +284,17 @@ export class Pkcs11Keystore implements Keystore {
       );
       if (old) {
         // The new pair is in place: remove the old pair and its certificate objects.
-        for (const h of [old.privateKey, old.publicKey, ...s.findObjects([[CKA.CLASS, CKO.CERTIFICATE], [CKA.LABEL, IDENTITY_LABEL]], 16)]) {
+        for (const h of [
+          old.privateKey,
+          old.publicKey,
+          ...s.findObjects(
+            [
+              [CKA.CLASS, CKO.CERTIFICATE],
+              [CKA.LABEL, IDENTITY_LABEL],
+            ],
+            16,
+          ),
+        ]) {
           if (h !== null && h !== kp.privateKey && h !== kp.publicKey) s.destroyObject(h);
         }
       }
@@ -275,18 +316,23 @@ export class Pkcs11Keystore implements Keystore {
   }
 
   /** A WebCrypto-shaped object whose sign() runs CKM_ECDSA in the token, for @peculiar/x509. */
-  #tokenCrypto(h: IdentityHandles, spki: Uint8Array): { crypto: Crypto; keys: { privateKey: CryptoKey; publicKey: CryptoKey } } {
+  #tokenCrypto(
+    h: IdentityHandles,
+    spki: Uint8Array,
+  ): { crypto: Crypto; keys: { privateKey: CryptoKey; publicKey: CryptoKey } } {
     const algorithm = { name: "ECDSA", namedCurve: h.curve };
     const privateKey = { algorithm, type: "private", extractable: false, usages: ["sign"] } as unknown as CryptoKey;
     const publicKey = { algorithm, type: "public", extractable: true, usages: ["verify"] } as unknown as CryptoKey;
     const subtle = {
       exportKey: async (format: string, key: CryptoKey) => {
-        if (format !== "spki" || key !== publicKey) throw new KeystoreError("FAILED", "only the identity public key can be exported");
+        if (format !== "spki" || key !== publicKey)
+          throw new KeystoreError("FAILED", "only the identity public key can be exported");
         return spki.slice().buffer;
       },
       sign: async (alg: { hash?: string | { name: string } }, key: CryptoKey, data: ArrayBuffer | ArrayBufferView) => {
         if (key !== privateKey) throw new KeystoreError("FAILED", "unknown signing key");
-        const hashName = typeof alg.hash === "string" ? alg.hash : (alg.hash?.name ?? (h.curve === "P-256" ? "SHA-256" : "SHA-384"));
+        const hashName =
+          typeof alg.hash === "string" ? alg.hash : (alg.hash?.name ?? (h.curve === "P-256" ? "SHA-256" : "SHA-384"));
         const digest = createHash(hashName.replace("-", "").toLowerCase()).update(toBytes(data)).digest();
         const sig = this.#run((s) => s.sign(ECDSA, h.privateKey, digest));
         return sig.slice().buffer;
@@ -313,7 +359,14 @@ export class Pkcs11Keystore implements Keystore {
       if (!h) throw new KeystoreError("NOT_FOUND", "no identity key in the token: generate one first");
       checkLeafKey(leaf, this.#identitySpki(s, h));
       // The leaf also goes into the token next to its key (same CKA_ID), where PKCS#11 tools expect it.
-      for (const old of s.findObjects([[CKA.CLASS, CKO.CERTIFICATE], [CKA.LABEL, IDENTITY_LABEL]], 16)) s.destroyObject(old);
+      for (const old of s.findObjects(
+        [
+          [CKA.CLASS, CKO.CERTIFICATE],
+          [CKA.LABEL, IDENTITY_LABEL],
+        ],
+        16,
+      ))
+        s.destroyObject(old);
       s.createObject([
         [CKA.CLASS, CKO.CERTIFICATE],
         [CKA.CERTIFICATE_TYPE, CKC.X_509],
@@ -326,7 +379,7 @@ export class Pkcs11Keystore implements Keystore {
       ]);
       return { h };
     });
-    writeFileAtomic(this.#chainPath(), certs.map((c) => c.toString("pem")).join("\n") + "\n", 0o644);
+    writeFileAtomic(this.#chainPath(), `${certs.map((c) => c.toString("pem")).join("\n")}\n`, 0o644);
     const info = certificateInfo(leaf);
     this.#log.info("identity certificate imported", { subject: info.subject, notAfter: info.notAfter });
     return {
@@ -342,8 +395,15 @@ export class Pkcs11Keystore implements Keystore {
 
   /** The KEK (AES-256 token object, sensitive, non-extractable); created on first use. */
   #kek(s: Session, create: boolean): { handle: number; id: Uint8Array } | null {
-    const h = s.findObjects([[CKA.CLASS, CKO.SECRET_KEY], [CKA.LABEL, KEK_LABEL]], 1)[0];
-    if (h !== undefined) return { handle: h, id: new Uint8Array(s.getAttributes(h, [CKA.ID], true)[0] ?? new Uint8Array(0)) };
+    const h = s.findObjects(
+      [
+        [CKA.CLASS, CKO.SECRET_KEY],
+        [CKA.LABEL, KEK_LABEL],
+      ],
+      1,
+    )[0];
+    if (h !== undefined)
+      return { handle: h, id: new Uint8Array(s.getAttributes(h, [CKA.ID], true)[0] ?? new Uint8Array(0)) };
     if (!create) return null;
     const id = s.random(16);
     const handle = s.generateKey(new Mechanism(CKM.AES_KEY_GEN), [
@@ -402,7 +462,7 @@ export class Pkcs11Keystore implements Keystore {
           tag: Buffer.from(out.subarray(plain.length)).toString("base64"),
         };
       });
-      writeFileAtomic(this.#sealedPath(), JSON.stringify(blob) + "\n");
+      writeFileAtomic(this.#sealedPath(), `${JSON.stringify(blob)}\n`);
       this.#log.info("TLS private key sealed under the token KEK", { file: this.#sealedPath() });
     } finally {
       wipe(plain);
@@ -414,13 +474,21 @@ export class Pkcs11Keystore implements Keystore {
     const blob = readSealed(this.#sealedPath());
     const plain = this.#run((s) => {
       const kek = this.#kek(s, false);
-      if (!kek) throw new KeystoreError("NOT_FOUND", "the key-encryption key is not in the token: the sealed TLS key cannot be opened");
+      if (!kek)
+        throw new KeystoreError(
+          "NOT_FOUND",
+          "the key-encryption key is not in the token: the sealed TLS key cannot be opened",
+        );
       const aad = new TextEncoder().encode(SEAL_AAD_PREFIX + Buffer.from(kek.id).toString("hex"));
       const input = new Uint8Array(blob.ct.length + blob.tag.length);
       input.set(blob.ct, 0);
       input.set(blob.tag, blob.ct.length);
       const r = s.decrypt(this.#gcm(s).set(blob.iv, aad, 128), kek.handle, input, input.length);
-      if (r.rv !== 0) throw new KeystoreError("FAILED", `the sealed TLS key does not open under the token KEK (${new Pkcs11Error("C_Decrypt", r.rv).code})`);
+      if (r.rv !== 0)
+        throw new KeystoreError(
+          "FAILED",
+          `the sealed TLS key does not open under the token KEK (${new Pkcs11Error("C_Decrypt", r.rv).code})`,
+        );
       return r.data;
     });
     try {
@@ -459,11 +527,23 @@ function readSealed(path: string): SealedBlob {
   } catch (e) {
     throw new KeystoreError("FAILED", `sealed TLS key file unreadable: ${(e as Error).message}`);
   }
-  if (j.v !== 1 || j.alg !== "pkcs11-aes-256-gcm" || typeof j.iv !== "string" || typeof j.ct !== "string" || typeof j.tag !== "string")
+  if (
+    j.v !== 1 ||
+    j.alg !== "pkcs11-aes-256-gcm" ||
+    typeof j.iv !== "string" ||
+    typeof j.ct !== "string" ||
+    typeof j.tag !== "string"
+  )
     throw new KeystoreError("FAILED", "sealed TLS key file has an unknown format");
   const iv = new Uint8Array(Buffer.from(j.iv, "base64"));
   const tag = new Uint8Array(Buffer.from(j.tag, "base64"));
-  if (iv.length !== 12 || tag.length !== 16) throw new KeystoreError("FAILED", "sealed TLS key file has a bad IV or tag");
+  if (iv.length !== 12 || tag.length !== 16)
+    throw new KeystoreError("FAILED", "sealed TLS key file has a bad IV or tag");
   const types = ["EC P-256", "EC P-384", "RSA", "EC", "other"];
-  return { iv, tag, ct: new Uint8Array(Buffer.from(j.ct, "base64")), keyType: (types.includes(j.keyType as string) ? j.keyType : "other") as KeyInfo["type"] };
+  return {
+    iv,
+    tag,
+    ct: new Uint8Array(Buffer.from(j.ct, "base64")),
+    keyType: (types.includes(j.keyType as string) ? j.keyType : "other") as KeyInfo["type"],
+  };
 }

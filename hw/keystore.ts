@@ -73,7 +73,10 @@ export type KeystoreErrorCode = "NOT_FOUND" | "CONFLICT" | "INVALID" | "MISMATCH
 /** A keystore operation failed for a reason the caller can act on. Messages never carry key material or PINs. */
 export class KeystoreError extends Error {
   override name = "KeystoreError";
-  constructor(readonly code: KeystoreErrorCode, message: string) {
+  constructor(
+    readonly code: KeystoreErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -85,7 +88,12 @@ export interface KeystoreOptions {
 }
 
 /** Open the keystore chosen by configuration. `dataDir` is storage.dir (resolved). */
-export async function openKeystore(cfg: SeppConfig["keystore"], dataDir: string, log: Logger, opts: KeystoreOptions = {}): Promise<Keystore> {
+export async function openKeystore(
+  cfg: SeppConfig["keystore"],
+  dataDir: string,
+  log: Logger,
+  opts: KeystoreOptions = {},
+): Promise<Keystore> {
   if (cfg.backend === "software") return new SoftwareKeystore(resolve(dataDir, cfg.dir), log);
   const { Pkcs11Keystore } = await import("./keystore-pkcs11.ts");
   return Pkcs11Keystore.open(cfg, dataDir, log, opts);
@@ -127,7 +135,8 @@ export function certificateInfo(c: x509.X509Certificate): CertificateInfo {
 
 /** Parse a PEM chain (leaf first), bounded; every certificate must be signed by the next one. */
 export async function parseChain(chainPem: string): Promise<x509.X509Certificate[]> {
-  if (chainPem.length > MAX_PEM) throw new KeystoreError("INVALID", `certificate chain larger than ${MAX_PEM} characters`);
+  if (chainPem.length > MAX_PEM)
+    throw new KeystoreError("INVALID", `certificate chain larger than ${MAX_PEM} characters`);
   const blocks = chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new KeystoreError("INVALID", "no PEM certificate found");
   if (blocks.length > MAX_CHAIN_CERTS) throw new KeystoreError("INVALID", `more than ${MAX_CHAIN_CERTS} certificates`);
@@ -139,10 +148,15 @@ export async function parseChain(chainPem: string): Promise<x509.X509Certificate
   }
   for (let i = 0; i + 1 < certs.length; i++) {
     const ok = await certs[i]!.verify({ publicKey: certs[i + 1]!, signatureOnly: true }).catch(() => false);
-    if (!ok) throw new KeystoreError("INVALID", `certificate ${i} of the chain is not signed by certificate ${i + 1} (order: leaf first)`);
+    if (!ok)
+      throw new KeystoreError(
+        "INVALID",
+        `certificate ${i} of the chain is not signed by certificate ${i + 1} (order: leaf first)`,
+      );
   }
   const leaf = certs[0]!;
-  if (leaf.notAfter.getTime() < Date.now()) throw new KeystoreError("INVALID", `the leaf certificate expired at ${leaf.notAfter.toISOString()}`);
+  if (leaf.notAfter.getTime() < Date.now())
+    throw new KeystoreError("INVALID", `the leaf certificate expired at ${leaf.notAfter.toISOString()}`);
   return certs;
 }
 
@@ -179,7 +193,8 @@ export async function buildCsr(
   opts: { n32Fqdn: string; subject?: string },
   crypto: Crypto,
 ): Promise<string> {
-  if (opts.n32Fqdn.length > 253 || !FQDN_RE.test(opts.n32Fqdn)) throw new KeystoreError("INVALID", "n32Fqdn is not an FQDN");
+  if (opts.n32Fqdn.length > 253 || !FQDN_RE.test(opts.n32Fqdn))
+    throw new KeystoreError("INVALID", "n32Fqdn is not an FQDN");
   const csr = await x509.Pkcs10CertificateRequestGenerator.create(
     {
       name: csrSubject(opts.n32Fqdn, opts.subject),
@@ -245,7 +260,11 @@ export class SoftwareKeystore implements Keystore {
       if (!st.isDirectory()) return { backend: "software", healthy: false, detail: `${this.#dir} is not a directory` };
       return { backend: "software", healthy: true };
     } catch (e) {
-      return { backend: "software", healthy: false, detail: `key directory unavailable: ${(e as NodeJS.ErrnoException).code ?? "error"}` };
+      return {
+        backend: "software",
+        healthy: false,
+        detail: `key directory unavailable: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
+      };
     }
   }
 
@@ -265,15 +284,29 @@ export class SoftwareKeystore implements Keystore {
       out.push(info);
     }
     const tls = this.#path("tls.key.pem");
-    if (existsSync(tls)) out.push({ label: TLS_LABEL, kind: "tls", type: keyType(createPrivateKey(readFileSync(tls, "utf8"))), backend: "software", sealed: false });
+    if (existsSync(tls))
+      out.push({
+        label: TLS_LABEL,
+        kind: "tls",
+        type: keyType(createPrivateKey(readFileSync(tls, "utf8"))),
+        backend: "software",
+        sealed: false,
+      });
     return out;
   }
 
   async generateIdentity(opts: { curve: Curve; replace?: boolean }): Promise<KeyInfo> {
-    if (this.#readIdentity() && !opts.replace) throw new KeystoreError("CONFLICT", "an identity key exists; pass replace to generate a new one");
-    const kp = (await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: opts.curve }, true, ["sign", "verify"])) as CryptoKeyPair;
+    if (this.#readIdentity() && !opts.replace)
+      throw new KeystoreError("CONFLICT", "an identity key exists; pass replace to generate a new one");
+    const kp = (await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: opts.curve }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     const der = new Uint8Array(await webcrypto.subtle.exportKey("pkcs8", kp.privateKey));
-    const pem = createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" }).export({ type: "pkcs8", format: "pem" }) as string;
+    const pem = createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" }).export({
+      type: "pkcs8",
+      format: "pem",
+    }) as string;
     wipe(der);
     // The old chain belongs to the old key: removed (durably) first, so a power cut in between leaves the old key
     // without a chain, never the new key with the old key's chain.
@@ -283,18 +316,31 @@ export class SoftwareKeystore implements Keystore {
     }
     writeFileAtomic(this.#path("identity.key.pem"), pem);
     this.#log.info("identity key generated", { curve: opts.curve });
-    return { label: IDENTITY_LABEL, kind: "identity", type: opts.curve === "P-256" ? "EC P-256" : "EC P-384", backend: "software" };
+    return {
+      label: IDENTITY_LABEL,
+      kind: "identity",
+      type: opts.curve === "P-256" ? "EC P-256" : "EC P-384",
+      backend: "software",
+    };
   }
 
-  async #identityKeys(): Promise<{ keys: { privateKey: CryptoKey; publicKey: CryptoKey }; curve: Curve; spki: Uint8Array }> {
+  async #identityKeys(): Promise<{
+    keys: { privateKey: CryptoKey; publicKey: CryptoKey };
+    curve: Curve;
+    spki: Uint8Array;
+  }> {
     const k = this.#readIdentity();
     if (!k) throw new KeystoreError("NOT_FOUND", "no identity key: generate one first");
     const curve: Curve = k.asymmetricKeyDetails?.namedCurve === "secp384r1" ? "P-384" : "P-256";
     const pkcs8 = k.export({ type: "pkcs8", format: "der" });
     const spki = new Uint8Array(createPublicKey(k).export({ type: "spki", format: "der" }));
     try {
-      const privateKey = await webcrypto.subtle.importKey("pkcs8", pkcs8, { name: "ECDSA", namedCurve: curve }, false, ["sign"]);
-      const publicKey = await webcrypto.subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: curve }, true, ["verify"]);
+      const privateKey = await webcrypto.subtle.importKey("pkcs8", pkcs8, { name: "ECDSA", namedCurve: curve }, false, [
+        "sign",
+      ]);
+      const publicKey = await webcrypto.subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: curve }, true, [
+        "verify",
+      ]);
       return { keys: { privateKey, publicKey }, curve, spki };
     } finally {
       wipe(pkcs8);
@@ -310,10 +356,16 @@ export class SoftwareKeystore implements Keystore {
     const { spki, curve } = await this.#identityKeys();
     const certs = await parseChain(chainPem);
     checkLeafKey(certs[0]!, spki);
-    writeFileAtomic(this.#path("identity.chain.pem"), certs.map((c) => c.toString("pem")).join("\n") + "\n");
+    writeFileAtomic(this.#path("identity.chain.pem"), `${certs.map((c) => c.toString("pem")).join("\n")}\n`);
     const info = certificateInfo(certs[0]!);
     this.#log.info("identity certificate imported", { subject: info.subject, notAfter: info.notAfter });
-    return { label: IDENTITY_LABEL, kind: "identity", type: curve === "P-256" ? "EC P-256" : "EC P-384", backend: "software", certificate: info };
+    return {
+      label: IDENTITY_LABEL,
+      kind: "identity",
+      type: curve === "P-256" ? "EC P-256" : "EC P-384",
+      backend: "software",
+      certificate: info,
+    };
   }
 
   async sealTlsKey(privateKeyPem: string): Promise<void> {

@@ -48,7 +48,12 @@ export interface HardeningResult {
 /** Disable core dumps for this process (RLIMIT_CORE 0 and PR_SET_DUMPABLE 0). Never throws; reports what held. */
 export function disableCoreDumps(): HardeningResult {
   const c = openLibc();
-  if (!c) return { coreDumpsDisabled: false, notDumpable: false, detail: "C library not available through bun:ffi (not Linux?)" };
+  if (!c)
+    return {
+      coreDumpsDisabled: false,
+      notDumpable: false,
+      detail: "C library not available through bun:ffi (not Linux?)",
+    };
   const lim = new BigUint64Array(2); // struct rlimit { rlim_t rlim_cur, rlim_max } (rlim_t: 64 bits on LP64)
   const r1 = c.symbols.setrlimit(RLIMIT_CORE, lim);
   const r2 = c.symbols.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

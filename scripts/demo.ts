@@ -20,7 +20,18 @@
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { SeppConfigInput } from "../src/config/schema.ts";
-import { HOME, HOME_UDM, VISITED, freePort, startSepp, waitFor, waitForState, writePairPki, type SeppProcess, type SeppSide } from "./lib/pair.ts";
+import {
+  HOME,
+  HOME_UDM,
+  VISITED,
+  freePort,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePairPki,
+  type SeppProcess,
+  type SeppSide,
+} from "./lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "../test/support/nf.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -33,7 +44,7 @@ const AM_DATA = {
 };
 const LIMIT_MS = 30_000;
 
-const out = (s = "") => process.stdout.write(s + "\n");
+const out = (s = "") => process.stdout.write(`${s}\n`);
 const section = (t: string) => out(`\n=== ${t} ${"=".repeat(Math.max(0, 72 - t.length))}`);
 const indent = (v: unknown) => JSON.stringify(v, null, 2).replace(/^/gm, "    ");
 
@@ -43,7 +54,9 @@ function example(name: "visited" | "home"): SeppConfigInput {
 
 async function examplePki(): Promise<void> {
   await writePairPki(join(ROOT, "var/example-visited/pki"), join(ROOT, "var/example-home/pki"));
-  out("PKI written to var/example-visited/pki/ and var/example-home/pki/; now start the SEPPs (see the header of scripts/demo.ts).");
+  out(
+    "PKI written to var/example-visited/pki/ and var/example-home/pki/; now start the SEPPs (see the header of scripts/demo.ts).",
+  );
 }
 
 async function demo(): Promise<boolean> {
@@ -69,16 +82,27 @@ async function demo(): Promise<boolean> {
     udm = await startNf((r) =>
       r.method === "GET" && r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
         ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-        : { status: 404, headers: { "content-type": "application/problem+json" }, body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }) },
+        : {
+            status: 404,
+            headers: { "content-type": "application/problem+json" },
+            body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
+          },
     );
     out(`home UDM ${HOME_UDM} (h2c) on 127.0.0.1:${udm.port}`);
-    const ports = { visited: { n32: await freePort(), sbi: await freePort(), admin: await freePort() }, home: { n32: await freePort(), sbi: await freePort(), admin: await freePort() } };
+    const ports = {
+      visited: { n32: await freePort(), sbi: await freePort(), admin: await freePort() },
+      home: { n32: await freePort(), sbi: await freePort(), admin: await freePort() },
+    };
     await writePairPki(join(base, "visited", "var", "pki"), join(base, "home", "var", "pki"));
     const sides: SeppSide[] = (["visited", "home"] as const).map((name) => {
       const c = example(name);
       const p = ports[name];
       const other = ports[name === "visited" ? "home" : "visited"];
-      c.listeners = { n32: { host: "127.0.0.1", port: p.n32 }, sbi: { host: "127.0.0.1", port: p.sbi }, admin: { host: "127.0.0.1", port: p.admin } };
+      c.listeners = {
+        n32: { host: "127.0.0.1", port: p.n32 },
+        sbi: { host: "127.0.0.1", port: p.sbi },
+        admin: { host: "127.0.0.1", port: p.admin },
+      };
       c.storage = { ...c.storage, dir: "var" };
       for (const peer of c.peers ?? []) {
         peer.n32cUri = `https://127.0.0.1:${other.n32}`;
@@ -93,7 +117,9 @@ async function demo(): Promise<boolean> {
     for (const s of sides) {
       procs.push(await startSepp(s));
       const me = s.name === "visited" ? VISITED : HOME;
-      out(`${s.name} SEPP ${me.fqdn} (PLMN ${me.plmn.mcc}-${me.plmn.mnc}): N32 ${s.ports.n32}, SBI ${s.ports.sbi}, admin ${s.ports.admin}, data ${join(shown, s.name)}/`);
+      out(
+        `${s.name} SEPP ${me.fqdn} (PLMN ${me.plmn.mcc}-${me.plmn.mnc}): N32 ${s.ports.n32}, SBI ${s.ports.sbi}, admin ${s.ports.admin}, data ${join(shown, s.name)}/`,
+      );
     }
     const [v, h] = procs as [SeppProcess, SeppProcess];
 
@@ -102,8 +128,12 @@ async function demo(): Promise<boolean> {
     const sh = await waitForState(h, "visited", "active-prins", 15_000);
     out(`security capability: ${String(sv.capability)}`);
     out(`JWE cipher suite:    ${String(sv.jweCipherSuite)}`);
-    out(`visited SEPP (${String(sv.role)}): its N32-f context ID ${String(sv.localContextId)}, the home SEPP's ${String(sv.peerContextId)}`);
-    out(`home SEPP (${String(sh.role)}): its N32-f context ID ${String(sh.localContextId)}, the visited SEPP's ${String(sh.peerContextId)}`);
+    out(
+      `visited SEPP (${String(sv.role)}): its N32-f context ID ${String(sv.localContextId)}, the home SEPP's ${String(sv.peerContextId)}`,
+    );
+    out(
+      `home SEPP (${String(sh.role)}): its N32-f context ID ${String(sh.localContextId)}, the visited SEPP's ${String(sh.peerContextId)}`,
+    );
     const agreed = sv.localContextId === sh.peerContextId && sv.peerContextId === sh.localContextId;
     out(agreed ? "both sides agree on the context IDs" : "MISMATCH between the two sides' context IDs");
 
@@ -112,14 +142,28 @@ async function demo(): Promise<boolean> {
     out(`AMF → visited SEPP SBI :authority ${HOME_UDM}:${udm.port}  GET ${path}`);
     const since = v.logs.length;
     amf = new NfClient(sides[0]!.ports.sbi);
-    const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, path, {
-      accept: "application/json",
-      authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYuNWdjLm1uYzAxNS5tY2MyMzQifQ.ZGVtby1zaWduYXR1cmU",
-    }, undefined, { timeoutMs: 10_000 });
-    const seen = await waitFor("the N32-f log lines", () => {
-      const l = v.logs.slice(since).filter((x) => x.msg === "N32-f request sent" || x.msg === "N32-f response received");
-      return l.length >= 2 ? l : null;
-    }, 5000, 20);
+    const r = await amf.request(
+      "GET",
+      `${HOME_UDM}:${udm.port}`,
+      path,
+      {
+        accept: "application/json",
+        authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYuNWdjLm1uYzAxNS5tY2MyMzQifQ.ZGVtby1zaWduYXR1cmU",
+      },
+      undefined,
+      { timeoutMs: 10_000 },
+    );
+    const seen = await waitFor(
+      "the N32-f log lines",
+      () => {
+        const l = v.logs
+          .slice(since)
+          .filter((x) => x.msg === "N32-f request sent" || x.msg === "N32-f response received");
+        return l.length >= 2 ? l : null;
+      },
+      5000,
+      20,
+    );
     const sent = seen.find((x) => x.msg === "N32-f request sent")!;
     const received = seen.find((x) => x.msg === "N32-f response received")!;
     section("On N32: the request (N32fReformattedReqMsg, decoded aad; the rest is JWE ciphertext)");
@@ -133,7 +177,11 @@ async function demo(): Promise<boolean> {
     const aadPath = String((sent.aad as { requestLine?: { path?: string } })?.requestLine?.path ?? "");
     const supiHidden = /\{encBlockIndex:\d+\}/.test(aadPath) && !JSON.stringify(sent.aad).includes(SUPI);
     out("");
-    out(supiHidden ? `the SUPI crossed N32 only encrypted: requestLine.path ${aadPath}` : "the SUPI was NOT protected on N32");
+    out(
+      supiHidden
+        ? `the SUPI crossed N32 only encrypted: requestLine.path ${aadPath}`
+        : "the SUPI was NOT protected on N32",
+    );
     const ok = agreed && supiHidden && r.status === 200 && JSON.stringify(r.json()) === JSON.stringify(AM_DATA);
     section(ok ? "Done: a protected exchange" : "FAILED");
     return ok;

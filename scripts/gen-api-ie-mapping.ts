@@ -55,35 +55,119 @@ const TOKEN: IeType = "AUTHORIZATION_TOKEN";
 
 /** TS 33.501 5.9.3.3: authentication vectors, cryptographic material, location data (cell level), SUPI etc. */
 export const SCHEMA_TYPES: Readonly<Record<string, IeType>> = {
-  AuthenticationVector: AUTH, Av5GHeAka: AUTH, Av5gAka: AUTH, AvEapAkaPrime: AUTH, AvEpsAka: AUTH,
-  AvImsGbaEapAka: AUTH, HssAuthenticationVectors: AUTH, ProSeAuthenticationVectors: AUTH, Rand: AUTH, Autn: AUTH,
-  Auts: AUTH, Xres: AUTH, XresStar: AUTH, HxresStar: AUTH, ResStar: AUTH, ResynchronizationInfo: AUTH,
+  AuthenticationVector: AUTH,
+  Av5GHeAka: AUTH,
+  Av5gAka: AUTH,
+  AvEapAkaPrime: AUTH,
+  AvEpsAka: AUTH,
+  AvImsGbaEapAka: AUTH,
+  HssAuthenticationVectors: AUTH,
+  ProSeAuthenticationVectors: AUTH,
+  Rand: AUTH,
+  Autn: AUTH,
+  Auts: AUTH,
+  Xres: AUTH,
+  XresStar: AUTH,
+  HxresStar: AUTH,
+  ResStar: AUTH,
+  ResynchronizationInfo: AUTH,
   EapPayload: AUTH,
-  CkPrime: KEY, IkPrime: KEY, ConfidentialityKey: KEY, IntegrityKey: KEY, Kausf: KEY, Kseaf: KEY, Kasme: KEY,
-  KeyAmf: KEY, SeafData: KEY, Msk: KEY, KnrProSe: KEY, MbsKeyInfo: KEY,
-  UserLocation: LOC, EutraLocation: LOC, EutraLocationRm: LOC, NrLocation: LOC, NrLocationRm: LOC,
-  N3gaLocation: LOC, UtraLocation: LOC, GeraLocation: LOC, Ecgi: LOC, EcgiRm: LOC, Ncgi: LOC, NcgiRm: LOC,
-  NcgiTai: LOC, CellGlobalId: LOC, EutraCellId: LOC, EutraCellIdRm: LOC, NrCellId: LOC, NrCellIdRm: LOC,
-  PhysCellId: LOC, GeographicArea: LOC, GeographicalCoordinates: LOC,
-  Supi: UEID, SupiRm: UEID, Gpsi: UEID, GpsiRm: UEID, Pei: UEID, PeiRm: UEID, Suci: UEID, SupiOrSuci: UEID,
+  CkPrime: KEY,
+  IkPrime: KEY,
+  ConfidentialityKey: KEY,
+  IntegrityKey: KEY,
+  Kausf: KEY,
+  Kseaf: KEY,
+  Kasme: KEY,
+  KeyAmf: KEY,
+  SeafData: KEY,
+  Msk: KEY,
+  KnrProSe: KEY,
+  MbsKeyInfo: KEY,
+  UserLocation: LOC,
+  EutraLocation: LOC,
+  EutraLocationRm: LOC,
+  NrLocation: LOC,
+  NrLocationRm: LOC,
+  N3gaLocation: LOC,
+  UtraLocation: LOC,
+  GeraLocation: LOC,
+  Ecgi: LOC,
+  EcgiRm: LOC,
+  Ncgi: LOC,
+  NcgiRm: LOC,
+  NcgiTai: LOC,
+  CellGlobalId: LOC,
+  EutraCellId: LOC,
+  EutraCellIdRm: LOC,
+  NrCellId: LOC,
+  NrCellIdRm: LOC,
+  PhysCellId: LOC,
+  GeographicArea: LOC,
+  GeographicalCoordinates: LOC,
+  Supi: UEID,
+  SupiRm: UEID,
+  Gpsi: UEID,
+  GpsiRm: UEID,
+  Pei: UEID,
+  PeiRm: UEID,
+  Suci: UEID,
+  SupiOrSuci: UEID,
 };
 
 /** Property names classified whatever their schema (inline-typed IEs). */
 export const PROPERTY_TYPES: Readonly<Record<string, IeType>> = {
-  rand: AUTH, autn: AUTH, auts: AUTH, xres: AUTH, xresStar: AUTH, hxresStar: AUTH, resStar: AUTH,
-  kseaf: KEY, kSeaf: KEY, kausf: KEY, kAusf: KEY, ckPrime: KEY, ikPrime: KEY, kasme: KEY, msk: KEY, keyAmf: KEY,
-  ueLocation: LOC, userLocation: LOC, userLocationInfo: LOC, ecgi: LOC, ncgi: LOC, cellId: LOC,
-  geographicalInformation: LOC, geodeticInformation: LOC, locationEstimate: LOC,
-  supi: UEID, gpsi: UEID, pei: UEID, suci: UEID, supiOrSuci: UEID, imsi: UEID, msisdn: UEID, supiList: UEID,
+  rand: AUTH,
+  autn: AUTH,
+  auts: AUTH,
+  xres: AUTH,
+  xresStar: AUTH,
+  hxresStar: AUTH,
+  resStar: AUTH,
+  kseaf: KEY,
+  kSeaf: KEY,
+  kausf: KEY,
+  kAusf: KEY,
+  ckPrime: KEY,
+  ikPrime: KEY,
+  kasme: KEY,
+  msk: KEY,
+  keyAmf: KEY,
+  ueLocation: LOC,
+  userLocation: LOC,
+  userLocationInfo: LOC,
+  ecgi: LOC,
+  ncgi: LOC,
+  cellId: LOC,
+  geographicalInformation: LOC,
+  geodeticInformation: LOC,
+  locationEstimate: LOC,
+  supi: UEID,
+  gpsi: UEID,
+  pei: UEID,
+  suci: UEID,
+  supiOrSuci: UEID,
+  imsi: UEID,
+  msisdn: UEID,
+  supiList: UEID,
   gpsiList: UEID,
   access_token: TOKEN,
 };
 
 export const PATH_PARAM_TYPES: Readonly<Record<string, IeType>> = {
-  supi: UEID, ueId: UEID, supiOrSuci: UEID, ueContextId: UEID, gpsi: UEID,
+  supi: UEID,
+  ueId: UEID,
+  supiOrSuci: UEID,
+  ueContextId: UEID,
+  gpsi: UEID,
 };
 export const QUERY_PARAM_TYPES: Readonly<Record<string, IeType>> = {
-  supi: UEID, gpsi: UEID, pei: UEID, imsi: UEID, msisdn: UEID, "ims-private-identity": UEID,
+  supi: UEID,
+  gpsi: UEID,
+  pei: UEID,
+  imsi: UEID,
+  msisdn: UEID,
+  "ims-private-identity": UEID,
   "ims-public-identity": UEID,
 };
 
@@ -95,7 +179,7 @@ type Hits = Map<string, { tokens: string[]; type: IeType }>;
 
 const better = (a: IeType, b: IeType) => (TYPE_PRIORITY.indexOf(a) <= TYPE_PRIORITY.indexOf(b) ? a : b);
 const esc = (t: string) => t.replace(/~/g, "~0").replace(/\//g, "~1");
-const ptr = (tokens: readonly string[]) => tokens.map((t) => "/" + esc(t)).join("");
+const ptr = (tokens: readonly string[]) => tokens.map((t) => `/${esc(t)}`).join("");
 
 class Specs {
   private readonly docs = new Map<string, Node | null>();
@@ -103,7 +187,10 @@ class Specs {
   doc(file: string): Node | null {
     if (!this.docs.has(file)) {
       const p = join(this.dir, file);
-      this.docs.set(file, existsSync(p) ? (parse(repairQuotedScalars(readFileSync(p, "utf8")), { maxAliasCount: 100 }) as Node) : null);
+      this.docs.set(
+        file,
+        existsSync(p) ? (parse(repairQuotedScalars(readFileSync(p, "utf8")), { maxAliasCount: 100 }) as Node) : null,
+      );
     }
     return this.docs.get(file)!;
   }
@@ -111,11 +198,14 @@ class Specs {
   resolve(ref: string, file: string): { node: Node | null; file: string; name: string; key: string } {
     const hash = ref.indexOf("#");
     const f = hash > 0 ? ref.slice(0, hash) : file;
-    const path = ref.slice(hash + 1).split("/").filter((s) => s !== "");
+    const path = ref
+      .slice(hash + 1)
+      .split("/")
+      .filter((s) => s !== "");
     const name = path[path.length - 1] ?? "";
     let node: any = this.doc(f);
     for (const s of path) node = node?.[s.replace(/~1/g, "/").replace(/~0/g, "~")];
-    return { node: node ?? null, file: f, name, key: f + "#" + path.join("/") };
+    return { node: node ?? null, file: f, name, key: `${f}#${path.join("/")}` };
   }
   deref(node: Node | undefined, file: string): { node: Node | undefined; file: string } {
     let n = node;
@@ -159,7 +249,15 @@ function addHit(hits: Hits, tokens: string[], type: IeType): void {
   hits.set(k, { tokens, type: h ? better(h.type, type) : type });
 }
 
-function walk(specs: Specs, node: Node | undefined, file: string, tokens: string[], depth: number, stack: string[], hits: Hits): void {
+function walk(
+  specs: Specs,
+  node: Node | undefined,
+  file: string,
+  tokens: string[],
+  depth: number,
+  stack: string[],
+  hits: Hits,
+): void {
   if (!node || typeof node !== "object" || depth > MAX_DEPTH) return;
   if (typeof node.$ref === "string") {
     const r = specs.resolve(node.$ref, file);
@@ -178,7 +276,10 @@ function walk(specs: Specs, node: Node | undefined, file: string, tokens: string
       else walk(specs, sub, file, [...tokens, name], depth + 1, stack, hits);
     }
   }
-  for (const inner of [node.items, typeof node.additionalProperties === "object" ? node.additionalProperties : undefined]) {
+  for (const inner of [
+    node.items,
+    typeof node.additionalProperties === "object" ? node.additionalProperties : undefined,
+  ]) {
     if (!inner) continue;
     const sub: Hits = new Map();
     walk(specs, inner, file, [...tokens, "*"], depth + 1, stack, sub);
@@ -232,7 +333,7 @@ interface OpIes {
 
 function addIe(m: Map<string, IeInfo>, ie: IeInfo): void {
   const name = ie.reqIe ?? ie.rspIe!;
-  const k = ie.ieLoc + " " + name;
+  const k = `${ie.ieLoc} ${name}`;
   const prev = m.get(k);
   m.set(k, prev ? { ...ie, ieType: better(prev.ieType, ie.ieType) } : ie);
 }
@@ -248,7 +349,9 @@ function operationIes(specs: Specs, file: string, op: Node, pathParams: Node[], 
       type = QUERY_PARAM_TYPES[p.name];
       if (!type) {
         const hits: Hits = new Map();
-        const schemas = p.schema ? [p.schema] : Object.values((p.content ?? {}) as Record<string, Node>).map((c) => c?.schema);
+        const schemas = p.schema
+          ? [p.schema]
+          : Object.values((p.content ?? {}) as Record<string, Node>).map((c) => c?.schema);
         for (const s of schemas) walk(specs, s, pf, [], 0, [], hits);
         type = hits.get("")?.type;
       }
@@ -256,14 +359,17 @@ function operationIes(specs: Specs, file: string, op: Node, pathParams: Node[], 
     if (type) addIe(out.req, { ieLoc: "URI_PARAM", ieType: type, reqIe: p.name });
   }
   const { node: rb, file: rbf } = specs.deref(op.requestBody, file);
-  for (const h of collapse(schemaHits(specs, rb?.content, rbf))) addIe(out.req, { ieLoc: "BODY", ieType: h.type, reqIe: h.pointer });
+  for (const h of collapse(schemaHits(specs, rb?.content, rbf)))
+    addIe(out.req, { ieLoc: "BODY", ieType: h.type, reqIe: h.pointer });
   const ueidInPath = pathVars.some((v) => PATH_PARAM_TYPES[v] === UEID);
   for (const raw of Object.values((op.responses ?? {}) as Record<string, Node>)) {
     const { node: r, file: rf } = specs.deref(raw, file);
     if (!r) continue;
-    for (const h of collapse(schemaHits(specs, r.content, rf))) addIe(out.rsp, { ieLoc: "BODY", ieType: h.type, rspIe: h.pointer });
+    for (const h of collapse(schemaHits(specs, r.content, rf)))
+      addIe(out.rsp, { ieLoc: "BODY", ieType: h.type, rspIe: h.pointer });
     const headers = Object.keys((r.headers ?? {}) as Record<string, unknown>).map((h) => h.toLowerCase());
-    if (ueidInPath && headers.includes("location")) addIe(out.rsp, { ieLoc: "HEADER", ieType: UEID, rspIe: "location" });
+    if (ueidInPath && headers.includes("location"))
+      addIe(out.rsp, { ieLoc: "HEADER", ieType: UEID, rspIe: "location" });
   }
   return out;
 }
@@ -279,10 +385,12 @@ export function generateApiIeMapping(specDir: string): ProtectionPolicy {
   const specs = new Specs(specDir);
   const byKey = new Map<string, { sig: ApiIeMapping["apiSignature"]; method: HttpMethod; ies: Map<string, IeInfo> }>();
   const add = (sig: ApiIeMapping["apiSignature"], method: HttpMethod, ies: OpIes) => {
-    const key = (typeof sig === "string" ? "0" + sig : "1" + sig.callbackType) + " " + method;
+    const key = `${typeof sig === "string" ? `0${sig}` : `1${sig.callbackType}`} ${method}`;
     let e = byKey.get(key);
     if (!e) byKey.set(key, (e = { sig, method, ies: new Map() }));
-    for (const [k, ie] of [...ies.req, ...ies.rsp].map(([k, v]) => [(v.reqIe !== undefined ? "q" : "s") + k, v] as const)) {
+    for (const [k, ie] of [...ies.req, ...ies.rsp].map(
+      ([k, v]) => [(v.reqIe !== undefined ? "q" : "s") + k, v] as const,
+    )) {
       const prev = e.ies.get(k);
       e.ies.set(k, prev ? { ...ie, ieType: better(prev.ieType, ie.ieType) } : ie);
     }
@@ -297,14 +405,22 @@ export function generateApiIeMapping(specDir: string): ProtectionPolicy {
       for (const m of METHODS) {
         const op = item[m] as Node | undefined;
         if (!op) continue;
-        add(prefix + path, m.toUpperCase() as HttpMethod, operationIes(specs, api.file, op, item.parameters ?? [], pathVars));
+        add(
+          prefix + path,
+          m.toUpperCase() as HttpMethod,
+          operationIes(specs, api.file, op, item.parameters ?? [], pathVars),
+        );
         for (const [cbName, cbRaw] of Object.entries((op.callbacks ?? {}) as Record<string, Node>)) {
           const { node: cb, file: cbf } = specs.deref(cbRaw, api.file);
           for (const cbItem of Object.values((cb ?? {}) as Record<string, Node>)) {
             for (const cm of METHODS) {
               const cop = cbItem?.[cm] as Node | undefined;
               if (!cop) continue;
-              add({ callbackType: `${api.service}_${cbName}` }, cm.toUpperCase() as HttpMethod, operationIes(specs, cbf, cop, cbItem.parameters ?? [], []));
+              add(
+                { callbackType: `${api.service}_${cbName}` },
+                cm.toUpperCase() as HttpMethod,
+                operationIes(specs, cbf, cop, cbItem.parameters ?? [], []),
+              );
             }
           }
         }
@@ -319,7 +435,7 @@ export function generateApiIeMapping(specDir: string): ProtectionPolicy {
 }
 
 export function formatMapping(p: ProtectionPolicy): string {
-  return JSON.stringify(p, null, 2) + "\n";
+  return `${JSON.stringify(p, null, 2)}\n`;
 }
 
 if (import.meta.main) {

@@ -6,8 +6,21 @@
 // rate limited with `every` to keep a flapping peer from flooding the log.
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_NAME = /(^|_|-)(key|keys|pin|token|secret|password|passwd|authorization|master|salt|privatekey|private_key)$/i;
-const SECRET_EXACT = new Set(["key", "pin", "token", "secret", "password", "authorization", "master", "salt", "privateKey", "sessionKey", "adminToken"]);
+const SECRET_NAME =
+  /(^|_|-)(key|keys|pin|token|secret|password|passwd|authorization|master|salt|privatekey|private_key)$/i;
+const SECRET_EXACT = new Set([
+  "key",
+  "pin",
+  "token",
+  "secret",
+  "password",
+  "authorization",
+  "master",
+  "salt",
+  "privateKey",
+  "sessionKey",
+  "adminToken",
+]);
 
 export type Fields = Record<string, unknown>;
 
@@ -43,7 +56,7 @@ export type Sink = (line: string) => void;
 
 export function createLogger(opts: { level?: LogLevel; sink?: Sink; base?: Fields } = {}): Logger {
   const min = ORDER[opts.level ?? "info"];
-  const sink: Sink = opts.sink ?? ((line) => process.stdout.write(line + "\n"));
+  const sink: Sink = opts.sink ?? ((line) => process.stdout.write(`${line}\n`));
   const base = opts.base ?? {};
   const last = new Map<string, number>();
   const emit = (level: LogLevel, msg: string, fields?: Fields) => {

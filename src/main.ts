@@ -18,11 +18,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   if (argv[0] !== "serve") {
-    process.stderr.write(USAGE + "\n");
+    process.stderr.write(`${USAGE}\n`);
     return 2;
   }
   let configPath: string | undefined;
@@ -35,7 +35,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const log = createLogger({ level: (process.env.SEPP_LOG_LEVEL as "debug" | "info" | "warn" | "error" | undefined) ?? "info" });
+  const log = createLogger({
+    level: (process.env.SEPP_LOG_LEVEL as "debug" | "info" | "warn" | "error" | undefined) ?? "info",
+  });
   const { startSepp } = await import("./sepp.ts");
   let sepp: Awaited<ReturnType<typeof startSepp>>;
   try {

@@ -5,7 +5,8 @@ const MAX_SERIES_PER_METRIC = 2000;
 
 type Labels = Record<string, string>;
 const NEEDS_ESCAPE = /[\\"\n]/;
-const escapeValue = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v);
+const escapeValue = (v: string) =>
+  NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
 /** `k1="v1",k2="v2"` with the names sorted; called on every inc/observe, so no array is sorted when the
  *  caller already passes the names in order (the usual case) and values are escaped only when needed. */
 const labelKey = (l: Labels) => {
@@ -25,7 +26,11 @@ const sortedLabelKey = (l: Labels) =>
     .join(",");
 
 abstract class Metric {
-  constructor(readonly name: string, readonly help: string, readonly type: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: string,
+  ) {}
   abstract render(): string;
 }
 
@@ -83,7 +88,11 @@ export class Gauge extends Metric {
 
 export class Histogram extends Metric {
   #series = new Map<string, { counts: number[]; sum: number; count: number }>();
-  constructor(name: string, help: string, readonly buckets: number[]) {
+  constructor(
+    name: string,
+    help: string,
+    readonly buckets: number[],
+  ) {
     super(name, help, "histogram");
   }
   observe(labels: Labels, value: number): void {
@@ -125,7 +134,11 @@ export class Registry {
   gauge(name: string, help: string): Gauge {
     return this.#get(name, () => new Gauge(name, help)) as Gauge;
   }
-  histogram(name: string, help: string, buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]): Histogram {
+  histogram(
+    name: string,
+    help: string,
+    buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  ): Histogram {
     return this.#get(name, () => new Histogram(name, help, buckets)) as Histogram;
   }
   #get(name: string, make: () => Metric): Metric {
@@ -135,7 +148,8 @@ export class Registry {
   }
   render(): string {
     let s = "";
-    for (const m of this.#metrics.values()) s += `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.render()}`;
+    for (const m of this.#metrics.values())
+      s += `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.render()}`;
     return s;
   }
 }

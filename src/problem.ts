@@ -19,9 +19,14 @@ export type ProblemCause =
   | "POLICY_MISMATCH"
   | (string & {});
 
-export function problem(status: number, cause: ProblemCause, detail: string, invalidParams?: InvalidParam[]): ProblemDetails {
+export function problem(
+  status: number,
+  cause: ProblemCause,
+  detail: string,
+  invalidParams?: InvalidParam[],
+): ProblemDetails {
   const p: ProblemDetails = { status, cause, title: TITLES[status] ?? "Error", detail };
-  if (invalidParams && invalidParams.length) p.invalidParams = invalidParams.slice(0, 32);
+  if (invalidParams?.length) p.invalidParams = invalidParams.slice(0, 32);
   return p;
 }
 

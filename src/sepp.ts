@@ -40,13 +40,18 @@ export async function loadTlsMaterial(c: SeppConfig, dataDir: string, ks: Keysto
   const cert = resolvePem(c.tls.certificate, dataDir);
   if (c.tls.privateKey === "keystore:tls") {
     const key = await ks.unsealTlsKey();
-    if (!key) throw new Error("tls.privateKey is keystore:tls but no TLS key is sealed in the keystore (POST /v1/keys/tls)");
+    if (!key)
+      throw new Error("tls.privateKey is keystore:tls but no TLS key is sealed in the keystore (POST /v1/keys/tls)");
     return { cert, key };
   }
   return { cert, key: resolvePem(c.tls.privateKey, dataDir) };
 }
 
-export async function startSepp(opts: { configPath?: string; log: Logger; validateOutgoing?: boolean }): Promise<RunningSepp> {
+export async function startSepp(opts: {
+  configPath?: string;
+  log: Logger;
+  validateOutgoing?: boolean;
+}): Promise<RunningSepp> {
   const { log } = opts;
   const hardening = disableCoreDumps();
   log.info("process hardening", { ...hardening });
@@ -57,8 +62,12 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
   const config = () => store.config;
   const metrics = new Registry();
   metrics.gauge("sepp_up", "1 while the SEPP runs").set({ version: VERSION }, 1);
-  metrics.gauge("sepp_process_resident_bytes", "Resident set size of the SEPP process").set({}, () => process.memoryUsage().rss);
-  metrics.gauge("sepp_process_heap_used_bytes", "JavaScript heap in use (before the next collection)").set({}, () => process.memoryUsage().heapUsed);
+  metrics
+    .gauge("sepp_process_resident_bytes", "Resident set size of the SEPP process")
+    .set({}, () => process.memoryUsage().rss);
+  metrics
+    .gauge("sepp_process_heap_used_bytes", "JavaScript heap in use (before the next collection)")
+    .set({}, () => process.memoryUsage().heapUsed);
 
   const keystore = await openKeystore(cfg0.keystore, dataDir, log);
   const aead = createAeadEngine(cfg0.aead.engine, keystore);
@@ -73,7 +82,15 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
   const contexts = new N32fContextStore();
   metrics.gauge("sepp_n32f_contexts_active", "Live N32-f contexts").set({}, () => contexts.size);
   let n32fPort: number | undefined;
-  const n32c = new N32cService({ config, tls, log: log.child({ component: "n32c" }), metrics, contexts, aead, n32fPort: () => n32fPort });
+  const n32c = new N32cService({
+    config,
+    tls,
+    log: log.child({ component: "n32c" }),
+    metrics,
+    contexts,
+    aead,
+    n32fPort: () => n32fPort,
+  });
   const dataPath = new DataPath({
     config,
     dataDir,
@@ -87,7 +104,9 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
     validateOutgoing: opts.validateOutgoing,
   });
   metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
-  metrics.gauge("sepp_datapath_timers", "Per-request timers armed by the data path and not yet fired or cleared").set({}, liveTimers);
+  metrics
+    .gauge("sepp_datapath_timers", "Per-request timers armed by the data path and not yet fired or cleared")
+    .set({}, liveTimers);
   n32c.on("context-terminated", (e) => dataPath.peerDown(e.peerId));
   // The peer says our context is unknown or past its life (it restarted, or expired it first): negotiate a new
   // one instead of sending into a dead context until the next scheduled re-handshake. At most every 5 s per peer.
@@ -101,16 +120,28 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
     if (now - (lastRenegotiation.get(e.peerId) ?? 0) < 5000) return;
     lastRenegotiation.set(e.peerId, now);
     log.warn("the peer lost our N32-f context: re-negotiating", { peer: e.peerId, type: e.info.n32fErrorType });
-    void n32c.handshake(e.peerId).catch((err) => log.warn("re-negotiation failed", { peer: e.peerId, error: String(err) }));
+    void n32c
+      .handshake(e.peerId)
+      .catch((err) => log.warn("re-negotiation failed", { peer: e.peerId, error: String(err) }));
   });
   // A token that came back lost the N32-f session keys imported into it: negotiate new ones.
   aead.onKeysLost?.(() => {
     for (const p of n32c.statusAll())
       if (p.capability === "PRINS")
-        void n32c.handshake(p.peerId).catch((e) => log.warn("re-handshake after lost N32-f keys failed", { peer: p.peerId, error: String(e) }));
+        void n32c
+          .handshake(p.peerId)
+          .catch((e) => log.warn("re-handshake after lost N32-f keys failed", { peer: p.peerId, error: String(e) }));
   });
   // P6: RI-relevant parameters over N32-f right after a PRINS context we initiated becomes active
-  const riAnnouncer = new RiAnnouncer({ config, log: log.child({ component: "ri-announce" }), metrics, contexts, n32c, prins: dataPath.prins, peerClients: dataPath.peerClients });
+  const riAnnouncer = new RiAnnouncer({
+    config,
+    log: log.child({ component: "ri-announce" }),
+    metrics,
+    contexts,
+    n32c,
+    prins: dataPath.prins,
+    peerClients: dataPath.peerClients,
+  });
   n32c.on("context-active", (e) => riAnnouncer.onContextActive(e));
 
   // N32 listener(s): N32-c and N32-f on one port, or N32-f on its own (listeners.n32f)
@@ -165,7 +196,8 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
     n32: `https://${cfg0.listeners.n32.host}:${n32Server.port}`,
     n32f: `https://${(cfg0.listeners.n32f ?? cfg0.listeners.n32).host}:${n32fServer.port}`,
   };
-  if (dataPath.sbiPort !== undefined) listeners.sbi = `${cfg0.listeners.sbi?.tls ? "https" : "http"}://${cfg0.listeners.sbi!.host}:${dataPath.sbiPort}`;
+  if (dataPath.sbiPort !== undefined)
+    listeners.sbi = `${cfg0.listeners.sbi?.tls ? "https" : "http"}://${cfg0.listeners.sbi!.host}:${dataPath.sbiPort}`;
 
   store.onChange(() => {
     n32c.reloadPeers();
@@ -190,12 +222,18 @@ export async function startSepp(opts: { configPath?: string; log: Logger; valida
     }),
     health: () => {
       const ks = keystore.status();
-      return { healthy: ks.healthy, checks: { config: "ok", keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy") } };
+      return {
+        healthy: ks.healthy,
+        checks: { config: "ok", keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy") },
+      };
     },
     n32: {
       status: (id) => n32c.status(id),
       handshake: (id) => n32c.handshake(id),
-      terminate: (id) => n32c.terminate(id).catch((e) => log.warn("terminate: the peer could not be told", { peer: id, error: String(e) })),
+      terminate: (id) =>
+        n32c
+          .terminate(id)
+          .catch((e) => log.warn("terminate: the peer could not be told", { peer: id, error: String(e) })),
     },
     extraRoutes: [keysRoutes({ keystore: () => keystore, log })],
   });

@@ -31,12 +31,23 @@ const app = createAdminApp({
 });
 const auth = { authorization: `Bearer ${TOKEN}` };
 const json = { ...auth, "content-type": "application/json" };
-const peer = { id: "home", n32Fqdn: "sepp.5gc.mnc001.mcc262.3gppnetwork.org", plmnIds: [{ mcc: "262", mnc: "01" }], n32cUri: "https://127.0.0.1:9443" };
+const peer = {
+  id: "home",
+  n32Fqdn: "sepp.5gc.mnc001.mcc262.3gppnetwork.org",
+  plmnIds: [{ mcc: "262", mnc: "01" }],
+  n32cUri: "https://127.0.0.1:9443",
+};
 
 describe("admin API", () => {
   test("health needs no token; everything else answers 401 without it", async () => {
     expect((await app.request("/v1/health")).status).toBe(200);
-    for (const [m, p] of [["GET", "/v1/status"], ["GET", "/v1/config"], ["GET", "/metrics"], ["POST", "/v1/peers"], ["GET", "/nope"]] as const) {
+    for (const [m, p] of [
+      ["GET", "/v1/status"],
+      ["GET", "/v1/config"],
+      ["GET", "/metrics"],
+      ["POST", "/v1/peers"],
+      ["GET", "/nope"],
+    ] as const) {
       const r = await app.request(p, { method: m });
       expect(r.status).toBe(401);
       expect(r.headers.get("content-type")).toBe("application/problem+json");
@@ -50,7 +61,11 @@ describe("admin API", () => {
     const body = (await r.json()) as any;
     expect(body.tls.privateKey).toBe(REDACTED);
     expect(JSON.stringify(body)).not.toContain("TESTONLYNOTAKEY");
-    const put = await app.request("/v1/config", { method: "PUT", headers: json, body: JSON.stringify({ ...body, peers: [peer] }) });
+    const put = await app.request("/v1/config", {
+      method: "PUT",
+      headers: json,
+      body: JSON.stringify({ ...body, peers: [peer] }),
+    });
     expect(put.status).toBe(200);
     expect(store.config.tls.privateKey).toBe(inlineKey);
     expect(store.config.peers[0]!.id).toBe("home");
@@ -59,7 +74,11 @@ describe("admin API", () => {
   test("a bad configuration change is refused whole, with every reason", async () => {
     const before = store.version;
     const cfg = (await (await app.request("/v1/config", { headers: auth })).json()) as Record<string, unknown>;
-    const bad = { ...cfg, listeners: { admin: { host: "127.0.0.1", port: 70000 } }, peers: [{ ...peer, id: "Bad Id" }] };
+    const bad = {
+      ...cfg,
+      listeners: { admin: { host: "127.0.0.1", port: 70000 } },
+      peers: [{ ...peer, id: "Bad Id" }],
+    };
     const r = await app.request("/v1/config", { method: "PUT", headers: json, body: JSON.stringify(bad) });
     expect(r.status).toBe(400);
     const p = (await r.json()) as any;
@@ -72,24 +91,51 @@ describe("admin API", () => {
 
   test("malformed JSON, wrong content type and stale If-Match are refused", async () => {
     expect((await app.request("/v1/config", { method: "PUT", headers: json, body: "{nope" })).status).toBe(400);
-    expect((await app.request("/v1/config", { method: "PUT", headers: { ...auth, "content-type": "text/plain" }, body: "{}" })).status).toBe(415);
+    expect(
+      (
+        await app.request("/v1/config", {
+          method: "PUT",
+          headers: { ...auth, "content-type": "text/plain" },
+          body: "{}",
+        })
+      ).status,
+    ).toBe(415);
     const r = await app.request("/v1/config", { method: "PUT", headers: { ...json, "if-match": '"1"' }, body: "{}" });
     expect(r.status).toBe(412);
   });
 
   test("peer CRUD", async () => {
-    const second = { ...peer, id: "partner2", n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org", plmnIds: [{ mcc: "234", mnc: "15" }] };
+    const second = {
+      ...peer,
+      id: "partner2",
+      n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
+      plmnIds: [{ mcc: "234", mnc: "15" }],
+    };
     const created = await app.request("/v1/peers", { method: "POST", headers: json, body: JSON.stringify(second) });
     expect(created.status).toBe(201);
-    expect((await app.request("/v1/peers", { method: "POST", headers: json, body: JSON.stringify(second) })).status).toBe(409);
-    const dup = await app.request("/v1/peers", { method: "POST", headers: json, body: JSON.stringify({ ...second, id: "partner3" }) });
+    expect(
+      (await app.request("/v1/peers", { method: "POST", headers: json, body: JSON.stringify(second) })).status,
+    ).toBe(409);
+    const dup = await app.request("/v1/peers", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ ...second, id: "partner3" }),
+    });
     expect(dup.status).toBe(400); // same FQDN as partner2: refused by the whole-config check
     const list = (await (await app.request("/v1/peers", { headers: auth })).json()) as any;
     expect(list.map((p: { id: string }) => p.id)).toEqual(["home", "partner2"]);
-    const upd = await app.request("/v1/peers/partner2", { method: "PUT", headers: json, body: JSON.stringify({ ...second, initiate: false }) });
+    const upd = await app.request("/v1/peers/partner2", {
+      method: "PUT",
+      headers: json,
+      body: JSON.stringify({ ...second, initiate: false }),
+    });
     expect(upd.status).toBe(200);
     expect(store.config.peers[1]!.initiate).toBe(false);
-    const mismatch = await app.request("/v1/peers/partner2", { method: "PUT", headers: json, body: JSON.stringify({ ...second, id: "other" }) });
+    const mismatch = await app.request("/v1/peers/partner2", {
+      method: "PUT",
+      headers: json,
+      body: JSON.stringify({ ...second, id: "other" }),
+    });
     expect(mismatch.status).toBe(400);
     expect((await app.request("/v1/peers/partner2/n32", { headers: auth })).status).toBe(200);
     const hs = await app.request("/v1/peers/partner2/n32/handshake", { method: "POST", headers: auth });

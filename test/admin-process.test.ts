@@ -22,13 +22,24 @@ describe("admin API of a running SEPP", () => {
     // the token file is created 0600
     expect(statSync(join(side.dir, "var", "admin.token")).mode & 0o777).toBe(0o600);
     expect((await fetch(`${base}/v1/status`)).status).toBe(401);
-    expect((await fetch(`${base}/v1/status`, { headers: { authorization: "Bearer wrong-token-value" } })).status).toBe(401);
-    const status = (await (await running.admin("/v1/status")).json()) as { listeners: Record<string, string>; version: string };
+    expect((await fetch(`${base}/v1/status`, { headers: { authorization: "Bearer wrong-token-value" } })).status).toBe(
+      401,
+    );
+    const status = (await (await running.admin("/v1/status")).json()) as {
+      listeners: Record<string, string>;
+      version: string;
+    };
     expect(status.listeners.sbi).toBe(`http://127.0.0.1:${side.ports.sbi}`);
     expect(JSON.stringify(status)).not.toContain(running.token);
 
     const cfg = (await (await running.admin("/v1/config")).json()) as { peers: Array<Record<string, unknown>> };
-    const extra = { id: "partner2", n32Fqdn: "sepp.5gc.mnc410.mcc310.3gppnetwork.org", plmnIds: [{ mcc: "310", mnc: "410" }], n32cUri: "https://127.0.0.1:1", initiate: false };
+    const extra = {
+      id: "partner2",
+      n32Fqdn: "sepp.5gc.mnc410.mcc310.3gppnetwork.org",
+      plmnIds: [{ mcc: "310", mnc: "410" }],
+      n32cUri: "https://127.0.0.1:1",
+      initiate: false,
+    };
     const bad = await running.admin("/v1/config", {
       method: "PUT",
       headers: { "content-type": "application/json" },
@@ -37,7 +48,11 @@ describe("admin API of a running SEPP", () => {
     expect(bad.status).toBe(400);
     expect(((await (await running.admin("/v1/config")).json()) as { peers: unknown[] }).peers).toHaveLength(1);
 
-    const good = await running.admin("/v1/peers", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(extra) });
+    const good = await running.admin("/v1/peers", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(extra),
+    });
     expect(good.status).toBe(201);
     const n32 = await running.admin("/v1/peers/partner2/n32");
     expect(n32.status).toBe(200);

@@ -21,7 +21,8 @@ const START_TIMEOUT_MS = { "linux-x64": 20_000, "linux-arm64": 90_000 } as const
 const DATA_FILES = ["config/default.json", "config/api-ie-mapping.json", "src/openapi/validators.gen.ts"];
 
 const binary = (t: Target) => join(DIST, `sepp-${t}`);
-const command = (t: Target): string[] => (t === "linux-arm64" ? [QEMU ?? "qemu-aarch64", "-L", SYSROOT, binary(t)] : [binary(t)]);
+const command = (t: Target): string[] =>
+  t === "linux-arm64" ? [QEMU ?? "qemu-aarch64", "-L", SYSROOT, binary(t)] : [binary(t)];
 
 /** A binary is fresh when it is newer than every input of its last build, build.sh and package.json. */
 function fresh(t: Target): boolean {
@@ -49,8 +50,14 @@ let config = "";
 beforeAll(async () => {
   const stale = TARGETS.filter((t) => !fresh(t));
   if (stale.length) {
-    const r = Bun.spawnSync(["bash", "build.sh", ...stale], { cwd: REPO, timeout: BUILD_TIMEOUT_MS, stdout: "pipe", stderr: "pipe" });
-    if (r.exitCode !== 0) throw new Error(`build.sh ${stale.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
+    const r = Bun.spawnSync(["bash", "build.sh", ...stale], {
+      cwd: REPO,
+      timeout: BUILD_TIMEOUT_MS,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    if (r.exitCode !== 0)
+      throw new Error(`build.sh ${stale.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
   }
   // One real configuration (inline PEM from a fresh development PKI), ports 0 on loopback.
   const root = await createRootCa({ name: "build-binary test root" });
@@ -59,7 +66,11 @@ beforeAll(async () => {
   config = JSON.stringify({
     identity: { n32Fqdn: fqdn, plmnIds: [{ mcc: "001", mnc: "01" }] },
     listeners: { n32: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: 0 } },
-    tls: { certificate: leaf.chainPem, privateKey: leaf.keyPem, trustAnchors: [{ name: "test", plmnIds: [{ mcc: "001", mnc: "01" }], roots: [root.certPem] }] },
+    tls: {
+      certificate: leaf.chainPem,
+      privateKey: leaf.keyPem,
+      trustAnchors: [{ name: "test", plmnIds: [{ mcc: "001", mnc: "01" }], roots: [root.certPem] }],
+    },
     storage: { dir: "data" },
   });
 }, BUILD_TIMEOUT_MS + 30_000);
@@ -97,14 +108,21 @@ class Lines {
       for (const w of this.waiters.splice(0)) w();
     })();
   }
-  async find<T>(pick: (line: string) => T | undefined, deadline: number, exited: () => boolean): Promise<T | undefined> {
+  async find<T>(
+    pick: (line: string) => T | undefined,
+    deadline: number,
+    exited: () => boolean,
+  ): Promise<T | undefined> {
     for (let seen = 0; ; ) {
       for (; seen < this.lines.length; seen++) {
         const v = pick(this.lines[seen]!);
         if (v !== undefined) return v;
       }
       if (exited() || Date.now() > deadline) return undefined;
-      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), Bun.sleep(Math.max(1, Math.min(250, deadline - Date.now())))]);
+      await Promise.race([
+        new Promise<void>((r) => this.waiters.push(r)),
+        Bun.sleep(Math.max(1, Math.min(250, deadline - Date.now()))),
+      ]);
     }
   }
 }
@@ -119,7 +137,12 @@ const adminUrl = (line: string): string | undefined => {
 };
 
 async function versionOf(t: Target): Promise<{ code: number; out: string }> {
-  const p = Bun.spawn([...command(t), "--version"], { cwd: emptyDir(), env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([...command(t), "--version"], {
+    cwd: emptyDir(),
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   procs.push(p);
   const code = await Promise.race([p.exited, Bun.sleep(START_TIMEOUT_MS[t]).then(() => -1)]);
   return { code, out: await new Response(p.stdout).text() };
@@ -144,14 +167,18 @@ async function serveAndCheckHealth(t: Target): Promise<void> {
   if (!url) {
     p.kill("SIGKILL");
     const err = await Promise.race([new Response(p.stderr).text(), Bun.sleep(2000).then(() => "")]);
-    throw new Error(`${t}: no admin listener within ${START_TIMEOUT_MS[t]} ms (exit ${p.exitCode}); stdout: ${out.lines.slice(-5).join(" | ")}; stderr: ${err.slice(-800)}`);
+    throw new Error(
+      `${t}: no admin listener within ${START_TIMEOUT_MS[t]} ms (exit ${p.exitCode}); stdout: ${out.lines.slice(-5).join(" | ")}; stderr: ${err.slice(-800)}`,
+    );
   }
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   let health: { status?: string } | undefined;
   let status = 0;
   while (Date.now() < deadline && !exited()) {
     try {
-      const r = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(Math.max(500, Math.min(5000, deadline - Date.now()))) });
+      const r = await fetch(`${url}/v1/health`, {
+        signal: AbortSignal.timeout(Math.max(500, Math.min(5000, deadline - Date.now()))),
+      });
       status = r.status;
       health = (await r.json()) as { status?: string };
       if (status === 200) break;
@@ -182,7 +209,9 @@ describe("build.sh output", () => {
   });
 
   test("runtime data files used by the source are bundled imports, never read from disk", () => {
-    const meta = JSON.parse(readFileSync(`${binary("linux-x64")}.meta.json`, "utf8")) as { inputs: Record<string, unknown> };
+    const meta = JSON.parse(readFileSync(`${binary("linux-x64")}.meta.json`, "utf8")) as {
+      inputs: Record<string, unknown>;
+    };
     const inputs = Object.keys(meta.inputs);
     expect(inputs).toContain("src/main.ts");
     expect(inputs).toContain("config/default.json");
@@ -196,7 +225,10 @@ describe("build.sh output", () => {
         for (const line of readFileSync(join(REPO, f), "utf8").split("\n")) {
           if (!line.includes(name) || /^\s*(\/\/|\*|\/\*)/.test(line)) continue;
           // only an import may name a data file: no readFileSync / Bun.file / path joins
-          expect({ file: f, line: line.trim() }).toEqual({ file: f, line: expect.stringMatching(/^(import|export)\b.*from\s+["']|import\(\s*["']/) });
+          expect({ file: f, line: line.trim() }).toEqual({
+            file: f,
+            line: expect.stringMatching(/^(import|export)\b.*from\s+["']|import\(\s*["']/),
+          });
         }
       }
     }
@@ -205,21 +237,32 @@ describe("build.sh output", () => {
 
 for (const t of TARGETS) {
   const noQemu = t === "linux-arm64" && !QEMU;
-  if (noQemu) console.warn("SKIP linux-arm64 executable tests: qemu-aarch64 not found (Debian: apt-get install qemu-user libc6-arm64-cross)");
+  if (noQemu)
+    console.warn(
+      "SKIP linux-arm64 executable tests: qemu-aarch64 not found (Debian: apt-get install qemu-user libc6-arm64-cross)",
+    );
   if (t === "linux-arm64" && QEMU && !existsSync(join(SYSROOT, "lib"))) {
     test("arm64 sysroot present for qemu-aarch64", () => {
       throw new Error(`${SYSROOT} missing: install libc6-arm64-cross`);
     });
   }
   describe.skipIf(noQemu)(`${t} executable`, () => {
-    test("--version prints the package version", async () => {
-      const r = await versionOf(t);
-      expect(r.code).toBe(0);
-      expect(r.out.trim()).toBe(`sepp ${pkg.version}`);
-    }, START_TIMEOUT_MS[t] + 5000);
+    test(
+      "--version prints the package version",
+      async () => {
+        const r = await versionOf(t);
+        expect(r.code).toBe(0);
+        expect(r.out.trim()).toBe(`sepp ${pkg.version}`);
+      },
+      START_TIMEOUT_MS[t] + 5000,
+    );
 
-    test("serve --config answers GET /v1/health and drains on SIGTERM", async () => {
-      await serveAndCheckHealth(t);
-    }, START_TIMEOUT_MS[t] + 30_000);
+    test(
+      "serve --config answers GET /v1/health and drains on SIGTERM",
+      async () => {
+        await serveAndCheckHealth(t);
+      },
+      START_TIMEOUT_MS[t] + 30_000,
+    );
   });
 }

@@ -31,7 +31,12 @@ describe("configuration schema", () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     const p = r.config.peers[0]!;
-    expect(p.profile).toEqual({ tls12ExporterContext: "empty", kdfContextId: "initiator", allowTls12: false, onPolicyMismatch: "reject" });
+    expect(p.profile).toEqual({
+      tls12ExporterContext: "empty",
+      kdfContextId: "initiator",
+      allowTls12: false,
+      onPolicyMismatch: "reject",
+    });
     expect(p.securityCapabilities).toEqual(["PRINS", "TLS"]);
     expect(p.jweCipherSuites).toEqual(["A256GCM", "A128GCM"]);
   });
@@ -55,7 +60,9 @@ describe("configuration schema", () => {
     const r = parseConfig({ ...defaultConfig, n32c: { contextValiditySeconds: 60, rekeyMarginSeconds: 60 } });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues.map((i) => i.path)).toContain("/n32c/rekeyMarginSeconds");
-    expect(parseConfig({ ...defaultConfig, n32c: { contextValiditySeconds: 60, rekeyMarginSeconds: 59 } }).ok).toBe(true);
+    expect(parseConfig({ ...defaultConfig, n32c: { contextValiditySeconds: 60, rekeyMarginSeconds: 59 } }).ok).toBe(
+      true,
+    );
   });
 
   test("a PLMN may belong to one trust anchor only (TS 33.501 13.1.2)", () => {
@@ -102,7 +109,9 @@ describe("configuration store", () => {
   test("guards refuse a change atomically", () => {
     const s = new ConfigStore(join(dir, "guard.db"));
     s.apply(defaultConfig, "bootstrap");
-    s.addGuard((next, prev) => (prev && next.storage.dir !== prev.storage.dir ? [{ path: "/storage/dir", reason: "cannot change" }] : []));
+    s.addGuard((next, prev) =>
+      prev && next.storage.dir !== prev.storage.dir ? [{ path: "/storage/dir", reason: "cannot change" }] : [],
+    );
     const r = s.apply({ ...defaultConfig, storage: { dir: "elsewhere" } }, "test");
     expect(r.ok).toBe(false);
     expect(s.config.storage.dir).toBe("var");

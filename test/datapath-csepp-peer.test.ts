@@ -27,8 +27,20 @@ beforeAll(() => {
   const parsed = parseConfig({
     identity: { n32Fqdn: HOME, plmnIds: [{ mcc: "262", mnc: "01" }] },
     listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 2 } },
-    tls: { certificate: "x", privateKey: "x", trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }] },
-    peers: [{ id: "visited", n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org", plmnIds: [{ mcc: "234", mnc: "15" }], n32cUri: "https://127.0.0.1:3", initiate: false }],
+    tls: {
+      certificate: "x",
+      privateKey: "x",
+      trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }],
+    },
+    peers: [
+      {
+        id: "visited",
+        n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
+        plmnIds: [{ mcc: "234", mnc: "15" }],
+        n32cUri: "https://127.0.0.1:3",
+        initiate: false,
+      },
+    ],
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   cfg = parsed.config;

@@ -30,8 +30,20 @@ function config(peerId: string, ownMnc = "01"): SeppConfig {
   const parsed = parseConfig({
     identity: { n32Fqdn: HOME, plmnIds: [{ mcc: "262", mnc: ownMnc }] },
     listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 2 } },
-    tls: { certificate: "x", privateKey: "x", trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }] },
-    peers: [{ id: peerId, n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org", plmnIds: [{ mcc: "234", mnc: "15" }], n32cUri: "https://127.0.0.1:3", initiate: false }],
+    tls: {
+      certificate: "x",
+      privateKey: "x",
+      trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }],
+    },
+    peers: [
+      {
+        id: peerId,
+        n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
+        plmnIds: [{ mcc: "234", mnc: "15" }],
+        n32cUri: "https://127.0.0.1:3",
+        initiate: false,
+      },
+    ],
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   return parsed.config;
@@ -49,7 +61,11 @@ beforeAll(() => {
     log: memoryLogger("debug"),
     metrics,
     contexts: new N32fContextStore(),
-    n32c: { brief: (peerId) => (asked.push(peerId), undefined), reportError: async () => {}, handshake: async () => undefined },
+    n32c: {
+      brief: (peerId) => (asked.push(peerId), undefined),
+      reportError: async () => {},
+      handshake: async () => undefined,
+    },
     prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
     peerClients: {} as PeerN32fClients,
     producers: {} as ProducerClients,
@@ -66,7 +82,10 @@ const req = (authority: string, apiRoots: string[] = [], origins: string[] = [])
   scheme: "http",
   authority,
   path: "/nudm-sdm/v2/imsi-234150000000001/am-data",
-  headers: [...apiRoots.map((v): [string, string] => ["3gpp-sbi-target-apiroot", v]), ...origins.map((v): [string, string] => ["3gpp-sbi-originating-network-id", v])],
+  headers: [
+    ...apiRoots.map((v): [string, string] => ["3gpp-sbi-target-apiroot", v]),
+    ...origins.map((v): [string, string] => ["3gpp-sbi-originating-network-id", v]),
+  ],
   body: new Uint8Array(0),
   signal: new AbortController().signal,
 });

@@ -6,7 +6,8 @@ import { originAtReceiver, tokenConsumerPlmn } from "../src/datapath/psepp.ts";
 import { checkOriginAtReceiver } from "../src/sbi/origin.ts";
 import type { PlmnIdNid } from "../src/model/n32.ts";
 
-const jwt = (claims: unknown) => `Bearer eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.c2ln`;
+const jwt = (claims: unknown) =>
+  `Bearer eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.c2ln`;
 
 describe("pSEPP checks with kept results", () => {
   test("tokenConsumerPlmn: same answers on repeat, callers cannot alter the kept result", () => {
@@ -31,13 +32,33 @@ describe("pSEPP checks with kept results", () => {
   test("tokenConsumerPlmn: huge and many distinct payloads give the same answers (bounded cache)", () => {
     const big = jwt({ consumerPlmnId: { mcc: "001", mnc: "01" }, pad: "x".repeat(5000) });
     for (let i = 0; i < 2; i++) expect(tokenConsumerPlmn(big)).toEqual({ mcc: "001", mnc: "01" });
-    for (let i = 0; i < 600; i++) expect(tokenConsumerPlmn(jwt({ consumerPlmnId: { mcc: "234", mnc: String(i % 100).padStart(2, "0") }, n: i }))).toEqual({ mcc: "234", mnc: String(i % 100).padStart(2, "0") });
+    for (let i = 0; i < 600; i++)
+      expect(
+        tokenConsumerPlmn(jwt({ consumerPlmnId: { mcc: "234", mnc: String(i % 100).padStart(2, "0") }, n: i })),
+      ).toEqual({ mcc: "234", mnc: String(i % 100).padStart(2, "0") });
   });
 
   test("originAtReceiver = checkOriginAtReceiver for any values and PLMN lists, repeated", () => {
-    const lists: PlmnIdNid[][] = [[{ mcc: "234", mnc: "15" }], [{ mcc: "262", mnc: "001" }, { mcc: "234", mnc: "015" }], [{ mcc: "234", mnc: "15", nid: "0123456789a" }]];
+    const lists: PlmnIdNid[][] = [
+      [{ mcc: "234", mnc: "15" }],
+      [
+        { mcc: "262", mnc: "001" },
+        { mcc: "234", mnc: "015" },
+      ],
+      [{ mcc: "234", mnc: "15", nid: "0123456789a" }],
+    ];
     const value = fc.oneof(
-      fc.constantFrom("234-15", "234-015", "262-01", "234-15; src: SEPP-sepp.example.org", "234-15-0123456789A", "", " 234-15 ", "x", "234-15;src:SEPP-a.b"),
+      fc.constantFrom(
+        "234-15",
+        "234-015",
+        "262-01",
+        "234-15; src: SEPP-sepp.example.org",
+        "234-15-0123456789A",
+        "",
+        " 234-15 ",
+        "x",
+        "234-15;src:SEPP-a.b",
+      ),
       fc.string({ maxLength: 30 }),
     );
     fc.assert(

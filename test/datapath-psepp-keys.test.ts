@@ -31,11 +31,17 @@ class LosableEngine implements AeadEngine {
     return this.#inner.importKey(raw);
   }
   seal(key: AeadKey, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array) {
-    if (this.lost) throw new AeadKeyError("key lost: the PKCS#11 session ended (token removed or reconnected); re-establish the N32-f context");
+    if (this.lost)
+      throw new AeadKeyError(
+        "key lost: the PKCS#11 session ended (token removed or reconnected); re-establish the N32-f context",
+      );
     return this.#inner.seal(key, iv, aad, plaintext);
   }
   open(key: AeadKey, iv: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array) {
-    if (this.lost) throw new AeadKeyError("key lost: the PKCS#11 session ended (token removed or reconnected); re-establish the N32-f context");
+    if (this.lost)
+      throw new AeadKeyError(
+        "key lost: the PKCS#11 session ended (token removed or reconnected); re-establish the N32-f context",
+      );
     return this.#inner.open(key, iv, aad, ciphertext, tag);
   }
 }
@@ -59,12 +65,20 @@ let conn: ConnInfo;
 beforeAll(async () => {
   nf = await startNf((r) => {
     if (r.path.endsWith("/am-data-then-lose")) losable.lost = true; // the keys go while the producer works
-    return { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ gpsis: ["msisdn-491700000042"] }) };
+    return {
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ gpsis: ["msisdn-491700000042"] }),
+    };
   });
   const parsed = parseConfig({
     identity: { n32Fqdn: "sepp.5gc.mnc001.mcc262.3gppnetwork.org", plmnIds: [{ mcc: "262", mnc: "01" }] },
     listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 2 } },
-    tls: { certificate: "x", privateKey: "x", trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }] },
+    tls: {
+      certificate: "x",
+      privateKey: "x",
+      trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }],
+    },
     sbi: { staticHosts: { [HOME_UDM]: "127.0.0.1" } },
     peers: [
       {
@@ -73,7 +87,12 @@ beforeAll(async () => {
         plmnIds: [{ mcc: "234", mnc: "15" }],
         n32cUri: "https://127.0.0.1:3",
         initiate: false,
-        n32f: { allowedTargets: [{ host: HOME_UDM, port: nf.port, scheme: "http" }, { host: "127.0.0.1", port: nf.port, scheme: "http" }] },
+        n32f: {
+          allowedTargets: [
+            { host: HOME_UDM, port: nf.port, scheme: "http" },
+            { host: "127.0.0.1", port: nf.port, scheme: "http" },
+          ],
+        },
       },
     ],
   });
@@ -86,10 +105,37 @@ beforeAll(async () => {
   const pStore = new N32fContextStore();
   const cId = cStore.newContextId();
   const pId = pStore.newContextId();
-  const assoc = (peerFqdn: string): N32fAssociation => ({ peerFqdn, remotePlmnIds: [], jwsSuite: "ES256", ownRis: [], peerRis: [], authorizedIpxId: null });
+  const assoc = (peerFqdn: string): N32fAssociation => ({
+    peerFqdn,
+    remotePlmnIds: [],
+    jwsSuite: "ES256",
+    ownRis: [],
+    peerRis: [],
+    authorizedIpxId: null,
+  });
   const base = { enc: "A256GCM", validUntil: Date.now() + 60_000, kdfContextId: cId } as const;
-  cCtx = createN32fContext({ ...base, engine: new SoftwareAeadEngine(), master: master.slice(), localContextId: cId, peerContextId: pId, role: "initiator", peerId: "home", association: assoc(cfg.identity.n32Fqdn) });
-  pStore.add(createN32fContext({ ...base, engine: losable, master: master.slice(), localContextId: pId, peerContextId: cId, role: "responder", peerId: "visited", association: assoc(peer.n32Fqdn) }));
+  cCtx = createN32fContext({
+    ...base,
+    engine: new SoftwareAeadEngine(),
+    master: master.slice(),
+    localContextId: cId,
+    peerContextId: pId,
+    role: "initiator",
+    peerId: "home",
+    association: assoc(cfg.identity.n32Fqdn),
+  });
+  pStore.add(
+    createN32fContext({
+      ...base,
+      engine: losable,
+      master: master.slice(),
+      localContextId: pId,
+      peerContextId: cId,
+      role: "responder",
+      peerId: "visited",
+      association: assoc(peer.n32Fqdn),
+    }),
+  );
   producers = new ProducerClients({ connectTimeoutMs: 2000, maxSessions: 4, staticHosts: () => cfg.sbi.staticHosts });
   const metrics = new Registry();
   const limits = new PeerLimits({ metrics });
@@ -133,7 +179,15 @@ function n32fRequest(path: string): InboundRequest {
     headers: [["3gpp-sbi-originating-network-id", "234-15; src: SEPP-sepp.5gc.mnc015.mcc234.3gppnetwork.org"]],
   };
   const { body } = prins.protectRequest(cCtx, msg);
-  return { method: "POST", scheme: "https", authority: cfg.identity.n32Fqdn, path: "/n32f-forward/v1/n32f-process", headers: [["content-type", "application/json"]], body: Buffer.from(body), signal: new AbortController().signal };
+  return {
+    method: "POST",
+    scheme: "https",
+    authority: cfg.identity.n32Fqdn,
+    path: "/n32f-forward/v1/n32f-process",
+    headers: [["content-type", "application/json"]],
+    body: Buffer.from(body),
+    signal: new AbortController().signal,
+  };
 }
 
 const keyLogs = () => logs.filter((l) => String(l.msg).startsWith("N32-f keys unavailable"));
@@ -160,7 +214,8 @@ describe("pSEPP: the AEAD engine lost the N32-f keys", () => {
       expect(keyLogs()).toHaveLength(1);
       expect(keyLogs()[0]).toMatchObject({ level: "error", peer: "visited" });
       // bounded: a burst of them logs once more at most within the interval
-      for (let i = 0; i < 5; i++) expect((await psepp.n32fProcess(n32fRequest(`/nudm-sdm/v2/${SUPI}/am-data`), conn)).status).toBe(503);
+      for (let i = 0; i < 5; i++)
+        expect((await psepp.n32fProcess(n32fRequest(`/nudm-sdm/v2/${SUPI}/am-data`), conn)).status).toBe(503);
       expect(keyLogs()).toHaveLength(1);
     } finally {
       losable.lost = false;

@@ -74,9 +74,12 @@ describe("counted timers (src/timers.ts)", () => {
     let runs = 0;
     const all = new Promise<void>((resolve) => {
       const ts = Array.from({ length: n }, (_, i) =>
-        armTimer(() => {
-          if (++runs === n / 2) resolve();
-        }, 1 + (i % 3)),
+        armTimer(
+          () => {
+            if (++runs === n / 2) resolve();
+          },
+          1 + (i % 3),
+        ),
       );
       expect(liveTimers()).toBe(base + n);
       for (let i = 0; i < n; i += 2) disarmTimer(ts[i]!);

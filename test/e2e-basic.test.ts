@@ -8,7 +8,11 @@ import { HOME_UDM, VISITED, startSepp, waitForState, writePair, type SeppProcess
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
 
 const SUPI = "imsi-262010000000001";
-const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" }, nssai: { defaultSingleNssais: [{ sst: 1 }] } };
+const AM_DATA = {
+  gpsis: ["msisdn-491700000001"],
+  subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" },
+  nssai: { defaultSingleNssais: [{ sst: 1 }] },
+};
 
 for (const mode of ["PRINS", "TLS"] as const) {
   describe(`${mode}: Nudm_SDM am-data through two SEPPs`, () => {
@@ -22,7 +26,11 @@ for (const mode of ["PRINS", "TLS"] as const) {
       udm = await startNf((r) =>
         r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
           ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-          : { status: 404, headers: { "content-type": "application/problem+json" }, body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }) },
+          : {
+              status: 404,
+              headers: { "content-type": "application/problem+json" },
+              body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
+            },
       );
       const pair = await writePair({ dir, capabilities: [mode], homeProducers: { [HOME_UDM]: udm.port } });
       [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
@@ -40,16 +48,21 @@ for (const mode of ["PRINS", "TLS"] as const) {
     });
 
     test("the AMF gets the UDM's answer; the UDM got the AMF's request", async () => {
-      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data?plmn-id=%7B%22mcc%22%3A%22234%22%2C%22mnc%22%3A%2215%22%7D`, {
-        accept: "application/json",
-        authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYifQ.c2ln",
-      });
+      const r = await amf.request(
+        "GET",
+        `${HOME_UDM}:${udm.port}`,
+        `/nudm-sdm/v2/${SUPI}/am-data?plmn-id=%7B%22mcc%22%3A%22234%22%2C%22mnc%22%3A%2215%22%7D`,
+        {
+          accept: "application/json",
+          authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYifQ.c2ln",
+        },
+      );
       expect(r.status).toBe(200);
       expect(r.json()).toEqual(AM_DATA);
       const got = udm.received.at(-1)!;
       expect(got.method).toBe("GET");
       expect(got.path).toBe(`/nudm-sdm/v2/${SUPI}/am-data?plmn-id=%7B%22mcc%22%3A%22234%22%2C%22mnc%22%3A%2215%22%7D`);
-      expect(got.headers["authorization"]).toBe("Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYifQ.c2ln");
+      expect(got.headers.authorization).toBe("Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYifQ.c2ln");
       // the cSEPP inserted the originating network (TS 33.501 5.9.3.2)
       expect(got.headers["3gpp-sbi-originating-network-id"]).toBe(`234-15; src: SEPP-${VISITED.fqdn}`);
       expect(got.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
@@ -62,16 +75,24 @@ for (const mode of ["PRINS", "TLS"] as const) {
     });
 
     test("the target apiRoot header routes too (and is removed before the producer)", async () => {
-      const r = await amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${udm.port}` });
+      const r = await amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data`, {
+        "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${udm.port}`,
+      });
       expect(r.status).toBe(200);
       expect(udm.received.at(-1)!.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
     });
 
     test("metrics count the requests by peer, mode, direction and outcome", async () => {
       const m = await (await v.admin("/metrics")).text();
-      expect(m).toMatch(new RegExp(`sepp_datapath_requests_total\\{[^}]*direction="outbound"[^}]*mode="${mode.toLowerCase()}"[^}]*outcome="ok"[^}]*\\} [1-9]`));
+      expect(m).toMatch(
+        new RegExp(
+          `sepp_datapath_requests_total\\{[^}]*direction="outbound"[^}]*mode="${mode.toLowerCase()}"[^}]*outcome="ok"[^}]*\\} [1-9]`,
+        ),
+      );
       const hm = await (await h.admin("/metrics")).text();
-      expect(hm).toMatch(new RegExp(`sepp_datapath_requests_total\\{[^}]*direction="inbound"[^}]*mode="${mode.toLowerCase()}"`));
+      expect(hm).toMatch(
+        new RegExp(`sepp_datapath_requests_total\\{[^}]*direction="inbound"[^}]*mode="${mode.toLowerCase()}"`),
+      );
     });
   });
 }

@@ -28,7 +28,11 @@ test("the example configurations pass the schema and peer with each other", () =
 
 test("npm run demo shows a protected exchange and exits 0", async () => {
   const started = Date.now();
-  const p = spawn(process.execPath, [join(ROOT, "scripts/demo.ts")], { cwd: ROOT, env: { ...process.env, SEPP_DEMO_DIR: dir }, stdio: ["ignore", "pipe", "pipe"] });
+  const p = spawn(process.execPath, [join(ROOT, "scripts/demo.ts")], {
+    cwd: ROOT,
+    env: { ...process.env, SEPP_DEMO_DIR: dir },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   p.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -53,5 +57,6 @@ test("npm run demo shows a protected exchange and exits 0", async () => {
   // nothing left running: both SEPPs' admin APIs are gone
   const admins = [...stdout.matchAll(/admin (\d+), data /g)].map((m) => Number(m[1]));
   expect(admins).toHaveLength(2);
-  for (const port of admins) await expect(fetch(`http://127.0.0.1:${port}/v1/health`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+  for (const port of admins)
+    await expect(fetch(`http://127.0.0.1:${port}/v1/health`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
 }, 45_000);

@@ -55,7 +55,11 @@ for (const mode of ["PRINS", "TLS"] as const) {
     });
 
     /** a refusal by the cSEPP: status and cause, and neither N32 nor the producer saw anything */
-    async function refused(p: Promise<{ status: number; json(): any; headers: Record<string, unknown> }>, status: number, cause: string) {
+    async function refused(
+      p: Promise<{ status: number; json(): any; headers: Record<string, unknown> }>,
+      status: number,
+      cause: string,
+    ) {
       const before = udm.received.length;
       const sentBefore = v.logs.filter((l) => l.msg === "N32-f request sent").length;
       const r = await p;
@@ -67,29 +71,61 @@ for (const mode of ["PRINS", "TLS"] as const) {
     }
 
     test("a body with an encBlockIndex member is refused with 400 (JSON, and the JSON root of multipart/related)", async () => {
-      const body = JSON.stringify({ nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1", callbackReference: "http://amf.5gc.mnc015.mcc234.3gppnetwork.org/namf-callback/v1/cb", plmnId: { mcc: "234", mnc: "15", x: { encBlockIndex: 1 } } });
-      await refused(amf.request("POST", authority, SUBSCRIBE, { "content-type": "application/json" }, body), 400, "MANDATORY_IE_INCORRECT");
+      const body = JSON.stringify({
+        nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
+        callbackReference: "http://amf.5gc.mnc015.mcc234.3gppnetwork.org/namf-callback/v1/cb",
+        plmnId: { mcc: "234", mnc: "15", x: { encBlockIndex: 1 } },
+      });
+      await refused(
+        amf.request("POST", authority, SUBSCRIBE, { "content-type": "application/json" }, body),
+        400,
+        "MANDATORY_IE_INCORRECT",
+      );
       const b = "b-123";
       const mp = `--${b}\r\nContent-Type: application/json\r\n\r\n${body}\r\n--${b}\r\nContent-Type: application/vnd.3gpp.5gnas\r\nContent-Id: n1\r\n\r\n\x2e\x01\x02\r\n--${b}--\r\n`;
-      await refused(amf.request("POST", authority, SUBSCRIBE, { "content-type": `multipart/related; boundary=${b}` }, mp), 400, "MANDATORY_IE_INCORRECT");
+      await refused(
+        amf.request("POST", authority, SUBSCRIBE, { "content-type": `multipart/related; boundary=${b}` }, mp),
+        400,
+        "MANDATORY_IE_INCORRECT",
+      );
       // the same request without the member goes through (the refusal is about the member, not the request)
-      const ok = await amf.request("POST", authority, SUBSCRIBE, { "content-type": "application/json" }, body.replace("encBlockIndex", "encBlockIndexNot"));
+      const ok = await amf.request(
+        "POST",
+        authority,
+        SUBSCRIBE,
+        { "content-type": "application/json" },
+        body.replace("encBlockIndex", "encBlockIndexNot"),
+      );
       expect([201, 429]).toContain(ok.status);
     });
 
     test("targets in our own PLMN or in a PLMN without a roaming partner are refused", async () => {
-      await refused(amf.request("GET", `udm.5gc.mnc015.mcc234.3gppnetwork.org:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`), 400, "MANDATORY_IE_INCORRECT");
-      await refused(amf.request("GET", `udm.5gc.mnc099.mcc999.3gppnetwork.org:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`), 403, "TARGET_NOT_ALLOWED");
+      await refused(
+        amf.request("GET", `udm.5gc.mnc015.mcc234.3gppnetwork.org:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`),
+        400,
+        "MANDATORY_IE_INCORRECT",
+      );
+      await refused(
+        amf.request("GET", `udm.5gc.mnc099.mcc999.3gppnetwork.org:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`),
+        403,
+        "TARGET_NOT_ALLOWED",
+      );
       await refused(amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data`), 400, "MANDATORY_IE_MISSING");
     });
 
     test("a 3gpp-Sbi-Originating-Network-Id that is not ours is refused with 403 PLMN_ID_MISMATCH", async () => {
-      await refused(amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-originating-network-id": "262-01" }), 403, "PLMN_ID_MISMATCH");
+      await refused(
+        amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-originating-network-id": "262-01" }),
+        403,
+        "PLMN_ID_MISMATCH",
+      );
     });
 
     test("the peer SEPP's congestion reaches the NF as 429 NF_CONGESTION_RISK with retry-after", async () => {
       // several at once against a rate of 1/s at the home SEPP (burst 1): at most a couple pass, the others are 429
-      const rs = await Promise.all(Array.from({ length: 6 }, () => amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`)));
+      const rs = await Promise.all(
+        Array.from({ length: 6 }, () => amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`)),
+      );
       const statuses = rs.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
       expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);

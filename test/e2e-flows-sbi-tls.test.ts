@@ -7,7 +7,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueSeppCert } from "../src/pki/devpki.ts";
-import { HOME, HOME_NRF, HOME_UDM, VISITED, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME,
+  HOME_NRF,
+  HOME_UDM,
+  VISITED,
+  startSepp,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
 
 const SUPI = "imsi-262010000000099";
@@ -28,7 +37,11 @@ describe("PRINS with the visited SBI side over TLS", () => {
     udm = await startNf((r) =>
       r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
         ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-        : { status: 404, headers: { "content-type": "application/problem+json" }, body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }) },
+        : {
+            status: 404,
+            headers: { "content-type": "application/problem+json" },
+            body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
+          },
     );
     nrf = await startNf(() => ({
       status: 200,
@@ -41,7 +54,16 @@ describe("PRINS with the visited SBI side over TLS", () => {
             nfType: "UDM",
             nfStatus: "REGISTERED",
             fqdn: HOME_UDM,
-            nfServices: [{ serviceInstanceId: "sdm", serviceName: "nudm-sdm", versions: [{ apiVersionInUri: "v2", apiFullVersion: "2.3.0" }], scheme: "http", nfServiceStatus: "REGISTERED", ipEndPoints: [{ port: udm.port }] }],
+            nfServices: [
+              {
+                serviceInstanceId: "sdm",
+                serviceName: "nudm-sdm",
+                versions: [{ apiVersionInUri: "v2", apiFullVersion: "2.3.0" }],
+                scheme: "http",
+                nfServiceStatus: "REGISTERED",
+                ipEndPoints: [{ port: udm.port }],
+              },
+            ],
           },
         ],
       }),
@@ -80,7 +102,9 @@ describe("PRINS with the visited SBI side over TLS", () => {
 
   test("an AMF over TLS gets the UDM's answer through both SEPPs", async () => {
     // over TLS, :scheme is https: an h2c producer is named by 3gpp-Sbi-Target-apiRoot (TS 29.500 6.10.2.1)
-    const r = await amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${udm.port}` });
+    const r = await amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data`, {
+      "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${udm.port}`,
+    });
     expect(r.status).toBe(200);
     expect(r.json()).toEqual(AM_DATA);
     // with the SEPP as proxy (:authority = the target) the :scheme https names an https target, which the home
@@ -98,19 +122,26 @@ describe("PRINS with the visited SBI side over TLS", () => {
     clients.push(plain);
     const before = udm.received.length;
     // no HTTP response at all: the connection fails (rejected), or the stream ends without a :status
-    const status = await plain.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {}, undefined, { timeoutMs: 5000 }).then(
-      (r) => r.status,
-      () => 0,
-    );
+    const status = await plain
+      .request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {}, undefined, { timeoutMs: 5000 })
+      .then(
+        (r) => r.status,
+        () => 0,
+      );
     expect(status).toBe(0);
     expect(udm.received.length).toBe(before);
   });
 
   test("discovery names https and our SBI port; the AMF connects with SNI = the telescopic FQDN and reaches the UDM", async () => {
     const plmns = encodeURIComponent(JSON.stringify([HOME.plmn]));
-    const d = await amf.request("GET", VISITED.fqdn, `/nnrf-disc/v1/nf-instances?target-nf-type=UDM&requester-nf-type=AMF&target-plmn-list=${plmns}`, {
-      "3gpp-sbi-target-apiroot": `http://${HOME_NRF}:${nrf.port}`,
-    });
+    const d = await amf.request(
+      "GET",
+      VISITED.fqdn,
+      `/nnrf-disc/v1/nf-instances?target-nf-type=UDM&requester-nf-type=AMF&target-plmn-list=${plmns}`,
+      {
+        "3gpp-sbi-target-apiroot": `http://${HOME_NRF}:${nrf.port}`,
+      },
+    );
     expect(d.status).toBe(200);
     const svc = d.json().nfInstances[0].nfServices[0];
     expect(svc.scheme).toBe("https");

@@ -44,13 +44,21 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   headers: { "content-type": "application/json", ...headers },
   body: JSON.stringify(body),
 });
-const notFound = (): NfAnswer => json(404, { status: 404, cause: "RESOURCE_NOT_FOUND" }, { "content-type": "application/problem+json" });
+const notFound = (): NfAnswer =>
+  json(404, { status: 404, cause: "RESOURCE_NOT_FOUND" }, { "content-type": "application/problem+json" });
 
 /** A multipart/related body (RFC 2387) as an NF builds it. */
 function multipart(boundary: string, parts: Array<{ headers: Record<string, string>; data: Uint8Array }>): Buffer {
   const chunks: Buffer[] = [];
   for (const p of parts) {
-    chunks.push(Buffer.from(`--${boundary}\r\n${Object.entries(p.headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`, "latin1"));
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\n${Object.entries(p.headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join("")}\r\n`,
+        "latin1",
+      ),
+    );
     chunks.push(Buffer.from(p.data));
     chunks.push(Buffer.from("\r\n", "latin1"));
   }
@@ -92,10 +100,15 @@ function aads(s: SeppProcess, since = 0): Array<{ msg: string; aad: any }> {
 
 /** Wait until the SEPP has logged `n` more N32-f messages than at `since` (log lines arrive asynchronously). */
 function n32fSince(s: SeppProcess, since: number, n: number) {
-  return waitFor(`${n} N32-f log lines`, () => {
-    const a = aads(s, since);
-    return a.length >= n ? a : null;
-  }, 5000, 20);
+  return waitFor(
+    `${n} N32-f log lines`,
+    () => {
+      const a = aads(s, since);
+      return a.length >= n ? a : null;
+    },
+    5000,
+    20,
+  );
 }
 
 const all = (s: SeppProcess) => s.logs.map((l) => JSON.stringify(l)).join("\n");
@@ -152,21 +165,30 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
   const pduCreates: World["pduCreates"] = [];
   const udm = await startNf((r) => {
     if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/am-data`)) return json(200, AM_DATA);
-    if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/smf-select-data`)) return { ...json(200, {}), delayMs: 8000 }; // slow
+    if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/smf-select-data`))
+      return { ...json(200, {}), delayMs: 8000 }; // slow
     if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/sms-data`)) return { status: 200, reset: true }; // resets the stream
     if (r.method === "POST" && r.path === `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`) {
       const sub = JSON.parse(r.body.toString());
       sdmSubscriptions.push(sub);
       const id = `sub-${sdmSubscriptions.length}`;
-      return json(201, { ...sub, subscriptionId: id }, { location: `http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/sdm-subscriptions/${id}` });
+      return json(
+        201,
+        { ...sub, subscriptionId: id },
+        { location: `http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/sdm-subscriptions/${id}` },
+      );
     }
     return notFound();
   });
   let nrf: TestNf;
   nrf = await startNf((r) =>
-    r.method === "GET" && r.path.startsWith("/nnrf-disc/v1/nf-instances?") && r.path.includes("target-nf-type=UDM") ? json(200, udmSearchResult(udm.port)) : notFound(),
+    r.method === "GET" && r.path.startsWith("/nnrf-disc/v1/nf-instances?") && r.path.includes("target-nf-type=UDM")
+      ? json(200, udmSearchResult(udm.port))
+      : notFound(),
   );
-  const amfCb = await startNf((r) => (r.method === "POST" && r.path.startsWith("/namf-callback/v1/") ? { status: 204 } : notFound()));
+  const amfCb = await startNf((r) =>
+    r.method === "POST" && r.path.startsWith("/namf-callback/v1/") ? { status: 204 } : notFound(),
+  );
   let ausf: TestNf | undefined;
   let hsmf: TestNf | undefined;
   let vsmf: TestNf | undefined;
@@ -174,11 +196,19 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
     ausf = await startNf((r) => {
       if (r.method === "POST" && r.path === "/nausf-auth/v1/ue-authentications") {
         const base = `http://${HOME_AUSF}:${ausf!.port}/nausf-auth/v1/ue-authentications/ctx-42`;
-        return json(201, { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `${base}/5g-aka-confirmation` } } }, { location: base });
+        return json(
+          201,
+          { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `${base}/5g-aka-confirmation` } } },
+          { location: base },
+        );
       }
       if (r.method === "PUT" && r.path === "/nausf-auth/v1/ue-authentications/ctx-42/5g-aka-confirmation") {
         const ok = JSON.parse(r.body.toString()).resStar === RES_STAR;
-        return json(200, { authResult: ok ? "AUTHENTICATION_SUCCESS" : "AUTHENTICATION_FAILURE", supi: SUPI, ...(ok ? { kseaf: KSEAF } : {}) });
+        return json(200, {
+          authResult: ok ? "AUTHENTICATION_SUCCESS" : "AUTHENTICATION_FAILURE",
+          supi: SUPI,
+          ...(ok ? { kseaf: KSEAF } : {}),
+        });
       }
       return notFound();
     });
@@ -189,16 +219,26 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
         const b = "hsmf-boundary-1";
         return {
           status: 201,
-          headers: { "content-type": `multipart/related; boundary=${b}; type="application/json"`, location: `http://${HOME_SMF}/nsmf-pdusession/v1/pdu-sessions/ps-1` },
+          headers: {
+            "content-type": `multipart/related; boundary=${b}; type="application/json"`,
+            location: `http://${HOME_SMF}/nsmf-pdusession/v1/pdu-sessions/ps-1`,
+          },
           body: multipart(b, [
-            { headers: { "content-type": "application/json" }, data: Buffer.from(JSON.stringify({ pduSessionId: 5, n1SmInfoToUe: { contentId: "n1-accept" } })) },
+            {
+              headers: { "content-type": "application/json" },
+              data: Buffer.from(JSON.stringify({ pduSessionId: 5, n1SmInfoToUe: { contentId: "n1-accept" } })),
+            },
             { headers: { "content-type": "application/vnd.3gpp.5gnas", "content-id": "n1-accept" }, data: N1_ACCEPT },
           ]),
         };
       }
       return notFound();
     });
-    vsmf = await startNf((r) => (r.method === "POST" && r.path.startsWith("/nsmf-pdusession/v1/vsmf-pdu-sessions/") ? json(200, { ok: true }) : notFound()));
+    vsmf = await startNf((r) =>
+      r.method === "POST" && r.path.startsWith("/nsmf-pdusession/v1/vsmf-pdu-sessions/")
+        ? json(200, { ok: true })
+        : notFound(),
+    );
   }
   const homeProducers: Record<string, number> = { [HOME_UDM]: udm.port, [HOME_NRF]: nrf.port };
   if (ausf) homeProducers[HOME_AUSF] = ausf.port;
@@ -237,8 +277,35 @@ async function stopWorld(w: World | undefined): Promise<Array<number | null>> {
   return codes;
 }
 
-const N1_REQUEST = Buffer.from([0x2e, 0x05, 0x01, 0xc1, 0xff, 0xff, 0x91, 0xa1, 0x00, 0x0d, 0x0a, 0x2d, 0x2d, ...Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff)]);
-const N1_ACCEPT = Buffer.from([0x2e, 0x05, 0x01, 0xc2, 0x11, 0x00, 0x0d, 0x0a, 0x0d, 0x0a, ...Array.from({ length: 200 }, (_, i) => 255 - (i & 0xff))]);
+const N1_REQUEST = Buffer.from([
+  0x2e,
+  0x05,
+  0x01,
+  0xc1,
+  0xff,
+  0xff,
+  0x91,
+  0xa1,
+  0x00,
+  0x0d,
+  0x0a,
+  0x2d,
+  0x2d,
+  ...Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff),
+]);
+const N1_ACCEPT = Buffer.from([
+  0x2e,
+  0x05,
+  0x01,
+  0xc2,
+  0x11,
+  0x00,
+  0x0d,
+  0x0a,
+  0x0d,
+  0x0a,
+  ...Array.from({ length: 200 }, (_, i) => 255 - (i & 0xff)),
+]);
 
 /** The visited AMF discovers the home UDM through the visited SEPP: the search result as the AMF sees it. */
 async function discoverUdm(w: World) {
@@ -268,7 +335,12 @@ async function subscribeSdm(w: World, n: number): Promise<{ given: string; origi
     `${HOME_UDM}:${w.udm.port}`,
     `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
     JSON_H,
-    JSON.stringify({ nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1", implicitUnsubscribe: true, callbackReference: original, monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`] }),
+    JSON.stringify({
+      nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
+      implicitUnsubscribe: true,
+      callbackReference: original,
+      monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
+    }),
   );
   expect(r.status).toBe(201);
   const given = String(w.sdmSubscriptions.at(-1)!.callbackReference);
@@ -278,10 +350,23 @@ async function subscribeSdm(w: World, n: number): Promise<{ given: string; origi
 /** The home UDM notifies the given callback URI through the home SEPP's SBI side. */
 async function notify(w: World, callbackUri: string, body: unknown) {
   const u = new URL(callbackUri);
-  return w.homeNf.request("POST", u.host, u.pathname + u.search, { ...JSON_H, "3gpp-sbi-callback": "Nudm_SDM_Notification" }, JSON.stringify(body));
+  return w.homeNf.request(
+    "POST",
+    u.host,
+    u.pathname + u.search,
+    { ...JSON_H, "3gpp-sbi-callback": "Nudm_SDM_Notification" },
+    JSON.stringify(body),
+  );
 }
 
-const NOTIFICATION = { notifyItems: [{ resourceId: `http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`, changes: [{ op: "REPLACE", path: "/subscribedUeAmbr/uplink", newValue: "2 Gbps" }] }] };
+const NOTIFICATION = {
+  notifyItems: [
+    {
+      resourceId: `http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`,
+      changes: [{ op: "REPLACE", path: "/subscribedUeAmbr/uplink", newValue: "2 Gbps" }],
+    },
+  ],
+};
 
 for (const mode of ["PRINS", "TLS"] as const) {
   const prins = mode === "PRINS";
@@ -308,15 +393,24 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(a["5gAuthData"]).toEqual(AV);
       expect(a.authType).toBe("5G_AKA");
       // topology hiding of the answer (TS 33.501 13.1.1.1): the Location names a visited SEPP telescopic FQDN (test/e2e-gaps.test.ts)
-      const loc = new URL(String(r1.headers["location"]));
+      const loc = new URL(String(r1.headers.location));
       expect(loc.hostname).toMatch(new RegExp(`^t[a-z2-7]{25}\\.${VISITED.fqdn.replaceAll(".", "\\.")}$`));
       expect(loc.pathname).toBe("/nausf-auth/v1/ue-authentications/ctx-42");
       const got1 = w.ausf!.received.at(-1)!;
-      expect(JSON.parse(got1.body.toString())).toEqual({ supiOrSuci: SUCI, servingNetworkName: "5G:mnc015.mcc234.3gppnetwork.org" });
-      expect(got1.headers["authorization"]).toBe(TOKEN);
+      expect(JSON.parse(got1.body.toString())).toEqual({
+        supiOrSuci: SUCI,
+        servingNetworkName: "5G:mnc015.mcc234.3gppnetwork.org",
+      });
+      expect(got1.headers.authorization).toBe(TOKEN);
 
       const confirm = new URL(a._links["5g-aka"].href);
-      const r2 = await w.amf.request("PUT", confirm.host, confirm.pathname, JSON_H, JSON.stringify({ resStar: RES_STAR }));
+      const r2 = await w.amf.request(
+        "PUT",
+        confirm.host,
+        confirm.pathname,
+        JSON_H,
+        JSON.stringify({ resStar: RES_STAR }),
+      );
       expect(r2.status).toBe(200);
       expect(r2.json()).toEqual({ authResult: "AUTHENTICATION_SUCCESS", supi: SUPI, kseaf: KSEAF });
       expect(JSON.parse(w.ausf!.received.at(-1)!.body.toString())).toEqual({ resStar: RES_STAR });
@@ -329,7 +423,8 @@ for (const mode of ["PRINS", "TLS"] as const) {
       // two requests sent and two responses received, as the visited SEPP logged their aad
       const seen = await n32fSince(w.v, since, 4);
       const text = JSON.stringify(seen);
-      for (const secret of [AV.rand, AV.autn, AV.hxresStar, RES_STAR, KSEAF, SUCI, SUPI, TOKEN.slice(7)]) expect(text).not.toContain(secret);
+      for (const secret of [AV.rand, AV.autn, AV.hxresStar, RES_STAR, KSEAF, SUCI, SUPI, TOKEN.slice(7)])
+        expect(text).not.toContain(secret);
       // the protected IEs are there as encBlockIndex references, the clear ones in clear (the check is not vacuous)
       const rsp1 = seen.find((s) => s.msg === "N32-f response received" && s.aad.statusLine === "201")!.aad;
       const entry = (aad: any, iePath: string) => aad.payload.find((p: any) => p.iePath === iePath);
@@ -361,11 +456,20 @@ for (const mode of ["PRINS", "TLS"] as const) {
         { headers: { "Content-Type": "application/vnd.3gpp.5gnas", "Content-Id": "n1-req" }, data: N1_REQUEST },
       ]);
       const vsmfClient = w.amf; // the V-SMF talks to the same visited SEPP SBI side
-      const r = await vsmfClient.request("POST", `${HOME_SMF}:${w.hsmf!.port}`, "/nsmf-pdusession/v1/pdu-sessions", { "content-type": `multipart/related; boundary=${boundary}; type="application/json"` }, body);
+      const r = await vsmfClient.request(
+        "POST",
+        `${HOME_SMF}:${w.hsmf!.port}`,
+        "/nsmf-pdusession/v1/pdu-sessions",
+        { "content-type": `multipart/related; boundary=${boundary}; type="application/json"` },
+        body,
+      );
       expect(r.status).toBe(201);
       // the answer's binary part arrives byte-equal too
       const rparts = readMultipart(String(r.headers["content-type"]), r.body);
-      expect(JSON.parse(rparts[0]!.data.toString())).toEqual({ pduSessionId: 5, n1SmInfoToUe: { contentId: "n1-accept" } });
+      expect(JSON.parse(rparts[0]!.data.toString())).toEqual({
+        pduSessionId: 5,
+        n1SmInfoToUe: { contentId: "n1-accept" },
+      });
       // the Content-ID arrives in the form the H-SMF sent (no <>), as RefToBinaryData.contentId names it (P10, docs/N32F.md)
       expect(rparts[1]!.headers["content-id"]).toBe("n1-accept");
       expect(rparts[1]!.data.equals(N1_ACCEPT)).toBe(true);
@@ -386,7 +490,13 @@ for (const mode of ["PRINS", "TLS"] as const) {
 
       // the H-SMF calls the V-SMF back: to the home SEPP's SBI side, :authority = the telescopic host
       const before = w.vsmf!.received.length;
-      const cb = await w.homeNf.request("POST", u.host, `${u.pathname}/modify`, JSON_H, JSON.stringify({ requestIndication: "NW_REQ_PDU_SES_MOD", qosFlowsAddModRequestList: [{ qfi: 1 }] }));
+      const cb = await w.homeNf.request(
+        "POST",
+        u.host,
+        `${u.pathname}/modify`,
+        JSON_H,
+        JSON.stringify({ requestIndication: "NW_REQ_PDU_SES_MOD", qosFlowsAddModRequestList: [{ qfi: 1 }] }),
+      );
       expect(cb.status).toBe(200);
       expect(cb.json()).toEqual({ ok: true });
       expect(w.vsmf!.received.length).toBe(before + 1);
@@ -402,7 +512,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
     test("NF discovery: the result's FQDNs come back as visited SEPP telescopic FQDNs, and a request to one reaches the home UDM", async () => {
       const result = await discoverUdm(w);
       const nrfGot = w.nrf.received.at(-1)!;
-      expect(nrfGot.path).toBe(`/nnrf-disc/v1/nf-instances?target-nf-type=UDM&requester-nf-type=AMF&target-plmn-list=${plmnQuery}`);
+      expect(nrfGot.path).toBe(
+        `/nnrf-disc/v1/nf-instances?target-nf-type=UDM&requester-nf-type=AMF&target-plmn-list=${plmnQuery}`,
+      );
       const p = result.nfInstances[0];
       const text = JSON.stringify(result);
       expect(text).not.toContain(HOME_UDM);
@@ -459,13 +571,20 @@ for (const mode of ["PRINS", "TLS"] as const) {
     test("a callback URI outside the sending peer's PLMNs is refused by the home SEPP; the UDM never sees it", async () => {
       const before = w.udm.received.length;
       // (an IP literal is accepted since it names no PLMN and is bound to the sending peer: test/e2e-gaps.test.ts)
-      for (const cb of ["http://amf.example.com:8080/namf-callback/v1/x", "http://amf.5gc.mnc099.mcc999.3gppnetwork.org/namf-callback/v1/x"]) {
+      for (const cb of [
+        "http://amf.example.com:8080/namf-callback/v1/x",
+        "http://amf.5gc.mnc099.mcc999.3gppnetwork.org/namf-callback/v1/x",
+      ]) {
         const r = await w.amf.request(
           "POST",
           `${HOME_UDM}:${w.udm.port}`,
           `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
           JSON_H,
-          JSON.stringify({ nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1", callbackReference: cb, monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`] }),
+          JSON.stringify({
+            nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
+            callbackReference: cb,
+            monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
+          }),
         );
         expect(r.status).toBe(403);
         expect(r.json().cause).toBe("TARGET_NOT_ALLOWED");
@@ -477,7 +596,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
       const { authority, label } = udmServiceAuthority(await discoverUdm(w));
       const third = "http://udm.5gc.mnc099.mcc999.3gppnetwork.org:8080";
       const before = w.udm.received.length;
-      const r = await w.amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-target-apiroot": third });
+      const r = await w.amf.request("GET", authority, `/nudm-sdm/v2/${SUPI}/am-data`, {
+        "3gpp-sbi-target-apiroot": third,
+      });
       expect(r.status).toBe(200);
       expect(r.json()).toEqual(AM_DATA);
       expect(w.udm.received.length).toBe(before + 1);
@@ -487,7 +608,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
       // one character of the label changed: refused at the cSEPP, nothing forwarded (not even by the header)
       const altered = label.slice(0, -1) + (label.endsWith("a") ? "b" : "a");
       const since = w.v.logs.length;
-      for (const hdrs of [{}, { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${w.udm.port}` }] as Array<Record<string, string>>) {
+      for (const hdrs of [{}, { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${w.udm.port}` }] as Array<
+        Record<string, string>
+      >) {
         const bad = await w.amf.request("GET", authority.replace(label, altered), `/nudm-sdm/v2/${SUPI}/am-data`, hdrs);
         expect(bad.status).toBe(404);
         expect(bad.json().cause).toBe("TARGET_NOT_FOUND");
@@ -499,9 +622,21 @@ for (const mode of ["PRINS", "TLS"] as const) {
     test("the AMF cancelling its request cancels it at the producer, through both SEPPs", async () => {
       const before = w.udm.received.length;
       const ac = new AbortController();
-      const p = w.amf.request("GET", `${HOME_UDM}:${w.udm.port}`, `/nudm-sdm/v2/${SUPI}/smf-select-data`, {}, undefined, { signal: ac.signal, timeoutMs: 10000 });
+      const p = w.amf.request(
+        "GET",
+        `${HOME_UDM}:${w.udm.port}`,
+        `/nudm-sdm/v2/${SUPI}/smf-select-data`,
+        {},
+        undefined,
+        { signal: ac.signal, timeoutMs: 10000 },
+      );
       p.catch(() => {});
-      await waitFor("the slow request at the UDM", () => w.udm.received.length > before && w.udm.openStreams() > 0, 5000, 10);
+      await waitFor(
+        "the slow request at the UDM",
+        () => w.udm.received.length > before && w.udm.openStreams() > 0,
+        5000,
+        10,
+      );
       const t0 = Date.now();
       ac.abort();
       await expect(p).rejects.toThrow();
@@ -516,7 +651,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
     test("3gpp-Sbi-Max-Rsp-Time bounds the cSEPP's wait: 504 TIMED_OUT_REQUEST, and the producer's stream is released", async () => {
       const before = w.udm.received.length;
       const t0 = Date.now();
-      const r = await w.amf.request("GET", `${HOME_UDM}:${w.udm.port}`, `/nudm-sdm/v2/${SUPI}/smf-select-data`, { "3gpp-sbi-max-rsp-time": "300" });
+      const r = await w.amf.request("GET", `${HOME_UDM}:${w.udm.port}`, `/nudm-sdm/v2/${SUPI}/smf-select-data`, {
+        "3gpp-sbi-max-rsp-time": "300",
+      });
       expect(r.status).toBe(504);
       expect(r.json()).toMatchObject({ status: 504, cause: "TIMED_OUT_REQUEST" });
       expect(Date.now() - t0).toBeLessThan(5000); // the UDM would answer after 8 s
@@ -537,7 +674,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
       test("TS 33.517 4.2.2.10: under PRINS the producer receives the target apiRoot in the URI and no 3gpp-Sbi-Target-apiRoot header", async () => {
         const since = w.v.logs.length;
         const apiRoot = `http://${HOME_UDM}:${w.udm.port}/udm-prefix`;
-        const r = await w.amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data?dataset-names=AM`, { "3gpp-sbi-target-apiroot": apiRoot });
+        const r = await w.amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data?dataset-names=AM`, {
+          "3gpp-sbi-target-apiroot": apiRoot,
+        });
         expect(r.status).toBe(200);
         const got = w.udm.received.at(-1)!;
         expect(got.authority).toBe(`${HOME_UDM}:${w.udm.port}`);
@@ -545,7 +684,12 @@ for (const mode of ["PRINS", "TLS"] as const) {
         expect(got.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
         // on N32 the apiRoot lives in requestLine, not in a header; the SUPI is an encBlockIndex reference
         const sent = (await n32fSince(w.v, since, 1)).find((s) => s.msg === "N32-f request sent")!.aad;
-        expect(sent.requestLine).toMatchObject({ method: "GET", scheme: "http", authority: `${HOME_UDM}:${w.udm.port}`, queryFragment: "dataset-names=AM" });
+        expect(sent.requestLine).toMatchObject({
+          method: "GET",
+          scheme: "http",
+          authority: `${HOME_UDM}:${w.udm.port}`,
+          queryFragment: "dataset-names=AM",
+        });
         expect(sent.requestLine.path).toMatch(/^\/udm-prefix\/nudm-sdm\/v2\/\{encBlockIndex:\d+\}\/am-data$/);
         expect(sent.headers.map((x: { header: string }) => x.header)).not.toContain("3gpp-sbi-target-apiroot");
       });

@@ -10,7 +10,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME, HOME_AUSF, HOME_UDM, VISITED, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME,
+  HOME_AUSF,
+  HOME_UDM,
+  VISITED,
+  startSepp,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type NfAnswer, type TestNf } from "./support/nf.ts";
 
 const SUPI = "imsi-262010000000042";
@@ -18,7 +27,11 @@ const SUCI = "suci-0-262-01-0000-0-0-0000000042";
 const SUCI_EAP = "suci-0-262-01-0000-0-0-0000000043";
 const SUCI_THIRD = "suci-0-262-01-0000-0-0-0000000044";
 const SUCI_REL = "suci-0-262-01-0000-0-0-0000000045";
-const AV = { rand: "4a1c3d5e7f9102b3c4d5e6f708192a3b", autn: "bd1e2f3a4b5c6d7e8f90a1b2c3d4e5f6", hxresStar: "77e8f9a0b1c2d3e4f5061728394a5b6c" };
+const AV = {
+  rand: "4a1c3d5e7f9102b3c4d5e6f708192a3b",
+  autn: "bd1e2f3a4b5c6d7e8f90a1b2c3d4e5f6",
+  hxresStar: "77e8f9a0b1c2d3e4f5061728394a5b6c",
+};
 const RES_STAR = "c0ffee00c0ffee11c0ffee22c0ffee33";
 const KSEAF = "5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf";
 const JSON_H = { "content-type": "application/json" };
@@ -29,7 +42,8 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   headers: { "content-type": "application/json", ...headers },
   body: JSON.stringify(body),
 });
-const notFound = (): NfAnswer => json(404, { status: 404, cause: "RESOURCE_NOT_FOUND" }, { "content-type": "application/problem+json" });
+const notFound = (): NfAnswer =>
+  json(404, { status: 404, cause: "RESOURCE_NOT_FOUND" }, { "content-type": "application/problem+json" });
 const telescopicRe = (domain: string) => new RegExp(`^t[a-z2-7]{25}\\.${domain.replaceAll(".", "\\.")}$`);
 
 interface World {
@@ -51,7 +65,11 @@ async function startWorld(mode: "PRINS" | "TLS"): Promise<World> {
     if (r.method === "POST" && r.path === `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`) {
       const sub = JSON.parse(r.body.toString());
       subs.push(sub);
-      return json(201, { ...sub, subscriptionId: `sub-${subs.length}` }, { location: `http://${HOME_UDM}:${udm.port}/nudm-sdm/v2/${SUPI}/sdm-subscriptions/sub-${subs.length}` });
+      return json(
+        201,
+        { ...sub, subscriptionId: `sub-${subs.length}` },
+        { location: `http://${HOME_UDM}:${udm.port}/nudm-sdm/v2/${SUPI}/sdm-subscriptions/sub-${subs.length}` },
+      );
     }
     return notFound();
   });
@@ -62,19 +80,51 @@ async function startWorld(mode: "PRINS" | "TLS"): Promise<World> {
       const base = `http://${HOME_AUSF}:${ausf.port}/nausf-auth/v1/ue-authentications/ctx-42`;
       if (supiOrSuci === SUCI_EAP)
         // TS 29.509: EAP-AKA' with the Link[] form of LinksValueSchema, HAL content type
-        return json(201, { authType: "EAP_AKA_PRIME", _links: { "eap-session": [{ href: `${base}/eap-session` }] }, "5gAuthData": "AQIDBA==" }, { location: base, "content-type": "application/3gppHal+json" });
-      if (supiOrSuci === SUCI_THIRD) return json(201, { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `http://${THIRD_AUSF}/x` } } }, { location: `http://${THIRD_AUSF}/nausf-auth/v1/ue-authentications/ctx-9` });
-      if (supiOrSuci === SUCI_REL) return json(201, { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: "/nausf-auth/v1/ue-authentications/ctx-42/5g-aka-confirmation" } } }, { location: "/nausf-auth/v1/ue-authentications/ctx-42" });
-      return json(201, { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `${base}/5g-aka-confirmation` } } }, { location: base });
+        return json(
+          201,
+          {
+            authType: "EAP_AKA_PRIME",
+            _links: { "eap-session": [{ href: `${base}/eap-session` }] },
+            "5gAuthData": "AQIDBA==",
+          },
+          { location: base, "content-type": "application/3gppHal+json" },
+        );
+      if (supiOrSuci === SUCI_THIRD)
+        return json(
+          201,
+          { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `http://${THIRD_AUSF}/x` } } },
+          { location: `http://${THIRD_AUSF}/nausf-auth/v1/ue-authentications/ctx-9` },
+        );
+      if (supiOrSuci === SUCI_REL)
+        return json(
+          201,
+          {
+            authType: "5G_AKA",
+            "5gAuthData": AV,
+            _links: { "5g-aka": { href: "/nausf-auth/v1/ue-authentications/ctx-42/5g-aka-confirmation" } },
+          },
+          { location: "/nausf-auth/v1/ue-authentications/ctx-42" },
+        );
+      return json(
+        201,
+        { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `${base}/5g-aka-confirmation` } } },
+        { location: base },
+      );
     }
     if (r.method === "PUT" && r.path === "/nausf-auth/v1/ue-authentications/ctx-42/5g-aka-confirmation") {
       const ok = JSON.parse(r.body.toString()).resStar === RES_STAR;
-      return json(200, { authResult: ok ? "AUTHENTICATION_SUCCESS" : "AUTHENTICATION_FAILURE", supi: SUPI, ...(ok ? { kseaf: KSEAF } : {}) });
+      return json(200, {
+        authResult: ok ? "AUTHENTICATION_SUCCESS" : "AUTHENTICATION_FAILURE",
+        supi: SUPI,
+        ...(ok ? { kseaf: KSEAF } : {}),
+      });
     }
     return notFound();
   });
   // the visited AMF's callback server, known to the AMF only by its IP address
-  const amfCb = await startNf((r) => (r.method === "POST" && r.path.startsWith("/namf-callback/v1/") ? { status: 204 } : notFound()));
+  const amfCb = await startNf((r) =>
+    r.method === "POST" && r.path.startsWith("/namf-callback/v1/") ? { status: 204 } : notFound(),
+  );
   const pair = await writePair({
     dir,
     capabilities: [mode],
@@ -86,7 +136,17 @@ async function startWorld(mode: "PRINS" | "TLS"): Promise<World> {
   const state = mode === "PRINS" ? "active-prins" : "active-tls";
   await waitForState(v, "home", state);
   await waitForState(h, "visited", state);
-  return { dir, v, h, amf: new NfClient(pair.visited.ports.sbi), homeNf: new NfClient(pair.home.ports.sbi), udm, ausf, amfCb, subs };
+  return {
+    dir,
+    v,
+    h,
+    amf: new NfClient(pair.visited.ports.sbi),
+    homeNf: new NfClient(pair.home.ports.sbi),
+    udm,
+    ausf,
+    amfCb,
+    subs,
+  };
 }
 
 async function stopWorld(w: World | undefined): Promise<Array<number | null>> {
@@ -110,12 +170,18 @@ for (const mode of ["PRINS", "TLS"] as const) {
     });
 
     const authenticate = (suci: string) =>
-      w.amf.request("POST", `${HOME_AUSF}:${w.ausf.port}`, "/nausf-auth/v1/ue-authentications", JSON_H, JSON.stringify({ supiOrSuci: suci, servingNetworkName: "5G:mnc015.mcc234.3gppnetwork.org" }));
+      w.amf.request(
+        "POST",
+        `${HOME_AUSF}:${w.ausf.port}`,
+        "/nausf-auth/v1/ue-authentications",
+        JSON_H,
+        JSON.stringify({ supiOrSuci: suci, servingNetworkName: "5G:mnc015.mcc234.3gppnetwork.org" }),
+      );
 
     test("Nausf 201: Location and _links name visited-SEPP telescopic FQDNs, never the home AUSF; the 5G-AKA confirmation PUT to that URI reaches the home AUSF", async () => {
       const r1 = await authenticate(SUCI);
       expect(r1.status).toBe(201);
-      const loc = new URL(String(r1.headers["location"]));
+      const loc = new URL(String(r1.headers.location));
       expect(loc.hostname).toMatch(telescopicRe(VISITED.fqdn));
       expect(loc.port).toBe(String(w.v.side.ports.sbi));
       expect(loc.pathname).toBe("/nausf-auth/v1/ue-authentications/ctx-42");
@@ -138,7 +204,11 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(JSON.parse(got.body.toString())).toEqual({ resStar: RES_STAR });
 
       // Nsepp_Telescopic_FQDN_Mapping on the visited side names the AUSF for that label
-      const m = await w.amf.request("GET", VISITED.fqdn, `/nsepp-telescopic/v1/mapping?telescopic-label=${loc.hostname.split(".")[0]}`);
+      const m = await w.amf.request(
+        "GET",
+        VISITED.fqdn,
+        `/nsepp-telescopic/v1/mapping?telescopic-label=${loc.hostname.split(".")[0]}`,
+      );
       expect(m.json()).toMatchObject({ foreignFqdn: HOME_AUSF });
     });
 
@@ -156,7 +226,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
     test("relative references are left as they are (the AMF resolves them against the URI it called)", async () => {
       const r = await authenticate(SUCI_REL);
       expect(r.status).toBe(201);
-      expect(r.headers["location"]).toBe("/nausf-auth/v1/ue-authentications/ctx-42");
+      expect(r.headers.location).toBe("/nausf-auth/v1/ue-authentications/ctx-42");
       expect(r.json()._links["5g-aka"].href).toBe("/nausf-auth/v1/ue-authentications/ctx-42/5g-aka-confirmation");
     });
 
@@ -174,10 +244,14 @@ for (const mode of ["PRINS", "TLS"] as const) {
         `${HOME_UDM}:${w.udm.port}`,
         `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
         JSON_H,
-        JSON.stringify({ nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1", callbackReference: `http://amf.5gc.mnc015.mcc234.3gppnetwork.org:${w.amfCb.port}/namf-callback/v1/sdm-notify/fqdn`, monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`] }),
+        JSON.stringify({
+          nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
+          callbackReference: `http://amf.5gc.mnc015.mcc234.3gppnetwork.org:${w.amfCb.port}/namf-callback/v1/sdm-notify/fqdn`,
+          monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
+        }),
       );
       expect(r.status).toBe(201);
-      const loc = new URL(String(r.headers["location"]));
+      const loc = new URL(String(r.headers.location));
       expect(loc.hostname).toMatch(telescopicRe(VISITED.fqdn));
       expect(loc.pathname).toMatch(new RegExp(`^/nudm-sdm/v2/${SUPI}/sdm-subscriptions/sub-\\d+$`));
     });
@@ -189,7 +263,11 @@ for (const mode of ["PRINS", "TLS"] as const) {
         `${HOME_UDM}:${w.udm.port}`,
         `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
         JSON_H,
-        JSON.stringify({ nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1", callbackReference: original, monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`] }),
+        JSON.stringify({
+          nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
+          callbackReference: original,
+          monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
+        }),
       );
       expect(r.status).toBe(201);
       const given = new URL(String(w.subs.at(-1)!.callbackReference));
@@ -198,9 +276,22 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(given.pathname).toBe(`/namf-callback/v1/sdm-notify/ip-${mode}`);
       expect(JSON.stringify(w.subs.at(-1))).not.toContain("127.0.0.1");
 
-      const notification = { notifyItems: [{ resourceId: `http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`, changes: [{ op: "REPLACE", path: "/subscribedUeAmbr/uplink", newValue: "2 Gbps" }] }] };
+      const notification = {
+        notifyItems: [
+          {
+            resourceId: `http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`,
+            changes: [{ op: "REPLACE", path: "/subscribedUeAmbr/uplink", newValue: "2 Gbps" }],
+          },
+        ],
+      };
       const before = w.amfCb.received.length;
-      const n = await w.homeNf.request("POST", given.host, given.pathname, { ...JSON_H, "3gpp-sbi-callback": "Nudm_SDM_Notification" }, JSON.stringify(notification));
+      const n = await w.homeNf.request(
+        "POST",
+        given.host,
+        given.pathname,
+        { ...JSON_H, "3gpp-sbi-callback": "Nudm_SDM_Notification" },
+        JSON.stringify(notification),
+      );
       expect(n.status).toBe(204);
       expect(w.amfCb.received.length).toBe(before + 1);
       const got = w.amfCb.received.at(-1)!;
@@ -212,13 +303,20 @@ for (const mode of ["PRINS", "TLS"] as const) {
 
     test("callback URIs naming a third PLMN or a host outside 3gppnetwork.org stay refused (403); the UDM never sees them", async () => {
       const before = w.udm.received.length;
-      for (const cb of ["http://amf.5gc.mnc099.mcc999.3gppnetwork.org/namf-callback/v1/x", "http://amf.example.com/namf-callback/v1/x"]) {
+      for (const cb of [
+        "http://amf.5gc.mnc099.mcc999.3gppnetwork.org/namf-callback/v1/x",
+        "http://amf.example.com/namf-callback/v1/x",
+      ]) {
         const r = await w.amf.request(
           "POST",
           `${HOME_UDM}:${w.udm.port}`,
           `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
           JSON_H,
-          JSON.stringify({ nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1", callbackReference: cb, monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`] }),
+          JSON.stringify({
+            nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
+            callbackReference: cb,
+            monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
+          }),
         );
         expect(r.status).toBe(403);
         expect(r.json().cause).toBe("TARGET_NOT_ALLOWED");

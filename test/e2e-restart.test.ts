@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME_UDM, startSepp, waitFor, waitForState, writePair, type SeppProcess, type SeppSide } from "../scripts/lib/pair.ts";
+import {
+  HOME_UDM,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePair,
+  type SeppProcess,
+  type SeppSide,
+} from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -19,7 +27,11 @@ describe("home SEPP restart under PRINS", () => {
   let amf: NfClient;
 
   beforeAll(async () => {
-    udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ gpsis: ["msisdn-491700000001"] }) }));
+    udm = await startNf(() => ({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ gpsis: ["msisdn-491700000001"] }),
+    }));
     const pair = await writePair({ dir, capabilities: ["PRINS"], homeProducers: { [HOME_UDM]: udm.port } });
     homeSide = pair.home;
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
@@ -55,7 +67,12 @@ describe("home SEPP restart under PRINS", () => {
       100,
     );
     expect(after.localContextId).not.toBe(before.localContextId);
-    const ok = await waitFor("a request through the new context", async () => ((await get()).status === 200 ? true : null), 20000, 200);
+    const ok = await waitFor(
+      "a request through the new context",
+      async () => ((await get()).status === 200 ? true : null),
+      20000,
+      200,
+    );
     expect(ok).toBe(true);
     expect(udm.received.length).toBeGreaterThan(received);
     expect(v.logs.some((l) => l.msg === "the peer lost our N32-f context: re-negotiating")).toBe(true);

@@ -6,7 +6,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRootCa, issueSeppCert, type DevCert } from "../src/pki/devpki.ts";
-import { HOME_UDM, VISITED, VISITED_AMF, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME_UDM,
+  VISITED,
+  VISITED_AMF,
+  startSepp,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
 
 describe("SBI over mutual TLS", () => {
@@ -21,7 +29,7 @@ describe("SBI over mutual TLS", () => {
   const clients: NfClient[] = [];
 
   beforeAll(async () => {
-    udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: "{\"ok\":true}" }));
+    udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"ok":true}' }));
     const nfRoot = await createRootCa({ name: "visited NF root" });
     const pair = await writePair({
       dir,
@@ -60,7 +68,9 @@ describe("SBI over mutual TLS", () => {
   test("an NF with a certificate from sbi.clientCa gets through", async () => {
     const amf = client(amfCert);
     await amf.connected();
-    const r = await amf.request("GET", VISITED.fqdn, "/nudm-sdm/v2/imsi-262010000000001/am-data", { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${udm.port}` });
+    const r = await amf.request("GET", VISITED.fqdn, "/nudm-sdm/v2/imsi-262010000000001/am-data", {
+      "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${udm.port}`,
+    });
     expect(r.body.toString()).toBe('{"ok":true}');
     expect(r.status).toBe(200);
   });
@@ -72,9 +82,19 @@ describe("SBI over mutual TLS", () => {
       const outcome = await c
         .connected()
         .then(() =>
-          c.request("GET", VISITED.fqdn, "/nudm-sdm/v2/imsi-262010000000001/am-data", { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${udm.port}` }, undefined, { timeoutMs: 5000 }),
+          c.request(
+            "GET",
+            VISITED.fqdn,
+            "/nudm-sdm/v2/imsi-262010000000001/am-data",
+            { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${udm.port}` },
+            undefined,
+            { timeoutMs: 5000 },
+          ),
         )
-        .then((r) => `status ${r.status}`, (e) => `error ${String(e)}`);
+        .then(
+          (r) => `status ${r.status}`,
+          (e) => `error ${String(e)}`,
+        );
       // TLS 1.3: the client may see the handshake done before the server's refusal closes the connection, so the
       // refusal shows either as a connection error or as a stream that ended without any response (status 0)
       expect(outcome === "status 0" || outcome.startsWith("error")).toBe(true);

@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME_UDM, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME_UDM,
+  freePort,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
 import { type N32Proxy, type ProxyRequest, startProxyInFront } from "./support/n32-proxy.ts";
 
@@ -25,7 +33,9 @@ describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between t
   let amf: NfClient;
   let homeValidUntil = 0;
 
-  const visitedErrors = async () => ((await (await v.admin("/v1/peers/home/n32")).json()) as { counters: { errorsReceived: number } }).counters.errorsReceived;
+  const visitedErrors = async () =>
+    ((await (await v.admin("/v1/peers/home/n32")).json()) as { counters: { errorsReceived: number } }).counters
+      .errorsReceived;
 
   beforeAll(async () => {
     udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }));
@@ -68,11 +78,16 @@ describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between t
       // the home SEPP sweeps expired contexts every 5 s: deliver right after validUntil, before the next sweep
       return { kind: "forward", delayUntil: () => Date.now() > homeValidUntil + 2 };
     });
-    const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {}, undefined, { timeoutMs: 20000 });
+    const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {}, undefined, {
+      timeoutMs: 20000,
+    });
     const ex = proxyF.exchanges.at(-1)!;
     await ex.done;
     expect(ex.status).toBe(403);
-    expect(JSON.parse(ex.responseBody!.toString())).toMatchObject({ cause: "ENCRYPTION_KEY_EXPIRED", suggestedStatusCode: 502 });
+    expect(JSON.parse(ex.responseBody!.toString())).toMatchObject({
+      cause: "ENCRYPTION_KEY_EXPIRED",
+      suggestedStatusCode: 502,
+    });
     expect(r.status).toBe(502);
     expect(r.json().cause).toBe("ENCRYPTION_KEY_EXPIRED");
     expect(udm.received.length).toBe(before);
@@ -82,7 +97,14 @@ describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between t
 
   test("once the home SEPP has dropped the expired context: CONTEXT_NOT_FOUND, reported, nothing at the producer", async () => {
     proxyF.onRequest(null);
-    await waitFor("the home SEPP dropped its context", async () => ((await (await h.admin("/v1/peers/visited/n32")).json()) as { localContextId: string | null }).localContextId === null, 12000, 100);
+    await waitFor(
+      "the home SEPP dropped its context",
+      async () =>
+        ((await (await h.admin("/v1/peers/visited/n32")).json()) as { localContextId: string | null })
+          .localContextId === null,
+      12000,
+      100,
+    );
     const before = udm.received.length;
     const errors0 = await visitedErrors();
     const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);

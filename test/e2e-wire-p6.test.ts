@@ -9,7 +9,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME_UDM, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME_UDM,
+  freePort,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { createRootCa, type DevCa } from "../src/pki/devpki.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
@@ -45,7 +53,14 @@ describe("P6 from the home SEPP as N32-c initiator to the visited SEPP", () => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];
         peer.initiate = side === "home";
-        peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: side === "home" ? "own" : "peer", certificates: [ri.cert.certPem], authorized: side === "home" }];
+        peer.roamingIntermediaries = [
+          {
+            ipxProviderId: RI_ID,
+            side: side === "home" ? "own" : "peer",
+            certificates: [ri.cert.certPem],
+            authorized: side === "home",
+          },
+        ];
       },
     });
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
@@ -60,8 +75,12 @@ describe("P6 from the home SEPP as N32-c initiator to the visited SEPP", () => {
   });
 
   test("the visited SEPP checks and answers; the home SEPP verifies the answer", async () => {
-    await waitFor("visited checked the announcement", () => v.logs.some((l) => String(l.msg).startsWith("RI-relevant parameters received over N32-f and checked")));
-    await waitFor("home verified the answer", () => h.logs.some((l) => String(l.msg).includes("the peer's answer matches N32-c")));
+    await waitFor("visited checked the announcement", () =>
+      v.logs.some((l) => String(l.msg).startsWith("RI-relevant parameters received over N32-f and checked")),
+    );
+    await waitFor("home verified the answer", () =>
+      h.logs.some((l) => String(l.msg).includes("the peer's answer matches N32-c")),
+    );
     expect(await metric(v, /sepp_ri_announcements_total\{[^}]*result="ok"[^}]*role="received"[^}]*\} 1/)).toBe(true);
     expect(await metric(h, /sepp_ri_announcements_total\{[^}]*result="ok"[^}]*role="sent"[^}]*\} 1/)).toBe(true);
     // the visited SEPP (responder, no RI of its own to announce with) never announces
@@ -86,7 +105,18 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
     // the visited operator lets its RI modify the announced JWE suite (a policy that makes the mismatch possible)
     const policy: ProtectionPolicy = {
       apiIeMappingList: [
-        { apiSignature: ANNOUNCE, apiMethod: "POST", IeList: [{ ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/selectedJweCipherSuite", isModifiableByIpx: { [RI_ID]: true } }] },
+        {
+          apiSignature: ANNOUNCE,
+          apiMethod: "POST",
+          IeList: [
+            {
+              ieLoc: "BODY",
+              ieType: "NONSENSITIVE",
+              reqIe: "/selectedJweCipherSuite",
+              isModifiableByIpx: { [RI_ID]: true },
+            },
+          ],
+        },
       ],
     };
     const [pf, pc] = [await freePort(), await freePort()];
@@ -99,7 +129,9 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
         c.tls!.riTrustAnchors = [riRoot.certPem];
         if (side === "visited") {
           peer.n32fUri = `https://127.0.0.1:${pf}`;
-          peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "own", certificates: [ri.cert.certPem], authorized: true }];
+          peer.roamingIntermediaries = [
+            { ipxProviderId: RI_ID, side: "own", certificates: [ri.cert.certPem], authorized: true },
+          ];
           peer.protectionPolicy = policy;
         } else {
           peer.n32cUri = `https://127.0.0.1:${pc}`;
@@ -133,7 +165,11 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
   });
 
   test("the home SEPP answers 403 POLICY_MISMATCH with the differing parameter", async () => {
-    const ex = await waitFor("the modified announcement answered", () => proxyF.exchanges.find((x) => isAnnouncement(x) && x.forwardedBody !== x.body && x.status !== undefined), 20000);
+    const ex = await waitFor(
+      "the modified announcement answered",
+      () => proxyF.exchanges.find((x) => isAnnouncement(x) && x.forwardedBody !== x.body && x.status !== undefined),
+      20000,
+    );
     expect(ex.status).toBe(403);
     const pd = JSON.parse(ex.responseBody!.toString());
     expect(pd.cause).toBe("POLICY_MISMATCH");
@@ -142,24 +178,38 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
 
   test("it reports n32f-error POLICY_MISMATCH with the policyMismatchList to the visited SEPP", async () => {
     const report = await waitFor("n32f-error on the wire", () =>
-      proxyC.exchanges.filter((x) => x.path === "/n32c-handshake/v1/n32f-error" && x.status !== undefined).map((x) => ({ ...JSON.parse(x.body.toString()), status: x.status })).find((e) => e.n32fErrorType === "POLICY_MISMATCH"),
+      proxyC.exchanges
+        .filter((x) => x.path === "/n32c-handshake/v1/n32f-error" && x.status !== undefined)
+        .map((x) => ({ ...JSON.parse(x.body.toString()), status: x.status }))
+        .find((e) => e.n32fErrorType === "POLICY_MISMATCH"),
     );
     expect(report.status).toBe(204);
     expect(report.policyMismatchList.map((p: { param: string }) => p.param)).toEqual(["/selectedJweCipherSuite"]);
     expect(typeof report.n32fContextId).toBe("string"); // the visited SEPP's own context ID
-    expect(await metric(h, /sepp_ri_announcements_total\{[^}]*result="mismatch"[^}]*role="received"[^}]*\} 1/)).toBe(true);
-    expect(h.logs.some((l) => String(l.msg).startsWith("RI-relevant parameters announced over N32-f differ from N32-c"))).toBe(true);
+    expect(await metric(h, /sepp_ri_announcements_total\{[^}]*result="mismatch"[^}]*role="received"[^}]*\} 1/)).toBe(
+      true,
+    );
+    expect(
+      h.logs.some((l) => String(l.msg).startsWith("RI-relevant parameters announced over N32-f differ from N32-c")),
+    ).toBe(true);
   });
 
   test("the context is given up on both sides; a new handshake's announcement is accepted and traffic flows", async () => {
     // the visited SEPP dropped its context on the report (no automatic retry after a policy mismatch)
     const st = await waitFor("visited gave the context up", async () => {
-      const s = (await (await v.admin("/v1/peers/home/n32")).json()) as { state: string; counters: { errorsReceived: number }; lastError?: { cause: string } };
+      const s = (await (await v.admin("/v1/peers/home/n32")).json()) as {
+        state: string;
+        counters: { errorsReceived: number };
+        lastError?: { cause: string };
+      };
       return s.counters.errorsReceived > 0 && s.state !== "active-prins" ? s : null;
     });
     expect(st.lastError?.cause).toBe("POLICY_MISMATCH");
     // the home SEPP (onPolicyMismatch: reject) dropped its context too
-    const hs = (await (await h.admin("/v1/peers/visited/n32")).json()) as { state: string; localContextId: string | null };
+    const hs = (await (await h.admin("/v1/peers/visited/n32")).json()) as {
+      state: string;
+      localContextId: string | null;
+    };
     expect(hs.state).not.toBe("active-prins");
     expect(hs.localContextId).toBeNull();
     const r0 = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
@@ -167,7 +217,11 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
     expect(udm.received.length).toBe(0);
     // the operator asks for a new handshake: a second, untouched announcement on a new context
     expect((await v.admin("/v1/peers/home/n32/handshake", { method: "POST" })).status).toBeLessThan(300);
-    const second = await waitFor("a second announcement accepted", () => proxyF.exchanges.find((x) => isAnnouncement(x) && x.forwardedBody === x.body && x.status === 200), 20000);
+    const second = await waitFor(
+      "a second announcement accepted",
+      () => proxyF.exchanges.find((x) => isAnnouncement(x) && x.forwardedBody === x.body && x.status === 200),
+      20000,
+    );
     const first = proxyF.exchanges.find((x) => isAnnouncement(x))!;
     expect(aadOf(second.body).metaData.n32fContextId).not.toBe(aadOf(first.body).metaData.n32fContextId);
     await waitForState(v, "home", "active-prins");

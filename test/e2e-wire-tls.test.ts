@@ -64,7 +64,11 @@ describe("TLS mode: a hostile partner aims the home SEPP at targets outside its 
     ["IPv4-mapped IPv6 loopback", () => `http://[::ffff:127.0.0.1]:${canaryPort}`, /not allowed/],
     ["cloud metadata address", () => "http://169.254.169.254", /not allowed/],
     ["localhost", () => `http://localhost:${canaryPort}`, /not allowed/],
-    ["another host of the home PLMN", () => `http://evil.5gc.mnc001.mcc262.3gppnetwork.org:${canaryPort}`, /not allowed/],
+    [
+      "another host of the home PLMN",
+      () => `http://evil.5gc.mnc001.mcc262.3gppnetwork.org:${canaryPort}`,
+      /not allowed/,
+    ],
     ["the allowed host on another port", () => `http://${HOME_UDM}:${canaryPort}`, /port/],
     ["the allowed host with another scheme", () => `https://${HOME_UDM}:${udm.port}`, /scheme/],
   ];

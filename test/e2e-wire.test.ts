@@ -8,11 +8,31 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME, HOME_AUSF, HOME_UDM, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME,
+  HOME_AUSF,
+  HOME_UDM,
+  freePort,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { createRootCa } from "../src/pki/devpki.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { aadOf, editAad, flipAadPathBit, flipBit, type N32Proxy, type ProxyAction, type ProxyExchange, type ProxyRequest, startProxyInFront } from "./support/n32-proxy.ts";
+import {
+  aadOf,
+  editAad,
+  flipAadPathBit,
+  flipBit,
+  type N32Proxy,
+  type ProxyAction,
+  type ProxyExchange,
+  type ProxyRequest,
+  startProxyInFront,
+} from "./support/n32-proxy.ts";
 import { TestRi } from "./support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -32,7 +52,12 @@ const POLICY: ProtectionPolicy = {
       apiMethod: "POST",
       IeList: [
         { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [RI_ID]: true } },
-        { ieLoc: "HEADER", ieType: "NONSENSITIVE", reqIe: "3gpp-sbi-originating-network-id", isModifiableByIpx: { [RI_ID]: true } },
+        {
+          ieLoc: "HEADER",
+          ieType: "NONSENSITIVE",
+          reqIe: "3gpp-sbi-originating-network-id",
+          isModifiableByIpx: { [RI_ID]: true },
+        },
       ],
     },
   ],
@@ -75,7 +100,10 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
   let ri: TestRi;
 
   /** Apply `action` to the next n32f-process request matching `pred`; every other request is forwarded as is. */
-  const once = (pred: (r: ProxyRequest) => boolean, action: (r: ProxyRequest) => ProxyAction | Promise<ProxyAction>): Promise<ProxyExchange> => {
+  const once = (
+    pred: (r: ProxyRequest) => boolean,
+    action: (r: ProxyRequest) => ProxyAction | Promise<ProxyAction>,
+  ): Promise<ProxyExchange> => {
     let fired = false;
     const start = proxyF.exchanges.length;
     proxyF.onRequest(async (r) => {
@@ -83,12 +111,24 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       fired = true;
       return action(r);
     });
-    return waitFor("the proxy to act", () => (fired ? proxyF.exchanges.slice(start).find((x) => x.action !== "forward" || x.forwardedBody !== x.body) : undefined), 15000, 10);
+    return waitFor(
+      "the proxy to act",
+      () =>
+        fired
+          ? proxyF.exchanges.slice(start).find((x) => x.action !== "forward" || x.forwardedBody !== x.body)
+          : undefined,
+      15000,
+      10,
+    );
   };
 
   /** The n32f-error reports the home SEPP sent to the visited SEPP (seen on the N32-c wire). */
-  const errorReports = () => proxyC.exchanges.filter((x) => x.path === "/n32c-handshake/v1/n32f-error" && x.status !== undefined).map((x) => ({ ...JSON.parse(x.body.toString()), status: x.status }));
-  const visitedStatus = async () => (await (await v.admin("/v1/peers/home/n32")).json()) as { counters: { errorsReceived: number }; state: string };
+  const errorReports = () =>
+    proxyC.exchanges
+      .filter((x) => x.path === "/n32c-handshake/v1/n32f-error" && x.status !== undefined)
+      .map((x) => ({ ...JSON.parse(x.body.toString()), status: x.status }));
+  const visitedStatus = async () =>
+    (await (await v.admin("/v1/peers/home/n32")).json()) as { counters: { errorsReceived: number }; state: string };
   const gauge = async (s: SeppProcess, name: string): Promise<number> => {
     const text = await (await s.admin("/metrics")).text();
     const lines = text.split("\n").filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
@@ -100,7 +140,10 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     const udmBefore = udm.received.length;
     const reportsBefore = errorReports().length;
     const received0 = (await visitedStatus()).counters.errorsReceived;
-    const acted = once((r) => aadPath(r).includes("/am-data"), (r) => ({ kind: "forward", body: edit(r) }));
+    const acted = once(
+      (r) => aadPath(r).includes("/am-data"),
+      (r) => ({ kind: "forward", body: edit(r) }),
+    );
     const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
     const ex = await acted;
     await ex.done;
@@ -115,7 +158,11 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     expect(r.headers["content-type"]).toBe("application/problem+json");
     expect(r.json().cause).toBe(cause);
     // reported to the visited SEPP with n32f-error (on the N32-c wire, and counted by the visited SEPP)
-    const report = await waitFor(`n32f-error ${cause}`, () => errorReports().slice(reportsBefore).find((e) => e.n32fErrorType === cause));
+    const report = await waitFor(`n32f-error ${cause}`, () =>
+      errorReports()
+        .slice(reportsBefore)
+        .find((e) => e.n32fErrorType === cause),
+    );
     expect(report.status).toBe(204);
     await waitFor("visited errorsReceived", async () => (await visitedStatus()).counters.errorsReceived > received0);
     // nothing reached the producer
@@ -129,9 +176,17 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA), delayMs: 4000 }
         : r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
           ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-          : { status: 404, headers: { "content-type": "application/problem+json" }, body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }) },
+          : {
+              status: 404,
+              headers: { "content-type": "application/problem+json" },
+              body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
+            },
     );
-    ausf = await startNf((r) => ({ status: 201, headers: { "content-type": "application/json", location: `http://${HOME_AUSF}${AUTH_PATH}/1` }, body: r.body.toString() }));
+    ausf = await startNf((r) => ({
+      status: 201,
+      headers: { "content-type": "application/json", location: `http://${HOME_AUSF}${AUTH_PATH}/1` },
+      body: r.body.toString(),
+    }));
     canary = createServer((s) => {
       canaryConnections++;
       s.destroy();
@@ -150,14 +205,24 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         c.tls!.riTrustAnchors = [riRoot.certPem];
         if (side === "visited") {
           peer.n32fUri = `https://127.0.0.1:${pf}`;
-          peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "own", certificates: [ri.cert.certPem], authorized: true }];
+          peer.roamingIntermediaries = [
+            { ipxProviderId: RI_ID, side: "own", certificates: [ri.cert.certPem], authorized: true },
+          ];
           peer.protectionPolicy = POLICY;
           c.sbi = { ...c.sbi, requestTimeoutMs: 6000 };
         } else {
           peer.n32cUri = `https://127.0.0.1:${pc}`;
           peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [ri.cert.certPem] }];
-          peer.n32f!.allowedTargets!.push({ host: "*.nf.mnc001.mcc262.3gppnetwork.org", scheme: "http", port: canaryPort });
-          c.sbi = { ...c.sbi, requestTimeoutMs: 1500, staticHosts: { ...c.sbi!.staticHosts, [REBIND]: "127.0.0.2", [META]: "169.254.169.254" } };
+          peer.n32f!.allowedTargets!.push({
+            host: "*.nf.mnc001.mcc262.3gppnetwork.org",
+            scheme: "http",
+            port: canaryPort,
+          });
+          c.sbi = {
+            ...c.sbi,
+            requestTimeoutMs: 1500,
+            staticHosts: { ...c.sbi!.staticHosts, [REBIND]: "127.0.0.2", [META]: "169.254.169.254" },
+          };
         }
       },
     });
@@ -165,7 +230,11 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     proxyC = await startProxyInFront(pair, "visited", pc);
     // the first P6 announcement is lost in transit (stream reset): the visited SEPP tries again
     let dropped = 0;
-    proxyF.onRequest((r) => (dropped === 0 && isProcess(r) && aadPath(r) === "/n32c-handshake/v1/exchange-params" ? (dropped++, { kind: "drop" }) : undefined));
+    proxyF.onRequest((r) =>
+      dropped === 0 && isProcess(r) && aadPath(r) === "/n32c-handshake/v1/exchange-params"
+        ? (dropped++, { kind: "drop" })
+        : undefined,
+    );
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");
@@ -182,17 +251,29 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
   });
 
   test("P6: the visited SEPP announces its RI-relevant parameters over N32-f; the home SEPP checks them and answers with its own", async () => {
-    const ex = await waitFor("the P6 announcement on the wire", () => proxyF.exchanges.find((x) => isProcess(x) && aadPath(x) === "/n32c-handshake/v1/exchange-params" && x.status !== undefined));
+    const ex = await waitFor("the P6 announcement on the wire", () =>
+      proxyF.exchanges.find(
+        (x) => isProcess(x) && aadPath(x) === "/n32c-handshake/v1/exchange-params" && x.status !== undefined,
+      ),
+    );
     expect(ex.status).toBe(200);
     // the first attempt was reset in transit; the second carries the same block (same messageId), a new SEQ
-    const attempts = proxyF.exchanges.filter((x) => isProcess(x) && aadPath(x) === "/n32c-handshake/v1/exchange-params");
+    const attempts = proxyF.exchanges.filter(
+      (x) => isProcess(x) && aadPath(x) === "/n32c-handshake/v1/exchange-params",
+    );
     expect(attempts.map((x) => x.action)).toEqual(["drop", "forward"]);
     expect(aadOf(attempts[0]!.body).metaData.messageId).toBe(aadOf(ex.body).metaData.messageId);
-    expect(JSON.parse(attempts[0]!.body.toString()).reformattedData.iv).not.toBe(JSON.parse(ex.body.toString()).reformattedData.iv);
+    expect(JSON.parse(attempts[0]!.body.toString()).reformattedData.iv).not.toBe(
+      JSON.parse(ex.body.toString()).reformattedData.iv,
+    );
     const sent = JSON.parse(ex.body.toString()).reformattedData;
     expect(sent.ciphertext).toBe(""); // clear text with integrity protection only
     const block = aadOf(ex.body);
-    expect(block.requestLine).toMatchObject({ method: "POST", authority: HOME.fqdn, path: "/n32c-handshake/v1/exchange-params" });
+    expect(block.requestLine).toMatchObject({
+      method: "POST",
+      authority: HOME.fqdn,
+      path: "/n32c-handshake/v1/exchange-params",
+    });
     const members = Object.fromEntries(block.payload.map((p: any) => [p.iePath, p.value]));
     expect(members["/ipxProviderSecInfoList"][0].ipxProviderId).toBe(RI_ID);
     expect(members["/protectionPolicyInfo"].apiIeMappingList[0].apiSignature).toBe(AUTH_PATH);
@@ -205,10 +286,16 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     expect(typeof got["/n32fContextId"]).toBe("string");
     expect(got["/n32fContextId"]).not.toBe(members["/n32fContextId"]);
     // both sides logged the result; the announcement never reached an NF
-    await waitFor("home accepted", () => h.logs.some((l) => String(l.msg).startsWith("RI-relevant parameters received over N32-f and checked")));
-    await waitFor("visited verified the answer", () => v.logs.some((l) => String(l.msg).includes("the peer's answer matches N32-c")));
+    await waitFor("home accepted", () =>
+      h.logs.some((l) => String(l.msg).startsWith("RI-relevant parameters received over N32-f and checked")),
+    );
+    await waitFor("visited verified the answer", () =>
+      v.logs.some((l) => String(l.msg).includes("the peer's answer matches N32-c")),
+    );
     expect(udm.received.length + ausf.received.length).toBe(0);
-    expect(await (await h.admin("/metrics")).text()).toMatch(/sepp_ri_announcements_total\{[^}]*result="ok"[^}]*role="received"[^}]*\} 1/);
+    expect(await (await h.admin("/metrics")).text()).toMatch(
+      /sepp_ri_announcements_total\{[^}]*result="ok"[^}]*role="received"[^}]*\} 1/,
+    );
   });
 
   test("the RI patches an IE it may modify: accepted, and the producer sees the patched value", async () => {
@@ -223,7 +310,13 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         return { kind: "forward", body: JSON.stringify(patched) };
       },
     );
-    const r = await amf.request("POST", `${HOME_AUSF}:${ausf.port}`, AUTH_PATH, { "content-type": "application/json" }, JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME, routingIndicator: "0000" }));
+    const r = await amf.request(
+      "POST",
+      `${HOME_AUSF}:${ausf.port}`,
+      AUTH_PATH,
+      { "content-type": "application/json" },
+      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME, routingIndicator: "0000" }),
+    );
     await acted;
     expect(r.status).toBe(201);
     const got = JSON.parse(ausf.received.at(-1)!.body.toString());
@@ -246,14 +339,24 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         return { kind: "forward", body: JSON.stringify(patched) };
       },
     );
-    const r = await amf.request("POST", `${HOME_AUSF}:${ausf.port}`, AUTH_PATH, { "content-type": "application/json" }, JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME, routingIndicator: "0000" }));
+    const r = await amf.request(
+      "POST",
+      `${HOME_AUSF}:${ausf.port}`,
+      AUTH_PATH,
+      { "content-type": "application/json" },
+      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME, routingIndicator: "0000" }),
+    );
     const ex = await acted;
     await ex.done;
     expect(ex.status).toBe(403);
     expect(JSON.parse(ex.responseBody!.toString()).cause).toBe("MODIFICATIONS_INSTRUCTIONS_FAILED");
     expect(r.status).toBe(502);
     expect(r.json().cause).toBe("MODIFICATIONS_INSTRUCTIONS_FAILED");
-    const report = await waitFor("n32f-error with failedModificationList", () => errorReports().slice(reports0).find((e) => e.n32fErrorType === "MODIFICATIONS_INSTRUCTIONS_FAILED"));
+    const report = await waitFor("n32f-error with failedModificationList", () =>
+      errorReports()
+        .slice(reports0)
+        .find((e) => e.n32fErrorType === "MODIFICATIONS_INSTRUCTIONS_FAILED"),
+    );
     expect(report.failedModificationList?.length).toBeGreaterThan(0);
     expect(report.failedModificationList[0].ipxId).toBe(RI_ID);
     expect(report.n32fMessageId).toBe(aadOf(ex.body).metaData.messageId);
@@ -265,7 +368,9 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     /** What an RH answers: reformattedData with only the failed message's metaData, and its signed patches. */
     const rhAnswer = async (r: ProxyRequest, signer: TestRi): Promise<ProxyAction> => {
       const sent = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
-      const base = { reformattedData: { aad: b64u({ metaData: aadOf(r.body).metaData }), ciphertext: "" } } as N32fReformattedReqMsg;
+      const base = {
+        reformattedData: { aad: b64u({ metaData: aadOf(r.body).metaData }), ciphertext: "" },
+      } as N32fReformattedReqMsg;
       const signed = await signer.modify(
         base,
         (b) => {
@@ -278,12 +383,20 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         },
         { payload: { tag: sent.reformattedData.tag } },
       );
-      return { kind: "respond", status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(signed) };
+      return {
+        kind: "respond",
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(signed),
+      };
     };
 
     test("signed by the adjacent RH: the NF gets the RH's error, nothing reaches the producer", async () => {
       const before = udm.received.length;
-      const acted = once((r) => aadPath(r).includes("/am-data"), (r) => rhAnswer(r, ri));
+      const acted = once(
+        (r) => aadPath(r).includes("/am-data"),
+        (r) => rhAnswer(r, ri),
+      );
       const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
       await acted;
       expect(r.status).toBe(403);
@@ -294,7 +407,10 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
 
     test("signed by an RI unknown on this association: not believed (502)", async () => {
       const stranger = await TestRi.create(await createRootCa({ name: "another RI root" }), "ipx9.example.net");
-      const acted = once((r) => aadPath(r).includes("/am-data"), (r) => rhAnswer(r, stranger));
+      const acted = once(
+        (r) => aadPath(r).includes("/am-data"),
+        (r) => rhAnswer(r, stranger),
+      );
       const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
       await acted;
       expect(r.status).toBe(502);
@@ -329,10 +445,15 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         m.reformattedData.aad = Buffer.from('{"metaData":').toString("base64url");
         return JSON.stringify(m);
       }, "MESSAGE_RECONSTRUCTION_FAILED");
-      expect(report.errorDetailsList).toEqual([{ attribute: "/aad", msgReconstructFailReason: "INVALID_JSON_POINTER" }]);
+      expect(report.errorDetailsList).toEqual([
+        { attribute: "/aad", msgReconstructFailReason: "INVALID_JSON_POINTER" },
+      ]);
     });
     test("an unknown N32-f context ID: CONTEXT_NOT_FOUND", async () => {
-      const report = await expectRefused((r) => editAad(r.body, (b) => (b.metaData.n32fContextId = "0123456789abcdef")), "CONTEXT_NOT_FOUND");
+      const report = await expectRefused(
+        (r) => editAad(r.body, (b) => (b.metaData.n32fContextId = "0123456789abcdef")),
+        "CONTEXT_NOT_FOUND",
+      );
       expect(report.n32fContextId).toBeUndefined(); // no context of ours to name (P10)
     });
     test("after all this the association still carries traffic", async () => {
@@ -347,23 +468,32 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       const before = udm.received.length;
       const start = proxyF.exchanges.length;
       const token = `${b64u({ alg: "ES256", typ: "JWT" })}.${b64u({ sub: "amf", consumerPlmnId: { mcc: "999", mnc: "99" }, scope: "nudm-sdm" })}.c2ln`;
-      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, { authorization: `Bearer ${token}` });
+      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {
+        authorization: `Bearer ${token}`,
+      });
       expect(r.status).toBe(403);
       expect(r.json().cause).toBe("PLMN_ID_MISMATCH");
       const ex = nfExchanges(proxyF.exchanges.slice(start)).find((x) => isProcess(x))!;
       await ex.done;
       expect(ex.status).toBe(403);
-      expect(JSON.parse(ex.responseBody!.toString())).toMatchObject({ cause: "PLMN_ID_MISMATCH", suggestedStatusCode: 403 });
+      expect(JSON.parse(ex.responseBody!.toString())).toMatchObject({
+        cause: "PLMN_ID_MISMATCH",
+        suggestedStatusCode: 403,
+      });
       expect(udm.received.length).toBe(before);
     });
     test("an access token with the peer's consumerPlmnId passes", async () => {
       const token = `${b64u({ alg: "ES256", typ: "JWT" })}.${b64u({ sub: "amf", consumerPlmnId: { mcc: "234", mnc: "15" } })}.c2ln`;
-      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, { authorization: `Bearer ${token}` });
+      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {
+        authorization: `Bearer ${token}`,
+      });
       expect(r.status).toBe(200);
     });
     test("3gpp-Sbi-Originating-Network-Id naming a third PLMN from our own NF: refused by the visited SEPP, never sent", async () => {
       const start = proxyF.exchanges.length;
-      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-originating-network-id": "999-99" });
+      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {
+        "3gpp-sbi-originating-network-id": "999-99",
+      });
       expect(r.status).toBe(403);
       expect(r.json().cause).toBe("PLMN_ID_MISMATCH");
       expect(nfExchanges(proxyF.exchanges.slice(start))).toHaveLength(0);
@@ -381,10 +511,19 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
           return { kind: "forward", body: JSON.stringify(patched) };
         },
       );
-      const r = await amf.request("POST", `${HOME_AUSF}:${ausf.port}`, AUTH_PATH, { "content-type": "application/json" }, JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME }));
+      const r = await amf.request(
+        "POST",
+        `${HOME_AUSF}:${ausf.port}`,
+        AUTH_PATH,
+        { "content-type": "application/json" },
+        JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME }),
+      );
       const ex = await acted;
       await ex.done;
-      expect(JSON.parse(ex.responseBody!.toString())).toMatchObject({ cause: "PLMN_ID_MISMATCH", suggestedStatusCode: 403 });
+      expect(JSON.parse(ex.responseBody!.toString())).toMatchObject({
+        cause: "PLMN_ID_MISMATCH",
+        suggestedStatusCode: 403,
+      });
       expect(r.status).toBe(403);
       expect(r.json().cause).toBe("PLMN_ID_MISMATCH");
       expect(ausf.received.length).toBe(before);
@@ -427,8 +566,15 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     });
     test("loopback and metadata literals never leave the visited SEPP", async () => {
       const start = proxyF.exchanges.length;
-      for (const root of [`http://127.0.0.1:${canaryPort}`, "http://169.254.169.254", `http://[::1]:${canaryPort}`, `ftp://${HOME_UDM}:${udm.port}`]) {
-        const r = await amf.request("GET", HOME.fqdn, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-target-apiroot": root });
+      for (const root of [
+        `http://127.0.0.1:${canaryPort}`,
+        "http://169.254.169.254",
+        `http://[::1]:${canaryPort}`,
+        `ftp://${HOME_UDM}:${udm.port}`,
+      ]) {
+        const r = await amf.request("GET", HOME.fqdn, `/nudm-sdm/v2/${SUPI}/am-data`, {
+          "3gpp-sbi-target-apiroot": root,
+        });
         expect(r.status).toBeGreaterThanOrEqual(400);
         expect(r.status).toBeLessThan(500);
       }
@@ -441,21 +587,26 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
 
   describe("peer down, slow producer, client cancelling: no leak", () => {
     const settled = async () => {
-      await waitFor("no request in flight anywhere", async () => {
-        const counts = [
-          await gauge(v, "sepp_datapath_inflight"),
-          await gauge(h, "sepp_datapath_inflight"),
-          // timers the data path armed (body, upstream, N32-f request timeouts): none left armed (issue 4)
-          await gauge(v, "sepp_datapath_timers"),
-          await gauge(h, "sepp_datapath_timers"),
-          await gauge(v, "sepp_peer_pending_requests"),
-          await gauge(h, "sepp_peer_pending_requests"),
-          udm.openStreams(),
-          proxyF.openStreams().downstream,
-          proxyF.openStreams().upstream,
-        ];
-        return counts.every((n) => n === 0) ? counts : null;
-      }, 10000, 50);
+      await waitFor(
+        "no request in flight anywhere",
+        async () => {
+          const counts = [
+            await gauge(v, "sepp_datapath_inflight"),
+            await gauge(h, "sepp_datapath_inflight"),
+            // timers the data path armed (body, upstream, N32-f request timeouts): none left armed (issue 4)
+            await gauge(v, "sepp_datapath_timers"),
+            await gauge(h, "sepp_datapath_timers"),
+            await gauge(v, "sepp_peer_pending_requests"),
+            await gauge(h, "sepp_peer_pending_requests"),
+            udm.openStreams(),
+            proxyF.openStreams().downstream,
+            proxyF.openStreams().upstream,
+          ];
+          return counts.every((n) => n === 0) ? counts : null;
+        },
+        10000,
+        50,
+      );
     };
 
     test("slow producer: the home SEPP's timeout becomes 504 for the NF; the producer's stream is cancelled", async () => {
@@ -470,7 +621,11 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     test("the client cancels mid-request: the cancel travels to the producer", async () => {
       const before = udm.received.length;
       const ac = new AbortController();
-      const p = amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data?slow=1`, {}, undefined, { signal: ac.signal }).catch((e) => e);
+      const p = amf
+        .request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data?slow=1`, {}, undefined, {
+          signal: ac.signal,
+        })
+        .catch((e) => e);
       await waitFor("the producer got the request", () => udm.received.length > before && udm.openStreams() > 0);
       // while it waits, the request holds a counted timer on each side (the visited SEPP's N32-f request timeout, the
       // home SEPP's producer timeout): the gauge the leak checks wait on to be 0 does see them
@@ -486,7 +641,10 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
 
     test("the N32-f stream is reset in transit: 504 to the NF, nothing left open", async () => {
       const before = udm.received.length;
-      const acted = once((r) => aadPath(r).includes("/am-data"), () => ({ kind: "drop" }));
+      const acted = once(
+        (r) => aadPath(r).includes("/am-data"),
+        () => ({ kind: "drop" }),
+      );
       const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
       await acted;
       expect(r.status).toBe(504);
@@ -495,9 +653,14 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     });
 
     test("the peer accepts the request and never answers: the NF's 3gpp-Sbi-Max-Rsp-Time ends it, the stream is cancelled", async () => {
-      const acted = once((r) => aadPath(r).includes("/am-data"), () => ({ kind: "blackhole" }));
+      const acted = once(
+        (r) => aadPath(r).includes("/am-data"),
+        () => ({ kind: "blackhole" }),
+      );
       const t0 = performance.now();
-      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, { "3gpp-sbi-max-rsp-time": "500" });
+      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {
+        "3gpp-sbi-max-rsp-time": "500",
+      });
       await acted;
       expect(r.status).toBe(504);
       expect(performance.now() - t0).toBeLessThan(3000);

@@ -1,6 +1,16 @@
 // writeFileAtomic / removeStaleTemps (src/fsutil.ts): crash-safe writes.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeStaleTemps, tempPathFor, TMP_MARK, writeFileAtomic } from "../src/fsutil.ts";

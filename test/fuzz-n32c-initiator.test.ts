@@ -9,7 +9,16 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME, HOME_UDM, VISITED, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME,
+  HOME_UDM,
+  VISITED,
+  freePort,
+  startSepp,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
 import { type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
 import { deepJson, expectHealthy, metricSum } from "./support/fuzz.ts";
@@ -43,7 +52,11 @@ describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
   let current: { op: string; status: number; headers?: Record<string, string>; body?: string } | null = null;
   let fired = 0;
   /** The proxy answers `op` with `answer`; a handshake is asked for and must fail with a cause, in bounded time. */
-  const handshakeAgainst = async (what: string, op: "exchange-capability" | "exchange-params", answer: { status: number; headers?: Record<string, string>; body?: string }) => {
+  const handshakeAgainst = async (
+    what: string,
+    op: "exchange-capability" | "exchange-params",
+    answer: { status: number; headers?: Record<string, string>; body?: string },
+  ) => {
     current = { op, ...answer };
     const fired0 = fired;
     const t0 = Date.now();
@@ -51,14 +64,29 @@ describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
     const ms = Date.now() - t0;
     results.push({ what, status: r.status, ms });
     // the handshake action answers the peer's status (200) or an error (502); never an active association here
-    const body = (await r.json()) as { error?: string; state?: string; lastError?: { cause?: unknown }; localContextId?: unknown };
-    const failed = r.status === 502 ? typeof body.error === "string" : r.status === 200 && body.state !== "active-prins" && typeof body.lastError?.cause === "string" && body.localContextId === null;
+    const body = (await r.json()) as {
+      error?: string;
+      state?: string;
+      lastError?: { cause?: unknown };
+      localContextId?: unknown;
+    };
+    const failed =
+      r.status === 502
+        ? typeof body.error === "string"
+        : r.status === 200 &&
+          body.state !== "active-prins" &&
+          typeof body.lastError?.cause === "string" &&
+          body.localContextId === null;
     if (!failed) throw new Error(`${what}: handshake ${r.status} ${JSON.stringify(body).slice(0, 300)}`);
     expect(fired).toBeGreaterThan(fired0);
   };
 
   beforeAll(async () => {
-    udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ gpsis: ["msisdn-491700000001"] }) }));
+    udm = await startNf(() => ({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ gpsis: ["msisdn-491700000001"] }),
+    }));
     const pc = await freePort();
     const pair = await writePair({
       dir,
@@ -97,13 +125,45 @@ describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
   test("exchange-capability answered with garbage: the handshake fails with a cause, quickly", async () => {
     const good = { sender: HOME.fqdn, selectedSecCapability: "PRINS", plmnIdList: [HOME.plmn], supportedFeatures: "1" };
     const answer = fc.oneof(
-      fc.record({ status: fc.constantFrom(200, 201, 400, 403, 404, 500, 503, 204), ct: fc.constantFrom("application/json", "application/problem+json", "text/plain"), body: fc.oneof(hostile.map((x) => JSON.stringify(x)), fc.string({ maxLength: 30 }), fc.constant(deepJson(20000))) }),
-      fc.tuple(fc.constantFrom("sender", "selectedSecCapability", "plmnIdList", "supportedFeatures", "senderN32fFqdn", "senderN32fPortList"), hostile).map(([k, x]) => ({ status: 200, ct: "application/json", body: JSON.stringify({ ...good, [k]: x }) })),
-      fc.constantFrom("TLS", "NONE", "ALL", "prins").map((c) => ({ status: 200, ct: "application/json", body: JSON.stringify({ ...good, selectedSecCapability: c }) })),
-      fc.constantFrom(VISITED.fqdn, "evil.example", "sepp.5gc.mnc999.mcc999.3gppnetwork.org").map((s) => ({ status: 200, ct: "application/json", body: JSON.stringify({ ...good, sender: s }) })),
+      fc.record({
+        status: fc.constantFrom(200, 201, 400, 403, 404, 500, 503, 204),
+        ct: fc.constantFrom("application/json", "application/problem+json", "text/plain"),
+        body: fc.oneof(
+          hostile.map((x) => JSON.stringify(x)),
+          fc.string({ maxLength: 30 }),
+          fc.constant(deepJson(20000)),
+        ),
+      }),
+      fc
+        .tuple(
+          fc.constantFrom(
+            "sender",
+            "selectedSecCapability",
+            "plmnIdList",
+            "supportedFeatures",
+            "senderN32fFqdn",
+            "senderN32fPortList",
+          ),
+          hostile,
+        )
+        .map(([k, x]) => ({ status: 200, ct: "application/json", body: JSON.stringify({ ...good, [k]: x }) })),
+      fc.constantFrom("TLS", "NONE", "ALL", "prins").map((c) => ({
+        status: 200,
+        ct: "application/json",
+        body: JSON.stringify({ ...good, selectedSecCapability: c }),
+      })),
+      fc
+        .constantFrom(VISITED.fqdn, "evil.example", "sepp.5gc.mnc999.mcc999.3gppnetwork.org")
+        .map((s) => ({ status: 200, ct: "application/json", body: JSON.stringify({ ...good, sender: s }) })),
     );
     await fc.assert(
-      fc.asyncProperty(answer, async (a) => handshakeAgainst(`capability ${a.status} ${a.body.slice(0, 60)}`, "exchange-capability", { status: a.status, headers: { "content-type": a.ct }, body: a.body })),
+      fc.asyncProperty(answer, async (a) =>
+        handshakeAgainst(`capability ${a.status} ${a.body.slice(0, 60)}`, "exchange-capability", {
+          status: a.status,
+          headers: { "content-type": a.ct },
+          body: a.body,
+        }),
+      ),
       { seed: 0xcab, numRuns: 40, endOnFailure: true },
     );
   }, 60000);
@@ -125,23 +185,62 @@ describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
       ),
     );
     await fc.assert(
-      fc.asyncProperty(loc, async (l) => handshakeAgainst(`307 ${l.slice(0, 60)}`, "exchange-capability", { status: 307, headers: { location: l } })),
+      fc.asyncProperty(loc, async (l) =>
+        handshakeAgainst(`307 ${l.slice(0, 60)}`, "exchange-capability", { status: 307, headers: { location: l } }),
+      ),
       { seed: 0x307, numRuns: 25, endOnFailure: true },
     );
   }, 60000);
 
   test("exchange-params answered with garbage: the handshake fails, no context is left behind", async () => {
     expect(await metricSum(v, "sepp_n32f_contexts_active")).toBe(0);
-    const good = { n32fContextId: "0123456789abcdef", selectedJweCipherSuite: "A256GCM", selectedJwsCipherSuite: "ES256", sender: HOME.fqdn };
+    const good = {
+      n32fContextId: "0123456789abcdef",
+      selectedJweCipherSuite: "A256GCM",
+      selectedJwsCipherSuite: "ES256",
+      sender: HOME.fqdn,
+    };
     const answer = fc.oneof(
-      fc.record({ status: fc.constantFrom(200, 400, 403, 404, 500), body: fc.oneof(hostile.map((x) => JSON.stringify(x)), fc.constant(deepJson(20000))) }),
-      fc.tuple(fc.constantFrom("n32fContextId", "selectedJweCipherSuite", "selectedJwsCipherSuite", "sender", "ipxProviderSecInfoList", "selProtectionPolicyInfo"), hostile).map(([k, x]) => ({ status: 200, body: JSON.stringify({ ...good, [k]: x }) })),
-      fc.constantFrom("A128GCM-unoffered", "none", "A256GCMKW").map((s) => ({ status: 200, body: JSON.stringify({ ...good, selectedJweCipherSuite: s }) })),
+      fc.record({
+        status: fc.constantFrom(200, 400, 403, 404, 500),
+        body: fc.oneof(
+          hostile.map((x) => JSON.stringify(x)),
+          fc.constant(deepJson(20000)),
+        ),
+      }),
+      fc
+        .tuple(
+          fc.constantFrom(
+            "n32fContextId",
+            "selectedJweCipherSuite",
+            "selectedJwsCipherSuite",
+            "sender",
+            "ipxProviderSecInfoList",
+            "selProtectionPolicyInfo",
+          ),
+          hostile,
+        )
+        .map(([k, x]) => ({ status: 200, body: JSON.stringify({ ...good, [k]: x }) })),
+      fc
+        .constantFrom("A128GCM-unoffered", "none", "A256GCMKW")
+        .map((s) => ({ status: 200, body: JSON.stringify({ ...good, selectedJweCipherSuite: s }) })),
       fc.constant({ status: 200, body: JSON.stringify({ ...good, selectedJwsCipherSuite: "none" }) }),
-      fc.constant({ status: 200, body: JSON.stringify({ ...good, ipxProviderSecInfoList: [{ ipxProviderId: "ipx.example", ipxProviderCertificateList: ["AAAA"] }] }) }),
+      fc.constant({
+        status: 200,
+        body: JSON.stringify({
+          ...good,
+          ipxProviderSecInfoList: [{ ipxProviderId: "ipx.example", ipxProviderCertificateList: ["AAAA"] }],
+        }),
+      }),
     );
     await fc.assert(
-      fc.asyncProperty(answer, async (a) => handshakeAgainst(`params ${a.status} ${a.body.slice(0, 60)}`, "exchange-params", { status: a.status, headers: { "content-type": "application/json" }, body: a.body })),
+      fc.asyncProperty(answer, async (a) =>
+        handshakeAgainst(`params ${a.status} ${a.body.slice(0, 60)}`, "exchange-params", {
+          status: a.status,
+          headers: { "content-type": "application/json" },
+          body: a.body,
+        }),
+      ),
       { seed: 0x9a5, numRuns: 40, endOnFailure: true },
     );
     expect(await metricSum(v, "sepp_n32f_contexts_active")).toBe(0); // nothing left behind

@@ -21,16 +21,31 @@ const path = (op: Op) => `/n32c-handshake/v1/${op}`;
 /** A well-formed body per operation, and its members with their JSON type (what a mutation breaks). */
 const BASE: Record<Op, { body: Record<string, unknown>; required: Record<string, "string" | "array" | "object"> }> = {
   "exchange-capability": {
-    body: { sender: VISITED.fqdn, supportedSecCapabilityList: ["PRINS"], plmnIdList: [VISITED.plmn], supportedFeatures: "1", targetPlmnId: HOME.plmn },
+    body: {
+      sender: VISITED.fqdn,
+      supportedSecCapabilityList: ["PRINS"],
+      plmnIdList: [VISITED.plmn],
+      supportedFeatures: "1",
+      targetPlmnId: HOME.plmn,
+    },
     required: { sender: "string", supportedSecCapabilityList: "array" },
   },
   "exchange-params": {
-    body: { n32fContextId: "0123456789abcdef", jweCipherSuiteList: ["A256GCM"], jwsCipherSuiteList: ["ES256"], sender: VISITED.fqdn },
+    body: {
+      n32fContextId: "0123456789abcdef",
+      jweCipherSuiteList: ["A256GCM"],
+      jwsCipherSuiteList: ["ES256"],
+      sender: VISITED.fqdn,
+    },
     required: { n32fContextId: "string" },
   },
   "n32f-terminate": { body: { n32fContextId: "0123456789abcdef" }, required: { n32fContextId: "string" } },
   "n32f-error": {
-    body: { n32fMessageId: "0000000000000000", n32fErrorType: "INTEGRITY_CHECK_FAILED", n32fContextId: "0123456789abcdef" },
+    body: {
+      n32fMessageId: "0000000000000000",
+      n32fErrorType: "INTEGRITY_CHECK_FAILED",
+      n32fContextId: "0123456789abcdef",
+    },
     required: { n32fMessageId: "string", n32fErrorType: "string" },
   },
 };
@@ -57,27 +72,46 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
 function mutation(op: Op): fc.Arbitrary<{ what: string; text: string }> {
   const { body, required } = BASE[op];
   const members = Object.keys(required);
-  const wrongType = fc.tuple(fc.constantFrom(...members), hostile).filter(([m, v]) => jsonType(v) !== required[m]).map(([m, v]) => {
-    const b: Record<string, unknown> = { ...body, [m]: v };
-    return { what: `${m} as ${jsonType(v)}`, text: JSON.stringify(b) };
-  });
+  const wrongType = fc
+    .tuple(fc.constantFrom(...members), hostile)
+    .filter(([m, v]) => jsonType(v) !== required[m])
+    .map(([m, v]) => {
+      const b: Record<string, unknown> = { ...body, [m]: v };
+      return { what: `${m} as ${jsonType(v)}`, text: JSON.stringify(b) };
+    });
   // a required string replaced by random text (never a context ID, never our peer's FQDN)
   const strings = members.filter((m) => required[m] === "string");
   const wrongString = fc
-    .tuple(fc.constantFrom(...strings), fc.oneof(fc.string({ unit: "grapheme", maxLength: 60 }), fc.integer({ min: 1000, max: 60000 }).map((n) => "a".repeat(n))))
-    .filter(([m, s]) => !HEX16.test(s) && s !== VISITED.fqdn && !(m === "n32fErrorType") && !(m === "n32fMessageId" && /^[0-9a-f]{16}$/i.test(s)))
+    .tuple(
+      fc.constantFrom(...strings),
+      fc.oneof(
+        fc.string({ unit: "grapheme", maxLength: 60 }),
+        fc.integer({ min: 1000, max: 60000 }).map((n) => "a".repeat(n)),
+      ),
+    )
+    .filter(
+      ([m, s]) =>
+        !HEX16.test(s) &&
+        s !== VISITED.fqdn &&
+        !(m === "n32fErrorType") &&
+        !(m === "n32fMessageId" && /^[0-9a-f]{16}$/i.test(s)),
+    )
     .map(([m, s]) => ({ what: `${m} = random string (${s.length})`, text: JSON.stringify({ ...body, [m]: s }) }));
   // the required member removed and smuggled in through prototype-pollution keys
-  const smuggled = fc.tuple(fc.constantFrom(...members), fc.constantFrom("__proto__", "constructor", "prototype")).map(([m, k]) => {
-    const rest = Object.fromEntries(Object.entries(body).filter(([n]) => n !== m));
-    const inner = JSON.stringify({ [m]: body[m], prototype: { [m]: body[m] } });
-    return { what: `${m} only under ${k}`, text: `${JSON.stringify(rest).slice(0, -1)},"${k}":${inner}}` };
-  });
+  const smuggled = fc
+    .tuple(fc.constantFrom(...members), fc.constantFrom("__proto__", "constructor", "prototype"))
+    .map(([m, k]) => {
+      const rest = Object.fromEntries(Object.entries(body).filter(([n]) => n !== m));
+      const inner = JSON.stringify({ [m]: body[m], prototype: { [m]: body[m] } });
+      return { what: `${m} only under ${k}`, text: `${JSON.stringify(rest).slice(0, -1)},"${k}":${inner}}` };
+    });
   // members of random names and values added to a body missing a required member
-  const extra = fc.tuple(fc.constantFrom(...members), fc.dictionary(fc.string({ maxLength: 12 }), hostile, { maxKeys: 4 })).map(([m, d]) => {
-    const rest = Object.fromEntries(Object.entries(body).filter(([n]) => n !== m));
-    return { what: `without ${m}, random members added`, text: JSON.stringify({ ...d, ...rest }) };
-  });
+  const extra = fc
+    .tuple(fc.constantFrom(...members), fc.dictionary(fc.string({ maxLength: 12 }), hostile, { maxKeys: 4 }))
+    .map(([m, d]) => {
+      const rest = Object.fromEntries(Object.entries(body).filter(([n]) => n !== m));
+      return { what: `without ${m}, random members added`, text: JSON.stringify({ ...d, ...rest }) };
+    });
   return fc.oneof(wrongType, wrongString, smuggled, extra);
 }
 
@@ -94,7 +128,10 @@ function rawBodies(op: Op): Array<{ what: string; body: string | Uint8Array }> {
     { what: "lone surrogate escape", body: valid.replace(/"([^"]*)"/, '"\\ud800"') },
     { what: "NUL bytes", body: valid.replace("{", "{\u0000") },
     // a BOM may be ignored (RFC 8259 8.1): the body after it must still be refused
-    { what: "BOM before a body without its first member", body: `\uFEFF${JSON.stringify({ ...BASE[op].body, [m0]: undefined })}` },
+    {
+      what: "BOM before a body without its first member",
+      body: `\uFEFF${JSON.stringify({ ...BASE[op].body, [m0]: undefined })}`,
+    },
     { what: "null", body: "null" },
     { what: "array", body: `[${valid}]` },
     { what: "number", body: "1e999999" },
@@ -102,9 +139,18 @@ function rawBodies(op: Op): Array<{ what: string; body: string | Uint8Array }> {
     { what: "10k nested arrays", body: deepJson(10_000, "array") },
     { what: "10k nested objects", body: deepJson(10_000, "object") },
     { what: "10k nested arrays in a member", body: `${valid.slice(0, -1)},"x":${deepJson(10_000, "array")}}` },
-    { what: `10k nested objects as ${m0}`, body: valid.replace(`"${m0}":`, `"${m0}":${deepJson(5_000, "object")},"ignored":`) },
-    { what: `huge number as ${m0}`, body: JSON.stringify({ ...BASE[op].body, [m0]: 0 }).replace(`"${m0}":0`, `"${m0}":${"9".repeat(20000)}`) },
-    { what: "duplicate key, second one wrong", body: valid.replace(/^\{/, `{"${m0}":${JSON.stringify(BASE[op].body[m0])},`).replace(/\}$/, `,"${m0}":{}}`) },
+    {
+      what: `10k nested objects as ${m0}`,
+      body: valid.replace(`"${m0}":`, `"${m0}":${deepJson(5_000, "object")},"ignored":`),
+    },
+    {
+      what: `huge number as ${m0}`,
+      body: JSON.stringify({ ...BASE[op].body, [m0]: 0 }).replace(`"${m0}":0`, `"${m0}":${"9".repeat(20000)}`),
+    },
+    {
+      what: "duplicate key, second one wrong",
+      body: valid.replace(/^\{/, `{"${m0}":${JSON.stringify(BASE[op].body[m0])},`).replace(/\}$/, `,"${m0}":{}}`),
+    },
     { what: "giant array of nulls", body: `{"${m0}":[${new Array(20000).fill("null").join(",")}]}` },
   ];
 }
@@ -122,20 +168,35 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
   let vLog0 = 0;
   const answers: Array<{ what: string; r: RawResponse }> = [];
 
-  const send = async (op: Op | string, what: string, body: string | Uint8Array, headers: Record<string, string> = { "content-type": "application/json" }, method = "POST") => {
+  const send = async (
+    op: Op | string,
+    what: string,
+    body: string | Uint8Array,
+    headers: Record<string, string> = { "content-type": "application/json" },
+    method = "POST",
+  ) => {
     const r = await peer.request(method, op.startsWith("/") ? op : path(op as Op), headers, body);
     answers.push({ what: `${method} ${op}: ${what}`, r });
     return r;
   };
   const expect4xx = (r: RawResponse, what: string) => {
-    if (!isProblem4xx(r)) throw new Error(`${what}: ${r.status} ${r.headers["content-type"]} ${r.body.toString().slice(0, 300)}`);
+    if (!isProblem4xx(r))
+      throw new Error(`${what}: ${r.status} ${r.headers["content-type"]} ${r.body.toString().slice(0, 300)}`);
   };
 
   beforeAll(async () => {
     udm = await startNf((r) =>
       r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
-        ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ gpsis: ["msisdn-491700000001"] }) }
-        : { status: 404, headers: { "content-type": "application/problem+json" }, body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }) },
+        ? {
+            status: 200,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ gpsis: ["msisdn-491700000001"] }),
+          }
+        : {
+            status: 404,
+            headers: { "content-type": "application/problem+json" },
+            body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
+          },
     );
     const pair = await writePair({
       dir,
@@ -194,7 +255,15 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
 
   test("wrong content types: 415 ProblemDetails", async () => {
     const body = JSON.stringify(BASE["n32f-terminate"].body);
-    for (const ct of ["text/plain", "application/problem+json", "application/json-patch+json", "multipart/related; boundary=x", "application/jsonx", "", "application/x-www-form-urlencoded"]) {
+    for (const ct of [
+      "text/plain",
+      "application/problem+json",
+      "application/json-patch+json",
+      "multipart/related; boundary=x",
+      "application/jsonx",
+      "",
+      "application/x-www-form-urlencoded",
+    ]) {
       const r = await send("n32f-terminate", `content-type ${ct || "(none)"}`, body, ct ? { "content-type": ct } : {});
       expect4xx(r, `content-type ${ct}`);
       expect(r.status).toBe(415);
@@ -204,7 +273,13 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
   test("wrong methods and paths: 404/405 ProblemDetails", async () => {
     const body = JSON.stringify(BASE["n32f-terminate"].body);
     for (const method of ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
-      const r = await send("n32f-terminate", "method", method === "GET" || method === "DELETE" || method === "OPTIONS" ? "" : body, { "content-type": "application/json" }, method);
+      const r = await send(
+        "n32f-terminate",
+        "method",
+        method === "GET" || method === "DELETE" || method === "OPTIONS" ? "" : body,
+        { "content-type": "application/json" },
+        method,
+      );
       expect4xx(r, `${method} n32f-terminate`);
     }
     const paths = [
@@ -246,14 +321,25 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
         peer.close();
       }
     }
-    const r = await send("n32f-terminate", "200 KB body", JSON.stringify({ n32fContextId: "0123456789abcdef", pad: "x".repeat(200_000) }));
+    const r = await send(
+      "n32f-terminate",
+      "200 KB body",
+      JSON.stringify({ n32fContextId: "0123456789abcdef", pad: "x".repeat(200_000) }),
+    );
     expect4xx(r, "oversized body");
     expect(r.status).toBe(413);
   });
 
   test("a body that never ends: 408 ProblemDetails after the request timeout, not a hang", async () => {
     const t0 = Date.now();
-    const r = await peer.stalled("POST", path("n32f-terminate"), { "content-type": "application/json" }, '{"n32fContextId":"01', undefined, 8000);
+    const r = await peer.stalled(
+      "POST",
+      path("n32f-terminate"),
+      { "content-type": "application/json" },
+      '{"n32fContextId":"01',
+      undefined,
+      8000,
+    );
     answers.push({ what: "stalled body", r });
     expect4xx(r, "stalled body");
     expect(r.status).toBe(408);
@@ -283,12 +369,24 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
 
   // last: it replaces the association in use (the peer only harms itself)
   test("valid cipher-suite rounds repeated by the peer cannot fill the context store: its oldest responder contexts give way", async () => {
-    const cap = await (await peer.request("POST", path("exchange-capability"), { "content-type": "application/json" }, JSON.stringify(BASE["exchange-capability"].body))).json();
+    const cap = await (
+      await peer.request(
+        "POST",
+        path("exchange-capability"),
+        { "content-type": "application/json" },
+        JSON.stringify(BASE["exchange-capability"].body),
+      )
+    ).json();
     expect(cap.selectedSecCapability).toBe("PRINS");
     const before = await metricSum(h, "sepp_n32f_contexts_active");
     for (let i = 0; i < 30; i++) {
       const id = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex");
-      const r = await peer.request("POST", path("exchange-params"), { "content-type": "application/json" }, JSON.stringify({ ...BASE["exchange-params"].body, n32fContextId: id }));
+      const r = await peer.request(
+        "POST",
+        path("exchange-params"),
+        { "content-type": "application/json" },
+        JSON.stringify({ ...BASE["exchange-params"].body, n32fContextId: id }),
+      );
       expect(r.status).toBe(200);
     }
     expect(before).toBe(1); // the association in use
@@ -306,6 +404,9 @@ describe("jsonNestedDeeperThan (the scan before JSON.parse)", () => {
     expect(jsonNestedDeeperThan(deepJson(33, "object"), 32)).toBe(true);
     expect(jsonNestedDeeperThan(JSON.stringify({ a: "[".repeat(100), b: '\\"{{{{' }), 2)).toBe(false);
     expect(jsonNestedDeeperThan(JSON.stringify([{ a: [1] }, { b: [2] }, [[3]]]), 3)).toBe(false);
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => !jsonNestedDeeperThan(JSON.stringify(v), 8)), { seed: 7, numRuns: 200 });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => !jsonNestedDeeperThan(JSON.stringify(v), 8)),
+      { seed: 7, numRuns: 200 },
+    );
   });
 });

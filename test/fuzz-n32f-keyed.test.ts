@@ -44,20 +44,61 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
   fc.integer({ min: 100, max: 3000 }).map((d) => JSON.parse(deepJson(d, "object"))),
   fc.integer({ min: 1000, max: 20000 }).map((n) => new Array(n).fill({ encBlockIndex: 0 })),
   fc.nat({ max: 5 }).map((i) => ({ encBlockIndex: i })),
-  fc.constantFrom({ encBlockIndex: -1 }, { encBlockIndex: 2 ** 53 }, { encBlockIndex: 1e308 }, { encBlockIndex: "0" }, { encBlockIndex: 0, x: 1 }),
+  fc.constantFrom(
+    { encBlockIndex: -1 },
+    { encBlockIndex: 2 ** 53 },
+    { encBlockIndex: 1e308 },
+    { encBlockIndex: "0" },
+    { encBlockIndex: 0, x: 1 },
+  ),
   fc.constant(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}')),
   fc.jsonValue({ maxDepth: 4 }),
 );
 const pointer = fc.oneof(
-  fc.constantFrom("", "/", "/supi", "/__proto__/polluted", "/constructor/prototype/polluted", "/a/-", "/a/0/b", "/~2", "/~", "/a~1b", "/" + "a/".repeat(400), "/-1", "/01"),
-  fc.array(fc.string({ maxLength: 8 }), { maxLength: 5 }).map((a) => "/" + a.join("/")),
+  fc.constantFrom(
+    "",
+    "/",
+    "/supi",
+    "/__proto__/polluted",
+    "/constructor/prototype/polluted",
+    "/a/-",
+    "/a/0/b",
+    "/~2",
+    "/~",
+    "/a~1b",
+    `/${"a/".repeat(400)}`,
+    "/-1",
+    "/01",
+  ),
+  fc.array(fc.string({ maxLength: 8 }), { maxLength: 5 }).map((a) => `/${a.join("/")}`),
   fc.string({ maxLength: 20 }),
 );
-const location = fc.oneof(fc.constantFrom("BODY", "URI_PARAM", "HEADER", "MULTIPART_BINARY"), fc.string({ maxLength: 12 }));
+const location = fc.oneof(
+  fc.constantFrom("BODY", "URI_PARAM", "HEADER", "MULTIPART_BINARY"),
+  fc.string({ maxLength: 12 }),
+);
 const entry = fc.record({ iePath: pointer, ieValueLocation: location, value: hostile }, { requiredKeys: [] });
 const headerEntry = fc.record({
-  header: fc.oneof(fc.constantFrom(":path", ":authority", "host", "content-length", "transfer-encoding", "connection", "3gpp-sbi-target-apiroot", "3gpp-sbi-originating-network-id", "authorization", "x-a"), fc.string({ maxLength: 12 })),
-  value: fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("a\r\nx-injected: 1", "\u0000", "262-01", "999", "http://169.254.169.254"), hostile),
+  header: fc.oneof(
+    fc.constantFrom(
+      ":path",
+      ":authority",
+      "host",
+      "content-length",
+      "transfer-encoding",
+      "connection",
+      "3gpp-sbi-target-apiroot",
+      "3gpp-sbi-originating-network-id",
+      "authorization",
+      "x-a",
+    ),
+    fc.string({ maxLength: 12 }),
+  ),
+  value: fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom("a\r\nx-injected: 1", "\u0000", "262-01", "999", "http://169.254.169.254"),
+    hostile,
+  ),
 });
 
 describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the context keys", () => {
@@ -95,7 +136,13 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
   const acceptable = (r: RawResponse): boolean => {
     if (r.status === 200) return typeof r.json()?.reformattedData?.aad === "string";
     const pd = r.json();
-    return r.status >= 400 && r.status < 500 && pd?.status === r.status && typeof pd?.cause === "string" && (r.status !== 403 || typeof pd.suggestedStatusCode === "number" || pd.cause === "PLMN_ID_MISMATCH");
+    return (
+      r.status >= 400 &&
+      r.status < 500 &&
+      pd?.status === r.status &&
+      typeof pd?.cause === "string" &&
+      (r.status !== 403 || typeof pd.suggestedStatusCode === "number" || pd.cause === "PLMN_ID_MISMATCH")
+    );
   };
   const check = (r: RawResponse, what: string) => {
     if (!acceptable(r)) throw new Error(`${what}: ${r.status} ${r.body.toString().slice(0, 300)}`);
@@ -105,7 +152,9 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
     udm = await startNf((r) => ({
       status: r.path.startsWith(AM_PATH) ? 200 : 404,
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(r.path.startsWith(AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" }),
+      body: JSON.stringify(
+        r.path.startsWith(AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" },
+      ),
     }));
     udmAuthority = `${HOME_UDM}:${udm.port}`;
     const pair = await writePair({
@@ -114,7 +163,8 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
       homeProducers: { [HOME_UDM]: udm.port },
       edit: (side, c) => {
         c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
-        if (side === "home") c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
+        if (side === "home")
+          c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
       },
     });
     h = await startSepp(pair.home);
@@ -134,7 +184,14 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
     const cfg: SeppConfig = parsed.config;
     const log = createLogger({ level: "error", sink: () => {} });
     contexts = new N32fContextStore();
-    service = new N32cService({ config: () => cfg, tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate }, log, metrics: new Registry(), contexts, aead: new SoftwareAeadEngine() });
+    service = new N32cService({
+      config: () => cfg,
+      tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
+      log,
+      metrics: new Registry(),
+      contexts,
+      aead: new SoftwareAeadEngine(),
+    });
     server = await startN32Server({
       host: "127.0.0.1",
       port: pair.visited.ports.n32, // the home SEPP reports n32f-error here
@@ -145,13 +202,30 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
       log,
     });
     service.start();
-    await waitFor("in-process visited side active-prins", () => service.status("home")?.state === "active-prins", 20000);
+    await waitFor(
+      "in-process visited side active-prins",
+      () => service.status("home")?.state === "active-prins",
+      20000,
+    );
     await waitForState(h, "visited", "active-prins");
     ctx = contexts.list().find((c) => c.peerId === "home")!;
     engine = new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: TrustStore.fromConfig(cfg) });
     genuine = reformat(
-      { kind: "request", method: "GET", scheme: "http", authority: udmAuthority, path: AM_PATH, headers: [["accept", "application/json"], ["3gpp-sbi-originating-network-id", "234-15"]] },
-      { metaData: { n32fContextId: ctx.peerContextId, messageId: newMessageId(), authorizedIpxId: "NULL" }, policy: engine.policiesOf(ctx).encryption },
+      {
+        kind: "request",
+        method: "GET",
+        scheme: "http",
+        authority: udmAuthority,
+        path: AM_PATH,
+        headers: [
+          ["accept", "application/json"],
+          ["3gpp-sbi-originating-network-id", "234-15"],
+        ],
+      },
+      {
+        metaData: { n32fContextId: ctx.peerContextId, messageId: newMessageId(), authorizedIpxId: "NULL" },
+        policy: engine.policiesOf(ctx).encryption,
+      },
     );
     expect(genuine.dataToEncrypt.length).toBeGreaterThan(0); // the SUPI in the path is encrypted
     peer = new RawH2(`https://127.0.0.1:${pair.home.ports.n32}`, {
@@ -179,7 +253,11 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
     const g = fresh();
     const r = await send("genuine", seal(g.block, g.dataToEncrypt));
     expect(r.status).toBe(200);
-    const answer = engine.openResponse(ctx, r.json(), { method: "GET", path: AM_PATH, messageId: g.block.metaData!.messageId });
+    const answer = engine.openResponse(ctx, r.json(), {
+      method: "GET",
+      path: AM_PATH,
+      messageId: g.block.metaData!.messageId,
+    });
     expect(answer.status).toBe(200);
     expect(JSON.parse(Buffer.from(answer.body!).toString())).toEqual({ gpsis: ["msisdn-491700000001"] });
     expect(udm.received.length).toBe(before + 1);
@@ -190,19 +268,61 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
     type G = { block: any; dataToEncrypt: unknown[] };
     type Mut = { what: string; apply: (g: G) => void };
     const muts: fc.Arbitrary<Mut> = fc.oneof(
-      fc.tuple(fc.constantFrom("method", "scheme", "authority", "path", "protocolVersion", "queryFragment"), fc.oneof(hostile, fc.string({ maxLength: 40 }), fc.constantFrom("/../../etc", "/nudm-sdm/v2/%2e%2e/x", "//x", "x", "http://evil/", "169.254.169.254", "127.0.0.1:1", "[::1]", "https", "FOO", "a=b#frag", "/" + "p".repeat(9000)))).map(([k, x]) => ({
-        what: `requestLine.${k} = ${JSON.stringify(x)?.slice(0, 40)}`,
-        apply: (g: G) => (g.block.requestLine[k] = x),
+      fc
+        .tuple(
+          fc.constantFrom("method", "scheme", "authority", "path", "protocolVersion", "queryFragment"),
+          fc.oneof(
+            hostile,
+            fc.string({ maxLength: 40 }),
+            fc.constantFrom(
+              "/../../etc",
+              "/nudm-sdm/v2/%2e%2e/x",
+              "//x",
+              "x",
+              "http://evil/",
+              "169.254.169.254",
+              "127.0.0.1:1",
+              "[::1]",
+              "https",
+              "FOO",
+              "a=b#frag",
+              `/${"p".repeat(9000)}`,
+            ),
+          ),
+        )
+        .map(([k, x]) => ({
+          what: `requestLine.${k} = ${JSON.stringify(x)?.slice(0, 40)}`,
+          apply: (g: G) => (g.block.requestLine[k] = x),
+        })),
+      fc
+        .constantFrom("method", "scheme", "authority", "path")
+        .map((k) => ({ what: `requestLine without ${k}`, apply: (g: G) => delete g.block.requestLine[k] })),
+      fc.array(headerEntry, { maxLength: 6 }).map((hs) => ({
+        what: `headers ${JSON.stringify(hs).slice(0, 60)}`,
+        apply: (g: G) => (g.block.headers = [...(g.block.headers ?? []), ...hs]),
       })),
-      fc.constantFrom("method", "scheme", "authority", "path").map((k) => ({ what: `requestLine without ${k}`, apply: (g: G) => delete g.block.requestLine[k] })),
-      fc.array(headerEntry, { maxLength: 6 }).map((hs) => ({ what: `headers ${JSON.stringify(hs).slice(0, 60)}`, apply: (g: G) => (g.block.headers = [...(g.block.headers ?? []), ...hs]) })),
-      fc.array(entry, { minLength: 1, maxLength: 6 }).map((es) => ({ what: `payload ${JSON.stringify(es).slice(0, 60)}`, apply: (g: G) => (g.block.payload = es) })),
-      fc.array(hostile, { maxLength: 6 }).map((d) => ({ what: `dataToEncrypt ${JSON.stringify(d).slice(0, 60)}`, apply: (g: G) => (g.dataToEncrypt = d) })),
-      fc.tuple(fc.constantFrom("messageId", "authorizedIpxId", "n32fContextId"), fc.oneof(hostile, fc.constantFrom("m".repeat(65), "\u0001", "", "NULL", "ipx1.example.net"))).map(([k, x]) => ({
-        what: `metaData.${k} = ${JSON.stringify(x)?.slice(0, 40)}`,
-        apply: (g: G) => (g.block.metaData[k] = x),
+      fc
+        .array(entry, { minLength: 1, maxLength: 6 })
+        .map((es) => ({ what: `payload ${JSON.stringify(es).slice(0, 60)}`, apply: (g: G) => (g.block.payload = es) })),
+      fc.array(hostile, { maxLength: 6 }).map((d) => ({
+        what: `dataToEncrypt ${JSON.stringify(d).slice(0, 60)}`,
+        apply: (g: G) => (g.dataToEncrypt = d),
       })),
-      fc.tuple(fc.constantFrom("statusLine", "requestLine", "headers", "payload", "metaData", "extra"), hostile).map(([k, x]) => ({ what: `block.${k} = ${JSON.stringify(x)?.slice(0, 40)}`, apply: (g: G) => (g.block[k] = x) })),
+      fc
+        .tuple(
+          fc.constantFrom("messageId", "authorizedIpxId", "n32fContextId"),
+          fc.oneof(hostile, fc.constantFrom("m".repeat(65), "\u0001", "", "NULL", "ipx1.example.net")),
+        )
+        .map(([k, x]) => ({
+          what: `metaData.${k} = ${JSON.stringify(x)?.slice(0, 40)}`,
+          apply: (g: G) => (g.block.metaData[k] = x),
+        })),
+      fc
+        .tuple(fc.constantFrom("statusLine", "requestLine", "headers", "payload", "metaData", "extra"), hostile)
+        .map(([k, x]) => ({
+          what: `block.${k} = ${JSON.stringify(x)?.slice(0, 40)}`,
+          apply: (g: G) => (g.block[k] = x),
+        })),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(muts, { minLength: 1, maxLength: 3 }), async (ms) => {
@@ -226,10 +346,15 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
         check(r, what);
         // what reached the producer is a well-formed request on the allowed target
         for (const got of udm.received.slice(before)) {
-          if (r.status !== 200) throw new Error(`${what}: the producer got ${got.method} ${got.path.slice(0, 80)} but the answer was ${r.status}`);
+          if (r.status !== 200)
+            throw new Error(
+              `${what}: the producer got ${got.method} ${got.path.slice(0, 80)} but the answer was ${r.status}`,
+            );
           expect(got.path.startsWith("/")).toBe(true);
           expect(got.path).not.toMatch(/(^|\/)\.\.?(\/|$)|%2f|%2e%2e/i);
-          expect(Object.keys(got.headers).some((k) => /[\r\n]/.test(k) || /[\r\n]/.test(String(got.headers[k])))).toBe(false);
+          expect(Object.keys(got.headers).some((k) => /[\r\n]/.test(k) || /[\r\n]/.test(String(got.headers[k])))).toBe(
+            false,
+          );
         }
       }),
       { seed: 0x4e7, numRuns: 120, endOnFailure: true },
@@ -237,8 +362,10 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
   }, 30000);
 
   test("well-formed but hostile requests pass the integrity check and are refused at delivery, never reaching the producer", async () => {
-    const jwt = (claims: unknown) => `Bearer eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.c2ln`;
-    const hdr = (name: string, value: string) => (g: any) => (g.block.headers = [...(g.block.headers ?? []), { header: name, value }]);
+    const jwt = (claims: unknown) =>
+      `Bearer eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.c2ln`;
+    const hdr = (name: string, value: string) => (g: any) =>
+      (g.block.headers = [...(g.block.headers ?? []), { header: name, value }]);
     const line = (k: string, v: string) => (g: any) => (g.block.requestLine[k] = v);
     const cases: Array<[string, (g: any) => void]> = [
       ["dot segments in the path", line("path", "/nudm-sdm/v2/../../admin")],
@@ -255,8 +382,11 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
       ["CRLF in a header value", hdr("x-a", "1\r\nx-injected: 1")],
       ["a 300 000 character header name", hdr("n".repeat(300_000), "1")],
       ["a 100 000 character header value", hdr("x-a", "v".repeat(100_000))],
-      ["a 100 000 character query", line("queryFragment", "a=" + "q".repeat(100_000))],
-      ["200 headers", (g) => (g.block.headers = Array.from({ length: 200 }, (_, i) => ({ header: `x-h${i}`, value: "1" })))],
+      ["a 100 000 character query", line("queryFragment", `a=${"q".repeat(100_000)}`)],
+      [
+        "200 headers",
+        (g) => (g.block.headers = Array.from({ length: 200 }, (_, i) => ({ header: `x-h${i}`, value: "1" }))),
+      ],
     ];
     for (const [what, edit] of cases) {
       const before = udm.received.length;
@@ -266,15 +396,32 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
       check(r, what);
       if (r.status === 200) {
         // refused after verification: the refusal travels back protected, to our NF (P10)
-        const a = engine.openResponse(ctx, r.json(), { method: "GET", path: g.block.requestLine!.path, messageId: g.block.metaData!.messageId });
-        if (!(a.status! >= 400 && a.status! < 500)) throw new Error(`${what}: inner ${a.status} ${Buffer.from(a.body ?? []).toString().slice(0, 200)}`);
+        const a = engine.openResponse(ctx, r.json(), {
+          method: "GET",
+          path: g.block.requestLine!.path,
+          messageId: g.block.metaData!.messageId,
+        });
+        if (!(a.status! >= 400 && a.status! < 500))
+          throw new Error(
+            `${what}: inner ${a.status} ${Buffer.from(a.body ?? [])
+              .toString()
+              .slice(0, 200)}`,
+          );
       }
-      if (udm.received.length !== before) throw new Error(`${what}: reached the producer as ${udm.received.at(-1)!.path}`);
+      if (udm.received.length !== before)
+        throw new Error(`${what}: reached the producer as ${udm.received.at(-1)!.path}`);
     }
   });
 
   test("connection-specific headers in the block (RFC 9113 8.2.2) never reach the producer", async () => {
-    for (const [name, value] of [["connection", "close"], ["transfer-encoding", "chunked"], ["keep-alive", "1"], ["upgrade", "h2c"], ["proxy-connection", "x"], ["te", "gzip"]] as const) {
+    for (const [name, value] of [
+      ["connection", "close"],
+      ["transfer-encoding", "chunked"],
+      ["keep-alive", "1"],
+      ["upgrade", "h2c"],
+      ["proxy-connection", "x"],
+      ["te", "gzip"],
+    ] as const) {
       const before = udm.received.length;
       const g = fresh();
       g.block.headers = [...(g.block.headers ?? []), { header: name, value }];
@@ -287,8 +434,13 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
   test("valid protection with a garbage modificationsBlock (not signed by any RI)", async () => {
     const mods = fc.oneof(
       fc.array(hostile, { minLength: 1, maxLength: 4 }),
-      fc.array(fc.record({ protected: fc.string(), payload: fc.string(), signature: fc.string() }), { minLength: 1, maxLength: 3 }),
-      fc.integer({ min: 100, max: 5000 }).map((n) => new Array(n).fill({ protected: "e30", payload: "e30", signature: "" })),
+      fc.array(fc.record({ protected: fc.string(), payload: fc.string(), signature: fc.string() }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      fc
+        .integer({ min: 100, max: 5000 })
+        .map((n) => new Array(n).fill({ protected: "e30", payload: "e30", signature: "" })),
     );
     await fc.assert(
       fc.asyncProperty(mods, async (m) => {
@@ -310,7 +462,10 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
     const g = fresh();
     const r = await send("genuine after", seal(g.block, g.dataToEncrypt));
     expect(r.status).toBe(200);
-    expect(engine.openResponse(ctx, r.json(), { method: "GET", path: AM_PATH, messageId: g.block.metaData!.messageId }).status).toBe(200);
+    expect(
+      engine.openResponse(ctx, r.json(), { method: "GET", path: AM_PATH, messageId: g.block.metaData!.messageId })
+        .status,
+    ).toBe(200);
     await expectHealthy(h, expect, hLog0);
   });
 });

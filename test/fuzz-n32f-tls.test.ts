@@ -26,7 +26,13 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
   const answers: Array<{ what: string; r: RawResponse }> = [];
   const fromUdm = (r: RawResponse) => r.headers["x-fuzz-udm"] === "1";
 
-  const send = async (what: string, method: string, path: string, headers: Record<string, string>, body?: string | Uint8Array) => {
+  const send = async (
+    what: string,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string | Uint8Array,
+  ) => {
     const r = await peer.request(method, path, { ":scheme": "https", ...headers }, body, HOME.fqdn);
     answers.push({ what, r });
     return r;
@@ -43,7 +49,9 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
     udm = await startNf((r) => ({
       status: r.path.startsWith(AM_PATH) ? 200 : 404,
       headers: { "content-type": "application/json", "x-fuzz-udm": "1" },
-      body: JSON.stringify(r.path.startsWith(AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" }),
+      body: JSON.stringify(
+        r.path.startsWith(AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" },
+      ),
     }));
     apiRoot = `http://${HOME_UDM}:${udm.port}`;
     const pair = await writePair({
@@ -77,7 +85,10 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
 
   test("a well-formed relayed request is delivered (the baseline)", async () => {
     const before = udm.received.length;
-    const r = await send("baseline", "GET", AM_PATH, { "3gpp-sbi-target-apiroot": apiRoot, "3gpp-sbi-originating-network-id": "234-15" });
+    const r = await send("baseline", "GET", AM_PATH, {
+      "3gpp-sbi-target-apiroot": apiRoot,
+      "3gpp-sbi-originating-network-id": "234-15",
+    });
     expect(r.status).toBe(200);
     expect(fromUdm(r)).toBe(true);
     expect(udm.received.length).toBe(before + 1);
@@ -122,7 +133,8 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
         }
         if (fromUdm(r)) {
           // delivered: then only to the one allowed producer, at the path asked for
-          if (!root.startsWith(apiRoot) && !root.startsWith(`http://127.0.0.1:${udm.port}`)) throw new Error(`apiRoot ${root} was delivered`);
+          if (!root.startsWith(apiRoot) && !root.startsWith(`http://127.0.0.1:${udm.port}`))
+            throw new Error(`apiRoot ${root} was delivered`);
           expect(udm.received.at(-1)!.path).toBe(AM_PATH);
           return;
         }
@@ -134,18 +146,57 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
 
   test("random paths, origins, tokens, methods and bodies to the allowed target: the UDM's answer or a 4xx, never a 5xx", async () => {
     const path = fc.oneof(
-      fc.constantFrom(AM_PATH, "/nudm-sdm/v2/../../x", "/nudm-sdm/v2/%2F", "/nudm-sdm/v2/a%00", "//x", "/" + "a".repeat(5000), "/nudm-sdm/v2/\\x", "/%", "/?", "/x#y"),
-      fc.array(fc.stringMatching(/^[A-Za-z0-9%._~-]{0,10}$/), { maxLength: 5 }).map((a) => "/" + a.join("/")),
+      fc.constantFrom(
+        AM_PATH,
+        "/nudm-sdm/v2/../../x",
+        "/nudm-sdm/v2/%2F",
+        "/nudm-sdm/v2/a%00",
+        "//x",
+        `/${"a".repeat(5000)}`,
+        "/nudm-sdm/v2/\\x",
+        "/%",
+        "/?",
+        "/x#y",
+      ),
+      fc.array(fc.stringMatching(/^[A-Za-z0-9%._~-]{0,10}$/), { maxLength: 5 }).map((a) => `/${a.join("/")}`),
     );
-    const origin = fc.option(fc.oneof(fc.constantFrom("234-15", "262-01", "999-99", "234-15; src: SEPP-x", "x", "234-15, 234-15", "234-15-0123456789A"), fc.string({ maxLength: 20 }).filter((s) => s.trim() !== "")));
+    const origin = fc.option(
+      fc.oneof(
+        fc.constantFrom(
+          "234-15",
+          "262-01",
+          "999-99",
+          "234-15; src: SEPP-x",
+          "x",
+          "234-15, 234-15",
+          "234-15-0123456789A",
+        ),
+        fc.string({ maxLength: 20 }).filter((s) => s.trim() !== ""),
+      ),
+    );
     const token = fc.option(
       fc.oneof(
-        fc.constantFrom({ consumerPlmnId: { mcc: "999", mnc: "99" } }, { consumerPlmnId: { mcc: 1 } }, { consumerPlmnId: { mcc: "234", mnc: "15" } }, { consumerPlmnId: null }).map((c) => `Bearer eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(c)).toString("base64url")}.c2ln`),
+        fc
+          .constantFrom(
+            { consumerPlmnId: { mcc: "999", mnc: "99" } },
+            { consumerPlmnId: { mcc: 1 } },
+            { consumerPlmnId: { mcc: "234", mnc: "15" } },
+            { consumerPlmnId: null },
+          )
+          .map((c) => `Bearer eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(c)).toString("base64url")}.c2ln`),
         fc.string({ maxLength: 40 }),
       ),
     );
     const method = fc.constantFrom("GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS");
-    const body = fc.option(fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((x) => JSON.stringify(x)), fc.constant(deepJson(5000)), fc.constant('{"a":{"encBlockIndex":1}}'), fc.constant('{"encBlock\\u0049ndex":1}'), fc.string({ maxLength: 30 })));
+    const body = fc.option(
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 3 }).map((x) => JSON.stringify(x)),
+        fc.constant(deepJson(5000)),
+        fc.constant('{"a":{"encBlockIndex":1}}'),
+        fc.constant('{"encBlock\\u0049ndex":1}'),
+        fc.string({ maxLength: 30 }),
+      ),
+    );
     await fc.assert(
       fc.asyncProperty(fc.record({ path, origin, token, method, body }), async (x) => {
         const before = udm.received.length;
@@ -168,7 +219,8 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
         if (fromUdm(r)) {
           // only from the peer's PLMN (TS 33.517 4.2.2.4). (An encBlockIndex member is the SENDING SEPP's to refuse,
           // TS 33.501 5.9.3.2; the TLS-mode receiver reformats nothing and relays the body.)
-          if (x.origin !== null && !/^234-0?15(;|$)/.test(x.origin.trim())) throw new Error(`${what}: origin ${x.origin} delivered`);
+          if (x.origin !== null && !/^234-0?15(;|$)/.test(x.origin.trim()))
+            throw new Error(`${what}: origin ${x.origin} delivered`);
           expect(udm.received.at(-1)!.path).not.toMatch(/(^|\/)\.\.?(\/|$)|%2f|%00/i);
         }
       }),
@@ -178,7 +230,11 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
 
   test("no 5xx of the SEPP; healthy afterwards; a genuine relayed request still goes through", async () => {
     expect(answers.length).toBeGreaterThan(100);
-    expect(answers.filter((a) => a.r.status >= 500 && !fromUdm(a.r)).map((a) => `${a.what}: ${a.r.status} ${a.r.body.toString().slice(0, 100)}`)).toEqual([]);
+    expect(
+      answers
+        .filter((a) => a.r.status >= 500 && !fromUdm(a.r))
+        .map((a) => `${a.what}: ${a.r.status} ${a.r.body.toString().slice(0, 100)}`),
+    ).toEqual([]);
     const r = await send("genuine after", "GET", AM_PATH, { "3gpp-sbi-target-apiroot": apiRoot });
     expect(r.status).toBe(200);
     await expectHealthy(h, expect, hLog0);

@@ -10,7 +10,16 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME, HOME_UDM, freePort, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME,
+  HOME_UDM,
+  freePort,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
 import { aadOf, type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
 import { RawH2, b64u, deepJson, expectHealthy, metricSum, type RawResponse } from "./support/fuzz.ts";
@@ -51,7 +60,12 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
   let udmBefore = 0;
   const answers: Array<{ what: string; r: RawResponse }> = [];
 
-  const send = async (what: string, body: string | Uint8Array, headers: Record<string, string> = { "content-type": "application/json" }, method = "POST") => {
+  const send = async (
+    what: string,
+    body: string | Uint8Array,
+    headers: Record<string, string> = { "content-type": "application/json" },
+    method = "POST",
+  ) => {
     const r = await peer.request(method, PROCESS, headers, body);
     answers.push({ what, r });
     return r;
@@ -61,10 +75,16 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     const pd = r.json();
     if (r.status >= 500 || r.status < 400 || typeof pd?.cause !== "string" || pd.status !== r.status) return false;
     if (!(r.headers["content-type"] ?? "").startsWith("application/problem+json")) return false;
-    return r.status !== 403 || pd.cause === "PLMN_ID_MISMATCH" || pd.cause === "NEGOTIATION_NOT_ALLOWED" || typeof pd.suggestedStatusCode === "number";
+    return (
+      r.status !== 403 ||
+      pd.cause === "PLMN_ID_MISMATCH" ||
+      pd.cause === "NEGOTIATION_NOT_ALLOWED" ||
+      typeof pd.suggestedStatusCode === "number"
+    );
   };
   const expectRefused = (r: RawResponse, what: string) => {
-    if (!refused(r)) throw new Error(`${what}: ${r.status} ${r.headers["content-type"]} ${r.body.toString().slice(0, 300)}`);
+    if (!refused(r))
+      throw new Error(`${what}: ${r.status} ${r.headers["content-type"]} ${r.body.toString().slice(0, 300)}`);
   };
   const withRd = (edit: (rd: Record<string, unknown>, m: Record<string, unknown>) => void): string => {
     const m = structuredClone(genuine);
@@ -83,7 +103,11 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     udm = await startNf((r) =>
       r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
         ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-        : { status: 404, headers: { "content-type": "application/problem+json" }, body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }) },
+        : {
+            status: 404,
+            headers: { "content-type": "application/problem+json" },
+            body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
+          },
     );
     const pf = await freePort();
     const pair = await writePair({
@@ -104,16 +128,26 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     await waitForState(h, "visited", "active-prins");
     amf = new NfClient(pair.visited.ports.sbi);
     // one genuine protected request, captured on the wire
-    const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, { authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYifQ.c2ln" });
+    const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {
+      authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYifQ.c2ln",
+    });
     expect(r.status).toBe(200);
     const ex = await waitFor("the genuine request on the wire", () =>
-      proxy.exchanges.find((x) => x.path === PROCESS && x.status === 200 && String(aadOf(x.body).requestLine?.path ?? "").includes("/am-data")),
+      proxy.exchanges.find(
+        (x) =>
+          x.path === PROCESS && x.status === 200 && String(aadOf(x.body).requestLine?.path ?? "").includes("/am-data"),
+      ),
     );
     genuine = JSON.parse(ex.body.toString());
     block = aadOf(ex.body);
     ctxId = block.metaData.n32fContextId;
     expect(genuine.reformattedData.ciphertext.length).toBeGreaterThan(0); // something was encrypted (the SUPI)
-    peer = new RawH2(`https://127.0.0.1:${pair.home.ports.n32}`, { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem, ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem], servername: HOME.fqdn });
+    peer = new RawH2(`https://127.0.0.1:${pair.home.ports.n32}`, {
+      cert: pair.pki.certV.chainPem,
+      key: pair.pki.certV.keyPem,
+      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
+      servername: HOME.fqdn,
+    });
     udmBefore = udm.received.length;
     hLog0 = h.logs.length;
     vLog0 = v.logs.length;
@@ -139,44 +173,77 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     const rdMembers = Object.keys(genuine.reformattedData);
     const removed = fc.constantFrom(...rdMembers.map((m) => `rd.${m}`), "reformattedData").map((m) => ({
       what: `without ${m}`,
-      body: m === "reformattedData" ? JSON.stringify({ modificationsBlock: [] }) : withRd((rd) => delete rd[m.slice(3)]),
+      body:
+        m === "reformattedData" ? JSON.stringify({ modificationsBlock: [] }) : withRd((rd) => delete rd[m.slice(3)]),
     }));
-    const retyped = fc.tuple(fc.constantFrom(...rdMembers, ...top), hostile).filter(([m, x]) => jsonType(x) !== (m === "modificationsBlock" ? "array" : m === "reformattedData" ? "object" : jsonType(genuine.reformattedData[m]))).map(([m, x]) => ({
-      what: `${m} as ${jsonType(x)}`,
-      body: withRd((rd, msg) => (top.includes(m) ? (msg[m] = x) : (rd[m] = x))),
-    }));
+    const retyped = fc
+      .tuple(fc.constantFrom(...rdMembers, ...top), hostile)
+      .filter(
+        ([m, x]) =>
+          jsonType(x) !==
+          (m === "modificationsBlock"
+            ? "array"
+            : m === "reformattedData"
+              ? "object"
+              : jsonType(genuine.reformattedData[m])),
+      )
+      .map(([m, x]) => ({
+        what: `${m} as ${jsonType(x)}`,
+        body: withRd((rd, msg) => (top.includes(m) ? (msg[m] = x) : (rd[m] = x))),
+      }));
     const added = fc.tuple(fc.string({ maxLength: 10 }), hostile, fc.boolean()).map(([k, x, inside]) => ({
       what: `added ${inside ? "rd." : ""}${k}`,
       body: withRd((rd, msg) => ((inside ? rd : msg)[k || "x"] = x)),
     }));
-    const b64garbage = fc.tuple(fc.constantFrom("aad", "ciphertext", "tag", "iv", "protected"), fc.oneof(fc.string({ maxLength: 40 }), fc.uint8Array({ maxLength: 200 }).map(b64u), fc.integer({ min: 100_000, max: 600_000 }).map((n) => "A".repeat(n)))).map(([m, s]) => ({
-      what: `${m} = garbage (${s.length})`,
-      body: withRd((rd) => (rd[m] = s)),
-    }));
+    const b64garbage = fc
+      .tuple(
+        fc.constantFrom("aad", "ciphertext", "tag", "iv", "protected"),
+        fc.oneof(
+          fc.string({ maxLength: 40 }),
+          fc.uint8Array({ maxLength: 200 }).map(b64u),
+          fc.integer({ min: 100_000, max: 600_000 }).map((n) => "A".repeat(n)),
+        ),
+      )
+      .map(([m, s]) => ({
+        what: `${m} = garbage (${s.length})`,
+        body: withRd((rd) => (rd[m] = s)),
+      }));
     await fc.assert(
-      fc.asyncProperty(fc.oneof(removed, retyped, added, b64garbage), async (m) => expectRefused(await send(m.what, m.body), m.what)),
+      fc.asyncProperty(fc.oneof(removed, retyped, added, b64garbage), async (m) =>
+        expectRefused(await send(m.what, m.body), m.what),
+      ),
       { seed: 0xf32f, numRuns: 60, endOnFailure: true },
     );
   });
 
   test("aad replaced by base64url of random JSON (random values, deep nesting, block-shaped with our context)", async () => {
-    const blockish = fc.record({
-      metaData: fc.oneof(fc.constant({ n32fContextId: ctxId, messageId: "fuzz", authorizedIpxId: "NULL" }), hostile),
-      requestLine: fc.oneof(fc.constant(block.requestLine), hostile),
-      headers: fc.oneof(fc.constant(block.headers), hostile),
-      payload: fc.oneof(fc.constant(block.payload), hostile),
-      extra: hostile,
-    }, { requiredKeys: ["metaData"] });
+    const blockish = fc.record(
+      {
+        metaData: fc.oneof(fc.constant({ n32fContextId: ctxId, messageId: "fuzz", authorizedIpxId: "NULL" }), hostile),
+        requestLine: fc.oneof(fc.constant(block.requestLine), hostile),
+        headers: fc.oneof(fc.constant(block.headers), hostile),
+        payload: fc.oneof(fc.constant(block.payload), hostile),
+        extra: hostile,
+      },
+      { requiredKeys: ["metaData"] },
+    );
     const aads = fc.oneof(
       fc.jsonValue({ maxDepth: 5 }).map((x) => ({ what: "random JSON", text: JSON.stringify(x) })),
       fc.integer({ min: 1000, max: 200_000 }).map((d) => ({ what: `${d} nested arrays`, text: deepJson(d, "array") })),
-      fc.integer({ min: 1000, max: 100_000 }).map((d) => ({ what: `${d} nested objects`, text: deepJson(d, "object") })),
-      fc.integer({ min: 100, max: 20_000 }).map((d) => ({ what: `block with metaData then ${d} nested`, text: `{"metaData":{"n32fContextId":"${ctxId}","messageId":"x"},"payload":${deepJson(d, "array")}}` })),
+      fc
+        .integer({ min: 1000, max: 100_000 })
+        .map((d) => ({ what: `${d} nested objects`, text: deepJson(d, "object") })),
+      fc.integer({ min: 100, max: 20_000 }).map((d) => ({
+        what: `block with metaData then ${d} nested`,
+        text: `{"metaData":{"n32fContextId":"${ctxId}","messageId":"x"},"payload":${deepJson(d, "array")}}`,
+      })),
       blockish.map((b) => ({ what: "block-shaped", text: JSON.stringify(b) })),
       fc.string({ unit: "binary", maxLength: 60 }).map((s) => ({ what: "not JSON", text: s })),
     );
     await fc.assert(
-      fc.asyncProperty(aads, async (a) => expectRefused(await send(`aad: ${a.what}`, withAad(b64u(a.text))), `aad ${a.what}`)),
+      fc.asyncProperty(aads, async (a) =>
+        expectRefused(await send(`aad: ${a.what}`, withAad(b64u(a.text))), `aad ${a.what}`),
+      ),
       { seed: 0xaad, numRuns: 50, endOnFailure: true },
     );
   });
@@ -187,17 +254,48 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     const cases: Array<[string, (b: any) => void]> = [
       ["20k payload entries", (b) => (b.payload = new Array(20_000).fill(entry))],
       ["20k headers", (b) => (b.headers = new Array(20_000).fill({ header: "x-a", value: { encBlockIndex: 1 } }))],
-      ["encBlockIndex 2^53", (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: 2 ** 53 } }])],
-      ["encBlockIndex 1e308", (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: 1e308 } }])],
-      ["encBlockIndex -1", (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: -1 } }])],
-      ["encBlockIndex 1.5", (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: 1.5 } }])],
-      ["encBlockIndex as string", (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: "1" } }])],
-      ["encBlockIndex at depth 300", (b) => (b.payload = [{ iePath: "/x", ieValueLocation: "BODY", value: JSON.parse(deepJson(300, "object", '{"encBlockIndex":1}')) }])],
-      ["iePath garbage", (b) => (b.payload = [{ iePath: "/" + "~2".repeat(5000), ieValueLocation: "BODY", value: 1 }])],
-      ["iePath __proto__", (b) => (b.payload = [{ iePath: "/__proto__/polluted", ieValueLocation: "BODY", value: true }])],
-      ["iePath constructor/prototype", (b) => (b.payload = [{ iePath: "/constructor/prototype/polluted", ieValueLocation: "BODY", value: true }])],
+      [
+        "encBlockIndex 2^53",
+        (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: 2 ** 53 } }]),
+      ],
+      [
+        "encBlockIndex 1e308",
+        (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: 1e308 } }]),
+      ],
+      [
+        "encBlockIndex -1",
+        (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: -1 } }]),
+      ],
+      [
+        "encBlockIndex 1.5",
+        (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: 1.5 } }]),
+      ],
+      [
+        "encBlockIndex as string",
+        (b) => (b.payload = [{ iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: "1" } }]),
+      ],
+      [
+        "encBlockIndex at depth 300",
+        (b) =>
+          (b.payload = [
+            {
+              iePath: "/x",
+              ieValueLocation: "BODY",
+              value: JSON.parse(deepJson(300, "object", '{"encBlockIndex":1}')),
+            },
+          ]),
+      ],
+      ["iePath garbage", (b) => (b.payload = [{ iePath: `/${"~2".repeat(5000)}`, ieValueLocation: "BODY", value: 1 }])],
+      [
+        "iePath __proto__",
+        (b) => (b.payload = [{ iePath: "/__proto__/polluted", ieValueLocation: "BODY", value: true }]),
+      ],
+      [
+        "iePath constructor/prototype",
+        (b) => (b.payload = [{ iePath: "/constructor/prototype/polluted", ieValueLocation: "BODY", value: true }]),
+      ],
       ["ieValueLocation garbage", (b) => (b.payload = [{ iePath: "/x", ieValueLocation: "\u0000", value: 1 }])],
-      ["requestLine huge path", (b) => (b.requestLine = { ...b.requestLine, path: "/" + "a".repeat(300_000) })],
+      ["requestLine huge path", (b) => (b.requestLine = { ...b.requestLine, path: `/${"a".repeat(300_000)}` })],
       ["requestLine unicode authority", (b) => (b.requestLine = { ...b.requestLine, authority: "\u{1F600}.example" })],
       ["metaData messageId 10 KB", (b) => (b.metaData = { ...b.metaData, messageId: "m".repeat(10_000) })],
       ["metaData without n32fContextId", (b) => delete b.metaData.n32fContextId],
@@ -213,12 +311,42 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
   test("modificationsBlock garbage", async () => {
     const mods = fc.oneof(
       fc.array(hostile, { maxLength: 5 }),
-      fc.integer({ min: 1000, max: 50_000 }).map((n) => new Array(n).fill({ identity: "ipx1.example.net", tags: "x", protected: "e30", signature: "AA", payload: "e30" })),
-      fc.array(fc.record({ protected: fc.string(), payload: fc.string(), signature: fc.string(), header: hostile }), { minLength: 1, maxLength: 4 }),
-      fc.constant([{ protected: b64u('{"alg":"none"}'), payload: b64u(JSON.stringify({ identity: "ipx1.example.net", operations: [{ op: "add", path: "/__proto__/x", value: 1 }] })), signature: "" }]),
+      fc.integer({ min: 1000, max: 50_000 }).map((n) =>
+        new Array(n).fill({
+          identity: "ipx1.example.net",
+          tags: "x",
+          protected: "e30",
+          signature: "AA",
+          payload: "e30",
+        }),
+      ),
+      fc.array(fc.record({ protected: fc.string(), payload: fc.string(), signature: fc.string(), header: hostile }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      fc.constant([
+        {
+          protected: b64u('{"alg":"none"}'),
+          payload: b64u(
+            JSON.stringify({
+              identity: "ipx1.example.net",
+              operations: [{ op: "add", path: "/__proto__/x", value: 1 }],
+            }),
+          ),
+          signature: "",
+        },
+      ]),
     );
     await fc.assert(
-      fc.asyncProperty(mods, async (m) => expectRefused(await send("modificationsBlock garbage", withRd((_, msg) => (msg.modificationsBlock = m))), "modificationsBlock")),
+      fc.asyncProperty(mods, async (m) =>
+        expectRefused(
+          await send(
+            "modificationsBlock garbage",
+            withRd((_, msg) => (msg.modificationsBlock = m)),
+          ),
+          "modificationsBlock",
+        ),
+      ),
       { seed: 0x30d, numRuns: 30, endOnFailure: true },
     );
   });
@@ -232,7 +360,17 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
       ["200k nested objects", deepJson(200_000, "object")],
       ["null", "null"],
       ["3 MB", JSON.stringify({ ...genuine, pad: "x".repeat(3 << 20) })],
-      ["3 MB aad", withAad(b64u(JSON.stringify({ ...block, payload: new Array(60_000).fill({ iePath: "/x", ieValueLocation: "BODY", value: 1 }) })))],
+      [
+        "3 MB aad",
+        withAad(
+          b64u(
+            JSON.stringify({
+              ...block,
+              payload: new Array(60_000).fill({ iePath: "/x", ieValueLocation: "BODY", value: 1 }),
+            }),
+          ),
+        ),
+      ],
       ["text/plain", JSON.stringify(genuine), { "content-type": "text/plain" }],
       ["no content type", JSON.stringify(genuine), {}],
       ["GET", "", {}, "GET"],
@@ -256,7 +394,14 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
 
   test("a body that never ends: 408 ProblemDetails after the read timeout, not a hang", async () => {
     const t0 = Date.now();
-    const r = await peer.stalled("POST", PROCESS, { "content-type": "application/json" }, JSON.stringify(genuine).slice(0, 200), undefined, 8000);
+    const r = await peer.stalled(
+      "POST",
+      PROCESS,
+      { "content-type": "application/json" },
+      JSON.stringify(genuine).slice(0, 200),
+      undefined,
+      8000,
+    );
     answers.push({ what: "stalled body", r });
     expectRefused(r, "stalled body");
     expect(r.status).toBe(408);
@@ -264,24 +409,32 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
   });
 
   test("a flood of refused messages is not a flood of n32f-error reports (each one an N32-c connection to the peer)", async () => {
-    const status = async () => (await (await h.admin("/v1/peers/visited/n32")).json()) as { counters: { errorsSent: number } };
+    const status = async () =>
+      (await (await h.admin("/v1/peers/visited/n32")).json()) as { counters: { errorsSent: number } };
     /** errorsSent once it stopped moving (reports are sent in the background) */
     const settled = async () => {
       let last = -1;
-      return waitFor("n32f-error reports to settle", async () => {
-        const n = (await status()).counters.errorsSent;
-        const done = n === last;
-        last = n;
-        await Bun.sleep(300);
-        return done ? n + 1 : 0;
-      }, 15000, 0).then((n) => n - 1);
+      return waitFor(
+        "n32f-error reports to settle",
+        async () => {
+          const n = (await status()).counters.errorsSent;
+          const done = n === last;
+          last = n;
+          await Bun.sleep(300);
+          return done ? n + 1 : 0;
+        },
+        15000,
+        0,
+      ).then((n) => n - 1);
     };
     const sent0 = await settled();
     const tag = Buffer.from(genuine.reformattedData.tag, "base64url");
     tag[0]! ^= 1;
     const body = withRd((rd) => (rd.tag = tag.toString("base64url")));
     const t0 = Date.now();
-    const rs = await Promise.all(Array.from({ length: 200 }, () => peer.request("POST", PROCESS, { "content-type": "application/json" }, body)));
+    const rs = await Promise.all(
+      Array.from({ length: 200 }, () => peer.request("POST", PROCESS, { "content-type": "application/json" }, body)),
+    );
     const seconds = (Date.now() - t0) / 1000;
     for (const r of rs) {
       answers.push({ what: "flood", r });
@@ -296,28 +449,65 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
 
   test("requests cancelled right after they were sent (rapid reset): nothing left in flight", async () => {
     const body = JSON.stringify(genuine);
-    const rs = await Promise.allSettled(Array.from({ length: 300 }, () => peer.request("POST", PROCESS, { "content-type": "application/json" }, body, undefined, 1)));
+    const rs = await Promise.allSettled(
+      Array.from({ length: 300 }, () =>
+        peer.request("POST", PROCESS, { "content-type": "application/json" }, body, undefined, 1),
+      ),
+    );
     expect(rs.filter((x) => x.status === "fulfilled").length).toBeLessThan(300);
     await waitFor(
       "nothing in flight, no data path timer armed",
-      async () => (await metricSum(h, "sepp_datapath_inflight")) === 0 && (await metricSum(h, "sepp_datapath_timers")) === 0,
+      async () =>
+        (await metricSum(h, "sepp_datapath_inflight")) === 0 && (await metricSum(h, "sepp_datapath_timers")) === 0,
       10000,
     );
   });
 
   test("the peer answers the visited SEPP with garbage: the NF gets a 502/504 ProblemDetails, never a 500", async () => {
     const garbage = fc.oneof(
-      fc.record({ status: fc.constantFrom(200, 403, 400, 500, 503, 204, 302, 499), ct: fc.constantFrom("application/json", "application/problem+json", "text/html", ""), body: fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((x) => JSON.stringify(x)), fc.string({ maxLength: 40 }), fc.constant(deepJson(100_000)), fc.constant("")) }),
-      // a 200 shaped like a protected answer: fields retyped, aad of random or deep JSON
-      fc.tuple(hostile, fc.constantFrom("aad", "ciphertext", "tag", "iv", "protected")).map(([x, m]) => ({ status: 200, ct: "application/json", body: JSON.stringify({ reformattedData: { ...genuine.reformattedData, [m]: x } }) })),
-      fc.oneof(fc.jsonValue({ maxDepth: 4 }).map((x) => JSON.stringify(x)), fc.constant(deepJson(50_000))).map((a) => ({ status: 200, ct: "application/json", body: JSON.stringify({ reformattedData: { ...genuine.reformattedData, aad: b64u(a) } }) })),
-      // a ProblemDetailsMsgForwarding with hostile members
-      fc.record({ cause: hostile, suggestedStatusCode: hostile, detail: hostile, status: hostile }).map((pd) => ({ status: 403, ct: "application/problem+json", body: JSON.stringify(pd) })),
       fc.record({
-        cause: fc.constantFrom("INTEGRITY_CHECK_FAILED", "X"),
-        suggestedStatusCode: fc.constantFrom(450.5, 599.9, "502", 400.0001, 1e3, -1, 0, 99, 600, 499),
-        suggestedProblemDetails: fc.option(fc.oneof(hostile, fc.constant({ status: "x", cause: 1, __proto__: null }), fc.constant({ detail: "d".repeat(100_000) }))),
-      }).map((pd) => ({ status: 403, ct: "application/problem+json", body: JSON.stringify(pd) })),
+        status: fc.constantFrom(200, 403, 400, 500, 503, 204, 302, 499),
+        ct: fc.constantFrom("application/json", "application/problem+json", "text/html", ""),
+        body: fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }).map((x) => JSON.stringify(x)),
+          fc.string({ maxLength: 40 }),
+          fc.constant(deepJson(100_000)),
+          fc.constant(""),
+        ),
+      }),
+      // a 200 shaped like a protected answer: fields retyped, aad of random or deep JSON
+      fc.tuple(hostile, fc.constantFrom("aad", "ciphertext", "tag", "iv", "protected")).map(([x, m]) => ({
+        status: 200,
+        ct: "application/json",
+        body: JSON.stringify({ reformattedData: { ...genuine.reformattedData, [m]: x } }),
+      })),
+      fc
+        .oneof(
+          fc.jsonValue({ maxDepth: 4 }).map((x) => JSON.stringify(x)),
+          fc.constant(deepJson(50_000)),
+        )
+        .map((a) => ({
+          status: 200,
+          ct: "application/json",
+          body: JSON.stringify({ reformattedData: { ...genuine.reformattedData, aad: b64u(a) } }),
+        })),
+      // a ProblemDetailsMsgForwarding with hostile members
+      fc
+        .record({ cause: hostile, suggestedStatusCode: hostile, detail: hostile, status: hostile })
+        .map((pd) => ({ status: 403, ct: "application/problem+json", body: JSON.stringify(pd) })),
+      fc
+        .record({
+          cause: fc.constantFrom("INTEGRITY_CHECK_FAILED", "X"),
+          suggestedStatusCode: fc.constantFrom(450.5, 599.9, "502", 400.0001, 1e3, -1, 0, 99, 600, 499),
+          suggestedProblemDetails: fc.option(
+            fc.oneof(
+              hostile,
+              fc.constant({ status: "x", cause: 1, __proto__: null }),
+              fc.constant({ detail: "d".repeat(100_000) }),
+            ),
+          ),
+        })
+        .map((pd) => ({ status: 403, ct: "application/problem+json", body: JSON.stringify(pd) })),
     );
     const v0 = v.logs.length;
     await fc.assert(
@@ -326,7 +516,12 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
         proxy.onRequest((r) => {
           if (fired || r.path !== PROCESS) return undefined;
           fired = true;
-          return { kind: "respond" as const, status: g.status, headers: (g.ct ? { "content-type": g.ct } : {}) as Record<string, string>, body: g.body };
+          return {
+            kind: "respond" as const,
+            status: g.status,
+            headers: (g.ct ? { "content-type": g.ct } : {}) as Record<string, string>,
+            body: g.body,
+          };
         });
         const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
         proxy.onRequest(null);

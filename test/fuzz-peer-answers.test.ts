@@ -9,7 +9,16 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME_AUSF, HOME_NRF, VISITED, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME_AUSF,
+  HOME_NRF,
+  VISITED,
+  freePort,
+  startSepp,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
 import { RawH2, deepJson, expectHealthy, type RawResponse } from "./support/fuzz.ts";
 
@@ -21,22 +30,58 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
   fc.boolean(),
   fc.constant(null),
   fc.string({ unit: "grapheme", maxLength: 30 }),
-  fc.constantFrom("udm.5gc.mnc001.mcc262.3gppnetwork.org", "udm.5gc.mnc999.mcc999.3gppnetwork.org", "127.0.0.1", "169.254.169.254", "[::1]", "a".repeat(300), "x..y", "-a.b", ""),
+  fc.constantFrom(
+    "udm.5gc.mnc001.mcc262.3gppnetwork.org",
+    "udm.5gc.mnc999.mcc999.3gppnetwork.org",
+    "127.0.0.1",
+    "169.254.169.254",
+    "[::1]",
+    "a".repeat(300),
+    "x..y",
+    "-a.b",
+    "",
+  ),
   fc.integer({ min: 50, max: 2000 }).map((d) => JSON.parse(deepJson(d, "object"))),
   fc.integer({ min: 100, max: 2000 }).map((n) => new Array(n).fill({ fqdn: "udm.5gc.mnc001.mcc262.3gppnetwork.org" })),
   fc.constant(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}')),
   fc.jsonValue({ maxDepth: 3 }),
 );
 const service = fc.record(
-  { serviceInstanceId: fc.oneof(fc.string({ maxLength: 8 }), hostile), serviceName: fc.constantFrom("nudm-sdm", "nudm-uecm"), scheme: fc.oneof(fc.constantFrom("http", "https"), hostile), fqdn: hostile, ipEndPoints: fc.oneof(fc.array(fc.record({ ipv4Address: hostile, port: hostile }, { requiredKeys: [] }), { maxLength: 3 }), hostile), apiPrefix: hostile },
+  {
+    serviceInstanceId: fc.oneof(fc.string({ maxLength: 8 }), hostile),
+    serviceName: fc.constantFrom("nudm-sdm", "nudm-uecm"),
+    scheme: fc.oneof(fc.constantFrom("http", "https"), hostile),
+    fqdn: hostile,
+    ipEndPoints: fc.oneof(
+      fc.array(fc.record({ ipv4Address: hostile, port: hostile }, { requiredKeys: [] }), { maxLength: 3 }),
+      hostile,
+    ),
+    apiPrefix: hostile,
+  },
   { requiredKeys: [] },
 );
 const profile = fc.record(
-  { nfInstanceId: fc.uuid(), nfType: fc.constantFrom("UDM", "AUSF"), nfStatus: fc.constant("REGISTERED"), fqdn: hostile, interPlmnFqdn: hostile, ipv4Addresses: fc.oneof(fc.array(hostile, { maxLength: 3 }), hostile), nfServices: fc.oneof(fc.array(service, { maxLength: 3 }), hostile), nfServiceList: fc.oneof(fc.dictionary(fc.string({ maxLength: 6 }), service, { maxKeys: 3 }), hostile) },
+  {
+    nfInstanceId: fc.uuid(),
+    nfType: fc.constantFrom("UDM", "AUSF"),
+    nfStatus: fc.constant("REGISTERED"),
+    fqdn: hostile,
+    interPlmnFqdn: hostile,
+    ipv4Addresses: fc.oneof(fc.array(hostile, { maxLength: 3 }), hostile),
+    nfServices: fc.oneof(fc.array(service, { maxLength: 3 }), hostile),
+    nfServiceList: fc.oneof(fc.dictionary(fc.string({ maxLength: 6 }), service, { maxKeys: 3 }), hostile),
+  },
   { requiredKeys: ["nfInstanceId", "nfType"] },
 );
 const searchResult = fc.oneof(
-  fc.record({ validityPeriod: fc.oneof(fc.nat(), hostile), nfInstances: fc.oneof(fc.array(profile, { maxLength: 4 }), hostile), nrfSupportedFeatures: hostile }, { requiredKeys: ["nfInstances"] }),
+  fc.record(
+    {
+      validityPeriod: fc.oneof(fc.nat(), hostile),
+      nfInstances: fc.oneof(fc.array(profile, { maxLength: 4 }), hostile),
+      nrfSupportedFeatures: hostile,
+    },
+    { requiredKeys: ["nfInstances"] },
+  ),
   hostile,
 );
 
@@ -50,14 +95,27 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
   const answers: Array<{ what: string; r: RawResponse }> = [];
 
   /** The proxy answers the next request itself; the NF's request through the visited SEPP returns. */
-  const answered = async (what: string, method: string, authority: string, path: string, answer: { status: number; headers?: Record<string, string>; body?: string }, body?: string) => {
+  const answered = async (
+    what: string,
+    method: string,
+    authority: string,
+    path: string,
+    answer: { status: number; headers?: Record<string, string>; body?: string },
+    body?: string,
+  ) => {
     let fired = false;
     proxy.onRequest(() => {
       if (fired) return undefined;
       fired = true;
       return { kind: "respond", status: answer.status, headers: answer.headers, body: answer.body };
     });
-    const r = await nf.request(method, path, { ":scheme": "http", ...(body ? { "content-type": "application/json" } : {}) }, body, authority);
+    const r = await nf.request(
+      method,
+      path,
+      { ":scheme": "http", ...(body ? { "content-type": "application/json" } : {}) },
+      body,
+      authority,
+    );
     proxy.onRequest(null);
     expect(fired).toBe(true);
     answers.push({ what, r });
@@ -68,7 +126,11 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
   const expectAnswerOr502 = (r: RawResponse, what: string, okStatus: number) => {
     if (r.status === okStatus) return true;
     const pd = r.json();
-    if (r.status !== 502 || typeof pd?.cause !== "string" || !(r.headers["content-type"] ?? "").startsWith("application/problem+json"))
+    if (
+      r.status !== 502 ||
+      typeof pd?.cause !== "string" ||
+      !(r.headers["content-type"] ?? "").startsWith("application/problem+json")
+    )
       throw new Error(`${what}: ${r.status} ${r.body.toString().slice(0, 300)}`);
     return false;
   };
@@ -101,14 +163,21 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
     await fc.assert(
       fc.asyncProperty(searchResult, async (sr) => {
         const body = JSON.stringify(sr);
-        const r = await answered("discovery", "GET", HOME_NRF, DISC, { status: 200, headers: { "content-type": "application/json" }, body });
+        const r = await answered("discovery", "GET", HOME_NRF, DISC, {
+          status: 200,
+          headers: { "content-type": "application/json" },
+          body,
+        });
         if (!expectAnswerOr502(r, `discovery ${body.slice(0, 100)}`, 200)) return;
         const got = r.json();
         for (const p of Array.isArray(got?.nfInstances) ? got.nfInstances : []) {
           expect(p.ipv4Addresses).toBeUndefined();
           expect(p.ipv6Addresses).toBeUndefined();
           for (const f of [p.fqdn, p.interPlmnFqdn]) if (typeof f === "string") expect(ourFqdn(f)).toBe(true);
-          const services = [...(Array.isArray(p.nfServices) ? p.nfServices : []), ...Object.values(p.nfServiceList && typeof p.nfServiceList === "object" ? p.nfServiceList : {})] as any[];
+          const services = [
+            ...(Array.isArray(p.nfServices) ? p.nfServices : []),
+            ...Object.values(p.nfServiceList && typeof p.nfServiceList === "object" ? p.nfServiceList : {}),
+          ] as any[];
           for (const s of services) if (typeof s?.fqdn === "string") expect(ourFqdn(s.fqdn)).toBe(true);
         }
       }),
@@ -118,7 +187,11 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
 
   test("an answer over sbi.maxBodyBytes (1 MiB): 502 'too large', not 504 'not reachable'", async () => {
     const body = JSON.stringify({ nfInstances: [], pad: "x".repeat(1_200_000) });
-    const r = await answered("too large", "GET", HOME_NRF, DISC, { status: 200, headers: { "content-type": "application/json" }, body });
+    const r = await answered("too large", "GET", HOME_NRF, DISC, {
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body,
+    });
     expect(r.status).toBe(502);
     expect(r.json().detail).toMatch(/too large/);
   });
@@ -136,7 +209,7 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
         "//evil.example/x",
         `${AUTH}/1`,
         "../../x",
-        "http://user:pw@" + HOME_AUSF + "/x",
+        `http://user:pw@${HOME_AUSF}/x`,
         "javascript:alert(1)",
         `http://${"a".repeat(300)}.5gc.mnc001.mcc262.3gppnetwork.org/x`,
         `http://${HOME_AUSF}/${"p".repeat(20000)}`,
@@ -145,7 +218,14 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
     );
     await fc.assert(
       fc.asyncProperty(loc, async (l) => {
-        const r = await answered(`Location ${l.slice(0, 60)}`, "POST", HOME_AUSF, AUTH, { status: 201, headers: { "content-type": "application/json", location: l }, body: "{}" }, "{}");
+        const r = await answered(
+          `Location ${l.slice(0, 60)}`,
+          "POST",
+          HOME_AUSF,
+          AUTH,
+          { status: 201, headers: { "content-type": "application/json", location: l }, body: "{}" },
+          "{}",
+        );
         if (!expectAnswerOr502(r, `Location ${JSON.stringify(l).slice(0, 100)}`, 201)) return;
         const got = r.headers.location;
         if (got === undefined) return;
@@ -157,14 +237,34 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
   }, 30000);
 
   test("random HAL _links: hrefs rewritten or relative, or 502", async () => {
-    const links = fc.dictionary(fc.constantFrom("self", "5g-aka", "eap-session", "x", "__proto__"), fc.oneof(fc.record({ href: hostile }, { requiredKeys: [] }), fc.array(fc.record({ href: hostile }), { maxLength: 3 }), hostile), { maxKeys: 3 });
+    const links = fc.dictionary(
+      fc.constantFrom("self", "5g-aka", "eap-session", "x", "__proto__"),
+      fc.oneof(
+        fc.record({ href: hostile }, { requiredKeys: [] }),
+        fc.array(fc.record({ href: hostile }), { maxLength: 3 }),
+        hostile,
+      ),
+      { maxKeys: 3 },
+    );
     await fc.assert(
       fc.asyncProperty(links, async (ls) => {
         const body = JSON.stringify({ authType: "5G_AKA", _links: ls });
-        const r = await answered("_links", "POST", HOME_AUSF, AUTH, { status: 201, headers: { "content-type": "application/hal+json", location: `http://${HOME_AUSF}${AUTH}/1` }, body }, "{}");
+        const r = await answered(
+          "_links",
+          "POST",
+          HOME_AUSF,
+          AUTH,
+          {
+            status: 201,
+            headers: { "content-type": "application/hal+json", location: `http://${HOME_AUSF}${AUTH}/1` },
+            body,
+          },
+          "{}",
+        );
         if (!expectAnswerOr502(r, `_links ${body.slice(0, 100)}`, 201)) return;
         const text = r.body.toString();
-        for (const m of text.matchAll(/"href":"[a-z][a-z0-9+.-]*:\/\/([^/:?#"]+)/gi)) expect(ourFqdn(m[1]!.toLowerCase())).toBe(true);
+        for (const m of text.matchAll(/"href":"[a-z][a-z0-9+.-]*:\/\/([^/:?#"]+)/gi))
+          expect(ourFqdn(m[1]!.toLowerCase())).toBe(true);
       }),
       { seed: 0x11a, numRuns: 40, endOnFailure: true },
     );
@@ -177,7 +277,11 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
       expect(answers.filter((a) => a.what === w && a.r.status < 300).length).toBeGreaterThan(5);
       expect(answers.filter((a) => a.what === w && a.r.status === 502).length).toBeGreaterThan(0);
     }
-    expect(answers.filter((a) => a.r.status >= 500 && a.r.status !== 502).map((a) => `${a.what}: ${a.r.status} ${a.r.body.toString().slice(0, 100)}`)).toEqual([]);
+    expect(
+      answers
+        .filter((a) => a.r.status >= 500 && a.r.status !== 502)
+        .map((a) => `${a.what}: ${a.r.status} ${a.r.body.toString().slice(0, 100)}`),
+    ).toEqual([]);
     await expectHealthy(v, expect, vLog0);
   });
 });

@@ -9,7 +9,15 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME_UDM, VISITED, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import {
+  HOME_UDM,
+  VISITED,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../scripts/lib/pair.ts";
 import { startNf, type TestNf } from "./support/nf.ts";
 import { RawH2, deepJson, expectHealthy, isProblem4xx, type RawResponse } from "./support/fuzz.ts";
 
@@ -30,7 +38,14 @@ for (const mode of ["PRINS", "TLS"] as const) {
 
     /** an answer the UDM produced (it marks each one) */
     const fromUdm = (r: RawResponse) => r.headers["x-fuzz-udm"] === "1";
-    const send = async (what: string, method: string, path: string, authority: string, headers: Record<string, string> = {}, body?: string | Uint8Array) => {
+    const send = async (
+      what: string,
+      method: string,
+      path: string,
+      authority: string,
+      headers: Record<string, string> = {},
+      body?: string | Uint8Array,
+    ) => {
       const r = await nf.request(method, path, { ":scheme": "http", ...headers }, body, authority);
       answers.push({ what, r });
       return r;
@@ -38,7 +53,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
     /** Refused by a SEPP: 4xx ProblemDetails with a cause, and the UDM never saw it. */
     const expectRefused = (r: RawResponse, what: string, udmBefore: number) => {
       if (!isProblem4xx(r) || fromUdm(r) || udm.received.length !== udmBefore)
-        throw new Error(`${what}: ${r.status} ${r.headers["content-type"]} udm=${udm.received.length - udmBefore} ${r.body.toString().slice(0, 300)}`);
+        throw new Error(
+          `${what}: ${r.status} ${r.headers["content-type"]} udm=${udm.received.length - udmBefore} ${r.body.toString().slice(0, 300)}`,
+        );
     };
     /** Either the UDM's own answer or a SEPP's 4xx ProblemDetails (and then nothing reached the UDM). */
     const expectNo5xx = (r: RawResponse, what: string, udmBefore: number) => {
@@ -50,7 +67,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
       udm = await startNf((r) => ({
         status: r.path.startsWith(AM_PATH) ? 200 : 404,
         headers: { "content-type": "application/json", "x-fuzz-udm": "1" },
-        body: JSON.stringify(r.path.startsWith(AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" }),
+        body: JSON.stringify(
+          r.path.startsWith(AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" },
+        ),
       }));
       udmAuthority = `${HOME_UDM}:${udm.port}`;
       const pair = await writePair({
@@ -82,12 +101,33 @@ for (const mode of ["PRINS", "TLS"] as const) {
     test("random paths to the real UDM: the UDM's answer or a 4xx, never a 5xx; paths with dot segments, encoded '/', NUL or backslash are not forwarded", async () => {
       const seg = fc.oneof(
         fc.stringMatching(/^[A-Za-z0-9\-._~!$&'()*+,;=:@]{0,12}$/),
-        fc.constantFrom("..", ".", "%2e%2e", "%2F", "%2f", "%00", "%5C", "%25", "%252e", "%", "%zz", "\u00e9", "%C3%A9", "~", "{", "}"),
+        fc.constantFrom(
+          "..",
+          ".",
+          "%2e%2e",
+          "%2F",
+          "%2f",
+          "%00",
+          "%5C",
+          "%25",
+          "%252e",
+          "%",
+          "%zz",
+          "\u00e9",
+          "%C3%A9",
+          "~",
+          "{",
+          "}",
+        ),
         fc.integer({ min: 1000, max: 5000 }).map((n) => "a".repeat(n)),
       );
-      const paths = fc.tuple(fc.constantFrom("/nudm-sdm/v2", "/nudm-sdm", "", "/nudm-sdm/v2/" + SUPI), fc.array(seg, { maxLength: 6 }), fc.option(fc.stringMatching(/^[A-Za-z0-9=&%+-]{0,30}$/))).map(
-        ([pre, segs, q]) => `${pre}/${segs.join("/")}${q === null ? "" : `?${q}`}`,
-      );
+      const paths = fc
+        .tuple(
+          fc.constantFrom("/nudm-sdm/v2", "/nudm-sdm", "", `/nudm-sdm/v2/${SUPI}`),
+          fc.array(seg, { maxLength: 6 }),
+          fc.option(fc.stringMatching(/^[A-Za-z0-9=&%+-]{0,30}$/)),
+        )
+        .map(([pre, segs, q]) => `${pre}/${segs.join("/")}${q === null ? "" : `?${q}`}`);
       const dangerous = (p: string) => /(^|\/)(\.|\.\.|%2e%2e|%252e)(\/|\?|$)|%2f|%00|%5c|\\/i.test(p.split("?")[0]!);
       await fc.assert(
         fc.asyncProperty(paths, async (p) => {
@@ -115,7 +155,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
         fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }),
         fc.stringMatching(/^[a-z0-9.-]{1,60}$/),
         fc.constantFrom(
-          "user:pw@" + udmAuthority,
+          `user:pw@${udmAuthority}`,
           `${HOME_UDM}:0`,
           `${HOME_UDM}:99999`,
           `${HOME_UDM}:`,
@@ -189,7 +229,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
           const before = udm.received.length;
           let r: RawResponse;
           try {
-            r = await send(`apiRoot ${root.slice(0, 60)}`, "GET", AM_PATH, VISITED.fqdn, { "3gpp-sbi-target-apiroot": root });
+            r = await send(`apiRoot ${root.slice(0, 60)}`, "GET", AM_PATH, VISITED.fqdn, {
+              "3gpp-sbi-target-apiroot": root,
+            });
           } catch (e) {
             if (/ERR_INVALID|ERR_HTTP2_INVALID|Invalid/i.test(String(e))) return;
             throw e;
@@ -204,15 +246,33 @@ for (const mode of ["PRINS", "TLS"] as const) {
       const own = /^\s*234-0?15(; ?src: ?SEPP-[^\s]+)?\s*$/i;
       const ids = fc.oneof(
         fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== ""),
-        fc.tuple(fc.stringMatching(/^[0-9]{0,4}$/), fc.stringMatching(/^[0-9]{0,4}$/), fc.stringMatching(/^(-[0-9A-Fa-f]{0,12})?$/), fc.constantFrom("", "; src: SEPP-x", ";src:", "; src: " + "a".repeat(3000))).map(([a, b, n, s]) => `${a}-${b}${n}${s}`),
-        fc.constantFrom("262-01", "262-001", "234-15; src: SEPP-" + VISITED.fqdn, "234-015", "234-15, 234-15", "234-15-0123456789A", "\u0000", "234-15;" + "x".repeat(5000)),
+        fc
+          .tuple(
+            fc.stringMatching(/^[0-9]{0,4}$/),
+            fc.stringMatching(/^[0-9]{0,4}$/),
+            fc.stringMatching(/^(-[0-9A-Fa-f]{0,12})?$/),
+            fc.constantFrom("", "; src: SEPP-x", ";src:", `; src: ${"a".repeat(3000)}`),
+          )
+          .map(([a, b, n, s]) => `${a}-${b}${n}${s}`),
+        fc.constantFrom(
+          "262-01",
+          "262-001",
+          `234-15; src: SEPP-${VISITED.fqdn}`,
+          "234-015",
+          "234-15, 234-15",
+          "234-15-0123456789A",
+          "\u0000",
+          `234-15;${"x".repeat(5000)}`,
+        ),
       );
       await fc.assert(
         fc.asyncProperty(ids, async (id) => {
           const before = udm.received.length;
           let r: RawResponse;
           try {
-            r = await send(`origin ${id.slice(0, 60)}`, "GET", AM_PATH, udmAuthority, { "3gpp-sbi-originating-network-id": id });
+            r = await send(`origin ${id.slice(0, 60)}`, "GET", AM_PATH, udmAuthority, {
+              "3gpp-sbi-originating-network-id": id,
+            });
           } catch (e) {
             if (/ERR_INVALID|ERR_HTTP2_INVALID|Invalid/i.test(String(e))) return;
             throw e;
@@ -236,11 +296,21 @@ for (const mode of ["PRINS", "TLS"] as const) {
         ["at depth 500", deepJson(500, "object", '{"encBlockIndex":1}')],
         ["in an array at depth 2000", deepJson(2000, "array", '{"encBlockIndex":"x"}')],
         ["escaped name", '{"a":{"encBlock\\u0049ndex":1}}'],
-        ["after 50k members", `{${Array.from({ length: 50_000 }, (_, i) => `"k${i}":1`).join(",")},"z":{"encBlockIndex":2}}`],
+        [
+          "after 50k members",
+          `{${Array.from({ length: 50_000 }, (_, i) => `"k${i}":1`).join(",")},"z":{"encBlockIndex":2}}`,
+        ],
       ];
       for (const [what, body] of bodies) {
         const before = udm.received.length;
-        const r = await send(`encBlockIndex ${what}`, "PUT", `${AM_PATH}/x`, udmAuthority, { "content-type": "application/json" }, body);
+        const r = await send(
+          `encBlockIndex ${what}`,
+          "PUT",
+          `${AM_PATH}/x`,
+          udmAuthority,
+          { "content-type": "application/json" },
+          body,
+        );
         expectRefused(r, `encBlockIndex ${what}`, before);
       }
     });
@@ -256,14 +326,60 @@ for (const mode of ["PRINS", "TLS"] as const) {
         ["no boundary", "multipart/related", mp(`--${b}\nContent-Type: application/json\n\n{}\n--${b}--\n`), prins],
         ["bad boundary", `multipart/related; boundary="${"x".repeat(80)}"`, "--x\r\n\r\n--x--", prins],
         ["boundary not found", `multipart/related; boundary=${b}`, "{}", prins],
-        ["no closing delimiter", `multipart/related; boundary=${b}`, mp(`--${b}\nContent-Type: application/json\n\n{}\n`), prins],
-        ["part header over 8 KB", `multipart/related; boundary=${b}`, mp(`--${b}\nContent-Type: application/json\nX: ${"a".repeat(9000)}\n\n{}\n--${b}--\n`), prins],
-        ["100 parts", `multipart/related; boundary=${b}`, mp(`${`--${b}\nContent-Type: application/json\n\n{}\n`.repeat(100)}--${b}--\n`), prins],
-        ["root part not JSON", `multipart/related; boundary=${b}`, mp(`--${b}\nContent-Type: application/json\n\n{not json\n--${b}\nContent-Type: application/vnd.3gpp.5gnas\nContent-Id: n1\n\nxx\n--${b}--\n`), prins],
-        ["root part with encBlockIndex", `multipart/related; boundary=${b}`, mp(`--${b}\nContent-Type: application/json\n\n{"x":{"encBlockIndex":1}}\n--${b}--\n`), true],
-        ["binary part without Content-ID", `multipart/related; boundary=${b}`, mp(`--${b}\nContent-Type: application/json\n\n{}\n--${b}\nContent-Type: application/vnd.3gpp.5gnas\n\nxx\n--${b}--\n`), prins],
-        ["repeated Content-ID", `multipart/related; boundary=${b}`, mp(`--${b}\nContent-Type: application/json\n\n{}\n--${b}\nContent-Type: application/vnd.3gpp.5gnas\nContent-Id: a\n\nx\n--${b}\nContent-Type: application/vnd.3gpp.5gnas\nContent-Id: a\n\ny\n--${b}--\n`), prins],
-        ["part header without colon", `multipart/related; boundary=${b}`, mp(`--${b}\nContent-Type application/json\n\n{}\n--${b}--\n`), prins],
+        [
+          "no closing delimiter",
+          `multipart/related; boundary=${b}`,
+          mp(`--${b}\nContent-Type: application/json\n\n{}\n`),
+          prins,
+        ],
+        [
+          "part header over 8 KB",
+          `multipart/related; boundary=${b}`,
+          mp(`--${b}\nContent-Type: application/json\nX: ${"a".repeat(9000)}\n\n{}\n--${b}--\n`),
+          prins,
+        ],
+        [
+          "100 parts",
+          `multipart/related; boundary=${b}`,
+          mp(`${`--${b}\nContent-Type: application/json\n\n{}\n`.repeat(100)}--${b}--\n`),
+          prins,
+        ],
+        [
+          "root part not JSON",
+          `multipart/related; boundary=${b}`,
+          mp(
+            `--${b}\nContent-Type: application/json\n\n{not json\n--${b}\nContent-Type: application/vnd.3gpp.5gnas\nContent-Id: n1\n\nxx\n--${b}--\n`,
+          ),
+          prins,
+        ],
+        [
+          "root part with encBlockIndex",
+          `multipart/related; boundary=${b}`,
+          mp(`--${b}\nContent-Type: application/json\n\n{"x":{"encBlockIndex":1}}\n--${b}--\n`),
+          true,
+        ],
+        [
+          "binary part without Content-ID",
+          `multipart/related; boundary=${b}`,
+          mp(
+            `--${b}\nContent-Type: application/json\n\n{}\n--${b}\nContent-Type: application/vnd.3gpp.5gnas\n\nxx\n--${b}--\n`,
+          ),
+          prins,
+        ],
+        [
+          "repeated Content-ID",
+          `multipart/related; boundary=${b}`,
+          mp(
+            `--${b}\nContent-Type: application/json\n\n{}\n--${b}\nContent-Type: application/vnd.3gpp.5gnas\nContent-Id: a\n\nx\n--${b}\nContent-Type: application/vnd.3gpp.5gnas\nContent-Id: a\n\ny\n--${b}--\n`,
+          ),
+          prins,
+        ],
+        [
+          "part header without colon",
+          `multipart/related; boundary=${b}`,
+          mp(`--${b}\nContent-Type application/json\n\n{}\n--${b}--\n`),
+          prins,
+        ],
         ["JSON truncated", "application/json", '{"a":', false],
         ["JSON 10k deep", "application/json", deepJson(10_000), false],
         ["invalid UTF-8", "application/json", new Uint8Array([0x7b, 0xff, 0x7d]), false],
@@ -294,7 +410,8 @@ for (const mode of ["PRINS", "TLS"] as const) {
           if (/ERR_INVALID|ERR_HTTP2|Invalid|NGHTTP2/i.test(String(e))) continue;
           throw e;
         }
-        if (r.status >= 500 && !fromUdm(r)) throw new Error(`method ${m}: ${r.status} ${r.body.toString().slice(0, 200)}`);
+        if (r.status >= 500 && !fromUdm(r))
+          throw new Error(`method ${m}: ${r.status} ${r.body.toString().slice(0, 200)}`);
         if (!fromUdm(r)) expect(udm.received.length).toBe(before);
       }
       const many: Record<string, string> = {};
@@ -318,14 +435,27 @@ for (const mode of ["PRINS", "TLS"] as const) {
     });
 
     test("prototype-pollution member names in an NF body travel as plain members and arrive unchanged", async () => {
-      const body = '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"supi":"' + SUPI + '","x":{"__proto__":[1,2]}}';
+      const body =
+        '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"supi":"' +
+        SUPI +
+        '","x":{"__proto__":[1,2]}}';
       const before = udm.received.length;
-      const r = await send("prototype keys", "PUT", `${AM_PATH}/proto`, udmAuthority, { "content-type": "application/json" }, body);
+      const r = await send(
+        "prototype keys",
+        "PUT",
+        `${AM_PATH}/proto`,
+        udmAuthority,
+        { "content-type": "application/json" },
+        body,
+      );
       expect(fromUdm(r)).toBe(true);
       expect(udm.received.length).toBe(before + 1);
       const got = JSON.parse(udm.received.at(-1)!.body.toString());
       const want = JSON.parse(body);
-      for (const [o, w] of [[got, want], [got.x, want.x]]) {
+      for (const [o, w] of [
+        [got, want],
+        [got.x, want.x],
+      ]) {
         expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
         expect(Object.keys(o).sort()).toEqual(Object.keys(w).sort());
       }
@@ -338,7 +468,14 @@ for (const mode of ["PRINS", "TLS"] as const) {
     test("a body that never ends: 408 ProblemDetails after the request timeout, nothing forwarded", async () => {
       const before = udm.received.length;
       const t0 = Date.now();
-      const r = await nf.stalled("PUT", `${AM_PATH}/x`, { ":scheme": "http", "content-type": "application/json" }, '{"a":', udmAuthority, 8000);
+      const r = await nf.stalled(
+        "PUT",
+        `${AM_PATH}/x`,
+        { ":scheme": "http", "content-type": "application/json" },
+        '{"a":',
+        udmAuthority,
+        8000,
+      );
       answers.push({ what: "stalled body", r });
       expectRefused(r, "stalled body", before);
       expect(r.status).toBe(408);
@@ -349,19 +486,50 @@ for (const mode of ["PRINS", "TLS"] as const) {
       const value = fc.oneof(
         fc.string({ maxLength: 30 }).map(encodeURIComponent),
         fc.stringMatching(/^[A-Za-z0-9.%-]{0,40}$/),
-        fc.constantFrom("%", "%zz", "%E0%A4%A", "%00", "udm.5gc.mnc001.mcc262.3gppnetwork.org", "x." + VISITED.fqdn, "t" + "a".repeat(25), "a".repeat(300), "%C0%AE"),
+        fc.constantFrom(
+          "%",
+          "%zz",
+          "%E0%A4%A",
+          "%00",
+          "udm.5gc.mnc001.mcc262.3gppnetwork.org",
+          `x.${VISITED.fqdn}`,
+          `t${"a".repeat(25)}`,
+          "a".repeat(300),
+          "%C0%AE",
+        ),
       );
-      const query = fc.array(fc.tuple(fc.constantFrom("foreign-fqdn", "telescopic-label", "x", "", "foreign-fqdn%00"), value), { maxLength: 3 }).map((kv) => kv.map(([k, x]) => `${k}=${x}`).join("&"));
-      const req = fc.tuple(fc.constantFrom("GET", "GET", "POST", "DELETE"), fc.constantFrom("/nsepp-telescopic/v1/mapping", "/nsepp-telescopic/v1/mapping/", "/nsepp-telescopic/v1/", "/nsepp-telescopic/v1/x"), query);
+      const query = fc
+        .array(fc.tuple(fc.constantFrom("foreign-fqdn", "telescopic-label", "x", "", "foreign-fqdn%00"), value), {
+          maxLength: 3,
+        })
+        .map((kv) => kv.map(([k, x]) => `${k}=${x}`).join("&"));
+      const req = fc.tuple(
+        fc.constantFrom("GET", "GET", "POST", "DELETE"),
+        fc.constantFrom(
+          "/nsepp-telescopic/v1/mapping",
+          "/nsepp-telescopic/v1/mapping/",
+          "/nsepp-telescopic/v1/",
+          "/nsepp-telescopic/v1/x",
+        ),
+        query,
+      );
       await fc.assert(
         fc.asyncProperty(req, async ([method, p, q]) => {
           const what = `telescopic ${method} ${p}?${q}`.slice(0, 120);
-          const r = await send(what, method, q ? `${p}?${q}` : p, VISITED.fqdn, {}, method === "POST" ? "{}" : undefined);
+          const r = await send(
+            what,
+            method,
+            q ? `${p}?${q}` : p,
+            VISITED.fqdn,
+            {},
+            method === "POST" ? "{}" : undefined,
+          );
           if (r.status === 200) {
             expect(typeof r.json()?.telescopicLabel).toBe("string");
             return;
           }
-          if (!isProblem4xx(r)) throw new Error(`${what}: ${r.status} ${r.headers["content-type"]} ${r.body.toString().slice(0, 200)}`);
+          if (!isProblem4xx(r))
+            throw new Error(`${what}: ${r.status} ${r.headers["content-type"]} ${r.body.toString().slice(0, 200)}`);
         }),
         { seed: 0x7e1, numRuns: 60, endOnFailure: true },
       );
@@ -370,7 +538,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
     test("requests cancelled right after they were sent (rapid reset): nothing left in flight", async () => {
       const before = udm.received.length;
       const rs = await Promise.allSettled(
-        Array.from({ length: 300 }, (_, i) => nf.request("GET", `${AM_PATH}?i=${i}`, { ":scheme": "http" }, undefined, udmAuthority, 1, true)),
+        Array.from({ length: 300 }, (_, i) =>
+          nf.request("GET", `${AM_PATH}?i=${i}`, { ":scheme": "http" }, undefined, udmAuthority, 1, true),
+        ),
       );
       expect(rs.every((x) => x.status === "rejected")).toBe(true); // 1 ms: each one cancelled by the client
       await waitFor("the producer's streams to close", () => udm.openStreams() === 0, 10000);
@@ -387,7 +557,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
 
     test("no 5xx anywhere; the SEPPs still serve a genuine request and are healthy", async () => {
       expect(answers.length).toBeGreaterThan(200);
-      const bad = answers.filter((a) => a.r.status >= 500 && !fromUdm(a.r)).map((a) => `${a.what}: ${a.r.status} ${a.r.body.toString().slice(0, 120)}`);
+      const bad = answers
+        .filter((a) => a.r.status >= 500 && !fromUdm(a.r))
+        .map((a) => `${a.what}: ${a.r.status} ${a.r.body.toString().slice(0, 120)}`);
       expect(bad).toEqual([]);
       const before = udm.received.length;
       const r = await nf.request("GET", AM_PATH, { ":scheme": "http" }, undefined, udmAuthority);

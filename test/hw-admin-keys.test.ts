@@ -21,7 +21,11 @@ beforeAll(async () => {
   const tok = hsm.createToken();
   dir = mkdtempSync(join(tmpdir(), "sepp-admin-keys-"));
   writeFileSync(join(dir, "pin"), tok.pin, { mode: 0o600 });
-  ks = await openKeystore({ backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinFile: "pin", sessionPoolSize: 2 }, dir, log);
+  ks = await openKeystore(
+    { backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinFile: "pin", sessionPoolSize: 2 },
+    dir,
+    log,
+  );
   app = keysRoutes({ keystore: () => ks, log });
 });
 afterAll(async () => {
@@ -51,19 +55,40 @@ describe("admin /v1/keys", () => {
     const { csr } = (await r.json()) as { csr: string };
     const req = new x509.Pkcs10CertificateRequest(csr);
     expect(await req.verify()).toBe(true);
-    r = await app.request("/v1/keys/identity/csr", { method: "POST", headers: { "content-type": "application/json", accept: "application/pkcs10" }, body: JSON.stringify({ n32Fqdn: FQDN }) });
+    r = await app.request("/v1/keys/identity/csr", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/pkcs10" },
+      body: JSON.stringify({ n32Fqdn: FQDN }),
+    });
     expect(r.headers.get("content-type")).toBe("application/pkcs10");
     expect(await r.text()).toStartWith("-----BEGIN CERTIFICATE REQUEST-----");
 
     // operator CA issues the certificate; import as PEM text
     const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
     const caKeys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as CryptoKeyPair;
-    const ca = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: "01", name: "CN=CA", notBefore: new Date(Date.now() - 1000), notAfter: new Date(Date.now() + 3_600_000), keys: caKeys, signingAlgorithm: alg });
-    const leaf = await x509.X509CertificateGenerator.create({
-      serialNumber: "02", subject: req.subject, issuer: ca.subject, notBefore: new Date(Date.now() - 1000), notAfter: new Date(Date.now() + 3_600_000),
-      publicKey: await req.publicKey.export(), signingKey: caKeys.privateKey, signingAlgorithm: alg,
+    const ca = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: "01",
+      name: "CN=CA",
+      notBefore: new Date(Date.now() - 1000),
+      notAfter: new Date(Date.now() + 3_600_000),
+      keys: caKeys,
+      signingAlgorithm: alg,
     });
-    r = await app.request("/v1/keys/identity/certificate", { method: "PUT", headers: { "content-type": "application/x-pem-file" }, body: leaf.toString("pem") + "\n" + ca.toString("pem") });
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: "02",
+      subject: req.subject,
+      issuer: ca.subject,
+      notBefore: new Date(Date.now() - 1000),
+      notAfter: new Date(Date.now() + 3_600_000),
+      publicKey: await req.publicKey.export(),
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: alg,
+    });
+    r = await app.request("/v1/keys/identity/certificate", {
+      method: "PUT",
+      headers: { "content-type": "application/x-pem-file" },
+      body: `${leaf.toString("pem")}\n${ca.toString("pem")}`,
+    });
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ certificate: { subject: `CN=${FQDN}`, issuer: "CN=CA" } });
     // a certificate for another key: 400 CERTIFICATE_KEY_MISMATCH
@@ -94,14 +119,30 @@ describe("admin /v1/keys", () => {
     expect(p.invalidParams[0]!.param).toBe("/curve");
     r = await json("POST", "/v1/keys/identity/csr", { n32Fqdn: "not a fqdn" });
     expect(r.status).toBe(400);
-    r = await app.request("/v1/keys/identity", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+    r = await app.request("/v1/keys/identity", {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "{}",
+    });
     expect(r.status).toBe(415);
-    r = await app.request("/v1/keys/identity", { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+    r = await app.request("/v1/keys/identity", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{",
+    });
     expect(r.status).toBe(400);
-    r = await app.request("/v1/keys/tls", { method: "POST", headers: { "content-type": "application/x-pem-file" }, body: "x".repeat(70_000) });
+    r = await app.request("/v1/keys/tls", {
+      method: "POST",
+      headers: { "content-type": "application/x-pem-file" },
+      body: "x".repeat(70_000),
+    });
     expect(r.status).toBe(413);
     const secretish = "-----BEGIN PRIVATE KEY-----\nTUlJQ0lBSUFBQUFB\n-----END PRIVATE KEY-----\n";
-    r = await app.request("/v1/keys/tls", { method: "POST", headers: { "content-type": "application/x-pem-file" }, body: secretish });
+    r = await app.request("/v1/keys/tls", {
+      method: "POST",
+      headers: { "content-type": "application/x-pem-file" },
+      body: secretish,
+    });
     expect(r.status).toBe(400);
     expect(await r.text()).not.toContain("TUlJQ0lBSUFBQUFB");
     r = await json("POST", "/v1/keys/tls", { privateKey: 5 });
@@ -109,13 +150,27 @@ describe("admin /v1/keys", () => {
   });
 
   test("an unavailable keystore answers 503 KEYSTORE_UNAVAILABLE", async () => {
-    const dead = await openKeystore({ backend: "pkcs11", module: hsm.module, tokenUri: "pkcs11:token=absent-for-admin", pinEnv: "NOPE_PIN", sessionPoolSize: 1 }, dir, memoryLogger());
+    const dead = await openKeystore(
+      {
+        backend: "pkcs11",
+        module: hsm.module,
+        tokenUri: "pkcs11:token=absent-for-admin",
+        pinEnv: "NOPE_PIN",
+        sessionPoolSize: 1,
+      },
+      dir,
+      memoryLogger(),
+    );
     try {
       const a = keysRoutes({ keystore: () => dead, log: memoryLogger() });
       let r = await a.request("/v1/keys");
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({ status: { healthy: false } });
-      r = await a.request("/v1/keys/identity", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      r = await a.request("/v1/keys/identity", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
       expect(r.status).toBe(503);
       expect(((await r.json()) as { cause: string }).cause).toBe("KEYSTORE_UNAVAILABLE");
     } finally {

@@ -12,21 +12,33 @@ test("a bun build --compile binary does AES-GCM in SoftHSM2 through bun:ffi", as
   const hsm = softhsm();
   const tok = hsm.createToken();
   const exe = join(out, "pkcs11-probe");
-  const build = Bun.spawnSync([process.execPath, "build", "--compile", join(import.meta.dir, "support/pkcs11-probe.ts"), "--outfile", exe], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const build = Bun.spawnSync(
+    [process.execPath, "build", "--compile", join(import.meta.dir, "support/pkcs11-probe.ts"), "--outfile", exe],
+    {
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   expect(build.stderr.toString()).not.toContain("error");
   expect(build.exitCode).toBe(0);
   // The binary runs with its own environment: SOFTHSM2_CONF from the test's temporary SoftHSM, and a TMPDIR it cannot
   // write to — nothing is extracted at run time (a native addon would be).
   const proc = Bun.spawn([exe, hsm.module, tok.uri], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", SOFTHSM2_CONF: hsm.conf, PROBE_PIN: tok.pin, TMPDIR: "/nonexistent-tmp" },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      SOFTHSM2_CONF: hsm.conf,
+      PROBE_PIN: tok.pin,
+      TMPDIR: "/nonexistent-tmp",
+    },
     stdout: "pipe",
     stderr: "pipe",
   });
   const timer = setTimeout(() => proc.kill(), 20_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   expect(stderr).toBe("");
   expect(code).toBe(0);

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import { openKeystore, KeystoreError, type Keystore } from "../hw/keystore.ts";
-import { createAeadEngine, Pkcs11AeadEngine } from "../hw/aead-pkcs11.ts";
+import { createAeadEngine, type Pkcs11AeadEngine } from "../hw/aead-pkcs11.ts";
 import { SoftwareAeadEngine } from "../hw/aead.ts";
-import { Pkcs11Keystore } from "../hw/keystore-pkcs11.ts";
+import type { Pkcs11Keystore } from "../hw/keystore-pkcs11.ts";
 import { CKA, CKM, CKO } from "../hw/pkcs11/constants.ts";
 import { Mechanism } from "../hw/pkcs11/ffi.ts";
 import { memoryLogger } from "../src/log.ts";
@@ -51,7 +51,7 @@ async function makeCa() {
       signingAlgorithm: alg,
       extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: FQDN }])],
     });
-    return leaf.toString("pem") + "\n" + cert.toString("pem") + "\n";
+    return `${leaf.toString("pem")}\n${cert.toString("pem")}\n`;
   };
   return { cert, issue };
 }
@@ -108,8 +108,12 @@ async function identityFlow(ks: Keystore, dataDir: string) {
   await ks.sealTlsKey(pem);
   const back = await ks.unsealTlsKey();
   expect(back).toContain("-----BEGIN PRIVATE KEY-----");
-  expect(createPublicKey(createPrivateKey(back!)).export({ type: "spki", format: "pem" })).toBe(createPublicKey(privateKey).export({ type: "spki", format: "pem" }) as string);
-  await expect(ks.sealTlsKey("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")).rejects.toMatchObject({ code: "INVALID" });
+  expect(createPublicKey(createPrivateKey(back!)).export({ type: "spki", format: "pem" })).toBe(
+    createPublicKey(privateKey).export({ type: "spki", format: "pem" }) as string,
+  );
+  await expect(ks.sealTlsKey("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")).rejects.toMatchObject({
+    code: "INVALID",
+  });
 
   const keys = await ks.listKeys();
   const id = keys.find((k) => k.kind === "identity")!;
@@ -134,7 +138,8 @@ describe("software keystore", () => {
     expect(ks.backend).toBe("software");
     await identityFlow(ks, dataDir);
     expect(statSync(join(dataDir, "keys")).mode & 0o777).toBe(0o700);
-    for (const f of ["identity.key.pem", "tls.key.pem", "identity.chain.pem"].slice(0, 2)) expect(statSync(join(dataDir, "keys", f)).mode & 0o777).toBe(0o600);
+    for (const f of ["identity.key.pem", "tls.key.pem", "identity.chain.pem"].slice(0, 2))
+      expect(statSync(join(dataDir, "keys", f)).mode & 0o777).toBe(0o600);
     await ks.close();
     expect(ks.status().healthy).toBe(false);
   });
@@ -156,30 +161,48 @@ describe("pkcs11 keystore", () => {
 
   test("identity in the token (non-extractable), CSR signed by the token, TLS key sealed under the token KEK", async () => {
     const dataDir = tempDir();
-    writeFileSync(join(dataDir, "pin"), tok.pin + "\n", { mode: 0o600 });
+    writeFileSync(join(dataDir, "pin"), `${tok.pin}\n`, { mode: 0o600 });
     const log = memoryLogger();
     const ks = (await openKeystore(cfg(tok, "pin"), dataDir, log)) as Pkcs11Keystore;
     try {
-      expect(ks.status()).toMatchObject({ backend: "pkcs11", healthy: true, token: { label: tok.label, model: "SoftHSM v2" } });
+      expect(ks.status()).toMatchObject({
+        backend: "pkcs11",
+        healthy: true,
+        token: { label: tok.label, model: "SoftHSM v2" },
+      });
       const { pem } = await identityFlow(ks, dataDir);
 
       // the identity key never leaves the token
       const keys = await ks.listKeys();
       const id = keys.find((k) => k.kind === "identity")!;
       expect(id.extractable).toBe(false);
-      expect(id.uri).toMatch(new RegExp(`^pkcs11:token=${tok.label};object=sepp-identity;type=private;id=(%[0-9A-F]{2}){16}$`));
+      expect(id.uri).toMatch(
+        new RegExp(`^pkcs11:token=${tok.label};object=sepp-identity;type=private;id=(%[0-9A-F]{2}){16}$`),
+      );
       expect(keys.find((k) => k.kind === "kek")).toMatchObject({ type: "AES-256", extractable: false });
       ks.token.withSession((s) => {
-        const [priv] = s.findObjects([[CKA.CLASS, CKO.PRIVATE_KEY], [CKA.LABEL, "sepp-identity"]]);
+        const [priv] = s.findObjects([
+          [CKA.CLASS, CKO.PRIVATE_KEY],
+          [CKA.LABEL, "sepp-identity"],
+        ]);
         expect(priv).toBeDefined();
         expect(s.getBool(priv!, CKA.EXTRACTABLE)).toBe(false);
         expect(s.getBool(priv!, CKA.SENSITIVE)).toBe(true);
         expect(s.getBool(priv!, CKA.NEVER_EXTRACTABLE)).toBe(true);
         expect(() => s.getAttribute(priv!, CKA.VALUE)).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
-        const [kek] = s.findObjects([[CKA.CLASS, CKO.SECRET_KEY], [CKA.LABEL, "sepp-tls-kek"]]);
+        const [kek] = s.findObjects([
+          [CKA.CLASS, CKO.SECRET_KEY],
+          [CKA.LABEL, "sepp-tls-kek"],
+        ]);
         expect(() => s.getAttribute(kek!, CKA.VALUE)).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
         // wrap-export attempt: an extractable wrapping key of our own cannot take the identity key or the KEK out
-        const wk = s.generateKey(new Mechanism(CKM.AES_KEY_GEN), [[CKA.CLASS, CKO.SECRET_KEY], [CKA.TOKEN, false], [CKA.VALUE_LEN, 32], [CKA.WRAP, true], [CKA.EXTRACTABLE, true]]);
+        const wk = s.generateKey(new Mechanism(CKM.AES_KEY_GEN), [
+          [CKA.CLASS, CKO.SECRET_KEY],
+          [CKA.TOKEN, false],
+          [CKA.VALUE_LEN, 32],
+          [CKA.WRAP, true],
+          [CKA.EXTRACTABLE, true],
+        ]);
         expect(() => s.wrapKey(new Mechanism(CKM.AES_KEY_WRAP_PAD), wk, priv!)).toThrow(/CKR_KEY_UNEXTRACTABLE/);
         expect(() => s.wrapKey(new Mechanism(CKM.AES_KEY_WRAP_PAD), wk, kek!)).toThrow(/CKR_KEY_UNEXTRACTABLE/);
         s.destroyObject(wk);
@@ -211,10 +234,18 @@ describe("pkcs11 keystore", () => {
 
   test("PIN from the environment; a missing PIN variable is a clear error", async () => {
     process.env.SEPP_TEST_PIN = tok.pin;
-    const ks = await openKeystore({ backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinEnv: "SEPP_TEST_PIN", sessionPoolSize: 1 }, tempDir(), memoryLogger());
+    const ks = await openKeystore(
+      { backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinEnv: "SEPP_TEST_PIN", sessionPoolSize: 1 },
+      tempDir(),
+      memoryLogger(),
+    );
     expect(ks.status().healthy).toBe(true);
     await ks.close();
-    const bad = await openKeystore({ backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinEnv: "SEPP_TEST_NO_SUCH_PIN", sessionPoolSize: 1 }, tempDir(), memoryLogger());
+    const bad = await openKeystore(
+      { backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinEnv: "SEPP_TEST_NO_SUCH_PIN", sessionPoolSize: 1 },
+      tempDir(),
+      memoryLogger(),
+    );
     expect(bad.status()).toMatchObject({ healthy: false, detail: "the PIN variable SEPP_TEST_NO_SUCH_PIN is not set" });
     await expect(bad.listKeys()).rejects.toMatchObject({ code: "UNAVAILABLE" });
     await bad.close();
@@ -260,7 +291,10 @@ describe("pkcs11 keystore", () => {
   test("token absent at start: unhealthy, then ready once it is created", async () => {
     const dataDir = tempDir();
     writeFileSync(join(dataDir, "pin"), "4321-late", { mode: 0o600 });
-    const ks = await openKeystore(cfg({ uri: `pkcs11:token=${late}` }, "pin"), dataDir, memoryLogger(), { retryInitialMs: 20, retryMaxMs: 100 });
+    const ks = await openKeystore(cfg({ uri: `pkcs11:token=${late}` }, "pin"), dataDir, memoryLogger(), {
+      retryInitialMs: 20,
+      retryMaxMs: 100,
+    });
     try {
       expect(ks.status()).toMatchObject({ healthy: false, detail: `token not found: pkcs11:token=${late}` });
       await expect(ks.generateIdentity({ curve: "P-256" })).rejects.toMatchObject({ code: "UNAVAILABLE" });
@@ -273,7 +307,11 @@ describe("pkcs11 keystore", () => {
   });
 
   test("a malformed token URI or a PIN in the URI is refused at open", async () => {
-    await expect(openKeystore(cfg({ uri: "pkcs11:token=a;bogus=1" }, "pin"), tempDir(), memoryLogger())).rejects.toThrow(/unknown path attribute bogus/);
-    await expect(openKeystore(cfg({ uri: "pkcs11:token=a?pin-value=1234" }, "pin"), tempDir(), memoryLogger())).rejects.toThrow(/pin-value is not accepted/);
+    await expect(
+      openKeystore(cfg({ uri: "pkcs11:token=a;bogus=1" }, "pin"), tempDir(), memoryLogger()),
+    ).rejects.toThrow(/unknown path attribute bogus/);
+    await expect(
+      openKeystore(cfg({ uri: "pkcs11:token=a?pin-value=1234" }, "pin"), tempDir(), memoryLogger()),
+    ).rejects.toThrow(/pin-value is not accepted/);
   });
 });

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac, randomBytes, webcrypto } from "node:crypto";
 import { SoftwareAeadEngine } from "../hw/aead.ts";
 import { Pkcs11AeadEngine } from "../hw/aead-pkcs11.ts";
-import { CKA, CKK, CKM, CKO, CKR, EC_PARAMS } from "../hw/pkcs11/constants.ts";
+import { CKA, CKK, CKM, CKO, EC_PARAMS } from "../hw/pkcs11/constants.ts";
 import { Mechanism, Pkcs11Error } from "../hw/pkcs11/ffi.ts";
 import { GcmMechanism } from "../hw/pkcs11/gcm.ts";
-import { Pkcs11Module, type Session } from "../hw/pkcs11/module.ts";
+import type { Session } from "../hw/pkcs11/module.ts";
 import { Pkcs11Token } from "../hw/pkcs11/token.ts";
 import { objectTemplate, parsePkcs11Uri } from "../hw/pkcs11/uri.ts";
 import { ecPointToSpki } from "../hw/keystore-pkcs11.ts";
@@ -24,14 +24,29 @@ const pinOf = (p: string) => () => te.encode(p);
 beforeAll(() => {
   tok = hsm.createToken();
   own = hsm.createToken(); // a second token: lookups must pick the right one
-  token = Pkcs11Token.open({ modulePath: hsm.module, tokenUri: tok.uri, readPin: pinOf(tok.pin), poolSize: 2, log: memoryLogger() });
+  token = Pkcs11Token.open({
+    modulePath: hsm.module,
+    tokenUri: tok.uri,
+    readPin: pinOf(tok.pin),
+    poolSize: 2,
+    log: memoryLogger(),
+  });
 });
 afterAll(() => token.close());
 
 const withS = <T>(fn: (s: Session) => T): T => token.withSession(fn);
 
-function aesTemplate(extra: [number, boolean | number | string | Uint8Array][] = []): [number, boolean | number | string | Uint8Array][] {
-  return [[CKA.CLASS, CKO.SECRET_KEY], [CKA.KEY_TYPE, CKK.AES], [CKA.TOKEN, false], [CKA.ENCRYPT, true], [CKA.DECRYPT, true], ...extra];
+function aesTemplate(
+  extra: [number, boolean | number | string | Uint8Array][] = [],
+): [number, boolean | number | string | Uint8Array][] {
+  return [
+    [CKA.CLASS, CKO.SECRET_KEY],
+    [CKA.KEY_TYPE, CKK.AES],
+    [CKA.TOKEN, false],
+    [CKA.ENCRYPT, true],
+    [CKA.DECRYPT, true],
+    ...extra,
+  ];
 }
 
 describe("module and token", () => {
@@ -57,8 +72,18 @@ describe("EC key pairs and ECDSA", () => {
       const { kp, spki, sig, data } = withS((s) => {
         const kp = s.generateKeyPair(
           new Mechanism(CKM.EC_KEY_PAIR_GEN),
-          [[CKA.TOKEN, false], [CKA.EC_PARAMS, EC_PARAMS[curve]], [CKA.VERIFY, true]],
-          [[CKA.TOKEN, false], [CKA.SIGN, true], [CKA.SENSITIVE, true], [CKA.EXTRACTABLE, false], [CKA.PRIVATE, true]],
+          [
+            [CKA.TOKEN, false],
+            [CKA.EC_PARAMS, EC_PARAMS[curve]],
+            [CKA.VERIFY, true],
+          ],
+          [
+            [CKA.TOKEN, false],
+            [CKA.SIGN, true],
+            [CKA.SENSITIVE, true],
+            [CKA.EXTRACTABLE, false],
+            [CKA.PRIVATE, true],
+          ],
         );
         const spki = ecPointToSpki(s.getAttribute(kp.publicKey, CKA.EC_POINT), curve);
         const data = randomBytes(200);
@@ -68,7 +93,13 @@ describe("EC key pairs and ECDSA", () => {
         return { kp, spki, sig, data };
       });
       expect(sig.length).toBe(curve === "P-256" ? 64 : 96);
-      const pub = await webcrypto.subtle.importKey("spki", new Uint8Array(spki), { name: "ECDSA", namedCurve: curve }, false, ["verify"]);
+      const pub = await webcrypto.subtle.importKey(
+        "spki",
+        new Uint8Array(spki),
+        { name: "ECDSA", namedCurve: curve },
+        false,
+        ["verify"],
+      );
       const alg = { name: "ECDSA", hash: curve === "P-256" ? "SHA-256" : "SHA-384" };
       expect(await webcrypto.subtle.verify(alg, pub, new Uint8Array(sig), data)).toBe(true);
       const tampered = Uint8Array.from(data);
@@ -121,15 +152,28 @@ describe("AES-GCM in the token", () => {
       kh.destroy(); // idempotent
     }
     expect(() => hw.importKey(new Uint8Array(24))).toThrow(/16 or 32/);
-    expect(() => hw.seal(sw.importKey(randomBytes(16)), randomBytes(12), new Uint8Array(0), new Uint8Array(1))).toThrow(/another AEAD engine/);
+    expect(() => hw.seal(sw.importKey(randomBytes(16)), randomBytes(12), new Uint8Array(0), new Uint8Array(1))).toThrow(
+      /another AEAD engine/,
+    );
     hw.close();
   });
 
   test("session keys are sensitive, non-extractable session objects and destroy() removes them", () => {
     const hw = new Pkcs11AeadEngine(token);
-    const before = withS((s) => s.findObjects([[CKA.CLASS, CKO.SECRET_KEY], [CKA.TOKEN, false]]).length);
+    const before = withS(
+      (s) =>
+        s.findObjects([
+          [CKA.CLASS, CKO.SECRET_KEY],
+          [CKA.TOKEN, false],
+        ]).length,
+    );
     const k = hw.importKey(randomBytes(32));
-    const handles = withS((s) => s.findObjects([[CKA.CLASS, CKO.SECRET_KEY], [CKA.TOKEN, false]]));
+    const handles = withS((s) =>
+      s.findObjects([
+        [CKA.CLASS, CKO.SECRET_KEY],
+        [CKA.TOKEN, false],
+      ]),
+    );
     expect(handles.length).toBe(before + 1);
     withS((s) => {
       const h = handles[handles.length - 1]!;
@@ -138,7 +182,15 @@ describe("AES-GCM in the token", () => {
       expect(() => s.getAttribute(h, CKA.VALUE)).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
     });
     k.destroy();
-    expect(withS((s) => s.findObjects([[CKA.CLASS, CKO.SECRET_KEY], [CKA.TOKEN, false]]).length)).toBe(before);
+    expect(
+      withS(
+        (s) =>
+          s.findObjects([
+            [CKA.CLASS, CKO.SECRET_KEY],
+            [CKA.TOKEN, false],
+          ]).length,
+      ),
+    ).toBe(before);
     hw.close();
   });
 
@@ -150,13 +202,16 @@ describe("AES-GCM in the token", () => {
       let t = Buffer.alloc(0);
       let out = Buffer.alloc(0);
       for (let i = 1; out.length < len; i++) {
-        t = createHmac("sha256", prk).update(Buffer.concat([t, info, Buffer.of(i)])).digest();
+        t = createHmac("sha256", prk)
+          .update(Buffer.concat([t, info, Buffer.of(i)]))
+          .digest();
         out = Buffer.concat([out, t]);
       }
       return out.subarray(0, len);
     };
     const master = Buffer.from(kdf.master_hex, "hex");
-    const keyHex = (label: string, len: number) => expand(master, Buffer.from(`N32${kdf.ctxId}${label}`, "ascii"), len).toString("hex");
+    const keyHex = (label: string, len: number) =>
+      expand(master, Buffer.from(`N32${kdf.ctxId}${label}`, "ascii"), len).toString("hex");
     expect(keyHex("parallel_request_key", 32)).toBe(kdf.A256GCM.parallel_request_key);
     const keys = [
       Buffer.from(keyHex("parallel_request_key", 32), "hex"),
@@ -184,11 +239,35 @@ describe("AES-GCM in the token", () => {
 describe("AES key wrap", () => {
   test("wrap/unwrap round trip (CKM_AES_KEY_WRAP_PAD): the unwrapped key encrypts like the original", () => {
     withS((s) => {
-      const kek = s.generateKey(new Mechanism(CKM.AES_KEY_GEN), aesTemplate([[CKA.VALUE_LEN, 32], [CKA.WRAP, true], [CKA.UNWRAP, true], [CKA.SENSITIVE, true], [CKA.EXTRACTABLE, false]]));
-      const key = s.generateKey(new Mechanism(CKM.AES_KEY_GEN), aesTemplate([[CKA.VALUE_LEN, 16], [CKA.EXTRACTABLE, true], [CKA.SENSITIVE, true]]));
+      const kek = s.generateKey(
+        new Mechanism(CKM.AES_KEY_GEN),
+        aesTemplate([
+          [CKA.VALUE_LEN, 32],
+          [CKA.WRAP, true],
+          [CKA.UNWRAP, true],
+          [CKA.SENSITIVE, true],
+          [CKA.EXTRACTABLE, false],
+        ]),
+      );
+      const key = s.generateKey(
+        new Mechanism(CKM.AES_KEY_GEN),
+        aesTemplate([
+          [CKA.VALUE_LEN, 16],
+          [CKA.EXTRACTABLE, true],
+          [CKA.SENSITIVE, true],
+        ]),
+      );
       const wrapped = s.wrapKey(new Mechanism(CKM.AES_KEY_WRAP_PAD), kek, key);
       expect(wrapped.length).toBe(24); // 16-octet key + 8-octet integrity block (RFC 5649)
-      const back = s.unwrapKey(new Mechanism(CKM.AES_KEY_WRAP_PAD), kek, wrapped, aesTemplate([[CKA.SENSITIVE, true], [CKA.EXTRACTABLE, false]]));
+      const back = s.unwrapKey(
+        new Mechanism(CKM.AES_KEY_WRAP_PAD),
+        kek,
+        wrapped,
+        aesTemplate([
+          [CKA.SENSITIVE, true],
+          [CKA.EXTRACTABLE, false],
+        ]),
+      );
       const probe = new Pkcs11AeadEngine(token);
       const gcm = new GcmMechanism(probe.layout);
       probe.close();
@@ -211,11 +290,25 @@ describe("objects by PKCS#11 URI (RFC 7512)", () => {
   test("object, type and id select the right object; a missing object finds nothing", () => {
     withS((s) => {
       const id = Uint8Array.of(0xde, 0xad, 0x00, 0x01);
-      const h = s.createObject(aesTemplate([[CKA.LABEL, "uri test;key"], [CKA.ID, id], [CKA.VALUE, randomBytes(16)]]));
-      const other = s.createObject(aesTemplate([[CKA.LABEL, "uri test;key"], [CKA.ID, Uint8Array.of(1)], [CKA.VALUE, randomBytes(16)]]));
+      const h = s.createObject(
+        aesTemplate([
+          [CKA.LABEL, "uri test;key"],
+          [CKA.ID, id],
+          [CKA.VALUE, randomBytes(16)],
+        ]),
+      );
+      const other = s.createObject(
+        aesTemplate([
+          [CKA.LABEL, "uri test;key"],
+          [CKA.ID, Uint8Array.of(1)],
+          [CKA.VALUE, randomBytes(16)],
+        ]),
+      );
       const uri = parsePkcs11Uri(`pkcs11:token=${tok.label};object=uri%20test%3Bkey;type=secret-key;id=%DE%AD%00%01`);
       expect(s.findObjects(objectTemplate(uri))).toEqual([h]);
-      expect(s.findObjects(objectTemplate(parsePkcs11Uri("pkcs11:object=uri%20test%3Bkey"))).sort()).toEqual([h, other].sort());
+      expect(s.findObjects(objectTemplate(parsePkcs11Uri("pkcs11:object=uri%20test%3Bkey"))).sort()).toEqual(
+        [h, other].sort(),
+      );
       expect(s.findObjects(objectTemplate(parsePkcs11Uri("pkcs11:object=no-such-object;type=secret-key")))).toEqual([]);
       expect(s.findObjects(objectTemplate(parsePkcs11Uri("pkcs11:object=uri%20test%3Bkey;type=private")))).toEqual([]);
       s.destroyObject(h);
@@ -259,7 +352,13 @@ describe("login failures", () => {
   });
 
   test("a token that is not there: unhealthy with a clear detail, no throw", () => {
-    const t = Pkcs11Token.open({ modulePath: hsm.module, tokenUri: "pkcs11:token=no-such-token", readPin: pinOf("x"), poolSize: 1, log: memoryLogger() });
+    const t = Pkcs11Token.open({
+      modulePath: hsm.module,
+      tokenUri: "pkcs11:token=no-such-token",
+      readPin: pinOf("x"),
+      poolSize: 1,
+      log: memoryLogger(),
+    });
     try {
       expect(t.state()).toMatchObject({ healthy: false, detail: "token not found: pkcs11:token=no-such-token" });
     } finally {
@@ -268,6 +367,14 @@ describe("login failures", () => {
   });
 
   test("a module path that does not load is a configuration error", () => {
-    expect(() => Pkcs11Token.open({ modulePath: "/nonexistent/libpkcs11.so", tokenUri: tok.uri, readPin: pinOf("x"), poolSize: 1, log: memoryLogger() })).toThrow(/cannot load PKCS#11 module/);
+    expect(() =>
+      Pkcs11Token.open({
+        modulePath: "/nonexistent/libpkcs11.so",
+        tokenUri: tok.uri,
+        readPin: pinOf("x"),
+        poolSize: 1,
+        log: memoryLogger(),
+      }),
+    ).toThrow(/cannot load PKCS#11 module/);
   });
 });

@@ -29,7 +29,11 @@ test("wipe zeroes typed arrays and ArrayBuffers; withWiped wipes even when the c
   expect([...a]).toEqual([0, 0, 0]);
   expect([...new Uint8Array(ab)]).toEqual([0, 0]);
   const b = Uint8Array.of(9, 9);
-  expect(() => withWiped(b, () => { throw new Error("boom"); })).toThrow("boom");
+  expect(() =>
+    withWiped(b, () => {
+      throw new Error("boom");
+    }),
+  ).toThrow("boom");
   expect([...b]).toEqual([0, 0]);
   expect(withWiped(Uint8Array.of(7), (x) => x[0])).toBe(7);
 });

@@ -11,7 +11,17 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { HOME_UDM, VISITED, startSepp, waitFor, waitForState, writePair, type PairPki, type SeppProcess, type SeppSide } from "../scripts/lib/pair.ts";
+import {
+  HOME_UDM,
+  VISITED,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePair,
+  type PairPki,
+  type SeppProcess,
+  type SeppSide,
+} from "../scripts/lib/pair.ts";
 import { CKA, CKO } from "../hw/pkcs11/constants.ts";
 import { Pkcs11Module } from "../hw/pkcs11/module.ts";
 import { parsePkcs11Uri, tokenMatches } from "../hw/pkcs11/uri.ts";
@@ -51,11 +61,19 @@ async function adminText(s: SeppProcess, path: string, init?: RequestInit): Prom
   answers.push(text);
   return { status: r.status, text };
 }
-async function adminJson<T = Record<string, unknown>>(s: SeppProcess, path: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+async function adminJson<T = Record<string, unknown>>(
+  s: SeppProcess,
+  path: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: T }> {
   const { status, text } = await adminText(s, path, init);
   return { status, body: JSON.parse(text) as T };
 }
-const post = (body: unknown): RequestInit => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const post = (body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
 
 async function startVisited(env: Record<string, string> = {}): Promise<SeppProcess> {
   const s = await startSepp(visited, { ...hsm.env, ...env });
@@ -125,7 +143,11 @@ beforeAll(async () => {
   udm = await startNf((r) =>
     r.path.startsWith(AM_PATH)
       ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-      : { status: 404, headers: { "content-type": "application/problem+json" }, body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }) },
+      : {
+          status: 404,
+          headers: { "content-type": "application/problem+json" },
+          body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
+        },
   );
   const pair = await writePair({
     dir,
@@ -133,7 +155,13 @@ beforeAll(async () => {
     homeProducers: { [HOME_UDM]: udm.port },
     edit: (side, c) => {
       if (side !== "visited") return;
-      c.keystore = { backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinFile: "token.pin", sessionPoolSize: 2 };
+      c.keystore = {
+        backend: "pkcs11",
+        module: hsm.module,
+        tokenUri: tok.uri,
+        pinFile: "token.pin",
+        sessionPoolSize: 2,
+      };
       c.aead = { engine: "pkcs11" };
     },
   });
@@ -157,7 +185,11 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     await waitForState(h, "visited", "active-prins");
     const st = (await adminJson(v, "/v1/status")).body as { keystore: Record<string, any>; aead: { engine: string } };
     expect(st.aead.engine).toBe("pkcs11");
-    expect(st.keystore).toMatchObject({ backend: "pkcs11", healthy: true, token: { label: tok.label, model: "SoftHSM v2" } });
+    expect(st.keystore).toMatchObject({
+      backend: "pkcs11",
+      healthy: true,
+      token: { label: tok.label, model: "SoftHSM v2" },
+    });
     expect(((await adminJson(h, "/v1/status")).body as { aead: { engine: string } }).aead.engine).toBe("software");
 
     for (let i = 0; i < 3; i++) {
@@ -167,15 +199,27 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     }
     expect(udm.received.filter((x) => x.path === AM_PATH)).toHaveLength(3);
     const m = await (await v.admin("/metrics")).text();
-    expect(m).toMatch(/sepp_datapath_requests_total\{[^}]*direction="outbound"[^}]*mode="prins"[^}]*outcome="ok"[^}]*\} 3/);
+    expect(m).toMatch(
+      /sepp_datapath_requests_total\{[^}]*direction="outbound"[^}]*mode="prins"[^}]*outcome="ok"[^}]*\} 3/,
+    );
   }, 30000);
 
   test("identity key generated in the token; CSR (SAN = N32 FQDN) verifies with the token's public key; CA certificate imported", async () => {
     let r = await adminJson(v, "/v1/keys/identity", post({ curve: "P-256" }));
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ label: "sepp-identity", kind: "identity", type: "EC P-256", backend: "pkcs11", extractable: false });
+    expect(r.body).toMatchObject({
+      label: "sepp-identity",
+      kind: "identity",
+      type: "EC P-256",
+      backend: "pkcs11",
+      extractable: false,
+    });
 
-    const c = await adminJson<{ csr: string }>(v, "/v1/keys/identity/csr", post({ n32Fqdn: VISITED.fqdn, subject: `CN=${VISITED.fqdn}, O=Visited Operator, C=GB` }));
+    const c = await adminJson<{ csr: string }>(
+      v,
+      "/v1/keys/identity/csr",
+      post({ n32Fqdn: VISITED.fqdn, subject: `CN=${VISITED.fqdn}, O=Visited Operator, C=GB` }),
+    );
     expect(c.status).toBe(200);
     const csr = new x509.Pkcs10CertificateRequest(c.body.csr);
     const sanExt = csr.extensions.find((e) => e.type === "2.5.29.17"); // subjectAltName, in the extensionRequest
@@ -187,8 +231,14 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     // The token's own view of the key, read by a second PKCS#11 application: the CSR carries its public key,
     // the CSR signature verifies with it, and the private key is sensitive and never extractable.
     const token = withToken((s) => {
-      const priv = s.findObjects([[CKA.CLASS, CKO.PRIVATE_KEY], [CKA.LABEL, "sepp-identity"]]);
-      const pub = s.findObjects([[CKA.CLASS, CKO.PUBLIC_KEY], [CKA.LABEL, "sepp-identity"]]);
+      const priv = s.findObjects([
+        [CKA.CLASS, CKO.PRIVATE_KEY],
+        [CKA.LABEL, "sepp-identity"],
+      ]);
+      const pub = s.findObjects([
+        [CKA.CLASS, CKO.PUBLIC_KEY],
+        [CKA.LABEL, "sepp-identity"],
+      ]);
       expect(priv).toHaveLength(1);
       expect(pub).toHaveLength(1);
       return {
@@ -230,21 +280,41 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
       body: `${leaf.toString("pem")}\n${pki.rootV.certPem}`,
     });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ certificate: { subject: csr.subject, dnsNames: [VISITED.fqdn], notAfter: leaf.notAfter.toISOString() } });
+    expect(r.body).toMatchObject({
+      certificate: { subject: csr.subject, dnsNames: [VISITED.fqdn], notAfter: leaf.notAfter.toISOString() },
+    });
 
     // A certificate for another key is refused.
-    const other = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: "01", name: `CN=${VISITED.fqdn}`, keys: pki.rootH.keys, signingAlgorithm: alg });
-    r = await adminJson(v, "/v1/keys/identity/certificate", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ chain: other.toString("pem") }) });
+    const other = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: "01",
+      name: `CN=${VISITED.fqdn}`,
+      keys: pki.rootH.keys,
+      signingAlgorithm: alg,
+    });
+    r = await adminJson(v, "/v1/keys/identity/certificate", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ chain: other.toString("pem") }),
+    });
     expect(r.status).toBe(400);
     expect(r.body.cause).toBe("CERTIFICATE_KEY_MISMATCH");
 
     // GET /v1/keys: metadata only.
     const k = await adminText(v, "/v1/keys");
     expect(k.status).toBe(200);
-    const keys = JSON.parse(k.text) as { backend: string; status: { healthy: boolean }; keys: Array<Record<string, unknown>> };
+    const keys = JSON.parse(k.text) as {
+      backend: string;
+      status: { healthy: boolean };
+      keys: Array<Record<string, unknown>>;
+    };
     expect(keys.backend).toBe("pkcs11");
     const id = keys.keys.find((x) => x.kind === "identity")!;
-    expect(id).toMatchObject({ label: "sepp-identity", type: "EC P-256", extractable: false, certificate: { subject: csr.subject, issuer: pki.rootV.cert.subject } });
+    expect(id).toMatchObject({
+      label: "sepp-identity",
+      type: "EC P-256",
+      extractable: false,
+      certificate: { subject: csr.subject, issuer: pki.rootV.cert.subject },
+    });
     expect(id.uri).toStartWith(`pkcs11:token=${tok.label}`);
     expect(k.text).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE|"(d|value|keyPem|privateKey|pin)"/i);
     expect(k.text).not.toContain(Buffer.from(token.spki).toString("base64"));
@@ -255,17 +325,34 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     const keyPem = readFileSync(keyPath, "utf8");
     const keyB64 = keyPem.replace(/-----[^-]+-----|\s/g, "");
     const keyDer = Buffer.from(keyB64, "base64");
-    let r = await adminText(v, "/v1/keys/tls", { method: "POST", headers: { "content-type": "application/x-pem-file" }, body: keyPem });
+    let r = await adminText(v, "/v1/keys/tls", {
+      method: "POST",
+      headers: { "content-type": "application/x-pem-file" },
+      body: keyPem,
+    });
     expect(r.status).toBe(204);
     const keys = (await adminJson<{ keys: Array<Record<string, unknown>> }>(v, "/v1/keys")).body.keys;
-    expect(keys.find((k) => k.kind === "tls")).toMatchObject({ label: "sepp-tls", backend: "pkcs11", sealed: true, type: "EC P-256" });
-    expect(keys.find((k) => k.kind === "kek")).toMatchObject({ label: "sepp-tls-kek", type: "AES-256", extractable: false });
+    expect(keys.find((k) => k.kind === "tls")).toMatchObject({
+      label: "sepp-tls",
+      backend: "pkcs11",
+      sealed: true,
+      type: "EC P-256",
+    });
+    expect(keys.find((k) => k.kind === "kek")).toMatchObject({
+      label: "sepp-tls-kek",
+      type: "AES-256",
+      extractable: false,
+    });
 
     // The running configuration: the TLS key from the keystore, the PIN from the environment (no PIN file).
     const cfg = (await adminJson<Record<string, any>>(v, "/v1/config")).body;
     cfg.tls.privateKey = "keystore:tls";
     cfg.keystore = { backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinEnv: PIN_ENV, sessionPoolSize: 2 };
-    r = await adminText(v, "/v1/config", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(cfg) });
+    r = await adminText(v, "/v1/config", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(cfg),
+    });
     expect(r.status).toBe(200);
 
     amf.close(); // its h2c session ends with the process
@@ -295,12 +382,16 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
 
   test("token removed while running: /v1/health 503 and /v1/status tells why, no crash; health recovers when the token is back", async () => {
     hsm.deleteToken(tok.label);
-    const down = await waitFor("health DOWN", async () => {
-      const r = await fetch(`http://127.0.0.1:${visited.ports.admin}/v1/health`);
-      const text = await r.text();
-      answers.push(text);
-      return r.status === 503 ? (JSON.parse(text) as { status: string; checks: Record<string, string> }) : null;
-    }, 10000);
+    const down = await waitFor(
+      "health DOWN",
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${visited.ports.admin}/v1/health`);
+        const text = await r.text();
+        answers.push(text);
+        return r.status === 503 ? (JSON.parse(text) as { status: string; checks: Record<string, string> }) : null;
+      },
+      10000,
+    );
     expect(down.status).toBe("DOWN");
     expect(down.checks.keystore).toMatch(/CKR_|token/);
     const st = (await adminJson<{ keystore: Record<string, unknown> }>(v, "/v1/status")).body;
@@ -322,10 +413,20 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     expect(v.proc.exitCode).toBeNull();
 
     hsm.createToken(tok.label, PIN); // the token is back (re-initialised: same label and PIN, empty)
-    await waitFor("health UP", async () => (await fetch(`http://127.0.0.1:${visited.ports.admin}/v1/health`)).status === 200, 20000);
+    await waitFor(
+      "health UP",
+      async () => (await fetch(`http://127.0.0.1:${visited.ports.admin}/v1/health`)).status === 200,
+      20000,
+    );
     expect((await adminJson<{ keystore: { healthy: boolean } }>(v, "/v1/status")).body.keystore.healthy).toBe(true);
     expect((await adminJson(v, "/v1/keys")).status).toBe(200);
-    expect(v.logs.some((l) => l.msg === "PKCS#11 token ready" && v.logs.indexOf(l) > v.logs.findIndex((x) => x.msg === "PKCS#11 token lost"))).toBe(true);
+    expect(
+      v.logs.some(
+        (l) =>
+          l.msg === "PKCS#11 token ready" &&
+          v.logs.indexOf(l) > v.logs.findIndex((x) => x.msg === "PKCS#11 token lost"),
+      ),
+    ).toBe(true);
 
     // The reconnect (C_Finalize/C_Initialize) ended the engine's session and with it the N32-f keys: a new N32-c
     // handshake puts new session keys in the token and PRINS traffic flows again.
@@ -339,9 +440,16 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
   }, 60000);
 
   test("the PIN appears in no log line, no admin answer (/v1/status, /v1/config, /v1/keys, /v1/health, /metrics) and no file", async () => {
-    for (const path of ["/v1/status", "/v1/config", "/v1/keys", "/v1/health", "/metrics", "/v1/config/history"]) await adminText(v, path);
+    for (const path of ["/v1/status", "/v1/config", "/v1/keys", "/v1/health", "/metrics", "/v1/config/history"])
+      await adminText(v, path);
     const cfg = (await adminJson<Record<string, any>>(v, "/v1/config")).body;
-    expect(cfg.keystore).toEqual({ backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinEnv: PIN_ENV, sessionPoolSize: 2 });
+    expect(cfg.keystore).toEqual({
+      backend: "pkcs11",
+      module: hsm.module,
+      tokenUri: tok.uri,
+      pinEnv: PIN_ENV,
+      sessionPoolSize: 2,
+    });
     expect(answers.length).toBeGreaterThan(20);
     for (const a of answers) expect(a).not.toContain(PIN);
     const lines = visitedLogs.flat();
@@ -349,20 +457,28 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     expect(lines.length).toBeGreaterThan(20);
     expect(lines.some((l) => l.msg === "PKCS#11 token lost")).toBe(true); // the logs do cover the token events
     expect(JSON.stringify(lines)).not.toContain(PIN);
-    for (const f of filesUnder(visited.dir)) expect({ f, pin: readFileSync(f).includes(PIN) }).toEqual({ f, pin: false });
+    for (const f of filesUnder(visited.dir))
+      expect({ f, pin: readFileSync(f).includes(PIN) }).toEqual({ f, pin: false });
   });
 
   test("restart on keystore:tls when the sealed key cannot be opened (token re-initialised, then absent): exit 1 with the reason, no PIN", async () => {
     expect(await v.stop()).toBe(0);
     const start = async (): Promise<{ code: number; out: string }> => {
-      const p = Bun.spawn([process.execPath, join(import.meta.dir, "..", "src", "main.ts"), "serve", "--config", visited.configPath], {
-        cwd: visited.dir,
-        env: { ...process.env, ...hsm.env, [PIN_ENV]: PIN },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+      const p = Bun.spawn(
+        [process.execPath, join(import.meta.dir, "..", "src", "main.ts"), "serve", "--config", visited.configPath],
+        {
+          cwd: visited.dir,
+          env: { ...process.env, ...hsm.env, [PIN_ENV]: PIN },
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+      );
       const timer = setTimeout(() => p.kill("SIGKILL"), 20000);
-      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      const [out, err, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ]);
       clearTimeout(timer);
       return { code, out: out + err };
     };
@@ -386,7 +502,12 @@ describe("pkcs11 AEAD engine: onKeysLost (what lets the SEPP re-handshake after 
     const dataDir = mkdtempSync(join(tmpdir(), "sepp-hw-lost-"));
     writeFileSync(join(dataDir, "pin"), t.pin, { mode: 0o600 });
     const log = memoryLogger();
-    const ks = await openKeystore({ backend: "pkcs11", module: hsm.module, tokenUri: t.uri, pinFile: "pin", sessionPoolSize: 1 }, dataDir, log, { retryInitialMs: 20, retryMaxMs: 100 });
+    const ks = await openKeystore(
+      { backend: "pkcs11", module: hsm.module, tokenUri: t.uri, pinFile: "pin", sessionPoolSize: 1 },
+      dataDir,
+      log,
+      { retryInitialMs: 20, retryMaxMs: 100 },
+    );
     const aead = createAeadEngine("pkcs11", ks);
     try {
       let lost = 0;
@@ -439,14 +560,24 @@ describe("SEPP started while its token is absent", () => {
     const label = `e2e-late-${process.pid}`;
     const pin = `late-Pin-${process.pid}-c0ffee`;
     const d = mkdtempSync(join(tmpdir(), "sepp-hw-late-"));
-    const udm2 = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }));
+    const udm2 = await startNf(() => ({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(AM_DATA),
+    }));
     const pair = await writePair({
       dir: d,
       capabilities: ["PRINS"],
       homeProducers: { [HOME_UDM]: udm2.port },
       edit: (side, c) => {
         if (side !== "visited") return;
-        c.keystore = { backend: "pkcs11", module: hsm.module, tokenUri: `pkcs11:token=${label}`, pinEnv: PIN_ENV, sessionPoolSize: 2 };
+        c.keystore = {
+          backend: "pkcs11",
+          module: hsm.module,
+          tokenUri: `pkcs11:token=${label}`,
+          pinEnv: PIN_ENV,
+          sessionPoolSize: 2,
+        };
         c.aead = { engine: "pkcs11" };
       },
     });
@@ -465,15 +596,25 @@ describe("SEPP started while its token is absent", () => {
         },
       );
       const base = `http://127.0.0.1:${pair.visited.ports.admin}`;
-      const down = await waitFor("health DOWN", async () => {
-        if (startError) throw startError;
-        const r = await fetch(`${base}/v1/health`);
-        return r.status === 503 ? ((await r.json()) as { checks: Record<string, string> }) : null;
-      }, 25000); // below startSepp's own 20 s start-up bound plus margin: a dead process fails startSepp first
+      const down = await waitFor(
+        "health DOWN",
+        async () => {
+          if (startError) throw startError;
+          const r = await fetch(`${base}/v1/health`);
+          return r.status === 503 ? ((await r.json()) as { checks: Record<string, string> }) : null;
+        },
+        25000,
+      ); // below startSepp's own 20 s start-up bound plus margin: a dead process fails startSepp first
       expect(down.checks.keystore).toBe(`token not found: pkcs11:token=${label}`);
       const admin = (await Bun.file(join(pair.visited.dir, "var", "admin.token")).text()).trim();
-      const st = (await (await fetch(`${base}/v1/status`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { keystore: Record<string, unknown>; aead: { engine: string } };
-      expect(st.keystore).toMatchObject({ backend: "pkcs11", healthy: false, detail: `token not found: pkcs11:token=${label}` });
+      const st = (await (
+        await fetch(`${base}/v1/status`, { headers: { authorization: `Bearer ${admin}` } })
+      ).json()) as { keystore: Record<string, unknown>; aead: { engine: string } };
+      expect(st.keystore).toMatchObject({
+        backend: "pkcs11",
+        healthy: false,
+        detail: `token not found: pkcs11:token=${label}`,
+      });
       expect(st.aead.engine).toBe("pkcs11");
 
       hsm.createToken(label, pin);

@@ -9,20 +9,24 @@ describe("metrics series handles", () => {
   test("a counter series renders the same as inc with the same labels (any order, values needing escapes)", () => {
     const label = fc.string({ maxLength: 8 });
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom("peer", "mode", "direction", "outcome", "a"), label, { maxKeys: 5 }), fc.integer({ min: 1, max: 5 }), (labels, n) => {
-        const a = new Registry();
-        const b = new Registry();
-        const ca = a.counter("x_total", "x");
-        const s = b.counter("x_total", "x").series(labels);
-        // reversed insertion order: the key must still be the sorted one
-        const reversed = Object.fromEntries(Object.entries(labels).reverse());
-        for (let i = 0; i < n; i++) {
-          ca.inc(reversed);
-          s.inc();
-        }
-        expect(b.render()).toBe(a.render());
-        expect(b.counter("x_total", "x").get(labels)).toBe(n);
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom("peer", "mode", "direction", "outcome", "a"), label, { maxKeys: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        (labels, n) => {
+          const a = new Registry();
+          const b = new Registry();
+          const ca = a.counter("x_total", "x");
+          const s = b.counter("x_total", "x").series(labels);
+          // reversed insertion order: the key must still be the sorted one
+          const reversed = Object.fromEntries(Object.entries(labels).reverse());
+          for (let i = 0; i < n; i++) {
+            ca.inc(reversed);
+            s.inc();
+          }
+          expect(b.render()).toBe(a.render());
+          expect(b.counter("x_total", "x").get(labels)).toBe(n);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -58,12 +62,22 @@ describe("metrics series handles", () => {
     m.done("peer-a", "prins", "outbound", "ok", 0.2);
     m.done("peer-b", "tls", "inbound", "refused", 0.0001);
     const out = r.render();
-    expect(out).toContain('sepp_datapath_requests_total{direction="outbound",mode="prins",outcome="ok",peer="peer-a"} 2');
-    expect(out).toContain('sepp_datapath_requests_total{direction="inbound",mode="tls",outcome="refused",peer="peer-b"} 1');
+    expect(out).toContain(
+      'sepp_datapath_requests_total{direction="outbound",mode="prins",outcome="ok",peer="peer-a"} 2',
+    );
+    expect(out).toContain(
+      'sepp_datapath_requests_total{direction="inbound",mode="tls",outcome="refused",peer="peer-b"} 1',
+    );
     expect(out).toContain('sepp_datapath_request_duration_seconds_count{direction="outbound",mode="prins"} 2');
-    expect(out).toContain('sepp_datapath_request_duration_seconds_bucket{direction="outbound",mode="prins",le="0.0025"} 1');
+    expect(out).toContain(
+      'sepp_datapath_request_duration_seconds_bucket{direction="outbound",mode="prins",le="0.0025"} 1',
+    );
     // a second instance on the same registry adds to the same series
     dataPathMetrics(r).done("peer-a", "prins", "outbound", "ok", 0.002);
-    expect(r.counter("sepp_datapath_requests_total", "").get({ peer: "peer-a", mode: "prins", direction: "outbound", outcome: "ok" })).toBe(3);
+    expect(
+      r
+        .counter("sepp_datapath_requests_total", "")
+        .get({ peer: "peer-a", mode: "prins", direction: "outbound", outcome: "ok" }),
+    ).toBe(3);
   });
 });

@@ -21,7 +21,10 @@ function onNextCapabilityRequest(traces: TraceEvent[], f: () => void): void {
   let armed = true;
   traces.push = (...items: TraceEvent[]) => {
     const n = push(...items);
-    if (armed && items.some((t) => t.direction === "sent" && t.kind === "request" && t.operation === "exchange-capability")) {
+    if (
+      armed &&
+      items.some((t) => t.direction === "sent" && t.kind === "request" && t.operation === "exchange-capability")
+    ) {
       armed = false;
       f();
     }
@@ -86,9 +89,14 @@ describe("concurrent handshakes with one peer", () => {
     // like src/sepp.ts: re-negotiate on CONTEXT_NOT_FOUND about the current context; a second caller at the same time
     const reactions: Promise<unknown>[] = [];
     a.service.on("error-report", (e) => {
-      if (e.info.n32fErrorType === "CONTEXT_NOT_FOUND") reactions.push(a.service.handshake("home"), a.service.handshake("home"));
+      if (e.info.n32fErrorType === "CONTEXT_NOT_FOUND")
+        reactions.push(a.service.handshake("home"), a.service.handshake("home"));
     });
-    await b.service.reportError("visited", { type: "CONTEXT_NOT_FOUND", receiverContextId: cur.localContextId!, messageId: "0123456789abcdef" });
+    await b.service.reportError("visited", {
+      type: "CONTEXT_NOT_FOUND",
+      receiverContextId: cur.localContextId!,
+      messageId: "0123456789abcdef",
+    });
     const st = a.service.status("home")!;
     expect(st.counters.errorsReceived).toBe(1);
     expect(st.lastError?.cause).toBe("CONTEXT_NOT_FOUND");
@@ -100,7 +108,10 @@ describe("concurrent handshakes with one peer", () => {
 
     // an n32f-error type outside TS 29.573's list is shown as OTHER (bounded metric labels)
     const now = a.service.status("home")!;
-    await b.service.reportError("visited", { type: "SOMETHING_NEW" as N32fErrorType, receiverContextId: now.localContextId! });
+    await b.service.reportError("visited", {
+      type: "SOMETHING_NEW" as N32fErrorType,
+      receiverContextId: now.localContextId!,
+    });
     expect(a.service.status("home")!.lastError?.cause).toBe("OTHER");
     expect(a.service.status("home")!.lastError?.detail).toContain("SOMETHING_NEW");
     const metrics = a.metrics.render();

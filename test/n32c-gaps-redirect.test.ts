@@ -43,7 +43,10 @@ interface Sepp {
 }
 
 /** A SEPP (N32-c service and its N32 listener) from the harness configuration of side `side`, with `cert`/`fqdn`. */
-async function sepp(side: "a" | "b", o: { cert?: DevCert; fqdn?: string; resolveHost?: (h: string) => string } = {}): Promise<Sepp> {
+async function sepp(
+  side: "a" | "b",
+  o: { cert?: DevCert; fqdn?: string; resolveHost?: (h: string) => string } = {},
+): Promise<Sepp> {
   const pki = await testPki();
   let input = configInput(pki, side, "https://127.0.0.1:1", mkdtempSync(join(tmpdir(), `n32c-redir-${side}-`)));
   if (o.cert) Object.assign(input.tls!, { certificate: o.cert.certPem, privateKey: o.cert.keyPem });
@@ -95,7 +98,10 @@ async function sepp(side: "a" | "b", o: { cert?: DevCert; fqdn?: string; resolve
 }
 
 /** An N32 server (certificate `cert`) answering every exchange-capability with 307 and `location()`. */
-async function redirector(cert: DevCert, location: () => string | undefined): Promise<{ uri: string; port: number; requests: string[] }> {
+async function redirector(
+  cert: DevCert,
+  location: () => string | undefined,
+): Promise<{ uri: string; port: number; requests: string[] }> {
   const pki = await testPki();
   const cfg = parseOrThrow(configInput(pki, "b", "https://127.0.0.1:1", mkdtempSync(join(tmpdir(), "n32c-redir-r-"))));
   const requests: string[] = [];
@@ -134,13 +140,20 @@ async function sepp2(a: Sepp, cert?: DevCert): Promise<Sepp> {
   return s;
 }
 
-const received = (s: Sepp) => s.traces.filter((t) => t.direction === "received" && t.kind === "request").map((t) => t.operation);
+const received = (s: Sepp) =>
+  s.traces.filter((t) => t.direction === "received" && t.kind === "request").map((t) => t.operation);
 
 describe("redirectTarget (which Location is followed)", () => {
   const peer = { n32Fqdn: FQDN_B, plmnIds: [PLMN_B] } as Parameters<typeof redirectTarget>[1];
   test("accepted: the peer's FQDN or a name in its PLMN's 3GPP domain, https, exact path, optional port", () => {
-    expect(redirectTarget(`https://${SEPP2}:8443${PATH}`, peer)).toEqual({ ok: true, target: { uri: `https://${SEPP2}:8443`, fqdn: SEPP2 } });
-    expect(redirectTarget(`https://${FQDN_B}${PATH}`, peer)).toEqual({ ok: true, target: { uri: `https://${FQDN_B}`, fqdn: FQDN_B } });
+    expect(redirectTarget(`https://${SEPP2}:8443${PATH}`, peer)).toEqual({
+      ok: true,
+      target: { uri: `https://${SEPP2}:8443`, fqdn: SEPP2 },
+    });
+    expect(redirectTarget(`https://${FQDN_B}${PATH}`, peer)).toEqual({
+      ok: true,
+      target: { uri: `https://${FQDN_B}`, fqdn: FQDN_B },
+    });
     expect(redirectTarget(`https://SEPP2.5GC.MNC410.MCC310.3GPPNETWORK.ORG:9${PATH}`, peer).ok).toBe(true);
     // MNC padded to 3 digits (P9)
     const twoDigit = { n32Fqdn: FQDN_A, plmnIds: [PLMN_A] } as Parameters<typeof redirectTarget>[1];
@@ -248,7 +261,11 @@ describe("exchange-capability 307 between SEPPs", () => {
     for (const l of cases) {
       location = l;
       const st = await a.service.handshake("home");
-      expect({ l, state: st.state, cause: st.lastError?.cause }).toEqual({ l, state: "failed", cause: "REDIRECT_NOT_ALLOWED" });
+      expect({ l, state: st.state, cause: st.lastError?.cause }).toEqual({
+        l,
+        state: "failed",
+        cause: "REDIRECT_NOT_ALLOWED",
+      });
     }
     expect(resolved).toEqual([]);
     expect(received(s2)).toEqual([]);

@@ -37,8 +37,14 @@ describe("RI security information on N32-c", () => {
     const pki = await testPki();
     pair = await startPair({
       // the initiator expects the partner's RI (configuration), has none of its own
-      a: (c) => Object.assign(c.peers![0]!, { roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "peer", certificates: [pki.ri.certPem] }] }),
-      b: (c) => Object.assign(c.peers![0]!, { roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "own", certificates: [pki.ri.certPem] }] }),
+      a: (c) =>
+        Object.assign(c.peers![0]!, {
+          roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "peer", certificates: [pki.ri.certPem] }],
+        }),
+      b: (c) =>
+        Object.assign(c.peers![0]!, {
+          roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "own", certificates: [pki.ri.certPem] }],
+        }),
     });
     const st = await pair.a.service.handshake("home");
     expect(st.state).toBe("active-prins");
@@ -53,10 +59,16 @@ describe("RI security information on N32-c", () => {
     expect(rounds.length).toBe(1);
     const answer = pair.a.traces.find((t) => t.direction === "received" && t.operation === "exchange-params")!;
     expect(validateBody("SecParamExchRspData", answer.body)).toBeNull();
-    expect(ids((answer.body as { ipxProviderSecInfoList: { ipxProviderId: string }[] }).ipxProviderSecInfoList)).toEqual([RI_ID]);
+    expect(
+      ids((answer.body as { ipxProviderSecInfoList: { ipxProviderId: string }[] }).ipxProviderSecInfoList),
+    ).toEqual([RI_ID]);
 
     // a signature of the responder's RI verifies with the key the initiator's association holds for it
-    const keys = prepareRiKeys({ ownRis: ca.association.ownRis, peerRis: ca.association.peerRis, trust: TrustStore.fromConfig(pair.a.cfg()) });
+    const keys = prepareRiKeys({
+      ownRis: ca.association.ownRis,
+      peerRis: ca.association.peerRis,
+      trust: TrustStore.fromConfig(pair.a.cfg()),
+    });
     const entry = keys.lookup(RI_ID)!;
     expect([...entry.sides]).toEqual(["peer"]);
     const data = Buffer.from("modifications by the responder's RI");
@@ -69,7 +81,10 @@ describe("RI security information on N32-c", () => {
   test("the initiator's configuration names a peer RI the peer does not announce: warned, not trusted; views still equal", async () => {
     const pki = await testPki();
     pair = await startPair({
-      a: (c) => Object.assign(c.peers![0]!, { roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "peer", certificates: [pki.ri.certPem] }] }),
+      a: (c) =>
+        Object.assign(c.peers![0]!, {
+          roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "peer", certificates: [pki.ri.certPem] }],
+        }),
     });
     expect((await pair.a.service.handshake("home")).state).toBe("active-prins");
     const { ca, cb } = only(pair);
@@ -83,7 +98,12 @@ describe("RI security information on N32-c", () => {
   test("only the initiator has RIs: the RI round carries them, the responder keeps them, no list comes back", async () => {
     const pki = await testPki();
     pair = await startPair({
-      a: (c) => Object.assign(c.peers![0]!, { roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "own", certificates: [pki.ri.certPem], authorized: true }] }),
+      a: (c) =>
+        Object.assign(c.peers![0]!, {
+          roamingIntermediaries: [
+            { ipxProviderId: RI_ID, side: "own", certificates: [pki.ri.certPem], authorized: true },
+          ],
+        }),
     });
     expect((await pair.a.service.handshake("home")).state).toBe("active-prins");
     const { ca, cb } = only(pair);
@@ -125,7 +145,10 @@ describe("RI security information on N32-c", () => {
     const pki = await testPki();
     pair = await startPair({
       // B announces an RI whose certificate was issued by a SEPP root, not under the RI trust store
-      b: (c) => Object.assign(c.peers![0]!, { roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "own", certificates: [pki.riFromSeppRoot.certPem] }] }),
+      b: (c) =>
+        Object.assign(c.peers![0]!, {
+          roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "own", certificates: [pki.riFromSeppRoot.certPem] }],
+        }),
     });
     const st = await pair.a.service.handshake("home");
     expect(st.state).toBe("failed");

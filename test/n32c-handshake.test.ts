@@ -27,7 +27,11 @@ afterEach(async () => {
 const enc = new TextEncoder();
 
 function crossCheck(sender: N32fContext, receiver: N32fContext, kind: "request" | "response", text: string): void {
-  const aad = enc.encode(JSON.stringify({ metaData: { n32fContextId: receiver.localContextId, messageId: "0123456789abcdef", authorizedIpxId: "NULL" } }));
+  const aad = enc.encode(
+    JSON.stringify({
+      metaData: { n32fContextId: receiver.localContextId, messageId: "0123456789abcdef", authorizedIpxId: "NULL" },
+    }),
+  );
   const jwe = protectJwe(sender, kind, aad, enc.encode(text));
   const opened = openJwe(receiver, kind, parseJwe(jwe));
   expect(new TextDecoder().decode(opened.plaintext)).toBe(text);
@@ -51,10 +55,18 @@ describe("N32-c handshake between two SEPPs", () => {
       pair = await startPair({
         engine: (n) => engines[n],
         a: (c) => {
-          Object.assign(c.peers![0]!, { protectionPolicy: POLICY_A, partnerPolicy: POLICY_B, roamingIntermediaries: [riEntry] });
+          Object.assign(c.peers![0]!, {
+            protectionPolicy: POLICY_A,
+            partnerPolicy: POLICY_B,
+            roamingIntermediaries: [riEntry],
+          });
         },
         b: (c) => {
-          Object.assign(c.peers![0]!, { protectionPolicy: POLICY_B, partnerPolicy: POLICY_A, roamingIntermediaries: [{ ...riEntry, authorized: false }] });
+          Object.assign(c.peers![0]!, {
+            protectionPolicy: POLICY_B,
+            partnerPolicy: POLICY_A,
+            roamingIntermediaries: [{ ...riEntry, authorized: false }],
+          });
         },
       });
       const { a, b } = pair;
@@ -100,23 +112,33 @@ describe("N32-c handshake between two SEPPs", () => {
       expect(masters.length).toBe(2);
       expect(Buffer.from(masters[0]!.out).equals(Buffer.from(masters[1]!.out))).toBe(true);
       const m = deriveN32fKeyMaterial(masters[0]!.out, ca!.localContextId, "A256GCM");
-      const expectKeys = [m.keys.parallel_request_key, m.keys.parallel_response_key, m.keys.reverse_request_key, m.keys.reverse_response_key]
+      const expectKeys = [
+        m.keys.parallel_request_key,
+        m.keys.parallel_response_key,
+        m.keys.reverse_request_key,
+        m.keys.reverse_response_key,
+      ]
         .map((k) => Buffer.from(k).toString("hex"))
         .sort();
       expect(engines.a.imported.map((k) => Buffer.from(k).toString("hex")).sort()).toEqual(expectKeys);
       expect(engines.b.imported.map((k) => Buffer.from(k).toString("hex")).sort()).toEqual(expectKeys);
       const wrong = deriveN32fKeyMaterial(masters[0]!.out, cb!.localContextId, "A256GCM");
-      expect(engines.a.imported.map((k) => Buffer.from(k).toString("hex"))).not.toContain(Buffer.from(wrong.keys.parallel_request_key).toString("hex"));
+      expect(engines.a.imported.map((k) => Buffer.from(k).toString("hex"))).not.toContain(
+        Buffer.from(wrong.keys.parallel_request_key).toString("hex"),
+      );
 
       // every body either side sent validates against the 3GPP schema
       const sent = [...a.traces, ...b.traces].filter((t) => t.direction === "sent");
       expect(sent.length).toBeGreaterThanOrEqual(8);
       for (const t of sent) {
-        if (t.schema) expect({ op: t.operation, errs: validateBody(t.schema, t.body) }).toEqual({ op: t.operation, errs: null });
+        if (t.schema)
+          expect({ op: t.operation, errs: validateBody(t.schema, t.body) }).toEqual({ op: t.operation, errs: null });
       }
       const ops = a.traces.filter((t) => t.direction === "sent" && t.kind === "request").map((t) => t.operation);
       expect(ops).toEqual(["exchange-capability", "exchange-params", "exchange-params", "exchange-params"]);
-      const rounds = a.traces.filter((t) => t.direction === "sent" && t.operation === "exchange-params").map((t) => Object.keys(t.body as object).sort());
+      const rounds = a.traces
+        .filter((t) => t.direction === "sent" && t.operation === "exchange-params")
+        .map((t) => Object.keys(t.body as object).sort());
       expect(rounds[0]).toEqual(["jweCipherSuiteList", "jwsCipherSuiteList", "n32fContextId", "sender"]);
       expect(rounds[1]).toEqual(["n32fContextId", "protectionPolicyInfo"]);
       expect(rounds[2]).toEqual(["ipxProviderSecInfoList", "n32fContextId"]);
@@ -135,7 +157,11 @@ describe("N32-c handshake between two SEPPs", () => {
 
   test("A128GCM chosen when it is the first common suite; kdfContextId responder on both sides still agrees", async () => {
     pair = await startPair({
-      a: (c) => Object.assign(c.peers![0]!, { jweCipherSuites: ["A128GCM", "A256GCM"], profile: { kdfContextId: "responder" } }),
+      a: (c) =>
+        Object.assign(c.peers![0]!, {
+          jweCipherSuites: ["A128GCM", "A256GCM"],
+          profile: { kdfContextId: "responder" },
+        }),
       b: (c) => Object.assign(c.peers![0]!, { profile: { kdfContextId: "responder" } }),
     });
     const st = await pair.a.service.handshake("home");

@@ -7,7 +7,13 @@ import * as v from "valibot";
 import type { ProtectionPolicy } from "../src/model/n32.ts";
 
 const partnerPolicy: ProtectionPolicy = {
-  apiIeMappingList: [{ apiSignature: "/nudm-sdm/v2/{supi}/am-data", apiMethod: "GET", IeList: [{ ieLoc: "BODY", ieType: "OTHER", rspIe: "/gpsis", isModifiable: true }] }],
+  apiIeMappingList: [
+    {
+      apiSignature: "/nudm-sdm/v2/{supi}/am-data",
+      apiMethod: "GET",
+      IeList: [{ ieLoc: "BODY", ieType: "OTHER", rspIe: "/gpsis", isModifiable: true }],
+    },
+  ],
 };
 const peer = v.parse(PeerSchema, {
   id: "home",
@@ -40,7 +46,11 @@ describe("buildContext", () => {
     expect(ctx.association.peerPolicy).toEqual(partnerPolicy);
   });
   test("a policy received on N32-c wins over the configured one", () => {
-    const received: ProtectionPolicy = { apiIeMappingList: [{ apiSignature: "/x", apiMethod: "GET", IeList: [{ ieLoc: "HEADER", ieType: "OTHER", reqIe: "x-a" }] }] };
+    const received: ProtectionPolicy = {
+      apiIeMappingList: [
+        { apiSignature: "/x", apiMethod: "GET", IeList: [{ ieLoc: "HEADER", ieType: "OTHER", reqIe: "x-a" }] },
+      ],
+    };
     const ctx = buildContext({ ...base, master: new Uint8Array(64).fill(7), peerPolicy: received });
     expect(ctx.association.peerPolicy).toEqual(received);
   });

@@ -36,7 +36,11 @@ const capReq = (sender: string, extra: object = {}) => ({
 describe("exchange-capability refusals", () => {
   test("unknown sender → 403 NEGOTIATION_NOT_ALLOWED", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
-    expectProblem(await rawPost(c, "exchange-capability", capReq("sepp9.5gc.mnc001.mcc262.3gppnetwork.org")), 403, "NEGOTIATION_NOT_ALLOWED");
+    expectProblem(
+      await rawPost(c, "exchange-capability", capReq("sepp9.5gc.mnc001.mcc262.3gppnetwork.org")),
+      403,
+      "NEGOTIATION_NOT_ALLOWED",
+    );
     await c.close();
     noContexts();
   });
@@ -52,19 +56,31 @@ describe("exchange-capability refusals", () => {
 
   test("PLMN in plmnIdList not carried by the certificate → 403", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
-    expectProblem(await rawPost(c, "exchange-capability", capReq(FQDN_A, { plmnIdList: [PLMN_A, PLMN_B] })), 403, "NEGOTIATION_NOT_ALLOWED");
+    expectProblem(
+      await rawPost(c, "exchange-capability", capReq(FQDN_A, { plmnIdList: [PLMN_A, PLMN_B] })),
+      403,
+      "NEGOTIATION_NOT_ALLOWED",
+    );
     await c.close();
   });
 
   test("targetPlmnId we do not serve → 403", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
-    expectProblem(await rawPost(c, "exchange-capability", capReq(FQDN_A, { targetPlmnId: PLMN_A })), 403, "NEGOTIATION_NOT_ALLOWED");
+    expectProblem(
+      await rawPost(c, "exchange-capability", capReq(FQDN_A, { targetPlmnId: PLMN_A })),
+      403,
+      "NEGOTIATION_NOT_ALLOWED",
+    );
     await c.close();
   });
 
   test("no common capability → 403; through the initiator: state failed with the cause", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
-    expectProblem(await rawPost(c, "exchange-capability", capReq(FQDN_A, { supportedSecCapabilityList: ["SOMETHING"] })), 403, "NEGOTIATION_NOT_ALLOWED");
+    expectProblem(
+      await rawPost(c, "exchange-capability", capReq(FQDN_A, { supportedSecCapabilityList: ["SOMETHING"] })),
+      403,
+      "NEGOTIATION_NOT_ALLOWED",
+    );
     await c.close();
     pair.b.update((cfg) => (cfg.peers![0]!.securityCapabilities = ["TLS"]));
     pair.a.update((cfg) => (cfg.peers![0]!.securityCapabilities = ["PRINS"]));
@@ -81,13 +97,21 @@ describe("exchange-capability refusals", () => {
 
   test("NONE from a peer without an association → 403", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
-    expectProblem(await rawPost(c, "exchange-capability", capReq(FQDN_A, { supportedSecCapabilityList: ["NONE"] })), 403, "NEGOTIATION_NOT_ALLOWED");
+    expectProblem(
+      await rawPost(c, "exchange-capability", capReq(FQDN_A, { supportedSecCapabilityList: ["NONE"] })),
+      403,
+      "NEGOTIATION_NOT_ALLOWED",
+    );
     await c.close();
   });
 
   test("no common usage purpose → 200 with rejectedUsagePurpose", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
-    const r = await rawPost(c, "exchange-capability", capReq(FQDN_A, { intendedUsagePurpose: [{ usagePurpose: "SMS_INTERCONNECT" }] }));
+    const r = await rawPost(
+      c,
+      "exchange-capability",
+      capReq(FQDN_A, { intendedUsagePurpose: [{ usagePurpose: "SMS_INTERCONNECT" }] }),
+    );
     expect(r.status).toBe(200);
     expect(r.body.rejectedUsagePurpose).toEqual([expect.objectContaining({ usagePurpose: "SMS_INTERCONNECT" })]);
     expect(r.body.allowedUsagePurpose).toBeUndefined();
@@ -207,7 +231,11 @@ describe("body checks", () => {
 
   test("wrong content type → 415; oversized body → 413", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
-    expectProblem(await rawPost(c, "exchange-capability", capReq(FQDN_A), { "content-type": "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectProblem(
+      await rawPost(c, "exchange-capability", capReq(FQDN_A), { "content-type": "text/plain" }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
     const big = JSON.stringify({ ...capReq(FQDN_A), padding: "x".repeat(10_000) });
     expectProblem(await rawPost(c, "exchange-capability", big), 413, "PAYLOAD_TOO_LARGE");
     await c.close();
@@ -218,28 +246,50 @@ describe("body checks", () => {
 describe("exchange-params, n32f-terminate, n32f-error refusals", () => {
   test("exchange-params before PRINS was selected → 403; unknown context ID → 404; ES256 missing → 403; no common suite → 403", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
-    expectProblem(await rawPost(c, "exchange-params", { n32fContextId: "0011223344556677", jweCipherSuiteList: ["A256GCM"] }), 403, "NEGOTIATION_NOT_ALLOWED");
-    expect((await rawPost(c, "exchange-capability", capReq(FQDN_A))).body.selectedSecCapability).toBe("PRINS");
-    expectProblem(await rawPost(c, "exchange-params", { n32fContextId: "0011223344556677" }), 404, "CONTEXT_NOT_FOUND");
     expectProblem(
-      await rawPost(c, "exchange-params", { n32fContextId: "0011223344556677", jweCipherSuiteList: ["A256GCM"], jwsCipherSuiteList: ["ES384"] }),
+      await rawPost(c, "exchange-params", { n32fContextId: "0011223344556677", jweCipherSuiteList: ["A256GCM"] }),
       403,
       "NEGOTIATION_NOT_ALLOWED",
     );
-    expectProblem(await rawPost(c, "exchange-params", { n32fContextId: "0011223344556677", jweCipherSuiteList: ["A192GCM"] }), 403, "NEGOTIATION_NOT_ALLOWED");
+    expect((await rawPost(c, "exchange-capability", capReq(FQDN_A))).body.selectedSecCapability).toBe("PRINS");
+    expectProblem(await rawPost(c, "exchange-params", { n32fContextId: "0011223344556677" }), 404, "CONTEXT_NOT_FOUND");
     expectProblem(
-      await rawPost(c, "exchange-params", { n32fContextId: "0011223344556677", jweCipherSuiteList: ["A256GCM"], sender: "other.5gc.mnc001.mcc262.3gppnetwork.org" }),
+      await rawPost(c, "exchange-params", {
+        n32fContextId: "0011223344556677",
+        jweCipherSuiteList: ["A256GCM"],
+        jwsCipherSuiteList: ["ES384"],
+      }),
+      403,
+      "NEGOTIATION_NOT_ALLOWED",
+    );
+    expectProblem(
+      await rawPost(c, "exchange-params", { n32fContextId: "0011223344556677", jweCipherSuiteList: ["A192GCM"] }),
+      403,
+      "NEGOTIATION_NOT_ALLOWED",
+    );
+    expectProblem(
+      await rawPost(c, "exchange-params", {
+        n32fContextId: "0011223344556677",
+        jweCipherSuiteList: ["A256GCM"],
+        sender: "other.5gc.mnc001.mcc262.3gppnetwork.org",
+      }),
       403,
       "NEGOTIATION_NOT_ALLOWED",
     );
     noContexts();
     // an RI certificate that is not under the RI trust store, in the RI round → 403, context dropped
-    const ok = await rawPost(c, "exchange-params", { n32fContextId: "0011223344556677", jweCipherSuiteList: ["A256GCM"] });
+    const ok = await rawPost(c, "exchange-params", {
+      n32fContextId: "0011223344556677",
+      jweCipherSuiteList: ["A256GCM"],
+    });
     expect(ok.status).toBe(200);
     expect(pair.b.contexts.size).toBe(1);
     const { riBase64 } = await import("./support/pki.ts");
     for (const bad of [pair.pki.riFromSeppRoot, pair.pki.riP384, pair.pki.riExpired]) {
-      const again = await rawPost(c, "exchange-params", { n32fContextId: "1011223344556677", jweCipherSuiteList: ["A256GCM"] });
+      const again = await rawPost(c, "exchange-params", {
+        n32fContextId: "1011223344556677",
+        jweCipherSuiteList: ["A256GCM"],
+      });
       expect(again.status).toBe(200);
       const r = await rawPost(c, "exchange-params", {
         n32fContextId: "1011223344556677",
@@ -256,7 +306,11 @@ describe("exchange-params, n32f-terminate, n32f-error refusals", () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
     expectProblem(await rawPost(c, "n32f-terminate", { n32fContextId: "00000000000000aa" }), 404, "CONTEXT_NOT_FOUND");
     expectProblem(
-      await rawPost(c, "n32f-error", { n32fMessageId: "0000000000000000", n32fErrorType: "INTEGRITY_CHECK_FAILED", n32fContextId: "00000000000000aa" }),
+      await rawPost(c, "n32f-error", {
+        n32fMessageId: "0000000000000000",
+        n32fErrorType: "INTEGRITY_CHECK_FAILED",
+        n32fContextId: "00000000000000aa",
+      }),
       404,
       "CONTEXT_NOT_FOUND",
     );
@@ -267,7 +321,11 @@ describe("exchange-params, n32f-terminate, n32f-error refusals", () => {
     await pair.a.service.handshake("home");
     const [cb] = pair.b.contexts.list();
     const c = await rawClient(pair.b, pair.pki.bOtherName); // a valid PLMN-B cert that names no configured peer
-    expectProblem(await rawPost(c, "n32f-terminate", { n32fContextId: cb!.localContextId }), 403, "NEGOTIATION_NOT_ALLOWED");
+    expectProblem(
+      await rawPost(c, "n32f-terminate", { n32fContextId: cb!.localContextId }),
+      403,
+      "NEGOTIATION_NOT_ALLOWED",
+    );
     await c.close();
     expect(pair.b.contexts.size).toBe(1);
     await pair.a.service.terminate("home");
@@ -279,7 +337,8 @@ describe("exchange-params, n32f-terminate, n32f-error refusals", () => {
     try {
       const c = await rawClient(pair.b, pair.pki.seppA);
       const results = [];
-      for (let i = 0; i < 8; i++) results.push(await rawPost(c, "n32f-terminate", { n32fContextId: "00000000000000bb" }));
+      for (let i = 0; i < 8; i++)
+        results.push(await rawPost(c, "n32f-terminate", { n32fContextId: "00000000000000bb" }));
       const limited = results.filter((r) => r.status === 429);
       expect(limited.length).toBeGreaterThanOrEqual(4);
       expectProblem(limited[0]!, 429, "NF_CONGESTION_RISK");

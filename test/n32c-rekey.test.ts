@@ -11,7 +11,8 @@ afterEach(async () => {
 });
 
 test("validity 3 s, margin 2 s: the initiator re-handshakes with new IDs and retires the old context", async () => {
-  const lifetime = (c: { n32c?: object }) => Object.assign(c.n32c!, { contextValiditySeconds: 3, rekeyMarginSeconds: 2 });
+  const lifetime = (c: { n32c?: object }) =>
+    Object.assign(c.n32c!, { contextValiditySeconds: 3, rekeyMarginSeconds: 2 });
   pair = await startPair({
     a: (c) => {
       lifetime(c);

@@ -35,14 +35,18 @@ test("peer down: bounded retries with backoff, state visible; peer up: associati
   a.service.start();
   // record when each attempt starts (the counter moves at the start of an attempt)
   let last = 0;
-  await until(() => {
-    const n = a.service.status("home")!.counters.attempts;
-    while (last < n) {
-      times.push(Date.now());
-      last++;
-    }
-    return n >= 5;
-  }, 10_000, "5 attempts");
+  await until(
+    () => {
+      const n = a.service.status("home")!.counters.attempts;
+      while (last < n) {
+        times.push(Date.now());
+        last++;
+      }
+      return n >= 5;
+    },
+    10_000,
+    "5 attempts",
+  );
   // retryInitialMs 50, retryMaxMs 400, equal jitter: the waits are at least 25, 50, 100, 200 ms
   expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(375 - 20);
   const st = a.service.status("home")!;

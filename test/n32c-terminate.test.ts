@@ -13,7 +13,12 @@ afterEach(async () => {
 });
 
 function events(p: Pair) {
-  const ev = { aErr: [] as ErrorReportEvent[], bErr: [] as ErrorReportEvent[], aTerm: [] as ContextTerminatedEvent[], bTerm: [] as ContextTerminatedEvent[] };
+  const ev = {
+    aErr: [] as ErrorReportEvent[],
+    bErr: [] as ErrorReportEvent[],
+    aTerm: [] as ContextTerminatedEvent[],
+    bTerm: [] as ContextTerminatedEvent[],
+  };
   p.a.service.on("error-report", (e) => ev.aErr.push(e));
   p.b.service.on("error-report", (e) => ev.bErr.push(e));
   p.a.service.on("context-terminated", (e) => ev.aTerm.push(e));
@@ -92,19 +97,38 @@ describe("n32f-error", () => {
     await pair.a.service.handshake("home");
     const [ca] = pair.a.contexts.list();
     const [cb] = pair.b.contexts.list();
-    await pair.a.service.reportError("home", { type: "INTEGRITY_CHECK_FAILED", receiverContextId: cb!.localContextId, messageId: "0123456789abcdef" });
+    await pair.a.service.reportError("home", {
+      type: "INTEGRITY_CHECK_FAILED",
+      receiverContextId: cb!.localContextId,
+      messageId: "0123456789abcdef",
+    });
     expect(ev.bErr).toEqual([
-      { peerId: "visited", info: { n32fMessageId: "0123456789abcdef", n32fErrorType: "INTEGRITY_CHECK_FAILED", n32fContextId: cb!.localContextId } },
+      {
+        peerId: "visited",
+        info: {
+          n32fMessageId: "0123456789abcdef",
+          n32fErrorType: "INTEGRITY_CHECK_FAILED",
+          n32fContextId: cb!.localContextId,
+        },
+      },
     ]);
     // the responder reports over its own connection toward the initiator
-    await pair.b.service.reportError("visited", { type: "DECIPHERING_FAILED", receiverContextId: ca!.localContextId, messageId: "fedcba9876543210" });
-    expect(ev.aErr.map((e) => [e.peerId, e.info.n32fErrorType, e.info.n32fContextId])).toEqual([["home", "DECIPHERING_FAILED", ca!.localContextId]]);
+    await pair.b.service.reportError("visited", {
+      type: "DECIPHERING_FAILED",
+      receiverContextId: ca!.localContextId,
+      messageId: "fedcba9876543210",
+    });
+    expect(ev.aErr.map((e) => [e.peerId, e.info.n32fErrorType, e.info.n32fContextId])).toEqual([
+      ["home", "DECIPHERING_FAILED", ca!.localContextId],
+    ]);
     expect(pair.a.service.status("home")!.counters.errorsReceived).toBe(1);
     expect(pair.b.service.status("visited")!.counters.errorsSent).toBe(1);
     // contexts stay (local reaction is the data path's)
     expect(pair.a.contexts.size).toBe(1);
     // an unknown context ID is refused
-    await expect(pair.a.service.reportError("home", { type: "INTEGRITY_CHECK_FAILED", receiverContextId: "00000000000000ff" })).rejects.toThrow(/404/);
+    await expect(
+      pair.a.service.reportError("home", { type: "INTEGRITY_CHECK_FAILED", receiverContextId: "00000000000000ff" }),
+    ).rejects.toThrow(/404/);
   });
 });
 
@@ -141,14 +165,21 @@ describe("protection policy mismatch (TS 33.501 13.2.3.6)", () => {
     expect(st.lastError?.cause).toBe("POLICY_MISMATCH");
     expect(pair.a.contexts.size).toBe(0);
     expect(pair.b.contexts.size).toBe(0);
-    expect(ev.bErr.map((e) => [e.info.n32fErrorType, e.info.n32fMessageId])).toEqual([["POLICY_MISMATCH", "0000000000000000"]]);
+    expect(ev.bErr.map((e) => [e.info.n32fErrorType, e.info.n32fMessageId])).toEqual([
+      ["POLICY_MISMATCH", "0000000000000000"],
+    ]);
     expect(ev.bTerm.map((e) => e.reason)).toEqual(["policy-mismatch"]);
   });
 
   test("warn: the mismatch is logged and the context is activated", async () => {
     pair = await startPair({
       a: (c) => Object.assign(c.peers![0]!, { protectionPolicy: POLICY_A }),
-      b: (c) => Object.assign(c.peers![0]!, { protectionPolicy: POLICY_B, partnerPolicy: POLICY_B, profile: { onPolicyMismatch: "warn" } }),
+      b: (c) =>
+        Object.assign(c.peers![0]!, {
+          protectionPolicy: POLICY_B,
+          partnerPolicy: POLICY_B,
+          profile: { onPolicyMismatch: "warn" },
+        }),
     });
     const ev = events(pair);
     const st = await pair.a.service.handshake("home");

@@ -67,7 +67,11 @@ test("TLS 1.2 from a peer that is not allowed it (listener open to 1.2 for anoth
   pair = await startPair();
   await bOnTls12(pair); // B's listener accepts 1.2, but B's settings for A do not allow it
   const c = await rawClient(pair.b, pair.pki.seppA, { tls12: true });
-  const r = await rawPost(c, "exchange-capability", { sender: FQDN_A, supportedSecCapabilityList: ["PRINS"], plmnIdList: [PLMN_A] });
+  const r = await rawPost(c, "exchange-capability", {
+    sender: FQDN_A,
+    supportedSecCapabilityList: ["PRINS"],
+    plmnIdList: [PLMN_A],
+  });
   expect(r.status).toBe(403);
   expect(r.body.cause).toBe("NEGOTIATION_NOT_ALLOWED");
   expect(r.body.detail).toContain("TLS 1.2");

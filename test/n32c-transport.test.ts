@@ -58,7 +58,12 @@ const connect = (o: Partial<Parameters<typeof H2Client.connect>[0]> = {}) =>
 
 test("the handler sees the TLS 1.3 connection, the peer certificate and the same exporter output as the client", async () => {
   const c = await connect();
-  const r = await c.request("POST", "/echo", { headers: { "content-type": "text/plain" }, body: "hello", timeoutMs: 3000, maxBodyBytes: 1000 });
+  const r = await c.request("POST", "/echo", {
+    headers: { "content-type": "text/plain" },
+    body: "hello",
+    timeoutMs: 3000,
+    maxBodyBytes: 1000,
+  });
   expect(r.status).toBe(200);
   expect(JSON.parse(r.text())).toEqual({ length: 5 });
   expect(c.protocol).toBe("TLSv1.3");
@@ -72,7 +77,9 @@ test("the handler sees the TLS 1.3 connection, the peer certificate and the same
 test("body over the limit → 413, both with a declared content-length and streamed", async () => {
   const c = await connect();
   const big = "x".repeat(5000);
-  const r1 = await c.request("POST", "/echo", { headers: { "content-length": "5000" }, body: big, timeoutMs: 3000, maxBodyBytes: 1000 }).catch((e) => e);
+  const r1 = await c
+    .request("POST", "/echo", { headers: { "content-length": "5000" }, body: big, timeoutMs: 3000, maxBodyBytes: 1000 })
+    .catch((e) => e);
   const r2 = await c.request("POST", "/echo", { body: big, timeoutMs: 3000, maxBodyBytes: 1000 }).catch((e) => e);
   for (const r of [r1, r2]) {
     expect(r.status).toBe(413);
@@ -82,7 +89,14 @@ test("body over the limit → 413, both with a declared content-length and strea
 });
 
 test("a client without a certificate is refused", async () => {
-  const sock = tls.connect({ host: "127.0.0.1", port: server.port, servername: FQDN_B, ca: trust.tlsCaPem(), ALPNProtocols: ["h2"], checkServerIdentity: () => undefined });
+  const sock = tls.connect({
+    host: "127.0.0.1",
+    port: server.port,
+    servername: FQDN_B,
+    ca: trust.tlsCaPem(),
+    ALPNProtocols: ["h2"],
+    checkServerIdentity: () => undefined,
+  });
   const outcome = await new Promise<string>((resolve) => {
     sock.on("error", () => resolve("error"));
     sock.on("close", () => resolve("closed"));

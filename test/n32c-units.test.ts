@@ -18,17 +18,36 @@ test("comparePolicies: equal up to order; each difference named", () => {
   expect(d.map((x) => x.param).sort()).toEqual(["/apiIeMappingList", "/apiIeMappingList/0", "/dataTypeEncPolicy"]);
   const modChanged: ProtectionPolicy = {
     ...POLICY_B,
-    apiIeMappingList: [{ ...POLICY_B.apiIeMappingList[0]!, IeList: [{ ...POLICY_B.apiIeMappingList[0]!.IeList[0]!, isModifiable: true }] }],
+    apiIeMappingList: [
+      {
+        ...POLICY_B.apiIeMappingList[0]!,
+        IeList: [{ ...POLICY_B.apiIeMappingList[0]!.IeList[0]!, isModifiable: true }],
+      },
+    ],
   };
-  expect(comparePolicies(modChanged, POLICY_B)).toEqual([{ param: "/apiIeMappingList/0/IeList", reason: expect.stringContaining("differs") }]);
+  expect(comparePolicies(modChanged, POLICY_B)).toEqual([
+    { param: "/apiIeMappingList/0/IeList", reason: expect.stringContaining("differs") },
+  ]);
   // isModifiable absent = false
-  const explicitFalse: ProtectionPolicy = { ...POLICY_A, apiIeMappingList: [{ ...POLICY_A.apiIeMappingList[0]!, IeList: [{ ...POLICY_A.apiIeMappingList[0]!.IeList[0]!, isModifiable: false }] }] };
+  const explicitFalse: ProtectionPolicy = {
+    ...POLICY_A,
+    apiIeMappingList: [
+      {
+        ...POLICY_A.apiIeMappingList[0]!,
+        IeList: [{ ...POLICY_A.apiIeMappingList[0]!.IeList[0]!, isModifiable: false }],
+      },
+    ],
+  };
   expect(comparePolicies(explicitFalse, POLICY_A)).toEqual([]);
 });
 
 test("TokenBuckets: burst of `rate`, refill over time, keys independent, bounded", () => {
   let now = 0;
-  const b = new TokenBuckets(() => 3, () => now, 2);
+  const b = new TokenBuckets(
+    () => 3,
+    () => now,
+    2,
+  );
   expect([b.take("p"), b.take("p"), b.take("p"), b.take("p")]).toEqual([true, true, true, false]);
   expect(b.take("q")).toBe(true);
   now += 334;
@@ -41,16 +60,46 @@ test("TokenBuckets: burst of `rate`, refill over time, keys independent, bounded
 test("builders produce schema-valid bodies and refuse invalid ones", () => {
   const me = { n32Fqdn: FQDN_A, plmnIds: [PLMN_A], n32fPort: 8443 };
   const bodies: [Parameters<typeof validateBody>[0], unknown][] = [
-    ["SecNegotiateReqData", msg.secNegotiateReq(me, { capabilities: ["PRINS", "TLS"], targetPlmnId: PLMN_B, purposes: ["ROAMING"] })],
+    [
+      "SecNegotiateReqData",
+      msg.secNegotiateReq(me, { capabilities: ["PRINS", "TLS"], targetPlmnId: PLMN_B, purposes: ["ROAMING"] }),
+    ],
     ["SecNegotiateReqData", msg.secNegotiateNoneReq(me)],
-    ["SecNegotiateRspData", msg.secNegotiateRsp(me, { selected: "PRINS", allowed: ["ROAMING"], rejected: ["SMS_INTERCONNECT"] })],
-    ["SecParamExchReqData", msg.secParamExchReq({ n32fContextId: "0011223344556677", sender: FQDN_A, jweCipherSuites: ["A256GCM"], policy: POLICY_A })],
-    ["SecParamExchRspData", msg.secParamExchRsp({ n32fContextId: "0011223344556677", jweSuite: "A256GCM", policy: POLICY_B })],
+    [
+      "SecNegotiateRspData",
+      msg.secNegotiateRsp(me, { selected: "PRINS", allowed: ["ROAMING"], rejected: ["SMS_INTERCONNECT"] }),
+    ],
+    [
+      "SecParamExchReqData",
+      msg.secParamExchReq({
+        n32fContextId: "0011223344556677",
+        sender: FQDN_A,
+        jweCipherSuites: ["A256GCM"],
+        policy: POLICY_A,
+      }),
+    ],
+    [
+      "SecParamExchRspData",
+      msg.secParamExchRsp({ n32fContextId: "0011223344556677", jweSuite: "A256GCM", policy: POLICY_B }),
+    ],
     ["N32fContextInfo", msg.n32fContextInfo("0011223344556677")],
-    ["N32fErrorInfo", msg.n32fErrorInfo({ type: "POLICY_MISMATCH", receiverContextId: "0011223344556677", policyMismatchList: [{ param: "/x" }] })],
+    [
+      "N32fErrorInfo",
+      msg.n32fErrorInfo({
+        type: "POLICY_MISMATCH",
+        receiverContextId: "0011223344556677",
+        policyMismatchList: [{ param: "/x" }],
+      }),
+    ],
   ];
   for (const [schema, body] of bodies) expect(validateBody(schema, body)).toBeNull();
-  expect(bodies[0]![1]).toMatchObject({ supportedFeatures: "1", senderN32fPort: 8443, "3GppSbiTargetApiRootSupported": true });
+  expect(bodies[0]![1]).toMatchObject({
+    supportedFeatures: "1",
+    senderN32fPort: 8443,
+    "3GppSbiTargetApiRootSupported": true,
+  });
   expect(() => msg.n32fContextInfo("xyz")).toThrow(msg.InvalidOwnBodyError);
-  expect(() => msg.secNegotiateReq({ ...me, n32Fqdn: "not a fqdn" }, { capabilities: ["PRINS"], purposes: [] })).toThrow(msg.InvalidOwnBodyError);
+  expect(() =>
+    msg.secNegotiateReq({ ...me, n32Fqdn: "not a fqdn" }, { capabilities: ["PRINS"], purposes: [] }),
+  ).toThrow(msg.InvalidOwnBodyError);
 });

@@ -44,13 +44,21 @@ const iniPolicy: ProtectionPolicy = {
         { ieLoc: "BODY", ieType: "OTHER", reqIe: "/ratType", isModifiable: false },
       ],
     },
-    { apiSignature: "/nausf-auth/v1/ue-authentications", apiMethod: "POST", IeList: [{ ieLoc: "BODY", ieType: "UEID", reqIe: "/supiOrSuci" }] },
+    {
+      apiSignature: "/nausf-auth/v1/ue-authentications",
+      apiMethod: "POST",
+      IeList: [{ ieLoc: "BODY", ieType: "UEID", reqIe: "/supiOrSuci" }],
+    },
   ],
   dataTypeEncPolicy: ["UEID", "LOCATION"],
 };
 const rspPolicy: ProtectionPolicy = {
   apiIeMappingList: [
-    { apiSignature: { callbackType: "Nudm_UECM_DeregistrationNotification" }, apiMethod: "POST", IeList: [{ ieLoc: "HEADER", ieType: "OTHER", reqIe: "user-agent", isModifiable: true }] },
+    {
+      apiSignature: { callbackType: "Nudm_UECM_DeregistrationNotification" },
+      apiMethod: "POST",
+      IeList: [{ ieLoc: "HEADER", ieType: "OTHER", reqIe: "user-agent", isModifiable: true }],
+    },
   ],
 };
 
@@ -71,11 +79,35 @@ function association(own: "ini" | "rsp", over: Partial<N32fAssociation> = {}): N
     ...over,
   };
 }
-function pair(rspOver: Partial<N32fAssociation> = {}, iniOver: Partial<N32fAssociation> = {}): { ini: N32fContext; rsp: N32fContext } {
-  const common = { enc: "A128GCM" as const, kdfContextId: INI_ID, engine: new SoftwareAeadEngine(), validUntil: Date.now() + 3_600_000 };
+function pair(
+  rspOver: Partial<N32fAssociation> = {},
+  iniOver: Partial<N32fAssociation> = {},
+): { ini: N32fContext; rsp: N32fContext } {
+  const common = {
+    enc: "A128GCM" as const,
+    kdfContextId: INI_ID,
+    engine: new SoftwareAeadEngine(),
+    validUntil: Date.now() + 3_600_000,
+  };
   return {
-    ini: createN32fContext({ ...common, localContextId: INI_ID, peerContextId: RSP_ID, role: "initiator", master: master.slice(), peerId: "home", association: association("ini", iniOver) }),
-    rsp: createN32fContext({ ...common, localContextId: RSP_ID, peerContextId: INI_ID, role: "responder", master: master.slice(), peerId: "visited", association: association("rsp", rspOver) }),
+    ini: createN32fContext({
+      ...common,
+      localContextId: INI_ID,
+      peerContextId: RSP_ID,
+      role: "initiator",
+      master: master.slice(),
+      peerId: "home",
+      association: association("ini", iniOver),
+    }),
+    rsp: createN32fContext({
+      ...common,
+      localContextId: RSP_ID,
+      peerContextId: INI_ID,
+      role: "responder",
+      master: master.slice(),
+      peerId: "visited",
+      association: association("rsp", rspOver),
+    }),
   };
 }
 
@@ -83,7 +115,11 @@ const EMPTY = new Uint8Array(0);
 const MESSAGE_ID = "00112233aabbccdd";
 
 /** Initiator → responder: the announcement over a real JWE with an empty plaintext; returns the block the responder reads. */
-function announce(ini: N32fContext, rsp: N32fContext, mutate?: (b: DataToIntegrityProtectBlock) => void): DataToIntegrityProtectBlock {
+function announce(
+  ini: N32fContext,
+  rsp: N32fContext,
+  mutate?: (b: DataToIntegrityProtectBlock) => void,
+): DataToIntegrityProtectBlock {
   const block = buildRiAnnouncementRequest({
     metaData: { n32fContextId: ini.peerContextId, messageId: MESSAGE_ID, authorizedIpxId: "NULL" },
     responderN32Fqdn: RSP_FQDN,
@@ -98,7 +134,11 @@ function announce(ini: N32fContext, rsp: N32fContext, mutate?: (b: DataToIntegri
   return JSON.parse(new TextDecoder().decode(parsed.aad));
 }
 
-function answer(rsp: N32fContext, ini: N32fContext, mutate?: (b: DataToIntegrityProtectBlock) => void): DataToIntegrityProtectBlock {
+function answer(
+  rsp: N32fContext,
+  ini: N32fContext,
+  mutate?: (b: DataToIntegrityProtectBlock) => void,
+): DataToIntegrityProtectBlock {
   const block = buildRiAnnouncementResponse({
     metaData: { n32fContextId: rsp.peerContextId, messageId: MESSAGE_ID, authorizedIpxId: "NULL" },
     params: localRiParams(rsp),
@@ -130,9 +170,21 @@ describe("P6 announcement", () => {
     const { ini, rsp } = pair();
     const req = announce(ini, rsp);
     expect(isRiAnnouncementRequest(req)).toBe(true);
-    expect(req.requestLine).toEqual({ method: "POST", scheme: "https", authority: RSP_FQDN, path: RI_ANNOUNCE_PATH, protocolVersion: "HTTP/2" });
+    expect(req.requestLine).toEqual({
+      method: "POST",
+      scheme: "https",
+      authority: RSP_FQDN,
+      path: RI_ANNOUNCE_PATH,
+      protocolVersion: "HTTP/2",
+    });
     expect(req.headers).toEqual([{ header: "content-type", value: "application/json" }]);
-    expect(req.payload!.map((p) => p.iePath)).toEqual(["/n32fContextId", "/selectedJweCipherSuite", "/selectedJwsCipherSuite", "/protectionPolicyInfo", "/ipxProviderSecInfoList"]);
+    expect(req.payload!.map((p) => p.iePath)).toEqual([
+      "/n32fContextId",
+      "/selectedJweCipherSuite",
+      "/selectedJwsCipherSuite",
+      "/protectionPolicyInfo",
+      "/ipxProviderSecInfoList",
+    ]);
     expect(req.payload!.every((p) => p.ieValueLocation === "BODY")).toBe(true);
     expect(req.payload![0]!.value).toBe(INI_ID); // the initiator's own context ID
     expect(validateReceivedBlock("DataToIntegrityProtectBlock", req)).toBeNull();
@@ -140,7 +192,13 @@ describe("P6 announcement", () => {
 
     const rspBlock = answer(rsp, ini);
     expect(rspBlock.statusLine).toBe("200");
-    expect(rspBlock.payload!.map((p) => p.iePath)).toEqual(["/n32fContextId", "/selectedJweCipherSuite", "/selectedJwsCipherSuite", "/selProtectionPolicyInfo", "/ipxProviderSecInfoList"]);
+    expect(rspBlock.payload!.map((p) => p.iePath)).toEqual([
+      "/n32fContextId",
+      "/selectedJweCipherSuite",
+      "/selectedJwsCipherSuite",
+      "/selProtectionPolicyInfo",
+      "/ipxProviderSecInfoList",
+    ]);
     expect(rspBlock.payload![0]!.value).toBe(RSP_ID);
     expect(validateReceivedBlock("DataToIntegrityProtectBlock", rspBlock)).toBeNull();
     checkRiAnnouncementResponse(rspBlock, { params: expectedPeerRiParams(ini), requestMessageId: MESSAGE_ID });
@@ -164,7 +222,11 @@ describe("P6 announcement", () => {
     // no policy and no RIs: those members are left out, and the check still passes on both sides
     const { ini, rsp } = pair({ peerPolicy: undefined, peerRis: [] }, { localPolicy: undefined, ownRis: [] });
     const req = announce(ini, rsp);
-    expect(req.payload!.map((p) => p.iePath)).toEqual(["/n32fContextId", "/selectedJweCipherSuite", "/selectedJwsCipherSuite"]);
+    expect(req.payload!.map((p) => p.iePath)).toEqual([
+      "/n32fContextId",
+      "/selectedJweCipherSuite",
+      "/selectedJwsCipherSuite",
+    ]);
     checkRiAnnouncementRequest(req, { ownN32Fqdn: RSP_FQDN, params: expectedPeerRiParams(rsp) });
   });
 
@@ -186,12 +248,21 @@ describe("POLICY_MISMATCH", () => {
     const other: ProtectionPolicy = structuredClone(iniPolicy);
     other.apiIeMappingList[0]!.IeList[3]!.isModifiable = true;
     const { ini, rsp } = pair({ peerPolicy: other });
-    const e = mismatch(() => checkRiAnnouncementRequest(announce(ini, rsp), { ownN32Fqdn: RSP_FQDN, params: expectedPeerRiParams(rsp) }));
+    const e = mismatch(() =>
+      checkRiAnnouncementRequest(announce(ini, rsp), { ownN32Fqdn: RSP_FQDN, params: expectedPeerRiParams(rsp) }),
+    );
     expect(e).toBeInstanceOf(N32fError);
     expect(e.errorType).toBe("POLICY_MISMATCH");
-    expect(e.policyMismatchList).toEqual([{ param: "/protectionPolicyInfo", reason: "modification policy differs from N32-c" }]);
+    expect(e.policyMismatchList).toEqual([
+      { param: "/protectionPolicyInfo", reason: "modification policy differs from N32-c" },
+    ]);
     const info = e.toN32fErrorInfo(INI_ID);
-    expect(info).toMatchObject({ n32fMessageId: MESSAGE_ID, n32fErrorType: "POLICY_MISMATCH", n32fContextId: INI_ID, policyMismatchList: e.policyMismatchList });
+    expect(info).toMatchObject({
+      n32fMessageId: MESSAGE_ID,
+      n32fErrorType: "POLICY_MISMATCH",
+      n32fContextId: INI_ID,
+      policyMismatchList: e.policyMismatchList,
+    });
     expect(validateBody("N32fErrorInfo", info)).toBeNull();
     const pd = e.toProblemDetails();
     expect(pd).toMatchObject({ status: 403, cause: "POLICY_MISMATCH", invalidParams: e.policyMismatchList });
@@ -208,41 +279,88 @@ describe("POLICY_MISMATCH", () => {
       b.requestLine!.authority = "sepp.5gc.mnc099.mcc234.3gppnetwork.org";
       b.headers = [{ header: "content-type", value: "text/plain" }];
     });
-    const e = mismatch(() => checkRiAnnouncementRequest(req, { ownN32Fqdn: RSP_FQDN, params: expectedPeerRiParams(rsp) }));
+    const e = mismatch(() =>
+      checkRiAnnouncementRequest(req, { ownN32Fqdn: RSP_FQDN, params: expectedPeerRiParams(rsp) }),
+    );
     expect(e.policyMismatchList.map((p) => p.param).sort()).toEqual(
-      ["/requestLine/authority", "/headers", "/n32fContextId", "/selectedJweCipherSuite", "/selectedJwsCipherSuite", "/ipxProviderSecInfoList"].sort(),
+      [
+        "/requestLine/authority",
+        "/headers",
+        "/n32fContextId",
+        "/selectedJweCipherSuite",
+        "/selectedJwsCipherSuite",
+        "/ipxProviderSecInfoList",
+      ].sort(),
     );
   });
 
   test("responder: a missing member, an invalid value, an encrypted value, a repeated member", () => {
     const { ini, rsp } = pair();
     const exp = { ownN32Fqdn: RSP_FQDN, params: expectedPeerRiParams(rsp) };
-    const missing = mismatch(() => checkRiAnnouncementRequest(announce(ini, rsp, (b) => void b.payload!.splice(4, 1)), exp));
-    expect(missing.policyMismatchList).toEqual([{ param: "/ipxProviderSecInfoList", reason: "RI security information differs from N32-c" }]);
-    const invalid = mismatch(() => checkRiAnnouncementRequest(announce(ini, rsp, (b) => void (b.payload![3]!.value = { apiIeMappingList: "x" })), exp));
-    expect(invalid.policyMismatchList).toEqual([{ param: "/protectionPolicyInfo", reason: "not a valid ProtectionPolicy" }]);
-    const encd = mismatch(() => checkRiAnnouncementRequest(announce(ini, rsp, (b) => void (b.payload![0]!.value = { encBlockIndex: 0 })), exp));
+    const missing = mismatch(() =>
+      checkRiAnnouncementRequest(
+        announce(ini, rsp, (b) => void b.payload!.splice(4, 1)),
+        exp,
+      ),
+    );
+    expect(missing.policyMismatchList).toEqual([
+      { param: "/ipxProviderSecInfoList", reason: "RI security information differs from N32-c" },
+    ]);
+    const invalid = mismatch(() =>
+      checkRiAnnouncementRequest(
+        announce(ini, rsp, (b) => void (b.payload![3]!.value = { apiIeMappingList: "x" })),
+        exp,
+      ),
+    );
+    expect(invalid.policyMismatchList).toEqual([
+      { param: "/protectionPolicyInfo", reason: "not a valid ProtectionPolicy" },
+    ]);
+    const encd = mismatch(() =>
+      checkRiAnnouncementRequest(
+        announce(ini, rsp, (b) => void (b.payload![0]!.value = { encBlockIndex: 0 })),
+        exp,
+      ),
+    );
     expect(encd.policyMismatchList.map((p) => p.param)).toEqual(["/payload/0/value", "/n32fContextId"]);
-    const twice = mismatch(() => checkRiAnnouncementRequest(announce(ini, rsp, (b) => void b.payload!.push({ ...b.payload![1]!, value: "A128GCM" })), exp));
+    const twice = mismatch(() =>
+      checkRiAnnouncementRequest(
+        announce(ini, rsp, (b) => void b.payload!.push({ ...b.payload![1]!, value: "A128GCM" })),
+        exp,
+      ),
+    );
     expect(twice.policyMismatchList).toEqual([{ param: "/payload/5", reason: "/selectedJweCipherSuite repeated" }]);
   });
 
   test("initiator: the responder's answer differs (policy, RIs, status, messageId)", () => {
     const { ini, rsp } = pair({}, { peerRis: [], peerPolicy: iniPolicy });
     const block = answer(rsp, ini);
-    const e = mismatch(() => checkRiAnnouncementResponse(block, { params: expectedPeerRiParams(ini), requestMessageId: MESSAGE_ID }));
+    const e = mismatch(() =>
+      checkRiAnnouncementResponse(block, { params: expectedPeerRiParams(ini), requestMessageId: MESSAGE_ID }),
+    );
     expect(e.policyMismatchList.map((p) => p.param)).toEqual(["/selProtectionPolicyInfo", "/ipxProviderSecInfoList"]);
     const { ini: i2, rsp: r2 } = pair();
     const bad = answer(r2, i2, (b) => {
       b.statusLine = "403";
       b.metaData!.messageId = "ffffffffffffffff";
     });
-    const e2 = mismatch(() => checkRiAnnouncementResponse(bad, { params: expectedPeerRiParams(i2), requestMessageId: MESSAGE_ID }));
+    const e2 = mismatch(() =>
+      checkRiAnnouncementResponse(bad, { params: expectedPeerRiParams(i2), requestMessageId: MESSAGE_ID }),
+    );
     expect(e2.policyMismatchList.map((p) => p.param)).toEqual(["/statusLine", "/metaData/messageId"]);
   });
 
   test("an ordinary NF request is not the announcement", () => {
-    expect(isRiAnnouncementRequest({ requestLine: { method: "POST", scheme: "https", authority: RSP_FQDN, path: "/nausf-auth/v1/ue-authentications", protocolVersion: "HTTP/2" } })).toBe(false);
+    expect(
+      isRiAnnouncementRequest({
+        requestLine: {
+          method: "POST",
+          scheme: "https",
+          authority: RSP_FQDN,
+          path: "/nausf-auth/v1/ue-authentications",
+          protocolVersion: "HTTP/2",
+        },
+      }),
+    ).toBe(false);
     expect(isRiAnnouncementRequest({ statusLine: "200" })).toBe(false);
   });
 });

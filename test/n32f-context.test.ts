@@ -16,7 +16,13 @@ import { openJwe, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
 import { REPLAY_WINDOW, ReplayWindow } from "../src/n32f/replay.ts";
 
 const vectors = (await Bun.file(new URL("../../shared/spec/vectors/n32f-vectors.json", import.meta.url)).json()) as {
-  kdf: { master_hex: string; ctxId: string; A256GCM: Record<string, string>; A128GCM: Record<string, string>; salts: Record<string, string> };
+  kdf: {
+    master_hex: string;
+    ctxId: string;
+    A256GCM: Record<string, string>;
+    A128GCM: Record<string, string>;
+    salts: Record<string, string>;
+  };
   nonces_parallel_request: Record<string, string>;
 };
 const INITIATOR_ID = vectors.kdf.ctxId; // 9f3c2a7b01d4e6a8: the initiator's, fed to the KDF (P1 default)
@@ -240,11 +246,15 @@ describe("key and salt selection per role (digest §7b)", () => {
 describe("SEQ counters and nonces (P1)", () => {
   test("nonces of the vectors: salt ‖ SEQ big-endian, reached by advanceSendSeq", () => {
     const ini = createN32fContext(params("initiator"));
-    const seqs = Object.keys(vectors.nonces_parallel_request).map(Number).sort((a, b) => a - b);
+    const seqs = Object.keys(vectors.nonces_parallel_request)
+      .map(Number)
+      .sort((a, b) => a - b);
     expect(seqs).toContain(MAX_SEQ);
     for (const seq of seqs) {
       if (seq > 0) ini.advanceSendSeq("request", seq);
-      expect(ivHex(protectJwe(ini, "request", aad, new Uint8Array(0)))).toBe(vectors.nonces_parallel_request[String(seq)]!);
+      expect(ivHex(protectJwe(ini, "request", aad, new Uint8Array(0)))).toBe(
+        vectors.nonces_parallel_request[String(seq)]!,
+      );
     }
   });
 
@@ -257,7 +267,12 @@ describe("SEQ counters and nonces (P1)", () => {
     expect(ivHex(protectJwe(ini, "response", aad, new Uint8Array(0))).endsWith("00000000")).toBe(true);
     const c = ini.counters();
     expect(c).toMatchObject({ sentRequests: 3, sentResponses: 1, nextRequestSeq: 3, nextResponseSeq: 1 });
-    expect(rsp.counters()).toMatchObject({ receivedRequests: 3, highestReceivedRequestSeq: 2, receivedResponses: 0, highestReceivedResponseSeq: -1 });
+    expect(rsp.counters()).toMatchObject({
+      receivedRequests: 3,
+      highestReceivedRequestSeq: 2,
+      receivedResponses: 0,
+      highestReceivedResponseSeq: -1,
+    });
   });
 
   test("never encrypts with SEQ 2^32: ENCRYPTION_KEY_EXPIRED after SEQ 2^32-1", () => {
@@ -284,7 +299,9 @@ describe("SEQ counters and nonces (P1)", () => {
 describe("life cycle", () => {
   test("needsRekey at the counter threshold and near the end of validity; isExpired after it", () => {
     let now = 1_000_000;
-    const ctx = createN32fContext(params("initiator", { now: () => now, validUntil: now + 3_600_000, rekeyThreshold: 100 }));
+    const ctx = createN32fContext(
+      params("initiator", { now: () => now, validUntil: now + 3_600_000, rekeyThreshold: 100 }),
+    );
     expect(ctx.needsRekey()).toBe(false);
     ctx.advanceSendSeq("request", 100);
     expect(ctx.needsRekey()).toBe(false);
@@ -345,17 +362,30 @@ describe("secrecy of keys and salts", () => {
     ...Object.values(vectors.kdf.salts),
     vectors.kdf.master_hex,
   ];
-  const hexes = (s: string) => [s, s.toUpperCase(), Buffer.from(s, "hex").toString("base64"), Buffer.from(s, "hex").toString("base64url")];
+  const hexes = (s: string) => [
+    s,
+    s.toUpperCase(),
+    Buffer.from(s, "hex").toString("base64"),
+    Buffer.from(s, "hex").toString("base64url"),
+  ];
 
   test("JSON.stringify, Bun.inspect and enumerable properties show no key or salt", () => {
     const { ini } = pair();
     protectJwe(ini, "request", aad, new Uint8Array(0));
     const json = JSON.stringify(ini);
     const info = JSON.parse(json);
-    expect(info).toMatchObject({ localContextId: INITIATOR_ID, peerContextId: RESPONDER_ID, role: "initiator", enc: "A256GCM", state: "active" });
+    expect(info).toMatchObject({
+      localContextId: INITIATOR_ID,
+      peerContextId: RESPONDER_ID,
+      role: "initiator",
+      enc: "A256GCM",
+      state: "active",
+    });
     expect(info.counters.sentRequests).toBe(1);
     const inspected = Bun.inspect(ini, { depth: 10 });
-    const props = JSON.stringify(Object.entries(ini), (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v));
+    const props = JSON.stringify(Object.entries(ini), (_k, v) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v,
+    );
     for (const s of secrets) {
       for (const form of hexes(s)) {
         expect(json).not.toContain(form);
@@ -418,7 +448,14 @@ describe("N32fContextStore", () => {
     let now = 0;
     const store = new N32fContextStore({ maxContexts: 2 });
     const mk = (validUntil: number) =>
-      createN32fContext(params("initiator", { localContextId: store.newContextId(), kdfContextId: RESPONDER_ID, validUntil, now: () => now }));
+      createN32fContext(
+        params("initiator", {
+          localContextId: store.newContextId(),
+          kdfContextId: RESPONDER_ID,
+          validUntil,
+          now: () => now,
+        }),
+      );
     const a = mk(100);
     store.add(a);
     store.add(mk(1000));

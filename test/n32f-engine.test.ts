@@ -13,7 +13,11 @@ import { loadFixtures, type Fixture } from "./fixtures/messages/load.ts";
 import { contextPair } from "./support/contexts.ts";
 
 const engine = new SoftwareAeadEngine();
-const prins = new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []), validateOutgoing: true });
+const prins = new PrinsEngine({
+  defaults: defaults as ProtectionPolicy,
+  riTrust: new TrustStore([], []),
+  validateOutgoing: true,
+});
 
 /** A per-peer policy adding the fixture's binary parts (policies only add protection, P4). */
 function partsPolicy(fx: Fixture): ProtectionPolicy | undefined {
@@ -23,7 +27,11 @@ function partsPolicy(fx: Fixture): ProtectionPolicy | undefined {
       {
         apiSignature: fx.message.path ?? fx.request!.path,
         apiMethod: fx.message.method ?? fx.request!.method,
-        IeList: fx.encryptParts.map((id) => ({ ieLoc: "MULTIPART_BINARY" as const, ieType: "OTHER" as const, reqIe: id })),
+        IeList: fx.encryptParts.map((id) => ({
+          ieLoc: "MULTIPART_BINARY" as const,
+          ieType: "OTHER" as const,
+          reqIe: id,
+        })),
       },
     ],
     dataTypeEncPolicy: ["OTHER"],
@@ -64,7 +72,12 @@ describe("PRINS engine round trip", () => {
   for (const rsp of responses) {
     test(`${rsp.name}: response protected by the pSEPP opens at the cSEPP unchanged`, () => {
       const { c, p } = pair("A128GCM");
-      const req = { method: rsp.request!.method, path: rsp.request!.path, callbackType: rsp.request!.callbackType, messageId: newMessageId() };
+      const req = {
+        method: rsp.request!.method,
+        path: rsp.request!.path,
+        callbackType: rsp.request!.callbackType,
+        messageId: newMessageId(),
+      };
       const body = prins.protectResponse(p, rsp.message, req);
       const wire = JSON.parse(body);
       expect(validateBody("N32fReformattedRspMsg", wire)).toBeNull();
@@ -122,22 +135,36 @@ describe("PRINS engine refusals", () => {
     const { c, p } = pair();
     const wire = JSON.parse(prins.protectRequest(c, req.message).body);
     // the cSEPP's own request, reflected back to it as if it were the response
-    expect(code(() => prins.openResponse(c, wire, { method: "GET", path: "/", messageId: "x" }))).toBe("CONTEXT_NOT_FOUND");
+    expect(code(() => prins.openResponse(c, wire, { method: "GET", path: "/", messageId: "x" }))).toBe(
+      "CONTEXT_NOT_FOUND",
+    );
     void p;
   });
 
   test("response repeating another messageId is refused", () => {
     const { c, p } = pair();
     const rsp = responses.find((f) => f.name.startsWith("nudm-sdm-am-data"))!;
-    const body = prins.protectResponse(p, rsp.message, { method: "GET", path: req.message.path!, messageId: "00000000000000aa" });
-    expect(code(() => prins.openResponse(c, JSON.parse(body), { method: "GET", path: req.message.path!, messageId: "00000000000000bb" }))).toBe(
-      "MESSAGE_RECONSTRUCTION_FAILED",
-    );
+    const body = prins.protectResponse(p, rsp.message, {
+      method: "GET",
+      path: req.message.path!,
+      messageId: "00000000000000aa",
+    });
+    expect(
+      code(() =>
+        prins.openResponse(c, JSON.parse(body), {
+          method: "GET",
+          path: req.message.path!,
+          messageId: "00000000000000bb",
+        }),
+      ),
+    ).toBe("MESSAGE_RECONSTRUCTION_FAILED");
   });
 
   test("schema-invalid outer message and a deactivated context are refused", () => {
     const { c, p, pStore } = pair();
-    expect(code(() => prins.openRequest({ reformattedData: { iv: "x" } }, pStore))).toBe("MESSAGE_RECONSTRUCTION_FAILED");
+    expect(code(() => prins.openRequest({ reformattedData: { iv: "x" } }, pStore))).toBe(
+      "MESSAGE_RECONSTRUCTION_FAILED",
+    );
     const wire = JSON.parse(prins.protectRequest(c, req.message).body);
     p.deactivate();
     expect(code(() => prins.openRequest(wire, pStore))).toBe("CONTEXT_NOT_FOUND");
@@ -160,7 +187,11 @@ describe("TS 33.517 4.2.2.5: confidential IEs replacement handling in the origin
     expect(opened.message.path).toBe(req.message.path!);
 
     const ausf = responses.find((f) => f.name.startsWith("nausf-ue-authentications"))!;
-    const body = prins.protectResponse(p, ausf.message, { method: "POST", path: ausf.request!.path, messageId: newMessageId() });
+    const body = prins.protectResponse(p, ausf.message, {
+      method: "POST",
+      path: ausf.request!.path,
+      messageId: newMessageId(),
+    });
     const rblock = JSON.parse(Buffer.from(JSON.parse(body).reformattedData.aad, "base64url").toString());
     const av = rblock.payload.find((e: { iePath: string }) => e.iePath.startsWith("/5gAuthData"));
     expect(av).toBeDefined();

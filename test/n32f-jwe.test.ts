@@ -6,7 +6,14 @@ import { FlattenedEncrypt, flattenedDecrypt } from "jose";
 import { SoftwareAeadEngine } from "../hw/aead.ts";
 import { createN32fContext, MAX_SEQ, type N32fContext, type N32fContextParams } from "../src/n32f/context.ts";
 import { N32fError } from "../src/n32f/errors.ts";
-import { openJwe, parseCipherBlock, parseJwe, PROTECTED_HEADER, protectJwe, type ProtectedJwe } from "../src/n32f/jwe.ts";
+import {
+  openJwe,
+  parseCipherBlock,
+  parseJwe,
+  PROTECTED_HEADER,
+  protectJwe,
+  type ProtectedJwe,
+} from "../src/n32f/jwe.ts";
 import { deriveN32fKeyMaterial, type JweEnc } from "../src/n32f/kdf.ts";
 
 interface VectorMessage {
@@ -26,7 +33,11 @@ const b64u = (b: Uint8Array) => Buffer.from(b).toString("base64url");
 const unb64u = (s: string) => new Uint8Array(Buffer.from(s, "base64url"));
 const EMPTY = new Uint8Array(0);
 
-function mk(role: "initiator" | "responder", enc: JweEnc = "A256GCM", over: Partial<N32fContextParams> = {}): N32fContext {
+function mk(
+  role: "initiator" | "responder",
+  enc: JweEnc = "A256GCM",
+  over: Partial<N32fContextParams> = {},
+): N32fContext {
   const initiator = role === "initiator";
   return createN32fContext({
     localContextId: initiator ? INITIATOR_ID : RESPONDER_ID,
@@ -37,13 +48,22 @@ function mk(role: "initiator" | "responder", enc: JweEnc = "A256GCM", over: Part
     kdfContextId: INITIATOR_ID,
     engine: new SoftwareAeadEngine(),
     peerId: "peer",
-    association: { peerFqdn: "peer.example", remotePlmnIds: [], jwsSuite: "ES256", ownRis: [], peerRis: [], authorizedIpxId: null },
+    association: {
+      peerFqdn: "peer.example",
+      remotePlmnIds: [],
+      jwsSuite: "ES256",
+      ownRis: [],
+      peerRis: [],
+      authorizedIpxId: null,
+    },
     validUntil: Date.now() + 3_600_000,
     ...over,
   });
 }
-const rawKey = (label: "parallel_request_key" | "parallel_response_key" | "reverse_request_key" | "reverse_response_key", enc: JweEnc) =>
-  deriveN32fKeyMaterial(Buffer.from(vectors.kdf.master_hex, "hex"), INITIATOR_ID, enc).keys[label];
+const rawKey = (
+  label: "parallel_request_key" | "parallel_response_key" | "reverse_request_key" | "reverse_response_key",
+  enc: JweEnc,
+) => deriveN32fKeyMaterial(Buffer.from(vectors.kdf.master_hex, "hex"), INITIATOR_ID, enc).keys[label];
 
 function fail(fn: () => unknown): N32fError {
   try {
@@ -89,7 +109,9 @@ describe("n32f-vectors.json messages", () => {
       expect(seq).toBe(s.seq);
       expect(Buffer.from(plaintext).toString()).toBe(Buffer.from(vectorPlaintext(m)).toString());
       const blocks = parseCipherBlock(plaintext);
-      expect(blocks).toEqual(m.plaintextObject === null ? [] : (m.plaintextObject as { dataToEncrypt: unknown[] }).dataToEncrypt);
+      expect(blocks).toEqual(
+        m.plaintextObject === null ? [] : (m.plaintextObject as { dataToEncrypt: unknown[] }).dataToEncrypt,
+      );
     });
 
     test(`message ${i}: our protection at SEQ ${s.seq} reproduces it byte for byte`, () => {
@@ -110,7 +132,9 @@ describe("jose cross-check", () => {
     test(`${e}: jose flattenedDecrypt opens our JWEs (with and without ciphertext)`, async () => {
       const ini = mk("initiator", e);
       for (const pt of [te.encode('{"dataToEncrypt":["imsi-001010000000001",{"a":1}]}'), EMPTY]) {
-        const aad = te.encode('{"metaData":{"n32fContextId":"51b0c7e2aa93f410","messageId":"0a","authorizedIpxId":"NULL"}}');
+        const aad = te.encode(
+          '{"metaData":{"n32fContextId":"51b0c7e2aa93f410","messageId":"0a","authorizedIpxId":"NULL"}}',
+        );
         const jwe = protectJwe(ini, "request", aad, pt);
         const r = await flattenedDecrypt(jwe, rawKey("parallel_request_key", e));
         expect(Buffer.from(r.plaintext).toString()).toBe(Buffer.from(pt).toString());
@@ -123,7 +147,9 @@ describe("jose cross-check", () => {
       const rsp = mk("responder", e);
       const salt = Buffer.from(vectors.kdf.salts.parallel_request_iv_salt!, "hex");
       const iv = Buffer.concat([salt, Buffer.from([0, 0, 0, 42])]);
-      const aad = te.encode('{"metaData":{"n32fContextId":"51b0c7e2aa93f410","messageId":"0b","authorizedIpxId":"NULL"}}');
+      const aad = te.encode(
+        '{"metaData":{"n32fContextId":"51b0c7e2aa93f410","messageId":"0b","authorizedIpxId":"NULL"}}',
+      );
       const pt = te.encode('{"dataToEncrypt":["Bearer x.y.z"]}');
       const jwe = await new FlattenedEncrypt(pt)
         .setProtectedHeader({ alg: "dir", enc: e })
@@ -146,7 +172,10 @@ describe("jose cross-check", () => {
 
   test("a jose JWE with the right key but another salt: INTEGRITY_CHECK_FAILED (salt check)", async () => {
     const rsp = mk("responder");
-    const iv = Buffer.concat([Buffer.from(vectors.kdf.salts.reverse_request_iv_salt!, "hex"), Buffer.from([0, 0, 0, 1])]);
+    const iv = Buffer.concat([
+      Buffer.from(vectors.kdf.salts.reverse_request_iv_salt!, "hex"),
+      Buffer.from([0, 0, 0, 1]),
+    ]);
     const jwe = await new FlattenedEncrypt(te.encode('{"dataToEncrypt":[1]}'))
       .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
       .setAdditionalAuthenticatedData(te.encode("{}"))
@@ -166,9 +195,17 @@ function fresh(pt = te.encode('{"dataToEncrypt":["secret-ie"]}')) {
   const aad = te.encode('{"metaData":{"n32fContextId":"51b0c7e2aa93f410","messageId":"0c","authorizedIpxId":"NULL"}}');
   return { ini, rsp, aad, jwe: protectJwe(ini, "request", aad, pt) };
 }
-const withHeader = (jwe: ProtectedJwe, header: string): ProtectedJwe => ({ ...jwe, protected: b64u(te.encode(header)) });
+const withHeader = (jwe: ProtectedJwe, header: string): ProtectedJwe => ({
+  ...jwe,
+  protected: b64u(te.encode(header)),
+});
 /** Flip one bit of the decoded member and re-encode it. */
-function flip(jwe: ProtectedJwe, member: "protected" | "aad" | "iv" | "ciphertext" | "tag", byte: number, bit: number): ProtectedJwe {
+function flip(
+  jwe: ProtectedJwe,
+  member: "protected" | "aad" | "iv" | "ciphertext" | "tag",
+  byte: number,
+  bit: number,
+): ProtectedJwe {
   const b = unb64u(jwe[member]);
   b[byte] = b[byte]! ^ (1 << bit);
   return { ...jwe, [member]: b64u(b) };
@@ -178,9 +215,12 @@ describe("receive-side failures (exact N32fErrorType, P10)", () => {
   test("a bit flip anywhere in protected → DECIPHERING_FAILED", () => {
     const { rsp, jwe } = fresh();
     const n = unb64u(jwe.protected).length;
-    for (let i = 0; i < n; i++) for (let bit = 0; bit < 8; bit++) {
-      expect(errType(() => openJwe(rsp, "request", parseJwe(flip(jwe, "protected", i, bit))))).toBe("DECIPHERING_FAILED");
-    }
+    for (let i = 0; i < n; i++)
+      for (let bit = 0; bit < 8; bit++) {
+        expect(errType(() => openJwe(rsp, "request", parseJwe(flip(jwe, "protected", i, bit))))).toBe(
+          "DECIPHERING_FAILED",
+        );
+      }
     expect(openJwe(rsp, "request", parseJwe(jwe)).seq).toBe(0); // the genuine one still opens afterwards
   });
 
@@ -188,9 +228,12 @@ describe("receive-side failures (exact N32fErrorType, P10)", () => {
     const { rsp, jwe } = fresh();
     for (const member of ["aad", "iv", "ciphertext", "tag"] as const) {
       const n = unb64u(jwe[member]).length;
-      for (let i = 0; i < n; i++) for (let bit = 0; bit < 8; bit++) {
-        expect(errType(() => openJwe(rsp, "request", parseJwe(flip(jwe, member, i, bit))))).toBe("INTEGRITY_CHECK_FAILED");
-      }
+      for (let i = 0; i < n; i++)
+        for (let bit = 0; bit < 8; bit++) {
+          expect(errType(() => openJwe(rsp, "request", parseJwe(flip(jwe, member, i, bit))))).toBe(
+            "INTEGRITY_CHECK_FAILED",
+          );
+        }
     }
     expect(rsp.counters().receivedRequests).toBe(0);
     expect(openJwe(rsp, "request", parseJwe(jwe)).seq).toBe(0);
@@ -260,7 +303,9 @@ describe("receive-side failures (exact N32fErrorType, P10)", () => {
     ]) {
       expect(errType(() => parseJwe(withHeader(jwe, h)))).toBe("DECIPHERING_FAILED");
     }
-    expect(errType(() => parseJwe({ ...jwe, protected: b64u(new Uint8Array([0xff, 0xfe, 0x7b])) }))).toBe("DECIPHERING_FAILED");
+    expect(errType(() => parseJwe({ ...jwe, protected: b64u(new Uint8Array([0xff, 0xfe, 0x7b])) }))).toBe(
+      "DECIPHERING_FAILED",
+    );
     expect(errType(() => parseJwe({ ...jwe, protected: "x".repeat(2000) }))).toBe("DECIPHERING_FAILED");
   });
 
@@ -283,7 +328,15 @@ describe("receive-side failures (exact N32fErrorType, P10)", () => {
     }
     expect(errType(() => parseJwe({ ...jwe, header: "kid" }))).toBe("DECIPHERING_FAILED");
     // members in any order, encrypted_key "", an unprotected kid: accepted
-    const reordered = { tag: jwe.tag, ciphertext: jwe.ciphertext, iv: jwe.iv, encrypted_key: "", aad: jwe.aad, protected: jwe.protected, unprotected: { kid: "k" } };
+    const reordered = {
+      tag: jwe.tag,
+      ciphertext: jwe.ciphertext,
+      iv: jwe.iv,
+      encrypted_key: "",
+      aad: jwe.aad,
+      protected: jwe.protected,
+      unprotected: { kid: "k" },
+    };
     expect(openJwe(rsp, "request", parseJwe(reordered)).seq).toBe(0);
   });
 
@@ -295,7 +348,13 @@ describe("receive-side failures (exact N32fErrorType, P10)", () => {
       `${s.slice(0, 4)}A${s.slice(4)}`.slice(0, (s.length & ~3) + 1), // length ≡ 1 (mod 4)
       `${s.slice(0, 2)} ${s.slice(3)}`, // space
     ];
-    const expected = { protected: "DECIPHERING_FAILED", iv: "DECIPHERING_FAILED", ciphertext: "DECIPHERING_FAILED", tag: "INTEGRITY_CHECK_FAILED", aad: "INTEGRITY_CHECK_FAILED" } as const;
+    const expected = {
+      protected: "DECIPHERING_FAILED",
+      iv: "DECIPHERING_FAILED",
+      ciphertext: "DECIPHERING_FAILED",
+      tag: "INTEGRITY_CHECK_FAILED",
+      aad: "INTEGRITY_CHECK_FAILED",
+    } as const;
     for (const [member, type] of Object.entries(expected)) {
       for (const bad of bads(jwe[member as keyof typeof expected])) {
         expect([member, errType(() => parseJwe({ ...jwe, [member]: bad }))]).toEqual([member, type]);
@@ -325,15 +384,20 @@ describe("receive-side failures (exact N32fErrorType, P10)", () => {
     expect(errType(() => parseJwe(without("tag")))).toBe("INTEGRITY_CHECK_FAILED");
     expect(errType(() => parseJwe(without("aad")))).toBe("INTEGRITY_CHECK_FAILED");
     expect(errType(() => parseJwe({ ...jwe, aad: "" }))).toBe("INTEGRITY_CHECK_FAILED");
-    for (const notObject of [null, [], "jwe", 7, undefined]) expect(errType(() => parseJwe(notObject))).toBe("DECIPHERING_FAILED");
+    for (const notObject of [null, [], "jwe", 7, undefined])
+      expect(errType(() => parseJwe(notObject))).toBe("DECIPHERING_FAILED");
   });
 });
 
 describe("parseCipherBlock (DataToIntegrityProtectAndCipherBlock, P2/P10)", () => {
-  test("empty plaintext and {\"dataToEncrypt\":[]} both mean nothing encrypted; values come back in order", () => {
+  test('empty plaintext and {"dataToEncrypt":[]} both mean nothing encrypted; values come back in order', () => {
     expect(parseCipherBlock(EMPTY)).toEqual([]);
     expect(parseCipherBlock(te.encode('{"dataToEncrypt":[]}'))).toEqual([]);
-    expect(parseCipherBlock(te.encode('{"dataToEncrypt":["a",{"b":[1,null]},3],"extra":true}'))).toEqual(["a", { b: [1, null] }, 3]);
+    expect(parseCipherBlock(te.encode('{"dataToEncrypt":["a",{"b":[1,null]},3],"extra":true}'))).toEqual([
+      "a",
+      { b: [1, null] },
+      3,
+    ]);
   });
 
   test("anything else → DECIPHERING_FAILED", () => {
@@ -352,15 +416,20 @@ describe("properties", () => {
       const ini = mk("initiator", e);
       const rsp = mk("responder", e);
       fc.assert(
-        fc.property(fc.uint8Array({ minLength: 1, maxLength: 600 }), fc.uint8Array({ maxLength: 600 }), fc.boolean(), (aad, pt, fromInitiator) => {
-          const [from, to] = fromInitiator ? [ini, rsp] : [rsp, ini];
-          const jwe = protectJwe(from, "request", aad, pt);
-          expect(jwe.ciphertext === "").toBe(pt.length === 0);
-          const parsed = parseJwe(JSON.parse(JSON.stringify(jwe)));
-          expect(Buffer.from(parsed.aad).equals(Buffer.from(aad))).toBe(true);
-          const { plaintext } = openJwe(to, "request", parsed);
-          expect(Buffer.from(plaintext).equals(Buffer.from(pt))).toBe(true);
-        }),
+        fc.property(
+          fc.uint8Array({ minLength: 1, maxLength: 600 }),
+          fc.uint8Array({ maxLength: 600 }),
+          fc.boolean(),
+          (aad, pt, fromInitiator) => {
+            const [from, to] = fromInitiator ? [ini, rsp] : [rsp, ini];
+            const jwe = protectJwe(from, "request", aad, pt);
+            expect(jwe.ciphertext === "").toBe(pt.length === 0);
+            const parsed = parseJwe(JSON.parse(JSON.stringify(jwe)));
+            expect(Buffer.from(parsed.aad).equals(Buffer.from(aad))).toBe(true);
+            const { plaintext } = openJwe(to, "request", parsed);
+            expect(Buffer.from(plaintext).equals(Buffer.from(pt))).toBe(true);
+          },
+        ),
         { numRuns: 150 },
       );
     }

@@ -89,7 +89,9 @@ describe("HKDF-Expand (RFC 5869 §2.3)", () => {
         fc.integer({ min: 1, max: 255 * 32 }),
         (ikm, salt, info, len) => {
           // RFC 5869 §2.2: an empty salt means HashLen zeros.
-          const prk = createHmac("sha256", salt.length ? salt : Buffer.alloc(32)).update(ikm).digest();
+          const prk = createHmac("sha256", salt.length ? salt : Buffer.alloc(32))
+            .update(ikm)
+            .digest();
           const node = Buffer.from(hkdfSync("sha256", ikm, salt, info, len));
           expect(hex(hkdfExpandSha256(prk, info, len))).toBe(node.toString("hex"));
         },

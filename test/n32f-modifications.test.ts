@@ -6,7 +6,12 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
 import { importPKCS8 } from "jose";
 import { SoftwareAeadEngine } from "../hw/aead.ts";
-import type { DataToIntegrityProtectBlock, IpxProviderSecInfo, N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
+import type {
+  DataToIntegrityProtectBlock,
+  IpxProviderSecInfo,
+  N32fReformattedReqMsg,
+  ProtectionPolicy,
+} from "../src/model/n32.ts";
 import { createN32fContext, type N32fAssociation, type N32fContext } from "../src/n32f/context.ts";
 import { N32fError } from "../src/n32f/errors.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
@@ -85,7 +90,11 @@ function requestBlock(authorizedIpxId: string = CRI): DataToIntegrityProtectBloc
     ],
     payload: [
       { iePath: "/amfInstanceId", ieValueLocation: "BODY", value: "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9" },
-      { iePath: "/deregCallbackUri", ieValueLocation: "BODY", value: "https://amf1.5gc.mnc001.mcc262.3gppnetwork.org/dereg" },
+      {
+        iePath: "/deregCallbackUri",
+        ieValueLocation: "BODY",
+        value: "https://amf1.5gc.mnc001.mcc262.3gppnetwork.org/dereg",
+      },
       { iePath: "/guami", ieValueLocation: "BODY", value: { plmnId: { mcc: "262", mnc: "01" }, amfId: "cafe00" } },
       { iePath: "/ratType", ieValueLocation: "BODY", value: "NR" },
       { iePath: "/pei", ieValueLocation: "BODY", value: { encBlockIndex: 2 } },
@@ -117,7 +126,12 @@ const association = (ownRis: IpxProviderSecInfo[], peerRis: IpxProviderSecInfo[]
   authorizedIpxId: null,
 });
 function contexts(): { sender: N32fContext; receiver: N32fContext } {
-  const common = { enc: "A256GCM" as const, kdfContextId: INITIATOR_ID, engine: new SoftwareAeadEngine(), validUntil: Date.now() + 3_600_000 };
+  const common = {
+    enc: "A256GCM" as const,
+    kdfContextId: INITIATOR_ID,
+    engine: new SoftwareAeadEngine(),
+    validUntil: Date.now() + 3_600_000,
+  };
   const sender = createN32fContext({
     ...common,
     localContextId: INITIATOR_ID,
@@ -141,7 +155,12 @@ function contexts(): { sender: N32fContext; receiver: N32fContext } {
 
 /** The sending SEPP: a real PRINS request (JWE over the block, the three sensitive values encrypted). */
 function send(sender: N32fContext, block = requestBlock()): N32fReformattedReqMsg {
-  const jwe = protectJwe(sender, "request", enc.encode(JSON.stringify(block)), enc.encode(JSON.stringify({ dataToEncrypt })));
+  const jwe = protectJwe(
+    sender,
+    "request",
+    enc.encode(JSON.stringify(block)),
+    enc.encode(JSON.stringify({ dataToEncrypt })),
+  );
   return { reformattedData: jwe };
 }
 
@@ -178,7 +197,10 @@ function failure(fn: () => unknown): N32fError {
 }
 
 /** One fresh message through `ris` modifications, expected to fail. */
-async function rejected(build: (msg: N32fReformattedReqMsg) => Promise<N32fReformattedReqMsg>, keys: RiKeySet = riKeys) {
+async function rejected(
+  build: (msg: N32fReformattedReqMsg) => Promise<N32fReformattedReqMsg>,
+  keys: RiKeySet = riKeys,
+) {
   const { sender, receiver } = contexts();
   const msg = await build(send(sender));
   return failure(() => receive(receiver, msg, keys));
@@ -210,7 +232,9 @@ describe("accepted modifications", () => {
     const msg = await cri.modify(send(sender), (b) => {
       b.payload![1]!.value = "https://amf7.5gc.mnc001.mcc262.3gppnetwork.org/dereg";
     });
-    expect(JSON.parse(Buffer.from(msg.modificationsBlock![0]!.protected!, "base64url").toString())).toEqual({ alg: "ES256" });
+    expect(JSON.parse(Buffer.from(msg.modificationsBlock![0]!.protected!, "base64url").toString())).toEqual({
+      alg: "ES256",
+    });
     const { patched, dataToEncrypt: d } = receive(receiver, msg);
     const expected = requestBlock();
     expected.payload![1]!.value = "https://amf7.5gc.mnc001.mcc262.3gppnetwork.org/dereg";
@@ -253,7 +277,11 @@ describe("accepted modifications", () => {
       { op: "move", from: "/payload/2/value/amfId", path: "/payload/2/value/amfIdOld" },
     ]);
     const { patched } = receive(receiver, msg);
-    expect(patched.headers!.map((h) => h.header)).toEqual(["content-type", "3gpp-sbi-originating-network-id", "authorization"]);
+    expect(patched.headers!.map((h) => h.header)).toEqual([
+      "content-type",
+      "3gpp-sbi-originating-network-id",
+      "authorization",
+    ]);
     expect(patched.payload![5]).toEqual({ iePath: "/guami/amfSetId", ieValueLocation: "BODY", value: "3f8" });
     expect(patched.payload![2]!.value).toEqual({ plmnId: { mcc: "262", mnc: "01" }, amfIdOld: "cafe00" });
   });
@@ -267,7 +295,9 @@ describe("accepted modifications", () => {
   });
 
   test("an RI known by a raw public key (rawPublicKeyList, base64 DER SPKI)", async () => {
-    const spki = Buffer.from(new X509Certificate(cri.cert.certPem).publicKey.export({ format: "der", type: "spki" })).toString("base64");
+    const spki = Buffer.from(
+      new X509Certificate(cri.cert.certPem).publicKey.export({ format: "der", type: "spki" }),
+    ).toString("base64");
     const keys = prepareRiKeys({ ownRis: [], peerRis: [{ ipxProviderId: CRI, rawPublicKeyList: [spki] }], trust });
     const { sender, receiver } = contexts();
     const msg = await cri.modify(send(sender), [{ op: "replace", path: "/headers/3/value", value: "x" }]);
@@ -277,15 +307,26 @@ describe("accepted modifications", () => {
 
 describe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED", () => {
   test("TS 33.517 4.2.2.7 JWS profile restriction: HS256, ES384 and none are discarded", async () => {
-    const hs = await rejected((m) => cri.modify(m, [{ op: "replace", path: "/headers/3/value", value: "x" }], { alg: "HS256", key: new Uint8Array(32).fill(7) }));
+    const hs = await rejected((m) =>
+      cri.modify(m, [{ op: "replace", path: "/headers/3/value", value: "x" }], {
+        alg: "HS256",
+        key: new Uint8Array(32).fill(7),
+      }),
+    );
     expect(hs.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
-    expect(hs.failedModificationList).toEqual([{ ipxId: CRI, n32fErrorType: "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED" }]);
+    expect(hs.failedModificationList).toEqual([
+      { ipxId: CRI, n32fErrorType: "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED" },
+    ]);
     expect(hs.message).toContain("not ES256");
     const p384 = await TestRi.create(riRoot, CRI, { curve: "P-384" });
-    const es384 = await rejected((m) => p384.modify(m, [{ op: "replace", path: "/headers/3/value", value: "x" }], { alg: "ES384" }));
+    const es384 = await rejected((m) =>
+      p384.modify(m, [{ op: "replace", path: "/headers/3/value", value: "x" }], { alg: "ES384" }),
+    );
     expect(es384.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
     expect(es384.message).toContain("not ES256");
-    const none = await rejected((m) => cri.modify(m, [{ op: "replace", path: "/headers/3/value", value: "x" }], { alg: "none", rawSignature: "" }));
+    const none = await rejected((m) =>
+      cri.modify(m, [{ op: "replace", path: "/headers/3/value", value: "x" }], { alg: "none", rawSignature: "" }),
+    );
     expect(none.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
     expect(none.messageId).toBe("0123456789abcdef");
     // alg ES256 smuggled in the unprotected header only, and crit
@@ -295,19 +336,25 @@ describe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED", () => {
       return { ...out, modificationsBlock: [{ ...rest, header: { alg: "ES256" } }] };
     });
     expect(unprot.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
-    const crit = await rejected((m) => cri.modify(m, null, { protectedHeader: { alg: "ES256", crit: ["b64"], b64: true } }));
+    const crit = await rejected((m) =>
+      cri.modify(m, null, { protectedHeader: { alg: "ES256", crit: ["b64"], b64: true } }),
+    );
     expect(crit.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
   });
 
   test("TS 33.517 4.2.2.2 a patch signed with the peer SEPP's key is discarded", async () => {
-    const e = await rejected((m) => cri.modify(m, [{ op: "replace", path: "/headers/3/value", value: "x" }], { key: peerSeppKey }));
+    const e = await rejected((m) =>
+      cri.modify(m, [{ op: "replace", path: "/headers/3/value", value: "x" }], { key: peerSeppKey }),
+    );
     expect(e.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
     expect(e.message).toContain("signature does not verify");
   });
 
   test("TS 33.517 4.2.2.2 a peer SEPP certificate is never an RI key, an RI certificate never an N32-c certificate", () => {
     // a SEPP certificate offered as RI certificate: not under the RI trust store
-    expect(() => prepareRiKeys({ ownRis: [], peerRis: [{ ipxProviderId: CRI, certificateList: [peerSeppCertB64] }], trust })).toThrow(RiKeyError);
+    expect(() =>
+      prepareRiKeys({ ownRis: [], peerRis: [{ ipxProviderId: CRI, certificateList: [peerSeppCertB64] }], trust }),
+    ).toThrow(RiKeyError);
     // an RI certificate offered for N32-c TLS: RI roots are not N32 roots (src/pki/trust.ts)
     const r = trust.verifyN32Chain([new X509Certificate(cri.cert.certPem)]);
     expect(r.ok).toBe(false);
@@ -329,11 +376,15 @@ describe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED", () => {
     });
     expect(e3.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
     expect(e3.message).toContain("not an RI of this N32 association");
-    expect(e3.failedModificationList).toEqual([{ ipxId: "hub9.other-hub.ipxnetwork.org", n32fErrorType: "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED" }]);
+    expect(e3.failedModificationList).toEqual([
+      { ipxId: "hub9.other-hub.ipxnetwork.org", n32fErrorType: "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED" },
+    ]);
   });
 
   test("wrong tag (Modifications bound to another JWE) and missing tag", async () => {
-    const e = await rejected((m) => cri.modify(m, null, { payload: { tag: Buffer.alloc(16, 1).toString("base64url") } }));
+    const e = await rejected((m) =>
+      cri.modify(m, null, { payload: { tag: Buffer.alloc(16, 1).toString("base64url") } }),
+    );
     expect(e.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
     expect(e.message).toContain("tag");
     const e2 = await rejected((m) => cri.modify(m, null, { payload: { tag: undefined } }));
@@ -375,7 +426,10 @@ describe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED", () => {
       const jws = out.modificationsBlock![0]!;
       const p = JSON.parse(Buffer.from(jws.payload, "base64url").toString());
       p.operations[0].value = "y";
-      return { ...out, modificationsBlock: [{ ...jws, payload: Buffer.from(JSON.stringify(p)).toString("base64url") }] };
+      return {
+        ...out,
+        modificationsBlock: [{ ...jws, payload: Buffer.from(JSON.stringify(p)).toString("base64url") }],
+      };
     });
     expect(e2.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
   });
@@ -397,7 +451,9 @@ describe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED", () => {
     const { sender, receiver } = contexts();
     const msg = await cri.modify(send(sender), null);
     const later = Date.now() + 400 * 86_400_000;
-    expect(failure(() => receive(receiver, msg, riKeys, later)).errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
+    expect(failure(() => receive(receiver, msg, riKeys, later)).errorType).toBe(
+      "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED",
+    );
   });
 });
 
@@ -414,10 +470,25 @@ describe("MODIFICATIONS_INSTRUCTIONS_FAILED", () => {
   };
 
   test("TS 33.517 4.2.2.8 No misplacement of encrypted IEs: inserting an encBlockIndex reference", async () => {
-    const e = await mif([{ op: "replace", path: "/payload/1/value", value: { encBlockIndex: 2 } }], /encBlockIndex reference/);
+    const e = await mif(
+      [{ op: "replace", path: "/payload/1/value", value: { encBlockIndex: 2 } }],
+      /encBlockIndex reference/,
+    );
     expect(e.message).toContain("encBlockIndex");
-    await mif([{ op: "add", path: "/payload/-", value: { iePath: "/guami/x", ieValueLocation: "BODY", value: { encBlockIndex: 0 } } }], /encBlockIndex reference/);
-    await mif([{ op: "add", path: "/payload/2/value/amfId", value: { nested: { encBlockIndex: 1 } } }], /encBlockIndex reference/);
+    await mif(
+      [
+        {
+          op: "add",
+          path: "/payload/-",
+          value: { iePath: "/guami/x", ieValueLocation: "BODY", value: { encBlockIndex: 0 } },
+        },
+      ],
+      /encBlockIndex reference/,
+    );
+    await mif(
+      [{ op: "add", path: "/payload/2/value/amfId", value: { nested: { encBlockIndex: 1 } } }],
+      /encBlockIndex reference/,
+    );
   });
 
   test("TS 33.517 4.2.2.8 No misplacement of encrypted IEs: moving or copying an encBlockIndex reference", async () => {
@@ -426,25 +497,47 @@ describe("MODIFICATIONS_INSTRUCTIONS_FAILED", () => {
     await mif([{ op: "copy", from: "/payload/4/value", path: "/payload/2/value/amfId" }], /encBlockIndex reference/);
     await mif([{ op: "copy", from: "/headers/2/value", path: "/headers/3/value" }], /encBlockIndex reference/);
     // replacing the reference by a clear value (dropping the encrypted IE) is refused as well
-    await mif([{ op: "replace", path: "/payload/4/value", value: "imeisv-0000000000000000" }], /encBlockIndex reference/);
+    await mif(
+      [{ op: "replace", path: "/payload/4/value", value: "imeisv-0000000000000000" }],
+      /encBlockIndex reference/,
+    );
   });
 
   test("patch touching a protected IE", async () => {
     await mif([{ op: "replace", path: "/payload/0/value", value: "x" }], /not modifiable/); // no rule: not modifiable
     await mif([{ op: "replace", path: "/payload/2/value/plmnId/mcc", value: "999" }], /not modifiable/); // isModifiable false below a modifiable IE
     await mif([{ op: "replace", path: "/payload/2/value", value: { amfId: "x" } }], /contains an IE not modifiable/); // would rewrite /guami/plmnId
-    await mif([{ op: "replace", path: "/payload/2/value/amfId", value: "x" }], /amfId is not modifiable by hub2/, () => pri, () => cri); // isModifiableByIpx[pRI] = false
-    await mif([{ op: "replace", path: "/payload/1/value", value: "https://x.example.org/" }], /deregCallbackUri is not modifiable by hub2/, () => pri, () => cri); // local policy: ByIpx false
+    await mif(
+      [{ op: "replace", path: "/payload/2/value/amfId", value: "x" }],
+      /amfId is not modifiable by hub2/,
+      () => pri,
+      () => cri,
+    ); // isModifiableByIpx[pRI] = false
+    await mif(
+      [{ op: "replace", path: "/payload/1/value", value: "https://x.example.org/" }],
+      /deregCallbackUri is not modifiable by hub2/,
+      () => pri,
+      () => cri,
+    ); // local policy: ByIpx false
     await mif([{ op: "replace", path: "/payload/3/value", value: "EUTRA" }], /not modifiable/); // /ratType only modifiable for our RI
     await mif([{ op: "replace", path: "/headers/0/value", value: "text/plain" }], /not modifiable/);
     await mif([{ op: "replace", path: "/requestLine/path", value: "/x" }], /may not be modified/);
     await mif([{ op: "replace", path: "/metaData/authorizedIpxId", value: PRI }], /may not be modified/);
     await mif([{ op: "replace", path: "/payload/1/iePath", value: "/amfInstanceId" }], /iePath, ieValueLocation never/);
     await mif([{ op: "replace", path: "/headers/3/header", value: "x-other" }], /header name is never modifiable/);
-    await mif([{ op: "replace", path: "/headers/3", value: { header: "x-other", value: "v" } }], /header name is never modifiable/);
+    await mif(
+      [{ op: "replace", path: "/headers/3", value: { header: "x-other", value: "v" } }],
+      /header name is never modifiable/,
+    );
     await mif([{ op: "remove", path: "/payload/0" }], /not modifiable/);
-    await mif([{ op: "add", path: "/payload/0", value: { iePath: "/supi", ieValueLocation: "BODY", value: SUPI } }], /not modifiable/);
-    await mif([{ op: "move", from: "/payload/0/value", path: "/payload/1/value" }], /move source: IE \/amfInstanceId is not modifiable/); // source not modifiable
+    await mif(
+      [{ op: "add", path: "/payload/0", value: { iePath: "/supi", ieValueLocation: "BODY", value: SUPI } }],
+      /not modifiable/,
+    );
+    await mif(
+      [{ op: "move", from: "/payload/0/value", path: "/payload/1/value" }],
+      /move source: IE \/amfInstanceId is not modifiable/,
+    ); // source not modifiable
     await mif([{ op: "add", path: "/headers/-", value: { header: "x-injected", value: "1" } }], /not modifiable/);
     await mif([{ op: "remove", path: "/payload" }], /may not be modified/);
   });
@@ -464,7 +557,10 @@ describe("MODIFICATIONS_INSTRUCTIONS_FAILED", () => {
 
   test("index out of range and patches that do not apply", async () => {
     await mif([{ op: "replace", path: "/payload/99/value", value: "x" }], /no (payload|header) entry at this index/);
-    await mif([{ op: "add", path: "/payload/50", value: { iePath: "/deregCallbackUri", ieValueLocation: "BODY", value: "x" } }], /OPERATION_VALUE_OUT_OF_BOUNDS/);
+    await mif(
+      [{ op: "add", path: "/payload/50", value: { iePath: "/deregCallbackUri", ieValueLocation: "BODY", value: "x" } }],
+      /OPERATION_VALUE_OUT_OF_BOUNDS/,
+    );
     await mif([{ op: "remove", path: "/headers/9" }], /no (payload|header) entry at this index/);
     await mif([{ op: "replace", path: "/payload/2/value/missing/deep", value: 1 }], /OPERATION_PATH_UNRESOLVABLE/);
     await mif([{ op: "test", path: "/payload/3/value", value: "EUTRA" }], /TEST_OPERATION_FAILED/);
@@ -478,7 +574,10 @@ describe("MODIFICATIONS_INSTRUCTIONS_FAILED", () => {
     const e = failure(() => receive(receiver, msg));
     expect(e.errorType).toBe("MODIFICATIONS_INSTRUCTIONS_FAILED");
     expect(e.failedModificationList).toEqual([{ ipxId: PRI, n32fErrorType: "MODIFICATIONS_INSTRUCTIONS_FAILED" }]);
-    expect(e.toN32fErrorInfo(INITIATOR_ID)).toMatchObject({ n32fMessageId: "0123456789abcdef", n32fErrorType: "MODIFICATIONS_INSTRUCTIONS_FAILED" });
+    expect(e.toN32fErrorInfo(INITIATOR_ID)).toMatchObject({
+      n32fMessageId: "0123456789abcdef",
+      n32fErrorType: "MODIFICATIONS_INSTRUCTIONS_FAILED",
+    });
   });
 });
 
@@ -487,15 +586,30 @@ describe("RI keys of an association (P10)", () => {
     const otherRoot = await createRootCa({ name: "rogue RI root" });
     const rogue = await TestRi.create(otherRoot, CRI);
     expect(() => prepareRiKeys({ ownRis: [], peerRis: [rogue.secInfo()], trust })).toThrow(/RI trust store/);
-    expect(() => prepareRiKeys({ ownRis: [], peerRis: [{ ...cri.secInfo(), ipxProviderId: "ipx8.example.ipxnetwork.org" }], trust })).toThrow(/dNSName/);
+    expect(() =>
+      prepareRiKeys({
+        ownRis: [],
+        peerRis: [{ ...cri.secInfo(), ipxProviderId: "ipx8.example.ipxnetwork.org" }],
+        trust,
+      }),
+    ).toThrow(/dNSName/);
     const p384 = await TestRi.create(riRoot, CRI, { curve: "P-384" });
     expect(() => prepareRiKeys({ ownRis: [], peerRis: [p384.secInfo()], trust })).toThrow(/P-256/);
-    const expired = await TestRi.create(riRoot, CRI, { notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+    const expired = await TestRi.create(riRoot, CRI, {
+      notBefore: new Date(Date.now() - 10 * 86_400_000),
+      notAfter: new Date(Date.now() - 86_400_000),
+    });
     expect(() => prepareRiKeys({ ownRis: [], peerRis: [expired.secInfo()], trust })).toThrow(/not valid now/);
-    expect(() => prepareRiKeys({ ownRis: [], peerRis: [{ ipxProviderId: CRI, certificateList: ["not base64!"] }], trust })).toThrow(RiKeyError);
+    expect(() =>
+      prepareRiKeys({ ownRis: [], peerRis: [{ ipxProviderId: CRI, certificateList: ["not base64!"] }], trust }),
+    ).toThrow(RiKeyError);
     expect(() => prepareRiKeys({ ownRis: [], peerRis: [{ ipxProviderId: CRI }], trust })).toThrow(RiKeyError);
-    const p384raw = Buffer.from(new X509Certificate(p384.cert.certPem).publicKey.export({ format: "der", type: "spki" })).toString("base64");
-    expect(() => prepareRiKeys({ ownRis: [], peerRis: [{ ipxProviderId: CRI, rawPublicKeyList: [p384raw] }], trust })).toThrow(/P-256/);
+    const p384raw = Buffer.from(
+      new X509Certificate(p384.cert.certPem).publicKey.export({ format: "der", type: "spki" }),
+    ).toString("base64");
+    expect(() =>
+      prepareRiKeys({ ownRis: [], peerRis: [{ ipxProviderId: CRI, rawPublicKeyList: [p384raw] }], trust }),
+    ).toThrow(/P-256/);
   });
 
   test("the key set exposes no key material", () => {
@@ -535,7 +649,12 @@ describe("Roaming-Hub-originated error (digest §4.5)", () => {
     expect(readRhError(rhMsg())?.metaData).toEqual(metaData);
     const { sender } = contexts();
     expect(readRhError(send(sender))).toBeNull();
-    const extra = { reformattedData: { aad: Buffer.from(JSON.stringify({ metaData, statusLine: "200" })).toString("base64url"), ciphertext: "" } };
+    const extra = {
+      reformattedData: {
+        aad: Buffer.from(JSON.stringify({ metaData, statusLine: "200" })).toString("base64url"),
+        ciphertext: "",
+      },
+    };
     expect(readRhError(extra)).toBeNull();
     expect(readRhError({ reformattedData: { ...rhMsg().reformattedData, tag: "AAAAAAAAAAAAAAAAAAAAAA" } })).toBeNull();
   });
@@ -545,7 +664,10 @@ describe("Roaming-Hub-originated error (digest §4.5)", () => {
     expect(one.signers).toEqual([PRI]);
     expect(one.metaData.messageId).toBe("fedcba9876543210");
     expect(one.response?.status).toBe(403);
-    expect(JSON.parse(new TextDecoder().decode(one.response!.body))).toEqual({ status: 403, cause: "IE_ENCRYPTED_BUT_EXPECTED_IN_CLEAR" });
+    expect(JSON.parse(new TextDecoder().decode(one.response!.body))).toEqual({
+      status: 403,
+      cause: "IE_ENCRYPTED_BUT_EXPECTED_IN_CLEAR",
+    });
     const two = verifyRh(await pri.modify(await cri.modify(rhMsg(), errorOps), null));
     expect(two.signers).toEqual([CRI, PRI]);
     expect(two.adjacentRh).toBe(PRI);
@@ -563,7 +685,9 @@ describe("Roaming-Hub-originated error (digest §4.5)", () => {
     const hs256 = failure(() => verifyRh(byHs256));
     expect(hs256.errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
     const tagged = await pri.modify(rhMsg(), errorOps, { payload: { tag: Buffer.alloc(16, 9).toString("base64url") } });
-    expect(failure(() => verifyRh(tagged, riKeys, Buffer.alloc(16, 8).toString("base64url"))).errorType).toBe("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED");
+    expect(failure(() => verifyRh(tagged, riKeys, Buffer.alloc(16, 8).toString("base64url"))).errorType).toBe(
+      "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED",
+    );
     expect(verifyRh(tagged, riKeys, Buffer.alloc(16, 9).toString("base64url")).signers).toEqual([PRI]);
   });
 
@@ -585,22 +709,43 @@ describe("Roaming-Hub-originated error (digest §4.5)", () => {
     hubNotAdjacent = await cri.modify(rhMsg(), errorOps);
     byPri = await pri.modify(rhMsg(), errorOps);
     byHs256 = await pri.modify(rhMsg(), errorOps, { alg: "HS256", key: new Uint8Array(32).fill(3) });
-    byPriMeta = await pri.modify(rhMsg(), [...errorOps, { op: "replace", path: "/metaData/messageId", value: "0000000000000000" }]);
-    byPriRef = await pri.modify(rhMsg(), [errorOps[0]!, { op: "add", path: "/payload", value: [{ iePath: "/x", ieValueLocation: "BODY", value: { encBlockIndex: 0 } }] }]);
+    byPriMeta = await pri.modify(rhMsg(), [
+      ...errorOps,
+      { op: "replace", path: "/metaData/messageId", value: "0000000000000000" },
+    ]);
+    byPriRef = await pri.modify(rhMsg(), [
+      errorOps[0]!,
+      { op: "add", path: "/payload", value: [{ iePath: "/x", ieValueLocation: "BODY", value: { encBlockIndex: 0 } }] },
+    ]);
   });
 });
 
 describe("property: random RI patches", () => {
   const PATHS = [
-    "/payload/0/value", "/payload/1/value", "/payload/2/value/amfId", "/payload/2/value/plmnId/mcc", "/payload/2/value",
-    "/payload/4/value", "/payload/3/value", "/headers/2/value", "/headers/3/value", "/headers/3", "/payload/5", "/payload/-",
-    "/payload/1", "/requestLine/path", "/metaData/messageId", "/payload/1/iePath", "/payload/2/value/new",
+    "/payload/0/value",
+    "/payload/1/value",
+    "/payload/2/value/amfId",
+    "/payload/2/value/plmnId/mcc",
+    "/payload/2/value",
+    "/payload/4/value",
+    "/payload/3/value",
+    "/headers/2/value",
+    "/headers/3/value",
+    "/headers/3",
+    "/payload/5",
+    "/payload/-",
+    "/payload/1",
+    "/requestLine/path",
+    "/metaData/messageId",
+    "/payload/1/iePath",
+    "/payload/2/value/new",
     // allowed for the cRI: weighted so that a fair share of the runs is accepted
     ...Array(4).fill(["/payload/1/value", "/payload/2/value/amfId", "/headers/3/value", "/payload/2/value/new"]).flat(),
   ];
   const refsOf = (b: DataToIntegrityProtectBlock) => {
     const out: string[] = [];
-    for (const p of b.payload ?? []) JSON.stringify(p.value, (k, v) => (k === "encBlockIndex" && out.push(`${p.iePath}#${v}`), v));
+    for (const p of b.payload ?? [])
+      JSON.stringify(p.value, (k, v) => (k === "encBlockIndex" && out.push(`${p.iePath}#${v}`), v));
     for (const h of b.headers ?? []) if (typeof h.value === "object") out.push(`${h.header}#${h.value.encBlockIndex}`);
     return out.sort();
   };
@@ -617,7 +762,11 @@ describe("property: random RI patches", () => {
     const op = fc.oneof(
       fc.record({ op: fc.constantFrom("add", "replace", "test"), path: fc.constantFrom(...PATHS), value }),
       fc.record({ op: fc.constant("remove"), path: fc.constantFrom(...PATHS) }),
-      fc.record({ op: fc.constantFrom("move", "copy"), from: fc.constantFrom(...PATHS), path: fc.constantFrom(...PATHS) }),
+      fc.record({
+        op: fc.constantFrom("move", "copy"),
+        from: fc.constantFrom(...PATHS),
+        path: fc.constantFrom(...PATHS),
+      }),
     );
     let accepted = 0;
     await fc.assert(
@@ -659,7 +808,12 @@ describe("responses", () => {
         },
       ],
     };
-    const rules = modificationRulesResolver({ peer: buildEffectivePolicy({ defaults: EMPTY, peer: rspPolicy }) }, "response", "PUT", PATH);
+    const rules = modificationRulesResolver(
+      { peer: buildEffectivePolicy({ defaults: EMPTY, peer: rspPolicy }) },
+      "response",
+      "PUT",
+      PATH,
+    );
     const block: DataToIntegrityProtectBlock = {
       metaData: { n32fContextId: RESPONDER_ID, messageId: "0123456789abcdef", authorizedIpxId: CRI },
       statusLine: "201",
@@ -671,11 +825,21 @@ describe("responses", () => {
     };
     const { sender, receiver } = contexts();
     const run = async (ops: unknown[]) => {
-      const msg = await cri.modify({ reformattedData: protectJwe(sender, "response", enc.encode(JSON.stringify(block)), new Uint8Array(0)) }, ops as never);
+      const msg = await cri.modify(
+        { reformattedData: protectJwe(sender, "response", enc.encode(JSON.stringify(block)), new Uint8Array(0)) },
+        ops as never,
+      );
       const parsed = parseJwe(msg.reformattedData);
       openJwe(receiver, "response", parsed);
       const got = JSON.parse(new TextDecoder().decode(parsed.aad)) as DataToIntegrityProtectBlock;
-      return verifyModifications({ block: got, jweTag: msg.reformattedData.tag!, modificationsBlock: msg.modificationsBlock, riKeys, policyRules: rules, authorizedIpxId: got.metaData?.authorizedIpxId });
+      return verifyModifications({
+        block: got,
+        jweTag: msg.reformattedData.tag!,
+        modificationsBlock: msg.modificationsBlock,
+        riKeys,
+        policyRules: rules,
+        authorizedIpxId: got.metaData?.authorizedIpxId,
+      });
     };
     expect((await run([{ op: "replace", path: "/payload/0/value", value: "x" }])).payload![0]!.value).toBe("x");
     let err: unknown;

@@ -15,7 +15,9 @@ const committedText = readFileSync(join(root, "config", "api-ie-mapping.json"), 
 const defaults = JSON.parse(committedText) as ProtectionPolicy;
 
 function find(sig: string | { callbackType: string }, method: string): IeInfo[] {
-  const m = defaults.apiIeMappingList.find((x) => JSON.stringify(x.apiSignature) === JSON.stringify(sig) && x.apiMethod === method);
+  const m = defaults.apiIeMappingList.find(
+    (x) => JSON.stringify(x.apiSignature) === JSON.stringify(sig) && x.apiMethod === method,
+  );
   if (!m) throw new Error(`no mapping ${JSON.stringify(sig)} ${method}`);
   return m.IeList;
 }
@@ -25,19 +27,74 @@ describe("default mapping (config/api-ie-mapping.json) generated from the 3GPP O
     expect(formatMapping(generateApiIeMapping(specDir))).toBe(committedText);
   });
   test("covers the roaming APIs with the IEs of TS 33.501 5.9.3.3", () => {
-    for (const prefix of ["/nudm-sdm/v2/", "/nudm-uecm/v1/", "/nudm-ueau/v1/", "/nausf-auth/v1/", "/namf-comm/v1/", "/nsmf-pdusession/v1/", "/nnrf-disc/v1/", "/oauth2/token"])
-      expect(defaults.apiIeMappingList.some((m) => typeof m.apiSignature === "string" && m.apiSignature.startsWith(prefix))).toBe(true);
-    expect(find("/nudm-sdm/v2/{supi}/am-data", "GET")).toContainEqual({ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" });
-    expect(find("/nausf-auth/v1/ue-authentications", "POST")).toContainEqual({ ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/5gAuthData" });
-    expect(find("/nausf-auth/v1/ue-authentications", "POST")).toContainEqual({ ieLoc: "BODY", ieType: "UEID", reqIe: "/supiOrSuci" });
-    expect(find("/nausf-auth/v1/ue-authentications/{authCtxId}/5g-aka-confirmation", "PUT")).toContainEqual({ ieLoc: "BODY", ieType: "KEY_MATERIAL", rspIe: "/kseaf" });
-    expect(find("/nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data", "POST")).toContainEqual({ ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/authenticationVector" });
-    expect(find("/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access", "PUT")).toContainEqual({ ieLoc: "HEADER", ieType: "UEID", rspIe: "location" });
-    expect(find("/nsmf-pdusession/v1/pdu-sessions", "POST")).toContainEqual({ ieLoc: "BODY", ieType: "LOCATION", reqIe: "/ueLocation" });
-    expect(find("/nnrf-disc/v1/nf-instances", "GET")).toContainEqual({ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" });
-    expect(find("/oauth2/token", "POST")).toContainEqual({ ieLoc: "BODY", ieType: "AUTHORIZATION_TOKEN", rspIe: "/access_token" });
-    expect(find("/namf-comm/v1/ue-contexts/{ueContextId}/transfer", "POST")).toContainEqual({ ieLoc: "BODY", ieType: "KEY_MATERIAL", rspIe: "/ueContext/seafData" });
-    expect(find({ callbackType: "Namf_Communication_onN1N2MessageNotify" }, "POST")).toContainEqual({ ieLoc: "BODY", ieType: "LOCATION", reqIe: "/ncgi" });
+    for (const prefix of [
+      "/nudm-sdm/v2/",
+      "/nudm-uecm/v1/",
+      "/nudm-ueau/v1/",
+      "/nausf-auth/v1/",
+      "/namf-comm/v1/",
+      "/nsmf-pdusession/v1/",
+      "/nnrf-disc/v1/",
+      "/oauth2/token",
+    ])
+      expect(
+        defaults.apiIeMappingList.some((m) => typeof m.apiSignature === "string" && m.apiSignature.startsWith(prefix)),
+      ).toBe(true);
+    expect(find("/nudm-sdm/v2/{supi}/am-data", "GET")).toContainEqual({
+      ieLoc: "URI_PARAM",
+      ieType: "UEID",
+      reqIe: "supi",
+    });
+    expect(find("/nausf-auth/v1/ue-authentications", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "AUTHENTICATION_MATERIAL",
+      rspIe: "/5gAuthData",
+    });
+    expect(find("/nausf-auth/v1/ue-authentications", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "UEID",
+      reqIe: "/supiOrSuci",
+    });
+    expect(find("/nausf-auth/v1/ue-authentications/{authCtxId}/5g-aka-confirmation", "PUT")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "KEY_MATERIAL",
+      rspIe: "/kseaf",
+    });
+    expect(find("/nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "AUTHENTICATION_MATERIAL",
+      rspIe: "/authenticationVector",
+    });
+    expect(find("/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access", "PUT")).toContainEqual({
+      ieLoc: "HEADER",
+      ieType: "UEID",
+      rspIe: "location",
+    });
+    expect(find("/nsmf-pdusession/v1/pdu-sessions", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "LOCATION",
+      reqIe: "/ueLocation",
+    });
+    expect(find("/nnrf-disc/v1/nf-instances", "GET")).toContainEqual({
+      ieLoc: "URI_PARAM",
+      ieType: "UEID",
+      reqIe: "supi",
+    });
+    expect(find("/oauth2/token", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "AUTHORIZATION_TOKEN",
+      rspIe: "/access_token",
+    });
+    expect(find("/namf-comm/v1/ue-contexts/{ueContextId}/transfer", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "KEY_MATERIAL",
+      rspIe: "/ueContext/seafData",
+    });
+    expect(find({ callbackType: "Namf_Communication_onN1N2MessageNotify" }, "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "LOCATION",
+      reqIe: "/ncgi",
+    });
   });
   test("every entry is concrete and well formed; output sorted", () => {
     for (const m of defaults.apiIeMappingList) {
@@ -51,13 +108,20 @@ describe("default mapping (config/api-ie-mapping.json) generated from the 3GPP O
         if (ie.ieLoc === "HEADER") expect(name).toBe(name.toLowerCase());
       }
     }
-    const keys = defaults.apiIeMappingList.map((m) => (typeof m.apiSignature === "string" ? "0" + m.apiSignature : "1" + m.apiSignature.callbackType) + " " + m.apiMethod);
+    const keys = defaults.apiIeMappingList.map(
+      (m) =>
+        (typeof m.apiSignature === "string" ? `0${m.apiSignature}` : `1${m.apiSignature.callbackType}`) +
+        " " +
+        m.apiMethod,
+    );
     expect(keys).toEqual([...keys].sort());
   });
   test("the YAML repair only touches under-indented quoted continuation lines", () => {
     const broken = "a:\n  b:\n    description: 'first line\n    second line \"q\"'\n    type: object\n";
     expect(() => parse(broken)).toThrow();
-    expect(parse(repairQuotedScalars(broken))).toEqual({ a: { b: { description: 'first line second line "q"', type: "object" } } });
+    expect(parse(repairQuotedScalars(broken))).toEqual({
+      a: { b: { description: 'first line second line "q"', type: "object" } },
+    });
     const fine = "a: 'one'\nb: 'it''s'\nc:\n  d: 'x\n    y'\n";
     expect(repairQuotedScalars(fine)).toBe(fine);
   });
@@ -79,7 +143,14 @@ describe("buildEffectivePolicy (P4: only ever adds protection)", () => {
   test("local and peer mappings add IEs; a peer cannot declassify a default IE", () => {
     const peer: ProtectionPolicy = {
       apiIeMappingList: [
-        { apiSignature: "/nausf-auth/v1/ue-authentications", apiMethod: "POST", IeList: [{ ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/supiOrSuci" }, { ieLoc: "BODY", ieType: "LOCATION", reqIe: "/cellCagInfo" }] },
+        {
+          apiSignature: "/nausf-auth/v1/ue-authentications",
+          apiMethod: "POST",
+          IeList: [
+            { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/supiOrSuci" },
+            { ieLoc: "BODY", ieType: "LOCATION", reqIe: "/cellCagInfo" },
+          ],
+        },
       ],
     };
     const p = buildEffectivePolicy({ defaults, peer });
@@ -93,13 +164,37 @@ describe("buildEffectivePolicy (P4: only ever adds protection)", () => {
 describe("apiSignature matching (P10)", () => {
   const local: ProtectionPolicy = {
     apiIeMappingList: [
-      { apiSignature: "/nx/v1/{a}/items", apiMethod: "GET", IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-generic" }] },
-      { apiSignature: "/nx/v1/{a}/{b}", apiMethod: "GET", IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-less-specific" }] },
-      { apiSignature: "/nx/v1/{z}/items", apiMethod: "GET", IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-same-specificity" }, { ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "z" }] },
-      { apiSignature: "/nx/v1/{a}/items", apiMethod: "PUT", IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-put" }] },
-      { apiSignature: { callbackType: "Nx_Notify" }, apiMethod: "POST", IeList: [{ ieLoc: "BODY", ieType: "LOCATION", reqIe: "/cell" }] },
       {
-        apiSignature: "/nx/v1/{a}/items", apiMethod: "POST",
+        apiSignature: "/nx/v1/{a}/items",
+        apiMethod: "GET",
+        IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-generic" }],
+      },
+      {
+        apiSignature: "/nx/v1/{a}/{b}",
+        apiMethod: "GET",
+        IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-less-specific" }],
+      },
+      {
+        apiSignature: "/nx/v1/{z}/items",
+        apiMethod: "GET",
+        IeList: [
+          { ieLoc: "HEADER", ieType: "UEID", reqIe: "x-same-specificity" },
+          { ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "z" },
+        ],
+      },
+      {
+        apiSignature: "/nx/v1/{a}/items",
+        apiMethod: "PUT",
+        IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-put" }],
+      },
+      {
+        apiSignature: { callbackType: "Nx_Notify" },
+        apiMethod: "POST",
+        IeList: [{ ieLoc: "BODY", ieType: "LOCATION", reqIe: "/cell" }],
+      },
+      {
+        apiSignature: "/nx/v1/{a}/items",
+        apiMethod: "POST",
         IeList: [
           { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/note", isModifiable: true },
           { ieLoc: "HEADER", ieType: "NONSENSITIVE", rspIe: "x-r", isModifiableByIpx: { "ipx1.example.org": true } },
@@ -113,7 +208,10 @@ describe("apiSignature matching (P10)", () => {
     const ies = iesToEncrypt(p, "request", "GET", "/prefix/root/nx/v1/imsi-1/items");
     expect([...ies.headers].sort()).toEqual(["authorization", "x-generic", "x-same-specificity"]);
     expect(ies.pathVars).toEqual([{ name: "z", fromEnd: 1 }]);
-    expect([...iesToEncrypt(p, "request", "GET", "/nx/v1/imsi-1/other").headers].sort()).toEqual(["authorization", "x-less-specific"]);
+    expect([...iesToEncrypt(p, "request", "GET", "/nx/v1/imsi-1/other").headers].sort()).toEqual([
+      "authorization",
+      "x-less-specific",
+    ]);
     expect([...iesToEncrypt(p, "request", "GET", "/anx/v1/imsi-1/items").headers]).toEqual(["authorization"]);
     expect([...iesToEncrypt(p, "request", "GET", "/nx/v1//items").headers]).toEqual(["authorization"]);
     expect([...iesToEncrypt(p, "request", "PUT", "/nx/v1/i/items").headers].sort()).toEqual(["authorization", "x-put"]);
@@ -128,8 +226,12 @@ describe("apiSignature matching (P10)", () => {
     expect(iesToEncrypt(p, "request", "PUT", "/x/nx/v1/other/items")).toBe(a);
   });
   test("modificationRules returns the IEs with isModifiable / isModifiableByIpx of the matching mapping", () => {
-    expect(modificationRules(p, "request", "POST", "/nx/v1/i/items")).toEqual([{ ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/note", isModifiable: true }]);
-    expect(modificationRules(p, "response", "POST", "/nx/v1/i/items")).toEqual([{ ieLoc: "HEADER", ieType: "NONSENSITIVE", rspIe: "x-r", isModifiableByIpx: { "ipx1.example.org": true } }]);
+    expect(modificationRules(p, "request", "POST", "/nx/v1/i/items")).toEqual([
+      { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/note", isModifiable: true },
+    ]);
+    expect(modificationRules(p, "response", "POST", "/nx/v1/i/items")).toEqual([
+      { ieLoc: "HEADER", ieType: "NONSENSITIVE", rspIe: "x-r", isModifiableByIpx: { "ipx1.example.org": true } },
+    ]);
     expect(modificationRules(p, "request", "GET", "/nx/v1/i/items")).toEqual([]);
   });
 });

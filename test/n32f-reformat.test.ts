@@ -9,8 +9,14 @@ import { reconstruct } from "../src/n32f/reconstruct.ts";
 import { ReformatError, reformat } from "../src/n32f/reformat.ts";
 import { multipartBytes } from "./fixtures/messages/load.ts";
 
-const defaults = JSON.parse(readFileSync(join(import.meta.dir, "..", "config", "api-ie-mapping.json"), "utf8")) as ProtectionPolicy;
-const metaData: MetaData = { n32fContextId: "51b0c7e2aa93f410", messageId: "0123456789abcdef", authorizedIpxId: "NULL" };
+const defaults = JSON.parse(
+  readFileSync(join(import.meta.dir, "..", "config", "api-ie-mapping.json"), "utf8"),
+) as ProtectionPolicy;
+const metaData: MetaData = {
+  n32fContextId: "51b0c7e2aa93f410",
+  messageId: "0123456789abcdef",
+  authorizedIpxId: "NULL",
+};
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const policy = buildEffectivePolicy({ defaults });
@@ -18,8 +24,13 @@ const policy = buildEffectivePolicy({ defaults });
 function req(over: Partial<HttpMessage> & { json?: unknown; text?: string } = {}): HttpMessage {
   const { json, text, ...rest } = over;
   const m: HttpMessage = {
-    kind: "request", method: "POST", scheme: "https", authority: "nf.example.org", path: "/test/v1/things",
-    headers: [["content-type", "application/json"]], ...rest,
+    kind: "request",
+    method: "POST",
+    scheme: "https",
+    authority: "nf.example.org",
+    path: "/test/v1/things",
+    headers: [["content-type", "application/json"]],
+    ...rest,
   };
   if (json !== undefined) m.body = enc.encode(JSON.stringify(json));
   if (text !== undefined) m.body = enc.encode(text);
@@ -39,8 +50,15 @@ function refused(msg: HttpMessage, status: number, cause: string, p = policy) {
   return err as ReformatError;
 }
 
-function testPolicy(ies: ProtectionPolicy["apiIeMappingList"][number]["IeList"], sig = "/test/v1/things", method: HttpMethod = "POST") {
-  return buildEffectivePolicy({ defaults: { apiIeMappingList: [] }, local: { apiIeMappingList: [{ apiSignature: sig, apiMethod: method, IeList: ies }] } });
+function testPolicy(
+  ies: ProtectionPolicy["apiIeMappingList"][number]["IeList"],
+  sig = "/test/v1/things",
+  method: HttpMethod = "POST",
+) {
+  return buildEffectivePolicy({
+    defaults: { apiIeMappingList: [] },
+    local: { apiIeMappingList: [{ apiSignature: sig, apiMethod: method, IeList: ies }] },
+  });
 }
 
 describe("refusals (P3): ReformatError with the status for the NF", () => {
@@ -49,7 +67,11 @@ describe("refusals (P3): ReformatError with the status for the NF", () => {
     refused(req({ headers: [], text: "{}" }), 415, "UNSUPPORTED_MEDIA_TYPE");
     refused(req({ headers: [["content-type", "application/json; =bad"]], text: "{}" }), 415, "UNSUPPORTED_MEDIA_TYPE");
     const mp = multipartBytes("b", [{ headers: [["Content-Type", "application/xml"]], data: enc.encode("<a/>") }]);
-    refused(req({ headers: [["content-type", 'multipart/related; boundary=b; type="application/xml"']], body: mp }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    refused(
+      req({ headers: [["content-type", 'multipart/related; boundary=b; type="application/xml"']], body: mp }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
   });
   test("400 for malformed JSON and invalid UTF-8", () => {
     refused(req({ text: '{"a":' }), 400, "MANDATORY_IE_INCORRECT");
@@ -60,10 +82,13 @@ describe("refusals (P3): ReformatError with the status for the NF", () => {
     expect(e.detail).toContain("encBlockIndex");
     refused(req({ text: '{"a":{"encBlock\\u0049ndex":1}}' }), 400, "MANDATORY_IE_INCORRECT");
     // the string value "encBlockIndex" is not a member name
-    expect(() => reformat(req({ json: { note: "encBlockIndex", "x\u00e9": "\\u" } }), { metaData, policy })).not.toThrow();
+    expect(() =>
+      reformat(req({ json: { note: "encBlockIndex", "x\u00e9": "\\u" } }), { metaData, policy }),
+    ).not.toThrow();
   });
   test("400 for repeated, malformed or reserved form parameters", () => {
-    const form = (text: string) => req({ path: "/oauth2/token", headers: [["content-type", "application/x-www-form-urlencoded"]], text });
+    const form = (text: string) =>
+      req({ path: "/oauth2/token", headers: [["content-type", "application/x-www-form-urlencoded"]], text });
     refused(form("scope=a&grant_type=client_credentials&scope=b"), 400, "MANDATORY_IE_INCORRECT");
     refused(form("scope=%E0%A4%A"), 400, "MANDATORY_IE_INCORRECT");
     refused(form("encBlockIndex=0"), 400, "MANDATORY_IE_INCORRECT");
@@ -72,19 +97,64 @@ describe("refusals (P3): ReformatError with the status for the NF", () => {
     const ct = (p: string) => [["content-type", `multipart/related; ${p}`]] as Array<[string, string]>;
     const root = { headers: [["Content-Type", "application/json"]] as Array<[string, string]>, data: enc.encode("{}") };
     const bin = (h: Array<[string, string]>) => ({ headers: h, data: new Uint8Array([1, 2, 3]) });
-    refused(req({ headers: ct("type=application/json"), body: multipartBytes("b", [root]) }), 400, "MANDATORY_IE_INCORRECT"); // no boundary
-    refused(req({ headers: ct("boundary=b"), text: "--b\r\nContent-Type: application/json\r\n\r\n{}" }), 400, "MANDATORY_IE_INCORRECT"); // not closed
-    refused(req({ headers: ct("boundary=b"), body: multipartBytes("b", [root, bin([["Content-Type", "a/b"]])]) }), 400, "MANDATORY_IE_MISSING");
-    refused(req({ headers: ct("boundary=b"), body: multipartBytes("b", [root, bin([["Content-ID", "x"]])]) }), 400, "MANDATORY_IE_MISSING");
     refused(
-      req({ headers: ct("boundary=b"), body: multipartBytes("b", [root, bin([["Content-Type", "a/b"], ["Content-ID", "x"]]), bin([["Content-Type", "a/b"], ["Content-ID", "<x>"]])]) }),
-      400, "MANDATORY_IE_INCORRECT",
+      req({ headers: ct("type=application/json"), body: multipartBytes("b", [root]) }),
+      400,
+      "MANDATORY_IE_INCORRECT",
+    ); // no boundary
+    refused(
+      req({ headers: ct("boundary=b"), text: "--b\r\nContent-Type: application/json\r\n\r\n{}" }),
+      400,
+      "MANDATORY_IE_INCORRECT",
+    ); // not closed
+    refused(
+      req({ headers: ct("boundary=b"), body: multipartBytes("b", [root, bin([["Content-Type", "a/b"]])]) }),
+      400,
+      "MANDATORY_IE_MISSING",
     );
-    refused(req({ headers: ct('boundary=b; start="<nope>"'), body: multipartBytes("b", [root]) }), 400, "MANDATORY_IE_INCORRECT");
-    refused(req({ headers: ct("boundary=b"), body: multipartBytes("b", [{ headers: root.headers, data: enc.encode('{"encBlockIndex":1}') }]) }), 400, "MANDATORY_IE_INCORRECT");
+    refused(
+      req({ headers: ct("boundary=b"), body: multipartBytes("b", [root, bin([["Content-ID", "x"]])]) }),
+      400,
+      "MANDATORY_IE_MISSING",
+    );
+    refused(
+      req({
+        headers: ct("boundary=b"),
+        body: multipartBytes("b", [
+          root,
+          bin([
+            ["Content-Type", "a/b"],
+            ["Content-ID", "x"],
+          ]),
+          bin([
+            ["Content-Type", "a/b"],
+            ["Content-ID", "<x>"],
+          ]),
+        ]),
+      }),
+      400,
+      "MANDATORY_IE_INCORRECT",
+    );
+    refused(
+      req({ headers: ct('boundary=b; start="<nope>"'), body: multipartBytes("b", [root]) }),
+      400,
+      "MANDATORY_IE_INCORRECT",
+    );
+    refused(
+      req({
+        headers: ct("boundary=b"),
+        body: multipartBytes("b", [{ headers: root.headers, data: enc.encode('{"encBlockIndex":1}') }]),
+      }),
+      400,
+      "MANDATORY_IE_INCORRECT",
+    );
   });
   test("400 for a path or query that is not RFC 3986 (so {encBlockIndex:N} tokens are unambiguous)", () => {
-    refused(req({ path: "/nudm-sdm/v2/{encBlockIndex:0}/am-data", method: "GET", headers: [] }), 400, "MANDATORY_IE_INCORRECT");
+    refused(
+      req({ path: "/nudm-sdm/v2/{encBlockIndex:0}/am-data", method: "GET", headers: [] }),
+      400,
+      "MANDATORY_IE_INCORRECT",
+    );
     refused(req({ query: "a={encBlockIndex:0}", method: "GET", headers: [] }), 400, "MANDATORY_IE_INCORRECT");
     refused(req({ path: "relative", method: "GET", headers: [] }), 400, "MANDATORY_IE_INCORRECT");
     refused({ kind: "request", headers: [] }, 400, "MANDATORY_IE_MISSING");
@@ -93,10 +163,20 @@ describe("refusals (P3): ReformatError with the status for the NF", () => {
 
 describe("request line, URI parameters and headers", () => {
   test("requestLine, statusLine, no payload for an empty body", () => {
-    const r = reformat(req({ method: "GET", query: "a=1", headers: [["accept", "application/json"]] }), { metaData, policy });
+    const r = reformat(req({ method: "GET", query: "a=1", headers: [["accept", "application/json"]] }), {
+      metaData,
+      policy,
+    });
     expect(r.block).toEqual({
       metaData,
-      requestLine: { method: "GET", scheme: "https", authority: "nf.example.org", path: "/test/v1/things", protocolVersion: "HTTP/2", queryFragment: "a=1" },
+      requestLine: {
+        method: "GET",
+        scheme: "https",
+        authority: "nf.example.org",
+        path: "/test/v1/things",
+        protocolVersion: "HTTP/2",
+        queryFragment: "a=1",
+      },
       headers: [{ header: "accept", value: "application/json" }],
     });
     const s = reformat({ kind: "response", status: 204, headers: [] }, { metaData, policy });
@@ -108,30 +188,64 @@ describe("request line, URI parameters and headers", () => {
       req({
         method: "GET",
         headers: [
-          [":authority", "x"], ["Connection", "keep-alive"], ["keep-alive", "1"], ["proxy-connection", "x"], ["te", "trailers"],
-          ["transfer-encoding", "chunked"], ["upgrade", "h2c"], ["host", "x"], ["content-length", "0"],
-          ["3gpp-sbi-target-apiroot", "https://udm.example.org"], ["Via", "1"], ["via", "2"],
+          [":authority", "x"],
+          ["Connection", "keep-alive"],
+          ["keep-alive", "1"],
+          ["proxy-connection", "x"],
+          ["te", "trailers"],
+          ["transfer-encoding", "chunked"],
+          ["upgrade", "h2c"],
+          ["host", "x"],
+          ["content-length", "0"],
+          ["3gpp-sbi-target-apiroot", "https://udm.example.org"],
+          ["Via", "1"],
+          ["via", "2"],
         ],
       }),
       { metaData, policy },
     );
-    expect(r.block.headers).toEqual([{ header: "via", value: "1" }, { header: "via", value: "2" }]);
+    expect(r.block.headers).toEqual([
+      { header: "via", value: "1" },
+      { header: "via", value: "2" },
+    ]);
   });
   test("authorization is AUTHORIZATION_TOKEN on every API, each value encrypted once", () => {
-    const r = reformat(req({ method: "DELETE", path: "/unknown/api", headers: [["authorization", "Bearer a"], ["authorization", "Bearer b"]] }), { metaData, policy });
-    expect(r.block.headers).toEqual([{ header: "authorization", value: { encBlockIndex: 0 } }, { header: "authorization", value: { encBlockIndex: 1 } }]);
+    const r = reformat(
+      req({
+        method: "DELETE",
+        path: "/unknown/api",
+        headers: [
+          ["authorization", "Bearer a"],
+          ["authorization", "Bearer b"],
+        ],
+      }),
+      { metaData, policy },
+    );
+    expect(r.block.headers).toEqual([
+      { header: "authorization", value: { encBlockIndex: 0 } },
+      { header: "authorization", value: { encBlockIndex: 1 } },
+    ]);
     expect(r.dataToEncrypt).toEqual(["Bearer a", "Bearer b"]);
   });
   test("path variables are found at segment boundaries behind an apiRoot prefix; raw text is encrypted", () => {
-    const r = reformat(req({ method: "GET", path: "/pfx/nudm-sdm/v2/imsi-26201%30000/am-data", headers: [] }), { metaData, policy });
+    const r = reformat(req({ method: "GET", path: "/pfx/nudm-sdm/v2/imsi-26201%30000/am-data", headers: [] }), {
+      metaData,
+      policy,
+    });
     expect(r.block.requestLine!.path).toBe("/pfx/nudm-sdm/v2/{encBlockIndex:0}/am-data");
     expect(r.dataToEncrypt).toEqual(["imsi-26201%30000"]);
-    const none = reformat(req({ method: "GET", path: "/nudm-sdm/v2/imsi-1/am-datax", headers: [] }), { metaData, policy });
+    const none = reformat(req({ method: "GET", path: "/nudm-sdm/v2/imsi-1/am-datax", headers: [] }), {
+      metaData,
+      policy,
+    });
     expect(none.dataToEncrypt).toEqual([]);
   });
   test("query parameters matched after percent-decoding; a URI_PARAM is encrypted as path variable and query parameter", () => {
     const p = testPolicy([{ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }], "/test/v1/{supi}/x", "GET");
-    const r = reformat(req({ method: "GET", path: "/test/v1/imsi-1/x", query: "su%70i=imsi-1&b=2&supi&supi=imsi-2", headers: [] }), { metaData, policy: p });
+    const r = reformat(
+      req({ method: "GET", path: "/test/v1/imsi-1/x", query: "su%70i=imsi-1&b=2&supi&supi=imsi-2", headers: [] }),
+      { metaData, policy: p },
+    );
     expect(r.block.requestLine!.path).toBe("/test/v1/{encBlockIndex:0}/x");
     expect(r.block.requestLine!.queryFragment).toBe("su%70i={encBlockIndex:1}&b=2&supi&supi={encBlockIndex:2}");
     expect(r.dataToEncrypt).toEqual(["imsi-1", "imsi-1", "imsi-2"]);
@@ -145,10 +259,26 @@ describe("request line, URI parameters and headers", () => {
       { ieLoc: "BODY", ieType: "KEY_MATERIAL", rspIe: "/k" },
       { ieLoc: "URI_PARAM", ieType: "UEID", rspIe: "ignored" },
     ]);
-    const rq = reformat(req({ headers: [["x-cell", "c1"], ["x-cell-rsp", "c2"]] }), { metaData, policy: p });
+    const rq = reformat(
+      req({
+        headers: [
+          ["x-cell", "c1"],
+          ["x-cell-rsp", "c2"],
+        ],
+      }),
+      { metaData, policy: p },
+    );
     expect(rq.dataToEncrypt).toEqual(["c1"]);
     const rs = reformat(
-      { kind: "response", status: 200, headers: [["content-type", "application/json"], ["x-cell-rsp", "c2"]], body: enc.encode('{"k":"K","j":1}') },
+      {
+        kind: "response",
+        status: 200,
+        headers: [
+          ["content-type", "application/json"],
+          ["x-cell-rsp", "c2"],
+        ],
+        body: enc.encode('{"k":"K","j":1}'),
+      },
       { metaData, policy: p, request: { method: "POST", path: "/test/v1/things" } },
     );
     expect(rs.dataToEncrypt).toEqual(["c2", "K"]);
@@ -160,8 +290,12 @@ describe("request line, URI parameters and headers", () => {
 
 describe("JSON payload splitting (P3, P10)", () => {
   const body = (json: unknown, ies: string[]) =>
-    reformat(req({ json }), { metaData, policy: testPolicy(ies.map((reqIe) => ({ ieLoc: "BODY" as const, ieType: "UEID" as const, reqIe }))) });
-  const back = (r: ReturnType<typeof reformat>) => JSON.parse(dec.decode(reconstruct(JSON.parse(JSON.stringify(r.block)), r.dataToEncrypt).body!));
+    reformat(req({ json }), {
+      metaData,
+      policy: testPolicy(ies.map((reqIe) => ({ ieLoc: "BODY" as const, ieType: "UEID" as const, reqIe }))),
+    });
+  const back = (r: ReturnType<typeof reformat>) =>
+    JSON.parse(dec.decode(reconstruct(JSON.parse(JSON.stringify(r.block)), r.dataToEncrypt).body!));
 
   test("one entry per top-level member; split down to the IE; siblings stay whole (not copied)", () => {
     const json = { a: 1, b: { c: { d: "secret", e: [1, 2] }, f: "x" }, g: [true] };
@@ -190,9 +324,21 @@ describe("JSON payload splitting (P3, P10)", () => {
     expect(r.dataToEncrypt).toEqual([{ rand: "R", autn: "A" }]);
     const merged = buildEffectivePolicy({
       defaults,
-      local: { apiIeMappingList: [{ apiSignature: "/nausf-auth/v1/ue-authentications", apiMethod: "POST", IeList: [{ ieLoc: "BODY", ieType: "OTHER", reqIe: "/supiOrSuci" }] }], dataTypeEncPolicy: ["OTHER"] },
+      local: {
+        apiIeMappingList: [
+          {
+            apiSignature: "/nausf-auth/v1/ue-authentications",
+            apiMethod: "POST",
+            IeList: [{ ieLoc: "BODY", ieType: "OTHER", reqIe: "/supiOrSuci" }],
+          },
+        ],
+        dataTypeEncPolicy: ["OTHER"],
+      },
     });
-    const twice = reformat(req({ path: "/nausf-auth/v1/ue-authentications", json: { supiOrSuci: "suci-1", servingNetworkName: "n" } }), { metaData, policy: merged });
+    const twice = reformat(
+      req({ path: "/nausf-auth/v1/ue-authentications", json: { supiOrSuci: "suci-1", servingNetworkName: "n" } }),
+      { metaData, policy: merged },
+    );
     expect(twice.dataToEncrypt).toEqual(["suci-1"]);
   });
   test("numeric member names: the empty object is announced first; the receiver then keeps an object", () => {
@@ -206,7 +352,7 @@ describe("JSON payload splitting (P3, P10)", () => {
     expect(back(r)).toEqual(json);
     expect(back(body({ "3": 1 }, []))).toEqual({ "3": 1 });
   });
-  test("roots: {} / [] / scalar / array are one entry with iePath \"\"; the root itself can be the IE", () => {
+  test('roots: {} / [] / scalar / array are one entry with iePath ""; the root itself can be the IE', () => {
     for (const json of [{}, [], 5, "s", null, [1, { a: 2 }]]) {
       const r = body(json, []);
       expect(r.block.payload).toEqual([{ iePath: "", ieValueLocation: "BODY", value: json }]);
@@ -225,7 +371,11 @@ describe("JSON payload splitting (P3, P10)", () => {
     expect(back(r)).toEqual(json);
   });
   test("application/problem+json and +json types are JSON", () => {
-    for (const ct of ["application/problem+json", "application/3gppHal+json", "application/merge-patch+json; charset=utf-8"]) {
+    for (const ct of [
+      "application/problem+json",
+      "application/3gppHal+json",
+      "application/merge-patch+json; charset=utf-8",
+    ]) {
       const r = reformat(req({ headers: [["content-type", ct]], json: { a: 1 } }), { metaData, policy });
       expect(r.block.payload).toEqual([{ iePath: "/a", ieValueLocation: "BODY", value: 1 }]);
     }
@@ -235,34 +385,80 @@ describe("JSON payload splitting (P3, P10)", () => {
 describe("multipart/related and form bodies (P3, P10)", () => {
   test("root by start, binary parts base64 with extra headers, encrypted part by Content-ID", () => {
     const parts = [
-      { headers: [["Content-Type", "application/vnd.3gpp.ngap"], ["Content-ID", "<n2>"], ["Content-Transfer-Encoding", "binary"]] as Array<[string, string]>, data: new Uint8Array([0, 13, 10, 45, 45, 255]) },
-      { headers: [["Content-Type", "application/json"], ["Content-ID", "<root>"]] as Array<[string, string]>, data: enc.encode('{"supi":"imsi-1","n2":{"contentId":"n2"}}') },
-      { headers: [["Content-Type", "application/vnd.3gpp.5gnas"], ["Content-ID", "n1"]] as Array<[string, string]>, data: new Uint8Array([1, 2, 3]) },
+      {
+        headers: [
+          ["Content-Type", "application/vnd.3gpp.ngap"],
+          ["Content-ID", "<n2>"],
+          ["Content-Transfer-Encoding", "binary"],
+        ] as Array<[string, string]>,
+        data: new Uint8Array([0, 13, 10, 45, 45, 255]),
+      },
+      {
+        headers: [
+          ["Content-Type", "application/json"],
+          ["Content-ID", "<root>"],
+        ] as Array<[string, string]>,
+        data: enc.encode('{"supi":"imsi-1","n2":{"contentId":"n2"}}'),
+      },
+      {
+        headers: [
+          ["Content-Type", "application/vnd.3gpp.5gnas"],
+          ["Content-ID", "n1"],
+        ] as Array<[string, string]>,
+        data: new Uint8Array([1, 2, 3]),
+      },
     ];
     const p = testPolicy([
       { ieLoc: "MULTIPART_BINARY", ieType: "OTHER", reqIe: "n1" },
       { ieLoc: "BODY", ieType: "UEID", reqIe: "/supi" },
     ]);
-    const p2 = buildEffectivePolicy({ defaults: { apiIeMappingList: [] }, local: { apiIeMappingList: p.mappings as any, dataTypeEncPolicy: ["OTHER"] } });
-    const msg = req({ headers: [["content-type", 'multipart/related; boundary="bb"; type="application/json"; start="<root>"']], body: multipartBytes("bb", parts) });
+    const p2 = buildEffectivePolicy({
+      defaults: { apiIeMappingList: [] },
+      local: { apiIeMappingList: p.mappings as any, dataTypeEncPolicy: ["OTHER"] },
+    });
+    const msg = req({
+      headers: [["content-type", 'multipart/related; boundary="bb"; type="application/json"; start="<root>"']],
+      body: multipartBytes("bb", parts),
+    });
     const r = reformat(msg, { metaData, policy: p2 });
     expect(r.block.payload).toEqual([
       { iePath: "/supi", ieValueLocation: "BODY", value: { encBlockIndex: 0 } },
       { iePath: "/n2", ieValueLocation: "BODY", value: { contentId: "n2" } },
-      { iePath: "/n2", ieValueLocation: "MULTIPART_BINARY", value: { contentType: "application/vnd.3gpp.ngap", data: "AA0KLS3/", headers: { "content-transfer-encoding": "binary" } } },
+      {
+        iePath: "/n2",
+        ieValueLocation: "MULTIPART_BINARY",
+        value: {
+          contentType: "application/vnd.3gpp.ngap",
+          data: "AA0KLS3/",
+          headers: { "content-transfer-encoding": "binary" },
+        },
+      },
       { iePath: "/n1", ieValueLocation: "MULTIPART_BINARY", value: { encBlockIndex: 1 } },
     ]);
     // the part sent as "Content-ID: n1" (no <>) keeps that form: it travels in the part's headers (P10, docs/N32F.md)
-    expect(r.dataToEncrypt).toEqual(["imsi-1", { contentType: "application/vnd.3gpp.5gnas", data: "AQID", headers: { "content-id": "n1" } }]);
+    expect(r.dataToEncrypt).toEqual([
+      "imsi-1",
+      { contentType: "application/vnd.3gpp.5gnas", data: "AQID", headers: { "content-id": "n1" } },
+    ]);
     const got = reconstruct(JSON.parse(JSON.stringify(r.block)), r.dataToEncrypt);
     const text = Buffer.from(got.body!).toString("latin1");
-    expect(text).toStartWith('--bb\r\ncontent-type: application/json\r\ncontent-id: <root>\r\n\r\n{"supi":"imsi-1","n2":{"contentId":"n2"}}\r\n');
-    expect(text).toContain("--bb\r\ncontent-type: application/vnd.3gpp.ngap\r\ncontent-id: <n2>\r\ncontent-transfer-encoding: binary\r\n\r\n\u0000\r\n--\u00ff\r\n");
-    expect(text).toEndWith("--bb\r\ncontent-type: application/vnd.3gpp.5gnas\r\ncontent-id: n1\r\n\r\n\u0001\u0002\u0003\r\n--bb--\r\n");
+    expect(text).toStartWith(
+      '--bb\r\ncontent-type: application/json\r\ncontent-id: <root>\r\n\r\n{"supi":"imsi-1","n2":{"contentId":"n2"}}\r\n',
+    );
+    expect(text).toContain(
+      "--bb\r\ncontent-type: application/vnd.3gpp.ngap\r\ncontent-id: <n2>\r\ncontent-transfer-encoding: binary\r\n\r\n\u0000\r\n--\u00ff\r\n",
+    );
+    expect(text).toEndWith(
+      "--bb\r\ncontent-type: application/vnd.3gpp.5gnas\r\ncontent-id: n1\r\n\r\n\u0001\u0002\u0003\r\n--bb--\r\n",
+    );
   });
   test("form parameters in order, decoded, with the encrypted ones referenced", () => {
     const p = testPolicy([{ ieLoc: "BODY", ieType: "AUTHORIZATION_TOKEN", reqIe: "/client_secret" }], "/oauth2/token");
-    const msg = req({ path: "/oauth2/token", headers: [["content-type", "application/x-www-form-urlencoded"]], text: "grant_type=client_credentials&scope=a+b&client_secret=s%26x&&flag" });
+    const msg = req({
+      path: "/oauth2/token",
+      headers: [["content-type", "application/x-www-form-urlencoded"]],
+      text: "grant_type=client_credentials&scope=a+b&client_secret=s%26x&&flag",
+    });
     const r = reformat(msg, { metaData, policy: p });
     expect(r.block.payload).toEqual([
       { iePath: "/grant_type", ieValueLocation: "BODY", value: "client_credentials" },

@@ -4,18 +4,28 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
-import type { DataToIntegrityProtectBlock, FailureReason, IeType, MetaData, ProtectionPolicy } from "../src/model/n32.ts";
+import type {
+  DataToIntegrityProtectBlock,
+  FailureReason,
+  IeType,
+  MetaData,
+  ProtectionPolicy,
+} from "../src/model/n32.ts";
 import { N32fError } from "../src/n32f/errors.ts";
 import type { HttpMessage } from "../src/n32f/message.ts";
-import { parseMultipart, stripContentId } from "../src/n32f/multipart.ts";
+import { parseMultipart } from "../src/n32f/multipart.ts";
 import { buildEffectivePolicy } from "../src/n32f/policy.ts";
 import { formatPointer, getAt } from "../src/n32f/pointer.ts";
 import { reconstruct } from "../src/n32f/reconstruct.ts";
 import { reformat } from "../src/n32f/reformat.ts";
 import { loadFixtures, type Fixture } from "./fixtures/messages/load.ts";
 
-const defaults = JSON.parse(readFileSync(join(import.meta.dir, "..", "config", "api-ie-mapping.json"), "utf8")) as ProtectionPolicy;
-const vectors = JSON.parse(readFileSync(join(import.meta.dir, "..", "..", "shared", "spec", "vectors", "n32f-vectors.json"), "utf8"));
+const defaults = JSON.parse(
+  readFileSync(join(import.meta.dir, "..", "config", "api-ie-mapping.json"), "utf8"),
+) as ProtectionPolicy;
+const vectors = JSON.parse(
+  readFileSync(join(import.meta.dir, "..", "..", "shared", "spec", "vectors", "n32f-vectors.json"), "utf8"),
+);
 const meta: MetaData = { n32fContextId: "51b0c7e2aa93f410", messageId: "00c0ffee12345678", authorizedIpxId: "NULL" };
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -30,7 +40,11 @@ function partsPolicy(fx: Fixture): ProtectionPolicy | undefined {
       {
         apiSignature: fx.message.path ?? fx.request!.path,
         apiMethod: fx.message.method ?? fx.request!.method,
-        IeList: fx.encryptParts.map((id) => ({ ieLoc: "MULTIPART_BINARY" as const, ieType: "OTHER" as const, reqIe: id })),
+        IeList: fx.encryptParts.map((id) => ({
+          ieLoc: "MULTIPART_BINARY" as const,
+          ieType: "OTHER" as const,
+          reqIe: id,
+        })),
       },
     ],
     dataTypeEncPolicy: ["OTHER"],
@@ -72,7 +86,16 @@ function expectSameBody(fx: Fixture, got: HttpMessage): void {
 describe("round trips over realistic NF messages (test/fixtures/messages)", () => {
   const fixtures = loadFixtures();
   test("fixtures cover every API of the default mapping", () => {
-    const prefixes = ["/nudm-sdm/", "/nudm-uecm/", "/nudm-ueau/", "/nausf-auth/", "/namf-comm/", "/nsmf-pdusession/", "/nnrf-disc/", "/oauth2/token"];
+    const prefixes = [
+      "/nudm-sdm/",
+      "/nudm-uecm/",
+      "/nudm-ueau/",
+      "/nausf-auth/",
+      "/namf-comm/",
+      "/nsmf-pdusession/",
+      "/nnrf-disc/",
+      "/oauth2/token",
+    ];
     const paths = fixtures.map((f) => f.message.path ?? f.request!.path);
     for (const p of prefixes) expect(paths.some((x) => x.includes(p))).toBe(true);
     expect(fixtures.some((f) => f.message.headers.some(([n]) => n === "3gpp-sbi-callback"))).toBe(true);
@@ -80,11 +103,14 @@ describe("round trips over realistic NF messages (test/fixtures/messages)", () =
 
   for (const fx of fixtures) {
     test(`${fx.name}: ${fx.description}`, () => {
-      const rawText = readFileSync(join(import.meta.dir, "fixtures", "messages", fx.name + ".json"), "utf8");
+      const rawText = readFileSync(join(import.meta.dir, "fixtures", "messages", `${fx.name}.json`), "utf8");
       for (const s of fx.sensitive) expect(rawText).toContain(s); // the check below is not vacuous
       const local = partsPolicy(fx);
       const policy = buildEffectivePolicy(local ? { defaults, local } : { defaults });
-      const { block, dataToEncrypt } = reformat(fx.message, fx.request ? { metaData: meta, policy, request: fx.request } : { metaData: meta, policy });
+      const { block, dataToEncrypt } = reformat(
+        fx.message,
+        fx.request ? { metaData: meta, policy, request: fx.request } : { metaData: meta, policy },
+      );
       const clear = JSON.stringify(block);
       for (const s of fx.sensitive) expect(clear).not.toContain(s);
       expect(dataToEncrypt.length).toBe((clear.match(/encBlockIndex/g) ?? []).length);
@@ -108,20 +134,51 @@ describe("multipart Content-ID forms (docs/N32F.md, P10)", () => {
   const ct = 'multipart/related; boundary="bb"; type="application/json"';
   const body = (ids: string[]) =>
     Buffer.concat([
-      Buffer.from('--bb\r\nContent-Type: application/json\r\n\r\n{"n1SmInfoFromUe":{"contentId":"n1-req"}}\r\n', "latin1"),
-      ...ids.map((id, i) => Buffer.from(`--bb\r\nContent-Type: application/vnd.3gpp.5gnas\r\nContent-Id: ${id}\r\n\r\n\x2e\x05${String.fromCharCode(i + 1)}\r\n`, "latin1")),
+      Buffer.from(
+        '--bb\r\nContent-Type: application/json\r\n\r\n{"n1SmInfoFromUe":{"contentId":"n1-req"}}\r\n',
+        "latin1",
+      ),
+      ...ids.map((id, i) =>
+        Buffer.from(
+          `--bb\r\nContent-Type: application/vnd.3gpp.5gnas\r\nContent-Id: ${id}\r\n\r\n\x2e\x05${String.fromCharCode(i + 1)}\r\n`,
+          "latin1",
+        ),
+      ),
       Buffer.from("--bb--\r\n", "latin1"),
     ]);
-  const msg = (ids: string[]): HttpMessage => ({ kind: "request", method: "POST", scheme: "https", authority: "smf.example.org", path: "/nsmf-pdusession/v1/pdu-sessions", headers: [["content-type", ct]], body: body(ids) });
+  const msg = (ids: string[]): HttpMessage => ({
+    kind: "request",
+    method: "POST",
+    scheme: "https",
+    authority: "smf.example.org",
+    path: "/nsmf-pdusession/v1/pdu-sessions",
+    headers: [["content-type", ct]],
+    body: body(ids),
+  });
   const policy = (encrypt: string[]) =>
     buildEffectivePolicy({
       defaults,
-      local: { apiIeMappingList: [{ apiSignature: "/nsmf-pdusession/v1/pdu-sessions", apiMethod: "POST", IeList: encrypt.map((reqIe) => ({ ieLoc: "MULTIPART_BINARY", ieType: "OTHER", reqIe })) }], dataTypeEncPolicy: ["OTHER"] },
+      local: {
+        apiIeMappingList: [
+          {
+            apiSignature: "/nsmf-pdusession/v1/pdu-sessions",
+            apiMethod: "POST",
+            IeList: encrypt.map((reqIe) => ({ ieLoc: "MULTIPART_BINARY", ieType: "OTHER", reqIe })),
+          },
+        ],
+        dataTypeEncPolicy: ["OTHER"],
+      },
     });
-  const idsOf = (m: HttpMessage) => parseMultipart(m.body!, "bb").slice(1).map((p) => p.headers.find(([n]) => n === "content-id")?.[1]);
+  const idsOf = (m: HttpMessage) =>
+    parseMultipart(m.body!, "bb")
+      .slice(1)
+      .map((p) => p.headers.find(([n]) => n === "content-id")?.[1]);
 
   test("an id sent without angle brackets comes back without them; <id> stays <id> and adds nothing to the block", () => {
-    const { block, dataToEncrypt } = reformat(msg(["n1-req", "<n2>"]), { metaData: meta, policy: buildEffectivePolicy({ defaults }) });
+    const { block, dataToEncrypt } = reformat(msg(["n1-req", "<n2>"]), {
+      metaData: meta,
+      policy: buildEffectivePolicy({ defaults }),
+    });
     const bin = block.payload!.filter((p) => p.ieValueLocation === "MULTIPART_BINARY");
     expect(bin.map((p) => p.iePath)).toEqual(["/n1-req", "/n2"]);
     expect((bin[0]!.value as { headers?: unknown }).headers).toEqual({ "content-id": "n1-req" });
@@ -132,18 +189,30 @@ describe("multipart Content-ID forms (docs/N32F.md, P10)", () => {
   test("an encrypted part keeps its form too (the form travels inside the encrypted value)", () => {
     const { block, dataToEncrypt } = reformat(msg(["n1-req"]), { metaData: meta, policy: policy(["n1-req"]) });
     expect(JSON.stringify(block)).not.toContain('"content-id"');
-    expect(dataToEncrypt).toEqual([{ contentType: "application/vnd.3gpp.5gnas", data: "LgUB", headers: { "content-id": "n1-req" } }]);
+    expect(dataToEncrypt).toEqual([
+      { contentType: "application/vnd.3gpp.5gnas", data: "LgUB", headers: { "content-id": "n1-req" } },
+    ]);
     expect(idsOf(reconstruct(wire(block), wire(dataToEncrypt)))).toEqual(["n1-req"]);
   });
 
   test("a block without the header (an older sender) still rebuilds <id>", () => {
     const block = {
       metaData: meta,
-      requestLine: { method: "POST", scheme: "https", authority: "smf.example.org", path: "/nsmf-pdusession/v1/pdu-sessions", protocolVersion: "HTTP/2" },
+      requestLine: {
+        method: "POST",
+        scheme: "https",
+        authority: "smf.example.org",
+        path: "/nsmf-pdusession/v1/pdu-sessions",
+        protocolVersion: "HTTP/2",
+      },
       headers: [{ header: "content-type", value: ct }],
       payload: [
         { iePath: "/n1SmInfoFromUe", ieValueLocation: "BODY", value: { contentId: "n1-req" } },
-        { iePath: "/n1-req", ieValueLocation: "MULTIPART_BINARY", value: { contentType: "application/vnd.3gpp.5gnas", data: "LgUB" } },
+        {
+          iePath: "/n1-req",
+          ieValueLocation: "MULTIPART_BINARY",
+          value: { contentType: "application/vnd.3gpp.5gnas", data: "LgUB" },
+        },
       ],
     };
     expect(idsOf(reconstruct(block as DataToIntegrityProtectBlock, []))).toEqual(["<n1-req>"]);
@@ -152,36 +221,68 @@ describe("multipart Content-ID forms (docs/N32F.md, P10)", () => {
   test("a carried content-id that names another part, or two of them, is refused (INVALID_HTTP_HEADER)", () => {
     const block = (headers: Record<string, string>) => ({
       metaData: meta,
-      requestLine: { method: "POST", scheme: "https", authority: "smf.example.org", path: "/nsmf-pdusession/v1/pdu-sessions", protocolVersion: "HTTP/2" },
+      requestLine: {
+        method: "POST",
+        scheme: "https",
+        authority: "smf.example.org",
+        path: "/nsmf-pdusession/v1/pdu-sessions",
+        protocolVersion: "HTTP/2",
+      },
       headers: [{ header: "content-type", value: ct }],
       payload: [
         { iePath: "/a", ieValueLocation: "BODY", value: 1 },
-        { iePath: "/n1-req", ieValueLocation: "MULTIPART_BINARY", value: { contentType: "application/vnd.3gpp.5gnas", data: "LgUB", headers } },
+        {
+          iePath: "/n1-req",
+          ieValueLocation: "MULTIPART_BINARY",
+          value: { contentType: "application/vnd.3gpp.5gnas", data: "LgUB", headers },
+        },
       ],
     });
     expectFail(block({ "content-id": "n2" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
     expectFail(block({ "content-id": "<n1-req>x" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
-    expectFail(block({ "content-id": "n1-req", "Content-ID": "<n1-req>" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
-    expectFail(block({ "content-id": "n1-req\r\nx-injected: 1" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
-    expect(idsOf(reconstruct(block({ "Content-ID": "n1-req" }) as DataToIntegrityProtectBlock, []))).toEqual(["n1-req"]);
+    expectFail(
+      block({ "content-id": "n1-req", "Content-ID": "<n1-req>" }),
+      [],
+      "INVALID_HTTP_HEADER",
+      "/payload/1/value/headers",
+    );
+    expectFail(
+      block({ "content-id": "n1-req\r\nx-injected: 1" }),
+      [],
+      "INVALID_HTTP_HEADER",
+      "/payload/1/value/headers",
+    );
+    expect(idsOf(reconstruct(block({ "Content-ID": "n1-req" }) as DataToIntegrityProtectBlock, []))).toEqual([
+      "n1-req",
+    ]);
   });
 
   test("two Content-IDs on one part are refused when reformatting", () => {
     const twice = Buffer.from(
-      '--bb\r\nContent-Type: application/json\r\n\r\n{}\r\n--bb\r\nContent-Type: a/b\r\nContent-ID: x\r\nContent-ID: <x>\r\n\r\n1\r\n--bb--\r\n',
+      "--bb\r\nContent-Type: application/json\r\n\r\n{}\r\n--bb\r\nContent-Type: a/b\r\nContent-ID: x\r\nContent-ID: <x>\r\n\r\n1\r\n--bb--\r\n",
       "latin1",
     );
-    expect(() => reformat({ ...msg([]), body: twice }, { metaData: meta, policy: buildEffectivePolicy({ defaults }) })).toThrow(/two Content-IDs/);
+    expect(() =>
+      reformat({ ...msg([]), body: twice }, { metaData: meta, policy: buildEffectivePolicy({ defaults }) }),
+    ).toThrow(/two Content-IDs/);
   });
 });
 
 describe("project vectors (../shared/spec/vectors/n32f-vectors.json)", () => {
   const policy = buildEffectivePolicy({ defaults });
-  const [v1, v2, v3] = vectors.messages as Array<{ aadObject: DataToIntegrityProtectBlock; plaintextObject: { dataToEncrypt: unknown[] } | null }>;
+  const [v1, v2, v3] = vectors.messages as Array<{
+    aadObject: DataToIntegrityProtectBlock;
+    plaintextObject: { dataToEncrypt: unknown[] } | null;
+  }>;
 
   test("vector 1 (Nudm_SDM GET): sensible request, and reformatting it gives the same block", () => {
     const msg = reconstruct(wire(v1!.aadObject), v1!.plaintextObject!.dataToEncrypt, { expect: "request" });
-    expect(msg).toMatchObject({ kind: "request", method: "GET", scheme: "https", path: "/nudm-sdm/v2/imsi-262010000000001/am-data" });
+    expect(msg).toMatchObject({
+      kind: "request",
+      method: "GET",
+      scheme: "https",
+      path: "/nudm-sdm/v2/imsi-262010000000001/am-data",
+    });
     expect(msg.query).toBe(v1!.aadObject.requestLine!.queryFragment);
     expect(msg.headers.find(([n]) => n === "authorization")?.[1]).toStartWith("Bearer ");
     const again = reformat(msg, { metaData: v1!.aadObject.metaData!, policy });
@@ -193,7 +294,11 @@ describe("project vectors (../shared/spec/vectors/n32f-vectors.json)", () => {
     const msg = reconstruct(wire(v2!.aadObject), v2!.plaintextObject?.dataToEncrypt ?? [], { expect: "response" });
     expect(msg.status).toBe(200);
     const body = JSON.parse(dec.decode(msg.body!));
-    expect(body).toEqual({ gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" }, nssai: { defaultSingleNssais: [{ sst: 1 }] } });
+    expect(body).toEqual({
+      gpsis: ["msisdn-491700000001"],
+      subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" },
+      nssai: { defaultSingleNssais: [{ sst: 1 }] },
+    });
     const request = { method: "GET" as const, path: "/nudm-sdm/v2/imsi-262010000000001/am-data" };
     const ours = reformat(msg, { metaData: v2!.aadObject.metaData!, policy, request });
     expect(ours.block.payload!.map((p) => p.iePath)).toEqual(["/gpsis", "/subscribedUeAmbr", "/nssai"]);
@@ -202,14 +307,25 @@ describe("project vectors (../shared/spec/vectors/n32f-vectors.json)", () => {
     // both splits rebuild the same body
     expect(JSON.parse(dec.decode(reconstruct(wire(ours.block), ours.dataToEncrypt).body!))).toEqual(body);
     // without UEID only the split of /nssai differs from the vector
-    const noUeid = reformat(msg, { metaData: v2!.aadObject.metaData!, policy: buildEffectivePolicy({ defaults, encryptUeid: false }), request });
+    const noUeid = reformat(msg, {
+      metaData: v2!.aadObject.metaData!,
+      policy: buildEffectivePolicy({ defaults, encryptUeid: false }),
+      request,
+    });
     expect(noUeid.dataToEncrypt).toEqual([]);
-    expect(noUeid.block.payload![2]).toEqual({ iePath: "/nssai", ieValueLocation: "BODY", value: { defaultSingleNssais: [{ sst: 1 }] } });
+    expect(noUeid.block.payload![2]).toEqual({
+      iePath: "/nssai",
+      ieValueLocation: "BODY",
+      value: { defaultSingleNssais: [{ sst: 1 }] },
+    });
   });
 
   test("vector 3 (Nausf POST on the reverse session): sensible request, same block", () => {
     const msg = reconstruct(wire(v3!.aadObject), v3!.plaintextObject!.dataToEncrypt, { expect: "request" });
-    expect(JSON.parse(dec.decode(msg.body!))).toEqual({ supiOrSuci: "suci-0-234-15-0-0-0-0123456789", servingNetworkName: "5G:mnc001.mcc262.3gppnetwork.org" });
+    expect(JSON.parse(dec.decode(msg.body!))).toEqual({
+      supiOrSuci: "suci-0-234-15-0-0-0-0123456789",
+      servingNetworkName: "5G:mnc001.mcc262.3gppnetwork.org",
+    });
     const again = reformat(msg, { metaData: v3!.aadObject.metaData!, policy });
     expect(again.block).toEqual(v3!.aadObject);
     expect(again.dataToEncrypt).toEqual(v3!.plaintextObject!.dataToEncrypt);
@@ -219,12 +335,24 @@ describe("project vectors (../shared/spec/vectors/n32f-vectors.json)", () => {
 // ---- MESSAGE_RECONSTRUCTION_FAILED, every reason on purpose ----
 const baseReq = (): Record<string, any> => ({
   metaData: meta,
-  requestLine: { method: "POST", scheme: "https", authority: "ausf.example.org", path: "/nausf-auth/v1/ue-authentications", protocolVersion: "HTTP/2" },
+  requestLine: {
+    method: "POST",
+    scheme: "https",
+    authority: "ausf.example.org",
+    path: "/nausf-auth/v1/ue-authentications",
+    protocolVersion: "HTTP/2",
+  },
   headers: [{ header: "content-type", value: "application/json" }],
   payload: [{ iePath: "/supiOrSuci", ieValueLocation: "BODY", value: { encBlockIndex: 0 } }],
 });
 
-function expectFail(block: unknown, dte: unknown[] | undefined, reason: FailureReason, attribute: string, expectKind?: "request" | "response") {
+function expectFail(
+  block: unknown,
+  dte: unknown[] | undefined,
+  reason: FailureReason,
+  attribute: string,
+  expectKind?: "request" | "response",
+) {
   let err: unknown;
   try {
     reconstruct(block as DataToIntegrityProtectBlock, dte, expectKind ? { expect: expectKind } : {});
@@ -279,7 +407,10 @@ describe("reconstruct refusals", () => {
     tilde.payload[0].iePath = "/a~2";
     expectFail(tilde, S, "INVALID_JSON_POINTER", "/payload/0/iePath");
     const beyond = baseReq();
-    beyond.payload.push({ iePath: "/list/0", ieValueLocation: "BODY", value: 1 }, { iePath: "/list/5", ieValueLocation: "BODY", value: 2 });
+    beyond.payload.push(
+      { iePath: "/list/0", ieValueLocation: "BODY", value: 1 },
+      { iePath: "/list/5", ieValueLocation: "BODY", value: 2 },
+    );
     expectFail(beyond, S, "INVALID_JSON_POINTER", "/payload/2/iePath");
     const scalar = baseReq();
     scalar.payload.push({ iePath: "/supiOrSuci/x", ieValueLocation: "BODY", value: 1 });
@@ -294,11 +425,19 @@ describe("reconstruct refusals", () => {
     notArray.payload = { iePath: "/a" };
     expectFail(notArray, S, "INVALID_JSON_POINTER", "/payload");
     const binInJson = baseReq();
-    binInJson.payload.push({ iePath: "/n1", ieValueLocation: "MULTIPART_BINARY", value: { contentType: "a/b", data: "AA==" } });
+    binInJson.payload.push({
+      iePath: "/n1",
+      ieValueLocation: "MULTIPART_BINARY",
+      value: { contentType: "a/b", data: "AA==" },
+    });
     expectFail(binInJson, S, "INVALID_JSON_POINTER", "/payload/1/iePath");
     const mp = baseReq();
     mp.headers[0].value = "multipart/related; boundary=xyz";
-    mp.payload.push({ iePath: "/n1", ieValueLocation: "MULTIPART_BINARY", value: { contentType: "a/b", data: "not base64!" } });
+    mp.payload.push({
+      iePath: "/n1",
+      ieValueLocation: "MULTIPART_BINARY",
+      value: { contentType: "a/b", data: "not base64!" },
+    });
     expectFail(mp, S, "INVALID_JSON_POINTER", "/payload/1/value/data");
     const form = baseReq();
     form.headers[0].value = "application/x-www-form-urlencoded";
@@ -309,7 +448,7 @@ describe("reconstruct refusals", () => {
     let v: unknown = { encBlockIndex: 0 };
     for (let i = 0; i < 300; i++) v = [v];
     deep.payload[0].value = v;
-    expectFail(deep, S, "INVALID_JSON_POINTER", "/payload/0/value" + "/0".repeat(257));
+    expectFail(deep, S, "INVALID_JSON_POINTER", `/payload/0/value${"/0".repeat(257)}`);
   });
   test("INVALID_HTTP_HEADER", () => {
     const pseudo = baseReq();
@@ -370,7 +509,11 @@ describe("reconstruct leniencies and decisions (P3, P10)", () => {
     } as unknown as DataToIntegrityProtectBlock;
     const m = reconstruct(block, [], { expect: "response" });
     expect(m.status).toBe(200);
-    expect(m.headers).toEqual([["content-type", "application/json"], ["x-b", "2"], ["x-b", "3"]]);
+    expect(m.headers).toEqual([
+      ["content-type", "application/json"],
+      ["x-b", "2"],
+      ["x-b", "3"],
+    ]);
     expect(dec.decode(m.body!)).toBe('{"a":1}');
   });
   test("an index never referenced is ignored (an RI may remove an encrypted IE it may modify)", () => {
@@ -386,12 +529,17 @@ describe("reconstruct leniencies and decisions (P3, P10)", () => {
     ];
     const before = JSON.stringify(b);
     const m = reconstruct(b as DataToIntegrityProtectBlock, ["X", "Y"]);
-    expect(JSON.parse(dec.decode(m.body!))).toEqual({ a: { x: "X", y: ["Y"], z: true }, "0": "numeric member of an object" });
+    expect(JSON.parse(dec.decode(m.body!))).toEqual({
+      a: { x: "X", y: ["Y"], z: true },
+      "0": "numeric member of an object",
+    });
     expect(JSON.stringify(b)).toBe(before);
   });
   test("__proto__ members are data, never prototypes", () => {
     const b = baseReq();
-    b.payload = JSON.parse('[{"iePath":"/__proto__","ieValueLocation":"BODY","value":{"polluted":true}},{"iePath":"/__proto__/x","ieValueLocation":"BODY","value":1}]');
+    b.payload = JSON.parse(
+      '[{"iePath":"/__proto__","ieValueLocation":"BODY","value":{"polluted":true}},{"iePath":"/__proto__/x","ieValueLocation":"BODY","value":1}]',
+    );
     const m = reconstruct(b as DataToIntegrityProtectBlock, []);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(JSON.parse(dec.decode(m.body!))).toEqual(JSON.parse('{"__proto__":{"polluted":true,"x":1}}'));
@@ -400,7 +548,13 @@ describe("reconstruct leniencies and decisions (P3, P10)", () => {
 
 // ---- property tests ----
 const key = fc.string({ maxLength: 6 }).filter((k) => k !== "encBlockIndex" && k !== "__proto__");
-const jsonLeaf = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }));
+const jsonLeaf = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
 const { json: jsonTree } = fc.letrec((tie) => ({
   json: fc.oneof({ depthSize: "small" }, jsonLeaf, tie("arr"), tie("obj")),
   arr: fc.array(tie("json"), { maxLength: 4 }),
@@ -410,14 +564,19 @@ const { json: jsonTree } = fc.letrec((tie) => ({
 function allPointers(v: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
   out.push(prefix);
   if (Array.isArray(v)) v.forEach((x, i) => allPointers(x, [...prefix, String(i)], out));
-  else if (v && typeof v === "object") for (const k of Object.keys(v)) allPointers((v as Record<string, unknown>)[k], [...prefix, k], out);
+  else if (v && typeof v === "object")
+    for (const k of Object.keys(v)) allPointers((v as Record<string, unknown>)[k], [...prefix, k], out);
   return out;
 }
 
 const TYPES: IeType[] = ["UEID", "LOCATION", "KEY_MATERIAL", "AUTHENTICATION_MATERIAL", "AUTHORIZATION_TOKEN"];
 const bodyAndPointers = jsonTree.chain((body) => {
   const ptrs = allPointers(body);
-  return fc.tuple(fc.constant(body), fc.subarray(ptrs, { maxLength: Math.min(6, ptrs.length) }), fc.subarray(TYPES, { minLength: 1 }));
+  return fc.tuple(
+    fc.constant(body),
+    fc.subarray(ptrs, { maxLength: Math.min(6, ptrs.length) }),
+    fc.subarray(TYPES, { minLength: 1 }),
+  );
 });
 
 describe("properties (fast-check)", () => {
@@ -427,14 +586,28 @@ describe("properties (fast-check)", () => {
         const body = wire(body0); // the NF sends JSON text
         const local: ProtectionPolicy = {
           apiIeMappingList: [
-            { apiSignature: "/test/v1/{id}/things", apiMethod: "POST", IeList: pointers.map((p, i) => ({ ieLoc: "BODY" as const, ieType: types[i % types.length]!, reqIe: formatPointer(p) })) },
+            {
+              apiSignature: "/test/v1/{id}/things",
+              apiMethod: "POST",
+              IeList: pointers.map((p, i) => ({
+                ieLoc: "BODY" as const,
+                ieType: types[i % types.length]!,
+                reqIe: formatPointer(p),
+              })),
+            },
           ],
         };
-        if (pointers.length === 0) local.apiIeMappingList[0]!.IeList.push({ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-none" });
+        if (pointers.length === 0)
+          local.apiIeMappingList[0]!.IeList.push({ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-none" });
         const policy = buildEffectivePolicy({ defaults: { apiIeMappingList: [] }, local });
         const msg: HttpMessage = {
-          kind: "request", method: "POST", scheme: "https", authority: "nf.example.org", path: "/api/test/v1/abc/things",
-          headers: [["content-type", "application/json"]], body: enc.encode(JSON.stringify(body)),
+          kind: "request",
+          method: "POST",
+          scheme: "https",
+          authority: "nf.example.org",
+          path: "/api/test/v1/abc/things",
+          headers: [["content-type", "application/json"]],
+          body: enc.encode(JSON.stringify(body)),
         };
         const { block, dataToEncrypt } = reformat(msg, { metaData: meta, policy });
         const got = reconstruct(wire(block), wire(dataToEncrypt));

@@ -48,11 +48,20 @@ beforeAll(async () => {
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
-    { serialNumber: "01", name: `CN=${RI_FQDN}`, keys, signingAlgorithm: alg, notBefore: new Date(), notAfter: new Date(Date.now() + 86400e3) },
+    {
+      serialNumber: "01",
+      name: `CN=${RI_FQDN}`,
+      keys,
+      signingAlgorithm: alg,
+      notBefore: new Date(),
+      notAfter: new Date(Date.now() + 86400e3),
+    },
     webcrypto as unknown as Crypto,
   );
   certB64 = Buffer.from(cert.rawData).toString("base64");
-  spkiB64 = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "der" }).toString("base64");
+  spkiB64 = generateKeyPairSync("ec", { namedCurve: "P-256" })
+    .publicKey.export({ type: "spki", format: "der" })
+    .toString("base64");
   // A real RI modification JWS (P5) over a real Modifications object bound to the vector JWE's tag.
   const jwe = vectors[2]!.jwe;
   modifications = {
@@ -76,13 +85,17 @@ describe("generated files", () => {
   });
 
   test("the generated schema keeps only the reachable CommonData types and no OpenAPI-only keywords", () => {
-    const schema = JSON.parse(readFileSync(join(REPO, OUT_DIR, SCHEMA_FILE), "utf8")) as { $defs: Record<string, unknown> };
+    const schema = JSON.parse(readFileSync(join(REPO, OUT_DIR, SCHEMA_FILE), "utf8")) as {
+      $defs: Record<string, unknown>;
+    };
     const names = Object.keys(schema.$defs);
-    for (const n of ["Fqdn", "PlmnId", "Mcc", "Mnc", "ProblemDetails", "InvalidParam", "PatchItem", "Uinteger"]) expect(names).toContain(n);
+    for (const n of ["Fqdn", "PlmnId", "Mcc", "Mnc", "ProblemDetails", "InvalidParam", "PatchItem", "Uinteger"])
+      expect(names).toContain(n);
     // CommonData holds hundreds of types; unrelated ones must not be pulled in
     for (const n of ["Guami", "Tai", "Ecgi", "AccessType", "Supi", "Dnn"]) expect(names).not.toContain(n);
     const text = JSON.stringify(schema);
-    for (const k of ['"nullable"', '"description"', '"example"', '"discriminator"', '"readOnly"', '"$ref":"TS29']) expect(text).not.toContain(k);
+    for (const k of ['"nullable"', '"description"', '"example"', '"discriminator"', '"readOnly"', '"$ref":"TS29'])
+      expect(text).not.toContain(k);
     expect(text).toContain('"format":"uuid"');
   });
 
@@ -126,7 +139,15 @@ describe("generator: OpenAPI 3.0 dialect conversion (on a mutated copy of the 3G
   test("boolean exclusiveMinimum becomes the numeric form; annotations, x- and unknown formats are dropped", () => {
     const g = withMutation(TEL, (d) => {
       const p = d.components.schemas.TelescopicMapping.properties;
-      p.n = { type: "integer", minimum: 0, exclusiveMinimum: true, format: "int32", description: "d", example: 3, "x-vendor": 1 };
+      p.n = {
+        type: "integer",
+        minimum: 0,
+        exclusiveMinimum: true,
+        format: "int32",
+        description: "d",
+        example: 3,
+        "x-vendor": 1,
+      };
       p.f = { type: "string", format: "no-such-format", readOnly: true, deprecated: true };
     });
     const p = defsOf(g).TelescopicMapping!.properties;
@@ -136,30 +157,51 @@ describe("generator: OpenAPI 3.0 dialect conversion (on a mutated copy of the 3G
 
   test("siblings of a $ref are ignored, as OpenAPI 3.0 says", () => {
     const g = withMutation(TEL, (d) => {
-      d.components.schemas.TelescopicMapping.properties.seppDomain = { $ref: "TS29571_CommonData.yaml#/components/schemas/Fqdn", description: "x", maxLength: 5 };
+      d.components.schemas.TelescopicMapping.properties.seppDomain = {
+        $ref: "TS29571_CommonData.yaml#/components/schemas/Fqdn",
+        description: "x",
+        maxLength: 5,
+      };
     });
     expect(defsOf(g).TelescopicMapping!.properties.seppDomain).toEqual({ $ref: "#/$defs/Fqdn" });
   });
 
   test("an untranslatable keyword stops the generator", () => {
-    expect(() => withMutation(TEL, (d) => {
-      d.components.schemas.TelescopicMapping.properties.telescopicLabel = { type: "string", contentEncoding: "base64" };
-    })).toThrow(/contentEncoding/);
+    expect(() =>
+      withMutation(TEL, (d) => {
+        d.components.schemas.TelescopicMapping.properties.telescopicLabel = {
+          type: "string",
+          contentEncoding: "base64",
+        };
+      }),
+    ).toThrow(/contentEncoding/);
   });
 
   test("an unresolved reference stops the generator", () => {
-    expect(() => withMutation(TEL, (d) => {
-      d.components.schemas.TelescopicMapping.properties.seppDomain = { $ref: "TS29571_CommonData.yaml#/components/schemas/NoSuchType" };
-    })).toThrow(/NoSuchType/);
-    expect(() => withMutation(TEL, (d) => {
-      d.components.schemas.TelescopicMapping.properties.seppDomain = { $ref: "TS29999_Missing.yaml#/components/schemas/X" };
-    })).toThrow(/TS29999_Missing/);
+    expect(() =>
+      withMutation(TEL, (d) => {
+        d.components.schemas.TelescopicMapping.properties.seppDomain = {
+          $ref: "TS29571_CommonData.yaml#/components/schemas/NoSuchType",
+        };
+      }),
+    ).toThrow(/NoSuchType/);
+    expect(() =>
+      withMutation(TEL, (d) => {
+        d.components.schemas.TelescopicMapping.properties.seppDomain = {
+          $ref: "TS29999_Missing.yaml#/components/schemas/X",
+        };
+      }),
+    ).toThrow(/TS29999_Missing/);
   });
 
   test("a 3GPP change that removes what a P10 leniency relaxes stops the generator", () => {
-    expect(() => withMutation("TS29573_JOSEProtectedMessageForwarding.yaml", (d) => {
-      d.components.schemas.MetaData.properties.authorizedIpxId = { $ref: "TS29571_CommonData.yaml#/components/schemas/Fqdn" };
-    })).toThrow(/authorizedIpxId/);
+    expect(() =>
+      withMutation("TS29573_JOSEProtectedMessageForwarding.yaml", (d) => {
+        d.components.schemas.MetaData.properties.authorizedIpxId = {
+          $ref: "TS29571_CommonData.yaml#/components/schemas/Fqdn",
+        };
+      }),
+    ).toThrow(/authorizedIpxId/);
   });
 });
 
@@ -182,8 +224,18 @@ const capRsp = {
   allowedUsagePurpose: [{ usagePurpose: "ROAMING" }],
   supportedFeatures: "1",
 };
-const paramsCipherReq = { n32fContextId: "9f3c2a7b01d4e6a8", jweCipherSuiteList: ["A256GCM", "A128GCM"], jwsCipherSuiteList: ["ES256"], sender: INIT_FQDN };
-const paramsCipherRsp = { n32fContextId: "51b0c7e2aa93f410", selectedJweCipherSuite: "A256GCM", selectedJwsCipherSuite: "ES256", sender: RESP_FQDN };
+const paramsCipherReq = {
+  n32fContextId: "9f3c2a7b01d4e6a8",
+  jweCipherSuiteList: ["A256GCM", "A128GCM"],
+  jwsCipherSuiteList: ["ES256"],
+  sender: INIT_FQDN,
+};
+const paramsCipherRsp = {
+  n32fContextId: "51b0c7e2aa93f410",
+  selectedJweCipherSuite: "A256GCM",
+  selectedJwsCipherSuite: "ES256",
+  sender: RESP_FQDN,
+};
 const policy = {
   apiIeMappingList: [
     {
@@ -194,7 +246,9 @@ const policy = {
     {
       apiSignature: { callbackType: "Nudm_SDM_Notification" },
       apiMethod: "POST",
-      IeList: [{ ieLoc: "BODY", ieType: "OTHER", reqIe: "/servingNetworkName", isModifiableByIpx: { [RI_FQDN]: true } }],
+      IeList: [
+        { ieLoc: "BODY", ieType: "OTHER", reqIe: "/servingNetworkName", isModifiableByIpx: { [RI_FQDN]: true } },
+      ],
     },
   ],
   dataTypeEncPolicy: ["UEID", "LOCATION", "KEY_MATERIAL", "AUTHENTICATION_MATERIAL", "AUTHORIZATION_TOKEN"],
@@ -223,7 +277,11 @@ const problem = {
   detail: "sender missing",
   invalidParams: [{ param: "/sender", reason: MISSING_MEMBER_REASON }],
 };
-const telescopic = { telescopicLabel: "a1b2c3d4", seppDomain: "sepp.5gc.mnc001.mcc262.3gppnetwork.org", foreignFqdn: "udm1.5gc.mnc015.mcc234.3gppnetwork.org" };
+const telescopic = {
+  telescopicLabel: "a1b2c3d4",
+  seppDomain: "sepp.5gc.mnc001.mcc262.3gppnetwork.org",
+  foreignFqdn: "udm1.5gc.mnc015.mcc234.3gppnetwork.org",
+};
 
 describe("N32-DIGEST §7a wire shapes validate", () => {
   const cases: [string, N32SchemaName, () => unknown][] = [
@@ -233,13 +291,42 @@ describe("N32-DIGEST §7a wire shapes validate", () => {
     ["exchange-params cipher-suite answer", "SecParamExchRspData", () => paramsCipherRsp],
     ["exchange-params policy round", "SecParamExchReqData", () => paramsPolicyReq],
     ["exchange-params policy answer", "SecParamExchRspData", () => paramsPolicyRsp],
-    ["exchange-params RI round", "SecParamExchReqData", () => ({ n32fContextId: "9f3c2a7b01d4e6a8", ipxProviderSecInfoList: [ipxInfo()] })],
-    ["exchange-params all rounds in one", "SecParamExchReqData", () => ({ ...paramsCipherReq, ...paramsPolicyReq, ipxProviderSecInfoList: [ipxInfo()] })],
+    [
+      "exchange-params RI round",
+      "SecParamExchReqData",
+      () => ({ n32fContextId: "9f3c2a7b01d4e6a8", ipxProviderSecInfoList: [ipxInfo()] }),
+    ],
+    [
+      "exchange-params all rounds in one",
+      "SecParamExchReqData",
+      () => ({ ...paramsCipherReq, ...paramsPolicyReq, ipxProviderSecInfoList: [ipxInfo()] }),
+    ],
     ["n32f-terminate", "N32fContextInfo", () => ({ n32fContextId: "51B0C7E2AA93F410" })],
     ["n32f-error report", "N32fErrorInfo", () => errorReport],
-    ["n32f-error policy mismatch", "N32fErrorInfo", () => ({ n32fMessageId: "0000000000000000", n32fErrorType: "POLICY_MISMATCH", n32fContextId: "51b0c7e2aa93f410", policyMismatchList: [{ param: "/protectionPolicyInfo/dataTypeEncPolicy", reason: "differs" }] })],
-    ["n32f-error modifications", "N32fErrorInfo", () => ({ n32fMessageId: "0000000000000abc", n32fErrorType: "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED", failedModificationList: [{ ipxId: RI_FQDN, n32fErrorType: "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED" }] })],
-    ["n32f-process body with RI modification", "N32fReformattedReqMsg", () => ({ reformattedData: vectors[2]!.jwe, modificationsBlock: [jws] })],
+    [
+      "n32f-error policy mismatch",
+      "N32fErrorInfo",
+      () => ({
+        n32fMessageId: "0000000000000000",
+        n32fErrorType: "POLICY_MISMATCH",
+        n32fContextId: "51b0c7e2aa93f410",
+        policyMismatchList: [{ param: "/protectionPolicyInfo/dataTypeEncPolicy", reason: "differs" }],
+      }),
+    ],
+    [
+      "n32f-error modifications",
+      "N32fErrorInfo",
+      () => ({
+        n32fMessageId: "0000000000000abc",
+        n32fErrorType: "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED",
+        failedModificationList: [{ ipxId: RI_FQDN, n32fErrorType: "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED" }],
+      }),
+    ],
+    [
+      "n32f-process body with RI modification",
+      "N32fReformattedReqMsg",
+      () => ({ reformattedData: vectors[2]!.jwe, modificationsBlock: [jws] }),
+    ],
     ["n32f-process response", "N32fReformattedRspMsg", () => ({ reformattedData: vectors[1]!.jwe })],
     ["RI Modifications", "Modifications", () => modifications],
     ["ProblemDetailsMsgForwarding", "ProblemDetailsMsgForwarding", () => problemFwd],
@@ -248,12 +335,21 @@ describe("N32-DIGEST §7a wire shapes validate", () => {
     ["IpxProviderSecInfo", "IpxProviderSecInfo", ipxInfo],
     ["ProtectionPolicy", "ProtectionPolicy", () => policy],
     ["DataToIntegrityProtectAndCipherBlock", "DataToIntegrityProtectAndCipherBlock", () => vectors[0]!.plaintextObject],
-    ["DataToIntegrityProtectBlock (object values only)", "DataToIntegrityProtectBlock", () => ({
-      metaData: { n32fContextId: "9f3c2a7b01d4e6a8", messageId: "0000000000000abc", authorizedIpxId: RI_FQDN },
-      statusLine: "200",
-      headers: [{ header: "content-type", value: "application/json" }, { header: "location", value: { encBlockIndex: 0 } }],
-      payload: [{ iePath: "/subscribedUeAmbr", ieValueLocation: "BODY", value: { uplink: "1 Gbps", downlink: "2 Gbps" } }],
-    })],
+    [
+      "DataToIntegrityProtectBlock (object values only)",
+      "DataToIntegrityProtectBlock",
+      () => ({
+        metaData: { n32fContextId: "9f3c2a7b01d4e6a8", messageId: "0000000000000abc", authorizedIpxId: RI_FQDN },
+        statusLine: "200",
+        headers: [
+          { header: "content-type", value: "application/json" },
+          { header: "location", value: { encBlockIndex: 0 } },
+        ],
+        payload: [
+          { iePath: "/subscribedUeAmbr", ieValueLocation: "BODY", value: { uplink: "1 Gbps", downlink: "2 Gbps" } },
+        ],
+      }),
+    ],
   ];
   for (const [label, name, value] of cases) {
     test(`${label} (${name})`, () => {
@@ -263,7 +359,13 @@ describe("N32-DIGEST §7a wire shapes validate", () => {
 });
 
 describe("rejections", () => {
-  type Case = [label: string, name: N32SchemaName, value: () => unknown, param: string, cause: "MANDATORY_IE_MISSING" | "MANDATORY_IE_INCORRECT"];
+  type Case = [
+    label: string,
+    name: N32SchemaName,
+    value: () => unknown,
+    param: string,
+    cause: "MANDATORY_IE_MISSING" | "MANDATORY_IE_INCORRECT",
+  ];
   const without = <T extends object>(o: T, k: string): T => {
     const c = structuredClone(o) as Record<string, unknown>;
     delete c[k];
@@ -271,79 +373,437 @@ describe("rejections", () => {
   };
   const M = "MANDATORY_IE_MISSING" as const;
   const I = "MANDATORY_IE_INCORRECT" as const;
-  const aad = () => ({ metaData: { n32fContextId: "9f3c2a7b01d4e6a8", messageId: "1", authorizedIpxId: "NULL" }, statusLine: "200" });
+  const aad = () => ({
+    metaData: { n32fContextId: "9f3c2a7b01d4e6a8", messageId: "1", authorizedIpxId: "NULL" },
+    statusLine: "200",
+  });
   const cases: Case[] = [
     ["capability: no sender", "SecNegotiateReqData", () => without(capReq, "sender"), "/sender", M],
-    ["capability: no list", "SecNegotiateReqData", () => without(capReq, "supportedSecCapabilityList"), "/supportedSecCapabilityList", M],
-    ["capability: list not an array", "SecNegotiateReqData", () => ({ ...capReq, supportedSecCapabilityList: "PRINS" }), "/supportedSecCapabilityList", I],
-    ["capability: empty list", "SecNegotiateReqData", () => ({ ...capReq, supportedSecCapabilityList: [] }), "/supportedSecCapabilityList", I],
-    ["capability: capability a number", "SecNegotiateReqData", () => ({ ...capReq, supportedSecCapabilityList: ["PRINS", 7] }), "/supportedSecCapabilityList/1", I],
-    ["capability: PlmnId mcc 2 digits", "SecNegotiateReqData", () => ({ ...capReq, plmnIdList: [{ mcc: "26", mnc: "01" }] }), "/plmnIdList/0/mcc", I],
-    ["capability: PlmnId mnc 4 digits", "SecNegotiateReqData", () => ({ ...capReq, targetPlmnId: { mcc: "234", mnc: "1500" } }), "/targetPlmnId/mnc", I],
-    ["capability: PlmnId without mnc", "SecNegotiateReqData", () => ({ ...capReq, targetPlmnId: { mcc: "234" } }), "/targetPlmnId/mnc", M],
+    [
+      "capability: no list",
+      "SecNegotiateReqData",
+      () => without(capReq, "supportedSecCapabilityList"),
+      "/supportedSecCapabilityList",
+      M,
+    ],
+    [
+      "capability: list not an array",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, supportedSecCapabilityList: "PRINS" }),
+      "/supportedSecCapabilityList",
+      I,
+    ],
+    [
+      "capability: empty list",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, supportedSecCapabilityList: [] }),
+      "/supportedSecCapabilityList",
+      I,
+    ],
+    [
+      "capability: capability a number",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, supportedSecCapabilityList: ["PRINS", 7] }),
+      "/supportedSecCapabilityList/1",
+      I,
+    ],
+    [
+      "capability: PlmnId mcc 2 digits",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, plmnIdList: [{ mcc: "26", mnc: "01" }] }),
+      "/plmnIdList/0/mcc",
+      I,
+    ],
+    [
+      "capability: PlmnId mnc 4 digits",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, targetPlmnId: { mcc: "234", mnc: "1500" } }),
+      "/targetPlmnId/mnc",
+      I,
+    ],
+    [
+      "capability: PlmnId without mnc",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, targetPlmnId: { mcc: "234" } }),
+      "/targetPlmnId/mnc",
+      M,
+    ],
     ["capability: bad Fqdn", "SecNegotiateReqData", () => ({ ...capReq, sender: "sepp_1.example.org" }), "/sender", I],
-    ["capability: Fqdn without dot", "SecNegotiateReqData", () => ({ ...capReq, senderN32fFqdn: "localhost" }), "/senderN32fFqdn", I],
-    ["capability: negative port", "SecNegotiateReqData", () => ({ ...capReq, senderN32fPort: -1 }), "/senderN32fPort", I],
-    ["capability: supportedFeatures not hex", "SecNegotiateReqData", () => ({ ...capReq, supportedFeatures: "xyz" }), "/supportedFeatures", I],
-    ["capability: usage purpose missing", "SecNegotiateReqData", () => ({ ...capReq, intendedUsagePurpose: [{ additionalInfo: "x" }] }), "/intendedUsagePurpose/0/usagePurpose", M],
-    ["capability answer: no selectedSecCapability", "SecNegotiateRspData", () => without(capRsp, "selectedSecCapability"), "/selectedSecCapability", M],
-    ["capability answer: boolean flag a string", "SecNegotiateRspData", () => ({ ...capRsp, "3GppSbiTargetApiRootSupported": "true" }), "/3GppSbiTargetApiRootSupported", I],
-    ["capability answer: port list of strings", "SecNegotiateRspData", () => ({ ...capRsp, senderN32fPortList: ["443"] }), "/senderN32fPortList/0", I],
-    ["params: no n32fContextId", "SecParamExchReqData", () => without(paramsCipherReq, "n32fContextId"), "/n32fContextId", M],
-    ["params: n32fContextId 15 hex", "SecParamExchReqData", () => ({ ...paramsCipherReq, n32fContextId: "9f3c2a7b01d4e6a" }), "/n32fContextId", I],
-    ["params: n32fContextId not hex", "SecParamExchReqData", () => ({ ...paramsCipherReq, n32fContextId: "9f3c2a7b01d4e6ag" }), "/n32fContextId", I],
-    ["params: n32fContextId a number", "SecParamExchReqData", () => ({ ...paramsCipherReq, n32fContextId: 1234567890123456 }), "/n32fContextId", I],
-    ["params: suites list empty", "SecParamExchReqData", () => ({ ...paramsCipherReq, jweCipherSuiteList: [] }), "/jweCipherSuiteList", I],
-    ["params: policy without mapping list", "SecParamExchReqData", () => ({ ...paramsPolicyReq, protectionPolicyInfo: { dataTypeEncPolicy: ["UEID"] } }), "/protectionPolicyInfo/apiIeMappingList", M],
-    ["params: IeList capital I missing", "SecParamExchReqData", () => ({ n32fContextId: "9f3c2a7b01d4e6a8", protectionPolicyInfo: { apiIeMappingList: [{ apiSignature: "/x", apiMethod: "GET", ieList: [{ ieLoc: "BODY", ieType: "UEID" }] }] } }), "/protectionPolicyInfo/apiIeMappingList/0/IeList", M],
-    ["params answer: no n32fContextId", "SecParamExchRspData", () => without(paramsCipherRsp, "n32fContextId"), "/n32fContextId", M],
-    ["params answer: suite a number", "SecParamExchRspData", () => ({ ...paramsCipherRsp, selectedJweCipherSuite: 256 }), "/selectedJweCipherSuite", I],
-    ["params answer: RI list empty", "SecParamExchRspData", () => ({ ...paramsCipherRsp, ipxProviderSecInfoList: [] }), "/ipxProviderSecInfoList", I],
+    [
+      "capability: Fqdn without dot",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, senderN32fFqdn: "localhost" }),
+      "/senderN32fFqdn",
+      I,
+    ],
+    [
+      "capability: negative port",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, senderN32fPort: -1 }),
+      "/senderN32fPort",
+      I,
+    ],
+    [
+      "capability: supportedFeatures not hex",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, supportedFeatures: "xyz" }),
+      "/supportedFeatures",
+      I,
+    ],
+    [
+      "capability: usage purpose missing",
+      "SecNegotiateReqData",
+      () => ({ ...capReq, intendedUsagePurpose: [{ additionalInfo: "x" }] }),
+      "/intendedUsagePurpose/0/usagePurpose",
+      M,
+    ],
+    [
+      "capability answer: no selectedSecCapability",
+      "SecNegotiateRspData",
+      () => without(capRsp, "selectedSecCapability"),
+      "/selectedSecCapability",
+      M,
+    ],
+    [
+      "capability answer: boolean flag a string",
+      "SecNegotiateRspData",
+      () => ({ ...capRsp, "3GppSbiTargetApiRootSupported": "true" }),
+      "/3GppSbiTargetApiRootSupported",
+      I,
+    ],
+    [
+      "capability answer: port list of strings",
+      "SecNegotiateRspData",
+      () => ({ ...capRsp, senderN32fPortList: ["443"] }),
+      "/senderN32fPortList/0",
+      I,
+    ],
+    [
+      "params: no n32fContextId",
+      "SecParamExchReqData",
+      () => without(paramsCipherReq, "n32fContextId"),
+      "/n32fContextId",
+      M,
+    ],
+    [
+      "params: n32fContextId 15 hex",
+      "SecParamExchReqData",
+      () => ({ ...paramsCipherReq, n32fContextId: "9f3c2a7b01d4e6a" }),
+      "/n32fContextId",
+      I,
+    ],
+    [
+      "params: n32fContextId not hex",
+      "SecParamExchReqData",
+      () => ({ ...paramsCipherReq, n32fContextId: "9f3c2a7b01d4e6ag" }),
+      "/n32fContextId",
+      I,
+    ],
+    [
+      "params: n32fContextId a number",
+      "SecParamExchReqData",
+      () => ({ ...paramsCipherReq, n32fContextId: 1234567890123456 }),
+      "/n32fContextId",
+      I,
+    ],
+    [
+      "params: suites list empty",
+      "SecParamExchReqData",
+      () => ({ ...paramsCipherReq, jweCipherSuiteList: [] }),
+      "/jweCipherSuiteList",
+      I,
+    ],
+    [
+      "params: policy without mapping list",
+      "SecParamExchReqData",
+      () => ({ ...paramsPolicyReq, protectionPolicyInfo: { dataTypeEncPolicy: ["UEID"] } }),
+      "/protectionPolicyInfo/apiIeMappingList",
+      M,
+    ],
+    [
+      "params: IeList capital I missing",
+      "SecParamExchReqData",
+      () => ({
+        n32fContextId: "9f3c2a7b01d4e6a8",
+        protectionPolicyInfo: {
+          apiIeMappingList: [{ apiSignature: "/x", apiMethod: "GET", ieList: [{ ieLoc: "BODY", ieType: "UEID" }] }],
+        },
+      }),
+      "/protectionPolicyInfo/apiIeMappingList/0/IeList",
+      M,
+    ],
+    [
+      "params answer: no n32fContextId",
+      "SecParamExchRspData",
+      () => without(paramsCipherRsp, "n32fContextId"),
+      "/n32fContextId",
+      M,
+    ],
+    [
+      "params answer: suite a number",
+      "SecParamExchRspData",
+      () => ({ ...paramsCipherRsp, selectedJweCipherSuite: 256 }),
+      "/selectedJweCipherSuite",
+      I,
+    ],
+    [
+      "params answer: RI list empty",
+      "SecParamExchRspData",
+      () => ({ ...paramsCipherRsp, ipxProviderSecInfoList: [] }),
+      "/ipxProviderSecInfoList",
+      I,
+    ],
     ["terminate: missing", "N32fContextInfo", () => ({}), "/n32fContextId", M],
     ["terminate: 17 hex", "N32fContextInfo", () => ({ n32fContextId: "51b0c7e2aa93f4100" }), "/n32fContextId", I],
     ["terminate: not an object", "N32fContextInfo", () => ["51b0c7e2aa93f410"], "", I],
     ["error: no n32fMessageId", "N32fErrorInfo", () => without(errorReport, "n32fMessageId"), "/n32fMessageId", M],
     ["error: no n32fErrorType", "N32fErrorInfo", () => without(errorReport, "n32fErrorType"), "/n32fErrorType", M],
     ["error: error type a number", "N32fErrorInfo", () => ({ ...errorReport, n32fErrorType: 4 }), "/n32fErrorType", I],
-    ["error: detail without reason", "N32fErrorInfo", () => ({ ...errorReport, errorDetailsList: [{ attribute: "/payload/2" }] }), "/errorDetailsList/0/msgReconstructFailReason", M],
-    ["error: failed modification bad ipxId", "N32fErrorInfo", () => ({ ...errorReport, failedModificationList: [{ ipxId: "ipx!", n32fErrorType: "X" }] }), "/failedModificationList/0/ipxId", I],
-    ["error: policy mismatch entry without param", "N32fErrorInfo", () => ({ ...errorReport, policyMismatchList: [{ reason: "x" }] }), "/policyMismatchList/0/param", M],
-    ["process: no reformattedData", "N32fReformattedReqMsg", () => ({ modificationsBlock: [jws] }), "/reformattedData", M],
-    ["process: no ciphertext", "N32fReformattedReqMsg", () => ({ reformattedData: without(vectors[0]!.jwe, "ciphertext") }), "/reformattedData/ciphertext", M],
-    ["process: iv a number", "N32fReformattedReqMsg", () => ({ reformattedData: { ...vectors[0]!.jwe, iv: 12 } }), "/reformattedData/iv", I],
-    ["process: compact JWE string", "N32fReformattedReqMsg", () => ({ reformattedData: "a.b.c.d.e" }), "/reformattedData", I],
-    ["process: empty modificationsBlock", "N32fReformattedReqMsg", () => ({ reformattedData: vectors[0]!.jwe, modificationsBlock: [] }), "/modificationsBlock", I],
-    ["process: JWS without signature", "N32fReformattedReqMsg", () => ({ reformattedData: vectors[0]!.jwe, modificationsBlock: [without(jws!, "signature")] }), "/modificationsBlock/0/signature", M],
+    [
+      "error: detail without reason",
+      "N32fErrorInfo",
+      () => ({ ...errorReport, errorDetailsList: [{ attribute: "/payload/2" }] }),
+      "/errorDetailsList/0/msgReconstructFailReason",
+      M,
+    ],
+    [
+      "error: failed modification bad ipxId",
+      "N32fErrorInfo",
+      () => ({ ...errorReport, failedModificationList: [{ ipxId: "ipx!", n32fErrorType: "X" }] }),
+      "/failedModificationList/0/ipxId",
+      I,
+    ],
+    [
+      "error: policy mismatch entry without param",
+      "N32fErrorInfo",
+      () => ({ ...errorReport, policyMismatchList: [{ reason: "x" }] }),
+      "/policyMismatchList/0/param",
+      M,
+    ],
+    [
+      "process: no reformattedData",
+      "N32fReformattedReqMsg",
+      () => ({ modificationsBlock: [jws] }),
+      "/reformattedData",
+      M,
+    ],
+    [
+      "process: no ciphertext",
+      "N32fReformattedReqMsg",
+      () => ({ reformattedData: without(vectors[0]!.jwe, "ciphertext") }),
+      "/reformattedData/ciphertext",
+      M,
+    ],
+    [
+      "process: iv a number",
+      "N32fReformattedReqMsg",
+      () => ({ reformattedData: { ...vectors[0]!.jwe, iv: 12 } }),
+      "/reformattedData/iv",
+      I,
+    ],
+    [
+      "process: compact JWE string",
+      "N32fReformattedReqMsg",
+      () => ({ reformattedData: "a.b.c.d.e" }),
+      "/reformattedData",
+      I,
+    ],
+    [
+      "process: empty modificationsBlock",
+      "N32fReformattedReqMsg",
+      () => ({ reformattedData: vectors[0]!.jwe, modificationsBlock: [] }),
+      "/modificationsBlock",
+      I,
+    ],
+    [
+      "process: JWS without signature",
+      "N32fReformattedReqMsg",
+      () => ({ reformattedData: vectors[0]!.jwe, modificationsBlock: [without(jws!, "signature")] }),
+      "/modificationsBlock/0/signature",
+      M,
+    ],
     ["process response: no reformattedData", "N32fReformattedRspMsg", () => ({}), "/reformattedData", M],
-    ["process response: header not an object", "N32fReformattedRspMsg", () => ({ reformattedData: { ...vectors[1]!.jwe, header: "x" } }), "/reformattedData/header", I],
-    ["aad: metaData without messageId", "DataToIntegrityProtectBlock", () => ({ metaData: { n32fContextId: "9f3c2a7b01d4e6a8", authorizedIpxId: "NULL" } }), "/metaData/messageId", M],
-    ["aad: metaData bad context id", "DataToIntegrityProtectBlock", () => ({ ...aad(), metaData: { n32fContextId: "ctx", messageId: "1", authorizedIpxId: "NULL" } }), "/metaData/n32fContextId", I],
-    ["aad: requestLine without path", "DataToIntegrityProtectBlock", () => ({ ...aad(), requestLine: { method: "GET", scheme: "https", authority: "a", protocolVersion: "HTTP/2" } }), "/requestLine/path", M],
-    ["aad: statusLine a number", "DataToIntegrityProtectBlock", () => ({ ...aad(), statusLine: 200 }), "/statusLine", I],
-    ["aad: header without value", "DataToIntegrityProtectBlock", () => ({ ...aad(), headers: [{ header: "accept" }] }), "/headers/0/value", M],
-    ["aad: encBlockIndex negative", "DataToIntegrityProtectBlock", () => ({ ...aad(), headers: [{ header: "accept", value: { encBlockIndex: -1 } }] }), "/headers/0/value/encBlockIndex", I],
-    ["aad: payload without iePath", "DataToIntegrityProtectBlock", () => ({ ...aad(), payload: [{ ieValueLocation: "BODY", value: {} }] }), "/payload/0/iePath", M],
+    [
+      "process response: header not an object",
+      "N32fReformattedRspMsg",
+      () => ({ reformattedData: { ...vectors[1]!.jwe, header: "x" } }),
+      "/reformattedData/header",
+      I,
+    ],
+    [
+      "aad: metaData without messageId",
+      "DataToIntegrityProtectBlock",
+      () => ({ metaData: { n32fContextId: "9f3c2a7b01d4e6a8", authorizedIpxId: "NULL" } }),
+      "/metaData/messageId",
+      M,
+    ],
+    [
+      "aad: metaData bad context id",
+      "DataToIntegrityProtectBlock",
+      () => ({ ...aad(), metaData: { n32fContextId: "ctx", messageId: "1", authorizedIpxId: "NULL" } }),
+      "/metaData/n32fContextId",
+      I,
+    ],
+    [
+      "aad: requestLine without path",
+      "DataToIntegrityProtectBlock",
+      () => ({ ...aad(), requestLine: { method: "GET", scheme: "https", authority: "a", protocolVersion: "HTTP/2" } }),
+      "/requestLine/path",
+      M,
+    ],
+    [
+      "aad: statusLine a number",
+      "DataToIntegrityProtectBlock",
+      () => ({ ...aad(), statusLine: 200 }),
+      "/statusLine",
+      I,
+    ],
+    [
+      "aad: header without value",
+      "DataToIntegrityProtectBlock",
+      () => ({ ...aad(), headers: [{ header: "accept" }] }),
+      "/headers/0/value",
+      M,
+    ],
+    [
+      "aad: encBlockIndex negative",
+      "DataToIntegrityProtectBlock",
+      () => ({ ...aad(), headers: [{ header: "accept", value: { encBlockIndex: -1 } }] }),
+      "/headers/0/value/encBlockIndex",
+      I,
+    ],
+    [
+      "aad: payload without iePath",
+      "DataToIntegrityProtectBlock",
+      () => ({ ...aad(), payload: [{ ieValueLocation: "BODY", value: {} }] }),
+      "/payload/0/iePath",
+      M,
+    ],
     ["aad: empty headers", "DataToIntegrityProtectBlock", () => ({ ...aad(), headers: [] }), "/headers", I],
     ["plaintext: no dataToEncrypt", "DataToIntegrityProtectAndCipherBlock", () => ({}), "/dataToEncrypt", M],
-    ["plaintext: dataToEncrypt an object", "DataToIntegrityProtectAndCipherBlock", () => ({ dataToEncrypt: { 0: "x" } }), "/dataToEncrypt", I],
+    [
+      "plaintext: dataToEncrypt an object",
+      "DataToIntegrityProtectAndCipherBlock",
+      () => ({ dataToEncrypt: { 0: "x" } }),
+      "/dataToEncrypt",
+      I,
+    ],
     ["modifications: no identity", "Modifications", () => without(modifications, "identity"), "/identity", M],
-    ["modifications: identity bad Fqdn", "Modifications", () => ({ ...modifications, identity: "ipx 1.example.org" }), "/identity", I],
-    ["modifications: patch without path", "Modifications", () => ({ ...modifications, operations: [{ op: "remove" }] }), "/operations/0/path", M],
-    ["modifications: empty operations", "Modifications", () => ({ ...modifications, operations: [] }), "/operations", I],
-    ["problem: invalidParam without param", "ProblemDetails", () => ({ ...problem, invalidParams: [{ reason: "x" }] }), "/invalidParams/0/param", M],
+    [
+      "modifications: identity bad Fqdn",
+      "Modifications",
+      () => ({ ...modifications, identity: "ipx 1.example.org" }),
+      "/identity",
+      I,
+    ],
+    [
+      "modifications: patch without path",
+      "Modifications",
+      () => ({ ...modifications, operations: [{ op: "remove" }] }),
+      "/operations/0/path",
+      M,
+    ],
+    [
+      "modifications: empty operations",
+      "Modifications",
+      () => ({ ...modifications, operations: [] }),
+      "/operations",
+      I,
+    ],
+    [
+      "problem: invalidParam without param",
+      "ProblemDetails",
+      () => ({ ...problem, invalidParams: [{ reason: "x" }] }),
+      "/invalidParams/0/param",
+      M,
+    ],
     ["problem: status a string", "ProblemDetails", () => ({ ...problem, status: "400" }), "/status", I],
     ["problem: not an object", "ProblemDetails", () => "Bad Request", "", I],
-    ["problem fwd: suggestedStatusCode a string", "ProblemDetailsMsgForwarding", () => ({ ...problemFwd, suggestedStatusCode: "502" }), "/suggestedStatusCode", I],
-    ["problem fwd: suggested problem status a string", "ProblemDetailsMsgForwarding", () => ({ ...problemFwd, suggestedProblemDetails: { status: "x" } }), "/suggestedProblemDetails/status", I],
-    ["problem fwd: base ProblemDetails rules apply", "ProblemDetailsMsgForwarding", () => ({ ...problemFwd, invalidParams: [] }), "/invalidParams", I],
-    ["telescopic: bad foreignFqdn", "TelescopicMapping", () => ({ ...telescopic, foreignFqdn: "udm..example.org" }), "/foreignFqdn", I],
-    ["telescopic: label a number", "TelescopicMapping", () => ({ ...telescopic, telescopicLabel: 5 }), "/telescopicLabel", I],
+    [
+      "problem fwd: suggestedStatusCode a string",
+      "ProblemDetailsMsgForwarding",
+      () => ({ ...problemFwd, suggestedStatusCode: "502" }),
+      "/suggestedStatusCode",
+      I,
+    ],
+    [
+      "problem fwd: suggested problem status a string",
+      "ProblemDetailsMsgForwarding",
+      () => ({ ...problemFwd, suggestedProblemDetails: { status: "x" } }),
+      "/suggestedProblemDetails/status",
+      I,
+    ],
+    [
+      "problem fwd: base ProblemDetails rules apply",
+      "ProblemDetailsMsgForwarding",
+      () => ({ ...problemFwd, invalidParams: [] }),
+      "/invalidParams",
+      I,
+    ],
+    [
+      "telescopic: bad foreignFqdn",
+      "TelescopicMapping",
+      () => ({ ...telescopic, foreignFqdn: "udm..example.org" }),
+      "/foreignFqdn",
+      I,
+    ],
+    [
+      "telescopic: label a number",
+      "TelescopicMapping",
+      () => ({ ...telescopic, telescopicLabel: 5 }),
+      "/telescopicLabel",
+      I,
+    ],
     ["RI info: no ipxProviderId", "IpxProviderSecInfo", () => without(ipxInfo(), "ipxProviderId"), "/ipxProviderId", M],
-    ["RI info: certificate not a string", "IpxProviderSecInfo", () => ({ ...ipxInfo(), certificateList: [{ der: certB64 }] }), "/certificateList/0", I],
-    ["policy: IeInfo without ieType", "ProtectionPolicy", () => ({ apiIeMappingList: [{ apiSignature: "/x", apiMethod: "GET", IeList: [{ ieLoc: "BODY" }] }] }), "/apiIeMappingList/0/IeList/0/ieType", M],
-    ["policy: isModifiableByIpx value not boolean", "ProtectionPolicy", () => ({ apiIeMappingList: [{ apiSignature: "/x", apiMethod: "GET", IeList: [{ ieLoc: "BODY", ieType: "OTHER", isModifiableByIpx: { [RI_FQDN]: "yes" } }] }] }), `/apiIeMappingList/0/IeList/0/isModifiableByIpx/${RI_FQDN}`, I],
-    ["policy: isModifiableByIpx empty", "ProtectionPolicy", () => ({ apiIeMappingList: [{ apiSignature: "/x", apiMethod: "GET", IeList: [{ ieLoc: "BODY", ieType: "OTHER", isModifiableByIpx: {} }] }] }), "/apiIeMappingList/0/IeList/0/isModifiableByIpx", I],
-    ["policy: callback signature without callbackType", "ProtectionPolicy", () => ({ apiIeMappingList: [{ apiSignature: {}, apiMethod: "GET", IeList: [{ ieLoc: "BODY", ieType: "OTHER" }] }] }), "/apiIeMappingList/0/apiSignature", I],
+    [
+      "RI info: certificate not a string",
+      "IpxProviderSecInfo",
+      () => ({ ...ipxInfo(), certificateList: [{ der: certB64 }] }),
+      "/certificateList/0",
+      I,
+    ],
+    [
+      "policy: IeInfo without ieType",
+      "ProtectionPolicy",
+      () => ({ apiIeMappingList: [{ apiSignature: "/x", apiMethod: "GET", IeList: [{ ieLoc: "BODY" }] }] }),
+      "/apiIeMappingList/0/IeList/0/ieType",
+      M,
+    ],
+    [
+      "policy: isModifiableByIpx value not boolean",
+      "ProtectionPolicy",
+      () => ({
+        apiIeMappingList: [
+          {
+            apiSignature: "/x",
+            apiMethod: "GET",
+            IeList: [{ ieLoc: "BODY", ieType: "OTHER", isModifiableByIpx: { [RI_FQDN]: "yes" } }],
+          },
+        ],
+      }),
+      `/apiIeMappingList/0/IeList/0/isModifiableByIpx/${RI_FQDN}`,
+      I,
+    ],
+    [
+      "policy: isModifiableByIpx empty",
+      "ProtectionPolicy",
+      () => ({
+        apiIeMappingList: [
+          { apiSignature: "/x", apiMethod: "GET", IeList: [{ ieLoc: "BODY", ieType: "OTHER", isModifiableByIpx: {} }] },
+        ],
+      }),
+      "/apiIeMappingList/0/IeList/0/isModifiableByIpx",
+      I,
+    ],
+    [
+      "policy: callback signature without callbackType",
+      "ProtectionPolicy",
+      () => ({
+        apiIeMappingList: [{ apiSignature: {}, apiMethod: "GET", IeList: [{ ieLoc: "BODY", ieType: "OTHER" }] }],
+      }),
+      "/apiIeMappingList/0/apiSignature",
+      I,
+    ],
   ];
   for (const [label, name, value, param, cause] of cases) {
     test(`${label} → ${param || "(root)"} ${cause}`, () => {
@@ -357,17 +817,30 @@ describe("rejections", () => {
 
   test("every schema rejects a non-object body", () => {
     const names: N32SchemaName[] = [
-      "SecNegotiateReqData", "SecNegotiateRspData", "SecParamExchReqData", "SecParamExchRspData", "N32fContextInfo",
-      "N32fErrorInfo", "N32fReformattedReqMsg", "N32fReformattedRspMsg", "DataToIntegrityProtectBlock",
-      "DataToIntegrityProtectAndCipherBlock", "Modifications", "ProblemDetails", "ProblemDetailsMsgForwarding",
-      "TelescopicMapping", "IpxProviderSecInfo", "ProtectionPolicy",
+      "SecNegotiateReqData",
+      "SecNegotiateRspData",
+      "SecParamExchReqData",
+      "SecParamExchRspData",
+      "N32fContextInfo",
+      "N32fErrorInfo",
+      "N32fReformattedReqMsg",
+      "N32fReformattedRspMsg",
+      "DataToIntegrityProtectBlock",
+      "DataToIntegrityProtectAndCipherBlock",
+      "Modifications",
+      "ProblemDetails",
+      "ProblemDetailsMsgForwarding",
+      "TelescopicMapping",
+      "IpxProviderSecInfo",
+      "ProtectionPolicy",
     ];
-    for (const n of names) for (const bad of [null, 1, "x", true, []]) {
-      const r = validateBody(n, bad);
-      expect(r).not.toBeNull();
-      expect(r![0]!.param).toBe("");
-      expect(problemCauseFor(r!)).toBe("MANDATORY_IE_INCORRECT");
-    }
+    for (const n of names)
+      for (const bad of [null, 1, "x", true, []]) {
+        const r = validateBody(n, bad);
+        expect(r).not.toBeNull();
+        expect(r![0]!.param).toBe("");
+        expect(problemCauseFor(r!)).toBe("MANDATORY_IE_INCORRECT");
+      }
   });
 
   test("extensible enums accept values outside the list; our code decides what it supports", () => {
@@ -377,7 +850,15 @@ describe("rejections", () => {
 
   test("a member name from the peer is not echoed back unbounded", () => {
     const huge = "k".repeat(100_000);
-    const r = validateBody("ProtectionPolicy", { apiIeMappingList: [{ apiSignature: "/x", apiMethod: "GET", IeList: [{ ieLoc: "BODY", ieType: "OTHER", isModifiableByIpx: { [huge]: 1 } }] }] });
+    const r = validateBody("ProtectionPolicy", {
+      apiIeMappingList: [
+        {
+          apiSignature: "/x",
+          apiMethod: "GET",
+          IeList: [{ ieLoc: "BODY", ieType: "OTHER", isModifiableByIpx: { [huge]: 1 } }],
+        },
+      ],
+    });
     expect(r).not.toBeNull();
     expect(r!.length).toBeLessThanOrEqual(MAX_INVALID_PARAMS);
     for (const p of r!) {
@@ -394,7 +875,12 @@ describe("rejections", () => {
 
   test("problemCauseFor: missing only when every entry is a missing member", () => {
     expect(problemCauseFor([{ param: "/a", reason: MISSING_MEMBER_REASON }])).toBe("MANDATORY_IE_MISSING");
-    expect(problemCauseFor([{ param: "/a", reason: MISSING_MEMBER_REASON }, { param: "/b", reason: "must be string" }])).toBe("MANDATORY_IE_INCORRECT");
+    expect(
+      problemCauseFor([
+        { param: "/a", reason: MISSING_MEMBER_REASON },
+        { param: "/b", reason: "must be string" },
+      ]),
+    ).toBe("MANDATORY_IE_INCORRECT");
     expect(problemCauseFor([])).toBe("MANDATORY_IE_INCORRECT");
     // header value {} : not a string and no encBlockIndex — present but wrong
     const r = validateBody("DataToIntegrityProtectBlock", { headers: [{ header: "accept", value: {} }] });
@@ -402,7 +888,15 @@ describe("rejections", () => {
   });
 
   test("param is an RFC 6901 pointer: ~ and / in a member name are escaped", () => {
-    const r = validateBody("ProtectionPolicy", { apiIeMappingList: [{ apiSignature: "/x", apiMethod: "GET", IeList: [{ ieLoc: "BODY", ieType: "OTHER", isModifiableByIpx: { "a/b~c": "no" } }] }] });
+    const r = validateBody("ProtectionPolicy", {
+      apiIeMappingList: [
+        {
+          apiSignature: "/x",
+          apiMethod: "GET",
+          IeList: [{ ieLoc: "BODY", ieType: "OTHER", isModifiableByIpx: { "a/b~c": "no" } }],
+        },
+      ],
+    });
     expect(r).toEqual([{ param: "/apiIeMappingList/0/IeList/0/isModifiableByIpx/a~1b~0c", reason: "must be boolean" }]);
   });
 
@@ -415,12 +909,22 @@ describe("unknown extra members are accepted", () => {
   const extra = { futureMember: { nested: [1, 2, 3] }, "x-vendor": "v" };
   test("at the top level of every schema", () => {
     const samples: [N32SchemaName, unknown][] = [
-      ["SecNegotiateReqData", capReq], ["SecNegotiateRspData", capRsp], ["SecParamExchReqData", paramsPolicyReq],
-      ["SecParamExchRspData", paramsPolicyRsp], ["N32fContextInfo", { n32fContextId: "51b0c7e2aa93f410" }],
-      ["N32fErrorInfo", errorReport], ["N32fReformattedReqMsg", { reformattedData: vectors[0]!.jwe }],
-      ["N32fReformattedRspMsg", { reformattedData: vectors[1]!.jwe }], ["DataToIntegrityProtectBlock", { statusLine: "200" }],
-      ["DataToIntegrityProtectAndCipherBlock", { dataToEncrypt: [1] }], ["Modifications", modifications], ["ProblemDetails", problem],
-      ["ProblemDetailsMsgForwarding", problemFwd], ["TelescopicMapping", telescopic], ["IpxProviderSecInfo", ipxInfo()], ["ProtectionPolicy", policy],
+      ["SecNegotiateReqData", capReq],
+      ["SecNegotiateRspData", capRsp],
+      ["SecParamExchReqData", paramsPolicyReq],
+      ["SecParamExchRspData", paramsPolicyRsp],
+      ["N32fContextInfo", { n32fContextId: "51b0c7e2aa93f410" }],
+      ["N32fErrorInfo", errorReport],
+      ["N32fReformattedReqMsg", { reformattedData: vectors[0]!.jwe }],
+      ["N32fReformattedRspMsg", { reformattedData: vectors[1]!.jwe }],
+      ["DataToIntegrityProtectBlock", { statusLine: "200" }],
+      ["DataToIntegrityProtectAndCipherBlock", { dataToEncrypt: [1] }],
+      ["Modifications", modifications],
+      ["ProblemDetails", problem],
+      ["ProblemDetailsMsgForwarding", problemFwd],
+      ["TelescopicMapping", telescopic],
+      ["IpxProviderSecInfo", ipxInfo()],
+      ["ProtectionPolicy", policy],
     ];
     for (const [n, s] of samples) {
       expect(validateBody(n, s)).toBeNull();
@@ -428,21 +932,63 @@ describe("unknown extra members are accepted", () => {
     }
   });
   test("nested", () => {
-    expect(validateBody("SecNegotiateReqData", { ...capReq, plmnIdList: [{ mcc: "262", mnc: "01", extra: true }] })).toBeNull();
-    expect(validateBody("N32fReformattedReqMsg", { reformattedData: { ...vectors[0]!.jwe, extra: 1 }, modificationsBlock: [{ ...jws, extra: 2 }] })).toBeNull();
-    expect(validateReceivedBlock("DataToIntegrityProtectBlock", { ...vectors[0]!.aadObject, metaData: { ...(vectors[0]!.aadObject.metaData as object), extra: 1 } })).toBeNull();
+    expect(
+      validateBody("SecNegotiateReqData", { ...capReq, plmnIdList: [{ mcc: "262", mnc: "01", extra: true }] }),
+    ).toBeNull();
+    expect(
+      validateBody("N32fReformattedReqMsg", {
+        reformattedData: { ...vectors[0]!.jwe, extra: 1 },
+        modificationsBlock: [{ ...jws, extra: 2 }],
+      }),
+    ).toBeNull();
+    expect(
+      validateReceivedBlock("DataToIntegrityProtectBlock", {
+        ...vectors[0]!.aadObject,
+        metaData: { ...(vectors[0]!.aadObject.metaData as object), extra: 1 },
+      }),
+    ).toBeNull();
   });
 });
 
 describe("P10 receive-side leniencies", () => {
   const meta = { n32fContextId: "9f3c2a7b01d4e6a8", messageId: "00c0ffee12345678", authorizedIpxId: "NULL" };
   const lenient: [string, "DataToIntegrityProtectBlock" | "DataToIntegrityProtectAndCipherBlock", unknown, string][] = [
-    ["payload value a string", "DataToIntegrityProtectBlock", { metaData: meta, statusLine: "200", payload: [{ iePath: "/a", ieValueLocation: "BODY", value: "x" }] }, "/payload/0/value"],
-    ["payload value an array", "DataToIntegrityProtectBlock", { metaData: meta, statusLine: "200", payload: [{ iePath: "/a", ieValueLocation: "BODY", value: [1] }] }, "/payload/0/value"],
-    ["payload value null", "DataToIntegrityProtectBlock", { metaData: meta, statusLine: "200", payload: [{ iePath: "", ieValueLocation: "BODY", value: null }] }, "/payload/0/value"],
-    ["payload value a number", "DataToIntegrityProtectBlock", { metaData: meta, statusLine: "200", payload: [{ iePath: "/n", ieValueLocation: "BODY", value: 3 }] }, "/payload/0/value"],
-    ["header {headerval}", "DataToIntegrityProtectBlock", { metaData: meta, statusLine: "200", headers: [{ header: "accept", value: { headerval: "application/json" } }] }, "/headers/0/value"],
-    ["authorizedIpxId JSON null", "DataToIntegrityProtectBlock", { metaData: { ...meta, authorizedIpxId: null }, statusLine: "200" }, "/metaData/authorizedIpxId"],
+    [
+      "payload value a string",
+      "DataToIntegrityProtectBlock",
+      { metaData: meta, statusLine: "200", payload: [{ iePath: "/a", ieValueLocation: "BODY", value: "x" }] },
+      "/payload/0/value",
+    ],
+    [
+      "payload value an array",
+      "DataToIntegrityProtectBlock",
+      { metaData: meta, statusLine: "200", payload: [{ iePath: "/a", ieValueLocation: "BODY", value: [1] }] },
+      "/payload/0/value",
+    ],
+    [
+      "payload value null",
+      "DataToIntegrityProtectBlock",
+      { metaData: meta, statusLine: "200", payload: [{ iePath: "", ieValueLocation: "BODY", value: null }] },
+      "/payload/0/value",
+    ],
+    [
+      "payload value a number",
+      "DataToIntegrityProtectBlock",
+      { metaData: meta, statusLine: "200", payload: [{ iePath: "/n", ieValueLocation: "BODY", value: 3 }] },
+      "/payload/0/value",
+    ],
+    [
+      "header {headerval}",
+      "DataToIntegrityProtectBlock",
+      { metaData: meta, statusLine: "200", headers: [{ header: "accept", value: { headerval: "application/json" } }] },
+      "/headers/0/value",
+    ],
+    [
+      "authorizedIpxId JSON null",
+      "DataToIntegrityProtectBlock",
+      { metaData: { ...meta, authorizedIpxId: null }, statusLine: "200" },
+      "/metaData/authorizedIpxId",
+    ],
     ["empty dataToEncrypt", "DataToIntegrityProtectAndCipherBlock", { dataToEncrypt: [] }, "/dataToEncrypt"],
   ];
   for (const [label, name, value, param] of lenient) {
@@ -455,16 +1001,73 @@ describe("P10 receive-side leniencies", () => {
   }
 
   type Cause = ReturnType<typeof problemCauseFor>;
-  const stillBad: [string, "DataToIntegrityProtectBlock" | "DataToIntegrityProtectAndCipherBlock", unknown, string, Cause][] = [
-    ["payload entry without value", "DataToIntegrityProtectBlock", { metaData: meta, payload: [{ iePath: "/a", ieValueLocation: "BODY" }] }, "/payload/0/value", "MANDATORY_IE_MISSING"],
-    ["headerval a number", "DataToIntegrityProtectBlock", { metaData: meta, headers: [{ header: "a", value: { headerval: 5 } }] }, "/headers/0/value", "MANDATORY_IE_INCORRECT"],
-    ["header value a number", "DataToIntegrityProtectBlock", { metaData: meta, headers: [{ header: "a", value: 5 }] }, "/headers/0/value", "MANDATORY_IE_INCORRECT"],
-    ["authorizedIpxId missing", "DataToIntegrityProtectBlock", { metaData: { n32fContextId: meta.n32fContextId, messageId: "1" } }, "/metaData/authorizedIpxId", "MANDATORY_IE_MISSING"],
-    ["authorizedIpxId a number", "DataToIntegrityProtectBlock", { metaData: { ...meta, authorizedIpxId: 0 } }, "/metaData/authorizedIpxId", "MANDATORY_IE_INCORRECT"],
-    ["context id not hex", "DataToIntegrityProtectBlock", { metaData: { ...meta, n32fContextId: "zz" } }, "/metaData/n32fContextId", "MANDATORY_IE_INCORRECT"],
-    ["requestLine scheme a number", "DataToIntegrityProtectBlock", { metaData: meta, requestLine: { method: "GET", scheme: 1, authority: "a", path: "/", protocolVersion: "HTTP/2" } }, "/requestLine/scheme", "MANDATORY_IE_INCORRECT"],
+  const stillBad: [
+    string,
+    "DataToIntegrityProtectBlock" | "DataToIntegrityProtectAndCipherBlock",
+    unknown,
+    string,
+    Cause,
+  ][] = [
+    [
+      "payload entry without value",
+      "DataToIntegrityProtectBlock",
+      { metaData: meta, payload: [{ iePath: "/a", ieValueLocation: "BODY" }] },
+      "/payload/0/value",
+      "MANDATORY_IE_MISSING",
+    ],
+    [
+      "headerval a number",
+      "DataToIntegrityProtectBlock",
+      { metaData: meta, headers: [{ header: "a", value: { headerval: 5 } }] },
+      "/headers/0/value",
+      "MANDATORY_IE_INCORRECT",
+    ],
+    [
+      "header value a number",
+      "DataToIntegrityProtectBlock",
+      { metaData: meta, headers: [{ header: "a", value: 5 }] },
+      "/headers/0/value",
+      "MANDATORY_IE_INCORRECT",
+    ],
+    [
+      "authorizedIpxId missing",
+      "DataToIntegrityProtectBlock",
+      { metaData: { n32fContextId: meta.n32fContextId, messageId: "1" } },
+      "/metaData/authorizedIpxId",
+      "MANDATORY_IE_MISSING",
+    ],
+    [
+      "authorizedIpxId a number",
+      "DataToIntegrityProtectBlock",
+      { metaData: { ...meta, authorizedIpxId: 0 } },
+      "/metaData/authorizedIpxId",
+      "MANDATORY_IE_INCORRECT",
+    ],
+    [
+      "context id not hex",
+      "DataToIntegrityProtectBlock",
+      { metaData: { ...meta, n32fContextId: "zz" } },
+      "/metaData/n32fContextId",
+      "MANDATORY_IE_INCORRECT",
+    ],
+    [
+      "requestLine scheme a number",
+      "DataToIntegrityProtectBlock",
+      {
+        metaData: meta,
+        requestLine: { method: "GET", scheme: 1, authority: "a", path: "/", protocolVersion: "HTTP/2" },
+      },
+      "/requestLine/scheme",
+      "MANDATORY_IE_INCORRECT",
+    ],
     ["dataToEncrypt missing", "DataToIntegrityProtectAndCipherBlock", {}, "/dataToEncrypt", "MANDATORY_IE_MISSING"],
-    ["dataToEncrypt null", "DataToIntegrityProtectAndCipherBlock", { dataToEncrypt: null }, "/dataToEncrypt", "MANDATORY_IE_INCORRECT"],
+    [
+      "dataToEncrypt null",
+      "DataToIntegrityProtectAndCipherBlock",
+      { dataToEncrypt: null },
+      "/dataToEncrypt",
+      "MANDATORY_IE_INCORRECT",
+    ],
   ];
   for (const [label, name, value, param, cause] of stillBad) {
     test(`still refused on receive: ${label}`, () => {
@@ -507,7 +1110,11 @@ describe("project vectors (../shared/spec/vectors/n32f-vectors.json)", () => {
     }
   });
   test("the vector with an array payload value needs the receive-side leniency", () => {
-    const m = vectors.find((v) => Array.isArray(v.aadObject.payload) && (v.aadObject.payload as { value: unknown }[]).some((p) => Array.isArray(p.value)));
+    const m = vectors.find(
+      (v) =>
+        Array.isArray(v.aadObject.payload) &&
+        (v.aadObject.payload as { value: unknown }[]).some((p) => Array.isArray(p.value)),
+    );
     expect(m).toBeDefined();
     expect(validateBody("DataToIntegrityProtectBlock", m!.aadObject)).not.toBeNull();
   });
@@ -515,10 +1122,21 @@ describe("project vectors (../shared/spec/vectors/n32f-vectors.json)", () => {
 
 describe("robustness", () => {
   test("arbitrary JSON never throws and yields null or a bounded, non-empty InvalidParam list", () => {
-    const names: N32SchemaName[] = ["SecNegotiateReqData", "SecParamExchReqData", "N32fErrorInfo", "N32fReformattedReqMsg", "DataToIntegrityProtectBlock", "ProtectionPolicy", "ProblemDetailsMsgForwarding"];
+    const names: N32SchemaName[] = [
+      "SecNegotiateReqData",
+      "SecParamExchReqData",
+      "N32fErrorInfo",
+      "N32fReformattedReqMsg",
+      "DataToIntegrityProtectBlock",
+      "ProtectionPolicy",
+      "ProblemDetailsMsgForwarding",
+    ];
     fc.assert(
       fc.property(fc.constantFrom(...names), fc.jsonValue({ maxDepth: 5 }), (name, value) => {
-        for (const r of [validateBody(name, value), name === "DataToIntegrityProtectBlock" ? validateReceivedBlock(name, value) : null]) {
+        for (const r of [
+          validateBody(name, value),
+          name === "DataToIntegrityProtectBlock" ? validateReceivedBlock(name, value) : null,
+        ]) {
           if (r === null) continue;
           expect(r.length).toBeGreaterThan(0);
           expect(r.length).toBeLessThanOrEqual(MAX_INVALID_PARAMS);

@@ -38,7 +38,7 @@ describe("PLMN IDs from dNSName labels (P9)", () => {
     expect(plmnIdsOf(x(p.seppA.certPem))).toEqual([{ mcc: "262", mnc: "001" }]);
     expect(plmnIdsOf(x(p.bTwoAnchors.certPem)).map(plmnKey).sort()).toEqual(["262-001", "310-410"]);
     expect(plmnIdsOf(x(p.bNoLabels.certPem))).toEqual([]);
-    expect(certHasDnsName(x(p.seppB.certPem), FQDN_B.toUpperCase() + ".")).toBe(true);
+    expect(certHasDnsName(x(p.seppB.certPem), `${FQDN_B.toUpperCase()}.`)).toBe(true);
     expect(certHasDnsName(x(p.seppB.certPem), FQDN_A)).toBe(false);
   });
 });
@@ -74,7 +74,11 @@ describe("per-PLMN trust anchors (SCAS 33.517 4.2.5)", () => {
     const r = only.verifyN32Chain([x(p.seppB.certPem)]);
     expect(!r.ok && r.reason).toContain("no trust anchor for PLMN 310-410");
     const old = new Date(Date.now() - 20 * 86_400_000);
-    const expired = await issueSeppCert(p.rootA, { dnsNames: [FQDN_A], notBefore: old, notAfter: new Date(old.getTime() + 86_400_000) });
+    const expired = await issueSeppCert(p.rootA, {
+      dnsNames: [FQDN_A],
+      notBefore: old,
+      notAfter: new Date(old.getTime() + 86_400_000),
+    });
     expect(t.verifyN32Chain([x(expired.certPem)]).ok).toBe(false);
     expect(t.verifyN32Chain([x(p.rootA.certPem)]).ok).toBe(false);
     expect(t.verifyN32Chain([]).ok).toBe(false);

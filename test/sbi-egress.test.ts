@@ -24,7 +24,12 @@ const policy = new EgressPolicy([
 ]);
 
 const ok = (t: { scheme?: string; host: string; port?: number | null; path?: string }) =>
-  policy.check({ scheme: t.scheme ?? "https", host: t.host, port: t.port ?? null, path: t.path ?? "/nudm-sdm/v2/imsi-001010000000001/am-data" });
+  policy.check({
+    scheme: t.scheme ?? "https",
+    host: t.host,
+    port: t.port ?? null,
+    path: t.path ?? "/nudm-sdm/v2/imsi-001010000000001/am-data",
+  });
 
 describe("allowed targets", () => {
   test("exact host, default https port, allowed prefix; the normalised path is returned", () => {
@@ -35,14 +40,24 @@ describe("allowed targets", () => {
     expect(ok({ host: UDM.toUpperCase(), path: "/nudm-sdm/v2/x" }).ok).toBe(true);
   });
   test("unreserved percent-encodings are decoded before prefix matching", () => {
-    expect(ok({ host: UDM, path: "/nudm%2Dsdm/v2/imsi-1" })).toEqual({ ok: true, path: "/nudm-sdm/v2/imsi-1", entry: 0 });
+    expect(ok({ host: UDM, path: "/nudm%2Dsdm/v2/imsi-1" })).toEqual({
+      ok: true,
+      path: "/nudm-sdm/v2/imsi-1",
+      entry: 0,
+    });
     expect(ok({ host: UDM, path: "/nudm-sdm/v2/a%3ab" })).toEqual({ ok: true, path: "/nudm-sdm/v2/a%3Ab", entry: 0 });
   });
   test("domain pattern matches names strictly below the domain", () => {
     expect(ok({ host: "a.ausf.mnc001.mcc001.3gppnetwork.org", port: 8443 }).ok).toBe(true);
     expect(ok({ host: "x.y.ausf.mnc001.mcc001.3gppnetwork.org", port: 8443 }).ok).toBe(true);
-    expect(ok({ host: "ausf.mnc001.mcc001.3gppnetwork.org", port: 8443 })).toMatchObject({ ok: false, reason: "HOST_NOT_ALLOWED" });
-    expect(ok({ host: "evilausf.mnc001.mcc001.3gppnetwork.org", port: 8443 })).toMatchObject({ ok: false, reason: "HOST_NOT_ALLOWED" });
+    expect(ok({ host: "ausf.mnc001.mcc001.3gppnetwork.org", port: 8443 })).toMatchObject({
+      ok: false,
+      reason: "HOST_NOT_ALLOWED",
+    });
+    expect(ok({ host: "evilausf.mnc001.mcc001.3gppnetwork.org", port: 8443 })).toMatchObject({
+      ok: false,
+      reason: "HOST_NOT_ALLOWED",
+    });
   });
   test("explicit IP literal and CIDR (special addresses allowed only this way)", () => {
     expect(ok({ scheme: "http", host: "203.0.113.7" }).ok).toBe(true);
@@ -54,18 +69,30 @@ describe("allowed targets", () => {
 
 describe("refused targets", () => {
   test("other hosts", () => {
-    expect(ok({ host: "udm.5gc.mnc002.mcc001.3gppnetwork.org" })).toMatchObject({ ok: false, reason: "HOST_NOT_ALLOWED" });
-    expect(ok({ host: UDM + ".evil.example" })).toMatchObject({ ok: false, reason: "HOST_NOT_ALLOWED" });
+    expect(ok({ host: "udm.5gc.mnc002.mcc001.3gppnetwork.org" })).toMatchObject({
+      ok: false,
+      reason: "HOST_NOT_ALLOWED",
+    });
+    expect(ok({ host: `${UDM}.evil.example` })).toMatchObject({ ok: false, reason: "HOST_NOT_ALLOWED" });
     expect(ok({ host: "8.8.8.8" })).toMatchObject({ ok: false, reason: "HOST_NOT_ALLOWED" });
   });
   test("other ports: unset port means the scheme's default only", () => {
     expect(ok({ host: UDM, port: 8443 })).toMatchObject({ ok: false, reason: "PORT_NOT_ALLOWED" });
-    expect(ok({ host: "a.ausf.mnc001.mcc001.3gppnetwork.org" })).toMatchObject({ ok: false, reason: "PORT_NOT_ALLOWED" });
-    expect(ok({ scheme: "http", host: "smf.5gc.mnc001.mcc001.3gppnetwork.org", port: 80 })).toMatchObject({ ok: false, reason: "PORT_NOT_ALLOWED" });
+    expect(ok({ host: "a.ausf.mnc001.mcc001.3gppnetwork.org" })).toMatchObject({
+      ok: false,
+      reason: "PORT_NOT_ALLOWED",
+    });
+    expect(ok({ scheme: "http", host: "smf.5gc.mnc001.mcc001.3gppnetwork.org", port: 80 })).toMatchObject({
+      ok: false,
+      reason: "PORT_NOT_ALLOWED",
+    });
   });
   test("other schemes: unset scheme means https only", () => {
     expect(ok({ scheme: "http", host: UDM })).toMatchObject({ ok: false, reason: "SCHEME_NOT_ALLOWED" });
-    expect(ok({ scheme: "https", host: "smf.5gc.mnc001.mcc001.3gppnetwork.org", port: 8080 })).toMatchObject({ ok: false, reason: "SCHEME_NOT_ALLOWED" });
+    expect(ok({ scheme: "https", host: "smf.5gc.mnc001.mcc001.3gppnetwork.org", port: 8080 })).toMatchObject({
+      ok: false,
+      reason: "SCHEME_NOT_ALLOWED",
+    });
     expect(ok({ scheme: "file", host: UDM })).toMatchObject({ ok: false, reason: "SCHEME_NOT_ALLOWED" });
     expect(ok({ scheme: "ftp", host: UDM })).toMatchObject({ ok: false, reason: "SCHEME_NOT_ALLOWED" });
   });
@@ -94,7 +121,7 @@ describe("refused targets", () => {
       "/nudm-sdm/v2/a b",
       "/nudm-sdm/v2/\u00e9",
       "/nudm-sdm/v2/%zz",
-      "/nudm-sdm/v2/" + "a".repeat(5000),
+      `/nudm-sdm/v2/${"a".repeat(5000)}`,
     ];
     for (const path of games) expect(ok({ host: UDM, path })).toMatchObject({ ok: false, reason: "INVALID_PATH" });
   });
@@ -141,36 +168,84 @@ describe("refused targets", () => {
   });
   test("numeric tricks never reach the allow-list as another address", () => {
     const open = new EgressPolicy([{ host: "nf.example.org" }]);
-    for (const host of ["2130706433", "0x7f000001", "0177.0.0.1", "127.1", "0x7f.0.0.1", "017700000001", "127.0.0.1.", "[::ffff:127.0.0.1"])
-      expect(open.check({ scheme: "https", host, port: null, path: "/x" })).toMatchObject({ ok: false, reason: "INVALID_TARGET" });
+    for (const host of [
+      "2130706433",
+      "0x7f000001",
+      "0177.0.0.1",
+      "127.1",
+      "0x7f.0.0.1",
+      "017700000001",
+      "127.0.0.1.",
+      "[::ffff:127.0.0.1",
+    ])
+      expect(open.check({ scheme: "https", host, port: null, path: "/x" })).toMatchObject({
+        ok: false,
+        reason: "INVALID_TARGET",
+      });
   });
   test("local and metadata host names are refused unless named exactly", () => {
     const p = new EgressPolicy([{ host: "*.example.org" }, { host: "*.google.internal" }]);
-    for (const host of ["localhost", "LOCALHOST.", "a.localhost", "metadata.google.internal", "metadata", "instance-data", "printer.local", "udm"])
-      expect(p.check({ scheme: "https", host, port: null, path: "/x" })).toMatchObject({ ok: false, reason: "SPECIAL_ADDRESS" });
+    for (const host of [
+      "localhost",
+      "LOCALHOST.",
+      "a.localhost",
+      "metadata.google.internal",
+      "metadata",
+      "instance-data",
+      "printer.local",
+      "udm",
+    ])
+      expect(p.check({ scheme: "https", host, port: null, path: "/x" })).toMatchObject({
+        ok: false,
+        reason: "SPECIAL_ADDRESS",
+      });
     const explicit = new EgressPolicy([{ host: "localhost", scheme: "http", port: 8080 }]);
     expect(explicit.check({ scheme: "http", host: "localhost", port: 8080, path: "/x" }).ok).toBe(true);
   });
   test("an explicit entry allows only the address it names", () => {
     const p = new EgressPolicy([{ host: "127.0.0.1", scheme: "http", port: 9000 }]);
     expect(p.check({ scheme: "http", host: "127.0.0.1", port: 9000, path: "/x" }).ok).toBe(true);
-    expect(p.check({ scheme: "http", host: "127.0.0.2", port: 9000, path: "/x" })).toMatchObject({ ok: false, reason: "SPECIAL_ADDRESS" });
-    expect(p.check({ scheme: "http", host: "127.0.0.1", port: 9001, path: "/x" })).toMatchObject({ ok: false, reason: "PORT_NOT_ALLOWED" });
+    expect(p.check({ scheme: "http", host: "127.0.0.2", port: 9000, path: "/x" })).toMatchObject({
+      ok: false,
+      reason: "SPECIAL_ADDRESS",
+    });
+    expect(p.check({ scheme: "http", host: "127.0.0.1", port: 9001, path: "/x" })).toMatchObject({
+      ok: false,
+      reason: "PORT_NOT_ALLOWED",
+    });
     // the IPv4-mapped spelling of an explicitly allowed IPv4 address is still a different host literal
-    expect(p.check({ scheme: "http", host: "::ffff:127.0.0.1", port: 9000, path: "/x" })).toMatchObject({ ok: false, reason: "SPECIAL_ADDRESS" });
+    expect(p.check({ scheme: "http", host: "::ffff:127.0.0.1", port: 9000, path: "/x" })).toMatchObject({
+      ok: false,
+      reason: "SPECIAL_ADDRESS",
+    });
   });
   test("an out-of-range port is an invalid target", () => {
-    for (const port of [0, -1, 65536, 443.5, Number.NaN]) expect(ok({ host: UDM, port })).toMatchObject({ ok: false, reason: "INVALID_TARGET" });
+    for (const port of [0, -1, 65536, 443.5, Number.NaN])
+      expect(ok({ host: UDM, port })).toMatchObject({ ok: false, reason: "INVALID_TARGET" });
   });
   test("works on what target.ts resolved (end to end over parseApiRoot)", () => {
     const r = parseApiRoot("https://[::ffff:169.254.169.254]/latest/meta-data");
-    expect(policy.check({ scheme: r.scheme, host: r.host, port: r.port, path: r.pathPrefix })).toMatchObject({ ok: false, reason: "SPECIAL_ADDRESS" });
+    expect(policy.check({ scheme: r.scheme, host: r.host, port: r.port, path: r.pathPrefix })).toMatchObject({
+      ok: false,
+      reason: "SPECIAL_ADDRESS",
+    });
   });
 });
 
 describe("configuration", () => {
   test("wildcards that would allow everything, bad CIDRs and prefixes are refused", () => {
-    for (const a of [{ host: "*" }, { host: "*." }, { host: "" }, { host: "0.0.0.0/0" }, { host: "::/0" }, { host: "10.0.0.0/4" }, { host: "fd00::/32" }, { host: "*.org" }, { host: "1.2.3.4/33" }, { host: "a b" }])
+    for (const a of [
+      { host: "*" },
+      { host: "*." },
+      { host: "" },
+      { host: "0.0.0.0/0" },
+      { host: "::/0" },
+      { host: "10.0.0.0/4" },
+      { host: "fd00::/32" },
+      { host: "*.org" },
+      { host: "1.2.3.4/33" },
+      { host: "a b" },
+    ])
       expect(() => new EgressPolicy([a])).toThrow(EgressConfigError);
     expect(() => new EgressPolicy([{ host: "a.example.org", apiPrefixes: ["/a/../b"] }])).toThrow(/invalid API prefix/);
     expect(() => new EgressPolicy([{ host: "a.example.org", port: 0 }])).toThrow(/invalid port/);
@@ -178,7 +253,10 @@ describe("configuration", () => {
   });
   test("an empty allow-list refuses everything", () => {
     const p = new EgressPolicy([]);
-    expect(p.check({ scheme: "https", host: UDM, port: null, path: "/x" })).toMatchObject({ ok: false, reason: "HOST_NOT_ALLOWED" });
+    expect(p.check({ scheme: "https", host: UDM, port: null, path: "/x" })).toMatchObject({
+      ok: false,
+      reason: "HOST_NOT_ALLOWED",
+    });
   });
   test("trailing slash in a configured prefix is ignored; '/' allows any path", () => {
     const p = new EgressPolicy([{ host: "a.example.org", apiPrefixes: ["/"] }]);
@@ -192,7 +270,17 @@ describe("resolved addresses (DNS rebinding)", () => {
     expect(policy.checkResolvedAddress("fd12::1")).toEqual({ ok: true });
     expect(policy.checkResolvedAddress("::ffff:192.168.1.1")).toEqual({ ok: true });
     expect(policy.checkResolvedAddress("8.8.8.8")).toEqual({ ok: true });
-    for (const a of ["127.0.0.1", "169.254.169.254", "::1", "fe80::1", "fd00:ec2::254", "0.0.0.0", "::ffff:127.0.0.1", "224.0.0.1", "bogus"])
+    for (const a of [
+      "127.0.0.1",
+      "169.254.169.254",
+      "::1",
+      "fe80::1",
+      "fd00:ec2::254",
+      "0.0.0.0",
+      "::ffff:127.0.0.1",
+      "224.0.0.1",
+      "bogus",
+    ])
       expect(policy.checkResolvedAddress(a).ok).toBe(false);
   });
 });
@@ -209,7 +297,7 @@ describe("helpers", () => {
     const seg = fc.stringMatching(/^[A-Za-z0-9\-._~%:@!$&'()*+,;=]{0,8}$/);
     fc.assert(
       fc.property(fc.array(seg, { minLength: 1, maxLength: 6 }), (segs) => {
-        const raw = "/" + segs.join("/");
+        const raw = `/${segs.join("/")}`;
         let n: string;
         try {
           n = normalizePath(raw);
@@ -258,13 +346,19 @@ describe("fuzz: check() never throws and never allows what the list does not nam
     const junk = fc.array(chars, { maxLength: 40 }).map((a) => a.join(""));
     const p = new EgressPolicy([{ host: "nf.example.org", apiPrefixes: ["/api"] }]);
     fc.assert(
-      fc.property(fc.constantFrom("http", "https", "HTTPS", "ftp", ""), junk, fc.option(fc.integer({ min: -1, max: 70000 })), junk, (scheme, host, port, path) => {
-        const d = p.check({ scheme, host, port, path });
-        if (d.ok) {
-          expect(host.toLowerCase().replace(/\.$/, "")).toBe("nf.example.org");
-          expect(d.path === "/api" || d.path.startsWith("/api/")).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.constantFrom("http", "https", "HTTPS", "ftp", ""),
+        junk,
+        fc.option(fc.integer({ min: -1, max: 70000 })),
+        junk,
+        (scheme, host, port, path) => {
+          const d = p.check({ scheme, host, port, path });
+          if (d.ok) {
+            expect(host.toLowerCase().replace(/\.$/, "")).toBe("nf.example.org");
+            expect(d.path === "/api" || d.path.startsWith("/api/")).toBe(true);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -49,7 +49,7 @@ describe("TelescopicStore", () => {
   let store: TelescopicStore;
   beforeEach(() => {
     path = tmpDb();
-    store = new TelescopicStore(path, { seppDomain: DOMAIN + "." });
+    store = new TelescopicStore(path, { seppDomain: `${DOMAIN}.` });
   });
   afterEach(() => store.close());
 
@@ -57,7 +57,7 @@ describe("TelescopicStore", () => {
     const a = store.labelFor(HOME_UDM);
     expect(a).toMatch(/^t[a-z2-7]{25}$/);
     expect(a).not.toContain("udm");
-    expect(store.labelFor(HOME_UDM.toUpperCase() + ".")).toBe(a);
+    expect(store.labelFor(`${HOME_UDM.toUpperCase()}.`)).toBe(a);
     const b = store.labelFor("udm2.5gc.mnc002.mcc262.3gppnetwork.org");
     expect(b).not.toBe(a);
     expect(store.size).toBe(2);
@@ -72,13 +72,26 @@ describe("TelescopicStore", () => {
     const h = store.labelFor(HOME_UDM, { scheme: "http" });
     expect(new Set([plain, s, s8443, h]).size).toBe(4);
     expect(s443).toBe(s);
-    expect(store.resolve(s8443)).toEqual({ label: s8443, foreignHost: HOME_UDM, scheme: "https", port: 8443, peerId: null });
-    expect(store.resolve(plain)).toEqual({ label: plain, foreignHost: HOME_UDM, scheme: null, port: null, peerId: null });
+    expect(store.resolve(s8443)).toEqual({
+      label: s8443,
+      foreignHost: HOME_UDM,
+      scheme: "https",
+      port: 8443,
+      peerId: null,
+    });
+    expect(store.resolve(plain)).toEqual({
+      label: plain,
+      foreignHost: HOME_UDM,
+      scheme: null,
+      port: null,
+      peerId: null,
+    });
   });
   test("resolve: case-insensitive; unknown, malformed or hostile labels give null", () => {
     const a = store.labelFor(HOME_UDM);
     expect(store.resolve(a.toUpperCase())?.foreignHost).toBe(HOME_UDM);
-    for (const l of ["tzzzz", "", "a.b", "' OR 1=1 --", "x".repeat(64), a + "x", "-a"]) expect(store.resolve(l)).toBeNull();
+    for (const l of ["tzzzz", "", "a.b", "' OR 1=1 --", "x".repeat(64), `${a}x`, "-a"])
+      expect(store.resolve(l)).toBeNull();
     expect(store.lookup(HOME_UDM)).toBe(a);
     expect(store.lookup("nf.other.example.org")).toBeNull();
     expect(store.size).toBe(1);
@@ -98,7 +111,13 @@ describe("TelescopicStore", () => {
     const none = store.labelFor("10.1.2.3", { scheme: "http", port: 8080 });
     // private address ranges of two partners overlap: the same address from two peers is two mappings
     expect(new Set([v1, v2, none]).size).toBe(3);
-    expect(store.resolve(v1)).toEqual({ label: v1, foreignHost: "10.1.2.3", scheme: "http", port: 8080, peerId: "visited" });
+    expect(store.resolve(v1)).toEqual({
+      label: v1,
+      foreignHost: "10.1.2.3",
+      scheme: "http",
+      port: 8080,
+      peerId: "visited",
+    });
     expect(store.resolve(v2)?.peerId).toBe("other");
     expect(store.resolve(none)?.peerId).toBeNull();
     expect(store.labelFor("10.1.2.3", { scheme: "http", port: 8080, peerId: "visited" })).toBe(v1);
@@ -115,13 +134,23 @@ describe("TelescopicStore", () => {
     const old = tmpDb();
     const db = new Database(old, { create: true });
     db.exec(`CREATE TABLE telescopic_meta (k TEXT PRIMARY KEY, v BLOB NOT NULL)`);
-    db.exec(`CREATE TABLE telescopic_map (label TEXT PRIMARY KEY, origin_key TEXT NOT NULL UNIQUE, host TEXT NOT NULL, scheme TEXT, port INTEGER, created_at INTEGER NOT NULL, last_used INTEGER NOT NULL)`);
+    db.exec(
+      `CREATE TABLE telescopic_map (label TEXT PRIMARY KEY, origin_key TEXT NOT NULL UNIQUE, host TEXT NOT NULL, scheme TEXT, port INTEGER, created_at INTEGER NOT NULL, last_used INTEGER NOT NULL)`,
+    );
     db.query(`INSERT INTO telescopic_meta (k, v) VALUES ('secret', ?)`).run(new Uint8Array(32).fill(7));
-    db.query(`INSERT INTO telescopic_map VALUES ('toldlabel', 'http|${HOME_UDM}|8080', '${HOME_UDM}', 'http', 8080, 1, 1)`).run();
+    db.query(
+      `INSERT INTO telescopic_map VALUES ('toldlabel', 'http|${HOME_UDM}|8080', '${HOME_UDM}', 'http', 8080, 1, 1)`,
+    ).run();
     db.close();
     store = new TelescopicStore(old, { seppDomain: DOMAIN });
     expect(store.size).toBe(1);
-    expect(store.resolve("toldlabel")).toEqual({ label: "toldlabel", foreignHost: HOME_UDM, scheme: "http", port: 8080, peerId: null });
+    expect(store.resolve("toldlabel")).toEqual({
+      label: "toldlabel",
+      foreignHost: HOME_UDM,
+      scheme: "http",
+      port: 8080,
+      peerId: null,
+    });
     expect(store.labelFor(HOME_UDM, { scheme: "http", port: 8080, peerId: "visited" })).toBe("toldlabel");
     const ip = store.labelFor("127.0.0.1", { scheme: "http", port: 9, peerId: "visited" });
     expect(store.resolve(ip)?.peerId).toBe("visited");
@@ -151,7 +180,13 @@ describe("TelescopicStore", () => {
   });
   test("bounded: evicts the least recently used entry idle long enough, else refuses (503)", () => {
     const c = clock();
-    const s = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 3, minIdleMs: 60_000, touchIntervalMs: 0, now: c });
+    const s = new TelescopicStore(tmpDb(), {
+      seppDomain: DOMAIN,
+      maxEntries: 3,
+      minIdleMs: 60_000,
+      touchIntervalMs: 0,
+      now: c,
+    });
     const l1 = s.labelFor("a.example.org");
     c.advance(1);
     const l2 = s.labelFor("b.example.org");
@@ -182,7 +217,7 @@ describe("TelescopicStore", () => {
     expect(s.resolve(l3)).toBeNull();
     s.close();
   });
-  describe("per-peer quota (docs/DATAPATH.md \"Telescopic table quota\")", () => {
+  describe('per-peer quota (docs/DATAPATH.md "Telescopic table quota")', () => {
     const refusal = (f: () => unknown): TelescopicError => {
       try {
         f();
@@ -196,7 +231,14 @@ describe("TelescopicStore", () => {
 
     test("peer A filling its quota cannot take B's entries (not even idle ones); B still gets mappings", () => {
       const c = clock();
-      const s = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 6, maxEntriesPerPeer: 3, minIdleMs: 60_000, touchIntervalMs: 0, now: c });
+      const s = new TelescopicStore(tmpDb(), {
+        seppDomain: DOMAIN,
+        maxEntries: 6,
+        maxEntriesPerPeer: 3,
+        minIdleMs: 60_000,
+        touchIntervalMs: 0,
+        now: c,
+      });
       const b1 = s.labelFor(host("b", 1), { peerId: "peer-b" });
       c.advance(120_000); // B's entry is idle and the least recently used of the table
       const a = [1, 2, 3].map((i) => s.labelFor(host("a", i), { peerId: "peer-a" }));
@@ -222,7 +264,14 @@ describe("TelescopicStore", () => {
 
     test("a peer at its quota evicts its own least recently used idle entry, in LRU order", () => {
       const c = clock();
-      const s = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 100, maxEntriesPerPeer: 3, minIdleMs: 60_000, touchIntervalMs: 0, now: c });
+      const s = new TelescopicStore(tmpDb(), {
+        seppDomain: DOMAIN,
+        maxEntries: 100,
+        maxEntriesPerPeer: 3,
+        minIdleMs: 60_000,
+        touchIntervalMs: 0,
+        now: c,
+      });
       const b1 = s.labelFor(host("b", 1), { peerId: "peer-b" }); // oldest in the whole table
       c.advance(1);
       const a1 = s.labelFor(host("a", 1), { peerId: "peer-a" });
@@ -247,7 +296,14 @@ describe("TelescopicStore", () => {
 
     test("a full table: a peer under its quota evicts the overall least recently used idle entry", () => {
       const c = clock();
-      const s = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 3, maxEntriesPerPeer: 2, minIdleMs: 60_000, touchIntervalMs: 0, now: c });
+      const s = new TelescopicStore(tmpDb(), {
+        seppDomain: DOMAIN,
+        maxEntries: 3,
+        maxEntriesPerPeer: 2,
+        minIdleMs: 60_000,
+        touchIntervalMs: 0,
+        now: c,
+      });
       const a1 = s.labelFor(host("a", 1), { peerId: "peer-a" });
       c.advance(1);
       const a2 = s.labelFor(host("a", 2), { peerId: "peer-a" });
@@ -286,7 +342,9 @@ describe("TelescopicStore", () => {
       s.labelFor(host("a", 2), { peerId: "peer-a" });
       expect(refusal(() => s.labelFor(host("a", 3), { peerId: "peer-a" })).status).toBe(503);
       s.close();
-      expect(() => new TelescopicStore(":memory:", { seppDomain: DOMAIN, maxEntriesPerPeer: 0 })).toThrow(TelescopicError);
+      expect(() => new TelescopicStore(":memory:", { seppDomain: DOMAIN, maxEntriesPerPeer: 0 })).toThrow(
+        TelescopicError,
+      );
       expect(() => new TelescopicStore(":memory:", { seppDomain: DOMAIN, maxEntries: 1.5 })).toThrow(TelescopicError);
     });
   });
@@ -312,13 +370,20 @@ const yamlDir = join(import.meta.dir, "../../shared/spec/3gpp");
 function telescopicMappingValidator() {
   const api = parseYaml(readFileSync(join(yamlDir, "TS29573_SeppTelescopicFqdnMapping.yaml"), "utf8"));
   const common = parseYaml(readFileSync(join(yamlDir, "TS29571_CommonData.yaml"), "utf8"));
-  const schema = JSON.parse(JSON.stringify(api.components.schemas.TelescopicMapping).replaceAll('{"$ref":"TS29571_CommonData.yaml#/components/schemas/Fqdn"}', JSON.stringify(common.components.schemas.Fqdn)));
+  const schema = JSON.parse(
+    JSON.stringify(api.components.schemas.TelescopicMapping).replaceAll(
+      '{"$ref":"TS29571_CommonData.yaml#/components/schemas/Fqdn"}',
+      JSON.stringify(common.components.schemas.Fqdn),
+    ),
+  );
   return new Ajv({ strict: false }).compile(schema);
 }
 
 describe("Nsepp_Telescopic_FQDN_Mapping over HTTP", () => {
   const store = new TelescopicStore(tmpDb(), { seppDomain: DOMAIN, maxEntries: 4, minIdleMs: 3_600_000 });
-  const app = telescopicApp(store, { allowForeign: (f, plmn) => plmn?.mcc === "262" || f.endsWith(".partner.example.org") });
+  const app = telescopicApp(store, {
+    allowForeign: (f, plmn) => plmn?.mcc === "262" || f.endsWith(".partner.example.org"),
+  });
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
   const base = `http://127.0.0.1:${server.port}/nsepp-telescopic/v1/mapping`;
   const validate = telescopicMappingValidator();
@@ -387,14 +452,19 @@ describe("rewriting", () => {
   test("rewriteUri keeps path and query, uses our SBI scheme/port, and round-trips through resolveTarget", () => {
     const uri = "http://amf1.5gc.mnc002.mcc262.3gppnetwork.org:8080/namf-callback/v1/imsi-1/dereg?x=1&y=%2F";
     const t = rewriteUri(uri, store, sbi);
-    const m = /^https:\/\/(t[a-z2-7]{25})\.sepp\.5gc\.mnc001\.mcc001\.3gppnetwork\.org:9443(\/namf-callback\/v1\/imsi-1\/dereg\?x=1&y=%2F)$/.exec(t);
+    const m =
+      /^https:\/\/(t[a-z2-7]{25})\.sepp\.5gc\.mnc001\.mcc001\.3gppnetwork\.org:9443(\/namf-callback\/v1\/imsi-1\/dereg\?x=1&y=%2F)$/.exec(
+        t,
+      );
     expect(m).not.toBeNull();
     const r = resolveTarget({ scheme: "https", authority: `${m![1]}.${DOMAIN}:9443` }, ctx());
     expect(`${r.scheme}://${r.authority}${m![2]}`).toBe(uri);
     expect(r.plmn).toEqual({ mcc: "262", mnc: "002" });
   });
   test("default SBI port is omitted; IPv6 hosts are mapped; own-domain URIs are unchanged", () => {
-    expect(rewriteUri("https://nf.example.org/cb", store, { scheme: "https", port: 443 })).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}/cb$`));
+    expect(rewriteUri("https://nf.example.org/cb", store, { scheme: "https", port: 443 })).toMatch(
+      new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}/cb$`),
+    );
     const v6 = rewriteUri("https://[2001:db8::7]:8443", store, { scheme: "http" });
     expect(v6).toMatch(/^http:\/\/t[a-z2-7]{25}\./);
     const own = `https://tabc.${DOMAIN}/x`;
@@ -422,7 +492,9 @@ describe("rewriting", () => {
   });
   test("hostFilter refuses hosts outside the sending peer's networks (403)", () => {
     const opts = { hostFilter: (_h: string, plmn: { mcc: string } | null) => plmn?.mcc === "262" };
-    expect(() => rewriteUri("https://amf.5gc.mnc001.mcc999.3gppnetwork.org/cb", store, sbi, opts)).toThrow(TelescopicError);
+    expect(() => rewriteUri("https://amf.5gc.mnc001.mcc999.3gppnetwork.org/cb", store, sbi, opts)).toThrow(
+      TelescopicError,
+    );
     try {
       rewriteUri("https://nf.example.org/cb", store, sbi, opts);
     } catch (e) {
@@ -436,41 +508,83 @@ describe("rewriting", () => {
     expect(f.peerId).toBe("home");
     const ok = (u: string) => rewriteUri(u, store, sbi, f);
     expect(ok("https://amf.5gc.mnc002.mcc262.3gppnetwork.org/cb")).toContain(DOMAIN);
-    for (const bad of ["https://amf.5gc.mnc001.mcc999.3gppnetwork.org/cb", "https://amf.example.com/cb"]) expect(() => ok(bad)).toThrow(TelescopicError);
-    for (const ip of ["http://10.45.0.7:7777/cb", "http://[fd00::7]/cb"]) expect(store.resolve(new URL(ok(ip)).hostname.split(".")[0]!)?.peerId).toBe("home");
+    for (const bad of ["https://amf.5gc.mnc001.mcc999.3gppnetwork.org/cb", "https://amf.example.com/cb"])
+      expect(() => ok(bad)).toThrow(TelescopicError);
+    for (const ip of ["http://10.45.0.7:7777/cb", "http://[fd00::7]/cb"])
+      expect(store.resolve(new URL(ok(ip)).hostname.split(".")[0]!)?.peerId).toBe("home");
   });
   test("rewriteLocation: absolute URIs become telescopic, relative references stay, anything else is refused", () => {
     const f = peerUriFilter({ id: "home", plmnIds: [{ mcc: "262", mnc: "02" }] });
-    const loc = rewriteLocation("http://ausf.5gc.mnc002.mcc262.3gppnetwork.org:8080/nausf-auth/v1/ue-authentications/ctx-1", store, sbi, f);
-    expect(loc).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/nausf-auth/v1/ue-authentications/ctx-1$`));
-    expect(resolveTarget({ scheme: "https", authority: new URL(loc).host }, ctx())).toMatchObject({ authority: "ausf.5gc.mnc002.mcc262.3gppnetwork.org:8080", scheme: "http" });
-    expect(rewriteLocation("/nausf-auth/v1/ue-authentications/ctx-1", store, sbi, f)).toBe("/nausf-auth/v1/ue-authentications/ctx-1");
-    for (const bad of ["//ausf.example.com/x", "/a b", "ausf/x", "https://ausf.5gc.mnc001.mcc999.3gppnetwork.org/x"]) expect(() => rewriteLocation(bad, store, sbi, f)).toThrow(TelescopicError);
+    const loc = rewriteLocation(
+      "http://ausf.5gc.mnc002.mcc262.3gppnetwork.org:8080/nausf-auth/v1/ue-authentications/ctx-1",
+      store,
+      sbi,
+      f,
+    );
+    expect(loc).toMatch(
+      new RegExp(
+        `^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/nausf-auth/v1/ue-authentications/ctx-1$`,
+      ),
+    );
+    expect(resolveTarget({ scheme: "https", authority: new URL(loc).host }, ctx())).toMatchObject({
+      authority: "ausf.5gc.mnc002.mcc262.3gppnetwork.org:8080",
+      scheme: "http",
+    });
+    expect(rewriteLocation("/nausf-auth/v1/ue-authentications/ctx-1", store, sbi, f)).toBe(
+      "/nausf-auth/v1/ue-authentications/ctx-1",
+    );
+    for (const bad of ["//ausf.example.com/x", "/a b", "ausf/x", "https://ausf.5gc.mnc001.mcc999.3gppnetwork.org/x"])
+      expect(() => rewriteLocation(bad, store, sbi, f)).toThrow(TelescopicError);
   });
   test("rewriteLinks: Link and Link[] hrefs under _links rewritten, other members kept, input unchanged; malformed _links refused", () => {
     const f = peerUriFilter({ id: "home", plmnIds: [{ mcc: "262", mnc: "02" }] });
     const A = "http://ausf.5gc.mnc002.mcc262.3gppnetwork.org/nausf-auth/v1/ue-authentications/c1";
-    const body = { authType: "5G_AKA", _links: { "5g-aka": { href: `${A}/5g-aka-confirmation` }, "eap-session": [{ href: `${A}/eap-session` }, { href: "/rel" }], empty: {} }, other: { href: A } };
+    const body = {
+      authType: "5G_AKA",
+      _links: {
+        "5g-aka": { href: `${A}/5g-aka-confirmation` },
+        "eap-session": [{ href: `${A}/eap-session` }, { href: "/rel" }],
+        empty: {},
+      },
+      other: { href: A },
+    };
     const r = rewriteLinks(body, store, sbi, f);
     expect(r.rewritten).toBe(3);
     expect(body._links["5g-aka"].href).toBe(`${A}/5g-aka-confirmation`);
     const out = r.body as typeof body;
-    expect(out._links["5g-aka"].href).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/nausf-auth/v1/ue-authentications/c1/5g-aka-confirmation$`));
+    expect(out._links["5g-aka"].href).toMatch(
+      new RegExp(
+        `^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/nausf-auth/v1/ue-authentications/c1/5g-aka-confirmation$`,
+      ),
+    );
     expect(new URL(out._links["eap-session"][0]!.href).host).toBe(new URL(out._links["5g-aka"].href).host);
     expect(out._links["eap-session"][1]).toEqual({ href: "/rel" });
     expect(out._links.empty).toEqual({});
     expect(out.other).toEqual({ href: A }); // only _links is HAL
     expect(rewriteLinks({ a: 1 }, store, sbi, f)).toEqual({ body: { a: 1 }, rewritten: 0 });
-    for (const bad of [{ _links: [] }, { _links: { x: 5 } }, { _links: { x: { href: 5 } } }, { _links: { x: [{ href: "https://nf.example.com/x" }] } }])
+    for (const bad of [
+      { _links: [] },
+      { _links: { x: 5 } },
+      { _links: { x: { href: 5 } } },
+      { _links: { x: [{ href: "https://nf.example.com/x" }] } },
+    ])
       expect(() => rewriteLinks(bad, store, sbi, f)).toThrow(TelescopicError);
   });
   test("RewriteOptions.peerId is stored with new labels; a label for an IP literal maps back to its peer", () => {
     const t = rewriteUri("http://10.45.0.7:7777/namf-callback/v1/x", store, sbi, { peerId: "visited" });
     const label = new URL(t).hostname.split(".")[0]!;
-    expect(store.resolve(label)).toEqual({ label, foreignHost: "10.45.0.7", scheme: "http", port: 7777, peerId: "visited" });
+    expect(store.resolve(label)).toEqual({
+      label,
+      foreignHost: "10.45.0.7",
+      scheme: "http",
+      port: 7777,
+      peerId: "visited",
+    });
     const r = resolveTarget({ scheme: "https", authority: `${label}.${DOMAIN}:9443` }, ctx());
     expect(r).toMatchObject({ via: "telescopic", host: "10.45.0.7", authority: "10.45.0.7:7777", plmn: null });
-    const again = rewriteVsmfPduSessionUri({ vsmfPduSessionUri: "http://[2001:db8::9]/x" }, store, sbi, { peerId: "visited" });
+    const again = rewriteVsmfPduSessionUri({ vsmfPduSessionUri: "http://[2001:db8::9]/x" }, store, sbi, {
+      peerId: "visited",
+    });
     expect(store.resolve(new URL(again.body.vsmfPduSessionUri).hostname.split(".")[0]!)?.peerId).toBe("visited");
   });
 
@@ -494,7 +608,12 @@ describe("rewriting", () => {
             nfServiceStatus: "REGISTERED",
             ipEndPoints: [{ ipv4Address: "10.0.0.5", transport: "TCP", port: 8443 }],
             apiPrefix: "/op1",
-            defaultNotificationSubscriptions: [{ notificationType: "DATA_CHANGE_NOTIFICATION", callbackUri: "https://udm-notif.5gc.mnc002.mcc262.3gppnetwork.org/cb" }],
+            defaultNotificationSubscriptions: [
+              {
+                notificationType: "DATA_CHANGE_NOTIFICATION",
+                callbackUri: "https://udm-notif.5gc.mnc002.mcc262.3gppnetwork.org/cb",
+              },
+            ],
           },
           {
             serviceInstanceId: "uecm-1",
@@ -516,9 +635,28 @@ describe("rewriting", () => {
           },
         },
       },
-      { nfInstanceId: "ip-only", nfType: "UDM", nfStatus: "REGISTERED", ipv4Addresses: ["10.0.0.9"], nfServices: [{ serviceInstanceId: "s", serviceName: "nudm-sdm", versions: [], scheme: "https", nfServiceStatus: "REGISTERED", ipEndPoints: [{ ipv4Address: "10.0.0.9" }] }] },
+      {
+        nfInstanceId: "ip-only",
+        nfType: "UDM",
+        nfStatus: "REGISTERED",
+        ipv4Addresses: ["10.0.0.9"],
+        nfServices: [
+          {
+            serviceInstanceId: "s",
+            serviceName: "nudm-sdm",
+            versions: [],
+            scheme: "https",
+            nfServiceStatus: "REGISTERED",
+            ipEndPoints: [{ ipv4Address: "10.0.0.9" }],
+          },
+        ],
+      },
     ],
-    nfInstanceList: { "4947a69a-f61b-4bc1-b9da-47c9c5d14b64": { nrfDiscApiUri: "https://nrf.5gc.mnc002.mcc262.3gppnetwork.org/nnrf-disc/v1" } },
+    nfInstanceList: {
+      "4947a69a-f61b-4bc1-b9da-47c9c5d14b64": {
+        nrfDiscApiUri: "https://nrf.5gc.mnc002.mcc262.3gppnetwork.org/nnrf-disc/v1",
+      },
+    },
   });
 
   test("NF discovery result: every foreign FQDN, address and port replaced; services usable through the SEPP", () => {
@@ -535,7 +673,7 @@ describe("rewriting", () => {
     expect(p.ipv4Addresses).toBeUndefined();
     expect(p.ipv6Addresses).toBeUndefined();
     const label = (fqdn: string) => {
-      expect(fqdn.endsWith("." + DOMAIN)).toBe(true);
+      expect(fqdn.endsWith(`.${DOMAIN}`)).toBe(true);
       return store.resolve(fqdn.slice(0, -DOMAIN.length - 1))!;
     };
     expect(label(p.fqdn!)).toMatchObject({ foreignHost: HOME_UDM, scheme: null, port: null });
@@ -543,18 +681,33 @@ describe("rewriting", () => {
     const [sdm, uecm] = p.nfServices as Array<Record<string, unknown>>;
     // service without its own FQDN gets an explicit one for the profile's host with its scheme and port
     expect(label(sdm!.fqdn as string)).toMatchObject({ foreignHost: HOME_UDM, scheme: "https", port: 8443 });
-    expect(label(sdm!.interPlmnFqdn as string)).toMatchObject({ foreignHost: "udm1.ipx.mnc002.mcc262.3gppnetwork.org", scheme: "https", port: 8443 });
+    expect(label(sdm!.interPlmnFqdn as string)).toMatchObject({
+      foreignHost: "udm1.ipx.mnc002.mcc262.3gppnetwork.org",
+      scheme: "https",
+      port: 8443,
+    });
     expect(sdm!.scheme).toBe("https");
     expect(sdm!.ipEndPoints).toEqual([{ port: 9443 }]);
     expect(sdm!.apiPrefix).toBe("/op1");
-    expect((sdm!.defaultNotificationSubscriptions as Array<{ callbackUri: string }>)[0]!.callbackUri).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/cb$`));
-    expect(label(uecm!.fqdn as string)).toMatchObject({ foreignHost: "uecm.5gc.mnc002.mcc262.3gppnetwork.org", scheme: "http", port: null });
+    expect((sdm!.defaultNotificationSubscriptions as Array<{ callbackUri: string }>)[0]!.callbackUri).toMatch(
+      new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/cb$`),
+    );
+    expect(label(uecm!.fqdn as string)).toMatchObject({
+      foreignHost: "uecm.5gc.mnc002.mcc262.3gppnetwork.org",
+      scheme: "http",
+      port: null,
+    });
     expect(uecm!.scheme).toBe("https");
     const listed = (p.nfServiceList as Record<string, Record<string, unknown>>)["sdm-1"]!;
     expect(listed.fqdn).toBe(sdm!.fqdn);
-    expect(body.nfInstanceList["4947a69a-f61b-4bc1-b9da-47c9c5d14b64"]!.nrfDiscApiUri).toMatch(/^https:\/\/t[a-z2-7]{25}\./);
+    expect(body.nfInstanceList["4947a69a-f61b-4bc1-b9da-47c9c5d14b64"]!.nrfDiscApiUri).toMatch(
+      /^https:\/\/t[a-z2-7]{25}\./,
+    );
     // a discovered service is then reachable: the NF calls the telescopic FQDN, the SEPP resolves the original target
-    const r = resolveTarget({ scheme: "https", authority: `${sdm!.fqdn}:9443` }, { seppDomain: DOMAIN, resolveLabel: (l) => store.resolve(l) });
+    const r = resolveTarget(
+      { scheme: "https", authority: `${sdm!.fqdn}:9443` },
+      { seppDomain: DOMAIN, resolveLabel: (l) => store.resolve(l) },
+    );
     expect(`${r.scheme}://${r.authority}`).toBe(`https://${HOME_UDM}:8443`);
   });
   test("without an SBI port, ipEndPoints are removed", () => {
@@ -564,33 +717,70 @@ describe("rewriting", () => {
   test("malformed discovery results are refused with the offending member", () => {
     expect(() => rewriteSearchResult([] as unknown, store, sbi)).toThrow(/not an object/);
     expect(() => rewriteSearchResult({ nfInstances: {} }, store, sbi)).toThrow(/nfInstances is not an array/);
-    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: "a b" }] }, store, sbi)).toThrow(/\/nfInstances\/0\/fqdn is not an FQDN/);
-    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: HOME_UDM, nfServices: [{ scheme: "ftp" }] }] }, store, sbi)).toThrow(/scheme/);
-    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: HOME_UDM, nfServices: [{ scheme: "https", ipEndPoints: [{ port: 70000 }] }] }] }, store, sbi)).toThrow(/port/);
-    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: HOME_UDM, defaultNotificationSubscriptions: [{ callbackUri: 5 }] }] }, store, sbi)).toThrow(/callbackUri is not a string/);
-    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: "udm.mnc001.mcc999.3gppnetwork.org" }] }, store, sbi, { hostFilter: (_h, p) => p?.mcc === "262" })).toThrow(TelescopicError);
+    expect(() => rewriteSearchResult({ nfInstances: [{ fqdn: "a b" }] }, store, sbi)).toThrow(
+      /\/nfInstances\/0\/fqdn is not an FQDN/,
+    );
+    expect(() =>
+      rewriteSearchResult({ nfInstances: [{ fqdn: HOME_UDM, nfServices: [{ scheme: "ftp" }] }] }, store, sbi),
+    ).toThrow(/scheme/);
+    expect(() =>
+      rewriteSearchResult(
+        { nfInstances: [{ fqdn: HOME_UDM, nfServices: [{ scheme: "https", ipEndPoints: [{ port: 70000 }] }] }] },
+        store,
+        sbi,
+      ),
+    ).toThrow(/port/);
+    expect(() =>
+      rewriteSearchResult(
+        { nfInstances: [{ fqdn: HOME_UDM, defaultNotificationSubscriptions: [{ callbackUri: 5 }] }] },
+        store,
+        sbi,
+      ),
+    ).toThrow(/callbackUri is not a string/);
+    expect(() =>
+      rewriteSearchResult({ nfInstances: [{ fqdn: "udm.mnc001.mcc999.3gppnetwork.org" }] }, store, sbi, {
+        hostFilter: (_h, p) => p?.mcc === "262",
+      }),
+    ).toThrow(TelescopicError);
   });
   test("callback URIs of subscriptions (rules matched on a path suffix, after any apiRoot prefix)", () => {
-    const body = { nfInstanceId: "x", callbackReference: "https://amf1.5gc.mnc002.mcc262.3gppnetwork.org/cb/sdm", monitoredResourceUris: ["https://udm/x"] };
+    const body = {
+      nfInstanceId: "x",
+      callbackReference: "https://amf1.5gc.mnc002.mcc262.3gppnetwork.org/cb/sdm",
+      monitoredResourceUris: ["https://udm/x"],
+    };
     const r = rewriteRequestUris("post", "/op1/nudm-sdm/v2/imsi-262020000000001/sdm-subscriptions", body, store, sbi);
     expect(r.rewritten).toBe(1);
-    expect(r.body.callbackReference).toMatch(new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/cb/sdm$`));
+    expect(r.body.callbackReference).toMatch(
+      new RegExp(`^https://t[a-z2-7]{25}\\.${DOMAIN.replaceAll(".", "\\.")}:9443/cb/sdm$`),
+    );
     expect(r.body.monitoredResourceUris).toEqual(["https://udm/x"]);
     expect(body.callbackReference).toContain("amf1"); // input untouched
     const reg = rewriteRequestUris(
       "PUT",
       "/nudm-uecm/v1/imsi-1/registrations/amf-3gpp-access",
-      { amfInstanceId: "a", deregCallbackUri: "https://amf.example.org/dereg", pcscfRestorationCallbackUri: "https://amf.example.org/pcscf" },
+      {
+        amfInstanceId: "a",
+        deregCallbackUri: "https://amf.example.org/dereg",
+        pcscfRestorationCallbackUri: "https://amf.example.org/pcscf",
+      },
       store,
       sbi,
     );
     expect(reg.rewritten).toBe(2);
     expect(rewriteRequestUris("GET", "/nudm-sdm/v2/imsi-1/am-data", body, store, sbi)).toEqual({ body, rewritten: 0 });
-    expect(rewriteRequestUris("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions", null, store, sbi)).toEqual({ body: null, rewritten: 0 });
-    expect(() => rewriteRequestUris("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions", { callbackReference: ["x"] }, store, sbi)).toThrow(/callbackReference is not a string/);
+    expect(rewriteRequestUris("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions", null, store, sbi)).toEqual({
+      body: null,
+      rewritten: 0,
+    });
+    expect(() =>
+      rewriteRequestUris("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions", { callbackReference: ["x"] }, store, sbi),
+    ).toThrow(/callbackReference is not a string/);
   });
   test("findUriRewriteRule: templates match one non-empty segment, at segment boundaries", () => {
-    expect(findUriRewriteRule("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions")?.pointers).toContain("/callbackReference");
+    expect(findUriRewriteRule("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions")?.pointers).toContain(
+      "/callbackReference",
+    );
     expect(findUriRewriteRule("POST", "/nudm-sdm/v2/imsi-1/sdm-subscriptions?x=1")).not.toBeNull();
     expect(findUriRewriteRule("POST", "/nudm-sdm/v2//sdm-subscriptions")).toBeNull();
     expect(findUriRewriteRule("POST", "/xnudm-sdm/v2/imsi-1/sdm-subscriptions")).toBeNull();
@@ -600,17 +790,33 @@ describe("rewriting", () => {
     for (const r of CALLBACK_URI_RULES) for (const p of r.pointers) expect(p).toMatch(/^\/[A-Za-z0-9]+$/);
   });
   test("V-SMF URI of Nsmf_PDUSession create", () => {
-    const create = { supi: "imsi-262020000000001", pduSessionId: 5, vsmfId: "e6a4", vsmfPduSessionUri: "https://vsmf.5gc.mnc002.mcc262.3gppnetwork.org:8443/nsmf-pdusession/v1/vsmf-pdu-sessions/77" };
+    const create = {
+      supi: "imsi-262020000000001",
+      pduSessionId: 5,
+      vsmfId: "e6a4",
+      vsmfPduSessionUri: "https://vsmf.5gc.mnc002.mcc262.3gppnetwork.org:8443/nsmf-pdusession/v1/vsmf-pdu-sessions/77",
+    };
     const { body, rewritten } = rewriteVsmfPduSessionUri(create, store, sbi);
     expect(rewritten).toBe(1);
-    const m = /^https:\/\/(t[a-z2-7]{25})\.[^/]+:9443(\/nsmf-pdusession\/v1\/vsmf-pdu-sessions\/77)$/.exec(body.vsmfPduSessionUri)!;
-    expect(store.resolve(m[1]!)).toMatchObject({ foreignHost: "vsmf.5gc.mnc002.mcc262.3gppnetwork.org", scheme: "https", port: 8443 });
+    const m = /^https:\/\/(t[a-z2-7]{25})\.[^/]+:9443(\/nsmf-pdusession\/v1\/vsmf-pdu-sessions\/77)$/.exec(
+      body.vsmfPduSessionUri,
+    )!;
+    expect(store.resolve(m[1]!)).toMatchObject({
+      foreignHost: "vsmf.5gc.mnc002.mcc262.3gppnetwork.org",
+      scheme: "https",
+      port: 8443,
+    });
     expect(body.supi).toBe(create.supi);
-    expect(rewriteRequestUris("POST", "/nsmf-pdusession/v1/pdu-sessions", create, store, sbi).body.vsmfPduSessionUri).toBe(body.vsmfPduSessionUri);
+    expect(
+      rewriteRequestUris("POST", "/nsmf-pdusession/v1/pdu-sessions", create, store, sbi).body.vsmfPduSessionUri,
+    ).toBe(body.vsmfPduSessionUri);
   });
   test("rewriteUriMembers with '*' over arrays and maps", () => {
     const { body, rewritten } = rewriteUriMembers(
-      { subs: [{ u: "https://a.example.org/1" }, { u: "https://b.example.org/2" }, {}], m: { x: { u: "https://c.example.org" } } },
+      {
+        subs: [{ u: "https://a.example.org/1" }, { u: "https://b.example.org/2" }, {}],
+        m: { x: { u: "https://c.example.org" } },
+      },
       ["/subs/*/u", "/m/*/u", "/absent/*/u"],
       store,
       sbi,
@@ -637,8 +843,18 @@ describe("fuzz: rewriteUri on hostile input", () => {
         }
         const m = /^https:\/\/(t[a-z2-7]{25})\.([^/?:]+):9443(.*)$/.exec(out);
         expect(m?.[2]).toBe(DOMAIN);
-        const r = resolveTarget({ scheme: "https", authority: `${m![1]}.${DOMAIN}` }, { seppDomain: DOMAIN, resolveLabel: (l) => store.resolve(l) });
-        expect(`${r.scheme}://${r.authority}${m![3]}`.toLowerCase()).toBe(uri.toLowerCase().replace(/:\/\/([^/?]*)/, (_, a: string) => "://" + canonicalAuthority(a, uri.slice(0, 5).toLowerCase() === "https" ? "443" : "80")));
+        const r = resolveTarget(
+          { scheme: "https", authority: `${m![1]}.${DOMAIN}` },
+          { seppDomain: DOMAIN, resolveLabel: (l) => store.resolve(l) },
+        );
+        expect(`${r.scheme}://${r.authority}${m![3]}`.toLowerCase()).toBe(
+          uri
+            .toLowerCase()
+            .replace(
+              /:\/\/([^/?]*)/,
+              (_, a: string) => `://${canonicalAuthority(a, uri.slice(0, 5).toLowerCase() === "https" ? "443" : "80")}`,
+            ),
+        );
       }),
       { numRuns: 2000 },
     );

@@ -164,7 +164,11 @@ export const CKR_TOKEN_GONE: ReadonlySet<number> = new Set<number>([
 ]);
 
 /** Return values that may or may not mean the token is gone: the caller probes the token (C_GetTokenInfo) to tell. */
-export const CKR_AMBIGUOUS: ReadonlySet<number> = new Set<number>([CKR.GENERAL_ERROR, CKR.FUNCTION_FAILED, CKR.DEVICE_MEMORY]);
+export const CKR_AMBIGUOUS: ReadonlySet<number> = new Set<number>([
+  CKR.GENERAL_ERROR,
+  CKR.FUNCTION_FAILED,
+  CKR.DEVICE_MEMORY,
+]);
 
 /** DER-encoded curve OIDs for CKA_EC_PARAMS (RFC 5480 namedCurve). */
 export const EC_PARAMS = {

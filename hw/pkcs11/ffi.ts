@@ -16,7 +16,11 @@ export const ULONG = 8;
 export class Pkcs11Error extends Error {
   override name = "Pkcs11Error";
   readonly code: string;
-  constructor(readonly fn: string, readonly rv: number, detail?: string) {
+  constructor(
+    readonly fn: string,
+    readonly rv: number,
+    detail?: string,
+  ) {
     super(`${fn} failed: ${ckrName(rv)}${detail ? ` (${detail})` : ""}`);
     this.code = ckrName(rv);
   }
@@ -24,18 +28,74 @@ export class Pkcs11Error extends Error {
 
 /** The CK_FUNCTION_LIST entries in table order (PKCS#11 v2.40 pkcs11f.h); v3.0 lists start the same way. */
 const FUNCTION_ORDER = [
-  "C_Initialize", "C_Finalize", "C_GetInfo", "C_GetFunctionList", "C_GetSlotList", "C_GetSlotInfo",
-  "C_GetTokenInfo", "C_GetMechanismList", "C_GetMechanismInfo", "C_InitToken", "C_InitPIN", "C_SetPIN",
-  "C_OpenSession", "C_CloseSession", "C_CloseAllSessions", "C_GetSessionInfo", "C_GetOperationState",
-  "C_SetOperationState", "C_Login", "C_Logout", "C_CreateObject", "C_CopyObject", "C_DestroyObject",
-  "C_GetObjectSize", "C_GetAttributeValue", "C_SetAttributeValue", "C_FindObjectsInit", "C_FindObjects",
-  "C_FindObjectsFinal", "C_EncryptInit", "C_Encrypt", "C_EncryptUpdate", "C_EncryptFinal", "C_DecryptInit",
-  "C_Decrypt", "C_DecryptUpdate", "C_DecryptFinal", "C_DigestInit", "C_Digest", "C_DigestUpdate",
-  "C_DigestKey", "C_DigestFinal", "C_SignInit", "C_Sign", "C_SignUpdate", "C_SignFinal", "C_SignRecoverInit",
-  "C_SignRecover", "C_VerifyInit", "C_Verify", "C_VerifyUpdate", "C_VerifyFinal", "C_VerifyRecoverInit",
-  "C_VerifyRecover", "C_DigestEncryptUpdate", "C_DecryptDigestUpdate", "C_SignEncryptUpdate",
-  "C_DecryptVerifyUpdate", "C_GenerateKey", "C_GenerateKeyPair", "C_WrapKey", "C_UnwrapKey", "C_DeriveKey",
-  "C_SeedRandom", "C_GenerateRandom", "C_GetFunctionStatus", "C_CancelFunction", "C_WaitForSlotEvent",
+  "C_Initialize",
+  "C_Finalize",
+  "C_GetInfo",
+  "C_GetFunctionList",
+  "C_GetSlotList",
+  "C_GetSlotInfo",
+  "C_GetTokenInfo",
+  "C_GetMechanismList",
+  "C_GetMechanismInfo",
+  "C_InitToken",
+  "C_InitPIN",
+  "C_SetPIN",
+  "C_OpenSession",
+  "C_CloseSession",
+  "C_CloseAllSessions",
+  "C_GetSessionInfo",
+  "C_GetOperationState",
+  "C_SetOperationState",
+  "C_Login",
+  "C_Logout",
+  "C_CreateObject",
+  "C_CopyObject",
+  "C_DestroyObject",
+  "C_GetObjectSize",
+  "C_GetAttributeValue",
+  "C_SetAttributeValue",
+  "C_FindObjectsInit",
+  "C_FindObjects",
+  "C_FindObjectsFinal",
+  "C_EncryptInit",
+  "C_Encrypt",
+  "C_EncryptUpdate",
+  "C_EncryptFinal",
+  "C_DecryptInit",
+  "C_Decrypt",
+  "C_DecryptUpdate",
+  "C_DecryptFinal",
+  "C_DigestInit",
+  "C_Digest",
+  "C_DigestUpdate",
+  "C_DigestKey",
+  "C_DigestFinal",
+  "C_SignInit",
+  "C_Sign",
+  "C_SignUpdate",
+  "C_SignFinal",
+  "C_SignRecoverInit",
+  "C_SignRecover",
+  "C_VerifyInit",
+  "C_Verify",
+  "C_VerifyUpdate",
+  "C_VerifyFinal",
+  "C_VerifyRecoverInit",
+  "C_VerifyRecover",
+  "C_DigestEncryptUpdate",
+  "C_DecryptDigestUpdate",
+  "C_SignEncryptUpdate",
+  "C_DecryptVerifyUpdate",
+  "C_GenerateKey",
+  "C_GenerateKeyPair",
+  "C_WrapKey",
+  "C_UnwrapKey",
+  "C_DeriveKey",
+  "C_SeedRandom",
+  "C_GenerateRandom",
+  "C_GetFunctionStatus",
+  "C_CancelFunction",
+  "C_WaitForSlotEvent",
 ] as const;
 
 type P = "ptr";
@@ -109,7 +169,8 @@ export function loadModule(path: string): LoadedModule {
   const list = Number(out[0]) as Pointer;
   const major = read.u8(list, 0);
   const minor = read.u8(list, 1);
-  if (major !== 2 && major !== 3) throw new Error(`PKCS#11 module ${path} announces Cryptoki ${major}.${minor}; 2.x or 3.x needed`);
+  if (major !== 2 && major !== 3)
+    throw new Error(`PKCS#11 module ${path} announces Cryptoki ${major}.${minor}; 2.x or 3.x needed`);
   const fns: Record<string, (...a: Arg[]) => number> = {};
   for (const [name, args] of Object.entries(SIGNATURES)) {
     const index = FUNCTION_ORDER.indexOf(name as (typeof FUNCTION_ORDER)[number]);
@@ -118,7 +179,11 @@ export function loadModule(path: string): LoadedModule {
       fns[name] = () => CKR.FUNCTION_NOT_SUPPORTED;
       continue;
     }
-    const f = CFunction({ ptr: fp as Pointer, args: args as unknown as ("ptr" | "u64" | "u8")[], returns: FFIType.u64_fast });
+    const f = CFunction({
+      ptr: fp as Pointer,
+      args: args as unknown as ("ptr" | "u64" | "u8")[],
+      returns: FFIType.u64_fast,
+    });
     fns[name] = (...a: Arg[]) => Number(f(...(a as never[])));
   }
   return {

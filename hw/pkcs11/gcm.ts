@@ -44,7 +44,13 @@ export class GcmMechanism {
  * so it counts as a bad tag only while the token is still present (`tokenPresent` probes C_GetTokenInfo).
  */
 export function isTagFailure(rv: number, tokenPresent: () => boolean): boolean {
-  if (rv === CKR.AEAD_DECRYPT_FAILED || rv === CKR.ENCRYPTED_DATA_INVALID || rv === CKR.ENCRYPTED_DATA_LEN_RANGE || rv === CKR.SIGNATURE_INVALID) return true;
+  if (
+    rv === CKR.AEAD_DECRYPT_FAILED ||
+    rv === CKR.ENCRYPTED_DATA_INVALID ||
+    rv === CKR.ENCRYPTED_DATA_LEN_RANGE ||
+    rv === CKR.SIGNATURE_INVALID
+  )
+    return true;
   if (rv === CKR.GENERAL_ERROR || rv === CKR.FUNCTION_FAILED) return tokenPresent();
   return false;
 }
@@ -87,5 +93,7 @@ export function detectGcmLayout(session: Session, importKey: (raw: Uint8Array) =
   } finally {
     session.destroyObject(key);
   }
-  throw new Error(`the PKCS#11 module's AES-GCM does not match node:crypto under any CK_GCM_PARAMS layout (${failures.join("; ")})`);
+  throw new Error(
+    `the PKCS#11 module's AES-GCM does not match node:crypto under any CK_GCM_PARAMS layout (${failures.join("; ")})`,
+  );
 }

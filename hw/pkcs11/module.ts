@@ -10,7 +10,7 @@ import {
   INFO_SIZE,
   initializeArgs,
   loadModule,
-  Mechanism,
+  type Mechanism,
   PackedTemplate,
   parseInfo,
   parseSlotInfo,
@@ -120,7 +120,8 @@ export class Pkcs11Module {
     check("C_GetSlotList", this.fns.C_GetSlotList(tokenPresent ? 1 : 0, list, n.buf));
     const dv = new DataView(list.buffer);
     const out: number[] = [];
-    for (let i = 0; i < Math.min(n.value, count); i++) out.push(dv.getUint32(i * ULONG, true) + dv.getUint32(i * ULONG + 4, true) * 2 ** 32);
+    for (let i = 0; i < Math.min(n.value, count); i++)
+      out.push(dv.getUint32(i * ULONG, true) + dv.getUint32(i * ULONG + 4, true) * 2 ** 32);
     return out;
   }
 
@@ -166,7 +167,12 @@ export interface KeyPairHandles {
 /** One PKCS#11 session. Every method is synchronous and finishes its operation (no operation left active). */
 export class Session {
   #open = true;
-  constructor(readonly module: Pkcs11Module, readonly slot: number, readonly handle: number, readonly epoch: number) {}
+  constructor(
+    readonly module: Pkcs11Module,
+    readonly slot: number,
+    readonly handle: number,
+    readonly epoch: number,
+  ) {}
 
   get fns(): FunctionTable {
     return this.module.fns;
@@ -221,7 +227,8 @@ export class Session {
       while (out.length < max) {
         check("C_FindObjects", this.fns.C_FindObjects(this.handle, list, Math.min(batch, max - out.length), n.buf));
         if (n.value === 0) break;
-        for (let i = 0; i < n.value; i++) out.push(dv.getUint32(i * ULONG, true) + dv.getUint32(i * ULONG + 4, true) * 2 ** 32);
+        for (let i = 0; i < n.value; i++)
+          out.push(dv.getUint32(i * ULONG, true) + dv.getUint32(i * ULONG + 4, true) * 2 ** 32);
       }
     } finally {
       this.fns.C_FindObjectsFinal(this.handle);
@@ -267,7 +274,10 @@ export class Session {
     const pv = new PackedTemplate(priv);
     const hp = new UlongOut();
     const hv = new UlongOut();
-    check("C_GenerateKeyPair", this.fns.C_GenerateKeyPair(this.handle, mech.buf, pp.buf, pp.count, pv.buf, pv.count, hp.buf, hv.buf));
+    check(
+      "C_GenerateKeyPair",
+      this.fns.C_GenerateKeyPair(this.handle, mech.buf, pp.buf, pp.count, pv.buf, pv.count, hp.buf, hv.buf),
+    );
     return { publicKey: hp.value, privateKey: hv.value };
   }
 
@@ -312,7 +322,10 @@ export class Session {
   unwrapKey(mech: Mechanism, unwrappingKey: number, wrapped: Uint8Array, t: Template): number {
     const pt = new PackedTemplate(t);
     const h = new UlongOut();
-    check("C_UnwrapKey", this.fns.C_UnwrapKey(this.handle, mech.buf, unwrappingKey, wrapped, wrapped.length, pt.buf, pt.count, h.buf));
+    check(
+      "C_UnwrapKey",
+      this.fns.C_UnwrapKey(this.handle, mech.buf, unwrappingKey, wrapped, wrapped.length, pt.buf, pt.count, h.buf),
+    );
     return h.value;
   }
 

@@ -90,7 +90,8 @@ export class Pkcs11Token {
     if (this.#healthy && this.#slot !== null) {
       try {
         const info = this.module.tokenInfo(this.#slot);
-        if (!tokenMatches(this.uri, info)) throw new Pkcs11Error("C_GetTokenInfo", CKR.TOKEN_NOT_RECOGNIZED, "a different token is in the slot");
+        if (!tokenMatches(this.uri, info))
+          throw new Pkcs11Error("C_GetTokenInfo", CKR.TOKEN_NOT_RECOGNIZED, "a different token is in the slot");
         this.#info = info;
       } catch (e) {
         this.#down(e);
@@ -98,7 +99,13 @@ export class Pkcs11Token {
     }
     const s: TokenState = { healthy: this.#healthy };
     if (!this.#healthy) s.detail = this.#detail;
-    if (this.#info) s.token = { label: this.#info.label, manufacturer: this.#info.manufacturer, model: this.#info.model, serial: this.#info.serial };
+    if (this.#info)
+      s.token = {
+        label: this.#info.label,
+        manufacturer: this.#info.manufacturer,
+        model: this.#info.model,
+        serial: this.#info.serial,
+      };
     return s;
   }
 
@@ -128,7 +135,8 @@ export class Pkcs11Token {
 
   /** A session of its own (the AEAD engine's), outside the pool; closed by the caller or at reconnect. */
   openDedicatedSession(): Session {
-    if (!this.#healthy || this.#slot === null) throw new TokenUnavailableError(`PKCS#11 token unavailable: ${this.#detail}`);
+    if (!this.#healthy || this.#slot === null)
+      throw new TokenUnavailableError(`PKCS#11 token unavailable: ${this.#detail}`);
     return this.module.openSession(this.#slot);
   }
 
@@ -299,12 +307,20 @@ export class Pkcs11Token {
     try {
       const digest = createHash("sha256").update(pin).digest("hex");
       if (this.#failedPin !== null && digest === this.#failedPin)
-        throw new Pkcs11Error("C_Login", CKR.PIN_INCORRECT, "same PIN as the last refused one: not retried, fix the PIN source");
+        throw new Pkcs11Error(
+          "C_Login",
+          CKR.PIN_INCORRECT,
+          "same PIN as the last refused one: not retried, fix the PIN source",
+        );
       try {
         s.login(pin);
         this.#failedPin = null;
       } catch (e) {
-        if (e instanceof Pkcs11Error && (e.rv === CKR.PIN_INCORRECT || e.rv === CKR.PIN_LOCKED || e.rv === CKR.PIN_EXPIRED)) this.#failedPin = digest;
+        if (
+          e instanceof Pkcs11Error &&
+          (e.rv === CKR.PIN_INCORRECT || e.rv === CKR.PIN_LOCKED || e.rv === CKR.PIN_EXPIRED)
+        )
+          this.#failedPin = digest;
         throw e;
       }
     } finally {
@@ -312,4 +328,3 @@ export class Pkcs11Token {
     }
   }
 }
-

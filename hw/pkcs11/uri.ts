@@ -84,17 +84,39 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
     if (seen.has(name)) throw new Pkcs11UriError(`repeated path attribute ${name}`);
     seen.add(name);
     switch (name) {
-      case "token": out.token = pctString(raw, name); break;
-      case "manufacturer": out.manufacturer = pctString(raw, name); break;
-      case "serial": out.serial = pctString(raw, name); break;
-      case "model": out.model = pctString(raw, name); break;
-      case "object": out.object = pctString(raw, name); break;
-      case "id": out.id = pctDecode(raw, name); break;
-      case "slot-description": out.slotDescription = pctString(raw, name); break;
-      case "slot-manufacturer": out.slotManufacturer = pctString(raw, name); break;
-      case "library-manufacturer": out.libraryManufacturer = pctString(raw, name); break;
-      case "library-description": out.libraryDescription = pctString(raw, name); break;
-      case "library-version": out.libraryVersion = pctString(raw, name); break;
+      case "token":
+        out.token = pctString(raw, name);
+        break;
+      case "manufacturer":
+        out.manufacturer = pctString(raw, name);
+        break;
+      case "serial":
+        out.serial = pctString(raw, name);
+        break;
+      case "model":
+        out.model = pctString(raw, name);
+        break;
+      case "object":
+        out.object = pctString(raw, name);
+        break;
+      case "id":
+        out.id = pctDecode(raw, name);
+        break;
+      case "slot-description":
+        out.slotDescription = pctString(raw, name);
+        break;
+      case "slot-manufacturer":
+        out.slotManufacturer = pctString(raw, name);
+        break;
+      case "library-manufacturer":
+        out.libraryManufacturer = pctString(raw, name);
+        break;
+      case "library-description":
+        out.libraryDescription = pctString(raw, name);
+        break;
+      case "library-version":
+        out.libraryVersion = pctString(raw, name);
+        break;
       case "slot-id": {
         const v = pctString(raw, name);
         if (!/^\d{1,15}$/.test(v)) throw new Pkcs11UriError("slot-id must be a decimal number");
@@ -120,9 +142,15 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
     switch (name) {
       case "pin-value":
         throw new Pkcs11UriError("pin-value is not accepted in a PKCS#11 URI here: use pinFile or pinEnv");
-      case "pin-source": out.pinSource = pctString(raw, name); break;
-      case "module-path": out.modulePath = pctString(raw, name); break;
-      case "module-name": out.moduleName = pctString(raw, name); break;
+      case "pin-source":
+        out.pinSource = pctString(raw, name);
+        break;
+      case "module-path":
+        out.modulePath = pctString(raw, name);
+        break;
+      case "module-name":
+        out.moduleName = pctString(raw, name);
+        break;
       default:
         if (!name.startsWith("x-")) throw new Pkcs11UriError(`unknown query attribute ${name.slice(0, 40)}`);
     }
@@ -131,7 +159,11 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
 }
 
 /** Does the token described by `info` match the token attributes of `uri`? (Absent attributes match anything.) */
-export function tokenMatches(uri: Pkcs11Uri, info: Pick<TokenInfo, "label" | "manufacturer" | "model" | "serial">, slotId?: number): boolean {
+export function tokenMatches(
+  uri: Pkcs11Uri,
+  info: Pick<TokenInfo, "label" | "manufacturer" | "model" | "serial">,
+  slotId?: number,
+): boolean {
   if (uri.slotId !== undefined && slotId !== undefined && uri.slotId !== slotId) return false;
   if (uri.token !== undefined && uri.token !== info.label) return false;
   if (uri.manufacturer !== undefined && uri.manufacturer !== info.manufacturer) return false;
@@ -163,7 +195,7 @@ function pctEncode(v: string | Uint8Array, all = false): string {
   let s = "";
   for (const b of bytes) {
     const ch = String.fromCharCode(b);
-    s += !all && /[A-Za-z0-9\-._~:[\]@!$'()*+,=&]/.test(ch) ? ch : "%" + b.toString(16).padStart(2, "0").toUpperCase();
+    s += !all && /[A-Za-z0-9\-._~:[\]@!$'()*+,=&]/.test(ch) ? ch : `%${b.toString(16).padStart(2, "0").toUpperCase()}`;
   }
   return s;
 }
@@ -182,5 +214,5 @@ export function formatPkcs11Uri(u: Pkcs11Uri): string {
   const query: string[] = [];
   if (u.modulePath !== undefined) query.push(`module-path=${pctEncode(u.modulePath).replace(/&/g, "%26")}`);
   if (u.moduleName !== undefined) query.push(`module-name=${pctEncode(u.moduleName).replace(/&/g, "%26")}`);
-  return `pkcs11:${parts.join(";")}${query.length ? "?" + query.join("&") : ""}`;
+  return `pkcs11:${parts.join(";")}${query.length ? `?${query.join("&")}` : ""}`;
 }

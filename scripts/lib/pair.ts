@@ -43,7 +43,12 @@ export async function freePort(): Promise<number> {
   throw new Error("no fresh free port");
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 15000,
+  everyMs = 50,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -90,9 +95,20 @@ export interface PairPki {
 
 /** Write the PKI and both configuration files. Ports are chosen now (free ports). */
 export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; home: SeppSide; pki: PairPki }> {
-  const [rootV, rootH] = await Promise.all([createRootCa({ name: "visited PLMN 234-15 root" }), createRootCa({ name: "home PLMN 262-01 root" })]);
-  const [certV, certH] = await Promise.all([issueSeppCert(rootV, { dnsNames: [VISITED.fqdn] }), issueSeppCert(rootH, { dnsNames: [HOME.fqdn] })]);
-  const ports = async () => ({ n32: await freePort(), n32f: o.separateN32f ? await freePort() : undefined, sbi: await freePort(), admin: await freePort() });
+  const [rootV, rootH] = await Promise.all([
+    createRootCa({ name: "visited PLMN 234-15 root" }),
+    createRootCa({ name: "home PLMN 262-01 root" }),
+  ]);
+  const [certV, certH] = await Promise.all([
+    issueSeppCert(rootV, { dnsNames: [VISITED.fqdn] }),
+    issueSeppCert(rootH, { dnsNames: [HOME.fqdn] }),
+  ]);
+  const ports = async () => ({
+    n32: await freePort(),
+    n32f: o.separateN32f ? await freePort() : undefined,
+    sbi: await freePort(),
+    admin: await freePort(),
+  });
   const pv = await ports();
   const ph = await ports();
   const anchors = [
@@ -158,9 +174,18 @@ export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; ho
  * each directory gets `sepp.crt.pem`, `sepp.key.pem` (0600), `root-visited.crt.pem` and `root-home.crt.pem`.
  */
 export async function writePairPki(visitedPkiDir: string, homePkiDir: string): Promise<{ rootV: DevCa; rootH: DevCa }> {
-  const [rootV, rootH] = await Promise.all([createRootCa({ name: "visited PLMN 234-15 root" }), createRootCa({ name: "home PLMN 262-01 root" })]);
-  const [certV, certH] = await Promise.all([issueSeppCert(rootV, { dnsNames: [VISITED.fqdn] }), issueSeppCert(rootH, { dnsNames: [HOME.fqdn] })]);
-  for (const [dir, cert] of [[visitedPkiDir, certV], [homePkiDir, certH]] as const) {
+  const [rootV, rootH] = await Promise.all([
+    createRootCa({ name: "visited PLMN 234-15 root" }),
+    createRootCa({ name: "home PLMN 262-01 root" }),
+  ]);
+  const [certV, certH] = await Promise.all([
+    issueSeppCert(rootV, { dnsNames: [VISITED.fqdn] }),
+    issueSeppCert(rootH, { dnsNames: [HOME.fqdn] }),
+  ]);
+  for (const [dir, cert] of [
+    [visitedPkiDir, certV],
+    [homePkiDir, certH],
+  ] as const) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(join(dir, "sepp.crt.pem"), cert.chainPem);
     writeFileSync(join(dir, "sepp.key.pem"), cert.keyPem, { mode: 0o600 });
@@ -214,11 +239,19 @@ export async function startSepp(side: SeppSide, env: Record<string, string> = {}
       if (!up) throw new Error(`exited with code ${code} during start-up`);
     });
     died.catch(() => {}); // only the race below may observe it
-    await Promise.race([waitFor(`${side.name} SEPP admin API`, async () => (await fetch(`${base}/v1/health`)).ok, 20000, 100), died]);
+    await Promise.race([
+      waitFor(`${side.name} SEPP admin API`, async () => (await fetch(`${base}/v1/health`)).ok, 20000, 100),
+      died,
+    ]);
     up = true;
   } catch (e) {
     proc.kill("SIGKILL");
-    throw new Error(`${side.name} SEPP did not start: ${String(e)}\n${stderr}\n${logs.slice(-5).map((l) => JSON.stringify(l)).join("\n")}`);
+    throw new Error(
+      `${side.name} SEPP did not start: ${String(e)}\n${stderr}\n${logs
+        .slice(-5)
+        .map((l) => JSON.stringify(l))
+        .join("\n")}`,
+    );
   }
   const token = (await Bun.file(join(side.dir, "var", "admin.token")).text()).trim();
   return {
@@ -226,7 +259,11 @@ export async function startSepp(side: SeppSide, env: Record<string, string> = {}
     proc,
     logs,
     token,
-    admin: (path, init = {}) => fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } }),
+    admin: (path, init = {}) =>
+      fetch(`${base}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) },
+      }),
     async stop() {
       if (proc.exitCode !== null) return proc.exitCode;
       proc.kill("SIGTERM");
@@ -239,11 +276,21 @@ export async function startSepp(side: SeppSide, env: Record<string, string> = {}
 }
 
 /** Wait until `sepp` reports the association with `peerId` in `state`. */
-export async function waitForState(sepp: SeppProcess, peerId: string, state: string, timeoutMs = 15000): Promise<Record<string, unknown>> {
-  return waitFor(`${sepp.side.name}: peer ${peerId} ${state}`, async () => {
-    const r = await sepp.admin(`/v1/peers/${peerId}/n32`);
-    if (!r.ok) return null;
-    const s = (await r.json()) as Record<string, unknown>;
-    return s.state === state ? s : null;
-  }, timeoutMs, 100);
+export async function waitForState(
+  sepp: SeppProcess,
+  peerId: string,
+  state: string,
+  timeoutMs = 15000,
+): Promise<Record<string, unknown>> {
+  return waitFor(
+    `${sepp.side.name}: peer ${peerId} ${state}`,
+    async () => {
+      const r = await sepp.admin(`/v1/peers/${peerId}/n32`);
+      if (!r.ok) return null;
+      const s = (await r.json()) as Record<string, unknown>;
+      return s.state === state ? s : null;
+    },
+    timeoutMs,
+    100,
+  );
 }

@@ -50,11 +50,16 @@ function unredact(candidate: unknown, current: SeppConfig): unknown {
 async function readJson(c: Context): Promise<{ ok: true; value: unknown } | { ok: false; res: Response }> {
   const ct = c.req.header("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(ct))
-    return { ok: false, res: problemResponse(problem(415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json")) };
+    return {
+      ok: false,
+      res: problemResponse(problem(415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json")),
+    };
   const len = Number(c.req.header("content-length") ?? "0");
-  if (len > MAX_ADMIN_BODY) return { ok: false, res: problemResponse(problem(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_ADMIN_BODY} bytes`)) };
+  if (len > MAX_ADMIN_BODY)
+    return { ok: false, res: problemResponse(problem(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_ADMIN_BODY} bytes`)) };
   const buf = await c.req.arrayBuffer();
-  if (buf.byteLength > MAX_ADMIN_BODY) return { ok: false, res: problemResponse(problem(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_ADMIN_BODY} bytes`)) };
+  if (buf.byteLength > MAX_ADMIN_BODY)
+    return { ok: false, res: problemResponse(problem(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_ADMIN_BODY} bytes`)) };
   try {
     return { ok: true, value: JSON.parse(new TextDecoder().decode(buf)) };
   } catch {
@@ -92,7 +97,9 @@ export function createAdminApp(d: AdminDeps): Hono {
 
   app.get("/v1/status", (c) => c.json(d.status()));
 
-  app.get("/metrics", (c) => c.body(d.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/metrics", (c) =>
+    c.body(d.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
 
   app.get("/v1/config", (c) => {
     c.header("etag", `"${d.store.version}"`);
@@ -143,7 +150,11 @@ export function createAdminApp(d: AdminDeps): Hono {
     if (!body.ok) return body.res;
     const pr = parsePeer(body.value);
     if (!pr.ok) return invalid(pr.issues, "peer refused; nothing was changed");
-    if (pr.peer.id !== id) return invalid([{ path: "/id", reason: `must equal the path's peer id ${id}` }], "peer refused; nothing was changed");
+    if (pr.peer.id !== id)
+      return invalid(
+        [{ path: "/id", reason: `must equal the path's peer id ${id}` }],
+        "peer refused; nothing was changed",
+      );
     const exists = peers().some((x) => x.id === id);
     const next = exists ? peers().map((x) => (x.id === id ? pr.peer : x)) : [...peers(), pr.peer];
     const r = applyPeers(next, `PUT /v1/peers/${id}`);

@@ -12,7 +12,9 @@ export function bearerAuth(token: () => string): MiddlewareHandler {
     const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(h);
     // Hash both sides so the comparison is constant-time whatever the lengths.
     if (!m || !timingSafeEqual(digest(m[1]!), digest(token()))) {
-      return problemResponse(problem(401, "UNAUTHORIZED", "missing or wrong bearer token"), { "www-authenticate": 'Bearer realm="sepp-admin"' });
+      return problemResponse(problem(401, "UNAUTHORIZED", "missing or wrong bearer token"), {
+        "www-authenticate": 'Bearer realm="sepp-admin"',
+      });
     }
     await next();
   };

@@ -13,7 +13,12 @@ import type { InvalidParam } from "../model/n32.ts";
 /** Largest accepted body: a PEM chain of a few certificates or one private key. */
 export const MAX_KEYS_BODY = 64 * 1024;
 
-const Fqdn = v.pipe(v.string(), v.minLength(4), v.maxLength(253), v.regex(/^([0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?\.)+[A-Za-z]{2,63}$/, "not an FQDN"));
+const Fqdn = v.pipe(
+  v.string(),
+  v.minLength(4),
+  v.maxLength(253),
+  v.regex(/^([0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?\.)+[A-Za-z]{2,63}$/, "not an FQDN"),
+);
 const Pem = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_KEYS_BODY));
 const GenerateBody = v.strictObject({
   curve: v.optional(v.picklist(["P-256", "P-384"]), "P-256"),
@@ -43,11 +48,24 @@ type Body = { ok: true; json?: unknown; pem?: string; raw: Uint8Array } | { ok: 
 async function readBody(c: Context, allowPem: boolean): Promise<Body> {
   const ct = (c.req.header("content-type") ?? "").toLowerCase();
   const isJson = /^application\/json\s*(;|$)/.test(ct);
-  const isPem = allowPem && /^(application\/x-pem-file|application\/pem-certificate-chain|text\/plain)\s*(;|$)/.test(ct);
+  const isPem =
+    allowPem && /^(application\/x-pem-file|application\/pem-certificate-chain|text\/plain)\s*(;|$)/.test(ct);
   if (!isJson && !isPem)
-    return { ok: false, res: problemResponse(problem(415, "UNSUPPORTED_MEDIA_TYPE", allowPem ? "content-type must be application/json or application/x-pem-file" : "content-type must be application/json")) };
+    return {
+      ok: false,
+      res: problemResponse(
+        problem(
+          415,
+          "UNSUPPORTED_MEDIA_TYPE",
+          allowPem
+            ? "content-type must be application/json or application/x-pem-file"
+            : "content-type must be application/json",
+        ),
+      ),
+    };
   const len = Number(c.req.header("content-length") ?? "0");
-  if (!(len <= MAX_KEYS_BODY)) return { ok: false, res: problemResponse(problem(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_KEYS_BODY} bytes`)) };
+  if (!(len <= MAX_KEYS_BODY))
+    return { ok: false, res: problemResponse(problem(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_KEYS_BODY} bytes`)) };
   const raw = new Uint8Array(await c.req.arrayBuffer());
   if (raw.length > MAX_KEYS_BODY) {
     wipe(raw);
@@ -75,7 +93,9 @@ function invalid(issues: v.BaseIssue<unknown>[]): Response {
       400,
       "MANDATORY_IE_INCORRECT",
       "invalid request body",
-      issues.map((i): InvalidParam => ({ param: "/" + (v.getDotPath(i) ?? "").replaceAll(".", "/"), reason: i.message })),
+      issues.map(
+        (i): InvalidParam => ({ param: `/${(v.getDotPath(i) ?? "").replaceAll(".", "/")}`, reason: i.message }),
+      ),
     ),
   );
 }
@@ -105,7 +125,8 @@ export function keysRoutes(deps: KeysRoutesDeps): Hono {
     try {
       return c.json({ backend: ks.backend, status, keys: await ks.listKeys() });
     } catch (e) {
-      if (e instanceof KeystoreError && e.code === "UNAVAILABLE") return c.json({ backend: ks.backend, status, keys: [] }, 503);
+      if (e instanceof KeystoreError && e.code === "UNAVAILABLE")
+        return c.json({ backend: ks.backend, status, keys: [] }, 503);
       return fail(e, "list keys");
     }
   });
@@ -130,8 +151,12 @@ export function keysRoutes(deps: KeysRoutesDeps): Hono {
     const r = v.safeParse(CsrBody, b.json);
     if (!r.success) return invalid(r.issues);
     try {
-      const csr = await deps.keystore().createIdentityCsr({ n32Fqdn: r.output.n32Fqdn, ...(r.output.subject !== undefined ? { subject: r.output.subject } : {}) });
-      if (/application\/pkcs10/i.test(c.req.header("accept") ?? "")) return c.body(csr, 200, { "content-type": "application/pkcs10" });
+      const csr = await deps.keystore().createIdentityCsr({
+        n32Fqdn: r.output.n32Fqdn,
+        ...(r.output.subject !== undefined ? { subject: r.output.subject } : {}),
+      });
+      if (/application\/pkcs10/i.test(c.req.header("accept") ?? ""))
+        return c.body(csr, 200, { "content-type": "application/pkcs10" });
       return c.json({ csr });
     } catch (e) {
       return fail(e, "CSR");
@@ -150,7 +175,10 @@ export function keysRoutes(deps: KeysRoutesDeps): Hono {
     }
     try {
       const info = await deps.keystore().importIdentityCertificate(chain);
-      log.info("identity certificate imported", { subject: info.certificate?.subject, notAfter: info.certificate?.notAfter });
+      log.info("identity certificate imported", {
+        subject: info.certificate?.subject,
+        notAfter: info.certificate?.notAfter,
+      });
       return c.json(info);
     } catch (e) {
       return fail(e, "certificate import");

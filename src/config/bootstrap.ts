@@ -34,12 +34,17 @@ async function ensureDevPki(c: SeppConfig, dataDir: string, log: Logger): Promis
   if (files.some(isInlinePem)) return;
   const paths = files.map((f) => pathIn(dataDir, f));
   if (paths.every(existsSync)) return;
-  if (paths.some(existsSync)) throw new Error(`development PKI incomplete in ${dataDir}: some of ${files.join(", ")} are missing`);
+  if (paths.some(existsSync))
+    throw new Error(`development PKI incomplete in ${dataDir}: some of ${files.join(", ")} are missing`);
   // all files in one directory of their own (the embedded default: <dataDir>/pki), which must be absent or empty
   const pkiDir = dirname(paths[0]!);
-  if (!paths.every((p) => dirname(p) === pkiDir)) throw new Error(`development PKI files must be in one directory: ${files.join(", ")}`);
-  if (existsSync(pkiDir) && readdirSync(pkiDir).length > 0) throw new Error(`development PKI directory ${pkiDir} is not empty but holds no PKI`);
-  const root = await createRootCa({ name: `sepp development root ${c.identity.plmnIds.map((p) => `${p.mcc}-${p.mnc}`).join(" ")}` });
+  if (!paths.every((p) => dirname(p) === pkiDir))
+    throw new Error(`development PKI files must be in one directory: ${files.join(", ")}`);
+  if (existsSync(pkiDir) && readdirSync(pkiDir).length > 0)
+    throw new Error(`development PKI directory ${pkiDir} is not empty but holds no PKI`);
+  const root = await createRootCa({
+    name: `sepp development root ${c.identity.plmnIds.map((p) => `${p.mcc}-${p.mnc}`).join(" ")}`,
+  });
   const leaf = await issueSeppCert(root, { dnsNames: [c.identity.n32Fqdn] });
   const parent = dirname(pkiDir);
   mkdirSync(parent, { recursive: true, mode: 0o700 });
@@ -49,7 +54,8 @@ async function ensureDevPki(c: SeppConfig, dataDir: string, log: Logger): Promis
     const inTmp = (p: string) => join(tmp, relative(pkiDir, p));
     writeFileAtomic(inTmp(pathIn(dataDir, c.tls.certificate)), leaf.chainPem, 0o644);
     writeFileAtomic(inTmp(pathIn(dataDir, c.tls.privateKey)), leaf.keyPem, 0o600);
-    for (const a of c.tls.trustAnchors) for (const r of a.roots) writeFileAtomic(inTmp(pathIn(dataDir, r)), root.certPem, 0o644);
+    for (const a of c.tls.trustAnchors)
+      for (const r of a.roots) writeFileAtomic(inTmp(pathIn(dataDir, r)), root.certPem, 0o644);
     // rename(2) replaces an empty directory atomically; the parent's fsync makes the rename durable
     renameSync(tmp, pkiDir);
   } catch (e) {
@@ -74,7 +80,10 @@ export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: 
     raw = structuredClone(defaultConfig);
   }
   const parsed = parseConfig(raw);
-  if (!parsed.ok) throw new Error(`invalid configuration (${source}): ${parsed.issues.map((i) => `${i.path}: ${i.reason}`).join("; ")}`);
+  if (!parsed.ok)
+    throw new Error(
+      `invalid configuration (${source}): ${parsed.issues.map((i) => `${i.path}: ${i.reason}`).join("; ")}`,
+    );
   const dataDir = resolve(opts.cwd ?? process.cwd(), parsed.config.storage.dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // an interrupted earlier start may have left temporary files or directories of atomic writes (src/fsutil.ts)
@@ -92,7 +101,9 @@ export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: 
   }
   // The store lives in storage.dir: moving it through the API would orphan the running store.
   store.addGuard((next, prev) =>
-    prev && next.storage.dir !== prev.storage.dir ? [{ path: "/storage/dir", reason: "cannot be changed at run time" }] : [],
+    prev && next.storage.dir !== prev.storage.dir
+      ? [{ path: "/storage/dir", reason: "cannot be changed at run time" }]
+      : [],
   );
 
   const tokenPath = pathIn(dataDir, store.config.admin.tokenFile);
@@ -105,7 +116,7 @@ export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: 
     const tokenDir = dirname(tokenPath);
     mkdirSync(tokenDir, { recursive: true, mode: 0o700 });
     if (tokenDir !== dataDir) removeStaleTemps(tokenDir);
-    writeFileAtomic(tokenPath, token + "\n", 0o600);
+    writeFileAtomic(tokenPath, `${token}\n`, 0o600);
     log.info("created admin token", { file: tokenPath });
   }
   return { store, dataDir, tokenPath, token };

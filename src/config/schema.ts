@@ -219,7 +219,10 @@ export const ConfigSchema = v.strictObject({
       advertisedPort: v.optional(Port),
       /** Telescopic FQDN table bounds: all entries, and each peer's share (a peer never evicts another's) */
       telescopicMaxEntries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)), 50_000),
-      telescopicMaxEntriesPerPeer: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)), 10_000),
+      telescopicMaxEntriesPerPeer: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)),
+        10_000,
+      ),
       /** Static resolution of producer host names (like /etc/hosts), still checked by the egress policy */
       staticHosts: v.optional(v.record(v.pipe(v.string(), v.maxLength(253)), v.pipe(v.string(), v.ip())), {}),
       /** Extra CA certificates for https producers (PEM or paths); default: the system store */
@@ -281,7 +284,10 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
       issues.push({ path: `/peers/${i}/roamingIntermediaries`, reason: "at most one own RI may be authorized" });
     p.roamingIntermediaries.forEach((r, j) => {
       if (r.certificates.length === 0 && r.rawPublicKeys.length === 0)
-        issues.push({ path: `/peers/${i}/roamingIntermediaries/${j}`, reason: "an RI needs certificates or rawPublicKeys" });
+        issues.push({
+          path: `/peers/${i}/roamingIntermediaries/${j}`,
+          reason: "an RI needs certificates or rawPublicKeys",
+        });
     });
   });
   const seen = new Map<string, string>();
@@ -290,7 +296,10 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
       const k = key(p);
       const prev = seen.get(k);
       if (prev !== undefined && prev !== a.name)
-        issues.push({ path: `/tls/trustAnchors/${i}/plmnIds`, reason: `PLMN ${k} already belongs to trust anchor ${prev}` });
+        issues.push({
+          path: `/tls/trustAnchors/${i}/plmnIds`,
+          reason: `PLMN ${k} already belongs to trust anchor ${prev}`,
+        });
       seen.set(k, a.name);
     }
   });
@@ -299,14 +308,22 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   if (c.sbi.telescopicMaxEntriesPerPeer > c.sbi.telescopicMaxEntries)
     issues.push({ path: "/sbi/telescopicMaxEntriesPerPeer", reason: "must not exceed sbi.telescopicMaxEntries" });
   if (c.n32c.rekeyMarginSeconds >= c.n32c.contextValiditySeconds)
-    issues.push({ path: "/n32c/rekeyMarginSeconds", reason: "must be below n32c.contextValiditySeconds (else every new context is due for re-handshake at once)" });
+    issues.push({
+      path: "/n32c/rekeyMarginSeconds",
+      reason: "must be below n32c.contextValiditySeconds (else every new context is due for re-handshake at once)",
+    });
   if (c.sbi.clientCa.length > 0 && !c.listeners.sbi?.tls)
     issues.push({ path: "/sbi/clientCa", reason: "client certificates need listeners.sbi.tls" });
   if (c.listeners.sbi?.tls && (!c.sbi.certificate || !c.sbi.privateKey))
     issues.push({ path: "/sbi", reason: "listeners.sbi.tls needs sbi.certificate and sbi.privateKey" });
   if (c.aead.engine === "pkcs11" && c.keystore.backend !== "pkcs11")
     issues.push({ path: "/aead/engine", reason: "the pkcs11 AEAD engine needs the pkcs11 keystore" });
-  if (c.listeners.n32f && c.listeners.n32f.port !== 0 && c.listeners.n32f.port === c.listeners.n32.port && c.listeners.n32f.host === c.listeners.n32.host)
+  if (
+    c.listeners.n32f &&
+    c.listeners.n32f.port !== 0 &&
+    c.listeners.n32f.port === c.listeners.n32.port &&
+    c.listeners.n32f.host === c.listeners.n32.host
+  )
     issues.push({ path: "/listeners/n32f", reason: "same as listeners.n32: omit listeners.n32f to share the port" });
   return issues;
 }
@@ -319,7 +336,7 @@ export function parseConfig(input: unknown): ParseResult {
   if (!r.success) {
     return {
       ok: false,
-      issues: r.issues.map((i) => ({ path: "/" + (v.getDotPath(i) ?? "").replaceAll(".", "/"), reason: i.message })),
+      issues: r.issues.map((i) => ({ path: `/${(v.getDotPath(i) ?? "").replaceAll(".", "/")}`, reason: i.message })),
     };
   }
   const issues = checkConfig(r.output);
@@ -330,5 +347,8 @@ export function parseConfig(input: unknown): ParseResult {
 export function parsePeer(input: unknown): { ok: true; peer: PeerConfig } | { ok: false; issues: ConfigIssue[] } {
   const r = v.safeParse(PeerSchema, input);
   if (r.success) return { ok: true, peer: r.output };
-  return { ok: false, issues: r.issues.map((i) => ({ path: "/" + (v.getDotPath(i) ?? "").replaceAll(".", "/"), reason: i.message })) };
+  return {
+    ok: false,
+    issues: r.issues.map((i) => ({ path: `/${(v.getDotPath(i) ?? "").replaceAll(".", "/")}`, reason: i.message })),
+  };
 }

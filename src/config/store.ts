@@ -37,12 +37,17 @@ export class ConfigStore {
        )`,
     );
     const row = this.#db
-      .query<{ version: number; json: string }, []>("SELECT version, json FROM config_versions ORDER BY version DESC LIMIT 1")
+      .query<{ version: number; json: string }, []>(
+        "SELECT version, json FROM config_versions ORDER BY version DESC LIMIT 1",
+      )
       .get();
     if (row) {
       // What is stored was valid when written; re-validate anyway (schema defaults may have grown).
       const r = parseConfig(JSON.parse(row.json));
-      if (!r.ok) throw new Error(`stored configuration v${row.version} is no longer valid: ${r.issues.map((i) => `${i.path}: ${i.reason}`).join("; ")}`);
+      if (!r.ok)
+        throw new Error(
+          `stored configuration v${row.version} is no longer valid: ${r.issues.map((i) => `${i.path}: ${i.reason}`).join("; ")}`,
+        );
       this.#current = { config: r.config, version: row.version };
     }
   }
@@ -79,7 +84,9 @@ export class ConfigStore {
     if (guardIssues.length) return { ok: false, issues: guardIssues };
     const json = JSON.stringify(r.config);
     const tx = this.#db.transaction(() => {
-      this.#db.query("INSERT INTO config_versions (json, source, applied_at) VALUES (?, ?, ?)").run(json, source.slice(0, 200), new Date().toISOString());
+      this.#db
+        .query("INSERT INTO config_versions (json, source, applied_at) VALUES (?, ?, ?)")
+        .run(json, source.slice(0, 200), new Date().toISOString());
       const v = this.#db.query<{ v: number }, []>("SELECT last_insert_rowid() AS v").get()!.v;
       this.#db.query("DELETE FROM config_versions WHERE version <= ?").run(v - HISTORY_KEEP);
       return v;
@@ -92,7 +99,9 @@ export class ConfigStore {
 
   history(): ConfigVersion[] {
     return this.#db
-      .query<{ version: number; applied_at: string; source: string }, []>("SELECT version, applied_at, source FROM config_versions ORDER BY version DESC")
+      .query<{ version: number; applied_at: string; source: string }, []>(
+        "SELECT version, applied_at, source FROM config_versions ORDER BY version DESC",
+      )
       .all()
       .map((r) => ({ version: r.version, appliedAt: r.applied_at, source: r.source }));
   }

@@ -30,7 +30,16 @@ import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/mult
 import type { HttpMethod, ProblemDetails, ProblemDetailsMsgForwarding } from "../model/n32.ts";
 import { problem } from "../problem.ts";
 import { validateBody } from "../openapi/validate.ts";
-import { congestionResponse, endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
+import {
+  congestionResponse,
+  endToEnd,
+  headerOf,
+  headersOf,
+  problemOut,
+  splitPath,
+  type InboundRequest,
+  type OutboundResponse,
+} from "./http.ts";
 import { dataPathMetrics, isOwnPlmn, peerForPlmn, seppDomainOf, type DataPathDeps } from "./deps.ts";
 import { UpstreamError } from "./upstream.ts";
 import { rhErrorAnswer } from "./rh-answer.ts";
@@ -82,17 +91,27 @@ export class CSepp {
       //    the configuration alone, and is kept per configuration (an NF sends the same target again and again)
       let entry: TelescopicEntry | null = null;
       const apiRoots = headersOf(req.headers, TARGET_API_ROOT);
-      const key = apiRoots.length === 0 ? `${req.scheme}\n${req.authority}` : apiRoots.length === 1 ? `${req.scheme}\n${req.authority}\n${apiRoots[0]}` : null;
+      const key =
+        apiRoots.length === 0
+          ? `${req.scheme}\n${req.authority}`
+          : apiRoots.length === 1
+            ? `${req.scheme}\n${req.authority}\n${apiRoots[0]}`
+            : null;
       const cache = this.#cached(cfg).targets;
       let target = key === null ? undefined : cache.get(key);
       if (!target) {
         try {
           target = resolveTarget(
             { scheme: req.scheme, authority: req.authority, targetApiRoot: apiRoots },
-            { seppDomain: seppDomainOf(cfg), ownHosts: [cfg.identity.n32Fqdn], resolveLabel: (l) => (entry = this.d.telescopic.resolve(l)) },
+            {
+              seppDomain: seppDomainOf(cfg),
+              ownHosts: [cfg.identity.n32Fqdn],
+              resolveLabel: (l) => (entry = this.d.telescopic.resolve(l)),
+            },
           );
         } catch (e) {
-          if (e instanceof TargetError) return problemOut(problem(e.status, e.problemCause, e.message, [{ param: e.param, reason: e.message }]));
+          if (e instanceof TargetError)
+            return problemOut(problem(e.status, e.problemCause, e.message, [{ param: e.param, reason: e.message }]));
           throw e;
         }
         if (key !== null && target.via !== "telescopic") {
@@ -104,14 +123,21 @@ export class CSepp {
       //    came from (stored with the label by our pSEPP, telescopic.ts peerId)
       let peer: PeerConfig | undefined;
       if (target.plmn) {
-        if (isOwnPlmn(cfg, target.plmn)) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the target is in our own PLMN"));
+        if (isOwnPlmn(cfg, target.plmn))
+          return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the target is in our own PLMN"));
         peer = peerForPlmn(cfg, target.plmn);
         if (!peer) return problemOut(problem(403, "TARGET_NOT_ALLOWED", "no roaming partner serves the target PLMN"));
       } else {
         const bound = target.via === "telescopic" ? (entry as TelescopicEntry | null)?.peerId : null;
-        if (!bound) return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the target host names no PLMN (…mncXXX.mccYYY.3gppnetwork.org)"));
+        if (!bound)
+          return problemOut(
+            problem(400, "MANDATORY_IE_INCORRECT", "the target host names no PLMN (…mncXXX.mccYYY.3gppnetwork.org)"),
+          );
         peer = cfg.peers.find((p) => p.id === bound);
-        if (!peer) return problemOut(problem(403, "TARGET_NOT_ALLOWED", "the roaming partner of this telescopic FQDN is no longer configured"));
+        if (!peer)
+          return problemOut(
+            problem(403, "TARGET_NOT_ALLOWED", "the roaming partner of this telescopic FQDN is no longer configured"),
+          );
       }
       peerId = peer.id;
       // 3. limits
@@ -141,8 +167,13 @@ export class CSepp {
           return r;
         }
         outcome = "no-association";
-        this.d.log.every(`no-assoc-${peer.id}`, 10_000, "warn", "no active N32 association with the peer", { peer: peer.id, state: st?.state });
-        return problemOut(problem(503, "SERVICE_UNAVAILABLE", "no active N32 association with the roaming partner"), [["retry-after", "1"]]);
+        this.d.log.every(`no-assoc-${peer.id}`, 10_000, "warn", "no active N32 association with the peer", {
+          peer: peer.id,
+          state: st?.state,
+        });
+        return problemOut(problem(503, "SERVICE_UNAVAILABLE", "no active N32 association with the roaming partner"), [
+          ["retry-after", "1"],
+        ]);
       } finally {
         permit.permit.release();
       }
@@ -171,10 +202,17 @@ export class CSepp {
     return r;
   }
 
-  async #prins(req: InboundRequest, target: ResolvedTarget, peer: PeerConfig, localContextId: string, originValue: string): Promise<OutboundResponse> {
+  async #prins(
+    req: InboundRequest,
+    target: ResolvedTarget,
+    peer: PeerConfig,
+    localContextId: string,
+    originValue: string,
+  ): Promise<OutboundResponse> {
     const cfg = this.d.config();
     const ctx = this.d.contexts.get(localContextId);
-    if (!ctx || ctx.state !== "active") return problemOut(problem(503, "SERVICE_UNAVAILABLE", "N32-f context not active"), [["retry-after", "1"]]);
+    if (ctx?.state !== "active")
+      return problemOut(problem(503, "SERVICE_UNAVAILABLE", "N32-f context not active"), [["retry-after", "1"]]);
     const { path, query } = splitPath(req.path);
     const headers = endToEnd(req.headers, DROP_ON_PRINS);
     headers.push([ORIGINATING_NETWORK_ID, originValue]);
@@ -195,12 +233,19 @@ export class CSepp {
       if (e instanceof ReformatError) return problemOut(problem(e.status, e.cause, e.detail));
       if (e instanceof N32fError) return problemOut(problem(503, "SERVICE_UNAVAILABLE", e.message));
       // the AEAD token lost the session keys (it was removed and came back): a re-handshake is under way
-      if (e instanceof AeadKeyError) return problemOut(problem(503, "SERVICE_UNAVAILABLE", "N32-f keys unavailable; re-negotiating"), [["retry-after", "1"]]);
+      if (e instanceof AeadKeyError)
+        return problemOut(problem(503, "SERVICE_UNAVAILABLE", "N32-f keys unavailable; re-negotiating"), [
+          ["retry-after", "1"],
+        ]);
       throw e;
     }
     if (this.d.log.enabled("debug")) {
       // The N32-f message as it crosses N32: the aad is clear by design (encrypted IEs are encBlockIndex references).
-      this.d.log.debug("N32-f request sent", { peer: peer.id, messageId: wire.messageId, aad: decodedAad(JSON.parse(wire.body)) });
+      this.d.log.debug("N32-f request sent", {
+        peer: peer.id,
+        messageId: wire.messageId,
+        aad: decodedAad(JSON.parse(wire.body)),
+      });
     }
     const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
     let rsp;
@@ -209,35 +254,79 @@ export class CSepp {
         { peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn },
         "POST",
         N32F_PROCESS,
-        { headers: { "content-type": "application/json" }, body: wire.body, timeoutMs: wait.ms, maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536, signal: req.signal },
+        {
+          headers: { "content-type": "application/json" },
+          body: wire.body,
+          timeoutMs: wait.ms,
+          maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536,
+          signal: req.signal,
+        },
       );
     } catch (e) {
       return upstreamProblem(e, "peer SEPP", wait.byNf);
     }
     // a stream that ended without a :status (reset in transit) is no answer at all
-    if (!(rsp.status >= 200 && rsp.status <= 599)) return upstreamProblem(new UpstreamError("reset", "no HTTP status"), "peer SEPP");
+    if (!(rsp.status >= 200 && rsp.status <= 599))
+      return upstreamProblem(new UpstreamError("reset", "no HTTP status"), "peer SEPP");
     if (rsp.status === 200) {
       let body: unknown;
       try {
         body = JSON.parse(rsp.text());
       } catch {
-        return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", "the peer SEPP answered with a body that is not JSON"));
+        return problemOut(
+          problem(502, "UNSPECIFIED_NF_FAILURE", "the peer SEPP answered with a body that is not JSON"),
+        );
       }
-      if (this.d.log.enabled("debug")) this.d.log.debug("N32-f response received", { peer: peer.id, messageId: wire.messageId, aad: decodedAad(body) });
+      if (this.d.log.enabled("debug"))
+        this.d.log.debug("N32-f response received", {
+          peer: peer.id,
+          messageId: wire.messageId,
+          aad: decodedAad(body),
+        });
       // an error originated by a Roaming Hub in place of the peer's answer (TS 33.501 13.2.4.7; rh-answer.ts)
-      const rh = rhErrorAnswer({ body, ctx, peerId: peer.id, messageId: wire.messageId, sentBody: wire.body, trust: this.d.trust(), log: this.d.log, metrics: this.d.metrics });
+      const rh = rhErrorAnswer({
+        body,
+        ctx,
+        peerId: peer.id,
+        messageId: wire.messageId,
+        sentBody: wire.body,
+        trust: this.d.trust(),
+        log: this.d.log,
+        metrics: this.d.metrics,
+      });
       if (rh) return rh;
       let m: HttpMessage;
       try {
-        m = this.d.prins.openResponse(ctx, body, { method: msg.method!, path: msg.path!, messageId: wire.messageId, callbackType: headerOf(headers, "3gpp-sbi-callback") });
+        m = this.d.prins.openResponse(ctx, body, {
+          method: msg.method!,
+          path: msg.path!,
+          messageId: wire.messageId,
+          callbackType: headerOf(headers, "3gpp-sbi-callback"),
+        });
       } catch (e) {
         if (!(e instanceof N32fError)) throw e;
         this.#m.n32fErrors.inc({ type: e.errorType, side: "detected" });
-        this.d.log.every(`n32f-rsp-${peer.id}-${e.errorType}`, 5000, "warn", "N32-f response refused", { peer: peer.id, type: e.errorType, detail: e.message, messageId: wire.messageId });
+        this.d.log.every(`n32f-rsp-${peer.id}-${e.errorType}`, 5000, "warn", "N32-f response refused", {
+          peer: peer.id,
+          type: e.errorType,
+          detail: e.message,
+          messageId: wire.messageId,
+        });
         this.d.n32c
-          .reportError(peer.id, { type: e.errorType, receiverContextId: ctx.peerContextId, messageId: e.messageId ?? wire.messageId })
-          .catch((err) => this.d.log.every(`n32f-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
-        return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `the peer's N32-f response failed verification (${e.errorType})`));
+          .reportError(peer.id, {
+            type: e.errorType,
+            receiverContextId: ctx.peerContextId,
+            messageId: e.messageId ?? wire.messageId,
+          })
+          .catch((err) =>
+            this.d.log.every(`n32f-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", {
+              peer: peer.id,
+              error: String(err),
+            }),
+          );
+        return problemOut(
+          problem(502, "UNSPECIFIED_NF_FAILURE", `the peer's N32-f response failed verification (${e.errorType})`),
+        );
       }
       return this.#nfResponse(m, msg, peer);
     }
@@ -248,32 +337,54 @@ export class CSepp {
     } catch {
       /* not JSON */
     }
-    if (rsp.status === 403 && p && typeof p === "object" && typeof p.cause === "string") this.#m.n32fErrors.inc({ type: p.cause, side: "reported" });
+    if (rsp.status === 403 && p && typeof p === "object" && typeof p.cause === "string")
+      this.#m.n32fErrors.inc({ type: p.cause, side: "reported" });
     // The peer's suggestion (P8) first; its HTTP-level refusals that tell the NF what to do keep their status:
     // 429/503 (back off, with the peer's retry-after) and 413 (the message is too large for the peer); else 502.
     const passThrough = rsp.status === 413 || rsp.status === 429 || rsp.status === 503;
     const suggested = p?.suggestedStatusCode;
-    const status = Number.isInteger(suggested) && suggested! >= 400 && suggested! < 600 ? suggested! : passThrough ? rsp.status : 502;
+    const status =
+      Number.isInteger(suggested) && suggested! >= 400 && suggested! < 600
+        ? suggested!
+        : passThrough
+          ? rsp.status
+          : 502;
     const retryAfter = rsp.headers["retry-after"];
-    const extra: Array<[string, string]> = (status === 429 || status === 503) && retryAfter && /^\d{1,6}$/.test(retryAfter) ? [["retry-after", retryAfter]] : [];
+    const extra: Array<[string, string]> =
+      (status === 429 || status === 503) && retryAfter && /^\d{1,6}$/.test(retryAfter)
+        ? [["retry-after", retryAfter]]
+        : [];
     // the peer's suggestion reaches our NF only as a valid, small ProblemDetails with a cause (it comes from the network)
     const suggestedPd = p?.suggestedProblemDetails;
     const usable =
-      !!suggestedPd && typeof suggestedPd === "object" && !Array.isArray(suggestedPd) && typeof suggestedPd.cause === "string" &&
-      !validateBody("ProblemDetails", suggestedPd) && JSON.stringify(suggestedPd).length <= 4096;
-    const nfProblem: ProblemDetails =
-      usable
-        ? { ...suggestedPd, status }
-        : problem(status, typeof p?.cause === "string" && /^[A-Z0-9_]{1,64}$/.test(p.cause) ? p.cause : "UNSPECIFIED_NF_FAILURE", `the peer SEPP refused the message (${rsp.status})`);
+      !!suggestedPd &&
+      typeof suggestedPd === "object" &&
+      !Array.isArray(suggestedPd) &&
+      typeof suggestedPd.cause === "string" &&
+      !validateBody("ProblemDetails", suggestedPd) &&
+      JSON.stringify(suggestedPd).length <= 4096;
+    const nfProblem: ProblemDetails = usable
+      ? { ...suggestedPd, status }
+      : problem(
+          status,
+          typeof p?.cause === "string" && /^[A-Z0-9_]{1,64}$/.test(p.cause) ? p.cause : "UNSPECIFIED_NF_FAILURE",
+          `the peer SEPP refused the message (${rsp.status})`,
+        );
     return problemOut(nfProblem, extra);
   }
 
-  async #tls(req: InboundRequest, target: ResolvedTarget, peer: PeerConfig, originValue: string): Promise<OutboundResponse> {
+  async #tls(
+    req: InboundRequest,
+    target: ResolvedTarget,
+    peer: PeerConfig,
+    originValue: string,
+  ): Promise<OutboundResponse> {
     const cfg = this.d.config();
     if (containsEncBlockIndex(req.body) && hasEncBlockIndexMember(req.body, headerOf(req.headers, "content-type")))
       return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the body contains an encBlockIndex member"));
     const headers: Record<string, string> = {};
-    for (const [n, v] of endToEnd(req.headers, DROP_ON_TLS)) headers[n] = headers[n] === undefined ? v : `${headers[n]}, ${v}`;
+    for (const [n, v] of endToEnd(req.headers, DROP_ON_TLS))
+      headers[n] = headers[n] === undefined ? v : `${headers[n]}, ${v}`;
     headers[ORIGINATING_NETWORK_ID] = originValue;
     // TS 33.501 13.1.1.2: :authority = the pSEPP, the target's apiRoot in 3gpp-Sbi-Target-apiRoot
     headers[TARGET_API_ROOT] = formatApiRoot(target);
@@ -281,23 +392,44 @@ export class CSepp {
     let listSize = req.path.length + 7 + 6 + 5 + 4 * 32; // :path :method :scheme and :status-sized slack
     for (const n in headers) listSize += n.length + headers[n]!.length + 32;
     if (listSize > N32_MAX_HEADER_LIST)
-      return problemOut(problem(431, "MANDATORY_IE_INCORRECT", `request header fields over ${N32_MAX_HEADER_LIST} octets cannot cross N32`));
+      return problemOut(
+        problem(
+          431,
+          "MANDATORY_IE_INCORRECT",
+          `request header fields over ${N32_MAX_HEADER_LIST} octets cannot cross N32`,
+        ),
+      );
     const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
     let rsp;
     try {
-      rsp = await this.d.peerClients.request({ peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn }, req.method, req.path, {
-        headers,
-        body: req.body.length ? req.body : undefined,
-        timeoutMs: wait.ms,
-        maxBodyBytes: cfg.sbi.maxBodyBytes,
-        signal: req.signal,
-      });
+      rsp = await this.d.peerClients.request(
+        { peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn },
+        req.method,
+        req.path,
+        {
+          headers,
+          body: req.body.length ? req.body : undefined,
+          timeoutMs: wait.ms,
+          maxBodyBytes: cfg.sbi.maxBodyBytes,
+          signal: req.signal,
+        },
+      );
     } catch (e) {
       return upstreamProblem(e, "peer SEPP", wait.byNf);
     }
-    if (!(rsp.status >= 200 && rsp.status <= 599)) return upstreamProblem(new UpstreamError("reset", "no HTTP status"), "peer SEPP");
-    const out: HttpMessage = { kind: "response", status: rsp.status, headers: endToEnd(Object.entries(rsp.headers)), body: rsp.body };
-    return this.#nfResponse(out, { method: req.method as HttpMethod, path: splitPath(req.path).path } as HttpMessage, peer);
+    if (!(rsp.status >= 200 && rsp.status <= 599))
+      return upstreamProblem(new UpstreamError("reset", "no HTTP status"), "peer SEPP");
+    const out: HttpMessage = {
+      kind: "response",
+      status: rsp.status,
+      headers: endToEnd(Object.entries(rsp.headers)),
+      body: rsp.body,
+    };
+    return this.#nfResponse(
+      out,
+      { method: req.method as HttpMethod, path: splitPath(req.path).path } as HttpMessage,
+      peer,
+    );
   }
 
   /** The answer to our NF; URIs in it that our NF will use next are rewritten to telescopic FQDNs. */
@@ -309,24 +441,43 @@ export class CSepp {
     let sf: { sbi: SbiEndpoint; filter: RewriteOptions } | undefined;
     const uris = () => (sf ??= { sbi: this.d.sbiEndpoint(), filter: peerUriFilter(peer) });
     const refuse = (what: string, e: Error) => {
-      this.d.log.every(`rsp-uri-${peer.id}`, 5000, "warn", "a URI in the peer's response could not be rewritten", { peer: peer.id, what, detail: e.message.slice(0, 200) });
-      return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} in the peer's response could not be rewritten: ${e.message}`));
+      this.d.log.every(`rsp-uri-${peer.id}`, 5000, "warn", "a URI in the peer's response could not be rewritten", {
+        peer: peer.id,
+        what,
+        detail: e.message.slice(0, 200),
+      });
+      return problemOut(
+        problem(502, "UNSPECIFIED_NF_FAILURE", `${what} in the peer's response could not be rewritten: ${e.message}`),
+      );
     };
     // Location of a created resource or a redirect (TS 29.500 5.2.3.2.x; 6.10.9)
     if (status === 201 || (status >= 300 && status < 400)) {
       try {
-        headers = headers.map(([n, v]) => (n === "location" ? [n, rewriteLocation(v, this.d.telescopic, uris().sbi, uris().filter)] : [n, v]));
+        headers = headers.map(([n, v]) =>
+          n === "location" ? [n, rewriteLocation(v, this.d.telescopic, uris().sbi, uris().filter)] : [n, v],
+        );
       } catch (e) {
         if (!(e instanceof TelescopicError)) throw e;
         return refuse("Location", e);
       }
     }
     // HAL links of a JSON body (Nausf UEAuthenticationCtx, EapSession: TS 29.509)
-    if (status >= 200 && status < 300 && body && body.length > 8 && Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes('"_links"')) {
+    if (
+      status >= 200 &&
+      status < 300 &&
+      body &&
+      body.length > 8 &&
+      Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes('"_links"')
+    ) {
       const ct = parseContentType(headerOf(headers, "content-type") ?? "");
       if (ct && bodyKind(ct.mediaType) === "json") {
         try {
-          const r = rewriteLinks(JSON.parse(Buffer.from(body).toString("utf8")), this.d.telescopic, uris().sbi, uris().filter);
+          const r = rewriteLinks(
+            JSON.parse(Buffer.from(body).toString("utf8")),
+            this.d.telescopic,
+            uris().sbi,
+            uris().filter,
+          );
           if (r.rewritten > 0) body = Buffer.from(JSON.stringify(r.body));
         } catch (e) {
           // a body that is not JSON after all has no links to rewrite: the NF gets it as the producer sent it
@@ -336,16 +487,25 @@ export class CSepp {
         }
       }
     }
-    if (request.method === "GET" && m.status === 200 && DISCOVERY_RE.test(request.path ?? "") && body && body.length) {
+    if (request.method === "GET" && m.status === 200 && DISCOVERY_RE.test(request.path ?? "") && body?.length) {
       try {
-        const r = rewriteSearchResult(JSON.parse(Buffer.from(body).toString("utf8")), this.d.telescopic, this.d.sbiEndpoint(), {
-          hostFilter: (_h, plmn) => !!plmn && peer.plmnIds.some((p) => p.mcc === plmn.mcc && p.mnc.padStart(3, "0") === plmn.mnc.padStart(3, "0")),
-          peerId: peer.id, // the mappings count against this peer's share of the table
-        });
+        const r = rewriteSearchResult(
+          JSON.parse(Buffer.from(body).toString("utf8")),
+          this.d.telescopic,
+          this.d.sbiEndpoint(),
+          {
+            hostFilter: (_h, plmn) =>
+              !!plmn &&
+              peer.plmnIds.some((p) => p.mcc === plmn.mcc && p.mnc.padStart(3, "0") === plmn.mnc.padStart(3, "0")),
+            peerId: peer.id, // the mappings count against this peer's share of the table
+          },
+        );
         body = Buffer.from(JSON.stringify(r.body));
       } catch (e) {
         if (!(e instanceof TelescopicError) && !(e instanceof SyntaxError)) throw e;
-        return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `NF discovery result could not be rewritten: ${e.message}`));
+        return problemOut(
+          problem(502, "UNSPECIFIED_NF_FAILURE", `NF discovery result could not be rewritten: ${e.message}`),
+        );
       }
     }
     return { status, headers, body };
@@ -399,7 +559,7 @@ export function hasEncBlockIndexMember(body: Uint8Array, contentType?: string): 
   while (stack.length && seen++ < 100_000) {
     const x = stack.pop();
     if (x && typeof x === "object") {
-      if (!Array.isArray(x) && Object.prototype.hasOwnProperty.call(x, "encBlockIndex")) return true;
+      if (!Array.isArray(x) && Object.hasOwn(x, "encBlockIndex")) return true;
       for (const y of Array.isArray(x) ? x : Object.values(x)) stack.push(y);
     }
   }
@@ -410,7 +570,10 @@ export function hasEncBlockIndexMember(body: Uint8Array, contentType?: string): 
  * How long the cSEPP waits for the answer: the configured limit, or less when the NF said so with
  * 3gpp-Sbi-Max-Rsp-Time (TS 29.500 5.2.3.3: milliseconds, 1*5DIGIT; the header itself travels on end to end).
  */
-export function responseWait(headers: ReadonlyArray<[string, string]>, configuredMs: number): { ms: number; byNf: boolean } {
+export function responseWait(
+  headers: ReadonlyArray<[string, string]>,
+  configuredMs: number,
+): { ms: number; byNf: boolean } {
   const v = headerOf(headers, MAX_RSP_TIME)?.trim();
   if (!v || !/^\d{1,5}$/.test(v)) return { ms: configuredMs, byNf: false };
   const ms = Math.max(1, Number(v));

@@ -16,7 +16,9 @@ import { EgressPolicy } from "../sbi/egress.ts";
 /** The part of N32cService the data path uses. */
 export interface N32cView {
   /** Association state on every request: must be cheap (no copy of the whole status). */
-  brief(peerId: string): { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null } | undefined;
+  brief(
+    peerId: string,
+  ): { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null } | undefined;
   reportError(peerId: string, e: N32fErrorReport): Promise<void>;
   handshake(peerId: string): Promise<unknown>;
   /** Give up one context after a policy mismatch (P6/P10 with onPolicyMismatch: reject). */
@@ -49,12 +51,21 @@ export interface DataPathMetrics {
 const MAX_CACHED_SERIES = 4096;
 
 export function dataPathMetrics(r: Registry): DataPathMetrics {
-  const requests = r.counter("sepp_datapath_requests_total", "NF requests through the SEPP by peer, mode (prins|tls), direction (outbound: our NF to a peer; inbound: a peer to our NF) and outcome");
-  const latency = r.histogram("sepp_datapath_request_duration_seconds", "Time from the request's arrival to the answer, by mode and direction");
+  const requests = r.counter(
+    "sepp_datapath_requests_total",
+    "NF requests through the SEPP by peer, mode (prins|tls), direction (outbound: our NF to a peer; inbound: a peer to our NF) and outcome",
+  );
+  const latency = r.histogram(
+    "sepp_datapath_request_duration_seconds",
+    "Time from the request's arrival to the answer, by mode and direction",
+  );
   const series = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
   return {
     requests,
-    n32fErrors: r.counter("sepp_n32f_errors_total", "N32-f errors by N32fErrorType and side (detected: by us; reported: by the peer)"),
+    n32fErrors: r.counter(
+      "sepp_n32f_errors_total",
+      "N32-f errors by N32fErrorType and side (detected: by us; reported: by the peer)",
+    ),
     latency,
     done(peer, mode, direction, outcome, seconds) {
       const k = `${peer}\n${mode}\n${direction}\n${outcome}`;

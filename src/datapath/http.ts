@@ -62,8 +62,11 @@ export function headersOf(headers: ReadonlyArray<[string, string]>, name: string
   return out;
 }
 
-export function endToEnd(headers: ReadonlyArray<[string, string]>, drop?: ReadonlySet<string>): Array<[string, string]> {
-  return headers.filter(([n]) => !HOP_BY_HOP.has(n) && !(drop && drop.has(n)));
+export function endToEnd(
+  headers: ReadonlyArray<[string, string]>,
+  drop?: ReadonlySet<string>,
+): Array<[string, string]> {
+  return headers.filter(([n]) => !HOP_BY_HOP.has(n) && !drop?.has(n));
 }
 
 /** 429 NF_CONGESTION_RISK with retry-after, for a request the per-peer limits refused. */
@@ -94,7 +97,7 @@ export function respond(stream: http2.ServerHttp2Stream, r: OutboundResponse): v
   const body = r.body === undefined ? undefined : typeof r.body === "string" ? Buffer.from(r.body) : r.body;
   try {
     stream.respond(out, { endStream: !body || body.length === 0 });
-    if (body && body.length) stream.end(body);
+    if (body?.length) stream.end(body);
   } catch {
     stream.destroy();
   }

@@ -55,7 +55,11 @@ export class DataPath {
   constructor(o: DataPathOptions) {
     this.#o = o;
     const cfg = o.config();
-    this.prins = new PrinsEngine({ defaults: o.defaults, riTrust: { verifyRiCert: (c, id, now) => o.trust().verifyRiCert(c, id, now) }, validateOutgoing: o.validateOutgoing });
+    this.prins = new PrinsEngine({
+      defaults: o.defaults,
+      riTrust: { verifyRiCert: (c, id, now) => o.trust().verifyRiCert(c, id, now) },
+      validateOutgoing: o.validateOutgoing,
+    });
     this.telescopic = new TelescopicStore(join(o.dataDir, "telescopic.db"), {
       seppDomain: seppDomainOf(cfg),
       maxEntries: cfg.sbi.telescopicMaxEntries,
@@ -126,7 +130,12 @@ export class DataPath {
             requestCert: cfg.sbi.clientCa.length > 0,
           }
         : undefined,
-      limits: { maxBodyBytes: cfg.sbi.maxBodyBytes, maxHeaders: cfg.sbi.maxHeaders, timeoutMs: cfg.sbi.requestTimeoutMs, maxConcurrentStreams: cfg.sbi.maxConcurrentStreams },
+      limits: {
+        maxBodyBytes: cfg.sbi.maxBodyBytes,
+        maxHeaders: cfg.sbi.maxHeaders,
+        timeoutMs: cfg.sbi.requestTimeoutMs,
+        maxConcurrentStreams: cfg.sbi.maxConcurrentStreams,
+      },
       handle: (req) => this.#sbiRequest(req),
       log: this.#o.log,
     });
@@ -146,7 +155,11 @@ export class DataPath {
    * The N32-f handler for the N32 listener: takes n32f-process and (TLS mode) every other non-N32-c request,
    * straight from the HTTP/2 stream (no fetch/Response objects on the hot path). Returns false for N32-c.
    */
-  n32fStreamHandler(): (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, conn: ConnInfo) => boolean {
+  n32fStreamHandler(): (
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    conn: ConnInfo,
+  ) => boolean {
     return (stream, headers, conn) => {
       const path = String(headers[":path"] ?? "");
       if (path.startsWith(N32C_PREFIX)) return false;

@@ -12,18 +12,39 @@ import { AeadKeyError } from "../../hw/aead.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { ReformatError } from "../n32f/reformat.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
-import { buildMultipart, MultipartError, parseMultipart, stripContentId, type MultipartPart } from "../n32f/multipart.ts";
+import {
+  buildMultipart,
+  MultipartError,
+  parseMultipart,
+  stripContentId,
+  type MultipartPart,
+} from "../n32f/multipart.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { HttpMethod, PlmnId, PlmnIdNid } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/target.ts";
-import { findUriRewriteRule, peerUriFilter, rewriteRequestUris, rewriteVsmfPduSessionUri, TelescopicError } from "../sbi/telescopic.ts";
+import {
+  findUriRewriteRule,
+  peerUriFilter,
+  rewriteRequestUris,
+  rewriteVsmfPduSessionUri,
+  TelescopicError,
+} from "../sbi/telescopic.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
-import { congestionResponse, endToEnd, headerOf, headersOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
+import {
+  congestionResponse,
+  endToEnd,
+  headerOf,
+  headersOf,
+  problemOut,
+  splitPath,
+  type InboundRequest,
+  type OutboundResponse,
+} from "./http.ts";
 import { UpstreamError } from "./upstream.ts";
 import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce.ts";
 
@@ -40,7 +61,11 @@ const MAX_CACHED_CLAIMS_CHARS = 2048;
 const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
 
 /** The configured peer behind an N32 TLS connection (certificate verified against the per-PLMN anchors, P9). */
-export function peerOfConnection(conn: ConnInfo, cfg: SeppConfig, deps: Pick<DataPathDeps, "trust">): PeerConfig | null {
+export function peerOfConnection(
+  conn: ConnInfo,
+  cfg: SeppConfig,
+  deps: Pick<DataPathDeps, "trust">,
+): PeerConfig | null {
   const cached = conn.data.get("datapath.peer") as { cfg: SeppConfig; peer: PeerConfig | null } | undefined;
   if (cached && cached.cfg === cfg) return cached.peer;
   let peer: PeerConfig | null = null;
@@ -77,7 +102,9 @@ export function tokenConsumerPlmn(authorization: string | undefined): PlmnId | n
 
 function consumerPlmnOfClaims(segment: string): PlmnId | null | "malformed" {
   try {
-    const claims = JSON.parse(Buffer.from(segment, "base64url").toString("utf8")) as { consumerPlmnId?: { mcc?: unknown; mnc?: unknown } };
+    const claims = JSON.parse(Buffer.from(segment, "base64url").toString("utf8")) as {
+      consumerPlmnId?: { mcc?: unknown; mnc?: unknown };
+    };
     const c = claims?.consumerPlmnId;
     if (c === undefined) return null;
     if (typeof c?.mcc !== "string" || typeof c?.mnc !== "string") return "malformed";
@@ -136,12 +163,15 @@ export class PSepp {
     let outcome = "error";
     let peerId = tlsPeer?.id ?? "unknown";
     try {
-      if (req.method !== "POST") return problemOut(problem(405, "METHOD_NOT_ALLOWED", "n32f-process takes POST"), [["allow", "POST"]]);
+      if (req.method !== "POST")
+        return problemOut(problem(405, "METHOD_NOT_ALLOWED", "n32f-process takes POST"), [["allow", "POST"]]);
       if (!JSON_CT.test(headerOf(req.headers, "content-type") ?? ""))
         return problemOut(problem(415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json"));
       if (!tlsPeer) {
         outcome = "refused";
-        return problemOut(problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"));
+        return problemOut(
+          problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"),
+        );
       }
       const permit = this.d.limits.acquire(tlsPeer.id);
       if (!permit.ok) {
@@ -159,7 +189,9 @@ export class PSepp {
         try {
           opened = this.d.prins.openRequest(body, this.d.contexts);
           if (opened.ctx.peerId !== tlsPeer.id)
-            throw new N32fError("CONTEXT_NOT_FOUND", "the N32-f context belongs to another peer", { messageId: opened.messageId });
+            throw new N32fError("CONTEXT_NOT_FOUND", "the N32-f context belongs to another peer", {
+              messageId: opened.messageId,
+            });
         } catch (e) {
           if (!(e instanceof N32fError)) throw e;
           outcome = "n32f-error";
@@ -190,11 +222,19 @@ export class PSepp {
 
   /** The context's keys are gone from the AEAD engine: 503 + retry-after (the peer retries), logged at most every 5 s per peer. */
   #keysLost(e: AeadKeyError, peer: PeerConfig): OutboundResponse {
-    this.d.log.every(`aead-keys-lost-${peer.id}`, 5000, "error", "N32-f keys unavailable in the AEAD engine; answering 503 until the context is re-established", {
-      peer: peer.id,
-      detail: e.message.slice(0, 200),
-    });
-    return problemOut(problem(503, "SERVICE_UNAVAILABLE", "N32-f keys unavailable; re-negotiating"), [["retry-after", "1"]]);
+    this.d.log.every(
+      `aead-keys-lost-${peer.id}`,
+      5000,
+      "error",
+      "N32-f keys unavailable in the AEAD engine; answering 503 until the context is re-established",
+      {
+        peer: peer.id,
+        detail: e.message.slice(0, 200),
+      },
+    );
+    return problemOut(problem(503, "SERVICE_UNAVAILABLE", "N32-f keys unavailable; re-negotiating"), [
+      ["retry-after", "1"],
+    ]);
   }
 
   /** 403 ProblemDetailsMsgForwarding (P8) + n32f-error to the peer (P10: CONTEXT_NOT_FOUND only when the peer is known). */
@@ -219,7 +259,12 @@ export class PSepp {
         failedModificationList: info.failedModificationList,
         errorDetailsList: info.errorDetailsList,
       })
-      .catch((err) => this.d.log.every(`n32f-report-${tlsPeer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: tlsPeer.id, error: String(err) }));
+      .catch((err) =>
+        this.d.log.every(`n32f-report-${tlsPeer.id}`, 10_000, "warn", "n32f-error could not be sent", {
+          peer: tlsPeer.id,
+          error: String(err),
+        }),
+      );
     return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(e.toProblemDetails()) };
   }
 
@@ -232,15 +277,35 @@ export class PSepp {
     signal: CancelSignal,
   ): Promise<{ response: OutboundResponse; outcome: string }> {
     const cfg = this.d.config();
-    const req = { method: msg.method!, path: msg.path!, messageId, callbackType: headerOf(msg.headers, "3gpp-sbi-callback") };
+    const req = {
+      method: msg.method!,
+      path: msg.path!,
+      messageId,
+      callbackType: headerOf(msg.headers, "3gpp-sbi-callback"),
+    };
     const answer = (m: HttpMessage, outcome: string) => {
       try {
-        return { response: { status: 200, headers: [["content-type", "application/json"]] as Array<[string, string]>, body: this.d.prins.protectResponse(ctx, m, req) }, outcome };
+        return {
+          response: {
+            status: 200,
+            headers: [["content-type", "application/json"]] as Array<[string, string]>,
+            body: this.d.prins.protectResponse(ctx, m, req),
+          },
+          outcome,
+        };
       } catch (e) {
         if (e instanceof ReformatError) {
           // the producer's response cannot be carried: tell the NF through the normal path (P10)
           return {
-            response: { status: 200, headers: [["content-type", "application/json"]] as Array<[string, string]>, body: this.d.prins.protectResponse(ctx, problemMessage(e.status === 415 ? 415 : 400, e.cause, e.detail), req) },
+            response: {
+              status: 200,
+              headers: [["content-type", "application/json"]] as Array<[string, string]>,
+              body: this.d.prins.protectResponse(
+                ctx,
+                problemMessage(e.status === 415 ? 415 : 400, e.cause, e.detail),
+                req,
+              ),
+            },
             outcome: "unreformattable-response",
           };
         }
@@ -248,26 +313,49 @@ export class PSepp {
       }
     };
     // TS 33.517 4.2.2.4: PLMN IDs in the message must be the peer's (N32-f context remote PLMNs).
-    const origin = originAtReceiver(headersOf(msg.headers, ORIGINATING_NETWORK_ID), ctx.association.remotePlmnIds.length ? ctx.association.remotePlmnIds : peer.plmnIds);
+    const origin = originAtReceiver(
+      headersOf(msg.headers, ORIGINATING_NETWORK_ID),
+      ctx.association.remotePlmnIds.length ? ctx.association.remotePlmnIds : peer.plmnIds,
+    );
     if (origin.action === "reject") {
       this.#m.n32fErrors.inc({ type: "PLMN_ID_MISMATCH", side: "detected" });
-      this.d.log.warn("PLMN ID mismatch in 3gpp-Sbi-Originating-Network-Id", { peer: peer.id, messageId, detail: origin.detail });
+      this.d.log.warn("PLMN ID mismatch in 3gpp-Sbi-Originating-Network-Id", {
+        peer: peer.id,
+        messageId,
+        detail: origin.detail,
+      });
       return { response: mismatchForwarding(origin.detail), outcome: "plmn-mismatch" };
     }
-    if (origin.warning) this.d.log.every(`origin-missing-${peer.id}`, 10_000, "warn", origin.warning, { peer: peer.id });
+    if (origin.warning)
+      this.d.log.every(`origin-missing-${peer.id}`, 10_000, "warn", origin.warning, { peer: peer.id });
     const consumer = tokenConsumerPlmn(headerOf(msg.headers, "authorization"));
     const remote = ctx.association.remotePlmnIds.length ? ctx.association.remotePlmnIds : peer.plmnIds;
     if (consumer === "malformed" || (consumer && !remote.some((p) => plmnEq(p, consumer)))) {
       this.#m.n32fErrors.inc({ type: "PLMN_ID_MISMATCH", side: "detected" });
       this.d.log.warn("access token consumer PLMN is not the peer's", { peer: peer.id, messageId });
-      return { response: mismatchForwarding("the access token's consumer PLMN is not the sending peer's"), outcome: "plmn-mismatch" };
+      return {
+        response: mismatchForwarding("the access token's consumer PLMN is not the sending peer's"),
+        outcome: "plmn-mismatch",
+      };
     }
     // egress allow-list
     const url = { scheme: msg.scheme ?? "https", host: hostOf(msg.authority ?? ""), port: portOf(msg.authority ?? "") };
-    const decision = egressOf(peer).check({ scheme: url.scheme, host: url.host, port: url.port, path: msg.path ?? "/" });
+    const decision = egressOf(peer).check({
+      scheme: url.scheme,
+      host: url.host,
+      port: url.port,
+      path: msg.path ?? "/",
+    });
     if (!decision.ok) {
-      this.d.log.every(`egress-${peer.id}-${decision.reason}`, 5000, "warn", "target outside the egress allow-list", { peer: peer.id, reason: decision.reason, detail: decision.detail });
-      return answer(problemMessage(403, "TARGET_NOT_ALLOWED", `target not allowed: ${decision.detail}`), "target-not-allowed");
+      this.d.log.every(`egress-${peer.id}-${decision.reason}`, 5000, "warn", "target outside the egress allow-list", {
+        peer: peer.id,
+        reason: decision.reason,
+        detail: decision.detail,
+      });
+      return answer(
+        problemMessage(403, "TARGET_NOT_ALLOWED", `target not allowed: ${decision.detail}`),
+        "target-not-allowed",
+      );
     }
     // topology hiding: URIs in the partner's request that its NFs will be called back on (TS 33.501 13.1.1.1)
     let body = msg.body;
@@ -281,7 +369,11 @@ export class PSepp {
     let up;
     try {
       up = await this.d.producers.request(
-        { scheme: url.scheme as "http" | "https", host: url.host, port: url.port ?? (url.scheme === "https" ? 443 : 80) },
+        {
+          scheme: url.scheme as "http" | "https",
+          host: url.host,
+          port: url.port ?? (url.scheme === "https" ? 443 : 80),
+        },
         (addr) => egressOf(peer).checkResolvedAddress(addr),
         {
           method: msg.method!,
@@ -296,16 +388,32 @@ export class PSepp {
       );
     } catch (e) {
       if (e instanceof UpstreamError && e.kind === "refused-address")
-        return answer(problemMessage(403, "TARGET_NOT_ALLOWED", `target not allowed: ${e.message}`), "target-not-allowed");
-      if (e instanceof UpstreamError && e.kind === "cancelled") return { response: { status: 499, headers: [] }, outcome: "cancelled" };
-      this.d.log.every(`producer-${peer.id}`, 5000, "warn", "producer not reachable", { peer: peer.id, error: (e as Error).message });
-      return answer(problemMessage(504, "TARGET_NF_NOT_REACHABLE", "the target NF did not answer"), "producer-unreachable");
+        return answer(
+          problemMessage(403, "TARGET_NOT_ALLOWED", `target not allowed: ${e.message}`),
+          "target-not-allowed",
+        );
+      if (e instanceof UpstreamError && e.kind === "cancelled")
+        return { response: { status: 499, headers: [] }, outcome: "cancelled" };
+      this.d.log.every(`producer-${peer.id}`, 5000, "warn", "producer not reachable", {
+        peer: peer.id,
+        error: (e as Error).message,
+      });
+      return answer(
+        problemMessage(504, "TARGET_NF_NOT_REACHABLE", "the target NF did not answer"),
+        "producer-unreachable",
+      );
     }
     return answer({ kind: "response", status: up.status, headers: endToEnd(up.headers), body: up.body }, "ok");
   }
 
   /** The body with callback URIs rewritten: a JSON body, or the JSON root part of multipart/related (Nsmf_PDUSession create with N1 SM binary). */
-  #rewriteCallbacks(method: string, path: string, contentType: string | undefined, peer: PeerConfig, body: Uint8Array | undefined): Uint8Array | undefined {
+  #rewriteCallbacks(
+    method: string,
+    path: string,
+    contentType: string | undefined,
+    peer: PeerConfig,
+    body: Uint8Array | undefined,
+  ): Uint8Array | undefined {
     if (!body || body.length === 0 || !contentType) return body;
     // only requests that a rewrite rule names carry such URIs: the others are not parsed at all
     if (!findUriRewriteRule(method, path) && !isPduSessionCreate(method, path)) return body;
@@ -323,7 +431,12 @@ export class PSepp {
       throw e;
     }
     const start = ct.params.get("start");
-    const rootIndex = start === undefined ? 0 : parts.findIndex((x) => x.headers.some(([n, v]) => n === "content-id" && stripContentId(v) === stripContentId(start)));
+    const rootIndex =
+      start === undefined
+        ? 0
+        : parts.findIndex((x) =>
+            x.headers.some(([n, v]) => n === "content-id" && stripContentId(v) === stripContentId(start)),
+          );
     const root = parts[rootIndex];
     if (!root) return body;
     const out = this.#rewriteJson(method, path, peer, root.data);
@@ -362,7 +475,9 @@ export class PSepp {
     try {
       if (!peer) {
         outcome = "refused";
-        return problemOut(problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"));
+        return problemOut(
+          problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"),
+        );
       }
       if (this.d.n32c.brief(peer.id)?.state !== "active-tls") {
         outcome = "refused";
@@ -375,7 +490,10 @@ export class PSepp {
       }
       try {
         const roots = headersOf(req.headers, TARGET_API_ROOT);
-        if (roots.length !== 1) return problemOut(problem(400, "MANDATORY_IE_MISSING", "exactly one 3gpp-Sbi-Target-apiRoot is required in TLS mode"));
+        if (roots.length !== 1)
+          return problemOut(
+            problem(400, "MANDATORY_IE_MISSING", "exactly one 3gpp-Sbi-Target-apiRoot is required in TLS mode"),
+          );
         let root;
         try {
           root = apiRootOf(roots[0]!);
@@ -390,7 +508,12 @@ export class PSepp {
         }
         const { path, query } = splitPath(req.path);
         const fullPath = root.pathPrefix + path;
-        const decision = egressOf(peer).check({ scheme: root.scheme, host: root.host, port: root.port, path: fullPath });
+        const decision = egressOf(peer).check({
+          scheme: root.scheme,
+          host: root.host,
+          port: root.port,
+          path: fullPath,
+        });
         if (!decision.ok) {
           outcome = "target-not-allowed";
           return problemOut(problem(403, "TARGET_NOT_ALLOWED", `target not allowed: ${decision.detail}`));
@@ -456,7 +579,13 @@ function mismatchForwarding(detail: string): OutboundResponse {
   return {
     status: 403,
     headers: [["content-type", PROBLEM_JSON]],
-    body: JSON.stringify({ title: "Forbidden", status: 403, cause: "PLMN_ID_MISMATCH", detail, suggestedStatusCode: 403 }),
+    body: JSON.stringify({
+      title: "Forbidden",
+      status: 403,
+      cause: "PLMN_ID_MISMATCH",
+      detail,
+      suggestedStatusCode: 403,
+    }),
   };
 }
 

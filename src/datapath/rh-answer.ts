@@ -33,15 +33,26 @@ export interface RhAnswerInput {
 export function rhErrorAnswer(i: RhAnswerInput): OutboundResponse | null {
   const candidate = readRhError(i.body);
   if (!candidate) return null;
-  const m = i.metrics.counter("sepp_rh_errors_total", "Errors originated by a Roaming Hub/Intermediary in place of the peer's answer, by peer and result (accepted|refused)");
+  const m = i.metrics.counter(
+    "sepp_rh_errors_total",
+    "Errors originated by a Roaming Hub/Intermediary in place of the peer's answer, by peer and result (accepted|refused)",
+  );
   const refuse = (detail: string, type?: string) => {
     m.inc({ peer: i.peerId, result: "refused" });
-    i.log.every(`rh-error-refused-${i.peerId}`, 5000, "warn", "RH-originated error refused", { peer: i.peerId, messageId: i.messageId, type, detail });
-    return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", "an unverifiable error arrived in place of the peer's answer"));
+    i.log.every(`rh-error-refused-${i.peerId}`, 5000, "warn", "RH-originated error refused", {
+      peer: i.peerId,
+      messageId: i.messageId,
+      type,
+      detail,
+    });
+    return problemOut(
+      problem(502, "UNSPECIFIED_NF_FAILURE", "an unverifiable error arrived in place of the peer's answer"),
+    );
   };
   const md = candidate.metaData;
   if (md.messageId !== i.messageId) return refuse("the error names another N32-f message");
-  if (md.n32fContextId.toLowerCase() !== i.ctx.peerContextId.toLowerCase()) return refuse("the error names another N32-f context");
+  if (md.n32fContextId.toLowerCase() !== i.ctx.peerContextId.toLowerCase())
+    return refuse("the error names another N32-f context");
   const adjacent = i.ctx.association.authorizedIpxId ?? i.ctx.association.ownRis[0]?.ipxProviderId;
   if (!adjacent) return refuse("no Roaming Intermediary on this association");
   let sentTag: string | undefined;
@@ -53,13 +64,28 @@ export function rhErrorAnswer(i: RhAnswerInput): OutboundResponse | null {
   }
   let rh;
   try {
-    rh = verifyRhError({ candidate, riKeys: riKeysOf(i.ctx.association, i.trust), adjacentRhId: adjacent, failedJweTag: sentTag, now: i.now });
+    rh = verifyRhError({
+      candidate,
+      riKeys: riKeysOf(i.ctx.association, i.trust),
+      adjacentRhId: adjacent,
+      failedJweTag: sentTag,
+      now: i.now,
+    });
   } catch (e) {
     if (!(e instanceof N32fError)) throw e;
     return refuse(e.message, e.errorType);
   }
   m.inc({ peer: i.peerId, result: "accepted" });
-  i.log.warn("RH-originated error in place of the peer's answer", { peer: i.peerId, messageId: i.messageId, rh: rh.adjacentRh, signers: rh.signers, status: rh.response?.status });
-  if (!rh.response || rh.response.status === undefined) return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `roaming intermediary ${rh.adjacentRh} reported an error`));
+  i.log.warn("RH-originated error in place of the peer's answer", {
+    peer: i.peerId,
+    messageId: i.messageId,
+    rh: rh.adjacentRh,
+    signers: rh.signers,
+    status: rh.response?.status,
+  });
+  if (!rh.response || rh.response.status === undefined)
+    return problemOut(
+      problem(502, "UNSPECIFIED_NF_FAILURE", `roaming intermediary ${rh.adjacentRh} reported an error`),
+    );
   return { status: rh.response.status, headers: rh.response.headers, body: rh.response.body };
 }

@@ -64,18 +64,28 @@ export function announcementBlockOf(m: HttpMessage, metaData: MetaData): DataToI
     headers: m.headers.map(([header, value]) => ({ header, value })),
   };
   if (m.kind === "request") {
-    block.requestLine = { method: m.method!, scheme: m.scheme ?? "https", authority: m.authority ?? "", path: m.path ?? "", protocolVersion: "HTTP/2" };
+    block.requestLine = {
+      method: m.method!,
+      scheme: m.scheme ?? "https",
+      authority: m.authority ?? "",
+      path: m.path ?? "",
+      protocolVersion: "HTTP/2",
+    };
     if (m.query !== undefined) block.requestLine.queryFragment = m.query;
   } else block.statusLine = String(m.status ?? 0);
   let body: unknown;
   try {
-    body = m.body && m.body.length ? JSON.parse(Buffer.from(m.body).toString("utf8")) : undefined;
+    body = m.body?.length ? JSON.parse(Buffer.from(m.body).toString("utf8")) : undefined;
   } catch {
     body = undefined;
   }
   if (body && typeof body === "object" && !Array.isArray(body)) {
     block.payload = Object.entries(body as Record<string, unknown>).map(
-      ([k, value]): HttpPayload => ({ iePath: `/${escapePointer(k)}`, ieValueLocation: "BODY", value: value as HttpPayload["value"] }),
+      ([k, value]): HttpPayload => ({
+        iePath: `/${escapePointer(k)}`,
+        ieValueLocation: "BODY",
+        value: value as HttpPayload["value"],
+      }),
     );
   }
   return block;
@@ -103,12 +113,21 @@ function metaDataOf(ctx: N32fContext, messageId: string): MetaData {
   return { n32fContextId: ctx.peerContextId, messageId, authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL" };
 }
 
-export type RiAnnounceDeps = Pick<DataPathDeps, "config" | "log" | "metrics" | "contexts" | "n32c" | "prins" | "peerClients">;
+export type RiAnnounceDeps = Pick<
+  DataPathDeps,
+  "config" | "log" | "metrics" | "contexts" | "n32c" | "prins" | "peerClients"
+>;
 
 function counters(r: Registry) {
   return {
-    sent: r.counter("sepp_ri_announcements_total", "P6 RI-relevant parameter announcements by peer, role (sent: as initiator; received: as responder) and result"),
-    mismatches: r.counter("sepp_n32f_errors_total", "N32-f errors by N32fErrorType and side (detected: by us; reported: by the peer)"),
+    sent: r.counter(
+      "sepp_ri_announcements_total",
+      "P6 RI-relevant parameter announcements by peer, role (sent: as initiator; received: as responder) and result",
+    ),
+    mismatches: r.counter(
+      "sepp_n32f_errors_total",
+      "N32-f errors by N32fErrorType and side (detected: by us; reported: by the peer)",
+    ),
   };
 }
 
@@ -120,13 +139,20 @@ export function answerRiAnnouncement(
   const { ctx, peer, message, messageId } = p;
   const m = counters(d.metrics);
   const cfg = d.config();
-  const block = announcementBlockOf(message, { n32fContextId: ctx.localContextId, messageId, authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL" });
+  const block = announcementBlockOf(message, {
+    n32fContextId: ctx.localContextId,
+    messageId,
+    authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL",
+  });
   try {
-    const extra = ciphertextEmpty(p.rawBody) ? [] : [{ param: "/ciphertext", reason: "encrypted content in the announcement" }];
+    const extra = ciphertextEmpty(p.rawBody)
+      ? []
+      : [{ param: "/ciphertext", reason: "encrypted content in the announcement" }];
     try {
       checkRiAnnouncementRequest(block, { ownN32Fqdn: cfg.identity.n32Fqdn, params: expectedPeerRiParams(ctx) });
     } catch (e) {
-      if (e instanceof RiAnnouncementMismatch) throw new RiAnnouncementMismatch([...e.policyMismatchList, ...extra], { messageId });
+      if (e instanceof RiAnnouncementMismatch)
+        throw new RiAnnouncementMismatch([...e.policyMismatchList, ...extra], { messageId });
       throw e;
     }
     if (extra.length) throw new RiAnnouncementMismatch(extra, { messageId });
@@ -143,14 +169,28 @@ export function answerRiAnnouncement(
     });
     const receiverContextId = ctx.peerContextId;
     d.n32c
-      .reportError(peer.id, { type: "POLICY_MISMATCH", receiverContextId, messageId, policyMismatchList: e.policyMismatchList })
-      .catch((err) => d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
+      .reportError(peer.id, {
+        type: "POLICY_MISMATCH",
+        receiverContextId,
+        messageId,
+        policyMismatchList: e.policyMismatchList,
+      })
+      .catch((err) =>
+        d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", {
+          peer: peer.id,
+          error: String(err),
+        }),
+      );
     if (reject) giveUp(d.n32c, ctx);
     const body: ProblemDetailsMsgForwarding = e.toProblemDetails();
     return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(body) };
   }
   m.sent.inc({ peer: peer.id, role: "received", result: "ok" });
-  d.log.info("RI-relevant parameters received over N32-f and checked (P6)", { peer: peer.id, localContextId: ctx.localContextId, messageId });
+  d.log.info("RI-relevant parameters received over N32-f and checked (P6)", {
+    peer: peer.id,
+    localContextId: ctx.localContextId,
+    messageId,
+  });
   const rsp = buildRiAnnouncementResponse({ metaData: metaDataOf(ctx, messageId), params: localRiParams(ctx) });
   return { status: 200, headers: [["content-type", "application/json"]], body: protectBlock(ctx, "response", rsp) };
 }
@@ -177,7 +217,12 @@ export class RiAnnouncer {
   }
 
   /** Listener for n32c "context-active"; fire-and-forget (the outcome is logged and counted). */
-  onContextActive(e: { peerId: string; capability: "PRINS" | "TLS"; role: "initiator" | "responder"; localContextId?: string }): void {
+  onContextActive(e: {
+    peerId: string;
+    capability: "PRINS" | "TLS";
+    role: "initiator" | "responder";
+    localContextId?: string;
+  }): void {
     if (e.capability !== "PRINS" || e.role !== "initiator" || !e.localContextId) return;
     const p = this.announce(e.peerId, e.localContextId).catch((err) =>
       this.#d.log.error("RI announcement failed", { peer: e.peerId, error: err }),
@@ -220,25 +265,40 @@ export class RiAnnouncer {
     const ctx = d.contexts.get(localContextId);
     if (!peer) return { result: "skipped", reason: "unknown peer" };
     if (!announceEnabled(peer)) return { result: "skipped", reason: "announceToRi off" };
-    if (!ctx || ctx.state !== "active") return { result: "skipped", reason: "context not active" };
+    if (ctx?.state !== "active") return { result: "skipped", reason: "context not active" };
     const messageId = newMessageId();
-    const req = buildRiAnnouncementRequest({ metaData: metaDataOf(ctx, messageId), responderN32Fqdn: peer.n32Fqdn, params: localRiParams(ctx) });
+    const req = buildRiAnnouncementRequest({
+      metaData: metaDataOf(ctx, messageId),
+      responderN32Fqdn: peer.n32Fqdn,
+      params: localRiParams(ctx),
+    });
     const count = (result: string) => this.#m.sent.inc({ peer: peer.id, role: "sent", result });
     let rsp;
     // the N32-f path may still be coming up when the context becomes active: a few bounded attempts, each a
     // fresh JWE (new SEQ) of the same block and messageId
     for (let attempt = 1; ; attempt++) {
       try {
-        rsp = await d.peerClients.request({ peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn }, "POST", N32F_PROCESS, {
-          headers: { "content-type": "application/json" },
-          body: protectBlock(ctx, "request", req),
-          timeoutMs: cfg.sbi.requestTimeoutMs,
-          maxBodyBytes: MAX_ANSWER_BYTES,
-        });
+        rsp = await d.peerClients.request(
+          { peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn },
+          "POST",
+          N32F_PROCESS,
+          {
+            headers: { "content-type": "application/json" },
+            body: protectBlock(ctx, "request", req),
+            timeoutMs: cfg.sbi.requestTimeoutMs,
+            maxBodyBytes: MAX_ANSWER_BYTES,
+          },
+        );
         break;
       } catch (e) {
         const last = attempt >= RETRY_DELAYS_MS.length + 1 || this.#stopped;
-        d.log.warn("RI announcement could not be sent (P6)", { peer: peer.id, messageId, attempt, error: String(e), retry: !last });
+        d.log.warn("RI announcement could not be sent (P6)", {
+          peer: peer.id,
+          messageId,
+          attempt,
+          error: String(e),
+          retry: !last,
+        });
         if (!last) await this.#sleep(RETRY_DELAYS_MS[attempt - 1]!);
         if (last || this.#stopped || ctx.state !== "active") {
           count("failed");
@@ -265,20 +325,42 @@ export class RiAnnouncer {
       try {
         body = JSON.parse(rsp.text());
       } catch {
-        throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "announcement answer is not JSON", { failureReason: "INVALID_JSON_POINTER", messageId });
+        throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "announcement answer is not JSON", {
+          failureReason: "INVALID_JSON_POINTER",
+          messageId,
+        });
       }
       message = d.prins.openResponse(ctx, body, { method: "POST", path: RI_ANNOUNCE_PATH, messageId });
     } catch (e) {
       if (!(e instanceof N32fError)) throw e;
       count("failed");
       this.#m.mismatches.inc({ type: e.errorType, side: "detected" });
-      d.log.warn("RI announcement answer refused (P6)", { peer: peer.id, messageId, type: e.errorType, detail: e.message });
+      d.log.warn("RI announcement answer refused (P6)", {
+        peer: peer.id,
+        messageId,
+        type: e.errorType,
+        detail: e.message,
+      });
       d.n32c
-        .reportError(peer.id, { type: e.errorType, receiverContextId: ctx.peerContextId, messageId, failedModificationList: e.failedModificationList })
-        .catch((err) => d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
+        .reportError(peer.id, {
+          type: e.errorType,
+          receiverContextId: ctx.peerContextId,
+          messageId,
+          failedModificationList: e.failedModificationList,
+        })
+        .catch((err) =>
+          d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", {
+            peer: peer.id,
+            error: String(err),
+          }),
+        );
       return { result: "failed", messageId, detail: `${e.errorType}: ${e.message}` };
     }
-    const block = announcementBlockOf(message, { n32fContextId: ctx.localContextId, messageId, authorizedIpxId: "NULL" });
+    const block = announcementBlockOf(message, {
+      n32fContextId: ctx.localContextId,
+      messageId,
+      authorizedIpxId: "NULL",
+    });
     let list: Array<{ param: string; reason?: string }> = [];
     try {
       checkRiAnnouncementResponse(block, { params: expectedPeerRiParams(ctx) });
@@ -286,18 +368,38 @@ export class RiAnnouncer {
       if (!(e instanceof RiAnnouncementMismatch)) throw e;
       list = e.policyMismatchList;
     }
-    if (!ciphertextEmpty(body)) list.push({ param: "/ciphertext", reason: "encrypted content in the announcement answer" });
+    if (!ciphertextEmpty(body))
+      list.push({ param: "/ciphertext", reason: "encrypted content in the announcement answer" });
     if (list.length === 0) {
       count("ok");
-      d.log.info("RI-relevant parameters announced over N32-f; the peer's answer matches N32-c (P6)", { peer: peer.id, localContextId, messageId });
+      d.log.info("RI-relevant parameters announced over N32-f; the peer's answer matches N32-c (P6)", {
+        peer: peer.id,
+        localContextId,
+        messageId,
+      });
       return { result: "ok", messageId };
     }
     count("mismatch");
     this.#m.mismatches.inc({ type: "POLICY_MISMATCH", side: "detected" });
-    d.log.warn("the peer's RI-relevant parameters over N32-f differ from N32-c (P6)", { peer: peer.id, messageId, policyMismatchList: list, reaction: peer.profile.onPolicyMismatch });
+    d.log.warn("the peer's RI-relevant parameters over N32-f differ from N32-c (P6)", {
+      peer: peer.id,
+      messageId,
+      policyMismatchList: list,
+      reaction: peer.profile.onPolicyMismatch,
+    });
     d.n32c
-      .reportError(peer.id, { type: "POLICY_MISMATCH", receiverContextId: ctx.peerContextId, messageId, policyMismatchList: list })
-      .catch((err) => d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", { peer: peer.id, error: String(err) }));
+      .reportError(peer.id, {
+        type: "POLICY_MISMATCH",
+        receiverContextId: ctx.peerContextId,
+        messageId,
+        policyMismatchList: list,
+      })
+      .catch((err) =>
+        d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", {
+          peer: peer.id,
+          error: String(err),
+        }),
+      );
     if (peer.profile.onPolicyMismatch === "reject") giveUp(d.n32c, ctx);
     return { result: "mismatch", messageId, policyMismatchList: list };
   }

@@ -74,7 +74,7 @@ export function readInbound(
   stream.on("error", ignore);
   const method = String(h[":method"] ?? "");
   const path = String(h[":path"] ?? "");
-  const authority = String(h[":authority"] ?? h["host"] ?? "");
+  const authority = String(h[":authority"] ?? h.host ?? "");
   if (!method || !path.startsWith("/") || !authority) {
     sendProblem(stream, 400, "MANDATORY_IE_MISSING", ":method, :path and :authority are required");
     return;

@@ -76,7 +76,10 @@ export function requestOn(session: http2.ClientHttp2Session, r: UpstreamRequest)
         reject(err);
       } else resolve({ status, headers, body: size === 0 ? new Uint8Array(0) : Buffer.concat(chunks, size) });
     };
-    const timer = armTimer(() => finish(new UpstreamError("timeout", `no answer within ${r.timeoutMs} ms`)), r.timeoutMs);
+    const timer = armTimer(
+      () => finish(new UpstreamError("timeout", `no answer within ${r.timeoutMs} ms`)),
+      r.timeoutMs,
+    );
     r.signal?.addEventListener("abort", onAbort, { once: true });
     stream.on("response", (h) => {
       status = Number(h[":status"]);
@@ -89,7 +92,8 @@ export function requestOn(session: http2.ClientHttp2Session, r: UpstreamRequest)
     });
     stream.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > r.maxBodyBytes) return finish(new UpstreamError("too-large", `response body over ${r.maxBodyBytes} octets`));
+      if (size > r.maxBodyBytes)
+        return finish(new UpstreamError("too-large", `response body over ${r.maxBodyBytes} octets`));
       chunks.push(c);
     });
     // a stream reset before any :status ends without a response: that is a reset, not an answer
@@ -97,7 +101,7 @@ export function requestOn(session: http2.ClientHttp2Session, r: UpstreamRequest)
     // no Error (stack capture) is built for the close that follows every completed response
     stream.on("error", (e) => settled || finish(new UpstreamError("reset", e.message)));
     stream.on("close", () => settled || finish(new UpstreamError("reset", "stream closed before the response ended")));
-    if (r.body && r.body.length) stream.end(r.body);
+    if (r.body?.length) stream.end(r.body);
   });
 }
 
@@ -125,14 +129,21 @@ export class ProducerClients {
     return this.#sessions.size;
   }
 
-  request(target: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck, r: UpstreamRequest): Promise<UpstreamResponse> {
+  request(
+    target: { scheme: "http" | "https"; host: string; port: number },
+    check: AddressCheck,
+    r: UpstreamRequest,
+  ): Promise<UpstreamResponse> {
     // an open session to the origin: send at once (no extra promise turn on the hot path)
     const s = this.#sessions.get(`${target.scheme}://${target.host}:${target.port}`);
     if (s && !s.closed && !s.destroyed) return requestOn(s, r);
     return this.#session(target, check).then((session) => requestOn(session, r));
   }
 
-  #session(t: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck): Promise<http2.ClientHttp2Session> {
+  #session(
+    t: { scheme: "http" | "https"; host: string; port: number },
+    check: AddressCheck,
+  ): Promise<http2.ClientHttp2Session> {
     const key = `${t.scheme}://${t.host}:${t.port}`;
     const s = this.#sessions.get(key);
     if (s && !s.closed && !s.destroyed) return Promise.resolve(s);
@@ -144,7 +155,11 @@ export class ProducerClients {
     return p;
   }
 
-  async #connect(key: string, t: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck): Promise<http2.ClientHttp2Session> {
+  async #connect(
+    key: string,
+    t: { scheme: "http" | "https"; host: string; port: number },
+    check: AddressCheck,
+  ): Promise<http2.ClientHttp2Session> {
     if (this.#sessions.size >= this.opts.maxSessions) {
       // evict the oldest idle-looking session to stay bounded
       const [oldKey, old] = this.#sessions.entries().next().value as [string, http2.ClientHttp2Session];
@@ -173,7 +188,9 @@ export class ProducerClients {
       const timer = armTimer(() => fail(`connect to ${t.host}:${t.port} timed out`), this.opts.connectTimeoutMs);
       const session =
         t.scheme === "http"
-          ? http2.connect(`http://${t.host}:${t.port}`, { createConnection: () => net.connect({ host: address, port: t.port }) })
+          ? http2.connect(`http://${t.host}:${t.port}`, {
+              createConnection: () => net.connect({ host: address, port: t.port }),
+            })
           : http2.connect(`https://${t.host}:${t.port}`, {
               createConnection: () =>
                 tls.connect({
@@ -211,7 +228,13 @@ export interface PeerN32fTarget {
   expectDnsName: string;
 }
 
-type PeerRequestInit = { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number; signal?: CancelSignal };
+type PeerRequestInit = {
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  signal?: CancelSignal;
+};
 
 interface PooledClient {
   client: H2Client;
@@ -220,7 +243,10 @@ interface PooledClient {
 
 /** N32-f sessions per peer (cSEPP side): up to `maxConnections`, a new one when every one has `streamsPerConnection` in flight. */
 export class PeerN32fClients {
-  readonly #pools = new Map<string, { url: string; clients: PooledClient[]; connecting: Promise<PooledClient> | null }>();
+  readonly #pools = new Map<
+    string,
+    { url: string; clients: PooledClient[]; connecting: Promise<PooledClient> | null }
+  >();
 
   constructor(
     private readonly opts: {
@@ -263,7 +289,9 @@ export class PeerN32fClients {
       if (c.client.closed) return undefined; // #pick drops it
       if (!best || c.inflight < best.inflight) best = c;
     }
-    return best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections) ? best : undefined;
+    return best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections)
+      ? best
+      : undefined;
   }
 
   async #pick(t: PeerN32fTarget): Promise<PooledClient> {
@@ -276,7 +304,8 @@ export class PeerN32fClients {
     pool.clients = pool.clients.filter((c) => !c.client.closed);
     let best: PooledClient | undefined;
     for (const c of pool.clients) if (!best || c.inflight < best.inflight) best = c;
-    if (best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections)) return best;
+    if (best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections))
+      return best;
     if (pool.connecting) return pool.connecting;
     const p = pool;
     p.connecting = H2Client.connect({

@@ -161,7 +161,11 @@ export class N32cCore {
   readonly associations = new Map<string, Association>();
   readonly initiatorPending = new Map<string, InitiatorPending>();
   readonly m: { handshakes: Counter; errors: Counter; requests: Counter };
-  #listeners: { [K in keyof N32cEvents]: Listener<K>[] } = { "context-active": [], "context-terminated": [], "error-report": [] };
+  #listeners: { [K in keyof N32cEvents]: Listener<K>[] } = {
+    "context-active": [],
+    "context-terminated": [],
+    "error-report": [],
+  };
   #trust: { cfg: SeppConfig; store: TrustStore } | null = null;
 
   constructor(readonly deps: N32cDeps) {
@@ -191,7 +195,12 @@ export class N32cCore {
 
   me(): OwnIdentity {
     const id = this.cfg().identity;
-    return { n32Fqdn: id.n32Fqdn, plmnIds: id.plmnIds, n32fFqdn: id.n32fFqdn, n32fPort: this.deps.n32fPort?.() || undefined };
+    return {
+      n32Fqdn: id.n32Fqdn,
+      plmnIds: id.plmnIds,
+      n32fFqdn: id.n32fFqdn,
+      n32fPort: this.deps.n32fPort?.() || undefined,
+    };
   }
 
   peer(id: string): PeerConfig | undefined {
@@ -213,7 +222,8 @@ export class N32cCore {
     if (!r.ok) id = { ok: false, reason: r.reason };
     else {
       const peer = cfg.peers.find((p) => certHasDnsName(r.leaf, p.n32Fqdn)) ?? null;
-      if (conn.protocol === "TLSv1.2" && !peer?.profile.allowTls12) id = { ok: false, reason: "TLS 1.2 is not allowed with this peer" };
+      if (conn.protocol === "TLSv1.2" && !peer?.profile.allowTls12)
+        id = { ok: false, reason: "TLS 1.2 is not allowed with this peer" };
       else id = { ok: true, peer, plmnIds: r.plmnIds, dnsNames: r.dnsNames };
     }
     conn.data.set("n32c.identity", { cfg, id });
@@ -236,7 +246,16 @@ export class N32cCore {
         localContextId: null,
         peerContextId: null,
         validUntil: null,
-        counters: { attempts: 0, successes: 0, failures: 0, responderHandshakes: 0, terminationsSent: 0, terminationsReceived: 0, errorsSent: 0, errorsReceived: 0 },
+        counters: {
+          attempts: 0,
+          successes: 0,
+          failures: 0,
+          responderHandshakes: 0,
+          terminationsSent: 0,
+          terminationsReceived: 0,
+          errorsSent: 0,
+          errorsReceived: 0,
+        },
         lastError: null,
         nextRetryAt: null,
       };
@@ -271,11 +290,22 @@ export class N32cCore {
       validUntil,
       nextRetryAt: null,
     });
-    this.emit("context-active", { peerId, capability: a.capability, role: a.role, localContextId: a.localContextId, peerContextId: a.peerContextId });
+    this.emit("context-active", {
+      peerId,
+      capability: a.capability,
+      role: a.role,
+      localContextId: a.localContextId,
+      peerContextId: a.peerContextId,
+    });
   }
 
   /** Remove (wipe) one context; when it is the peer's current association, the peer becomes `state`. */
-  dropContext(peerId: string, localContextId: string, reason: ContextTerminatedEvent["reason"], state: N32State = "terminated"): boolean {
+  dropContext(
+    peerId: string,
+    localContextId: string,
+    reason: ContextTerminatedEvent["reason"],
+    state: N32State = "terminated",
+  ): boolean {
     const had = this.deps.contexts.delete(localContextId);
     const cur = this.associations.get(peerId);
     if (cur?.localContextId?.toLowerCase() === localContextId.toLowerCase()) {
@@ -285,8 +315,20 @@ export class N32cCore {
         .filter((c) => c.state === "active" && !c.isExpired())
         .sort((x, y) => y.createdAt - x.createdAt)[0];
       if (next) {
-        this.associations.set(peerId, { capability: "PRINS", role: next.role, localContextId: next.localContextId, peerContextId: next.peerContextId, enc: next.enc });
-        this.setState(peerId, "active-prins", { role: next.role, jweCipherSuite: next.enc, localContextId: next.localContextId, peerContextId: next.peerContextId, validUntil: next.validUntil });
+        this.associations.set(peerId, {
+          capability: "PRINS",
+          role: next.role,
+          localContextId: next.localContextId,
+          peerContextId: next.peerContextId,
+          enc: next.enc,
+        });
+        this.setState(peerId, "active-prins", {
+          role: next.role,
+          jweCipherSuite: next.enc,
+          localContextId: next.localContextId,
+          peerContextId: next.peerContextId,
+          validUntil: next.validUntil,
+        });
       } else {
         this.associations.delete(peerId);
         this.setState(peerId, state, { localContextId: null, peerContextId: null, validUntil: null });
@@ -374,7 +416,7 @@ export class N32cCore {
       maxBodyBytes: cfg.n32c.maxBodyBytes,
     });
     const ct = (res.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     if (res.body.length) {
       try {
         parsed = JSON.parse(res.text());
@@ -384,24 +426,58 @@ export class N32cCore {
     }
     if (res.status >= 200 && res.status < 300) {
       if (!rspSchema) {
-        this.trace({ direction: "received", kind: "response", operation: op, schema: null, status: res.status, body: parsed ?? null });
+        this.trace({
+          direction: "received",
+          kind: "response",
+          operation: op,
+          schema: null,
+          status: res.status,
+          body: parsed ?? null,
+        });
         return { status: res.status, body: null, problem: null };
       }
       if (ct !== "application/json" || parsed === undefined)
         throw new N32cError("MANDATORY_IE_INCORRECT", `${op}: peer answered ${res.status} without a JSON body`);
       const errs = validateBody(rspSchema, parsed);
-      this.trace({ direction: "received", kind: "response", operation: op, schema: rspSchema, status: res.status, body: parsed });
-      if (errs) throw new N32cError(errs.length && errs.every((e) => e.reason === "mandatory member missing") ? "MANDATORY_IE_MISSING" : "MANDATORY_IE_INCORRECT", `${op}: invalid ${rspSchema} from peer: ${errs.map((e) => e.param).join(", ")}`);
+      this.trace({
+        direction: "received",
+        kind: "response",
+        operation: op,
+        schema: rspSchema,
+        status: res.status,
+        body: parsed,
+      });
+      if (errs)
+        throw new N32cError(
+          errs.length && errs.every((e) => e.reason === "mandatory member missing")
+            ? "MANDATORY_IE_MISSING"
+            : "MANDATORY_IE_INCORRECT",
+          `${op}: invalid ${rspSchema} from peer: ${errs.map((e) => e.param).join(", ")}`,
+        );
       return { status: res.status, body: parsed as T, problem: null };
     }
     let problem: ProblemDetails | null = null;
     if (parsed !== undefined && validateBody("ProblemDetails", parsed) === null) problem = parsed as ProblemDetails;
-    this.trace({ direction: "received", kind: "response", operation: op, schema: problem ? "ProblemDetails" : null, status: res.status, body: parsed ?? null });
-    return { status: res.status, body: null, problem, location: res.headers["location"] };
+    this.trace({
+      direction: "received",
+      kind: "response",
+      operation: op,
+      schema: problem ? "ProblemDetails" : null,
+      status: res.status,
+      body: parsed ?? null,
+    });
+    return { status: res.status, body: null, problem, location: res.headers.location };
   }
 
   /** One request over a fresh connection (the responder's own N32-c connection, terminate, error report). */
-  async sendOnce<T>(peer: PeerConfig, op: N32cOperation, body: unknown, reqSchema: N32SchemaName, rspSchema: N32SchemaName | null, target?: N32cTarget) {
+  async sendOnce<T>(
+    peer: PeerConfig,
+    op: N32cOperation,
+    body: unknown,
+    reqSchema: N32SchemaName,
+    rspSchema: N32SchemaName | null,
+    target?: N32cTarget,
+  ) {
     const client = await this.connect(peer, target);
     try {
       return await this.post<T>(client, peer, op, body, reqSchema, rspSchema, target);

@@ -25,8 +25,14 @@ const MAX_TIMER_MS = 1000; // re-check the rekey condition (SEQ threshold) at le
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 const sameFqdn = (a: string, b: string) => a.toLowerCase().replace(/\.$/, "") === b.toLowerCase().replace(/\.$/, "");
 
-function fromProblem(op: string, r: { status: number; problem: { cause?: string; detail?: string } | null }): N32cError {
-  return new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `${op}: peer answered ${r.status}${r.problem?.detail ? `: ${r.problem.detail}` : ""}`);
+function fromProblem(
+  op: string,
+  r: { status: number; problem: { cause?: string; detail?: string } | null },
+): N32cError {
+  return new N32cError(
+    r.problem?.cause ?? `HTTP_${r.status}`,
+    `${op}: peer answered ${r.status}${r.problem?.detail ? `: ${r.problem.detail}` : ""}`,
+  );
 }
 
 export class PeerInitiator {
@@ -88,11 +94,14 @@ export class PeerInitiator {
   #schedule(delayMs: number, what: "attempt" | "rekey-check" = "attempt"): void {
     this.#clearTimer();
     if (this.#stopped || this.#halted) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      if (what === "rekey-check" && !this.#rekeyDue()) return this.#scheduleRekey();
-      if (!this.#running) this.#running = this.#attempt().finally(() => (this.#running = null));
-    }, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        if (what === "rekey-check" && !this.#rekeyDue()) return this.#scheduleRekey();
+        if (!this.#running) this.#running = this.#attempt().finally(() => (this.#running = null));
+      },
+      Math.max(0, Math.min(delayMs, 2 ** 31 - 1)),
+    );
     this.#timer.unref?.();
   }
 
@@ -137,12 +146,21 @@ export class PeerInitiator {
         targetPlmnId: peer.plmnIds[0],
         purposes: peer.intendedUsagePurpose,
       });
-      let r = await core.post<SecNegotiateRspData>(client, peer, "exchange-capability", req, "SecNegotiateReqData", "SecNegotiateRspData");
+      let r = await core.post<SecNegotiateRspData>(
+        client,
+        peer,
+        "exchange-capability",
+        req,
+        "SecNegotiateReqData",
+        "SecNegotiateRspData",
+      );
       // Rel-18: 307 = redirect to another SEPP of the peer (redirect.ts: what is followed, at most MAX_REDIRECTS)
       for (let hops = 0; r.status === 307; hops++) {
-        if (hops >= MAX_REDIRECTS) throw new N32cError("REDIRECT_NOT_ALLOWED", `exchange-capability: more than ${MAX_REDIRECTS} redirects`);
+        if (hops >= MAX_REDIRECTS)
+          throw new N32cError("REDIRECT_NOT_ALLOWED", `exchange-capability: more than ${MAX_REDIRECTS} redirects`);
         const next = redirectTarget(r.location, peer);
-        if (!next.ok) throw new N32cError("REDIRECT_NOT_ALLOWED", `exchange-capability: redirect not followed: ${next.reason}`);
+        if (!next.ok)
+          throw new N32cError("REDIRECT_NOT_ALLOWED", `exchange-capability: redirect not followed: ${next.reason}`);
         core.log.info("exchange-capability redirected (307)", { peer: peer.id, to: next.target.uri });
         await client.close();
         this.#client = client = null;
@@ -150,7 +168,15 @@ export class PeerInitiator {
         client = await core.connect(peer, target);
         this.#client = client;
         if (this.#stopped) throw new N32cError("STOPPED", "service stopping");
-        r = await core.post<SecNegotiateRspData>(client, peer, "exchange-capability", req, "SecNegotiateReqData", "SecNegotiateRspData", target);
+        r = await core.post<SecNegotiateRspData>(
+          client,
+          peer,
+          "exchange-capability",
+          req,
+          "SecNegotiateReqData",
+          "SecNegotiateRspData",
+          target,
+        );
       }
       if (!r.body) throw fromProblem("exchange-capability", r);
       const rsp = r.body;
@@ -159,8 +185,10 @@ export class PeerInitiator {
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", "exchange-capability: sender is not the peer");
       const redirected = target.uri !== peer.n32cUri ? { n32c: target } : {};
       const sel = rsp.selectedSecCapability as "PRINS" | "TLS";
-      if (sel !== "PRINS" && sel !== "TLS") throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${String(sel).slice(0, 20)}`);
-      if (!peer.securityCapabilities.includes(sel)) throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${sel}, which we did not offer`);
+      if (sel !== "PRINS" && sel !== "TLS")
+        throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${String(sel).slice(0, 20)}`);
+      if (!peer.securityCapabilities.includes(sel))
+        throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${sel}, which we did not offer`);
       if (peer.intendedUsagePurpose.length && !rsp.allowedUsagePurpose?.length && rsp.rejectedUsagePurpose?.length)
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", "no common usage purpose");
       if (sel === "TLS") {
@@ -176,7 +204,14 @@ export class PeerInitiator {
       this.#succeeded();
       core.activate(
         this.peerId,
-        { capability: "PRINS", role: "initiator", localContextId: ctx.localContextId, peerContextId: ctx.peerContextId, enc: ctx.enc, ...redirected },
+        {
+          capability: "PRINS",
+          role: "initiator",
+          localContextId: ctx.localContextId,
+          peerContextId: ctx.peerContextId,
+          enc: ctx.enc,
+          ...redirected,
+        },
         ctx.validUntil,
       );
       core.log.info("N32-f context active, as initiator", {
@@ -209,8 +244,20 @@ export class PeerInitiator {
     let added = false;
     try {
       const post = (body: unknown) =>
-        core.post<SecParamExchRspData>(client, peer, "exchange-params", body, "SecParamExchReqData", "SecParamExchRspData", target);
-      const checkRound = (r: { status: number; body: SecParamExchRspData | null; problem: { cause?: string; detail?: string } | null }) => {
+        core.post<SecParamExchRspData>(
+          client,
+          peer,
+          "exchange-params",
+          body,
+          "SecParamExchReqData",
+          "SecParamExchRspData",
+          target,
+        );
+      const checkRound = (r: {
+        status: number;
+        body: SecParamExchRspData | null;
+        problem: { cause?: string; detail?: string } | null;
+      }) => {
         if (pending.rejected) throw new N32cError("POLICY_MISMATCH", "the peer reported a protection policy mismatch");
         if (!r.body) throw fromProblem("exchange-params", r);
         if (peerCtxId !== null && !sameId(r.body.n32fContextId, peerCtxId))
@@ -219,10 +266,19 @@ export class PeerInitiator {
       };
 
       // 1. cipher suites (mandatory)
-      const c1 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, sender: cfg.identity.n32Fqdn, jweCipherSuites: peer.jweCipherSuites })));
+      const c1 = checkRound(
+        await post(
+          msg.secParamExchReq({
+            n32fContextId: localId,
+            sender: cfg.identity.n32Fqdn,
+            jweCipherSuites: peer.jweCipherSuites,
+          }),
+        ),
+      );
       const enc = peer.jweCipherSuites.find((s) => s === c1.selectedJweCipherSuite);
       if (!enc) throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer selected a JWE cipher suite we did not offer");
-      if ((c1.selectedJwsCipherSuite ?? msg.JWS_SUITE) !== msg.JWS_SUITE) throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer selected a JWS suite other than ES256");
+      if ((c1.selectedJwsCipherSuite ?? msg.JWS_SUITE) !== msg.JWS_SUITE)
+        throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer selected a JWS suite other than ES256");
       peerCtxId = c1.n32fContextId;
       // the peer's RI security information: the latest answer that carries a list (P10; docs/N32C.md)
       let peerRis = c1.ipxProviderSecInfoList ?? [];
@@ -232,14 +288,24 @@ export class PeerInitiator {
       // 2. protection policies (where configured)
       let peerPolicy = c1.selProtectionPolicyInfo;
       if (peer.protectionPolicy) {
-        const c2 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, policy: peer.protectionPolicy })));
+        const c2 = checkRound(
+          await post(msg.secParamExchReq({ n32fContextId: localId, policy: peer.protectionPolicy })),
+        );
         peerPolicy = c2.selProtectionPolicyInfo ?? peerPolicy;
         peerRis = c2.ipxProviderSecInfoList ?? peerRis;
         const mismatch = peerPolicy && peer.partnerPolicy ? comparePolicies(peerPolicy, peer.partnerPolicy) : [];
         if (mismatch.length) {
-          core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", { peer: peer.id, policyMismatchList: mismatch, reaction: peer.profile.onPolicyMismatch });
+          core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
+            peer: peer.id,
+            policyMismatchList: mismatch,
+            reaction: peer.profile.onPolicyMismatch,
+          });
           if (peer.profile.onPolicyMismatch === "reject") {
-            const body = msg.n32fErrorInfo({ type: "POLICY_MISMATCH", receiverContextId: peerCtxId, policyMismatchList: mismatch });
+            const body = msg.n32fErrorInfo({
+              type: "POLICY_MISMATCH",
+              receiverContextId: peerCtxId,
+              policyMismatchList: mismatch,
+            });
             try {
               await core.post(client, peer, "n32f-error", body, "N32fErrorInfo", null, target);
               core.status(peer.id).counters.errorsSent++;
@@ -265,10 +331,16 @@ export class PeerInitiator {
       }
       const missing = unannouncedPeerRis(peer, peerRis);
       if (missing.length)
-        core.log.every(`n32c-ri-missing:${peer.id}`, 30_000, "warn", "the peer did not announce RIs configured as its own; their modifications will be refused", {
-          peer: peer.id,
-          ipxProviderIds: missing,
-        });
+        core.log.every(
+          `n32c-ri-missing:${peer.id}`,
+          30_000,
+          "warn",
+          "the peer did not announce RIs configured as its own; their modifications will be refused",
+          {
+            peer: peer.id,
+            ipxProviderIds: missing,
+          },
+        );
       if (pending.rejected) throw new N32cError("POLICY_MISMATCH", "the peer reported a protection policy mismatch");
 
       const ctx = buildContext({
@@ -301,7 +373,15 @@ export class PeerInitiator {
       // the responder already holds a context for this exchange: ask it to drop it (best effort)
       if (peerCtxId !== null && !client.closed) {
         await core
-          .post<N32fContextInfo>(client, peer, "n32f-terminate", msg.n32fContextInfo(peerCtxId), "N32fContextInfo", "N32fContextInfo", target)
+          .post<N32fContextInfo>(
+            client,
+            peer,
+            "n32f-terminate",
+            msg.n32fContextInfo(peerCtxId),
+            "N32fContextInfo",
+            "N32fContextInfo",
+            target,
+          )
           .catch(() => {});
       }
       throw e;
@@ -354,10 +434,23 @@ export class PeerInitiator {
       if (!this.core.deps.contexts.get(localId)) return;
       if (peerCtxId) {
         try {
-          await this.core.sendOnce(peer, "n32f-terminate", msg.n32fContextInfo(peerCtxId), "N32fContextInfo", "N32fContextInfo", target);
+          await this.core.sendOnce(
+            peer,
+            "n32f-terminate",
+            msg.n32fContextInfo(peerCtxId),
+            "N32fContextInfo",
+            "N32fContextInfo",
+            target,
+          );
           this.core.status(peer.id).counters.terminationsSent++;
         } catch (e) {
-          this.core.log.every(`n32c-retire:${peer.id}`, 30_000, "warn", "could not terminate the old N32-f context at the peer", { peer: peer.id, error: e });
+          this.core.log.every(
+            `n32c-retire:${peer.id}`,
+            30_000,
+            "warn",
+            "could not terminate the old N32-f context at the peer",
+            { peer: peer.id, error: e },
+          );
         }
       }
       this.core.dropContext(peer.id, localId, "rekey");

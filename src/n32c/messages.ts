@@ -34,7 +34,10 @@ export class InvalidOwnBodyError extends Error {
 /** Validate a body we are about to send; throws (a bug) when it does not match the schema. */
 export function checked<T>(schema: N32SchemaName, body: T): T {
   const errs = validateBody(schema, body);
-  if (errs) throw new InvalidOwnBodyError(`own ${schema} body invalid: ${errs.map((e) => `${e.param} ${e.reason ?? ""}`).join("; ")}`);
+  if (errs)
+    throw new InvalidOwnBodyError(
+      `own ${schema} body invalid: ${errs.map((e) => `${e.param} ${e.reason ?? ""}`).join("; ")}`,
+    );
   return body;
 }
 
@@ -90,7 +93,10 @@ export function secNegotiateRsp(
   if (o.selected !== "NONE" && me.n32fPort) b.senderN32fPortList = [me.n32fPort];
   if (o.allowed?.length) b.allowedUsagePurpose = o.allowed.map((usagePurpose) => ({ usagePurpose }));
   if (o.rejected?.length)
-    b.rejectedUsagePurpose = o.rejected.map((usagePurpose) => ({ usagePurpose, cause: "usage purpose not allowed with this PLMN" }));
+    b.rejectedUsagePurpose = o.rejected.map((usagePurpose) => ({
+      usagePurpose,
+      cause: "usage purpose not allowed with this PLMN",
+    }));
   return checked("SecNegotiateRspData", b);
 }
 

@@ -18,17 +18,18 @@ function canon(v: unknown): string {
 }
 
 const mappingKey = (m: ApiIeMapping) => `${m.apiMethod} ${canon(m.apiSignature)}`;
-const ieSet = (l: IeInfo[]) =>
-  new Set(l.map((ie) => canon({ ...ie, isModifiable: ie.isModifiable ?? false })));
+const ieSet = (l: IeInfo[]) => new Set(l.map((ie) => canon({ ...ie, isModifiable: ie.isModifiable ?? false })));
 const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));
-const label = (m: ApiIeMapping) => `${m.apiMethod} ${typeof m.apiSignature === "string" ? m.apiSignature : m.apiSignature.callbackType}`;
+const label = (m: ApiIeMapping) =>
+  `${m.apiMethod} ${typeof m.apiSignature === "string" ? m.apiSignature : m.apiSignature.callbackType}`;
 
 /** Differences between a received policy and the agreed one; [] when they match. Bounded to 32 entries. */
 export function comparePolicies(received: ProtectionPolicy, agreed: ProtectionPolicy): InvalidParam[] {
   const out: InvalidParam[] = [];
   const rTypes = new Set(received.dataTypeEncPolicy ?? []);
   const aTypes = new Set(agreed.dataTypeEncPolicy ?? []);
-  if (!sameSet(rTypes, aTypes)) out.push({ param: "/dataTypeEncPolicy", reason: "differs from the agreed data-type encryption policy" });
+  if (!sameSet(rTypes, aTypes))
+    out.push({ param: "/dataTypeEncPolicy", reason: "differs from the agreed data-type encryption policy" });
   const agreedByKey = new Map(agreed.apiIeMappingList.map((m) => [mappingKey(m), m]));
   const seen = new Set<string>();
   received.apiIeMappingList.forEach((m, i) => {
@@ -37,7 +38,10 @@ export function comparePolicies(received: ProtectionPolicy, agreed: ProtectionPo
     const a = agreedByKey.get(k);
     if (!a) out.push({ param: `/apiIeMappingList/${i}`, reason: "API mapping not in the agreed policy" });
     else if (!sameSet(ieSet(m.IeList), ieSet(a.IeList)))
-      out.push({ param: `/apiIeMappingList/${i}/IeList`, reason: `IE list or modification policy of ${label(a)} differs from the agreed one` });
+      out.push({
+        param: `/apiIeMappingList/${i}/IeList`,
+        reason: `IE list or modification policy of ${label(a)} differs from the agreed one`,
+      });
   });
   for (const [k, a] of agreedByKey) {
     if (!seen.has(k)) out.push({ param: "/apiIeMappingList", reason: `agreed mapping ${label(a)} missing` });

@@ -15,7 +15,8 @@ export class TokenBuckets {
     const rate = Math.max(1, this.rate());
     const t = this.now();
     let b = this.#buckets.get(key);
-    if (b) this.#buckets.delete(key); // re-insert: LRU order
+    if (b)
+      this.#buckets.delete(key); // re-insert: LRU order
     else {
       if (this.#buckets.size >= this.maxKeys) {
         const oldest = this.#buckets.keys().next().value;

@@ -21,7 +21,10 @@ export function plmnDomainsOf(peer: PeerConfig): string[] {
 }
 
 /** The N32-c endpoint a 307 `Location` names, or why it is not followed. */
-export function redirectTarget(location: string | undefined, peer: PeerConfig): { ok: true; target: N32cTarget } | { ok: false; reason: string } {
+export function redirectTarget(
+  location: string | undefined,
+  peer: PeerConfig,
+): { ok: true; target: N32cTarget } | { ok: false; reason: string } {
   if (!location) return { ok: false, reason: "307 without Location" };
   if (location.length > MAX_LOCATION) return { ok: false, reason: "Location too long" };
   let u: URL;
@@ -33,12 +36,15 @@ export function redirectTarget(location: string | undefined, peer: PeerConfig): 
   if (u.protocol !== "https:") return { ok: false, reason: "Location is not https" };
   if (u.username || u.password || u.search || u.hash || location.includes("?") || location.includes("#"))
     return { ok: false, reason: "Location carries user info, a query or a fragment" };
-  if (u.pathname !== `${API_PREFIX}/exchange-capability`) return { ok: false, reason: "Location is not …/n32c-handshake/v1/exchange-capability" };
+  if (u.pathname !== `${API_PREFIX}/exchange-capability`)
+    return { ok: false, reason: "Location is not …/n32c-handshake/v1/exchange-capability" };
   const host = norm(u.hostname);
   if (host.startsWith("[") || isIP(host)) return { ok: false, reason: "Location names an IP address, not an FQDN" };
   const labels = host.split(".");
-  if (host.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l))) return { ok: false, reason: "Location host is not an FQDN" };
+  if (host.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)))
+    return { ok: false, reason: "Location host is not an FQDN" };
   const inDomain = host === norm(peer.n32Fqdn) || plmnDomainsOf(peer).some((d) => host.endsWith(`.${d}`));
-  if (!inDomain) return { ok: false, reason: `Location host ${host} is neither the peer's N32 FQDN nor in its PLMN's domain` };
+  if (!inDomain)
+    return { ok: false, reason: `Location host ${host} is neither the peer's N32 FQDN nor in its PLMN's domain` };
   return { ok: true, target: { uri: u.origin, fqdn: host } };
 }

@@ -54,7 +54,10 @@ const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set([
 const NEGOTIATION_TTL_MS = 60_000;
 
 class Reply {
-  constructor(readonly status: number, readonly response: Response) {}
+  constructor(
+    readonly status: number,
+    readonly response: Response,
+  ) {}
 }
 
 export interface Responder {
@@ -80,20 +83,40 @@ export function createResponder(core: N32cCore): Responder {
     core.trace({ direction: "sent", kind: "response", operation: op, schema, status, body: body ?? null });
     core.m.requests.inc({ operation: op, status: String(status) });
     if (body === null) return new Reply(status, new Response(null, { status }));
-    return new Reply(status, new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }));
+    return new Reply(
+      status,
+      new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }),
+    );
   };
 
-  const fail = (op: N32cOperation, status: number, cause: string, detail: string, invalidParams?: InvalidParam[], peerId?: string): Reply => {
+  const fail = (
+    op: N32cOperation,
+    status: number,
+    cause: string,
+    detail: string,
+    invalidParams?: InvalidParam[],
+    peerId?: string,
+  ): Reply => {
     const p = msg.problemBody(mkProblem(status, cause, detail, invalidParams));
     core.trace({ direction: "sent", kind: "response", operation: op, schema: "ProblemDetails", status, body: p });
     core.m.requests.inc({ operation: op, status: String(status) });
     core.m.errors.inc({ cause });
-    core.log.every(`n32c-refused:${op}:${cause}:${peerId ?? "?"}`, 10_000, "warn", "N32-c request refused", { operation: op, status, cause, detail, peer: peerId });
+    core.log.every(`n32c-refused:${op}:${cause}:${peerId ?? "?"}`, 10_000, "warn", "N32-c request refused", {
+      operation: op,
+      status,
+      cause,
+      detail,
+      peer: peerId,
+    });
     return new Reply(status, new Response(JSON.stringify(p), { status, headers: { "content-type": PROBLEM_JSON } }));
   };
 
   /** Common checks; returns the validated body and the identified peer, or a Reply. */
-  async function admit<T>(c: Ctx, op: N32cOperation, schema: N32SchemaName): Promise<Reply | { body: T; id: Extract<Identity, { ok: true }>; conn: ConnInfo }> {
+  async function admit<T>(
+    c: Ctx,
+    op: N32cOperation,
+    schema: N32SchemaName,
+  ): Promise<Reply | { body: T; id: Extract<Identity, { ok: true }>; conn: ConnInfo }> {
     const conn = c.env?.conn;
     if (!conn) return fail(op, 500, "SYSTEM_FAILURE", "N32-c must be served by the N32 TLS listener");
     const id = core.identify(conn);
@@ -104,7 +127,8 @@ export function createResponder(core: N32cCore): Responder {
     if (!buckets.take(id.peer ? `peer:${id.peer.id}` : `conn:${conn.id}`))
       return fail(op, 429, "NF_CONGESTION_RISK", "N32-c request rate limit exceeded", undefined, id.peer?.id);
     const ct = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    if (ct !== "application/json") return fail(op, 415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json", undefined, id.peer?.id);
+    if (ct !== "application/json")
+      return fail(op, 415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json", undefined, id.peer?.id);
     const max = core.cfg().n32c.maxBodyBytes;
     const raw = new Uint8Array(await c.req.arrayBuffer());
     if (raw.length > max) return fail(op, 413, "PAYLOAD_TOO_LARGE", `body over ${max} octets`, undefined, id.peer?.id);
@@ -112,10 +136,24 @@ export function createResponder(core: N32cCore): Responder {
     try {
       const text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
       if (jsonNestedDeeperThan(text, MAX_BODY_DEPTH))
-        return fail(op, 400, "MANDATORY_IE_INCORRECT", `body nested deeper than ${MAX_BODY_DEPTH} levels`, [{ param: "", reason: "too deep" }], id.peer?.id);
+        return fail(
+          op,
+          400,
+          "MANDATORY_IE_INCORRECT",
+          `body nested deeper than ${MAX_BODY_DEPTH} levels`,
+          [{ param: "", reason: "too deep" }],
+          id.peer?.id,
+        );
       parsed = JSON.parse(text);
     } catch {
-      return fail(op, 400, "MANDATORY_IE_INCORRECT", "body is not UTF-8 JSON", [{ param: "", reason: "not JSON" }], id.peer?.id);
+      return fail(
+        op,
+        400,
+        "MANDATORY_IE_INCORRECT",
+        "body is not UTF-8 JSON",
+        [{ param: "", reason: "not JSON" }],
+        id.peer?.id,
+      );
     }
     const errs = validateBody(schema, parsed);
     core.trace({ direction: "received", kind: "request", operation: op, schema, body: parsed });
@@ -123,7 +161,11 @@ export function createResponder(core: N32cCore): Responder {
     return { body: parsed as T, id, conn };
   }
 
-  const route = <T>(op: N32cOperation, schema: N32SchemaName, h: (body: T, id: Extract<Identity, { ok: true }>, conn: ConnInfo) => Reply | Promise<Reply>) =>
+  const route = <T>(
+    op: N32cOperation,
+    schema: N32SchemaName,
+    h: (body: T, id: Extract<Identity, { ok: true }>, conn: ConnInfo) => Reply | Promise<Reply>,
+  ) =>
     app.post(`${API_PREFIX}/${op}`, async (c) => {
       try {
         const a = await admit<T>(c as Ctx, op, schema);
@@ -135,7 +177,8 @@ export function createResponder(core: N32cCore): Responder {
       }
     });
 
-  const inPlmns = (list: { mcc: string; mnc: string }[], p: { mcc: string; mnc: string }) => list.some((x) => plmnKeyOf(x) === plmnKeyOf(p));
+  const inPlmns = (list: { mcc: string; mnc: string }[], p: { mcc: string; mnc: string }) =>
+    list.some((x) => plmnKeyOf(x) === plmnKeyOf(p));
 
   // ---- exchange-capability (TS 33.501 13.5, P7) ----
   route<SecNegotiateReqData>("exchange-capability", "SecNegotiateReqData", async (b, id) => {
@@ -144,22 +187,53 @@ export function createResponder(core: N32cCore): Responder {
     if (!peer) return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "sender is not a configured peer");
     const sender = b.sender.toLowerCase().replace(/\.$/, "");
     if (!id.dnsNames.some((n) => n.replace(/\.$/, "") === sender))
-      return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "sender is not a dNSName of the client certificate", undefined, peer.id);
+      return fail(
+        op,
+        403,
+        "NEGOTIATION_NOT_ALLOWED",
+        "sender is not a dNSName of the client certificate",
+        undefined,
+        peer.id,
+      );
     if (!id.plmnIds.some((p) => inPlmns(peer.plmnIds, p)))
-      return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "client certificate carries none of the peer's PLMN IDs", undefined, peer.id);
+      return fail(
+        op,
+        403,
+        "NEGOTIATION_NOT_ALLOWED",
+        "client certificate carries none of the peer's PLMN IDs",
+        undefined,
+        peer.id,
+      );
     for (const p of b.plmnIdList ?? []) {
       if (!inPlmns(id.plmnIds, p) || !inPlmns(peer.plmnIds, p))
-        return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", `PLMN ${plmnKeyOf(p)} is not allowed for this sender`, [{ param: "/plmnIdList" }], peer.id);
+        return fail(
+          op,
+          403,
+          "NEGOTIATION_NOT_ALLOWED",
+          `PLMN ${plmnKeyOf(p)} is not allowed for this sender`,
+          [{ param: "/plmnIdList" }],
+          peer.id,
+        );
     }
     if (b.targetPlmnId && !inPlmns(core.cfg().identity.plmnIds, b.targetPlmnId))
-      return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "targetPlmnId is not served by this SEPP", [{ param: "/targetPlmnId" }], peer.id);
+      return fail(
+        op,
+        403,
+        "NEGOTIATION_NOT_ALLOWED",
+        "targetPlmnId is not served by this SEPP",
+        [{ param: "/targetPlmnId" }],
+        peer.id,
+      );
 
     const list = b.supportedSecCapabilityList;
     if (list.length === 1 && list[0] === "NONE") return teardown(peer);
 
     const hasRis = peer.roamingIntermediaries.length > 0;
     const choice = list.find(
-      (cap) => (cap === "PRINS" || cap === "TLS") && peer.securityCapabilities.includes(cap as "PRINS" | "TLS") && !(cap === "TLS" && hasRis),
+      (cap) =>
+        (cap === "PRINS" || cap === "TLS") &&
+        peer.securityCapabilities.includes(cap as "PRINS" | "TLS") &&
+        !(cap === "TLS" && hasRis),
     );
     if (!choice) return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "no common security capability", undefined, peer.id);
     const intended = (b.intendedUsagePurpose ?? []).map((x) => x.usagePurpose as N32Purpose);
@@ -172,14 +246,20 @@ export function createResponder(core: N32cCore): Responder {
       core.activate(peer.id, { capability: "TLS", role: "responder" }, null);
       core.log.info("N32 association active (TLS), as responder", { peer: peer.id });
     }
-    return send(op, 200, "SecNegotiateRspData", msg.secNegotiateRsp(core.me(), { selected: choice, allowed, rejected }));
+    return send(
+      op,
+      200,
+      "SecNegotiateRspData",
+      msg.secNegotiateRsp(core.me(), { selected: choice, allowed, rejected }),
+    );
   });
 
   /** ["NONE"] from an established peer tears the association down (NFTLST, P7). */
   function teardown(peer: PeerConfig): Reply {
     const op = "exchange-capability";
     const cur = core.associations.get(peer.id);
-    if (!cur) return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "NONE from a peer without an association", undefined, peer.id);
+    if (!cur)
+      return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "NONE from a peer without an association", undefined, peer.id);
     core.associations.delete(peer.id);
     selected.delete(peer.id);
     if (cur.localContextId) core.dropContext(peer.id, cur.localContextId, "peer");
@@ -195,9 +275,13 @@ export function createResponder(core: N32cCore): Responder {
     const op = "exchange-params";
     const peer = id.peer;
     if (!peer) return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "client certificate names no configured peer");
-    if (b.sender !== undefined && b.sender.toLowerCase().replace(/\.$/, "") !== peer.n32Fqdn.toLowerCase().replace(/\.$/, ""))
+    if (
+      b.sender !== undefined &&
+      b.sender.toLowerCase().replace(/\.$/, "") !== peer.n32Fqdn.toLowerCase().replace(/\.$/, "")
+    )
       return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "sender is not the TLS peer", [{ param: "/sender" }], peer.id);
-    if (selected.get(peer.id) !== "PRINS") return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "PRINS was not selected with this peer", undefined, peer.id);
+    if (selected.get(peer.id) !== "PRINS")
+      return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "PRINS was not selected with this peer", undefined, peer.id);
     const key = `${peer.id}:${b.n32fContextId.toLowerCase()}`;
     const cfg = core.cfg();
     let enc: JweEnc | undefined;
@@ -206,15 +290,35 @@ export function createResponder(core: N32cCore): Responder {
     if (b.jweCipherSuiteList !== undefined) {
       // cipher-suite round: first JWE suite of the initiator's list that we allow; ES256 for JWS (P7, P10)
       if (!(b.jwsCipherSuiteList ?? [msg.JWS_SUITE]).includes(msg.JWS_SUITE))
-        return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "jwsCipherSuiteList without ES256", [{ param: "/jwsCipherSuiteList" }], peer.id);
+        return fail(
+          op,
+          403,
+          "NEGOTIATION_NOT_ALLOWED",
+          "jwsCipherSuiteList without ES256",
+          [{ param: "/jwsCipherSuiteList" }],
+          peer.id,
+        );
       enc = b.jweCipherSuiteList.find((s): s is JweEnc => peer.jweCipherSuites.includes(s as JweEnc));
-      if (!enc) return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "no common JWE cipher suite", [{ param: "/jweCipherSuiteList" }], peer.id);
+      if (!enc)
+        return fail(
+          op,
+          403,
+          "NEGOTIATION_NOT_ALLOWED",
+          "no common JWE cipher suite",
+          [{ param: "/jweCipherSuiteList" }],
+          peer.id,
+        );
       if (neg) finish(key, true);
-      if (negotiations.size >= MAX_NEGOTIATIONS) return fail(op, 429, "NF_CONGESTION_RISK", "too many parameter exchanges in progress", undefined, peer.id);
+      if (negotiations.size >= MAX_NEGOTIATIONS)
+        return fail(op, 429, "NF_CONGESTION_RISK", "too many parameter exchanges in progress", undefined, peer.id);
       // bounded per peer: a peer that keeps negotiating (or lost its state) replaces its oldest responder
       // contexts instead of filling the store that every peer shares
-      const older = core.deps.contexts.byPeer(peer.id).filter((c) => c.role === "responder").sort((x, y) => x.createdAt - y.createdAt);
-      for (let i = 0; i <= older.length - MAX_RESPONDER_CONTEXTS_PER_PEER; i++) core.dropContext(peer.id, older[i]!.localContextId, "rekey");
+      const older = core.deps.contexts
+        .byPeer(peer.id)
+        .filter((c) => c.role === "responder")
+        .sort((x, y) => x.createdAt - y.createdAt);
+      for (let i = 0; i <= older.length - MAX_RESPONDER_CONTEXTS_PER_PEER; i++)
+        core.dropContext(peer.id, older[i]!.localContextId, "rekey");
       const localId = core.deps.contexts.newContextId();
       const master = exportMaster(conn, conn.protocol, peer);
       try {
@@ -244,8 +348,17 @@ export function createResponder(core: N32cCore): Responder {
         conn.onClose(() => finish(key));
         core.status(peer.id).counters.responderHandshakes++;
         core.m.handshakes.inc({ peer: peer.id, result: "ok" });
-        core.activate(peer.id, { capability: "PRINS", role: "responder", localContextId: localId, peerContextId: b.n32fContextId, enc }, ctx.validUntil);
-        core.log.info("N32-f context created, as responder", { peer: peer.id, localContextId: localId, peerContextId: b.n32fContextId, enc });
+        core.activate(
+          peer.id,
+          { capability: "PRINS", role: "responder", localContextId: localId, peerContextId: b.n32fContextId, enc },
+          ctx.validUntil,
+        );
+        core.log.info("N32-f context created, as responder", {
+          peer: peer.id,
+          localContextId: localId,
+          peerContextId: b.n32fContextId,
+          enc,
+        });
       } catch (e) {
         core.deps.contexts.releaseContextId(localId);
         throw e;
@@ -253,11 +366,34 @@ export function createResponder(core: N32cCore): Responder {
         master.fill(0);
       }
     } else if (!neg) {
-      return fail(op, 404, "CONTEXT_NOT_FOUND", "no parameter exchange with this n32fContextId", [{ param: "/n32fContextId" }], peer.id);
+      return fail(
+        op,
+        404,
+        "CONTEXT_NOT_FOUND",
+        "no parameter exchange with this n32fContextId",
+        [{ param: "/n32fContextId" }],
+        peer.id,
+      );
     }
-    if (neg.rejected) return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "parameter exchange rejected (policy mismatch)", undefined, peer.id);
+    if (neg.rejected)
+      return fail(
+        op,
+        403,
+        "NEGOTIATION_NOT_ALLOWED",
+        "parameter exchange rejected (policy mismatch)",
+        undefined,
+        peer.id,
+      );
     const ctx = core.deps.contexts.get(neg.localId);
-    if (!ctx) return fail(op, 404, "CONTEXT_NOT_FOUND", "the N32-f context of this exchange is gone", [{ param: "/n32fContextId" }], peer.id);
+    if (!ctx)
+      return fail(
+        op,
+        404,
+        "CONTEXT_NOT_FOUND",
+        "the N32-f context of this exchange is gone",
+        [{ param: "/n32fContextId" }],
+        peer.id,
+      );
 
     if (b.ipxProviderSecInfoList) {
       const err = checkPeerRiSecInfo(b.ipxProviderSecInfoList, core.trust(), new Date(core.now()));
@@ -273,7 +409,11 @@ export function createResponder(core: N32cCore): Responder {
       ctx.association.peerPolicy = b.protectionPolicyInfo;
       const mismatch = peer.partnerPolicy ? comparePolicies(b.protectionPolicyInfo, peer.partnerPolicy) : [];
       if (mismatch.length) {
-        core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", { peer: peer.id, policyMismatchList: mismatch, reaction: peer.profile.onPolicyMismatch });
+        core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
+          peer: peer.id,
+          policyMismatchList: mismatch,
+          reaction: peer.profile.onPolicyMismatch,
+        });
         if (peer.profile.onPolicyMismatch === "reject") {
           neg.rejected = true;
           core.dropContext(peer.id, neg.localId, "policy-mismatch", "failed");
@@ -301,14 +441,30 @@ export function createResponder(core: N32cCore): Responder {
     );
   });
 
-  async function reportPolicyMismatch(peer: PeerConfig, initiatorContextId: string, mismatch: InvalidParam[]): Promise<void> {
-    const body = msg.n32fErrorInfo({ type: "POLICY_MISMATCH", receiverContextId: initiatorContextId, policyMismatchList: mismatch });
+  async function reportPolicyMismatch(
+    peer: PeerConfig,
+    initiatorContextId: string,
+    mismatch: InvalidParam[],
+  ): Promise<void> {
+    const body = msg.n32fErrorInfo({
+      type: "POLICY_MISMATCH",
+      receiverContextId: initiatorContextId,
+      policyMismatchList: mismatch,
+    });
     try {
       const r = await core.sendOnce(peer, "n32f-error", body, "N32fErrorInfo", null);
       core.status(peer.id).counters.errorsSent++;
-      if (r.status !== 204) core.log.warn("n32f-error not accepted by the peer", { peer: peer.id, status: r.status, cause: r.problem?.cause });
+      if (r.status !== 204)
+        core.log.warn("n32f-error not accepted by the peer", {
+          peer: peer.id,
+          status: r.status,
+          cause: r.problem?.cause,
+        });
     } catch (e) {
-      core.log.every(`n32f-error-send:${peer.id}`, 10_000, "warn", "could not send n32f-error to the peer", { peer: peer.id, error: e });
+      core.log.every(`n32f-error-send:${peer.id}`, 10_000, "warn", "could not send n32f-error to the peer", {
+        peer: peer.id,
+        error: e,
+      });
     }
   }
 
@@ -326,7 +482,8 @@ export function createResponder(core: N32cCore): Responder {
     const peer = id.peer;
     if (!peer) return fail(op, 403, "NEGOTIATION_NOT_ALLOWED", "client certificate names no configured peer");
     const ctx = core.deps.contexts.get(b.n32fContextId);
-    if (!ctx || ctx.peerId !== peer.id) return fail(op, 404, "CONTEXT_NOT_FOUND", "unknown n32fContextId", [{ param: "/n32fContextId" }], peer.id);
+    if (!ctx || ctx.peerId !== peer.id)
+      return fail(op, 404, "CONTEXT_NOT_FOUND", "unknown n32fContextId", [{ param: "/n32fContextId" }], peer.id);
     const requesterId = ctx.peerContextId;
     core.dropContext(peer.id, ctx.localContextId, "peer");
     core.status(peer.id).counters.terminationsReceived++;
@@ -361,7 +518,11 @@ export function createResponder(core: N32cCore): Responder {
     // ENCRYPTION_KEY_EXPIRED about our current context (a new handshake) is the composition's (src/sepp.ts); it joins
     // a handshake already in progress with that peer (PeerInitiator.handshake), as does the rekey timer.
     if (type !== "POLICY_MISMATCH")
-      core.recordError(peer.id, type, `the peer reported ${JSON.stringify(b.n32fErrorType.slice(0, 64))} (n32f-error) for context ${b.n32fContextId ?? "-"}, message ${b.n32fMessageId.slice(0, 32)}`);
+      core.recordError(
+        peer.id,
+        type,
+        `the peer reported ${JSON.stringify(b.n32fErrorType.slice(0, 64))} (n32f-error) for context ${b.n32fContextId ?? "-"}, message ${b.n32fMessageId.slice(0, 32)}`,
+      );
     if (b.n32fErrorType === "POLICY_MISMATCH") {
       core.recordError(peer.id, "POLICY_MISMATCH", "the peer reported a protection policy mismatch");
       if (ctxId) {

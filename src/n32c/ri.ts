@@ -19,7 +19,11 @@ export function ownRiSecInfo(peer: PeerConfig, dataDir: string): IpxProviderSecI
     .filter((r) => r.side === "own")
     .map((r) => {
       const e: IpxProviderSecInfo = { ipxProviderId: r.ipxProviderId };
-      const certs = r.certificates.flatMap((c) => splitPem(resolvePem(c, dataDir)).filter((b) => b.includes("CERTIFICATE")).map(b64der));
+      const certs = r.certificates.flatMap((c) =>
+        splitPem(resolvePem(c, dataDir))
+          .filter((b) => b.includes("CERTIFICATE"))
+          .map(b64der),
+      );
       if (certs.length) e.certificateList = certs;
       if (r.rawPublicKeys.length) e.rawPublicKeyList = [...r.rawPublicKeys];
       return e;
@@ -61,7 +65,8 @@ export function checkPeerRiSecInfo(list: IpxProviderSecInfo[], trust: TrustStore
     const certs = e.certificateList ?? [];
     const keys = e.rawPublicKeyList ?? [];
     if (certs.length === 0 && keys.length === 0) return `RI ${e.ipxProviderId}: no certificate or public key`;
-    if (certs.length > MAX_RI_ITEMS || keys.length > MAX_RI_ITEMS) return `RI ${e.ipxProviderId}: too many certificates or keys`;
+    if (certs.length > MAX_RI_ITEMS || keys.length > MAX_RI_ITEMS)
+      return `RI ${e.ipxProviderId}: too many certificates or keys`;
     if (certs.length) {
       const chain: X509Certificate[] = [];
       for (const c of certs) {

@@ -32,7 +32,12 @@ export function n32ListenerOptions(cfg: SeppConfig): { minVersion: "TLSv1.2" | "
   const tls12 = cfg.tls.minVersion === "TLSv1.2" || cfg.peers.some((p) => p.profile.allowTls12);
   return {
     minVersion: tls12 ? "TLSv1.2" : "TLSv1.3",
-    limits: { maxBodyBytes: cfg.n32c.maxBodyBytes, requestTimeoutMs: cfg.n32c.requestTimeoutMs, idleTimeoutMs: 120_000, maxConcurrentStreams: 100 },
+    limits: {
+      maxBodyBytes: cfg.n32c.maxBodyBytes,
+      requestTimeoutMs: cfg.n32c.requestTimeoutMs,
+      idleTimeoutMs: 120_000,
+      maxConcurrentStreams: 100,
+    },
   };
 }
 
@@ -52,7 +57,10 @@ export class N32cService {
     this.#core = new N32cCore(deps);
     this.#responder = createResponder(this.#core);
     this.#reportBuckets = new TokenBuckets(() => MAX_REPORTS_PER_SECOND, this.#core.now, 1024);
-    this.#reportsDropped = deps.metrics.counter("sepp_n32f_error_reports_dropped_total", "n32f-error reports not sent: over the per-peer report rate");
+    this.#reportsDropped = deps.metrics.counter(
+      "sepp_n32f_error_reports_dropped_total",
+      "n32f-error reports not sent: over the per-peer report rate",
+    );
   }
 
   /** The N32-c routes (/n32c-handshake/v1/…), to be mounted at "/" of the N32 listener's app. */
@@ -105,24 +113,47 @@ export class N32cService {
     let failure: N32cError | null = null;
     try {
       if (a?.capability === "TLS") {
-        const r = await core.sendOnce<SecNegotiateRspData>(peer, "exchange-capability", msg.secNegotiateNoneReq(core.me()), "SecNegotiateReqData", "SecNegotiateRspData", a.n32c);
-        if (r.body?.selectedSecCapability !== "NONE") failure = new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, "the peer did not accept NONE");
+        const r = await core.sendOnce<SecNegotiateRspData>(
+          peer,
+          "exchange-capability",
+          msg.secNegotiateNoneReq(core.me()),
+          "SecNegotiateReqData",
+          "SecNegotiateRspData",
+          a.n32c,
+        );
+        if (r.body?.selectedSecCapability !== "NONE")
+          failure = new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, "the peer did not accept NONE");
       } else if (a?.localContextId && a.peerContextId) {
-        const r = await core.sendOnce<N32fContextInfo>(peer, "n32f-terminate", msg.n32fContextInfo(a.peerContextId), "N32fContextInfo", "N32fContextInfo", a.n32c);
-        if (r.status !== 200) failure = new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-terminate answered ${r.status}`);
+        const r = await core.sendOnce<N32fContextInfo>(
+          peer,
+          "n32f-terminate",
+          msg.n32fContextInfo(a.peerContextId),
+          "N32fContextInfo",
+          "N32fContextInfo",
+          a.n32c,
+        );
+        if (r.status !== 200)
+          failure = new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-terminate answered ${r.status}`);
         else if (r.body && r.body.n32fContextId.toLowerCase() !== a.localContextId.toLowerCase())
           core.log.warn("n32f-terminate answered with another context ID", { peer: peerId });
       }
       if (a) st.counters.terminationsSent++;
     } catch (e) {
-      failure = e instanceof N32cError ? e : new N32cError("CONNECTION_FAILED", e instanceof Error ? e.message : String(e));
+      failure =
+        e instanceof N32cError ? e : new N32cError("CONNECTION_FAILED", e instanceof Error ? e.message : String(e));
     } finally {
       // wipe every context of this peer (also one still in its rekey grace)
       for (const ctx of core.deps.contexts.byPeer(peerId)) core.dropContext(peerId, ctx.localContextId, "local");
-      if (a && !a.localContextId) core.emit("context-terminated", { peerId, capability: a.capability, reason: "local" });
+      if (a && !a.localContextId)
+        core.emit("context-terminated", { peerId, capability: a.capability, reason: "local" });
       core.associations.delete(peerId);
       this.#responder.selected.delete(peerId);
-      core.setState(peerId, "terminated", { localContextId: null, peerContextId: null, validUntil: null, nextRetryAt: null });
+      core.setState(peerId, "terminated", {
+        localContextId: null,
+        peerContextId: null,
+        validUntil: null,
+        nextRetryAt: null,
+      });
     }
     if (failure) {
       core.recordError(peerId, failure.cause, failure.message);
@@ -140,16 +171,23 @@ export class N32cService {
     const inFlight = this.#reportsInFlight.get(peerId) ?? 0;
     if (inFlight >= MAX_REPORTS_IN_FLIGHT || !this.#reportBuckets.take(peerId)) {
       this.#reportsDropped.inc({ peer: peerId });
-      throw new N32cError("NF_CONGESTION_RISK", "n32f-error reports to this peer over their rate: this one is not sent");
+      throw new N32cError(
+        "NF_CONGESTION_RISK",
+        "n32f-error reports to this peer over their rate: this one is not sent",
+      );
     }
     this.#reportsInFlight.set(peerId, inFlight + 1);
     try {
       // about the current association negotiated with a redirect target: tell that SEPP
       const a = this.#core.associations.get(peerId);
-      const target = a?.n32c && e.receiverContextId && a.peerContextId?.toLowerCase() === e.receiverContextId.toLowerCase() ? a.n32c : undefined;
+      const target =
+        a?.n32c && e.receiverContextId && a.peerContextId?.toLowerCase() === e.receiverContextId.toLowerCase()
+          ? a.n32c
+          : undefined;
       const r = await this.#core.sendOnce(peer, "n32f-error", msg.n32fErrorInfo(e), "N32fErrorInfo", null, target);
       this.#core.status(peerId).counters.errorsSent++;
-      if (r.status !== 204) throw new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-error answered ${r.status}`);
+      if (r.status !== 204)
+        throw new N32cError(r.problem?.cause ?? `HTTP_${r.status}`, `n32f-error answered ${r.status}`);
     } finally {
       const n = (this.#reportsInFlight.get(peerId) ?? 1) - 1;
       if (n > 0) this.#reportsInFlight.set(peerId, n);
@@ -172,7 +210,11 @@ export class N32cService {
   }
 
   /** What the data path needs on every request, without copying the whole status (hot path). */
-  brief(peerId: string): { state: PeerN32Status["state"]; capability: PeerN32Status["capability"]; localContextId: string | null } | undefined {
+  brief(
+    peerId: string,
+  ):
+    | { state: PeerN32Status["state"]; capability: PeerN32Status["capability"]; localContextId: string | null }
+    | undefined {
     if (!this.#core.peer(peerId)) return undefined;
     const s = this.#core.status(peerId);
     return { state: s.state, capability: s.capability, localContextId: s.localContextId };
@@ -223,7 +265,8 @@ export class N32cService {
   #sweepExpired(): void {
     const core = this.#core;
     for (const ctx of core.deps.contexts.list()) {
-      if (ctx.isExpired() || ctx.state === "terminated") core.dropContext(ctx.peerId, ctx.localContextId, "expired", "idle");
+      if (ctx.isExpired() || ctx.state === "terminated")
+        core.dropContext(ctx.peerId, ctx.localContextId, "expired", "idle");
     }
   }
 }

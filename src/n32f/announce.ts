@@ -95,7 +95,10 @@ export function modificationPolicyPart(policy: ProtectionPolicy | undefined): Pr
 
 const body = (iePath: string, value: unknown): HttpPayload => ({ iePath, ieValueLocation: "BODY", value });
 
-function payloadOf(p: RiRelevantParams, policyMember: "protectionPolicyInfo" | "selProtectionPolicyInfo"): HttpPayload[] {
+function payloadOf(
+  p: RiRelevantParams,
+  policyMember: "protectionPolicyInfo" | "selProtectionPolicyInfo",
+): HttpPayload[] {
   const out = [
     body("/n32fContextId", p.n32fContextId),
     body("/selectedJweCipherSuite", p.selectedJweCipherSuite),
@@ -103,22 +106,36 @@ function payloadOf(p: RiRelevantParams, policyMember: "protectionPolicyInfo" | "
   ];
   const policy = modificationPolicyPart(p.protectionPolicy);
   if (policy) out.push(body(`/${policyMember}`, policy));
-  if (p.ipxProviderSecInfoList && p.ipxProviderSecInfoList.length > 0) out.push(body("/ipxProviderSecInfoList", [...p.ipxProviderSecInfoList]));
+  if (p.ipxProviderSecInfoList && p.ipxProviderSecInfoList.length > 0)
+    out.push(body("/ipxProviderSecInfoList", [...p.ipxProviderSecInfoList]));
   return out;
 }
 
 /** The announcement request block (P6); `metaData` as for any request (peer's context ID, fresh messageId). */
-export function buildRiAnnouncementRequest(p: { metaData: MetaData; responderN32Fqdn: string; params: RiRelevantParams }): DataToIntegrityProtectBlock {
+export function buildRiAnnouncementRequest(p: {
+  metaData: MetaData;
+  responderN32Fqdn: string;
+  params: RiRelevantParams;
+}): DataToIntegrityProtectBlock {
   return {
     metaData: p.metaData,
-    requestLine: { method: "POST", scheme: "https", authority: p.responderN32Fqdn, path: RI_ANNOUNCE_PATH, protocolVersion: "HTTP/2" },
+    requestLine: {
+      method: "POST",
+      scheme: "https",
+      authority: p.responderN32Fqdn,
+      path: RI_ANNOUNCE_PATH,
+      protocolVersion: "HTTP/2",
+    },
     headers: [{ header: "content-type", value: "application/json" }],
     payload: payloadOf(p.params, "protectionPolicyInfo"),
   };
 }
 
 /** The announcement response block (P6): statusLine "200", the responder's own values; metaData repeats the messageId. */
-export function buildRiAnnouncementResponse(p: { metaData: MetaData; params: RiRelevantParams }): DataToIntegrityProtectBlock {
+export function buildRiAnnouncementResponse(p: {
+  metaData: MetaData;
+  params: RiRelevantParams;
+}): DataToIntegrityProtectBlock {
   return {
     metaData: p.metaData,
     statusLine: "200",
@@ -157,15 +174,22 @@ export class RiAnnouncementMismatch extends N32fError {
  * encrypted, and every announced value equal to what the initiator sent on N32-c (`expected`, see
  * expectedPeerRiParams). Throws RiAnnouncementMismatch (POLICY_MISMATCH) listing every difference.
  */
-export function checkRiAnnouncementRequest(block: DataToIntegrityProtectBlock, expected: { ownN32Fqdn: string; params: RiRelevantParams }): void {
+export function checkRiAnnouncementRequest(
+  block: DataToIntegrityProtectBlock,
+  expected: { ownN32Fqdn: string; params: RiRelevantParams },
+): void {
   const list: InvalidParam[] = [];
   const rl = block.requestLine;
-  if (!rl || rl.method !== "POST" || rl.path !== RI_ANNOUNCE_PATH || rl.scheme !== "https")
+  if (rl?.method !== "POST" || rl.path !== RI_ANNOUNCE_PATH || rl.scheme !== "https")
     list.push({ param: "/requestLine", reason: "not the P6 announcement request line" });
   else if (normalizeRiId(rl.authority) !== normalizeRiId(expected.ownN32Fqdn))
     list.push({ param: "/requestLine/authority", reason: "not our N32 FQDN" });
   checkCommon(block, expected.params, "protectionPolicyInfo", list);
-  if (list.length) throw new RiAnnouncementMismatch(list, { messageId: block.metaData?.messageId, n32fContextId: block.metaData?.n32fContextId });
+  if (list.length)
+    throw new RiAnnouncementMismatch(list, {
+      messageId: block.metaData?.messageId,
+      n32fContextId: block.metaData?.n32fContextId,
+    });
 }
 
 /**
@@ -177,14 +201,26 @@ export function checkRiAnnouncementResponse(
   expected: { params: RiRelevantParams; requestMessageId?: string },
 ): void {
   const list: InvalidParam[] = [];
-  if (block.statusLine !== "200" && block.statusLine !== "HTTP/2 200") list.push({ param: "/statusLine", reason: "not 200" });
+  if (block.statusLine !== "200" && block.statusLine !== "HTTP/2 200")
+    list.push({ param: "/statusLine", reason: "not 200" });
   if (expected.requestMessageId !== undefined && block.metaData?.messageId !== expected.requestMessageId)
     list.push({ param: "/metaData/messageId", reason: "not the messageId of the announcement request" });
   checkCommon(block, expected.params, "selProtectionPolicyInfo", list);
-  if (list.length) throw new RiAnnouncementMismatch(list, { messageId: block.metaData?.messageId, n32fContextId: block.metaData?.n32fContextId });
+  if (list.length)
+    throw new RiAnnouncementMismatch(list, {
+      messageId: block.metaData?.messageId,
+      n32fContextId: block.metaData?.n32fContextId,
+    });
 }
 
-const MEMBERS = ["n32fContextId", "selectedJweCipherSuite", "selectedJwsCipherSuite", "protectionPolicyInfo", "selProtectionPolicyInfo", "ipxProviderSecInfoList"];
+const MEMBERS = [
+  "n32fContextId",
+  "selectedJweCipherSuite",
+  "selectedJwsCipherSuite",
+  "protectionPolicyInfo",
+  "selProtectionPolicyInfo",
+  "ipxProviderSecInfoList",
+];
 
 function checkCommon(
   block: DataToIntegrityProtectBlock,
@@ -222,7 +258,10 @@ function checkCommon(
   const policyIn = got.get(policyMember);
   if (policyIn !== undefined && validateBody("ProtectionPolicy", policyIn))
     list.push({ param: `/${policyMember}`, reason: "not a valid ProtectionPolicy" });
-  else if (canonical(modificationPolicyPart(policyIn as ProtectionPolicy | undefined)) !== canonical(modificationPolicyPart(exp.protectionPolicy)))
+  else if (
+    canonical(modificationPolicyPart(policyIn as ProtectionPolicy | undefined)) !==
+    canonical(modificationPolicyPart(exp.protectionPolicy))
+  )
     list.push({ param: `/${policyMember}`, reason: "modification policy differs from N32-c" });
 
   const risIn = got.get("ipxProviderSecInfoList");
@@ -250,12 +289,20 @@ function canonical(p: ProtectionPolicy | undefined): string {
       i.rspIe ?? null,
       i.isModifiable ?? null,
       isPlainObject(i.isModifiableByIpx)
-        ? Object.entries(i.isModifiableByIpx).map(([k, b]) => [normalizeRiId(k), b]).sort(([a], [b]) => String(a).localeCompare(String(b)))
+        ? Object.entries(i.isModifiableByIpx)
+            .map(([k, b]) => [normalizeRiId(k), b])
+            .sort(([a], [b]) => String(a).localeCompare(String(b)))
         : null,
     ]);
   return JSON.stringify(
     p.apiIeMappingList
-      .map((m) => JSON.stringify([m.apiSignature, m.apiMethod, m.IeList.map((i) => ie(i as unknown as Record<string, unknown>)).sort()]))
+      .map((m) =>
+        JSON.stringify([
+          m.apiSignature,
+          m.apiMethod,
+          m.IeList.map((i) => ie(i as unknown as Record<string, unknown>)).sort(),
+        ]),
+      )
       .sort(),
   );
 }

@@ -133,7 +133,10 @@ export class N32fContext {
   readonly #receiveResponse: ReceiveSide;
 
   /** Use createN32fContext(). */
-  constructor(p: N32fContextParams, keys: { sendRequest: SendSide; sendResponse: SendSide; receiveRequest: ReceiveSide; receiveResponse: ReceiveSide }) {
+  constructor(
+    p: N32fContextParams,
+    keys: { sendRequest: SendSide; sendResponse: SendSide; receiveRequest: ReceiveSide; receiveResponse: ReceiveSide },
+  ) {
     this.localContextId = p.localContextId;
     this.peerContextId = p.peerContextId;
     this.role = p.role;
@@ -146,7 +149,8 @@ export class N32fContext {
     this.createdAt = this.#now();
     this.rekeyThreshold = p.rekeyThreshold ?? DEFAULT_REKEY_THRESHOLD;
     this.rekeyMarginMs =
-      p.rekeyMarginMs ?? Math.min(DEFAULT_REKEY_MARGIN_MS, Math.max(0, Math.floor((p.validUntil - this.createdAt) / 10)));
+      p.rekeyMarginMs ??
+      Math.min(DEFAULT_REKEY_MARGIN_MS, Math.max(0, Math.floor((p.validUntil - this.createdAt) / 10)));
     this.#state = p.state ?? "active";
     this.#sendRequest = keys.sendRequest;
     this.#sendResponse = keys.sendResponse;
@@ -314,7 +318,10 @@ export function createN32fContext(p: N32fContextParams): N32fContext {
     if (p.role !== "initiator" && p.role !== "responder") throw new RangeError("role must be initiator or responder");
     if (p.master.length !== MASTER_KEY_LENGTH) throw new RangeError(`master key must be ${MASTER_KEY_LENGTH} octets`);
     if (!Number.isFinite(p.validUntil)) throw new RangeError("validUntil must be a finite epoch ms");
-    if (p.rekeyThreshold !== undefined && !(Number.isInteger(p.rekeyThreshold) && p.rekeyThreshold >= 0 && p.rekeyThreshold <= MAX_SEQ)) {
+    if (
+      p.rekeyThreshold !== undefined &&
+      !(Number.isInteger(p.rekeyThreshold) && p.rekeyThreshold >= 0 && p.rekeyThreshold <= MAX_SEQ)
+    ) {
       throw new RangeError("rekeyThreshold must be an integer in 0..2^32-1");
     }
     material = deriveN32fKeyMaterial(p.master, p.kdfContextId, p.enc);
@@ -404,7 +411,8 @@ export class N32fContextStore {
   add(ctx: N32fContext): void {
     const id = ctx.localContextId.toLowerCase();
     if (this.#byId.has(id)) throw new N32fContextStoreError("an N32-f context with this ID is already live");
-    if (this.#byId.size >= this.maxContexts) throw new N32fContextStoreError(`N32-f context store full (${this.maxContexts})`);
+    if (this.#byId.size >= this.maxContexts)
+      throw new N32fContextStoreError(`N32-f context store full (${this.maxContexts})`);
     this.#reserved.delete(id);
     this.#byId.set(id, ctx);
   }

@@ -86,7 +86,11 @@ export class PrinsEngine {
     const a = ctx.association;
     let p = this.#policies.get(a);
     if (!p) {
-      const encryption = buildEffectivePolicy({ defaults: this.#opts.defaults, local: a.localPolicy, peer: a.peerPolicy });
+      const encryption = buildEffectivePolicy({
+        defaults: this.#opts.defaults,
+        local: a.localPolicy,
+        peer: a.peerPolicy,
+      });
       p = {
         encryption,
         peerMods: buildEffectivePolicy({ defaults: a.peerPolicy ?? EMPTY_POLICY }),
@@ -100,7 +104,11 @@ export class PrinsEngine {
   // ---------------------------------------------------------------- sending
 
   /** cSEPP: protect an NF request for the peer of `ctx`. Returns the n32f-process body (JSON text). */
-  protectRequest(ctx: N32fContext, msg: HttpMessage, messageId: string = newMessageId()): { body: string; messageId: string } {
+  protectRequest(
+    ctx: N32fContext,
+    msg: HttpMessage,
+    messageId: string = newMessageId(),
+  ): { body: string; messageId: string } {
     return { body: this.#protect(ctx, "request", msg, messageId, undefined), messageId };
   }
 
@@ -109,8 +117,15 @@ export class PrinsEngine {
     return this.#protect(ctx, "response", msg, req.messageId, req);
   }
 
-  #protect(ctx: N32fContext, kind: N32fMessageKind, msg: HttpMessage, messageId: string, req: RequestRef | undefined): string {
-    if (ctx.state !== "active") throw new N32fError("CONTEXT_NOT_FOUND", "N32-f context not active", { n32fContextId: ctx.localContextId });
+  #protect(
+    ctx: N32fContext,
+    kind: N32fMessageKind,
+    msg: HttpMessage,
+    messageId: string,
+    req: RequestRef | undefined,
+  ): string {
+    if (ctx.state !== "active")
+      throw new N32fError("CONTEXT_NOT_FOUND", "N32-f context not active", { n32fContextId: ctx.localContextId });
     const metaData: MetaData = {
       n32fContextId: ctx.peerContextId, // P3: the receiver's own context ID
       messageId,
@@ -138,7 +153,10 @@ export class PrinsEngine {
         validateReceivedBlock("DataToIntegrityProtectBlock", block) ??
         (dataToEncrypt.length ? validateBody("DataToIntegrityProtectAndCipherBlock", { dataToEncrypt }) : null) ??
         validateBody(kind === "request" ? "N32fReformattedReqMsg" : "N32fReformattedRspMsg", JSON.parse(body));
-      if (bad) throw new Error(`bug: outgoing N32-f ${kind} does not validate: ${bad.map((b) => `${b.param} ${b.reason}`).join("; ")}`);
+      if (bad)
+        throw new Error(
+          `bug: outgoing N32-f ${kind} does not validate: ${bad.map((b) => `${b.param} ${b.reason}`).join("; ")}`,
+        );
     }
     return body;
   }
@@ -155,7 +173,15 @@ export class PrinsEngine {
     const ctx = contexts.get(ctxId);
     const messageId = block.metaData!.messageId;
     if (!ctx) throw new N32fError("CONTEXT_NOT_FOUND", "unknown n32fContextId", { n32fContextId: ctxId, messageId });
-    const { message, authorizedIpxId, modifications } = this.#open(ctx, "request", parsed, tagB64, block, modificationsBlock, undefined);
+    const { message, authorizedIpxId, modifications } = this.#open(
+      ctx,
+      "request",
+      parsed,
+      tagB64,
+      block,
+      modificationsBlock,
+      undefined,
+    );
     return { ctx, message, messageId, authorizedIpxId, modifications };
   }
 
@@ -164,7 +190,10 @@ export class PrinsEngine {
     const { parsed, block, modificationsBlock, tagB64 } = this.#parseOuter(body, "N32fReformattedRspMsg");
     const md = block.metaData!;
     if (md.n32fContextId.toLowerCase() !== ctx.localContextId.toLowerCase())
-      throw new N32fError("CONTEXT_NOT_FOUND", "response for another N32-f context", { n32fContextId: md.n32fContextId, messageId: md.messageId });
+      throw new N32fError("CONTEXT_NOT_FOUND", "response for another N32-f context", {
+        n32fContextId: md.n32fContextId,
+        messageId: md.messageId,
+      });
     const { message } = this.#open(ctx, "response", parsed, tagB64, block, modificationsBlock, req);
     // Only after verification: the response must repeat our messageId (P3).
     if (md.messageId !== req.messageId)
@@ -180,14 +209,23 @@ export class PrinsEngine {
   #parseOuter(
     body: unknown,
     schema: "N32fReformattedReqMsg" | "N32fReformattedRspMsg",
-  ): { parsed: ParsedJwe; tagB64: string; block: DataToIntegrityProtectBlock; modificationsBlock: unknown[] | undefined } {
+  ): {
+    parsed: ParsedJwe;
+    tagB64: string;
+    block: DataToIntegrityProtectBlock;
+    modificationsBlock: unknown[] | undefined;
+  } {
     const outer = validateBody(schema, body);
     if (outer) {
-      throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", `${schema} invalid at ${outer[0]!.param}: ${outer[0]!.reason}`, {
-        failureReason: "INVALID_JSON_POINTER",
-        attribute: outer[0]!.param,
-        suggestedStatusCode: 400,
-      });
+      throw new N32fError(
+        "MESSAGE_RECONSTRUCTION_FAILED",
+        `${schema} invalid at ${outer[0]!.param}: ${outer[0]!.reason}`,
+        {
+          failureReason: "INVALID_JSON_POINTER",
+          attribute: outer[0]!.param,
+          suggestedStatusCode: 400,
+        },
+      );
     }
     const msg = body as N32fReformattedReqMsg;
     const parsed = parseJwe(msg.reformattedData);
@@ -195,12 +233,20 @@ export class PrinsEngine {
     try {
       block = JSON.parse(Buffer.from(parsed.aad.buffer, parsed.aad.byteOffset, parsed.aad.byteLength).toString("utf8"));
     } catch {
-      throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "aad is not JSON", { failureReason: "INVALID_JSON_POINTER", attribute: "/aad" });
+      throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "aad is not JSON", {
+        failureReason: "INVALID_JSON_POINTER",
+        attribute: "/aad",
+      });
     }
     // Only the context ID is read before the AEAD verifies, and only after its pattern is checked.
     const md = (block as { metaData?: { n32fContextId?: unknown; messageId?: unknown } } | null)?.metaData;
     const messageId = typeof md?.messageId === "string" && MESSAGE_ID_RE.test(md.messageId) ? md.messageId : undefined;
-    if (!md || typeof md.n32fContextId !== "string" || !CONTEXT_ID_RE.test(md.n32fContextId) || messageId === undefined) {
+    if (
+      !md ||
+      typeof md.n32fContextId !== "string" ||
+      !CONTEXT_ID_RE.test(md.n32fContextId) ||
+      messageId === undefined
+    ) {
       throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "metaData missing or invalid", {
         failureReason: "INVALID_JSON_POINTER",
         attribute: "/metaData",
@@ -231,12 +277,17 @@ export class PrinsEngine {
       }
       const invalid = validateReceivedBlock("DataToIntegrityProtectBlock", block);
       if (invalid)
-        throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", `aad invalid at ${invalid[0]!.param}: ${invalid[0]!.reason}`, {
-          failureReason: "INVALID_JSON_POINTER",
-          attribute: invalid[0]!.param,
-        });
+        throw new N32fError(
+          "MESSAGE_RECONSTRUCTION_FAILED",
+          `aad invalid at ${invalid[0]!.param}: ${invalid[0]!.reason}`,
+          {
+            failureReason: "INVALID_JSON_POINTER",
+            attribute: invalid[0]!.param,
+          },
+        );
       const raw = block.metaData!.authorizedIpxId as unknown;
-      const authorizedIpxId = typeof raw === "string" && raw !== "" && raw.toUpperCase() !== "NULL" ? raw.toLowerCase() : null;
+      const authorizedIpxId =
+        typeof raw === "string" && raw !== "" && raw.toUpperCase() !== "NULL" ? raw.toLowerCase() : null;
       let patched = block;
       const mods = modificationsBlock?.length ?? 0;
       if (mods > 0) {
@@ -250,7 +301,13 @@ export class PrinsEngine {
           riKeys: riKeysOf(ctx.association, this.#opts.riTrust),
           policyRules: (side) =>
             rl
-              ? modificationRules(side === "peer" ? pol.peerMods : pol.ownMods, kind, rl.method, rl.path, req?.callbackType)
+              ? modificationRules(
+                  side === "peer" ? pol.peerMods : pol.ownMods,
+                  kind,
+                  rl.method,
+                  rl.path,
+                  req?.callbackType,
+                )
               : [],
           authorizedIpxId: raw as string | null,
           kind,

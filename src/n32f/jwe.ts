@@ -89,7 +89,12 @@ function additionalData(protectedB64: string, aadB64: string): Buffer {
  * encrypted. Uses our send key/salt for `kind` and the next SEQ. Throws N32fError ENCRYPTION_KEY_EXPIRED on a
  * terminated or expired context or an exhausted SEQ space; RangeError on an empty `aad`.
  */
-export function protectJwe(ctx: N32fContext, kind: N32fMessageKind, aad: Uint8Array, plaintext: Uint8Array): ProtectedJwe {
+export function protectJwe(
+  ctx: N32fContext,
+  kind: N32fMessageKind,
+  aad: Uint8Array,
+  plaintext: Uint8Array,
+): ProtectedJwe {
   // Every N32-f message has a DataToIntegrityProtectBlock (it carries metaData); an empty one is a caller bug.
   if (aad.length === 0) throw new RangeError("protectJwe: aad (DataToIntegrityProtectBlock) must not be empty");
   const protectedB64 = PROTECTED_B64[ctx.enc];
@@ -125,7 +130,6 @@ function decodeMember(s: string): Buffer | null {
   }
   return bytes;
 }
-
 
 /** Stateless in one-shot use (no `stream`), so one decoder serves every message. */
 const UTF8_FATAL = new TextDecoder("utf-8", { fatal: true });
@@ -178,7 +182,8 @@ export function parseJwe(jwe: unknown): ParsedJwe {
   const enc = checkProtected(jwe.protected);
   checkUnprotected(jwe.unprotected, "unprotected");
   checkUnprotected(jwe.header, "header");
-  if (jwe.encrypted_key !== undefined && jwe.encrypted_key !== "") throw decipher("JWE encrypted_key must be absent or empty with alg dir");
+  if (jwe.encrypted_key !== undefined && jwe.encrypted_key !== "")
+    throw decipher("JWE encrypted_key must be absent or empty with alg dir");
 
   if (typeof jwe.iv !== "string") throw decipher("JWE iv missing");
   const iv = decodeMember(jwe.iv);
@@ -194,7 +199,8 @@ export function parseJwe(jwe: unknown): ParsedJwe {
   if (!tag) throw integrity("JWE tag is not base64url");
   if (tag.length !== GCM_TAG_LENGTH) throw integrity("JWE tag is not 16 octets");
 
-  if (typeof jwe.aad !== "string" || jwe.aad.length === 0) throw integrity("JWE aad (DataToIntegrityProtectBlock) missing");
+  if (typeof jwe.aad !== "string" || jwe.aad.length === 0)
+    throw integrity("JWE aad (DataToIntegrityProtectBlock) missing");
   const aad = decodeMember(jwe.aad);
   if (!aad) throw integrity("JWE aad is not base64url");
 
@@ -207,12 +213,24 @@ export function parseJwe(jwe: unknown): ParsedJwe {
  * tag, replay window (INTEGRITY_CHECK_FAILED). No plaintext is released unless all pass. Errors carry
  * `n32fContextId` = ctx.localContextId.
  */
-export function openJwe(ctx: N32fContext, kind: N32fMessageKind, parsed: ParsedJwe): { plaintext: Uint8Array; seq: number } {
+export function openJwe(
+  ctx: N32fContext,
+  kind: N32fMessageKind,
+  parsed: ParsedJwe,
+): { plaintext: Uint8Array; seq: number } {
   ctx.assertUsable();
   if (parsed.enc !== ctx.enc) {
-    throw new N32fError("DECIPHERING_FAILED", `JWE enc ${parsed.enc} is not the negotiated ${ctx.enc}`, { n32fContextId: ctx.localContextId });
+    throw new N32fError("DECIPHERING_FAILED", `JWE enc ${parsed.enc} is not the negotiated ${ctx.enc}`, {
+      n32fContextId: ctx.localContextId,
+    });
   }
-  return ctx.openReceived(kind, parsed.iv, additionalData(parsed.protectedB64, parsed.aadB64), parsed.ciphertext, parsed.tag);
+  return ctx.openReceived(
+    kind,
+    parsed.iv,
+    additionalData(parsed.protectedB64, parsed.aadB64),
+    parsed.ciphertext,
+    parsed.tag,
+  );
 }
 
 /**

@@ -26,7 +26,12 @@ export const PARALLEL_RESPONSE_IV_SALT = "parallel_response_iv_salt";
 export const REVERSE_REQUEST_IV_SALT = "reverse_request_iv_salt";
 export const REVERSE_RESPONSE_IV_SALT = "reverse_response_iv_salt";
 
-export const KEY_LABELS = [PARALLEL_REQUEST_KEY, PARALLEL_RESPONSE_KEY, REVERSE_REQUEST_KEY, REVERSE_RESPONSE_KEY] as const;
+export const KEY_LABELS = [
+  PARALLEL_REQUEST_KEY,
+  PARALLEL_RESPONSE_KEY,
+  REVERSE_REQUEST_KEY,
+  REVERSE_RESPONSE_KEY,
+] as const;
 export const SALT_LABELS = [
   PARALLEL_REQUEST_IV_SALT,
   PARALLEL_RESPONSE_IV_SALT,

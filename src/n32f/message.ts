@@ -22,12 +22,27 @@ export interface HttpMessage {
 }
 
 export const HTTP_METHODS: ReadonlySet<string> = new Set([
-  "GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+  "GET",
+  "PUT",
+  "POST",
+  "DELETE",
+  "PATCH",
+  "HEAD",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
 ]);
 
 /** Connection-specific headers (RFC 9113 8.2.2) and the ones the transport regenerates (P3). */
 export const CONNECTION_HEADERS: ReadonlySet<string> = new Set([
-  "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade", "host", "content-length",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
 ]);
 
 /** TS 29.500 5.2.3.2.x: removed under PRINS, its content lives in requestLine (P3). */

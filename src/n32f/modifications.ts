@@ -110,7 +110,12 @@ export interface VerifiedModification {
  * Checks 1–3 of one modificationsBlock entry (readable, ES256, valid Modifications, signature with a key of
  * `identity` in `riKeys`). The tag check is the caller's. Throws N32fError INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED.
  */
-export function verifyModificationJws(jws: unknown, index: number, riKeys: RiKeySet, now: number): VerifiedModification {
+export function verifyModificationJws(
+  jws: unknown,
+  index: number,
+  riKeys: RiKeySet,
+  now: number,
+): VerifiedModification {
   if (!isPlainObject(jws)) throw icomf(`modificationsBlock/${index}: not a flattened JWS object`);
   const { protected: protB64, payload, signature, header } = jws as Partial<FlatJwsJson> & Record<string, unknown>;
   // for the report only (failedModificationList.ipxId): the identity the payload claims, before anything is verified
@@ -122,26 +127,34 @@ export function verifyModificationJws(jws: unknown, index: number, riKeys: RiKey
     }
     return claimedId;
   };
-  const fail = (detail: string, ipxId?: string) => icomf(`modificationsBlock/${index}: ${detail}`, ipxId ?? claimedIdentity());
+  const fail = (detail: string, ipxId?: string) =>
+    icomf(`modificationsBlock/${index}: ${detail}`, ipxId ?? claimedIdentity());
   if (typeof payload !== "string" || typeof signature !== "string") throw fail("payload or signature missing");
   if (typeof protB64 !== "string" || protB64.length > MAX_PROTECTED_CHARS) throw fail("no protected header");
   if (header !== undefined && !isPlainObject(header)) throw fail("unprotected header is not an object");
   const hdr = parseJsonB64(protB64);
   if (!isPlainObject(hdr)) throw fail("protected header unreadable");
   // TS 33.501 13.2.4.9 / TS 33.210 JWS profile: ES256 only, never "none" (SCAS 4.2.2.7)
-  if (hdr.alg !== "ES256") throw fail(`alg ${typeof hdr.alg === "string" ? JSON.stringify(hdr.alg.slice(0, 16)) : "missing"} is not ES256`);
+  if (hdr.alg !== "ES256")
+    throw fail(`alg ${typeof hdr.alg === "string" ? JSON.stringify(hdr.alg.slice(0, 16)) : "missing"} is not ES256`);
   if (hasMember(hdr, "crit")) throw fail("crit is not supported"); // RFC 7515 4.1.11: no extension is understood
-  if (header && (hasMember(header, "alg") || hasMember(header, "crit"))) throw fail("alg/crit in the unprotected header");
+  if (header && (hasMember(header, "alg") || hasMember(header, "crit")))
+    throw fail("alg/crit in the unprotected header");
   if (payload.length > MAX_PAYLOAD_CHARS) throw fail("payload too large");
   const mods = parseJsonB64(payload);
   if (mods === undefined) throw fail("payload unreadable");
   const invalid = validateBody("Modifications", mods);
-  const claimed = isPlainObject(mods) && typeof mods.identity === "string" && FQDN.test(mods.identity) ? mods.identity : undefined;
-  if (invalid) throw fail(`payload is not a valid Modifications (${invalid[0]?.param ?? ""} ${invalid[0]?.reason ?? ""})`, claimed);
+  const claimed =
+    isPlainObject(mods) && typeof mods.identity === "string" && FQDN.test(mods.identity) ? mods.identity : undefined;
+  if (invalid)
+    throw fail(
+      `payload is not a valid Modifications (${invalid[0]?.param ?? ""} ${invalid[0]?.reason ?? ""})`,
+      claimed,
+    );
   const m = mods as Modifications;
   if (!claimed) throw fail("identity is not an FQDN");
   const sig = b64uDecode(signature);
-  if (!sig || sig.length !== 64) throw fail("ES256 signature is not 64 octets of base64url", claimed);
+  if (sig?.length !== 64) throw fail("ES256 signature is not 64 octets of base64url", claimed);
   const entry = riKeys.lookup(m.identity);
   if (!entry) throw fail("identity is not an RI of this N32 association", claimed);
   const input = Buffer.from(`${protB64}.${payload}`, "ascii");
@@ -173,7 +186,8 @@ export function verifyModifications(input: VerifyModificationsInput): DataToInte
   const messageId = block.metaData?.messageId;
   const contextId = block.metaData?.n32fContextId;
   try {
-    if (modificationsBlock.length > MAX_JWS_ENTRIES) throw icomf(`more than ${MAX_JWS_ENTRIES} modificationsBlock entries`, authorized ?? undefined);
+    if (modificationsBlock.length > MAX_JWS_ENTRIES)
+      throw icomf(`more than ${MAX_JWS_ENTRIES} modificationsBlock entries`, authorized ?? undefined);
     let doc = clone(block) as Record<string, unknown>;
     const ruleCache = new Map<RiSide, readonly IeInfo[]>();
     const rulesFor = (side: RiSide) => {
@@ -197,7 +211,8 @@ export function verifyModifications(input: VerifyModificationsInput): DataToInte
       });
     }
     const invalid = validateReceivedBlock("DataToIntegrityProtectBlock", doc);
-    if (invalid) throw mif(`patched block is not a valid DataToIntegrityProtectBlock (${invalid[0]?.param ?? ""})`, undefined);
+    if (invalid)
+      throw mif(`patched block is not a valid DataToIntegrityProtectBlock (${invalid[0]?.param ?? ""})`, undefined);
     return doc as DataToIntegrityProtectBlock;
   } catch (e) {
     if (e instanceof N32fError) {
@@ -225,7 +240,8 @@ function applyChecked(doc: Record<string, unknown>, ops: readonly PatchItem[], c
     const fail = (detail: string) => mif(`${where}: ${detail}`, c.identity);
     if (!RFC6902_OPS.has(op.op)) throw fail("unknown op");
     const path = parsePointer(op.path);
-    if (!path || !canonicalAgainst(doc, path, op.op === "add" || op.op === "move" || op.op === "copy")) throw fail("invalid JSON pointer in path");
+    if (!path || !canonicalAgainst(doc, path, op.op === "add" || op.op === "move" || op.op === "copy"))
+      throw fail("invalid JSON pointer in path");
     let from: string[] | null = null;
     if (op.op === "move" || op.op === "copy") {
       if (typeof op.from !== "string" || !(from = parsePointer(op.from)) || !canonicalAgainst(doc, from, false))
@@ -250,20 +266,31 @@ function applyChecked(doc: Record<string, unknown>, ops: readonly PatchItem[], c
           newValue = getAt(doc, from);
           if (newValue === undefined) throw fail("from does not exist");
         }
-        const denied = checkTouch(doc, path, op.op === "remove" ? "remove" : op.op === "replace" ? "replace" : "add", newValue, c);
+        const denied = checkTouch(
+          doc,
+          path,
+          op.op === "remove" ? "remove" : op.op === "replace" ? "replace" : "add",
+          newValue,
+          c,
+        );
         if (denied) throw fail(denied);
       }
       doc = applyOne(doc, { ...op } as Operation, fail);
     }
     const after = encRefs(doc);
-    if (!sameRefs(refs, after)) throw fail("creates, moves, copies or removes an encBlockIndex reference (TS 33.517 4.2.2.8)");
+    if (!sameRefs(refs, after))
+      throw fail("creates, moves, copies or removes an encBlockIndex reference (TS 33.517 4.2.2.8)");
     refs = after;
   }
   return doc;
 }
 
 /** Apply one op with fast-json-patch on our own clone (mutated in place; `__proto__` writes banned). */
-export function applyOne(doc: Record<string, unknown>, op: Operation, fail: (d: string) => N32fError): Record<string, unknown> {
+export function applyOne(
+  doc: Record<string, unknown>,
+  op: Operation,
+  fail: (d: string) => N32fError,
+): Record<string, unknown> {
   try {
     return applyOperation(doc, op, true, true, true).newDocument;
   } catch (e) {
@@ -293,9 +320,16 @@ const RFC6902_OPS: ReadonlySet<string> = new Set(["add", "remove", "replace", "m
 type TouchKind = "add" | "remove" | "replace";
 
 /** Which IE an op on `tokens` touches and whether the policy allows it; a reason string when denied. */
-function checkTouch(doc: Record<string, unknown>, tokens: readonly string[], kind: TouchKind, newValue: unknown, c: OpContext): string | null {
+function checkTouch(
+  doc: Record<string, unknown>,
+  tokens: readonly string[],
+  kind: TouchKind,
+  newValue: unknown,
+  c: OpContext,
+): string | null {
   const top = tokens[0];
-  if ((top !== "payload" && top !== "headers") || tokens.length < 2) return `${formatPointer(tokens.slice(0, 1))} may not be modified`;
+  if ((top !== "payload" && top !== "headers") || tokens.length < 2)
+    return `${formatPointer(tokens.slice(0, 1))} may not be modified`;
   const list = doc[top];
   const idxTok = tokens[1]!;
   const current = Array.isArray(list) && isIndexToken(idxTok) ? list[Number(idxTok)] : undefined;
@@ -342,7 +376,14 @@ function checkTouch(doc: Record<string, unknown>, tokens: readonly string[], kin
     names.push(neu);
   }
   for (const n of names) {
-    if (!c.rules.every((rules) => verdictFor(rules.filter((r) => r.ieLoc === "HEADER" && ieName(r, c.kind)?.toLowerCase() === n), c.identity)))
+    if (
+      !c.rules.every((rules) =>
+        verdictFor(
+          rules.filter((r) => r.ieLoc === "HEADER" && ieName(r, c.kind)?.toLowerCase() === n),
+          c.identity,
+        ),
+      )
+    )
       return `header ${n.slice(0, 64)} is not modifiable by ${c.identity}`;
   }
   return null;
@@ -365,7 +406,8 @@ function headerName(v: unknown): string | null {
   return isPlainObject(v) && typeof v.header === "string" ? v.header.toLowerCase() : null;
 }
 
-const ieName = (r: IeInfo, kind: "request" | "response"): string | undefined => (kind === "request" ? r.reqIe : r.rspIe);
+const ieName = (r: IeInfo, kind: "request" | "response"): string | undefined =>
+  kind === "request" ? r.reqIe : r.rspIe;
 
 /** Merged verdict of the rules for one IE (P10): false beats true; no statement = denied. */
 function verdictFor(rules: readonly IeInfo[], identity: string): boolean {
@@ -390,7 +432,8 @@ function bodyAllowed(ie: PayloadIe, rest: readonly string[], c: OpContext): stri
     if (ie.location === "MULTIPART_BINARY") {
       const cid = ie.tokens[0];
       const matching = rules.filter((r) => r.ieLoc === "MULTIPART_BINARY" && stripAngle(ieName(r, c.kind)) === cid);
-      if (cid === undefined || !verdictFor(matching, c.identity)) return `multipart part ${label} is not modifiable by ${c.identity}`;
+      if (cid === undefined || !verdictFor(matching, c.identity))
+        return `multipart part ${label} is not modifiable by ${c.identity}`;
       continue;
     }
     if (ie.location !== "BODY") return `ieValueLocation ${ie.location.slice(0, 32)} is not modifiable`;
@@ -411,12 +454,13 @@ function bodyAllowed(ie: PayloadIe, rest: readonly string[], c: OpContext): stri
       } else if (p.length > target.length && isPrefix(target, p)) below.push(r);
     }
     if (!verdictFor(best, c.identity)) return `IE ${label} is not modifiable by ${c.identity}`;
-    for (const r of below) if (!verdictFor([r], c.identity)) return `IE ${label} contains an IE not modifiable by ${c.identity}`;
+    for (const r of below)
+      if (!verdictFor([r], c.identity)) return `IE ${label} contains an IE not modifiable by ${c.identity}`;
   }
   return null;
 }
 
-const stripAngle = (s: string | undefined) => (s !== undefined && s.startsWith("<") && s.endsWith(">") ? s.slice(1, -1) : s);
+const stripAngle = (s: string | undefined) => (s?.startsWith("<") && s.endsWith(">") ? s.slice(1, -1) : s);
 
 function isPrefix(a: readonly string[], b: readonly string[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -456,7 +500,7 @@ function encRefs(doc: Record<string, unknown>): Map<string, number> {
 function walkRefs(v: unknown, prefix: string, add: (k: string) => void, depth = 0): void {
   if (typeof v !== "object" || v === null) return;
   if (depth > 64) {
-    add(prefix + "(too deep)");
+    add(`${prefix}(too deep)`);
     return;
   }
   if (Array.isArray(v)) {
@@ -465,7 +509,8 @@ function walkRefs(v: unknown, prefix: string, add: (k: string) => void, depth = 
   }
   const o = v as Record<string, unknown>;
   if (hasMember(o, "encBlockIndex")) add(`${prefix}#${JSON.stringify(o.encBlockIndex) ?? "undefined"}`);
-  for (const k of Object.keys(o)) walkRefs(o[k], `${prefix}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`, add, depth + 1);
+  for (const k of Object.keys(o))
+    walkRefs(o[k], `${prefix}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`, add, depth + 1);
 }
 
 function sameRefs(a: Map<string, number>, b: Map<string, number>): boolean {
@@ -493,5 +538,6 @@ function failure(type: N32fErrorType, detail: string, ipxId: string | undefined)
   const id = ipxId !== undefined && FQDN.test(ipxId) ? ipxId : undefined;
   return new N32fError(type, detail, id ? { failedModificationList: [{ ipxId: id, n32fErrorType: type }] } : {});
 }
-export const icomf = (detail: string, ipxId?: string) => failure("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED", detail, ipxId);
+export const icomf = (detail: string, ipxId?: string) =>
+  failure("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED", detail, ipxId);
 export const mif = (detail: string, ipxId?: string) => failure("MODIFICATIONS_INSTRUCTIONS_FAILED", detail, ipxId);

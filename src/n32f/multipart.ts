@@ -27,8 +27,8 @@ export function isValidBoundary(b: string): boolean {
 export function parseMultipart(body: Uint8Array, boundary: string): MultipartPart[] {
   if (!isValidBoundary(boundary)) throw new MultipartError("invalid multipart boundary");
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const dash = Buffer.from("--" + boundary, "latin1");
-  const delim = Buffer.from("\r\n--" + boundary, "latin1");
+  const dash = Buffer.from(`--${boundary}`, "latin1");
+  const delim = Buffer.from(`\r\n--${boundary}`, "latin1");
   // first delimiter: at the very start or after a preamble line
   let pos: number;
   if (buf.subarray(0, dash.length).equals(dash)) pos = dash.length;

@@ -26,7 +26,7 @@ export function parsePointer(pointer: string): string[] | null {
 
 export function formatPointer(tokens: readonly string[]): string {
   let out = "";
-  for (const t of tokens) out += "/" + escapeToken(t);
+  for (const t of tokens) out += `/${escapeToken(t)}`;
   return out;
 }
 
@@ -40,12 +40,13 @@ export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 
 /** Own-property write that never triggers the `__proto__` setter. */
 export function defineMember(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === "__proto__")
+    Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
   else obj[key] = value;
 }
 
 export function hasMember(obj: Record<string, unknown>, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(obj, key);
+  return Object.hasOwn(obj, key);
 }
 
 /** Value at the pointer tokens, or undefined when absent (own members only). */

@@ -89,7 +89,7 @@ export function buildEffectivePolicy(input: BuildPolicyInput): EffectivePolicy {
   const seenIe = new Map<string, Set<string>>();
   for (const p of [input.defaults, input.local, input.peer]) {
     for (const m of p?.apiIeMappingList ?? []) {
-      const key = sigKey(m) + " " + m.apiMethod;
+      const key = `${sigKey(m)} ${m.apiMethod}`;
       let target = merged.get(key);
       if (!target) {
         target = { apiSignature: m.apiSignature, apiMethod: m.apiMethod, IeList: [] };
@@ -106,14 +106,18 @@ export function buildEffectivePolicy(input: BuildPolicyInput): EffectivePolicy {
     }
   }
   const mappings = [...merged.values()];
-  const index: PolicyIndex = { byTail: new Map(), byCallback: new Map(), global: { request: emptyPlan(), response: emptyPlan() } };
+  const index: PolicyIndex = {
+    byTail: new Map(),
+    byCallback: new Map(),
+    global: { request: emptyPlan(), response: emptyPlan() },
+  };
   for (const kind of ["request", "response"] as const) index.global[kind] = plan(GLOBAL_IES, null, kind, types);
   for (const m of mappings) {
     const c = compile(m, types, index.global);
-    if (c.callbackType !== undefined) push(index.byCallback, m.apiMethod + " " + c.callbackType, c);
+    if (c.callbackType !== undefined) push(index.byCallback, `${m.apiMethod} ${c.callbackType}`, c);
     else if (c.segments && c.segments.length > 0) {
       const last = c.segments[c.segments.length - 1]!;
-      push(index.byTail, m.apiMethod + " " + (last.literal ?? "{}"), c);
+      push(index.byTail, `${m.apiMethod} ${last.literal ?? "{}"}`, c);
     }
   }
   return { encryptedTypes: types, mappings, _index: index };
@@ -126,10 +130,14 @@ function push<K, V>(map: Map<K, V[]>, k: K, v: V): void {
 }
 
 function sigKey(m: ApiIeMapping): string {
-  return typeof m.apiSignature === "string" ? m.apiSignature : "callback:" + m.apiSignature.callbackType;
+  return typeof m.apiSignature === "string" ? m.apiSignature : `callback:${m.apiSignature.callbackType}`;
 }
 
-function compile(m: ApiIeMapping, types: ReadonlySet<IeType>, global: Record<MessageKind, MessageIes>): CompiledMapping {
+function compile(
+  m: ApiIeMapping,
+  types: ReadonlySet<IeType>,
+  global: Record<MessageKind, MessageIes>,
+): CompiledMapping {
   let segments: Segment[] | null = null;
   let callbackType: string | undefined;
   let literals = 0;
@@ -168,7 +176,12 @@ function emptyPlan(): MessageIes {
   return { pathVars: [], queryParams: new Set(), headers: new Set(), bodyPointers: [], multipartIds: new Set() };
 }
 
-function plan(ies: readonly IeInfo[], segments: Segment[] | null, kind: MessageKind, types: ReadonlySet<IeType>): MessageIes {
+function plan(
+  ies: readonly IeInfo[],
+  segments: Segment[] | null,
+  kind: MessageKind,
+  types: ReadonlySet<IeType>,
+): MessageIes {
   const pathVars: Array<{ name: string; fromEnd: number }> = [];
   const queryParams = new Set<string>();
   const headers = new Set<string>();
@@ -239,14 +252,14 @@ function matchMappings(
 ): CompiledMapping[] {
   const idx = policy._index;
   if (callbackType !== undefined) {
-    const cb = idx.byCallback.get(method + " " + callbackType);
+    const cb = idx.byCallback.get(`${method} ${callbackType}`);
     if (cb) return cb;
   }
   const segs = pathSegments(path);
   if (segs.length === 0) return [];
   let best: CompiledMapping[] = [];
   let bestLiterals = -1;
-  for (const list of [idx.byTail.get(method + " " + segs[segs.length - 1]), idx.byTail.get(method + " {}")]) {
+  for (const list of [idx.byTail.get(`${method} ${segs[segs.length - 1]}`), idx.byTail.get(`${method} {}`)]) {
     if (!list) continue;
     for (const c of list) {
       if (c.literals < bestLiterals || !matchesSuffix(c, segs)) continue;
@@ -274,7 +287,7 @@ function mergePlans(plans: readonly MessageIes[]): MessageIes {
     for (const q of p.queryParams) out.queryParams.add(q);
     for (const h of p.headers) out.headers.add(h);
     for (const b of p.bodyPointers) {
-      const k = b.join("\u0000") + "\u0001" + b.length;
+      const k = `${b.join("\u0000")}\u0001${b.length}`;
       if (!ptrSeen.has(k)) {
         ptrSeen.add(k);
         out.bodyPointers.push(b);

@@ -51,8 +51,13 @@ class Refs {
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0)
       throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, "encBlockIndex is not a non-negative integer");
     if (index >= this.values.length)
-      throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, `encBlockIndex ${index} beyond dataToEncrypt (${this.values.length})`);
-    if (this.used[index]) throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, `encBlockIndex ${index} referenced twice`);
+      throw fail(
+        "INVALID_INDEX_TO_ENCRYPTED_BLOCK",
+        attribute,
+        `encBlockIndex ${index} beyond dataToEncrypt (${this.values.length})`,
+      );
+    if (this.used[index])
+      throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, `encBlockIndex ${index} referenced twice`);
     this.used[index] = 1;
     return this.values[index];
   }
@@ -75,7 +80,8 @@ class Refs {
   }
   private walk(v: unknown, base: string, path: string[], depth: number): unknown {
     if (typeof v !== "object" || v === null) return v;
-    if (depth > MAX_DEPTH) throw fail("INVALID_JSON_POINTER", attributeOf(base, path), `value nested deeper than ${MAX_DEPTH}`);
+    if (depth > MAX_DEPTH)
+      throw fail("INVALID_JSON_POINTER", attributeOf(base, path), `value nested deeper than ${MAX_DEPTH}`);
     if (this.isRef(v)) return this.deref(v, attributeOf(base, path));
     if (Array.isArray(v)) {
       let copy: unknown[] | undefined;
@@ -111,7 +117,7 @@ class Refs {
 
 /** The JSON pointer `base` + `path` (formatted only when a failure is reported). */
 function attributeOf(base: string, path: readonly string[]): string {
-  return base + path.map((t) => "/" + t.replace(/~/g, "~0").replace(/\//g, "~1")).join("");
+  return base + path.map((t) => `/${t.replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
 }
 
 /** `/name` with no escape and no deeper segment. */
@@ -139,7 +145,8 @@ export function reconstruct(
   const refs = new Refs(Array.isArray(dataToEncrypt) ? dataToEncrypt : []);
   const hasReq = b.requestLine !== undefined;
   const hasStatus = b.statusLine !== undefined;
-  if (hasReq && hasStatus) throw fail("INVALID_HTTP_HEADER", "/statusLine", "block has both requestLine and statusLine");
+  if (hasReq && hasStatus)
+    throw fail("INVALID_HTTP_HEADER", "/statusLine", "block has both requestLine and statusLine");
   const kind = hasReq ? "request" : hasStatus ? "response" : opts.expect;
   if (kind === undefined || (opts.expect !== undefined && kind !== opts.expect)) {
     const which = (opts.expect ?? "request") === "request" ? "/requestLine" : "/statusLine";
@@ -156,21 +163,26 @@ export function reconstruct(
   let contentType: { value: string; attribute: string } | undefined;
   if (b.headers !== undefined) {
     if (!Array.isArray(b.headers)) throw fail("INVALID_JSON_POINTER", "/headers", "headers is not an array");
-    if (b.headers.length > MAX_HEADERS) throw fail("INVALID_HTTP_HEADER", "/headers", `more than ${MAX_HEADERS} headers`);
+    if (b.headers.length > MAX_HEADERS)
+      throw fail("INVALID_HTTP_HEADER", "/headers", `more than ${MAX_HEADERS} headers`);
     let listSize = 0;
     b.headers.forEach((h: unknown, i: number) => {
       const at = `/headers/${i}`;
-      if (!isPlainObject(h) || typeof h.header !== "string") throw fail("INVALID_HTTP_HEADER", `${at}/header`, "header entry without a name");
-      if (h.header.length > MAX_HEADER_NAME) throw fail("INVALID_HTTP_HEADER", `${at}/header`, `header name over ${MAX_HEADER_NAME} characters`);
+      if (!isPlainObject(h) || typeof h.header !== "string")
+        throw fail("INVALID_HTTP_HEADER", `${at}/header`, "header entry without a name");
+      if (h.header.length > MAX_HEADER_NAME)
+        throw fail("INVALID_HTTP_HEADER", `${at}/header`, `header name over ${MAX_HEADER_NAME} characters`);
       const name = h.header.toLowerCase();
       if (name.startsWith(":")) throw fail("INVALID_HTTP_HEADER", `${at}/header`, "pseudo-header in headers");
       if (!HEADER_NAME_RE.test(name)) throw fail("INVALID_HTTP_HEADER", `${at}/header`, "invalid header name");
       let v: unknown = h.value;
       if (refs.isRef(v)) v = refs.deref(v, `${at}/value`);
       else if (isPlainObject(v) && Object.keys(v).length === 1 && hasMember(v, "headerval")) v = v.headerval;
-      if (typeof v !== "string" || HEADER_VALUE_BAD.test(v)) throw fail("INVALID_HTTP_HEADER", `${at}/value`, `invalid value of header ${name}`);
+      if (typeof v !== "string" || HEADER_VALUE_BAD.test(v))
+        throw fail("INVALID_HTTP_HEADER", `${at}/value`, `invalid value of header ${name}`);
       listSize += name.length + v.length + 32;
-      if (listSize > MAX_HEADER_LIST_SIZE) throw fail("INVALID_HTTP_HEADER", `${at}/value`, `header list over ${MAX_HEADER_LIST_SIZE} octets`);
+      if (listSize > MAX_HEADER_LIST_SIZE)
+        throw fail("INVALID_HTTP_HEADER", `${at}/value`, `header list over ${MAX_HEADER_LIST_SIZE} octets`);
       if (CONNECTION_HEADERS.has(name)) return;
       if (name === "content-type" && contentType === undefined) contentType = { value: v, attribute: `${at}/value` };
       msg.headers.push([name, v]);
@@ -186,23 +198,34 @@ export function reconstruct(
 
 function rebuildRequestLine(rl: unknown, refs: Refs, msg: HttpMessage): void {
   if (!isPlainObject(rl)) throw fail("INVALID_HTTP_HEADER", "/requestLine", "requestLine is not an object");
-  if (typeof rl.method !== "string" || !HTTP_METHODS.has(rl.method)) throw fail("INVALID_HTTP_HEADER", "/requestLine/method", "invalid method");
-  if (rl.scheme !== "http" && rl.scheme !== "https") throw fail("INVALID_HTTP_HEADER", "/requestLine/scheme", "invalid scheme");
+  if (typeof rl.method !== "string" || !HTTP_METHODS.has(rl.method))
+    throw fail("INVALID_HTTP_HEADER", "/requestLine/method", "invalid method");
+  if (rl.scheme !== "http" && rl.scheme !== "https")
+    throw fail("INVALID_HTTP_HEADER", "/requestLine/scheme", "invalid scheme");
   if (typeof rl.authority !== "string" || !AUTHORITY_RE.test(rl.authority))
     throw fail("INVALID_HTTP_HEADER", "/requestLine/authority", "invalid authority");
-  if (typeof rl.protocolVersion !== "string") throw fail("INVALID_HTTP_HEADER", "/requestLine/protocolVersion", "protocolVersion missing");
+  if (typeof rl.protocolVersion !== "string")
+    throw fail("INVALID_HTTP_HEADER", "/requestLine/protocolVersion", "protocolVersion missing");
   if (typeof rl.path !== "string") throw fail("INVALID_HTTP_HEADER", "/requestLine/path", "path missing");
   const path = substituteTokens(rl.path, refs, "/requestLine/path", SEGMENT_RE);
-  if (!PATH_RE.test(path)) throw fail("INVALID_HTTP_HEADER", "/requestLine/path", "rebuilt :path is not an RFC 3986 path");
+  if (!PATH_RE.test(path))
+    throw fail("INVALID_HTTP_HEADER", "/requestLine/path", "rebuilt :path is not an RFC 3986 path");
   msg.method = rl.method as HttpMethod;
   msg.scheme = rl.scheme;
   msg.authority = rl.authority;
   msg.path = path;
   if (rl.queryFragment !== undefined) {
-    if (typeof rl.queryFragment !== "string") throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", "queryFragment is not a string");
+    if (typeof rl.queryFragment !== "string")
+      throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", "queryFragment is not a string");
     const q = substituteTokens(rl.queryFragment, refs, "/requestLine/queryFragment", QUERY_VALUE_RE);
-    if (q.length > MAX_QUERY_LENGTH) throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", `rebuilt query over ${MAX_QUERY_LENGTH} characters`);
-    if (!QUERY_RE.test(q)) throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", "rebuilt query is not an RFC 3986 query");
+    if (q.length > MAX_QUERY_LENGTH)
+      throw fail(
+        "INVALID_HTTP_HEADER",
+        "/requestLine/queryFragment",
+        `rebuilt query over ${MAX_QUERY_LENGTH} characters`,
+      );
+    if (!QUERY_RE.test(q))
+      throw fail("INVALID_HTTP_HEADER", "/requestLine/queryFragment", "rebuilt query is not an RFC 3986 query");
     if (q !== "") msg.query = q;
   }
 }
@@ -212,7 +235,8 @@ function substituteTokens(s: string, refs: Refs, attribute: string, valueRe: Reg
   if (s.indexOf("{") < 0) return s;
   return s.replace(TOKEN_RE, (_m, n: string) => {
     const v = refs.take(Number(n), attribute);
-    if (typeof v !== "string") throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, "encrypted URI value is not a string");
+    if (typeof v !== "string")
+      throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, "encrypted URI value is not a string");
     if (!valueRe.test(v)) throw fail("INVALID_HTTP_HEADER", attribute, "encrypted URI value is not valid in its place");
     return v;
   });
@@ -226,9 +250,14 @@ function rebuildBody(
   // no content-type: JSON (lenient on receive)
   const ct = parseContentType(contentType?.value ?? "application/json");
   const kind = ct ? bodyKind(ct.mediaType) : null;
-  if (!ct || !kind) throw fail("INVALID_HTTP_HEADER", contentType?.attribute ?? "/headers", "content-type of the payload is not supported");
+  if (!ct || !kind)
+    throw fail(
+      "INVALID_HTTP_HEADER",
+      contentType?.attribute ?? "/headers",
+      "content-type of the payload is not supported",
+    );
   const owned = new WeakSet<object>();
-  let root: unknown = undefined;
+  let root: unknown;
   let hasRoot = false;
   const form: Array<[string, string]> = [];
   const formNames = new Set<string>();
@@ -243,21 +272,28 @@ function rebuildBody(
     const iePath = e.iePath;
     if (rootObject !== null && e.ieValueLocation === "BODY" && typeof iePath === "string" && isMemberPath(iePath)) {
       // the usual entry, one top-level member of a root object we own: the steps below without a tokens array
-      if (!hasMember(e, "value")) throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");
+      if (!hasMember(e, "value"))
+        throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");
       const raw = e.value;
-      defineMember(rootObject, iePath.slice(1), typeof raw === "object" && raw !== null ? refs.substitute(raw, `/payload/${i}/value`) : raw);
+      defineMember(
+        rootObject,
+        iePath.slice(1),
+        typeof raw === "object" && raw !== null ? refs.substitute(raw, `/payload/${i}/value`) : raw,
+      );
       continue;
     }
     const tokens = typeof iePath === "string" ? pointerTokens(iePath) : null;
     if (!tokens) throw fail("INVALID_JSON_POINTER", `/payload/${i}/iePath`, "iePath is not a JSON pointer");
-    if (!hasMember(e, "value")) throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");
+    if (!hasMember(e, "value"))
+      throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");
     const raw = e.value;
     const value = typeof raw === "object" && raw !== null ? refs.substitute(raw, `/payload/${i}/value`) : raw;
     if (e.ieValueLocation === "BODY") {
       if (kind === "form") {
         if (tokens.length !== 1 || typeof value !== "string")
           throw fail("INVALID_JSON_POINTER", `/payload/${i}/iePath`, "form entry is not /<name> with a string value");
-        if (formNames.has(tokens[0]!)) throw fail("INVALID_JSON_POINTER", `/payload/${i}/iePath`, "form parameter repeated");
+        if (formNames.has(tokens[0]!))
+          throw fail("INVALID_JSON_POINTER", `/payload/${i}/iePath`, "form parameter repeated");
         formNames.add(tokens[0]!);
         form.push([tokens[0]!, value]);
         continue;
@@ -278,7 +314,11 @@ function rebuildBody(
       rootObject = tokens.length > 0 && isPlainObject(root) ? root : null;
     } else if (e.ieValueLocation === "MULTIPART_BINARY") {
       if (kind !== "multipart" || tokens.length !== 1 || tokens[0] === "")
-        throw fail("INVALID_JSON_POINTER", `/payload/${i}/iePath`, "MULTIPART_BINARY entry outside a multipart body or without a Content-ID");
+        throw fail(
+          "INVALID_JSON_POINTER",
+          `/payload/${i}/iePath`,
+          "MULTIPART_BINARY entry outside a multipart body or without a Content-ID",
+        );
       const id = tokens[0]!;
       if (partIds.has(id)) throw fail("INVALID_JSON_POINTER", `/payload/${i}/iePath`, "multipart Content-ID repeated");
       partIds.add(id);
@@ -291,7 +331,11 @@ function rebuildBody(
   if (kind === "json") return json ?? new Uint8Array(0);
   const boundary = ct.params.get("boundary");
   if (!boundary || !isValidBoundary(boundary))
-    throw fail("INVALID_HTTP_HEADER", contentType?.attribute ?? "/headers", "multipart content-type without a valid boundary");
+    throw fail(
+      "INVALID_HTTP_HEADER",
+      contentType?.attribute ?? "/headers",
+      "multipart content-type without a valid boundary",
+    );
   const all: MultipartPart[] = [];
   if (json) {
     const start = ct.params.get("start");
@@ -318,7 +362,8 @@ function binaryPart(id: string, value: unknown, at: string): MultipartPart {
     ["content-id", `<${id}>`],
   ];
   if (value.headers !== undefined) {
-    if (!isPlainObject(value.headers)) throw fail("INVALID_JSON_POINTER", `${at}/headers`, "part headers is not an object");
+    if (!isPlainObject(value.headers))
+      throw fail("INVALID_JSON_POINTER", `${at}/headers`, "part headers is not an object");
     let ownId = false;
     for (const [n, v] of Object.entries(value.headers)) {
       const name = n.toLowerCase();
@@ -327,7 +372,8 @@ function binaryPart(id: string, value: unknown, at: string): MultipartPart {
       if (name === "content-id") {
         // the sender's own form of the Content-ID (docs/N32F.md, P10): used when it names the iePath's id; a
         // block without it (older senders) keeps the <id> form
-        if (ownId || stripContentId(v) !== id) throw fail("INVALID_HTTP_HEADER", `${at}/headers`, "part content-id does not match the iePath");
+        if (ownId || stripContentId(v) !== id)
+          throw fail("INVALID_HTTP_HEADER", `${at}/headers`, "part content-id does not match the iePath");
         ownId = true;
         headers[1] = ["content-id", v];
         continue;
@@ -341,5 +387,7 @@ function binaryPart(id: string, value: unknown, at: string): MultipartPart {
 
 /** application/x-www-form-urlencoded serialisation (WHATWG URL: space as "+"). */
 function formEncode(s: string): string {
-  return encodeURIComponent(s).replace(/%20/g, "+").replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+  return encodeURIComponent(s)
+    .replace(/%20/g, "+")
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -75,14 +75,22 @@ export function reformat(msg: HttpMessage, opts: ReformatOptions): ReformatResul
     if (!method || !scheme || !authority || path === undefined)
       throw new ReformatError(400, "MANDATORY_IE_MISSING", "request without method, scheme, authority or path");
     // RequestLine.method is an HttpMethod (TS 29.573 6.1.5.3.2): the receiver refuses any other
-    if (!HTTP_METHODS.has(method)) throw new ReformatError(405, "METHOD_NOT_ALLOWED", "request method is not an HTTP method of TS 29.573");
-    if (!PATH_RE.test(path)) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "request path is not an RFC 3986 path");
+    if (!HTTP_METHODS.has(method))
+      throw new ReformatError(405, "METHOD_NOT_ALLOWED", "request method is not an HTTP method of TS 29.573");
+    if (!PATH_RE.test(path))
+      throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "request path is not an RFC 3986 path");
     if (msg.query !== undefined && msg.query.length > MAX_QUERY_LENGTH)
       throw new ReformatError(400, "INVALID_QUERY_PARAM", `request query over ${MAX_QUERY_LENGTH} characters`);
     if (msg.query !== undefined && !QUERY_RE.test(msg.query))
       throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "request query is not an RFC 3986 query");
     plan = iesToEncrypt(opts.policy, "request", method, path, callbackTypeOf(headerValue(msg, CALLBACK_HEADER)));
-    const line: RequestLine = { method, scheme, authority, path: protectPath(path, plan, enc), protocolVersion: "HTTP/2" };
+    const line: RequestLine = {
+      method,
+      scheme,
+      authority,
+      path: protectPath(path, plan, enc),
+      protocolVersion: "HTTP/2",
+    };
     if (msg.query) line.queryFragment = protectQuery(msg.query, plan, enc);
     block.requestLine = line;
   } else {
@@ -126,7 +134,7 @@ function protectPath(path: string, plan: MessageIes, enc: Enc): string {
     segs[i] = `{encBlockIndex:${enc(seg).encBlockIndex}}`;
     changed = true;
   }
-  return changed ? "/" + segs.join("/") : path;
+  return changed ? `/${segs.join("/")}` : path;
 }
 
 function decodeName(raw: string): string {
@@ -155,7 +163,12 @@ function reformatBody(msg: HttpMessage, plan: MessageIes, enc: Enc): HttpPayload
   if (ctHeader === undefined) throw new ReformatError(415, "UNSUPPORTED_MEDIA_TYPE", "body without content-type");
   const ct = parseContentType(ctHeader);
   const kind = ct ? bodyKind(ct.mediaType) : null;
-  if (!ct || !kind) throw new ReformatError(415, "UNSUPPORTED_MEDIA_TYPE", `content-type ${ct?.mediaType ?? "(malformed)"} is not carried over N32-f`);
+  if (!ct || !kind)
+    throw new ReformatError(
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      `content-type ${ct?.mediaType ?? "(malformed)"} is not carried over N32-f`,
+    );
   const body = msg.body!;
   if (kind === "json") {
     const payload: HttpPayload[] = [];
@@ -176,7 +189,8 @@ function decodeText(bytes: Uint8Array, what: string): string {
 
 function parseJson(bytes: Uint8Array, what: string): unknown {
   const text = decodeText(bytes, what);
-  if (jsonNestedDeeperThan(text, MAX_BODY_DEPTH)) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", `${what} is nested deeper than ${MAX_BODY_DEPTH} levels`);
+  if (jsonNestedDeeperThan(text, MAX_BODY_DEPTH))
+    throw new ReformatError(400, "MANDATORY_IE_INCORRECT", `${what} is nested deeper than ${MAX_BODY_DEPTH} levels`);
   let root: unknown;
   try {
     root = JSON.parse(text);
@@ -250,16 +264,25 @@ export function splitJson(
   emitChildren(root as object, "", trie, enc, out, location);
 }
 
-function emitChildren(container: object, path: string, node: Trie, enc: Enc, out: HttpPayload[], location: "BODY"): void {
+function emitChildren(
+  container: object,
+  path: string,
+  node: Trie,
+  enc: Enc,
+  out: HttpPayload[],
+  location: "BODY",
+): void {
   if (Array.isArray(container)) {
-    for (let i = 0; i < container.length; i++) emitMember(container[i], `${path}/${i}`, node.children.get(String(i)), enc, out, location, true);
+    for (let i = 0; i < container.length; i++)
+      emitMember(container[i], `${path}/${i}`, node.children.get(String(i)), enc, out, location, true);
     return;
   }
   const obj = container as Record<string, unknown>;
   const keys = Object.keys(obj);
   // P10: the receiver would create an array for a numeric first segment; announce the object first
   if (keys.length > 0 && isIndexToken(keys[0]!)) out.push({ iePath: path, ieValueLocation: location, value: {} });
-  for (const k of keys) emitMember(obj[k], `${path}/${escapeToken(k)}`, node.children.get(k), enc, out, location, false);
+  for (const k of keys)
+    emitMember(obj[k], `${path}/${escapeToken(k)}`, node.children.get(k), enc, out, location, false);
 }
 
 function emitMember(
@@ -276,7 +299,8 @@ function emitMember(
   else {
     // P10: a split member whose name is a non-negative integer is announced by its empty container first
     const name = path.slice(path.lastIndexOf("/") + 1);
-    if (isIndexToken(name) && !parentIsArray) out.push({ iePath: path, ieValueLocation: location, value: Array.isArray(value) ? [] : {} });
+    if (isIndexToken(name) && !parentIsArray)
+      out.push({ iePath: path, ieValueLocation: location, value: Array.isArray(value) ? [] : {} });
     emitChildren(value as object, path, node, enc, out, location);
   }
 }
@@ -300,9 +324,14 @@ function reformatForm(body: Uint8Array, plan: MessageIes, enc: Enc): HttpPayload
       throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "form body has an invalid percent-encoding");
     }
     if (seen.has(name)) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", `form parameter ${name} repeated`);
-    if (name === "encBlockIndex") throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "form body contains a parameter named encBlockIndex");
+    if (name === "encBlockIndex")
+      throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "form body contains a parameter named encBlockIndex");
     seen.add(name);
-    out.push({ iePath: "/" + escapeToken(name), ieValueLocation: "BODY", value: encrypted.has(name) ? enc(value) : value });
+    out.push({
+      iePath: `/${escapeToken(name)}`,
+      ieValueLocation: "BODY",
+      value: encrypted.has(name) ? enc(value) : value,
+    });
   }
   return out;
 }
@@ -340,8 +369,10 @@ function reformatMultipart(body: Uint8Array, params: Map<string, string>, plan: 
     if (i === rootIndex) continue;
     const p = parts[i]!;
     const id = idOf(p);
-    if (id === undefined || id === "") throw new ReformatError(400, "MANDATORY_IE_MISSING", "multipart part without Content-ID");
-    if (ids.has(id) || id === startId) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", `multipart Content-ID ${id} repeated`);
+    if (id === undefined || id === "")
+      throw new ReformatError(400, "MANDATORY_IE_MISSING", "multipart part without Content-ID");
+    if (ids.has(id) || id === startId)
+      throw new ReformatError(400, "MANDATORY_IE_INCORRECT", `multipart Content-ID ${id} repeated`);
     ids.add(id);
     let contentType: string | undefined;
     let extra: Record<string, string> | undefined;
@@ -356,22 +387,28 @@ function reformatMultipart(body: Uint8Array, params: Map<string, string>, plan: 
         if (v === `<${id}>`) continue;
       }
       if (n === "content-type") {
-        if (contentType !== undefined) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "multipart part with two content-types");
+        if (contentType !== undefined)
+          throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "multipart part with two content-types");
         contentType = v;
         continue;
       }
       extra ??= {};
-      if (Object.prototype.hasOwnProperty.call(extra, n))
+      if (Object.hasOwn(extra, n))
         throw new ReformatError(400, "MANDATORY_IE_INCORRECT", `multipart part header ${n} repeated`);
       Object.defineProperty(extra, n, { value: v, enumerable: true, writable: true, configurable: true });
     }
-    if (contentType === undefined) throw new ReformatError(400, "MANDATORY_IE_MISSING", `multipart part ${id} without Content-Type`);
+    if (contentType === undefined)
+      throw new ReformatError(400, "MANDATORY_IE_MISSING", `multipart part ${id} without Content-Type`);
     const value: { contentType: string; data: string; headers?: Record<string, string> } = {
       contentType,
       data: Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString("base64"),
     };
     if (extra) value.headers = extra;
-    out.push({ iePath: "/" + escapeToken(id), ieValueLocation: "MULTIPART_BINARY", value: plan.multipartIds.has(id) ? enc(value) : value });
+    out.push({
+      iePath: `/${escapeToken(id)}`,
+      ieValueLocation: "MULTIPART_BINARY",
+      value: plan.multipartIds.has(id) ? enc(value) : value,
+    });
   }
   return out;
 }

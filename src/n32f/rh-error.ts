@@ -73,7 +73,10 @@ export function readRhError(msg: unknown): RhErrorCandidate | null {
   const authorizedIpxId = m.authorizedIpxId === null || m.authorizedIpxId === undefined ? "NULL" : m.authorizedIpxId;
   if (typeof authorizedIpxId !== "string") return null;
   const mods = Array.isArray(msg.modificationsBlock) ? msg.modificationsBlock : [];
-  return { metaData: { n32fContextId: m.n32fContextId, messageId: m.messageId, authorizedIpxId }, modificationsBlock: mods };
+  return {
+    metaData: { n32fContextId: m.n32fContextId, messageId: m.messageId, authorizedIpxId },
+    modificationsBlock: mods,
+  };
 }
 
 /** Top-level members an RH error may create or change. */
@@ -101,7 +104,8 @@ export function verifyRhError(p: {
     const signers: string[] = [];
     for (let i = 0; i < jwss.length; i++) {
       const v = verifyModificationJws(jwss[i], i, riKeys, now);
-      if (v.tag !== undefined && v.tag !== p.failedJweTag) throw icomf(`modificationsBlock/${i}: tag does not bind to the failed message`, v.identity);
+      if (v.tag !== undefined && v.tag !== p.failedJweTag)
+        throw icomf(`modificationsBlock/${i}: tag does not bind to the failed message`, v.identity);
       signers.push(v.identity);
       for (let j = 0; j < v.operations.length; j++) {
         const op = v.operations[j]!;
@@ -109,15 +113,18 @@ export function verifyRhError(p: {
         for (const ptr of op.op === "move" || op.op === "copy" ? [op.path, op.from] : [op.path]) {
           const tokens = typeof ptr === "string" ? parsePointer(ptr) : null;
           if (!tokens || !canonicalAgainst(doc, tokens, true)) throw fail("invalid JSON pointer");
-          if (op.op !== "test" && !RH_WRITABLE.has(tokens[0] ?? "")) throw fail("an RH error may only set statusLine, headers and payload");
+          if (op.op !== "test" && !RH_WRITABLE.has(tokens[0] ?? ""))
+            throw fail("an RH error may only set statusLine, headers and payload");
         }
         doc = applyOne(doc, { ...op } as never, fail);
-        if (containsEncRef(doc.headers) || containsEncRef(doc.payload)) throw fail("encBlockIndex in an RH-originated error");
+        if (containsEncRef(doc.headers) || containsEncRef(doc.payload))
+          throw fail("encBlockIndex in an RH-originated error");
       }
     }
     const adjacent = signers[signers.length - 1]!;
     if (adjacent !== normalizeRiId(p.adjacentRhId)) throw icomf("the last signer is not the adjacent RH", adjacent);
-    if (validateReceivedBlock("DataToIntegrityProtectBlock", doc)) throw mif("patched block is not a valid DataToIntegrityProtectBlock", adjacent);
+    if (validateReceivedBlock("DataToIntegrityProtectBlock", doc))
+      throw mif("patched block is not a valid DataToIntegrityProtectBlock", adjacent);
     const block = doc as DataToIntegrityProtectBlock;
     const out: RhError = { metaData: candidate.metaData, adjacentRh: adjacent, signers, block };
     if (block.statusLine !== undefined) out.response = reconstruct(block, [], { expect: "response" });

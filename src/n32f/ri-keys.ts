@@ -90,12 +90,17 @@ export function parseRawPublicKey(ipxProviderId: string, b64: string): RiVerific
  * RiKeyError at the first entry that fails, so a bad list is refused as a whole (N32-c answers 403
  * NEGOTIATION_NOT_ALLOWED, P10).
  */
-export function riKeysFromSecInfo(info: IpxProviderSecInfo, trust: RiTrust, now: Date = new Date()): RiVerificationKey[] {
+export function riKeysFromSecInfo(
+  info: IpxProviderSecInfo,
+  trust: RiTrust,
+  now: Date = new Date(),
+): RiVerificationKey[] {
   const id = info.ipxProviderId;
   const certs = info.certificateList ?? [];
   const raws = info.rawPublicKeyList ?? [];
   if (certs.length + raws.length === 0) throw new RiKeyError(id, "neither certificateList nor rawPublicKeyList");
-  if (certs.length > MAX_KEYS_PER_RI || raws.length > MAX_KEYS_PER_RI) throw new RiKeyError(id, `more than ${MAX_KEYS_PER_RI} keys`);
+  if (certs.length > MAX_KEYS_PER_RI || raws.length > MAX_KEYS_PER_RI)
+    throw new RiKeyError(id, `more than ${MAX_KEYS_PER_RI} keys`);
   const parsed: X509Certificate[] = [];
   for (const c of certs) {
     const der = decodeB64Der(c);
@@ -142,7 +147,11 @@ export class RiKeySet {
   }
   /** Public information only (no key material). */
   toJSON(): Array<{ ipxProviderId: string; sides: RiSide[]; keys: number }> {
-    return [...this.#byId.values()].map((e) => ({ ipxProviderId: e.ipxProviderId, sides: [...e.sides], keys: e.keys.length }));
+    return [...this.#byId.values()].map((e) => ({
+      ipxProviderId: e.ipxProviderId,
+      sides: [...e.sides],
+      keys: e.keys.length,
+    }));
   }
 }
 
@@ -159,7 +168,10 @@ export function prepareRiKeys(p: {
 }): RiKeySet {
   const now = p.now ?? new Date();
   const byId = new Map<string, { ipxProviderId: string; sides: Set<RiSide>; keys: RiVerificationKey[] }>();
-  for (const [side, list] of [["own", p.ownRis], ["peer", p.peerRis]] as const) {
+  for (const [side, list] of [
+    ["own", p.ownRis],
+    ["peer", p.peerRis],
+  ] as const) {
     if (list.length > MAX_RIS_PER_LIST) throw new RiKeyError("(list)", `more than ${MAX_RIS_PER_LIST} RIs`);
     for (const info of list) {
       const id = normalizeRiId(info.ipxProviderId);

@@ -92,7 +92,7 @@ function run(fn: Validator, value: unknown): InvalidParam[] | null {
 /** RFC 6901 escaping of one reference token. */
 const escapeToken = (s: string): string => s.replace(/~/g, "~0").replace(/\//g, "~1");
 
-const clip = (s: string, max: number): string => (s.length > max ? s.slice(0, max - 3) + "..." : s);
+const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 3)}...` : s);
 
 /**
  * ajv errors → InvalidParam[]. ajv stops at the first failure (allErrors off), so the list holds that
@@ -115,13 +115,13 @@ function toInvalidParams(errors: ErrorObject[]): InvalidParam[] {
     let param = e.instancePath;
     let reason: string;
     if (e.keyword === "required") {
-      param += "/" + escapeToken(String((e.params as { missingProperty?: unknown }).missingProperty ?? ""));
+      param += `/${escapeToken(String((e.params as { missingProperty?: unknown }).missingProperty ?? ""))}`;
       reason = MISSING_MEMBER_REASON;
     } else {
       reason = e.message ?? e.keyword;
     }
     const p = { param: clip(param, MAX_PARAM_CHARS), reason: clip(reason, MAX_REASON_CHARS) };
-    const key = p.param + "\u0000" + p.reason;
+    const key = `${p.param}\u0000${p.reason}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(p);

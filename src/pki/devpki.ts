@@ -37,7 +37,12 @@ function validity(opts: { notBefore?: Date; notAfter?: Date; days?: number }): {
 }
 
 /** A self-signed root CA (the trust anchor of one or more PLMNs, or the RI root). */
-export async function createRootCa(opts: { name: string; days?: number; notBefore?: Date; notAfter?: Date }): Promise<DevCa> {
+export async function createRootCa(opts: {
+  name: string;
+  days?: number;
+  notBefore?: Date;
+  notAfter?: Date;
+}): Promise<DevCa> {
   const keys = (await crypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${opts.name}`,
@@ -55,9 +60,20 @@ export async function createRootCa(opts: { name: string; days?: number; notBefor
 
 async function issue(
   ca: DevCa,
-  opts: { cn: string; dnsNames: string[]; usages: string[]; curve?: "P-256" | "P-384"; days?: number; notBefore?: Date; notAfter?: Date },
+  opts: {
+    cn: string;
+    dnsNames: string[];
+    usages: string[];
+    curve?: "P-256" | "P-384";
+    days?: number;
+    notBefore?: Date;
+    notAfter?: Date;
+  },
 ): Promise<DevCert> {
-  const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: opts.curve ?? "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: opts.curve ?? "P-256" }, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
   const exts: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -65,7 +81,10 @@ async function issue(
     await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
   ];
   if (opts.usages.length) exts.push(new x509.ExtendedKeyUsageExtension(opts.usages, false));
-  if (opts.dnsNames.length) exts.push(new x509.SubjectAlternativeNameExtension(opts.dnsNames.map((value) => ({ type: "dns" as const, value }))));
+  if (opts.dnsNames.length)
+    exts.push(
+      new x509.SubjectAlternativeNameExtension(opts.dnsNames.map((value) => ({ type: "dns" as const, value }))),
+    );
   const cert = await x509.X509CertificateGenerator.create({
     subject: `CN=${opts.cn}`,
     issuer: ca.cert.subject,

@@ -34,20 +34,30 @@ function validAt(c: X509Certificate, now: Date): boolean {
 }
 
 /** Walk from `leaf` through `intermediates` to one of `roots`; every link signature- and date-checked. */
-function chainsTo(leaf: X509Certificate, intermediates: X509Certificate[], roots: X509Certificate[], now: Date): string | null {
+function chainsTo(
+  leaf: X509Certificate,
+  intermediates: X509Certificate[],
+  roots: X509Certificate[],
+  now: Date,
+): string | null {
   let cur = leaf;
   const seen = new Set<string>([leaf.fingerprint256]);
   for (let depth = 0; depth <= MAX_CHAIN; depth++) {
     if (!validAt(cur, now)) return `certificate ${cur.subject.replace(/\n/g, ",")} not valid now`;
-    const root = roots.find((r) => r.fingerprint256 === cur.fingerprint256 || (cur.checkIssued(r) && cur.verify(r.publicKey)));
+    const root = roots.find(
+      (r) => r.fingerprint256 === cur.fingerprint256 || (cur.checkIssued(r) && cur.verify(r.publicKey)),
+    );
     if (root) {
       if (root.fingerprint256 !== cur.fingerprint256 && !validAt(root, now)) return "trust anchor root not valid now";
-      if (root.fingerprint256 === cur.fingerprint256 && depth === 0) return "a root certificate is not an end-entity certificate";
+      if (root.fingerprint256 === cur.fingerprint256 && depth === 0)
+        return "a root certificate is not an end-entity certificate";
       return null;
     }
     // an intermediate must be a CA and not self-issued (a self-issued one is some other anchor's root)
     const c = cur;
-    const next = intermediates.find((i) => i.ca && i.subject !== i.issuer && !seen.has(i.fingerprint256) && c.checkIssued(i) && c.verify(i.publicKey));
+    const next = intermediates.find(
+      (i) => i.ca && i.subject !== i.issuer && !seen.has(i.fingerprint256) && c.checkIssued(i) && c.verify(i.publicKey),
+    );
     if (!next) return "certificate does not chain to the trust anchor of its PLMN IDs";
     seen.add(next.fingerprint256);
     cur = next;
@@ -132,7 +142,7 @@ export function peerChainOf(socket: { getPeerCertificate(detailed: true): unknow
   const out: X509Certificate[] = [];
   let c = socket.getPeerCertificate(true) as { raw?: Buffer; issuerCertificate?: unknown } | null;
   const seen = new Set<unknown>();
-  while (c && c.raw && !seen.has(c) && out.length < MAX_CHAIN + 1) {
+  while (c?.raw && !seen.has(c) && out.length < MAX_CHAIN + 1) {
     seen.add(c);
     try {
       out.push(new X509Certificate(c.raw));

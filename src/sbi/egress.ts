@@ -20,10 +20,17 @@ export interface AllowedTarget {
   apiPrefixes?: string[];
 }
 
-export type EgressRefusal = "INVALID_TARGET" | "SPECIAL_ADDRESS" | "HOST_NOT_ALLOWED" | "PORT_NOT_ALLOWED" | "SCHEME_NOT_ALLOWED" | "PATH_NOT_ALLOWED" | "INVALID_PATH";
+export type EgressRefusal =
+  | "INVALID_TARGET"
+  | "SPECIAL_ADDRESS"
+  | "HOST_NOT_ALLOWED"
+  | "PORT_NOT_ALLOWED"
+  | "SCHEME_NOT_ALLOWED"
+  | "PATH_NOT_ALLOWED"
+  | "INVALID_PATH";
 
 export type EgressDecision =
-  | { ok: true; /** the normalised path to send */ path: string; entry: number }
+  | { ok: true /** the normalised path to send */; path: string; entry: number }
   | { ok: false; reason: EgressRefusal; detail: string };
 
 export class EgressConfigError extends Error {
@@ -135,7 +142,15 @@ export function specialAddressReason(addr: Uint8Array): string | null {
 }
 
 /** Host names that resolve to the local machine or a cloud metadata service. */
-const SPECIAL_NAMES = [/^localhost$/, /\.localhost$/, /^metadata\.google\.internal$/, /^metadata(\.goog)?$/, /^instance-data(\.ec2\.internal)?$/, /\.internal$/, /\.local$/];
+const SPECIAL_NAMES = [
+  /^localhost$/,
+  /\.localhost$/,
+  /^metadata\.google\.internal$/,
+  /^metadata(\.goog)?$/,
+  /^instance-data(\.ec2\.internal)?$/,
+  /\.internal$/,
+  /\.local$/,
+];
 
 function specialNameReason(host: string): string | null {
   if (!host.includes(".")) return "single-label host name";
@@ -174,20 +189,21 @@ export function normalizePath(raw: string): string {
     if (!PCHAR_RE.test(seg)) throw new PathError("invalid character in path");
     const norm = seg.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => {
       const c = String.fromCharCode(parseInt(h, 16));
-      if (c === "/" || c === "\\" || c === "%" || c === "\0") throw new PathError(`encoded ${JSON.stringify(c)} not allowed in path`);
+      if (c === "/" || c === "\\" || c === "%" || c === "\0")
+        throw new PathError(`encoded ${JSON.stringify(c)} not allowed in path`);
       if (c === ".") throw new PathError("encoded '.' not allowed in path");
       return UNRESERVED_RE.test(c) ? c : `%${h.toUpperCase()}`;
     });
     if (norm === "." || norm === "..") throw new PathError("dot segment in path");
     out.push(norm);
   });
-  return "/" + out.join("/");
+  return `/${out.join("/")}`;
 }
 
 /** Whether `path` is `prefix` or below it, at a segment boundary. Both normalised; prefix without trailing "/". */
 export function pathHasPrefix(path: string, prefix: string): boolean {
   if (prefix === "" || prefix === "/") return true;
-  return path === prefix || path.startsWith(prefix + "/");
+  return path === prefix || path.startsWith(`${prefix}/`);
 }
 
 // ---------------------------------------------------------------- the policy
@@ -228,7 +244,7 @@ function compileHost(raw: string): HostRule {
   if (h.startsWith("*.")) {
     const domain = h.slice(2).replace(/\.$/, "");
     const p = safeParseHost(domain);
-    if (!p || p.kind !== "dns" || !domain.includes(".")) throw new EgressConfigError(`invalid domain pattern "${raw}"`);
+    if (p?.kind !== "dns" || !domain.includes(".")) throw new EgressConfigError(`invalid domain pattern "${raw}"`);
     return { kind: "suffix", domain };
   }
   const bare = h.startsWith("[") ? h : h.includes(":") ? `[${h}]` : h;
@@ -246,7 +262,9 @@ function safeParseHost(h: string): ParsedHost | null {
 }
 
 /** The per-host part of a decision (parsed host, special-address refusal): the same for every request to a host. */
-type HostVerdict = { ok: true; host: ParsedHost; special: EgressDecision | null } | { ok: false; refusal: EgressDecision };
+type HostVerdict =
+  | { ok: true; host: ParsedHost; special: EgressDecision | null }
+  | { ok: false; refusal: EgressDecision };
 /** Hosts whose verdict is kept per policy (producers of one peer: few); the cache starts over when full. */
 const MAX_CACHED_HOSTS = 256;
 
@@ -256,7 +274,8 @@ export class EgressPolicy {
   readonly #hosts = new Map<string, HostVerdict>();
 
   constructor(allowed: readonly AllowedTarget[]) {
-    if (allowed.length > MAX_ALLOWED_TARGETS) throw new EgressConfigError(`more than ${MAX_ALLOWED_TARGETS} allowed targets`);
+    if (allowed.length > MAX_ALLOWED_TARGETS)
+      throw new EgressConfigError(`more than ${MAX_ALLOWED_TARGETS} allowed targets`);
     this.#entries = allowed.map((a) => {
       const scheme = a.scheme ?? "https";
       if (scheme !== "http" && scheme !== "https") throw new EgressConfigError(`scheme ${String(scheme)} not allowed`);
@@ -286,7 +305,7 @@ export class EgressPolicy {
       case "exact":
         return rule.parsed.kind === h.kind && rule.host === h.host;
       case "suffix":
-        return h.kind === "dns" && h.host.endsWith("." + rule.domain);
+        return h.kind === "dns" && h.host.endsWith(`.${rule.domain}`);
       case "cidr":
         return h.kind !== "dns" && inCidr(h.bytes, rule.cidr);
     }
@@ -295,14 +314,17 @@ export class EgressPolicy {
   /** Whether an entry names this address explicitly (IP literal or CIDR): the only way to allow a special address. */
   #explicitlyAllowsAddress(addr: Uint8Array): boolean {
     return this.#entries.some(
-      (e) => (e.rule.kind === "cidr" && inCidr(addr, e.rule.cidr)) || (e.rule.kind === "exact" && e.rule.parsed.kind !== "dns" && equalBytes(e.rule.parsed.bytes, addr)),
+      (e) =>
+        (e.rule.kind === "cidr" && inCidr(addr, e.rule.cidr)) ||
+        (e.rule.kind === "exact" && e.rule.parsed.kind !== "dns" && equalBytes(e.rule.parsed.bytes, addr)),
     );
   }
 
   /** Decide whether the pSEPP may deliver to `target`. Never throws. */
   check(target: EgressTarget): EgressDecision {
     const scheme = String(target.scheme).toLowerCase();
-    if (scheme !== "http" && scheme !== "https") return { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: "scheme not allowed" };
+    if (scheme !== "http" && scheme !== "https")
+      return { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: "scheme not allowed" };
     if (target.port !== null && (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535))
       return { ok: false, reason: "INVALID_TARGET", detail: "port out of range" };
     const hv = this.#hostVerdict(target.host);
@@ -323,15 +345,20 @@ export class EgressPolicy {
       const e = this.#entries[i]!;
       if (!this.#hostMatches(e.rule, h)) continue;
       if (e.scheme !== scheme) {
-        if (rank < 1) (best = { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: `scheme ${scheme} not allowed for this host` }), (rank = 1);
+        if (rank < 1)
+          (best = { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: `scheme ${scheme} not allowed for this host` }),
+            (rank = 1);
         continue;
       }
       if ((e.port ?? defaultPort(e.scheme)) !== port) {
-        if (rank < 2) (best = { ok: false, reason: "PORT_NOT_ALLOWED", detail: `port ${port} not allowed for this host` }), (rank = 2);
+        if (rank < 2)
+          (best = { ok: false, reason: "PORT_NOT_ALLOWED", detail: `port ${port} not allowed for this host` }),
+            (rank = 2);
         continue;
       }
       if (e.prefixes && !e.prefixes.some((p) => pathHasPrefix(path, p))) {
-        if (rank < 3) (best = { ok: false, reason: "PATH_NOT_ALLOWED", detail: "API path not allowed for this host" }), (rank = 3);
+        if (rank < 3)
+          (best = { ok: false, reason: "PATH_NOT_ALLOWED", detail: "API path not allowed for this host" }), (rank = 3);
         continue;
       }
       return { ok: true, path, entry: i };
@@ -350,10 +377,12 @@ export class EgressPolicy {
       if (h.kind === "dns") {
         const why = specialNameReason(h.host);
         const name = h.host;
-        if (why && !this.#entries.some((e) => e.rule.kind === "exact" && e.rule.host === name)) special = { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} not allowed` };
+        if (why && !this.#entries.some((e) => e.rule.kind === "exact" && e.rule.host === name))
+          special = { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} not allowed` };
       } else {
         const why = specialAddressReason(h.bytes);
-        if (why && !this.#explicitlyAllowsAddress(h.bytes)) special = { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} address not allowed` };
+        if (why && !this.#explicitlyAllowsAddress(h.bytes))
+          special = { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} address not allowed` };
       }
       v = { ok: true, host: h, special };
     } catch (e) {

@@ -22,7 +22,8 @@ export class TokenBucket {
   readonly #now: Clock;
 
   constructor(ratePerSecond: number, burst = ratePerSecond, now: Clock = monotonic) {
-    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) throw new RangeError("ratePerSecond must be a positive number");
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond))
+      throw new RangeError("ratePerSecond must be a positive number");
     if (!(burst >= 1) || !Number.isFinite(burst)) throw new RangeError("burst must be ≥ 1");
     this.#rate = ratePerSecond;
     this.#burst = burst;
@@ -87,7 +88,7 @@ export interface Permit {
 
 export type AcquireResult =
   | { ok: true; permit: Permit }
-  | { ok: false; reason: "rate" | "pending" | "unknown-peer"; /** for Retry-After */ retryAfterSeconds: number };
+  | { ok: false; reason: "rate" | "pending" | "unknown-peer" /** for Retry-After */; retryAfterSeconds: number };
 
 /** Limits of one peer: rate and requests in flight. */
 export class PeerLimiter {
@@ -96,7 +97,8 @@ export class PeerLimiter {
   #pending = 0;
 
   constructor(s: PeerLimitSettings, now: Clock = monotonic) {
-    if (!Number.isInteger(s.maxPendingRequests) || s.maxPendingRequests < 1) throw new RangeError("maxPendingRequests must be a positive integer");
+    if (!Number.isInteger(s.maxPendingRequests) || s.maxPendingRequests < 1)
+      throw new RangeError("maxPendingRequests must be a positive integer");
     this.#maxPending = s.maxPendingRequests;
     this.#bucket = new TokenBucket(s.maxRequestsPerSecond, s.burst ?? s.maxRequestsPerSecond, now);
   }
@@ -106,7 +108,8 @@ export class PeerLimiter {
   }
 
   reconfigure(s: PeerLimitSettings): void {
-    if (!Number.isInteger(s.maxPendingRequests) || s.maxPendingRequests < 1) throw new RangeError("maxPendingRequests must be a positive integer");
+    if (!Number.isInteger(s.maxPendingRequests) || s.maxPendingRequests < 1)
+      throw new RangeError("maxPendingRequests must be a positive integer");
     this.#maxPending = s.maxPendingRequests;
     this.#bucket.reconfigure(s.maxRequestsPerSecond, s.burst ?? s.maxRequestsPerSecond);
   }
@@ -114,7 +117,12 @@ export class PeerLimiter {
   /** Admit one request: pending limit first (a refused request costs no token), then the rate. */
   acquire(): AcquireResult {
     if (this.#pending >= this.#maxPending) return { ok: false, reason: "pending", retryAfterSeconds: 1 };
-    if (!this.#bucket.tryTake()) return { ok: false, reason: "rate", retryAfterSeconds: Math.max(1, Math.ceil(this.#bucket.msUntilToken() / 1000)) };
+    if (!this.#bucket.tryTake())
+      return {
+        ok: false,
+        reason: "rate",
+        retryAfterSeconds: Math.max(1, Math.ceil(this.#bucket.msUntilToken() / 1000)),
+      };
     this.#pending++;
     let done = false;
     return {
@@ -140,7 +148,10 @@ export class PeerLimits {
   constructor(opts: { now?: Clock; metrics?: Registry } = {}) {
     this.#now = opts.now ?? monotonic;
     if (opts.metrics) {
-      this.#refused = opts.metrics.counter("sepp_peer_requests_refused_total", "Requests refused by the per-peer data path limits (429 NF_CONGESTION_RISK), by peer and reason");
+      this.#refused = opts.metrics.counter(
+        "sepp_peer_requests_refused_total",
+        "Requests refused by the per-peer data path limits (429 NF_CONGESTION_RISK), by peer and reason",
+      );
       this.#pendingGauge = opts.metrics.gauge("sepp_peer_pending_requests", "Data path requests in flight per peer");
     }
   }
@@ -178,7 +189,14 @@ export class PeerLimits {
 }
 
 /** The ProblemDetails (429 NF_CONGESTION_RISK) and headers for a refused request. */
-export function congestionProblem(r: { reason: string; retryAfterSeconds: number }): { problem: ProblemDetails; headers: Record<string, string> } {
-  const detail = r.reason === "pending" ? "too many pending requests towards this peer" : "request rate towards this peer exceeded";
-  return { problem: problem(429, "NF_CONGESTION_RISK", detail), headers: { "retry-after": String(r.retryAfterSeconds) } };
+export function congestionProblem(r: { reason: string; retryAfterSeconds: number }): {
+  problem: ProblemDetails;
+  headers: Record<string, string>;
+} {
+  const detail =
+    r.reason === "pending" ? "too many pending requests towards this peer" : "request rate towards this peer exceeded";
+  return {
+    problem: problem(429, "NF_CONGESTION_RISK", detail),
+    headers: { "retry-after": String(r.retryAfterSeconds) },
+  };
 }

@@ -34,7 +34,8 @@ export function parseOriginatingNetworkId(value: string): OriginatingNetworkId {
   if (typeof value !== "string") throw new OriginError("not a string");
   if (value.length > MAX_VALUE_LENGTH) throw new OriginError("3gpp-Sbi-Originating-Network-Id too long");
   const m = RE.exec(value);
-  if (!m) throw new OriginError("3gpp-Sbi-Originating-Network-Id does not match <mcc>-<mnc>[-<nid>][; src: SCP|SEPP-<fqdn>]");
+  if (!m)
+    throw new OriginError("3gpp-Sbi-Originating-Network-Id does not match <mcc>-<mnc>[-<nid>][; src: SCP|SEPP-<fqdn>]");
   const out: OriginatingNetworkId = { plmn: { mcc: m[1]!, mnc: m[2]! } };
   if (m[3]) out.nid = m[3].toLowerCase();
   if (m[4]) out.src = { type: m[4].toUpperCase() as "SCP" | "SEPP", fqdn: m[5]! };
@@ -80,7 +81,9 @@ export type OriginOutcome =
       detail: string;
     };
 
-function single(values: string | readonly string[] | null | undefined): { ok: true; value: string | null } | { ok: false } {
+function single(
+  values: string | readonly string[] | null | undefined,
+): { ok: true; value: string | null } | { ok: false } {
   if (values == null) return { ok: true, value: null };
   if (typeof values === "string") return { ok: true, value: values };
   if (values.length === 0) return { ok: true, value: null };
@@ -98,7 +101,13 @@ export function checkOriginAtSender(
   own: { plmnIds: readonly PlmnIdNid[]; fqdn: string; insertPlmn?: PlmnIdNid },
 ): OriginOutcome {
   const s = single(values);
-  if (!s.ok) return { action: "reject", status: 400, cause: "MANDATORY_IE_INCORRECT", detail: "more than one 3gpp-Sbi-Originating-Network-Id header" };
+  if (!s.ok)
+    return {
+      action: "reject",
+      status: 400,
+      cause: "MANDATORY_IE_INCORRECT",
+      detail: "more than one 3gpp-Sbi-Originating-Network-Id header",
+    };
   if (s.value === null) {
     const p = own.insertPlmn ?? own.plmnIds[0];
     if (!p) throw new OriginError("no own PLMN ID configured");
@@ -113,7 +122,12 @@ export function checkOriginAtSender(
     return { action: "reject", status: 400, cause: "MANDATORY_IE_INCORRECT", detail: (e as Error).message };
   }
   if (!originMatches(o, own.plmnIds))
-    return { action: "reject", status: 403, cause: "PLMN_ID_MISMATCH", detail: "3gpp-Sbi-Originating-Network-Id names a network that is not ours" };
+    return {
+      action: "reject",
+      status: 403,
+      cause: "PLMN_ID_MISMATCH",
+      detail: "3gpp-Sbi-Originating-Network-Id names a network that is not ours",
+    };
   return { action: "forward", value: s.value.trim(), inserted: false, parsed: o };
 }
 
@@ -121,11 +135,26 @@ export function checkOriginAtSender(
  * pSEPP (receiving SEPP): the asserted network must be one of the peer's (from the N32-f context, its
  * certificate or configuration). A malformed or repeated header cannot be verified: rejected as a mismatch.
  */
-export function checkOriginAtReceiver(values: string | readonly string[] | null | undefined, peer: { plmnIds: readonly PlmnIdNid[] }): OriginOutcome {
+export function checkOriginAtReceiver(
+  values: string | readonly string[] | null | undefined,
+  peer: { plmnIds: readonly PlmnIdNid[] },
+): OriginOutcome {
   const s = single(values);
-  if (!s.ok) return { action: "reject", status: 403, cause: "PLMN_ID_MISMATCH", detail: "more than one 3gpp-Sbi-Originating-Network-Id header" };
+  if (!s.ok)
+    return {
+      action: "reject",
+      status: 403,
+      cause: "PLMN_ID_MISMATCH",
+      detail: "more than one 3gpp-Sbi-Originating-Network-Id header",
+    };
   if (s.value === null)
-    return { action: "forward", value: null, inserted: false, parsed: null, warning: "3gpp-Sbi-Originating-Network-Id missing" };
+    return {
+      action: "forward",
+      value: null,
+      inserted: false,
+      parsed: null,
+      warning: "3gpp-Sbi-Originating-Network-Id missing",
+    };
   let o: OriginatingNetworkId;
   try {
     o = parseOriginatingNetworkId(s.value);
@@ -133,6 +162,11 @@ export function checkOriginAtReceiver(values: string | readonly string[] | null 
     return { action: "reject", status: 403, cause: "PLMN_ID_MISMATCH", detail: (e as Error).message };
   }
   if (!originMatches(o, peer.plmnIds))
-    return { action: "reject", status: 403, cause: "PLMN_ID_MISMATCH", detail: "3gpp-Sbi-Originating-Network-Id names a network that is not the peer's" };
+    return {
+      action: "reject",
+      status: 403,
+      cause: "PLMN_ID_MISMATCH",
+      detail: "3gpp-Sbi-Originating-Network-Id names a network that is not the peer's",
+    };
   return { action: "forward", value: s.value.trim(), inserted: false, parsed: o };
 }

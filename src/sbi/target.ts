@@ -20,7 +20,11 @@ export class TargetError extends Error {
     readonly code: "INVALID_TARGET" | "UNKNOWN_TELESCOPIC_LABEL" | "NO_TARGET",
     detail: string,
     readonly status = code === "UNKNOWN_TELESCOPIC_LABEL" ? 404 : 400,
-    readonly problemCause = code === "UNKNOWN_TELESCOPIC_LABEL" ? "TARGET_NOT_FOUND" : code === "NO_TARGET" ? "MANDATORY_IE_MISSING" : "MANDATORY_IE_INCORRECT",
+    readonly problemCause = code === "UNKNOWN_TELESCOPIC_LABEL"
+      ? "TARGET_NOT_FOUND"
+      : code === "NO_TARGET"
+        ? "MANDATORY_IE_MISSING"
+        : "MANDATORY_IE_INCORRECT",
     readonly param = "3gpp-Sbi-Target-apiRoot",
   ) {
     super(detail);
@@ -163,7 +167,8 @@ export function parseHost(raw: string): ParsedHost {
   const lower = raw.toLowerCase();
   if (endsInNumber(lower)) {
     const bytes = parseIPv4(lower);
-    if (!bytes) throw new TargetError("INVALID_TARGET", "non-canonical IPv4 address (only dotted decimal a.b.c.d is accepted)");
+    if (!bytes)
+      throw new TargetError("INVALID_TARGET", "non-canonical IPv4 address (only dotted decimal a.b.c.d is accepted)");
     return { kind: "ipv4", host: lower, bytes };
   }
   if (!isDnsName(lower)) throw new TargetError("INVALID_TARGET", "host is not a valid DNS name");
@@ -204,7 +209,8 @@ export function parseAuthority(raw: string): Authority {
   } else {
     const colon = raw.indexOf(":");
     if (colon !== -1) {
-      if (raw.indexOf(":", colon + 1) !== -1) throw new TargetError("INVALID_TARGET", "IPv6 literals must be in brackets");
+      if (raw.indexOf(":", colon + 1) !== -1)
+        throw new TargetError("INVALID_TARGET", "IPv6 literals must be in brackets");
       hostPart = raw.slice(0, colon);
       portPart = raw.slice(colon + 1);
     }
@@ -235,7 +241,7 @@ export function parsePathPrefix(raw: string): string {
     if (seg === "." || seg === "..") throw new TargetError("INVALID_TARGET", "dot segment in prefix");
     if (!SEGMENT_RE.test(seg)) throw new TargetError("INVALID_TARGET", "invalid character in prefix");
   }
-  return "/" + body;
+  return `/${body}`;
 }
 
 export interface ApiRoot {
@@ -257,12 +263,20 @@ export function parseApiRoot(value: string): ApiRoot {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(v);
   if (!m) throw new TargetError("INVALID_TARGET", "apiRoot must be scheme://authority[prefix]");
   const scheme = m[1]!.toLowerCase();
-  if (scheme !== "http" && scheme !== "https") throw new TargetError("INVALID_TARGET", `scheme ${scheme} not allowed (http or https)`);
+  if (scheme !== "http" && scheme !== "https")
+    throw new TargetError("INVALID_TARGET", `scheme ${scheme} not allowed (http or https)`);
   const rest = m[3]!;
   if (rest.includes("#")) throw new TargetError("INVALID_TARGET", "fragment not allowed in apiRoot");
   if (rest.includes("?")) throw new TargetError("INVALID_TARGET", "query not allowed in apiRoot");
   const a = parseAuthority(m[2]!);
-  return { scheme, authority: a.authority, host: a.host, hostKind: a.kind, port: a.port, pathPrefix: parsePathPrefix(rest) };
+  return {
+    scheme,
+    authority: a.authority,
+    host: a.host,
+    hostKind: a.kind,
+    port: a.port,
+    pathPrefix: parsePathPrefix(rest),
+  };
 }
 
 export function formatApiRoot(r: Pick<ApiRoot, "scheme" | "authority" | "pathPrefix">): string {
@@ -313,18 +327,25 @@ export interface ResolvedTarget extends ApiRoot {
 /** The telescopic label of `host` when it is `<label>.<seppDomain>`, else null. */
 export function telescopicLabelOf(host: string, seppDomain: string): string | null {
   const h = host.toLowerCase().replace(/\.$/, "");
-  const d = "." + seppDomain.toLowerCase().replace(/\.$/, "");
+  const d = `.${seppDomain.toLowerCase().replace(/\.$/, "")}`;
   if (!h.endsWith(d)) return null;
   const label = h.slice(0, -d.length);
   return label.length > 0 && !label.includes(".") ? label : null;
 }
 
-function viaTelescopic(label: string, nfScheme: string, pathPrefix: string, param: string, ctx: TargetContext): ResolvedTarget {
+function viaTelescopic(
+  label: string,
+  nfScheme: string,
+  pathPrefix: string,
+  param: string,
+  ctx: TargetContext,
+): ResolvedTarget {
   const t = isDnsLabel(label) ? ctx.resolveLabel(label.toLowerCase()) : null;
   if (!t) throw new TargetError("UNKNOWN_TELESCOPIC_LABEL", "unknown telescopic FQDN", 404, "TARGET_NOT_FOUND", param);
   const h = parseHost(t.foreignHost.includes(":") ? `[${t.foreignHost}]` : t.foreignHost);
   const rs = (t.scheme ?? nfScheme).toLowerCase();
-  if (rs !== "http" && rs !== "https") throw new TargetError("INVALID_TARGET", "invalid :scheme", 400, "MANDATORY_IE_INCORRECT", ":scheme");
+  if (rs !== "http" && rs !== "https")
+    throw new TargetError("INVALID_TARGET", "invalid :scheme", 400, "MANDATORY_IE_INCORRECT", ":scheme");
   return {
     scheme: rs,
     authority: formatAuthority(h.kind, h.host, t.port),
@@ -360,9 +381,11 @@ export function resolveTarget(req: TargetRequest, ctx: TargetContext): ResolvedT
     return { ...r, via: "header", plmn: r.hostKind === "dns" ? plmnOfHost(r.host) : null };
   }
   const own = new Set([domain, ...(ctx.ownHosts ?? []).map((h) => h.toLowerCase().replace(/\.$/, ""))]);
-  if (own.has(a.host)) throw new TargetError("NO_TARGET", "no target: :authority names this SEPP and 3gpp-Sbi-Target-apiRoot is absent");
+  if (own.has(a.host))
+    throw new TargetError("NO_TARGET", "no target: :authority names this SEPP and 3gpp-Sbi-Target-apiRoot is absent");
   const scheme = req.scheme.toLowerCase();
-  if (scheme !== "http" && scheme !== "https") throw new TargetError("INVALID_TARGET", "invalid :scheme", 400, "MANDATORY_IE_INCORRECT", ":scheme");
+  if (scheme !== "http" && scheme !== "https")
+    throw new TargetError("INVALID_TARGET", "invalid :scheme", 400, "MANDATORY_IE_INCORRECT", ":scheme");
   return {
     scheme,
     authority: a.authority,

@@ -24,7 +24,17 @@ import { Fqdn } from "../config/schema.ts";
 import type { Registry } from "../metrics.ts";
 import type { PlmnId } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
-import { formatAuthority, isDnsLabel, isDnsName, parseAuthority, parseHost, plmnOfHost, TargetError, type SbiScheme, type TelescopicTarget } from "./target.ts";
+import {
+  formatAuthority,
+  isDnsLabel,
+  isDnsName,
+  parseAuthority,
+  parseHost,
+  plmnOfHost,
+  type TargetError,
+  type SbiScheme,
+  type TelescopicTarget,
+} from "./target.ts";
 
 export class TelescopicError extends Error {
   override name = "TelescopicError";
@@ -138,8 +148,10 @@ export class TelescopicStore implements TelescopicMapper {
 
   constructor(pathOrDb: string | Database, opts: TelescopicStoreOptions) {
     const d = opts.seppDomain.toLowerCase().replace(/\.$/, "");
-    if (!isDnsName(d) || !d.includes(".")) throw new TelescopicError(`invalid SEPP domain "${opts.seppDomain}"`, 500, "INVALID_CONFIGURATION");
-    if (d.length + 1 + 26 > 253) throw new TelescopicError("SEPP domain too long for telescopic FQDNs", 500, "INVALID_CONFIGURATION");
+    if (!isDnsName(d) || !d.includes("."))
+      throw new TelescopicError(`invalid SEPP domain "${opts.seppDomain}"`, 500, "INVALID_CONFIGURATION");
+    if (d.length + 1 + 26 > 253)
+      throw new TelescopicError("SEPP domain too long for telescopic FQDNs", 500, "INVALID_CONFIGURATION");
     this.seppDomain = d;
     this.#max = opts.maxEntries ?? 50_000;
     this.#maxPerPeer = opts.maxEntriesPerPeer ?? Math.min(10_000, this.#max);
@@ -185,12 +197,20 @@ export class TelescopicStore implements TelescopicMapper {
     this.#recount();
     opts.metrics?.gauge("sepp_telescopic_entries", "Entries in the telescopic FQDN table").set({}, () => this.#count);
     this.#q = {
-      byLabel: this.#db.query(`SELECT label, host, scheme, port, peer_id, last_used FROM telescopic_map WHERE label = ?`),
-      byKey: this.#db.query(`SELECT label, host, scheme, port, peer_id, last_used FROM telescopic_map WHERE origin_key = ?`),
-      insert: this.#db.query(`INSERT INTO telescopic_map (label, origin_key, host, scheme, port, peer_id, created_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      byLabel: this.#db.query(
+        `SELECT label, host, scheme, port, peer_id, last_used FROM telescopic_map WHERE label = ?`,
+      ),
+      byKey: this.#db.query(
+        `SELECT label, host, scheme, port, peer_id, last_used FROM telescopic_map WHERE origin_key = ?`,
+      ),
+      insert: this.#db.query(
+        `INSERT INTO telescopic_map (label, origin_key, host, scheme, port, peer_id, created_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       touch: this.#db.query(`UPDATE telescopic_map SET last_used = ? WHERE label = ?`),
       oldest: this.#db.query(`SELECT label, peer_id, last_used FROM telescopic_map ORDER BY last_used ASC LIMIT 1`),
-      oldestOfPeer: this.#db.query(`SELECT label, peer_id, last_used FROM telescopic_map WHERE peer_id IS ? ORDER BY last_used ASC LIMIT 1`),
+      oldestOfPeer: this.#db.query(
+        `SELECT label, peer_id, last_used FROM telescopic_map WHERE peer_id IS ? ORDER BY last_used ASC LIMIT 1`,
+      ),
       del: this.#db.query(`DELETE FROM telescopic_map WHERE label = ?`),
     };
   }
@@ -217,24 +237,29 @@ export class TelescopicStore implements TelescopicMapper {
     return `${label}.${this.seppDomain}`;
   }
 
-  #origin(foreignHost: string, origin?: ForeignOrigin): { host: string; kind: string; scheme: SbiScheme | null; port: number | null; peerId: string | null; key: string } {
+  #origin(
+    foreignHost: string,
+    origin?: ForeignOrigin,
+  ): { host: string; kind: string; scheme: SbiScheme | null; port: number | null; peerId: string | null; key: string } {
     let h;
     try {
       h = parseHost(foreignHost.includes(":") && !foreignHost.startsWith("[") ? `[${foreignHost}]` : foreignHost);
     } catch (e) {
       throw new TelescopicError(`invalid foreign host: ${(e as Error).message}`);
     }
-    if (h.kind === "dns" && (h.host === this.seppDomain || h.host.endsWith("." + this.seppDomain)))
+    if (h.kind === "dns" && (h.host === this.seppDomain || h.host.endsWith(`.${this.seppDomain}`)))
       throw new TelescopicError("a host under the own SEPP domain cannot be mapped (it would loop)");
     const scheme = origin?.scheme ?? null;
     if (scheme !== null && scheme !== "http" && scheme !== "https") throw new TelescopicError("invalid scheme");
     let port = origin?.port ?? null;
-    if (port !== null && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new TelescopicError("invalid port");
+    if (port !== null && (!Number.isInteger(port) || port < 1 || port > 65535))
+      throw new TelescopicError("invalid port");
     if (port !== null && scheme !== null && port === defaultPort(scheme)) port = null;
     const peerId = origin?.peerId ?? null;
-    if (peerId !== null && !PEER_ID_RE.test(peerId)) throw new TelescopicError("invalid peer id", 500, "SYSTEM_FAILURE");
+    if (peerId !== null && !PEER_ID_RE.test(peerId))
+      throw new TelescopicError("invalid peer id", 500, "SYSTEM_FAILURE");
     // FQDN origins keep the key (and so the label) they always had; an IP literal is only meaningful with its peer
-    const key = `${scheme ?? ""}|${h.host}|${port ?? ""}` + (h.kind !== "dns" && peerId !== null ? `|${peerId}` : "");
+    const key = `${scheme ?? ""}|${h.host}|${port ?? ""}${h.kind !== "dns" && peerId !== null ? `|${peerId}` : ""}`;
     return { host: h.host, kind: h.kind, scheme, port, peerId, key };
   }
 
@@ -265,13 +290,17 @@ export class TelescopicStore implements TelescopicMapper {
       if (atQuota || this.#count >= this.#max) {
         const old = (atQuota ? this.#q.oldestOfPeer.get(o.peerId) : this.#q.oldest.get()) as Old;
         if (!old || now - old.last_used < this.#minIdle)
-          throw new TelescopicError(atQuota ? "telescopic table quota of this peer exhausted" : "telescopic table full", 503, "INSUFFICIENT_RESOURCES");
+          throw new TelescopicError(
+            atQuota ? "telescopic table quota of this peer exhausted" : "telescopic table full",
+            503,
+            "INSUFFICIENT_RESOURCES",
+          );
         this.#q.del.run(old.label);
         this.#adjust(old.peer_id, -1);
       }
       // 25 base32 characters = 125 bits; on the (improbable) collision with another origin, lengthen.
       for (let n = 25; n <= 51; n++) {
-        const label = "t" + mac.slice(0, n);
+        const label = `t${mac.slice(0, n)}`;
         const clash = this.#q.byLabel.get(label) as Row | null;
         if (clash) continue;
         this.#q.insert.run(label, o.key, o.host, o.scheme, o.port, o.peerId, now, now);
@@ -291,7 +320,11 @@ export class TelescopicStore implements TelescopicMapper {
   #recount(): void {
     this.#perPeer.clear();
     this.#count = 0;
-    for (const r of this.#db.query<{ p: string | null; n: number }, []>(`SELECT peer_id AS p, COUNT(*) AS n FROM telescopic_map GROUP BY peer_id`).all()) {
+    for (const r of this.#db
+      .query<{ p: string | null; n: number }, []>(
+        `SELECT peer_id AS p, COUNT(*) AS n FROM telescopic_map GROUP BY peer_id`,
+      )
+      .all()) {
       this.#perPeer.set(r.p ?? "", r.n);
       this.#count += r.n;
     }
@@ -309,7 +342,13 @@ export class TelescopicStore implements TelescopicMapper {
     const row = this.#q.byLabel.get(l) as Row | null;
     if (!row) return null;
     this.#touch(row);
-    return { label: row.label, foreignHost: row.host, scheme: row.scheme as SbiScheme | null, port: row.port, peerId: row.peer_id ?? null };
+    return {
+      label: row.label,
+      foreignHost: row.host,
+      scheme: row.scheme as SbiScheme | null,
+      port: row.port,
+      peerId: row.peer_id ?? null,
+    };
   }
 
   close(): void {
@@ -348,26 +387,50 @@ export function telescopicApp(store: TelescopicStore, opts: TelescopicAppOptions
     const ff = all["foreign-fqdn"] ?? [];
     const tl = all["telescopic-label"] ?? [];
     if (ff.length > 1) return problemJson(400, "MANDATORY_IE_INCORRECT", "foreign-fqdn repeated", "foreign-fqdn");
-    if (tl.length > 1) return problemJson(400, "MANDATORY_IE_INCORRECT", "telescopic-label repeated", "telescopic-label");
+    if (tl.length > 1)
+      return problemJson(400, "MANDATORY_IE_INCORRECT", "telescopic-label repeated", "telescopic-label");
     if (ff.length === 1 && tl.length === 1)
-      return problemJson(400, "MANDATORY_IE_INCORRECT", "give either foreign-fqdn or telescopic-label, not both", "foreign-fqdn");
+      return problemJson(
+        400,
+        "MANDATORY_IE_INCORRECT",
+        "give either foreign-fqdn or telescopic-label, not both",
+        "foreign-fqdn",
+      );
     if (tl.length === 1) {
       const label = tl[0]!;
-      if (!isDnsLabel(label)) return problemJson(400, "MANDATORY_IE_INCORRECT", "telescopic-label is not a DNS label", "telescopic-label");
+      if (!isDnsLabel(label))
+        return problemJson(400, "MANDATORY_IE_INCORRECT", "telescopic-label is not a DNS label", "telescopic-label");
       const e = store.resolve(label);
       if (!e || !v.is(Fqdn, e.foreignHost)) return problemJson(404, "RESOURCE_NOT_FOUND", "unknown telescopic label");
-      return json({ telescopicLabel: e.label, seppDomain: store.seppDomain, foreignFqdn: e.foreignHost } satisfies TelescopicMapping, 200);
+      return json(
+        {
+          telescopicLabel: e.label,
+          seppDomain: store.seppDomain,
+          foreignFqdn: e.foreignHost,
+        } satisfies TelescopicMapping,
+        200,
+      );
     }
     if (ff.length === 1) {
       const f = ff[0]!.toLowerCase().replace(/\.$/, "");
-      if (!v.is(Fqdn, f)) // TS 29.571 Fqdn
+      if (!v.is(Fqdn, f))
+        // TS 29.571 Fqdn
         return problemJson(400, "MANDATORY_IE_INCORRECT", "foreign-fqdn is not an FQDN", "foreign-fqdn");
-      if (f === store.seppDomain || f.endsWith("." + store.seppDomain))
-        return problemJson(400, "MANDATORY_IE_INCORRECT", "foreign-fqdn is under this SEPP's own domain", "foreign-fqdn");
-      if (!allow(f, plmnOfHost(f))) return problemJson(403, "TARGET_NOT_ALLOWED", "foreign-fqdn is not in a partner network");
+      if (f === store.seppDomain || f.endsWith(`.${store.seppDomain}`))
+        return problemJson(
+          400,
+          "MANDATORY_IE_INCORRECT",
+          "foreign-fqdn is under this SEPP's own domain",
+          "foreign-fqdn",
+        );
+      if (!allow(f, plmnOfHost(f)))
+        return problemJson(403, "TARGET_NOT_ALLOWED", "foreign-fqdn is not in a partner network");
       try {
         const label = store.labelFor(f);
-        return json({ telescopicLabel: label, seppDomain: store.seppDomain, foreignFqdn: f } satisfies TelescopicMapping, 200);
+        return json(
+          { telescopicLabel: label, seppDomain: store.seppDomain, foreignFqdn: f } satisfies TelescopicMapping,
+          200,
+        );
       } catch (e) {
         if (e instanceof TelescopicError) return problemJson(e.status, e.problemCause, e.message);
         throw e;
@@ -417,10 +480,11 @@ export function peerUriFilter(peer: { id: string; plmnIds: readonly PlmnId[] }):
   };
 }
 
-const sbiPortSuffix = (sbi: SbiEndpoint) => (sbi.port === undefined || sbi.port === defaultPort(sbi.scheme) ? "" : `:${sbi.port}`);
+const sbiPortSuffix = (sbi: SbiEndpoint) =>
+  sbi.port === undefined || sbi.port === defaultPort(sbi.scheme) ? "" : `:${sbi.port}`;
 
 function isOwn(host: string, m: TelescopicMapper): boolean {
-  return host === m.seppDomain || host.endsWith("." + m.seppDomain);
+  return host === m.seppDomain || host.endsWith(`.${m.seppDomain}`);
 }
 
 function checkHost(host: string, opts: RewriteOptions): void {
@@ -429,7 +493,12 @@ function checkHost(host: string, opts: RewriteOptions): void {
 }
 
 /** The telescopic FQDN for a foreign FQDN (unchanged when it already is under our own domain). */
-export function telescopicHost(m: TelescopicMapper, foreignHost: string, origin?: ForeignOrigin, opts: RewriteOptions = {}): string {
+export function telescopicHost(
+  m: TelescopicMapper,
+  foreignHost: string,
+  origin?: ForeignOrigin,
+  opts: RewriteOptions = {},
+): string {
   const h = foreignHost.toLowerCase().replace(/\.$/, "");
   if (isOwn(h, m)) return h;
   checkHost(h, opts);
@@ -448,7 +517,8 @@ export function rewriteUri(uri: string, m: TelescopicMapper, sbi: SbiEndpoint, o
   if (uri.length > 4096) throw new TelescopicError("URI too long");
   if (/[\x00-\x20\x7f]/.test(uri)) throw new TelescopicError("URI contains whitespace or control characters");
   const mm = URI_RE.exec(uri);
-  if (!mm) throw new TelescopicError(uri.includes("#") ? "URI must not carry a fragment" : "not an absolute http(s) URI");
+  if (!mm)
+    throw new TelescopicError(uri.includes("#") ? "URI must not carry a fragment" : "not an absolute http(s) URI");
   const scheme = mm[1]!.toLowerCase();
   if (scheme !== "http" && scheme !== "https") throw new TelescopicError(`URI scheme ${scheme} not supported`);
   let a;
@@ -458,10 +528,15 @@ export function rewriteUri(uri: string, m: TelescopicMapper, sbi: SbiEndpoint, o
     throw new TelescopicError(`invalid URI authority: ${(e as TargetError).message}`);
   }
   const rest = mm[3]!;
-  if (!/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/.test(rest)) throw new TelescopicError("invalid character in URI path or query");
+  if (!/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/.test(rest))
+    throw new TelescopicError("invalid character in URI path or query");
   if (a.kind === "dns" && isOwn(a.host, m)) return uri;
   checkHost(a.host, opts);
-  const label = m.labelFor(a.host, { scheme, port: a.port, ...(opts.peerId !== undefined ? { peerId: opts.peerId } : {}) });
+  const label = m.labelFor(a.host, {
+    scheme,
+    port: a.port,
+    ...(opts.peerId !== undefined ? { peerId: opts.peerId } : {}),
+  });
   return `${sbi.scheme}://${formatAuthority("dns", `${label}.${m.seppDomain}`, null)}${sbiPortSuffix(sbi)}${rest}`;
 }
 
@@ -476,7 +551,8 @@ function isObj(x: unknown): x is Record<string, unknown> {
 
 /** Apply `f` to every string found at `pointer` ("*" = any element/member) in `root` (mutated). Returns the count. */
 function forEachAt(root: unknown, pointer: string, f: (v: string, where: string) => string): number {
-  if (pointer === "" || !pointer.startsWith("/")) throw new TelescopicError(`bad pointer ${pointer}`, 500, "SYSTEM_FAILURE");
+  if (pointer === "" || !pointer.startsWith("/"))
+    throw new TelescopicError(`bad pointer ${pointer}`, 500, "SYSTEM_FAILURE");
   const segs = pointer.slice(1).split("/").map(unescapePtr);
   let n = 0;
   const walk = (node: unknown, i: number, where: string) => {
@@ -504,7 +580,13 @@ function forEachAt(root: unknown, pointer: string, f: (v: string, where: string)
 }
 
 /** Rewrite the URI members at `pointers` of a parsed JSON body (a copy is returned; the input is not changed). */
-export function rewriteUriMembers<T>(body: T, pointers: readonly string[], m: TelescopicMapper, sbi: SbiEndpoint, opts: RewriteOptions = {}): { body: T; rewritten: number } {
+export function rewriteUriMembers<T>(
+  body: T,
+  pointers: readonly string[],
+  m: TelescopicMapper,
+  sbi: SbiEndpoint,
+  opts: RewriteOptions = {},
+): { body: T; rewritten: number } {
   const copy = structuredClone(body);
   let rewritten = 0;
   for (const p of pointers) rewritten += forEachAt(copy, p, (v) => rewriteUri(v, m, sbi, opts));
@@ -525,30 +607,74 @@ export interface UriRewriteRule {
  * subscriptions; the V-SMF URI of Nsmf_PDUSession create). Built from the OpenAPI files in 3gpp/.
  */
 export const CALLBACK_URI_RULES: readonly UriRewriteRule[] = [
-  { method: "POST", path: "/nudm-sdm/v2/{ueId}/sdm-subscriptions", pointers: ["/callbackReference", "/dataRestorationCallbackUri"] },
-  { method: "POST", path: "/nudm-sdm/v2/shared-data-subscriptions", pointers: ["/callbackReference", "/dataRestorationCallbackUri"] },
-  { method: "PUT", path: "/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access", pointers: ["/deregCallbackUri", "/pcscfRestorationCallbackUri", "/dataRestorationCallbackUri"] },
-  { method: "PUT", path: "/nudm-uecm/v1/{ueId}/registrations/amf-non-3gpp-access", pointers: ["/deregCallbackUri", "/pcscfRestorationCallbackUri", "/dataRestorationCallbackUri"] },
+  {
+    method: "POST",
+    path: "/nudm-sdm/v2/{ueId}/sdm-subscriptions",
+    pointers: ["/callbackReference", "/dataRestorationCallbackUri"],
+  },
+  {
+    method: "POST",
+    path: "/nudm-sdm/v2/shared-data-subscriptions",
+    pointers: ["/callbackReference", "/dataRestorationCallbackUri"],
+  },
+  {
+    method: "PUT",
+    path: "/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access",
+    pointers: ["/deregCallbackUri", "/pcscfRestorationCallbackUri", "/dataRestorationCallbackUri"],
+  },
+  {
+    method: "PUT",
+    path: "/nudm-uecm/v1/{ueId}/registrations/amf-non-3gpp-access",
+    pointers: ["/deregCallbackUri", "/pcscfRestorationCallbackUri", "/dataRestorationCallbackUri"],
+  },
   {
     method: "PUT",
     path: "/nudm-uecm/v1/{ueId}/registrations/smf-registrations/{pduSessionId}",
-    pointers: ["/deregCallbackUri", "/pcscfRestorationCallbackUri", "/dataRestorationCallbackUri", "/staleCheckCallbackUri"],
+    pointers: [
+      "/deregCallbackUri",
+      "/pcscfRestorationCallbackUri",
+      "/dataRestorationCallbackUri",
+      "/staleCheckCallbackUri",
+    ],
   },
-  { method: "PUT", path: "/nudm-uecm/v1/{ueId}/registrations/smsf-3gpp-access", pointers: ["/dataRestorationCallbackUri"] },
-  { method: "PUT", path: "/nudm-uecm/v1/{ueId}/registrations/smsf-non-3gpp-access", pointers: ["/dataRestorationCallbackUri"] },
+  {
+    method: "PUT",
+    path: "/nudm-uecm/v1/{ueId}/registrations/smsf-3gpp-access",
+    pointers: ["/dataRestorationCallbackUri"],
+  },
+  {
+    method: "PUT",
+    path: "/nudm-uecm/v1/{ueId}/registrations/smsf-non-3gpp-access",
+    pointers: ["/dataRestorationCallbackUri"],
+  },
   { method: "POST", path: "/nudm-ueau/v1/{supi}/auth-events", pointers: ["/dataRestorationCallbackUri"] },
   { method: "POST", path: "/nsmf-pdusession/v1/pdu-sessions", pointers: ["/vsmfPduSessionUri", "/ismfPduSessionUri"] },
   { method: "POST", path: "/namf-comm/v1/subscriptions", pointers: ["/amfStatusUri"] },
   { method: "PUT", path: "/namf-comm/v1/ue-contexts/{ueContextId}", pointers: ["/n2NotifyUri"] },
-  { method: "POST", path: "/namf-comm/v1/ue-contexts/{ueContextId}/n1-n2-messages", pointers: ["/n1n2FailureTxfNotifURI"] },
-  { method: "POST", path: "/namf-comm/v1/ue-contexts/{ueContextId}/n1-n2-messages/subscriptions", pointers: ["/n1NotifyCallbackUri", "/n2NotifyCallbackUri"] },
+  {
+    method: "POST",
+    path: "/namf-comm/v1/ue-contexts/{ueContextId}/n1-n2-messages",
+    pointers: ["/n1n2FailureTxfNotifURI"],
+  },
+  {
+    method: "POST",
+    path: "/namf-comm/v1/ue-contexts/{ueContextId}/n1-n2-messages/subscriptions",
+    pointers: ["/n1NotifyCallbackUri", "/n2NotifyCallbackUri"],
+  },
   { method: "POST", path: "/namf-comm/v1/non-ue-n2-messages/subscriptions", pointers: ["/n2NotifyCallbackUri"] },
   { method: "POST", path: "/nnrf-nfm/v1/subscriptions", pointers: ["/nfStatusNotificationUri"] },
 ];
 
 /** The rule for a request, matching the template against a suffix of `path` at segment boundaries (N32-PROFILE P10). */
-export function findUriRewriteRule(method: string, path: string, rules: readonly UriRewriteRule[] = CALLBACK_URI_RULES): UriRewriteRule | null {
-  const p = path.split("?")[0]!.split("/").filter((s, i) => i > 0 || s !== "");
+export function findUriRewriteRule(
+  method: string,
+  path: string,
+  rules: readonly UriRewriteRule[] = CALLBACK_URI_RULES,
+): UriRewriteRule | null {
+  const p = path
+    .split("?")[0]!
+    .split("/")
+    .filter((s, i) => i > 0 || s !== "");
   for (const r of rules) {
     if (r.method !== method.toUpperCase()) continue;
     const t = r.path.split("/").slice(1);
@@ -560,14 +686,26 @@ export function findUriRewriteRule(method: string, path: string, rules: readonly
 }
 
 /** pSEPP: rewrite the callback URIs (and V-SMF URI) of a request from a peer, when a rule names it. */
-export function rewriteRequestUris<T>(method: string, path: string, body: T, m: TelescopicMapper, sbi: SbiEndpoint, opts: RewriteOptions = {}): { body: T; rewritten: number } {
+export function rewriteRequestUris<T>(
+  method: string,
+  path: string,
+  body: T,
+  m: TelescopicMapper,
+  sbi: SbiEndpoint,
+  opts: RewriteOptions = {},
+): { body: T; rewritten: number } {
   const rule = findUriRewriteRule(method, path);
   if (!rule || body === null || typeof body !== "object") return { body, rewritten: 0 };
   return rewriteUriMembers(body, rule.pointers, m, sbi, opts);
 }
 
 /** pSEPP: the V-SMF URI of Nsmf_PDUSession create (PduSessionCreateData.vsmfPduSessionUri). */
-export function rewriteVsmfPduSessionUri<T>(pduSessionCreateData: T, m: TelescopicMapper, sbi: SbiEndpoint, opts: RewriteOptions = {}): { body: T; rewritten: number } {
+export function rewriteVsmfPduSessionUri<T>(
+  pduSessionCreateData: T,
+  m: TelescopicMapper,
+  sbi: SbiEndpoint,
+  opts: RewriteOptions = {},
+): { body: T; rewritten: number } {
   return rewriteUriMembers(pduSessionCreateData, ["/vsmfPduSessionUri", "/ismfPduSessionUri"], m, sbi, opts);
 }
 
@@ -576,7 +714,12 @@ export function rewriteVsmfPduSessionUri<T>(pduSessionCreateData: T, m: Telescop
  * URI becomes its telescopic form (rewriteUri); a relative reference (`/path…`) is left as it is, since the NF
  * resolves it against the (already telescopic or proxied) target it called. Throws TelescopicError.
  */
-export function rewriteLocation(value: string, m: TelescopicMapper, sbi: SbiEndpoint, opts: RewriteOptions = {}): string {
+export function rewriteLocation(
+  value: string,
+  m: TelescopicMapper,
+  sbi: SbiEndpoint,
+  opts: RewriteOptions = {},
+): string {
   if (value.startsWith("/") && !value.startsWith("//")) {
     if (value.length > 4096 || /[\x00-\x20\x7f]/.test(value)) throw new TelescopicError("invalid relative Location");
     return value;
@@ -589,7 +732,12 @@ export function rewriteLocation(value: string, m: TelescopicMapper, sbi: SbiEndp
  * `{href}` or an array of them; e.g. Nausf UEAuthenticationCtx `_links["5g-aka"]`, TS 29.509): every href
  * rewritten like a Location (a copy is returned). Other members of a link are kept.
  */
-export function rewriteLinks<T>(body: T, m: TelescopicMapper, sbi: SbiEndpoint, opts: RewriteOptions = {}): { body: T; rewritten: number } {
+export function rewriteLinks<T>(
+  body: T,
+  m: TelescopicMapper,
+  sbi: SbiEndpoint,
+  opts: RewriteOptions = {},
+): { body: T; rewritten: number } {
   if (!isObj(body) || body._links === undefined) return { body, rewritten: 0 };
   if (!isObj(body._links)) throw new TelescopicError("/_links is not an object");
   const copy = structuredClone(body) as Record<string, unknown> & { _links: Record<string, unknown> };
@@ -634,7 +782,12 @@ export interface SearchResultRewrite<T> {
  * - a profile with no FQDN at all is dropped.
  * The input is not changed.
  */
-export function rewriteSearchResult<T>(result: T, m: TelescopicMapper, sbi: SbiEndpoint, opts: RewriteOptions = {}): SearchResultRewrite<T> {
+export function rewriteSearchResult<T>(
+  result: T,
+  m: TelescopicMapper,
+  sbi: SbiEndpoint,
+  opts: RewriteOptions = {},
+): SearchResultRewrite<T> {
   if (!isObj(result)) throw new TelescopicError("SearchResult is not an object");
   const copy = structuredClone(result) as Record<string, unknown>;
   let rewritten = 0;
@@ -653,7 +806,12 @@ export function rewriteSearchResult<T>(result: T, m: TelescopicMapper, sbi: SbiE
     for (const p of pointers) n += forEachAt(node, p, (v) => rewriteUri(v, m, sbi, opts));
     return n;
   };
-  const rewriteService = (svc: unknown, profileHost: string | undefined, profileInterHost: string | undefined, where: string) => {
+  const rewriteService = (
+    svc: unknown,
+    profileHost: string | undefined,
+    profileInterHost: string | undefined,
+    where: string,
+  ) => {
     if (!isObj(svc)) throw new TelescopicError(`${where} is not an object`);
     const sf = fqdnOf(svc.fqdn, `${where}/fqdn`);
     const si = fqdnOf(svc.interPlmnFqdn, `${where}/interPlmnFqdn`);
@@ -675,7 +833,8 @@ export function rewriteSearchResult<T>(result: T, m: TelescopicMapper, sbi: SbiE
     const host = sf ?? profileHost ?? si ?? profileInterHost;
     if (host === undefined) return false;
     svc.fqdn = tele(host, origin);
-    if (si !== undefined || (sf === undefined && profileInterHost !== undefined)) svc.interPlmnFqdn = tele(si ?? profileInterHost!, origin);
+    if (si !== undefined || (sf === undefined && profileInterHost !== undefined))
+      svc.interPlmnFqdn = tele(si ?? profileInterHost!, origin);
     svc.scheme = sbi.scheme;
     if (sbi.port !== undefined) svc.ipEndPoints = [{ port: sbi.port }];
     else delete svc.ipEndPoints;

@@ -117,7 +117,9 @@ export class H2Client {
         const r = o.trust.verifyN32Chain(chain);
         if (!r.ok) return fail(`peer certificate refused: ${r.reason}`);
         if (!certHasDnsName(r.leaf, o.expectDnsName)) return fail(`peer certificate does not name ${o.expectDnsName}`);
-        const session = http2.connect(`https://${u.host}`, { createConnection: () => socket } as http2.SecureClientSessionOptions);
+        const session = http2.connect(`https://${u.host}`, {
+          createConnection: () => socket,
+        } as http2.SecureClientSessionOptions);
         session.once("error", (e) => fail(`HTTP/2 session failed: ${e.message}`));
         const ready = () => {
           if (settled) return;
@@ -137,7 +139,9 @@ export class H2Client {
 
   exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
     const ekm = this.#socket.exportKeyingMaterial as (l: number, lb: string, c?: Buffer) => Buffer;
-    return new Uint8Array(ekm.call(this.#socket, length, label, context === undefined ? undefined : Buffer.from(context)));
+    return new Uint8Array(
+      ekm.call(this.#socket, length, label, context === undefined ? undefined : Buffer.from(context)),
+    );
   }
 
   peerChain(): X509Certificate[] {
@@ -148,14 +152,25 @@ export class H2Client {
   request(
     method: string,
     path: string,
-    init: { headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs: number; maxBodyBytes: number; signal?: CancelSignal },
+    init: {
+      headers?: Record<string, string>;
+      body?: string | Uint8Array;
+      timeoutMs: number;
+      maxBodyBytes: number;
+      signal?: CancelSignal;
+    },
   ): Promise<H2Response> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new H2ConnectError("session closed"));
       if (init.signal?.aborted) return reject(new H2ConnectError("cancelled by the client"));
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = this.#session.request({ ":method": method, ":path": path, ":authority": this.#authority, ...init.headers });
+        stream = this.#session.request({
+          ":method": method,
+          ":path": path,
+          ":authority": this.#authority,
+          ...init.headers,
+        });
       } catch (e) {
         return reject(new H2ConnectError(`request failed: ${(e as Error).message}`));
       }
@@ -185,7 +200,8 @@ export class H2Client {
         status = Number(h[":status"]);
         for (const k in h) {
           const v = h[k];
-          if (k.charCodeAt(0) !== 58 /* ":" */ && v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : String(v);
+          if (k.charCodeAt(0) !== 58 /* ":" */ && v !== undefined)
+            headers[k] = Array.isArray(v) ? v.join(", ") : String(v);
         }
       });
       stream.on("data", (c: Buffer) => {
@@ -194,13 +210,17 @@ export class H2Client {
         chunks.push(c);
       });
       stream.on("end", () => {
-        if (status === 0) return finish(new H2ConnectError(`${method} ${path}: stream ended without a response (reset)`));
+        if (status === 0)
+          return finish(new H2ConnectError(`${method} ${path}: stream ended without a response (reset)`));
         const body: Uint8Array = size === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         finish(null, { status, headers, body, text: () => UTF8.decode(body) });
       });
       // after the response settled, a close is the normal end: build no error object for it (hot path)
       stream.on("error", (e) => settled || finish(new H2ConnectError(`${method} ${path} failed: ${e.message}`)));
-      stream.on("close", () => settled || finish(new H2ConnectError(`${method} ${path}: stream closed without a response`)));
+      stream.on(
+        "close",
+        () => settled || finish(new H2ConnectError(`${method} ${path}: stream closed without a response`)),
+      );
       if (init.body !== undefined) stream.end(init.body);
       else stream.end();
     });

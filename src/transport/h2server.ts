@@ -167,7 +167,9 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     session.on("close", () => sessions.delete(session));
     session.on("error", (e) => log.every("n32-session-error", 10_000, "debug", "N32 session error", { error: e }));
   });
-  server.on("tlsClientError", (e) => log.every("n32-tls-error", 10_000, "warn", "N32 TLS handshake refused", { error: e }));
+  server.on("tlsClientError", (e) =>
+    log.every("n32-tls-error", 10_000, "warn", "N32 TLS handshake refused", { error: e }),
+  );
 
   server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     const session = stream.session;
@@ -230,7 +232,11 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
         return;
       }
       const hasBody = method !== "GET" && method !== "HEAD";
-      const request = new Request(url.href, { method, headers: h, body: hasBody && size > 0 ? new Uint8Array(Buffer.concat(chunks, size)) : undefined });
+      const request = new Request(url.href, {
+        method,
+        headers: h,
+        body: hasBody && size > 0 ? new Uint8Array(Buffer.concat(chunks, size)) : undefined,
+      });
       Promise.resolve()
         .then(() => opts.app.fetch(request, { conn }))
         .then(async (res) => {

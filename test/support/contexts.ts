@@ -3,7 +3,13 @@
 // `policy` plays both parts of a parameter exchange: ours on the initiator, the peer's received on the responder.
 import type { AeadEngine } from "../../hw/aead.ts";
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
-import { createN32fContext, N32fContextStore, type JweEnc, type N32fAssociation, type N32fContext } from "../../src/n32f/context.ts";
+import {
+  createN32fContext,
+  N32fContextStore,
+  type JweEnc,
+  type N32fAssociation,
+  type N32fContext,
+} from "../../src/n32f/context.ts";
 
 export interface ContextPair {
   /** the N32-c initiator (sends requests with parallel_request_*) */
@@ -18,7 +24,12 @@ export interface ContextPair {
   pId: string;
 }
 
-export function contextPair(o: { engine: AeadEngine; enc?: JweEnc; policy?: ProtectionPolicy; validForMs?: number }): ContextPair {
+export function contextPair(o: {
+  engine: AeadEngine;
+  enc?: JweEnc;
+  policy?: ProtectionPolicy;
+  validForMs?: number;
+}): ContextPair {
   const enc = o.enc ?? "A256GCM";
   const master = crypto.getRandomValues(new Uint8Array(64));
   const cStore = new N32fContextStore();
@@ -36,8 +47,24 @@ export function contextPair(o: { engine: AeadEngine; enc?: JweEnc; policy?: Prot
     authorizedIpxId: null,
   });
   const base = { enc, engine: o.engine, validUntil: Date.now() + (o.validForMs ?? 60_000), kdfContextId: cId } as const;
-  const c = createN32fContext({ ...base, master: master.slice(), localContextId: cId, peerContextId: pId, role: "initiator", peerId: "home", association: assoc("sepp.home.example.org", o.policy) });
-  const p = createN32fContext({ ...base, master: master.slice(), localContextId: pId, peerContextId: cId, role: "responder", peerId: "visited", association: assoc("sepp.visited.example.org", undefined, o.policy) });
+  const c = createN32fContext({
+    ...base,
+    master: master.slice(),
+    localContextId: cId,
+    peerContextId: pId,
+    role: "initiator",
+    peerId: "home",
+    association: assoc("sepp.home.example.org", o.policy),
+  });
+  const p = createN32fContext({
+    ...base,
+    master: master.slice(),
+    localContextId: pId,
+    peerContextId: cId,
+    role: "responder",
+    peerId: "visited",
+    association: assoc("sepp.visited.example.org", undefined, o.policy),
+  });
   cStore.add(c);
   pStore.add(p);
   return { c, p, cStore, pStore, master, cId, pId };

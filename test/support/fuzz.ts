@@ -25,7 +25,13 @@ export class RawH2 {
     const s = this.#session;
     if (s && !s.closed && !s.destroyed) return s;
     const n = this.tls
-      ? http2.connect(this.url, { cert: this.tls.cert, key: this.tls.key, ca: this.tls.ca, servername: this.tls.servername, ALPNProtocols: ["h2"] })
+      ? http2.connect(this.url, {
+          cert: this.tls.cert,
+          key: this.tls.key,
+          ca: this.tls.ca,
+          servername: this.tls.servername,
+          ALPNProtocols: ["h2"],
+        })
       : http2.connect(this.url);
     n.on("error", () => {});
     this.#session = n;
@@ -33,15 +39,33 @@ export class RawH2 {
   }
 
   /** Like request(), but the body is written and the stream never ended (a stalled client, "slowloris"). */
-  stalled(method: string, path: string, headers: Record<string, string>, partialBody: string, authority?: string, timeoutMs = 10000): Promise<RawResponse> {
+  stalled(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    partialBody: string,
+    authority?: string,
+    timeoutMs = 10000,
+  ): Promise<RawResponse> {
     return this.request(method, path, headers, partialBody, authority, timeoutMs, false);
   }
 
-  request(method: string, path: string, headers: Record<string, string> = {}, body?: string | Uint8Array, authority?: string, timeoutMs = 10000, end = true): Promise<RawResponse> {
+  request(
+    method: string,
+    path: string,
+    headers: Record<string, string> = {},
+    body?: string | Uint8Array,
+    authority?: string,
+    timeoutMs = 10000,
+    end = true,
+  ): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       let s: http2.ClientHttp2Stream;
       try {
-        s = this.#get().request({ ":method": method, ":path": path, ...(authority ? { ":authority": authority } : {}), ...headers }, { endStream: body === undefined });
+        s = this.#get().request(
+          { ":method": method, ":path": path, ...(authority ? { ":authority": authority } : {}), ...headers },
+          { endStream: body === undefined },
+        );
       } catch (e) {
         return reject(e);
       }
@@ -107,7 +131,12 @@ export async function metricSum(s: SeppProcess, name: string, labelFilter?: RegE
 export function errorLines(s: SeppProcess, from = 0): string[] {
   return s.logs
     .slice(from)
-    .filter((l) => l.level === "error" || l.level === "fatal" || (typeof l.raw === "string" && /error|exception|at .*\.ts:\d+/i.test(l.raw)))
+    .filter(
+      (l) =>
+        l.level === "error" ||
+        l.level === "fatal" ||
+        (typeof l.raw === "string" && /error|exception|at .*\.ts:\d+/i.test(l.raw)),
+    )
     .map((l) => JSON.stringify(l).slice(0, 600));
 }
 
@@ -128,18 +157,31 @@ export async function expectHealthy(s: SeppProcess, expect: (v: unknown) => any,
   expect(left).toEqual([0, 0]); // [requests in flight, data path timers armed]
   expect(errorLines(s, logFrom)).toEqual([]);
   // hostile input is never logged unbounded (debug traces of whole messages are the operator's choice)
-  expect(s.logs.slice(logFrom).filter((l) => l.level !== "debug" && JSON.stringify(l).length > 8192).map((l) => JSON.stringify(l).slice(0, 300))).toEqual([]);
+  expect(
+    s.logs
+      .slice(logFrom)
+      .filter((l) => l.level !== "debug" && JSON.stringify(l).length > 8192)
+      .map((l) => JSON.stringify(l).slice(0, 300)),
+  ).toEqual([]);
 }
 
 /** A ProblemDetails answer with a 4xx status and a cause. */
 export function isProblem4xx(r: RawResponse): boolean {
   const pd = r.json();
-  return r.status >= 400 && r.status < 500 && (r.headers["content-type"] ?? "").startsWith("application/problem+json") && typeof pd?.cause === "string" && pd.status === r.status;
+  return (
+    r.status >= 400 &&
+    r.status < 500 &&
+    (r.headers["content-type"] ?? "").startsWith("application/problem+json") &&
+    typeof pd?.cause === "string" &&
+    pd.status === r.status
+  );
 }
 
 /** `[[[…]]]` or `{"a":{"a":…}}` nested `depth` levels deep (as text: JSON.stringify would recurse). */
 export function deepJson(depth: number, kind: "array" | "object" = "array", leaf = "1"): string {
-  return kind === "array" ? "[".repeat(depth) + leaf + "]".repeat(depth) : '{"a":'.repeat(depth) + leaf + "}".repeat(depth);
+  return kind === "array"
+    ? "[".repeat(depth) + leaf + "]".repeat(depth)
+    : '{"a":'.repeat(depth) + leaf + "}".repeat(depth);
 }
 
 export const b64u = (s: string | Uint8Array): string => Buffer.from(s).toString("base64url");

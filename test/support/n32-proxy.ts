@@ -61,7 +61,12 @@ export interface N32Proxy {
   /** set (or clear with null) the hook deciding what to do with each request */
   onRequest(hook: ProxyHook | null): void;
   /** send a request upstream on the proxy's own connection (injection, replay) */
-  send(path: string, body: Buffer | string, headers?: Record<string, string>, method?: string): Promise<{ status: number; body: Buffer }>;
+  send(
+    path: string,
+    body: Buffer | string,
+    headers?: Record<string, string>,
+    method?: string,
+  ): Promise<{ status: number; body: Buffer }>;
   /** the peer goes down: stop listening and cut every connection; resume() listens again on the same port */
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -83,7 +88,9 @@ export function startProxyInFront(
   extra: Pick<N32ProxyOptions, "timeoutMs"> = {},
 ): Promise<N32Proxy> {
   const [me, other, side, fqdn] =
-    target === "home" ? [pair.pki.certH, pair.pki.certV, pair.home, HOME.fqdn] : [pair.pki.certV, pair.pki.certH, pair.visited, VISITED.fqdn];
+    target === "home"
+      ? [pair.pki.certH, pair.pki.certV, pair.home, HOME.fqdn]
+      : [pair.pki.certV, pair.pki.certH, pair.visited, VISITED.fqdn];
   return startN32Proxy({
     ...extra,
     port,
@@ -106,7 +113,13 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
 
   const upstreamSession = (): http2.ClientHttp2Session => {
     if (upstream && !upstream.closed && !upstream.destroyed) return upstream;
-    const s = http2.connect(o.upstream, { key: o.client.key, cert: o.client.cert, ca: o.ca, servername: o.servername, ALPNProtocols: ["h2"] });
+    const s = http2.connect(o.upstream, {
+      key: o.client.key,
+      cert: o.client.cert,
+      ca: o.ca,
+      servername: o.servername,
+      ALPNProtocols: ["h2"],
+    });
     s.on("error", () => {});
     s.on("close", () => {
       if (upstream === s) upstream = null;
@@ -123,7 +136,10 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
     downstream?: http2.ServerHttp2Stream,
   ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> =>
     new Promise((resolve, reject) => {
-      const s = upstreamSession().request({ ":method": method, ":path": path, ":authority": o.servername, ":scheme": "https", ...headers }, { endStream: body.length === 0 });
+      const s = upstreamSession().request(
+        { ":method": method, ":path": path, ":authority": o.servername, ":scheme": "https", ...headers },
+        { endStream: body.length === 0 },
+      );
       up++;
       // the client cancelled (or its connection went): cancel upstream too, as a transparent hop does
       downstream?.once("close", () => {
@@ -156,7 +172,15 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
       if (body.length) s.end(body);
     });
 
-  const server = http2.createSecureServer({ key: o.server.key, cert: o.server.cert, ca: o.ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ["h2"], allowHTTP1: false });
+  const server = http2.createSecureServer({
+    key: o.server.key,
+    cert: o.server.cert,
+    ca: o.ca,
+    requestCert: true,
+    rejectUnauthorized: true,
+    ALPNProtocols: ["h2"],
+    allowHTTP1: false,
+  });
   server.on("session", (s) => {
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
@@ -179,7 +203,12 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
     stream.on("end", async () => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(h)) if (!k.startsWith(":") && v !== undefined) headers[k] = String(v);
-      const req: ProxyRequest = { method: String(h[":method"]), path: String(h[":path"]), headers, body: Buffer.concat(chunks) };
+      const req: ProxyRequest = {
+        method: String(h[":method"]),
+        path: String(h[":path"]),
+        headers,
+        body: Buffer.concat(chunks),
+      };
       let finish!: () => void;
       const ex: ProxyExchange = { ...req, action: "forward", done: new Promise<void>((r) => (finish = r)) };
       exchanges.push(ex);
@@ -279,7 +308,12 @@ export function parseN32f(body: Buffer | string): Reformatted {
 }
 
 /** Flip one bit (`mask`) of octet `index` of a base64url member of reformattedData. */
-export function flipBit(body: Buffer | string, member: "aad" | "ciphertext" | "tag" | "iv", index = 0, mask = 0x01): string {
+export function flipBit(
+  body: Buffer | string,
+  member: "aad" | "ciphertext" | "tag" | "iv",
+  index = 0,
+  mask = 0x01,
+): string {
   const m = parseN32f(body);
   const v = m.reformattedData[member];
   if (typeof v !== "string" || v.length === 0) throw new Error(`proxy: no ${member} to flip`);

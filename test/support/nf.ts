@@ -45,8 +45,15 @@ export function startNf(handler: (r: ReceivedRequest) => NfAnswer | Promise<NfAn
     stream.on("data", (c: Buffer) => chunks.push(c));
     stream.on("end", async () => {
       const headers: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(h)) if (!k.startsWith(":") && v !== undefined) headers[k] = v as string | string[];
-      const r: ReceivedRequest = { method: String(h[":method"]), path: String(h[":path"]), authority: String(h[":authority"]), headers, body: Buffer.concat(chunks) };
+      for (const [k, v] of Object.entries(h))
+        if (!k.startsWith(":") && v !== undefined) headers[k] = v as string | string[];
+      const r: ReceivedRequest = {
+        method: String(h[":method"]),
+        path: String(h[":path"]),
+        authority: String(h[":authority"]),
+        headers,
+        body: Buffer.concat(chunks),
+      };
       received.push(r);
       const a = await handler(r);
       if (a.delayMs) await Bun.sleep(a.delayMs);
@@ -87,21 +94,38 @@ export class NfClient {
   constructor(port: number, tls?: { ca: string; servername: string; cert?: string; key?: string }) {
     this.#scheme = tls ? "https" : "http";
     this.#session = tls
-      ? http2.connect(`https://127.0.0.1:${port}`, { ca: tls.ca, servername: tls.servername, cert: tls.cert, key: tls.key, ALPNProtocols: ["h2"] })
+      ? http2.connect(`https://127.0.0.1:${port}`, {
+          ca: tls.ca,
+          servername: tls.servername,
+          cert: tls.cert,
+          key: tls.key,
+          ALPNProtocols: ["h2"],
+        })
       : http2.connect(`http://127.0.0.1:${port}`);
     this.#session.on("error", () => {});
   }
   /** resolves once connected (TLS: after the handshake), rejects on a connection error */
   connected(): Promise<void> {
-    if (!this.#session.connecting) return this.#session.destroyed ? Promise.reject(new Error("session closed")) : Promise.resolve();
+    if (!this.#session.connecting)
+      return this.#session.destroyed ? Promise.reject(new Error("session closed")) : Promise.resolve();
     return new Promise((res, rej) => {
       this.#session.once("connect", () => res());
       this.#session.once("error", rej);
     });
   }
-  request(method: string, authority: string, path: string, headers: Record<string, string> = {}, body?: string | Uint8Array, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<NfResponse> {
+  request(
+    method: string,
+    authority: string,
+    path: string,
+    headers: Record<string, string> = {},
+    body?: string | Uint8Array,
+    opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<NfResponse> {
     return new Promise((resolve, reject) => {
-      const s = this.#session.request({ ":method": method, ":path": path, ":authority": authority, ":scheme": this.#scheme, ...headers }, { endStream: body === undefined, signal: opts.signal });
+      const s = this.#session.request(
+        { ":method": method, ":path": path, ":authority": authority, ":scheme": this.#scheme, ...headers },
+        { endStream: body === undefined, signal: opts.signal },
+      );
       const chunks: Buffer[] = [];
       let status = 0;
       let rh: Record<string, string | string[]> = {};
@@ -112,7 +136,8 @@ export class NfClient {
       s.on("response", (h) => {
         status = Number(h[":status"]);
         rh = {};
-        for (const [k, v] of Object.entries(h)) if (!k.startsWith(":") && v !== undefined) rh[k] = v as string | string[];
+        for (const [k, v] of Object.entries(h))
+          if (!k.startsWith(":") && v !== undefined) rh[k] = v as string | string[];
       });
       s.on("data", (c: Buffer) => chunks.push(c));
       s.on("end", () => {

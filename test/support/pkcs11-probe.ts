@@ -31,7 +31,15 @@ const iv = randomBytes(12);
 const pt = randomBytes(1000);
 const a = hw.seal(hw.importKey(raw), iv, new Uint8Array(0), pt);
 const b = sw.seal(sw.importKey(raw), iv, new Uint8Array(0), pt);
-const same = Buffer.from(a.ciphertext).equals(Buffer.from(b.ciphertext)) && Buffer.from(a.tag).equals(Buffer.from(b.tag));
-console.log(JSON.stringify({ ok: same, token: st.token?.label, layout: hw.layout, compiled: import.meta.path.includes("$bunfs") || !import.meta.path.endsWith(".ts") }));
+const same =
+  Buffer.from(a.ciphertext).equals(Buffer.from(b.ciphertext)) && Buffer.from(a.tag).equals(Buffer.from(b.tag));
+console.log(
+  JSON.stringify({
+    ok: same,
+    token: st.token?.label,
+    layout: hw.layout,
+    compiled: import.meta.path.includes("$bunfs") || !import.meta.path.endsWith(".ts"),
+  }),
+);
 hw.close();
 token.close();

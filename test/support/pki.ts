@@ -12,7 +12,14 @@ import { parseConfig, type SeppConfig, type SeppConfigInput } from "../../src/co
 import { memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
 import { N32fContextStore } from "../../src/n32f/context.ts";
-import { createRootCa, issueRiCert, issueSeppCert, pemToBase64Der, type DevCa, type DevCert } from "../../src/pki/devpki.ts";
+import {
+  createRootCa,
+  issueRiCert,
+  issueSeppCert,
+  pemToBase64Der,
+  type DevCa,
+  type DevCert,
+} from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
 import { startN32Server, type N32Server } from "../../src/transport/h2server.ts";
 import { H2Client } from "../../src/transport/h2client.ts";
@@ -29,7 +36,11 @@ export const RI_ID = "ipx1.ri.example.org";
 /** Two distinct protection policies (A's and B's), for the policy round and mismatch tests. */
 export const POLICY_A: ProtectionPolicy = {
   apiIeMappingList: [
-    { apiSignature: "/nudm-sdm/v2/{supi}/am-data", apiMethod: "GET", IeList: [{ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }] },
+    {
+      apiSignature: "/nudm-sdm/v2/{supi}/am-data",
+      apiMethod: "GET",
+      IeList: [{ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }],
+    },
   ],
   dataTypeEncPolicy: ["UEID", "LOCATION"],
 };
@@ -77,19 +88,34 @@ export function testPki(): Promise<TestPki> {
       createRootCa({ name: "RI root" }),
     ]);
     const past = new Date(Date.now() - 10 * 86_400_000);
-    const [seppA, seppB, bSignedByA, bTwoAnchors, bNoLabels, bOtherName, ri, riP384, riExpired, riFromSeppRoot] = await Promise.all([
-      issueSeppCert(rootA, { dnsNames: [FQDN_A] }),
-      issueSeppCert(rootB, { dnsNames: [FQDN_B] }),
-      issueSeppCert(rootA, { dnsNames: [FQDN_B] }),
-      issueSeppCert(rootB, { dnsNames: [FQDN_B, "sepp2.5gc.mnc001.mcc262.3gppnetwork.org"] }),
-      issueSeppCert(rootB, { dnsNames: ["sepp.home.example.org"] }),
-      issueSeppCert(rootB, { dnsNames: ["other.5gc.mnc410.mcc310.3gppnetwork.org"] }),
-      issueRiCert(riRoot, { ipxProviderId: RI_ID }),
-      issueRiCert(riRoot, { ipxProviderId: RI_ID, curve: "P-384" }),
-      issueRiCert(riRoot, { ipxProviderId: RI_ID, notBefore: past, notAfter: new Date(past.getTime() + 86_400_000) }),
-      issueRiCert(rootB, { ipxProviderId: RI_ID }),
-    ]);
-    return { rootA, rootB, riRoot, seppA, seppB, bSignedByA, bTwoAnchors, bNoLabels, bOtherName, ri, riP384, riExpired, riFromSeppRoot };
+    const [seppA, seppB, bSignedByA, bTwoAnchors, bNoLabels, bOtherName, ri, riP384, riExpired, riFromSeppRoot] =
+      await Promise.all([
+        issueSeppCert(rootA, { dnsNames: [FQDN_A] }),
+        issueSeppCert(rootB, { dnsNames: [FQDN_B] }),
+        issueSeppCert(rootA, { dnsNames: [FQDN_B] }),
+        issueSeppCert(rootB, { dnsNames: [FQDN_B, "sepp2.5gc.mnc001.mcc262.3gppnetwork.org"] }),
+        issueSeppCert(rootB, { dnsNames: ["sepp.home.example.org"] }),
+        issueSeppCert(rootB, { dnsNames: ["other.5gc.mnc410.mcc310.3gppnetwork.org"] }),
+        issueRiCert(riRoot, { ipxProviderId: RI_ID }),
+        issueRiCert(riRoot, { ipxProviderId: RI_ID, curve: "P-384" }),
+        issueRiCert(riRoot, { ipxProviderId: RI_ID, notBefore: past, notAfter: new Date(past.getTime() + 86_400_000) }),
+        issueRiCert(rootB, { ipxProviderId: RI_ID }),
+      ]);
+    return {
+      rootA,
+      rootB,
+      riRoot,
+      seppA,
+      seppB,
+      bSignedByA,
+      bTwoAnchors,
+      bNoLabels,
+      bOtherName,
+      ri,
+      riP384,
+      riExpired,
+      riFromSeppRoot,
+    };
   })();
   return cached;
 }
@@ -98,8 +124,10 @@ export const riBase64 = (c: DevCert) => pemToBase64Der(c.certPem);
 
 /** A whole configuration input for SEPP "a" or "b"; `peerUri` is the other's N32-c URI. */
 export function configInput(pki: TestPki, side: "a" | "b", peerUri: string, dir: string): SeppConfigInput {
-  const me = side === "a" ? { fqdn: FQDN_A, plmn: PLMN_A, cert: pki.seppA } : { fqdn: FQDN_B, plmn: PLMN_B, cert: pki.seppB };
-  const other = side === "a" ? { id: "home", fqdn: FQDN_B, plmn: PLMN_B } : { id: "visited", fqdn: FQDN_A, plmn: PLMN_A };
+  const me =
+    side === "a" ? { fqdn: FQDN_A, plmn: PLMN_A, cert: pki.seppA } : { fqdn: FQDN_B, plmn: PLMN_B, cert: pki.seppB };
+  const other =
+    side === "a" ? { id: "home", fqdn: FQDN_B, plmn: PLMN_B } : { id: "visited", fqdn: FQDN_A, plmn: PLMN_A };
   return {
     identity: { n32Fqdn: me.fqdn, plmnIds: [me.plmn] },
     listeners: { n32: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: 0 } },
@@ -112,7 +140,13 @@ export function configInput(pki: TestPki, side: "a" | "b", peerUri: string, dir:
       ],
       riTrustAnchors: [pki.riRoot.certPem],
     },
-    n32c: { retryInitialMs: 50, retryMaxMs: 400, requestTimeoutMs: 3000, maxBodyBytes: 8192, maxRequestsPerSecond: 200 },
+    n32c: {
+      retryInitialMs: 50,
+      retryMaxMs: 400,
+      requestTimeoutMs: 3000,
+      maxBodyBytes: 8192,
+      maxRequestsPerSecond: 200,
+    },
     peers: [{ id: other.id, n32Fqdn: other.fqdn, plmnIds: [other.plmn], n32cUri: peerUri, initiate: false }],
     storage: { dir },
   };
@@ -120,7 +154,7 @@ export function configInput(pki: TestPki, side: "a" | "b", peerUri: string, dir:
 
 export function parseOrThrow(input: unknown): SeppConfig {
   const r = parseConfig(input);
-  if (!r.ok) throw new Error("bad test config: " + JSON.stringify(r.issues));
+  if (!r.ok) throw new Error(`bad test config: ${JSON.stringify(r.issues)}`);
   return r.config;
 }
 

@@ -58,7 +58,11 @@ export class TestRi {
   }
 
   /** An RI with a certificate issued by `ca` (the RI root): dNSName = ipxProviderId, P-256 (P10). */
-  static async create(ca: DevCa, ipxProviderId: string, opts: { curve?: "P-256" | "P-384"; notBefore?: Date; notAfter?: Date } = {}): Promise<TestRi> {
+  static async create(
+    ca: DevCa,
+    ipxProviderId: string,
+    opts: { curve?: "P-256" | "P-384"; notBefore?: Date; notAfter?: Date } = {},
+  ): Promise<TestRi> {
     const cert = await issueRiCert(ca, { ipxProviderId, ...opts });
     const key = (await importPKCS8(cert.keyPem, opts.curve === "P-384" ? "ES384" : "ES256")) as CryptoKey;
     return new TestRi(ipxProviderId, cert, key);
@@ -74,7 +78,11 @@ export class TestRi {
     const payload = { ...mods, ...o.payload };
     const header = o.protectedHeader ?? { alg: o.alg ?? "ES256" };
     if (o.rawSignature !== undefined) {
-      return { protected: b64u(JSON.stringify(header)), payload: b64u(JSON.stringify(payload)), signature: o.rawSignature };
+      return {
+        protected: b64u(JSON.stringify(header)),
+        payload: b64u(JSON.stringify(payload)),
+        signature: o.rawSignature,
+      };
     }
     const jws = await new FlattenedSign(enc.encode(JSON.stringify(payload)))
       .setProtectedHeader(header as { alg: string })

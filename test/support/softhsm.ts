@@ -42,7 +42,11 @@ let instance: SoftHsm | null = null;
 let counter = 0;
 
 function util(conf: string, args: string[]): string {
-  const r = Bun.spawnSync(["softhsm2-util", ...args], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(["softhsm2-util", ...args], {
+    env: { ...process.env, SOFTHSM2_CONF: conf },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const out = r.stdout.toString() + r.stderr.toString();
   if (r.exitCode !== 0) throw new Error(`softhsm2-util ${args[0]} failed (${r.exitCode}): ${out.trim()}`);
   return out;
@@ -57,12 +61,16 @@ export function softhsm(): SoftHsm {
   const tokens = join(dir, "tokens");
   mkdirSync(tokens, { mode: 0o700 });
   const conf = join(dir, "softhsm2.conf");
-  writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\nslots.mechanisms = ALL\n`);
+  writeFileSync(
+    conf,
+    `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\nslots.mechanisms = ALL\n`,
+  );
   // Read by the module (getenv) at C_Initialize. Bun's process.env does not reach the C environment, so set it
   // with setenv(3) as well.
   process.env.SOFTHSM2_CONF = conf;
   const libc = dlopen("libc.so.6", { setenv: { args: ["cstring", "cstring", "i32"], returns: "i32" } });
-  if (libc.symbols.setenv(Buffer.from("SOFTHSM2_CONF\0"), Buffer.from(conf + "\0"), 1) !== 0) throw new Error("setenv failed");
+  if (libc.symbols.setenv(Buffer.from("SOFTHSM2_CONF\0"), Buffer.from(`${conf}\0`), 1) !== 0)
+    throw new Error("setenv failed");
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   instance = {
     dir,
