@@ -147,7 +147,7 @@ export class N32cService {
       if (a && !a.localContextId)
         core.emit("context-terminated", { peerId, capability: a.capability, reason: "local" });
       core.associations.delete(peerId);
-      this.#responder.selected.delete(peerId);
+      this.#responder.kit.selected.delete(peerId);
       core.setState(peerId, "terminated", {
         localContextId: null,
         peerContextId: null,
