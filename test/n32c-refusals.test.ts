@@ -2,10 +2,8 @@
 // a schema-valid application/problem+json body, and no N32-f context created on either side.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { validateBody } from "../src/openapi/validate.ts";
-import { TrustStore } from "../src/pki/trust.ts";
-import { startN32Server } from "../src/transport/h2server.ts";
 import { memoryLogger } from "../src/log.ts";
-import { FQDN_A, FQDN_B, PLMN_A, PLMN_B, rawClient, rawPost, startPair, type Pair } from "./support/pki.ts";
+import { FQDN_A, FQDN_B, listenN32, PLMN_A, PLMN_B, rawClient, rawPost, startPair, type Pair } from "./support/pki.ts";
 
 let pair: Pair;
 beforeAll(async () => {
@@ -149,15 +147,8 @@ describe("certificates and trust anchors (SCAS 33.517 4.2.5)", () => {
   test("C3/C4 in the client role: the initiator refuses such a server certificate", async () => {
     for (const bad of [pair.pki.bSignedByA, pair.pki.bTwoAnchors]) {
       const log = memoryLogger();
-      const fake = await startN32Server({
-        host: "127.0.0.1",
-        port: 0,
-        tls: { key: bad.keyPem, cert: bad.certPem },
-        trust: TrustStore.fromConfig(pair.b.cfg()),
-        app: pair.b.service.routes(),
-        limits: { maxBodyBytes: 8192 },
-        log,
-      });
+      const fake = (await listenN32(pair.b.cfg(), pair.b.service, log, { tls: { key: bad.keyPem, cert: bad.certPem } }))
+        .n32;
       const saved = pair.a.input.peers![0]!.n32cUri;
       pair.a.update((c) => (c.peers![0]!.n32cUri = `https://127.0.0.1:${fake.port}`));
       try {

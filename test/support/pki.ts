@@ -21,7 +21,9 @@ import {
   type DevCert,
 } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
-import { startN32Server, type N32Server } from "../../src/transport/h2server.ts";
+import type { N32Server } from "../../src/transport/h2server.ts";
+import { type N32Listeners, startN32Listeners } from "../../src/n32c/listeners.ts";
+import type { Logger } from "../../src/log.ts";
 import { H2Client } from "../../src/transport/h2client.ts";
 import { N32cService } from "../../src/n32c/service.ts";
 import type { TraceEvent } from "../../src/n32c/core.ts";
@@ -210,15 +212,7 @@ export async function startPair(
       now: opts.now,
       trace: (e) => traces.push(e),
     });
-    const server = await startN32Server({
-      host: "127.0.0.1",
-      port: 0,
-      tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate, minVersion: "TLSv1.3" },
-      trust: TrustStore.fromConfig(cfg),
-      app: service.routes(),
-      limits: { maxBodyBytes: cfg.n32c.maxBodyBytes, requestTimeoutMs: 3000 },
-      log,
-    });
+    const server = (await listenN32(cfg, service, log)).n32;
     const s: TestSepp = {
       name,
       service,
@@ -259,6 +253,27 @@ export async function startPair(
       b.contexts.clear();
     },
   };
+}
+
+/**
+ * The N32 listener of a test SEPP, wired as the SEPP wires it (src/n32c/listeners.ts): TLS floor and bounds
+ * from `cfg`, on 127.0.0.1 (`port`, default any); `tls` replaces the certificate (a server presenting another
+ * certificate), `maxTlsVersion` makes it an old TLS 1.2-only peer.
+ */
+export function listenN32(
+  cfg: SeppConfig,
+  service: N32cService,
+  log: Logger,
+  o: { port?: number; tls?: { key: string; cert: string }; maxTlsVersion?: "TLSv1.2" } = {},
+): Promise<N32Listeners> {
+  return startN32Listeners({
+    config: { ...cfg, listeners: { ...cfg.listeners, n32: { host: "127.0.0.1", port: o.port ?? 0 }, n32f: undefined } },
+    tls: o.tls ?? { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
+    trust: TrustStore.fromConfig(cfg),
+    n32c: service.routes(),
+    log,
+    maxTlsVersion: o.maxTlsVersion,
+  });
 }
 
 /** A raw N32 client toward `sepp` presenting `cert` (for refusal tests). */
