@@ -190,7 +190,7 @@ describe("exchange-capability 307 between SEPPs", () => {
     expect(st.state).toBe("active-prins");
     expect(r.requests).toEqual([PATH]);
     expect(resolved).toEqual([SEPP2]);
-    expect(received(s2)).toEqual(["exchange-capability", "exchange-params"]);
+    expect(received(s2)).toEqual(["exchange-capability", "exchange-params", "exchange-params"]); // cipher suites, policy
     const ca = a.contexts.list()[0]!;
     const cb = s2.contexts.list()[0]!;
     expect(ca.peerContextId).toBe(cb.localContextId);
@@ -202,7 +202,7 @@ describe("exchange-capability 307 between SEPPs", () => {
 
     // the association belongs to SEPP2: n32f-terminate reaches it (not the redirector)
     await a.service.terminate("home");
-    expect(received(s2)).toEqual(["exchange-capability", "exchange-params", "n32f-terminate"]);
+    expect(received(s2)).toEqual(["exchange-capability", "exchange-params", "exchange-params", "n32f-terminate"]);
     expect(s2.contexts.size).toBe(0);
     expect(r.requests.length).toBe(1);
   });

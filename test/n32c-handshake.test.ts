@@ -1,6 +1,7 @@
 // N32-c between two real SEPPs (HTTP/2 over mutual TLS on loopback): PRINS with policy and RI rounds,
 // TLS, key agreement checked in-process (all four directions), KDF input = initiator's context ID,
 // every body sent schema-valid, first connection closed.
+import { fullPolicy } from "../src/n32c/policies.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import tls from "node:tls";
 import { SoftwareAeadEngine, type AeadKey } from "../hw/aead.ts";
@@ -95,8 +96,10 @@ describe("N32-c handshake between two SEPPs", () => {
       expect(b.service.status("visited")!.state).toBe("active-prins");
       expect(b.service.status("visited")!.role).toBe("responder");
       // policy and RI information exchanged on this association
-      expect(cb!.association.peerPolicy).toEqual(POLICY_A);
-      expect(ca!.association.peerPolicy).toEqual(POLICY_B);
+      // (each side's FULL effective policy: P4 defaults merged with its additions, P11)
+      expect(cb!.association.peerPolicy).toEqual(fullPolicy(POLICY_A));
+      expect(ca!.association.peerPolicy).toEqual(fullPolicy(POLICY_B));
+      expect(ca!.association.peerPolicy!.apiIeMappingList.length).toBeGreaterThan(100);
       expect(cb!.association.peerRis.map((r) => r.ipxProviderId)).toEqual([RI_ID]);
       expect(ca!.association.peerRis.map((r) => r.ipxProviderId)).toEqual([RI_ID]);
       expect(ca!.association.authorizedIpxId).toBe(RI_ID);

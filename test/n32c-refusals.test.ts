@@ -227,7 +227,7 @@ describe("body checks", () => {
       415,
       "UNSUPPORTED_MEDIA_TYPE",
     );
-    const big = JSON.stringify({ ...capReq(FQDN_A), padding: "x".repeat(10_000) });
+    const big = JSON.stringify({ ...capReq(FQDN_A), padding: "x".repeat(70_000) });
     expectProblem(await rawPost(c, "exchange-capability", big), 413, "PAYLOAD_TOO_LARGE");
     await c.close();
     noContexts();

@@ -17,6 +17,7 @@ import type { H2Client } from "../transport/h2client.ts";
 import { N32cError, type N32cCore, type N32cTarget, type PeerN32Status } from "./core.ts";
 import * as msg from "./messages.ts";
 import { buildContext, exportMaster } from "./keys.ts";
+import { fullPolicy } from "./policies.ts";
 import { comparePolicies } from "./policy.ts";
 import { MAX_REDIRECTS, redirectTarget } from "./redirect.ts";
 import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo, unannouncedPeerRis } from "./ri.ts";
@@ -285,15 +286,16 @@ export class PeerInitiator {
       // P1: the master key comes from the connection that carried the cipher-suite round
       master = exportMaster(client, client.protocol, peer);
 
-      // 2. protection policies (where configured)
+      // 2. protection policies: our full effective policy (P4 defaults + our additions for this peer); the peer
+      // answers with its own full policy, compared with the agreed one in full (TS 33.501 13.2.3.6, P11)
+      const localPolicy = fullPolicy(peer.protectionPolicy);
       let peerPolicy = c1.selProtectionPolicyInfo;
-      if (peer.protectionPolicy) {
-        const c2 = checkRound(
-          await post(msg.secParamExchReq({ n32fContextId: localId, policy: peer.protectionPolicy })),
-        );
+      {
+        const c2 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, policy: localPolicy })));
         peerPolicy = c2.selProtectionPolicyInfo ?? peerPolicy;
         peerRis = c2.ipxProviderSecInfoList ?? peerRis;
-        const mismatch = peerPolicy && peer.partnerPolicy ? comparePolicies(peerPolicy, peer.partnerPolicy) : [];
+        const mismatch =
+          peerPolicy && peer.partnerPolicy ? comparePolicies(peerPolicy, fullPolicy(peer.partnerPolicy)) : [];
         if (mismatch.length) {
           core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
             peer: peer.id,
@@ -352,7 +354,7 @@ export class PeerInitiator {
         master,
         peer,
         remotePlmnIds: client.peerPlmnIds,
-        localPolicy: peer.protectionPolicy,
+        localPolicy,
         peerPolicy,
         ownRis,
         peerRis,

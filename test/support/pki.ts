@@ -35,13 +35,17 @@ export const PLMN_A = { mcc: "262", mnc: "01" };
 export const PLMN_B = { mcc: "310", mnc: "410" };
 export const RI_ID = "ipx1.ri.example.org";
 
-/** Two distinct protection policies (A's and B's), for the policy round and mismatch tests. */
+/** Two distinct protection policies (A's and B's additions to the P4 defaults), for the policy round and mismatch tests. */
 export const POLICY_A: ProtectionPolicy = {
   apiIeMappingList: [
     {
       apiSignature: "/nudm-sdm/v2/{supi}/am-data",
       apiMethod: "GET",
-      IeList: [{ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }],
+      IeList: [
+        { ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" },
+        // not in the P4 default mapping: A's full effective policy differs from the defaults
+        { ieLoc: "BODY", ieType: "OTHER", rspIe: "/subscribedUeAmbr" },
+      ],
     },
   ],
   dataTypeEncPolicy: ["UEID", "LOCATION"],
@@ -51,7 +55,11 @@ export const POLICY_B: ProtectionPolicy = {
     {
       apiSignature: "/nausf-auth/v1/ue-authentications",
       apiMethod: "POST",
-      IeList: [{ ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/5gAuthData", isModifiable: false }],
+      IeList: [
+        { ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/5gAuthData", isModifiable: false },
+        // not in the P4 default mapping: B's full effective policy differs from the defaults and from A's
+        { ieLoc: "BODY", ieType: "OTHER", rspIe: "/servingNetworkName" },
+      ],
     },
   ],
   dataTypeEncPolicy: ["UEID"],
@@ -146,7 +154,8 @@ export function configInput(pki: TestPki, side: "a" | "b", peerUri: string, dir:
       retryInitialMs: 50,
       retryMaxMs: 400,
       requestTimeoutMs: 3000,
-      maxBodyBytes: 8192,
+      // the policy round carries a full effective policy (P4 defaults + additions, about 31 kB; P11)
+      maxBodyBytes: 65536,
       maxRequestsPerSecond: 200,
     },
     peers: [{ id: other.id, n32Fqdn: other.fqdn, plmnIds: [other.plmn], n32cUri: peerUri, initiate: false }],

@@ -6,6 +6,7 @@ import type { InvalidParam, SecParamExchReqData } from "../../model/n32.ts";
 import type { JweEnc } from "../../n32f/context.ts";
 import { buildContext, exportMaster } from "../keys.ts";
 import * as msg from "../messages.ts";
+import { fullPolicy } from "../policies.ts";
 import { comparePolicies } from "../policy.ts";
 import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo } from "../ri.ts";
 import type { OperationHandler, ResponderKit } from "./kit.ts";
@@ -76,7 +77,7 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
         master,
         peer,
         remotePlmnIds: id.plmnIds,
-        localPolicy: peer.protectionPolicy,
+        localPolicy: fullPolicy(peer.protectionPolicy),
         ownRis: ownRiSecInfo(peer, cfg.storage.dir),
         peerRis: [],
         authorizedIpxId: authorizedIpxIdOf(peer),
@@ -145,6 +146,7 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
       peer.id,
     );
 
+  const assoc = { ...ctx.association };
   if (b.ipxProviderSecInfoList) {
     const err = checkPeerRiSecInfo(b.ipxProviderSecInfoList, core.trust(), new Date(core.now()));
     if (err) {
@@ -153,11 +155,11 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
       core.recordError(peer.id, "NEGOTIATION_NOT_ALLOWED", err);
       return kit.fail(OP, 403, "NEGOTIATION_NOT_ALLOWED", err, [{ param: "/ipxProviderSecInfoList" }], peer.id);
     }
-    ctx.association.peerRis = b.ipxProviderSecInfoList;
+    assoc.peerRis = b.ipxProviderSecInfoList;
   }
   if (b.protectionPolicyInfo) {
-    ctx.association.peerPolicy = b.protectionPolicyInfo;
-    const mismatch = peer.partnerPolicy ? comparePolicies(b.protectionPolicyInfo, peer.partnerPolicy) : [];
+    // TS 33.501 13.2.3.6 over full policies (P11): the peer's full policy against the agreed one in full
+    const mismatch = peer.partnerPolicy ? comparePolicies(b.protectionPolicyInfo, fullPolicy(peer.partnerPolicy)) : [];
     if (mismatch.length) {
       core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
         peer: peer.id,
@@ -173,7 +175,11 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
         return kit.fail(OP, 403, "POLICY_MISMATCH", "protection policy differs from the agreed one", mismatch, peer.id);
       }
     }
+    assoc.peerPolicy = b.protectionPolicyInfo;
   }
+  // a later round changes what is in force at once (P11): a new association object, so nothing keyed on the old
+  // one (the engine's compiled policies, the RI key sets) outlives it
+  if (b.ipxProviderSecInfoList || b.protectionPolicyInfo) ctx.replaceAssociation(assoc);
   return kit.send(
     OP,
     200,
@@ -182,7 +188,8 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
       n32fContextId: neg.localId,
       sender: cfg.identity.n32Fqdn,
       jweSuite: enc,
-      policy: b.protectionPolicyInfo ? peer.protectionPolicy : undefined,
+      // the policy round is always answered with our full effective policy (P11)
+      policy: b.protectionPolicyInfo ? ctx.association.localPolicy : undefined,
       // our RIs (when we have any) in the answer to the cipher-suite round and to the RI round: an initiator
       // without own RIs sends no RI round, yet must learn ours (SecParamExchRspData carries the list in any
       // answer; docs/N32C.md "RI information")
