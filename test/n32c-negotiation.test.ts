@@ -6,7 +6,18 @@ import type { ProtectionPolicy } from "../src/model/n32.ts";
 import { DEFAULT_POLICY, fullPolicy } from "../src/n32c/policies.ts";
 import { PrinsEngine } from "../src/n32f/engine.ts";
 import { TrustStore } from "../src/pki/trust.ts";
-import { FQDN_A, PLMN_A, PLMN_B, POLICY_A, type Pair, rawClient, rawPost, startPair } from "./support/pki.ts";
+import {
+  FQDN_A,
+  PLMN_A,
+  PLMN_B,
+  POLICY_A,
+  type Pair,
+  RI_ID,
+  rawClient,
+  rawPost,
+  startPair,
+  testPki,
+} from "./support/pki.ts";
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -79,4 +90,47 @@ test("a later round is in force at once: the engine's policy for the context fol
   expect(after).not.toBe(before);
   expect(after.peerMods.mappings.length).toBe(fullPolicy(POLICY_A).apiIeMappingList.length);
   await c.close();
+});
+
+test("RIs configured for the peer: the initiator offers PRINS only, even where TLS comes first in its list", async () => {
+  const pki = await testPki();
+  pair = await startPair({
+    a: (c) =>
+      Object.assign(c.peers![0]!, {
+        securityCapabilities: ["TLS", "PRINS"],
+        roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "own", certificates: [pki.ri.certPem] }],
+      }),
+    b: (c) => Object.assign(c.peers![0]!, { securityCapabilities: ["TLS", "PRINS"] }),
+  });
+  const st = await pair.a.service.handshake("home");
+  expect(st.capability).toBe("PRINS");
+  const offer = pair.a.traces.find((t) => t.operation === "exchange-capability" && t.direction === "sent");
+  expect((offer!.body as { supportedSecCapabilityList: string[] }).supportedSecCapabilityList).toEqual(["PRINS"]);
+});
+
+test("RIs announced by the peer (none configured here): the responder accepts no TLS, and offers none itself", async () => {
+  const pki = await testPki();
+  pair = await startPair({
+    a: (c) =>
+      Object.assign(c.peers![0]!, {
+        roamingIntermediaries: [{ ipxProviderId: RI_ID, side: "own", certificates: [pki.ri.certPem] }],
+      }),
+  });
+  expect((await pair.a.service.handshake("home")).capability).toBe("PRINS"); // B learns A's RI in the RI round
+  expect(pair.b.cfg().peers[0]!.roamingIntermediaries).toEqual([]);
+  const c = await rawClient(pair.b, pair.pki.seppA);
+  const r = await rawPost(c, "exchange-capability", {
+    sender: FQDN_A,
+    supportedSecCapabilityList: ["TLS"],
+    plmnIdList: [PLMN_A],
+  });
+  expect(r.status).toBe(403);
+  expect(r.body.cause).toBe("NEGOTIATION_NOT_ALLOWED");
+  await c.close();
+  // B as initiator toward A now offers PRINS only
+  await pair.b.service.handshake("visited");
+  const offer = pair.b.traces.find(
+    (t) => t.operation === "exchange-capability" && t.direction === "sent" && t.kind === "request",
+  );
+  expect((offer!.body as { supportedSecCapabilityList: string[] }).supportedSecCapabilityList).toEqual(["PRINS"]);
 });

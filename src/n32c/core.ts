@@ -356,6 +356,20 @@ export class N32cCore {
     this.deps.trace?.(e);
   }
 
+  /**
+   * Whether RIs are configured or were announced for this peer (P11: then PRINS is the only capability offered
+   * or accepted, no bidding down, TS 33.501 5.9.3.1).
+   */
+  hasRis(peer: PeerConfig): boolean {
+    if (peer.roamingIntermediaries.length > 0) return true;
+    return this.deps.contexts.byPeer(peer.id).some((c) => c.association.peerRis.length > 0);
+  }
+
+  /** The capabilities offered to / accepted from a peer, in our priority order (P11: PRINS only with RIs). */
+  capabilitiesFor(peer: PeerConfig): Array<"PRINS" | "TLS"> {
+    return this.hasRis(peer) ? peer.securityCapabilities.filter((c) => c === "PRINS") : peer.securityCapabilities;
+  }
+
   // ---- client side ----
 
   /** The peer's configured N32-c endpoint. */

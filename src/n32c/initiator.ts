@@ -142,8 +142,12 @@ export class PeerInitiator {
       this.#client = client;
       if (this.#stopped) throw new N32cError("STOPPED", "service stopping");
       step("negotiating");
+      // with RIs configured or announced for this peer, PRINS is the only capability offered (P11)
+      const offered = core.capabilitiesFor(peer);
+      if (!offered.length)
+        throw new N32cError("NEGOTIATION_NOT_ALLOWED", "RIs are configured for this peer but PRINS is not allowed");
       const req = msg.secNegotiateReq(core.me(), {
-        capabilities: peer.securityCapabilities,
+        capabilities: offered,
         targetPlmnId: peer.plmnIds[0],
         purposes: peer.intendedUsagePurpose,
       });
@@ -188,7 +192,7 @@ export class PeerInitiator {
       const sel = rsp.selectedSecCapability as "PRINS" | "TLS";
       if (sel !== "PRINS" && sel !== "TLS")
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${String(sel).slice(0, 20)}`);
-      if (!peer.securityCapabilities.includes(sel))
+      if (!offered.includes(sel))
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${sel}, which we did not offer`);
       if (peer.intendedUsagePurpose.length && !rsp.allowedUsagePurpose?.length && rsp.rejectedUsagePurpose?.length)
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", "no common usage purpose");

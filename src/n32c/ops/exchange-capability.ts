@@ -55,13 +55,9 @@ export const exchangeCapability: OperationHandler<SecNegotiateReqData> = (kit, b
   const list = b.supportedSecCapabilityList;
   if (list.length === 1 && list[0] === "NONE") return teardown(kit, peer);
 
-  const hasRis = peer.roamingIntermediaries.length > 0;
-  const choice = list.find(
-    (cap) =>
-      (cap === "PRINS" || cap === "TLS") &&
-      peer.securityCapabilities.includes(cap as "PRINS" | "TLS") &&
-      !(cap === "TLS" && hasRis),
-  );
+  // with RIs configured or announced for this peer, PRINS only (P11; TLS mode never runs through an RI)
+  const acceptable: readonly string[] = core.capabilitiesFor(peer);
+  const choice = list.find((cap) => acceptable.includes(cap));
   if (!choice) return kit.fail(OP, 403, "NEGOTIATION_NOT_ALLOWED", "no common security capability", undefined, peer.id);
   const intended = (b.intendedUsagePurpose ?? []).map((x) => x.usagePurpose as N32Purpose);
   const allowed = intended.filter((x) => peer.intendedUsagePurpose.includes(x as never));
