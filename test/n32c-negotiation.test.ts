@@ -134,3 +134,23 @@ test("RIs announced by the peer (none configured here): the responder accepts no
   );
   expect((offer!.body as { supportedSecCapabilityList: string[] }).supportedSecCapabilityList).toEqual(["PRINS"]);
 });
+
+for (const p6 of [false, true]) {
+  test(`n32f-error POLICY_MISMATCH about an established context: ${p6 ? "dropped for a peer configured for P6" : "kept for a peer not configured for P6 (the default)"}`, async () => {
+    pair = await startPair({
+      a: (c) => Object.assign(c.peers![0]!, { profile: p6 ? { announceToRi: true } : {} }),
+    });
+    const st = await pair.a.service.handshake("home");
+    await pair.b.service.reportError("visited", {
+      type: "POLICY_MISMATCH",
+      receiverContextId: st.localContextId!,
+      messageId: "0123456789abcdef",
+      policyMismatchList: [{ param: "/selectedJweCipherSuite" }],
+    });
+    const after = pair.a.service.status("home")!;
+    expect(after.counters.errorsReceived).toBe(1);
+    expect(after.lastError?.cause).toBe("POLICY_MISMATCH");
+    expect(after.state).toBe(p6 ? "failed" : "active-prins");
+    expect(pair.a.contexts.get(st.localContextId!) !== undefined).toBe(!p6);
+  });
+}

@@ -1,6 +1,7 @@
 // src/n32c/ops/n32f-error.ts — the responder's n32f-error (TS 29.573 5.2.5, TS 33.501 13.2.2.3; N32-PROFILE
 // P7, P10): a report about one of our contexts (or our handshake in progress); POLICY_MISMATCH drops it.
 import type { N32fErrorInfo } from "../../model/n32.ts";
+import { announceEnabled } from "../../n32f/announce.ts";
 import type { OperationHandler } from "./kit.ts";
 
 const OP = "n32f-error";
@@ -52,8 +53,21 @@ export const n32fError: OperationHandler<N32fErrorInfo> = (kit, b, id) => {
   if (b.n32fErrorType === "POLICY_MISMATCH") {
     core.recordError(peer.id, "POLICY_MISMATCH", "the peer reported a protection policy mismatch");
     if (ctxId) {
-      for (const n of kit.negotiations.values()) if (n.localId === ctxId) n.rejected = true;
-      core.dropContext(peer.id, ctxId, "policy-mismatch", "failed");
+      // during a parameter exchange: the N32-c policy round was rejected (P7). About an established context it can
+      // only be about the P6 announcement, which deactivates it only for a peer configured for P6 (P11)
+      let negotiating = false;
+      for (const n of kit.negotiations.values())
+        if (n.localId === ctxId) {
+          n.rejected = true;
+          negotiating = true;
+        }
+      if (negotiating || (announceEnabled(peer) && peer.profile.onPolicyMismatch === "reject"))
+        core.dropContext(peer.id, ctxId, "policy-mismatch", "failed");
+      else
+        core.log.warn("POLICY_MISMATCH about an established context from a peer not configured for P6: kept", {
+          peer: peer.id,
+          localContextId: ctxId,
+        });
     }
   }
   core.emit("error-report", { peerId: peer.id, info: b });
