@@ -160,6 +160,8 @@ export class N32cCore {
   readonly statuses = new Map<string, PeerN32Status>();
   readonly associations = new Map<string, Association>();
   readonly initiatorPending = new Map<string, InitiatorPending>();
+  /** our own handshakes in progress, by peer: abandon() ends one silently (P11 tie-break) */
+  readonly initiating = new Map<string, { abandon(): void }>();
   readonly m: { handshakes: Counter; errors: Counter; requests: Counter };
   #listeners: { [K in keyof N32cEvents]: Listener<K>[] } = {
     "context-active": [],
@@ -499,6 +501,15 @@ export class N32cCore {
       await client.close();
     }
   }
+}
+
+/**
+ * P11 tie-break when both SEPPs initiate at once: the handshake of the SEPP whose N32 FQDN sorts lower (byte
+ * order, case-insensitive names compared in lower case, no trailing dot) goes on.
+ */
+export function initiatesFirst(ours: string, theirs: string): boolean {
+  const n = (f: string) => Buffer.from(f.toLowerCase().replace(/\.$/, ""), "utf8");
+  return Buffer.compare(n(ours), n(theirs)) < 0;
 }
 
 /** "mcc-mnc" with the MNC padded (P9). */

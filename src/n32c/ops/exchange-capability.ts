@@ -2,7 +2,7 @@
 // 5.2.2; N32-PROFILE P7, P10): who may negotiate, which capability is selected, ["NONE"] teardown (NFTLST).
 import type { PeerConfig } from "../../config/schema.ts";
 import type { N32Purpose, SecNegotiateReqData } from "../../model/n32.ts";
-import { plmnKeyOf } from "../core.ts";
+import { initiatesFirst, plmnKeyOf } from "../core.ts";
 import * as msg from "../messages.ts";
 import { inPlmns, type OperationHandler, type Reply, type ResponderKit } from "./kit.ts";
 
@@ -54,6 +54,22 @@ export const exchangeCapability: OperationHandler<SecNegotiateReqData> = (kit, b
 
   const list = b.supportedSecCapabilityList;
   if (list.length === 1 && list[0] === "NONE") return teardown(kit, peer);
+
+  // both sides initiating at once (P11): the handshake of the SEPP with the lower N32 FQDN goes on; the other
+  // abandons its own attempt silently and serves as responder
+  const ours = core.initiating.get(peer.id);
+  if (ours) {
+    if (initiatesFirst(core.cfg().identity.n32Fqdn, peer.n32Fqdn))
+      return kit.fail(
+        OP,
+        403,
+        "NEGOTIATION_NOT_ALLOWED",
+        "both SEPPs initiated: the handshake of the SEPP with the lower N32 FQDN goes on (P11)",
+        undefined,
+        peer.id,
+      );
+    ours.abandon();
+  }
 
   // with RIs configured or announced for this peer, PRINS only (P11; TLS mode never runs through an RI)
   const acceptable: readonly string[] = core.capabilitiesFor(peer);

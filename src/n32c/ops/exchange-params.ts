@@ -4,6 +4,7 @@
 import type { PeerConfig } from "../../config/schema.ts";
 import type { InvalidParam, SecParamExchReqData } from "../../model/n32.ts";
 import type { JweEnc } from "../../n32f/context.ts";
+import { initiatesFirst, type N32cCore } from "../core.ts";
 import { buildContext, exportMaster } from "../keys.ts";
 import * as msg from "../messages.ts";
 import { fullPolicy } from "../policies.ts";
@@ -104,6 +105,11 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
         { capability: "PRINS", role: "responder", localContextId: localId, peerContextId: b.n32fContextId, enc },
         ctx.validUntil,
       );
+      // P11 tie-break: a peer whose N32 FQDN sorts lower is the initiator of the association; contexts we
+      // initiated earlier are retired like after a re-key (n32f-terminate after the grace), so one association stays
+      if (initiatesFirst(peer.n32Fqdn, cfg.identity.n32Fqdn))
+        for (const old of core.deps.contexts.byPeer(peer.id))
+          if (old.role === "initiator") retireLater(core, peer, old.localContextId, old.peerContextId);
       core.log.info("N32-f context created, as responder", {
         peer: peer.id,
         localContextId: localId,
@@ -226,4 +232,28 @@ async function reportPolicyMismatch(
       error: e,
     });
   }
+}
+
+/** Tell the peer and wipe one of our contexts after the re-key grace (the data path may still use it meanwhile). */
+function retireLater(core: N32cCore, peer: PeerConfig, localId: string, peerCtxId: string): void {
+  const t = setTimeout(async () => {
+    if (!core.deps.contexts.get(localId)) return;
+    try {
+      await core.sendOnce(peer, "n32f-terminate", msg.n32fContextInfo(peerCtxId), "N32fContextInfo", "N32fContextInfo");
+      core.status(peer.id).counters.terminationsSent++;
+    } catch (e) {
+      core.log.every(
+        `n32c-retire:${peer.id}`,
+        30_000,
+        "warn",
+        "could not terminate the old N32-f context at the peer",
+        {
+          peer: peer.id,
+          error: e,
+        },
+      );
+    }
+    core.dropContext(peer.id, localId, "rekey");
+  }, core.deps.retireGraceMs ?? 5000);
+  t.unref?.();
 }
