@@ -22,6 +22,8 @@ import { openKeystore, type Keystore } from "../hw/keystore.ts";
 import { createAeadEngine } from "../hw/aead-pkcs11.ts";
 import { disableCoreDumps } from "../hw/platform.ts";
 import { liveTimers } from "./timers.ts";
+import { createSystem, startupChecks } from "./system/index.ts";
+import { STORE_SCHEMA, storeSchema } from "./config/migrate.ts";
 
 export interface RunningSepp {
   /** Bound ports (a configured port 0 gets a free one) */
@@ -204,6 +206,13 @@ export async function startSepp(opts: {
     dataPath.reconfigure();
   });
 
+  const system = createSystem({
+    config: () => store.config.system,
+    dataDir,
+    log: log.child({ component: "system" }),
+    version: VERSION,
+    drain: () => stop(),
+  }); // OTA (docs/UPDATES.md)
   const adminApp = createAdminApp({
     store,
     log: log.child({ component: "admin" }),
@@ -235,23 +244,39 @@ export async function startSepp(opts: {
           .terminate(id)
           .catch((e) => log.warn("terminate: the peer could not be told", { peer: id, error: String(e) })),
     },
-    extraRoutes: [keysRoutes({ keystore: () => keystore, log })],
+    extraRoutes: [keysRoutes({ keystore: () => keystore, log }), system.routes],
   });
   const admin = Bun.serve({
     hostname: cfg0.listeners.admin.host,
     port: cfg0.listeners.admin.port,
     fetch: adminApp.fetch,
-    maxRequestBodySize: 2 << 20,
+    maxRequestBodySize: Math.max(2 << 20, system.maxBodyBytes),
   });
   listeners.admin = `http://${cfg0.listeners.admin.host}:${admin.port}`;
   for (const [name, url] of Object.entries(listeners)) log.info("listening", { listener: name, url });
   log.info("admin token", { tokenFile: boot.tokenPath });
   n32c.start();
+  // commit after boot (OTA): checks run in the background; the slot is marked good or bad, then RAUC is told
+  const L = cfg0.listeners;
+  const bound = {
+    n32: [L.n32.host, n32Server.port],
+    n32f: [(L.n32f ?? L.n32).host, n32fServer.port],
+    sbi: [L.sbi?.host, dataPath.sbiPort],
+    admin: [L.admin.host, admin.port],
+  } as const;
+  void system.commitAfterBoot(
+    startupChecks({
+      storeMigrated: () => (storeSchema(`${dataDir}/sepp.db`) === STORE_SCHEMA ? null : "store schema not current"),
+      keystoreHealthy: () => (keystore.status().healthy ? null : (keystore.status().detail ?? "unhealthy")),
+      listeners: Object.entries(bound).flatMap(([name, [h, port]]) => (h && port ? [{ name, host: h, port }] : [])),
+      initiatingPeers: () => store.config.peers.filter((p) => p.initiate).map((p) => p.id),
+      peerState: (id) => n32c.status(id)?.state,
+    }),
+  );
 
-  return {
-    ports: { admin: admin.port!, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
-    dataDir,
-    async stop() {
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
       await n32c.stop();
       await riAnnouncer.stop();
       await Promise.all([...servers.map((s) => s.close()), dataPath.stop()]);
@@ -259,6 +284,10 @@ export async function startSepp(opts: {
       contexts.clear();
       await keystore.close();
       store.close();
-    },
+    })());
+  return {
+    ports: { admin: admin.port!, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
+    dataDir,
+    stop,
   };
 }
