@@ -4,6 +4,7 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth, type AuthLimits } from "./auth.ts";
+import { ADMIN_OPENAPI } from "./openapi.ts";
 import { problem, problemResponse, PROBLEM_JSON } from "../problem.ts";
 import { parseConfig, parsePeer, type ConfigIssue, type SeppConfig, type PeerConfig } from "../config/schema.ts";
 import type { ApplyResult, ConfigStore } from "../config/store.ts";
@@ -139,6 +140,8 @@ export function createAdminApp(d: AdminDeps): Hono {
   };
 
   app.get("/v1/status", (c) => c.json(d.status()));
+
+  app.get("/v1/openapi.json", (c) => c.json(ADMIN_OPENAPI));
 
   app.get("/metrics", (c) =>
     c.body(d.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
