@@ -21,8 +21,6 @@ export interface SystemDeps {
 
 export interface SystemService {
   routes: Hono;
-  /** the admin listener's body limit must let a bundle through */
-  maxBodyBytes: number;
   /** run the commit-after-boot decision when updates are enabled (in the background; logs its outcome) */
   commitAfterBoot(checks: CommitCheck[]): Promise<CommitOutcome | null>;
 }
@@ -53,7 +51,6 @@ export function createSystem(d: SystemDeps): SystemService {
       reboot,
       version: d.version,
     }),
-    maxBodyBytes: d.config().updates ? d.config().maxBundleBytes + 65536 : 0,
     async commitAfterBoot(checks) {
       if (!d.config().updates) return null;
       return commitAfterBoot({
