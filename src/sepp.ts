@@ -261,7 +261,8 @@ export async function startSepp(opts: {
           .terminate(id)
           .catch((e) => log.warn("terminate: the peer could not be told", { peer: id, error: String(e) })),
     },
-    extraRoutes: [keysRoutes({ keystore: () => keystore, log }), system.routes],
+    extraRoutes: [keysRoutes({ keystore: () => keystore, log })],
+    uploadRoutes: system.routes,
     check: async (c) => {
       const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
       return r.ok ? [] : r.issues;
