@@ -10,6 +10,7 @@ import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Registry } from "../metrics.ts";
 import type { PlmnId, ProblemDetails } from "../model/n32.ts";
+import type { HttpMessage } from "../n32f/message.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { TokenBucket } from "../sbi/limits.ts";
 import { ORIGINATING_NETWORK_ID, parseOriginatingNetworkId } from "../sbi/origin.ts";
@@ -25,13 +26,14 @@ export interface ScreenedRequest {
   peer: PeerConfig;
   /** the PLMNs of the N32-f context's peer (or the peer's configured ones) */
   remotePlmnIds: readonly PlmnId[];
-  messageId: string;
-  method: string;
+  /** N32-f messageId (PRINS); absent in TLS mode */
+  messageId?: string;
+  method?: string;
   /** target path (apiRoot path prefix + resource), no query */
-  path: string;
+  path?: string;
   query?: string;
   /** target authority (the producer) */
-  authority: string;
+  authority?: string;
   headers: ReadonlyArray<readonly [string, string]>;
   body?: Uint8Array;
 }
@@ -148,7 +150,8 @@ export class Screening {
   }
 
   /** Screen one inbound request from a partner; refusals come with the ProblemDetails to answer. */
-  inbound(req: ScreenedRequest): Verdict {
+  inbound(r: ScreenedRequest): Verdict {
+    const req = { ...r, method: r.method ?? "", path: r.path ?? "/", authority: r.authority ?? "" };
     const cfg = this.#config();
     const rules = this.#rules(cfg);
     const s = cfg.screening;
@@ -316,7 +319,11 @@ function originPlmn(req: ScreenedRequest): PlmnId | null {
   return req.remotePlmnIds[0] ?? null;
 }
 
-/** The HTTP message of a refusal, for the protected answer under PRINS (P10: the NF gets it through the normal path). */
-export function refusalHeaders(r: Refusal): Array<[string, string]> {
-  return [["content-type", PROBLEM_JSON], ...r.headers];
+/** A refusal as an HTTP response (TLS mode), or as the NF's answer inside the protected response (PRINS, P10). */
+export function refusalResponse(r: Refusal): { status: number; headers: Array<[string, string]>; body: string } {
+  return { status: r.status, headers: [["content-type", PROBLEM_JSON], ...r.headers], body: JSON.stringify(r.problem) };
+}
+export function refusalMessage(r: Refusal): HttpMessage {
+  const x = refusalResponse(r);
+  return { kind: "response", status: x.status, headers: x.headers, body: Buffer.from(x.body) };
 }
