@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HOME_UDM, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type NfAnswer, NfClient, startNf, type TestNf } from "./support/nf.ts";
 
 const SUPI = "imsi-262010000000099";
 const FOREIGN_SUPI = "imsi-310150000000099";
@@ -25,10 +25,11 @@ for (const mode of ["PRINS", "TLS"] as const) {
     let authority: string;
 
     beforeAll(async () => {
-      udm = await startNf((r) =>
-        r.path.endsWith("/nssai")
-          ? { status: 200, headers: { "content-type": "application/json", "3gpp-sbi-oci": OCI }, body: "{}" }
-          : { status: 200, headers: { "content-type": "application/json" }, body: "{}" },
+      udm = await startNf(
+        (r): NfAnswer =>
+          r.path.endsWith("/nssai")
+            ? { status: 200, headers: { "content-type": "application/json", "3gpp-sbi-oci": OCI }, body: "{}" }
+            : { status: 200, headers: { "content-type": "application/json" }, body: "{}" },
       );
       const pair = await writePair({
         dir,

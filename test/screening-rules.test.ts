@@ -380,3 +380,47 @@ describe("security events", () => {
     expect(s.inbound(req({ path: `/nudm-sdm/v2/${FOREIGN_SUPI}/am-data` })).ok).toBe(true);
   });
 });
+
+describe("configuration checks", () => {
+  const base = () => JSON.parse(readFileSync(join(root, "config", "example-home.json"), "utf8"));
+  test("the documented example's screening members parse", () => {
+    const c = base();
+    c.screening = {
+      operations: { mode: "refuse" },
+      plmnConsistency: {
+        mode: "refuse",
+        rules: [{ api: "nudm-sdm", in: "header", name: "authorization", kind: "accessToken", expect: "peer" }],
+      },
+      plausibility: { mode: "log", windowSeconds: 1800 },
+      purpose: { mode: "refuse" },
+      rateLimits: {
+        perPlmn: [{ plmnId: VISITED, maxRequestsPerSecond: 500 }],
+        perApi: [{ api: "nudm-sdm", peer: "visited", maxRequestsPerSecond: 200, burst: 400 }],
+      },
+    };
+    c.peers[0].screening = {
+      roles: ["home"],
+      allowedOperations: [
+        { api: "namf-comm", version: "v1", method: "POST", resource: "/ue-contexts/{ueContextId}/transfer" },
+        { callbackType: "Namf_Communication_onN1N2TransferFailure" },
+      ],
+    };
+    expect(parseConfig(c).ok).toBe(true);
+  });
+  test("an unknown peer in a per-API limit, a body rule without pointer, api without version are refused", () => {
+    const c = base();
+    c.screening = {
+      rateLimits: { perApi: [{ api: "nudm-sdm", peer: "nobody", maxRequestsPerSecond: 1 }] },
+      plmnConsistency: {
+        rules: [{ in: "body", name: "servingNetworkName", kind: "servingNetworkName", expect: "peer" }],
+      },
+    };
+    c.peers[0].screening = { allowedOperations: [{ api: "nudm-sdm", method: "GET", resource: "/x" }] };
+    const r = parseConfig(c);
+    expect(r.ok ? [] : r.issues.map((i) => i.path)).toEqual([
+      "/screening/rateLimits/perApi/0/peer",
+      "/screening/plmnConsistency/rules/0/name",
+      "/peers/0/screening/allowedOperations/0",
+    ]);
+  });
+});

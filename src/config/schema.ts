@@ -434,6 +434,28 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
     issues.push({ path: "/sbi/clientCa", reason: "client certificates need listeners.sbi.tls" });
   if (c.listeners.sbi?.tls && (!c.sbi.certificate || !c.sbi.privateKey))
     issues.push({ path: "/sbi", reason: "listeners.sbi.tls needs sbi.certificate and sbi.privateKey" });
+  // screening: per-API limits name configured peers; body rules are JSON pointers; no role twice
+  c.screening.rateLimits.perApi.forEach((r, i) => {
+    if (r.peer !== undefined && !ids.has(r.peer))
+      issues.push({ path: `/screening/rateLimits/perApi/${i}/peer`, reason: `no peer ${r.peer}` });
+  });
+  c.screening.plmnConsistency.rules.forEach((r, i) => {
+    if (r.in === "body" && !r.name.startsWith("/"))
+      issues.push({ path: `/screening/plmnConsistency/rules/${i}/name`, reason: "a body IE is a JSON pointer (/a/b)" });
+    if (r.version !== undefined && r.api === undefined)
+      issues.push({ path: `/screening/plmnConsistency/rules/${i}/version`, reason: "version needs api" });
+  });
+  c.peers.forEach((p, i) => {
+    if (new Set(p.screening.roles).size !== p.screening.roles.length)
+      issues.push({ path: `/peers/${i}/screening/roles`, reason: "repeated role" });
+    p.screening.allowedOperations.forEach((o, j) => {
+      if ("resource" in o && (o.api === undefined) !== (o.version === undefined))
+        issues.push({
+          path: `/peers/${i}/screening/allowedOperations/${j}`,
+          reason: "api and version go together (both absent only for apiRoot-level resources like /oauth2/token)",
+        });
+    });
+  });
   if (c.aead.engine === "pkcs11" && c.keystore.backend !== "pkcs11")
     issues.push({ path: "/aead/engine", reason: "the pkcs11 AEAD engine needs the pkcs11 keystore" });
   if (

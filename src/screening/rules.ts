@@ -36,7 +36,7 @@ export class CompiledRules {
   constructor(cfg: SeppConfig) {
     const s = cfg.screening;
     this.own = cfg.identity.plmnIds;
-    for (const p of cfg.peers) this.#peers.set(p.id, compilePeer(p));
+    for (const p of cfg.peers) this.#peers.set(p.id, compilePeer(p, s.operations.defaults));
     if (s.plmnConsistency.defaults)
       for (const r of SCREENING_DEFAULTS.plmnRules) {
         const k = opKey(r.role ?? "", prefixOf(r.api, r.version), r.method ?? "", r.resource ?? "");
@@ -84,7 +84,7 @@ export class CompiledRules {
   }
 }
 
-function compilePeer(p: PeerConfig): PeerRules {
+function compilePeer(p: PeerConfig, defaults: boolean): PeerRules {
   const extra: OperationSpec[] = p.screening.allowedOperations.map((o: ScreeningOperation) => ({ ...o }));
   return {
     tables: p.screening.roles.map((role) => ({
