@@ -424,3 +424,8 @@ describe("configuration checks", () => {
     ]);
   });
 });
+
+test("operations.defaults false: no peer starts from the generated operations", () => {
+  const { s, req } = setup(config((c) => (c.screening.operations.defaults = false)));
+  expect(causeOf(s.inbound(req({})))).toBe("SCREENING_CAT1_NOT_ALLOWED");
+});

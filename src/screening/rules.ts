@@ -89,7 +89,9 @@ function compilePeer(p: PeerConfig, defaults: boolean): PeerRules {
   return {
     tables: p.screening.roles.map((role) => ({
       role,
-      table: new OperationTable(p.screening.useDefaults ? [...SCREENING_DEFAULTS.operations[role], ...extra] : extra),
+      table: new OperationTable(
+        defaults && p.screening.useDefaults ? [...SCREENING_DEFAULTS.operations[role], ...extra] : extra,
+      ),
     })),
   };
 }
