@@ -268,7 +268,7 @@ export class PSepp {
           error: String(err),
         }),
       );
-    return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(e.toProblemDetails()) };
+    return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(e.toProblem()) };
   }
 
   /** Checks, delivery to the producer and the protected answer. */
@@ -305,7 +305,7 @@ export class PSepp {
               headers: [["content-type", "application/json"]] as Array<[string, string]>,
               body: this.d.prins.protectResponse(
                 ctx,
-                problemMessage(e.status === 415 ? 415 : 400, e.cause, e.detail),
+                problemMessage(e.status === 415 ? 415 : 400, e.problemCause, e.message),
                 req,
               ),
             },
@@ -545,7 +545,7 @@ export class PSepp {
         } catch (e) {
           if (!(e instanceof TelescopicError)) throw e;
           outcome = "refused";
-          return problemOut(problem(e.status, e.problemCause, e.message));
+          return problemOut(e.toProblem());
         }
         try {
           const up = await this.d.producers.request(
