@@ -12,6 +12,7 @@ import type { N32fContextStore } from "../n32f/context.ts";
 import { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { PeerLimits } from "../sbi/limits.ts";
+import { Screening } from "../screening/screening.ts";
 import { TelescopicStore, telescopicApp } from "../sbi/telescopic.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { CSepp } from "./csepp.ts";
@@ -43,6 +44,7 @@ export class DataPath {
   readonly prins: PrinsEngine;
   readonly telescopic: TelescopicStore;
   readonly limits: PeerLimits;
+  readonly screening: Screening;
   readonly peerClients: PeerN32fClients;
   readonly producers: ProducerClients;
   readonly csepp: CSepp;
@@ -67,6 +69,7 @@ export class DataPath {
     });
     this.limits = new PeerLimits({ metrics: o.metrics });
     this.limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));
+    this.screening = new Screening({ config: o.config, log: o.log, metrics: o.metrics });
     this.peerClients = new PeerN32fClients({
       tls: o.tls,
       trust: o.trust,
@@ -91,6 +94,7 @@ export class DataPath {
       producers: this.producers,
       telescopic: this.telescopic,
       limits: this.limits,
+      screening: this.screening,
       trust: o.trust,
       sbiEndpoint: () => {
         const e = sbiEndpointOf(o.config());

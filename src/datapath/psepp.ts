@@ -46,6 +46,7 @@ import {
   type OutboundResponse,
 } from "./http.ts";
 import { UpstreamError } from "./upstream.ts";
+import { refusalMessage, refusalResponse, Screening } from "../screening/screening.ts";
 import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce.ts";
 
 export const N32F_PROCESS_PATH = "/n32f-forward/v1/n32f-process";
@@ -151,8 +152,10 @@ export function originAtReceiver(values: string[], plmnIds: readonly PlmnIdNid[]
 
 export class PSepp {
   readonly #m;
+  readonly #screening: Screening;
   constructor(private readonly d: DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } }) {
     this.#m = dataPathMetrics(d.metrics);
+    this.#screening = d.screening ?? new Screening(d);
   }
 
   /** POST /n32f-forward/v1/n32f-process */
@@ -338,6 +341,9 @@ export class PSepp {
         outcome: "plmn-mismatch",
       };
     }
+    // border screening (GSMA FS.36; src/screening/): refusals go back inside the protected answer (P10)
+    const screened = this.#screening.inbound({ ...msg, peer, remotePlmnIds: remote, messageId });
+    if (!screened.ok) return answer(refusalMessage(screened.refusal), "screened");
     // egress allow-list
     const url = { scheme: msg.scheme ?? "https", host: hostOf(msg.authority ?? ""), port: portOf(msg.authority ?? "") };
     const decision = egressOf(peer).check({
@@ -403,6 +409,7 @@ export class PSepp {
         "producer-unreachable",
       );
     }
+    this.#screening.answered(screened.ticket, up.status, up.headers, up.body);
     return answer({ kind: "response", status: up.status, headers: endToEnd(up.headers), body: up.body }, "ok");
   }
 
@@ -508,6 +515,18 @@ export class PSepp {
         }
         const { path, query } = splitPath(req.path);
         const fullPath = root.pathPrefix + path;
+        const screened = this.#screening.inbound({
+          ...req,
+          peer,
+          remotePlmnIds: peer.plmnIds,
+          path: fullPath,
+          query,
+          authority: root.authority,
+        });
+        if (!screened.ok) {
+          outcome = "screened";
+          return refusalResponse(screened.refusal);
+        }
         const decision = egressOf(peer).check({
           scheme: root.scheme,
           host: root.host,
@@ -543,6 +562,7 @@ export class PSepp {
               signal: req.signal,
             },
           );
+          this.#screening.answered(screened.ticket, up.status, up.headers, up.body);
           outcome = "ok";
           return { status: up.status, headers: endToEnd(up.headers), body: up.body };
         } catch (e) {
