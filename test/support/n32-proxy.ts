@@ -40,6 +40,8 @@ export type ProxyAction =
       kind: "forward";
       body?: Buffer | string;
       delayUntil?: () => boolean | Promise<boolean>;
+      /** replace or add request headers upstream (e.g. content-encoding) */
+      headers?: Record<string, string>;
       /** change the answer on its way back (an RI modifying a response) */
       editResponse?: (status: number, body: Buffer) => Buffer | string | Promise<Buffer | string>;
     }
@@ -85,7 +87,7 @@ export interface N32Proxy {
     method?: string,
     /** forward proxies: the :authority to route on */
     authority?: string,
-  ): Promise<{ status: number; body: Buffer }>;
+  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }>;
   /** the peer goes down: stop listening and cut every connection; resume() listens again on the same port */
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -155,9 +157,7 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
   const upstreams = new Map<string, http2.ClientHttp2Session>();
 
   const hopOf = (authority: string | undefined) =>
-    o.route
-      ? o.route(authority ?? "")
-      : { url: o.upstream!, servername: o.servername!, ca: o.ca };
+    o.route ? o.route(authority ?? "") : { url: o.upstream!, servername: o.servername!, ca: o.ca };
 
   const upstreamSession = (hop: { url: string; servername: string; ca: string[] }): http2.ClientHttp2Session => {
     const key = `${hop.url}|${hop.servername}`;
@@ -297,7 +297,7 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
           const end = Date.now() + timeoutMs;
           while (!(await a.delayUntil()) && Date.now() < end) await sleep(1);
         }
-        const fwdHeaders = { ...headers };
+        const fwdHeaders = { ...headers, ...a.headers };
         delete fwdHeaders["content-length"];
         const r = await forward(req.path, req.method, fwdHeaders, body, stream, req.authority);
         if (a.editResponse) r.body = Buffer.from(await a.editResponse(r.status, r.body));
@@ -341,7 +341,7 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
     },
     async send(path, body, headers = { "content-type": "application/json" }, method = "POST", authority?: string) {
       const r = await forward(path, method, headers, Buffer.from(body), undefined, authority);
-      return { status: r.status, body: r.body };
+      return { status: r.status, headers: r.headers, body: r.body };
     },
     async pause() {
       await stopListening();
