@@ -250,7 +250,7 @@ export function peerN32fEndpoint(peer: PeerConfig): { url: string; fqdn: string;
 }
 
 /** Per configuration version: the hops of each peer (PEM trust anchors parsed once). */
-const routes = new WeakMap<PeerConfig, { cfg: SeppConfig; hops: N32fHop[]; direct: N32fHop[] }>();
+const routes = new WeakMap<PeerConfig, { cfg: SeppConfig; hops: N32fHop[] | null; direct: N32fHop[] }>();
 
 /**
  * The ordered next hops toward a peer: the one place where the N32-f endpoint is chosen (P11). With RIs
@@ -258,23 +258,27 @@ const routes = new WeakMap<PeerConfig, { cfg: SeppConfig; hops: N32fHop[]; direc
  * the peer's endpoint alone); else the peer's N32-f endpoint.
  */
 export function n32fHopsOf(cfg: SeppConfig, peer: PeerConfig, trust: TrustStore, direct = false): N32fHop[] {
-  const cached = routes.get(peer);
-  if (cached?.cfg === cfg) return direct ? cached.direct : cached.hops;
-  const ep = peerN32fEndpoint(peer);
-  const straight: N32fHop[] = [{ kind: "peer", url: ep.url, expectDnsName: peer.n32Fqdn }];
-  const authority = `${ep.fqdn}:${ep.port}`;
-  const viaRis: N32fHop[] = peer.n32fNextHops.map((h) => ({
-    kind: "ri",
-    url: h.uri,
-    expectDnsName: h.ipxProviderId,
-    authority,
-    riRoots: h.trustAnchors?.length
-      ? h.trustAnchors.flatMap((r) => parsePemCerts(resolvePem(r, cfg.storage.dir)))
-      : [...trust.riRoots],
-  }));
-  const hops = viaRis.length ? viaRis : straight;
-  routes.set(peer, { cfg, hops, direct: straight });
-  return direct ? straight : hops;
+  let cached = routes.get(peer);
+  if (cached?.cfg !== cfg) {
+    const ep = peerN32fEndpoint(peer);
+    cached = { cfg, direct: [{ kind: "peer", url: ep.url, expectDnsName: peer.n32Fqdn }], hops: null };
+    routes.set(peer, cached);
+  }
+  if (direct || peer.n32fNextHops.length === 0) return cached.direct;
+  if (!cached.hops) {
+    const ep = peerN32fEndpoint(peer);
+    const authority = `${ep.fqdn}:${ep.port}`;
+    cached.hops = peer.n32fNextHops.map((h) => ({
+      kind: "ri",
+      url: h.uri,
+      expectDnsName: h.ipxProviderId,
+      authority,
+      riRoots: h.trustAnchors?.length
+        ? h.trustAnchors.flatMap((r) => parsePemCerts(resolvePem(r, cfg.storage.dir)))
+        : [...trust.riRoots],
+    }));
+  }
+  return cached.hops;
 }
 
 type PeerRequestInit = {
