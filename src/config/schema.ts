@@ -163,6 +163,29 @@ const TrustAnchorSchema = v.strictObject({
 
 const ListenerSchema = v.strictObject({ host: Host, port: Port });
 
+/** The local REST API listener: loopback by default; any other address needs TLS (the bearer token travels). */
+const AdminListenerSchema = v.strictObject({
+  host: Host,
+  port: Port,
+  tls: v.optional(
+    v.strictObject({
+      certificate: PemSource,
+      privateKey: PemSource,
+      /** CAs of admin client certificates: when set, a client certificate is required */
+      clientCa: v.optional(v.array(PemSource), []),
+    }),
+  ),
+});
+
+/** localhost, 127.0.0.0/8, ::1 (also IPv4-mapped): the addresses only this box can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  const v4 = h.startsWith("::ffff:") ? h.slice(7) : h;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v4);
+  return !!m && m[1] === "127" && m.slice(2).every((o) => Number(o) <= 255);
+}
+
 export const ConfigSchema = v.strictObject({
   identity: v.strictObject({
     /** Our N32 FQDN: `sender` on N32-c, dNSName of our certificate. */
@@ -178,8 +201,8 @@ export const ConfigSchema = v.strictObject({
     n32f: v.optional(ListenerSchema),
     /** SBI side towards our own NFs/SCP (h2c prior knowledge, or TLS when `tls` is true) */
     sbi: v.optional(v.strictObject({ host: Host, port: Port, tls: v.optional(v.boolean(), false) })),
-    /** Local REST API; loopback by default */
-    admin: ListenerSchema,
+    /** Local REST API; loopback by default, TLS required on any other address */
+    admin: AdminListenerSchema,
   }),
   tls: v.strictObject({
     /** Our N32 certificate chain (leaf first) */
@@ -347,6 +370,11 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
     issues.push({
       path: "/n32c/rekeyMarginSeconds",
       reason: "must be below n32c.contextValiditySeconds (else every new context is due for re-handshake at once)",
+    });
+  if (!isLoopbackHost(c.listeners.admin.host) && !c.listeners.admin.tls)
+    issues.push({
+      path: "/listeners/admin/tls",
+      reason: `required: the admin listener on ${c.listeners.admin.host} is not loopback (the bearer token would travel in clear)`,
     });
   if (c.sbi.clientCa.length > 0 && !c.listeners.sbi?.tls)
     issues.push({ path: "/sbi/clientCa", reason: "client certificates need listeners.sbi.tls" });
