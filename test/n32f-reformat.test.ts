@@ -46,7 +46,7 @@ function refused(msg: HttpMessage, status: number, cause: string, p = policy) {
   }
   expect(err).toBeInstanceOf(ReformatError);
   expect((err as ReformatError).status).toBe(status);
-  expect((err as ReformatError).cause).toBe(cause);
+  expect((err as ReformatError).problemCause).toBe(cause);
   return err as ReformatError;
 }
 
@@ -79,7 +79,7 @@ describe("refusals (P3): ReformatError with the status for the NF", () => {
   });
   test("400 for a member named encBlockIndex anywhere, in any escaping (TS 33.501 5.9.3.2)", () => {
     const e = refused(req({ json: { a: [{ b: { encBlockIndex: 0 } }] } }), 400, "MANDATORY_IE_INCORRECT");
-    expect(e.detail).toContain("encBlockIndex");
+    expect(e.message).toContain("encBlockIndex");
     refused(req({ text: '{"a":{"encBlock\\u0049ndex":1}}' }), 400, "MANDATORY_IE_INCORRECT");
     // the string value "encBlockIndex" is not a member name
     expect(() =>

@@ -114,8 +114,7 @@ export class CSepp {
             },
           );
         } catch (e) {
-          if (e instanceof TargetError)
-            return problemOut(problem(e.status, e.problemCause, e.message, [{ param: e.param, reason: e.message }]));
+          if (e instanceof TargetError) return problemOut(e.toProblem());
           throw e;
         }
         if (key !== null && target.via !== "telescopic") {
@@ -257,7 +256,8 @@ export class CSepp {
     try {
       wire = this.d.prins.protectRequest(ctx, msg);
     } catch (e) {
-      if (e instanceof ReformatError) return problemOut(problem(e.status, e.cause, e.detail));
+      if (e instanceof ReformatError) return problemOut(e.toProblem()); // the NF's message cannot be carried (P3)
+      // the engine refused our own context (not active): not the NF's message, the peer's association is at fault
       if (e instanceof N32fError) return problemOut(problem(503, "SERVICE_UNAVAILABLE", e.message));
       // the AEAD token lost the session keys (it was removed and came back): a re-handshake is under way
       if (e instanceof AeadKeyError)

@@ -418,7 +418,7 @@ export class PSepp {
         errorDetailsList: info.errorDetailsList,
       });
     }
-    return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(e.toProblemDetails()) };
+    return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(e.toProblem()) };
   }
 
   /** n32f-error to the peer over N32-c (in the background; a failure is logged, rate-limited). */
@@ -474,7 +474,7 @@ export class PSepp {
               headers: [["content-type", "application/json"]] as Array<[string, string]>,
               body: this.d.prins.protectResponse(
                 ctx,
-                problemMessage(e.status === 415 ? 415 : 400, e.cause, e.detail),
+                problemMessage(e.status === 415 ? 415 : 400, e.problemCause, e.message),
                 req,
               ),
             },
@@ -700,7 +700,7 @@ export class PSepp {
         } catch (e) {
           if (!(e instanceof TelescopicError)) throw e;
           outcome = "refused";
-          return problemOut(problem(e.status, e.problemCause, e.message));
+          return problemOut(e.toProblem());
         }
         try {
           const up = await this.d.producers.request(

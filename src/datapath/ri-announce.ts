@@ -182,7 +182,7 @@ export function answerRiAnnouncement(
         }),
       );
     if (reject) giveUp(d.n32c, ctx);
-    const body: ProblemDetailsMsgForwarding = e.toProblemDetails();
+    const body: ProblemDetailsMsgForwarding = e.toProblem();
     return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(body) };
   }
   m.sent.inc({ peer: peer.id, role: "received", result: "ok" });

@@ -17,6 +17,7 @@ import { parsePemCerts, type TrustStore } from "../pki/trust.ts";
 import { resolvePem } from "../config/pem.ts";
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
+import { SeppError } from "../errors.ts";
 
 export interface UpstreamResponse {
   status: number;
@@ -27,13 +28,24 @@ export interface UpstreamResponse {
 
 export type UpstreamFailure = "connect" | "timeout" | "reset" | "too-large" | "cancelled" | "refused-address";
 
-export class UpstreamError extends Error {
+/** How each failure answers when nothing more specific is known (the data path words its own details). */
+const UPSTREAM_PROBLEM: Record<UpstreamFailure, [status: number, cause: string]> = {
+  connect: [504, "TARGET_NF_NOT_REACHABLE"],
+  timeout: [504, "TARGET_NF_NOT_REACHABLE"],
+  reset: [504, "TARGET_NF_NOT_REACHABLE"],
+  "too-large": [502, "UNSPECIFIED_NF_FAILURE"],
+  cancelled: [499, "CANCELLED"],
+  "refused-address": [403, "TARGET_NOT_ALLOWED"],
+};
+
+/** `code` is UPSTREAM_<KIND> (UPSTREAM_TOO_LARGE, …). */
+export class UpstreamError extends SeppError {
   override name = "UpstreamError";
-  constructor(
-    readonly kind: UpstreamFailure,
-    detail: string,
-  ) {
-    super(detail);
+  readonly kind: UpstreamFailure;
+  constructor(kind: UpstreamFailure, detail: string) {
+    const [status, problemCause] = UPSTREAM_PROBLEM[kind];
+    super(`UPSTREAM_${kind.toUpperCase().replace("-", "_")}`, detail, { status, problemCause });
+    this.kind = kind;
   }
 }
 

@@ -23,20 +23,15 @@ import {
 } from "./message.ts";
 import { MultipartError, parseMultipart, stripContentId } from "./multipart.ts";
 import { jsonNestedDeeperThan } from "../json-depth.ts";
+import { SeppError } from "../errors.ts";
 import { escapeToken, getAt, isIndexToken, isPlainObject } from "./pointer.ts";
 import { iesToEncrypt, pathSegments, type EffectivePolicy, type MessageIes } from "./policy.ts";
 
-/** A message the sending SEPP refuses; `status`/`cause` go to the NF in a ProblemDetails (P3). */
-export class ReformatError extends Error {
+/** A message the sending SEPP refuses; `status`/`problemCause` go to the NF in a ProblemDetails (P3). */
+export class ReformatError extends SeppError {
   override name = "ReformatError";
-  readonly status: number;
-  override readonly cause: string;
-  readonly detail: string;
   constructor(status: number, cause: string, detail: string) {
-    super(detail);
-    this.status = status;
-    this.cause = cause;
-    this.detail = detail;
+    super(cause, detail, { status });
   }
 }
 

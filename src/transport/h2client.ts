@@ -11,6 +11,7 @@ import { certHasDnsName } from "../pki/plmn.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { peerChainOf } from "../pki/trust.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
+import { SeppError } from "../errors.ts";
 
 export interface H2ClientOptions {
   /** https://host:port of the peer's apiRoot */
@@ -52,8 +53,11 @@ export interface H2Response {
 const EMPTY = new Uint8Array(0);
 const UTF8 = new TextDecoder();
 
-export class H2ConnectError extends Error {
+export class H2ConnectError extends SeppError {
   override name = "H2ConnectError";
+  constructor(detail: string) {
+    super("CONNECTION_FAILED", detail, { status: 504, problemCause: "TARGET_NF_NOT_REACHABLE" });
+  }
 }
 
 export class H2Client {
