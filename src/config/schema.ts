@@ -80,6 +80,20 @@ export const RoamingIntermediarySchema = v.strictObject({
   authorized: v.optional(v.boolean(), false),
 });
 
+/**
+ * One of our own RI next hops toward a peer on N32-f (N32-PROFILE P11, TS 33.501 13.2.1): the IPX provider's
+ * N32-f proxy. PRINS N32-f is hop-by-hop TLS; toward the RI the request keeps :authority = the peer's N32-f FQDN
+ * and port (forward proxy), the TLS server check is the RI's (RI trust store, dNSName = ipxProviderId).
+ */
+export const N32fNextHopSchema = v.strictObject({
+  /** https://host:port of the RI's N32-f proxy */
+  uri: HttpsUri,
+  /** the RI's identity: a dNSName of its TLS certificate (its FQDN, TS 29.573 ipxProviderId) */
+  ipxProviderId: Fqdn,
+  /** roots its TLS certificate must chain to (PEM or paths); default: every root of tls.riTrustAnchors */
+  trustAnchors: v.optional(v.array(PemSource)),
+});
+
 /** Per-peer settings of N32-PROFILE.md, with the profile's defaults. */
 export const PeerProfileSchema = v.strictObject({
   /** P1: TLS 1.2 exporter context: "empty" (zero-length context) or "none" */
@@ -227,6 +241,8 @@ export const PeerSchema = v.strictObject({
   /** The policy agreed with the partner, to detect a mismatch with what it sends on N32-c (TS 33.501 13.2.3.6). */
   partnerPolicy: v.optional(ProtectionPolicySchema),
   roamingIntermediaries: v.optional(v.array(RoamingIntermediarySchema), []),
+  /** P11: our own RI next hops on N32-f toward this peer, tried in order; empty: straight to the peer's N32-f endpoint */
+  n32fNextHops: v.optional(v.pipe(v.array(N32fNextHopSchema), v.maxLength(8)), []),
   profile: v.optional(PeerProfileSchema, {}),
   /** Data path settings (egress allow-list, limits): see docs/CONFIG.md */
   n32f: v.optional(
@@ -307,6 +323,8 @@ export const ConfigSchema = v.strictObject({
     /** Our private key: PEM/path (software keystore) or "keystore:tls" (sealed in the keystore) */
     privateKey: PemSource,
     minVersion: v.optional(v.picklist(["TLSv1.2", "TLSv1.3"]), "TLSv1.3"),
+    /** Highest TLS version on N32 (listeners and N32-f clients); TLSv1.2 only to run as an old partner in interop tests */
+    maxVersion: v.optional(v.picklist(["TLSv1.2", "TLSv1.3"]), "TLSv1.3"),
     trustAnchors: v.pipe(v.array(TrustAnchorSchema), v.minLength(1)),
     /** Roots for Roaming Intermediary certificates: a separate trust store, never used for TLS (TS 33.501 5.9.3.2). */
     riTrustAnchors: v.optional(v.array(PemSource), []),
@@ -376,6 +394,8 @@ export const ConfigSchema = v.strictObject({
       /** N32-f connections per peer (cSEPP side) and streams per connection before another is opened */
       maxN32fConnectionsPerPeer: v.optional(PosInt, 4),
       streamsPerN32fConnection: v.optional(PosInt, 100),
+      /** P11: an RI next hop that failed to connect or answered 502/503/504 without ProblemDetailsMsgForwarding is skipped this long */
+      n32fNextHopBackoffMs: v.optional(PosInt, 30000),
     }),
     {},
   ),
@@ -400,6 +420,7 @@ export type PeerProfile = v.InferOutput<typeof PeerProfileSchema>;
 export type ScreeningConfig = v.InferOutput<typeof ScreeningSchema>;
 export type ScreeningOperation = v.InferOutput<typeof ScreeningOperationSchema>;
 export type PlmnRule = v.InferOutput<typeof PlmnRuleSchema>;
+export type N32fNextHopConfig = v.InferOutput<typeof N32fNextHopSchema>;
 export type RoamingIntermediaryConfig = v.InferOutput<typeof RoamingIntermediarySchema>;
 
 export interface ConfigIssue {
@@ -430,6 +451,19 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
           reason: "an RI needs certificates or rawPublicKeys",
         });
     });
+    // P11: a next hop is an RI (RI trust store), and TLS mode never runs through an RI that terminates TLS
+    p.n32fNextHops.forEach((h, j) => {
+      if (!h.trustAnchors?.length && c.tls.riTrustAnchors.length === 0)
+        issues.push({
+          path: `/peers/${i}/n32fNextHops/${j}/trustAnchors`,
+          reason: "an RI next hop needs trust anchors (here or in tls.riTrustAnchors)",
+        });
+    });
+    if (p.n32fNextHops.length > 0 && p.securityCapabilities.includes("TLS"))
+      issues.push({
+        path: `/peers/${i}/securityCapabilities`,
+        reason: "with n32fNextHops (RIs on N32-f) only PRINS is allowed (TS 33.501 5.9.3.1; N32-PROFILE P11)",
+      });
   });
   const seen = new Map<string, string>();
   c.tls.trustAnchors.forEach((a, i) => {
@@ -446,6 +480,8 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   });
   if (c.keystore.backend === "pkcs11" && !c.keystore.pinFile && !c.keystore.pinEnv)
     issues.push({ path: "/keystore", reason: "pkcs11 keystore needs pinFile or pinEnv" });
+  if (c.tls.maxVersion === "TLSv1.2" && c.tls.minVersion === "TLSv1.3")
+    issues.push({ path: "/tls/maxVersion", reason: "below tls.minVersion" });
   if (c.sbi.telescopicMaxEntriesPerPeer > c.sbi.telescopicMaxEntries)
     issues.push({ path: "/sbi/telescopicMaxEntriesPerPeer", reason: "must not exceed sbi.telescopicMaxEntries" });
   if (c.n32c.rekeyMarginSeconds >= c.n32c.contextValiditySeconds)
