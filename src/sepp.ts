@@ -182,7 +182,7 @@ export async function startSepp(opts: {
   const n32Server = await startN32Server({
     host: cfg0.listeners.n32.host,
     port: cfg0.listeners.n32.port,
-    tls: { ...tls, minVersion: cfg0.tls.minVersion },
+    tls: { ...tls, minVersion: cfg0.tls.minVersion, maxVersion: cfg0.tls.maxVersion },
     trust: trustOf(),
     app: n32cApp,
     limits,
@@ -195,7 +195,7 @@ export async function startSepp(opts: {
     n32fServer = await startN32Server({
       host: cfg0.listeners.n32f.host,
       port: cfg0.listeners.n32f.port,
-      tls: { ...tls, minVersion: cfg0.tls.minVersion },
+      tls: { ...tls, minVersion: cfg0.tls.minVersion, maxVersion: cfg0.tls.maxVersion },
       trust: trustOf(),
       app: n32App(),
       limits,
