@@ -165,7 +165,9 @@ beforeAll(async () => {
   });
   ({ visited, home, pki } = pair);
   writeFileSync(join(visited.dir, "var", "token.pin"), `${PIN}\n`, { mode: 0o600 });
-  [v, h] = await Promise.all([startVisited(), startSepp(home)]);
+  // The PIN variable is in the environment from the first start: the later change to `pinEnv` is checked as a start
+  // would check it (src/config/startcheck.ts), so the running process must see the variable too.
+  [v, h] = await Promise.all([startVisited({ [PIN_ENV]: PIN }), startSepp(home)]);
   amf = new NfClient(visited.ports.sbi);
 }, 60000);
 
