@@ -268,7 +268,7 @@ describe("pkcs11 keystore", () => {
     });
   });
 
-  test("openHardware: the pkcs11 engine runs in the pkcs11 keystore's token; close() ends both", async () => {
+  test("openHardware: the pkcs11 engine runs in the pkcs11 keystore's token; close() releases the token and its N32-f keys", async () => {
     const dataDir = tempDir();
     writeFileSync(join(dataDir, "pin"), tok.pin, { mode: 0o600 });
     const hw = await openHardware({ keystore: cfg(tok, "pin"), aead: "pkcs11", dataDir }, memoryLogger());
