@@ -1,4 +1,4 @@
-// The module graph of src/, hw/, lib/ and test/support/ (docs/ARCHITECTURE.md "Layering"): no import cycle, and
+// The module graph of src/, hw/, lib/, os/ and test/support/ (docs/ARCHITECTURE.md "Layering"): no import cycle, and
 // the layers only point down — lib/ imports neither hw/ nor src/, hw/ never imports src/ (the application), and
 // src/ reaches hw/ only through its public modules (the entry point and the two interfaces), never a backend.
 // Imports are read by TypeScript's own pre-processor (static, `export … from`, `import type`, dynamic import()):
@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import ts from "typescript";
 
 const ROOT = resolve(import.meta.dir, "..");
-const SCANNED = ["src", "hw", "lib", "test/support"];
+const SCANNED = ["src", "hw", "lib", "os", "test/support"];
 /** What src/ may import from hw/: the entry point and the interfaces (docs/ARCHITECTURE.md). */
 const HW_PUBLIC = new Set(["hw/index.ts", "hw/aead.ts", "hw/keystore.ts"]);
 
@@ -128,7 +128,7 @@ describe("module graph", () => {
     ).toEqual([]);
   });
 
-  test("no import cycle in src/, hw/, lib/, test/support/", () => {
+  test("no import cycle in src/, hw/, lib/, os/, test/support/", () => {
     expect(findCycles(graph).map((c) => c.join(" -> "))).toEqual([]);
   });
 
