@@ -132,12 +132,13 @@ describe("module graph", () => {
     expect(findCycles(graph).map((c) => c.join(" -> "))).toEqual([]);
   });
 
-  test("layers point down: lib/ imports neither hw/ nor src/; hw/ never imports src/", () => {
+  test("layers point down: lib/ imports neither hw/ nor src/; hw/ and os/ never import src/", () => {
     const wrong: string[] = [];
     for (const [f, deps] of graph) {
       for (const d of deps) {
         if (f.startsWith("lib/") && !d.startsWith("lib/")) wrong.push(`${f} -> ${d}`);
         if (f.startsWith("hw/") && !d.startsWith("hw/") && !d.startsWith("lib/")) wrong.push(`${f} -> ${d}`);
+        if (f.startsWith("os/") && !d.startsWith("os/") && !d.startsWith("lib/")) wrong.push(`${f} -> ${d}`);
       }
     }
     expect(wrong).toEqual([]);
