@@ -1,5 +1,4 @@
 // os/rauc.ts — the only door to RAUC (docs/UPDATES.md). RAUC is driven through its command line, which talks to
-
 // `rauc service` over the system D-Bus (DBUS_SYSTEM_BUS_ADDRESS in tests): no D-Bus client library is needed in
 // the compiled binary (docs/ARCHITECTURE.md says why). Every call is bounded in time and in output.
 
