@@ -222,6 +222,12 @@ export class JsonScanner {
       if (c === 0x22) break;
       if (c < 0x20) throw UNSCANNABLE;
       if (c !== 0x5c) {
+        // a lone surrogate (not from UTF-8, but the text is a JS string) is written as \udxxx by JSON.stringify
+        if (c >= 0xd800 && c <= 0xdfff) {
+          const d = s.charCodeAt(i + 1);
+          if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) i++;
+          else esc = Esc.OTHER;
+        }
         i++;
         continue;
       }
