@@ -3,10 +3,12 @@
 import { VERSION } from "./version.ts";
 import type { Logger } from "./log.ts";
 import { bootstrap } from "./config/bootstrap.ts";
-import { resolvePem } from "./config/pem.ts";
+import { checkStartable, type StartMaterial } from "./config/startcheck.ts";
+import type { Prepared } from "./config/start.ts";
 import type { SeppConfig } from "./config/schema.ts";
 import { createAdminApp } from "./admin/app.ts";
 import { keysRoutes } from "./admin/keys.ts";
+import { startAdminListener } from "./admin/listener.ts";
 import { Registry } from "./metrics.ts";
 import { N32fContextStore } from "./n32f/context.ts";
 import { N32cService } from "./n32c/service.ts";
@@ -16,10 +18,11 @@ import { DataPath } from "./datapath/index.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
-import { openKeystore, type Keystore } from "../hw/keystore.ts";
-import { createAeadEngine } from "../hw/aead-pkcs11.ts";
-import { disableCoreDumps } from "../hw/platform.ts";
+import { disableCoreDumps, type Hardware, HardwareError, openHardware } from "../hw/index.ts";
+import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
+import { createSystem, startupChecks } from "./system/index.ts";
+import { STORE_SCHEMA, storeSchema } from "./config/migrate.ts";
 
 export interface RunningSepp {
   /** Bound ports (a configured port 0 gets a free one) */
@@ -28,21 +31,25 @@ export interface RunningSepp {
   stop(): Promise<void>;
 }
 
-export interface TlsMaterial {
-  key: string;
-  cert: string;
+/** What a start opens and loads for one configuration (checked whole by checkStartable). */
+interface StartParts {
+  hardware: Hardware;
+  material: StartMaterial;
 }
 
-/** Our N32 TLS certificate chain and key: files/PEM from the configuration, or the key sealed in the keystore. */
-export async function loadTlsMaterial(c: SeppConfig, dataDir: string, ks: Keystore): Promise<TlsMaterial> {
-  const cert = resolvePem(c.tls.certificate, dataDir);
-  if (c.tls.privateKey === "keystore:tls") {
-    const key = await ks.unsealTlsKey();
-    if (!key)
-      throw new Error("tls.privateKey is keystore:tls but no TLS key is sealed in the keystore (POST /v1/keys/tls)");
-    return { cert, key };
+/** Open the keystore and AEAD engine of `c` and load its TLS material; on any failure close what was opened. */
+async function prepareStart(c: SeppConfig, dataDir: string, log: Logger): Promise<Prepared<StartParts>> {
+  let hardware: Hardware;
+  try {
+    hardware = await openHardware(hwConfigOf(c, dataDir), log);
+  } catch (e) {
+    const path = e instanceof HardwareError && e.part === "aead" ? "/aead/engine" : "/keystore";
+    return { ok: false, issues: [{ path, reason: e instanceof Error ? e.message : String(e) }] };
   }
-  return { cert, key: resolvePem(c.tls.privateKey, dataDir) };
+  const r = await checkStartable(c, { dataDir, sealedTlsKey: () => hardware.keystore.unsealTlsKey() });
+  if (r.ok) return { ok: true, value: { hardware, material: r.material } };
+  await hardware.close();
+  return { ok: false, issues: r.issues };
 }
 
 /**
@@ -81,7 +88,7 @@ async function startOpened(
   started: number,
   opened: Array<{ what: string; close: () => unknown }>,
 ): Promise<RunningSepp> {
-  const boot = await bootstrap({ configPath: opts.configPath, log });
+  const boot = await bootstrap({ configPath: opts.configPath, log, prepare: (c, dir) => prepareStart(c, dir, log) });
   const { store, dataDir } = boot;
   opened.push({ what: "config store", close: () => store.close() });
   const cfg0 = store.config;
@@ -95,11 +102,11 @@ async function startOpened(
     .gauge("sepp_process_heap_used_bytes", "JavaScript heap in use (before the next collection)")
     .set({}, () => process.memoryUsage().heapUsed);
 
-  const keystore = await openKeystore(cfg0.keystore, dataDir, log);
-  opened.push({ what: "keystore", close: () => keystore.close() });
-  const aead = createAeadEngine(cfg0.aead.engine, keystore);
-  const tls = await loadTlsMaterial(cfg0, dataDir, keystore);
-  let trust = { cfg: cfg0, store: TrustStore.fromConfig(cfg0) };
+  const { hardware, material } = boot.start.value;
+  const { keystore, aead } = hardware;
+  opened.push({ what: "hardware", close: () => hardware.close() });
+  const tls = material.n32;
+  let trust = { cfg: cfg0, store: material.trust };
   const trustOf = () => {
     const c = store.config;
     if (trust.cfg !== c) trust = { cfg: c, store: TrustStore.fromConfig(c) };
@@ -184,6 +191,13 @@ async function startOpened(
     dataPath.reconfigure();
   });
 
+  const system = createSystem({
+    config: () => store.config.system,
+    dataDir,
+    log: log.child({ component: "system" }),
+    version: VERSION,
+    drain: () => stop(),
+  }); // OTA (docs/UPDATES.md)
   const adminApp = createAdminApp({
     store,
     log: log.child({ component: "admin" }),
@@ -197,6 +211,7 @@ async function startOpened(
       keystore: keystore.status(),
       aead: { engine: aead.name },
       configVersion: store.version,
+      config: boot.start.info,
       n32fContexts: contexts.size,
       peers: n32c.statusAll().map((s) => ({ peerId: s.peerId, state: s.state, capability: s.capability })),
     }),
@@ -204,7 +219,10 @@ async function startOpened(
       const ks = keystore.status();
       return {
         healthy: ks.healthy,
-        checks: { config: "ok", keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy") },
+        checks: {
+          config: boot.start.info.fallback ? `fallback: v${boot.start.info.fallback.failedVersion} failed` : "ok",
+          keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy"),
+        },
       };
     },
     n32: {
@@ -216,30 +234,57 @@ async function startOpened(
           .catch((e) => log.warn("terminate: the peer could not be told", { peer: id, error: String(e) })),
     },
     extraRoutes: [keysRoutes({ keystore: () => keystore, log })],
+    uploadRoutes: system.routes,
+    check: async (c) => {
+      const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
+      return r.ok ? [] : r.issues;
+    },
   });
-  const admin = Bun.serve({
-    hostname: cfg0.listeners.admin.host,
+  const admin = await startAdminListener({
+    host: cfg0.listeners.admin.host,
     port: cfg0.listeners.admin.port,
+    tls: material.admin,
     fetch: adminApp.fetch,
-    maxRequestBodySize: 2 << 20,
+    log,
   });
-  opened.push({ what: "admin listener", close: () => admin.stop(true) });
-  listeners.admin = `http://${cfg0.listeners.admin.host}:${admin.port}`;
+  opened.push({ what: "admin listener", close: () => admin.close() });
+  listeners.admin = admin.url;
   for (const [name, url] of Object.entries(listeners)) log.info("listening", { listener: name, url });
   log.info("admin token", { tokenFile: boot.tokenPath });
   n32c.start();
+  store.markStarted(boot.start.info.startedVersion); // every listener is up: this version is a safe fallback
+  // commit after boot (OTA): checks run in the background; the slot is marked good or bad, then RAUC is told
+  const L = cfg0.listeners;
+  const bound = {
+    n32: [L.n32.host, n32.n32.port],
+    n32f: [(L.n32f ?? L.n32).host, n32.n32f.port],
+    sbi: [L.sbi?.host, dataPath.sbiPort],
+    admin: [L.admin.host, admin.port],
+  } as const;
+  void system.commitAfterBoot(
+    startupChecks({
+      storeMigrated: () => (storeSchema(`${dataDir}/sepp.db`) === STORE_SCHEMA ? null : "store schema not current"),
+      keystoreHealthy: () => (keystore.status().healthy ? null : (keystore.status().detail ?? "unhealthy")),
+      listeners: Object.entries(bound).flatMap(([name, [h, port]]) => (h && port ? [{ name, host: h, port }] : [])),
+      initiatingPeers: () => store.config.peers.filter((p) => p.initiate).map((p) => p.id),
+      peerState: (id) => n32c.status(id)?.state,
+    }),
+  );
 
-  return {
-    ports: { admin: admin.port!, n32: n32.n32.port, n32f: n32.n32f.port, sbi: dataPath.sbiPort },
-    dataDir,
-    async stop() {
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
       await n32c.stop();
       await riAnnouncer.stop();
       await Promise.all([n32.close(), dataPath.stop()]);
-      await admin.stop();
+      await admin.close();
       contexts.clear();
-      await keystore.close();
+      await hardware.close();
       store.close();
-    },
+    })());
+  return {
+    ports: { admin: admin.port, n32: n32.n32.port, n32f: n32.n32f.port, sbi: dataPath.sbiPort },
+    dataDir,
+    stop,
   };
 }

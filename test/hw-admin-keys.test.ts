@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { openKeystore, type Keystore } from "../hw/keystore.ts";
+import { type Keystore, type Pkcs11KeystoreConfig, openHardware } from "../hw/index.ts";
 import { keysRoutes } from "../src/admin/keys.ts";
+import { contractChecked } from "./support/admin-contract.ts";
 import { memoryLogger } from "../src/log.ts";
 import { softhsm } from "./support/softhsm.ts";
 
@@ -17,6 +18,11 @@ let ks: Keystore;
 const log = memoryLogger();
 let app: ReturnType<typeof keysRoutes>;
 
+/** The pkcs11 keystore openHardware() builds, as the SEPP builds it. */
+async function openKeystore(keystore: Pkcs11KeystoreConfig, dataDir: string, l = log): Promise<Keystore> {
+  return (await openHardware({ keystore, aead: "software", dataDir }, l)).keystore;
+}
+
 beforeAll(async () => {
   const tok = hsm.createToken();
   dir = mkdtempSync(join(tmpdir(), "sepp-admin-keys-"));
@@ -26,7 +32,7 @@ beforeAll(async () => {
     dir,
     log,
   );
-  app = keysRoutes({ keystore: () => ks, log });
+  app = contractChecked(keysRoutes({ keystore: () => ks, log })); // every response checked against the OpenAPI document
 });
 afterAll(async () => {
   await ks.close();

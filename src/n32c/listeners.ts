@@ -27,7 +27,8 @@ export function n32ListenerOptions(cfg: SeppConfig): {
   minVersion: "TLSv1.2" | "TLSv1.3";
   limits: N32ServerLimits;
 } {
-  const tls12 = cfg.tls.minVersion === "TLSv1.2" || cfg.peers.some((p) => p.profile.allowTls12);
+  const tls12 =
+    cfg.tls.minVersion === "TLSv1.2" || cfg.tls.maxVersion === "TLSv1.2" || cfg.peers.some((p) => p.profile.allowTls12);
   return {
     minVersion: tls12 ? "TLSv1.2" : "TLSv1.3",
     limits: {
@@ -56,7 +57,7 @@ export interface N32ListenersOptions {
   /** the N32-f data path (DataPath.n32fStreamHandler()); absent: N32-f paths get 404 */
   n32fStreamHandler?: N32ServerOptions["streamHandler"];
   log: Logger;
-  /** interop tests only: an old peer that speaks TLS 1.2 and nothing newer */
+  /** interop tests only: an old peer that speaks TLS 1.2 and nothing newer (else `tls.maxVersion`) */
   maxTlsVersion?: "TLSv1.2";
 }
 
@@ -72,7 +73,7 @@ export interface N32ListenersOptions {
 export async function startN32Listeners(o: N32ListenersOptions): Promise<N32Listeners> {
   const cfg = o.config;
   const { minVersion, limits } = n32ListenerOptions(cfg);
-  const tls = { key: o.tls.key, cert: o.tls.cert, minVersion, maxVersion: o.maxTlsVersion };
+  const tls = { key: o.tls.key, cert: o.tls.cert, minVersion, maxVersion: o.maxTlsVersion ?? cfg.tls.maxVersion };
   // Unknown N32 paths and methods get a ProblemDetails (TS 29.500 5.2.7.2); hono ignores a mounted sub-app's
   // notFound, so each listener app sets its own (and a handler that throws gives 500 ProblemDetails, logged).
   const appOf = (routes?: Hono<{ Bindings: N32Env }>): Hono<{ Bindings: N32Env }> => {

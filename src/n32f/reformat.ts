@@ -23,20 +23,15 @@ import {
 } from "./message.ts";
 import { MultipartError, parseMultipart, stripContentId } from "./multipart.ts";
 import { jsonNestedDeeperThan } from "../json-depth.ts";
+import { SeppError } from "../errors.ts";
 import { escapeToken, getAt, isIndexToken, isPlainObject } from "./pointer.ts";
 import { iesToEncrypt, pathSegments, type EffectivePolicy, type MessageIes } from "./policy.ts";
 
-/** A message the sending SEPP refuses; `status`/`cause` go to the NF in a ProblemDetails (P3). */
-export class ReformatError extends Error {
+/** A message the sending SEPP refuses; `status`/`problemCause` go to the NF in a ProblemDetails (P3). */
+export class ReformatError extends SeppError {
   override name = "ReformatError";
-  readonly status: number;
-  override readonly cause: string;
-  readonly detail: string;
   constructor(status: number, cause: string, detail: string) {
-    super(detail);
-    this.status = status;
-    this.cause = cause;
-    this.detail = detail;
+    super(cause, detail, { status });
   }
 }
 
@@ -62,9 +57,25 @@ export const QUERY_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/
 export const MAX_QUERY_LENGTH = 16_384;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 /** The receiver refuses entry values nested deeper than this (reconstruct.ts MAX_DEPTH): refuse such a body here. */
-const MAX_BODY_DEPTH = 256;
+export const MAX_BODY_DEPTH = 256;
 
 export function reformat(msg: HttpMessage, opts: ReformatOptions): ReformatResult {
+  const { block, dataToEncrypt, plan, enc } = reformatHead(msg, opts);
+  if (msg.body && msg.body.byteLength > 0) {
+    const payload = reformatBody(msg, plan, enc);
+    if (payload.length > 0) block.payload = payload;
+  }
+  return { block, dataToEncrypt };
+}
+
+/** What reformat() builds before the body: the block without `payload`, the IEs to encrypt, the index allocator. */
+export interface ReformatHead extends ReformatResult {
+  plan: MessageIes;
+  enc: Enc;
+}
+
+/** reformat() without the body (the text engine, src/n32f/text/, carries JSON bodies itself). */
+export function reformatHead(msg: HttpMessage, opts: ReformatOptions): ReformatHead {
   const dataToEncrypt: unknown[] = [];
   const enc = (v: unknown): IndexToEncryptedValue => ({ encBlockIndex: dataToEncrypt.push(v) - 1 });
   const block: DataToIntegrityProtectBlock = { metaData: opts.metaData };
@@ -110,15 +121,10 @@ export function reformat(msg: HttpMessage, opts: ReformatOptions): ReformatResul
     headers.push({ header: name, value: plan.headers.has(name) ? enc(value) : value });
   }
   if (headers.length > 0) block.headers = headers;
-
-  if (msg.body && msg.body.byteLength > 0) {
-    const payload = reformatBody(msg, plan, enc);
-    if (payload.length > 0) block.payload = payload;
-  }
-  return { block, dataToEncrypt };
+  return { block, dataToEncrypt, plan, enc };
 }
 
-type Enc = (v: unknown) => IndexToEncryptedValue;
+export type Enc = (v: unknown) => IndexToEncryptedValue;
 
 function protectPath(path: string, plan: MessageIes, enc: Enc): string {
   if (plan.pathVars.length === 0) return path;
@@ -378,13 +384,13 @@ function reformatMultipart(body: Uint8Array, params: Map<string, string>, plan: 
     let extra: Record<string, string> | undefined;
     let seenId = false;
     for (const [n, v] of p.headers) {
-      // P10 (docs/N32F.md): the Content-ID travels as the iePath segment; a form other than <id> (e.g. without
-      // the angle brackets, as many NFs send it) is carried too, so that the receiver reproduces it exactly
+      // P11 Multipart: the Content-ID travels as the iePath segment, which the receiver uses exactly (no <>); a
+      // form other than that (e.g. <n1msg>) is carried in the part's headers, so that the receiver reproduces it
       // (TS 29.571 RefToBinaryData.contentId must equal what the producer finds in the part's header)
       if (n === "content-id") {
         if (seenId) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", `multipart part ${id} with two Content-IDs`);
         seenId = true;
-        if (v === `<${id}>`) continue;
+        if (v === id) continue;
       }
       if (n === "content-type") {
         if (contentType !== undefined)
