@@ -25,13 +25,13 @@ import type { HttpMethod, PlmnId, PlmnIdNid } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/target.ts";
+import { TelescopicError } from "../sbi/telescopic-store.ts";
 import {
   findUriRewriteRule,
   peerUriFilter,
   rewriteRequestUris,
   rewriteVsmfPduSessionUri,
-  TelescopicError,
-} from "../sbi/telescopic.ts";
+} from "../sbi/telescopic-rewrite.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
