@@ -5,7 +5,7 @@
 // `_links` of a peer's response (cSEPP). NF discovery results: telescopic-discovery.ts.
 import { isIP } from "node:net";
 import type { PlmnId } from "../model/n32.ts";
-import { isPlainObject as isObj } from "../n32f/pointer.ts";
+import { appendToken, hasMember, isIndexToken, isPlainObject as isObj, parsePointer } from "../n32f/pointer.ts";
 import { formatAuthority, parseAuthority, plmnOfHost, type SbiScheme, type TargetError } from "./target.ts";
 import { defaultPort, type ForeignOrigin, TelescopicError, type TelescopicMapper } from "./telescopic-store.ts";
 
@@ -99,16 +99,13 @@ export function rewriteUri(uri: string, m: TelescopicMapper, sbi: SbiEndpoint, o
   return `${sbi.scheme}://${formatAuthority("dns", `${label}.${m.seppDomain}`, null)}${sbiPortSuffix(sbi)}${rest}`;
 }
 
-// JSON pointers with "*" matching every array element or object member.
-function unescapePtr(s: string): string {
-  return s.replace(/~1/g, "/").replace(/~0/g, "~");
-}
-
-/** Apply `f` to every string found at `pointer` ("*" = any element/member) in `root` (mutated). Returns the count. */
+/**
+ * Apply `f` to every string found at `pointer` in `root` (mutated). Returns the count. An RFC 6901 pointer
+ * (n32f/pointer.ts) in which the token "*" matches every array element or object member.
+ */
 function forEachAt(root: unknown, pointer: string, f: (v: string, where: string) => string): number {
-  if (pointer === "" || !pointer.startsWith("/"))
-    throw new TelescopicError(`bad pointer ${pointer}`, 500, "SYSTEM_FAILURE");
-  const segs = pointer.slice(1).split("/").map(unescapePtr);
+  const segs = parsePointer(pointer);
+  if (segs === null || segs.length === 0) throw new TelescopicError(`bad pointer ${pointer}`, 500, "SYSTEM_FAILURE");
   let n = 0;
   const walk = (node: unknown, i: number, where: string) => {
     const seg = segs[i]!;
@@ -116,7 +113,7 @@ function forEachAt(root: unknown, pointer: string, f: (v: string, where: string)
     const visit = (container: Record<string, unknown> | unknown[], key: string | number) => {
       const child = (container as Record<string, unknown>)[key as string];
       if (child === undefined) return;
-      const w = `${where}/${key}`;
+      const w = appendToken(where, String(key));
       if (last) {
         if (typeof child !== "string") throw new TelescopicError(`${w} is not a string`);
         (container as Record<string, unknown>)[key as string] = f(child, w);
@@ -127,8 +124,8 @@ function forEachAt(root: unknown, pointer: string, f: (v: string, where: string)
       if (Array.isArray(node)) node.forEach((_, k) => visit(node, k));
       else if (isObj(node)) for (const k of Object.keys(node)) visit(node, k);
     } else if (Array.isArray(node)) {
-      if (/^(0|[1-9]\d*)$/.test(seg)) visit(node, Number(seg));
-    } else if (isObj(node) && Object.hasOwn(node, seg)) visit(node, seg);
+      if (isIndexToken(seg)) visit(node, Number(seg));
+    } else if (isObj(node) && hasMember(node, seg)) visit(node, seg);
   };
   walk(root, 0, "");
   return n;
@@ -319,7 +316,7 @@ export function rewriteLinks<T>(
   if (names.length > 256) throw new TelescopicError("/_links has too many relations");
   for (const rel of names) {
     const v = copy._links[rel];
-    const where = `/_links/${rel.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+    const where = appendToken("/_links", rel);
     if (Array.isArray(v)) {
       if (v.length > 1024) throw new TelescopicError(`${where} has too many links`);
       v.forEach((l, i) => link(l, `${where}/${i}`));
