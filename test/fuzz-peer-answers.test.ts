@@ -19,7 +19,7 @@ import {
   writePair,
   type SeppProcess,
 } from "../scripts/lib/pair.ts";
-import { type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
+import { type N32Proxy, startHostilePeerInFront } from "./support/n32-proxy.ts";
 import { RawH2, deepJson, expectHealthy, type RawResponse, SkipTally } from "./support/fuzz.ts";
 
 const DISC = "/nnrf-disc/v1/nf-instances?target-nf-type=UDM&requester-nf-type=AMF";
@@ -144,7 +144,7 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
         if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
       },
     });
-    proxy = await startProxyInFront(pair, "home", pf);
+    proxy = await startHostilePeerInFront(pair, "home", pf);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-tls");
     nf = new RawH2(`http://127.0.0.1:${pair.visited.ports.sbi}`);

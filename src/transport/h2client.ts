@@ -24,6 +24,13 @@ export interface H2ClientOptions {
   maxVersion?: "TLSv1.2" | "TLSv1.3";
   /** connect + TLS handshake timeout */
   timeoutMs: number;
+  /**
+   * The server is a Roaming Intermediary (N32-PROFILE P11), not a SEPP: its chain is verified against these RI
+   * roots (never the per-PLMN anchors) and its certificate must name `expectDnsName` (the RI's identity).
+   */
+  riRoots?: X509Certificate[];
+  /** :authority of every request (default: the URL's host:port); the peer's N32-f FQDN and port toward an RI */
+  authority?: string;
 }
 
 /**
@@ -86,6 +93,7 @@ export class H2Client {
   static connect(o: H2ClientOptions): Promise<H2Client> {
     const u = new URL(o.url);
     if (u.protocol !== "https:") return Promise.reject(new H2ConnectError("N32 URI must be https"));
+    if (o.riRoots?.length === 0) return Promise.reject(new H2ConnectError("no RI trust anchors for this RI"));
     const host = u.hostname.replace(/^\[|\]$/g, "");
     const port = Number(u.port || 443);
     const servername = isIP(host) ? o.expectDnsName : host;
@@ -105,7 +113,7 @@ export class H2Client {
         servername,
         key: o.tls.key,
         cert: o.tls.cert,
-        ca: o.trust.tlsCaPem(),
+        ca: o.riRoots ? o.riRoots.map((r) => r.toString()) : o.trust.tlsCaPem(),
         rejectUnauthorized: true,
         minVersion: o.minVersion ?? "TLSv1.3",
         maxVersion: o.maxVersion ?? "TLSv1.3",
@@ -118,9 +126,18 @@ export class H2Client {
       socket.once("secureConnect", () => {
         if (socket.alpnProtocol !== "h2") return fail("peer did not negotiate HTTP/2 (ALPN h2)");
         const chain: X509Certificate[] = peerChainOf(socket);
-        const r = o.trust.verifyN32Chain(chain);
-        if (!r.ok) return fail(`peer certificate refused: ${r.reason}`);
-        if (!certHasDnsName(r.leaf, o.expectDnsName)) return fail(`peer certificate does not name ${o.expectDnsName}`);
+        let plmnIds: PlmnId[] = [];
+        if (o.riRoots) {
+          // an RI hop: node:tls verified the chain against the RI roots alone (ca above, rejectUnauthorized)
+          if (!chain[0] || !certHasDnsName(chain[0], o.expectDnsName))
+            return fail(`RI certificate does not name ${o.expectDnsName}`);
+        } else {
+          const r = o.trust.verifyN32Chain(chain);
+          if (!r.ok) return fail(`peer certificate refused: ${r.reason}`);
+          if (!certHasDnsName(r.leaf, o.expectDnsName))
+            return fail(`peer certificate does not name ${o.expectDnsName}`);
+          plmnIds = r.plmnIds;
+        }
         const session = http2.connect(`https://${u.host}`, {
           createConnection: () => socket,
         } as http2.SecureClientSessionOptions);
@@ -131,7 +148,7 @@ export class H2Client {
           disarmTimer(timer);
           socket.removeAllListeners("close");
           socket.on("error", () => {});
-          resolve(new H2Client(socket, session, u.host, r.plmnIds));
+          resolve(new H2Client(socket, session, o.authority ?? u.host, plmnIds));
         };
         // a session over an already connected socket is usable at once; "connect" may have fired already
         if ((session as unknown as { connecting?: boolean }).connecting === false) ready();

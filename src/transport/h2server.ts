@@ -133,7 +133,9 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
   const server = http2.createSecureServer({
     key: opts.tls.key,
     cert: opts.tls.cert,
-    ca: opts.trust.tlsCaPem(),
+    // N32 roots and the RI roots: an RI relays PRINS N32-f (P11); who may do what is decided per connection
+    // (the data path: src/datapath/psepp.ts n32fSenderOf; N32-c admits SEPP certificates only)
+    ca: [...opts.trust.tlsCaPem(), ...opts.trust.riRoots.map((r) => r.toString())],
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: opts.tls.minVersion ?? "TLSv1.3",
