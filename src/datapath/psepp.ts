@@ -19,7 +19,7 @@ import {
   buildMultipart,
   MultipartError,
   parseMultipart,
-  stripContentId,
+  rootPartIndex,
   type MultipartPart,
 } from "../n32f/multipart.ts";
 import type { N32fContext } from "../n32f/context.ts";
@@ -611,13 +611,7 @@ export class PSepp {
       if (e instanceof MultipartError) return body; // the producer judges its own malformed input
       throw e;
     }
-    const start = ct.params.get("start");
-    const rootIndex =
-      start === undefined
-        ? 0
-        : parts.findIndex((x) =>
-            x.headers.some(([n, v]) => n === "content-id" && stripContentId(v) === stripContentId(start)),
-          );
+    const rootIndex = rootPartIndex(parts, ct.params.get("start"));
     const root = parts[rootIndex];
     if (!root) return body;
     const out = this.#rewriteJson(method, path, peer, root.data);
