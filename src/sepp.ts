@@ -12,6 +12,7 @@ import { Registry } from "./metrics.ts";
 import { N32fContextStore } from "./n32f/context.ts";
 import { N32cService } from "./n32c/service.ts";
 import { TrustStore } from "./pki/trust.ts";
+import { n32Admission } from "./pki/admission.ts";
 import { startN32Server, type N32Server, type N32Env } from "./transport/h2server.ts";
 import { DataPath } from "./datapath/index.ts";
 import { problem, problemResponse } from "./problem.ts";
@@ -148,7 +149,11 @@ export async function startSepp(opts: {
   const limits = {
     maxBodyBytes: Math.max(cfg0.n32c.maxBodyBytes, cfg0.sbi.maxBodyBytes * 2 + 65536),
     requestTimeoutMs: cfg0.n32c.requestTimeoutMs,
-    idleTimeoutMs: 300_000,
+    maxSessions: cfg0.n32Connections.maxConnections,
+    maxSessionsPerPeer: cfg0.n32Connections.maxConnectionsPerPeer,
+    prefaceTimeoutMs: cfg0.n32Connections.prefaceTimeoutMs,
+    idleTimeoutMs: cfg0.n32Connections.idleTimeoutMs,
+    maxResetsPer10s: cfg0.n32Connections.maxResetsPer10s,
   };
   // Unknown N32 paths and methods get a ProblemDetails (TS 29.500 5.2.7.2); hono ignores a mounted sub-app's
   // notFound, so each listener app sets its own (and a handler that throws gives 500 ProblemDetails, logged).
@@ -168,7 +173,9 @@ export async function startSepp(opts: {
     host: cfg0.listeners.n32.host,
     port: cfg0.listeners.n32.port,
     tls: { ...tls, minVersion: cfg0.tls.minVersion },
-    trust: trustOf(),
+    trust: trustOf,
+    admit: n32Admission(config, !cfg0.listeners.n32f),
+    acceptRiClients: !cfg0.listeners.n32f,
     app: n32cApp,
     limits,
     log,
@@ -181,7 +188,9 @@ export async function startSepp(opts: {
       host: cfg0.listeners.n32f.host,
       port: cfg0.listeners.n32f.port,
       tls: { ...tls, minVersion: cfg0.tls.minVersion },
-      trust: trustOf(),
+      trust: trustOf,
+      admit: n32Admission(config, true),
+      acceptRiClients: true,
       app: n32App(),
       limits,
       log,
