@@ -80,9 +80,9 @@ export function parseCrl(data: string | Uint8Array, source: string): Crl {
   };
 }
 
-/** Split a PEM text holding one or more "X509 CRL" blocks. */
+/** Split a PEM text holding one or more CRL blocks ("X509 CRL", RFC 7468 5; "CRL" as some tools write it). */
 export function splitCrlPem(pem: string): string[] {
-  return pem.match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? [];
+  return pem.match(/-----BEGIN (X509 )?CRL-----[\s\S]+?-----END (X509 )?CRL-----/g) ?? [];
 }
 
 /**
