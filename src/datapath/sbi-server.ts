@@ -11,7 +11,13 @@
 import http2 from "node:http2";
 import type { Socket } from "node:net";
 import type { Logger } from "../log.ts";
-import { ConnQuota, DEFAULT_GUARD, SessionGuard, type ConnGuardLimits } from "../transport/conn-limits.ts";
+import {
+  ConnQuota,
+  DEFAULT_GUARD,
+  markRawSocket,
+  SessionGuard,
+  type ConnGuardLimits,
+} from "../transport/conn-limits.ts";
 import { respond, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { readInbound, sendProblem, type ReadLimits } from "./stream.ts";
 
@@ -83,6 +89,7 @@ export function startSbiServer(o: SbiServerOptions): Promise<SbiServer> {
       return;
     }
     socket.once("close", release);
+    markRawSocket(socket);
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   const guards = new WeakMap<http2.ServerHttp2Session, SessionGuard>();

@@ -61,6 +61,29 @@ export class ConnQuota {
   }
 }
 
+/**
+ * Where a listener keeps the accepted socket itself on it: `session.socket` is a proxy that refuses destroy(), and
+ * Bun's session.destroy() leaves an h2c socket open, so the guards close the socket through this reference.
+ */
+export const RAW_SOCKET = Symbol("sepp.rawSocket");
+
+export function markRawSocket(socket: { destroy(): unknown }): void {
+  (socket as unknown as Record<symbol, unknown>)[RAW_SOCKET] = socket;
+}
+
+type RawSocket = { destroy(): unknown; resetAndDestroy?: () => unknown };
+
+/**
+ * Destroy a session and the socket under it. `reset`: with a TCP RST (before any HTTP/2 exchange; Bun closes an h2c
+ * socket that never sent its preface only this way).
+ */
+export function destroyWithSocket(session: http2.Http2Session, reset = false): void {
+  const raw = (session.socket as unknown as Record<symbol, RawSocket | undefined> | undefined)?.[RAW_SOCKET];
+  if (!session.destroyed) session.destroy();
+  if (reset && raw?.resetAndDestroy) raw.resetAndDestroy();
+  else raw?.destroy();
+}
+
 export type GuardEvent = "preface-timeout" | "idle" | "reset-flood";
 
 /**
@@ -85,7 +108,7 @@ export class SessionGuard {
       if (this.#ended) return;
       this.onEvent("preface-timeout");
       this.#ended = true;
-      session.destroy();
+      destroyWithSocket(session, true);
     }, limits.prefaceTimeoutMs);
     preface.unref?.();
     session.once("remoteSettings", () => clearTimeout(preface));
@@ -124,7 +147,7 @@ export class SessionGuard {
       /* the session may be half torn down already */
     }
     // GOAWAY first, then the socket: the client learns why (RFC 9113 6.8)
-    setTimeout(() => s.destroyed || s.destroy(), 50).unref?.();
+    setTimeout(() => destroyWithSocket(s), 50).unref?.();
   }
 
   /** A stream was accepted: it keeps the connection out of idle until it closes; a client reset is counted. */

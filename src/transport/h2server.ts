@@ -19,7 +19,7 @@ import type { Logger } from "../log.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { peerChainOf, type TrustStore } from "../pki/trust.ts";
 import { admitAnyN32Chain, type Admission, type ConnIdentity } from "../pki/admission.ts";
-import { ConnQuota, DEFAULT_GUARD, SessionGuard, type GuardEvent } from "./conn-limits.ts";
+import { ConnQuota, DEFAULT_GUARD, markRawSocket, SessionGuard, type GuardEvent } from "./conn-limits.ts";
 
 export type { ConnIdentity } from "../pki/admission.ts";
 
@@ -246,6 +246,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
       return;
     }
     socket.once("close", release);
+    markRawSocket(socket);
     (socket as unknown as Record<symbol, ConnIdentity>)[ADMITTED] = {
       kind: adm.kind,
       id: adm.id,
