@@ -126,24 +126,34 @@ export class Histogram extends Metric {
   }
 }
 
+/**
+ * The metrics of one process, by name. Asking again for a name returns the metric registered under it; asking for
+ * it as another type throws (TypeError): two modules using one name for two things would render a broken
+ * exposition (two # TYPE lines) or count into the wrong series, and that is a bug to find at start-up.
+ */
 export class Registry {
   #metrics = new Map<string, Metric>();
   counter(name: string, help: string): Counter {
-    return this.#get(name, () => new Counter(name, help)) as Counter;
+    return this.#get(name, Counter, () => new Counter(name, help));
   }
   gauge(name: string, help: string): Gauge {
-    return this.#get(name, () => new Gauge(name, help)) as Gauge;
+    return this.#get(name, Gauge, () => new Gauge(name, help));
   }
   histogram(
     name: string,
     help: string,
     buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   ): Histogram {
-    return this.#get(name, () => new Histogram(name, help, buckets)) as Histogram;
+    return this.#get(name, Histogram, () => new Histogram(name, help, buckets));
   }
-  #get(name: string, make: () => Metric): Metric {
-    let m = this.#metrics.get(name);
-    if (!m) this.#metrics.set(name, (m = make()));
+  #get<M extends Metric>(name: string, kind: abstract new (...args: never[]) => M, make: () => M): M {
+    const m = this.#metrics.get(name);
+    if (m === undefined) {
+      const made = make();
+      this.#metrics.set(name, made);
+      return made;
+    }
+    if (!(m instanceof kind)) throw new TypeError(`metric ${name} is a ${m.type}, not a ${make().type}`);
     return m;
   }
   render(): string {

@@ -38,14 +38,6 @@ export function problemResponse(p: ProblemDetails, headers?: Record<string, stri
   });
 }
 
-/** Thrown inside handlers; turned into a ProblemDetails response at the edge. */
-export class ProblemError extends Error {
-  override name = "ProblemError";
-  constructor(readonly problem: ProblemDetails) {
-    super(problem.detail ?? problem.title ?? "problem");
-  }
-}
-
 const TITLES: Record<number, string> = {
   400: "Bad Request",
   401: "Unauthorized",

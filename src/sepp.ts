@@ -4,15 +4,18 @@ import { Hono } from "hono";
 import { VERSION } from "./version.ts";
 import type { Logger } from "./log.ts";
 import { bootstrap } from "./config/bootstrap.ts";
-import { resolvePem } from "./config/pem.ts";
+import { checkStartable, type StartMaterial } from "./config/startcheck.ts";
+import type { Prepared } from "./config/start.ts";
 import type { SeppConfig } from "./config/schema.ts";
 import { createAdminApp } from "./admin/app.ts";
 import { keysRoutes } from "./admin/keys.ts";
+import { startAdminListener } from "./admin/listener.ts";
 import { Registry } from "./metrics.ts";
 import { N32fContextStore } from "./n32f/context.ts";
 import { N32cService } from "./n32c/service.ts";
 import { TrustStore } from "./pki/trust.ts";
 import { n32Admission } from "./pki/admission.ts";
+import { risOf } from "./datapath/psepp.ts";
 import { startN32Server, type N32Server, type N32Env } from "./transport/h2server.ts";
 import { DataPath } from "./datapath/index.ts";
 import { problem, problemResponse } from "./problem.ts";
@@ -21,6 +24,7 @@ import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
 import { openKeystore, type Keystore } from "../hw/keystore.ts";
 import { createAeadEngine } from "../hw/aead-pkcs11.ts";
+import type { AeadEngine } from "../hw/aead.ts";
 import { disableCoreDumps } from "../hw/platform.ts";
 import { liveTimers } from "./timers.ts";
 
@@ -31,21 +35,32 @@ export interface RunningSepp {
   stop(): Promise<void>;
 }
 
-export interface TlsMaterial {
-  key: string;
-  cert: string;
+/** What a start opens and loads for one configuration (checked whole by checkStartable). */
+interface StartParts {
+  keystore: Keystore;
+  aead: AeadEngine;
+  material: StartMaterial;
 }
 
-/** Our N32 TLS certificate chain and key: files/PEM from the configuration, or the key sealed in the keystore. */
-export async function loadTlsMaterial(c: SeppConfig, dataDir: string, ks: Keystore): Promise<TlsMaterial> {
-  const cert = resolvePem(c.tls.certificate, dataDir);
-  if (c.tls.privateKey === "keystore:tls") {
-    const key = await ks.unsealTlsKey();
-    if (!key)
-      throw new Error("tls.privateKey is keystore:tls but no TLS key is sealed in the keystore (POST /v1/keys/tls)");
-    return { cert, key };
+/** Open the keystore and AEAD engine of `c` and load its TLS material; on any failure close what was opened. */
+async function prepareStart(c: SeppConfig, dataDir: string, log: Logger): Promise<Prepared<StartParts>> {
+  let keystore: Keystore;
+  try {
+    keystore = await openKeystore(c.keystore, dataDir, log);
+  } catch (e) {
+    return { ok: false, issues: [{ path: "/keystore", reason: e instanceof Error ? e.message : String(e) }] };
   }
-  return { cert, key: resolvePem(c.tls.privateKey, dataDir) };
+  const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
+  let issues = r.ok ? [] : r.issues;
+  if (r.ok) {
+    try {
+      return { ok: true, value: { keystore, aead: createAeadEngine(c.aead.engine, keystore), material: r.material } };
+    } catch (e) {
+      issues = [{ path: "/aead/engine", reason: e instanceof Error ? e.message : String(e) }];
+    }
+  }
+  await keystore.close();
+  return { ok: false, issues };
 }
 
 export async function startSepp(opts: {
@@ -57,7 +72,7 @@ export async function startSepp(opts: {
   const hardening = disableCoreDumps();
   log.info("process hardening", { ...hardening });
   const started = Date.now();
-  const boot = await bootstrap({ configPath: opts.configPath, log });
+  const boot = await bootstrap({ configPath: opts.configPath, log, prepare: (c, dir) => prepareStart(c, dir, log) });
   const { store, dataDir } = boot;
   const cfg0 = store.config;
   const config = () => store.config;
@@ -70,10 +85,9 @@ export async function startSepp(opts: {
     .gauge("sepp_process_heap_used_bytes", "JavaScript heap in use (before the next collection)")
     .set({}, () => process.memoryUsage().heapUsed);
 
-  const keystore = await openKeystore(cfg0.keystore, dataDir, log);
-  const aead = createAeadEngine(cfg0.aead.engine, keystore);
-  const tls = await loadTlsMaterial(cfg0, dataDir, keystore);
-  let trust = { cfg: cfg0, store: TrustStore.fromConfig(cfg0) };
+  const { keystore, aead, material } = boot.start.value;
+  const tls = material.n32;
+  let trust = { cfg: cfg0, store: material.trust };
   const trustOf = () => {
     const c = store.config;
     if (trust.cfg !== c) trust = { cfg: c, store: TrustStore.fromConfig(c) };
@@ -169,12 +183,18 @@ export async function startSepp(opts: {
   const n32cApp = n32App();
   n32cApp.route("/", n32c.routes());
   const servers: N32Server[] = [];
+  // RIs listed in the RI security information of an active association (P11) may connect to N32-f
+  const exchangedRis = () =>
+    contexts
+      .list()
+      .filter((c) => c.state === "active")
+      .flatMap((c) => risOf(c));
   const n32Server = await startN32Server({
     host: cfg0.listeners.n32.host,
     port: cfg0.listeners.n32.port,
-    tls: { ...tls, minVersion: cfg0.tls.minVersion },
+    tls: { ...tls, minVersion: cfg0.tls.minVersion, maxVersion: cfg0.tls.maxVersion },
     trust: trustOf,
-    admit: n32Admission(config, !cfg0.listeners.n32f),
+    admit: n32Admission(config, !cfg0.listeners.n32f, exchangedRis),
     acceptRiClients: !cfg0.listeners.n32f,
     app: n32cApp,
     limits,
@@ -187,9 +207,9 @@ export async function startSepp(opts: {
     n32fServer = await startN32Server({
       host: cfg0.listeners.n32f.host,
       port: cfg0.listeners.n32f.port,
-      tls: { ...tls, minVersion: cfg0.tls.minVersion },
+      tls: { ...tls, minVersion: cfg0.tls.minVersion, maxVersion: cfg0.tls.maxVersion },
       trust: trustOf,
-      admit: n32Admission(config, true),
+      admit: n32Admission(config, true, exchangedRis),
       acceptRiClients: true,
       app: n32App(),
       limits,
@@ -226,6 +246,7 @@ export async function startSepp(opts: {
       keystore: keystore.status(),
       aead: { engine: aead.name },
       configVersion: store.version,
+      config: boot.start.info,
       n32fContexts: contexts.size,
       peers: n32c.statusAll().map((s) => ({ peerId: s.peerId, state: s.state, capability: s.capability })),
     }),
@@ -233,7 +254,10 @@ export async function startSepp(opts: {
       const ks = keystore.status();
       return {
         healthy: ks.healthy,
-        checks: { config: "ok", keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy") },
+        checks: {
+          config: boot.start.info.fallback ? `fallback: v${boot.start.info.fallback.failedVersion} failed` : "ok",
+          keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy"),
+        },
       };
     },
     n32: {
@@ -245,26 +269,32 @@ export async function startSepp(opts: {
           .catch((e) => log.warn("terminate: the peer could not be told", { peer: id, error: String(e) })),
     },
     extraRoutes: [keysRoutes({ keystore: () => keystore, log })],
+    check: async (c) => {
+      const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
+      return r.ok ? [] : r.issues;
+    },
   });
-  const admin = Bun.serve({
-    hostname: cfg0.listeners.admin.host,
+  const admin = await startAdminListener({
+    host: cfg0.listeners.admin.host,
     port: cfg0.listeners.admin.port,
+    tls: material.admin,
     fetch: adminApp.fetch,
-    maxRequestBodySize: 2 << 20,
+    log,
   });
-  listeners.admin = `http://${cfg0.listeners.admin.host}:${admin.port}`;
+  listeners.admin = admin.url;
   for (const [name, url] of Object.entries(listeners)) log.info("listening", { listener: name, url });
   log.info("admin token", { tokenFile: boot.tokenPath });
   n32c.start();
+  store.markStarted(boot.start.info.startedVersion); // every listener is up: this version is a safe fallback
 
   return {
-    ports: { admin: admin.port!, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
+    ports: { admin: admin.port, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
     dataDir,
     async stop() {
       await n32c.stop();
       await riAnnouncer.stop();
       await Promise.all([...servers.map((s) => s.close()), dataPath.stop()]);
-      await admin.stop();
+      await admin.close();
       contexts.clear();
       await keystore.close();
       store.close();

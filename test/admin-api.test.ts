@@ -6,6 +6,7 @@ import { ConfigStore } from "../src/config/store.ts";
 import { createAdminApp, REDACTED } from "../src/admin/app.ts";
 import { Registry } from "../src/metrics.ts";
 import defaultConfig from "../config/default.json" with { type: "json" };
+import { contractChecked } from "./support/admin-contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sepp-admin-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,18 +18,21 @@ store.apply({ ...defaultConfig, tls: { ...defaultConfig.tls, privateKey: inlineK
 const metrics = new Registry();
 metrics.counter("sepp_test_total", "test counter").inc({ peer: "home" }, 3);
 const terminated: string[] = [];
-const app = createAdminApp({
-  store,
-  token: () => TOKEN,
-  metrics,
-  status: () => ({ version: "test" }),
-  health: () => ({ healthy: true, checks: { config: "ok" } }),
-  n32: {
-    status: (id) => ({ peerId: id, state: "idle" }),
-    handshake: async (id) => ({ peerId: id, state: "active-prins" }),
-    terminate: async (id) => void terminated.push(id),
-  },
-});
+// every response this suite sees is checked against the served OpenAPI document
+const app = contractChecked(
+  createAdminApp({
+    store,
+    token: () => TOKEN,
+    metrics,
+    status: () => ({ version: "test" }),
+    health: () => ({ healthy: true, checks: { config: "ok" } }),
+    n32: {
+      status: (id) => ({ peerId: id, state: "idle" }),
+      handshake: async (id) => ({ peerId: id, state: "active-prins" }),
+      terminate: async (id) => void terminated.push(id),
+    },
+  }),
+);
 const auth = { authorization: `Bearer ${TOKEN}` };
 const json = { ...auth, "content-type": "application/json" };
 const peer = {
@@ -152,5 +156,17 @@ describe("admin API", () => {
     const t = await r.text();
     expect(t).toContain("# TYPE sepp_test_total counter");
     expect(t).toContain('sepp_test_total{peer="home"} 3');
+  });
+
+  test("GET /v1/openapi.json: an OpenAPI 3.1 document whose schemas come from the validators", async () => {
+    const r = await app.request("/v1/openapi.json", { headers: auth });
+    expect(r.status).toBe(200);
+    const doc = (await r.json()) as { openapi: string; paths: Record<string, unknown>; components: any };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toContain("/v1/peers/{peerId}");
+    // generated from PeerSchema: its id pattern and strictness are there, not a hand-written copy
+    expect(doc.components.schemas.Peer.properties.id.pattern).toBe("^[a-z0-9][a-z0-9-]{0,62}$");
+    expect(doc.components.schemas.Config.additionalProperties).toBe(false);
+    expect(doc.components.schemas.Config.properties.listeners.properties.admin.properties.tls).toBeDefined();
   });
 });

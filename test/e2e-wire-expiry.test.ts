@@ -18,7 +18,7 @@ import {
   type SeppProcess,
 } from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { type N32Proxy, type ProxyRequest, startProxyInFront } from "./support/n32-proxy.ts";
+import { type N32Proxy, type ProxyRequest, startHostilePeerInFront } from "./support/n32-proxy.ts";
 
 const SUPI = "imsi-262010000000001";
 const VALIDITY_S = 4;
@@ -49,7 +49,7 @@ describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between t
         else c.n32c = { ...c.n32c, contextValiditySeconds: VALIDITY_S, rekeyMarginSeconds: 1 };
       },
     });
-    proxyF = await startProxyInFront(pair, "home", pf);
+    proxyF = await startHostilePeerInFront(pair, "home", pf);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-prins");
     const hs = await waitForState(h, "visited", "active-prins");

@@ -21,7 +21,7 @@ import {
 import { createRootCa, type DevCa } from "../src/pki/devpki.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { aadOf, type N32Proxy, type ProxyRequest, startProxyInFront } from "./support/n32-proxy.ts";
+import { aadOf, type N32Proxy, type ProxyRequest, startHostilePeerInFront } from "./support/n32-proxy.ts";
 import { TestRi } from "./support/ri.ts";
 
 const RI_ID = "ipx1.example.net";
@@ -139,8 +139,8 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
         }
       },
     });
-    proxyF = await startProxyInFront(pair, "home", pf);
-    proxyC = await startProxyInFront(pair, "visited", pc);
+    proxyF = await startHostilePeerInFront(pair, "home", pf);
+    proxyC = await startHostilePeerInFront(pair, "visited", pc);
     // the first announcement is modified by the RI; later ones pass untouched
     proxyF.onRequest(async (r) => {
       if (patched > 0 || !isAnnouncement(r)) return undefined;

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HOME_UDM, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
 import { startNf, type TestNf } from "./support/nf.ts";
-import { type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
+import { type N32Proxy, startHostilePeerInFront } from "./support/n32-proxy.ts";
 
 const SUPI = "imsi-262010000000001";
 
@@ -36,7 +36,7 @@ describe("TLS mode: a hostile partner aims the home SEPP at targets outside its 
     canaryPort = (canary.address() as { port: number }).port;
     const pf = await freePort();
     const pair = await writePair({ dir, capabilities: ["TLS"], homeProducers: { [HOME_UDM]: udm.port } });
-    peer = await startProxyInFront(pair, "home", pf);
+    peer = await startHostilePeerInFront(pair, "home", pf);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(h, "visited", "active-tls");
   }, 60000);

@@ -31,7 +31,7 @@ import {
   type ProxyAction,
   type ProxyExchange,
   type ProxyRequest,
-  startProxyInFront,
+  startHostilePeerInFront,
 } from "./support/n32-proxy.ts";
 import { TestRi } from "./support/ri.ts";
 
@@ -226,8 +226,8 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         }
       },
     });
-    proxyF = await startProxyInFront(pair, "home", pf);
-    proxyC = await startProxyInFront(pair, "visited", pc);
+    proxyF = await startHostilePeerInFront(pair, "home", pf);
+    proxyC = await startHostilePeerInFront(pair, "visited", pc);
     // the first P6 announcement is lost in transit (stream reset): the visited SEPP tries again
     let dropped = 0;
     proxyF.onRequest((r) =>

@@ -71,13 +71,28 @@ describe("writeFileAtomic", () => {
     expect(readFileSync(p, "utf8")).toBe("old content");
   });
 
-  test.skipIf(isRoot)("an unwritable directory: error, old file intact, nothing left behind", () => {
+  // As root (CI) a mode bit does not stop the write: the write then runs in a child process whose user is
+  // `nobody` (setpriv drops the uid, gid and supplementary groups), so the case runs on every machine.
+  test("an unwritable directory: error, old file intact, nothing left behind", () => {
     const d = freshDir();
     const p = join(d, "cfg");
     writeFileSync(p, "old content");
-    chmodSync(d, 0o500);
+    chmodSync(d, 0o555);
     try {
-      expect(() => writeFileAtomic(p, "new")).toThrow();
+      if (!isRoot) {
+        expect(() => writeFileAtomic(p, "new")).toThrow();
+      } else {
+        chmodSync(root, 0o711); // nobody may traverse the test root, not list or write it
+        const script = `import { writeFileAtomic } from ${JSON.stringify(join(import.meta.dir, "../src/fsutil.ts"))};
+          try { writeFileAtomic(${JSON.stringify(p)}, "new"); console.log("WROTE"); }
+          catch (e) { console.log("REFUSED " + e.code); }`;
+        const r = Bun.spawnSync(
+          ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", script],
+          { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp" }, stderr: "pipe" },
+        );
+        expect(r.stderr.toString()).toBe("");
+        expect(r.stdout.toString().trim()).toBe("REFUSED EACCES");
+      }
     } finally {
       chmodSync(d, 0o700);
     }

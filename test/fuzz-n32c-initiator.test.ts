@@ -20,7 +20,7 @@ import {
   type SeppProcess,
 } from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
+import { type N32Proxy, startHostilePeerInFront } from "./support/n32-proxy.ts";
 import { deepJson, expectHealthy, metricSum } from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -97,7 +97,7 @@ describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
         if (side === "visited") c.peers![0]!.n32cUri = `https://127.0.0.1:${pc}`;
       },
     });
-    proxy = await startProxyInFront(pair, "home", pc);
+    proxy = await startHostilePeerInFront(pair, "home", pc);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     status0 = await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");

@@ -21,7 +21,7 @@ import {
   type SeppProcess,
 } from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { aadOf, type N32Proxy, startProxyInFront } from "./support/n32-proxy.ts";
+import { aadOf, type N32Proxy, startHostilePeerInFront } from "./support/n32-proxy.ts";
 import { RawH2, b64u, deepJson, expectHealthy, metricSum, type RawResponse } from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -122,7 +122,7 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
         else c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
       },
     });
-    proxy = await startProxyInFront(pair, "home", pf);
+    proxy = await startHostilePeerInFront(pair, "home", pf);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import { openKeystore, type Keystore } from "../hw/keystore.ts";
 import { keysRoutes } from "../src/admin/keys.ts";
+import { contractChecked } from "./support/admin-contract.ts";
 import { memoryLogger } from "../src/log.ts";
 import { softhsm } from "./support/softhsm.ts";
 
@@ -26,7 +27,7 @@ beforeAll(async () => {
     dir,
     log,
   );
-  app = keysRoutes({ keystore: () => ks, log });
+  app = contractChecked(keysRoutes({ keystore: () => ks, log })); // every response checked against the OpenAPI document
 });
 afterAll(async () => {
   await ks.close();

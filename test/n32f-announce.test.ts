@@ -264,7 +264,7 @@ describe("POLICY_MISMATCH", () => {
       policyMismatchList: e.policyMismatchList,
     });
     expect(validateBody("N32fErrorInfo", info)).toBeNull();
-    const pd = e.toProblemDetails();
+    const pd = e.toProblem();
     expect(pd).toMatchObject({ status: 403, cause: "POLICY_MISMATCH", invalidParams: e.policyMismatchList });
     expect(validateBody("ProblemDetailsMsgForwarding", pd)).toBeNull();
   });

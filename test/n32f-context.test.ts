@@ -400,11 +400,16 @@ describe("secrecy of keys and salts", () => {
     const { ini, rsp } = pair();
     const jwe = protectJwe(rsp, "request", aad, enc.encode('{"dataToEncrypt":["secret"]}'));
     const tampered = { ...jwe, tag: Buffer.alloc(16, 7).toString("base64url") };
+    let thrown: unknown;
     try {
       openJwe(ini, "request", parseJwe(tampered));
-      throw new Error("should fail");
     } catch (e) {
-      const text = JSON.stringify({ m: (e as Error).message, e, s: (e as Error).stack });
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(N32fError);
+    {
+      const e = thrown as Error;
+      const text = JSON.stringify({ m: e.message, e, s: e.stack });
       for (const s of secrets) for (const form of hexes(s)) expect(text).not.toContain(form);
       expect(text).not.toContain("secret");
     }

@@ -106,13 +106,15 @@ describe("PRINS engine refusals", () => {
   test("unknown context ID → CONTEXT_NOT_FOUND, with the messageId kept for n32f-error", () => {
     const { c } = pair();
     const wire = JSON.parse(prins.protectRequest(c, req.message).body);
+    let thrown: unknown;
     try {
       prins.openRequest(wire, new N32fContextStore());
-      throw new Error("accepted");
     } catch (e) {
-      expect((e as N32fError).errorType).toBe("CONTEXT_NOT_FOUND");
-      expect((e as N32fError).messageId).toMatch(/^[0-9a-f]{16}$/);
+      thrown = e;
     }
+    expect(thrown).toBeInstanceOf(N32fError);
+    expect((thrown as N32fError).errorType).toBe("CONTEXT_NOT_FOUND");
+    expect((thrown as N32fError).messageId).toMatch(/^[0-9a-f]{16}$/);
   });
 
   test("replay of a captured message → INTEGRITY_CHECK_FAILED", () => {

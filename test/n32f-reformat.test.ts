@@ -46,7 +46,7 @@ function refused(msg: HttpMessage, status: number, cause: string, p = policy) {
   }
   expect(err).toBeInstanceOf(ReformatError);
   expect((err as ReformatError).status).toBe(status);
-  expect((err as ReformatError).cause).toBe(cause);
+  expect((err as ReformatError).problemCause).toBe(cause);
   return err as ReformatError;
 }
 
@@ -79,7 +79,7 @@ describe("refusals (P3): ReformatError with the status for the NF", () => {
   });
   test("400 for a member named encBlockIndex anywhere, in any escaping (TS 33.501 5.9.3.2)", () => {
     const e = refused(req({ json: { a: [{ b: { encBlockIndex: 0 } }] } }), 400, "MANDATORY_IE_INCORRECT");
-    expect(e.detail).toContain("encBlockIndex");
+    expect(e.message).toContain("encBlockIndex");
     refused(req({ text: '{"a":{"encBlock\\u0049ndex":1}}' }), 400, "MANDATORY_IE_INCORRECT");
     // the string value "encBlockIndex" is not a member name
     expect(() =>
@@ -430,16 +430,14 @@ describe("multipart/related and form bodies (P3, P10)", () => {
         value: {
           contentType: "application/vnd.3gpp.ngap",
           data: "AA0KLS3/",
-          headers: { "content-transfer-encoding": "binary" },
+          // P11 Multipart: "<n2>" is not the iePath segment "n2": the NF's form travels in the part's headers
+          headers: { "content-id": "<n2>", "content-transfer-encoding": "binary" },
         },
       },
       { iePath: "/n1", ieValueLocation: "MULTIPART_BINARY", value: { encBlockIndex: 1 } },
     ]);
-    // the part sent as "Content-ID: n1" (no <>) keeps that form: it travels in the part's headers (P10, docs/N32F.md)
-    expect(r.dataToEncrypt).toEqual([
-      "imsi-1",
-      { contentType: "application/vnd.3gpp.5gnas", data: "AQID", headers: { "content-id": "n1" } },
-    ]);
+    // the part sent as "Content-ID: n1" is the iePath segment exactly: nothing more to carry (P11)
+    expect(r.dataToEncrypt).toEqual(["imsi-1", { contentType: "application/vnd.3gpp.5gnas", data: "AQID" }]);
     const got = reconstruct(JSON.parse(JSON.stringify(r.block)), r.dataToEncrypt);
     const text = Buffer.from(got.body!).toString("latin1");
     expect(text).toStartWith(
@@ -451,6 +449,29 @@ describe("multipart/related and form bodies (P3, P10)", () => {
     expect(text).toEndWith(
       "--bb\r\ncontent-type: application/vnd.3gpp.5gnas\r\ncontent-id: n1\r\n\r\n\u0001\u0002\u0003\r\n--bb--\r\n",
     );
+  });
+  test("P11 multipart Content-ID: the receiver rebuilds a part's Content-ID as its iePath segment exactly, no <> added; a carried content-id wins", () => {
+    const block = {
+      metaData,
+      statusLine: "200",
+      headers: [{ header: "content-type", value: 'multipart/related; boundary="x"; type="application/json"' }],
+      payload: [
+        { iePath: "/n1", ieValueLocation: "BODY", value: { contentId: "n1msg" } },
+        {
+          iePath: "/n1msg",
+          ieValueLocation: "MULTIPART_BINARY",
+          value: { contentType: "application/vnd.3gpp.5gnas", data: "AQID" },
+        },
+        {
+          iePath: "/n2msg",
+          ieValueLocation: "MULTIPART_BINARY",
+          value: { contentType: "application/vnd.3gpp.ngap", data: "BAU=", headers: { "content-id": "<n2msg>" } },
+        },
+      ],
+    };
+    const text = Buffer.from(reconstruct(block as any, []).body!).toString("latin1");
+    expect(text).toContain("content-type: application/vnd.3gpp.5gnas\r\ncontent-id: n1msg\r\n\r\n");
+    expect(text).toContain("content-type: application/vnd.3gpp.ngap\r\ncontent-id: <n2msg>\r\n\r\n");
   });
   test("form parameters in order, decoded, with the encrypted ones referenced", () => {
     const p = testPolicy([{ ieLoc: "BODY", ieType: "AUTHORIZATION_TOKEN", reqIe: "/client_secret" }], "/oauth2/token");

@@ -130,7 +130,7 @@ describe("round trips over realistic NF messages (test/fixtures/messages)", () =
   }
 });
 
-describe("multipart Content-ID forms (docs/N32F.md, P10)", () => {
+describe("multipart Content-ID forms (docs/N32F.md, P10, P11 Multipart)", () => {
   const ct = 'multipart/related; boundary="bb"; type="application/json"';
   const body = (ids: string[]) =>
     Buffer.concat([
@@ -174,28 +174,28 @@ describe("multipart Content-ID forms (docs/N32F.md, P10)", () => {
       .slice(1)
       .map((p) => p.headers.find(([n]) => n === "content-id")?.[1]);
 
-  test("an id sent without angle brackets comes back without them; <id> stays <id> and adds nothing to the block", () => {
+  test("an id equal to its iePath segment adds nothing to the block; <id> travels in the part's headers; both come back as sent", () => {
     const { block, dataToEncrypt } = reformat(msg(["n1-req", "<n2>"]), {
       metaData: meta,
       policy: buildEffectivePolicy({ defaults }),
     });
     const bin = block.payload!.filter((p) => p.ieValueLocation === "MULTIPART_BINARY");
     expect(bin.map((p) => p.iePath)).toEqual(["/n1-req", "/n2"]);
-    expect((bin[0]!.value as { headers?: unknown }).headers).toEqual({ "content-id": "n1-req" });
-    expect((bin[1]!.value as { headers?: unknown }).headers).toBeUndefined();
+    expect((bin[0]!.value as { headers?: unknown }).headers).toBeUndefined();
+    expect((bin[1]!.value as { headers?: unknown }).headers).toEqual({ "content-id": "<n2>" });
     expect(idsOf(reconstruct(wire(block), wire(dataToEncrypt)))).toEqual(["n1-req", "<n2>"]);
   });
 
   test("an encrypted part keeps its form too (the form travels inside the encrypted value)", () => {
-    const { block, dataToEncrypt } = reformat(msg(["n1-req"]), { metaData: meta, policy: policy(["n1-req"]) });
+    const { block, dataToEncrypt } = reformat(msg(["<n1-req>"]), { metaData: meta, policy: policy(["n1-req"]) });
     expect(JSON.stringify(block)).not.toContain('"content-id"');
     expect(dataToEncrypt).toEqual([
-      { contentType: "application/vnd.3gpp.5gnas", data: "LgUB", headers: { "content-id": "n1-req" } },
+      { contentType: "application/vnd.3gpp.5gnas", data: "LgUB", headers: { "content-id": "<n1-req>" } },
     ]);
-    expect(idsOf(reconstruct(wire(block), wire(dataToEncrypt)))).toEqual(["n1-req"]);
+    expect(idsOf(reconstruct(wire(block), wire(dataToEncrypt)))).toEqual(["<n1-req>"]);
   });
 
-  test("a block without the header (an older sender) still rebuilds <id>", () => {
+  test("a block without the header rebuilds the iePath segment exactly, adding no <> (P11)", () => {
     const block = {
       metaData: meta,
       requestLine: {
@@ -215,7 +215,7 @@ describe("multipart Content-ID forms (docs/N32F.md, P10)", () => {
         },
       ],
     };
-    expect(idsOf(reconstruct(block as DataToIntegrityProtectBlock, []))).toEqual(["<n1-req>"]);
+    expect(idsOf(reconstruct(block as DataToIntegrityProtectBlock, []))).toEqual(["n1-req"]);
   });
 
   test("a carried content-id that names another part, or two of them, is refused (INVALID_HTTP_HEADER)", () => {

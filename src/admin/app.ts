@@ -2,10 +2,12 @@
 // metrics. hono on Bun.serve, loopback by default, bearer token on everything but /v1/health.
 // Bodies are validated with valibot (src/config/schema.ts); errors are ProblemDetails.
 import { Hono, type Context } from "hono";
-import { bearerAuth } from "./auth.ts";
+import { bodyLimit } from "hono/body-limit";
+import { bearerAuth, type AuthLimits } from "./auth.ts";
+import { ADMIN_OPENAPI } from "./openapi.ts";
 import { problem, problemResponse, PROBLEM_JSON } from "../problem.ts";
-import { parsePeer, type SeppConfig, type PeerConfig } from "../config/schema.ts";
-import type { ConfigStore } from "../config/store.ts";
+import { parseConfig, parsePeer, type ConfigIssue, type SeppConfig, type PeerConfig } from "../config/schema.ts";
+import type { ApplyResult, ConfigStore } from "../config/store.ts";
 import { isInlinePem } from "../config/pem.ts";
 import type { Registry } from "../metrics.ts";
 import type { InvalidParam } from "../model/n32.ts";
@@ -29,21 +31,39 @@ export interface AdminDeps {
   log?: Logger;
   /** Extra authenticated routes (e.g. /v1/keys from hw/), mounted at "/" */
   extraRoutes?: Hono[];
+  /**
+   * The start-up check (src/config/startcheck.ts) run on every candidate before it is stored: files exist and
+   * parse, keys match certificates, TLS contexts build. Its issues refuse the change (400, nothing changed).
+   */
+  check?: (candidate: SeppConfig) => Promise<ConfigIssue[]>;
+  /** Brute-force limits of the bearer-token check (defaults in auth.ts) */
+  authLimits?: AuthLimits;
 }
+
+type KeyHolder = { privateKey?: unknown } | undefined;
+/** Every configuration member that may hold a private key inline. */
+const keyHolders = (c: {
+  tls?: KeyHolder;
+  sbi?: KeyHolder;
+  listeners?: { admin?: { tls?: KeyHolder } };
+}): KeyHolder[] => [c.tls, c.sbi, c.listeners?.admin?.tls];
 
 /** The configuration as the API shows it: an inline private key is never returned. */
 export function redactConfig(c: SeppConfig): SeppConfig {
   const copy = structuredClone(c);
-  if (isInlinePem(copy.tls.privateKey)) copy.tls.privateKey = REDACTED;
+  for (const h of keyHolders(copy))
+    if (h && typeof h.privateKey === "string" && isInlinePem(h.privateKey)) h.privateKey = REDACTED;
   return copy;
 }
 
 /** Put back what redactConfig hid when a client sends the redacted value back unchanged. */
 function unredact(candidate: unknown, current: SeppConfig): unknown {
-  const c = candidate as { tls?: { privateKey?: unknown } };
-  if (c && typeof c === "object" && c.tls && typeof c.tls === "object" && c.tls.privateKey === REDACTED) {
-    c.tls.privateKey = current.tls.privateKey;
-  }
+  if (!candidate || typeof candidate !== "object") return candidate;
+  const next = keyHolders(candidate as Parameters<typeof keyHolders>[0]);
+  const now = keyHolders(current);
+  next.forEach((h, i) => {
+    if (h && typeof h === "object" && h.privateKey === REDACTED) h.privateKey = now[i]?.privateKey;
+  });
   return candidate;
 }
 
@@ -93,9 +113,35 @@ export function createAdminApp(d: AdminDeps): Hono {
     return c.json({ status: h.healthy ? "UP" : "DOWN", checks: h.checks }, h.healthy ? 200 : 503);
   });
 
-  app.use("*", bearerAuth(d.token));
+  app.use("*", bearerAuth(d.token, d.authLimits));
+  // bounds every body, chunked ones included, before a handler reads it
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_ADMIN_BODY,
+      onError: () => problemResponse(problem(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_ADMIN_BODY} bytes`)),
+    }),
+  );
+
+  // Changes run one at a time (read-modify-write of the peer list, If-Match), each checked as a start would
+  // check it before it is stored.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const applyChecked = async (candidate: unknown, source: string): Promise<ApplyResult> => {
+    const parsed = parseConfig(candidate);
+    if (!parsed.ok) return parsed;
+    const issues = d.check ? await d.check(parsed.config) : [];
+    if (issues.length) return { ok: false, issues };
+    return d.store.apply(candidate, source);
+  };
 
   app.get("/v1/status", (c) => c.json(d.status()));
+
+  app.get("/v1/openapi.json", (c) => c.json(ADMIN_OPENAPI));
 
   app.get("/metrics", (c) =>
     c.body(d.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
@@ -110,19 +156,21 @@ export function createAdminApp(d: AdminDeps): Hono {
     const body = await readJson(c);
     if (!body.ok) return body.res;
     const ifMatch = c.req.header("if-match");
-    if (ifMatch && ifMatch !== `"${d.store.version}"`)
-      return problemResponse(problem(412, "PRECONDITION_FAILED", `configuration is at version ${d.store.version}`));
-    const r = d.store.apply(unredact(body.value, d.store.config), "PUT /v1/config");
-    if (!r.ok) return invalid(r.issues, "configuration refused; nothing was changed");
-    c.header("etag", `"${r.version}"`);
-    return c.json(redactConfig(r.config));
+    return serial(async () => {
+      if (ifMatch && ifMatch !== `"${d.store.version}"`)
+        return problemResponse(problem(412, "PRECONDITION_FAILED", `configuration is at version ${d.store.version}`));
+      const r = await applyChecked(unredact(body.value, d.store.config), "PUT /v1/config");
+      if (!r.ok) return invalid(r.issues, "configuration refused; nothing was changed");
+      c.header("etag", `"${r.version}"`);
+      return c.json(redactConfig(r.config));
+    });
   });
 
   app.get("/v1/config/history", (c) => c.json(d.store.history()));
 
   // ---- peers: each change is applied as a whole new configuration ----
   const peers = () => d.store.config.peers;
-  const applyPeers = (next: PeerConfig[], source: string) => d.store.apply({ ...d.store.config, peers: next }, source);
+  const applyPeers = (next: PeerConfig[], source: string) => applyChecked({ ...d.store.config, peers: next }, source);
 
   app.get("/v1/peers", (c) => c.json(peers()));
 
@@ -136,12 +184,14 @@ export function createAdminApp(d: AdminDeps): Hono {
     if (!body.ok) return body.res;
     const pr = parsePeer(body.value);
     if (!pr.ok) return invalid(pr.issues, "peer refused; nothing was changed");
-    if (peers().some((x) => x.id === pr.peer.id))
-      return problemResponse(problem(409, "RESOURCE_EXISTS", `peer ${pr.peer.id} exists; use PUT`));
-    const r = applyPeers([...peers(), pr.peer], `POST /v1/peers ${pr.peer.id}`);
-    if (!r.ok) return invalid(r.issues, "peer refused; nothing was changed");
-    c.header("location", `/v1/peers/${pr.peer.id}`);
-    return c.json(pr.peer, 201);
+    return serial(async () => {
+      if (peers().some((x) => x.id === pr.peer.id))
+        return problemResponse(problem(409, "RESOURCE_EXISTS", `peer ${pr.peer.id} exists; use PUT`));
+      const r = await applyPeers([...peers(), pr.peer], `POST /v1/peers ${pr.peer.id}`);
+      if (!r.ok) return invalid(r.issues, "peer refused; nothing was changed");
+      c.header("location", `/v1/peers/${pr.peer.id}`);
+      return c.json(pr.peer, 201);
+    });
   });
 
   app.put("/v1/peers/:peerId", async (c) => {
@@ -155,23 +205,27 @@ export function createAdminApp(d: AdminDeps): Hono {
         [{ path: "/id", reason: `must equal the path's peer id ${id}` }],
         "peer refused; nothing was changed",
       );
-    const exists = peers().some((x) => x.id === id);
-    const next = exists ? peers().map((x) => (x.id === id ? pr.peer : x)) : [...peers(), pr.peer];
-    const r = applyPeers(next, `PUT /v1/peers/${id}`);
-    if (!r.ok) return invalid(r.issues, "peer refused; nothing was changed");
-    return c.json(pr.peer, exists ? 200 : 201);
+    return serial(async () => {
+      const exists = peers().some((x) => x.id === id);
+      const next = exists ? peers().map((x) => (x.id === id ? pr.peer : x)) : [...peers(), pr.peer];
+      const r = await applyPeers(next, `PUT /v1/peers/${id}`);
+      if (!r.ok) return invalid(r.issues, "peer refused; nothing was changed");
+      return c.json(pr.peer, exists ? 200 : 201);
+    });
   });
 
   app.delete("/v1/peers/:peerId", async (c) => {
     const id = c.req.param("peerId");
     if (!peers().some((x) => x.id === id)) return problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such peer"));
     if (d.n32) await d.n32.terminate(id).catch(() => undefined);
-    const r = applyPeers(
-      peers().filter((x) => x.id !== id),
-      `DELETE /v1/peers/${id}`,
-    );
-    if (!r.ok) return invalid(r.issues, "refused; nothing was changed");
-    return c.body(null, 204);
+    return serial(async () => {
+      const r = await applyPeers(
+        peers().filter((x) => x.id !== id),
+        `DELETE /v1/peers/${id}`,
+      );
+      if (!r.ok) return invalid(r.issues, "refused; nothing was changed");
+      return c.body(null, 204);
+    });
   });
 
   // ---- N32 per peer ----

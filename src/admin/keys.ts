@@ -20,18 +20,18 @@ const Fqdn = v.pipe(
   v.regex(/^([0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?\.)+[A-Za-z]{2,63}$/, "not an FQDN"),
 );
 const Pem = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_KEYS_BODY));
-const GenerateBody = v.strictObject({
+export const GenerateBody = v.strictObject({
   curve: v.optional(v.picklist(["P-256", "P-384"]), "P-256"),
   /** Replace an existing identity key (its certificate goes with it). */
   replace: v.optional(v.boolean(), false),
 });
-const CsrBody = v.strictObject({
+export const CsrBody = v.strictObject({
   n32Fqdn: Fqdn,
   /** RFC 4514 distinguished name, e.g. "CN=sepp.example.org, O=Operator, C=DE"; default CN=<n32Fqdn> */
   subject: v.optional(v.pipe(v.string(), v.minLength(3), v.maxLength(1024))),
 });
-const ChainBody = v.strictObject({ chain: Pem });
-const TlsKeyBody = v.strictObject({ privateKey: Pem });
+export const ChainBody = v.strictObject({ chain: Pem });
+export const TlsKeyBody = v.strictObject({ privateKey: Pem });
 
 const STATUS: Record<KeystoreErrorCode, [number, string]> = {
   NOT_FOUND: [404, "RESOURCE_NOT_FOUND"],

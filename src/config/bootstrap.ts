@@ -9,16 +9,19 @@ import { randomBytes } from "node:crypto";
 import defaultConfig from "../../config/default.json" with { type: "json" };
 import { parseConfig, type SeppConfig } from "./schema.ts";
 import { ConfigStore } from "./store.ts";
+import { chooseStartVersion, type Prepared, type StartChoice } from "./start.ts";
 import { isInlinePem } from "./pem.ts";
 import type { Logger } from "../log.ts";
 import { createRootCa, issueSeppCert } from "../pki/devpki.ts";
 import { fsyncDir, removeStaleTemps, tempPathFor, writeFileAtomic } from "../fsutil.ts";
 
-export interface Bootstrapped {
+export interface Bootstrapped<T = undefined> {
   store: ConfigStore;
   dataDir: string;
   tokenPath: string;
   token: string;
+  /** what `prepare` built for the version that runs, and how it was chosen (src/config/start.ts) */
+  start: StartChoice<T>;
 }
 
 const pathIn = (dataDir: string, p: string) => (isAbsolute(p) ? p : join(dataDir, p));
@@ -66,7 +69,17 @@ async function ensureDevPki(c: SeppConfig, dataDir: string, log: Logger): Promis
   log.info("created development PKI (not for production)", { dir: pkiDir, fqdn: c.identity.n32Fqdn });
 }
 
-export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: string }): Promise<Bootstrapped> {
+/**
+ * Data directory, store, configuration version and admin token of a start. `prepare` loads and checks what the
+ * start needs for a configuration (keystore, TLS material: src/config/startcheck.ts); a stored version it refuses
+ * is replaced by the one that last started (chooseStartVersion). Without `prepare` only the schema is checked.
+ */
+export async function bootstrap<T = undefined>(opts: {
+  configPath?: string;
+  log: Logger;
+  cwd?: string;
+  prepare?: (c: SeppConfig, dataDir: string) => Promise<Prepared<T>>;
+}): Promise<Bootstrapped<T>> {
   const { log } = opts;
   const source = opts.configPath ? `bootstrap file ${opts.configPath}` : "embedded default";
   let raw: unknown;
@@ -97,7 +110,18 @@ export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: 
     if (!r.ok) throw new Error(`invalid configuration (${source})`);
     log.info("configuration bootstrapped", { source, version: r.version });
   } else {
-    log.info("configuration loaded from store", { version: store.version, bootstrap: "ignored (store not empty)" });
+    log.info("configuration loaded from store", {
+      version: store.latest()?.version,
+      bootstrap: "ignored (store not empty)",
+    });
+  }
+  const prepare = opts.prepare ?? (async () => ({ ok: true, value: undefined as T }));
+  let start: StartChoice<T>;
+  try {
+    start = await chooseStartVersion(store, log, (c) => prepare(c, dataDir));
+  } catch (e) {
+    store.close();
+    throw e;
   }
   // The store lives in storage.dir: moving it through the API would orphan the running store.
   store.addGuard((next, prev) =>
@@ -119,5 +143,5 @@ export async function bootstrap(opts: { configPath?: string; log: Logger; cwd?: 
     writeFileAtomic(tokenPath, `${token}\n`, 0o600);
     log.info("created admin token", { file: tokenPath });
   }
-  return { store, dataDir, tokenPath, token };
+  return { store, dataDir, tokenPath, token, start };
 }

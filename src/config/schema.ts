@@ -80,6 +80,20 @@ export const RoamingIntermediarySchema = v.strictObject({
   authorized: v.optional(v.boolean(), false),
 });
 
+/**
+ * One of our own RI next hops toward a peer on N32-f (N32-PROFILE P11, TS 33.501 13.2.1): the IPX provider's
+ * N32-f proxy. PRINS N32-f is hop-by-hop TLS; toward the RI the request keeps :authority = the peer's N32-f FQDN
+ * and port (forward proxy), the TLS server check is the RI's (RI trust store, dNSName = ipxProviderId).
+ */
+export const N32fNextHopSchema = v.strictObject({
+  /** https://host:port of the RI's N32-f proxy */
+  uri: HttpsUri,
+  /** the RI's identity: a dNSName of its TLS certificate (its FQDN, TS 29.573 ipxProviderId) */
+  ipxProviderId: Fqdn,
+  /** roots its TLS certificate must chain to (PEM or paths); default: every root of tls.riTrustAnchors */
+  trustAnchors: v.optional(v.array(PemSource)),
+});
+
 /** Per-peer settings of N32-PROFILE.md, with the profile's defaults. */
 export const PeerProfileSchema = v.strictObject({
   /** P1: TLS 1.2 exporter context: "empty" (zero-length context) or "none" */
@@ -92,6 +106,117 @@ export const PeerProfileSchema = v.strictObject({
   onPolicyMismatch: v.optional(v.picklist(["reject", "warn"]), "reject"),
   /** P6: announce RI-relevant parameters over N32-f; default: on when the peer has any RI */
   announceToRi: v.optional(v.boolean()),
+});
+
+/** Border screening (GSMA FS.36 categories; src/screening/): "off", "log" (security event only) or "refuse". */
+const ScreeningMode = v.picklist(["off", "log", "refuse"]);
+const ApiName = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,62}$/, "API name like nudm-sdm"));
+const ApiVersion = v.pipe(v.string(), v.regex(/^v\d{1,3}$/, "API version like v1"));
+const ResourceTemplate = v.pipe(
+  v.string(),
+  v.maxLength(512),
+  v.regex(/^\/[^?#\s]*$/, "resource template like /{supi}/am-data"),
+);
+const HttpMethodName = v.picklist(["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"]);
+/** Category 1: one inbound operation (API, version, method, resource template) or callback type. */
+export const ScreeningOperationSchema = v.union([
+  v.strictObject({
+    api: v.optional(ApiName),
+    version: v.optional(ApiVersion),
+    method: HttpMethodName,
+    resource: ResourceTemplate,
+  }),
+  v.strictObject({ callbackType: v.pipe(v.string(), v.minLength(1), v.maxLength(128)) }),
+]);
+/** Category 2: an IE carrying a PLMN identity, and whose it must be. */
+export const PlmnRuleSchema = v.strictObject({
+  role: v.optional(v.picklist(["home", "visited"])),
+  api: v.optional(ApiName),
+  version: v.optional(ApiVersion),
+  method: v.optional(HttpMethodName),
+  resource: v.optional(ResourceTemplate),
+  in: v.picklist(["path", "query", "header", "body"]),
+  /** path variable, query parameter or header name; for "body" an RFC 6901 JSON pointer (form bodies: /field) */
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+  kind: v.picklist(["plmnId", "plmnIdList", "servingNetworkName", "supi", "accessToken"]),
+  expect: v.picklist(["peer", "own"]),
+});
+const RatePerSecond = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
+export const ScreeningSchema = v.strictObject({
+  /** Category 1: operations not allowed for the peer's roles */
+  operations: v.optional(
+    v.strictObject({ mode: v.optional(ScreeningMode, "off"), defaults: v.optional(v.boolean(), true) }),
+    {},
+  ),
+  /** Category 2: PLMN-bearing IEs against the N32 peer or us */
+  plmnConsistency: v.optional(
+    v.strictObject({
+      mode: v.optional(ScreeningMode, "off"),
+      defaults: v.optional(v.boolean(), true),
+      rules: v.optional(v.pipe(v.array(PlmnRuleSchema), v.maxLength(1024)), []),
+    }),
+    {},
+  ),
+  /** Category 3: which partner serves a SUPI, learned from successful authentication/registration */
+  plausibility: v.optional(
+    v.strictObject({
+      mode: v.optional(ScreeningMode, "off"),
+      windowSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(30 * 86400)), 900),
+      maxEntries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)), 100_000),
+    }),
+    {},
+  ),
+  /** TS 29.500 6.14.3: 3gpp-Sbi-Interplmn-Purpose against the purposes negotiated with the peer */
+  purpose: v.optional(v.strictObject({ mode: v.optional(ScreeningMode, "off") }), {}),
+  rateLimits: v.optional(
+    v.strictObject({
+      perPlmn: v.optional(
+        v.pipe(
+          v.array(
+            v.strictObject({
+              plmnId: PlmnIdSchema,
+              maxRequestsPerSecond: RatePerSecond,
+              burst: v.optional(RatePerSecond),
+            }),
+          ),
+          v.maxLength(4096),
+        ),
+        [],
+      ),
+      perApi: v.optional(
+        v.pipe(
+          v.array(
+            v.strictObject({
+              api: ApiName,
+              /** one peer's traffic to this API; absent: all peers together */
+              peer: v.optional(v.string()),
+              maxRequestsPerSecond: RatePerSecond,
+              burst: v.optional(RatePerSecond),
+            }),
+          ),
+          v.maxLength(4096),
+        ),
+        [],
+      ),
+    }),
+    {},
+  ),
+  /** TS 29.500 6.4: producers' 3gpp-Sbi-Oci honoured for inbound requests (docs/CONFIG.md says how) */
+  overloadControl: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), true),
+      maxProducers: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000)), 1024),
+    }),
+    {},
+  ),
+  /** Security event log lines per second (per peer and rule); refusals beyond are only counted */
+  securityEventsPerSecond: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 20),
+});
+/** Per peer: the roles we play towards it and operations allowed besides (or instead of) the defaults. */
+export const PeerScreeningSchema = v.strictObject({
+  roles: v.optional(v.pipe(v.array(v.picklist(["home", "visited"])), v.minLength(1)), ["home", "visited"]),
+  useDefaults: v.optional(v.boolean(), true),
+  allowedOperations: v.optional(v.pipe(v.array(ScreeningOperationSchema), v.maxLength(4096)), []),
 });
 
 export const PeerSchema = v.strictObject({
@@ -116,6 +241,8 @@ export const PeerSchema = v.strictObject({
   /** The policy agreed with the partner, to detect a mismatch with what it sends on N32-c (TS 33.501 13.2.3.6). */
   partnerPolicy: v.optional(ProtectionPolicySchema),
   roamingIntermediaries: v.optional(v.array(RoamingIntermediarySchema), []),
+  /** P11: our own RI next hops on N32-f toward this peer, tried in order; empty: straight to the peer's N32-f endpoint */
+  n32fNextHops: v.optional(v.pipe(v.array(N32fNextHopSchema), v.maxLength(8)), []),
   profile: v.optional(PeerProfileSchema, {}),
   /** Data path settings (egress allow-list, limits): see docs/CONFIG.md */
   n32f: v.optional(
@@ -136,6 +263,8 @@ export const PeerSchema = v.strictObject({
     }),
     {},
   ),
+  /** Border screening for this peer (src/screening/, docs/CONFIG.md) */
+  screening: v.optional(PeerScreeningSchema, {}),
 });
 
 const TrustAnchorSchema = v.strictObject({
@@ -148,6 +277,29 @@ const TrustAnchorSchema = v.strictObject({
 });
 
 const ListenerSchema = v.strictObject({ host: Host, port: Port });
+
+/** The local REST API listener: loopback by default; any other address needs TLS (the bearer token travels). */
+const AdminListenerSchema = v.strictObject({
+  host: Host,
+  port: Port,
+  tls: v.optional(
+    v.strictObject({
+      certificate: PemSource,
+      privateKey: PemSource,
+      /** CAs of admin client certificates: when set, a client certificate is required */
+      clientCa: v.optional(v.array(PemSource), []),
+    }),
+  ),
+});
+
+/** localhost, 127.0.0.0/8, ::1 (also IPv4-mapped): the addresses only this box can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  const v4 = h.startsWith("::ffff:") ? h.slice(7) : h;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v4);
+  return !!m && m[1] === "127" && m.slice(2).every((o) => Number(o) <= 255);
+}
 
 export const ConfigSchema = v.strictObject({
   identity: v.strictObject({
@@ -164,8 +316,8 @@ export const ConfigSchema = v.strictObject({
     n32f: v.optional(ListenerSchema),
     /** SBI side towards our own NFs/SCP (h2c prior knowledge, or TLS when `tls` is true) */
     sbi: v.optional(v.strictObject({ host: Host, port: Port, tls: v.optional(v.boolean(), false) })),
-    /** Local REST API; loopback by default */
-    admin: ListenerSchema,
+    /** Local REST API; loopback by default, TLS required on any other address */
+    admin: AdminListenerSchema,
   }),
   tls: v.strictObject({
     /** Our N32 certificate chain (leaf first) */
@@ -173,6 +325,8 @@ export const ConfigSchema = v.strictObject({
     /** Our private key: PEM/path (software keystore) or "keystore:tls" (sealed in the keystore) */
     privateKey: PemSource,
     minVersion: v.optional(v.picklist(["TLSv1.2", "TLSv1.3"]), "TLSv1.3"),
+    /** Highest TLS version on N32 (listeners and N32-f clients); TLSv1.2 only to run as an old partner in interop tests */
+    maxVersion: v.optional(v.picklist(["TLSv1.2", "TLSv1.3"]), "TLSv1.3"),
     trustAnchors: v.pipe(v.array(TrustAnchorSchema), v.minLength(1)),
     /** Roots for Roaming Intermediary certificates: a separate trust store, never used for TLS (TS 33.501 5.9.3.2). */
     riTrustAnchors: v.optional(v.array(PemSource), []),
@@ -269,10 +423,14 @@ export const ConfigSchema = v.strictObject({
       /** N32-f connections per peer (cSEPP side) and streams per connection before another is opened */
       maxN32fConnectionsPerPeer: v.optional(PosInt, 4),
       streamsPerN32fConnection: v.optional(PosInt, 100),
+      /** P11: an RI next hop that failed to connect or answered 502/503/504 without ProblemDetailsMsgForwarding is skipped this long */
+      n32fNextHopBackoffMs: v.optional(PosInt, 30000),
     }),
     {},
   ),
   peers: v.optional(v.array(PeerSchema), []),
+  /** Border screening (GSMA FS.36 categories): docs/CONFIG.md */
+  screening: v.optional(ScreeningSchema, {}),
   admin: v.optional(
     v.strictObject({
       /** File holding the bearer token (created 0600 on first start); relative to storage.dir */
@@ -288,6 +446,10 @@ export type SeppConfig = v.InferOutput<typeof ConfigSchema>;
 export type SeppConfigInput = v.InferInput<typeof ConfigSchema>;
 export type PeerConfig = v.InferOutput<typeof PeerSchema>;
 export type PeerProfile = v.InferOutput<typeof PeerProfileSchema>;
+export type ScreeningConfig = v.InferOutput<typeof ScreeningSchema>;
+export type ScreeningOperation = v.InferOutput<typeof ScreeningOperationSchema>;
+export type PlmnRule = v.InferOutput<typeof PlmnRuleSchema>;
+export type N32fNextHopConfig = v.InferOutput<typeof N32fNextHopSchema>;
 export type RoamingIntermediaryConfig = v.InferOutput<typeof RoamingIntermediarySchema>;
 
 export interface ConfigIssue {
@@ -318,6 +480,19 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
           reason: "an RI needs certificates or rawPublicKeys",
         });
     });
+    // P11: a next hop is an RI (RI trust store), and TLS mode never runs through an RI that terminates TLS
+    p.n32fNextHops.forEach((h, j) => {
+      if (!h.trustAnchors?.length && c.tls.riTrustAnchors.length === 0)
+        issues.push({
+          path: `/peers/${i}/n32fNextHops/${j}/trustAnchors`,
+          reason: "an RI next hop needs trust anchors (here or in tls.riTrustAnchors)",
+        });
+    });
+    if (p.n32fNextHops.length > 0 && p.securityCapabilities.includes("TLS"))
+      issues.push({
+        path: `/peers/${i}/securityCapabilities`,
+        reason: "with n32fNextHops (RIs on N32-f) only PRINS is allowed (TS 33.501 5.9.3.1; N32-PROFILE P11)",
+      });
   });
   const seen = new Map<string, string>();
   c.tls.trustAnchors.forEach((a, i) => {
@@ -334,6 +509,8 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   });
   if (c.keystore.backend === "pkcs11" && !c.keystore.pinFile && !c.keystore.pinEnv)
     issues.push({ path: "/keystore", reason: "pkcs11 keystore needs pinFile or pinEnv" });
+  if (c.tls.maxVersion === "TLSv1.2" && c.tls.minVersion === "TLSv1.3")
+    issues.push({ path: "/tls/maxVersion", reason: "below tls.minVersion" });
   if (c.sbi.telescopicMaxEntriesPerPeer > c.sbi.telescopicMaxEntries)
     issues.push({ path: "/sbi/telescopicMaxEntriesPerPeer", reason: "must not exceed sbi.telescopicMaxEntries" });
   if (c.n32c.rekeyMarginSeconds >= c.n32c.contextValiditySeconds)
@@ -341,10 +518,37 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
       path: "/n32c/rekeyMarginSeconds",
       reason: "must be below n32c.contextValiditySeconds (else every new context is due for re-handshake at once)",
     });
+  if (!isLoopbackHost(c.listeners.admin.host) && !c.listeners.admin.tls)
+    issues.push({
+      path: "/listeners/admin/tls",
+      reason: `required: the admin listener on ${c.listeners.admin.host} is not loopback (the bearer token would travel in clear)`,
+    });
   if (c.sbi.clientCa.length > 0 && !c.listeners.sbi?.tls)
     issues.push({ path: "/sbi/clientCa", reason: "client certificates need listeners.sbi.tls" });
   if (c.listeners.sbi?.tls && (!c.sbi.certificate || !c.sbi.privateKey))
     issues.push({ path: "/sbi", reason: "listeners.sbi.tls needs sbi.certificate and sbi.privateKey" });
+  // screening: per-API limits name configured peers; body rules are JSON pointers; no role twice
+  c.screening.rateLimits.perApi.forEach((r, i) => {
+    if (r.peer !== undefined && !ids.has(r.peer))
+      issues.push({ path: `/screening/rateLimits/perApi/${i}/peer`, reason: `no peer ${r.peer}` });
+  });
+  c.screening.plmnConsistency.rules.forEach((r, i) => {
+    if (r.in === "body" && !r.name.startsWith("/"))
+      issues.push({ path: `/screening/plmnConsistency/rules/${i}/name`, reason: "a body IE is a JSON pointer (/a/b)" });
+    if (r.version !== undefined && r.api === undefined)
+      issues.push({ path: `/screening/plmnConsistency/rules/${i}/version`, reason: "version needs api" });
+  });
+  c.peers.forEach((p, i) => {
+    if (new Set(p.screening.roles).size !== p.screening.roles.length)
+      issues.push({ path: `/peers/${i}/screening/roles`, reason: "repeated role" });
+    p.screening.allowedOperations.forEach((o, j) => {
+      if ("resource" in o && (o.api === undefined) !== (o.version === undefined))
+        issues.push({
+          path: `/peers/${i}/screening/allowedOperations/${j}`,
+          reason: "api and version go together (both absent only for apiRoot-level resources like /oauth2/token)",
+        });
+    });
+  });
   if (c.aead.engine === "pkcs11" && c.keystore.backend !== "pkcs11")
     issues.push({ path: "/aead/engine", reason: "the pkcs11 AEAD engine needs the pkcs11 keystore" });
   if (

@@ -3,8 +3,10 @@
 // Every change is validated whole (parseConfig) and written in one transaction; a refused change writes
 // nothing. Each applied version is kept (bounded history) with its source, so an operator can audit
 // what changed and when. synchronous=FULL: an acknowledged change survives a power cut.
+// The version that last started (every listener up) is recorded and never pruned: a start whose newest
+// stored version fails falls back to it (src/config/start.ts).
 import { Database } from "bun:sqlite";
-import { parseConfig, type ConfigIssue, type SeppConfig } from "./schema.ts";
+import { parseConfig, type ConfigIssue, type ParseResult, type SeppConfig } from "./schema.ts";
 
 const HISTORY_KEEP = 50;
 
@@ -14,11 +16,18 @@ export interface ConfigVersion {
   source: string;
 }
 
+/** A stored version read back: its configuration, or why it no longer validates. */
+export interface StoredVersion {
+  version: number;
+  parsed: ParseResult;
+}
+
 export type ApplyResult = { ok: true; config: SeppConfig; version: number } | { ok: false; issues: ConfigIssue[] };
 
 export class ConfigStore {
   readonly #db: Database;
   #current: { config: SeppConfig; version: number } | null = null;
+  #hasRows = false;
   readonly #listeners = new Set<(c: SeppConfig, prev: SeppConfig | null) => void>();
   /** Extra checks the running process adds (for example: refuse a change of storage.dir). */
   readonly #guards: Array<(next: SeppConfig, prev: SeppConfig | null) => ConfigIssue[]> = [];
@@ -36,24 +45,66 @@ export class ConfigStore {
          applied_at TEXT NOT NULL
        )`,
     );
+    this.#db.exec(
+      `CREATE TABLE IF NOT EXISTS config_started (
+         id INTEGER PRIMARY KEY CHECK (id = 1),
+         version INTEGER NOT NULL,
+         started_at TEXT NOT NULL
+       )`,
+    );
+    const latest = this.latest();
+    if (latest?.parsed.ok) this.#current = { config: latest.parsed.config, version: latest.version };
+    // a newest version that no longer validates (schema defaults may have grown) is not run: the start
+    // falls back (src/config/start.ts); `empty` stays false so that a bootstrap file never overwrites it
+    this.#hasRows = latest !== null;
+  }
+
+  /** The newest stored version, re-validated (what is stored was valid when written). */
+  latest(): StoredVersion | null {
     const row = this.#db
       .query<{ version: number; json: string }, []>(
         "SELECT version, json FROM config_versions ORDER BY version DESC LIMIT 1",
       )
       .get();
-    if (row) {
-      // What is stored was valid when written; re-validate anyway (schema defaults may have grown).
-      const r = parseConfig(JSON.parse(row.json));
-      if (!r.ok)
-        throw new Error(
-          `stored configuration v${row.version} is no longer valid: ${r.issues.map((i) => `${i.path}: ${i.reason}`).join("; ")}`,
-        );
-      this.#current = { config: r.config, version: row.version };
-    }
+    return row ? { version: row.version, parsed: parseConfig(JSON.parse(row.json)) } : null;
   }
 
+  /** A stored version, re-validated; null when it is not (or no longer) stored. */
+  stored(version: number): StoredVersion | null {
+    const row = this.#db
+      .query<{ json: string }, [number]>("SELECT json FROM config_versions WHERE version = ?")
+      .get(version);
+    return row ? { version, parsed: parseConfig(JSON.parse(row.json)) } : null;
+  }
+
+  /** Run a stored version (in memory; nothing is written): the fallback of a start whose newest version fails. */
+  use(version: number): ParseResult {
+    const s = this.stored(version);
+    if (!s) return { ok: false, issues: [{ path: "", reason: `version ${version} is not stored` }] };
+    if (s.parsed.ok) this.#current = { config: s.parsed.config, version };
+    return s.parsed;
+  }
+
+  /** The version that last started (every listener up), if any. */
+  lastStarted(): number | null {
+    return (
+      this.#db.query<{ version: number }, []>("SELECT version FROM config_started WHERE id = 1").get()?.version ?? null
+    );
+  }
+
+  /** Record that `version` started. */
+  markStarted(version: number): void {
+    this.#db
+      .query(
+        "INSERT INTO config_started (id, version, started_at) VALUES (1, ?, ?) " +
+          "ON CONFLICT (id) DO UPDATE SET version = excluded.version, started_at = excluded.started_at",
+      )
+      .run(version, new Date().toISOString());
+  }
+
+  /** Nothing stored yet (first start). */
   get empty(): boolean {
-    return this.#current === null;
+    return !this.#hasRows;
   }
 
   /** The running configuration. Throws before the first apply. */
@@ -88,10 +139,14 @@ export class ConfigStore {
         .query("INSERT INTO config_versions (json, source, applied_at) VALUES (?, ?, ?)")
         .run(json, source.slice(0, 200), new Date().toISOString());
       const v = this.#db.query<{ v: number }, []>("SELECT last_insert_rowid() AS v").get()!.v;
-      this.#db.query("DELETE FROM config_versions WHERE version <= ?").run(v - HISTORY_KEEP);
+      // the version that last started is the start-up fallback: kept whatever its age
+      this.#db
+        .query("DELETE FROM config_versions WHERE version <= ? AND version NOT IN (SELECT version FROM config_started)")
+        .run(v - HISTORY_KEEP);
       return v;
     });
     const version = tx() as number;
+    this.#hasRows = true;
     this.#current = { config: r.config, version };
     for (const l of this.#listeners) l(r.config, prev);
     return { ok: true, config: r.config, version };

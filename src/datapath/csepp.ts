@@ -69,12 +69,16 @@ export function containsEncBlockIndex(body: Uint8Array): boolean {
  */
 const N32_MAX_HEADER_LIST = 16_384;
 
+/** Re-negotiation after a refused context (P11), at most this often per peer. */
+const RENEGOTIATE_EVERY_MS = 5000;
+
 /** Resolved (non-telescopic) targets and origin verdicts kept per configuration; a map starts over when full. */
 const MAX_CACHED_TARGETS = 1024;
 const MAX_CACHED_ORIGINS = 256;
 
 export class CSepp {
   readonly #m;
+  readonly #lastRenegotiation = new Map<string, number>();
   #perCfg: { cfg: SeppConfig; targets: Map<string, ResolvedTarget>; origins: Map<string, OriginOutcome> } | null = null;
   constructor(private readonly d: DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } }) {
     this.#m = dataPathMetrics(d.metrics);
@@ -110,8 +114,7 @@ export class CSepp {
             },
           );
         } catch (e) {
-          if (e instanceof TargetError)
-            return problemOut(problem(e.status, e.problemCause, e.message, [{ param: e.param, reason: e.message }]));
+          if (e instanceof TargetError) return problemOut(e.toProblem());
           throw e;
         }
         if (key !== null && target.via !== "telescopic") {
@@ -182,6 +185,29 @@ export class CSepp {
     }
   }
 
+  /**
+   * A new N32-c handshake with the peer after a 403 CONTEXT_NOT_FOUND / ENCRYPTION_KEY_EXPIRED answer (P11), at
+   * most once per RENEGOTIATE_EVERY_MS per peer (the n32f-error path in sepp.ts keeps the same bound).
+   */
+  #renegotiate(peer: PeerConfig, cause: string): void {
+    const now = Date.now();
+    if (now - (this.#lastRenegotiation.get(peer.id) ?? 0) < RENEGOTIATE_EVERY_MS) return;
+    this.#lastRenegotiation.set(peer.id, now);
+    this.d.log.warn("the peer refused our N32-f context: re-negotiating", { peer: peer.id, cause });
+    this.d.n32c
+      .handshake(peer.id)
+      .catch((err) => this.d.log.warn("re-negotiation failed", { peer: peer.id, error: String(err) }));
+  }
+
+  /** An N32-f request that got no answer is logged (rate-limited): a TLS version or trust mismatch shows here. */
+  #logN32fFailure(peer: PeerConfig, e: unknown): void {
+    if (e instanceof UpstreamError && e.kind === "cancelled") return;
+    this.d.log.every(`n32f-send-${peer.id}`, 10_000, "warn", "N32-f request to the peer failed", {
+      peer: peer.id,
+      error: (e instanceof Error ? e.message : String(e)).slice(0, 300),
+    });
+  }
+
   #cached(cfg: SeppConfig): { targets: Map<string, ResolvedTarget>; origins: Map<string, OriginOutcome> } {
     if (this.#perCfg?.cfg !== cfg) this.#perCfg = { cfg, targets: new Map(), origins: new Map() };
     return this.#perCfg;
@@ -230,7 +256,8 @@ export class CSepp {
     try {
       wire = this.d.prins.protectRequest(ctx, msg);
     } catch (e) {
-      if (e instanceof ReformatError) return problemOut(problem(e.status, e.cause, e.detail));
+      if (e instanceof ReformatError) return problemOut(e.toProblem()); // the NF's message cannot be carried (P3)
+      // the engine refused our own context (not active): not the NF's message, the peer's association is at fault
       if (e instanceof N32fError) return problemOut(problem(503, "SERVICE_UNAVAILABLE", e.message));
       // the AEAD token lost the session keys (it was removed and came back): a re-handshake is under way
       if (e instanceof AeadKeyError)
@@ -250,19 +277,15 @@ export class CSepp {
     const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
     let rsp;
     try {
-      rsp = await this.d.peerClients.request(
-        { peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn },
-        "POST",
-        N32F_PROCESS,
-        {
-          headers: { "content-type": "application/json" },
-          body: wire.body,
-          timeoutMs: wait.ms,
-          maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536,
-          signal: req.signal,
-        },
-      );
+      rsp = await this.d.peerClients.request(peer, "POST", N32F_PROCESS, {
+        headers: { "content-type": "application/json" },
+        body: wire.body,
+        timeoutMs: wait.ms,
+        maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536,
+        signal: req.signal,
+      });
     } catch (e) {
+      this.#logN32fFailure(peer, e);
       return upstreamProblem(e, "peer SEPP", wait.byNf);
     }
     // a stream that ended without a :status (reset in transit) is no answer at all
@@ -337,8 +360,12 @@ export class CSepp {
     } catch {
       /* not JSON */
     }
-    if (rsp.status === 403 && p && typeof p === "object" && typeof p.cause === "string")
+    if (rsp.status === 403 && p && typeof p === "object" && typeof p.cause === "string") {
       this.#m.n32fErrors.inc({ type: p.cause, side: "reported" });
+      // P11: the peer lost our context (it restarted) or holds it past its life: like the same n32f-error
+      // (this request fails as the peer suggests; the next ones go on the new context)
+      if (p.cause === "CONTEXT_NOT_FOUND" || p.cause === "ENCRYPTION_KEY_EXPIRED") this.#renegotiate(peer, p.cause);
+    }
     // The peer's suggestion (P8) first; its HTTP-level refusals that tell the NF what to do keep their status:
     // 429/503 (back off, with the peer's retry-after) and 413 (the message is too large for the peer); else 502.
     const passThrough = rsp.status === 413 || rsp.status === 429 || rsp.status === 503;
@@ -402,8 +429,9 @@ export class CSepp {
     const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
     let rsp;
     try {
+      // TLS mode never runs through an RI that terminates TLS (P11): straight to the peer's N32-f endpoint
       rsp = await this.d.peerClients.request(
-        { peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn },
+        peer,
         req.method,
         req.path,
         {
@@ -413,8 +441,10 @@ export class CSepp {
           maxBodyBytes: cfg.sbi.maxBodyBytes,
           signal: req.signal,
         },
+        { direct: true },
       );
     } catch (e) {
+      this.#logN32fFailure(peer, e);
       return upstreamProblem(e, "peer SEPP", wait.byNf);
     }
     if (!(rsp.status >= 200 && rsp.status <= 599))

@@ -9,6 +9,7 @@ import type { N32fContextStore } from "../n32f/context.ts";
 import type { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import type { PeerLimits } from "../sbi/limits.ts";
+import type { Screening } from "../screening/screening.ts";
 import type { TelescopicStore } from "../sbi/telescopic.ts";
 import type { PeerN32fClients, ProducerClients } from "./upstream.ts";
 import { EgressPolicy } from "../sbi/egress.ts";
@@ -37,6 +38,8 @@ export interface DataPathDeps {
   telescopic: TelescopicStore;
   limits: PeerLimits;
   trust: () => TrustStore;
+  /** border screening of the partners' requests (GSMA FS.36, src/screening/); built from config when absent */
+  screening?: Screening;
 }
 
 export interface DataPathMetrics {

@@ -5,6 +5,7 @@ import type { ProblemDetails } from "../model/n32.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import { PROBLEM_JSON } from "../problem.ts";
 import { congestionProblem } from "../sbi/limits.ts";
+import { CONNECTION_HEADERS } from "../n32f/message.ts";
 
 /** A request as read from a node:http2 stream (body bounded by the server). */
 export interface InboundRequest {
@@ -26,18 +27,9 @@ export interface OutboundResponse {
   body?: Uint8Array | string;
 }
 
-/** RFC 9113 8.2.2 connection-specific headers and the ones the transport regenerates. */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-  "content-length",
-  "http2-settings",
-]);
+/** RFC 9113 8.2.2 connection-specific headers and the ones the transport regenerates (n32f/message.ts), and
+ *  HTTP2-Settings (an h2c upgrade header, never end to end). */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([...CONNECTION_HEADERS, "http2-settings"]);
 
 export function headersFrom(h: http2.IncomingHttpHeaders): Array<[string, string]> {
   const out: Array<[string, string]> = [];

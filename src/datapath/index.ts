@@ -12,12 +12,13 @@ import type { N32fContextStore } from "../n32f/context.ts";
 import { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { PeerLimits } from "../sbi/limits.ts";
+import { Screening } from "../screening/screening.ts";
 import { TelescopicStore, telescopicApp } from "../sbi/telescopic.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { CSepp } from "./csepp.ts";
 import { sbiEndpointOf, seppDomainOf, type N32cView } from "./deps.ts";
 import { respond, type InboundRequest, type OutboundResponse } from "./http.ts";
-import { N32F_PROCESS_PATH, PSepp } from "./psepp.ts";
+import { N32F_PROCESS_PATH, n32fProcessLimit, PSepp } from "./psepp.ts";
 import { startSbiServer, type SbiServer } from "./sbi-server.ts";
 import { readInbound, sendProblem } from "./stream.ts";
 import { PeerN32fClients, ProducerClients } from "./upstream.ts";
@@ -43,6 +44,7 @@ export class DataPath {
   readonly prins: PrinsEngine;
   readonly telescopic: TelescopicStore;
   readonly limits: PeerLimits;
+  readonly screening: Screening;
   readonly peerClients: PeerN32fClients;
   readonly producers: ProducerClients;
   readonly csepp: CSepp;
@@ -67,7 +69,16 @@ export class DataPath {
     });
     this.limits = new PeerLimits({ metrics: o.metrics });
     this.limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));
+    this.screening = new Screening({ config: o.config, log: o.log, metrics: o.metrics });
     this.peerClients = new PeerN32fClients({
+      config: o.config,
+      onHopFailure: (peerId, hop, detail) =>
+        o.log.every(`n32f-hop-${peerId}-${hop.url}`, 10_000, "warn", "N32-f next hop skipped for the back-off", {
+          peer: peerId,
+          hop: hop.url,
+          ipxProviderId: hop.expectDnsName,
+          detail: detail.slice(0, 200),
+        }),
       tls: o.tls,
       trust: o.trust,
       connectTimeoutMs: cfg.n32c.requestTimeoutMs,
@@ -91,6 +102,7 @@ export class DataPath {
       producers: this.producers,
       telescopic: this.telescopic,
       limits: this.limits,
+      screening: this.screening,
       trust: o.trust,
       sbiEndpoint: () => {
         const e = sbiEndpointOf(o.config());
@@ -175,7 +187,7 @@ export class DataPath {
         headers,
         "https",
         {
-          maxBodyBytes: isProcess ? cfg.sbi.maxBodyBytes * 2 + 65536 : cfg.sbi.maxBodyBytes,
+          maxBodyBytes: isProcess ? n32fProcessLimit(cfg) : cfg.sbi.maxBodyBytes,
           maxHeaders: cfg.sbi.maxHeaders,
           timeoutMs: cfg.sbi.requestTimeoutMs,
         },

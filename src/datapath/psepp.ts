@@ -8,7 +8,10 @@
 //    message: 503 with retry-after, so that the peer retries once the context is re-established.
 //  TLS mode (TS 33.501 13.1.1.2, 13.1.2): any other request on N32-f from a peer with an active TLS
 //    association is routed on 3gpp-Sbi-Target-apiRoot (removed towards the NF) under the same checks.
+import zlib from "node:zlib";
 import { AeadKeyError } from "../../hw/aead.ts";
+import { validateReceivedBlock } from "../openapi/validate.ts";
+import { certHasDnsName } from "../pki/plmn.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { ReformatError } from "../n32f/reformat.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
@@ -46,9 +49,12 @@ import {
   type OutboundResponse,
 } from "./http.ts";
 import { UpstreamError } from "./upstream.ts";
+import { refusalMessage, refusalResponse, Screening } from "../screening/screening.ts";
 import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce.ts";
 
 export const N32F_PROCESS_PATH = "/n32f-forward/v1/n32f-process";
+/** The n32f-process body bound (octets; after inflation for a gzip body, P11): the NF body limit twice plus the JWE envelope. */
+export const n32fProcessLimit = (cfg: SeppConfig): number => cfg.sbi.maxBodyBytes * 2 + 65536;
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
 const JSON_CT = /^application\/json\s*(;|$)/i;
 const PDU_SESSIONS_RE = /\/nsmf-pdusession\/v1\/pdu-sessions$/;
@@ -78,6 +84,80 @@ export function peerOfConnection(
   }
   conn.data.set("datapath.peer", { cfg, peer });
   return peer;
+}
+
+/** Who holds the other end of an N32-f TLS connection (N32-PROFILE P11). */
+export type N32fSender = { kind: "peer"; peer: PeerConfig } | { kind: "ri"; ipxProviderId: string };
+
+/** The RI identities of the RI security information exchanged on a context's association (ours and the peer's). */
+export function risOf(ctx: N32fContext): string[] {
+  const a = ctx.association;
+  return [...a.ownRis, ...a.peerRis].map((r) => r.ipxProviderId.toLowerCase().replace(/\.$/, ""));
+}
+
+/**
+ * The sender of N32-f on a TLS connection: a configured peer SEPP (per-PLMN anchors, P9), or a Roaming Intermediary
+ * (P11): a certificate issued under the RI trust store whose dNSName is the identity of an RI in the RI security
+ * information exchanged with at least one peer (live contexts). Anything else: null. The RI verdict depends on
+ * the live associations, so it is kept per connection only while the set of contexts is the same.
+ */
+export function n32fSenderOf(
+  conn: ConnInfo,
+  cfg: SeppConfig,
+  deps: Pick<DataPathDeps, "trust" | "contexts">,
+): N32fSender | null {
+  const peer = peerOfConnection(conn, cfg, deps);
+  if (peer) return { kind: "peer", peer };
+  const chain = conn.peerChain();
+  const leaf = chain[0];
+  if (!leaf) return null;
+  const listed = new Set<string>();
+  for (const c of deps.contexts.list()) if (c.state === "active") for (const id of risOf(c)) listed.add(id);
+  const trust = deps.trust();
+  for (const id of listed)
+    if (certHasDnsName(leaf, id) && trust.verifyRiCert(chain, id) === null) return { kind: "ri", ipxProviderId: id };
+  return null;
+}
+
+/**
+ * The messageId and context ID of an n32f-process body whose aad decodes to a schema-valid block (P11: a message
+ * refused before its aad is used is still reported with them); undefined otherwise.
+ */
+export function readableMetaData(body: unknown): { messageId: string; n32fContextId: string } | undefined {
+  const aad = (body as { reformattedData?: { aad?: unknown } } | null)?.reformattedData?.aad;
+  if (typeof aad !== "string" || aad.length > 4 * 1024 * 1024) return undefined;
+  let block: unknown;
+  try {
+    block = JSON.parse(Buffer.from(aad, "base64url").toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (validateReceivedBlock("DataToIntegrityProtectBlock", block)) return undefined;
+  const md = (block as { metaData: { messageId: string; n32fContextId: string } }).metaData;
+  return /^[\x20-\x7e]{1,64}$/.test(md.messageId)
+    ? { messageId: md.messageId, n32fContextId: md.n32fContextId }
+    : undefined;
+}
+
+/**
+ * P11: a `content-encoding: gzip` n32f-process body, inflated under the same limit as a plain body, counted after
+ * inflation. zlib stops at the bound (maxOutputLength), so a compression bomb costs at most `limit` octets of work.
+ */
+export function inflateBody(
+  body: Uint8Array,
+  encoding: string | undefined,
+  limit: number,
+): { ok: true; body: Uint8Array } | { ok: false; status: 400 | 413 | 415; detail: string } {
+  const e = encoding?.trim().toLowerCase();
+  if (!e || e === "identity") return { ok: true, body };
+  if (e !== "gzip") return { ok: false, status: 415, detail: "content-encoding must be gzip or identity" };
+  try {
+    return { ok: true, body: zlib.gunzipSync(body, { maxOutputLength: limit }) };
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError)
+      return { ok: false, status: 413, detail: `inflated body over ${limit} octets` };
+    return { ok: false, status: 400, detail: "gzip body cannot be inflated" };
+  }
 }
 
 /** The consumer PLMN of a token's claims segment (base64url JSON), per segment: an NF sends the same token for its lifetime. */
@@ -151,69 +231,136 @@ export function originAtReceiver(values: string[], plmnIds: readonly PlmnIdNid[]
 
 export class PSepp {
   readonly #m;
+  readonly #screening: Screening;
   constructor(private readonly d: DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } }) {
     this.#m = dataPathMetrics(d.metrics);
+    this.#screening = d.screening ?? new Screening(d);
+  }
+
+  /** OPTIONS /n32f-forward/v1/n32f-process (P11): which content codings n32f-process accepts. */
+  n32fProcessOptions(): OutboundResponse {
+    return {
+      status: 204,
+      headers: [
+        ["accept-encoding", "gzip, identity"],
+        ["allow", "POST, OPTIONS"],
+      ],
+    };
   }
 
   /** POST /n32f-forward/v1/n32f-process */
   async n32fProcess(req: InboundRequest, conn: ConnInfo): Promise<OutboundResponse> {
     const started = performance.now();
     const cfg = this.d.config();
-    const tlsPeer = peerOfConnection(conn, cfg, this.d);
+    const sender = n32fSenderOf(conn, cfg, this.d);
     let outcome = "error";
-    let peerId = tlsPeer?.id ?? "unknown";
+    let peerId = sender?.kind === "peer" ? sender.peer.id : "unknown";
     try {
+      if (req.method === "OPTIONS") {
+        outcome = "options";
+        return this.n32fProcessOptions();
+      }
       if (req.method !== "POST")
-        return problemOut(problem(405, "METHOD_NOT_ALLOWED", "n32f-process takes POST"), [["allow", "POST"]]);
+        return problemOut(problem(405, "METHOD_NOT_ALLOWED", "n32f-process takes POST"), [["allow", "POST, OPTIONS"]]);
       if (!JSON_CT.test(headerOf(req.headers, "content-type") ?? ""))
         return problemOut(problem(415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json"));
-      if (!tlsPeer) {
+      if (!sender) {
         outcome = "refused";
         return problemOut(
-          problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"),
+          problem(
+            403,
+            "NEGOTIATION_NOT_ALLOWED",
+            "the TLS client is neither a configured roaming partner nor a listed RI",
+          ),
         );
       }
-      const permit = this.d.limits.acquire(tlsPeer.id);
-      if (!permit.ok) {
+      // P11: N32-f follows the peer's TLS settings (TLS 1.2 only with a peer that allows it)
+      if (sender.kind === "peer" && conn.protocol === "TLSv1.2" && !sender.peer.profile.allowTls12) {
+        outcome = "refused";
+        return problemOut(problem(403, "NEGOTIATION_NOT_ALLOWED", "TLS 1.2 is not allowed with this peer"));
+      }
+      const inflated = inflateBody(req.body, headerOf(req.headers, "content-encoding"), n32fProcessLimit(cfg));
+      if (!inflated.ok) {
+        outcome = "refused";
+        return problemOut(
+          problem(
+            inflated.status,
+            inflated.status === 413
+              ? "PAYLOAD_TOO_LARGE"
+              : inflated.status === 415
+                ? "UNSUPPORTED_MEDIA_TYPE"
+                : "MANDATORY_IE_INCORRECT",
+            inflated.detail,
+          ),
+        );
+      }
+      // a peer's connection is limited at once; an RI's once its context says which peer sent the message
+      let permit = sender.kind === "peer" ? this.d.limits.acquire(sender.peer.id) : null;
+      if (permit && !permit.ok) {
         outcome = "congested";
         return congestionResponse(permit);
       }
+      let refusedFor: PeerConfig | null = sender.kind === "peer" ? sender.peer : null;
       try {
+        const raw = inflated.body;
         let body: unknown;
         try {
-          body = JSON.parse(Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength).toString("utf8"));
+          body = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
         } catch {
           return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "body is not JSON"));
         }
         let opened;
+        let peer: PeerConfig;
         try {
           opened = this.d.prins.openRequest(body, this.d.contexts);
-          if (opened.ctx.peerId !== tlsPeer.id)
+          // P11: which peer sent a PRINS message is decided by its N32-f context alone (the JWE authenticates it)
+          const ctxPeer = cfg.peers.find((p) => p.id === opened!.ctx.peerId);
+          if (sender.kind === "peer" && opened.ctx.peerId !== sender.peer.id)
             throw new N32fError("CONTEXT_NOT_FOUND", "the N32-f context belongs to another peer", {
               messageId: opened.messageId,
             });
+          if (!ctxPeer)
+            throw new N32fError("CONTEXT_NOT_FOUND", "the N32-f context's peer is no longer configured", {
+              messageId: opened.messageId,
+            });
+          peer = ctxPeer;
+          refusedFor = peer;
+          // P11: through an RI not listed for this context's peer, a message may be relayed but not modified
+          if (sender.kind === "ri" && opened.modifications > 0 && !risOf(opened.ctx).includes(sender.ipxProviderId))
+            throw new N32fError(
+              "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED",
+              `modified message relayed by RI ${sender.ipxProviderId}, which is not listed for this peer`,
+              { messageId: opened.messageId, n32fContextId: opened.ctx.localContextId },
+            );
         } catch (e) {
           if (!(e instanceof N32fError)) throw e;
           outcome = "n32f-error";
-          return this.#refuse(e, tlsPeer, null);
+          return this.#refuse(e, refusedFor, null, body);
         }
         const { ctx, message, messageId } = opened;
         peerId = ctx.peerId;
+        if (!permit) {
+          permit = this.d.limits.acquire(peer.id);
+          if (!permit.ok) {
+            outcome = "congested";
+            return congestionResponse(permit);
+          }
+        }
         // P6: the RI-relevant parameters are answered by the SEPP itself, before any check or forwarding
         if (isRiAnnouncement(message)) {
           outcome = "ri-announcement";
-          return answerRiAnnouncement(this.d, { ctx, peer: tlsPeer, message, messageId, rawBody: body });
+          return answerRiAnnouncement(this.d, { ctx, peer, message, messageId, rawBody: body });
         }
-        const r = await this.#deliver(ctx, tlsPeer, message, messageId, req.signal);
+        const r = await this.#deliver(ctx, peer, message, messageId, req.signal);
         outcome = r.outcome;
         return r.response;
       } catch (e) {
         // opening the request, or protecting the answer (also after the producer answered), needs the keys
         if (!(e instanceof AeadKeyError)) throw e;
         outcome = "keys-unavailable";
-        return this.#keysLost(e, tlsPeer);
+        return this.#keysLost(e, refusedFor?.id ?? "unknown");
       } finally {
-        permit.permit.release();
+        if (permit?.ok) permit.permit.release();
       }
     } finally {
       this.#m.done(peerId, "prins", "inbound", outcome, (performance.now() - started) / 1000);
@@ -221,14 +368,14 @@ export class PSepp {
   }
 
   /** The context's keys are gone from the AEAD engine: 503 + retry-after (the peer retries), logged at most every 5 s per peer. */
-  #keysLost(e: AeadKeyError, peer: PeerConfig): OutboundResponse {
+  #keysLost(e: AeadKeyError, peerId: string): OutboundResponse {
     this.d.log.every(
-      `aead-keys-lost-${peer.id}`,
+      `aead-keys-lost-${peerId}`,
       5000,
       "error",
       "N32-f keys unavailable in the AEAD engine; answering 503 until the context is re-established",
       {
-        peer: peer.id,
+        peer: peerId,
         detail: e.message.slice(0, 200),
       },
     );
@@ -237,35 +384,63 @@ export class PSepp {
     ]);
   }
 
-  /** 403 ProblemDetailsMsgForwarding (P8) + n32f-error to the peer (P10: CONTEXT_NOT_FOUND only when the peer is known). */
-  #refuse(e: N32fError, tlsPeer: PeerConfig, ctx: N32fContext | null): OutboundResponse {
+  /**
+   * 403 ProblemDetailsMsgForwarding (P8) + n32f-error to the peer. The peer is the TLS client's, or the context's
+   * (through an RI); none known (an unknown context through an RI): logged only (P10). A message refused before its
+   * aad was used is still reported with its messageId and context when the aad decodes to a valid block (P11).
+   */
+  #refuse(e: N32fError, knownPeer: PeerConfig | null, ctx: N32fContext | null, body?: unknown): OutboundResponse {
+    if (e.messageId === undefined && body !== undefined) {
+      const md = readableMetaData(body);
+      if (md) {
+        e.messageId = md.messageId;
+        e.n32fContextId ??= md.n32fContextId;
+      }
+    }
+    const c = ctx ?? (e.n32fContextId ? this.d.contexts.get(e.n32fContextId) : undefined) ?? null;
+    const peer = knownPeer ?? (c ? (this.d.config().peers.find((p) => p.id === c.peerId) ?? null) : null);
+    const peerId = peer?.id ?? "unknown";
     this.#m.n32fErrors.inc({ type: e.errorType, side: "detected" });
-    this.d.log.every(`n32f-refused-${tlsPeer.id}-${e.errorType}`, 5000, "warn", "N32-f message refused", {
-      peer: tlsPeer.id,
+    this.d.log.every(`n32f-refused-${peerId}-${e.errorType}`, 5000, "warn", "N32-f message refused", {
+      peer: peerId,
       type: e.errorType,
       reason: e.failureReason,
       attribute: e.attribute,
       detail: e.message,
       messageId: e.messageId,
+      n32fContextId: e.n32fContextId,
     });
-    const c = ctx ?? (e.n32fContextId ? this.d.contexts.get(e.n32fContextId) : undefined) ?? null;
-    const receiverContextId = c && c.peerId === tlsPeer.id ? c.peerContextId : undefined;
-    const info = e.toN32fErrorInfo(receiverContextId);
-    this.d.n32c
-      .reportError(tlsPeer.id, {
+    if (peer) {
+      const receiverContextId = c && c.peerId === peer.id ? c.peerContextId : undefined;
+      const info = e.toN32fErrorInfo(receiverContextId);
+      this.#report(peer, {
         type: e.errorType,
         receiverContextId,
         messageId: e.messageId,
         failedModificationList: info.failedModificationList,
         errorDetailsList: info.errorDetailsList,
-      })
-      .catch((err) =>
-        this.d.log.every(`n32f-report-${tlsPeer.id}`, 10_000, "warn", "n32f-error could not be sent", {
-          peer: tlsPeer.id,
-          error: String(err),
-        }),
-      );
-    return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(e.toProblemDetails()) };
+      });
+    }
+    return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(e.toProblem()) };
+  }
+
+  /** n32f-error to the peer over N32-c (in the background; a failure is logged, rate-limited). */
+  #report(peer: PeerConfig, r: Parameters<DataPathDeps["n32c"]["reportError"]>[1]): void {
+    this.d.n32c.reportError(peer.id, r).catch((err) =>
+      this.d.log.every(`n32f-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", {
+        peer: peer.id,
+        error: String(err),
+      }),
+    );
+  }
+
+  /**
+   * TS 33.501 13.2.4.7, TS 33.517 4.2.2.4 (P11, replacing P10's "no n32f-error"): a serving PLMN mismatch is also
+   * signalled on N32-c with the message's messageId and the context (P7: the n32fContextId of an n32f-error is its
+   * receiver's own ID, which is how the peer finds the context).
+   */
+  #reportMismatch(ctx: N32fContext, peer: PeerConfig, messageId: string): void {
+    this.#report(peer, { type: "PLMN_ID_MISMATCH", receiverContextId: ctx.peerContextId, messageId });
   }
 
   /** Checks, delivery to the producer and the protected answer. */
@@ -302,7 +477,7 @@ export class PSepp {
               headers: [["content-type", "application/json"]] as Array<[string, string]>,
               body: this.d.prins.protectResponse(
                 ctx,
-                problemMessage(e.status === 415 ? 415 : 400, e.cause, e.detail),
+                problemMessage(e.status === 415 ? 415 : 400, e.problemCause, e.message),
                 req,
               ),
             },
@@ -324,6 +499,7 @@ export class PSepp {
         messageId,
         detail: origin.detail,
       });
+      this.#reportMismatch(ctx, peer, messageId);
       return { response: mismatchForwarding(origin.detail), outcome: "plmn-mismatch" };
     }
     if (origin.warning)
@@ -333,11 +509,15 @@ export class PSepp {
     if (consumer === "malformed" || (consumer && !remote.some((p) => plmnEq(p, consumer)))) {
       this.#m.n32fErrors.inc({ type: "PLMN_ID_MISMATCH", side: "detected" });
       this.d.log.warn("access token consumer PLMN is not the peer's", { peer: peer.id, messageId });
+      this.#reportMismatch(ctx, peer, messageId);
       return {
         response: mismatchForwarding("the access token's consumer PLMN is not the sending peer's"),
         outcome: "plmn-mismatch",
       };
     }
+    // border screening (GSMA FS.36; src/screening/): refusals go back inside the protected answer (P10)
+    const screened = this.#screening.inbound({ ...msg, peer, remotePlmnIds: remote, messageId });
+    if (!screened.ok) return answer(refusalMessage(screened.refusal), "screened");
     // egress allow-list
     const url = { scheme: msg.scheme ?? "https", host: hostOf(msg.authority ?? ""), port: portOf(msg.authority ?? "") };
     const decision = egressOf(peer).check({
@@ -403,6 +583,7 @@ export class PSepp {
         "producer-unreachable",
       );
     }
+    this.#screening.answered(screened.ticket, up.status, up.headers, up.body);
     return answer({ kind: "response", status: up.status, headers: endToEnd(up.headers), body: up.body }, "ok");
   }
 
@@ -508,6 +689,18 @@ export class PSepp {
         }
         const { path, query } = splitPath(req.path);
         const fullPath = root.pathPrefix + path;
+        const screened = this.#screening.inbound({
+          ...req,
+          peer,
+          remotePlmnIds: peer.plmnIds,
+          path: fullPath,
+          query,
+          authority: root.authority,
+        });
+        if (!screened.ok) {
+          outcome = "screened";
+          return refusalResponse(screened.refusal);
+        }
         const decision = egressOf(peer).check({
           scheme: root.scheme,
           host: root.host,
@@ -526,7 +719,7 @@ export class PSepp {
         } catch (e) {
           if (!(e instanceof TelescopicError)) throw e;
           outcome = "refused";
-          return problemOut(problem(e.status, e.problemCause, e.message));
+          return problemOut(e.toProblem());
         }
         try {
           const up = await this.d.producers.request(
@@ -543,6 +736,7 @@ export class PSepp {
               signal: req.signal,
             },
           );
+          this.#screening.answered(screened.ticket, up.status, up.headers, up.body);
           outcome = "ok";
           return { status: up.status, headers: endToEnd(up.headers), body: up.body };
         } catch (e) {
@@ -574,7 +768,7 @@ function problemMessage(status: number, cause: string, detail: string): HttpMess
   };
 }
 
-/** P10: 403 ProblemDetailsMsgForwarding, cause PLMN_ID_MISMATCH, suggestedStatusCode 403, no n32f-error. */
+/** P10/P11: 403 ProblemDetailsMsgForwarding, cause PLMN_ID_MISMATCH, suggestedStatusCode 403 (+ n32f-error, P11). */
 function mismatchForwarding(detail: string): OutboundResponse {
   return {
     status: 403,

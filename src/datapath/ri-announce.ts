@@ -182,7 +182,7 @@ export function answerRiAnnouncement(
         }),
       );
     if (reject) giveUp(d.n32c, ctx);
-    const body: ProblemDetailsMsgForwarding = e.toProblemDetails();
+    const body: ProblemDetailsMsgForwarding = e.toProblem();
     return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(body) };
   }
   m.sent.inc({ peer: peer.id, role: "received", result: "ok" });
@@ -278,17 +278,12 @@ export class RiAnnouncer {
     // fresh JWE (new SEQ) of the same block and messageId
     for (let attempt = 1; ; attempt++) {
       try {
-        rsp = await d.peerClients.request(
-          { peerId: peer.id, url: peer.n32fUri ?? peer.n32cUri, expectDnsName: peer.n32Fqdn },
-          "POST",
-          N32F_PROCESS,
-          {
-            headers: { "content-type": "application/json" },
-            body: protectBlock(ctx, "request", req),
-            timeoutMs: cfg.sbi.requestTimeoutMs,
-            maxBodyBytes: MAX_ANSWER_BYTES,
-          },
-        );
+        rsp = await d.peerClients.request(peer, "POST", N32F_PROCESS, {
+          headers: { "content-type": "application/json" },
+          body: protectBlock(ctx, "request", req),
+          timeoutMs: cfg.sbi.requestTimeoutMs,
+          maxBodyBytes: MAX_ANSWER_BYTES,
+        });
         break;
       } catch (e) {
         const last = attempt >= RETRY_DELAYS_MS.length + 1 || this.#stopped;

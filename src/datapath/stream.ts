@@ -1,31 +1,19 @@
 // src/datapath/stream.ts — reading one request from a node:http2 server stream into an InboundRequest:
-// bounded body (413 before reading more), bounded header count, a timeout for the body, and an AbortSignal
-// that fires when the client cancels the stream (so the upstream request is cancelled too).
-import http2 from "node:http2";
-import { problem, PROBLEM_JSON } from "../problem.ts";
+// bounded header count, the body through the shared bounded reader (transport/h2stream.ts: 413, 408), and a
+// cancellation that fires when the client cancels the stream (so the upstream request is cancelled too).
+import type http2 from "node:http2";
+import { readBody, sendProblem, type BodyLimits } from "../transport/h2stream.ts";
 import { headersFrom, type InboundRequest } from "./http.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
-import { armTimer, disarmTimer } from "../timers.ts";
 
-export interface ReadLimits {
-  maxBodyBytes: number;
+export { sendProblem };
+
+export interface ReadLimits extends BodyLimits {
   maxHeaders: number;
-  timeoutMs: number;
 }
 
-const EMPTY = new Uint8Array(0);
-/** Stream errors end in "close" (handled below); one shared listener keeps them from being thrown. */
+/** Stream errors end in "close" (handled by the reader); one shared listener keeps them from being thrown. */
 const ignore = () => {};
-
-export function sendProblem(stream: http2.ServerHttp2Stream, status: number, cause: string, detail: string): void {
-  if (stream.destroyed || stream.closed) return;
-  try {
-    if (!stream.headersSent) stream.respond({ ":status": status, "content-type": PROBLEM_JSON });
-    stream.end(JSON.stringify(problem(status, cause, detail)));
-  } catch {
-    stream.destroy();
-  }
-}
 
 /**
  * The cancellation of one inbound request (its client left before the answer): what the clients need of an
@@ -84,54 +72,15 @@ export function readInbound(
     sendProblem(stream, 431, "MANDATORY_IE_INCORRECT", `more than ${limits.maxHeaders} headers`);
     return;
   }
-  const declared = h["content-length"];
-  if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
-    sendProblem(stream, 413, "PAYLOAD_TOO_LARGE", `body over ${limits.maxBodyBytes} octets`);
-    stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    return;
-  }
   const ac = new StreamCancel();
-  if (stream.endAfterHeaders) {
-    // END_STREAM on HEADERS (a GET, most SBI requests): no body to wait for, no timer, no read (RFC 9113 8.1)
-    stream.on("close", () => {
-      // the client went away before we answered: cancel the upstream request (no DOMException otherwise)
+  readBody(
+    stream,
+    h["content-length"],
+    limits,
+    (body) => done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body, signal: ac }),
+    // the client went away before we answered: cancel the upstream request
+    () => {
       if (!stream.headersSent) ac.abort();
-    });
-    done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body: EMPTY, signal: ac });
-    return;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let finished = false;
-  const timer = armTimer(() => {
-    if (finished) return;
-    finished = true;
-    sendProblem(stream, 408, "TIMED_OUT_REQUEST", "request body not received in time");
-    stream.close(http2.constants.NGHTTP2_CANCEL);
-  }, limits.timeoutMs);
-  stream.on("data", (c: Buffer) => {
-    if (finished) return;
-    size += c.length;
-    if (size > limits.maxBodyBytes) {
-      finished = true;
-      disarmTimer(timer);
-      chunks.length = 0;
-      sendProblem(stream, 413, "PAYLOAD_TOO_LARGE", `body over ${limits.maxBodyBytes} octets`);
-      stream.close(http2.constants.NGHTTP2_NO_ERROR);
-      return;
-    }
-    chunks.push(c);
-  });
-  stream.on("close", () => {
-    disarmTimer(timer);
-    finished = true;
-    if (!stream.headersSent) ac.abort();
-  });
-  stream.on("end", () => {
-    if (finished) return;
-    finished = true;
-    disarmTimer(timer);
-    const body = size === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-    done({ method, scheme: String(h[":scheme"] ?? scheme), authority, path, headers, body, signal: ac });
-  });
+    },
+  );
 }

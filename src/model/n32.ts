@@ -144,7 +144,9 @@ export type N32fErrorType =
   | "CONTEXT_NOT_FOUND"
   | "INTEGRITY_KEY_EXPIRED"
   | "ENCRYPTION_KEY_EXPIRED"
-  | "POLICY_MISMATCH";
+  | "POLICY_MISMATCH"
+  /** N32-PROFILE P11 extension value (the 3GPP type is an open string): serving PLMN mismatch, TS 33.517 4.2.2.4 */
+  | "PLMN_ID_MISMATCH";
 export type FailureReason = "INVALID_JSON_POINTER" | "INVALID_INDEX_TO_ENCRYPTED_BLOCK" | "INVALID_HTTP_HEADER";
 export interface FailedModificationInfo {
   ipxId: string;

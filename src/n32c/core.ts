@@ -13,6 +13,7 @@ import { certHasDnsName } from "../pki/plmn.ts";
 import { TrustStore } from "../pki/trust.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { H2Client } from "../transport/h2client.ts";
+import { SeppError } from "../errors.ts";
 import { isIP } from "node:net";
 import type { OwnIdentity } from "./messages.ts";
 
@@ -121,14 +122,14 @@ export interface N32cTarget {
   fqdn: string;
 }
 
-export class N32cError extends Error {
+/**
+ * An N32-c exchange that failed: `code` is the cause recorded in the peer's status (lastError.cause): the peer's
+ * ProblemDetails cause, `HTTP_<status>`, or ours (P7). Status 502: the peer, not our client, failed.
+ */
+export class N32cError extends SeppError {
   override name = "N32cError";
-  constructor(
-    override readonly cause: string,
-    detail: string,
-    readonly problem?: ProblemDetails,
-  ) {
-    super(detail);
+  constructor(code: string, detail: string) {
+    super(code, detail, { status: code === "RESOURCE_NOT_FOUND" ? 404 : 502 });
   }
 }
 

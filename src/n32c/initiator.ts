@@ -403,7 +403,7 @@ export class PeerInitiator {
     const st = core.status(this.peerId);
     st.counters.failures++;
     this.#failures++;
-    const cause = e instanceof N32cError ? e.cause : "CONNECTION_FAILED";
+    const cause = e instanceof N32cError ? e.code : "CONNECTION_FAILED";
     const detail = e instanceof Error ? e.message : String(e);
     core.recordError(this.peerId, cause, detail);
     core.m.handshakes.inc({ peer: this.peerId, result: "failed" });

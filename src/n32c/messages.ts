@@ -20,6 +20,7 @@ import type {
   SecurityCapability,
 } from "../model/n32.ts";
 import { validateBody, type N32SchemaName } from "../openapi/validate.ts";
+import { SeppError } from "../errors.ts";
 
 /** `supportedFeatures` with NFTLST (feature 1, N32-PROFILE P7). */
 export const SUPPORTED_FEATURES = "1";
@@ -27,8 +28,11 @@ export const SUPPORTED_FEATURES = "1";
 export const NO_MESSAGE_ID = "0000000000000000";
 export const JWS_SUITE = "ES256";
 
-export class InvalidOwnBodyError extends Error {
+export class InvalidOwnBodyError extends SeppError {
   override name = "InvalidOwnBodyError";
+  constructor(detail: string) {
+    super("INVALID_OWN_BODY", detail, { status: 500, problemCause: "SYSTEM_FAILURE" });
+  }
 }
 
 /** Validate a body we are about to send; throws (a bug) when it does not match the schema. */

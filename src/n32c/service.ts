@@ -156,7 +156,7 @@ export class N32cService {
       });
     }
     if (failure) {
-      core.recordError(peerId, failure.cause, failure.message);
+      core.recordError(peerId, failure.code, failure.message);
       throw failure;
     }
   }

@@ -164,8 +164,8 @@ export class RiAnnouncementMismatch extends N32fError {
   override toN32fErrorInfo(receiverContextId?: string): N32fErrorInfo {
     return { ...super.toN32fErrorInfo(receiverContextId), policyMismatchList: this.policyMismatchList };
   }
-  override toProblemDetails(): ProblemDetailsMsgForwarding {
-    return { ...super.toProblemDetails(), invalidParams: this.policyMismatchList };
+  override toProblem(): ProblemDetailsMsgForwarding {
+    return { ...super.toProblem(), invalidParams: this.policyMismatchList };
   }
 }
 

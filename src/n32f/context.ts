@@ -11,6 +11,7 @@ import type { IpxProviderSecInfo, PlmnId, ProtectionPolicy } from "../model/n32.
 import { N32fError } from "./errors.ts";
 import { deriveN32fKeyMaterial, MASTER_KEY_LENGTH, wipeKeyMaterial, type JweEnc, type N32fKeyMaterial } from "./kdf.ts";
 import { ReplayWindow } from "./replay.ts";
+import { SeppError } from "../errors.ts";
 
 export type { JweEnc } from "./kdf.ts";
 export type N32cRole = "initiator" | "responder";
@@ -356,8 +357,11 @@ export function createN32fContext(p: N32fContextParams): N32fContext {
 
 export const DEFAULT_MAX_CONTEXTS = 1024;
 
-export class N32fContextStoreError extends Error {
+export class N32fContextStoreError extends SeppError {
   override name = "N32fContextStoreError";
+  constructor(detail: string) {
+    super("CONTEXT_STORE_REFUSED", detail, { status: 503, problemCause: "INSUFFICIENT_RESOURCES" });
+  }
 }
 
 export interface N32fContextStoreOptions {

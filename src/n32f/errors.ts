@@ -10,6 +10,7 @@ import type {
   N32fErrorType,
   ProblemDetailsMsgForwarding,
 } from "../model/n32.ts";
+import { SeppError } from "../errors.ts";
 
 export interface N32fErrorInit {
   failureReason?: FailureReason;
@@ -24,7 +25,8 @@ export interface N32fErrorInit {
   messageId?: string;
 }
 
-export class N32fError extends Error {
+/** `code` is the N32fErrorType; status 403 (the n32f-process answer of P8). */
+export class N32fError extends SeppError {
   override name = "N32fError";
   readonly errorType: N32fErrorType;
   readonly failureReason?: FailureReason;
@@ -36,7 +38,7 @@ export class N32fError extends Error {
 
   /** `detail` is for logs and ProblemDetails.detail: never put key material or decrypted values in it. */
   constructor(errorType: N32fErrorType, detail: string, init: N32fErrorInit = {}) {
-    super(detail);
+    super(errorType, detail, { status: 403 });
     this.errorType = errorType;
     this.failureReason = init.failureReason;
     this.attribute = init.attribute;
@@ -61,8 +63,8 @@ export class N32fError extends Error {
     return info;
   }
 
-  /** The 403 answer on n32f-process (P8). */
-  toProblemDetails(): ProblemDetailsMsgForwarding {
+  /** The 403 answer on n32f-process (P8): a ProblemDetailsMsgForwarding. */
+  override toProblem(): ProblemDetailsMsgForwarding {
     const p: ProblemDetailsMsgForwarding = {
       title: "Forbidden",
       status: 403,

@@ -3,6 +3,7 @@
 // Hand-written: we need byte-exact binary parts from a Uint8Array and nothing else; the web FormData parser
 // only knows multipart/form-data and loses part headers.
 import { Buffer } from "node:buffer";
+import { SeppError } from "../errors.ts";
 
 export const MAX_PARTS = 64;
 export const MAX_PART_HEADER_BYTES = 8192;
@@ -13,8 +14,11 @@ export interface MultipartPart {
   data: Uint8Array;
 }
 
-export class MultipartError extends Error {
+export class MultipartError extends SeppError {
   override name = "MultipartError";
+  constructor(detail: string) {
+    super("INVALID_MULTIPART", detail, { status: 400, problemCause: "MANDATORY_IE_INCORRECT" });
+  }
 }
 
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;

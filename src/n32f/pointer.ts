@@ -3,6 +3,7 @@
 // next segment is a non-negative integer, else an object); an array index beyond the current length is refused.
 // Hand-written (a dozen lines each): fast-json-patch's pointer helpers do not create parents the P10 way and
 // assign `__proto__` with plain property writes, which we must not do with network data.
+import { SeppError } from "../errors.ts";
 
 /** RFC 6901 reference token escaping. */
 export function escapeToken(token: string): string {
@@ -66,8 +67,11 @@ export function getAt(root: unknown, tokens: readonly string[]): unknown {
   return cur;
 }
 
-export class PointerError extends Error {
+export class PointerError extends SeppError {
   override name = "PointerError";
+  constructor(detail: string) {
+    super("INVALID_JSON_POINTER", detail, { status: 400, problemCause: "MANDATORY_IE_INCORRECT" });
+  }
 }
 
 /**

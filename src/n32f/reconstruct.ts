@@ -359,7 +359,8 @@ function binaryPart(id: string, value: unknown, at: string): MultipartPart {
     throw fail("INVALID_JSON_POINTER", `${at}/data`, "multipart data is not base64");
   const headers: Array<[string, string]> = [
     ["content-type", value.contentType],
-    ["content-id", `<${id}>`],
+    // P11 Multipart: the iePath segment exactly, no <> added (the sender's own form, if other, is in headers)
+    ["content-id", id],
   ];
   if (value.headers !== undefined) {
     if (!isPlainObject(value.headers))
@@ -370,8 +371,7 @@ function binaryPart(id: string, value: unknown, at: string): MultipartPart {
       if (!HEADER_NAME_RE.test(name) || name === "content-type" || typeof v !== "string" || HEADER_VALUE_BAD.test(v))
         throw fail("INVALID_HTTP_HEADER", `${at}/headers`, "invalid multipart part header");
       if (name === "content-id") {
-        // the sender's own form of the Content-ID (docs/N32F.md, P10): used when it names the iePath's id; a
-        // block without it (older senders) keeps the <id> form
+        // the sender's own form of the Content-ID (P11): used when it names the iePath's id
         if (ownId || stripContentId(v) !== id)
           throw fail("INVALID_HTTP_HEADER", `${at}/headers`, "part content-id does not match the iePath");
         ownId = true;

@@ -23,20 +23,15 @@ import {
 } from "./message.ts";
 import { MultipartError, parseMultipart, stripContentId } from "./multipart.ts";
 import { jsonNestedDeeperThan } from "../json-depth.ts";
+import { SeppError } from "../errors.ts";
 import { escapeToken, getAt, isIndexToken, isPlainObject } from "./pointer.ts";
 import { iesToEncrypt, pathSegments, type EffectivePolicy, type MessageIes } from "./policy.ts";
 
-/** A message the sending SEPP refuses; `status`/`cause` go to the NF in a ProblemDetails (P3). */
-export class ReformatError extends Error {
+/** A message the sending SEPP refuses; `status`/`problemCause` go to the NF in a ProblemDetails (P3). */
+export class ReformatError extends SeppError {
   override name = "ReformatError";
-  readonly status: number;
-  override readonly cause: string;
-  readonly detail: string;
   constructor(status: number, cause: string, detail: string) {
-    super(detail);
-    this.status = status;
-    this.cause = cause;
-    this.detail = detail;
+    super(cause, detail, { status });
   }
 }
 
@@ -378,13 +373,13 @@ function reformatMultipart(body: Uint8Array, params: Map<string, string>, plan: 
     let extra: Record<string, string> | undefined;
     let seenId = false;
     for (const [n, v] of p.headers) {
-      // P10 (docs/N32F.md): the Content-ID travels as the iePath segment; a form other than <id> (e.g. without
-      // the angle brackets, as many NFs send it) is carried too, so that the receiver reproduces it exactly
+      // P11 Multipart: the Content-ID travels as the iePath segment, which the receiver uses exactly (no <>); a
+      // form other than that (e.g. <n1msg>) is carried in the part's headers, so that the receiver reproduces it
       // (TS 29.571 RefToBinaryData.contentId must equal what the producer finds in the part's header)
       if (n === "content-id") {
         if (seenId) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", `multipart part ${id} with two Content-IDs`);
         seenId = true;
-        if (v === `<${id}>`) continue;
+        if (v === id) continue;
       }
       if (n === "content-type") {
         if (contentType !== undefined)

@@ -11,6 +11,7 @@
 // SEPP's key is never in it (4.2.2.2).
 import { createPublicKey, X509Certificate, type KeyObject } from "node:crypto";
 import type { IpxProviderSecInfo } from "../model/n32.ts";
+import { SeppError } from "../errors.ts";
 
 /** Which side contracts the RI: "peer" = in the peer's ipxProviderSecInfoList, "own" = ours (P10). */
 export type RiSide = "own" | "peer";
@@ -40,11 +41,12 @@ export const MAX_RIS_PER_LIST = 16;
 export const MAX_KEYS_PER_RI = 8;
 const MAX_ENTRY_CHARS = 16_384;
 
-export class RiKeyError extends Error {
+/** An RI key list refused as a whole (N32-c answers 403 NEGOTIATION_NOT_ALLOWED, P10). */
+export class RiKeyError extends SeppError {
   override name = "RiKeyError";
   readonly ipxProviderId: string;
   constructor(ipxProviderId: string, detail: string) {
-    super(`RI ${ipxProviderId}: ${detail}`);
+    super("INVALID_RI_KEY", `RI ${ipxProviderId}: ${detail}`, { status: 403, problemCause: "NEGOTIATION_NOT_ALLOWED" });
     this.ipxProviderId = ipxProviderId;
   }
 }

@@ -12,6 +12,7 @@
 // Pure; the forwarding layer also checks the address it connects to with `checkResolvedAddress`
 // (DNS rebinding).
 import { parseHost, parseIPv4, parseIPv6, type ParsedHost, type SbiScheme } from "./target.ts";
+import { SeppError } from "../errors.ts";
 
 export interface AllowedTarget {
   host: string;
@@ -33,8 +34,11 @@ export type EgressDecision =
   | { ok: true /** the normalised path to send */; path: string; entry: number }
   | { ok: false; reason: EgressRefusal; detail: string };
 
-export class EgressConfigError extends Error {
+export class EgressConfigError extends SeppError {
   override name = "EgressConfigError";
+  constructor(detail: string) {
+    super("INVALID_CONFIGURATION", detail, { status: 400 });
+  }
 }
 
 export const MAX_PATH_LENGTH = 4096;
@@ -160,8 +164,11 @@ function specialNameReason(host: string): string | null {
 
 // ---------------------------------------------------------------- path normalisation
 
-export class PathError extends Error {
+export class PathError extends SeppError {
   override name = "PathError";
+  constructor(detail: string) {
+    super("INVALID_PATH", detail, { status: 400, problemCause: "MANDATORY_IE_INCORRECT" });
+  }
 }
 
 const PCHAR_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*$/;

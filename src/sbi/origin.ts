@@ -11,6 +11,7 @@
 // n32f-error (P10); absent → log a warning and forward. Pure.
 import type { PlmnId, PlmnIdNid } from "../model/n32.ts";
 import { plmnKey } from "../pki/plmn.ts";
+import { SeppError } from "../errors.ts";
 
 export const ORIGINATING_NETWORK_ID = "3gpp-sbi-originating-network-id";
 const MAX_VALUE_LENGTH = 512;
@@ -22,8 +23,11 @@ export interface OriginatingNetworkId {
   src?: { type: "SCP" | "SEPP"; fqdn: string };
 }
 
-export class OriginError extends Error {
+export class OriginError extends SeppError {
   override name = "OriginError";
+  constructor(detail: string) {
+    super("INVALID_ORIGINATING_NETWORK_ID", detail, { status: 400, problemCause: "MANDATORY_IE_INCORRECT" });
+  }
 }
 
 const RE =

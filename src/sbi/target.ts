@@ -9,25 +9,37 @@
 // Hosts are parsed strictly (RFC 3986 host, DNS names by RFC 1123 LDH rules): no userinfo, no query or
 // fragment, no IPvFuture, no zone IDs, no non-canonical IPv4 forms (`0x7f.1`, `2130706433`, `0177.0.0.1`),
 // bounded lengths. Pure: the telescopic lookup is passed in.
-import type { PlmnId } from "../model/n32.ts";
+import type { PlmnId, ProblemDetails } from "../model/n32.ts";
+import { SeppError } from "../errors.ts";
+import { problem } from "../problem.ts";
 
 export type SbiScheme = "http" | "https";
 
-/** Why a target could not be resolved; `status`/`cause` are what the NF gets as ProblemDetails. */
-export class TargetError extends Error {
+export type TargetErrorCode = "INVALID_TARGET" | "UNKNOWN_TELESCOPIC_LABEL" | "NO_TARGET";
+
+/** Why a target could not be resolved; toProblem() is what the NF gets (the offending field in invalidParams). */
+export class TargetError extends SeppError {
   override name = "TargetError";
+  declare readonly code: TargetErrorCode;
+  /** The request field that failed (a header name, `:authority` or `:scheme`). */
+  readonly param: string;
   constructor(
-    readonly code: "INVALID_TARGET" | "UNKNOWN_TELESCOPIC_LABEL" | "NO_TARGET",
+    code: TargetErrorCode,
     detail: string,
-    readonly status = code === "UNKNOWN_TELESCOPIC_LABEL" ? 404 : 400,
-    readonly problemCause = code === "UNKNOWN_TELESCOPIC_LABEL"
+    status = code === "UNKNOWN_TELESCOPIC_LABEL" ? 404 : 400,
+    problemCause = code === "UNKNOWN_TELESCOPIC_LABEL"
       ? "TARGET_NOT_FOUND"
       : code === "NO_TARGET"
         ? "MANDATORY_IE_MISSING"
         : "MANDATORY_IE_INCORRECT",
-    readonly param = "3gpp-Sbi-Target-apiRoot",
+    param = "3gpp-Sbi-Target-apiRoot",
   ) {
-    super(detail);
+    super(code, detail, { status, problemCause });
+    this.param = param;
+  }
+
+  override toProblem(): ProblemDetails {
+    return problem(this.status, this.problemCause, this.message, [{ param: this.param, reason: this.message }]);
   }
 }
 

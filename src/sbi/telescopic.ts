@@ -23,6 +23,7 @@ import * as v from "valibot";
 import { Fqdn } from "../config/schema.ts";
 import type { Registry } from "../metrics.ts";
 import type { PlmnId } from "../model/n32.ts";
+import { SeppError } from "../errors.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import {
   formatAuthority,
@@ -36,14 +37,11 @@ import {
   type TelescopicTarget,
 } from "./target.ts";
 
-export class TelescopicError extends Error {
+/** A URI or table operation refused; `code` is the ProblemDetails cause. */
+export class TelescopicError extends SeppError {
   override name = "TelescopicError";
-  constructor(
-    detail: string,
-    readonly status = 400,
-    readonly problemCause = "MANDATORY_IE_INCORRECT",
-  ) {
-    super(detail);
+  constructor(detail: string, status = 400, problemCause = "MANDATORY_IE_INCORRECT") {
+    super(problemCause, detail, { status });
   }
 }
 
@@ -432,7 +430,7 @@ export function telescopicApp(store: TelescopicStore, opts: TelescopicAppOptions
           200,
         );
       } catch (e) {
-        if (e instanceof TelescopicError) return problemJson(e.status, e.problemCause, e.message);
+        if (e instanceof TelescopicError) return json(e.toProblem(), e.status, PROBLEM_JSON);
         throw e;
       }
     }

@@ -11,6 +11,7 @@ import { certHasDnsName, plmnIdFromDnsName } from "../pki/plmn.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { peerChainOf } from "../pki/trust.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
+import { SeppError } from "../errors.ts";
 
 export interface H2ClientOptions {
   /** https://host:port of the peer's apiRoot */
@@ -28,6 +29,13 @@ export interface H2ClientOptions {
   maxVersion?: "TLSv1.2" | "TLSv1.3";
   /** connect + TLS handshake timeout */
   timeoutMs: number;
+  /**
+   * The server is a Roaming Intermediary (N32-PROFILE P11), not a SEPP: its chain is verified against these RI
+   * roots (never the per-PLMN anchors) and its certificate must name `expectDnsName` (the RI's identity).
+   */
+  riRoots?: X509Certificate[];
+  /** :authority of every request (default: the URL's host:port); the peer's N32-f FQDN and port toward an RI */
+  authority?: string;
 }
 
 /**
@@ -50,8 +58,11 @@ export interface H2Response {
 const EMPTY = new Uint8Array(0);
 const UTF8 = new TextDecoder();
 
-export class H2ConnectError extends Error {
+export class H2ConnectError extends SeppError {
   override name = "H2ConnectError";
+  constructor(detail: string) {
+    super("CONNECTION_FAILED", detail, { status: 504, problemCause: "TARGET_NF_NOT_REACHABLE" });
+  }
 }
 
 export class H2Client {
@@ -87,6 +98,7 @@ export class H2Client {
   static connect(o: H2ClientOptions): Promise<H2Client> {
     const u = new URL(o.url);
     if (u.protocol !== "https:") return Promise.reject(new H2ConnectError("N32 URI must be https"));
+    if (o.riRoots?.length === 0) return Promise.reject(new H2ConnectError("no RI trust anchors for this RI"));
     const host = u.hostname.replace(/^\[|\]$/g, "");
     const port = Number(u.port || 443);
     const servername = isIP(host) ? o.expectDnsName : host;
@@ -108,23 +120,38 @@ export class H2Client {
         servername,
         key: o.tls.key,
         cert: o.tls.cert,
-        // only the anchor of the peer's PLMNs (P11): a chain to another anchor fails inside the handshake
-        ca: peerPlmns ? o.trust.tlsCaPemFor(peerPlmns) : o.trust.tlsCaPem(),
+        // an RI hop: the RI roots alone; a SEPP: only the anchor of the peer's PLMNs (P11), so a chain to another
+        // anchor fails inside the handshake
+        ca: o.riRoots
+          ? o.riRoots.map((r) => r.toString())
+          : peerPlmns
+            ? o.trust.tlsCaPemFor(peerPlmns)
+            : o.trust.tlsCaPem(),
         rejectUnauthorized: true,
         minVersion: o.minVersion ?? "TLSv1.3",
         maxVersion: o.maxVersion ?? "TLSv1.3",
         ALPNProtocols: ["h2"],
         // inside the handshake: the anchor of the peer's PLMNs, the peer's FQDN, no revoked link (src/pki/trust.ts)
-        checkServerIdentity: peerPlmns ? o.trust.serverCheck(o.expectDnsName, peerPlmns) : () => undefined,
+        checkServerIdentity:
+          peerPlmns && !o.riRoots ? o.trust.serverCheck(o.expectDnsName, peerPlmns) : () => undefined,
       });
       socket.once("error", (e) => fail(`TLS connection to ${u.host} failed: ${e.message}`));
       socket.once("close", () => fail(`connection to ${u.host} closed during setup`));
       socket.once("secureConnect", () => {
         if (socket.alpnProtocol !== "h2") return fail("peer did not negotiate HTTP/2 (ALPN h2)");
         const chain: X509Certificate[] = peerChainOf(socket);
-        const r = o.trust.verifyN32Chain(chain);
-        if (!r.ok) return fail(`peer certificate refused: ${r.reason}`);
-        if (!certHasDnsName(r.leaf, o.expectDnsName)) return fail(`peer certificate does not name ${o.expectDnsName}`);
+        let plmnIds: PlmnId[] = [];
+        if (o.riRoots) {
+          // an RI hop: node:tls verified the chain against the RI roots alone (ca above, rejectUnauthorized)
+          if (!chain[0] || !certHasDnsName(chain[0], o.expectDnsName))
+            return fail(`RI certificate does not name ${o.expectDnsName}`);
+        } else {
+          const r = o.trust.verifyN32Chain(chain);
+          if (!r.ok) return fail(`peer certificate refused: ${r.reason}`);
+          if (!certHasDnsName(r.leaf, o.expectDnsName))
+            return fail(`peer certificate does not name ${o.expectDnsName}`);
+          plmnIds = r.plmnIds;
+        }
         const session = http2.connect(`https://${u.host}`, {
           createConnection: () => socket,
         } as http2.SecureClientSessionOptions);
@@ -135,7 +162,7 @@ export class H2Client {
           disarmTimer(timer);
           socket.removeAllListeners("close");
           socket.on("error", () => {});
-          resolve(new H2Client(socket, session, u.host, r.plmnIds));
+          resolve(new H2Client(socket, session, o.authority ?? u.host, plmnIds));
         };
         // a session over an already connected socket is usable at once; "connect" may have fired already
         if ((session as unknown as { connecting?: boolean }).connecting === false) ready();

@@ -16,8 +16,8 @@ import http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
 import type { X509Certificate } from "node:crypto";
 import type { Logger } from "../log.ts";
-import { problem, PROBLEM_JSON } from "../problem.ts";
 import { peerChainOf, type TrustStore } from "../pki/trust.ts";
+import { readBody, sendProblem } from "./h2stream.ts";
 import { admitAnyN32Chain, type Admission, type ConnIdentity } from "../pki/admission.ts";
 import { ConnQuota, DEFAULT_GUARD, markRawSocket, SessionGuard, type GuardEvent } from "./conn-limits.ts";
 
@@ -152,16 +152,6 @@ function makeConnInfo(session: http2.ServerHttp2Session, identity: ConnIdentity)
   return info;
 }
 
-function sendProblem(stream: http2.ServerHttp2Stream, status: number, cause: string, detail: string): void {
-  if (stream.destroyed || stream.closed) return;
-  try {
-    if (!stream.headersSent) stream.respond({ ":status": status, "content-type": PROBLEM_JSON });
-    stream.end(JSON.stringify(problem(status, cause, detail)));
-  } catch {
-    stream.destroy();
-  }
-}
-
 /** Start the N32 listener. Resolves once it listens (port 0 = any free port). */
 export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
   const { limits, log } = opts;
@@ -292,42 +282,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     const method = String(headers[":method"] ?? "GET");
     const path = String(headers[":path"] ?? "/");
     const authority = String(headers[":authority"] ?? "localhost");
-    const declared = headers["content-length"];
-    if (declared !== undefined && Number(declared) > maxBody) {
-      sendProblem(stream, 413, "PAYLOAD_TOO_LARGE", `body over ${maxBody} octets`);
-      stream.close(http2.constants.NGHTTP2_NO_ERROR);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const timer = setTimeout(() => {
-      if (done) return;
-      done = true;
-      sendProblem(stream, 408, "TIMED_OUT_REQUEST", "request body not received in time");
-      stream.close(http2.constants.NGHTTP2_CANCEL);
-    }, reqTimeout);
-    stream.on("data", (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > maxBody) {
-        done = true;
-        clearTimeout(timer);
-        chunks.length = 0;
-        sendProblem(stream, 413, "PAYLOAD_TOO_LARGE", `body over ${maxBody} octets`);
-        stream.close(http2.constants.NGHTTP2_NO_ERROR);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    stream.on("close", () => {
-      done = true;
-      clearTimeout(timer);
-    });
-    stream.on("end", () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
+    readBody(stream, headers["content-length"], { maxBodyBytes: maxBody, timeoutMs: reqTimeout }, (reqBody) => {
       const h = new Headers();
       for (const [k, v] of Object.entries(headers)) {
         if (k.startsWith(":") || v === undefined) continue;
@@ -344,7 +299,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
       const request = new Request(url.href, {
         method,
         headers: h,
-        body: hasBody && size > 0 ? new Uint8Array(Buffer.concat(chunks, size)) : undefined,
+        body: hasBody && reqBody.length > 0 ? new Uint8Array(reqBody) : undefined,
       });
       Promise.resolve()
         .then(() => opts.app.fetch(request, { conn }))

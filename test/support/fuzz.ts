@@ -185,3 +185,43 @@ export function deepJson(depth: number, kind: "array" | "object" = "array", leaf
 }
 
 export const b64u = (s: string | Uint8Array): string => Buffer.from(s).toString("base64url");
+
+/** An error the node:http2 CLIENT raises before anything is sent (a header or path it will not encode). Matched
+ * on the error's code, not on its text, so that an error from the SEPP's side is never taken for one. */
+export function isClientRefusal(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^ERR_(HTTP2_)?INVALID_/.test(code);
+}
+
+/** Counts the inputs of a fuzz run that tested nothing (the client could not send them, or a broad outcome was
+ * accepted), so that a run where most inputs are skipped fails instead of passing on what it never checked. */
+export class SkipTally {
+  runs = 0;
+  readonly skipped = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    /** the largest share of runs that may be skipped, stated by each test */
+    readonly maxShare: number,
+  ) {}
+  run(): void {
+    this.runs++;
+  }
+  skip(reason: string): void {
+    this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
+  }
+  get skippedCount(): number {
+    let n = 0;
+    for (const c of this.skipped.values()) n += c;
+    return n;
+  }
+  /** Throws when the runs are zero or the skipped share exceeds maxShare; prints the tally either way. */
+  check(): void {
+    const share = this.runs === 0 ? 1 : this.skippedCount / this.runs;
+    const detail = [...this.skipped].map(([r, c]) => `${r}: ${c}`).join(", ") || "none";
+    console.log(`${this.name}: ${this.runs} runs, ${this.skippedCount} skipped (${detail})`);
+    if (this.runs === 0 || share > this.maxShare)
+      throw new Error(
+        `${this.name}: ${this.skippedCount} of ${this.runs} inputs skipped (${detail}), more than ${this.maxShare * 100} %`,
+      );
+  }
+}

@@ -1,10 +1,14 @@
-// test/support/n32-proxy.ts — a man-in-the-middle on N32 for tests: a real HTTP/2 server over mutual TLS on
-// 127.0.0.1 that a SEPP uses as its peer's N32 endpoint. It presents the PEER SEPP's certificate to the SEPP
-// and connects to the peer with the SEPP's own certificate (the test generated the PKI, so it holds both), so
-// both SEPPs see exactly the TLS identities they expect. It forwards every request and response and lets a
-// test capture, modify (bit flips in aad / ciphertext / tag, JSON edits), replay, hold, drop or answer
-// requests itself, or act as a Roaming Intermediary (test/support/ri.ts). It stands outside the SEPPs: the
-// N32 network between two operators.
+// test/support/n32-proxy.ts — HTTP/2 relays on N32 for tests: real servers over mutual TLS on 127.0.0.1 that
+// stand outside the SEPPs (the N32 network between two operators). Two kinds, never mixed up:
+//
+// - startRiProxy: a Roaming Intermediary (IPX provider, N32-PROFILE P11) with its OWN certificate from an RI CA.
+//   It is an HTTP forward proxy: it routes each request by its :authority (the peer's N32-f FQDN:port) to the
+//   next hop (another RI or the peer SEPP), on its own TLS connection with its own certificate, and can sign
+//   JWS modifications with its key (test/support/ri.ts).
+// - startHostilePeerInFront / startN32Proxy with SEPP certificates: a HOSTILE PEER on the wire (a man in the
+//   middle holding both SEPPs' keys, which the test generated): the SEPP sees exactly the TLS identity it expects,
+//   so attacks by someone who has a peer's key (bit flips in aad / ciphertext / tag, JSON edits, replays, holds,
+//   drops, own answers) reach the code under test. It is not an RI: no RI presents a SEPP's certificate.
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { HOME, VISITED, type PairPki, type SeppSide } from "../../scripts/lib/pair.ts";
@@ -12,6 +16,8 @@ import { HOME, VISITED, type PairPki, type SeppSide } from "../../scripts/lib/pa
 export interface ProxyRequest {
   method: string;
   path: string;
+  /** :authority as received (a forward proxy routes on it) */
+  authority?: string;
   /** request headers without pseudo-headers */
   headers: Record<string, string>;
   body: Buffer;
@@ -30,7 +36,15 @@ export interface ProxyExchange extends ProxyRequest {
 }
 
 export type ProxyAction =
-  | { kind: "forward"; body?: Buffer | string; delayUntil?: () => boolean | Promise<boolean> }
+  | {
+      kind: "forward";
+      body?: Buffer | string;
+      delayUntil?: () => boolean | Promise<boolean>;
+      /** replace or add request headers upstream (e.g. content-encoding) */
+      headers?: Record<string, string>;
+      /** change the answer on its way back (an RI modifying a response) */
+      editResponse?: (status: number, body: Buffer) => Buffer | string | Promise<Buffer | string>;
+    }
   | { kind: "respond"; status: number; headers?: Record<string, string>; body?: string }
   | { kind: "drop" }
   | { kind: "blackhole" };
@@ -44,10 +58,15 @@ export interface N32ProxyOptions {
   client: { cert: string; key: string };
   /** roots both sides chain to */
   ca: string[];
-  /** upstream apiRoot, e.g. https://127.0.0.1:1234 */
-  upstream: string;
+  /** upstream apiRoot, e.g. https://127.0.0.1:1234 (a fixed upstream; else `route`) */
+  upstream?: string;
   /** TLS server name upstream (the peer's N32 FQDN) */
-  servername: string;
+  servername?: string;
+  /**
+   * Forward proxy: the next hop of a request by its :authority (kept as is upstream). Unknown authority: 502
+   * without a ProblemDetailsMsgForwarding (what an IPX answers when it cannot route).
+   */
+  route?: (authority: string) => { url: string; servername: string; ca: string[] } | undefined;
   /** listen on this port (0: any) */
   port?: number;
   /** per-request upstream timeout (default 10 s) */
@@ -66,7 +85,9 @@ export interface N32Proxy {
     body: Buffer | string,
     headers?: Record<string, string>,
     method?: string,
-  ): Promise<{ status: number; body: Buffer }>;
+    /** forward proxies: the :authority to route on */
+    authority?: string,
+  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }>;
   /** the peer goes down: stop listening and cut every connection; resume() listens again on the same port */
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -78,10 +99,10 @@ export interface N32Proxy {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * A proxy standing in front of one SEPP of a `writePair` pair: it presents that SEPP's certificate to the other
- * SEPP and connects to it with the other SEPP's certificate (the test made the PKI, so it holds both keys).
+ * A HOSTILE PEER standing in front of one SEPP of a `writePair` pair: it presents that SEPP's certificate to the
+ * other SEPP and connects to it with the other SEPP's certificate (the test made the PKI, so it holds both keys).
  */
-export function startProxyInFront(
+export function startHostilePeerInFront(
   pair: { visited: SeppSide; home: SeppSide; pki: PairPki },
   target: "home" | "visited",
   port: number,
@@ -102,6 +123,30 @@ export function startProxyInFront(
   });
 }
 
+/** A Roaming Intermediary's options (P11): its own RI certificate, the roots of who may connect, its routes. */
+export interface RiProxyOptions {
+  /** the RI's certificate and key (an RI CA's, dNSName = its identity) */
+  ri: { cert: string; key: string };
+  /** roots of the clients it accepts (SEPPs' PLMN roots, other RIs' root) */
+  clientCa: string[];
+  /** :authority (the peer's N32-f FQDN:port) → next hop: its URL, TLS identity and the roots it chains to */
+  routes: Record<string, { url: string; servername: string; ca: string[] }>;
+  port?: number;
+  timeoutMs?: number;
+}
+
+/** A Roaming Intermediary for tests: its own certificate both ways, an HTTP forward proxy routing on :authority. */
+export function startRiProxy(o: RiProxyOptions): Promise<N32Proxy> {
+  return startN32Proxy({
+    server: o.ri,
+    client: o.ri,
+    ca: o.clientCa,
+    route: (authority) => o.routes[authority.toLowerCase()],
+    port: o.port,
+    timeoutMs: o.timeoutMs,
+  });
+}
+
 export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
   const timeoutMs = o.timeoutMs ?? 10_000;
   const exchanges: ProxyExchange[] = [];
@@ -109,22 +154,27 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
   let down = 0;
   let up = 0;
   const sessions = new Set<http2.ServerHttp2Session>();
-  let upstream: http2.ClientHttp2Session | null = null;
+  const upstreams = new Map<string, http2.ClientHttp2Session>();
 
-  const upstreamSession = (): http2.ClientHttp2Session => {
-    if (upstream && !upstream.closed && !upstream.destroyed) return upstream;
-    const s = http2.connect(o.upstream, {
+  const hopOf = (authority: string | undefined) =>
+    o.route ? o.route(authority ?? "") : { url: o.upstream!, servername: o.servername!, ca: o.ca };
+
+  const upstreamSession = (hop: { url: string; servername: string; ca: string[] }): http2.ClientHttp2Session => {
+    const key = `${hop.url}|${hop.servername}`;
+    const cur = upstreams.get(key);
+    if (cur && !cur.closed && !cur.destroyed) return cur;
+    const s = http2.connect(hop.url, {
       key: o.client.key,
       cert: o.client.cert,
-      ca: o.ca,
-      servername: o.servername,
+      ca: hop.ca,
+      servername: hop.servername,
       ALPNProtocols: ["h2"],
     });
     s.on("error", () => {});
     s.on("close", () => {
-      if (upstream === s) upstream = null;
+      if (upstreams.get(key) === s) upstreams.delete(key);
     });
-    upstream = s;
+    upstreams.set(key, s);
     return s;
   };
 
@@ -134,10 +184,20 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
     headers: Record<string, string>,
     body: Buffer,
     downstream?: http2.ServerHttp2Stream,
+    authority?: string,
   ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> =>
     new Promise((resolve, reject) => {
-      const s = upstreamSession().request(
-        { ":method": method, ":path": path, ":authority": o.servername, ":scheme": "https", ...headers },
+      const hop = hopOf(authority);
+      if (!hop) return resolve({ status: 502, headers: {}, body: Buffer.alloc(0) });
+      const s = upstreamSession(hop).request(
+        {
+          ":method": method,
+          ":path": path,
+          // a forward proxy keeps the request's :authority (RFC 9110 7.6); the hostile peer names its target
+          ":authority": o.route ? authority! : o.servername!,
+          ":scheme": "https",
+          ...headers,
+        },
         { endStream: body.length === 0 },
       );
       up++;
@@ -206,6 +266,7 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
       const req: ProxyRequest = {
         method: String(h[":method"]),
         path: String(h[":path"]),
+        authority: String(h[":authority"] ?? ""),
         headers,
         body: Buffer.concat(chunks),
       };
@@ -236,9 +297,10 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
           const end = Date.now() + timeoutMs;
           while (!(await a.delayUntil()) && Date.now() < end) await sleep(1);
         }
-        const fwdHeaders = { ...headers };
+        const fwdHeaders = { ...headers, ...a.headers };
         delete fwdHeaders["content-length"];
-        const r = await forward(req.path, req.method, fwdHeaders, body, stream);
+        const r = await forward(req.path, req.method, fwdHeaders, body, stream, req.authority);
+        if (a.editResponse) r.body = Buffer.from(await a.editResponse(r.status, r.body));
         ex.status = r.status;
         ex.responseBody = r.body;
         if (stream.closed || stream.destroyed) return;
@@ -277,13 +339,13 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
     onRequest(h) {
       hook = h;
     },
-    async send(path, body, headers = { "content-type": "application/json" }, method = "POST") {
-      const r = await forward(path, method, headers, Buffer.from(body));
-      return { status: r.status, body: r.body };
+    async send(path, body, headers = { "content-type": "application/json" }, method = "POST", authority?: string) {
+      const r = await forward(path, method, headers, Buffer.from(body), undefined, authority);
+      return { status: r.status, headers: r.headers, body: r.body };
     },
     async pause() {
       await stopListening();
-      upstream?.destroy();
+      for (const u of upstreams.values()) u.destroy();
     },
     async resume() {
       await listen(port);
@@ -291,7 +353,7 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
     openStreams: () => ({ downstream: down, upstream: up }),
     async close() {
       await stopListening();
-      upstream?.destroy();
+      for (const u of upstreams.values()) u.destroy();
     },
   };
 }
