@@ -615,6 +615,14 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(fromUdm(r)).toBe(true);
     });
 
+    test("a header name over 256 characters: 400 from the sending SEPP, not forwarded (the receiving SEPP would refuse it)", async () => {
+      const before = udm.received.length;
+      const r = await send("long header name", "GET", AM_PATH, udmAuthority, { [`x-${"n".repeat(298)}`]: "v" });
+      expectRefused(r, "long header name", before);
+      expect(r.status).toBe(400);
+      expect(r.json()?.cause).toBe("INVALID_MSG_FORMAT");
+    });
+
     test("a 20 000 character query: 4xx ProblemDetails, not forwarded (the peer or the producer would refuse it)", async () => {
       const before = udm.received.length;
       const r = await send("long query", "GET", `${AM_PATH}?a=${"q".repeat(20_000)}`, udmAuthority);

@@ -17,6 +17,7 @@ import type { TLSSocket } from "node:tls";
 import type { X509Certificate } from "node:crypto";
 import type { Logger } from "../log.ts";
 import { peerChainOf, type TrustStore } from "../pki/trust.ts";
+import { N32_LIMITS } from "../sbi/limits.ts";
 import { readBody, sendProblem } from "./h2stream.ts";
 import { admitAnyN32Chain, type Admission, type ConnIdentity } from "../pki/admission.ts";
 import { ConnQuota, DEFAULT_GUARD, markRawSocket, SessionGuard, type GuardEvent } from "./conn-limits.ts";
@@ -183,11 +184,11 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     allowHTTP1: false,
     ALPNProtocols: ["h2"],
     handshakeTimeout: guard.prefaceTimeoutMs,
-    maxHeaderListPairs: 128,
+    maxHeaderListPairs: N32_LIMITS.maxHeaders,
     maxSessionMemory: 10,
     settings: {
       maxConcurrentStreams: limits.maxConcurrentStreams ?? 100,
-      maxHeaderListSize: limits.maxHeaderListSize ?? 16_384,
+      maxHeaderListSize: limits.maxHeaderListSize ?? N32_LIMITS.maxTlsHeaderListSize,
     },
   });
   // TCP slots: the admitted connections' cap plus room for handshakes in progress (each bounded in time)
