@@ -27,6 +27,8 @@ import { createAeadEngine } from "../hw/aead-pkcs11.ts";
 import type { AeadEngine } from "../hw/aead.ts";
 import { disableCoreDumps } from "../hw/platform.ts";
 import { liveTimers } from "./timers.ts";
+import { createSystem, startupChecks } from "./system/index.ts";
+import { STORE_SCHEMA, storeSchema } from "./config/migrate.ts";
 
 export interface RunningSepp {
   /** Bound ports (a configured port 0 gets a free one) */
@@ -233,6 +235,13 @@ export async function startSepp(opts: {
     dataPath.reconfigure();
   });
 
+  const system = createSystem({
+    config: () => store.config.system,
+    dataDir,
+    log: log.child({ component: "system" }),
+    version: VERSION,
+    drain: () => stop(),
+  }); // OTA (docs/UPDATES.md)
   const adminApp = createAdminApp({
     store,
     log: log.child({ component: "admin" }),
@@ -269,6 +278,7 @@ export async function startSepp(opts: {
           .catch((e) => log.warn("terminate: the peer could not be told", { peer: id, error: String(e) })),
     },
     extraRoutes: [keysRoutes({ keystore: () => keystore, log })],
+    uploadRoutes: system.routes,
     check: async (c) => {
       const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
       return r.ok ? [] : r.issues;
@@ -286,11 +296,27 @@ export async function startSepp(opts: {
   log.info("admin token", { tokenFile: boot.tokenPath });
   n32c.start();
   store.markStarted(boot.start.info.startedVersion); // every listener is up: this version is a safe fallback
+  // commit after boot (OTA): checks run in the background; the slot is marked good or bad, then RAUC is told
+  const L = cfg0.listeners;
+  const bound = {
+    n32: [L.n32.host, n32Server.port],
+    n32f: [(L.n32f ?? L.n32).host, n32fServer.port],
+    sbi: [L.sbi?.host, dataPath.sbiPort],
+    admin: [L.admin.host, admin.port],
+  } as const;
+  void system.commitAfterBoot(
+    startupChecks({
+      storeMigrated: () => (storeSchema(`${dataDir}/sepp.db`) === STORE_SCHEMA ? null : "store schema not current"),
+      keystoreHealthy: () => (keystore.status().healthy ? null : (keystore.status().detail ?? "unhealthy")),
+      listeners: Object.entries(bound).flatMap(([name, [h, port]]) => (h && port ? [{ name, host: h, port }] : [])),
+      initiatingPeers: () => store.config.peers.filter((p) => p.initiate).map((p) => p.id),
+      peerState: (id) => n32c.status(id)?.state,
+    }),
+  );
 
-  return {
-    ports: { admin: admin.port, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
-    dataDir,
-    async stop() {
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
       await n32c.stop();
       await riAnnouncer.stop();
       await Promise.all([...servers.map((s) => s.close()), dataPath.stop()]);
@@ -298,6 +324,10 @@ export async function startSepp(opts: {
       contexts.clear();
       await keystore.close();
       store.close();
-    },
+    })());
+  return {
+    ports: { admin: admin.port, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
+    dataDir,
+    stop,
   };
 }

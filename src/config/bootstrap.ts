@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import defaultConfig from "../../config/default.json" with { type: "json" };
 import { parseConfig, type SeppConfig } from "./schema.ts";
 import { ConfigStore } from "./store.ts";
+import { migrateStore } from "./migrate.ts";
 import { chooseStartVersion, type Prepared, type StartChoice } from "./start.ts";
 import { isInlinePem } from "./pem.ts";
 import type { Logger } from "../log.ts";
@@ -103,6 +104,7 @@ export async function bootstrap<T = undefined>(opts: {
   const stale = removeStaleTemps(dataDir);
   if (stale.length) log.warn("removed leftovers of an interrupted write", { dir: dataDir, names: stale });
 
+  migrateStore(join(dataDir, "sepp.db"), log); // schema versions across firmware updates (docs/UPDATES.md)
   const store = new ConfigStore(join(dataDir, "sepp.db"));
   if (store.empty) {
     if (!opts.configPath) await ensureDevPki(parsed.config, dataDir, log);
