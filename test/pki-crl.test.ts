@@ -12,6 +12,7 @@ import { n32Admission } from "../src/pki/admission.ts";
 import { createCrl } from "../src/pki/devpki.ts";
 import { parseCrl } from "../src/pki/crl.ts";
 import { TrustStore } from "../src/pki/trust.ts";
+import { checkStartable } from "../src/config/startcheck.ts";
 import { H2Client } from "../src/transport/h2client.ts";
 import { startN32Server } from "../src/transport/h2server.ts";
 import { configInput, FQDN_B, PLMN_A, PLMN_B, parseOrThrow, RI_ID, testPki, type TestPki } from "./support/pki.ts";
@@ -93,6 +94,26 @@ describe("revocation checks of the trust store", () => {
     expect(() => TrustStore.fromConfig(parseOrThrow(input))).toThrow("/tls/trustAnchors/1/crls/0");
     input.tls.trustAnchors[1]!.crls = [pki.rootB.certPem];
     expect(() => TrustStore.fromConfig(parseOrThrow(input))).toThrow(/no "X509 CRL"/);
+  });
+});
+
+describe("start and configuration check", () => {
+  test("the trust store a start builds carries the CRLs; a missing or malformed CRL is an issue, not a start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sepp-crl-start-"));
+    writeFileSync(join(dir, "b.crl.pem"), crlB);
+    const input = configInput(pki, "a", "https://127.0.0.1:1", dir);
+    input.tls.trustAnchors[1]!.crls = ["b.crl.pem"];
+    input.tls.riCrls = [crlRi];
+    const deps = { dataDir: dir, sealedTlsKey: async () => null };
+    const ok = await checkStartable(parseOrThrow(input), deps);
+    expect(ok.ok).toBe(true);
+    if (ok.ok) {
+      expect(ok.material.trust.verifyN32Chain([cert(pki.seppB.certPem)]).ok).toBe(false);
+      expect(ok.material.trust.verifyRiCert([cert(pki.ri.certPem)], RI_ID)).toContain("revoked");
+    }
+    input.tls.trustAnchors[1]!.crls = ["missing.crl.pem"];
+    const bad = await checkStartable(parseOrThrow(input), deps);
+    expect(bad.ok ? [] : bad.issues.map((i) => i.path)).toEqual(["/tls/trustAnchors/1/crls"]);
   });
 });
 
