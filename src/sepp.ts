@@ -22,10 +22,8 @@ import { problem, problemResponse } from "./problem.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
-import { openKeystore, type Keystore } from "../hw/keystore.ts";
-import { createAeadEngine } from "../hw/aead-pkcs11.ts";
-import type { AeadEngine } from "../hw/aead.ts";
-import { disableCoreDumps } from "../hw/platform.ts";
+import { disableCoreDumps, type Hardware, HardwareError, openHardware } from "../hw/index.ts";
+import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
 import { STORE_SCHEMA, storeSchema } from "./config/migrate.ts";
@@ -39,30 +37,23 @@ export interface RunningSepp {
 
 /** What a start opens and loads for one configuration (checked whole by checkStartable). */
 interface StartParts {
-  keystore: Keystore;
-  aead: AeadEngine;
+  hardware: Hardware;
   material: StartMaterial;
 }
 
 /** Open the keystore and AEAD engine of `c` and load its TLS material; on any failure close what was opened. */
 async function prepareStart(c: SeppConfig, dataDir: string, log: Logger): Promise<Prepared<StartParts>> {
-  let keystore: Keystore;
+  let hardware: Hardware;
   try {
-    keystore = await openKeystore(c.keystore, dataDir, log);
+    hardware = await openHardware(hwConfigOf(c, dataDir), log);
   } catch (e) {
-    return { ok: false, issues: [{ path: "/keystore", reason: e instanceof Error ? e.message : String(e) }] };
+    const path = e instanceof HardwareError && e.part === "aead" ? "/aead/engine" : "/keystore";
+    return { ok: false, issues: [{ path, reason: e instanceof Error ? e.message : String(e) }] };
   }
-  const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
-  let issues = r.ok ? [] : r.issues;
-  if (r.ok) {
-    try {
-      return { ok: true, value: { keystore, aead: createAeadEngine(c.aead.engine, keystore), material: r.material } };
-    } catch (e) {
-      issues = [{ path: "/aead/engine", reason: e instanceof Error ? e.message : String(e) }];
-    }
-  }
-  await keystore.close();
-  return { ok: false, issues };
+  const r = await checkStartable(c, { dataDir, sealedTlsKey: () => hardware.keystore.unsealTlsKey() });
+  if (r.ok) return { ok: true, value: { hardware, material: r.material } };
+  await hardware.close();
+  return { ok: false, issues: r.issues };
 }
 
 export async function startSepp(opts: {
@@ -87,7 +78,8 @@ export async function startSepp(opts: {
     .gauge("sepp_process_heap_used_bytes", "JavaScript heap in use (before the next collection)")
     .set({}, () => process.memoryUsage().heapUsed);
 
-  const { keystore, aead, material } = boot.start.value;
+  const { hardware, material } = boot.start.value;
+  const { keystore, aead } = hardware;
   const tls = material.n32;
   let trust = { cfg: cfg0, store: material.trust };
   const trustOf = () => {
@@ -322,7 +314,7 @@ export async function startSepp(opts: {
       await Promise.all([...servers.map((s) => s.close()), dataPath.stop()]);
       await admin.close();
       contexts.clear();
-      await keystore.close();
+      await hardware.close();
       store.close();
     })());
   return {

@@ -28,6 +28,7 @@ import { newMessageId } from "../n32f/engine.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { protectJwe } from "../n32f/jwe.ts";
 import type { HttpMessage } from "../n32f/message.ts";
+import { appendToken } from "../n32f/pointer.ts";
 import { PROBLEM_JSON } from "../problem.ts";
 import type { DataPathDeps, N32cView } from "./deps.ts";
 import type { OutboundResponse } from "./http.ts";
@@ -49,8 +50,6 @@ export function announceEnabled(peer: PeerConfig): boolean {
 export function isRiAnnouncement(m: HttpMessage): boolean {
   return m.kind === "request" && m.method === "POST" && m.path === RI_ANNOUNCE_PATH;
 }
-
-const escapePointer = (s: string) => s.replace(/~/g, "~0").replace(/\//g, "~1");
 
 /**
  * The announcement block as verified: the reconstructed message (RI modifications applied) turned back into
@@ -82,7 +81,7 @@ export function announcementBlockOf(m: HttpMessage, metaData: MetaData): DataToI
   if (body && typeof body === "object" && !Array.isArray(body)) {
     block.payload = Object.entries(body as Record<string, unknown>).map(
       ([k, value]): HttpPayload => ({
-        iePath: `/${escapePointer(k)}`,
+        iePath: appendToken("", k),
         ieValueLocation: "BODY",
         value: value as HttpPayload["value"],
       }),

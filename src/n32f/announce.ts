@@ -185,6 +185,11 @@ export function checkRiAnnouncementRequest(
   else if (normalizeRiId(rl.authority) !== normalizeRiId(expected.ownN32Fqdn))
     list.push({ param: "/requestLine/authority", reason: "not our N32 FQDN" });
   checkCommon(block, expected.params, "protectionPolicyInfo", list);
+  throwOnMismatch(block, list);
+}
+
+/** RiAnnouncementMismatch naming the block's messageId and n32fContextId, when `list` is not empty. */
+function throwOnMismatch(block: DataToIntegrityProtectBlock, list: InvalidParam[]): void {
   if (list.length)
     throw new RiAnnouncementMismatch(list, {
       messageId: block.metaData?.messageId,
@@ -206,11 +211,7 @@ export function checkRiAnnouncementResponse(
   if (expected.requestMessageId !== undefined && block.metaData?.messageId !== expected.requestMessageId)
     list.push({ param: "/metaData/messageId", reason: "not the messageId of the announcement request" });
   checkCommon(block, expected.params, "selProtectionPolicyInfo", list);
-  if (list.length)
-    throw new RiAnnouncementMismatch(list, {
-      messageId: block.metaData?.messageId,
-      n32fContextId: block.metaData?.n32fContextId,
-    });
+  throwOnMismatch(block, list);
 }
 
 const MEMBERS = [
