@@ -118,31 +118,27 @@ describe("exchange-capability refusals", () => {
 });
 
 describe("certificates and trust anchors (SCAS 33.517 4.2.5)", () => {
-  test("C3: peer name and PLMN, but issued by another PLMN's root → 403 (server role)", async () => {
-    const c = await rawClient(pair.a, pair.pki.bSignedByA);
-    const r = await rawPost(c, "exchange-capability", { ...capReq(FQDN_B), plmnIdList: [PLMN_B] });
-    expectProblem(r, 403, "NEGOTIATION_NOT_ALLOWED");
-    expect(r.body.detail).toContain("trust anchor");
-    await c.close();
-    noContexts();
-  });
-
-  test("C4: PLMN IDs of two different anchors → 403 (server role)", async () => {
-    const c = await rawClient(pair.a, pair.pki.bTwoAnchors);
-    const r = await rawPost(c, "exchange-capability", { ...capReq(FQDN_B), plmnIdList: [PLMN_B] });
-    expectProblem(r, 403, "NEGOTIATION_NOT_ALLOWED");
-    expect(r.body.detail).toContain("different trust anchors");
-    await c.close();
-    noContexts();
-  });
-
-  test("certificate without mncXXX.mccYYY labels → 403", async () => {
-    const c = await rawClient(pair.a, pair.pki.bNoLabels);
-    const r = await rawPost(c, "exchange-capability", { ...capReq(FQDN_B), plmnIdList: [PLMN_B] });
-    expectProblem(r, 403, "NEGOTIATION_NOT_ALLOWED");
-    expect(r.body.detail).toContain("mncXXX.mccYYY");
-    await c.close();
-  });
+  // P11 "Trust": refused at connection set-up, before any HTTP/2 frame, never with an HTTP answer
+  // (the SCAS expected results in both roles: test/scas-trust-anchoring.test.ts)
+  for (const [name, pick] of [
+    ["C3: peer name and PLMN, but issued by another PLMN's root", (p: Pair["pki"]) => p.bSignedByA],
+    ["C4: PLMN IDs of two different anchors", (p: Pair["pki"]) => p.bTwoAnchors],
+    ["certificate without mncXXX.mccYYY labels", (p: Pair["pki"]) => p.bNoLabels],
+  ] as const)
+    test(`${name} → connection closed at set-up, no HTTP answer (server role)`, async () => {
+      let status = 0;
+      let err = "";
+      try {
+        const c = await rawClient(pair.a, pick(pair.pki));
+        status = (await rawPost(c, "exchange-capability", { ...capReq(FQDN_B), plmnIdList: [PLMN_B] })).status;
+        await c.close();
+      } catch (e) {
+        err = String(e);
+      }
+      expect(status).toBe(0);
+      expect(err).toMatch(/closed|failed|reset/);
+      noContexts();
+    });
 
   test("C3/C4 in the client role: the initiator refuses such a server certificate", async () => {
     for (const bad of [pair.pki.bSignedByA, pair.pki.bTwoAnchors]) {
@@ -154,7 +150,8 @@ describe("certificates and trust anchors (SCAS 33.517 4.2.5)", () => {
       try {
         const st = await pair.a.service.handshake("home");
         expect(st.state).toBe("failed");
-        expect(st.lastError?.detail).toContain("peer certificate refused");
+        // inside the handshake: the TLS stack (only the peer PLMN's roots) or the per-PLMN check
+        expect(st.lastError?.detail).toMatch(/peer certificate refused|certificate in certificate chain|verify/);
         noContexts();
       } finally {
         pair.a.update((c) => (c.peers![0]!.n32cUri = saved));

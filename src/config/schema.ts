@@ -273,6 +273,8 @@ const TrustAnchorSchema = v.strictObject({
   /** PLMN IDs whose certificates must chain to these roots; a PLMN ID belongs to at most one anchor (TS 33.501 13.1.2). */
   plmnIds: v.pipe(v.array(PlmnIdSchema), v.minLength(1)),
   roots: v.pipe(v.array(PemSource), v.minLength(1)),
+  /** CRLs (PEM or paths) of this anchor's CAs: a revoked certificate is refused on N32-c and N32-f (P11 "Trust") */
+  crls: v.optional(v.array(PemSource), []),
 });
 
 const ListenerSchema = v.strictObject({ host: Host, port: Port });
@@ -329,6 +331,8 @@ export const ConfigSchema = v.strictObject({
     trustAnchors: v.pipe(v.array(TrustAnchorSchema), v.minLength(1)),
     /** Roots for Roaming Intermediary certificates: a separate trust store, never used for TLS (TS 33.501 5.9.3.2). */
     riTrustAnchors: v.optional(v.array(PemSource), []),
+    /** CRLs (PEM or paths) of the RI CAs: revoked RI certificates are refused on N32-f and in RI information (P11) */
+    riCrls: v.optional(v.array(PemSource), []),
   }),
   keystore: v.optional(
     v.variant("backend", [
@@ -364,6 +368,22 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** Connection bounds of the N32 listener(s) (issue 10 §1): see docs/CONFIG.md "connection limits" */
+  n32Connections: v.optional(
+    v.strictObject({
+      /** connections all clients together may hold */
+      maxConnections: v.optional(PosInt, 256),
+      /** connections one configured peer (or one listed RI) may hold; the others keep theirs */
+      maxConnectionsPerPeer: v.optional(PosInt, 16),
+      /** TCP accept → TLS handshake → the client's HTTP/2 SETTINGS */
+      prefaceTimeoutMs: v.optional(PosInt, 10_000),
+      /** a connection without an open stream this long is closed (PINGs do not count) */
+      idleTimeoutMs: v.optional(PosInt, 120_000),
+      /** streams a client may reset before they were answered, per 10 s; above: GOAWAY ENHANCE_YOUR_CALM */
+      maxResetsPer10s: v.optional(PosInt, 200),
+    }),
+    {},
+  ),
   /** The data path (SBI side, N32-f forwarding): docs/CONFIG.md */
   sbi: v.optional(
     v.strictObject({
@@ -392,6 +412,15 @@ export const ConfigSchema = v.strictObject({
       maxBodyBytes: v.optional(PosInt, 1 << 20),
       maxHeaders: v.optional(PosInt, 128),
       maxConcurrentStreams: v.optional(PosInt, 256),
+      /** SBI listener connection bounds (issue 10 §1): all, and per source IP address */
+      maxConnections: v.optional(PosInt, 1024),
+      maxConnectionsPerSource: v.optional(PosInt, 64),
+      /** TCP accept (→ TLS) → the client's HTTP/2 SETTINGS */
+      prefaceTimeoutMs: v.optional(PosInt, 5000),
+      /** a connection without an open stream this long is closed (PINGs do not count) */
+      idleTimeoutMs: v.optional(PosInt, 120_000),
+      /** streams a client may reset before they were answered, per 10 s; above: GOAWAY ENHANCE_YOUR_CALM */
+      maxResetsPer10s: v.optional(PosInt, 200),
       /** N32-f connections per peer (cSEPP side) and streams per connection before another is opened */
       maxN32fConnectionsPerPeer: v.optional(PosInt, 4),
       streamsPerN32fConnection: v.optional(PosInt, 100),

@@ -399,6 +399,7 @@ export class N32cCore {
       tls: this.deps.tls,
       trust: this.trust(),
       expectDnsName: target.fqdn,
+      peerPlmnIds: peer.plmnIds,
       minVersion: peer.profile.allowTls12 ? "TLSv1.2" : "TLSv1.3",
       timeoutMs: cfg.n32c.requestTimeoutMs,
     });

@@ -7,7 +7,7 @@ import tls from "node:tls";
 import { isIP } from "node:net";
 import type { X509Certificate } from "node:crypto";
 import type { PlmnId } from "../model/n32.ts";
-import { certHasDnsName } from "../pki/plmn.ts";
+import { certHasDnsName, plmnIdFromDnsName } from "../pki/plmn.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { peerChainOf } from "../pki/trust.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
@@ -20,6 +20,11 @@ export interface H2ClientOptions {
   trust: TrustStore;
   /** the dNSName the server certificate must carry (the peer's N32 FQDN); also the SNI when the URL host is an IP */
   expectDnsName: string;
+  /**
+   * The peer's configured PLMN IDs: the server chain is verified against their trust anchor only, inside the TLS
+   * handshake (P11 "Trust", TS 33.517 4.2.5). Default: the PLMN ID of `expectDnsName`'s mncXXX.mccYYY labels.
+   */
+  peerPlmnIds?: PlmnId[];
   minVersion?: "TLSv1.2" | "TLSv1.3";
   maxVersion?: "TLSv1.2" | "TLSv1.3";
   /** connect + TLS handshake timeout */
@@ -97,6 +102,8 @@ export class H2Client {
     const host = u.hostname.replace(/^\[|\]$/g, "");
     const port = Number(u.port || 443);
     const servername = isIP(host) ? o.expectDnsName : host;
+    const fromName = plmnIdFromDnsName(o.expectDnsName);
+    const peerPlmns = o.peerPlmnIds ?? (fromName ? [fromName] : null);
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (msg: string) => {
@@ -113,13 +120,20 @@ export class H2Client {
         servername,
         key: o.tls.key,
         cert: o.tls.cert,
-        ca: o.riRoots ? o.riRoots.map((r) => r.toString()) : o.trust.tlsCaPem(),
+        // an RI hop: the RI roots alone; a SEPP: only the anchor of the peer's PLMNs (P11), so a chain to another
+        // anchor fails inside the handshake
+        ca: o.riRoots
+          ? o.riRoots.map((r) => r.toString())
+          : peerPlmns
+            ? o.trust.tlsCaPemFor(peerPlmns)
+            : o.trust.tlsCaPem(),
         rejectUnauthorized: true,
         minVersion: o.minVersion ?? "TLSv1.3",
         maxVersion: o.maxVersion ?? "TLSv1.3",
         ALPNProtocols: ["h2"],
-        // the name check is done below against the per-PLMN anchors and the peer's configured FQDN
-        checkServerIdentity: () => undefined,
+        // inside the handshake: the anchor of the peer's PLMNs, the peer's FQDN, no revoked link (src/pki/trust.ts)
+        checkServerIdentity:
+          peerPlmns && !o.riRoots ? o.trust.serverCheck(o.expectDnsName, peerPlmns) : () => undefined,
       });
       socket.once("error", (e) => fail(`TLS connection to ${u.host} failed: ${e.message}`));
       socket.once("close", () => fail(`connection to ${u.host} closed during setup`));
