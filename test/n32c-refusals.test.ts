@@ -31,6 +31,26 @@ const capReq = (sender: string, extra: object = {}) => ({
   ...extra,
 });
 
+/** Sends one N32-c request with `cert`; "closed" when the connection ends without an HTTP answer. */
+async function answerStatus(
+  side: Parameters<typeof rawClient>[0],
+  cert: Parameters<typeof rawClient>[1],
+  op: Parameters<typeof rawPost>[1],
+  body: unknown,
+): Promise<number | "closed"> {
+  try {
+    const c = await rawClient(side, cert);
+    try {
+      return (await rawPost(c, op, body)).status;
+    } finally {
+      await c.close();
+    }
+  } catch (e) {
+    if (/closed|failed|reset/.test(String(e))) return "closed";
+    throw e;
+  }
+}
+
 describe("exchange-capability refusals", () => {
   test("unknown sender → 403 NEGOTIATION_NOT_ALLOWED", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
@@ -43,12 +63,10 @@ describe("exchange-capability refusals", () => {
     noContexts();
   });
 
-  test("sender not a dNSName of the client certificate → 403", async () => {
-    const c = await rawClient(pair.b, pair.pki.bOtherName); // valid cert of PLMN B, another name
-    const r = await rawPost(c, "exchange-capability", capReq(FQDN_A));
-    expectProblem(r, 403, "NEGOTIATION_NOT_ALLOWED");
-    expect(r.body.detail).toContain("dNSName");
-    await c.close();
+  test("a certificate that names no configured peer (sender not a dNSName of it) → connection closed at set-up", async () => {
+    // issue 10: a valid chain is not enough to hold an N32 connection; the certificate must name a configured
+    // peer (or a listed RI), else the connection ends before any HTTP/2 frame (src/pki/admission.ts)
+    expect(await answerStatus(pair.b, pair.pki.bOtherName, "exchange-capability", capReq(FQDN_A))).toBe("closed");
     noContexts();
   });
 
@@ -316,13 +334,10 @@ describe("exchange-params, n32f-terminate, n32f-error refusals", () => {
   test("a context of another peer cannot be terminated", async () => {
     await pair.a.service.handshake("home");
     const [cb] = pair.b.contexts.list();
-    const c = await rawClient(pair.b, pair.pki.bOtherName); // a valid PLMN-B cert that names no configured peer
-    expectProblem(
-      await rawPost(c, "n32f-terminate", { n32fContextId: cb!.localContextId }),
-      403,
-      "NEGOTIATION_NOT_ALLOWED",
-    );
-    await c.close();
+    // a valid PLMN-B certificate that names no configured peer: cut at set-up, the context stays
+    expect(
+      await answerStatus(pair.b, pair.pki.bOtherName, "n32f-terminate", { n32fContextId: cb!.localContextId }),
+    ).toBe("closed");
     expect(pair.b.contexts.size).toBe(1);
     await pair.a.service.terminate("home");
     noContexts();
