@@ -94,7 +94,10 @@ describe("N32-c through an RI with HTTP CONNECT (P11): end-to-end TLS inside, ke
     good = await startConnectProxy({ ri: { cert: c.chainPem, key: c.keyPem }, clientCa, port: goodPort });
     forbidding = await startConnectProxy({ ri: { cert: f.chainPem, key: f.keyPem }, clientCa, status: 403 });
     rogue = await startConnectProxy({ ri: { cert: r.chainPem, key: r.keyPem }, clientCa });
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
+    // home first: the visited SEPP's first attempt must find it listening (retries are 60 s apart here, so that no
+    // background attempt changes lastError while a test reads it)
+    h = await startSepp(pair.home);
+    v = await startSepp(pair.visited);
     await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");
     amf = new NfClient(pair.visited.ports.sbi);
@@ -149,6 +152,19 @@ describe("N32-c through an RI with HTTP CONNECT (P11): end-to-end TLS inside, ke
     expect(s.lastError!.detail).toContain(`${IPX_R}: TLS connection to 127.0.0.1:${rogue.port} failed`);
     expect(rogue.connects).toEqual([]);
     expect(rogue.accepted).toBe(accepted);
+  });
+
+  test("an n32cVia trust anchor file that does not exist: the change is refused as a start would refuse it (400), nothing changed", async () => {
+    const peer = (await (await v.admin("/v1/peers/home")).json()) as Record<string, unknown>;
+    const r = await v.admin("/v1/peers/home", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...peer, n32cVia: [{ ...via(good, IPX_C), trustAnchors: ["pki/missing-ri.crt.pem"] }] }),
+    });
+    expect(r.status).toBe(400);
+    const p = (await r.json()) as { invalidParams: Array<{ param: string }> };
+    expect(p.invalidParams.map((i) => i.param)).toEqual(["/peers/0/n32cVia/0/trustAnchors/0"]);
+    expect(await (await v.admin("/v1/peers/home")).json()).toEqual(peer);
   });
 
   test("RIs on N32-c are tried in order: the first refuses CONNECT, the second carries a new handshake whose keys work end to end", async () => {

@@ -101,7 +101,9 @@ export async function startConnectProxy(o: ConnectProxyOptions): Promise<Connect
           c.end(`${reply(answer)}content-length: 0\r\nconnection: close\r\n\r\n`);
           return;
         }
+        let connected = false;
         const t = net.connect(Number(hp![2]), hp![1]!, () => {
+          connected = true;
           c.write(`${reply(200)}\r\n`);
           const relay = (d: Buffer, into: Buffer[], dir: "up" | "down") => {
             const n = dir === "up" ? upBytes : downBytes;
@@ -126,9 +128,14 @@ export async function startConnectProxy(o: ConnectProxyOptions): Promise<Connect
         sockets.add(t);
         t.on("close", () => {
           sockets.delete(t);
-          c.destroy();
+          if (connected) c.destroy();
         });
-        t.on("error", () => c.destroy());
+        // the target cannot be reached: 502 (RFC 9110 9.3.6), then close
+        t.on("error", () => {
+          if (connected) return c.destroy();
+          connects.at(-1)!.status = 502;
+          c.end(`${reply(502)}content-length: 0\r\nconnection: close\r\n\r\n`);
+        });
         c.on("close", () => t.destroy());
       };
       c.on("data", onHead);
