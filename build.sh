@@ -14,6 +14,16 @@
 #                            OpenAPI validators are all imports);
 #   --no-compile-autoload-dotenv/bunfig   the gateway binary must not change behaviour because of a .env or
 #                            bunfig.toml in its working directory.
+# OTA bundles (docs/UPDATES.md): for each target also dist/sepp-<version>-linux-<arch>.raucb, a RAUC bundle whose
+# one image is a squashfs for the `app` slot class (the binary, its default configuration, the systemd unit, the
+# version), `compatible` = <product>-linux-<arch>, signed with the vendor key. Environment:
+#   SEPP_VERSION=x.y.z          version of binary and bundle (default: package.json)
+#   SEPP_SIGNING_CERT/_KEY      vendor signing certificate and key (PEM; the key may be a pkcs11: URI); without
+#                               them a development signing CA is made under var/dev-signing/ (never committed)
+#   SEPP_PRODUCT=sepp-gateway   product part of `compatible`
+#   SEPP_BUNDLE_FORMAT=verity   or plain (only for test systems without device-mapper)
+#   SEPP_SQUASHFS_COMP=xz       mksquashfs compressor (gzip builds faster)
+#   SEPP_DIST=dist              output directory;  SEPP_BUNDLES=0 skips the bundles
 # The OpenAPI validators (src/openapi/validators.gen.ts) are committed; regenerate them with
 # `bun scripts/gen-openapi.ts` when the 3GPP files change (test/openapi-validate.test.ts checks).
 set -euo pipefail
@@ -23,18 +33,22 @@ BUN=./node_modules/.bin/bun
 
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(linux-x64 linux-arm64)
-mkdir -p dist
+DIST=${SEPP_DIST:-dist}
+VERSION=${SEPP_VERSION:-$("$BUN" -e 'console.log(require("./package.json").version)')}
+[[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$ ]] || { echo "build.sh: bad SEPP_VERSION $VERSION" >&2; exit 2; }
+mkdir -p "$DIST"
 for t in "${targets[@]}"; do
   case "$t" in
     linux-x64 | linux-arm64) ;;
     *) echo "build.sh: unknown target $t (linux-x64, linux-arm64)" >&2; exit 2 ;;
   esac
-  out="dist/sepp-$t"
+  out="$DIST/sepp-$t"
   tmp="$out.tmp.$$"
   "$BUN" build src/main.ts --compile --minify --sourcemap=linked --reject-unresolved \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
-    --target="bun-$t" --metafile="$out.meta.json" --outfile="$tmp"
+    --target="bun-$t" --define "SEPP_BUILD_VERSION=\"$VERSION\"" --metafile="$out.meta.json" --outfile="$tmp"
   rm -f "$tmp.map"
   mv -f "$tmp" "$out" # atomic: a concurrent reader never sees a half-written binary
   echo "built $out"
 done
+[ "${SEPP_BUNDLES:-1}" = 0 ] || bash scripts/bundle.sh "$VERSION" "$DIST" "${targets[@]}"

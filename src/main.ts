@@ -8,6 +8,7 @@ import "reflect-metadata";
 // Logs are JSON lines on stdout; SIGTERM/SIGINT drain and exit 0.
 import { VERSION } from "./version.ts";
 import { createLogger } from "./log.ts";
+import { notifyReady, sdNotify } from "../os/sdnotify.ts";
 
 const USAGE = `usage: sepp serve [--config FILE]
        sepp --version`;
@@ -46,12 +47,15 @@ async function main(argv: string[]): Promise<number> {
     log.error("start-up failed", { error: e instanceof Error ? e.message : String(e) });
     return 1;
   }
+  const watchdog = notifyReady(); // systemd Type=notify, WatchdogSec (os/sdnotify.ts)
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info("draining", { signal });
+      clearInterval(watchdog);
+      sdNotify("STOPPING=1");
       sepp.stop().then(resolve, (e) => {
         log.error("drain failed", { error: String(e) });
         resolve();

@@ -20,11 +20,11 @@ import { problem, problemResponse } from "./problem.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
-import { openKeystore, type Keystore } from "../hw/keystore.ts";
-import { createAeadEngine } from "../hw/aead-pkcs11.ts";
-import type { AeadEngine } from "../hw/aead.ts";
-import { disableCoreDumps } from "../hw/platform.ts";
+import { disableCoreDumps, type Hardware, HardwareError, openHardware } from "../hw/index.ts";
+import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
+import { createSystem, startupChecks } from "./system/index.ts";
+import { STORE_SCHEMA, storeSchema } from "./config/migrate.ts";
 
 export interface RunningSepp {
   /** Bound ports (a configured port 0 gets a free one) */
@@ -35,30 +35,23 @@ export interface RunningSepp {
 
 /** What a start opens and loads for one configuration (checked whole by checkStartable). */
 interface StartParts {
-  keystore: Keystore;
-  aead: AeadEngine;
+  hardware: Hardware;
   material: StartMaterial;
 }
 
 /** Open the keystore and AEAD engine of `c` and load its TLS material; on any failure close what was opened. */
 async function prepareStart(c: SeppConfig, dataDir: string, log: Logger): Promise<Prepared<StartParts>> {
-  let keystore: Keystore;
+  let hardware: Hardware;
   try {
-    keystore = await openKeystore(c.keystore, dataDir, log);
+    hardware = await openHardware(hwConfigOf(c, dataDir), log);
   } catch (e) {
-    return { ok: false, issues: [{ path: "/keystore", reason: e instanceof Error ? e.message : String(e) }] };
+    const path = e instanceof HardwareError && e.part === "aead" ? "/aead/engine" : "/keystore";
+    return { ok: false, issues: [{ path, reason: e instanceof Error ? e.message : String(e) }] };
   }
-  const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
-  let issues = r.ok ? [] : r.issues;
-  if (r.ok) {
-    try {
-      return { ok: true, value: { keystore, aead: createAeadEngine(c.aead.engine, keystore), material: r.material } };
-    } catch (e) {
-      issues = [{ path: "/aead/engine", reason: e instanceof Error ? e.message : String(e) }];
-    }
-  }
-  await keystore.close();
-  return { ok: false, issues };
+  const r = await checkStartable(c, { dataDir, sealedTlsKey: () => hardware.keystore.unsealTlsKey() });
+  if (r.ok) return { ok: true, value: { hardware, material: r.material } };
+  await hardware.close();
+  return { ok: false, issues: r.issues };
 }
 
 export async function startSepp(opts: {
@@ -83,7 +76,8 @@ export async function startSepp(opts: {
     .gauge("sepp_process_heap_used_bytes", "JavaScript heap in use (before the next collection)")
     .set({}, () => process.memoryUsage().heapUsed);
 
-  const { keystore, aead, material } = boot.start.value;
+  const { hardware, material } = boot.start.value;
+  const { keystore, aead } = hardware;
   const tls = material.n32;
   let trust = { cfg: cfg0, store: material.trust };
   const trustOf = () => {
@@ -217,6 +211,13 @@ export async function startSepp(opts: {
     dataPath.reconfigure();
   });
 
+  const system = createSystem({
+    config: () => store.config.system,
+    dataDir,
+    log: log.child({ component: "system" }),
+    version: VERSION,
+    drain: () => stop(),
+  }); // OTA (docs/UPDATES.md)
   const adminApp = createAdminApp({
     store,
     log: log.child({ component: "admin" }),
@@ -253,6 +254,7 @@ export async function startSepp(opts: {
           .catch((e) => log.warn("terminate: the peer could not be told", { peer: id, error: String(e) })),
     },
     extraRoutes: [keysRoutes({ keystore: () => keystore, log })],
+    uploadRoutes: system.routes,
     check: async (c) => {
       const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
       return r.ok ? [] : r.issues;
@@ -270,18 +272,38 @@ export async function startSepp(opts: {
   log.info("admin token", { tokenFile: boot.tokenPath });
   n32c.start();
   store.markStarted(boot.start.info.startedVersion); // every listener is up: this version is a safe fallback
+  // commit after boot (OTA): checks run in the background; the slot is marked good or bad, then RAUC is told
+  const L = cfg0.listeners;
+  const bound = {
+    n32: [L.n32.host, n32Server.port],
+    n32f: [(L.n32f ?? L.n32).host, n32fServer.port],
+    sbi: [L.sbi?.host, dataPath.sbiPort],
+    admin: [L.admin.host, admin.port],
+  } as const;
+  void system.commitAfterBoot(
+    startupChecks({
+      storeMigrated: () => (storeSchema(`${dataDir}/sepp.db`) === STORE_SCHEMA ? null : "store schema not current"),
+      keystoreHealthy: () => (keystore.status().healthy ? null : (keystore.status().detail ?? "unhealthy")),
+      listeners: Object.entries(bound).flatMap(([name, [h, port]]) => (h && port ? [{ name, host: h, port }] : [])),
+      initiatingPeers: () => store.config.peers.filter((p) => p.initiate).map((p) => p.id),
+      peerState: (id) => n32c.status(id)?.state,
+    }),
+  );
 
-  return {
-    ports: { admin: admin.port, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
-    dataDir,
-    async stop() {
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
       await n32c.stop();
       await riAnnouncer.stop();
       await Promise.all([...servers.map((s) => s.close()), dataPath.stop()]);
       await admin.close();
       contexts.clear();
-      await keystore.close();
+      await hardware.close();
       store.close();
-    },
+    })());
+  return {
+    ports: { admin: admin.port, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
+    dataDir,
+    stop,
   };
 }

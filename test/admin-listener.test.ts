@@ -143,3 +143,46 @@ describe("admin errors and brute-force protection", () => {
     expect(other.status).toBe(200);
   });
 });
+
+describe("request time bounds", () => {
+  /** Sends the head and part of a body, then stalls; resolves with how long the server kept the socket open. */
+  function stall(port: number, path: string, waitMs: number): Promise<"cut" | "open"> {
+    return new Promise((resolve) => {
+      const req = httpRequest({
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "content-length": "100" },
+      });
+      const t = setTimeout(() => {
+        req.destroy();
+        resolve("open");
+      }, waitMs);
+      req.on("error", () => {
+        clearTimeout(t);
+        resolve("cut");
+      });
+      req.on("response", () => {
+        clearTimeout(t);
+        resolve("cut");
+      });
+      req.write("{");
+    });
+  }
+
+  test("a stalled request is cut after the request bound; a stalled bundle upload is not (its own, longer bound)", async () => {
+    const l = await startAdminListener({
+      host: "127.0.0.1",
+      port: 0,
+      // every route reads its whole body before answering, as the config and upload routes do
+      fetch: async (req: Request) => new Response(await req.text()),
+      log,
+      requestTimeoutMs: 300,
+      uploadTimeoutMs: 5_000,
+    });
+    listeners.push(l);
+    expect(await stall(l.port, "/v1/config", 2_000)).toBe("cut");
+    expect(await stall(l.port, "/v1/system/update", 1_500)).toBe("open");
+  });
+});

@@ -30,6 +30,8 @@ export interface AdminDeps {
   };
   log?: Logger;
   /** Extra authenticated routes (e.g. /v1/keys from hw/), mounted at "/" */
+  /** Authenticated routes that take large streamed bodies and bound them themselves (src/admin/system.ts) */
+  uploadRoutes?: Hono;
   extraRoutes?: Hono[];
   /**
    * The start-up check (src/config/startcheck.ts) run on every candidate before it is stored: files exist and
@@ -114,6 +116,7 @@ export function createAdminApp(d: AdminDeps): Hono {
   });
 
   app.use("*", bearerAuth(d.token, d.authLimits));
+  if (d.uploadRoutes) app.route("/", d.uploadRoutes); // streamed uploads (OTA bundles) bound their own body size
   // bounds every body, chunked ones included, before a handler reads it
   app.use(
     "*",

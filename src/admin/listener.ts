@@ -17,7 +17,12 @@ import type { TlsMaterial } from "../config/startcheck.ts";
 export const MAX_ADMIN_HEADER_BYTES = 16 * 1024;
 /** A request head must arrive within this (slow-header clients are cut off). */
 const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
+/** A whole request must arrive within this… */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** …except a firmware bundle upload (POST /v1/system/update, hundreds of MB over a management link). */
+export const UPLOAD_TIMEOUT_MS = 15 * 60_000;
+const isUpload = (method: string | undefined, url: string | undefined) =>
+  method === "POST" && (url === "/v1/system/update" || url?.startsWith("/v1/system/update?") === true);
 const MAX_CONNECTIONS = 64;
 
 export interface AdminListenerOptions {
@@ -27,6 +32,9 @@ export interface AdminListenerOptions {
   tls?: TlsMaterial & { ca: string[] };
   fetch: (req: Request, env: unknown) => Response | Promise<Response>;
   log: Logger;
+  /** bounds in ms (tests shorten them): a whole request, and a bundle upload */
+  requestTimeoutMs?: number;
+  uploadTimeoutMs?: number;
 }
 
 export interface AdminListener {
@@ -61,7 +69,13 @@ export async function startAdminListener(o: AdminListenerOptions): Promise<Admin
       : { serverOptions: { maxHeaderSize: MAX_ADMIN_HEADER_BYTES } }),
   }) as Server;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  // node:http has one server-wide request timeout: the upload's, with the usual one armed per request below
+  server.requestTimeout = o.uploadTimeoutMs ?? UPLOAD_TIMEOUT_MS;
+  server.prependListener("request", (req, res) => {
+    if (isUpload(req.method, req.url)) return;
+    const t = setTimeout(() => req.socket.destroy(), o.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
+    res.once("close", () => clearTimeout(t));
+  });
   server.maxConnections = MAX_CONNECTIONS;
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();

@@ -9,11 +9,12 @@ import { randomBytes } from "node:crypto";
 import defaultConfig from "../../config/default.json" with { type: "json" };
 import { parseConfig, type SeppConfig } from "./schema.ts";
 import { ConfigStore } from "./store.ts";
+import { migrateStore } from "./migrate.ts";
 import { chooseStartVersion, type Prepared, type StartChoice } from "./start.ts";
 import { isInlinePem } from "./pem.ts";
 import type { Logger } from "../log.ts";
 import { createRootCa, issueSeppCert } from "../pki/devpki.ts";
-import { fsyncDir, removeStaleTemps, tempPathFor, writeFileAtomic } from "../fsutil.ts";
+import { fsyncDir, removeStaleTemps, tempPathFor, writeFileAtomic } from "../../lib/fs-atomic.ts";
 
 export interface Bootstrapped<T = undefined> {
   store: ConfigStore;
@@ -99,10 +100,11 @@ export async function bootstrap<T = undefined>(opts: {
     );
   const dataDir = resolve(opts.cwd ?? process.cwd(), parsed.config.storage.dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // an interrupted earlier start may have left temporary files or directories of atomic writes (src/fsutil.ts)
+  // an interrupted earlier start may have left temporary files or directories of atomic writes (lib/fs-atomic.ts)
   const stale = removeStaleTemps(dataDir);
   if (stale.length) log.warn("removed leftovers of an interrupted write", { dir: dataDir, names: stale });
 
+  migrateStore(join(dataDir, "sepp.db"), log); // schema versions across firmware updates (docs/UPDATES.md)
   const store = new ConfigStore(join(dataDir, "sepp.db"));
   if (store.empty) {
     if (!opts.configPath) await ensureDevPki(parsed.config, dataDir, log);

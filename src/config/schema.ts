@@ -5,6 +5,7 @@
 // nothing. Objects are strict: an unknown (mistyped) member is an error, not silently ignored.
 // docs/CONFIG.md documents each member.
 import * as v from "valibot";
+import { SystemSchema } from "../system/config.ts";
 
 const FQDN_RE = /^([0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?\.)+[A-Za-z]{2,63}\.?$/; // TS 29.571 Fqdn
 
@@ -427,6 +428,8 @@ export const ConfigSchema = v.strictObject({
   ),
   storage: v.optional(v.strictObject({ dir: v.optional(v.string(), "var") }), {}),
   log: v.optional(v.strictObject({ level: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info") }), {}),
+  /** OTA updates through RAUC (src/system/config.ts, docs/UPDATES.md) */
+  system: v.optional(SystemSchema, {}),
 });
 
 export type SeppConfig = v.InferOutput<typeof ConfigSchema>;

@@ -11,6 +11,7 @@
 import zlib from "node:zlib";
 import { AeadKeyError } from "../../hw/aead.ts";
 import { validateReceivedBlock } from "../openapi/validate.ts";
+import { jsonNestedDeeperThan } from "../json-depth.ts";
 import { certHasDnsName } from "../pki/plmn.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { ReformatError } from "../n32f/reformat.ts";
@@ -123,12 +124,18 @@ export function n32fSenderOf(
  * The messageId and context ID of an n32f-process body whose aad decodes to a schema-valid block (P11: a message
  * refused before its aad is used is still reported with them); undefined otherwise.
  */
+/** A block nests an NF body (at most 256 levels, reformat.ts) three levels down: payload[i].value */
+const MAX_AAD_DEPTH = 260;
+
 export function readableMetaData(body: unknown): { messageId: string; n32fContextId: string } | undefined {
   const aad = (body as { reformattedData?: { aad?: unknown } } | null)?.reformattedData?.aad;
   if (typeof aad !== "string" || aad.length > 4 * 1024 * 1024) return undefined;
   let block: unknown;
   try {
-    block = JSON.parse(Buffer.from(aad, "base64url").toString("utf8"));
+    const text = Buffer.from(aad, "base64url").toString("utf8");
+    // unverified input: bound its nesting before parsing and before the (recursive) schema validator walks it
+    if (jsonNestedDeeperThan(text, MAX_AAD_DEPTH)) return undefined;
+    block = JSON.parse(text);
   } catch {
     return undefined;
   }
