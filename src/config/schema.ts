@@ -413,6 +413,8 @@ export const ConfigSchema = v.strictObject({
       streamsPerN32fConnection: v.optional(PosInt, 100),
       /** P11: an RI next hop that failed to connect or answered 502/503/504 without ProblemDetailsMsgForwarding is skipped this long */
       n32fNextHopBackoffMs: v.optional(PosInt, 30000),
+      /** P11: n32f-process bodies of at least this many octets are gzipped toward a next hop that announced gzip (0, the default: never) */
+      n32fGzipMinBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1 << 30)), 0),
     }),
     {},
   ),
