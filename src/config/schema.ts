@@ -119,7 +119,7 @@ export const PeerProfileSchema = v.strictObject({
   allowTls12: v.optional(v.boolean(), false),
   /** P7: reaction to a protection policy mismatch */
   onPolicyMismatch: v.optional(v.picklist(["reject", "warn"]), "reject"),
-  /** P6: announce RI-relevant parameters over N32-f; default: on when the peer has any RI */
+  /** P6/P11: announce RI-relevant parameters over N32-f to this peer; off by default */
   announceToRi: v.optional(v.boolean()),
 });
 

@@ -12,16 +12,15 @@
 // Failures reach the NF as ProblemDetails; an N32-f failure in the peer's response is reported with n32f-error.
 import { formatApiRoot, resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
 import { checkOriginAtSender, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
+import { TelescopicError, type TelescopicEntry } from "../sbi/telescopic-store.ts";
 import {
   peerUriFilter,
   rewriteLinks,
   rewriteLocation,
-  rewriteSearchResult,
-  TelescopicError,
   type RewriteOptions,
   type SbiEndpoint,
-  type TelescopicEntry,
-} from "../sbi/telescopic.ts";
+} from "../sbi/telescopic-rewrite.ts";
+import { rewriteSearchResult } from "../sbi/telescopic-discovery.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { AeadKeyError } from "../../hw/aead.ts";
 import { ReformatError } from "../n32f/reformat.ts";
@@ -123,7 +122,7 @@ export class CSepp {
         }
       }
       // 2. peer: by the target's PLMN; a telescopic label whose host names none (an IP literal) by the peer it
-      //    came from (stored with the label by our pSEPP, telescopic.ts peerId)
+      //    came from (stored with the label by our pSEPP, telescopic-store.ts peerId)
       let peer: PeerConfig | undefined;
       if (target.plmn) {
         if (isOwnPlmn(cfg, target.plmn))

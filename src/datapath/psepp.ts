@@ -20,7 +20,7 @@ import {
   buildMultipart,
   MultipartError,
   parseMultipart,
-  stripContentId,
+  rootPartIndex,
   type MultipartPart,
 } from "../n32f/multipart.ts";
 import type { N32fContext } from "../n32f/context.ts";
@@ -29,13 +29,13 @@ import type { HttpMethod, PlmnId, PlmnIdNid } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/target.ts";
+import { TelescopicError } from "../sbi/telescopic-store.ts";
 import {
   findUriRewriteRule,
   peerUriFilter,
   rewriteRequestUris,
   rewriteVsmfPduSessionUri,
-  TelescopicError,
-} from "../sbi/telescopic.ts";
+} from "../sbi/telescopic-rewrite.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
@@ -618,13 +618,7 @@ export class PSepp {
       if (e instanceof MultipartError) return body; // the producer judges its own malformed input
       throw e;
     }
-    const start = ct.params.get("start");
-    const rootIndex =
-      start === undefined
-        ? 0
-        : parts.findIndex((x) =>
-            x.headers.some(([n, v]) => n === "content-id" && stripContentId(v) === stripContentId(start)),
-          );
+    const rootIndex = rootPartIndex(parts, ct.params.get("start"));
     const root = parts[rootIndex];
     if (!root) return body;
     const out = this.#rewriteJson(method, path, peer, root.data);

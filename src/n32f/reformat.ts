@@ -21,7 +21,7 @@ import {
   parseContentType,
   type HttpMessage,
 } from "./message.ts";
-import { MultipartError, parseMultipart, stripContentId } from "./multipart.ts";
+import { contentIdOf, MultipartError, parseMultipart, rootPartIndex, stripContentId } from "./multipart.ts";
 import { jsonNestedDeeperThan } from "../json-depth.ts";
 import { SeppError } from "../errors.ts";
 import { escapeToken, getAt, isIndexToken, isPlainObject } from "./pointer.ts";
@@ -359,22 +359,15 @@ function reformatMultipart(body: Uint8Array, params: Map<string, string>, plan: 
   if (parts.length === 0) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "multipart/related without parts");
   const start = params.get("start");
   const startId = start === undefined ? undefined : stripContentId(start);
-  const idOf = (p: (typeof parts)[number]) => {
-    const h = p.headers.find(([n]) => n === "content-id");
-    return h ? stripContentId(h[1]) : undefined;
-  };
-  let rootIndex = 0;
-  if (startId !== undefined) {
-    rootIndex = parts.findIndex((p) => idOf(p) === startId);
-    if (rootIndex < 0) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "multipart/related start part not found");
-  }
+  const rootIndex = rootPartIndex(parts, start);
+  if (rootIndex < 0) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "multipart/related start part not found");
   const out: HttpPayload[] = [];
   splitJson(parseJson(parts[rootIndex]!.data, "multipart root part"), plan.bodyPointers, enc, out);
   const ids = new Set<string>();
   for (let i = 0; i < parts.length; i++) {
     if (i === rootIndex) continue;
     const p = parts[i]!;
-    const id = idOf(p);
+    const id = contentIdOf(p);
     if (id === undefined || id === "")
       throw new ReformatError(400, "MANDATORY_IE_MISSING", "multipart part without Content-ID");
     if (ids.has(id) || id === startId)

@@ -12,7 +12,7 @@
 // split container, more than 256 members there, or an encrypted root).
 import type { MessageIes } from "../policy.ts";
 import { bodyKind, headerValue, parseContentType, type HttpMessage } from "../message.ts";
-import { isIndexToken } from "../pointer.ts";
+import { appendToken, isIndexToken } from "../pointer.ts";
 import { reformat, reformatHead, type ReformatOptions } from "../reformat.ts";
 import { JsonScanner, Members, UNSCANNABLE } from "./scan.ts";
 
@@ -166,7 +166,7 @@ class Payload {
       if (m.isObject) {
         const raw = this.s.slice(m.nameStart[k]!, m.nameEnd[k]!);
         // RFC 6901 escaping; `~` and `/` stand for themselves in canonical JSON string text
-        iePath = `${pathRaw}/${raw.indexOf("~") < 0 && raw.indexOf("/") < 0 ? raw : raw.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+        iePath = appendToken(pathRaw, raw);
         if (split) child = node.children.get(m.nameEscaped[k] ? this.nameOf(m, k) : raw);
       } else {
         iePath = `${pathRaw}/${k}`;
