@@ -95,6 +95,20 @@ export const N32fNextHopSchema = v.strictObject({
   trustAnchors: v.optional(v.array(PemSource)),
 });
 
+/**
+ * One of our own RIs through which N32-c reaches a peer (N32-PROFILE P11): an HTTP/1.1 CONNECT proxy over TLS. The
+ * TLS connection to it is checked like an N32-f next hop's (RI trust store, dNSName = ipxProviderId); inside the
+ * tunnel runs the end-to-end mutual TLS with the peer SEPP.
+ */
+export const N32cViaSchema = v.strictObject({
+  /** https://host:port of the RI's CONNECT proxy */
+  uri: HttpsUri,
+  /** the RI's identity: a dNSName of its TLS certificate */
+  ipxProviderId: Fqdn,
+  /** roots its TLS certificate must chain to (PEM or paths); default: every root of tls.riTrustAnchors */
+  trustAnchors: v.optional(v.array(PemSource)),
+});
+
 /** Per-peer settings of N32-PROFILE.md, with the profile's defaults. */
 export const PeerProfileSchema = v.strictObject({
   /** P1: TLS 1.2 exporter context: "empty" (zero-length context) or "none" */
@@ -244,6 +258,8 @@ export const PeerSchema = v.strictObject({
   roamingIntermediaries: v.optional(v.array(RoamingIntermediarySchema), []),
   /** P11: our own RI next hops on N32-f toward this peer, tried in order; empty: straight to the peer's N32-f endpoint */
   n32fNextHops: v.optional(v.pipe(v.array(N32fNextHopSchema), v.maxLength(8)), []),
+  /** P11: our own RIs through which N32-c reaches this peer (HTTP CONNECT), tried in order; empty: straight to n32cUri */
+  n32cVia: v.optional(v.pipe(v.array(N32cViaSchema), v.maxLength(8)), []),
   profile: v.optional(PeerProfileSchema, {}),
   /** Data path settings (egress allow-list, limits): see docs/CONFIG.md */
   n32f: v.optional(
@@ -426,6 +442,8 @@ export const ConfigSchema = v.strictObject({
       streamsPerN32fConnection: v.optional(PosInt, 100),
       /** P11: an RI next hop that failed to connect or answered 502/503/504 without ProblemDetailsMsgForwarding is skipped this long */
       n32fNextHopBackoffMs: v.optional(PosInt, 30000),
+      /** P11: n32f-process bodies of at least this many octets are gzipped toward a next hop that announced gzip (0, the default: never) */
+      n32fGzipMinBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1 << 30)), 0),
     }),
     {},
   ),
@@ -453,6 +471,7 @@ export type ScreeningConfig = v.InferOutput<typeof ScreeningSchema>;
 export type ScreeningOperation = v.InferOutput<typeof ScreeningOperationSchema>;
 export type PlmnRule = v.InferOutput<typeof PlmnRuleSchema>;
 export type N32fNextHopConfig = v.InferOutput<typeof N32fNextHopSchema>;
+export type N32cViaConfig = v.InferOutput<typeof N32cViaSchema>;
 export type RoamingIntermediaryConfig = v.InferOutput<typeof RoamingIntermediarySchema>;
 
 export interface ConfigIssue {
@@ -489,6 +508,13 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
         issues.push({
           path: `/peers/${i}/n32fNextHops/${j}/trustAnchors`,
           reason: "an RI next hop needs trust anchors (here or in tls.riTrustAnchors)",
+        });
+    });
+    p.n32cVia.forEach((h, j) => {
+      if (!h.trustAnchors?.length && c.tls.riTrustAnchors.length === 0)
+        issues.push({
+          path: `/peers/${i}/n32cVia/${j}/trustAnchors`,
+          reason: "an RI on N32-c needs trust anchors (here or in tls.riTrustAnchors)",
         });
     });
     if (p.n32fNextHops.length > 0 && p.securityCapabilities.includes("TLS"))

@@ -168,6 +168,14 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
     p.roamingIntermediaries.forEach((r, j) => {
       r.certificates.forEach((src, k) => l.certs(`/peers/${i}/roamingIntermediaries/${j}/certificates/${k}`, src));
     });
+    // the roots of our own RIs on N32-f and N32-c (P11): loaded when the connection is made, checked now
+    for (const list of ["n32fNextHops", "n32cVia"] as const) {
+      p[list].forEach((h, j) => {
+        h.trustAnchors?.forEach((src, k) => {
+          l.certs(`/peers/${i}/${list}/${j}/trustAnchors/${k}`, src);
+        });
+      });
+    }
   });
 
   // the SBI side: producer CAs, and the TLS listener's material and client CAs

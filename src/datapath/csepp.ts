@@ -286,6 +286,7 @@ export class CSepp {
         timeoutMs: wait.ms,
         maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536,
         signal: req.signal,
+        compressible: true,
       });
     } catch (e) {
       this.#logN32fFailure(peer, e);
