@@ -108,7 +108,13 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
       };
       neg.timer.unref?.();
       kit.negotiations.set(key, neg);
-      conn.onClose(() => kit.finish(key));
+      // P11: we send N32-f on it only after step 6 (the initiator closes this connection) or after its first
+      // N32-f message on it (N32cCore.sendContextId); the data path keeps the context it replaces meanwhile
+      core.notYetSending.add(localId);
+      conn.onClose(() => {
+        kit.finish(key);
+        core.notYetSending.delete(localId);
+      });
       core.status(peer.id).counters.responderHandshakes++;
       core.m.handshakes.inc({ peer: peer.id, result: "ok" });
       core.activate(
