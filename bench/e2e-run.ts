@@ -1,12 +1,17 @@
 // bench/e2e-run.ts — the end-to-end benchmark (issue 4 "Benchmark"; run by bench/e2e.sh, `npm run bench:e2e`).
-// One typical Nudm_SDM am-data GET (TS 29.503), driven by h2load over h2c, in five set-ups, all on 127.0.0.1:
+// One typical Nudm_SDM am-data GET (TS 29.503), driven by h2load over h2c, in these set-ups, all on 127.0.0.1:
 //   nf       h2load → NF                                                    (the NF alone: the ceiling)
 //   chain    h2load → nghttpx A (h2c in) ─TLS 1.3 mutual, h2─► nghttpx B → NF (h2c): plain forwarding, the
 //            same shape as cSEPP → N32 → pSEPP without any SEPP logic (the baseline of the target)
 //   prins    h2load → cSEPP (SBI, h2c) ─N32-f PRINS (JWE, TLS 1.3 mutual)─► pSEPP → NF (h2c)
 //   tls      h2load → cSEPP ─N32-f TLS mode (plain HTTP/2 relay over TLS 1.3 mutual)─► pSEPP → NF
+//   bun-chain, bun-native-chain   the chain's two hops as Bun proxies without SEPP logic, on node:http2 and on
+//            Bun.serve({http2}) + fetch({protocol: "http2"}) (the runtime's floor, issue 11 §1)
+//   nf-node  the NF on the other HTTP/2 engine
+// Every scenario is set up first; then --rounds (default 3) rounds run each scenario once, alternating, and the
+// medians (and the min–max of req/s) over the rounds are printed. --quick: 1 s runs, to check it works.
 // The SEPPs are real processes (scripts/lib/pair.ts: dev PKI, N32-c handshake) at log level info.
-// Each scenario: a warm-up run, then a fixed-duration run with a per-request log (p50/p99 from it), and the
+// Each run: (first round: a warm-up run), then a fixed-duration run with a per-request log (p50/p99 from it), and the
 // CPU time of each proxy process from /proc/<pid>/stat (utime+stime) before and after.
 import { spawn } from "node:child_process";
 import http2 from "node:http2";
@@ -37,17 +42,20 @@ interface Opts {
   only: Set<string>;
   /** NF engine: Bun.serve native HTTP/2 (default) or node:http2 */
   nf: "serve" | "node";
+  /** rounds: each scenario runs once per round, alternating with the others; medians and spread over them */
+  rounds: number;
   /** write a CPU profile of each SEPP (bun --cpu-prof) into this directory */
   profile?: string;
 }
 
 function parseArgs(argv: string[]): Opts {
   const o: Opts = {
-    duration: 10,
-    warmup: 2,
+    duration: 6,
+    warmup: 1,
+    rounds: 3,
     clients: 4,
     streams: 16,
-    only: new Set(["nf", "nf-other", "chain", "bun-chain", "prins", "tls"]),
+    only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls"]),
     nf: "serve",
   };
   for (let i = 0; i < argv.length; i++) {
@@ -66,7 +74,12 @@ function parseArgs(argv: string[]): Opts {
     else if (a === "--warmup") o.warmup = int(next(), 0, 10);
     else if (a === "-c" || a === "--clients") o.clients = int(next(), 1, 64);
     else if (a === "-m" || a === "--streams") o.streams = int(next(), 1, 256);
-    else if (a === "--only") o.only = new Set(next().split(","));
+    else if (a === "--rounds") o.rounds = int(next(), 1, 5);
+    else if (a === "--quick") {
+      // a check that everything works, not a measurement: 1 s per run, no warm-up
+      o.duration = 1;
+      o.warmup = 0;
+    } else if (a === "--only") o.only = new Set(next().split(","));
     else if (a === "--profile") o.profile = resolve(next());
     else if (a === "--nf") {
       const v = next();
@@ -74,7 +87,7 @@ function parseArgs(argv: string[]): Opts {
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --only nf,nf-other,chain,bun-chain,prins,tls, --nf serve|node, --profile dir)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls, --nf serve|node, --profile dir)`,
       );
   }
   return o;
@@ -287,11 +300,19 @@ async function listening(port: number): Promise<boolean> {
   }
 }
 
+/** A set-up under load: where h2load sends, the processes whose CPU is counted, how to stop it. */
+interface Scenario {
+  name: string;
+  url: string;
+  authority: string;
+  procs: Array<{ name: string; pid: number }>;
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), "sepp-bench-e2e-"));
   const stops: Array<() => Promise<unknown>> = [];
-  const results: Result[] = [];
+  const scenarios: Scenario[] = [];
   const started = performance.now();
   const cleanup = async () => {
     for (const s of stops.reverse()) await s().catch(() => {});
@@ -300,17 +321,24 @@ async function main() {
   };
   process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
   process.on("SIGTERM", () => void cleanup().then(() => process.exit(143)));
+  const runs = new Map<string, Result[]>();
   try {
     const nf = await daemon("NF", BUN, [join(ROOT, "bench/nf-h2.ts"), "0", o.nf], (s) => /\{"port":\d+\}/.test(s));
     stops.push(() => nf.stop());
     const nfPort = Number(/"port":(\d+)/.exec(nf.output())![1]);
     const udm = `${HOME_UDM}:${nfPort}`;
     console.error(
-      `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}, ${o.duration}s per scenario after ${o.warmup}s warm-up`,
+      `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}, ${o.rounds} alternating rounds of ${o.duration}s per scenario (${o.warmup}s warm-up before the first)`,
     );
 
+    // ---- set up every scenario first, so that the rounds can alternate between them
     if (o.only.has("nf"))
-      results.push(await h2load(o, dir, "nf", `http://127.0.0.1:${nfPort}${PATH}`, udm, [{ name: "nf", pid: nf.pid }]));
+      scenarios.push({
+        name: "nf",
+        url: `http://127.0.0.1:${nfPort}${PATH}`,
+        authority: udm,
+        procs: [{ name: "nf", pid: nf.pid }],
+      });
     if (o.only.has("nf-other")) {
       // the other NF engine, measured alone too (node:http2 when the NF runs on Bun.serve, and the reverse)
       const other = o.nf === "serve" ? "node" : "serve";
@@ -319,12 +347,12 @@ async function main() {
       );
       stops.push(() => nf2.stop());
       const p2 = Number(/"port":(\d+)/.exec(nf2.output())![1]);
-      results.push(
-        await h2load(o, dir, `nf-${other}`, `http://127.0.0.1:${p2}${PATH}`, `${HOME_UDM}:${p2}`, [
-          { name: `nf-${other}`, pid: nf2.pid },
-        ]),
-      );
-      await nf2.stop();
+      scenarios.push({
+        name: `nf-${other}`,
+        url: `http://127.0.0.1:${p2}${PATH}`,
+        authority: `${HOME_UDM}:${p2}`,
+        procs: [{ name: `nf-${other}`, pid: nf2.pid }],
+      });
     }
 
     if (o.only.has("chain")) {
@@ -372,29 +400,34 @@ async function main() {
         () => listening(pa),
       );
       stops.push(() => a.stop());
-      results.push(
-        await h2load(o, dir, "chain", `http://127.0.0.1:${pa}${PATH}`, udm, [
+      scenarios.push({
+        name: "chain",
+        url: `http://127.0.0.1:${pa}${PATH}`,
+        authority: udm,
+        procs: [
           { name: "nghttpx-A", pid: a.pid },
           { name: "nghttpx-B", pid: b.pid },
-        ]),
-      );
-      await a.stop();
-      await b.stop();
+        ],
+      });
     }
 
-    if (o.only.has("bun-chain")) {
-      // the same two hops as the nghttpx chain, made of bench/e2e-bunproxy.ts (Bun node:http2, no SEPP logic)
-      const pki = await writePair({ dir: join(dir, "bun-chain-pki"), homeProducers: { [HOME_UDM]: nfPort } });
+    // the same two hops as the nghttpx chain made of Bun proxies with no SEPP logic: bun-chain on node:http2
+    // (bench/e2e-bunproxy.ts), bun-native-chain on Bun.serve({http2}) + fetch({protocol: "http2"})
+    // (bench/e2e-bunproxy-native.ts); same PKI and mutual TLS as the other chains
+    for (const [name, script] of [
+      ["bun-chain", "bench/e2e-bunproxy.ts"],
+      ["bun-native-chain", "bench/e2e-bunproxy-native.ts"],
+    ] as const) {
+      if (!o.only.has(name)) continue;
+      const pki = await writePair({ dir: join(dir, `${name}-pki`), homeProducers: { [HOME_UDM]: nfPort } });
       const vp = join(pki.visited.dir, "var/pki");
       const hp = join(pki.home.dir, "var/pki");
-      const proxy = async (name: string, opts: unknown) => {
-        const d = await daemon(name, BUN, [join(ROOT, "bench/e2e-bunproxy.ts"), JSON.stringify(opts)], (s) =>
-          /\{"port":\d+\}/.test(s),
-        );
+      const proxy = async (what: string, opts: unknown) => {
+        const d = await daemon(what, BUN, [join(ROOT, script), JSON.stringify(opts)], (s) => /\{"port":\d+\}/.test(s));
         stops.push(() => d.stop());
         return { ...d, port: Number(/"port":(\d+)/.exec(d.output())![1]) };
       };
-      const b = await proxy("bun proxy B", {
+      const b = await proxy(`${name} B`, {
         server: {
           key: join(hp, "sepp.key.pem"),
           cert: join(hp, "sepp.crt.pem"),
@@ -402,7 +435,7 @@ async function main() {
         },
         upstream: `http://127.0.0.1:${nfPort}`,
       });
-      const a = await proxy("bun proxy A", {
+      const a = await proxy(`${name} A`, {
         upstream: `https://127.0.0.1:${b.port}`,
         client: {
           key: join(vp, "sepp.key.pem"),
@@ -411,14 +444,16 @@ async function main() {
           servername: HOME.fqdn,
         },
       });
-      results.push(
-        await h2load(o, dir, "bun-chain", `http://127.0.0.1:${a.port}${PATH}`, udm, [
-          { name: "bun-A", pid: a.pid },
-          { name: "bun-B", pid: b.pid },
-        ]),
-      );
-      await a.stop();
-      await b.stop();
+      const tag = name === "bun-chain" ? "bun" : "native";
+      scenarios.push({
+        name,
+        url: `http://127.0.0.1:${a.port}${PATH}`,
+        authority: udm,
+        procs: [
+          { name: `${tag}-A`, pid: a.pid },
+          { name: `${tag}-B`, pid: b.pid },
+        ],
+      });
     }
 
     for (const mode of ["PRINS", "TLS"] as const) {
@@ -437,42 +472,88 @@ async function main() {
       const env: Record<string, string> = { SEPP_LOG_LEVEL: "info" };
       if (o.profile) env.BUN_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`;
       const sepps: SeppProcess[] = [];
-      stops.push(() => Promise.all(sepps.map((s) => s.stop())));
+      stops.push(async () => {
+        const codes = await Promise.all(sepps.map((s) => s.stop()));
+        if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
+      });
       sepps.push(...(await Promise.all([startSepp(pair.visited, env), startSepp(pair.home, env)])));
       const [v, h] = sepps as [SeppProcess, SeppProcess];
       const state = mode === "PRINS" ? "active-prins" : "active-tls";
       await waitForState(v, "home", state);
       await waitForState(h, "visited", state);
-      results.push(
-        await h2load(o, dir, name, `http://127.0.0.1:${pair.visited.ports.sbi}${PATH}`, udm, [
+      scenarios.push({
+        name,
+        url: `http://127.0.0.1:${pair.visited.ports.sbi}${PATH}`,
+        authority: udm,
+        procs: [
           { name: "cSEPP", pid: v.proc.pid! },
           { name: "pSEPP", pid: h.proc.pid! },
-        ]),
-      );
-      const codes = await Promise.all(sepps.map((s) => s.stop()));
-      sepps.length = 0;
-      if (codes.some((c) => c !== 0)) throw new Error(`${name}: a SEPP exited with ${codes.join(", ")}`);
+        ],
+      });
     }
+
+    // ---- the rounds: every scenario once per round, in the same order, so slow phases of a shared machine
+    // fall on all of them alike; warm-up only in the first round
+    for (let round = 0; round < o.rounds; round++)
+      for (const sc of scenarios) {
+        const r = await h2load(
+          { ...o, warmup: round === 0 ? o.warmup : 0 },
+          dir,
+          sc.name,
+          sc.url,
+          sc.authority,
+          sc.procs,
+        );
+        const list = runs.get(sc.name) ?? [];
+        list.push(r);
+        runs.set(sc.name, list);
+      }
   } finally {
     await cleanup();
   }
 
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+  const med = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  /** the median run of each scenario's figures; rps spread = min–max of the rounds */
+  const results = [...runs].map(([name, rs]) => {
+    const rps = rs.map((r) => r.rps);
+    return {
+      name,
+      rps: med(rps),
+      spread: `${f(Math.min(...rps), 0)}–${f(Math.max(...rps), 0)}`,
+      p50: med(rs.map((r) => r.p50)),
+      p99: med(rs.map((r) => r.p99)),
+      ok: rs.reduce((a, r) => a + r.ok, 0),
+      done: rs.reduce((a, r) => a + r.done, 0),
+      failed: rs.reduce((a, r) => a + r.failed, 0),
+      cpu: rs[0]!.cpu.map((c, i) => ({
+        name: c.name,
+        pct: med(rs.map((r) => r.cpu[i]!.pct)),
+        us: med(rs.map((r) => (1e6 * r.cpu[i]!.seconds) / Math.max(1, r.done))),
+      })),
+    };
+  });
   console.log(
-    `scenario  req/s     p50 ms  p99 ms  2xx/done        CPU per process: seconds, % of one core, µs per request`,
+    `scenario          req/s (min–max of ${o.rounds})   p50 ms  p99 ms  2xx/done          CPU per process: % of one core, µs per request (medians)`,
   );
   for (const r of results)
     console.log(
-      `${r.name.padEnd(9)} ${f(r.rps, 0).padStart(7)}  ${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(14)}  ${r.cpu.map((c) => `${c.name} ${f(c.seconds, 2)}s ${f(c.pct, 0)}% ${f((1e6 * c.seconds) / Math.max(1, r.done), 0)}µs`).join(", ")}`,
+      `${r.name.padEnd(17)} ${f(r.rps, 0).padStart(7)} (${r.spread})`.padEnd(42) +
+        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs`).join(", ")}`,
     );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");
   const tls = by("tls");
   const chain = by("chain");
   const bunChain = by("bun-chain");
-  if (bunChain && chain)
+  const native = by("bun-native-chain");
+  if (chain && (bunChain || native))
     console.log(
-      `# runtime floor: bun-chain / nghttpx-chain = ${(bunChain.rps / chain.rps).toFixed(2)}${prins ? `; prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}` : ""}`,
+      `# runtime floor: ${bunChain ? `bun-chain / nghttpx-chain = ${(bunChain.rps / chain.rps).toFixed(2)}` : ""}${bunChain && native ? "; " : ""}${native ? `bun-native-chain / nghttpx-chain = ${(native.rps / chain.rps).toFixed(2)}` : ""}${prins && bunChain ? `; prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}` : ""}`,
     );
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);

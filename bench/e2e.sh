@@ -12,5 +12,5 @@ for tool in h2load nghttpx; do
 done
 BUN=./node_modules/.bin/bun
 [ -x "$BUN" ] || BUN=bun
-# bounded: 4 scenarios × (warm-up + duration) + start-ups stay well under 3 minutes; hard stop at 170 s
-exec timeout -k 5 170 "$BUN" bench/e2e-run.ts "$@"
+# bounded: 7 scenarios × 3 rounds × 6 s + warm-ups + start-ups ≈ 2.5 minutes; hard stop at 240 s
+exec timeout -k 5 240 "$BUN" bench/e2e-run.ts "$@"

@@ -2,16 +2,20 @@
 //
 // For three messages (small ≈300 B, typical ≈1.5 KB Nudm_SDM am-data response, large ≈16 KB multipart
 // Nsmf_PDUSession create) it measures, in one process on the same inputs:
-//   ours   PrinsEngine.protect*  (HttpMessage → n32f-process body text)
+//   ours   PrinsEngine.protect*  (HttpMessage → n32f-process body text) with the reference reformatting
+//          (reformat() + JSON.stringify, reformatEngine "reference")
 //          PrinsEngine.open*     (JSON.parse of the received body text → schema → JWE → replay window → reconstruct)
+//   ours-text  the same with the text engine (src/n32f/text/, reformatEngine "text")
 //   jose   the same pipeline written straightforwardly on jose: reformat → FlattenedEncrypt(dir, salt‖SEQ IV,
-//          raw key) → JSON text; JSON.parse → flattenedDecrypt(raw key) → JSON.parse(aad, plaintext) → reconstruct
+//          AES-GCM CryptoKey imported once per context) → JSON text; JSON.parse → flattenedDecrypt(same CryptoKey)
+//          → JSON.parse(aad, plaintext) → reconstruct
 //   floor  JSON.parse + JSON.stringify + one AES-256-GCM seal (node:crypto) over the message as JSON text
-// Ratios printed on the last lines (see docs/PERFORMANCE.md):
+// Ratios printed on the last lines (see docs/PERFORMANCE.md), for "ours" (the SEPP's default engine, reference):
 //   vs jose  = (jose protect + jose verify time per message) / (ours protect + ours verify time per message)
 //   vs floor = (ours protect + ours verify time per message) / (2 × floor time per message)
 // Each measurement is time-boxed (BENCH_MS, default 80 ms) and repeated BENCH_RUNS times (default 15),
-// interleaved; the median is reported. Verify needs fresh SEQs (replay window) and, in a proxy, works on bytes
+// interleaved; the median is reported with the spread of the runs (min–max). BENCH_QUICK=1: 3 runs × 20 ms, to
+// check that it works without loading a shared machine. Verify needs fresh SEQs (replay window) and, in a proxy, works on bytes
 // just received (in cache): each run times protect alone, then protect+open of one message at a time on the
 // real context pair; verify = the difference (per run). jose likewise (its open needs no fresh SEQ, but the
 // same method keeps the comparison even). Time is process CPU time (BENCH_CLOCK=wall for wall clock): the
@@ -29,6 +33,7 @@ import { parseContentType, type HttpMessage } from "../src/n32f/message.ts";
 import { parseMultipart, stripContentId } from "../src/n32f/multipart.ts";
 import { reconstruct } from "../src/n32f/reconstruct.ts";
 import { reformat } from "../src/n32f/reformat.ts";
+import { reformatReferenceText, reformatText } from "../src/n32f/text/reformat-text.ts";
 import { TrustStore } from "../src/pki/trust.ts";
 import type { ProtectionPolicy } from "../src/model/n32.ts";
 import defaults from "../config/api-ie-mapping.json" with { type: "json" };
@@ -49,8 +54,9 @@ if (import.meta.main && !process.env.BENCH_NO_PIN && !process.env.BENCH_PINNED) 
   }
 }
 
-const RUN_MS = Number(process.env.BENCH_MS ?? 80);
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const QUICK = !!process.env.BENCH_QUICK;
+const RUN_MS = Number(process.env.BENCH_MS ?? (QUICK ? 20 : 80));
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 3 : 15));
 const ENC: JweEnc = "A256GCM";
 if (!(RUN_MS > 0 && RUN_MS <= 10_000) || !(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 50)) {
   console.error("BENCH_MS must be in (0, 10000] and BENCH_RUNS in 1..50");
@@ -214,7 +220,17 @@ export function messageAsJson(c: Case): string {
 // ------------------------------------------------------------------------------------------------ contexts
 
 const aead = new SoftwareAeadEngine();
-export const prins = new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) });
+/** The text-level engine and the reference one (the SEPP's default, src/n32f/engine.ts). */
+export const prins = new PrinsEngine({
+  defaults: defaults as ProtectionPolicy,
+  riTrust: new TrustStore([], []),
+  reformatEngine: "text",
+});
+export const prinsRef = new PrinsEngine({
+  defaults: defaults as ProtectionPolicy,
+  riTrust: new TrustStore([], []),
+  reformatEngine: "reference",
+});
 
 export interface Pair {
   /** the side that protects this case's message (cSEPP for a request, pSEPP for a response) */
@@ -222,13 +238,13 @@ export interface Pair {
   /** the side that opens it */
   receiver: N32fContext;
   receiverStore: N32fContextStore;
-  /** raw key and salt of the sender's direction, for the jose pipeline */
-  rawKey: Uint8Array;
+  /** key (imported once, as a real jose user would keep it) and salt of the sender's direction, for jose */
+  joseKey: CryptoKey;
   salt: Uint8Array;
   seq: number;
 }
 
-export function pairFor(c: Case): Pair {
+export async function pairFor(c: Case): Promise<Pair> {
   // Both sides apply the same extra policy (as after N32-c parameter exchange: ours locally, the peer's received).
   const {
     c: cCtx,
@@ -242,11 +258,14 @@ export function pairFor(c: Case): Pair {
   master.fill(0);
   // The initiator (cSEPP, HTTP/2 client) sends requests with parallel_request_*; the responder answers with parallel_response_*.
   const isReq = c.message.kind === "request";
+  const rawKey = Uint8Array.from(isReq ? material.keys.parallel_request_key : material.keys.parallel_response_key);
+  const joseKey = await crypto.subtle.importKey("raw", rawKey, "AES-GCM", false, ["encrypt", "decrypt"]);
+  rawKey.fill(0);
   return {
     sender: isReq ? cCtx : pCtx,
     receiver: isReq ? pCtx : cCtx,
     receiverStore: isReq ? pStore : cStore,
-    rawKey: Uint8Array.from(isReq ? material.keys.parallel_request_key : material.keys.parallel_response_key),
+    joseKey,
     salt: Uint8Array.from(isReq ? material.salts.parallel_request_iv_salt : material.salts.parallel_response_iv_salt),
     // jose uses SEQs far above ours so the two never share a nonce under one key
     seq: 0x8000_0000,
@@ -255,10 +274,13 @@ export function pairFor(c: Case): Pair {
 
 // ------------------------------------------------------------------------------------------------ pipelines
 
-export function oursProtect(c: Case, p: Pair): string {
-  if (c.message.kind === "request") return prins.protectRequest(p.sender, c.message).body;
-  return prins.protectResponse(p.sender, c.message, c.request!);
+export function oursProtect(c: Case, p: Pair, engine: PrinsEngine = prinsRef): string {
+  if (c.message.kind === "request") return engine.protectRequest(p.sender, c.message).body;
+  return engine.protectResponse(p.sender, c.message, c.request!);
 }
+
+/** The text-level reformatting. */
+export const oursTextProtect = (c: Case, p: Pair): string => oursProtect(c, p, prins);
 
 export function oursOpen(c: Case, p: Pair, body: string): HttpMessage {
   const wire: unknown = JSON.parse(body);
@@ -286,13 +308,13 @@ export async function joseProtect(c: Case, p: Pair): Promise<string> {
     .setProtectedHeader({ alg: "dir", enc: ENC })
     .setAdditionalAuthenticatedData(aad)
     .setInitializationVector(iv)
-    .encrypt(p.rawKey);
+    .encrypt(p.joseKey);
   return JSON.stringify({ reformattedData: jwe });
 }
 
 export async function joseOpen(c: Case, p: Pair, body: string): Promise<HttpMessage> {
   const wire = JSON.parse(body) as { reformattedData: Parameters<typeof flattenedDecrypt>[0] };
-  const r = await flattenedDecrypt(wire.reformattedData, p.rawKey);
+  const r = await flattenedDecrypt(wire.reformattedData, p.joseKey);
   const block = JSON.parse(td.decode(r.additionalAuthenticatedData!));
   const dataToEncrypt = r.plaintext.length
     ? (JSON.parse(td.decode(r.plaintext)) as { dataToEncrypt: unknown[] }).dataToEncrypt
@@ -458,13 +480,27 @@ function sameMessage(a: HttpMessage, b: HttpMessage): boolean {
   }
 }
 
+/** Which reformatting ours-text really used per case ("reference" where the text engine falls back). */
+const textEngineUsed = new Map<string, string>();
+
 /** The pipelines must do the real work: round trips give back the message, jose and ours read each other. */
 async function check(c: Case): Promise<void> {
-  const p = pairFor(c); // its own contexts: jose's high SEQs must not move the timed receiver's window
+  const p = await pairFor(c); // its own contexts: jose's high SEQs must not move the timed receiver's window
   const ours = oursProtect(c, p);
   const viaJose = await joseProtect(c, p);
+  // the text engine writes the same aad and plaintext as the reference (so the same JWE under one key and IV)
+  const opts = {
+    metaData: { n32fContextId: p.sender.peerContextId, messageId: "0123456789abcdef", authorizedIpxId: "NULL" },
+    policy: prins.policiesOf(p.sender).encryption,
+    request: c.request,
+  };
+  const [t, ref] = [reformatText(c.message, opts), reformatReferenceText(c.message, opts)];
+  if (t.aad !== ref.aad || t.plaintext !== ref.plaintext)
+    throw new Error(`${c.size}: the text engine's aad or plaintext differs from the reference's`);
+  textEngineUsed.set(c.size, t.by);
   const results: Array<[string, HttpMessage]> = [
     ["ours→ours", oursOpen(c, p, ours)],
+    ["ours-text→ours", oursOpen(c, p, oursTextProtect(c, p))],
     ["jose→ours", oursOpen(c, p, viaJose)],
     ["ours→jose", await joseOpen(c, p, ours)],
   ];
@@ -476,7 +512,17 @@ async function check(c: Case): Promise<void> {
 
 // ------------------------------------------------------------------------------------------------ run
 
-const KEYS = ["protect", "verify", "joseProtect", "joseVerify", "floor", "minProtect", "minVerify"] as const;
+const KEYS = [
+  "protect",
+  "verify",
+  "textProtect",
+  "textVerify",
+  "joseProtect",
+  "joseVerify",
+  "floor",
+  "minProtect",
+  "minVerify",
+] as const;
 type Key = (typeof KEYS)[number];
 type Result = Record<Key, Cost[]>;
 
@@ -488,13 +534,16 @@ export interface CaseResult {
 
 async function bench(c: Case): Promise<CaseResult> {
   await check(c);
-  const p = pairFor(c);
+  const p = await pairFor(c);
   const floor = floorFor(messageAsJson(c));
   const roundTrip = () => oursOpen(c, p, oursProtect(c, p));
+  const textRoundTrip = () => oursOpen(c, p, oursTextProtect(c, p));
   const joseRoundTrip = async () => joseOpen(c, p, await joseProtect(c, p));
   // warm-up (JIT, caches)
   timeSync(() => oursProtect(c, p), 100);
   timeSync(roundTrip, 100);
+  timeSync(() => oursTextProtect(c, p), 100);
+  timeSync(textRoundTrip, 100);
   await timeAsync(() => joseProtect(c, p), 100);
   await timeAsync(joseRoundTrip, 100);
   timeSync(floor, 50);
@@ -502,6 +551,8 @@ async function bench(c: Case): Promise<CaseResult> {
   const r: Result = {
     protect: [],
     verify: [],
+    textProtect: [],
+    textVerify: [],
     joseProtect: [],
     joseVerify: [],
     floor: [],
@@ -525,6 +576,9 @@ async function bench(c: Case): Promise<CaseResult> {
     const protect = timeSync(() => oursProtect(c, p), RUN_MS);
     r.protect.push(protect);
     r.verify.push(minus(timeSync(roundTrip, RUN_MS), protect));
+    const textProtect = timeSync(() => oursTextProtect(c, p), RUN_MS);
+    r.textProtect.push(textProtect);
+    r.textVerify.push(minus(timeSync(textRoundTrip, RUN_MS), textProtect));
     const jp = await timeAsync(() => joseProtect(c, p), RUN_MS);
     r.joseProtect.push(jp);
     r.joseVerify.push(minus(await timeAsync(joseRoundTrip, RUN_MS), jp));
@@ -535,7 +589,7 @@ async function bench(c: Case): Promise<CaseResult> {
       r.minVerify.push(minus(timeSync(minRoundTrip, RUN_MS), mp));
     }
   }
-  const sample = oursProtect(c, p);
+  const sample = oursTextProtect(c, p);
   return { c, r, sizes: { message: messageSize(c.message), wire: sample.length, floorJson: messageAsJson(c).length } };
 }
 
@@ -547,10 +601,13 @@ const median = (xs: number[]) => {
 const fmtRate = (ns: number) => String(Math.round(1e9 / ns));
 const fmtUs = (ns: number) => (ns / 1000).toFixed(2);
 const fmtX = (x: number) => x.toFixed(2);
+/** min–max of the runs, µs */
+const spread = (xs: number[]) => `${fmtUs(Math.min(...xs))}–${fmtUs(Math.max(...xs))}`;
 
 /** Median per measurement, on CPU time (BENCH_CLOCK=wall for wall-clock time). */
 export function summary(res: CaseResult, clock: "cpu" | "wall" = CLOCK) {
   const m = (k: Key) => median(res.r[k].map((x) => x[clock]));
+  // the closing figures are the SEPP's engine: the reference reformatting (the default, src/n32f/engine.ts)
   const protect = m("protect");
   const verify = m("verify");
   const ours = protect + verify;
@@ -563,6 +620,8 @@ export function summary(res: CaseResult, clock: "cpu" | "wall" = CLOCK) {
     minimum,
     protect,
     verify,
+    textProtect: m("textProtect"),
+    textVerify: m("textVerify"),
     joseProtect: m("joseProtect"),
     joseVerify: m("joseVerify"),
     floor,
@@ -590,17 +649,22 @@ async function main(): Promise<void> {
     const s = summary(res);
     const w = summary(res, "wall");
     const runs = (k: Key) => res.r[k].map((x) => fmtUs(x[CLOCK])).join(" ");
+    const sp = (k: Key) => `(${spread(res.r[k].map((x) => x[CLOCK]))})`.padEnd(15);
+    const row = (name: string, pk: Key, vk: Key, pm: number, vm: number, pw: number, vw: number) =>
+      `  ${name.padEnd(9)} ${fmtUs(pm).padStart(8)} ${sp(pk)} [${fmtUs(pw)}] ${fmtUs(vm).padStart(8)} ${sp(vk)} [${fmtUs(vw)}]\n`;
     console.log(
       `\n${c.size}: ${c.what}\n  message ${res.sizes.message} B, n32f-process body ${res.sizes.wire} B, floor JSON ${res.sizes.floorJson} B\n` +
-        `  µs/msg (${CLOCK}; wall in brackets)   protect            verify\n` +
-        `  ours   ${fmtUs(s.protect).padStart(26)} [${fmtUs(w.protect)}] ${fmtUs(s.verify).padStart(10)} [${fmtUs(w.verify)}]\n` +
-        `  jose   ${fmtUs(s.joseProtect).padStart(26)} [${fmtUs(w.joseProtect)}] ${fmtUs(s.joseVerify).padStart(10)} [${fmtUs(w.joseVerify)}]\n` +
-        `  floor  ${fmtUs(s.floor).padStart(26)} [${fmtUs(w.floor)}]  (JSON.parse + JSON.stringify + AES-256-GCM, one direction)\n` +
+        `  µs/msg (${CLOCK}, median (min–max of runs); wall median in brackets)   protect   verify\n` +
+        row("ours", "protect", "verify", s.protect, s.verify, w.protect, w.verify) +
+        row("ours-text", "textProtect", "textVerify", s.textProtect, s.textVerify, w.textProtect, w.textVerify) +
+        `            (ours-text reformatting: ${textEngineUsed.get(c.size)} engine)\n` +
+        row("jose", "joseProtect", "joseVerify", s.joseProtect, s.joseVerify, w.joseProtect, w.joseVerify) +
+        `  floor     ${fmtUs(s.floor).padStart(8)} ${sp("floor")} [${fmtUs(w.floor)}]  (JSON.parse + JSON.stringify + AES-256-GCM, one direction)\n` +
         (res.r.minProtect.length
           ? `  format minimum ${fmtUs(s.minProtect).padStart(18)} [${fmtUs(w.minProtect)}] ${fmtUs(s.minVerify).padStart(10)} [${fmtUs(w.minVerify)}]  (= ${fmtX(s.minimum / (2 * s.floor))}x floor, jose = ${fmtX(s.jose / s.minimum)}x it; ours = ${fmtX(s.ours / s.minimum)}x it)\n`
           : "") +
-        `  runs: protect ${runs("protect")}; verify ${runs("verify")}; floor ${runs("floor")}\n` +
-        `  per message protect+verify: ours ${fmtUs(s.ours)} µs, jose ${fmtUs(s.jose)} µs, 2×floor ${fmtUs(2 * s.floor)} µs`,
+        `  runs: ours protect ${runs("protect")}; verify ${runs("verify")}; floor ${runs("floor")}\n` +
+        `  per message protect+verify: ours ${fmtUs(s.ours)} µs, ours-text ${fmtUs(s.textProtect + s.textVerify)} µs, jose ${fmtUs(s.jose)} µs, 2×floor ${fmtUs(2 * s.floor)} µs`,
     );
   }
   console.log(`\n(total ${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -5,21 +5,12 @@
 // 128-bit tag), and destroy() removes the object (C_DestroyObject) when the context ends. Results equal the
 // software engine byte for byte (tests). The CK_GCM_PARAMS layout is picked once by a known-answer test
 // (hw/pkcs11/gcm.ts). Calls are synchronous, like the software engine's.
-import {
-  SoftwareAeadEngine,
-  AeadKeyError,
-  GCM_IV_LENGTH,
-  GCM_TAG_LENGTH,
-  type AeadEngine,
-  type AeadKey,
-  type SealResult,
-} from "./aead.ts";
+import { AeadKeyError, GCM_IV_LENGTH, GCM_TAG_LENGTH, type AeadEngine, type AeadKey, type SealResult } from "./aead.ts";
 import { CKA, CKK, CKO, CKR } from "./pkcs11/constants.ts";
 import { Pkcs11Error, UlongOut } from "./pkcs11/ffi.ts";
 import { detectGcmLayout, GcmMechanism, isTagFailure, type GcmLayout } from "./pkcs11/gcm.ts";
 import type { Session } from "./pkcs11/module.ts";
 import { TokenUnavailableError, type Pkcs11Token } from "./pkcs11/token.ts";
-import type { Keystore } from "./keystore.ts";
 
 const SCRATCH = new Uint8Array(1);
 /** Largest message the engine accepts (N32-f bodies are bounded far below this). */
@@ -73,6 +64,10 @@ const finalizer = new FinalizationRegistry<{ session: Session; handle: number }>
   }
 });
 
+/**
+ * AES-GCM in the token for N32-f. Built by openHardware() (hw/index.ts) from the pkcs11 keystore's token when
+ * HwConfig.aead is "pkcs11"; the benchmarks and hw tests build it on a token directly.
+ */
 export class Pkcs11AeadEngine implements AeadEngine {
   readonly name = "pkcs11";
   readonly #token: Pkcs11Token;
@@ -245,15 +240,4 @@ export class Pkcs11AeadEngine implements AeadEngine {
     this.#lostListeners.clear();
     this.#session?.close();
   }
-}
-
-/**
- * The AEAD engine chosen by configuration (`aead.engine`): "software" (node:crypto, default) or "pkcs11"
- * (needs the pkcs11 keystore; config checkConfig() enforces it).
- */
-export function createAeadEngine(engine: "software" | "pkcs11", keystore: Keystore): AeadEngine {
-  if (engine === "software") return new SoftwareAeadEngine();
-  const token = (keystore as { token?: Pkcs11Token }).token;
-  if (keystore.backend !== "pkcs11" || !token) throw new Error("the pkcs11 AEAD engine needs the pkcs11 keystore");
-  return new Pkcs11AeadEngine(token);
 }

@@ -24,6 +24,22 @@ export interface SealResult {
   tag: Uint8Array;
 }
 
+/**
+ * AES-GCM for the N32-f PRINS JWE (TS 33.501 13.2.4.4): software (in process) or pkcs11 (in the token), the same
+ * bytes either way. Synchronous by design: the hot path seals and opens without an await. Built by
+ * openHardware() (hw/index.ts); src/n32f/ only sees this interface.
+ *
+ * @example One N32-f key: import, seal, open, destroy
+ * ```ts
+ * const { aead } = await openHardware(hwConfig, log);
+ * const key = aead.importKey(rawKey); // the engine keeps its own copy (a token object for pkcs11)
+ * rawKey.fill(0);
+ * const { ciphertext, tag } = aead.seal(key, iv, aad, plaintext); // iv: 12 octets (salt ‖ SEQ, P2)
+ * const clear = aead.open(key, iv, aad, ciphertext, tag); // null when the tag does not verify
+ * aead.onKeysLost?.(() => reestablishContexts()); // pkcs11: the token reconnected, its keys are gone
+ * key.destroy(); // when the N32-f context ends
+ * ```
+ */
 export interface AeadEngine {
   readonly name: string;
   /**

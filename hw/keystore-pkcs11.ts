@@ -3,12 +3,11 @@
 // the TLS private key is sealed with AES-256-GCM under a non-extractable key-encryption key (KEK) in the token
 // and only the sealed blob is on disk (<dataDir>/keystore/tls.key.sealed). docs/SECURITY.md explains why the TLS
 // key cannot stay in the token (Bun's TLS has no PKCS#11/engine/provider hook).
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import type { SeppConfig } from "../src/config/schema.ts";
-import type { Logger } from "../src/log.ts";
+import { fsyncDir, writeFileAtomic } from "../lib/fs-atomic.ts";
+import type { HwConfig, Pkcs11KeystoreConfig } from "./config.ts";
 import {
   buildCsr,
   certificateInfo,
@@ -16,16 +15,13 @@ import {
   ensurePrivateDir,
   IDENTITY_LABEL,
   KEK_LABEL,
-  KeystoreError,
   normalisePrivateKey,
   parseChain,
   TLS_LABEL,
-  type Curve,
-  type KeyInfo,
-  type Keystore,
-  type KeystoreOptions,
-  type KeystoreStatus,
-} from "./keystore.ts";
+} from "./keystore-common.ts";
+import { curveOf, ecPointToSpki, pinReader, readSealed, SEAL_AAD_PREFIX, tokenCrypto } from "./keystore-pkcs11-util.ts";
+import { type Curve, type KeyInfo, type Keystore, KeystoreError, type KeystoreStatus } from "./keystore.ts";
+import type { HwLogger } from "./log.ts";
 import { CKA, CKC, CKK, CKM, CKO, EC_PARAMS } from "./pkcs11/constants.ts";
 import { Mechanism, Pkcs11Error } from "./pkcs11/ffi.ts";
 import { GcmMechanism, detectGcmLayout, type GcmLayout } from "./pkcs11/gcm.ts";
@@ -33,75 +29,6 @@ import type { Session } from "./pkcs11/module.ts";
 import { Pkcs11Token, TokenUnavailableError } from "./pkcs11/token.ts";
 import { formatPkcs11Uri } from "./pkcs11/uri.ts";
 import { wipe } from "./platform.ts";
-import { fsyncDir, writeFileAtomic } from "../src/fsutil.ts";
-
-type Pkcs11Config = Extract<SeppConfig["keystore"], { backend: "pkcs11" }>;
-
-const SEAL_AAD_PREFIX = "sepp tls key v1|";
-const MAX_PIN = 256;
-
-/** SubjectPublicKeyInfo DER prefixes for uncompressed EC points (RFC 5480): ecPublicKey + namedCurve, BIT STRING. */
-const SPKI_PREFIX: Record<Curve, Uint8Array> = {
-  "P-256": Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex"),
-  "P-384": Buffer.from("3076301006072a8648ce3d020106052b81040022036200", "hex"),
-};
-const POINT_LEN: Record<Curve, number> = { "P-256": 65, "P-384": 97 };
-
-/** CKA_EC_POINT is a DER OCTET STRING around the point (v2.40); some modules return the bare point. */
-export function ecPointToSpki(ecPoint: Uint8Array, curve: Curve): Uint8Array {
-  const n = POINT_LEN[curve];
-  let point = ecPoint;
-  if (ecPoint.length === n + 2 && ecPoint[0] === 0x04 && ecPoint[1] === n) point = ecPoint.subarray(2);
-  else if (ecPoint.length === n + 3 && ecPoint[0] === 0x04 && ecPoint[1] === 0x81 && ecPoint[2] === n)
-    point = ecPoint.subarray(3);
-  if (point.length !== n || point[0] !== 0x04)
-    throw new KeystoreError("FAILED", "the token returned an EC point in an unknown encoding");
-  const out = new Uint8Array(SPKI_PREFIX[curve].length + n);
-  out.set(SPKI_PREFIX[curve], 0);
-  out.set(point, SPKI_PREFIX[curve].length);
-  return out;
-}
-
-function curveOf(ecParams: Uint8Array | null): Curve {
-  const hex = ecParams ? Buffer.from(ecParams).toString("hex") : "";
-  if (hex === Buffer.from(EC_PARAMS["P-256"]).toString("hex")) return "P-256";
-  if (hex === Buffer.from(EC_PARAMS["P-384"]).toString("hex")) return "P-384";
-  throw new KeystoreError("FAILED", "identity key on an unsupported curve");
-}
-
-/** Read the user PIN from pinFile (relative to dataDir) or the pinEnv variable, as bytes. Never logged. */
-export function pinReader(cfg: Pick<Pkcs11Config, "pinFile" | "pinEnv">, dataDir: string): () => Uint8Array {
-  return () => {
-    let pin: Uint8Array;
-    if (cfg.pinFile) {
-      const p = isAbsolute(cfg.pinFile) ? cfg.pinFile : resolve(dataDir, cfg.pinFile);
-      let raw: Buffer;
-      try {
-        raw = readFileSync(p);
-      } catch (e) {
-        throw new KeystoreError(
-          "UNAVAILABLE",
-          `cannot read the PIN file ${p}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
-        );
-      }
-      let end = raw.length;
-      while (end > 0 && (raw[end - 1] === 0x0a || raw[end - 1] === 0x0d)) end--; // a trailing newline is not part of the PIN
-      pin = new Uint8Array(raw.subarray(0, end));
-      raw.fill(0);
-    } else if (cfg.pinEnv) {
-      const v = process.env[cfg.pinEnv];
-      if (v === undefined) throw new KeystoreError("UNAVAILABLE", `the PIN variable ${cfg.pinEnv} is not set`);
-      pin = new TextEncoder().encode(v);
-    } else {
-      throw new KeystoreError("INVALID", "pkcs11 keystore needs pinFile or pinEnv");
-    }
-    if (pin.length === 0 || pin.length > MAX_PIN) {
-      pin.fill(0);
-      throw new KeystoreError("INVALID", "the PIN is empty or too long");
-    }
-    return pin;
-  };
-}
 
 interface IdentityHandles {
   privateKey: number;
@@ -116,17 +43,26 @@ export class Pkcs11Keystore implements Keystore {
   readonly backend = "pkcs11" as const;
   readonly token: Pkcs11Token;
   readonly #dir: string;
-  readonly #log: Logger;
+  readonly #log: HwLogger;
   #layout: GcmLayout | null = null;
   #closed = false;
 
-  private constructor(token: Pkcs11Token, dir: string, log: Logger) {
+  private constructor(token: Pkcs11Token, dir: string, log: HwLogger) {
     this.token = token;
     this.#dir = dir;
     this.#log = log;
   }
 
-  static open(cfg: Pkcs11Config, dataDir: string, log: Logger, opts: KeystoreOptions = {}): Pkcs11Keystore {
+  /**
+   * Load the module and connect to the token (an absent token or a wrong PIN gives an unhealthy keystore that keeps
+   * retrying; hw/pkcs11/token.ts). Throws KeystoreError INVALID for what configuration must fix (module, URI).
+   */
+  static open(
+    cfg: Pkcs11KeystoreConfig,
+    dataDir: string,
+    log: HwLogger,
+    opts: Pick<HwConfig, "retryInitialMs" | "retryMaxMs"> = {},
+  ): Pkcs11Keystore {
     const l = log.child({ component: "keystore", backend: "pkcs11" });
     const dir = join(dataDir, "keystore");
     ensurePrivateDir(dir);
@@ -315,39 +251,15 @@ export class Pkcs11Keystore implements Keystore {
     };
   }
 
-  /** A WebCrypto-shaped object whose sign() runs CKM_ECDSA in the token, for @peculiar/x509. */
-  #tokenCrypto(
-    h: IdentityHandles,
-    spki: Uint8Array,
-  ): { crypto: Crypto; keys: { privateKey: CryptoKey; publicKey: CryptoKey } } {
-    const algorithm = { name: "ECDSA", namedCurve: h.curve };
-    const privateKey = { algorithm, type: "private", extractable: false, usages: ["sign"] } as unknown as CryptoKey;
-    const publicKey = { algorithm, type: "public", extractable: true, usages: ["verify"] } as unknown as CryptoKey;
-    const subtle = {
-      exportKey: async (format: string, key: CryptoKey) => {
-        if (format !== "spki" || key !== publicKey)
-          throw new KeystoreError("FAILED", "only the identity public key can be exported");
-        return spki.slice().buffer;
-      },
-      sign: async (alg: { hash?: string | { name: string } }, key: CryptoKey, data: ArrayBuffer | ArrayBufferView) => {
-        if (key !== privateKey) throw new KeystoreError("FAILED", "unknown signing key");
-        const hashName =
-          typeof alg.hash === "string" ? alg.hash : (alg.hash?.name ?? (h.curve === "P-256" ? "SHA-256" : "SHA-384"));
-        const digest = createHash(hashName.replace("-", "").toLowerCase()).update(toBytes(data)).digest();
-        const sig = this.#run((s) => s.sign(ECDSA, h.privateKey, digest));
-        return sig.slice().buffer;
-      },
-    };
-    return { crypto: { subtle } as unknown as Crypto, keys: { privateKey, publicKey } };
-  }
-
   async createIdentityCsr(opts: { n32Fqdn: string; subject?: string }): Promise<string> {
     const { h, spki } = this.#run((s) => {
       const h = this.#findIdentity(s);
       if (!h) throw new KeystoreError("NOT_FOUND", "no identity key in the token: generate one first");
       return { h, spki: this.#identitySpki(s, h) };
     });
-    const { crypto, keys } = this.#tokenCrypto(h, spki);
+    const { crypto, keys } = tokenCrypto(h.curve, spki, (digest) =>
+      this.#run((s) => s.sign(ECDSA, h.privateKey, digest)),
+    );
     return buildCsr(keys, h.curve, opts, crypto);
   }
 
@@ -503,47 +415,4 @@ export class Pkcs11Keystore implements Keystore {
     this.#closed = true;
     this.token.close();
   }
-}
-
-function toBytes(d: ArrayBuffer | ArrayBufferView): Uint8Array {
-  if (d instanceof Uint8Array) return d;
-  if (ArrayBuffer.isView(d)) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-  return new Uint8Array(d);
-}
-
-interface SealedBlob {
-  iv: Uint8Array;
-  ct: Uint8Array;
-  tag: Uint8Array;
-  keyType: KeyInfo["type"];
-}
-
-function readSealed(path: string): SealedBlob {
-  let j: { v?: unknown; alg?: unknown; iv?: unknown; ct?: unknown; tag?: unknown; keyType?: unknown };
-  try {
-    const text = readFileSync(path, "utf8");
-    if (text.length > 256 * 1024) throw new Error("too large");
-    j = JSON.parse(text);
-  } catch (e) {
-    throw new KeystoreError("FAILED", `sealed TLS key file unreadable: ${(e as Error).message}`);
-  }
-  if (
-    j.v !== 1 ||
-    j.alg !== "pkcs11-aes-256-gcm" ||
-    typeof j.iv !== "string" ||
-    typeof j.ct !== "string" ||
-    typeof j.tag !== "string"
-  )
-    throw new KeystoreError("FAILED", "sealed TLS key file has an unknown format");
-  const iv = new Uint8Array(Buffer.from(j.iv, "base64"));
-  const tag = new Uint8Array(Buffer.from(j.tag, "base64"));
-  if (iv.length !== 12 || tag.length !== 16)
-    throw new KeystoreError("FAILED", "sealed TLS key file has a bad IV or tag");
-  const types = ["EC P-256", "EC P-384", "RSA", "EC", "other"];
-  return {
-    iv,
-    tag,
-    ct: new Uint8Array(Buffer.from(j.ct, "base64")),
-    keyType: (types.includes(j.keyType as string) ? j.keyType : "other") as KeyInfo["type"],
-  };
 }

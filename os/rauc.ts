@@ -1,8 +1,9 @@
 // os/rauc.ts — the only door to RAUC (docs/UPDATES.md). RAUC is driven through its command line, which talks to
 // `rauc service` over the system D-Bus (DBUS_SYSTEM_BUS_ADDRESS in tests): no D-Bus client library is needed in
 // the compiled binary (docs/ARCHITECTURE.md says why). Every call is bounded in time and in output.
-import { VERSION_RE } from "../src/system/config.ts";
 
+/** A bundle version: x.y.z with an optional pre-release or build suffix (what build.sh writes). */
+export const VERSION_RE = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]{1,64})?$/;
 const OUTPUT_LIMIT = 256 * 1024;
 
 export interface RunResult {

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { bootstrap } from "../src/config/bootstrap.ts";
-import { tempPathFor } from "../src/fsutil.ts";
+import { tempPathFor } from "../lib/fs-atomic.ts";
 import { memoryLogger } from "../src/log.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sepp-boot-"));

@@ -1,5 +1,5 @@
 // The cSEPP's peer selection for a telescopic target whose host names no PLMN (an IP literal from an
-// open5gs-style callback URI): the peer stored with the label (telescopic.ts peerId) is the one used; without a
+// open5gs-style callback URI): the peer stored with the label (telescopic-store.ts peerId) is the one used; without a
 // stored peer it is refused (400), and a peer no longer configured is 403. Real CSepp and real telescopic table;
 // the N32 association is reported absent, so a request that found its peer ends at 503 before any network I/O.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -13,7 +13,7 @@ import { N32fContextStore } from "../src/n32f/context.ts";
 import { PrinsEngine } from "../src/n32f/engine.ts";
 import { TrustStore } from "../src/pki/trust.ts";
 import { PeerLimits } from "../src/sbi/limits.ts";
-import { TelescopicStore } from "../src/sbi/telescopic.ts";
+import { TelescopicStore } from "../src/sbi/telescopic-store.ts";
 import defaults from "../config/api-ie-mapping.json" with { type: "json" };
 import type { ProtectionPolicy } from "../src/model/n32.ts";
 

@@ -14,7 +14,7 @@ import { N32fContextStore } from "../src/n32f/context.ts";
 import { PrinsEngine } from "../src/n32f/engine.ts";
 import { TrustStore } from "../src/pki/trust.ts";
 import { PeerLimits } from "../src/sbi/limits.ts";
-import { TelescopicStore } from "../src/sbi/telescopic.ts";
+import { TelescopicStore } from "../src/sbi/telescopic-store.ts";
 import defaults from "../config/api-ie-mapping.json" with { type: "json" };
 import type { ProtectionPolicy } from "../src/model/n32.ts";
 

@@ -16,7 +16,7 @@ import { PrinsEngine } from "../src/n32f/engine.ts";
 import type { HttpMessage } from "../src/n32f/message.ts";
 import { TrustStore } from "../src/pki/trust.ts";
 import { PeerLimits } from "../src/sbi/limits.ts";
-import { TelescopicStore } from "../src/sbi/telescopic.ts";
+import { TelescopicStore } from "../src/sbi/telescopic-store.ts";
 import type { ConnInfo } from "../src/transport/h2server.ts";
 import defaults from "../config/api-ie-mapping.json" with { type: "json" };
 import type { ProtectionPolicy } from "../src/model/n32.ts";

@@ -12,7 +12,7 @@ import { N32fContextStoreError } from "../src/n32f/context.ts";
 import { N32cError } from "../src/n32c/core.ts";
 import { InvalidOwnBodyError } from "../src/n32c/messages.ts";
 import { TargetError } from "../src/sbi/target.ts";
-import { TelescopicError } from "../src/sbi/telescopic.ts";
+import { TelescopicError } from "../src/sbi/telescopic-store.ts";
 import { EgressConfigError, PathError } from "../src/sbi/egress.ts";
 import { OriginError } from "../src/sbi/origin.ts";
 import { UpstreamError } from "../src/datapath/upstream.ts";

@@ -1,4 +1,4 @@
-// writeFileAtomic / removeStaleTemps (src/fsutil.ts): crash-safe writes.
+// writeFileAtomic / removeStaleTemps (lib/fs-atomic.ts): crash-safe writes.
 import { afterAll, describe, expect, test } from "bun:test";
 import {
   chmodSync,
@@ -13,7 +13,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { removeStaleTemps, tempPathFor, TMP_MARK, writeFileAtomic } from "../src/fsutil.ts";
+import { removeStaleTemps, tempPathFor, TMP_MARK, writeFileAtomic } from "../lib/fs-atomic.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sepp-fsutil-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -83,7 +83,7 @@ describe("writeFileAtomic", () => {
         expect(() => writeFileAtomic(p, "new")).toThrow();
       } else {
         chmodSync(root, 0o711); // nobody may traverse the test root, not list or write it
-        const script = `import { writeFileAtomic } from ${JSON.stringify(join(import.meta.dir, "../src/fsutil.ts"))};
+        const script = `import { writeFileAtomic } from ${JSON.stringify(join(import.meta.dir, "../lib/fs-atomic.ts"))};
           try { writeFileAtomic(${JSON.stringify(p)}, "new"); console.log("WROTE"); }
           catch (e) { console.log("REFUSED " + e.code); }`;
         const r = Bun.spawnSync(

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { openKeystore, type Keystore } from "../hw/keystore.ts";
+import { type Keystore, type Pkcs11KeystoreConfig, openHardware } from "../hw/index.ts";
 import { keysRoutes } from "../src/admin/keys.ts";
 import { contractChecked } from "./support/admin-contract.ts";
 import { memoryLogger } from "../src/log.ts";
@@ -17,6 +17,11 @@ let dir: string;
 let ks: Keystore;
 const log = memoryLogger();
 let app: ReturnType<typeof keysRoutes>;
+
+/** The pkcs11 keystore openHardware() builds, as the SEPP builds it. */
+async function openKeystore(keystore: Pkcs11KeystoreConfig, dataDir: string, l = log): Promise<Keystore> {
+  return (await openHardware({ keystore, aead: "software", dataDir }, l)).keystore;
+}
 
 beforeAll(async () => {
   const tok = hsm.createToken();

@@ -1,15 +1,22 @@
-// Keystores (hw/keystore.ts software, hw/keystore-pkcs11.ts pkcs11) through the Keystore interface: identity key,
-// CSR, certificate chain import, TLS key sealing; token failures and recovery. SoftHSM2 is the real token.
+// Keystores (hw/keystore-software.ts, hw/keystore-pkcs11.ts) opened by openHardware() (hw/index.ts) and used through
+// the Keystore interface: identity key, CSR, certificate chain import, TLS key sealing; the AEAD engine openHardware()
+// builds beside them; token failures and recovery. SoftHSM2 is the real token.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { openKeystore, KeystoreError, type Keystore } from "../hw/keystore.ts";
-import { createAeadEngine, type Pkcs11AeadEngine } from "../hw/aead-pkcs11.ts";
-import { SoftwareAeadEngine } from "../hw/aead.ts";
-import type { Pkcs11Keystore } from "../hw/keystore-pkcs11.ts";
+import {
+  type HwConfig,
+  HardwareError,
+  KeystoreError,
+  type Keystore,
+  type KeystoreConfig,
+  openHardware,
+  SoftwareAeadEngine,
+} from "../hw/index.ts";
+import { Pkcs11Keystore } from "../hw/keystore-pkcs11.ts";
 import { CKA, CKM, CKO } from "../hw/pkcs11/constants.ts";
 import { Mechanism } from "../hw/pkcs11/ffi.ts";
 import { memoryLogger } from "../src/log.ts";
@@ -24,6 +31,22 @@ function tempDir(): string {
   return d;
 }
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** The keystore openHardware() builds for `keystore` (with the software AEAD engine). */
+async function openKeystore(
+  keystore: KeystoreConfig,
+  dataDir: string,
+  log = memoryLogger(),
+  retry: Pick<HwConfig, "retryInitialMs" | "retryMaxMs"> = {},
+): Promise<Keystore> {
+  return (await openHardware({ keystore, aead: "software", dataDir, ...retry }, log)).keystore;
+}
+
+/** The pkcs11 backend behind a Keystore, to inspect its token objects. */
+function pkcs11Of(ks: Keystore): Pkcs11Keystore {
+  expect(ks).toBeInstanceOf(Pkcs11Keystore);
+  return ks as Pkcs11Keystore;
+}
 
 // A test CA that signs whatever public key a CSR carries (simulates the operator's PKI).
 async function makeCa() {
@@ -163,7 +186,7 @@ describe("pkcs11 keystore", () => {
     const dataDir = tempDir();
     writeFileSync(join(dataDir, "pin"), `${tok.pin}\n`, { mode: 0o600 });
     const log = memoryLogger();
-    const ks = (await openKeystore(cfg(tok, "pin"), dataDir, log)) as Pkcs11Keystore;
+    const ks = pkcs11Of(await openKeystore(cfg(tok, "pin"), dataDir, log));
     try {
       expect(ks.status()).toMatchObject({
         backend: "pkcs11",
@@ -226,10 +249,40 @@ describe("pkcs11 keystore", () => {
     }
   });
 
-  test("createAeadEngine: software by default; pkcs11 needs the pkcs11 keystore", async () => {
-    const soft = await openKeystore({ backend: "software", dir: "k" }, tempDir(), memoryLogger());
-    expect(createAeadEngine("software", soft).name).toBe("software");
-    expect(() => createAeadEngine("pkcs11", soft)).toThrow(/needs the pkcs11 keystore/);
+  test("openHardware: the software engine beside either keystore; the pkcs11 engine needs the pkcs11 keystore", async () => {
+    const soft = await openHardware(
+      { keystore: { backend: "software", dir: "k" }, aead: "software", dataDir: tempDir() },
+      memoryLogger(),
+    );
+    expect([soft.keystore.backend, soft.aead.name]).toEqual(["software", "software"]);
+    await soft.close();
+    expect(soft.keystore.status()).toMatchObject({ healthy: false, detail: "closed" });
+    const refused = openHardware(
+      { keystore: { backend: "software", dir: "k" }, aead: "pkcs11", dataDir: tempDir() },
+      memoryLogger(),
+    );
+    await expect(refused).rejects.toBeInstanceOf(HardwareError);
+    await expect(refused).rejects.toMatchObject({
+      part: "aead",
+      message: "the pkcs11 AEAD engine needs the pkcs11 keystore",
+    });
+  });
+
+  test("openHardware: the pkcs11 engine runs in the pkcs11 keystore's token; close() releases the token and its N32-f keys", async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, "pin"), tok.pin, { mode: 0o600 });
+    const hw = await openHardware({ keystore: cfg(tok, "pin"), aead: "pkcs11", dataDir }, memoryLogger());
+    const key = hw.aead.importKey(new Uint8Array(16).fill(5));
+    const iv = new Uint8Array(12).fill(1);
+    const sealed = hw.aead.seal(key, iv, Uint8Array.of(9), Uint8Array.of(1, 2, 3));
+    const sw = new SoftwareAeadEngine();
+    const ref = sw.seal(sw.importKey(new Uint8Array(16).fill(5)), iv, Uint8Array.of(9), Uint8Array.of(1, 2, 3));
+    expect([hw.keystore.backend, hw.aead.name]).toEqual(["pkcs11", "pkcs11"]);
+    expect(Buffer.from(sealed.tag).equals(Buffer.from(ref.tag))).toBe(true);
+    await hw.close();
+    expect(hw.keystore.status()).toMatchObject({ healthy: false, detail: "closed" });
+    expect(() => hw.aead.seal(key, iv, Uint8Array.of(9), Uint8Array.of(1))).toThrow(/key lost/);
+    await hw.close(); // idempotent
   });
 
   test("PIN from the environment; a missing PIN variable is a clear error", async () => {
@@ -254,11 +307,14 @@ describe("pkcs11 keystore", () => {
   test("token removed while running: unhealthy, clear errors, no crash; recovers when the token is back", async () => {
     const dataDir = tempDir();
     writeFileSync(join(dataDir, "pin"), gone.pin, { mode: 0o600 });
-    const ks = await openKeystore(cfg(gone, "pin"), dataDir, memoryLogger(), { retryInitialMs: 20, retryMaxMs: 100 });
+    const hw = await openHardware(
+      { keystore: cfg(gone, "pin"), aead: "pkcs11", dataDir, retryInitialMs: 20, retryMaxMs: 100 },
+      memoryLogger(),
+    );
+    const { keystore: ks, aead } = hw;
     try {
       await ks.generateIdentity({ curve: "P-256" });
       expect(ks.status().healthy).toBe(true);
-      const aead = createAeadEngine("pkcs11", ks) as Pkcs11AeadEngine;
       expect(aead.name).toBe("pkcs11");
       const key = aead.importKey(new Uint8Array(32).fill(7));
       const iv = new Uint8Array(12);
@@ -282,9 +338,8 @@ describe("pkcs11 keystore", () => {
       const b = sw.seal(sw.importKey(new Uint8Array(32).fill(8)), iv, new Uint8Array(0), Uint8Array.of(1, 2, 3));
       expect(Buffer.from(a.tag).equals(Buffer.from(b.tag))).toBe(true);
       key2.destroy();
-      aead.close();
     } finally {
-      await ks.close();
+      await hw.close();
     }
   });
 
@@ -307,9 +362,9 @@ describe("pkcs11 keystore", () => {
   });
 
   test("a malformed token URI or a PIN in the URI is refused at open", async () => {
-    await expect(
-      openKeystore(cfg({ uri: "pkcs11:token=a;bogus=1" }, "pin"), tempDir(), memoryLogger()),
-    ).rejects.toThrow(/unknown path attribute bogus/);
+    const bogus = openKeystore(cfg({ uri: "pkcs11:token=a;bogus=1" }, "pin"), tempDir(), memoryLogger());
+    await expect(bogus).rejects.toThrow(/unknown path attribute bogus/);
+    await expect(bogus).rejects.toMatchObject({ name: "HardwareError", part: "keystore" });
     await expect(
       openKeystore(cfg({ uri: "pkcs11:token=a?pin-value=1234" }, "pin"), tempDir(), memoryLogger()),
     ).rejects.toThrow(/pin-value is not accepted/);

@@ -9,7 +9,7 @@ import { GcmMechanism } from "../hw/pkcs11/gcm.ts";
 import type { Session } from "../hw/pkcs11/module.ts";
 import { Pkcs11Token } from "../hw/pkcs11/token.ts";
 import { objectTemplate, parsePkcs11Uri } from "../hw/pkcs11/uri.ts";
-import { ecPointToSpki } from "../hw/keystore-pkcs11.ts";
+import { ecPointToSpki } from "../hw/keystore-pkcs11-util.ts";
 import { memoryLogger } from "../src/log.ts";
 import { softhsm, type TestToken } from "./support/softhsm.ts";
 import vectors from "../../shared/spec/vectors/n32f-vectors.json";

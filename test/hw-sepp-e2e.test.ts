@@ -25,10 +25,8 @@ import {
 import { CKA, CKO } from "../hw/pkcs11/constants.ts";
 import { Pkcs11Module } from "../hw/pkcs11/module.ts";
 import { parsePkcs11Uri, tokenMatches } from "../hw/pkcs11/uri.ts";
-import { ecPointToSpki } from "../hw/keystore-pkcs11.ts";
-import { SoftwareAeadEngine, type AeadEngine } from "../hw/aead.ts";
-import { createAeadEngine } from "../hw/aead-pkcs11.ts";
-import { openKeystore } from "../hw/keystore.ts";
+import { ecPointToSpki } from "../hw/keystore-pkcs11-util.ts";
+import { type AeadEngine, openHardware, SoftwareAeadEngine } from "../hw/index.ts";
 import { memoryLogger } from "../src/log.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
 import { softhsm } from "./support/softhsm.ts";
@@ -167,7 +165,9 @@ beforeAll(async () => {
   });
   ({ visited, home, pki } = pair);
   writeFileSync(join(visited.dir, "var", "token.pin"), `${PIN}\n`, { mode: 0o600 });
-  [v, h] = await Promise.all([startVisited(), startSepp(home)]);
+  // The PIN variable is in the environment from the first start: the later change to `pinEnv` is checked as a start
+  // would check it (src/config/startcheck.ts), so the running process must see the variable too.
+  [v, h] = await Promise.all([startVisited({ [PIN_ENV]: PIN }), startSepp(home)]);
   amf = new NfClient(visited.ports.sbi);
 }, 60000);
 
@@ -502,13 +502,17 @@ describe("pkcs11 AEAD engine: onKeysLost (what lets the SEPP re-handshake after 
     const dataDir = mkdtempSync(join(tmpdir(), "sepp-hw-lost-"));
     writeFileSync(join(dataDir, "pin"), t.pin, { mode: 0o600 });
     const log = memoryLogger();
-    const ks = await openKeystore(
-      { backend: "pkcs11", module: hsm.module, tokenUri: t.uri, pinFile: "pin", sessionPoolSize: 1 },
-      dataDir,
+    const hw = await openHardware(
+      {
+        keystore: { backend: "pkcs11", module: hsm.module, tokenUri: t.uri, pinFile: "pin", sessionPoolSize: 1 },
+        aead: "pkcs11",
+        dataDir,
+        retryInitialMs: 20,
+        retryMaxMs: 100,
+      },
       log,
-      { retryInitialMs: 20, retryMaxMs: 100 },
     );
-    const aead = createAeadEngine("pkcs11", ks);
+    const { keystore: ks, aead } = hw;
     try {
       let lost = 0;
       expect(aead.onKeysLost).toBeFunction();
@@ -543,8 +547,7 @@ describe("pkcs11 AEAD engine: onKeysLost (what lets the SEPP re-handshake after 
       expect(JSON.stringify(log.lines)).not.toContain(t.pin);
       key2.destroy();
     } finally {
-      (aead as { close?: () => void }).close?.();
-      await ks.close();
+      await hw.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { HttpMethod, MetaData, ProtectionPolicy } from "../src/model/n32.ts";
 import type { HttpMessage } from "../src/n32f/message.ts";
 import { buildEffectivePolicy } from "../src/n32f/policy.ts";
+import { contentIdOf, rootPartIndex, type MultipartPart } from "../src/n32f/multipart.ts";
 import { reconstruct } from "../src/n32f/reconstruct.ts";
 import { ReformatError, reformat } from "../src/n32f/reformat.ts";
 import { multipartBytes } from "./fixtures/messages/load.ts";
@@ -490,5 +491,25 @@ describe("multipart/related and form bodies (P3, P10)", () => {
     expect(r.dataToEncrypt).toEqual(["s&x"]);
     const got = reconstruct(JSON.parse(JSON.stringify(r.block)), r.dataToEncrypt);
     expect(dec.decode(got.body!)).toBe("grant_type=client_credentials&scope=a+b&client_secret=s%26x&flag=");
+  });
+});
+
+describe("multipart/related root part (RFC 2387 start), shared by reformat and the pSEPP's callback rewriting", () => {
+  const part = (...ids: string[]): MultipartPart => ({
+    headers: [["content-type", "application/json"], ...ids.map((v): [string, string] => ["content-id", v])],
+    data: new Uint8Array(0),
+  });
+  const parts = [part("<json>"), part("n1"), part(), part("<n2>", "other")];
+  test("no start: the first part; start with or without <>: the part with that Content-ID; unknown: -1", () => {
+    expect(rootPartIndex(parts, undefined)).toBe(0);
+    expect(rootPartIndex(parts, "<n1>")).toBe(1);
+    expect(rootPartIndex(parts, "n1")).toBe(1);
+    expect(rootPartIndex(parts, "json")).toBe(0);
+    expect(rootPartIndex(parts, "n2")).toBe(3);
+    expect(rootPartIndex(parts, "nope")).toBe(-1);
+  });
+  test("a part's Content-ID is its first Content-ID header, without angle brackets", () => {
+    expect(parts.map(contentIdOf)).toEqual(["json", "n1", undefined, "n2"]);
+    expect(rootPartIndex(parts, "other")).toBe(-1);
   });
 });

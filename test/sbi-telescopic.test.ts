@@ -1,4 +1,4 @@
-// Telescopic FQDNs (src/sbi/telescopic.ts): the persistent table (real bun:sqlite file, restart), the
+// Telescopic FQDNs (src/sbi/telescopic-*.ts): the persistent table (real bun:sqlite file, restart), the
 // Nsepp_Telescopic_FQDN_Mapping service over real HTTP on loopback, and the pure rewriting of NF
 // discovery results, callback URIs and the V-SMF URI.
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
@@ -16,14 +16,13 @@ import {
   rewriteLinks,
   rewriteLocation,
   rewriteRequestUris,
-  rewriteSearchResult,
   rewriteUri,
   rewriteUriMembers,
   rewriteVsmfPduSessionUri,
-  telescopicApp,
-  TelescopicError,
-  TelescopicStore,
-} from "../src/sbi/telescopic.ts";
+} from "../src/sbi/telescopic-rewrite.ts";
+import { rewriteSearchResult } from "../src/sbi/telescopic-discovery.ts";
+import { telescopicApp } from "../src/sbi/telescopic-service.ts";
+import { TelescopicError, TelescopicStore } from "../src/sbi/telescopic-store.ts";
 import { resolveTarget } from "../src/sbi/target.ts";
 import { Registry } from "../src/metrics.ts";
 

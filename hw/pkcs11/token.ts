@@ -6,7 +6,7 @@
 // (unref'd, so it never keeps the process alive) retries. A wrong or locked PIN is not retried with the same PIN:
 // repeating a wrong PIN is how a real HSM locks its user PIN; the retry waits until the PIN source changes.
 import { createHash } from "node:crypto";
-import type { Logger } from "../../src/log.ts";
+import type { HwLogger } from "../log.ts";
 import { CKF, CKR, CKR_AMBIGUOUS, CKR_TOKEN_GONE } from "./constants.ts";
 import { Pkcs11Error, type TokenInfo } from "./ffi.ts";
 import { Pkcs11Module, type Session } from "./module.ts";
@@ -19,7 +19,7 @@ export interface TokenOptions {
   /** Reads the user PIN (file or environment) each time it is needed; the caller's buffer is wiped after C_Login. */
   readPin: () => Uint8Array;
   poolSize: number;
-  log: Logger;
+  log: HwLogger;
   retryInitialMs?: number;
   retryMaxMs?: number;
 }
@@ -39,7 +39,7 @@ export class Pkcs11Token {
   readonly uri: Pkcs11Uri;
   readonly module: Pkcs11Module;
   readonly #opts: TokenOptions;
-  readonly #log: Logger;
+  readonly #log: HwLogger;
   #slot: number | null = null;
   #info: TokenInfo | null = null;
   #pool: Session[] = [];

@@ -4,8 +4,7 @@
 // Key material never appears in a response or a log line; request bodies carrying a private key are wiped.
 import { Hono, type Context } from "hono";
 import * as v from "valibot";
-import { KeystoreError, type Keystore, type KeystoreErrorCode } from "../../hw/keystore.ts";
-import { wipe } from "../../hw/platform.ts";
+import { KeystoreError, type Keystore, type KeystoreErrorCode, wipe } from "../../hw/index.ts";
 import type { Logger } from "../log.ts";
 import { problem, problemResponse } from "../problem.ts";
 import type { InvalidParam } from "../model/n32.ts";

@@ -14,7 +14,7 @@ import { chooseStartVersion, type Prepared, type StartChoice } from "./start.ts"
 import { isInlinePem } from "./pem.ts";
 import type { Logger } from "../log.ts";
 import { createRootCa, issueSeppCert } from "../pki/devpki.ts";
-import { fsyncDir, removeStaleTemps, tempPathFor, writeFileAtomic } from "../fsutil.ts";
+import { fsyncDir, removeStaleTemps, tempPathFor, writeFileAtomic } from "../../lib/fs-atomic.ts";
 
 export interface Bootstrapped<T = undefined> {
   store: ConfigStore;
@@ -100,7 +100,7 @@ export async function bootstrap<T = undefined>(opts: {
     );
   const dataDir = resolve(opts.cwd ?? process.cwd(), parsed.config.storage.dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // an interrupted earlier start may have left temporary files or directories of atomic writes (src/fsutil.ts)
+  // an interrupted earlier start may have left temporary files or directories of atomic writes (lib/fs-atomic.ts)
   const stale = removeStaleTemps(dataDir);
   if (stale.length) log.warn("removed leftovers of an interrupted write", { dir: dataDir, names: stale });
 

@@ -12,7 +12,7 @@
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fsyncDir } from "../fsutil.ts";
+import { fsyncDir } from "../../lib/fs-atomic.ts";
 
 export interface Migration {
   /** the schema version this step produces (steps are applied in order, each from to-1) */

@@ -10,7 +10,7 @@ import type { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import type { PeerLimits } from "../sbi/limits.ts";
 import type { Screening } from "../screening/screening.ts";
-import type { TelescopicStore } from "../sbi/telescopic.ts";
+import type { TelescopicStore } from "../sbi/telescopic-store.ts";
 import type { PeerN32fClients, ProducerClients } from "./upstream.ts";
 import { EgressPolicy } from "../sbi/egress.ts";
 

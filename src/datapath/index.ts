@@ -13,7 +13,8 @@ import { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { PeerLimits } from "../sbi/limits.ts";
 import { Screening } from "../screening/screening.ts";
-import { TelescopicStore, telescopicApp } from "../sbi/telescopic.ts";
+import { TelescopicStore } from "../sbi/telescopic-store.ts";
+import { telescopicApp } from "../sbi/telescopic-service.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { CSepp } from "./csepp.ts";
 import { sbiEndpointOf, seppDomainOf, type N32cView } from "./deps.ts";
@@ -147,6 +148,11 @@ export class DataPath {
         maxHeaders: cfg.sbi.maxHeaders,
         timeoutMs: cfg.sbi.requestTimeoutMs,
         maxConcurrentStreams: cfg.sbi.maxConcurrentStreams,
+        maxSessions: cfg.sbi.maxConnections,
+        maxSessionsPerSource: cfg.sbi.maxConnectionsPerSource,
+        prefaceTimeoutMs: cfg.sbi.prefaceTimeoutMs,
+        idleTimeoutMs: cfg.sbi.idleTimeoutMs,
+        maxResetsPer10s: cfg.sbi.maxResetsPer10s,
       },
       handle: (req) => this.#sbiRequest(req),
       log: this.#o.log,

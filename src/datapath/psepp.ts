@@ -11,6 +11,7 @@
 import zlib from "node:zlib";
 import { AeadKeyError } from "../../hw/aead.ts";
 import { validateReceivedBlock } from "../openapi/validate.ts";
+import { jsonNestedDeeperThan } from "../json-depth.ts";
 import { certHasDnsName } from "../pki/plmn.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { ReformatError } from "../n32f/reformat.ts";
@@ -19,7 +20,7 @@ import {
   buildMultipart,
   MultipartError,
   parseMultipart,
-  stripContentId,
+  rootPartIndex,
   type MultipartPart,
 } from "../n32f/multipart.ts";
 import type { N32fContext } from "../n32f/context.ts";
@@ -28,13 +29,13 @@ import type { HttpMethod, PlmnId, PlmnIdNid } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { checkOriginAtReceiver, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/target.ts";
+import { TelescopicError } from "../sbi/telescopic-store.ts";
 import {
   findUriRewriteRule,
   peerUriFilter,
   rewriteRequestUris,
   rewriteVsmfPduSessionUri,
-  TelescopicError,
-} from "../sbi/telescopic.ts";
+} from "../sbi/telescopic-rewrite.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import { dataPathMetrics, egressOf, type DataPathDeps } from "./deps.ts";
@@ -123,12 +124,18 @@ export function n32fSenderOf(
  * The messageId and context ID of an n32f-process body whose aad decodes to a schema-valid block (P11: a message
  * refused before its aad is used is still reported with them); undefined otherwise.
  */
+/** A block nests an NF body (at most 256 levels, reformat.ts) three levels down: payload[i].value */
+const MAX_AAD_DEPTH = 260;
+
 export function readableMetaData(body: unknown): { messageId: string; n32fContextId: string } | undefined {
   const aad = (body as { reformattedData?: { aad?: unknown } } | null)?.reformattedData?.aad;
   if (typeof aad !== "string" || aad.length > 4 * 1024 * 1024) return undefined;
   let block: unknown;
   try {
-    block = JSON.parse(Buffer.from(aad, "base64url").toString("utf8"));
+    const text = Buffer.from(aad, "base64url").toString("utf8");
+    // unverified input: bound its nesting before parsing and before the (recursive) schema validator walks it
+    if (jsonNestedDeeperThan(text, MAX_AAD_DEPTH)) return undefined;
+    block = JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -626,13 +633,7 @@ export class PSepp {
       if (e instanceof MultipartError) return body; // the producer judges its own malformed input
       throw e;
     }
-    const start = ct.params.get("start");
-    const rootIndex =
-      start === undefined
-        ? 0
-        : parts.findIndex((x) =>
-            x.headers.some(([n, v]) => n === "content-id" && stripContentId(v) === stripContentId(start)),
-          );
+    const rootIndex = rootPartIndex(parts, ct.params.get("start"));
     const root = parts[rootIndex];
     if (!root) return body;
     const out = this.#rewriteJson(method, path, peer, root.data);

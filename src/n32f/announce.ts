@@ -31,6 +31,15 @@ import { normalizeRiId } from "./ri-keys.ts";
 /** P6: the requestLine path of the announcement. */
 export const RI_ANNOUNCE_PATH = "/n32c-handshake/v1/exchange-params";
 
+/**
+ * P11: whether the RI-relevant parameters are announced over N32-f to this peer (per-peer `profile.announceToRi`,
+ * off by default: no 3GPP message carries them yet). Also decides whether a POLICY_MISMATCH about an established
+ * context deactivates it.
+ */
+export function announceEnabled(peer: { profile: { announceToRi?: boolean } }): boolean {
+  return peer.profile.announceToRi === true;
+}
+
 /** The RI-relevant parameters one side holds for an association (P6). */
 export interface RiRelevantParams {
   /** the sender's own N32-f context ID */
@@ -185,6 +194,11 @@ export function checkRiAnnouncementRequest(
   else if (normalizeRiId(rl.authority) !== normalizeRiId(expected.ownN32Fqdn))
     list.push({ param: "/requestLine/authority", reason: "not our N32 FQDN" });
   checkCommon(block, expected.params, "protectionPolicyInfo", list);
+  throwOnMismatch(block, list);
+}
+
+/** RiAnnouncementMismatch naming the block's messageId and n32fContextId, when `list` is not empty. */
+function throwOnMismatch(block: DataToIntegrityProtectBlock, list: InvalidParam[]): void {
   if (list.length)
     throw new RiAnnouncementMismatch(list, {
       messageId: block.metaData?.messageId,
@@ -206,11 +220,7 @@ export function checkRiAnnouncementResponse(
   if (expected.requestMessageId !== undefined && block.metaData?.messageId !== expected.requestMessageId)
     list.push({ param: "/metaData/messageId", reason: "not the messageId of the announcement request" });
   checkCommon(block, expected.params, "selProtectionPolicyInfo", list);
-  if (list.length)
-    throw new RiAnnouncementMismatch(list, {
-      messageId: block.metaData?.messageId,
-      n32fContextId: block.metaData?.n32fContextId,
-    });
+  throwOnMismatch(block, list);
 }
 
 const MEMBERS = [

@@ -5,6 +5,7 @@
 // (or a ReformatError for an NF message the sending SEPP refuses). Nothing partially verified leaves it.
 //
 //   sending:   HttpMessage ─reformat→ {block, dataToEncrypt} ─JSON→ aad, plaintext ─protectJwe→ N32fReformatted*Msg
+//              (by default the text engine, text/reformat-text.ts, writes the same aad and plaintext from the body text)
 //   receiving: body ─schema→ parseJwe → metaData.n32fContextId → context → openJwe → block schema
 //              → verifyModifications → reconstruct → HttpMessage
 import type {
@@ -22,8 +23,8 @@ import type { HttpMessage } from "./message.ts";
 import { verifyModifications } from "./modifications.ts";
 import { buildEffectivePolicy, modificationRules, type EffectivePolicy } from "./policy.ts";
 import { reconstruct } from "./reconstruct.ts";
-import { reformat } from "./reformat.ts";
 import { riKeysOf, type RiTrust } from "./ri-keys.ts";
+import { reformatReferenceText, reformatText } from "./text/reformat-text.ts";
 
 const EMPTY = new Uint8Array(0);
 const MESSAGE_ID_RE = /^[\x20-\x7e]{1,64}$/; // P3: a receiver accepts 1..64 printable characters
@@ -37,6 +38,13 @@ export interface PrinsEngineOptions {
   riTrust: RiTrust;
   /** Validate every body we build against the 3GPP schema before it leaves (tests; costs a few µs). */
   validateOutgoing?: boolean;
+  /**
+   * How the JWE aad and plaintext are written (issue 11 §4): "reference" (default) = reformat() and
+   * JSON.stringify; "text" copies JSON body members as text (src/n32f/text/, byte-identical, falling back to the
+   * reference where it cannot). The reference stays the default until bench:n32f shows the text engine faster on a
+   * quiet machine: on a loaded one both took ~17.6 µs per typical message (docs/PERFORMANCE.md).
+   */
+  reformatEngine?: "text" | "reference";
   now?: () => number;
 }
 
@@ -131,13 +139,13 @@ export class PrinsEngine {
       messageId,
       authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL",
     };
-    const { block, dataToEncrypt } = reformat(msg, {
+    const texts = (this.#opts.reformatEngine === "text" ? reformatText : reformatReferenceText)(msg, {
       metaData,
       policy: this.policiesOf(ctx).encryption,
       request: req ? { method: req.method, path: req.path, callbackType: req.callbackType } : undefined,
     });
-    const aad = Buffer.from(JSON.stringify(block), "utf8");
-    const plaintext = dataToEncrypt.length ? Buffer.from(JSON.stringify({ dataToEncrypt }), "utf8") : EMPTY;
+    const aad = Buffer.from(texts.aad, "utf8");
+    const plaintext = texts.plaintext ? Buffer.from(texts.plaintext, "utf8") : EMPTY;
     let jwe;
     try {
       jwe = protectJwe(ctx, kind, aad, plaintext);
@@ -148,6 +156,8 @@ export class PrinsEngine {
     // strings that need no escaping, so the text is written directly (stringify would scan the whole aad again).
     const body = `{"reformattedData":{"protected":"${jwe.protected}","aad":"${jwe.aad}","iv":"${jwe.iv}","ciphertext":"${jwe.ciphertext}","tag":"${jwe.tag}"}}`;
     if (this.#opts.validateOutgoing) {
+      const block = JSON.parse(texts.aad);
+      const dataToEncrypt: unknown[] = texts.plaintext ? JSON.parse(texts.plaintext).dataToEncrypt : [];
       const bad =
         // P10: HttpPayload.value may be any JSON value (the one exception to the unmodified schema)
         validateReceivedBlock("DataToIntegrityProtectBlock", block) ??

@@ -40,7 +40,7 @@ import type {
 import { validateBody, validateReceivedBlock } from "../openapi/validate.ts";
 import { b64uDecode } from "./b64.ts";
 import { N32fError } from "./errors.ts";
-import { getAt, hasMember, isIndexToken, isPlainObject, parsePointer, formatPointer } from "./pointer.ts";
+import { appendToken, getAt, hasMember, isIndexToken, isPlainObject, parsePointer, formatPointer } from "./pointer.ts";
 import { modificationRules, type EffectivePolicy } from "./policy.ts";
 import { keyUsableAt, normalizeRiId, type RiEntry, type RiKeySet, type RiSide } from "./ri-keys.ts";
 
@@ -509,8 +509,7 @@ function walkRefs(v: unknown, prefix: string, add: (k: string) => void, depth = 
   }
   const o = v as Record<string, unknown>;
   if (hasMember(o, "encBlockIndex")) add(`${prefix}#${JSON.stringify(o.encBlockIndex) ?? "undefined"}`);
-  for (const k of Object.keys(o))
-    walkRefs(o[k], `${prefix}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`, add, depth + 1);
+  for (const k of Object.keys(o)) walkRefs(o[k], appendToken(prefix, k), add, depth + 1);
 }
 
 function sameRefs(a: Map<string, number>, b: Map<string, number>): boolean {

@@ -99,3 +99,20 @@ export function stripContentId(v: string): string {
   const t = v.trim();
   return t.startsWith("<") && t.endsWith(">") ? t.slice(1, -1) : t;
 }
+
+/** A part's Content-ID (its first Content-ID header) without angle brackets; undefined when it has none. */
+export function contentIdOf(part: MultipartPart): string | undefined {
+  const h = part.headers.find(([n]) => n === "content-id");
+  return h ? stripContentId(h[1]) : undefined;
+}
+
+/**
+ * The root part of a multipart/related body (RFC 2387 3.2; TS 29.500 6.1.2.4): the part whose Content-ID the
+ * `start` parameter names, else the first part. -1 when `start` names no part. Used by the N32-f reformatting
+ * and by the pSEPP's callback rewriting, so that both take the same part as the root.
+ */
+export function rootPartIndex(parts: readonly MultipartPart[], start: string | undefined): number {
+  if (start === undefined) return 0;
+  const startId = stripContentId(start);
+  return parts.findIndex((p) => contentIdOf(p) === startId);
+}

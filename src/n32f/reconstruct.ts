@@ -8,11 +8,12 @@
 // that no reference uses is ignored and its value dropped: a Roaming Intermediary may legitimately remove an
 // encrypted IE it is allowed to modify (P5), which leaves its index unreferenced.
 import { Buffer } from "node:buffer";
+import { N32_LIMITS } from "../sbi/limits.ts";
 import type { DataToIntegrityProtectBlock, FailureReason, HttpMethod } from "../model/n32.ts";
 import { N32fError } from "./errors.ts";
 import { CONNECTION_HEADERS, HTTP_METHODS, bodyKind, parseContentType, type HttpMessage } from "./message.ts";
 import { buildMultipart, isValidBoundary, stripContentId, type MultipartPart } from "./multipart.ts";
-import { PointerError, defineMember, hasMember, isPlainObject, parsePointer, setAt } from "./pointer.ts";
+import { PointerError, defineMember, formatPointer, hasMember, isPlainObject, parsePointer, setAt } from "./pointer.ts";
 import { MAX_QUERY_LENGTH, PATH_RE, QUERY_RE } from "./reformat.ts";
 
 export interface ReconstructOptions {
@@ -38,9 +39,9 @@ export const MAX_DEPTH = 256;
  * maxHeaderListSize; size as in RFC 9113 6.5.2: name + value + 32 per field), and of one header name. A peer's
  * block over them is refused here instead of failing at the producer as "not reachable".
  */
-const MAX_HEADERS = 128;
-const MAX_HEADER_LIST_SIZE = 65_536;
-const MAX_HEADER_NAME = 256;
+const MAX_HEADERS = N32_LIMITS.maxHeaders;
+const MAX_HEADER_LIST_SIZE = N32_LIMITS.maxHeaderListSize;
+const MAX_HEADER_NAME = N32_LIMITS.maxHeaderName; // one definition, shared with the sender (src/sbi/limits.ts)
 
 class Refs {
   private readonly used: Uint8Array;
@@ -117,22 +118,12 @@ class Refs {
 
 /** The JSON pointer `base` + `path` (formatted only when a failure is reported). */
 function attributeOf(base: string, path: readonly string[]): string {
-  return base + path.map((t) => `/${t.replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
+  return base + formatPointer(path);
 }
 
 /** `/name` with no escape and no deeper segment. */
 function isMemberPath(p: string): boolean {
   return p.length > 1 && p.charCodeAt(0) === 47 /* / */ && p.indexOf("/", 1) < 0 && p.indexOf("~") < 0;
-}
-
-/**
- * iePath → reference tokens. The usual `/name` (no `~`) costs one slice; anything else goes through the full
- * RFC 6901 parser. Same result as parsePointer(), which is 4× slower per entry (regex + split + map).
- */
-function pointerTokens(p: string): string[] | null {
-  if (p.length > 1 && p.charCodeAt(0) === 47 /* / */ && p.indexOf("~") < 0)
-    return p.indexOf("/", 1) < 0 ? [p.slice(1)] : p.slice(1).split("/");
-  return parsePointer(p);
 }
 
 export function reconstruct(
@@ -282,7 +273,7 @@ function rebuildBody(
       );
       continue;
     }
-    const tokens = typeof iePath === "string" ? pointerTokens(iePath) : null;
+    const tokens = typeof iePath === "string" ? parsePointer(iePath) : null;
     if (!tokens) throw fail("INVALID_JSON_POINTER", `/payload/${i}/iePath`, "iePath is not a JSON pointer");
     if (!hasMember(e, "value"))
       throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");

@@ -21,7 +21,7 @@ import {
   parseContentType,
   type HttpMessage,
 } from "./message.ts";
-import { MultipartError, parseMultipart, stripContentId } from "./multipart.ts";
+import { contentIdOf, MultipartError, parseMultipart, rootPartIndex, stripContentId } from "./multipart.ts";
 import { jsonNestedDeeperThan } from "../json-depth.ts";
 import { SeppError } from "../errors.ts";
 import { escapeToken, getAt, isIndexToken, isPlainObject } from "./pointer.ts";
@@ -57,9 +57,25 @@ export const QUERY_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/
 export const MAX_QUERY_LENGTH = 16_384;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 /** The receiver refuses entry values nested deeper than this (reconstruct.ts MAX_DEPTH): refuse such a body here. */
-const MAX_BODY_DEPTH = 256;
+export const MAX_BODY_DEPTH = 256;
 
 export function reformat(msg: HttpMessage, opts: ReformatOptions): ReformatResult {
+  const { block, dataToEncrypt, plan, enc } = reformatHead(msg, opts);
+  if (msg.body && msg.body.byteLength > 0) {
+    const payload = reformatBody(msg, plan, enc);
+    if (payload.length > 0) block.payload = payload;
+  }
+  return { block, dataToEncrypt };
+}
+
+/** What reformat() builds before the body: the block without `payload`, the IEs to encrypt, the index allocator. */
+export interface ReformatHead extends ReformatResult {
+  plan: MessageIes;
+  enc: Enc;
+}
+
+/** reformat() without the body (the text engine, src/n32f/text/, carries JSON bodies itself). */
+export function reformatHead(msg: HttpMessage, opts: ReformatOptions): ReformatHead {
   const dataToEncrypt: unknown[] = [];
   const enc = (v: unknown): IndexToEncryptedValue => ({ encBlockIndex: dataToEncrypt.push(v) - 1 });
   const block: DataToIntegrityProtectBlock = { metaData: opts.metaData };
@@ -105,15 +121,10 @@ export function reformat(msg: HttpMessage, opts: ReformatOptions): ReformatResul
     headers.push({ header: name, value: plan.headers.has(name) ? enc(value) : value });
   }
   if (headers.length > 0) block.headers = headers;
-
-  if (msg.body && msg.body.byteLength > 0) {
-    const payload = reformatBody(msg, plan, enc);
-    if (payload.length > 0) block.payload = payload;
-  }
-  return { block, dataToEncrypt };
+  return { block, dataToEncrypt, plan, enc };
 }
 
-type Enc = (v: unknown) => IndexToEncryptedValue;
+export type Enc = (v: unknown) => IndexToEncryptedValue;
 
 function protectPath(path: string, plan: MessageIes, enc: Enc): string {
   if (plan.pathVars.length === 0) return path;
@@ -348,22 +359,15 @@ function reformatMultipart(body: Uint8Array, params: Map<string, string>, plan: 
   if (parts.length === 0) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "multipart/related without parts");
   const start = params.get("start");
   const startId = start === undefined ? undefined : stripContentId(start);
-  const idOf = (p: (typeof parts)[number]) => {
-    const h = p.headers.find(([n]) => n === "content-id");
-    return h ? stripContentId(h[1]) : undefined;
-  };
-  let rootIndex = 0;
-  if (startId !== undefined) {
-    rootIndex = parts.findIndex((p) => idOf(p) === startId);
-    if (rootIndex < 0) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "multipart/related start part not found");
-  }
+  const rootIndex = rootPartIndex(parts, start);
+  if (rootIndex < 0) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "multipart/related start part not found");
   const out: HttpPayload[] = [];
   splitJson(parseJson(parts[rootIndex]!.data, "multipart root part"), plan.bodyPointers, enc, out);
   const ids = new Set<string>();
   for (let i = 0; i < parts.length; i++) {
     if (i === rootIndex) continue;
     const p = parts[i]!;
-    const id = idOf(p);
+    const id = contentIdOf(p);
     if (id === undefined || id === "")
       throw new ReformatError(400, "MANDATORY_IE_MISSING", "multipart part without Content-ID");
     if (ids.has(id) || id === startId)

@@ -4,6 +4,7 @@
 // Unknown extra members are accepted, as 3GPP allows (N32-PROFILE intro; the schemas do not close objects).
 import type { ErrorObject } from "ajv";
 import type { InvalidParam } from "../model/n32.ts";
+import { escapeToken } from "../n32f/pointer.ts";
 import * as gen from "./validators.gen.ts";
 
 export type N32SchemaName =
@@ -88,9 +89,6 @@ function run(fn: Validator, value: unknown): InvalidParam[] | null {
   const params = toInvalidParams(fn.errors ?? []);
   return params.length ? params : [{ param: "", reason: "invalid" }];
 }
-
-/** RFC 6901 escaping of one reference token. */
-const escapeToken = (s: string): string => s.replace(/~/g, "~0").replace(/\//g, "~1");
 
 const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 3)}...` : s);
 

@@ -303,7 +303,7 @@ export function plmnOfHost(host: string): PlmnId | null {
   return m ? { mcc: m[2]!, mnc: m[1]! } : null;
 }
 
-/** A telescopic table entry as target resolution needs it (see telescopic.ts). */
+/** A telescopic table entry as target resolution needs it (see telescopic-store.ts). */
 export interface TelescopicTarget {
   foreignHost: string;
   scheme: SbiScheme | null;

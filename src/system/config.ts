@@ -1,10 +1,10 @@
 // src/system/config.ts — the `system` member of the configuration: OTA updates through RAUC (docs/UPDATES.md).
 // Own module so that src/config/schema.ts only mounts it; documented in docs/CONFIG.md.
 import * as v from "valibot";
+import { VERSION_RE } from "../../os/rauc.ts";
 
 const PosInt = v.pipe(v.number(), v.integer(), v.minValue(1));
-/** x.y.z with an optional pre-release/build suffix (what build.sh writes into the bundle manifest) */
-export const VERSION_RE = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]{1,64})?$/;
+export { VERSION_RE };
 const Version = v.pipe(v.string(), v.regex(VERSION_RE, "must be a version x.y.z"));
 
 export const SystemSchema = v.strictObject({

@@ -1,6 +1,8 @@
-// src/fsutil.ts — crash-safe file writes (a power cut at any moment leaves the old file or the new one, never a
+// lib/fs-atomic.ts — crash-safe file writes (a power cut at any moment leaves the old file or the new one, never a
 // torn one). Hand-written: node:fs has no atomic write, and the few lines below are the whole technique
 // (write a temporary file in the same directory, fsync it, rename it over the target, fsync the directory).
+// Lives in lib/ (below both hw/ and src/, importing neither): the keystores (hw/) and the first start
+// (src/config/bootstrap.ts) write through it.
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync, fchmodSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";

@@ -1,0 +1,109 @@
+// hw/index.ts — the entry point of hw/, the only door to hardware: openHardware() builds the keystore and the
+// N32-f AEAD engine from hw/'s own configuration (hw/config.ts), and this module re-exports what the application
+// uses. The application (src/) imports hw/ only here and through the two interfaces (hw/keystore.ts, hw/aead.ts);
+// hw/ never imports src/ (test/imports.test.ts checks both).
+import { resolve } from "node:path";
+import { type AeadEngine, SoftwareAeadEngine } from "./aead.ts";
+import { Pkcs11AeadEngine } from "./aead-pkcs11.ts";
+import type { HwConfig } from "./config.ts";
+import type { Keystore } from "./keystore.ts";
+import { Pkcs11Keystore } from "./keystore-pkcs11.ts";
+import { SoftwareKeystore } from "./keystore-software.ts";
+import type { HwLogger } from "./log.ts";
+import type { Pkcs11Token } from "./pkcs11/token.ts";
+
+export type { AeadEngine, AeadKey, SealResult } from "./aead.ts";
+export { AeadKeyError, SoftwareAeadEngine } from "./aead.ts";
+export type {
+  AeadEngineKind,
+  HwConfig,
+  KeystoreConfig,
+  Pkcs11KeystoreConfig,
+  SoftwareKeystoreConfig,
+} from "./config.ts";
+export type { CertificateInfo, Curve, KeyInfo, Keystore, KeystoreErrorCode, KeystoreStatus } from "./keystore.ts";
+export { KeystoreError } from "./keystore.ts";
+export type { HwLogFields, HwLogger, HwLogLevel } from "./log.ts";
+export { disableCoreDumps, wipe } from "./platform.ts";
+
+/** The hardware of one start: the keystore and the AEAD engine, and how to release both. */
+export interface Hardware {
+  readonly keystore: Keystore;
+  readonly aead: AeadEngine;
+  /** Close the AEAD engine (pkcs11: its session, and with it every N32-f key in the token), then the keystore. */
+  close(): Promise<void>;
+}
+
+/** openHardware() failed; `part` is the configuration member at fault. The message carries no secret. */
+export class HardwareError extends Error {
+  override name = "HardwareError";
+  constructor(
+    readonly part: "keystore" | "aead",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Open the keystore HwConfig.keystore names and the AEAD engine HwConfig.aead names on it. The pkcs11 engine runs
+ * in the pkcs11 keystore's token (its own session), so it needs that keystore. A token that is absent or refuses
+ * the PIN does not fail this call: the keystore reports unhealthy and retries, and the engine waits for the token
+ * (docs/SECURITY.md "Failures"). What configuration must fix (module, URI, engine without token) throws a
+ * HardwareError, after closing whatever was opened.
+ *
+ * @example The composition root (src/sepp.ts), with the configuration mapped by src/config/hw.ts
+ * ```ts
+ * const hw = await openHardware(
+ *   { keystore: { backend: "pkcs11", module: "/usr/lib/softhsm/libsofthsm2.so", tokenUri: "pkcs11:token=sepp",
+ *       pinFile: "token.pin", sessionPoolSize: 4 }, aead: "pkcs11", dataDir: "/var/lib/sepp" },
+ *   log.child({ component: "hw" }),
+ * );
+ * try {
+ *   console.log(hw.keystore.status().healthy, hw.aead.name); // true "pkcs11"
+ * } finally {
+ *   await hw.close();
+ * }
+ * ```
+ */
+export async function openHardware(cfg: HwConfig, log: HwLogger): Promise<Hardware> {
+  let keystore: Keystore;
+  let token: Pkcs11Token | null = null;
+  try {
+    if (cfg.keystore.backend === "software") {
+      keystore = new SoftwareKeystore(resolve(cfg.dataDir, cfg.keystore.dir), log);
+    } else {
+      const ks = Pkcs11Keystore.open(cfg.keystore, cfg.dataDir, log, cfg);
+      keystore = ks;
+      token = ks.token;
+    }
+  } catch (e) {
+    throw new HardwareError("keystore", e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  let aead: AeadEngine;
+  let closeAead = () => {};
+  try {
+    if (cfg.aead === "software") aead = new SoftwareAeadEngine();
+    else if (token === null) throw new Error("the pkcs11 AEAD engine needs the pkcs11 keystore");
+    else {
+      const engine = new Pkcs11AeadEngine(token);
+      aead = engine;
+      closeAead = () => engine.close();
+    }
+  } catch (e) {
+    await keystore.close();
+    throw new HardwareError("aead", e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  let closed = false;
+  return {
+    keystore,
+    aead,
+    async close() {
+      if (closed) return;
+      closed = true;
+      closeAead();
+      await keystore.close();
+    },
+  };
+}
