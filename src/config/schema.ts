@@ -404,6 +404,11 @@ export const ConfigSchema = v.strictObject({
       /** re-handshake this many seconds before validity ends */
       rekeyMarginSeconds: v.optional(PosInt, 300),
       maxRequestsPerSecond: v.optional(PosInt, 50),
+      /**
+       * P11 / TS 29.573 Rel-18: answer every exchange-capability with 307 toward this other SEPP of our PLMN
+       * (https://<name in our PLMN's 3GPP domain>[:port]); absent: negotiate here
+       */
+      redirectTo: v.optional(HttpsUri),
     }),
     {},
   ),
@@ -577,6 +582,10 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
         reason: "a peer with securityProfile takes its policy from the profile: omit protectionPolicy",
       });
   });
+  if (c.n32c.redirectTo) {
+    const why = redirectToProblem(c.n32c.redirectTo, c.identity);
+    if (why) issues.push({ path: "/n32c/redirectTo", reason: why });
+  }
   const seen = new Map<string, string>();
   c.tls.trustAnchors.forEach((a, i) => {
     for (const p of a.plmnIds) {
@@ -642,6 +651,22 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   )
     issues.push({ path: "/listeners/n32f", reason: "same as listeners.n32: omit listeners.n32f to share the port" });
   return issues;
+}
+
+/**
+ * n32c.redirectTo must name another SEPP of our PLMN that an initiator built from N32-PROFILE follows (the rule of
+ * src/n32c/redirect.ts seen from the other side): https, a host name in the 3GPP domain of one of our PLMNs
+ * (`<…>.5gc.mnc<MNC>.mcc<MCC>.3gppnetwork.org`), not ourselves, no path, query, fragment or user info.
+ */
+function redirectToProblem(uri: string, me: { n32Fqdn: string; plmnIds: Array<{ mcc: string; mnc: string }> }) {
+  const u = new URL(uri);
+  if (u.username || u.password || u.search || u.hash || (u.pathname !== "/" && u.pathname !== ""))
+    return "https://host[:port] only (no path, query, fragment or user info)";
+  const host = u.hostname.toLowerCase().replace(/\.$/, "");
+  if (!me.plmnIds.some((p) => host.endsWith(`.5gc.mnc${p.mnc.padStart(3, "0")}.mcc${p.mcc}.3gppnetwork.org`)))
+    return "the host must be in the 3GPP domain of one of our PLMNs (…5gc.mncXXX.mccYYY.3gppnetwork.org)";
+  if (host === me.n32Fqdn.toLowerCase().replace(/\.$/, "")) return "that is this SEPP (a redirect loop)";
+  return null;
 }
 
 export type ParseResult = { ok: true; config: SeppConfig } | { ok: false; issues: ConfigIssue[] };
