@@ -10,7 +10,7 @@
 //     and the HAL _links hrefs of JSON bodies become telescopic FQDNs, so that our NF's next request comes back
 //     to us (e.g. the Nausf 5G-AKA confirmation PUT).
 // Failures reach the NF as ProblemDetails; an N32-f failure in the peer's response is reported with n32f-error.
-import { formatApiRoot, resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
+import { formatApiRoot, resolveTarget, TargetError, telescopicLabelOf, type ResolvedTarget } from "../sbi/target.ts";
 import { checkOriginAtSender, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import { TelescopicError, type TelescopicEntry } from "../sbi/telescopic-store.ts";
 import {
@@ -401,10 +401,28 @@ export class CSepp {
     for (const [n, v] of endToEnd(req.headers, DROP_ON_TLS))
       headers[n] = headers[n] === undefined ? v : `${headers[n]}, ${v}`;
     headers[ORIGINATING_NETWORK_ID] = originValue;
-    // TS 33.501 13.1.1.2: :authority = the pSEPP, the target's apiRoot in 3gpp-Sbi-Target-apiRoot
-    headers[TARGET_API_ROOT] = formatApiRoot(target);
-    headers[":authority"] = peer.n32Fqdn;
-    let listSize = req.path.length + 7 + 6 + 5 + 4 * 32; // :path :method :scheme and :status-sized slack
+    // TS 33.501 13.1.1.2: :authority = the pSEPP's N32-f FQDN (P11: what it announced), the target's apiRoot in
+    // 3gpp-Sbi-Target-apiRoot, only toward a peer that announced 3GppSbiTargetApiRootSupported (P11)
+    const ep = this.d.n32c.n32fEndpointOf?.(peer.id);
+    let path = req.path;
+    if (!ep || ep.targetApiRootSupported) {
+      headers[TARGET_API_ROOT] = formatApiRoot(target);
+      headers[":authority"] = ep?.fqdn ?? peer.n32Fqdn;
+    } else {
+      // else the target must be one of the peer's own telescopic FQDNs (P8: only the pSEPP maps its labels; we
+      // cannot mint one for it): it goes in :authority and the URI as the NF gave it (TS 29.500 6.1)
+      if (![peer.n32Fqdn, ep.fqdn].some((d) => telescopicLabelOf(target.host, d) !== null))
+        return problemOut(
+          problem(
+            504,
+            "TARGET_NF_NOT_REACHABLE",
+            "the peer SEPP does not support 3gpp-Sbi-Target-apiRoot (TLS mode) and the target is not one of its telescopic FQDNs",
+          ),
+        );
+      headers[":authority"] = target.authority;
+      path = target.pathPrefix + req.path;
+    }
+    let listSize = path.length + 7 + 6 + 5 + 4 * 32; // :path :method :scheme and :status-sized slack
     for (const n in headers) listSize += n.length + headers[n]!.length + 32;
     if (listSize > N32_MAX_HEADER_LIST)
       return problemOut(
@@ -421,7 +439,7 @@ export class CSepp {
       rsp = await this.d.peerClients.request(
         peer,
         req.method,
-        req.path,
+        path,
         {
           headers,
           body: req.body.length ? req.body : undefined,
