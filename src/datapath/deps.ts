@@ -83,7 +83,18 @@ export function dataPathMetrics(r: Registry): DataPathMetrics {
   };
 }
 
-const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
+/** The same PLMN (a 2-digit MNC equals its 3-digit form with a leading zero). */
+export const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
+
+/** n32f-error to the peer over N32-c (in the background; a failure is logged, rate-limited). */
+export function reportN32fError(d: Pick<DataPathDeps, "n32c" | "log">, peerId: string, r: N32fErrorReport): void {
+  d.n32c.reportError(peerId, r).catch((err) =>
+    d.log.every(`n32f-report-${peerId}`, 10_000, "warn", "n32f-error could not be sent", {
+      peer: peerId,
+      error: String(err),
+    }),
+  );
+}
 
 export function peerForPlmn(cfg: SeppConfig, plmn: PlmnId): PeerConfig | undefined {
   return cfg.peers.find((p) => p.plmnIds.some((x) => plmnEq(x, plmn)));
