@@ -15,7 +15,7 @@ import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { TelescopicError } from "../sbi/telescopic-store.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import { rewriteCallbacks } from "./callback-rewrite.ts";
-import { egressOf, plmnEq, reportN32fError, type DataPathDeps, type DataPathMetrics } from "./deps.ts";
+import { egressOf, plmnEq, reportN32fError, type DataPathMetrics, type HandlerDeps } from "./deps.ts";
 import { endToEnd, headerOf, headersOf, type OutboundResponse } from "./http.ts";
 import { mismatchForwarding, originAtReceiver, tokenConsumerPlmn } from "./plmn-checks.ts";
 import { UpstreamError } from "./upstream.ts";
@@ -23,11 +23,9 @@ import { UpstreamError } from "./upstream.ts";
 /** The header that names the target in TLS mode; never sent on to a producer. */
 export const DROP_TARGET_API_ROOT: ReadonlySet<string> = new Set(["3gpp-sbi-target-apiroot"]);
 
-export type DeliveryDeps = DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } };
-
 export class ProducerDelivery {
   constructor(
-    private readonly d: DeliveryDeps,
+    private readonly d: HandlerDeps,
     private readonly m: DataPathMetrics,
     private readonly screening: Screening,
   ) {}

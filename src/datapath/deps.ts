@@ -42,6 +42,9 @@ export interface DataPathDeps {
   screening?: Screening;
 }
 
+/** What the cSEPP and pSEPP handlers get: the shared parts and how our NFs reach our SBI listener (telescopic FQDNs). */
+export type HandlerDeps = DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } };
+
 export interface DataPathMetrics {
   requests: Counter;
   n32fErrors: Counter;

@@ -8,8 +8,8 @@
 // They share the metrics and the border screening built here once.
 import { Screening } from "../screening/screening.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
-import { ProducerDelivery, type DeliveryDeps } from "./delivery.ts";
-import { dataPathMetrics } from "./deps.ts";
+import { ProducerDelivery } from "./delivery.ts";
+import { dataPathMetrics, type HandlerDeps } from "./deps.ts";
 import type { InboundRequest, OutboundResponse } from "./http.ts";
 import { N32fProcess } from "./n32f-process.ts";
 import { TlsRelay } from "./tls-relay.ts";
@@ -17,7 +17,7 @@ import { TlsRelay } from "./tls-relay.ts";
 export class PSepp {
   readonly #process: N32fProcess;
   readonly #relay: TlsRelay;
-  constructor(d: DeliveryDeps) {
+  constructor(d: HandlerDeps) {
     const m = dataPathMetrics(d.metrics);
     const screening = d.screening ?? new Screening(d);
     this.#process = new N32fProcess(d, m, new ProducerDelivery(d, m, screening));

@@ -12,8 +12,8 @@ import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/target.ts";
 import { TelescopicError } from "../sbi/telescopic-store.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { rewriteCallbacks } from "./callback-rewrite.ts";
-import { DROP_TARGET_API_ROOT, type DeliveryDeps } from "./delivery.ts";
-import { egressOf, type DataPathMetrics } from "./deps.ts";
+import { DROP_TARGET_API_ROOT } from "./delivery.ts";
+import { egressOf, type DataPathMetrics, type HandlerDeps } from "./deps.ts";
 import {
   congestionResponse,
   endToEnd,
@@ -47,7 +47,7 @@ function apiRootOf(value: string): ApiRoot {
 
 export class TlsRelay {
   constructor(
-    private readonly d: DeliveryDeps,
+    private readonly d: HandlerDeps,
     private readonly m: DataPathMetrics,
     private readonly screening: Screening,
   ) {}
