@@ -1,6 +1,5 @@
 // src/sepp.ts — the composition root: bootstraps configuration and keys, creates the engines and services,
 // starts the listeners, and drains them on stop. No protocol logic lives here.
-import { Hono } from "hono";
 import { VERSION } from "./version.ts";
 import type { Logger } from "./log.ts";
 import { bootstrap } from "./config/bootstrap.ts";
@@ -14,9 +13,9 @@ import { Registry } from "./metrics.ts";
 import { N32fContextStore } from "./n32f/context.ts";
 import { N32cService } from "./n32c/service.ts";
 import { TrustStore } from "./pki/trust.ts";
-import { startN32Server, type N32Server, type N32Env } from "./transport/h2server.ts";
+import { startN32Listeners } from "./n32c/listeners.ts";
+import { risOf } from "./datapath/n32f-sender.ts";
 import { DataPath } from "./datapath/index.ts";
-import { problem, problemResponse } from "./problem.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
@@ -54,6 +53,11 @@ async function prepareStart(c: SeppConfig, dataDir: string, log: Logger): Promis
   return { ok: false, issues: r.issues };
 }
 
+/**
+ * Start the whole SEPP from its configuration: keystore and AEAD engine, N32-c service, data path, the N32
+ * listener(s) (src/n32c/listeners.ts, the same wiring the tests use), the SBI and admin listeners. A start that
+ * fails part-way closes, in reverse order, everything it had opened before it rethrows.
+ */
 export async function startSepp(opts: {
   configPath?: string;
   log: Logger;
@@ -63,8 +67,31 @@ export async function startSepp(opts: {
   const hardening = disableCoreDumps();
   log.info("process hardening", { ...hardening });
   const started = Date.now();
+  /** what this start has opened so far, closed in reverse order if a later step fails */
+  const opened: Array<{ what: string; close: () => unknown }> = [];
+  try {
+    return await startOpened(opts, log, started, opened);
+  } catch (e) {
+    for (const o of opened.reverse()) {
+      try {
+        await o.close();
+      } catch (err) {
+        log.warn("failed start: could not close", { what: o.what, error: String(err) });
+      }
+    }
+    throw e;
+  }
+}
+
+async function startOpened(
+  opts: { configPath?: string; validateOutgoing?: boolean },
+  log: Logger,
+  started: number,
+  opened: Array<{ what: string; close: () => unknown }>,
+): Promise<RunningSepp> {
   const boot = await bootstrap({ configPath: opts.configPath, log, prepare: (c, dir) => prepareStart(c, dir, log) });
   const { store, dataDir } = boot;
+  opened.push({ what: "config store", close: () => store.close() });
   const cfg0 = store.config;
   const config = () => store.config;
   const metrics = new Registry();
@@ -78,6 +105,7 @@ export async function startSepp(opts: {
 
   const { hardware, material } = boot.start.value;
   const { keystore, aead } = hardware;
+  opened.push({ what: "hardware", close: () => hardware.close() });
   const tls = material.n32;
   let trust = { cfg: cfg0, store: material.trust };
   const trustOf = () => {
@@ -87,6 +115,7 @@ export async function startSepp(opts: {
   };
 
   const contexts = new N32fContextStore();
+  opened.push({ what: "N32-f contexts", close: () => contexts.clear() });
   metrics.gauge("sepp_n32f_contexts_active", "Live N32-f contexts").set({}, () => contexts.size);
   let n32fPort: number | undefined;
   const n32c = new N32cService({
@@ -98,6 +127,7 @@ export async function startSepp(opts: {
     aead,
     n32fPort: () => n32fPort,
   });
+  opened.push({ what: "N32-c service", close: () => n32c.stop() });
   const dataPath = new DataPath({
     config,
     dataDir,
@@ -110,27 +140,12 @@ export async function startSepp(opts: {
     defaults: apiIeMapping as ProtectionPolicy,
     validateOutgoing: opts.validateOutgoing,
   });
+  opened.push({ what: "data path", close: () => dataPath.stop() });
   metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
   metrics
     .gauge("sepp_datapath_timers", "Per-request timers armed by the data path and not yet fired or cleared")
     .set({}, liveTimers);
   n32c.on("context-terminated", (e) => dataPath.peerDown(e.peerId));
-  // The peer says our context is unknown or past its life (it restarted, or expired it first): negotiate a new
-  // one instead of sending into a dead context until the next scheduled re-handshake. At most every 5 s per peer.
-  const lastRenegotiation = new Map<string, number>();
-  n32c.on("error-report", (e) => {
-    if (e.info.n32fErrorType !== "CONTEXT_NOT_FOUND" && e.info.n32fErrorType !== "ENCRYPTION_KEY_EXPIRED") return;
-    const st = n32c.status(e.peerId);
-    if (st?.capability !== "PRINS" || !st.localContextId) return;
-    if (e.info.n32fContextId && e.info.n32fContextId.toLowerCase() !== st.localContextId.toLowerCase()) return; // about an old context
-    const now = Date.now();
-    if (now - (lastRenegotiation.get(e.peerId) ?? 0) < 5000) return;
-    lastRenegotiation.set(e.peerId, now);
-    log.warn("the peer lost our N32-f context: re-negotiating", { peer: e.peerId, type: e.info.n32fErrorType });
-    void n32c
-      .handshake(e.peerId)
-      .catch((err) => log.warn("re-negotiation failed", { peer: e.peerId, error: String(err) }));
-  });
   // A token that came back lost the N32-f session keys imported into it: negotiate new ones.
   aead.onKeysLost?.(() => {
     for (const p of n32c.statusAll())
@@ -149,59 +164,32 @@ export async function startSepp(opts: {
     prins: dataPath.prins,
     peerClients: dataPath.peerClients,
   });
+  opened.push({ what: "RI announcer", close: () => riAnnouncer.stop() });
   n32c.on("context-active", (e) => riAnnouncer.onContextActive(e));
 
   // N32 listener(s): N32-c and N32-f on one port, or N32-f on its own (listeners.n32f)
-  const limits = {
-    maxBodyBytes: Math.max(cfg0.n32c.maxBodyBytes, cfg0.sbi.maxBodyBytes * 2 + 65536),
-    requestTimeoutMs: cfg0.n32c.requestTimeoutMs,
-    idleTimeoutMs: 300_000,
-  };
-  // Unknown N32 paths and methods get a ProblemDetails (TS 29.500 5.2.7.2); hono ignores a mounted sub-app's
-  // notFound, so each listener app sets its own (and a handler that throws gives 500 ProblemDetails, logged).
-  const n32App = (): Hono<{ Bindings: N32Env }> => {
-    const a = new Hono<{ Bindings: N32Env }>();
-    a.notFound(() => problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such N32 resource")));
-    a.onError((err, c) => {
-      log.error("N32 request failed", { method: c.req.method, path: c.req.path.slice(0, 256), error: err });
-      return problemResponse(problem(500, "SYSTEM_FAILURE", "internal error"));
-    });
-    return a;
-  };
-  const n32cApp = n32App();
-  n32cApp.route("/", n32c.routes());
-  const servers: N32Server[] = [];
-  const n32Server = await startN32Server({
-    host: cfg0.listeners.n32.host,
-    port: cfg0.listeners.n32.port,
-    tls: { ...tls, minVersion: cfg0.tls.minVersion, maxVersion: cfg0.tls.maxVersion },
-    trust: trustOf(),
-    app: n32cApp,
-    limits,
+  const n32 = await startN32Listeners({
+    config: cfg0,
+    tls,
+    trust: trustOf,
+    liveConfig: config,
+    // RIs listed in the RI security information of an active association (P11) may connect to N32-f
+    exchangedRis: () =>
+      contexts
+        .list()
+        .filter((c) => c.state === "active")
+        .flatMap((c) => risOf(c)),
+    n32c: n32c.routes(),
+    n32fStreamHandler: dataPath.n32fStreamHandler(),
     log,
-    streamHandler: cfg0.listeners.n32f ? undefined : dataPath.n32fStreamHandler(),
   });
-  servers.push(n32Server);
-  let n32fServer = n32Server;
-  if (cfg0.listeners.n32f) {
-    n32fServer = await startN32Server({
-      host: cfg0.listeners.n32f.host,
-      port: cfg0.listeners.n32f.port,
-      tls: { ...tls, minVersion: cfg0.tls.minVersion, maxVersion: cfg0.tls.maxVersion },
-      trust: trustOf(),
-      app: n32App(),
-      limits,
-      log,
-      streamHandler: dataPath.n32fStreamHandler(),
-    });
-    servers.push(n32fServer);
-  }
-  n32fPort = n32fServer.port;
+  opened.push({ what: "N32 listeners", close: () => n32.close() });
+  n32fPort = n32.n32f.port;
   await dataPath.start();
 
   const listeners: Record<string, string> = {
-    n32: `https://${cfg0.listeners.n32.host}:${n32Server.port}`,
-    n32f: `https://${(cfg0.listeners.n32f ?? cfg0.listeners.n32).host}:${n32fServer.port}`,
+    n32: `https://${cfg0.listeners.n32.host}:${n32.n32.port}`,
+    n32f: `https://${(cfg0.listeners.n32f ?? cfg0.listeners.n32).host}:${n32.n32f.port}`,
   };
   if (dataPath.sbiPort !== undefined)
     listeners.sbi = `${cfg0.listeners.sbi?.tls ? "https" : "http"}://${cfg0.listeners.sbi!.host}:${dataPath.sbiPort}`;
@@ -267,6 +255,7 @@ export async function startSepp(opts: {
     fetch: adminApp.fetch,
     log,
   });
+  opened.push({ what: "admin listener", close: () => admin.close() });
   listeners.admin = admin.url;
   for (const [name, url] of Object.entries(listeners)) log.info("listening", { listener: name, url });
   log.info("admin token", { tokenFile: boot.tokenPath });
@@ -275,8 +264,8 @@ export async function startSepp(opts: {
   // commit after boot (OTA): checks run in the background; the slot is marked good or bad, then RAUC is told
   const L = cfg0.listeners;
   const bound = {
-    n32: [L.n32.host, n32Server.port],
-    n32f: [(L.n32f ?? L.n32).host, n32fServer.port],
+    n32: [L.n32.host, n32.n32.port],
+    n32f: [(L.n32f ?? L.n32).host, n32.n32f.port],
     sbi: [L.sbi?.host, dataPath.sbiPort],
     admin: [L.admin.host, admin.port],
   } as const;
@@ -295,14 +284,14 @@ export async function startSepp(opts: {
     (stopping ??= (async () => {
       await n32c.stop();
       await riAnnouncer.stop();
-      await Promise.all([...servers.map((s) => s.close()), dataPath.stop()]);
+      await Promise.all([n32.close(), dataPath.stop()]);
       await admin.close();
       contexts.clear();
       await hardware.close();
       store.close();
     })());
   return {
-    ports: { admin: admin.port, n32: n32Server.port, n32f: n32fServer.port, sbi: dataPath.sbiPort },
+    ports: { admin: admin.port, n32: n32.n32.port, n32f: n32.n32f.port, sbi: dataPath.sbiPort },
     dataDir,
     stop,
   };

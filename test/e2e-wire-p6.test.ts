@@ -52,6 +52,7 @@ describe("P6 from the home SEPP as N32-c initiator to the visited SEPP", () => {
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];
+        peer.profile = { ...peer.profile, announceToRi: true }; // P6 is off by default (P11)
         peer.initiate = side === "home";
         peer.roamingIntermediaries = [
           {
@@ -127,6 +128,7 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];
+        peer.profile = { ...peer.profile, announceToRi: true }; // P6 is off by default (P11)
         if (side === "visited") {
           peer.n32fUri = `https://127.0.0.1:${pf}`;
           peer.roamingIntermediaries = [

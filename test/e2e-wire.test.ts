@@ -203,6 +203,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];
+        peer.profile = { ...peer.profile, announceToRi: true }; // P6 is off by default (P11)
         if (side === "visited") {
           peer.n32fUri = `https://127.0.0.1:${pf}`;
           peer.roamingIntermediaries = [

@@ -54,9 +54,11 @@ describe("RI security information on N32-c", () => {
     expect(ca.association.ownRis).toEqual([]);
     sameView(ca, cb);
 
-    // no RI round was sent (the initiator has nothing to announce); the list came with the cipher-suite answer
+    // no RI round was sent (the initiator has nothing to announce): cipher-suite and policy rounds only; the
+    // list came with the cipher-suite answer
     const rounds = pair.a.traces.filter((t) => t.direction === "sent" && t.operation === "exchange-params");
-    expect(rounds.length).toBe(1);
+    expect(rounds.length).toBe(2);
+    for (const t of rounds) expect(t.body as object).not.toHaveProperty("ipxProviderSecInfoList");
     const answer = pair.a.traces.find((t) => t.direction === "received" && t.operation === "exchange-params")!;
     expect(validateBody("SecParamExchRspData", answer.body)).toBeNull();
     expect(
@@ -111,7 +113,7 @@ describe("RI security information on N32-c", () => {
     expect(cb.association.ownRis).toEqual([]);
     sameView(ca, cb);
     const answers = pair.a.traces.filter((t) => t.direction === "received" && t.operation === "exchange-params");
-    expect(answers.length).toBe(2);
+    expect(answers.length).toBe(3); // cipher suites, policy, RI information
     for (const t of answers) expect((t.body as object) ?? {}).not.toHaveProperty("ipxProviderSecInfoList");
   });
 

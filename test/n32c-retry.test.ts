@@ -1,9 +1,8 @@
 // Peer down and peer flapping: the initiator retries with capped exponential backoff and jitter (no busy
 // retry, no log flood), the state and counters are visible, and it recovers when the peer comes back.
 import { afterEach, expect, test } from "bun:test";
-import { TrustStore } from "../src/pki/trust.ts";
-import { startN32Server, type N32Server } from "../src/transport/h2server.ts";
-import { startPair, until, type Pair, type TestSepp } from "./support/pki.ts";
+import type { N32Server } from "../src/transport/h2server.ts";
+import { listenN32, startPair, until, type Pair, type TestSepp } from "./support/pki.ts";
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -13,15 +12,7 @@ afterEach(async () => {
 
 function serve(s: TestSepp, port: number): Promise<N32Server> {
   const cfg = s.cfg();
-  return startN32Server({
-    host: "127.0.0.1",
-    port,
-    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
-    trust: TrustStore.fromConfig(cfg),
-    app: s.service.routes(),
-    limits: { maxBodyBytes: cfg.n32c.maxBodyBytes },
-    log: s.log,
-  });
+  return listenN32(cfg, s.service, s.log, { port }).then((l) => l.n32);
 }
 
 test("peer down: bounded retries with backoff, state visible; peer up: association becomes active", async () => {

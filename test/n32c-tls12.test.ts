@@ -2,10 +2,8 @@
 // `tls12ExporterContext` ("empty" = zero-length context, "none" = no context; they differ under TLS 1.2).
 import { afterEach, expect, test } from "bun:test";
 import { openJwe, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
-import { n32ListenerOptions } from "../src/n32c/service.ts";
-import { TrustStore } from "../src/pki/trust.ts";
-import { startN32Server } from "../src/transport/h2server.ts";
-import { rawClient, rawPost, startPair, FQDN_A, PLMN_A, type Pair } from "./support/pki.ts";
+import { n32ListenerOptions } from "../src/n32c/listeners.ts";
+import { listenN32, rawClient, rawPost, startPair, FQDN_A, PLMN_A, type Pair } from "./support/pki.ts";
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -17,15 +15,7 @@ afterEach(async () => {
 async function bOnTls12(p: Pair) {
   const cfg = p.b.cfg();
   await p.b.server.close();
-  p.b.server = await startN32Server({
-    host: "127.0.0.1",
-    port: 0,
-    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate, minVersion: "TLSv1.2", maxVersion: "TLSv1.2" },
-    trust: TrustStore.fromConfig(cfg),
-    app: p.b.service.routes(),
-    limits: { maxBodyBytes: 8192 },
-    log: p.b.log,
-  });
+  p.b.server = (await listenN32(cfg, p.b.service, p.b.log, { maxTlsVersion: "TLSv1.2" })).n32;
   p.b.uri = `https://127.0.0.1:${p.b.server.port}`;
   p.a.update((c) => (c.peers![0]!.n32cUri = p.b.uri));
 }
@@ -64,8 +54,19 @@ test('TLS 1.2 with "none" on one side and "empty" on the other: different master
 });
 
 test("TLS 1.2 from a peer that is not allowed it (listener open to 1.2 for another peer) → 403, no context", async () => {
-  pair = await startPair();
-  await bOnTls12(pair); // B's listener accepts 1.2, but B's settings for A do not allow it
+  // B's listener accepts 1.2 because another peer of B is allowed it; B's settings for A do not allow it
+  pair = await startPair({
+    b: (c: any) =>
+      c.peers.push({
+        id: "old-partner",
+        n32Fqdn: "other.5gc.mnc410.mcc310.3gppnetwork.org",
+        plmnIds: [{ mcc: "310", mnc: "410" }],
+        n32cUri: "https://127.0.0.1:1",
+        initiate: false,
+        profile: { allowTls12: true },
+      }),
+  });
+  await bOnTls12(pair);
   const c = await rawClient(pair.b, pair.pki.seppA, { tls12: true });
   const r = await rawPost(c, "exchange-capability", {
     sender: FQDN_A,
@@ -87,5 +88,7 @@ test("listener options follow the configuration", async () => {
   expect(n32ListenerOptions(pair.a.cfg()).minVersion).toBe("TLSv1.3");
   pair.a.update((c: any) => (c.peers[0].profile = { allowTls12: true }));
   expect(n32ListenerOptions(pair.a.cfg()).minVersion).toBe("TLSv1.2");
-  expect(n32ListenerOptions(pair.a.cfg()).limits.maxBodyBytes).toBe(8192);
+  // N32-f shares the port: the listener bound covers a reformatted SBI body (the N32-c limit is checked per request)
+  const cfg = pair.a.cfg();
+  expect(n32ListenerOptions(cfg).limits.maxBodyBytes).toBe(cfg.sbi.maxBodyBytes * 2 + 65536);
 });

@@ -34,7 +34,7 @@ test("comparePolicies: equal up to order; each difference named", () => {
     apiIeMappingList: [
       {
         ...POLICY_A.apiIeMappingList[0]!,
-        IeList: [{ ...POLICY_A.apiIeMappingList[0]!.IeList[0]!, isModifiable: false }],
+        IeList: POLICY_A.apiIeMappingList[0]!.IeList.map((ie) => ({ ...ie, isModifiable: false })),
       },
     ],
   };

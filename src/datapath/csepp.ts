@@ -13,6 +13,7 @@
 import { resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
 import { checkOriginAtSender, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import type { TelescopicEntry } from "../sbi/telescopic-store.ts";
+import { n32HeaderListProblem } from "../sbi/limits.ts";
 import { problem } from "../problem.ts";
 import { congestionResponse, headersOf, problemOut, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { dataPathMetrics, isOwnPlmn, peerForPlmn, seppDomainOf, type HandlerDeps } from "./deps.ts";
@@ -96,6 +97,9 @@ export class CSepp {
           );
       }
       peerId = peer.id;
+      // 2b. what the receiving SEPP would refuse is refused here, by the same definition (src/sbi/limits.ts)
+      const unfit = n32HeaderListProblem(req.headers);
+      if (unfit) return problemOut(unfit);
       // 3. limits
       const permit = this.d.limits.acquire(peer.id);
       if (!permit.ok) {

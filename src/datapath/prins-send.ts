@@ -109,6 +109,7 @@ export class PrinsSend {
         timeoutMs: wait.ms,
         maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536,
         signal: req.signal,
+        compressible: true,
       });
     } catch (e) {
       logN32fFailure(this.d, peer, e);

@@ -3,8 +3,7 @@
 // module sends and answers them.
 //
 //  initiator (RiAnnouncer): right after a PRINS context in which we are the N32-c initiator becomes active
-//    (n32c "context-active"), when the peer's `profile.announceToRi` says so (default: on when the peer has any
-//    RI configured), POST one n32f-process request whose aad is the announcement block and whose plaintext is
+//    (n32c "context-active"), when the peer's `profile.announceToRi` says so (P11: off by default), POST one n32f-process request whose aad is the announcement block and whose plaintext is
 //    empty (nothing encrypted, P2); verify the 200 answer (AEAD, RI modifications, messageId) and check the
 //    responder's values against N32-c. Mismatch: POLICY_MISMATCH reported with n32f-error and a
 //    policyMismatchList; with `onPolicyMismatch: reject` the context is deactivated.
@@ -14,6 +13,7 @@ import type { PeerConfig } from "../config/schema.ts";
 import type { Registry } from "../metrics.ts";
 import type { DataToIntegrityProtectBlock, HttpPayload, MetaData, ProblemDetailsMsgForwarding } from "../model/n32.ts";
 import {
+  announceEnabled,
   buildRiAnnouncementRequest,
   buildRiAnnouncementResponse,
   checkRiAnnouncementRequest,
@@ -40,11 +40,11 @@ const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
 const MAX_ANSWER_BYTES = 1 << 20;
 /** waits between attempts to send the announcement when the N32-f path fails (then it is given up, logged) */
 const RETRY_DELAYS_MS = [250, 1000, 3000];
+/** after a POLICY_MISMATCH answer: how long the deactivated context waits for the peer's n32f-error about it */
+const REPORT_GRACE_MS = 2000;
 
-/** P6: whether we announce to this peer (per-peer `announceToRi`, default on when the peer has any RI). */
-export function announceEnabled(peer: PeerConfig): boolean {
-  return peer.profile.announceToRi ?? peer.roamingIntermediaries.length > 0;
-}
+/** P6/P11: whether we announce to this peer (per-peer `announceToRi`, off by default). */
+export { announceEnabled };
 
 /** Whether a verified, reconstructed request is the P6 announcement (the SEPP handles it itself, never forwards it). */
 export function isRiAnnouncement(m: HttpMessage): boolean {
@@ -309,8 +309,27 @@ export class RiAnnouncer {
         /* not JSON */
       }
       count("refused");
-      // a POLICY_MISMATCH is also reported by the responder with n32f-error, which drops our context (P7)
-      d.log.warn("RI announcement refused by the peer (P6)", { peer: peer.id, messageId, status: rsp.status, cause });
+      this.#m.mismatches.inc({ type: cause === "POLICY_MISMATCH" ? cause : "OTHER", side: "reported" });
+      // P11: an error answer is logged and counted; only a POLICY_MISMATCH (from a peer configured for P6, as
+      // every peer we announce to is) deactivates the context, and only with onPolicyMismatch: reject
+      const drop = cause === "POLICY_MISMATCH" && peer.profile.onPolicyMismatch === "reject";
+      d.log.warn("RI announcement refused by the peer (P6)", {
+        peer: peer.id,
+        messageId,
+        status: rsp.status,
+        cause,
+        reaction: drop ? "context deactivated" : "none",
+      });
+      if (drop) {
+        // no more traffic on it now; wiped after a short grace unless the peer's n32f-error (sent with the
+        // answer) wipes it first, so that report still finds the context it names
+        ctx.deactivate();
+        const t = armTimer(() => {
+          this.#timers.delete(t);
+          d.n32c.dropContext?.(ctx.peerId, ctx.localContextId);
+        }, REPORT_GRACE_MS);
+        this.#timers.set(t, () => {});
+      }
       return { result: "refused", messageId, status: rsp.status, cause };
     }
     let body: unknown;

@@ -7,6 +7,7 @@ import type { PeerConfig } from "../config/schema.ts";
 import type { HttpMethod } from "../model/n32.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
 import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/multipart.ts";
+import { N32_LIMITS } from "../sbi/limits.ts";
 import { problem } from "../problem.ts";
 import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { formatApiRoot, type ResolvedTarget } from "../sbi/target.ts";
@@ -33,7 +34,7 @@ export function containsEncBlockIndex(body: Uint8Array): boolean {
  * maxHeaderListSize 16384 octets, counted as in RFC 9113 6.5.2, name + value + 32 each) is refused here with
  * 431 instead of failing at the peer as "not reachable".
  */
-const N32_MAX_HEADER_LIST = 16_384;
+const N32_MAX_HEADER_LIST = N32_LIMITS.maxTlsHeaderListSize;
 
 export class TlsSend {
   constructor(private readonly d: HandlerDeps) {}

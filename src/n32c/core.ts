@@ -13,6 +13,7 @@ import { certHasDnsName } from "../pki/plmn.ts";
 import { TrustStore } from "../pki/trust.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { H2Client } from "../transport/h2client.ts";
+import { tunnelViasOf } from "../transport/connect-tunnel.ts";
 import { SeppError } from "../errors.ts";
 import { isIP } from "node:net";
 import type { OwnIdentity } from "./messages.ts";
@@ -161,6 +162,8 @@ export class N32cCore {
   readonly statuses = new Map<string, PeerN32Status>();
   readonly associations = new Map<string, Association>();
   readonly initiatorPending = new Map<string, InitiatorPending>();
+  /** our own handshakes in progress, by peer: abandon() ends one silently (P11 tie-break) */
+  readonly initiating = new Map<string, { abandon(): void }>();
   readonly m: { handshakes: Counter; errors: Counter; requests: Counter };
   #listeners: { [K in keyof N32cEvents]: Listener<K>[] } = {
     "context-active": [],
@@ -357,6 +360,20 @@ export class N32cCore {
     this.deps.trace?.(e);
   }
 
+  /**
+   * Whether RIs are configured or were announced for this peer (P11: then PRINS is the only capability offered
+   * or accepted, no bidding down, TS 33.501 5.9.3.1).
+   */
+  hasRis(peer: PeerConfig): boolean {
+    if (peer.roamingIntermediaries.length > 0) return true;
+    return this.deps.contexts.byPeer(peer.id).some((c) => c.association.peerRis.length > 0);
+  }
+
+  /** The capabilities offered to / accepted from a peer, in our priority order (P11: PRINS only with RIs). */
+  capabilitiesFor(peer: PeerConfig): Array<"PRINS" | "TLS"> {
+    return this.hasRis(peer) ? peer.securityCapabilities.filter((c) => c === "PRINS") : peer.securityCapabilities;
+  }
+
   // ---- client side ----
 
   /** The peer's configured N32-c endpoint. */
@@ -373,7 +390,9 @@ export class N32cCore {
     let url = target.uri;
     const u = new URL(target.uri);
     const host = u.hostname.replace(/^\[|\]$/g, "");
-    if (this.deps.resolveHost && !isIP(host)) {
+    // P11: through our RIs with HTTP CONNECT when configured (the RI resolves the host name then)
+    const via = tunnelViasOf(peer.n32cVia, cfg.storage.dir, this.trust().riRoots);
+    if (this.deps.resolveHost && !isIP(host) && via.length === 0) {
       const addr = await this.deps.resolveHost(host);
       u.hostname = isIP(addr) === 6 ? `[${addr}]` : addr;
       url = u.toString();
@@ -383,8 +402,10 @@ export class N32cCore {
       tls: this.deps.tls,
       trust: this.trust(),
       expectDnsName: target.fqdn,
+      peerPlmnIds: peer.plmnIds,
       minVersion: peer.profile.allowTls12 ? "TLSv1.2" : "TLSv1.3",
       timeoutMs: cfg.n32c.requestTimeoutMs,
+      via,
     });
     const allowed = new Set(peer.plmnIds.map((p) => `${p.mcc}-${p.mnc.padStart(3, "0")}`));
     if (!client.peerPlmnIds.some((p) => allowed.has(`${p.mcc}-${p.mnc.padStart(3, "0")}`))) {
@@ -486,6 +507,15 @@ export class N32cCore {
       await client.close();
     }
   }
+}
+
+/**
+ * P11 tie-break when both SEPPs initiate at once: the handshake of the SEPP whose N32 FQDN sorts lower (byte
+ * order, case-insensitive names compared in lower case, no trailing dot) goes on.
+ */
+export function initiatesFirst(ours: string, theirs: string): boolean {
+  const n = (f: string) => Buffer.from(f.toLowerCase().replace(/\.$/, ""), "utf8");
+  return Buffer.compare(n(ours), n(theirs)) < 0;
 }
 
 /** "mcc-mnc" with the MNC padded (P9). */

@@ -14,9 +14,10 @@ import type { PeerConfig } from "../config/schema.ts";
 import type { N32fContextInfo, SecNegotiateRspData, SecParamExchRspData } from "../model/n32.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { H2Client } from "../transport/h2client.ts";
-import { N32cError, type N32cCore, type N32cTarget, type PeerN32Status } from "./core.ts";
+import { initiatesFirst, N32cError, type N32cCore, type N32cTarget, type PeerN32Status } from "./core.ts";
 import * as msg from "./messages.ts";
 import { buildContext, exportMaster } from "./keys.ts";
+import { fullPolicy } from "./policies.ts";
 import { comparePolicies } from "./policy.ts";
 import { MAX_REDIRECTS, redirectTarget } from "./redirect.ts";
 import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo, unannouncedPeerRis } from "./ri.ts";
@@ -63,7 +64,7 @@ export class PeerInitiator {
     this.#stopped = false;
     this.#halted = false;
     this.#clearTimer();
-    if (!this.#running) this.#running = this.#attempt().finally(() => (this.#running = null));
+    if (!this.#running) this.#running = this.#attempt(true).finally(() => (this.#running = null));
     await this.#running;
     return this.core.status(this.peerId);
   }
@@ -122,14 +123,37 @@ export class PeerInitiator {
     this.#schedule(Math.min(Math.max(0, due), MAX_TIMER_MS), "rekey-check");
   }
 
-  async #attempt(): Promise<void> {
+  /**
+   * P11 tie-break: the peer's N32 FQDN sorts lower and it holds the association with us as its initiator: it
+   * initiates (and re-keys), we serve as responder; our own timer-driven attempts wait.
+   */
+  #deferToPeer(peer: { n32Fqdn: string }): boolean {
+    const a = this.core.associations.get(this.peerId);
+    if (a?.role !== "responder") return false;
+    return initiatesFirst(peer.n32Fqdn, this.core.cfg().identity.n32Fqdn);
+  }
+
+  async #attempt(onDemand = false): Promise<void> {
     const core = this.core;
     const peer = core.peer(this.peerId);
     if (!peer || this.#stopped) return;
+    if (!onDemand && this.#deferToPeer(peer)) {
+      this.#failures = 0;
+      this.#schedule(MAX_TIMER_MS); // look again: the peer's association may end
+      return;
+    }
+    let abandoned = false;
+    core.initiating.set(this.peerId, {
+      abandon: () => {
+        abandoned = true;
+        void this.#client?.close();
+      },
+    });
     const st = core.status(this.peerId);
     st.counters.attempts++;
     st.nextRetryAt = null;
-    const keepActive = !!this.#current(); // a re-handshake: the old context stays usable meanwhile
+    // a re-handshake, or one beside an association we serve as responder: the active one stays usable meanwhile
+    const keepActive = core.associations.has(this.peerId);
     const step = (s: "connecting" | "negotiating" | "params") => {
       if (!keepActive) core.setState(this.peerId, s, { role: "initiator" });
     };
@@ -141,8 +165,12 @@ export class PeerInitiator {
       this.#client = client;
       if (this.#stopped) throw new N32cError("STOPPED", "service stopping");
       step("negotiating");
+      // with RIs configured or announced for this peer, PRINS is the only capability offered (P11)
+      const offered = core.capabilitiesFor(peer);
+      if (!offered.length)
+        throw new N32cError("NEGOTIATION_NOT_ALLOWED", "RIs are configured for this peer but PRINS is not allowed");
       const req = msg.secNegotiateReq(core.me(), {
-        capabilities: peer.securityCapabilities,
+        capabilities: offered,
         targetPlmnId: peer.plmnIds[0],
         purposes: peer.intendedUsagePurpose,
       });
@@ -187,7 +215,7 @@ export class PeerInitiator {
       const sel = rsp.selectedSecCapability as "PRINS" | "TLS";
       if (sel !== "PRINS" && sel !== "TLS")
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${String(sel).slice(0, 20)}`);
-      if (!peer.securityCapabilities.includes(sel))
+      if (!offered.includes(sel))
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${sel}, which we did not offer`);
       if (peer.intendedUsagePurpose.length && !rsp.allowedUsagePurpose?.length && rsp.rejectedUsagePurpose?.length)
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", "no common usage purpose");
@@ -224,8 +252,15 @@ export class PeerInitiator {
         this.#retireLater(peer, previous.localContextId, previous.peerContextId, previous.n32c);
       this.#scheduleRekey();
     } catch (e) {
-      this.#failed(e);
+      if (abandoned) {
+        // P11: the peer's simultaneous handshake goes on; ours ends silently (no error, no report, no backoff)
+        core.log.info("N32-c handshake abandoned: the peer's simultaneous handshake goes on (P11 tie-break)", {
+          peer: this.peerId,
+        });
+        this.#schedule(MAX_TIMER_MS);
+      } else this.#failed(e);
     } finally {
+      core.initiating.delete(this.peerId);
       this.#client = null;
       await client?.close();
     }
@@ -285,15 +320,16 @@ export class PeerInitiator {
       // P1: the master key comes from the connection that carried the cipher-suite round
       master = exportMaster(client, client.protocol, peer);
 
-      // 2. protection policies (where configured)
+      // 2. protection policies: our full effective policy (P4 defaults + our additions for this peer); the peer
+      // answers with its own full policy, compared with the agreed one in full (TS 33.501 13.2.3.6, P11)
+      const localPolicy = fullPolicy(peer.protectionPolicy);
       let peerPolicy = c1.selProtectionPolicyInfo;
-      if (peer.protectionPolicy) {
-        const c2 = checkRound(
-          await post(msg.secParamExchReq({ n32fContextId: localId, policy: peer.protectionPolicy })),
-        );
+      {
+        const c2 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, policy: localPolicy })));
         peerPolicy = c2.selProtectionPolicyInfo ?? peerPolicy;
         peerRis = c2.ipxProviderSecInfoList ?? peerRis;
-        const mismatch = peerPolicy && peer.partnerPolicy ? comparePolicies(peerPolicy, peer.partnerPolicy) : [];
+        const mismatch =
+          peerPolicy && peer.partnerPolicy ? comparePolicies(peerPolicy, fullPolicy(peer.partnerPolicy)) : [];
         if (mismatch.length) {
           core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
             peer: peer.id,
@@ -352,7 +388,7 @@ export class PeerInitiator {
         master,
         peer,
         remotePlmnIds: client.peerPlmnIds,
-        localPolicy: peer.protectionPolicy,
+        localPolicy,
         peerPolicy,
         ownRis,
         peerRis,
@@ -413,7 +449,8 @@ export class PeerInitiator {
       detail,
       failures: this.#failures,
     });
-    const stillActive = !!this.#current() || core.associations.get(this.peerId)?.capability === "TLS";
+    // a failed attempt never hides an association that is still active (ours as initiator, or one we serve)
+    const stillActive = core.associations.has(this.peerId);
     if (this.auto && !this.#stopped && !this.#halted) {
       const cfg = core.cfg().n32c;
       const cap = Math.min(cfg.retryMaxMs, cfg.retryInitialMs * 2 ** Math.min(this.#failures - 1, 30));

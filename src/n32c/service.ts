@@ -2,9 +2,9 @@
 // admin API shows (GET /v1/peers/{id}/n32), terminate and error reporting toward a peer, and the
 // sweeper that retires expired N32-f contexts (TS 29.573 5.2; TS 33.501 13.2.2, 13.5; N32-PROFILE P1, P7).
 import type { Hono } from "hono";
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema.ts";
 import type { N32fContextInfo, SecNegotiateRspData } from "../model/n32.ts";
-import type { N32Env, N32ServerLimits } from "../transport/h2server.ts";
+import type { N32Env } from "../transport/h2server.ts";
 import { N32cCore, N32cError, type N32cDeps, type N32cEvents, type PeerN32Status } from "./core.ts";
 import { PeerInitiator } from "./initiator.ts";
 import * as msg from "./messages.ts";
@@ -22,25 +22,22 @@ const SWEEP_MS = 5000;
  */
 const MAX_REPORTS_IN_FLIGHT = 4;
 const MAX_REPORTS_PER_SECOND = 10;
+/** At most one re-negotiation per peer in this period after the peer lost our context (P11 "Errors"). */
+export const RENEGOTIATE_MIN_INTERVAL_MS = 5000;
 
 /**
- * Options of the N32 listener (startN32Server) that follow from the configuration: TLS 1.3 only unless
- * tls.minVersion or some peer allows TLS 1.2 (P1; a TLS 1.2 connection from a peer that does not allow it is
- * refused per request with 403), and the body limit of N32-c.
+ * N32-c of this SEPP: answers the four operations as responder, runs one initiator per peer, keeps the status
+ * the admin API shows, terminates and reports errors toward peers. Contexts live in the `N32fContextStore`
+ * shared with the data path.
+ *
+ * @example
+ * const n32c = new N32cService({ config, tls, log, metrics, contexts, aead, n32fPort: () => port });
+ * const l = await startN32Listeners({ config: config(), tls, trust, n32c: n32c.routes(), log });
+ * n32c.start();                                   // initiators of peers with `initiate: true`
+ * n32c.on("context-active", (e) => console.log(e.peerId, e.localContextId));
+ * await n32c.handshake("home");                   // on demand
+ * await n32c.stop(); await l.close();
  */
-export function n32ListenerOptions(cfg: SeppConfig): { minVersion: "TLSv1.2" | "TLSv1.3"; limits: N32ServerLimits } {
-  const tls12 = cfg.tls.minVersion === "TLSv1.2" || cfg.peers.some((p) => p.profile.allowTls12);
-  return {
-    minVersion: tls12 ? "TLSv1.2" : "TLSv1.3",
-    limits: {
-      maxBodyBytes: cfg.n32c.maxBodyBytes,
-      requestTimeoutMs: cfg.n32c.requestTimeoutMs,
-      idleTimeoutMs: 120_000,
-      maxConcurrentStreams: 100,
-    },
-  };
-}
-
 export class N32cService {
   readonly #core: N32cCore;
   readonly #responder: Responder;
@@ -52,6 +49,7 @@ export class N32cService {
   readonly #reportBuckets: TokenBuckets;
   readonly #reportsInFlight = new Map<string, number>();
   readonly #reportsDropped;
+  readonly #lastRenegotiation = new Map<string, number>();
 
   constructor(deps: N32cDeps) {
     this.#core = new N32cCore(deps);
@@ -61,9 +59,45 @@ export class N32cService {
       "sepp_n32f_error_reports_dropped_total",
       "n32f-error reports not sent: over the per-peer report rate",
     );
+    // The peer says our current context is unknown or past its life (it restarted, or expired it first):
+    // negotiate a new one instead of sending into a dead context until the next scheduled re-handshake.
+    this.#core.on("error-report", (e) => {
+      const t = e.info.n32fErrorType;
+      if (t !== "CONTEXT_NOT_FOUND" && t !== "ENCRYPTION_KEY_EXPIRED") return;
+      const st = this.#core.status(e.peerId);
+      if (st.capability !== "PRINS" || !st.localContextId) return;
+      // about an old context: nothing to do
+      if (e.info.n32fContextId && e.info.n32fContextId.toLowerCase() !== st.localContextId.toLowerCase()) return;
+      this.renegotiate(e.peerId, t);
+    });
   }
 
-  /** The N32-c routes (/n32c-handshake/v1/…), to be mounted at "/" of the N32 listener's app. */
+  /**
+   * Start a new handshake with a peer whose current context it lost (n32f-error or a 403 CONTEXT_NOT_FOUND /
+   * ENCRYPTION_KEY_EXPIRED answer, P11 "Errors"), at most once per RENEGOTIATE_MIN_INTERVAL_MS per peer; joins a
+   * handshake in progress. Returns whether one was started (false: throttled or unknown peer).
+   *
+   * @example
+   * if (problem.cause === "CONTEXT_NOT_FOUND") n32c.renegotiate(peer.id, "CONTEXT_NOT_FOUND");
+   */
+  renegotiate(peerId: string, why: string): boolean {
+    if (!this.#core.peer(peerId)) return false;
+    const now = this.#core.now();
+    if (now - (this.#lastRenegotiation.get(peerId) ?? -Infinity) < RENEGOTIATE_MIN_INTERVAL_MS) return false;
+    this.#lastRenegotiation.set(peerId, now);
+    this.#core.log.warn("the peer lost our N32-f context: re-negotiating", { peer: peerId, type: why });
+    void this.handshake(peerId).catch((err) =>
+      this.#core.log.warn("re-negotiation failed", { peer: peerId, error: String(err) }),
+    );
+    return true;
+  }
+
+  /**
+   * The N32-c routes (/n32c-handshake/v1/…), to be mounted at "/" of the N32 listener's app.
+   *
+   * @example
+   * await startN32Listeners({ config: cfg, tls, trust, n32c: n32c.routes(), log });
+   */
   routes(): Hono<{ Bindings: N32Env }> {
     return this.#responder.app;
   }
@@ -89,7 +123,13 @@ export class N32cService {
     this.#seen.clear();
   }
 
-  /** Handshake with a peer now (on demand). Rejects (N32cError RESOURCE_NOT_FOUND) for an unknown peer. */
+  /**
+   * Handshake with a peer now (on demand), or join the one in progress. Rejects (N32cError RESOURCE_NOT_FOUND)
+   * for an unknown peer; a failed handshake resolves with the status (state `failed`/`backoff`, `lastError`).
+   *
+   * @example
+   * const st = await n32c.handshake("home"); // st.state === "active-prins", st.localContextId …
+   */
   async handshake(peerId: string): Promise<PeerN32Status> {
     const peer = this.#core.peer(peerId);
     if (!peer) throw new N32cError("RESOURCE_NOT_FOUND", `no peer ${peerId}`);
@@ -102,6 +142,9 @@ export class N32cService {
    * End the association with a peer: PRINS → n32f-terminate with the peer's context ID over a new N32-c
    * connection; TLS → exchange-capability ["NONE"] (NFTLST). Our side is wiped whatever the peer answers;
    * rejects with N32cError when the peer could not be told (the cause is also in status.lastError).
+   *
+   * @example
+   * await n32c.terminate("home").catch((e) => log.warn("peer not told", { cause: e.cause }));
    */
   async terminate(peerId: string): Promise<void> {
     const core = this.#core;
@@ -147,7 +190,7 @@ export class N32cService {
       if (a && !a.localContextId)
         core.emit("context-terminated", { peerId, capability: a.capability, reason: "local" });
       core.associations.delete(peerId);
-      this.#responder.selected.delete(peerId);
+      this.#responder.kit.selected.delete(peerId);
       core.setState(peerId, "terminated", {
         localContextId: null,
         peerContextId: null,
@@ -163,7 +206,11 @@ export class N32cService {
 
   /**
    * Report an N32-f error to a peer over N32-c (TS 33.501 13.2.2.3; P7): `receiverContextId` is the peer's own
-   * context ID; `messageId` the failed message's metaData.messageId ("0000000000000000" when none).
+   * context ID; `messageId` the failed message's metaData.messageId ("0000000000000000" when none). Rate-bounded
+   * per peer (rejects with NF_CONGESTION_RISK when over it).
+   *
+   * @example
+   * await n32c.reportError("home", { type: "INTEGRITY_CHECK_FAILED", receiverContextId: ctx.peerContextId, messageId });
    */
   async reportError(peerId: string, e: msg.N32fErrorReport): Promise<void> {
     const peer = this.#core.peer(peerId);
@@ -204,6 +251,12 @@ export class N32cService {
     return this.#core.dropContext(peerId, localContextId, "policy-mismatch", "failed");
   }
 
+  /**
+   * A copy of a peer's N32 status (GET /v1/peers/{id}/n32); undefined for an unknown peer.
+   *
+   * @example
+   * n32c.status("home")?.state; // "active-prins"
+   */
   status(peerId: string): PeerN32Status | undefined {
     if (!this.#core.peer(peerId)) return undefined;
     return structuredClone(this.#core.status(peerId));
@@ -248,6 +301,12 @@ export class N32cService {
     }
   }
 
+  /**
+   * Subscribe to `context-active`, `context-terminated` or `error-report` (a throwing listener is logged).
+   *
+   * @example
+   * n32c.on("context-terminated", (e) => dataPath.peerDown(e.peerId));
+   */
   on<K extends keyof N32cEvents>(event: K, cb: (e: N32cEvents[K]) => void): void {
     this.#core.on(event, cb);
   }

@@ -31,6 +31,15 @@ import { normalizeRiId } from "./ri-keys.ts";
 /** P6: the requestLine path of the announcement. */
 export const RI_ANNOUNCE_PATH = "/n32c-handshake/v1/exchange-params";
 
+/**
+ * P11: whether the RI-relevant parameters are announced over N32-f to this peer (per-peer `profile.announceToRi`,
+ * off by default: no 3GPP message carries them yet). Also decides whether a POLICY_MISMATCH about an established
+ * context deactivates it.
+ */
+export function announceEnabled(peer: { profile: { announceToRi?: boolean } }): boolean {
+  return peer.profile.announceToRi === true;
+}
+
 /** The RI-relevant parameters one side holds for an association (P6). */
 export interface RiRelevantParams {
   /** the sender's own N32-f context ID */

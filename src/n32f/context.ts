@@ -120,7 +120,15 @@ export class N32fContext {
   readonly role: N32cRole;
   readonly enc: JweEnc;
   readonly peerId: string;
-  readonly association: N32fAssociation;
+  /** Replaced whole (never mutated) when a later N32-c round changes it: caches keyed on it follow (P11). */
+  get association(): N32fAssociation {
+    return this.#association;
+  }
+  #association: N32fAssociation;
+  /** A later N32-c round changed the policy or RI information: in force at once (P11 "Rounds and activation"). */
+  replaceAssociation(a: N32fAssociation): void {
+    this.#association = a;
+  }
   readonly validUntil: number;
   readonly createdAt: number;
   readonly engine: AeadEngine;
@@ -143,7 +151,7 @@ export class N32fContext {
     this.role = p.role;
     this.enc = p.enc;
     this.peerId = p.peerId;
-    this.association = p.association;
+    this.#association = p.association;
     this.validUntil = p.validUntil;
     this.engine = p.engine;
     this.#now = p.now ?? Date.now;

@@ -21,7 +21,9 @@ import {
   type DevCert,
 } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
-import { startN32Server, type N32Server } from "../../src/transport/h2server.ts";
+import type { N32Server } from "../../src/transport/h2server.ts";
+import { type N32Listeners, startN32Listeners } from "../../src/n32c/listeners.ts";
+import type { Logger } from "../../src/log.ts";
 import { H2Client } from "../../src/transport/h2client.ts";
 import { N32cService } from "../../src/n32c/service.ts";
 import type { TraceEvent } from "../../src/n32c/core.ts";
@@ -33,13 +35,17 @@ export const PLMN_A = { mcc: "262", mnc: "01" };
 export const PLMN_B = { mcc: "310", mnc: "410" };
 export const RI_ID = "ipx1.ri.example.org";
 
-/** Two distinct protection policies (A's and B's), for the policy round and mismatch tests. */
+/** Two distinct protection policies (A's and B's additions to the P4 defaults), for the policy round and mismatch tests. */
 export const POLICY_A: ProtectionPolicy = {
   apiIeMappingList: [
     {
       apiSignature: "/nudm-sdm/v2/{supi}/am-data",
       apiMethod: "GET",
-      IeList: [{ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }],
+      IeList: [
+        { ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" },
+        // not in the P4 default mapping: A's full effective policy differs from the defaults
+        { ieLoc: "BODY", ieType: "OTHER", rspIe: "/subscribedUeAmbr" },
+      ],
     },
   ],
   dataTypeEncPolicy: ["UEID", "LOCATION"],
@@ -49,7 +55,11 @@ export const POLICY_B: ProtectionPolicy = {
     {
       apiSignature: "/nausf-auth/v1/ue-authentications",
       apiMethod: "POST",
-      IeList: [{ ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/5gAuthData", isModifiable: false }],
+      IeList: [
+        { ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/5gAuthData", isModifiable: false },
+        // not in the P4 default mapping: B's full effective policy differs from the defaults and from A's
+        { ieLoc: "BODY", ieType: "OTHER", rspIe: "/servingNetworkName" },
+      ],
     },
   ],
   dataTypeEncPolicy: ["UEID"],
@@ -144,7 +154,8 @@ export function configInput(pki: TestPki, side: "a" | "b", peerUri: string, dir:
       retryInitialMs: 50,
       retryMaxMs: 400,
       requestTimeoutMs: 3000,
-      maxBodyBytes: 8192,
+      // the policy round carries a full effective policy (P4 defaults + additions, about 31 kB; P11)
+      maxBodyBytes: 65536,
       maxRequestsPerSecond: 200,
     },
     peers: [{ id: other.id, n32Fqdn: other.fqdn, plmnIds: [other.plmn], n32cUri: peerUri, initiate: false }],
@@ -210,15 +221,7 @@ export async function startPair(
       now: opts.now,
       trace: (e) => traces.push(e),
     });
-    const server = await startN32Server({
-      host: "127.0.0.1",
-      port: 0,
-      tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate, minVersion: "TLSv1.3" },
-      trust: TrustStore.fromConfig(cfg),
-      app: service.routes(),
-      limits: { maxBodyBytes: cfg.n32c.maxBodyBytes, requestTimeoutMs: 3000 },
-      log,
-    });
+    const server = (await listenN32(cfg, service, log)).n32;
     const s: TestSepp = {
       name,
       service,
@@ -259,6 +262,27 @@ export async function startPair(
       b.contexts.clear();
     },
   };
+}
+
+/**
+ * The N32 listener of a test SEPP, wired as the SEPP wires it (src/n32c/listeners.ts): TLS floor and bounds
+ * from `cfg`, on 127.0.0.1 (`port`, default any); `tls` replaces the certificate (a server presenting another
+ * certificate), `maxTlsVersion` makes it an old TLS 1.2-only peer.
+ */
+export function listenN32(
+  cfg: SeppConfig,
+  service: N32cService,
+  log: Logger,
+  o: { port?: number; tls?: { key: string; cert: string }; maxTlsVersion?: "TLSv1.2" } = {},
+): Promise<N32Listeners> {
+  return startN32Listeners({
+    config: { ...cfg, listeners: { ...cfg.listeners, n32: { host: "127.0.0.1", port: o.port ?? 0 }, n32f: undefined } },
+    tls: o.tls ?? { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
+    trust: TrustStore.fromConfig(cfg),
+    n32c: service.routes(),
+    log,
+    maxTlsVersion: o.maxTlsVersion,
+  });
 }
 
 /** A raw N32 client toward `sepp` presenting `cert` (for refusal tests). */
