@@ -11,7 +11,8 @@ import type { TrustStore } from "../pki/trust.ts";
 import type { PeerLimits } from "../sbi/limits.ts";
 import type { Screening } from "../screening/screening.ts";
 import type { TelescopicStore } from "../sbi/telescopic-store.ts";
-import type { PeerN32fClients, ProducerClients } from "./upstream.ts";
+import type { PeerN32fClients } from "./n32f-clients.ts";
+import type { ProducerClients } from "./producer-clients.ts";
 import { EgressPolicy } from "../sbi/egress.ts";
 
 /** The part of N32cService the data path uses. */

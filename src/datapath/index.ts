@@ -23,7 +23,8 @@ import { N32F_PROCESS_PATH, n32fProcessLimit } from "./n32f-process.ts";
 import { PSepp } from "./psepp.ts";
 import { startSbiServer, type SbiServer } from "./sbi-server.ts";
 import { readInbound, sendProblem } from "./stream.ts";
-import { PeerN32fClients, ProducerClients } from "./upstream.ts";
+import { PeerN32fClients } from "./n32f-clients.ts";
+import { ProducerClients } from "./producer-clients.ts";
 
 export interface DataPathOptions {
   config: () => SeppConfig;

@@ -2,7 +2,7 @@
 // 13.2.4.7; TS 29.573 6.2; N32-PROFILE P1, P3, P8, P11): the request becomes an HttpMessage with the target apiRoot
 // in its requestLine, the engine protects it on the peer's active context (a message it cannot carry: the
 // ReformatError's ProblemDetails; our context or its keys unusable: 503), it is POSTed to n32f-process on the
-// peer's N32-f pool (upstream next hops, P11), and the answer is verified (openResponse; a failure is 502 and
+// peer's N32-f pool (n32f-clients.ts, next hops by n32f-hops.ts, P11), and the answer is verified (openResponse; a failure is 502 and
 // an n32f-error to the peer) or, for a Roaming-Hub-originated error, handled by rh-answer.ts. A peer that lost our
 // context gets a new N32-c handshake, at most once per RENEGOTIATE_EVERY_MS.
 import { AeadKeyError } from "../../hw/aead.ts";
