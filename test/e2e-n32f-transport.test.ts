@@ -138,7 +138,8 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
     expect(br.status).toBe(415);
   });
 
-  test("SCAS 33.517 4.2.2.4: serving PLMN ID mismatch → 403 PLMN_ID_MISMATCH and an n32f-error with the messageId and the context", async () => {
+  // 403 PLMN_ID_MISMATCH and an n32f-error on N32-c with the messageId and the context (docs/SCAS.md)
+  test("SCAS 33.517 4.2.2.4 Correct handling of serving PLMN ID mismatch", async () => {
     const before = vsmf.received.length;
     const logs0 = h.logs.length;
     const start = proxy.exchanges.length;

@@ -19,7 +19,7 @@ import type { ConnInfo } from "../transport/h2server.ts";
 import type { ProducerDelivery } from "./delivery.ts";
 import { reportN32fError, type DataPathDeps, type DataPathMetrics } from "./deps.ts";
 import { congestionResponse, headerOf, problemOut, type InboundRequest, type OutboundResponse } from "./http.ts";
-import { n32fSenderOf, risOf } from "./n32f-sender.ts";
+import { admissionRefused, n32fSenderOf, risOf } from "./n32f-sender.ts";
 import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce.ts";
 
 export const N32F_PROCESS_PATH = "/n32f-forward/v1/n32f-process";
@@ -110,6 +110,7 @@ export class N32fProcess {
         return problemOut(problem(415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json"));
       if (!sender) {
         outcome = "refused";
+        admissionRefused(this.d, "n32f-process", conn, "neither a configured roaming partner nor a listed RI");
         return problemOut(
           problem(
             403,

@@ -31,6 +31,20 @@ export function peerOfConnection(
   return peer;
 }
 
+/** A TLS client refused on N32-f: a security event (TS 33.117 4.2.3.6.1), at most one line per 10 s and
+ *  certificate subject; the subject and source address identify the client, nothing of the request is logged. */
+export function admissionRefused(d: Pick<DataPathDeps, "log">, plane: string, conn: ConnInfo, reason: string): void {
+  const subject = conn.peerChain()[0]?.subject.replaceAll("\n", ", ") ?? "none";
+  d.log.every(`n32f-admission-${subject}`, 10_000, "warn", "N32-f client refused", {
+    category: "security",
+    event: "n32-admission-refused",
+    plane,
+    reason,
+    subject,
+    source: conn.socket.remoteAddress,
+  });
+}
+
 /** Who holds the other end of an N32-f TLS connection (N32-PROFILE P11). */
 export type N32fSender = { kind: "peer"; peer: PeerConfig } | { kind: "ri"; ipxProviderId: string };
 

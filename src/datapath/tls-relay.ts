@@ -24,7 +24,7 @@ import {
   type InboundRequest,
   type OutboundResponse,
 } from "./http.ts";
-import { peerOfConnection } from "./n32f-sender.ts";
+import { admissionRefused, peerOfConnection } from "./n32f-sender.ts";
 import { MAX_CACHED, originAtReceiver } from "./plmn-checks.ts";
 import { UpstreamError } from "./upstream.ts";
 
@@ -61,6 +61,7 @@ export class TlsRelay {
     try {
       if (!peer) {
         outcome = "refused";
+        admissionRefused(this.d, "tls-relay", conn, "not a configured roaming partner");
         return problemOut(
           problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"),
         );

@@ -77,7 +77,9 @@ export class ResponderKit {
     core.trace({ direction: "sent", kind: "response", operation: op, schema: "ProblemDetails", status, body: p });
     core.m.requests.inc({ operation: op, status: String(status) });
     core.m.errors.inc({ cause });
+    // an admission refusal (unknown or unauthorised partner, P7) is a security event (TS 33.117 4.2.3.6.1)
     core.log.every(`n32c-refused:${op}:${cause}:${peerId ?? "?"}`, 10_000, "warn", "N32-c request refused", {
+      ...(cause === "NEGOTIATION_NOT_ALLOWED" ? { category: "security", event: "n32-admission-refused" } : {}),
       operation: op,
       status,
       cause,
