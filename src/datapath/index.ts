@@ -19,10 +19,12 @@ import type { ConnInfo } from "../transport/h2server.ts";
 import { CSepp } from "./csepp.ts";
 import { sbiEndpointOf, seppDomainOf, type N32cView } from "./deps.ts";
 import { respond, type InboundRequest, type OutboundResponse } from "./http.ts";
-import { N32F_PROCESS_PATH, n32fProcessLimit, PSepp } from "./psepp.ts";
+import { N32F_PROCESS_PATH, n32fProcessLimit } from "./n32f-process.ts";
+import { PSepp } from "./psepp.ts";
 import { startSbiServer, type SbiServer } from "./sbi-server.ts";
 import { readInbound, sendProblem } from "./stream.ts";
-import { PeerN32fClients, ProducerClients } from "./upstream.ts";
+import { PeerN32fClients } from "./n32f-clients.ts";
+import { ProducerClients } from "./producer-clients.ts";
 
 export interface DataPathOptions {
   config: () => SeppConfig;
