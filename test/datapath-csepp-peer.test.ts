@@ -61,6 +61,7 @@ beforeAll(() => {
       },
       reportError: async () => {},
       handshake: async () => undefined,
+      renegotiate: () => false,
     },
     prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
     peerClients: {} as PeerN32fClients,
