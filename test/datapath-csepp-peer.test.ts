@@ -55,7 +55,11 @@ beforeAll(() => {
     metrics,
     contexts: new N32fContextStore(),
     n32c: {
-      brief: (peerId) => (asked.push(peerId), undefined), // no association: 503 once the peer is chosen
+      // no association: 503 once the peer is chosen
+      brief: (peerId) => {
+        asked.push(peerId);
+        return undefined;
+      },
       reportError: async () => {},
       handshake: async () => undefined,
       renegotiate: () => false,

@@ -63,7 +63,10 @@ beforeAll(() => {
     metrics,
     contexts: new N32fContextStore(),
     n32c: {
-      brief: (peerId) => (asked.push(peerId), undefined),
+      brief: (peerId) => {
+        asked.push(peerId);
+        return undefined;
+      },
       reportError: async () => {},
       handshake: async () => undefined,
       renegotiate: () => false,

@@ -180,8 +180,7 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
     }
     return notFound();
   });
-  let nrf: TestNf;
-  nrf = await startNf((r) =>
+  const nrf = await startNf((r) =>
     r.method === "GET" && r.path.startsWith("/nnrf-disc/v1/nf-instances?") && r.path.includes("target-nf-type=UDM")
       ? json(200, udmSearchResult(udm.port))
       : notFound(),

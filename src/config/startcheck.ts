@@ -166,7 +166,9 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
   // RI certificates announced or expected per peer (P5)
   c.peers.forEach((p, i) => {
     p.roamingIntermediaries.forEach((r, j) => {
-      r.certificates.forEach((src, k) => l.certs(`/peers/${i}/roamingIntermediaries/${j}/certificates/${k}`, src));
+      r.certificates.forEach((src, k) => {
+        l.certs(`/peers/${i}/roamingIntermediaries/${j}/certificates/${k}`, src);
+      });
     });
     // the roots of our own RIs on N32-f and N32-c (P11): loaded when the connection is made, checked now
     for (const list of ["n32fNextHops", "n32cVia"] as const) {
@@ -179,7 +181,9 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
   });
 
   // the SBI side: producer CAs, and the TLS listener's material and client CAs
-  c.sbi.producerCa.forEach((src, i) => l.certs(`/sbi/producerCa/${i}`, src));
+  c.sbi.producerCa.forEach((src, i) => {
+    l.certs(`/sbi/producerCa/${i}`, src);
+  });
   const sbiClientCa = c.sbi.clientCa.flatMap((src, i) => {
     const r = l.certs(`/sbi/clientCa/${i}`, src);
     return r ? [r.pem] : [];
