@@ -14,6 +14,7 @@ import { N32fContextStore } from "./n32f/context.ts";
 import { N32cService } from "./n32c/service.ts";
 import { TrustStore } from "./pki/trust.ts";
 import { startN32Listeners } from "./n32c/listeners.ts";
+import { risOf } from "./datapath/psepp.ts";
 import { DataPath } from "./datapath/index.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
@@ -170,7 +171,14 @@ async function startOpened(
   const n32 = await startN32Listeners({
     config: cfg0,
     tls,
-    trust: trustOf(),
+    trust: trustOf,
+    liveConfig: config,
+    // RIs listed in the RI security information of an active association (P11) may connect to N32-f
+    exchangedRis: () =>
+      contexts
+        .list()
+        .filter((c) => c.state === "active")
+        .flatMap((c) => risOf(c)),
     n32c: n32c.routes(),
     n32fStreamHandler: dataPath.n32fStreamHandler(),
     log,

@@ -31,6 +31,26 @@ const capReq = (sender: string, extra: object = {}) => ({
   ...extra,
 });
 
+/** Sends one N32-c request with `cert`; "closed" when the connection ends without an HTTP answer. */
+async function answerStatus(
+  side: Parameters<typeof rawClient>[0],
+  cert: Parameters<typeof rawClient>[1],
+  op: Parameters<typeof rawPost>[1],
+  body: unknown,
+): Promise<number | "closed"> {
+  try {
+    const c = await rawClient(side, cert);
+    try {
+      return (await rawPost(c, op, body)).status;
+    } finally {
+      await c.close();
+    }
+  } catch (e) {
+    if (/closed|failed|reset/.test(String(e))) return "closed";
+    throw e;
+  }
+}
+
 describe("exchange-capability refusals", () => {
   test("unknown sender → 403 NEGOTIATION_NOT_ALLOWED", async () => {
     const c = await rawClient(pair.b, pair.pki.seppA);
@@ -43,12 +63,10 @@ describe("exchange-capability refusals", () => {
     noContexts();
   });
 
-  test("sender not a dNSName of the client certificate → 403", async () => {
-    const c = await rawClient(pair.b, pair.pki.bOtherName); // valid cert of PLMN B, another name
-    const r = await rawPost(c, "exchange-capability", capReq(FQDN_A));
-    expectProblem(r, 403, "NEGOTIATION_NOT_ALLOWED");
-    expect(r.body.detail).toContain("dNSName");
-    await c.close();
+  test("a certificate that names no configured peer (sender not a dNSName of it) → connection closed at set-up", async () => {
+    // issue 10: a valid chain is not enough to hold an N32 connection; the certificate must name a configured
+    // peer (or a listed RI), else the connection ends before any HTTP/2 frame (src/pki/admission.ts)
+    expect(await answerStatus(pair.b, pair.pki.bOtherName, "exchange-capability", capReq(FQDN_A))).toBe("closed");
     noContexts();
   });
 
@@ -118,31 +136,27 @@ describe("exchange-capability refusals", () => {
 });
 
 describe("certificates and trust anchors (SCAS 33.517 4.2.5)", () => {
-  test("C3: peer name and PLMN, but issued by another PLMN's root → 403 (server role)", async () => {
-    const c = await rawClient(pair.a, pair.pki.bSignedByA);
-    const r = await rawPost(c, "exchange-capability", { ...capReq(FQDN_B), plmnIdList: [PLMN_B] });
-    expectProblem(r, 403, "NEGOTIATION_NOT_ALLOWED");
-    expect(r.body.detail).toContain("trust anchor");
-    await c.close();
-    noContexts();
-  });
-
-  test("C4: PLMN IDs of two different anchors → 403 (server role)", async () => {
-    const c = await rawClient(pair.a, pair.pki.bTwoAnchors);
-    const r = await rawPost(c, "exchange-capability", { ...capReq(FQDN_B), plmnIdList: [PLMN_B] });
-    expectProblem(r, 403, "NEGOTIATION_NOT_ALLOWED");
-    expect(r.body.detail).toContain("different trust anchors");
-    await c.close();
-    noContexts();
-  });
-
-  test("certificate without mncXXX.mccYYY labels → 403", async () => {
-    const c = await rawClient(pair.a, pair.pki.bNoLabels);
-    const r = await rawPost(c, "exchange-capability", { ...capReq(FQDN_B), plmnIdList: [PLMN_B] });
-    expectProblem(r, 403, "NEGOTIATION_NOT_ALLOWED");
-    expect(r.body.detail).toContain("mncXXX.mccYYY");
-    await c.close();
-  });
+  // P11 "Trust": refused at connection set-up, before any HTTP/2 frame, never with an HTTP answer
+  // (the SCAS expected results in both roles: test/scas-trust-anchoring.test.ts)
+  for (const [name, pick] of [
+    ["C3: peer name and PLMN, but issued by another PLMN's root", (p: Pair["pki"]) => p.bSignedByA],
+    ["C4: PLMN IDs of two different anchors", (p: Pair["pki"]) => p.bTwoAnchors],
+    ["certificate without mncXXX.mccYYY labels", (p: Pair["pki"]) => p.bNoLabels],
+  ] as const)
+    test(`${name} → connection closed at set-up, no HTTP answer (server role)`, async () => {
+      let status = 0;
+      let err = "";
+      try {
+        const c = await rawClient(pair.a, pick(pair.pki));
+        status = (await rawPost(c, "exchange-capability", { ...capReq(FQDN_B), plmnIdList: [PLMN_B] })).status;
+        await c.close();
+      } catch (e) {
+        err = String(e);
+      }
+      expect(status).toBe(0);
+      expect(err).toMatch(/closed|failed|reset/);
+      noContexts();
+    });
 
   test("C3/C4 in the client role: the initiator refuses such a server certificate", async () => {
     for (const bad of [pair.pki.bSignedByA, pair.pki.bTwoAnchors]) {
@@ -154,7 +168,8 @@ describe("certificates and trust anchors (SCAS 33.517 4.2.5)", () => {
       try {
         const st = await pair.a.service.handshake("home");
         expect(st.state).toBe("failed");
-        expect(st.lastError?.detail).toContain("peer certificate refused");
+        // inside the handshake: the TLS stack (only the peer PLMN's roots) or the per-PLMN check
+        expect(st.lastError?.detail).toMatch(/peer certificate refused|certificate in certificate chain|verify/);
         noContexts();
       } finally {
         pair.a.update((c) => (c.peers![0]!.n32cUri = saved));
@@ -319,13 +334,10 @@ describe("exchange-params, n32f-terminate, n32f-error refusals", () => {
   test("a context of another peer cannot be terminated", async () => {
     await pair.a.service.handshake("home");
     const [cb] = pair.b.contexts.list();
-    const c = await rawClient(pair.b, pair.pki.bOtherName); // a valid PLMN-B cert that names no configured peer
-    expectProblem(
-      await rawPost(c, "n32f-terminate", { n32fContextId: cb!.localContextId }),
-      403,
-      "NEGOTIATION_NOT_ALLOWED",
-    );
-    await c.close();
+    // a valid PLMN-B certificate that names no configured peer: cut at set-up, the context stays
+    expect(
+      await answerStatus(pair.b, pair.pki.bOtherName, "n32f-terminate", { n32fContextId: cb!.localContextId }),
+    ).toBe("closed");
     expect(pair.b.contexts.size).toBe(1);
     await pair.a.service.terminate("home");
     noContexts();

@@ -1,7 +1,21 @@
 // Per-peer rate and pending limits (src/sbi/limits.ts): 429 NF_CONGESTION_RISK. A controllable clock
 // keeps the tests exact and free of sleeps.
 import { describe, expect, test } from "bun:test";
-import { congestionProblem, PeerLimiter, PeerLimits, TokenBucket } from "../src/sbi/limits.ts";
+import {
+  congestionProblem,
+  N32_LIMITS,
+  n32HeaderListProblem,
+  PeerLimiter,
+  PeerLimits,
+  TokenBucket,
+} from "../src/sbi/limits.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { MetaData, ProtectionPolicy } from "../src/model/n32.ts";
+import type { HttpMessage } from "../src/n32f/message.ts";
+import { buildEffectivePolicy } from "../src/n32f/policy.ts";
+import { reconstruct } from "../src/n32f/reconstruct.ts";
+import { reformat } from "../src/n32f/reformat.ts";
 import { Registry } from "../src/metrics.ts";
 
 function clock(start = 1000) {
@@ -158,4 +172,53 @@ describe("PeerLimits", () => {
     expect(r.headers).toEqual({ "retry-after": "3" });
     expect(congestionProblem({ reason: "pending", retryAfterSeconds: 1 }).problem.detail).toMatch(/pending/);
   });
+});
+
+describe("one definition of what crosses N32: the sender refuses what the receiver would", () => {
+  const policy = buildEffectivePolicy({
+    defaults: JSON.parse(
+      readFileSync(join(import.meta.dir, "..", "config", "api-ie-mapping.json"), "utf8"),
+    ) as ProtectionPolicy,
+  });
+  const metaData: MetaData = {
+    n32fContextId: "51b0c7e2aa93f410",
+    messageId: "0123456789abcdef",
+    authorizedIpxId: "NULL",
+  };
+  /** the receiving SEPP's verdict on a message the sending SEPP reformatted (PRINS) */
+  const receiverRefuses = (headers: Array<[string, string]>) => {
+    const msg: HttpMessage = {
+      kind: "request",
+      method: "GET",
+      scheme: "https",
+      authority: "nf.example.org",
+      path: "/x",
+      headers,
+    };
+    const r = reformat(msg, { metaData, policy });
+    try {
+      reconstruct(JSON.parse(JSON.stringify(r.block)), r.dataToEncrypt);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  const cases: Array<[string, Array<[string, string]>]> = [
+    ["a header name of 256 characters", [[`x-${"a".repeat(254)}`, "v"]]],
+    ["a header name of 257 characters", [[`x-${"a".repeat(255)}`, "v"]]],
+    ["a header name of 300 characters", [[`x-${"a".repeat(298)}`, "v"]]],
+    [`${N32_LIMITS.maxHeaders} headers`, Array.from({ length: N32_LIMITS.maxHeaders }, (_, i) => [`x-h${i}`, "v"])],
+    [
+      `${N32_LIMITS.maxHeaders + 1} headers`,
+      Array.from({ length: N32_LIMITS.maxHeaders + 1 }, (_, i) => [`x-h${i}`, "v"]),
+    ],
+    ["a header list just over the size bound", Array.from({ length: 5 }, (_, i) => [`x-h${i}`, "v".repeat(13_100)])],
+    ["a header list under the size bound", Array.from({ length: 4 }, (_, i) => [`x-h${i}`, "v".repeat(13_100)])],
+  ];
+  for (const [name, headers] of cases)
+    test(`${name}: sender and receiver agree`, () => {
+      const sender = n32HeaderListProblem(headers);
+      expect(sender !== null).toBe(receiverRefuses(headers));
+      if (sender) expect(sender).toMatchObject({ status: 400, cause: "INVALID_MSG_FORMAT" });
+    });
 });

@@ -64,7 +64,8 @@ export async function waitFor<T>(
 }
 
 export interface SeppSide {
-  name: "visited" | "home";
+  /** "visited", "home", or another name for a further SEPP (test/support/third-sepp.ts) */
+  name: string;
   dir: string;
   configPath: string;
   config: SeppConfigInput;

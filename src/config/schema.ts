@@ -95,6 +95,20 @@ export const N32fNextHopSchema = v.strictObject({
   trustAnchors: v.optional(v.array(PemSource)),
 });
 
+/**
+ * One of our own RIs through which N32-c reaches a peer (N32-PROFILE P11): an HTTP/1.1 CONNECT proxy over TLS. The
+ * TLS connection to it is checked like an N32-f next hop's (RI trust store, dNSName = ipxProviderId); inside the
+ * tunnel runs the end-to-end mutual TLS with the peer SEPP.
+ */
+export const N32cViaSchema = v.strictObject({
+  /** https://host:port of the RI's CONNECT proxy */
+  uri: HttpsUri,
+  /** the RI's identity: a dNSName of its TLS certificate */
+  ipxProviderId: Fqdn,
+  /** roots its TLS certificate must chain to (PEM or paths); default: every root of tls.riTrustAnchors */
+  trustAnchors: v.optional(v.array(PemSource)),
+});
+
 /** Per-peer settings of N32-PROFILE.md, with the profile's defaults. */
 export const PeerProfileSchema = v.strictObject({
   /** P1: TLS 1.2 exporter context: "empty" (zero-length context) or "none" */
@@ -244,6 +258,8 @@ export const PeerSchema = v.strictObject({
   roamingIntermediaries: v.optional(v.array(RoamingIntermediarySchema), []),
   /** P11: our own RI next hops on N32-f toward this peer, tried in order; empty: straight to the peer's N32-f endpoint */
   n32fNextHops: v.optional(v.pipe(v.array(N32fNextHopSchema), v.maxLength(8)), []),
+  /** P11: our own RIs through which N32-c reaches this peer (HTTP CONNECT), tried in order; empty: straight to n32cUri */
+  n32cVia: v.optional(v.pipe(v.array(N32cViaSchema), v.maxLength(8)), []),
   profile: v.optional(PeerProfileSchema, {}),
   /** Data path settings (egress allow-list, limits): see docs/CONFIG.md */
   n32f: v.optional(
@@ -273,6 +289,8 @@ const TrustAnchorSchema = v.strictObject({
   /** PLMN IDs whose certificates must chain to these roots; a PLMN ID belongs to at most one anchor (TS 33.501 13.1.2). */
   plmnIds: v.pipe(v.array(PlmnIdSchema), v.minLength(1)),
   roots: v.pipe(v.array(PemSource), v.minLength(1)),
+  /** CRLs (PEM or paths) of this anchor's CAs: a revoked certificate is refused on N32-c and N32-f (P11 "Trust") */
+  crls: v.optional(v.array(PemSource), []),
 });
 
 const ListenerSchema = v.strictObject({ host: Host, port: Port });
@@ -329,6 +347,8 @@ export const ConfigSchema = v.strictObject({
     trustAnchors: v.pipe(v.array(TrustAnchorSchema), v.minLength(1)),
     /** Roots for Roaming Intermediary certificates: a separate trust store, never used for TLS (TS 33.501 5.9.3.2). */
     riTrustAnchors: v.optional(v.array(PemSource), []),
+    /** CRLs (PEM or paths) of the RI CAs: revoked RI certificates are refused on N32-f and in RI information (P11) */
+    riCrls: v.optional(v.array(PemSource), []),
   }),
   keystore: v.optional(
     v.variant("backend", [
@@ -364,6 +384,22 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** Connection bounds of the N32 listener(s) (issue 10 §1): see docs/CONFIG.md "connection limits" */
+  n32Connections: v.optional(
+    v.strictObject({
+      /** connections all clients together may hold */
+      maxConnections: v.optional(PosInt, 256),
+      /** connections one configured peer (or one listed RI) may hold; the others keep theirs */
+      maxConnectionsPerPeer: v.optional(PosInt, 16),
+      /** TCP accept → TLS handshake → the client's HTTP/2 SETTINGS */
+      prefaceTimeoutMs: v.optional(PosInt, 10_000),
+      /** a connection without an open stream this long is closed (PINGs do not count) */
+      idleTimeoutMs: v.optional(PosInt, 120_000),
+      /** streams a client may reset before they were answered, per 10 s; above: GOAWAY ENHANCE_YOUR_CALM */
+      maxResetsPer10s: v.optional(PosInt, 200),
+    }),
+    {},
+  ),
   /** The data path (SBI side, N32-f forwarding): docs/CONFIG.md */
   sbi: v.optional(
     v.strictObject({
@@ -392,11 +428,22 @@ export const ConfigSchema = v.strictObject({
       maxBodyBytes: v.optional(PosInt, 1 << 20),
       maxHeaders: v.optional(PosInt, 128),
       maxConcurrentStreams: v.optional(PosInt, 256),
+      /** SBI listener connection bounds (issue 10 §1): all, and per source IP address */
+      maxConnections: v.optional(PosInt, 1024),
+      maxConnectionsPerSource: v.optional(PosInt, 64),
+      /** TCP accept (→ TLS) → the client's HTTP/2 SETTINGS */
+      prefaceTimeoutMs: v.optional(PosInt, 5000),
+      /** a connection without an open stream this long is closed (PINGs do not count) */
+      idleTimeoutMs: v.optional(PosInt, 120_000),
+      /** streams a client may reset before they were answered, per 10 s; above: GOAWAY ENHANCE_YOUR_CALM */
+      maxResetsPer10s: v.optional(PosInt, 200),
       /** N32-f connections per peer (cSEPP side) and streams per connection before another is opened */
       maxN32fConnectionsPerPeer: v.optional(PosInt, 4),
       streamsPerN32fConnection: v.optional(PosInt, 100),
       /** P11: an RI next hop that failed to connect or answered 502/503/504 without ProblemDetailsMsgForwarding is skipped this long */
       n32fNextHopBackoffMs: v.optional(PosInt, 30000),
+      /** P11: n32f-process bodies of at least this many octets are gzipped toward a next hop that announced gzip (0, the default: never) */
+      n32fGzipMinBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1 << 30)), 0),
     }),
     {},
   ),
@@ -424,6 +471,7 @@ export type ScreeningConfig = v.InferOutput<typeof ScreeningSchema>;
 export type ScreeningOperation = v.InferOutput<typeof ScreeningOperationSchema>;
 export type PlmnRule = v.InferOutput<typeof PlmnRuleSchema>;
 export type N32fNextHopConfig = v.InferOutput<typeof N32fNextHopSchema>;
+export type N32cViaConfig = v.InferOutput<typeof N32cViaSchema>;
 export type RoamingIntermediaryConfig = v.InferOutput<typeof RoamingIntermediarySchema>;
 
 export interface ConfigIssue {
@@ -460,6 +508,13 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
         issues.push({
           path: `/peers/${i}/n32fNextHops/${j}/trustAnchors`,
           reason: "an RI next hop needs trust anchors (here or in tls.riTrustAnchors)",
+        });
+    });
+    p.n32cVia.forEach((h, j) => {
+      if (!h.trustAnchors?.length && c.tls.riTrustAnchors.length === 0)
+        issues.push({
+          path: `/peers/${i}/n32cVia/${j}/trustAnchors`,
+          reason: "an RI on N32-c needs trust anchors (here or in tls.riTrustAnchors)",
         });
     });
     if (p.n32fNextHops.length > 0 && p.securityCapabilities.includes("TLS"))

@@ -10,7 +10,8 @@ import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { createSecureContext } from "node:tls";
-import { TrustStore, type TrustAnchor } from "../pki/trust.ts";
+import { loadCrls, TrustStore, type TrustAnchor } from "../pki/trust.ts";
+import type { Crl } from "../pki/crl.ts";
 import { isInlinePem, resolvePem, splitPem } from "./pem.ts";
 import type { ConfigIssue, SeppConfig } from "./schema.ts";
 
@@ -115,6 +116,16 @@ class Loader {
   }
 }
 
+/** CRLs of one anchor (P11): files exist and parse, else an issue naming the place (src/pki/trust.ts loadCrls). */
+function crlsOf(l: Loader, where: string, sources: readonly string[]): Crl[] {
+  try {
+    return loadCrls(sources, l.dataDir, where);
+  } catch (e) {
+    l.fail(where, message(e));
+    return [];
+  }
+}
+
 /**
  * Load and check everything a start of `c` needs. Never throws; `ok: false` carries every reason.
  * Start-up (src/sepp.ts through src/config/start.ts) uses the returned material; the admin API discards it.
@@ -127,9 +138,10 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
     name: a.name,
     plmnIds: a.plmnIds,
     roots: a.roots.flatMap((r, j) => l.certs(`/tls/trustAnchors/${i}/roots/${j}`, r)?.certs ?? []),
+    crls: crlsOf(l, `/tls/trustAnchors/${i}/crls`, a.crls),
   }));
   const riRoots = c.tls.riTrustAnchors.flatMap((r, i) => l.certs(`/tls/riTrustAnchors/${i}`, r)?.certs ?? []);
-  const trust = new TrustStore(anchors, riRoots);
+  const trust = new TrustStore(anchors, riRoots, crlsOf(l, "/tls/riCrls", c.tls.riCrls));
   const n32Ca = trust.tlsCaPem();
 
   // our N32 certificate and key (file/PEM, or sealed in the keystore)
@@ -156,6 +168,14 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
     p.roamingIntermediaries.forEach((r, j) => {
       r.certificates.forEach((src, k) => l.certs(`/peers/${i}/roamingIntermediaries/${j}/certificates/${k}`, src));
     });
+    // the roots of our own RIs on N32-f and N32-c (P11): loaded when the connection is made, checked now
+    for (const list of ["n32fNextHops", "n32cVia"] as const) {
+      p[list].forEach((h, j) => {
+        h.trustAnchors?.forEach((src, k) => {
+          l.certs(`/peers/${i}/${list}/${j}/trustAnchors/${k}`, src);
+        });
+      });
+    }
   });
 
   // the SBI side: producer CAs, and the TLS listener's material and client CAs

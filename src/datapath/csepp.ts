@@ -27,6 +27,7 @@ import { ReformatError } from "../n32f/reformat.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
 import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/multipart.ts";
 import type { HttpMethod, ProblemDetails, ProblemDetailsMsgForwarding } from "../model/n32.ts";
+import { N32_LIMITS, n32HeaderListProblem } from "../sbi/limits.ts";
 import { problem } from "../problem.ts";
 import { validateBody } from "../openapi/validate.ts";
 import {
@@ -66,7 +67,7 @@ export function containsEncBlockIndex(body: Uint8Array): boolean {
  * maxHeaderListSize 16384 octets, counted as in RFC 9113 6.5.2, name + value + 32 each) is refused here with
  * 431 instead of failing at the peer as "not reachable".
  */
-const N32_MAX_HEADER_LIST = 16_384;
+const N32_MAX_HEADER_LIST = N32_LIMITS.maxTlsHeaderListSize;
 
 /** Re-negotiation after a refused context (P11), at most this often per peer. */
 const RENEGOTIATE_EVERY_MS = 5000;
@@ -142,6 +143,9 @@ export class CSepp {
           );
       }
       peerId = peer.id;
+      // 2b. what the receiving SEPP would refuse is refused here, by the same definition (src/sbi/limits.ts)
+      const unfit = n32HeaderListProblem(req.headers);
+      if (unfit) return problemOut(unfit);
       // 3. limits
       const permit = this.d.limits.acquire(peer.id);
       if (!permit.ok) {
@@ -282,6 +286,7 @@ export class CSepp {
         timeoutMs: wait.ms,
         maxBodyBytes: cfg.sbi.maxBodyBytes * 2 + 65536,
         signal: req.signal,
+        compressible: true,
       });
     } catch (e) {
       this.#logN32fFailure(peer, e);

@@ -18,6 +18,7 @@ import { resolvePem } from "../config/pem.ts";
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
 import { SeppError } from "../errors.ts";
+import { acceptsGzip, gzipBody } from "./n32f-encoding.ts";
 
 export interface UpstreamResponse {
   status: number;
@@ -299,11 +300,18 @@ type PeerRequestInit = {
   timeoutMs: number;
   maxBodyBytes: number;
   signal?: CancelSignal;
+  /** an n32f-process body: gzipped toward a next hop that announced gzip, from sbi.n32fGzipMinBytes on (P11) */
+  compressible?: boolean;
 };
+
+/** Where the next hop announces the content codings it accepts for n32f-process (P11). */
+const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
 
 interface PooledClient {
   client: H2Client;
   inflight: number;
+  /** the next hop announced gzip on this connection (OPTIONS, asked once per connection) */
+  gzip: boolean;
 }
 
 interface Pool {
@@ -441,6 +449,10 @@ export class PeerN32fClients {
   /** One request on a pooled client, counted in flight until it settles. */
   #send(pc: PooledClient, method: string, path: string, init: PeerRequestInit): Promise<H2Response> {
     if (init.signal?.aborted) return Promise.reject(new UpstreamError("cancelled", "cancelled by the client"));
+    if (pc.gzip && init.compressible && init.body !== undefined && !init.headers?.["content-encoding"]) {
+      const z = gzipBody(init.body, this.opts.config().sbi.n32fGzipMinBytes);
+      if (z) init = { ...init, body: z, headers: { ...init.headers, "content-encoding": "gzip" } };
+    }
     pc.inflight++;
     const p = pc.client.request(method, path, init);
     const settled = () => {
@@ -484,8 +496,9 @@ export class PeerN32fClients {
       timeoutMs: this.opts.connectTimeoutMs,
     })
       .then((client) => {
-        const pc = { client, inflight: 0 };
+        const pc: PooledClient = { client, inflight: 0, gzip: false };
         p.clients.push(pc);
+        this.#learnEncoding(pc, cfg);
         return pc;
       })
       .catch((e) => {
@@ -493,6 +506,20 @@ export class PeerN32fClients {
       })
       .finally(() => (p.connecting = null));
     return p.connecting;
+  }
+
+  /**
+   * P11: ask the next hop on a new connection which content codings n32f-process accepts (OPTIONS, in the
+   * background; bodies go uncompressed until it answered). Not asked when compression is off.
+   */
+  #learnEncoding(pc: PooledClient, cfg: SeppConfig): void {
+    if (cfg.sbi.n32fGzipMinBytes <= 0) return;
+    pc.client.request("OPTIONS", N32F_PROCESS, { timeoutMs: this.opts.connectTimeoutMs, maxBodyBytes: 4096 }).then(
+      (r) => {
+        pc.gzip = r.status >= 200 && r.status <= 299 && acceptsGzip(r.headers["accept-encoding"]);
+      },
+      () => {},
+    );
   }
 
   /** Close the sessions of one peer (association ended) or of all. */

@@ -13,6 +13,7 @@ import { certHasDnsName } from "../pki/plmn.ts";
 import { TrustStore } from "../pki/trust.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { H2Client } from "../transport/h2client.ts";
+import { tunnelViasOf } from "../transport/connect-tunnel.ts";
 import { SeppError } from "../errors.ts";
 import { isIP } from "node:net";
 import type { OwnIdentity } from "./messages.ts";
@@ -389,7 +390,9 @@ export class N32cCore {
     let url = target.uri;
     const u = new URL(target.uri);
     const host = u.hostname.replace(/^\[|\]$/g, "");
-    if (this.deps.resolveHost && !isIP(host)) {
+    // P11: through our RIs with HTTP CONNECT when configured (the RI resolves the host name then)
+    const via = tunnelViasOf(peer.n32cVia, cfg.storage.dir, this.trust().riRoots);
+    if (this.deps.resolveHost && !isIP(host) && via.length === 0) {
       const addr = await this.deps.resolveHost(host);
       u.hostname = isIP(addr) === 6 ? `[${addr}]` : addr;
       url = u.toString();
@@ -399,8 +402,10 @@ export class N32cCore {
       tls: this.deps.tls,
       trust: this.trust(),
       expectDnsName: target.fqdn,
+      peerPlmnIds: peer.plmnIds,
       minVersion: peer.profile.allowTls12 ? "TLSv1.2" : "TLSv1.3",
       timeoutMs: cfg.n32c.requestTimeoutMs,
+      via,
     });
     const allowed = new Set(peer.plmnIds.map((p) => `${p.mcc}-${p.mnc.padStart(3, "0")}`));
     if (!client.peerPlmnIds.some((p) => allowed.has(`${p.mcc}-${p.mnc.padStart(3, "0")}`))) {

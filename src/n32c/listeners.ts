@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import type { SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { TrustStore } from "../pki/trust.ts";
+import { n32Admission } from "../pki/admission.ts";
 import { problem, problemResponse } from "../problem.ts";
 import {
   type N32Env,
@@ -34,7 +35,12 @@ export function n32ListenerOptions(cfg: SeppConfig): {
     limits: {
       maxBodyBytes: Math.max(cfg.n32c.maxBodyBytes, cfg.sbi.maxBodyBytes * 2 + 65536),
       requestTimeoutMs: cfg.n32c.requestTimeoutMs,
-      idleTimeoutMs: 300_000,
+      // connection admission bounds (issue 10): per-peer quotas, preface and idle timeouts, reset floods
+      maxSessions: cfg.n32Connections.maxConnections,
+      maxSessionsPerPeer: cfg.n32Connections.maxConnectionsPerPeer,
+      prefaceTimeoutMs: cfg.n32Connections.prefaceTimeoutMs,
+      idleTimeoutMs: cfg.n32Connections.idleTimeoutMs,
+      maxResetsPer10s: cfg.n32Connections.maxResetsPer10s,
     },
   };
 }
@@ -51,7 +57,12 @@ export interface N32ListenersOptions {
   /** the configuration at start (the listener set, TLS floor and `ca` list are fixed until a restart) */
   config: SeppConfig;
   tls: { key: string; cert: string };
-  trust: TrustStore;
+  /** the trust store in force (a function: it follows configuration changes, CRLs included) */
+  trust: TrustStore | (() => TrustStore);
+  /** the live configuration, for connection admission (configured peers and RIs; default: `config`) */
+  liveConfig?: () => SeppConfig;
+  /** RIs listed in the RI security information of active associations: they may connect to N32-f (P11) */
+  exchangedRis?: () => Iterable<string>;
   /** the N32-c routes (N32cService.routes()) */
   n32c: Hono<{ Bindings: N32Env }>;
   /** the N32-f data path (DataPath.n32fStreamHandler()); absent: N32-f paths get 404 */
@@ -74,6 +85,7 @@ export async function startN32Listeners(o: N32ListenersOptions): Promise<N32List
   const cfg = o.config;
   const { minVersion, limits } = n32ListenerOptions(cfg);
   const tls = { key: o.tls.key, cert: o.tls.cert, minVersion, maxVersion: o.maxTlsVersion ?? cfg.tls.maxVersion };
+  const separate = cfg.listeners.n32f;
   // Unknown N32 paths and methods get a ProblemDetails (TS 29.500 5.2.7.2); hono ignores a mounted sub-app's
   // notFound, so each listener app sets its own (and a handler that throws gives 500 ProblemDetails, logged).
   const appOf = (routes?: Hono<{ Bindings: N32Env }>): Hono<{ Bindings: N32Env }> => {
@@ -86,12 +98,17 @@ export async function startN32Listeners(o: N32ListenersOptions): Promise<N32List
     });
     return a;
   };
-  const separate = cfg.listeners.n32f;
+  const live = o.liveConfig ?? (() => cfg);
+  const exchangedRis = o.exchangedRis ?? (() => []);
+  // who may hold a connection is decided at set-up (src/pki/admission.ts): a configured peer, or — on a listener
+  // carrying N32-f — a listed RI (on a shared port N32-c refuses an RI per request, P9)
   const n32 = await startN32Server({
     host: cfg.listeners.n32.host,
     port: cfg.listeners.n32.port,
     tls,
     trust: o.trust,
+    admit: n32Admission(live, !separate, exchangedRis),
+    acceptRiClients: !separate,
     app: appOf(o.n32c),
     limits,
     log: o.log,
@@ -105,6 +122,8 @@ export async function startN32Listeners(o: N32ListenersOptions): Promise<N32List
         port: separate.port,
         tls,
         trust: o.trust,
+        admit: n32Admission(live, true, exchangedRis),
+        acceptRiClients: true,
         app: appOf(),
         limits,
         log: o.log,

@@ -8,6 +8,7 @@
 // that no reference uses is ignored and its value dropped: a Roaming Intermediary may legitimately remove an
 // encrypted IE it is allowed to modify (P5), which leaves its index unreferenced.
 import { Buffer } from "node:buffer";
+import { N32_LIMITS } from "../sbi/limits.ts";
 import type { DataToIntegrityProtectBlock, FailureReason, HttpMethod } from "../model/n32.ts";
 import { N32fError } from "./errors.ts";
 import { CONNECTION_HEADERS, HTTP_METHODS, bodyKind, parseContentType, type HttpMessage } from "./message.ts";
@@ -38,9 +39,9 @@ export const MAX_DEPTH = 256;
  * maxHeaderListSize; size as in RFC 9113 6.5.2: name + value + 32 per field), and of one header name. A peer's
  * block over them is refused here instead of failing at the producer as "not reachable".
  */
-const MAX_HEADERS = 128;
-const MAX_HEADER_LIST_SIZE = 65_536;
-const MAX_HEADER_NAME = 256;
+const MAX_HEADERS = N32_LIMITS.maxHeaders;
+const MAX_HEADER_LIST_SIZE = N32_LIMITS.maxHeaderListSize;
+const MAX_HEADER_NAME = N32_LIMITS.maxHeaderName; // one definition, shared with the sender (src/sbi/limits.ts)
 
 class Refs {
   private readonly used: Uint8Array;

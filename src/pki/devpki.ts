@@ -128,3 +128,21 @@ export function issueRiCert(
 export function pemToBase64Der(pem: string): string {
   return pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, "").replace(/\s+/g, "");
 }
+
+/** A CRL issued by `ca` revoking `revoked` (PEM "X509 CRL"), for tests and for operators' dry runs. */
+export async function createCrl(
+  ca: DevCa,
+  revoked: Array<DevCert | { cert: x509.X509Certificate }>,
+  opts: { thisUpdate?: Date; nextUpdate?: Date } = {},
+): Promise<string> {
+  const thisUpdate = opts.thisUpdate ?? new Date(Date.now() - 60_000);
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: ca.cert.subject,
+    thisUpdate,
+    nextUpdate: opts.nextUpdate ?? new Date(thisUpdate.getTime() + 7 * DAY),
+    entries: revoked.map((r) => ({ serialNumber: r.cert.serialNumber, revocationDate: thisUpdate })),
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: SIG,
+  });
+  return crl.toString("pem");
+}

@@ -200,3 +200,47 @@ export function congestionProblem(r: { reason: string; retryAfterSeconds: number
     headers: { "retry-after": String(r.retryAfterSeconds) },
   };
 }
+
+/**
+ * What may cross N32, defined once (issue 10 §1 "the two sides disagree on a limit"): the receiving side refuses
+ * above these bounds (src/n32f/reconstruct.ts for PRINS, the N32 listener's HTTP/2 SETTINGS for TLS mode) and the
+ * sending side refuses the same before sending (src/datapath/csepp.ts), so an NF gets a 400 from its own SEPP
+ * instead of a 502 MESSAGE_RECONSTRUCTION_FAILED from the peer.
+ */
+export const N32_LIMITS = {
+  /** header fields of one message (our SBI listener's sbi.maxHeaders default) */
+  maxHeaders: 128,
+  /** characters of one header name */
+  maxHeaderName: 256,
+  /** header list of a rebuilt PRINS message, RFC 9113 6.5.2 (name + value + 32 per field) */
+  maxHeaderListSize: 65_536,
+  /** header list of a TLS-mode request on the N32 listener (its SETTINGS_MAX_HEADER_LIST_SIZE) */
+  maxTlsHeaderListSize: 16_384,
+} as const;
+
+/** RFC 9110 5.1 token, lower case as HTTP/2 carries it (RFC 9113 8.2.1). */
+export const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+/**
+ * The first reason the receiving SEPP would refuse this header list (PRINS bounds), or null. Pseudo-headers are
+ * not counted (they are regenerated on the other side).
+ */
+export function n32HeaderListViolation(headers: Iterable<readonly [string, string]>): string | null {
+  let count = 0;
+  let size = 0;
+  for (const [name, value] of headers) {
+    if (name.charCodeAt(0) === 58 /* ":" */) continue;
+    if (++count > N32_LIMITS.maxHeaders) return `more than ${N32_LIMITS.maxHeaders} header fields`;
+    if (name.length > N32_LIMITS.maxHeaderName)
+      return `a header name over ${N32_LIMITS.maxHeaderName} characters cannot cross N32`;
+    size += name.length + value.length + 32;
+    if (size > N32_LIMITS.maxHeaderListSize) return `header fields over ${N32_LIMITS.maxHeaderListSize} octets`;
+  }
+  return null;
+}
+
+/** The sender's refusal (400 to its NF) of a header list the receiving SEPP would refuse, or null. */
+export function n32HeaderListProblem(headers: Iterable<readonly [string, string]>): ProblemDetails | null {
+  const v = n32HeaderListViolation(headers);
+  return v ? problem(400, "INVALID_MSG_FORMAT", v) : null;
+}

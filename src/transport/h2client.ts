@@ -7,11 +7,12 @@ import tls from "node:tls";
 import { isIP } from "node:net";
 import type { X509Certificate } from "node:crypto";
 import type { PlmnId } from "../model/n32.ts";
-import { certHasDnsName } from "../pki/plmn.ts";
+import { certHasDnsName, plmnIdFromDnsName } from "../pki/plmn.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { peerChainOf } from "../pki/trust.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
 import { SeppError } from "../errors.ts";
+import { openTunnel, type TunnelVia } from "./connect-tunnel.ts";
 
 export interface H2ClientOptions {
   /** https://host:port of the peer's apiRoot */
@@ -20,6 +21,11 @@ export interface H2ClientOptions {
   trust: TrustStore;
   /** the dNSName the server certificate must carry (the peer's N32 FQDN); also the SNI when the URL host is an IP */
   expectDnsName: string;
+  /**
+   * The peer's configured PLMN IDs: the server chain is verified against their trust anchor only, inside the TLS
+   * handshake (P11 "Trust", TS 33.517 4.2.5). Default: the PLMN ID of `expectDnsName`'s mncXXX.mccYYY labels.
+   */
+  peerPlmnIds?: PlmnId[];
   minVersion?: "TLSv1.2" | "TLSv1.3";
   maxVersion?: "TLSv1.2" | "TLSv1.3";
   /** connect + TLS handshake timeout */
@@ -31,6 +37,12 @@ export interface H2ClientOptions {
   riRoots?: X509Certificate[];
   /** :authority of every request (default: the URL's host:port); the peer's N32-f FQDN and port toward an RI */
   authority?: string;
+  /**
+   * N32-c through Roaming Intermediaries (N32-PROFILE P11): an HTTP/1.1 CONNECT to the URL's host:port through the
+   * first of these RIs that grants it (connect-tunnel.ts), then the same mutual TLS with the peer inside the tunnel
+   * (the exporter is the peer's). The URL's host is sent to the RI as it is (the RI resolves it).
+   */
+  via?: readonly TunnelVia[];
 }
 
 /**
@@ -90,13 +102,33 @@ export class H2Client {
 
   /** Open a session; rejects (H2ConnectError) on connect failure, timeout, TLS failure, a server certificate that
    *  does not chain to its PLMN's anchor or does not name `expectDnsName`, or no ALPN h2. */
-  static connect(o: H2ClientOptions): Promise<H2Client> {
+  static async connect(o: H2ClientOptions): Promise<H2Client> {
     const u = new URL(o.url);
-    if (u.protocol !== "https:") return Promise.reject(new H2ConnectError("N32 URI must be https"));
-    if (o.riRoots?.length === 0) return Promise.reject(new H2ConnectError("no RI trust anchors for this RI"));
+    if (u.protocol !== "https:") throw new H2ConnectError("N32 URI must be https");
+    if (o.riRoots?.length === 0) throw new H2ConnectError("no RI trust anchors for this RI");
     const host = u.hostname.replace(/^\[|\]$/g, "");
     const port = Number(u.port || 443);
+    if (!o.via?.length) return H2Client.#open(o, u, { host, port });
+    let tunnel: tls.TLSSocket;
+    try {
+      tunnel = await openTunnel(o.via, { host, port }, o);
+    } catch (e) {
+      throw new H2ConnectError((e as Error).message);
+    }
+    return H2Client.#open(o, u, { socket: tunnel });
+  }
+
+  /** The TLS handshake with the server (straight to host:port, or inside a tunnel) and the HTTP/2 session. */
+  static #open(
+    o: H2ClientOptions,
+    u: URL,
+    to: { host: string; port: number } | { socket: tls.TLSSocket },
+  ): Promise<H2Client> {
+    const host = u.hostname.replace(/^\[|\]$/g, "");
     const servername = isIP(host) ? o.expectDnsName : host;
+    const fromName = plmnIdFromDnsName(o.expectDnsName);
+    const peerPlmns = o.peerPlmnIds ?? (fromName ? [fromName] : null);
+    const tunnel = "socket" in to ? to.socket : null;
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (msg: string) => {
@@ -104,22 +136,29 @@ export class H2Client {
         settled = true;
         disarmTimer(timer);
         socket.destroy();
+        tunnel?.destroy();
         reject(new H2ConnectError(msg));
       };
       const timer = armTimer(() => fail(`connect to ${u.host} timed out`), o.timeoutMs);
       const socket = tls.connect({
-        host,
-        port,
+        ...to,
         servername,
         key: o.tls.key,
         cert: o.tls.cert,
-        ca: o.riRoots ? o.riRoots.map((r) => r.toString()) : o.trust.tlsCaPem(),
+        // an RI hop: the RI roots alone; a SEPP: only the anchor of the peer's PLMNs (P11), so a chain to another
+        // anchor fails inside the handshake
+        ca: o.riRoots
+          ? o.riRoots.map((r) => r.toString())
+          : peerPlmns
+            ? o.trust.tlsCaPemFor(peerPlmns)
+            : o.trust.tlsCaPem(),
         rejectUnauthorized: true,
         minVersion: o.minVersion ?? "TLSv1.3",
         maxVersion: o.maxVersion ?? "TLSv1.3",
         ALPNProtocols: ["h2"],
-        // the name check is done below against the per-PLMN anchors and the peer's configured FQDN
-        checkServerIdentity: () => undefined,
+        // inside the handshake: the anchor of the peer's PLMNs, the peer's FQDN, no revoked link (src/pki/trust.ts)
+        checkServerIdentity:
+          peerPlmns && !o.riRoots ? o.trust.serverCheck(o.expectDnsName, peerPlmns) : () => undefined,
       });
       socket.once("error", (e) => fail(`TLS connection to ${u.host} failed: ${e.message}`));
       socket.once("close", () => fail(`connection to ${u.host} closed during setup`));
@@ -148,6 +187,12 @@ export class H2Client {
           disarmTimer(timer);
           socket.removeAllListeners("close");
           socket.on("error", () => {});
+          if (tunnel) {
+            // the tunnel lives as long as the TLS connection inside it, and the other way round
+            tunnel.on("error", () => {});
+            tunnel.once("close", () => socket.destroy());
+            socket.once("close", () => tunnel.destroy());
+          }
           resolve(new H2Client(socket, session, o.authority ?? u.host, plmnIds));
         };
         // a session over an already connected socket is usable at once; "connect" may have fired already

@@ -4,14 +4,25 @@
 // the connection (peer certificate chain, TLS exporter) in `c.env.conn`.
 //
 // Bounds: request bodies are read up to `maxBodyBytes` (413 before reading more), header list size and
-// concurrent streams are capped in the HTTP/2 SETTINGS, sessions are capped and time out when idle.
+// concurrent streams are capped in the HTTP/2 SETTINGS.
+// Connection set-up (issue 10 §1, N32-PROFILE P11 "Trust", TS 33.517 4.2.5): the TLS stack checks the client chain
+// against the union of our roots; then, before the HTTP/2 session exists, `admit` decides from the chain who the
+// client is (a configured peer whose PLMN anchor the chain leads to, or a listed RI); anyone else, and anyone over
+// their connection quota, is disconnected at once (no HTTP answer; no TLS alert either: the handshake is complete
+// by then and the runtime has no API to send one). Each admitted connection has a preface and an idle timeout and
+// a bound on client stream resets (conn-limits.ts).
 // N32-f can be mounted on the same hono app (same port) or served by a second startN32Server (separate port).
 import http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
 import type { X509Certificate } from "node:crypto";
 import type { Logger } from "../log.ts";
 import { peerChainOf, type TrustStore } from "../pki/trust.ts";
+import { N32_LIMITS } from "../sbi/limits.ts";
 import { readBody, sendProblem } from "./h2stream.ts";
+import { admitAnyN32Chain, type Admission, type ConnIdentity } from "../pki/admission.ts";
+import { ConnQuota, DEFAULT_GUARD, markRawSocket, SessionGuard, type GuardEvent } from "./conn-limits.ts";
+
+export type { ConnIdentity } from "../pki/admission.ts";
 
 /** What a handler knows about the TLS connection that carried its request (hono `c.env.conn`). */
 export interface ConnInfo {
@@ -32,6 +43,8 @@ export interface ConnInfo {
   close(): void;
   /** per-connection scratch space for the application (bounded by the app) */
   readonly data: Map<string, unknown>;
+  /** who the client is, decided at connection set-up (a configured peer SEPP or a listed RI) */
+  readonly identity: ConnIdentity;
 }
 
 export interface N32Env {
@@ -43,11 +56,18 @@ export interface N32ServerLimits {
   maxBodyBytes: number;
   maxConcurrentStreams?: number;
   maxHeaderListSize?: number;
-  /** close a session idle this long */
+  /** close a session without an open stream this long (PINGs do not count); default 120 s */
   idleTimeoutMs?: number;
-  /** body read / TLS handshake timeout */
+  /** body read timeout */
   requestTimeoutMs?: number;
+  /** connections all clients together may hold (default 256) */
   maxSessions?: number;
+  /** connections one peer (or RI) may hold (default 16) */
+  maxSessionsPerPeer?: number;
+  /** TLS handshake, then the client's HTTP/2 SETTINGS, each within this (default 10 s) */
+  prefaceTimeoutMs?: number;
+  /** client resets of unanswered streams per 10 s before GOAWAY ENHANCE_YOUR_CALM (default 200) */
+  maxResetsPer10s?: number;
 }
 
 export interface FetchApp {
@@ -60,7 +80,15 @@ export interface N32ServerOptions {
   /** minVersion: TLSv1.3 unless some peer may use TLS 1.2 (P1; the per-peer check runs per request);
    *  maxVersion: for interop tests only */
   tls: { key: string; cert: string; minVersion?: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" };
-  trust: TrustStore;
+  /** the trust store in force (a function: it follows configuration changes, CRLs included) */
+  trust: TrustStore | (() => TrustStore);
+  /**
+   * Who may hold a connection (src/pki/admission.ts admitN32Client). Default: any chain that leads to the anchor of
+   * the PLMN IDs it names.
+   */
+  admit?: (chain: X509Certificate[], trust: TrustStore) => Admission;
+  /** accept TLS client chains to the RI trust store as well (an N32-f listener with RIs as hops, P11) */
+  acceptRiClients?: boolean;
   app: FetchApp;
   limits: N32ServerLimits;
   log: Logger;
@@ -80,8 +108,10 @@ export interface N32Server {
 
 let nextConnId = 1;
 const EXPORT_LIMIT = 1024;
+/** set on an admitted TLS socket (a property: node hands the session a proxy of the socket, not the socket) */
+const ADMITTED = Symbol("sepp.admitted");
 
-function makeConnInfo(session: http2.ServerHttp2Session): ConnInfo {
+function makeConnInfo(session: http2.ServerHttp2Session, identity: ConnIdentity): ConnInfo {
   const socket = session.socket as unknown as TLSSocket;
   const closeCbs: (() => void)[] = [];
   let closed = false;
@@ -108,6 +138,7 @@ function makeConnInfo(session: http2.ServerHttp2Session): ConnInfo {
       if (!session.closed && !session.destroyed) session.close();
     },
     data: new Map(),
+    identity,
   };
   session.once("close", () => {
     closed = true;
@@ -129,36 +160,112 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
   const reqTimeout = limits.requestTimeoutMs ?? 10_000;
   const sessions = new Set<http2.ServerHttp2Session>();
   const conns = new WeakMap<http2.ServerHttp2Session, ConnInfo>();
+  const trustOf = typeof opts.trust === "function" ? opts.trust : () => opts.trust as TrustStore;
+  const admit = opts.admit ?? admitAnyN32Chain;
+  const maxSessions = limits.maxSessions ?? 256;
+  const guard = {
+    prefaceTimeoutMs: limits.prefaceTimeoutMs ?? DEFAULT_GUARD.prefaceTimeoutMs,
+    idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_GUARD.idleTimeoutMs,
+    maxResetsPerWindow: limits.maxResetsPer10s ?? DEFAULT_GUARD.maxResetsPerWindow,
+    resetWindowMs: 10_000,
+  };
+  const quota = new ConnQuota(() => limits.maxSessionsPerPeer ?? 16, maxSessions);
+  const caOf = (t: TrustStore) => [...t.tlsCaPem(), ...(opts.acceptRiClients ? t.riCaPem() : [])];
+  let caTrust = trustOf();
 
   const server = http2.createSecureServer({
     key: opts.tls.key,
     cert: opts.tls.cert,
-    // N32 roots and the RI roots: an RI relays PRINS N32-f (P11); who may do what is decided per connection
-    // (the data path: src/datapath/psepp.ts n32fSenderOf; N32-c admits SEPP certificates only)
-    ca: [...opts.trust.tlsCaPem(), ...opts.trust.riRoots.map((r) => r.toString())],
+    ca: caOf(caTrust),
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: opts.tls.minVersion ?? "TLSv1.3",
     maxVersion: opts.tls.maxVersion ?? "TLSv1.3",
     allowHTTP1: false,
     ALPNProtocols: ["h2"],
-    handshakeTimeout: reqTimeout,
-    maxHeaderListPairs: 128,
+    handshakeTimeout: guard.prefaceTimeoutMs,
+    maxHeaderListPairs: N32_LIMITS.maxHeaders,
     maxSessionMemory: 10,
     settings: {
       maxConcurrentStreams: limits.maxConcurrentStreams ?? 100,
-      maxHeaderListSize: limits.maxHeaderListSize ?? 16_384,
+      maxHeaderListSize: limits.maxHeaderListSize ?? N32_LIMITS.maxTlsHeaderListSize,
     },
   });
-  server.maxConnections = limits.maxSessions ?? 256;
-  if (limits.idleTimeoutMs) server.setTimeout(limits.idleTimeoutMs);
+  // TCP slots: the admitted connections' cap plus room for handshakes in progress (each bounded in time)
+  server.maxConnections = maxSessions + 64;
+
+  // A configuration change brings new roots: new connections are checked against them (the admission check below
+  // always uses the store in force, CRLs included).
+  server.on("connection", () => {
+    const t = trustOf();
+    if (t === caTrust) return;
+    caTrust = t;
+    try {
+      server.setSecureContext({ key: opts.tls.key, cert: opts.tls.cert, ca: caOf(t) });
+    } catch (e) {
+      log.error("N32 listener: new trust anchors not applied", { error: e });
+    }
+  });
+
+  // Admission at connection set-up, before the HTTP/2 session exists: the built-in listener that creates the
+  // session runs only for an admitted connection (P11 "Trust": before any HTTP/2 frame is processed).
+  const sessionFactories = server.listeners("secureConnection") as Array<(s: TLSSocket) => void>;
+  server.removeAllListeners("secureConnection");
+  server.on("secureConnection", (socket: TLSSocket) => {
+    let adm: Admission;
+    try {
+      adm = admit(peerChainOf(socket), trustOf());
+    } catch (e) {
+      adm = { ok: false, reason: `certificate check failed: ${(e as Error).message}` };
+    }
+    if (!adm.ok) {
+      log.every("n32-conn-refused", 10_000, "warn", "N32 connection refused at set-up", {
+        reason: adm.reason,
+        remote: socket.remoteAddress,
+      });
+      socket.destroy();
+      return;
+    }
+    const release = quota.tryAcquire(`${adm.kind}:${adm.id}`);
+    if (!release) {
+      log.every(`n32-quota-${adm.id}`, 10_000, "warn", "N32 connection refused: connection quota reached", {
+        [adm.kind]: adm.id,
+        held: quota.held(`${adm.kind}:${adm.id}`),
+        total: quota.total,
+      });
+      socket.destroy();
+      return;
+    }
+    socket.once("close", release);
+    markRawSocket(socket);
+    (socket as unknown as Record<symbol, ConnIdentity>)[ADMITTED] = {
+      kind: adm.kind,
+      id: adm.id,
+      plmnIds: adm.plmnIds,
+    };
+    for (const f of sessionFactories) f.call(server, socket);
+  });
+
+  const onGuard = (conn: ConnIdentity) => (e: GuardEvent) =>
+    log.every(`n32-guard-${e}-${conn.id}`, 10_000, e === "idle" ? "debug" : "warn", `N32 connection closed: ${e}`, {
+      [conn.kind]: conn.id,
+    });
 
   server.on("session", (session) => {
+    const identity = (session.socket as unknown as Record<symbol, ConnIdentity | undefined>)[ADMITTED];
+    if (!identity) {
+      // not through the admission above (cannot happen unless the runtime creates sessions elsewhere): refuse
+      session.destroy();
+      return;
+    }
     sessions.add(session);
-    conns.set(session, makeConnInfo(session));
+    const info = makeConnInfo(session, identity);
+    conns.set(session, info);
+    guards.set(session, new SessionGuard(session, guard, onGuard(identity)));
     session.on("close", () => sessions.delete(session));
     session.on("error", (e) => log.every("n32-session-error", 10_000, "debug", "N32 session error", { error: e }));
   });
+  const guards = new WeakMap<http2.ServerHttp2Session, SessionGuard>();
   server.on("tlsClientError", (e) =>
     log.every("n32-tls-error", 10_000, "warn", "N32 TLS handshake refused", { error: e }),
   );
@@ -170,6 +277,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
+    guards.get(session as http2.ServerHttp2Session)?.stream(stream);
     stream.on("error", () => {});
     if (opts.streamHandler?.(stream, headers, conn)) return;
     const method = String(headers[":method"] ?? "GET");

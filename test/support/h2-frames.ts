@@ -1,0 +1,90 @@
+// test/support/h2-frames.ts — hand-built HTTP/2 frames (RFC 9113) for connection-level attack tests: a client
+// that sends what a well-behaved library never would (HEADERS + RST_STREAM in one write, the rapid reset of
+// CVE-2023-44487; a TCP connection that never sends the preface). Headers are HPACK literals without indexing
+// (RFC 7541 6.2.2), so no dynamic table is involved.
+import net from "node:net";
+
+export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7 } as const;
+/** RFC 9113 7 */
+export const ENHANCE_YOUR_CALM = 0xb;
+
+export function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(streamId & 0x7fffffff, 5);
+  return Buffer.concat([h, payload]);
+}
+
+function hpackLiteral(name: string, value: string): Buffer {
+  const n = Buffer.from(name, "latin1");
+  const v = Buffer.from(value, "latin1");
+  if (n.length > 126 || v.length > 126) throw new RangeError("test HPACK literal too long");
+  return Buffer.concat([Buffer.from([0x00, n.length]), n, Buffer.from([v.length]), v]);
+}
+
+/** A HEADERS frame with END_STREAM | END_HEADERS carrying the given header list (pseudo-headers first). */
+export function headersFrame(streamId: number, headers: Array<[string, string]>): Buffer {
+  return frame(FRAME.HEADERS, 0x5, streamId, Buffer.concat(headers.map(([k, v]) => hpackLiteral(k, v))));
+}
+
+export function rstFrame(streamId: number, code = 8 /* CANCEL */): Buffer {
+  const p = Buffer.alloc(4);
+  p.writeUInt32BE(code, 0);
+  return frame(FRAME.RST_STREAM, 0, streamId, p);
+}
+
+/** The client connection preface with an empty SETTINGS frame. */
+export function clientPreface(): Buffer {
+  return Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]);
+}
+
+/** Scan received bytes for a GOAWAY frame; its error code, or null. Skips the frames before it. */
+export function findGoaway(buf: Buffer): number | null {
+  let off = 0;
+  while (off + 9 <= buf.length) {
+    const len = buf.readUIntBE(off, 3);
+    const type = buf[off + 3];
+    if (off + 9 + len > buf.length) break;
+    if (type === FRAME.GOAWAY && len >= 8) return buf.readUInt32BE(off + 9 + 4);
+    off += 9 + len;
+  }
+  return null;
+}
+
+/** A plain TCP connection that collects what it receives and reports when it closes. */
+export interface RawConn {
+  socket: net.Socket;
+  received(): Buffer;
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
+
+export function rawConnect(port: number, host = "127.0.0.1"): Promise<RawConn> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let closed = false;
+    const socket = net.connect(port, host);
+    const closedP = new Promise<void>((r) =>
+      socket.once("close", () => {
+        closed = true;
+        r();
+      }),
+    );
+    socket.on("data", (c: Buffer) => {
+      if (chunks.length < 10_000) chunks.push(c);
+    });
+    socket.once("error", (e) => (socket.connecting ? reject(e) : undefined));
+    socket.on("error", () => {});
+    socket.once("connect", () =>
+      resolve({
+        socket,
+        received: () => Buffer.concat(chunks),
+        closed: closedP,
+        isClosed: () => closed,
+      }),
+    );
+  });
+}
