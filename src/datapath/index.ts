@@ -13,6 +13,7 @@ import { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { PeerLimits } from "../sbi/limits.ts";
 import { Screening } from "../screening/screening.ts";
+import { loadTelescopicLabelKeys } from "../sbi/telescopic-keys.ts";
 import { TelescopicStore } from "../sbi/telescopic-store.ts";
 import { telescopicApp } from "../sbi/telescopic-service.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
@@ -69,6 +70,7 @@ export class DataPath {
       seppDomain: seppDomainOf(cfg),
       maxEntries: cfg.sbi.telescopicMaxEntries,
       maxEntriesPerPeer: cfg.sbi.telescopicMaxEntriesPerPeer,
+      labelKeys: loadTelescopicLabelKeys(o.dataDir, cfg.sbi.telescopicLabels),
     });
     this.limits = new PeerLimits({ metrics: o.metrics });
     this.limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));
