@@ -142,7 +142,7 @@ export class ProducerDelivery {
       return answer(problemMessage(e.status, e.problemCause, e.message), "refused");
     }
     const headers = endToEnd(msg.headers, DROP_TARGET_API_ROOT);
-    let up;
+    let up: Awaited<ReturnType<typeof this.d.producers.request>>;
     try {
       up = await this.d.producers.request(
         {

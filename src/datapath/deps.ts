@@ -118,7 +118,10 @@ const egressCache = new WeakMap<object, EgressPolicy>();
 /** The compiled egress allow-list of a peer (cached on the peer's config object, which changes with the config). */
 export function egressOf(peer: PeerConfig): EgressPolicy {
   let e = egressCache.get(peer);
-  if (!e) egressCache.set(peer, (e = new EgressPolicy(peer.n32f.allowedTargets)));
+  if (!e) {
+    e = new EgressPolicy(peer.n32f.allowedTargets);
+    egressCache.set(peer, e);
+  }
   return e;
 }
 

@@ -167,7 +167,7 @@ export class DataPath {
     if (req.path.startsWith(TELESCOPIC_PREFIX) && !req.headers.some(([n]) => n === "3gpp-sbi-target-apiroot")) {
       const r = await this.#telescopicApp.fetch(new Request(`http://sepp${req.path}`, { method: req.method }));
       const headers: Array<[string, string]> = [];
-      r.headers.forEach((v, k) => headers.push([k, v]));
+      for (const [k, v] of r.headers) headers.push([k, v]);
       return { status: r.status, headers, body: new Uint8Array(await r.arrayBuffer()) };
     }
     return this.csepp.handle(req);

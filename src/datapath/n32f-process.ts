@@ -154,7 +154,7 @@ export class N32fProcess {
         } catch {
           return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "body is not JSON"));
         }
-        let opened;
+        let opened: ReturnType<typeof this.d.prins.openRequest>;
         let peer: PeerConfig;
         try {
           opened = this.d.prins.openRequest(body, this.d.contexts);

@@ -56,7 +56,10 @@ export function originAtReceiver(values: string[], plmnIds: readonly PlmnIdNid[]
   const key = values.length === 0 ? "\n" : values.length === 1 ? values[0]! : null;
   if (key === null) return checkOriginAtReceiver(values, { plmnIds });
   let m = originOutcomes.get(plmnIds);
-  if (!m) originOutcomes.set(plmnIds, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    originOutcomes.set(plmnIds, m);
+  }
   let r = m.get(key);
   if (!r) {
     r = checkOriginAtReceiver(values, { plmnIds });

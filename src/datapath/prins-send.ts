@@ -5,6 +5,7 @@
 // peer's N32-f pool (n32f-clients.ts, next hops by n32f-hops.ts, P11), and the answer is verified (openResponse; a failure is 502 and
 // an n32f-error to the peer) or, for a Roaming-Hub-originated error, handled by rh-answer.ts. A peer that lost our
 // context gets a new N32-c handshake (N32cService.renegotiate: one per-peer throttle with the n32f-error path).
+import type { H2Response } from "../transport/h2client.ts";
 import { AeadKeyError } from "../../hw/aead.ts";
 import type { PeerConfig } from "../config/schema.ts";
 import type { HttpMethod } from "../model/n32.ts";
@@ -83,7 +84,7 @@ export class PrinsSend {
       });
     }
     const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
-    let rsp;
+    let rsp: H2Response;
     try {
       rsp = await this.d.peerClients.request(peer, "POST", N32F_PROCESS, {
         headers: { "content-type": "application/json" },

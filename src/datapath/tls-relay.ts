@@ -81,7 +81,7 @@ export class TlsRelay {
           return problemOut(
             problem(400, "MANDATORY_IE_MISSING", "exactly one 3gpp-Sbi-Target-apiRoot is required in TLS mode"),
           );
-        let root;
+        let root: ReturnType<typeof apiRootOf>;
         try {
           root = apiRootOf(roots[0]!);
         } catch (e) {

@@ -3,6 +3,7 @@
 // (never through an RI), with :authority = the pSEPP and the target apiRoot in 3gpp-Sbi-Target-apiRoot. Refused
 // before N32: a body with an encBlockIndex member (400; PRINS has the engine check the same) and a header list an
 // N32 listener would not take (431). The peer's answer goes back through peer-answer.ts.
+import type { H2Response } from "../transport/h2client.ts";
 import type { PeerConfig } from "../config/schema.ts";
 import type { HttpMethod } from "../model/n32.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
@@ -66,7 +67,7 @@ export class TlsSend {
         ),
       );
     const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
-    let rsp;
+    let rsp: H2Response;
     try {
       // TLS mode never runs through an RI that terminates TLS (P11): straight to the peer's N32-f endpoint
       rsp = await this.d.peerClients.request(

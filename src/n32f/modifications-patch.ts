@@ -39,8 +39,8 @@ export function applyChecked(
       throw fail("invalid JSON pointer in path");
     let from: string[] | null = null;
     if (op.op === "move" || op.op === "copy") {
-      if (typeof op.from !== "string" || !(from = parsePointer(op.from)) || !canonicalAgainst(doc, from, false))
-        throw fail("invalid JSON pointer in from");
+      from = typeof op.from === "string" ? parsePointer(op.from) : null;
+      if (!from || !canonicalAgainst(doc, from, false)) throw fail("invalid JSON pointer in from");
     }
     if (op.op === "move") {
       // RFC 6902 4.4: a remove at `from` then an add at `path`; each half checked against the document as it is then

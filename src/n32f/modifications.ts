@@ -95,7 +95,10 @@ export function verifyModifications(input: VerifyModificationsInput): DataToInte
     const ruleCache = new Map<RiSide, readonly IeInfo[]>();
     const rulesFor = (side: RiSide) => {
       let r = ruleCache.get(side);
-      if (!r) ruleCache.set(side, (r = input.policyRules(side)));
+      if (!r) {
+        r = input.policyRules(side);
+        ruleCache.set(side, r);
+      }
       return r;
     };
     for (let i = 0; i < modificationsBlock.length; i++) {

@@ -235,20 +235,24 @@ export class EgressPolicy {
       const e = this.#entries[i]!;
       if (!this.#hostMatches(e.rule, h)) continue;
       if (e.scheme !== scheme) {
-        if (rank < 1)
-          (best = { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: `scheme ${scheme} not allowed for this host` }),
-            (rank = 1);
+        if (rank < 1) {
+          best = { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: `scheme ${scheme} not allowed for this host` };
+          rank = 1;
+        }
         continue;
       }
       if ((e.port ?? defaultPort(e.scheme)) !== port) {
-        if (rank < 2)
-          (best = { ok: false, reason: "PORT_NOT_ALLOWED", detail: `port ${port} not allowed for this host` }),
-            (rank = 2);
+        if (rank < 2) {
+          best = { ok: false, reason: "PORT_NOT_ALLOWED", detail: `port ${port} not allowed for this host` };
+          rank = 2;
+        }
         continue;
       }
       if (e.prefixes && !e.prefixes.some((p) => pathHasPrefix(path, p))) {
-        if (rank < 3)
-          (best = { ok: false, reason: "PATH_NOT_ALLOWED", detail: "API path not allowed for this host" }), (rank = 3);
+        if (rank < 3) {
+          best = { ok: false, reason: "PATH_NOT_ALLOWED", detail: "API path not allowed for this host" };
+          rank = 3;
+        }
         continue;
       }
       return { ok: true, path, entry: i };

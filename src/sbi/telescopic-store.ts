@@ -238,7 +238,7 @@ export class TelescopicStore implements TelescopicMapper {
   }
 
   #origin(foreignHost: string, origin?: ForeignOrigin): Origin {
-    let h;
+    let h: ReturnType<typeof parseHost>;
     try {
       h = parseHost(foreignHost.includes(":") && !foreignHost.startsWith("[") ? `[${foreignHost}]` : foreignHost);
     } catch (e) {
