@@ -58,8 +58,9 @@ export function n32fHopsOf(
     const e = ep ?? peerN32fEndpoint(peer);
     let url = e.url;
     if (e.byName) {
-      const addr = cfg.sbi.staticHosts[e.fqdn.toLowerCase()];
-      if (addr) url = `https://${isIP(addr) === 6 ? `[${addr}]` : addr}:${e.port}`;
+      const u = new URL(e.url);
+      const addr = cfg.sbi.staticHosts[u.hostname.toLowerCase()];
+      if (addr) url = `https://${isIP(addr) === 6 ? `[${addr}]` : addr}:${u.port || 443}`;
     }
     const hop: N32fHop = { kind: "peer", url, expectDnsName: e.expectDnsName };
     // toward an announced endpoint :authority names it (the configured one keeps the URL's host:port)

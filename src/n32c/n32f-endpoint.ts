@@ -56,7 +56,8 @@ export function n32fEndpointFor(
     port: basePort,
     expectDnsName: sepp,
     source: "configured",
-    byName: false,
+    // a redirect target's host comes from a Location, not from our configuration: resolved like any other name
+    byName: !!redirect && !isIP(baseHost),
     targetApiRootSupported: a?.targetApiRootSupported ?? true,
   };
   if (!a || (a.n32fFqdn === undefined && a.n32fPorts.length === 0)) return configured;
