@@ -156,6 +156,32 @@ describe("per-peer connection quotas", () => {
   });
 });
 
+describe("connections not yet admitted", () => {
+  test("idle TCP connections from one address cannot take the listener's TCP slots: a peer from another address still connects", async () => {
+    // TCP cap = maxSessions + 64 = 72; the attacker (127.0.0.3) opens more, never starting TLS (slow TLS, idle flood)
+    const s = await listen([HOME], { maxSessions: 8, prefaceTimeoutMs: 10_000 });
+    const held = await Promise.all(
+      Array.from(
+        { length: 100 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const sock = net.connect({ port: s.port, host: "127.0.0.1", localAddress: "127.0.0.3" });
+            sock.on("error", () => {});
+            open.push({ close: () => sock.destroy() });
+            sock.once("connect", () => resolve(sock));
+            sock.once("close", () => resolve(sock));
+          }),
+      ),
+    );
+    await Bun.sleep(300);
+    // the source's share of connections in set-up (default 32); the others were closed at accept
+    expect(held.filter((x) => !x.destroyed).length).toBeLessThanOrEqual(32);
+    const peer = await client(pki.seppB);
+    expect(peer).not.toBeNull();
+    expect(await statusOf(peer!)).toBe(200);
+  });
+});
+
 describe("preface and idle timeouts", () => {
   test("a peer connection that never sends the HTTP/2 preface is closed after the preface timeout", async () => {
     const s = await listen([HOME], { prefaceTimeoutMs: 300 });
