@@ -57,6 +57,7 @@ beforeAll(() => {
       brief: (peerId) => (asked.push(peerId), undefined), // no association: 503 once the peer is chosen
       reportError: async () => {},
       handshake: async () => undefined,
+      renegotiate: () => false,
     },
     prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
     peerClients: {} as PeerN32fClients,

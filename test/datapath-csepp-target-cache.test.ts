@@ -65,6 +65,7 @@ beforeAll(() => {
       brief: (peerId) => (asked.push(peerId), undefined),
       reportError: async () => {},
       handshake: async () => undefined,
+      renegotiate: () => false,
     },
     prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
     peerClients: {} as PeerN32fClients,

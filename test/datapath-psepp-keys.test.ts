@@ -150,6 +150,7 @@ beforeAll(async () => {
       brief: () => ({ state: "active-prins", capability: "PRINS", localContextId: pId }),
       reportError: async (_p, e) => void reported.push(e),
       handshake: async () => undefined,
+      renegotiate: () => false,
     },
     prins,
     peerClients: {} as PeerN32fClients, // the pSEPP never calls a peer

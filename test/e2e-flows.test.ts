@@ -592,7 +592,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(w.udm.received.length).toBe(before);
     });
 
-    test(`TS 33.517 4.2.2.9 (${mode}): a telescopic FQDN in :authority wins over a 3gpp-Sbi-Target-apiRoot naming a third PLMN; an altered label is not forwarded`, async () => {
+    // a telescopic FQDN in :authority wins over a 3gpp-Sbi-Target-apiRoot naming a third PLMN; an altered label is
+    // not forwarded (docs/SCAS.md)
+    test(`SCAS 33.517 4.2.2.9 Correct handling of inter-PLMN routing (${mode})`, async () => {
       const { authority, label } = udmServiceAuthority(await discoverUdm(w));
       const third = "http://udm.5gc.mnc099.mcc999.3gppnetwork.org:8080";
       const before = w.udm.received.length;
@@ -671,7 +673,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
     });
 
     if (prins)
-      test("TS 33.517 4.2.2.10: under PRINS the producer receives the target apiRoot in the URI and no 3gpp-Sbi-Target-apiRoot header", async () => {
+      // under PRINS the peer and the producer get the target apiRoot in the URI and no 3gpp-Sbi-Target-apiRoot
+      // header (docs/SCAS.md)
+      test("SCAS 33.517 4.2.2.10 Correct handling of custom HTTP header with PRINS security", async () => {
         const since = w.v.logs.length;
         const apiRoot = `http://${HOME_UDM}:${w.udm.port}/udm-prefix`;
         const r = await w.amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data?dataset-names=AM`, {

@@ -125,6 +125,15 @@ describe("n32f-error", () => {
     expect(pair.b.service.status("visited")!.counters.errorsSent).toBe(1);
     // contexts stay (local reaction is the data path's)
     expect(pair.a.contexts.size).toBe(1);
+    // an n32f-error naming the SENDER's own ID for the context (a reading of P11's PLMN-mismatch bullet) is
+    // taken as the same context: the same peer's ID for it, never another context's
+    await pair.b.service.reportError("visited", {
+      type: "PLMN_ID_MISMATCH",
+      receiverContextId: cb!.localContextId,
+      messageId: "00000000000000aa",
+    });
+    expect(ev.aErr.at(-1)!.info.n32fContextId).toBe(cb!.localContextId);
+    expect(pair.a.service.status("home")!.counters.errorsReceived).toBe(2);
     // an unknown context ID is refused
     await expect(
       pair.a.service.reportError("home", { type: "INTEGRITY_CHECK_FAILED", receiverContextId: "00000000000000ff" }),

@@ -115,7 +115,19 @@ export function createAdminApp(d: AdminDeps): Hono {
     return c.json({ status: h.healthy ? "UP" : "DOWN", checks: h.checks }, h.healthy ? 200 : 503);
   });
 
-  app.use("*", bearerAuth(d.token, d.authLimits));
+  // security event per failed authentication (TS 33.117 4.2.3.6.1); the token sent is never logged
+  app.use(
+    "*",
+    bearerAuth(d.token, d.authLimits, (f) =>
+      d.log?.warn(f.limited ? "admin authentication failed; source limited" : "admin authentication failed", {
+        category: "security",
+        event: "admin-auth-failure",
+        source: f.source,
+        reason: f.reason,
+        failures: f.failures,
+      }),
+    ),
+  );
   if (d.uploadRoutes) app.route("/", d.uploadRoutes); // streamed uploads (OTA bundles) bound their own body size
   // bounds every body, chunked ones included, before a handler reads it
   app.use(

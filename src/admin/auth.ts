@@ -3,6 +3,9 @@
 // Brute-force protection (TS 33.117 4.2.3.4.5): a source address that sent `maxFailures` wrong or missing tokens
 // within `windowMs` gets 429 ProblemDetails — whatever token it sends — until its window ends; other sources
 // are unaffected. The table of sources is bounded (the oldest entry goes first).
+// Security event logging (TS 33.117 4.2.3.6.1): each wrong or missing token, and the moment a source gets
+// limited, is reported to `onFailure` (at most maxFailures + 1 events per source and window; the 429s that follow
+// are not reported one by one). The event carries the source and the count, never the token sent.
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { problem, problemResponse } from "../problem.ts";
@@ -18,13 +21,26 @@ export interface AuthLimits {
   maxSources?: number;
 }
 
+/** One failed authentication: the source address, its failures in the window, whether it is now limited. */
+export interface AuthFailure {
+  source: string;
+  failures: number;
+  limited: boolean;
+  /** "missing" (no or malformed Authorization header) or "wrong" (a token that does not match) */
+  reason: "missing" | "wrong";
+}
+
 /** The client's address: node:http's socket (src/admin/listener.ts); "local" for in-process calls. */
 export function sourceOf(c: Context): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   return env?.incoming?.socket?.remoteAddress ?? "local";
 }
 
-export function bearerAuth(token: () => string, limits: AuthLimits = {}): MiddlewareHandler {
+export function bearerAuth(
+  token: () => string,
+  limits: AuthLimits = {},
+  onFailure?: (f: AuthFailure) => void,
+): MiddlewareHandler {
   const maxFailures = limits.maxFailures ?? 10;
   const windowMs = limits.windowMs ?? 60_000;
   const maxSources = limits.maxSources ?? 4096;
@@ -51,8 +67,10 @@ export function bearerAuth(token: () => string, limits: AuthLimits = {}): Middle
       if (f) f.count++;
       else {
         if (failures.size >= maxSources) failures.delete(failures.keys().next().value!);
-        failures.set(src, { count: 1, since: now });
+        f = { count: 1, since: now };
+        failures.set(src, f);
       }
+      onFailure?.({ source: src, failures: f.count, limited: f.count >= maxFailures, reason: m ? "wrong" : "missing" });
       return problemResponse(problem(401, "UNAUTHORIZED", "missing or wrong bearer token"), {
         "www-authenticate": 'Bearer realm="sepp-admin"',
       });

@@ -69,16 +69,12 @@ export function containsEncBlockIndex(body: Uint8Array): boolean {
  */
 const N32_MAX_HEADER_LIST = N32_LIMITS.maxTlsHeaderListSize;
 
-/** Re-negotiation after a refused context (P11), at most this often per peer. */
-const RENEGOTIATE_EVERY_MS = 5000;
-
 /** Resolved (non-telescopic) targets and origin verdicts kept per configuration; a map starts over when full. */
 const MAX_CACHED_TARGETS = 1024;
 const MAX_CACHED_ORIGINS = 256;
 
 export class CSepp {
   readonly #m;
-  readonly #lastRenegotiation = new Map<string, number>();
   #perCfg: { cfg: SeppConfig; targets: Map<string, ResolvedTarget>; origins: Map<string, OriginOutcome> } | null = null;
   constructor(private readonly d: DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } }) {
     this.#m = dataPathMetrics(d.metrics);
@@ -186,20 +182,6 @@ export class CSepp {
     } finally {
       this.#m.done(peerId, mode, "outbound", outcome, (performance.now() - started) / 1000);
     }
-  }
-
-  /**
-   * A new N32-c handshake with the peer after a 403 CONTEXT_NOT_FOUND / ENCRYPTION_KEY_EXPIRED answer (P11), at
-   * most once per RENEGOTIATE_EVERY_MS per peer (the n32f-error path in sepp.ts keeps the same bound).
-   */
-  #renegotiate(peer: PeerConfig, cause: string): void {
-    const now = Date.now();
-    if (now - (this.#lastRenegotiation.get(peer.id) ?? 0) < RENEGOTIATE_EVERY_MS) return;
-    this.#lastRenegotiation.set(peer.id, now);
-    this.d.log.warn("the peer refused our N32-f context: re-negotiating", { peer: peer.id, cause });
-    this.d.n32c
-      .handshake(peer.id)
-      .catch((err) => this.d.log.warn("re-negotiation failed", { peer: peer.id, error: String(err) }));
   }
 
   /** An N32-f request that got no answer is logged (rate-limited): a TLS version or trust mismatch shows here. */
@@ -367,8 +349,10 @@ export class CSepp {
     if (rsp.status === 403 && p && typeof p === "object" && typeof p.cause === "string") {
       this.#m.n32fErrors.inc({ type: p.cause, side: "reported" });
       // P11: the peer lost our context (it restarted) or holds it past its life: like the same n32f-error
-      // (this request fails as the peer suggests; the next ones go on the new context)
-      if (p.cause === "CONTEXT_NOT_FOUND" || p.cause === "ENCRYPTION_KEY_EXPIRED") this.#renegotiate(peer, p.cause);
+      // (this request fails as the peer suggests; the next ones go on the new context). The N32-c service holds
+      // the one per-peer throttle shared with the n32f-error path.
+      if (p.cause === "CONTEXT_NOT_FOUND" || p.cause === "ENCRYPTION_KEY_EXPIRED")
+        this.d.n32c.renegotiate(peer.id, p.cause);
     }
     // The peer's suggestion (P8) first; its HTTP-level refusals that tell the NF what to do keep their status:
     // 429/503 (back off, with the peer's retry-after) and 413 (the message is too large for the peer); else 502.

@@ -22,6 +22,11 @@ export interface N32cView {
   ): { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null } | undefined;
   reportError(peerId: string, e: N32fErrorReport): Promise<void>;
   handshake(peerId: string): Promise<unknown>;
+  /**
+   * The peer lost our context (403 CONTEXT_NOT_FOUND / ENCRYPTION_KEY_EXPIRED, P11 "Errors"): a new handshake,
+   * throttled per peer inside the N32-c service (one throttle with the n32f-error path).
+   */
+  renegotiate(peerId: string, why: string): boolean;
   /** Give up one context after a policy mismatch (P6/P10 with onPolicyMismatch: reject). */
   dropContext?(peerId: string, localContextId: string): boolean;
 }

@@ -244,6 +244,20 @@ export class PSepp {
     this.#screening = d.screening ?? new Screening(d);
   }
 
+  /** A TLS client refused on N32-f: a security event (TS 33.117 4.2.3.6.1), at most one line per 10 s and
+   *  certificate subject; the subject and source address identify the client, nothing of the request is logged. */
+  #admissionRefused(plane: string, conn: ConnInfo, reason: string): void {
+    const subject = conn.peerChain()[0]?.subject.replaceAll("\n", ", ") ?? "none";
+    this.d.log.every(`n32f-admission-${subject}`, 10_000, "warn", "N32-f client refused", {
+      category: "security",
+      event: "n32-admission-refused",
+      plane,
+      reason,
+      subject,
+      source: conn.socket.remoteAddress,
+    });
+  }
+
   /** OPTIONS /n32f-forward/v1/n32f-process (P11): which content codings n32f-process accepts. */
   n32fProcessOptions(): OutboundResponse {
     return {
@@ -273,6 +287,7 @@ export class PSepp {
         return problemOut(problem(415, "UNSUPPORTED_MEDIA_TYPE", "content-type must be application/json"));
       if (!sender) {
         outcome = "refused";
+        this.#admissionRefused("n32f-process", conn, "neither a configured roaming partner nor a listed RI");
         return problemOut(
           problem(
             403,
@@ -657,6 +672,7 @@ export class PSepp {
     try {
       if (!peer) {
         outcome = "refused";
+        this.#admissionRefused("tls-relay", conn, "not a configured roaming partner");
         return problemOut(
           problem(403, "NEGOTIATION_NOT_ALLOWED", "the TLS client is not a configured roaming partner"),
         );

@@ -247,7 +247,10 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
       adm = { ok: false, reason: `certificate check failed: ${(e as Error).message}` };
     }
     if (!adm.ok) {
+      // a security event (TS 33.117 4.2.3.6.1); at most one line per 10 s
       log.every("n32-conn-refused", 10_000, "warn", "N32 connection refused at set-up", {
+        category: "security",
+        event: "n32-admission-refused",
         reason: adm.reason,
         remote: socket.remoteAddress,
       });

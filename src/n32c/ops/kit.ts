@@ -62,6 +62,14 @@ export class ResponderKit {
     );
   }
 
+  /** 307 with `location` (exchange-capability redirect to another SEPP of our PLMN, TS 29.573 Rel-18; P11). */
+  redirect(op: N32cOperation, location: string): Reply {
+    const core = this.core;
+    core.trace({ direction: "sent", kind: "response", operation: op, schema: null, status: 307, body: null });
+    core.m.requests.inc({ operation: op, status: "307" });
+    return new Reply(307, new Response(null, { status: 307, headers: { location } }));
+  }
+
   /** A ProblemDetails answer (P7 causes), counted and logged once per 10 s per operation, cause and peer. */
   fail(
     op: N32cOperation,
@@ -77,7 +85,9 @@ export class ResponderKit {
     core.trace({ direction: "sent", kind: "response", operation: op, schema: "ProblemDetails", status, body: p });
     core.m.requests.inc({ operation: op, status: String(status) });
     core.m.errors.inc({ cause });
+    // an admission refusal (unknown or unauthorised partner, P7) is a security event (TS 33.117 4.2.3.6.1)
     core.log.every(`n32c-refused:${op}:${cause}:${peerId ?? "?"}`, 10_000, "warn", "N32-c request refused", {
+      ...(cause === "NEGOTIATION_NOT_ALLOWED" ? { category: "security", event: "n32-admission-refused" } : {}),
       operation: op,
       status,
       cause,

@@ -25,7 +25,12 @@ export const n32fError: OperationHandler<N32fErrorInfo> = (kit, b, id) => {
   if (!peer) return kit.fail(OP, 403, "NEGOTIATION_NOT_ALLOWED", "client certificate names no configured peer");
   let ctxId: string | undefined;
   if (b.n32fContextId !== undefined) {
-    const ctx = core.deps.contexts.get(b.n32fContextId);
+    // P7: the ID is ours; P11's PLMN-mismatch bullet can be read as the sender's own ID: accepted too, but only
+    // as the ID that this same peer gave for one of its contexts with us (never another peer's context)
+    const wanted = b.n32fContextId.toLowerCase();
+    const ctx =
+      core.deps.contexts.get(b.n32fContextId) ??
+      core.deps.contexts.list().find((c) => c.peerId === peer.id && c.peerContextId.toLowerCase() === wanted);
     const pending = core.initiatorPending.get(b.n32fContextId.toLowerCase());
     if (ctx && ctx.peerId === peer.id) ctxId = ctx.localContextId;
     else if (pending && pending.peerId === peer.id) {
