@@ -119,11 +119,11 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
   test("a content-encoding: gzip n32f-process body is inflated and processed", async () => {
     const before = vsmf.received.length;
     let gz = 0;
-    proxy.onRequest((r) =>
-      isProcess(r) && aadPath(r).endsWith("/modify")
-        ? (gz++, { kind: "forward", body: zlib.gzipSync(r.body), headers: { "content-encoding": "gzip" } })
-        : undefined,
-    );
+    proxy.onRequest((r) => {
+      if (!isProcess(r) || !aadPath(r).endsWith("/modify")) return undefined;
+      gz++;
+      return { kind: "forward", body: zlib.gzipSync(r.body), headers: { "content-encoding": "gzip" } };
+    });
     try {
       const r = await toVisited();
       expect(r.status).toBe(204);

@@ -22,7 +22,7 @@ afterEach(async () => {
 const sendingAtB = (p: Pair) => p.b.service.brief("visited")?.localContextId ?? null;
 
 /** As A, on a raw connection kept open: exchange-capability and the cipher-suite round. B's new context ID. */
-async function newExchange(p: Pair, c: H2Client, initiatorId: string): Promise<string> {
+async function newExchange(c: H2Client, initiatorId: string): Promise<string> {
   const cap = await rawPost(c, "exchange-capability", {
     sender: FQDN_A,
     supportedSecCapabilityList: ["PRINS"],
@@ -47,7 +47,7 @@ test("responder: a new context is not sent on before step 6; the context it repl
   const c = await rawClient(pair.b, pair.pki.seppA);
   let closed = false;
   try {
-    const fresh = await newExchange(pair, c, "00000000000000c1");
+    const fresh = await newExchange(c, "00000000000000c1");
     // B's current association is the new one (status), but it sends on the old one
     expect(pair.b.service.status("visited")!.localContextId).toBe(fresh);
     expect(sendingAtB(pair)).toBe(old);
@@ -66,7 +66,7 @@ test("responder without an earlier context: no context to send on until step 6",
   pair = await startPair();
   const c = await rawClient(pair.b, pair.pki.seppA);
   try {
-    const fresh = await newExchange(pair, c, "00000000000000c2");
+    const fresh = await newExchange(c, "00000000000000c2");
     expect(pair.b.service.status("visited")!.state).toBe("active-prins");
     expect(sendingAtB(pair)).toBeNull();
     await c.close();
@@ -81,7 +81,7 @@ test("responder: the first N32-f message received on the new context lets it sen
   const c = await rawClient(pair.b, pair.pki.seppA);
   try {
     const initiatorId = "00000000000000c3";
-    const fresh = await newExchange(pair, c, initiatorId);
+    const fresh = await newExchange(c, initiatorId);
     expect(sendingAtB(pair)).toBeNull();
     // A's side of the context, keyed from the same TLS connection (P1), protects one request for B
     const master = exportMaster(c, c.protocol, pair.a.cfg().peers[0]!);

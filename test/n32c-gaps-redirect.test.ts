@@ -119,7 +119,12 @@ async function redirector(
 
 /** Visited SEPP "a" toward peer "home" (PLMN B, FQDN_B) at `peerUri`; every host name resolves to 127.0.0.1. */
 async function visited(peerUri: string, resolved: string[]): Promise<Sepp> {
-  const a = await sepp("a", { resolveHost: (h) => (resolved.push(h), "127.0.0.1") });
+  const a = await sepp("a", {
+    resolveHost: (h) => {
+      resolved.push(h);
+      return "127.0.0.1";
+    },
+  });
   a.update((c) => (c.peers![0]!.n32cUri = peerUri));
   return a;
 }

@@ -444,6 +444,22 @@ export const ConfigSchema = v.strictObject({
         v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)),
         10_000,
       ),
+      /**
+       * Telescopic labels (docs/DATAPATH.md "Stateless telescopic labels"): "stateless" (default) encodes the foreign
+       * origin in the label under a key of the SEPP (files in storage.dir, read at start; the key file is made when
+       * missing), "table" keeps every new mapping in the table. Table labels keep resolving in both modes.
+       */
+      telescopicLabels: v.optional(
+        v.strictObject({
+          mode: v.optional(v.picklist(["stateless", "table"]), "stateless"),
+          keyFile: v.optional(v.pipe(v.string(), v.minLength(1)), "telescopic-label.key"),
+          /** The key before the last rotation: its labels still resolve (never issued) */
+          previousKeyFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+          /** End of the previous key's grace period (ISO 8601); default: as long as previousKeyFile is set */
+          previousKeyUntil: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+        }),
+        {},
+      ),
       /** Static resolution of producer host names (like /etc/hosts), still checked by the egress policy */
       staticHosts: v.optional(v.record(v.pipe(v.string(), v.maxLength(253)), v.pipe(v.string(), v.ip())), {}),
       /** Extra CA certificates for https producers (PEM or paths); default: the system store */

@@ -59,7 +59,10 @@ export function profilePolicy(
   profiles: readonly SecurityProfileConfig[],
   ref: SecurityProfileRef,
 ): ProtectionPolicy | undefined {
-  if (sameProfile(ref, BUILT_IN_PROFILE)) return (builtIn ??= builtInProfilePolicy());
+  if (sameProfile(ref, BUILT_IN_PROFILE)) {
+    builtIn ??= builtInProfilePolicy();
+    return builtIn;
+  }
   const p = profiles.find((x) => sameProfile(x, ref));
   return p ? fullPolicy(p.protectionPolicy) : undefined;
 }
