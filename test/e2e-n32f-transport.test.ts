@@ -80,8 +80,11 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
         if (side === "home") {
           c.tls!.minVersion = "TLSv1.2";
           c.tls!.maxVersion = "TLSv1.2"; // an old partner: TLS 1.2 only, as server and as client
-          peer.n32fUri = `https://127.0.0.1:${pf}`;
-        } else c.tls!.minVersion = "TLSv1.2";
+        } else {
+          c.tls!.minVersion = "TLSv1.2";
+          // P11: the visited SEPP announces the port of the proxy in front of it (its visible N32-f endpoint)
+          c.identity!.n32fPorts = [pf];
+        }
       },
     });
     pairPki = pair.pki;

@@ -45,8 +45,11 @@ describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between t
       capabilities: ["PRINS"],
       homeProducers: { [HOME_UDM]: udm.port },
       edit: (side, c) => {
-        if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
-        else c.n32c = { ...c.n32c, contextValiditySeconds: VALIDITY_S, rekeyMarginSeconds: 1 };
+        if (side === "home") {
+          // P11: the home SEPP announces the port of the proxy in front of it (its externally visible N32-f endpoint)
+          c.identity!.n32fPorts = [pf];
+          c.n32c = { ...c.n32c, contextValiditySeconds: VALIDITY_S, rekeyMarginSeconds: 1 };
+        }
       },
     });
     proxyF = await startHostilePeerInFront(pair, "home", pf);

@@ -205,13 +205,14 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         c.tls!.riTrustAnchors = [riRoot.certPem];
         peer.profile = { ...peer.profile, announceToRi: true }; // P6 is off by default (P11)
         if (side === "visited") {
-          peer.n32fUri = `https://127.0.0.1:${pf}`;
           peer.roamingIntermediaries = [
             { ipxProviderId: RI_ID, side: "own", certificates: [ri.cert.certPem], authorized: true },
           ];
           peer.protectionPolicy = POLICY;
           c.sbi = { ...c.sbi, requestTimeoutMs: 6000 };
         } else {
+          // P11: the home SEPP announces the port of the proxy in front of it (its externally visible N32-f endpoint)
+          c.identity!.n32fPorts = [pf];
           peer.n32cUri = `https://127.0.0.1:${pc}`;
           peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [ri.cert.certPem] }];
           peer.n32f!.allowedTargets!.push({

@@ -118,8 +118,11 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
         // the refusals are reported with n32f-error over N32-c: no rate limit in the way of the reports
         c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
         c.sbi = { ...c.sbi, requestTimeoutMs: 2500 }; // also the N32-f body read timeout (stalled-body case)
-        if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
-        else c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
+        if (side === "home") {
+          // P11: the home SEPP announces the port of the proxy in front of it (its externally visible N32-f endpoint)
+          c.identity!.n32fPorts = [pf];
+          c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
+        }
       },
     });
     proxy = await startHostilePeerInFront(pair, "home", pf);

@@ -141,7 +141,8 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
       dir,
       capabilities: ["TLS"],
       edit: (side, c) => {
-        if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
+        // P11: the home SEPP announces the port of the proxy in front of it (its externally visible N32-f endpoint)
+        if (side === "home") c.identity!.n32fPorts = [pf];
       },
     });
     proxy = await startHostilePeerInFront(pair, "home", pf);

@@ -348,6 +348,17 @@ export const ConfigSchema = v.strictObject({
     plmnIds: v.pipe(v.array(PlmnIdSchema), v.minLength(1)),
     /** FQDN announced as senderN32fFqdn; defaults to n32Fqdn */
     n32fFqdn: v.optional(Fqdn),
+    /**
+     * Ports announced as senderN32fPortList (the first as senderN32fPort): our externally visible N32-f endpoint
+     * behind a load balancer or NAT (P11: the peer sends N32-f there); absent: the N32-f listener's bound port
+     */
+    n32fPorts: v.optional(
+      v.pipe(
+        v.array(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+        v.minLength(1),
+        v.maxLength(8),
+      ),
+    ),
   }),
   listeners: v.strictObject({
     /** N32-c (HTTP/2 over mutual TLS); also N32-f when `n32f` is absent */

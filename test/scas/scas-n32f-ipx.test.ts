@@ -182,12 +182,13 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];
         if (side === "visited") {
-          peer.n32fUri = `https://127.0.0.1:${pf}`;
           peer.roamingIntermediaries = [
             { ipxProviderId: RI_ID, side: "own", certificates: [riA.cert.certPem], authorized: true },
           ];
           peer.protectionPolicy = POLICY;
         } else {
+          // P11: the home SEPP announces the port of the proxy in front of it (its externally visible N32-f endpoint)
+          c.identity!.n32fPorts = [pf];
           peer.n32cUri = `https://127.0.0.1:${pc}`;
           peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [riA.cert.certPem] }];
           third.editHome(c, join(dir, "home"), [
