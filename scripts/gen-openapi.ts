@@ -20,7 +20,10 @@
 //   - annotations and OpenAPI-only keywords (description, example, discriminator, readOnly, default, x-*)
 //     are dropped; `format` is kept where ajv-formats knows it, else dropped (OpenAPI formats such as
 //     int32/float are hints);
+//   - a `pattern` the `u` flag refuses only for an identity escape (`\@`) is unescaped (see unicodePattern);
 //   - any other keyword stops the generator, so that a new release cannot be silently mistranslated.
+// scripts/gen-openapi-bodies.ts reuses this Converter (with ConverterOptions) for the request-body validators of the
+// roaming APIs that the border screening uses.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Ajv, { _ } from "ajv";
