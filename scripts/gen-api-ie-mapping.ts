@@ -262,9 +262,13 @@ function walk(
   if (typeof node.$ref === "string") {
     const r = specs.resolve(node.$ref, file);
     const t = SCHEMA_TYPES[r.name];
-    if (t) return addHit(hits, tokens, t);
+    if (t) {
+      addHit(hits, tokens, t);
+      return;
+    }
     if (stack.includes(r.key) || !r.node) return;
-    return walk(specs, r.node, r.file, tokens, depth + 1, [...stack, r.key], hits);
+    walk(specs, r.node, r.file, tokens, depth + 1, [...stack, r.key], hits);
+    return;
   }
   for (const k of ["allOf", "oneOf", "anyOf"]) {
     if (Array.isArray(node[k])) for (const s of node[k]) walk(specs, s, file, tokens, depth + 1, stack, hits);
@@ -387,7 +391,10 @@ export function generateApiIeMapping(specDir: string): ProtectionPolicy {
   const add = (sig: ApiIeMapping["apiSignature"], method: HttpMethod, ies: OpIes) => {
     const key = `${typeof sig === "string" ? `0${sig}` : `1${sig.callbackType}`} ${method}`;
     let e = byKey.get(key);
-    if (!e) byKey.set(key, (e = { sig, method, ies: new Map() }));
+    if (!e) {
+      e = { sig, method, ies: new Map() };
+      byKey.set(key, e);
+    }
     for (const [k, ie] of [...ies.req, ...ies.rsp].map(
       ([k, v]) => [(v.reqIe !== undefined ? "q" : "s") + k, v] as const,
     )) {

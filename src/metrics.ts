@@ -118,7 +118,7 @@ export class Histogram extends Metric {
     let out = "";
     for (const [k, s] of this.#series) {
       const pre = k ? `${k},` : "";
-      this.buckets.forEach((b, i) => (out += `${this.name}_bucket{${pre}le="${b}"} ${s.counts[i]}\n`));
+      for (const [i, b] of this.buckets.entries()) out += `${this.name}_bucket{${pre}le="${b}"} ${s.counts[i]}\n`;
       out += `${this.name}_bucket{${pre}le="+Inf"} ${s.count}\n`;
       out += `${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}\n${this.name}_count${k ? `{${k}}` : ""} ${s.count}\n`;
     }

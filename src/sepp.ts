@@ -14,7 +14,7 @@ import { N32fContextStore } from "./n32f/context.ts";
 import { N32cService } from "./n32c/service.ts";
 import { TrustStore } from "./pki/trust.ts";
 import { startN32Listeners } from "./n32c/listeners.ts";
-import { risOf } from "./datapath/psepp.ts";
+import { risOf } from "./datapath/n32f-sender.ts";
 import { DataPath } from "./datapath/index.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";

@@ -99,8 +99,7 @@ class Lines {
       const dec = new TextDecoder();
       for await (const chunk of stream) {
         this.buf += dec.decode(chunk, { stream: true });
-        let i: number;
-        while ((i = this.buf.indexOf("\n")) >= 0) {
+        for (let i = this.buf.indexOf("\n"); i >= 0; i = this.buf.indexOf("\n")) {
           this.lines.push(this.buf.slice(0, i));
           this.buf = this.buf.slice(i + 1);
         }

@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../src/config/schema.ts";
-import { n32fHopsOf } from "../src/datapath/upstream.ts";
+import { n32fHopsOf } from "../src/datapath/n32f-hops.ts";
 import { TrustStore } from "../src/pki/trust.ts";
 
 const file = join(import.meta.dir, "..", "config", "example-visited-two-ipx.json");

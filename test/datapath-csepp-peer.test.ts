@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { parseConfig, type SeppConfig } from "../src/config/schema.ts";
 import { CSepp } from "../src/datapath/csepp.ts";
 import type { InboundRequest } from "../src/datapath/http.ts";
-import type { PeerN32fClients, ProducerClients } from "../src/datapath/upstream.ts";
+import type { PeerN32fClients } from "../src/datapath/n32f-clients.ts";
+import type { ProducerClients } from "../src/datapath/producer-clients.ts";
 import { memoryLogger } from "../src/log.ts";
 import { Registry } from "../src/metrics.ts";
 import { N32fContextStore } from "../src/n32f/context.ts";
@@ -54,9 +55,14 @@ beforeAll(() => {
     metrics,
     contexts: new N32fContextStore(),
     n32c: {
-      brief: (peerId) => (asked.push(peerId), undefined), // no association: 503 once the peer is chosen
+      // no association: 503 once the peer is chosen
+      brief: (peerId) => {
+        asked.push(peerId);
+        return undefined;
+      },
       reportError: async () => {},
       handshake: async () => undefined,
+      renegotiate: () => false,
     },
     prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
     peerClients: {} as PeerN32fClients,

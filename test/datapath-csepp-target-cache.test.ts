@@ -7,7 +7,8 @@ import { Database } from "bun:sqlite";
 import { parseConfig, type SeppConfig } from "../src/config/schema.ts";
 import { CSepp } from "../src/datapath/csepp.ts";
 import type { InboundRequest } from "../src/datapath/http.ts";
-import type { PeerN32fClients, ProducerClients } from "../src/datapath/upstream.ts";
+import type { PeerN32fClients } from "../src/datapath/n32f-clients.ts";
+import type { ProducerClients } from "../src/datapath/producer-clients.ts";
 import { memoryLogger } from "../src/log.ts";
 import { Registry } from "../src/metrics.ts";
 import { N32fContextStore } from "../src/n32f/context.ts";
@@ -62,9 +63,13 @@ beforeAll(() => {
     metrics,
     contexts: new N32fContextStore(),
     n32c: {
-      brief: (peerId) => (asked.push(peerId), undefined),
+      brief: (peerId) => {
+        asked.push(peerId);
+        return undefined;
+      },
       reportError: async () => {},
       handshake: async () => undefined,
+      renegotiate: () => false,
     },
     prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
     peerClients: {} as PeerN32fClients,

@@ -2,7 +2,7 @@
 // (src/datapath/psepp.ts): the answers must be those of the full checks, every time, for every PLMN list.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { originAtReceiver, tokenConsumerPlmn } from "../src/datapath/psepp.ts";
+import { originAtReceiver, tokenConsumerPlmn } from "../src/datapath/plmn-checks.ts";
 import { checkOriginAtReceiver } from "../src/sbi/origin.ts";
 import type { PlmnIdNid } from "../src/model/n32.ts";
 

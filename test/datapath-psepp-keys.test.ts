@@ -8,7 +8,8 @@ import { AeadKeyError, SoftwareAeadEngine, type AeadEngine, type AeadKey } from 
 import { parseConfig, type SeppConfig } from "../src/config/schema.ts";
 import { PSepp } from "../src/datapath/psepp.ts";
 import type { InboundRequest } from "../src/datapath/http.ts";
-import { ProducerClients, type PeerN32fClients } from "../src/datapath/upstream.ts";
+import type { PeerN32fClients } from "../src/datapath/n32f-clients.ts";
+import { ProducerClients } from "../src/datapath/producer-clients.ts";
 import { memoryLogger } from "../src/log.ts";
 import { Registry } from "../src/metrics.ts";
 import { createN32fContext, N32fContextStore, type N32fAssociation } from "../src/n32f/context.ts";
@@ -150,6 +151,7 @@ beforeAll(async () => {
       brief: () => ({ state: "active-prins", capability: "PRINS", localContextId: pId }),
       reportError: async (_p, e) => void reported.push(e),
       handshake: async () => undefined,
+      renegotiate: () => false,
     },
     prins,
     peerClients: {} as PeerN32fClients, // the pSEPP never calls a peer

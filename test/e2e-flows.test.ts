@@ -180,8 +180,7 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
     }
     return notFound();
   });
-  let nrf: TestNf;
-  nrf = await startNf((r) =>
+  const nrf = await startNf((r) =>
     r.method === "GET" && r.path.startsWith("/nnrf-disc/v1/nf-instances?") && r.path.includes("target-nf-type=UDM")
       ? json(200, udmSearchResult(udm.port))
       : notFound(),
@@ -394,7 +393,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(a.authType).toBe("5G_AKA");
       // topology hiding of the answer (TS 33.501 13.1.1.1): the Location names a visited SEPP telescopic FQDN (test/e2e-gaps.test.ts)
       const loc = new URL(String(r1.headers.location));
-      expect(loc.hostname).toMatch(new RegExp(`^t[a-z2-7]{25}\\.${VISITED.fqdn.replaceAll(".", "\\.")}$`));
+      expect(loc.hostname).toMatch(
+        new RegExp(`^(?:t[a-z2-7]{25}|s[a-z2-7]{61})\\.${VISITED.fqdn.replaceAll(".", "\\.")}$`),
+      );
       expect(loc.pathname).toBe("/nausf-auth/v1/ue-authentications/ctx-42");
       const got1 = w.ausf!.received.at(-1)!;
       expect(JSON.parse(got1.body.toString())).toEqual({
@@ -484,7 +485,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(rest).toEqual(expectedRest);
       // topology hiding by the home pSEPP: http://<label>.<home SEPP domain>:<home SBI port>/same/path
       const u = new URL(vsmfPduSessionUri);
-      expect(u.hostname).toMatch(new RegExp(`^t[a-z2-7]{25}\\.${HOME.fqdn.replaceAll(".", "\\.")}$`));
+      expect(u.hostname).toMatch(new RegExp(`^(?:t[a-z2-7]{25}|s[a-z2-7]{61})\\.${HOME.fqdn.replaceAll(".", "\\.")}$`));
       expect(u.port).toBe(String(w.h.side.ports.sbi));
       expect(u.pathname).toBe("/nsmf-pdusession/v1/vsmf-pdu-sessions/vs-7");
 
@@ -519,7 +520,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
       const text = JSON.stringify(result);
       expect(text).not.toContain(HOME_UDM);
       expect(text).not.toContain("10.20.30.40");
-      const suffix = new RegExp(`^t[a-z2-7]{25}\\.${VISITED.fqdn.replaceAll(".", "\\.")}$`);
+      const suffix = new RegExp(`^(?:t[a-z2-7]{25}|s[a-z2-7]{61})\\.${VISITED.fqdn.replaceAll(".", "\\.")}$`);
       expect(p.fqdn).toMatch(suffix);
       const { host, authority, label } = udmServiceAuthority(result);
       expect(host).toMatch(suffix);
@@ -543,7 +544,9 @@ for (const mode of ["PRINS", "TLS"] as const) {
     test("callback home → visited: the SDM subscription's callbackReference is rewritten by the home SEPP; the UDM's notification reaches the AMF over the reverse session", async () => {
       const { given, original } = await subscribeSdm(w, prins ? 1 : 2);
       const gu = new URL(given);
-      expect(gu.hostname).toMatch(new RegExp(`^t[a-z2-7]{25}\\.${HOME.fqdn.replaceAll(".", "\\.")}$`));
+      expect(gu.hostname).toMatch(
+        new RegExp(`^(?:t[a-z2-7]{25}|s[a-z2-7]{61})\\.${HOME.fqdn.replaceAll(".", "\\.")}$`),
+      );
       expect(gu.port).toBe(String(w.h.side.ports.sbi));
       expect(gu.pathname).toBe(new URL(original).pathname);
       const before = w.amfCb.received.length;

@@ -44,7 +44,8 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 });
 const notFound = (): NfAnswer =>
   json(404, { status: 404, cause: "RESOURCE_NOT_FOUND" }, { "content-type": "application/problem+json" });
-const telescopicRe = (domain: string) => new RegExp(`^t[a-z2-7]{25}\\.${domain.replaceAll(".", "\\.")}$`);
+const telescopicRe = (domain: string) =>
+  new RegExp(`^(?:t[a-z2-7]{25}|s[a-z2-7]{61})\\.${domain.replaceAll(".", "\\.")}$`);
 
 interface World {
   dir: string;

@@ -9,7 +9,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import zlib from "node:zlib";
+import { X509Certificate } from "node:crypto";
+import { H2Client } from "../src/transport/h2client.ts";
+import { TrustStore } from "../src/pki/trust.ts";
 import {
+  HOME,
   HOME_UDM,
   VISITED_SMF,
   freePort,
@@ -17,7 +21,9 @@ import {
   waitFor,
   waitForState,
   writePair,
+  type PairPki,
   type SeppProcess,
+  type SeppSide,
 } from "../scripts/lib/pair.ts";
 import { aadOf, type N32Proxy, type ProxyRequest, startHostilePeerInFront } from "./support/n32-proxy.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
@@ -44,6 +50,8 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
   let proxy: N32Proxy; // home → visited, N32-f (hostile peer holding the home SEPP's key)
   let amf: NfClient;
   let homeNf: NfClient;
+  let pairPki: PairPki;
+  let homeSide: SeppSide;
 
   const toVisited = (headers: Record<string, string> = {}) =>
     homeNf.request(
@@ -76,6 +84,8 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
         } else c.tls!.minVersion = "TLSv1.2";
       },
     });
+    pairPki = pair.pki;
+    homeSide = pair.home;
     proxy = await startHostilePeerInFront(pair, "visited", pf);
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-prins");
@@ -109,11 +119,11 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
   test("a content-encoding: gzip n32f-process body is inflated and processed", async () => {
     const before = vsmf.received.length;
     let gz = 0;
-    proxy.onRequest((r) =>
-      isProcess(r) && aadPath(r).endsWith("/modify")
-        ? (gz++, { kind: "forward", body: zlib.gzipSync(r.body), headers: { "content-encoding": "gzip" } })
-        : undefined,
-    );
+    proxy.onRequest((r) => {
+      if (!isProcess(r) || !aadPath(r).endsWith("/modify")) return undefined;
+      gz++;
+      return { kind: "forward", body: zlib.gzipSync(r.body), headers: { "content-encoding": "gzip" } };
+    });
     try {
       const r = await toVisited();
       expect(r.status).toBe(204);
@@ -187,8 +197,18 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
     }
   });
 
-  test("a 403 CONTEXT_NOT_FOUND answer from the next hop makes the sender re-negotiate (like the n32f-error)", async () => {
+  /** The home SEPP's N32 status of the visited peer (admin API). */
+  const homeStatus = async () =>
+    (await (await h.admin("/v1/peers/visited/n32")).json()) as {
+      localContextId: string;
+      counters: { attempts: number; successes: number };
+    };
+  const renegotiationLines = (from: number) =>
+    h.logs.slice(from).filter((l) => String(l.msg).endsWith("re-negotiating")) as Array<Record<string, string>>;
+
+  test("a 403 CONTEXT_NOT_FOUND answer from the next hop re-negotiates through the N32-c service's one throttle (an n32f-error right after starts none)", async () => {
     const logs0 = h.logs.length;
+    const before = await homeStatus();
     proxy.onRequest((r) =>
       isProcess(r) && aadPath(r).endsWith("/modify")
         ? {
@@ -202,13 +222,53 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
     try {
       const r = await toVisited();
       expect(r.status).toBe(502);
-      await waitFor("the re-negotiation", () =>
-        h.logs.slice(logs0).find((l) => l.msg === "the peer refused our N32-f context: re-negotiating"),
-      );
+      await waitFor("the re-negotiation", () => renegotiationLines(logs0).length > 0);
     } finally {
       proxy.onRequest(null);
     }
+    const renewed = await waitFor("the new context", async () => {
+      const s = await homeStatus();
+      return s.counters.successes > before.counters.successes && s.localContextId !== before.localContextId ? s : null;
+    });
+    // within the same 5 s the visited SEPP reports the NEW context as unknown (n32f-error over N32-c): the
+    // throttle the 403 used is the same one, so no second handshake starts
+    const trust = new TrustStore(
+      [{ name: "home", plmnIds: [HOME.plmn], roots: [new X509Certificate(pairPki.rootH.certPem)] }],
+      [],
+    );
+    const c = await H2Client.connect({
+      url: `https://127.0.0.1:${homeSide.ports.n32}`,
+      tls: { key: pairPki.certV.keyPem, cert: pairPki.certV.chainPem },
+      trust,
+      expectDnsName: HOME.fqdn,
+      minVersion: "TLSv1.2",
+      timeoutMs: 3000,
+    });
+    try {
+      const res = await c.request("POST", "/n32c-handshake/v1/n32f-error", {
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          n32fContextId: renewed.localContextId,
+          n32fMessageId: "0000000000000000",
+          n32fErrorType: "CONTEXT_NOT_FOUND",
+        }),
+        timeoutMs: 3000,
+        maxBodyBytes: 65536,
+      });
+      expect(res.status).toBe(204);
+    } finally {
+      await c.close();
+    }
+    await Bun.sleep(500);
+    const lines = renegotiationLines(logs0);
+    expect(lines.length).toBe(1);
+    // it was the N32-c service's (its log line, with the cause)
+    expect(lines[0]).toMatchObject({
+      msg: "the peer lost our N32-f context: re-negotiating",
+      type: "CONTEXT_NOT_FOUND",
+    });
+    expect((await homeStatus()).counters.attempts).toBe(renewed.counters.attempts);
     // and traffic goes on afterwards
     await waitFor("traffic after the re-negotiation", async () => (await toVisited()).status === 204, 15000, 300);
-  });
+  }, 30000);
 });

@@ -231,11 +231,11 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     proxyC = await startHostilePeerInFront(pair, "visited", pc);
     // the first P6 announcement is lost in transit (stream reset): the visited SEPP tries again
     let dropped = 0;
-    proxyF.onRequest((r) =>
-      dropped === 0 && isProcess(r) && aadPath(r) === "/n32c-handshake/v1/exchange-params"
-        ? (dropped++, { kind: "drop" })
-        : undefined,
-    );
+    proxyF.onRequest((r) => {
+      if (dropped !== 0 || !isProcess(r) || aadPath(r) !== "/n32c-handshake/v1/exchange-params") return undefined;
+      dropped++;
+      return { kind: "drop" };
+    });
     [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
     await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");

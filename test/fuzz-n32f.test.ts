@@ -189,7 +189,10 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
       )
       .map(([m, x]) => ({
         what: `${m} as ${jsonType(x)}`,
-        body: withRd((rd, msg) => (top.includes(m) ? (msg[m] = x) : (rd[m] = x))),
+        body: withRd((rd, msg) => {
+          if (top.includes(m)) msg[m] = x;
+          else rd[m] = x;
+        }),
       }));
     const added = fc.tuple(fc.string({ maxLength: 10 }), hostile, fc.boolean()).map(([k, x, inside]) => ({
       what: `added ${inside ? "rd." : ""}${k}`,

@@ -30,7 +30,9 @@ function tempDir(): string {
   dirs.push(d);
   return d;
 }
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** The keystore openHardware() builds for `keystore` (with the software AEAD engine). */
 async function openKeystore(

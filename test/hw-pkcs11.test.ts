@@ -326,7 +326,10 @@ describe("login failures", () => {
     const t = Pkcs11Token.open({
       modulePath: hsm.module,
       tokenUri: own.uri,
-      readPin: () => (reads++, te.encode(pin)),
+      readPin: () => {
+        reads++;
+        return te.encode(pin);
+      },
       poolSize: 1,
       log,
       retryInitialMs: 5,

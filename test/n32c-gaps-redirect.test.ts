@@ -119,7 +119,12 @@ async function redirector(
 
 /** Visited SEPP "a" toward peer "home" (PLMN B, FQDN_B) at `peerUri`; every host name resolves to 127.0.0.1. */
 async function visited(peerUri: string, resolved: string[]): Promise<Sepp> {
-  const a = await sepp("a", { resolveHost: (h) => (resolved.push(h), "127.0.0.1") });
+  const a = await sepp("a", {
+    resolveHost: (h) => {
+      resolved.push(h);
+      return "127.0.0.1";
+    },
+  });
   a.update((c) => (c.peers![0]!.n32cUri = peerUri));
   return a;
 }
@@ -288,5 +293,36 @@ describe("exchange-capability 307 between SEPPs", () => {
     expect(received(s2)).toEqual([]);
     expect(received(forged)).toEqual([]);
     expect(a.contexts.size).toBe(0);
+  });
+
+  test("a SEPP configured with n32c.redirectTo answers exchange-capability 307 toward another SEPP of its PLMN; the initiator completes there", async () => {
+    const resolved: string[] = [];
+    const b = await sepp("b"); // the SEPP of PLMN B that the visited SEPP is configured with
+    const a = await visited(b.uri, resolved);
+    const s2 = await sepp2(a);
+    b.update((c) => {
+      c.n32c!.redirectTo = `https://${SEPP2}:${s2.server.port}`;
+      c.peers![0]!.n32cUri = a.uri;
+    });
+    const st = await a.service.handshake("home");
+    expect(st.state).toBe("active-prins");
+    const answered = b.traces.filter((t) => t.direction === "sent" && t.kind === "response");
+    expect(answered.map((t) => [t.operation, t.status])).toEqual([["exchange-capability", 307]]);
+    expect(resolved).toEqual([SEPP2]);
+    expect(received(s2)).toEqual(["exchange-capability", "exchange-params", "exchange-params"]);
+    expect(b.contexts.list().length).toBe(0);
+    expect(s2.contexts.list()[0]!.peerContextId).toBe(a.contexts.list()[0]!.localContextId);
+  });
+
+  test("n32c.redirectTo must be another SEPP in our own PLMN's 3GPP domain", async () => {
+    const b = await sepp("b");
+    const bad = [
+      `https://sepp9.5gc.mnc001.mcc262.3gppnetwork.org`, // another PLMN
+      `https://${FQDN_B}:8443`, // ourselves
+      `https://${SEPP2}/some/path`,
+    ];
+    for (const uri of bad) expect(() => b.update((c) => (c.n32c!.redirectTo = uri))).toThrow(/redirectTo/);
+    b.update((c) => (c.n32c!.redirectTo = `https://${SEPP2}:8443`));
+    expect(b.cfg().n32c.redirectTo).toBe(`https://${SEPP2}:8443`);
   });
 });

@@ -308,7 +308,9 @@ describe("POLICY_MISMATCH", () => {
     ]);
     const invalid = mismatch(() =>
       checkRiAnnouncementRequest(
-        announce(ini, rsp, (b) => void (b.payload![3]!.value = { apiIeMappingList: "x" })),
+        announce(ini, rsp, (b) => {
+          b.payload![3]!.value = { apiIeMappingList: "x" };
+        }),
         exp,
       ),
     );
@@ -317,7 +319,9 @@ describe("POLICY_MISMATCH", () => {
     ]);
     const encd = mismatch(() =>
       checkRiAnnouncementRequest(
-        announce(ini, rsp, (b) => void (b.payload![0]!.value = { encBlockIndex: 0 })),
+        announce(ini, rsp, (b) => {
+          b.payload![0]!.value = { encBlockIndex: 0 };
+        }),
         exp,
       ),
     );

@@ -745,7 +745,10 @@ describe("property: random RI patches", () => {
   const refsOf = (b: DataToIntegrityProtectBlock) => {
     const out: string[] = [];
     for (const p of b.payload ?? [])
-      JSON.stringify(p.value, (k, v) => (k === "encBlockIndex" && out.push(`${p.iePath}#${v}`), v));
+      JSON.stringify(p.value, (k, v) => {
+        if (k === "encBlockIndex") out.push(`${p.iePath}#${v}`);
+        return v;
+      });
     for (const h of b.headers ?? []) if (typeof h.value === "object") out.push(`${h.header}#${h.value.encBlockIndex}`);
     return out.sort();
   };

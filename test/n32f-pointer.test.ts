@@ -54,7 +54,7 @@ function referenceParse(p: string): string[] | null {
 /** Every node of a JSON value with the tokens that lead to it (own members only, as JSON has). */
 function nodes(v: unknown, path: string[] = [], out: [string[], unknown][] = []): [string[], unknown][] {
   out.push([path, v]);
-  if (Array.isArray(v)) v.forEach((x, i) => nodes(x, [...path, String(i)], out));
+  if (Array.isArray(v)) for (const [i, x] of v.entries()) nodes(x, [...path, String(i)], out);
   else if (typeof v === "object" && v !== null)
     for (const k of Object.keys(v)) nodes((v as Record<string, unknown>)[k], [...path, k], out);
   return out;

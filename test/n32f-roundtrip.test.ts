@@ -563,7 +563,7 @@ const { json: jsonTree } = fc.letrec((tie) => ({
 
 function allPointers(v: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
   out.push(prefix);
-  if (Array.isArray(v)) v.forEach((x, i) => allPointers(x, [...prefix, String(i)], out));
+  if (Array.isArray(v)) for (const [i, x] of v.entries()) allPointers(x, [...prefix, String(i)], out);
   else if (v && typeof v === "object")
     for (const k of Object.keys(v)) allPointers((v as Record<string, unknown>)[k], [...prefix, k], out);
   return out;

@@ -30,7 +30,6 @@ interface VectorMessage {
   jwe: Record<string, string>;
 }
 
-const b64u = (s: string) => Buffer.from(s).toString("base64url");
 const INIT_FQDN = "sepp1.5gc.mnc001.mcc262.3gppnetwork.org";
 const RESP_FQDN = "sepp.5gc.mnc015.mcc234.3gppnetwork.org";
 const RI_FQDN = "ipx1.example.ipxnetwork.org";

@@ -2,15 +2,8 @@
 // other hosts, ports, schemes, paths; loopback/link-local/private/metadata addresses in every spelling.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import {
-  EgressConfigError,
-  EgressPolicy,
-  embeddedIPv4,
-  normalizePath,
-  PathError,
-  pathHasPrefix,
-  specialAddressReason,
-} from "../src/sbi/egress.ts";
+import { EgressConfigError, EgressPolicy, normalizePath, PathError, pathHasPrefix } from "../src/sbi/egress.ts";
+import { embeddedIPv4, specialAddressReason } from "../src/sbi/special-addresses.ts";
 import { parseIPv4, parseIPv6, parseApiRoot } from "../src/sbi/target.ts";
 
 const UDM = "udm.5gc.mnc001.mcc001.3gppnetwork.org";

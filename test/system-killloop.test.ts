@@ -99,7 +99,10 @@ async function installOnce(bundle: string): Promise<string> {
 test(`kill -9 of the SEPP or of rauc service during an install, ${ROUNDS} times: the booted slot never changes, the next install succeeds`, async () => {
   const seed = Number(process.env.SEPP_KILL_SEED ?? Date.now() % 100000);
   let rnd = seed;
-  const random = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const random = () => {
+    rnd = (rnd * 1103515245 + 12345) % 2147483648;
+    return rnd / 2147483648;
+  };
   const bundle = smallBundle(join(work, "b.raucb"), {
     compatible: COMPATIBLE,
     version: "1.0.1",

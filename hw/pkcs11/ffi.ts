@@ -150,16 +150,20 @@ export interface LoadedModule {
   close(): void;
 }
 
+/** dlopen the module with its one exported entry point, C_GetFunctionList; a clear error when that fails. */
+function openLibrary(path: string) {
+  try {
+    return dlopen(path, { C_GetFunctionList: { args: [FFIType.ptr], returns: FFIType.u64_fast } });
+  } catch (e) {
+    throw new Error(`cannot load PKCS#11 module ${path}: ${(e as Error).message}`);
+  }
+}
+
 /** dlopen a PKCS#11 module and bind the functions of its CK_FUNCTION_LIST. Throws on a wrong ABI or a bad module. */
 export function loadModule(path: string): LoadedModule {
   if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64"))
     throw new Error(`PKCS#11 binding supports linux x64/arm64 only, not ${process.platform} ${process.arch}`);
-  let lib;
-  try {
-    lib = dlopen(path, { C_GetFunctionList: { args: [FFIType.ptr], returns: FFIType.u64_fast } });
-  } catch (e) {
-    throw new Error(`cannot load PKCS#11 module ${path}: ${(e as Error).message}`);
-  }
+  const lib = openLibrary(path);
   const out = new BigUint64Array(1);
   const rv = Number(lib.symbols.C_GetFunctionList(out));
   if (rv !== CKR.OK || out[0] === 0n) {

@@ -28,11 +28,18 @@ export class GcmMechanism {
   set(iv: Uint8Array, aad: Uint8Array, tagBits: number): Mechanism {
     const dv = this.#dv;
     let o = 0;
-    putUlong(dv, o, addr(iv)), (o += ULONG);
-    putUlong(dv, o, iv.length), (o += ULONG);
-    if (this.layout === "with-ivbits") putUlong(dv, o, iv.length * 8), (o += ULONG);
-    putUlong(dv, o, addr(aad)), (o += ULONG);
-    putUlong(dv, o, aad.length), (o += ULONG);
+    putUlong(dv, o, addr(iv));
+    o += ULONG;
+    putUlong(dv, o, iv.length);
+    o += ULONG;
+    if (this.layout === "with-ivbits") {
+      putUlong(dv, o, iv.length * 8);
+      o += ULONG;
+    }
+    putUlong(dv, o, addr(aad));
+    o += ULONG;
+    putUlong(dv, o, aad.length);
+    o += ULONG;
     putUlong(dv, o, tagBits);
     return this.mechanism;
   }

@@ -40,17 +40,15 @@ const headerValue = fc.oneof(
 function mutatedJson(base: Record<string, unknown>): fc.Arbitrary<string> {
   const keys = Object.keys(base);
   const one = fc.oneof(
-    fc.tuple(fc.constantFrom(...keys), hostile).map(
-      ([k, x]) =>
-        (o: Record<string, unknown>) =>
-          void (o[k] = x),
-    ),
-    fc.constantFrom(...keys).map((k) => (o: Record<string, unknown>) => void delete o[k]),
-    fc.tuple(fc.string({ maxLength: 10 }), hostile).map(
-      ([k, x]) =>
-        (o: Record<string, unknown>) =>
-          void (o[k] = x),
-    ),
+    fc.tuple(fc.constantFrom(...keys), hostile).map(([k, x]) => (o: Record<string, unknown>) => {
+      o[k] = x;
+    }),
+    fc.constantFrom(...keys).map((k) => (o: Record<string, unknown>) => {
+      delete o[k];
+    }),
+    fc.tuple(fc.string({ maxLength: 10 }), hostile).map(([k, x]) => (o: Record<string, unknown>) => {
+      o[k] = x;
+    }),
   );
   return fc
     .oneof(
@@ -112,26 +110,26 @@ export function n32cInputs(sender: string): fc.Arbitrary<FuzzInput> {
 export type BlockMutation = (g: { block: any; dataToEncrypt: unknown[] }) => void;
 export const blockMutations: fc.Arbitrary<BlockMutation[]> = fc.array(
   fc.oneof<fc.Arbitrary<BlockMutation>[]>(
-    fc.tuple(fc.constantFrom("method", "scheme", "authority", "path", "queryFragment"), hostile).map(
-      ([k, x]) =>
-        (g) =>
-          void (g.block.requestLine[k] = x),
-    ),
+    fc
+      .tuple(fc.constantFrom("method", "scheme", "authority", "path", "queryFragment"), hostile)
+      .map(([k, x]) => (g) => {
+        g.block.requestLine[k] = x;
+      }),
     fc
       .tuple(
         fc.constantFrom("method", "scheme", "authority", "path"),
         fc.constantFrom("/../../etc", "//x", "http://evil/", "169.254.169.254", "127.0.0.1:1", "FOO", "[::1]"),
       )
-      .map(
-        ([k, x]) =>
-          (g) =>
-            void (g.block.requestLine[k] = x),
-      ),
+      .map(([k, x]) => (g) => {
+        g.block.requestLine[k] = x;
+      }),
     fc
       .array(fc.record({ header: fc.string({ maxLength: 12 }), value: fc.oneof(headerValue, hostile) }), {
         maxLength: 5,
       })
-      .map((hs) => (g) => void (g.block.headers = [...(g.block.headers ?? []), ...hs])),
+      .map((hs) => (g) => {
+        g.block.headers = [...(g.block.headers ?? []), ...hs];
+      }),
     fc
       .array(
         fc.record(
@@ -144,18 +142,20 @@ export const blockMutations: fc.Arbitrary<BlockMutation[]> = fc.array(
         ),
         { minLength: 1, maxLength: 4 },
       )
-      .map((es) => (g) => void (g.block.payload = es)),
-    fc.array(hostile, { maxLength: 4 }).map((d) => (g) => void (g.dataToEncrypt = d)),
-    fc.tuple(fc.constantFrom("messageId", "authorizedIpxId", "n32fContextId"), hostile).map(
-      ([k, x]) =>
-        (g) =>
-          void (g.block.metaData[k] = x),
-    ),
-    fc.tuple(fc.constantFrom("statusLine", "requestLine", "headers", "payload", "metaData"), hostile).map(
-      ([k, x]) =>
-        (g) =>
-          void (g.block[k] = x),
-    ),
+      .map((es) => (g) => {
+        g.block.payload = es;
+      }),
+    fc.array(hostile, { maxLength: 4 }).map((d) => (g) => {
+      g.dataToEncrypt = d;
+    }),
+    fc.tuple(fc.constantFrom("messageId", "authorizedIpxId", "n32fContextId"), hostile).map(([k, x]) => (g) => {
+      g.block.metaData[k] = x;
+    }),
+    fc
+      .tuple(fc.constantFrom("statusLine", "requestLine", "headers", "payload", "metaData"), hostile)
+      .map(([k, x]) => (g) => {
+        g.block[k] = x;
+      }),
   ),
   { minLength: 0, maxLength: 3 },
 );

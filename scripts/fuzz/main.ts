@@ -295,7 +295,6 @@ async function main() {
     );
     for (const c of sbi) c.close();
 
-    const adminBase = `http://127.0.0.1:${w.h.side.ports.admin}`;
     await campaign(
       "admin",
       adminInputs(),

@@ -217,8 +217,7 @@ export async function startSepp(side: SeppSide, env: Record<string, string> = {}
   let buf = "";
   proc.stdout!.on("data", (d: Buffer) => {
     buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       try {

@@ -110,6 +110,24 @@ export const N32cViaSchema = v.strictObject({
   trustAnchors: v.optional(v.array(PemSource)),
 });
 
+/**
+ * A security profile (TS 33.501 13.2.2.2, the alternative to exchanging policies in steps 2a/2c; N32-PROFILE P11):
+ * a named, versioned set of data-type encryption and modification policies both operators configure. Its id and
+ * version travel on N32-c (`securityProfile`), never its content.
+ */
+const SecurityProfileId = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "profile id like n32-default"),
+);
+const SecurityProfileVersion = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31 - 1));
+export const SecurityProfileRefSchema = v.strictObject({ id: SecurityProfileId, version: SecurityProfileVersion });
+export const SecurityProfileSchema = v.strictObject({
+  id: SecurityProfileId,
+  version: SecurityProfileVersion,
+  /** the profile's policies: additions to the P4 defaults (encrypted data types, IEs, isModifiable[ByIpx]) */
+  protectionPolicy: ProtectionPolicySchema,
+});
+
 /** Per-peer settings of N32-PROFILE.md, with the profile's defaults. */
 export const PeerProfileSchema = v.strictObject({
   /** P1: TLS 1.2 exporter context: "empty" (zero-length context) or "none" */
@@ -270,6 +288,11 @@ export const PeerSchema = v.strictObject({
   protectionPolicy: v.optional(ProtectionPolicySchema),
   /** The policy agreed with the partner, to detect a mismatch with what it sends on N32-c (TS 33.501 13.2.3.6). */
   partnerPolicy: v.optional(ProtectionPolicySchema),
+  /**
+   * P11: the security profile used with this peer instead of exchanging full policies (`n32-default` v1 is built
+   * in, others come from `securityProfiles`); excludes protectionPolicy (the profile is our policy toward the peer).
+   */
+  securityProfile: v.optional(SecurityProfileRefSchema),
   roamingIntermediaries: v.optional(v.array(RoamingIntermediarySchema), []),
   /** P11: our own RI next hops on N32-f toward this peer, tried in order; empty: straight to the peer's N32-f endpoint */
   n32fNextHops: v.optional(v.pipe(v.array(N32fNextHopSchema), v.maxLength(8)), []),
@@ -396,6 +419,11 @@ export const ConfigSchema = v.strictObject({
       /** re-handshake this many seconds before validity ends */
       rekeyMarginSeconds: v.optional(PosInt, 300),
       maxRequestsPerSecond: v.optional(PosInt, 50),
+      /**
+       * P11 / TS 29.573 Rel-18: answer every exchange-capability with 307 toward this other SEPP of our PLMN
+       * (https://<name in our PLMN's 3GPP domain>[:port]); absent: negotiate here
+       */
+      redirectTo: v.optional(HttpsUri),
     }),
     {},
   ),
@@ -428,6 +456,22 @@ export const ConfigSchema = v.strictObject({
       telescopicMaxEntriesPerPeer: v.optional(
         v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)),
         10_000,
+      ),
+      /**
+       * Telescopic labels (docs/DATAPATH.md "Stateless telescopic labels"): "stateless" (default) encodes the foreign
+       * origin in the label under a key of the SEPP (files in storage.dir, read at start; the key file is made when
+       * missing), "table" keeps every new mapping in the table. Table labels keep resolving in both modes.
+       */
+      telescopicLabels: v.optional(
+        v.strictObject({
+          mode: v.optional(v.picklist(["stateless", "table"]), "stateless"),
+          keyFile: v.optional(v.pipe(v.string(), v.minLength(1)), "telescopic-label.key"),
+          /** The key before the last rotation: its labels still resolve (never issued) */
+          previousKeyFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+          /** End of the previous key's grace period (ISO 8601); default: as long as previousKeyFile is set */
+          previousKeyUntil: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+        }),
+        {},
       ),
       /** Static resolution of producer host names (like /etc/hosts), still checked by the egress policy */
       staticHosts: v.optional(v.record(v.pipe(v.string(), v.maxLength(253)), v.pipe(v.string(), v.ip())), {}),
@@ -463,6 +507,8 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   peers: v.optional(v.array(PeerSchema), []),
+  /** P11: named, versioned security profiles a peer entry may choose (`n32-default` v1 is built in) */
+  securityProfiles: v.optional(v.pipe(v.array(SecurityProfileSchema), v.maxLength(64)), []),
   /** Border screening (GSMA FS.36 categories): docs/CONFIG.md */
   screening: v.optional(ScreeningSchema, {}),
   admin: v.optional(
@@ -488,6 +534,11 @@ export type PlmnRule = v.InferOutput<typeof PlmnRuleSchema>;
 export type N32fNextHopConfig = v.InferOutput<typeof N32fNextHopSchema>;
 export type N32cViaConfig = v.InferOutput<typeof N32cViaSchema>;
 export type RoamingIntermediaryConfig = v.InferOutput<typeof RoamingIntermediarySchema>;
+
+export type SecurityProfileConfig = v.InferOutput<typeof SecurityProfileSchema>;
+export type SecurityProfileRef = v.InferOutput<typeof SecurityProfileRefSchema>;
+/** The profile every SEPP built from N32-PROFILE knows (P11): the P4 default mapping, no modification allowed. */
+export const BUILT_IN_PROFILE: SecurityProfileRef = { id: "n32-default", version: 1 };
 
 export interface ConfigIssue {
   path: string;
@@ -538,6 +589,34 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
         reason: "with n32fNextHops (RIs on N32-f) only PRINS is allowed (TS 33.501 5.9.3.1; N32-PROFILE P11)",
       });
   });
+  // P11 security profiles: one definition per id and version; n32-default v1 is built in; a peer names a known one
+  const profiles = new Set([`${BUILT_IN_PROFILE.id}\n${BUILT_IN_PROFILE.version}`]);
+  c.securityProfiles.forEach((sp, i) => {
+    const k = `${sp.id}\n${sp.version}`;
+    if (profiles.has(k))
+      issues.push({
+        path: `/securityProfiles/${i}`,
+        reason: `${sp.id} version ${sp.version} is defined twice (or is the built-in n32-default v1)`,
+      });
+    profiles.add(k);
+  });
+  c.peers.forEach((p, i) => {
+    if (!p.securityProfile) return;
+    if (!profiles.has(`${p.securityProfile.id}\n${p.securityProfile.version}`))
+      issues.push({
+        path: `/peers/${i}/securityProfile`,
+        reason: `no security profile ${p.securityProfile.id} version ${p.securityProfile.version} (securityProfiles)`,
+      });
+    if (p.protectionPolicy)
+      issues.push({
+        path: `/peers/${i}/protectionPolicy`,
+        reason: "a peer with securityProfile takes its policy from the profile: omit protectionPolicy",
+      });
+  });
+  if (c.n32c.redirectTo) {
+    const why = redirectToProblem(c.n32c.redirectTo, c.identity);
+    if (why) issues.push({ path: "/n32c/redirectTo", reason: why });
+  }
   const seen = new Map<string, string>();
   c.tls.trustAnchors.forEach((a, i) => {
     for (const p of a.plmnIds) {
@@ -610,6 +689,22 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   )
     issues.push({ path: "/listeners/n32f", reason: "same as listeners.n32: omit listeners.n32f to share the port" });
   return issues;
+}
+
+/**
+ * n32c.redirectTo must name another SEPP of our PLMN that an initiator built from N32-PROFILE follows (the rule of
+ * src/n32c/redirect.ts seen from the other side): https, a host name in the 3GPP domain of one of our PLMNs
+ * (`<…>.5gc.mnc<MNC>.mcc<MCC>.3gppnetwork.org`), not ourselves, no path, query, fragment or user info.
+ */
+function redirectToProblem(uri: string, me: { n32Fqdn: string; plmnIds: Array<{ mcc: string; mnc: string }> }) {
+  const u = new URL(uri);
+  if (u.username || u.password || u.search || u.hash || (u.pathname !== "/" && u.pathname !== ""))
+    return "https://host[:port] only (no path, query, fragment or user info)";
+  const host = u.hostname.toLowerCase().replace(/\.$/, "");
+  if (!me.plmnIds.some((p) => host.endsWith(`.5gc.mnc${p.mnc.padStart(3, "0")}.mcc${p.mcc}.3gppnetwork.org`)))
+    return "the host must be in the 3GPP domain of one of our PLMNs (…5gc.mncXXX.mccYYY.3gppnetwork.org)";
+  if (host === me.n32Fqdn.toLowerCase().replace(/\.$/, "")) return "that is this SEPP (a redirect loop)";
+  return null;
 }
 
 export type ParseResult = { ok: true; config: SeppConfig } | { ok: false; issues: ConfigIssue[] };

@@ -5,13 +5,14 @@
 // change that would fail the next start is refused with every reason (DEVELOPERS.md: "a configuration change is
 // checked as a start would check it"). Checked: every PEM file exists and parses, each private key matches its
 // certificate, trust anchors (N32 and RI) and CA lists load, the TLS contexts build, the PKCS#11 module and PIN
-// source exist. Reasons name the member and the file, never key material.
+// source exist, the telescopic label key files parse. Reasons name the member and the file, never key material.
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { createSecureContext } from "node:tls";
 import { loadCrls, TrustStore, type TrustAnchor } from "../pki/trust.ts";
 import type { Crl } from "../pki/crl.ts";
+import { checkTelescopicLabelKeys } from "../sbi/telescopic-keys.ts";
 import { isInlinePem, resolvePem, splitPem } from "./pem.ts";
 import type { ConfigIssue, SeppConfig } from "./schema.ts";
 
@@ -166,7 +167,9 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
   // RI certificates announced or expected per peer (P5)
   c.peers.forEach((p, i) => {
     p.roamingIntermediaries.forEach((r, j) => {
-      r.certificates.forEach((src, k) => l.certs(`/peers/${i}/roamingIntermediaries/${j}/certificates/${k}`, src));
+      r.certificates.forEach((src, k) => {
+        l.certs(`/peers/${i}/roamingIntermediaries/${j}/certificates/${k}`, src);
+      });
     });
     // the roots of our own RIs on N32-f and N32-c (P11): loaded when the connection is made, checked now
     for (const list of ["n32fNextHops", "n32cVia"] as const) {
@@ -179,7 +182,9 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
   });
 
   // the SBI side: producer CAs, and the TLS listener's material and client CAs
-  c.sbi.producerCa.forEach((src, i) => l.certs(`/sbi/producerCa/${i}`, src));
+  c.sbi.producerCa.forEach((src, i) => {
+    l.certs(`/sbi/producerCa/${i}`, src);
+  });
   const sbiClientCa = c.sbi.clientCa.flatMap((src, i) => {
     const r = l.certs(`/sbi/clientCa/${i}`, src);
     return r ? [r.pem] : [];
@@ -193,6 +198,9 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
       sbiClientCa.length ? sbiClientCa : undefined,
     );
   }
+
+  // the stateless telescopic label keys (read at start)
+  l.issues.push(...checkTelescopicLabelKeys(deps.dataDir, c.sbi.telescopicLabels));
 
   // the admin listener's TLS (required off loopback: schema.ts)
   let admin: StartMaterial["admin"];

@@ -11,7 +11,8 @@ import type { TrustStore } from "../pki/trust.ts";
 import type { PeerLimits } from "../sbi/limits.ts";
 import type { Screening } from "../screening/screening.ts";
 import type { TelescopicStore } from "../sbi/telescopic-store.ts";
-import type { PeerN32fClients, ProducerClients } from "./upstream.ts";
+import type { PeerN32fClients } from "./n32f-clients.ts";
+import type { ProducerClients } from "./producer-clients.ts";
 import { EgressPolicy } from "../sbi/egress.ts";
 
 /** The part of N32cService the data path uses. */
@@ -22,6 +23,11 @@ export interface N32cView {
   ): { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null } | undefined;
   reportError(peerId: string, e: N32fErrorReport): Promise<void>;
   handshake(peerId: string): Promise<unknown>;
+  /**
+   * The peer lost our context (403 CONTEXT_NOT_FOUND / ENCRYPTION_KEY_EXPIRED, P11 "Errors"): a new handshake,
+   * throttled per peer inside the N32-c service (one throttle with the n32f-error path).
+   */
+  renegotiate(peerId: string, why: string): boolean;
   /** Give up one context after a policy mismatch (P6/P10 with onPolicyMismatch: reject). */
   dropContext?(peerId: string, localContextId: string): boolean;
 }
@@ -41,6 +47,9 @@ export interface DataPathDeps {
   /** border screening of the partners' requests (GSMA FS.36, src/screening/); built from config when absent */
   screening?: Screening;
 }
+
+/** What the cSEPP and pSEPP handlers get: the shared parts and how our NFs reach our SBI listener (telescopic FQDNs). */
+export type HandlerDeps = DataPathDeps & { sbiEndpoint: () => { scheme: "http" | "https"; port?: number } };
 
 export interface DataPathMetrics {
   requests: Counter;
@@ -83,7 +92,18 @@ export function dataPathMetrics(r: Registry): DataPathMetrics {
   };
 }
 
-const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
+/** The same PLMN (a 2-digit MNC equals its 3-digit form with a leading zero). */
+export const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
+
+/** n32f-error to the peer over N32-c (in the background; a failure is logged, rate-limited). */
+export function reportN32fError(d: Pick<DataPathDeps, "n32c" | "log">, peerId: string, r: N32fErrorReport): void {
+  d.n32c.reportError(peerId, r).catch((err) =>
+    d.log.every(`n32f-report-${peerId}`, 10_000, "warn", "n32f-error could not be sent", {
+      peer: peerId,
+      error: String(err),
+    }),
+  );
+}
 
 export function peerForPlmn(cfg: SeppConfig, plmn: PlmnId): PeerConfig | undefined {
   return cfg.peers.find((p) => p.plmnIds.some((x) => plmnEq(x, plmn)));
@@ -98,7 +118,10 @@ const egressCache = new WeakMap<object, EgressPolicy>();
 /** The compiled egress allow-list of a peer (cached on the peer's config object, which changes with the config). */
 export function egressOf(peer: PeerConfig): EgressPolicy {
   let e = egressCache.get(peer);
-  if (!e) egressCache.set(peer, (e = new EgressPolicy(peer.n32f.allowedTargets)));
+  if (!e) {
+    e = new EgressPolicy(peer.n32f.allowedTargets);
+    egressCache.set(peer, e);
+  }
   return e;
 }
 

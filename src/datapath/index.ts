@@ -13,16 +13,19 @@ import { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { PeerLimits } from "../sbi/limits.ts";
 import { Screening } from "../screening/screening.ts";
+import { loadTelescopicLabelKeys } from "../sbi/telescopic-keys.ts";
 import { TelescopicStore } from "../sbi/telescopic-store.ts";
 import { telescopicApp } from "../sbi/telescopic-service.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { CSepp } from "./csepp.ts";
 import { sbiEndpointOf, seppDomainOf, type N32cView } from "./deps.ts";
 import { respond, type InboundRequest, type OutboundResponse } from "./http.ts";
-import { N32F_PROCESS_PATH, n32fProcessLimit, PSepp } from "./psepp.ts";
+import { N32F_PROCESS_PATH, n32fProcessLimit } from "./n32f-process.ts";
+import { PSepp } from "./psepp.ts";
 import { startSbiServer, type SbiServer } from "./sbi-server.ts";
 import { readInbound, sendProblem } from "./stream.ts";
-import { PeerN32fClients, ProducerClients } from "./upstream.ts";
+import { PeerN32fClients } from "./n32f-clients.ts";
+import { ProducerClients } from "./producer-clients.ts";
 
 export interface DataPathOptions {
   config: () => SeppConfig;
@@ -67,6 +70,7 @@ export class DataPath {
       seppDomain: seppDomainOf(cfg),
       maxEntries: cfg.sbi.telescopicMaxEntries,
       maxEntriesPerPeer: cfg.sbi.telescopicMaxEntriesPerPeer,
+      labelKeys: loadTelescopicLabelKeys(o.dataDir, cfg.sbi.telescopicLabels),
     });
     this.limits = new PeerLimits({ metrics: o.metrics });
     this.limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));
@@ -163,7 +167,7 @@ export class DataPath {
     if (req.path.startsWith(TELESCOPIC_PREFIX) && !req.headers.some(([n]) => n === "3gpp-sbi-target-apiroot")) {
       const r = await this.#telescopicApp.fetch(new Request(`http://sepp${req.path}`, { method: req.method }));
       const headers: Array<[string, string]> = [];
-      r.headers.forEach((v, k) => headers.push([k, v]));
+      for (const [k, v] of r.headers) headers.push([k, v]);
       return { status: r.status, headers, body: new Uint8Array(await r.arrayBuffer()) };
     }
     return this.csepp.handle(req);

@@ -1,6 +1,6 @@
 // src/datapath/n32f-encoding.ts — sender-side gzip of n32f-process bodies (N32-PROFILE P11: "a sender compresses
 // only toward a next hop that announced gzip"). The next hop announces it in its answer to
-// `OPTIONS …/n32f-forward/v1/n32f-process` (`Accept-Encoding`, RFC 9110 12.5.3); upstream.ts asks once per new
+// `OPTIONS …/n32f-forward/v1/n32f-process` (`Accept-Encoding`, RFC 9110 12.5.3); n32f-clients.ts asks once per new
 // connection and compresses on that connection only bodies of at least `sbi.n32fGzipMinBytes` octets (small
 // bodies are not worth the CPU on the hot path). node:zlib, synchronous: the body is in memory and bounded.
 import { constants, gzipSync } from "node:zlib";

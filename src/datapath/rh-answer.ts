@@ -62,7 +62,7 @@ export function rhErrorAnswer(i: RhAnswerInput): OutboundResponse | null {
   } catch {
     /* our own body: always JSON */
   }
-  let rh;
+  let rh: ReturnType<typeof verifyRhError>;
   try {
     rh = verifyRhError({
       candidate,

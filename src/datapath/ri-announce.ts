@@ -9,6 +9,7 @@
 //    policyMismatchList; with `onPolicyMismatch: reject` the context is deactivated.
 //  responder (answerRiAnnouncement, called by the pSEPP on a verified request BEFORE any forwarding): check
 //    the announcement against what the initiator sent on N32-c; 200 with our own values, or 403 POLICY_MISMATCH.
+import type { H2Response } from "../transport/h2client.ts";
 import type { PeerConfig } from "../config/schema.ts";
 import type { Registry } from "../metrics.ts";
 import type { DataToIntegrityProtectBlock, HttpPayload, MetaData, ProblemDetailsMsgForwarding } from "../model/n32.ts";
@@ -272,7 +273,7 @@ export class RiAnnouncer {
       params: localRiParams(ctx),
     });
     const count = (result: string) => this.#m.sent.inc({ peer: peer.id, role: "sent", result });
-    let rsp;
+    let rsp: H2Response;
     // the N32-f path may still be coming up when the context becomes active: a few bounded attempts, each a
     // fresh JWE (new SEQ) of the same block and messageId
     for (let attempt = 1; ; attempt++) {

@@ -26,7 +26,9 @@ export class StreamCancel implements CancelSignal {
 
   /** `options` is accepted for AbortSignal compatibility: every listener runs at most once anyway. */
   addEventListener(_type: "abort", listener: () => void, _options?: { once?: boolean }): void {
-    if (!this.aborted) (this.#listeners ??= []).push(listener);
+    if (this.aborted) return;
+    this.#listeners ??= [];
+    this.#listeners.push(listener);
   }
 
   removeEventListener(_type: "abort", listener: () => void): void {

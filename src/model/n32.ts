@@ -116,8 +116,17 @@ export interface IpxProviderSecInfo {
   /** base64 DER X.509 certificates (N32-PROFILE P5) */
   certificateList?: string[];
 }
+/**
+ * N32-PROFILE P11 extension member of SecParamExchReqData / SecParamExchRspData (TS 33.501 13.2.2.2: a security
+ * profile instead of policies): the schemas allow extra members; a receiver that does not know it ignores it.
+ */
+export interface SecurityProfileRef {
+  id: string;
+  version: number;
+}
 export interface SecParamExchReqData {
   n32fContextId: string;
+  securityProfile?: SecurityProfileRef;
   jweCipherSuiteList?: string[];
   jwsCipherSuiteList?: string[];
   protectionPolicyInfo?: ProtectionPolicy;
@@ -126,6 +135,7 @@ export interface SecParamExchReqData {
 }
 export interface SecParamExchRspData {
   n32fContextId: string;
+  securityProfile?: SecurityProfileRef;
   selectedJweCipherSuite?: string;
   selectedJwsCipherSuite?: string;
   selProtectionPolicyInfo?: ProtectionPolicy;

@@ -162,6 +162,11 @@ export class N32cCore {
   readonly statuses = new Map<string, PeerN32Status>();
   readonly associations = new Map<string, Association>();
   readonly initiatorPending = new Map<string, InitiatorPending>();
+  /**
+   * Responder contexts we do not send N32-f on yet (P11 "Rounds and activation"): until the initiator closed the
+   * first N32-c connection (TS 33.501 13.2.2.2 step 6) or the first N32-f message arrived on the context.
+   */
+  readonly notYetSending = new Set<string>();
   /** our own handshakes in progress, by peer: abandon() ends one silently (P11 tie-break) */
   readonly initiating = new Map<string, { abandon(): void }>();
   readonly m: { handshakes: Counter; errors: Counter; requests: Counter };
@@ -311,6 +316,7 @@ export class N32cCore {
     state: N32State = "terminated",
   ): boolean {
     const had = this.deps.contexts.delete(localContextId);
+    this.notYetSending.delete(localContextId);
     const cur = this.associations.get(peerId);
     if (cur?.localContextId?.toLowerCase() === localContextId.toLowerCase()) {
       // another live context with this peer (both sides initiated, or one in its rekey grace) takes over
@@ -340,6 +346,28 @@ export class N32cCore {
     }
     if (had) this.emit("context-terminated", { peerId, capability: "PRINS", localContextId, reason });
     return had;
+  }
+
+  /**
+   * The context we send N32-f on toward a peer (P11 "Rounds and activation"): the current one, except a responder
+   * context the initiator has not started using yet (step 6 not seen, nothing received on it): then the newest
+   * other live context of the peer (the one it replaces), else none (null) until then.
+   */
+  sendContextId(peerId: string, current: string | null): string | null {
+    if (!current || !this.notYetSending.has(current)) return current;
+    const ctx = this.deps.contexts.get(current);
+    if (ctx) {
+      const c = ctx.counters();
+      if (c.receivedRequests + c.receivedResponses > 0) {
+        this.notYetSending.delete(current); // the initiator uses it: so do we
+        return current;
+      }
+    }
+    const older = this.deps.contexts
+      .byPeer(peerId)
+      .filter((x) => x.state === "active" && !x.isExpired() && !this.notYetSending.has(x.localContextId))
+      .sort((x, y) => y.createdAt - x.createdAt)[0];
+    return older?.localContextId ?? null;
   }
 
   on<K extends keyof N32cEvents>(name: K, cb: Listener<K>): void {

@@ -17,7 +17,7 @@ import type { H2Client } from "../transport/h2client.ts";
 import { initiatesFirst, N32cError, type N32cCore, type N32cTarget, type PeerN32Status } from "./core.ts";
 import * as msg from "./messages.ts";
 import { buildContext, exportMaster } from "./keys.ts";
-import { fullPolicy } from "./policies.ts";
+import { fullPolicy, localPolicyFor, profilePolicy, readSecurityProfile, sameProfile } from "./policies.ts";
 import { comparePolicies } from "./policy.ts";
 import { MAX_REDIRECTS, redirectTarget } from "./redirect.ts";
 import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo, unannouncedPeerRis } from "./ri.ts";
@@ -320,36 +320,65 @@ export class PeerInitiator {
       // P1: the master key comes from the connection that carried the cipher-suite round
       master = exportMaster(client, client.protocol, peer);
 
-      // 2. protection policies: our full effective policy (P4 defaults + our additions for this peer); the peer
-      // answers with its own full policy, compared with the agreed one in full (TS 33.501 13.2.3.6, P11)
-      const localPolicy = fullPolicy(peer.protectionPolicy);
+      // 2. protection policies: our full effective policy (P4 defaults + our additions for this peer), or the
+      // security profile configured for the peer instead (P11); the peer answers with its own full policy (or
+      // the same profile), compared with the agreed one in full (TS 33.501 13.2.3.6, P11)
+      const profile = peer.securityProfile;
+      const localPolicy = localPolicyFor(cfg.securityProfiles, peer);
       let peerPolicy = c1.selProtectionPolicyInfo;
       {
-        const c2 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, policy: localPolicy })));
-        peerPolicy = c2.selProtectionPolicyInfo ?? peerPolicy;
+        const c2 = checkRound(
+          await post(
+            msg.secParamExchReq(
+              profile ? { n32fContextId: localId, profile } : { n32fContextId: localId, policy: localPolicy },
+            ),
+          ),
+        );
         peerRis = c2.ipxProviderSecInfoList ?? peerRis;
-        const mismatch =
-          peerPolicy && peer.partnerPolicy ? comparePolicies(peerPolicy, fullPolicy(peer.partnerPolicy)) : [];
-        if (mismatch.length) {
-          core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
-            peer: peer.id,
-            policyMismatchList: mismatch,
-            reaction: peer.profile.onPolicyMismatch,
-          });
-          if (peer.profile.onPolicyMismatch === "reject") {
-            const body = msg.n32fErrorInfo({
-              type: "POLICY_MISMATCH",
-              receiverContextId: peerCtxId,
-              policyMismatchList: mismatch,
+        const echoed = readSecurityProfile((c2 as { securityProfile?: unknown }).securityProfile);
+        if (echoed === "invalid" || (echoed && (!profile || !sameProfile(echoed, profile))))
+          throw new N32cError(
+            "MANDATORY_IE_INCORRECT",
+            "exchange-params: the peer answered a securityProfile we did not indicate",
+          );
+        if (echoed) {
+          // agreed: the profile's policies are in force both ways, nothing to compare
+          peerPolicy = localPolicy;
+        } else {
+          if (profile)
+            core.log.info("security profile not agreed by the peer: comparing full policies (P11)", {
+              peer: peer.id,
+              securityProfile: `${profile.id} v${profile.version}`,
             });
-            try {
-              await core.post(client, peer, "n32f-error", body, "N32fErrorInfo", null, target);
-              core.status(peer.id).counters.errorsSent++;
-            } catch (e) {
-              core.log.warn("could not send n32f-error to the peer", { peer: peer.id, error: e });
+          peerPolicy = c2.selProtectionPolicyInfo ?? peerPolicy;
+          // the agreed policy: the partner policy when configured, else the profile both operators chose
+          const agreed = peer.partnerPolicy
+            ? fullPolicy(peer.partnerPolicy)
+            : profile
+              ? profilePolicy(cfg.securityProfiles, profile)
+              : undefined;
+          const mismatch = peerPolicy && agreed ? comparePolicies(peerPolicy, agreed) : [];
+          if (mismatch.length) {
+            core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
+              peer: peer.id,
+              policyMismatchList: mismatch,
+              reaction: peer.profile.onPolicyMismatch,
+            });
+            if (peer.profile.onPolicyMismatch === "reject") {
+              const body = msg.n32fErrorInfo({
+                type: "POLICY_MISMATCH",
+                receiverContextId: peerCtxId,
+                policyMismatchList: mismatch,
+              });
+              try {
+                await core.post(client, peer, "n32f-error", body, "N32fErrorInfo", null, target);
+                core.status(peer.id).counters.errorsSent++;
+              } catch (e) {
+                core.log.warn("could not send n32f-error to the peer", { peer: peer.id, error: e });
+              }
+              peerCtxId = null; // the peer drops its context on the error report
+              throw new N32cError("POLICY_MISMATCH", "the peer's protection policy differs from the agreed one");
             }
-            peerCtxId = null; // the peer drops its context on the error report
-            throw new N32cError("POLICY_MISMATCH", "the peer's protection policy differs from the agreed one");
           }
         }
       }

@@ -18,6 +18,7 @@ import type {
   SecParamExchReqData,
   SecParamExchRspData,
   SecurityCapability,
+  SecurityProfileRef,
 } from "../model/n32.ts";
 import { validateBody, type N32SchemaName } from "../openapi/validate.ts";
 import { SeppError } from "../errors.ts";
@@ -104,12 +105,17 @@ export function secNegotiateRsp(
   return checked("SecNegotiateRspData", b);
 }
 
-/** exchange-params request (P7): cipher-suite round, policy round, RI round, or all in one. */
+/**
+ * exchange-params request (P7): cipher-suite round, policy round, RI round, or all in one. The policy round carries
+ * our full policy, or (P11) the security profile indicated instead (`securityProfile`, an extension member the
+ * schema allows).
+ */
 export function secParamExchReq(o: {
   n32fContextId: string;
   sender?: string;
   jweCipherSuites?: string[];
   policy?: ProtectionPolicy;
+  profile?: SecurityProfileRef;
   ris?: IpxProviderSecInfo[];
 }): SecParamExchReqData {
   const b: SecParamExchReqData = { n32fContextId: o.n32fContextId };
@@ -118,16 +124,19 @@ export function secParamExchReq(o: {
     b.jwsCipherSuiteList = [JWS_SUITE];
   }
   if (o.policy) b.protectionPolicyInfo = o.policy;
+  if (o.profile) b.securityProfile = { id: o.profile.id, version: o.profile.version };
   if (o.ris?.length) b.ipxProviderSecInfoList = o.ris;
   if (o.sender) b.sender = o.sender;
   return checked("SecParamExchReqData", b);
 }
 
+/** exchange-params answer: our full policy, or (P11) the agreed security profile echoed instead. */
 export function secParamExchRsp(o: {
   n32fContextId: string;
   sender?: string;
   jweSuite?: string;
   policy?: ProtectionPolicy;
+  profile?: SecurityProfileRef;
   ris?: IpxProviderSecInfo[];
 }): SecParamExchRspData {
   const b: SecParamExchRspData = { n32fContextId: o.n32fContextId };
@@ -136,6 +145,7 @@ export function secParamExchRsp(o: {
     b.selectedJwsCipherSuite = JWS_SUITE;
   }
   if (o.policy) b.selProtectionPolicyInfo = o.policy;
+  if (o.profile) b.securityProfile = { id: o.profile.id, version: o.profile.version };
   if (o.ris?.length) b.ipxProviderSecInfoList = o.ris;
   if (o.sender) b.sender = o.sender;
   return checked("SecParamExchRspData", b);

@@ -1,8 +1,10 @@
 // src/n32c/policies.ts — the protection policies exchanged on N32-c (TS 33.501 13.2.2.2 step 2, 13.2.3.6;
 // N32-PROFILE P4, P11 "Negotiation"). Each side sends its FULL effective policy (the shipped default mapping of
-// P4 merged with the per-peer additions) and compares full policies. Pure.
+// P4 merged with the per-peer additions) and compares full policies, or indicates a security profile (a named,
+// versioned policy set both sides configured; `n32-default` v1 built in) instead. Pure.
 import apiIeMapping from "../../config/api-ie-mapping.json" with { type: "json" };
-import type { ProtectionPolicy } from "../model/n32.ts";
+import { BUILT_IN_PROFILE, type PeerConfig, type SecurityProfileConfig } from "../config/schema.ts";
+import type { ProtectionPolicy, SecurityProfileRef } from "../model/n32.ts";
 import { buildEffectivePolicy } from "../n32f/policy.ts";
 
 /** The shipped default NF API data-type placement mapping (P4, config/api-ie-mapping.json). */
@@ -29,4 +31,69 @@ export function fullPolicy(additions?: ProtectionPolicy): ProtectionPolicy {
   if (additions) full.set(additions, p);
   else defaultsOnly = p;
   return p;
+}
+
+/** P11: the built-in profile every SEPP built from N32-PROFILE knows. */
+export { BUILT_IN_PROFILE };
+
+/** `n32-default` v1 (P11): the P4 default mapping (full, as fullPolicy()) with no modification allowed. */
+function builtInProfilePolicy(): ProtectionPolicy {
+  const d = fullPolicy();
+  return {
+    apiIeMappingList: d.apiIeMappingList.map((m) => ({
+      ...m,
+      IeList: m.IeList.map(({ isModifiable: _m, isModifiableByIpx: _x, ...ie }) => ie),
+    })),
+    dataTypeEncPolicy: d.dataTypeEncPolicy,
+  };
+}
+let builtIn: ProtectionPolicy | null = null;
+
+export const sameProfile = (a: SecurityProfileRef, b: SecurityProfileRef) => a.id === b.id && a.version === b.version;
+
+/**
+ * The policies of a known security profile (P11), full (P4 defaults merged with the profile's policy), or
+ * undefined when this SEPP does not know `ref` (another id, or another version).
+ */
+export function profilePolicy(
+  profiles: readonly SecurityProfileConfig[],
+  ref: SecurityProfileRef,
+): ProtectionPolicy | undefined {
+  if (sameProfile(ref, BUILT_IN_PROFILE)) {
+    builtIn ??= builtInProfilePolicy();
+    return builtIn;
+  }
+  const p = profiles.find((x) => sameProfile(x, ref));
+  return p ? fullPolicy(p.protectionPolicy) : undefined;
+}
+
+/** Our full effective policy toward a peer: its security profile's, else the P4 defaults + its additions. */
+export function localPolicyFor(profiles: readonly SecurityProfileConfig[], peer: PeerConfig): ProtectionPolicy {
+  return (peer.securityProfile && profilePolicy(profiles, peer.securityProfile)) || fullPolicy(peer.protectionPolicy);
+}
+
+/**
+ * Whether we agree to the profile an initiator indicated (P11): we know it (same id and version), and the peer
+ * entry names that profile, or names none and adds nothing to the defaults (a per-peer policy is never dropped
+ * silently for a profile the operator did not choose).
+ */
+export function acceptsProfile(
+  profiles: readonly SecurityProfileConfig[],
+  peer: PeerConfig,
+  ref: SecurityProfileRef,
+): ProtectionPolicy | undefined {
+  if (peer.securityProfile ? !sameProfile(peer.securityProfile, ref) : peer.protectionPolicy) return undefined;
+  return profilePolicy(profiles, ref);
+}
+
+/** A received `securityProfile` member, checked before use: the reference, absent, or "invalid". */
+export function readSecurityProfile(x: unknown): SecurityProfileRef | undefined | "invalid" {
+  if (x === undefined) return undefined;
+  if (!x || typeof x !== "object" || Array.isArray(x)) return "invalid";
+  const { id, version, ...rest } = x as Record<string, unknown>;
+  if (typeof id !== "string" || !/^[\x21-\x7e]{1,64}$/.test(id)) return "invalid";
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 0 || version > 2 ** 31 - 1)
+    return "invalid";
+  if (Object.keys(rest).length) return "invalid";
+  return { id, version };
 }

@@ -262,7 +262,11 @@ export class N32cService {
     return structuredClone(this.#core.status(peerId));
   }
 
-  /** What the data path needs on every request, without copying the whole status (hot path). */
+  /**
+   * What the data path needs on every request, without copying the whole status (hot path). `localContextId` is
+   * the context to send N32-f on: the current one, or (P11) the one it replaces while the initiator has not yet
+   * closed the first N32-c connection nor sent on the new context; null when there is none yet.
+   */
   brief(
     peerId: string,
   ):
@@ -270,7 +274,12 @@ export class N32cService {
     | undefined {
     if (!this.#core.peer(peerId)) return undefined;
     const s = this.#core.status(peerId);
-    return { state: s.state, capability: s.capability, localContextId: s.localContextId };
+    // the context to SEND on: a new responder context only after step 6 or its first received message (P11)
+    return {
+      state: s.state,
+      capability: s.capability,
+      localContextId: this.#core.sendContextId(peerId, s.localContextId),
+    };
   }
 
   statusAll(): PeerN32Status[] {

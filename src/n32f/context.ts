@@ -11,6 +11,9 @@ import type { IpxProviderSecInfo, PlmnId, ProtectionPolicy } from "../model/n32.
 import { N32fError } from "./errors.ts";
 import { deriveN32fKeyMaterial, MASTER_KEY_LENGTH, wipeKeyMaterial, type JweEnc, type N32fKeyMaterial } from "./kdf.ts";
 import { ReplayWindow } from "./replay.ts";
+import type { SharedReplayWindow } from "./replay-shared.ts";
+import { MAX_SEQ, type SharedSeq } from "./seq.ts";
+import type { N32fSharedCounters } from "./shared-counters.ts";
 import { SeppError } from "../errors.ts";
 
 export type { JweEnc } from "./kdf.ts";
@@ -61,6 +64,12 @@ export interface N32fContextParams {
   state?: "active" | "inactive";
   /** Injectable clock (epoch ms) for tests. */
   now?: () => number;
+  /**
+   * SEQ counters and replay windows in shared memory, for a context used by several workers (issue 11 §3): every
+   * worker creates its context from the same key material and the same block (shared-counters.ts). Default:
+   * counters and windows of this thread only (the single-process path).
+   */
+  shared?: N32fSharedCounters;
 }
 
 /** Read-only usage counters of a context (for status; never secret). */
@@ -94,8 +103,7 @@ export interface N32fContextInfo {
   counters: N32fContextCounters;
 }
 
-/** Largest SEQ: a 32-bit unsigned counter (P1); SEQ 2^32 is never used. */
-export const MAX_SEQ = 0xffff_ffff;
+export { MAX_SEQ } from "./seq.ts";
 export const DEFAULT_REKEY_THRESHOLD = 2 ** 31;
 const DEFAULT_REKEY_MARGIN_MS = 5 * 60_000;
 
@@ -105,13 +113,14 @@ const PEER_CONTEXT_ID_RE = /^[\x21-\x7e]{1,64}$/;
 interface SendSide {
   key: AeadKey;
   salt: Uint8Array;
-  seq: number; // next SEQ to use
-  count: number;
+  seq: number; // next SEQ to use (single-process: a plain field, the hot path stays as it was)
+  shared: SharedSeq | null; // the counter in shared memory instead, when workers share the context
+  count: number; // sent by this thread
 }
 interface ReceiveSide {
   key: AeadKey;
   salt: Uint8Array;
-  window: ReplayWindow;
+  window: ReplayWindow | SharedReplayWindow;
 }
 
 export class N32fContext {
@@ -189,7 +198,8 @@ export class N32fContext {
   /** True when a new N32-c handshake should start (P1): a send counter passed the threshold or validity is near. */
   needsRekey(): boolean {
     if (this.#state === "terminated") return true;
-    if (this.#sendRequest.seq > this.rekeyThreshold || this.#sendResponse.seq > this.rekeyThreshold) return true;
+    if (nextSeq(this.#sendRequest) > this.rekeyThreshold || nextSeq(this.#sendResponse) > this.rekeyThreshold)
+      return true;
     return this.#now() >= this.validUntil - this.rekeyMarginMs;
   }
 
@@ -208,8 +218,8 @@ export class N32fContext {
       sentResponses: this.#sendResponse.count,
       receivedRequests: this.#receiveRequest.window.accepted,
       receivedResponses: this.#receiveResponse.window.accepted,
-      nextRequestSeq: this.#sendRequest.seq,
-      nextResponseSeq: this.#sendResponse.seq,
+      nextRequestSeq: nextSeq(this.#sendRequest),
+      nextResponseSeq: nextSeq(this.#sendResponse),
       highestReceivedRequestSeq: this.#receiveRequest.window.highest,
       highestReceivedResponseSeq: this.#receiveResponse.window.highest,
     };
@@ -239,6 +249,10 @@ export class N32fContext {
    */
   advanceSendSeq(kind: N32fMessageKind, seq: number): void {
     const side = kind === "request" ? this.#sendRequest : this.#sendResponse;
+    if (side.shared) {
+      side.shared.advanceTo(seq);
+      return;
+    }
     if (!Number.isInteger(seq) || seq < side.seq || seq > MAX_SEQ + 1) {
       throw new RangeError(`SEQ can only move forward, within 0..2^32 (now ${side.seq})`);
     }
@@ -263,9 +277,14 @@ export class N32fContext {
   ): { iv: Uint8Array; seq: number; ciphertext: Uint8Array; tag: Uint8Array } {
     this.assertUsable();
     const side = kind === "request" ? this.#sendRequest : this.#sendResponse;
-    const seq = side.seq;
-    if (seq > MAX_SEQ) throw expired(`SEQ space of the ${kind} salt exhausted`, this.localContextId);
-    side.seq = seq + 1;
+    let seq = side.seq;
+    if (side.shared === null) {
+      if (seq > MAX_SEQ) throw expired(`SEQ space of the ${kind} salt exhausted`, this.localContextId);
+      side.seq = seq + 1;
+    } else {
+      seq = side.shared.take(); // atomic across the workers (seq.ts)
+      if (seq < 0) throw expired(`SEQ space of the ${kind} salt exhausted`, this.localContextId);
+    }
     const iv = Buffer.allocUnsafe(GCM_IV_LENGTH);
     iv.set(side.salt, 0);
     iv.writeUInt32BE(seq, 8);
@@ -303,6 +322,9 @@ export class N32fContext {
   }
 }
 
+function nextSeq(side: SendSide): number {
+  return side.shared ? side.shared.next : side.seq;
+}
 function expired(detail: string, ctxId: string): N32fError {
   return new N32fError("ENCRYPTION_KEY_EXPIRED", detail, { n32fContextId: ctxId });
 }
@@ -346,11 +368,12 @@ export function createN32fContext(p: N32fContextParams): N32fContext {
     const receiveResponse = side(initiator ? "parallel_response" : "reverse_response");
     const receiveRequest = side(initiator ? "reverse_request" : "parallel_request");
     const sendResponse = side(initiator ? "reverse_response" : "parallel_response");
+    const sh = p.shared;
     return new N32fContext(p, {
-      sendRequest: { ...sendRequest, seq: 0, count: 0 },
-      sendResponse: { ...sendResponse, seq: 0, count: 0 },
-      receiveRequest: { ...receiveRequest, window: new ReplayWindow() },
-      receiveResponse: { ...receiveResponse, window: new ReplayWindow() },
+      sendRequest: { ...sendRequest, seq: 0, shared: sh ? sh.sendRequest : null, count: 0 },
+      sendResponse: { ...sendResponse, seq: 0, shared: sh ? sh.sendResponse : null, count: 0 },
+      receiveRequest: { ...receiveRequest, window: sh ? sh.receiveRequest : new ReplayWindow() },
+      receiveResponse: { ...receiveResponse, window: sh ? sh.receiveResponse : new ReplayWindow() },
     });
   } catch (e) {
     for (const k of imported) k.destroy();

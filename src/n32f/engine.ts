@@ -18,7 +18,7 @@ import type {
 import { validateBody, validateReceivedBlock } from "../openapi/validate.ts";
 import type { N32fContext, N32fContextStore, N32fMessageKind } from "./context.ts";
 import { N32fError } from "./errors.ts";
-import { openJwe, parseCipherBlock, parseJwe, protectJwe, type ParsedJwe } from "./jwe.ts";
+import { openJwe, parseCipherBlock, parseJwe, protectJwe, type ParsedJwe, type ProtectedJwe } from "./jwe.ts";
 import type { HttpMessage } from "./message.ts";
 import { verifyModifications } from "./modifications.ts";
 import { buildEffectivePolicy, modificationRules, type EffectivePolicy } from "./policy.ts";
@@ -146,7 +146,7 @@ export class PrinsEngine {
     });
     const aad = Buffer.from(texts.aad, "utf8");
     const plaintext = texts.plaintext ? Buffer.from(texts.plaintext, "utf8") : EMPTY;
-    let jwe;
+    let jwe: ProtectedJwe;
     try {
       jwe = protectJwe(ctx, kind, aad, plaintext);
     } finally {

@@ -78,3 +78,18 @@ export class N32fError extends SeppError {
 }
 
 export const isN32fError = (e: unknown): e is N32fError => e instanceof N32fError;
+
+/** An RI identity as TS 29.573 Fqdn (a failedModificationList entry names only such an identity). */
+export const RI_FQDN = /^([0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?\.)+[A-Za-z]{2,63}\.?$/;
+
+/** The failure of an RI modification (TS 33.501 13.2.4.7, P5), with the RI in failedModificationList when known. */
+function modificationFailure(type: N32fErrorType, detail: string, ipxId: string | undefined): N32fError {
+  const id = ipxId !== undefined && RI_FQDN.test(ipxId) ? ipxId : undefined;
+  return new N32fError(type, detail, id ? { failedModificationList: [{ ipxId: id, n32fErrorType: type }] } : {});
+}
+/** INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED: a modificationsBlock JWS that does not verify (checks 1–5). */
+export const icomf = (detail: string, ipxId?: string) =>
+  modificationFailure("INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED", detail, ipxId);
+/** MODIFICATIONS_INSTRUCTIONS_FAILED: an operation that the policy denies or that does not apply (check 6). */
+export const mif = (detail: string, ipxId?: string) =>
+  modificationFailure("MODIFICATIONS_INSTRUCTIONS_FAILED", detail, ipxId);

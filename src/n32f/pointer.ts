@@ -93,7 +93,7 @@ export class PointerError extends SeppError {
 export function setAt(root: unknown, tokens: readonly string[], value: unknown, owned: WeakSet<object>): unknown {
   if (tokens.length === 0) return value;
   const top = own(root === undefined ? newContainer(tokens[0]!, owned) : root, owned);
-  let cur = top;
+  let cur: object = top;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     const last = i === tokens.length - 1;
@@ -131,7 +131,7 @@ function newContainer(nextToken: string, owned: WeakSet<object>): object {
   return c;
 }
 
-function own(v: unknown, owned: WeakSet<object>): any {
+function own(v: unknown, owned: WeakSet<object>): object {
   if (typeof v !== "object" || v === null) throw new PointerError("parent is not a container");
   if (owned.has(v)) return v;
   let copy: object;

@@ -92,7 +92,10 @@ class Refs {
         path.push(String(i));
         const s = this.walk(x, base, path, depth + 1);
         path.pop();
-        if (s !== x) (copy ??= v.slice())[i] = s;
+        if (s !== x) {
+          copy ??= v.slice();
+          copy[i] = s;
+        }
       }
       return copy ?? v;
     }

@@ -250,7 +250,10 @@ export function splitJson(
     for (const t of p) {
       if (node.terminal) break;
       let c = node.children.get(t);
-      if (!c) node.children.set(t, (c = { terminal: false, children: new Map() }));
+      if (!c) {
+        c = { terminal: false, children: new Map() };
+        node.children.set(t, c);
+      }
       node = c;
     }
     if (!node.terminal) {
@@ -349,7 +352,7 @@ function reformatMultipart(body: Uint8Array, params: Map<string, string>, plan: 
   const rootType = parseContentType(params.get("type") ?? "application/json");
   if (!rootType || bodyKind(rootType.mediaType) !== "json")
     throw new ReformatError(415, "UNSUPPORTED_MEDIA_TYPE", "multipart/related root part is not JSON");
-  let parts;
+  let parts: ReturnType<typeof parseMultipart>;
   try {
     parts = parseMultipart(body, boundary);
   } catch (e) {

@@ -179,7 +179,10 @@ export function prepareRiKeys(p: {
       const id = normalizeRiId(info.ipxProviderId);
       const keys = riKeysFromSecInfo(info, p.trust, now);
       let e = byId.get(id);
-      if (!e) byId.set(id, (e = { ipxProviderId: id, sides: new Set(), keys: [] }));
+      if (!e) {
+        e = { ipxProviderId: id, sides: new Set(), keys: [] };
+        byId.set(id, e);
+      }
       e.sides.add(side);
       e.keys.push(...keys);
       if (e.keys.length > 2 * MAX_KEYS_PER_RI) throw new RiKeyError(id, "too many keys");

@@ -80,7 +80,7 @@ export function rewriteUri(uri: string, m: TelescopicMapper, sbi: SbiEndpoint, o
     throw new TelescopicError(uri.includes("#") ? "URI must not carry a fragment" : "not an absolute http(s) URI");
   const scheme = mm[1]!.toLowerCase();
   if (scheme !== "http" && scheme !== "https") throw new TelescopicError(`URI scheme ${scheme} not supported`);
-  let a;
+  let a: ReturnType<typeof parseAuthority>;
   try {
     a = parseAuthority(mm[2]!);
   } catch (e) {
@@ -121,7 +121,7 @@ function forEachAt(root: unknown, pointer: string, f: (v: string, where: string)
       } else walk(child, i + 1, w);
     };
     if (seg === "*") {
-      if (Array.isArray(node)) node.forEach((_, k) => visit(node, k));
+      if (Array.isArray(node)) for (let k = 0; k < node.length; k++) visit(node, k);
       else if (isObj(node)) for (const k of Object.keys(node)) visit(node, k);
     } else if (Array.isArray(node)) {
       if (isIndexToken(seg)) visit(node, Number(seg));
@@ -319,7 +319,7 @@ export function rewriteLinks<T>(
     const where = appendToken("/_links", rel);
     if (Array.isArray(v)) {
       if (v.length > 1024) throw new TelescopicError(`${where} has too many links`);
-      v.forEach((l, i) => link(l, `${where}/${i}`));
+      for (const [i, l] of v.entries()) link(l, `${where}/${i}`);
     } else link(v, where);
   }
   return { body: copy as T, rewritten };

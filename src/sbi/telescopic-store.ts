@@ -8,6 +8,12 @@
 // lives only in the table's database. A mapping remembers the foreign scheme and port as well as the host
 // (the "origin"), because the rewritten URI carries the scheme and port of our own SBI side instead.
 //
+// Since the worker model (issue 11 §3), new labels are stateless where they can be (telescopic-label.ts: the origin
+// encrypted into the label under the SEPP's label key, resolvable by every worker and every gateway sharing the key):
+// an FQDN origin whose encoding fits and that needs no peer (its host names a PLMN, or no peer is given). The table
+// still takes the others — IP literals, hosts naming no PLMN that came from a peer, hosts too long for one label —
+// and keeps resolving every table label issued before, for as long as it holds it.
+//
 // TelescopicStore: the table in bun:sqlite (WAL), bounded (least recently used entries idle for longer than
 // `minIdleMs` are evicted when full; if none is, a new mapping is refused), with a quota per peer so that one
 // peer cannot take the table from the others (docs/DATAPATH.md "Telescopic table quota"). The service is in
@@ -16,7 +22,8 @@ import { Database } from "bun:sqlite";
 import { createHmac, randomBytes } from "node:crypto";
 import type { Registry } from "../metrics.ts";
 import { SeppError } from "../errors.ts";
-import { isDnsLabel, isDnsName, parseHost, type SbiScheme, type TelescopicTarget } from "./target.ts";
+import { isStatelessLabelForm, TelescopicLabelCodec, type TelescopicLabelKeys } from "./telescopic-label.ts";
+import { isDnsLabel, isDnsName, parseHost, plmnOfHost, type SbiScheme, type TelescopicTarget } from "./target.ts";
 
 /** A URI or table operation refused; `code` is the ProblemDetails cause. */
 export class TelescopicError extends SeppError {
@@ -68,6 +75,8 @@ export interface TelescopicStoreOptions {
   now?: () => number;
   /** exposes sepp_telescopic_entries */
   metrics?: Registry;
+  /** Keys of stateless labels (telescopic-keys.ts); null or absent: every new label is a table label */
+  labelKeys?: TelescopicLabelKeys | null;
 }
 
 const B32 = "abcdefghijklmnopqrstuvwxyz234567";
@@ -100,6 +109,15 @@ interface Row {
   last_used: number;
 }
 
+interface Origin {
+  host: string;
+  kind: string;
+  scheme: SbiScheme | null;
+  port: number | null;
+  peerId: string | null;
+  key: string;
+}
+
 const PEER_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** The persistent telescopic table. */
@@ -115,6 +133,7 @@ export class TelescopicStore implements TelescopicMapper {
   readonly #minIdle: number;
   readonly #touchInterval: number;
   readonly #now: () => number;
+  readonly #codec: TelescopicLabelCodec | null;
   #count: number;
   readonly #q: {
     byLabel: ReturnType<Database["query"]>;
@@ -130,7 +149,7 @@ export class TelescopicStore implements TelescopicMapper {
     const d = opts.seppDomain.toLowerCase().replace(/\.$/, "");
     if (!isDnsName(d) || !d.includes("."))
       throw new TelescopicError(`invalid SEPP domain "${opts.seppDomain}"`, 500, "INVALID_CONFIGURATION");
-    if (d.length + 1 + 26 > 253)
+    if (d.length + 1 + (opts.labelKeys ? 62 : 26) > 253)
       throw new TelescopicError("SEPP domain too long for telescopic FQDNs", 500, "INVALID_CONFIGURATION");
     this.seppDomain = d;
     this.#max = opts.maxEntries ?? 50_000;
@@ -140,6 +159,7 @@ export class TelescopicStore implements TelescopicMapper {
     this.#minIdle = opts.minIdleMs ?? 7 * 24 * 3600 * 1000;
     this.#touchInterval = opts.touchIntervalMs ?? 3600 * 1000;
     this.#now = opts.now ?? Date.now;
+    this.#codec = opts.labelKeys ? new TelescopicLabelCodec(d, opts.labelKeys, this.#now) : null;
     if (typeof pathOrDb === "string") {
       this.#db = new Database(pathOrDb, { create: true, strict: true });
       this.#ownsDb = true;
@@ -217,11 +237,8 @@ export class TelescopicStore implements TelescopicMapper {
     return `${label}.${this.seppDomain}`;
   }
 
-  #origin(
-    foreignHost: string,
-    origin?: ForeignOrigin,
-  ): { host: string; kind: string; scheme: SbiScheme | null; port: number | null; peerId: string | null; key: string } {
-    let h;
+  #origin(foreignHost: string, origin?: ForeignOrigin): Origin {
+    let h: ReturnType<typeof parseHost>;
     try {
       h = parseHost(foreignHost.includes(":") && !foreignHost.startsWith("[") ? `[${foreignHost}]` : foreignHost);
     } catch (e) {
@@ -243,9 +260,17 @@ export class TelescopicStore implements TelescopicMapper {
     return { host: h.host, kind: h.kind, scheme, port, peerId, key };
   }
 
-  /** The label of a foreign origin if it is mapped already (no insert). */
+  /** The stateless label of an origin, or null when it needs the table (see the head of this file). */
+  #stateless(o: Origin): string | null {
+    if (!this.#codec || o.kind !== "dns" || (o.peerId !== null && plmnOfHost(o.host) === null)) return null;
+    return this.#codec.encode({ host: o.host, scheme: o.scheme, port: o.port });
+  }
+
+  /** The label of a foreign origin if it is mapped already (no insert); a stateless label always is. */
   lookup(foreignHost: string, origin?: ForeignOrigin): string | null {
     const o = this.#origin(foreignHost, origin);
+    const sl = this.#stateless(o);
+    if (sl) return sl;
     const row = this.#q.byKey.get(o.key) as Row | null;
     if (!row) return null;
     this.#touch(row);
@@ -255,6 +280,8 @@ export class TelescopicStore implements TelescopicMapper {
   /** The label for a foreign host (and scheme/port): the existing one, or a new mapping. Throws TelescopicError. */
   labelFor(foreignHost: string, origin?: ForeignOrigin): string {
     const o = this.#origin(foreignHost, origin);
+    const sl = this.#stateless(o);
+    if (sl) return sl;
     const existing = this.#q.byKey.get(o.key) as Row | null;
     if (existing) {
       this.#touch(existing);
@@ -319,6 +346,10 @@ export class TelescopicStore implements TelescopicMapper {
   resolve(label: string): TelescopicEntry | null {
     const l = label.toLowerCase();
     if (!isDnsLabel(l)) return null;
+    if (isStatelessLabelForm(l)) {
+      const o = this.#codec?.decode(l);
+      return o ? { label: l, foreignHost: o.host, scheme: o.scheme, port: o.port, peerId: null } : null;
+    }
     const row = this.#q.byLabel.get(l) as Row | null;
     if (!row) return null;
     this.#touch(row);

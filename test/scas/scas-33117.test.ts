@@ -135,13 +135,29 @@ describe("SCAS TS 33.117 items on a real SEPP process", () => {
           ca: [readFileSync(join(side.dir, "var", "pki", "root-home.crt.pem"), "utf8")],
           servername: HOME.fqdn,
         });
-        const t = setTimeout(() => (s.destroy(), resolve("timeout")), 10000);
-        s.on("error", (e) => (clearTimeout(t), resolve("closed")));
+        const t = setTimeout(() => {
+          s.destroy();
+          resolve("timeout");
+        }, 10000);
+        s.on("error", () => {
+          clearTimeout(t);
+          resolve("closed");
+        });
         // a connection cut at set-up ends the session without an error event
-        s.on("close", () => (clearTimeout(t), resolve("closed")));
+        s.on("close", () => {
+          clearTimeout(t);
+          resolve("closed");
+        });
         const r = s.request({ ":method": "POST", ":path": path, "content-type": "application/json" });
-        r.on("response", (hd) => (clearTimeout(t), s.close(), resolve(Number(hd[":status"]))));
-        r.on("error", () => (clearTimeout(t), resolve("closed")));
+        r.on("response", (hd) => {
+          clearTimeout(t);
+          s.close();
+          resolve(Number(hd[":status"]));
+        });
+        r.on("error", () => {
+          clearTimeout(t);
+          resolve("closed");
+        });
         r.end(JSON.stringify(body));
       });
     const since = h.logs.length;

@@ -236,8 +236,14 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
         ca: [homeRootPem, riRootPem],
         servername: HOME.fqdn,
       });
-      const t = setTimeout(() => (s.destroy(), resolve({ error: "timeout" })), 10000);
-      s.on("error", (e) => (clearTimeout(t), resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message })));
+      const t = setTimeout(() => {
+        s.destroy();
+        resolve({ error: "timeout" });
+      }, 10000);
+      s.on("error", (e) => {
+        clearTimeout(t);
+        resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message });
+      });
       const req = s.request({
         ":method": "POST",
         ":path": "/n32c-handshake/v1/exchange-capability",
@@ -252,7 +258,10 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
           resolve({ status: Number(hd[":status"]), body: JSON.parse(Buffer.concat(chunks).toString() || "{}") });
         }),
       );
-      req.on("error", (e) => (clearTimeout(t), resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message })));
+      req.on("error", (e) => {
+        clearTimeout(t);
+        resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message });
+      });
       req.end(JSON.stringify({ sender: RI_ID, supportedSecCapabilityList: ["PRINS"] }));
     });
     // The N32 listener here also serves N32-f, where listed RIs are clients (P11), so the TLS handshake itself may

@@ -207,7 +207,10 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
       });
       let closed = false;
       s.on("close", () => {
-        if (!closed) (closed = true), up--;
+        if (!closed) {
+          closed = true;
+          up--;
+        }
       });
       const t = setTimeout(() => {
         s.close(http2.constants.NGHTTP2_CANCEL);
@@ -250,7 +253,10 @@ export async function startN32Proxy(o: N32ProxyOptions): Promise<N32Proxy> {
     down++;
     let closed = false;
     stream.on("close", () => {
-      if (!closed) (closed = true), down--;
+      if (!closed) {
+        closed = true;
+        down--;
+      }
     });
     stream.on("error", () => {});
     const chunks: Buffer[] = [];

@@ -2,7 +2,7 @@
 // 5.2.2; N32-PROFILE P7, P10): who may negotiate, which capability is selected, ["NONE"] teardown (NFTLST).
 import type { PeerConfig } from "../../config/schema.ts";
 import type { N32Purpose, SecNegotiateReqData } from "../../model/n32.ts";
-import { initiatesFirst, plmnKeyOf } from "../core.ts";
+import { API_PREFIX, initiatesFirst, plmnKeyOf } from "../core.ts";
 import * as msg from "../messages.ts";
 import { inPlmns, type OperationHandler, type Reply, type ResponderKit } from "./kit.ts";
 
@@ -53,7 +53,19 @@ export const exchangeCapability: OperationHandler<SecNegotiateReqData> = (kit, b
     );
 
   const list = b.supportedSecCapabilityList;
-  if (list.length === 1 && list[0] === "NONE") return teardown(kit, peer);
+  const none = list.length === 1 && list[0] === "NONE";
+  // P11: configured to send initiators to another SEPP of our PLMN (n32c.redirectTo): 307 with its
+  // exchange-capability URI, after the sender was identified (an unknown party learns nothing). A NONE teardown
+  // of an association we hold is still served here.
+  const redirectTo = core.cfg().n32c.redirectTo;
+  if (redirectTo && !(none && core.associations.has(peer.id))) {
+    core.log.info("exchange-capability redirected (307) to another SEPP of our PLMN", {
+      peer: peer.id,
+      to: redirectTo,
+    });
+    return kit.redirect(OP, `${redirectTo.replace(/\/+$/, "")}${API_PREFIX}/exchange-capability`);
+  }
+  if (none) return teardown(kit, peer);
 
   // both sides initiating at once (P11): the handshake of the SEPP with the lower N32 FQDN goes on; the other
   // abandons its own attempt silently and serves as responder

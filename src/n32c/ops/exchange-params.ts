@@ -2,12 +2,12 @@
 // N32-PROFILE P1, P7, P10): the cipher-suite round creates the context (keys exported on this connection),
 // later rounds (policy, RI information) add to it; all three may come in one request.
 import type { PeerConfig } from "../../config/schema.ts";
-import type { InvalidParam, SecParamExchReqData } from "../../model/n32.ts";
+import type { InvalidParam, SecParamExchReqData, SecurityProfileRef } from "../../model/n32.ts";
 import type { JweEnc } from "../../n32f/context.ts";
 import { initiatesFirst, type N32cCore } from "../core.ts";
 import { buildContext, exportMaster } from "../keys.ts";
 import * as msg from "../messages.ts";
-import { fullPolicy } from "../policies.ts";
+import { acceptsProfile, fullPolicy, localPolicyFor, readSecurityProfile } from "../policies.ts";
 import { comparePolicies } from "../policy.ts";
 import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo } from "../ri.ts";
 import type { OperationHandler, ResponderKit } from "./kit.ts";
@@ -29,6 +29,17 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
     return kit.fail(OP, 403, "NEGOTIATION_NOT_ALLOWED", "sender is not the TLS peer", [{ param: "/sender" }], peer.id);
   if (kit.selected.get(peer.id) !== "PRINS")
     return kit.fail(OP, 403, "NEGOTIATION_NOT_ALLOWED", "PRINS was not selected with this peer", undefined, peer.id);
+  // P11 extension member (the schema lets it through unchecked): checked here before use
+  const profile = readSecurityProfile((b as { securityProfile?: unknown }).securityProfile);
+  if (profile === "invalid")
+    return kit.fail(
+      OP,
+      400,
+      "MANDATORY_IE_INCORRECT",
+      "securityProfile must be {id: 1-64 printable characters, version: integer}",
+      [{ param: "/securityProfile" }],
+      peer.id,
+    );
   const key = `${peer.id}:${b.n32fContextId.toLowerCase()}`;
   const cfg = core.cfg();
   let enc: JweEnc | undefined;
@@ -78,7 +89,7 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
         master,
         peer,
         remotePlmnIds: id.plmnIds,
-        localPolicy: fullPolicy(peer.protectionPolicy),
+        localPolicy: localPolicyFor(cfg.securityProfiles, peer),
         ownRis: ownRiSecInfo(peer, cfg.storage.dir),
         peerRis: [],
         authorizedIpxId: authorizedIpxIdOf(peer),
@@ -97,7 +108,13 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
       };
       neg.timer.unref?.();
       kit.negotiations.set(key, neg);
-      conn.onClose(() => kit.finish(key));
+      // P11: we send N32-f on it only after step 6 (the initiator closes this connection) or after its first
+      // N32-f message on it (N32cCore.sendContextId); the data path keeps the context it replaces meanwhile
+      core.notYetSending.add(localId);
+      conn.onClose(() => {
+        kit.finish(key);
+        core.notYetSending.delete(localId);
+      });
       core.status(peer.id).counters.responderHandshakes++;
       core.m.handshakes.inc({ peer: peer.id, result: "ok" });
       core.activate(
@@ -163,7 +180,23 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
     }
     assoc.peerRis = b.ipxProviderSecInfoList;
   }
-  if (b.protectionPolicyInfo) {
+  // P11: a security profile indicated instead of the initiator's policy. Agreed (we know the same id and version
+  // and it is ours for this peer): its policies are in force both ways and we echo it. Else we answer our full
+  // policy and the initiator compares (13.2.3.6).
+  let agreed: SecurityProfileRef | undefined;
+  if (profile) {
+    const pol = acceptsProfile(cfg.securityProfiles, peer, profile);
+    if (pol) {
+      agreed = profile;
+      assoc.localPolicy = pol;
+      assoc.peerPolicy = pol;
+    } else
+      core.log.info("security profile not agreed: answering with our full policy (P11)", {
+        peer: peer.id,
+        securityProfile: `${profile.id.slice(0, 64)} v${profile.version}`,
+      });
+  }
+  if (b.protectionPolicyInfo && !agreed) {
     // TS 33.501 13.2.3.6 over full policies (P11): the peer's full policy against the agreed one in full
     const mismatch = peer.partnerPolicy ? comparePolicies(b.protectionPolicyInfo, fullPolicy(peer.partnerPolicy)) : [];
     if (mismatch.length) {
@@ -185,7 +218,7 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
   }
   // a later round changes what is in force at once (P11): a new association object, so nothing keyed on the old
   // one (the engine's compiled policies, the RI key sets) outlives it
-  if (b.ipxProviderSecInfoList || b.protectionPolicyInfo) ctx.replaceAssociation(assoc);
+  if (b.ipxProviderSecInfoList || b.protectionPolicyInfo || agreed) ctx.replaceAssociation(assoc);
   return kit.send(
     OP,
     200,
@@ -194,8 +227,9 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
       n32fContextId: neg.localId,
       sender: cfg.identity.n32Fqdn,
       jweSuite: enc,
-      // the policy round is always answered with our full effective policy (P11)
-      policy: b.protectionPolicyInfo ? ctx.association.localPolicy : undefined,
+      // the policy round is always answered with our full effective policy, or the agreed profile instead (P11)
+      policy: (b.protectionPolicyInfo || profile) && !agreed ? ctx.association.localPolicy : undefined,
+      profile: agreed,
       // our RIs (when we have any) in the answer to the cipher-suite round and to the RI round: an initiator
       // without own RIs sends no RI round, yet must learn ours (SecParamExchRspData carries the list in any
       // answer; docs/N32C.md "RI information")

@@ -62,6 +62,14 @@ export class ResponderKit {
     );
   }
 
+  /** 307 with `location` (exchange-capability redirect to another SEPP of our PLMN, TS 29.573 Rel-18; P11). */
+  redirect(op: N32cOperation, location: string): Reply {
+    const core = this.core;
+    core.trace({ direction: "sent", kind: "response", operation: op, schema: null, status: 307, body: null });
+    core.m.requests.inc({ operation: op, status: "307" });
+    return new Reply(307, new Response(null, { status: 307, headers: { location } }));
+  }
+
   /** A ProblemDetails answer (P7 causes), counted and logged once per 10 s per operation, cause and peer. */
   fail(
     op: N32cOperation,

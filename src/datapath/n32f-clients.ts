@@ -1,0 +1,242 @@
+// src/datapath/n32f-clients.ts — the cSEPP's mutually authenticated TLS sessions toward a peer on N32-f
+// (TS 33.501 13.2.4.1; N32-PROFILE P1, P11): per peer and next hop (n32f-hops.ts) a pool of up to maxConnections
+// sessions, a new one when each has streamsPerConnection in flight (all share the context's counters: the context
+// is per peer, not per connection). RI next hops are tried in order and one that fails is skipped for the
+// back-off (sbi.n32fNextHopBackoffMs). N32-f follows the peer's TLS settings (TLS 1.2 only where allowed), and an
+// n32f-process body is gzipped toward a next hop that announced gzip (n32f-encoding.ts). Built on
+// src/transport/h2client.ts (trust per PLMN or RI roots, expected dNSName).
+import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { TrustStore } from "../pki/trust.ts";
+import { H2Client, type CancelSignal, type H2Response } from "../transport/h2client.ts";
+import { isRiFailure, n32fHopsOf, type N32fHop } from "./n32f-hops.ts";
+import { acceptsGzip, gzipBody } from "./n32f-encoding.ts";
+import { UpstreamError } from "./upstream.ts";
+
+type PeerRequestInit = {
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  signal?: CancelSignal;
+  /** an n32f-process body: gzipped toward a next hop that announced gzip, from sbi.n32fGzipMinBytes on (P11) */
+  compressible?: boolean;
+};
+
+/** Where the next hop announces the content codings it accepts for n32f-process (P11). */
+const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
+
+interface PooledClient {
+  client: H2Client;
+  inflight: number;
+  /** the next hop announced gzip on this connection (OPTIONS, asked once per connection) */
+  gzip: boolean;
+}
+
+interface Pool {
+  hop: N32fHop;
+  clients: PooledClient[];
+  connecting: Promise<PooledClient> | null;
+  /** P11: an RI that failed is skipped until then (epoch ms) */
+  backoffUntil: number;
+}
+
+/**
+ * N32-f sessions per peer (cSEPP side), per next hop: up to `maxConnections` per hop, a new one when every one has
+ * `streamsPerConnection` in flight. RI next hops are tried in order; a failed one is skipped for the back-off.
+ */
+export class PeerN32fClients {
+  readonly #pools = new Map<string, Pool[]>();
+
+  constructor(
+    private readonly opts: {
+      config: () => SeppConfig;
+      tls: () => { key: string; cert: string };
+      trust: () => TrustStore;
+      connectTimeoutMs: number;
+      maxConnections: number;
+      streamsPerConnection: number;
+      /** an RI next hop could not be used (logged by the caller, rate-limited) */
+      onHopFailure?: (peerId: string, hop: N32fHop, detail: string) => void;
+      now?: () => number;
+    },
+  ) {}
+
+  connections(peerId: string): number {
+    return (this.#pools.get(peerId) ?? []).reduce((n, p) => n + p.clients.length, 0);
+  }
+
+  /** The RI next hops of a peer currently in back-off (status, tests). */
+  backedOff(peerId: string): string[] {
+    const now = this.#now();
+    return (this.#pools.get(peerId) ?? []).filter((p) => p.backoffUntil > now).map((p) => p.hop.url);
+  }
+
+  #now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  /**
+   * One request to the peer: on the first usable hop. A hop that cannot be connected, or an RI answering
+   * 502/503/504 without a ProblemDetailsMsgForwarding, is put in back-off and the next hop is tried with the same
+   * message (at most once delivered: the peer's replay window refuses a second copy of one SEQ, P1).
+   */
+  request(
+    peer: PeerConfig,
+    method: string,
+    path: string,
+    init: PeerRequestInit,
+    o: { direct?: boolean } = {},
+  ): Promise<H2Response> {
+    const cfg = this.opts.config();
+    const pools = this.#poolsOf(peer.id, n32fHopsOf(cfg, peer, this.opts.trust(), o.direct));
+    // the hot path (one hop, a ready client): no async frame
+    if (pools.length === 1) {
+      const pc = this.#ready(pools[0]!);
+      if (pc) return this.#send(pc, method, path, init);
+      if (pools[0]!.hop.kind === "peer")
+        return this.#pick(pools[0]!, peer).then((p) => this.#send(p, method, path, init));
+    }
+    return this.#viaHops(pools, peer, method, path, init);
+  }
+
+  async #viaHops(pools: Pool[], peer: PeerConfig, method: string, path: string, init: PeerRequestInit) {
+    const now = this.#now();
+    let order = pools.filter((p) => p.backoffUntil <= now);
+    // every hop in back-off: try the one whose back-off ends first rather than none
+    if (order.length === 0) order = [pools.reduce((a, b) => (b.backoffUntil < a.backoffUntil ? b : a))];
+    const backoffMs = this.opts.config().sbi.n32fNextHopBackoffMs;
+    let lastErr: unknown;
+    for (let i = 0; i < order.length; i++) {
+      const pool = order[i]!;
+      const last = i === order.length - 1;
+      let pc: PooledClient;
+      try {
+        pc = this.#ready(pool) ?? (await this.#pick(pool, peer));
+      } catch (e) {
+        lastErr = e;
+        if (pool.hop.kind === "ri") {
+          pool.backoffUntil = this.#now() + backoffMs;
+          this.opts.onHopFailure?.(peer.id, pool.hop, (e as Error).message);
+        }
+        continue;
+      }
+      if (init.signal?.aborted) throw new UpstreamError("cancelled", "cancelled by the client");
+      const rsp = await this.#send(pc, method, path, init);
+      if (pool.hop.kind === "ri" && isRiFailure(rsp)) {
+        pool.backoffUntil = this.#now() + backoffMs;
+        this.opts.onHopFailure?.(peer.id, pool.hop, `answered ${rsp.status} without ProblemDetailsMsgForwarding`);
+        if (!last) continue;
+      }
+      return rsp;
+    }
+    throw lastErr instanceof UpstreamError
+      ? lastErr
+      : new UpstreamError("connect", String((lastErr as Error)?.message));
+  }
+
+  /** The pools of a peer for these hops (a changed hop list starts over; the old sessions are closed). */
+  #poolsOf(peerId: string, hops: N32fHop[]): Pool[] {
+    let pools = this.#pools.get(peerId);
+    if (pools && pools.length === hops.length && pools.every((p, i) => p.hop === hops[i])) return pools;
+    const old = pools ?? [];
+    pools = hops.map((hop) => {
+      const same = old.find((p) => p.hop.url === hop.url && p.hop.expectDnsName === hop.expectDnsName);
+      if (same) {
+        same.hop = hop;
+        return same;
+      }
+      return { hop, clients: [], connecting: null, backoffUntil: 0 };
+    });
+    for (const p of old) if (!pools.includes(p)) for (const c of p.clients) void c.client.close();
+    this.#pools.set(peerId, pools);
+    return pools;
+  }
+
+  /** One request on a pooled client, counted in flight until it settles. */
+  #send(pc: PooledClient, method: string, path: string, init: PeerRequestInit): Promise<H2Response> {
+    if (init.signal?.aborted) return Promise.reject(new UpstreamError("cancelled", "cancelled by the client"));
+    if (pc.gzip && init.compressible && init.body !== undefined && !init.headers?.["content-encoding"]) {
+      const z = gzipBody(init.body, this.opts.config().sbi.n32fGzipMinBytes);
+      if (z) init = { ...init, body: z, headers: { ...init.headers, "content-encoding": "gzip" } };
+    }
+    pc.inflight++;
+    const p = pc.client.request(method, path, init);
+    const settled = () => {
+      pc.inflight--;
+    };
+    p.then(settled, settled);
+    return p;
+  }
+
+  /** The hot path: an open client of the pool with room (least loaded), without a promise or an allocation. */
+  #ready(pool: Pool): PooledClient | undefined {
+    let best: PooledClient | undefined;
+    for (const c of pool.clients) {
+      if (c.client.closed) return undefined; // #pick drops it
+      if (!best || c.inflight < best.inflight) best = c;
+    }
+    return best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections)
+      ? best
+      : undefined;
+  }
+
+  async #pick(pool: Pool, peer: PeerConfig): Promise<PooledClient> {
+    pool.clients = pool.clients.filter((c) => !c.client.closed);
+    let best: PooledClient | undefined;
+    for (const c of pool.clients) if (!best || c.inflight < best.inflight) best = c;
+    if (best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections))
+      return best;
+    if (pool.connecting) return pool.connecting;
+    const cfg = this.opts.config();
+    // P11: N32-f follows the peer's TLS settings (TLS 1.2 only with a peer that allows it), toward RIs too
+    const p = pool;
+    p.connecting = H2Client.connect({
+      url: p.hop.url,
+      tls: this.opts.tls(),
+      trust: this.opts.trust(),
+      expectDnsName: p.hop.expectDnsName,
+      riRoots: p.hop.riRoots,
+      authority: p.hop.authority,
+      minVersion: peer.profile.allowTls12 ? "TLSv1.2" : "TLSv1.3",
+      maxVersion: cfg.tls.maxVersion,
+      timeoutMs: this.opts.connectTimeoutMs,
+    })
+      .then((client) => {
+        const pc: PooledClient = { client, inflight: 0, gzip: false };
+        p.clients.push(pc);
+        this.#learnEncoding(pc, cfg);
+        return pc;
+      })
+      .catch((e) => {
+        throw new UpstreamError("connect", (e as Error).message);
+      })
+      .finally(() => (p.connecting = null));
+    return p.connecting;
+  }
+
+  /**
+   * P11: ask the next hop on a new connection which content codings n32f-process accepts (OPTIONS, in the
+   * background; bodies go uncompressed until it answered). Not asked when compression is off.
+   */
+  #learnEncoding(pc: PooledClient, cfg: SeppConfig): void {
+    if (cfg.sbi.n32fGzipMinBytes <= 0) return;
+    pc.client.request("OPTIONS", N32F_PROCESS, { timeoutMs: this.opts.connectTimeoutMs, maxBodyBytes: 4096 }).then(
+      (r) => {
+        pc.gzip = r.status >= 200 && r.status <= 299 && acceptsGzip(r.headers["accept-encoding"]);
+      },
+      () => {},
+    );
+  }
+
+  /** Close the sessions of one peer (association ended) or of all. */
+  async close(peerId?: string): Promise<void> {
+    const ids = peerId ? [peerId] : [...this.#pools.keys()];
+    await Promise.all(
+      ids.map(async (id) => {
+        const pools = this.#pools.get(id) ?? [];
+        this.#pools.delete(id);
+        await Promise.all(pools.flatMap((p) => p.clients.map((c) => c.client.close())));
+      }),
+    );
+  }
+}

@@ -1,0 +1,128 @@
+// src/datapath/producer-clients.ts — the pSEPP's HTTP/2 sessions to producers in its own network (TS 29.500
+// 5.2: h2c with prior knowledge or TLS), one per origin, bounded in number (the oldest is closed) and closed when
+// idle. The address is resolved here (sbi.staticHosts first) and checked against the peer's egress policy before
+// connecting, so that DNS cannot lead around the allow-list (DNS rebinding; N32-PROFILE P8). Requests go through
+// upstream.ts requestOn (bounded in time and size, cancellable).
+import http2 from "node:http2";
+import net from "node:net";
+import tls from "node:tls";
+import { lookup } from "node:dns/promises";
+import { armTimer, disarmTimer } from "../timers.ts";
+import { requestOn, UpstreamError, type UpstreamRequest, type UpstreamResponse } from "./upstream.ts";
+
+export interface ProducerClientsOptions {
+  /** extra CA certificates (PEM) for https producers; default: the system store */
+  ca?: string[];
+  connectTimeoutMs: number;
+  /** at most this many producer sessions at once (bounded) */
+  maxSessions: number;
+  /** close a session idle this long */
+  idleMs?: number;
+  /** static host → address resolution (config sbi.staticHosts) */
+  staticHosts?: () => Record<string, string>;
+}
+
+/** A resolved and checked address for `host`, or a refusal. */
+export type AddressCheck = (address: string) => { ok: true } | { ok: false; detail: string };
+
+export class ProducerClients {
+  readonly #sessions = new Map<string, http2.ClientHttp2Session>();
+  readonly #connecting = new Map<string, Promise<http2.ClientHttp2Session>>();
+  constructor(private readonly opts: ProducerClientsOptions) {}
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  request(
+    target: { scheme: "http" | "https"; host: string; port: number },
+    check: AddressCheck,
+    r: UpstreamRequest,
+  ): Promise<UpstreamResponse> {
+    // an open session to the origin: send at once (no extra promise turn on the hot path)
+    const s = this.#sessions.get(`${target.scheme}://${target.host}:${target.port}`);
+    if (s && !s.closed && !s.destroyed) return requestOn(s, r);
+    return this.#session(target, check).then((session) => requestOn(session, r));
+  }
+
+  #session(
+    t: { scheme: "http" | "https"; host: string; port: number },
+    check: AddressCheck,
+  ): Promise<http2.ClientHttp2Session> {
+    const key = `${t.scheme}://${t.host}:${t.port}`;
+    const s = this.#sessions.get(key);
+    if (s && !s.closed && !s.destroyed) return Promise.resolve(s);
+    let p = this.#connecting.get(key);
+    if (!p) {
+      p = this.#connect(key, t, check).finally(() => this.#connecting.delete(key));
+      this.#connecting.set(key, p);
+    }
+    return p;
+  }
+
+  async #connect(
+    key: string,
+    t: { scheme: "http" | "https"; host: string; port: number },
+    check: AddressCheck,
+  ): Promise<http2.ClientHttp2Session> {
+    if (this.#sessions.size >= this.opts.maxSessions) {
+      // evict the oldest idle-looking session to stay bounded
+      const [oldKey, old] = this.#sessions.entries().next().value as [string, http2.ClientHttp2Session];
+      this.#sessions.delete(oldKey);
+      old.close();
+    }
+    let address = this.opts.staticHosts?.()[t.host.toLowerCase()] ?? t.host;
+    if (net.isIP(address) === 0) {
+      try {
+        address = (await lookup(t.host)).address;
+      } catch (e) {
+        throw new UpstreamError("connect", `cannot resolve ${t.host}: ${(e as Error).message}`);
+      }
+    }
+    const verdict = check(address);
+    if (!verdict.ok) throw new UpstreamError("refused-address", verdict.detail);
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const fail = (msg: string) => {
+        if (done) return;
+        done = true;
+        disarmTimer(timer);
+        session.destroy();
+        reject(new UpstreamError("connect", msg));
+      };
+      const timer = armTimer(() => fail(`connect to ${t.host}:${t.port} timed out`), this.opts.connectTimeoutMs);
+      const session =
+        t.scheme === "http"
+          ? http2.connect(`http://${t.host}:${t.port}`, {
+              createConnection: () => net.connect({ host: address, port: t.port }),
+            })
+          : http2.connect(`https://${t.host}:${t.port}`, {
+              createConnection: () =>
+                tls.connect({
+                  host: address,
+                  port: t.port,
+                  servername: net.isIP(t.host) ? undefined : t.host,
+                  ALPNProtocols: ["h2"],
+                  ca: this.opts.ca?.length ? this.opts.ca : undefined,
+                  minVersion: "TLSv1.2",
+                }),
+            });
+      session.once("error", (e) => fail(`${t.host}:${t.port}: ${e.message}`));
+      session.once("connect", () => {
+        if (done) return;
+        done = true;
+        disarmTimer(timer);
+        session.on("error", () => this.#sessions.get(key) === session && this.#sessions.delete(key));
+        session.on("close", () => this.#sessions.get(key) === session && this.#sessions.delete(key));
+        session.setTimeout(this.opts.idleMs ?? 60_000, () => session.close());
+        this.#sessions.set(key, session);
+        resolve(session);
+      });
+    });
+  }
+
+  close(): void {
+    for (const s of this.#sessions.values()) s.close();
+    this.#sessions.clear();
+  }
+}

@@ -1,0 +1,144 @@
+// src/datapath/tls-send.ts — the cSEPP sending our NF's request in TLS mode (TS 33.501 13.1.1.2, 5.9.3.2;
+// N32-PROFILE P8, P11): the NF's own request goes over the N32-f TLS session straight to the peer's N32-f endpoint
+// (never through an RI), with :authority = the pSEPP and the target apiRoot in 3gpp-Sbi-Target-apiRoot. Refused
+// before N32: a body with an encBlockIndex member (400; PRINS has the engine check the same) and a header list an
+// N32 listener would not take (431). The peer's answer goes back through peer-answer.ts.
+import type { H2Response } from "../transport/h2client.ts";
+import type { PeerConfig } from "../config/schema.ts";
+import type { HttpMethod } from "../model/n32.ts";
+import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
+import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/multipart.ts";
+import { N32_LIMITS } from "../sbi/limits.ts";
+import { problem } from "../problem.ts";
+import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
+import { formatApiRoot, type ResolvedTarget } from "../sbi/target.ts";
+import type { HandlerDeps } from "./deps.ts";
+import { endToEnd, headerOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
+import { logN32fFailure, nfResponse, responseWait, upstreamProblem } from "./peer-answer.ts";
+import { UpstreamError } from "./upstream.ts";
+
+const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
+const DROP_ON_TLS: ReadonlySet<string> = new Set([TARGET_API_ROOT, ORIGINATING_NETWORK_ID]);
+
+/**
+ * A body that may carry a member named encBlockIndex anywhere (TS 33.501 5.9.3.2): cheap scan first. A JSON
+ * `\u` escape can spell the name too (`encBlock\u0049ndex`), so such a body goes to the full check as well.
+ */
+export function containsEncBlockIndex(body: Uint8Array): boolean {
+  if (body.length < 13) return false;
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return b.includes("encBlockIndex") || b.includes("\\u");
+}
+
+/**
+ * TLS mode relays the NF's headers on N32: a header list over what an N32 listener takes (ours: h2server.ts
+ * maxHeaderListSize 16384 octets, counted as in RFC 9113 6.5.2, name + value + 32 each) is refused here with
+ * 431 instead of failing at the peer as "not reachable".
+ */
+const N32_MAX_HEADER_LIST = N32_LIMITS.maxTlsHeaderListSize;
+
+export class TlsSend {
+  constructor(private readonly d: HandlerDeps) {}
+
+  async send(
+    req: InboundRequest,
+    target: ResolvedTarget,
+    peer: PeerConfig,
+    originValue: string,
+  ): Promise<OutboundResponse> {
+    const cfg = this.d.config();
+    if (containsEncBlockIndex(req.body) && hasEncBlockIndexMember(req.body, headerOf(req.headers, "content-type")))
+      return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "the body contains an encBlockIndex member"));
+    const headers: Record<string, string> = {};
+    for (const [n, v] of endToEnd(req.headers, DROP_ON_TLS))
+      headers[n] = headers[n] === undefined ? v : `${headers[n]}, ${v}`;
+    headers[ORIGINATING_NETWORK_ID] = originValue;
+    // TS 33.501 13.1.1.2: :authority = the pSEPP, the target's apiRoot in 3gpp-Sbi-Target-apiRoot
+    headers[TARGET_API_ROOT] = formatApiRoot(target);
+    headers[":authority"] = peer.n32Fqdn;
+    let listSize = req.path.length + 7 + 6 + 5 + 4 * 32; // :path :method :scheme and :status-sized slack
+    for (const n in headers) listSize += n.length + headers[n]!.length + 32;
+    if (listSize > N32_MAX_HEADER_LIST)
+      return problemOut(
+        problem(
+          431,
+          "MANDATORY_IE_INCORRECT",
+          `request header fields over ${N32_MAX_HEADER_LIST} octets cannot cross N32`,
+        ),
+      );
+    const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);
+    let rsp: H2Response;
+    try {
+      // TLS mode never runs through an RI that terminates TLS (P11): straight to the peer's N32-f endpoint
+      rsp = await this.d.peerClients.request(
+        peer,
+        req.method,
+        req.path,
+        {
+          headers,
+          body: req.body.length ? req.body : undefined,
+          timeoutMs: wait.ms,
+          maxBodyBytes: cfg.sbi.maxBodyBytes,
+          signal: req.signal,
+        },
+        { direct: true },
+      );
+    } catch (e) {
+      logN32fFailure(this.d, peer, e);
+      return upstreamProblem(e, "peer SEPP", wait.byNf);
+    }
+    if (!(rsp.status >= 200 && rsp.status <= 599))
+      return upstreamProblem(new UpstreamError("reset", "no HTTP status"), "peer SEPP");
+    const out: HttpMessage = {
+      kind: "response",
+      status: rsp.status,
+      headers: endToEnd(Object.entries(rsp.headers)),
+      body: rsp.body,
+    };
+    return nfResponse(
+      this.d,
+      out,
+      { method: req.method as HttpMethod, path: splitPath(req.path).path } as HttpMessage,
+      peer,
+    );
+  }
+}
+
+/**
+ * Whether a JSON body, or a JSON part of a multipart/related body (the root part carries the IEs, TS 29.500
+ * 6.1.2.4), has a member named encBlockIndex at any depth (bounded). Under PRINS the engine checks the same.
+ */
+export function hasEncBlockIndexMember(body: Uint8Array, contentType?: string): boolean {
+  const ct = contentType ? parseContentType(contentType) : null;
+  if (ct && bodyKind(ct.mediaType) === "multipart") {
+    const boundary = ct.params.get("boundary");
+    if (!boundary) return false;
+    let parts: MultipartPart[];
+    try {
+      parts = parseMultipart(body, boundary);
+    } catch (e) {
+      if (e instanceof MultipartError) return true; // not readable: cannot show it is free of the member
+      throw e;
+    }
+    return parts.some((p) => {
+      const pt = parseContentType(p.headers.find(([n]) => n === "content-type")?.[1] ?? "application/json");
+      return !!pt && bodyKind(pt.mediaType) === "json" && hasEncBlockIndexMember(p.data);
+    });
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(body).toString("utf8"));
+  } catch {
+    return false; // not JSON: no member names
+  }
+  const stack: unknown[] = [v];
+  let seen = 0;
+  while (stack.length && seen++ < 100_000) {
+    const x = stack.pop();
+    if (x && typeof x === "object") {
+      if (!Array.isArray(x) && Object.hasOwn(x, "encBlockIndex")) return true;
+      for (const y of Array.isArray(x) ? x : Object.values(x)) stack.push(y);
+    }
+  }
+  return false;
+}
