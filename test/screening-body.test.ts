@@ -24,7 +24,7 @@ import { type Fixture, loadFixtures, multipartBytes } from "./fixtures/messages/
 
 const root = join(import.meta.dir, "..");
 const SPEC_3GPP = join(root, "..", "shared", "spec", "3gpp");
-const MAX = 1 << 20;
+const MAX = 65536;
 const enc = new TextEncoder();
 const json = (v: unknown) => enc.encode(JSON.stringify(v));
 const SUPI = "imsi-262010000000001";
@@ -192,12 +192,25 @@ describe("mutated requests do not validate", () => {
     const m = fixture("nudm-uecm-amf-registration").message;
     const deep = `{"a":${"[".repeat(MAX_DEPTH + 1)}${"]".repeat(MAX_DEPTH + 1)}}`;
     expect(check(m, enc.encode(deep))?.rule).toBe("too-deep");
-    expect(check(m, enc.encode(`{"a":${"[".repeat(100_000)}`))?.rule).toBe("too-deep");
+    expect(check(m, enc.encode(`{"a":${"[".repeat(60_000)}`))?.rule).toBe("too-deep");
     const t = fixture("nnrf-access-token").message;
     const form = Buffer.from(t.body!).toString();
     expect(
       check(t, enc.encode(`${form}&targetSnssaiList=${encodeURIComponent("[".repeat(MAX_DEPTH + 1))}`))?.rule,
     ).toBe("too-deep");
+  });
+  test("JSON over maxJsonBytes is a finding before parsing; a multipart body's binary parts do not count", () => {
+    const m = fixture("nudm-uecm-amf-registration").message;
+    expect(
+      check(
+        m,
+        jsonWith("nudm-uecm-amf-registration", (b) => (b.x = "a".repeat(MAX))),
+      )?.rule,
+    ).toBe("too-large");
+    const f = fixture("nsmf-pdusession-create");
+    const mp = f.multipart!;
+    const parts = mp.parts.map((p, i) => ({ headers: p.headers, data: i === 0 ? p.data! : new Uint8Array(2 * MAX) }));
+    expect(check(f.message, multipartBytes(mp.boundary, parts))).toBeNull();
   });
   test("invalidParams name schema members and indices only: a map key (a SUPI here) is not echoed", () => {
     const m: HttpMessage = {

@@ -252,7 +252,12 @@ export const ScreeningSchema = v.strictObject({
   ),
   /** Request bodies against the API's 3GPP OpenAPI schema (src/screening/body.ts); `apis` absent: every API */
   bodyValidation: v.optional(
-    v.strictObject({ mode: v.optional(ScreeningMode, "off"), apis: v.optional(BodyApis) }),
+    v.strictObject({
+      mode: v.optional(ScreeningMode, "off"),
+      apis: v.optional(BodyApis),
+      /** larger JSON (body, multipart root, form) is a finding: validation cost grows with its size */
+      maxJsonBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(16 << 20)), 65536),
+    }),
     {},
   ),
   /** Security event log lines per second (per peer and rule); refusals beyond are only counted */

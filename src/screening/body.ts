@@ -9,9 +9,12 @@
 // array fields with all their values). Unknown members pass unless the schema closes the object: the schema as
 // written. Operations outside the table (other APIs, unknown resources) are category 1's business.
 //
-// Bounds: the body is at most sbi.maxBodyBytes (read bounded before); JSON nesting is checked by a scan of the
-// text before it is parsed (MAX_DEPTH), so neither JSON.parse nor the (recursive) validators see deep input; ajv
-// stops at the first failure. `uniqueItems` over object items is not checked (quadratic; see the generator).
+// Bounds: the body is at most sbi.maxBodyBytes (read bounded before), and the JSON text validated (the body, the
+// multipart root part, the form) at most `screening.bodyValidation.maxJsonBytes`: the validators' patterns cost up
+// to about 0.6 µs per character of a crafted string (TS 29.571's Ipv6Prefix pattern backtracks), so this bounds
+// the CPU one request can take. JSON nesting is checked by a scan of the text before it is parsed (MAX_DEPTH), so
+// neither JSON.parse nor the (recursive) validators see deep input; ajv stops at the first failure. `uniqueItems`
+// over object items is not checked (quadratic; see the generator).
 // Refusals carry TS 29.571 invalidParams whose pointers name only schema members and array indices (any other
 // token, e.g. a map key that could be a SUPI, becomes `*`): nothing the partner protected is echoed.
 //
@@ -55,7 +58,7 @@ export const MAX_DEPTH = 32;
 
 /** Why a body failed: the security event's rule, a detail for the ProblemDetails, and the validator's findings. */
 export interface BodyFinding {
-  rule: "schema" | "malformed" | "media-type" | "missing" | "too-deep";
+  rule: "schema" | "malformed" | "media-type" | "missing" | "too-deep" | "too-large";
   detail: string;
   invalidParams?: InvalidParam[];
 }
@@ -122,12 +125,13 @@ export function checkBody(
   entry: BodyEntry,
   headers: ReadonlyArray<readonly [string, string]>,
   body: Uint8Array | undefined,
-  maxBodyBytes: number,
+  maxJsonBytes: number,
 ): BodyFinding | null {
   loadBodyValidators();
   if (!body || body.length === 0)
     return entry.required ? { rule: "missing", detail: "the operation requires a request body" } : null;
-  if (body.length > maxBodyBytes) return { rule: "malformed", detail: "request body over sbi.maxBodyBytes" };
+  const tooLarge = (b: Uint8Array): BodyFinding | null =>
+    b.length > maxJsonBytes ? { rule: "too-large", detail: `JSON to validate over ${maxJsonBytes} bytes` } : null;
   let ctHeader: string | undefined;
   for (const [n, v] of headers) if (n === "content-type") ctHeader ??= v;
   const ct = ctHeader === undefined ? null : parseContentType(ctHeader);
@@ -144,6 +148,8 @@ export function checkBody(
     return { rule: "media-type", detail: "content type not defined for this operation's request body" };
   let value: unknown;
   if (kind === "form") {
+    const big = tooLarge(body);
+    if (big) return big;
     const r = formValue(utf8(body), entry.form!);
     if ("rule" in r) return r;
     value = r.value;
@@ -164,6 +170,8 @@ export function checkBody(
         throw e;
       }
     }
+    const big = tooLarge(jsonBytes);
+    if (big) return big;
     const r = parseJson(utf8(jsonBytes));
     if ("rule" in r) return r;
     value = r.value;

@@ -190,7 +190,7 @@ export class Screening {
     if (bodyMode !== "off") {
       const found = bodyEntryOf(req.method, req.path, callbackType);
       if (found && apiSelected(found.entry, peer.screening.bodyValidation?.apis ?? s.bodyValidation.apis)) {
-        const bad = checkBody(found.entry, req.headers, req.body, cfg.sbi.maxBodyBytes);
+        const bad = checkBody(found.entry, req.headers, req.body, s.bodyValidation.maxJsonBytes);
         if (bad && this.#finding(req, "body", bad.rule, bodyMode))
           return refuse(400, "body", bad.detail, [], bad.invalidParams);
       }
