@@ -439,6 +439,8 @@ export const ConfigSchema = v.strictObject({
       maxConnections: v.optional(PosInt, 256),
       /** connections one configured peer (or one listed RI) may hold; the others keep theirs */
       maxConnectionsPerPeer: v.optional(PosInt, 16),
+      /** connections one source IP address may have in set-up (before admission); one more is closed at accept */
+      maxPendingPerSource: v.optional(PosInt, 32),
       /** TCP accept → TLS handshake → the client's HTTP/2 SETTINGS */
       prefaceTimeoutMs: v.optional(PosInt, 10_000),
       /** a connection without an open stream this long is closed (PINGs do not count) */
