@@ -44,10 +44,11 @@ for t in "${targets[@]}"; do
   esac
   out="$DIST/sepp-$t"
   tmp="$out.tmp.$$"
-  "$BUN" build src/main.ts --compile --minify --sourcemap=linked --reject-unresolved \
+  # src/workers/worker.ts is a second entry point: the data-path workers (workers > 1) load it from the binary
+  "$BUN" build src/main.ts src/workers/worker.ts --compile --minify --sourcemap=linked --reject-unresolved \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --target="bun-$t" --define "SEPP_BUILD_VERSION=\"$VERSION\"" --metafile="$out.meta.json" --outfile="$tmp"
-  rm -f "$tmp.map"
+  rm -f "$tmp.map" "$DIST/worker.js.map" # the embedded maps are inside the executable; the side files are not needed
   mv -f "$tmp" "$out" # atomic: a concurrent reader never sees a half-written binary
   echo "built $out"
 done

@@ -148,10 +148,10 @@ async function versionOf(t: Target): Promise<{ code: number; out: string }> {
   return { code, out: await new Response(p.stdout).text() };
 }
 
-async function serveAndCheckHealth(t: Target): Promise<void> {
+async function serveAndCheckHealth(t: Target, configText = config): Promise<string[]> {
   const dir = emptyDir();
   const cfg = join(dir, "sepp.json");
-  writeFileSync(cfg, config);
+  writeFileSync(cfg, configText);
   const deadline = Date.now() + START_TIMEOUT_MS[t];
   // cwd is an empty directory and HOME too: nothing can come from the repository or a .env/bunfig.
   const p = Bun.spawn([...command(t), "serve", "--config", cfg], {
@@ -196,6 +196,7 @@ async function serveAndCheckHealth(t: Target): Promise<void> {
   expect(code).toBe(0);
   await Promise.race([out.done, Bun.sleep(2000)]);
   expect(out.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+  return out.lines;
 }
 
 describe("build.sh output", () => {
@@ -266,6 +267,20 @@ for (const t of TARGETS) {
       "serve --config answers GET /v1/health and drains on SIGTERM",
       async () => {
         await serveAndCheckHealth(t);
+      },
+      START_TIMEOUT_MS[t] + 30_000,
+    );
+    test(
+      "workers: 2 — the data-path workers start from inside the executable (src/workers/worker.ts is an entry point)",
+      async () => {
+        const c = JSON.parse(config);
+        c.workers = 2;
+        c.listeners.n32f = { host: "127.0.0.1", port: 0 };
+        c.listeners.sbi = { host: "127.0.0.1", port: 0 };
+        const lines = await serveAndCheckHealth(t, JSON.stringify(c));
+        const ready = lines.filter((l) => l.includes("data-path worker ready"));
+        expect(ready.length).toBe(2);
+        expect(lines.some((l) => l.includes("data-path worker failed"))).toBe(false);
       },
       START_TIMEOUT_MS[t] + 30_000,
     );

@@ -27,6 +27,15 @@ const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 5000;
 const SYNC_EVERY_MS = 200;
 
+/**
+ * The worker's entry point. From source it sits beside this module; in the compiled executable every bundled
+ * module's import.meta.url is the executable's own path in Bun's embedded file system, and build.sh embeds
+ * src/workers/worker.ts as a second entry point under `workers/` (test/build-binary.test.ts starts workers: 2).
+ */
+const WORKER_URL = import.meta.url.startsWith("file:///$bunfs/")
+  ? new URL("./workers/worker.ts", import.meta.url).href
+  : new URL("./worker.ts", import.meta.url).href;
+
 export class WorkerPool {
   readonly #o: WorkerPoolOptions;
   readonly #workers: Array<Worker | null> = [];
@@ -100,7 +109,7 @@ export class WorkerPool {
   }
 
   #spawn(index: number, attempt = 0): Promise<void> {
-    const w = new Worker(new URL("./worker.ts", import.meta.url).href);
+    const w = new Worker(WORKER_URL);
     this.#workers[index] = w;
     const cfg = this.#o.config();
     return new Promise<void>((resolve, reject) => {
@@ -117,6 +126,10 @@ export class WorkerPool {
           reject(new Error(`data-path worker ${index}: ${m.error}`));
         } else if (m.op === "n32c") this.#call(m);
       };
+      // an uncaught error in the worker (module not found, a throw at load): logged, then "close" decides
+      w.addEventListener("error", (ev) => {
+        this.#o.log.error("data-path worker error", { worker: index, error: String(ev.message).slice(0, 500) });
+      });
       w.addEventListener("close", () => {
         if (this.#workers[index] === w) this.#workers[index] = null;
         if (this.#stopping) return;
