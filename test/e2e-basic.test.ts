@@ -1,11 +1,9 @@
 // End to end through two real SEPP processes: a visited AMF asks the home UDM for am-data (Nudm_SDM) under
 // PRINS and under TLS; real HTTP/2 (h2c) NFs, real mutual TLS on N32, real child processes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HOME_UDM, VISITED, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { HOME_UDM, VISITED, type SeppProcess } from "../scripts/lib/pair.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA = {
@@ -16,7 +14,7 @@ const AM_DATA = {
 
 for (const mode of ["PRINS", "TLS"] as const) {
   describe(`${mode}: Nudm_SDM am-data through two SEPPs`, () => {
-    const dir = mkdtempSync(join(tmpdir(), `sepp-e2e-${mode}-`));
+    let w: TwoSepps<never>;
     let udm: TestNf;
     let v: SeppProcess;
     let h: SeppProcess;
@@ -32,19 +30,12 @@ for (const mode of ["PRINS", "TLS"] as const) {
               body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
             },
       );
-      const pair = await writePair({ dir, capabilities: [mode], homeProducers: { [HOME_UDM]: udm.port } });
-      [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-      await waitForState(v, "home", mode === "PRINS" ? "active-prins" : "active-tls");
-      await waitForState(h, "visited", mode === "PRINS" ? "active-prins" : "active-tls");
-      amf = new NfClient(pair.visited.ports.sbi);
+      w = await startTwoSepps({ name: `e2e-${mode}`, capabilities: [mode], homeNfs: { [HOME_UDM]: udm } });
+      ({ visited: v, home: h, amf } = w);
     }, 60000);
 
     afterAll(async () => {
-      amf?.close();
-      const codes = await Promise.all([v?.stop(), h?.stop()]);
-      await udm?.close();
-      rmSync(dir, { recursive: true, force: true });
-      expect(codes).toEqual([0, 0]); // SIGTERM drains and exits 0
+      expect(await w?.close()).toEqual([0, 0]); // SIGTERM drains and exits 0
     });
 
     test("the AMF gets the UDM's answer; the UDM got the AMF's request", async () => {

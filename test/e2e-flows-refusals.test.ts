@@ -4,11 +4,9 @@
 // PLMN or in a PLMN without a roaming partner, and a foreign 3gpp-Sbi-Originating-Network-Id are refused by
 // the cSEPP with a ProblemDetails; nothing of a refused request reaches N32 or the producer. PRINS and TLS.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HOME_UDM, VISITED, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { HOME_UDM, VISITED, type SeppProcess } from "../scripts/lib/pair.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000077";
 const AM_DATA = { subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
@@ -16,7 +14,7 @@ const SUBSCRIBE = `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`;
 
 for (const mode of ["PRINS", "TLS"] as const) {
   describe(`${mode}: refusals reach the NF as ProblemDetails`, () => {
-    const dir = mkdtempSync(join(tmpdir(), `sepp-e2e-refusals-${mode}-`));
+    let w: TwoSepps;
     let udm: TestNf;
     let v: SeppProcess;
     let h: SeppProcess;
@@ -29,29 +27,21 @@ for (const mode of ["PRINS", "TLS"] as const) {
           ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
           : { status: 201, headers: { "content-type": "application/json" }, body: r.body.length ? r.body : "{}" },
       );
-      const pair = await writePair({
-        dir,
+      w = await startTwoSepps({
+        name: `e2e-refusals-${mode}`,
         capabilities: [mode],
-        homeProducers: { [HOME_UDM]: udm.port },
+        homeNfs: { [HOME_UDM]: udm },
         // the home SEPP takes one request per second from the visited SEPP (burst 1)
         edit: (side, c) => {
           if (side === "home") c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 1 };
         },
       });
-      [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-      const state = mode === "PRINS" ? "active-prins" : "active-tls";
-      await waitForState(v, "home", state);
-      await waitForState(h, "visited", state);
-      amf = new NfClient(pair.visited.ports.sbi);
+      ({ visited: v, home: h, amf } = w);
       authority = `${HOME_UDM}:${udm.port}`;
     }, 60000);
 
     afterAll(async () => {
-      amf?.close();
-      const codes = await Promise.all([v?.stop(), h?.stop()]);
-      await udm?.close();
-      rmSync(dir, { recursive: true, force: true });
-      expect(codes).toEqual([0, 0]);
+      expect(await w?.close()).toEqual([0, 0]);
     });
 
     /** a refusal by the cSEPP: status and cause, and neither N32 nor the producer saw anything */

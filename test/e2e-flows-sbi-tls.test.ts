@@ -3,31 +3,17 @@
 // UDM through it (the rewritten result names https and our SBI port), then reaches the UDM on a TLS
 // connection whose SNI is the telescopic FQDN itself (so the certificate check of the AMF passes for it).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { issueSeppCert } from "../src/pki/devpki.ts";
-import {
-  HOME,
-  HOME_NRF,
-  HOME_UDM,
-  VISITED,
-  startSepp,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
+import { HOME, HOME_NRF, HOME_UDM, VISITED } from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000099";
 const AM_DATA = { subscribedUeAmbr: { uplink: "100 Mbps", downlink: "200 Mbps" } };
 
 describe("PRINS with the visited SBI side over TLS", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-sbitls-"));
+  let w: TwoSepps;
   let udm: TestNf;
   let nrf: TestNf;
-  let v: SeppProcess;
-  let h: SeppProcess;
   let amf: NfClient;
   let rootPem: string;
   let sbiPort: number;
@@ -68,25 +54,15 @@ describe("PRINS with the visited SBI side over TLS", () => {
         ],
       }),
     }));
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-sbitls",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port, [HOME_NRF]: nrf.port },
-      edit: (side, c) => {
-        if (side !== "visited") return;
-        c.listeners.sbi = { ...c.listeners.sbi!, tls: true };
-        c.sbi = { ...c.sbi, certificate: "pki/sbi.crt.pem", privateKey: "pki/sbi.key.pem" };
-      },
+      homeNfs: { [HOME_UDM]: udm, [HOME_NRF]: nrf },
+      // the SBI certificate: the SEPP's domain and every telescopic FQDN below it
+      visitedSbiTls: {},
     });
-    // the SBI certificate: the SEPP's domain and every telescopic FQDN below it
-    const sbiCert = await issueSeppCert(pair.pki.rootV, { dnsNames: [VISITED.fqdn, `*.${VISITED.fqdn}`] });
-    writeFileSync(join(pair.visited.dir, "var", "pki", "sbi.crt.pem"), sbiCert.chainPem);
-    writeFileSync(join(pair.visited.dir, "var", "pki", "sbi.key.pem"), sbiCert.keyPem, { mode: 0o600 });
-    rootPem = pair.pki.rootV.certPem;
-    sbiPort = pair.visited.ports.sbi;
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-prins");
-    await waitForState(h, "visited", "active-prins");
+    rootPem = w.pki.rootV.certPem;
+    sbiPort = w.sides.visited.ports.sbi;
     amf = new NfClient(sbiPort, { ca: rootPem, servername: VISITED.fqdn });
     clients.push(amf);
     await amf.connected();
@@ -94,10 +70,7 @@ describe("PRINS with the visited SBI side over TLS", () => {
 
   afterAll(async () => {
     for (const c of clients) c.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([udm?.close(), nrf?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("an AMF over TLS gets the UDM's answer through both SEPPs", async () => {

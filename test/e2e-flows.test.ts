@@ -5,9 +5,6 @@
 // mutual TLS on N32, the SEPPs as child processes; what crossed N32 is read from the visited SEPP's debug
 // log (the decoded aad of every N32-f message it sent and received).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   HOME,
   HOME_AUSF,
@@ -17,13 +14,11 @@ import {
   VISITED,
   VISITED_AMF,
   VISITED_SMF,
-  startSepp,
   waitFor,
-  waitForState,
-  writePair,
   type SeppProcess,
 } from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type NfAnswer, type ReceivedRequest, type TestNf } from "./support/nf.ts";
+import { startNf, type NfAnswer, type ReceivedRequest, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000042";
 const SUCI = "suci-0-262-01-0000-0-0-0000000042";
@@ -142,13 +137,9 @@ function udmSearchResult(udmPort: number) {
   };
 }
 
-interface World {
-  dir: string;
-  v: SeppProcess;
-  h: SeppProcess;
-  /** the visited AMF (client to the visited SEPP), the V-SMF, the home SMF's client (to the home SEPP) */
-  amf: NfClient;
-  homeNf: NfClient;
+/** the two SEPPs (w.amf: the visited AMF, a client to the visited SEPP; w.homeNf: the home SMF's client to the
+ *  home SEPP) and the NFs */
+interface World extends TwoSepps {
   udm: TestNf;
   nrf: TestNf;
   amfCb: TestNf;
@@ -160,7 +151,6 @@ interface World {
 }
 
 async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<World> {
-  const dir = mkdtempSync(join(tmpdir(), `sepp-e2e-flows-${mode}-`));
   const sdmSubscriptions: World["sdmSubscriptions"] = [];
   const pduCreates: World["pduCreates"] = [];
   const udm = await startNf((r) => {
@@ -239,22 +229,13 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
         : notFound(),
     );
   }
-  const homeProducers: Record<string, number> = { [HOME_UDM]: udm.port, [HOME_NRF]: nrf.port };
-  if (ausf) homeProducers[HOME_AUSF] = ausf.port;
-  if (hsmf) homeProducers[HOME_SMF] = hsmf.port;
-  const visitedProducers: Record<string, number> = { [VISITED_AMF]: amfCb.port };
-  if (vsmf) visitedProducers[VISITED_SMF] = vsmf.port;
-  const pair = await writePair({ dir, capabilities: [mode], homeProducers, visitedProducers });
-  const [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-  const state = mode === "PRINS" ? "active-prins" : "active-tls";
-  await waitForState(v, "home", state);
-  await waitForState(h, "visited", state);
-  return {
-    dir,
-    v,
-    h,
-    amf: new NfClient(pair.visited.ports.sbi),
-    homeNf: new NfClient(pair.home.ports.sbi),
+  const homeNfs: Record<string, TestNf> = { [HOME_UDM]: udm, [HOME_NRF]: nrf };
+  if (ausf) homeNfs[HOME_AUSF] = ausf;
+  if (hsmf) homeNfs[HOME_SMF] = hsmf;
+  const visitedNfs: Record<string, TestNf> = { [VISITED_AMF]: amfCb };
+  if (vsmf) visitedNfs[VISITED_SMF] = vsmf;
+  const w = await startTwoSepps({ name: `e2e-flows-${mode}`, capabilities: [mode], homeNfs, visitedNfs });
+  return Object.assign(w, {
     udm,
     nrf,
     amfCb,
@@ -263,17 +244,7 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
     vsmf,
     sdmSubscriptions,
     pduCreates,
-  };
-}
-
-async function stopWorld(w: World | undefined): Promise<Array<number | null>> {
-  if (!w) return [];
-  w.amf.close();
-  w.homeNf.close();
-  const codes = await Promise.all([w.v.stop(), w.h.stop()]);
-  await Promise.all([w.udm, w.nrf, w.amfCb, w.ausf, w.hsmf, w.vsmf].map((n) => n?.close()));
-  rmSync(w.dir, { recursive: true, force: true });
-  return codes;
+  });
 }
 
 const N1_REQUEST = Buffer.from([
@@ -375,11 +346,11 @@ for (const mode of ["PRINS", "TLS"] as const) {
       w = await startWorld(mode, true);
     }, 60000);
     afterAll(async () => {
-      expect(await stopWorld(w)).toEqual([0, 0]);
+      expect(await w?.close()).toEqual([0, 0]);
     });
 
     test(`Nausf 5G-AKA: the AMF gets the exact answers${prins ? "; the authentication vectors never cross N32 in clear" : ""}`, async () => {
-      const since = w.v.logs.length;
+      const since = w.visited.logs.length;
       const r1 = await w.amf.request(
         "POST",
         `${HOME_AUSF}:${w.ausf!.port}`,
@@ -416,13 +387,14 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(r2.json()).toEqual({ authResult: "AUTHENTICATION_SUCCESS", supi: SUPI, kseaf: KSEAF });
       expect(JSON.parse(w.ausf!.received.at(-1)!.body.toString())).toEqual({ resStar: RES_STAR });
       // no secret in clear anywhere in the visited SEPP's log (both modes)
-      for (const secret of [AV.rand, AV.autn, AV.hxresStar, RES_STAR, KSEAF]) expect(all(w.v)).not.toContain(secret);
+      for (const secret of [AV.rand, AV.autn, AV.hxresStar, RES_STAR, KSEAF])
+        expect(all(w.visited)).not.toContain(secret);
       if (!prins) {
-        expect(aads(w.v, since)).toHaveLength(0); // TLS mode: no N32-f message, the request crossed as plain HTTP/2 in TLS
+        expect(aads(w.visited, since)).toHaveLength(0); // TLS mode: no N32-f message, the request crossed as plain HTTP/2 in TLS
         return;
       }
       // two requests sent and two responses received, as the visited SEPP logged their aad
-      const seen = await n32fSince(w.v, since, 4);
+      const seen = await n32fSince(w.visited, since, 4);
       const text = JSON.stringify(seen);
       for (const secret of [AV.rand, AV.autn, AV.hxresStar, RES_STAR, KSEAF, SUCI, SUPI, TOKEN.slice(7)])
         expect(text).not.toContain(secret);
@@ -486,7 +458,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
       // topology hiding by the home pSEPP: http://<label>.<home SEPP domain>:<home SBI port>/same/path
       const u = new URL(vsmfPduSessionUri);
       expect(u.hostname).toMatch(new RegExp(`^(?:t[a-z2-7]{25}|s[a-z2-7]{61})\\.${HOME.fqdn.replaceAll(".", "\\.")}$`));
-      expect(u.port).toBe(String(w.h.side.ports.sbi));
+      expect(u.port).toBe(String(w.home.side.ports.sbi));
       expect(u.pathname).toBe("/nsmf-pdusession/v1/vsmf-pdu-sessions/vs-7");
 
       // the H-SMF calls the V-SMF back: to the home SEPP's SBI side, :authority = the telescopic host
@@ -524,7 +496,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(p.fqdn).toMatch(suffix);
       const { host, authority, label } = udmServiceAuthority(result);
       expect(host).toMatch(suffix);
-      expect(authority).toBe(`${host}:${w.v.side.ports.sbi}`);
+      expect(authority).toBe(`${host}:${w.visited.side.ports.sbi}`);
       expect(p.nfServices[0].scheme).toBe("http");
 
       const before = w.udm.received.length;
@@ -547,10 +519,10 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(gu.hostname).toMatch(
         new RegExp(`^(?:t[a-z2-7]{25}|s[a-z2-7]{61})\\.${HOME.fqdn.replaceAll(".", "\\.")}$`),
       );
-      expect(gu.port).toBe(String(w.h.side.ports.sbi));
+      expect(gu.port).toBe(String(w.home.side.ports.sbi));
       expect(gu.pathname).toBe(new URL(original).pathname);
       const before = w.amfCb.received.length;
-      const hSince = w.h.logs.length;
+      const hSince = w.home.logs.length;
       const r = await notify(w, given, NOTIFICATION);
       expect(r.status).toBe(204);
       expect(w.amfCb.received.length).toBe(before + 1);
@@ -563,10 +535,10 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(got.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
       expect(got.headers["3gpp-sbi-originating-network-id"]).toBe(`262-01; src: SEPP-${HOME.fqdn}`);
       // the home SEPP was the sending side (cSEPP) for this one, on the session the visited SEPP had opened
-      const hs = await homeN32Status(w.h);
+      const hs = await homeN32Status(w.home);
       expect(hs.role).toBe("responder");
       if (prins) {
-        const sent = await n32fSince(w.h, hSince, 1);
+        const sent = await n32fSince(w.home, hSince, 1);
         expect(sent[0]!.aad.requestLine.authority).toBe(`${VISITED_AMF}:${w.amfCb.port}`);
       }
     });
@@ -612,7 +584,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
 
       // one character of the label changed: refused at the cSEPP, nothing forwarded (not even by the header)
       const altered = label.slice(0, -1) + (label.endsWith("a") ? "b" : "a");
-      const since = w.v.logs.length;
+      const since = w.visited.logs.length;
       for (const hdrs of [{}, { "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${w.udm.port}` }] as Array<
         Record<string, string>
       >) {
@@ -621,7 +593,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
         expect(bad.json().cause).toBe("TARGET_NOT_FOUND");
       }
       expect(w.udm.received.length).toBe(before + 1);
-      expect(aads(w.v, since)).toHaveLength(0);
+      expect(aads(w.visited, since)).toHaveLength(0);
     });
 
     test("the AMF cancelling its request cancels it at the producer, through both SEPPs", async () => {
@@ -679,7 +651,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
       // under PRINS the peer and the producer get the target apiRoot in the URI and no 3gpp-Sbi-Target-apiRoot
       // header (docs/SCAS.md)
       test("SCAS 33.517 4.2.2.10 Correct handling of custom HTTP header with PRINS security", async () => {
-        const since = w.v.logs.length;
+        const since = w.visited.logs.length;
         const apiRoot = `http://${HOME_UDM}:${w.udm.port}/udm-prefix`;
         const r = await w.amf.request("GET", VISITED.fqdn, `/nudm-sdm/v2/${SUPI}/am-data?dataset-names=AM`, {
           "3gpp-sbi-target-apiroot": apiRoot,
@@ -690,7 +662,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
         expect(got.path).toBe(`/udm-prefix/nudm-sdm/v2/${SUPI}/am-data?dataset-names=AM`);
         expect(got.headers["3gpp-sbi-target-apiroot"]).toBeUndefined();
         // on N32 the apiRoot lives in requestLine, not in a header; the SUPI is an encBlockIndex reference
-        const sent = (await n32fSince(w.v, since, 1)).find((s) => s.msg === "N32-f request sent")!.aad;
+        const sent = (await n32fSince(w.visited, since, 1)).find((s) => s.msg === "N32-f request sent")!.aad;
         expect(sent.requestLine).toMatchObject({
           method: "GET",
           scheme: "http",

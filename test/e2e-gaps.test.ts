@@ -7,20 +7,9 @@
 //    PLMNs stay refused.
 // Real h2c NFs on loopback, real mutual TLS on N32.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME,
-  HOME_AUSF,
-  HOME_UDM,
-  VISITED,
-  startSepp,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type NfAnswer, type TestNf } from "./support/nf.ts";
+import { HOME, HOME_AUSF, HOME_UDM, VISITED } from "../scripts/lib/pair.ts";
+import { startNf, type NfAnswer, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000042";
 const SUCI = "suci-0-262-01-0000-0-0-0000000042";
@@ -47,12 +36,7 @@ const notFound = (): NfAnswer =>
 const telescopicRe = (domain: string) =>
   new RegExp(`^(?:t[a-z2-7]{25}|s[a-z2-7]{61})\\.${domain.replaceAll(".", "\\.")}$`);
 
-interface World {
-  dir: string;
-  v: SeppProcess;
-  h: SeppProcess;
-  amf: NfClient;
-  homeNf: NfClient;
+interface World extends TwoSepps {
   udm: TestNf;
   ausf: TestNf;
   amfCb: TestNf;
@@ -60,7 +44,6 @@ interface World {
 }
 
 async function startWorld(mode: "PRINS" | "TLS"): Promise<World> {
-  const dir = mkdtempSync(join(tmpdir(), `sepp-e2e-gaps-${mode}-`));
   const subs: World["subs"] = [];
   const udm = await startNf((r) => {
     if (r.method === "POST" && r.path === `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`) {
@@ -126,38 +109,14 @@ async function startWorld(mode: "PRINS" | "TLS"): Promise<World> {
   const amfCb = await startNf((r) =>
     r.method === "POST" && r.path.startsWith("/namf-callback/v1/") ? { status: 204 } : notFound(),
   );
-  const pair = await writePair({
-    dir,
+  const w = await startTwoSepps({
+    name: `e2e-gaps-${mode}`,
     capabilities: [mode],
-    homeProducers: { [HOME_UDM]: udm.port, [HOME_AUSF]: ausf.port },
+    homeNfs: { [HOME_UDM]: udm, [HOME_AUSF]: ausf },
     // pair.ts allows each visited producer by name and as 127.0.0.1 with its port
-    visitedProducers: { "amf.5gc.mnc015.mcc234.3gppnetwork.org": amfCb.port },
+    visitedNfs: { "amf.5gc.mnc015.mcc234.3gppnetwork.org": amfCb },
   });
-  const [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-  const state = mode === "PRINS" ? "active-prins" : "active-tls";
-  await waitForState(v, "home", state);
-  await waitForState(h, "visited", state);
-  return {
-    dir,
-    v,
-    h,
-    amf: new NfClient(pair.visited.ports.sbi),
-    homeNf: new NfClient(pair.home.ports.sbi),
-    udm,
-    ausf,
-    amfCb,
-    subs,
-  };
-}
-
-async function stopWorld(w: World | undefined): Promise<Array<number | null>> {
-  if (!w) return [];
-  w.amf.close();
-  w.homeNf.close();
-  const codes = await Promise.all([w.v.stop(), w.h.stop()]);
-  await Promise.all([w.udm.close(), w.ausf.close(), w.amfCb.close()]);
-  rmSync(w.dir, { recursive: true, force: true });
-  return codes;
+  return Object.assign(w, { udm, ausf, amfCb, subs });
 }
 
 for (const mode of ["PRINS", "TLS"] as const) {
@@ -167,7 +126,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
       w = await startWorld(mode);
     }, 60000);
     afterAll(async () => {
-      expect(await stopWorld(w)).toEqual([0, 0]);
+      expect(await w?.close()).toEqual([0, 0]);
     });
 
     const authenticate = (suci: string) =>
@@ -184,7 +143,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(r1.status).toBe(201);
       const loc = new URL(String(r1.headers.location));
       expect(loc.hostname).toMatch(telescopicRe(VISITED.fqdn));
-      expect(loc.port).toBe(String(w.v.side.ports.sbi));
+      expect(loc.port).toBe(String(w.visited.side.ports.sbi));
       expect(loc.pathname).toBe("/nausf-auth/v1/ue-authentications/ctx-42");
       const a = r1.json();
       expect(a["5gAuthData"]).toEqual(AV);
@@ -273,7 +232,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(r.status).toBe(201);
       const given = new URL(String(w.subs.at(-1)!.callbackReference));
       expect(given.hostname).toMatch(telescopicRe(HOME.fqdn));
-      expect(given.port).toBe(String(w.h.side.ports.sbi));
+      expect(given.port).toBe(String(w.home.side.ports.sbi));
       expect(given.pathname).toBe(`/namf-callback/v1/sdm-notify/ip-${mode}`);
       expect(JSON.stringify(w.subs.at(-1))).not.toContain("127.0.0.1");
 

@@ -7,13 +7,11 @@
 // The visited SEPP (initiator) has peers[].n32cVia; N32-f then goes straight to the home SEPP with the keys
 // exported from the TLS connection inside the tunnel, so a PRINS request only succeeds if both sides hold the same.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HOME_UDM, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import { HOME_UDM, freePort, type SeppProcess } from "../scripts/lib/pair.ts";
 import { createRootCa, issueRiCert } from "../src/pki/devpki.ts";
 import { type ConnectProxy, startConnectProxy } from "./support/connect-proxy.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
 const IPX_C = "ipx-c.example.net";
@@ -34,10 +32,9 @@ const N32C_MARKERS = [
 ];
 
 describe("N32-c through an RI with HTTP CONNECT (P11): end-to-end TLS inside, keys equal, CONNECT refusals", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-connect-"));
+  let w: TwoSepps;
   let udm: TestNf;
   let v: SeppProcess;
-  let h: SeppProcess;
   let good: ConnectProxy;
   let forbidding: ConnectProxy;
   let rogue: ConnectProxy;
@@ -73,42 +70,37 @@ describe("N32-c through an RI with HTTP CONNECT (P11): end-to-end TLS inside, ke
     }));
     const riRoot = await createRootCa({ name: "IPX providers' RI root" });
     const goodPort = await freePort();
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-connect",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port },
+      homeNfs: { [HOME_UDM]: udm },
       edit: (side, c) => {
         c.tls!.riTrustAnchors = [riRoot.certPem];
         c.n32c = { ...c.n32c, retryInitialMs: 60000, retryMaxMs: 60000 };
         if (side === "visited") c.peers![0]!.n32cVia = [{ uri: `https://127.0.0.1:${goodPort}`, ipxProviderId: IPX_C }];
       },
+      beforeStart: async ({ pki }, own) => {
+        const clientCa = [pki.rootV.certPem, pki.rootH.certPem];
+        const [c, f, r] = await Promise.all([
+          issueRiCert(riRoot, { ipxProviderId: IPX_C }),
+          issueRiCert(riRoot, { ipxProviderId: IPX_F }),
+          // names an RI but is issued by a PLMN root the SEPP trusts for N32, not by the RI trust store
+          issueRiCert(pki.rootH, { ipxProviderId: IPX_R }),
+        ]);
+        good = own(await startConnectProxy({ ri: { cert: c.chainPem, key: c.keyPem }, clientCa, port: goodPort }));
+        forbidding = own(await startConnectProxy({ ri: { cert: f.chainPem, key: f.keyPem }, clientCa, status: 403 }));
+        rogue = own(await startConnectProxy({ ri: { cert: r.chainPem, key: r.keyPem }, clientCa }));
+      },
+      // home first: the visited SEPP's first attempt must find it listening (retries are 60 s apart here, so that
+      // no background attempt changes lastError while a test reads it)
+      order: "home-first",
     });
-    homeN32 = pair.home.ports.n32;
-    const clientCa = [pair.pki.rootV.certPem, pair.pki.rootH.certPem];
-    const [c, f, r] = await Promise.all([
-      issueRiCert(riRoot, { ipxProviderId: IPX_C }),
-      issueRiCert(riRoot, { ipxProviderId: IPX_F }),
-      // names an RI but is issued by a PLMN root the SEPP trusts for N32, not by the RI trust store
-      issueRiCert(pair.pki.rootH, { ipxProviderId: IPX_R }),
-    ]);
-    good = await startConnectProxy({ ri: { cert: c.chainPem, key: c.keyPem }, clientCa, port: goodPort });
-    forbidding = await startConnectProxy({ ri: { cert: f.chainPem, key: f.keyPem }, clientCa, status: 403 });
-    rogue = await startConnectProxy({ ri: { cert: r.chainPem, key: r.keyPem }, clientCa });
-    // home first: the visited SEPP's first attempt must find it listening (retries are 60 s apart here, so that no
-    // background attempt changes lastError while a test reads it)
-    h = await startSepp(pair.home);
-    v = await startSepp(pair.visited);
-    await waitForState(v, "home", "active-prins");
-    await waitForState(h, "visited", "active-prins");
-    amf = new NfClient(pair.visited.ports.sbi);
+    ({ visited: v, amf } = w);
+    homeN32 = w.sides.home.ports.n32;
   }, 60000);
 
   afterAll(async () => {
-    amf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([good?.close(), forbidding?.close(), rogue?.close(), udm?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("the handshake runs inside the CONNECT tunnel: the RI saw CONNECT to the home N32-c host:port and only ciphertext, a PRINS request succeeds (equal keys)", async () => {

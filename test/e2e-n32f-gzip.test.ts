@@ -4,23 +4,12 @@
 // the RI forwards it to the home SEPP (204, Accept-Encoding: gzip, identity) or, when a test says so, answers
 // itself without gzip.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import {
-  HOME,
-  HOME_AUSF,
-  freePort,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
+import { HOME_AUSF, freePort, waitFor } from "../scripts/lib/pair.ts";
 import { createRootCa } from "../src/pki/devpki.ts";
-import { type N32Proxy, type ProxyExchange, startRiProxy } from "./support/n32-proxy.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type N32Proxy, type ProxyExchange, routeToSepp, startRiProxy } from "./support/n32-proxy.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 import { TestRi } from "./support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -30,10 +19,8 @@ const MIN_BYTES = 8192;
 const PROCESS = "/n32f-forward/v1/n32f-process";
 
 describe("gzip toward a next hop that announced it (P11), from sbi.n32fGzipMinBytes on", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-gzip-"));
+  let w: TwoSepps;
   let ausf: TestNf;
-  let v: SeppProcess;
-  let h: SeppProcess;
   let ipx: N32Proxy;
   let amf: NfClient;
 
@@ -63,10 +50,10 @@ describe("gzip toward a next hop that announced it (P11), from sbi.n32fGzipMinBy
     const riRoot = await createRootCa({ name: "IPX providers' RI root" });
     const ri = await TestRi.create(riRoot, IPX);
     const pIpx = await freePort();
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-gzip",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_AUSF]: ausf.port },
+      homeNfs: { [HOME_AUSF]: ausf },
       edit: (side, c) => {
         c.tls!.riTrustAnchors = [riRoot.certPem];
         c.sbi = { ...c.sbi, n32fGzipMinBytes: MIN_BYTES, n32fNextHopBackoffMs: 200 };
@@ -75,39 +62,29 @@ describe("gzip toward a next hop that announced it (P11), from sbi.n32fGzipMinBy
           c.peers![0]!.roamingIntermediaries = [{ ipxProviderId: IPX, side: "own", certificates: [ri.cert.certPem] }];
         }
       },
-    });
-    const homeAuthority = `${HOME.fqdn}:${pair.home.ports.n32}`.toLowerCase();
-    ipx = await startRiProxy({
-      ri: { cert: ri.cert.chainPem, key: ri.cert.keyPem },
-      clientCa: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      port: pIpx,
-      routes: {
-        [homeAuthority]: {
-          url: `https://127.0.0.1:${pair.home.ports.n32}`,
-          servername: HOME.fqdn,
-          ca: [pair.pki.rootH.certPem],
-        },
+      beforeStart: async ({ sides, pki }, own) => {
+        ipx = own(
+          await startRiProxy({
+            ri: { cert: ri.cert.chainPem, key: ri.cert.keyPem },
+            clientCa: [pki.rootV.certPem, pki.rootH.certPem],
+            port: pIpx,
+            routes: routeToSepp(sides, pki, "home"),
+          }),
+        );
+        // first the RI answers OPTIONS itself, announcing identity only
+        ipx.onRequest((r) =>
+          r.method === "OPTIONS"
+            ? { kind: "respond", status: 204, headers: { "accept-encoding": "identity", allow: "POST, OPTIONS" } }
+            : undefined,
+        );
       },
+      order: "home-first",
     });
-    // first the RI answers OPTIONS itself, announcing identity only
-    ipx.onRequest((r) =>
-      r.method === "OPTIONS"
-        ? { kind: "respond", status: 204, headers: { "accept-encoding": "identity", allow: "POST, OPTIONS" } }
-        : undefined,
-    );
-    h = await startSepp(pair.home);
-    v = await startSepp(pair.visited);
-    await waitForState(v, "home", "active-prins");
-    await waitForState(h, "visited", "active-prins");
-    amf = new NfClient(pair.visited.ports.sbi);
+    ({ amf } = w);
   }, 60000);
 
   afterAll(async () => {
-    amf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([ipx?.close(), ausf?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("a next hop that announced identity only: bodies above the threshold go uncompressed", async () => {

@@ -5,9 +5,6 @@
 // bodies, a gzip bomb, a serving PLMN mismatch (TS 33.517 4.2.2.4), a bad JWE header with a readable aad, and a
 // 403 CONTEXT_NOT_FOUND answer.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import zlib from "node:zlib";
 import { X509Certificate } from "node:crypto";
 import { H2Client } from "../src/transport/h2client.ts";
@@ -16,17 +13,14 @@ import {
   HOME,
   HOME_UDM,
   VISITED_SMF,
-  freePort,
-  startSepp,
   waitFor,
-  waitForState,
-  writePair,
   type PairPki,
   type SeppProcess,
   type SeppSide,
 } from "../scripts/lib/pair.ts";
-import { aadOf, type N32Proxy, type ProxyRequest, startHostilePeerInFront } from "./support/n32-proxy.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { aadOf, type N32Proxy, type ProxyRequest } from "./support/n32-proxy.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
 const PROCESS = "/n32f-forward/v1/n32f-process";
@@ -42,10 +36,9 @@ const aadPath = (r: ProxyRequest): string => {
 const b64u = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
 
 describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error reports", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-n32f-transport-"));
+  let w: TwoSepps<"f">;
   let udm: TestNf;
   let vsmf: TestNf;
-  let v: SeppProcess;
   let h: SeppProcess;
   let proxy: N32Proxy; // home → visited, N32-f (hostile peer holding the home SEPP's key)
   let amf: NfClient;
@@ -68,39 +61,30 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
   beforeAll(async () => {
     udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }));
     vsmf = await startNf(() => ({ status: 204 }));
-    const pf = await freePort();
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-n32f-transport",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port },
-      visitedProducers: { [VISITED_SMF]: vsmf.port },
+      homeNfs: { [HOME_UDM]: udm },
+      visitedNfs: { [VISITED_SMF]: vsmf },
+      // the home SEPP's N32-f traffic to the visited SEPP passes a proxy (it reads the reports on the wire)
+      proxies: { f: { target: "visited", via: "n32fUri" } },
       edit: (side, c) => {
         const peer = c.peers![0]!;
         peer.profile = { allowTls12: true };
         if (side === "home") {
           c.tls!.minVersion = "TLSv1.2";
           c.tls!.maxVersion = "TLSv1.2"; // an old partner: TLS 1.2 only, as server and as client
-          peer.n32fUri = `https://127.0.0.1:${pf}`;
         } else c.tls!.minVersion = "TLSv1.2";
       },
     });
-    pairPki = pair.pki;
-    homeSide = pair.home;
-    proxy = await startHostilePeerInFront(pair, "visited", pf);
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-prins");
-    await waitForState(h, "visited", "active-prins");
-    amf = new NfClient(pair.visited.ports.sbi);
-    homeNf = new NfClient(pair.home.ports.sbi);
+    ({ home: h, amf, homeNf } = w);
+    pairPki = w.pki;
+    homeSide = w.sides.home;
+    proxy = w.proxies.f;
   }, 60000);
 
   afterAll(async () => {
-    amf?.close();
-    homeNf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([proxy?.close(), udm?.close(), vsmf?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("a TLS 1.2 partner carries N32-f traffic both ways (N32-f follows the peer's TLS settings)", async () => {

@@ -2,24 +2,14 @@
 // is refused with CONTEXT_NOT_FOUND and reported with n32f-error; the visited SEPP re-negotiates on that report
 // instead of sending into a dead context until its next scheduled re-handshake, and traffic flows again.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME_UDM,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-  type SeppSide,
-} from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { HOME_UDM, startSepp, waitFor, type SeppProcess, type SeppSide } from "../scripts/lib/pair.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
 
 describe("home SEPP restart under PRINS", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-restart-"));
+  let w: TwoSepps;
   let udm: TestNf;
   let v: SeppProcess;
   let h: SeppProcess;
@@ -32,18 +22,14 @@ describe("home SEPP restart under PRINS", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ gpsis: ["msisdn-491700000001"] }),
     }));
-    const pair = await writePair({ dir, capabilities: ["PRINS"], homeProducers: { [HOME_UDM]: udm.port } });
-    homeSide = pair.home;
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-prins");
-    amf = new NfClient(pair.visited.ports.sbi);
+    w = await startTwoSepps({ name: "restart", capabilities: ["PRINS"], homeNfs: { [HOME_UDM]: udm } });
+    ({ visited: v, home: h, amf } = w);
+    homeSide = w.sides.home;
   }, 60000);
 
   afterAll(async () => {
-    amf?.close();
-    await Promise.all([v?.stop(), h?.stop()]);
-    await udm?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await h?.stop(); // the restarted home SEPP
+    await w?.close();
   });
 
   test("traffic recovers after the peer lost its contexts", async () => {

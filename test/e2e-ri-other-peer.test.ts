@@ -10,25 +10,14 @@
 // The home SEPP admits ipx-a as an N32-f client (it is listed for the visited association), but the messages it
 // relays belong to visited2's context, for which only ipx-b is listed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME,
-  HOME_AUSF,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  freePort,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
+import { HOME_AUSF, waitFor, freePort, type SeppProcess } from "../scripts/lib/pair.ts";
+import type { SeppConfigInput } from "../src/config/schema.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
 import { createRootCa } from "../src/pki/devpki.ts";
-import { aadOf, type N32Proxy, type ProxyRequest, startRiProxy } from "./support/n32-proxy.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { aadOf, type N32Proxy, type ProxyRequest, routeToSepp, startRiProxy } from "./support/n32-proxy.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
 import { TestRi } from "./support/ri.ts";
-import { writeThirdSepp } from "./support/third-sepp.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
 const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
@@ -59,10 +48,8 @@ const isAuth = (r: ProxyRequest) => {
 };
 
 describe("an RI listed for one partner relays another partner's PRINS message (P11)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-ri-other-"));
+  let w: TwoSepps;
   let ausf: TestNf;
-  let v: SeppProcess;
-  let v2: SeppProcess;
   let h: SeppProcess;
   let ipxA: N32Proxy;
   let riB: TestRi;
@@ -87,66 +74,53 @@ describe("an RI listed for one partner relays another partner's PRINS message (P
     const [tA, tB] = await Promise.all([TestRi.create(riRoot, IPX_A), TestRi.create(riRoot, IPX_B)]);
     riB = tB;
     const pA = await freePort();
-    const pair = await writePair({
-      dir,
+    let homeAllowed: NonNullable<SeppConfigInput["peers"]>[number]["n32f"];
+    w = await startTwoSepps({
+      name: "e2e-ri-other",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_AUSF]: ausf.port },
+      homeNfs: { [HOME_AUSF]: ausf },
       edit: (side, c) => {
         c.tls!.riTrustAnchors = [riRoot.certPem];
         // the visited SEPP announces ipx-a on N32-c: the home SEPP lists it for that association only
         if (side === "visited")
           c.peers![0]!.roamingIntermediaries = [{ ipxProviderId: IPX_A, side: "own", certificates: [tA.cert.certPem] }];
+        else homeAllowed = c.peers![0]!.n32f;
       },
-    });
-    const homeAllowed = pair.home.config.peers![0]!.n32f;
-    const third = await writeThirdSepp(pair, {
-      dir,
-      edit: (c) => {
-        const peer = c.peers![0]!;
-        c.tls!.riTrustAnchors = [riRoot.certPem];
-        c.sbi = { ...c.sbi, requestTimeoutMs: 6000 };
-        // visited2 sends N32-f through ipx-a, but announces only its own ipx-b (authorized to modify)
-        peer.n32fNextHops = [{ uri: `https://127.0.0.1:${pA}`, ipxProviderId: IPX_A }];
-        peer.roamingIntermediaries = [
-          { ipxProviderId: IPX_B, side: "own", certificates: [tB.cert.certPem], authorized: true },
-        ];
-        peer.protectionPolicy = V2_POLICY;
-      },
-      editHomePeer: (p) => {
-        p.partnerPolicy = V2_POLICY;
-        p.n32f = homeAllowed;
-      },
-    });
-    const homeAuthority = `${HOME.fqdn}:${pair.home.ports.n32}`.toLowerCase();
-    ipxA = await startRiProxy({
-      ri: { cert: tA.cert.chainPem, key: tA.cert.keyPem },
-      clientCa: [pair.pki.rootV.certPem, pair.pki.rootH.certPem, third.root.certPem],
-      port: pA,
-      routes: {
-        [homeAuthority]: {
-          url: `https://127.0.0.1:${pair.home.ports.n32}`,
-          servername: HOME.fqdn,
-          ca: [pair.pki.rootH.certPem],
+      third: {
+        edit: (c) => {
+          const peer = c.peers![0]!;
+          c.tls!.riTrustAnchors = [riRoot.certPem];
+          c.sbi = { ...c.sbi, requestTimeoutMs: 6000 };
+          // visited2 sends N32-f through ipx-a, but announces only its own ipx-b (authorized to modify)
+          peer.n32fNextHops = [{ uri: `https://127.0.0.1:${pA}`, ipxProviderId: IPX_A }];
+          peer.roamingIntermediaries = [
+            { ipxProviderId: IPX_B, side: "own", certificates: [tB.cert.certPem], authorized: true },
+          ];
+          peer.protectionPolicy = V2_POLICY;
+        },
+        editHomePeer: (p) => {
+          p.partnerPolicy = V2_POLICY;
+          p.n32f = homeAllowed;
         },
       },
+      beforeStart: async ({ sides, pki, third }, own) => {
+        ipxA = own(
+          await startRiProxy({
+            ri: { cert: tA.cert.chainPem, key: tA.cert.keyPem },
+            clientCa: [pki.rootV.certPem, pki.rootH.certPem, third!.root.certPem],
+            port: pA,
+            routes: routeToSepp(sides, pki, "home"),
+          }),
+        );
+      },
+      order: "home-first",
     });
-    h = await startSepp(pair.home);
-    [v, v2] = await Promise.all([startSepp(pair.visited), startSepp(third.side)]);
-    await Promise.all([
-      waitForState(v, "home", "active-prins"),
-      waitForState(v2, "home", "active-prins"),
-      waitForState(h, "visited", "active-prins"),
-      waitForState(h, "visited2", "active-prins"),
-    ]);
-    amf2 = new NfClient(third.side.ports.sbi);
+    ({ home: h } = w);
+    amf2 = w.client(w.sides.third!.ports.sbi);
   }, 90000);
 
   afterAll(async () => {
-    amf2?.close();
-    const codes = await Promise.all([v?.stop(), v2?.stop(), h?.stop()]);
-    await Promise.all([ipxA?.close(), ausf?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0, 0]);
+    expect(await w?.close()).toEqual([0, 0, 0]);
   });
 
   test("an unmodified message of visited2 relayed by ipx-a (listed only for visited) is accepted", async () => {

@@ -11,9 +11,6 @@
 // modify), ipx-h the home operator's (authorized for home's messages). The home SEPP accepts ipx-a and ipx-h as TLS
 // clients because they are in the RI security information exchanged on N32-c; the visited SEPP accepts ipx-v.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   HOME,
   HOME_AUSF,
@@ -21,16 +18,14 @@ import {
   VISITED,
   VISITED_SMF,
   freePort,
-  startSepp,
   waitFor,
-  waitForState,
-  writePair,
   type SeppProcess,
 } from "../scripts/lib/pair.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
 import { createRootCa, issueRiCert } from "../src/pki/devpki.ts";
 import { aadOf, type N32Proxy, type ProxyRequest, startRiProxy } from "./support/n32-proxy.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 import { TestRi } from "./support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -80,12 +75,11 @@ const nfProcess = (p: N32Proxy) =>
   p.exchanges.filter((x) => isProcess(x) && !aadPath(x).endsWith("/exchange-params")).length;
 
 describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forward proxies, failover, modifications", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-ri-"));
+  let w: TwoSepps;
   let udm: TestNf;
   let ausf: TestNf;
   let vsmf: TestNf;
   let v: SeppProcess;
-  let h: SeppProcess;
   let ipxA: N32Proxy;
   let ipxV: N32Proxy;
   let ipxH: N32Proxy;
@@ -134,11 +128,11 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
     riH = tH;
     const [pA, pV, pH] = [await freePort(), await freePort(), await freePort()];
     const hop = (uri: number, id: string) => ({ uri: `https://127.0.0.1:${uri}`, ipxProviderId: id });
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-ri",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port, [HOME_AUSF]: ausf.port },
-      visitedProducers: { [VISITED_SMF]: vsmf.port },
+      homeNfs: { [HOME_UDM]: udm, [HOME_AUSF]: ausf },
+      visitedNfs: { [VISITED_SMF]: vsmf },
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];
@@ -163,50 +157,51 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
           peer.partnerPolicy = VISITED_POLICY;
         }
       },
-    });
-    rootV = pair.pki.rootV.certPem;
-    plmnRootV = pair.pki.rootV;
-    rootH = pair.pki.rootH.certPem;
-    homeN32 = pair.home.ports.n32;
-    homeAuthority = `${HOME.fqdn}:${pair.home.ports.n32}`.toLowerCase();
-    const visitedAuthority = `${VISITED.fqdn}:${pair.visited.ports.n32}`.toLowerCase();
-    const toHome = { url: `https://127.0.0.1:${pair.home.ports.n32}`, servername: HOME.fqdn, ca: [rootH] };
-    const toVisited = { url: `https://127.0.0.1:${pair.visited.ports.n32}`, servername: VISITED.fqdn, ca: [rootV] };
-    const clientCa = [rootV, rootH, riRoot.certPem];
-    const key = (t: TestRi) => ({ cert: t.cert.chainPem, key: t.cert.keyPem });
-    ipxA = await startRiProxy({ ri: key(tA), clientCa, port: pA, routes: { [homeAuthority]: toHome } });
-    ipxV = await startRiProxy({
-      ri: key(tV),
-      clientCa,
-      port: pV,
-      routes: {
-        [homeAuthority]: { url: `https://127.0.0.1:${pH}`, servername: IPX_H, ca: [riRoot.certPem] },
-        [visitedAuthority]: toVisited,
+      beforeStart: async ({ sides, pki }, own) => {
+        rootV = pki.rootV.certPem;
+        plmnRootV = pki.rootV;
+        rootH = pki.rootH.certPem;
+        homeN32 = sides.home.ports.n32;
+        homeAuthority = `${HOME.fqdn}:${sides.home.ports.n32}`.toLowerCase();
+        const visitedAuthority = `${VISITED.fqdn}:${sides.visited.ports.n32}`.toLowerCase();
+        const toHome = { url: `https://127.0.0.1:${sides.home.ports.n32}`, servername: HOME.fqdn, ca: [rootH] };
+        const toVisited = {
+          url: `https://127.0.0.1:${sides.visited.ports.n32}`,
+          servername: VISITED.fqdn,
+          ca: [rootV],
+        };
+        const clientCa = [rootV, rootH, riRoot.certPem];
+        const key = (t: TestRi) => ({ cert: t.cert.chainPem, key: t.cert.keyPem });
+        ipxA = own(await startRiProxy({ ri: key(tA), clientCa, port: pA, routes: { [homeAuthority]: toHome } }));
+        ipxV = own(
+          await startRiProxy({
+            ri: key(tV),
+            clientCa,
+            port: pV,
+            routes: {
+              [homeAuthority]: { url: `https://127.0.0.1:${pH}`, servername: IPX_H, ca: [riRoot.certPem] },
+              [visitedAuthority]: toVisited,
+            },
+          }),
+        );
+        ipxH = own(
+          await startRiProxy({
+            ri: key(tH),
+            clientCa,
+            port: pH,
+            routes: {
+              [homeAuthority]: toHome,
+              [visitedAuthority]: { url: `https://127.0.0.1:${pV}`, servername: IPX_V, ca: [riRoot.certPem] },
+            },
+          }),
+        );
       },
     });
-    ipxH = await startRiProxy({
-      ri: key(tH),
-      clientCa,
-      port: pH,
-      routes: {
-        [homeAuthority]: toHome,
-        [visitedAuthority]: { url: `https://127.0.0.1:${pV}`, servername: IPX_V, ca: [riRoot.certPem] },
-      },
-    });
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-prins");
-    await waitForState(h, "visited", "active-prins");
-    amf = new NfClient(pair.visited.ports.sbi);
-    homeNf = new NfClient(pair.home.ports.sbi);
+    ({ visited: v, amf, homeNf } = w);
   }, 60000);
 
   afterAll(async () => {
-    amf?.close();
-    homeNf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([ipxA?.close(), ipxV?.close(), ipxH?.close(), udm?.close(), ausf?.close(), vsmf?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("SEPP → RI → SEPP: the first RI carries the request with :authority = the home SEPP's N32-f FQDN and port", async () => {

@@ -2,26 +2,14 @@
 // visited SEPP requires an NF client certificate from `sbi.clientCa`; an AMF with one gets through, one
 // without is refused at the TLS handshake, and a certificate from another CA too.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createRootCa, issueSeppCert, type DevCert } from "../src/pki/devpki.ts";
-import {
-  HOME_UDM,
-  VISITED,
-  VISITED_AMF,
-  startSepp,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
+import { HOME_UDM, VISITED, VISITED_AMF } from "../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 describe("SBI over mutual TLS", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-sbi-mtls-"));
+  let w: TwoSepps;
   let udm: TestNf;
-  let v: SeppProcess;
-  let h: SeppProcess;
   let rootPem: string;
   let sbiPort: number;
   let amfCert: DevCert;
@@ -31,32 +19,21 @@ describe("SBI over mutual TLS", () => {
   beforeAll(async () => {
     udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"ok":true}' }));
     const nfRoot = await createRootCa({ name: "visited NF root" });
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "sbi-mtls",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port },
-      edit: (side, c) => {
-        if (side !== "visited") return;
-        c.listeners.sbi = { ...c.listeners.sbi!, tls: true };
-        c.sbi = { ...c.sbi, certificate: "pki/sbi.crt.pem", privateKey: "pki/sbi.key.pem", clientCa: [nfRoot.certPem] };
-      },
+      homeNfs: { [HOME_UDM]: udm },
+      visitedSbiTls: { clientCa: [nfRoot.certPem] },
     });
-    const sbiCert = await issueSeppCert(pair.pki.rootV, { dnsNames: [VISITED.fqdn, `*.${VISITED.fqdn}`] });
-    writeFileSync(join(pair.visited.dir, "var", "pki", "sbi.crt.pem"), sbiCert.chainPem);
-    writeFileSync(join(pair.visited.dir, "var", "pki", "sbi.key.pem"), sbiCert.keyPem, { mode: 0o600 });
     amfCert = await issueSeppCert(nfRoot, { dnsNames: [VISITED_AMF] });
     strangerCert = await issueSeppCert(await createRootCa({ name: "other root" }), { dnsNames: [VISITED_AMF] });
-    rootPem = pair.pki.rootV.certPem;
-    sbiPort = pair.visited.ports.sbi;
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-prins");
+    rootPem = w.pki.rootV.certPem;
+    sbiPort = w.sides.visited.ports.sbi;
   }, 60000);
 
   afterAll(async () => {
     for (const c of clients) c.close();
-    await Promise.all([v?.stop(), h?.stop()]);
-    await udm?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await w?.close();
   });
 
   const client = (cert?: DevCert) => {

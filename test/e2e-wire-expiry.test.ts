@@ -5,27 +5,17 @@
 // context, the same traffic meets CONTEXT_NOT_FOUND. Both: 403 to the visited SEPP, n32f-error reported, a
 // clear error for the NF, nothing at the producer.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME_UDM,
-  freePort,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { type N32Proxy, type ProxyRequest, startHostilePeerInFront } from "./support/n32-proxy.ts";
+import { HOME_UDM, waitFor, waitForState, type SeppProcess } from "../scripts/lib/pair.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
+import type { N32Proxy, ProxyRequest } from "./support/n32-proxy.ts";
 
 const SUPI = "imsi-262010000000001";
 const VALIDITY_S = 4;
 const isProcess = (r: ProxyRequest) => r.path === "/n32f-forward/v1/n32f-process";
 
 describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between them)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-expiry-"));
+  let w: TwoSepps<"f">;
   let udm: TestNf;
   let v: SeppProcess;
   let h: SeppProcess;
@@ -39,30 +29,23 @@ describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between t
 
   beforeAll(async () => {
     udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }));
-    const pf = await freePort();
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-expiry",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port },
+      homeNfs: { [HOME_UDM]: udm },
+      proxies: { f: { target: "home", via: "n32fUri" } },
       edit: (side, c) => {
-        if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
-        else c.n32c = { ...c.n32c, contextValiditySeconds: VALIDITY_S, rekeyMarginSeconds: 1 };
+        if (side === "home") c.n32c = { ...c.n32c, contextValiditySeconds: VALIDITY_S, rekeyMarginSeconds: 1 };
       },
     });
-    proxyF = await startHostilePeerInFront(pair, "home", pf);
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-prins");
+    ({ visited: v, home: h, amf } = w);
+    proxyF = w.proxies.f;
     const hs = await waitForState(h, "visited", "active-prins");
     homeValidUntil = Number(hs.validUntil);
-    amf = new NfClient(pair.visited.ports.sbi);
   }, 60000);
 
   afterAll(async () => {
-    amf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([proxyF?.close(), udm?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("a message delivered just after the home context's validity ends: 403 ENCRYPTION_KEY_EXPIRED", async () => {

@@ -2,23 +2,21 @@
 // `profile.announceToRi`, off by default): two real SEPP processes with an RI configured and no announceToRi
 // set up PRINS, and no announcement crosses in either direction.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type SeppProcess, startSepp, waitForState, writePair } from "../scripts/lib/pair.ts";
+import type { SeppProcess } from "../scripts/lib/pair.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 import { createRootCa } from "../src/pki/devpki.ts";
 import { TestRi } from "./support/ri.ts";
 
 const RI_ID = "ipx.ri-p6-default.example.org";
-const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-p6-default-"));
+let w: TwoSepps;
 let v: SeppProcess;
 let h: SeppProcess;
 
 beforeAll(async () => {
   const riRoot = await createRootCa({ name: "IPX provider RI root" });
   const ri = await TestRi.create(riRoot, RI_ID);
-  const pair = await writePair({
-    dir,
+  w = await startTwoSepps({
+    name: "e2e-p6-default",
     capabilities: ["PRINS"],
     edit: (side, c) => {
       const peer = c.peers![0]!;
@@ -33,15 +31,11 @@ beforeAll(async () => {
       ];
     },
   });
-  [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-  await waitForState(v, "home", "active-prins");
-  await waitForState(h, "visited", "active-prins");
+  ({ visited: v, home: h } = w);
 }, 60000);
 
 afterAll(async () => {
-  const codes = await Promise.all([v?.stop(), h?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
-  expect(codes).toEqual([0, 0]);
+  expect(await w?.close()).toEqual([0, 0]);
 });
 
 test("a peer with RIs and no announceToRi gets no P6 announcement (off by default)", async () => {

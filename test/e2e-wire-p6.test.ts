@@ -6,22 +6,12 @@
 //    deactivates its context (onPolicyMismatch: reject); the visited SEPP drops its context on the report and
 //    negotiates again, and the next announcement (untouched) is accepted.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME_UDM,
-  freePort,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
+import { HOME_UDM, waitFor, waitForState, type SeppProcess } from "../scripts/lib/pair.ts";
 import { createRootCa, type DevCa } from "../src/pki/devpki.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { aadOf, type N32Proxy, type ProxyRequest, startHostilePeerInFront } from "./support/n32-proxy.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
+import { aadOf, type N32Proxy, type ProxyRequest } from "./support/n32-proxy.ts";
 import { TestRi } from "./support/ri.ts";
 
 const RI_ID = "ipx1.example.net";
@@ -38,7 +28,7 @@ const isAnnouncement = (r: ProxyRequest) => {
 const metric = async (s: SeppProcess, re: RegExp) => re.test(await (await s.admin("/metrics")).text());
 
 describe("P6 from the home SEPP as N32-c initiator to the visited SEPP", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-p6-rev-"));
+  let w: TwoSepps;
   let v: SeppProcess;
   let h: SeppProcess;
   let riRoot: DevCa;
@@ -46,8 +36,8 @@ describe("P6 from the home SEPP as N32-c initiator to the visited SEPP", () => {
   beforeAll(async () => {
     riRoot = await createRootCa({ name: "IPX provider RI root" });
     const ri = await TestRi.create(riRoot, RI_ID);
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-p6-rev",
       capabilities: ["PRINS"],
       edit: (side, c) => {
         const peer = c.peers![0]!;
@@ -64,15 +54,11 @@ describe("P6 from the home SEPP as N32-c initiator to the visited SEPP", () => {
         ];
       },
     });
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(h, "visited", "active-prins");
-    await waitForState(v, "home", "active-prins");
+    ({ visited: v, home: h } = w);
   }, 60000);
 
   afterAll(async () => {
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("the visited SEPP checks and answers; the home SEPP verifies the answer", async () => {
@@ -90,7 +76,7 @@ describe("P6 from the home SEPP as N32-c initiator to the visited SEPP", () => {
 });
 
 describe("P6 mismatch: an RI changes the announced parameters", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-p6-mismatch-"));
+  let w: TwoSepps<"f" | "c">;
   let v: SeppProcess;
   let h: SeppProcess;
   let proxyF: N32Proxy;
@@ -120,50 +106,44 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
         },
       ],
     };
-    const [pf, pc] = [await freePort(), await freePort()];
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-p6-mismatch",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port },
+      homeNfs: { [HOME_UDM]: udm },
+      proxies: { f: { target: "home", via: "n32fUri" }, c: { target: "visited", via: "n32cUri" } },
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];
         peer.profile = { ...peer.profile, announceToRi: true }; // P6 is off by default (P11)
         if (side === "visited") {
-          peer.n32fUri = `https://127.0.0.1:${pf}`;
           peer.roamingIntermediaries = [
             { ipxProviderId: RI_ID, side: "own", certificates: [ri.cert.certPem], authorized: true },
           ];
           peer.protectionPolicy = policy;
         } else {
-          peer.n32cUri = `https://127.0.0.1:${pc}`;
           peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [ri.cert.certPem] }];
         }
       },
+      // the first announcement is modified by the RI; later ones pass untouched
+      beforeStart: ({ proxies }) =>
+        proxies.f.onRequest(async (r) => {
+          if (patched > 0 || !isAnnouncement(r)) return undefined;
+          patched++;
+          const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
+          const out = await ri.modify(msg, (b) => {
+            const e = b.payload!.find((p) => p.iePath === "/selectedJweCipherSuite")!;
+            e.value = (e.value === "A256GCM" ? "A128GCM" : "A256GCM") as never;
+          });
+          return { kind: "forward", body: JSON.stringify(out) };
+        }),
+      state: false,
     });
-    proxyF = await startHostilePeerInFront(pair, "home", pf);
-    proxyC = await startHostilePeerInFront(pair, "visited", pc);
-    // the first announcement is modified by the RI; later ones pass untouched
-    proxyF.onRequest(async (r) => {
-      if (patched > 0 || !isAnnouncement(r)) return undefined;
-      patched++;
-      const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
-      const out = await ri.modify(msg, (b) => {
-        const e = b.payload!.find((p) => p.iePath === "/selectedJweCipherSuite")!;
-        e.value = (e.value === "A256GCM" ? "A128GCM" : "A256GCM") as never;
-      });
-      return { kind: "forward", body: JSON.stringify(out) };
-    });
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    amf = new NfClient(pair.visited.ports.sbi);
+    ({ visited: v, home: h, amf } = w);
+    ({ f: proxyF, c: proxyC } = w.proxies);
   }, 60000);
 
   afterAll(async () => {
-    amf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([proxyF?.close(), proxyC?.close(), udm?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("the home SEPP answers 403 POLICY_MISMATCH with the differing parameter", async () => {

@@ -6,24 +6,20 @@
 // TARGET_NOT_ALLOWED (or 400 for a malformed apiRoot); a canary server on the loopback must see no connection
 // and the real producer no request.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HOME_UDM, freePort, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import { HOME_UDM } from "../scripts/lib/pair.ts";
 import { startNf, type TestNf } from "./support/nf.ts";
-import { type N32Proxy, startHostilePeerInFront } from "./support/n32-proxy.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
+import type { N32Proxy } from "./support/n32-proxy.ts";
 
 const SUPI = "imsi-262010000000001";
 
 describe("TLS mode: a hostile partner aims the home SEPP at targets outside its allow-list", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-wire-tls-"));
+  let w: TwoSepps<"peer">;
   let udm: TestNf;
   let canary: Server;
   let canaryPort = 0;
   let canaryConnections = 0;
-  let v: SeppProcess;
-  let h: SeppProcess;
   let peer: N32Proxy; // its upstream connection is the hostile partner's N32-f connection
 
   beforeAll(async () => {
@@ -34,18 +30,18 @@ describe("TLS mode: a hostile partner aims the home SEPP at targets outside its 
     });
     await new Promise<void>((res) => canary.listen(0, "127.0.0.1", () => res()));
     canaryPort = (canary.address() as { port: number }).port;
-    const pf = await freePort();
-    const pair = await writePair({ dir, capabilities: ["TLS"], homeProducers: { [HOME_UDM]: udm.port } });
-    peer = await startHostilePeerInFront(pair, "home", pf);
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(h, "visited", "active-tls");
+    w = await startTwoSepps({
+      name: "e2e-wire-tls",
+      capabilities: ["TLS"],
+      homeNfs: { [HOME_UDM]: udm },
+      proxies: { peer: { target: "home" } },
+    });
+    peer = w.proxies.peer;
   }, 60000);
 
   afterAll(async () => {
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([peer?.close(), udm?.close()]);
+    const codes = await w?.close();
     canary?.close();
-    rmSync(dir, { recursive: true, force: true });
     expect(codes).toEqual([0, 0]);
   });
 

@@ -4,24 +4,12 @@
 // SEPP, so the n32f-error reports are seen on the wire. The proxy also plays the visited side's authorized
 // Roaming Intermediary (test/support/ri.ts). TS 33.501 13.2.2.2 (P6), 13.2.4 (PRINS), 5.9.3.2; TS 33.517 4.2.2.4.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME,
-  HOME_AUSF,
-  HOME_UDM,
-  freePort,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
+import { HOME, HOME_AUSF, HOME_UDM, waitFor, type SeppProcess } from "../scripts/lib/pair.ts";
 import { createRootCa } from "../src/pki/devpki.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../src/model/n32.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 import {
   aadOf,
   editAad,
@@ -31,7 +19,6 @@ import {
   type ProxyAction,
   type ProxyExchange,
   type ProxyRequest,
-  startHostilePeerInFront,
 } from "./support/n32-proxy.ts";
 import { TestRi } from "./support/ri.ts";
 
@@ -86,7 +73,7 @@ const nfExchanges = (list: ProxyExchange[]) =>
   });
 
 describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP processes (PRINS)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-wire-"));
+  let w: TwoSepps<"f" | "c">;
   let udm: TestNf;
   let ausf: TestNf;
   let canary: Server;
@@ -195,24 +182,22 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     canaryPort = (canary.address() as { port: number }).port;
     const riRoot = await createRootCa({ name: "IPX provider RI root" });
     ri = await TestRi.create(riRoot, RI_ID);
-    const [pf, pc] = [await freePort(), await freePort()];
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-wire",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port, [HOME_AUSF]: ausf.port },
+      homeNfs: { [HOME_UDM]: udm, [HOME_AUSF]: ausf },
+      proxies: { f: { target: "home", via: "n32fUri" }, c: { target: "visited", via: "n32cUri" } },
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];
         peer.profile = { ...peer.profile, announceToRi: true }; // P6 is off by default (P11)
         if (side === "visited") {
-          peer.n32fUri = `https://127.0.0.1:${pf}`;
           peer.roamingIntermediaries = [
             { ipxProviderId: RI_ID, side: "own", certificates: [ri.cert.certPem], authorized: true },
           ];
           peer.protectionPolicy = POLICY;
           c.sbi = { ...c.sbi, requestTimeoutMs: 6000 };
         } else {
-          peer.n32cUri = `https://127.0.0.1:${pc}`;
           peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [ri.cert.certPem] }];
           peer.n32f!.allowedTargets!.push({
             host: "*.nf.mnc001.mcc262.3gppnetwork.org",
@@ -226,28 +211,23 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
           };
         }
       },
+      beforeStart: ({ proxies }) => {
+        // the first P6 announcement is lost in transit (stream reset): the visited SEPP tries again
+        let dropped = 0;
+        proxies.f.onRequest((r) => {
+          if (dropped !== 0 || !isProcess(r) || aadPath(r) !== "/n32c-handshake/v1/exchange-params") return undefined;
+          dropped++;
+          return { kind: "drop" };
+        });
+      },
     });
-    proxyF = await startHostilePeerInFront(pair, "home", pf);
-    proxyC = await startHostilePeerInFront(pair, "visited", pc);
-    // the first P6 announcement is lost in transit (stream reset): the visited SEPP tries again
-    let dropped = 0;
-    proxyF.onRequest((r) => {
-      if (dropped !== 0 || !isProcess(r) || aadPath(r) !== "/n32c-handshake/v1/exchange-params") return undefined;
-      dropped++;
-      return { kind: "drop" };
-    });
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-prins");
-    await waitForState(h, "visited", "active-prins");
-    amf = new NfClient(pair.visited.ports.sbi);
+    ({ visited: v, home: h, amf } = w);
+    ({ f: proxyF, c: proxyC } = w.proxies);
   }, 60000);
 
   afterAll(async () => {
-    amf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([proxyF?.close(), proxyC?.close(), udm?.close(), ausf?.close()]);
+    const codes = await w?.close();
     canary?.close();
-    rmSync(dir, { recursive: true, force: true });
     expect(codes).toEqual([0, 0]);
   });
 

@@ -6,21 +6,10 @@
 // status, no context left behind); once the peer answers properly the association comes back; the SEPP stays healthy.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME,
-  HOME_UDM,
-  VISITED,
-  freePort,
-  startSepp,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { type N32Proxy, startHostilePeerInFront } from "./support/n32-proxy.ts";
+import { HOME, HOME_UDM, VISITED, waitForState, type SeppProcess } from "../scripts/lib/pair.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
+import type { N32Proxy } from "./support/n32-proxy.ts";
 import { deepJson, expectHealthy, metricSum } from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -38,7 +27,7 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-fuzz-n32c-init-"));
+  let w: TwoSepps<"c">;
   let udm: TestNf;
   let v: SeppProcess;
   let h: SeppProcess;
@@ -87,21 +76,18 @@ describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ gpsis: ["msisdn-491700000001"] }),
     }));
-    const pc = await freePort();
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "fuzz-n32c-init",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port },
-      edit: (side, c) => {
+      homeNfs: { [HOME_UDM]: udm },
+      proxies: { c: { target: "home", via: "n32cUri" } },
+      edit: (_side, c) => {
         c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000, requestTimeoutMs: 3000 };
-        if (side === "visited") c.peers![0]!.n32cUri = `https://127.0.0.1:${pc}`;
       },
     });
-    proxy = await startHostilePeerInFront(pair, "home", pc);
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
+    ({ visited: v, home: h, amf } = w);
+    proxy = w.proxies.c;
     status0 = await waitForState(v, "home", "active-prins");
-    await waitForState(h, "visited", "active-prins");
-    amf = new NfClient(pair.visited.ports.sbi);
     // from now on the proxy plays the hostile peer for the operation under test; the association is torn down
     // first (a handshake asked for while one is active just reports it)
     proxy.onRequest((r) => {
@@ -115,11 +101,7 @@ describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
   }, 60000);
 
   afterAll(async () => {
-    amf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([proxy?.close(), udm?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("exchange-capability answered with garbage: the handshake fails with a cause, quickly", async () => {

@@ -5,13 +5,19 @@
 // SEPP is healthy and a genuine roaming request still goes through. fast-check with fixed seeds, bounded runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HOME, HOME_UDM, VISITED, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { HOME, HOME_UDM, VISITED, waitForState, type SeppProcess } from "../scripts/lib/pair.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 import { jsonNestedDeeperThan } from "../src/json-depth.ts";
-import { RawH2, deepJson, expectHealthy, isProblem4xx, metricSum, type RawResponse } from "./support/fuzz.ts";
+import {
+  type RawH2,
+  deepJson,
+  expectHealthy,
+  isProblem4xx,
+  metricSum,
+  type RawResponse,
+  rawPeerToHome,
+} from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
 const OPS = ["exchange-capability", "exchange-params", "n32f-terminate", "n32f-error"] as const;
@@ -156,7 +162,7 @@ function rawBodies(op: Op): Array<{ what: string; body: string | Uint8Array }> {
 }
 
 describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the legitimate peer", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-fuzz-n32c-"));
+  let w: TwoSepps;
   let udm: TestNf;
   let v: SeppProcess;
   let h: SeppProcess;
@@ -198,37 +204,26 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
             body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
           },
     );
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "fuzz-n32c",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port },
+      homeNfs: { [HOME_UDM]: udm },
       edit: (side, c) => {
         // a short body timeout, so that the stalled-body case ends quickly (the default is 10 s)
         if (side === "home") c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000, requestTimeoutMs: 2000 };
       },
     });
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-prins");
+    ({ visited: v, home: h, amf } = w);
     status0 = await waitForState(h, "visited", "active-prins");
     contexts0 = await metricSum(h, "sepp_n32f_contexts_active");
     hLog0 = h.logs.length;
     vLog0 = v.logs.length;
-    peer = new RawH2(`https://127.0.0.1:${pair.home.ports.n32}`, {
-      cert: pair.pki.certV.chainPem,
-      key: pair.pki.certV.keyPem,
-      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      servername: HOME.fqdn,
-    });
-    amf = new NfClient(pair.visited.ports.sbi);
+    peer = rawPeerToHome(w.sides.home, w.pki);
   }, 60000);
 
   afterAll(async () => {
     peer?.close();
-    amf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await udm?.close();
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   for (const op of OPS) {

@@ -12,22 +12,15 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOME, HOME_UDM, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
-import { SoftwareAeadEngine } from "../hw/aead.ts";
-import { parseConfig, type SeppConfig, type SeppConfigInput } from "../src/config/schema.ts";
-import { createLogger } from "../src/log.ts";
-import { Registry } from "../src/metrics.ts";
-import type { DataToIntegrityProtectBlock, ProtectionPolicy } from "../src/model/n32.ts";
-import { N32cService } from "../src/n32c/service.ts";
-import { N32fContextStore, type N32fContext } from "../src/n32f/context.ts";
-import { PrinsEngine, newMessageId } from "../src/n32f/engine.ts";
+import { HOME, HOME_UDM, VISITED, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import type { DataToIntegrityProtectBlock } from "../src/model/n32.ts";
+import type { N32fContext } from "../src/n32f/context.ts";
+import { type PrinsEngine, newMessageId } from "../src/n32f/engine.ts";
 import { protectJwe } from "../src/n32f/jwe.ts";
 import { reformat } from "../src/n32f/reformat.ts";
-import { TrustStore } from "../src/pki/trust.ts";
-import { startN32Server, type N32Server } from "../src/transport/h2server.ts";
-import defaults from "../config/api-ie-mapping.json" with { type: "json" };
 import { startNf, type TestNf } from "./support/nf.ts";
-import { RawH2, deepJson, expectHealthy, type RawResponse, SkipTally } from "./support/fuzz.ts";
+import { type InProcessSepp, startInProcessSepp } from "./support/inproc-sepp.ts";
+import { type RawH2, deepJson, expectHealthy, type RawResponse, SkipTally, rawPeerToHome } from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
@@ -105,9 +98,7 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
   const dir = mkdtempSync(join(tmpdir(), "sepp-fuzz-n32f-keyed-"));
   let udm: TestNf;
   let h: SeppProcess;
-  let service: N32cService;
-  let server: N32Server;
-  let contexts: N32fContextStore;
+  let inproc: InProcessSepp;
   let ctx: N32fContext;
   let engine: PrinsEngine;
   let peer: RawH2;
@@ -169,47 +160,17 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
     });
     h = await startSepp(pair.home);
     // the visited side in this process: the project's N32-c service with the visited SEPP's identity
-    const input = structuredClone(pair.visited.config) as SeppConfigInput;
-    input.tls = {
-      certificate: pair.pki.certV.chainPem,
-      privateKey: pair.pki.certV.keyPem,
-      trustAnchors: [
-        { name: "visited", plmnIds: [pair.visited.config.identity!.plmnIds![0]!], roots: [pair.pki.rootV.certPem] },
-        { name: "home", plmnIds: [HOME.plmn], roots: [pair.pki.rootH.certPem] },
+    inproc = await startInProcessSepp({
+      side: pair.visited,
+      cert: pair.pki.certV,
+      anchors: [
+        { name: "visited", plmn: VISITED.plmn, rootPem: pair.pki.rootV.certPem },
+        { name: "home", plmn: HOME.plmn, rootPem: pair.pki.rootH.certPem },
       ],
-    };
-    input.storage = { dir: join(dir, "visited-inproc") };
-    const parsed = parseConfig(input);
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-    const cfg: SeppConfig = parsed.config;
-    const log = createLogger({ level: "error", sink: () => {} });
-    contexts = new N32fContextStore();
-    service = new N32cService({
-      config: () => cfg,
-      tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
-      log,
-      metrics: new Registry(),
-      contexts,
-      aead: new SoftwareAeadEngine(),
+      dir,
     });
-    server = await startN32Server({
-      host: "127.0.0.1",
-      port: pair.visited.ports.n32, // the home SEPP reports n32f-error here
-      tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate, minVersion: "TLSv1.3" },
-      trust: TrustStore.fromConfig(cfg),
-      app: service.routes(),
-      limits: { maxBodyBytes: 65536, requestTimeoutMs: 3000 },
-      log,
-    });
-    service.start();
-    await waitFor(
-      "in-process visited side active-prins",
-      () => service.status("home")?.state === "active-prins",
-      20000,
-    );
     await waitForState(h, "visited", "active-prins");
-    ctx = contexts.list().find((c) => c.peerId === "home")!;
-    engine = new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: TrustStore.fromConfig(cfg) });
+    ({ ctx, engine } = inproc);
     genuine = reformat(
       {
         kind: "request",
@@ -228,20 +189,13 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
       },
     );
     expect(genuine.dataToEncrypt.length).toBeGreaterThan(0); // the SUPI in the path is encrypted
-    peer = new RawH2(`https://127.0.0.1:${pair.home.ports.n32}`, {
-      cert: pair.pki.certV.chainPem,
-      key: pair.pki.certV.keyPem,
-      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      servername: HOME.fqdn,
-    });
+    peer = rawPeerToHome(pair.home, pair.pki);
     hLog0 = h.logs.length;
   }, 60000);
 
   afterAll(async () => {
     peer?.close();
-    await service?.stop();
-    await server?.close();
-    contexts?.clear();
+    await inproc?.close();
     const code = await h?.stop();
     await udm?.close();
     rmSync(dir, { recursive: true, force: true });

@@ -5,28 +5,26 @@
 // targets and from the peer's PLMN, answer everything else with a 4xx ProblemDetails, never 5xx of its own, and stay healthy.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HOME, HOME_UDM, startSepp, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
+import { HOME, HOME_UDM, type SeppProcess } from "../scripts/lib/pair.ts";
 import { startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 import {
-  RawH2,
+  type RawH2,
   deepJson,
   expectHealthy,
   isClientRefusal,
   isProblem4xx,
   type RawResponse,
   SkipTally,
+  rawPeerToHome,
 } from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
 
 describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-fuzz-n32f-tls-"));
+  let w: TwoSepps;
   let udm: TestNf;
-  let v: SeppProcess;
   let h: SeppProcess;
   let peer: RawH2;
   let apiRoot = "";
@@ -62,33 +60,23 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
       ),
     }));
     apiRoot = `http://${HOME_UDM}:${udm.port}`;
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "fuzz-n32f-tls",
       capabilities: ["TLS"],
-      homeProducers: { [HOME_UDM]: udm.port },
+      homeNfs: { [HOME_UDM]: udm },
       edit: (_side, c) => {
         c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
         c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
       },
     });
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-tls");
-    await waitForState(h, "visited", "active-tls");
-    peer = new RawH2(`https://127.0.0.1:${pair.home.ports.n32}`, {
-      cert: pair.pki.certV.chainPem,
-      key: pair.pki.certV.keyPem,
-      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      servername: HOME.fqdn,
-    });
+    ({ home: h } = w);
+    peer = rawPeerToHome(w.sides.home, w.pki);
     hLog0 = h.logs.length;
   }, 60000);
 
   afterAll(async () => {
     peer?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await udm?.close();
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("a well-formed relayed request is delivered (the baseline)", async () => {

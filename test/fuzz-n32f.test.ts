@@ -7,22 +7,19 @@
 // still serves genuine requests afterwards and is healthy. fast-check with fixed seeds, bounded runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { HOME_UDM, waitFor, type SeppProcess } from "../scripts/lib/pair.ts";
+import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
+import { aadOf, type N32Proxy } from "./support/n32-proxy.ts";
 import {
-  HOME,
-  HOME_UDM,
-  freePort,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { aadOf, type N32Proxy, startHostilePeerInFront } from "./support/n32-proxy.ts";
-import { RawH2, b64u, deepJson, expectHealthy, metricSum, type RawResponse } from "./support/fuzz.ts";
+  type RawH2,
+  b64u,
+  deepJson,
+  expectHealthy,
+  metricSum,
+  type RawResponse,
+  rawPeerToHome,
+} from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA = { gpsis: ["msisdn-491700000001"] };
@@ -45,7 +42,7 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
 const jsonType = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
 
 describe("fuzz N32-f: mutated protected messages from the legitimate peer", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-fuzz-n32f-"));
+  let w: TwoSepps<"f">;
   let udm: TestNf;
   let v: SeppProcess;
   let h: SeppProcess;
@@ -109,24 +106,21 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
             body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
           },
     );
-    const pf = await freePort();
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "fuzz-n32f",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm.port },
+      homeNfs: { [HOME_UDM]: udm },
+      proxies: { f: { target: "home", via: "n32fUri" } },
       edit: (side, c) => {
         // the refusals are reported with n32f-error over N32-c: no rate limit in the way of the reports
         c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
         c.sbi = { ...c.sbi, requestTimeoutMs: 2500 }; // also the N32-f body read timeout (stalled-body case)
-        if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
-        else c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
+        if (side === "home")
+          c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
       },
     });
-    proxy = await startHostilePeerInFront(pair, "home", pf);
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-prins");
-    await waitForState(h, "visited", "active-prins");
-    amf = new NfClient(pair.visited.ports.sbi);
+    ({ visited: v, home: h, amf } = w);
+    proxy = w.proxies.f;
     // one genuine protected request, captured on the wire
     const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {
       authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYifQ.c2ln",
@@ -142,12 +136,7 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
     block = aadOf(ex.body);
     ctxId = block.metaData.n32fContextId;
     expect(genuine.reformattedData.ciphertext.length).toBeGreaterThan(0); // something was encrypted (the SUPI)
-    peer = new RawH2(`https://127.0.0.1:${pair.home.ports.n32}`, {
-      cert: pair.pki.certV.chainPem,
-      key: pair.pki.certV.keyPem,
-      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      servername: HOME.fqdn,
-    });
+    peer = rawPeerToHome(w.sides.home, w.pki);
     udmBefore = udm.received.length;
     hLog0 = h.logs.length;
     vLog0 = v.logs.length;
@@ -155,11 +144,7 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
 
   afterAll(async () => {
     peer?.close();
-    amf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await Promise.all([proxy?.close(), udm?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("the genuine message replayed as is: 403 (replay window), nothing delivered", async () => {

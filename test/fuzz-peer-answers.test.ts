@@ -6,20 +6,9 @@
 // ProblemDetails, never a 500; every FQDN it gets back is a telescopic one or relative; it stays healthy.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME_AUSF,
-  HOME_NRF,
-  VISITED,
-  freePort,
-  startSepp,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
-import { type N32Proxy, startHostilePeerInFront } from "./support/n32-proxy.ts";
+import { HOME_AUSF, HOME_NRF, VISITED, type SeppProcess } from "../scripts/lib/pair.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
+import type { N32Proxy } from "./support/n32-proxy.ts";
 import { RawH2, deepJson, expectHealthy, type RawResponse, SkipTally } from "./support/fuzz.ts";
 
 const DISC = "/nnrf-disc/v1/nf-instances?target-nf-type=UDM&requester-nf-type=AMF";
@@ -86,9 +75,8 @@ const searchResult = fc.oneof(
 );
 
 describe("fuzz peer answers (TLS mode): hostile discovery results, Location headers and _links", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-fuzz-answers-"));
+  let w: TwoSepps<"f">;
   let v: SeppProcess;
-  let h: SeppProcess;
   let proxy: N32Proxy;
   let nf: RawH2;
   let vLog0 = 0;
@@ -136,27 +124,20 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
   };
 
   beforeAll(async () => {
-    const pf = await freePort();
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "fuzz-answers",
       capabilities: ["TLS"],
-      edit: (side, c) => {
-        if (side === "visited") c.peers![0]!.n32fUri = `https://127.0.0.1:${pf}`;
-      },
+      proxies: { f: { target: "home", via: "n32fUri" } },
     });
-    proxy = await startHostilePeerInFront(pair, "home", pf);
-    [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    await waitForState(v, "home", "active-tls");
-    nf = new RawH2(`http://127.0.0.1:${pair.visited.ports.sbi}`);
+    ({ visited: v } = w);
+    proxy = w.proxies.f;
+    nf = new RawH2(`http://127.0.0.1:${w.sides.visited.ports.sbi}`);
     vLog0 = v.logs.length;
   }, 60000);
 
   afterAll(async () => {
     nf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await proxy?.close();
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   test("random discovery results: rewritten (only telescopic FQDNs, no addresses) or 502", async () => {

@@ -6,19 +6,9 @@
 // healthy and a genuine request goes through. fast-check with fixed seeds, bounded runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME_UDM,
-  VISITED,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
+import { HOME_UDM, VISITED, waitFor, type SeppProcess } from "../scripts/lib/pair.ts";
 import { startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 import {
   clientPreface,
   ENHANCE_YOUR_CALM,
@@ -42,7 +32,7 @@ const AM_PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
 
 for (const mode of ["PRINS", "TLS"] as const) {
   describe(`fuzz SBI (${mode}): hostile requests from an NF`, () => {
-    const dir = mkdtempSync(join(tmpdir(), `sepp-fuzz-sbi-${mode}-`));
+    let w: TwoSepps;
     let udm: TestNf;
     let v: SeppProcess;
     let h: SeppProcess;
@@ -89,20 +79,18 @@ for (const mode of ["PRINS", "TLS"] as const) {
         ),
       }));
       udmAuthority = `${HOME_UDM}:${udm.port}`;
-      const pair = await writePair({
-        dir,
+      w = await startTwoSepps({
+        name: `fuzz-sbi-${mode}`,
         capabilities: [mode],
-        homeProducers: { [HOME_UDM]: udm.port },
+        homeNfs: { [HOME_UDM]: udm },
         edit: (_side, c) => {
           c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
           c.sbi = { ...c.sbi, requestTimeoutMs: 2500 }; // the stalled-body case ends within this
           c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
         },
       });
-      [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-      await waitForState(v, "home", mode === "PRINS" ? "active-prins" : "active-tls");
-      await waitForState(h, "visited", mode === "PRINS" ? "active-prins" : "active-tls");
-      sbiPort = pair.visited.ports.sbi;
+      ({ visited: v, home: h } = w);
+      sbiPort = w.sides.visited.ports.sbi;
       nf = new RawH2(`http://127.0.0.1:${sbiPort}`);
       hLog0 = h.logs.length;
       vLog0 = v.logs.length;
@@ -110,10 +98,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
 
     afterAll(async () => {
       nf?.close();
-      const codes = await Promise.all([v?.stop(), h?.stop()]);
-      await udm?.close();
-      rmSync(dir, { recursive: true, force: true });
-      expect(codes).toEqual([0, 0]);
+      expect(await w?.close()).toEqual([0, 0]);
     });
 
     test("random paths to the real UDM: the UDM's answer or a 4xx, never a 5xx; paths with dot segments, encoded '/', NUL or backslash are not forwarded", async () => {

@@ -2,30 +2,27 @@
 // lower goes on, the other abandons its own attempt silently and serves as responder, so the two real SEPP
 // processes end with ONE association (one context each), and it stays one.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HOME, type SeppProcess, startSepp, VISITED, waitFor, writePair } from "../scripts/lib/pair.ts";
+import { HOME, type SeppProcess, VISITED, waitFor } from "../scripts/lib/pair.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "sepp-both-initiate-"));
+let w: TwoSepps;
 let v: SeppProcess;
 let h: SeppProcess;
 
 beforeAll(async () => {
-  const pair = await writePair({
-    dir,
+  w = await startTwoSepps({
+    name: "both-initiate",
     capabilities: ["PRINS"],
     edit: (_side, c) => {
       c.peers![0]!.initiate = true;
     },
+    state: false,
   });
-  [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
+  ({ visited: v, home: h } = w);
 }, 60000);
 
 afterAll(async () => {
-  const codes = await Promise.all([v?.stop(), h?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
-  expect(codes).toEqual([0, 0]);
+  expect(await w?.close()).toEqual([0, 0]);
 });
 
 const contexts = async (s: SeppProcess) =>

@@ -5,11 +5,9 @@
 // and the home SEPP logs a security event and counts it in /metrics. A UDM answering with 3gpp-Sbi-Oci 100 %
 // makes the home SEPP answer the next request itself with 503 NF_CONGESTION carrying the OCI.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HOME_UDM, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../scripts/lib/pair.ts";
-import { type NfAnswer, NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { HOME_UDM, waitFor, type SeppProcess } from "../scripts/lib/pair.ts";
+import { type NfAnswer, type NfClient, startNf, type TestNf } from "./support/nf.ts";
+import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000099";
 const FOREIGN_SUPI = "imsi-310150000000099";
@@ -17,9 +15,8 @@ const OCI = `Timestamp: "${new Date().toISOString()}"; Period-of-Validity: 60s; 
 
 for (const mode of ["PRINS", "TLS"] as const) {
   describe(`${mode}: the home SEPP screens the partner's requests`, () => {
-    const dir = mkdtempSync(join(tmpdir(), `sepp-e2e-screening-${mode}-`));
+    let w: TwoSepps;
     let udm: TestNf;
-    let v: SeppProcess;
     let h: SeppProcess;
     let amf: NfClient;
     let authority: string;
@@ -31,10 +28,10 @@ for (const mode of ["PRINS", "TLS"] as const) {
             ? { status: 200, headers: { "content-type": "application/json", "3gpp-sbi-oci": OCI }, body: "{}" }
             : { status: 200, headers: { "content-type": "application/json" }, body: "{}" },
       );
-      const pair = await writePair({
-        dir,
+      w = await startTwoSepps({
+        name: `e2e-screening-${mode}`,
         capabilities: [mode],
-        homeProducers: { [HOME_UDM]: udm.port },
+        homeNfs: { [HOME_UDM]: udm },
         edit: (side, c) => {
           if (side === "home")
             c.screening = {
@@ -45,20 +42,12 @@ for (const mode of ["PRINS", "TLS"] as const) {
             };
         },
       });
-      [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-      const state = mode === "PRINS" ? "active-prins" : "active-tls";
-      await waitForState(v, "home", state);
-      await waitForState(h, "visited", state);
-      amf = new NfClient(pair.visited.ports.sbi);
+      ({ home: h, amf } = w);
       authority = `${HOME_UDM}:${udm.port}`;
     }, 60000);
 
     afterAll(async () => {
-      amf?.close();
-      const codes = await Promise.all([v?.stop(), h?.stop()]);
-      await udm?.close();
-      rmSync(dir, { recursive: true, force: true });
-      expect(codes).toEqual([0, 0]);
+      expect(await w?.close()).toEqual([0, 0]);
     });
 
     async function refused(path: string, cause: string, rule: string, headers: Record<string, string> = {}) {

@@ -3,7 +3,7 @@
 // certificate), the health checks every fuzz file ends with (health UP, no request in flight, no error lines in
 // the SEPP's log), and a few generators of hostile JSON. Nothing here is part of the SEPP.
 import http2 from "node:http2";
-import type { SeppProcess } from "../../scripts/lib/pair.ts";
+import { HOME, type PairPki, type SeppProcess, type SeppSide } from "../../scripts/lib/pair.ts";
 
 export interface RawResponse {
   status: number;
@@ -224,4 +224,15 @@ export class SkipTally {
         `${this.name}: ${this.skippedCount} of ${this.runs} inputs skipped (${detail}), more than ${this.maxShare * 100} %`,
       );
   }
+}
+
+/** The legitimate visited SEPP's N32 connection to the home SEPP of a `writePair` pair, as a raw HTTP/2 client
+ *  (the fuzz suites speak for the visited SEPP with its own certificate). */
+export function rawPeerToHome(home: SeppSide, pki: PairPki): RawH2 {
+  return new RawH2(`https://127.0.0.1:${home.ports.n32}`, {
+    cert: pki.certV.chainPem,
+    key: pki.certV.keyPem,
+    ca: [pki.rootV.certPem, pki.rootH.certPem],
+    servername: HOME.fqdn,
+  });
 }
