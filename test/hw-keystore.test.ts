@@ -16,6 +16,7 @@ import {
   openHardware,
   SoftwareAeadEngine,
 } from "../hw/index.ts";
+import { waitFor } from "../scripts/lib/pair.ts";
 import { Pkcs11Keystore } from "../hw/keystore-pkcs11.ts";
 import { CKA, CKM, CKO } from "../hw/pkcs11/constants.ts";
 import { Mechanism } from "../hw/pkcs11/ffi.ts";
@@ -79,14 +80,6 @@ async function makeCa() {
     return `${leaf.toString("pem")}\n${cert.toString("pem")}\n`;
   };
   return { cert, issue };
-}
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not reached in time");
-    await Bun.sleep(10);
-  }
 }
 
 /** The identity/CSR/certificate/TLS flow every backend must pass. */
@@ -329,7 +322,7 @@ describe("pkcs11 keystore", () => {
       await expect(ks.createIdentityCsr({ n32Fqdn: FQDN })).rejects.toMatchObject({ code: "UNAVAILABLE" });
       // the token comes back (re-initialised: a new, empty token with the same label)
       hsm.createToken(gone.label, gone.pin);
-      await waitFor(() => ks.status().healthy);
+      await waitFor("the keystore healthy", () => ks.status().healthy, 10_000, 10);
       expect(await ks.listKeys()).toEqual([]);
       await ks.generateIdentity({ curve: "P-256" });
       // N32-f keys died with the token: a clear error, and the engine works again for new contexts
@@ -356,7 +349,7 @@ describe("pkcs11 keystore", () => {
       expect(ks.status()).toMatchObject({ healthy: false, detail: `token not found: pkcs11:token=${late}` });
       await expect(ks.generateIdentity({ curve: "P-256" })).rejects.toMatchObject({ code: "UNAVAILABLE" });
       hsm.createToken(late, "4321-late");
-      await waitFor(() => ks.status().healthy);
+      await waitFor("the keystore healthy", () => ks.status().healthy, 10_000, 10);
       expect((await ks.generateIdentity({ curve: "P-384" })).type).toBe("EC P-384");
     } finally {
       await ks.close();

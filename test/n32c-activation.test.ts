@@ -10,7 +10,8 @@ import { DEFAULT_POLICY } from "../src/n32c/policies.ts";
 import { PrinsEngine } from "../src/n32f/engine.ts";
 import { SoftwareAeadEngine } from "../hw/aead.ts";
 import { TrustStore } from "../src/pki/trust.ts";
-import { FQDN_A, PLMN_A, PLMN_B, type Pair, rawClient, rawPost, startPair, until } from "./support/pki.ts";
+import { FQDN_A, PLMN_A, PLMN_B, type Pair, rawClient, rawPost, startPair } from "./support/pki.ts";
+import { waitFor } from "../scripts/lib/pair.ts";
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -43,7 +44,7 @@ test("responder: a new context is not sent on before step 6; the context it repl
   pair = await startPair();
   const first = await pair.a.service.handshake("home");
   const old = first.peerContextId!; // B's context of the first association
-  await until(() => sendingAtB(pair!) === old, 3000, "B sending on its first context after step 6");
+  await waitFor("B sending on its first context after step 6", () => sendingAtB(pair!) === old, 3000, 10);
   const c = await rawClient(pair.b, pair.pki.seppA);
   let closed = false;
   try {
@@ -56,7 +57,7 @@ test("responder: a new context is not sent on before step 6; the context it repl
     // step 6: the initiator closes the first N32-c connection → B sends on the new context
     await c.close();
     closed = true;
-    await until(() => sendingAtB(pair!) === fresh, 3000, "B sending on the new context after step 6");
+    await waitFor("B sending on the new context after step 6", () => sendingAtB(pair!) === fresh, 3000, 10);
   } finally {
     if (!closed) await c.close();
   }
@@ -70,7 +71,7 @@ test("responder without an earlier context: no context to send on until step 6",
     expect(pair.b.service.status("visited")!.state).toBe("active-prins");
     expect(sendingAtB(pair)).toBeNull();
     await c.close();
-    await until(() => sendingAtB(pair!) === fresh, 3000, "B sending on the new context after step 6");
+    await waitFor("B sending on the new context after step 6", () => sendingAtB(pair!) === fresh, 3000, 10);
   } finally {
     await c.close();
   }

@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { N32fErrorType } from "../src/model/n32.ts";
 import type { TraceEvent } from "../src/n32c/core.ts";
-import { startPair, until, type Pair } from "./support/pki.ts";
+import { startPair, type Pair } from "./support/pki.ts";
+import { waitFor } from "../scripts/lib/pair.ts";
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -58,7 +59,7 @@ describe("concurrent handshakes with one peer", () => {
     });
     const { a, b } = pair;
     a.service.start();
-    await until(() => a.service.status("home")!.state === "active-prins", 5000, "first association");
+    await waitFor("first association", () => a.service.status("home")!.state === "active-prins", 5000, 10);
     const first = a.service.status("home")!.localContextId!;
     expect(capabilityExchanges(a.traces)).toBe(1);
 
@@ -68,7 +69,7 @@ describe("concurrent handshakes with one peer", () => {
       for (let i = 0; i < 3; i++) joined.push(a.service.handshake("home"));
     });
     a.contexts.get(first)!.advanceSendSeq("request", 11); // past rekeySeqThreshold: the timer (≤ 1 s) re-handshakes
-    await until(() => joined.length === 3, 5000, "the rekey timer's handshake");
+    await waitFor("the rekey timer's handshake", () => joined.length === 3, 5000, 10);
     const results = (await Promise.all(joined)) as { localContextId: string | null }[];
     const st = a.service.status("home")!;
     expect(st.localContextId).not.toBe(first);

@@ -9,7 +9,8 @@ import { openJwe, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
 import { deriveN32fKeyMaterial } from "../src/n32f/kdf.ts";
 import type { N32fContext } from "../src/n32f/context.ts";
 import { validateBody } from "../src/openapi/validate.ts";
-import { FQDN_A, FQDN_B, POLICY_A, POLICY_B, RI_ID, startPair, until, type Pair } from "./support/pki.ts";
+import { FQDN_A, FQDN_B, POLICY_A, POLICY_B, RI_ID, startPair, type Pair } from "./support/pki.ts";
+import { waitFor } from "../scripts/lib/pair.ts";
 
 class RecordingEngine extends SoftwareAeadEngine {
   imported: Uint8Array[] = [];
@@ -146,7 +147,7 @@ describe("N32-c handshake between two SEPPs", () => {
       expect(rounds[1]).toEqual(["n32fContextId", "protectionPolicyInfo"]);
       expect(rounds[2]).toEqual(["ipxProviderSecInfoList", "n32fContextId"]);
       // the first N32-c connection is closed after parameter exchange
-      await until(() => b.server.sessions() === 0, 3000, "first N32-c connection closed");
+      await waitFor("first N32-c connection closed", () => b.server.sessions() === 0, 3000, 10);
       expect(active.sort()).toEqual(["a:initiator:PRINS", "b:responder:PRINS"]);
       expect(a.metrics.render()).toContain('sepp_n32c_handshakes_total{peer="home",result="ok"} 1');
       expect(a.metrics.render()).toContain("sepp_n32f_contexts_active 1");
@@ -194,7 +195,7 @@ describe("N32-c handshake between two SEPPs", () => {
     expect(pair.b.service.status("visited")!.state).toBe("active-tls");
     expect(pair.a.contexts.size).toBe(0);
     expect(pair.b.contexts.size).toBe(0);
-    await until(() => pair!.b.server.sessions() === 0, 3000, "N32-c connection closed");
+    await waitFor("N32-c connection closed", () => pair!.b.server.sessions() === 0, 3000, 10);
     for (const t of [...pair.a.traces, ...pair.b.traces].filter((t) => t.direction === "sent" && t.schema))
       expect(validateBody(t.schema!, t.body)).toBeNull();
   });
@@ -214,14 +215,15 @@ describe("N32-c handshake between two SEPPs", () => {
     expect(FQDN_A < FQDN_B).toBe(true);
     pair.a.service.start();
     pair.b.service.start();
-    await until(
+    await waitFor(
+      "one association",
       () =>
         pair!.a.contexts.size === 1 &&
         pair!.b.contexts.size === 1 &&
         pair!.a.service.status("home")!.role === "initiator" &&
         pair!.b.service.status("visited")!.role === "responder",
       8000,
-      "one association",
+      10,
     );
     const [ca] = pair.a.contexts.list();
     crossCheck(ca!, pair.b.contexts.get(ca!.peerContextId)!, "request", "ok");

@@ -2,7 +2,8 @@
 // and the old context is retired (both sides) after a short grace.
 import { afterEach, expect, test } from "bun:test";
 import { openJwe, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
-import { startPair, until, type Pair } from "./support/pki.ts";
+import { startPair, type Pair } from "./support/pki.ts";
+import { waitFor } from "../scripts/lib/pair.ts";
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -26,10 +27,10 @@ test("validity 3 s, margin 2 s: the initiator re-handshakes with new IDs and ret
   a.service.on("context-terminated", (e) => terminated.push(`a:${e.reason}`));
   b.service.on("context-terminated", (e) => terminated.push(`b:${e.reason}`));
   a.service.start();
-  await until(() => a.service.status("home")!.state === "active-prins", 5000, "first association");
+  await waitFor("first association", () => a.service.status("home")!.state === "active-prins", 5000, 10);
   const old = { a: a.service.status("home")!.localContextId!, b: a.service.status("home")!.peerContextId! };
   const t0 = Date.now();
-  await until(() => a.service.status("home")!.localContextId !== old.a, 6000, "re-handshake");
+  await waitFor("re-handshake", () => a.service.status("home")!.localContextId !== old.a, 6000, 10);
   // not before validity − margin (1 s after creation; allow scheduling slack)
   expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
   const st = a.service.status("home")!;
@@ -38,7 +39,7 @@ test("validity 3 s, margin 2 s: the initiator re-handshakes with new IDs and ret
   expect(st.counters.successes).toBe(2);
   expect(b.service.status("visited")!.localContextId).toBe(st.peerContextId);
   // old contexts retired on both sides after the grace; the new ones work
-  await until(() => !a.contexts.get(old.a) && !b.contexts.get(old.b), 3000, "old contexts retired");
+  await waitFor("old contexts retired", () => !a.contexts.get(old.a) && !b.contexts.get(old.b), 3000, 10);
   expect(terminated.sort()).toEqual(["a:rekey", "b:peer"]);
   const ca = a.contexts.get(st.localContextId!)!;
   const cb = b.contexts.get(st.peerContextId!)!;
@@ -57,11 +58,16 @@ test("a send counter past rekeySeqThreshold triggers a re-handshake", async () =
   });
   const { a } = pair;
   a.service.start();
-  await until(() => a.service.status("home")!.state === "active-prins", 5000, "first association");
+  await waitFor("first association", () => a.service.status("home")!.state === "active-prins", 5000, 10);
   const first = a.service.status("home")!.localContextId!;
   a.contexts.get(first)!.advanceSendSeq("request", 11);
-  await until(() => a.service.status("home")!.localContextId !== first, 5000, "re-handshake after the SEQ threshold");
-  await until(() => !a.contexts.get(first), 3000, "old context retired");
+  await waitFor(
+    "re-handshake after the SEQ threshold",
+    () => a.service.status("home")!.localContextId !== first,
+    5000,
+    10,
+  );
+  await waitFor("old context retired", () => !a.contexts.get(first), 3000, 10);
 });
 
 test("reloadPeers: a new initiating peer starts; a removed peer's contexts and status go", async () => {
@@ -74,7 +80,7 @@ test("reloadPeers: a new initiating peer starts; a removed peer's contexts and s
   expect(a.service.statusAll()).toEqual([]);
   a.update((c) => (c.peers = saved.map((p) => ({ ...p, initiate: true }))));
   a.service.reloadPeers();
-  await until(() => a.service.status("home")?.state === "active-prins", 5000, "handshake after reload");
+  await waitFor("handshake after reload", () => a.service.status("home")?.state === "active-prins", 5000, 10);
   expect(a.contexts.size).toBe(1);
   a.update((c) => (c.peers = []));
   a.service.reloadPeers();

@@ -1,7 +1,8 @@
 // The N32-c service re-negotiates when the peer says it lost our current context (n32f-error CONTEXT_NOT_FOUND /
 // ENCRYPTION_KEY_EXPIRED, P11 "Errors"), at most once per 5 s per peer, and never for a report about an old context.
 import { afterEach, expect, test } from "bun:test";
-import { startPair, until, type Pair } from "./support/pki.ts";
+import { startPair, type Pair } from "./support/pki.ts";
+import { waitFor } from "../scripts/lib/pair.ts";
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -16,7 +17,7 @@ test("n32f-error CONTEXT_NOT_FOUND about our current context: one new handshake,
   const ours = first.localContextId!;
   // B reports our (A's) context as unknown
   await pair.b.service.reportError("visited", { type: "CONTEXT_NOT_FOUND", receiverContextId: ours });
-  await until(() => pair!.a.service.status("home")!.counters.successes === 2, 5000, "a second handshake");
+  await waitFor("a second handshake", () => pair!.a.service.status("home")!.counters.successes === 2, 5000, 10);
   const renewed = pair.a.service.status("home")!;
   expect(renewed.localContextId).not.toBe(ours);
   // the same report about the new context inside the 5 s window starts nothing

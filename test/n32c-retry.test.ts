@@ -2,7 +2,8 @@
 // retry, no log flood), the state and counters are visible, and it recovers when the peer comes back.
 import { afterEach, expect, test } from "bun:test";
 import type { N32Server } from "../src/transport/h2server.ts";
-import { listenN32, startPair, until, type Pair, type TestSepp } from "./support/pki.ts";
+import { listenN32, startPair, type Pair, type TestSepp } from "./support/pki.ts";
+import { waitFor } from "../scripts/lib/pair.ts";
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -26,7 +27,8 @@ test("peer down: bounded retries with backoff, state visible; peer up: associati
   a.service.start();
   // record when each attempt starts (the counter moves at the start of an attempt)
   let last = 0;
-  await until(
+  await waitFor(
+    "5 attempts",
     () => {
       const n = a.service.status("home")!.counters.attempts;
       while (last < n) {
@@ -36,7 +38,7 @@ test("peer down: bounded retries with backoff, state visible; peer up: associati
       return n >= 5;
     },
     10_000,
-    "5 attempts",
+    10,
   );
   // retryInitialMs 50, retryMaxMs 400, equal jitter: the waits are at least 25, 50, 100, 200 ms
   expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(375 - 20);
@@ -44,7 +46,7 @@ test("peer down: bounded retries with backoff, state visible; peer up: associati
   expect(["backoff", "connecting"]).toContain(st.state);
   expect(st.lastError?.cause).toBe("CONNECTION_FAILED");
   expect(st.counters.failures).toBeGreaterThanOrEqual(4);
-  await until(() => a.service.status("home")!.state === "backoff", 3000, "backoff");
+  await waitFor("backoff", () => a.service.status("home")!.state === "backoff", 3000, 10);
   const s2 = a.service.status("home")!;
   expect(s2.nextRetryAt).toBeGreaterThan(Date.now() - 50);
   expect(s2.nextRetryAt! - Date.now()).toBeLessThanOrEqual(400);
@@ -55,7 +57,7 @@ test("peer down: bounded retries with backoff, state visible; peer up: associati
 
   // the peer comes back on the same address
   b.server = await serve(b, port);
-  await until(() => a.service.status("home")!.state === "active-prins", 5000, "active after the peer came back");
+  await waitFor("active after the peer came back", () => a.service.status("home")!.state === "active-prins", 5000, 10);
   const up = a.service.status("home")!;
   expect(up.counters.successes).toBe(1);
   expect(up.nextRetryAt).toBeNull();
@@ -67,7 +69,7 @@ test("peer flapping: a re-handshake while the peer is down keeps the old context
   pair = await startPair({ a: (c) => (c.peers![0]!.initiate = true), retireGraceMs: 50 });
   const { a, b } = pair;
   a.service.start();
-  await until(() => a.service.status("home")!.state === "active-prins", 5000, "first association");
+  await waitFor("first association", () => a.service.status("home")!.state === "active-prins", 5000, 10);
   const first = a.service.status("home")!.localContextId!;
   const port = b.server.port;
   await b.server.close();
@@ -76,13 +78,13 @@ test("peer flapping: a re-handshake while the peer is down keeps the old context
   expect(st.localContextId).toBe(first);
   expect(st.lastError?.cause).toBe("CONNECTION_FAILED");
   expect(st.nextRetryAt).not.toBeNull();
-  await until(() => a.service.status("home")!.counters.failures >= 2, 5000, "a retry while down");
+  await waitFor("a retry while down", () => a.service.status("home")!.counters.failures >= 2, 5000, 10);
   b.server = await serve(b, port);
-  await until(() => a.service.status("home")!.localContextId !== first, 5000, "new association");
+  await waitFor("new association", () => a.service.status("home")!.localContextId !== first, 5000, 10);
   const now = a.service.status("home")!;
   expect(now.state).toBe("active-prins");
   expect(now.counters.successes).toBe(2);
   // the old context is retired on both sides after the grace
-  await until(() => !a.contexts.get(first) && b.contexts.size === 1, 3000, "old context retired");
+  await waitFor("old context retired", () => !a.contexts.get(first) && b.contexts.size === 1, 3000, 10);
   expect(a.contexts.size).toBe(1);
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort, waitFor } from "../scripts/lib/pair.ts";
 import { createRootCa, issueSeppCert } from "../src/pki/devpki.ts";
-import { fileHash, RaucDevice, smallBundle, waitUntil } from "./support/rauc.ts";
+import { fileHash, RaucDevice, smallBundle } from "./support/rauc.ts";
 import { BUILD_TIMEOUT_MS, type Builds, COMPATIBLE, ensureBuilds } from "./support/rauc-builds.ts";
 
 const ROUNDS = 20;
@@ -121,7 +121,7 @@ test(`kill -9 of the SEPP or of rauc service during an install, ${ROUNDS} times:
     await upload;
     // systemd would restart what was killed; a RAUC that still finishes an orphaned install is let finish
     if (!device.serviceRunning) await device.startService();
-    await waitUntil("RAUC idle", () => device.operation() === "idle", 30_000);
+    await waitFor("RAUC idle", () => device.operation() === "idle", 30_000);
     if (victim === "sepp") await start();
     expect({ round: i, seed, booted: device.current, slotA: await fileHash(device.slotPath("A")) }).toEqual({
       round: i,

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort, startSepp as startSourceSepp, type SeppProcess, waitFor, writePair } from "../scripts/lib/pair.ts";
-import { fileHash, RaucDevice, SLOTS, smallBundle, waitUntil } from "./support/rauc.ts";
+import { fileHash, RaucDevice, SLOTS, smallBundle } from "./support/rauc.ts";
 import { BUILD_TIMEOUT_MS, type Builds, COMPATIBLE, ensureBuilds, V_NEW, V_OLD } from "./support/rauc-builds.ts";
 
 let builds: Builds;
@@ -88,7 +88,7 @@ const slot = (s: Slots, name: string) => s.slots.find((x) => x.name === name)!;
 
 /** The reboot the SEPP asked for (its reboot command touched the flag): stop it, boot what the bootloader picks. */
 async function rebootDevice(): Promise<string> {
-  await waitUntil("reboot request", () => existsSync(rebootFlag()), 60_000);
+  await waitFor("reboot request", () => existsSync(rebootFlag()), 60_000);
   rmSync(rebootFlag());
   await stopDeviceSepp();
   const { slot: booted, root } = await device.reboot();

@@ -11,7 +11,8 @@ import { n32Admission, type AdmissionPeer } from "../src/pki/admission.ts";
 import { TrustStore } from "../src/pki/trust.ts";
 import { startN32Server, type N32Env, type N32Server, type N32ServerLimits } from "../src/transport/h2server.ts";
 import type { H2Client } from "../src/transport/h2client.ts";
-import { FQDN_B, PLMN_A, PLMN_B, RI_ID, testPki, until, type TestPki } from "./support/pki.ts";
+import { FQDN_B, PLMN_A, PLMN_B, RI_ID, testPki, type TestPki } from "./support/pki.ts";
+import { waitFor } from "../scripts/lib/pair.ts";
 import { n32ClientAs, rawTls, statusOf } from "./support/n32-conn.ts";
 
 let pki: TestPki;
@@ -185,7 +186,7 @@ describe("preface and idle timeouts", () => {
     // a raw HTTP/2 client (node:http2 over our TLS socket) that only PINGs
     const raw = rawTls(s.port, pki, pki.seppB, { preface: false });
     open.push({ close: () => raw.socket.destroy() });
-    await until(() => raw.secure, 3000, "TLS");
+    await waitFor("TLS", () => raw.secure, 3000, 10);
     const session = http2.connect("https://x", {
       createConnection: () => raw.socket,
     } as http2.SecureClientSessionOptions);
