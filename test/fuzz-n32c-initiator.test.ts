@@ -10,21 +10,18 @@ import { HOME, HOME_UDM, VISITED, waitForState, type SeppProcess } from "../scri
 import { type NfClient, startNf, type TestNf } from "./support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "./support/two-sepps.ts";
 import type { N32Proxy } from "./support/n32-proxy.ts";
-import { deepJson, expectHealthy, metricSum } from "./support/fuzz.ts";
+import { deepJson, expectHealthy, metricSum, hostileValue } from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
 
-const hostile: fc.Arbitrary<unknown> = fc.oneof(
-  fc.integer(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.string({ unit: "grapheme", maxLength: 30 }),
-  fc.integer({ min: 1000, max: 30000 }).map((n) => "\u{1F600}".repeat(n / 2)),
-  fc.integer({ min: 50, max: 3000 }).map((d) => JSON.parse(deepJson(d, "object"))),
-  fc.integer({ min: 100, max: 3000 }).map((n) => new Array(n).fill("PRINS")),
-  fc.constant(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}')),
-  fc.jsonValue({ maxDepth: 3 }),
-);
+const hostile: fc.Arbitrary<unknown> = hostileValue({
+  doubles: false,
+  huge: [1000, 30000],
+  deep: [50, 3000],
+  deepKinds: ["object"],
+  jsonDepth: 3,
+  extra: [fc.integer({ min: 100, max: 3000 }).map((n) => new Array(n).fill("PRINS"))],
+});
 
 describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
   let w: TwoSepps<"c">;

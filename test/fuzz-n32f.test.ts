@@ -19,6 +19,7 @@ import {
   metricSum,
   type RawResponse,
   rawPeerToHome,
+  hostileValue,
 } from "./support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -26,19 +27,11 @@ const AM_DATA = { gpsis: ["msisdn-491700000001"] };
 const PROCESS = "/n32f-forward/v1/n32f-process";
 
 /** Hostile JSON values (as JS values; deep ones are parsed from text). */
-const hostile: fc.Arbitrary<unknown> = fc.oneof(
-  fc.integer(),
-  fc.double(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.string({ unit: "grapheme", maxLength: 30 }),
-  fc.integer({ min: 1000, max: 30000 }).map((n) => "\u{1F600}".repeat(n / 2)),
-  fc.integer({ min: 50, max: 2000 }).map((d) => JSON.parse(deepJson(d, "array"))),
-  fc.integer({ min: 50, max: 2000 }).map((d) => JSON.parse(deepJson(d, "object"))),
-  fc.integer({ min: 1000, max: 20000 }).map((n) => new Array(n).fill({ encBlockIndex: 1 })),
-  fc.constant(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}')),
-  fc.jsonValue({ maxDepth: 4 }),
-);
+const hostile: fc.Arbitrary<unknown> = hostileValue({
+  huge: [1000, 30000],
+  deep: [50, 2000],
+  extra: [fc.integer({ min: 1000, max: 20000 }).map((n) => new Array(n).fill({ encBlockIndex: 1 }))],
+});
 const jsonType = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
 
 describe("fuzz N32-f: mutated protected messages from the legitimate peer", () => {
