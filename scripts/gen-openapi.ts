@@ -20,13 +20,17 @@
 //   - annotations and OpenAPI-only keywords (description, example, discriminator, readOnly, default, x-*)
 //     are dropped; `format` is kept where ajv-formats knows it, else dropped (OpenAPI formats such as
 //     int32/float are hints);
+//   - a `pattern` the `u` flag refuses only for an identity escape (`\@`) is unescaped (see unicodePattern);
 //   - any other keyword stops the generator, so that a new release cannot be silently mistranslated.
+// scripts/gen-openapi-bodies.ts reuses this Converter (with ConverterOptions) for the request-body validators of the
+// roaming APIs that the border screening uses.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Ajv, { _ } from "ajv";
 import standaloneCode from "ajv/dist/standalone/index.js";
 import addFormats from "ajv-formats";
 import { parse as parseYaml } from "yaml";
+import { repairQuotedScalars } from "./gen-api-ie-mapping.ts";
 
 /** The 3GPP files whose component schemas are all N32 data types (TS 29.573 Rel-18). */
 export const ROOT_FILES = [
@@ -103,18 +107,33 @@ type Obj = { [k: string]: Json };
 
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-class Converter {
+/** How a Converter names and bounds what it emits (the N32 defaults keep n32.schema.json as it was). */
+export interface ConverterOptions {
+  /** the $defs name of schema `name` of `file` (default: `name`; names must then be unique across files) */
+  qualify?: (file: string, name: string) => string;
+  /** a $ref into a 3GPP file that is not shipped becomes `{}` (accept any value, recorded in `substituted`)
+   *  instead of stopping the generator */
+  unshippedAsAny?: boolean;
+  /** drop `uniqueItems` unless the items declare a scalar `type` (ajv then checks in linear time; on object
+   *  items it compares every pair: quadratic in the item count of a hostile body), recorded in `dropped` */
+  linearUniqueItemsOnly?: boolean;
+}
+
+export class Converter {
   private docs = new Map<string, Obj>();
   /** $defs name → converted schema, in the order first reached (deterministic). */
   readonly defs = new Map<string, Json>();
   /** $defs name → "file#pointer" it came from (to detect two different schemas with one name). */
   private origin = new Map<string, string>();
   readonly substituted: string[] = [];
+  /** where uniqueItems was dropped (linearUniqueItemsOnly) */
+  readonly dropped: string[] = [];
   private knownFormats: Set<string>;
 
   constructor(
     private specDir: string,
     knownFormats: Iterable<string>,
+    private options: ConverterOptions = {},
   ) {
     this.knownFormats = new Set(knownFormats);
   }
@@ -129,7 +148,8 @@ class Converter {
       } catch {
         return undefined;
       }
-      const parsed: unknown = parseYaml(text);
+      // TS29502_Nsmf_PDUSession.yaml needs the repair; it leaves the other files unchanged
+      const parsed: unknown = parseYaml(repairQuotedScalars(text));
       if (!isObj(parsed)) throw new Error(`${file}: not a YAML mapping`);
       d = parsed;
       this.docs.set(file, d);
@@ -147,8 +167,9 @@ class Converter {
   }
 
   /** Ensure `name` of `file` is in $defs; returns the $defs name. */
-  include(file: string, name: string): string {
-    const key = `${file}#/components/schemas/${name}`;
+  include(file: string, schemaName: string): string {
+    const key = `${file}#/components/schemas/${schemaName}`;
+    const name = this.options.qualify ? this.options.qualify(file, schemaName) : schemaName;
     const prev = this.origin.get(name);
     if (prev === key) return name;
     if (prev !== undefined) throw new Error(`schema name clash: ${prev} and ${key}`);
@@ -156,12 +177,16 @@ class Converter {
     const sub = MISSING_FILE_SUBSTITUTES[key];
     const d = this.doc(file);
     if (!d) {
-      if (!sub) throw new Error(`unresolved reference ${key}: file not in ${this.specDir}`);
-      this.substituted.push(`${key}: ${sub.why}`);
-      this.defs.set(name, sub.schema as Json);
+      if (sub) {
+        this.substituted.push(`${key}: ${sub.why}`);
+        this.defs.set(name, sub.schema as Json);
+      } else if (this.options.unshippedAsAny) {
+        this.substituted.push(`${key}: file not shipped, any value`);
+        this.defs.set(name, {});
+      } else throw new Error(`unresolved reference ${key}: file not in ${this.specDir}`);
       return name;
     }
-    const raw = ((d.components as Obj | undefined)?.schemas as Obj | undefined)?.[name];
+    const raw = ((d.components as Obj | undefined)?.schemas as Obj | undefined)?.[schemaName];
     if (raw === undefined) throw new Error(`unresolved reference ${key}`);
     this.defs.set(name, null); // placeholder keeps first-reached order and stops cycles
     this.defs.set(name, this.convert(raw, file, key));
@@ -182,7 +207,8 @@ class Converter {
     const out: Obj = {};
     for (const [k, v] of Object.entries(s)) {
       if (DROPPED.has(k) || k.startsWith("x-") || k === "nullable") continue;
-      if (KEPT.has(k)) out[k] = v;
+      if (k === "pattern" && typeof v === "string") out.pattern = unicodePattern(v, at);
+      else if (KEPT.has(k)) out[k] = v;
       else if (k === "format") {
         if (typeof v === "string" && this.knownFormats.has(v)) out.format = v;
       } else if (k === "exclusiveMinimum" || k === "exclusiveMaximum") {
@@ -202,6 +228,15 @@ class Converter {
         out[k] = v.map((x, i) => this.convert(x, file, `${at}/${k}/${i}`));
       } else throw new Error(`${at}: keyword "${k}" has no translation`);
     }
+    if (this.options.linearUniqueItemsOnly && out.uniqueItems === true) {
+      const items = out.items;
+      const t = isObj(items) ? items.type : undefined;
+      const types = Array.isArray(t) ? t : t === undefined ? [] : [t];
+      if (types.length === 0 || types.some((x) => x === "object" || x === "array")) {
+        delete out.uniqueItems;
+        this.dropped.push(at);
+      }
+    }
     // exclusive* replaced minimum/maximum when boolean
     if (s.exclusiveMinimum === true) delete out.minimum;
     if (s.exclusiveMaximum === true) delete out.maximum;
@@ -215,6 +250,26 @@ class Converter {
     }
     return out;
   }
+}
+
+/**
+ * ajv compiles patterns with the `u` flag, where an identity escape of a character that is not syntax (`\@` in
+ * TS 29.503's ProSe RSC pattern) is an error; it means that character. Such escapes are unescaped, only in a
+ * pattern that the `u` flag refuses; a pattern still refused stops the generator.
+ */
+function unicodePattern(p: string, at: string): string {
+  const ok = (x: string) => {
+    try {
+      new RegExp(x, "u");
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (ok(p)) return p;
+  const fixed = p.replace(/\\([\s\S])/g, (m, c: string) => (/[@#%&'"!,;:<>=~`]/.test(c) ? c : m));
+  if (!ok(fixed)) throw new Error(`${at}: pattern ${JSON.stringify(p)} is not a valid unicode regular expression`);
+  return fixed;
 }
 
 /** Navigate a converted schema by a path of keys, failing loudly when 3GPP changed the shape. */
@@ -270,8 +325,9 @@ function addReceiveVariants(defs: Map<string, Json>): void {
 export const RX_EXPORTS = ["Rx_DataToIntegrityProtectBlock", "Rx_DataToIntegrityProtectAndCipherBlock"] as const;
 export const SCHEMA_ID = "urn:sepp:n32";
 
-function newAjv(standalone: boolean): Ajv {
+export function newAjv(standalone: boolean, overrides: { strictRequired?: boolean; inlineRefs?: boolean } = {}): Ajv {
   const ajv = new Ajv({
+    ...overrides,
     // allErrors stays false: stop at the first failure (fast, bounded on hostile input).
     strict: true,
     strictTypes: false, // 3GPP puts `properties` without `type: object` inside allOf

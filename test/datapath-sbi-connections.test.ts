@@ -11,7 +11,9 @@ import { memoryLogger } from "../src/log.ts";
 import {
   clientPreface,
   ENHANCE_YOUR_CALM,
+  FRAME,
   findGoaway,
+  frame,
   headersFrame,
   rawConnect,
   rstFrame,
@@ -145,4 +147,36 @@ describe("reset streams", () => {
     expect(findGoaway(c.received())).toBe(ENHANCE_YOUR_CALM);
     expect(await nfGet(s.port)).toBe(200);
   });
+});
+
+describe("control-frame floods", () => {
+  // RFC 9113 10.5: PING (CVE-2019-9512) and SETTINGS (CVE-2019-9515) each make the server answer. The runtime ends
+  // only a burst of ~1000 unanswered ones; this client reads its answers and sends 500 at a time, which the runtime
+  // alone answered for as long as it went on (broken behaviour: the connection is still open after 20 000 frames).
+  const flood = async (port: number, one: Buffer, frames: number) => {
+    const c = await rawConnect(port);
+    sockets.push(c.socket);
+    c.socket.write(clientPreface());
+    const chunk = Buffer.concat(Array.from({ length: 500 }, () => one));
+    for (let sent = 0; sent < frames && !c.isClosed(); sent += 500) {
+      c.socket.write(chunk);
+      await Bun.sleep(1);
+    }
+    await Promise.race([c.closed, Bun.sleep(3000)]);
+    return c;
+  };
+  const pingFrame = frame(FRAME.PING, 0, 0, Buffer.alloc(8));
+  const settingsFrame = frame(FRAME.SETTINGS, 0, 0, Buffer.from([0, 4, 0, 0, 0xff, 0xff])); // INITIAL_WINDOW_SIZE 65535
+
+  for (const [kind, one] of [
+    ["PING", pingFrame],
+    ["SETTINGS", settingsFrame],
+  ] as const)
+    test(`a ${kind} flood ends the connection with GOAWAY ENHANCE_YOUR_CALM; other connections are served`, async () => {
+      const s = await start();
+      const c = await flood(s.port, one, 20_000); // bounded: 20 000 frames at most
+      expect(c.isClosed()).toBe(true);
+      expect(findGoaway(c.received())).toBe(ENHANCE_YOUR_CALM);
+      expect(await nfGet(s.port)).toBe(200);
+    });
 });

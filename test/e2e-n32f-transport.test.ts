@@ -67,7 +67,7 @@ describe("N32-f transport (P11): a TLS 1.2 partner, OPTIONS, gzip, and the error
       homeNfs: { [HOME_UDM]: udm },
       visitedNfs: { [VISITED_SMF]: vsmf },
       // the home SEPP's N32-f traffic to the visited SEPP passes a proxy (it reads the reports on the wire)
-      proxies: { f: { target: "visited", via: "n32fUri" } },
+      proxies: { f: { target: "visited", via: "n32f" } },
       edit: (side, c) => {
         const peer = c.peers![0]!;
         peer.profile = { allowTls12: true };

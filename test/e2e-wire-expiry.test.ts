@@ -33,7 +33,7 @@ describe("an expired N32-f context (PRINS, two SEPP processes, a proxy between t
       name: "e2e-expiry",
       capabilities: ["PRINS"],
       homeNfs: { [HOME_UDM]: udm },
-      proxies: { f: { target: "home", via: "n32fUri" } },
+      proxies: { f: { target: "home", via: "n32f" } },
       edit: (side, c) => {
         if (side === "home") c.n32c = { ...c.n32c, contextValiditySeconds: VALIDITY_S, rekeyMarginSeconds: 1 };
       },

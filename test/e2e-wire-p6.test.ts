@@ -110,7 +110,7 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
       name: "e2e-p6-mismatch",
       capabilities: ["PRINS"],
       homeNfs: { [HOME_UDM]: udm },
-      proxies: { f: { target: "home", via: "n32fUri" }, c: { target: "visited", via: "n32cUri" } },
+      proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];

@@ -186,7 +186,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       name: "e2e-wire",
       capabilities: ["PRINS"],
       homeNfs: { [HOME_UDM]: udm, [HOME_AUSF]: ausf },
-      proxies: { f: { target: "home", via: "n32fUri" }, c: { target: "visited", via: "n32cUri" } },
+      proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];

@@ -77,7 +77,7 @@ describe("fuzz N32-c initiator: hostile answers from the peer's side", () => {
       name: "fuzz-n32c-init",
       capabilities: ["PRINS"],
       homeNfs: { [HOME_UDM]: udm },
-      proxies: { c: { target: "home", via: "n32cUri" } },
+      proxies: { c: { target: "home", via: "n32c" } },
       edit: (_side, c) => {
         c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000, requestTimeoutMs: 3000 };
       },

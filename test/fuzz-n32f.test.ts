@@ -103,7 +103,7 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
       name: "fuzz-n32f",
       capabilities: ["PRINS"],
       homeNfs: { [HOME_UDM]: udm },
-      proxies: { f: { target: "home", via: "n32fUri" } },
+      proxies: { f: { target: "home", via: "n32f" } },
       edit: (side, c) => {
         // the refusals are reported with n32f-error over N32-c: no rate limit in the way of the reports
         c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };

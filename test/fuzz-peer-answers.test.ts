@@ -127,7 +127,7 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
     w = await startTwoSepps({
       name: "fuzz-answers",
       capabilities: ["TLS"],
-      proxies: { f: { target: "home", via: "n32fUri" } },
+      proxies: { f: { target: "home", via: "n32f" } },
     });
     ({ visited: v } = w);
     proxy = w.proxies.f;

@@ -58,7 +58,7 @@ test("TokenBuckets: burst of `rate`, refill over time, keys independent, bounded
 });
 
 test("builders produce schema-valid bodies and refuse invalid ones", () => {
-  const me = { n32Fqdn: FQDN_A, plmnIds: [PLMN_A], n32fPort: 8443 };
+  const me = { n32Fqdn: FQDN_A, plmnIds: [PLMN_A], n32fPorts: [8443, 9443] };
   const bodies: [Parameters<typeof validateBody>[0], unknown][] = [
     [
       "SecNegotiateReqData",
@@ -98,6 +98,7 @@ test("builders produce schema-valid bodies and refuse invalid ones", () => {
     senderN32fPort: 8443,
     "3GppSbiTargetApiRootSupported": true,
   });
+  expect(bodies[2]![1]).toMatchObject({ senderN32fFqdn: FQDN_A, senderN32fPortList: [8443, 9443] });
   expect(() => msg.n32fContextInfo("xyz")).toThrow(msg.InvalidOwnBodyError);
   expect(() =>
     msg.secNegotiateReq({ ...me, n32Fqdn: "not a fqdn" }, { capabilities: ["PRINS"], purposes: [] }),

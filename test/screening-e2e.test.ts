@@ -2,7 +2,9 @@
 // partner's requests after verification/reconstruction and before delivery. An allowed roaming operation reaches
 // the UDM; an operation outside the home role (category 1), a foreign subscriber (category 2) and a purpose not
 // negotiated are refused with a ProblemDetails naming the category that reaches the AMF, nothing reaches the UDM,
-// and the home SEPP logs a security event and counts it in /metrics. A UDM answering with 3gpp-Sbi-Oci 100 %
+// and the home SEPP logs a security event and counts it in /metrics. With body validation on, a UECM registration
+// whose body matches TS 29.503's schema reaches the UDM and one that does not is refused with 400
+// SCREENING_BODY_INVALID and its invalidParams. A UDM answering with 3gpp-Sbi-Oci 100 %
 // makes the home SEPP answer the next request itself with 503 NF_CONGESTION carrying the OCI.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME_UDM, waitFor, type SeppProcess } from "../scripts/lib/pair.ts";
@@ -39,6 +41,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
               plmnConsistency: { mode: "refuse" },
               plausibility: { mode: "refuse" },
               purpose: { mode: "refuse" },
+              bodyValidation: { mode: "refuse", apis: ["nudm-uecm"] },
             };
         },
       });
@@ -99,6 +102,52 @@ for (const mode of ["PRINS", "TLS"] as const) {
         expect(text).toContain(
           `sepp_screening_events_total{action="refused",category="${category}",peer="visited",rule="${rule}"} 1`,
         );
+    });
+
+    const REGISTRATION = `/nudm-uecm/v1/${SUPI}/registrations/amf-3gpp-access`;
+    const PEI = "imeisv-4370816125816151";
+    const registration = {
+      amfInstanceId: "25c1d3a4-0e1f-4a2b-9c3d-5e6f7a8b9c0d",
+      deregCallbackUri: "https://amf1.5gc.mnc015.mcc234.3gppnetwork.org/namf-callback/v1/dereg",
+      guami: { plmnId: { mcc: "234", mnc: "15" }, amfId: "cafe00" },
+      ratType: "NR",
+      pei: PEI,
+    };
+    const put = (body: unknown) =>
+      amf.request("PUT", authority, REGISTRATION, { "content-type": "application/json" }, JSON.stringify(body));
+
+    test("body validation: a registration whose body matches TS 29.503's schema reaches the UDM", async () => {
+      const before = udm.received.length;
+      const r = await put(registration);
+      expect(r.status).toBe(200);
+      expect(udm.received.length).toBe(before + 1);
+    });
+
+    test("body validation: a body that does not match is refused (400 SCREENING_BODY_INVALID, invalidParams)", async () => {
+      const before = udm.received.length;
+      const { amfInstanceId: _, ...missing } = registration;
+      const r = await put({ ...missing, ratType: 5 });
+      expect(r.status).toBe(400);
+      expect(String(r.headers["content-type"])).toBe("application/problem+json");
+      expect(r.json()).toMatchObject({
+        status: 400,
+        cause: "SCREENING_BODY_INVALID",
+        invalidParams: [{ param: "/amfInstanceId", reason: "mandatory member missing" }],
+      });
+      expect(udm.received.length).toBe(before);
+      const event = await waitFor(
+        "security event",
+        async () => h.logs.find((l) => l.category === "security" && l.screening === "body") ?? null,
+        5000,
+        50,
+      );
+      expect(event).toMatchObject({ rule: "schema", peer: "visited", action: "refused" });
+      if (mode === "PRINS") expect(typeof event.messageId).toBe("string");
+      expect(JSON.stringify(h.logs.filter((l) => l.category === "security"))).not.toContain(PEI);
+      const text = await (await h.admin("/metrics")).text();
+      expect(text).toContain(
+        'sepp_screening_events_total{action="refused",category="body",peer="visited",rule="schema"} 1',
+      );
     });
 
     test("the UDM's 3gpp-Sbi-Oci (100 %) is honoured: the next request gets 503 NF_CONGESTION with the OCI", async () => {

@@ -14,6 +14,7 @@ import type { H2Client } from "../src/transport/h2client.ts";
 import { FQDN_B, PLMN_A, PLMN_B, RI_ID, testPki, type TestPki } from "./support/pki.ts";
 import { waitFor } from "../scripts/lib/pair.ts";
 import { n32ClientAs, rawTls, statusOf } from "./support/n32-conn.ts";
+import { ENHANCE_YOUR_CALM, FRAME, findGoaway, frame } from "./support/h2-frames.ts";
 
 let pki: TestPki;
 const open: Array<{ close(): unknown }> = [];
@@ -154,6 +155,52 @@ describe("per-peer connection quotas", () => {
     expect(c).not.toBeNull();
     expect(await statusOf(c!)).toBe(200);
     expect(s.sessions()).toBe(4);
+  });
+});
+
+describe("connections not yet admitted", () => {
+  test("idle TCP connections from one address cannot take the listener's TCP slots: a peer from another address still connects", async () => {
+    // TCP cap = maxSessions + 64 = 72; the attacker (127.0.0.3) opens more, never starting TLS (slow TLS, idle flood)
+    const s = await listen([HOME], { maxSessions: 8, prefaceTimeoutMs: 10_000 });
+    const held = await Promise.all(
+      Array.from(
+        { length: 100 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const sock = net.connect({ port: s.port, host: "127.0.0.1", localAddress: "127.0.0.3" });
+            sock.on("error", () => {});
+            open.push({ close: () => sock.destroy() });
+            sock.once("connect", () => resolve(sock));
+            sock.once("close", () => resolve(sock));
+          }),
+      ),
+    );
+    await Bun.sleep(300);
+    // the source's share of connections in set-up (default 32); the others were closed at accept
+    expect(held.filter((x) => !x.destroyed).length).toBeLessThanOrEqual(32);
+    const peer = await client(pki.seppB);
+    expect(peer).not.toBeNull();
+    expect(await statusOf(peer!)).toBe(200);
+  });
+});
+
+describe("control-frame floods", () => {
+  test("a peer sending PINGs faster than the bound (reading every answer) is ended with GOAWAY ENHANCE_YOUR_CALM", async () => {
+    const s = await listen([HOME]);
+    const raw = rawTls(s.port, pki, pki.seppB);
+    open.push({ close: () => raw.socket.destroy() });
+    await waitFor("TLS", () => raw.secure, 3000, 10);
+    // 500 at a time: under the runtime's own burst bound (~1000 unanswered), so the bound under test is ours
+    const chunk = Buffer.concat(Array.from({ length: 500 }, () => frame(FRAME.PING, 0, 0, Buffer.alloc(8))));
+    for (let sent = 0; sent < 20_000 && !raw.isClosed(); sent += 500) {
+      raw.socket.write(chunk);
+      await Bun.sleep(1);
+    }
+    await Promise.race([raw.closed, Bun.sleep(3000)]);
+    expect(raw.isClosed()).toBe(true);
+    expect(findGoaway(raw.received())).toBe(ENHANCE_YOUR_CALM);
+    const peer = await client(pki.seppB);
+    expect(await statusOf(peer!)).toBe(200);
   });
 });
 

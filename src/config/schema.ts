@@ -5,6 +5,7 @@
 // nothing. Objects are strict: an unknown (mistyped) member is an error, not silently ignored.
 // docs/CONFIG.md documents each member.
 import * as v from "valibot";
+import bodyTable from "../openapi/bodies.table.json" with { type: "json" };
 import { SystemSchema } from "../system/config.ts";
 
 const FQDN_RE = /^([0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?\.)+[A-Za-z]{2,63}\.?$/; // TS 29.571 Fqdn
@@ -174,6 +175,13 @@ export const PlmnRuleSchema = v.strictObject({
   kind: v.picklist(["plmnId", "plmnIdList", "servingNetworkName", "supi", "accessToken"]),
   expect: v.picklist(["peer", "own"]),
 });
+/** APIs with generated body validators, by 3GPP service name (`Nudm_SDM`) or API name (`nudm-sdm`) */
+const BodyApis = v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(64))), v.maxLength(64));
+export const BODY_VALIDATION_APIS: ReadonlySet<string> = new Set(
+  [...bodyTable.operations, ...bodyTable.callbacks].flatMap((e) =>
+    "api" in e && e.api ? [e.service, e.api] : [e.service],
+  ),
+);
 const RatePerSecond = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
 export const ScreeningSchema = v.strictObject({
   /** Category 1: operations not allowed for the peer's roles */
@@ -242,6 +250,16 @@ export const ScreeningSchema = v.strictObject({
     }),
     {},
   ),
+  /** Request bodies against the API's 3GPP OpenAPI schema (src/screening/body.ts); `apis` absent: every API */
+  bodyValidation: v.optional(
+    v.strictObject({
+      mode: v.optional(ScreeningMode, "off"),
+      apis: v.optional(BodyApis),
+      /** larger JSON (body, multipart root, form) is a finding: validation cost grows with its size */
+      maxJsonBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(16 << 20)), 65536),
+    }),
+    {},
+  ),
   /** Security event log lines per second (per peer and rule); refusals beyond are only counted */
   securityEventsPerSecond: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 20),
 });
@@ -250,6 +268,8 @@ export const PeerScreeningSchema = v.strictObject({
   roles: v.optional(v.pipe(v.array(v.picklist(["home", "visited"])), v.minLength(1)), ["home", "visited"]),
   useDefaults: v.optional(v.boolean(), true),
   allowedOperations: v.optional(v.pipe(v.array(ScreeningOperationSchema), v.maxLength(4096)), []),
+  /** overrides screening.bodyValidation's mode and/or apis for this peer */
+  bodyValidation: v.optional(v.strictObject({ mode: v.optional(ScreeningMode), apis: v.optional(BodyApis) })),
 });
 
 export const PeerSchema = v.strictObject({
@@ -348,6 +368,17 @@ export const ConfigSchema = v.strictObject({
     plmnIds: v.pipe(v.array(PlmnIdSchema), v.minLength(1)),
     /** FQDN announced as senderN32fFqdn; defaults to n32Fqdn */
     n32fFqdn: v.optional(Fqdn),
+    /**
+     * Ports announced as senderN32fPortList (the first as senderN32fPort): our externally visible N32-f endpoint
+     * behind a load balancer or NAT (P11: the peer sends N32-f there); absent: the N32-f listener's bound port
+     */
+    n32fPorts: v.optional(
+      v.pipe(
+        v.array(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+        v.minLength(1),
+        v.maxLength(8),
+      ),
+    ),
   }),
   listeners: v.strictObject({
     /** N32-c (HTTP/2 over mutual TLS); also N32-f when `n32f` is absent */
@@ -419,6 +450,8 @@ export const ConfigSchema = v.strictObject({
       maxConnections: v.optional(PosInt, 256),
       /** connections one configured peer (or one listed RI) may hold; the others keep theirs */
       maxConnectionsPerPeer: v.optional(PosInt, 16),
+      /** connections one source IP address may have in set-up (before admission); one more is closed at accept */
+      maxPendingPerSource: v.optional(PosInt, 32),
       /** TCP accept → TLS handshake → the client's HTTP/2 SETTINGS */
       prefaceTimeoutMs: v.optional(PosInt, 10_000),
       /** a connection without an open stream this long is closed (PINGs do not count) */
@@ -646,7 +679,14 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
     if (r.version !== undefined && r.api === undefined)
       issues.push({ path: `/screening/plmnConsistency/rules/${i}/version`, reason: "version needs api" });
   });
+  const unknownBodyApis = (apis: readonly string[] | undefined, path: string) =>
+    apis?.forEach((a, j) => {
+      if (!BODY_VALIDATION_APIS.has(a))
+        issues.push({ path: `${path}/${j}`, reason: `no body validators for API ${a} (docs/CONFIG.md lists them)` });
+    });
+  unknownBodyApis(c.screening.bodyValidation.apis, "/screening/bodyValidation/apis");
   c.peers.forEach((p, i) => {
+    unknownBodyApis(p.screening.bodyValidation?.apis, `/peers/${i}/screening/bodyValidation/apis`);
     if (new Set(p.screening.roles).size !== p.screening.roles.length)
       issues.push({ path: `/peers/${i}/screening/roles`, reason: "repeated role" });
     p.screening.allowedOperations.forEach((o, j) => {

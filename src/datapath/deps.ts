@@ -2,6 +2,7 @@
 // N32-c service (association state, error reporting), the PRINS engine, the clients, metrics.
 import type { SeppConfig, PeerConfig } from "../config/schema.ts";
 import type { N32fErrorReport } from "../n32c/messages.ts";
+import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Histogram, Registry } from "../metrics.ts";
 import type { PlmnId } from "../model/n32.ts";
@@ -28,6 +29,8 @@ export interface N32cView {
    * throttled per peer inside the N32-c service (one throttle with the n32f-error path).
    */
   renegotiate(peerId: string, why: string): boolean;
+  /** Where N32-f toward the peer goes (P11: what it announced, else n32fUri; src/n32c/n32f-endpoint.ts). */
+  n32fEndpointOf?(peerId: string): N32fEndpoint | undefined;
   /** Give up one context after a policy mismatch (P6/P10 with onPolicyMismatch: reject). */
   dropContext?(peerId: string, localContextId: string): boolean;
 }

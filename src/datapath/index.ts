@@ -77,6 +77,7 @@ export class DataPath {
     this.screening = new Screening({ config: o.config, log: o.log, metrics: o.metrics });
     this.peerClients = new PeerN32fClients({
       config: o.config,
+      endpointOf: (peer) => o.n32c.n32fEndpointOf?.(peer.id),
       onHopFailure: (peerId, hop, detail) =>
         o.log.every(`n32f-hop-${peerId}-${hop.url}`, 10_000, "warn", "N32-f next hop skipped for the back-off", {
           peer: peerId,

@@ -9,6 +9,7 @@ import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { H2Client, type CancelSignal, type H2Response } from "../transport/h2client.ts";
 import { isRiFailure, n32fHopsOf, type N32fHop } from "./n32f-hops.ts";
+import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
 import { acceptsGzip, gzipBody } from "./n32f-encoding.ts";
 import { UpstreamError } from "./upstream.ts";
 
@@ -55,6 +56,8 @@ export class PeerN32fClients {
       connectTimeoutMs: number;
       maxConnections: number;
       streamsPerConnection: number;
+      /** the peer's N32-f endpoint (N32cService.n32fEndpointOf, P11); absent: the configured n32fUri */
+      endpointOf?: (peer: PeerConfig) => N32fEndpoint | undefined;
       /** an RI next hop could not be used (logged by the caller, rate-limited) */
       onHopFailure?: (peerId: string, hop: N32fHop, detail: string) => void;
       now?: () => number;
@@ -88,7 +91,8 @@ export class PeerN32fClients {
     o: { direct?: boolean } = {},
   ): Promise<H2Response> {
     const cfg = this.opts.config();
-    const pools = this.#poolsOf(peer.id, n32fHopsOf(cfg, peer, this.opts.trust(), o.direct));
+    const ep = this.opts.endpointOf?.(peer);
+    const pools = this.#poolsOf(peer.id, n32fHopsOf(cfg, peer, this.opts.trust(), o.direct, ep));
     // the hot path (one hop, a ready client): no async frame
     if (pools.length === 1) {
       const pc = this.#ready(pools[0]!);

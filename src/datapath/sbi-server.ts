@@ -58,6 +58,7 @@ export function startSbiServer(o: SbiServerOptions): Promise<SbiServer> {
     idleTimeoutMs: o.limits.idleTimeoutMs ?? DEFAULT_GUARD.idleTimeoutMs,
     maxResetsPerWindow: o.limits.maxResetsPer10s ?? DEFAULT_GUARD.maxResetsPerWindow,
     resetWindowMs: 10_000,
+    maxControlFramesPerWindow: DEFAULT_GUARD.maxControlFramesPerWindow,
   };
   const maxSessions = o.limits.maxSessions ?? 1024;
   const perSource = new ConnQuota(() => o.limits.maxSessionsPerSource ?? 64, maxSessions);

@@ -1,6 +1,7 @@
 // src/datapath/tls-send.ts — the cSEPP sending our NF's request in TLS mode (TS 33.501 13.1.1.2, 5.9.3.2;
 // N32-PROFILE P8, P11): the NF's own request goes over the N32-f TLS session straight to the peer's N32-f endpoint
-// (never through an RI), with :authority = the pSEPP and the target apiRoot in 3gpp-Sbi-Target-apiRoot. Refused
+// (never through an RI), with :authority = the pSEPP and the target apiRoot in 3gpp-Sbi-Target-apiRoot (only to a
+// peer that announced 3GppSbiTargetApiRootSupported, P11; else only the peer's own telescopic FQDNs go). Refused
 // before N32: a body with an encBlockIndex member (400; PRINS has the engine check the same) and a header list an
 // N32 listener would not take (431). The peer's answer goes back through peer-answer.ts.
 import type { H2Response } from "../transport/h2client.ts";
@@ -11,7 +12,7 @@ import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/mult
 import { N32_LIMITS } from "../sbi/limits.ts";
 import { problem } from "../problem.ts";
 import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
-import { formatApiRoot, type ResolvedTarget } from "../sbi/target.ts";
+import { formatApiRoot, telescopicLabelOf, type ResolvedTarget } from "../sbi/target.ts";
 import type { HandlerDeps } from "./deps.ts";
 import { endToEnd, headerOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { logN32fFailure, nfResponse, responseWait, upstreamProblem } from "./peer-answer.ts";
@@ -53,10 +54,28 @@ export class TlsSend {
     for (const [n, v] of endToEnd(req.headers, DROP_ON_TLS))
       headers[n] = headers[n] === undefined ? v : `${headers[n]}, ${v}`;
     headers[ORIGINATING_NETWORK_ID] = originValue;
-    // TS 33.501 13.1.1.2: :authority = the pSEPP, the target's apiRoot in 3gpp-Sbi-Target-apiRoot
-    headers[TARGET_API_ROOT] = formatApiRoot(target);
-    headers[":authority"] = peer.n32Fqdn;
-    let listSize = req.path.length + 7 + 6 + 5 + 4 * 32; // :path :method :scheme and :status-sized slack
+    // TS 33.501 13.1.1.2: :authority = the pSEPP's N32-f FQDN (P11: what it announced), the target's apiRoot in
+    // 3gpp-Sbi-Target-apiRoot, only toward a peer that announced 3GppSbiTargetApiRootSupported (P11)
+    const ep = this.d.n32c.n32fEndpointOf?.(peer.id);
+    let path = req.path;
+    if (!ep || ep.targetApiRootSupported) {
+      headers[TARGET_API_ROOT] = formatApiRoot(target);
+      headers[":authority"] = ep?.fqdn ?? peer.n32Fqdn;
+    } else {
+      // else the target must be one of the peer's own telescopic FQDNs (P8: only the pSEPP maps its labels; we
+      // cannot mint one for it): it goes in :authority and the URI as the NF gave it (TS 29.500 6.1)
+      if (![peer.n32Fqdn, ep.fqdn].some((d) => telescopicLabelOf(target.host, d) !== null))
+        return problemOut(
+          problem(
+            504,
+            "TARGET_NF_NOT_REACHABLE",
+            "the peer SEPP does not support 3gpp-Sbi-Target-apiRoot (TLS mode) and the target is not one of its telescopic FQDNs",
+          ),
+        );
+      headers[":authority"] = target.authority;
+      path = target.pathPrefix + req.path;
+    }
+    let listSize = path.length + 7 + 6 + 5 + 4 * 32; // :path :method :scheme and :status-sized slack
     for (const n in headers) listSize += n.length + headers[n]!.length + 32;
     if (listSize > N32_MAX_HEADER_LIST)
       return problemOut(
@@ -73,7 +92,7 @@ export class TlsSend {
       rsp = await this.d.peerClients.request(
         peer,
         req.method,
-        req.path,
+        path,
         {
           headers,
           body: req.body.length ? req.body : undefined,

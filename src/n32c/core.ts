@@ -16,7 +16,7 @@ import { H2Client } from "../transport/h2client.ts";
 import { tunnelViasOf } from "../transport/connect-tunnel.ts";
 import { SeppError } from "../errors.ts";
 import { isIP } from "node:net";
-import type { OwnIdentity } from "./messages.ts";
+import type { OwnIdentity, PeerAnnouncement } from "./messages.ts";
 
 export const API_PREFIX = "/n32c-handshake/v1";
 export type N32cOperation = "exchange-capability" | "exchange-params" | "n32f-terminate" | "n32f-error";
@@ -143,6 +143,8 @@ export interface Association {
   enc?: string;
   /** the N32-c endpoint this association was negotiated with when a 307 redirected us (else the peer's n32cUri) */
   n32c?: N32cTarget;
+  /** what the SEPP we negotiated with announced in exchange-capability: N32-f goes there (P11, n32f-endpoint.ts) */
+  announced?: PeerAnnouncement;
 }
 
 export type Identity =
@@ -208,7 +210,8 @@ export class N32cCore {
       n32Fqdn: id.n32Fqdn,
       plmnIds: id.plmnIds,
       n32fFqdn: id.n32fFqdn,
-      n32fPort: this.deps.n32fPort?.() || undefined,
+      // P11: what we announce (senderN32fPort/-PortList): the configured externally visible ports, else the bound one
+      n32fPorts: id.n32fPorts ?? (this.deps.n32fPort?.() ? [this.deps.n32fPort()!] : undefined),
     };
   }
 
@@ -331,6 +334,9 @@ export class N32cCore {
           localContextId: next.localContextId,
           peerContextId: next.peerContextId,
           enc: next.enc,
+          // the same peer SEPP (or redirect target): its N32-c endpoint and announced N32-f endpoint still hold
+          ...(cur.n32c ? { n32c: cur.n32c } : {}),
+          ...(cur.announced ? { announced: cur.announced } : {}),
         });
         this.setState(peerId, "active-prins", {
           role: next.role,

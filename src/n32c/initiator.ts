@@ -211,7 +211,11 @@ export class PeerInitiator {
       // the SEPP we talk to: the peer's N32 FQDN, or the redirect target's (its certificate names it)
       if (!sameFqdn(rsp.sender, peer.n32Fqdn) && !sameFqdn(rsp.sender, target.fqdn))
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", "exchange-capability: sender is not the peer");
-      const redirected = target.uri !== peer.n32cUri ? { n32c: target } : {};
+      // P11: N32-f goes to what this SEPP announced (n32f-endpoint.ts); after a 307, the redirect target's
+      const redirected = {
+        ...(target.uri !== peer.n32cUri ? { n32c: target } : {}),
+        announced: msg.announcementOf(rsp),
+      };
       const sel = rsp.selectedSecCapability as "PRINS" | "TLS";
       if (sel !== "PRINS" && sel !== "TLS")
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", `peer selected ${String(sel).slice(0, 20)}`);

@@ -38,6 +38,7 @@ export function n32ListenerOptions(cfg: SeppConfig): {
       // connection admission bounds (issue 10): per-peer quotas, preface and idle timeouts, reset floods
       maxSessions: cfg.n32Connections.maxConnections,
       maxSessionsPerPeer: cfg.n32Connections.maxConnectionsPerPeer,
+      maxPendingPerSource: cfg.n32Connections.maxPendingPerSource,
       prefaceTimeoutMs: cfg.n32Connections.prefaceTimeoutMs,
       idleTimeoutMs: cfg.n32Connections.idleTimeoutMs,
       maxResetsPer10s: cfg.n32Connections.maxResetsPer10s,

@@ -50,8 +50,8 @@ export interface OwnIdentity {
   n32Fqdn: string;
   plmnIds: PlmnId[];
   n32fFqdn?: string;
-  /** our N32-f port, when known (listener bound) */
-  n32fPort?: number;
+  /** our announced N32-f ports (identity.n32fPorts, else the bound listener's port); absent when unknown */
+  n32fPorts?: number[];
 }
 
 /** exchange-capability request (TS 33.501 13.5 step 1; P7): capabilities in our priority order. */
@@ -69,7 +69,7 @@ export function secNegotiateReq(
   };
   if (o.targetPlmnId) b.targetPlmnId = o.targetPlmnId;
   if (o.purposes.length) b.intendedUsagePurpose = o.purposes.map((usagePurpose) => ({ usagePurpose }));
-  if (me.n32fPort) b.senderN32fPort = me.n32fPort;
+  if (me.n32fPorts?.length) b.senderN32fPort = me.n32fPorts[0];
   return checked("SecNegotiateReqData", b);
 }
 
@@ -95,7 +95,7 @@ export function secNegotiateRsp(
     supportedFeatures: SUPPORTED_FEATURES,
   };
   if (o.selected !== "NONE") b.senderN32fFqdn = me.n32fFqdn ?? me.n32Fqdn;
-  if (o.selected !== "NONE" && me.n32fPort) b.senderN32fPortList = [me.n32fPort];
+  if (o.selected !== "NONE" && me.n32fPorts?.length) b.senderN32fPortList = [...me.n32fPorts];
   if (o.allowed?.length) b.allowedUsagePurpose = o.allowed.map((usagePurpose) => ({ usagePurpose }));
   if (o.rejected?.length)
     b.rejectedUsagePurpose = o.rejected.map((usagePurpose) => ({
@@ -179,4 +179,26 @@ export function n32fErrorInfo(o: N32fErrorReport): N32fErrorInfo {
 
 export function problemBody(p: ProblemDetails): ProblemDetails {
   return checked("ProblemDetails", p);
+}
+
+/** What the peer announced in exchange-capability (P11; its body validated against the schema before). */
+export interface PeerAnnouncement {
+  n32fFqdn?: string;
+  /** the announced ports in the peer's order, only those in 1..65535 */
+  n32fPorts: number[];
+  /** `3GppSbiTargetApiRootSupported` (schema default: false) */
+  targetApiRootSupported: boolean;
+}
+
+/** The announcement of an exchange-capability body (request from an initiator, answer from a responder). */
+export function announcementOf(b: SecNegotiateReqData | SecNegotiateRspData): PeerAnnouncement {
+  const single = (b as SecNegotiateReqData).senderN32fPort;
+  const list = (b as SecNegotiateRspData).senderN32fPortList ?? (single === undefined ? [] : [single]);
+  const a: PeerAnnouncement = {
+    // a Uinteger outside the port range is not a port: left out (bounded: the first 8)
+    n32fPorts: list.slice(0, 8).filter((p) => Number.isInteger(p) && p >= 1 && p <= 65535),
+    targetApiRootSupported: b["3GppSbiTargetApiRootSupported"] === true,
+  };
+  if (b.senderN32fFqdn !== undefined) a.n32fFqdn = b.senderN32fFqdn;
+  return a;
 }

@@ -7,12 +7,14 @@ import type { N32fContextInfo, SecNegotiateRspData } from "../model/n32.ts";
 import type { N32Env } from "../transport/h2server.ts";
 import { N32cCore, N32cError, type N32cDeps, type N32cEvents, type PeerN32Status } from "./core.ts";
 import { PeerInitiator } from "./initiator.ts";
+import { cachedN32fEndpoint, type N32fEndpoint } from "./n32f-endpoint.ts";
 import * as msg from "./messages.ts";
 import { createResponder, type Responder } from "./responder.ts";
 import { TokenBuckets } from "./ratelimit.ts";
 
 export type { N32cDeps, PeerN32Status, N32cEvents } from "./core.ts";
 export { N32cError } from "./core.ts";
+export type { N32fEndpoint } from "./n32f-endpoint.ts";
 
 const SWEEP_MS = 5000;
 /**
@@ -191,6 +193,7 @@ export class N32cService {
         core.emit("context-terminated", { peerId, capability: a.capability, reason: "local" });
       core.associations.delete(peerId);
       this.#responder.kit.selected.delete(peerId);
+      this.#responder.kit.announced.delete(peerId);
       core.setState(peerId, "terminated", {
         localContextId: null,
         peerContextId: null,
@@ -280,6 +283,27 @@ export class N32cService {
       capability: s.capability,
       localContextId: this.#core.sendContextId(peerId, s.localContextId),
     };
+  }
+
+  /**
+   * Where N32-f toward a peer goes (P11 "Negotiation"; the one place the data path asks, n32f-endpoint.ts): what the
+   * SEPP of the current association announced in exchange-capability (after a 307: the redirect target), else the
+   * configured n32fUri. Cached per association (hot path). Undefined for an unknown peer.
+   *
+   * @example
+   * const ep = n32c.n32fEndpointOf("home"); // { url: "https://10.0.0.7:8443", fqdn, port, expectDnsName, … }
+   */
+  n32fEndpointOf(peerId: string): N32fEndpoint | undefined {
+    const core = this.#core;
+    const peer = core.peer(peerId);
+    if (!peer) return undefined;
+    const a = core.associations.get(peerId);
+    return cachedN32fEndpoint(a ?? peer, peer, a?.announced, a?.n32c, (why) =>
+      core.log.warn("the peer's announced N32-f endpoint is not used: the configured one is (P11)", {
+        peer: peerId,
+        detail: why,
+      }),
+    );
   }
 
   statusAll(): PeerN32Status[] {

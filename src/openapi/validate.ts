@@ -25,7 +25,9 @@ export type N32SchemaName =
   | "IpxProviderSecInfo"
   | "ProtectionPolicy";
 
-type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+/** An ajv (standalone) validator function. */
+export type SchemaValidator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+type Validator = SchemaValidator;
 const v = (f: unknown): Validator => f as Validator;
 
 const VALIDATORS: Readonly<Record<N32SchemaName, Validator>> = {
@@ -82,6 +84,11 @@ export function problemCauseFor(params: InvalidParam[]): "MANDATORY_IE_MISSING" 
   return params.length > 0 && params.every((p) => p.reason === MISSING_MEMBER_REASON)
     ? "MANDATORY_IE_MISSING"
     : "MANDATORY_IE_INCORRECT";
+}
+
+/** Run any generated validator (also the request-body ones of src/screening/body.ts): null or InvalidParam[]. */
+export function schemaErrors(fn: SchemaValidator, value: unknown): InvalidParam[] | null {
+  return run(fn, value);
 }
 
 function run(fn: Validator, value: unknown): InvalidParam[] | null {

@@ -1,6 +1,6 @@
 // src/screening/screening.ts — border screening of the partners' requests at the pSEPP (GSMA FS.36 categories 1–3,
 // TS 29.500 6.14.3 inter-PLMN purpose, rate limits per PLMN and per API, producers' overload control of
-// TS 29.500 6.4), called once per request after verification/reconstruction and before delivery (`inbound`), and
+// TS 29.500 6.4, request bodies against the APIs' OpenAPI schemas), called once per request after verification/reconstruction and before delivery (`inbound`), and
 // once with the producer's answer (`answered`). Rule evaluation is pure (rules.ts, plmn.ts, operations.ts); the
 // state here is the category-3 record, the rate buckets and the overload table, all bounded.
 //
@@ -9,11 +9,12 @@
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Registry } from "../metrics.ts";
-import type { PlmnId, ProblemDetails } from "../model/n32.ts";
+import type { InvalidParam, PlmnId, ProblemDetails } from "../model/n32.ts";
 import type { HttpMessage } from "../n32f/message.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { TokenBucket } from "../sbi/limits.ts";
 import { ORIGINATING_NETWORK_ID, parseOriginatingNetworkId } from "../sbi/origin.ts";
+import { apiSelected, bodyEntryOf, checkBody, loadBodyValidators } from "./body.ts";
 import { apiOf, type MatchedOperation } from "./operations.ts";
 import { OverloadTable } from "./overload.ts";
 import { ServingPartnerStore } from "./plausibility.ts";
@@ -54,13 +55,14 @@ export interface Refusal {
 
 export type Verdict = { ok: true; ticket: Ticket | null } | { ok: false; refusal: Refusal };
 
-type Category = "category-1" | "category-2" | "category-3" | "purpose" | "rate-limit" | "overload";
+type Category = "category-1" | "category-2" | "category-3" | "purpose" | "body" | "rate-limit" | "overload";
 
 export const SCREENING_CAUSES = {
   "category-1": "SCREENING_CAT1_NOT_ALLOWED",
   "category-2": "SCREENING_CAT2_PLMN_MISMATCH",
   "category-3": "SCREENING_CAT3_IMPLAUSIBLE",
   purpose: "SCREENING_PURPOSE_NOT_ALLOWED",
+  body: "SCREENING_BODY_INVALID",
   // rate limits and overload keep the 3GPP causes a consumer reacts to with back-off (TS 29.500 5.2.7.2)
   "rate-limit": "NF_CONGESTION_RISK",
   overload: "NF_CONGESTION",
@@ -109,7 +111,7 @@ export class Screening {
     this.#log = o.log;
     this.#events = o.metrics.counter(
       "sepp_screening_events_total",
-      "Border screening findings by peer, category (category-1|category-2|category-3|purpose|rate-limit|overload), rule and action (refused|logged)",
+      "Border screening findings by peer, category (category-1|category-2|category-3|purpose|body|rate-limit|overload), rule and action (refused|logged)",
     );
     this.#suppressed = o.metrics.counter(
       "sepp_screening_security_events_suppressed_total",
@@ -146,6 +148,9 @@ export class Screening {
     this.#rates.configure(s.rateLimits);
     this.#serving.reconfigure(s.plausibility.windowSeconds, s.plausibility.maxEntries);
     this.#overload.maxProducers = s.overloadControl.maxProducers;
+    // the generated body validators are loaded when a configuration first uses them, not per request
+    if (s.bodyValidation.mode !== "off" || cfg.peers.some((p) => (p.screening.bodyValidation?.mode ?? "off") !== "off"))
+      loadBodyValidators();
     if (prev) for (const p of prev.peers) if (!cfg.peers.some((q) => q.id === p.id)) this.#serving.forgetPeer(p.id);
   }
 
@@ -164,7 +169,9 @@ export class Screening {
         return refuse(403, "purpose", `3gpp-Sbi-Interplmn-Purpose ${r.reason}`);
     }
     const needOp = s.operations.mode !== "off" || s.plmnConsistency.mode !== "off" || s.plausibility.mode !== "off";
-    const callbackType = needOp ? callbackTypeOf(headerValues(req.headers, CALLBACK)[0]) : undefined;
+    const bodyMode = peer.screening.bodyValidation?.mode ?? s.bodyValidation.mode;
+    const callbackType =
+      needOp || bodyMode !== "off" ? callbackTypeOf(headerValues(req.headers, CALLBACK)[0]) : undefined;
     const { op, roles } =
       needOp && callbackType === undefined
         ? rules.match(peer.id, req.method, req.path)
@@ -178,6 +185,15 @@ export class Screening {
           "category-1",
           callbackType ? "callback type not allowed from this partner" : "operation not allowed from this partner",
         );
+    }
+    // the body against the API's OpenAPI schema (per API; the peer's setting overrides the global one)
+    if (bodyMode !== "off") {
+      const found = bodyEntryOf(req.method, req.path, callbackType);
+      if (found && apiSelected(found.entry, peer.screening.bodyValidation?.apis ?? s.bodyValidation.apis)) {
+        const bad = checkBody(found.entry, req.headers, req.body, s.bodyValidation.maxJsonBytes);
+        if (bad && this.#finding(req, "body", bad.rule, bodyMode))
+          return refuse(400, "body", bad.detail, [], bad.invalidParams);
+      }
     }
     const view = new RequestView(req.headers, req.query, req.body, cfg.sbi.maxBodyBytes);
     // category 2: PLMN identities in the request against the peer's or ours, as the operation's role says
@@ -282,8 +298,17 @@ export class Screening {
   }
 }
 
-function refuse(status: number, category: Category, detail: string, headers: Array<[string, string]> = []): Verdict {
-  return { ok: false, refusal: { status, problem: problem(status, SCREENING_CAUSES[category], detail), headers } };
+function refuse(
+  status: number,
+  category: Category,
+  detail: string,
+  headers: Array<[string, string]> = [],
+  invalidParams?: InvalidParam[],
+): Verdict {
+  return {
+    ok: false,
+    refusal: { status, problem: problem(status, SCREENING_CAUSES[category], detail, invalidParams), headers },
+  };
 }
 
 function headerValues(headers: ReadonlyArray<readonly [string, string]>, name: string): string[] {

@@ -5,7 +5,10 @@
 // - guardConnection: a preface timeout (TCP accept → TLS → the client's HTTP/2 SETTINGS), an idle timeout counted
 //   in time without an open stream (PINGs do not keep a connection alive), and a bound on the rate of streams the
 //   client resets before they were answered (the "rapid reset" of CVE-2023-44487): above it the connection ends
-//   with GOAWAY ENHANCE_YOUR_CALM (RFC 9113 7).
+//   with GOAWAY ENHANCE_YOUR_CALM (RFC 9113 7); likewise a client sending PING or SETTINGS frames (each one makes us
+//   answer) faster than the bound (CVE-2019-9512, CVE-2019-9515). The runtime's HTTP/2 layer ends only a burst of
+//   about 1000 unanswered control frames; a client that reads its ACKs and sends 500 at a time was answered
+//   indefinitely (about 100k per second, measured by `npm run abuse`).
 import http2 from "node:http2";
 
 export interface ConnGuardLimits {
@@ -16,6 +19,8 @@ export interface ConnGuardLimits {
   /** client resets of unanswered streams tolerated per `resetWindowMs`; one more ends the connection */
   maxResetsPerWindow: number;
   resetWindowMs: number;
+  /** PING and SETTINGS frames from the client tolerated per `resetWindowMs`; one more ends the connection */
+  maxControlFramesPerWindow: number;
 }
 
 export const DEFAULT_GUARD: ConnGuardLimits = {
@@ -23,6 +28,8 @@ export const DEFAULT_GUARD: ConnGuardLimits = {
   idleTimeoutMs: 120_000,
   maxResetsPerWindow: 200,
   resetWindowMs: 10_000,
+  // a client needs a handful (its SETTINGS, keep-alive PINGs); 1000 per 10 s leaves room for any of them
+  maxControlFramesPerWindow: 1000,
 };
 
 /** Connection slots per key with a total cap. Keys live only while they hold a slot (bounded by `total`). */
@@ -84,7 +91,7 @@ export function destroyWithSocket(session: http2.Http2Session, reset = false): v
   else raw?.destroy();
 }
 
-export type GuardEvent = "preface-timeout" | "idle" | "reset-flood";
+export type GuardEvent = "preface-timeout" | "idle" | "reset-flood" | "control-flood";
 
 /**
  * Per-session guards from the moment the HTTP/2 session exists (at TCP accept for h2c, after the TLS handshake
@@ -97,6 +104,8 @@ export class SessionGuard {
   #idle: ReturnType<typeof setTimeout> | null = null;
   #resets = 0;
   #windowStart = 0;
+  #control = 0;
+  #controlStart = 0;
   #ended = false;
 
   constructor(
@@ -112,6 +121,9 @@ export class SessionGuard {
     }, limits.prefaceTimeoutMs);
     preface.unref?.();
     session.once("remoteSettings", () => clearTimeout(preface));
+    const control = () => this.#countControl();
+    session.on("ping", control);
+    session.on("remoteSettings", control);
     session.once("close", () => {
       clearTimeout(preface);
       this.#ended = true;
@@ -171,6 +183,18 @@ export class SessionGuard {
     }
     if (++this.#resets > this.limits.maxResetsPerWindow) {
       this.onEvent("reset-flood");
+      this.#end(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+  }
+
+  #countControl(): void {
+    const now = performance.now();
+    if (now - this.#controlStart > this.limits.resetWindowMs) {
+      this.#controlStart = now;
+      this.#control = 0;
+    }
+    if (++this.#control > this.limits.maxControlFramesPerWindow) {
+      this.onEvent("control-flood");
       this.#end(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     }
   }

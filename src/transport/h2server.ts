@@ -66,6 +66,11 @@ export interface N32ServerLimits {
   maxSessionsPerPeer?: number;
   /** TLS handshake, then the client's HTTP/2 SETTINGS, each within this (default 10 s) */
   prefaceTimeoutMs?: number;
+  /**
+   * connections one source IP address may have in set-up at once (TCP accepted, not yet admitted: TLS handshake,
+   * certificate check); one more is closed at accept (default 32). Admitted connections count per peer instead.
+   */
+  maxPendingPerSource?: number;
   /** client resets of unanswered streams per 10 s before GOAWAY ENHANCE_YOUR_CALM (default 200) */
   maxResetsPer10s?: number;
 }
@@ -110,6 +115,8 @@ let nextConnId = 1;
 const EXPORT_LIMIT = 1024;
 /** set on an admitted TLS socket (a property: node hands the session a proxy of the socket, not the socket) */
 const ADMITTED = Symbol("sepp.admitted");
+/** the release of a connection's set-up slot (per source address), on the socket */
+const PENDING = Symbol("sepp.pendingSlot");
 
 function makeConnInfo(session: http2.ServerHttp2Session, identity: ConnIdentity): ConnInfo {
   const socket = session.socket as unknown as TLSSocket;
@@ -168,6 +175,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_GUARD.idleTimeoutMs,
     maxResetsPerWindow: limits.maxResetsPer10s ?? DEFAULT_GUARD.maxResetsPerWindow,
     resetWindowMs: 10_000,
+    maxControlFramesPerWindow: DEFAULT_GUARD.maxControlFramesPerWindow,
   };
   const quota = new ConnQuota(() => limits.maxSessionsPerPeer ?? 16, maxSessions);
   const caOf = (t: TrustStore) => [...t.tlsCaPem(), ...(opts.acceptRiClients ? t.riCaPem() : [])];
@@ -194,6 +202,26 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
   // TCP slots: the admitted connections' cap plus room for handshakes in progress (each bounded in time)
   server.maxConnections = maxSessions + 64;
 
+  // Connections in set-up per source address (issue 10: slow TLS, idle TCP): without this bound one address that
+  // never completes a handshake holds every TCP slot above, and a partner's new connection is refused. The slot is
+  // given back once the connection is admitted (or closes). Bun hands 'connection' and 'secureConnection' the
+  // same socket object.
+  const pending = new ConnQuota(() => limits.maxPendingPerSource ?? 32, Number.MAX_SAFE_INTEGER);
+  server.on("connection", (socket: TLSSocket) => {
+    const src = socket.remoteAddress ?? "?";
+    const release = pending.tryAcquire(src);
+    if (!release) {
+      log.every(`n32-pending-${src}`, 10_000, "warn", "N32 connection refused: too many in set-up from this source", {
+        source: src,
+        held: pending.held(src),
+      });
+      socket.destroy();
+      return;
+    }
+    socket.once("close", release);
+    (socket as unknown as Record<symbol, () => void>)[PENDING] = release;
+  });
+
   // A configuration change brings new roots: new connections are checked against them (the admission check below
   // always uses the store in force, CRLs included).
   server.on("connection", () => {
@@ -212,6 +240,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
   const sessionFactories = server.listeners("secureConnection") as Array<(s: TLSSocket) => void>;
   server.removeAllListeners("secureConnection");
   server.on("secureConnection", (socket: TLSSocket) => {
+    (socket as unknown as Record<symbol, (() => void) | undefined>)[PENDING]?.();
     let adm: Admission;
     try {
       adm = admit(peerChainOf(socket), trustOf());

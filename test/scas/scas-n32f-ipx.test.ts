@@ -155,7 +155,7 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
       name: "scas-ipx",
       capabilities: ["PRINS"],
       homeNfs: { [HOME_AUSF]: ausf, [HOME_UDM]: udm },
-      proxies: { f: { target: "home", via: "n32fUri" }, c: { target: "visited", via: "n32cUri" } },
+      proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];

@@ -26,12 +26,13 @@ export interface Closable {
   close(): unknown;
 }
 
-/** A hostile peer in front of `target` (it holds both SEPPs' certificates). With `via`, the other SEPP's peer
- *  entry sends its N32-c (`n32cUri`) or N32-f (`n32fUri`) traffic for `target` through it; without, nobody is
- *  pointed at it and the test uses it as a client that presents the other SEPP's certificate. */
+/** A hostile peer in front of `target` (it holds both SEPPs' certificates). `via: "n32c"`: the other SEPP's peer
+ *  entry sends its N32-c traffic for `target` through it (n32cUri); `via: "n32f"`: `target` announces the proxy's
+ *  port as its N32-f endpoint (identity.n32fPorts, P11), so the other SEPP's N32-f traffic goes through it; without
+ *  `via`, nobody is pointed at it and the test uses it as a client presenting the other SEPP's certificate. */
 export interface InFront {
   target: "home" | "visited";
-  via?: "n32cUri" | "n32fUri";
+  via?: "n32c" | "n32f";
   timeoutMs?: number;
 }
 
@@ -129,8 +130,11 @@ export async function startTwoSepps<P extends string = never>(o: TwoSeppsOptions
       visitedProducers: ports(o.visitedNfs),
       separateN32f: o.separateN32f,
       edit: (side, c) => {
-        for (const [name, p] of inFront)
-          if (p.via && p.target !== side) c.peers![0]![p.via] = `https://127.0.0.1:${proxyPorts.get(name)}`;
+        for (const [name, p] of inFront) {
+          const port = proxyPorts.get(name)!;
+          if (p.via === "n32c" && p.target !== side) c.peers![0]!.n32cUri = `https://127.0.0.1:${port}`;
+          if (p.via === "n32f" && p.target === side) c.identity!.n32fPorts = [port];
+        }
         if (o.visitedSbiTls && side === "visited") {
           c.listeners.sbi = { ...c.listeners.sbi!, tls: true };
           c.sbi = { ...c.sbi, certificate: "pki/sbi.crt.pem", privateKey: "pki/sbi.key.pem" };

@@ -91,10 +91,13 @@ export const exchangeCapability: OperationHandler<SecNegotiateReqData> = (kit, b
   const allowed = intended.filter((x) => peer.intendedUsagePurpose.includes(x as never));
   const rejected = intended.filter((x) => !peer.intendedUsagePurpose.includes(x as never));
   kit.selected.set(peer.id, choice);
+  // P11: N32-f toward the initiator goes to the endpoint it announced (n32f-endpoint.ts)
+  const announced = msg.announcementOf(b);
+  kit.announced.set(peer.id, announced);
   if (choice === "TLS" && (intended.length === 0 || allowed.length > 0)) {
     core.status(peer.id).counters.responderHandshakes++;
     core.m.handshakes.inc({ peer: peer.id, result: "ok" });
-    core.activate(peer.id, { capability: "TLS", role: "responder" }, null);
+    core.activate(peer.id, { capability: "TLS", role: "responder", announced }, null);
     core.log.info("N32 association active (TLS), as responder", { peer: peer.id });
   }
   return kit.send(
@@ -113,6 +116,7 @@ function teardown(kit: ResponderKit, peer: PeerConfig): Reply {
     return kit.fail(OP, 403, "NEGOTIATION_NOT_ALLOWED", "NONE from a peer without an association", undefined, peer.id);
   core.associations.delete(peer.id);
   kit.selected.delete(peer.id);
+  kit.announced.delete(peer.id);
   if (cur.localContextId) core.dropContext(peer.id, cur.localContextId, "peer");
   else core.emit("context-terminated", { peerId: peer.id, capability: cur.capability, reason: "peer" });
   core.status(peer.id).counters.terminationsReceived++;

@@ -119,7 +119,14 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
       core.m.handshakes.inc({ peer: peer.id, result: "ok" });
       core.activate(
         peer.id,
-        { capability: "PRINS", role: "responder", localContextId: localId, peerContextId: b.n32fContextId, enc },
+        {
+          capability: "PRINS",
+          role: "responder",
+          localContextId: localId,
+          peerContextId: b.n32fContextId,
+          enc,
+          announced: kit.announced.get(peer.id),
+        },
         ctx.validUntil,
       );
       // P11 tie-break: a peer whose N32 FQDN sorts lower is the initiator of the association; contexts we

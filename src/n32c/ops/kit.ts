@@ -14,6 +14,7 @@ import { problem as mkProblem, PROBLEM_JSON } from "../../problem.ts";
 import type { ConnInfo, N32Env } from "../../transport/h2server.ts";
 import { type Identity, type N32cCore, type N32cOperation, plmnKeyOf } from "../core.ts";
 import * as msg from "../messages.ts";
+import type { PeerAnnouncement } from "../messages.ts";
 import type { TokenBuckets } from "../ratelimit.ts";
 
 export type Ctx = Context<{ Bindings: N32Env }>;
@@ -44,6 +45,8 @@ export class ResponderKit {
   readonly negotiations = new Map<string, Negotiation>();
   /** last capability selected with a peer on exchange-capability (PRINS gates exchange-params) */
   readonly selected = new Map<string, SecurityCapability>();
+  /** what the initiator announced on that exchange-capability (its N32-f endpoint, P11), per peer */
+  readonly announced = new Map<string, PeerAnnouncement>();
 
   constructor(
     readonly core: N32cCore,

