@@ -235,7 +235,7 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
     });
     // The N32 listener here also serves N32-f, where listed RIs are clients (P11), so the TLS handshake itself may
     // complete; N32-c must still refuse the RI's certificate before any negotiation (P9): 403, never a 2xx.
-    // (With a separate N32-c listener it fails inside the TLS handshake: test/n32c-refusals.test.ts.)
+    // (With a separate N32-c listener it fails inside the TLS handshake: test/n32c/refusals.test.ts.)
     expect(attempt.error === undefined ? attempt.status : attempt.error).not.toBe("timeout");
     if (attempt.status !== undefined) {
       expect(attempt.status).toBe(403);

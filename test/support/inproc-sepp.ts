@@ -1,7 +1,7 @@
 // test/support/inproc-sepp.ts — a partner SEPP inside the test process: the project's own N32-c service and N32
 // listener with the identity of one side of a `writePair` pair (or of the third SEPP), so that a test or the fuzz
 // campaign holds the real N32-f context keys of a configured peer of a SEPP process and can seal hostile but
-// validly protected messages with them (test/fuzz-n32f-keyed.test.ts, scripts/fuzz/world.ts).
+// validly protected messages with them (test/fuzz/n32f-keyed.test.ts, scripts/fuzz/world.ts).
 import { join } from "node:path";
 import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
