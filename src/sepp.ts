@@ -23,6 +23,7 @@ import { disableCoreDumps, type Hardware, HardwareError, openHardware } from "..
 import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
+import { WorkerPool } from "./workers/pool.ts";
 import { STORE_SCHEMA, storeSchema } from "./config/migrate.ts";
 
 export interface RunningSepp {
@@ -118,7 +119,22 @@ async function startOpened(
   opened.push({ what: "N32-f contexts", close: () => contexts.clear() });
   metrics.gauge("sepp_n32f_contexts_active", "Live N32-f contexts").set({}, () => contexts.size);
   let n32fPort: number | undefined;
+  // data-path workers (issue 11 §3): N32-c, the store and the admin API stay here; SBI and N32-f run in the workers
+  const pool =
+    cfg0.workers > 1
+      ? new WorkerPool({
+          count: cfg0.workers,
+          config,
+          dataDir,
+          logLevel: (["debug", "info", "warn", "error"] as const).find((l) => log.enabled(l)) ?? "error",
+          tls,
+          contexts,
+          log: log.child({ component: "workers" }),
+          validateOutgoing: opts.validateOutgoing,
+        })
+      : undefined;
   const n32c = new N32cService({
+    shareContext: pool?.share,
     config,
     tls,
     log: log.child({ component: "n32c" }),
@@ -166,10 +182,15 @@ async function startOpened(
   });
   opened.push({ what: "RI announcer", close: () => riAnnouncer.stop() });
   n32c.on("context-active", (e) => riAnnouncer.onContextActive(e));
+  if (pool) {
+    n32c.on("context-active", () => pool.sync());
+    n32c.on("context-terminated", () => pool.sync());
+  }
 
   // N32 listener(s): N32-c and N32-f on one port, or N32-f on its own (listeners.n32f)
   const n32 = await startN32Listeners({
-    config: cfg0,
+    // with workers the N32-f listener runs in each of them: here N32-c alone
+    config: pool ? { ...cfg0, listeners: { ...cfg0.listeners, n32f: undefined } } : cfg0,
     tls,
     trust: trustOf,
     liveConfig: config,
@@ -180,23 +201,30 @@ async function startOpened(
         .filter((c) => c.state === "active")
         .flatMap((c) => risOf(c)),
     n32c: n32c.routes(),
-    n32fStreamHandler: dataPath.n32fStreamHandler(),
+    n32fStreamHandler: pool ? undefined : dataPath.n32fStreamHandler(),
     log,
   });
   opened.push({ what: "N32 listeners", close: () => n32.close() });
-  n32fPort = n32.n32f.port;
-  await dataPath.start();
+  if (pool) {
+    opened.push({ what: "data-path workers", close: () => pool.stop() });
+    await pool.start(n32c);
+    // tests only: SIGUSR2 ends worker 0, as a crash would (it is restarted on the same association)
+    if (process.env.SEPP_TEST_HOOKS === "1") process.on("SIGUSR2", () => pool.kill(0));
+  } else await dataPath.start();
+  n32fPort = pool ? pool.ports!.n32f : n32.n32f.port;
+  const sbiPort = pool ? pool.ports!.sbi : dataPath.sbiPort;
 
   const listeners: Record<string, string> = {
     n32: `https://${cfg0.listeners.n32.host}:${n32.n32.port}`,
-    n32f: `https://${(cfg0.listeners.n32f ?? cfg0.listeners.n32).host}:${n32.n32f.port}`,
+    n32f: `https://${(cfg0.listeners.n32f ?? cfg0.listeners.n32).host}:${n32fPort}`,
   };
-  if (dataPath.sbiPort !== undefined)
-    listeners.sbi = `${cfg0.listeners.sbi?.tls ? "https" : "http"}://${cfg0.listeners.sbi!.host}:${dataPath.sbiPort}`;
+  if (sbiPort !== undefined)
+    listeners.sbi = `${cfg0.listeners.sbi?.tls ? "https" : "http"}://${cfg0.listeners.sbi!.host}:${sbiPort}`;
 
   store.onChange(() => {
     n32c.reloadPeers();
     dataPath.reconfigure();
+    pool?.reconfigure();
   });
 
   const system = createSystem({
@@ -265,8 +293,8 @@ async function startOpened(
   const L = cfg0.listeners;
   const bound = {
     n32: [L.n32.host, n32.n32.port],
-    n32f: [(L.n32f ?? L.n32).host, n32.n32f.port],
-    sbi: [L.sbi?.host, dataPath.sbiPort],
+    n32f: [(L.n32f ?? L.n32).host, n32fPort],
+    sbi: [L.sbi?.host, sbiPort],
     admin: [L.admin.host, admin.port],
   } as const;
   void system.commitAfterBoot(
@@ -284,14 +312,14 @@ async function startOpened(
     (stopping ??= (async () => {
       await n32c.stop();
       await riAnnouncer.stop();
-      await Promise.all([n32.close(), dataPath.stop()]);
+      await Promise.all([n32.close(), dataPath.stop(), pool?.stop()]);
       await admin.close();
       contexts.clear();
       await hardware.close();
       store.close();
     })());
   return {
-    ports: { admin: admin.port, n32: n32.n32.port, n32f: n32.n32f.port, sbi: dataPath.sbiPort },
+    ports: { admin: admin.port, n32: n32.n32.port, n32f: n32fPort, sbi: sbiPort },
     dataDir,
     stop,
   };

@@ -420,6 +420,13 @@ export const ConfigSchema = v.strictObject({
     ]),
     { backend: "software", dir: "keys" },
   ),
+  /**
+   * Data-path worker threads (issue 11 §3, docs/ARCHITECTURE.md "Worker model"): 1 = the data path runs in the main
+   * thread (default); N > 1 = N workers share the SBI and N32-f ports (SO_REUSEPORT) and one N32-f association per
+   * peer (SEQ counters and replay windows in shared memory); needs a separate `listeners.n32f`, `listeners.sbi` and
+   * the software AEAD engine
+   */
+  workers: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), 1),
   /** Which AEAD engine carries N32-f AES-GCM */
   aead: v.optional(v.strictObject({ engine: v.optional(v.picklist(["software", "pkcs11"]), "software") }), {}),
   n32c: v.optional(

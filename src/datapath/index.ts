@@ -39,6 +39,8 @@ export interface DataPathOptions {
   defaults: ProtectionPolicy;
   /** validate every N32-f body we build against the 3GPP schema (tests) */
   validateOutgoing?: boolean;
+  /** a data-path worker: the SBI port is shared with the other workers (SO_REUSEPORT) */
+  reusePort?: boolean;
 }
 
 const N32C_PREFIX = "/n32c-handshake/";
@@ -133,13 +135,15 @@ export class DataPath {
     return this.#inflight + (this.#sbi?.inflight() ?? 0);
   }
 
-  async start(): Promise<void> {
+  /** Start the SBI listener (`portOverride`: a worker binds the port the first worker got, SO_REUSEPORT). */
+  async start(portOverride?: number): Promise<void> {
     const cfg = this.#o.config();
     const l = cfg.listeners.sbi;
     if (!l) return;
     this.#sbi = await startSbiServer({
       host: l.host,
-      port: l.port,
+      port: portOverride ?? l.port,
+      reusePort: this.#o.reusePort,
       tls: l.tls
         ? {
             key: resolvePem(cfg.sbi.privateKey!, this.#o.dataDir),

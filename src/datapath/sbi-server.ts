@@ -37,6 +37,8 @@ export interface SbiConnLimits {
 export interface SbiServerOptions {
   host: string;
   port: number;
+  /** share the port with the other data-path workers (SO_REUSEPORT) */
+  reusePort?: boolean;
   tls?: { key: string; cert: string; ca?: string[]; requestCert?: boolean };
   limits: ReadLimits & { maxConcurrentStreams: number } & SbiConnLimits;
   handle(req: InboundRequest): Promise<OutboundResponse>;
@@ -131,7 +133,8 @@ export function startSbiServer(o: SbiServerOptions): Promise<SbiServer> {
   };
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(o.port, o.host, () => {
+    // reusePort: data-path workers share the port (SO_REUSEPORT, docs/ARCHITECTURE.md "Worker model")
+    server.listen({ port: o.port, host: o.host, reusePort: o.reusePort === true }, () => {
       server.off("error", reject);
       const a = server.address();
       resolve({

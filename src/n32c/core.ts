@@ -3,6 +3,7 @@
 // metrics, and the client side of one N32-c exchange (a new mutually authenticated TLS connection toward
 // the peer's configured N32-c URI, TS 33.501 13.2.2.2 step 5 / P10).
 import type { AeadEngine } from "../../hw/aead.ts";
+import type { ContextShare } from "./keys.ts";
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Registry } from "../metrics.ts";
@@ -101,6 +102,8 @@ export interface N32cDeps {
   metrics: Registry;
   contexts: N32fContextStore;
   aead: AeadEngine;
+  /** data-path workers (src/workers/pool.ts): every new N32-f context is handed to them with a shared block */
+  shareContext?: ContextShare;
   now?: () => number;
   /** our N32-f port as bound (announced as senderN32fPort); omitted when unknown */
   n32fPort?: () => number | undefined;

@@ -427,6 +427,7 @@ export class PeerInitiator {
         peerRis,
         authorizedIpxId: authorizedIpxIdOf(peer),
         engine: core.deps.aead,
+        share: core.deps.shareContext,
         validitySeconds: cfg.n32c.contextValiditySeconds,
         rekeySeqThreshold: cfg.n32c.rekeySeqThreshold,
         rekeyMarginSeconds: cfg.n32c.rekeyMarginSeconds,

@@ -6,7 +6,22 @@
 import type { AeadEngine } from "../../hw/aead.ts";
 import type { PeerConfig } from "../config/schema.ts";
 import type { IpxProviderSecInfo, PlmnId, ProtectionPolicy } from "../model/n32.ts";
-import { createN32fContext, type JweEnc, type N32cRole, type N32fContext } from "../n32f/context.ts";
+import {
+  createN32fContext,
+  type JweEnc,
+  type N32cRole,
+  type N32fContext,
+  type N32fContextParams,
+} from "../n32f/context.ts";
+import { N32fSharedCounters } from "../n32f/shared-counters.ts";
+
+/** What a data-path worker needs to hold the same context (issue 11 §3): the parameters without engine and clock. */
+export type SharedContextSpec = Omit<N32fContextParams, "engine" | "now" | "shared">;
+/**
+ * Hands a new context to the data-path workers (src/workers/pool.ts): `spec.master` is a copy the callee owns and
+ * must wipe; `shared` is the block this thread's context also uses.
+ */
+export type ContextShare = (spec: SharedContextSpec, shared: N32fSharedCounters) => void;
 
 export const EXPORTER_LABEL = "EXPORTER_3GPP_N32_MASTER";
 export const MASTER_LENGTH = 64;
@@ -42,6 +57,8 @@ export interface ContextInput {
   rekeySeqThreshold: number;
   rekeyMarginSeconds: number;
   now: () => number;
+  /** data-path workers: the context's counters go to a shared block and the context is handed to them */
+  share?: ContextShare;
 }
 
 /** Create the N32-f context (P1: kdfContextId = the initiator's ID unless the peer's profile says responder). */
@@ -49,14 +66,13 @@ export function buildContext(i: ContextInput): N32fContext {
   const responderId = i.role === "initiator" ? i.peerContextId : i.localContextId;
   const kdfContextId = i.peer.profile.kdfContextId === "responder" ? responderId : i.initiatorContextId;
   const validUntil = i.now() + i.validitySeconds * 1000;
-  return createN32fContext({
+  const spec: SharedContextSpec = {
     localContextId: i.localContextId,
     peerContextId: i.peerContextId,
     role: i.role,
     enc: i.enc,
     master: Uint8Array.from(i.master),
     kdfContextId,
-    engine: i.engine,
     peerId: i.peer.id,
     association: {
       peerFqdn: i.peer.n32Fqdn,
@@ -73,6 +89,11 @@ export function buildContext(i: ContextInput): N32fContext {
     validUntil,
     rekeyThreshold: i.rekeySeqThreshold,
     rekeyMarginMs: Math.min(i.rekeyMarginSeconds * 1000, Math.max(0, validUntil - i.now())),
-    now: i.now,
-  });
+  };
+  if (!i.share) return createN32fContext({ ...spec, engine: i.engine, now: i.now });
+  const shared = N32fSharedCounters.create();
+  const forWorkers = Uint8Array.from(i.master); // createN32fContext wipes spec.master
+  const ctx = createN32fContext({ ...spec, engine: i.engine, now: i.now, shared });
+  i.share({ ...spec, master: forWorkers }, shared);
+  return ctx;
 }

@@ -118,18 +118,7 @@ export async function startN32Listeners(o: N32ListenersOptions): Promise<N32List
   let n32f = n32;
   if (separate) {
     try {
-      n32f = await startN32Server({
-        host: separate.host,
-        port: separate.port,
-        tls,
-        trust: o.trust,
-        admit: n32Admission(live, true, exchangedRis),
-        acceptRiClients: true,
-        app: appOf(),
-        limits,
-        log: o.log,
-        streamHandler: o.n32fStreamHandler,
-      });
+      n32f = await startN32fListener(o);
     } catch (e) {
       await n32.close();
       throw e;
@@ -142,4 +131,37 @@ export async function startN32Listeners(o: N32ListenersOptions): Promise<N32List
       await Promise.all(n32f === n32 ? [n32.close()] : [n32.close(), n32f.close()]);
     },
   };
+}
+
+/**
+ * The separate N32-f listener alone (`listeners.n32f`): what startN32Listeners starts beside N32-c, and what each
+ * data-path worker starts (src/workers/worker.ts) with `reusePort` on the port the first worker bound (`port`).
+ */
+export function startN32fListener(
+  o: Omit<N32ListenersOptions, "n32c"> & { port?: number; reusePort?: boolean },
+): Promise<N32Server> {
+  const cfg = o.config;
+  const l = cfg.listeners.n32f;
+  if (!l) throw new RangeError("no separate N32-f listener configured (listeners.n32f)");
+  const { minVersion, limits } = n32ListenerOptions(cfg);
+  const live = o.liveConfig ?? (() => cfg);
+  const a = new Hono<{ Bindings: N32Env }>();
+  a.notFound(() => problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such N32 resource")));
+  a.onError((err, c) => {
+    o.log.error("N32 request failed", { method: c.req.method, path: c.req.path.slice(0, 256), error: err });
+    return problemResponse(problem(500, "SYSTEM_FAILURE", "internal error"));
+  });
+  return startN32Server({
+    host: l.host,
+    port: o.port ?? l.port,
+    reusePort: o.reusePort,
+    tls: { key: o.tls.key, cert: o.tls.cert, minVersion, maxVersion: o.maxTlsVersion ?? cfg.tls.maxVersion },
+    trust: o.trust,
+    admit: n32Admission(live, true, o.exchangedRis ?? (() => [])),
+    acceptRiClients: true,
+    app: a,
+    limits,
+    log: o.log,
+    streamHandler: o.n32fStreamHandler,
+  });
 }

@@ -82,6 +82,8 @@ export interface FetchApp {
 export interface N32ServerOptions {
   host: string;
   port: number;
+  /** share the port with the other data-path workers (SO_REUSEPORT) */
+  reusePort?: boolean;
   /** minVersion: TLSv1.3 unless some peer may use TLS 1.2 (P1; the per-peer check runs per request);
    *  maxVersion: for interop tests only */
   tls: { key: string; cert: string; minVersion?: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" };
@@ -355,7 +357,8 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
 
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
+    // reusePort: data-path workers share the port (SO_REUSEPORT, docs/ARCHITECTURE.md "Worker model")
+    server.listen({ port: opts.port, host: opts.host, reusePort: opts.reusePort === true }, () => {
       server.off("error", reject);
       const addr = server.address();
       const port = typeof addr === "object" && addr ? addr.port : opts.port;

@@ -1,0 +1,60 @@
+// src/workers/messages.ts — what the main thread and the data-path workers say to each other (issue 11 §3,
+// docs/ARCHITECTURE.md "Worker model"). Everything crosses by postMessage inside one process: the N32-f master of
+// a context is copied into the worker's heap (never a file or a pipe) and wiped there once the keys are derived.
+import type { SeppConfig } from "../config/schema.ts";
+import type { LogLevel } from "../log.ts";
+import type { N32fErrorReport } from "../n32c/messages.ts";
+import type { SharedContextSpec } from "../n32c/keys.ts";
+import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
+import type { N32fContextState } from "../n32f/context.ts";
+
+/** One context for the workers: its parameters (with a copy of the master) and its shared block. */
+export interface SharedContextMsg {
+  spec: SharedContextSpec;
+  buffer: SharedArrayBuffer;
+}
+
+/** What the data path asks the N32-c service on every request (N32cView.brief) and where N32-f goes. */
+export interface PeerView {
+  brief: { state: string; capability: "PRINS" | "TLS" | null; localContextId: string | null };
+  endpoint?: N32fEndpoint;
+}
+
+/** The main thread's view that the workers mirror: per peer, and the state of every live context. */
+export interface SyncMsg {
+  op: "sync";
+  peers: Record<string, PeerView>;
+  contexts: Record<string, N32fContextState>;
+}
+
+export type ToWorker =
+  | {
+      op: "init";
+      index: number;
+      config: SeppConfig;
+      dataDir: string;
+      logLevel: LogLevel;
+      tls: { key: string; cert: string };
+      /** ports already bound by another worker (SO_REUSEPORT), else the configured ones */
+      ports: { sbi?: number; n32f?: number };
+      validateOutgoing: boolean;
+      contexts: SharedContextMsg[];
+      sync: SyncMsg;
+    }
+  | ({ op: "context" } & SharedContextMsg)
+  | SyncMsg
+  | { op: "config"; config: SeppConfig }
+  | { op: "stop" };
+
+/** N32-c calls a worker's data path makes; the main thread runs them (N32-c stays there). */
+export type N32cCall =
+  | { call: "reportError"; peerId: string; report: N32fErrorReport }
+  | { call: "handshake"; peerId: string }
+  | { call: "renegotiate"; peerId: string; why: string }
+  | { call: "dropContext"; peerId: string; localContextId: string };
+
+export type FromWorker =
+  | { op: "ready"; ports: { sbi: number; n32f: number } }
+  | { op: "stopped" }
+  | ({ op: "n32c" } & N32cCall)
+  | { op: "failed"; error: string };

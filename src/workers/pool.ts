@@ -1,0 +1,200 @@
+// src/workers/pool.ts — the main thread's side of the data-path workers (issue 11 §3, docs/ARCHITECTURE.md
+// "Worker model"): starts `workers` threads running src/workers/worker.ts on shared SBI and N32-f ports
+// (SO_REUSEPORT), hands every new N32-f context to them with its shared block (one association per peer for all
+// workers), mirrors the N32-c state they need, runs the N32-c calls they post, and restarts a worker that dies
+// (the shared blocks outlive it: no SEQ is reused, no replay window is lost).
+import type { SeppConfig } from "../config/schema.ts";
+import type { Logger, LogLevel } from "../log.ts";
+import type { SharedContextSpec } from "../n32c/keys.ts";
+import type { N32cService } from "../n32c/service.ts";
+import type { N32fContextStore } from "../n32f/context.ts";
+import type { N32fSharedCounters } from "../n32f/shared-counters.ts";
+import type { FromWorker, N32cCall, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
+
+export interface WorkerPoolOptions {
+  count: number;
+  config: () => SeppConfig;
+  dataDir: string;
+  logLevel: LogLevel;
+  tls: { key: string; cert: string };
+  contexts: N32fContextStore;
+  log: Logger;
+  validateOutgoing?: boolean;
+}
+
+/** Restart back-off of a dead worker (bounded). */
+const RESTART_MIN_MS = 100;
+const RESTART_MAX_MS = 5000;
+const SYNC_EVERY_MS = 200;
+
+export class WorkerPool {
+  readonly #o: WorkerPoolOptions;
+  readonly #workers: Array<Worker | null> = [];
+  /**
+   * Live shared contexts: the parameters with a copy of the master, kept while the context lives so that a
+   * restarted worker can hold it again (same process memory as the main thread's own keys); wiped when the context
+   * leaves the store.
+   */
+  readonly #shared = new Map<string, SharedContextMsg>();
+  #n32c: N32cService | undefined;
+  #ports: { sbi: number; n32f: number } | undefined;
+  #lastSync = "";
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #stopping = false;
+  /** restarts so far (status, tests) */
+  restarts = 0;
+
+  constructor(o: WorkerPoolOptions) {
+    this.#o = o;
+  }
+
+  get ports(): { sbi: number; n32f: number } | undefined {
+    return this.#ports;
+  }
+
+  /** keys.ts ContextShare: a new context goes to every running worker; the pool keeps its own copy. */
+  readonly share = (spec: SharedContextSpec, shared: N32fSharedCounters): void => {
+    const keep: SharedContextMsg = { spec, buffer: shared.buffer };
+    this.#shared.set(spec.localContextId.toLowerCase(), keep);
+    for (const w of this.#workers) w?.postMessage({ op: "context", ...keep } satisfies ToWorker);
+  };
+
+  /** Start every worker: the first binds the configured ports, the others join them (SO_REUSEPORT). */
+  async start(n32c: N32cService): Promise<void> {
+    this.#n32c = n32c;
+    await this.#spawn(0);
+    await Promise.all(Array.from({ length: this.#o.count - 1 }, (_, i) => this.#spawn(i + 1)));
+    this.#timer = setInterval(() => this.sync(), SYNC_EVERY_MS);
+    this.#timer.unref?.();
+  }
+
+  /** Post the N32-c view to the workers when it changed (also called at once on context-active/-terminated). */
+  sync(): void {
+    const s = this.#snapshot();
+    const text = JSON.stringify(s);
+    if (text === this.#lastSync) return;
+    this.#lastSync = text;
+    for (const w of this.#workers) w?.postMessage(s satisfies ToWorker);
+  }
+
+  reconfigure(): void {
+    const config = this.#o.config();
+    for (const w of this.#workers) w?.postMessage({ op: "config", config } satisfies ToWorker);
+  }
+
+  #snapshot(): SyncMsg {
+    const n32c = this.#n32c!;
+    const peers: SyncMsg["peers"] = {};
+    for (const p of this.#o.config().peers) {
+      const brief = n32c.brief(p.id);
+      if (brief) peers[p.id] = { brief, endpoint: n32c.n32fEndpointOf(p.id) };
+    }
+    const contexts: SyncMsg["contexts"] = {};
+    for (const c of this.#o.contexts.list()) contexts[c.localContextId] = c.state;
+    for (const [id, m] of this.#shared)
+      if (!this.#o.contexts.get(id)) {
+        m.spec.master.fill(0);
+        this.#shared.delete(id);
+      }
+    return { op: "sync", peers, contexts };
+  }
+
+  #spawn(index: number, attempt = 0): Promise<void> {
+    const w = new Worker(new URL("./worker.ts", import.meta.url).href);
+    this.#workers[index] = w;
+    const cfg = this.#o.config();
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      w.onmessage = (ev: MessageEvent<FromWorker>) => {
+        const m = ev.data;
+        if (m.op === "ready") {
+          ready = true;
+          this.#ports ??= m.ports;
+          this.#o.log.info("data-path worker ready", { worker: index, ...m.ports });
+          resolve();
+        } else if (m.op === "failed") {
+          this.#o.log.error("data-path worker failed to start", { worker: index, error: m.error });
+          reject(new Error(`data-path worker ${index}: ${m.error}`));
+        } else if (m.op === "n32c") this.#call(m);
+      };
+      w.addEventListener("close", () => {
+        if (this.#workers[index] === w) this.#workers[index] = null;
+        if (this.#stopping) return;
+        if (!ready) return reject(new Error(`data-path worker ${index} exited during start`));
+        // a dead worker is replaced; the association and its shared counters stay (they live in this thread too)
+        this.restarts++;
+        const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** Math.min(attempt, 6));
+        this.#o.log.warn("data-path worker exited: restarting", { worker: index, delayMs: delay });
+        setTimeout(() => {
+          if (this.#stopping) return;
+          this.#spawn(index, attempt + 1).catch((e) =>
+            this.#o.log.error("data-path worker restart failed", { worker: index, error: String(e) }),
+          );
+        }, delay).unref?.();
+      });
+      w.postMessage({
+        op: "init",
+        index,
+        config: cfg,
+        dataDir: this.#o.dataDir,
+        logLevel: this.#o.logLevel,
+        tls: this.#o.tls,
+        ports: { sbi: this.#ports?.sbi, n32f: this.#ports?.n32f },
+        validateOutgoing: this.#o.validateOutgoing ?? false,
+        contexts: [...this.#shared.values()],
+        sync: this.#n32c ? this.#snapshot() : { op: "sync", peers: {}, contexts: {} },
+      } satisfies ToWorker);
+    });
+  }
+
+  /** An N32-c call a worker's data path made (errors are logged: the worker does not wait for them). */
+  #call(c: N32cCall): void {
+    const n32c = this.#n32c!;
+    const fail = (e: unknown) =>
+      this.#o.log.every(`worker-n32c-${c.call}-${c.peerId}`, 10_000, "warn", "N32-c call from a worker failed", {
+        peer: c.peerId,
+        call: c.call,
+        error: String(e),
+      });
+    try {
+      if (c.call === "reportError") n32c.reportError(c.peerId, c.report).catch(fail);
+      else if (c.call === "handshake") n32c.handshake(c.peerId).catch(fail);
+      else if (c.call === "renegotiate") n32c.renegotiate(c.peerId, c.why);
+      else n32c.dropContext(c.peerId, c.localContextId);
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  /** Kill one worker (tests: a worker that dies is restarted). */
+  kill(index: number): void {
+    this.#workers[index]?.terminate();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await Promise.all(
+      this.#workers.map(
+        (w) =>
+          w &&
+          new Promise<void>((res) => {
+            const t = setTimeout(() => {
+              w.terminate();
+              res();
+            }, 3000);
+            w.addEventListener("message", (ev: MessageEvent<FromWorker>) => {
+              if (ev.data.op === "stopped") {
+                clearTimeout(t);
+                w.terminate();
+                res();
+              }
+            });
+            w.postMessage({ op: "stop" } satisfies ToWorker);
+          }),
+      ),
+    );
+    for (const m of this.#shared.values()) m.spec.master.fill(0);
+    this.#shared.clear();
+  }
+}

@@ -1,0 +1,138 @@
+// src/workers/worker.ts — one data-path worker (issue 11 §3, docs/ARCHITECTURE.md "Worker model"): the SBI
+// listener and the N32-f listener on ports shared with the other workers (SO_REUSEPORT), the cSEPP/pSEPP of
+// src/datapath/, and a mirror of the main thread's N32-f contexts whose SEQ counters and replay windows are in
+// shared memory (src/n32f/shared-counters.ts), so the association is one for all workers. N32-c, the
+// configuration store and the admin API stay in the main thread (src/workers/pool.ts); the N32-c calls the data
+// path makes (n32f-error reports, re-negotiation) are posted there.
+import { SoftwareAeadEngine } from "../../hw/aead.ts";
+import apiIeMapping from "../../config/api-ie-mapping.json" with { type: "json" };
+import type { SeppConfig } from "../config/schema.ts";
+import { DataPath } from "../datapath/index.ts";
+import type { N32cView } from "../datapath/deps.ts";
+import { risOf } from "../datapath/n32f-sender.ts";
+import { createLogger } from "../log.ts";
+import { Registry } from "../metrics.ts";
+import type { ProtectionPolicy } from "../model/n32.ts";
+import { startN32fListener } from "../n32c/listeners.ts";
+import { createN32fContext, N32fContextStore } from "../n32f/context.ts";
+import { N32fSharedCounters } from "../n32f/shared-counters.ts";
+import { TrustStore } from "../pki/trust.ts";
+import type { FromWorker, N32cCall, PeerView, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
+
+declare const self: Worker;
+
+const post = (m: FromWorker) => self.postMessage(m);
+const engine = new SoftwareAeadEngine();
+const contexts = new N32fContextStore();
+let peers: Record<string, PeerView> = {};
+let config: SeppConfig;
+let trust: { cfg: SeppConfig; store: TrustStore } | undefined;
+let stopAll: (() => Promise<void>) | undefined;
+let reconfigure: (() => void) | undefined;
+
+const trustOf = () => {
+  if (trust?.cfg !== config) trust = { cfg: config, store: TrustStore.fromConfig(config) };
+  return trust.store;
+};
+
+/** Create this worker's copy of a context on the shared block; the master copy is wiped by createN32fContext. */
+function addContext(m: SharedContextMsg): void {
+  try {
+    if (contexts.get(m.spec.localContextId)) return;
+    contexts.add(createN32fContext({ ...m.spec, engine, shared: N32fSharedCounters.of(m.buffer) }));
+  } finally {
+    m.spec.master.fill(0);
+  }
+}
+
+/** The main thread's view: peers, and which contexts live in which state (those it no longer has are destroyed). */
+function applySync(s: SyncMsg): void {
+  peers = s.peers;
+  for (const c of contexts.list()) {
+    const st = s.contexts[c.localContextId];
+    if (st === undefined || st === "terminated") contexts.delete(c.localContextId);
+    else if (st === "active") c.activate();
+    else c.deactivate();
+  }
+}
+
+const call = (c: N32cCall) => post({ op: "n32c", ...c });
+const n32c: N32cView = {
+  brief: (peerId) => peers[peerId]?.brief,
+  n32fEndpointOf: (peerId) => peers[peerId]?.endpoint,
+  reportError: async (peerId, report) => call({ call: "reportError", peerId, report }),
+  handshake: async (peerId) => call({ call: "handshake", peerId }),
+  // the main thread throttles re-negotiation per peer (one throttle for every worker)
+  renegotiate: (peerId, why) => {
+    call({ call: "renegotiate", peerId, why });
+    return true;
+  },
+  dropContext: (peerId, localContextId) => {
+    call({ call: "dropContext", peerId, localContextId });
+    return true;
+  },
+};
+
+async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
+  config = m.config;
+  const log = createLogger({ level: m.logLevel, base: { worker: m.index } });
+  for (const c of m.contexts) addContext(c);
+  applySync(m.sync);
+  const dataPath = new DataPath({
+    config: () => config,
+    dataDir: m.dataDir,
+    log: log.child({ component: "datapath" }),
+    metrics: new Registry(),
+    contexts,
+    n32c,
+    trust: trustOf,
+    tls: () => m.tls,
+    defaults: apiIeMapping as ProtectionPolicy,
+    validateOutgoing: m.validateOutgoing,
+    reusePort: true,
+  });
+  await dataPath.start(m.ports.sbi);
+  const n32f = await startN32fListener({
+    config: m.config,
+    port: m.ports.n32f,
+    reusePort: true,
+    tls: m.tls,
+    trust: trustOf,
+    liveConfig: () => config,
+    exchangedRis: () =>
+      contexts
+        .list()
+        .filter((c) => c.state === "active")
+        .flatMap((c) => risOf(c)),
+    n32fStreamHandler: dataPath.n32fStreamHandler(),
+    log,
+  });
+  reconfigure = () => dataPath.reconfigure();
+  stopAll = async () => {
+    await Promise.all([n32f.close(), dataPath.stop()]);
+    contexts.clear();
+  };
+  post({ op: "ready", ports: { sbi: dataPath.sbiPort ?? 0, n32f: n32f.port } });
+}
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const m = ev.data;
+  switch (m.op) {
+    case "init":
+      init(m).catch((e) => post({ op: "failed", error: e instanceof Error ? e.message : String(e) }));
+      return;
+    case "context":
+      addContext(m);
+      return;
+    case "sync":
+      applySync(m);
+      return;
+    case "config":
+      config = m.config;
+      reconfigure?.();
+      return;
+    case "stop":
+      void (stopAll?.() ?? Promise.resolve()).finally(() => post({ op: "stopped" }));
+      return;
+  }
+};
