@@ -17,9 +17,9 @@ import {
   waitForState,
   writePair,
   type SeppProcess,
-} from "../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "./support/nf.ts";
-import { type N32Proxy, startN32Proxy } from "./support/n32-proxy.ts";
+} from "../../scripts/lib/pair.ts";
+import { NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { type N32Proxy, startN32Proxy } from "../support/n32-proxy.ts";
 
 const SUPI = "imsi-262010000000001";
 const PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
