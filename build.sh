@@ -25,7 +25,7 @@
 #   SEPP_SQUASHFS_COMP=xz       mksquashfs compressor (gzip builds faster)
 #   SEPP_DIST=dist              output directory;  SEPP_BUNDLES=0 skips the bundles
 # The OpenAPI validators (src/openapi/validators.gen.ts) are committed; regenerate them with
-# `bun scripts/gen-openapi.ts` when the 3GPP files change (test/openapi-validate.test.ts checks).
+# `bun scripts/gen-openapi.ts` when the 3GPP files change (test/openapi/validate.test.ts checks).
 set -euo pipefail
 cd "$(dirname "$0")"
 BUN=./node_modules/.bin/bun

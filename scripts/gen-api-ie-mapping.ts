@@ -4,7 +4,7 @@
 // Regenerate (e.g. for a new 3GPP release: replace the YAML files in ../shared/spec/3gpp first):
 //   ./node_modules/.bin/bun scripts/gen-api-ie-mapping.ts [specDir] [outFile]
 //   defaults: specDir = ../shared/spec/3gpp, outFile = config/api-ie-mapping.json
-// test/n32f-policy.test.ts re-runs generateApiIeMapping() in memory and asserts the committed file is identical.
+// test/n32f/policy.test.ts re-runs generateApiIeMapping() in memory and asserts the committed file is identical.
 //
 // What is walked, per operation of each API in APIS (and per callback operation):
 //   - path and query parameters (path-level and operation-level, $ref resolved);

@@ -4,7 +4,7 @@
 //
 // Regenerate (e.g. for a new 3GPP release: replace the YAML files in ../shared/spec/3gpp first):
 //     ./node_modules/.bin/bun scripts/gen-openapi-bodies.ts [specDir]      (default specDir: ../shared/spec/3gpp)
-// It writes three deterministic files (test/screening-body.test.ts fails when any is not what this produces):
+// It writes three deterministic files (test/screening/body.test.ts fails when any is not what this produces):
 //   src/openapi/bodies.schema.json  the converted JSON Schema (review the diff of this one)
 //   src/openapi/bodies.table.json   operation (API, version, method, resource template) or callback type →
 //                                   the validator of each body carriage, and the member names of the schemas

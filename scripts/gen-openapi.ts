@@ -6,7 +6,7 @@
 // It writes two deterministic files:
 //   src/openapi/n32.schema.json   the converted JSON Schema (review the diff of this one)
 //   src/openapi/validators.gen.ts ajv "standalone" precompiled validators (what the SEPP runs)
-// test/openapi-validate.test.ts fails when either file is not what this script produces.
+// test/openapi/validate.test.ts fails when either file is not what this script produces.
 //
 // Why standalone code: the compiled binary then does no schema compilation at start (no ajv compiler
 // in the hot start path, no `new Function`/eval of generated code at run time), and the validators are

@@ -5,7 +5,7 @@
 // Regenerate (e.g. for a new 3GPP release: replace the YAML files in ../shared/spec/3gpp first):
 //   ./node_modules/.bin/bun scripts/gen-screening-defaults.ts [specDir] [outFile]
 //   defaults: specDir = ../shared/spec/3gpp, outFile = config/screening-defaults.json
-// test/screening-defaults.test.ts re-runs generateScreeningDefaults() in memory and asserts the committed file is
+// test/screening/defaults.test.ts re-runs generateScreeningDefaults() in memory and asserts the committed file is
 // identical.
 //
 // Roles are the roles WE play towards a partner:

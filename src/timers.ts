@@ -8,7 +8,7 @@
  *   then clears the firing timer so it reads as destroyed, then runs the callback;
  * - disarm: a timer that is already destroyed (fired, or disarmed before) is not counted again. The callers routinely
  *   clear a timer from within its own callback, or after it fired; both are no-ops here.
- * "Destroyed" is the Timeout object's `_destroyed` flag (Node's Timeout API, implemented by Bun); test/datapath-timers.test.ts
+ * "Destroyed" is the Timeout object's `_destroyed` flag (Node's Timeout API, implemented by Bun); test/datapath/timers.test.ts
  * pins that behaviour so a runtime change fails a test, not the gauge.
  */
 

@@ -22,7 +22,7 @@ import { newMessageId } from "../../src/n32f/engine.ts";
 import { reformat } from "../../src/n32f/reformat.ts";
 import { RawH2, type RawResponse } from "../../test/support/fuzz.ts";
 import type { SeppProcess } from "../lib/pair.ts";
-import { THIRD } from "../../test/scas/third-sepp.ts";
+import { THIRD } from "../../test/support/third-sepp.ts";
 import { adminInputs, blockMutations, type FuzzInput, n32cInputs, n32fExtras, sbiInputs } from "./gen.ts";
 import { AM_PATH, SUPI, startWorld, type World } from "./world.ts";
 

@@ -1,24 +1,10 @@
-// scripts/fuzz/world.ts — what `npm run fuzz` attacks: two SEPP processes (visited 234-15, home 262-01, PRINS) with
-// a home UDM, and a third partner (310-410) that lives in this process as the project's own N32-c service, so the
-// campaign holds real N32-f context keys of a configured (hostile) peer of the home SEPP, as
-// test/fuzz-n32f-keyed.test.ts does. Nothing here is part of the SEPP.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
-import { parseConfig, type SeppConfigInput } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/log.ts";
-import { Registry } from "../../src/metrics.ts";
-import type { ProtectionPolicy } from "../../src/model/n32.ts";
-import { N32cService } from "../../src/n32c/service.ts";
-import { N32fContextStore, type N32fContext } from "../../src/n32f/context.ts";
-import { PrinsEngine } from "../../src/n32f/engine.ts";
-import { TrustStore } from "../../src/pki/trust.ts";
-import { startN32Server, type N32Server } from "../../src/transport/h2server.ts";
-import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
+import type { N32fContext } from "../../src/n32f/context.ts";
+import type { PrinsEngine } from "../../src/n32f/engine.ts";
 import { startNf, type TestNf } from "../../test/support/nf.ts";
-import { HOME, HOME_UDM, startSepp, waitFor, waitForState, writePair, type SeppProcess } from "../lib/pair.ts";
-import { prepareThird, THIRD } from "../../test/scas/third-sepp.ts";
+import { startInProcessSepp } from "../../test/support/inproc-sepp.ts";
+import { THIRD, type ThirdSepp, writeThirdSepp } from "../../test/support/third-sepp.ts";
+import { startTwoSepps } from "../../test/support/two-sepps.ts";
+import { HOME, HOME_UDM, waitForState, type SeppProcess } from "../lib/pair.ts";
 
 export const SUPI = "imsi-262010000000001";
 export const AM_PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
@@ -37,7 +23,6 @@ export interface World {
 }
 
 export async function startWorld(): Promise<World> {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-fuzz-campaign-"));
   const udm = await startNf((r) => ({
     status: r.path.startsWith(AM_PATH) ? 200 : 404,
     headers: { "content-type": r.path.startsWith(AM_PATH) ? "application/json" : "application/problem+json" },
@@ -46,68 +31,55 @@ export async function startWorld(): Promise<World> {
     ),
   }));
   const udmAuthority = `${HOME_UDM}:${udm.port}`;
-  const third = await prepareThird();
   const fast = { maxRequestsPerSecond: 100_000, maxPendingRequests: 4096 };
-  const pair = await writePair({
-    dir,
+  let third: ThirdSepp | undefined;
+  const w = await startTwoSepps({
+    name: "fuzz-campaign",
     capabilities: ["PRINS"],
-    homeProducers: { [HOME_UDM]: udm.port },
-    edit: (side, c) => {
+    homeNfs: { [HOME_UDM]: udm },
+    edit: (_side, c) => {
       c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
       c.peers![0]!.n32f = { ...c.peers![0]!.n32f, ...fast };
-      if (side === "home") {
-        third.editHome(c, join(dir, "home"), []);
-        const x = c.peers!.at(-1)!;
-        x.n32f = {
-          ...fast,
-          allowedTargets: [
-            { host: HOME_UDM, port: udm.port, scheme: "http" },
-            { host: "127.0.0.1", port: udm.port, scheme: "http" },
-          ],
-        };
-      }
     },
+    // the third partner is configured at the home SEPP ("x") but runs in this process, below
+    beforeStart: async (p) => {
+      third = await writeThirdSepp(
+        { home: p.sides.home, pki: p.pki },
+        {
+          dir: p.dir,
+          idAtHome: "x",
+          editHomePeer: (x) => {
+            x.n32f = {
+              ...fast,
+              allowedTargets: [
+                { host: HOME_UDM, port: udm.port, scheme: "http" },
+                { host: "127.0.0.1", port: udm.port, scheme: "http" },
+              ],
+            };
+          },
+        },
+      );
+    },
+    stateTimeoutMs: 30000,
   });
-  const [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
+  const { visited: v, home: h, pki, dir } = w;
+  const x = third!;
   // the third partner in this process: the project's N32-c service with the third SEPP's identity
-  const side = third.writeThird(join(dir, "third"), pair.home, pair.pki.rootH, [], []);
-  const input = structuredClone(side.config) as SeppConfigInput;
-  input.tls = {
-    certificate: third.cert.chainPem,
-    privateKey: third.cert.keyPem,
-    trustAnchors: [
-      { name: "third", plmnIds: [THIRD.plmn], roots: [third.root.certPem] },
-      { name: "home", plmnIds: [HOME.plmn], roots: [pair.pki.rootH.certPem] },
+  const inproc = await startInProcessSepp({
+    side: x.side,
+    cert: x.cert,
+    anchors: [
+      { name: "third", plmn: THIRD.plmn, rootPem: x.root.certPem },
+      { name: "home", plmn: HOME.plmn, rootPem: pki.rootH.certPem },
     ],
-  };
-  input.storage = { dir: join(dir, "third-inproc") };
-  const parsed = parseConfig(input);
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const cfg = parsed.config;
-  const log = createLogger({ level: "error", sink: () => {} });
-  const contexts = new N32fContextStore();
-  const service = new N32cService({
-    config: () => cfg,
-    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
-    log,
-    metrics: new Registry(),
-    contexts,
-    aead: new SoftwareAeadEngine(),
+    dir,
+    waitMs: 30000,
+  }).catch(async (e) => {
+    await w.close();
+    throw e;
   });
-  const server: N32Server = await startN32Server({
-    host: "127.0.0.1",
-    port: third.ports.n32, // the home SEPP reports n32f-error here
-    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate, minVersion: "TLSv1.3" },
-    trust: TrustStore.fromConfig(cfg),
-    app: service.routes(),
-    limits: { maxBodyBytes: 65536, requestTimeoutMs: 3000 },
-    log,
-  });
-  service.start();
-  await waitFor("the third partner's association", () => service.status("home")?.state === "active-prins", 30000);
-  await Promise.all([waitForState(h, "x", "active-prins"), waitForState(v, "home", "active-prins", 30000)]);
-  const ctx = contexts.list().find((c) => c.peerId === "home")!;
-  const engine = new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: TrustStore.fromConfig(cfg) });
+  await waitForState(h, "x", "active-prins");
+  const { ctx, engine } = inproc;
   return {
     v,
     h,
@@ -116,18 +88,14 @@ export async function startWorld(): Promise<World> {
     ctx,
     engine,
     xTls: {
-      cert: third.cert.chainPem,
-      key: third.cert.keyPem,
-      ca: [third.root.certPem, pair.pki.rootH.certPem],
+      cert: x.cert.chainPem,
+      key: x.cert.keyPem,
+      ca: [x.root.certPem, pki.rootH.certPem],
       servername: HOME.fqdn,
     },
     async close() {
-      await service.stop();
-      await server.close();
-      contexts.clear();
-      await Promise.all([v.stop(), h.stop()]);
-      await udm.close();
-      rmSync(dir, { recursive: true, force: true });
+      await inproc.close();
+      await w.close();
     },
   };
 }

@@ -28,7 +28,7 @@
 //   word and the compareExchange makes one of them retry; two SEQs whose blocks share a slot are ≥ 8192 apart,
 //   so the older is outside the window of the newer in any order.
 // - Alone (one thread, or no accept in flight), the decisions are exactly ReplayWindow's (property test in
-//   test/n32f-replay-shared.test.ts). While an accept is in flight H may lag by that one accept, so a SEQ just
+//   test/n32f/replay-shared.test.ts). While an accept is in flight H may lag by that one accept, so a SEQ just
 //   leaving the window may still be accepted once — as if it had arrived just before: never a replay.
 // The caller consults it only after the AEAD tag verified (P1), as with ReplayWindow.
 import { REPLAY_WINDOW } from "./replay.ts";

@@ -2,8 +2,8 @@
 // 4.3.2.1 no unnecessary services (the sockets the process listens on, read from /proc, against its configuration,
 // before and after a restart) and 4.2.3.6.1 security event logging (admin authentication failures and N32
 // admission refusals produce `category: "security"` lines with the event data and nothing secret).
-// Brute-force protection (4.2.3.4.5 / 4.2.3.4.3.3) is tested in test/admin-listener.test.ts; screening's security
-// events in test/screening-e2e.test.ts (docs/SCAS.md).
+// Brute-force protection (4.2.3.4.5 / 4.2.3.4.3.3) is tested in test/admin/listener.test.ts; screening's security
+// events in test/e2e/screening.test.ts (docs/SCAS.md).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import http2 from "node:http2";

@@ -6,11 +6,9 @@
 // the peer SEPP on N32-c, or logs the error. With `onPolicyMismatch: reject` (the default, N32-PROFILE P7) it does
 // both: a warning with the policyMismatchList, and n32f-error POLICY_MISMATCH to the peer; the context is not used.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startSepp, waitFor, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
+import { waitFor } from "../../scripts/lib/pair.ts";
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
+import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 setDefaultTimeout(40000);
 
@@ -46,20 +44,18 @@ interface Status {
   counters: { errorsReceived: number; errorsSent: number };
 }
 
-let run: { v: SeppProcess; h: SeppProcess; dir: string } | null = null;
+let run: TwoSepps | null = null;
 afterEach(async () => {
   if (!run) return;
-  const codes = await Promise.all([run.v.stop(), run.h.stop()]);
-  rmSync(run.dir, { recursive: true, force: true });
+  const codes = await run.close();
   run = null;
   expect(codes).toEqual([0, 0]);
 });
 
 /** Start the pair with the visited SEPP sending `sent` as its policy; return what each side shows. */
 async function mismatch(sent: ProtectionPolicy) {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-scas-policy-"));
-  const pair = await writePair({
-    dir,
+  run = await startTwoSepps({
+    name: "scas-policy",
     capabilities: ["PRINS"],
     edit: (side, c) => {
       const peer = c.peers![0]!;
@@ -69,9 +65,9 @@ async function mismatch(sent: ProtectionPolicy) {
         peer.partnerPolicy = AGREED;
       }
     },
+    state: false,
   });
-  const [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-  run = { v, h, dir };
+  const { visited: v, home: h } = run;
   // the SEPP under test logs the mismatch (TS 33.501 13.2.3.6) with what differs
   const logged = await waitFor("the mismatch in the home SEPP's log", () =>
     h.logs.find((l) => l.level === "warn" && String(l.msg).startsWith("protection policy mismatch")),
@@ -113,17 +109,16 @@ describe("SCAS 33.517 4.2.2.6 (real processes, home SEPP under test)", () => {
   });
 
   test("control: the agreed policy sent as agreed raises no mismatch and the association comes up", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sepp-scas-policy-"));
-    const pair = await writePair({
-      dir,
+    run = await startTwoSepps({
+      name: "scas-policy",
       capabilities: ["PRINS"],
       edit: (_side, c) => {
         c.peers![0]!.protectionPolicy = AGREED;
         c.peers![0]!.partnerPolicy = AGREED;
       },
+      state: false,
     });
-    const [v, h] = await Promise.all([startSepp(pair.visited), startSepp(pair.home)]);
-    run = { v, h, dir };
+    const h = run.home;
     await waitFor("the association", async () => {
       const s = (await (await h.admin("/v1/peers/visited/n32")).json()) as Status;
       return s.state === "active-prins";

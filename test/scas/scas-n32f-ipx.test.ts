@@ -2,38 +2,19 @@
 // a real process. The visited SEPP (234-15) sends N32-f through a man-in-the-middle N32 proxy that plays the
 // IPX system (test/support/n32-proxy.ts) and signs modifications as the visited side's RI "ipx1" with KEY_A
 // (test/support/ri.ts); a second proxy on the home SEPP's N32-c path back to the visited SEPP shows the n32f-error
-// reports on the wire. A third SEPP (310-410, test/scas/third-sepp.ts) holds a second live association with the
+// reports on the wire. A third SEPP (208-01, test/support/third-sepp.ts) holds a second live association with the
 // home SEPP, on which the same RI identity "ipx1" was exchanged with another key, KEY_B (4.2.2.3).
 // Expected results as the SCAS text gives them (docs/SCAS.md).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import http2 from "node:http2";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { generateKeyPair, importPKCS8 } from "jose";
-import {
-  HOME,
-  HOME_AUSF,
-  HOME_UDM,
-  freePort,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../../scripts/lib/pair.ts";
+import { HOME, HOME_AUSF, HOME_UDM, waitFor, waitForState, type SeppProcess } from "../../scripts/lib/pair.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
-import { NfClient, startNf, type TestNf } from "../support/nf.ts";
-import {
-  aadOf,
-  type N32Proxy,
-  type ProxyExchange,
-  type ProxyRequest,
-  startHostilePeerInFront,
-} from "../support/n32-proxy.ts";
+import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { aadOf, type N32Proxy, type ProxyExchange, type ProxyRequest } from "../support/n32-proxy.ts";
 import { type SignOptions, TestRi } from "../support/ri.ts";
-import { prepareThird } from "./third-sepp.ts";
+import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 setDefaultTimeout(30000); // several real round trips per test through three processes
 
@@ -66,12 +47,10 @@ const aadPath = (r: ProxyRequest): string => {
 };
 
 describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (real processes)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-scas-ipx-"));
+  let w: TwoSepps<"f" | "c">;
   let ausf: TestNf;
   let udm: TestNf;
-  let v: SeppProcess;
   let h: SeppProcess;
-  let x: SeppProcess;
   let proxyF: N32Proxy; // visited → home, N32-f (the IPX system)
   let proxyC: N32Proxy; // home → visited, N32-c (n32f-error reports on the wire)
   let amf: NfClient;
@@ -172,12 +151,11 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
     riRootPem = riRoot.certPem;
     riA = await TestRi.create(riRoot, RI_ID);
     riB = await TestRi.create(riRoot, RI_ID);
-    const third = await prepareThird();
-    const [pf, pc] = [await freePort(), await freePort()];
-    const pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "scas-ipx",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_AUSF]: ausf.port, [HOME_UDM]: udm.port },
+      homeNfs: { [HOME_AUSF]: ausf, [HOME_UDM]: udm },
+      proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
       edit: (side, c) => {
         const peer = c.peers![0]!;
         c.tls!.riTrustAnchors = [riRoot.certPem];
@@ -187,45 +165,35 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
           ];
           peer.protectionPolicy = POLICY;
         } else {
-          // P11: the home SEPP announces the port of the proxy in front of it (its externally visible N32-f endpoint)
-          c.identity!.n32fPorts = [pf];
-          peer.n32cUri = `https://127.0.0.1:${pc}`;
           peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [riA.cert.certPem] }];
-          third.editHome(c, join(dir, "home"), [
-            { ipxProviderId: RI_ID, side: "peer", certificates: [riB.cert.certPem] },
-          ]);
         }
       },
+      // two live associations on the home SEPP, each with its own RI key exchanged on N32-c
+      third: {
+        idAtHome: "x",
+        edit: (c) => {
+          c.tls!.riTrustAnchors = [riRoot.certPem];
+          c.peers![0]!.n32f = { allowedTargets: [] };
+          c.peers![0]!.roamingIntermediaries = [
+            { ipxProviderId: RI_ID, side: "own", certificates: [riB.cert.certPem], authorized: true },
+          ];
+        },
+        editHomePeer: (p) => {
+          p.n32f = { allowedTargets: [] };
+          p.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [riB.cert.certPem] }];
+        },
+      },
+      stateTimeoutMs: 30000,
     });
-    visitedKeyPem = pair.pki.certV.keyPem;
-    homePort = pair.home.ports.n32;
-    homeRootPem = pair.pki.rootH.certPem;
-    const thirdSide = third.writeThird(
-      join(dir, "third"),
-      pair.home,
-      pair.pki.rootH,
-      [{ ipxProviderId: RI_ID, side: "own", certificates: [riB.cert.certPem], authorized: true }],
-      [riRoot.certPem],
-    );
-    proxyF = await startHostilePeerInFront(pair, "home", pf);
-    proxyC = await startHostilePeerInFront(pair, "visited", pc);
-    [v, h, x] = await Promise.all([startSepp(pair.visited), startSepp(pair.home), startSepp(thirdSide)]);
-    // two live associations on the home SEPP, each with its own RI key exchanged on N32-c
-    await Promise.all([
-      waitForState(v, "home", "active-prins", 30000),
-      waitForState(h, "visited", "active-prins", 30000),
-      waitForState(x, "home", "active-prins", 30000),
-      waitForState(h, "x", "active-prins", 30000),
-    ]);
-    amf = new NfClient(pair.visited.ports.sbi);
+    ({ home: h, amf } = w);
+    ({ f: proxyF, c: proxyC } = w.proxies);
+    visitedKeyPem = w.pki.certV.keyPem;
+    homePort = w.sides.home.ports.n32;
+    homeRootPem = w.pki.rootH.certPem;
   }, 90000);
 
   afterAll(async () => {
-    amf?.close();
-    const codes = await Promise.all([v?.stop(), h?.stop(), x?.stop()]);
-    await Promise.all([proxyF?.close(), proxyC?.close(), ausf?.close(), udm?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0, 0]);
+    expect(await w?.close()).toEqual([0, 0, 0]);
   });
 
   test("SCAS 33.517 4.2.2.2 Correct handling of cryptographic material of peer SEPPs and IPX providers (IPX key on N32-c TLS)", async () => {
@@ -267,7 +235,7 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
     });
     // The N32 listener here also serves N32-f, where listed RIs are clients (P11), so the TLS handshake itself may
     // complete; N32-c must still refuse the RI's certificate before any negotiation (P9): 403, never a 2xx.
-    // (With a separate N32-c listener it fails inside the TLS handshake: test/n32c-refusals.test.ts.)
+    // (With a separate N32-c listener it fails inside the TLS handshake: test/n32c/refusals.test.ts.)
     expect(attempt.error === undefined ? attempt.status : attempt.error).not.toBe("timeout");
     if (attempt.status !== undefined) {
       expect(attempt.status).toBe(403);

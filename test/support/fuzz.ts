@@ -3,7 +3,8 @@
 // certificate), the health checks every fuzz file ends with (health UP, no request in flight, no error lines in
 // the SEPP's log), and a few generators of hostile JSON. Nothing here is part of the SEPP.
 import http2 from "node:http2";
-import type { SeppProcess } from "../../scripts/lib/pair.ts";
+import fc from "fast-check";
+import { HOME, type PairPki, type SeppProcess, type SeppSide } from "../../scripts/lib/pair.ts";
 
 export interface RawResponse {
   status: number;
@@ -224,4 +225,53 @@ export class SkipTally {
         `${this.name}: ${this.skippedCount} of ${this.runs} inputs skipped (${detail}), more than ${this.maxShare * 100} %`,
       );
   }
+}
+
+/** The legitimate visited SEPP's N32 connection to the home SEPP of a `writePair` pair, as a raw HTTP/2 client
+ *  (the fuzz suites speak for the visited SEPP with its own certificate). */
+export function rawPeerToHome(home: SeppSide, pki: PairPki): RawH2 {
+  return new RawH2(`https://127.0.0.1:${home.ports.n32}`, {
+    cert: pki.certV.chainPem,
+    key: pki.certV.keyPem,
+    ca: [pki.rootV.certPem, pki.rootH.certPem],
+    servername: HOME.fqdn,
+  });
+}
+
+/** Options of `hostileValue`: the bounds each protocol's fuzz test sizes for its listener. */
+export interface HostileOptions {
+  /** longest short string (graphemes), default 30 */
+  stringMax?: number;
+  /** length range of the huge emoji string (code units), default 1000..20000; null: none */
+  huge?: [number, number] | null;
+  /** nesting depth range of the deep JSON, default 100..3000, and which kinds (default both) */
+  deep?: [number, number];
+  deepKinds?: Array<"array" | "object">;
+  /** floating point values too (default true) */
+  doubles?: boolean;
+  /** depth of the random JSON values, default 4 */
+  jsonDepth?: number;
+  /** values of this protocol (encBlockIndex shapes, long arrays …) */
+  extra?: Array<fc.Arbitrary<unknown>>;
+}
+
+/** The one generator of hostile JSON values of the fuzz tests and the fuzz campaign (scripts/fuzz/gen.ts): wrong
+ *  types, long and odd strings, deep nesting, prototype keys, random JSON, plus the protocol's own `extra`. */
+export function hostileValue(o: HostileOptions = {}): fc.Arbitrary<unknown> {
+  const [dMin, dMax] = o.deep ?? [100, 3000];
+  const huge = o.huge === undefined ? ([1000, 20000] as [number, number]) : o.huge;
+  return fc.oneof(
+    fc.integer(),
+    ...(o.doubles === false ? [] : [fc.double()]),
+    fc.boolean(),
+    fc.constant(null),
+    fc.string({ unit: "grapheme", maxLength: o.stringMax ?? 30 }),
+    ...(huge ? [fc.integer({ min: huge[0], max: huge[1] }).map((n) => "\u{1F600}".repeat(n / 2))] : []),
+    ...(o.deepKinds ?? (["array", "object"] as const)).map((k) =>
+      fc.integer({ min: dMin, max: dMax }).map((d) => JSON.parse(deepJson(d, k))),
+    ),
+    ...(o.extra ?? []),
+    fc.constant(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}')),
+    fc.jsonValue({ maxDepth: o.jsonDepth ?? 4 }),
+  );
 }

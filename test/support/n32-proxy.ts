@@ -135,6 +135,18 @@ export interface RiProxyOptions {
   timeoutMs?: number;
 }
 
+/** An RI's route to one SEPP of a `writePair` pair: that SEPP's N32 authority → its URL, FQDN and root. */
+export function routeToSepp(
+  sides: { visited: SeppSide; home: SeppSide },
+  pki: PairPki,
+  target: "home" | "visited",
+): RiProxyOptions["routes"] {
+  const [side, fqdn, root] =
+    target === "home" ? [sides.home, HOME.fqdn, pki.rootH] : [sides.visited, VISITED.fqdn, pki.rootV];
+  const url = `https://127.0.0.1:${side.ports.n32}`;
+  return { [`${fqdn}:${side.ports.n32}`.toLowerCase()]: { url, servername: fqdn, ca: [root.certPem] } };
+}
+
 /** A Roaming Intermediary for tests: its own certificate both ways, an HTTP forward proxy routing on :authority. */
 export function startRiProxy(o: RiProxyOptions): Promise<N32Proxy> {
   return startN32Proxy({

@@ -1,6 +1,6 @@
 // test/support/n32f-worker.ts — a Bun Worker holding one N32-f context whose SEQ counters and replay windows
 // are in a shared block (src/n32f/shared-counters.ts), as a data-path worker of issue 11 §3 would. Driven by
-// test/n32f-shared-workers.test.ts through postMessage: "seal" M requests (answers their SEQs), "open" sealed
+// test/n32f/shared-workers.test.ts through postMessage: "seal" M requests (answers their SEQs), "open" sealed
 // messages (answers which were accepted and why the others were refused).
 import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import { createN32fContext, type N32cRole, type N32fContext } from "../../src/n32f/context.ts";

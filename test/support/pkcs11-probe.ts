@@ -1,4 +1,4 @@
-// test/support/pkcs11-probe.ts — a tiny entry point compiled with `bun build --compile` by test/hw-compiled.test.ts:
+// test/support/pkcs11-probe.ts — a tiny entry point compiled with `bun build --compile` by test/hw/compiled.test.ts:
 // proves the compiled binary reaches a PKCS#11 module through the bun:ffi binding (dlopen, CK_FUNCTION_LIST, AES-GCM
 // in the token equal to node:crypto). Usage: pkcs11-probe <module> <token-uri> (PIN in PROBE_PIN). Prints JSON.
 import { randomBytes } from "node:crypto";

@@ -327,12 +327,3 @@ export async function rawPost(
   }
   return { status: res.status, body: parsed, contentType: res.headers["content-type"] ?? "" };
 }
-
-/** Wait until `cond()` holds, polling; fails after `ms`. */
-export async function until(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

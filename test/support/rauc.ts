@@ -7,6 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { waitFor } from "../../scripts/lib/pair.ts";
 
 export const BOOT_ATTEMPTS = 3;
 
@@ -184,7 +185,7 @@ export class RaucDevice {
       stdout: "ignore",
       stderr: "pipe",
     });
-    await waitUntil("dbus-daemon socket", () => existsSync(join(this.dir, "bus.sock")), 10_000);
+    await waitFor("dbus-daemon socket", () => existsSync(join(this.dir, "bus.sock")), 10_000);
   }
 
   get current(): Bootname {
@@ -206,7 +207,7 @@ export class RaucDevice {
     void (async () => {
       for await (const c of p.stderr) this.serviceLog = (this.serviceLog + new TextDecoder().decode(c)).slice(-8000);
     })();
-    await waitUntil(
+    await waitFor(
       "rauc service on the bus",
       () => this.rauc(["status", "--output-format=json"]).exitCode === 0,
       15_000,
@@ -284,15 +285,6 @@ export class RaucDevice {
     this.#bus?.kill("SIGKILL");
     await this.#bus?.exited;
   }
-}
-
-export async function waitUntil(what: string, f: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await f()) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** sha256 of a file (slot images) */

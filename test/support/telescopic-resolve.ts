@@ -1,5 +1,5 @@
 // test/support/telescopic-resolve.ts — a second SEPP process's telescopic resolution, for
-// test/sbi-telescopic-label.test.ts: `bun telescopic-resolve.ts <dataDir> <seppDomain> <keyFile> <label>…` opens its
+// test/sbi/telescopic-label.test.ts: `bun telescopic-resolve.ts <dataDir> <seppDomain> <keyFile> <label>…` opens its
 // own (new) table in dataDir with the label key read as a start reads it (telescopic-keys.ts), resolves each label
 // and prints one JSON line: the entries (null for a label it cannot resolve).
 import { loadTelescopicLabelKeys } from "../../src/sbi/telescopic-keys.ts";

@@ -6,7 +6,7 @@
 //
 // It vouches for nothing it is unsure of: whatever it does not accept throws UNSCANNABLE and the caller falls
 // back to the reference engine (JSON.parse), which then gives its own answer or error. So the scanner can only
-// ever refuse more than JSON.parse, never accept more (test/n32f-text-scan.test.ts checks both against
+// ever refuse more than JSON.parse, never accept more (test/n32f/text-scan.test.ts checks both against
 // JSON.parse on random texts). Hand-written because no library reports member spans and canonical form.
 //
 // Bounds: nesting ≤ MAX_SCAN_DEPTH (the reference refuses deeper bodies, reformat.ts MAX_BODY_DEPTH), members

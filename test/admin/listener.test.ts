@@ -1,0 +1,188 @@
+// The admin listener (src/admin/listener.ts, src/admin/auth.ts, schema.ts): a non-loopback address needs TLS,
+// client certificates when configured, a 431 is a ProblemDetails, wrong tokens are limited per source address.
+// Real sockets and real TLS on loopback; 127.0.0.2 plays a second source address.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import defaultConfig from "../../config/default.json" with { type: "json" };
+import { createAdminApp } from "../../src/admin/app.ts";
+import { type AdminListener, MAX_ADMIN_HEADER_BYTES, startAdminListener } from "../../src/admin/listener.ts";
+import { isLoopbackHost, parseConfig } from "../../src/config/schema.ts";
+import { ConfigStore } from "../../src/config/store.ts";
+import { createLogger } from "../../src/log.ts";
+import { Registry } from "../../src/metrics.ts";
+import { createRootCa, issueSeppCert } from "../../src/pki/devpki.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "sepp-admin-listener-"));
+const listeners: AdminListener[] = [];
+afterAll(async () => {
+  for (const l of listeners) await l.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const TOKEN = "t0ken-for-listener-tests";
+const store = new ConfigStore(join(dir, "sepp.db"));
+store.apply(defaultConfig, "bootstrap");
+const log = createLogger({ level: "error", sink: () => {} });
+const app = createAdminApp({
+  store,
+  token: () => TOKEN,
+  metrics: new Registry(),
+  status: () => ({ version: "test" }),
+  health: () => ({ healthy: true, checks: {} }),
+  authLimits: { maxFailures: 5, windowMs: 60_000 },
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+function call(
+  port: number,
+  o: {
+    path?: string;
+    headers?: Record<string, string>;
+    from?: string;
+    tls?: { ca: string; cert?: string; key?: string };
+  },
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const opts = {
+      host: "127.0.0.1",
+      port,
+      path: o.path ?? "/v1/status",
+      headers: o.headers ?? {},
+      localAddress: o.from ?? "127.0.0.1",
+      ...(o.tls ? { ...o.tls, servername: "admin.sepp.example.org" } : {}),
+    };
+    const req = (o.tls ? httpsRequest : httpRequest)(opts, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("listeners.admin: loopback, or TLS", () => {
+  test("a non-loopback host without TLS is refused; loopback and TLS are accepted", () => {
+    const withAdmin = (admin: object) =>
+      parseConfig({ ...defaultConfig, listeners: { ...defaultConfig.listeners, admin } });
+    for (const host of ["0.0.0.0", "::", "10.1.2.3", "192.0.2.7", "[::]", "admin.example.org", "128.0.0.1"]) {
+      const r = withAdmin({ host, port: 8080 });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.issues.map((i) => i.path)).toEqual(["/listeners/admin/tls"]);
+      expect(withAdmin({ host, port: 8080, tls: { certificate: "a.pem", privateKey: "k.pem" } }).ok).toBe(true);
+    }
+    for (const host of ["127.0.0.1", "127.3.2.1", "localhost", "::1", "[::1]", "::ffff:127.0.0.1"])
+      expect(isLoopbackHost(host)).toBe(true);
+    expect(withAdmin({ host: "127.0.0.1", port: 0 }).ok).toBe(true);
+  });
+
+  test("TLS with client certificates: only a client with a certificate from the CA gets through", async () => {
+    const serverCa = await createRootCa({ name: "admin server root" });
+    const clientCa = await createRootCa({ name: "admin client root" });
+    const otherCa = await createRootCa({ name: "someone else" });
+    const server = await issueSeppCert(serverCa, { dnsNames: ["admin.sepp.example.org"] });
+    const client = await issueSeppCert(clientCa, { dnsNames: ["operator.example.org"] });
+    const stranger = await issueSeppCert(otherCa, { dnsNames: ["operator.example.org"] });
+    const l = await startAdminListener({
+      host: "127.0.0.1",
+      port: 0,
+      tls: { cert: server.chainPem, key: server.keyPem, ca: [clientCa.certPem] },
+      fetch: app.fetch,
+      log,
+    });
+    listeners.push(l);
+    expect(l.url).toBe(`https://127.0.0.1:${l.port}`);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const ok = await call(l.port, {
+      headers: auth,
+      tls: { ca: serverCa.certPem, cert: client.chainPem, key: client.keyPem },
+    });
+    expect(ok.status).toBe(200);
+    await expect(call(l.port, { headers: auth, tls: { ca: serverCa.certPem } })).rejects.toThrow();
+    await expect(
+      call(l.port, { headers: auth, tls: { ca: serverCa.certPem, cert: stranger.chainPem, key: stranger.keyPem } }),
+    ).rejects.toThrow();
+    // plain HTTP on the TLS port gets nothing
+    await expect(call(l.port, { headers: auth })).rejects.toThrow();
+  });
+});
+
+describe("admin errors and brute-force protection", () => {
+  test("an oversized request head: 431 ProblemDetails", async () => {
+    const l = await startAdminListener({ host: "127.0.0.1", port: 0, fetch: app.fetch, log });
+    listeners.push(l);
+    const r = await call(l.port, { headers: { "x-big": "a".repeat(MAX_ADMIN_HEADER_BYTES + 100) } });
+    expect(r.status).toBe(431);
+    expect(r.headers["content-type"]).toBe("application/problem+json");
+    expect(JSON.parse(r.body)).toMatchObject({ status: 431, cause: "REQUEST_HEADER_FIELDS_TOO_LARGE" });
+    // the listener goes on serving
+    expect((await call(l.port, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+  });
+
+  test("repeated wrong tokens: 429 for that source only, the right token from another source still works", async () => {
+    const l = await startAdminListener({ host: "127.0.0.1", port: 0, fetch: app.fetch, log });
+    listeners.push(l);
+    const wrong = { authorization: "Bearer not-the-token-at-all" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await call(l.port, { headers: wrong, from: "127.0.0.2" })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    const limited = await call(l.port, { headers: { authorization: `Bearer ${TOKEN}` }, from: "127.0.0.2" });
+    expect(limited.status).toBe(429); // once limited, no more guesses: the right token is not even compared
+    expect(limited.headers["content-type"]).toBe("application/problem+json");
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+    expect(JSON.parse(limited.body)).toMatchObject({ status: 429, cause: "TOO_MANY_REQUESTS" });
+    const other = await call(l.port, { headers: { authorization: `Bearer ${TOKEN}` }, from: "127.0.0.1" });
+    expect(other.status).toBe(200);
+  });
+});
+
+describe("request time bounds", () => {
+  /** Sends the head and part of a body, then stalls; resolves with how long the server kept the socket open. */
+  function stall(port: number, path: string, waitMs: number): Promise<"cut" | "open"> {
+    return new Promise((resolve) => {
+      const req = httpRequest({
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "content-length": "100" },
+      });
+      const t = setTimeout(() => {
+        req.destroy();
+        resolve("open");
+      }, waitMs);
+      req.on("error", () => {
+        clearTimeout(t);
+        resolve("cut");
+      });
+      req.on("response", () => {
+        clearTimeout(t);
+        resolve("cut");
+      });
+      req.write("{");
+    });
+  }
+
+  test("a stalled request is cut after the request bound; a stalled bundle upload is not (its own, longer bound)", async () => {
+    const l = await startAdminListener({
+      host: "127.0.0.1",
+      port: 0,
+      // every route reads its whole body before answering, as the config and upload routes do
+      fetch: async (req: Request) => new Response(await req.text()),
+      log,
+      requestTimeoutMs: 300,
+      uploadTimeoutMs: 5_000,
+    });
+    listeners.push(l);
+    expect(await stall(l.port, "/v1/config", 2_000)).toBe("cut");
+    expect(await stall(l.port, "/v1/system/update", 1_500)).toBe("open");
+  });
+});

@@ -1,0 +1,147 @@
+// A configuration change is checked as a start would check it (src/config/startcheck.ts) before it is
+// acknowledged, and a start whose newest stored version fails falls back to the version that last started
+// (src/config/start.ts) — with real SEPP processes, real files and the real store.
+import { afterAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startSepp, waitFor, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "sepp-startcheck-"));
+const running: SeppProcess[] = [];
+afterAll(async () => {
+  for (const s of running) await s.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const GARBAGE_CERT = "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZSwgbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+
+type Problem = { status: number; cause: string; invalidParams?: Array<{ param: string; reason: string }> };
+type Status = {
+  configVersion: number;
+  config: { startedVersion: number; latestVersion: number; fallback?: { failedVersion: number; reasons: unknown[] } };
+};
+
+const put = (s: SeppProcess, path: string, body: unknown, method = "PUT") =>
+  s.admin(path, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+describe("configuration changes are checked as a start would check them", () => {
+  test("a mismatched key, a garbage PEM, a missing file: 400 with every reason, nothing changed", async () => {
+    const pair = await writePair({ dir: join(dir, "refuse") });
+    const side = pair.visited;
+    // a well-formed key that belongs to another certificate
+    writeFileSync(join(side.dir, "var", "pki", "other.key.pem"), pair.pki.certH.keyPem, { mode: 0o600 });
+    const s = await startSepp(side);
+    running.push(s);
+    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    const v0 = ((await (await s.admin("/v1/status")).json()) as Status).configVersion;
+
+    const mismatch = await put(s, "/v1/config", { ...cfg, tls: { ...cfg.tls, privateKey: "pki/other.key.pem" } });
+    expect(mismatch.status).toBe(400);
+    const p1 = (await mismatch.json()) as Problem;
+    expect(p1.cause).toBe("INVALID_CONFIGURATION");
+    expect(p1.invalidParams).toEqual([
+      { param: "/tls/privateKey", reason: "does not match the certificate of /tls/certificate" },
+    ]);
+
+    // three faults at once: every one is reported
+    const all = await put(s, "/v1/config", {
+      ...cfg,
+      tls: {
+        ...cfg.tls,
+        certificate: "pki/missing.crt.pem",
+        privateKey: "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
+        trustAnchors: [{ ...cfg.tls.trustAnchors[0], roots: [GARBAGE_CERT] }, cfg.tls.trustAnchors[1]],
+      },
+    });
+    expect(all.status).toBe(400);
+    const text = await all.text();
+    expect(text).not.toContain("bm90IGEga2V5"); // the key never comes back
+    const params = ((JSON.parse(text) as Problem).invalidParams ?? []).map((i) => i.param).sort();
+    expect(params).toEqual(["/tls/certificate", "/tls/privateKey", "/tls/trustAnchors/0/roots/0"]);
+    expect(text).toContain("file not found: pki/missing.crt.pem");
+
+    // peer CRUD goes through the same check: an RI certificate file that does not exist
+    const peer = {
+      id: "partner2",
+      n32Fqdn: "sepp.5gc.mnc410.mcc310.3gppnetwork.org",
+      plmnIds: [{ mcc: "310", mnc: "410" }],
+      n32cUri: "https://127.0.0.1:1",
+      initiate: false,
+      roamingIntermediaries: [{ ipxProviderId: "ipx.example.org", side: "peer", certificates: ["pki/ri-gone.pem"] }],
+    };
+    const badPeer = await put(s, "/v1/peers", peer, "POST");
+    expect(badPeer.status).toBe(400);
+    expect(((await badPeer.json()) as Problem).invalidParams?.[0]?.param).toBe(
+      "/peers/1/roamingIntermediaries/0/certificates/0",
+    );
+
+    const after = (await (await s.admin("/v1/status")).json()) as Status;
+    expect(after.configVersion).toBe(v0);
+    expect(((await (await s.admin("/v1/config")).json()) as typeof cfg).tls).toEqual(cfg.tls);
+  }, 60000);
+});
+
+describe("a start whose stored configuration fails falls back to the version that last started", () => {
+  test("fallback is logged and shown in /v1/status, twice in a row, no loop", async () => {
+    const pair = await writePair({ dir: join(dir, "fallback") });
+    const side = pair.visited;
+    const pki = join(side.dir, "var", "pki");
+    copyFileSync(join(pki, "sepp.crt.pem"), join(pki, "copy.crt.pem"));
+    let s = await startSepp(side);
+    running.push(s);
+    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    const ok = await put(s, "/v1/config", { ...cfg, tls: { ...cfg.tls, certificate: "pki/copy.crt.pem" } });
+    expect(ok.status).toBe(200);
+    const v2 = Number((ok.headers.get("etag") ?? "").replaceAll('"', ""));
+    expect(v2).toBe(2);
+    expect(await s.stop()).toBe(0);
+
+    // the file the newest version needs is damaged while the SEPP is down
+    writeFileSync(join(pki, "copy.crt.pem"), GARBAGE_CERT);
+    for (let round = 0; round < 2; round++) {
+      s = await startSepp(side);
+      running.push(s);
+      const st = (await (await s.admin("/v1/status")).json()) as Status;
+      expect(st.configVersion).toBe(1);
+      expect(st.config.startedVersion).toBe(1);
+      expect(st.config.latestVersion).toBe(2);
+      expect(st.config.fallback?.failedVersion).toBe(2);
+      expect(JSON.stringify(st.config.fallback?.reasons)).toContain("/tls/certificate");
+      await waitFor("fallback log line", async () =>
+        s.logs.some((l) => l.level === "error" && String(l.msg).includes("falling back") && l.failedVersion === 2),
+      );
+      expect(((await (await s.admin("/v1/config")).json()) as typeof cfg).tls.certificate).toBe("pki/sepp.crt.pem");
+      const health = (await (await fetch(`http://127.0.0.1:${side.ports.admin}/v1/health`)).json()) as any;
+      expect(health.checks.config).toBe("fallback: v2 failed");
+      expect(await s.stop()).toBe(0);
+    }
+
+    // repaired: the newest version starts again, and becomes the fallback from now on
+    copyFileSync(join(pki, "sepp.crt.pem"), join(pki, "copy.crt.pem"));
+    s = await startSepp(side);
+    running.push(s);
+    const st = (await (await s.admin("/v1/status")).json()) as Status;
+    expect(st.config).toEqual({ startedVersion: 2, latestVersion: 2 });
+  }, 90000);
+
+  test("no version that started: the start fails once with the reason", async () => {
+    const pair = await writePair({ dir: join(dir, "never") });
+    const side = pair.visited;
+    writeFileSync(join(side.dir, "var", "pki", "sepp.key.pem"), pair.pki.certH.keyPem, { mode: 0o600 });
+    const proc = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "../../src/main.ts"), "serve", "--config", side.configPath],
+      {
+        cwd: side.dir,
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const code = await Promise.race([proc.exited, Bun.sleep(30000).then(() => "timeout")]);
+    if (code === "timeout") proc.kill("SIGKILL");
+    expect(code).toBe(1);
+    const out = await new Response(proc.stdout).text();
+    expect(out).toContain("/tls/privateKey: does not match the certificate of /tls/certificate");
+    expect(out).not.toContain("PRIVATE KEY");
+  }, 40000);
+});

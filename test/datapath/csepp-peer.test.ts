@@ -1,0 +1,119 @@
+// The cSEPP's peer selection for a telescopic target whose host names no PLMN (an IP literal from an
+// open5gs-style callback URI): the peer stored with the label (telescopic-store.ts peerId) is the one used; without a
+// stored peer it is refused (400), and a peer no longer configured is 403. Real CSepp and real telescopic table;
+// the N32 association is reported absent, so a request that found its peer ends at 503 before any network I/O.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
+import { CSepp } from "../../src/datapath/csepp.ts";
+import type { InboundRequest } from "../../src/datapath/http.ts";
+import type { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
+import type { ProducerClients } from "../../src/datapath/producer-clients.ts";
+import { memoryLogger } from "../../src/log.ts";
+import { Registry } from "../../src/metrics.ts";
+import { N32fContextStore } from "../../src/n32f/context.ts";
+import { PrinsEngine } from "../../src/n32f/engine.ts";
+import { TrustStore } from "../../src/pki/trust.ts";
+import { PeerLimits } from "../../src/sbi/limits.ts";
+import { TelescopicStore } from "../../src/sbi/telescopic-store.ts";
+import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
+import type { ProtectionPolicy } from "../../src/model/n32.ts";
+
+const HOME = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
+let cfg: SeppConfig;
+let telescopic: TelescopicStore;
+let csepp: CSepp;
+const asked: string[] = [];
+
+beforeAll(() => {
+  const parsed = parseConfig({
+    identity: { n32Fqdn: HOME, plmnIds: [{ mcc: "262", mnc: "01" }] },
+    listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 2 } },
+    tls: {
+      certificate: "x",
+      privateKey: "x",
+      trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }],
+    },
+    peers: [
+      {
+        id: "visited",
+        n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
+        plmnIds: [{ mcc: "234", mnc: "15" }],
+        n32cUri: "https://127.0.0.1:3",
+        initiate: false,
+      },
+    ],
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  cfg = parsed.config;
+  const metrics = new Registry();
+  const limits = new PeerLimits({ metrics });
+  limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));
+  telescopic = new TelescopicStore(":memory:", { seppDomain: HOME });
+  csepp = new CSepp({
+    config: () => cfg,
+    log: memoryLogger("debug"),
+    metrics,
+    contexts: new N32fContextStore(),
+    n32c: {
+      // no association: 503 once the peer is chosen
+      brief: (peerId) => {
+        asked.push(peerId);
+        return undefined;
+      },
+      reportError: async () => {},
+      handshake: async () => undefined,
+      renegotiate: () => false,
+    },
+    prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
+    peerClients: {} as PeerN32fClients,
+    producers: {} as ProducerClients,
+    telescopic,
+    limits,
+    trust: () => new TrustStore([], []),
+    sbiEndpoint: () => ({ scheme: "http", port: 8080 }),
+  });
+});
+afterAll(() => telescopic.close());
+
+const req = (authority: string): InboundRequest => ({
+  method: "POST",
+  scheme: "http",
+  authority,
+  path: "/namf-callback/v1/sdm-notify/1",
+  headers: [["content-type", "application/json"]],
+  body: Buffer.from("{}"),
+  signal: new AbortController().signal,
+});
+const body = (r: { body?: Uint8Array | string }) => JSON.parse(String(r.body));
+
+describe("cSEPP: a telescopic target with an IP literal goes to the peer stored with its label", () => {
+  test("label bound to a configured peer: that peer is selected", async () => {
+    const label = telescopic.labelFor("10.45.0.7", { scheme: "http", port: 7777, peerId: "visited" });
+    asked.length = 0;
+    const r = await csepp.handle(req(`${label}.${HOME}:8080`));
+    expect(asked).toEqual(["visited"]);
+    expect(r.status).toBe(503);
+  });
+  test("label without a peer (IP literal): 400, no peer asked", async () => {
+    const label = telescopic.labelFor("10.45.0.8", { scheme: "http", port: 7777 });
+    asked.length = 0;
+    const r = await csepp.handle(req(`${label}.${HOME}:8080`));
+    expect(r.status).toBe(400);
+    expect(body(r).cause).toBe("MANDATORY_IE_INCORRECT");
+    expect(asked).toEqual([]);
+  });
+  test("label bound to a peer that is no longer configured: 403 TARGET_NOT_ALLOWED", async () => {
+    const label = telescopic.labelFor("10.45.0.9", { scheme: "http", port: 7777, peerId: "gone" });
+    asked.length = 0;
+    const r = await csepp.handle(req(`${label}.${HOME}:8080`));
+    expect(r.status).toBe(403);
+    expect(body(r).cause).toBe("TARGET_NOT_ALLOWED");
+    expect(asked).toEqual([]);
+  });
+  test("an IP literal named directly (no label) is still refused: 400", async () => {
+    asked.length = 0;
+    const r = await csepp.handle(req("10.45.0.7:7777"));
+    expect(r.status).toBe(400);
+    expect(asked).toEqual([]);
+  });
+});

@@ -1,0 +1,159 @@
+// The cSEPP keeps resolved targets per configuration (src/datapath/csepp.ts, step 1): repeated requests get the
+// same answers, a new configuration is used at once, and telescopic FQDNs are looked up in the table every time
+// (never kept). Real CSepp and telescopic table; the N32 association is reported absent, so a request that
+// found its peer ends at 503 before any network I/O, and the peer asked for is recorded.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
+import { CSepp } from "../../src/datapath/csepp.ts";
+import type { InboundRequest } from "../../src/datapath/http.ts";
+import type { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
+import type { ProducerClients } from "../../src/datapath/producer-clients.ts";
+import { memoryLogger } from "../../src/log.ts";
+import { Registry } from "../../src/metrics.ts";
+import { N32fContextStore } from "../../src/n32f/context.ts";
+import { PrinsEngine } from "../../src/n32f/engine.ts";
+import { TrustStore } from "../../src/pki/trust.ts";
+import { PeerLimits } from "../../src/sbi/limits.ts";
+import { TelescopicStore } from "../../src/sbi/telescopic-store.ts";
+import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
+import type { ProtectionPolicy } from "../../src/model/n32.ts";
+
+const HOME = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
+const VISITED_UDM = "udm.5gc.mnc015.mcc234.3gppnetwork.org";
+let cfg: SeppConfig;
+let db: Database;
+let telescopic: TelescopicStore;
+let csepp: CSepp;
+const asked: string[] = [];
+
+function config(peerId: string, ownMnc = "01"): SeppConfig {
+  const parsed = parseConfig({
+    identity: { n32Fqdn: HOME, plmnIds: [{ mcc: "262", mnc: ownMnc }] },
+    listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 2 } },
+    tls: {
+      certificate: "x",
+      privateKey: "x",
+      trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }],
+    },
+    peers: [
+      {
+        id: peerId,
+        n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
+        plmnIds: [{ mcc: "234", mnc: "15" }],
+        n32cUri: "https://127.0.0.1:3",
+        initiate: false,
+      },
+    ],
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  return parsed.config;
+}
+
+beforeAll(() => {
+  cfg = config("visited");
+  const metrics = new Registry();
+  const limits = new PeerLimits({ metrics });
+  limits.configure([...cfg.peers, ...config("visited-2").peers].map((p) => ({ id: p.id, ...p.n32f })));
+  db = new Database(":memory:");
+  telescopic = new TelescopicStore(db, { seppDomain: HOME });
+  csepp = new CSepp({
+    config: () => cfg,
+    log: memoryLogger("debug"),
+    metrics,
+    contexts: new N32fContextStore(),
+    n32c: {
+      brief: (peerId) => {
+        asked.push(peerId);
+        return undefined;
+      },
+      reportError: async () => {},
+      handshake: async () => undefined,
+      renegotiate: () => false,
+    },
+    prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
+    peerClients: {} as PeerN32fClients,
+    producers: {} as ProducerClients,
+    telescopic,
+    limits,
+    trust: () => new TrustStore([], []),
+    sbiEndpoint: () => ({ scheme: "http", port: 8080 }),
+  });
+});
+afterAll(() => telescopic.close());
+
+const req = (authority: string, apiRoots: string[] = [], origins: string[] = []): InboundRequest => ({
+  method: "GET",
+  scheme: "http",
+  authority,
+  path: "/nudm-sdm/v2/imsi-234150000000001/am-data",
+  headers: [
+    ...apiRoots.map((v): [string, string] => ["3gpp-sbi-target-apiroot", v]),
+    ...origins.map((v): [string, string] => ["3gpp-sbi-originating-network-id", v]),
+  ],
+  body: new Uint8Array(0),
+  signal: new AbortController().signal,
+});
+const cause = (r: { body?: Uint8Array | string }) => JSON.parse(String(r.body)).cause;
+
+describe("cSEPP target resolution kept per configuration", () => {
+  test("repeated targets (authority, apiRoot header) give the same answers; refusals stay refusals", async () => {
+    for (let i = 0; i < 3; i++) {
+      asked.length = 0;
+      expect((await csepp.handle(req(`${VISITED_UDM}:443`))).status).toBe(503);
+      expect((await csepp.handle(req(`${HOME}:8080`, [`https://${VISITED_UDM}/prefix`]))).status).toBe(503);
+      expect(asked).toEqual(["visited", "visited"]);
+      const own = await csepp.handle(req(`${HOME}:8080`));
+      expect([own.status, cause(own)]).toEqual([400, "MANDATORY_IE_MISSING"]);
+      const two = await csepp.handle(req(`${HOME}:8080`, [`https://${VISITED_UDM}`, `https://${VISITED_UDM}`]));
+      expect(two.status).toBe(400);
+      const ownPlmn = await csepp.handle(req("udm.5gc.mnc001.mcc262.3gppnetwork.org"));
+      expect(ownPlmn.status).toBe(400);
+      expect(asked).toEqual(["visited", "visited"]);
+    }
+  });
+
+  test("a new configuration object is used at once (the peer of the same target changes)", async () => {
+    asked.length = 0;
+    await csepp.handle(req(`${VISITED_UDM}:443`));
+    const before = cfg;
+    cfg = config("visited-2");
+    await csepp.handle(req(`${VISITED_UDM}:443`));
+    cfg = before;
+    await csepp.handle(req(`${VISITED_UDM}:443`));
+    expect(asked).toEqual(["visited", "visited-2", "visited"]);
+  });
+
+  test("a telescopic FQDN is looked up every time: a label gone from the table is 404 on the next request", async () => {
+    const label = telescopic.labelFor(VISITED_UDM, { scheme: "https", port: 443 });
+    asked.length = 0;
+    expect((await csepp.handle(req(`${label}.${HOME}:8080`))).status).toBe(503);
+    expect((await csepp.handle(req(`${HOME}:8080`, [`http://${label}.${HOME}:8080`]))).status).toBe(503);
+    expect(asked).toEqual(["visited", "visited"]);
+    db.run("DELETE FROM telescopic_map");
+    const gone = await csepp.handle(req(`${label}.${HOME}:8080`));
+    expect([gone.status, cause(gone)]).toEqual([404, "TARGET_NOT_FOUND"]);
+    const goneHdr = await csepp.handle(req(`${HOME}:8080`, [`http://${label}.${HOME}:8080`]));
+    expect(goneHdr.status).toBe(404);
+  });
+
+  test("the Originating-Network-Id verdict follows the header value and the configuration, every time", async () => {
+    const before = cfg;
+    const outcome = async (origins: string[]) => {
+      const r = await csepp.handle(req(`${VISITED_UDM}:443`, [], origins));
+      return r.status === 503 ? "forwarded" : `${r.status} ${cause(r)}`;
+    };
+    for (let i = 0; i < 2; i++) {
+      expect(await outcome([])).toBe("forwarded");
+      expect(await outcome(["262-01"])).toBe("forwarded");
+      expect(await outcome(["262-02"])).toBe("403 PLMN_ID_MISMATCH");
+      expect(await outcome(["26201"])).toBe("400 MANDATORY_IE_INCORRECT");
+      expect(await outcome(["262-01", "262-01"])).toBe("400 MANDATORY_IE_INCORRECT");
+    }
+    cfg = config("visited", "02"); // our own PLMN is now 262-02
+    expect(await outcome(["262-01"])).toBe("403 PLMN_ID_MISMATCH");
+    expect(await outcome(["262-02"])).toBe("forwarded");
+    cfg = before;
+    expect(await outcome(["262-01"])).toBe("forwarded");
+  });
+});

@@ -1,0 +1,155 @@
+// Data-path workers (issue 11 §3, docs/ARCHITECTURE.md "Worker model"): two real SEPP processes with `workers: 2`
+// each (SBI and N32-f on ports shared by the workers, SO_REUSEPORT), a man-in-the-middle N32 proxy on the N32-f
+// path from the visited to the home SEPP. One association per peer for all workers: every request uses its own
+// SEQ whichever worker sent it, a replay is refused whichever worker receives it, and a worker that dies is
+// restarted while traffic goes on on the same association.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import http2 from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  HOME,
+  HOME_UDM,
+  freePort,
+  startSepp,
+  waitFor,
+  waitForState,
+  writePair,
+  type SeppProcess,
+} from "../../scripts/lib/pair.ts";
+import { NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { type N32Proxy, startN32Proxy } from "../support/n32-proxy.ts";
+
+const SUPI = "imsi-262010000000001";
+const PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
+const PROCESS = "/n32f-forward/v1/n32f-process";
+
+/** The JWE `iv` of an n32f-process body: salt ⊕ SEQ (P2), distinct for distinct SEQs under one context. */
+const ivOf = (body: Buffer): string => {
+  const m = /"iv"\s*:\s*"([A-Za-z0-9_-]+)"/.exec(body.toString());
+  if (!m) throw new Error("no iv in the N32-f message");
+  return m[1]!;
+};
+
+describe("workers: 2 — one N32-f association for every worker", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-workers-"));
+  let udm: TestNf;
+  let v: SeppProcess;
+  let h: SeppProcess;
+  let proxy: N32Proxy;
+  let pair: Awaited<ReturnType<typeof writePair>>;
+  const clients: NfClient[] = [];
+
+  beforeAll(async () => {
+    udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"ok":1}' }));
+    const pp = await freePort();
+    pair = await writePair({
+      dir,
+      capabilities: ["PRINS"],
+      separateN32f: true,
+      homeProducers: { [HOME_UDM]: udm.port },
+      edit: (side, c) => {
+        (c as { workers?: number }).workers = 2;
+        if (side === "home") c.identity!.n32fPorts = [pp]; // the visited SEPP sends N32-f through the proxy
+      },
+    });
+    proxy = await startN32Proxy({
+      port: pp,
+      server: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
+      client: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
+      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
+      upstream: `https://127.0.0.1:${pair.home.ports.n32f}`,
+      servername: HOME.fqdn,
+    });
+    [v, h] = await Promise.all([
+      startSepp(pair.visited, { SEPP_TEST_HOOKS: "1" }),
+      startSepp(pair.home, { SEPP_TEST_HOOKS: "1" }),
+    ]);
+    await waitForState(v, "home", "active-prins");
+    await waitForState(h, "visited", "active-prins");
+    // several NF connections, spread over the visited workers by the kernel
+    for (let i = 0; i < 6; i++) clients.push(new NfClient(pair.visited.ports.sbi));
+  }, 60000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    const codes = await Promise.all([v?.stop(), h?.stop()]);
+    await proxy?.close();
+    await udm?.close();
+    rmSync(dir, { recursive: true, force: true });
+    expect(codes).toEqual([0, 0]);
+  });
+
+  const get = (c: NfClient) => c.request("GET", `${HOME_UDM}:${udm.port}`, PATH, { accept: "application/json" });
+  const nfProcess = () => proxy.exchanges.filter((x) => x.path === PROCESS && !x.body.includes("exchange-params"));
+
+  test("N connections × M requests use N×M distinct SEQs (seen on the wire)", async () => {
+    const before = nfProcess().length;
+    const M = 5;
+    const rs = await Promise.all(clients.map(async (c) => Promise.all(Array.from({ length: M }, () => get(c)))));
+    expect(rs.flat().map((r) => r.status)).toEqual(Array(clients.length * M).fill(200));
+    const sent = nfProcess().slice(before);
+    expect(sent.length).toBe(clients.length * M);
+    expect(new Set(sent.map((x) => ivOf(x.body))).size).toBe(clients.length * M);
+    // (with 6 connections both visited workers send: the kernel spreads them; counters not shared make this fail)
+  });
+
+  test("a message accepted once is refused on fresh connections, whichever home worker gets them", async () => {
+    const r0 = await get(clients[0]!);
+    expect(r0.status).toBe(200);
+    const original = nfProcess().at(-1)!;
+    const headers = { "content-type": "application/json" };
+    const statuses: number[] = [];
+    // 8 fresh TLS connections: the kernel spreads them over the home workers (each refusal is on the shared window)
+    for (let i = 0; i < 8; i++) {
+      const s = http2.connect(`https://127.0.0.1:${pair.home.ports.n32f}`, {
+        ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
+        cert: pair.pki.certV.chainPem,
+        key: pair.pki.certV.keyPem,
+        servername: HOME.fqdn,
+      });
+      const status = await new Promise<number>((res, rej) => {
+        const q = s.request({ ":method": "POST", ":path": PROCESS, ...headers });
+        let st = 0;
+        q.on("response", (hd) => (st = Number(hd[":status"])));
+        q.on("data", () => {});
+        q.on("end", () => res(st));
+        q.on("error", rej);
+        q.end(original.body);
+      });
+      s.close();
+      statuses.push(status);
+    }
+    expect(statuses).toEqual(Array(8).fill(403));
+    const refusedBy = new Set(
+      h.logs.filter((l) => l.worker !== undefined && /replay/i.test(JSON.stringify(l))).map((l) => l.worker),
+    );
+    expect(refusedBy.size).toBe(2); // refused by both home workers, one of which did not accept it
+  });
+
+  test("a worker killed is restarted; traffic goes on on the same association", async () => {
+    const ctxBefore = ((await (await v.admin("/v1/peers/home/n32")).json()) as { localContextId: string })
+      .localContextId;
+    const n = v.logs.length;
+    v.proc.kill("SIGUSR2");
+    h.proc.kill("SIGUSR2");
+    await waitFor(
+      "visited worker restarted",
+      () => v.logs.slice(n).some((l) => l.msg === "data-path worker ready"),
+      15000,
+    );
+    const rs = await Promise.all(clients.map((c) => get(c).catch(() => ({ status: 0 }))));
+    // connections that were on the dead worker are gone; new ones work
+    const fresh = Array.from({ length: 4 }, () => new NfClient(pair.visited.ports.sbi));
+    const rs2 = await Promise.all(fresh.map(get));
+    for (const c of fresh) c.close();
+    expect(rs2.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(rs.some((r) => r.status === 200)).toBe(true);
+    const after = (await (await v.admin("/v1/peers/home/n32")).json()) as { localContextId: string; state: string };
+    expect(after.state).toBe("active-prins");
+    expect(after.localContextId).toBe(ctxBefore);
+    const ivs = nfProcess().map((x) => ivOf(x.body));
+    expect(new Set(ivs).size).toBe(ivs.length); // no SEQ used twice, before or after the restart
+  });
+});

@@ -1,0 +1,237 @@
+// Policy (P4, P10): the generated default mapping, merging that only adds protection, apiSignature matching,
+// callbacks, modification rules.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import type { IeInfo, ProtectionPolicy } from "../../src/model/n32.ts";
+import { ALWAYS_ENCRYPTED, buildEffectivePolicy, iesToEncrypt, modificationRules } from "../../src/n32f/policy.ts";
+import { parsePointer } from "../../src/n32f/pointer.ts";
+import { formatMapping, generateApiIeMapping, repairQuotedScalars } from "../../scripts/gen-api-ie-mapping.ts";
+
+const root = join(import.meta.dir, "../..");
+const specDir = join(root, "..", "shared", "spec", "3gpp");
+const committedText = readFileSync(join(root, "config", "api-ie-mapping.json"), "utf8");
+const defaults = JSON.parse(committedText) as ProtectionPolicy;
+
+function find(sig: string | { callbackType: string }, method: string): IeInfo[] {
+  const m = defaults.apiIeMappingList.find(
+    (x) => JSON.stringify(x.apiSignature) === JSON.stringify(sig) && x.apiMethod === method,
+  );
+  if (!m) throw new Error(`no mapping ${JSON.stringify(sig)} ${method}`);
+  return m.IeList;
+}
+
+describe("default mapping (config/api-ie-mapping.json) generated from the 3GPP OpenAPI files", () => {
+  test("re-running the generator in memory gives the committed file byte for byte", () => {
+    expect(formatMapping(generateApiIeMapping(specDir))).toBe(committedText);
+  });
+  test("covers the roaming APIs with the IEs of TS 33.501 5.9.3.3", () => {
+    for (const prefix of [
+      "/nudm-sdm/v2/",
+      "/nudm-uecm/v1/",
+      "/nudm-ueau/v1/",
+      "/nausf-auth/v1/",
+      "/namf-comm/v1/",
+      "/nsmf-pdusession/v1/",
+      "/nnrf-disc/v1/",
+      "/oauth2/token",
+    ])
+      expect(
+        defaults.apiIeMappingList.some((m) => typeof m.apiSignature === "string" && m.apiSignature.startsWith(prefix)),
+      ).toBe(true);
+    expect(find("/nudm-sdm/v2/{supi}/am-data", "GET")).toContainEqual({
+      ieLoc: "URI_PARAM",
+      ieType: "UEID",
+      reqIe: "supi",
+    });
+    expect(find("/nausf-auth/v1/ue-authentications", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "AUTHENTICATION_MATERIAL",
+      rspIe: "/5gAuthData",
+    });
+    expect(find("/nausf-auth/v1/ue-authentications", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "UEID",
+      reqIe: "/supiOrSuci",
+    });
+    expect(find("/nausf-auth/v1/ue-authentications/{authCtxId}/5g-aka-confirmation", "PUT")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "KEY_MATERIAL",
+      rspIe: "/kseaf",
+    });
+    expect(find("/nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "AUTHENTICATION_MATERIAL",
+      rspIe: "/authenticationVector",
+    });
+    expect(find("/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access", "PUT")).toContainEqual({
+      ieLoc: "HEADER",
+      ieType: "UEID",
+      rspIe: "location",
+    });
+    expect(find("/nsmf-pdusession/v1/pdu-sessions", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "LOCATION",
+      reqIe: "/ueLocation",
+    });
+    expect(find("/nnrf-disc/v1/nf-instances", "GET")).toContainEqual({
+      ieLoc: "URI_PARAM",
+      ieType: "UEID",
+      reqIe: "supi",
+    });
+    expect(find("/oauth2/token", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "AUTHORIZATION_TOKEN",
+      rspIe: "/access_token",
+    });
+    expect(find("/namf-comm/v1/ue-contexts/{ueContextId}/transfer", "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "KEY_MATERIAL",
+      rspIe: "/ueContext/seafData",
+    });
+    expect(find({ callbackType: "Namf_Communication_onN1N2MessageNotify" }, "POST")).toContainEqual({
+      ieLoc: "BODY",
+      ieType: "LOCATION",
+      reqIe: "/ncgi",
+    });
+  });
+  test("every entry is concrete and well formed; output sorted", () => {
+    for (const m of defaults.apiIeMappingList) {
+      expect(m.IeList.length).toBeGreaterThan(0);
+      for (const ie of m.IeList) {
+        const name = ie.reqIe ?? ie.rspIe!;
+        if (ie.ieLoc === "BODY") {
+          expect(parsePointer(name)).not.toBeNull();
+          expect(name).not.toContain("*");
+        }
+        if (ie.ieLoc === "HEADER") expect(name).toBe(name.toLowerCase());
+      }
+    }
+    const keys = defaults.apiIeMappingList.map(
+      (m) =>
+        (typeof m.apiSignature === "string" ? `0${m.apiSignature}` : `1${m.apiSignature.callbackType}`) +
+        " " +
+        m.apiMethod,
+    );
+    expect(keys).toEqual([...keys].sort());
+  });
+  test("the YAML repair only touches under-indented quoted continuation lines", () => {
+    const broken = "a:\n  b:\n    description: 'first line\n    second line \"q\"'\n    type: object\n";
+    expect(() => parse(broken)).toThrow();
+    expect(parse(repairQuotedScalars(broken))).toEqual({
+      a: { b: { description: 'first line second line "q"', type: "object" } },
+    });
+    const fine = "a: 'one'\nb: 'it''s'\nc:\n  d: 'x\n    y'\n";
+    expect(repairQuotedScalars(fine)).toBe(fine);
+  });
+});
+
+describe("buildEffectivePolicy (P4: only ever adds protection)", () => {
+  test("always-encrypted types, UEID by default, negotiated types added", () => {
+    const p = buildEffectivePolicy({ defaults });
+    for (const t of ALWAYS_ENCRYPTED) expect(p.encryptedTypes.has(t)).toBe(true);
+    expect(p.encryptedTypes.has("UEID")).toBe(true);
+    expect(p.encryptedTypes.has("OTHER")).toBe(false);
+    const noUe = buildEffectivePolicy({ defaults, encryptUeid: false });
+    expect(noUe.encryptedTypes.has("UEID")).toBe(false);
+    expect(noUe.encryptedTypes.has("LOCATION")).toBe(true);
+    expect(iesToEncrypt(noUe, "request", "GET", "/nudm-sdm/v2/imsi-1/am-data").pathVars).toEqual([]);
+    const more = buildEffectivePolicy({ defaults, encryptUeid: false, dataTypeEncPolicy: ["OTHER", "UEID"] });
+    expect(more.encryptedTypes.has("UEID") && more.encryptedTypes.has("OTHER")).toBe(true);
+  });
+  test("local and peer mappings add IEs; a peer cannot declassify a default IE", () => {
+    const peer: ProtectionPolicy = {
+      apiIeMappingList: [
+        {
+          apiSignature: "/nausf-auth/v1/ue-authentications",
+          apiMethod: "POST",
+          IeList: [
+            { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/supiOrSuci" },
+            { ieLoc: "BODY", ieType: "LOCATION", reqIe: "/cellCagInfo" },
+          ],
+        },
+      ],
+    };
+    const p = buildEffectivePolicy({ defaults, peer });
+    const ies = iesToEncrypt(p, "request", "POST", "/nausf-auth/v1/ue-authentications");
+    expect(ies.bodyPointers).toContainEqual(["supiOrSuci"]);
+    expect(ies.bodyPointers).toContainEqual(["cellCagInfo"]);
+    expect(ies.headers.has("authorization")).toBe(true);
+  });
+});
+
+describe("apiSignature matching (P10)", () => {
+  const local: ProtectionPolicy = {
+    apiIeMappingList: [
+      {
+        apiSignature: "/nx/v1/{a}/items",
+        apiMethod: "GET",
+        IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-generic" }],
+      },
+      {
+        apiSignature: "/nx/v1/{a}/{b}",
+        apiMethod: "GET",
+        IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-less-specific" }],
+      },
+      {
+        apiSignature: "/nx/v1/{z}/items",
+        apiMethod: "GET",
+        IeList: [
+          { ieLoc: "HEADER", ieType: "UEID", reqIe: "x-same-specificity" },
+          { ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "z" },
+        ],
+      },
+      {
+        apiSignature: "/nx/v1/{a}/items",
+        apiMethod: "PUT",
+        IeList: [{ ieLoc: "HEADER", ieType: "UEID", reqIe: "x-put" }],
+      },
+      {
+        apiSignature: { callbackType: "Nx_Notify" },
+        apiMethod: "POST",
+        IeList: [{ ieLoc: "BODY", ieType: "LOCATION", reqIe: "/cell" }],
+      },
+      {
+        apiSignature: "/nx/v1/{a}/items",
+        apiMethod: "POST",
+        IeList: [
+          { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/note", isModifiable: true },
+          { ieLoc: "HEADER", ieType: "NONSENSITIVE", rspIe: "x-r", isModifiableByIpx: { "ipx1.example.org": true } },
+          { ieLoc: "BODY", ieType: "UEID", reqIe: "/supi" },
+        ],
+      },
+    ],
+  };
+  const p = buildEffectivePolicy({ defaults: { apiIeMappingList: [] }, local });
+  test("suffix at segment boundaries; most literal segments wins; equally specific ones merge", () => {
+    const ies = iesToEncrypt(p, "request", "GET", "/prefix/root/nx/v1/imsi-1/items");
+    expect([...ies.headers].sort()).toEqual(["authorization", "x-generic", "x-same-specificity"]);
+    expect(ies.pathVars).toEqual([{ name: "z", fromEnd: 1 }]);
+    expect([...iesToEncrypt(p, "request", "GET", "/nx/v1/imsi-1/other").headers].sort()).toEqual([
+      "authorization",
+      "x-less-specific",
+    ]);
+    expect([...iesToEncrypt(p, "request", "GET", "/anx/v1/imsi-1/items").headers]).toEqual(["authorization"]);
+    expect([...iesToEncrypt(p, "request", "GET", "/nx/v1//items").headers]).toEqual(["authorization"]);
+    expect([...iesToEncrypt(p, "request", "PUT", "/nx/v1/i/items").headers].sort()).toEqual(["authorization", "x-put"]);
+    expect([...iesToEncrypt(p, "request", "DELETE", "/nx/v1/i/items").headers]).toEqual(["authorization"]);
+  });
+  test("callbacks are matched by their 3gpp-Sbi-Callback type, whatever the path", () => {
+    expect(iesToEncrypt(p, "request", "POST", "/any/callback/uri", "Nx_Notify").bodyPointers).toEqual([["cell"]]);
+    expect(iesToEncrypt(p, "request", "POST", "/any/callback/uri").bodyPointers).toEqual([]);
+  });
+  test("a single match reuses the precompiled plan (no per-message work)", () => {
+    const a = iesToEncrypt(p, "request", "PUT", "/nx/v1/i/items");
+    expect(iesToEncrypt(p, "request", "PUT", "/x/nx/v1/other/items")).toBe(a);
+  });
+  test("modificationRules returns the IEs with isModifiable / isModifiableByIpx of the matching mapping", () => {
+    expect(modificationRules(p, "request", "POST", "/nx/v1/i/items")).toEqual([
+      { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/note", isModifiable: true },
+    ]);
+    expect(modificationRules(p, "response", "POST", "/nx/v1/i/items")).toEqual([
+      { ieLoc: "HEADER", ieType: "NONSENSITIVE", rspIe: "x-r", isModifiableByIpx: { "ipx1.example.org": true } },
+    ]);
+    expect(modificationRules(p, "request", "GET", "/nx/v1/i/items")).toEqual([]);
+  });
+});
