@@ -2,9 +2,8 @@
 // status, none overrides Error.cause with a string, and toProblem() renders what the edges answered before.
 import { describe, expect, test } from "bun:test";
 import { SeppError } from "../src/errors.ts";
-import { N32fError } from "../src/n32f/errors.ts";
+import { N32fError, ReformatError } from "../src/n32f/errors.ts";
 import { RiAnnouncementMismatch } from "../src/n32f/announce.ts";
-import { ReformatError } from "../src/n32f/reformat.ts";
 import { MultipartError } from "../src/n32f/multipart.ts";
 import { PointerError } from "../src/n32f/pointer.ts";
 import { RiKeyError } from "../src/n32f/ri-keys.ts";
