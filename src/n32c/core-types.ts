@@ -151,3 +151,14 @@ export interface InitiatorPending {
   peerId: string;
   rejected: InvalidParam[] | null;
 }
+
+/** An N32-c error answer as an N32cError: the peer's ProblemDetails cause, else `HTTP_<status>`. */
+export function fromProblem(
+  op: string,
+  r: { status: number; problem: { cause?: string; detail?: string } | null },
+): N32cError {
+  return new N32cError(
+    r.problem?.cause ?? `HTTP_${r.status}`,
+    `${op}: peer answered ${r.status}${r.problem?.detail ? `: ${r.problem.detail}` : ""}`,
+  );
+}
