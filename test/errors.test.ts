@@ -7,7 +7,7 @@ import { RiAnnouncementMismatch } from "../src/n32f/announce.ts";
 import { MultipartError } from "../src/n32f/multipart.ts";
 import { PointerError } from "../src/n32f/pointer.ts";
 import { RiKeyError } from "../src/n32f/ri-keys.ts";
-import { N32fContextStoreError } from "../src/n32f/context.ts";
+import { N32fContextStoreError } from "../src/n32f/context-store.ts";
 import { N32cError } from "../src/n32c/core.ts";
 import { InvalidOwnBodyError } from "../src/n32c/messages.ts";
 import { TargetError } from "../src/sbi/target.ts";

@@ -6,7 +6,7 @@ import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../metrics.ts";
 import type { InvalidParam, N32fErrorInfo, PlmnId } from "../model/n32.ts";
-import type { N32fContextStore } from "../n32f/context.ts";
+import type { N32fContextStore } from "../n32f/context-store.ts";
 import type { N32SchemaName } from "../openapi/validate.ts";
 import { SeppError } from "../errors.ts";
 import type { PeerAnnouncement } from "./messages.ts";
