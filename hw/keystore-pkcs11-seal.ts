@@ -7,7 +7,8 @@ import { type readSealed, SEAL_AAD_PREFIX } from "./keystore-pkcs11-util.ts";
 import { KeystoreError } from "./keystore.ts";
 import type { HwLogger } from "./log.ts";
 import { CKA, CKK, CKM, CKO } from "./pkcs11/constants.ts";
-import { Mechanism, Pkcs11Error } from "./pkcs11/ffi.ts";
+import { Pkcs11Error } from "./pkcs11/ffi.ts";
+import { Mechanism } from "./pkcs11/structs.ts";
 import { GcmMechanism, detectGcmLayout, type GcmLayout } from "./pkcs11/gcm.ts";
 import type { Session } from "./pkcs11/module.ts";
 

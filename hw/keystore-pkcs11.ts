@@ -23,7 +23,8 @@ import { curveOf, ecPointToSpki, pinReader, readSealed, tokenCrypto } from "./ke
 import { type Curve, type KeyInfo, type Keystore, KeystoreError, type KeystoreStatus } from "./keystore.ts";
 import type { HwLogger } from "./log.ts";
 import { CKA, CKC, CKK, CKM, CKO, EC_PARAMS } from "./pkcs11/constants.ts";
-import { Mechanism, Pkcs11Error } from "./pkcs11/ffi.ts";
+import { Pkcs11Error } from "./pkcs11/ffi.ts";
+import { Mechanism } from "./pkcs11/structs.ts";
 import type { Session } from "./pkcs11/module.ts";
 import { Pkcs11Token, TokenUnavailableError } from "./pkcs11/token.ts";
 import { formatPkcs11Uri } from "./pkcs11/uri.ts";
