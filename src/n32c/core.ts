@@ -266,6 +266,18 @@ export class N32cCore {
     this.deps.trace?.(e);
   }
 
+  /** What every new N32-f context takes from the service and `cfg` (P1: validity and re-handshake bounds). */
+  contextLife(cfg: SeppConfig) {
+    return {
+      engine: this.deps.aead,
+      share: this.deps.shareContext,
+      validitySeconds: cfg.n32c.contextValiditySeconds,
+      rekeySeqThreshold: cfg.n32c.rekeySeqThreshold,
+      rekeyMarginSeconds: cfg.n32c.rekeyMarginSeconds,
+      now: this.now,
+    };
+  }
+
   /**
    * Whether RIs are configured or were announced for this peer (P11: then PRINS is the only capability offered
    * or accepted, no bidding down, TS 33.501 5.9.3.1).

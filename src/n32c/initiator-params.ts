@@ -173,12 +173,7 @@ export async function exchangeParams(
       ownRis,
       peerRis,
       authorizedIpxId: authorizedIpxIdOf(peer),
-      engine: core.deps.aead,
-      share: core.deps.shareContext,
-      validitySeconds: cfg.n32c.contextValiditySeconds,
-      rekeySeqThreshold: cfg.n32c.rekeySeqThreshold,
-      rekeyMarginSeconds: cfg.n32c.rekeyMarginSeconds,
-      now: core.now,
+      ...core.contextLife(cfg),
     });
     contexts.add(ctx);
     added = true;

@@ -92,12 +92,7 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
         ownRis: ownRiSecInfo(peer, cfg.storage.dir),
         peerRis: [],
         authorizedIpxId: authorizedIpxIdOf(peer),
-        engine: core.deps.aead,
-        share: core.deps.shareContext,
-        validitySeconds: cfg.n32c.contextValiditySeconds,
-        rekeySeqThreshold: cfg.n32c.rekeySeqThreshold,
-        rekeyMarginSeconds: cfg.n32c.rekeyMarginSeconds,
-        now: core.now,
+        ...core.contextLife(cfg),
       });
       core.deps.contexts.add(ctx);
       neg = {
