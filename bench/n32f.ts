@@ -26,7 +26,8 @@
 import { createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
 import { FlattenedEncrypt, flattenedDecrypt } from "jose";
 import { SoftwareAeadEngine } from "../hw/aead.ts";
-import type { N32fContext, N32fContextStore } from "../src/n32f/context.ts";
+import type { N32fContext } from "../src/n32f/context.ts";
+import type { N32fContextStore } from "../src/n32f/context-store.ts";
 import { PrinsEngine, newMessageId, type RequestRef } from "../src/n32f/engine.ts";
 import { deriveN32fKeyMaterial, type JweEnc } from "../src/n32f/kdf.ts";
 import { parseContentType, type HttpMessage } from "../src/n32f/message.ts";

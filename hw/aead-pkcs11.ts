@@ -7,7 +7,8 @@
 // (hw/pkcs11/gcm.ts). Calls are synchronous, like the software engine's.
 import { AeadKeyError, GCM_IV_LENGTH, GCM_TAG_LENGTH, type AeadEngine, type AeadKey, type SealResult } from "./aead.ts";
 import { CKA, CKK, CKO, CKR } from "./pkcs11/constants.ts";
-import { Pkcs11Error, UlongOut } from "./pkcs11/ffi.ts";
+import { Pkcs11Error } from "./pkcs11/ffi.ts";
+import { UlongOut } from "./pkcs11/structs.ts";
 import { detectGcmLayout, GcmMechanism, isTagFailure, type GcmLayout } from "./pkcs11/gcm.ts";
 import type { Session } from "./pkcs11/module.ts";
 import { TokenUnavailableError, type Pkcs11Token } from "./pkcs11/token.ts";

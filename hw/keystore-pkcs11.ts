@@ -19,15 +19,16 @@ import {
   parseChain,
   TLS_LABEL,
 } from "./keystore-common.ts";
-import { curveOf, ecPointToSpki, pinReader, readSealed, SEAL_AAD_PREFIX, tokenCrypto } from "./keystore-pkcs11-util.ts";
+import { curveOf, ecPointToSpki, pinReader, readSealed, tokenCrypto } from "./keystore-pkcs11-util.ts";
 import { type Curve, type KeyInfo, type Keystore, KeystoreError, type KeystoreStatus } from "./keystore.ts";
 import type { HwLogger } from "./log.ts";
 import { CKA, CKC, CKK, CKM, CKO, EC_PARAMS } from "./pkcs11/constants.ts";
-import { Mechanism, Pkcs11Error } from "./pkcs11/ffi.ts";
-import { GcmMechanism, detectGcmLayout, type GcmLayout } from "./pkcs11/gcm.ts";
+import { Pkcs11Error } from "./pkcs11/ffi.ts";
+import { Mechanism } from "./pkcs11/structs.ts";
 import type { Session } from "./pkcs11/module.ts";
 import { Pkcs11Token, TokenUnavailableError } from "./pkcs11/token.ts";
 import { formatPkcs11Uri } from "./pkcs11/uri.ts";
+import { TlsKeySeal } from "./keystore-pkcs11-seal.ts";
 import { wipe } from "./platform.ts";
 
 interface IdentityHandles {
@@ -44,13 +45,14 @@ export class Pkcs11Keystore implements Keystore {
   readonly token: Pkcs11Token;
   readonly #dir: string;
   readonly #log: HwLogger;
-  #layout: GcmLayout | null = null;
+  readonly #seal: TlsKeySeal;
   #closed = false;
 
   private constructor(token: Pkcs11Token, dir: string, log: HwLogger) {
     this.token = token;
     this.#dir = dir;
     this.#log = log;
+    this.#seal = new TlsKeySeal(log, (object, type, id) => this.#uri(object, type, id));
   }
 
   /**
@@ -305,75 +307,11 @@ export class Pkcs11Keystore implements Keystore {
     };
   }
 
-  /** The KEK (AES-256 token object, sensitive, non-extractable); created on first use. */
-  #kek(s: Session, create: boolean): { handle: number; id: Uint8Array } | null {
-    const h = s.findObjects(
-      [
-        [CKA.CLASS, CKO.SECRET_KEY],
-        [CKA.LABEL, KEK_LABEL],
-      ],
-      1,
-    )[0];
-    if (h !== undefined)
-      return { handle: h, id: new Uint8Array(s.getAttributes(h, [CKA.ID], true)[0] ?? new Uint8Array(0)) };
-    if (!create) return null;
-    const id = s.random(16);
-    const handle = s.generateKey(new Mechanism(CKM.AES_KEY_GEN), [
-      [CKA.CLASS, CKO.SECRET_KEY],
-      [CKA.KEY_TYPE, CKK.AES],
-      [CKA.VALUE_LEN, 32],
-      [CKA.TOKEN, true],
-      [CKA.PRIVATE, true],
-      [CKA.SENSITIVE, true],
-      [CKA.EXTRACTABLE, false],
-      [CKA.ENCRYPT, true],
-      [CKA.DECRYPT, true],
-      [CKA.WRAP, true],
-      [CKA.UNWRAP, true],
-      [CKA.LABEL, KEK_LABEL],
-      [CKA.ID, id],
-    ]);
-    this.#log.info("key-encryption key generated in the token", { label: KEK_LABEL });
-    return { handle, id };
-  }
-
-  #gcm(s: Session): GcmMechanism {
-    if (this.#layout === null) {
-      this.#layout = detectGcmLayout(s, (raw) =>
-        s.createObject([
-          [CKA.CLASS, CKO.SECRET_KEY],
-          [CKA.KEY_TYPE, CKK.AES],
-          [CKA.TOKEN, false],
-          [CKA.SENSITIVE, true],
-          [CKA.EXTRACTABLE, false],
-          [CKA.ENCRYPT, true],
-          [CKA.DECRYPT, true],
-          [CKA.VALUE, raw],
-        ]),
-      );
-    }
-    return new GcmMechanism(this.#layout);
-  }
-
   async sealTlsKey(privateKeyPem: string): Promise<void> {
     const { pkcs8, type } = normalisePrivateKey(privateKeyPem);
     const plain = new TextEncoder().encode(pkcs8);
     try {
-      const blob = this.#run((s) => {
-        const kek = this.#kek(s, true)!;
-        const iv = s.random(12);
-        const aad = new TextEncoder().encode(SEAL_AAD_PREFIX + Buffer.from(kek.id).toString("hex"));
-        const out = s.encrypt(this.#gcm(s).set(iv, aad, 128), kek.handle, plain, plain.length + 16);
-        return {
-          v: 1,
-          alg: "pkcs11-aes-256-gcm",
-          kek: this.#uri(KEK_LABEL, "secret-key", kek.id),
-          keyType: type,
-          iv: Buffer.from(iv).toString("base64"),
-          ct: Buffer.from(out.subarray(0, plain.length)).toString("base64"),
-          tag: Buffer.from(out.subarray(plain.length)).toString("base64"),
-        };
-      });
+      const blob = this.#run((s) => this.#seal.seal(s, plain, type));
       writeFileAtomic(this.#sealedPath(), `${JSON.stringify(blob)}\n`);
       this.#log.info("TLS private key sealed under the token KEK", { file: this.#sealedPath() });
     } finally {
@@ -384,25 +322,7 @@ export class Pkcs11Keystore implements Keystore {
   async unsealTlsKey(): Promise<string | null> {
     if (!existsSync(this.#sealedPath())) return null;
     const blob = readSealed(this.#sealedPath());
-    const plain = this.#run((s) => {
-      const kek = this.#kek(s, false);
-      if (!kek)
-        throw new KeystoreError(
-          "NOT_FOUND",
-          "the key-encryption key is not in the token: the sealed TLS key cannot be opened",
-        );
-      const aad = new TextEncoder().encode(SEAL_AAD_PREFIX + Buffer.from(kek.id).toString("hex"));
-      const input = new Uint8Array(blob.ct.length + blob.tag.length);
-      input.set(blob.ct, 0);
-      input.set(blob.tag, blob.ct.length);
-      const r = s.decrypt(this.#gcm(s).set(blob.iv, aad, 128), kek.handle, input, input.length);
-      if (r.rv !== 0)
-        throw new KeystoreError(
-          "FAILED",
-          `the sealed TLS key does not open under the token KEK (${new Pkcs11Error("C_Decrypt", r.rv).code})`,
-        );
-      return r.data;
-    });
+    const plain = this.#run((s) => this.#seal.open(s, blob));
     try {
       return new TextDecoder().decode(plain);
     } finally {

@@ -10,7 +10,7 @@ import { createAdminApp } from "./admin/app.ts";
 import { keysRoutes } from "./admin/keys.ts";
 import { startAdminListener } from "./admin/listener.ts";
 import { Registry } from "./metrics.ts";
-import { N32fContextStore } from "./n32f/context.ts";
+import { N32fContextStore } from "./n32f/context-store.ts";
 import { N32cService } from "./n32c/service.ts";
 import { TrustStore } from "./pki/trust.ts";
 import { startN32Listeners } from "./n32c/listeners.ts";

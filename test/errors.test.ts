@@ -2,13 +2,12 @@
 // status, none overrides Error.cause with a string, and toProblem() renders what the edges answered before.
 import { describe, expect, test } from "bun:test";
 import { SeppError } from "../src/errors.ts";
-import { N32fError } from "../src/n32f/errors.ts";
+import { N32fError, ReformatError } from "../src/n32f/errors.ts";
 import { RiAnnouncementMismatch } from "../src/n32f/announce.ts";
-import { ReformatError } from "../src/n32f/reformat.ts";
 import { MultipartError } from "../src/n32f/multipart.ts";
 import { PointerError } from "../src/n32f/pointer.ts";
 import { RiKeyError } from "../src/n32f/ri-keys.ts";
-import { N32fContextStoreError } from "../src/n32f/context.ts";
+import { N32fContextStoreError } from "../src/n32f/context-store.ts";
 import { N32cError } from "../src/n32c/core.ts";
 import { InvalidOwnBodyError } from "../src/n32c/messages.ts";
 import { TargetError } from "../src/sbi/target.ts";

@@ -6,7 +6,7 @@
 // layout is chosen by a known-answer test against node:crypto (detectGcmLayout), never assumed.
 import { createCipheriv } from "node:crypto";
 import { CKM, CKR } from "./constants.ts";
-import { addr, Mechanism, putUlong, ULONG } from "./ffi.ts";
+import { addr, Mechanism, putUlong, ULONG } from "./structs.ts";
 import type { Session } from "./module.ts";
 
 export type GcmLayout = "with-ivbits" | "without-ivbits";

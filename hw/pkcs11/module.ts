@@ -6,28 +6,25 @@
 // its token list only at C_Initialize (SoftHSM2) sees a token that came back; it bumps `epoch`, and every
 // session or object handle of an older epoch is dead.
 import { CKF, CKR, CKU } from "./constants.ts";
+import { loadModule, Pkcs11Error, type FunctionTable, type LoadedModule } from "./ffi.ts";
 import {
   INFO_SIZE,
   initializeArgs,
-  loadModule,
   type Mechanism,
   PackedTemplate,
   parseInfo,
   parseSlotInfo,
   parseTokenInfo,
-  Pkcs11Error,
   QueryTemplate,
   SLOT_INFO_SIZE,
   TOKEN_INFO_SIZE,
   ULONG,
   UlongOut,
-  type FunctionTable,
-  type LoadedModule,
   type ModuleInfo,
   type SlotInfo,
   type Template,
   type TokenInfo,
-} from "./ffi.ts";
+} from "./structs.ts";
 
 /** Upper bounds on what we read back from a module (a faulty module must not make us allocate without limit). */
 const MAX_SLOTS = 256;

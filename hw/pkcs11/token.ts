@@ -8,7 +8,8 @@
 import { createHash } from "node:crypto";
 import type { HwLogger } from "../log.ts";
 import { CKF, CKR, CKR_AMBIGUOUS, CKR_TOKEN_GONE } from "./constants.ts";
-import { Pkcs11Error, type TokenInfo } from "./ffi.ts";
+import { Pkcs11Error } from "./ffi.ts";
+import type { TokenInfo } from "./structs.ts";
 import { Pkcs11Module, type Session } from "./module.ts";
 import { parsePkcs11Uri, tokenMatches, type Pkcs11Uri } from "./uri.ts";
 

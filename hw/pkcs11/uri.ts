@@ -5,8 +5,8 @@
 // Path attributes are ';'-separated, query attributes '&'-separated, values percent-encoded (RFC 7512 2.3).
 // Secrets stay out of URIs here: `pin-value` is refused (the PIN comes from a file or the environment only).
 import { CKO } from "./constants.ts";
-import type { Template } from "./ffi.ts";
-import type { TokenInfo } from "./ffi.ts";
+import type { Template } from "./structs.ts";
+import type { TokenInfo } from "./structs.ts";
 import { CKA } from "./constants.ts";
 
 export type ObjectType = "public" | "private" | "cert" | "secret-key" | "data";

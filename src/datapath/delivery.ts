@@ -8,7 +8,7 @@
 import type { PeerConfig } from "../config/schema.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { HttpMessage } from "../n32f/message.ts";
-import { ReformatError } from "../n32f/reformat.ts";
+import { ReformatError } from "../n32f/errors.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import { refusalMessage, type Screening } from "../screening/screening.ts";
 import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";

@@ -6,7 +6,7 @@ import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Histogram, Registry } from "../metrics.ts";
 import type { PlmnId } from "../model/n32.ts";
-import type { N32fContextStore } from "../n32f/context.ts";
+import type { N32fContextStore } from "../n32f/context-store.ts";
 import type { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import type { PeerLimits } from "../sbi/limits.ts";

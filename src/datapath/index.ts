@@ -8,7 +8,7 @@ import { resolvePem } from "../config/pem.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../metrics.ts";
 import type { ProtectionPolicy } from "../model/n32.ts";
-import type { N32fContextStore } from "../n32f/context.ts";
+import type { N32fContextStore } from "../n32f/context-store.ts";
 import { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { PeerLimits } from "../sbi/limits.ts";

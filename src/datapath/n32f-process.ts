@@ -20,7 +20,7 @@ import type { ProducerDelivery } from "./delivery.ts";
 import { reportN32fError, type DataPathDeps, type DataPathMetrics } from "./deps.ts";
 import { congestionResponse, headerOf, problemOut, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { admissionRefused, n32fSenderOf, risOf } from "./n32f-sender.ts";
-import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce.ts";
+import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce-answer.ts";
 
 export const N32F_PROCESS_PATH = "/n32f-forward/v1/n32f-process";
 /** The n32f-process body bound (octets; after inflation for a gzip body, P11): the NF body limit twice plus the JWE envelope. */

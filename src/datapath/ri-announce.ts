@@ -1,6 +1,6 @@
 // src/datapath/ri-announce.ts — the RI-relevant parameters over N32-f (TS 33.501 13.2.2.2, last paragraph;
 // N32-PROFILE P6, P10), wired to real traffic. The pure blocks and checks live in src/n32f/announce.ts; this
-// module sends and answers them.
+// module sends them (RiAnnouncer); ri-announce-answer.ts answers them, ri-announce-block.ts is what both share.
 //
 //  initiator (RiAnnouncer): right after a PRINS context in which we are the N32-c initiator becomes active
 //    (n32c "context-active"), when the peer's `profile.announceToRi` says so (P11: off by default), POST one n32f-process request whose aad is the announcement block and whose plaintext is
@@ -10,32 +10,30 @@
 //  responder (answerRiAnnouncement, called by the pSEPP on a verified request BEFORE any forwarding): check
 //    the announcement against what the initiator sent on N32-c; 200 with our own values, or 403 POLICY_MISMATCH.
 import type { H2Response } from "../transport/h2client.ts";
-import type { PeerConfig } from "../config/schema.ts";
-import type { Registry } from "../metrics.ts";
-import type { DataToIntegrityProtectBlock, HttpPayload, MetaData, ProblemDetailsMsgForwarding } from "../model/n32.ts";
 import {
   announceEnabled,
   buildRiAnnouncementRequest,
-  buildRiAnnouncementResponse,
-  checkRiAnnouncementRequest,
   checkRiAnnouncementResponse,
   expectedPeerRiParams,
   localRiParams,
   RI_ANNOUNCE_PATH,
   RiAnnouncementMismatch,
 } from "../n32f/announce.ts";
-import type { N32fContext } from "../n32f/context.ts";
 import { newMessageId } from "../n32f/engine.ts";
 import { N32fError } from "../n32f/errors.ts";
-import { protectJwe } from "../n32f/jwe.ts";
 import type { HttpMessage } from "../n32f/message.ts";
-import { appendToken } from "../n32f/pointer.ts";
-import { PROBLEM_JSON } from "../problem.ts";
-import type { DataPathDeps, N32cView } from "./deps.ts";
-import type { OutboundResponse } from "./http.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
 
-const EMPTY = new Uint8Array(0);
+import {
+  announcementBlockOf,
+  ciphertextEmpty,
+  counters,
+  giveUp,
+  metaDataOf,
+  protectBlock,
+  type RiAnnounceDeps,
+} from "./ri-announce-block.ts";
+
 const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
 /** An announcement answer is small (a policy and a few certificates): bounded well below the data path limit. */
 const MAX_ANSWER_BYTES = 1 << 20;
@@ -47,153 +45,7 @@ const REPORT_GRACE_MS = 2000;
 /** P6/P11: whether we announce to this peer (per-peer `announceToRi`, off by default). */
 export { announceEnabled };
 
-/** Whether a verified, reconstructed request is the P6 announcement (the SEPP handles it itself, never forwards it). */
-export function isRiAnnouncement(m: HttpMessage): boolean {
-  return m.kind === "request" && m.method === "POST" && m.path === RI_ANNOUNCE_PATH;
-}
-
-/**
- * The announcement block as verified: the reconstructed message (RI modifications applied) turned back into
- * the DataToIntegrityProtectBlock shape that src/n32f/announce.ts checks. The announcement is all clear BODY
- * members (P6), so one payload entry per top-level member is exact; a body that is not a JSON object yields
- * no payload (and the check then reports every member missing).
- */
-export function announcementBlockOf(m: HttpMessage, metaData: MetaData): DataToIntegrityProtectBlock {
-  const block: DataToIntegrityProtectBlock = {
-    metaData,
-    headers: m.headers.map(([header, value]) => ({ header, value })),
-  };
-  if (m.kind === "request") {
-    block.requestLine = {
-      method: m.method!,
-      scheme: m.scheme ?? "https",
-      authority: m.authority ?? "",
-      path: m.path ?? "",
-      protocolVersion: "HTTP/2",
-    };
-    if (m.query !== undefined) block.requestLine.queryFragment = m.query;
-  } else block.statusLine = String(m.status ?? 0);
-  let body: unknown;
-  try {
-    body = m.body?.length ? JSON.parse(Buffer.from(m.body).toString("utf8")) : undefined;
-  } catch {
-    body = undefined;
-  }
-  if (body && typeof body === "object" && !Array.isArray(body)) {
-    block.payload = Object.entries(body as Record<string, unknown>).map(
-      ([k, value]): HttpPayload => ({
-        iePath: appendToken("", k),
-        ieValueLocation: "BODY",
-        value: value as HttpPayload["value"],
-      }),
-    );
-  }
-  return block;
-}
-
-/** The verified JWE carried nothing encrypted (P6: empty plaintext). Read after the AEAD verified it. */
-function ciphertextEmpty(body: unknown): boolean {
-  const c = (body as { reformattedData?: { ciphertext?: unknown } } | null)?.reformattedData?.ciphertext;
-  return c === undefined || c === "";
-}
-
-/** Protect an announcement block with an empty plaintext: the n32f-process body (N32fReformatted*Msg). */
-function protectBlock(ctx: N32fContext, kind: "request" | "response", block: DataToIntegrityProtectBlock): string {
-  const jwe = protectJwe(ctx, kind, Buffer.from(JSON.stringify(block), "utf8"), EMPTY);
-  return `{"reformattedData":${JSON.stringify(jwe)}}`;
-}
-
-/** onPolicyMismatch: reject — the context carries no more traffic: dropped through N32-c when it can, else deactivated. */
-function giveUp(n32c: N32cView, ctx: N32fContext): void {
-  ctx.deactivate();
-  n32c.dropContext?.(ctx.peerId, ctx.localContextId);
-}
-
-function metaDataOf(ctx: N32fContext, messageId: string): MetaData {
-  return { n32fContextId: ctx.peerContextId, messageId, authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL" };
-}
-
-export type RiAnnounceDeps = Pick<
-  DataPathDeps,
-  "config" | "log" | "metrics" | "contexts" | "n32c" | "prins" | "peerClients"
->;
-
-function counters(r: Registry) {
-  return {
-    sent: r.counter(
-      "sepp_ri_announcements_total",
-      "P6 RI-relevant parameter announcements by peer, role (sent: as initiator; received: as responder) and result",
-    ),
-    mismatches: r.counter(
-      "sepp_n32f_errors_total",
-      "N32-f errors by N32fErrorType and side (detected: by us; reported: by the peer)",
-    ),
-  };
-}
-
-/** Responder side: the pSEPP found a verified P6 announcement on `ctx` (from `peer`). Never forwarded. */
-export function answerRiAnnouncement(
-  d: Pick<RiAnnounceDeps, "config" | "log" | "metrics" | "n32c">,
-  p: { ctx: N32fContext; peer: PeerConfig; message: HttpMessage; messageId: string; rawBody: unknown },
-): OutboundResponse {
-  const { ctx, peer, message, messageId } = p;
-  const m = counters(d.metrics);
-  const cfg = d.config();
-  const block = announcementBlockOf(message, {
-    n32fContextId: ctx.localContextId,
-    messageId,
-    authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL",
-  });
-  try {
-    const extra = ciphertextEmpty(p.rawBody)
-      ? []
-      : [{ param: "/ciphertext", reason: "encrypted content in the announcement" }];
-    try {
-      checkRiAnnouncementRequest(block, { ownN32Fqdn: cfg.identity.n32Fqdn, params: expectedPeerRiParams(ctx) });
-    } catch (e) {
-      if (e instanceof RiAnnouncementMismatch)
-        throw new RiAnnouncementMismatch([...e.policyMismatchList, ...extra], { messageId });
-      throw e;
-    }
-    if (extra.length) throw new RiAnnouncementMismatch(extra, { messageId });
-  } catch (e) {
-    if (!(e instanceof RiAnnouncementMismatch)) throw e;
-    m.sent.inc({ peer: peer.id, role: "received", result: "mismatch" });
-    m.mismatches.inc({ type: "POLICY_MISMATCH", side: "detected" });
-    const reject = peer.profile.onPolicyMismatch === "reject";
-    d.log.warn("RI-relevant parameters announced over N32-f differ from N32-c (P6)", {
-      peer: peer.id,
-      messageId,
-      policyMismatchList: e.policyMismatchList,
-      reaction: peer.profile.onPolicyMismatch,
-    });
-    const receiverContextId = ctx.peerContextId;
-    d.n32c
-      .reportError(peer.id, {
-        type: "POLICY_MISMATCH",
-        receiverContextId,
-        messageId,
-        policyMismatchList: e.policyMismatchList,
-      })
-      .catch((err) =>
-        d.log.every(`ri-announce-report-${peer.id}`, 10_000, "warn", "n32f-error could not be sent", {
-          peer: peer.id,
-          error: String(err),
-        }),
-      );
-    if (reject) giveUp(d.n32c, ctx);
-    const body: ProblemDetailsMsgForwarding = e.toProblem();
-    return { status: 403, headers: [["content-type", PROBLEM_JSON]], body: JSON.stringify(body) };
-  }
-  m.sent.inc({ peer: peer.id, role: "received", result: "ok" });
-  d.log.info("RI-relevant parameters received over N32-f and checked (P6)", {
-    peer: peer.id,
-    localContextId: ctx.localContextId,
-    messageId,
-  });
-  const rsp = buildRiAnnouncementResponse({ metaData: metaDataOf(ctx, messageId), params: localRiParams(ctx) });
-  return { status: 200, headers: [["content-type", "application/json"]], body: protectBlock(ctx, "response", rsp) };
-}
+export type { RiAnnounceDeps };
 
 export type RiAnnounceResult =
   | { result: "ok"; messageId: string }

@@ -1,164 +1,33 @@
 // src/n32c/core.ts — what the N32-c responder, the initiators and the service share: configuration
 // lookups, peer identification from the TLS connection (N32-PROFILE P7, P9), per-peer status, events,
-// metrics, and the client side of one N32-c exchange (a new mutually authenticated TLS connection toward
-// the peer's configured N32-c URI, TS 33.501 13.2.2.2 step 5 / P10).
-import type { AeadEngine } from "../../hw/aead.ts";
-import type { ContextShare } from "./keys.ts";
+// metrics. The shapes live in core-types.ts (re-exported here), the client side of one N32-c exchange in
+// client.ts (connect, post, sendOnce below delegate to it).
 import type { PeerConfig, SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
-import type { Counter, Registry } from "../metrics.ts";
-import type { InvalidParam, N32fErrorInfo, PlmnId, ProblemDetails } from "../model/n32.ts";
-import type { N32fContextStore } from "../n32f/context.ts";
-import { validateBody, type N32SchemaName } from "../openapi/validate.ts";
+import type { Counter } from "../metrics.ts";
+import type { PlmnId } from "../model/n32.ts";
+import type { N32SchemaName } from "../openapi/validate.ts";
 import { certHasDnsName } from "../pki/plmn.ts";
 import { TrustStore } from "../pki/trust.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
-import { H2Client } from "../transport/h2client.ts";
-import { tunnelViasOf } from "../transport/connect-tunnel.ts";
-import { SeppError } from "../errors.ts";
-import { isIP } from "node:net";
-import type { OwnIdentity, PeerAnnouncement } from "./messages.ts";
+import type { H2Client } from "../transport/h2client.ts";
+import type { OwnIdentity } from "./messages.ts";
+import { connect, post, sendOnce, targetOf } from "./client.ts";
+import type {
+  Association,
+  ContextTerminatedEvent,
+  Identity,
+  InitiatorPending,
+  N32cDeps,
+  N32cEvents,
+  N32cOperation,
+  N32cTarget,
+  N32State,
+  PeerN32Status,
+  TraceEvent,
+} from "./core-types.ts";
 
-export const API_PREFIX = "/n32c-handshake/v1";
-export type N32cOperation = "exchange-capability" | "exchange-params" | "n32f-terminate" | "n32f-error";
-
-/** States of a peer's N32 association (GET /v1/peers/{id}/n32). */
-export type N32State =
-  | "idle"
-  | "connecting"
-  | "negotiating"
-  | "params"
-  | "active-prins"
-  | "active-tls"
-  | "backoff"
-  | "terminated"
-  | "failed";
-
-export interface PeerN32Status {
-  peerId: string;
-  peerFqdn: string;
-  /** our N32-c role in the current (or last) association */
-  role: "initiator" | "responder" | null;
-  state: N32State;
-  /** epoch ms of the last state change */
-  since: number;
-  capability: "PRINS" | "TLS" | null;
-  jweCipherSuite: string | null;
-  /** IDs only, never keys */
-  localContextId: string | null;
-  peerContextId: string | null;
-  validUntil: number | null;
-  counters: {
-    attempts: number;
-    successes: number;
-    failures: number;
-    responderHandshakes: number;
-    terminationsSent: number;
-    terminationsReceived: number;
-    errorsSent: number;
-    errorsReceived: number;
-  };
-  lastError: { at: number; cause: string; detail: string } | null;
-  nextRetryAt: number | null;
-}
-
-export interface ContextActiveEvent {
-  peerId: string;
-  capability: "PRINS" | "TLS";
-  role: "initiator" | "responder";
-  localContextId?: string;
-  peerContextId?: string;
-}
-export interface ContextTerminatedEvent {
-  peerId: string;
-  capability: "PRINS" | "TLS";
-  localContextId?: string;
-  reason: "local" | "peer" | "rekey" | "expired" | "policy-mismatch" | "removed" | "stopped";
-}
-export interface ErrorReportEvent {
-  peerId: string;
-  info: N32fErrorInfo;
-}
-export interface N32cEvents {
-  "context-active": ContextActiveEvent;
-  "context-terminated": ContextTerminatedEvent;
-  "error-report": ErrorReportEvent;
-}
-
-/** Every N32-c body sent or received (tests re-validate them; never contains keys). */
-export interface TraceEvent {
-  direction: "sent" | "received";
-  kind: "request" | "response";
-  operation: N32cOperation;
-  schema: N32SchemaName | null;
-  status?: number;
-  body: unknown;
-}
-
-export interface N32cDeps {
-  config: () => SeppConfig;
-  tls: { key: string; cert: string };
-  log: Logger;
-  metrics: Registry;
-  contexts: N32fContextStore;
-  aead: AeadEngine;
-  /** data-path workers (src/workers/pool.ts): every new N32-f context is handed to them with a shared block */
-  shareContext?: ContextShare;
-  now?: () => number;
-  /** our N32-f port as bound (announced as senderN32fPort); omitted when unknown */
-  n32fPort?: () => number | undefined;
-  /** how long an old context stays after a re-handshake (default 5000 ms) */
-  retireGraceMs?: number;
-  /** test hook: every body sent/received */
-  trace?: (e: TraceEvent) => void;
-  /**
-   * The address to connect to for an N32-c host name (default: the system resolver, inside the TLS connect). The
-   * certificate is still checked against the name (SNI and dNSName = the host). Tests map redirect targets to
-   * 127.0.0.1 with it.
-   */
-  resolveHost?: (host: string) => string | Promise<string>;
-}
-
-/** An N32-c endpoint: apiRoot and the dNSName its certificate must carry (the peer's, or a redirect target's). */
-export interface N32cTarget {
-  /** https://host[:port][/prefix] */
-  uri: string;
-  fqdn: string;
-}
-
-/**
- * An N32-c exchange that failed: `code` is the cause recorded in the peer's status (lastError.cause): the peer's
- * ProblemDetails cause, `HTTP_<status>`, or ours (P7). Status 502: the peer, not our client, failed.
- */
-export class N32cError extends SeppError {
-  override name = "N32cError";
-  constructor(code: string, detail: string) {
-    super(code, detail, { status: code === "RESOURCE_NOT_FOUND" ? 404 : 502 });
-  }
-}
-
-/** The active association with a peer (one per peer: the latest). */
-export interface Association {
-  capability: "PRINS" | "TLS";
-  role: "initiator" | "responder";
-  localContextId?: string;
-  peerContextId?: string;
-  enc?: string;
-  /** the N32-c endpoint this association was negotiated with when a 307 redirected us (else the peer's n32cUri) */
-  n32c?: N32cTarget;
-  /** what the SEPP we negotiated with announced in exchange-capability: N32-f goes there (P11, n32f-endpoint.ts) */
-  announced?: PeerAnnouncement;
-}
-
-export type Identity =
-  | { ok: true; peer: PeerConfig | null; plmnIds: PlmnId[]; dnsNames: string[] }
-  | { ok: false; reason: string };
-
-/** An initiator's handshake in progress, findable by our context ID (an n32f-error POLICY_MISMATCH may arrive). */
-export interface InitiatorPending {
-  peerId: string;
-  rejected: InvalidParam[] | null;
-}
+export * from "./core-types.ts";
 
 type Listener<K extends keyof N32cEvents> = (e: N32cEvents[K]) => void;
 
@@ -397,6 +266,18 @@ export class N32cCore {
     this.deps.trace?.(e);
   }
 
+  /** What every new N32-f context takes from the service and `cfg` (P1: validity and re-handshake bounds). */
+  contextLife(cfg: SeppConfig) {
+    return {
+      engine: this.deps.aead,
+      share: this.deps.shareContext,
+      validitySeconds: cfg.n32c.contextValiditySeconds,
+      rekeySeqThreshold: cfg.n32c.rekeySeqThreshold,
+      rekeyMarginSeconds: cfg.n32c.rekeyMarginSeconds,
+      now: this.now,
+    };
+  }
+
   /**
    * Whether RIs are configured or were announced for this peer (P11: then PRINS is the only capability offered
    * or accepted, no bidding down, TS 33.501 5.9.3.1).
@@ -411,138 +292,41 @@ export class N32cCore {
     return this.hasRis(peer) ? peer.securityCapabilities.filter((c) => c === "PRINS") : peer.securityCapabilities;
   }
 
-  // ---- client side ----
+  // ---- client side (src/n32c/client.ts) ----
 
   /** The peer's configured N32-c endpoint. */
   targetOf(peer: PeerConfig): N32cTarget {
-    return { uri: peer.n32cUri, fqdn: peer.n32Fqdn };
+    return targetOf(peer);
   }
 
-  /**
-   * A new N32-c connection to the peer's configured N32-c URI (or `target`, a redirect), server verified (P9:
-   * chains to the anchor of its PLMN IDs, names `target.fqdn`) and carrying one of the peer's PLMN IDs.
-   */
-  async connect(peer: PeerConfig, target: N32cTarget = this.targetOf(peer)): Promise<H2Client> {
-    const cfg = this.cfg();
-    let url = target.uri;
-    const u = new URL(target.uri);
-    const host = u.hostname.replace(/^\[|\]$/g, "");
-    // P11: through our RIs with HTTP CONNECT when configured (the RI resolves the host name then)
-    const via = tunnelViasOf(peer.n32cVia, cfg.storage.dir, this.trust().riRoots);
-    if (this.deps.resolveHost && !isIP(host) && via.length === 0) {
-      const addr = await this.deps.resolveHost(host);
-      u.hostname = isIP(addr) === 6 ? `[${addr}]` : addr;
-      url = u.toString();
-    }
-    const client = await H2Client.connect({
-      url,
-      tls: this.deps.tls,
-      trust: this.trust(),
-      expectDnsName: target.fqdn,
-      peerPlmnIds: peer.plmnIds,
-      minVersion: peer.profile.allowTls12 ? "TLSv1.2" : "TLSv1.3",
-      timeoutMs: cfg.n32c.requestTimeoutMs,
-      via,
-    });
-    const allowed = new Set(peer.plmnIds.map((p) => `${p.mcc}-${p.mnc.padStart(3, "0")}`));
-    if (!client.peerPlmnIds.some((p) => allowed.has(`${p.mcc}-${p.mnc.padStart(3, "0")}`))) {
-      await client.close();
-      throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer certificate carries none of the peer's configured PLMN IDs");
-    }
-    return client;
+  /** A new N32-c connection to the peer (client.ts connect). */
+  connect(peer: PeerConfig, target?: N32cTarget): Promise<H2Client> {
+    return connect(this, peer, target);
   }
 
-  /**
-   * POST one N32-c request on `client`. A 2xx body is validated against `rspSchema` before it is returned
-   * (an invalid one throws); an error answer returns its ProblemDetails (when valid).
-   */
-  async post<T>(
+  /** POST one N32-c request on `client` (client.ts post). */
+  post<T>(
     client: H2Client,
     peer: PeerConfig,
     op: N32cOperation,
     body: unknown,
     reqSchema: N32SchemaName,
     rspSchema: N32SchemaName | null,
-    target: N32cTarget = this.targetOf(peer),
-  ): Promise<{ status: number; body: T | null; problem: ProblemDetails | null; location?: string }> {
-    const cfg = this.cfg();
-    this.trace({ direction: "sent", kind: "request", operation: op, schema: reqSchema, body });
-    const base = new URL(target.uri).pathname.replace(/\/+$/, "");
-    const res = await client.request("POST", `${base}${API_PREFIX}/${op}`, {
-      headers: { "content-type": "application/json", accept: "application/json, application/problem+json" },
-      body: JSON.stringify(body),
-      timeoutMs: cfg.n32c.requestTimeoutMs,
-      maxBodyBytes: cfg.n32c.maxBodyBytes,
-    });
-    const ct = (res.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    let parsed: unknown;
-    if (res.body.length) {
-      try {
-        parsed = JSON.parse(res.text());
-      } catch {
-        parsed = undefined;
-      }
-    }
-    if (res.status >= 200 && res.status < 300) {
-      if (!rspSchema) {
-        this.trace({
-          direction: "received",
-          kind: "response",
-          operation: op,
-          schema: null,
-          status: res.status,
-          body: parsed ?? null,
-        });
-        return { status: res.status, body: null, problem: null };
-      }
-      if (ct !== "application/json" || parsed === undefined)
-        throw new N32cError("MANDATORY_IE_INCORRECT", `${op}: peer answered ${res.status} without a JSON body`);
-      const errs = validateBody(rspSchema, parsed);
-      this.trace({
-        direction: "received",
-        kind: "response",
-        operation: op,
-        schema: rspSchema,
-        status: res.status,
-        body: parsed,
-      });
-      if (errs)
-        throw new N32cError(
-          errs.length && errs.every((e) => e.reason === "mandatory member missing")
-            ? "MANDATORY_IE_MISSING"
-            : "MANDATORY_IE_INCORRECT",
-          `${op}: invalid ${rspSchema} from peer: ${errs.map((e) => e.param).join(", ")}`,
-        );
-      return { status: res.status, body: parsed as T, problem: null };
-    }
-    let problem: ProblemDetails | null = null;
-    if (parsed !== undefined && validateBody("ProblemDetails", parsed) === null) problem = parsed as ProblemDetails;
-    this.trace({
-      direction: "received",
-      kind: "response",
-      operation: op,
-      schema: problem ? "ProblemDetails" : null,
-      status: res.status,
-      body: parsed ?? null,
-    });
-    return { status: res.status, body: null, problem, location: res.headers.location };
+    target?: N32cTarget,
+  ): ReturnType<typeof post<T>> {
+    return post<T>(this, client, peer, op, body, reqSchema, rspSchema, target);
   }
 
-  /** One request over a fresh connection (the responder's own N32-c connection, terminate, error report). */
-  async sendOnce<T>(
+  /** One request over a fresh connection (client.ts sendOnce). */
+  sendOnce<T>(
     peer: PeerConfig,
     op: N32cOperation,
     body: unknown,
     reqSchema: N32SchemaName,
     rspSchema: N32SchemaName | null,
     target?: N32cTarget,
-  ) {
-    const client = await this.connect(peer, target);
-    try {
-      return await this.post<T>(client, peer, op, body, reqSchema, rspSchema, target);
-    } finally {
-      await client.close();
-    }
+  ): ReturnType<typeof sendOnce<T>> {
+    return sendOnce<T>(this, peer, op, body, reqSchema, rspSchema, target);
   }
 }
 

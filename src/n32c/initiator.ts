@@ -11,30 +11,17 @@
 // The first N32-c connection carries exchange-capability and every exchange-params round, gives the
 // master key (TLS exporter, P1) and is closed once the parameters are exchanged (P7).
 import type { PeerConfig } from "../config/schema.ts";
-import type { N32fContextInfo, SecNegotiateRspData, SecParamExchRspData } from "../model/n32.ts";
+import type { SecNegotiateRspData } from "../model/n32.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { H2Client } from "../transport/h2client.ts";
-import { initiatesFirst, N32cError, type N32cCore, type N32cTarget, type PeerN32Status } from "./core.ts";
+import { fromProblem, initiatesFirst, N32cError, type N32cCore, type N32cTarget, type PeerN32Status } from "./core.ts";
+import { exchangeParams } from "./initiator-params.ts";
 import * as msg from "./messages.ts";
-import { buildContext, exportMaster } from "./keys.ts";
-import { fullPolicy, localPolicyFor, profilePolicy, readSecurityProfile, sameProfile } from "./policies.ts";
-import { comparePolicies } from "./policy.ts";
 import { MAX_REDIRECTS, redirectTarget } from "./redirect.ts";
-import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo, unannouncedPeerRis } from "./ri.ts";
 
 const MAX_TIMER_MS = 1000; // re-check the rekey condition (SEQ threshold) at least this often: one cheap check per peer
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 const sameFqdn = (a: string, b: string) => a.toLowerCase().replace(/\.$/, "") === b.toLowerCase().replace(/\.$/, "");
-
-function fromProblem(
-  op: string,
-  r: { status: number; problem: { cause?: string; detail?: string } | null },
-): N32cError {
-  return new N32cError(
-    r.problem?.cause ?? `HTTP_${r.status}`,
-    `${op}: peer answered ${r.status}${r.problem?.detail ? `: ${r.problem.detail}` : ""}`,
-  );
-}
 
 export class PeerInitiator {
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -157,13 +144,28 @@ export class PeerInitiator {
     const step = (s: "connecting" | "negotiating" | "params") => {
       if (!keepActive) core.setState(this.peerId, s, { role: "initiator" });
     };
-    let client: H2Client | null = null;
+    let client = null as H2Client | null; // the connection in use (closed in `finally`)
     let target: N32cTarget = core.targetOf(peer);
     try {
+      // a new N32-c connection to `target` (the peer, or where a 307 sent us), and exchange-capability on it
+      const open = async (): Promise<H2Client> => {
+        const c = await core.connect(peer, target);
+        this.#client = client = c;
+        if (this.#stopped) throw new N32cError("STOPPED", "service stopping");
+        return c;
+      };
+      const negotiate = (c: H2Client, body: unknown) =>
+        core.post<SecNegotiateRspData>(
+          c,
+          peer,
+          "exchange-capability",
+          body,
+          "SecNegotiateReqData",
+          "SecNegotiateRspData",
+          target,
+        );
       step("connecting");
-      client = await core.connect(peer);
-      this.#client = client;
-      if (this.#stopped) throw new N32cError("STOPPED", "service stopping");
+      let c = await open();
       step("negotiating");
       // with RIs configured or announced for this peer, PRINS is the only capability offered (P11)
       const offered = core.capabilitiesFor(peer);
@@ -174,14 +176,7 @@ export class PeerInitiator {
         targetPlmnId: peer.plmnIds[0],
         purposes: peer.intendedUsagePurpose,
       });
-      let r = await core.post<SecNegotiateRspData>(
-        client,
-        peer,
-        "exchange-capability",
-        req,
-        "SecNegotiateReqData",
-        "SecNegotiateRspData",
-      );
+      let r = await negotiate(c, req);
       // Rel-18: 307 = redirect to another SEPP of the peer (redirect.ts: what is followed, at most MAX_REDIRECTS)
       for (let hops = 0; r.status === 307; hops++) {
         if (hops >= MAX_REDIRECTS)
@@ -190,21 +185,11 @@ export class PeerInitiator {
         if (!next.ok)
           throw new N32cError("REDIRECT_NOT_ALLOWED", `exchange-capability: redirect not followed: ${next.reason}`);
         core.log.info("exchange-capability redirected (307)", { peer: peer.id, to: next.target.uri });
-        await client.close();
+        await c.close();
         this.#client = client = null;
         target = next.target;
-        client = await core.connect(peer, target);
-        this.#client = client;
-        if (this.#stopped) throw new N32cError("STOPPED", "service stopping");
-        r = await core.post<SecNegotiateRspData>(
-          client,
-          peer,
-          "exchange-capability",
-          req,
-          "SecNegotiateReqData",
-          "SecNegotiateRspData",
-          target,
-        );
+        c = await open();
+        r = await negotiate(c, req);
       }
       if (!r.body) throw fromProblem("exchange-capability", r);
       const rsp = r.body;
@@ -224,14 +209,14 @@ export class PeerInitiator {
       if (peer.intendedUsagePurpose.length && !rsp.allowedUsagePurpose?.length && rsp.rejectedUsagePurpose?.length)
         throw new N32cError("NEGOTIATION_NOT_ALLOWED", "no common usage purpose");
       if (sel === "TLS") {
-        await client.close();
+        await c.close();
         this.#succeeded();
         core.activate(this.peerId, { capability: "TLS", role: "initiator", ...redirected }, null);
         core.log.info("N32 association active (TLS), as initiator", { peer: peer.id });
         return;
       }
       step("params");
-      const ctx = await this.#params(client, peer, target);
+      const ctx = await exchangeParams(core, c, peer, target);
       const previous = core.associations.get(this.peerId);
       this.#succeeded();
       core.activate(
@@ -267,197 +252,6 @@ export class PeerInitiator {
       core.initiating.delete(this.peerId);
       this.#client = null;
       await client?.close();
-    }
-  }
-
-  /** The exchange-params rounds on the first connection (P7), then key export and the context (P1). */
-  async #params(client: H2Client, peer: PeerConfig, target: N32cTarget): Promise<N32fContext> {
-    const core = this.core;
-    const cfg = core.cfg();
-    const contexts = core.deps.contexts;
-    const localId = contexts.newContextId();
-    const pending = { peerId: peer.id, rejected: null as null | { param: string }[] };
-    core.initiatorPending.set(localId, pending);
-    let master: Uint8Array | null = null;
-    let peerCtxId: string | null = null;
-    let added = false;
-    try {
-      const post = (body: unknown) =>
-        core.post<SecParamExchRspData>(
-          client,
-          peer,
-          "exchange-params",
-          body,
-          "SecParamExchReqData",
-          "SecParamExchRspData",
-          target,
-        );
-      const checkRound = (r: {
-        status: number;
-        body: SecParamExchRspData | null;
-        problem: { cause?: string; detail?: string } | null;
-      }) => {
-        if (pending.rejected) throw new N32cError("POLICY_MISMATCH", "the peer reported a protection policy mismatch");
-        if (!r.body) throw fromProblem("exchange-params", r);
-        if (peerCtxId !== null && !sameId(r.body.n32fContextId, peerCtxId))
-          throw new N32cError("MANDATORY_IE_INCORRECT", "exchange-params: the peer changed its n32fContextId");
-        return r.body;
-      };
-
-      // 1. cipher suites (mandatory)
-      const c1 = checkRound(
-        await post(
-          msg.secParamExchReq({
-            n32fContextId: localId,
-            sender: cfg.identity.n32Fqdn,
-            jweCipherSuites: peer.jweCipherSuites,
-          }),
-        ),
-      );
-      const enc = peer.jweCipherSuites.find((s) => s === c1.selectedJweCipherSuite);
-      if (!enc) throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer selected a JWE cipher suite we did not offer");
-      if ((c1.selectedJwsCipherSuite ?? msg.JWS_SUITE) !== msg.JWS_SUITE)
-        throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer selected a JWS suite other than ES256");
-      peerCtxId = c1.n32fContextId;
-      // the peer's RI security information: the latest answer that carries a list (P10; docs/N32C.md)
-      let peerRis = c1.ipxProviderSecInfoList ?? [];
-      // P1: the master key comes from the connection that carried the cipher-suite round
-      master = exportMaster(client, client.protocol, peer);
-
-      // 2. protection policies: our full effective policy (P4 defaults + our additions for this peer), or the
-      // security profile configured for the peer instead (P11); the peer answers with its own full policy (or
-      // the same profile), compared with the agreed one in full (TS 33.501 13.2.3.6, P11)
-      const profile = peer.securityProfile;
-      const localPolicy = localPolicyFor(cfg.securityProfiles, peer);
-      let peerPolicy = c1.selProtectionPolicyInfo;
-      {
-        const c2 = checkRound(
-          await post(
-            msg.secParamExchReq(
-              profile ? { n32fContextId: localId, profile } : { n32fContextId: localId, policy: localPolicy },
-            ),
-          ),
-        );
-        peerRis = c2.ipxProviderSecInfoList ?? peerRis;
-        const echoed = readSecurityProfile((c2 as { securityProfile?: unknown }).securityProfile);
-        if (echoed === "invalid" || (echoed && (!profile || !sameProfile(echoed, profile))))
-          throw new N32cError(
-            "MANDATORY_IE_INCORRECT",
-            "exchange-params: the peer answered a securityProfile we did not indicate",
-          );
-        if (echoed) {
-          // agreed: the profile's policies are in force both ways, nothing to compare
-          peerPolicy = localPolicy;
-        } else {
-          if (profile)
-            core.log.info("security profile not agreed by the peer: comparing full policies (P11)", {
-              peer: peer.id,
-              securityProfile: `${profile.id} v${profile.version}`,
-            });
-          peerPolicy = c2.selProtectionPolicyInfo ?? peerPolicy;
-          // the agreed policy: the partner policy when configured, else the profile both operators chose
-          const agreed = peer.partnerPolicy
-            ? fullPolicy(peer.partnerPolicy)
-            : profile
-              ? profilePolicy(cfg.securityProfiles, profile)
-              : undefined;
-          const mismatch = peerPolicy && agreed ? comparePolicies(peerPolicy, agreed) : [];
-          if (mismatch.length) {
-            core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
-              peer: peer.id,
-              policyMismatchList: mismatch,
-              reaction: peer.profile.onPolicyMismatch,
-            });
-            if (peer.profile.onPolicyMismatch === "reject") {
-              const body = msg.n32fErrorInfo({
-                type: "POLICY_MISMATCH",
-                receiverContextId: peerCtxId,
-                policyMismatchList: mismatch,
-              });
-              try {
-                await core.post(client, peer, "n32f-error", body, "N32fErrorInfo", null, target);
-                core.status(peer.id).counters.errorsSent++;
-              } catch (e) {
-                core.log.warn("could not send n32f-error to the peer", { peer: peer.id, error: e });
-              }
-              peerCtxId = null; // the peer drops its context on the error report
-              throw new N32cError("POLICY_MISMATCH", "the peer's protection policy differs from the agreed one");
-            }
-          }
-        }
-      }
-
-      // 3. RI security information (when we have RIs to announce, P10: the list needs ≥ 1 entry). Without own
-      // RIs the peer's list comes from its answer to the cipher-suite (or policy) round.
-      const ownRis = ownRiSecInfo(peer, cfg.storage.dir);
-      if (ownRis.length) {
-        const c3 = checkRound(await post(msg.secParamExchReq({ n32fContextId: localId, ris: ownRis })));
-        peerRis = c3.ipxProviderSecInfoList ?? peerRis;
-      }
-      if (peerRis.length) {
-        const err = checkPeerRiSecInfo(peerRis, core.trust(), new Date(core.now()));
-        if (err) throw new N32cError("NEGOTIATION_NOT_ALLOWED", err);
-      }
-      const missing = unannouncedPeerRis(peer, peerRis);
-      if (missing.length)
-        core.log.every(
-          `n32c-ri-missing:${peer.id}`,
-          30_000,
-          "warn",
-          "the peer did not announce RIs configured as its own; their modifications will be refused",
-          {
-            peer: peer.id,
-            ipxProviderIds: missing,
-          },
-        );
-      if (pending.rejected) throw new N32cError("POLICY_MISMATCH", "the peer reported a protection policy mismatch");
-
-      const ctx = buildContext({
-        role: "initiator",
-        localContextId: localId,
-        peerContextId: peerCtxId,
-        initiatorContextId: localId,
-        enc,
-        master,
-        peer,
-        remotePlmnIds: client.peerPlmnIds,
-        localPolicy,
-        peerPolicy,
-        ownRis,
-        peerRis,
-        authorizedIpxId: authorizedIpxIdOf(peer),
-        engine: core.deps.aead,
-        share: core.deps.shareContext,
-        validitySeconds: cfg.n32c.contextValiditySeconds,
-        rekeySeqThreshold: cfg.n32c.rekeySeqThreshold,
-        rekeyMarginSeconds: cfg.n32c.rekeyMarginSeconds,
-        now: core.now,
-      });
-      contexts.add(ctx);
-      added = true;
-      // P7: the first N32-c connection is closed after parameter exchange
-      await client.close();
-      return ctx;
-    } catch (e) {
-      if (!added) contexts.releaseContextId(localId);
-      // the responder already holds a context for this exchange: ask it to drop it (best effort)
-      if (peerCtxId !== null && !client.closed) {
-        await core
-          .post<N32fContextInfo>(
-            client,
-            peer,
-            "n32f-terminate",
-            msg.n32fContextInfo(peerCtxId),
-            "N32fContextInfo",
-            "N32fContextInfo",
-            target,
-          )
-          .catch(() => {});
-      }
-      throw e;
-    } finally {
-      master?.fill(0);
-      core.initiatorPending.delete(localId);
     }
   }
 

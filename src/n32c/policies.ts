@@ -4,8 +4,10 @@
 // versioned policy set both sides configured; `n32-default` v1 built in) instead. Pure.
 import apiIeMapping from "../../config/api-ie-mapping.json" with { type: "json" };
 import { BUILT_IN_PROFILE, type PeerConfig, type SecurityProfileConfig } from "../config/schema.ts";
-import type { ProtectionPolicy, SecurityProfileRef } from "../model/n32.ts";
+import type { Logger } from "../log.ts";
+import type { InvalidParam, ProtectionPolicy, SecurityProfileRef } from "../model/n32.ts";
 import { buildEffectivePolicy } from "../n32f/policy.ts";
+import { comparePolicies } from "./policy.ts";
 
 /** The shipped default NF API data-type placement mapping (P4, config/api-ie-mapping.json). */
 export const DEFAULT_POLICY = apiIeMapping as ProtectionPolicy;
@@ -96,4 +98,25 @@ export function readSecurityProfile(x: unknown): SecurityProfileRef | undefined 
     return "invalid";
   if (Object.keys(rest).length) return "invalid";
   return { id, version };
+}
+
+/**
+ * TS 33.501 13.2.3.6 over full policies (P7, P11), the same on both sides of exchange-params: the peer's full
+ * policy against the agreed one (none agreed or none received: nothing to compare). A mismatch is logged with the
+ * peer's configured reaction; `reject` says whether the handshake is refused.
+ */
+export function checkPolicyMismatch(
+  log: Logger,
+  peer: PeerConfig,
+  peerPolicy: ProtectionPolicy | undefined,
+  agreed: ProtectionPolicy | undefined,
+): { mismatch: InvalidParam[]; reject: boolean } {
+  const mismatch = peerPolicy && agreed ? comparePolicies(peerPolicy, agreed) : [];
+  if (!mismatch.length) return { mismatch, reject: false };
+  log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
+    peer: peer.id,
+    policyMismatchList: mismatch,
+    reaction: peer.profile.onPolicyMismatch,
+  });
+  return { mismatch, reject: peer.profile.onPolicyMismatch === "reject" };
 }

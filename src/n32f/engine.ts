@@ -16,7 +16,8 @@ import type {
   ProtectionPolicy,
 } from "../model/n32.ts";
 import { validateBody, validateReceivedBlock } from "../openapi/validate.ts";
-import type { N32fContext, N32fContextStore, N32fMessageKind } from "./context.ts";
+import type { N32fContext, N32fMessageKind } from "./context.ts";
+import type { N32fContextStore } from "./context-store.ts";
 import { N32fError } from "./errors.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe, type ParsedJwe, type ProtectedJwe } from "./jwe.ts";
 import type { HttpMessage } from "./message.ts";

@@ -93,3 +93,11 @@ export const icomf = (detail: string, ipxId?: string) =>
 /** MODIFICATIONS_INSTRUCTIONS_FAILED: an operation that the policy denies or that does not apply (check 6). */
 export const mif = (detail: string, ipxId?: string) =>
   modificationFailure("MODIFICATIONS_INSTRUCTIONS_FAILED", detail, ipxId);
+
+/** A message the sending SEPP refuses; `status`/`problemCause` go to the NF in a ProblemDetails (P3). */
+export class ReformatError extends SeppError {
+  override name = "ReformatError";
+  constructor(status: number, cause: string, detail: string) {
+    super(cause, detail, { status });
+  }
+}

@@ -4,7 +4,7 @@
 // addresses, IPv4 and IPv6, including the IPv4 an IPv6 address embeds by a standard translation (mapped,
 // compatible, SIIT, NAT64, 6to4, Teredo), and local or metadata host names. Also the CIDR arithmetic the egress
 // allow-list uses. Pure.
-import { parseIPv4, parseIPv6 } from "./target.ts";
+import { parseIPv4, parseIPv6 } from "./ip.ts";
 
 export interface Cidr {
   v6: boolean;

@@ -7,7 +7,7 @@ import type { SeppConfig } from "../config/schema.ts";
 import type { Logger, LogLevel } from "../log.ts";
 import type { SharedContextSpec } from "../n32c/keys.ts";
 import type { N32cService } from "../n32c/service.ts";
-import type { N32fContextStore } from "../n32f/context.ts";
+import type { N32fContextStore } from "../n32f/context-store.ts";
 import type { N32fSharedCounters } from "../n32f/shared-counters.ts";
 import type { FromWorker, N32cCall, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
 

@@ -10,7 +10,7 @@ import type { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
 import type { ProducerClients } from "../../src/datapath/producer-clients.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
-import { N32fContextStore } from "../../src/n32f/context.ts";
+import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { PrinsEngine } from "../../src/n32f/engine.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
 import { PeerLimits } from "../../src/sbi/limits.ts";

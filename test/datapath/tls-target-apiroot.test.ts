@@ -20,7 +20,7 @@ import { memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
 import { N32cService } from "../../src/n32c/service.ts";
-import { N32fContextStore } from "../../src/n32f/context.ts";
+import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { PrinsEngine } from "../../src/n32f/engine.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
 import { PeerLimits } from "../../src/sbi/limits.ts";

@@ -19,7 +19,7 @@ import {
 import { waitFor } from "../../scripts/lib/pair.ts";
 import { Pkcs11Keystore } from "../../hw/keystore-pkcs11.ts";
 import { CKA, CKM, CKO } from "../../hw/pkcs11/constants.ts";
-import { Mechanism } from "../../hw/pkcs11/ffi.ts";
+import { Mechanism } from "../../hw/pkcs11/structs.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { softhsm, type TestToken } from "../support/softhsm.ts";
 

@@ -15,7 +15,7 @@ import { Registry } from "../../src/metrics.ts";
 import type { TraceEvent } from "../../src/n32c/core.ts";
 import { MAX_REDIRECTS, redirectTarget } from "../../src/n32c/redirect.ts";
 import { N32cService } from "../../src/n32c/service.ts";
-import { N32fContextStore } from "../../src/n32f/context.ts";
+import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { openJwe, parseJwe, protectJwe } from "../../src/n32f/jwe.ts";
 import { issueSeppCert, type DevCert } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";

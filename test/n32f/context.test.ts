@@ -3,14 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { type AeadEngine, type AeadKey, SoftwareAeadEngine } from "../../hw/aead.ts";
-import {
-  createN32fContext,
-  MAX_SEQ,
-  type N32fAssociation,
-  type N32fContextParams,
-  N32fContextStore,
-  N32fContextStoreError,
-} from "../../src/n32f/context.ts";
+import { createN32fContext, MAX_SEQ, type N32fAssociation, type N32fContextParams } from "../../src/n32f/context.ts";
+import { N32fContextStore, N32fContextStoreError } from "../../src/n32f/context-store.ts";
 import { N32fError } from "../../src/n32f/errors.ts";
 import { openJwe, parseJwe, protectJwe } from "../../src/n32f/jwe.ts";
 import { REPLAY_WINDOW, ReplayWindow } from "../../src/n32f/replay.ts";

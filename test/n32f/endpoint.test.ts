@@ -16,7 +16,7 @@ import { Registry } from "../../src/metrics.ts";
 import { announcementOf } from "../../src/n32c/messages.ts";
 import { n32fEndpointFor } from "../../src/n32c/n32f-endpoint.ts";
 import { N32cService } from "../../src/n32c/service.ts";
-import { N32fContextStore } from "../../src/n32f/context.ts";
+import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { issueSeppCert, type DevCert } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
 import { startN32Server, type N32Env } from "../../src/transport/h2server.ts";

@@ -2,7 +2,7 @@
 // cSEPP opens it — over every fixture message, with both contexts derived from one master as N32-c would.
 import { describe, expect, test } from "bun:test";
 import { SoftwareAeadEngine } from "../../hw/aead.ts";
-import { N32fContextStore } from "../../src/n32f/context.ts";
+import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { PrinsEngine, newMessageId } from "../../src/n32f/engine.ts";
 import { N32fError } from "../../src/n32f/errors.ts";
 import { TrustStore } from "../../src/pki/trust.ts";

@@ -7,7 +7,8 @@ import type { HttpMessage } from "../../src/n32f/message.ts";
 import { buildEffectivePolicy } from "../../src/n32f/policy.ts";
 import { contentIdOf, rootPartIndex, type MultipartPart } from "../../src/n32f/multipart.ts";
 import { reconstruct } from "../../src/n32f/reconstruct.ts";
-import { ReformatError, reformat } from "../../src/n32f/reformat.ts";
+import { ReformatError } from "../../src/n32f/errors.ts";
+import { reformat } from "../../src/n32f/reformat.ts";
 import { multipartBytes } from "../fixtures/messages/load.ts";
 
 const defaults = JSON.parse(

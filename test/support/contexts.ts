@@ -3,13 +3,8 @@
 // `policy` plays both parts of a parameter exchange: ours on the initiator, the peer's received on the responder.
 import type { AeadEngine } from "../../hw/aead.ts";
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
-import {
-  createN32fContext,
-  N32fContextStore,
-  type JweEnc,
-  type N32fAssociation,
-  type N32fContext,
-} from "../../src/n32f/context.ts";
+import { createN32fContext, type JweEnc, type N32fAssociation, type N32fContext } from "../../src/n32f/context.ts";
+import { N32fContextStore } from "../../src/n32f/context-store.ts";
 
 export interface ContextPair {
   /** the N32-c initiator (sends requests with parallel_request_*) */

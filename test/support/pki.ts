@@ -11,7 +11,7 @@ import { SoftwareAeadEngine, type AeadEngine } from "../../hw/aead.ts";
 import { parseConfig, type SeppConfig, type SeppConfigInput } from "../../src/config/schema.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
-import { N32fContextStore } from "../../src/n32f/context.ts";
+import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import {
   createRootCa,
   issueRiCert,

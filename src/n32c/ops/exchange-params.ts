@@ -7,8 +7,7 @@ import type { JweEnc } from "../../n32f/context.ts";
 import { initiatesFirst, type N32cCore } from "../core.ts";
 import { buildContext, exportMaster } from "../keys.ts";
 import * as msg from "../messages.ts";
-import { acceptsProfile, fullPolicy, localPolicyFor, readSecurityProfile } from "../policies.ts";
-import { comparePolicies } from "../policy.ts";
+import { acceptsProfile, checkPolicyMismatch, fullPolicy, localPolicyFor, readSecurityProfile } from "../policies.ts";
 import { authorizedIpxIdOf, checkPeerRiSecInfo, ownRiSecInfo } from "../ri.ts";
 import type { OperationHandler, ResponderKit } from "./kit.ts";
 
@@ -93,12 +92,7 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
         ownRis: ownRiSecInfo(peer, cfg.storage.dir),
         peerRis: [],
         authorizedIpxId: authorizedIpxIdOf(peer),
-        engine: core.deps.aead,
-        share: core.deps.shareContext,
-        validitySeconds: cfg.n32c.contextValiditySeconds,
-        rekeySeqThreshold: cfg.n32c.rekeySeqThreshold,
-        rekeyMarginSeconds: cfg.n32c.rekeyMarginSeconds,
-        now: core.now,
+        ...core.contextLife(cfg),
       });
       core.deps.contexts.add(ctx);
       neg = {
@@ -206,21 +200,15 @@ export const exchangeParams: OperationHandler<SecParamExchReqData> = async (kit,
   }
   if (b.protectionPolicyInfo && !agreed) {
     // TS 33.501 13.2.3.6 over full policies (P11): the peer's full policy against the agreed one in full
-    const mismatch = peer.partnerPolicy ? comparePolicies(b.protectionPolicyInfo, fullPolicy(peer.partnerPolicy)) : [];
-    if (mismatch.length) {
-      core.log.warn("protection policy mismatch (TS 33.501 13.2.3.6)", {
-        peer: peer.id,
-        policyMismatchList: mismatch,
-        reaction: peer.profile.onPolicyMismatch,
-      });
-      if (peer.profile.onPolicyMismatch === "reject") {
-        neg.rejected = true;
-        core.dropContext(peer.id, neg.localId, "policy-mismatch", "failed");
-        core.recordError(peer.id, "POLICY_MISMATCH", "the peer's protection policy differs from the agreed one");
-        // P7/P10: n32f-error over our own N32-c connection toward the initiator, before we answer
-        await reportPolicyMismatch(kit, peer, b.n32fContextId, mismatch);
-        return kit.fail(OP, 403, "POLICY_MISMATCH", "protection policy differs from the agreed one", mismatch, peer.id);
-      }
+    const agreedPolicy = peer.partnerPolicy ? fullPolicy(peer.partnerPolicy) : undefined;
+    const { mismatch, reject } = checkPolicyMismatch(core.log, peer, b.protectionPolicyInfo, agreedPolicy);
+    if (reject) {
+      neg.rejected = true;
+      core.dropContext(peer.id, neg.localId, "policy-mismatch", "failed");
+      core.recordError(peer.id, "POLICY_MISMATCH", "the peer's protection policy differs from the agreed one");
+      // P7/P10: n32f-error over our own N32-c connection toward the initiator, before we answer
+      await reportPolicyMismatch(kit, peer, b.n32fContextId, mismatch);
+      return kit.fail(OP, 403, "POLICY_MISMATCH", "protection policy differs from the agreed one", mismatch, peer.id);
     }
     assoc.peerPolicy = b.protectionPolicyInfo;
   }
