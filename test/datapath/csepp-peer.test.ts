@@ -4,25 +4,16 @@
 // the N32 association is reported absent, so a request that found its peer ends at 503 before any network I/O.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
-import { CSepp } from "../../src/datapath/csepp.ts";
+import type { CSepp } from "../../src/datapath/csepp.ts";
 import type { InboundRequest } from "../../src/datapath/http.ts";
-import type { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
-import type { ProducerClients } from "../../src/datapath/producer-clients.ts";
-import { memoryLogger } from "../../src/log.ts";
-import { Registry } from "../../src/metrics.ts";
-import { N32fContextStore } from "../../src/n32f/context-store.ts";
-import { PrinsEngine } from "../../src/n32f/engine.ts";
-import { TrustStore } from "../../src/pki/trust.ts";
-import { PeerLimits } from "../../src/sbi/limits.ts";
 import { TelescopicStore } from "../../src/sbi/telescopic-store.ts";
-import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
-import type { ProtectionPolicy } from "../../src/model/n32.ts";
+import { cseppAlone } from "../support/csepp-alone.ts";
 
 const HOME = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
 let cfg: SeppConfig;
 let telescopic: TelescopicStore;
 let csepp: CSepp;
-const asked: string[] = [];
+let asked: string[] = [];
 
 beforeAll(() => {
   const parsed = parseConfig({
@@ -45,33 +36,10 @@ beforeAll(() => {
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   cfg = parsed.config;
-  const metrics = new Registry();
-  const limits = new PeerLimits({ metrics });
-  limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));
   telescopic = new TelescopicStore(":memory:", { seppDomain: HOME });
-  csepp = new CSepp({
-    config: () => cfg,
-    log: memoryLogger("debug"),
-    metrics,
-    contexts: new N32fContextStore(),
-    n32c: {
-      // no association: 503 once the peer is chosen
-      brief: (peerId) => {
-        asked.push(peerId);
-        return undefined;
-      },
-      reportError: async () => {},
-      handshake: async () => undefined,
-      renegotiate: () => false,
-    },
-    prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
-    peerClients: {} as PeerN32fClients,
-    producers: {} as ProducerClients,
-    telescopic,
-    limits,
-    trust: () => new TrustStore([], []),
-    sbiEndpoint: () => ({ scheme: "http", port: 8080 }),
-  });
+  const alone = cseppAlone({ config: () => cfg, telescopic });
+  csepp = alone.csepp;
+  asked = alone.asked;
 });
 afterAll(() => telescopic.close());
 

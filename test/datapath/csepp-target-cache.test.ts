@@ -5,19 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
-import { CSepp } from "../../src/datapath/csepp.ts";
+import type { CSepp } from "../../src/datapath/csepp.ts";
 import type { InboundRequest } from "../../src/datapath/http.ts";
-import type { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
-import type { ProducerClients } from "../../src/datapath/producer-clients.ts";
-import { memoryLogger } from "../../src/log.ts";
-import { Registry } from "../../src/metrics.ts";
-import { N32fContextStore } from "../../src/n32f/context-store.ts";
-import { PrinsEngine } from "../../src/n32f/engine.ts";
-import { TrustStore } from "../../src/pki/trust.ts";
-import { PeerLimits } from "../../src/sbi/limits.ts";
 import { TelescopicStore } from "../../src/sbi/telescopic-store.ts";
-import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
-import type { ProtectionPolicy } from "../../src/model/n32.ts";
+import { cseppAlone } from "../support/csepp-alone.ts";
 
 const HOME = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
 const VISITED_UDM = "udm.5gc.mnc015.mcc234.3gppnetwork.org";
@@ -25,7 +16,7 @@ let cfg: SeppConfig;
 let db: Database;
 let telescopic: TelescopicStore;
 let csepp: CSepp;
-const asked: string[] = [];
+let asked: string[] = [];
 
 function config(peerId: string, ownMnc = "01"): SeppConfig {
   const parsed = parseConfig({
@@ -52,33 +43,11 @@ function config(peerId: string, ownMnc = "01"): SeppConfig {
 
 beforeAll(() => {
   cfg = config("visited");
-  const metrics = new Registry();
-  const limits = new PeerLimits({ metrics });
-  limits.configure([...cfg.peers, ...config("visited-2").peers].map((p) => ({ id: p.id, ...p.n32f })));
   db = new Database(":memory:");
   telescopic = new TelescopicStore(db, { seppDomain: HOME });
-  csepp = new CSepp({
-    config: () => cfg,
-    log: memoryLogger("debug"),
-    metrics,
-    contexts: new N32fContextStore(),
-    n32c: {
-      brief: (peerId) => {
-        asked.push(peerId);
-        return undefined;
-      },
-      reportError: async () => {},
-      handshake: async () => undefined,
-      renegotiate: () => false,
-    },
-    prins: new PrinsEngine({ defaults: defaults as ProtectionPolicy, riTrust: new TrustStore([], []) }),
-    peerClients: {} as PeerN32fClients,
-    producers: {} as ProducerClients,
-    telescopic,
-    limits,
-    trust: () => new TrustStore([], []),
-    sbiEndpoint: () => ({ scheme: "http", port: 8080 }),
-  });
+  const alone = cseppAlone({ config: () => cfg, telescopic, limitPeers: [...cfg.peers, ...config("visited-2").peers] });
+  csepp = alone.csepp;
+  asked = alone.asked;
 });
 afterAll(() => telescopic.close());
 
