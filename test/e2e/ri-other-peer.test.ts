@@ -12,31 +12,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME_AUSF, waitFor, freePort, type SeppProcess } from "../../scripts/lib/pair.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
-import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
+import type { N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { aadOf, type N32Proxy, type ProxyRequest, routeToSepp, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { TestRi } from "../support/ri.ts";
+import { AUTH_PATH, authRiPolicy, TestRi } from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
-const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
 const SN_NAME = "5G:mnc001.mcc208.3gppnetwork.org";
 const IPX_A = "ipx-a.example.net";
 const IPX_B = "ipx-b.example.net";
 
 /** visited2's policy: its RI ipx-b may change servingNetworkName in the AUSF request. */
-const V2_POLICY: ProtectionPolicy = {
-  apiIeMappingList: [
-    {
-      apiSignature: AUTH_PATH,
-      apiMethod: "POST",
-      IeList: [
-        { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [IPX_B]: true } },
-      ],
-    },
-  ],
-};
+const V2_POLICY = authRiPolicy(IPX_B);
 
 const isAuth = (r: ProxyRequest) => {
   if (r.path !== "/n32f-forward/v1/n32f-process") return false;

@@ -23,13 +23,12 @@ import {
 } from "../../scripts/lib/pair.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
 import { createRootCa, issueRiCert } from "../../src/pki/devpki.ts";
-import { aadOf, type N32Proxy, type ProxyRequest, startRiProxy } from "../support/n32-proxy.ts";
+import { type N32Proxy, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
-import { TestRi } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
-const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
 const AM_DATA_SIG = "/nudm-sdm/v2/{supi}/am-data";
 const SN_NAME = "5G:mnc015.mcc234.3gppnetwork.org";
 const IPX_A = "ipx-a.example.net";
@@ -38,17 +37,7 @@ const IPX_H = "ipx-h.example.net";
 const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
 
 /** Visited's policy: its RI ipx-v may change servingNetworkName in the AUSF request, nothing else. */
-const VISITED_POLICY: ProtectionPolicy = {
-  apiIeMappingList: [
-    {
-      apiSignature: AUTH_PATH,
-      apiMethod: "POST",
-      IeList: [
-        { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [IPX_V]: true } },
-      ],
-    },
-  ],
-};
+const VISITED_POLICY = authRiPolicy(IPX_V);
 /** Home's policy: its RI ipx-h may change subscribedUeAmbr in the UDM's am-data response. */
 const HOME_POLICY: ProtectionPolicy = {
   apiIeMappingList: [
@@ -62,14 +51,6 @@ const HOME_POLICY: ProtectionPolicy = {
   ],
 };
 
-const isProcess = (r: ProxyRequest) => r.path === "/n32f-forward/v1/n32f-process";
-const aadPath = (r: ProxyRequest): string => {
-  try {
-    return String(aadOf(r.body).requestLine?.path ?? "");
-  } catch {
-    return "";
-  }
-};
 /** n32f-process exchanges an NF caused (not the P6 announcement of a background re-negotiation). */
 const nfProcess = (p: N32Proxy) =>
   p.exchanges.filter((x) => isProcess(x) && !aadPath(x).endsWith("/exchange-params")).length;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import { HOME, HOME_AUSF, HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
-import type { DataToIntegrityProtectBlock, N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
+import type { DataToIntegrityProtectBlock, N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { type NfClient, type NfResponse, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import {
@@ -20,7 +20,7 @@ import {
   type ProxyExchange,
   type ProxyRequest,
 } from "../support/n32-proxy.ts";
-import { TestRi } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
@@ -28,37 +28,17 @@ const RI_ID = "ipx1.example.net";
 const REBIND = "rebind.nf.mnc001.mcc262.3gppnetwork.org";
 const META = "meta.nf.mnc001.mcc262.3gppnetwork.org";
 const UNKNOWN = "unknown.5gc.mnc001.mcc262.3gppnetwork.org";
-const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
 const SN_NAME = "5G:mnc015.mcc234.3gppnetwork.org";
 
 /** The visited side's policy: its RI may change servingNetworkName and the originating-network header. */
-const POLICY: ProtectionPolicy = {
-  apiIeMappingList: [
-    {
-      apiSignature: AUTH_PATH,
-      apiMethod: "POST",
-      IeList: [
-        { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [RI_ID]: true } },
-        {
-          ieLoc: "HEADER",
-          ieType: "NONSENSITIVE",
-          reqIe: "3gpp-sbi-originating-network-id",
-          isModifiableByIpx: { [RI_ID]: true },
-        },
-      ],
-    },
-  ],
-};
+const POLICY = authRiPolicy(RI_ID, {
+  ieLoc: "HEADER",
+  ieType: "NONSENSITIVE",
+  reqIe: "3gpp-sbi-originating-network-id",
+  isModifiableByIpx: { [RI_ID]: true },
+});
 
 const b64u = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
-const isProcess = (r: ProxyRequest) => r.path === "/n32f-forward/v1/n32f-process";
-const aadPath = (r: ProxyRequest): string => {
-  try {
-    return String(aadOf(r.body).requestLine?.path ?? "");
-  } catch {
-    return "";
-  }
-};
 
 /** n32f-process exchanges other than the P6 announcement a re-negotiation sends in the background (its
  *  requestLine is /n32c-handshake/v1/exchange-params): the traffic a test itself caused. */

@@ -9,42 +9,22 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import http2 from "node:http2";
 import { generateKeyPair, importPKCS8 } from "jose";
 import { HOME, HOME_AUSF, HOME_UDM, waitFor, waitForState, type SeppProcess } from "../../scripts/lib/pair.ts";
-import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
+import type { N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { aadOf, type N32Proxy, type ProxyExchange, type ProxyRequest } from "../support/n32-proxy.ts";
-import { type SignOptions, TestRi } from "../support/ri.ts";
+import { aadOf, type N32Proxy, type ProxyExchange } from "../support/n32-proxy.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, type SignOptions, TestRi } from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 setDefaultTimeout(30000); // several real round trips per test through three processes
 
 const SUPI = "imsi-262010000000077";
 const RI_ID = "ipx1.example.net";
-const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
 const SN_NAME = "5G:mnc015.mcc234.3gppnetwork.org";
 const AM_DATA = { subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
 
 /** The visited side's policy: its RI may change servingNetworkName (a clear IE); supiOrSuci (UEID) is encrypted. */
-const POLICY: ProtectionPolicy = {
-  apiIeMappingList: [
-    {
-      apiSignature: AUTH_PATH,
-      apiMethod: "POST",
-      IeList: [
-        { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [RI_ID]: true } },
-      ],
-    },
-  ],
-};
-
-const isProcess = (r: ProxyRequest) => r.path === "/n32f-forward/v1/n32f-process";
-const aadPath = (r: ProxyRequest): string => {
-  try {
-    return String(aadOf(r.body).requestLine?.path ?? "");
-  } catch {
-    return "";
-  }
-};
+const POLICY = authRiPolicy(RI_ID);
 
 describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (real processes)", () => {
   let w: TwoSepps<"f" | "c">;

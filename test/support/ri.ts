@@ -11,12 +11,15 @@ import { FlattenedSign, importPKCS8 } from "jose";
 import type {
   DataToIntegrityProtectBlock,
   FlatJwsJson,
+  IeInfo,
   IpxProviderSecInfo,
   Modifications,
   N32fReformattedReqMsg,
   PatchItem,
+  ProtectionPolicy,
 } from "../../src/model/n32.ts";
 import { type DevCa, type DevCert, issueRiCert, pemToBase64Der } from "../../src/pki/devpki.ts";
+import { aadOf, type ProxyRequest } from "./n32-proxy.ts";
 
 export interface SignOptions {
   /** protected header; default {"alg":"ES256"} */
@@ -113,3 +116,36 @@ export class TestRi {
     return { reformattedData: msg.reformattedData, modificationsBlock: [...(msg.modificationsBlock ?? []), jws] };
   }
 }
+
+/** The AUSF authentication API (TS 29.509) the RI tests modify in transit. */
+export const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
+
+/**
+ * The sending side's protection policy for the RI tests (TS 29.573 6.1.5.2.x ApiIeMapping): RI `riId` may change
+ * servingNetworkName (a clear IE) in the AUSF authentication request, and the IEs in `more`.
+ */
+export function authRiPolicy(riId: string, ...more: IeInfo[]): ProtectionPolicy {
+  return {
+    apiIeMappingList: [
+      {
+        apiSignature: AUTH_PATH,
+        apiMethod: "POST",
+        IeList: [
+          { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [riId]: true } },
+          ...more,
+        ],
+      },
+    ],
+  };
+}
+
+/** An n32f-process request (the N32-f message path, TS 29.573 5.3.2). */
+export const isProcess = (r: ProxyRequest): boolean => r.path === "/n32f-forward/v1/n32f-process";
+/** The requestLine path in an n32f-process body's aad, or "" when the body is not one. */
+export const aadPath = (r: ProxyRequest): string => {
+  try {
+    return String(aadOf(r.body).requestLine?.path ?? "");
+  } catch {
+    return "";
+  }
+};
