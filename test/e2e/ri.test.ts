@@ -23,7 +23,7 @@ import {
 } from "../../scripts/lib/pair.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
 import { createRootCa, issueRiCert } from "../../src/pki/devpki.ts";
-import { type N32Proxy, startRiProxy } from "../support/n32-proxy.ts";
+import { type N32Proxy, type ProxyHook, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi } from "../support/ri.ts";
@@ -76,6 +76,24 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
   let riRoot: Awaited<ReturnType<typeof createRootCa>>;
   let plmnRootV: Awaited<ReturnType<typeof createRootCa>>;
 
+  /** ipx-h's hook: in each 200 am-data response it sets the IE at `iePath` to `value` (a signed modification). */
+  const riHSetsAmDataIe =
+    (iePath: string, value: unknown): ProxyHook =>
+    (r) =>
+      isProcess(r) && aadPath(r).endsWith("/am-data")
+        ? {
+            kind: "forward",
+            editResponse: async (status, body) => {
+              if (status !== 200) return body;
+              const msg = JSON.parse(body.toString()) as N32fReformattedReqMsg;
+              const patched = await riH.modify(msg, (b) => {
+                const e = b.payload!.find((p) => p.iePath === iePath)!;
+                e.value = value as never;
+              });
+              return JSON.stringify(patched);
+            },
+          }
+        : undefined;
   const getAmData = () => amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
   const postAuth = () =>
     amf.request(
@@ -255,22 +273,7 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
   });
 
   test("the home side's RI patches an IE it may modify in a response: the visited NF gets the patched value", async () => {
-    ipxH.onRequest((r) =>
-      isProcess(r) && aadPath(r).endsWith("/am-data")
-        ? {
-            kind: "forward",
-            editResponse: async (status, body) => {
-              if (status !== 200) return body;
-              const msg = JSON.parse(body.toString()) as N32fReformattedReqMsg;
-              const patched = await riH.modify(msg, (b) => {
-                const e = b.payload!.find((p) => p.iePath === "/subscribedUeAmbr")!;
-                e.value = { uplink: "2 Gbps", downlink: "4 Gbps" } as never;
-              });
-              return JSON.stringify(patched);
-            },
-          }
-        : undefined,
-    );
+    ipxH.onRequest(riHSetsAmDataIe("/subscribedUeAmbr", { uplink: "2 Gbps", downlink: "4 Gbps" }));
     try {
       const r = await getAmData();
       expect(r.status).toBe(200);
@@ -282,22 +285,7 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
   });
 
   test("a response patched where the policy does not allow it is refused by the visited SEPP (502)", async () => {
-    ipxH.onRequest((r) =>
-      isProcess(r) && aadPath(r).endsWith("/am-data")
-        ? {
-            kind: "forward",
-            editResponse: async (status, body) => {
-              if (status !== 200) return body;
-              const msg = JSON.parse(body.toString()) as N32fReformattedReqMsg;
-              const patched = await riH.modify(msg, (b) => {
-                const e = b.payload!.find((p) => p.iePath === "/gpsis")!;
-                e.value = ["msisdn-490000000000"] as never;
-              });
-              return JSON.stringify(patched);
-            },
-          }
-        : undefined,
-    );
+    ipxH.onRequest(riHSetsAmDataIe("/gpsis", ["msisdn-490000000000"]));
     try {
       const r = await getAmData();
       expect(r.status).toBe(502);
