@@ -16,7 +16,7 @@ import type { N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { aadOf, type N32Proxy, type ProxyRequest, routeToSepp, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { AUTH_PATH, authRiPolicy, TestRi } from "../support/ri.ts";
+import { AUTH_PATH, authRiPolicy, TestRi, setIe } from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -129,10 +129,7 @@ describe("an RI listed for one partner relays another partner's PRINS message (P
       const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
       // an IE ipx-b may modify under visited2's policy, signed with ipx-b's key: valid for that association,
       // but the hop that delivers it (ipx-a) is not listed for it
-      const patched = await riB.modify(msg, (b) => {
-        const e = b.payload!.find((p) => p.iePath === "/servingNetworkName")!;
-        e.value = "5G:mnc099.mcc999.3gppnetwork.org" as never;
-      });
+      const patched = await riB.modify(msg, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"));
       return { kind: "forward", body: JSON.stringify(patched) };
     });
     try {

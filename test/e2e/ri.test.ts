@@ -26,7 +26,7 @@ import { createRootCa, issueRiCert } from "../../src/pki/devpki.ts";
 import { type N32Proxy, type ProxyHook, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
-import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA_SIG = "/nudm-sdm/v2/{supi}/am-data";
@@ -86,10 +86,7 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
             editResponse: async (status, body) => {
               if (status !== 200) return body;
               const msg = JSON.parse(body.toString()) as N32fReformattedReqMsg;
-              const patched = await riH.modify(msg, (b) => {
-                const e = b.payload!.find((p) => p.iePath === iePath)!;
-                e.value = value as never;
-              });
+              const patched = await riH.modify(msg, setIe(iePath, value));
               return JSON.stringify(patched);
             },
           }
@@ -233,10 +230,7 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
     ipxV.onRequest(async (r) => {
       if (!isProcess(r) || aadPath(r) !== AUTH_PATH) return undefined;
       const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
-      const patched = await riV.modify(msg, (b) => {
-        const e = b.payload!.find((p) => p.iePath === "/servingNetworkName")!;
-        e.value = "5G:mnc099.mcc999.3gppnetwork.org" as never;
-      });
+      const patched = await riV.modify(msg, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"));
       return { kind: "forward", body: JSON.stringify(patched) };
     });
     try {

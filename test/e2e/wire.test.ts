@@ -20,7 +20,7 @@ import {
   type ProxyExchange,
   type ProxyRequest,
 } from "../support/n32-proxy.ts";
-import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
@@ -286,13 +286,9 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
   });
 
   test("the RI patches an IE it may modify: accepted, and the producer sees the patched value", async () => {
-    const { r, acted } = await authEditedByRi(
-      (b) => {
-        const e = b.payload!.find((p) => p.iePath === "/servingNetworkName")!;
-        e.value = "5G:mnc099.mcc999.3gppnetwork.org" as never;
-      },
-      { routingIndicator: "0000" },
-    );
+    const { r, acted } = await authEditedByRi(setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"), {
+      routingIndicator: "0000",
+    });
     await acted;
     expect(r.status).toBe(201);
     const got = JSON.parse(ausf.received.at(-1)!.body.toString());
@@ -304,13 +300,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
   test("the RI patches a protected IE: refused with failedModificationList, nothing reaches the producer", async () => {
     const before = ausf.received.length;
     const reports0 = errorReports().length;
-    const { r, acted } = await authEditedByRi(
-      (b) => {
-        const e = b.payload!.find((p) => p.iePath === "/routingIndicator")!;
-        e.value = "9999" as never;
-      },
-      { routingIndicator: "0000" },
-    );
+    const { r, acted } = await authEditedByRi(setIe("/routingIndicator", "9999"), { routingIndicator: "0000" });
     const ex = await acted;
     await ex.done;
     expect(ex.status).toBe(403);

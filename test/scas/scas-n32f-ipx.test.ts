@@ -13,7 +13,7 @@ import type { N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { aadOf, type N32Proxy, type ProxyExchange } from "../support/n32-proxy.ts";
-import { AUTH_PATH, aadPath, authRiPolicy, isProcess, type SignOptions, TestRi } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, type SignOptions, TestRi, setIe } from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 setDefaultTimeout(30000); // several real round trips per test through three processes
@@ -251,15 +251,7 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
     );
     await expectDiscarded(
       async (m) =>
-        JSON.stringify(
-          await riA.modify(
-            m,
-            (b) => {
-              b.payload!.find((p) => p.iePath === "/servingNetworkName")!.value = "5G:mnc099.mcc999.3gppnetwork.org";
-            },
-            keyB,
-          ),
-        ),
+        JSON.stringify(await riA.modify(m, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"), keyB)),
       "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED",
     );
     // the same patches signed with KEY_A, the key exchanged on this association, are accepted
@@ -305,24 +297,12 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
     for (const o of variants)
       await expectDiscarded(
         async (m) =>
-          JSON.stringify(
-            await riA.modify(
-              m,
-              (b) => {
-                b.payload!.find((p) => p.iePath === "/servingNetworkName")!.value = "5G:mnc099.mcc999.3gppnetwork.org";
-              },
-              o,
-            ),
-          ),
+          JSON.stringify(await riA.modify(m, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"), o)),
         "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED",
       );
     // ES256 with the IPX's key: the same modification is accepted and applied
     await expectAccepted(async (m) =>
-      JSON.stringify(
-        await riA.modify(m, (b) => {
-          b.payload!.find((p) => p.iePath === "/servingNetworkName")!.value = "5G:mnc099.mcc999.3gppnetwork.org";
-        }),
-      ),
+      JSON.stringify(await riA.modify(m, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"))),
     );
     expect(JSON.parse(ausf.received.at(-1)!.body.toString()).servingNetworkName).toBe(
       "5G:mnc099.mcc999.3gppnetwork.org",

@@ -149,3 +149,11 @@ export const aadPath = (r: ProxyRequest): string => {
     return "";
   }
 };
+
+/** An edit for TestRi.modify: set the clear IE at `iePath` (a payload entry of the block) to `value`. */
+export const setIe =
+  (iePath: string, value: unknown) =>
+  (b: DataToIntegrityProtectBlock): void => {
+    const e = b.payload!.find((p) => p.iePath === iePath)!;
+    e.value = value as never;
+  };
