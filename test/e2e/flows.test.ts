@@ -26,6 +26,7 @@ import {
   notFoundAnswer as notFound,
   startHomeAusf,
 } from "../support/home-ausf.ts";
+import { postSdmSubscription } from "../support/sdm-subscribe.ts";
 import { startNf, type ReceivedRequest, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
@@ -274,18 +275,7 @@ function udmServiceAuthority(result: any): { host: string; authority: string; la
 /** The visited AMF subscribes to SDM changes; returns the callback URI the home UDM was given. */
 async function subscribeSdm(w: World, n: number): Promise<{ given: string; original: string }> {
   const original = `http://${VISITED_AMF}:${w.amfCb.port}/namf-callback/v1/sdm-notify/${n}`;
-  const r = await w.amf.request(
-    "POST",
-    `${HOME_UDM}:${w.udm.port}`,
-    `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
-    JSON_H,
-    JSON.stringify({
-      nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
-      implicitUnsubscribe: true,
-      callbackReference: original,
-      monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
-    }),
-  );
+  const r = await postSdmSubscription(w.amf, w.udm.port, original, { implicitUnsubscribe: true });
   expect(r.status).toBe(201);
   const given = String(w.sdmSubscriptions.at(-1)!.callbackReference);
   return { given, original };
@@ -524,17 +514,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
         "http://amf.example.com:8080/namf-callback/v1/x",
         "http://amf.5gc.mnc099.mcc999.3gppnetwork.org/namf-callback/v1/x",
       ]) {
-        const r = await w.amf.request(
-          "POST",
-          `${HOME_UDM}:${w.udm.port}`,
-          `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
-          JSON_H,
-          JSON.stringify({
-            nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
-            callbackReference: cb,
-            monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
-          }),
-        );
+        const r = await postSdmSubscription(w.amf, w.udm.port, cb);
         expect(r.status).toBe(403);
         expect(r.json().cause).toBe("TARGET_NOT_ALLOWED");
       }

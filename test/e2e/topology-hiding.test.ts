@@ -17,6 +17,7 @@ import {
   notFoundAnswer as notFound,
   startHomeAusf,
 } from "../support/home-ausf.ts";
+import { postSdmSubscription } from "../support/sdm-subscribe.ts";
 import { startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
@@ -176,16 +177,10 @@ for (const mode of ["PRINS", "TLS"] as const) {
     });
 
     test("the UDM's own 201 Location (Nudm_SDM subscription) is a telescopic FQDN as well", async () => {
-      const r = await w.amf.request(
-        "POST",
-        `${HOME_UDM}:${w.udm.port}`,
-        `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
-        JSON_H,
-        JSON.stringify({
-          nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
-          callbackReference: `http://amf.5gc.mnc015.mcc234.3gppnetwork.org:${w.amfCb.port}/namf-callback/v1/sdm-notify/fqdn`,
-          monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
-        }),
+      const r = await postSdmSubscription(
+        w.amf,
+        w.udm.port,
+        `http://amf.5gc.mnc015.mcc234.3gppnetwork.org:${w.amfCb.port}/namf-callback/v1/sdm-notify/fqdn`,
       );
       expect(r.status).toBe(201);
       const loc = new URL(String(r.headers.location));
@@ -195,17 +190,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
 
     test("a callback URI with an IP literal: rewritten by the home SEPP to a telescopic FQDN bound to the visited peer; the UDM's notification reaches the AMF at its address", async () => {
       const original = `http://127.0.0.1:${w.amfCb.port}/namf-callback/v1/sdm-notify/ip-${mode}`;
-      const r = await w.amf.request(
-        "POST",
-        `${HOME_UDM}:${w.udm.port}`,
-        `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
-        JSON_H,
-        JSON.stringify({
-          nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
-          callbackReference: original,
-          monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
-        }),
-      );
+      const r = await postSdmSubscription(w.amf, w.udm.port, original);
       expect(r.status).toBe(201);
       const given = new URL(String(w.subs.at(-1)!.callbackReference));
       expect(given.hostname).toMatch(telescopicRe(HOME.fqdn));
