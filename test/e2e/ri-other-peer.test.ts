@@ -16,7 +16,7 @@ import type { N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { aadOf, type N32Proxy, type ProxyRequest, routeToSepp, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { AUTH_PATH, authRiPolicy, TestRi, setIe } from "../support/ri.ts";
+import { AUTH_PATH, authRiPolicy, TestRi, setIe, postAuth as sendAuth } from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -44,14 +44,7 @@ describe("an RI listed for one partner relays another partner's PRINS message (P
   let riB: TestRi;
   let amf2: NfClient;
 
-  const postAuth = () =>
-    amf2.request(
-      "POST",
-      `${HOME_AUSF}:${ausf.port}`,
-      AUTH_PATH,
-      { "content-type": "application/json" },
-      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME }),
-    );
+  const postAuth = () => sendAuth(amf2, ausf.port, SUPI, SN_NAME);
 
   beforeAll(async () => {
     ausf = await startNf((r) => ({

@@ -26,7 +26,7 @@ import { createRootCa, issueRiCert } from "../../src/pki/devpki.ts";
 import { type N32Proxy, type ProxyHook, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
-import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe, postAuth as sendAuth } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA_SIG = "/nudm-sdm/v2/{supi}/am-data";
@@ -92,14 +92,7 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
           }
         : undefined;
   const getAmData = () => amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
-  const postAuth = () =>
-    amf.request(
-      "POST",
-      `${HOME_AUSF}:${ausf.port}`,
-      AUTH_PATH,
-      { "content-type": "application/json" },
-      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME }),
-    );
+  const postAuth = () => sendAuth(amf, ausf.port, SUPI, SN_NAME);
 
   beforeAll(async () => {
     udm = await startNf(() => ({

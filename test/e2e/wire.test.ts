@@ -20,7 +20,7 @@ import {
   type ProxyExchange,
   type ProxyRequest,
 } from "../support/n32-proxy.ts";
-import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe, postAuth } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
@@ -105,13 +105,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         return { kind: "forward", body: JSON.stringify(patched) };
       },
     );
-    const r = await amf.request(
-      "POST",
-      `${HOME_AUSF}:${ausf.port}`,
-      AUTH_PATH,
-      { "content-type": "application/json" },
-      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME, ...extra }),
-    );
+    const r = await postAuth(amf, ausf.port, SUPI, SN_NAME, extra);
     return { r, acted };
   };
 

@@ -13,7 +13,16 @@ import type { N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { aadOf, type N32Proxy, type ProxyExchange } from "../support/n32-proxy.ts";
-import { AUTH_PATH, aadPath, authRiPolicy, isProcess, type SignOptions, TestRi, setIe } from "../support/ri.ts";
+import {
+  AUTH_PATH,
+  aadPath,
+  authRiPolicy,
+  isProcess,
+  type SignOptions,
+  TestRi,
+  setIe,
+  postAuth,
+} from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 setDefaultTimeout(30000); // several real round trips per test through three processes
@@ -66,14 +75,7 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
       .filter((e) => e.path === "/n32c-handshake/v1/n32f-error" && e.status !== undefined)
       .map((e) => ({ ...JSON.parse(e.body.toString()), status: e.status }));
 
-  const authRequest = () =>
-    amf.request(
-      "POST",
-      `${HOME_AUSF}:${ausf.port}`,
-      AUTH_PATH,
-      { "content-type": "application/json" },
-      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME }),
-    );
+  const authRequest = () => postAuth(amf, ausf.port, SUPI, SN_NAME);
 
   /** Send one Nausf request whose N32-f message the IPX changes with `modify`; the home SEPP must discard it. */
   async function expectDiscarded(modify: (msg: N32fReformattedReqMsg) => Promise<string>, cause: string) {

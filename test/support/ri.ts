@@ -19,7 +19,9 @@ import type {
   ProtectionPolicy,
 } from "../../src/model/n32.ts";
 import { type DevCa, type DevCert, issueRiCert, pemToBase64Der } from "../../src/pki/devpki.ts";
+import { HOME_AUSF } from "../../scripts/lib/pair.ts";
 import { aadOf, type ProxyRequest } from "./n32-proxy.ts";
+import type { NfClient, NfResponse } from "./nf.ts";
 
 export interface SignOptions {
   /** protected header; default {"alg":"ES256"} */
@@ -157,3 +159,19 @@ export const setIe =
     const e = b.payload!.find((p) => p.iePath === iePath)!;
     e.value = value as never;
   };
+
+/** The AMF's Nausf UEAuthenticate request (TS 29.509) to the home AUSF on `ausfPort`; `extra` members follow. */
+export const postAuth = (
+  amf: NfClient,
+  ausfPort: number,
+  supiOrSuci: string,
+  servingNetworkName: string,
+  extra: Record<string, string> = {},
+): Promise<NfResponse> =>
+  amf.request(
+    "POST",
+    `${HOME_AUSF}:${ausfPort}`,
+    AUTH_PATH,
+    { "content-type": "application/json" },
+    JSON.stringify({ supiOrSuci, servingNetworkName, ...extra }),
+  );
