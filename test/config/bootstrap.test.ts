@@ -1,31 +1,15 @@
 // bootstrap() (src/config/bootstrap.ts): first start creates the development PKI and admin token crash-safely;
 // a start after an interrupted first start (leftover temporary files/directories) still succeeds.
-import { afterAll, describe, expect, test } from "bun:test";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { bootstrap } from "../../src/config/bootstrap.ts";
 import { tempPathFor } from "../../lib/fs-atomic.ts";
 import { memoryLogger } from "../../src/log.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const root = mkdtempSync(join(tmpdir(), "sepp-boot-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const freshCwd = () => {
-  const d = join(root, `c${n++}`);
-  mkdirSync(d);
-  return d;
-};
+const freshCwd = freshDirs("sepp-boot-", "c");
 const PKI = ["root.crt.pem", "sepp.crt.pem", "sepp.key.pem"];
 
 function checkPki(var_: string): void {

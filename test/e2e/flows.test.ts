@@ -17,30 +17,23 @@ import {
   waitFor,
   type SeppProcess,
 } from "../../scripts/lib/pair.ts";
-import { startNf, type NfAnswer, type ReceivedRequest, type TestNf } from "../support/nf.ts";
+import {
+  AKA_AV as AV,
+  AKA_KSEAF as KSEAF,
+  AKA_RES_STAR as RES_STAR,
+  AKA_SUPI as SUPI,
+  jsonAnswer as json,
+  notFoundAnswer as notFound,
+  startHomeAusf,
+} from "../support/home-ausf.ts";
+import { postSdmSubscription } from "../support/sdm-subscribe.ts";
+import { startNf, type ReceivedRequest, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
-const SUPI = "imsi-262010000000042";
 const SUCI = "suci-0-262-01-0000-0-0-0000000042";
-// 5G-AKA material (TS 33.501 6.1.3.2): distinctive values so that any clear occurrence is found
-const AV = {
-  rand: "4a1c3d5e7f9102b3c4d5e6f708192a3b",
-  autn: "bd1e2f3a4b5c6d7e8f90a1b2c3d4e5f6",
-  hxresStar: "77e8f9a0b1c2d3e4f5061728394a5b6c",
-};
-const RES_STAR = "c0ffee00c0ffee11c0ffee22c0ffee33";
-const KSEAF = "5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf";
 const AM_DATA = { gpsis: ["msisdn-491700000042"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
 const TOKEN = "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbWYifQ.c2ln";
 const JSON_H = { "content-type": "application/json" };
-
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): NfAnswer => ({
-  status,
-  headers: { "content-type": "application/json", ...headers },
-  body: JSON.stringify(body),
-});
-const notFound = (): NfAnswer =>
-  json(404, { status: 404, cause: "RESOURCE_NOT_FOUND" }, { "content-type": "application/problem+json" });
 
 /** A multipart/related body (RFC 2387) as an NF builds it. */
 function multipart(boundary: string, parts: Array<{ headers: Record<string, string>; data: Uint8Array }>): Buffer {
@@ -182,25 +175,7 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
   let hsmf: TestNf | undefined;
   let vsmf: TestNf | undefined;
   if (withAll) {
-    ausf = await startNf((r) => {
-      if (r.method === "POST" && r.path === "/nausf-auth/v1/ue-authentications") {
-        const base = `http://${HOME_AUSF}:${ausf!.port}/nausf-auth/v1/ue-authentications/ctx-42`;
-        return json(
-          201,
-          { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `${base}/5g-aka-confirmation` } } },
-          { location: base },
-        );
-      }
-      if (r.method === "PUT" && r.path === "/nausf-auth/v1/ue-authentications/ctx-42/5g-aka-confirmation") {
-        const ok = JSON.parse(r.body.toString()).resStar === RES_STAR;
-        return json(200, {
-          authResult: ok ? "AUTHENTICATION_SUCCESS" : "AUTHENTICATION_FAILURE",
-          supi: SUPI,
-          ...(ok ? { kseaf: KSEAF } : {}),
-        });
-      }
-      return notFound();
-    });
+    ausf = await startHomeAusf();
     hsmf = await startNf((r) => {
       if (r.method === "POST" && r.path === "/nsmf-pdusession/v1/pdu-sessions") {
         const parts = readMultipart(String(r.headers["content-type"]), r.body);
@@ -300,18 +275,7 @@ function udmServiceAuthority(result: any): { host: string; authority: string; la
 /** The visited AMF subscribes to SDM changes; returns the callback URI the home UDM was given. */
 async function subscribeSdm(w: World, n: number): Promise<{ given: string; original: string }> {
   const original = `http://${VISITED_AMF}:${w.amfCb.port}/namf-callback/v1/sdm-notify/${n}`;
-  const r = await w.amf.request(
-    "POST",
-    `${HOME_UDM}:${w.udm.port}`,
-    `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
-    JSON_H,
-    JSON.stringify({
-      nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
-      implicitUnsubscribe: true,
-      callbackReference: original,
-      monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
-    }),
-  );
+  const r = await postSdmSubscription(w.amf, w.udm.port, original, { implicitUnsubscribe: true });
   expect(r.status).toBe(201);
   const given = String(w.sdmSubscriptions.at(-1)!.callbackReference);
   return { given, original };
@@ -550,17 +514,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
         "http://amf.example.com:8080/namf-callback/v1/x",
         "http://amf.5gc.mnc099.mcc999.3gppnetwork.org/namf-callback/v1/x",
       ]) {
-        const r = await w.amf.request(
-          "POST",
-          `${HOME_UDM}:${w.udm.port}`,
-          `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
-          JSON_H,
-          JSON.stringify({
-            nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
-            callbackReference: cb,
-            monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
-          }),
-        );
+        const r = await postSdmSubscription(w.amf, w.udm.port, cb);
         expect(r.status).toBe(403);
         expect(r.json().cause).toBe("TARGET_NOT_ALLOWED");
       }

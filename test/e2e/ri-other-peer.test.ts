@@ -12,31 +12,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME_AUSF, waitFor, freePort, type SeppProcess } from "../../scripts/lib/pair.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
-import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
+import type { N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { aadOf, type N32Proxy, type ProxyRequest, routeToSepp, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { TestRi } from "../support/ri.ts";
+import { AUTH_PATH, authRiPolicy, TestRi, setIe, postAuth as sendAuth } from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
-const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
 const SN_NAME = "5G:mnc001.mcc208.3gppnetwork.org";
 const IPX_A = "ipx-a.example.net";
 const IPX_B = "ipx-b.example.net";
 
 /** visited2's policy: its RI ipx-b may change servingNetworkName in the AUSF request. */
-const V2_POLICY: ProtectionPolicy = {
-  apiIeMappingList: [
-    {
-      apiSignature: AUTH_PATH,
-      apiMethod: "POST",
-      IeList: [
-        { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [IPX_B]: true } },
-      ],
-    },
-  ],
-};
+const V2_POLICY = authRiPolicy(IPX_B);
 
 const isAuth = (r: ProxyRequest) => {
   if (r.path !== "/n32f-forward/v1/n32f-process") return false;
@@ -55,14 +44,7 @@ describe("an RI listed for one partner relays another partner's PRINS message (P
   let riB: TestRi;
   let amf2: NfClient;
 
-  const postAuth = () =>
-    amf2.request(
-      "POST",
-      `${HOME_AUSF}:${ausf.port}`,
-      AUTH_PATH,
-      { "content-type": "application/json" },
-      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME }),
-    );
+  const postAuth = () => sendAuth(amf2, ausf.port, SUPI, SN_NAME);
 
   beforeAll(async () => {
     ausf = await startNf((r) => ({
@@ -140,10 +122,7 @@ describe("an RI listed for one partner relays another partner's PRINS message (P
       const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
       // an IE ipx-b may modify under visited2's policy, signed with ipx-b's key: valid for that association,
       // but the hop that delivers it (ipx-a) is not listed for it
-      const patched = await riB.modify(msg, (b) => {
-        const e = b.payload!.find((p) => p.iePath === "/servingNetworkName")!;
-        e.value = "5G:mnc099.mcc999.3gppnetwork.org" as never;
-      });
+      const patched = await riB.modify(msg, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"));
       return { kind: "forward", body: JSON.stringify(patched) };
     });
     try {

@@ -23,13 +23,12 @@ import {
 } from "../../scripts/lib/pair.ts";
 import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
 import { createRootCa, issueRiCert } from "../../src/pki/devpki.ts";
-import { aadOf, type N32Proxy, type ProxyRequest, startRiProxy } from "../support/n32-proxy.ts";
+import { type N32Proxy, type ProxyHook, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
-import { TestRi } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe, postAuth as sendAuth } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
-const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
 const AM_DATA_SIG = "/nudm-sdm/v2/{supi}/am-data";
 const SN_NAME = "5G:mnc015.mcc234.3gppnetwork.org";
 const IPX_A = "ipx-a.example.net";
@@ -38,17 +37,7 @@ const IPX_H = "ipx-h.example.net";
 const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
 
 /** Visited's policy: its RI ipx-v may change servingNetworkName in the AUSF request, nothing else. */
-const VISITED_POLICY: ProtectionPolicy = {
-  apiIeMappingList: [
-    {
-      apiSignature: AUTH_PATH,
-      apiMethod: "POST",
-      IeList: [
-        { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [IPX_V]: true } },
-      ],
-    },
-  ],
-};
+const VISITED_POLICY = authRiPolicy(IPX_V);
 /** Home's policy: its RI ipx-h may change subscribedUeAmbr in the UDM's am-data response. */
 const HOME_POLICY: ProtectionPolicy = {
   apiIeMappingList: [
@@ -62,14 +51,6 @@ const HOME_POLICY: ProtectionPolicy = {
   ],
 };
 
-const isProcess = (r: ProxyRequest) => r.path === "/n32f-forward/v1/n32f-process";
-const aadPath = (r: ProxyRequest): string => {
-  try {
-    return String(aadOf(r.body).requestLine?.path ?? "");
-  } catch {
-    return "";
-  }
-};
 /** n32f-process exchanges an NF caused (not the P6 announcement of a background re-negotiation). */
 const nfProcess = (p: N32Proxy) =>
   p.exchanges.filter((x) => isProcess(x) && !aadPath(x).endsWith("/exchange-params")).length;
@@ -95,15 +76,23 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
   let riRoot: Awaited<ReturnType<typeof createRootCa>>;
   let plmnRootV: Awaited<ReturnType<typeof createRootCa>>;
 
+  /** ipx-h's hook: in each 200 am-data response it sets the IE at `iePath` to `value` (a signed modification). */
+  const riHSetsAmDataIe =
+    (iePath: string, value: unknown): ProxyHook =>
+    (r) =>
+      isProcess(r) && aadPath(r).endsWith("/am-data")
+        ? {
+            kind: "forward",
+            editResponse: async (status, body) => {
+              if (status !== 200) return body;
+              const msg = JSON.parse(body.toString()) as N32fReformattedReqMsg;
+              const patched = await riH.modify(msg, setIe(iePath, value));
+              return JSON.stringify(patched);
+            },
+          }
+        : undefined;
   const getAmData = () => amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
-  const postAuth = () =>
-    amf.request(
-      "POST",
-      `${HOME_AUSF}:${ausf.port}`,
-      AUTH_PATH,
-      { "content-type": "application/json" },
-      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME }),
-    );
+  const postAuth = () => sendAuth(amf, ausf.port, SUPI, SN_NAME);
 
   beforeAll(async () => {
     udm = await startNf(() => ({
@@ -234,10 +223,7 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
     ipxV.onRequest(async (r) => {
       if (!isProcess(r) || aadPath(r) !== AUTH_PATH) return undefined;
       const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
-      const patched = await riV.modify(msg, (b) => {
-        const e = b.payload!.find((p) => p.iePath === "/servingNetworkName")!;
-        e.value = "5G:mnc099.mcc999.3gppnetwork.org" as never;
-      });
+      const patched = await riV.modify(msg, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"));
       return { kind: "forward", body: JSON.stringify(patched) };
     });
     try {
@@ -274,22 +260,7 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
   });
 
   test("the home side's RI patches an IE it may modify in a response: the visited NF gets the patched value", async () => {
-    ipxH.onRequest((r) =>
-      isProcess(r) && aadPath(r).endsWith("/am-data")
-        ? {
-            kind: "forward",
-            editResponse: async (status, body) => {
-              if (status !== 200) return body;
-              const msg = JSON.parse(body.toString()) as N32fReformattedReqMsg;
-              const patched = await riH.modify(msg, (b) => {
-                const e = b.payload!.find((p) => p.iePath === "/subscribedUeAmbr")!;
-                e.value = { uplink: "2 Gbps", downlink: "4 Gbps" } as never;
-              });
-              return JSON.stringify(patched);
-            },
-          }
-        : undefined,
-    );
+    ipxH.onRequest(riHSetsAmDataIe("/subscribedUeAmbr", { uplink: "2 Gbps", downlink: "4 Gbps" }));
     try {
       const r = await getAmData();
       expect(r.status).toBe(200);
@@ -301,22 +272,7 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
   });
 
   test("a response patched where the policy does not allow it is refused by the visited SEPP (502)", async () => {
-    ipxH.onRequest((r) =>
-      isProcess(r) && aadPath(r).endsWith("/am-data")
-        ? {
-            kind: "forward",
-            editResponse: async (status, body) => {
-              if (status !== 200) return body;
-              const msg = JSON.parse(body.toString()) as N32fReformattedReqMsg;
-              const patched = await riH.modify(msg, (b) => {
-                const e = b.payload!.find((p) => p.iePath === "/gpsis")!;
-                e.value = ["msisdn-490000000000"] as never;
-              });
-              return JSON.stringify(patched);
-            },
-          }
-        : undefined,
-    );
+    ipxH.onRequest(riHSetsAmDataIe("/gpsis", ["msisdn-490000000000"]));
     try {
       const r = await getAmData();
       expect(r.status).toBe(502);

@@ -8,31 +8,26 @@
 // Real h2c NFs on loopback, real mutual TLS on N32.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME, HOME_AUSF, HOME_UDM, VISITED } from "../../scripts/lib/pair.ts";
-import { startNf, type NfAnswer, type TestNf } from "../support/nf.ts";
+import {
+  AKA_AV as AV,
+  AKA_KSEAF as KSEAF,
+  AKA_RES_STAR as RES_STAR,
+  AKA_SUPI as SUPI,
+  jsonAnswer as json,
+  notFoundAnswer as notFound,
+  startHomeAusf,
+} from "../support/home-ausf.ts";
+import { postSdmSubscription } from "../support/sdm-subscribe.ts";
+import { startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
-const SUPI = "imsi-262010000000042";
 const SUCI = "suci-0-262-01-0000-0-0-0000000042";
 const SUCI_EAP = "suci-0-262-01-0000-0-0-0000000043";
 const SUCI_THIRD = "suci-0-262-01-0000-0-0-0000000044";
 const SUCI_REL = "suci-0-262-01-0000-0-0-0000000045";
-const AV = {
-  rand: "4a1c3d5e7f9102b3c4d5e6f708192a3b",
-  autn: "bd1e2f3a4b5c6d7e8f90a1b2c3d4e5f6",
-  hxresStar: "77e8f9a0b1c2d3e4f5061728394a5b6c",
-};
-const RES_STAR = "c0ffee00c0ffee11c0ffee22c0ffee33";
-const KSEAF = "5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf5eaf";
 const JSON_H = { "content-type": "application/json" };
 const THIRD_AUSF = "ausf.5gc.mnc099.mcc999.3gppnetwork.org";
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): NfAnswer => ({
-  status,
-  headers: { "content-type": "application/json", ...headers },
-  body: JSON.stringify(body),
-});
-const notFound = (): NfAnswer =>
-  json(404, { status: 404, cause: "RESOURCE_NOT_FOUND" }, { "content-type": "application/problem+json" });
 const telescopicRe = (domain: string) =>
   new RegExp(`^(?:t[a-z2-7]{25}|s[a-z2-7]{61})\\.${domain.replaceAll(".", "\\.")}$`);
 
@@ -57,53 +52,36 @@ async function startWorld(mode: "PRINS" | "TLS"): Promise<World> {
     }
     return notFound();
   });
-  let ausf: TestNf;
-  ausf = await startNf((r) => {
-    if (r.method === "POST" && r.path === "/nausf-auth/v1/ue-authentications") {
-      const { supiOrSuci } = JSON.parse(r.body.toString());
-      const base = `http://${HOME_AUSF}:${ausf.port}/nausf-auth/v1/ue-authentications/ctx-42`;
-      if (supiOrSuci === SUCI_EAP)
-        // TS 29.509: EAP-AKA' with the Link[] form of LinksValueSchema, HAL content type
-        return json(
-          201,
-          {
-            authType: "EAP_AKA_PRIME",
-            _links: { "eap-session": [{ href: `${base}/eap-session` }] },
-            "5gAuthData": "AQIDBA==",
-          },
-          { location: base, "content-type": "application/3gppHal+json" },
-        );
-      if (supiOrSuci === SUCI_THIRD)
-        return json(
-          201,
-          { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `http://${THIRD_AUSF}/x` } } },
-          { location: `http://${THIRD_AUSF}/nausf-auth/v1/ue-authentications/ctx-9` },
-        );
-      if (supiOrSuci === SUCI_REL)
-        return json(
-          201,
-          {
-            authType: "5G_AKA",
-            "5gAuthData": AV,
-            _links: { "5g-aka": { href: "/nausf-auth/v1/ue-authentications/ctx-42/5g-aka-confirmation" } },
-          },
-          { location: "/nausf-auth/v1/ue-authentications/ctx-42" },
-        );
+  // EAP-AKA', a third-PLMN Location and relative links for three SUCIs; the plain 5G-AKA answer otherwise
+  const ausf = await startHomeAusf((supiOrSuci, base) => {
+    if (supiOrSuci === SUCI_EAP)
+      // TS 29.509: EAP-AKA' with the Link[] form of LinksValueSchema, HAL content type
       return json(
         201,
-        { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `${base}/5g-aka-confirmation` } } },
-        { location: base },
+        {
+          authType: "EAP_AKA_PRIME",
+          _links: { "eap-session": [{ href: `${base}/eap-session` }] },
+          "5gAuthData": "AQIDBA==",
+        },
+        { location: base, "content-type": "application/3gppHal+json" },
       );
-    }
-    if (r.method === "PUT" && r.path === "/nausf-auth/v1/ue-authentications/ctx-42/5g-aka-confirmation") {
-      const ok = JSON.parse(r.body.toString()).resStar === RES_STAR;
-      return json(200, {
-        authResult: ok ? "AUTHENTICATION_SUCCESS" : "AUTHENTICATION_FAILURE",
-        supi: SUPI,
-        ...(ok ? { kseaf: KSEAF } : {}),
-      });
-    }
-    return notFound();
+    if (supiOrSuci === SUCI_THIRD)
+      return json(
+        201,
+        { authType: "5G_AKA", "5gAuthData": AV, _links: { "5g-aka": { href: `http://${THIRD_AUSF}/x` } } },
+        { location: `http://${THIRD_AUSF}/nausf-auth/v1/ue-authentications/ctx-9` },
+      );
+    if (supiOrSuci === SUCI_REL)
+      return json(
+        201,
+        {
+          authType: "5G_AKA",
+          "5gAuthData": AV,
+          _links: { "5g-aka": { href: "/nausf-auth/v1/ue-authentications/ctx-42/5g-aka-confirmation" } },
+        },
+        { location: "/nausf-auth/v1/ue-authentications/ctx-42" },
+      );
+    return undefined;
   });
   // the visited AMF's callback server, known to the AMF only by its IP address
   const amfCb = await startNf((r) =>
@@ -199,16 +177,10 @@ for (const mode of ["PRINS", "TLS"] as const) {
     });
 
     test("the UDM's own 201 Location (Nudm_SDM subscription) is a telescopic FQDN as well", async () => {
-      const r = await w.amf.request(
-        "POST",
-        `${HOME_UDM}:${w.udm.port}`,
-        `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
-        JSON_H,
-        JSON.stringify({
-          nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
-          callbackReference: `http://amf.5gc.mnc015.mcc234.3gppnetwork.org:${w.amfCb.port}/namf-callback/v1/sdm-notify/fqdn`,
-          monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
-        }),
+      const r = await postSdmSubscription(
+        w.amf,
+        w.udm.port,
+        `http://amf.5gc.mnc015.mcc234.3gppnetwork.org:${w.amfCb.port}/namf-callback/v1/sdm-notify/fqdn`,
       );
       expect(r.status).toBe(201);
       const loc = new URL(String(r.headers.location));
@@ -218,17 +190,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
 
     test("a callback URI with an IP literal: rewritten by the home SEPP to a telescopic FQDN bound to the visited peer; the UDM's notification reaches the AMF at its address", async () => {
       const original = `http://127.0.0.1:${w.amfCb.port}/namf-callback/v1/sdm-notify/ip-${mode}`;
-      const r = await w.amf.request(
-        "POST",
-        `${HOME_UDM}:${w.udm.port}`,
-        `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`,
-        JSON_H,
-        JSON.stringify({
-          nfInstanceId: "0b1c2d3e-0000-4000-8000-0000000000a1",
-          callbackReference: original,
-          monitoredResourceUris: [`http://${HOME_UDM}/nudm-sdm/v2/${SUPI}/am-data`],
-        }),
-      );
+      const r = await postSdmSubscription(w.amf, w.udm.port, original);
       expect(r.status).toBe(201);
       const given = new URL(String(w.subs.at(-1)!.callbackReference));
       expect(given.hostname).toMatch(telescopicRe(HOME.fqdn));

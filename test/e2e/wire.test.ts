@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import { HOME, HOME_AUSF, HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
-import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
-import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
+import type { DataToIntegrityProtectBlock, N32fReformattedReqMsg } from "../../src/model/n32.ts";
+import { type NfClient, type NfResponse, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import {
   aadOf,
@@ -20,7 +20,7 @@ import {
   type ProxyExchange,
   type ProxyRequest,
 } from "../support/n32-proxy.ts";
-import { TestRi } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe, postAuth } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
@@ -28,37 +28,17 @@ const RI_ID = "ipx1.example.net";
 const REBIND = "rebind.nf.mnc001.mcc262.3gppnetwork.org";
 const META = "meta.nf.mnc001.mcc262.3gppnetwork.org";
 const UNKNOWN = "unknown.5gc.mnc001.mcc262.3gppnetwork.org";
-const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
 const SN_NAME = "5G:mnc015.mcc234.3gppnetwork.org";
 
 /** The visited side's policy: its RI may change servingNetworkName and the originating-network header. */
-const POLICY: ProtectionPolicy = {
-  apiIeMappingList: [
-    {
-      apiSignature: AUTH_PATH,
-      apiMethod: "POST",
-      IeList: [
-        { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [RI_ID]: true } },
-        {
-          ieLoc: "HEADER",
-          ieType: "NONSENSITIVE",
-          reqIe: "3gpp-sbi-originating-network-id",
-          isModifiableByIpx: { [RI_ID]: true },
-        },
-      ],
-    },
-  ],
-};
+const POLICY = authRiPolicy(RI_ID, {
+  ieLoc: "HEADER",
+  ieType: "NONSENSITIVE",
+  reqIe: "3gpp-sbi-originating-network-id",
+  isModifiableByIpx: { [RI_ID]: true },
+});
 
 const b64u = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
-const isProcess = (r: ProxyRequest) => r.path === "/n32f-forward/v1/n32f-process";
-const aadPath = (r: ProxyRequest): string => {
-  try {
-    return String(aadOf(r.body).requestLine?.path ?? "");
-  } catch {
-    return "";
-  }
-};
 
 /** n32f-process exchanges other than the P6 announcement a re-negotiation sends in the background (its
  *  requestLine is /n32c-handshake/v1/exchange-params): the traffic a test itself caused. */
@@ -107,6 +87,26 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       15000,
       10,
     );
+  };
+
+  /**
+   * The AMF sends an AUSF authentication request; the RI edits its clear block in transit (`edit`, signed as a
+   * modification). `extra` members join the request body. Returns the AMF's answer and the proxy's exchange.
+   */
+  const authEditedByRi = async (
+    edit: (b: DataToIntegrityProtectBlock) => void,
+    extra: Record<string, string> = {},
+  ): Promise<{ r: NfResponse; acted: Promise<ProxyExchange> }> => {
+    const acted = once(
+      (r) => aadPath(r) === AUTH_PATH,
+      async (r) => {
+        const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
+        const patched = await ri.modify(msg, edit);
+        return { kind: "forward", body: JSON.stringify(patched) };
+      },
+    );
+    const r = await postAuth(amf, ausf.port, SUPI, SN_NAME, extra);
+    return { r, acted };
   };
 
   /** The n32f-error reports the home SEPP sent to the visited SEPP (seen on the N32-c wire). */
@@ -280,24 +280,9 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
   });
 
   test("the RI patches an IE it may modify: accepted, and the producer sees the patched value", async () => {
-    const acted = once(
-      (r) => aadPath(r) === AUTH_PATH,
-      async (r) => {
-        const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
-        const patched = await ri.modify(msg, (b) => {
-          const e = b.payload!.find((p) => p.iePath === "/servingNetworkName")!;
-          e.value = "5G:mnc099.mcc999.3gppnetwork.org" as never;
-        });
-        return { kind: "forward", body: JSON.stringify(patched) };
-      },
-    );
-    const r = await amf.request(
-      "POST",
-      `${HOME_AUSF}:${ausf.port}`,
-      AUTH_PATH,
-      { "content-type": "application/json" },
-      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME, routingIndicator: "0000" }),
-    );
+    const { r, acted } = await authEditedByRi(setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"), {
+      routingIndicator: "0000",
+    });
     await acted;
     expect(r.status).toBe(201);
     const got = JSON.parse(ausf.received.at(-1)!.body.toString());
@@ -309,24 +294,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
   test("the RI patches a protected IE: refused with failedModificationList, nothing reaches the producer", async () => {
     const before = ausf.received.length;
     const reports0 = errorReports().length;
-    const acted = once(
-      (r) => aadPath(r) === AUTH_PATH,
-      async (r) => {
-        const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
-        const patched = await ri.modify(msg, (b) => {
-          const e = b.payload!.find((p) => p.iePath === "/routingIndicator")!;
-          e.value = "9999" as never;
-        });
-        return { kind: "forward", body: JSON.stringify(patched) };
-      },
-    );
-    const r = await amf.request(
-      "POST",
-      `${HOME_AUSF}:${ausf.port}`,
-      AUTH_PATH,
-      { "content-type": "application/json" },
-      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME, routingIndicator: "0000" }),
-    );
+    const { r, acted } = await authEditedByRi(setIe("/routingIndicator", "9999"), { routingIndicator: "0000" });
     const ex = await acted;
     await ex.done;
     expect(ex.status).toBe(403);
@@ -481,24 +449,10 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     });
     test("3gpp-Sbi-Originating-Network-Id changed in transit to a third PLMN (by the RI): 403 PLMN_ID_MISMATCH at the home SEPP", async () => {
       const before = ausf.received.length;
-      const acted = once(
-        (r) => aadPath(r) === AUTH_PATH,
-        async (r) => {
-          const msg = JSON.parse(r.body.toString()) as N32fReformattedReqMsg;
-          const patched = await ri.modify(msg, (b) => {
-            const e = b.headers!.find((x) => x.header === "3gpp-sbi-originating-network-id")!;
-            e.value = "999-99; src: SEPP-sepp.5gc.mnc099.mcc999.3gppnetwork.org";
-          });
-          return { kind: "forward", body: JSON.stringify(patched) };
-        },
-      );
-      const r = await amf.request(
-        "POST",
-        `${HOME_AUSF}:${ausf.port}`,
-        AUTH_PATH,
-        { "content-type": "application/json" },
-        JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME }),
-      );
+      const { r, acted } = await authEditedByRi((b) => {
+        const e = b.headers!.find((x) => x.header === "3gpp-sbi-originating-network-id")!;
+        e.value = "999-99; src: SEPP-sepp.5gc.mnc099.mcc999.3gppnetwork.org";
+      });
       const ex = await acted;
       await ex.done;
       expect(JSON.parse(ex.responseBody!.toString())).toMatchObject({

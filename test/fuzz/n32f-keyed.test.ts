@@ -26,7 +26,7 @@ import type { N32fContext } from "../../src/n32f/context.ts";
 import { type PrinsEngine, newMessageId } from "../../src/n32f/engine.ts";
 import { protectJwe } from "../../src/n32f/jwe.ts";
 import { reformat } from "../../src/n32f/reformat.ts";
-import { startNf, type TestNf } from "../support/nf.ts";
+import type { TestNf } from "../support/nf.ts";
 import { type InProcessSepp, startInProcessSepp } from "../support/inproc-sepp.ts";
 import {
   type RawH2,
@@ -35,10 +35,11 @@ import {
   SkipTally,
   rawPeerToHome,
   hostileValue,
+  FUZZ_AM_PATH as AM_PATH,
+  liftRateLimits,
+  startFuzzUdm,
 } from "../support/fuzz.ts";
 
-const SUPI = "imsi-262010000000001";
-const AM_PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
 const PROCESS = "/n32f-forward/v1/n32f-process";
 
 const hostile: fc.Arbitrary<unknown> = hostileValue({
@@ -147,22 +148,14 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
   };
 
   beforeAll(async () => {
-    udm = await startNf((r) => ({
-      status: r.path.startsWith(AM_PATH) ? 200 : 404,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(
-        r.path.startsWith(AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" },
-      ),
-    }));
+    udm = await startFuzzUdm();
     udmAuthority = `${HOME_UDM}:${udm.port}`;
     const pair = await writePair({
       dir,
       capabilities: ["PRINS"],
       homeProducers: { [HOME_UDM]: udm.port },
       edit: (side, c) => {
-        c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
-        if (side === "home")
-          c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
+        liftRateLimits(c, side === "home");
       },
     });
     h = await startSepp(pair.home);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { HOME, HOME_UDM, type SeppProcess } from "../../scripts/lib/pair.ts";
-import { startNf, type TestNf } from "../support/nf.ts";
+import type { TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import {
   type RawH2,
@@ -17,10 +17,11 @@ import {
   type RawResponse,
   SkipTally,
   rawPeerToHome,
+  FUZZ_AM_PATH as AM_PATH,
+  liftRateLimits,
+  startFuzzUdm,
+  fromFuzzUdm as fromUdm,
 } from "../support/fuzz.ts";
-
-const SUPI = "imsi-262010000000001";
-const AM_PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
 
 describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer", () => {
   let w: TwoSepps;
@@ -30,7 +31,6 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
   let apiRoot = "";
   let hLog0 = 0;
   const answers: Array<{ what: string; r: RawResponse }> = [];
-  const fromUdm = (r: RawResponse) => r.headers["x-fuzz-udm"] === "1";
 
   const send = async (
     what: string,
@@ -52,21 +52,14 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
   };
 
   beforeAll(async () => {
-    udm = await startNf((r) => ({
-      status: r.path.startsWith(AM_PATH) ? 200 : 404,
-      headers: { "content-type": "application/json", "x-fuzz-udm": "1" },
-      body: JSON.stringify(
-        r.path.startsWith(AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" },
-      ),
-    }));
+    udm = await startFuzzUdm();
     apiRoot = `http://${HOME_UDM}:${udm.port}`;
     w = await startTwoSepps({
       name: "fuzz-n32f-tls",
       capabilities: ["TLS"],
       homeNfs: { [HOME_UDM]: udm },
       edit: (_side, c) => {
-        c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
-        c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
+        liftRateLimits(c);
       },
     });
     ({ home: h } = w);

@@ -20,6 +20,7 @@ import {
   type RawResponse,
   rawPeerToHome,
   hostileValue,
+  liftRateLimits,
 } from "../support/fuzz.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -106,10 +107,8 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
       proxies: { f: { target: "home", via: "n32f" } },
       edit: (side, c) => {
         // the refusals are reported with n32f-error over N32-c: no rate limit in the way of the reports
-        c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
+        liftRateLimits(c, side === "home");
         c.sbi = { ...c.sbi, requestTimeoutMs: 2500 }; // also the N32-f body read timeout (stalled-body case)
-        if (side === "home")
-          c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
       },
     });
     ({ visited: v, home: h, amf } = w);

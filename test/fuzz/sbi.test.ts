@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { HOME_UDM, VISITED, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
-import { startNf, type TestNf } from "../support/nf.ts";
+import type { TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import {
   clientPreface,
@@ -25,10 +25,12 @@ import {
   isProblem4xx,
   type RawResponse,
   SkipTally,
+  FUZZ_AM_PATH as AM_PATH,
+  FUZZ_SUPI as SUPI,
+  liftRateLimits,
+  startFuzzUdm,
+  fromFuzzUdm as fromUdm,
 } from "../support/fuzz.ts";
-
-const SUPI = "imsi-262010000000001";
-const AM_PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
 
 for (const mode of ["PRINS", "TLS"] as const) {
   describe(`fuzz SBI (${mode}): hostile requests from an NF`, () => {
@@ -42,9 +44,6 @@ for (const mode of ["PRINS", "TLS"] as const) {
     let udmAuthority = "";
     let sbiPort = 0;
     const answers: Array<{ what: string; r: RawResponse }> = [];
-
-    /** an answer the UDM produced (it marks each one) */
-    const fromUdm = (r: RawResponse) => r.headers["x-fuzz-udm"] === "1";
     const send = async (
       what: string,
       method: string,
@@ -71,22 +70,15 @@ for (const mode of ["PRINS", "TLS"] as const) {
     };
 
     beforeAll(async () => {
-      udm = await startNf((r) => ({
-        status: r.path.startsWith(AM_PATH) ? 200 : 404,
-        headers: { "content-type": "application/json", "x-fuzz-udm": "1" },
-        body: JSON.stringify(
-          r.path.startsWith(AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" },
-        ),
-      }));
+      udm = await startFuzzUdm();
       udmAuthority = `${HOME_UDM}:${udm.port}`;
       w = await startTwoSepps({
         name: `fuzz-sbi-${mode}`,
         capabilities: [mode],
         homeNfs: { [HOME_UDM]: udm },
         edit: (_side, c) => {
-          c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
+          liftRateLimits(c);
           c.sbi = { ...c.sbi, requestTimeoutMs: 2500 }; // the stalled-body case ends within this
-          c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
         },
       });
       ({ visited: v, home: h } = w);

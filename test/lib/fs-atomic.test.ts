@@ -1,28 +1,11 @@
 // writeFileAtomic / removeStaleTemps (lib/fs-atomic.ts): crash-safe writes.
-import { afterAll, describe, expect, test } from "bun:test";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeStaleTemps, tempPathFor, TMP_MARK, writeFileAtomic } from "../../lib/fs-atomic.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const root = mkdtempSync(join(tmpdir(), "sepp-fsutil-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const freshDir = () => {
-  const d = join(root, `d${n++}`);
-  mkdirSync(d);
-  return d;
-};
+const freshDir = freshDirs("sepp-fsutil-");
 const isRoot = process.getuid?.() === 0;
 
 describe("writeFileAtomic", () => {
@@ -82,7 +65,7 @@ describe("writeFileAtomic", () => {
       if (!isRoot) {
         expect(() => writeFileAtomic(p, "new")).toThrow();
       } else {
-        chmodSync(root, 0o711); // nobody may traverse the test root, not list or write it
+        chmodSync(freshDir.root, 0o711); // nobody may traverse the test root, not list or write it
         const script = `import { writeFileAtomic } from ${JSON.stringify(join(import.meta.dir, "../../lib/fs-atomic.ts"))};
           try { writeFileAtomic(${JSON.stringify(p)}, "new"); console.log("WROTE"); }
           catch (e) { console.log("REFUSED " + e.code); }`;

@@ -8,19 +8,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
-import type { SeppConfig, SeppConfigInput } from "../../src/config/schema.ts";
 import { memoryLogger } from "../../src/log.ts";
-import { Registry } from "../../src/metrics.ts";
-import type { TraceEvent } from "../../src/n32c/core.ts";
 import { MAX_REDIRECTS, redirectTarget } from "../../src/n32c/redirect.ts";
-import { N32cService } from "../../src/n32c/service.ts";
-import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { openJwe, parseJwe, protectJwe } from "../../src/n32f/jwe.ts";
 import { issueSeppCert, type DevCert } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
-import { startN32Server, type N32Env, type N32Server } from "../../src/transport/h2server.ts";
-import { configInput, listenN32, FQDN_A, FQDN_B, parseOrThrow, PLMN_A, PLMN_B, testPki } from "../support/pki.ts";
+import { startN32Server, type N32Env } from "../../src/transport/h2server.ts";
+import { type N32cSepp, startN32cSepp } from "../support/n32c-sepp.ts";
+import { configInput, FQDN_A, FQDN_B, parseOrThrow, PLMN_A, PLMN_B, testPki } from "../support/pki.ts";
 
 const SEPP2 = "sepp2.5gc.mnc410.mcc310.3gppnetwork.org";
 const SEPP3 = "sepp3.5gc.mnc410.mcc310.3gppnetwork.org";
@@ -31,63 +26,11 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-interface Sepp {
-  service: N32cService;
-  contexts: N32fContextStore;
-  server: N32Server;
-  traces: TraceEvent[];
-  log: ReturnType<typeof memoryLogger>;
-  cfg(): SeppConfig;
-  update(m: (c: SeppConfigInput) => void): void;
-  uri: string;
-}
+type Sepp = N32cSepp;
 
 /** A SEPP (N32-c service and its N32 listener) from the harness configuration of side `side`, with `cert`/`fqdn`. */
-async function sepp(
-  side: "a" | "b",
-  o: { cert?: DevCert; fqdn?: string; resolveHost?: (h: string) => string } = {},
-): Promise<Sepp> {
-  const pki = await testPki();
-  let input = configInput(pki, side, "https://127.0.0.1:1", mkdtempSync(join(tmpdir(), `n32c-redir-${side}-`)));
-  if (o.cert) Object.assign(input.tls!, { certificate: o.cert.certPem, privateKey: o.cert.keyPem });
-  if (o.fqdn) input.identity!.n32Fqdn = o.fqdn;
-  let cfg = parseOrThrow(input);
-  const contexts = new N32fContextStore();
-  const log = memoryLogger("debug");
-  const traces: TraceEvent[] = [];
-  const service = new N32cService({
-    config: () => cfg,
-    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
-    log,
-    metrics: new Registry(),
-    contexts,
-    aead: new SoftwareAeadEngine(),
-    retireGraceMs: 100,
-    trace: (e) => traces.push(e),
-    resolveHost: o.resolveHost,
-  });
-  const server = (await listenN32(cfg, service, log)).n32;
-  closers.push(async () => {
-    await service.stop();
-    await server.close();
-    contexts.clear();
-  });
-  return {
-    service,
-    contexts,
-    server,
-    traces,
-    log,
-    cfg: () => cfg,
-    update(m) {
-      const next = structuredClone(input);
-      m(next);
-      input = next;
-      cfg = parseOrThrow(next);
-    },
-    uri: `https://127.0.0.1:${server.port}`,
-  };
-}
+const sepp = (side: "a" | "b", o: { cert?: DevCert; fqdn?: string; resolveHost?: (h: string) => string } = {}) =>
+  startN32cSepp(side, closers, { ...o, retireGraceMs: 100, tmpPrefix: "n32c-redir" });
 
 /** An N32 server (certificate `cert`) answering every exchange-capability with 307 and `location()`. */
 async function redirector(

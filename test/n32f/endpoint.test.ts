@@ -8,19 +8,16 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
-import type { PeerConfig, SeppConfig, SeppConfigInput } from "../../src/config/schema.ts";
+import type { PeerConfig, SeppConfigInput } from "../../src/config/schema.ts";
 import { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
 import { memoryLogger } from "../../src/log.ts";
-import { Registry } from "../../src/metrics.ts";
 import { announcementOf } from "../../src/n32c/messages.ts";
 import { n32fEndpointFor } from "../../src/n32c/n32f-endpoint.ts";
-import { N32cService } from "../../src/n32c/service.ts";
-import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { issueSeppCert, type DevCert } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
 import { startN32Server, type N32Env } from "../../src/transport/h2server.ts";
-import { configInput, FQDN_B, listenN32, parseOrThrow, PLMN_B, testPki } from "../support/pki.ts";
+import { type N32cSepp, startN32cSepp } from "../support/n32c-sepp.ts";
+import { configInput, FQDN_B, parseOrThrow, PLMN_B, testPki } from "../support/pki.ts";
 
 const SEPP2 = "sepp2.5gc.mnc410.mcc310.3gppnetwork.org";
 const PROCESS = "/n32f-forward/v1/n32f-process";
@@ -121,52 +118,10 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-interface Side {
-  service: N32cService;
-  cfg(): SeppConfig;
-  update(m: (c: SeppConfigInput) => void): void;
-  port: number;
-}
-
-async function side(
+const side = (
   which: "a" | "b",
   o: { cert?: DevCert; fqdn?: string; edit?: (c: SeppConfigInput) => void; resolveHost?: (h: string) => string } = {},
-): Promise<Side> {
-  const pki = await testPki();
-  let input = configInput(pki, which, "https://127.0.0.1:1", mkdtempSync(join(tmpdir(), `n32f-ep-${which}-`)));
-  if (o.cert) Object.assign(input.tls!, { certificate: o.cert.certPem, privateKey: o.cert.keyPem });
-  if (o.fqdn) input.identity!.n32Fqdn = o.fqdn;
-  o.edit?.(input);
-  let cfg = parseOrThrow(input);
-  const contexts = new N32fContextStore();
-  const log = memoryLogger("debug");
-  const service = new N32cService({
-    config: () => cfg,
-    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
-    log,
-    metrics: new Registry(),
-    contexts,
-    aead: new SoftwareAeadEngine(),
-    resolveHost: o.resolveHost,
-  });
-  const server = (await listenN32(cfg, service, log)).n32;
-  closers.push(async () => {
-    await service.stop();
-    await server.close();
-    contexts.clear();
-  });
-  return {
-    service,
-    cfg: () => cfg,
-    update(m) {
-      const next = structuredClone(input);
-      m(next);
-      input = next;
-      cfg = parseOrThrow(next);
-    },
-    port: server.port,
-  };
-}
+) => startN32cSepp(which, closers, { ...o, tmpPrefix: "n32f-ep" });
 
 /** An N32-f endpoint of a peer (certificate `cert`): answers every POST 200 and records the :authority seen. */
 async function n32fEndpoint(cert: DevCert, seen: string[]): Promise<number> {
@@ -191,7 +146,7 @@ async function n32fEndpoint(cert: DevCert, seen: string[]): Promise<number> {
 }
 
 /** Side a's N32-f clients, asking its N32-c service where each peer's N32-f endpoint is (as the data path does). */
-function clientsOf(a: Side): PeerN32fClients {
+function clientsOf(a: N32cSepp): PeerN32fClients {
   const c = new PeerN32fClients({
     config: a.cfg,
     endpointOf: (peer) => a.service.n32fEndpointOf(peer.id),

@@ -9,7 +9,8 @@ import { TrustStore } from "../../src/pki/trust.ts";
 import { validateBody } from "../../src/openapi/validate.ts";
 import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
-import { loadFixtures, type Fixture } from "../fixtures/messages/load.ts";
+import { loadFixtures } from "../fixtures/messages/load.ts";
+import { partsPolicy } from "../support/fixture-policy.ts";
 import { contextPair } from "../support/contexts.ts";
 
 const engine = new SoftwareAeadEngine();
@@ -18,25 +19,6 @@ const prins = new PrinsEngine({
   riTrust: new TrustStore([], []),
   validateOutgoing: true,
 });
-
-/** A per-peer policy adding the fixture's binary parts (policies only add protection, P4). */
-function partsPolicy(fx: Fixture): ProtectionPolicy | undefined {
-  if (!fx.encryptParts) return undefined;
-  return {
-    apiIeMappingList: [
-      {
-        apiSignature: fx.message.path ?? fx.request!.path,
-        apiMethod: fx.message.method ?? fx.request!.method,
-        IeList: fx.encryptParts.map((id) => ({
-          ieLoc: "MULTIPART_BINARY" as const,
-          ieType: "OTHER" as const,
-          reqIe: id,
-        })),
-      },
-    ],
-    dataTypeEncPolicy: ["OTHER"],
-  };
-}
 
 function pair(enc: "A128GCM" | "A256GCM" = "A256GCM", policy?: ProtectionPolicy) {
   const { c, p, cStore, pStore, master } = contextPair({ engine, enc, policy });

@@ -19,6 +19,7 @@ import { formatPointer, getAt } from "../../src/n32f/pointer.ts";
 import { reconstruct } from "../../src/n32f/reconstruct.ts";
 import { reformat } from "../../src/n32f/reformat.ts";
 import { loadFixtures, type Fixture } from "../fixtures/messages/load.ts";
+import { partsPolicy } from "../support/fixture-policy.ts";
 
 const defaults = JSON.parse(
   readFileSync(join(import.meta.dir, "../..", "config", "api-ie-mapping.json"), "utf8"),
@@ -32,24 +33,6 @@ const enc = new TextEncoder();
 
 /** JSON over the wire, as the JWE layer carries it */
 const wire = <T>(v: T): T => JSON.parse(JSON.stringify(v));
-
-function partsPolicy(fx: Fixture): ProtectionPolicy | undefined {
-  if (!fx.encryptParts) return undefined;
-  return {
-    apiIeMappingList: [
-      {
-        apiSignature: fx.message.path ?? fx.request!.path,
-        apiMethod: fx.message.method ?? fx.request!.method,
-        IeList: fx.encryptParts.map((id) => ({
-          ieLoc: "MULTIPART_BINARY" as const,
-          ieType: "OTHER" as const,
-          reqIe: id,
-        })),
-      },
-    ],
-    dataTypeEncPolicy: ["OTHER"],
-  };
-}
 
 function expectSameBody(fx: Fixture, got: HttpMessage): void {
   const orig = fx.message;

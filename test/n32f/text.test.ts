@@ -9,6 +9,7 @@ import { buildEffectivePolicy, type EffectivePolicy } from "../../src/n32f/polic
 import { reconstruct } from "../../src/n32f/reconstruct.ts";
 import { reformatReferenceText, reformatText, type PrinsTexts } from "../../src/n32f/text/reformat-text.ts";
 import { loadFixtures, type Fixture } from "../fixtures/messages/load.ts";
+import { partsPolicy } from "../support/fixture-policy.ts";
 import { bodyText, jsonText, mutatedText } from "./text-arb.ts";
 
 const metaData: MetaData = {
@@ -41,21 +42,7 @@ function same(msg: HttpMessage, policy: EffectivePolicy, request?: Fixture["requ
 }
 
 function fixturePolicy(fx: Fixture): EffectivePolicy {
-  const parts: ProtectionPolicy | undefined = fx.encryptParts && {
-    apiIeMappingList: [
-      {
-        apiSignature: fx.message.path ?? fx.request!.path,
-        apiMethod: fx.message.method ?? fx.request!.method,
-        IeList: fx.encryptParts.map((id) => ({
-          ieLoc: "MULTIPART_BINARY" as const,
-          ieType: "OTHER" as const,
-          reqIe: id,
-        })),
-      },
-    ],
-    dataTypeEncPolicy: ["OTHER"],
-  };
-  return buildEffectivePolicy({ defaults: defaults as ProtectionPolicy, local: parts });
+  return buildEffectivePolicy({ defaults: defaults as ProtectionPolicy, local: partsPolicy(fx) });
 }
 
 const isJson = (fx: Fixture) => {

@@ -9,42 +9,31 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import http2 from "node:http2";
 import { generateKeyPair, importPKCS8 } from "jose";
 import { HOME, HOME_AUSF, HOME_UDM, waitFor, waitForState, type SeppProcess } from "../../scripts/lib/pair.ts";
-import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n32.ts";
+import type { N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { aadOf, type N32Proxy, type ProxyExchange, type ProxyRequest } from "../support/n32-proxy.ts";
-import { type SignOptions, TestRi } from "../support/ri.ts";
+import { aadOf, type N32Proxy, type ProxyExchange } from "../support/n32-proxy.ts";
+import {
+  AUTH_PATH,
+  aadPath,
+  authRiPolicy,
+  isProcess,
+  type SignOptions,
+  TestRi,
+  setIe,
+  postAuth,
+} from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 setDefaultTimeout(30000); // several real round trips per test through three processes
 
 const SUPI = "imsi-262010000000077";
 const RI_ID = "ipx1.example.net";
-const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
 const SN_NAME = "5G:mnc015.mcc234.3gppnetwork.org";
 const AM_DATA = { subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
 
 /** The visited side's policy: its RI may change servingNetworkName (a clear IE); supiOrSuci (UEID) is encrypted. */
-const POLICY: ProtectionPolicy = {
-  apiIeMappingList: [
-    {
-      apiSignature: AUTH_PATH,
-      apiMethod: "POST",
-      IeList: [
-        { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [RI_ID]: true } },
-      ],
-    },
-  ],
-};
-
-const isProcess = (r: ProxyRequest) => r.path === "/n32f-forward/v1/n32f-process";
-const aadPath = (r: ProxyRequest): string => {
-  try {
-    return String(aadOf(r.body).requestLine?.path ?? "");
-  } catch {
-    return "";
-  }
-};
+const POLICY = authRiPolicy(RI_ID);
 
 describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (real processes)", () => {
   let w: TwoSepps<"f" | "c">;
@@ -86,14 +75,7 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
       .filter((e) => e.path === "/n32c-handshake/v1/n32f-error" && e.status !== undefined)
       .map((e) => ({ ...JSON.parse(e.body.toString()), status: e.status }));
 
-  const authRequest = () =>
-    amf.request(
-      "POST",
-      `${HOME_AUSF}:${ausf.port}`,
-      AUTH_PATH,
-      { "content-type": "application/json" },
-      JSON.stringify({ supiOrSuci: SUPI, servingNetworkName: SN_NAME }),
-    );
+  const authRequest = () => postAuth(amf, ausf.port, SUPI, SN_NAME);
 
   /** Send one Nausf request whose N32-f message the IPX changes with `modify`; the home SEPP must discard it. */
   async function expectDiscarded(modify: (msg: N32fReformattedReqMsg) => Promise<string>, cause: string) {
@@ -271,15 +253,7 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
     );
     await expectDiscarded(
       async (m) =>
-        JSON.stringify(
-          await riA.modify(
-            m,
-            (b) => {
-              b.payload!.find((p) => p.iePath === "/servingNetworkName")!.value = "5G:mnc099.mcc999.3gppnetwork.org";
-            },
-            keyB,
-          ),
-        ),
+        JSON.stringify(await riA.modify(m, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"), keyB)),
       "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED",
     );
     // the same patches signed with KEY_A, the key exchanged on this association, are accepted
@@ -325,24 +299,12 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
     for (const o of variants)
       await expectDiscarded(
         async (m) =>
-          JSON.stringify(
-            await riA.modify(
-              m,
-              (b) => {
-                b.payload!.find((p) => p.iePath === "/servingNetworkName")!.value = "5G:mnc099.mcc999.3gppnetwork.org";
-              },
-              o,
-            ),
-          ),
+          JSON.stringify(await riA.modify(m, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"), o)),
         "INTEGRITY_CHECK_ON_MODIFICATIONS_FAILED",
       );
     // ES256 with the IPX's key: the same modification is accepted and applied
     await expectAccepted(async (m) =>
-      JSON.stringify(
-        await riA.modify(m, (b) => {
-          b.payload!.find((p) => p.iePath === "/servingNetworkName")!.value = "5G:mnc099.mcc999.3gppnetwork.org";
-        }),
-      ),
+      JSON.stringify(await riA.modify(m, setIe("/servingNetworkName", "5G:mnc099.mcc999.3gppnetwork.org"))),
     );
     expect(JSON.parse(ausf.received.at(-1)!.body.toString()).servingNetworkName).toBe(
       "5G:mnc099.mcc999.3gppnetwork.org",

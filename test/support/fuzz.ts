@@ -5,6 +5,8 @@
 import http2 from "node:http2";
 import fc from "fast-check";
 import { HOME, type PairPki, type SeppProcess, type SeppSide } from "../../scripts/lib/pair.ts";
+import type { SeppConfigInput } from "../../src/config/schema.ts";
+import { startNf, type TestNf } from "./nf.ts";
 
 export interface RawResponse {
   status: number;
@@ -274,4 +276,33 @@ export function hostileValue(o: HostileOptions = {}): fc.Arbitrary<unknown> {
     fc.constant(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}')),
     fc.jsonValue({ maxDepth: o.jsonDepth ?? 4 }),
   );
+}
+
+/** The subscriber the fuzz UDM knows, and its am-data path (TS 29.503). */
+export const FUZZ_SUPI = "imsi-262010000000001";
+export const FUZZ_AM_PATH = `/nudm-sdm/v2/${FUZZ_SUPI}/am-data`;
+
+/**
+ * The home UDM of the fuzz suites: 200 am-data for FUZZ_SUPI, 404 USER_NOT_FOUND for anything else; each answer
+ * carries `x-fuzz-udm: 1` so that a test tells the UDM's own answer from a SEPP's (fromFuzzUdm).
+ */
+export function startFuzzUdm(): Promise<TestNf> {
+  return startNf((r) => ({
+    status: r.path.startsWith(FUZZ_AM_PATH) ? 200 : 404,
+    headers: { "content-type": "application/json", "x-fuzz-udm": "1" },
+    body: JSON.stringify(
+      r.path.startsWith(FUZZ_AM_PATH) ? { gpsis: ["msisdn-491700000001"] } : { status: 404, cause: "USER_NOT_FOUND" },
+    ),
+  }));
+}
+/** an answer the fuzz UDM produced (it marks each one) */
+export const fromFuzzUdm = (r: RawResponse): boolean => r.headers["x-fuzz-udm"] === "1";
+
+/**
+ * Lifts the rate limits out of a fuzz run's way: N32-c (the refusals are reported with n32f-error over N32-c)
+ * and, unless `n32f` is false, the peer's N32-f rate and pending-request limits.
+ */
+export function liftRateLimits(c: SeppConfigInput, n32f = true): void {
+  c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
+  if (n32f) c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
 }

@@ -11,12 +11,17 @@ import { FlattenedSign, importPKCS8 } from "jose";
 import type {
   DataToIntegrityProtectBlock,
   FlatJwsJson,
+  IeInfo,
   IpxProviderSecInfo,
   Modifications,
   N32fReformattedReqMsg,
   PatchItem,
+  ProtectionPolicy,
 } from "../../src/model/n32.ts";
 import { type DevCa, type DevCert, issueRiCert, pemToBase64Der } from "../../src/pki/devpki.ts";
+import { HOME_AUSF } from "../../scripts/lib/pair.ts";
+import { aadOf, type ProxyRequest } from "./n32-proxy.ts";
+import type { NfClient, NfResponse } from "./nf.ts";
 
 export interface SignOptions {
   /** protected header; default {"alg":"ES256"} */
@@ -113,3 +118,60 @@ export class TestRi {
     return { reformattedData: msg.reformattedData, modificationsBlock: [...(msg.modificationsBlock ?? []), jws] };
   }
 }
+
+/** The AUSF authentication API (TS 29.509) the RI tests modify in transit. */
+export const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
+
+/**
+ * The sending side's protection policy for the RI tests (TS 29.573 6.1.5.2.x ApiIeMapping): RI `riId` may change
+ * servingNetworkName (a clear IE) in the AUSF authentication request, and the IEs in `more`.
+ */
+export function authRiPolicy(riId: string, ...more: IeInfo[]): ProtectionPolicy {
+  return {
+    apiIeMappingList: [
+      {
+        apiSignature: AUTH_PATH,
+        apiMethod: "POST",
+        IeList: [
+          { ieLoc: "BODY", ieType: "NONSENSITIVE", reqIe: "/servingNetworkName", isModifiableByIpx: { [riId]: true } },
+          ...more,
+        ],
+      },
+    ],
+  };
+}
+
+/** An n32f-process request (the N32-f message path, TS 29.573 5.3.2). */
+export const isProcess = (r: ProxyRequest): boolean => r.path === "/n32f-forward/v1/n32f-process";
+/** The requestLine path in an n32f-process body's aad, or "" when the body is not one. */
+export const aadPath = (r: ProxyRequest): string => {
+  try {
+    return String(aadOf(r.body).requestLine?.path ?? "");
+  } catch {
+    return "";
+  }
+};
+
+/** An edit for TestRi.modify: set the clear IE at `iePath` (a payload entry of the block) to `value`. */
+export const setIe =
+  (iePath: string, value: unknown) =>
+  (b: DataToIntegrityProtectBlock): void => {
+    const e = b.payload!.find((p) => p.iePath === iePath)!;
+    e.value = value as never;
+  };
+
+/** The AMF's Nausf UEAuthenticate request (TS 29.509) to the home AUSF on `ausfPort`; `extra` members follow. */
+export const postAuth = (
+  amf: NfClient,
+  ausfPort: number,
+  supiOrSuci: string,
+  servingNetworkName: string,
+  extra: Record<string, string> = {},
+): Promise<NfResponse> =>
+  amf.request(
+    "POST",
+    `${HOME_AUSF}:${ausfPort}`,
+    AUTH_PATH,
+    { "content-type": "application/json" },
+    JSON.stringify({ supiOrSuci, servingNetworkName, ...extra }),
+  );

@@ -1,0 +1,97 @@
+// test/support/n32c-sepp.ts — an in-process SEPP reduced to its N32-c service and N32 listener (mutual TLS,
+// HTTP/2 on 127.0.0.1), built from the harness configuration of side "a" or "b" (test/support/pki.ts), for the
+// tests of the handshake's edges (redirects, announced N32-f endpoints). Closed through `closers`.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SoftwareAeadEngine } from "../../hw/aead.ts";
+import type { SeppConfig, SeppConfigInput } from "../../src/config/schema.ts";
+import { memoryLogger } from "../../src/log.ts";
+import { Registry } from "../../src/metrics.ts";
+import type { TraceEvent } from "../../src/n32c/core.ts";
+import { N32cService } from "../../src/n32c/service.ts";
+import { N32fContextStore } from "../../src/n32f/context-store.ts";
+import type { DevCert } from "../../src/pki/devpki.ts";
+import type { N32Server } from "../../src/transport/h2server.ts";
+import { configInput, listenN32, parseOrThrow, testPki } from "./pki.ts";
+
+export interface N32cSepp {
+  service: N32cService;
+  contexts: N32fContextStore;
+  server: N32Server;
+  traces: TraceEvent[];
+  log: ReturnType<typeof memoryLogger>;
+  cfg(): SeppConfig;
+  /** edit the configuration input; the next cfg() is the re-parsed result */
+  update(m: (c: SeppConfigInput) => void): void;
+  uri: string;
+  port: number;
+}
+
+export interface N32cSeppOptions {
+  /** the N32 certificate instead of the harness one */
+  cert?: DevCert;
+  /** identity.n32Fqdn */
+  fqdn?: string;
+  /** any other change of the configuration input before the first parse */
+  edit?: (c: SeppConfigInput) => void;
+  resolveHost?: (h: string) => string;
+  retireGraceMs?: number;
+  /** prefix of the temporary storage directory */
+  tmpPrefix?: string;
+}
+
+/** Starts side `side`'s N32-c service and N32 listener; `closers` gets what stops them. */
+export async function startN32cSepp(
+  side: "a" | "b",
+  closers: (() => Promise<void>)[],
+  o: N32cSeppOptions = {},
+): Promise<N32cSepp> {
+  const pki = await testPki();
+  let input = configInput(
+    pki,
+    side,
+    "https://127.0.0.1:1",
+    mkdtempSync(join(tmpdir(), `${o.tmpPrefix ?? "n32c"}-${side}-`)),
+  );
+  if (o.cert) Object.assign(input.tls!, { certificate: o.cert.certPem, privateKey: o.cert.keyPem });
+  if (o.fqdn) input.identity!.n32Fqdn = o.fqdn;
+  o.edit?.(input);
+  let cfg = parseOrThrow(input);
+  const contexts = new N32fContextStore();
+  const log = memoryLogger("debug");
+  const traces: TraceEvent[] = [];
+  const service = new N32cService({
+    config: () => cfg,
+    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
+    log,
+    metrics: new Registry(),
+    contexts,
+    aead: new SoftwareAeadEngine(),
+    retireGraceMs: o.retireGraceMs,
+    trace: (e) => traces.push(e),
+    resolveHost: o.resolveHost,
+  });
+  const server = (await listenN32(cfg, service, log)).n32;
+  closers.push(async () => {
+    await service.stop();
+    await server.close();
+    contexts.clear();
+  });
+  return {
+    service,
+    contexts,
+    server,
+    traces,
+    log,
+    cfg: () => cfg,
+    update(m) {
+      const next = structuredClone(input);
+      m(next);
+      input = next;
+      cfg = parseOrThrow(next);
+    },
+    uri: `https://127.0.0.1:${server.port}`,
+    port: server.port,
+  };
+}
