@@ -19,6 +19,7 @@
 // A callback defined more than once with different schemas (Namf onN1N2MessageNotify: N1 or N2) gets their anyOf.
 // Schemas of 3GPP files that are not shipped accept any value (listed in the generated header). `uniqueItems` over
 // object items is dropped (ajv would compare every pair of a hostile array), also listed.
+import type { BodyEntry, BodyTable, FormPlan } from "../src/screening/body.ts";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import standaloneCode from "ajv/dist/standalone/index.js";
@@ -46,34 +47,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** How a form body maps to the value its schema describes. */
-export interface FormPlan {
-  validator: string;
-  /** fields carried as JSON text (OpenAPI `encoding.<field>.contentType: application/json`) */
-  jsonFields: string[];
-  /** fields whose every value is kept, as an array (schema `type: array`, not JSON-encoded) */
-  arrayFields: string[];
-}
-/** The validators of one operation's or callback's request body, by carriage. */
-export interface BodyEntry {
-  service: string;
-  api?: string;
-  version?: string;
-  method?: string;
-  resource?: string;
-  callbackType?: string;
-  /** the OpenAPI requestBody says `required: true` */
-  required: boolean;
-  json?: string;
-  multipart?: string;
-  form?: FormPlan;
-}
-export interface BodyTable {
-  operations: BodyEntry[];
-  callbacks: BodyEntry[];
-  /** every member name of the schemas: the only pointer tokens a refusal's invalidParams may echo */
-  memberNames: string[];
-}
+export type { BodyEntry, BodyTable, FormPlan };
 
 export interface GeneratedBodies {
   schemaJson: string;

@@ -29,26 +29,33 @@ import { escapeToken } from "../n32f/pointer.ts";
 import { schemaErrors, type SchemaValidator } from "../openapi/validate.ts";
 import { type MatchedOperation, OperationTable } from "./operations.ts";
 
-interface FormPlan {
+/** How a form body maps to the value its schema describes (written by scripts/gen-openapi-bodies.ts). */
+export interface FormPlan {
   validator: string;
+  /** fields carried as JSON text (OpenAPI `encoding.<field>.contentType: application/json`) */
   jsonFields: string[];
+  /** fields whose every value is kept, as an array (schema `type: array`, not JSON-encoded) */
   arrayFields: string[];
 }
-interface BodyEntry {
+/** The validators of one operation's or callback's request body, by carriage. */
+export interface BodyEntry {
   service: string;
   api?: string;
   version?: string;
   method?: string;
   resource?: string;
   callbackType?: string;
+  /** the OpenAPI requestBody says `required: true` */
   required: boolean;
   json?: string;
   multipart?: string;
   form?: FormPlan;
 }
-interface BodyTable {
+/** src/openapi/bodies.table.json, as the generator writes it and this module reads it. */
+export interface BodyTable {
   operations: BodyEntry[];
   callbacks: BodyEntry[];
+  /** every member name of the schemas: the only pointer tokens a refusal's invalidParams may echo */
   memberNames: string[];
 }
 const TABLE = tableJson as unknown as BodyTable;
