@@ -239,6 +239,7 @@ async function startOpened(
     log: log.child({ component: "admin" }),
     token: () => boot.token,
     metrics,
+    workerMetrics: pool ? () => pool.metrics() : undefined,
     status: () => ({
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
@@ -246,6 +247,7 @@ async function startOpened(
       listeners,
       keystore: keystore.status(),
       aead: { engine: aead.name },
+      workers: pool ? { count: cfg0.workers, restarts: pool.restarts } : { count: 1 },
       configVersion: store.version,
       config: boot.start.info,
       n32fContexts: contexts.size,

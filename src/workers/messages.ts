@@ -3,6 +3,7 @@
 // a context is copied into the worker's heap (never a file or a pipe) and wiped there once the keys are derived.
 import type { SeppConfig } from "../config/schema.ts";
 import type { LogLevel } from "../log.ts";
+import type { MetricSnapshot } from "../metrics.ts";
 import type { N32fErrorReport } from "../n32c/messages.ts";
 import type { SharedContextSpec } from "../n32c/keys.ts";
 import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
@@ -44,6 +45,7 @@ export type ToWorker =
   | ({ op: "context" } & SharedContextMsg)
   | SyncMsg
   | { op: "config"; config: SeppConfig }
+  | { op: "metrics"; id: number }
   | { op: "stop" };
 
 /** N32-c calls a worker's data path makes; the main thread runs them (N32-c stays there). */
@@ -56,5 +58,6 @@ export type N32cCall =
 export type FromWorker =
   | { op: "ready"; ports: { sbi: number; n32f: number } }
   | { op: "stopped" }
+  | { op: "metrics"; id: number; snapshot: MetricSnapshot[] }
   | ({ op: "n32c" } & N32cCall)
   | { op: "failed"; error: string };

@@ -9,6 +9,7 @@ import type { SharedContextSpec } from "../n32c/keys.ts";
 import type { N32cService } from "../n32c/service.ts";
 import type { N32fContextStore } from "../n32f/context-store.ts";
 import type { N32fSharedCounters } from "../n32f/shared-counters.ts";
+import type { MetricSnapshot } from "../metrics.ts";
 import type { FromWorker, N32cCall, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
 
 export interface WorkerPoolOptions {
@@ -26,6 +27,8 @@ export interface WorkerPoolOptions {
 const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 5000;
 const SYNC_EVERY_MS = 200;
+/** how long /metrics waits for a worker's snapshot (a busy or dying worker is left out of that scrape) */
+const METRICS_WAIT_MS = 1000;
 
 /**
  * The worker's entry point. From source it sits beside this module; in the compiled executable every bundled
@@ -52,6 +55,8 @@ export class WorkerPool {
   #stopping = false;
   /** restarts so far (status, tests) */
   restarts = 0;
+  #metricsSeq = 0;
+  readonly #metricsWaiting = new Map<number, (snapshot: MetricSnapshot[]) => void>();
 
   constructor(o: WorkerPoolOptions) {
     this.#o = o;
@@ -125,6 +130,7 @@ export class WorkerPool {
           this.#o.log.error("data-path worker failed to start", { worker: index, error: m.error });
           reject(new Error(`data-path worker ${index}: ${m.error}`));
         } else if (m.op === "n32c") this.#call(m);
+        else if (m.op === "metrics") this.#metricsWaiting.get(m.id)?.(m.snapshot);
       };
       // an uncaught error in the worker (module not found, a throw at load): logged, then "close" decides
       w.addEventListener("error", (ev) => {
@@ -177,6 +183,53 @@ export class WorkerPool {
     } catch (e) {
       fail(e);
     }
+  }
+
+  /**
+   * Every running worker's metric snapshot, for /metrics (summed there with the main thread's). A worker that does
+   * not answer within METRICS_WAIT_MS is left out of this scrape; `sepp_workers_unscraped` says how many were.
+   */
+  async metrics(): Promise<MetricSnapshot[][]> {
+    const asks = this.#workers.map(
+      (w) =>
+        new Promise<MetricSnapshot[] | null>((resolve) => {
+          if (!w) return resolve(null);
+          const id = ++this.#metricsSeq;
+          const t = setTimeout(() => {
+            this.#metricsWaiting.delete(id);
+            resolve(null);
+          }, METRICS_WAIT_MS);
+          this.#metricsWaiting.set(id, (snapshot) => {
+            clearTimeout(t);
+            this.#metricsWaiting.delete(id);
+            resolve(snapshot);
+          });
+          w.postMessage({ op: "metrics", id } satisfies ToWorker);
+        }),
+    );
+    const got = await Promise.all(asks);
+    const answered = got.filter((g): g is MetricSnapshot[] => g !== null);
+    const pool: MetricSnapshot[] = [
+      {
+        name: "sepp_workers",
+        help: "Data-path worker threads configured",
+        type: "gauge",
+        series: [["", this.#o.count]],
+      },
+      {
+        name: "sepp_workers_unscraped",
+        help: "Data-path workers whose metrics this scrape does not include (not running or not answering)",
+        type: "gauge",
+        series: [["", this.#o.count - answered.length]],
+      },
+      {
+        name: "sepp_worker_restarts_total",
+        help: "Data-path workers restarted after they ended",
+        type: "counter",
+        series: [["", this.restarts]],
+      },
+    ];
+    return [pool, ...answered];
   }
 
   /** Kill one worker (tests: a worker that dies is restarted). */

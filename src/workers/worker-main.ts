@@ -18,6 +18,7 @@ import { createN32fContext } from "../n32f/context.ts";
 import { N32fContextStore } from "../n32f/context-store.ts";
 import { N32fSharedCounters } from "../n32f/shared-counters.ts";
 import { TrustStore } from "../pki/trust.ts";
+import { liveTimers } from "../timers.ts";
 import type { FromWorker, N32cCall, PeerView, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
 
 declare const self: Worker;
@@ -30,6 +31,8 @@ let config: SeppConfig;
 let trust: { cfg: SeppConfig; store: TrustStore } | undefined;
 let stopAll: (() => Promise<void>) | undefined;
 let reconfigure: (() => void) | undefined;
+/** this worker's data-path metrics, summed into the main thread's /metrics (pool.metrics) */
+const metrics = new Registry();
 
 const trustOf = () => {
   if (trust?.cfg !== config) trust = { cfg: config, store: TrustStore.fromConfig(config) };
@@ -83,7 +86,7 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     config: () => config,
     dataDir: m.dataDir,
     log: log.child({ component: "datapath" }),
-    metrics: new Registry(),
+    metrics,
     contexts,
     n32c,
     trust: trustOf,
@@ -92,6 +95,11 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     validateOutgoing: m.validateOutgoing,
     reusePort: true,
   });
+  // the same data-path gauges as the main thread's (src/sepp.ts): /metrics adds the workers' values up
+  metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
+  metrics
+    .gauge("sepp_datapath_timers", "Per-request timers armed by the data path and not yet fired or cleared")
+    .set({}, liveTimers);
   await dataPath.start(m.ports.sbi);
   const n32f = await startN32fListener({
     config: m.config,
@@ -132,6 +140,9 @@ export const onMessage = (ev: MessageEvent<ToWorker>): void => {
     case "config":
       config = m.config;
       reconfigure?.();
+      return;
+    case "metrics":
+      post({ op: "metrics", id: m.id, snapshot: metrics.snapshot() });
       return;
     case "stop":
       void (stopAll?.() ?? Promise.resolve()).finally(() => post({ op: "stopped" }));

@@ -95,6 +95,26 @@ describe("workers: 2 — one N32-f association for every worker", () => {
     // (with 6 connections both visited workers send: the kernel spreads them; counters not shared make this fail)
   });
 
+  test("/metrics sums the workers' data-path series with the main thread's", async () => {
+    const total = async () => {
+      const text = await (await v.admin("/metrics")).text();
+      let n = 0;
+      for (const m of text.matchAll(/^sepp_datapath_requests_total\{[^}]*direction="outbound"[^}]*\} (\d+)$/gm))
+        n += Number(m[1]);
+      return { n, text };
+    };
+    const before = await total();
+    const rs = await Promise.all(clients.map((c) => get(c)));
+    expect(rs.map((r) => r.status)).toEqual(Array(clients.length).fill(200));
+    const after = await total();
+    // every request counted once, whichever worker carried it (the main thread carries none of them)
+    expect(after.n - before.n).toBe(clients.length);
+    expect(after.text).toContain("sepp_workers 2\n");
+    expect(after.text).toContain("sepp_workers_unscraped 0\n");
+    // one family per name: the workers' series are merged, not repeated
+    expect(after.text.match(/^# TYPE sepp_datapath_requests_total /gm)?.length).toBe(1);
+  });
+
   test("a message accepted once is refused on fresh connections, whichever home worker gets them", async () => {
     const r0 = await get(clients[0]!);
     expect(r0.status).toBe(200);
