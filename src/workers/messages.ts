@@ -32,6 +32,8 @@ export type ToWorker =
   | {
       op: "init";
       index: number;
+      /** how many workers share the ports (each enforces its share of the box-wide bounds: share-limits.ts) */
+      workers: number;
       config: SeppConfig;
       dataDir: string;
       logLevel: LogLevel;

@@ -154,6 +154,7 @@ export class WorkerPool {
       w.postMessage({
         op: "init",
         index,
+        workers: this.#o.count,
         config: cfg,
         dataDir: this.#o.dataDir,
         logLevel: this.#o.logLevel,

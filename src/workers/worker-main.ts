@@ -19,6 +19,7 @@ import { N32fContextStore } from "../n32f/context-store.ts";
 import { N32fSharedCounters } from "../n32f/shared-counters.ts";
 import { TrustStore } from "../pki/trust.ts";
 import { liveTimers } from "../timers.ts";
+import { workerShare } from "./share-limits.ts";
 import type { FromWorker, N32cCall, PeerView, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
 
 declare const self: Worker;
@@ -27,7 +28,9 @@ const post = (m: FromWorker) => self.postMessage(m);
 const engine = new SoftwareAeadEngine();
 const contexts = new N32fContextStore();
 let peers: Record<string, PeerView> = {};
+/** this worker's share of the box-wide bounds (share-limits.ts); N32-c's own bounds are the main thread's */
 let config: SeppConfig;
+let workers = 1;
 let trust: { cfg: SeppConfig; store: TrustStore } | undefined;
 let stopAll: (() => Promise<void>) | undefined;
 let reconfigure: (() => void) | undefined;
@@ -78,7 +81,8 @@ const n32c: N32cView = {
 };
 
 async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
-  config = m.config;
+  workers = m.workers;
+  config = workerShare(m.config, workers);
   const log = createLogger({ level: m.logLevel, base: { worker: m.index } });
   for (const c of m.contexts) addContext(c);
   applySync(m.sync);
@@ -102,7 +106,7 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     .set({}, liveTimers);
   await dataPath.start(m.ports.sbi);
   const n32f = await startN32fListener({
-    config: m.config,
+    config,
     port: m.ports.n32f,
     reusePort: true,
     tls: m.tls,
@@ -138,7 +142,7 @@ export const onMessage = (ev: MessageEvent<ToWorker>): void => {
       applySync(m);
       return;
     case "config":
-      config = m.config;
+      config = workerShare(m.config, workers);
       reconfigure?.();
       return;
     case "metrics":

@@ -51,6 +51,8 @@ describe("workers: 2 — one N32-f association for every worker", () => {
       homeProducers: { [HOME_UDM]: udm.port },
       edit: (side, c) => {
         (c as { workers?: number }).workers = 2;
+        // 12 per source in each worker (share-limits.ts); the NF clients below (127.0.0.1) stay under it
+        c.sbi = { ...c.sbi, maxConnectionsPerSource: 24 };
         if (side === "home") c.identity!.n32fPorts = [pp]; // the visited SEPP sends N32-f through the proxy
       },
     });
@@ -114,6 +116,47 @@ describe("workers: 2 — one N32-f association for every worker", () => {
     // one family per name: the workers' series are merged, not repeated
     expect(after.text.match(/^# TYPE sepp_datapath_requests_total /gm)?.length).toBe(1);
   });
+
+  test("the box-wide connection bound per source holds across workers (each admits its share)", async () => {
+    // 36 connections from one source (127.0.0.9) against a bound of 24: the kernel spreads them over the two
+    // workers; each admits 12, so at most 24 are served (without the shares each worker would admit 24)
+    const sessions = Array.from({ length: 36 }, () =>
+      http2.connect(`http://127.0.0.1:${pair.visited.ports.sbi}`, {
+        localAddress: "127.0.0.9",
+      } as http2.ClientSessionOptions),
+    );
+    for (const s of sessions) s.on("error", () => {});
+    const served = await Promise.all(
+      sessions.map(
+        (s) =>
+          new Promise<boolean>((res) => {
+            const t = setTimeout(() => res(false), 3000);
+            const q = s.request({
+              ":method": "GET",
+              ":path": PATH,
+              ":authority": `${HOME_UDM}:${udm.port}`,
+              accept: "application/json",
+            });
+            q.on("response", (hd) => {
+              clearTimeout(t);
+              res(hd[":status"] === 200);
+            });
+            q.on("data", () => {});
+            const refused = () => {
+              clearTimeout(t);
+              res(false);
+            };
+            q.on("error", refused);
+            q.on("close", refused); // a refused connection is closed at once: its stream closes unanswered
+            q.end();
+          }),
+      ),
+    );
+    for (const s of sessions) s.destroy();
+    const n = served.filter(Boolean).length;
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(24);
+  }, 20000);
 
   test("a message accepted once is refused on fresh connections, whichever home worker gets them", async () => {
     const r0 = await get(clients[0]!);
