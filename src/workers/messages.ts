@@ -8,6 +8,7 @@ import type { N32fErrorReport } from "../n32c/messages.ts";
 import type { SharedContextSpec } from "../n32c/keys.ts";
 import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
 import type { N32fContextState } from "../n32f/context.ts";
+import type { ScreeningObservation } from "../screening/screening.ts";
 
 /** One context for the workers: its parameters (with a copy of the master) and its shared block. */
 export interface SharedContextMsg {
@@ -48,6 +49,7 @@ export type ToWorker =
   | SyncMsg
   | { op: "config"; config: SeppConfig }
   | { op: "metrics"; id: number }
+  | { op: "observed"; observation: ScreeningObservation }
   | { op: "stop" };
 
 /** N32-c calls a worker's data path makes; the main thread runs them (N32-c stays there). */
@@ -61,5 +63,7 @@ export type FromWorker =
   | { op: "ready"; ports: { sbi: number; n32f: number } }
   | { op: "stopped" }
   | { op: "metrics"; id: number; snapshot: MetricSnapshot[] }
+  /** a screening observation for the other workers (a serving partner, a producer's overload) */
+  | { op: "observed"; observation: ScreeningObservation }
   | ({ op: "n32c" } & N32cCall)
   | { op: "failed"; error: string };

@@ -131,6 +131,9 @@ export class WorkerPool {
           reject(new Error(`data-path worker ${index}: ${m.error}`));
         } else if (m.op === "n32c") this.#call(m);
         else if (m.op === "metrics") this.#metricsWaiting.get(m.id)?.(m.snapshot);
+        else if (m.op === "observed")
+          // what one worker's screening learned, to every other worker (category 3 and overload hold box-wide)
+          for (const o of this.#workers) if (o && o !== w) o.postMessage(m satisfies ToWorker);
       };
       // an uncaught error in the worker (module not found, a throw at load): logged, then "close" decides
       w.addEventListener("error", (ev) => {

@@ -18,6 +18,7 @@ import { createN32fContext } from "../n32f/context.ts";
 import { N32fContextStore } from "../n32f/context-store.ts";
 import { N32fSharedCounters } from "../n32f/shared-counters.ts";
 import { TrustStore } from "../pki/trust.ts";
+import type { ScreeningObservation } from "../screening/screening.ts";
 import { liveTimers } from "../timers.ts";
 import { workerShare } from "./share-limits.ts";
 import type { FromWorker, N32cCall, PeerView, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
@@ -34,6 +35,7 @@ let workers = 1;
 let trust: { cfg: SeppConfig; store: TrustStore } | undefined;
 let stopAll: (() => Promise<void>) | undefined;
 let reconfigure: (() => void) | undefined;
+let observe: ((o: ScreeningObservation) => void) | undefined;
 /** this worker's data-path metrics, summed into the main thread's /metrics (pool.metrics) */
 const metrics = new Registry();
 
@@ -98,7 +100,9 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     defaults: apiIeMapping as ProtectionPolicy,
     validateOutgoing: m.validateOutgoing,
     reusePort: true,
+    shareScreening: (observation) => post({ op: "observed", observation }),
   });
+  observe = (o) => dataPath.screening.observe(o);
   // the same data-path gauges as the main thread's (src/sepp.ts): /metrics adds the workers' values up
   metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
   metrics
@@ -144,6 +148,9 @@ export const onMessage = (ev: MessageEvent<ToWorker>): void => {
     case "config":
       config = workerShare(m.config, workers);
       reconfigure?.();
+      return;
+    case "observed":
+      observe?.(m.observation);
       return;
     case "metrics":
       post({ op: "metrics", id: m.id, snapshot: metrics.snapshot() });
