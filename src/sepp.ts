@@ -131,6 +131,9 @@ async function startOpened(
           contexts,
           log: log.child({ component: "workers" }),
           validateOutgoing: opts.validateOutgoing,
+          // test hook (test/e2e/workers.test.ts): new contexts reach the workers late, as to a busy worker
+          shareDelayMs:
+            process.env.SEPP_TEST_HOOKS === "1" ? Number(process.env.SEPP_TEST_SHARE_DELAY_MS ?? 0) || 0 : 0,
         })
       : undefined;
   const n32c = new N32cService({

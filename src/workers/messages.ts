@@ -50,6 +50,8 @@ export type ToWorker =
   | { op: "config"; config: SeppConfig }
   | { op: "metrics"; id: number }
   | { op: "observed"; observation: ScreeningObservation }
+  /** the answer to a worker's "need-context": the context if the main thread holds it, with its state */
+  | { op: "context-reply"; ask: number; context: (SharedContextMsg & { state: N32fContextState }) | null }
   | { op: "stop" };
 
 /** N32-c calls a worker's data path makes; the main thread runs them (N32-c stays there). */
@@ -65,5 +67,7 @@ export type FromWorker =
   | { op: "metrics"; id: number; snapshot: MetricSnapshot[] }
   /** a screening observation for the other workers (a serving partner, a producer's overload) */
   | { op: "observed"; observation: ScreeningObservation }
+  /** an N32-f message named a context this worker does not hold: does the main thread hold it? */
+  | { op: "need-context"; ask: number; n32fContextId: string }
   | ({ op: "n32c" } & N32cCall)
   | { op: "failed"; error: string };

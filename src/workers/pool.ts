@@ -21,6 +21,8 @@ export interface WorkerPoolOptions {
   contexts: N32fContextStore;
   log: Logger;
   validateOutgoing?: boolean;
+  /** tests only (SEPP_TEST_HOOKS): hand new contexts to the workers this late, as a busy worker would see them */
+  shareDelayMs?: number;
 }
 
 /** Restart back-off of a dead worker (bounded). */
@@ -70,7 +72,11 @@ export class WorkerPool {
   readonly share = (spec: SharedContextSpec, shared: N32fSharedCounters): void => {
     const keep: SharedContextMsg = { spec, buffer: shared.buffer };
     this.#shared.set(spec.localContextId.toLowerCase(), keep);
-    for (const w of this.#workers) w?.postMessage({ op: "context", ...keep } satisfies ToWorker);
+    const post = () => {
+      for (const w of this.#workers) w?.postMessage({ op: "context", ...keep } satisfies ToWorker);
+    };
+    if (this.#o.shareDelayMs) setTimeout(post, this.#o.shareDelayMs).unref?.();
+    else post();
   };
 
   /** Start every worker: the first binds the configured ports, the others join them (SO_REUSEPORT). */
@@ -131,7 +137,17 @@ export class WorkerPool {
           reject(new Error(`data-path worker ${index}: ${m.error}`));
         } else if (m.op === "n32c") this.#call(m);
         else if (m.op === "metrics") this.#metricsWaiting.get(m.id)?.(m.snapshot);
-        else if (m.op === "observed")
+        else if (m.op === "need-context") {
+          // a context N32-c made a moment ago, or one a restarted worker must hold: the same copy as `share` gives
+          const id = m.n32fContextId.toLowerCase();
+          const keep = this.#shared.get(id);
+          const ctx = keep ? this.#o.contexts.get(id) : undefined;
+          w.postMessage({
+            op: "context-reply",
+            ask: m.ask,
+            context: keep && ctx ? { ...keep, state: ctx.state } : null,
+          } satisfies ToWorker);
+        } else if (m.op === "observed")
           // what one worker's screening learned, to every other worker (category 3 and overload hold box-wide)
           for (const o of this.#workers) if (o && o !== w) o.postMessage(m satisfies ToWorker);
       };

@@ -66,6 +66,46 @@ function applySync(s: SyncMsg): void {
 }
 
 const call = (c: N32cCall) => post({ op: "n32c", ...c });
+
+/** Outstanding asks for a context (bounded: an authenticated sender naming unknown contexts costs one message each). */
+const MAX_CONTEXT_ASKS = 16;
+const CONTEXT_ASK_MS = 1000;
+let askSeq = 0;
+const asks = new Map<number, (held: boolean) => void>();
+const asking = new Map<string, Promise<boolean>>();
+
+/** N32cView.awaitContext: ask the main thread for a context this worker does not hold (yet). */
+function awaitContext(n32fContextId: string): Promise<boolean> {
+  const id = n32fContextId.toLowerCase();
+  const pending = asking.get(id);
+  if (pending) return pending;
+  if (asks.size >= MAX_CONTEXT_ASKS) return Promise.resolve(false);
+  const ask = ++askSeq;
+  const p = new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => done(false), CONTEXT_ASK_MS);
+    const done = (held: boolean) => {
+      clearTimeout(t);
+      asks.delete(ask);
+      asking.delete(id);
+      resolve(held);
+    };
+    asks.set(ask, done);
+  });
+  asking.set(id, p);
+  post({ op: "need-context", ask, n32fContextId: id });
+  return p;
+}
+
+function contextReply(m: Extract<ToWorker, { op: "context-reply" }>): void {
+  if (m.context) {
+    addContext(m.context);
+    const c = contexts.get(m.context.spec.localContextId);
+    if (c && m.context.state === "active") c.activate();
+    else if (c && m.context.state !== "active") contexts.delete(c.localContextId);
+  }
+  const c = m.context && contexts.get(m.context.spec.localContextId);
+  asks.get(m.ask)?.(Boolean(c && c.state === "active"));
+}
 const n32c: N32cView = {
   brief: (peerId) => peers[peerId]?.brief,
   n32fEndpointOf: (peerId) => peers[peerId]?.endpoint,
@@ -80,6 +120,7 @@ const n32c: N32cView = {
     call({ call: "dropContext", peerId, localContextId });
     return true;
   },
+  awaitContext,
 };
 
 async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
@@ -148,6 +189,9 @@ export const onMessage = (ev: MessageEvent<ToWorker>): void => {
     case "config":
       config = workerShare(m.config, workers);
       reconfigure?.();
+      return;
+    case "context-reply":
+      contextReply(m);
       return;
     case "observed":
       observe?.(m.observation);

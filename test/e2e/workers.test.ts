@@ -66,7 +66,8 @@ describe("workers: 2 — one N32-f association for every worker", () => {
     });
     [v, h] = await Promise.all([
       startSepp(pair.visited, { SEPP_TEST_HOOKS: "1" }),
-      startSepp(pair.home, { SEPP_TEST_HOOKS: "1" }),
+      // new contexts reach the home workers 2 s late: the first N32-f messages on each find none (the ask path)
+      startSepp(pair.home, { SEPP_TEST_HOOKS: "1", SEPP_TEST_SHARE_DELAY_MS: "2000" }),
     ]);
     await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");
@@ -190,6 +191,24 @@ describe("workers: 2 — one N32-f association for every worker", () => {
     );
     expect(refusedBy.size).toBe(2); // refused by both home workers, one of which did not accept it
   });
+
+  test("a context made a moment ago in the main thread is fetched by the worker that gets its first message", async () => {
+    const before = ((await (await v.admin("/v1/peers/home/n32")).json()) as { localContextId: string }).localContextId;
+    const r = await v.admin("/v1/peers/home/n32/handshake", { method: "POST" });
+    expect(r.status).toBeLessThan(300);
+    await waitFor(
+      "a new association",
+      async () => {
+        const s = (await (await v.admin("/v1/peers/home/n32")).json()) as { localContextId: string; state: string };
+        return s.state === "active-prins" && s.localContextId !== before;
+      },
+      15000,
+    );
+    // the home workers get the new context only 2 s from now (test hook): every request must still be answered
+    const rs = await Promise.all(clients.map((c) => get(c)));
+    expect(rs.map((x) => x.status)).toEqual(Array(clients.length).fill(200));
+    expect(h.logs.some((l) => /CONTEXT_NOT_FOUND/.test(JSON.stringify(l)))).toBe(false);
+  }, 30000);
 
   test("a worker killed is restarted; traffic goes on on the same association", async () => {
     const ctxBefore = ((await (await v.admin("/v1/peers/home/n32")).json()) as { localContextId: string })
