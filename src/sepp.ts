@@ -23,6 +23,7 @@ import { disableCoreDumps, type Hardware, HardwareError, openHardware } from "..
 import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
+import { workerCount } from "./workers/count.ts";
 import { WorkerPool } from "./workers/pool.ts";
 import { STORE_SCHEMA, storeSchema } from "./config/migrate.ts";
 
@@ -120,10 +121,12 @@ async function startOpened(
   metrics.gauge("sepp_n32f_contexts_active", "Live N32-f contexts").set({}, () => contexts.size);
   let n32fPort: number | undefined;
   // data-path workers (issue 11 §3): N32-c, the store and the admin API stay here; SBI and N32-f run in the workers
+  const workers = workerCount(cfg0);
+  log.info("data-path workers", { count: workers.count, reason: workers.reason });
   const pool =
-    cfg0.workers > 1
+    workers.count > 1
       ? new WorkerPool({
-          count: cfg0.workers,
+          count: workers.count,
           config,
           dataDir,
           logLevel: (["debug", "info", "warn", "error"] as const).find((l) => log.enabled(l)) ?? "error",
@@ -250,7 +253,7 @@ async function startOpened(
       listeners,
       keystore: keystore.status(),
       aead: { engine: aead.name },
-      workers: pool ? { count: cfg0.workers, restarts: pool.restarts } : { count: 1 },
+      workers: { ...workers, restarts: pool?.restarts ?? 0 },
       configVersion: store.version,
       config: boot.start.info,
       n32fContexts: contexts.size,
