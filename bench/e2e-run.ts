@@ -48,6 +48,8 @@ interface Opts {
   profile?: string;
   /** a fixed request rate (all clients together) for the measured run: CPU per request at equal load */
   rps?: number;
+  /** the SEPPs tier their hot code up to FTL after fewer executions (JSC options): the steady state sooner */
+  ftlSoon: boolean;
 }
 
 function parseArgs(argv: string[]): Opts {
@@ -59,6 +61,7 @@ function parseArgs(argv: string[]): Opts {
     streams: 16,
     only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls"]),
     nf: "serve",
+    ftlSoon: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -84,13 +87,14 @@ function parseArgs(argv: string[]): Opts {
     } else if (a === "--only") o.only = new Set(next().split(","));
     else if (a === "--profile") o.profile = resolve(next());
     else if (a === "--rps") o.rps = int(next(), 1, 1_000_000);
+    else if (a === "--ftl-soon") o.ftlSoon = true;
     else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls, --nf serve|node, --profile dir, --rps n)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls, --nf serve|node, --profile dir, --rps n, --ftl-soon)`,
       );
   }
   return o;
@@ -524,6 +528,13 @@ async function main() {
       });
       const env: Record<string, string> = { SEPP_LOG_LEVEL: "info" };
       if (o.profile) env.BUN_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`;
+      // JSC tiers a function up to FTL after ~10^5 executions: at a few thousand requests per second the PRINS
+      // code is still being compiled (30-100 ms per function) through a 10 s run; a lower threshold gets there first
+      if (o.ftlSoon)
+        Object.assign(env, {
+          BUN_JSC_thresholdForFTLOptimizeAfterWarmUp: "5000",
+          BUN_JSC_thresholdForFTLOptimizeSoon: "500",
+        });
       const sepps: SeppProcess[] = [];
       stops.push(async () => {
         const codes = await Promise.all(sepps.map((s) => s.stop()));
