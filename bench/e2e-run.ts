@@ -55,7 +55,7 @@ function parseArgs(argv: string[]): Opts {
     rounds: 3,
     clients: 4,
     streams: 16,
-    only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls"]),
+    only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls", "prins-w1", "prins-w2"]),
     nf: "serve",
   };
   for (let i = 0; i < argv.length; i++) {
@@ -87,7 +87,7 @@ function parseArgs(argv: string[]): Opts {
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls, --nf serve|node, --profile dir)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir)`,
       );
   }
   return o;
@@ -456,15 +456,24 @@ async function main() {
       });
     }
 
-    for (const mode of ["PRINS", "TLS"] as const) {
-      const name = mode.toLowerCase();
+    // prins and tls: one data-path thread per SEPP (N32-f on the N32-c port); prins-w1 / prins-w2: a separate N32-f
+    // listener (which workers need) and workers: 1 or 2 in both SEPPs, for the `e2e workers:` line
+    const setups = [
+      { name: "prins", mode: "PRINS", workers: 1, separateN32f: false },
+      { name: "tls", mode: "TLS", workers: 1, separateN32f: false },
+      { name: "prins-w1", mode: "PRINS", workers: 1, separateN32f: true },
+      { name: "prins-w2", mode: "PRINS", workers: 2, separateN32f: true },
+    ] as const;
+    for (const { name, mode, workers, separateN32f } of setups) {
       if (!o.only.has(name)) continue;
       // the per-peer rate limit (default 2000/s, N32-PROFILE limits) is raised so that it does not cap the measurement
       const pair = await writePair({
         dir: join(dir, name),
         capabilities: [mode],
+        separateN32f,
         homeProducers: { [HOME_UDM]: nfPort },
         edit: (_side, c) => {
+          c.workers = workers;
           for (const p of c.peers ?? [])
             p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
         },
@@ -558,6 +567,12 @@ async function main() {
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
   for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);
+  const w1 = by("prins-w1");
+  const w2 = by("prins-w2");
+  if (w1 || w2)
+    console.log(
+      `e2e workers: 1 → ${f(w1?.rps ?? NaN, 0)} req/s, 2 → ${f(w2?.rps ?? NaN, 0)} req/s${w1 && w2 ? `; ratio ${(w2.rps / w1.rps).toFixed(2)}` : ""}`,
+    );
   console.log(
     `e2e prins ${f(prins?.rps ?? NaN, 0)} req/s p99 ${f(prins?.p99 ?? NaN, 2)}; tls ${f(tls?.rps ?? NaN, 0)} req/s; nghttpx-chain ${f(chain?.rps ?? NaN, 0)} req/s; ratio ${prins && chain ? (prins.rps / chain.rps).toFixed(2) : "n/a"}`,
   );
