@@ -111,7 +111,17 @@ interface Result {
   failed: number;
   p50: number;
   p99: number;
-  cpu: Array<{ name: string; seconds: number; pct: number }>;
+  cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number }>;
+}
+
+/** Peak resident set (VmHWM) of a process since it started, MiB (issue 11: ≤ 120 MB per worker under this load). */
+function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function statFields(pid: number): string[] {
@@ -243,7 +253,7 @@ async function h2load(
     p99: percentile(sorted, 0.99),
     cpu: procs.map((p, i) => {
       const s = after[i]! - before[i]!;
-      return { name: p.name, seconds: s, pct: (100 * s) / wall };
+      return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: peakRssMb(p.pid) };
     }),
   };
 }
@@ -543,16 +553,17 @@ async function main() {
         name: c.name,
         pct: med(rs.map((r) => r.cpu[i]!.pct)),
         us: med(rs.map((r) => (1e6 * r.cpu[i]!.seconds) / Math.max(1, r.done))),
+        peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
       })),
     };
   });
   console.log(
-    `scenario          req/s (min–max of ${o.rounds})   p50 ms  p99 ms  2xx/done          CPU per process: % of one core, µs per request (medians)`,
+    `scenario          req/s (min–max of ${o.rounds})   p50 ms  p99 ms  2xx/done          CPU per process: % of one core, µs per request (medians), peak RSS`,
   );
   for (const r of results)
     console.log(
       `${r.name.padEnd(17)} ${f(r.rps, 0).padStart(7)} (${r.spread})`.padEnd(42) +
-        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs`).join(", ")}`,
+        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs ${f(c.peakMb, 0)}MB`).join(", ")}`,
     );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");
