@@ -59,7 +59,7 @@ function parseArgs(argv: string[]): Opts {
     rounds: 3,
     clients: 4,
     streams: 16,
-    only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls"]),
+    only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls", "prins-w1", "prins-w2"]),
     nf: "serve",
     ftlSoon: false,
   };
@@ -94,7 +94,7 @@ function parseArgs(argv: string[]): Opts {
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls, --nf serve|node, --profile dir, --rps n, --ftl-soon)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon)`,
       );
   }
   return o;
@@ -118,7 +118,7 @@ interface Result {
   failed: number;
   p50: number;
   p99: number;
-  cpu: Array<{ name: string; seconds: number; pct: number }>;
+  cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number }>;
   /** per process: seconds by thread class (main JS thread, JIT compiler threads, GC helpers, the rest) */
   threads: Array<Record<ThreadClass, number>>;
 }
@@ -127,7 +127,7 @@ type ThreadClass = "main" | "jit" | "gc" | "other";
 
 /** utime+stime in seconds of each thread of a process, by tid, with its class: where a Bun process's CPU goes
  *  besides the JS thread (JSC compiles on JITWorker threads, marks on HeapHelper threads; the rest is mimalloc's
- *  scavenger, I/O, timers). */
+ *  scavenger, I/O, timers, and the data-path worker threads of the prins-w* set-ups). */
 function threadTimes(pid: number): Map<string, { c: ThreadClass; t: number }> {
   const out = new Map<string, { c: ThreadClass; t: number }>();
   let tids: string[] = [];
@@ -159,6 +159,16 @@ function threadDelta(
   const out: Record<ThreadClass, number> = { main: 0, jit: 0, gc: 0, other: 0 };
   for (const [tid, a] of after) out[a.c] += a.t - (before.get(tid)?.t ?? 0);
   return out;
+}
+
+/** Peak resident set (VmHWM) of a process since it started, MiB (issue 11: ≤ 120 MB per worker under this load). */
+function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function statFields(pid: number): string[] {
@@ -299,7 +309,7 @@ async function h2load(
     p99: percentile(sorted, 0.99),
     cpu: procs.map((p, i) => {
       const s = after[i]! - before[i]!;
-      return { name: p.name, seconds: s, pct: (100 * s) / wall };
+      return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: peakRssMb(p.pid) };
     }),
     threads: procs.map((_p, i) => threadDelta(threadsBefore[i]!, threadsAfter[i]!)),
   };
@@ -513,15 +523,24 @@ async function main() {
       });
     }
 
-    for (const mode of ["PRINS", "TLS"] as const) {
-      const name = mode.toLowerCase();
+    // prins and tls: one data-path thread per SEPP (N32-f on the N32-c port); prins-w1 / prins-w2: a separate N32-f
+    // listener (which workers need) and workers: 1 or 2 in both SEPPs, for the `e2e workers:` line
+    const setups = [
+      { name: "prins", mode: "PRINS", workers: 1, separateN32f: false },
+      { name: "tls", mode: "TLS", workers: 1, separateN32f: false },
+      { name: "prins-w1", mode: "PRINS", workers: 1, separateN32f: true },
+      { name: "prins-w2", mode: "PRINS", workers: 2, separateN32f: true },
+    ] as const;
+    for (const { name, mode, workers, separateN32f } of setups) {
       if (!o.only.has(name)) continue;
       // the per-peer rate limit (default 2000/s, N32-PROFILE limits) is raised so that it does not cap the measurement
       const pair = await writePair({
         dir: join(dir, name),
         capabilities: [mode],
+        separateN32f,
         homeProducers: { [HOME_UDM]: nfPort },
         edit: (_side, c) => {
+          c.workers = workers;
           for (const p of c.peers ?? [])
             p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
         },
@@ -601,16 +620,17 @@ async function main() {
         threads: (["main", "jit", "gc", "other"] as const).map(
           (k) => [k, med(rs.map((r) => (1e6 * r.threads[i]![k]) / Math.max(1, r.done)))] as const,
         ),
+        peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
       })),
     };
   });
   console.log(
-    `scenario          req/s (min–max of ${o.rounds})   p50 ms  p99 ms  2xx/done          CPU per process: % of one core, µs per request (medians)`,
+    `scenario          req/s (min–max of ${o.rounds})   p50 ms  p99 ms  2xx/done          CPU per process: % of one core, µs per request (medians), peak RSS`,
   );
   for (const r of results)
     console.log(
       `${r.name.padEnd(17)} ${f(r.rps, 0).padStart(7)} (${r.spread})`.padEnd(42) +
-        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs`).join(", ")}`,
+        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs ${f(c.peakMb, 0)}MB`).join(", ")}`,
     );
   // the Bun processes' CPU by thread (µs per request, medians): JIT compilation still running in a short run shows here
   for (const r of results)
@@ -631,6 +651,12 @@ async function main() {
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
   for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);
+  const w1 = by("prins-w1");
+  const w2 = by("prins-w2");
+  if (w1 || w2)
+    console.log(
+      `e2e workers: 1 → ${f(w1?.rps ?? NaN, 0)} req/s, 2 → ${f(w2?.rps ?? NaN, 0)} req/s${w1 && w2 ? `; ratio ${(w2.rps / w1.rps).toFixed(2)}` : ""}`,
+    );
   console.log(
     `e2e prins ${f(prins?.rps ?? NaN, 0)} req/s p99 ${f(prins?.p99 ?? NaN, 2)}; tls ${f(tls?.rps ?? NaN, 0)} req/s; nghttpx-chain ${f(chain?.rps ?? NaN, 0)} req/s; ratio ${prins && chain ? (prins.rps / chain.rps).toFixed(2) : "n/a"}`,
   );
