@@ -2,7 +2,7 @@
 // the initiator), NONE/NFTLST teardown of a TLS association, and protection policy mismatch (P7):
 // reject (context not activated, n32f-error POLICY_MISMATCH received by the peer) and warn.
 import { afterEach, describe, expect, test } from "bun:test";
-import type { ErrorReportEvent, ContextTerminatedEvent } from "../../src/n32c/core.ts";
+import type { ErrorReportEvent, ContextTerminatedEvent } from "../../src/n32c/core-types.ts";
 import { validateBody } from "../../src/openapi/validate.ts";
 import { POLICY_A, POLICY_B, startPair, type Pair } from "../support/pki.ts";
 

@@ -8,7 +8,7 @@ import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import type { SeppConfig, SeppConfigInput } from "../../src/config/schema.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
-import type { TraceEvent } from "../../src/n32c/core.ts";
+import type { TraceEvent } from "../../src/n32c/core-types.ts";
 import { N32cService } from "../../src/n32c/service.ts";
 import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import type { DevCert } from "../../src/pki/devpki.ts";

@@ -26,7 +26,7 @@ import { type N32Listeners, startN32Listeners } from "../../src/n32c/listeners.t
 import type { Logger } from "../../src/log.ts";
 import { H2Client } from "../../src/transport/h2client.ts";
 import { N32cService } from "../../src/n32c/service.ts";
-import type { TraceEvent } from "../../src/n32c/core.ts";
+import type { TraceEvent } from "../../src/n32c/core-types.ts";
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
 
 export const FQDN_A = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
