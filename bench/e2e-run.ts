@@ -19,17 +19,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { AM_DATA } from "./nf-h2.ts";
-import {
-  HOME,
-  HOME_UDM,
-  VISITED,
-  freePort,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
+import { HOME, HOME_UDM, VISITED, freePort, startPair, waitFor, writePair } from "../scripts/lib/pair.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -554,16 +544,11 @@ async function main() {
           BUN_JSC_thresholdForFTLOptimizeAfterWarmUp: "5000",
           BUN_JSC_thresholdForFTLOptimizeSoon: "500",
         });
-      const sepps: SeppProcess[] = [];
+      const { visited: v, home: h, stop } = await startPair(pair, { env });
       stops.push(async () => {
-        const codes = await Promise.all(sepps.map((s) => s.stop()));
+        const codes = await stop();
         if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
       });
-      sepps.push(...(await Promise.all([startSepp(pair.visited, env), startSepp(pair.home, env)])));
-      const [v, h] = sepps as [SeppProcess, SeppProcess];
-      const state = mode === "PRINS" ? "active-prins" : "active-tls";
-      await waitForState(v, "home", state);
-      await waitForState(h, "visited", state);
       scenarios.push({
         name,
         url: `http://127.0.0.1:${pair.visited.ports.sbi}${PATH}`,
