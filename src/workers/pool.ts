@@ -3,6 +3,7 @@
 // (SO_REUSEPORT), hands every new N32-f context to them with its shared block (one association per peer for all
 // workers), mirrors the N32-c state they need, runs the N32-c calls they post, and restarts a worker that dies
 // (the shared blocks outlive it: no SEQ is reused, no replay window is lost).
+import type { AeadWorkerHandoff } from "../../hw/index.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { Logger, LogLevel } from "../log.ts";
 import type { SharedContextSpec } from "../n32c/keys.ts";
@@ -21,6 +22,10 @@ export interface WorkerPoolOptions {
   contexts: N32fContextStore;
   log: Logger;
   validateOutgoing?: boolean;
+  /** the AEAD engine each worker runs (Hardware.aeadForWorkers: software, or pkcs11 in the worker's own session) */
+  aead: AeadWorkerHandoff;
+  /** a worker's PKCS#11 call failed: the token's owner (this thread) should probe it */
+  onAeadFailure?: () => void;
   /** tests only (SEPP_TEST_HOOKS): hand new contexts to the workers this late, as a busy worker would see them */
   shareDelayMs?: number;
 }
@@ -137,6 +142,7 @@ export class WorkerPool {
           reject(new Error(`data-path worker ${index}: ${m.error}`));
         } else if (m.op === "n32c") this.#call(m);
         else if (m.op === "metrics") this.#metricsWaiting.get(m.id)?.(m.snapshot);
+        else if (m.op === "aead-failure") this.#o.onAeadFailure?.();
         else if (m.op === "need-context") {
           // a context N32-c made a moment ago, or one a restarted worker must hold: the same copy as `share` gives
           const id = m.n32fContextId.toLowerCase();
@@ -180,6 +186,7 @@ export class WorkerPool {
         tls: this.#o.tls,
         ports: { sbi: this.#ports?.sbi, n32f: this.#ports?.n32f },
         validateOutgoing: this.#o.validateOutgoing ?? false,
+        aead: this.#o.aead,
         contexts: [...this.#shared.values()],
         sync: this.#n32c ? this.#snapshot() : { op: "sync", peers: {}, contexts: {} },
       } satisfies ToWorker);
