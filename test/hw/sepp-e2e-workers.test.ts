@@ -148,4 +148,37 @@ describe("workers: 2 on the pkcs11 keystore and AEAD engine (SoftHSM2), both SEP
         await waitFor("old keys gone", async () => ((await tokenKeys(s)) === 3 * KEYS_PER_CONTEXT ? 1 : null), 10000),
       ).toBe(1);
   }, 30000);
+
+  test("the token goes and comes back while the workers run: the main thread reinitializes, the workers' old keys are lost, the re-handshake's keys carry traffic again", async () => {
+    hsm.deleteToken(tokens.visited.label);
+    await waitFor(
+      "visited health DOWN",
+      async () =>
+        (await fetch(`http://127.0.0.1:${w.sides.visited.ports.admin}/v1/health`)).status === 503 ? 1 : null,
+      10000,
+    );
+    hsm.createToken(tokens.visited.label, PIN.visited); // back: empty, same label and PIN
+    // the SEPP re-handshakes (onKeysLost) and the new context's keys are imported in every worker's new session
+    const c = new NfClient(w.sides.visited.ports.sbi);
+    try {
+      await waitFor("PRINS traffic again", async () => ((await get(c)).status === 200 ? 1 : null), 20000, 200);
+    } finally {
+      c.close();
+    }
+    expect(
+      await waitFor(
+        "one set of keys in the new token",
+        async () => ((await tokenKeys(v)) === 3 * KEYS_PER_CONTEXT ? 1 : null),
+        10000,
+      ),
+    ).toBe(1);
+    // both workers serve again (each NF connection lands on one of them): a few fresh connections all succeed
+    const fresh = Array.from({ length: 6 }, () => new NfClient(w.sides.visited.ports.sbi));
+    try {
+      const rs = await Promise.all(fresh.map((f) => get(f)));
+      expect(rs.map((r) => r.status)).toEqual(Array(6).fill(200));
+    } finally {
+      for (const f of fresh) f.close();
+    }
+  }, 60000);
 });
