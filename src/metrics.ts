@@ -25,13 +25,33 @@ const sortedLabelKey = (l: Labels) =>
     .map((k) => `${k}="${escapeValue(String(l[k]))}"`)
     .join(",");
 
+/** One histogram series: cumulative bucket counts, sum and count. */
+export interface HistogramSeries {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * A metric's series as plain data (what a data-path worker posts to the main thread: structured-clone safe).
+ * Rendering merges snapshots of the same name by adding their series: counters, histograms and the gauges the
+ * data path keeps (in-flight requests, open connections) are all totals across workers.
+ */
+export interface MetricSnapshot {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram";
+  buckets?: number[];
+  series: Array<[string, number | HistogramSeries]>;
+}
+
 abstract class Metric {
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly type: string,
+    readonly type: "counter" | "gauge" | "histogram",
   ) {}
-  abstract render(): string;
+  abstract snapshot(): MetricSnapshot;
 }
 
 export class Counter extends Metric {
@@ -55,10 +75,8 @@ export class Counter extends Metric {
   get(labels: Labels = {}): number {
     return this.#series.get(labelKey(labels)) ?? 0;
   }
-  render(): string {
-    let s = "";
-    for (const [k, v] of this.#series) s += `${this.name}${k ? `{${k}}` : ""} ${v}\n`;
-    return s;
+  snapshot(): MetricSnapshot {
+    return { name: this.name, help: this.help, type: "counter", series: [...this.#series] };
   }
 }
 
@@ -79,10 +97,10 @@ export class Gauge extends Metric {
     const v = this.#series.get(labelKey(labels));
     return typeof v === "function" ? v() : (v ?? 0);
   }
-  render(): string {
-    let s = "";
-    for (const [k, v] of this.#series) s += `${this.name}${k ? `{${k}}` : ""} ${typeof v === "function" ? v() : v}\n`;
-    return s;
+  snapshot(): MetricSnapshot {
+    const series: Array<[string, number]> = [];
+    for (const [k, v] of this.#series) series.push([k, typeof v === "function" ? v() : v]);
+    return { name: this.name, help: this.help, type: "gauge", series };
   }
 }
 
@@ -114,16 +132,59 @@ export class Histogram extends Metric {
     s.sum += value;
     s.count++;
   }
-  render(): string {
-    let out = "";
-    for (const [k, s] of this.#series) {
-      const pre = k ? `${k},` : "";
-      for (const [i, b] of this.buckets.entries()) out += `${this.name}_bucket{${pre}le="${b}"} ${s.counts[i]}\n`;
-      out += `${this.name}_bucket{${pre}le="+Inf"} ${s.count}\n`;
-      out += `${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}\n${this.name}_count${k ? `{${k}}` : ""} ${s.count}\n`;
-    }
-    return out;
+  snapshot(): MetricSnapshot {
+    const series: Array<[string, HistogramSeries]> = [];
+    for (const [k, s] of this.#series) series.push([k, { counts: s.counts.slice(), sum: s.sum, count: s.count }]);
+    return { name: this.name, help: this.help, type: "histogram", buckets: this.buckets, series };
   }
+}
+
+const renderSeries = (m: MetricSnapshot, series: Map<string, number | HistogramSeries>): string => {
+  let out = "";
+  for (const [k, v] of series) {
+    if (typeof v === "number") {
+      out += `${m.name}${k ? `{${k}}` : ""} ${v}\n`;
+      continue;
+    }
+    const pre = k ? `${k},` : "";
+    for (const [i, b] of (m.buckets ?? []).entries()) out += `${m.name}_bucket{${pre}le="${b}"} ${v.counts[i]}\n`;
+    out += `${m.name}_bucket{${pre}le="+Inf"} ${v.count}\n`;
+    out += `${m.name}_sum${k ? `{${k}}` : ""} ${v.sum}\n${m.name}_count${k ? `{${k}}` : ""} ${v.count}\n`;
+  }
+  return out;
+};
+
+/** Add `b` into `a` (same metric type; a histogram with other buckets is not merged). */
+const addSeries = (a: number | HistogramSeries, b: number | HistogramSeries): number | HistogramSeries => {
+  if (typeof a === "number" && typeof b === "number") return a + b;
+  if (typeof a === "object" && typeof b === "object" && a.counts.length === b.counts.length)
+    return { counts: a.counts.map((c, i) => c + b.counts[i]!), sum: a.sum + b.sum, count: a.count + b.count };
+  return a;
+};
+
+/**
+ * The Prometheus text of several snapshots (this process's and its data-path workers'), one family per name,
+ * the series of the same name and labels added (docs/ARCHITECTURE.md "Worker model"). A family whose type or
+ * buckets differ between snapshots keeps the first one's (a bug the Registry itself refuses within one thread).
+ */
+export function renderSnapshots(groups: MetricSnapshot[][]): string {
+  const families = new Map<string, { m: MetricSnapshot; series: Map<string, number | HistogramSeries> }>();
+  for (const group of groups)
+    for (const m of group) {
+      let f = families.get(m.name);
+      if (!f) {
+        f = { m, series: new Map() };
+        families.set(m.name, f);
+      } else if (f.m.type !== m.type || String(f.m.buckets) !== String(m.buckets)) continue;
+      for (const [k, v] of m.series) {
+        const had = f.series.get(k);
+        f.series.set(k, had === undefined ? v : addSeries(had, v));
+      }
+    }
+  let s = "";
+  for (const { m, series } of families.values())
+    s += `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${renderSeries(m, series)}`;
+  return s;
 }
 
 /**
@@ -156,10 +217,12 @@ export class Registry {
     if (!(m instanceof kind)) throw new TypeError(`metric ${name} is a ${m.type}, not a ${make().type}`);
     return m;
   }
-  render(): string {
-    let s = "";
-    for (const m of this.#metrics.values())
-      s += `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.render()}`;
-    return s;
+  /** Every metric's series as plain data (a worker's answer to the main thread's collection). */
+  snapshot(): MetricSnapshot[] {
+    return [...this.#metrics.values()].map((m) => m.snapshot());
+  }
+  /** The text exposition of this registry, with the workers' snapshots added in when given. */
+  render(workers: MetricSnapshot[][] = []): string {
+    return renderSnapshots([this.snapshot(), ...workers]);
   }
 }

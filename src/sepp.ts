@@ -23,6 +23,7 @@ import { disableCoreDumps, type Hardware, HardwareError, openHardware } from "..
 import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
+import { workerCount } from "./workers/count.ts";
 import { WorkerPool } from "./workers/pool.ts";
 import { STORE_SCHEMA, storeSchema } from "./config/migrate.ts";
 
@@ -120,10 +121,12 @@ async function startOpened(
   metrics.gauge("sepp_n32f_contexts_active", "Live N32-f contexts").set({}, () => contexts.size);
   let n32fPort: number | undefined;
   // data-path workers (issue 11 §3): N32-c, the store and the admin API stay here; SBI and N32-f run in the workers
+  const workers = workerCount(cfg0);
+  log.info("data-path workers", { count: workers.count, reason: workers.reason });
   const pool =
-    cfg0.workers > 1
+    workers.count > 1
       ? new WorkerPool({
-          count: cfg0.workers,
+          count: workers.count,
           config,
           dataDir,
           logLevel: (["debug", "info", "warn", "error"] as const).find((l) => log.enabled(l)) ?? "error",
@@ -131,6 +134,9 @@ async function startOpened(
           contexts,
           log: log.child({ component: "workers" }),
           validateOutgoing: opts.validateOutgoing,
+          // test hook (test/e2e/workers.test.ts): new contexts reach the workers late, as to a busy worker
+          shareDelayMs:
+            process.env.SEPP_TEST_HOOKS === "1" ? Number(process.env.SEPP_TEST_SHARE_DELAY_MS ?? 0) || 0 : 0,
         })
       : undefined;
   const n32c = new N32cService({
@@ -239,6 +245,7 @@ async function startOpened(
     log: log.child({ component: "admin" }),
     token: () => boot.token,
     metrics,
+    workerMetrics: pool ? () => pool.metrics() : undefined,
     status: () => ({
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
@@ -246,6 +253,7 @@ async function startOpened(
       listeners,
       keystore: keystore.status(),
       aead: { engine: aead.name },
+      workers: { ...workers, restarts: pool?.restarts ?? 0 },
       configVersion: store.version,
       config: boot.start.info,
       n32fContexts: contexts.size,

@@ -1,4 +1,5 @@
-// scripts/fuzz/main.ts — `npm run fuzz -- --inputs N --seed S [--out DIR] [--max-seconds T] [--concurrency C]`:
+// scripts/fuzz/main.ts — `npm run fuzz -- --inputs N --seed S [--out DIR] [--max-seconds T] [--concurrency C]
+// [--only n32f,sbi,admin,n32c]`:
 // a structure-aware fuzzing campaign against every listener of real SEPP processes (scripts/fuzz/world.ts):
 // N32-c and keyed N32-f of the home SEPP (as its configured partner "x", holding real context keys), the SBI side
 // of the visited SEPP (toward the home UDM, across N32-f), and the home SEPP's admin API. N inputs per listener,
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     out: { type: "string", default: "var/fuzz" },
     "max-seconds": { type: "string", default: "600" },
     concurrency: { type: "string", default: "8" },
+    only: { type: "string", default: "n32f,sbi,admin,n32c" },
   },
 });
 const N = Number(args.inputs);
@@ -41,6 +43,10 @@ const OUT = resolve(args.out!);
 const MAX_MS = Number(args["max-seconds"]) * 1000;
 const CONC = Math.max(1, Math.min(64, Number(args.concurrency)));
 const TIMEOUT_MS = 10_000;
+const LISTENERS = ["n32f", "sbi", "admin", "n32c"];
+const ONLY = new Set(args.only!.split(",").map((l) => l.trim()));
+for (const l of ONLY)
+  if (!LISTENERS.includes(l)) throw new Error(`--only: unknown listener ${l} (${LISTENERS.join(",")})`);
 
 interface Tally {
   inputs: number;
@@ -236,84 +242,89 @@ async function main() {
     // keyed N32-f first: the N32-c campaign may end the association that holds these keys
     // one connection per worker: a connection the SEPP ends (GOAWAY on a protocol error) takes no other input with it
     const pool = (make: () => RawH2) => Array.from({ length: CONC }, make);
-    const n32f = pool(() => new RawH2(`https://127.0.0.1:${w.h.side.ports.n32}`, w.xTls));
-    const seal = (muts: Array<(g: { block: any; dataToEncrypt: unknown[] }) => void>, extra?: object) => {
-      const g = reformat(
-        {
-          kind: "request",
-          method: "GET",
-          scheme: "http",
-          authority: w.udmAuthority,
-          path: AM_PATH,
-          headers: [
-            ["accept", "application/json"],
-            ["3gpp-sbi-originating-network-id", `${THIRD.plmn.mcc}-${THIRD.plmn.mnc}`],
-          ],
-        },
-        {
-          metaData: { n32fContextId: w.ctx.peerContextId, messageId: newMessageId(), authorizedIpxId: "NULL" },
-          policy: w.engine.policiesOf(w.ctx).encryption,
-        },
-      ) as { block: any; dataToEncrypt: unknown[] };
-      for (const m of muts) {
-        try {
-          m(g);
-        } catch {
-          // a later mutation on a member an earlier one replaced by a primitive: skip it (the input stays hostile)
+    if (ONLY.has("n32f")) {
+      const n32f = pool(() => new RawH2(`https://127.0.0.1:${w.h.side.ports.n32}`, w.xTls));
+      const seal = (muts: Array<(g: { block: any; dataToEncrypt: unknown[] }) => void>, extra?: object) => {
+        const g = reformat(
+          {
+            kind: "request",
+            method: "GET",
+            scheme: "http",
+            authority: w.udmAuthority,
+            path: AM_PATH,
+            headers: [
+              ["accept", "application/json"],
+              ["3gpp-sbi-originating-network-id", `${THIRD.plmn.mcc}-${THIRD.plmn.mnc}`],
+            ],
+          },
+          {
+            metaData: { n32fContextId: w.ctx.peerContextId, messageId: newMessageId(), authorizedIpxId: "NULL" },
+            policy: w.engine.policiesOf(w.ctx).encryption,
+          },
+        ) as { block: any; dataToEncrypt: unknown[] };
+        for (const m of muts) {
+          try {
+            m(g);
+          } catch {
+            // a later mutation on a member an earlier one replaced by a primitive: skip it (the input stays hostile)
+          }
         }
-      }
-      const aad = Buffer.from(JSON.stringify(g.block));
-      const plaintext = Buffer.from(JSON.stringify({ dataToEncrypt: g.dataToEncrypt }));
-      return JSON.stringify({ reformattedData: protectJwe(w.ctx, "request", aad, plaintext), ...extra });
-    };
-    await campaign(
-      "n32f",
-      fc.tuple(blockMutations, n32fExtras),
-      ([muts, extra], k) =>
-        n32f[k]!.request(
-          "POST",
-          "/n32f-forward/v1/n32f-process",
-          { "content-type": "application/json" },
-          seal(muts, extra),
-          undefined,
-          TIMEOUT_MS,
-        ),
-      ([muts, extra]) => ({ mutations: muts.length, extra, note: "sealed with the live context: re-run the seed" }),
-      false,
-      [w.h],
-    );
-    for (const c of n32f) c.close();
+        const aad = Buffer.from(JSON.stringify(g.block));
+        const plaintext = Buffer.from(JSON.stringify({ dataToEncrypt: g.dataToEncrypt }));
+        return JSON.stringify({ reformattedData: protectJwe(w.ctx, "request", aad, plaintext), ...extra });
+      };
+      await campaign(
+        "n32f",
+        fc.tuple(blockMutations, n32fExtras),
+        ([muts, extra], k) =>
+          n32f[k]!.request(
+            "POST",
+            "/n32f-forward/v1/n32f-process",
+            { "content-type": "application/json" },
+            seal(muts, extra),
+            undefined,
+            TIMEOUT_MS,
+          ),
+        ([muts, extra]) => ({ mutations: muts.length, extra, note: "sealed with the live context: re-run the seed" }),
+        false,
+        [w.h],
+      );
+      for (const c of n32f) c.close();
+    }
+    if (ONLY.has("sbi")) {
+      const sbi = pool(() => new RawH2(`http://127.0.0.1:${w.v.side.ports.sbi}`));
+      await campaign(
+        "sbi",
+        sbiInputs(w.udmAuthority, SUPI),
+        (x, k) => sbi[k]!.request(x.method, x.path, x.headers, x.body, x.authority, TIMEOUT_MS),
+        (x) => x,
+        true,
+        [w.v, w.h],
+      );
+      for (const c of sbi) c.close();
+    }
+    if (ONLY.has("admin"))
+      await campaign(
+        "admin",
+        adminInputs(),
+        (x: FuzzInput) => adminRequest(w, x),
+        (x) => ({ ...x, token: x.auth }),
+        false,
+        [w.h],
+      );
 
-    const sbi = pool(() => new RawH2(`http://127.0.0.1:${w.v.side.ports.sbi}`));
-    await campaign(
-      "sbi",
-      sbiInputs(w.udmAuthority, SUPI),
-      (x, k) => sbi[k]!.request(x.method, x.path, x.headers, x.body, x.authority, TIMEOUT_MS),
-      (x) => x,
-      true,
-      [w.v, w.h],
-    );
-    for (const c of sbi) c.close();
-
-    await campaign(
-      "admin",
-      adminInputs(),
-      (x: FuzzInput) => adminRequest(w, x),
-      (x) => ({ ...x, token: x.auth }),
-      false,
-      [w.h],
-    );
-
-    const n32c = pool(() => new RawH2(`https://127.0.0.1:${w.h.side.ports.n32}`, w.xTls));
-    await campaign(
-      "n32c",
-      n32cInputs(THIRD.fqdn),
-      (x, k) => n32c[k]!.request(x.method, x.path, x.headers, x.body, undefined, TIMEOUT_MS),
-      (x) => x,
-      false,
-      [w.h],
-    );
-    for (const c of n32c) c.close();
+    if (ONLY.has("n32c")) {
+      const n32c = pool(() => new RawH2(`https://127.0.0.1:${w.h.side.ports.n32}`, w.xTls));
+      await campaign(
+        "n32c",
+        n32cInputs(THIRD.fqdn),
+        (x, k) => n32c[k]!.request(x.method, x.path, x.headers, x.body, undefined, TIMEOUT_MS),
+        (x) => x,
+        false,
+        [w.h],
+      );
+      for (const c of n32c) c.close();
+    }
   } finally {
     const errors = [w.v, w.h].flatMap((p) =>
       p.logs.filter((l) => l.level === "error").map((l) => `${p.side.name}: ${l.msg}`),

@@ -137,6 +137,8 @@ export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; ho
     writeFileSync(join(dir, "var", "pki", "root-home.crt.pem"), rootH.certPem);
     const config: SeppConfigInput = {
       identity: { n32Fqdn: me.fqdn, plmnIds: [me.plmn] },
+      // one data-path thread unless a test or benchmark asks for workers ("auto" would follow this machine's CPUs)
+      workers: 1,
       listeners: {
         n32: { host: "127.0.0.1", port: p.n32 },
         ...(p.n32f ? { n32f: { host: "127.0.0.1", port: p.n32f } } : {}),

@@ -9,7 +9,7 @@ import { problem, problemResponse, PROBLEM_JSON } from "../problem.ts";
 import { parseConfig, parsePeer, type ConfigIssue, type SeppConfig, type PeerConfig } from "../config/schema.ts";
 import type { ApplyResult, ConfigStore } from "../config/store.ts";
 import { isInlinePem } from "../config/pem.ts";
-import type { Registry } from "../metrics.ts";
+import type { MetricSnapshot, Registry } from "../metrics.ts";
 import type { InvalidParam } from "../model/n32.ts";
 import type { Logger } from "../log.ts";
 
@@ -21,6 +21,8 @@ export interface AdminDeps {
   store: ConfigStore;
   token: () => string;
   metrics: Registry;
+  /** the data-path workers' metric snapshots, summed into /metrics (src/workers/pool.ts); none without workers */
+  workerMetrics?: () => Promise<MetricSnapshot[][]>;
   status: () => Record<string, unknown>;
   health: () => { healthy: boolean; checks: Record<string, unknown> };
   n32?: {
@@ -158,8 +160,10 @@ export function createAdminApp(d: AdminDeps): Hono {
 
   app.get("/v1/openapi.json", (c) => c.json(ADMIN_OPENAPI));
 
-  app.get("/metrics", (c) =>
-    c.body(d.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  app.get("/metrics", async (c) =>
+    c.body(d.metrics.render((await d.workerMetrics?.()) ?? []), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    }),
   );
 
   app.get("/v1/config", (c) => {

@@ -58,12 +58,16 @@ export const ConfigSchema = v.strictObject({
   tls: TlsSchema,
   keystore: KeystoreSchema,
   /**
-   * Data-path worker threads (issue 11 §3, docs/ARCHITECTURE.md "Worker model"): 1 = the data path runs in the main
-   * thread (default); N > 1 = N workers share the SBI and N32-f ports (SO_REUSEPORT) and one N32-f association per
-   * peer (SEQ counters and replay windows in shared memory); needs a separate `listeners.n32f`, `listeners.sbi` and
-   * the software AEAD engine
+   * Data-path worker threads (issue 11 §3, docs/ARCHITECTURE.md "Worker model"): "auto" (default) = one per CPU
+   * where the configuration allows it, else 1 (src/workers/count.ts); 1 = the data path runs in the main thread;
+   * N > 1 = N workers share the SBI and N32-f ports (SO_REUSEPORT) and one N32-f association per peer (SEQ
+   * counters and replay windows in shared memory); needs a separate `listeners.n32f`, `listeners.sbi` and the
+   * software AEAD engine
    */
-  workers: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), 1),
+  workers: v.optional(
+    v.union([v.literal("auto"), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))]),
+    "auto",
+  ),
   /** Which AEAD engine carries N32-f AES-GCM */
   aead: AeadSchema,
   n32c: N32cSchema,

@@ -33,6 +33,11 @@ export interface N32cView {
   n32fEndpointOf?(peerId: string): N32fEndpoint | undefined;
   /** Give up one context after a policy mismatch (P6/P10 with onPolicyMismatch: reject). */
   dropContext?(peerId: string, localContextId: string): boolean;
+  /**
+   * A data-path worker (src/workers/): an n32fContextId this worker does not hold may belong to a context N32-c
+   * has just made in the main thread and not yet handed over. Asks for it; true when it is now held here.
+   */
+  awaitContext?(n32fContextId: string): Promise<boolean>;
 }
 
 export interface DataPathDeps {

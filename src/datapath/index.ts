@@ -12,7 +12,7 @@ import type { N32fContextStore } from "../n32f/context-store.ts";
 import { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { PeerLimits } from "../sbi/limits.ts";
-import { Screening } from "../screening/screening.ts";
+import { Screening, type ScreeningObservation } from "../screening/screening.ts";
 import { loadTelescopicLabelKeys } from "../sbi/telescopic-keys.ts";
 import { TelescopicStore } from "../sbi/telescopic-store.ts";
 import { telescopicApp } from "../sbi/telescopic-service.ts";
@@ -41,6 +41,8 @@ export interface DataPathOptions {
   validateOutgoing?: boolean;
   /** a data-path worker: the SBI port is shared with the other workers (SO_REUSEPORT) */
   reusePort?: boolean;
+  /** a data-path worker: what its screening learned goes to the other workers (src/workers/) */
+  shareScreening?: (o: ScreeningObservation) => void;
 }
 
 const N32C_PREFIX = "/n32c-handshake/";
@@ -76,7 +78,7 @@ export class DataPath {
     });
     this.limits = new PeerLimits({ metrics: o.metrics });
     this.limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));
-    this.screening = new Screening({ config: o.config, log: o.log, metrics: o.metrics });
+    this.screening = new Screening({ config: o.config, log: o.log, metrics: o.metrics, share: o.shareScreening });
     this.peerClients = new PeerN32fClients({
       config: o.config,
       endpointOf: (peer) => o.n32c.n32fEndpointOf?.(peer.id),

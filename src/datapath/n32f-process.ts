@@ -157,7 +157,13 @@ export class N32fProcess {
         let opened: ReturnType<typeof this.d.prins.openRequest>;
         let peer: PeerConfig;
         try {
-          opened = this.d.prins.openRequest(body, this.d.contexts);
+          try {
+            opened = this.d.prins.openRequest(body, this.d.contexts);
+          } catch (e) {
+            // a worker may not hold a context made a moment ago in the main thread: ask once, then open again
+            if (!(await this.#heldNow(e))) throw e;
+            opened = this.d.prins.openRequest(body, this.d.contexts);
+          }
           // P11: which peer sent a PRINS message is decided by its N32-f context alone (the JWE authenticates it)
           const ctxPeer = cfg.peers.find((p) => p.id === opened!.ctx.peerId);
           if (sender.kind === "peer" && opened.ctx.peerId !== sender.peer.id)
@@ -234,6 +240,13 @@ export class N32fProcess {
    * (through an RI); none known (an unknown context through an RI): logged only (P10). A message refused before its
    * aad was used is still reported with its messageId and context when the aad decodes to a valid block (P11).
    */
+  /** A worker's unknown context: true when the main thread handed it over (N32cView.awaitContext). */
+  async #heldNow(e: unknown): Promise<boolean> {
+    const id = e instanceof N32fError && e.errorType === "CONTEXT_NOT_FOUND" ? e.n32fContextId : undefined;
+    if (!id || !this.d.n32c.awaitContext || this.d.contexts.get(id)) return false;
+    return this.d.n32c.awaitContext(id);
+  }
+
   #refuse(e: N32fError, knownPeer: PeerConfig | null, ctx: N32fContext | null, body?: unknown): OutboundResponse {
     if (e.messageId === undefined && body !== undefined) {
       const md = readableMetaData(body);

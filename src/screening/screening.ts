@@ -88,6 +88,11 @@ const MAX_EVENT_LIMITERS = 4096;
 
 const opName = (op: MatchedOperation) => `${op.prefix} ${op.method} ${op.resource}`;
 
+/** What one data-path worker's screening learned, for the others (docs/ARCHITECTURE.md "Worker model"). */
+export type ScreeningObservation =
+  | { kind: "serving"; supi: string; peerId: string }
+  | { kind: "overload"; authority: string; oci: string[] };
+
 export class Screening {
   readonly #config: () => SeppConfig;
   readonly #log: Logger;
@@ -99,9 +104,15 @@ export class Screening {
   readonly #overload: OverloadTable;
   readonly #eventLimiters = new Map<string, TokenBucket>();
   #configured: SeppConfig | null = null;
+  readonly #share: ((o: ScreeningObservation) => void) | undefined;
 
   constructor(o: {
     config: () => SeppConfig;
+    /**
+     * What this data path learned that the other data-path workers must know too (a serving partner, a producer's
+     * overload): posted to them through the main thread (src/workers/), applied there with `observe`.
+     */
+    share?: (o: ScreeningObservation) => void;
     log: Logger;
     metrics: Registry;
     /** wall clock, ms (tests) */
@@ -109,6 +120,7 @@ export class Screening {
   }) {
     this.#config = o.config;
     this.#log = o.log;
+    this.#share = o.share;
     this.#events = o.metrics.counter(
       "sepp_screening_events_total",
       "Border screening findings by peer, category (category-1|category-2|category-3|purpose|body|rate-limit|overload), rule and action (refused|logged)",
@@ -255,20 +267,35 @@ export class Screening {
     const s = this.#config().screening;
     if (s.overloadControl.enabled) {
       const oci = headerValues(headers, OCI);
-      if (oci.length) this.#overload.observe(t.authority, oci);
+      if (oci.length) {
+        this.#overload.observe(t.authority, oci);
+        this.#share?.({ kind: "overload", authority: t.authority, oci });
+      }
     }
     if (s.plausibility.mode === "off" || !t.op || status < 200 || status > 299) return;
     const k = opName(t.op);
     if (LEARN_FROM_PATH.has(k)) {
       const supi = supiOf(t.op.vars.ueId);
-      if (supi) this.#serving.learn(supi, t.peerId);
+      if (supi) this.#learn(supi, t.peerId);
     } else if (LEARN_FROM_ANSWER.has(k) && body && body.length <= MAX_ANSWER_BYTES) {
       const a = new RequestView(headers, undefined, body, MAX_ANSWER_BYTES).parsedBody() as
         | { supi?: unknown; authResult?: unknown }
         | undefined;
       const supi = a?.authResult === "AUTHENTICATION_SUCCESS" ? supiOf(a.supi) : null;
-      if (supi) this.#serving.learn(supi, t.peerId);
+      if (supi) this.#learn(supi, t.peerId);
     }
+  }
+
+  #learn(supi: string, peerId: string): void {
+    this.#serving.learn(supi, peerId);
+    this.#share?.({ kind: "serving", supi, peerId });
+  }
+
+  /** An observation another data-path worker made (see `share`): applied here as if made here, not shared again. */
+  observe(o: ScreeningObservation): void {
+    if (o.kind === "serving") {
+      if (this.#config().peers.some((p) => p.id === o.peerId)) this.#serving.learn(o.supi, o.peerId);
+    } else if (this.#config().screening.overloadControl.enabled) this.#overload.observe(o.authority, o.oci);
   }
 
   /** Count and log one finding; true when the request is to be refused (mode "refuse"). */

@@ -3,10 +3,12 @@
 // a context is copied into the worker's heap (never a file or a pipe) and wiped there once the keys are derived.
 import type { SeppConfig } from "../config/schema.ts";
 import type { LogLevel } from "../log.ts";
+import type { MetricSnapshot } from "../metrics.ts";
 import type { N32fErrorReport } from "../n32c/messages.ts";
 import type { SharedContextSpec } from "../n32c/keys.ts";
 import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
 import type { N32fContextState } from "../n32f/context.ts";
+import type { ScreeningObservation } from "../screening/screening.ts";
 
 /** One context for the workers: its parameters (with a copy of the master) and its shared block. */
 export interface SharedContextMsg {
@@ -31,6 +33,8 @@ export type ToWorker =
   | {
       op: "init";
       index: number;
+      /** how many workers share the ports (each enforces its share of the box-wide bounds: share-limits.ts) */
+      workers: number;
       config: SeppConfig;
       dataDir: string;
       logLevel: LogLevel;
@@ -44,6 +48,10 @@ export type ToWorker =
   | ({ op: "context" } & SharedContextMsg)
   | SyncMsg
   | { op: "config"; config: SeppConfig }
+  | { op: "metrics"; id: number }
+  | { op: "observed"; observation: ScreeningObservation }
+  /** the answer to a worker's "need-context": the context if the main thread holds it, with its state */
+  | { op: "context-reply"; ask: number; context: (SharedContextMsg & { state: N32fContextState }) | null }
   | { op: "stop" };
 
 /** N32-c calls a worker's data path makes; the main thread runs them (N32-c stays there). */
@@ -56,5 +64,10 @@ export type N32cCall =
 export type FromWorker =
   | { op: "ready"; ports: { sbi: number; n32f: number } }
   | { op: "stopped" }
+  | { op: "metrics"; id: number; snapshot: MetricSnapshot[] }
+  /** a screening observation for the other workers (a serving partner, a producer's overload) */
+  | { op: "observed"; observation: ScreeningObservation }
+  /** an N32-f message named a context this worker does not hold: does the main thread hold it? */
+  | { op: "need-context"; ask: number; n32fContextId: string }
   | ({ op: "n32c" } & N32cCall)
   | { op: "failed"; error: string };

@@ -9,6 +9,7 @@ import type { SharedContextSpec } from "../n32c/keys.ts";
 import type { N32cService } from "../n32c/service.ts";
 import type { N32fContextStore } from "../n32f/context-store.ts";
 import type { N32fSharedCounters } from "../n32f/shared-counters.ts";
+import type { MetricSnapshot } from "../metrics.ts";
 import type { FromWorker, N32cCall, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
 
 export interface WorkerPoolOptions {
@@ -20,12 +21,16 @@ export interface WorkerPoolOptions {
   contexts: N32fContextStore;
   log: Logger;
   validateOutgoing?: boolean;
+  /** tests only (SEPP_TEST_HOOKS): hand new contexts to the workers this late, as a busy worker would see them */
+  shareDelayMs?: number;
 }
 
 /** Restart back-off of a dead worker (bounded). */
 const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 5000;
 const SYNC_EVERY_MS = 200;
+/** how long /metrics waits for a worker's snapshot (a busy or dying worker is left out of that scrape) */
+const METRICS_WAIT_MS = 1000;
 
 /**
  * The worker's entry point. From source it sits beside this module; in the compiled executable every bundled
@@ -52,6 +57,8 @@ export class WorkerPool {
   #stopping = false;
   /** restarts so far (status, tests) */
   restarts = 0;
+  #metricsSeq = 0;
+  readonly #metricsWaiting = new Map<number, (snapshot: MetricSnapshot[]) => void>();
 
   constructor(o: WorkerPoolOptions) {
     this.#o = o;
@@ -65,7 +72,11 @@ export class WorkerPool {
   readonly share = (spec: SharedContextSpec, shared: N32fSharedCounters): void => {
     const keep: SharedContextMsg = { spec, buffer: shared.buffer };
     this.#shared.set(spec.localContextId.toLowerCase(), keep);
-    for (const w of this.#workers) w?.postMessage({ op: "context", ...keep } satisfies ToWorker);
+    const post = () => {
+      for (const w of this.#workers) w?.postMessage({ op: "context", ...keep } satisfies ToWorker);
+    };
+    if (this.#o.shareDelayMs) setTimeout(post, this.#o.shareDelayMs).unref?.();
+    else post();
   };
 
   /** Start every worker: the first binds the configured ports, the others join them (SO_REUSEPORT). */
@@ -125,6 +136,20 @@ export class WorkerPool {
           this.#o.log.error("data-path worker failed to start", { worker: index, error: m.error });
           reject(new Error(`data-path worker ${index}: ${m.error}`));
         } else if (m.op === "n32c") this.#call(m);
+        else if (m.op === "metrics") this.#metricsWaiting.get(m.id)?.(m.snapshot);
+        else if (m.op === "need-context") {
+          // a context N32-c made a moment ago, or one a restarted worker must hold: the same copy as `share` gives
+          const id = m.n32fContextId.toLowerCase();
+          const keep = this.#shared.get(id);
+          const ctx = keep ? this.#o.contexts.get(id) : undefined;
+          w.postMessage({
+            op: "context-reply",
+            ask: m.ask,
+            context: keep && ctx ? { ...keep, state: ctx.state } : null,
+          } satisfies ToWorker);
+        } else if (m.op === "observed")
+          // what one worker's screening learned, to every other worker (category 3 and overload hold box-wide)
+          for (const o of this.#workers) if (o && o !== w) o.postMessage(m satisfies ToWorker);
       };
       // an uncaught error in the worker (module not found, a throw at load): logged, then "close" decides
       w.addEventListener("error", (ev) => {
@@ -148,6 +173,7 @@ export class WorkerPool {
       w.postMessage({
         op: "init",
         index,
+        workers: this.#o.count,
         config: cfg,
         dataDir: this.#o.dataDir,
         logLevel: this.#o.logLevel,
@@ -177,6 +203,53 @@ export class WorkerPool {
     } catch (e) {
       fail(e);
     }
+  }
+
+  /**
+   * Every running worker's metric snapshot, for /metrics (summed there with the main thread's). A worker that does
+   * not answer within METRICS_WAIT_MS is left out of this scrape; `sepp_workers_unscraped` says how many were.
+   */
+  async metrics(): Promise<MetricSnapshot[][]> {
+    const asks = this.#workers.map(
+      (w) =>
+        new Promise<MetricSnapshot[] | null>((resolve) => {
+          if (!w) return resolve(null);
+          const id = ++this.#metricsSeq;
+          const t = setTimeout(() => {
+            this.#metricsWaiting.delete(id);
+            resolve(null);
+          }, METRICS_WAIT_MS);
+          this.#metricsWaiting.set(id, (snapshot) => {
+            clearTimeout(t);
+            this.#metricsWaiting.delete(id);
+            resolve(snapshot);
+          });
+          w.postMessage({ op: "metrics", id } satisfies ToWorker);
+        }),
+    );
+    const got = await Promise.all(asks);
+    const answered = got.filter((g): g is MetricSnapshot[] => g !== null);
+    const pool: MetricSnapshot[] = [
+      {
+        name: "sepp_workers",
+        help: "Data-path worker threads configured",
+        type: "gauge",
+        series: [["", this.#o.count]],
+      },
+      {
+        name: "sepp_workers_unscraped",
+        help: "Data-path workers whose metrics this scrape does not include (not running or not answering)",
+        type: "gauge",
+        series: [["", this.#o.count - answered.length]],
+      },
+      {
+        name: "sepp_worker_restarts_total",
+        help: "Data-path workers restarted after they ended",
+        type: "counter",
+        series: [["", this.restarts]],
+      },
+    ];
+    return [pool, ...answered];
   }
 
   /** Kill one worker (tests: a worker that dies is restarted). */

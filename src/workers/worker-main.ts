@@ -18,6 +18,9 @@ import { createN32fContext } from "../n32f/context.ts";
 import { N32fContextStore } from "../n32f/context-store.ts";
 import { N32fSharedCounters } from "../n32f/shared-counters.ts";
 import { TrustStore } from "../pki/trust.ts";
+import type { ScreeningObservation } from "../screening/screening.ts";
+import { liveTimers } from "../timers.ts";
+import { workerShare } from "./share-limits.ts";
 import type { FromWorker, N32cCall, PeerView, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
 
 declare const self: Worker;
@@ -26,10 +29,15 @@ const post = (m: FromWorker) => self.postMessage(m);
 const engine = new SoftwareAeadEngine();
 const contexts = new N32fContextStore();
 let peers: Record<string, PeerView> = {};
+/** this worker's share of the box-wide bounds (share-limits.ts); N32-c's own bounds are the main thread's */
 let config: SeppConfig;
+let workers = 1;
 let trust: { cfg: SeppConfig; store: TrustStore } | undefined;
 let stopAll: (() => Promise<void>) | undefined;
 let reconfigure: (() => void) | undefined;
+let observe: ((o: ScreeningObservation) => void) | undefined;
+/** this worker's data-path metrics, summed into the main thread's /metrics (pool.metrics) */
+const metrics = new Registry();
 
 const trustOf = () => {
   if (trust?.cfg !== config) trust = { cfg: config, store: TrustStore.fromConfig(config) };
@@ -58,6 +66,46 @@ function applySync(s: SyncMsg): void {
 }
 
 const call = (c: N32cCall) => post({ op: "n32c", ...c });
+
+/** Outstanding asks for a context (bounded: an authenticated sender naming unknown contexts costs one message each). */
+const MAX_CONTEXT_ASKS = 16;
+const CONTEXT_ASK_MS = 1000;
+let askSeq = 0;
+const asks = new Map<number, (held: boolean) => void>();
+const asking = new Map<string, Promise<boolean>>();
+
+/** N32cView.awaitContext: ask the main thread for a context this worker does not hold (yet). */
+function awaitContext(n32fContextId: string): Promise<boolean> {
+  const id = n32fContextId.toLowerCase();
+  const pending = asking.get(id);
+  if (pending) return pending;
+  if (asks.size >= MAX_CONTEXT_ASKS) return Promise.resolve(false);
+  const ask = ++askSeq;
+  const p = new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => done(false), CONTEXT_ASK_MS);
+    const done = (held: boolean) => {
+      clearTimeout(t);
+      asks.delete(ask);
+      asking.delete(id);
+      resolve(held);
+    };
+    asks.set(ask, done);
+  });
+  asking.set(id, p);
+  post({ op: "need-context", ask, n32fContextId: id });
+  return p;
+}
+
+function contextReply(m: Extract<ToWorker, { op: "context-reply" }>): void {
+  if (m.context) {
+    addContext(m.context);
+    const c = contexts.get(m.context.spec.localContextId);
+    if (c && m.context.state === "active") c.activate();
+    else if (c && m.context.state !== "active") contexts.delete(c.localContextId);
+  }
+  const c = m.context && contexts.get(m.context.spec.localContextId);
+  asks.get(m.ask)?.(Boolean(c && c.state === "active"));
+}
 const n32c: N32cView = {
   brief: (peerId) => peers[peerId]?.brief,
   n32fEndpointOf: (peerId) => peers[peerId]?.endpoint,
@@ -72,10 +120,12 @@ const n32c: N32cView = {
     call({ call: "dropContext", peerId, localContextId });
     return true;
   },
+  awaitContext,
 };
 
 async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
-  config = m.config;
+  workers = m.workers;
+  config = workerShare(m.config, workers);
   const log = createLogger({ level: m.logLevel, base: { worker: m.index } });
   for (const c of m.contexts) addContext(c);
   applySync(m.sync);
@@ -83,7 +133,7 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     config: () => config,
     dataDir: m.dataDir,
     log: log.child({ component: "datapath" }),
-    metrics: new Registry(),
+    metrics,
     contexts,
     n32c,
     trust: trustOf,
@@ -91,10 +141,17 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     defaults: apiIeMapping as ProtectionPolicy,
     validateOutgoing: m.validateOutgoing,
     reusePort: true,
+    shareScreening: (observation) => post({ op: "observed", observation }),
   });
+  observe = (o) => dataPath.screening.observe(o);
+  // the same data-path gauges as the main thread's (src/sepp.ts): /metrics adds the workers' values up
+  metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
+  metrics
+    .gauge("sepp_datapath_timers", "Per-request timers armed by the data path and not yet fired or cleared")
+    .set({}, liveTimers);
   await dataPath.start(m.ports.sbi);
   const n32f = await startN32fListener({
-    config: m.config,
+    config,
     port: m.ports.n32f,
     reusePort: true,
     tls: m.tls,
@@ -130,8 +187,17 @@ export const onMessage = (ev: MessageEvent<ToWorker>): void => {
       applySync(m);
       return;
     case "config":
-      config = m.config;
+      config = workerShare(m.config, workers);
       reconfigure?.();
+      return;
+    case "context-reply":
+      contextReply(m);
+      return;
+    case "observed":
+      observe?.(m.observation);
+      return;
+    case "metrics":
+      post({ op: "metrics", id: m.id, snapshot: metrics.snapshot() });
       return;
     case "stop":
       void (stopAll?.() ?? Promise.resolve()).finally(() => post({ op: "stopped" }));

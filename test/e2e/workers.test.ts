@@ -51,6 +51,8 @@ describe("workers: 2 — one N32-f association for every worker", () => {
       homeProducers: { [HOME_UDM]: udm.port },
       edit: (side, c) => {
         (c as { workers?: number }).workers = 2;
+        // 12 per source in each worker (share-limits.ts); the NF clients below (127.0.0.1) stay under it
+        c.sbi = { ...c.sbi, maxConnectionsPerSource: 24 };
         if (side === "home") c.identity!.n32fPorts = [pp]; // the visited SEPP sends N32-f through the proxy
       },
     });
@@ -64,7 +66,8 @@ describe("workers: 2 — one N32-f association for every worker", () => {
     });
     [v, h] = await Promise.all([
       startSepp(pair.visited, { SEPP_TEST_HOOKS: "1" }),
-      startSepp(pair.home, { SEPP_TEST_HOOKS: "1" }),
+      // new contexts reach the home workers 2 s late: the first N32-f messages on each find none (the ask path)
+      startSepp(pair.home, { SEPP_TEST_HOOKS: "1", SEPP_TEST_SHARE_DELAY_MS: "2000" }),
     ]);
     await waitForState(v, "home", "active-prins");
     await waitForState(h, "visited", "active-prins");
@@ -94,6 +97,67 @@ describe("workers: 2 — one N32-f association for every worker", () => {
     expect(new Set(sent.map((x) => ivOf(x.body))).size).toBe(clients.length * M);
     // (with 6 connections both visited workers send: the kernel spreads them; counters not shared make this fail)
   });
+
+  test("/metrics sums the workers' data-path series with the main thread's", async () => {
+    const total = async () => {
+      const text = await (await v.admin("/metrics")).text();
+      let n = 0;
+      for (const m of text.matchAll(/^sepp_datapath_requests_total\{[^}]*direction="outbound"[^}]*\} (\d+)$/gm))
+        n += Number(m[1]);
+      return { n, text };
+    };
+    const before = await total();
+    const rs = await Promise.all(clients.map((c) => get(c)));
+    expect(rs.map((r) => r.status)).toEqual(Array(clients.length).fill(200));
+    const after = await total();
+    // every request counted once, whichever worker carried it (the main thread carries none of them)
+    expect(after.n - before.n).toBe(clients.length);
+    expect(after.text).toContain("sepp_workers 2\n");
+    expect(after.text).toContain("sepp_workers_unscraped 0\n");
+    // one family per name: the workers' series are merged, not repeated
+    expect(after.text.match(/^# TYPE sepp_datapath_requests_total /gm)?.length).toBe(1);
+  });
+
+  test("the box-wide connection bound per source holds across workers (each admits its share)", async () => {
+    // 36 connections from one source (127.0.0.9) against a bound of 24: the kernel spreads them over the two
+    // workers; each admits 12, so at most 24 are served (without the shares each worker would admit 24)
+    const sessions = Array.from({ length: 36 }, () =>
+      http2.connect(`http://127.0.0.1:${pair.visited.ports.sbi}`, {
+        localAddress: "127.0.0.9",
+      } as http2.ClientSessionOptions),
+    );
+    for (const s of sessions) s.on("error", () => {});
+    const served = await Promise.all(
+      sessions.map(
+        (s) =>
+          new Promise<boolean>((res) => {
+            const t = setTimeout(() => res(false), 3000);
+            const q = s.request({
+              ":method": "GET",
+              ":path": PATH,
+              ":authority": `${HOME_UDM}:${udm.port}`,
+              accept: "application/json",
+            });
+            q.on("response", (hd) => {
+              clearTimeout(t);
+              res(hd[":status"] === 200);
+            });
+            q.on("data", () => {});
+            const refused = () => {
+              clearTimeout(t);
+              res(false);
+            };
+            q.on("error", refused);
+            q.on("close", refused); // a refused connection is closed at once: its stream closes unanswered
+            q.end();
+          }),
+      ),
+    );
+    for (const s of sessions) s.destroy();
+    const n = served.filter(Boolean).length;
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(24);
+  }, 20000);
 
   test("a message accepted once is refused on fresh connections, whichever home worker gets them", async () => {
     const r0 = await get(clients[0]!);
@@ -127,6 +191,24 @@ describe("workers: 2 — one N32-f association for every worker", () => {
     );
     expect(refusedBy.size).toBe(2); // refused by both home workers, one of which did not accept it
   });
+
+  test("a context made a moment ago in the main thread is fetched by the worker that gets its first message", async () => {
+    const before = ((await (await v.admin("/v1/peers/home/n32")).json()) as { localContextId: string }).localContextId;
+    const r = await v.admin("/v1/peers/home/n32/handshake", { method: "POST" });
+    expect(r.status).toBeLessThan(300);
+    await waitFor(
+      "a new association",
+      async () => {
+        const s = (await (await v.admin("/v1/peers/home/n32")).json()) as { localContextId: string; state: string };
+        return s.state === "active-prins" && s.localContextId !== before;
+      },
+      15000,
+    );
+    // the home workers get the new context only 2 s from now (test hook): every request must still be answered
+    const rs = await Promise.all(clients.map((c) => get(c)));
+    expect(rs.map((x) => x.status)).toEqual(Array(clients.length).fill(200));
+    expect(h.logs.some((l) => /CONTEXT_NOT_FOUND/.test(JSON.stringify(l)))).toBe(false);
+  }, 30000);
 
   test("a worker killed is restarted; traffic goes on on the same association", async () => {
     const ctxBefore = ((await (await v.admin("/v1/peers/home/n32")).json()) as { localContextId: string })

@@ -13,7 +13,7 @@ import { OverloadTable, parseOci } from "../../src/screening/overload.ts";
 import { ServingPartnerStore } from "../../src/screening/plausibility.ts";
 import { extract, supiHomeMatches } from "../../src/screening/plmn.ts";
 import { checkPurpose } from "../../src/screening/purpose.ts";
-import { Screening, type ScreenedRequest } from "../../src/screening/screening.ts";
+import { Screening, type ScreenedRequest, type ScreeningObservation } from "../../src/screening/screening.ts";
 
 const root = join(import.meta.dir, "../..");
 const VISITED = { mcc: "234", mnc: "15" };
@@ -40,7 +40,7 @@ function config(edit: (c: any) => void = () => {}): SeppConfig {
   return r.config;
 }
 
-function setup(cfg: SeppConfig) {
+function setup(cfg: SeppConfig, share?: (o: ScreeningObservation) => void) {
   const lines: Array<Record<string, unknown>> = [];
   const metrics = new Registry();
   let now = 1_700_000_000_000;
@@ -49,6 +49,7 @@ function setup(cfg: SeppConfig) {
     log: createLogger({ sink: (l) => lines.push(JSON.parse(l)) }),
     metrics,
     now: () => now,
+    share,
   });
   const peer = (id = "visited") => cfg.peers.find((p) => p.id === id)!;
   const req = (o: Partial<ScreenedRequest> & { peerId?: string }): ScreenedRequest => ({
@@ -349,6 +350,48 @@ describe("overload control (TS 29.500 6.4)", () => {
         ["3gpp-sbi-oci", oci],
       ],
     });
+  });
+});
+
+describe("data-path workers: what one worker's screening learns holds in the others", () => {
+  // each worker has its own Screening; src/workers/pool.ts relays every `share` to the other workers' `observe`
+  const pair = (cfg: SeppConfig) => {
+    const shared: ScreeningObservation[] = [];
+    const a = setup(cfg, (o) => shared.push(o));
+    const b = setup(cfg, () => {
+      throw new Error("an observation applied by observe() must not be shared again");
+    });
+    const relay = () => {
+      for (const o of shared.splice(0)) b.s.observe(o);
+    };
+    return { a, b, relay, shared };
+  };
+  test("category 3: a registration through worker A makes another partner's request implausible in worker B", () => {
+    const { a, b, relay, shared } = pair(config());
+    const v = a.s.inbound(a.req({ method: "PUT", path: `/nudm-uecm/v1/${SUPI}/registrations/amf-3gpp-access` }));
+    if (!v.ok) throw new Error("registration refused");
+    a.s.answered(v.ticket, 201, [], undefined);
+    expect(shared).toEqual([{ kind: "serving", supi: SUPI, peerId: "visited" }]);
+    expect(b.s.inbound(b.req({ peerId: "other" })).ok).toBe(true); // not yet relayed
+    relay();
+    expect(causeOf(b.s.inbound(b.req({ peerId: "other" })))).toBe("SCREENING_CAT3_IMPLAUSIBLE");
+    expect(b.s.inbound(b.req({})).ok).toBe(true);
+  });
+  test("a serving partner that is not configured here is not learned", () => {
+    const { b } = pair(config());
+    b.s.observe({ kind: "serving", supi: SUPI, peerId: "nobody" });
+    expect(b.s.inbound(b.req({ peerId: "other" })).ok).toBe(true);
+  });
+  test("overload: a producer's OCI seen by worker A holds back worker B's next request to it", () => {
+    const { a, b, relay } = pair(config((c) => (c.screening = {})));
+    const v = a.s.inbound(a.req({}));
+    if (!v.ok) throw new Error("refused");
+    const oci = `Timestamp: "${new Date(1_700_000_000_000).toISOString()}"; Period-of-Validity: 5s; Overload-Reduction-Metric: 100%; NF-Instance: 54804518-4191-46b3-955c-ac631f953ed8`;
+    a.s.answered(v.ticket, 200, [["3gpp-sbi-oci", oci]], undefined);
+    expect(b.s.inbound(b.req({})).ok).toBe(true);
+    relay();
+    const r = b.s.inbound(b.req({}));
+    expect(r.ok ? null : r.refusal.problem.cause).toBe("NF_CONGESTION");
   });
 });
 

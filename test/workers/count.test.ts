@@ -1,0 +1,83 @@
+// How many data-path workers a configuration runs (src/workers/count.ts): "auto" (the default) is one per CPU
+// where the configuration lets the data path run in workers, else 1 with the reason; a number is taken as it is.
+import { describe, expect, test } from "bun:test";
+import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
+import { workerCount } from "../../src/workers/count.ts";
+
+const config = (edit: (c: any) => void = () => {}): SeppConfig => {
+  const c: any = {
+    identity: { n32Fqdn: "sepp.5gc.mnc001.mcc001.3gppnetwork.org", plmnIds: [{ mcc: "001", mnc: "01" }] },
+    listeners: {
+      n32: { host: "127.0.0.1", port: 1 },
+      n32f: { host: "127.0.0.1", port: 2 },
+      sbi: { host: "127.0.0.1", port: 3 },
+      admin: { host: "127.0.0.1", port: 4 },
+    },
+    tls: {
+      certificate: "a.pem",
+      privateKey: "k.pem",
+      trustAnchors: [{ name: "r", plmnIds: [{ mcc: "001", mnc: "01" }], roots: ["r.pem"] }],
+    },
+  };
+  edit(c);
+  const r = parseConfig(c);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.config;
+};
+
+describe("workerCount", () => {
+  test('the default is "auto": one worker per CPU, at most 64', () => {
+    expect(config().workers).toBe("auto");
+    expect(workerCount(config(), 4)).toEqual({ count: 4, reason: "auto: one per CPU" });
+    expect(workerCount(config(), 1).count).toBe(1);
+    expect(workerCount(config(), 200).count).toBe(64);
+  });
+  test('"auto" stays at 1, with the reason, where workers cannot run', () => {
+    const shared = workerCount(
+      config((c) => delete c.listeners.n32f),
+      8,
+    );
+    expect(shared).toEqual({ count: 1, reason: expect.stringContaining("listeners.n32f") });
+    expect(
+      workerCount(
+        config((c) => delete c.listeners.sbi),
+        8,
+      ),
+    ).toEqual({
+      count: 1,
+      reason: expect.stringContaining("listeners.sbi"),
+    });
+    expect(
+      workerCount(
+        config((c) => {
+          c.keystore = {
+            backend: "pkcs11",
+            module: "/usr/lib/softhsm/libsofthsm2.so",
+            tokenUri: "pkcs11:token=t",
+            pinEnv: "PIN",
+          };
+          c.aead = { engine: "pkcs11" };
+        }),
+        8,
+      ).reason,
+    ).toContain("aead.engine");
+  });
+  test("a number is taken as configured", () => {
+    expect(
+      workerCount(
+        config((c) => (c.workers = 1)),
+        8,
+      ),
+    ).toEqual({ count: 1, reason: "configured" });
+    expect(
+      workerCount(
+        config((c) => (c.workers = 3)),
+        8,
+      ),
+    ).toEqual({ count: 3, reason: "configured" });
+  });
+  test("anything else is refused by the schema", () => {
+    for (const w of [0, 65, 1.5, "all", null])
+      expect(parseConfig({ ...JSON.parse(JSON.stringify(config())), workers: w }).ok).toBe(false);
+  });
+});
