@@ -55,7 +55,7 @@ function parseArgs(argv: string[]): Opts {
     rounds: 3,
     clients: 4,
     streams: 16,
-    only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls"]),
+    only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls", "prins-w1", "prins-w2"]),
     nf: "serve",
   };
   for (let i = 0; i < argv.length; i++) {
@@ -87,7 +87,7 @@ function parseArgs(argv: string[]): Opts {
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls, --nf serve|node, --profile dir)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir)`,
       );
   }
   return o;
@@ -111,7 +111,17 @@ interface Result {
   failed: number;
   p50: number;
   p99: number;
-  cpu: Array<{ name: string; seconds: number; pct: number }>;
+  cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number }>;
+}
+
+/** Peak resident set (VmHWM) of a process since it started, MiB (issue 11: ≤ 120 MB per worker under this load). */
+function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function statFields(pid: number): string[] {
@@ -243,7 +253,7 @@ async function h2load(
     p99: percentile(sorted, 0.99),
     cpu: procs.map((p, i) => {
       const s = after[i]! - before[i]!;
-      return { name: p.name, seconds: s, pct: (100 * s) / wall };
+      return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: peakRssMb(p.pid) };
     }),
   };
 }
@@ -456,15 +466,24 @@ async function main() {
       });
     }
 
-    for (const mode of ["PRINS", "TLS"] as const) {
-      const name = mode.toLowerCase();
+    // prins and tls: one data-path thread per SEPP (N32-f on the N32-c port); prins-w1 / prins-w2: a separate N32-f
+    // listener (which workers need) and workers: 1 or 2 in both SEPPs, for the `e2e workers:` line
+    const setups = [
+      { name: "prins", mode: "PRINS", workers: 1, separateN32f: false },
+      { name: "tls", mode: "TLS", workers: 1, separateN32f: false },
+      { name: "prins-w1", mode: "PRINS", workers: 1, separateN32f: true },
+      { name: "prins-w2", mode: "PRINS", workers: 2, separateN32f: true },
+    ] as const;
+    for (const { name, mode, workers, separateN32f } of setups) {
       if (!o.only.has(name)) continue;
       // the per-peer rate limit (default 2000/s, N32-PROFILE limits) is raised so that it does not cap the measurement
       const pair = await writePair({
         dir: join(dir, name),
         capabilities: [mode],
+        separateN32f,
         homeProducers: { [HOME_UDM]: nfPort },
         edit: (_side, c) => {
+          c.workers = workers;
           for (const p of c.peers ?? [])
             p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
         },
@@ -534,16 +553,17 @@ async function main() {
         name: c.name,
         pct: med(rs.map((r) => r.cpu[i]!.pct)),
         us: med(rs.map((r) => (1e6 * r.cpu[i]!.seconds) / Math.max(1, r.done))),
+        peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
       })),
     };
   });
   console.log(
-    `scenario          req/s (min–max of ${o.rounds})   p50 ms  p99 ms  2xx/done          CPU per process: % of one core, µs per request (medians)`,
+    `scenario          req/s (min–max of ${o.rounds})   p50 ms  p99 ms  2xx/done          CPU per process: % of one core, µs per request (medians), peak RSS`,
   );
   for (const r of results)
     console.log(
       `${r.name.padEnd(17)} ${f(r.rps, 0).padStart(7)} (${r.spread})`.padEnd(42) +
-        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs`).join(", ")}`,
+        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs ${f(c.peakMb, 0)}MB`).join(", ")}`,
     );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");
@@ -558,6 +578,12 @@ async function main() {
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
   for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);
+  const w1 = by("prins-w1");
+  const w2 = by("prins-w2");
+  if (w1 || w2)
+    console.log(
+      `e2e workers: 1 → ${f(w1?.rps ?? NaN, 0)} req/s, 2 → ${f(w2?.rps ?? NaN, 0)} req/s${w1 && w2 ? `; ratio ${(w2.rps / w1.rps).toFixed(2)}` : ""}`,
+    );
   console.log(
     `e2e prins ${f(prins?.rps ?? NaN, 0)} req/s p99 ${f(prins?.p99 ?? NaN, 2)}; tls ${f(tls?.rps ?? NaN, 0)} req/s; nghttpx-chain ${f(chain?.rps ?? NaN, 0)} req/s; ratio ${prins && chain ? (prins.rps / chain.rps).toFixed(2) : "n/a"}`,
   );

@@ -13,4 +13,4 @@ done
 BUN=./node_modules/.bin/bun
 [ -x "$BUN" ] || BUN=bun
 # bounded: 7 scenarios × 3 rounds × 6 s + warm-ups + start-ups ≈ 2.5 minutes; hard stop at 240 s
-exec timeout -k 5 240 "$BUN" bench/e2e-run.ts "$@"
+exec timeout -k 5 360 "$BUN" bench/e2e-run.ts "$@"

@@ -258,6 +258,8 @@ async function startOpened(
       config: boot.start.info,
       n32fContexts: contexts.size,
       peers: n32c.statusAll().map((s) => ({ peerId: s.peerId, state: s.state, capability: s.capability })),
+      // P11 "Trust": a CRL past its nextUpdate still applies; the operator should renew it (source paths only)
+      pki: { staleCrls: trustOf().staleCrls() },
     }),
     health: () => {
       const ks = keystore.status();
@@ -266,6 +268,8 @@ async function startOpened(
         checks: {
           config: boot.start.info.fallback ? `fallback: v${boot.start.info.fallback.failedVersion} failed` : "ok",
           keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy"),
+          // informational: stale CRLs still apply, so the SEPP stays healthy
+          crls: trustOf().staleCrls().length ? `stale: ${trustOf().staleCrls().join(", ")}` : "ok",
         },
       };
     },
