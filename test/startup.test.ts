@@ -4,9 +4,10 @@
 // in a fresh `bun` process (this test process has loaded the library to make the certificates), which reports the
 // packages in its module registry once /v1/health has answered. A start whose trust anchor carries a CRL must load
 // it (the CRL is parsed at start): that case shows the probe sees the library when it is there.
+// Statically: no module but lib/x509.ts loads the library (a value, side-effect or dynamic import, or a require).
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { createCrl, createRootCa, issueSeppCert } from "../src/pki/devpki.ts";
 import { freshDirs } from "./support/tmp-dirs.ts";
 
@@ -90,4 +91,18 @@ describe("start-up", () => {
     expect(r.x509).toBe(true);
     expect(r.loaded).toBeGreaterThan(0);
   }, 60_000);
+
+  test("only lib/x509.ts loads @peculiar/x509 and reflect-metadata; every other module imports its types only", () => {
+    const files = ["src", "hw", "lib", "os"].flatMap((d) =>
+      readdirSync(join(REPO, d), { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => join(REPO, d, f)),
+    );
+    expect(files.length).toBeGreaterThan(100);
+    // a value import, a side-effect import, a dynamic import or a require of either package
+    const loads =
+      /^\s*import\s+(?!type\b)[^;]*?["'](@peculiar\/x509|reflect-metadata|tsyringe)["']|\b(import|require)\(\s*["'](@peculiar\/x509|reflect-metadata|tsyringe)["']/m;
+    const offenders = files.filter((f) => loads.test(readFileSync(f, "utf8"))).map((f) => relative(REPO, f));
+    expect(offenders).toEqual(["lib/x509.ts"]);
+  });
 });
