@@ -46,6 +46,10 @@ interface Opts {
   rounds: number;
   /** write a CPU profile of each SEPP (bun --cpu-prof) into this directory */
   profile?: string;
+  /** a fixed request rate (all clients together) for the measured run: CPU per request at equal load */
+  rps?: number;
+  /** the SEPPs tier their hot code up to FTL after fewer executions (JSC options): the steady state sooner */
+  ftlSoon: boolean;
 }
 
 function parseArgs(argv: string[]): Opts {
@@ -57,6 +61,7 @@ function parseArgs(argv: string[]): Opts {
     streams: 16,
     only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls", "prins-w1", "prins-w2"]),
     nf: "serve",
+    ftlSoon: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -81,13 +86,15 @@ function parseArgs(argv: string[]): Opts {
       o.warmup = 0;
     } else if (a === "--only") o.only = new Set(next().split(","));
     else if (a === "--profile") o.profile = resolve(next());
+    else if (a === "--rps") o.rps = int(next(), 1, 1_000_000);
+    else if (a === "--ftl-soon") o.ftlSoon = true;
     else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon)`,
       );
   }
   return o;
@@ -112,6 +119,46 @@ interface Result {
   p50: number;
   p99: number;
   cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number }>;
+  /** per process: seconds by thread class (main JS thread, JIT compiler threads, GC helpers, the rest) */
+  threads: Array<Record<ThreadClass, number>>;
+}
+
+type ThreadClass = "main" | "jit" | "gc" | "other";
+
+/** utime+stime in seconds of each thread of a process, by tid, with its class: where a Bun process's CPU goes
+ *  besides the JS thread (JSC compiles on JITWorker threads, marks on HeapHelper threads; the rest is mimalloc's
+ *  scavenger, I/O, timers, and the data-path worker threads of the prins-w* set-ups). */
+function threadTimes(pid: number): Map<string, { c: ThreadClass; t: number }> {
+  const out = new Map<string, { c: ThreadClass; t: number }>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const comm = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"));
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      const c: ThreadClass =
+        Number(tid) === pid ? "main" : comm === "JITWorker" ? "jit" : comm === "HeapHelper" ? "gc" : "other";
+      out.set(tid, { c, t: (Number(f[11]) + Number(f[12])) / 100 });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Seconds by thread class between two snapshots; a thread that ended meanwhile is not counted (its last figures are gone). */
+function threadDelta(
+  before: Map<string, { c: ThreadClass; t: number }>,
+  after: Map<string, { c: ThreadClass; t: number }>,
+): Record<ThreadClass, number> {
+  const out: Record<ThreadClass, number> = { main: 0, jit: 0, gc: 0, other: 0 };
+  for (const [tid, a] of after) out[a.c] += a.t - (before.get(tid)?.t ?? 0);
+  return out;
 }
 
 /** Peak resident set (VmHWM) of a process since it started, MiB (issue 11: ≤ 120 MB per worker under this load). */
@@ -220,14 +267,23 @@ async function h2load(
   }
   const log = join(dir, `${name}.h2load.log`);
   const before = procs.map((p) => cpuSeconds(p.pid));
+  const threadsBefore = procs.map((p) => threadTimes(p.pid));
   const t0 = performance.now();
   const r = await run(
     "h2load",
-    [...base, "-D", String(o.duration), `--log-file=${log}`, url],
+    [
+      ...base,
+      ...(o.rps ? ["--rps", String(Math.max(1, Math.round(o.rps / o.clients)))] : []),
+      "-D",
+      String(o.duration),
+      `--log-file=${log}`,
+      url,
+    ],
     (o.duration + 30) * 1000,
   );
   const wall = (performance.now() - t0) / 1000;
   const after = procs.map((p) => cpuSeconds(p.pid));
+  const threadsAfter = procs.map((p) => threadTimes(p.pid));
   if (r.code !== 0) throw new Error(`${name}: h2load failed (${r.code}): ${r.err || r.out}`);
   const m = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(r.out);
   const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed/.exec(r.out);
@@ -255,6 +311,7 @@ async function h2load(
       const s = after[i]! - before[i]!;
       return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: peakRssMb(p.pid) };
     }),
+    threads: procs.map((_p, i) => threadDelta(threadsBefore[i]!, threadsAfter[i]!)),
   };
 }
 
@@ -338,7 +395,7 @@ async function main() {
     const nfPort = Number(/"port":(\d+)/.exec(nf.output())![1]);
     const udm = `${HOME_UDM}:${nfPort}`;
     console.error(
-      `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}, ${o.rounds} alternating rounds of ${o.duration}s per scenario (${o.warmup}s warm-up before the first)`,
+      `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}${o.rps ? ` --rps ${o.rps} in all` : ""}, ${o.rounds} alternating rounds of ${o.duration}s per scenario (${o.warmup}s warm-up before the first)`,
     );
 
     // ---- set up every scenario first, so that the rounds can alternate between them
@@ -490,6 +547,13 @@ async function main() {
       });
       const env: Record<string, string> = { SEPP_LOG_LEVEL: "info" };
       if (o.profile) env.BUN_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`;
+      // JSC tiers a function up to FTL after ~10^5 executions: at a few thousand requests per second the PRINS
+      // code is still being compiled (30-100 ms per function) through a 10 s run; a lower threshold gets there first
+      if (o.ftlSoon)
+        Object.assign(env, {
+          BUN_JSC_thresholdForFTLOptimizeAfterWarmUp: "5000",
+          BUN_JSC_thresholdForFTLOptimizeSoon: "500",
+        });
       const sepps: SeppProcess[] = [];
       stops.push(async () => {
         const codes = await Promise.all(sepps.map((s) => s.stop()));
@@ -553,6 +617,9 @@ async function main() {
         name: c.name,
         pct: med(rs.map((r) => r.cpu[i]!.pct)),
         us: med(rs.map((r) => (1e6 * r.cpu[i]!.seconds) / Math.max(1, r.done))),
+        threads: (["main", "jit", "gc", "other"] as const).map(
+          (k) => [k, med(rs.map((r) => (1e6 * r.threads[i]![k]) / Math.max(1, r.done)))] as const,
+        ),
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
       })),
     };
@@ -565,6 +632,12 @@ async function main() {
       `${r.name.padEnd(17)} ${f(r.rps, 0).padStart(7)} (${r.spread})`.padEnd(42) +
         `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs ${f(c.peakMb, 0)}MB`).join(", ")}`,
     );
+  // the Bun processes' CPU by thread (µs per request, medians): JIT compilation still running in a short run shows here
+  for (const r of results)
+    if (r.cpu.some((c) => c.threads.some(([k, v]) => k !== "main" && v > 0)))
+      console.log(
+        `#   ${r.name} threads: ${r.cpu.map((c) => `${c.name} ${c.threads.map(([k, v]) => `${k} ${f(v, 0)}`).join(" ")}`).join("; ")}`,
+      );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");
   const tls = by("tls");

@@ -86,7 +86,9 @@ export function respond(stream: http2.ServerHttp2Stream, r: OutboundResponse): v
     const prev = out[n];
     out[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
   }
-  const body = r.body === undefined ? undefined : typeof r.body === "string" ? Buffer.from(r.body) : r.body;
+  // a string body (an n32f-process answer, a ProblemDetails) is written as it is: the stream encodes it as UTF-8
+  // natively, without a Buffer copy per answer; an empty string is no body, like an empty array
+  const body = r.body;
   try {
     stream.respond(out, { endStream: !body || body.length === 0 });
     if (body?.length) stream.end(body);

@@ -17,19 +17,29 @@ const MAX_CACHED_CLAIMS_CHARS = 2048;
 /** The consumer PLMN of a token's claims segment (base64url JSON), per segment: an NF sends the same token for its lifetime. */
 const claimsPlmn = new Map<string, PlmnId | null | "malformed">();
 
+/** The last authorization value and its verdict: the field value compared as a whole (a memcmp) costs less than
+ *  the regex, the segment's substring and its hashing for the map, and consecutive requests carry the same token. */
+let last: { authorization: string; r: PlmnId | null | "malformed" } | null = null;
+
 /** The consumer PLMN asserted in an OAuth2 access token (TS 29.510 AccessTokenClaims.consumerPlmnId), if any. */
 export function tokenConsumerPlmn(authorization: string | undefined): PlmnId | null | "malformed" {
   if (!authorization) return null;
-  const m = BEARER_JWT_RE.exec(authorization.trim());
-  if (!m) return null; // not a JWT: nothing to check here, the producer validates its tokens
-  const segment = m[2]!;
-  let r = claimsPlmn.get(segment);
-  if (r === undefined) {
-    r = consumerPlmnOfClaims(segment);
-    if (segment.length <= MAX_CACHED_CLAIMS_CHARS) {
-      if (claimsPlmn.size >= MAX_CACHED) claimsPlmn.clear();
-      claimsPlmn.set(segment, r);
+  let r: PlmnId | null | "malformed" | undefined;
+  if (last !== null && last.authorization === authorization) r = last.r;
+  else {
+    const m = BEARER_JWT_RE.exec(authorization.trim());
+    if (!m) return null; // not a JWT: nothing to check here, the producer validates its tokens
+    const segment = m[2]!;
+    r = claimsPlmn.get(segment);
+    if (r === undefined) {
+      r = consumerPlmnOfClaims(segment);
+      if (segment.length <= MAX_CACHED_CLAIMS_CHARS) {
+        if (claimsPlmn.size >= MAX_CACHED) claimsPlmn.clear();
+        claimsPlmn.set(segment, r);
+      }
     }
+    // only what the map may keep is remembered (long payloads are not kept, as above)
+    if (segment.length <= MAX_CACHED_CLAIMS_CHARS) last = { authorization, r };
   }
   return r === null || r === "malformed" ? r : { mcc: r.mcc, mnc: r.mnc };
 }
