@@ -45,7 +45,7 @@ interface Opts {
 function parseArgs(argv: string[]): Opts {
   const o: Opts = {
     duration: 6,
-    warmup: 1,
+    warmup: 10,
     rounds: 3,
     clients: 4,
     streams: 16,
@@ -66,7 +66,7 @@ function parseArgs(argv: string[]): Opts {
       return n;
     };
     if (a === "--duration") o.duration = int(next(), 1, 30);
-    else if (a === "--warmup") o.warmup = int(next(), 0, 10);
+    else if (a === "--warmup") o.warmup = int(next(), 0, 60);
     else if (a === "-c" || a === "--clients") o.clients = int(next(), 1, 64);
     else if (a === "-m" || a === "--streams") o.streams = int(next(), 1, 256);
     else if (a === "--rounds") o.rounds = int(next(), 1, 5);
