@@ -19,17 +19,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { AM_DATA } from "./nf-h2.ts";
-import {
-  HOME,
-  HOME_UDM,
-  VISITED,
-  freePort,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../scripts/lib/pair.ts";
+import { HOME, HOME_UDM, VISITED, freePort, startPair, waitFor, writePair } from "../scripts/lib/pair.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -55,7 +45,7 @@ interface Opts {
 function parseArgs(argv: string[]): Opts {
   const o: Opts = {
     duration: 6,
-    warmup: 1,
+    warmup: 10,
     rounds: 3,
     clients: 4,
     streams: 16,
@@ -76,7 +66,7 @@ function parseArgs(argv: string[]): Opts {
       return n;
     };
     if (a === "--duration") o.duration = int(next(), 1, 30);
-    else if (a === "--warmup") o.warmup = int(next(), 0, 10);
+    else if (a === "--warmup") o.warmup = int(next(), 0, 60);
     else if (a === "-c" || a === "--clients") o.clients = int(next(), 1, 64);
     else if (a === "-m" || a === "--streams") o.streams = int(next(), 1, 256);
     else if (a === "--rounds") o.rounds = int(next(), 1, 5);
@@ -554,16 +544,11 @@ async function main() {
           BUN_JSC_thresholdForFTLOptimizeAfterWarmUp: "5000",
           BUN_JSC_thresholdForFTLOptimizeSoon: "500",
         });
-      const sepps: SeppProcess[] = [];
+      const { visited: v, home: h, stop } = await startPair(pair, { env });
       stops.push(async () => {
-        const codes = await Promise.all(sepps.map((s) => s.stop()));
+        const codes = await stop();
         if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
       });
-      sepps.push(...(await Promise.all([startSepp(pair.visited, env), startSepp(pair.home, env)])));
-      const [v, h] = sepps as [SeppProcess, SeppProcess];
-      const state = mode === "PRINS" ? "active-prins" : "active-tls";
-      await waitForState(v, "home", state);
-      await waitForState(h, "visited", state);
       scenarios.push({
         name,
         url: `http://127.0.0.1:${pair.visited.ports.sbi}${PATH}`,

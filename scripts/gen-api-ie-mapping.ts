@@ -30,7 +30,7 @@
 // (`/nudm-sdm/v2/{supi}/am-data`); callbacks use {callbackType: "<Service>_<callback name>"}.
 // The output is sorted (signatures, methods, IEs) and so deterministic.
 import { readFileSync, existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import type { ApiIeMapping, HttpMethod, IeInfo, IeType, ProtectionPolicy } from "../src/model/n32.ts";
 
@@ -44,6 +44,13 @@ export const APIS: ReadonlyArray<{ file: string; service: string }> = [
   { file: "TS29510_Nnrf_NFDiscovery.yaml", service: "Nnrf_NFDiscovery" },
   { file: "TS29510_Nnrf_AccessToken.yaml", service: "Nnrf_AccessToken" },
 ];
+
+/** A generator's command line: the repository root and the 3GPP OpenAPI directory (argv[2], default
+ *  ../shared/spec/3gpp beside the repository), shared by the generators of scripts/. */
+export function generatorPaths(): { repo: string; specDir: string } {
+  const repo = resolve(import.meta.dir, "..");
+  return { repo, specDir: resolve(process.argv[2] ?? join(repo, "..", "shared", "spec", "3gpp")) };
+}
 
 export const MAX_DEPTH = 12;
 
@@ -446,9 +453,8 @@ export function formatMapping(p: ProtectionPolicy): string {
 }
 
 if (import.meta.main) {
-  const root = join(import.meta.dir, "..");
-  const specDir = process.argv[2] ?? join(root, "..", "shared", "spec", "3gpp");
-  const outFile = process.argv[3] ?? join(root, "config", "api-ie-mapping.json");
+  const { repo, specDir } = generatorPaths();
+  const outFile = process.argv[3] ?? join(repo, "config", "api-ie-mapping.json");
   const policy = generateApiIeMapping(specDir);
   writeFileSync(outFile, formatMapping(policy));
   console.log(`wrote ${policy.apiIeMappingList.length} mappings to ${outFile}`);

@@ -21,21 +21,13 @@
 // object items is dropped (ajv would compare every pair of a hostile array), also listed.
 import type { BodyEntry, BodyTable, FormPlan } from "../src/screening/body.ts";
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import standaloneCode from "ajv/dist/standalone/index.js";
+import { APIS, generatorPaths } from "./gen-api-ie-mapping.ts";
 import { Converter, newAjv } from "./gen-openapi.ts";
 
 /** The roaming APIs whose request bodies get validators (their files in ../shared/spec/3gpp). */
-export const BODY_APIS = [
-  { file: "TS29503_Nudm_SDM.yaml", service: "Nudm_SDM" },
-  { file: "TS29503_Nudm_UECM.yaml", service: "Nudm_UECM" },
-  { file: "TS29503_Nudm_UEAU.yaml", service: "Nudm_UEAU" },
-  { file: "TS29509_Nausf_UEAuthentication.yaml", service: "Nausf_UEAuthentication" },
-  { file: "TS29518_Namf_Communication.yaml", service: "Namf_Communication" },
-  { file: "TS29502_Nsmf_PDUSession.yaml", service: "Nsmf_PDUSession" },
-  { file: "TS29510_Nnrf_NFDiscovery.yaml", service: "Nnrf_NFDiscovery" },
-  { file: "TS29510_Nnrf_AccessToken.yaml", service: "Nnrf_AccessToken" },
-] as const;
+export const BODY_APIS = APIS; // the APIs of the IE mapping (gen-api-ie-mapping.ts)
 
 export const BODIES_SCHEMA_ID = "urn:sepp:bodies";
 export const BODIES_OUT_DIR = "src/openapi";
@@ -276,8 +268,7 @@ function collectMemberNames(s: Json, out: Set<string>): void {
 }
 
 if (import.meta.main) {
-  const repo = resolve(import.meta.dir, "..");
-  const specDir = resolve(process.argv[2] ?? join(repo, "..", "shared", "spec", "3gpp"));
+  const { repo, specDir } = generatorPaths();
   const g = generateBodies(specDir);
   writeFileSync(join(repo, BODIES_OUT_DIR, BODIES_SCHEMA_FILE), g.schemaJson);
   writeFileSync(join(repo, BODIES_OUT_DIR, BODIES_TABLE_FILE), g.tableJson);

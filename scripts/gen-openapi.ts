@@ -25,12 +25,12 @@
 // scripts/gen-openapi-bodies.ts reuses this Converter (with ConverterOptions) for the request-body validators of the
 // roaming APIs that the border screening uses.
 import { readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import Ajv, { _ } from "ajv";
 import standaloneCode from "ajv/dist/standalone/index.js";
 import addFormats from "ajv-formats";
 import { parse as parseYaml } from "yaml";
-import { repairQuotedScalars } from "./gen-api-ie-mapping.ts";
+import { generatorPaths, repairQuotedScalars } from "./gen-api-ie-mapping.ts";
 
 /** The 3GPP files whose component schemas are all N32 data types (TS 29.573 Rel-18). */
 export const ROOT_FILES = [
@@ -389,8 +389,7 @@ export const SCHEMA_FILE = "n32.schema.json";
 export const VALIDATORS_FILE = "validators.gen.ts";
 
 if (import.meta.main) {
-  const repo = resolve(import.meta.dir, "..");
-  const specDir = resolve(process.argv[2] ?? join(repo, "..", "shared", "spec", "3gpp"));
+  const { repo, specDir } = generatorPaths();
   const g = generate(specDir);
   writeFileSync(join(repo, OUT_DIR, SCHEMA_FILE), g.schemaJson);
   writeFileSync(join(repo, OUT_DIR, VALIDATORS_FILE), g.validatorsTs);

@@ -7,16 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { issueSeppCert } from "../../src/pki/devpki.ts";
 import { startNf, type TestNf } from "../../test/support/nf.ts";
-import {
-  HOME_UDM,
-  VISITED,
-  VISITED_SMF,
-  startSepp,
-  waitForState,
-  writePair,
-  type SeppProcess,
-  type SeppSide,
-} from "../lib/pair.ts";
+import { HOME_UDM, VISITED, VISITED_SMF, startPair, writePair, type SeppProcess, type SeppSide } from "../lib/pair.ts";
 
 export const SUPI = "imsi-262010000000001";
 /** the header every producer answer carries (a 2xx without it was not the producer's) */
@@ -80,12 +71,8 @@ export async function startWorld(dir: string): Promise<World> {
     visitedProducers: { [VISITED_SMF]: vsmf.port },
   });
   const files = await attackFiles(dir, pair);
-  const [visited, home] = await Promise.all([
-    startSepp(pair.visited, { SEPP_LOG_LEVEL: "info" }),
-    startSepp(pair.home, { SEPP_LOG_LEVEL: "info" }),
-  ]);
-  await waitForState(visited, "home", "active-prins", 30_000);
-  await waitForState(home, "visited", "active-prins", 30_000);
+  const run = await startPair(pair, { env: { SEPP_LOG_LEVEL: "info" }, state: "active-prins", stateTimeoutMs: 30_000 });
+  const { visited, home } = run;
   return {
     dir,
     visited,
@@ -102,7 +89,7 @@ export async function startWorld(dir: string): Promise<World> {
       udmPath: `/nudm-sdm/v2/${SUPI}/am-data`,
     },
     async stop() {
-      const codes = await Promise.all([visited.stop(), home.stop()]);
+      const codes = await run.stop();
       await Promise.all([udm.close(), vsmf.close()]);
       return codes;
     },

@@ -277,6 +277,76 @@ export async function startSepp(side: SeppSide, env: Record<string, string> = {}
   };
 }
 
+export interface StartPairOptions {
+  /** extra environment of every SEPP process; `envOf` adds to it per side */
+  env?: Record<string, string>;
+  envOf?: Partial<Record<"visited" | "home", Record<string, string>>>;
+  /** further SEPPs (a third partner of the home SEPP) started with the visited SEPP */
+  alongside?: SeppSide[];
+  /** "home-first": the home SEPP is up before the visited SEPP (and `alongside`) starts; default together */
+  order?: "together" | "home-first";
+  /** the association state awaited on both sides (default active-prins or active-tls after the first capability
+   *  of the visited SEPP's peer entry); false: do not wait */
+  state?: string | false;
+  /** state wait bound per side, ms */
+  stateTimeoutMs?: number;
+}
+
+export interface RunningPair {
+  visited: SeppProcess;
+  home: SeppProcess;
+  /** the processes of `alongside`, in its order */
+  alongside: SeppProcess[];
+  /** SIGTERM to all (visited, home, alongside), their exit codes in that order (0 each after a clean drain) */
+  stop(): Promise<Array<number | null>>;
+}
+
+/**
+ * The one way to start a written pair (writePair): both SEPP processes (and `alongside`), then the wait until each
+ * side reports the association in `state`. On any failure, what was started stops before the error is thrown.
+ */
+export async function startPair(
+  pair: { visited: SeppSide; home: SeppSide },
+  o: StartPairOptions = {},
+): Promise<RunningPair> {
+  const started: SeppProcess[] = [];
+  const start = async (s: SeppSide, own: Record<string, string> = {}) => {
+    const p = await startSepp(s, { ...o.env, ...own });
+    started.push(p);
+    return p;
+  };
+  try {
+    const rest = () => Promise.all((o.alongside ?? []).map((s) => start(s)));
+    let visited: SeppProcess;
+    let home: SeppProcess;
+    let alongside: SeppProcess[];
+    if (o.order === "home-first") {
+      home = await start(pair.home, o.envOf?.home);
+      [visited, alongside] = await Promise.all([start(pair.visited, o.envOf?.visited), rest()]);
+    } else
+      [visited, home, alongside] = await Promise.all([
+        start(pair.visited, o.envOf?.visited),
+        start(pair.home, o.envOf?.home),
+        rest(),
+      ]);
+    const first = pair.visited.config.peers?.[0]?.securityCapabilities?.[0];
+    const state = o.state ?? (first === "TLS" ? "active-tls" : "active-prins");
+    if (state !== false) {
+      await waitForState(visited, "home", state, o.stateTimeoutMs);
+      await waitForState(home, "visited", state, o.stateTimeoutMs);
+    }
+    return {
+      visited,
+      home,
+      alongside,
+      stop: () => Promise.all([visited, home, ...alongside].map((p) => p.stop())),
+    };
+  } catch (e) {
+    await Promise.all(started.map((p) => p.stop().catch(() => null)));
+    throw e;
+  }
+}
+
 /** Wait until `sepp` reports the association with `peerId` in `state`. */
 export async function waitForState(
   sepp: SeppProcess,

@@ -5,7 +5,8 @@
 // test/admin-*.test.ts check every admin response they see against this document.
 import { toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
-import { ConfigSchema, PeerSchema } from "../config/schema.ts";
+import { ConfigSchema } from "../config/schema.ts";
+import { PeerSchema } from "../config/schema/peers.ts";
 import { VERSION } from "../version.ts";
 import { ChainBody, CsrBody, GenerateBody, TlsKeyBody } from "./keys.ts";
 

@@ -4,7 +4,7 @@
 // the cross-field checks in checkConfig(); a change that fails is refused with every reason and changes
 // nothing. Objects are strict: an unknown (mistyped) member is an error, not silently ignored.
 // docs/CONFIG.md documents each member. Each area's members live in src/config/schema/<area>.ts; this module
-// composes them, re-exports what the rest of the tree imports, and holds the checks across areas.
+// composes them and holds the checks across areas; importers take each name from the module that defines it.
 import * as v from "valibot";
 import { SystemSchema } from "../system/config.ts";
 import { IdentitySchema } from "./schema/identity.ts";
@@ -15,42 +15,6 @@ import { BUILT_IN_PROFILE, SecurityProfileSchema } from "./schema/policy.ts";
 import { SbiSchema } from "./schema/sbi.ts";
 import { BODY_VALIDATION_APIS, ScreeningSchema } from "./schema/screening.ts";
 import { AeadSchema, KeystoreSchema, TlsSchema } from "./schema/tls.ts";
-
-export { Fqdn, PemSource, PlmnIdSchema } from "./schema/common.ts";
-export { isLoopbackHost } from "./schema/listeners.ts";
-export {
-  N32cViaSchema,
-  N32fNextHopSchema,
-  PeerProfileSchema,
-  PeerSchema,
-  RoamingIntermediarySchema,
-  type N32cViaConfig,
-  type N32fNextHopConfig,
-  type PeerConfig,
-  type PeerProfile,
-  type RoamingIntermediaryConfig,
-} from "./schema/peers.ts";
-export {
-  BUILT_IN_PROFILE,
-  JweSuite,
-  N32PurposeSchema,
-  ProtectionPolicySchema,
-  SecurityCapabilityName,
-  SecurityProfileRefSchema,
-  SecurityProfileSchema,
-  type SecurityProfileConfig,
-  type SecurityProfileRef,
-} from "./schema/policy.ts";
-export {
-  BODY_VALIDATION_APIS,
-  PeerScreeningSchema,
-  PlmnRuleSchema,
-  ScreeningOperationSchema,
-  ScreeningSchema,
-  type PlmnRule,
-  type ScreeningConfig,
-  type ScreeningOperation,
-} from "./schema/screening.ts";
 
 export const ConfigSchema = v.strictObject({
   identity: IdentitySchema,

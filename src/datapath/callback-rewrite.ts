@@ -4,7 +4,7 @@
 // that the call back comes to us and goes on over N32. Only requests that a rewrite rule names are parsed at all;
 // a JSON body, or the JSON root part of multipart/related (TS 29.500 6.1.2.4, e.g. with an N1 SM binary part).
 // Used by both the PRINS delivery and the TLS-mode relay. Throws TelescopicError when the table refuses a mapping.
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import { bodyKind, parseContentType } from "../n32f/message.ts";
 import {
   buildMultipart,

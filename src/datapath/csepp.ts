@@ -10,7 +10,8 @@
 //     and the HAL _links hrefs of JSON bodies become telescopic FQDNs, so that our NF's next request comes back
 //     to us (e.g. the Nausf 5G-AKA confirmation PUT).
 // Step 5 is prins-send.ts and tls-send.ts, step 6 (and the translation of the peer's refusals) peer-answer.ts.
-import { resolveTarget, TargetError, type ResolvedTarget } from "../sbi/target.ts";
+import { resolveTarget, type ResolvedTarget } from "../sbi/target.ts";
+import { TargetError } from "../sbi/api-root.ts";
 import { checkOriginAtSender, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import type { TelescopicEntry } from "../sbi/telescopic-store.ts";
 import { n32HeaderListProblem } from "../sbi/limits.ts";
@@ -19,7 +20,8 @@ import { congestionResponse, headersOf, problemOut, type InboundRequest, type Ou
 import { dataPathMetrics, isOwnPlmn, peerForPlmn, seppDomainOf, type HandlerDeps } from "./deps.ts";
 import { PrinsSend } from "./prins-send.ts";
 import { TlsSend } from "./tls-send.ts";
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { SeppConfig } from "../config/schema.ts";
 
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
 

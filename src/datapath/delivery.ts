@@ -5,7 +5,7 @@
 // to telescopic FQDNs, then h2c/TLS to the producer. Whatever the producer answers — or the ProblemDetails that
 // stands for a refusal here — goes back to the partner's NF inside the protected response (P10), under the
 // request's messageId.
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { HttpMessage } from "../n32f/message.ts";
 import { ReformatError } from "../n32f/errors.ts";

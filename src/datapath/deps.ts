@@ -1,6 +1,7 @@
 // src/datapath/deps.ts — what the cSEPP and pSEPP handlers share: the running configuration, the
 // N32-c service (association state, error reporting), the PRINS engine, the clients, metrics.
-import type { SeppConfig, PeerConfig } from "../config/schema.ts";
+import type { SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { N32fErrorReport } from "../n32c/messages.ts";
 import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
 import type { Logger } from "../log.ts";

@@ -5,7 +5,8 @@
 // back-off (sbi.n32fNextHopBackoffMs). N32-f follows the peer's TLS settings (TLS 1.2 only where allowed), and an
 // n32f-process body is gzipped toward a next hop that announced gzip (n32f-encoding.ts). Built on
 // src/transport/h2client.ts (trust per PLMN or RI roots, expected dNSName).
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { SeppConfig } from "../config/schema.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { H2Client, type CancelSignal, type H2Response } from "../transport/h2client.ts";
 import { isRiFailure, n32fHopsOf, type N32fHop } from "./n32f-hops.ts";

@@ -7,7 +7,8 @@
 import type { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { resolvePem } from "../config/pem.ts";
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { SeppConfig } from "../config/schema.ts";
 import { parsePemCerts, type TrustStore } from "../pki/trust.ts";
 import type { H2Response } from "../transport/h2client.ts";
 import { n32fEndpointFor, type N32fEndpoint } from "../n32c/n32f-endpoint.ts";

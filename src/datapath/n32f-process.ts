@@ -9,7 +9,8 @@
 // fault of the message: 503 with retry-after, so that the peer retries once the context is re-established.
 import zlib from "node:zlib";
 import { AeadKeyError } from "../../hw/aead.ts";
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { SeppConfig } from "../config/schema.ts";
 import { jsonNestedDeeperThan } from "../json-depth.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import { N32fError } from "../n32f/errors.ts";

@@ -5,7 +5,8 @@
 // security information of a live association. Anything else may not send N32-f. The peer verdict is kept on the
 // connection while the configuration is the same; the RI verdict depends on the live associations and is taken
 // again for every message.
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { SeppConfig } from "../config/schema.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import { certHasDnsName } from "../pki/plmn.ts";
 import type { ConnInfo } from "../transport/h2server.ts";

@@ -4,7 +4,7 @@
 // message turned into the ProblemDetails the peer suggested (else 502; 413/429/503 keep their status, with a
 // valid retry-after), and an N32-f request without an answer turned into 504/502/499. The wait is the configured
 // one, or shorter when the NF asked with 3gpp-Sbi-Max-Rsp-Time.
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { ProblemDetails, ProblemDetailsMsgForwarding } from "../model/n32.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
 import { validateBody } from "../openapi/validate.ts";

@@ -7,7 +7,7 @@
 // context gets a new N32-c handshake (N32cService.renegotiate: one per-peer throttle with the n32f-error path).
 import type { H2Response } from "../transport/h2client.ts";
 import { AeadKeyError } from "../../hw/aead.ts";
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { HttpMethod } from "../model/n32.ts";
 import { N32fError, ReformatError } from "../n32f/errors.ts";
 import type { HttpMessage } from "../n32f/message.ts";

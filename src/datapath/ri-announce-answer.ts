@@ -2,7 +2,7 @@
 // paragraph; N32-PROFILE P6, P10), called by the pSEPP on a verified request BEFORE any forwarding: the
 // announcement checked against what the initiator sent on N32-c; 200 with our own values, or 403 POLICY_MISMATCH
 // (reported with n32f-error; with onPolicyMismatch: reject the context is given up).
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { ProblemDetailsMsgForwarding } from "../model/n32.ts";
 import {
   buildRiAnnouncementResponse,

@@ -8,7 +8,7 @@
 import { problem } from "../problem.ts";
 import { refusalResponse, type Screening } from "../screening/screening.ts";
 import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
-import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/target.ts";
+import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/api-root.ts";
 import { TelescopicError } from "../sbi/telescopic-store.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { rewriteCallbacks } from "./callback-rewrite.ts";

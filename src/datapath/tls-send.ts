@@ -5,14 +5,15 @@
 // before N32: a body with an encBlockIndex member (400; PRINS has the engine check the same) and a header list an
 // N32 listener would not take (431). The peer's answer goes back through peer-answer.ts.
 import type { H2Response } from "../transport/h2client.ts";
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { HttpMethod } from "../model/n32.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
 import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/multipart.ts";
 import { N32_LIMITS } from "../sbi/limits.ts";
 import { problem } from "../problem.ts";
 import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
-import { formatApiRoot, telescopicLabelOf, type ResolvedTarget } from "../sbi/target.ts";
+import { formatApiRoot } from "../sbi/api-root.ts";
+import { telescopicLabelOf, type ResolvedTarget } from "../sbi/target.ts";
 import type { HandlerDeps } from "./deps.ts";
 import { endToEnd, headerOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { logN32fFailure, nfResponse, responseWait, upstreamProblem } from "./peer-answer.ts";

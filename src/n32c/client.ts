@@ -3,7 +3,8 @@
 // CONNECT, P11), one POST with the request traced and the answer validated before use. N32cCore's connect/post/
 // sendOnce are these functions.
 import { isIP } from "node:net";
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { SeppConfig } from "../config/schema.ts";
 import type { ProblemDetails } from "../model/n32.ts";
 import { validateBody, type N32SchemaName } from "../openapi/validate.ts";
 import type { TrustStore } from "../pki/trust.ts";

@@ -2,7 +2,8 @@
 // per-peer status (GET /v1/peers/{id}/n32), events, dependencies, associations, identities, N32cError.
 import type { AeadEngine } from "../../hw/aead.ts";
 import type { ContextShare } from "./keys.ts";
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../metrics.ts";
 import type { InvalidParam, N32fErrorInfo, PlmnId } from "../model/n32.ts";

@@ -1,8 +1,9 @@
 // src/n32c/core.ts — what the N32-c responder, the initiators and the service share: configuration
 // lookups, peer identification from the TLS connection (N32-PROFILE P7, P9), per-peer status, events,
-// metrics. The shapes live in core-types.ts (re-exported here), the client side of one N32-c exchange in
+// metrics. The shapes live in core-types.ts, the client side of one N32-c exchange in
 // client.ts (connect, post, sendOnce below delegate to it).
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Counter } from "../metrics.ts";
 import type { PlmnId } from "../model/n32.ts";
@@ -26,8 +27,6 @@ import type {
   PeerN32Status,
   TraceEvent,
 } from "./core-types.ts";
-
-export * from "./core-types.ts";
 
 type Listener<K extends keyof N32cEvents> = (e: N32cEvents[K]) => void;
 

@@ -1,11 +1,12 @@
 // src/n32c/initiator-params.ts — the initiator's exchange-params rounds on the first N32-c connection (TS 33.501
 // 13.2.2.2 step 2, 13.2.3.6; TS 29.573 5.2.3; N32-PROFILE P1, P7, P10, P11): cipher suites, protection policies
 // (or a security profile), RI security information, then the master key (TLS exporter) and the N32-f context.
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { N32fContextInfo, SecParamExchRspData } from "../model/n32.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { H2Client } from "../transport/h2client.ts";
-import { fromProblem, N32cError, type N32cCore, type N32cTarget } from "./core.ts";
+import { fromProblem, N32cError, type N32cTarget } from "./core-types.ts";
+import type { N32cCore } from "./core.ts";
 import { buildContext, exportMaster } from "./keys.ts";
 import * as msg from "./messages.ts";
 import {

@@ -10,11 +10,12 @@
 //
 // The first N32-c connection carries exchange-capability and every exchange-params round, gives the
 // master key (TLS exporter, P1) and is closed once the parameters are exchanged (P7).
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { SecNegotiateRspData } from "../model/n32.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import type { H2Client } from "../transport/h2client.ts";
-import { fromProblem, initiatesFirst, N32cError, type N32cCore, type N32cTarget, type PeerN32Status } from "./core.ts";
+import { fromProblem, N32cError, type N32cTarget, type PeerN32Status } from "./core-types.ts";
+import { initiatesFirst, type N32cCore } from "./core.ts";
 import { exchangeParams } from "./initiator-params.ts";
 import * as msg from "./messages.ts";
 import { MAX_REDIRECTS, redirectTarget } from "./redirect.ts";

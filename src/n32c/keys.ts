@@ -4,7 +4,7 @@
 // the per-peer setting `tls12ExporterContext` picks a zero-length context ("empty") or none ("none");
 // under TLS 1.3 both are the same (RFC 8446 7.5).
 import type { AeadEngine } from "../../hw/aead.ts";
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { IpxProviderSecInfo, PlmnId, ProtectionPolicy } from "../model/n32.ts";
 import {
   createN32fContext,

@@ -12,7 +12,7 @@
 //     outside the peer's own domain.
 // The server certificate must name the SEPP we negotiated with (the peer's N32 FQDN, or the redirect target's).
 import { isIP } from "node:net";
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { PeerAnnouncement } from "./messages.ts";
 import { plmnDomainsOf } from "./redirect.ts";
 

@@ -3,7 +3,8 @@
 // P4 merged with the per-peer additions) and compares full policies, or indicates a security profile (a named,
 // versioned policy set both sides configured; `n32-default` v1 built in) instead. Pure.
 import apiIeMapping from "../../config/api-ie-mapping.json" with { type: "json" };
-import { BUILT_IN_PROFILE, type PeerConfig, type SecurityProfileConfig } from "../config/schema.ts";
+import { BUILT_IN_PROFILE, type SecurityProfileConfig } from "../config/schema/policy.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { Logger } from "../log.ts";
 import type { InvalidParam, ProtectionPolicy, SecurityProfileRef } from "../model/n32.ts";
 import { buildEffectivePolicy } from "../n32f/policy.ts";

@@ -6,8 +6,8 @@
 //   MNC padded to 3 digits as in P9); at most MAX_REDIRECTS per handshake. The new connection is checked like
 //   any other (core.connect: per-PLMN anchor, dNSName = the Location host, one of the peer's PLMN IDs).
 import { isIP } from "node:net";
-import type { PeerConfig } from "../config/schema.ts";
-import { API_PREFIX, type N32cTarget } from "./core.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import { API_PREFIX, type N32cTarget } from "./core-types.ts";
 
 export const MAX_REDIRECTS = 2;
 const MAX_LOCATION = 1024;

@@ -6,7 +6,8 @@ import type { N32fContextInfo, N32fErrorInfo, SecNegotiateReqData, SecParamExchR
 import type { N32SchemaName } from "../openapi/validate.ts";
 import { PROBLEM_JSON, problem as mkProblem } from "../problem.ts";
 import type { N32Env } from "../transport/h2server.ts";
-import { API_PREFIX, type N32cCore, type N32cOperation } from "./core.ts";
+import { API_PREFIX, type N32cOperation } from "./core-types.ts";
+import type { N32cCore } from "./core.ts";
 import * as msg from "./messages.ts";
 import { exchangeCapability } from "./ops/exchange-capability.ts";
 import { exchangeParams } from "./ops/exchange-params.ts";

@@ -4,7 +4,7 @@
 // ipxProviderId, P-256 keys; raw public keys must be P-256 SubjectPublicKeyInfo. Never used for TLS.
 import { createPublicKey, X509Certificate } from "node:crypto";
 import type { IpxProviderSecInfo } from "../model/n32.ts";
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import { resolvePem, splitPem } from "../config/pem.ts";
 import type { TrustStore } from "../pki/trust.ts";
 

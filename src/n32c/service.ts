@@ -2,19 +2,16 @@
 // admin API shows (GET /v1/peers/{id}/n32), terminate and error reporting toward a peer, and the
 // sweeper that retires expired N32-f contexts (TS 29.573 5.2; TS 33.501 13.2.2, 13.5; N32-PROFILE P1, P7).
 import type { Hono } from "hono";
-import type { PeerConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
 import type { N32fContextInfo, SecNegotiateRspData } from "../model/n32.ts";
 import type { N32Env } from "../transport/h2server.ts";
-import { N32cCore, N32cError, type N32cDeps, type N32cEvents, type PeerN32Status } from "./core.ts";
+import { N32cCore } from "./core.ts";
+import { N32cError, type N32cDeps, type N32cEvents, type PeerN32Status } from "./core-types.ts";
 import { PeerInitiator } from "./initiator.ts";
 import { cachedN32fEndpoint, type N32fEndpoint } from "./n32f-endpoint.ts";
 import * as msg from "./messages.ts";
 import { createResponder, type Responder } from "./responder.ts";
 import { TokenBuckets } from "./ratelimit.ts";
-
-export type { N32cDeps, PeerN32Status, N32cEvents } from "./core.ts";
-export { N32cError } from "./core.ts";
-export type { N32fEndpoint } from "./n32f-endpoint.ts";
 
 const SWEEP_MS = 5000;
 /**

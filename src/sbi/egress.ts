@@ -11,7 +11,8 @@
 // "/", "\\", "." or "%", no empty segments) and the normalised path is what must be sent.
 // Which addresses and names are special: special-addresses.ts. Pure; the forwarding layer also checks the address
 // it connects to with `checkResolvedAddress` (DNS rebinding).
-import { parseHost, parseIPv4, parseIPv6, type ParsedHost, type SbiScheme } from "./target.ts";
+import { parseHost, type ParsedHost, type SbiScheme } from "./api-root.ts";
+import { parseIPv4, parseIPv6 } from "./ip.ts";
 import { SeppError } from "../errors.ts";
 import { inCidr, parseCidr, specialAddressReason, specialNameReason, type Cidr } from "./special-addresses.ts";
 

@@ -24,10 +24,7 @@ import {
   type SbiScheme,
 } from "./api-root.ts";
 
-// The hosts, authorities and apiRoots this module resolves are parsed in api-root.ts (IP text forms in ip.ts);
-// their names are re-exported here for the modules that resolve targets.
-export * from "./api-root.ts";
-export { formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
+// The hosts, authorities and apiRoots this module resolves are parsed in api-root.ts (IP text forms in ip.ts).
 
 /** A telescopic table entry as target resolution needs it (see telescopic-store.ts). */
 export interface TelescopicTarget {

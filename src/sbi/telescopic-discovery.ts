@@ -1,7 +1,7 @@
 // src/sbi/telescopic-discovery.ts — Nnrf_NFDiscovery results (TS 29.510 SearchResult, StoredSearchResult)
 // from a peer rewritten to telescopic FQDNs by the cSEPP (TS 33.501 13.1.1.1; N32-PROFILE P8; docs/DATAPATH.md),
 // so that our NFs reach the discovered producers only through this SEPP. Pure, over a TelescopicMapper.
-import { isDnsName } from "./target.ts";
+import { isDnsName } from "./api-root.ts";
 import { isPlainObject as isObj } from "../n32f/pointer.ts";
 import { type ForeignOrigin, TelescopicError, type TelescopicMapper } from "./telescopic-store.ts";
 import { type RewriteOptions, rewriteUrisAt, type SbiEndpoint, telescopicHost } from "./telescopic-rewrite.ts";

@@ -22,7 +22,7 @@
 // the host in 6-bit symbols (a–z, 0–9, "-", "."; 0 ends it). Room: 29 characters before a 3GPP suffix without a
 // port, 26 with one; 33 for any other host (e.g. "udm1.5gc.mnc001.mcc262.3gppnetwork.org" takes 7 octets).
 import { createCipheriv, createHmac, timingSafeEqual } from "node:crypto";
-import type { SbiScheme } from "./target.ts";
+import type { SbiScheme } from "./api-root.ts";
 
 export const LABEL_KEY_LENGTH = 32;
 const TAG = 12;

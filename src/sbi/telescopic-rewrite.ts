@@ -6,7 +6,7 @@
 import { isIP } from "node:net";
 import type { PlmnId } from "../model/n32.ts";
 import { appendToken, hasMember, isIndexToken, isPlainObject as isObj, parsePointer } from "../n32f/pointer.ts";
-import { formatAuthority, parseAuthority, plmnOfHost, type SbiScheme, type TargetError } from "./target.ts";
+import { formatAuthority, parseAuthority, plmnOfHost, type SbiScheme, type TargetError } from "./api-root.ts";
 import { defaultPort, type ForeignOrigin, TelescopicError, type TelescopicMapper } from "./telescopic-store.ts";
 
 /** How our own NFs reach this SEPP's SBI side: the scheme and port put into rewritten URIs. */

@@ -3,10 +3,10 @@
 // foreign FQDN, or for the foreign FQDN of a label. A hono sub-app over a TelescopicStore (telescopic-store.ts).
 import { Hono } from "hono";
 import * as v from "valibot";
-import { Fqdn } from "../config/schema.ts";
+import { Fqdn } from "../config/schema/common.ts";
 import type { PlmnId } from "../model/n32.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
-import { isDnsLabel, plmnOfHost } from "./target.ts";
+import { isDnsLabel, plmnOfHost } from "./api-root.ts";
 import { TelescopicError, type TelescopicStore } from "./telescopic-store.ts";
 
 export interface TelescopicMapping {

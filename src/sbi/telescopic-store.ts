@@ -23,7 +23,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import type { Registry } from "../metrics.ts";
 import { SeppError } from "../errors.ts";
 import { isStatelessLabelForm, TelescopicLabelCodec, type TelescopicLabelKeys } from "./telescopic-label.ts";
-import { isDnsLabel, isDnsName, parseHost, plmnOfHost, type SbiScheme, type TelescopicTarget } from "./target.ts";
+import { isDnsLabel, isDnsName, parseHost, plmnOfHost, type SbiScheme } from "./api-root.ts";
+import type { TelescopicTarget } from "./target.ts";
 
 /** A URI or table operation refused; `code` is the ProblemDetails cause. */
 export class TelescopicError extends SeppError {

@@ -3,7 +3,9 @@
 // plus the peer's own list), and the PLMN rules (category 2: the defaults for the roaming APIs plus configured
 // ones) with their evaluation against one request. Pure.
 import defaultsJson from "../../config/screening-defaults.json" with { type: "json" };
-import type { PeerConfig, PlmnRule, SeppConfig, ScreeningOperation } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { PlmnRule, ScreeningOperation } from "../config/schema/screening.ts";
+import type { SeppConfig } from "../config/schema.ts";
 import type { PlmnId } from "../model/n32.ts";
 import { getAt, parsePointer } from "../n32f/pointer.ts";
 import { type MatchedOperation, OperationTable, type OperationSpec } from "./operations.ts";

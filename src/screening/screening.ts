@@ -6,7 +6,8 @@
 //
 // Each refusal (and each "log" mode finding) is a security event: one JSON log line with `category: "security"`,
 // the peer, the rule and the messageId — never an IE value — and a counter `sepp_screening_events_total`.
-import type { PeerConfig, SeppConfig } from "../config/schema.ts";
+import type { PeerConfig } from "../config/schema/peers.ts";
+import type { SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Registry } from "../metrics.ts";
 import type { InvalidParam, PlmnId, ProblemDetails } from "../model/n32.ts";

@@ -3,39 +3,19 @@
 // stored peer it is refused (400), and a peer no longer configured is 403. Real CSepp and real telescopic table;
 // the N32 association is reported absent, so a request that found its peer ends at 503 before any network I/O.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
+import type { SeppConfig } from "../../src/config/schema.ts";
 import type { CSepp } from "../../src/datapath/csepp.ts";
 import type { InboundRequest } from "../../src/datapath/http.ts";
 import { TelescopicStore } from "../../src/sbi/telescopic-store.ts";
 import { cseppAlone } from "../support/csepp-alone.ts";
-
-const HOME = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
+import { HOME_FQDN as HOME, homeConfig } from "../support/home-config.ts";
 let cfg: SeppConfig;
 let telescopic: TelescopicStore;
 let csepp: CSepp;
 let asked: string[] = [];
 
 beforeAll(() => {
-  const parsed = parseConfig({
-    identity: { n32Fqdn: HOME, plmnIds: [{ mcc: "262", mnc: "01" }] },
-    listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 2 } },
-    tls: {
-      certificate: "x",
-      privateKey: "x",
-      trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }],
-    },
-    peers: [
-      {
-        id: "visited",
-        n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
-        plmnIds: [{ mcc: "234", mnc: "15" }],
-        n32cUri: "https://127.0.0.1:3",
-        initiate: false,
-      },
-    ],
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  cfg = parsed.config;
+  cfg = homeConfig();
   telescopic = new TelescopicStore(":memory:", { seppDomain: HOME });
   const alone = cseppAlone({ config: () => cfg, telescopic });
   csepp = alone.csepp;

@@ -4,13 +4,12 @@
 // found its peer ends at 503 before any network I/O, and the peer asked for is recorded.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
+import type { SeppConfig } from "../../src/config/schema.ts";
 import type { CSepp } from "../../src/datapath/csepp.ts";
 import type { InboundRequest } from "../../src/datapath/http.ts";
 import { TelescopicStore } from "../../src/sbi/telescopic-store.ts";
 import { cseppAlone } from "../support/csepp-alone.ts";
-
-const HOME = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
+import { HOME_FQDN as HOME, homeConfig } from "../support/home-config.ts";
 const VISITED_UDM = "udm.5gc.mnc015.mcc234.3gppnetwork.org";
 let cfg: SeppConfig;
 let db: Database;
@@ -18,28 +17,7 @@ let telescopic: TelescopicStore;
 let csepp: CSepp;
 let asked: string[] = [];
 
-function config(peerId: string, ownMnc = "01"): SeppConfig {
-  const parsed = parseConfig({
-    identity: { n32Fqdn: HOME, plmnIds: [{ mcc: "262", mnc: ownMnc }] },
-    listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 2 } },
-    tls: {
-      certificate: "x",
-      privateKey: "x",
-      trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }],
-    },
-    peers: [
-      {
-        id: peerId,
-        n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
-        plmnIds: [{ mcc: "234", mnc: "15" }],
-        n32cUri: "https://127.0.0.1:3",
-        initiate: false,
-      },
-    ],
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.config;
-}
+const config = (peerId: string, ownMnc = "01"): SeppConfig => homeConfig({ peerId, ownMnc });
 
 beforeAll(() => {
   cfg = config("visited");

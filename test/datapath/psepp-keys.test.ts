@@ -5,14 +5,14 @@
 // simulated (an AeadEngine wrapper that reports its keys lost on demand).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AeadKeyError, SoftwareAeadEngine, type AeadEngine, type AeadKey } from "../../hw/aead.ts";
-import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
+import type { SeppConfig } from "../../src/config/schema.ts";
 import { PSepp } from "../../src/datapath/psepp.ts";
 import type { InboundRequest } from "../../src/datapath/http.ts";
 import type { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
 import { ProducerClients } from "../../src/datapath/producer-clients.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
-import { createN32fContext, type N32fAssociation } from "../../src/n32f/context.ts";
+import { createN32fContext } from "../../src/n32f/context.ts";
 import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { PrinsEngine } from "../../src/n32f/engine.ts";
 import type { HttpMessage } from "../../src/n32f/message.ts";
@@ -22,6 +22,8 @@ import { TelescopicStore } from "../../src/sbi/telescopic-store.ts";
 import type { ConnInfo } from "../../src/transport/h2server.ts";
 import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
+import { bareAssociation } from "../support/contexts.ts";
+import { homeConfig } from "../support/home-config.ts";
 import { startNf, type TestNf } from "../support/nf.ts";
 
 /** The software engine, except that its keys can be "lost" the way a removed token loses them. */
@@ -73,33 +75,17 @@ beforeAll(async () => {
       body: JSON.stringify({ gpsis: ["msisdn-491700000042"] }),
     };
   });
-  const parsed = parseConfig({
-    identity: { n32Fqdn: "sepp.5gc.mnc001.mcc262.3gppnetwork.org", plmnIds: [{ mcc: "262", mnc: "01" }] },
-    listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 2 } },
-    tls: {
-      certificate: "x",
-      privateKey: "x",
-      trustAnchors: [{ name: "v", plmnIds: [{ mcc: "234", mnc: "15" }], roots: ["x"] }],
-    },
+  cfg = homeConfig({
     sbi: { staticHosts: { [HOME_UDM]: "127.0.0.1" } },
-    peers: [
-      {
-        id: "visited",
-        n32Fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
-        plmnIds: [{ mcc: "234", mnc: "15" }],
-        n32cUri: "https://127.0.0.1:3",
-        initiate: false,
-        n32f: {
-          allowedTargets: [
-            { host: HOME_UDM, port: nf.port, scheme: "http" },
-            { host: "127.0.0.1", port: nf.port, scheme: "http" },
-          ],
-        },
+    peer: {
+      n32f: {
+        allowedTargets: [
+          { host: HOME_UDM, port: nf.port, scheme: "http" },
+          { host: "127.0.0.1", port: nf.port, scheme: "http" },
+        ],
       },
-    ],
+    },
   });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  cfg = parsed.config;
   const peer = cfg.peers[0]!;
   losable = new LosableEngine();
   const master = crypto.getRandomValues(new Uint8Array(64));
@@ -107,14 +93,7 @@ beforeAll(async () => {
   const pStore = new N32fContextStore();
   const cId = cStore.newContextId();
   const pId = pStore.newContextId();
-  const assoc = (peerFqdn: string): N32fAssociation => ({
-    peerFqdn,
-    remotePlmnIds: [],
-    jwsSuite: "ES256",
-    ownRis: [],
-    peerRis: [],
-    authorizedIpxId: null,
-  });
+  const assoc = (peerFqdn: string) => bareAssociation(peerFqdn);
   const base = { enc: "A256GCM", validUntil: Date.now() + 60_000, kdfContextId: cId } as const;
   cCtx = createN32fContext({
     ...base,

@@ -6,9 +6,6 @@
 // certificate) that answers exchange-capability with TLS and records what arrives on N32-f; our side is the real
 // N32cService, CSepp and PeerN32fClients.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Hono } from "hono";
 import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import type { SeppConfig } from "../../src/config/schema.ts";
@@ -28,6 +25,9 @@ import { TelescopicStore } from "../../src/sbi/telescopic-store.ts";
 import { startN32Server, type N32Env, type N32Server } from "../../src/transport/h2server.ts";
 import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
 import { configInput, FQDN_A, FQDN_B, parseOrThrow, PLMN_B, testPki } from "../support/pki.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
+
+const freshDir = freshDirs("tls-apiroot-");
 
 const UDM = "udm.5gc.mnc410.mcc310.3gppnetwork.org";
 const TELESCOPIC = `x1.${FQDN_B}`; // one label below the peer SEPP's FQDN: its own telescopic FQDN
@@ -62,7 +62,7 @@ beforeAll(async () => {
     });
     return c.json({ ok: true }, 200);
   });
-  const dir = mkdtempSync(join(tmpdir(), "tls-apiroot-"));
+  const dir = freshDir();
   cfg = parseOrThrow(configInput(pki, "b", "https://127.0.0.1:1", dir));
   peer = await startN32Server({
     host: "127.0.0.1",

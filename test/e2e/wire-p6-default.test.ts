@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { SeppProcess } from "../../scripts/lib/pair.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
-import { TestRi } from "../support/ri.ts";
+import { riAssociation, TestRi } from "../support/ri.ts";
 
 const RI_ID = "ipx.ri-p6-default.example.org";
 let w: TwoSepps;
@@ -19,16 +19,7 @@ beforeAll(async () => {
     name: "e2e-p6-default",
     capabilities: ["PRINS"],
     edit: (side, c) => {
-      const peer = c.peers![0]!;
-      c.tls!.riTrustAnchors = [riRoot.certPem];
-      peer.roamingIntermediaries = [
-        {
-          ipxProviderId: RI_ID,
-          side: side === "visited" ? "own" : "peer",
-          certificates: [ri.cert.certPem],
-          authorized: side === "visited",
-        },
-      ];
+      riAssociation(side, c, { ri, root: riRoot, owner: "visited", authorized: true });
     },
   });
   ({ visited: v, home: h } = w);

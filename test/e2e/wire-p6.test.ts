@@ -12,19 +12,12 @@ import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n3
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import { aadOf, type N32Proxy, type ProxyRequest } from "../support/n32-proxy.ts";
-import { TestRi } from "../support/ri.ts";
+import { aadPath, isProcess, riAssociation, TestRi } from "../support/ri.ts";
 
 const RI_ID = "ipx1.example.net";
 const ANNOUNCE = "/n32c-handshake/v1/exchange-params";
 const SUPI = "imsi-262010000000001";
-const isAnnouncement = (r: ProxyRequest) => {
-  if (r.path !== "/n32f-forward/v1/n32f-process") return false;
-  try {
-    return aadOf(r.body).requestLine?.path === ANNOUNCE;
-  } catch {
-    return false;
-  }
-};
+const isAnnouncement = (r: ProxyRequest) => isProcess(r) && aadPath(r) === ANNOUNCE;
 const metric = async (s: SeppProcess, re: RegExp) => re.test(await (await s.admin("/metrics")).text());
 
 describe("P6 from the home SEPP as N32-c initiator to the visited SEPP", () => {
@@ -40,18 +33,8 @@ describe("P6 from the home SEPP as N32-c initiator to the visited SEPP", () => {
       name: "e2e-p6-rev",
       capabilities: ["PRINS"],
       edit: (side, c) => {
-        const peer = c.peers![0]!;
-        c.tls!.riTrustAnchors = [riRoot.certPem];
-        peer.profile = { ...peer.profile, announceToRi: true }; // P6 is off by default (P11)
+        const peer = riAssociation(side, c, { ri, root: riRoot, owner: "home", authorized: true, announceToRi: true });
         peer.initiate = side === "home";
-        peer.roamingIntermediaries = [
-          {
-            ipxProviderId: RI_ID,
-            side: side === "home" ? "own" : "peer",
-            certificates: [ri.cert.certPem],
-            authorized: side === "home",
-          },
-        ];
       },
     });
     ({ visited: v, home: h } = w);
@@ -112,17 +95,14 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
       homeNfs: { [HOME_UDM]: udm },
       proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
       edit: (side, c) => {
-        const peer = c.peers![0]!;
-        c.tls!.riTrustAnchors = [riRoot.certPem];
-        peer.profile = { ...peer.profile, announceToRi: true }; // P6 is off by default (P11)
-        if (side === "visited") {
-          peer.roamingIntermediaries = [
-            { ipxProviderId: RI_ID, side: "own", certificates: [ri.cert.certPem], authorized: true },
-          ];
-          peer.protectionPolicy = policy;
-        } else {
-          peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [ri.cert.certPem] }];
-        }
+        const peer = riAssociation(side, c, {
+          ri,
+          root: riRoot,
+          owner: "visited",
+          authorized: true,
+          announceToRi: true,
+        });
+        if (side === "visited") peer.protectionPolicy = policy;
       },
       // the first announcement is modified by the RI; later ones pass untouched
       beforeStart: ({ proxies }) =>

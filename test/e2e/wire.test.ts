@@ -20,7 +20,7 @@ import {
   type ProxyExchange,
   type ProxyRequest,
 } from "../support/n32-proxy.ts";
-import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe, postAuth } from "../support/ri.ts";
+import { AUTH_PATH, aadPath, authRiPolicy, isProcess, riAssociation, TestRi, setIe, postAuth } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
@@ -188,17 +188,17 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       homeNfs: { [HOME_UDM]: udm, [HOME_AUSF]: ausf },
       proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
       edit: (side, c) => {
-        const peer = c.peers![0]!;
-        c.tls!.riTrustAnchors = [riRoot.certPem];
-        peer.profile = { ...peer.profile, announceToRi: true }; // P6 is off by default (P11)
+        const peer = riAssociation(side, c, {
+          ri,
+          root: riRoot,
+          owner: "visited",
+          authorized: true,
+          announceToRi: true,
+        });
         if (side === "visited") {
-          peer.roamingIntermediaries = [
-            { ipxProviderId: RI_ID, side: "own", certificates: [ri.cert.certPem], authorized: true },
-          ];
           peer.protectionPolicy = POLICY;
           c.sbi = { ...c.sbi, requestTimeoutMs: 6000 };
         } else {
-          peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [ri.cert.certPem] }];
           peer.n32f!.allowedTargets!.push({
             host: "*.nf.mnc001.mcc262.3gppnetwork.org",
             scheme: "http",

@@ -4,22 +4,11 @@
 // SEQ whichever worker sent it, a replay is refused whichever worker receives it, and a worker that dies is
 // restarted while traffic goes on on the same association.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
 import http2 from "node:http2";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  HOME,
-  HOME_UDM,
-  freePort,
-  startSepp,
-  waitFor,
-  waitForState,
-  writePair,
-  type SeppProcess,
-} from "../../scripts/lib/pair.ts";
+import { HOME, HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { type N32Proxy, startN32Proxy } from "../support/n32-proxy.ts";
+import type { N32Proxy } from "../support/n32-proxy.ts";
+import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
 const PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
@@ -33,55 +22,41 @@ const ivOf = (body: Buffer): string => {
 };
 
 describe("workers: 2 — one N32-f association for every worker", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-e2e-workers-"));
+  let w: TwoSepps<"f">;
   let udm: TestNf;
   let v: SeppProcess;
   let h: SeppProcess;
   let proxy: N32Proxy;
-  let pair: Awaited<ReturnType<typeof writePair>>;
+  let pair: TwoSepps<"f">["sides"] & { pki: TwoSepps["pki"] };
   const clients: NfClient[] = [];
 
   beforeAll(async () => {
     udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"ok":1}' }));
-    const pp = await freePort();
-    pair = await writePair({
-      dir,
+    w = await startTwoSepps({
+      name: "e2e-workers",
       capabilities: ["PRINS"],
       separateN32f: true,
-      homeProducers: { [HOME_UDM]: udm.port },
-      edit: (side, c) => {
+      homeNfs: { [HOME_UDM]: udm },
+      // the visited SEPP sends N32-f through the proxy (the home SEPP announces the proxy's port)
+      proxies: { f: { target: "home", via: "n32f" } },
+      edit: (_side, c) => {
         (c as { workers?: number }).workers = 2;
         // 12 per source in each worker (share-limits.ts); the NF clients below (127.0.0.1) stay under it
         c.sbi = { ...c.sbi, maxConnectionsPerSource: 24 };
-        if (side === "home") c.identity!.n32fPorts = [pp]; // the visited SEPP sends N32-f through the proxy
       },
-    });
-    proxy = await startN32Proxy({
-      port: pp,
-      server: { cert: pair.pki.certH.chainPem, key: pair.pki.certH.keyPem },
-      client: { cert: pair.pki.certV.chainPem, key: pair.pki.certV.keyPem },
-      ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-      upstream: `https://127.0.0.1:${pair.home.ports.n32f}`,
-      servername: HOME.fqdn,
-    });
-    [v, h] = await Promise.all([
-      startSepp(pair.visited, { SEPP_TEST_HOOKS: "1" }),
+      env: { SEPP_TEST_HOOKS: "1" },
       // new contexts reach the home workers 2 s late: the first N32-f messages on each find none (the ask path)
-      startSepp(pair.home, { SEPP_TEST_HOOKS: "1", SEPP_TEST_SHARE_DELAY_MS: "2000" }),
-    ]);
-    await waitForState(v, "home", "active-prins");
-    await waitForState(h, "visited", "active-prins");
+      envOf: { home: { SEPP_TEST_SHARE_DELAY_MS: "2000" } },
+    });
+    ({ visited: v, home: h } = w);
+    proxy = w.proxies.f;
+    pair = { ...w.sides, pki: w.pki };
     // several NF connections, spread over the visited workers by the kernel
-    for (let i = 0; i < 6; i++) clients.push(new NfClient(pair.visited.ports.sbi));
+    for (let i = 0; i < 6; i++) clients.push(w.client(pair.visited.ports.sbi));
   }, 60000);
 
   afterAll(async () => {
-    for (const c of clients) c.close();
-    const codes = await Promise.all([v?.stop(), h?.stop()]);
-    await proxy?.close();
-    await udm?.close();
-    rmSync(dir, { recursive: true, force: true });
-    expect(codes).toEqual([0, 0]);
+    expect(await w?.close()).toEqual([0, 0]);
   });
 
   const get = (c: NfClient) => c.request("GET", `${HOME_UDM}:${udm.port}`, PATH, { accept: "application/json" });

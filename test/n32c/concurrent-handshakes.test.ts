@@ -3,7 +3,7 @@
 // n32f-error shows in the peer's status (lastError), with unknown types bounded. Two real SEPPs on loopback.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { N32fErrorType } from "../../src/model/n32.ts";
-import type { TraceEvent } from "../../src/n32c/core.ts";
+import type { TraceEvent } from "../../src/n32c/core-types.ts";
 import { startPair, type Pair } from "../support/pki.ts";
 import { waitFor } from "../../scripts/lib/pair.ts";
 

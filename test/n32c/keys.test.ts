@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import { buildContext } from "../../src/n32c/keys.ts";
-import { PeerSchema } from "../../src/config/schema.ts";
+import { PeerSchema } from "../../src/config/schema/peers.ts";
 import * as v from "valibot";
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
 

@@ -4,9 +4,6 @@
 // terminate go to the SEPP we were redirected to. Real SEPPs and a redirecting N32 server (mutual TLS, HTTP/2)
 // on 127.0.0.1; redirect host names are mapped to 127.0.0.1 by the resolveHost hook.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Hono } from "hono";
 import { memoryLogger } from "../../src/log.ts";
 import { MAX_REDIRECTS, redirectTarget } from "../../src/n32c/redirect.ts";
@@ -16,6 +13,9 @@ import { TrustStore } from "../../src/pki/trust.ts";
 import { startN32Server, type N32Env } from "../../src/transport/h2server.ts";
 import { type N32cSepp, startN32cSepp } from "../support/n32c-sepp.ts";
 import { configInput, FQDN_A, FQDN_B, parseOrThrow, PLMN_A, PLMN_B, testPki } from "../support/pki.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
+
+const freshDir = freshDirs("n32c-redir-r-");
 
 const SEPP2 = "sepp2.5gc.mnc410.mcc310.3gppnetwork.org";
 const SEPP3 = "sepp3.5gc.mnc410.mcc310.3gppnetwork.org";
@@ -38,7 +38,7 @@ async function redirector(
   location: () => string | undefined,
 ): Promise<{ uri: string; port: number; requests: string[] }> {
   const pki = await testPki();
-  const cfg = parseOrThrow(configInput(pki, "b", "https://127.0.0.1:1", mkdtempSync(join(tmpdir(), "n32c-redir-r-"))));
+  const cfg = parseOrThrow(configInput(pki, "b", "https://127.0.0.1:1", freshDir()));
   const requests: string[] = [];
   const app = new Hono<{ Bindings: N32Env }>();
   app.post("*", (c) => {

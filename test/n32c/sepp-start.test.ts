@@ -1,19 +1,17 @@
 // startSepp (src/sepp.ts): the N32 listeners are the shared wiring (src/n32c/listeners.ts), and a start that
 // fails part-way closes whatever it had opened (listeners, store, keystore), so the next start can bind again.
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "../../src/log.ts";
 import { startSepp } from "../../src/sepp.ts";
 import { writePair } from "../../scripts/lib/pair.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const dirs: string[] = [];
+const freshDir = freshDirs("sepp-start-");
 const holders: Server[] = [];
 afterEach(async () => {
   for (const h of holders.splice(0)) await new Promise((r) => h.close(r));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const hold = (port: number) =>
@@ -34,8 +32,7 @@ const canBind = async (port: number) => {
 };
 
 test("a start that fails at its last listener closes the N32, N32-f and SBI listeners it had opened", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-start-"));
-  dirs.push(dir);
+  const dir = freshDir();
   const { visited } = await writePair({
     dir,
     separateN32f: true,
@@ -61,8 +58,7 @@ test("a start that fails at its last listener closes the N32, N32-f and SBI list
 });
 
 test("a start whose separate N32-f listener cannot bind closes the N32-c listener", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-start-"));
-  dirs.push(dir);
+  const dir = freshDir();
   const { visited } = await writePair({
     dir,
     separateN32f: true,

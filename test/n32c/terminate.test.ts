@@ -2,7 +2,7 @@
 // the initiator), NONE/NFTLST teardown of a TLS association, and protection policy mismatch (P7):
 // reject (context not activated, n32f-error POLICY_MISMATCH received by the peer) and warn.
 import { afterEach, describe, expect, test } from "bun:test";
-import type { ErrorReportEvent, ContextTerminatedEvent } from "../../src/n32c/core.ts";
+import type { ErrorReportEvent, ContextTerminatedEvent } from "../../src/n32c/core-types.ts";
 import { validateBody } from "../../src/openapi/validate.ts";
 import { POLICY_A, POLICY_B, startPair, type Pair } from "../support/pki.ts";
 
@@ -26,25 +26,31 @@ function events(p: Pair) {
   return ev;
 }
 
+/** A fresh pair (kept in `pair` for afterEach), its events recorded, handshaken: the two sides' contexts. */
+async function handshaken() {
+  pair = await startPair();
+  const ev = events(pair);
+  await pair.a.service.handshake("home");
+  const [ca] = pair.a.contexts.list();
+  const [cb] = pair.b.contexts.list();
+  return { p: pair, ev, ca: ca!, cb: cb! };
+}
+
 describe("terminate", () => {
   test("the initiator terminates: n32f-terminate with the peer's ID, answered with ours; both wiped", async () => {
-    pair = await startPair();
-    const ev = events(pair);
-    await pair.a.service.handshake("home");
-    const [ca] = pair.a.contexts.list();
-    const [cb] = pair.b.contexts.list();
-    await pair.a.service.terminate("home");
-    expect(pair.a.contexts.size).toBe(0);
-    expect(pair.b.contexts.size).toBe(0);
-    expect(ca!.state).toBe("terminated"); // keys destroyed
-    expect(cb!.state).toBe("terminated");
-    expect(pair.a.service.status("home")!.state).toBe("terminated");
-    expect(pair.b.service.status("visited")!.state).toBe("terminated");
-    expect(pair.b.service.status("visited")!.counters.terminationsReceived).toBe(1);
-    const req = pair.a.traces.find((t) => t.operation === "n32f-terminate" && t.direction === "sent")!;
-    expect(req.body).toEqual({ n32fContextId: cb!.localContextId }); // the receiver's own ID
-    const rsp = pair.b.traces.find((t) => t.operation === "n32f-terminate" && t.direction === "sent")!;
-    expect(rsp.body).toEqual({ n32fContextId: ca!.localContextId }); // the requester's own ID (P10)
+    const { p, ev, ca, cb } = await handshaken();
+    await p.a.service.terminate("home");
+    expect(p.a.contexts.size).toBe(0);
+    expect(p.b.contexts.size).toBe(0);
+    expect(ca.state).toBe("terminated"); // keys destroyed
+    expect(cb.state).toBe("terminated");
+    expect(p.a.service.status("home")!.state).toBe("terminated");
+    expect(p.b.service.status("visited")!.state).toBe("terminated");
+    expect(p.b.service.status("visited")!.counters.terminationsReceived).toBe(1);
+    const req = p.a.traces.find((t) => t.operation === "n32f-terminate" && t.direction === "sent")!;
+    expect(req.body).toEqual({ n32fContextId: cb.localContextId }); // the receiver's own ID
+    const rsp = p.b.traces.find((t) => t.operation === "n32f-terminate" && t.direction === "sent")!;
+    expect(rsp.body).toEqual({ n32fContextId: ca.localContextId }); // the requester's own ID (P10)
     expect(ev.aTerm.map((e) => e.reason)).toEqual(["local"]);
     expect(ev.bTerm.map((e) => e.reason)).toEqual(["peer"]);
   });
@@ -92,14 +98,10 @@ describe("terminate", () => {
 
 describe("n32f-error", () => {
   test("error reports both ways: the receiver's context ID, the failed message's ID, 204", async () => {
-    pair = await startPair();
-    const ev = events(pair);
-    await pair.a.service.handshake("home");
-    const [ca] = pair.a.contexts.list();
-    const [cb] = pair.b.contexts.list();
-    await pair.a.service.reportError("home", {
+    const { p, ev, ca, cb } = await handshaken();
+    await p.a.service.reportError("home", {
       type: "INTEGRITY_CHECK_FAILED",
-      receiverContextId: cb!.localContextId,
+      receiverContextId: cb.localContextId,
       messageId: "0123456789abcdef",
     });
     expect(ev.bErr).toEqual([
@@ -108,35 +110,35 @@ describe("n32f-error", () => {
         info: {
           n32fMessageId: "0123456789abcdef",
           n32fErrorType: "INTEGRITY_CHECK_FAILED",
-          n32fContextId: cb!.localContextId,
+          n32fContextId: cb.localContextId,
         },
       },
     ]);
     // the responder reports over its own connection toward the initiator
-    await pair.b.service.reportError("visited", {
+    await p.b.service.reportError("visited", {
       type: "DECIPHERING_FAILED",
-      receiverContextId: ca!.localContextId,
+      receiverContextId: ca.localContextId,
       messageId: "fedcba9876543210",
     });
     expect(ev.aErr.map((e) => [e.peerId, e.info.n32fErrorType, e.info.n32fContextId])).toEqual([
-      ["home", "DECIPHERING_FAILED", ca!.localContextId],
+      ["home", "DECIPHERING_FAILED", ca.localContextId],
     ]);
-    expect(pair.a.service.status("home")!.counters.errorsReceived).toBe(1);
-    expect(pair.b.service.status("visited")!.counters.errorsSent).toBe(1);
+    expect(p.a.service.status("home")!.counters.errorsReceived).toBe(1);
+    expect(p.b.service.status("visited")!.counters.errorsSent).toBe(1);
     // contexts stay (local reaction is the data path's)
-    expect(pair.a.contexts.size).toBe(1);
+    expect(p.a.contexts.size).toBe(1);
     // an n32f-error naming the SENDER's own ID for the context (a reading of P11's PLMN-mismatch bullet) is
     // taken as the same context: the same peer's ID for it, never another context's
-    await pair.b.service.reportError("visited", {
+    await p.b.service.reportError("visited", {
       type: "PLMN_ID_MISMATCH",
-      receiverContextId: cb!.localContextId,
+      receiverContextId: cb.localContextId,
       messageId: "00000000000000aa",
     });
-    expect(ev.aErr.at(-1)!.info.n32fContextId).toBe(cb!.localContextId);
-    expect(pair.a.service.status("home")!.counters.errorsReceived).toBe(2);
+    expect(ev.aErr.at(-1)!.info.n32fContextId).toBe(cb.localContextId);
+    expect(p.a.service.status("home")!.counters.errorsReceived).toBe(2);
     // an unknown context ID is refused
     await expect(
-      pair.a.service.reportError("home", { type: "INTEGRITY_CHECK_FAILED", receiverContextId: "00000000000000ff" }),
+      p.a.service.reportError("home", { type: "INTEGRITY_CHECK_FAILED", receiverContextId: "00000000000000ff" }),
     ).rejects.toThrow(/404/);
   });
 });

@@ -2,7 +2,6 @@
 // built by one SEPP, protected with a real PRINS context (empty plaintext), opened and checked by the other, both
 // directions; every difference from what N32-c agreed is a POLICY_MISMATCH with a policyMismatchList.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import type { DataToIntegrityProtectBlock, IpxProviderSecInfo, ProtectionPolicy } from "../../src/model/n32.ts";
 import { validateBody, validateReceivedBlock } from "../../src/openapi/validate.ts";
 import {
@@ -21,6 +20,7 @@ import { createN32fContext, type N32fAssociation, type N32fContext } from "../..
 import { N32fError } from "../../src/n32f/errors.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe } from "../../src/n32f/jwe.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
+import { sideParams } from "../support/contexts.ts";
 import { TestRi } from "../support/ri.ts";
 
 const INI_ID = "9f3c2a7b01d4e6a8";
@@ -83,31 +83,10 @@ function pair(
   rspOver: Partial<N32fAssociation> = {},
   iniOver: Partial<N32fAssociation> = {},
 ): { ini: N32fContext; rsp: N32fContext } {
-  const common = {
-    enc: "A128GCM" as const,
-    kdfContextId: INI_ID,
-    engine: new SoftwareAeadEngine(),
-    validUntil: Date.now() + 3_600_000,
-  };
+  const o = { initiatorId: INI_ID, responderId: RSP_ID, master, enc: "A128GCM" } as const;
   return {
-    ini: createN32fContext({
-      ...common,
-      localContextId: INI_ID,
-      peerContextId: RSP_ID,
-      role: "initiator",
-      master: master.slice(),
-      peerId: "home",
-      association: association("ini", iniOver),
-    }),
-    rsp: createN32fContext({
-      ...common,
-      localContextId: RSP_ID,
-      peerContextId: INI_ID,
-      role: "responder",
-      master: master.slice(),
-      peerId: "visited",
-      association: association("rsp", rspOver),
-    }),
+    ini: createN32fContext(sideParams("initiator", o, { peerId: "home", association: association("ini", iniOver) })),
+    rsp: createN32fContext(sideParams("responder", o, { peerId: "visited", association: association("rsp", rspOver) })),
   };
 }
 

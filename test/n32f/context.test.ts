@@ -8,6 +8,7 @@ import { N32fContextStore, N32fContextStoreError } from "../../src/n32f/context-
 import { N32fError } from "../../src/n32f/errors.ts";
 import { openJwe, parseJwe, protectJwe } from "../../src/n32f/jwe.ts";
 import { REPLAY_WINDOW, ReplayWindow } from "../../src/n32f/replay.ts";
+import { bareAssociation, sideParams } from "../support/contexts.ts";
 
 const vectors = (await Bun.file(new URL("../../../shared/spec/vectors/n32f-vectors.json", import.meta.url)).json()) as {
   kdf: {
@@ -43,30 +44,14 @@ class ObservedEngine implements AeadEngine {
   }
 }
 
-const association = (): N32fAssociation => ({
-  peerFqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
-  remotePlmnIds: [{ mcc: "234", mnc: "15" }],
-  jwsSuite: "ES256",
-  ownRis: [],
-  peerRis: [],
-  authorizedIpxId: null,
-});
+const association = (): N32fAssociation =>
+  bareAssociation("sepp.5gc.mnc015.mcc234.3gppnetwork.org", { remotePlmnIds: [{ mcc: "234", mnc: "15" }] });
 
 function params(role: "initiator" | "responder", over: Partial<N32fContextParams> = {}): N32fContextParams {
-  const initiator = role === "initiator";
-  return {
-    localContextId: initiator ? INITIATOR_ID : RESPONDER_ID,
-    peerContextId: initiator ? RESPONDER_ID : INITIATOR_ID,
-    role,
-    enc: "A256GCM",
-    master: Buffer.from(vectors.kdf.master_hex, "hex"),
-    kdfContextId: INITIATOR_ID,
-    engine: new SoftwareAeadEngine(),
-    peerId: initiator ? "peer-234-15" : "peer-262-01",
-    association: association(),
-    validUntil: Date.now() + 86_400_000,
-    ...over,
-  };
+  const master = Buffer.from(vectors.kdf.master_hex, "hex");
+  const ids = { initiatorId: INITIATOR_ID, responderId: RESPONDER_ID, master, validForMs: 86_400_000 };
+  const peerId = role === "initiator" ? "peer-234-15" : "peer-262-01";
+  return sideParams(role, ids, { peerId, association: association(), ...over });
 }
 const pair = (over: Partial<N32fContextParams> = {}) => ({
   ini: createN32fContext(params("initiator", over)),

@@ -4,11 +4,9 @@
 // configured n32fUri; after a 307 the endpoint the redirect target announced (its name resolved through
 // sbi.staticHosts, its certificate checked against its own N32 FQDN).
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Hono } from "hono";
-import type { PeerConfig, SeppConfigInput } from "../../src/config/schema.ts";
+import type { PeerConfig } from "../../src/config/schema/peers.ts";
+import type { SeppConfigInput } from "../../src/config/schema.ts";
 import { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { announcementOf } from "../../src/n32c/messages.ts";
@@ -18,6 +16,9 @@ import { TrustStore } from "../../src/pki/trust.ts";
 import { startN32Server, type N32Env } from "../../src/transport/h2server.ts";
 import { type N32cSepp, startN32cSepp } from "../support/n32c-sepp.ts";
 import { configInput, FQDN_B, parseOrThrow, PLMN_B, testPki } from "../support/pki.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
+
+const freshDir = freshDirs("n32f-ep-x-");
 
 const SEPP2 = "sepp2.5gc.mnc410.mcc310.3gppnetwork.org";
 const PROCESS = "/n32f-forward/v1/n32f-process";
@@ -126,7 +127,7 @@ const side = (
 /** An N32-f endpoint of a peer (certificate `cert`): answers every POST 200 and records the :authority seen. */
 async function n32fEndpoint(cert: DevCert, seen: string[]): Promise<number> {
   const pki = await testPki();
-  const cfg = parseOrThrow(configInput(pki, "b", "https://127.0.0.1:1", mkdtempSync(join(tmpdir(), "n32f-ep-x-"))));
+  const cfg = parseOrThrow(configInput(pki, "b", "https://127.0.0.1:1", freshDir()));
   const app = new Hono<{ Bindings: N32Env }>();
   app.post("*", (c) => {
     seen.push(`${c.req.path} ${new URL(c.req.url).host}`);

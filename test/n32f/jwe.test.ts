@@ -3,7 +3,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { FlattenedEncrypt, flattenedDecrypt } from "jose";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import { createN32fContext, MAX_SEQ, type N32fContext, type N32fContextParams } from "../../src/n32f/context.ts";
 import { N32fError } from "../../src/n32f/errors.ts";
 import {
@@ -15,6 +14,7 @@ import {
   type ProtectedJwe,
 } from "../../src/n32f/jwe.ts";
 import { deriveN32fKeyMaterial, type JweEnc } from "../../src/n32f/kdf.ts";
+import { bareAssociation, sideParams } from "../support/contexts.ts";
 
 interface VectorMessage {
   description: string;
@@ -38,27 +38,11 @@ function mk(
   enc: JweEnc = "A256GCM",
   over: Partial<N32fContextParams> = {},
 ): N32fContext {
-  const initiator = role === "initiator";
-  return createN32fContext({
-    localContextId: initiator ? INITIATOR_ID : RESPONDER_ID,
-    peerContextId: initiator ? RESPONDER_ID : INITIATOR_ID,
-    role,
-    enc,
-    master: Buffer.from(vectors.kdf.master_hex, "hex"),
-    kdfContextId: INITIATOR_ID,
-    engine: new SoftwareAeadEngine(),
-    peerId: "peer",
-    association: {
-      peerFqdn: "peer.example",
-      remotePlmnIds: [],
-      jwsSuite: "ES256",
-      ownRis: [],
-      peerRis: [],
-      authorizedIpxId: null,
-    },
-    validUntil: Date.now() + 3_600_000,
-    ...over,
-  });
+  const master = Buffer.from(vectors.kdf.master_hex, "hex");
+  const ids = { initiatorId: INITIATOR_ID, responderId: RESPONDER_ID };
+  return createN32fContext(
+    sideParams(role, { ...ids, master, enc }, { association: bareAssociation("peer.example"), ...over }),
+  );
 }
 const rawKey = (
   label: "parallel_request_key" | "parallel_response_key" | "reverse_request_key" | "reverse_response_key",

@@ -5,7 +5,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
 import { importPKCS8 } from "jose";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import type {
   DataToIntegrityProtectBlock,
   IpxProviderSecInfo,
@@ -22,6 +21,7 @@ import { reconstruct } from "../../src/n32f/reconstruct.ts";
 import { prepareRiKeys, RiKeyError, type RiKeySet } from "../../src/n32f/ri-keys.ts";
 import { createRootCa, type DevCa, issueSeppCert, pemToBase64Der } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
+import { sideParams } from "../support/contexts.ts";
 import { currentBlock, TestRi } from "../support/ri.ts";
 
 const INITIATOR_ID = "9f3c2a7b01d4e6a8"; // the peer (sender) is the N32-c initiator here
@@ -126,30 +126,11 @@ const association = (ownRis: IpxProviderSecInfo[], peerRis: IpxProviderSecInfo[]
   authorizedIpxId: null,
 });
 function contexts(): { sender: N32fContext; receiver: N32fContext } {
-  const common = {
-    enc: "A256GCM" as const,
-    kdfContextId: INITIATOR_ID,
-    engine: new SoftwareAeadEngine(),
-    validUntil: Date.now() + 3_600_000,
-  };
-  const sender = createN32fContext({
-    ...common,
-    localContextId: INITIATOR_ID,
-    peerContextId: RESPONDER_ID,
-    role: "initiator",
-    master: master.slice(),
-    peerId: "visited",
-    association: association([cri.secInfo()], [pri.secInfo()]),
-  });
-  const receiver = createN32fContext({
-    ...common,
-    localContextId: RESPONDER_ID,
-    peerContextId: INITIATOR_ID,
-    role: "responder",
-    master: master.slice(),
-    peerId: "home",
-    association: association([pri.secInfo()], [cri.secInfo()]),
-  });
+  const o = { initiatorId: INITIATOR_ID, responderId: RESPONDER_ID, master };
+  const senderAssociation = association([cri.secInfo()], [pri.secInfo()]);
+  const receiverAssociation = association([pri.secInfo()], [cri.secInfo()]);
+  const sender = createN32fContext(sideParams("initiator", o, { peerId: "visited", association: senderAssociation }));
+  const receiver = createN32fContext(sideParams("responder", o, { peerId: "home", association: receiverAssociation }));
   return { sender, receiver };
 }
 

@@ -6,11 +6,11 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { REPLAY_WINDOW, ReplayWindow } from "../../src/n32f/replay.ts";
 import { SHARED_REPLAY_WORDS, SharedReplayWindow } from "../../src/n32f/replay-shared.ts";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import { createN32fContext, type N32fContext } from "../../src/n32f/context.ts";
 import { N32fError } from "../../src/n32f/errors.ts";
 import { MAX_SEQ, SharedSeq } from "../../src/n32f/seq.ts";
 import { N32fSharedCounters } from "../../src/n32f/shared-counters.ts";
+import { sideParams } from "../support/contexts.ts";
 
 const sharedWindow = () => new SharedReplayWindow(new Uint32Array(new SharedArrayBuffer(SHARED_REPLAY_WORDS * 4)), 0);
 
@@ -80,26 +80,9 @@ describe("SharedReplayWindow decides as ReplayWindow (one thread)", () => {
 
 /** A context as createN32fContext makes it, with its own counters or with a shared block. */
 function context(shared?: N32fSharedCounters): N32fContext {
-  return createN32fContext({
-    localContextId: "1111111111111111",
-    peerContextId: "2222222222222222",
-    role: "initiator",
-    enc: "A128GCM",
-    master: new Uint8Array(64).fill(7),
-    kdfContextId: "1111111111111111",
-    engine: new SoftwareAeadEngine(),
-    peerId: "peer",
-    association: {
-      peerFqdn: "sepp.example.org",
-      remotePlmnIds: [],
-      jwsSuite: "ES256",
-      ownRis: [],
-      peerRis: [],
-      authorizedIpxId: null,
-    },
-    validUntil: Date.now() + 60_000,
-    shared,
-  });
+  const ids = { initiatorId: "1111111111111111", responderId: "2222222222222222" };
+  const master = new Uint8Array(64).fill(7);
+  return createN32fContext(sideParams("initiator", { ...ids, master, enc: "A128GCM", validForMs: 60_000 }, { shared }));
 }
 
 /** sealNext's SEQ, or "exhausted" (ENCRYPTION_KEY_EXPIRED). */

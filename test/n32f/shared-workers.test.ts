@@ -3,10 +3,10 @@
 // SEQ space ends for all workers at once, and a message accepted by one worker is refused as replayed by another.
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import { createN32fContext } from "../../src/n32f/context.ts";
 import { MAX_SEQ } from "../../src/n32f/seq.ts";
 import { N32fSharedCounters } from "../../src/n32f/shared-counters.ts";
+import { sideParams } from "../support/contexts.ts";
 import type { SealedMessage, WorkerRequest } from "../support/n32f-worker.ts";
 
 const INITIATOR_ID = "1111111111111111";
@@ -82,25 +82,10 @@ describe("N workers × M protections on one shared context", () => {
 describe("replay windows shared by the receiving workers", () => {
   /** K requests sealed by a sender context in this thread (its own, unshared counters). */
   function sealRequests(k: number): SealedMessage[] {
-    const sender = createN32fContext({
-      localContextId: INITIATOR_ID,
-      peerContextId: RESPONDER_ID,
-      role: "initiator",
-      enc: "A256GCM",
-      master: Buffer.from(masterHex, "hex"),
-      kdfContextId: INITIATOR_ID,
-      engine: new SoftwareAeadEngine(),
-      peerId: "peer",
-      association: {
-        peerFqdn: "sepp.example.org",
-        remotePlmnIds: [],
-        jwsSuite: "ES256",
-        ownRis: [],
-        peerRis: [],
-        authorizedIpxId: null,
-      },
-      validUntil: Date.now() + 3_600_000,
-    });
+    const master = Buffer.from(masterHex, "hex");
+    const sender = createN32fContext(
+      sideParams("initiator", { initiatorId: INITIATOR_ID, responderId: RESPONDER_ID, master }),
+    );
     const aad = new TextEncoder().encode("aad");
     return Array.from({ length: k }, (_, i) => {
       const { iv, ciphertext, tag } = sender.sealNext("request", aad, new Uint8Array([i & 255]));

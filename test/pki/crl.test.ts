@@ -4,8 +4,7 @@
 // configuration changed) for the next connection.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { memoryLogger } from "../../src/log.ts";
 import { n32Admission } from "../../src/pki/admission.ts";
@@ -17,6 +16,9 @@ import { H2Client } from "../../src/transport/h2client.ts";
 import { startN32Server } from "../../src/transport/h2server.ts";
 import { configInput, FQDN_B, PLMN_A, PLMN_B, parseOrThrow, RI_ID, testPki, type TestPki } from "../support/pki.ts";
 import { n32ClientAs, rawTls, statusOf } from "../support/n32-conn.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
+
+const freshDir = freshDirs("sepp-crl-");
 
 let pki: TestPki;
 let crlB: string; // B's root revokes seppB
@@ -82,7 +84,7 @@ describe("revocation checks of the trust store", () => {
   });
 
   test("configuration: CRL files per anchor and for RIs load; a malformed one fails naming its place", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sepp-crl-"));
+    const dir = freshDir();
     writeFileSync(join(dir, "b.crl.pem"), crlB);
     const input = configInput(pki, "a", "https://127.0.0.1:1", dir);
     input.tls.trustAnchors[1]!.crls = ["b.crl.pem"];
@@ -99,7 +101,7 @@ describe("revocation checks of the trust store", () => {
 
 describe("start and configuration check", () => {
   test("the trust store a start builds carries the CRLs; a missing or malformed CRL is an issue, not a start", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sepp-crl-start-"));
+    const dir = freshDir();
     writeFileSync(join(dir, "b.crl.pem"), crlB);
     const input = configInput(pki, "a", "https://127.0.0.1:1", dir);
     input.tls.trustAnchors[1]!.crls = ["b.crl.pem"];

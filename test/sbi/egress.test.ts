@@ -4,7 +4,8 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { EgressConfigError, EgressPolicy, normalizePath, PathError, pathHasPrefix } from "../../src/sbi/egress.ts";
 import { embeddedIPv4, specialAddressReason } from "../../src/sbi/special-addresses.ts";
-import { parseIPv4, parseIPv6, parseApiRoot } from "../../src/sbi/target.ts";
+import { parseIPv4, parseIPv6 } from "../../src/sbi/ip.ts";
+import { parseApiRoot } from "../../src/sbi/api-root.ts";
 
 const UDM = "udm.5gc.mnc001.mcc001.3gppnetwork.org";
 const policy = new EgressPolicy([

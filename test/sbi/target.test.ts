@@ -4,19 +4,14 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import {
   formatApiRoot,
-  formatIPv6,
   parseApiRoot,
   parseAuthority,
   parseHost,
-  parseIPv4,
-  parseIPv6,
   plmnOfHost,
-  resolveTarget,
-  telescopicLabelOf,
   TargetError,
-  type TargetContext,
-  type TelescopicTarget,
-} from "../../src/sbi/target.ts";
+} from "../../src/sbi/api-root.ts";
+import { formatIPv6, parseIPv4, parseIPv6 } from "../../src/sbi/ip.ts";
+import { resolveTarget, telescopicLabelOf, type TargetContext, type TelescopicTarget } from "../../src/sbi/target.ts";
 
 const DOMAIN = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
 const table = new Map<string, TelescopicTarget>([

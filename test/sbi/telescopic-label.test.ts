@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { isDnsLabel } from "../../src/sbi/target.ts";
+import { isDnsLabel } from "../../src/sbi/api-root.ts";
 import { checkTelescopicLabelKeys, loadTelescopicLabelKeys } from "../../src/sbi/telescopic-keys.ts";
 import { type LabelOrigin, STATELESS_LABEL_LENGTH, TelescopicLabelCodec } from "../../src/sbi/telescopic-label.ts";
 import { telescopicApp } from "../../src/sbi/telescopic-service.ts";

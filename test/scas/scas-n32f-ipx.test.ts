@@ -22,6 +22,7 @@ import {
   TestRi,
   setIe,
   postAuth,
+  riAssociation,
 } from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
@@ -139,16 +140,8 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
       homeNfs: { [HOME_AUSF]: ausf, [HOME_UDM]: udm },
       proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
       edit: (side, c) => {
-        const peer = c.peers![0]!;
-        c.tls!.riTrustAnchors = [riRoot.certPem];
-        if (side === "visited") {
-          peer.roamingIntermediaries = [
-            { ipxProviderId: RI_ID, side: "own", certificates: [riA.cert.certPem], authorized: true },
-          ];
-          peer.protectionPolicy = POLICY;
-        } else {
-          peer.roamingIntermediaries = [{ ipxProviderId: RI_ID, side: "peer", certificates: [riA.cert.certPem] }];
-        }
+        const peer = riAssociation(side, c, { ri: riA, root: riRoot, owner: "visited", authorized: true });
+        if (side === "visited") peer.protectionPolicy = POLICY;
       },
       // two live associations on the home SEPP, each with its own RI key exchanged on N32-c
       third: {

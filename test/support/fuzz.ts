@@ -303,6 +303,41 @@ export function startFuzzUdm(): Promise<TestNf> {
 export const fromFuzzUdm = (r: RawResponse): boolean => r.headers["x-fuzz-udm"] === "1";
 
 /**
+ * Every answer a fuzz suite got, by what it sent, and the checks against the fuzz UDM (`udm()`: started in
+ * beforeAll; the two expect… members may be taken out of the object): refused by a SEPP, or delivered; and, at the end, the 5xx a SEPP produced (there must be none).
+ */
+export class FuzzAnswers {
+  readonly list: Array<{ what: string; r: RawResponse }> = [];
+  constructor(private readonly udm: () => TestNf) {}
+  add(what: string, r: RawResponse): RawResponse {
+    this.list.push({ what, r });
+    return r;
+  }
+  /** Refused by a SEPP: 4xx ProblemDetails with a cause, and the UDM saw nothing since `udmBefore`. */
+  readonly expectRefused = (r: RawResponse, what: string, udmBefore: number): void => {
+    const udm = this.udm();
+    if (!isProblem4xx(r) || fromFuzzUdm(r) || udm.received.length !== udmBefore)
+      throw new Error(
+        `${what}: ${r.status} ${r.headers["content-type"]} udm=${udm.received.length - udmBefore} ${r.body.toString().slice(0, 300)}`,
+      );
+  };
+  /** Either the UDM's own answer or a SEPP's 4xx ProblemDetails (and then nothing reached the UDM). */
+  readonly expectUdmOr4xx = (r: RawResponse, what: string, udmBefore: number): void => {
+    if (!fromFuzzUdm(r)) this.expectRefused(r, what, udmBefore);
+  };
+  /** The UDM's own answer, and exactly one more request at the UDM since `udmBefore`. */
+  delivered(r: RawResponse, udmBefore: number): boolean {
+    return fromFuzzUdm(r) && this.udm().received.length === udmBefore + 1;
+  }
+  /** The answers that were a 5xx of a SEPP (not the UDM's), as lines. */
+  seppErrors(): string[] {
+    return this.list
+      .filter((a) => a.r.status >= 500 && !fromFuzzUdm(a.r))
+      .map((a) => `${a.what}: ${a.r.status} ${a.r.body.toString().slice(0, 120)}`);
+  }
+}
+
+/**
  * Lifts the rate limits out of a fuzz run's way: N32-c (the refusals are reported with n32f-error over N32-c)
  * and, unless `n32f` is false, the peer's N32-f rate and pending-request limits.
  */

@@ -101,24 +101,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * A HOSTILE PEER standing in front of one SEPP of a `writePair` pair: it presents that SEPP's certificate to the
  * other SEPP and connects to it with the other SEPP's certificate (the test made the PKI, so it holds both keys).
+ * `via: "n32f"`: it forwards to the SEPP's own N32-f listener where it has one (separateN32f), else to its N32 port.
  */
 export function startHostilePeerInFront(
   pair: { visited: SeppSide; home: SeppSide; pki: PairPki },
   target: "home" | "visited",
   port: number,
-  extra: Pick<N32ProxyOptions, "timeoutMs"> = {},
+  extra: Pick<N32ProxyOptions, "timeoutMs"> & { via?: "n32c" | "n32f" } = {},
 ): Promise<N32Proxy> {
   const [me, other, side, fqdn] =
     target === "home"
       ? [pair.pki.certH, pair.pki.certV, pair.home, HOME.fqdn]
       : [pair.pki.certV, pair.pki.certH, pair.visited, VISITED.fqdn];
+  const upstreamPort = extra.via === "n32f" ? (side.ports.n32f ?? side.ports.n32) : side.ports.n32;
   return startN32Proxy({
-    ...extra,
+    timeoutMs: extra.timeoutMs,
     port,
     server: { cert: me.chainPem, key: me.keyPem },
     client: { cert: other.chainPem, key: other.keyPem },
     ca: [pair.pki.rootV.certPem, pair.pki.rootH.certPem],
-    upstream: `https://127.0.0.1:${side.ports.n32}`,
+    upstream: `https://127.0.0.1:${upstreamPort}`,
     servername: fqdn,
   });
 }

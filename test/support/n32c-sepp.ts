@@ -1,14 +1,14 @@
 // test/support/n32c-sepp.ts — an in-process SEPP reduced to its N32-c service and N32 listener (mutual TLS,
 // HTTP/2 on 127.0.0.1), built from the harness configuration of side "a" or "b" (test/support/pki.ts), for the
 // tests of the handshake's edges (redirects, announced N32-f endpoints). Closed through `closers`.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import type { SeppConfig, SeppConfigInput } from "../../src/config/schema.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
-import type { TraceEvent } from "../../src/n32c/core.ts";
+import type { TraceEvent } from "../../src/n32c/core-types.ts";
 import { N32cService } from "../../src/n32c/service.ts";
 import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import type { DevCert } from "../../src/pki/devpki.ts";
@@ -48,12 +48,9 @@ export async function startN32cSepp(
   o: N32cSeppOptions = {},
 ): Promise<N32cSepp> {
   const pki = await testPki();
-  let input = configInput(
-    pki,
-    side,
-    "https://127.0.0.1:1",
-    mkdtempSync(join(tmpdir(), `${o.tmpPrefix ?? "n32c"}-${side}-`)),
-  );
+  const dir = mkdtempSync(join(tmpdir(), `${o.tmpPrefix ?? "n32c"}-${side}-`));
+  closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+  let input = configInput(pki, side, "https://127.0.0.1:1", dir);
   if (o.cert) Object.assign(input.tls!, { certificate: o.cert.certPem, privateKey: o.cert.keyPem });
   if (o.fqdn) input.identity!.n32Fqdn = o.fqdn;
   o.edit?.(input);

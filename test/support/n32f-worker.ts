@@ -2,10 +2,10 @@
 // are in a shared block (src/n32f/shared-counters.ts), as a data-path worker of issue 11 §3 would. Driven by
 // test/n32f/shared-workers.test.ts through postMessage: "seal" M requests (answers their SEQs), "open" sealed
 // messages (answers which were accepted and why the others were refused).
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import { createN32fContext, type N32cRole, type N32fContext } from "../../src/n32f/context.ts";
 import { N32fError } from "../../src/n32f/errors.ts";
 import { N32fSharedCounters } from "../../src/n32f/shared-counters.ts";
+import { sideParams } from "./contexts.ts";
 
 declare const self: Worker;
 
@@ -33,27 +33,8 @@ let ctx: N32fContext | undefined;
 self.onmessage = (ev: MessageEvent<WorkerRequest>) => {
   const m = ev.data;
   if (m.op === "init") {
-    const initiator = m.role === "initiator";
-    ctx = createN32fContext({
-      localContextId: initiator ? m.initiatorId : m.responderId,
-      peerContextId: initiator ? m.responderId : m.initiatorId,
-      role: m.role,
-      enc: "A256GCM",
-      master: Buffer.from(m.masterHex, "hex"),
-      kdfContextId: m.initiatorId,
-      engine: new SoftwareAeadEngine(),
-      peerId: "peer",
-      association: {
-        peerFqdn: "sepp.example.org",
-        remotePlmnIds: [],
-        jwsSuite: "ES256",
-        ownRis: [],
-        peerRis: [],
-        authorizedIpxId: null,
-      },
-      validUntil: Date.now() + 3_600_000,
-      shared: N32fSharedCounters.of(m.buffer),
-    });
+    const master = Buffer.from(m.masterHex, "hex");
+    ctx = createN32fContext(sideParams(m.role, { ...m, master }, { shared: N32fSharedCounters.of(m.buffer) }));
     self.postMessage({ op: "ready" });
     return;
   }

@@ -4,7 +4,7 @@
 // PLMN A = 262-001 (visited SEPP "a"), PLMN B = 310-410 (home SEPP "b"); one root per PLMN (TS 33.501
 // 13.1.2), a separate RI root. Bad certificates for the SCAS TS 33.517 4.2.5 cases: B's name signed by A's
 // root (C3), two PLMNs of different anchors (C4), no mnc/mcc labels, an RI certificate.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SoftwareAeadEngine, type AeadEngine } from "../../hw/aead.ts";
@@ -26,7 +26,7 @@ import { type N32Listeners, startN32Listeners } from "../../src/n32c/listeners.t
 import type { Logger } from "../../src/log.ts";
 import { H2Client } from "../../src/transport/h2client.ts";
 import { N32cService } from "../../src/n32c/service.ts";
-import type { TraceEvent } from "../../src/n32c/core.ts";
+import type { TraceEvent } from "../../src/n32c/core-types.ts";
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
 
 export const FQDN_A = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
@@ -202,8 +202,10 @@ export async function startPair(
   } = {},
 ): Promise<Pair> {
   const pki = await testPki();
+  const dirs: string[] = [];
   const make = async (name: "a" | "b"): Promise<TestSepp> => {
     const dir = mkdtempSync(join(tmpdir(), `n32c-${name}-`));
+    dirs.push(dir);
     let input = configInput(pki, name, "https://127.0.0.1:1", dir);
     let cfg = parseOrThrow(input);
     const contexts = new N32fContextStore();
@@ -260,6 +262,7 @@ export async function startPair(
       await Promise.all([a.server.close(), b.server.close()]);
       a.contexts.clear();
       b.contexts.clear();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },
   };
 }

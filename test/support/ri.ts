@@ -20,6 +20,7 @@ import type {
 } from "../../src/model/n32.ts";
 import { type DevCa, type DevCert, issueRiCert, pemToBase64Der } from "../../src/pki/devpki.ts";
 import { HOME_AUSF } from "../../scripts/lib/pair.ts";
+import type { SeppConfigInput } from "../../src/config/schema.ts";
 import { aadOf, type ProxyRequest } from "./n32-proxy.ts";
 import type { NfClient, NfResponse } from "./nf.ts";
 
@@ -117,6 +118,34 @@ export class TestRi {
     const jws = await this.sign(mods, o);
     return { reformattedData: msg.reformattedData, modificationsBlock: [...(msg.modificationsBlock ?? []), jws] };
   }
+}
+
+type PeerInput = NonNullable<SeppConfigInput["peers"]>[number];
+
+/**
+ * One RI on the association of a two-SEPP pair (P5, P11), as an `edit` of test/support/two-sepps.ts: both SEPPs
+ * trust `root` for RI certificates; `owner` lists the RI as its own (`authorized`: the first hop allowed to modify
+ * its messages), the other side as the peer's; `announceToRi` turns the P6 announcement on (off by default, P11).
+ * Returns the side's peer entry for the test's further edits.
+ */
+export function riAssociation(
+  side: "visited" | "home",
+  c: SeppConfigInput,
+  o: { ri: TestRi; root: DevCa; owner: "visited" | "home"; authorized?: boolean; announceToRi?: boolean },
+): PeerInput {
+  const peer = c.peers![0]!;
+  c.tls!.riTrustAnchors = [o.root.certPem];
+  if (o.announceToRi) peer.profile = { ...peer.profile, announceToRi: true };
+  const own = side === o.owner;
+  peer.roamingIntermediaries = [
+    {
+      ipxProviderId: o.ri.ipxProviderId,
+      side: own ? "own" : "peer",
+      certificates: [o.ri.cert.certPem],
+      ...(own && o.authorized ? { authorized: true } : {}),
+    },
+  ];
+  return peer;
 }
 
 /** The AUSF authentication API (TS 29.509) the RI tests modify in transit. */

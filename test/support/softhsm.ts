@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dlopen } from "bun:ffi";
+import { removeAtRunEnd } from "./tmp-dirs.ts";
 
 const MODULE_PATHS = [
   process.env.SOFTHSM2_MODULE,
@@ -71,6 +72,7 @@ export function softhsm(): SoftHsm {
   const libc = dlopen("libc.so.6", { setenv: { args: ["cstring", "cstring", "i32"], returns: "i32" } });
   if (libc.symbols.setenv(Buffer.from("SOFTHSM2_CONF\0"), Buffer.from(`${conf}\0`), 1) !== 0)
     throw new Error("setenv failed");
+  removeAtRunEnd(dir); // under bun test (no "exit" handlers run there)
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   instance = {
     dir,

@@ -20,3 +20,20 @@ export function freshDirs(prefix: string, sub = "d"): (() => string) & { root: s
   };
   return Object.assign(fresh, { root });
 }
+
+/** Directories of process-wide fixtures (the one SoftHSM2 of a run), removed once every test file has run. */
+const atRunEnd = new Set<string>();
+
+/**
+ * Remove `dir` when the whole `bun test` run ends (test/support/run-end.ts, preloaded by bunfig.toml): bun test
+ * does not run process "exit" handlers, so a fixture shared by several test files cannot clean up on its own.
+ */
+export function removeAtRunEnd(dir: string): void {
+  atRunEnd.add(dir);
+}
+
+/** Called by test/support/run-end.ts after the last test file. */
+export function removeRunEndDirs(): void {
+  for (const d of atRunEnd) rmSync(d, { recursive: true, force: true });
+  atRunEnd.clear();
+}

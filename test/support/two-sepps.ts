@@ -10,9 +10,10 @@ import {
   type PairPki,
   type SeppProcess,
   type SeppSide,
+  type StartPairOptions,
   VISITED,
   freePort,
-  startSepp,
+  startPair,
   waitForState,
   writePair,
 } from "../../scripts/lib/pair.ts";
@@ -64,8 +65,9 @@ export interface TwoSeppsOptions<P extends string> {
   state?: string | false;
   /** state wait bound per side, ms */
   stateTimeoutMs?: number;
-  /** extra environment of every SEPP process */
+  /** extra environment of every SEPP process; `envOf` adds to it for one side */
   env?: Record<string, string>;
+  envOf?: StartPairOptions["envOf"];
 }
 
 export interface TwoSeppsPair<P extends string = never> {
@@ -152,7 +154,7 @@ export async function startTwoSepps<P extends string = never>(o: TwoSeppsOptions
     const proxies = {} as Record<P, N32Proxy>;
     for (const [name, p] of inFront)
       proxies[name] = own(
-        await startHostilePeerInFront(pair, p.target, proxyPorts.get(name)!, { timeoutMs: p.timeoutMs }),
+        await startHostilePeerInFront(pair, p.target, proxyPorts.get(name)!, { timeoutMs: p.timeoutMs, via: p.via }),
       );
     const prepared: TwoSeppsPair<P> = {
       dir,
@@ -162,34 +164,21 @@ export async function startTwoSepps<P extends string = never>(o: TwoSeppsOptions
       proxies,
     };
     await o.beforeStart?.(prepared, own);
-    const start = async (s: SeppSide) => {
-      const p = await startSepp(s, o.env);
-      procs.push(p);
-      return p;
-    };
-    let visited: SeppProcess;
-    let home: SeppProcess;
-    let thirdSepp: SeppProcess | undefined;
-    if (o.order === "home-first") {
-      home = await start(pair.home);
-      [visited, thirdSepp] = await Promise.all([start(pair.visited), third && start(third.side)]);
-    } else
-      [visited, home, thirdSepp] = await Promise.all([
-        start(pair.visited),
-        start(pair.home),
-        third && start(third.side),
-      ]);
-    // the stop order of close() is [visited, home, third]
-    procs.sort((a, b) => [visited, home, thirdSepp].indexOf(a) - [visited, home, thirdSepp].indexOf(b));
     const state = o.state ?? (o.capabilities?.[0] === "TLS" ? "active-tls" : "active-prins");
-    if (state !== false) {
-      const t = o.stateTimeoutMs;
-      await waitForState(visited, "home", state, t);
-      await waitForState(home, "visited", state, t);
-      if (thirdSepp) {
-        await waitForState(thirdSepp, "home", state, t);
-        await waitForState(home, third!.idAtHome, state, t);
-      }
+    const run = await startPair(pair, {
+      env: o.env,
+      envOf: o.envOf,
+      alongside: third ? [third.side] : [],
+      order: o.order,
+      state,
+      stateTimeoutMs: o.stateTimeoutMs,
+    });
+    const { visited, home } = run;
+    const thirdSepp = run.alongside[0];
+    procs.push(visited, home, ...run.alongside); // the stop order of close() is [visited, home, third]
+    if (thirdSepp && state !== false) {
+      await waitForState(thirdSepp, "home", state, o.stateTimeoutMs);
+      await waitForState(home, third!.idAtHome, state, o.stateTimeoutMs);
     }
     let amf: NfClient | undefined;
     let homeNf: NfClient | undefined;

@@ -1,16 +1,15 @@
 // Data across firmware versions (src/config/migrate.ts): forward migration after keeping a copy, a failed migration
 // changes nothing, a rolled-back firmware restores the copy of its schema and keeps the newer store aside.
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { backupPath, type Migration, migrateStore, storeSchema } from "../../src/config/migrate.ts";
 import { ConfigStore } from "../../src/config/store.ts";
 import { checkManifest, compareVersions } from "../../src/system/bundle-check.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const root = mkdtempSync(join(tmpdir(), "sepp-migrate-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const { root } = freshDirs("sepp-migrate-");
 const log = { info: () => {}, warn: () => {} };
 const base = {
   identity: { n32Fqdn: "sepp.5gc.mnc001.mcc001.3gppnetwork.org", plmnIds: [{ mcc: "001", mnc: "01" }] },

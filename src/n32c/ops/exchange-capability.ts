@@ -1,8 +1,9 @@
 // src/n32c/ops/exchange-capability.ts — the responder's exchange-capability (TS 33.501 13.5, TS 29.573
 // 5.2.2; N32-PROFILE P7, P10): who may negotiate, which capability is selected, ["NONE"] teardown (NFTLST).
-import type { PeerConfig } from "../../config/schema.ts";
+import type { PeerConfig } from "../../config/schema/peers.ts";
 import type { N32Purpose, SecNegotiateReqData } from "../../model/n32.ts";
-import { API_PREFIX, initiatesFirst, plmnKeyOf } from "../core.ts";
+import { API_PREFIX } from "../core-types.ts";
+import { initiatesFirst, plmnKeyOf } from "../core.ts";
 import * as msg from "../messages.ts";
 import { inPlmns, type OperationHandler, type Reply, type ResponderKit } from "./kit.ts";
 

@@ -1,7 +1,7 @@
 // src/n32c/ops/exchange-params.ts — the responder's exchange-params (TS 33.501 13.2.2.2, TS 29.573 5.2.3;
 // N32-PROFILE P1, P7, P10): the cipher-suite round creates the context (keys exported on this connection),
 // later rounds (policy, RI information) add to it; all three may come in one request.
-import type { PeerConfig } from "../../config/schema.ts";
+import type { PeerConfig } from "../../config/schema/peers.ts";
 import type { InvalidParam, SecParamExchReqData, SecurityProfileRef } from "../../model/n32.ts";
 import type { JweEnc } from "../../n32f/context.ts";
 import { initiatesFirst, type N32cCore } from "../core.ts";
