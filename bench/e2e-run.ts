@@ -167,6 +167,12 @@ function statFields(pid: number): string[] {
   return s.slice(s.lastIndexOf(")") + 2).split(" ");
 }
 
+/** cutime+cstime of this process: the CPU of its children that ended and were waited for (h2load runs). */
+function childrenCpuSeconds(): number {
+  const f = statFields(process.pid);
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
 /** utime+stime in seconds of a process (all its threads) and of its child processes (nghttpx forks its worker). */
 function cpuSeconds(pid: number): number {
   const f = statFields(pid);
@@ -257,6 +263,7 @@ async function h2load(
   }
   const log = join(dir, `${name}.h2load.log`);
   const before = procs.map((p) => cpuSeconds(p.pid));
+  const children0 = childrenCpuSeconds();
   const threadsBefore = procs.map((p) => threadTimes(p.pid));
   const t0 = performance.now();
   const r = await run(
@@ -273,6 +280,8 @@ async function h2load(
   );
   const wall = (performance.now() - t0) / 1000;
   const after = procs.map((p) => cpuSeconds(p.pid));
+  // the load generator's own CPU: h2load is the only child of this process that ends during the measured run
+  const h2loadSeconds = childrenCpuSeconds() - children0;
   const threadsAfter = procs.map((p) => threadTimes(p.pid));
   if (r.code !== 0) throw new Error(`${name}: h2load failed (${r.code}): ${r.err || r.out}`);
   const m = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(r.out);
@@ -297,10 +306,13 @@ async function h2load(
     failed: Number(req[3]) - ok2xx + Number(req[5]),
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
-    cpu: procs.map((p, i) => {
-      const s = after[i]! - before[i]!;
-      return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: peakRssMb(p.pid) };
-    }),
+    cpu: [
+      ...procs.map((p, i) => {
+        const s = after[i]! - before[i]!;
+        return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: peakRssMb(p.pid) };
+      }),
+      { name: "h2load", seconds: h2loadSeconds, pct: (100 * h2loadSeconds) / wall, peakMb: Number.NaN },
+    ],
     threads: procs.map((_p, i) => threadDelta(threadsBefore[i]!, threadsAfter[i]!)),
   };
 }
@@ -556,6 +568,7 @@ async function main() {
         procs: [
           { name: "cSEPP", pid: v.proc.pid! },
           { name: "pSEPP", pid: h.proc.pid! },
+          { name: "nf", pid: nf.pid },
         ],
       });
     }
@@ -603,7 +616,7 @@ async function main() {
         pct: med(rs.map((r) => r.cpu[i]!.pct)),
         us: med(rs.map((r) => (1e6 * r.cpu[i]!.seconds) / Math.max(1, r.done))),
         threads: (["main", "jit", "gc", "other"] as const).map(
-          (k) => [k, med(rs.map((r) => (1e6 * r.threads[i]![k]) / Math.max(1, r.done)))] as const,
+          (k) => [k, med(rs.map((r) => (1e6 * (r.threads[i]?.[k] ?? 0)) / Math.max(1, r.done)))] as const,
         ),
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
       })),
@@ -615,13 +628,16 @@ async function main() {
   for (const r of results)
     console.log(
       `${r.name.padEnd(17)} ${f(r.rps, 0).padStart(7)} (${r.spread})`.padEnd(42) +
-        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs ${f(c.peakMb, 0)}MB`).join(", ")}`,
+        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs${Number.isFinite(c.peakMb) ? ` ${f(c.peakMb, 0)}MB` : ""}`).join(", ")}`,
     );
   // the Bun processes' CPU by thread (µs per request, medians): JIT compilation still running in a short run shows here
   for (const r of results)
     if (r.cpu.some((c) => c.threads.some(([k, v]) => k !== "main" && v > 0)))
       console.log(
-        `#   ${r.name} threads: ${r.cpu.map((c) => `${c.name} ${c.threads.map(([k, v]) => `${k} ${f(v, 0)}`).join(" ")}`).join("; ")}`,
+        `#   ${r.name} threads: ${r.cpu
+          .filter((c) => c.name !== "h2load")
+          .map((c) => `${c.name} ${c.threads.map(([k, v]) => `${k} ${f(v, 0)}`).join(" ")}`)
+          .join("; ")}`,
       );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");
