@@ -40,6 +40,8 @@ interface Opts {
   rps?: number;
   /** the SEPPs tier their hot code up to FTL after fewer executions (JSC options): the steady state sooner */
   ftlSoon: boolean;
+  /** run the SEPPs with Bun's --smol (a smaller heap, collected more often) */
+  smol: boolean;
 }
 
 function parseArgs(argv: string[]): Opts {
@@ -52,6 +54,7 @@ function parseArgs(argv: string[]): Opts {
     only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls", "prins-w1", "prins-w2"]),
     nf: "serve",
     ftlSoon: false,
+    smol: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -78,13 +81,14 @@ function parseArgs(argv: string[]): Opts {
     else if (a === "--profile") o.profile = resolve(next());
     else if (a === "--rps") o.rps = int(next(), 1, 1_000_000);
     else if (a === "--ftl-soon") o.ftlSoon = true;
+    else if (a === "--smol") o.smol = true;
     else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol)`,
       );
   }
   return o;
@@ -548,7 +552,11 @@ async function main() {
         },
       });
       const env: Record<string, string> = { SEPP_LOG_LEVEL: "info" };
-      if (o.profile) env.BUN_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`;
+      const bunOptions = [
+        ...(o.profile ? [`--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`] : []),
+        ...(o.smol ? ["--smol"] : []),
+      ];
+      if (bunOptions.length) env.BUN_OPTIONS = bunOptions.join(" ");
       // JSC tiers a function up to FTL after ~10^5 executions: at a few thousand requests per second the PRINS
       // code is still being compiled (30-100 ms per function) through a 10 s run; a lower threshold gets there first
       if (o.ftlSoon)
