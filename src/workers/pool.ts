@@ -84,11 +84,17 @@ export class WorkerPool {
     else post();
   };
 
-  /** Start every worker: the first binds the configured ports, the others join them (SO_REUSEPORT). */
+  /** Start every worker on the configured ports (SO_REUSEPORT): all at once, or the first alone when it must choose them. */
   async start(n32c: N32cService): Promise<void> {
     this.#n32c = n32c;
-    await this.#spawn(0);
-    await Promise.all(Array.from({ length: this.#o.count - 1 }, (_, i) => this.#spawn(i + 1)));
+    // with both ports configured every worker binds them at once (SO_REUSEPORT); a port 0 is chosen by the first
+    const l = this.#o.config().listeners;
+    const fixed = (l.sbi?.port ?? 0) > 0 && (l.n32f?.port ?? 0) > 0;
+    if (fixed) await Promise.all(Array.from({ length: this.#o.count }, (_, i) => this.#spawn(i)));
+    else {
+      await this.#spawn(0);
+      await Promise.all(Array.from({ length: this.#o.count - 1 }, (_, i) => this.#spawn(i + 1)));
+    }
     this.#timer = setInterval(() => this.sync(), SYNC_EVERY_MS);
     this.#timer.unref?.();
   }
