@@ -7,7 +7,8 @@ import { parse } from "yaml";
 import type { IeInfo, ProtectionPolicy } from "../../src/model/n32.ts";
 import { ALWAYS_ENCRYPTED, buildEffectivePolicy, iesToEncrypt, modificationRules } from "../../src/n32f/policy.ts";
 import { parsePointer } from "../../src/n32f/pointer.ts";
-import { formatMapping, generateApiIeMapping, repairQuotedScalars } from "../../scripts/gen-api-ie-mapping.ts";
+import { formatMapping, generateApiIeMapping } from "../../scripts/gen-api-ie-mapping.ts";
+import { repairQuotedScalars } from "../../scripts/lib/gen-common.ts";
 
 const root = join(import.meta.dir, "../..");
 const specDir = join(root, "..", "shared", "spec", "3gpp");
