@@ -27,7 +27,7 @@ import { parsePkcs11Uri, tokenMatches } from "../../hw/pkcs11/uri.ts";
 import { ecPointToSpki } from "../../hw/keystore-pkcs11-util.ts";
 import { type AeadEngine, openHardware, SoftwareAeadEngine } from "../../hw/index.ts";
 import { memoryLogger } from "../../src/log.ts";
-import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { type NfClient, startAmDataUdm, startNf, type TestNf } from "../support/nf.ts";
 import { softhsm } from "../support/softhsm.ts";
 import { freshDirs } from "../support/tmp-dirs.ts";
 import { type TwoSepps, type TwoSeppsPair, startTwoSepps } from "../support/two-sepps.ts";
@@ -143,15 +143,7 @@ function filesUnder(root: string): string[] {
 }
 
 beforeAll(async () => {
-  udm = await startNf((r) =>
-    r.path.startsWith(AM_PATH)
-      ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-      : {
-          status: 404,
-          headers: { "content-type": "application/problem+json" },
-          body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
-        },
-  );
+  udm = await startAmDataUdm(SUPI, AM_DATA);
   pair = await startTwoSepps({
     name: "hw-e2e",
     capabilities: ["PRINS"],

@@ -22,7 +22,7 @@ import { type DevCa, type DevCert, issueRiCert, pemToBase64Der } from "../../src
 import { HOME_AUSF } from "../../scripts/lib/pair.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
 import { aadOf, type ProxyRequest } from "./n32-proxy.ts";
-import type { NfClient, NfResponse } from "./nf.ts";
+import { type NfClient, type NfResponse, startNf, type TestNf } from "./nf.ts";
 
 export interface SignOptions {
   /** protected header; default {"alg":"ES256"} */
@@ -150,6 +150,15 @@ export function riAssociation(
 
 /** The AUSF authentication API (TS 29.509) the RI tests modify in transit. */
 export const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
+
+/** The home AUSF of the RI tests: 201 with the request body as it arrived (what the RIs changed shows in the
+ *  answer) and a Location under AUTH_PATH. */
+export const startEchoAusf = (): Promise<TestNf> =>
+  startNf((r) => ({
+    status: 201,
+    headers: { "content-type": "application/json", location: `http://${HOME_AUSF}${AUTH_PATH}/1` },
+    body: r.body.toString(),
+  }));
 
 /**
  * The sending side's protection policy for the RI tests (TS 29.573 6.1.5.2.x ApiIeMapping): RI `riId` may change
