@@ -25,10 +25,10 @@ import {
   aadPath,
   authRiPolicy,
   isProcess,
-  riAssociation,
   TestRi,
   setIe,
   postAuth,
+  riWire,
   startEchoAusf,
 } from "../support/ri.ts";
 
@@ -183,15 +183,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       name: "e2e-wire",
       capabilities: ["PRINS"],
       homeNfs: { [HOME_UDM]: udm, [HOME_AUSF]: ausf },
-      proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
-      edit: (side, c) => {
-        const peer = riAssociation(side, c, {
-          ri,
-          root: riRoot,
-          owner: "visited",
-          authorized: true,
-          announceToRi: true,
-        });
+      ...riWire(ri, riRoot, (side, c, peer) => {
         if (side === "visited") {
           peer.protectionPolicy = POLICY;
           c.sbi = { ...c.sbi, requestTimeoutMs: 6000 };
@@ -207,7 +199,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
             staticHosts: { ...c.sbi!.staticHosts, [REBIND]: "127.0.0.2", [META]: "169.254.169.254" },
           };
         }
-      },
+      }),
       beforeStart: ({ proxies }) => {
         // the first P6 announcement is lost in transit (stream reset): the visited SEPP tries again
         let dropped = 0;
