@@ -10,8 +10,9 @@ import type { TraceEvent } from "../../src/n32c/core-types.ts";
 import type { N32cService } from "../../src/n32c/service.ts";
 import type { N32fContextStore } from "../../src/n32f/context-store.ts";
 import type { DevCert } from "../../src/pki/devpki.ts";
-import type { N32Server } from "../../src/transport/h2server.ts";
-import { configInput, parseOrThrow, serveTestN32c, testPki } from "./pki.ts";
+import { type N32Env, type N32Server, startN32Server } from "../../src/transport/h2server.ts";
+import type { Hono } from "hono";
+import { configInput, parseOrThrow, serveTestN32c, testPki, testTrust } from "./pki.ts";
 
 export interface N32cSepp {
   service: N32cService;
@@ -78,4 +79,24 @@ export async function startN32cSepp(
     uri: `https://127.0.0.1:${server.port}`,
     port: server.port,
   };
+}
+
+/** A simulated peer's N32 server (not the SEPP under test): presents `cert` over TLS 1.3, trusts the test PKI's
+ *  roots (testTrust), answers with `app`; `closers` gets its close. */
+export async function startPeerN32Server(
+  cert: DevCert,
+  app: Hono<{ Bindings: N32Env }>,
+  closers: (() => Promise<void>)[],
+): Promise<N32Server> {
+  const server = await startN32Server({
+    host: "127.0.0.1",
+    port: 0,
+    tls: { key: cert.keyPem, cert: cert.certPem, minVersion: "TLSv1.3" },
+    trust: await testTrust(),
+    app,
+    limits: { maxBodyBytes: 8192, requestTimeoutMs: 3000 },
+    log: memoryLogger("debug"),
+  });
+  closers.push(() => server.close());
+  return server;
 }

@@ -4,6 +4,7 @@
 // PLMN A = 262-001 (visited SEPP "a"), PLMN B = 310-410 (home SEPP "b"); one root per PLMN (TS 33.501
 // 13.1.2), a separate RI root. Bad certificates for the SCAS TS 33.517 4.2.5 cases: B's name signed by A's
 // root (C3), two PLMNs of different anchors (C4), no mnc/mcc labels, an RI certificate.
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -326,16 +327,21 @@ export function listenN32(
   });
 }
 
-/** A raw N32 client toward `sepp` presenting `cert` (for refusal tests). */
-export async function rawClient(sepp: TestSepp, cert: DevCert, o: { tls12?: boolean } = {}): Promise<H2Client> {
+/** The test PKI's roots as a trust store: root A for PLMN A, root B for PLMN B. */
+export async function testTrust(): Promise<TrustStore> {
   const pki = await testPki();
-  const trust = new TrustStore(
+  return new TrustStore(
     [
-      { name: "a", plmnIds: [PLMN_A], roots: [new (await import("node:crypto")).X509Certificate(pki.rootA.certPem)] },
-      { name: "b", plmnIds: [PLMN_B], roots: [new (await import("node:crypto")).X509Certificate(pki.rootB.certPem)] },
+      { name: "a", plmnIds: [PLMN_A], roots: [new X509Certificate(pki.rootA.certPem)] },
+      { name: "b", plmnIds: [PLMN_B], roots: [new X509Certificate(pki.rootB.certPem)] },
     ],
     [],
   );
+}
+
+/** A raw N32 client toward `sepp` presenting `cert` (for refusal tests). */
+export async function rawClient(sepp: TestSepp, cert: DevCert, o: { tls12?: boolean } = {}): Promise<H2Client> {
+  const trust = await testTrust();
   return H2Client.connect({
     url: sepp.uri,
     tls: { key: cert.keyPem, cert: cert.certPem },
