@@ -94,6 +94,31 @@ export interface PairPki {
   certH: DevCert;
 }
 
+/**
+ * The configuration of one stand-alone SEPP (PLMN 001-01, no peers) for start-up, build and update tests: a fresh
+ * development root (`rootName`) and its leaf inline, N32 on any loopback port, the admin API on `adminPort`.
+ */
+export async function soloSeppConfig(
+  rootName: string,
+  adminPort: number,
+  storageDir: string,
+): Promise<SeppConfigInput> {
+  const plmn = { mcc: "001", mnc: "01" };
+  const fqdn = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
+  const root = await createRootCa({ name: rootName });
+  const leaf = await issueSeppCert(root, { dnsNames: [fqdn] });
+  return {
+    identity: { n32Fqdn: fqdn, plmnIds: [plmn] },
+    listeners: { n32: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: adminPort } },
+    tls: {
+      certificate: leaf.chainPem,
+      privateKey: leaf.keyPem,
+      trustAnchors: [{ name: "root", plmnIds: [plmn], roots: [root.certPem] }],
+    },
+    storage: { dir: storageDir },
+  };
+}
+
 /** A fresh development PKI of the pair: one root per PLMN, each SEPP's N32 certificate from its own root. */
 async function issuePairPki(): Promise<PairPki> {
   const [rootV, rootH] = await Promise.all([
