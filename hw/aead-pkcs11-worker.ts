@@ -16,36 +16,7 @@ import { detectGcmLayout, GcmMechanism } from "./pkcs11/gcm.ts";
 import type { CryptokiGate } from "./pkcs11/gate.ts";
 import { Pkcs11Module, type Session } from "./pkcs11/module.ts";
 import { UlongOut } from "./pkcs11/structs.ts";
-
-const LOST = "key lost: the PKCS#11 session ended (token removed or reconnected); re-establish the N32-f context";
-
-class WorkerAeadKey implements AeadKey {
-  #handle: number | null;
-  constructor(
-    readonly bits: 128 | 256,
-    handle: number,
-    readonly session: Session,
-    readonly owner: Pkcs11WorkerAeadEngine,
-  ) {
-    this.#handle = handle;
-  }
-  get destroyed(): boolean {
-    return this.#handle === null;
-  }
-  /** The object handle (inside the gate only). */
-  get handle(): number {
-    if (this.#handle === null) throw new AeadKeyError("key destroyed");
-    if (!this.session.alive) throw new AeadKeyError(LOST);
-    return this.#handle;
-  }
-  destroy(): void {
-    const h = this.#handle;
-    if (h === null) return;
-    this.#handle = null;
-    finalizer.unregister(this);
-    destroyObject(this.owner.gate, this.session, h);
-  }
-}
+import { SessionAeadKey } from "./pkcs11/session-key.ts";
 
 /** C_DestroyObject inside the gate, when the object's session is still of the current generation. */
 function destroyObject(gate: CryptokiGate, session: Session, handle: number): void {
@@ -58,11 +29,6 @@ function destroyObject(gate: CryptokiGate, session: Session, handle: number): vo
     gate.leave();
   }
 }
-
-// destroy() is the rule; a key dropped without it still leaves the token when garbage-collected.
-const finalizer = new FinalizationRegistry<{ gate: CryptokiGate; session: Session; handle: number }>(
-  ({ gate, session, handle }) => destroyObject(gate, session, handle),
-);
 
 /** AES-GCM in the token from a data-path worker: same bytes, same interface as the main thread's engine. */
 export class Pkcs11WorkerAeadEngine implements AeadEngine {
@@ -138,8 +104,10 @@ export class Pkcs11WorkerAeadEngine implements AeadEngine {
     try {
       const s = this.#ready();
       const handle = createAeadKeyObject(s, raw);
-      const key = new WorkerAeadKey(raw.length === 16 ? 128 : 256, handle, s, this);
-      finalizer.register(key, { gate: this.gate, session: s, handle }, key);
+      const gate = this.gate;
+      const key = new SessionAeadKey(raw.length === 16 ? 128 : 256, handle, s, this, (session, h) =>
+        destroyObject(gate, session, h),
+      );
       return key;
     } catch (e) {
       if (e instanceof Pkcs11Error) this.#onFailure(e);
@@ -149,8 +117,8 @@ export class Pkcs11WorkerAeadEngine implements AeadEngine {
     }
   }
 
-  #key(key: AeadKey): WorkerAeadKey {
-    if (!(key instanceof WorkerAeadKey) || key.owner !== this)
+  #key(key: AeadKey): SessionAeadKey<Pkcs11WorkerAeadEngine> {
+    if (!(key instanceof SessionAeadKey) || key.owner !== this)
       throw new AeadKeyError("key belongs to another AEAD engine");
     return key;
   }

@@ -11,6 +11,7 @@ import { Pkcs11Error } from "./pkcs11/ffi.ts";
 import { UlongOut } from "./pkcs11/structs.ts";
 import { detectGcmLayout, GcmMechanism, isTagFailure, type GcmLayout } from "./pkcs11/gcm.ts";
 import type { Session } from "./pkcs11/module.ts";
+import { type DisposeObject, SessionAeadKey } from "./pkcs11/session-key.ts";
 import { TokenUnavailableError, type Pkcs11Token } from "./pkcs11/token.ts";
 
 const SCRATCH = new Uint8Array(1);
@@ -47,53 +48,15 @@ export function createAeadKeyObject(session: Session, raw: Uint8Array): number {
 /** Largest message the engine accepts (N32-f bodies are bounded far below this). */
 const MAX_DATA = 16 * 1024 * 1024;
 
-class Pkcs11AeadKey implements AeadKey {
-  #handle: number | null;
-  constructor(
-    readonly bits: 128 | 256,
-    handle: number,
-    readonly session: Session,
-    readonly owner: Pkcs11AeadEngine,
-  ) {
-    this.#handle = handle;
+/** C_DestroyObject while the session lives (the object died with its token or session otherwise). */
+const disposeObject: DisposeObject = (session, handle) => {
+  if (!session.alive) return;
+  try {
+    session.destroyObject(handle);
+  } catch {
+    /* the object died with its token or session */
   }
-  get destroyed(): boolean {
-    return this.#handle === null;
-  }
-  get handle(): number {
-    if (this.#handle === null) throw new AeadKeyError("key destroyed");
-    if (!this.session.alive)
-      throw new AeadKeyError(
-        "key lost: the PKCS#11 session ended (token removed or reconnected); re-establish the N32-f context",
-      );
-    return this.#handle;
-  }
-  destroy(): void {
-    const h = this.#handle;
-    if (h === null) return;
-    this.#handle = null;
-    finalizer.unregister(this);
-    if (this.session.alive) {
-      try {
-        this.session.destroyObject(h);
-      } catch {
-        /* the object died with its token or session */
-      }
-    }
-  }
-}
-
-// A key dropped without destroy() still leaves the token when garbage-collected (session objects also vanish
-// when their session closes). destroy() is the rule; this is the safety net.
-const finalizer = new FinalizationRegistry<{ session: Session; handle: number }>(({ session, handle }) => {
-  if (session.alive) {
-    try {
-      session.destroyObject(handle);
-    } catch {
-      /* gone already */
-    }
-  }
-});
+};
 
 /**
  * AES-GCM in the token for N32-f. Built by openHardware() (hw/index.ts) from the pkcs11 keystore's token when
@@ -228,13 +191,12 @@ export class Pkcs11AeadEngine implements AeadEngine {
       this.#token.reportFailure(e);
       throw e;
     }
-    const key = new Pkcs11AeadKey(raw.length === 16 ? 128 : 256, handle, session, this);
-    finalizer.register(key, { session, handle }, key);
+    const key = new SessionAeadKey(raw.length === 16 ? 128 : 256, handle, session, this, disposeObject);
     return key;
   }
 
-  #key(key: AeadKey): Pkcs11AeadKey {
-    if (!(key instanceof Pkcs11AeadKey) || key.owner !== this)
+  #key(key: AeadKey): SessionAeadKey<Pkcs11AeadEngine> {
+    if (!(key instanceof SessionAeadKey) || key.owner !== this)
       throw new AeadKeyError("key belongs to another AEAD engine");
     return key;
   }
