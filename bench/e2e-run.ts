@@ -40,6 +40,8 @@ interface Opts {
   rps?: number;
   /** the SEPPs tier their hot code up to FTL after fewer executions (JSC options): the steady state sooner */
   ftlSoon: boolean;
+  /** the SEPPs log their GCs (BUN_JSC_logGC): JSC's bytes allocated per request, per process */
+  gcBytes: boolean;
 }
 
 function parseArgs(argv: string[]): Opts {
@@ -52,6 +54,7 @@ function parseArgs(argv: string[]): Opts {
     only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls", "prins-w1", "prins-w2"]),
     nf: "serve",
     ftlSoon: false,
+    gcBytes: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -78,13 +81,14 @@ function parseArgs(argv: string[]): Opts {
     else if (a === "--profile") o.profile = resolve(next());
     else if (a === "--rps") o.rps = int(next(), 1, 1_000_000);
     else if (a === "--ftl-soon") o.ftlSoon = true;
+    else if (a === "--gc-bytes") o.gcBytes = true;
     else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --gc-bytes)`,
       );
   }
   return o;
@@ -111,6 +115,28 @@ interface Result {
   cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number }>;
   /** per process: seconds by thread class (main JS thread, JIT compiler threads, GC helpers, the rest) */
   threads: Array<Record<ThreadClass, number>>;
+  /** per process: bytes JSC allocated during the run (--gc-bytes; NaN without) */
+  gcBytes: number[];
+}
+
+/**
+ * --gc-bytes: JSC's count of bytes allocated in each GC cycle (cells, strings, ArrayBuffer contents), which
+ * BUN_JSC_logGC=1 prints on stderr when the count starts a collection ("bytes allocated this cycle: N"), summed per
+ * process. A run's figure is the sum of the collections it saw: exact to one cycle (a few MB) over the run, with
+ * the timer-started collections (which reset the count without printing it) turned off.
+ */
+const gcBytesOf = new Map<number, number>();
+function countGcBytes(pid: number, stderr: NodeJS.ReadableStream): void {
+  let rest = "";
+  gcBytesOf.set(pid, 0);
+  stderr.on("data", (d: Buffer) => {
+    const lines = (rest + d.toString("latin1")).split("\n");
+    rest = lines.pop()!;
+    for (const l of lines) {
+      const m = /bytes allocated this cycle: (\d+)/.exec(l);
+      if (m) gcBytesOf.set(pid, gcBytesOf.get(pid)! + Number(m[1]));
+    }
+  });
 }
 
 type ThreadClass = "main" | "jit" | "gc" | "other";
@@ -257,6 +283,7 @@ async function h2load(
   }
   const log = join(dir, `${name}.h2load.log`);
   const before = procs.map((p) => cpuSeconds(p.pid));
+  const gcBefore = procs.map((p) => gcBytesOf.get(p.pid) ?? NaN);
   const threadsBefore = procs.map((p) => threadTimes(p.pid));
   const t0 = performance.now();
   const r = await run(
@@ -273,6 +300,7 @@ async function h2load(
   );
   const wall = (performance.now() - t0) / 1000;
   const after = procs.map((p) => cpuSeconds(p.pid));
+  const gcAfter = procs.map((p) => gcBytesOf.get(p.pid) ?? NaN);
   const threadsAfter = procs.map((p) => threadTimes(p.pid));
   if (r.code !== 0) throw new Error(`${name}: h2load failed (${r.code}): ${r.err || r.out}`);
   const m = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(r.out);
@@ -302,6 +330,7 @@ async function h2load(
       return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: peakRssMb(p.pid) };
     }),
     threads: procs.map((_p, i) => threadDelta(threadsBefore[i]!, threadsAfter[i]!)),
+    gcBytes: procs.map((_p, i) => gcAfter[i]! - gcBefore[i]!),
   };
 }
 
@@ -544,7 +573,20 @@ async function main() {
           BUN_JSC_thresholdForFTLOptimizeAfterWarmUp: "5000",
           BUN_JSC_thresholdForFTLOptimizeSoon: "500",
         });
+      // the collections JSC's timers (and Bun's) start would reset the count unprinted: off, so that every collection
+      // is one started by the count (the CPU figures of such a run are not comparable with others)
+      if (o.gcBytes)
+        Object.assign(env, {
+          BUN_JSC_logGC: "1",
+          BUN_JSC_percentCPUPerMBForEdenTimer: "0.000000001",
+          BUN_JSC_percentCPUPerMBForFullTimer: "0.000000001",
+          BUN_GC_TIMER_DISABLE: "1",
+        });
       const { visited: v, home: h, stop } = await startPair(pair, { env });
+      if (o.gcBytes) {
+        countGcBytes(v.proc.pid!, v.proc.stderr!);
+        countGcBytes(h.proc.pid!, h.proc.stderr!);
+      }
       stops.push(async () => {
         const codes = await stop();
         if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
@@ -606,6 +648,7 @@ async function main() {
           (k) => [k, med(rs.map((r) => (1e6 * r.threads[i]![k]) / Math.max(1, r.done)))] as const,
         ),
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
+        kbPerRequest: med(rs.map((r) => r.gcBytes[i]! / 1024 / Math.max(1, r.done))),
       })),
     };
   });
@@ -622,6 +665,12 @@ async function main() {
     if (r.cpu.some((c) => c.threads.some(([k, v]) => k !== "main" && v > 0)))
       console.log(
         `#   ${r.name} threads: ${r.cpu.map((c) => `${c.name} ${c.threads.map(([k, v]) => `${k} ${f(v, 0)}`).join(" ")}`).join("; ")}`,
+      );
+  // --gc-bytes: JSC's bytes allocated per request (medians), per SEPP process
+  for (const r of results)
+    if (r.cpu.some((c) => Number.isFinite(c.kbPerRequest)))
+      console.log(
+        `#   ${r.name} allocated: ${r.cpu.map((c) => `${c.name} ${f(c.kbPerRequest)} KB`).join(", ")} per request (JSC count)`,
       );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");

@@ -1,0 +1,188 @@
+// bench/alloc.ts — bytes allocated per operation on the PRINS data path, in process, through the real engine
+// (issue 11, "Allocations per request"): `bun bench/alloc.ts [N]` (default N = 20000 per phase).
+//
+// JSC counts every byte it allocates in a GC cycle (cells, butterflies, strings, ArrayBuffer contents: its
+// "bytes allocated this cycle"), and with BUN_JSC_logGC=1 prints the count when an allocation makes it start a
+// collection. The script re-executes itself with that option and sums the counts between two markers:
+//   start of a phase: Bun.gc(true) (the count starts at 0), a marker;
+//   the phase: N operations;
+//   end: filler ArrayBuffers of 64 KiB until the next collection starts (seen as a change of heapSize(), which
+//   moves only at a collection), a marker with the number of fillers.
+// Bytes of the phase = the counts printed between the markers − fillers × the cost of one filler (calibrated the
+// same way in a phase of fillers alone). Exact to one filler (64 KiB / N per operation), deterministic run to run.
+//
+// Phases: the bench:e2e message (GET am-data with its headers; the bench NF's 441-octet 200 answer) through each
+// step of the PRINS hop with the default policy, as the SEPPs run them:
+//   csepp.protect   PrinsEngine.protectRequest of the request as PrinsSend builds it (+ the endToEnd header copy)
+//   psepp.open      the received n32f-process body (Buffer) → text → JSON.parse → openRequest
+//   psepp.protect   protectResponse of the producer's answer
+//   csepp.open      the n32f-process 200 body → text → JSON.parse → openResponse
+// Inputs of the open phases are made before the phase (each message is opened once: the replay window).
+import { heapSize } from "bun:jsc";
+import { writeSync } from "node:fs";
+import { SoftwareAeadEngine } from "../hw/aead.ts";
+import defaults from "../config/api-ie-mapping.json" with { type: "json" };
+import { endToEnd } from "../src/datapath/http.ts";
+import { PrinsEngine, type RequestRef } from "../src/n32f/engine.ts";
+import type { HttpMessage } from "../src/n32f/message.ts";
+import type { ProtectionPolicy } from "../src/model/n32.ts";
+import { TrustStore } from "../src/pki/trust.ts";
+import { contextPair } from "../test/support/contexts.ts";
+import { AM_DATA } from "./nf-h2.ts";
+
+const N = Number(process.argv[2] ?? 20000);
+if (!(Number.isInteger(N) && N >= 100 && N <= 1_000_000)) {
+  console.error("N must be an integer in 100..1000000");
+  process.exit(2);
+}
+
+// ------------------------------------------------------------------------------------------------ parent
+
+if (!process.env.BUN_JSC_logGC) {
+  const child = Bun.spawn([process.execPath, import.meta.path, ...process.argv.slice(2)], {
+    env: { ...process.env, BUN_JSC_logGC: "1" },
+    stdout: "inherit",
+    stderr: "pipe",
+  });
+  const text = await new Response(child.stderr).text();
+  const code = await child.exited;
+  if (code !== 0) {
+    console.error(
+      text
+        .split("\n")
+        .filter((l) => !l.startsWith("[GC") && !l.startsWith("GC END"))
+        .join("\n"),
+    );
+    process.exit(code);
+  }
+  const phases: Array<{ name: string; n: number; bytes: number; fillers: number }> = [];
+  let cur: { name: string; n: number; bytes: number; fillers: number } | null = null;
+  for (const line of text.split("\n")) {
+    let m = /^@@start (\S+) (\d+)$/.exec(line);
+    if (m) {
+      cur = { name: m[1]!, n: Number(m[2]), bytes: 0, fillers: 0 };
+      continue;
+    }
+    m = /^@@end (\d+)$/.exec(line);
+    if (m && cur) {
+      cur.fillers = Number(m[1]);
+      phases.push(cur);
+      cur = null;
+      continue;
+    }
+    m = /bytes allocated this cycle: (\d+)/.exec(line);
+    if (m && cur) cur.bytes += Number(m[1]);
+  }
+  const cal = phases.find((p) => p.name === "filler");
+  if (!cal) throw new Error("no calibration phase");
+  const perFiller = cal.bytes / (cal.n + cal.fillers);
+  console.log(
+    `# bytes allocated per operation (JSC count), N = ${N} per phase; one filler = ${perFiller.toFixed(0)} B`,
+  );
+  let total = 0;
+  for (const p of phases) {
+    if (p.name === "filler") continue;
+    const per = (p.bytes - p.fillers * perFiller) / p.n;
+    total += per;
+    console.log(`${p.name.padEnd(16)} ${per.toFixed(0).padStart(7)} B  (±${(perFiller / p.n).toFixed(0)})`);
+  }
+  console.log(`alloc engine hop total ${total.toFixed(0)} B per request`);
+  process.exit(0);
+}
+
+// ------------------------------------------------------------------------------------------------ child
+
+const mark = (s: string) => writeSync(2, `${s}\n`);
+const FILLER = 64 * 1024;
+let sink: unknown;
+
+function phase(name: string, n: number, op: (i: number) => void): void {
+  Bun.gc(true);
+  mark(`@@start ${name} ${n}`);
+  for (let i = 0; i < n; i++) op(i);
+  const h = heapSize();
+  let fillers = 0;
+  while (heapSize() === h) {
+    sink = new ArrayBuffer(FILLER);
+    fillers++;
+  }
+  mark(`@@end ${fillers}`);
+  sink = null;
+}
+
+phase("filler", 2000, () => {
+  sink = new ArrayBuffer(FILLER);
+});
+
+const prins = new PrinsEngine({
+  defaults: defaults as ProtectionPolicy,
+  riTrust: { verifyRiCert: (c, id, now) => new TrustStore([]).verifyRiCert(c, id, now) },
+});
+const pair = contextPair({ engine: new SoftwareAeadEngine(), validForMs: 3_600_000 });
+
+const TOKEN = `Bearer eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.${Buffer.from(JSON.stringify({ iss: "nrf", sub: "amf-1", aud: "nudm-sdm", scope: "nudm-sdm", exp: 4102444800, consumerPlmnId: { mcc: "234", mnc: "15" } })).toString("base64url")}.c2lnbmF0dXJl`;
+// the request's headers as the cSEPP's SBI server reads them (bench/e2e-run.ts's h2load request)
+const inboundHeaders: Array<[string, string]> = [
+  ["accept", "application/json"],
+  ["authorization", TOKEN],
+  ["user-agent", "AMF-6a0c4a4e-0f4e-4a38-9a33-7a0f1b5b0a01"],
+];
+const DROP: ReadonlySet<string> = new Set(["3gpp-sbi-target-apiroot", "3gpp-sbi-originating-network-id"]);
+const EMPTY = new Uint8Array(0);
+const request = (): HttpMessage => {
+  const headers = endToEnd(inboundHeaders, DROP);
+  headers.push(["3gpp-sbi-originating-network-id", "234-15"]);
+  return {
+    kind: "request",
+    method: "GET",
+    scheme: "http",
+    authority: "udm.5gc.mnc001.mcc262.3gppnetwork.org:8080",
+    path: "/nudm-sdm/v2/imsi-262010000000001/am-data",
+    query: "plmn-id=%7B%22mcc%22%3A%22234%22%2C%22mnc%22%3A%2215%22%7D",
+    headers,
+    body: EMPTY,
+  };
+};
+const amData = Buffer.from(JSON.stringify(AM_DATA));
+const response = (): HttpMessage => ({
+  kind: "response",
+  status: 200,
+  headers: [
+    ["content-type", "application/json"],
+    ["date", "Thu, 03 Dec 2026 10:00:00 GMT"],
+  ],
+  body: amData,
+});
+const ref = (messageId: string): RequestRef => ({
+  method: "GET",
+  path: "/nudm-sdm/v2/imsi-262010000000001/am-data",
+  messageId,
+});
+
+// warm-up (JIT tiers; the first calls build caches kept per policy)
+for (let i = 0; i < 3000; i++) {
+  const w = prins.protectRequest(pair.c, request());
+  const o = prins.openRequest(JSON.parse(w.body), pair.pStore);
+  const r = prins.protectResponse(pair.p, response(), ref(o.messageId));
+  sink = prins.openResponse(pair.c, JSON.parse(r), ref(w.messageId));
+}
+
+phase("csepp.protect", N, () => {
+  sink = prins.protectRequest(pair.c, request());
+});
+
+let bodies: Buffer[] = Array.from({ length: N }, () => Buffer.from(prins.protectRequest(pair.c, request()).body));
+phase("psepp.open", N, (i) => {
+  const raw = bodies[i]!;
+  sink = prins.openRequest(JSON.parse(raw.toString("utf8")), pair.pStore);
+});
+
+phase("psepp.protect", N, () => {
+  sink = prins.protectResponse(pair.p, response(), ref("0123456789abcdef"));
+});
+
+const ids = Array.from({ length: N }, (_, i) => i.toString(16).padStart(16, "0"));
+bodies = ids.map((id) => Buffer.from(prins.protectResponse(pair.p, response(), ref(id))));
+phase("csepp.open", N, (i) => {
+  sink = prins.openResponse(pair.c, JSON.parse(bodies[i]!.toString("utf8")), ref(ids[i]!));
+});
