@@ -6,10 +6,10 @@
 // collection. The script re-executes itself with that option and sums the counts between two markers:
 //   start of a phase: Bun.gc(true) (the count starts at 0), a marker;
 //   the phase: N operations;
-//   end: filler ArrayBuffers of 64 KiB until the next collection starts (seen as a change of heapSize(), which
+//   end: 4 KiB filler arrays until the next collection starts (seen as a change of heapSize(), which
 //   moves only at a collection), a marker with the number of fillers.
 // Bytes of the phase = the counts printed between the markers − fillers × the cost of one filler (calibrated the
-// same way in a phase of fillers alone). Exact to one filler (64 KiB / N per operation), deterministic run to run.
+// same way in a phase of fillers alone). Exact to one filler (4 KiB / N per operation), deterministic run to run.
 //
 // Phases: the bench:e2e message (GET am-data with its headers; the bench NF's 441-octet 200 answer) through each
 // step of the PRINS hop with the default policy, as the SEPPs run them:
@@ -24,6 +24,10 @@ import { SoftwareAeadEngine } from "../hw/aead.ts";
 import defaults from "../config/api-ie-mapping.json" with { type: "json" };
 import { endToEnd } from "../src/datapath/http.ts";
 import { PrinsEngine, type RequestRef } from "../src/n32f/engine.ts";
+import { openJwe, parseCipherBlock, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
+import { reconstruct } from "../src/n32f/reconstruct.ts";
+import { reformatReferenceText } from "../src/n32f/text/reformat-text.ts";
+import { validateBody, validateReceivedBlock } from "../src/openapi/validate.ts";
 import type { HttpMessage } from "../src/n32f/message.ts";
 import type { ProtectionPolicy } from "../src/model/n32.ts";
 import { TrustStore } from "../src/pki/trust.ts";
@@ -83,7 +87,7 @@ if (!process.env.BUN_JSC_logGC) {
   for (const p of phases) {
     if (p.name === "filler") continue;
     const per = (p.bytes - p.fillers * perFiller) / p.n;
-    total += per;
+    if (!p.name.startsWith("d.")) total += per;
     console.log(`${p.name.padEnd(16)} ${per.toFixed(0).padStart(7)} B  (±${(perFiller / p.n).toFixed(0)})`);
   }
   console.log(`alloc engine hop total ${total.toFixed(0)} B per request`);
@@ -93,25 +97,30 @@ if (!process.env.BUN_JSC_logGC) {
 // ------------------------------------------------------------------------------------------------ child
 
 const mark = (s: string) => writeSync(2, `${s}\n`);
-const FILLER = 64 * 1024;
-let sink: unknown;
+const keep: { last: unknown } = { last: null };
+/** A filler: a 4 KiB array of doubles lives in JSC's own heap, so heapSize() moves only when a collection ran
+ *  (an ArrayBuffer's contents count as extra memory at once, and would move it every time). */
+const filler = () => new Array(512).fill(0.5);
+const WARM = 1000;
 
-function phase(name: string, n: number, op: (i: number) => void): void {
+/** `op(i)` for i < WARM (JIT tiers, caches), then measured for i in WARM..WARM+n-1 (inputs: n + WARM of them). */
+function phase(name: string, n: number, op: (i: number) => void, warm = WARM): void {
+  for (let i = 0; i < warm; i++) op(i);
   Bun.gc(true);
   mark(`@@start ${name} ${n}`);
-  for (let i = 0; i < n; i++) op(i);
+  for (let i = warm; i < warm + n; i++) op(i);
   const h = heapSize();
   let fillers = 0;
   while (heapSize() === h) {
-    sink = new ArrayBuffer(FILLER);
+    keep.last = filler();
     fillers++;
   }
   mark(`@@end ${fillers}`);
-  sink = null;
+  keep.last = null;
 }
 
-phase("filler", 2000, () => {
-  sink = new ArrayBuffer(FILLER);
+phase("filler", 20000, () => {
+  keep.last = filler();
 });
 
 const prins = new PrinsEngine({
@@ -164,25 +173,88 @@ for (let i = 0; i < 3000; i++) {
   const w = prins.protectRequest(pair.c, request());
   const o = prins.openRequest(JSON.parse(w.body), pair.pStore);
   const r = prins.protectResponse(pair.p, response(), ref(o.messageId));
-  sink = prins.openResponse(pair.c, JSON.parse(r), ref(w.messageId));
+  keep.last = prins.openResponse(pair.c, JSON.parse(r), ref(w.messageId));
 }
 
 phase("csepp.protect", N, () => {
-  sink = prins.protectRequest(pair.c, request());
+  keep.last = prins.protectRequest(pair.c, request());
 });
 
-let bodies: Buffer[] = Array.from({ length: N }, () => Buffer.from(prins.protectRequest(pair.c, request()).body));
+let bodies: Buffer[] = Array.from({ length: N + WARM }, () =>
+  Buffer.from(prins.protectRequest(pair.c, request()).body),
+);
 phase("psepp.open", N, (i) => {
   const raw = bodies[i]!;
-  sink = prins.openRequest(JSON.parse(raw.toString("utf8")), pair.pStore);
+  keep.last = prins.openRequest(JSON.parse(raw.toString("utf8")), pair.pStore);
 });
 
 phase("psepp.protect", N, () => {
-  sink = prins.protectResponse(pair.p, response(), ref("0123456789abcdef"));
+  keep.last = prins.protectResponse(pair.p, response(), ref("0123456789abcdef"));
 });
 
-const ids = Array.from({ length: N }, (_, i) => i.toString(16).padStart(16, "0"));
+const ids = Array.from({ length: N + WARM }, (_, i) => i.toString(16).padStart(16, "0"));
 bodies = ids.map((id) => Buffer.from(prins.protectResponse(pair.p, response(), ref(id))));
 phase("csepp.open", N, (i) => {
-  sink = prins.openResponse(pair.c, JSON.parse(bodies[i]!.toString("utf8")), ref(ids[i]!));
+  keep.last = prins.openResponse(pair.c, JSON.parse(bodies[i]!.toString("utf8")), ref(ids[i]!));
 });
+
+// ALLOC_DETAIL=1: the steps inside the engine, one phase each (the response direction: the cSEPP's open)
+if (process.env.ALLOC_DETAIL) {
+  const text = bodies[0]!.toString("utf8");
+  const outer = JSON.parse(text);
+  const parsed = parseJwe(outer.reformattedData);
+  const aadText = Buffer.from(parsed.aad).toString("utf8");
+  const block = JSON.parse(aadText);
+  const enc = prins.policiesOf(pair.p).encryption;
+  const md = { n32fContextId: pair.cId, messageId: "0123456789abcdef", authorizedIpxId: "NULL" };
+  const texts = reformatReferenceText(response(), { metaData: md, policy: enc, request: ref("0123456789abcdef") });
+  const aadBytes = Buffer.from(texts.aad);
+  const pt = Buffer.from(texts.plaintext);
+  phase("d.body-text", N, (i) => {
+    keep.last = bodies[i]!.toString("utf8");
+  });
+  phase("d.json-parse", N, () => {
+    keep.last = JSON.parse(text);
+  });
+  phase("d.validate-outer", N, () => {
+    keep.last = validateBody("N32fReformattedRspMsg", outer);
+  });
+  phase("d.parseJwe", N, () => {
+    keep.last = parseJwe(outer.reformattedData);
+  });
+  phase("d.aad-text+parse", N, () => {
+    keep.last = JSON.parse(Buffer.from(parsed.aad).toString("utf8"));
+  });
+  phase("d.validate-block", N, () => {
+    keep.last = validateReceivedBlock("DataToIntegrityProtectBlock", block);
+  });
+  let opened: Uint8Array[] = [];
+  bodies = ids.map((id) => Buffer.from(prins.protectResponse(pair.p, response(), ref(id))));
+  phase("d.openJwe", N, (i) => {
+    const o = JSON.parse(bodies[i]!.toString("utf8"));
+    opened.push(openJwe(pair.c, "response", parseJwe(o.reformattedData)).plaintext);
+  });
+  opened = [];
+  phase("d.(parse+parseJwe)", N, (i) => {
+    const o = JSON.parse(bodies[i]!.toString("utf8"));
+    keep.last = parseJwe(o.reformattedData);
+  });
+  const plainOf = Buffer.from(texts.plaintext);
+  phase("d.parseCipherBlock", N, () => {
+    keep.last = parseCipherBlock(plainOf);
+  });
+  const dte = parseCipherBlock(plainOf);
+  phase("d.reconstruct", N, () => {
+    keep.last = reconstruct(block, dte, { expect: "response" });
+  });
+  phase("d.reformat+text", N, () => {
+    keep.last = reformatReferenceText(response(), { metaData: md, policy: enc, request: ref("0123456789abcdef") });
+  });
+  phase("d.aad-bytes", N, () => {
+    keep.last = Buffer.from(texts.aad, "utf8");
+  });
+  phase("d.protectJwe", N, () => {
+    keep.last = protectJwe(pair.p, "response", aadBytes, pt);
+  });
+  keep.last = aadText;
+}

@@ -75,6 +75,15 @@ interface Policies {
   ownMods: EffectivePolicy;
 }
 
+/** Messages whose aad and plaintext fit are written into one reused buffer; larger ones get their own. */
+const PROTECT_SCRATCH_MAX = 64 * 1024;
+let scratch = Buffer.allocUnsafe(8 * 1024);
+/** The reused buffer, grown to `n` octets (protect is synchronous and not re-entrant). */
+function protectScratch(n: number): Buffer {
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.min(PROTECT_SCRATCH_MAX, Math.max(n, scratch.length * 2)));
+  return scratch;
+}
+
 /** 16 lowercase hex digits from the CSPRNG (P3). */
 export function newMessageId(): string {
   const b = new Uint8Array(8);
@@ -145,8 +154,15 @@ export class PrinsEngine {
       policy: this.policiesOf(ctx).encryption,
       request: req ? { method: req.method, path: req.path, callbackType: req.callbackType } : undefined,
     });
-    const aad = Buffer.from(texts.aad, "utf8");
-    const plaintext = texts.plaintext ? Buffer.from(texts.plaintext, "utf8") : EMPTY;
+    // aad and plaintext as UTF-8 in one reused scratch buffer (not two Buffers per message): protectJwe() encodes the
+    // aad and seals the plaintext synchronously and keeps neither
+    const aadLen = Buffer.byteLength(texts.aad, "utf8");
+    const need = aadLen + (texts.plaintext ? Buffer.byteLength(texts.plaintext, "utf8") : 0);
+    const buf = need <= PROTECT_SCRATCH_MAX ? protectScratch(need) : Buffer.allocUnsafe(need);
+    buf.write(texts.aad, 0, aadLen, "utf8");
+    const aad = buf.subarray(0, aadLen);
+    const plaintext = need > aadLen ? buf.subarray(aadLen, need) : EMPTY;
+    if (need > aadLen) buf.write(texts.plaintext, aadLen, need - aadLen, "utf8");
     let jwe: ProtectedJwe;
     try {
       jwe = protectJwe(ctx, kind, aad, plaintext);
