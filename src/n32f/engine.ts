@@ -18,6 +18,7 @@ import type {
 import { validateBody, validateReceivedBlock } from "../openapi/validate.ts";
 import type { N32fContext, N32fMessageKind } from "./context.ts";
 import type { N32fContextStore } from "./context-store.ts";
+import { asBuffer } from "./b64.ts";
 import { N32fError } from "./errors.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe, type ParsedJwe, type ProtectedJwe } from "./jwe.ts";
 import type { HttpMessage } from "./message.ts";
@@ -258,7 +259,7 @@ export class PrinsEngine {
     const parsed = parseJwe(msg.reformattedData);
     let block: DataToIntegrityProtectBlock;
     try {
-      block = JSON.parse(Buffer.from(parsed.aad.buffer, parsed.aad.byteOffset, parsed.aad.byteLength).toString("utf8"));
+      block = JSON.parse(asBuffer(parsed.aad).toString("utf8")); // at once: parsed.aad is a reused buffer
     } catch {
       throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "aad is not JSON", {
         failureReason: "INVALID_JSON_POINTER",
