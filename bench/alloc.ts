@@ -87,7 +87,7 @@ if (!process.env.BUN_JSC_logGC) {
   for (const p of phases) {
     if (p.name === "filler") continue;
     const per = (p.bytes - p.fillers * perFiller) / p.n;
-    if (!p.name.startsWith("d.")) total += per;
+    if (/^[cp]sepp\./.test(p.name)) total += per;
     console.log(`${p.name.padEnd(16)} ${per.toFixed(0).padStart(7)} B  (±${(perFiller / p.n).toFixed(0)})`);
   }
   console.log(`alloc engine hop total ${total.toFixed(0)} B per request`);
@@ -197,6 +197,21 @@ bodies = ids.map((id) => Buffer.from(prins.protectResponse(pair.p, response(), r
 phase("csepp.open", N, (i) => {
   keep.last = prins.openResponse(pair.c, JSON.parse(bodies[i]!.toString("utf8")), ref(ids[i]!));
 });
+
+// ALLOC_TEXT=1: the protect phases again with the opt-in text reformatting (reformatEngine "text")
+if (process.env.ALLOC_TEXT) {
+  const textEngine = new PrinsEngine({
+    defaults: defaults as ProtectionPolicy,
+    riTrust: { verifyRiCert: (c, id, now) => new TrustStore([]).verifyRiCert(c, id, now) },
+    reformatEngine: "text",
+  });
+  phase("t.csepp.protect", N, () => {
+    keep.last = textEngine.protectRequest(pair.c, request());
+  });
+  phase("t.psepp.protect", N, () => {
+    keep.last = textEngine.protectResponse(pair.p, response(), ref("0123456789abcdef"));
+  });
+}
 
 // ALLOC_DETAIL=1: the steps inside the engine, one phase each (the response direction: the cSEPP's open)
 if (process.env.ALLOC_DETAIL) {

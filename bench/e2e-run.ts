@@ -117,6 +117,8 @@ interface Result {
   threads: Array<Record<ThreadClass, number>>;
   /** per process: bytes JSC allocated during the run (--gc-bytes; NaN without) */
   gcBytes: number[];
+  /** per process: collections counted in gcBytes (the figure is exact to ± one cycle's bytes) */
+  gcCycles: number[];
 }
 
 /**
@@ -125,16 +127,33 @@ interface Result {
  * process. A run's figure is the sum of the collections it saw: exact to one cycle (a few MB) over the run, with
  * the timer-started collections (which reset the count without printing it) turned off.
  */
+const GC_BYTES_ENV: Record<string, string> = {
+  BUN_JSC_logGC: "1",
+  BUN_JSC_percentCPUPerMBForEdenTimer: "0.000000001",
+  BUN_JSC_percentCPUPerMBForFullTimer: "0.000000001",
+  BUN_GC_TIMER_DISABLE: "1",
+  // smaller cycles (eden ≈ a quarter of the live heap instead of ≥ 32 MB), so that a run sees many of them and the
+  // figure is exact to a few hundred octets per request; no full collection forced by the small eden
+  BUN_JSC_largeHeapSize: String(2 * 1024 * 1024),
+  BUN_JSC_smallHeapGrowthFactor: "1.25",
+  BUN_JSC_mediumHeapGrowthFactor: "1.25",
+  BUN_JSC_largeHeapGrowthFactor: "1.25",
+  BUN_JSC_minEdenToOldGenerationRatio: "0",
+};
 const gcBytesOf = new Map<number, number>();
+const gcCyclesOf = new Map<number, number>();
 function countGcBytes(pid: number, stderr: NodeJS.ReadableStream): void {
   let rest = "";
   gcBytesOf.set(pid, 0);
+  gcCyclesOf.set(pid, 0);
   stderr.on("data", (d: Buffer) => {
     const lines = (rest + d.toString("latin1")).split("\n");
     rest = lines.pop()!;
     for (const l of lines) {
       const m = /bytes allocated this cycle: (\d+)/.exec(l);
-      if (m) gcBytesOf.set(pid, gcBytesOf.get(pid)! + Number(m[1]));
+      if (!m) continue;
+      gcBytesOf.set(pid, gcBytesOf.get(pid)! + Number(m[1]));
+      gcCyclesOf.set(pid, gcCyclesOf.get(pid)! + 1);
     }
   });
 }
@@ -284,6 +303,7 @@ async function h2load(
   const log = join(dir, `${name}.h2load.log`);
   const before = procs.map((p) => cpuSeconds(p.pid));
   const gcBefore = procs.map((p) => gcBytesOf.get(p.pid) ?? NaN);
+  const cyclesBefore = procs.map((p) => gcCyclesOf.get(p.pid) ?? NaN);
   const threadsBefore = procs.map((p) => threadTimes(p.pid));
   const t0 = performance.now();
   const r = await run(
@@ -301,6 +321,7 @@ async function h2load(
   const wall = (performance.now() - t0) / 1000;
   const after = procs.map((p) => cpuSeconds(p.pid));
   const gcAfter = procs.map((p) => gcBytesOf.get(p.pid) ?? NaN);
+  const cyclesAfter = procs.map((p) => gcCyclesOf.get(p.pid) ?? NaN);
   const threadsAfter = procs.map((p) => threadTimes(p.pid));
   if (r.code !== 0) throw new Error(`${name}: h2load failed (${r.code}): ${r.err || r.out}`);
   const m = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(r.out);
@@ -331,6 +352,7 @@ async function h2load(
     }),
     threads: procs.map((_p, i) => threadDelta(threadsBefore[i]!, threadsAfter[i]!)),
     gcBytes: procs.map((_p, i) => gcAfter[i]! - gcBefore[i]!),
+    gcCycles: procs.map((_p, i) => cyclesAfter[i]! - cyclesBefore[i]!),
   };
 }
 
@@ -341,12 +363,15 @@ async function daemon(
   args: string[],
   ready: (out: string) => boolean | Promise<boolean>,
   timeoutMs = 15000,
+  env?: Record<string, string>,
 ) {
-  const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env ? { ...process.env, ...env } : undefined });
   let out = "";
   const add = (d: Buffer) => (out = (out + d.toString()).slice(-20000));
   p.stdout!.on("data", add);
-  p.stderr!.on("data", add);
+  // --gc-bytes: stderr carries the GC log, counted instead of kept
+  if (env?.BUN_JSC_logGC) countGcBytes(p.pid!, p.stderr!);
+  else p.stderr!.on("data", add);
   const exited = new Promise<void>((r) => p.once("exit", () => r()));
   try {
     await waitFor(
@@ -509,7 +534,14 @@ async function main() {
       const vp = join(pki.visited.dir, "var/pki");
       const hp = join(pki.home.dir, "var/pki");
       const proxy = async (what: string, opts: unknown) => {
-        const d = await daemon(what, BUN, [join(ROOT, script), JSON.stringify(opts)], (s) => /\{"port":\d+\}/.test(s));
+        const d = await daemon(
+          what,
+          BUN,
+          [join(ROOT, script), JSON.stringify(opts)],
+          (s) => /\{"port":\d+\}/.test(s),
+          15000,
+          o.gcBytes ? GC_BYTES_ENV : undefined,
+        );
         stops.push(() => d.stop());
         return { ...d, port: Number(/"port":(\d+)/.exec(d.output())![1]) };
       };
@@ -575,13 +607,7 @@ async function main() {
         });
       // the collections JSC's timers (and Bun's) start would reset the count unprinted: off, so that every collection
       // is one started by the count (the CPU figures of such a run are not comparable with others)
-      if (o.gcBytes)
-        Object.assign(env, {
-          BUN_JSC_logGC: "1",
-          BUN_JSC_percentCPUPerMBForEdenTimer: "0.000000001",
-          BUN_JSC_percentCPUPerMBForFullTimer: "0.000000001",
-          BUN_GC_TIMER_DISABLE: "1",
-        });
+      if (o.gcBytes) Object.assign(env, GC_BYTES_ENV);
       const { visited: v, home: h, stop } = await startPair(pair, { env });
       if (o.gcBytes) {
         countGcBytes(v.proc.pid!, v.proc.stderr!);
@@ -649,6 +675,8 @@ async function main() {
         ),
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
         kbPerRequest: med(rs.map((r) => r.gcBytes[i]! / 1024 / Math.max(1, r.done))),
+        // one cycle's bytes per request: how far the figure may be off (the run's first and last cycles)
+        kbError: med(rs.map((r) => r.gcBytes[i]! / Math.max(1, r.gcCycles[i]!) / 1024 / Math.max(1, r.done))),
       })),
     };
   });
@@ -670,7 +698,7 @@ async function main() {
   for (const r of results)
     if (r.cpu.some((c) => Number.isFinite(c.kbPerRequest)))
       console.log(
-        `#   ${r.name} allocated: ${r.cpu.map((c) => `${c.name} ${f(c.kbPerRequest)} KB`).join(", ")} per request (JSC count)`,
+        `#   ${r.name} allocated: ${r.cpu.map((c) => `${c.name} ${f(c.kbPerRequest)} KB (±${f(c.kbError)})`).join(", ")} per request (JSC count)`,
       );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");
