@@ -7,6 +7,10 @@
 #
 # Flags:
 #   --minify                 smaller bundle;
+#   --bytecode --format=esm  the bundle is embedded as precompiled JavaScriptCore bytecode as well, so a start does
+#                            not parse its ~2 MB of JavaScript (about 60 ms of the start-up on x64, docs/PERFORMANCE.md
+#                            "Start-up"); ESM keeps the worker entry's module semantics (the default, CommonJS, would
+#                            not allow top-level await);
 #   --sourcemap=linked       Bun embeds the source map in the executable, so stack traces name src/… lines
 #                            even when minified; the side .map file is not needed and is removed;
 #   --reject-unresolved      fail the build if any import()/require() cannot be resolved at build time, so
@@ -45,7 +49,7 @@ for t in "${targets[@]}"; do
   out="$DIST/sepp-$t"
   tmp="$out.tmp.$$"
   # src/workers/worker.ts is a second entry point: the data-path workers (workers > 1) load it from the binary
-  "$BUN" build src/main.ts src/workers/worker.ts --compile --minify --sourcemap=linked --reject-unresolved \
+  "$BUN" build src/main.ts src/workers/worker.ts --compile --bytecode --format=esm --minify --sourcemap=linked --reject-unresolved \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --target="bun-$t" --define "SEPP_BUILD_VERSION=\"$VERSION\"" --metafile="$out.meta.json" --outfile="$tmp"
   rm -f "$tmp.map" "$DIST/worker.js.map" # the embedded maps are inside the executable; the side files are not needed

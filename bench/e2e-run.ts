@@ -12,404 +12,20 @@
 // medians (and the min–max of req/s) over the rounds are printed. --quick: 1 s runs, to check it works.
 // The SEPPs are real processes (scripts/lib/pair.ts: dev PKI, N32-c handshake) at log level info.
 // Each run: (first round: a warm-up run), then a fixed-duration run with a per-request log (p50/p99 from it), and the
-// CPU time of each proxy process from /proc/<pid>/stat (utime+stime) before and after.
-import { spawn } from "node:child_process";
-import http2 from "node:http2";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// CPU time of each proxy process from /proc/<pid>/stat (utime+stime) before and after. Parts: bench/e2e/ (options,
+// one measured h2load run, /proc readings, helper processes); this file sets the scenarios up and reports.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { AM_DATA } from "./nf-h2.ts";
-import { HOME, HOME_UDM, VISITED, freePort, startPair, waitFor, writePair } from "../scripts/lib/pair.ts";
+import { HOME, HOME_UDM, VISITED, freePort, startPair, writePair } from "../scripts/lib/pair.ts";
+
+import { PATH, type Result, h2load } from "./e2e/h2load.ts";
+import { parseArgs } from "./e2e/opts.ts";
+import { daemon, listening } from "./e2e/daemon.ts";
+import { GC_BYTES_ENV, countGcBytes } from "./e2e/gc-bytes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
-
-interface Opts {
-  duration: number;
-  warmup: number;
-  clients: number;
-  streams: number;
-  only: Set<string>;
-  /** NF engine: Bun.serve native HTTP/2 (default) or node:http2 */
-  nf: "serve" | "node";
-  /** rounds: each scenario runs once per round, alternating with the others; medians and spread over them */
-  rounds: number;
-  /** write a CPU profile of each SEPP (bun --cpu-prof) into this directory */
-  profile?: string;
-  /** a fixed request rate (all clients together) for the measured run: CPU per request at equal load */
-  rps?: number;
-  /** the SEPPs tier their hot code up to FTL after fewer executions (JSC options): the steady state sooner */
-  ftlSoon: boolean;
-  /** the SEPPs log their GCs (BUN_JSC_logGC): JSC's bytes allocated per request, per process */
-  gcBytes: boolean;
-}
-
-function parseArgs(argv: string[]): Opts {
-  const o: Opts = {
-    duration: 6,
-    warmup: 1,
-    rounds: 3,
-    clients: 4,
-    streams: 16,
-    only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls", "prins-w1", "prins-w2"]),
-    nf: "serve",
-    ftlSoon: false,
-    gcBytes: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const int = (v: string, lo: number, hi: number) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${a} must be an integer in ${lo}..${hi}`);
-      return n;
-    };
-    if (a === "--duration") o.duration = int(next(), 1, 30);
-    else if (a === "--warmup") o.warmup = int(next(), 0, 10);
-    else if (a === "-c" || a === "--clients") o.clients = int(next(), 1, 64);
-    else if (a === "-m" || a === "--streams") o.streams = int(next(), 1, 256);
-    else if (a === "--rounds") o.rounds = int(next(), 1, 5);
-    else if (a === "--quick") {
-      // a check that everything works, not a measurement: 1 s per run, no warm-up
-      o.duration = 1;
-      o.warmup = 0;
-    } else if (a === "--only") o.only = new Set(next().split(","));
-    else if (a === "--profile") o.profile = resolve(next());
-    else if (a === "--rps") o.rps = int(next(), 1, 1_000_000);
-    else if (a === "--ftl-soon") o.ftlSoon = true;
-    else if (a === "--gc-bytes") o.gcBytes = true;
-    else if (a === "--nf") {
-      const v = next();
-      if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
-      o.nf = v;
-    } else
-      throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --gc-bytes)`,
-      );
-  }
-  return o;
-}
-
-const SUPI = "imsi-262010000000001";
-const PATH = `/nudm-sdm/v2/${SUPI}/am-data?plmn-id=%7B%22mcc%22%3A%22234%22%2C%22mnc%22%3A%2215%22%7D`;
-// a JWT-shaped access token whose consumerPlmnId is the visited PLMN (the pSEPP checks it, TS 33.517 4.2.2.4)
-const TOKEN = `Bearer eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.${Buffer.from(JSON.stringify({ iss: "nrf", sub: "amf-1", aud: "nudm-sdm", scope: "nudm-sdm", exp: 4102444800, consumerPlmnId: { mcc: "234", mnc: "15" } })).toString("base64url")}.c2lnbmF0dXJl`;
-const NF_HEADERS = [
-  "accept: application/json",
-  `authorization: ${TOKEN}`,
-  "user-agent: AMF-6a0c4a4e-0f4e-4a38-9a33-7a0f1b5b0a01",
-];
-
-interface Result {
-  name: string;
-  rps: number;
-  done: number;
-  ok: number;
-  failed: number;
-  p50: number;
-  p99: number;
-  cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number }>;
-  /** per process: seconds by thread class (main JS thread, JIT compiler threads, GC helpers, the rest) */
-  threads: Array<Record<ThreadClass, number>>;
-  /** per process: bytes JSC allocated during the run (--gc-bytes; NaN without) */
-  gcBytes: number[];
-  /** per process: collections counted in gcBytes (the figure is exact to ± one cycle's bytes) */
-  gcCycles: number[];
-}
-
-/**
- * --gc-bytes: JSC's count of bytes allocated in each GC cycle (cells, strings, ArrayBuffer contents), which
- * BUN_JSC_logGC=1 prints on stderr when the count starts a collection ("bytes allocated this cycle: N"), summed per
- * process. A run's figure is the sum of the collections it saw: exact to one cycle (a few MB) over the run, with
- * the timer-started collections (which reset the count without printing it) turned off.
- */
-const GC_BYTES_ENV: Record<string, string> = {
-  BUN_JSC_logGC: "1",
-  BUN_JSC_percentCPUPerMBForEdenTimer: "0.000000001",
-  BUN_JSC_percentCPUPerMBForFullTimer: "0.000000001",
-  BUN_GC_TIMER_DISABLE: "1",
-  // smaller cycles (eden ≈ a quarter of the live heap instead of ≥ 32 MB), so that a run sees many of them and the
-  // figure is exact to a few hundred octets per request; no full collection forced by the small eden
-  BUN_JSC_largeHeapSize: String(2 * 1024 * 1024),
-  BUN_JSC_smallHeapGrowthFactor: "1.25",
-  BUN_JSC_mediumHeapGrowthFactor: "1.25",
-  BUN_JSC_largeHeapGrowthFactor: "1.25",
-  BUN_JSC_minEdenToOldGenerationRatio: "0",
-};
-const gcBytesOf = new Map<number, number>();
-const gcCyclesOf = new Map<number, number>();
-function countGcBytes(pid: number, stderr: NodeJS.ReadableStream): void {
-  let rest = "";
-  gcBytesOf.set(pid, 0);
-  gcCyclesOf.set(pid, 0);
-  stderr.on("data", (d: Buffer) => {
-    const lines = (rest + d.toString("latin1")).split("\n");
-    rest = lines.pop()!;
-    for (const l of lines) {
-      const m = /bytes allocated this cycle: (\d+)/.exec(l);
-      if (!m) continue;
-      gcBytesOf.set(pid, gcBytesOf.get(pid)! + Number(m[1]));
-      gcCyclesOf.set(pid, gcCyclesOf.get(pid)! + 1);
-    }
-  });
-}
-
-type ThreadClass = "main" | "jit" | "gc" | "other";
-
-/** utime+stime in seconds of each thread of a process, by tid, with its class: where a Bun process's CPU goes
- *  besides the JS thread (JSC compiles on JITWorker threads, marks on HeapHelper threads; the rest is mimalloc's
- *  scavenger, I/O, timers, and the data-path worker threads of the prins-w* set-ups). */
-function threadTimes(pid: number): Map<string, { c: ThreadClass; t: number }> {
-  const out = new Map<string, { c: ThreadClass; t: number }>();
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const comm = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"));
-      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-      const c: ThreadClass =
-        Number(tid) === pid ? "main" : comm === "JITWorker" ? "jit" : comm === "HeapHelper" ? "gc" : "other";
-      out.set(tid, { c, t: (Number(f[11]) + Number(f[12])) / 100 });
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-/** Seconds by thread class between two snapshots; a thread that ended meanwhile is not counted (its last figures are gone). */
-function threadDelta(
-  before: Map<string, { c: ThreadClass; t: number }>,
-  after: Map<string, { c: ThreadClass; t: number }>,
-): Record<ThreadClass, number> {
-  const out: Record<ThreadClass, number> = { main: 0, jit: 0, gc: 0, other: 0 };
-  for (const [tid, a] of after) out[a.c] += a.t - (before.get(tid)?.t ?? 0);
-  return out;
-}
-
-/** Peak resident set (VmHWM) of a process since it started, MiB (issue 11: ≤ 120 MB per worker under this load). */
-function peakRssMb(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function statFields(pid: number): string[] {
-  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // fields after "(comm)" start at field 3 (state): ppid is field 4, utime 14, stime 15
-  return s.slice(s.lastIndexOf(")") + 2).split(" ");
-}
-
-/** utime+stime in seconds of a process (all its threads) and of its child processes (nghttpx forks its worker). */
-function cpuSeconds(pid: number): number {
-  const f = statFields(pid);
-  let t = (Number(f[11]) + Number(f[12])) / 100; // CLK_TCK is 100 on Linux
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d) || Number(d) === pid) continue;
-    try {
-      if (Number(statFields(Number(d))[1]) === pid) t += cpuSeconds(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return t;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  timeoutMs: number,
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20000)));
-    p.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-20000)));
-    const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-    p.once("error", (e) => {
-      clearTimeout(t);
-      rej(e);
-    });
-    p.once("exit", (code) => {
-      clearTimeout(t);
-      res({ code, out, err });
-    });
-  });
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-/** One request before the load: the set-up must answer 200 with the NF's very body (h2load only counts statuses). */
-function probe(name: string, url: string, authority: string): Promise<void> {
-  const u = new URL(url);
-  return new Promise((res, rej) => {
-    const c = http2.connect(u.origin);
-    const t = setTimeout(() => done(new Error(`${name}: probe timed out`)), 10000);
-    const done = (e?: Error) => {
-      clearTimeout(t);
-      c.destroy();
-      if (e) rej(e);
-      else res();
-    };
-    c.on("error", (e) => done(new Error(`${name}: probe failed: ${e.message}`)));
-    const headers: http2.OutgoingHttpHeaders = { ":path": u.pathname + u.search, ":authority": authority };
-    for (const h of NF_HEADERS) headers[h.slice(0, h.indexOf(":"))] = h.slice(h.indexOf(":") + 2);
-    const st = c.request(headers);
-    let status = 0;
-    let body = "";
-    st.on("response", (h) => (status = Number(h[":status"])));
-    st.on("data", (d: Buffer) => (body += d.toString()));
-    st.on("end", () => {
-      if (status !== 200) return done(new Error(`${name}: probe answered ${status}: ${body.slice(0, 300)}`));
-      if (JSON.stringify(JSON.parse(body)) !== JSON.stringify(AM_DATA))
-        return done(new Error(`${name}: probe body is not the NF's answer: ${body.slice(0, 300)}`));
-      done();
-    });
-    st.on("error", (e) => done(new Error(`${name}: probe failed: ${e.message}`)));
-  });
-}
-
-async function h2load(
-  o: Opts,
-  dir: string,
-  name: string,
-  url: string,
-  authority: string | null,
-  procs: Array<{ name: string; pid: number }>,
-): Promise<Result> {
-  if (authority) await probe(name, url, authority);
-  const headers = [...NF_HEADERS, ...(authority ? [`:authority: ${authority}`] : [])].flatMap((h) => ["-H", h]);
-  const base = ["-t", "1", "-c", String(o.clients), "-m", String(o.streams), ...headers];
-  if (o.warmup > 0) {
-    const w = await run("h2load", [...base, "-D", String(o.warmup), url], (o.warmup + 20) * 1000);
-    if (w.code !== 0) throw new Error(`${name}: h2load warm-up failed (${w.code}): ${w.err || w.out}`);
-  }
-  const log = join(dir, `${name}.h2load.log`);
-  const before = procs.map((p) => cpuSeconds(p.pid));
-  const gcBefore = procs.map((p) => gcBytesOf.get(p.pid) ?? NaN);
-  const cyclesBefore = procs.map((p) => gcCyclesOf.get(p.pid) ?? NaN);
-  const threadsBefore = procs.map((p) => threadTimes(p.pid));
-  const t0 = performance.now();
-  const r = await run(
-    "h2load",
-    [
-      ...base,
-      ...(o.rps ? ["--rps", String(Math.max(1, Math.round(o.rps / o.clients)))] : []),
-      "-D",
-      String(o.duration),
-      `--log-file=${log}`,
-      url,
-    ],
-    (o.duration + 30) * 1000,
-  );
-  const wall = (performance.now() - t0) / 1000;
-  const after = procs.map((p) => cpuSeconds(p.pid));
-  const gcAfter = procs.map((p) => gcBytesOf.get(p.pid) ?? NaN);
-  const cyclesAfter = procs.map((p) => gcCyclesOf.get(p.pid) ?? NaN);
-  const threadsAfter = procs.map((p) => threadTimes(p.pid));
-  if (r.code !== 0) throw new Error(`${name}: h2load failed (${r.code}): ${r.err || r.out}`);
-  const m = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(r.out);
-  const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed/.exec(r.out);
-  const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(r.out);
-  if (!m || !req || !codes) throw new Error(`${name}: cannot read the h2load output:\n${r.out}`);
-  // per-request log: start (µs since epoch) \t status \t duration (µs); only 2xx count as served
-  const lines = readFileSync(log, "utf8").split("\n");
-  const lat = new Float64Array(lines.length);
-  let n = 0;
-  for (const line of lines) {
-    const [, status, us] = line.split("\t");
-    if (status?.startsWith("2") && us) lat[n++] = Number(us) / 1000;
-  }
-  const sorted = lat.subarray(0, n).sort();
-  const ok2xx = Number(codes[1]);
-  return {
-    name,
-    rps: Number(m[3]),
-    done: Number(req[3]),
-    ok: ok2xx,
-    failed: Number(req[3]) - ok2xx + Number(req[5]),
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    cpu: procs.map((p, i) => {
-      const s = after[i]! - before[i]!;
-      return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: peakRssMb(p.pid) };
-    }),
-    threads: procs.map((_p, i) => threadDelta(threadsBefore[i]!, threadsAfter[i]!)),
-    gcBytes: procs.map((_p, i) => gcAfter[i]! - gcBefore[i]!),
-    gcCycles: procs.map((_p, i) => cyclesAfter[i]! - cyclesBefore[i]!),
-  };
-}
-
-/** A long-running helper process; resolves once `ready` says so from its stdout/stderr. */
-async function daemon(
-  name: string,
-  cmd: string,
-  args: string[],
-  ready: (out: string) => boolean | Promise<boolean>,
-  timeoutMs = 15000,
-  env?: Record<string, string>,
-) {
-  const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env ? { ...process.env, ...env } : undefined });
-  let out = "";
-  const add = (d: Buffer) => (out = (out + d.toString()).slice(-20000));
-  p.stdout!.on("data", add);
-  // --gc-bytes: stderr carries the GC log, counted instead of kept
-  if (env?.BUN_JSC_logGC) countGcBytes(p.pid!, p.stderr!);
-  else p.stderr!.on("data", add);
-  const exited = new Promise<void>((r) => p.once("exit", () => r()));
-  try {
-    await waitFor(
-      name,
-      () => {
-        if (p.exitCode !== null) throw new Error(`${name} exited (${p.exitCode}): ${out}`);
-        return ready(out);
-      },
-      timeoutMs,
-      50,
-    );
-  } catch (e) {
-    p.kill("SIGKILL");
-    throw e;
-  }
-  return {
-    pid: p.pid!,
-    output: () => out,
-    async stop() {
-      if (p.exitCode !== null || p.signalCode !== null) return;
-      p.kill("SIGTERM");
-      const t = setTimeout(() => p.kill("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
-/** A TCP port accepts connections. */
-async function listening(port: number): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A set-up under load: where h2load sends, the processes whose CPU is counted, how to stop it. */
 interface Scenario {
@@ -597,7 +213,11 @@ async function main() {
         },
       });
       const env: Record<string, string> = { SEPP_LOG_LEVEL: "info" };
-      if (o.profile) env.BUN_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`;
+      const bunOptions = [
+        ...(o.profile ? [`--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`] : []),
+        ...(o.smol ? ["--smol"] : []),
+      ];
+      if (bunOptions.length) env.BUN_OPTIONS = bunOptions.join(" ");
       // JSC tiers a function up to FTL after ~10^5 executions: at a few thousand requests per second the PRINS
       // code is still being compiled (30-100 ms per function) through a 10 s run; a lower threshold gets there first
       if (o.ftlSoon)
@@ -605,8 +225,6 @@ async function main() {
           BUN_JSC_thresholdForFTLOptimizeAfterWarmUp: "5000",
           BUN_JSC_thresholdForFTLOptimizeSoon: "500",
         });
-      // the collections JSC's timers (and Bun's) start would reset the count unprinted: off, so that every collection
-      // is one started by the count (the CPU figures of such a run are not comparable with others)
       if (o.gcBytes) Object.assign(env, GC_BYTES_ENV);
       const { visited: v, home: h, stop } = await startPair(pair, { env });
       if (o.gcBytes) {
@@ -624,6 +242,7 @@ async function main() {
         procs: [
           { name: "cSEPP", pid: v.proc.pid! },
           { name: "pSEPP", pid: h.proc.pid! },
+          { name: "nf", pid: nf.pid },
         ],
       });
     }
@@ -671,12 +290,16 @@ async function main() {
         pct: med(rs.map((r) => r.cpu[i]!.pct)),
         us: med(rs.map((r) => (1e6 * r.cpu[i]!.seconds) / Math.max(1, r.done))),
         threads: (["main", "jit", "gc", "other"] as const).map(
-          (k) => [k, med(rs.map((r) => (1e6 * r.threads[i]![k]) / Math.max(1, r.done)))] as const,
+          (k) => [k, med(rs.map((r) => (1e6 * (r.threads[i]?.[k] ?? 0)) / Math.max(1, r.done)))] as const,
         ),
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
-        kbPerRequest: med(rs.map((r) => r.gcBytes[i]! / 1024 / Math.max(1, r.done))),
-        // one cycle's bytes per request: how far the figure may be off (the run's first and last cycles)
-        kbError: med(rs.map((r) => r.gcBytes[i]! / Math.max(1, r.gcCycles[i]!) / 1024 / Math.max(1, r.done))),
+        // --gc-bytes: KB allocated per request, and one cycle's KB per request (how far it may be off)
+        kb: med(rs.map((r) => (r.gc[i]?.bytes ?? Number.NaN) / 1024 / Math.max(1, r.done))),
+        kbError: med(
+          rs.map(
+            (r) => (r.gc[i]?.bytes ?? Number.NaN) / Math.max(1, r.gc[i]?.cycles ?? 0) / 1024 / Math.max(1, r.done),
+          ),
+        ),
       })),
     };
   });
@@ -686,19 +309,24 @@ async function main() {
   for (const r of results)
     console.log(
       `${r.name.padEnd(17)} ${f(r.rps, 0).padStart(7)} (${r.spread})`.padEnd(42) +
-        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs ${f(c.peakMb, 0)}MB`).join(", ")}`,
+        `${f(r.p50, 2).padStart(6)}  ${f(r.p99, 2).padStart(6)}  ${`${r.ok}/${r.done}`.padEnd(16)}  ${r.cpu.map((c) => `${c.name} ${f(c.pct, 0)}% ${f(c.us, 0)}µs${Number.isFinite(c.peakMb) ? ` ${f(c.peakMb, 0)}MB` : ""}`).join(", ")}`,
     );
   // the Bun processes' CPU by thread (µs per request, medians): JIT compilation still running in a short run shows here
   for (const r of results)
     if (r.cpu.some((c) => c.threads.some(([k, v]) => k !== "main" && v > 0)))
       console.log(
-        `#   ${r.name} threads: ${r.cpu.map((c) => `${c.name} ${c.threads.map(([k, v]) => `${k} ${f(v, 0)}`).join(" ")}`).join("; ")}`,
+        `#   ${r.name} threads: ${r.cpu
+          .filter((c) => c.name !== "h2load")
+          .map((c) => `${c.name} ${c.threads.map(([k, v]) => `${k} ${f(v, 0)}`).join(" ")}`)
+          .join("; ")}`,
       );
-  // --gc-bytes: JSC's bytes allocated per request (medians), per SEPP process
   for (const r of results)
-    if (r.cpu.some((c) => Number.isFinite(c.kbPerRequest)))
+    if (r.cpu.some((c) => Number.isFinite(c.kb)))
       console.log(
-        `#   ${r.name} allocated: ${r.cpu.map((c) => `${c.name} ${f(c.kbPerRequest)} KB (±${f(c.kbError)})`).join(", ")} per request (JSC count)`,
+        `#   ${r.name} allocated: ${r.cpu
+          .filter((c) => Number.isFinite(c.kb))
+          .map((c) => `${c.name} ${f(c.kb)} KB (±${f(c.kbError)})`)
+          .join(", ")} per request (JSC count)`,
       );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");

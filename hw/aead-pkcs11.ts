@@ -14,6 +14,36 @@ import type { Session } from "./pkcs11/module.ts";
 import { TokenUnavailableError, type Pkcs11Token } from "./pkcs11/token.ts";
 
 const SCRATCH = new Uint8Array(1);
+
+/**
+ * What a data-path worker needs to run the pkcs11 engine in its own thread (a structured clone, postMessage): the
+ * module path, the process's Cryptoki gate (pkcs11/gate.ts, shared memory) and the CK_GCM_PARAMS layout when the
+ * main thread's engine knows it already.
+ */
+export interface Pkcs11AeadHandoff {
+  engine: "pkcs11";
+  module: string;
+  gate: SharedArrayBuffer;
+  layout: GcmLayout | null;
+}
+
+/** An N32-f key as a session object (CKA_TOKEN false): sensitive, never extractable, AES-GCM only (P1). */
+export function createAeadKeyObject(session: Session, raw: Uint8Array): number {
+  return session.createObject([
+    [CKA.CLASS, CKO.SECRET_KEY],
+    [CKA.KEY_TYPE, CKK.AES],
+    [CKA.TOKEN, false],
+    [CKA.PRIVATE, true],
+    [CKA.SENSITIVE, true],
+    [CKA.EXTRACTABLE, false],
+    [CKA.ENCRYPT, true],
+    [CKA.DECRYPT, true],
+    [CKA.WRAP, false],
+    [CKA.UNWRAP, false],
+    [CKA.DERIVE, false],
+    [CKA.VALUE, raw],
+  ]);
+}
 /** Largest message the engine accepts (N32-f bodies are bounded far below this). */
 const MAX_DATA = 16 * 1024 * 1024;
 
@@ -92,7 +122,10 @@ export class Pkcs11AeadEngine implements AeadEngine {
     // The token came back: if the reconnect ended our session (C_Finalize/C_Initialize), every key imported
     // through it is gone. Open a fresh session now and tell the owners of the N32-f contexts.
     this.#unsubscribe = token.onHealth((healthy) => {
-      if (!healthy) return;
+      if (!healthy) {
+        token.module.gate.publish(null); // the workers' engines refuse new keys until the token is back
+        return;
+      }
       const lost = this.#session !== null && !this.#session.alive;
       try {
         this.#ready();
@@ -140,24 +173,42 @@ export class Pkcs11AeadEngine implements AeadEngine {
       this.#gcm = new GcmMechanism(this.#layout);
     }
     this.#session = s;
+    // the data-path workers' engines (aead-pkcs11-worker.ts) open their sessions on this slot
+    this.#token.module.gate.publish(s.slot);
     return s;
   }
 
+  /**
+   * What a data-path worker needs to run this engine in its own thread (openAeadForWorker, hw/index.ts): the
+   * module path, the process's Cryptoki gate (shared memory) and the CK_GCM_PARAMS layout once known. No PIN: the
+   * login state is the process's, so the worker's sessions are logged in already.
+   */
+  workerHandoff(): Pkcs11AeadHandoff {
+    const m = this.#token.module;
+    return { engine: "pkcs11", module: m.path, gate: m.gate.buffer, layout: this.#layout };
+  }
+
+  /**
+   * The N32-f keys in the token now: the secret-key session objects this process holds (PKCS#11: the session
+   * objects of every session of the application, the workers' included, are visible to each of its sessions).
+   * Null while the token is not usable.
+   */
+  sessionKeys(): number | null {
+    try {
+      return this.#token.withSession(
+        (s) =>
+          s.findObjects([
+            [CKA.CLASS, CKO.SECRET_KEY],
+            [CKA.TOKEN, false],
+          ]).length,
+      );
+    } catch {
+      return null;
+    }
+  }
+
   #create(session: Session, raw: Uint8Array): number {
-    return session.createObject([
-      [CKA.CLASS, CKO.SECRET_KEY],
-      [CKA.KEY_TYPE, CKK.AES],
-      [CKA.TOKEN, false],
-      [CKA.PRIVATE, true],
-      [CKA.SENSITIVE, true],
-      [CKA.EXTRACTABLE, false],
-      [CKA.ENCRYPT, true],
-      [CKA.DECRYPT, true],
-      [CKA.WRAP, false],
-      [CKA.UNWRAP, false],
-      [CKA.DERIVE, false],
-      [CKA.VALUE, raw],
-    ]);
+    return createAeadKeyObject(session, raw);
   }
 
   importKey(raw: Uint8Array): AeadKey {
@@ -190,44 +241,17 @@ export class Pkcs11AeadEngine implements AeadEngine {
 
   seal(key: AeadKey, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): SealResult {
     const k = this.#key(key);
-    if (iv.length !== GCM_IV_LENGTH) throw new AeadKeyError(`IV must be ${GCM_IV_LENGTH} octets`);
-    if (plaintext.length > MAX_DATA || aad.length > MAX_DATA) throw new AeadKeyError("message too large");
-    const handle = k.handle;
-    const s = k.session;
-    const f = s.fns;
-    let rv = f.C_EncryptInit(s.handle, this.#gcm!.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
-    if (rv !== CKR.OK) throw this.#fail("C_EncryptInit", rv);
-    const out = new Uint8Array(plaintext.length + GCM_TAG_LENGTH);
-    this.#n.set(out.length);
-    rv = f.C_Encrypt(s.handle, plaintext.length ? plaintext : SCRATCH, plaintext.length, out, this.#n.buf);
-    if (rv !== CKR.OK) throw this.#fail("C_Encrypt", rv);
-    const n = this.#n.value;
-    if (n !== out.length) throw new Pkcs11Error("C_Encrypt", CKR.FUNCTION_FAILED, `unexpected output length ${n}`);
-    return { ciphertext: out.subarray(0, plaintext.length), tag: out.subarray(plaintext.length) };
+    return gcmSeal(k.session, this.#gcm!, this.#n, k.handle, iv, aad, plaintext, this.#failFn);
   }
 
   open(key: AeadKey, iv: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): Uint8Array | null {
     if (tag.length !== GCM_TAG_LENGTH || iv.length !== GCM_IV_LENGTH) return null;
     const k = this.#key(key);
-    if (ciphertext.length > MAX_DATA || aad.length > MAX_DATA) return null;
-    const handle = k.handle;
-    const s = k.session;
-    const f = s.fns;
-    const input = new Uint8Array(ciphertext.length + GCM_TAG_LENGTH);
-    input.set(ciphertext, 0);
-    input.set(tag, ciphertext.length);
-    let rv = f.C_DecryptInit(s.handle, this.#gcm!.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
-    if (rv !== CKR.OK) throw this.#fail("C_DecryptInit", rv);
-    const out = new Uint8Array(input.length);
-    this.#n.set(out.length);
-    rv = f.C_Decrypt(s.handle, input, input.length, out, this.#n.buf);
-    if (rv !== CKR.OK) {
-      out.fill(0); // never release unverified plaintext
-      if (isTagFailure(rv, () => this.#token.probe())) return null;
-      throw this.#fail("C_Decrypt", rv);
-    }
-    return out.subarray(0, this.#n.value);
+    return gcmOpen(k.session, this.#gcm!, this.#n, k.handle, iv, aad, ciphertext, tag, this.#failFn, this.#present);
   }
+
+  readonly #failFn = (fn: string, rv: number): Error => this.#fail(fn, rv);
+  readonly #present = (): boolean => this.#token.probe();
 
   #fail(fn: string, rv: number): Error {
     const e = new Pkcs11Error(fn, rv);
@@ -241,4 +265,68 @@ export class Pkcs11AeadEngine implements AeadEngine {
     this.#lostListeners.clear();
     this.#session?.close();
   }
+}
+
+/**
+ * One AES-GCM encryption (CKM_AES_GCM, 96-bit IV, 128-bit tag) with key object `handle` in session `s`; the main
+ * thread's engine and a worker's (aead-pkcs11-worker.ts) share it. `fail` builds (and reports) the error of a
+ * failed call.
+ */
+export function gcmSeal(
+  s: Session,
+  gcm: GcmMechanism,
+  n: UlongOut,
+  handle: number,
+  iv: Uint8Array,
+  aad: Uint8Array,
+  plaintext: Uint8Array,
+  fail: (fn: string, rv: number) => Error,
+): SealResult {
+  if (iv.length !== GCM_IV_LENGTH) throw new AeadKeyError(`IV must be ${GCM_IV_LENGTH} octets`);
+  if (plaintext.length > MAX_DATA || aad.length > MAX_DATA) throw new AeadKeyError("message too large");
+  const f = s.fns;
+  let rv = f.C_EncryptInit(s.handle, gcm.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
+  if (rv !== CKR.OK) throw fail("C_EncryptInit", rv);
+  const out = new Uint8Array(plaintext.length + GCM_TAG_LENGTH);
+  n.set(out.length);
+  rv = f.C_Encrypt(s.handle, plaintext.length ? plaintext : SCRATCH, plaintext.length, out, n.buf);
+  if (rv !== CKR.OK) throw fail("C_Encrypt", rv);
+  const len = n.value;
+  if (len !== out.length) throw new Pkcs11Error("C_Encrypt", CKR.FUNCTION_FAILED, `unexpected output length ${len}`);
+  return { ciphertext: out.subarray(0, plaintext.length), tag: out.subarray(plaintext.length) };
+}
+
+/**
+ * One AES-GCM decryption; null when the tag does not verify (never unverified plaintext). `present` tells an
+ * ambiguous failure (SoftHSM's CKR_GENERAL_ERROR) from a lost token (gcm.ts isTagFailure).
+ */
+export function gcmOpen(
+  s: Session,
+  gcm: GcmMechanism,
+  n: UlongOut,
+  handle: number,
+  iv: Uint8Array,
+  aad: Uint8Array,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+  fail: (fn: string, rv: number) => Error,
+  present: () => boolean,
+): Uint8Array | null {
+  if (tag.length !== GCM_TAG_LENGTH || iv.length !== GCM_IV_LENGTH) return null;
+  if (ciphertext.length > MAX_DATA || aad.length > MAX_DATA) return null;
+  const f = s.fns;
+  const input = new Uint8Array(ciphertext.length + GCM_TAG_LENGTH);
+  input.set(ciphertext, 0);
+  input.set(tag, ciphertext.length);
+  let rv = f.C_DecryptInit(s.handle, gcm.set(iv, aad, GCM_TAG_LENGTH * 8).buf, handle);
+  if (rv !== CKR.OK) throw fail("C_DecryptInit", rv);
+  const out = new Uint8Array(input.length);
+  n.set(out.length);
+  rv = f.C_Decrypt(s.handle, input, input.length, out, n.buf);
+  if (rv !== CKR.OK) {
+    out.fill(0); // never release unverified plaintext
+    if (isTagFailure(rv, present)) return null;
+    throw fail("C_Decrypt", rv);
+  }
+  return out.subarray(0, n.value);
 }

@@ -4,7 +4,8 @@
 // hw/ never imports src/ (test/imports.test.ts checks both).
 import { resolve } from "node:path";
 import { type AeadEngine, SoftwareAeadEngine } from "./aead.ts";
-import { Pkcs11AeadEngine } from "./aead-pkcs11.ts";
+import { Pkcs11AeadEngine, type Pkcs11AeadHandoff } from "./aead-pkcs11.ts";
+import { Pkcs11WorkerAeadEngine } from "./aead-pkcs11-worker.ts";
 import type { HwConfig } from "./config.ts";
 import type { Keystore } from "./keystore.ts";
 import { Pkcs11Keystore } from "./keystore-pkcs11.ts";
@@ -26,10 +27,23 @@ export { KeystoreError } from "./keystore.ts";
 export type { HwLogFields, HwLogger, HwLogLevel } from "./log.ts";
 export { disableCoreDumps, wipe } from "./platform.ts";
 
+/**
+ * What a data-path worker (a Bun Worker of the same process) needs to run the AEAD engine in its thread: a
+ * structured clone for postMessage, with no key and no PIN (openAeadForWorker).
+ */
+export type AeadWorkerHandoff = { engine: "software" } | Pkcs11AeadHandoff;
+
 /** The hardware of one start: the keystore and the AEAD engine, and how to release both. */
 export interface Hardware {
   readonly keystore: Keystore;
   readonly aead: AeadEngine;
+  /** For each data-path worker: how it runs the same AEAD engine in its thread (openAeadForWorker). */
+  aeadForWorkers(): AeadWorkerHandoff;
+  /**
+   * pkcs11: the N32-f keys in the token now (secret-key session objects of this process: the main thread's and
+   * every worker's); null for the software engine or while the token is not usable.
+   */
+  aeadTokenKeys(): number | null;
   /** Close the AEAD engine (pkcs11: its session, and with it every N32-f key in the token), then the keystore. */
   close(): Promise<void>;
 }
@@ -83,12 +97,13 @@ export async function openHardware(cfg: HwConfig, log: HwLogger): Promise<Hardwa
   }
   let aead: AeadEngine;
   let closeAead = () => {};
+  let p11: Pkcs11AeadEngine | null = null;
   try {
     if (cfg.aead === "software") aead = new SoftwareAeadEngine();
     else if (token === null) throw new Error("the pkcs11 AEAD engine needs the pkcs11 keystore");
     else {
       const engine = new Pkcs11AeadEngine(token);
-      aead = engine;
+      aead = p11 = engine;
       closeAead = () => engine.close();
     }
   } catch (e) {
@@ -99,6 +114,8 @@ export async function openHardware(cfg: HwConfig, log: HwLogger): Promise<Hardwa
   return {
     keystore,
     aead,
+    aeadForWorkers: () => p11?.workerHandoff() ?? { engine: "software" },
+    aeadTokenKeys: () => p11?.sessionKeys() ?? null,
     async close() {
       if (closed) return;
       closed = true;
@@ -106,4 +123,32 @@ export async function openHardware(cfg: HwConfig, log: HwLogger): Promise<Hardwa
       await keystore.close();
     },
   };
+}
+
+/** The AEAD engine of one data-path worker, and how to release it. */
+export interface WorkerAead {
+  readonly aead: AeadEngine;
+  /** pkcs11: close the worker's own session (its keys go with it); never C_Finalize (the main thread's). */
+  close(): void;
+}
+
+/**
+ * Build, inside a data-path worker, the AEAD engine the main thread runs (Hardware.aeadForWorkers, crossed by
+ * postMessage). pkcs11: the module the main thread initialized is borrowed, not initialized again; the worker's own
+ * session opens at the first key, already logged in (login state is the process's); the main thread alone handles
+ * the token's loss and return (docs/ARCHITECTURE.md "Worker model"). `onFailure` hears each failed PKCS#11 call, so
+ * that the main thread can probe the token.
+ *
+ * @example In the worker (src/workers/worker-main.ts)
+ * ```ts
+ * const { aead, close } = openAeadForWorker(init.aead, () => post({ op: "aead-failure" }));
+ * const key = aead.importKey(rawKey); // a session object in the worker's own session
+ * rawKey.fill(0);
+ * close(); // at stop
+ * ```
+ */
+export function openAeadForWorker(h: AeadWorkerHandoff, onFailure?: (e: Error) => void): WorkerAead {
+  if (h.engine === "software") return { aead: new SoftwareAeadEngine(), close() {} };
+  const engine = new Pkcs11WorkerAeadEngine(h, onFailure);
+  return { aead: engine, close: () => engine.close() };
 }

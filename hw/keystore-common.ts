@@ -3,7 +3,8 @@
 // 0700 key directory. Pure helpers over @peculiar/x509 and node:crypto; no backend state.
 import { chmodSync, mkdirSync } from "node:fs";
 import { createPrivateKey, type KeyObject } from "node:crypto";
-import * as x509 from "@peculiar/x509";
+import type * as X509 from "@peculiar/x509";
+import { x509 } from "../lib/x509.ts";
 import { type CertificateInfo, type Curve, type KeyInfo, KeystoreError } from "./keystore.ts";
 
 export const IDENTITY_LABEL = "sepp-identity";
@@ -23,8 +24,9 @@ export function ensurePrivateDir(dir: string): void {
   chmodSync(dir, 0o700);
 }
 
-export function certificateInfo(c: x509.X509Certificate): CertificateInfo {
-  const san = c.getExtension(x509.SubjectAlternativeNameExtension);
+export function certificateInfo(c: X509.X509Certificate): CertificateInfo {
+  const X = x509();
+  const san = c.getExtension(X.SubjectAlternativeNameExtension);
   return {
     subject: c.subject,
     issuer: c.issuer,
@@ -36,15 +38,16 @@ export function certificateInfo(c: x509.X509Certificate): CertificateInfo {
 }
 
 /** Parse a PEM chain (leaf first), bounded; every certificate must be signed by the next one. */
-export async function parseChain(chainPem: string): Promise<x509.X509Certificate[]> {
+export async function parseChain(chainPem: string): Promise<X509.X509Certificate[]> {
+  const X = x509();
   if (chainPem.length > MAX_PEM)
     throw new KeystoreError("INVALID", `certificate chain larger than ${MAX_PEM} characters`);
   const blocks = chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new KeystoreError("INVALID", "no PEM certificate found");
   if (blocks.length > MAX_CHAIN_CERTS) throw new KeystoreError("INVALID", `more than ${MAX_CHAIN_CERTS} certificates`);
-  let certs: x509.X509Certificate[];
+  let certs: X509.X509Certificate[];
   try {
-    certs = blocks.map((b) => new x509.X509Certificate(b));
+    certs = blocks.map((b) => new X.X509Certificate(b));
   } catch (e) {
     throw new KeystoreError("INVALID", `unreadable certificate: ${(e as Error).message}`);
   }
@@ -67,16 +70,17 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The leaf's SubjectPublicKeyInfo must equal the identity key's (DER). */
-export function checkLeafKey(leaf: x509.X509Certificate, identitySpki: Uint8Array): void {
+export function checkLeafKey(leaf: X509.X509Certificate, identitySpki: Uint8Array): void {
   if (!equalBytes(new Uint8Array(leaf.publicKey.rawData), identitySpki))
     throw new KeystoreError("MISMATCH", "the certificate's public key is not the identity key");
 }
 
 /** The x509 Name for a CSR subject: "CN=…, O=…" as given, else CN=<n32Fqdn>. */
 function csrSubject(n32Fqdn: string, subject?: string): string {
+  const X = x509();
   const s = subject ?? `CN=${n32Fqdn}`;
   try {
-    new x509.Name(s);
+    new X.Name(s);
   } catch (e) {
     throw new KeystoreError("INVALID", `subject is not a distinguished name: ${(e as Error).message}`);
   }
@@ -95,16 +99,17 @@ export async function buildCsr(
   opts: { n32Fqdn: string; subject?: string },
   crypto: Crypto,
 ): Promise<string> {
+  const X = x509();
   if (opts.n32Fqdn.length > 253 || !FQDN_RE.test(opts.n32Fqdn))
     throw new KeystoreError("INVALID", "n32Fqdn is not an FQDN");
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+  const csr = await X.Pkcs10CertificateRequestGenerator.create(
     {
       name: csrSubject(opts.n32Fqdn, opts.subject),
       keys,
       signingAlgorithm: SIGNING[curve],
       extensions: [
-        new x509.SubjectAlternativeNameExtension([{ type: "dns", value: opts.n32Fqdn }]),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new X.SubjectAlternativeNameExtension([{ type: "dns", value: opts.n32Fqdn }]),
+        new X.KeyUsagesExtension(X.KeyUsageFlags.digitalSignature, true),
       ],
     },
     crypto,

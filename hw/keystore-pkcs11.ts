@@ -5,7 +5,7 @@
 // key cannot stay in the token (Bun's TLS has no PKCS#11/engine/provider hook).
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../lib/x509.ts";
 import { fsyncDir, writeFileAtomic } from "../lib/fs-atomic.ts";
 import type { HwConfig, Pkcs11KeystoreConfig } from "./config.ts";
 import {
@@ -156,8 +156,10 @@ export class Pkcs11Keystore implements Keystore {
           uri: this.#uri(IDENTITY_LABEL, "private", idn.id),
           extractable: ext ? ext[0] === 1 : false,
         };
-        if (existsSync(this.#chainPath()))
-          info.certificate = certificateInfo(new x509.X509Certificate(readFileSync(this.#chainPath(), "utf8")));
+        if (existsSync(this.#chainPath())) {
+          const { X509Certificate } = x509();
+          info.certificate = certificateInfo(new X509Certificate(readFileSync(this.#chainPath(), "utf8")));
+        }
         out.push(info);
       }
       const kek = s.findObjects(

@@ -3,7 +3,7 @@
 import { webcrypto, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { existsSync, readFileSync, statSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../lib/x509.ts";
 import { fsyncDir, writeFileAtomic } from "../lib/fs-atomic.ts";
 import {
   buildCsr,
@@ -67,7 +67,10 @@ export class SoftwareKeystore implements Keystore {
     if (id) {
       const info: KeyInfo = { label: IDENTITY_LABEL, kind: "identity", type: keyType(id), backend: "software" };
       const chain = this.#path("identity.chain.pem");
-      if (existsSync(chain)) info.certificate = certificateInfo(new x509.X509Certificate(readFileSync(chain, "utf8")));
+      if (existsSync(chain)) {
+        const { X509Certificate } = x509();
+        info.certificate = certificateInfo(new X509Certificate(readFileSync(chain, "utf8")));
+      }
       out.push(info);
     }
     const tls = this.#path("tls.key.pem");

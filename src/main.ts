@@ -1,7 +1,4 @@
 #!/usr/bin/env bun
-// First: @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill loaded before it; Bun's
-// bundler would otherwise evaluate it too late in the compiled binary.
-import "reflect-metadata";
 // src/main.ts — the CLI. Contract used by tools outside the project (keep it stable):
 //   sepp serve [--config FILE]    run the SEPP (without --config: the embedded default configuration)
 //   sepp --version                print the version

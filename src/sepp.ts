@@ -123,6 +123,14 @@ async function startOpened(
   // data-path workers (issue 11 §3): N32-c, the store and the admin API stay here; SBI and N32-f run in the workers
   const workers = workerCount(cfg0);
   log.info("data-path workers", { count: workers.count, reason: workers.reason });
+  let aeadProbedAt = 0;
+  if (aead.name === "pkcs11")
+    metrics
+      .gauge(
+        "sepp_aead_token_keys",
+        "N32-f keys held in the PKCS#11 token (session objects of this process: main thread and workers; -1: token unusable)",
+      )
+      .set({}, () => hardware.aeadTokenKeys() ?? -1);
   const pool =
     workers.count > 1
       ? new WorkerPool({
@@ -134,6 +142,14 @@ async function startOpened(
           contexts,
           log: log.child({ component: "workers" }),
           validateOutgoing: opts.validateOutgoing,
+          aead: hardware.aeadForWorkers(),
+          // the token is this thread's: a worker's failed PKCS#11 call makes it probe the token (status() does)
+          onAeadFailure: () => {
+            const now = Date.now();
+            if (now - aeadProbedAt < 1000) return;
+            aeadProbedAt = now;
+            keystore.status();
+          },
           // test hook (test/e2e/workers.test.ts): new contexts reach the workers late, as to a busy worker
           shareDelayMs:
             process.env.SEPP_TEST_HOOKS === "1" ? Number(process.env.SEPP_TEST_SHARE_DELAY_MS ?? 0) || 0 : 0,

@@ -4,9 +4,13 @@
 // One Pkcs11Module per module path per process: Cryptoki state (C_Initialize) is process-wide, so opens of the
 // same path share it, reference-counted. reinitialize() (C_Finalize + C_Initialize) is how a module that reads
 // its token list only at C_Initialize (SoftHSM2) sees a token that came back; it bumps `epoch`, and every
-// session or object handle of an older epoch is dead.
+// session or object handle of an older epoch is dead. The registry is JavaScript state, so it is per thread: the
+// thread that opens a module owns its Cryptoki state, and a Bun Worker of the same process borrows it
+// (borrow(): no C_Initialize, never C_Finalize) through the module's gate in shared memory (gate.ts), which also
+// carries the epoch.
 import { CKF, CKR, CKU } from "./constants.ts";
 import { loadModule, Pkcs11Error, type FunctionTable, type LoadedModule } from "./ffi.ts";
+import { CryptokiGate } from "./gate.ts";
 import {
   INFO_SIZE,
   initializeArgs,
@@ -38,26 +42,49 @@ export function check(fn: string, rv: number, detail?: string): void {
 }
 
 const shared = new Map<string, Pkcs11Module>();
+/** this thread's borrowed modules (a Worker's view of its process's modules), by gate */
+const borrowed = new WeakMap<SharedArrayBuffer, Pkcs11Module>();
 
 export class Pkcs11Module {
   readonly #lib: LoadedModule;
+  /** the process-wide epoch and the borrowers' gate (shared memory) */
+  readonly gate: CryptokiGate;
+  /** true in a thread that borrows the module from the thread that initialized it */
+  readonly borrowed: boolean;
   #refs = 0;
-  #epoch = 0;
   #initialized = false;
 
-  private constructor(lib: LoadedModule) {
+  private constructor(lib: LoadedModule, gate: CryptokiGate, isBorrowed: boolean) {
     this.#lib = lib;
+    this.gate = gate;
+    this.borrowed = isBorrowed;
   }
 
   /** Load (or share) the module at `path` and C_Initialize it. Release with release(). */
   static open(path: string): Pkcs11Module {
     let m = shared.get(path);
     if (!m) {
-      m = new Pkcs11Module(loadModule(path));
+      m = new Pkcs11Module(loadModule(path), CryptokiGate.create(), false);
       shared.set(path, m);
     }
     if (!m.#initialized) m.#initialize();
     m.#refs++;
+    return m;
+  }
+
+  /**
+   * The module `path` as initialized by another thread of this process (the owner, whose `gate` buffer crossed by
+   * postMessage): bound in this thread (dlopen returns the mapped library) without C_Initialize. Its Cryptoki
+   * state is the owner's: reinitialize() refuses, release() never finalizes. Calls on it run inside
+   * `gate.enter()`/`leave()` (hw/aead-pkcs11-worker.ts), so the owner's C_Finalize never runs under them.
+   */
+  static borrow(path: string, gate: SharedArrayBuffer): Pkcs11Module {
+    let m = borrowed.get(gate);
+    if (!m) {
+      m = new Pkcs11Module(loadModule(path), CryptokiGate.of(gate), true);
+      m.#initialized = true;
+      borrowed.set(gate, m);
+    }
     return m;
   }
 
@@ -69,21 +96,36 @@ export class Pkcs11Module {
   }
   /** Increases at each reinitialize(): handles from an older epoch are dead. */
   get epoch(): number {
-    return this.#epoch;
+    return this.gate.generation;
   }
 
   #initialize(): void {
     const rv = this.fns.C_Initialize(initializeArgs(CKF.OS_LOCKING_OK));
     if (rv !== CKR.OK && rv !== CKR.CRYPTOKI_ALREADY_INITIALIZED) throw new Pkcs11Error("C_Initialize", rv, this.path);
     this.#initialized = true;
-    this.#epoch++;
+    this.gate.bump();
   }
 
-  /** C_Finalize + C_Initialize: forget every session and re-read the token list. */
-  reinitialize(): void {
-    if (this.#initialized) this.fns.C_Finalize(null);
+  /**
+   * C_Finalize before the borrowers' calls are over would pull the module from under them: wait for them (gate),
+   * end the epoch, then finalize. The caller opens the gate again when borrowers may come back.
+   */
+  #finalize(): void {
+    this.gate.quiesce();
+    this.gate.bump();
+    this.fns.C_Finalize(null);
     this.#initialized = false;
-    this.#initialize();
+  }
+
+  /** C_Finalize + C_Initialize: forget every session and re-read the token list. The owner's only. */
+  reinitialize(): void {
+    if (this.borrowed) throw new Error("a borrowed PKCS#11 module is never reinitialized (its owner thread does that)");
+    try {
+      if (this.#initialized) this.#finalize();
+      this.#initialize();
+    } finally {
+      this.gate.open();
+    }
   }
 
   /**
@@ -92,11 +134,11 @@ export class Pkcs11Module {
    * code. The epoch bump makes every session and object of this instance dead first.
    */
   release(): void {
-    if (this.#refs === 0) return;
+    if (this.borrowed || this.#refs === 0) return;
     if (--this.#refs > 0) return;
-    this.#epoch++;
-    if (this.#initialized) this.fns.C_Finalize(null);
-    this.#initialized = false;
+    // the gate stays shut: a borrower still holding it refuses every call from now on
+    if (this.#initialized) this.#finalize();
+    else this.gate.bump();
     shared.delete(this.path);
   }
 
@@ -152,7 +194,7 @@ export class Pkcs11Module {
   openSession(slot: number): Session {
     const h = new UlongOut();
     check("C_OpenSession", this.fns.C_OpenSession(slot, CKF.SERIAL_SESSION | CKF.RW_SESSION, null, null, h.buf));
-    return new Session(this, slot, h.value, this.#epoch);
+    return new Session(this, slot, h.value, this.gate.generation);
   }
 }
 

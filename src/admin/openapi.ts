@@ -64,7 +64,8 @@ const json = (s: AnySchema, mode: "input" | "output") => {
   return rest;
 };
 
-const components = {
+/** The schema components, converted on first use (GET /v1/openapi.json), not at start: about 10 ms of conversion. */
+const componentsOf = () => ({
   Config: json(ConfigSchema, "output"),
   ConfigChange: json(ConfigSchema, "input"),
   Peer: json(PeerSchema, "output"),
@@ -82,8 +83,9 @@ const components = {
   Csr: { type: "object", properties: { csr: { type: "string" } }, required: ["csr"] },
   CertificateChain: json(ChainBody, "input"),
   TlsKey: json(TlsKeyBody, "input"),
-};
-type Component = keyof typeof components;
+});
+type Component = keyof ReturnType<typeof componentsOf>;
+let components: ReturnType<typeof componentsOf> | undefined;
 
 const ref = (name: Component) => ({ $ref: `#/components/schemas/${name}` });
 const body = (name: Component, type = "application/json") => ({ content: { [type]: { schema: ref(name) } } });
@@ -101,7 +103,7 @@ const op = (summary: string, responses: Record<string, unknown>, requestBody?: C
 });
 const peerId = [{ name: "peerId", in: "path", required: true, schema: { type: "string" } }];
 
-/** The OpenAPI 3.1 document of the admin API (built once). */
+/** The OpenAPI 3.1 document of the admin API (built once; its schemas on first read). */
 export const ADMIN_OPENAPI = {
   openapi: "3.1.0",
   info: { title: "sepp local REST API", version: VERSION, description: "See docs/API.md." },
@@ -170,7 +172,10 @@ export const ADMIN_OPENAPI = {
     "/v1/keys/tls": { post: op("import and seal the TLS private key", { 204: { description: "sealed" } }, "TlsKey") },
   },
   components: {
-    schemas: components,
+    get schemas() {
+      components ??= componentsOf();
+      return components;
+    },
     securitySchemes: {
       bearer: { type: "http", scheme: "bearer", description: "the token in storage.dir/admin.token" },
     },

@@ -165,12 +165,11 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
   );
 
   // data-path workers (issue 11 §3): they share the SBI and N32-f ports, N32-c stays in the main thread, and each
-  // worker imports the session keys into its own software AEAD engine (a token session per worker is not built)
+  // worker imports the session keys into its own AEAD engine (software, or its own session in the pkcs11 token)
   // ("auto" falls back to 1 with the reason: src/workers/count.ts)
   if (c.workers !== "auto" && c.workers > 1) {
     if (!c.listeners.n32f) l.fail("/workers", "workers > 1 needs a separate N32-f listener (listeners.n32f)");
     if (!c.listeners.sbi) l.fail("/workers", "workers > 1 needs the SBI listener (listeners.sbi)");
-    if (c.aead.engine !== "software") l.fail("/workers", "workers > 1 needs the software AEAD engine (aead.engine)");
   }
 
   // RI certificates announced or expected per peer (P5)

@@ -4,7 +4,8 @@
 // nothing. Each applied version is kept (bounded history) with its source, so an operator can audit
 // what changed and when. synchronous=FULL: an acknowledged change survives a power cut.
 // The version that last started (every listener up) is recorded and never pruned: a start whose newest
-// stored version fails falls back to it (src/config/start.ts).
+// stored version fails falls back to it (src/config/start.ts). A restart of the same version writes nothing
+// (started_at is when that version first started), so a start does no synchronous write once its version is known.
 import { Database } from "bun:sqlite";
 import { parseConfig, type ConfigIssue, type ParseResult, type SeppConfig } from "./schema.ts";
 
@@ -31,6 +32,9 @@ export class ConfigStore {
   readonly #listeners = new Set<(c: SeppConfig, prev: SeppConfig | null) => void>();
   /** Extra checks the running process adds (for example: refuse a change of storage.dir). */
   readonly #guards: Array<(next: SeppConfig, prev: SeppConfig | null) => ConfigIssue[]> = [];
+  /** the last stored row validated, by its text: a start reads the newest version three times (constructor,
+   * chooseStartVersion, use) and parseConfig is a few ms each on a full configuration */
+  #lastParsed: { json: string; parsed: ParseResult } | null = null;
 
   constructor(path: string) {
     this.#db = new Database(path, { create: true, strict: true });
@@ -66,7 +70,12 @@ export class ConfigStore {
         "SELECT version, json FROM config_versions ORDER BY version DESC LIMIT 1",
       )
       .get();
-    return row ? { version: row.version, parsed: parseConfig(JSON.parse(row.json)) } : null;
+    return row ? { version: row.version, parsed: this.#parse(row.json) } : null;
+  }
+
+  #parse(json: string): ParseResult {
+    if (this.#lastParsed?.json !== json) this.#lastParsed = { json, parsed: parseConfig(JSON.parse(json)) };
+    return this.#lastParsed.parsed;
   }
 
   /** A stored version, re-validated; null when it is not (or no longer) stored. */
@@ -74,7 +83,7 @@ export class ConfigStore {
     const row = this.#db
       .query<{ json: string }, [number]>("SELECT json FROM config_versions WHERE version = ?")
       .get(version);
-    return row ? { version, parsed: parseConfig(JSON.parse(row.json)) } : null;
+    return row ? { version, parsed: this.#parse(row.json) } : null;
   }
 
   /** Run a stored version (in memory; nothing is written): the fallback of a start whose newest version fails. */
@@ -92,8 +101,9 @@ export class ConfigStore {
     );
   }
 
-  /** Record that `version` started. */
+  /** Record that `version` started (nothing to write when it is already the recorded one). */
   markStarted(version: number): void {
+    if (this.lastStarted() === version) return;
     this.#db
       .query(
         "INSERT INTO config_started (id, version, started_at) VALUES (1, ?, ?) " +

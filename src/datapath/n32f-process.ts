@@ -191,6 +191,8 @@ export class N32fProcess {
         }
         const { ctx, message, messageId } = opened;
         peerId = ctx.peerId;
+        // the counterpart of the cSEPP's "N32-f request sent" (prins-send.ts); ids only, no content
+        if (this.d.log.enabled("debug")) this.d.log.debug("N32-f request received", { peer: peerId, messageId });
         if (!permit) {
           permit = this.d.limits.acquire(peer.id);
           if (!permit.ok) {

@@ -7,7 +7,7 @@
 // DN formatting differences can make a CRL silently not apply. A CRL past its nextUpdate still counts (its
 // revocations stay true); the store reports it so the operator renews it.
 import { verify as cryptoVerify, type KeyObject, type X509Certificate } from "node:crypto";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../../lib/x509.ts";
 
 export interface Crl {
   /** where it came from (config path or "pem #i"), for messages */
@@ -45,7 +45,8 @@ const HASHES: Record<string, string> = { "SHA-256": "sha256", "SHA-384": "sha384
 
 /** Parse one CRL (PEM or DER). Throws with a reason on anything malformed. */
 export function parseCrl(data: string | Uint8Array, source: string): Crl {
-  const crl = new x509.X509Crl(typeof data === "string" ? data : new Uint8Array(data));
+  const X = x509();
+  const crl = new X.X509Crl(typeof data === "string" ? data : new Uint8Array(data));
   const der = new Uint8Array(crl.rawData);
   // CertificateList ::= SEQUENCE { tbsCertList SEQUENCE, signatureAlgorithm, signatureValue BIT STRING }
   const [t0, h0] = tlv(der, 0);

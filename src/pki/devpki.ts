@@ -2,9 +2,8 @@
 // certificates named by dNSName SANs (N32-PROFILE P9: `…mncXXX.mccYYY…`), Roaming Intermediary
 // certificates (P10: dNSName = ipxProviderId, P-256) under a separate RI root. ECDSA P-256 with SHA-256
 // throughout (TS 33.210 profile). Keys are exported as PKCS#8 PEM for node:tls; never logged.
-import * as x509 from "@peculiar/x509";
-
-x509.cryptoProvider.set(crypto);
+import type * as X509 from "@peculiar/x509";
+import { x509 } from "../../lib/x509.ts";
 
 const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
 const SIG = { name: "ECDSA", hash: "SHA-256" } as const;
@@ -12,7 +11,7 @@ const DAY = 86_400_000;
 
 export interface DevCa {
   name: string;
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
   keys: CryptoKeyPair;
   certPem: string;
 }
@@ -23,12 +22,13 @@ export interface DevCert {
   keyPem: string;
   /** leaf then issuing chain up to (not including) the root, PEM */
   chainPem: string;
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
 }
 
 async function keyPem(key: CryptoKey): Promise<string> {
+  const X = x509();
   const der = await crypto.subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
+  return X.PemConverter.encode(der, "PRIVATE KEY");
 }
 
 function validity(opts: { notBefore?: Date; notAfter?: Date; days?: number }): { notBefore: Date; notAfter: Date } {
@@ -43,16 +43,17 @@ export async function createRootCa(opts: {
   notBefore?: Date;
   notAfter?: Date;
 }): Promise<DevCa> {
+  const X = x509();
   const keys = (await crypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+  const cert = await X.X509CertificateGenerator.createSelfSigned({
     name: `CN=${opts.name}`,
     ...validity({ days: opts.days ?? 3650, ...opts }),
     keys,
     signingAlgorithm: SIG,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      new X.BasicConstraintsExtension(true, 1, true),
+      new X.KeyUsagesExtension(X.KeyUsageFlags.keyCertSign | X.KeyUsageFlags.cRLSign, true),
+      await X.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { name: opts.name, cert, keys, certPem: cert.toString("pem") };
@@ -70,22 +71,21 @@ async function issue(
     notAfter?: Date;
   },
 ): Promise<DevCert> {
+  const X = x509();
   const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: opts.curve ?? "P-256" }, true, [
     "sign",
     "verify",
   ])) as CryptoKeyPair;
-  const exts: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
+  const exts: X509.Extension[] = [
+    new X.BasicConstraintsExtension(false, undefined, true),
+    new X.KeyUsagesExtension(X.KeyUsageFlags.digitalSignature, true),
+    await X.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    await X.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
   ];
-  if (opts.usages.length) exts.push(new x509.ExtendedKeyUsageExtension(opts.usages, false));
+  if (opts.usages.length) exts.push(new X.ExtendedKeyUsageExtension(opts.usages, false));
   if (opts.dnsNames.length)
-    exts.push(
-      new x509.SubjectAlternativeNameExtension(opts.dnsNames.map((value) => ({ type: "dns" as const, value }))),
-    );
-  const cert = await x509.X509CertificateGenerator.create({
+    exts.push(new X.SubjectAlternativeNameExtension(opts.dnsNames.map((value) => ({ type: "dns" as const, value }))));
+  const cert = await X.X509CertificateGenerator.create({
     subject: `CN=${opts.cn}`,
     issuer: ca.cert.subject,
     ...validity(opts),
@@ -103,9 +103,10 @@ export function issueSeppCert(
   ca: DevCa,
   opts: { dnsNames: string[]; days?: number; notBefore?: Date; notAfter?: Date },
 ): Promise<DevCert> {
+  const X = x509();
   return issue(ca, {
     cn: opts.dnsNames[0] ?? "sepp",
-    usages: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+    usages: [X.ExtendedKeyUsage.serverAuth, X.ExtendedKeyUsage.clientAuth],
     ...opts,
   });
 }
@@ -115,11 +116,12 @@ export function issueRiCert(
   ca: DevCa,
   opts: { ipxProviderId: string; curve?: "P-256" | "P-384"; days?: number; notBefore?: Date; notAfter?: Date },
 ): Promise<DevCert> {
+  const X = x509();
   return issue(ca, {
     cn: opts.ipxProviderId,
     dnsNames: [opts.ipxProviderId],
     // an RI certificate is usable for TLS by its EKU, which is exactly why it must be refused by trust, not by EKU
-    usages: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+    usages: [X.ExtendedKeyUsage.serverAuth, X.ExtendedKeyUsage.clientAuth],
     ...opts,
   });
 }
@@ -132,11 +134,12 @@ export function pemToBase64Der(pem: string): string {
 /** A CRL issued by `ca` revoking `revoked` (PEM "X509 CRL"), for tests and for operators' dry runs. */
 export async function createCrl(
   ca: DevCa,
-  revoked: Array<DevCert | { cert: x509.X509Certificate }>,
+  revoked: Array<DevCert | { cert: X509.X509Certificate }>,
   opts: { thisUpdate?: Date; nextUpdate?: Date } = {},
 ): Promise<string> {
+  const X = x509();
   const thisUpdate = opts.thisUpdate ?? new Date(Date.now() - 60_000);
-  const crl = await x509.X509CrlGenerator.create({
+  const crl = await X.X509CrlGenerator.create({
     issuer: ca.cert.subject,
     thisUpdate,
     nextUpdate: opts.nextUpdate ?? new Date(thisUpdate.getTime() + 7 * DAY),

@@ -1,8 +1,8 @@
 // src/workers/count.ts — how many data-path workers a configuration runs (issue 11 §3, docs/ARCHITECTURE.md
 // "Worker model"). `workers: "auto"` (the default) is one per CPU where the configuration lets the data path run
 // in workers: the SBI and a separate N32-f listener (N32-c stays on `listeners.n32` in the main thread, where the
-// TLS exporter and the N32-c state live) and the software AEAD engine (a PKCS#11 session per worker is not built);
-// otherwise one, with the reason. A number is taken as it is; the start check refuses a number > 1 that the
+// TLS exporter and the N32-c state live); either AEAD engine (pkcs11: each worker has its own session in the
+// token, hw/aead-pkcs11-worker.ts); otherwise one, with the reason. A number is taken as it is; the start check refuses a number > 1 that the
 // configuration cannot run (src/config/startcheck.ts).
 import { availableParallelism } from "node:os";
 import type { SeppConfig } from "../config/schema.ts";
@@ -19,7 +19,6 @@ export interface WorkerCount {
 export function workersBlockedBy(c: SeppConfig): string | null {
   if (!c.listeners.sbi) return "no SBI listener (listeners.sbi)";
   if (!c.listeners.n32f) return "N32-f shares the N32-c port (a separate listeners.n32f is needed)";
-  if (c.aead.engine !== "software") return "the pkcs11 AEAD engine runs in the main thread only (aead.engine)";
   return null;
 }
 

@@ -1,6 +1,7 @@
 // src/workers/messages.ts — what the main thread and the data-path workers say to each other (issue 11 §3,
 // docs/ARCHITECTURE.md "Worker model"). Everything crosses by postMessage inside one process: the N32-f master of
 // a context is copied into the worker's heap (never a file or a pipe) and wiped there once the keys are derived.
+import type { AeadWorkerHandoff } from "../../hw/index.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { LogLevel } from "../log.ts";
 import type { MetricSnapshot } from "../metrics.ts";
@@ -42,6 +43,8 @@ export type ToWorker =
       /** ports already bound by another worker (SO_REUSEPORT), else the configured ones */
       ports: { sbi?: number; n32f?: number };
       validateOutgoing: boolean;
+      /** the main thread's AEAD engine, to run in the worker (pkcs11: module, gate, layout; no key, no PIN) */
+      aead: AeadWorkerHandoff;
       contexts: SharedContextMsg[];
       sync: SyncMsg;
     }
@@ -70,4 +73,6 @@ export type FromWorker =
   /** an N32-f message named a context this worker does not hold: does the main thread hold it? */
   | { op: "need-context"; ask: number; n32fContextId: string }
   | ({ op: "n32c" } & N32cCall)
+  /** a PKCS#11 call of the worker's AEAD engine failed: the main thread (the token's owner) probes the token */
+  | { op: "aead-failure" }
   | { op: "failed"; error: string };

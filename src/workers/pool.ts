@@ -3,6 +3,7 @@
 // (SO_REUSEPORT), hands every new N32-f context to them with its shared block (one association per peer for all
 // workers), mirrors the N32-c state they need, runs the N32-c calls they post, and restarts a worker that dies
 // (the shared blocks outlive it: no SEQ is reused, no replay window is lost).
+import type { AeadWorkerHandoff } from "../../hw/index.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { Logger, LogLevel } from "../log.ts";
 import type { SharedContextSpec } from "../n32c/keys.ts";
@@ -21,6 +22,10 @@ export interface WorkerPoolOptions {
   contexts: N32fContextStore;
   log: Logger;
   validateOutgoing?: boolean;
+  /** the AEAD engine each worker runs (Hardware.aeadForWorkers: software, or pkcs11 in the worker's own session) */
+  aead: AeadWorkerHandoff;
+  /** a worker's PKCS#11 call failed: the token's owner (this thread) should probe it */
+  onAeadFailure?: () => void;
   /** tests only (SEPP_TEST_HOOKS): hand new contexts to the workers this late, as a busy worker would see them */
   shareDelayMs?: number;
 }
@@ -79,11 +84,17 @@ export class WorkerPool {
     else post();
   };
 
-  /** Start every worker: the first binds the configured ports, the others join them (SO_REUSEPORT). */
+  /** Start every worker on the configured ports (SO_REUSEPORT): all at once, or the first alone when it must choose them. */
   async start(n32c: N32cService): Promise<void> {
     this.#n32c = n32c;
-    await this.#spawn(0);
-    await Promise.all(Array.from({ length: this.#o.count - 1 }, (_, i) => this.#spawn(i + 1)));
+    // with both ports configured every worker binds them at once (SO_REUSEPORT); a port 0 is chosen by the first
+    const l = this.#o.config().listeners;
+    const fixed = (l.sbi?.port ?? 0) > 0 && (l.n32f?.port ?? 0) > 0;
+    if (fixed) await Promise.all(Array.from({ length: this.#o.count }, (_, i) => this.#spawn(i)));
+    else {
+      await this.#spawn(0);
+      await Promise.all(Array.from({ length: this.#o.count - 1 }, (_, i) => this.#spawn(i + 1)));
+    }
     this.#timer = setInterval(() => this.sync(), SYNC_EVERY_MS);
     this.#timer.unref?.();
   }
@@ -137,6 +148,7 @@ export class WorkerPool {
           reject(new Error(`data-path worker ${index}: ${m.error}`));
         } else if (m.op === "n32c") this.#call(m);
         else if (m.op === "metrics") this.#metricsWaiting.get(m.id)?.(m.snapshot);
+        else if (m.op === "aead-failure") this.#o.onAeadFailure?.();
         else if (m.op === "need-context") {
           // a context N32-c made a moment ago, or one a restarted worker must hold: the same copy as `share` gives
           const id = m.n32fContextId.toLowerCase();
@@ -180,6 +192,7 @@ export class WorkerPool {
         tls: this.#o.tls,
         ports: { sbi: this.#ports?.sbi, n32f: this.#ports?.n32f },
         validateOutgoing: this.#o.validateOutgoing ?? false,
+        aead: this.#o.aead,
         contexts: [...this.#shared.values()],
         sync: this.#n32c ? this.#snapshot() : { op: "sync", peers: {}, contexts: {} },
       } satisfies ToWorker);

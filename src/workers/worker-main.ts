@@ -4,7 +4,7 @@
 // shared memory (src/n32f/shared-counters.ts), so the association is one for all workers. N32-c, the
 // configuration store and the admin API stay in the main thread (src/workers/pool.ts); the N32-c calls the data
 // path makes (n32f-error reports, re-negotiation) are posted there.
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
+import { type AeadEngine, openAeadForWorker, SoftwareAeadEngine, type WorkerAead } from "../../hw/index.ts";
 import apiIeMapping from "../../config/api-ie-mapping.json" with { type: "json" };
 import type { SeppConfig } from "../config/schema.ts";
 import { DataPath } from "../datapath/index.ts";
@@ -26,7 +26,9 @@ import type { FromWorker, N32cCall, PeerView, SharedContextMsg, SyncMsg, ToWorke
 declare const self: Worker;
 
 const post = (m: FromWorker) => self.postMessage(m);
-const engine = new SoftwareAeadEngine();
+/** the main thread's AEAD engine run in this thread (init; pkcs11: this worker's own session in the token) */
+let hw: WorkerAead | undefined;
+let engine: AeadEngine = new SoftwareAeadEngine();
 const contexts = new N32fContextStore();
 let peers: Record<string, PeerView> = {};
 /** this worker's share of the box-wide bounds (share-limits.ts); N32-c's own bounds are the main thread's */
@@ -127,6 +129,10 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
   workers = m.workers;
   config = workerShare(m.config, workers);
   const log = createLogger({ level: m.logLevel, base: { worker: m.index } });
+  // before any await: the contexts that follow init are created on this engine
+  hw = openAeadForWorker(m.aead, () => post({ op: "aead-failure" }));
+  engine = hw.aead;
+  log.info("data-path worker AEAD engine", { engine: engine.name });
   for (const c of m.contexts) addContext(c);
   applySync(m.sync);
   const dataPath = new DataPath({
@@ -169,6 +175,8 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
   stopAll = async () => {
     await Promise.all([n32f.close(), dataPath.stop()]);
     contexts.clear();
+    // pkcs11: this worker's session (its keys with it); the module stays the main thread's to finalize
+    hw?.close();
   };
   post({ op: "ready", ports: { sbi: dataPath.sbiPort ?? 0, n32f: n32f.port } });
 }

@@ -1,14 +1,7 @@
 // src/workers/worker.ts — the entry point of a data-path worker (src/workers/pool.ts starts it; build.sh embeds it
-// in the executable as a second entry point). Like src/main.ts it loads the Reflect metadata polyfill before
-// anything else (@peculiar/x509's tsyringe needs it first, and the bundler would otherwise evaluate it too late in
-// the compiled executable), then the worker itself; messages that arrive while it loads are kept and handed over.
-import "reflect-metadata";
+// in the executable as a second entry point). Messages reach the handler only after the module graph is evaluated,
+// so none are lost while it loads. (@peculiar/x509 and its Reflect metadata polyfill load on first use: lib/x509.ts.)
+import { onMessage } from "./worker-main.ts";
 
 declare const self: Worker;
-const early: MessageEvent[] = [];
-self.onmessage = (ev: MessageEvent) => {
-  early.push(ev);
-};
-const { onMessage } = await import("./worker-main.ts");
 self.onmessage = onMessage;
-for (const ev of early.splice(0)) onMessage(ev);

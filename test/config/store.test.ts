@@ -1,5 +1,6 @@
 import { describe, expect, test, afterAll } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { Database } from "bun:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigStore } from "../../src/config/store.ts";
@@ -115,6 +116,30 @@ describe("configuration store", () => {
     const r = s.apply({ ...defaultConfig, storage: { dir: "elsewhere" } }, "test");
     expect(r.ok).toBe(false);
     expect(s.config.storage.dir).toBe("var");
+    s.close();
+  });
+
+  test("a restart of the version that last started writes nothing; a new version is recorded", () => {
+    const path = join(dir, "started.db");
+    const s = new ConfigStore(path);
+    s.apply(defaultConfig, "bootstrap");
+    s.markStarted(1);
+    const startedAt = () =>
+      new Database(path, { readonly: true })
+        .query<{ started_at: string }, []>("SELECT started_at FROM config_started")
+        .get()!.started_at;
+    const first = startedAt();
+    const bytes = () => (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0) + statSync(path).size;
+    const before = bytes();
+    Bun.sleepSync(5);
+    s.markStarted(1); // a restart: no write (no WAL frame, no fsync on the start path)
+    expect(bytes()).toBe(before);
+    expect(startedAt()).toBe(first);
+    expect(s.lastStarted()).toBe(1);
+    s.apply({ ...defaultConfig, peers: [peer("home", "sepp.5gc.mnc001.mcc262.3gppnetwork.org")] }, "test");
+    s.markStarted(2);
+    expect(s.lastStarted()).toBe(2);
+    expect(startedAt() > first).toBe(true);
     s.close();
   });
 });

@@ -47,20 +47,18 @@ describe("workerCount", () => {
       count: 1,
       reason: expect.stringContaining("listeners.sbi"),
     });
-    expect(
-      workerCount(
-        config((c) => {
-          c.keystore = {
-            backend: "pkcs11",
-            module: "/usr/lib/softhsm/libsofthsm2.so",
-            tokenUri: "pkcs11:token=t",
-            pinEnv: "PIN",
-          };
-          c.aead = { engine: "pkcs11" };
-        }),
-        8,
-      ).reason,
-    ).toContain("aead.engine");
+  });
+  test('"auto" runs one worker per CPU with the pkcs11 AEAD engine too (each worker has its own token session)', () => {
+    const p11 = config((c) => {
+      c.keystore = {
+        backend: "pkcs11",
+        module: "/usr/lib/softhsm/libsofthsm2.so",
+        tokenUri: "pkcs11:token=t",
+        pinEnv: "PIN",
+      };
+      c.aead = { engine: "pkcs11" };
+    });
+    expect(workerCount(p11, 8)).toEqual({ count: 8, reason: "auto: one per CPU" });
   });
   test("a number is taken as configured", () => {
     expect(

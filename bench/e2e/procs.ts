@@ -1,0 +1,78 @@
+// bench/e2e/procs.ts — what bench:e2e reads of a process from /proc: CPU time (all threads, forked children),
+// CPU by thread class (main, JIT, GC, other), peak RSS, and the CPU of this process's ended children (h2load).
+import { readdirSync, readFileSync } from "node:fs";
+
+export type ThreadClass = "main" | "jit" | "gc" | "other";
+
+/** utime+stime in seconds of each thread of a process, by tid, with its class: where a Bun process's CPU goes
+ *  besides the JS thread (JSC compiles on JITWorker threads, marks on HeapHelper threads; the rest is mimalloc's
+ *  scavenger, I/O, timers, and the data-path worker threads of the prins-w* set-ups). */
+export function threadTimes(pid: number): Map<string, { c: ThreadClass; t: number }> {
+  const out = new Map<string, { c: ThreadClass; t: number }>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const comm = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"));
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      const c: ThreadClass =
+        Number(tid) === pid ? "main" : comm === "JITWorker" ? "jit" : comm === "HeapHelper" ? "gc" : "other";
+      out.set(tid, { c, t: (Number(f[11]) + Number(f[12])) / 100 });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Seconds by thread class between two snapshots; a thread that ended meanwhile is not counted (its last figures are gone). */
+export function threadDelta(
+  before: Map<string, { c: ThreadClass; t: number }>,
+  after: Map<string, { c: ThreadClass; t: number }>,
+): Record<ThreadClass, number> {
+  const out: Record<ThreadClass, number> = { main: 0, jit: 0, gc: 0, other: 0 };
+  for (const [tid, a] of after) out[a.c] += a.t - (before.get(tid)?.t ?? 0);
+  return out;
+}
+
+/** Peak resident set (VmHWM) of a process since it started, MiB (issue 11: ≤ 120 MB per worker under this load). */
+export function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export function statFields(pid: number): string[] {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // fields after "(comm)" start at field 3 (state): ppid is field 4, utime 14, stime 15
+  return s.slice(s.lastIndexOf(")") + 2).split(" ");
+}
+
+/** cutime+cstime of this process: the CPU of its children that ended and were waited for (h2load runs). */
+export function childrenCpuSeconds(): number {
+  const f = statFields(process.pid);
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+/** utime+stime in seconds of a process (all its threads) and of its child processes (nghttpx forks its worker). */
+export function cpuSeconds(pid: number): number {
+  const f = statFields(pid);
+  let t = (Number(f[11]) + Number(f[12])) / 100; // CLK_TCK is 100 on Linux
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d) || Number(d) === pid) continue;
+    try {
+      if (Number(statFields(Number(d))[1]) === pid) t += cpuSeconds(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return t;
+}
