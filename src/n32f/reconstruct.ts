@@ -128,6 +128,22 @@ function attributeOf(entry: number, path: ReadonlyArray<string | number>): strin
   return `/payload/${entry}/value${formatPointer(path.map(String))}`;
 }
 
+/**
+ * The member name of a `/name` iePath, kept per iePath: the same few dozen names come in every message of an API,
+ * and each would otherwise cost a substring per member. Bounded: short paths only, the table starts over when full.
+ */
+const MEMBER_NAMES = new Map<string, string>();
+function memberName(iePath: string): string {
+  let n = MEMBER_NAMES.get(iePath);
+  if (n === undefined) {
+    n = iePath.slice(1);
+    if (iePath.length > 65) return n;
+    if (MEMBER_NAMES.size >= 4096) MEMBER_NAMES.clear();
+    MEMBER_NAMES.set(iePath, n);
+  }
+  return n;
+}
+
 /** `/name` with no escape and no deeper segment. */
 function isMemberPath(p: string): boolean {
   return p.length > 1 && p.charCodeAt(0) === 47 /* / */ && p.indexOf("/", 1) < 0 && p.indexOf("~") < 0;
@@ -277,7 +293,7 @@ function rebuildBody(
       const raw = e.value;
       defineMember(
         rootObject,
-        iePath.slice(1),
+        memberName(iePath),
         typeof raw === "object" && raw !== null ? refs.substitute(raw, i) : raw,
       );
       continue;
