@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createRootCa, issueSeppCert } from "../src/pki/devpki.ts";
+import { freePort, soloSeppConfig } from "../scripts/lib/pair.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const QUICK = !!process.env.BENCH_QUICK;
@@ -33,13 +33,6 @@ function fresh(t: Target): boolean {
     const p = resolve(REPO, f);
     return existsSync(p) && statSync(p).mtimeMs <= built;
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
 }
 
 /** spawn → first 200 of /v1/health, ms; then SIGTERM and wait for the exit. */
@@ -88,24 +81,9 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), "sepp-bench-start-"));
   try {
-    const root = await createRootCa({ name: "bench:start root" });
-    const fqdn = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
-    const leaf = await issueSeppCert(root, { dnsNames: [fqdn] });
     const adminPort = await freePort();
     const cfg = join(dir, "sepp.json");
-    writeFileSync(
-      cfg,
-      JSON.stringify({
-        identity: { n32Fqdn: fqdn, plmnIds: [{ mcc: "001", mnc: "01" }] },
-        listeners: { n32: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: adminPort } },
-        tls: {
-          certificate: leaf.chainPem,
-          privateKey: leaf.keyPem,
-          trustAnchors: [{ name: "bench", plmnIds: [{ mcc: "001", mnc: "01" }], roots: [root.certPem] }],
-        },
-        storage: { dir: "data" },
-      }),
-    );
+    writeFileSync(cfg, JSON.stringify(await soloSeppConfig("bench:start root", adminPort, "data")));
     const results = new Map<Target, number[]>();
     for (const t of targets) {
       await startOnce(t, cfg, dir, adminPort); // the first start creates the data directory (not counted)

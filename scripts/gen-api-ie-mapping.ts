@@ -30,155 +30,14 @@
 // (`/nudm-sdm/v2/{supi}/am-data`); callbacks use {callbackType: "<Service>_<callback name>"}.
 // The output is sorted (signatures, methods, IEs) and so deterministic.
 import { readFileSync, existsSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parse } from "yaml";
 import type { ApiIeMapping, HttpMethod, IeInfo, IeType, ProtectionPolicy } from "../src/model/n32.ts";
-
-export const APIS: ReadonlyArray<{ file: string; service: string }> = [
-  { file: "TS29503_Nudm_SDM.yaml", service: "Nudm_SDM" },
-  { file: "TS29503_Nudm_UECM.yaml", service: "Nudm_UECM" },
-  { file: "TS29503_Nudm_UEAU.yaml", service: "Nudm_UEAU" },
-  { file: "TS29509_Nausf_UEAuthentication.yaml", service: "Nausf_UEAuthentication" },
-  { file: "TS29518_Namf_Communication.yaml", service: "Namf_Communication" },
-  { file: "TS29502_Nsmf_PDUSession.yaml", service: "Nsmf_PDUSession" },
-  { file: "TS29510_Nnrf_NFDiscovery.yaml", service: "Nnrf_NFDiscovery" },
-  { file: "TS29510_Nnrf_AccessToken.yaml", service: "Nnrf_AccessToken" },
-];
-
-/** A generator's command line: the repository root and the 3GPP OpenAPI directory (argv[2], default
- *  ../shared/spec/3gpp beside the repository), shared by the generators of scripts/. */
-export function generatorPaths(): { repo: string; specDir: string } {
-  const repo = resolve(import.meta.dir, "..");
-  return { repo, specDir: resolve(process.argv[2] ?? join(repo, "..", "shared", "spec", "3gpp")) };
-}
+import { PATH_PARAM_TYPES, PROPERTY_TYPES, QUERY_PARAM_TYPES, SCHEMA_TYPES, TYPE_PRIORITY } from "./api-ie-rules.ts";
+import { APIS, generatorPaths, repairQuotedScalars } from "./lib/gen-common.ts";
 
 export const MAX_DEPTH = 12;
 
-const AUTH: IeType = "AUTHENTICATION_MATERIAL";
-const KEY: IeType = "KEY_MATERIAL";
-const LOC: IeType = "LOCATION";
-const UEID: IeType = "UEID";
-const TOKEN: IeType = "AUTHORIZATION_TOKEN";
-
-/** TS 33.501 5.9.3.3: authentication vectors, cryptographic material, location data (cell level), SUPI etc. */
-export const SCHEMA_TYPES: Readonly<Record<string, IeType>> = {
-  AuthenticationVector: AUTH,
-  Av5GHeAka: AUTH,
-  Av5gAka: AUTH,
-  AvEapAkaPrime: AUTH,
-  AvEpsAka: AUTH,
-  AvImsGbaEapAka: AUTH,
-  HssAuthenticationVectors: AUTH,
-  ProSeAuthenticationVectors: AUTH,
-  Rand: AUTH,
-  Autn: AUTH,
-  Auts: AUTH,
-  Xres: AUTH,
-  XresStar: AUTH,
-  HxresStar: AUTH,
-  ResStar: AUTH,
-  ResynchronizationInfo: AUTH,
-  EapPayload: AUTH,
-  CkPrime: KEY,
-  IkPrime: KEY,
-  ConfidentialityKey: KEY,
-  IntegrityKey: KEY,
-  Kausf: KEY,
-  Kseaf: KEY,
-  Kasme: KEY,
-  KeyAmf: KEY,
-  SeafData: KEY,
-  Msk: KEY,
-  KnrProSe: KEY,
-  MbsKeyInfo: KEY,
-  UserLocation: LOC,
-  EutraLocation: LOC,
-  EutraLocationRm: LOC,
-  NrLocation: LOC,
-  NrLocationRm: LOC,
-  N3gaLocation: LOC,
-  UtraLocation: LOC,
-  GeraLocation: LOC,
-  Ecgi: LOC,
-  EcgiRm: LOC,
-  Ncgi: LOC,
-  NcgiRm: LOC,
-  NcgiTai: LOC,
-  CellGlobalId: LOC,
-  EutraCellId: LOC,
-  EutraCellIdRm: LOC,
-  NrCellId: LOC,
-  NrCellIdRm: LOC,
-  PhysCellId: LOC,
-  GeographicArea: LOC,
-  GeographicalCoordinates: LOC,
-  Supi: UEID,
-  SupiRm: UEID,
-  Gpsi: UEID,
-  GpsiRm: UEID,
-  Pei: UEID,
-  PeiRm: UEID,
-  Suci: UEID,
-  SupiOrSuci: UEID,
-};
-
-/** Property names classified whatever their schema (inline-typed IEs). */
-export const PROPERTY_TYPES: Readonly<Record<string, IeType>> = {
-  rand: AUTH,
-  autn: AUTH,
-  auts: AUTH,
-  xres: AUTH,
-  xresStar: AUTH,
-  hxresStar: AUTH,
-  resStar: AUTH,
-  kseaf: KEY,
-  kSeaf: KEY,
-  kausf: KEY,
-  kAusf: KEY,
-  ckPrime: KEY,
-  ikPrime: KEY,
-  kasme: KEY,
-  msk: KEY,
-  keyAmf: KEY,
-  ueLocation: LOC,
-  userLocation: LOC,
-  userLocationInfo: LOC,
-  ecgi: LOC,
-  ncgi: LOC,
-  cellId: LOC,
-  geographicalInformation: LOC,
-  geodeticInformation: LOC,
-  locationEstimate: LOC,
-  supi: UEID,
-  gpsi: UEID,
-  pei: UEID,
-  suci: UEID,
-  supiOrSuci: UEID,
-  imsi: UEID,
-  msisdn: UEID,
-  supiList: UEID,
-  gpsiList: UEID,
-  access_token: TOKEN,
-};
-
-export const PATH_PARAM_TYPES: Readonly<Record<string, IeType>> = {
-  supi: UEID,
-  ueId: UEID,
-  supiOrSuci: UEID,
-  ueContextId: UEID,
-  gpsi: UEID,
-};
-export const QUERY_PARAM_TYPES: Readonly<Record<string, IeType>> = {
-  supi: UEID,
-  gpsi: UEID,
-  pei: UEID,
-  imsi: UEID,
-  msisdn: UEID,
-  "ims-private-identity": UEID,
-  "ims-public-identity": UEID,
-};
-
-export const TYPE_PRIORITY: readonly IeType[] = [AUTH, KEY, TOKEN, LOC, UEID];
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"] as const;
 
 type Node = Record<string, any>;
@@ -224,30 +83,6 @@ class Specs {
     }
     return { node: n, file: f };
   }
-}
-
-/**
- * TS29502_Nsmf_PDUSession.yaml (Rel-18) holds a single-quoted `description` whose continuation lines are not
- * indented below their key, which strict YAML refuses. Indent such continuation lines (up to the closing quote)
- * one level deeper; files without the defect are unchanged.
- */
-export function repairQuotedScalars(text: string): string {
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^(\s*)[A-Za-z0-9_-]+: '((?:[^']|'')*)$/.exec(lines[i]!);
-    if (!m) continue;
-    const indent = m[1]!.length;
-    for (let j = i + 1; j < lines.length && j < i + 50; j++) {
-      const l = lines[j]!;
-      const lead = l.length - l.trimStart().length;
-      if (lead <= indent) lines[j] = " ".repeat(indent + 2) + l.trimStart();
-      if (/^(?:[^']|'')*'(?!')/.test(l.trimStart())) {
-        i = j;
-        break;
-      }
-    }
-  }
-  return lines.join("\n");
 }
 
 function addHit(hits: Hits, tokens: string[], type: IeType): void {
@@ -372,7 +207,7 @@ function operationIes(specs: Specs, file: string, op: Node, pathParams: Node[], 
   const { node: rb, file: rbf } = specs.deref(op.requestBody, file);
   for (const h of collapse(schemaHits(specs, rb?.content, rbf)))
     addIe(out.req, { ieLoc: "BODY", ieType: h.type, reqIe: h.pointer });
-  const ueidInPath = pathVars.some((v) => PATH_PARAM_TYPES[v] === UEID);
+  const ueidInPath = pathVars.some((v) => PATH_PARAM_TYPES[v] === "UEID");
   for (const raw of Object.values((op.responses ?? {}) as Record<string, Node>)) {
     const { node: r, file: rf } = specs.deref(raw, file);
     if (!r) continue;
@@ -380,7 +215,7 @@ function operationIes(specs: Specs, file: string, op: Node, pathParams: Node[], 
       addIe(out.rsp, { ieLoc: "BODY", ieType: h.type, rspIe: h.pointer });
     const headers = Object.keys((r.headers ?? {}) as Record<string, unknown>).map((h) => h.toLowerCase());
     if (ueidInPath && headers.includes("location"))
-      addIe(out.rsp, { ieLoc: "HEADER", ieType: UEID, rspIe: "location" });
+      addIe(out.rsp, { ieLoc: "HEADER", ieType: "UEID", rspIe: "location" });
   }
   return out;
 }

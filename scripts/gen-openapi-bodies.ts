@@ -23,7 +23,7 @@ import type { BodyEntry, BodyTable, FormPlan } from "../src/screening/body.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import standaloneCode from "ajv/dist/standalone/index.js";
-import { APIS, generatorPaths } from "./gen-api-ie-mapping.ts";
+import { APIS, generatorPaths } from "./lib/gen-common.ts";
 import { Converter, newAjv } from "./gen-openapi.ts";
 
 /** The roaming APIs whose request bodies get validators (their files in ../shared/spec/3gpp). */

@@ -30,7 +30,7 @@ import Ajv, { _ } from "ajv";
 import standaloneCode from "ajv/dist/standalone/index.js";
 import addFormats from "ajv-formats";
 import { parse as parseYaml } from "yaml";
-import { generatorPaths, repairQuotedScalars } from "./gen-api-ie-mapping.ts";
+import { generatorPaths, repairQuotedScalars } from "./lib/gen-common.ts";
 
 /** The 3GPP files whose component schemas are all N32 data types (TS 29.573 Rel-18). */
 export const ROOT_FILES = [

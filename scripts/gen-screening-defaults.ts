@@ -24,7 +24,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { repairQuotedScalars } from "./gen-api-ie-mapping.ts";
+import { repairQuotedScalars } from "./lib/gen-common.ts";
 
 type Role = "home" | "visited";
 type Kind = "plmnId" | "plmnIdList" | "servingNetworkName" | "supi";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import pkg from "../package.json" with { type: "json" };
-import { createRootCa, issueSeppCert } from "../src/pki/devpki.ts";
+import { soloSeppConfig } from "../scripts/lib/pair.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const DIST = join(REPO, "dist");
@@ -61,19 +61,7 @@ beforeAll(async () => {
       throw new Error(`build.sh ${stale.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
   }
   // One real configuration (inline PEM from a fresh development PKI), ports 0 on loopback.
-  const root = await createRootCa({ name: "build-binary test root" });
-  const fqdn = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
-  const leaf = await issueSeppCert(root, { dnsNames: [fqdn] });
-  config = JSON.stringify({
-    identity: { n32Fqdn: fqdn, plmnIds: [{ mcc: "001", mnc: "01" }] },
-    listeners: { n32: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: 0 } },
-    tls: {
-      certificate: leaf.chainPem,
-      privateKey: leaf.keyPem,
-      trustAnchors: [{ name: "test", plmnIds: [{ mcc: "001", mnc: "01" }], roots: [root.certPem] }],
-    },
-    storage: { dir: "data" },
-  });
+  config = JSON.stringify(await soloSeppConfig("build-binary test root", 0, "data"));
 }, BUILD_TIMEOUT_MS + 30_000);
 
 afterAll(async () => {

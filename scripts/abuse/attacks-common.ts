@@ -29,6 +29,33 @@ export interface HoldOptions {
   pingEveryMs?: number;
 }
 
+/**
+ * Until `done()`: keep `target` connections open (`live`; each one that closes is replaced), opening at most
+ * `perSecond` a second and `maxAttempts` in all (`all`); `opened` sees each new one.
+ */
+async function keepOpen(
+  open: () => Conn,
+  o: { target: number; perSecond: number; maxAttempts: number },
+  done: () => boolean,
+  all: Conn[],
+  live: Set<Conn>,
+  opened?: (c: Conn) => void,
+): Promise<void> {
+  while (!done() && all.length < o.maxAttempts) {
+    if (live.size >= o.target) {
+      await sleep(20);
+      continue;
+    }
+    const c = open();
+    all.push(c);
+    live.add(c);
+    void c.closed.then(() => live.delete(c));
+    opened?.(c);
+    await sleep(1000 / o.perSecond);
+  }
+  while (!done()) await sleep(50);
+}
+
 /** Hold up to `target` connections; each one the server closes is replaced. */
 export async function holdSlots(open: () => Conn, o: HoldOptions): Promise<Summary> {
   const done = deadline(o.durationMs);
@@ -41,23 +68,13 @@ export async function holdSlots(open: () => Conn, o: HoldOptions): Promise<Summa
         for (const c of live) if (!c.isClosed()) c.socket.write(ping(pings++));
       }, o.pingEveryMs)
     : null;
-  while (!done() && all.length < o.maxAttempts) {
-    if (live.size >= o.target) {
-      await sleep(20);
-      continue;
-    }
-    const c = open();
-    all.push(c);
-    live.add(c);
-    void c.closed.then(() => live.delete(c));
+  await keepOpen(open, o, done, all, live, (c) => {
     void c.ready.then((up) => {
       if (!up) return;
       upCount++;
       if (o.h2) c.socket.write(Buffer.concat([clientPreface(), SETTINGS_ACK]));
     });
-    await sleep(1000 / o.perSecond);
-  }
-  while (!done()) await sleep(50);
+  });
   if (timer) clearInterval(timer);
   const heldAtEnd = [...live].filter((c) => !c.isClosed()).length;
   // admitted = the server spoke HTTP/2 on it (its SETTINGS frame)
@@ -146,18 +163,7 @@ export async function trickle(
       sent.set(c, i + 1);
     }
   }, o.everyMs);
-  while (!done() && all.length < o.maxAttempts) {
-    if (live.size >= o.target) {
-      await sleep(20);
-      continue;
-    }
-    const c = open();
-    all.push(c);
-    live.add(c);
-    void c.closed.then(() => live.delete(c));
-    await sleep(1000 / o.perSecond);
-  }
-  while (!done()) await sleep(50);
+  await keepOpen(open, o, done, all, live);
   clearInterval(timer);
   const closed = all.filter((c) => c.closedByServer());
   const heldAtEnd = [...live].filter((c) => !c.isClosed()).length;

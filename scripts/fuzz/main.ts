@@ -59,7 +59,7 @@ interface Tally {
   /** inputs that got no HTTP answer and are no finding, by error code (client refusals, stream resets) */
   unsent: Map<string, number>;
 }
-const total: Tally = {
+const emptyTally = (): Tally => ({
   inputs: 0,
   crashes: 0,
   hangs: 0,
@@ -68,7 +68,8 @@ const total: Tally = {
   nonProblem: 0,
   statuses: new Map(),
   unsent: new Map(),
-};
+});
+const total = emptyTally();
 let findings = 0;
 
 const rssOf = (p: SeppProcess): number => {
@@ -102,16 +103,7 @@ async function campaign<T>(
   gatewayOk: boolean,
   procs: SeppProcess[],
 ): Promise<void> {
-  const t: Tally = {
-    inputs: 0,
-    crashes: 0,
-    hangs: 0,
-    f5xx: 0,
-    gateway: 0,
-    nonProblem: 0,
-    statuses: new Map(),
-    unsent: new Map(),
-  };
+  const t = emptyTally();
   const rss0 = procs.map(rssOf);
   let rssMax = rss0.slice();
   const started = Date.now();

@@ -94,8 +94,33 @@ export interface PairPki {
   certH: DevCert;
 }
 
-/** Write the PKI and both configuration files. Ports are chosen now (free ports). */
-export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; home: SeppSide; pki: PairPki }> {
+/**
+ * The configuration of one stand-alone SEPP (PLMN 001-01, no peers) for start-up, build and update tests: a fresh
+ * development root (`rootName`) and its leaf inline, N32 on any loopback port, the admin API on `adminPort`.
+ */
+export async function soloSeppConfig(
+  rootName: string,
+  adminPort: number,
+  storageDir: string,
+): Promise<SeppConfigInput> {
+  const plmn = { mcc: "001", mnc: "01" };
+  const fqdn = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
+  const root = await createRootCa({ name: rootName });
+  const leaf = await issueSeppCert(root, { dnsNames: [fqdn] });
+  return {
+    identity: { n32Fqdn: fqdn, plmnIds: [plmn] },
+    listeners: { n32: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: adminPort } },
+    tls: {
+      certificate: leaf.chainPem,
+      privateKey: leaf.keyPem,
+      trustAnchors: [{ name: "root", plmnIds: [plmn], roots: [root.certPem] }],
+    },
+    storage: { dir: storageDir },
+  };
+}
+
+/** A fresh development PKI of the pair: one root per PLMN, each SEPP's N32 certificate from its own root. */
+async function issuePairPki(): Promise<PairPki> {
   const [rootV, rootH] = await Promise.all([
     createRootCa({ name: "visited PLMN 234-15 root" }),
     createRootCa({ name: "home PLMN 262-01 root" }),
@@ -104,6 +129,21 @@ export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; ho
     issueSeppCert(rootV, { dnsNames: [VISITED.fqdn] }),
     issueSeppCert(rootH, { dnsNames: [HOME.fqdn] }),
   ]);
+  return { rootV, rootH, certV, certH };
+}
+
+/** One SEPP's PKI directory: `sepp.crt.pem`, `sepp.key.pem` (0600), `root-visited.crt.pem`, `root-home.crt.pem`. */
+function writeSeppPki(pkiDir: string, cert: DevCert, pki: PairPki): void {
+  mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(pkiDir, "sepp.crt.pem"), cert.chainPem);
+  writeFileSync(join(pkiDir, "sepp.key.pem"), cert.keyPem, { mode: 0o600 });
+  writeFileSync(join(pkiDir, "root-visited.crt.pem"), pki.rootV.certPem);
+  writeFileSync(join(pkiDir, "root-home.crt.pem"), pki.rootH.certPem);
+}
+
+/** Write the PKI and both configuration files. Ports are chosen now (free ports). */
+export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; home: SeppSide; pki: PairPki }> {
+  const pki = await issuePairPki();
   const ports = async () => ({
     n32: await freePort(),
     n32f: o.separateN32f ? await freePort() : undefined,
@@ -129,12 +169,7 @@ export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; ho
     const op = name === "visited" ? ph : pv;
     const producersHere = name === "visited" ? o.visitedProducers : o.homeProducers;
     const dir = join(o.dir, name);
-    mkdirSync(join(dir, "var", "pki"), { recursive: true, mode: 0o700 });
-    const cert = name === "visited" ? certV : certH;
-    writeFileSync(join(dir, "var", "pki", "sepp.crt.pem"), cert.chainPem);
-    writeFileSync(join(dir, "var", "pki", "sepp.key.pem"), cert.keyPem, { mode: 0o600 });
-    writeFileSync(join(dir, "var", "pki", "root-visited.crt.pem"), rootV.certPem);
-    writeFileSync(join(dir, "var", "pki", "root-home.crt.pem"), rootH.certPem);
+    writeSeppPki(join(dir, "var", "pki"), name === "visited" ? pki.certV : pki.certH, pki);
     const config: SeppConfigInput = {
       identity: { n32Fqdn: me.fqdn, plmnIds: [me.plmn] },
       // one data-path thread unless a test or benchmark asks for workers ("auto" would follow this machine's CPUs)
@@ -169,7 +204,7 @@ export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; ho
     writeFileSync(configPath, JSON.stringify(config, null, 2));
     return { name, dir, configPath, config, ports: p };
   };
-  return { visited: side("visited"), home: side("home"), pki: { rootV, rootH, certV, certH } };
+  return { visited: side("visited"), home: side("home"), pki };
 }
 
 /**
@@ -177,25 +212,10 @@ export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; ho
  * each directory gets `sepp.crt.pem`, `sepp.key.pem` (0600), `root-visited.crt.pem` and `root-home.crt.pem`.
  */
 export async function writePairPki(visitedPkiDir: string, homePkiDir: string): Promise<{ rootV: DevCa; rootH: DevCa }> {
-  const [rootV, rootH] = await Promise.all([
-    createRootCa({ name: "visited PLMN 234-15 root" }),
-    createRootCa({ name: "home PLMN 262-01 root" }),
-  ]);
-  const [certV, certH] = await Promise.all([
-    issueSeppCert(rootV, { dnsNames: [VISITED.fqdn] }),
-    issueSeppCert(rootH, { dnsNames: [HOME.fqdn] }),
-  ]);
-  for (const [dir, cert] of [
-    [visitedPkiDir, certV],
-    [homePkiDir, certH],
-  ] as const) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, "sepp.crt.pem"), cert.chainPem);
-    writeFileSync(join(dir, "sepp.key.pem"), cert.keyPem, { mode: 0o600 });
-    writeFileSync(join(dir, "root-visited.crt.pem"), rootV.certPem);
-    writeFileSync(join(dir, "root-home.crt.pem"), rootH.certPem);
-  }
-  return { rootV, rootH };
+  const pki = await issuePairPki();
+  writeSeppPki(visitedPkiDir, pki.certV, pki);
+  writeSeppPki(homePkiDir, pki.certH, pki);
+  return pki;
 }
 
 export interface SeppProcess {
@@ -208,11 +228,18 @@ export interface SeppProcess {
   stop(): Promise<number | null>;
 }
 
+/** The command line of one SEPP process on `side` and its environment (debug logs, `env` added). */
+const seppCommand = (side: SeppSide, env: Record<string, string>) => ({
+  argv: [BUN, join(ROOT, "src/main.ts"), "serve", "--config", side.configPath],
+  env: { ...process.env, SEPP_LOG_LEVEL: "debug", ...env },
+});
+
 /** Start one SEPP process (bun src/main.ts serve --config …) and wait until its admin API answers. */
 export async function startSepp(side: SeppSide, env: Record<string, string> = {}): Promise<SeppProcess> {
-  const proc = spawn(BUN, [join(ROOT, "src/main.ts"), "serve", "--config", side.configPath], {
+  const cmd = seppCommand(side, env);
+  const proc = spawn(cmd.argv[0]!, cmd.argv.slice(1), {
     cwd: side.dir,
-    env: { ...process.env, SEPP_LOG_LEVEL: "debug", ...env },
+    env: cmd.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Array<Record<string, unknown>> = [];
@@ -277,6 +304,27 @@ export async function startSepp(side: SeppSide, env: Record<string, string> = {}
   };
 }
 
+/**
+ * Run one SEPP process on `side` that is expected to end by itself (a start that must fail): its exit code and its
+ * whole output (stdout, then stderr). Killed after `timeoutMs` (code null then).
+ */
+export async function runSeppToExit(
+  side: SeppSide,
+  env: Record<string, string> = {},
+  timeoutMs = 20000,
+): Promise<{ code: number | null; out: string }> {
+  const cmd = seppCommand(side, env);
+  const p = Bun.spawn(cmd.argv, { cwd: side.dir, env: cmd.env, stdout: "pipe", stderr: "pipe" });
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    p.kill("SIGKILL");
+  }, timeoutMs);
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  return { code: killed ? null : code, out: out + err };
+}
+
 export interface StartPairOptions {
   /** extra environment of every SEPP process; `envOf` adds to it per side */
   env?: Record<string, string>;
@@ -292,13 +340,25 @@ export interface StartPairOptions {
   stateTimeoutMs?: number;
 }
 
+export interface RestartOptions {
+  /** added to the side's environment of the first start (StartPairOptions env and envOf) */
+  env?: Record<string, string>;
+  /** runs after the old process has exited, before the new one starts (e.g. files removed from its directory) */
+  whileStopped?: () => unknown;
+}
+
 export interface RunningPair {
+  /** the current process of each side (a restart replaces it) */
   visited: SeppProcess;
   home: SeppProcess;
   /** the processes of `alongside`, in its order */
   alongside: SeppProcess[];
   /** SIGTERM to all (visited, home, alongside), their exit codes in that order (0 each after a clean drain) */
   stop(): Promise<Array<number | null>>;
+  /** Stop one side's process (SIGTERM), then start a new one on the same configuration and directory, which
+   *  `visited`/`home` name from then on; the old process's exit code. If the new start fails, the stopped process
+   *  stays in place (stop() gives its code) and the error is thrown. */
+  restart(side: "visited" | "home", r?: RestartOptions): Promise<number | null>;
 }
 
 /**
@@ -335,12 +395,19 @@ export async function startPair(
       await waitForState(visited, "home", state, o.stateTimeoutMs);
       await waitForState(home, "visited", state, o.stateTimeoutMs);
     }
-    return {
+    const run: RunningPair = {
       visited,
       home,
       alongside,
-      stop: () => Promise.all([visited, home, ...alongside].map((p) => p.stop())),
+      stop: () => Promise.all([run.visited, run.home, ...alongside].map((p) => p.stop())),
+      async restart(side, r = {}) {
+        const code = await run[side].stop();
+        await r.whileStopped?.();
+        run[side] = await startSepp(pair[side], { ...o.env, ...o.envOf?.[side], ...r.env });
+        return code;
+      },
     };
+    return run;
   } catch (e) {
     await Promise.all(started.map((p) => p.stop().catch(() => null)));
     throw e;

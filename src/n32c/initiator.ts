@@ -141,9 +141,10 @@ export class PeerInitiator {
     st.counters.attempts++;
     st.nextRetryAt = null;
     // a re-handshake, or one beside an association we serve as responder: the active one stays usable meanwhile
-    const keepActive = core.associations.has(this.peerId);
+    // (looked up at each step: the peer's simultaneous handshake may have made us its responder meanwhile, P11
+    // tie-break; an active association's state is never overwritten by our attempt's progress)
     const step = (s: "connecting" | "negotiating" | "params") => {
-      if (!keepActive) core.setState(this.peerId, s, { role: "initiator" });
+      if (!core.associations.has(this.peerId)) core.setState(this.peerId, s, { role: "initiator" });
     };
     let client = null as H2Client | null; // the connection in use (closed in `finally`)
     let target: N32cTarget = core.targetOf(peer);
@@ -153,6 +154,8 @@ export class PeerInitiator {
         const c = await core.connect(peer, target);
         this.#client = client = c;
         if (this.#stopped) throw new N32cError("STOPPED", "service stopping");
+        // abandoned while connecting (P11 tie-break): the peer's handshake went on; ours must not start anew
+        if (abandoned) throw new N32cError("ABANDONED", "the peer's simultaneous handshake goes on (P11)");
         return c;
       };
       const negotiate = (c: H2Client, body: unknown) =>

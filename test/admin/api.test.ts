@@ -1,15 +1,13 @@
-import { describe, expect, test, afterAll } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ConfigStore } from "../../src/config/store.ts";
 import { createAdminApp, REDACTED } from "../../src/admin/app.ts";
 import { Registry } from "../../src/metrics.ts";
 import defaultConfig from "../../config/default.json" with { type: "json" };
 import { contractChecked } from "../support/admin-contract.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "sepp-admin-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = freshDirs("sepp-admin-").root;
 
 const TOKEN = "t0ken-for-tests-only";
 const store = new ConfigStore(join(dir, "sepp.db"));

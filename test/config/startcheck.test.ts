@@ -2,17 +2,16 @@
 // acknowledged, and a start whose newest stored version fails falls back to the version that last started
 // (src/config/start.ts) — with real SEPP processes, real files and the real store.
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startSepp, waitFor, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
+import { runSeppToExit, startSepp, waitFor, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "sepp-startcheck-"));
 const running: SeppProcess[] = [];
 afterAll(async () => {
   for (const s of running) await s.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
+const fresh = freshDirs("sepp-startcheck-"); // removed after the processes above have stopped
 
 const GARBAGE_CERT = "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZSwgbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
 
@@ -27,7 +26,7 @@ const put = (s: SeppProcess, path: string, body: unknown, method = "PUT") =>
 
 describe("configuration changes are checked as a start would check them", () => {
   test("a mismatched key, a garbage PEM, a missing file: 400 with every reason, nothing changed", async () => {
-    const pair = await writePair({ dir: join(dir, "refuse") });
+    const pair = await writePair({ dir: fresh() });
     const side = pair.visited;
     // a well-formed key that belongs to another certificate
     writeFileSync(join(side.dir, "var", "pki", "other.key.pem"), pair.pki.certH.keyPem, { mode: 0o600 });
@@ -84,7 +83,7 @@ describe("configuration changes are checked as a start would check them", () => 
 
 describe("a start whose stored configuration fails falls back to the version that last started", () => {
   test("fallback is logged and shown in /v1/status, twice in a row, no loop", async () => {
-    const pair = await writePair({ dir: join(dir, "fallback") });
+    const pair = await writePair({ dir: fresh() });
     const side = pair.visited;
     const pki = join(side.dir, "var", "pki");
     copyFileSync(join(pki, "sepp.crt.pem"), join(pki, "copy.crt.pem"));
@@ -126,21 +125,11 @@ describe("a start whose stored configuration fails falls back to the version tha
   }, 90000);
 
   test("no version that started: the start fails once with the reason", async () => {
-    const pair = await writePair({ dir: join(dir, "never") });
+    const pair = await writePair({ dir: fresh() });
     const side = pair.visited;
     writeFileSync(join(side.dir, "var", "pki", "sepp.key.pem"), pair.pki.certH.keyPem, { mode: 0o600 });
-    const proc = Bun.spawn(
-      [process.execPath, join(import.meta.dir, "../../src/main.ts"), "serve", "--config", side.configPath],
-      {
-        cwd: side.dir,
-        stdout: "pipe",
-        stderr: "pipe",
-      },
-    );
-    const code = await Promise.race([proc.exited, Bun.sleep(30000).then(() => "timeout")]);
-    if (code === "timeout") proc.kill("SIGKILL");
+    const { code, out } = await runSeppToExit(side, {}, 30000);
     expect(code).toBe(1);
-    const out = await new Response(proc.stdout).text();
     expect(out).toContain("/tls/privateKey: does not match the certificate of /tls/certificate");
     expect(out).not.toContain("PRIVATE KEY");
   }, 40000);

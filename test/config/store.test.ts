@@ -1,14 +1,13 @@
-import { describe, expect, test, afterAll } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
 import { Database } from "bun:sqlite";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigStore } from "../../src/config/store.ts";
 import { parseConfig } from "../../src/config/schema.ts";
 import defaultConfig from "../../config/default.json" with { type: "json" };
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "sepp-store-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = freshDirs("sepp-store-").root;
 
 const peer = (id: string, fqdn: string) => ({
   id,

@@ -2,7 +2,7 @@
 // PRINS and under TLS; real HTTP/2 (h2c) NFs, real mutual TLS on N32, real child processes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME_UDM, VISITED, type SeppProcess } from "../../scripts/lib/pair.ts";
-import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { type NfClient, startAmDataUdm, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -21,15 +21,7 @@ for (const mode of ["PRINS", "TLS"] as const) {
     let amf: NfClient;
 
     beforeAll(async () => {
-      udm = await startNf((r) =>
-        r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
-          ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-          : {
-              status: 404,
-              headers: { "content-type": "application/problem+json" },
-              body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
-            },
-      );
+      udm = await startAmDataUdm(SUPI, AM_DATA);
       w = await startTwoSepps({ name: `e2e-${mode}`, capabilities: [mode], homeNfs: { [HOME_UDM]: udm } });
       ({ visited: v, home: h, amf } = w);
     }, 60000);

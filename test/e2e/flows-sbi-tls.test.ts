@@ -4,7 +4,7 @@
 // connection whose SNI is the telescopic FQDN itself (so the certificate check of the AMF passes for it).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME, HOME_NRF, HOME_UDM, VISITED } from "../../scripts/lib/pair.ts";
-import { NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { NfClient, startAmDataUdm, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000099";
@@ -20,15 +20,7 @@ describe("PRINS with the visited SBI side over TLS", () => {
   const clients: NfClient[] = [];
 
   beforeAll(async () => {
-    udm = await startNf((r) =>
-      r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
-        ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-        : {
-            status: 404,
-            headers: { "content-type": "application/problem+json" },
-            body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
-          },
-    );
+    udm = await startAmDataUdm(SUPI, AM_DATA);
     nrf = await startNf(() => ({
       status: 200,
       headers: { "content-type": "application/json" },

@@ -8,12 +8,11 @@ import { gunzipSync } from "node:zlib";
 import { HOME_AUSF, freePort, waitFor } from "../../scripts/lib/pair.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { type N32Proxy, type ProxyExchange, routeToSepp, startRiProxy } from "../support/n32-proxy.ts";
-import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
+import type { NfClient, TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
-import { TestRi } from "../support/ri.ts";
+import { AUTH_PATH, TestRi, startEchoAusf } from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
-const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
 const IPX = "ipx-z.example.net";
 const MIN_BYTES = 8192;
 const PROCESS = "/n32f-forward/v1/n32f-process";
@@ -42,11 +41,7 @@ describe("gzip toward a next hop that announced it (P11), from sbi.n32fGzipMinBy
   const lastPost = (): ProxyExchange => processPosts().at(-1)!;
 
   beforeAll(async () => {
-    ausf = await startNf((r) => ({
-      status: 201,
-      headers: { "content-type": "application/json", location: `http://${HOME_AUSF}${AUTH_PATH}/1` },
-      body: r.body.toString(),
-    }));
+    ausf = await startEchoAusf();
     const riRoot = await createRootCa({ name: "IPX providers' RI root" });
     const ri = await TestRi.create(riRoot, IPX);
     const pIpx = await freePort();

@@ -15,8 +15,8 @@ import type { SeppConfigInput } from "../../src/config/schema.ts";
 import type { N32fReformattedReqMsg } from "../../src/model/n32.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import { aadOf, type N32Proxy, type ProxyRequest, routeToSepp, startRiProxy } from "../support/n32-proxy.ts";
-import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { AUTH_PATH, authRiPolicy, TestRi, setIe, postAuth as sendAuth } from "../support/ri.ts";
+import type { NfClient, TestNf } from "../support/nf.ts";
+import { AUTH_PATH, authRiPolicy, TestRi, setIe, postAuth as sendAuth, startEchoAusf } from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
 const SUPI = "imsi-262010000000001";
@@ -47,11 +47,7 @@ describe("an RI listed for one partner relays another partner's PRINS message (P
   const postAuth = () => sendAuth(amf2, ausf.port, SUPI, SN_NAME);
 
   beforeAll(async () => {
-    ausf = await startNf((r) => ({
-      status: 201,
-      headers: { "content-type": "application/json", location: `http://${HOME_AUSF}${AUTH_PATH}/1` },
-      body: r.body.toString(),
-    }));
+    ausf = await startEchoAusf();
     const riRoot = await createRootCa({ name: "IPX providers' RI root" });
     const [tA, tB] = await Promise.all([TestRi.create(riRoot, IPX_A), TestRi.create(riRoot, IPX_B)]);
     riB = tB;

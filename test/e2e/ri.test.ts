@@ -26,7 +26,16 @@ import { createRootCa, issueRiCert } from "../../src/pki/devpki.ts";
 import { type N32Proxy, type ProxyHook, startRiProxy } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
-import { AUTH_PATH, aadPath, authRiPolicy, isProcess, TestRi, setIe, postAuth as sendAuth } from "../support/ri.ts";
+import {
+  AUTH_PATH,
+  aadPath,
+  authRiPolicy,
+  isProcess,
+  TestRi,
+  setIe,
+  postAuth as sendAuth,
+  startEchoAusf,
+} from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA_SIG = "/nudm-sdm/v2/{supi}/am-data";
@@ -100,11 +109,7 @@ describe("N32-f through Roaming Intermediaries (P11): own RI certificates, forwa
       headers: { "content-type": "application/json" },
       body: JSON.stringify(AM_DATA),
     }));
-    ausf = await startNf((r) => ({
-      status: 201,
-      headers: { "content-type": "application/json", location: `http://${HOME_AUSF}${AUTH_PATH}/1` },
-      body: r.body.toString(),
-    }));
+    ausf = await startEchoAusf();
     vsmf = await startNf(() => ({ status: 204 }));
     riRoot = await createRootCa({ name: "IPX providers' RI root" });
     riRootPem = riRoot.certPem;

@@ -12,7 +12,7 @@ import type { N32fReformattedReqMsg, ProtectionPolicy } from "../../src/model/n3
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import { aadOf, type N32Proxy, type ProxyRequest } from "../support/n32-proxy.ts";
-import { aadPath, isProcess, riAssociation, TestRi } from "../support/ri.ts";
+import { aadPath, isProcess, riAssociation, riWire, TestRi } from "../support/ri.ts";
 
 const RI_ID = "ipx1.example.net";
 const ANNOUNCE = "/n32c-handshake/v1/exchange-params";
@@ -93,17 +93,9 @@ describe("P6 mismatch: an RI changes the announced parameters", () => {
       name: "e2e-p6-mismatch",
       capabilities: ["PRINS"],
       homeNfs: { [HOME_UDM]: udm },
-      proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
-      edit: (side, c) => {
-        const peer = riAssociation(side, c, {
-          ri,
-          root: riRoot,
-          owner: "visited",
-          authorized: true,
-          announceToRi: true,
-        });
+      ...riWire(ri, riRoot, (side, _c, peer) => {
         if (side === "visited") peer.protectionPolicy = policy;
-      },
+      }),
       // the first announcement is modified by the RI; later ones pass untouched
       beforeStart: ({ proxies }) =>
         proxies.f.onRequest(async (r) => {

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:net";
 import { HOME, HOME_AUSF, HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { createRootCa } from "../../src/pki/devpki.ts";
 import type { DataToIntegrityProtectBlock, N32fReformattedReqMsg } from "../../src/model/n32.ts";
-import { type NfClient, type NfResponse, startNf, type TestNf } from "../support/nf.ts";
+import { type NfClient, type NfResponse, amDataAnswer, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import {
   aadOf,
@@ -20,7 +20,17 @@ import {
   type ProxyExchange,
   type ProxyRequest,
 } from "../support/n32-proxy.ts";
-import { AUTH_PATH, aadPath, authRiPolicy, isProcess, riAssociation, TestRi, setIe, postAuth } from "../support/ri.ts";
+import {
+  AUTH_PATH,
+  aadPath,
+  authRiPolicy,
+  isProcess,
+  TestRi,
+  setIe,
+  postAuth,
+  riWire,
+  startEchoAusf,
+} from "../support/ri.ts";
 
 const SUPI = "imsi-262010000000001";
 const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
@@ -158,22 +168,9 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
   }
 
   beforeAll(async () => {
-    udm = await startNf((r) =>
-      r.path.includes("slow=1")
-        ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA), delayMs: 4000 }
-        : r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
-          ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-          : {
-              status: 404,
-              headers: { "content-type": "application/problem+json" },
-              body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
-            },
-    );
-    ausf = await startNf((r) => ({
-      status: 201,
-      headers: { "content-type": "application/json", location: `http://${HOME_AUSF}${AUTH_PATH}/1` },
-      body: r.body.toString(),
-    }));
+    const answer = amDataAnswer(SUPI, AM_DATA);
+    udm = await startNf((r) => (r.path.includes("slow=1") ? { ...answer(r), delayMs: 4000 } : answer(r)));
+    ausf = await startEchoAusf();
     canary = createServer((s) => {
       canaryConnections++;
       s.destroy();
@@ -186,15 +183,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       name: "e2e-wire",
       capabilities: ["PRINS"],
       homeNfs: { [HOME_UDM]: udm, [HOME_AUSF]: ausf },
-      proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
-      edit: (side, c) => {
-        const peer = riAssociation(side, c, {
-          ri,
-          root: riRoot,
-          owner: "visited",
-          authorized: true,
-          announceToRi: true,
-        });
+      ...riWire(ri, riRoot, (side, c, peer) => {
         if (side === "visited") {
           peer.protectionPolicy = POLICY;
           c.sbi = { ...c.sbi, requestTimeoutMs: 6000 };
@@ -210,7 +199,7 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
             staticHosts: { ...c.sbi!.staticHosts, [REBIND]: "127.0.0.2", [META]: "169.254.169.254" },
           };
         }
-      },
+      }),
       beforeStart: ({ proxies }) => {
         // the first P6 announcement is lost in transit (stream reset): the visited SEPP tries again
         let dropped = 0;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { HOME, HOME_UDM, VISITED, waitForState, type SeppProcess } from "../../scripts/lib/pair.ts";
-import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { type NfClient, startAmDataUdm, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import { jsonNestedDeeperThan } from "../../src/json-depth.ts";
 import {
@@ -190,19 +190,7 @@ describe("fuzz N32-c: hostile bodies, types, methods, paths and headers from the
   };
 
   beforeAll(async () => {
-    udm = await startNf((r) =>
-      r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
-        ? {
-            status: 200,
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ gpsis: ["msisdn-491700000001"] }),
-          }
-        : {
-            status: 404,
-            headers: { "content-type": "application/problem+json" },
-            body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
-          },
-    );
+    udm = await startAmDataUdm(SUPI, { gpsis: ["msisdn-491700000001"] });
     w = await startTwoSepps({
       name: "fuzz-n32c",
       capabilities: ["PRINS"],

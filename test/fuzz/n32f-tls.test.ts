@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { HOME, HOME_UDM, type SeppProcess } from "../../scripts/lib/pair.ts";
 import type { TestNf } from "../support/nf.ts";
-import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
+import type { TwoSepps } from "../support/two-sepps.ts";
 import {
   type RawH2,
   deepJson,
@@ -18,8 +18,7 @@ import {
   FuzzAnswers,
   rawPeerToHome,
   FUZZ_AM_PATH as AM_PATH,
-  liftRateLimits,
-  startFuzzUdm,
+  startFuzzPair,
   fromFuzzUdm as fromUdm,
 } from "../support/fuzz.ts";
 
@@ -44,16 +43,8 @@ describe("fuzz N32-f TLS mode: hostile relayed requests from the legitimate peer
   };
 
   beforeAll(async () => {
-    udm = await startFuzzUdm();
+    ({ w, udm } = await startFuzzPair("fuzz-n32f-tls", "TLS"));
     apiRoot = `http://${HOME_UDM}:${udm.port}`;
-    w = await startTwoSepps({
-      name: "fuzz-n32f-tls",
-      capabilities: ["TLS"],
-      homeNfs: { [HOME_UDM]: udm },
-      edit: (_side, c) => {
-        liftRateLimits(c);
-      },
-    });
     ({ home: h } = w);
     peer = rawPeerToHome(w.sides.home, w.pki);
     hLog0 = h.logs.length;

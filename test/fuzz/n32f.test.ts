@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
-import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { type NfClient, startAmDataUdm, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 import { aadOf, type N32Proxy } from "../support/n32-proxy.ts";
 import {
@@ -91,15 +91,7 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
   };
 
   beforeAll(async () => {
-    udm = await startNf((r) =>
-      r.path.startsWith(`/nudm-sdm/v2/${SUPI}/am-data`)
-        ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-        : {
-            status: 404,
-            headers: { "content-type": "application/problem+json" },
-            body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
-          },
-    );
+    udm = await startAmDataUdm(SUPI, AM_DATA);
     w = await startTwoSepps({
       name: "fuzz-n32f",
       capabilities: ["PRINS"],

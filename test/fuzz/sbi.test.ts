@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { HOME_UDM, VISITED, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
 import type { TestNf } from "../support/nf.ts";
-import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
+import type { TwoSepps } from "../support/two-sepps.ts";
 import {
   clientPreface,
   ENHANCE_YOUR_CALM,
@@ -28,8 +28,7 @@ import {
   FuzzAnswers,
   FUZZ_AM_PATH as AM_PATH,
   FUZZ_SUPI as SUPI,
-  liftRateLimits,
-  startFuzzUdm,
+  startFuzzPair,
   fromFuzzUdm as fromUdm,
 } from "../support/fuzz.ts";
 
@@ -58,17 +57,10 @@ for (const mode of ["PRINS", "TLS"] as const) {
     };
 
     beforeAll(async () => {
-      udm = await startFuzzUdm();
+      ({ w, udm } = await startFuzzPair(`fuzz-sbi-${mode}`, mode, (c) => {
+        c.sbi = { ...c.sbi, requestTimeoutMs: 2500 }; // the stalled-body case ends within this
+      }));
       udmAuthority = `${HOME_UDM}:${udm.port}`;
-      w = await startTwoSepps({
-        name: `fuzz-sbi-${mode}`,
-        capabilities: [mode],
-        homeNfs: { [HOME_UDM]: udm },
-        edit: (_side, c) => {
-          liftRateLimits(c);
-          c.sbi = { ...c.sbi, requestTimeoutMs: 2500 }; // the stalled-body case ends within this
-        },
-      });
       ({ visited: v, home: h } = w);
       sbiPort = w.sides.visited.ports.sbi;
       nf = new RawH2(`http://127.0.0.1:${sbiPort}`);

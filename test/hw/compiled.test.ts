@@ -1,12 +1,10 @@
 // The compiled binary (bun build --compile, x64 here) uses SoftHSM2 through the bun:ffi PKCS#11 binding.
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { softhsm } from "../support/softhsm.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const out = mkdtempSync(join(tmpdir(), "sepp-probe-"));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const out = freshDirs("sepp-probe-").root;
 
 test("a bun build --compile binary does AES-GCM in SoftHSM2 through bun:ffi", async () => {
   const hsm = softhsm();

@@ -1,10 +1,9 @@
 // Keystores (hw/keystore-software.ts, hw/keystore-pkcs11.ts) opened by openHardware() (hw/index.ts) and used through
 // the Keystore interface: identity key, CSR, certificate chain import, TLS key sealing; the AEAD engine openHardware()
 // builds beside them; token failures and recovery. SoftHSM2 is the real token.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import {
@@ -22,18 +21,11 @@ import { CKA, CKM, CKO } from "../../hw/pkcs11/constants.ts";
 import { Mechanism } from "../../hw/pkcs11/structs.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { softhsm, type TestToken } from "../support/softhsm.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 const hsm = softhsm();
 const FQDN = "sepp.5gc.mnc015.mcc234.3gppnetwork.org";
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "sepp-ks-"));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = freshDirs("sepp-ks-");
 
 /** The keystore openHardware() builds for `keystore` (with the software AEAD engine). */
 async function openKeystore(

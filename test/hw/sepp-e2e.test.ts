@@ -7,17 +7,16 @@
 // token is absent.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPublicKey, verify } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import {
   HOME_UDM,
   VISITED,
-  startSepp,
+  runSeppToExit,
   waitFor,
   waitForState,
-  writePair,
+  type PairOptions,
   type PairPki,
   type SeppProcess,
   type SeppSide,
@@ -28,8 +27,10 @@ import { parsePkcs11Uri, tokenMatches } from "../../hw/pkcs11/uri.ts";
 import { ecPointToSpki } from "../../hw/keystore-pkcs11-util.ts";
 import { type AeadEngine, openHardware, SoftwareAeadEngine } from "../../hw/index.ts";
 import { memoryLogger } from "../../src/log.ts";
-import { NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { type NfClient, startAmDataUdm, startNf, type TestNf } from "../support/nf.ts";
 import { softhsm } from "../support/softhsm.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
+import { type TwoSepps, type TwoSeppsPair, startTwoSepps } from "../support/two-sepps.ts";
 
 const hsm = softhsm();
 /** Distinctive, so that a leak anywhere is found by a plain substring search. */
@@ -39,12 +40,13 @@ const SUPI = "imsi-262010000000001";
 const AM_DATA = { gpsis: ["msisdn-491700000001"], subscribedUeAmbr: { uplink: "1 Gbps", downlink: "2 Gbps" } };
 const AM_PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
 
-const dir = mkdtempSync(join(tmpdir(), "sepp-hw-e2e-"));
+const fresh = freshDirs("sepp-hw-e2e-");
 const tok = hsm.createToken(`sepp-e2e-${process.pid}`, PIN);
 let udm: TestNf;
+let pair: TwoSepps;
 let visited: SeppSide;
-let home: SeppSide;
 let pki: PairPki;
+/** the current visited SEPP process (replaced by a restart) and the home SEPP */
 let v: SeppProcess;
 let h: SeppProcess;
 let amf: NfClient;
@@ -73,11 +75,14 @@ const post = (body: unknown): RequestInit => ({
   body: JSON.stringify(body),
 });
 
-async function startVisited(env: Record<string, string> = {}): Promise<SeppProcess> {
-  const s = await startSepp(visited, { ...hsm.env, ...env });
-  visitedLogs.push(s.logs);
-  return s;
-}
+/** The visited SEPP on the pkcs11 keystore and AEAD engine of token `tokenUri`; the home SEPP keeps the software ones. */
+const visitedOnToken =
+  (tokenUri: string, pin: { pinFile: string } | { pinEnv: string }): PairOptions["edit"] =>
+  (side, c) => {
+    if (side !== "visited") return;
+    c.keystore = { backend: "pkcs11", module: hsm.module, tokenUri, ...pin, sessionPoolSize: 2 };
+    c.aead = { engine: "pkcs11" };
+  };
 
 async function amData(): Promise<{ status: number; json: () => any }> {
   return amf.request("GET", `${HOME_UDM}:${udm.port}`, AM_PATH, { accept: "application/json" });
@@ -138,44 +143,26 @@ function filesUnder(root: string): string[] {
 }
 
 beforeAll(async () => {
-  udm = await startNf((r) =>
-    r.path.startsWith(AM_PATH)
-      ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(AM_DATA) }
-      : {
-          status: 404,
-          headers: { "content-type": "application/problem+json" },
-          body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
-        },
-  );
-  const pair = await writePair({
-    dir,
+  udm = await startAmDataUdm(SUPI, AM_DATA);
+  pair = await startTwoSepps({
+    name: "hw-e2e",
     capabilities: ["PRINS"],
-    homeProducers: { [HOME_UDM]: udm.port },
-    edit: (side, c) => {
-      if (side !== "visited") return;
-      c.keystore = {
-        backend: "pkcs11",
-        module: hsm.module,
-        tokenUri: tok.uri,
-        pinFile: "token.pin",
-        sessionPoolSize: 2,
-      };
-      c.aead = { engine: "pkcs11" };
-    },
+    homeNfs: { [HOME_UDM]: udm },
+    edit: visitedOnToken(tok.uri, { pinFile: "token.pin" }),
+    beforeStart: (p) => writeFileSync(join(p.sides.visited.dir, "var", "token.pin"), `${PIN}\n`, { mode: 0o600 }),
+    // The PIN variable is in the environment from the first start: the later change to `pinEnv` is checked as a
+    // start would check it (src/config/startcheck.ts), so the running process must see the variable too.
+    envOf: { visited: { ...hsm.env, [PIN_ENV]: PIN } },
   });
-  ({ visited, home, pki } = pair);
-  writeFileSync(join(visited.dir, "var", "token.pin"), `${PIN}\n`, { mode: 0o600 });
-  // The PIN variable is in the environment from the first start: the later change to `pinEnv` is checked as a start
-  // would check it (src/config/startcheck.ts), so the running process must see the variable too.
-  [v, h] = await Promise.all([startVisited({ [PIN_ENV]: PIN }), startSepp(home)]);
-  amf = new NfClient(visited.ports.sbi);
+  ({ visited } = pair.sides);
+  ({ pki } = pair);
+  [v, h] = [pair.visited, pair.home];
+  visitedLogs.push(v.logs);
+  amf = pair.client(visited.ports.sbi);
 }, 60000);
 
 afterAll(async () => {
-  amf?.close();
-  const codes = await Promise.all([v?.stop(), h?.stop()]);
-  await udm?.close();
-  rmSync(dir, { recursive: true, force: true });
+  const codes = await pair?.close();
   expect(codes).toEqual([0, 0]); // SIGTERM drains and exits 0, also after the token came and went
 });
 
@@ -356,11 +343,16 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     expect(r.status).toBe(200);
 
     amf.close(); // its h2c session ends with the process
-    expect(await v.stop()).toBe(0);
-    rmSync(keyPath);
-    rmSync(join(visited.dir, "var", "token.pin"));
-    v = await startVisited({ [PIN_ENV]: PIN });
-    amf = new NfClient(visited.ports.sbi);
+    const code = await pair.restart("visited", {
+      whileStopped: () => {
+        rmSync(keyPath);
+        rmSync(join(visited.dir, "var", "token.pin"));
+      },
+    });
+    expect(code).toBe(0);
+    v = pair.visited;
+    visitedLogs.push(v.logs);
+    amf = pair.client(visited.ports.sbi);
     const st = (await adminJson<{ keystore: { healthy: boolean } }>(v, "/v1/status")).body;
     expect(st.keystore.healthy).toBe(true);
     await waitForState(v, "home", "active-prins");
@@ -463,25 +455,7 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
 
   test("restart on keystore:tls when the sealed key cannot be opened (token re-initialised, then absent): exit 1 with the reason, no PIN", async () => {
     expect(await v.stop()).toBe(0);
-    const start = async (): Promise<{ code: number; out: string }> => {
-      const p = Bun.spawn(
-        [process.execPath, join(import.meta.dir, "../..", "src", "main.ts"), "serve", "--config", visited.configPath],
-        {
-          cwd: visited.dir,
-          env: { ...process.env, ...hsm.env, [PIN_ENV]: PIN },
-          stdout: "pipe",
-          stderr: "pipe",
-        },
-      );
-      const timer = setTimeout(() => p.kill("SIGKILL"), 20000);
-      const [out, err, code] = await Promise.all([
-        new Response(p.stdout).text(),
-        new Response(p.stderr).text(),
-        p.exited,
-      ]);
-      clearTimeout(timer);
-      return { code, out: out + err };
-    };
+    const start = () => runSeppToExit(visited, { ...hsm.env, [PIN_ENV]: PIN });
     // The token came back re-initialised (previous test): the KEK that sealed the TLS key is gone with it.
     let r = await start();
     expect(r.code).toBe(1);
@@ -499,7 +473,7 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
 describe("pkcs11 AEAD engine: onKeysLost (what lets the SEPP re-handshake after a token comes back)", () => {
   test("fires once when the reconnect ended the engine's session; old keys say so, new keys work; a throwing listener harms nothing", async () => {
     const t = hsm.createToken(`e2e-lost-${process.pid}`, "4242-lost");
-    const dataDir = mkdtempSync(join(tmpdir(), "sepp-hw-lost-"));
+    const dataDir = fresh();
     writeFileSync(join(dataDir, "pin"), t.pin, { mode: 0o600 });
     const log = memoryLogger();
     const hw = await openHardware(
@@ -548,7 +522,6 @@ describe("pkcs11 AEAD engine: onKeysLost (what lets the SEPP re-handshake after 
       key2.destroy();
     } finally {
       await hw.close();
-      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
@@ -562,54 +535,48 @@ describe("SEPP started while its token is absent", () => {
   test("starts unhealthy (503, token not found), no crash; once the token appears it is healthy, handshakes and carries PRINS traffic", async () => {
     const label = `e2e-late-${process.pid}`;
     const pin = `late-Pin-${process.pid}-c0ffee`;
-    const d = mkdtempSync(join(tmpdir(), "sepp-hw-late-"));
     const udm2 = await startNf(() => ({
       status: 200,
       headers: { "content-type": "application/json" },
       body: JSON.stringify(AM_DATA),
     }));
-    const pair = await writePair({
-      dir: d,
+    let sides: TwoSeppsPair["sides"] | undefined;
+    let startError: unknown = null;
+    // the home SEPP first, then the visited SEPP, whose start (health 200) waits for the token created below
+    const starting = startTwoSepps({
+      name: "hw-late",
       capabilities: ["PRINS"],
-      homeProducers: { [HOME_UDM]: udm2.port },
-      edit: (side, c) => {
-        if (side !== "visited") return;
-        c.keystore = {
-          backend: "pkcs11",
-          module: hsm.module,
-          tokenUri: `pkcs11:token=${label}`,
-          pinEnv: PIN_ENV,
-          sessionPoolSize: 2,
-        };
-        c.aead = { engine: "pkcs11" };
+      homeNfs: { [HOME_UDM]: udm2 },
+      edit: visitedOnToken(`pkcs11:token=${label}`, { pinEnv: PIN_ENV }),
+      envOf: { visited: { ...hsm.env, [PIN_ENV]: pin } },
+      order: "home-first",
+      stateTimeoutMs: 20000,
+      beforeStart: (p) => {
+        sides = p.sides;
       },
-    });
-    let late: SeppProcess | undefined;
-    let other: SeppProcess | undefined;
+    }).then(
+      (t) => t,
+      (e) => {
+        startError = e;
+        return undefined;
+      },
+    );
     let client: NfClient | undefined;
     let stopCodes: unknown[] = [];
     try {
-      other = await startSepp(pair.home);
-      let startError: unknown = null;
-      const starting = startSepp(pair.visited, { ...hsm.env, [PIN_ENV]: pin }).then(
-        (s) => (late = s),
-        (e) => {
-          startError = e;
-          return undefined;
-        },
-      );
-      const base = `http://127.0.0.1:${pair.visited.ports.admin}`;
       const down = await waitFor(
         "health DOWN",
         async () => {
           if (startError) throw startError;
-          const r = await fetch(`${base}/v1/health`);
+          if (!sides) return null;
+          const r = await fetch(`http://127.0.0.1:${sides.visited.ports.admin}/v1/health`);
           return r.status === 503 ? ((await r.json()) as { checks: Record<string, string> }) : null;
         },
         25000,
       ); // below startSepp's own 20 s start-up bound plus margin: a dead process fails startSepp first
       expect(down.checks.keystore).toBe(`token not found: pkcs11:token=${label}`);
-      const admin = (await Bun.file(join(pair.visited.dir, "var", "admin.token")).text()).trim();
+      const base = `http://127.0.0.1:${sides!.visited.ports.admin}`;
+      const admin = (await Bun.file(join(sides!.visited.dir, "var", "admin.token")).text()).trim();
       const st = (await (
         await fetch(`${base}/v1/status`, { headers: { authorization: `Bearer ${admin}` } })
       ).json()) as { keystore: Record<string, unknown>; aead: { engine: string } };
@@ -621,20 +588,16 @@ describe("SEPP started while its token is absent", () => {
       expect(st.aead.engine).toBe("pkcs11");
 
       hsm.createToken(label, pin);
-      await starting; // resolves once /v1/health is 200
+      const late = await starting; // resolves once both sides report the association active-prins
       expect(startError).toBeNull();
-      await waitForState(late!, "home", "active-prins", 20000);
-      client = new NfClient(pair.visited.ports.sbi);
+      client = late!.client(sides!.visited.ports.sbi);
       const r = await client.request("GET", `${HOME_UDM}:${udm2.port}`, AM_PATH, { accept: "application/json" });
       expect(r.status).toBe(200);
       expect(r.json()).toEqual(AM_DATA);
-      expect(JSON.stringify(late!.logs)).not.toContain(pin);
+      expect(JSON.stringify(late!.visited.logs)).not.toContain(pin);
     } finally {
-      client?.close();
-      const codes = await Promise.all([late?.stop(), other?.stop()]);
-      await udm2.close();
-      rmSync(d, { recursive: true, force: true });
-      stopCodes = codes;
+      // a start still under way ends by itself (startSepp's bound) and then closes what it started
+      stopCodes = (await (await starting)?.close()) ?? [];
     }
     expect(stopCodes).toEqual([0, 0]);
   }, 60000);

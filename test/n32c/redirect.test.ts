@@ -5,17 +5,12 @@
 // on 127.0.0.1; redirect host names are mapped to 127.0.0.1 by the resolveHost hook.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Hono } from "hono";
-import { memoryLogger } from "../../src/log.ts";
 import { MAX_REDIRECTS, redirectTarget } from "../../src/n32c/redirect.ts";
 import { openJwe, parseJwe, protectJwe } from "../../src/n32f/jwe.ts";
 import { issueSeppCert, type DevCert } from "../../src/pki/devpki.ts";
-import { TrustStore } from "../../src/pki/trust.ts";
-import { startN32Server, type N32Env } from "../../src/transport/h2server.ts";
-import { type N32cSepp, startN32cSepp } from "../support/n32c-sepp.ts";
-import { configInput, FQDN_A, FQDN_B, parseOrThrow, PLMN_A, PLMN_B, testPki } from "../support/pki.ts";
-import { freshDirs } from "../support/tmp-dirs.ts";
-
-const freshDir = freshDirs("n32c-redir-r-");
+import type { N32Env } from "../../src/transport/h2server.ts";
+import { type N32cSepp, startN32cSepp, startPeerN32Server } from "../support/n32c-sepp.ts";
+import { FQDN_A, FQDN_B, PLMN_A, PLMN_B, testPki } from "../support/pki.ts";
 
 const SEPP2 = "sepp2.5gc.mnc410.mcc310.3gppnetwork.org";
 const SEPP3 = "sepp3.5gc.mnc410.mcc310.3gppnetwork.org";
@@ -37,8 +32,6 @@ async function redirector(
   cert: DevCert,
   location: () => string | undefined,
 ): Promise<{ uri: string; port: number; requests: string[] }> {
-  const pki = await testPki();
-  const cfg = parseOrThrow(configInput(pki, "b", "https://127.0.0.1:1", freshDir()));
   const requests: string[] = [];
   const app = new Hono<{ Bindings: N32Env }>();
   app.post("*", (c) => {
@@ -46,17 +39,7 @@ async function redirector(
     const loc = location();
     return c.body(null, 307, loc === undefined ? {} : { location: loc });
   });
-  const log = memoryLogger("debug");
-  const server = await startN32Server({
-    host: "127.0.0.1",
-    port: 0,
-    tls: { key: cert.keyPem, cert: cert.certPem, minVersion: "TLSv1.3" },
-    trust: TrustStore.fromConfig(cfg),
-    app,
-    limits: { maxBodyBytes: 8192, requestTimeoutMs: 3000 },
-    log,
-  });
-  closers.push(() => server.close());
+  const server = await startPeerN32Server(cert, app, closers);
   return { uri: `https://127.0.0.1:${server.port}`, port: server.port, requests };
 }
 

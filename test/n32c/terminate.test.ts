@@ -5,6 +5,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { ErrorReportEvent, ContextTerminatedEvent } from "../../src/n32c/core-types.ts";
 import { validateBody } from "../../src/openapi/validate.ts";
 import { POLICY_A, POLICY_B, startPair, type Pair } from "../support/pki.ts";
+import type { SeppConfigInput } from "../../src/config/schema.ts";
+
+type PeerInput = NonNullable<SeppConfigInput["peers"]>[number];
 
 let pair: Pair | null = null;
 afterEach(async () => {
@@ -144,38 +147,40 @@ describe("n32f-error", () => {
 });
 
 describe("protection policy mismatch (TS 33.501 13.2.3.6)", () => {
-  test("reject, detected by the responder: n32f-error POLICY_MISMATCH to the initiator, no context anywhere", async () => {
-    pair = await startPair({
-      a: (c) => Object.assign(c.peers![0]!, { protectionPolicy: POLICY_A }),
-      b: (c) => Object.assign(c.peers![0]!, { protectionPolicy: POLICY_B, partnerPolicy: POLICY_B }), // expects B from A: mismatch
-    });
-    const ev = events(pair);
-    const st = await pair.a.service.handshake("home");
+  /** A pair whose peer entries get `a` and `b`; the handshake from A fails POLICY_MISMATCH and leaves no context
+   *  on either side. The events seen since the start, and the pair. */
+  const mismatchedHandshake = async (a: Partial<PeerInput>, b: Partial<PeerInput>) => {
+    const p = await startPair({ a: (c) => Object.assign(c.peers![0]!, a), b: (c) => Object.assign(c.peers![0]!, b) });
+    pair = p; // closed by afterEach
+    const ev = events(p);
+    const st = await p.a.service.handshake("home");
     expect(st.state).toBe("failed");
     expect(st.lastError?.cause).toBe("POLICY_MISMATCH");
-    expect(pair.a.contexts.size).toBe(0);
-    expect(pair.b.contexts.size).toBe(0);
+    expect(p.a.contexts.size).toBe(0);
+    expect(p.b.contexts.size).toBe(0);
+    return { ev, p };
+  };
+
+  test("reject, detected by the responder: n32f-error POLICY_MISMATCH to the initiator, no context anywhere", async () => {
+    const { ev, p } = await mismatchedHandshake(
+      { protectionPolicy: POLICY_A },
+      { protectionPolicy: POLICY_B, partnerPolicy: POLICY_B }, // expects B from A: mismatch
+    );
     expect(ev.aErr.length).toBe(1);
     const info = ev.aErr[0]!.info;
     expect(info.n32fErrorType).toBe("POLICY_MISMATCH");
     expect(info.n32fMessageId).toBe("0000000000000000");
     expect(info.policyMismatchList!.length).toBeGreaterThan(0);
     expect(validateBody("N32fErrorInfo", info)).toBeNull();
-    expect(pair.b.service.status("visited")!.state).toBe("failed");
-    expect(pair.b.log.lines.some((l) => l.level === "warn" && String(l.msg).includes("policy mismatch"))).toBe(true);
+    expect(p.b.service.status("visited")!.state).toBe("failed");
+    expect(p.b.log.lines.some((l) => l.level === "warn" && String(l.msg).includes("policy mismatch"))).toBe(true);
   });
 
   test("reject, detected by the initiator: n32f-error to the responder, which drops its context", async () => {
-    pair = await startPair({
-      a: (c) => Object.assign(c.peers![0]!, { protectionPolicy: POLICY_A, partnerPolicy: POLICY_A }), // expects A from B: mismatch
-      b: (c) => Object.assign(c.peers![0]!, { protectionPolicy: POLICY_B }),
-    });
-    const ev = events(pair);
-    const st = await pair.a.service.handshake("home");
-    expect(st.state).toBe("failed");
-    expect(st.lastError?.cause).toBe("POLICY_MISMATCH");
-    expect(pair.a.contexts.size).toBe(0);
-    expect(pair.b.contexts.size).toBe(0);
+    const { ev } = await mismatchedHandshake(
+      { protectionPolicy: POLICY_A, partnerPolicy: POLICY_A }, // expects A from B: mismatch
+      { protectionPolicy: POLICY_B },
+    );
     expect(ev.bErr.map((e) => [e.info.n32fErrorType, e.info.n32fMessageId])).toEqual([
       ["POLICY_MISMATCH", "0000000000000000"],
     ]);

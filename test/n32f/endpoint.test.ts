@@ -8,17 +8,13 @@ import { Hono } from "hono";
 import type { PeerConfig } from "../../src/config/schema/peers.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
 import { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
-import { memoryLogger } from "../../src/log.ts";
 import { announcementOf } from "../../src/n32c/messages.ts";
 import { n32fEndpointFor } from "../../src/n32c/n32f-endpoint.ts";
 import { issueSeppCert, type DevCert } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
-import { startN32Server, type N32Env } from "../../src/transport/h2server.ts";
-import { type N32cSepp, startN32cSepp } from "../support/n32c-sepp.ts";
-import { configInput, FQDN_B, parseOrThrow, PLMN_B, testPki } from "../support/pki.ts";
-import { freshDirs } from "../support/tmp-dirs.ts";
-
-const freshDir = freshDirs("n32f-ep-x-");
+import type { N32Env } from "../../src/transport/h2server.ts";
+import { type N32cSepp, startN32cSepp, startPeerN32Server } from "../support/n32c-sepp.ts";
+import { FQDN_B, PLMN_B, testPki } from "../support/pki.ts";
 
 const SEPP2 = "sepp2.5gc.mnc410.mcc310.3gppnetwork.org";
 const PROCESS = "/n32f-forward/v1/n32f-process";
@@ -126,24 +122,12 @@ const side = (
 
 /** An N32-f endpoint of a peer (certificate `cert`): answers every POST 200 and records the :authority seen. */
 async function n32fEndpoint(cert: DevCert, seen: string[]): Promise<number> {
-  const pki = await testPki();
-  const cfg = parseOrThrow(configInput(pki, "b", "https://127.0.0.1:1", freshDir()));
   const app = new Hono<{ Bindings: N32Env }>();
   app.post("*", (c) => {
     seen.push(`${c.req.path} ${new URL(c.req.url).host}`);
     return c.json({}, 200);
   });
-  const server = await startN32Server({
-    host: "127.0.0.1",
-    port: 0,
-    tls: { key: cert.keyPem, cert: cert.certPem, minVersion: "TLSv1.3" },
-    trust: TrustStore.fromConfig(cfg),
-    app,
-    limits: { maxBodyBytes: 8192, requestTimeoutMs: 3000 },
-    log: memoryLogger("debug"),
-  });
-  closers.push(() => server.close());
-  return server.port;
+  return (await startPeerN32Server(cert, app, closers)).port;
 }
 
 /** Side a's N32-f clients, asking its N32-c service where each peer's N32-f endpoint is (as the data path does). */

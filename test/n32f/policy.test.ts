@@ -7,7 +7,8 @@ import { parse } from "yaml";
 import type { IeInfo, ProtectionPolicy } from "../../src/model/n32.ts";
 import { ALWAYS_ENCRYPTED, buildEffectivePolicy, iesToEncrypt, modificationRules } from "../../src/n32f/policy.ts";
 import { parsePointer } from "../../src/n32f/pointer.ts";
-import { formatMapping, generateApiIeMapping, repairQuotedScalars } from "../../scripts/gen-api-ie-mapping.ts";
+import { formatMapping, generateApiIeMapping } from "../../scripts/gen-api-ie-mapping.ts";
+import { repairQuotedScalars } from "../../scripts/lib/gen-common.ts";
 
 const root = join(import.meta.dir, "../..");
 const specDir = join(root, "..", "shared", "spec", "3gpp");
@@ -40,61 +41,45 @@ describe("default mapping (config/api-ie-mapping.json) generated from the 3GPP O
       expect(
         defaults.apiIeMappingList.some((m) => typeof m.apiSignature === "string" && m.apiSignature.startsWith(prefix)),
       ).toBe(true);
-    expect(find("/nudm-sdm/v2/{supi}/am-data", "GET")).toContainEqual({
-      ieLoc: "URI_PARAM",
-      ieType: "UEID",
-      reqIe: "supi",
-    });
-    expect(find("/nausf-auth/v1/ue-authentications", "POST")).toContainEqual({
-      ieLoc: "BODY",
-      ieType: "AUTHENTICATION_MATERIAL",
-      rspIe: "/5gAuthData",
-    });
-    expect(find("/nausf-auth/v1/ue-authentications", "POST")).toContainEqual({
-      ieLoc: "BODY",
-      ieType: "UEID",
-      reqIe: "/supiOrSuci",
-    });
-    expect(find("/nausf-auth/v1/ue-authentications/{authCtxId}/5g-aka-confirmation", "PUT")).toContainEqual({
-      ieLoc: "BODY",
-      ieType: "KEY_MATERIAL",
-      rspIe: "/kseaf",
-    });
-    expect(find("/nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data", "POST")).toContainEqual({
-      ieLoc: "BODY",
-      ieType: "AUTHENTICATION_MATERIAL",
-      rspIe: "/authenticationVector",
-    });
-    expect(find("/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access", "PUT")).toContainEqual({
-      ieLoc: "HEADER",
-      ieType: "UEID",
-      rspIe: "location",
-    });
-    expect(find("/nsmf-pdusession/v1/pdu-sessions", "POST")).toContainEqual({
-      ieLoc: "BODY",
-      ieType: "LOCATION",
-      reqIe: "/ueLocation",
-    });
-    expect(find("/nnrf-disc/v1/nf-instances", "GET")).toContainEqual({
-      ieLoc: "URI_PARAM",
-      ieType: "UEID",
-      reqIe: "supi",
-    });
-    expect(find("/oauth2/token", "POST")).toContainEqual({
-      ieLoc: "BODY",
-      ieType: "AUTHORIZATION_TOKEN",
-      rspIe: "/access_token",
-    });
-    expect(find("/namf-comm/v1/ue-contexts/{ueContextId}/transfer", "POST")).toContainEqual({
-      ieLoc: "BODY",
-      ieType: "KEY_MATERIAL",
-      rspIe: "/ueContext/seafData",
-    });
-    expect(find({ callbackType: "Namf_Communication_onN1N2MessageNotify" }, "POST")).toContainEqual({
-      ieLoc: "BODY",
-      ieType: "LOCATION",
-      reqIe: "/ncgi",
-    });
+    // [apiSignature, apiMethod, one IE its IeList holds]
+    const expected: Array<[string | { callbackType: string }, string, IeInfo]> = [
+      ["/nudm-sdm/v2/{supi}/am-data", "GET", { ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }],
+      [
+        "/nausf-auth/v1/ue-authentications",
+        "POST",
+        { ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/5gAuthData" },
+      ],
+      ["/nausf-auth/v1/ue-authentications", "POST", { ieLoc: "BODY", ieType: "UEID", reqIe: "/supiOrSuci" }],
+      [
+        "/nausf-auth/v1/ue-authentications/{authCtxId}/5g-aka-confirmation",
+        "PUT",
+        { ieLoc: "BODY", ieType: "KEY_MATERIAL", rspIe: "/kseaf" },
+      ],
+      [
+        "/nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data",
+        "POST",
+        { ieLoc: "BODY", ieType: "AUTHENTICATION_MATERIAL", rspIe: "/authenticationVector" },
+      ],
+      [
+        "/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access",
+        "PUT",
+        { ieLoc: "HEADER", ieType: "UEID", rspIe: "location" },
+      ],
+      ["/nsmf-pdusession/v1/pdu-sessions", "POST", { ieLoc: "BODY", ieType: "LOCATION", reqIe: "/ueLocation" }],
+      ["/nnrf-disc/v1/nf-instances", "GET", { ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }],
+      ["/oauth2/token", "POST", { ieLoc: "BODY", ieType: "AUTHORIZATION_TOKEN", rspIe: "/access_token" }],
+      [
+        "/namf-comm/v1/ue-contexts/{ueContextId}/transfer",
+        "POST",
+        { ieLoc: "BODY", ieType: "KEY_MATERIAL", rspIe: "/ueContext/seafData" },
+      ],
+      [
+        { callbackType: "Namf_Communication_onN1N2MessageNotify" },
+        "POST",
+        { ieLoc: "BODY", ieType: "LOCATION", reqIe: "/ncgi" },
+      ],
+    ];
+    for (const [sig, method, ie] of expected) expect(find(sig, method)).toContainEqual(ie);
   });
   test("every entry is concrete and well formed; output sorted", () => {
     for (const m of defaults.apiIeMappingList) {

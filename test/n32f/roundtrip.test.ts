@@ -152,6 +152,19 @@ describe("multipart Content-ID forms (docs/N32F.md, P10, P11 Multipart)", () => 
         dataTypeEncPolicy: ["OTHER"],
       },
     });
+  /** a received block of the multipart request above, with `payload` */
+  const blockOf = (payload: DataToIntegrityProtectBlock["payload"]): DataToIntegrityProtectBlock => ({
+    metaData: meta,
+    requestLine: {
+      method: "POST",
+      scheme: "https",
+      authority: "smf.example.org",
+      path: "/nsmf-pdusession/v1/pdu-sessions",
+      protocolVersion: "HTTP/2",
+    },
+    headers: [{ header: "content-type", value: ct }],
+    payload,
+  });
   const idsOf = (m: HttpMessage) =>
     parseMultipart(m.body!, "bb")
       .slice(1)
@@ -179,48 +192,27 @@ describe("multipart Content-ID forms (docs/N32F.md, P10, P11 Multipart)", () => 
   });
 
   test("a block without the header rebuilds the iePath segment exactly, adding no <> (P11)", () => {
-    const block = {
-      metaData: meta,
-      requestLine: {
-        method: "POST",
-        scheme: "https",
-        authority: "smf.example.org",
-        path: "/nsmf-pdusession/v1/pdu-sessions",
-        protocolVersion: "HTTP/2",
+    const block = blockOf([
+      { iePath: "/n1SmInfoFromUe", ieValueLocation: "BODY", value: { contentId: "n1-req" } },
+      {
+        iePath: "/n1-req",
+        ieValueLocation: "MULTIPART_BINARY",
+        value: { contentType: "application/vnd.3gpp.5gnas", data: "LgUB" },
       },
-      headers: [{ header: "content-type", value: ct }],
-      payload: [
-        { iePath: "/n1SmInfoFromUe", ieValueLocation: "BODY", value: { contentId: "n1-req" } },
-        {
-          iePath: "/n1-req",
-          ieValueLocation: "MULTIPART_BINARY",
-          value: { contentType: "application/vnd.3gpp.5gnas", data: "LgUB" },
-        },
-      ],
-    };
-    expect(idsOf(reconstruct(block as DataToIntegrityProtectBlock, []))).toEqual(["n1-req"]);
+    ]);
+    expect(idsOf(reconstruct(block, []))).toEqual(["n1-req"]);
   });
 
   test("a carried content-id that names another part, or two of them, is refused (INVALID_HTTP_HEADER)", () => {
-    const block = (headers: Record<string, string>) => ({
-      metaData: meta,
-      requestLine: {
-        method: "POST",
-        scheme: "https",
-        authority: "smf.example.org",
-        path: "/nsmf-pdusession/v1/pdu-sessions",
-        protocolVersion: "HTTP/2",
-      },
-      headers: [{ header: "content-type", value: ct }],
-      payload: [
+    const block = (headers: Record<string, string>) =>
+      blockOf([
         { iePath: "/a", ieValueLocation: "BODY", value: 1 },
         {
           iePath: "/n1-req",
           ieValueLocation: "MULTIPART_BINARY",
           value: { contentType: "application/vnd.3gpp.5gnas", data: "LgUB", headers },
         },
-      ],
-    });
+      ]);
     expectFail(block({ "content-id": "n2" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
     expectFail(block({ "content-id": "<n1-req>x" }), [], "INVALID_HTTP_HEADER", "/payload/1/value/headers");
     expectFail(
@@ -235,9 +227,7 @@ describe("multipart Content-ID forms (docs/N32F.md, P10, P11 Multipart)", () => 
       "INVALID_HTTP_HEADER",
       "/payload/1/value/headers",
     );
-    expect(idsOf(reconstruct(block({ "Content-ID": "n1-req" }) as DataToIntegrityProtectBlock, []))).toEqual([
-      "n1-req",
-    ]);
+    expect(idsOf(reconstruct(block({ "Content-ID": "n1-req" }), []))).toEqual(["n1-req"]);
   });
 
   test("two Content-IDs on one part are refused when reformatting", () => {

@@ -2,9 +2,8 @@
 // DNS label ≤ 63 characters): round trips over realistic and random FQDNs, tampered labels and labels of another
 // key or domain refused, the previous key's grace period, the table kept for what does not fit and for the labels
 // issued before, the key files (telescopic-keys.ts), and a label resolved by a second process holding the same key.
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { isDnsLabel } from "../../src/sbi/api-root.ts";
@@ -12,19 +11,12 @@ import { checkTelescopicLabelKeys, loadTelescopicLabelKeys } from "../../src/sbi
 import { type LabelOrigin, STATELESS_LABEL_LENGTH, TelescopicLabelCodec } from "../../src/sbi/telescopic-label.ts";
 import { telescopicApp } from "../../src/sbi/telescopic-service.ts";
 import { TelescopicStore } from "../../src/sbi/telescopic-store.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 const DOMAIN = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
 const key = (b: number) => new Uint8Array(32).fill(b);
 const codec = new TelescopicLabelCodec(DOMAIN, { current: key(1) });
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), "sepp-tlabel-"));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = freshDirs("sepp-tlabel-");
 
 const REALISTIC: LabelOrigin[] = [
   { host: "udm1.5gc.mnc015.mcc234.3gppnetwork.org", scheme: null, port: null },

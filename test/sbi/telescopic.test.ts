@@ -3,8 +3,7 @@
 // discovery results, callback URIs and the V-SMF URI.
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Ajv from "ajv";
 import fc from "fast-check";
@@ -25,18 +24,12 @@ import { telescopicApp } from "../../src/sbi/telescopic-service.ts";
 import { TelescopicError, TelescopicStore } from "../../src/sbi/telescopic-store.ts";
 import { resolveTarget } from "../../src/sbi/target.ts";
 import { Registry } from "../../src/metrics.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 const DOMAIN = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
 const HOME_UDM = "udm1.5gc.mnc002.mcc262.3gppnetwork.org";
-const dirs: string[] = [];
-function tmpDb(): string {
-  const d = mkdtempSync(join(tmpdir(), "sepp-tele-"));
-  dirs.push(d);
-  return join(d, "telescopic.db");
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const freshDir = freshDirs("sepp-tele-");
+const tmpDb = (): string => join(freshDir(), "telescopic.db");
 
 function clock(start = 1_700_000_000_000) {
   let t = start;

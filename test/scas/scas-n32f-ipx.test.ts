@@ -23,6 +23,7 @@ import {
   setIe,
   postAuth,
   riAssociation,
+  startEchoAusf,
 } from "../support/ri.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
 
@@ -120,11 +121,7 @@ describe("SCAS TS 33.517: N32-f through an IPX system, home SEPP under test (rea
   }
 
   beforeAll(async () => {
-    ausf = await startNf((r) => ({
-      status: 201,
-      headers: { "content-type": "application/json", location: `http://${HOME_AUSF}${AUTH_PATH}/1` },
-      body: r.body.toString(),
-    }));
+    ausf = await startEchoAusf();
     udm = await startNf(() => ({
       status: 200,
       headers: { "content-type": "application/json" },

@@ -4,9 +4,10 @@
 // the SEPP's log), and a few generators of hostile JSON. Nothing here is part of the SEPP.
 import http2 from "node:http2";
 import fc from "fast-check";
-import { HOME, type PairPki, type SeppProcess, type SeppSide } from "../../scripts/lib/pair.ts";
+import { HOME, HOME_UDM, type PairPki, type SeppProcess, type SeppSide } from "../../scripts/lib/pair.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
 import { startNf, type TestNf } from "./nf.ts";
+import { type TwoSepps, startTwoSepps } from "./two-sepps.ts";
 
 export interface RawResponse {
   status: number;
@@ -344,4 +345,26 @@ export class FuzzAnswers {
 export function liftRateLimits(c: SeppConfigInput, n32f = true): void {
   c.n32c = { ...c.n32c, maxRequestsPerSecond: 100_000 };
   if (n32f) c.peers![0]!.n32f = { ...c.peers![0]!.n32f, maxRequestsPerSecond: 100_000, maxPendingRequests: 1000 };
+}
+
+/**
+ * The pair of the N32-f TLS-mode and SBI fuzz suites: the fuzz UDM (startFuzzUdm) behind the home SEPP, one
+ * capability, both SEPPs' rate limits lifted (liftRateLimits), then `edit` on each configuration.
+ */
+export async function startFuzzPair(
+  name: string,
+  mode: "PRINS" | "TLS",
+  edit?: (c: SeppConfigInput) => void,
+): Promise<{ w: TwoSepps; udm: TestNf }> {
+  const udm = await startFuzzUdm();
+  const w = await startTwoSepps({
+    name,
+    capabilities: [mode],
+    homeNfs: { [HOME_UDM]: udm },
+    edit: (_side, c) => {
+      liftRateLimits(c);
+      edit?.(c);
+    },
+  });
+  return { w, udm };
 }

@@ -3,20 +3,18 @@
 // campaign holds the real N32-f context keys of a configured peer of a SEPP process and can seal hostile but
 // validly protected messages with them (test/fuzz/n32f-keyed.test.ts, scripts/fuzz/world.ts).
 import { join } from "node:path";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
 import { type SeppSide, waitFor } from "../../scripts/lib/pair.ts";
 import { parseConfig, type SeppConfig, type SeppConfigInput } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/log.ts";
-import { Registry } from "../../src/metrics.ts";
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
-import { N32cService } from "../../src/n32c/service.ts";
+import type { N32cService } from "../../src/n32c/service.ts";
 import type { N32fContext } from "../../src/n32f/context.ts";
-import { N32fContextStore } from "../../src/n32f/context-store.ts";
+import type { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { PrinsEngine } from "../../src/n32f/engine.ts";
 import type { DevCert } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
-import { type N32Server, startN32Server } from "../../src/transport/h2server.ts";
+import { serveTestN32c } from "./pki.ts";
 
 export interface InProcessSeppOptions {
   /** the side whose configuration (identity, peer, N32 port) the in-process SEPP takes */
@@ -56,29 +54,7 @@ export async function startInProcessSepp(o: InProcessSeppOptions): Promise<InPro
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   const cfg = parsed.config;
   const log = createLogger({ level: "error", sink: () => {} });
-  const contexts = new N32fContextStore();
-  const service = new N32cService({
-    config: () => cfg,
-    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
-    log,
-    metrics: new Registry(),
-    contexts,
-    aead: new SoftwareAeadEngine(),
-  });
-  const server: N32Server = await startN32Server({
-    host: "127.0.0.1",
-    port: o.side.ports.n32,
-    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate, minVersion: "TLSv1.3" },
-    trust: TrustStore.fromConfig(cfg),
-    app: service.routes(),
-    limits: { maxBodyBytes: 65536, requestTimeoutMs: 3000 },
-    log,
-  });
-  const close = async () => {
-    await service.stop();
-    await server.close();
-    contexts.clear();
-  };
+  const { service, contexts, close } = await serveTestN32c(() => cfg, log, {}, o.side.ports.n32);
   try {
     service.start();
     const peerId = o.peerId ?? "home";

@@ -4,16 +4,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import type { SeppConfig, SeppConfigInput } from "../../src/config/schema.ts";
 import { memoryLogger } from "../../src/log.ts";
-import { Registry } from "../../src/metrics.ts";
 import type { TraceEvent } from "../../src/n32c/core-types.ts";
-import { N32cService } from "../../src/n32c/service.ts";
-import { N32fContextStore } from "../../src/n32f/context-store.ts";
+import type { N32cService } from "../../src/n32c/service.ts";
+import type { N32fContextStore } from "../../src/n32f/context-store.ts";
 import type { DevCert } from "../../src/pki/devpki.ts";
-import type { N32Server } from "../../src/transport/h2server.ts";
-import { configInput, listenN32, parseOrThrow, testPki } from "./pki.ts";
+import { type N32Env, type N32Server, startN32Server } from "../../src/transport/h2server.ts";
+import type { Hono } from "hono";
+import { configInput, parseOrThrow, serveTestN32c, testPki, testTrust } from "./pki.ts";
 
 export interface N32cSepp {
   service: N32cService;
@@ -55,26 +54,15 @@ export async function startN32cSepp(
   if (o.fqdn) input.identity!.n32Fqdn = o.fqdn;
   o.edit?.(input);
   let cfg = parseOrThrow(input);
-  const contexts = new N32fContextStore();
   const log = memoryLogger("debug");
   const traces: TraceEvent[] = [];
-  const service = new N32cService({
-    config: () => cfg,
-    tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
-    log,
-    metrics: new Registry(),
-    contexts,
-    aead: new SoftwareAeadEngine(),
+  const n32c = await serveTestN32c(() => cfg, log, {
     retireGraceMs: o.retireGraceMs,
     trace: (e) => traces.push(e),
     resolveHost: o.resolveHost,
   });
-  const server = (await listenN32(cfg, service, log)).n32;
-  closers.push(async () => {
-    await service.stop();
-    await server.close();
-    contexts.clear();
-  });
+  const { service, contexts, server } = n32c;
+  closers.push(n32c.close);
   return {
     service,
     contexts,
@@ -91,4 +79,24 @@ export async function startN32cSepp(
     uri: `https://127.0.0.1:${server.port}`,
     port: server.port,
   };
+}
+
+/** A simulated peer's N32 server (not the SEPP under test): presents `cert` over TLS 1.3, trusts the test PKI's
+ *  roots (testTrust), answers with `app`; `closers` gets its close. */
+export async function startPeerN32Server(
+  cert: DevCert,
+  app: Hono<{ Bindings: N32Env }>,
+  closers: (() => Promise<void>)[],
+): Promise<N32Server> {
+  const server = await startN32Server({
+    host: "127.0.0.1",
+    port: 0,
+    tls: { key: cert.keyPem, cert: cert.certPem, minVersion: "TLSv1.3" },
+    trust: await testTrust(),
+    app,
+    limits: { maxBodyBytes: 8192, requestTimeoutMs: 3000 },
+    log: memoryLogger("debug"),
+  });
+  closers.push(() => server.close());
+  return server;
 }

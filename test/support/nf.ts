@@ -28,6 +28,24 @@ export interface TestNf {
   close(): Promise<void>;
 }
 
+/**
+ * The home UDM of most end-to-end suites: `amData` (200, JSON) for Nudm_SDM am-data of `supi`, a 404 USER_NOT_FOUND
+ * ProblemDetails (TS 29.503) for any other path.
+ */
+export const amDataAnswer =
+  (supi: string, amData: unknown) =>
+  (r: ReceivedRequest): NfAnswer =>
+    r.path.startsWith(`/nudm-sdm/v2/${supi}/am-data`)
+      ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(amData) }
+      : {
+          status: 404,
+          headers: { "content-type": "application/problem+json" },
+          body: JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }),
+        };
+
+/** An NF answering with amDataAnswer(supi, amData). */
+export const startAmDataUdm = (supi: string, amData: unknown): Promise<TestNf> => startNf(amDataAnswer(supi, amData));
+
 export function startNf(handler: (r: ReceivedRequest) => NfAnswer | Promise<NfAnswer>): Promise<TestNf> {
   const server = http2.createServer();
   const received: ReceivedRequest[] = [];

@@ -4,6 +4,7 @@
 // PLMN A = 262-001 (visited SEPP "a"), PLMN B = 310-410 (home SEPP "b"); one root per PLMN (TS 33.501
 // 13.1.2), a separate RI root. Bad certificates for the SCAS TS 33.517 4.2.5 cases: B's name signed by A's
 // root (C3), two PLMNs of different anchors (C4), no mnc/mcc labels, an RI certificate.
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,7 +27,7 @@ import { type N32Listeners, startN32Listeners } from "../../src/n32c/listeners.t
 import type { Logger } from "../../src/log.ts";
 import { H2Client } from "../../src/transport/h2client.ts";
 import { N32cService } from "../../src/n32c/service.ts";
-import type { TraceEvent } from "../../src/n32c/core-types.ts";
+import type { N32cDeps, TraceEvent } from "../../src/n32c/core-types.ts";
 import type { ProtectionPolicy } from "../../src/model/n32.ts";
 
 export const FQDN_A = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
@@ -208,22 +209,14 @@ export async function startPair(
     dirs.push(dir);
     let input = configInput(pki, name, "https://127.0.0.1:1", dir);
     let cfg = parseOrThrow(input);
-    const contexts = new N32fContextStore();
     const log = memoryLogger("debug");
-    const metrics = new Registry();
     const traces: TraceEvent[] = [];
-    const service = new N32cService({
-      config: () => cfg,
-      tls: { key: cfg.tls.privateKey, cert: cfg.tls.certificate },
-      log,
-      metrics,
-      contexts,
+    const { service, contexts, metrics, server } = await serveTestN32c(() => cfg, log, {
       aead: opts.engine?.(name) ?? new SoftwareAeadEngine(),
       retireGraceMs: opts.retireGraceMs ?? 200,
       now: opts.now,
       trace: (e) => traces.push(e),
     });
-    const server = (await listenN32(cfg, service, log)).n32;
     const s: TestSepp = {
       name,
       service,
@@ -267,6 +260,52 @@ export async function startPair(
   };
 }
 
+/** A test SEPP's N32-c side: its service, context store, metrics and N32 listener; close() stops them. */
+export interface TestN32c {
+  service: N32cService;
+  contexts: N32fContextStore;
+  metrics: Registry;
+  server: N32Server;
+  close(): Promise<void>;
+}
+
+/**
+ * The N32-c service of a test SEPP as src/sepp.ts wires it — the configuration `cfg()` (read on each use) and its
+ * TLS identity, a fresh context store and metrics registry, the software AEAD engine; `more` adds or replaces
+ * dependencies — and its N32 listener (listenN32, on `port` or any).
+ */
+export async function serveTestN32c(
+  cfg: () => SeppConfig,
+  log: Logger,
+  more: Partial<N32cDeps> = {},
+  port?: number,
+): Promise<TestN32c> {
+  const c = cfg();
+  const contexts = new N32fContextStore();
+  const metrics = new Registry();
+  const service = new N32cService({
+    config: cfg,
+    tls: { key: c.tls.privateKey, cert: c.tls.certificate },
+    log,
+    metrics,
+    contexts,
+    aead: new SoftwareAeadEngine(),
+    ...more,
+  });
+  const server = (await listenN32(c, service, log, { port })).n32;
+  return {
+    service,
+    contexts,
+    metrics,
+    server,
+    async close() {
+      await service.stop();
+      await server.close();
+      contexts.clear();
+    },
+  };
+}
+
 /**
  * The N32 listener of a test SEPP, wired as the SEPP wires it (src/n32c/listeners.ts): TLS floor and bounds
  * from `cfg`, on 127.0.0.1 (`port`, default any); `tls` replaces the certificate (a server presenting another
@@ -288,16 +327,21 @@ export function listenN32(
   });
 }
 
-/** A raw N32 client toward `sepp` presenting `cert` (for refusal tests). */
-export async function rawClient(sepp: TestSepp, cert: DevCert, o: { tls12?: boolean } = {}): Promise<H2Client> {
+/** The test PKI's roots as a trust store: root A for PLMN A, root B for PLMN B. */
+export async function testTrust(): Promise<TrustStore> {
   const pki = await testPki();
-  const trust = new TrustStore(
+  return new TrustStore(
     [
-      { name: "a", plmnIds: [PLMN_A], roots: [new (await import("node:crypto")).X509Certificate(pki.rootA.certPem)] },
-      { name: "b", plmnIds: [PLMN_B], roots: [new (await import("node:crypto")).X509Certificate(pki.rootB.certPem)] },
+      { name: "a", plmnIds: [PLMN_A], roots: [new X509Certificate(pki.rootA.certPem)] },
+      { name: "b", plmnIds: [PLMN_B], roots: [new X509Certificate(pki.rootB.certPem)] },
     ],
     [],
   );
+}
+
+/** A raw N32 client toward `sepp` presenting `cert` (for refusal tests). */
+export async function rawClient(sepp: TestSepp, cert: DevCert, o: { tls12?: boolean } = {}): Promise<H2Client> {
+  const trust = await testTrust();
   return H2Client.connect({
     url: sepp.uri,
     tls: { key: cert.keyPem, cert: cert.certPem },

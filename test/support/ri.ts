@@ -22,7 +22,8 @@ import { type DevCa, type DevCert, issueRiCert, pemToBase64Der } from "../../src
 import { HOME_AUSF } from "../../scripts/lib/pair.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
 import { aadOf, type ProxyRequest } from "./n32-proxy.ts";
-import type { NfClient, NfResponse } from "./nf.ts";
+import { type NfClient, type NfResponse, startNf, type TestNf } from "./nf.ts";
+import type { TwoSeppsOptions } from "./two-sepps.ts";
 
 export interface SignOptions {
   /** protected header; default {"alg":"ES256"} */
@@ -148,8 +149,34 @@ export function riAssociation(
   return peer;
 }
 
+/**
+ * The layout of the wire suites, as startTwoSepps options: the visited SEPP's own authorized RI `ri` (trusted under
+ * `root`) with the P6 announcement on, and a hostile peer in front of each SEPP — `f` on the home SEPP's N32-f, `c`
+ * on the visited SEPP's N32-c; `edit` then gets each side's configuration and peer entry.
+ */
+export function riWire(
+  ri: TestRi,
+  root: DevCa,
+  edit: (side: "visited" | "home", c: SeppConfigInput, peer: PeerInput) => void,
+): Pick<TwoSeppsOptions<"f" | "c">, "proxies" | "edit"> {
+  return {
+    proxies: { f: { target: "home", via: "n32f" }, c: { target: "visited", via: "n32c" } },
+    edit: (side, c) =>
+      edit(side, c, riAssociation(side, c, { ri, root, owner: "visited", authorized: true, announceToRi: true })),
+  };
+}
+
 /** The AUSF authentication API (TS 29.509) the RI tests modify in transit. */
 export const AUTH_PATH = "/nausf-auth/v1/ue-authentications";
+
+/** The home AUSF of the RI tests: 201 with the request body as it arrived (what the RIs changed shows in the
+ *  answer) and a Location under AUTH_PATH. */
+export const startEchoAusf = (): Promise<TestNf> =>
+  startNf((r) => ({
+    status: 201,
+    headers: { "content-type": "application/json", location: `http://${HOME_AUSF}${AUTH_PATH}/1` },
+    body: r.body.toString(),
+  }));
 
 /**
  * The sending side's protection policy for the RI tests (TS 29.573 6.1.5.2.x ApiIeMapping): RI `riId` may change

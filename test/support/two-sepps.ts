@@ -8,6 +8,7 @@ import { join } from "node:path";
 import {
   type PairOptions,
   type PairPki,
+  type RunningPair,
   type SeppProcess,
   type SeppSide,
   type StartPairOptions,
@@ -79,8 +80,11 @@ export interface TwoSeppsPair<P extends string = never> {
 }
 
 export interface TwoSepps<P extends string = never> extends TwoSeppsPair<P> {
-  visited: SeppProcess;
-  home: SeppProcess;
+  /** the current process of each side (restart() replaces it) */
+  readonly visited: SeppProcess;
+  readonly home: SeppProcess;
+  /** stop one side's process and start it again on the same configuration (scripts/lib/pair.ts RunningPair) */
+  restart: RunningPair["restart"];
   /** the third SEPP's process when `third` was given */
   thirdSepp?: SeppProcess;
   /** an h2c client on the visited SEPP's SBI port (the AMF; made on first use) */
@@ -112,11 +116,11 @@ export async function startTwoSepps<P extends string = never>(o: TwoSeppsOptions
     owned.push(c);
     return c;
   };
-  const procs: SeppProcess[] = [];
+  let run: RunningPair | undefined;
   const clients: NfClient[] = [];
   const close = async () => {
     for (const c of clients) c.close();
-    const codes = await Promise.all(procs.map((p) => p.stop()));
+    const codes = run ? await run.stop() : [];
     await Promise.all(owned.map((c) => c.close()));
     rmSync(dir, { recursive: true, force: true });
     return codes;
@@ -165,7 +169,7 @@ export async function startTwoSepps<P extends string = never>(o: TwoSeppsOptions
     };
     await o.beforeStart?.(prepared, own);
     const state = o.state ?? (o.capabilities?.[0] === "TLS" ? "active-tls" : "active-prins");
-    const run = await startPair(pair, {
+    run = await startPair(pair, {
       env: o.env,
       envOf: o.envOf,
       alongside: third ? [third.side] : [],
@@ -173,12 +177,11 @@ export async function startTwoSepps<P extends string = never>(o: TwoSeppsOptions
       state,
       stateTimeoutMs: o.stateTimeoutMs,
     });
-    const { visited, home } = run;
+    const running = run; // the stop order of close() is [visited, home, third]
     const thirdSepp = run.alongside[0];
-    procs.push(visited, home, ...run.alongside); // the stop order of close() is [visited, home, third]
     if (thirdSepp && state !== false) {
       await waitForState(thirdSepp, "home", state, o.stateTimeoutMs);
-      await waitForState(home, third!.idAtHome, state, o.stateTimeoutMs);
+      await waitForState(run.home, third!.idAtHome, state, o.stateTimeoutMs);
     }
     let amf: NfClient | undefined;
     let homeNf: NfClient | undefined;
@@ -189,8 +192,13 @@ export async function startTwoSepps<P extends string = never>(o: TwoSeppsOptions
     };
     return {
       ...prepared,
-      visited,
-      home,
+      get visited() {
+        return running.visited;
+      },
+      get home() {
+        return running.home;
+      },
+      restart: (side, r) => running.restart(side, r),
       thirdSepp,
       get amf() {
         amf ??= client(pair.visited.ports.sbi);

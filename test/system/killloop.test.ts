@@ -5,8 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort, waitFor } from "../../scripts/lib/pair.ts";
-import { createRootCa, issueSeppCert } from "../../src/pki/devpki.ts";
+import { freePort, soloSeppConfig, waitFor } from "../../scripts/lib/pair.ts";
 import { fileHash, RaucDevice, smallBundle } from "../support/rauc.ts";
 import { BUILD_TIMEOUT_MS, type Builds, COMPATIBLE, ensureBuilds } from "../support/rauc-builds.ts";
 
@@ -53,22 +52,12 @@ beforeAll(async () => {
   await device.init(new Uint8Array(await Bun.file(builds.factoryImage).arrayBuffer()));
   await device.startService();
   root = device.unpack("A");
-  const ca = await createRootCa({ name: "kill loop root" });
-  const fqdn = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
-  const leaf = await issueSeppCert(ca, { dnsNames: [fqdn] });
   adminPort = await freePort();
   configPath = join(work, "sepp.json");
   await Bun.write(
     configPath,
     JSON.stringify({
-      identity: { n32Fqdn: fqdn, plmnIds: [{ mcc: "001", mnc: "01" }] },
-      listeners: { n32: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: adminPort } },
-      tls: {
-        certificate: leaf.chainPem,
-        privateKey: leaf.keyPem,
-        trustAnchors: [{ name: "t", plmnIds: [{ mcc: "001", mnc: "01" }], roots: [ca.certPem] }],
-      },
-      storage: { dir: "var" },
+      ...(await soloSeppConfig("kill loop root", adminPort, "var")),
       system: { updates: true, compatible: COMPATIBLE, keyring: builds.signer.keyring, rebootCommand: ["true"] },
     }),
   );

@@ -1,15 +1,13 @@
 // systemd notification (Type=notify, WatchdogSec): the SEPP sends READY=1 once it serves, WATCHDOG=1 at half the
 // interval, STOPPING=1 when it drains; datagrams on $NOTIFY_SOCKET (path or abstract) from the SEPP's own PID.
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { sdNotify, sockaddrUn, watchdogIntervalMs } from "../../os/sdnotify.ts";
 import { startSepp, waitFor, writePair } from "../../scripts/lib/pair.ts";
 import { NotifyReceiver } from "../support/notify-receiver.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "sepp-notify-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = freshDirs("sepp-notify-").root;
 
 test("sdNotify sends one datagram to a path socket and to an abstract one; nothing without NOTIFY_SOCKET", async () => {
   const path = new NotifyReceiver(join(dir, "n1.sock"));

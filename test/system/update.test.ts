@@ -243,16 +243,16 @@ describe("OTA update N → N+1 (real RAUC, real D-Bus, compiled binaries)", () =
     expect((await first).status).toBe(400); // 1 KiB of zeros is no bundle
     // 413: the limit lowered at run time; declared length and a streamed body without a length
     const cfg = (await (await admin("/v1/config")).json()) as { system: Record<string, unknown> };
-    cfg.system.maxBundleBytes = 100_000;
-    expect(
-      (
-        await admin("/v1/config", {
-          method: "PUT",
-          body: JSON.stringify(cfg),
-          headers: { "content-type": "application/json" },
-        })
-      ).status,
-    ).toBe(200);
+    const setMaxBundleBytes = async (n: number) => {
+      cfg.system.maxBundleBytes = n;
+      const r = await admin("/v1/config", {
+        method: "PUT",
+        body: JSON.stringify(cfg),
+        headers: { "content-type": "application/json" },
+      });
+      expect(r.status).toBe(200);
+    };
+    await setMaxBundleBytes(100_000);
     const big = new Uint8Array(200_000);
     const declared = await admin("/v1/system/update", {
       method: "POST",
@@ -272,16 +272,7 @@ describe("OTA update N → N+1 (real RAUC, real D-Bus, compiled binaries)", () =
     });
     expect(streamed.status).toBe(413);
     expect(((await streamed.json()) as { cause: string }).cause).toBe("PAYLOAD_TOO_LARGE");
-    cfg.system.maxBundleBytes = 512 * 1024 * 1024;
-    expect(
-      (
-        await admin("/v1/config", {
-          method: "PUT",
-          body: JSON.stringify(cfg),
-          headers: { "content-type": "application/json" },
-        })
-      ).status,
-    ).toBe(200);
+    await setMaxBundleBytes(512 * 1024 * 1024);
   }, 60_000);
 
   test("N+1 is installed into slot B, boots, passes its start-up checks and is marked good; data, token and keys intact; N32 back", async () => {

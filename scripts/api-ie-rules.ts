@@ -1,0 +1,130 @@
+// scripts/api-ie-rules.ts — the classification rules of scripts/gen-api-ie-mapping.ts (TS 33.501 13.2.3.3, P4):
+// which 3GPP schema, property, path and query parameter names carry which data type, and which type wins when a
+// member would hold several. Exact names, no substrings (see the generator's header).
+import type { IeType } from "../src/model/n32.ts";
+
+const AUTH: IeType = "AUTHENTICATION_MATERIAL";
+const KEY: IeType = "KEY_MATERIAL";
+const LOC: IeType = "LOCATION";
+const UEID: IeType = "UEID";
+const TOKEN: IeType = "AUTHORIZATION_TOKEN";
+
+/** TS 33.501 5.9.3.3: authentication vectors, cryptographic material, location data (cell level), SUPI etc. */
+export const SCHEMA_TYPES: Readonly<Record<string, IeType>> = {
+  AuthenticationVector: AUTH,
+  Av5GHeAka: AUTH,
+  Av5gAka: AUTH,
+  AvEapAkaPrime: AUTH,
+  AvEpsAka: AUTH,
+  AvImsGbaEapAka: AUTH,
+  HssAuthenticationVectors: AUTH,
+  ProSeAuthenticationVectors: AUTH,
+  Rand: AUTH,
+  Autn: AUTH,
+  Auts: AUTH,
+  Xres: AUTH,
+  XresStar: AUTH,
+  HxresStar: AUTH,
+  ResStar: AUTH,
+  ResynchronizationInfo: AUTH,
+  EapPayload: AUTH,
+  CkPrime: KEY,
+  IkPrime: KEY,
+  ConfidentialityKey: KEY,
+  IntegrityKey: KEY,
+  Kausf: KEY,
+  Kseaf: KEY,
+  Kasme: KEY,
+  KeyAmf: KEY,
+  SeafData: KEY,
+  Msk: KEY,
+  KnrProSe: KEY,
+  MbsKeyInfo: KEY,
+  UserLocation: LOC,
+  EutraLocation: LOC,
+  EutraLocationRm: LOC,
+  NrLocation: LOC,
+  NrLocationRm: LOC,
+  N3gaLocation: LOC,
+  UtraLocation: LOC,
+  GeraLocation: LOC,
+  Ecgi: LOC,
+  EcgiRm: LOC,
+  Ncgi: LOC,
+  NcgiRm: LOC,
+  NcgiTai: LOC,
+  CellGlobalId: LOC,
+  EutraCellId: LOC,
+  EutraCellIdRm: LOC,
+  NrCellId: LOC,
+  NrCellIdRm: LOC,
+  PhysCellId: LOC,
+  GeographicArea: LOC,
+  GeographicalCoordinates: LOC,
+  Supi: UEID,
+  SupiRm: UEID,
+  Gpsi: UEID,
+  GpsiRm: UEID,
+  Pei: UEID,
+  PeiRm: UEID,
+  Suci: UEID,
+  SupiOrSuci: UEID,
+};
+
+/** Property names classified whatever their schema (inline-typed IEs). */
+export const PROPERTY_TYPES: Readonly<Record<string, IeType>> = {
+  rand: AUTH,
+  autn: AUTH,
+  auts: AUTH,
+  xres: AUTH,
+  xresStar: AUTH,
+  hxresStar: AUTH,
+  resStar: AUTH,
+  kseaf: KEY,
+  kSeaf: KEY,
+  kausf: KEY,
+  kAusf: KEY,
+  ckPrime: KEY,
+  ikPrime: KEY,
+  kasme: KEY,
+  msk: KEY,
+  keyAmf: KEY,
+  ueLocation: LOC,
+  userLocation: LOC,
+  userLocationInfo: LOC,
+  ecgi: LOC,
+  ncgi: LOC,
+  cellId: LOC,
+  geographicalInformation: LOC,
+  geodeticInformation: LOC,
+  locationEstimate: LOC,
+  supi: UEID,
+  gpsi: UEID,
+  pei: UEID,
+  suci: UEID,
+  supiOrSuci: UEID,
+  imsi: UEID,
+  msisdn: UEID,
+  supiList: UEID,
+  gpsiList: UEID,
+  access_token: TOKEN,
+};
+
+export const PATH_PARAM_TYPES: Readonly<Record<string, IeType>> = {
+  supi: UEID,
+  ueId: UEID,
+  supiOrSuci: UEID,
+  ueContextId: UEID,
+  gpsi: UEID,
+};
+export const QUERY_PARAM_TYPES: Readonly<Record<string, IeType>> = {
+  supi: UEID,
+  gpsi: UEID,
+  pei: UEID,
+  imsi: UEID,
+  msisdn: UEID,
+  "ims-private-identity": UEID,
+  "ims-public-identity": UEID,
+};
+
+export const TYPE_PRIORITY: readonly IeType[] = [AUTH, KEY, TOKEN, LOC, UEID];
