@@ -22,6 +22,7 @@ import { HOME, HOME_UDM, VISITED, freePort, startPair, writePair } from "../scri
 import { PATH, type Result, h2load } from "./e2e/h2load.ts";
 import { parseArgs } from "./e2e/opts.ts";
 import { daemon, listening } from "./e2e/daemon.ts";
+import { GC_BYTES_ENV, countGcBytes } from "./e2e/gc-bytes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -149,7 +150,14 @@ async function main() {
       const vp = join(pki.visited.dir, "var/pki");
       const hp = join(pki.home.dir, "var/pki");
       const proxy = async (what: string, opts: unknown) => {
-        const d = await daemon(what, BUN, [join(ROOT, script), JSON.stringify(opts)], (s) => /\{"port":\d+\}/.test(s));
+        const d = await daemon(
+          what,
+          BUN,
+          [join(ROOT, script), JSON.stringify(opts)],
+          (s) => /\{"port":\d+\}/.test(s),
+          15000,
+          o.gcBytes ? GC_BYTES_ENV : undefined,
+        );
         stops.push(() => d.stop());
         return { ...d, port: Number(/"port":(\d+)/.exec(d.output())![1]) };
       };
@@ -217,7 +225,12 @@ async function main() {
           BUN_JSC_thresholdForFTLOptimizeAfterWarmUp: "5000",
           BUN_JSC_thresholdForFTLOptimizeSoon: "500",
         });
+      if (o.gcBytes) Object.assign(env, GC_BYTES_ENV);
       const { visited: v, home: h, stop } = await startPair(pair, { env });
+      if (o.gcBytes) {
+        countGcBytes(v.proc.pid!, v.proc.stderr!);
+        countGcBytes(h.proc.pid!, h.proc.stderr!);
+      }
       stops.push(async () => {
         const codes = await stop();
         if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
@@ -280,6 +293,13 @@ async function main() {
           (k) => [k, med(rs.map((r) => (1e6 * (r.threads[i]?.[k] ?? 0)) / Math.max(1, r.done)))] as const,
         ),
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
+        // --gc-bytes: KB allocated per request, and one cycle's KB per request (how far it may be off)
+        kb: med(rs.map((r) => (r.gc[i]?.bytes ?? Number.NaN) / 1024 / Math.max(1, r.done))),
+        kbError: med(
+          rs.map(
+            (r) => (r.gc[i]?.bytes ?? Number.NaN) / Math.max(1, r.gc[i]?.cycles ?? 0) / 1024 / Math.max(1, r.done),
+          ),
+        ),
       })),
     };
   });
@@ -299,6 +319,14 @@ async function main() {
           .filter((c) => c.name !== "h2load")
           .map((c) => `${c.name} ${c.threads.map(([k, v]) => `${k} ${f(v, 0)}`).join(" ")}`)
           .join("; ")}`,
+      );
+  for (const r of results)
+    if (r.cpu.some((c) => Number.isFinite(c.kb)))
+      console.log(
+        `#   ${r.name} allocated: ${r.cpu
+          .filter((c) => Number.isFinite(c.kb))
+          .map((c) => `${c.name} ${f(c.kb)} KB (±${f(c.kbError)})`)
+          .join(", ")} per request (JSC count)`,
       );
   const by = (n: string) => results.find((r) => r.name === n);
   const prins = by("prins");

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { AM_DATA } from "../nf-h2.ts";
 import { type ThreadClass, threadTimes, threadDelta, peakRssMb, childrenCpuSeconds, cpuSeconds } from "./procs.ts";
 import type { Opts } from "./opts.ts";
+import { gcCount } from "./gc-bytes.ts";
 
 export const SUPI = "imsi-262010000000001";
 export const PATH = `/nudm-sdm/v2/${SUPI}/am-data?plmn-id=%7B%22mcc%22%3A%22234%22%2C%22mnc%22%3A%2215%22%7D`;
@@ -30,6 +31,8 @@ export interface Result {
   cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number }>;
   /** per process: seconds by thread class (main JS thread, JIT compiler threads, GC helpers, the rest) */
   threads: Array<Record<ThreadClass, number>>;
+  /** per process: bytes JSC allocated during the run and the collections they span (--gc-bytes; NaN without) */
+  gc: Array<{ bytes: number; cycles: number }>;
 }
 
 export function run(
@@ -109,6 +112,7 @@ export async function h2load(
   const before = procs.map((p) => cpuSeconds(p.pid));
   const children0 = childrenCpuSeconds();
   const threadsBefore = procs.map((p) => threadTimes(p.pid));
+  const gcBefore = procs.map((p) => gcCount(p.pid));
   const t0 = performance.now();
   const r = await run(
     "h2load",
@@ -127,6 +131,7 @@ export async function h2load(
   // the load generator's own CPU: h2load is the only child of this process that ends during the measured run
   const h2loadSeconds = childrenCpuSeconds() - children0;
   const threadsAfter = procs.map((p) => threadTimes(p.pid));
+  const gcAfter = procs.map((p) => gcCount(p.pid));
   if (r.code !== 0) throw new Error(`${name}: h2load failed (${r.code}): ${r.err || r.out}`);
   const m = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(r.out);
   const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed/.exec(r.out);
@@ -158,5 +163,9 @@ export async function h2load(
       { name: "h2load", seconds: h2loadSeconds, pct: (100 * h2loadSeconds) / wall, peakMb: Number.NaN },
     ],
     threads: procs.map((_p, i) => threadDelta(threadsBefore[i]!, threadsAfter[i]!)),
+    gc: procs.map((_p, i) => ({
+      bytes: gcAfter[i]!.bytes - gcBefore[i]!.bytes,
+      cycles: gcAfter[i]!.cycles - gcBefore[i]!.cycles,
+    })),
   };
 }

@@ -19,6 +19,8 @@ export interface Opts {
   ftlSoon: boolean;
   /** run the SEPPs with Bun's --smol (a smaller heap, collected more often) */
   smol: boolean;
+  /** JSC's bytes allocated per request of the SEPPs and Bun proxies (bench/e2e/gc-bytes.ts) */
+  gcBytes: boolean;
 }
 
 export function parseArgs(argv: string[]): Opts {
@@ -32,6 +34,7 @@ export function parseArgs(argv: string[]): Opts {
     nf: "serve",
     ftlSoon: false,
     smol: false,
+    gcBytes: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -59,13 +62,14 @@ export function parseArgs(argv: string[]): Opts {
     else if (a === "--rps") o.rps = int(next(), 1, 1_000_000);
     else if (a === "--ftl-soon") o.ftlSoon = true;
     else if (a === "--smol") o.smol = true;
+    else if (a === "--gc-bytes") o.gcBytes = true;
     else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes)`,
       );
   }
   return o;

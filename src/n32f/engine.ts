@@ -18,6 +18,7 @@ import type {
 import { validateBody, validateReceivedBlock } from "../openapi/validate.ts";
 import type { N32fContext, N32fMessageKind } from "./context.ts";
 import type { N32fContextStore } from "./context-store.ts";
+import { asBuffer } from "./b64.ts";
 import { N32fError } from "./errors.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe, type ParsedJwe, type ProtectedJwe } from "./jwe.ts";
 import type { HttpMessage } from "./message.ts";
@@ -75,11 +76,20 @@ interface Policies {
   ownMods: EffectivePolicy;
 }
 
-/** 16 lowercase hex digits from the CSPRNG (P3). */
+/** Messages whose aad and plaintext fit are written into one reused buffer; larger ones get their own. */
+const PROTECT_SCRATCH_MAX = 64 * 1024;
+let scratch = Buffer.allocUnsafe(8 * 1024);
+/** The reused buffer, grown to `n` octets (protect is synchronous and not re-entrant). */
+function protectScratch(n: number): Buffer {
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.min(PROTECT_SCRATCH_MAX, Math.max(n, scratch.length * 2)));
+  return scratch;
+}
+
+const ID_BYTES = Buffer.alloc(8);
+/** 16 lowercase hex digits from the CSPRNG (P3); the random octets go through one reused buffer. */
 export function newMessageId(): string {
-  const b = new Uint8Array(8);
-  crypto.getRandomValues(b);
-  return Buffer.from(b.buffer, b.byteOffset, 8).toString("hex");
+  crypto.getRandomValues(ID_BYTES);
+  return ID_BYTES.toString("hex");
 }
 
 export class PrinsEngine {
@@ -145,8 +155,15 @@ export class PrinsEngine {
       policy: this.policiesOf(ctx).encryption,
       request: req ? { method: req.method, path: req.path, callbackType: req.callbackType } : undefined,
     });
-    const aad = Buffer.from(texts.aad, "utf8");
-    const plaintext = texts.plaintext ? Buffer.from(texts.plaintext, "utf8") : EMPTY;
+    // aad and plaintext as UTF-8 in one reused scratch buffer (not two Buffers per message): protectJwe() encodes the
+    // aad and seals the plaintext synchronously and keeps neither
+    const aadLen = Buffer.byteLength(texts.aad, "utf8");
+    const need = aadLen + (texts.plaintext ? Buffer.byteLength(texts.plaintext, "utf8") : 0);
+    const buf = need <= PROTECT_SCRATCH_MAX ? protectScratch(need) : Buffer.allocUnsafe(need);
+    buf.write(texts.aad, 0, aadLen, "utf8");
+    const aad = buf.subarray(0, aadLen);
+    const plaintext = need > aadLen ? buf.subarray(aadLen, need) : EMPTY;
+    if (need > aadLen) buf.write(texts.plaintext, aadLen, need - aadLen, "utf8");
     let jwe: ProtectedJwe;
     try {
       jwe = protectJwe(ctx, kind, aad, plaintext);
@@ -242,7 +259,7 @@ export class PrinsEngine {
     const parsed = parseJwe(msg.reformattedData);
     let block: DataToIntegrityProtectBlock;
     try {
-      block = JSON.parse(Buffer.from(parsed.aad.buffer, parsed.aad.byteOffset, parsed.aad.byteLength).toString("utf8"));
+      block = JSON.parse(asBuffer(parsed.aad).toString("utf8")); // at once: parsed.aad is a reused buffer
     } catch {
       throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "aad is not JSON", {
         failureReason: "INVALID_JSON_POINTER",

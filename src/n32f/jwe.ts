@@ -41,7 +41,10 @@ export interface ParsedJwe {
   /** The `protected` and `aad` members exactly as received (they form the AEAD additional data). */
   protectedB64: string;
   aadB64: string;
-  /** Decoded `aad`: the UTF-8 JSON of DataToIntegrityProtectBlock (read metaData.n32fContextId from it). */
+  /**
+   * Decoded `aad`: the UTF-8 JSON of DataToIntegrityProtectBlock (read metaData.n32fContextId from it). A view of
+   * a reused buffer, valid until the next parseJwe(): read (or copy) it at once.
+   */
   aad: Uint8Array;
   iv: Uint8Array;
   ciphertext: Uint8Array;
@@ -117,11 +120,17 @@ export function protectJwe(
  * foreign ones left; and the unused low bits of the last character must be zero. Checked against b64uDecode
  * on 2M random strings (alphabet, padding, whitespace, NUL, non-latin1).
  */
-function decodeMember(s: string): Buffer | null {
+function decodeMember(s: string, into?: (n: number) => Buffer): Buffer | null {
   const rem = s.length & 3;
   if (rem === 1) return null;
-  const bytes = Buffer.from(s, "base64url");
-  if (bytes.length !== (s.length >> 2) * 3 + (rem === 0 ? 0 : rem - 1)) return null;
+  const n = (s.length >> 2) * 3 + (rem === 0 ? 0 : rem - 1);
+  let bytes: Buffer;
+  if (into && n <= SCRATCH_MAX) {
+    // decoded in place: write() stops at the same characters Buffer.from() skips, so it writes fewer than n octets
+    const buf = into(n);
+    bytes = buf.subarray(0, buf.write(s, 0, n, "base64url"));
+  } else bytes = Buffer.from(s, "base64url");
+  if (bytes.length !== n) return null;
   if (s.indexOf("+") >= 0 || s.indexOf("/") >= 0) return null;
   if (rem !== 0) {
     const last = sextet(s.charCodeAt(s.length - 1));
@@ -129,6 +138,13 @@ function decodeMember(s: string): Buffer | null {
     if (last < 0 || (rem === 2 ? last & 0x0f : last & 0x03) !== 0) return null;
   }
   return bytes;
+}
+
+/** The decoded aad of the last parseJwe() (the engine turns it into text at once; saves a 1-30 KB Buffer). */
+let aadScratch = Buffer.allocUnsafe(4 * 1024);
+function aadBuffer(n: number): Buffer {
+  if (aadScratch.length < n) aadScratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(n, aadScratch.length * 2)));
+  return aadScratch;
 }
 
 /** Stateless in one-shot use (no `stream`), so one decoder serves every message. */
@@ -201,7 +217,7 @@ export function parseJwe(jwe: unknown): ParsedJwe {
 
   if (typeof jwe.aad !== "string" || jwe.aad.length === 0)
     throw integrity("JWE aad (DataToIntegrityProtectBlock) missing");
-  const aad = decodeMember(jwe.aad);
+  const aad = decodeMember(jwe.aad, aadBuffer);
   if (!aad) throw integrity("JWE aad is not base64url");
 
   return { enc, protectedB64: jwe.protected as string, aadB64: jwe.aad, aad, iv, ciphertext, tag };

@@ -71,15 +71,19 @@ class Refs {
       throw fail("INVALID_INDEX_TO_ENCRYPTED_BLOCK", attribute, "encBlockIndex reference with other members");
     return this.take(v.encBlockIndex, attribute);
   }
+  /** The tokens below `/payload/<i>/value` of the walk under way (one stack per message). */
+  private readonly path: Array<string | number> = [];
   /**
-   * Substitute direct and nested references (P10); containers are copied only where a reference sits. The
-   * attribute of a failure is formatted only when one occurs (`path` is a shared stack of tokens).
+   * Substitute direct and nested references (P10) in the value of payload entry `entry`; containers are copied
+   * only where a reference sits. The attribute of a failure (`/payload/<entry>/value/…`) is formatted only when
+   * one occurs.
    */
-  substitute(v: unknown, attribute: string): unknown {
+  substitute(v: unknown, entry: number): unknown {
     if (typeof v !== "object" || v === null) return v;
-    return this.walk(v, attribute, [], 0);
+    this.path.length = 0;
+    return this.walk(v, entry, this.path, 0);
   }
-  private walk(v: unknown, base: string, path: string[], depth: number): unknown {
+  private walk(v: unknown, base: number, path: Array<string | number>, depth: number): unknown {
     if (typeof v !== "object" || v === null) return v;
     if (depth > MAX_DEPTH)
       throw fail("INVALID_JSON_POINTER", attributeOf(base, path), `value nested deeper than ${MAX_DEPTH}`);
@@ -89,7 +93,7 @@ class Refs {
       for (let i = 0; i < v.length; i++) {
         const x = v[i];
         if (typeof x !== "object" || x === null) continue;
-        path.push(String(i));
+        path.push(i);
         const s = this.walk(x, base, path, depth + 1);
         path.pop();
         if (s !== x) {
@@ -119,9 +123,25 @@ class Refs {
   }
 }
 
-/** The JSON pointer `base` + `path` (formatted only when a failure is reported). */
-function attributeOf(base: string, path: readonly string[]): string {
-  return base + formatPointer(path);
+/** The JSON pointer of payload entry `entry`'s value + `path` (formatted only when a failure is reported). */
+function attributeOf(entry: number, path: ReadonlyArray<string | number>): string {
+  return `/payload/${entry}/value${formatPointer(path.map(String))}`;
+}
+
+/**
+ * The member name of a `/name` iePath, kept per iePath: the same few dozen names come in every message of an API,
+ * and each would otherwise cost a substring per member. Bounded: short paths only, the table starts over when full.
+ */
+const MEMBER_NAMES = new Map<string, string>();
+function memberName(iePath: string): string {
+  let n = MEMBER_NAMES.get(iePath);
+  if (n === undefined) {
+    n = iePath.slice(1);
+    if (iePath.length > 65) return n;
+    if (MEMBER_NAMES.size >= 4096) MEMBER_NAMES.clear();
+    MEMBER_NAMES.set(iePath, n);
+  }
+  return n;
 }
 
 /** `/name` with no escape and no deeper segment. */
@@ -160,27 +180,29 @@ export function reconstruct(
     if (b.headers.length > MAX_HEADERS)
       throw fail("INVALID_HTTP_HEADER", "/headers", `more than ${MAX_HEADERS} headers`);
     let listSize = 0;
-    b.headers.forEach((h: unknown, i: number) => {
-      const at = `/headers/${i}`;
+    for (let i = 0; i < b.headers.length; i++) {
+      const h: unknown = b.headers[i];
+      // the attribute (/headers/<i>/…) is formatted only on failure: this loop runs for every header of every message
       if (!isPlainObject(h) || typeof h.header !== "string")
-        throw fail("INVALID_HTTP_HEADER", `${at}/header`, "header entry without a name");
+        throw fail("INVALID_HTTP_HEADER", `/headers/${i}/header`, "header entry without a name");
       if (h.header.length > MAX_HEADER_NAME)
-        throw fail("INVALID_HTTP_HEADER", `${at}/header`, `header name over ${MAX_HEADER_NAME} characters`);
+        throw fail("INVALID_HTTP_HEADER", `/headers/${i}/header`, `header name over ${MAX_HEADER_NAME} characters`);
       const name = h.header.toLowerCase();
-      if (name.startsWith(":")) throw fail("INVALID_HTTP_HEADER", `${at}/header`, "pseudo-header in headers");
-      if (!HEADER_NAME_RE.test(name)) throw fail("INVALID_HTTP_HEADER", `${at}/header`, "invalid header name");
+      if (name.startsWith(":")) throw fail("INVALID_HTTP_HEADER", `/headers/${i}/header`, "pseudo-header in headers");
+      if (!HEADER_NAME_RE.test(name)) throw fail("INVALID_HTTP_HEADER", `/headers/${i}/header`, "invalid header name");
       let v: unknown = h.value;
-      if (refs.isRef(v)) v = refs.deref(v, `${at}/value`);
+      if (refs.isRef(v)) v = refs.deref(v, `/headers/${i}/value`);
       else if (isPlainObject(v) && Object.keys(v).length === 1 && hasMember(v, "headerval")) v = v.headerval;
       if (typeof v !== "string" || HEADER_VALUE_BAD.test(v))
-        throw fail("INVALID_HTTP_HEADER", `${at}/value`, `invalid value of header ${name}`);
+        throw fail("INVALID_HTTP_HEADER", `/headers/${i}/value`, `invalid value of header ${name}`);
       listSize += name.length + v.length + 32;
       if (listSize > MAX_HEADER_LIST_SIZE)
-        throw fail("INVALID_HTTP_HEADER", `${at}/value`, `header list over ${MAX_HEADER_LIST_SIZE} octets`);
-      if (CONNECTION_HEADERS.has(name)) return;
-      if (name === "content-type" && contentType === undefined) contentType = { value: v, attribute: `${at}/value` };
+        throw fail("INVALID_HTTP_HEADER", `/headers/${i}/value`, `header list over ${MAX_HEADER_LIST_SIZE} octets`);
+      if (CONNECTION_HEADERS.has(name)) continue;
+      if (name === "content-type" && contentType === undefined)
+        contentType = { value: v, attribute: `/headers/${i}/value` };
       msg.headers.push([name, v]);
-    });
+    }
   }
 
   if (b.payload !== undefined) {
@@ -271,8 +293,8 @@ function rebuildBody(
       const raw = e.value;
       defineMember(
         rootObject,
-        iePath.slice(1),
-        typeof raw === "object" && raw !== null ? refs.substitute(raw, `/payload/${i}/value`) : raw,
+        memberName(iePath),
+        typeof raw === "object" && raw !== null ? refs.substitute(raw, i) : raw,
       );
       continue;
     }
@@ -281,7 +303,7 @@ function rebuildBody(
     if (!hasMember(e, "value"))
       throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");
     const raw = e.value;
-    const value = typeof raw === "object" && raw !== null ? refs.substitute(raw, `/payload/${i}/value`) : raw;
+    const value = typeof raw === "object" && raw !== null ? refs.substitute(raw, i) : raw;
     if (e.ieValueLocation === "BODY") {
       if (kind === "form") {
         if (tokens.length !== 1 || typeof value !== "string")

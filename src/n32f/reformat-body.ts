@@ -144,7 +144,33 @@ function emitChildren(
   // P10: the receiver would create an array for a numeric first segment; announce the object first
   if (keys.length > 0 && isIndexToken(keys[0]!)) out.push({ iePath: path, ieValueLocation: location, value: {} });
   for (const k of keys)
-    emitMember(obj[k], `${path}/${escapeToken(k)}`, node.children.get(k), enc, out, location, false);
+    emitMember(
+      obj[k],
+      path === "" ? topLevelPath(k) : `${path}/${escapeToken(k)}`,
+      node.children.get(k),
+      enc,
+      out,
+      location,
+      false,
+    );
+}
+
+/**
+ * `/<name>` of a top-level member, kept per name: the same few dozen names come in every message of an API, and
+ * each would otherwise cost a new string (and its flattening when the block is serialised). Bounded: short names
+ * only, and the table starts over when full.
+ */
+const TOP_LEVEL_PATHS = new Map<string, string>();
+const MAX_TOP_LEVEL_PATHS = 4096;
+function topLevelPath(name: string): string {
+  let p = TOP_LEVEL_PATHS.get(name);
+  if (p === undefined) {
+    p = `/${escapeToken(name)}`;
+    if (name.length > 64) return p;
+    if (TOP_LEVEL_PATHS.size >= MAX_TOP_LEVEL_PATHS) TOP_LEVEL_PATHS.clear();
+    TOP_LEVEL_PATHS.set(name, p);
+  }
+  return p;
 }
 
 function emitMember(
