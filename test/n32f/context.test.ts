@@ -9,17 +9,9 @@ import { N32fError } from "../../src/n32f/errors.ts";
 import { openJwe, parseJwe, protectJwe } from "../../src/n32f/jwe.ts";
 import { REPLAY_WINDOW, ReplayWindow } from "../../src/n32f/replay.ts";
 import { bareAssociation, sideParams } from "../support/contexts.ts";
+import { n32fVectors } from "../support/vectors.ts";
 
-const vectors = (await Bun.file(new URL("../../../shared/spec/vectors/n32f-vectors.json", import.meta.url)).json()) as {
-  kdf: {
-    master_hex: string;
-    ctxId: string;
-    A256GCM: Record<string, string>;
-    A128GCM: Record<string, string>;
-    salts: Record<string, string>;
-  };
-  nonces_parallel_request: Record<string, string>;
-};
+const vectors = n32fVectors();
 const INITIATOR_ID = vectors.kdf.ctxId; // 9f3c2a7b01d4e6a8: the initiator's, fed to the KDF (P1 default)
 const RESPONDER_ID = "51b0c7e2aa93f410";
 const enc = new TextEncoder();

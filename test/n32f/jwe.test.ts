@@ -15,17 +15,9 @@ import {
 } from "../../src/n32f/jwe.ts";
 import { deriveN32fKeyMaterial, type JweEnc } from "../../src/n32f/kdf.ts";
 import { bareAssociation, sideParams } from "../support/contexts.ts";
+import { n32fVectors, type VectorMessage } from "../support/vectors.ts";
 
-interface VectorMessage {
-  description: string;
-  aadObject: unknown;
-  plaintextObject: unknown;
-  jwe: ProtectedJwe;
-}
-const vectors = (await Bun.file(new URL("../../../shared/spec/vectors/n32f-vectors.json", import.meta.url)).json()) as {
-  kdf: { master_hex: string; ctxId: string; salts: Record<string, string> };
-  messages: VectorMessage[];
-};
+const vectors = n32fVectors();
 const INITIATOR_ID = vectors.kdf.ctxId;
 const RESPONDER_ID = "51b0c7e2aa93f410";
 const te = new TextEncoder();

@@ -12,17 +12,9 @@ import {
   SALT_LABELS,
   wipeKeyMaterial,
 } from "../../src/n32f/kdf.ts";
+import { n32fVectors } from "../support/vectors.ts";
 
-// CI has shared/ beside the clone: ../shared/spec/vectors relative to the repository root.
-const vectors = (await Bun.file(new URL("../../../shared/spec/vectors/n32f-vectors.json", import.meta.url)).json()) as {
-  kdf: {
-    master_hex: string;
-    ctxId: string;
-    A256GCM: Record<string, string>;
-    A128GCM: Record<string, string>;
-    salts: Record<string, string>;
-  };
-};
+const vectors = n32fVectors();
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const master = () => Buffer.from(vectors.kdf.master_hex, "hex");
 

@@ -20,13 +20,12 @@ import { reconstruct } from "../../src/n32f/reconstruct.ts";
 import { reformat } from "../../src/n32f/reformat.ts";
 import { loadFixtures, type Fixture } from "../fixtures/messages/load.ts";
 import { partsPolicy } from "../support/fixture-policy.ts";
+import { n32fVectors } from "../support/vectors.ts";
 
 const defaults = JSON.parse(
   readFileSync(join(import.meta.dir, "../..", "config", "api-ie-mapping.json"), "utf8"),
 ) as ProtectionPolicy;
-const vectors = JSON.parse(
-  readFileSync(join(import.meta.dir, "../..", "..", "shared", "spec", "vectors", "n32f-vectors.json"), "utf8"),
-);
+const vectors = n32fVectors();
 const meta: MetaData = { n32fContextId: "51b0c7e2aa93f410", messageId: "00c0ffee12345678", authorizedIpxId: "NULL" };
 const dec = new TextDecoder();
 const enc = new TextEncoder();

@@ -11,6 +11,7 @@ import { reformatReferenceText, reformatText, type PrinsTexts } from "../../src/
 import { loadFixtures, type Fixture } from "../fixtures/messages/load.ts";
 import { partsPolicy } from "../support/fixture-policy.ts";
 import { bodyText, jsonText, mutatedText } from "./text-arb.ts";
+import { n32fVectors } from "../support/vectors.ts";
 
 const metaData: MetaData = {
   n32fContextId: "0123456789abcdef",
@@ -73,11 +74,7 @@ describe("text engine = reference on the message fixtures", () => {
 });
 
 describe("text engine = reference on the shared vectors (n32f-vectors.json)", async () => {
-  const vectors = (await Bun.file(
-    new URL("../../../shared/spec/vectors/n32f-vectors.json", import.meta.url),
-  ).json()) as {
-    messages: Array<{ description: string; aadObject: any; plaintextObject?: { dataToEncrypt: unknown[] } }>;
-  };
+  const vectors = n32fVectors();
   const policy = buildEffectivePolicy({ defaults: defaults as ProtectionPolicy });
   for (const v of vectors.messages) {
     test(v.description, () => {
