@@ -8,7 +8,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort, soloSeppConfig } from "../scripts/lib/pair.ts";
+import { freePort } from "../scripts/lib/pair.ts";
+import { soloSeppConfig } from "../scripts/lib/pair-pki.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const QUICK = !!process.env.BENCH_QUICK;

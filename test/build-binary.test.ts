@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import pkg from "../package.json" with { type: "json" };
-import { soloSeppConfig } from "../scripts/lib/pair.ts";
+import { soloSeppConfig } from "../scripts/lib/pair-pki.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const DIST = join(REPO, "dist");

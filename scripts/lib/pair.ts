@@ -2,11 +2,12 @@
 // (262-01), each with its own development root CA, configured as each other's peer. Used by `npm run demo`
 // and by the end-to-end tests; nothing here is part of the SEPP itself.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { createRootCa, issueSeppCert, type DevCa, type DevCert } from "../../src/pki/devpki.ts";
+import type { DevCa } from "../../src/pki/devpki.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
+import { issuePairPki, type PairPki, writeSeppPki } from "./pair-pki.ts";
 
 export const VISITED = { fqdn: "sepp.5gc.mnc015.mcc234.3gppnetwork.org", plmn: { mcc: "234", mnc: "15" } };
 export const HOME = { fqdn: "sepp.5gc.mnc001.mcc262.3gppnetwork.org", plmn: { mcc: "262", mnc: "01" } };
@@ -86,64 +87,9 @@ export interface PairOptions {
   edit?: (side: "visited" | "home", c: SeppConfigInput) => void;
 }
 
-export interface PairPki {
-  rootV: DevCa;
-  rootH: DevCa;
-  /** the SEPPs' N32 certificates (chain and key), e.g. for a man-in-the-middle test proxy */
-  certV: DevCert;
-  certH: DevCert;
-}
-
-/**
- * The configuration of one stand-alone SEPP (PLMN 001-01, no peers) for start-up, build and update tests: a fresh
- * development root (`rootName`) and its leaf inline, N32 on any loopback port, the admin API on `adminPort`.
- */
-export async function soloSeppConfig(
-  rootName: string,
-  adminPort: number,
-  storageDir: string,
-): Promise<SeppConfigInput> {
-  const plmn = { mcc: "001", mnc: "01" };
-  const fqdn = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
-  const root = await createRootCa({ name: rootName });
-  const leaf = await issueSeppCert(root, { dnsNames: [fqdn] });
-  return {
-    identity: { n32Fqdn: fqdn, plmnIds: [plmn] },
-    listeners: { n32: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: adminPort } },
-    tls: {
-      certificate: leaf.chainPem,
-      privateKey: leaf.keyPem,
-      trustAnchors: [{ name: "root", plmnIds: [plmn], roots: [root.certPem] }],
-    },
-    storage: { dir: storageDir },
-  };
-}
-
-/** A fresh development PKI of the pair: one root per PLMN, each SEPP's N32 certificate from its own root. */
-async function issuePairPki(): Promise<PairPki> {
-  const [rootV, rootH] = await Promise.all([
-    createRootCa({ name: "visited PLMN 234-15 root" }),
-    createRootCa({ name: "home PLMN 262-01 root" }),
-  ]);
-  const [certV, certH] = await Promise.all([
-    issueSeppCert(rootV, { dnsNames: [VISITED.fqdn] }),
-    issueSeppCert(rootH, { dnsNames: [HOME.fqdn] }),
-  ]);
-  return { rootV, rootH, certV, certH };
-}
-
-/** One SEPP's PKI directory: `sepp.crt.pem`, `sepp.key.pem` (0600), `root-visited.crt.pem`, `root-home.crt.pem`. */
-function writeSeppPki(pkiDir: string, cert: DevCert, pki: PairPki): void {
-  mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(pkiDir, "sepp.crt.pem"), cert.chainPem);
-  writeFileSync(join(pkiDir, "sepp.key.pem"), cert.keyPem, { mode: 0o600 });
-  writeFileSync(join(pkiDir, "root-visited.crt.pem"), pki.rootV.certPem);
-  writeFileSync(join(pkiDir, "root-home.crt.pem"), pki.rootH.certPem);
-}
-
 /** Write the PKI and both configuration files. Ports are chosen now (free ports). */
 export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; home: SeppSide; pki: PairPki }> {
-  const pki = await issuePairPki();
+  const pki = await issuePairPki(VISITED.fqdn, HOME.fqdn);
   const ports = async () => ({
     n32: await freePort(),
     n32f: o.separateN32f ? await freePort() : undefined,
@@ -212,7 +158,7 @@ export async function writePair(o: PairOptions): Promise<{ visited: SeppSide; ho
  * each directory gets `sepp.crt.pem`, `sepp.key.pem` (0600), `root-visited.crt.pem` and `root-home.crt.pem`.
  */
 export async function writePairPki(visitedPkiDir: string, homePkiDir: string): Promise<{ rootV: DevCa; rootH: DevCa }> {
-  const pki = await issuePairPki();
+  const pki = await issuePairPki(VISITED.fqdn, HOME.fqdn);
   writeSeppPki(visitedPkiDir, pki.certV, pki);
   writeSeppPki(homePkiDir, pki.certH, pki);
   return pki;

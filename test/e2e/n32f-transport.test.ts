@@ -9,15 +9,8 @@ import zlib from "node:zlib";
 import { X509Certificate } from "node:crypto";
 import { H2Client } from "../../src/transport/h2client.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
-import {
-  HOME,
-  HOME_UDM,
-  VISITED_SMF,
-  waitFor,
-  type PairPki,
-  type SeppProcess,
-  type SeppSide,
-} from "../../scripts/lib/pair.ts";
+import { HOME, HOME_UDM, VISITED_SMF, waitFor, type SeppProcess, type SeppSide } from "../../scripts/lib/pair.ts";
+import type { PairPki } from "../../scripts/lib/pair-pki.ts";
 import { aadOf, type N32Proxy, type ProxyRequest } from "../support/n32-proxy.ts";
 import { type NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";

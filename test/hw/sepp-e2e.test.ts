@@ -17,10 +17,10 @@ import {
   waitFor,
   waitForState,
   type PairOptions,
-  type PairPki,
   type SeppProcess,
   type SeppSide,
 } from "../../scripts/lib/pair.ts";
+import type { PairPki } from "../../scripts/lib/pair-pki.ts";
 import { CKA, CKO } from "../../hw/pkcs11/constants.ts";
 import { Pkcs11Module } from "../../hw/pkcs11/module.ts";
 import { parsePkcs11Uri, tokenMatches } from "../../hw/pkcs11/uri.ts";

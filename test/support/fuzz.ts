@@ -4,7 +4,8 @@
 // the SEPP's log), and a few generators of hostile JSON. Nothing here is part of the SEPP.
 import http2 from "node:http2";
 import fc from "fast-check";
-import { HOME, HOME_UDM, type PairPki, type SeppProcess, type SeppSide } from "../../scripts/lib/pair.ts";
+import { HOME, HOME_UDM, type SeppProcess, type SeppSide } from "../../scripts/lib/pair.ts";
+import type { PairPki } from "../../scripts/lib/pair-pki.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
 import { startNf, type TestNf } from "./nf.ts";
 import { type TwoSepps, startTwoSepps } from "./two-sepps.ts";

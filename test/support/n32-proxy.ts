@@ -11,7 +11,8 @@
 //   drops, own answers) reach the code under test. It is not an RI: no RI presents a SEPP's certificate.
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { HOME, VISITED, type PairPki, type SeppSide } from "../../scripts/lib/pair.ts";
+import { HOME, VISITED, type SeppSide } from "../../scripts/lib/pair.ts";
+import type { PairPki } from "../../scripts/lib/pair-pki.ts";
 
 export interface ProxyRequest {
   method: string;

@@ -5,7 +5,8 @@
 // anchor, root file, peer entry) to the home SEPP's configuration file. test/support/two-sepps.ts `third` uses it.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HOME, freePort, type PairPki, type SeppSide } from "../../scripts/lib/pair.ts";
+import { HOME, freePort, type SeppSide } from "../../scripts/lib/pair.ts";
+import type { PairPki } from "../../scripts/lib/pair-pki.ts";
 import type { SeppConfigInput } from "../../src/config/schema.ts";
 import { createRootCa, type DevCa, type DevCert, issueSeppCert } from "../../src/pki/devpki.ts";
 

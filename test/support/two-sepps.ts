@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   type PairOptions,
-  type PairPki,
   type RunningPair,
   type SeppProcess,
   type SeppSide,
@@ -18,6 +17,7 @@ import {
   waitForState,
   writePair,
 } from "../../scripts/lib/pair.ts";
+import type { PairPki } from "../../scripts/lib/pair-pki.ts";
 import { issueSeppCert } from "../../src/pki/devpki.ts";
 import { type N32Proxy, startHostilePeerInFront } from "./n32-proxy.ts";
 import { NfClient } from "./nf.ts";

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort, soloSeppConfig, waitFor } from "../../scripts/lib/pair.ts";
+import { freePort, waitFor } from "../../scripts/lib/pair.ts";
+import { soloSeppConfig } from "../../scripts/lib/pair-pki.ts";
 import { fileHash, RaucDevice, smallBundle } from "../support/rauc.ts";
 import { BUILD_TIMEOUT_MS, type Builds, COMPATIBLE, ensureBuilds } from "../support/rauc-builds.ts";
 
