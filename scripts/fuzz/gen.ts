@@ -15,6 +15,8 @@ export interface FuzzInput {
   authority?: string;
   /** admin only: which token to present */
   auth?: "right" | "wrong" | "none";
+  /** SBI only: the request is broken at the HTTP/2 level on purpose, and how (scripts/fuzz/sbi-gen.ts) */
+  h2Invalid?: string;
 }
 
 export const hostile: fc.Arbitrary<unknown> = hostileValue({
@@ -27,7 +29,7 @@ const headerValue = fc.oneof(
 );
 
 /** A JSON object derived from `base`: members replaced, removed or added, or the whole body replaced. */
-function mutatedJson(base: Record<string, unknown>): fc.Arbitrary<string> {
+export function mutatedJson(base: Record<string, unknown>): fc.Arbitrary<string> {
   const keys = Object.keys(base);
   const one = fc.oneof(
     fc.tuple(fc.constantFrom(...keys), hostile).map(([k, x]) => (o: Record<string, unknown>) => {
@@ -161,69 +163,6 @@ export const n32fExtras: fc.Arbitrary<Record<string, unknown> | undefined> = fc.
       .map((m) => ({ modificationsBlock: m })),
   },
 );
-
-/** SBI (our NFs toward a partner, TS 29.500): requests for the home UDM through the visited SEPP. */
-export function sbiInputs(udmAuthority: string, supi: string): fc.Arbitrary<FuzzInput> {
-  return fc
-    .record({
-      method: fc.oneof(
-        { weight: 6, arbitrary: fc.constant("GET") },
-        { weight: 3, arbitrary: fc.constantFrom("POST", "PUT", "PATCH", "DELETE", "OPTIONS") },
-        { weight: 1, arbitrary: fc.stringMatching(/^[A-Z]{1,8}$/) },
-      ),
-      authority: fc.oneof(
-        { weight: 6, arbitrary: fc.constant(udmAuthority) },
-        {
-          weight: 2,
-          arbitrary: fc.constantFrom(
-            "sepp.5gc.mnc015.mcc234.3gppnetwork.org",
-            "taaaaaaaaaaaaaaaaaaaaaaaaa.sepp.5gc.mnc015.mcc234.3gppnetwork.org",
-            "udm.5gc.mnc099.mcc999.3gppnetwork.org",
-            "127.0.0.1:1",
-            "[::1]",
-          ),
-        },
-        { weight: 1, arbitrary: fc.domain() },
-      ),
-      path: fc.oneof(
-        { weight: 5, arbitrary: fc.constant(`/nudm-sdm/v2/${supi}/am-data`) },
-        {
-          weight: 3,
-          arbitrary: fc
-            .array(fc.oneof(fc.webSegment(), fc.constantFrom("..", "%2e%2e", "%2F", supi, "{x}")), { maxLength: 6 })
-            .map((s) => `/${s.join("/")}`),
-        },
-        { weight: 1, arbitrary: fc.webQueryParameters().map((q) => `/nudm-sdm/v2/${supi}/am-data?${q}`) },
-      ),
-      headers: fc.dictionary(
-        fc.oneof(
-          fc.constantFrom(
-            "3gpp-sbi-target-apiroot",
-            "3gpp-sbi-originating-network-id",
-            "3gpp-sbi-max-rsp-time",
-            "3gpp-sbi-callback",
-            "authorization",
-            "content-type",
-            "content-encoding",
-            "accept",
-          ),
-          fc.stringMatching(/^x-[a-z0-9-]{1,20}$/),
-        ),
-        headerValue,
-        { maxKeys: 4 },
-      ),
-      body: fc.option(
-        fc.oneof(
-          hostile.map((x) => JSON.stringify(x) ?? "null"),
-          fc.string({ maxLength: 100 }),
-        ),
-        {
-          freq: 2,
-        },
-      ),
-    })
-    .map((r) => ({ ...r, body: r.body ?? undefined }));
-}
 
 /** The admin API (docs/API.md): known routes with garbage, unknown routes, wrong and missing tokens. Routes that
  *  act on the box without a body (reboot, handshake, terminate, peer removal, key generation, updates) are left

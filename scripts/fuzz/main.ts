@@ -24,7 +24,8 @@ import { reformat } from "../../src/n32f/reformat.ts";
 import { RawH2, type RawResponse } from "../../test/support/fuzz.ts";
 import type { SeppProcess } from "../lib/pair.ts";
 import { THIRD } from "../../test/support/third-sepp.ts";
-import { adminInputs, blockMutations, type FuzzInput, n32cInputs, n32fExtras, sbiInputs } from "./gen.ts";
+import { adminInputs, blockMutations, type FuzzInput, n32cInputs, n32fExtras } from "./gen.ts";
+import { sbiInputs } from "./sbi-gen.ts";
 import { AM_PATH, SUPI, startWorld, type World } from "./world.ts";
 
 const { values: args } = parseArgs({

@@ -66,12 +66,14 @@ export class RawH2 {
   ): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       let s: http2.ClientHttp2Stream;
+      const session = this.#get();
       try {
-        s = this.#get().request(
+        s = session.request(
           { ":method": method, ":path": path, ...(authority ? { ":authority": authority } : {}), ...headers },
           { endStream: body === undefined },
         );
       } catch (e) {
+        if (isClientRefusal(e)) this.#drop(session);
         return reject(e);
       }
       const chunks: Buffer[] = [];
@@ -108,6 +110,10 @@ export class RawH2 {
       });
       s.on("error", (e) => {
         clearTimeout(t);
+        // Bun's client adds a refused request's first fields to its HPACK table before it refuses a later one, so
+        // the server's table no longer matches and the next request on this connection ends it (COMPRESSION_ERROR,
+        // RFC 7541 2.3.2): take a fresh connection after a refusal, so one input's refusal costs no other input
+        if (isClientRefusal(e)) this.#drop(session);
         reject(e);
       });
       if (body !== undefined) {
@@ -120,6 +126,12 @@ export class RawH2 {
   close(): void {
     this.#session?.close();
     this.#session = null;
+  }
+
+  /** No new request on `s` (streams already on it finish); the next request opens a new connection. */
+  #drop(s: http2.ClientHttp2Session): void {
+    s.close();
+    if (this.#session === s) this.#session = null;
   }
 }
 
