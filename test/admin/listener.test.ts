@@ -2,10 +2,8 @@
 // client certificates when configured, a 431 is a ProblemDetails, wrong tokens are limited per source address.
 // Real sockets and real TLS on loopback; 127.0.0.2 plays a second source address.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import defaultConfig from "../../config/default.json" with { type: "json" };
 import { createAdminApp } from "../../src/admin/app.ts";
@@ -16,13 +14,14 @@ import { ConfigStore } from "../../src/config/store.ts";
 import { createLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
 import { createRootCa, issueSeppCert } from "../../src/pki/devpki.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "sepp-admin-listener-"));
 const listeners: AdminListener[] = [];
 afterAll(async () => {
   for (const l of listeners) await l.close();
-  rmSync(dir, { recursive: true, force: true });
 });
+// registered after the hook above (bun runs afterAll hooks in registration order): removed once the listeners closed
+const dir = freshDirs("sepp-admin-listener-").root;
 
 const TOKEN = "t0ken-for-listener-tests";
 const store = new ConfigStore(join(dir, "sepp.db"));

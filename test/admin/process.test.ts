@@ -1,21 +1,21 @@
 // The admin API of a real SEPP process: token required, a bad change refused whole, a good one survives a
 // restart and takes effect (the new peer gets an N32 state machine), SIGTERM exits 0.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { HOME, startSepp, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "sepp-admin-proc-"));
 let running: SeppProcess | undefined;
 afterAll(async () => {
   await running?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
+// registered after the hook above (bun runs afterAll hooks in registration order): removed once the SEPP stopped
+const fresh = freshDirs("sepp-admin-proc-");
 
 describe("admin API of a running SEPP", () => {
   test("token, atomic refusal, persistence across restart", async () => {
-    const pair = await writePair({ dir });
+    const pair = await writePair({ dir: fresh() });
     const side = pair.visited;
     running = await startSepp(side);
     const base = `http://127.0.0.1:${side.ports.admin}`;

@@ -1,16 +1,15 @@
 // `npm run demo` end to end (issue 4): it starts two SEPP processes from the example configurations, shows the
 // PRINS handshake result, the N32-f message as it crossed N32 (the SUPI as an encBlockIndex reference) and the
 // AMF's answer, stops everything and exits 0 within its 30 s bound. The example configurations are valid.
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const dir = mkdtempSync(join(tmpdir(), "sepp-demo-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const freshDir = freshDirs("sepp-demo-");
 
 test("the example configurations pass the schema and peer with each other", () => {
   const [v, h] = (["visited", "home"] as const).map((n): SeppConfig => {
@@ -27,6 +26,7 @@ test("the example configurations pass the schema and peer with each other", () =
 });
 
 test("npm run demo shows a protected exchange and exits 0", async () => {
+  const dir = freshDir();
   const started = Date.now();
   const p = spawn(process.execPath, [join(ROOT, "scripts/demo.ts")], {
     cwd: ROOT,

@@ -9,9 +9,6 @@
 // requests reach the producer; the SEPP is healthy afterwards. fast-check with fixed seeds, bounded runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   HOME,
   HOME_UDM,
@@ -39,8 +36,11 @@ import {
   liftRateLimits,
   startFuzzUdm,
 } from "../support/fuzz.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 const PROCESS = "/n32f-forward/v1/n32f-process";
+// a file-level hook: removed after the describe's afterAll below has stopped the SEPPs and the UDM
+const freshDir = freshDirs("sepp-fuzz-n32f-keyed-");
 
 const hostile: fc.Arbitrary<unknown> = hostileValue({
   extra: [
@@ -103,7 +103,7 @@ const headerEntry = fc.record({
 });
 
 describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the context keys", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-fuzz-n32f-keyed-"));
+  const dir = freshDir();
   let udm: TestNf;
   let h: SeppProcess;
   let inproc: InProcessSepp;
@@ -198,7 +198,6 @@ describe("fuzz N32-f with valid protection: a hostile peer SEPP holding the cont
     await inproc?.close();
     const code = await h?.stop();
     await udm?.close();
-    rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(0);
   });
 

@@ -1,8 +1,7 @@
 // Admin key routes (src/admin/keys.ts) in process (hono app.request) against a pkcs11 keystore on SoftHSM2.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync, webcrypto } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import { type Keystore, type Pkcs11KeystoreConfig, openHardware } from "../../hw/index.ts";
@@ -10,13 +9,18 @@ import { keysRoutes } from "../../src/admin/keys.ts";
 import { contractChecked } from "../support/admin-contract.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { softhsm } from "../support/softhsm.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 const FQDN = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
 const hsm = softhsm();
-let dir: string;
 let ks: Keystore;
 const log = memoryLogger();
 let app: ReturnType<typeof keysRoutes>;
+afterAll(async () => {
+  await ks.close();
+});
+// registered after the hook above (bun runs afterAll hooks in registration order): removed once the keystore closed
+const dir = freshDirs("sepp-admin-keys-").root;
 
 /** The pkcs11 keystore openHardware() builds, as the SEPP builds it. */
 async function openKeystore(keystore: Pkcs11KeystoreConfig, dataDir: string, l = log): Promise<Keystore> {
@@ -25,7 +29,6 @@ async function openKeystore(keystore: Pkcs11KeystoreConfig, dataDir: string, l =
 
 beforeAll(async () => {
   const tok = hsm.createToken();
-  dir = mkdtempSync(join(tmpdir(), "sepp-admin-keys-"));
   writeFileSync(join(dir, "pin"), tok.pin, { mode: 0o600 });
   ks = await openKeystore(
     { backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinFile: "pin", sessionPoolSize: 2 },
@@ -33,10 +36,6 @@ beforeAll(async () => {
     log,
   );
   app = contractChecked(keysRoutes({ keystore: () => ks, log })); // every response checked against the OpenAPI document
-});
-afterAll(async () => {
-  await ks.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const json = (method: string, path: string, body: unknown) =>

@@ -1,7 +1,6 @@
 // Validation of N32 bodies against the official 3GPP OpenAPI schemas (N32-PROFILE intro, P10).
 import { beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { generateKeyPairSync, webcrypto } from "node:crypto";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
@@ -17,11 +16,14 @@ import {
   validateBody,
   validateReceivedBlock,
 } from "../../src/openapi/validate.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 const SPEC = resolve(REPO, "..", "shared", "spec");
 const SPEC_3GPP = join(SPEC, "3gpp");
 const VECTORS = join(SPEC, "vectors", "n32f-vectors.json");
+/** a fresh directory per mutated copy of the 3GPP files, all removed after this file's tests */
+const freshSpecCopy = freshDirs("gen-openapi-");
 
 interface VectorMessage {
   description: string;
@@ -108,16 +110,12 @@ describe("generated files", () => {
 describe("generator: OpenAPI 3.0 dialect conversion (on a mutated copy of the 3GPP files)", () => {
   type Y = Record<string, any>;
   const withMutation = (file: string, mutate: (doc: Y) => void): ReturnType<typeof generate> => {
-    const dir = mkdtempSync(join(tmpdir(), "gen-openapi-"));
-    try {
-      cpSync(SPEC_3GPP, dir, { recursive: true });
-      const doc = parseYaml(readFileSync(join(dir, file), "utf8")) as Y;
-      mutate(doc);
-      writeFileSync(join(dir, file), stringifyYaml(doc));
-      return generate(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = freshSpecCopy();
+    cpSync(SPEC_3GPP, dir, { recursive: true });
+    const doc = parseYaml(readFileSync(join(dir, file), "utf8")) as Y;
+    mutate(doc);
+    writeFileSync(join(dir, file), stringifyYaml(doc));
+    return generate(dir);
   };
   const defsOf = (g: ReturnType<typeof generate>) => (JSON.parse(g.schemaJson) as { $defs: Record<string, Y> }).$defs;
   const TEL = "TS29573_SeppTelescopicFqdnMapping.yaml";

@@ -5,14 +5,16 @@
 // Brute-force protection (4.2.3.4.5 / 4.2.3.4.3.3) is tested in test/admin/listener.test.ts; screening's security
 // events in test/e2e/screening.test.ts (docs/SCAS.md).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import http2 from "node:http2";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HOME, startSepp, writePair, waitFor, type SeppProcess, type SeppSide } from "../../scripts/lib/pair.ts";
 import { issueSeppCert, type DevCa } from "../../src/pki/devpki.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 setDefaultTimeout(30000);
+// a file-level hook: removed after the describe's afterAll below has stopped the SEPP
+const freshDir = freshDirs("sepp-scas-33117-");
 
 /** TCP sockets in LISTEN state and every UDP socket of process `pid`: "addr:port" (IPv4 dotted, IPv6 bracketed). */
 export function socketsOf(pid: number): { tcpListen: string[]; udp: string[] } {
@@ -61,7 +63,7 @@ export function socketsOf(pid: number): { tcpListen: string[]; udp: string[] } {
 }
 
 describe("SCAS TS 33.117 items on a real SEPP process", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sepp-scas-33117-"));
+  const dir = freshDir();
   let h: SeppProcess;
   let side: SeppSide;
   let rootV: DevCa;
@@ -76,7 +78,6 @@ describe("SCAS TS 33.117 items on a real SEPP process", () => {
 
   afterAll(async () => {
     const code = await h?.stop();
-    rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(0);
   });
 

@@ -1,24 +1,33 @@
 // kill -9 of the SEPP and of `rauc service` in the middle of an install, 20 times at random moments: the booted slot
 // is never affected and the next install succeeds (small bundles keep the loop fast; real RAUC, real D-Bus).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort, waitFor } from "../../scripts/lib/pair.ts";
 import { soloSeppConfig } from "../../scripts/lib/pair-pki.ts";
 import { fileHash, RaucDevice, smallBundle } from "../support/rauc.ts";
 import { BUILD_TIMEOUT_MS, type Builds, COMPATIBLE, ensureBuilds } from "../support/rauc-builds.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 const ROUNDS = 20;
 let builds: Builds;
-let work: string;
 let device: RaucDevice;
 let root: string;
 let adminPort: number;
 let configPath: string;
 let sepp: Subprocess | null = null;
 let token = "";
+afterAll(async () => {
+  if (sepp) {
+    sepp.kill("SIGKILL");
+    await sepp.exited; // it writes into the directory below until it is gone
+  }
+  await device?.close();
+});
+// registered after the hook above (bun runs afterAll hooks in registration order): removed once the SEPP, RAUC and
+// the D-Bus daemon have stopped
+const work = freshDirs("sepp-ota-kill-").root;
 
 async function start(): Promise<void> {
   const p = Bun.spawn([join(root, "sepp"), "serve", "--config", configPath], {
@@ -48,7 +57,6 @@ const admin = (path: string, init: RequestInit = {}) =>
 
 beforeAll(async () => {
   builds = ensureBuilds();
-  work = mkdtempSync(join(tmpdir(), "sepp-ota-kill-"));
   device = new RaucDevice(join(work, "device"), { compatible: COMPATIBLE, keyring: builds.signer.keyring });
   await device.init(new Uint8Array(await Bun.file(builds.factoryImage).arrayBuffer()));
   await device.startService();
@@ -64,12 +72,6 @@ beforeAll(async () => {
   );
   await start();
 }, BUILD_TIMEOUT_MS + 60_000);
-
-afterAll(async () => {
-  sepp?.kill("SIGKILL");
-  await device?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
 
 async function installOnce(bundle: string): Promise<string> {
   const r = await admin("/v1/system/update", { method: "POST", body: Bun.file(bundle) });

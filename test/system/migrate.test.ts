@@ -1,7 +1,7 @@
 // Data across firmware versions (src/config/migrate.ts): forward migration after keeping a copy, a failed migration
 // changes nothing, a rolled-back firmware restores the copy of its schema and keeps the newer store aside.
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { backupPath, type Migration, migrateStore, storeSchema } from "../../src/config/migrate.ts";
@@ -9,7 +9,7 @@ import { ConfigStore } from "../../src/config/store.ts";
 import { checkManifest, compareVersions } from "../../src/system/bundle-check.ts";
 import { freshDirs } from "../support/tmp-dirs.ts";
 
-const { root } = freshDirs("sepp-migrate-");
+const freshDir = freshDirs("sepp-migrate-");
 const log = { info: () => {}, warn: () => {} };
 const base = {
   identity: { n32Fqdn: "sepp.5gc.mnc001.mcc001.3gppnetwork.org", plmnIds: [{ mcc: "001", mnc: "01" }] },
@@ -39,7 +39,7 @@ function freshStore(dir: string): string {
 }
 
 test("a new store is stamped with the current schema; an unchanged schema migrates nothing", () => {
-  const dir = mkdtempSync(join(root, "a-"));
+  const dir = freshDir();
   const path = freshStore(dir);
   expect(storeSchema(path)).toBe(1);
   expect(migrateStore(path, log)).toEqual({ from: 1, to: 1 });
@@ -47,7 +47,7 @@ test("a new store is stamped with the current schema; an unchanged schema migrat
 });
 
 test("forward migration keeps a copy of the old store first, then migrates store and configuration", () => {
-  const dir = mkdtempSync(join(root, "b-"));
+  const dir = freshDir();
   const path = freshStore(dir);
   const r = migrateStore(path, log, V2);
   expect(r).toMatchObject({ from: 1, to: 2, copy: backupPath(path, 1) });
@@ -62,7 +62,7 @@ test("forward migration keeps a copy of the old store first, then migrates store
 });
 
 test("a migration that fails leaves the store exactly as it was", () => {
-  const dir = mkdtempSync(join(root, "c-"));
+  const dir = freshDir();
   const path = freshStore(dir);
   const failing: Migration[] = [
     { to: 2, sql: ["CREATE TABLE t2 (x)"] },
@@ -81,7 +81,7 @@ test("a migration that fails leaves the store exactly as it was", () => {
 });
 
 test("rolled back: the copy of this schema is restored, the newer store kept aside and named; without a copy: no start", () => {
-  const dir = mkdtempSync(join(root, "d-"));
+  const dir = freshDir();
   const path = freshStore(dir);
   migrateStore(path, log, V2); // the newer firmware ran …
   const s2 = new ConfigStore(path);
@@ -97,7 +97,7 @@ test("rolled back: the copy of this schema is restored, the newer store kept asi
   expect(s1.config.admin.tokenFile).toBe("admin.token");
   s1.close();
 
-  const dir2 = mkdtempSync(join(root, "e-"));
+  const dir2 = freshDir();
   const p2 = freshStore(dir2);
   migrateStore(p2, log, V2);
   rmSync(backupPath(p2, 1));

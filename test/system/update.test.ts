@@ -2,8 +2,7 @@
 // N → N+1 into the other slot with commit after boot; refusals before anything is written; a version that fails
 // its start-up checks is marked bad and the bootloader falls back; upload limits; the arm64 bundle's signature.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import {
@@ -15,9 +14,9 @@ import {
 } from "../../scripts/lib/pair.ts";
 import { fileHash, RaucDevice, SLOTS, smallBundle } from "../support/rauc.ts";
 import { BUILD_TIMEOUT_MS, type Builds, COMPATIBLE, ensureBuilds, V_NEW, V_OLD } from "../support/rauc-builds.ts";
+import { freshDirs } from "../support/tmp-dirs.ts";
 
 let builds: Builds;
-let work: string;
 let device: RaucDevice;
 let home: SeppProcess;
 let visitedDir: string;
@@ -26,6 +25,14 @@ let adminPort: number;
 let token = "";
 let sepp: Subprocess | null = null;
 let seppOut = "";
+afterAll(async () => {
+  await stopDeviceSepp();
+  await home?.stop();
+  await device?.close();
+});
+// registered after the hook above (bun runs afterAll hooks in registration order): removed once both SEPPs, RAUC
+// and the D-Bus daemon have stopped
+const work = freshDirs("sepp-ota-").root;
 const rebootFlag = () => join(work, "reboot-requested");
 
 async function startDeviceSepp(root: string): Promise<void> {
@@ -119,7 +126,6 @@ function keyMaterial(): Record<string, string> {
 
 beforeAll(async () => {
   builds = ensureBuilds();
-  work = mkdtempSync(join(tmpdir(), "sepp-ota-"));
   device = new RaucDevice(join(work, "device"), { compatible: COMPATIBLE, keyring: builds.signer.keyring });
   await device.init(new Uint8Array(await Bun.file(builds.factoryImage).arrayBuffer()));
   await device.startService();
@@ -144,13 +150,6 @@ beforeAll(async () => {
   home = await startSourceSepp(pair.home);
   await startDeviceSepp(device.unpack("A"));
 }, BUILD_TIMEOUT_MS + 60_000);
-
-afterAll(async () => {
-  await stopDeviceSepp();
-  await home?.stop();
-  await device?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
 
 describe("OTA update N → N+1 (real RAUC, real D-Bus, compiled binaries)", () => {
   test("version N runs from slot A, committed, with its N32 association", async () => {
