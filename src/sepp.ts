@@ -23,6 +23,7 @@ import { disableCoreDumps, type Hardware, HardwareError, openHardware } from "..
 import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
+import { restartRequired } from "./config/restart.ts";
 import { workerCount } from "./workers/count.ts";
 import { WorkerPool } from "./workers/pool.ts";
 import { STORE_SCHEMA, storeSchema } from "./config/migrate.ts";
@@ -247,6 +248,9 @@ async function startOpened(
     n32c.reloadPeers();
     dataPath.reconfigure();
     pool?.reconfigure();
+    const waiting = restartRequired(cfg0, store.config);
+    if (waiting.length)
+      log.warn("configuration stored: these members apply at the next start", { restartRequired: waiting });
   });
 
   const system = createSystem({
@@ -271,7 +275,7 @@ async function startOpened(
       aead: { engine: aead.name },
       workers: { ...workers, restarts: pool?.restarts ?? 0 },
       configVersion: store.version,
-      config: boot.start.info,
+      config: { ...boot.start.info, restartRequired: restartRequired(cfg0, store.config) },
       n32fContexts: contexts.size,
       peers: n32c.statusAll().map((s) => ({ peerId: s.peerId, state: s.state, capability: s.capability })),
       // P11 "Trust": a CRL past its nextUpdate still applies; the operator should renew it (source paths only)
