@@ -18,7 +18,12 @@ const GARBAGE_CERT = "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZSwgbm90IGEgY2VydGlma
 type Problem = { status: number; cause: string; invalidParams?: Array<{ param: string; reason: string }> };
 type Status = {
   configVersion: number;
-  config: { startedVersion: number; latestVersion: number; fallback?: { failedVersion: number; reasons: unknown[] } };
+  config: {
+    startedVersion: number;
+    latestVersion: number;
+    fallback?: { failedVersion: number; reasons: unknown[] };
+    restartRequired: string[];
+  };
 };
 
 const put = (s: SeppProcess, path: string, body: unknown, method = "PUT") =>
@@ -121,7 +126,7 @@ describe("a start whose stored configuration fails falls back to the version tha
     s = await startSepp(side);
     running.push(s);
     const st = (await (await s.admin("/v1/status")).json()) as Status;
-    expect(st.config).toEqual({ startedVersion: 2, latestVersion: 2 });
+    expect(st.config).toEqual({ startedVersion: 2, latestVersion: 2, restartRequired: [] });
   }, 90000);
 
   test("no version that started: the start fails once with the reason", async () => {
