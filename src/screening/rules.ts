@@ -7,6 +7,8 @@ import type { PeerConfig } from "../config/schema/peers.ts";
 import type { PlmnRule, ScreeningOperation } from "../config/schema/screening.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { PlmnId } from "../model/n32.ts";
+import { parseContentType } from "../n32f/message.ts";
+import { MultipartError, parseMultipart, rootPartIndex } from "../n32f/multipart.ts";
 import { getAt, parsePointer } from "../n32f/pointer.ts";
 import { type MatchedOperation, OperationTable, type OperationSpec } from "./operations.ts";
 import { allIn, extract, supiHomeMatches } from "./plmn.ts";
@@ -124,7 +126,11 @@ export class RequestView {
     return this.#query.getAll(name);
   }
 
-  /** The JSON body (application/json, +json), the fields of an x-www-form-urlencoded body, or undefined. */
+  /**
+   * The JSON body (application/json, +json), the JSON root part of a multipart/related body (TS 29.500 6.1.2.4: the
+   * N1/N2 messages ride beside it; the IEs are in the root), the fields of an x-www-form-urlencoded body, or
+   * undefined.
+   */
   parsedBody(): unknown {
     if (this.#bodyParsed) return this.#body;
     this.#bodyParsed = true;
@@ -138,6 +144,8 @@ export class RequestView {
       } catch {
         this.#body = undefined;
       }
+    } else if (/^multipart\/related\s*(;|$)/.test(ct)) {
+      this.#body = multipartRootJson(b, this.headerValues("content-type")[0]!);
     } else if (/^application\/x-www-form-urlencoded\s*(;|$)/.test(ct)) {
       const form: Record<string, string> = {};
       for (const [k, v] of new URLSearchParams(text)) if (!Object.hasOwn(form, k)) form[k] = v;
@@ -150,6 +158,24 @@ export class RequestView {
     const tokens = parsePointer(pointer);
     const body = this.parsedBody();
     return tokens && body !== undefined ? getAt(body, tokens) : undefined;
+  }
+}
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
+
+/** The parsed JSON root part of a multipart/related body, or undefined (malformed, no root, root not JSON). */
+function multipartRootJson(body: Uint8Array, contentType: string): unknown {
+  const ct = parseContentType(contentType);
+  if (!ct) return undefined;
+  try {
+    const parts = parseMultipart(body, ct.params.get("boundary") ?? "");
+    const root = parts[rootPartIndex(parts, ct.params.get("start"))];
+    const type = root?.headers.find(([n]) => n === "content-type")?.[1];
+    if (!root || type === undefined || !JSON_TYPE.test(type)) return undefined;
+    return JSON.parse(Buffer.from(root.data.buffer, root.data.byteOffset, root.data.byteLength).toString("utf8"));
+  } catch (e) {
+    if (e instanceof MultipartError || e instanceof SyntaxError) return undefined;
+    throw e;
   }
 }
 

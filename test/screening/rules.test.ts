@@ -164,6 +164,35 @@ describe("category 2: PLMN consistency", () => {
     // the detail names the IE, never its value
     expect(v.ok ? "" : v.refusal.problem.detail).not.toContain("208");
   });
+  test("the JSON root part of a multipart/related body is screened (PDU session create with its N1 SM message)", () => {
+    const { s, req } = setup(config());
+    const boundary = "b0undary";
+    const create = (supi: string, rootType = "application/json") =>
+      req({
+        method: "POST",
+        path: "/nsmf-pdusession/v1/pdu-sessions",
+        headers: [["content-type", `multipart/related; boundary=${boundary}; type="application/json"`]],
+        body: new TextEncoder().encode(
+          [
+            `--${boundary}`,
+            `Content-Type: ${rootType}`,
+            "",
+            JSON.stringify({ supi, servingNetwork: { mcc: "234", mnc: "15" }, pduSessionId: 5 }),
+            `--${boundary}`,
+            "Content-Type: application/vnd.3gpp.5gnas",
+            "Content-Id: n1msg",
+            "",
+            "\u0001\u0002\u0003",
+            `--${boundary}--`,
+            "",
+          ].join("\r\n"),
+        ),
+      });
+    expect(s.inbound(create(SUPI)).ok).toBe(true);
+    expect(causeOf(s.inbound(create(FOREIGN_SUPI)))).toBe("SCREENING_CAT2_PLMN_MISMATCH");
+    // a root part that is not JSON carries no IE to check (the body validation, when on, refuses it)
+    expect(s.inbound(create(FOREIGN_SUPI, "text/plain")).ok).toBe(true);
+  });
   test("an access token request's form body: requesterPlmn the peer's, targetPlmn ours", () => {
     const { s, req } = setup(config());
     const token = (requester: unknown, target: unknown) =>
