@@ -99,14 +99,16 @@ function awaitContext(n32fContextId: string): Promise<boolean> {
 }
 
 function contextReply(m: Extract<ToWorker, { op: "context-reply" }>): void {
+  let held = false;
   if (m.context) {
     addContext(m.context);
     const c = contexts.get(m.context.spec.localContextId);
-    if (c && m.context.state === "active") c.activate();
-    else if (c && m.context.state !== "active") contexts.delete(c.localContextId);
+    if (c && m.context.state === "active") {
+      c.activate();
+      held = c.state === "active";
+    } else if (c) contexts.delete(c.localContextId);
   }
-  const c = m.context && contexts.get(m.context.spec.localContextId);
-  asks.get(m.ask)?.(Boolean(c && c.state === "active"));
+  asks.get(m.ask)?.(held);
 }
 const n32c: N32cView = {
   brief: (peerId) => peers[peerId]?.brief,
