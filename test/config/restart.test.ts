@@ -1,24 +1,10 @@
 // Which stored changes wait for the next start (src/config/restart.ts): the start-only members whose value differs
 // from the configuration the SEPP started with; the members applied at once never count.
 import { describe, expect, test } from "bun:test";
-import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
 import { restartRequired } from "../../src/config/restart.ts";
+import { soloConfig } from "../support/solo-config.ts";
 
-const config = (edit: (c: any) => void = () => {}): SeppConfig => {
-  const c: any = {
-    identity: { n32Fqdn: "sepp.5gc.mnc001.mcc001.3gppnetwork.org", plmnIds: [{ mcc: "001", mnc: "01" }] },
-    listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 4 } },
-    tls: {
-      certificate: "a.pem",
-      privateKey: "k.pem",
-      trustAnchors: [{ name: "r", plmnIds: [{ mcc: "001", mnc: "01" }], roots: ["r.pem"] }],
-    },
-  };
-  edit(c);
-  const r = parseConfig(c);
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.config;
-};
+const config = soloConfig;
 
 describe("restartRequired", () => {
   test("the same configuration, or an equal one, waits for nothing", () => {

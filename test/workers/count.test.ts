@@ -2,28 +2,16 @@
 // where the configuration lets the data path run in workers, else 1 with the reason; a number is taken as it is.
 import { describe, expect, test } from "bun:test";
 import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
+import { soloConfig } from "../support/solo-config.ts";
 import { workerCount } from "../../src/workers/count.ts";
 
-const config = (edit: (c: any) => void = () => {}): SeppConfig => {
-  const c: any = {
-    identity: { n32Fqdn: "sepp.5gc.mnc001.mcc001.3gppnetwork.org", plmnIds: [{ mcc: "001", mnc: "01" }] },
-    listeners: {
-      n32: { host: "127.0.0.1", port: 1 },
-      n32f: { host: "127.0.0.1", port: 2 },
-      sbi: { host: "127.0.0.1", port: 3 },
-      admin: { host: "127.0.0.1", port: 4 },
-    },
-    tls: {
-      certificate: "a.pem",
-      privateKey: "k.pem",
-      trustAnchors: [{ name: "r", plmnIds: [{ mcc: "001", mnc: "01" }], roots: ["r.pem"] }],
-    },
-  };
-  edit(c);
-  const r = parseConfig(c);
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.config;
-};
+/** a stand-alone SEPP with the listeners workers need: SBI and a separate N32-f listener */
+const config = (edit: (c: any) => void = () => {}): SeppConfig =>
+  soloConfig((c) => {
+    c.listeners.n32f = { host: "127.0.0.1", port: 2 };
+    c.listeners.sbi = { host: "127.0.0.1", port: 3 };
+    edit(c);
+  });
 
 describe("workerCount", () => {
   test('the default is "auto": one worker per CPU, at most 64', () => {

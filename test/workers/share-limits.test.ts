@@ -1,18 +1,12 @@
 // The bounds a data-path worker enforces (src/workers/share-limits.ts): each of N workers gets ⌊bound / N⌋ (at
 // least 1) of every box-wide bound, so N workers together never admit more than configured.
 import { describe, expect, test } from "bun:test";
-import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
+import type { SeppConfig } from "../../src/config/schema.ts";
+import { soloConfig } from "../support/solo-config.ts";
 import { shareOf, workerShare } from "../../src/workers/share-limits.ts";
 
-const parsed = parseConfig({
-  identity: { n32Fqdn: "sepp.5gc.mnc001.mcc001.3gppnetwork.org", plmnIds: [{ mcc: "001", mnc: "01" }] },
-  listeners: { n32: { host: "127.0.0.1", port: 1 }, admin: { host: "127.0.0.1", port: 3 } },
-  tls: {
-    certificate: "a.pem",
-    privateKey: "k.pem",
-    trustAnchors: [{ name: "r", plmnIds: [{ mcc: "002", mnc: "02" }], roots: ["r.pem"] }],
-  },
-  peers: [
+const base: SeppConfig = soloConfig((c) => {
+  c.peers = [
     {
       id: "p",
       n32Fqdn: "sepp.5gc.mnc002.mcc002.3gppnetwork.org",
@@ -20,16 +14,14 @@ const parsed = parseConfig({
       n32cUri: "https://127.0.0.1:2",
       n32f: { maxRequestsPerSecond: 1001, maxPendingRequests: 3 },
     },
-  ],
-  screening: {
+  ];
+  c.screening = {
     rateLimits: {
       perPlmn: [{ plmnId: { mcc: "002", mnc: "02" }, maxRequestsPerSecond: 10, burst: 20 }],
       perApi: [{ api: "nudm-sdm", maxRequestsPerSecond: 7 }],
     },
-  },
+  };
 });
-if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-const base: SeppConfig = parsed.config;
 
 describe("workerShare", () => {
   test("one worker enforces the configured bounds themselves", () => {
