@@ -23,6 +23,7 @@ import { PATH, type Result, h2load } from "./e2e/h2load.ts";
 import { parseArgs } from "./e2e/opts.ts";
 import { daemon, listening } from "./e2e/daemon.ts";
 import { GC_BYTES_ENV, countGcBytes } from "./e2e/gc-bytes.ts";
+import { shippedEnvironment } from "../scripts/lib/unit-env.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -56,6 +57,10 @@ async function main() {
     const udm = `${HOME_UDM}:${nfPort}`;
     console.error(
       `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}${o.rps ? ` --rps ${o.rps} in all` : ""}, ${o.rounds} alternating rounds of ${o.duration}s per scenario (${o.warmup}s warm-up before the first)`,
+    );
+    const unitEnv = Object.entries(o.unitEnv ? shippedEnvironment() : {});
+    console.error(
+      `# SEPP environment from packaging/sepp.service: ${unitEnv.length ? unitEnv.map(([k, v]) => `${k}=${v}`).join(" ") : "none (--no-unit-env)"}`,
     );
 
     // ---- set up every scenario first, so that the rounds can alternate between them
@@ -212,7 +217,8 @@ async function main() {
             p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
         },
       });
-      const env: Record<string, string> = { SEPP_LOG_LEVEL: "info" };
+      // the SEPPs run with the environment the gateway's unit gives them (the runtime's memory policy)
+      const env: Record<string, string> = { ...(o.unitEnv ? shippedEnvironment() : {}), SEPP_LOG_LEVEL: "info" };
       const bunOptions = [
         ...(o.profile ? [`--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`] : []),
         ...(o.smol ? ["--smol"] : []),

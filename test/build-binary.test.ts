@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import pkg from "../package.json" with { type: "json" };
 import { soloSeppConfig } from "../scripts/lib/pair-pki.ts";
+import { shippedEnvironment, unitEnvironment } from "../scripts/lib/unit-env.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const DIST = join(REPO, "dist");
@@ -19,6 +20,9 @@ const BUILD_TIMEOUT_MS = 240_000;
 const START_TIMEOUT_MS = { "linux-x64": 20_000, "linux-arm64": 90_000 } as const;
 /** Runtime data files: when the source uses one, it must be an input of the bundle (an import), not a disk read. */
 const DATA_FILES = ["config/default.json", "config/api-ie-mapping.json", "src/openapi/validators.gen.ts"];
+
+/** The environment packaging/sepp.service gives the SEPP on the gateway: the executables run with it here. */
+const UNIT_ENV = shippedEnvironment();
 
 const binary = (t: Target) => join(DIST, `sepp-${t}`);
 const command = (t: Target): string[] =>
@@ -124,16 +128,19 @@ const adminUrl = (line: string): string | undefined => {
   }
 };
 
-async function versionOf(t: Target): Promise<{ code: number; out: string }> {
+async function versionOf(
+  t: Target,
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const p = Bun.spawn([...command(t), "--version"], {
     cwd: emptyDir(),
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...UNIT_ENV, ...extraEnv },
     stdout: "pipe",
     stderr: "pipe",
   });
   procs.push(p);
   const code = await Promise.race([p.exited, Bun.sleep(START_TIMEOUT_MS[t]).then(() => -1)]);
-  return { code, out: await new Response(p.stdout).text() };
+  return { code, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text() };
 }
 
 async function serveAndCheckHealth(t: Target, configText = config): Promise<string[]> {
@@ -144,7 +151,7 @@ async function serveAndCheckHealth(t: Target, configText = config): Promise<stri
   // cwd is an empty directory and HOME too: nothing can come from the repository or a .env/bunfig.
   const p = Bun.spawn([...command(t), "serve", "--config", cfg], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, ...UNIT_ENV },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -186,6 +193,23 @@ async function serveAndCheckHealth(t: Target, configText = config): Promise<stri
   expect(out.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
   return out.lines;
 }
+
+describe("packaging/sepp.service environment", () => {
+  test("the shipped unit sets the runtime's memory policy", () => {
+    expect(UNIT_ENV).toEqual({ BUN_JSC_heapGrowthMaxIncrease: "1", MIMALLOC_PURGE_DELAY: "0" });
+  });
+
+  test("only plain NAME=value lines in [Service] are read; any other Environment= line is refused", () => {
+    expect(unitEnvironment("[Service]\nEnvironment=A_1=x.y\nExecStart=/bin/true\n")).toEqual({ A_1: "x.y" });
+    for (const bad of [
+      '[Service]\nEnvironment="A=1"\n',
+      "[Service]\nEnvironment=A=1 B=2\n",
+      "[Service]\nEnvironment=A=$HOME\n",
+      "[Unit]\nEnvironment=A=1\n",
+    ])
+      expect(() => unitEnvironment(bad)).toThrow(/not one plain NAME=value/);
+  });
+});
 
 describe("build.sh output", () => {
   test("both executables exist, with their module graphs", () => {
@@ -247,6 +271,18 @@ for (const t of TARGETS) {
         const r = await versionOf(t);
         expect(r.code).toBe(0);
         expect(r.out.trim()).toBe(`sepp ${pkg.version}`);
+      },
+      START_TIMEOUT_MS[t] + 5000,
+    );
+
+    test(
+      "the runtime reads the unit's BUN_JSC_ options: one it does not know stops the executable",
+      async () => {
+        // what a future runtime that dropped an option of packaging/sepp.service would do on the gateway; the
+        // other tests here run with the unit's options, so such a drift fails them before it ships
+        const r = await versionOf(t, { BUN_JSC_seppNoSuchOption: "1" });
+        expect(r.code).not.toBe(0);
+        expect(r.err).toContain("invalid JSC environment variable");
       },
       START_TIMEOUT_MS[t] + 5000,
     );

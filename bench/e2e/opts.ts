@@ -21,6 +21,8 @@ export interface Opts {
   smol: boolean;
   /** JSC's bytes allocated per request of the SEPPs and Bun proxies (bench/e2e/gc-bytes.ts) */
   gcBytes: boolean;
+  /** run the SEPPs with the environment of packaging/sepp.service, as on the gateway (default; --no-unit-env: not) */
+  unitEnv: boolean;
 }
 
 export function parseArgs(argv: string[]): Opts {
@@ -35,6 +37,7 @@ export function parseArgs(argv: string[]): Opts {
     ftlSoon: false,
     smol: false,
     gcBytes: false,
+    unitEnv: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -63,13 +66,14 @@ export function parseArgs(argv: string[]): Opts {
     else if (a === "--ftl-soon") o.ftlSoon = true;
     else if (a === "--smol") o.smol = true;
     else if (a === "--gc-bytes") o.gcBytes = true;
+    else if (a === "--no-unit-env") o.unitEnv = false;
     else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env)`,
       );
   }
   return o;
