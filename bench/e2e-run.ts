@@ -34,6 +34,8 @@ interface Scenario {
   url: string;
   authority: string;
   procs: Array<{ name: string; pid: number }>;
+  /** header lines h2load sends besides the NF's (NF_HEADERS) */
+  headers?: string[];
 }
 
 async function main() {
@@ -213,6 +215,9 @@ async function main() {
         homeProducers: { [HOME_UDM]: nfPort },
         edit: (_side, c) => {
           c.workers = workers;
+          // --n32f-streams: another N32-f connection per peer (up to sbi.maxN32fConnectionsPerPeer) from this many
+          // streams in flight, so that the peer's kernel can place the connections on more of its workers
+          if (o.n32fStreams) c.sbi = { ...c.sbi, streamsPerN32fConnection: o.n32fStreams } as typeof c.sbi;
           for (const p of c.peers ?? [])
             p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
         },
@@ -253,6 +258,72 @@ async function main() {
       });
     }
 
+    // psepp-tls-w1 / -w2: the pSEPP's data path alone, with 1 or 2 workers, where this 2-vCPU machine has a core to
+    // spare for a second worker. The visited SEPP only negotiates TLS mode on N32-c and then idles; the load is
+    // h2load → nghttpx (h2c in; TLS 1.3 out with the visited side's development certificate, as the nghttpx chain)
+    // → the pSEPP's N32-f listener, carrying what the visited SEPP's TLS-mode relay sends (src/datapath/tls-send.ts):
+    // :authority the pSEPP, 3gpp-Sbi-Target-apiRoot the NF, 3gpp-Sbi-Originating-Network-Id the visited PLMN. The
+    // other processes per request are nghttpx (~13 µs), the NF (~8 µs) and h2load (~5 µs), against ~100 µs pSEPP.
+    for (const workers of [1, 2]) {
+      const name = `psepp-tls-w${workers}`;
+      if (!o.only.has(name)) continue;
+      const pair = await writePair({
+        dir: join(dir, name),
+        capabilities: ["TLS"],
+        separateN32f: true,
+        homeProducers: { [HOME_UDM]: nfPort },
+        edit: (side, c) => {
+          c.workers = side === "home" ? workers : 1;
+          for (const p of c.peers ?? [])
+            p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
+        },
+      });
+      const env: Record<string, string> = { ...(o.unitEnv ? shippedEnvironment() : {}), SEPP_LOG_LEVEL: "info" };
+      const { home: h, stop } = await startPair(pair, { env });
+      stops.push(async () => {
+        const codes = await stop();
+        if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
+      });
+      const vp = join(pair.visited.dir, "var/pki");
+      const hp = join(pair.home.dir, "var/pki");
+      const n32f = pair.home.ports.n32f!;
+      const pa = await freePort();
+      writeFileSync(join(dir, `${name}-nghttpx.conf`), "");
+      const a = await daemon(
+        `${name} nghttpx`,
+        "nghttpx",
+        [
+          `-n${o.peerConnections}`,
+          `--conf=${join(dir, `${name}-nghttpx.conf`)}`,
+          "--no-ocsp",
+          "--no-via",
+          "--log-level=WARN",
+          "--tls-min-proto-version=TLSv1.3",
+          `--frontend=127.0.0.1,${pa};no-tls`,
+          `--backend=127.0.0.1,${n32f};;tls;proto=h2;sni=${HOME.fqdn}`,
+          `--cacert=${join(hp, "root-home.crt.pem")}`,
+          `--client-private-key-file=${join(vp, "sepp.key.pem")}`,
+          `--client-cert-file=${join(vp, "sepp.crt.pem")}`,
+        ],
+        () => listening(pa),
+      );
+      stops.push(() => a.stop());
+      scenarios.push({
+        name,
+        url: `http://127.0.0.1:${pa}${PATH}`,
+        authority: `${HOME.fqdn}:${n32f}`,
+        headers: [
+          `3gpp-sbi-target-apiroot: http://${udm}`,
+          `3gpp-sbi-originating-network-id: ${VISITED.plmn.mcc}-${VISITED.plmn.mnc}`,
+        ],
+        procs: [
+          { name: "pSEPP", pid: h.proc.pid! },
+          { name: "nghttpx", pid: a.pid },
+          { name: "nf", pid: nf.pid },
+        ],
+      });
+    }
+
     // ---- the rounds: every scenario once per round, in the same order, so slow phases of a shared machine
     // fall on all of them alike; warm-up only in the first round
     for (let round = 0; round < o.rounds; round++)
@@ -264,6 +335,7 @@ async function main() {
           sc.url,
           sc.authority,
           sc.procs,
+          sc.headers,
         );
         const list = runs.get(sc.name) ?? [];
         list.push(r);
@@ -295,9 +367,18 @@ async function main() {
         name: c.name,
         pct: med(rs.map((r) => r.cpu[i]!.pct)),
         us: med(rs.map((r) => (1e6 * r.cpu[i]!.seconds) / Math.max(1, r.done))),
-        threads: (["main", "jit", "gc", "other"] as const).map(
+        threads: (["main", "jit", "gc", "worker", "other"] as const).map(
           (k) => [k, med(rs.map((r) => (1e6 * (r.threads[i]?.[k] ?? 0)) / Math.max(1, r.done)))] as const,
         ),
+        // the busiest data-path worker's share of all workers' CPU, in % (median of the rounds; 100/N = even)
+        busiest: med(
+          rs.map((r) => {
+            const w = r.workers[i] ?? [];
+            const sum = w.reduce((a, b) => a + b, 0);
+            return w.length > 1 && sum > 0 ? (100 * w[0]!) / sum : Number.NaN;
+          }),
+        ),
+        workers: rs[0]!.workers[i]?.length ?? 0,
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
         // --gc-bytes: KB allocated per request, and one cycle's KB per request (how far it may be off)
         kb: med(rs.map((r) => (r.gc[i]?.bytes ?? Number.NaN) / 1024 / Math.max(1, r.done))),
@@ -323,7 +404,16 @@ async function main() {
       console.log(
         `#   ${r.name} threads: ${r.cpu
           .filter((c) => c.name !== "h2load")
-          .map((c) => `${c.name} ${c.threads.map(([k, v]) => `${k} ${f(v, 0)}`).join(" ")}`)
+          .map(
+            (c) =>
+              `${c.name} ${c.threads
+                .filter(([k]) => k !== "worker" || c.workers > 0)
+                .map(
+                  ([k, v]) =>
+                    `${k} ${f(v, 0)}${k === "worker" && c.workers > 1 ? ` (${c.workers}, busiest ${f(c.busiest, 0)} %)` : ""}`,
+                )
+                .join(" ")}`,
+          )
           .join("; ")}`,
       );
   for (const r of results)

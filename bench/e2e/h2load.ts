@@ -6,7 +6,15 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AM_DATA } from "../nf-h2.ts";
-import { type ThreadClass, threadTimes, threadDelta, peakRssMb, childrenCpuSeconds, cpuSeconds } from "./procs.ts";
+import {
+  type ThreadClass,
+  threadTimes,
+  threadDelta,
+  workerSplit,
+  peakRssMb,
+  childrenCpuSeconds,
+  cpuSeconds,
+} from "./procs.ts";
 import type { Opts } from "./opts.ts";
 import { gcCount } from "./gc-bytes.ts";
 
@@ -31,6 +39,8 @@ export interface Result {
   cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number }>;
   /** per process: seconds by thread class (main JS thread, JIT compiler threads, GC helpers, the rest) */
   threads: Array<Record<ThreadClass, number>>;
+  /** per process: seconds of each data-path worker thread, largest first (empty without workers) */
+  workers: number[][];
   /** per process: bytes JSC allocated during the run and the collections they span (--gc-bytes; NaN without) */
   gc: Array<{ bytes: number; cycles: number }>;
 }
@@ -64,7 +74,7 @@ export function percentile(sorted: Float64Array, q: number): number {
 }
 
 /** One request before the load: the set-up must answer 200 with the NF's very body (h2load only counts statuses). */
-export function probe(name: string, url: string, authority: string): Promise<void> {
+export function probe(name: string, url: string, authority: string, extra: readonly string[] = []): Promise<void> {
   const u = new URL(url);
   return new Promise((res, rej) => {
     const c = http2.connect(u.origin);
@@ -77,7 +87,7 @@ export function probe(name: string, url: string, authority: string): Promise<voi
     };
     c.on("error", (e) => done(new Error(`${name}: probe failed: ${e.message}`)));
     const headers: http2.OutgoingHttpHeaders = { ":path": u.pathname + u.search, ":authority": authority };
-    for (const h of NF_HEADERS) headers[h.slice(0, h.indexOf(":"))] = h.slice(h.indexOf(":") + 2);
+    for (const h of [...NF_HEADERS, ...extra]) headers[h.slice(0, h.indexOf(":"))] = h.slice(h.indexOf(":") + 2);
     const st = c.request(headers);
     let status = 0;
     let body = "";
@@ -100,9 +110,13 @@ export async function h2load(
   url: string,
   authority: string | null,
   procs: Array<{ name: string; pid: number }>,
+  extra: readonly string[] = [],
 ): Promise<Result> {
-  if (authority) await probe(name, url, authority);
-  const headers = [...NF_HEADERS, ...(authority ? [`:authority: ${authority}`] : [])].flatMap((h) => ["-H", h]);
+  if (authority) await probe(name, url, authority, extra);
+  const headers = [...NF_HEADERS, ...extra, ...(authority ? [`:authority: ${authority}`] : [])].flatMap((h) => [
+    "-H",
+    h,
+  ]);
   const base = ["-t", "1", "-c", String(o.clients), "-m", String(o.streams), ...headers];
   if (o.warmup > 0) {
     const w = await run("h2load", [...base, "-D", String(o.warmup), url], (o.warmup + 20) * 1000);
@@ -163,6 +177,7 @@ export async function h2load(
       { name: "h2load", seconds: h2loadSeconds, pct: (100 * h2loadSeconds) / wall, peakMb: Number.NaN },
     ],
     threads: procs.map((_p, i) => threadDelta(threadsBefore[i]!, threadsAfter[i]!)),
+    workers: procs.map((_p, i) => workerSplit(threadsBefore[i]!, threadsAfter[i]!)),
     gc: procs.map((_p, i) => ({
       bytes: gcAfter[i]!.bytes - gcBefore[i]!.bytes,
       cycles: gcAfter[i]!.cycles - gcBefore[i]!.cycles,

@@ -23,6 +23,10 @@ export interface Opts {
   gcBytes: boolean;
   /** run the SEPPs with the environment of packaging/sepp.service, as on the gateway (default; --no-unit-env: not) */
   unitEnv: boolean;
+  /** psepp-tls-w*: N32-f connections the simulated peer opens (one per nghttpx worker) */
+  peerConnections: number;
+  /** the SEPPs' sbi.streamsPerN32fConnection (default: the configuration's, 100) */
+  n32fStreams?: number;
 }
 
 export function parseArgs(argv: string[]): Opts {
@@ -32,12 +36,25 @@ export function parseArgs(argv: string[]): Opts {
     rounds: 3,
     clients: 4,
     streams: 16,
-    only: new Set(["nf", "nf-other", "chain", "bun-chain", "bun-native-chain", "prins", "tls", "prins-w1", "prins-w2"]),
+    only: new Set([
+      "nf",
+      "nf-other",
+      "chain",
+      "bun-chain",
+      "bun-native-chain",
+      "prins",
+      "tls",
+      "prins-w1",
+      "prins-w2",
+      "psepp-tls-w1",
+      "psepp-tls-w2",
+    ]),
     nf: "serve",
     ftlSoon: false,
     smol: false,
     gcBytes: false,
     unitEnv: true,
+    peerConnections: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -67,13 +84,15 @@ export function parseArgs(argv: string[]): Opts {
     else if (a === "--smol") o.smol = true;
     else if (a === "--gc-bytes") o.gcBytes = true;
     else if (a === "--no-unit-env") o.unitEnv = false;
+    else if (a === "--peer-connections") o.peerConnections = int(next(), 1, 16);
+    else if (a === "--n32f-streams") o.n32fStreams = int(next(), 1, 1000);
     else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --peer-connections n, --n32f-streams n)`,
       );
   }
   return o;

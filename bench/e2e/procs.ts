@@ -2,7 +2,7 @@
 // CPU by thread class (main, JIT, GC, other), peak RSS, and the CPU of this process's ended children (h2load).
 import { readdirSync, readFileSync } from "node:fs";
 
-export type ThreadClass = "main" | "jit" | "gc" | "other";
+export type ThreadClass = "main" | "jit" | "gc" | "worker" | "other";
 
 /** utime+stime in seconds of each thread of a process, by tid, with its class: where a Bun process's CPU goes
  *  besides the JS thread (JSC compiles on JITWorker threads, marks on HeapHelper threads; the rest is mimalloc's
@@ -21,7 +21,15 @@ export function threadTimes(pid: number): Map<string, { c: ThreadClass; t: numbe
       const comm = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"));
       const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
       const c: ThreadClass =
-        Number(tid) === pid ? "main" : comm === "JITWorker" ? "jit" : comm === "HeapHelper" ? "gc" : "other";
+        Number(tid) === pid
+          ? "main"
+          : comm === "JITWorker"
+            ? "jit"
+            : comm === "HeapHelper"
+              ? "gc"
+              : comm === "Worker"
+                ? "worker"
+                : "other";
       out.set(tid, { c, t: (Number(f[11]) + Number(f[12])) / 100 });
     } catch {
       /* gone */
@@ -31,11 +39,22 @@ export function threadTimes(pid: number): Map<string, { c: ThreadClass; t: numbe
 }
 
 /** Seconds by thread class between two snapshots; a thread that ended meanwhile is not counted (its last figures are gone). */
+/** Seconds of each data-path worker thread (Bun names them "Worker") between two snapshots, largest first:
+ *  how evenly the kernel's SO_REUSEPORT placement of connections spread the load over the workers. */
+export function workerSplit(
+  before: Map<string, { c: ThreadClass; t: number }>,
+  after: Map<string, { c: ThreadClass; t: number }>,
+): number[] {
+  const out: number[] = [];
+  for (const [tid, a] of after) if (a.c === "worker") out.push(a.t - (before.get(tid)?.t ?? 0));
+  return out.sort((x, y) => y - x);
+}
+
 export function threadDelta(
   before: Map<string, { c: ThreadClass; t: number }>,
   after: Map<string, { c: ThreadClass; t: number }>,
 ): Record<ThreadClass, number> {
-  const out: Record<ThreadClass, number> = { main: 0, jit: 0, gc: 0, other: 0 };
+  const out: Record<ThreadClass, number> = { main: 0, jit: 0, gc: 0, worker: 0, other: 0 };
   for (const [tid, a] of after) out[a.c] += a.t - (before.get(tid)?.t ?? 0);
   return out;
 }
