@@ -434,6 +434,17 @@ async function main() {
     console.log(
       `# runtime floor: ${bunChain ? `bun-chain / nghttpx-chain = ${(bunChain.rps / chain.rps).toFixed(2)}` : ""}${bunChain && native ? "; " : ""}${native ? `bun-native-chain / nghttpx-chain = ${(native.rps / chain.rps).toFixed(2)}` : ""}${prins && bunChain ? `; prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}` : ""}`,
     );
+  // Where this machine has no core to spare for a second worker: how the kernel placed the load on the workers
+  // bounds what they could give with a core each. The busiest worker serves `busiest` % of the requests' worker CPU,
+  // so N workers can serve at most 100/busiest times one (even placement: N×); a projection from the measured
+  // placement, not a measured throughput (the CPU per request itself is not projected).
+  for (const name of ["prins-w2", "psepp-tls-w2"]) {
+    const r = by(name);
+    const parts = (r?.cpu ?? [])
+      .filter((c) => c.workers > 1)
+      .map((c) => `${c.name} busiest worker ${f(c.busiest, 0)} % → at most ${f(100 / c.busiest, 2)}x`);
+    if (parts.length) console.log(`# ${name} placement (a core per worker): ${parts.join(", ")}`);
+  }
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
   for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);
