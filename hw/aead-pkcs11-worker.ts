@@ -39,6 +39,8 @@ export class Pkcs11WorkerAeadEngine implements AeadEngine {
   #gcm: GcmMechanism | null;
   readonly #n = new UlongOut();
   readonly #onFailure: (e: Error) => void;
+  /** This worker's number: its session is recorded in the gate under it, for the owner to close if it dies. */
+  readonly #borrower: number;
   #closed = false;
 
   /**
@@ -46,11 +48,12 @@ export class Pkcs11WorkerAeadEngine implements AeadEngine {
    * `onFailure` hears every failed PKCS#11 call (not a bad tag): the main thread owns the token's health and
    * recovery and probes it then.
    */
-  constructor(h: Pkcs11AeadHandoff, onFailure: (e: Error) => void = () => {}) {
+  constructor(h: Pkcs11AeadHandoff, onFailure: (e: Error) => void = () => {}, borrower = -1) {
     this.#module = Pkcs11Module.borrow(h.module, h.gate);
     this.gate = this.#module.gate;
     this.#gcm = h.layout ? new GcmMechanism(h.layout) : null;
     this.#onFailure = onFailure;
+    this.#borrower = borrower;
   }
 
   #enter(): void {
@@ -76,6 +79,7 @@ export class Pkcs11WorkerAeadEngine implements AeadEngine {
       }
     }
     this.#session = s;
+    this.gate.recordSession(this.#borrower, s.handle, s.epoch);
     return s;
   }
 
@@ -152,6 +156,8 @@ export class Pkcs11WorkerAeadEngine implements AeadEngine {
     this.#session = null;
     if (!s || this.gate.enter() < 0) return;
     try {
+      // the record goes first: the owner must never close this handle once it may name another session
+      this.gate.clearSession(this.#borrower);
       s.close();
     } catch {
       /* the token is gone */

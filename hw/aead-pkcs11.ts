@@ -152,6 +152,20 @@ export class Pkcs11AeadEngine implements AeadEngine {
   }
 
   /**
+   * Close the session that data-path worker `index` left open when it died (Pkcs11WorkerAeadEngine records it in
+   * the gate; a terminated Worker closes nothing): the token destroys the worker's N32-f keys with it. Only a
+   * session of the current generation is closed — an older one died with its C_Finalize, and its handle number may
+   * be another session's now. True when one was closed. Call it after the worker ended, before its replacement
+   * starts (the replacement records a session under the same number).
+   */
+  closeBorrowerSession(index: number): boolean {
+    const m = this.#token.module;
+    const r = m.gate.takeSession(index);
+    if (r === null || r.generation !== m.epoch) return false;
+    return m.fns.C_CloseSession(r.handle) === CKR.OK;
+  }
+
+  /**
    * The N32-f keys in the token now: the secret-key session objects this process holds (PKCS#11: the session
    * objects of every session of the application, the workers' included, are visible to each of its sessions).
    * Null while the token is not usable.

@@ -44,6 +44,11 @@ export interface Hardware {
    * every worker's); null for the software engine or while the token is not usable.
    */
   aeadTokenKeys(): number | null;
+  /**
+   * pkcs11: close the token session data-path worker `index` left open when it died (its N32-f keys go with it);
+   * call it once the worker has ended and before its replacement starts. False when there was none to close.
+   */
+  closeDeadWorkerSession(index: number): boolean;
   /** Close the AEAD engine (pkcs11: its session, and with it every N32-f key in the token), then the keystore. */
   close(): Promise<void>;
 }
@@ -116,6 +121,7 @@ export async function openHardware(cfg: HwConfig, log: HwLogger): Promise<Hardwa
     aead,
     aeadForWorkers: () => p11?.workerHandoff() ?? { engine: "software" },
     aeadTokenKeys: () => p11?.sessionKeys() ?? null,
+    closeDeadWorkerSession: (index) => p11?.closeBorrowerSession(index) ?? false,
     async close() {
       if (closed) return;
       closed = true;
@@ -147,8 +153,9 @@ export interface WorkerAead {
  * close(); // at stop
  * ```
  */
-export function openAeadForWorker(h: AeadWorkerHandoff, onFailure?: (e: Error) => void): WorkerAead {
+export function openAeadForWorker(h: AeadWorkerHandoff, onFailure?: (e: Error) => void, index = -1): WorkerAead {
   if (h.engine === "software") return { aead: new SoftwareAeadEngine(), close() {} };
-  const engine = new Pkcs11WorkerAeadEngine(h, onFailure);
+  // `index`: the worker's number, under which its session is recorded (Hardware.closeDeadWorkerSession)
+  const engine = new Pkcs11WorkerAeadEngine(h, onFailure, index);
   return { aead: engine, close: () => engine.close() };
 }

@@ -151,6 +151,12 @@ async function startOpened(
             aeadProbedAt = now;
             keystore.status();
           },
+          // pkcs11: a worker that died (a terminated Worker runs no clean-up) left its token session open, and the
+          // N32-f keys in it; the token's sessions and objects are few, and a crashing worker restarts again and again
+          onWorkerEnded: (index) => {
+            if (hardware.closeDeadWorkerSession(index))
+              log.warn("closed the PKCS#11 session a data-path worker left open", { worker: index });
+          },
           // test hook (test/e2e/workers.test.ts): new contexts reach the workers late, as to a busy worker
           shareDelayMs:
             process.env.SEPP_TEST_HOOKS === "1" ? Number(process.env.SEPP_TEST_SHARE_DELAY_MS ?? 0) || 0 : 0,

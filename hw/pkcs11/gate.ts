@@ -11,14 +11,22 @@
 // - `enter`/`leave` around a borrower's calls and `quiesce` before the owner's C_Finalize: the owner waits
 //   (bounded) until no borrower is inside a call, and a borrower refuses to start one while a C_Finalize is coming
 //   (both sides write, then read the other's flag, sequentially consistent: one of them sees the other);
-// - the slot of the token the AEAD engine uses, and whether it is usable now (published by the owner).
+// - the slot of the token the AEAD engine uses, and whether it is usable now (published by the owner);
+// - each borrower's open session (handle and generation), so that the owner can close the session of a borrower
+//   that died without closing it (a terminated Worker runs no clean-up): its N32-f keys would otherwise stay in the
+//   token, and a token's sessions and objects are few (`takeSession`).
 const GEN = 0;
 const ACTIVE = 1;
 const FINALIZING = 2;
 const HEALTHY = 3;
 const SLOT_LO = 4;
 const SLOT_HI = 5;
-const SLOTS = 6;
+const SESSIONS = 6;
+/** Borrowers with a session record (data-path workers are numbered from 0; the configuration allows fewer). */
+export const MAX_BORROWERS = 256;
+/** A record: handle (low, high 32 bits), generation + 1 (0: no session). */
+const RECORD = 3;
+const SLOTS = SESSIONS + MAX_BORROWERS * RECORD;
 
 /** How long the owner waits for borrowers to leave their calls before C_Finalize (calls take microseconds). */
 const QUIESCE_MS = 2000;
@@ -98,6 +106,34 @@ export class CryptokiGate {
     Atomics.store(this.#a, SLOT_LO, (slot % 2 ** 32) | 0);
     Atomics.store(this.#a, SLOT_HI, Math.floor(slot / 2 ** 32) | 0);
     Atomics.store(this.#a, HEALTHY, 1);
+  }
+
+  /** Borrower `index`: its session `handle`, opened in `generation` (replaces an earlier record). */
+  recordSession(index: number, handle: number, generation: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= MAX_BORROWERS) return;
+    const i = SESSIONS + index * RECORD;
+    Atomics.store(this.#a, i + 2, 0);
+    Atomics.store(this.#a, i, (handle % 2 ** 32) | 0);
+    Atomics.store(this.#a, i + 1, Math.floor(handle / 2 ** 32) | 0);
+    Atomics.store(this.#a, i + 2, generation + 1);
+  }
+
+  /** Borrower `index` closed its session itself. */
+  clearSession(index: number): void {
+    if (Number.isInteger(index) && index >= 0 && index < MAX_BORROWERS)
+      Atomics.store(this.#a, SESSIONS + index * RECORD + 2, 0);
+  }
+
+  /** Owner: the session borrower `index` left open (and forget it), or null. */
+  takeSession(index: number): { handle: number; generation: number } | null {
+    if (!Number.isInteger(index) || index < 0 || index >= MAX_BORROWERS) return null;
+    const i = SESSIONS + index * RECORD;
+    const g = Atomics.exchange(this.#a, i + 2, 0);
+    if (g === 0) return null;
+    return {
+      handle: (Atomics.load(this.#a, i) >>> 0) + (Atomics.load(this.#a, i + 1) >>> 0) * 2 ** 32,
+      generation: g - 1,
+    };
   }
 
   /** The published slot, or null while the token is not usable. */

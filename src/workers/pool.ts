@@ -26,6 +26,8 @@ export interface WorkerPoolOptions {
   aead: AeadWorkerHandoff;
   /** a worker's PKCS#11 call failed: the token's owner (this thread) should probe it */
   onAeadFailure?: () => void;
+  /** A worker ended (crashed, killed or stopped), before any replacement starts: release what it left open. */
+  onWorkerEnded?: (index: number) => void;
   /** tests only (SEPP_TEST_HOOKS): hand new contexts to the workers this late, as a busy worker would see them */
   shareDelayMs?: number;
 }
@@ -169,6 +171,11 @@ export class WorkerPool {
       });
       w.addEventListener("close", () => {
         if (this.#workers[index] === w) this.#workers[index] = null;
+        try {
+          this.#o.onWorkerEnded?.(index);
+        } catch (e) {
+          this.#o.log.error("releasing what a data-path worker left failed", { worker: index, error: String(e) });
+        }
         if (this.#stopping) return;
         if (!ready) return reject(new Error(`data-path worker ${index} exited during start`));
         // a dead worker is replaced; the association and its shared counters stay (they live in this thread too)

@@ -132,7 +132,7 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
   config = workerShare(m.config, workers);
   const log = createLogger({ level: m.logLevel, base: { worker: m.index } });
   // before any await: the contexts that follow init are created on this engine
-  hw = openAeadForWorker(m.aead, () => post({ op: "aead-failure" }));
+  hw = openAeadForWorker(m.aead, () => post({ op: "aead-failure" }), m.index);
   engine = hw.aead;
   log.info("data-path worker AEAD engine", { engine: engine.name });
   for (const c of m.contexts) addContext(c);

@@ -118,6 +118,32 @@ describe("pkcs11 AEAD engine in a worker thread (SoftHSM2)", () => {
     mainKey.destroy();
   });
 
+  test("a worker that dies without closing (terminated) leaves its session: the main thread closes it, and its keys go", async () => {
+    const base = engine.sessionKeys()!;
+    const w = new AeadWorker();
+    await w.call({ op: "open", handoff: engine.workerHandoff(), index: 3 });
+    await w.call({ op: "import", raw: randomBytes(32) });
+    await w.call({ op: "import", raw: randomBytes(16) });
+    expect(engine.sessionKeys()).toBe(base + 2);
+    w.w.terminate(); // as a crash: no close()
+    await w.closed;
+    expect(engine.sessionKeys()).toBe(base + 2); // the session outlives its thread: Cryptoki state is the process's
+    expect(engine.closeBorrowerSession(2)).toBe(false); // another worker's number: nothing recorded
+    expect(engine.closeBorrowerSession(3)).toBe(true);
+    expect(engine.sessionKeys()).toBe(base);
+    expect(engine.closeBorrowerSession(3)).toBe(false); // once
+    // a worker that closed its engine leaves no record: its handle is never closed a second time
+    const w2 = new AeadWorker();
+    await w2.call({ op: "open", handoff: engine.workerHandoff(), index: 4 });
+    await w2.call({ op: "import", raw: randomBytes(32) });
+    await w2.call({ op: "close" });
+    w2.w.terminate();
+    await w2.closed;
+    expect(engine.closeBorrowerSession(4)).toBe(false);
+    expect(engine.sessionKeys()).toBe(base);
+    expect(token.state().healthy).toBe(true);
+  });
+
   test("the main thread's reinitialize (token gone and back) waits for the worker's calls; the worker's old key then says 'key lost', a new one works", async () => {
     const w = new AeadWorker();
     try {

@@ -12,7 +12,8 @@ import {
 declare const self: Worker;
 
 export type AeadWorkerRequest =
-  | { id: number; op: "open"; handoff: AeadWorkerHandoff }
+  /** `index`: the worker's number, under which its session is recorded in the gate */
+  | { id: number; op: "open"; handoff: AeadWorkerHandoff; index?: number }
   | { id: number; op: "import"; raw: Uint8Array }
   | { id: number; op: "seal"; iv: Uint8Array; aad: Uint8Array; plaintext: Uint8Array }
   | { id: number; op: "destroy" }
@@ -34,7 +35,7 @@ self.onmessage = (ev: MessageEvent<AeadWorkerRequest>) => {
   try {
     switch (m.op) {
       case "open":
-        hw = openAeadForWorker(m.handoff, () => failures++);
+        hw = openAeadForWorker(m.handoff, () => failures++, m.index);
         return self.postMessage({ id: m.id, name: hw.aead.name });
       case "import":
         key = hw!.aead.importKey(m.raw);

@@ -1,0 +1,103 @@
+// A data-path worker that dies on the pkcs11 AEAD engine (issue 11 §3, docs/ARCHITECTURE.md "Worker model"): a
+// terminated Worker closes nothing, and its token session — with the N32-f keys in it — would stay open for the
+// life of the process; a worker that crashes again and again would fill the token's few sessions and objects. Two
+// real SEPP processes with `workers: 2`, the pkcs11 keystore and AEAD engine on their own SoftHSM2 tokens; the home
+// SEPP's worker 0 is killed (test hook SIGUSR2, as a crash), the main thread closes the session it left, the
+// restarted worker imports the keys again, and the token holds one set per thread, not one more.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
+import { NfClient, startNf, type TestNf } from "../support/nf.ts";
+import { softhsm } from "../support/softhsm.ts";
+import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
+
+const hsm = softhsm();
+const PIN_ENV = "SEPP_KILLED_TOKEN_PIN";
+const PIN = { visited: `kv-Pin-${process.pid}-51a0`, home: `kh-Pin-${process.pid}-7e3c` };
+const tokens = {
+  visited: hsm.createToken(`sepp-kv-${process.pid}`, PIN.visited),
+  home: hsm.createToken(`sepp-kh-${process.pid}`, PIN.home),
+};
+const PATH = "/nudm-sdm/v2/imsi-262010000000001/am-data";
+/** N32-f keys of one context (TS 33.501 13.2.4.4.1: request and response keys, each direction) */
+const KEYS_PER_CONTEXT = 4;
+
+describe("a data-path worker killed on the pkcs11 AEAD engine (SoftHSM2)", () => {
+  let w: TwoSepps;
+  let udm: TestNf;
+  let v: SeppProcess;
+  let h: SeppProcess;
+
+  beforeAll(async () => {
+    udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"ok":1}' }));
+    w = await startTwoSepps({
+      name: "hw-worker-killed",
+      capabilities: ["PRINS"],
+      separateN32f: true,
+      homeNfs: { [HOME_UDM]: udm },
+      edit: (side, c) => {
+        (c as { workers?: number }).workers = 2;
+        c.keystore = {
+          backend: "pkcs11",
+          module: hsm.module,
+          tokenUri: tokens[side].uri,
+          pinEnv: PIN_ENV,
+          sessionPoolSize: 2,
+        };
+        c.aead = { engine: "pkcs11" };
+      },
+      env: hsm.env,
+      envOf: { visited: { [PIN_ENV]: PIN.visited }, home: { [PIN_ENV]: PIN.home, SEPP_TEST_HOOKS: "1" } },
+    });
+    ({ visited: v, home: h } = w);
+  }, 60000);
+
+  afterAll(async () => {
+    expect(await w?.close()).toEqual([0, 0]);
+    for (const s of [v, h]) {
+      const text = JSON.stringify(s?.logs ?? []);
+      expect(text).not.toContain(PIN.visited);
+      expect(text).not.toContain(PIN.home);
+    }
+    await udm?.close();
+  });
+
+  const tokenKeys = async (s: SeppProcess) => {
+    const m = /^sepp_aead_token_keys (-?\d+)$/m.exec(await (await s.admin("/metrics")).text());
+    return m ? Number(m[1]) : null;
+  };
+  const logged = (s: SeppProcess, msg: string, worker?: number) =>
+    s.logs.filter((l) => l.msg === msg && (worker === undefined || l.worker === worker)).length;
+
+  test("the main thread closes the dead worker's session; the restarted worker's keys replace its keys, not add to them", async () => {
+    const oneSetPerThread = 3 * KEYS_PER_CONTEXT; // the main thread and 2 workers
+    expect(
+      await waitFor("keys in the token", async () => ((await tokenKeys(h)) === oneSetPerThread ? 1 : null), 10000),
+    ).toBe(1);
+    const readyBefore = logged(h, "data-path worker ready", 0);
+    process.kill(h.proc.pid!, "SIGUSR2"); // worker 0 is terminated, as a crash
+    await waitFor("worker 0 restarted", () => (logged(h, "data-path worker ready", 0) > readyBefore ? 1 : null), 15000);
+    expect(logged(h, "data-path worker exited: restarting", 0)).toBe(1);
+    // the restarted worker imports the context's keys in a session of its own: one set per thread again. Without
+    // the close, the dead worker's set stays too (4 × 4 keys): watched for a while, as the import is asynchronous
+    expect(
+      await waitFor("one set per thread", async () => ((await tokenKeys(h)) === oneSetPerThread ? 1 : null), 10000),
+    ).toBe(1);
+    const seen = new Set<number | null>();
+    for (let i = 0; i < 10; i++) {
+      seen.add(await tokenKeys(h));
+      await Bun.sleep(100);
+    }
+    expect([...seen]).toEqual([oneSetPerThread]);
+    expect(logged(h, "closed the PKCS#11 session a data-path worker left open", 0)).toBe(1);
+    // and the association carries traffic on both workers' keys (fresh NF connections land on either worker)
+    const clients = Array.from({ length: 6 }, () => new NfClient(w.sides.visited.ports.sbi));
+    try {
+      const rs = await Promise.all(
+        clients.map((c) => c.request("GET", `${HOME_UDM}:${udm.port}`, PATH, { accept: "application/json" })),
+      );
+      expect(rs.map((r) => r.status)).toEqual(Array(6).fill(200));
+    } finally {
+      for (const c of clients) c.close();
+    }
+  }, 40000);
+});
