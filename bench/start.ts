@@ -4,12 +4,14 @@
 // dist/sepp-linux-arm64 under qemu-user (qemu-aarch64 -L /usr/aarch64-linux-gnu) when qemu is installed.
 // Builds the binaries first when they are missing or older than the sources (bash build.sh). Closing line:
 //   start: x64 median N ms (min–max), arm64/qemu median N ms
+// The binaries run with the Environment= lines of packaging/sepp.service (scripts/lib/unit-env.ts).
 // Environment: BENCH_START_RUNS (x64 runs, default 15; arm64 gets a third, at least 3), BENCH_QUICK=1 (3 and 1).
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "../scripts/lib/pair.ts";
 import { soloSeppConfig } from "../scripts/lib/pair-pki.ts";
+import { shippedEnvironment } from "../scripts/lib/unit-env.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const QUICK = !!process.env.BENCH_QUICK;
@@ -41,7 +43,8 @@ async function startOnce(t: Target, cfg: string, dir: string, adminPort: number)
   const t0 = performance.now();
   const p = Bun.spawn([...command(t), "serve", "--config", cfg], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, SEPP_LOG_LEVEL: "warn" },
+    // as the gateway's unit starts it: its Environment= lines (the runtime's memory policy)
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, SEPP_LOG_LEVEL: "warn", ...shippedEnvironment() },
     stdout: "ignore",
     stderr: "ignore",
   });
