@@ -12,6 +12,7 @@ import type { N32cView } from "../datapath/deps.ts";
 import { risOf } from "../datapath/n32f-sender.ts";
 import { createLogger } from "../log.ts";
 import { Registry } from "../metrics.ts";
+import { threadCpuSeconds } from "./thread-cpu.ts";
 import type { ProtectionPolicy } from "../model/n32.ts";
 import { startN32fListener } from "../n32c/listeners.ts";
 import { createN32fContext } from "../n32f/context.ts";
@@ -157,6 +158,16 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
   metrics
     .gauge("sepp_datapath_timers", "Per-request timers armed by the data path and not yet fired or cleared")
     .set({}, liveTimers);
+  // this worker's own share of the load, labelled by worker and so not summed: the kernel places connections, not
+  // requests, on the workers, and one of them may carry a peer's whole N32-f session (docs/CONFIG.md "workers")
+  const self = { worker: String(m.index) };
+  metrics
+    .gauge("sepp_worker_inflight", "Data path requests being handled by this data-path worker")
+    .set(self, () => dataPath.inflight());
+  if (threadCpuSeconds() !== null)
+    metrics
+      .gauge("sepp_worker_cpu_seconds", "CPU time of this data-path worker's thread since it started (rate() it)")
+      .set(self, () => threadCpuSeconds() ?? 0);
   await dataPath.start(m.ports.sbi);
   const n32f = await startN32fListener({
     config,

@@ -3,6 +3,7 @@
 // path from the visited to the home SEPP. One association per peer for all workers: every request uses its own
 // SEQ whichever worker sent it, a replay is refused whichever worker receives it, and a worker that dies is
 // restarted while traffic goes on on the same association.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http2 from "node:http2";
 import { HOME, HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
@@ -91,6 +92,35 @@ describe("workers: 2 — one N32-f association for every worker", () => {
     expect(after.text).toContain("sepp_workers_unscraped 0\n");
     // one family per name: the workers' series are merged, not repeated
     expect(after.text.match(/^# TYPE sepp_datapath_requests_total /gm)?.length).toBe(1);
+  });
+
+  test("/metrics shows each worker's own load (thread CPU, requests in flight), labelled by worker and not summed", async () => {
+    const cpu = async () => {
+      const text = await (await v.admin("/metrics")).text();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^sepp_worker_cpu_seconds\{worker="(\d+)"\} ([\d.e+-]+)$/gm))
+        out[m[1]!] = Number(m[2]);
+      return { out, text };
+    };
+    const before = await cpu();
+    expect(Object.keys(before.out).sort()).toEqual(["0", "1"]);
+    expect(before.text).toMatch(/^sepp_worker_inflight\{worker="0"\} \d+$/m);
+    expect(before.text).toMatch(/^sepp_worker_inflight\{worker="1"\} \d+$/m);
+    expect(before.text.match(/^# TYPE sepp_worker_cpu_seconds gauge$/gm)?.length).toBe(1);
+    // traffic over several NF connections: CPU time grows in the workers that carried it, never falls
+    for (let i = 0; i < 20; i++) await Promise.all(clients.map((c) => get(c)));
+    const after = await cpu();
+    let grew = 0;
+    for (const w of ["0", "1"]) {
+      expect(after.out[w]!).toBeGreaterThanOrEqual(before.out[w]!);
+      if (after.out[w]! > before.out[w]!) grew++;
+    }
+    expect(grew).toBeGreaterThan(0);
+    // each a thread's own time, not the process's: both together stay within the process's CPU time, read after
+    const stat = readFileSync(`/proc/${v.proc.pid}/stat`, "latin1");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const processSeconds = (Number(f[11]) + Number(f[12])) / 100;
+    expect(after.out["0"]! + after.out["1"]!).toBeLessThanOrEqual(processSeconds);
   });
 
   test("the box-wide connection bound per source holds across workers (each admits its share)", async () => {

@@ -1,0 +1,24 @@
+// src/workers/thread-cpu.ts — the CPU time of the calling thread, for the per-worker series of /metrics: the kernel
+// places connections, not requests, on the data-path workers (SO_REUSEPORT), so one worker may carry a peer's whole
+// load while another idles (docs/PERFORMANCE.md "Memory and worker placement"); summed series cannot show that.
+import { readFileSync } from "node:fs";
+
+/** Linux's USER_HZ: the unit of utime/stime in /proc/<pid>/task/<tid>/stat (100 on every Linux ABI we build for). */
+const CLOCK_TICKS = 100;
+
+/**
+ * utime + stime of the calling thread in seconds (/proc/thread-self/stat, Linux ≥ 3.17), or null where it cannot
+ * be read. Fields after the command name (which may hold spaces and parentheses): utime and stime are the 12th and
+ * 13th (proc(5) fields 14 and 15).
+ */
+export function threadCpuSeconds(): number | null {
+  let s: string;
+  try {
+    s = readFileSync("/proc/thread-self/stat", "latin1");
+  } catch {
+    return null;
+  }
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  const t = Number(f[11]) + Number(f[12]);
+  return Number.isFinite(t) ? t / CLOCK_TICKS : null;
+}
