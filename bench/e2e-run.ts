@@ -14,14 +14,15 @@
 // Each run: (first round: a warm-up run), then a fixed-duration run with a per-request log (p50/p99 from it), and the
 // CPU time of each proxy process from /proc/<pid>/stat (utime+stime) before and after. Parts: bench/e2e/ (options,
 // one measured h2load run, /proc readings, helper processes); this file sets the scenarios up and reports.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { HOME, HOME_UDM, VISITED, freePort, startPair, writePair } from "../scripts/lib/pair.ts";
 
 import { PATH, type Result, h2load } from "./e2e/h2load.ts";
 import { parseArgs } from "./e2e/opts.ts";
-import { daemon, listening } from "./e2e/daemon.ts";
+import { daemon } from "./e2e/daemon.ts";
+import { nghttpxHomeServer, nghttpxVisitedClient } from "./e2e/nghttpx.ts";
 import { GC_BYTES_ENV, countGcBytes } from "./e2e/gc-bytes.ts";
 import { shippedEnvironment } from "../scripts/lib/unit-env.ts";
 
@@ -94,45 +95,10 @@ async function main() {
       // (visited) certificate chained to the visited root; A verifies B against the home root (mutual TLS like N32)
       const pki = await writePair({ dir: join(dir, "chain-pki"), homeProducers: { [HOME_UDM]: nfPort } });
       const [pa, pb] = [await freePort(), await freePort()];
-      const vp = join(pki.visited.dir, "var/pki");
-      const hp = join(pki.home.dir, "var/pki");
-      writeFileSync(join(dir, "nghttpx.conf"), ""); // no system configuration file
-      const common = [
-        "-n1",
-        `--conf=${join(dir, "nghttpx.conf")}`,
-        "--no-ocsp",
-        "--no-via",
-        "--log-level=WARN",
-        "--tls-min-proto-version=TLSv1.3",
-      ];
-      const b = await daemon(
-        "nghttpx B",
-        "nghttpx",
-        [
-          ...common,
-          `--frontend=127.0.0.1,${pb}`,
-          `--backend=127.0.0.1,${nfPort};;proto=h2`,
-          "--verify-client",
-          `--verify-client-cacert=${join(vp, "root-visited.crt.pem")}`,
-          join(hp, "sepp.key.pem"),
-          join(hp, "sepp.crt.pem"),
-        ],
-        () => listening(pb),
-      );
+      const certs = { visited: join(pki.visited.dir, "var/pki"), home: join(pki.home.dir, "var/pki") };
+      const b = await nghttpxHomeServer("nghttpx B", dir, certs, pb, nfPort);
       stops.push(() => b.stop());
-      const a = await daemon(
-        "nghttpx A",
-        "nghttpx",
-        [
-          ...common,
-          `--frontend=127.0.0.1,${pa};no-tls`,
-          `--backend=127.0.0.1,${pb};;tls;proto=h2;sni=${HOME.fqdn}`,
-          `--cacert=${join(hp, "root-home.crt.pem")}`,
-          `--client-private-key-file=${join(vp, "sepp.key.pem")}`,
-          `--client-cert-file=${join(vp, "sepp.crt.pem")}`,
-        ],
-        () => listening(pa),
-      );
+      const a = await nghttpxVisitedClient("nghttpx A", dir, certs, pa, pb);
       stops.push(() => a.stop());
       scenarios.push({
         name: "chain",
@@ -284,29 +250,10 @@ async function main() {
         const codes = await stop();
         if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
       });
-      const vp = join(pair.visited.dir, "var/pki");
-      const hp = join(pair.home.dir, "var/pki");
       const n32f = pair.home.ports.n32f!;
       const pa = await freePort();
-      writeFileSync(join(dir, `${name}-nghttpx.conf`), "");
-      const a = await daemon(
-        `${name} nghttpx`,
-        "nghttpx",
-        [
-          `-n${o.peerConnections}`,
-          `--conf=${join(dir, `${name}-nghttpx.conf`)}`,
-          "--no-ocsp",
-          "--no-via",
-          "--log-level=WARN",
-          "--tls-min-proto-version=TLSv1.3",
-          `--frontend=127.0.0.1,${pa};no-tls`,
-          `--backend=127.0.0.1,${n32f};;tls;proto=h2;sni=${HOME.fqdn}`,
-          `--cacert=${join(hp, "root-home.crt.pem")}`,
-          `--client-private-key-file=${join(vp, "sepp.key.pem")}`,
-          `--client-cert-file=${join(vp, "sepp.crt.pem")}`,
-        ],
-        () => listening(pa),
-      );
+      const certs = { visited: join(pair.visited.dir, "var/pki"), home: join(pair.home.dir, "var/pki") };
+      const a = await nghttpxVisitedClient(`${name} nghttpx`, dir, certs, pa, n32f, o.peerConnections);
       stops.push(() => a.stop());
       scenarios.push({
         name,

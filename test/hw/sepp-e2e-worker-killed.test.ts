@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { softhsm } from "../support/softhsm.ts";
-import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
+import {
+  KEYS_PER_CONTEXT,
+  closeWithoutPinInLogs,
+  startPkcs11WorkerSepps,
+  tokenKeys,
+} from "../support/pkcs11-workers.ts";
+import type { TwoSepps } from "../support/two-sepps.ts";
 
 const hsm = softhsm();
 const PIN_ENV = "SEPP_KILLED_TOKEN_PIN";
@@ -18,53 +24,31 @@ const tokens = {
   home: hsm.createToken(`sepp-kh-${process.pid}`, PIN.home),
 };
 const PATH = "/nudm-sdm/v2/imsi-262010000000001/am-data";
-/** N32-f keys of one context (TS 33.501 13.2.4.4.1: request and response keys, each direction) */
-const KEYS_PER_CONTEXT = 4;
 
 describe("a data-path worker killed on the pkcs11 AEAD engine (SoftHSM2)", () => {
   let w: TwoSepps;
   let udm: TestNf;
-  let v: SeppProcess;
   let h: SeppProcess;
 
   beforeAll(async () => {
     udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"ok":1}' }));
-    w = await startTwoSepps({
+    w = await startPkcs11WorkerSepps({
       name: "hw-worker-killed",
-      capabilities: ["PRINS"],
-      separateN32f: true,
-      homeNfs: { [HOME_UDM]: udm },
-      edit: (side, c) => {
-        (c as { workers?: number }).workers = 2;
-        c.keystore = {
-          backend: "pkcs11",
-          module: hsm.module,
-          tokenUri: tokens[side].uri,
-          pinEnv: PIN_ENV,
-          sessionPoolSize: 2,
-        };
-        c.aead = { engine: "pkcs11" };
-      },
-      env: hsm.env,
-      envOf: { visited: { [PIN_ENV]: PIN.visited }, home: { [PIN_ENV]: PIN.home, SEPP_TEST_HOOKS: "1" } },
+      hsm,
+      tokens,
+      pins: PIN,
+      pinEnv: PIN_ENV,
+      udm,
+      envOf: { home: { SEPP_TEST_HOOKS: "1" } }, // SIGUSR2 ends worker 0
     });
-    ({ visited: v, home: h } = w);
+    h = w.home;
   }, 60000);
 
   afterAll(async () => {
-    expect(await w?.close()).toEqual([0, 0]);
-    for (const s of [v, h]) {
-      const text = JSON.stringify(s?.logs ?? []);
-      expect(text).not.toContain(PIN.visited);
-      expect(text).not.toContain(PIN.home);
-    }
+    expect(await closeWithoutPinInLogs(w, PIN)).toEqual({ codes: [0, 0], leaked: [] });
     await udm?.close();
   });
 
-  const tokenKeys = async (s: SeppProcess) => {
-    const m = /^sepp_aead_token_keys (-?\d+)$/m.exec(await (await s.admin("/metrics")).text());
-    return m ? Number(m[1]) : null;
-  };
   const logged = (s: SeppProcess, msg: string, worker?: number) =>
     s.logs.filter((l) => l.msg === msg && (worker === undefined || l.worker === worker)).length;
 

@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "../support/nf.ts";
 import { softhsm } from "../support/softhsm.ts";
-import { type TwoSepps, startTwoSepps } from "../support/two-sepps.ts";
+import {
+  KEYS_PER_CONTEXT,
+  closeWithoutPinInLogs,
+  startPkcs11WorkerSepps,
+  tokenKeys,
+} from "../support/pkcs11-workers.ts";
+import type { TwoSepps } from "../support/two-sepps.ts";
 
 const hsm = softhsm();
 const PIN_ENV = "SEPP_WORKERS_TOKEN_PIN";
@@ -20,8 +26,6 @@ const tokens = {
 };
 const SUPI = "imsi-262010000000001";
 const PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
-/** N32-f keys of one context (TS 33.501 13.2.4.4.1: request and response keys, each direction) */
-const KEYS_PER_CONTEXT = 4;
 
 describe("workers: 2 on the pkcs11 keystore and AEAD engine (SoftHSM2), both SEPPs", () => {
   let w: TwoSepps;
@@ -32,38 +36,26 @@ describe("workers: 2 on the pkcs11 keystore and AEAD engine (SoftHSM2), both SEP
 
   beforeAll(async () => {
     udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"ok":1}' }));
-    w = await startTwoSepps({
+    w = await startPkcs11WorkerSepps({
       name: "hw-workers",
-      capabilities: ["PRINS"],
-      separateN32f: true,
-      homeNfs: { [HOME_UDM]: udm },
-      edit: (side, c) => {
-        (c as { workers?: number }).workers = 2;
-        c.keystore = {
-          backend: "pkcs11",
-          module: hsm.module,
-          tokenUri: tokens[side].uri,
-          pinEnv: PIN_ENV,
-          sessionPoolSize: 2,
-        };
-        c.aead = { engine: "pkcs11" };
-        // one stream per N32-f connection: concurrent requests open several connections toward the peer, which
-        // the peer's kernel spreads over its workers (SO_REUSEPORT)
+      hsm,
+      tokens,
+      pins: PIN,
+      pinEnv: PIN_ENV,
+      udm,
+      // one stream per N32-f connection: concurrent requests open several connections toward the peer, which
+      // the peer's kernel spreads over its workers (SO_REUSEPORT)
+      edit: (_side, c) => {
         c.sbi = { ...c.sbi, maxConnectionsPerSource: 64, streamsPerN32fConnection: 1, maxN32fConnectionsPerPeer: 8 };
       },
-      env: hsm.env,
-      envOf: { visited: { [PIN_ENV]: PIN.visited }, home: { [PIN_ENV]: PIN.home } },
     });
     ({ visited: v, home: h } = w);
   }, 60000);
 
   afterAll(async () => {
     // SIGTERM: the workers close their sessions, then the main thread closes the engine and finalizes the module
-    expect(await w?.close()).toEqual([0, 0]);
+    expect(await closeWithoutPinInLogs(w, PIN)).toEqual({ codes: [0, 0], leaked: [] });
     for (const s of [v, h]) {
-      const text = JSON.stringify(s?.logs ?? []);
-      expect(text).not.toContain(PIN.visited);
-      expect(text).not.toContain(PIN.home);
       // no worker failed, none died (a worker that finalized the module would break the main thread's session)
       expect(s?.logs.filter((l) => /worker (failed|error|exited)/.test(String(l.msg)))).toEqual([]);
     }
@@ -74,11 +66,6 @@ describe("workers: 2 on the pkcs11 keystore and AEAD engine (SoftHSM2), both SEP
   /** Which workers logged `msg` (the workers' log lines carry their index). */
   const workersThatLogged = (s: SeppProcess, msg: string) =>
     new Set(s.logs.filter((l) => l.msg === msg && typeof l.worker === "number").map((l) => l.worker));
-  const tokenKeys = async (s: SeppProcess) => {
-    const m = /^sepp_aead_token_keys (-?\d+)$/m.exec(await (await s.admin("/metrics")).text());
-    return m ? Number(m[1]) : null;
-  };
-
   test("requests over several NF connections succeed, and every worker of both SEPPs carries N32-f traffic", async () => {
     for (const s of [v, h]) {
       const st = (await (await s.admin("/v1/status")).json()) as {
