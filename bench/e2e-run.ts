@@ -61,10 +61,60 @@ async function main() {
     console.error(
       `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}${o.rps ? ` --rps ${o.rps} in all` : ""}, ${o.rounds} alternating rounds of ${o.duration}s per scenario (${o.warmup}s warm-up before the first)`,
     );
-    const unitEnv = Object.entries(o.unitEnv ? shippedEnvironment() : {});
+    // the SEPPs run with the environment the gateway's unit gives them (the runtime's memory policy)
+    const unitEnv = o.unitEnv ? shippedEnvironment() : {};
+    const unitLines = Object.entries(unitEnv).map(([k, v]) => `${k}=${v}`);
     console.error(
-      `# SEPP environment from packaging/sepp.service: ${unitEnv.length ? unitEnv.map(([k, v]) => `${k}=${v}`).join(" ") : "none (--no-unit-env)"}`,
+      `# SEPP environment from packaging/sepp.service: ${unitLines.length ? unitLines.join(" ") : "none (--no-unit-env)"}`,
     );
+
+    /** A SEPP pair of scenario `name` (scripts/lib/pair.ts), running, with the bench's options and environment. */
+    const seppPair = async (
+      name: string,
+      mode: "PRINS" | "TLS",
+      separateN32f: boolean,
+      workersOf: (side: "visited" | "home") => number,
+    ) => {
+      // the per-peer rate limit (default 2000/s, N32-PROFILE limits) is raised so that it does not cap the measurement
+      const pair = await writePair({
+        dir: join(dir, name),
+        capabilities: [mode],
+        separateN32f,
+        homeProducers: { [HOME_UDM]: nfPort },
+        edit: (side, c) => {
+          c.workers = workersOf(side);
+          // --n32f-streams: another N32-f connection per peer (up to sbi.maxN32fConnectionsPerPeer) from this many
+          // streams in flight, so that the peer's kernel can place the connections on more of its workers
+          if (o.n32fStreams) c.sbi = { ...c.sbi, streamsPerN32fConnection: o.n32fStreams } as typeof c.sbi;
+          for (const p of c.peers ?? [])
+            p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
+        },
+      });
+      const env: Record<string, string> = { ...unitEnv, SEPP_LOG_LEVEL: "info" };
+      const bunOptions = [
+        ...(o.profile ? [`--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`] : []),
+        ...(o.smol ? ["--smol"] : []),
+      ];
+      if (bunOptions.length) env.BUN_OPTIONS = bunOptions.join(" ");
+      // JSC tiers a function up to FTL after ~10^5 executions: at a few thousand requests per second the PRINS
+      // code is still being compiled (30-100 ms per function) through a 10 s run; a lower threshold gets there first
+      if (o.ftlSoon)
+        Object.assign(env, {
+          BUN_JSC_thresholdForFTLOptimizeAfterWarmUp: "5000",
+          BUN_JSC_thresholdForFTLOptimizeSoon: "500",
+        });
+      if (o.gcBytes) Object.assign(env, GC_BYTES_ENV);
+      const { visited: v, home: h, stop } = await startPair(pair, { env });
+      if (o.gcBytes) {
+        countGcBytes(v.proc.pid!, v.proc.stderr!);
+        countGcBytes(h.proc.pid!, h.proc.stderr!);
+      }
+      stops.push(async () => {
+        const codes = await stop();
+        if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
+      });
+      return { pair, v, h };
+    };
 
     // ---- set up every scenario first, so that the rounds can alternate between them
     if (o.only.has("nf"))
@@ -173,45 +223,7 @@ async function main() {
     ] as const;
     for (const { name, mode, workers, separateN32f } of setups) {
       if (!o.only.has(name)) continue;
-      // the per-peer rate limit (default 2000/s, N32-PROFILE limits) is raised so that it does not cap the measurement
-      const pair = await writePair({
-        dir: join(dir, name),
-        capabilities: [mode],
-        separateN32f,
-        homeProducers: { [HOME_UDM]: nfPort },
-        edit: (_side, c) => {
-          c.workers = workers;
-          // --n32f-streams: another N32-f connection per peer (up to sbi.maxN32fConnectionsPerPeer) from this many
-          // streams in flight, so that the peer's kernel can place the connections on more of its workers
-          if (o.n32fStreams) c.sbi = { ...c.sbi, streamsPerN32fConnection: o.n32fStreams } as typeof c.sbi;
-          for (const p of c.peers ?? [])
-            p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
-        },
-      });
-      // the SEPPs run with the environment the gateway's unit gives them (the runtime's memory policy)
-      const env: Record<string, string> = { ...(o.unitEnv ? shippedEnvironment() : {}), SEPP_LOG_LEVEL: "info" };
-      const bunOptions = [
-        ...(o.profile ? [`--cpu-prof --cpu-prof-dir=${join(o.profile, name)}`] : []),
-        ...(o.smol ? ["--smol"] : []),
-      ];
-      if (bunOptions.length) env.BUN_OPTIONS = bunOptions.join(" ");
-      // JSC tiers a function up to FTL after ~10^5 executions: at a few thousand requests per second the PRINS
-      // code is still being compiled (30-100 ms per function) through a 10 s run; a lower threshold gets there first
-      if (o.ftlSoon)
-        Object.assign(env, {
-          BUN_JSC_thresholdForFTLOptimizeAfterWarmUp: "5000",
-          BUN_JSC_thresholdForFTLOptimizeSoon: "500",
-        });
-      if (o.gcBytes) Object.assign(env, GC_BYTES_ENV);
-      const { visited: v, home: h, stop } = await startPair(pair, { env });
-      if (o.gcBytes) {
-        countGcBytes(v.proc.pid!, v.proc.stderr!);
-        countGcBytes(h.proc.pid!, h.proc.stderr!);
-      }
-      stops.push(async () => {
-        const codes = await stop();
-        if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
-      });
+      const { pair, v, h } = await seppPair(name, mode, separateN32f, () => workers);
       scenarios.push({
         name,
         url: `http://127.0.0.1:${pair.visited.ports.sbi}${PATH}`,
@@ -233,23 +245,7 @@ async function main() {
     for (const workers of [1, 2]) {
       const name = `psepp-tls-w${workers}`;
       if (!o.only.has(name)) continue;
-      const pair = await writePair({
-        dir: join(dir, name),
-        capabilities: ["TLS"],
-        separateN32f: true,
-        homeProducers: { [HOME_UDM]: nfPort },
-        edit: (side, c) => {
-          c.workers = side === "home" ? workers : 1;
-          for (const p of c.peers ?? [])
-            p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
-        },
-      });
-      const env: Record<string, string> = { ...(o.unitEnv ? shippedEnvironment() : {}), SEPP_LOG_LEVEL: "info" };
-      const { home: h, stop } = await startPair(pair, { env });
-      stops.push(async () => {
-        const codes = await stop();
-        if (codes.some((c) => c !== 0)) console.error(`# ${name}: a SEPP exited with ${codes.join(", ")}`);
-      });
+      const { pair, h } = await seppPair(name, "TLS", true, (side) => (side === "home" ? workers : 1));
       const n32f = pair.home.ports.n32f!;
       const pa = await freePort();
       const certs = { visited: join(pair.visited.dir, "var/pki"), home: join(pair.home.dir, "var/pki") };

@@ -14,6 +14,9 @@ import { soloSeppConfig } from "../scripts/lib/pair-pki.ts";
 import { shippedEnvironment } from "../scripts/lib/unit-env.ts";
 
 const REPO = resolve(import.meta.dir, "..");
+/** As the gateway's unit starts the SEPP: its Environment= lines (the runtime's memory policy); read once, outside
+ *  the timed spawn. */
+const UNIT_ENV = shippedEnvironment();
 const QUICK = !!process.env.BENCH_QUICK;
 const RUNS = Number(process.env.BENCH_START_RUNS ?? (QUICK ? 3 : 15));
 if (!(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 100)) throw new Error("BENCH_START_RUNS must be in 1..100");
@@ -43,8 +46,7 @@ async function startOnce(t: Target, cfg: string, dir: string, adminPort: number)
   const t0 = performance.now();
   const p = Bun.spawn([...command(t), "serve", "--config", cfg], {
     cwd: dir,
-    // as the gateway's unit starts it: its Environment= lines (the runtime's memory policy)
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, SEPP_LOG_LEVEL: "warn", ...shippedEnvironment() },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, SEPP_LOG_LEVEL: "warn", ...UNIT_ENV },
     stdout: "ignore",
     stderr: "ignore",
   });

@@ -38,7 +38,6 @@ export function threadTimes(pid: number): Map<string, { c: ThreadClass; t: numbe
   return out;
 }
 
-/** Seconds by thread class between two snapshots; a thread that ended meanwhile is not counted (its last figures are gone). */
 /** Seconds of each data-path worker thread (Bun names them "Worker") between two snapshots, largest first:
  *  how evenly the kernel's SO_REUSEPORT placement of connections spread the load over the workers. */
 export function workerSplit(
@@ -50,6 +49,7 @@ export function workerSplit(
   return out.sort((x, y) => y - x);
 }
 
+/** Seconds by thread class between two snapshots; a thread that ended meanwhile is not counted (its last figures are gone). */
 export function threadDelta(
   before: Map<string, { c: ThreadClass; t: number }>,
   after: Map<string, { c: ThreadClass; t: number }>,
