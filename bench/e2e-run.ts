@@ -86,6 +86,8 @@ async function main() {
           // --n32f-streams: another N32-f connection per peer (up to sbi.maxN32fConnectionsPerPeer) from this many
           // streams in flight, so that the peer's kernel can place the connections on more of its workers
           if (o.n32fStreams) c.sbi = { ...c.sbi, streamsPerN32fConnection: o.n32fStreams } as typeof c.sbi;
+          // --handoff off: every request stays on the worker its connection landed on (src/workers/handoff.ts)
+          if (o.handoff) c.workerHandoff = o.handoff;
           for (const p of c.peers ?? [])
             p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
         },

@@ -160,6 +160,8 @@ async function startOpened(
           // test hook (test/e2e/workers.test.ts): new contexts reach the workers late, as to a busy worker
           shareDelayMs:
             process.env.SEPP_TEST_HOOKS === "1" ? Number(process.env.SEPP_TEST_SHARE_DELAY_MS ?? 0) || 0 : 0,
+          // test hook (test/e2e/workers-handoff.test.ts): requests handed off without waiting for a saturated worker
+          handoffAlwaysSpill: process.env.SEPP_TEST_HOOKS === "1" && process.env.SEPP_TEST_HANDOFF_SPILL === "1",
         })
       : undefined;
   const n32c = new N32cService({

@@ -27,6 +27,8 @@ export interface Opts {
   peerConnections: number;
   /** the SEPPs' sbi.streamsPerN32fConnection (default: the configuration's, 100) */
   n32fStreams?: number;
+  /** the SEPPs' workerHandoff (default: the configuration's, "least-loaded") */
+  handoff?: "least-loaded" | "off";
 }
 
 export function parseArgs(argv: string[]): Opts {
@@ -86,13 +88,18 @@ export function parseArgs(argv: string[]): Opts {
     else if (a === "--no-unit-env") o.unitEnv = false;
     else if (a === "--peer-connections") o.peerConnections = int(next(), 1, 16);
     else if (a === "--n32f-streams") o.n32fStreams = int(next(), 1, 1000);
+    else if (a === "--handoff") {
+      const v = next();
+      if (v !== "least-loaded" && v !== "off") throw new Error("--handoff least-loaded|off");
+      o.handoff = v;
+    }
     else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --peer-connections n, --n32f-streams n)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --peer-connections n, --n32f-streams n, --handoff least-loaded|off)`,
       );
   }
   return o;

@@ -32,6 +32,12 @@ export const ConfigSchema = v.strictObject({
     v.union([v.literal("auto"), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))]),
     "auto",
   ),
+  /**
+   * With workers: "least-loaded" (default) = the worker that reads a request hands it to another worker that has
+   * at least 2 fewer requests in hand (the kernel places connections, not requests, on the workers); "off" = every
+   * request is handled by the worker its connection landed on (src/workers/handoff.ts)
+   */
+  workerHandoff: v.optional(v.picklist(["least-loaded", "off"]), "least-loaded"),
   /** Which AEAD engine carries N32-f AES-GCM */
   aead: AeadSchema,
   n32c: N32cSchema,

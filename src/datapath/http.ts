@@ -3,6 +3,7 @@
 import type http2 from "node:http2";
 import type { ProblemDetails } from "../model/n32.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
+import type { ConnInfo } from "../transport/h2server.ts";
 import { PROBLEM_JSON } from "../problem.ts";
 import { congestionProblem } from "../sbi/limits.ts";
 import { CONNECTION_HEADERS } from "../n32f/message.ts";
@@ -20,6 +21,28 @@ export interface InboundRequest {
   /** aborted when the client cancels the stream or the connection closes */
   signal: CancelSignal;
 }
+
+/** Which data-path handler takes a request (src/workers/handoff.ts moves requests between workers by it). */
+export type HandlerKind = "n32f-process" | "tls-relay" | "sbi";
+
+/**
+ * Where a request is handled: `here` on this thread, or on a less loaded data-path worker (src/workers/handoff.ts).
+ * `conn` is the N32-f TLS connection that carried it (undefined on the SBI side).
+ */
+export type Dispatch = (
+  kind: HandlerKind,
+  req: InboundRequest,
+  conn: N32fConn | undefined,
+  here: () => Promise<OutboundResponse>,
+) => Promise<OutboundResponse>;
+
+/**
+ * What the pSEPP's handlers read of the N32-f TLS connection that carried a request: a ConnInfo in the worker that
+ * owns the connection, a RemoteConn (src/workers/remote-conn.ts) in a worker it handed the request to.
+ */
+export type N32fConn = Pick<ConnInfo, "protocol" | "peerChain" | "data"> & {
+  readonly socket: { readonly remoteAddress?: string | undefined };
+};
 
 export interface OutboundResponse {
   status: number;

@@ -19,7 +19,14 @@ import { telescopicApp } from "../sbi/telescopic-service.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { CSepp } from "./csepp.ts";
 import { sbiEndpointOf, seppDomainOf, type N32cView } from "./deps.ts";
-import { respond, type InboundRequest, type OutboundResponse } from "./http.ts";
+import {
+  respond,
+  type Dispatch,
+  type HandlerKind,
+  type InboundRequest,
+  type N32fConn,
+  type OutboundResponse,
+} from "./http.ts";
 import { N32F_PROCESS_PATH, n32fProcessLimit } from "./n32f-process.ts";
 import { PSepp } from "./psepp.ts";
 import { startSbiServer, type SbiServer } from "./sbi-server.ts";
@@ -43,7 +50,12 @@ export interface DataPathOptions {
   reusePort?: boolean;
   /** a data-path worker: what its screening learned goes to the other workers (src/workers/) */
   shareScreening?: (o: ScreeningObservation) => void;
+  /** a data-path worker: where each request is handled, here or on a less loaded worker (src/workers/handoff.ts) */
+  dispatch?: Dispatch;
 }
+
+/** Without workers every request is handled where it was read. */
+const HERE: Dispatch = (_kind, _req, _conn, here) => here();
 
 const N32C_PREFIX = "/n32c-handshake/";
 const TELESCOPIC_PREFIX = "/nsepp-telescopic/v1/";
@@ -60,10 +72,12 @@ export class DataPath {
   #sbi: SbiServer | null = null;
   readonly #telescopicApp;
   readonly #o: DataPathOptions;
+  readonly #dispatch: Dispatch;
   #inflight = 0;
 
   constructor(o: DataPathOptions) {
     this.#o = o;
+    this.#dispatch = o.dispatch ?? HERE;
     const cfg = o.config();
     this.prins = new PrinsEngine({
       defaults: o.defaults,
@@ -165,10 +179,19 @@ export class DataPath {
         idleTimeoutMs: cfg.sbi.idleTimeoutMs,
         maxResetsPer10s: cfg.sbi.maxResetsPer10s,
       },
-      handle: (req) => this.#sbiRequest(req),
+      handle: (req) => this.#dispatch("sbi", req, undefined, () => this.#sbiRequest(req)),
       log: this.#o.log,
     });
   }
+
+  /** Handle a request here (a request another worker read and handed to this one: src/workers/handoff.ts). */
+  readonly serve = (kind: HandlerKind, req: InboundRequest, conn: N32fConn | undefined): Promise<OutboundResponse> => {
+    if (kind === "sbi") return this.#sbiRequest(req);
+    if (!conn) return Promise.reject(new Error(`${kind} without its N32-f connection`));
+    this.#inflight++;
+    const p = kind === "n32f-process" ? this.psepp.n32fProcess(req, conn) : this.psepp.tlsRelay(req, conn);
+    return p.finally(() => this.#inflight--);
+  };
 
   async #sbiRequest(req: InboundRequest): Promise<OutboundResponse> {
     if (req.path.startsWith(TELESCOPIC_PREFIX) && !req.headers.some(([n]) => n === "3gpp-sbi-target-apiroot")) {
@@ -204,14 +227,10 @@ export class DataPath {
           timeoutMs: cfg.sbi.requestTimeoutMs,
         },
         (req) => {
-          this.#inflight++;
-          (isProcess ? this.psepp.n32fProcess(req, conn) : this.psepp.tlsRelay(req, conn)).then(
-            (r) => {
-              this.#inflight--;
-              respond(stream, r);
-            },
+          const kind = isProcess ? "n32f-process" : "tls-relay";
+          this.#dispatch(kind, req, conn, () => this.serve(kind, req, conn)).then(
+            (r) => respond(stream, r),
             (e) => {
-              this.#inflight--;
               this.#o.log.error("N32-f request failed", { error: e });
               sendProblem(stream, 500, "SYSTEM_FAILURE", "internal error");
             },

@@ -16,10 +16,16 @@ import type { N32fContext } from "../n32f/context.ts";
 import { N32fError } from "../n32f/errors.ts";
 import { validateReceivedBlock } from "../openapi/validate.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
-import type { ConnInfo } from "../transport/h2server.ts";
 import type { ProducerDelivery } from "./delivery.ts";
 import { reportN32fError, type DataPathDeps, type DataPathMetrics } from "./deps.ts";
-import { congestionResponse, headerOf, problemOut, type InboundRequest, type OutboundResponse } from "./http.ts";
+import {
+  congestionResponse,
+  headerOf,
+  problemOut,
+  type InboundRequest,
+  type N32fConn,
+  type OutboundResponse,
+} from "./http.ts";
 import { admissionRefused, n32fSenderOf, risOf } from "./n32f-sender.ts";
 import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce-answer.ts";
 
@@ -94,7 +100,7 @@ export class N32fProcess {
   }
 
   /** POST /n32f-forward/v1/n32f-process */
-  async handle(req: InboundRequest, conn: ConnInfo): Promise<OutboundResponse> {
+  async handle(req: InboundRequest, conn: N32fConn): Promise<OutboundResponse> {
     const started = performance.now();
     const cfg = this.d.config();
     const sender = n32fSenderOf(conn, cfg, this.d);

@@ -9,12 +9,12 @@ import type { PeerConfig } from "../config/schema/peers.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import { certHasDnsName } from "../pki/plmn.ts";
-import type { ConnInfo } from "../transport/h2server.ts";
 import { plmnEq, type DataPathDeps } from "./deps.ts";
+import type { N32fConn } from "./http.ts";
 
 /** The configured peer behind an N32 TLS connection (certificate verified against the per-PLMN anchors, P9). */
 export function peerOfConnection(
-  conn: ConnInfo,
+  conn: N32fConn,
   cfg: SeppConfig,
   deps: Pick<DataPathDeps, "trust">,
 ): PeerConfig | null {
@@ -34,7 +34,7 @@ export function peerOfConnection(
 
 /** A TLS client refused on N32-f: a security event (TS 33.117 4.2.3.6.1), at most one line per 10 s and
  *  certificate subject; the subject and source address identify the client, nothing of the request is logged. */
-export function admissionRefused(d: Pick<DataPathDeps, "log">, plane: string, conn: ConnInfo, reason: string): void {
+export function admissionRefused(d: Pick<DataPathDeps, "log">, plane: string, conn: N32fConn, reason: string): void {
   const subject = conn.peerChain()[0]?.subject.replaceAll("\n", ", ") ?? "none";
   d.log.every(`n32f-admission-${subject}`, 10_000, "warn", "N32-f client refused", {
     category: "security",
@@ -62,7 +62,7 @@ export function risOf(ctx: N32fContext): string[] {
  * the live associations, so it is not kept on the connection.
  */
 export function n32fSenderOf(
-  conn: ConnInfo,
+  conn: N32fConn,
   cfg: SeppConfig,
   deps: Pick<DataPathDeps, "trust" | "contexts">,
 ): N32fSender | null {

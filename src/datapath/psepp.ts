@@ -7,10 +7,9 @@
 //  - tls-relay.ts: TLS mode, any other request on N32-f routed on 3gpp-Sbi-Target-apiRoot under the same checks.
 // They share the metrics and the border screening built here once.
 import { Screening } from "../screening/screening.ts";
-import type { ConnInfo } from "../transport/h2server.ts";
 import { ProducerDelivery } from "./delivery.ts";
 import { dataPathMetrics, type HandlerDeps } from "./deps.ts";
-import type { InboundRequest, OutboundResponse } from "./http.ts";
+import type { InboundRequest, N32fConn, OutboundResponse } from "./http.ts";
 import { N32fProcess } from "./n32f-process.ts";
 import { TlsRelay } from "./tls-relay.ts";
 
@@ -30,12 +29,12 @@ export class PSepp {
   }
 
   /** POST /n32f-forward/v1/n32f-process */
-  n32fProcess(req: InboundRequest, conn: ConnInfo): Promise<OutboundResponse> {
+  n32fProcess(req: InboundRequest, conn: N32fConn): Promise<OutboundResponse> {
     return this.#process.handle(req, conn);
   }
 
   /** TLS mode: a peer's plain HTTP/2 request on N32-f (TS 33.501 13.1.1.2). */
-  tlsRelay(req: InboundRequest, conn: ConnInfo): Promise<OutboundResponse> {
+  tlsRelay(req: InboundRequest, conn: N32fConn): Promise<OutboundResponse> {
     return this.#relay.relay(req, conn);
   }
 }

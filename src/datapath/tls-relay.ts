@@ -10,7 +10,6 @@ import { refusalResponse, type Screening } from "../screening/screening.ts";
 import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { parseApiRoot, TargetError, type ApiRoot } from "../sbi/api-root.ts";
 import { TelescopicError } from "../sbi/telescopic-store.ts";
-import type { ConnInfo } from "../transport/h2server.ts";
 import { rewriteCallbacks } from "./callback-rewrite.ts";
 import { DROP_TARGET_API_ROOT } from "./delivery.ts";
 import { egressOf, type DataPathMetrics, type HandlerDeps } from "./deps.ts";
@@ -22,6 +21,7 @@ import {
   problemOut,
   splitPath,
   type InboundRequest,
+  type N32fConn,
   type OutboundResponse,
 } from "./http.ts";
 import { admissionRefused, peerOfConnection } from "./n32f-sender.ts";
@@ -53,7 +53,7 @@ export class TlsRelay {
   ) {}
 
   /** TLS mode: a peer's plain HTTP/2 request on N32-f (TS 33.501 13.1.1.2). */
-  async relay(req: InboundRequest, conn: ConnInfo): Promise<OutboundResponse> {
+  async relay(req: InboundRequest, conn: N32fConn): Promise<OutboundResponse> {
     const started = performance.now();
     const cfg = this.d.config();
     const peer = peerOfConnection(conn, cfg, this.d);

@@ -47,7 +47,15 @@ export type ToWorker =
       aead: AeadWorkerHandoff;
       contexts: SharedContextMsg[];
       sync: SyncMsg;
+      /** per worker: requests in hand, then utilization, an Int32 each (src/workers/handoff.ts) */
+      handoff: SharedArrayBuffer;
+      /** tests only: hand requests off whatever the utilization */
+      handoffAlwaysSpill: boolean;
     }
+  /** a port to another worker, for the requests handed between the two (src/workers/handoff.ts) */
+  | { op: "handoff-link"; peer: number; port: MessagePort }
+  /** that worker ended: what it was serving for this one is answered, the port closed */
+  | { op: "handoff-unlink"; peer: number }
   | ({ op: "context" } & SharedContextMsg)
   | SyncMsg
   | { op: "config"; config: SeppConfig }

@@ -30,6 +30,8 @@ export interface WorkerPoolOptions {
   onWorkerEnded?: (index: number) => void;
   /** tests only (SEPP_TEST_HOOKS): hand new contexts to the workers this late, as a busy worker would see them */
   shareDelayMs?: number;
+  /** tests only (SEPP_TEST_HOOKS): the workers hand requests off whatever their utilization (handoff.ts) */
+  handoffAlwaysSpill?: boolean;
 }
 
 /** Restart back-off of a dead worker (bounded). */
@@ -51,6 +53,10 @@ const WORKER_URL = import.meta.url.startsWith("file:///$bunfs/")
 export class WorkerPool {
   readonly #o: WorkerPoolOptions;
   readonly #workers: Array<Worker | null> = [];
+  /** which workers are ready: linked to each other for the requests they hand off (handoff.ts) */
+  readonly #ready: boolean[] = [];
+  /** per worker: requests in hand, then utilization (handoff.ts), shared with every worker */
+  readonly #handoff: Int32Array;
   /**
    * Live shared contexts: the parameters with a copy of the master, kept while the context lives so that a
    * restarted worker can hold it again (same process memory as the main thread's own keys); wiped when the context
@@ -69,6 +75,27 @@ export class WorkerPool {
 
   constructor(o: WorkerPoolOptions) {
     this.#o = o;
+    this.#handoff = new Int32Array(new SharedArrayBuffer(8 * Math.max(1, o.count)));
+  }
+
+  /** A worker is ready: a MessageChannel to every other ready worker, for the requests handed between them. */
+  #link(index: number): void {
+    const w = this.#workers[index];
+    if (!w) return;
+    this.#ready[index] = true;
+    for (let j = 0; j < this.#workers.length; j++) {
+      const o = this.#workers[j];
+      if (j === index || !o || !this.#ready[j]) continue;
+      const ch = new MessageChannel();
+      w.postMessage({ op: "handoff-link", peer: j, port: ch.port1 } satisfies ToWorker, [ch.port1]);
+      o.postMessage({ op: "handoff-link", peer: index, port: ch.port2 } satisfies ToWorker, [ch.port2]);
+    }
+  }
+
+  /** A worker ended: the others answer what it held for them and close their ports to it. */
+  #unlink(index: number): void {
+    this.#ready[index] = false;
+    for (const o of this.#workers) o?.postMessage({ op: "handoff-unlink", peer: index } satisfies ToWorker);
   }
 
   get ports(): { sbi: number; n32f: number } | undefined {
@@ -133,6 +160,9 @@ export class WorkerPool {
   }
 
   #spawn(index: number, attempt = 0): Promise<void> {
+    // the slots of a worker that ended still count what it held: its replacement starts from nothing
+    Atomics.store(this.#handoff, index, 0);
+    Atomics.store(this.#handoff, this.#o.count + index, 0);
     const w = new Worker(WORKER_URL);
     this.#workers[index] = w;
     const cfg = this.#o.config();
@@ -144,6 +174,7 @@ export class WorkerPool {
           ready = true;
           this.#ports ??= m.ports;
           this.#o.log.info("data-path worker ready", { worker: index, ...m.ports });
+          this.#link(index);
           resolve();
         } else if (m.op === "failed") {
           this.#o.log.error("data-path worker failed to start", { worker: index, error: m.error });
@@ -171,6 +202,7 @@ export class WorkerPool {
       });
       w.addEventListener("close", () => {
         if (this.#workers[index] === w) this.#workers[index] = null;
+        if (!this.#stopping) this.#unlink(index);
         try {
           this.#o.onWorkerEnded?.(index);
         } catch (e) {
@@ -202,6 +234,8 @@ export class WorkerPool {
         aead: this.#o.aead,
         contexts: [...this.#shared.values()],
         sync: this.#n32c ? this.#snapshot() : { op: "sync", peers: {}, contexts: {} },
+        handoff: this.#handoff.buffer as SharedArrayBuffer,
+        handoffAlwaysSpill: this.#o.handoffAlwaysSpill ?? false,
       } satisfies ToWorker);
     });
   }

@@ -22,3 +22,19 @@ export function threadCpuSeconds(): number | null {
   const t = Number(f[11]) + Number(f[12]);
   return Number.isFinite(t) ? t / CLOCK_TICKS : null;
 }
+
+/**
+ * Nanoseconds the calling thread has run on a CPU (/proc/thread-self/schedstat, first field; Linux with
+ * CONFIG_SCHED_INFO), or null where it cannot be read: the resolution the hand-off's 100 ms utilization needs
+ * (src/workers/handoff.ts), which the stat file's 10 ms ticks do not give.
+ */
+export function threadCpuNs(): number | null {
+  let s: string;
+  try {
+    s = readFileSync("/proc/thread-self/schedstat", "latin1");
+  } catch {
+    return null;
+  }
+  const ns = Number(s.slice(0, s.indexOf(" ")));
+  return Number.isFinite(ns) && ns >= 0 ? ns : null;
+}

@@ -21,6 +21,7 @@ import { N32fSharedCounters } from "../n32f/shared-counters.ts";
 import { TrustStore } from "../pki/trust.ts";
 import type { ScreeningObservation } from "../screening/screening.ts";
 import { liveTimers } from "../timers.ts";
+import { WorkerHandoff } from "./handoff.ts";
 import { workerShare } from "./share-limits.ts";
 import type { FromWorker, N32cCall, PeerView, SharedContextMsg, SyncMsg, ToWorker } from "./messages.ts";
 
@@ -39,6 +40,8 @@ let trust: { cfg: SeppConfig; store: TrustStore } | undefined;
 let stopAll: (() => Promise<void>) | undefined;
 let reconfigure: (() => void) | undefined;
 let observe: ((o: ScreeningObservation) => void) | undefined;
+/** requests handed to and from the other workers (init) */
+let handoff: WorkerHandoff | undefined;
 /** this worker's data-path metrics, summed into the main thread's /metrics (pool.metrics) */
 const metrics = new Registry();
 
@@ -138,6 +141,16 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
   log.info("data-path worker AEAD engine", { engine: engine.name });
   for (const c of m.contexts) addContext(c);
   applySync(m.sync);
+  handoff = new WorkerHandoff({
+    self: m.index,
+    workers,
+    shared: new Int32Array(m.handoff),
+    alwaysSpill: m.handoffAlwaysSpill,
+    enabled: () => config.workerHandoff !== "off",
+    timeoutMs: () => config.sbi.requestTimeoutMs,
+    log: log.child({ component: "handoff" }),
+    metrics,
+  });
   const dataPath = new DataPath({
     config: () => config,
     dataDir: m.dataDir,
@@ -151,7 +164,9 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     validateOutgoing: m.validateOutgoing,
     reusePort: true,
     shareScreening: (observation) => post({ op: "observed", observation }),
+    dispatch: handoff.dispatch,
   });
+  handoff.setServer(dataPath.serve);
   observe = (o) => dataPath.screening.observe(o);
   // the same data-path gauges as the main thread's (src/sepp.ts): /metrics adds the workers' values up
   metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
@@ -187,6 +202,7 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
   reconfigure = () => dataPath.reconfigure();
   stopAll = async () => {
     await Promise.all([n32f.close(), dataPath.stop()]);
+    handoff?.close();
     contexts.clear();
     // pkcs11: this worker's session (its keys with it); the module stays the main thread's to finalize
     hw?.close();
@@ -213,6 +229,12 @@ export const onMessage = (ev: MessageEvent<ToWorker>): void => {
       return;
     case "context-reply":
       contextReply(m);
+      return;
+    case "handoff-link":
+      handoff?.link(m.peer, m.port);
+      return;
+    case "handoff-unlink":
+      handoff?.unlink(m.peer);
       return;
     case "observed":
       observe?.(m.observation);
