@@ -74,6 +74,7 @@ async function main() {
       mode: "PRINS" | "TLS",
       separateN32f: boolean,
       workersOf: (side: "visited" | "home") => number,
+      handoff = o.handoff,
     ) => {
       // the per-peer rate limit (default 2000/s, N32-PROFILE limits) is raised so that it does not cap the measurement
       const pair = await writePair({
@@ -87,7 +88,7 @@ async function main() {
           // streams in flight, so that the peer's kernel can place the connections on more of its workers
           if (o.n32fStreams) c.sbi = { ...c.sbi, streamsPerN32fConnection: o.n32fStreams } as typeof c.sbi;
           // --handoff off: every request stays on the worker its connection landed on (src/workers/handoff.ts)
-          if (o.handoff) c.workerHandoff = o.handoff;
+          if (handoff) c.workerHandoff = handoff;
           for (const p of c.peers ?? [])
             p.n32f = { ...p.n32f, maxRequestsPerSecond: 1_000_000, maxPendingRequests: 4096 };
         },
@@ -244,10 +245,16 @@ async function main() {
     // → the pSEPP's N32-f listener, carrying what the visited SEPP's TLS-mode relay sends (src/datapath/tls-send.ts):
     // :authority the pSEPP, 3gpp-Sbi-Target-apiRoot the NF, 3gpp-Sbi-Originating-Network-Id the visited PLMN. The
     // other processes per request are nghttpx (~13 µs), the NF (~8 µs) and h2load (~5 µs), against ~100 µs pSEPP.
-    for (const workers of [1, 2]) {
-      const name = `psepp-tls-w${workers}`;
+    // psepp-tls-w2-off: the same with workerHandoff "off" (each request served by the worker its connection landed
+    // on), the baseline of the hand-off between workers (src/workers/handoff.ts)
+    for (const [workers, handoff] of [
+      [1, undefined],
+      [2, undefined],
+      [2, "off"],
+    ] as const) {
+      const name = `psepp-tls-w${workers}${handoff ? `-${handoff}` : ""}`;
       if (!o.only.has(name)) continue;
-      const { pair, h } = await seppPair(name, "TLS", true, (side) => (side === "home" ? workers : 1));
+      const { pair, h } = await seppPair(name, "TLS", true, (side) => (side === "home" ? workers : 1), handoff);
       const n32f = pair.home.ports.n32f!;
       const pa = await freePort();
       const certs = { visited: join(pair.visited.dir, "var/pki"), home: join(pair.home.dir, "var/pki") };
@@ -383,7 +390,7 @@ async function main() {
   // bounds what they could give with a core each. The busiest worker serves `busiest` % of the requests' worker CPU,
   // so N workers can serve at most 100/busiest times one (even placement: N×); a projection from the measured
   // placement, not a measured throughput (the CPU per request itself is not projected).
-  for (const name of ["prins-w2", "psepp-tls-w2"]) {
+  for (const name of ["prins-w2", "psepp-tls-w2", "psepp-tls-w2-off"]) {
     const r = by(name);
     const parts = (r?.cpu ?? [])
       .filter((c) => c.workers > 1)

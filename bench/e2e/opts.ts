@@ -50,6 +50,7 @@ export function parseArgs(argv: string[]): Opts {
       "prins-w2",
       "psepp-tls-w1",
       "psepp-tls-w2",
+      "psepp-tls-w2-off",
     ]),
     nf: "serve",
     ftlSoon: false,
@@ -92,14 +93,13 @@ export function parseArgs(argv: string[]): Opts {
       const v = next();
       if (v !== "least-loaded" && v !== "off") throw new Error("--handoff least-loaded|off");
       o.handoff = v;
-    }
-    else if (a === "--nf") {
+    } else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --peer-connections n, --n32f-streams n, --handoff least-loaded|off)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2,psepp-tls-w2-off, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --peer-connections n, --n32f-streams n, --handoff least-loaded|off)`,
       );
   }
   return o;
