@@ -3,6 +3,15 @@
 // load while another idles (docs/PERFORMANCE.md "Memory and worker placement"); summed series cannot show that.
 import { readFileSync } from "node:fs";
 
+/** A /proc file of the calling thread, or null where it cannot be read (not Linux, no /proc). */
+function readProc(path: string): string | null {
+  try {
+    return readFileSync(path, "latin1");
+  } catch {
+    return null;
+  }
+}
+
 /** Linux's USER_HZ: the unit of utime/stime in /proc/<pid>/task/<tid>/stat (100 on every Linux ABI we build for). */
 const CLOCK_TICKS = 100;
 
@@ -12,12 +21,8 @@ const CLOCK_TICKS = 100;
  * 13th (proc(5) fields 14 and 15).
  */
 export function threadCpuSeconds(): number | null {
-  let s: string;
-  try {
-    s = readFileSync("/proc/thread-self/stat", "latin1");
-  } catch {
-    return null;
-  }
+  const s = readProc("/proc/thread-self/stat");
+  if (s === null) return null;
   const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
   const t = Number(f[11]) + Number(f[12]);
   return Number.isFinite(t) ? t / CLOCK_TICKS : null;
@@ -29,12 +34,8 @@ export function threadCpuSeconds(): number | null {
  * (src/workers/handoff.ts), which the stat file's 10 ms ticks do not give.
  */
 export function threadCpuNs(): number | null {
-  let s: string;
-  try {
-    s = readFileSync("/proc/thread-self/schedstat", "latin1");
-  } catch {
-    return null;
-  }
+  const s = readProc("/proc/thread-self/schedstat");
+  if (s === null) return null;
   const ns = Number(s.slice(0, s.indexOf(" ")));
   return Number.isFinite(ns) && ns >= 0 ? ns : null;
 }
