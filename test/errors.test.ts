@@ -16,6 +16,7 @@ import { EgressConfigError, PathError } from "../src/sbi/egress.ts";
 import { OriginError } from "../src/sbi/origin.ts";
 import { UpstreamError } from "../src/datapath/upstream.ts";
 import { H2ConnectError } from "../src/transport/h2client.ts";
+import { HandoffCodecError } from "../src/workers/handoff-codec.ts";
 
 const all: SeppError[] = [
   new N32fError("INTEGRITY_CHECK_FAILED", "d"),
@@ -34,6 +35,7 @@ const all: SeppError[] = [
   new OriginError("d"),
   new UpstreamError("too-large", "d"),
   new H2ConnectError("d"),
+  new HandoffCodecError("d"),
 ];
 
 describe("one error base", () => {

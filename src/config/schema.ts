@@ -33,9 +33,10 @@ export const ConfigSchema = v.strictObject({
     "auto",
   ),
   /**
-   * With workers: "least-loaded" (default) = the worker that reads a request hands it to another worker that has
-   * at least 2 fewer requests in hand (the kernel places connections, not requests, on the workers); "off" = every
-   * request is handled by the worker its connection landed on (src/workers/handoff.ts)
+   * With workers: "least-loaded" (default) = while the worker that read a request is saturated (its thread at
+   * >= 85 % of a CPU, until < 60 %) it hands the request to a worker at least 15 points less busy with at least 2
+   * fewer requests in hand (the kernel places connections, not requests, on the workers); "off" = every request is
+   * handled by the worker its connection landed on (src/workers/handoff.ts)
    */
   workerHandoff: v.optional(v.picklist(["least-loaded", "off"]), "least-loaded"),
   /** Which AEAD engine carries N32-f AES-GCM */

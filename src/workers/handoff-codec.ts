@@ -9,6 +9,7 @@
 //   str = u32 octets + UTF-8; bytes = u32 octets + octets; headers = u16 count + (str, str)*;
 //   conn = u8 0 | u8 1 + f64 id + str protocol + str remoteAddress + u16 count + bytes (DER, leaf first)*
 import type { HandlerKind, InboundRequest, OutboundResponse } from "../datapath/http.ts";
+import { SeppError } from "../errors.ts";
 
 export enum HandoffType {
   Request = 1,
@@ -35,8 +36,13 @@ export type HandoffMessage =
   | { type: HandoffType.Response; id: number; res: OutboundResponse }
   | { type: HandoffType.Cancel; id: number };
 
-/** Thrown for a buffer that is not one of ours (a bug, never input from the network). */
-export class HandoffCodecError extends Error {}
+/** A hand-off message that cannot be written or read (a bug: only our own workers write them); answers 500. */
+export class HandoffCodecError extends SeppError {
+  override name = "HandoffCodecError";
+  constructor(message: string) {
+    super("HANDOFF_MESSAGE_INVALID", message, { status: 500, problemCause: "SYSTEM_FAILURE" });
+  }
+}
 
 const strBound = (s: string) => 4 + s.length * 3;
 const headersBound = (h: ReadonlyArray<[string, string]>) => {

@@ -57,7 +57,7 @@ export interface HandoffOptions {
   self: number;
   /** how many workers share `shared` */
   workers: number;
-  /** per worker: requests in hand, then per worker: utilization in permille (src/workers/pool.ts handoffShared) */
+  /** per worker: requests in hand, then per worker: utilization in permille (one SharedArrayBuffer, src/workers/pool.ts) */
   shared: Int32Array;
   /** this thread's CPU time in ns (default: thread-cpu.ts; tests pass their own) */
   cpuNs?: () => number | null;
