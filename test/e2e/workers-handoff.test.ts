@@ -119,4 +119,20 @@ for (const mode of ["PRINS", "TLS"] as const)
       // (the counters of the worker that was killed went with it: the sums no longer pair up)
       expect((await handoffs(w.home)).timeout).toBeUndefined();
     }, 40000);
+
+    test("workerHandoff set to off through the admin API takes effect at once: nothing more is handed off", async () => {
+      const cfg = (await (await w.visited.admin("/v1/config")).json()) as Record<string, unknown>;
+      const put = await w.visited.admin("/v1/config", {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...cfg, workerHandoff: "off" }),
+      });
+      expect(put.status).toBe(200);
+      // the workers get the new configuration by message: give it a moment, then count from here
+      await Bun.sleep(300);
+      const before = sum((await handoffs(w.visited)).sent);
+      const first = 100_000;
+      expect(await burst(first, 60)).toEqual(Array.from({ length: 60 }, (_, i) => supi(first + i)));
+      expect(sum((await handoffs(w.visited)).sent)).toBe(before);
+    }, 30000);
   });
