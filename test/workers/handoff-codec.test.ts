@@ -96,4 +96,32 @@ describe("hand-off codec", () => {
     const many = Array.from({ length: 65536 }, () => ["a", "b"] as [string, string]);
     expect(() => encodeRequest(1, "sbi", { ...req, headers: many }, null)).toThrow(HandoffCodecError);
   });
+
+  test("any header text a reader can produce comes back unchanged (random latin1, BMP and astral characters)", () => {
+    // node:http2 gives header values as strings of octets (latin1) and :path likewise; a JS string without lone
+    // surrogates survives UTF-8 both ways, whatever the characters
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    const char = () => {
+      const k = rnd(4);
+      if (k === 0) return String.fromCharCode(rnd(0x100)); // latin1, controls included
+      if (k === 1) return String.fromCharCode(0x100 + rnd(0xd800 - 0x100)); // BMP below the surrogates
+      if (k === 2) return String.fromCharCode(0xe000 + rnd(0x2000)); // BMP above them
+      return String.fromCodePoint(0x10000 + rnd(0x10000)); // astral: a surrogate pair
+    };
+    const str = () => Array.from({ length: rnd(40) }, char).join("");
+    for (let i = 0; i < 300; i++) {
+      const headers = Array.from({ length: rnd(20) }, () => [str(), str()] as [string, string]);
+      const path = `/${str()}`;
+      const m = decodeHandoff(encodeRequest(i, "sbi", { ...req, path, headers }, null));
+      if (m.type !== HandoffType.Request) throw new Error("not a request");
+      expect(m.req.path).toBe(path);
+      expect(m.req.headers).toEqual(headers);
+      const a = decodeHandoff(encodeResponse(i, { status: 200, headers }));
+      expect(a.type === HandoffType.Response && a.res.headers).toEqual(headers);
+    }
+  });
 });
