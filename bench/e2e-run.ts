@@ -17,7 +17,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { HOME, HOME_UDM, VISITED, freePort, startPair, writePair } from "../scripts/lib/pair.ts";
+import { HOME, HOME_UDM, VISITED, freePort, type SeppProcess, startPair, writePair } from "../scripts/lib/pair.ts";
 
 import { PATH, type Result, h2load } from "./e2e/h2load.ts";
 import { parseArgs } from "./e2e/opts.ts";
@@ -37,6 +37,17 @@ interface Scenario {
   procs: Array<{ name: string; pid: number }>;
   /** header lines h2load sends besides the NF's (NF_HEADERS) */
   headers?: string[];
+  /** SEPPs with workers: their hand-off counters are read after the rounds (src/workers/handoff.ts) */
+  workerSepps?: Array<{ name: string; sepp: SeppProcess }>;
+}
+
+/** The requests a SEPP's workers handed to another worker so far (sepp_worker_handoff_total, outcome "sent"). */
+async function handedOff(sepp: SeppProcess): Promise<number> {
+  const text = await (await sepp.admin("/metrics")).text();
+  let n = 0;
+  for (const m of text.matchAll(/^sepp_worker_handoff_total\{outcome="sent",worker="\d+"\} (\d+)$/gm))
+    n += Number(m[1]);
+  return n;
 }
 
 async function main() {
@@ -53,6 +64,7 @@ async function main() {
   process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
   process.on("SIGTERM", () => void cleanup().then(() => process.exit(143)));
   const runs = new Map<string, Result[]>();
+  const handoffLines: string[] = [];
   try {
     const nf = await daemon("NF", BUN, [join(ROOT, "bench/nf-h2.ts"), "0", o.nf], (s) => /\{"port":\d+\}/.test(s));
     stops.push(() => nf.stop());
@@ -236,6 +248,13 @@ async function main() {
           { name: "pSEPP", pid: h.proc.pid! },
           { name: "nf", pid: nf.pid },
         ],
+        workerSepps:
+          workers > 1
+            ? [
+                { name: "cSEPP", sepp: v },
+                { name: "pSEPP", sepp: h },
+              ]
+            : undefined,
       });
     }
 
@@ -273,6 +292,7 @@ async function main() {
           { name: "nghttpx", pid: a.pid },
           { name: "nf", pid: nf.pid },
         ],
+        workerSepps: workers > 1 ? [{ name: "pSEPP", sepp: h }] : undefined,
       });
     }
 
@@ -292,6 +312,15 @@ async function main() {
         const list = runs.get(sc.name) ?? [];
         list.push(r);
         runs.set(sc.name, list);
+      }
+    // requests handed between workers over all rounds (warm-up included), against the requests h2load completed
+    for (const sc of scenarios)
+      if (sc.workerSepps) {
+        const done = (runs.get(sc.name) ?? []).reduce((a, r) => a + r.done, 0);
+        const parts: string[] = [];
+        for (const { name, sepp } of sc.workerSepps)
+          parts.push(`${name} ${await handedOff(sepp).catch(() => Number.NaN)} of ≥ ${done} requests`);
+        handoffLines.push(`# ${sc.name} handed between workers (all rounds and the warm-up): ${parts.join(", ")}`);
       }
   } finally {
     await cleanup();
@@ -397,6 +426,7 @@ async function main() {
       .map((c) => `${c.name} busiest worker ${f(c.busiest, 0)} % → at most ${f(100 / c.busiest, 2)}x`);
     if (parts.length) console.log(`# ${name} placement (a core per worker): ${parts.join(", ")}`);
   }
+  for (const l of handoffLines) console.log(l);
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
   for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);
