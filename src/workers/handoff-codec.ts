@@ -56,9 +56,9 @@ class Writer {
   readonly view: DataView;
   off = 0;
   constructor(bound: number) {
-    const ab = new ArrayBuffer(bound);
-    this.buf = Buffer.from(ab);
-    this.view = new DataView(ab);
+    // its own ArrayBuffer (transferable), not zero-filled: every octet read is written first, lengths are explicit
+    this.buf = Buffer.allocUnsafeSlow(bound);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, bound);
   }
   u8(x: number) {
     this.view.setUint8(this.off, x);
@@ -78,7 +78,18 @@ class Writer {
     this.off += 8;
   }
   str(s: string) {
-    const n = this.buf.write(s, this.off + 4, "utf8");
+    // header names and values are ASCII as a rule: written octet by octet, without a native call per string
+    const buf = this.buf;
+    const at = this.off + 4;
+    let n = s.length;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        n = buf.write(s, at, "utf8");
+        break;
+      }
+      buf[at + i] = c;
+    }
     this.u32(n);
     this.off += n;
   }
