@@ -264,14 +264,14 @@ async function main() {
     // → the pSEPP's N32-f listener, carrying what the visited SEPP's TLS-mode relay sends (src/datapath/tls-send.ts):
     // :authority the pSEPP, 3gpp-Sbi-Target-apiRoot the NF, 3gpp-Sbi-Originating-Network-Id the visited PLMN. The
     // other processes per request are nghttpx (~13 µs), the NF (~8 µs) and h2load (~5 µs), against ~100 µs pSEPP.
-    // psepp-tls-w2-off: the same with workerHandoff "off" (each request served by the worker its connection landed
-    // on), the baseline of the hand-off between workers (src/workers/handoff.ts)
+    // psepp-tls-w2-handoff: the same with workerHandoff "least-loaded" (a saturated worker hands requests to the
+    // other, src/workers/handoff.ts) against psepp-tls-w2 with the default ("off") in the same rounds
     for (const [workers, handoff] of [
       [1, undefined],
       [2, undefined],
-      [2, "off"],
+      [2, "least-loaded"],
     ] as const) {
-      const name = `psepp-tls-w${workers}${handoff ? `-${handoff}` : ""}`;
+      const name = `psepp-tls-w${workers}${handoff ? "-handoff" : ""}`;
       if (!o.only.has(name)) continue;
       const { pair, h } = await seppPair(name, "TLS", true, (side) => (side === "home" ? workers : 1), handoff);
       const n32f = pair.home.ports.n32f!;
@@ -419,7 +419,7 @@ async function main() {
   // bounds what they could give with a core each. The busiest worker serves `busiest` % of the requests' worker CPU,
   // so N workers can serve at most 100/busiest times one (even placement: N×); a projection from the measured
   // placement, not a measured throughput (the CPU per request itself is not projected).
-  for (const name of ["prins-w2", "psepp-tls-w2", "psepp-tls-w2-off"]) {
+  for (const name of ["prins-w2", "psepp-tls-w2", "psepp-tls-w2-handoff"]) {
     const r = by(name);
     const parts = (r?.cpu ?? [])
       .filter((c) => c.workers > 1)

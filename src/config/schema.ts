@@ -33,12 +33,12 @@ export const ConfigSchema = v.strictObject({
     "auto",
   ),
   /**
-   * With workers: "least-loaded" (default) = while the worker that read a request is saturated (its thread at
-   * >= 85 % of a CPU, until < 60 %) it hands the request to a worker at least 15 points less busy with at least 2
-   * fewer requests in hand (the kernel places connections, not requests, on the workers); "off" = every request is
-   * handled by the worker its connection landed on (src/workers/handoff.ts)
+   * With workers: "off" (default) = every request is handled by the worker its connection landed on (the kernel
+   * places connections, not requests, on the workers); "least-loaded" = a worker whose thread is saturated (>= 85 %
+   * of a CPU) hands the share of its requests it cannot carry to a worker at least 15 points less busy with at least
+   * 2 fewer requests in hand (src/workers/handoff.ts; measured in docs/PERFORMANCE.md before it became an option)
    */
-  workerHandoff: v.optional(v.picklist(["least-loaded", "off"]), "least-loaded"),
+  workerHandoff: v.optional(v.picklist(["least-loaded", "off"]), "off"),
   /** Which AEAD engine carries N32-f AES-GCM */
   aead: AeadSchema,
   n32c: N32cSchema,

@@ -6,12 +6,13 @@
 // sessions — and hands the answer back. One association for all workers (shared SEQ counters and replay windows)
 // makes any worker able to open or protect any context's message.
 //
-// When: only while this worker is saturated. A hand-off costs both threads CPU (~12 µs per round trip when both
-// are busy; on a VM a cross-CPU wake-up of an idle thread costs tens of µs more: docs/PERFORMANCE.md), so a worker
-// that keeps up hands nothing off. Each worker publishes its thread's CPU utilization every SAMPLE_MS; a worker
-// starts spilling at SPILL_FROM and stops below SPILL_UNTIL (hysteresis). While spilling, a request goes to the
-// other worker with the fewest requests in hand, if that worker is at least UTIL_MARGIN less busy and has at least
-// MARGIN fewer requests in hand; else it stays.
+// When: only what this worker cannot carry. A hand-off costs both threads CPU (20-35 µs per round trip, more on a
+// VM where waking an idle thread on another CPU is a virtualised IPI: docs/PERFORMANCE.md), so a worker that keeps
+// up hands nothing off, and a saturated one hands off only the share that brings it back under SPILL_FROM. Each
+// worker publishes its thread's CPU utilization every SAMPLE_MS and adjusts the fraction of its requests it offers
+// to hand off: up by STEP while at or above SPILL_FROM, down by STEP below SPILL_UNTIL, held in between. An offered
+// request goes to the other worker with the fewest requests in hand, if that worker is at least UTIL_MARGIN less
+// busy and has at least MARGIN fewer requests in hand; else it stays.
 //
 // Shared state (one SharedArrayBuffer from the pool, two Int32 per worker): requests in hand — the worker's own,
 // counted by it, plus those handed to it, counted by the sender (which alone subtracts them again, on the answer)
@@ -41,7 +42,9 @@ import { threadCpuNs } from "./thread-cpu.ts";
 export const MARGIN = 2;
 /** Utilization (permille of one CPU) from which a worker hands requests off, and below which it stops again. */
 export const SPILL_FROM = 850;
-export const SPILL_UNTIL = 600;
+export const SPILL_UNTIL = 700;
+/** How much the fraction of requests offered moves per sample (0 to all in 8 samples, 0.8 s). */
+export const STEP = 0.125;
 /** ... only to a worker at least this much less busy (permille). */
 export const UTIL_MARGIN = 150;
 const SAMPLE_MS = 100;
@@ -113,7 +116,9 @@ export class WorkerHandoff {
   readonly #conns = new RemoteConns();
   #serve: Serve | undefined;
   readonly #shared: Int32Array;
-  #spilling = false;
+  /** the fraction of requests offered to other workers (0: none), and the offers accumulated toward the next one */
+  #fraction = 0;
+  #offer = 0;
   #lastCpu: number | null = null;
   #lastAt = 0;
   readonly #sweep: ReturnType<typeof setInterval>;
@@ -182,20 +187,31 @@ export class WorkerHandoff {
     return n;
   }
 
-  /** Whether this worker hands requests off now (it is saturated: SPILL_FROM, until SPILL_UNTIL). */
+  /** Whether this worker hands requests off now (it was saturated). */
   get spilling(): boolean {
-    return this.#spilling;
+    return this.#fraction > 0;
+  }
+
+  /** The fraction of this worker's requests it offers to the others (0..1). */
+  get fraction(): number {
+    return this.#fraction;
   }
 
   /** One utilization sample: this thread's CPU time over the wall time since the last one, published in permille. */
   #sample(): void {
+    // workerHandoff "off": no /proc read; a later "least-loaded" starts from a fresh sample
+    if (!this.#o.enabled()) {
+      this.#lastCpu = null;
+      this.#fraction = 0;
+      return;
+    }
     const cpu = (this.#o.cpuNs ?? threadCpuNs)();
     const now = performance.now();
     if (cpu !== null && this.#lastCpu !== null && now > this.#lastAt) {
       const util = Math.min(1000, Math.round((cpu - this.#lastCpu) / 1000 / (now - this.#lastAt)));
       Atomics.store(this.#shared, this.#o.workers + this.#o.self, util);
-      if (util >= SPILL_FROM) this.#spilling = true;
-      else if (util < SPILL_UNTIL) this.#spilling = false;
+      if (util >= SPILL_FROM) this.#fraction = Math.min(1, this.#fraction + STEP);
+      else if (util < SPILL_UNTIL) this.#fraction = Math.max(0, this.#fraction - STEP);
     }
     this.#lastCpu = cpu;
     this.#lastAt = now;
@@ -206,7 +222,11 @@ export class WorkerHandoff {
     const load = this.#shared;
     const self = this.#o.self;
     let best: Link | undefined;
-    if ((this.#spilling || this.#o.alwaysSpill) && this.#links.size > 0 && this.#o.enabled()) {
+    // every 1/fraction-th request is offered (the test hook offers all)
+    const rate = this.#o.alwaysSpill ? 1 : this.#fraction;
+    if (rate > 0) this.#offer = Math.min(2, this.#offer + rate);
+    if (this.#offer >= 1 && this.#links.size > 0 && this.#o.enabled()) {
+      this.#offer -= 1;
       const n = this.#o.workers;
       let bestLoad = Atomics.load(load, self) - MARGIN + 1;
       const maxUtil = this.#o.alwaysSpill ? 1000 : Atomics.load(load, n + self) - UTIL_MARGIN;

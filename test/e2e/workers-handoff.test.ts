@@ -1,5 +1,5 @@
 // Requests handed between data-path workers (src/workers/handoff.ts) in real SEPP processes: each side runs
-// `workers: 2` with the test hook that hands requests off without waiting for a saturated worker
+// `workers: 2` with `workerHandoff: "least-loaded"` (the default is "off") and the test hook that hands requests off without waiting for a saturated worker
 // (SEPP_TEST_HANDOFF_SPILL), one NF connection into the visited SEPP (so its SBI requests arrive on one worker)
 // and the N32-f connections the visited workers open toward the home SEPP. Every answer is the answer to its own request, PRINS and TLS mode, and both SEPPs' workers served
 // requests the other worker read.
@@ -41,6 +41,7 @@ for (const mode of ["PRINS", "TLS"] as const)
         homeNfs: { [HOME_UDM]: udm },
         edit: (_side, c) => {
           (c as { workers?: number }).workers = 2;
+          c.workerHandoff = "least-loaded"; // (the default is "off")
         },
         env: { SEPP_TEST_HOOKS: "1", SEPP_TEST_HANDOFF_SPILL: "1" },
       });

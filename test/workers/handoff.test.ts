@@ -9,7 +9,7 @@ import type { HandlerKind, InboundRequest, N32fConn, OutboundResponse } from "..
 import { StreamCancel } from "../../src/datapath/stream.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
-import { MARGIN, WorkerHandoff } from "../../src/workers/handoff.ts";
+import { MARGIN, SPILL_FROM, SPILL_UNTIL, STEP, WorkerHandoff } from "../../src/workers/handoff.ts";
 import { RemoteConns } from "../../src/workers/remote-conn.ts";
 import { testPki } from "../support/pki.ts";
 
@@ -88,7 +88,17 @@ async function connOf(): Promise<N32fConn & { id: number }> {
   };
 }
 
-const sampled = () => Bun.sleep(250); // two utilization samples (every 100 ms)
+/**
+ * Wait for the utilization samples (every 100 ms): until every side whose clock is `busy` offers all its requests and
+ * every other side none (bounded; a loaded machine may delay the timers).
+ */
+async function sampled(...sides: Array<{ h: WorkerHandoff; busy: boolean }>): Promise<void> {
+  await Bun.sleep(250);
+  const end = Date.now() + 5000;
+  // a saturated worker offers more of its requests each sample until it offers all (STEP per 100 ms)
+  while (Date.now() < end && sides.some((x) => x.h.fraction !== (x.busy ? 1 : 0))) await Bun.sleep(50);
+  for (const x of sides) expect(x.h.fraction).toBe(x.busy ? 1 : 0);
+}
 
 /** `n` requests held here (their handler does not answer until `release`), so that this worker has them in hand. */
 function holdHere(h: WorkerHandoff, n: number, conn: N32fConn) {
@@ -109,7 +119,7 @@ const served = (r: OutboundResponse) => r.headers.find(([n]) => n === "x-served-
 describe("hand-off between data-path workers", () => {
   test("a saturated worker hands a request to an idle one, which serves it with the connection's chain; counts return to 0", async () => {
     const { a, b, shared } = pair({ cpu0: busy, cpu1: idle });
-    await sampled();
+    await sampled({ h: a.h, busy: true }, { h: b.h, busy: false });
     expect(a.h.spilling).toBe(true);
     expect(b.h.spilling).toBe(false);
     const conn = await connOf();
@@ -144,7 +154,7 @@ describe("hand-off between data-path workers", () => {
 
   test("a worker that keeps up hands nothing off, however many requests it has in hand", async () => {
     const { a, b } = pair({ cpu0: idle, cpu1: idle });
-    await sampled();
+    await sampled({ h: a.h, busy: false }, { h: b.h, busy: false });
     const conn = await connOf();
     const { held, release } = holdHere(a.h, 10, conn);
     const r = await a.h.dispatch("sbi", request("/nudm-sdm/v2/x"), undefined, async () => ({
@@ -163,7 +173,8 @@ describe("hand-off between data-path workers", () => {
       { cpu1: idle, enabled: false },
     ]) {
       const { a, b } = pair({ cpu0: busy, ...o });
-      await sampled();
+      // with workerHandoff off nothing is sampled: the saturated worker offers nothing
+      await sampled({ h: a.h, busy: o.enabled }, { h: b.h, busy: o.enabled && o.cpu1 === busy });
       const conn = await connOf();
       const { held, release } = holdHere(a.h, 10, conn);
       const r = await a.h.dispatch("n32f-process", request(), conn, async () => ({ status: 202, headers: [] }));
@@ -176,7 +187,7 @@ describe("hand-off between data-path workers", () => {
 
   test("the serving worker ends: its requests are answered 500 at once", async () => {
     const { a } = pair({ cpu0: busy, cpu1: idle, serve1: () => new Promise(() => {}) });
-    await sampled();
+    await sampled({ h: a.h, busy: true });
     const conn = await connOf();
     const { held, release } = holdHere(a.h, MARGIN, conn);
     const p = a.h.dispatch("n32f-process", request(), conn, async () => ({ status: 200, headers: [] }));
@@ -204,7 +215,7 @@ describe("hand-off between data-path workers", () => {
           }),
         ),
     });
-    await sampled();
+    await sampled({ h: a.h, busy: true });
     const conn = await connOf();
     const { held, release } = holdHere(a.h, MARGIN, conn);
     const req = request();
@@ -225,7 +236,7 @@ describe("hand-off between data-path workers", () => {
       timeoutMs: 50,
       graceMs: 50,
     });
-    await sampled();
+    await sampled({ h: a.h, busy: true });
     const conn = await connOf();
     const { held, release } = holdHere(a.h, MARGIN, conn);
     const r = await a.h.dispatch("n32f-process", request(), conn, async () => ({ status: 200, headers: [] }));
@@ -238,7 +249,7 @@ describe("hand-off between data-path workers", () => {
 
   test("a handler that throws on the serving worker: 500 SYSTEM_FAILURE", async () => {
     const { a } = pair({ cpu0: busy, cpu1: idle, serve1: () => Promise.reject(new Error("boom")) });
-    await sampled();
+    await sampled({ h: a.h, busy: true });
     const conn = await connOf();
     const { held, release } = holdHere(a.h, MARGIN, conn);
     const r = await a.h.dispatch("tls-relay", request("/nudm-sdm/v2/x"), conn, async () => ({
@@ -247,6 +258,68 @@ describe("hand-off between data-path workers", () => {
     }));
     expect(r.status).toBe(500);
     expect(JSON.parse(text(r)).cause).toBe("SYSTEM_FAILURE");
+    release();
+    await Promise.all(held);
+  });
+});
+
+describe("how much a saturated worker hands off", () => {
+  /** A thread clock running at `util` permille of the wall clock, changeable while the test runs. */
+  const clock = (start: number) => {
+    let util = start;
+    let ns = 0;
+    let at = performance.now();
+    return {
+      set: (u: number) => {
+        ns += (performance.now() - at) * util * 1000;
+        at = performance.now();
+        util = u;
+      },
+      read: () => ns + (performance.now() - at) * util * 1000,
+    };
+  };
+  const until = async (what: () => boolean, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!what() && Date.now() < end) await Bun.sleep(20);
+    expect(what()).toBe(true);
+  };
+
+  test("the share offered rises while saturated, holds between the thresholds, falls below them", async () => {
+    const c0 = clock(1000);
+    const { a } = pair({ cpu0: c0.read, cpu1: idle });
+    await until(() => a.h.fraction === 1);
+    c0.set((SPILL_FROM + SPILL_UNTIL) / 2); // between: held
+    await Bun.sleep(400);
+    expect(a.h.fraction).toBe(1);
+    c0.set(SPILL_UNTIL - 200); // below: falls step by step to none
+    await until(() => a.h.fraction < 1 && a.h.fraction > 0, 2000);
+    await until(() => a.h.fraction === 0);
+    expect(a.h.spilling).toBe(false);
+  });
+
+  test("a worker offering part of its requests hands off that part, not all", async () => {
+    const c0 = clock(1000);
+    const { a, b } = pair({ cpu0: c0.read, cpu1: idle });
+    await until(() => a.h.fraction >= STEP);
+    c0.set((SPILL_FROM + SPILL_UNTIL) / 2); // hold the share reached
+    await Bun.sleep(250);
+    const f = a.h.fraction;
+    expect(f).toBeGreaterThan(0);
+    expect(f).toBeLessThan(1);
+    const conn = await connOf();
+    const { held, release } = holdHere(a.h, 40, conn); // (some of these are offered too)
+    await Bun.sleep(20);
+    const before = b.served.length;
+    const n = 40;
+    const rs = await Promise.all(
+      Array.from({ length: n }, () =>
+        a.h.dispatch("n32f-process", request(), conn, async () => ({ status: 200, headers: [["x-served-by", "0"]] })),
+      ),
+    );
+    const moved = rs.filter((r) => served(r) === "1").length;
+    expect(moved).toBe(b.served.length - before);
+    // every 1/f-th request is offered: f·n of them, give or take the one carried over
+    expect(Math.abs(moved - f * n)).toBeLessThanOrEqual(2);
     release();
     await Promise.all(held);
   });
