@@ -4,7 +4,8 @@
 // The worker that reads a request (it keeps the HTTP/2 framing: the stream is its) may hand the request to a
 // less loaded worker, which runs the handler — the PRINS engine, screening, the onward request on its own
 // sessions — and hands the answer back. One association for all workers (shared SEQ counters and replay windows)
-// makes any worker able to open or protect any context's message.
+// makes any worker able to open or protect any context's message. Used with `workerHandoff: "least-loaded"`; the
+// default is "off" (on the only machine measured, a 2-vCPU VM, it cost throughput: docs/PERFORMANCE.md).
 //
 // When: only what this worker cannot carry. A hand-off costs both threads CPU (20-35 µs per round trip, more on a
 // VM where waking an idle thread on another CPU is a virtualised IPI: docs/PERFORMANCE.md), so a worker that keeps
