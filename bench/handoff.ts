@@ -8,7 +8,8 @@
 // time. Cases: `inflight 1` (one request at a time: the serving thread sleeps between requests and is woken each
 // time) and `inflight 64` (the threads stay busy and messages queue), each with the two threads free to run on
 // different CPUs and pinned to one (taskset -c 0, when taskset exists): the difference between the two is the
-// cost of waking a thread on another CPU, which on a VM is a virtualised IPI.
+// cost of waking a thread on another CPU, which on a VM is a virtualised IPI. One more case keeps the serving thread
+// awake (its event loop never sleeps: a busy-poll, which burns its CPU): what a hand-off costs without that wake-up.
 import { decodeHandoff, encodeRequest, encodeResponse, HandoffType } from "../src/workers/handoff-codec.ts";
 
 declare const self: Worker;
@@ -18,10 +19,15 @@ const N = Number(process.env.BENCH_N ?? 20000);
 if (!Bun.isMainThread) {
   let kept: MessagePort | undefined;
   self.onmessage = (ev: MessageEvent) => {
-    const m = ev.data as { role: "client" | "server"; port?: MessagePort; n: number; inflight: number };
+    const m = ev.data as { role: "client" | "server"; port?: MessagePort; n: number; inflight: number; spin?: boolean };
     kept = m.port ?? kept;
     const port = kept!;
     if (m.role === "server") {
+      // the serving thread kept awake: its event loop never sleeps (a setImmediate chain), so no message has to wake it
+      if (m.spin) {
+        const spin = () => setImmediate(spin);
+        spin();
+      }
       const answer = new Uint8Array(2100).fill(0x61);
       port.onmessage = (e) => {
         for (const ab of e.data as ArrayBuffer[]) {
@@ -82,13 +88,14 @@ if (!Bun.isMainThread) {
 } else if (process.argv[2] === "--case") {
   // one case in this process (the parent runs each case in its own process, pinned or not)
   const inflight = Number(process.argv[3]);
+  const spin = process.argv[4] === "spin";
   const mk = () => new Worker(import.meta.url);
   const server = mk();
   const client = mk();
   const ch = new MessageChannel();
   await new Promise<void>((resolve) => {
     server.onmessage = () => resolve();
-    server.postMessage({ role: "server", port: ch.port2 }, [ch.port2]);
+    server.postMessage({ role: "server", port: ch.port2, spin }, [ch.port2]);
   });
   // warm-up, then the measured run, on the same pair of threads (the port moves to the client once)
   let first = true;
@@ -110,22 +117,25 @@ if (!Bun.isMainThread) {
 } else {
   const taskset = Bun.which("taskset");
   const rows: string[] = [];
+  const cases: Array<{ inflight: number; pinned: boolean; spin: boolean }> = [];
   for (const inflight of [1, 64])
-    for (const pinned of taskset ? [false, true] : [false]) {
-      const cmd = [process.execPath, import.meta.path, "--case", String(inflight)];
-      const p = Bun.spawnSync(pinned ? [taskset!, "-c", "0", ...cmd] : cmd, { env: process.env, timeout: 120_000 });
-      const line = p.stdout.toString().trim().split("\n").pop() ?? "";
-      let r: { wallUs: number; cpuUs: number };
-      try {
-        r = JSON.parse(line);
-      } catch {
-        console.error(p.stderr.toString());
-        process.exit(1);
-      }
-      rows.push(
-        `  inflight ${String(inflight).padStart(2)}  ${pinned ? "one CPU (taskset -c 0)" : "free to use 2 CPUs   "}  ${r.cpuUs.toFixed(1).padStart(6)} µs CPU  ${r.wallUs.toFixed(1).padStart(6)} µs wall  per round trip`,
-      );
+    for (const pinned of taskset ? [false, true] : [false]) cases.push({ inflight, pinned, spin: false });
+  cases.splice(1, 0, { inflight: 1, pinned: false, spin: true });
+  for (const { inflight, pinned, spin } of cases) {
+    const cmd = [process.execPath, import.meta.path, "--case", String(inflight), spin ? "spin" : ""];
+    const p = Bun.spawnSync(pinned ? [taskset!, "-c", "0", ...cmd] : cmd, { env: process.env, timeout: 120_000 });
+    const line = p.stdout.toString().trim().split("\n").pop() ?? "";
+    let r: { wallUs: number; cpuUs: number };
+    try {
+      r = JSON.parse(line);
+    } catch {
+      console.error(p.stderr.toString());
+      process.exit(1);
     }
+    rows.push(
+      `  inflight ${String(inflight).padStart(2)}  ${pinned ? "one CPU (taskset -c 0)   " : spin ? "2 CPUs, server kept awake" : "free to use 2 CPUs       "}  ${r.cpuUs.toFixed(1).padStart(6)} µs CPU  ${r.wallUs.toFixed(1).padStart(6)} µs wall  per round trip`,
+    );
+  }
   console.log(`bench:handoff  bun ${Bun.version}  ${N} round trips per case (request 4.4 KB + chain, answer 2.1 KB)`);
   for (const r of rows) console.log(r);
 }
