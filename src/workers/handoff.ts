@@ -90,7 +90,10 @@ interface Link {
   /** messages of this turn of the event loop, posted together (one wake-up of the other thread, not one each) */
   outbox: ArrayBuffer[];
   nextId: number;
+  /** requests sent to that worker, by id */
   pending: Map<number, Pending>;
+  /** requests that worker sent here and this one is serving, by id: their cancellation */
+  served: Map<number, StreamCancel>;
 }
 
 const DESCRIPTOR = "handoff.conn";
@@ -112,11 +115,8 @@ function describe(conn: N32fConn & { id?: number }): ConnDescriptor {
 export class WorkerHandoff {
   readonly #o: HandoffOptions;
   readonly #links = new Map<number, Link>();
-  /** requests served here for other workers: (worker, id) → their cancellation */
-  readonly #served = new Map<string, StreamCancel>();
   readonly #conns = new RemoteConns();
   #serve: Serve | undefined;
-  readonly #shared: Int32Array;
   /** the fraction of requests offered to other workers (0: none), and the offers accumulated toward the next one */
   #fraction = 0;
   #offer = 0;
@@ -124,7 +124,8 @@ export class WorkerHandoff {
   #lastAt = 0;
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #sampler: ReturnType<typeof setInterval>;
-  readonly #count: (outcome: string) => void;
+  /** sepp_worker_handoff_total of this worker, one series per outcome (label keys built once: Counter.series) */
+  readonly #counted: Record<"sent" | "served" | "worker-ended" | "timeout", { inc(): void }>;
 
   constructor(o: HandoffOptions) {
     this.#o = o;
@@ -132,9 +133,13 @@ export class WorkerHandoff {
       "sepp_worker_handoff_total",
       "Requests this data-path worker handed to another (sent) or served for another (served), and hand-offs that ended without the serving worker's answer",
     );
-    const self = String(o.self);
-    this.#count = (outcome) => c.inc({ worker: self, outcome });
-    this.#shared = o.shared;
+    const worker = String(o.self);
+    this.#counted = {
+      sent: c.series({ worker, outcome: "sent" }),
+      served: c.series({ worker, outcome: "served" }),
+      "worker-ended": c.series({ worker, outcome: "worker-ended" }),
+      timeout: c.series({ worker, outcome: "timeout" }),
+    };
     this.#sweep = setInterval(() => this.#expire(), SWEEP_MS);
     this.#sweep.unref?.();
     this.#sampler = setInterval(() => this.#sample(), SAMPLE_MS);
@@ -150,7 +155,7 @@ export class WorkerHandoff {
   /** A port to worker `peer` (the pool makes one per pair of workers, again when one of them restarts). */
   link(peer: number, port: MessagePort): void {
     this.unlink(peer);
-    const l: Link = { peer, port, outbox: [], nextId: 0, pending: new Map() };
+    const l: Link = { peer, port, outbox: [], nextId: 0, pending: new Map(), served: new Map() };
     port.onmessage = (ev) => {
       for (const ab of ev.data as ArrayBuffer[]) this.#receive(l, ab);
     };
@@ -173,12 +178,9 @@ export class WorkerHandoff {
         "worker-ended",
         false,
       );
-    const prefix = `${peer}:`;
-    for (const [k, c] of this.#served)
-      if (k.startsWith(prefix)) {
-        this.#served.delete(k);
-        c.abort();
-      }
+    const served = [...l.served.values()];
+    l.served.clear();
+    for (const c of served) c.abort();
     this.#conns.forgetWorker(peer);
   }
 
@@ -210,7 +212,7 @@ export class WorkerHandoff {
     const now = performance.now();
     if (cpu !== null && this.#lastCpu !== null && now > this.#lastAt) {
       const util = Math.min(1000, Math.round((cpu - this.#lastCpu) / 1000 / (now - this.#lastAt)));
-      Atomics.store(this.#shared, this.#o.workers + this.#o.self, util);
+      Atomics.store(this.#o.shared, this.#o.workers + this.#o.self, util);
       if (util >= SPILL_FROM) this.#fraction = Math.min(1, this.#fraction + STEP);
       else if (util < SPILL_UNTIL) this.#fraction = Math.max(0, this.#fraction - STEP);
     }
@@ -220,13 +222,15 @@ export class WorkerHandoff {
 
   /** Dispatch for the data path: here, or — while this worker is saturated — on a less loaded worker. */
   readonly dispatch: Dispatch = (kind, req, conn, here) => {
-    const load = this.#shared;
+    // workerHandoff "off" (the default): nothing offered, nothing counted, the handler runs as without workers
+    if (!this.#o.enabled()) return here();
+    const load = this.#o.shared;
     const self = this.#o.self;
     let best: Link | undefined;
     // every 1/fraction-th request is offered (the test hook offers all)
     const rate = this.#o.alwaysSpill ? 1 : this.#fraction;
     if (rate > 0) this.#offer = Math.min(2, this.#offer + rate);
-    if (this.#offer >= 1 && this.#links.size > 0 && this.#o.enabled()) {
+    if (this.#offer >= 1 && this.#links.size > 0) {
       this.#offer -= 1;
       const n = this.#o.workers;
       let bestLoad = Atomics.load(load, self) - MARGIN + 1;
@@ -257,8 +261,8 @@ export class WorkerHandoff {
     l.nextId = (l.nextId + 1) >>> 0;
     const id = l.nextId;
     const buf = encodeRequest(id, kind, req, conn ? describe(conn) : null);
-    Atomics.add(this.#shared, l.peer, 1);
-    this.#count("sent");
+    Atomics.add(this.#o.shared, l.peer, 1);
+    this.#counted.sent.inc();
     return new Promise<OutboundResponse>((resolve) => {
       // the client left: the serving worker cancels its onward request too (its answer still settles this)
       const onAbort = () => {
@@ -290,13 +294,13 @@ export class WorkerHandoff {
     l.port.postMessage(batch, batch);
   }
 
-  #settle(l: Link, id: number, r: OutboundResponse, outcome?: string, release = true): void {
+  #settle(l: Link, id: number, r: OutboundResponse, outcome?: "worker-ended" | "timeout", release = true): void {
     const p = l.pending.get(id);
     if (!p) return;
     l.pending.delete(id);
-    if (release) Atomics.sub(this.#shared, l.peer, 1);
+    if (release) Atomics.sub(this.#o.shared, l.peer, 1);
     p.signal.removeEventListener("abort", p.onAbort);
-    if (outcome) this.#count(outcome);
+    if (outcome) this.#counted[outcome].inc();
     p.resolve(r);
   }
 
@@ -328,19 +332,18 @@ export class WorkerHandoff {
       this.#settle(l, m.id, m.res);
       return;
     }
-    const key = `${l.peer}:${m.id}`;
     if (m.type === HandoffType.Cancel) {
-      this.#served.get(key)?.abort();
+      l.served.get(m.id)?.abort();
       return;
     }
     const cancel = new StreamCancel();
-    this.#served.set(key, cancel);
+    l.served.set(m.id, cancel);
     const conn = m.conn ? this.#conns.get(l.peer, m.conn) : undefined;
     const serve = this.#serve;
-    this.#count("served");
+    this.#counted.served.inc();
     const answer = (r: OutboundResponse) => {
-      if (this.#served.get(key) !== cancel) return; // the sender ended meanwhile
-      this.#served.delete(key);
+      if (l.served.get(m.id) !== cancel) return; // the sender ended meanwhile
+      l.served.delete(m.id);
       const out = encodeResponse(m.id, r);
       this.#post(l, out);
     };
