@@ -116,3 +116,13 @@ export function rootPartIndex(parts: readonly MultipartPart[], start: string | u
   const startId = stripContentId(start);
   return parts.findIndex((p) => contentIdOf(p) === startId);
 }
+
+/**
+ * The root part of a multipart/related body whose Content-Type has these parameters (`boundary`, `start`), or
+ * undefined when `start` names no part; throws MultipartError for a malformed body. For the readers that need only
+ * the root (border screening's PLMN rules and body validation).
+ */
+export function multipartRoot(body: Uint8Array, params: ReadonlyMap<string, string>): MultipartPart | undefined {
+  const parts = parseMultipart(body, params.get("boundary") ?? "");
+  return parts[rootPartIndex(parts, params.get("start"))];
+}

@@ -24,7 +24,7 @@ import tableJson from "../openapi/bodies.table.json" with { type: "json" };
 import { jsonNestedDeeperThan } from "../json-depth.ts";
 import type { InvalidParam } from "../model/n32.ts";
 import { bodyKind, parseContentType } from "../n32f/message.ts";
-import { MultipartError, parseMultipart, rootPartIndex } from "../n32f/multipart.ts";
+import { MultipartError, multipartRoot } from "../n32f/multipart.ts";
 import { escapeToken } from "../n32f/pointer.ts";
 import { schemaErrors, type SchemaValidator } from "../openapi/validate.ts";
 import { type MatchedOperation, OperationTable } from "./operations.ts";
@@ -164,9 +164,7 @@ export function checkBody(
     let jsonBytes = body;
     if (kind === "multipart") {
       try {
-        const parts = parseMultipart(body, ct.params.get("boundary") ?? "");
-        const i = rootPartIndex(parts, ct.params.get("start"));
-        const root = i < 0 ? undefined : parts[i];
+        const root = multipartRoot(body, ct.params);
         const rootType = root?.headers.find(([n]) => n === "content-type")?.[1];
         const rootCt = rootType === undefined ? null : parseContentType(rootType);
         if (!root || !rootCt || bodyKind(rootCt.mediaType) !== "json")

@@ -8,10 +8,13 @@ import type { PlmnRule, ScreeningOperation } from "../config/schema/screening.ts
 import type { SeppConfig } from "../config/schema.ts";
 import type { PlmnId } from "../model/n32.ts";
 import { parseContentType } from "../n32f/message.ts";
-import { MultipartError, parseMultipart, rootPartIndex } from "../n32f/multipart.ts";
+import { MultipartError, multipartRoot } from "../n32f/multipart.ts";
 import { getAt, parsePointer } from "../n32f/pointer.ts";
 import { type MatchedOperation, OperationTable, type OperationSpec } from "./operations.ts";
 import { allIn, extract, supiHomeMatches } from "./plmn.ts";
+
+/** application/json and the +json types (a JSON body, or the JSON root part of a multipart body) */
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
 export type Role = "home" | "visited";
 
@@ -138,7 +141,7 @@ export class RequestView {
     if (!b || b.length === 0 || b.length > this.maxBodyBytes) return undefined;
     const ct = (this.headerValues("content-type")[0] ?? "").toLowerCase();
     const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
-    if (/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/.test(ct)) {
+    if (JSON_TYPE.test(ct)) {
       try {
         this.#body = JSON.parse(text);
       } catch {
@@ -161,15 +164,12 @@ export class RequestView {
   }
 }
 
-const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
-
 /** The parsed JSON root part of a multipart/related body, or undefined (malformed, no root, root not JSON). */
 function multipartRootJson(body: Uint8Array, contentType: string): unknown {
   const ct = parseContentType(contentType);
   if (!ct) return undefined;
   try {
-    const parts = parseMultipart(body, ct.params.get("boundary") ?? "");
-    const root = parts[rootPartIndex(parts, ct.params.get("start"))];
+    const root = multipartRoot(body, ct.params);
     const type = root?.headers.find(([n]) => n === "content-type")?.[1];
     if (!root || type === undefined || !JSON_TYPE.test(type)) return undefined;
     return JSON.parse(Buffer.from(root.data.buffer, root.data.byteOffset, root.data.byteLength).toString("utf8"));
