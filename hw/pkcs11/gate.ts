@@ -108,10 +108,15 @@ export class CryptokiGate {
     Atomics.store(this.#a, HEALTHY, 1);
   }
 
+  /** Where borrower `index`'s session record starts, or -1 for a number without one. */
+  #recordAt(index: number): number {
+    return Number.isInteger(index) && index >= 0 && index < MAX_BORROWERS ? SESSIONS + index * RECORD : -1;
+  }
+
   /** Borrower `index`: its session `handle`, opened in `generation` (replaces an earlier record). */
   recordSession(index: number, handle: number, generation: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= MAX_BORROWERS) return;
-    const i = SESSIONS + index * RECORD;
+    const i = this.#recordAt(index);
+    if (i < 0) return;
     Atomics.store(this.#a, i + 2, 0);
     Atomics.store(this.#a, i, (handle % 2 ** 32) | 0);
     Atomics.store(this.#a, i + 1, Math.floor(handle / 2 ** 32) | 0);
@@ -120,14 +125,14 @@ export class CryptokiGate {
 
   /** Borrower `index` closed its session itself. */
   clearSession(index: number): void {
-    if (Number.isInteger(index) && index >= 0 && index < MAX_BORROWERS)
-      Atomics.store(this.#a, SESSIONS + index * RECORD + 2, 0);
+    const i = this.#recordAt(index);
+    if (i >= 0) Atomics.store(this.#a, i + 2, 0);
   }
 
   /** Owner: the session borrower `index` left open (and forget it), or null. */
   takeSession(index: number): { handle: number; generation: number } | null {
-    if (!Number.isInteger(index) || index < 0 || index >= MAX_BORROWERS) return null;
-    const i = SESSIONS + index * RECORD;
+    const i = this.#recordAt(index);
+    if (i < 0) return null;
     const g = Atomics.exchange(this.#a, i + 2, 0);
     if (g === 0) return null;
     return {
