@@ -7,22 +7,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { softhsm } from "../support/softhsm.ts";
 import {
   KEYS_PER_CONTEXT,
   closeWithoutPinInLogs,
   startPkcs11WorkerSepps,
   tokenKeys,
+  workerTokens,
 } from "../support/pkcs11-workers.ts";
 import type { TwoSepps } from "../support/two-sepps.ts";
 
-const hsm = softhsm();
-const PIN_ENV = "SEPP_KILLED_TOKEN_PIN";
-const PIN = { visited: `kv-Pin-${process.pid}-51a0`, home: `kh-Pin-${process.pid}-7e3c` };
-const tokens = {
-  visited: hsm.createToken(`sepp-kv-${process.pid}`, PIN.visited),
-  home: hsm.createToken(`sepp-kh-${process.pid}`, PIN.home),
-};
+const TOKENS = workerTokens("k", "SEPP_KILLED_TOKEN_PIN");
 const PATH = "/nudm-sdm/v2/imsi-262010000000001/am-data";
 
 describe("a data-path worker killed on the pkcs11 AEAD engine (SoftHSM2)", () => {
@@ -34,10 +28,7 @@ describe("a data-path worker killed on the pkcs11 AEAD engine (SoftHSM2)", () =>
     udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"ok":1}' }));
     w = await startPkcs11WorkerSepps({
       name: "hw-worker-killed",
-      hsm,
-      tokens,
-      pins: PIN,
-      pinEnv: PIN_ENV,
+      ...TOKENS,
       udm,
       envOf: { home: { SEPP_TEST_HOOKS: "1" } }, // SIGUSR2 ends worker 0
     });
@@ -45,7 +36,7 @@ describe("a data-path worker killed on the pkcs11 AEAD engine (SoftHSM2)", () =>
   }, 60000);
 
   afterAll(async () => {
-    expect(await closeWithoutPinInLogs(w, PIN)).toEqual({ codes: [0, 0], leaked: [] });
+    expect(await closeWithoutPinInLogs(w, TOKENS.pins)).toEqual({ codes: [0, 0], leaked: [] });
     await udm?.close();
   });
 

@@ -7,23 +7,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOME_UDM, waitFor, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { NfClient, startNf, type TestNf } from "../support/nf.ts";
-import { softhsm } from "../support/softhsm.ts";
 import {
   KEYS_PER_CONTEXT,
   closeWithoutPinInLogs,
   startPkcs11WorkerSepps,
   tokenKeys,
+  workerTokens,
 } from "../support/pkcs11-workers.ts";
 import type { TwoSepps } from "../support/two-sepps.ts";
 
-const hsm = softhsm();
-const PIN_ENV = "SEPP_WORKERS_TOKEN_PIN";
-/** Distinctive, so that a leak into a log line is found by a plain substring search. */
-const PIN = { visited: `wv-Pin-${process.pid}-c41e`, home: `wh-Pin-${process.pid}-9b07` };
-const tokens = {
-  visited: hsm.createToken(`sepp-wv-${process.pid}`, PIN.visited),
-  home: hsm.createToken(`sepp-wh-${process.pid}`, PIN.home),
-};
+const TOKENS = workerTokens("w", "SEPP_WORKERS_TOKEN_PIN");
+const { hsm, tokens, pins: PIN } = TOKENS;
 const SUPI = "imsi-262010000000001";
 const PATH = `/nudm-sdm/v2/${SUPI}/am-data`;
 
@@ -38,10 +32,7 @@ describe("workers: 2 on the pkcs11 keystore and AEAD engine (SoftHSM2), both SEP
     udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"ok":1}' }));
     w = await startPkcs11WorkerSepps({
       name: "hw-workers",
-      hsm,
-      tokens,
-      pins: PIN,
-      pinEnv: PIN_ENV,
+      ...TOKENS,
       udm,
       // one stream per N32-f connection: concurrent requests open several connections toward the peer, which
       // the peer's kernel spreads over its workers (SO_REUSEPORT)

@@ -2,7 +2,7 @@
 // engine of its own SoftHSM2 token (the PIN in the environment), PRINS over a separate N32-f listener: what the hw
 // suites of the worker model share (test/hw/sepp-e2e-workers.test.ts, sepp-e2e-worker-killed.test.ts).
 import { HOME_UDM, type PairOptions, type SeppProcess } from "../../scripts/lib/pair.ts";
-import type { SoftHsm, TestToken } from "./softhsm.ts";
+import { softhsm, type SoftHsm, type TestToken } from "./softhsm.ts";
 import type { TestNf } from "./nf.ts";
 import { type TwoSepps, startTwoSepps } from "./two-sepps.ts";
 
@@ -10,6 +10,23 @@ import { type TwoSepps, startTwoSepps } from "./two-sepps.ts";
 export const KEYS_PER_CONTEXT = 4;
 
 type Side = "visited" | "home";
+
+/**
+ * SoftHSM2 with a token per side, each with its own PIN — distinctive, so that a leak into a log line is found by a
+ * plain substring search — and the environment variable that carries it: the token part of startPkcs11WorkerSepps.
+ */
+export function workerTokens(
+  tag: string,
+  pinEnv: string,
+): { hsm: SoftHsm; pins: Record<Side, string>; tokens: Record<Side, TestToken>; pinEnv: string } {
+  const hsm = softhsm();
+  const pins = { visited: `${tag}v-Pin-${process.pid}-51a0`, home: `${tag}h-Pin-${process.pid}-7e3c` };
+  const tokens = {
+    visited: hsm.createToken(`sepp-${tag}v-${process.pid}`, pins.visited),
+    home: hsm.createToken(`sepp-${tag}h-${process.pid}`, pins.home),
+  };
+  return { hsm, pins, tokens, pinEnv };
+}
 
 /** The pair: both sides `workers: 2`, pkcs11 keystore and AEAD on `tokens[side]` (PIN in `pinEnv`). */
 export function startPkcs11WorkerSepps(o: {
