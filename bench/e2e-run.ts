@@ -182,6 +182,7 @@ async function main() {
     for (const [name, script] of [
       ["bun-chain", "bench/e2e-bunproxy.ts"],
       ["bun-native-chain", "bench/e2e-bunproxy-native.ts"],
+      ["bun-raw-chain", "bench/e2e-bunproxy-raw.ts"],
     ] as const) {
       if (!o.only.has(name)) continue;
       const pki = await writePair({ dir: join(dir, `${name}-pki`), homeProducers: { [HOME_UDM]: nfPort } });
@@ -216,7 +217,7 @@ async function main() {
           servername: HOME.fqdn,
         },
       });
-      const tag = name === "bun-chain" ? "bun" : "native";
+      const tag = name === "bun-chain" ? "bun" : name === "bun-raw-chain" ? "raw" : "native";
       scenarios.push({
         name,
         url: `http://127.0.0.1:${a.port}${PATH}`,

@@ -17,6 +17,7 @@ import { OriginError } from "../src/sbi/origin.ts";
 import { UpstreamError } from "../src/datapath/upstream.ts";
 import { H2ConnectError } from "../src/transport/h2client.ts";
 import { HandoffCodecError } from "../src/workers/handoff-codec.ts";
+import { HpackError } from "../src/transport/h2/hpack.ts";
 
 const all: SeppError[] = [
   new N32fError("INTEGRITY_CHECK_FAILED", "d"),
@@ -36,6 +37,7 @@ const all: SeppError[] = [
   new UpstreamError("too-large", "d"),
   new H2ConnectError("d"),
   new HandoffCodecError("d"),
+  new HpackError("d"),
 ];
 
 describe("one error base", () => {

@@ -1,0 +1,89 @@
+// src/transport/h2/frames.ts — HTTP/2 frame constants (RFC 9113 §6, §7, §11.2) and the output buffer a connection
+// writes its frames into: one growable buffer per connection, written to the socket in one call per event (the
+// batching that node:http2 on Bun lacks: it flushes the socket per stream end, docs/PERFORMANCE.md).
+
+export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+// frame types (§6)
+export const DATA = 0;
+export const HEADERS = 1;
+export const RST_STREAM = 3;
+export const SETTINGS = 4;
+export const PUSH_PROMISE = 5;
+export const PING = 6;
+export const GOAWAY = 7;
+export const WINDOW_UPDATE = 8;
+export const CONTINUATION = 9;
+
+// flags
+export const END_STREAM = 1;
+export const ACK = 1;
+export const END_HEADERS = 4;
+export const PADDED = 8;
+export const PRIORITY = 0x20;
+
+// error codes (§7)
+export const NO_ERROR = 0;
+export const PROTOCOL_ERROR = 1;
+export const FLOW_CONTROL_ERROR = 3;
+export const FRAME_SIZE_ERROR = 6;
+export const REFUSED_STREAM = 7;
+export const CANCEL = 8;
+export const COMPRESSION_ERROR = 9;
+export const ENHANCE_YOUR_CALM = 11;
+
+// settings (§6.5.2)
+export const SETTINGS_HEADER_TABLE_SIZE = 1;
+export const SETTINGS_ENABLE_PUSH = 2;
+export const SETTINGS_MAX_CONCURRENT_STREAMS = 3;
+export const SETTINGS_INITIAL_WINDOW_SIZE = 4;
+export const SETTINGS_MAX_FRAME_SIZE = 5;
+
+/** the largest flow-control window (§6.9.1) */
+export const MAX_WINDOW = 2 ** 31 - 1;
+/** the frame size every peer accepts until it says more (§4.2); we never ask for more */
+export const DEFAULT_MAX_FRAME = 16384;
+
+/** Frames queued for one socket write. */
+export class FrameOut {
+  buf = Buffer.allocUnsafe(16384);
+  len = 0;
+
+  room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(b, 0, 0, this.len);
+    this.buf = b;
+  }
+
+  put(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** a frame header (§4.1); the caller writes `length` payload octets after it */
+  header(length: number, type: number, flags: number, stream: number): void {
+    this.room(9 + length);
+    const o = this.buf;
+    const p = this.len;
+    o[p] = length >>> 16;
+    o[p + 1] = (length >>> 8) & 255;
+    o[p + 2] = length & 255;
+    o[p + 3] = type;
+    o[p + 4] = flags;
+    o.writeUInt32BE(stream, p + 5);
+    this.len = p + 9;
+  }
+
+  u32(v: number): void {
+    this.buf.writeUInt32BE(v, this.len);
+    this.len += 4;
+  }
+
+  /** a frame whose payload is 32-bit words: WINDOW_UPDATE, RST_STREAM, GOAWAY (§6.4, §6.8, §6.9) */
+  words(type: number, stream: number, ...values: number[]): void {
+    this.header(4 * values.length, type, 0, stream);
+    for (const v of values) this.u32(v);
+  }
+}

@@ -1,0 +1,314 @@
+// src/transport/h2/hpack.ts — HPACK (RFC 7541) for the HTTP/2 layer on Bun's sockets (conn.ts).
+// Decoder: the whole of RFC 7541 §6 (indexed fields, literals with/without/never indexing, dynamic table size
+// updates only at the start of a block (§4.2), Huffman strings with the padding and EOS rules of §5.2).
+// Encoder: indexed fields for what it inserted itself, literals with incremental indexing (no Huffman) for
+// short fields, without indexing for long or per-request ones. The static table and the Huffman code come from
+// hpack.js as data (RFC 7541 appendices A and B, which do not change); its stream-based coder decodes bit by bit
+// through a readable-stream and is not used. Header values are octets: kept as latin1 strings, one char an octet.
+import { createRequire } from "node:module";
+import { SeppError } from "../../errors.ts";
+
+const require = createRequire(import.meta.url);
+const STATIC = (require("hpack.js/lib/hpack/static-table.js") as { table: Array<{ name: string; value: string }> })
+  .table;
+const HUFFMAN = (require("hpack.js/lib/hpack/huffman.js") as { encode: Array<[number, number]> }).encode;
+
+/** A header block that cannot be decoded: a connection error COMPRESSION_ERROR (RFC 9113 §4.3). */
+export class HpackError extends SeppError {
+  override name = "HpackError";
+  constructor(detail: string) {
+    super("HPACK_DECODING_FAILED", detail, { status: 400, problemCause: "MANDATORY_IE_INCORRECT" });
+  }
+}
+
+// Huffman decoding trie: node n has children at 2n, 2n+1 in `next`; a leaf holds (symbol + 1) negated.
+const next = new Int32Array(2 * 513).fill(0);
+{
+  let nodes = 1;
+  for (let sym = 0; sym < 257; sym++) {
+    const [bits, code] = HUFFMAN[sym]!;
+    let n = 0;
+    for (let i = bits - 1; i >= 0; i--) {
+      const slot = 2 * n + ((code >>> i) & 1);
+      if (i === 0) next[slot] = -(sym + 1);
+      else {
+        if (next[slot] === 0) next[slot] = nodes++;
+        n = next[slot]!;
+      }
+    }
+  }
+}
+
+function huffmanDecode(b: Uint8Array, start: number, end: number): string {
+  let out = "";
+  let n = 0;
+  let depth = 0; // bits since the last symbol
+  let ones = true; // those bits all 1 (a valid padding prefix of EOS)
+  for (let i = start; i < end; i++) {
+    const byte = b[i]!;
+    for (let k = 7; k >= 0; k--) {
+      const bit = (byte >>> k) & 1;
+      const v = next[2 * n + bit]!;
+      depth++;
+      ones &&= bit === 1;
+      if (v < 0) {
+        if (v === -257) throw new HpackError("EOS in a Huffman string");
+        out += String.fromCharCode(-v - 1);
+        n = 0;
+        depth = 0;
+        ones = true;
+      } else n = v;
+    }
+  }
+  if (depth > 7 || !ones) throw new HpackError("bad Huffman padding");
+  return out;
+}
+
+// Huffman strings that come again and again (an encoder that does not index, e.g. Bun.serve's `content-type`,
+// `date`): decoded once, found by their coded octets; bounded
+const huffCache = new Map<string, string>();
+function huffmanCached(b: Uint8Array, start: number, end: number): string {
+  if (end - start > 64) return huffmanDecode(b, start, end);
+  const raw = Buffer.prototype.latin1Slice.call(b, start, end) as string;
+  let s = huffCache.get(raw);
+  if (s === undefined) {
+    s = huffmanDecode(b, start, end);
+    if (huffCache.size >= 1024) huffCache.clear();
+    huffCache.set(raw, s);
+  }
+  return s;
+}
+
+interface Entry {
+  name: string;
+  value: string;
+  size: number;
+}
+
+/** The dynamic table (§2.3.2): newest first, evicted by size (§4.4). */
+class DynamicTable {
+  entries: Entry[] = [];
+  size = 0;
+  constructor(public max: number) {}
+  add(name: string, value: string): void {
+    const size = name.length + value.length + 32;
+    while (this.entries.length && this.size + size > this.max) this.size -= this.entries.pop()!.size;
+    if (size > this.max) return; // §4.4: an entry larger than the table empties it and is not added
+    this.entries.unshift({ name, value, size });
+    this.size += size;
+  }
+  resize(max: number): void {
+    this.max = max;
+    while (this.entries.length && this.size > max) this.size -= this.entries.pop()!.size;
+  }
+}
+
+export class HpackDecoder {
+  #table: DynamicTable;
+  #pos = 0;
+  #end = 0;
+  #b: Uint8Array = new Uint8Array(0);
+  /**
+   * settingsMax: our SETTINGS_HEADER_TABLE_SIZE, the most a size update may ask for; maxList: the largest decoded
+   * header list (sum of name + value + 32 per field, §4.1), against a block that expands (indexed fields are
+   * one octet each)
+   */
+  constructor(
+    private readonly settingsMax = 4096,
+    private readonly maxList = 65536,
+  ) {
+    this.#table = new DynamicTable(settingsMax);
+  }
+
+  #int(prefix: number): number {
+    const b = this.#b;
+    const mask = (1 << prefix) - 1;
+    let v = b[this.#pos++]! & mask;
+    if (v < mask) return v;
+    let m = 0;
+    for (;;) {
+      if (this.#pos >= this.#end) throw new HpackError("truncated integer");
+      const c = b[this.#pos++]!;
+      v += (c & 127) * 2 ** m;
+      m += 7;
+      if (m > 28) throw new HpackError("integer too large");
+      if ((c & 128) === 0) return v;
+    }
+  }
+
+  #str(): string {
+    const b = this.#b;
+    if (this.#pos >= this.#end) throw new HpackError("truncated string");
+    const huff = (b[this.#pos]! & 128) !== 0;
+    const len = this.#int(7);
+    const end = this.#pos + len;
+    if (end > this.#end) throw new HpackError("truncated string");
+    const s = huff ? huffmanCached(b, this.#pos, end) : Buffer.prototype.latin1Slice.call(b, this.#pos, end);
+    this.#pos = end;
+    return s;
+  }
+
+  #at(index: number): Entry | { name: string; value: string } {
+    if (index === 0) throw new HpackError("index 0");
+    if (index <= 61) return STATIC[index - 1]!;
+    const e = this.#table.entries[index - 62];
+    if (!e) throw new HpackError("index beyond the table");
+    return e;
+  }
+
+  /** One header block → [name, value, name, value, …] in order. */
+  decode(block: Uint8Array, start = 0, end = block.length): string[] {
+    this.#b = block;
+    this.#pos = start;
+    this.#end = end;
+    const out: string[] = [];
+    let fieldsSeen = false;
+    let listSize = 0;
+    while (this.#pos < end) {
+      if (listSize > this.maxList) throw new HpackError("header list larger than the limit");
+      const c = block[this.#pos]!;
+      if (c & 128) {
+        const e = this.#at(this.#int(7));
+        out.push(e.name, e.value);
+        listSize += e.name.length + e.value.length + 32;
+      } else if (c & 64) {
+        const i = this.#int(6);
+        const name = i ? this.#at(i).name : this.#str();
+        const value = this.#str();
+        this.#table.add(name, value);
+        out.push(name, value);
+        listSize += name.length + value.length + 32;
+      } else if (c & 32) {
+        if (fieldsSeen) throw new HpackError("table size update after a field");
+        const max = this.#int(5);
+        if (max > this.settingsMax) throw new HpackError("table size update above the setting");
+        this.#table.resize(max);
+        continue;
+      } else {
+        const i = this.#int(4);
+        const name = i ? this.#at(i).name : this.#str();
+        const value = this.#str();
+        out.push(name, value);
+        listSize += name.length + value.length + 32;
+      }
+      fieldsSeen = true;
+    }
+    if (listSize > this.maxList) throw new HpackError("header list larger than the limit");
+    return out;
+  }
+}
+
+const STATIC_FULL = new Map<string, Map<string, number>>();
+const STATIC_NAME = new Map<string, number>();
+STATIC.forEach((e, i) => {
+  let m = STATIC_FULL.get(e.name);
+  if (!m) {
+    m = new Map();
+    STATIC_FULL.set(e.name, m);
+  }
+  if (!m.has(e.value)) m.set(e.value, i + 1);
+  if (!STATIC_NAME.has(e.name)) STATIC_NAME.set(e.name, i + 1);
+});
+/** never put in the dynamic table: change per request or are secrets (§7.1.3) */
+const NO_INDEX = new Set(["content-length", "date", "authorization", "cookie", "set-cookie", ":path"]);
+
+export class HpackEncoder {
+  #max = 4096;
+  #inserted = 0; // insertion count: entry k (0-based) is at dynamic index inserted - k
+  #index = new Map<string, Map<string, number>>(); // name → value → insertion number
+  #sizes: Array<{ name: string; value: string; size: number; no: number }> = [];
+  #size = 0;
+  #pendingResize = -1;
+  #out = Buffer.allocUnsafe(4096);
+  #len = 0;
+
+  /** the peer's SETTINGS_HEADER_TABLE_SIZE */
+  setMax(max: number): void {
+    const m = Math.min(max, 4096);
+    if (m === this.#max) return;
+    this.#max = m;
+    this.#evict(0);
+    this.#pendingResize = m;
+  }
+
+  #evict(room: number): void {
+    while (this.#sizes.length && this.#size + room > this.#max) {
+      const e = this.#sizes.shift()!;
+      this.#size -= e.size;
+      const m = this.#index.get(e.name)!;
+      if (m.get(e.value) === e.no) m.delete(e.value);
+    }
+  }
+
+  #room(n: number): void {
+    if (this.#len + n <= this.#out.length) return;
+    const b = Buffer.allocUnsafe(Math.max(this.#out.length * 2, this.#len + n));
+    this.#out.copy(b, 0, 0, this.#len);
+    this.#out = b;
+  }
+
+  #int(first: number, prefix: number, v: number): void {
+    this.#room(6);
+    const mask = (1 << prefix) - 1;
+    if (v < mask) {
+      this.#out[this.#len++] = first | v;
+      return;
+    }
+    this.#out[this.#len++] = first | mask;
+    v -= mask;
+    while (v >= 128) {
+      this.#out[this.#len++] = (v & 127) | 128;
+      v = Math.floor(v / 128);
+    }
+    this.#out[this.#len++] = v;
+  }
+
+  #str(s: string): void {
+    this.#int(0, 7, s.length);
+    this.#room(s.length);
+    this.#len += this.#out.write(s, this.#len, "latin1");
+  }
+
+  /** [name, value, …] → one header block (a view of the encoder's buffer, valid until the next call) */
+  encode(fields: readonly string[]): Buffer {
+    this.#len = 0;
+    if (this.#pendingResize >= 0) {
+      this.#int(32, 5, this.#pendingResize);
+      this.#pendingResize = -1;
+    }
+    for (let i = 0; i < fields.length; i += 2) {
+      const name = fields[i]!;
+      const value = fields[i + 1]!;
+      const s = STATIC_FULL.get(name)?.get(value);
+      if (s !== undefined) {
+        this.#int(128, 7, s);
+        continue;
+      }
+      let values = this.#index.get(name);
+      const no = values?.get(value);
+      if (no !== undefined) {
+        this.#int(128, 7, 62 + this.#inserted - no);
+        continue;
+      }
+      const ni = STATIC_NAME.get(name) ?? 0;
+      const size = name.length + value.length + 32;
+      if (NO_INDEX.has(name) || size > this.#max / 4) {
+        this.#int(0, 4, ni);
+      } else {
+        this.#int(64, 6, ni);
+        this.#evict(size);
+        this.#inserted++;
+        if (!values) {
+          values = new Map();
+          this.#index.set(name, values);
+        }
+        values.set(value, this.#inserted);
+        this.#sizes.push({ name, value, size, no: this.#inserted });
+        this.#size += size;
+      }
+      if (!ni) this.#str(name);
+      this.#str(value);
+    }
+    return this.#out.subarray(0, this.#len); // valid until the next encode
+  }
+}

@@ -1,0 +1,64 @@
+// src/transport/h2/out.ts — a connection's way out: frames queued in its FrameOut leave in one socket write per
+// event (the batching node:http2 on Bun lacks, docs/PERFORMANCE.md), and what the socket does not take now waits
+// for its drain event, in order.
+import type { Socket } from "bun";
+import { FrameOut } from "./frames.ts";
+
+const dirty = new Set<SocketOut>();
+let scheduled = false;
+
+/**
+ * Writes what every connection has queued: at the end of each socket read, and in a microtask after a call from
+ * elsewhere (a timer, another connection's callback), so that what one event causes leaves in one write.
+ */
+export function flushAll(): void {
+  for (const o of dirty) o.flush();
+  dirty.clear();
+}
+
+export function schedule(o: SocketOut): void {
+  dirty.add(o);
+  if (scheduled) return;
+  scheduled = true;
+  queueMicrotask(() => {
+    scheduled = false;
+    flushAll();
+  });
+}
+
+export class SocketOut extends FrameOut {
+  #backlog: Buffer | null = null;
+
+  constructor(readonly socket: Pick<Socket<unknown>, "write">) {
+    super();
+  }
+
+  /** queued frames to be written at the next flushAll */
+  dirty(): void {
+    dirty.add(this);
+  }
+
+  forget(): void {
+    dirty.delete(this);
+    this.len = 0;
+    this.#backlog = null;
+  }
+
+  flush(): void {
+    if (this.len === 0) return;
+    const chunk = this.buf.subarray(0, this.len);
+    if (this.#backlog) this.#backlog = Buffer.concat([this.#backlog, chunk]);
+    else {
+      const n = this.socket.write(chunk);
+      if (n < chunk.length) this.#backlog = Buffer.from(chunk.subarray(Math.max(n, 0)));
+    }
+    this.len = 0;
+  }
+
+  drain(): void {
+    const b = this.#backlog;
+    if (!b) return;
+    const n = this.socket.write(b);
+    this.#backlog = n < b.length ? Buffer.from(b.subarray(Math.max(n, 0))) : null;
+  }
+}

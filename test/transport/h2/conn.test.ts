@@ -1,0 +1,239 @@
+// The HTTP/2 layer on Bun's sockets (src/transport/h2/conn.ts) on real loopback sockets: against node:http2 (another
+// implementation) as client and as server, flow control with windows smaller than the bodies, CONTINUATION, a
+// peer's stream limit, and the connection errors it must raise (GOAWAY with the code, connection closed).
+import { afterEach, describe, expect, test } from "bun:test";
+import http2 from "node:http2";
+import { createHash, randomBytes } from "node:crypto";
+import type { Socket, TCPSocketListener } from "bun";
+import { DEFAULT_H2_LIMITS, H2Conn, type H2Limits, type OnRequest } from "../../../src/transport/h2/conn.ts";
+
+type S = Socket<H2Conn | undefined>;
+const handlers = {
+  data: (s: S, d: Buffer) => s.data?.onData(d),
+  drain: (s: S) => s.data?.onDrain(),
+  close: (s: S) => s.data?.onClose(),
+  error: (s: S) => s.data?.onClose(),
+};
+const cleanup: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanup.splice(0)) c();
+});
+
+function serve(onRequest: OnRequest, limits: H2Limits = DEFAULT_H2_LIMITS): TCPSocketListener<H2Conn | undefined> {
+  const l = Bun.listen<H2Conn | undefined>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      ...handlers,
+      open: (s) => {
+        s.data = new H2Conn(s, "server", onRequest, limits);
+      },
+    },
+  });
+  cleanup.push(() => l.stop(true));
+  return l;
+}
+
+async function connect(port: number): Promise<H2Conn> {
+  const s = await Bun.connect<H2Conn | undefined>({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      ...handlers,
+      open: (s) => {
+        s.data ??= new H2Conn(s, "client");
+      },
+    },
+  });
+  s.data ??= new H2Conn(s, "client");
+  const c = s.data;
+  cleanup.push(() => s.end());
+  return c;
+}
+
+function request(c: H2Conn, fields: string[], body: Buffer | null) {
+  return new Promise<{ fields: string[]; body: Buffer | null }>((resolve, reject) =>
+    c.request(fields, body, (err, f, b) => (err ? reject(err) : resolve({ fields: f, body: b }))),
+  );
+}
+const field = (f: string[], name: string) => f[f.indexOf(name) + 1];
+const sha = (b: Buffer | null) =>
+  createHash("sha256")
+    .update(b ?? Buffer.alloc(0))
+    .digest("hex");
+const get = (path: string, port: number) => [
+  ":method",
+  "GET",
+  ":scheme",
+  "http",
+  ":authority",
+  `127.0.0.1:${port}`,
+  ":path",
+  path,
+];
+
+/** an echo server: answers with the request's body, its digest and its path */
+const echo: OnRequest = (c, id, f, body) =>
+  c.respond(id, [":status", "200", "x-path", field(f, ":path")!, "x-sha", sha(body)], body);
+
+describe("server role, node:http2 as the client", () => {
+  test("GET and a POST whose body is larger than our windows: both answered, the body byte for byte", async () => {
+    const small = { ...DEFAULT_H2_LIMITS, streamWindow: 65535, connectionWindow: 65535 };
+    const l = serve(echo, small);
+    const client = http2.connect(`http://127.0.0.1:${l.port}`);
+    cleanup.push(() => client.close());
+    const call = (method: string, body?: Buffer) =>
+      new Promise<{ status: number; sha: string; body: Buffer }>((resolve, reject) => {
+        const st = client.request({ ":method": method, ":path": "/a?b=c" }, { endStream: !body });
+        const chunks: Buffer[] = [];
+        let h: http2.IncomingHttpHeaders = {};
+        st.on("response", (x) => (h = x));
+        st.on("data", (d: Buffer) => chunks.push(d));
+        st.on("end", () =>
+          resolve({ status: Number(h[":status"]), sha: String(h["x-sha"]), body: Buffer.concat(chunks) }),
+        );
+        st.on("error", reject);
+        if (body) st.end(body);
+      });
+    const g = await call("GET");
+    expect(g.status).toBe(200);
+    expect(g.body.length).toBe(0);
+    const big = randomBytes(300_000); // > 65535: the client waits for our WINDOW_UPDATEs, we for its
+    const p = await call("POST", big);
+    expect(p.status).toBe(200);
+    expect(p.sha).toBe(sha(big));
+    expect(p.body.equals(big)).toBe(true);
+  });
+
+  test("a body above maxBody is refused with RST_STREAM; the connection serves on", async () => {
+    const l = serve(echo, { ...DEFAULT_H2_LIMITS, maxBody: 1000 });
+    const client = http2.connect(`http://127.0.0.1:${l.port}`);
+    cleanup.push(() => client.close());
+    const refused = await new Promise<number>((resolve) => {
+      const st = client.request({ ":method": "POST", ":path": "/" });
+      st.on("close", () => resolve(st.rstCode));
+      st.on("error", () => {});
+      st.resume();
+      st.end(Buffer.alloc(5000));
+    });
+    expect(refused).toBe(http2.constants.NGHTTP2_CANCEL);
+    const ok = await new Promise<number>((resolve) => {
+      const st = client.request({ ":method": "GET", ":path": "/" });
+      st.on("response", (h) => resolve(Number(h[":status"])));
+      st.resume();
+    });
+    expect(ok).toBe(200);
+  });
+});
+
+describe("client role, node:http2 as the server", () => {
+  test("a POST larger than the server's window, a header block that needs CONTINUATION, a large answer", async () => {
+    const answer = randomBytes(200_000);
+    const server = http2.createServer({ maxHeaderListPairs: 2000, settings: { maxHeaderListSize: 1 << 20 } });
+    server.on("stream", (st: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => {
+      const chunks: Buffer[] = [];
+      st.on("data", (d: Buffer) => chunks.push(d));
+      st.on("end", () => {
+        const got = Buffer.concat(chunks);
+        st.respond({ ":status": 201, "x-sha": sha(got), "x-long": String(h["x-long"]).length });
+        st.end(answer);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    cleanup.push(() => server.close());
+    const port = (server.address() as { port: number }).port;
+    const c = await connect(port);
+    const body = randomBytes(250_000);
+    const long = "v".repeat(20_000); // one block > 16384 octets: HEADERS + CONTINUATION
+    const r = await request(c, [...get("/p", port).map((x) => (x === "GET" ? "POST" : x)), "x-long", long], body);
+    expect(field(r.fields, ":status")).toBe("201");
+    expect(field(r.fields, "x-sha")).toBe(sha(body));
+    expect(field(r.fields, "x-long")).toBe(String(long.length));
+    expect(r.body!.equals(answer)).toBe(true);
+  });
+});
+
+describe("our client to our server", () => {
+  test("300 concurrent requests beyond the server's 10 streams: each answer is its own request's", async () => {
+    const l = serve((c, id, f, b) => setTimeout(() => echo(c, id, f, b), 1), {
+      ...DEFAULT_H2_LIMITS,
+      maxConcurrentStreams: 10,
+    });
+    const c = await connect(l.port);
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        request(c, get(`/n/${i}`, l.port), i % 3 ? Buffer.from(`body ${i}`) : null),
+      ),
+    );
+    answers.forEach((a, i) => {
+      expect(field(a.fields, "x-path")).toBe(`/n/${i}`);
+      expect(a.body?.toString() ?? null).toBe(i % 3 ? `body ${i}` : null);
+    });
+  });
+});
+
+describe("connection errors", () => {
+  /** raw octets to our server; resolves with what it wrote back before closing */
+  async function raw(port: number, bytes: Buffer): Promise<Buffer> {
+    const got: Buffer[] = [];
+    return new Promise((resolve) => {
+      void Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open: (s) => void s.write(bytes),
+          data: (_s, d) => void got.push(Buffer.from(d)),
+          close: () => resolve(Buffer.concat(got)),
+          error: () => resolve(Buffer.concat(got)),
+        },
+      });
+    });
+  }
+  /** the error code of the GOAWAY frame among the frames */
+  function goawayCode(b: Buffer): number | null {
+    for (let off = 0; off + 9 <= b.length; ) {
+      const len = b.readUIntBE(off, 3);
+      if (b[off + 3] === 7) return b.readUInt32BE(off + 13);
+      off += 9 + len;
+    }
+    return null;
+  }
+  const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  const frame = (type: number, flags: number, id: number, payload: Buffer) => {
+    const h = Buffer.alloc(9);
+    h.writeUIntBE(payload.length, 0, 3);
+    h[3] = type;
+    h[4] = flags;
+    h.writeUInt32BE(id, 5);
+    return Buffer.concat([h, payload]);
+  };
+  const settings = frame(4, 0, 0, Buffer.alloc(0));
+
+  test("a wrong preface: GOAWAY PROTOCOL_ERROR and the connection closed", async () => {
+    const l = serve(echo);
+    expect(goawayCode(await raw(l.port, Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")))).toBe(1);
+  });
+
+  test("DATA on stream 0, HEADERS on an even stream, a frame above 16384: the right codes", async () => {
+    const l = serve(echo);
+    expect(goawayCode(await raw(l.port, Buffer.concat([PREFACE, settings, frame(0, 1, 0, Buffer.from("x"))])))).toBe(1);
+    expect(goawayCode(await raw(l.port, Buffer.concat([PREFACE, settings, frame(1, 5, 2, Buffer.from([0x82]))])))).toBe(
+      1,
+    );
+    const oversize = Buffer.concat([PREFACE, settings, frame(0, 0, 1, Buffer.alloc(16385))]);
+    expect(goawayCode(await raw(l.port, oversize))).toBe(6);
+  });
+
+  test("an undecodable header block: GOAWAY COMPRESSION_ERROR", async () => {
+    const l = serve(echo);
+    const bad = Buffer.concat([PREFACE, settings, frame(1, 5, 1, Buffer.from([0x80]))]); // index 0
+    expect(goawayCode(await raw(l.port, bad))).toBe(9);
+  });
+
+  test("a header block in CONTINUATIONs beyond maxHeaderList: GOAWAY ENHANCE_YOUR_CALM", async () => {
+    const l = serve(echo, { ...DEFAULT_H2_LIMITS, maxHeaderList: 4096 });
+    const parts = [frame(1, 0, 1, Buffer.alloc(3000, 0x82))];
+    for (let i = 0; i < 3; i++) parts.push(frame(9, 0, 1, Buffer.alloc(3000, 0x82)));
+    expect(goawayCode(await raw(l.port, Buffer.concat([PREFACE, settings, ...parts])))).toBe(11);
+  });
+});

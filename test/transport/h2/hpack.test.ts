@@ -1,0 +1,138 @@
+// HPACK (src/transport/h2/hpack.ts): the decoder against the examples of RFC 7541 appendix C (one decoder per
+// sequence: the dynamic table carries over), its refusals, and the encoder's blocks decoded back, with a dynamic
+// table that must stay in step across many blocks and a size change.
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { HpackDecoder, HpackEncoder, HpackError } from "../../../src/transport/h2/hpack.ts";
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
+const pairs = (f: string[]) => {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < f.length; i += 2) out.push([f[i]!, f[i + 1]!]);
+  return out;
+};
+
+describe("HpackDecoder: RFC 7541 appendix C", () => {
+  test("C.3: requests without Huffman, the dynamic table carried from block to block", () => {
+    const d = new HpackDecoder();
+    expect(pairs(d.decode(hex("828684410f7777772e6578616d706c652e636f6d")))).toEqual([
+      [":method", "GET"],
+      [":scheme", "http"],
+      [":path", "/"],
+      [":authority", "www.example.com"],
+    ]);
+    expect(pairs(d.decode(hex("828684be58086e6f2d6361636865")))).toEqual([
+      [":method", "GET"],
+      [":scheme", "http"],
+      [":path", "/"],
+      [":authority", "www.example.com"],
+      ["cache-control", "no-cache"],
+    ]);
+    expect(pairs(d.decode(hex("828785bf400a637573746f6d2d6b65790c637573746f6d2d76616c7565")))).toEqual([
+      [":method", "GET"],
+      [":scheme", "https"],
+      [":path", "/index.html"],
+      [":authority", "www.example.com"],
+      ["custom-key", "custom-value"],
+    ]);
+  });
+
+  test("C.4: the same requests with Huffman-coded strings", () => {
+    const d = new HpackDecoder();
+    expect(pairs(d.decode(hex("828684418cf1e3c2e5f23a6ba0ab90f4ff")))[3]).toEqual([":authority", "www.example.com"]);
+    expect(pairs(d.decode(hex("828684be5886a8eb10649cbf")))[4]).toEqual(["cache-control", "no-cache"]);
+    expect(pairs(d.decode(hex("828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf")))[4]).toEqual([
+      "custom-key",
+      "custom-value",
+    ]);
+  });
+
+  test("C.6: responses with Huffman and a 256-octet table that evicts", () => {
+    const d = new HpackDecoder(256);
+    const r1 = d.decode(
+      hex(
+        "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b97c8e9ae82ae43d3",
+      ),
+    );
+    expect(pairs(r1)).toEqual([
+      [":status", "302"],
+      ["cache-control", "private"],
+      ["date", "Mon, 21 Oct 2013 20:13:21 GMT"],
+      ["location", "https://www.example.com"],
+    ]);
+    // ":status: 307" evicts ":status: 302"; the other three come from the table
+    expect(pairs(d.decode(hex("4883640effc1c0bf")))).toEqual([
+      [":status", "307"],
+      ["cache-control", "private"],
+      ["date", "Mon, 21 Oct 2013 20:13:21 GMT"],
+      ["location", "https://www.example.com"],
+    ]);
+  });
+});
+
+describe("HpackDecoder: refusals", () => {
+  const refused = (block: string, d = new HpackDecoder()) => expect(() => d.decode(hex(block))).toThrow(HpackError);
+
+  test("index 0, an index beyond the tables, a truncated integer or string", () => {
+    refused("80");
+    refused("be"); // dynamic index 62 of an empty table
+    refused("7f"); // literal with a name index that needs continuation octets
+    refused("400a637573746f6d"); // string of 10 octets with 6 present
+  });
+
+  test("Huffman strings: padding longer than 7 bits, padding not of 1s, EOS coded", () => {
+    // a literal field whose name is Huffman-coded and whose value is "b": 'a' is the 5-bit code 00011
+    expect(new HpackDecoder().decode(hex("00 81 1f 01 62"))).toEqual(["a", "b"]); // 00011 + 111 padding
+    refused("00 82 1f ff 01 62"); // 11 bits of padding
+    refused("00 81 18 01 62"); // 00011 + 000: padding not a prefix of EOS
+    refused("00 84 ffffffff 01 62"); // the 30-bit EOS code itself
+  });
+
+  test("a table size update after a field, or above our setting", () => {
+    refused("823f00"); // update (to 31) after ":method: GET"
+    expect(new HpackDecoder().decode(hex("3fe11f 82"))).toEqual([":method", "GET"]); // update to 4096: allowed
+    refused("3fe21f"); // update to 4097 > 4096
+  });
+
+  test("a header list larger than the limit, also when it is made of one-octet indexed fields", () => {
+    const d = new HpackDecoder(4096, 1000);
+    expect(() => d.decode(Buffer.alloc(40, 0x82))).toThrow(HpackError); // 40 × (":method" "GET" + 32) > 1000
+    expect(new HpackDecoder(4096, 1000).decode(Buffer.alloc(20, 0x82)).length).toBe(40);
+  });
+});
+
+describe("HpackEncoder", () => {
+  const field = fc.tuple(
+    fc.constantFrom(":path", "content-type", "accept", "x-custom", "authorization", "date", "content-length", "via"),
+    fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 300 }),
+  );
+
+  test("every block decodes to the fields given, over many blocks sharing one dynamic table", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(field, { maxLength: 12 }), { minLength: 1, maxLength: 30 }), (blocks) => {
+        const e = new HpackEncoder();
+        const d = new HpackDecoder();
+        for (const fields of blocks) {
+          const flat = fields.flat();
+          expect(d.decode(Buffer.from(e.encode(flat)))).toEqual(flat);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test("repeated fields become one-octet indexed fields; a smaller peer table is announced and kept", () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const f = ["content-type", "application/json", "x-custom", "v"];
+    expect(d.decode(Buffer.from(e.encode(f)))).toEqual(f);
+    const again = Buffer.from(e.encode(f));
+    expect(again.length).toBe(2);
+    expect(d.decode(again)).toEqual(f);
+    e.setMax(0);
+    const shrunk = Buffer.from(e.encode(f));
+    expect(shrunk[0]).toBe(0x20); // dynamic table size update to 0 first (§6.3)
+    expect(d.decode(shrunk)).toEqual(f);
+    expect(d.decode(Buffer.from(e.encode(f)))).toEqual(f);
+  });
+});
