@@ -5,8 +5,9 @@
 //            same shape as cSEPP → N32 → pSEPP without any SEPP logic (the baseline of the target)
 //   prins    h2load → cSEPP (SBI, h2c) ─N32-f PRINS (JWE, TLS 1.3 mutual)─► pSEPP → NF (h2c)
 //   tls      h2load → cSEPP ─N32-f TLS mode (plain HTTP/2 relay over TLS 1.3 mutual)─► pSEPP → NF
-//   bun-chain, bun-native-chain   the chain's two hops as Bun proxies without SEPP logic, on node:http2 and on
-//            Bun.serve({http2}) + fetch({protocol: "http2"}) (the runtime's floor, issue 11 §1)
+//   bun-chain, bun-native-chain, bun-raw-chain   the chain's two hops as Bun proxies without SEPP logic, on
+//            node:http2, on Bun.serve({http2}) + fetch({protocol: "http2"}) (issue 11 §1), and on our own HTTP/2
+//            layer over Bun's sockets (src/transport/h2/)
 //   nf-node  the NF on the other HTTP/2 engine
 // Every scenario is set up first; then --rounds (default 3) rounds run each scenario once, alternating, and the
 // medians (and the min–max of req/s) over the rounds are printed. --quick: 1 s runs, to check it works.
@@ -412,10 +413,15 @@ async function main() {
   const chain = by("chain");
   const bunChain = by("bun-chain");
   const native = by("bun-native-chain");
-  if (chain && (bunChain || native))
-    console.log(
-      `# runtime floor: ${bunChain ? `bun-chain / nghttpx-chain = ${(bunChain.rps / chain.rps).toFixed(2)}` : ""}${bunChain && native ? "; " : ""}${native ? `bun-native-chain / nghttpx-chain = ${(native.rps / chain.rps).toFixed(2)}` : ""}${prins && bunChain ? `; prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}` : ""}`,
-    );
+  const raw = by("bun-raw-chain");
+  // how far each HTTP/2 stack of this runtime is from the nghttpx chain, and the SEPP from the node:http2 one
+  const floor = [
+    bunChain && `bun-chain / nghttpx-chain = ${(bunChain.rps / (chain?.rps ?? 0)).toFixed(2)}`,
+    native && `bun-native-chain / nghttpx-chain = ${(native.rps / (chain?.rps ?? 0)).toFixed(2)}`,
+    raw && `bun-raw-chain / nghttpx-chain = ${(raw.rps / (chain?.rps ?? 0)).toFixed(2)}`,
+    prins && bunChain && `prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}`,
+  ].filter(Boolean);
+  if (chain && floor.length) console.log(`# runtime floor: ${floor.join("; ")}`);
   // Where this machine has no core to spare for a second worker: how the kernel placed the load on the workers
   // bounds what they could give with a core each. The busiest worker serves `busiest` % of the requests' worker CPU,
   // so N workers can serve at most 100/busiest times one (even placement: N×); a projection from the measured
