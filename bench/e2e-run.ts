@@ -5,9 +5,9 @@
 //            same shape as cSEPP → N32 → pSEPP without any SEPP logic (the baseline of the target)
 //   prins    h2load → cSEPP (SBI, h2c) ─N32-f PRINS (JWE, TLS 1.3 mutual)─► pSEPP → NF (h2c)
 //   tls      h2load → cSEPP ─N32-f TLS mode (plain HTTP/2 relay over TLS 1.3 mutual)─► pSEPP → NF
-//   bun-chain, bun-native-chain, bun-raw-chain   the chain's two hops as Bun proxies without SEPP logic, on
-//            node:http2, on Bun.serve({http2}) + fetch({protocol: "http2"}) (issue 11 §1), and on our own HTTP/2
-//            layer over Bun's sockets (src/transport/h2/)
+//   bun-chain, bun-native-chain, bun-raw-chain, bun-nodesock-chain   the chain's two hops as Bun proxies without
+//            SEPP logic, on node:http2, on Bun.serve({http2}) + fetch({protocol: "http2"}) (issue 11 §1), and on our
+//            own HTTP/2 layer (src/transport/h2/) over Bun's sockets and over node:net / node:tls sockets
 //   nf-node  the NF on the other HTTP/2 engine
 // Every scenario is set up first; then --rounds (default 3) rounds run each scenario once, alternating, and the
 // medians (and the min–max of req/s) over the rounds are printed. --quick: 1 s runs, to check it works.
@@ -184,6 +184,7 @@ async function main() {
       ["bun-chain", "bench/e2e-bunproxy.ts"],
       ["bun-native-chain", "bench/e2e-bunproxy-native.ts"],
       ["bun-raw-chain", "bench/e2e-bunproxy-raw.ts"],
+      ["bun-nodesock-chain", "bench/e2e-bunproxy-nodesock.ts"],
     ] as const) {
       if (!o.only.has(name)) continue;
       const pki = await writePair({ dir: join(dir, `${name}-pki`), homeProducers: { [HOME_UDM]: nfPort } });
@@ -218,7 +219,14 @@ async function main() {
           servername: HOME.fqdn,
         },
       });
-      const tag = name === "bun-chain" ? "bun" : name === "bun-raw-chain" ? "raw" : "native";
+      const tag =
+        name === "bun-chain"
+          ? "bun"
+          : name === "bun-raw-chain"
+            ? "raw"
+            : name === "bun-nodesock-chain"
+              ? "nsock"
+              : "native";
       scenarios.push({
         name,
         url: `http://127.0.0.1:${a.port}${PATH}`,
@@ -414,11 +422,13 @@ async function main() {
   const bunChain = by("bun-chain");
   const native = by("bun-native-chain");
   const raw = by("bun-raw-chain");
+  const nodesock = by("bun-nodesock-chain");
   // how far each HTTP/2 stack of this runtime is from the nghttpx chain, and the SEPP from the node:http2 one
   const floor = [
     bunChain && `bun-chain / nghttpx-chain = ${(bunChain.rps / (chain?.rps ?? 0)).toFixed(2)}`,
     native && `bun-native-chain / nghttpx-chain = ${(native.rps / (chain?.rps ?? 0)).toFixed(2)}`,
     raw && `bun-raw-chain / nghttpx-chain = ${(raw.rps / (chain?.rps ?? 0)).toFixed(2)}`,
+    nodesock && `bun-nodesock-chain / nghttpx-chain = ${(nodesock.rps / (chain?.rps ?? 0)).toFixed(2)}`,
     prins && bunChain && `prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}`,
   ].filter(Boolean);
   if (chain && floor.length) console.log(`# runtime floor: ${floor.join("; ")}`);

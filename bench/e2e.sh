@@ -12,5 +12,5 @@ for tool in h2load nghttpx; do
 done
 BUN=./node_modules/.bin/bun
 [ -x "$BUN" ] || BUN=bun
-# bounded: 12 scenarios × 3 rounds × 6 s + warm-ups + start-ups ≈ 6 minutes; hard stop at 540 s
+# bounded: 14 scenarios × 3 rounds × 6 s + warm-ups + start-ups ≈ 7 minutes; hard stop at 540 s
 exec timeout -k 5 540 "$BUN" bench/e2e-run.ts "$@"

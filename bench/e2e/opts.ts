@@ -45,6 +45,7 @@ export function parseArgs(argv: string[]): Opts {
       "bun-chain",
       "bun-native-chain",
       "bun-raw-chain",
+      "bun-nodesock-chain",
       "prins",
       "tls",
       "prins-w1",
@@ -100,7 +101,7 @@ export function parseArgs(argv: string[]): Opts {
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,bun-raw-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2,psepp-tls-w2-handoff, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --peer-connections n, --n32f-streams n, --handoff least-loaded|off)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,bun-raw-chain,bun-nodesock-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2,psepp-tls-w2-handoff, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --peer-connections n, --n32f-streams n, --handoff least-loaded|off)`,
       );
   }
   return o;

@@ -1,13 +1,14 @@
-// src/datapath/producer-clients.ts — the pSEPP's HTTP/2 sessions to producers in its own network (TS 29.500
+// src/datapath/producer-clients.ts — the pSEPP's HTTP/2 connections to producers in its own network (TS 29.500
 // 5.2: h2c with prior knowledge or TLS), one per origin, bounded in number (the oldest is closed) and closed when
-// idle. The address is resolved here (sbi.staticHosts first) and checked against the peer's egress policy before
+// idle. HTTP/2 is src/transport/h2/ on a node:net / node:tls socket. The address is resolved here (sbi.staticHosts first) and checked against the peer's egress policy before
 // connecting, so that DNS cannot lead around the allow-list (DNS rebinding; N32-PROFILE P8). Requests go through
 // upstream.ts requestOn (bounded in time and size, cancellable).
-import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { lookup } from "node:dns/promises";
 import { armTimer, disarmTimer } from "../timers.ts";
+import type { H2Conn } from "../transport/h2/conn.ts";
+import { attachNodeSocket } from "../transport/h2/node-socket.ts";
 import { requestOn, UpstreamError, type UpstreamRequest, type UpstreamResponse } from "./upstream.ts";
 
 export interface ProducerClientsOptions {
@@ -26,8 +27,8 @@ export interface ProducerClientsOptions {
 export type AddressCheck = (address: string) => { ok: true } | { ok: false; detail: string };
 
 export class ProducerClients {
-  readonly #sessions = new Map<string, http2.ClientHttp2Session>();
-  readonly #connecting = new Map<string, Promise<http2.ClientHttp2Session>>();
+  readonly #sessions = new Map<string, H2Conn>();
+  readonly #connecting = new Map<string, Promise<H2Conn>>();
   constructor(private readonly opts: ProducerClientsOptions) {}
 
   get size(): number {
@@ -41,17 +42,14 @@ export class ProducerClients {
   ): Promise<UpstreamResponse> {
     // an open session to the origin: send at once (no extra promise turn on the hot path)
     const s = this.#sessions.get(`${target.scheme}://${target.host}:${target.port}`);
-    if (s && !s.closed && !s.destroyed) return requestOn(s, r);
-    return this.#session(target, check).then((session) => requestOn(session, r));
+    if (s && !s.closed) return requestOn(s, target.scheme, r);
+    return this.#session(target, check).then((session) => requestOn(session, target.scheme, r));
   }
 
-  #session(
-    t: { scheme: "http" | "https"; host: string; port: number },
-    check: AddressCheck,
-  ): Promise<http2.ClientHttp2Session> {
+  #session(t: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck): Promise<H2Conn> {
     const key = `${t.scheme}://${t.host}:${t.port}`;
     const s = this.#sessions.get(key);
-    if (s && !s.closed && !s.destroyed) return Promise.resolve(s);
+    if (s && !s.closed) return Promise.resolve(s);
     let p = this.#connecting.get(key);
     if (!p) {
       p = this.#connect(key, t, check).finally(() => this.#connecting.delete(key));
@@ -64,10 +62,10 @@ export class ProducerClients {
     key: string,
     t: { scheme: "http" | "https"; host: string; port: number },
     check: AddressCheck,
-  ): Promise<http2.ClientHttp2Session> {
+  ): Promise<H2Conn> {
     if (this.#sessions.size >= this.opts.maxSessions) {
       // evict the oldest idle-looking session to stay bounded
-      const [oldKey, old] = this.#sessions.entries().next().value as [string, http2.ClientHttp2Session];
+      const [oldKey, old] = this.#sessions.entries().next().value as [string, H2Conn];
       this.#sessions.delete(oldKey);
       old.close();
     }
@@ -87,36 +85,37 @@ export class ProducerClients {
         if (done) return;
         done = true;
         disarmTimer(timer);
-        session.destroy();
+        socket.destroy();
         reject(new UpstreamError("connect", msg));
       };
       const timer = armTimer(() => fail(`connect to ${t.host}:${t.port} timed out`), this.opts.connectTimeoutMs);
-      const session =
+      const socket =
         t.scheme === "http"
-          ? http2.connect(`http://${t.host}:${t.port}`, {
-              createConnection: () => net.connect({ host: address, port: t.port }),
-            })
-          : http2.connect(`https://${t.host}:${t.port}`, {
-              createConnection: () =>
-                tls.connect({
-                  host: address,
-                  port: t.port,
-                  servername: net.isIP(t.host) ? undefined : t.host,
-                  ALPNProtocols: ["h2"],
-                  ca: this.opts.ca?.length ? this.opts.ca : undefined,
-                  minVersion: "TLSv1.2",
-                }),
+          ? net.connect({ host: address, port: t.port })
+          : tls.connect({
+              host: address,
+              port: t.port,
+              servername: net.isIP(t.host) ? undefined : t.host,
+              ALPNProtocols: ["h2"],
+              ca: this.opts.ca?.length ? this.opts.ca : undefined,
+              minVersion: "TLSv1.2",
             });
-      session.once("error", (e) => fail(`${t.host}:${t.port}: ${e.message}`));
-      session.once("connect", () => {
+      socket.once("error", (e) => fail(`${t.host}:${t.port}: ${e.message}`));
+      socket.once(t.scheme === "http" ? "connect" : "secureConnect", () => {
         if (done) return;
+        if (t.scheme === "https" && (socket as tls.TLSSocket).alpnProtocol !== "h2")
+          return fail(`${t.host}:${t.port} did not negotiate HTTP/2 (ALPN h2)`);
         done = true;
         disarmTimer(timer);
-        session.on("error", () => this.#sessions.get(key) === session && this.#sessions.delete(key));
-        session.on("close", () => this.#sessions.get(key) === session && this.#sessions.delete(key));
-        session.setTimeout(this.opts.idleMs ?? 60_000, () => session.close());
-        this.#sessions.set(key, session);
-        resolve(session);
+        socket.setNoDelay(true);
+        const conn = attachNodeSocket(socket, "client");
+        conn.onEnd = () => {
+          if (this.#sessions.get(key) === conn) this.#sessions.delete(key);
+        };
+        // closed when nothing was read or written this long (node:http2's session timeout did the same)
+        socket.setTimeout(this.opts.idleMs ?? 60_000, () => conn.close());
+        this.#sessions.set(key, conn);
+        resolve(conn);
       });
     });
   }

@@ -1,11 +1,11 @@
 // src/datapath/upstream.ts — what every HTTP/2 client of the data path shares (TS 29.500 5.2; N32-PROFILE P8,
 // P11): the failure kinds (UpstreamError: connect, timeout, reset, too large, cancelled, refused address) with the
-// ProblemDetails each stands for, the request and response shapes, and `requestOn`, one bounded request on a
-// node:http2 session (time, response size, cancellation when the NF's stream goes away). The sessions themselves
+// ProblemDetails each stands for, the request and response shapes, and `requestOn`, one bounded request on an
+// HTTP/2 connection (time, response size, cancellation when the NF's stream goes away). The connections themselves
 // are producer-clients.ts (pSEPP → our producers) and n32f-clients.ts (cSEPP → a peer over N32-f, next hops by
 // n32f-hops.ts).
-import http2 from "node:http2";
 import type { CancelSignal } from "../transport/h2client.ts";
+import type { H2Conn, H2StreamError, OnResponse } from "../transport/h2/conn.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
 import { SeppError } from "../errors.ts";
 
@@ -51,62 +51,53 @@ export interface UpstreamRequest {
   signal?: CancelSignal;
 }
 
-/** Send one request on a session and collect the response (bounded). */
-export function requestOn(session: http2.ClientHttp2Session, r: UpstreamRequest): Promise<UpstreamResponse> {
+/**
+ * Send one request on a connection (src/transport/h2/conn.ts) and collect the response: within `timeoutMs`, a body
+ * of at most `maxBodyBytes` (the stream is reset above it), given up (RST_STREAM CANCEL) when `signal` aborts.
+ */
+export function requestOn(conn: H2Conn, scheme: string, r: UpstreamRequest): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     if (r.signal?.aborted) return reject(new UpstreamError("cancelled", "cancelled by the client"));
-    const out: http2.OutgoingHttpHeaders = { ":method": r.method, ":path": r.path, ":authority": r.authority };
-    for (const [n, v] of r.headers) {
-      const prev = out[n];
-      out[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
-    }
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = session.request(out, { endStream: !r.body || r.body.length === 0 });
-    } catch (e) {
-      return reject(new UpstreamError("connect", `request failed: ${(e as Error).message}`));
-    }
-    let settled = false;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let status = 0;
-    const headers: Array<[string, string]> = [];
+    const fields = [":method", r.method, ":scheme", scheme, ":authority", r.authority, ":path", r.path];
+    for (const [n, v] of r.headers) fields.push(n, v);
     const onAbort = () => finish(new UpstreamError("cancelled", "cancelled by the client"));
-    const finish = (err: UpstreamError | null) => {
-      if (settled) return;
-      settled = true;
-      disarmTimer(timer);
-      r.signal?.removeEventListener("abort", onAbort);
-      if (err) {
-        if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
-        reject(err);
-      } else resolve({ status, headers, body: size === 0 ? new Uint8Array(0) : Buffer.concat(chunks, size) });
-    };
     const timer = armTimer(
       () => finish(new UpstreamError("timeout", `no answer within ${r.timeoutMs} ms`)),
       r.timeoutMs,
     );
+    let settled = false;
+    const finish = (err: UpstreamError | null, res?: UpstreamResponse) => {
+      if (settled) return;
+      settled = true;
+      disarmTimer(timer);
+      r.signal?.removeEventListener("abort", onAbort);
+      if (!err) return resolve(res!);
+      conn.cancel(done);
+      reject(err);
+    };
+    const done: OnResponse = (err, f, body) => {
+      if (err) return finish(new UpstreamError(FAILURE[err.kind], err.message));
+      const headers: Array<[string, string]> = [];
+      for (let i = 2; i < f.length; i += 2) headers.push([f[i]!, f[i + 1]!]);
+      finish(null, { status: Number(f[1]), headers, body: body ?? EMPTY });
+    };
     r.signal?.addEventListener("abort", onAbort, { once: true });
-    stream.on("response", (h) => {
-      status = Number(h[":status"]);
-      for (const k in h) {
-        const v = h[k];
-        if (k.charCodeAt(0) === 58 /* ":" */ || v === undefined) continue;
-        if (Array.isArray(v)) for (const x of v) headers.push([k, x]);
-        else headers.push([k, String(v)]);
-      }
-    });
-    stream.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > r.maxBodyBytes)
-        return finish(new UpstreamError("too-large", `response body over ${r.maxBodyBytes} octets`));
-      chunks.push(c);
-    });
-    // a stream reset before any :status ends without a response: that is a reset, not an answer
-    stream.on("end", () => finish(status ? null : new UpstreamError("reset", "stream ended without a response")));
-    // no Error (stack capture) is built for the close that follows every completed response
-    stream.on("error", (e) => settled || finish(new UpstreamError("reset", e.message)));
-    stream.on("close", () => settled || finish(new UpstreamError("reset", "stream closed before the response ended")));
-    if (r.body?.length) stream.end(r.body);
+    conn.request(
+      fields,
+      r.body?.length ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.length) : null,
+      done,
+      r.maxBodyBytes,
+    );
   });
 }
+
+const EMPTY = new Uint8Array(0);
+/** how a failure of the HTTP/2 layer reads to the data path */
+const FAILURE: Record<H2StreamError["kind"], UpstreamFailure> = {
+  closed: "reset",
+  reset: "reset",
+  refused: "reset",
+  malformed: "reset",
+  cancelled: "cancelled",
+  "too-large": "too-large",
+};

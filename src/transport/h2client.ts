@@ -1,8 +1,8 @@
 // src/transport/h2client.ts — N32 client sessions: HTTP/2 over mutual TLS with our certificate, SNI
 // (TS 33.501 13.1.0), the server verified against the per-PLMN trust anchors (P9) and its expected
-// dNSName, bounded timeouts and response sizes. The TLS socket is created here (tls.connect) and handed
-// to http2, so the TLS exporter of the very connection is available to the N32-c initiator (P1).
-import http2 from "node:http2";
+// dNSName, bounded timeouts and response sizes. The TLS socket is created here (tls.connect) and carries our
+// HTTP/2 layer (src/transport/h2/), so the TLS exporter of the very connection is available to the N32-c
+// initiator (P1).
 import tls from "node:tls";
 import { isIP } from "node:net";
 import type { X509Certificate } from "node:crypto";
@@ -13,6 +13,8 @@ import { peerChainOf } from "../pki/trust.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
 import { SeppError } from "../errors.ts";
 import { openTunnel, type TunnelVia } from "./connect-tunnel.ts";
+import type { H2Conn, OnResponse } from "./h2/conn.ts";
+import { attachNodeSocket } from "./h2/node-socket.ts";
 
 export interface H2ClientOptions {
   /** https://host:port of the peer's apiRoot */
@@ -76,28 +78,19 @@ export class H2Client {
   readonly protocol: string | null;
   readonly peerPlmnIds: PlmnId[];
   readonly #socket: tls.TLSSocket;
-  readonly #session: http2.ClientHttp2Session;
+  readonly #conn: H2Conn;
   readonly #authority: string;
-  #closed = false;
-  readonly #inflight = new Set<(e: Error) => void>();
 
-  private constructor(socket: tls.TLSSocket, session: http2.ClientHttp2Session, authority: string, plmnIds: PlmnId[]) {
+  private constructor(socket: tls.TLSSocket, conn: H2Conn, authority: string, plmnIds: PlmnId[]) {
     this.#socket = socket;
-    this.#session = session;
+    this.#conn = conn;
     this.#authority = authority;
     this.protocol = socket.getProtocol?.() ?? null;
     this.peerPlmnIds = plmnIds;
-    const down = () => {
-      this.#closed = true;
-      for (const f of [...this.#inflight]) f(new H2ConnectError("connection closed"));
-    };
-    session.on("close", down);
-    session.on("error", down);
-    socket.on("close", down);
   }
 
   get closed(): boolean {
-    return this.#closed || this.#session.closed || this.#session.destroyed;
+    return this.#conn.closed;
   }
 
   /** Open a session; rejects (H2ConnectError) on connect failure, timeout, TLS failure, a server certificate that
@@ -163,6 +156,7 @@ export class H2Client {
       socket.once("error", (e) => fail(`TLS connection to ${u.host} failed: ${e.message}`));
       socket.once("close", () => fail(`connection to ${u.host} closed during setup`));
       socket.once("secureConnect", () => {
+        if (settled) return;
         if (socket.alpnProtocol !== "h2") return fail("peer did not negotiate HTTP/2 (ALPN h2)");
         const chain: X509Certificate[] = peerChainOf(socket);
         let plmnIds: PlmnId[] = [];
@@ -177,28 +171,19 @@ export class H2Client {
             return fail(`peer certificate does not name ${o.expectDnsName}`);
           plmnIds = r.plmnIds;
         }
-        const session = http2.connect(`https://${u.host}`, {
-          createConnection: () => socket,
-        } as http2.SecureClientSessionOptions);
-        session.once("error", (e) => fail(`HTTP/2 session failed: ${e.message}`));
-        const ready = () => {
-          if (settled) return;
-          settled = true;
-          disarmTimer(timer);
-          socket.removeAllListeners("close");
-          socket.on("error", () => {});
-          if (tunnel) {
-            // the tunnel lives as long as the TLS connection inside it, and the other way round
-            tunnel.on("error", () => {});
-            tunnel.once("close", () => socket.destroy());
-            socket.once("close", () => tunnel.destroy());
-          }
-          resolve(new H2Client(socket, session, o.authority ?? u.host, plmnIds));
-        };
-        // a session over an already connected socket is usable at once; "connect" may have fired already
-        if ((session as unknown as { connecting?: boolean }).connecting === false) ready();
-        else session.once("connect", ready);
-        setTimeout(ready, 0);
+        settled = true;
+        disarmTimer(timer);
+        socket.removeAllListeners("close");
+        socket.removeAllListeners("error");
+        socket.setNoDelay(true);
+        const conn = attachNodeSocket(socket, "client");
+        if (tunnel) {
+          // the tunnel lives as long as the TLS connection inside it, and the other way round
+          tunnel.on("error", () => {});
+          tunnel.once("close", () => socket.destroy());
+          socket.once("close", () => tunnel.destroy());
+        }
+        resolve(new H2Client(socket, conn, o.authority ?? u.host, plmnIds));
       });
     });
   }
@@ -229,86 +214,69 @@ export class H2Client {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new H2ConnectError("session closed"));
       if (init.signal?.aborted) return reject(new H2ConnectError("cancelled by the client"));
-      let stream: http2.ClientHttp2Stream;
-      try {
-        stream = this.#session.request({
-          ":method": method,
-          ":path": path,
-          ":authority": this.#authority,
-          ...init.headers,
-        });
-      } catch (e) {
-        return reject(new H2ConnectError(`request failed: ${(e as Error).message}`));
+      const fields = [":method", method, ":scheme", "https", ":authority", this.#authority, ":path", path];
+      for (const k in init.headers) {
+        // a pseudo-header field given by the caller (TLS mode's :authority) replaces ours, in place (§8.3)
+        const at = k.charCodeAt(0) === 58 ? fields.indexOf(k) : -1;
+        if (at >= 0 && at % 2 === 0 && at < 8) fields[at + 1] = init.headers[k]!;
+        else fields.push(k.toLowerCase(), init.headers[k]!);
       }
       let settled = false;
       const finish = (err: Error | null, res?: H2Response) => {
         if (settled) return;
         settled = true;
         disarmTimer(timer);
-        this.#inflight.delete(abort);
         init.signal?.removeEventListener("abort", onCancel);
-        if (err) {
-          stream.close(http2.constants.NGHTTP2_CANCEL);
-          reject(err);
-        } else resolve(res!);
+        if (!err) return resolve(res!);
+        this.#conn.cancel(done);
+        reject(err);
       };
       const timer = armTimer(() => finish(new H2ConnectError(`${method} ${path} timed out`)), init.timeoutMs);
-      const abort = (e: Error) => finish(e);
-      this.#inflight.add(abort);
       // the client that asked for this request went away: cancel the stream (RST_STREAM CANCEL) so the peer stops too
       const onCancel = () => finish(new H2ConnectError("cancelled by the client"));
       init.signal?.addEventListener("abort", onCancel, { once: true });
-      let status = 0;
-      const headers: Record<string, string> = {};
-      const chunks: Buffer[] = [];
-      let size = 0;
-      stream.on("response", (h) => {
-        status = Number(h[":status"]);
-        for (const k in h) {
-          const v = h[k];
-          if (k.charCodeAt(0) !== 58 /* ":" */ && v !== undefined)
-            headers[k] = Array.isArray(v) ? v.join(", ") : String(v);
+      const done: OnResponse = (err, f, b) => {
+        if (err)
+          return finish(
+            new H2ConnectError(
+              err.kind === "too-large" ? "response body over the limit" : `${method} ${path} failed: ${err.message}`,
+            ),
+          );
+        const headers: Record<string, string> = {};
+        for (let i = 2; i < f.length; i += 2) {
+          const prev = headers[f[i]!];
+          headers[f[i]!] = prev === undefined ? f[i + 1]! : `${prev}, ${f[i + 1]}`;
         }
-      });
-      stream.on("data", (c: Buffer) => {
-        size += c.length;
-        if (size > init.maxBodyBytes) return finish(new H2ConnectError("response body over the limit"));
-        chunks.push(c);
-      });
-      stream.on("end", () => {
-        if (status === 0)
-          return finish(new H2ConnectError(`${method} ${path}: stream ended without a response (reset)`));
-        const body: Uint8Array = size === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-        finish(null, { status, headers, body, text: () => UTF8.decode(body) });
-      });
-      // after the response settled, a close is the normal end: build no error object for it (hot path)
-      stream.on("error", (e) => settled || finish(new H2ConnectError(`${method} ${path} failed: ${e.message}`)));
-      stream.on(
-        "close",
-        () => settled || finish(new H2ConnectError(`${method} ${path}: stream closed without a response`)),
+        const body: Uint8Array = b ?? EMPTY;
+        finish(null, { status: Number(f[1]), headers, body, text: () => UTF8.decode(body) });
+      };
+      const body = init.body === undefined ? null : typeof init.body === "string" ? Buffer.from(init.body) : init.body;
+      this.#conn.request(
+        fields,
+        body?.length ? Buffer.from(body.buffer, body.byteOffset, body.length) : null,
+        done,
+        init.maxBodyBytes,
       );
-      if (init.body !== undefined) stream.end(init.body);
-      else stream.end();
     });
   }
 
-  /** Graceful close (GOAWAY), bounded. */
+  /** Graceful close (GOAWAY, the open streams finish), bounded. */
   close(): Promise<void> {
     return new Promise((resolve) => {
-      if (this.#session.closed || this.#session.destroyed) {
+      if (this.#conn.closed) {
         this.#socket.destroy();
         return resolve();
       }
       const t = armTimer(() => {
-        this.#session.destroy();
         this.#socket.destroy();
         resolve();
       }, 1000);
-      this.#session.close(() => {
+      this.#conn.onEnd = () => {
         disarmTimer(t);
         this.#socket.destroy();
         resolve();
-      });
+      };
+      this.#conn.close();
     });
   }
 }

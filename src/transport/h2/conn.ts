@@ -1,21 +1,31 @@
-// src/transport/h2/conn.ts — one HTTP/2 connection (RFC 9113) on a Bun socket, whole messages in and out (the
-// shape of the SEPP's data path: InboundRequest → OutboundResponse). A server role hands each complete request
-// (fields + body) to onRequest and answers with respond(); a client role sends requests and calls back with the
-// complete response. All frames of one socket read are parsed in one pass, and what they cause on any connection
-// is written with one socket write per connection at the end of that read (flushAll). Flow control both ways
-// (§5.2, §6.9), SETTINGS, PING, GOAWAY, RST_STREAM, CONTINUATION and padding; priorities ignored (§5.3.2 allows
-// it), no server push (ENABLE_PUSH 0). A connection error ends the connection with GOAWAY (§5.4.1).
-// Not yet the SEPP's data path (which runs on node:http2 with its border guards, src/transport/h2server.ts):
-// bench:e2e measures it as `bun-raw-chain` (docs/PERFORMANCE.md "HTTP/2 on Bun's sockets").
-import type { Socket } from "bun";
+// src/transport/h2/conn.ts — one HTTP/2 connection (RFC 9113) on a socket, whole messages in and out (the shape of
+// the SEPP's data path: a request with its body, a response with its body). A server role hands each complete,
+// well-formed request to onRequest and answers with respond(); a client role sends requests and calls back once
+// per request with the complete response or the reason there is none. All frames of one socket read are parsed
+// in one pass, and what they cause on any connection leaves in one socket write per connection at the end of that
+// read (out.ts). Flow control both ways (§5.2, §6.9), SETTINGS, PING, GOAWAY, RST_STREAM, CONTINUATION, padding;
+// priorities ignored (§5.3.2), no server push (ENABLE_PUSH 0); malformed messages are stream errors (fields.ts).
+// A connection error ends the connection with GOAWAY (§5.4.1). The socket is the caller's: node-socket.ts joins
+// a node:net/node:tls socket (whose TLS checks stay as they are), a Bun socket fits as it is.
 import * as F from "./frames.ts";
+import { declaredLength, malformedRequest, malformedResponse } from "./fields.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
-import { SocketOut, flushAll, schedule } from "./out.ts";
-import { DEFAULT_H2_LIMITS, type H2Limits, type OnResponse, type Stream, newStream } from "./stream.ts";
+import { type H2Socket, SocketOut, flushAll, schedule } from "./out.ts";
+import {
+  DEFAULT_H2_LIMITS,
+  type H2Limits,
+  H2StreamError,
+  type OnResponse,
+  type Queued,
+  type Stream,
+  newStream,
+} from "./stream.ts";
 
-export { DEFAULT_H2_LIMITS, flushAll, type H2Limits, type OnResponse };
-/** A complete request on a server-role connection: fields are [name, value, …] as received. */
+export { DEFAULT_H2_LIMITS, flushAll, type H2Limits, type H2Socket, H2StreamError, type OnResponse };
+/** A complete request on a server-role connection: fields are [name, value, …] as received, pseudo-fields first. */
 export type OnRequest = (c: H2Conn, stream: number, fields: string[], body: Buffer | null) => void;
+
+const fail = (cb: OnResponse, kind: H2StreamError["kind"], msg: string) => cb(new H2StreamError(kind, msg), [], null);
 
 export class H2Conn {
   readonly #streams = new Map<number, Stream>();
@@ -35,11 +45,14 @@ export class H2Conn {
   #lastPeerStream = 0;
   #nextId = 1;
   #cont: { id: number; flags: number; parts: Buffer[]; size: number } | null = null;
-  #waiting: Array<{ fields: string[]; body: Buffer | null; cb: OnResponse; tries: number }> = [];
+  #waiting: Queued[] = [];
   closed = false;
+  #closing = false;
+  /** called once when the connection ends, whichever side ended it */
+  onEnd: (() => void) | null = null;
 
   constructor(
-    readonly socket: Pick<Socket<unknown>, "write" | "end">,
+    readonly socket: H2Socket,
     readonly role: "server" | "client",
     readonly onRequest: OnRequest = () => {},
     readonly limits: H2Limits = DEFAULT_H2_LIMITS,
@@ -51,12 +64,8 @@ export class H2Conn {
     const settings =
       role === "client"
         ? [F.SETTINGS_ENABLE_PUSH, 0, F.SETTINGS_INITIAL_WINDOW_SIZE, limits.streamWindow]
-        : [
-            F.SETTINGS_MAX_CONCURRENT_STREAMS,
-            limits.maxConcurrentStreams,
-            F.SETTINGS_INITIAL_WINDOW_SIZE,
-            limits.streamWindow,
-          ];
+        : [F.SETTINGS_MAX_CONCURRENT_STREAMS, limits.maxConcurrentStreams];
+    if (role === "server") settings.push(F.SETTINGS_INITIAL_WINDOW_SIZE, limits.streamWindow);
     this.#out.header(settings.length * 3, F.SETTINGS, 0, 0);
     for (let i = 0; i < settings.length; i += 2) {
       this.#out.buf.writeUInt16BE(settings[i]!, this.#out.len);
@@ -65,6 +74,11 @@ export class H2Conn {
     }
     if (limits.connectionWindow > 65535) this.#out.words(F.WINDOW_UPDATE, 0, limits.connectionWindow - 65535);
     schedule(this.#out);
+  }
+
+  /** streams open now (requests in flight) */
+  get streams(): number {
+    return this.#streams.size;
   }
 
   // ---- output ----
@@ -90,7 +104,6 @@ export class H2Conn {
       off += n;
       type = F.CONTINUATION;
     } while (off < block.length);
-    this.#out.dirty();
   }
 
   /** DATA within the connection's and the stream's send windows; the rest waits for WINDOW_UPDATE (§6.9). */
@@ -114,7 +127,21 @@ export class H2Conn {
     }
     s.pending = null;
     this.#blocked.delete(s);
-    if (end && this.role === "server") this.#streams.delete(s.id);
+    if (end && this.role === "server") this.#closeServerStream(s);
+  }
+
+  /** our side of a server stream is done: forget it; a request still arriving is stopped (§8.1: NO_ERROR) */
+  #closeServerStream(s: Stream): void {
+    this.#streams.delete(s.id);
+    if (!s.complete) this.#out.words(F.RST_STREAM, s.id, F.NO_ERROR);
+  }
+
+  #rst(s: Stream, code: number): void {
+    this.#streams.delete(s.id);
+    this.#blocked.delete(s);
+    this.#out.words(F.RST_STREAM, s.id, code);
+    schedule(this.#out);
+    this.#endIfDone();
   }
 
   // ---- server role ----
@@ -125,70 +152,87 @@ export class H2Conn {
     if (!s || this.closed) return;
     this.#headers(id, fields, !body?.length);
     if (body?.length) this.#data(s, body, true);
-    else this.#streams.delete(id);
+    else this.#closeServerStream(s);
     schedule(this.#out);
+    this.#endIfDone();
+  }
+
+  /** whether a request stream is still open (not reset by the client, not answered) */
+  isOpen(id: number): boolean {
+    return this.#streams.has(id);
   }
 
   reset(id: number, code = F.CANCEL): void {
     const s = this.#streams.get(id);
-    if (!s || this.closed) return;
-    this.#streams.delete(id);
-    this.#blocked.delete(s);
-    this.#out.words(F.RST_STREAM, id, code);
-    schedule(this.#out);
+    if (s && !this.closed) this.#rst(s, code);
   }
 
   // ---- client role ----
 
-  /** A request: fields start with the pseudo-header fields (§8.3.1). The callback runs exactly once. */
-  request(fields: string[], body: Buffer | null, cb: OnResponse, tries = 0): void {
-    if (this.closed) {
-      cb(new Error("connection closed"), [], null);
-      return;
-    }
+  /**
+   * A request: fields start with the pseudo-header fields (§8.3.1). The callback runs exactly once; a response body
+   * over `maxBody` resets the stream and fails it ("too-large").
+   */
+  request(fields: string[], body: Buffer | null, cb: OnResponse, maxBody = this.limits.maxBody, tries = 0) {
+    if (this.closed || this.#closing) return fail(cb, "closed", "connection closed");
     if (this.#streams.size >= this.#peerMaxStreams) {
-      this.#waiting.push({ fields, body, cb, tries });
+      this.#waiting.push({ fields, body, cb, maxBody, tries });
       return;
     }
-    const s = this.#stream(this.#nextId);
+    const s = newStream(this.#nextId, this.#peerStreamWindow, maxBody);
     this.#nextId += 2;
-    s.cb = cb;
-    s.req = { fields, body, tries };
+    this.#streams.set(s.id, s);
+    s.req = { fields, body, cb, maxBody, tries };
     this.#headers(s.id, fields, !body?.length);
     if (body?.length) this.#data(s, body, true);
     schedule(this.#out);
   }
 
-  #stream(id: number): Stream {
-    const s = newStream(id, this.#peerStreamWindow);
-    this.#streams.set(id, s);
-    return s;
+  /** Gives up the request whose callback is `cb` (RST_STREAM CANCEL when sent); the callback is not called. */
+  cancel(cb: OnResponse): void {
+    const w = this.#waiting.findIndex((q) => q.cb === cb);
+    if (w >= 0) {
+      this.#waiting.splice(w, 1);
+      return;
+    }
+    for (const s of this.#streams.values())
+      if (s.req?.cb === cb) {
+        if (!this.closed) this.#rst(s, F.CANCEL);
+        this.#drainWaiting();
+        return;
+      }
+  }
+
+  #drainWaiting(): void {
+    while (this.#waiting.length && this.#streams.size < this.#peerMaxStreams && !this.closed) {
+      const w = this.#waiting.shift()!;
+      this.request(w.fields, w.body, w.cb, w.maxBody, w.tries);
+    }
   }
 
   // ---- input ----
 
-  onData(d: Buffer): void {
+  onData(d: Buffer) {
     const b = this.#rest ? Buffer.concat([this.#rest, d]) : d;
     let off = 0;
     if (this.#prefaceLeft) {
       const n = Math.min(this.#prefaceLeft, b.length);
       const from = F.PREFACE.length - this.#prefaceLeft;
-      if (F.PREFACE.compare(b, 0, n, from, from + n) !== 0) {
-        this.goaway(F.PROTOCOL_ERROR);
-        return;
-      }
+      if (F.PREFACE.compare(b, 0, n, from, from + n) !== 0) return this.goaway(F.PROTOCOL_ERROR);
       this.#prefaceLeft -= n;
       off = n;
     }
     while (!this.closed && b.length - off >= 9) {
       const len = (b[off]! << 16) | (b[off + 1]! << 8) | b[off + 2]!;
-      if (len > F.DEFAULT_MAX_FRAME) {
-        this.goaway(F.FRAME_SIZE_ERROR);
-        return;
-      }
+      if (len > F.DEFAULT_MAX_FRAME) return this.goaway(F.FRAME_SIZE_ERROR);
       if (b.length - off - 9 < len) break;
+      const type = b[off + 3]!;
+      const flags = b[off + 4]!;
       const id = ((b[off + 5]! & 127) << 24) | (b[off + 6]! << 16) | (b[off + 7]! << 8) | b[off + 8]!;
-      this.#onFrame(b[off + 3]!, b[off + 4]!, id, b, off + 9, off + 9 + len);
+      const err = F.frameError(type, flags, id, len);
+      if (err) return this.goaway(err);
+      if (this.#cont && (type !== F.CONTINUATION || id !== this.#cont.id)) return this.goaway(F.PROTOCOL_ERROR);
+      this.#onFrame(type, flags, id, b, off + 9, off + 9 + len);
       off += 9 + len;
     }
     this.#rest = off < b.length && !this.closed ? Buffer.from(b.subarray(off)) : null;
@@ -196,323 +240,233 @@ export class H2Conn {
     flushAll();
   }
 
-  /** one frame; its payload is b[pos, end) */
-  #onFrame(type: number, flags: number, id: number, b: Buffer, pos: number, end: number): void {
-    if (this.#cont && (type !== F.CONTINUATION || id !== this.#cont.id)) {
-      this.goaway(F.PROTOCOL_ERROR);
-      return;
-    }
-    if (type === F.DATA) {
-      this.#onDataFrame(flags, id, b, pos, end);
-      return;
-    }
+  /** one frame whose header frameError accepted; its payload is b[pos, end) */
+  #onFrame(type: number, flags: number, id: number, b: Buffer, pos: number, end: number) {
+    if (type === F.DATA) return this.#onDataFrame(flags, id, b, pos, end);
     if (type === F.HEADERS) {
-      if (id === 0) {
-        this.goaway(F.PROTOCOL_ERROR);
-        return;
-      }
-      let start = pos;
-      let stop = end;
-      if (flags & F.PADDED) {
-        if (pos >= end) {
-          this.goaway(F.PROTOCOL_ERROR);
-          return;
-        }
-        start++;
-        stop -= b[pos]!;
-      }
-      if (flags & F.PRIORITY) start += 5;
-      if (start > stop) {
-        this.goaway(F.PROTOCOL_ERROR);
-        return;
-      }
-      if (flags & F.END_HEADERS) {
-        this.#onHeaders(id, flags, b, start, stop);
-        return;
-      }
-      this.#cont = { id, flags, parts: [Buffer.from(b.subarray(start, stop))], size: stop - start };
+      const c: [number, number] | null =
+        flags & (F.PADDED | F.PRIORITY) ? F.content(b, pos, end, flags, true) : [pos, end];
+      if (!c) return this.goaway(F.PROTOCOL_ERROR);
+      if (flags & F.END_HEADERS) return this.#onHeaders(id, flags, b, c[0], c[1]);
+      this.#cont = { id, flags, parts: [Buffer.from(b.subarray(c[0], c[1]))], size: c[1] - c[0] };
       return;
     }
     const p = b.subarray(pos, end);
-    switch (type) {
-      case F.CONTINUATION: {
-        const c = this.#cont;
-        if (!c) {
-          this.goaway(F.PROTOCOL_ERROR);
-          return;
-        }
-        c.size += p.length;
-        if (c.size > this.limits.maxHeaderList) {
-          this.goaway(F.ENHANCE_YOUR_CALM);
-          return;
-        }
-        c.parts.push(Buffer.from(p));
-        if (flags & F.END_HEADERS) {
-          this.#cont = null;
-          const block = Buffer.concat(c.parts);
-          this.#onHeaders(id, c.flags, block, 0, block.length);
-        }
-        return;
-      }
-      case F.RST_STREAM: {
-        if (id === 0 || p.length !== 4) {
-          this.goaway(F.PROTOCOL_ERROR);
-          return;
-        }
-        const s = this.#streams.get(id);
-        if (!s) return;
-        this.#streams.delete(id);
-        this.#blocked.delete(s);
-        const code = p.readUInt32BE(0);
-        if (code === F.REFUSED_STREAM && s.req && s.req.tries < 3 && s.cb) {
-          this.#waiting.unshift({ fields: s.req.fields, body: s.req.body, cb: s.cb, tries: s.req.tries + 1 });
-        } else s.cb?.(new Error(`stream reset by the peer (code ${code})`), [], null);
-        this.#drainWaiting();
-        return;
-      }
-      case F.SETTINGS:
-        if (id !== 0) {
-          this.goaway(F.PROTOCOL_ERROR);
-          return;
-        }
-        if (p.length % 6 || (flags & F.ACK && p.length)) {
-          this.goaway(F.FRAME_SIZE_ERROR);
-          return;
-        }
-        if (flags & F.ACK) return;
-        if (!this.#peerSettingsSeen) {
-          this.#peerSettingsSeen = true;
-          this.#peerMaxStreams = Number.POSITIVE_INFINITY; // unless this SETTINGS names a limit
-        }
-        for (let i = 0; i < p.length && !this.closed; i += 6) this.#setting(p.readUInt16BE(i), p.readUInt32BE(i + 2));
-        this.#out.header(0, F.SETTINGS, F.ACK, 0);
-        this.#unblock();
-        {
-          this.#drainWaiting();
-          return;
-        }
-      case F.PUSH_PROMISE: {
-        this.goaway(F.PROTOCOL_ERROR);
-        return;
-      } // we sent ENABLE_PUSH 0; a client never receives it either (§8.4)
-      case F.PING:
-        if (id !== 0) {
-          this.goaway(F.PROTOCOL_ERROR);
-          return;
-        }
-        if (p.length !== 8) {
-          this.goaway(F.FRAME_SIZE_ERROR);
-          return;
-        }
-        if (flags & F.ACK) return;
-        this.#out.header(8, F.PING, F.ACK, 0);
-        this.#out.put(p);
-        this.#out.dirty();
-        return;
-      case F.GOAWAY: {
-        if (id !== 0 || p.length < 8) {
-          this.goaway(F.PROTOCOL_ERROR);
-          return;
-        }
-        const last = p.readUInt32BE(0) & 0x7fffffff;
-        this.#peerMaxStreams = 0; // no new streams on this connection (§6.8)
-        if (this.role === "client")
-          for (const [sid, s] of this.#streams)
-            if (sid > last) {
-              this.#streams.delete(sid);
-              s.cb?.(new Error("the peer is going away (GOAWAY)"), [], null);
-            }
-        for (const w of this.#waiting.splice(0)) w.cb(new Error("the peer is going away (GOAWAY)"), [], null);
-        return;
-      }
-      case F.WINDOW_UPDATE: {
-        if (p.length !== 4) {
-          this.goaway(F.FRAME_SIZE_ERROR);
-          return;
-        }
-        const inc = p.readUInt32BE(0) & 0x7fffffff;
-        if (inc === 0) {
-          this.goaway(F.PROTOCOL_ERROR);
-          return;
-        }
-        if (id === 0) {
-          this.#sendWindow += inc;
-          if (this.#sendWindow > F.MAX_WINDOW) {
-            this.goaway(F.FLOW_CONTROL_ERROR);
-            return;
-          }
-        } else {
-          const s = this.#streams.get(id);
-          if (s) s.sendWindow += inc;
-          if (s && s.sendWindow > F.MAX_WINDOW) {
-            this.reset(id, F.FLOW_CONTROL_ERROR);
-            return;
-          }
-        }
-        this.#unblock();
-        return;
-      }
-      default:
-        return; // PRIORITY and unknown frame types are ignored (§5.5, §5.3.2)
+    if (type === F.CONTINUATION) {
+      const c = this.#cont;
+      if (!c) return this.goaway(F.PROTOCOL_ERROR);
+      c.size += p.length;
+      if (c.size > this.limits.maxHeaderList) return this.goaway(F.ENHANCE_YOUR_CALM);
+      c.parts.push(Buffer.from(p));
+      if (!(flags & F.END_HEADERS)) return;
+      this.#cont = null;
+      const block = Buffer.concat(c.parts);
+      return this.#onHeaders(id, c.flags, block, 0, block.length);
     }
+    if (type === F.RST_STREAM) return this.#onReset(id, p.readUInt32BE(0));
+    if (type === F.SETTINGS) return this.#onSettings(flags, p);
+    if (type === F.PING) {
+      if (flags & F.ACK) return;
+      this.#out.header(8, F.PING, F.ACK, 0);
+      this.#out.put(p);
+      return;
+    }
+    if (type === F.GOAWAY) return this.#onGoaway(p.readUInt32BE(0) & 0x7fffffff);
+    if (type === F.WINDOW_UPDATE) return this.#onWindowUpdate(id, p.readUInt32BE(0) & 0x7fffffff);
+    // PRIORITY and unknown frame types are ignored (§5.3.2, §5.5)
   }
 
-  #setting(k: number, v: number): void {
-    if (k === F.SETTINGS_HEADER_TABLE_SIZE) this.#enc.setMax(v);
-    else if (k === F.SETTINGS_ENABLE_PUSH) {
-      if (v > 1) this.goaway(F.PROTOCOL_ERROR);
-    } else if (k === F.SETTINGS_MAX_CONCURRENT_STREAMS) this.#peerMaxStreams = v;
-    else if (k === F.SETTINGS_INITIAL_WINDOW_SIZE) {
-      if (v > F.MAX_WINDOW) {
-        this.goaway(F.FLOW_CONTROL_ERROR);
-        return;
-      }
-      const delta = v - this.#peerStreamWindow;
-      this.#peerStreamWindow = v;
-      for (const s of this.#streams.values()) s.sendWindow += delta;
-    } else if (k === F.SETTINGS_MAX_FRAME_SIZE) {
-      if (v < 16384 || v > 16777215) {
-        this.goaway(F.PROTOCOL_ERROR);
-        return;
-      }
-      this.#peerMaxFrame = Math.min(v, 65536);
+  #onReset(id: number, code: number): void {
+    const s = this.#streams.get(id);
+    if (!s) return;
+    this.#streams.delete(id);
+    this.#blocked.delete(s);
+    const q = s.req;
+    // refused unprocessed (§8.7): safe to send again, a few times
+    if (q && code === F.REFUSED_STREAM && q.tries < 3) this.#waiting.unshift({ ...q, tries: q.tries + 1 });
+    else if (q) fail(q.cb, code === F.REFUSED_STREAM ? "refused" : "reset", `stream reset by the peer (code ${code})`);
+    this.#drainWaiting();
+  }
+
+  #onSettings(flags: number, p: Buffer) {
+    if (flags & F.ACK) return;
+    if (!this.#peerSettingsSeen) {
+      this.#peerSettingsSeen = true;
+      this.#peerMaxStreams = Number.POSITIVE_INFINITY; // unless this SETTINGS names a limit
     }
+    for (let i = 0; i < p.length && !this.closed; i += 6) {
+      const k = p.readUInt16BE(i);
+      const v = p.readUInt32BE(i + 2);
+      if (k === F.SETTINGS_HEADER_TABLE_SIZE) this.#enc.setMax(v);
+      else if (k === F.SETTINGS_ENABLE_PUSH && v > 1) this.goaway(F.PROTOCOL_ERROR);
+      else if (k === F.SETTINGS_MAX_CONCURRENT_STREAMS) this.#peerMaxStreams = v;
+      else if (k === F.SETTINGS_INITIAL_WINDOW_SIZE) {
+        if (v > F.MAX_WINDOW) return this.goaway(F.FLOW_CONTROL_ERROR);
+        const delta = v - this.#peerStreamWindow;
+        this.#peerStreamWindow = v;
+        for (const s of this.#streams.values()) s.sendWindow += delta;
+      } else if (k === F.SETTINGS_MAX_FRAME_SIZE) {
+        if (v < 16384 || v > 16777215) return this.goaway(F.PROTOCOL_ERROR);
+        this.#peerMaxFrame = Math.min(v, 65536);
+      }
+    }
+    if (this.closed) return;
+    this.#out.header(0, F.SETTINGS, F.ACK, 0);
+    this.#unblock();
+    this.#drainWaiting();
+  }
+
+  #onGoaway(last: number): void {
+    this.#peerMaxStreams = 0; // no new streams on this connection (§6.8); the ones up to `last` may still finish
+    if (this.role === "client")
+      for (const [id, s] of this.#streams)
+        if (id > last) {
+          this.#streams.delete(id);
+          if (s.req) fail(s.req.cb, "refused", "the peer is going away (GOAWAY)");
+        }
+    for (const w of this.#waiting.splice(0)) fail(w.cb, "refused", "the peer is going away (GOAWAY)");
+  }
+
+  #onWindowUpdate(id: number, inc: number) {
+    if (inc === 0) return this.goaway(F.PROTOCOL_ERROR);
+    if (id === 0) {
+      this.#sendWindow += inc;
+      if (this.#sendWindow > F.MAX_WINDOW) return this.goaway(F.FLOW_CONTROL_ERROR);
+    } else {
+      const s = this.#streams.get(id);
+      if (!s) return;
+      s.sendWindow += inc;
+      if (s.sendWindow > F.MAX_WINDOW) return this.reset(id, F.FLOW_CONTROL_ERROR);
+    }
+    this.#unblock();
   }
 
   #unblock(): void {
     for (const s of this.#blocked) if (s.pending) this.#data(s, s.pending, s.pendingEnd);
   }
 
-  #onDataFrame(flags: number, id: number, b: Buffer, pos: number, stop: number): void {
-    const length = stop - pos;
-    if (id === 0) {
-      this.goaway(F.PROTOCOL_ERROR);
-      return;
-    }
-    this.#recvUnacked += length;
-    if (this.#recvUnacked > this.limits.connectionWindow) {
-      this.goaway(F.FLOW_CONTROL_ERROR);
-      return;
-    }
+  #onDataFrame(flags: number, id: number, b: Buffer, pos: number, end: number) {
+    this.#recvUnacked += end - pos;
+    if (this.#recvUnacked > this.limits.connectionWindow) return this.goaway(F.FLOW_CONTROL_ERROR);
     if (this.#recvUnacked >= this.limits.connectionWindow / 2) {
       this.#out.words(F.WINDOW_UPDATE, 0, this.#recvUnacked);
       this.#recvUnacked = 0;
-      this.#out.dirty();
     }
     const s = this.#streams.get(id);
-    if (!s?.fields) {
-      const highest = this.role === "server" ? this.#lastPeerStream : this.#nextId - 2;
-      if (id > highest) {
-        this.goaway(F.PROTOCOL_ERROR);
-        return;
-      } // DATA on an idle stream (§6.1)
-      return; // a stream already closed or reset: counted for the connection window, dropped
+    if (!s?.fields || s.complete) {
+      // DATA on a stream never opened (§6.1), or after END_STREAM (§5.1 half-closed remote: STREAM_CLOSED)
+      if (id > (this.role === "server" ? this.#lastPeerStream : this.#nextId - 2) || s)
+        return this.goaway(F.PROTOCOL_ERROR);
+      return; // a stream we closed or reset: counted for the connection window, dropped
     }
-    let start = pos;
-    let end = stop;
-    if (flags & F.PADDED) {
-      if (pos >= stop) {
-        this.goaway(F.PROTOCOL_ERROR);
+    const c: [number, number] | null = flags & F.PADDED ? F.content(b, pos, end, flags, false) : [pos, end];
+    if (!c) return this.goaway(F.PROTOCOL_ERROR);
+    s.recvUnacked += end - pos;
+    if (s.recvUnacked > this.limits.streamWindow) return this.goaway(F.FLOW_CONTROL_ERROR);
+    const n = c[1] - c[0];
+    if (n > 0) {
+      s.size += n;
+      if (s.size > s.maxBody) {
+        this.#rst(s, F.CANCEL);
+        if (s.req) fail(s.req.cb, "too-large", `body over ${s.maxBody} octets`);
         return;
       }
-      start++;
-      end -= b[pos]!;
-      if (start > end) {
-        this.goaway(F.PROTOCOL_ERROR);
-        return;
-      }
-    }
-    s.recvUnacked += length;
-    if (s.recvUnacked > this.limits.streamWindow) {
-      this.goaway(F.FLOW_CONTROL_ERROR);
-      return;
-    }
-    if (end > start) {
-      s.size += end - start;
-      if (s.size > this.limits.maxBody) {
-        this.reset(id, F.CANCEL);
-        s.cb?.(new Error("body larger than the limit"), [], null);
-        return;
-      }
-      const chunk = Buffer.allocUnsafe(end - start);
-      b.copy(chunk, 0, start, end);
+      const chunk = Buffer.allocUnsafe(n);
+      b.copy(chunk, 0, c[0], c[1]);
       s.chunks.push(chunk);
     }
     if (flags & F.END_STREAM) this.#complete(s);
     else if (s.recvUnacked >= this.limits.streamWindow / 2) {
       this.#out.words(F.WINDOW_UPDATE, id, s.recvUnacked);
       s.recvUnacked = 0;
-      this.#out.dirty();
     }
   }
 
-  #onHeaders(id: number, flags: number, b: Buffer, start: number, end: number): void {
+  #onHeaders(id: number, flags: number, b: Buffer, start: number, end: number) {
     let fields: string[];
     try {
       fields = this.#dec.decode(b, start, end);
     } catch {
-      this.goaway(F.COMPRESSION_ERROR);
-      return;
+      return this.goaway(F.COMPRESSION_ERROR); // the decoder's state is lost with the block (§4.3)
     }
     let s = this.#streams.get(id);
     if (this.role === "server" && !s) {
-      if (id % 2 === 0 || id <= this.#lastPeerStream) {
-        this.goaway(F.PROTOCOL_ERROR);
-        return;
-      }
+      if (id % 2 === 0 || id <= this.#lastPeerStream) return this.goaway(F.PROTOCOL_ERROR);
       this.#lastPeerStream = id;
-      if (this.#streams.size >= this.limits.maxConcurrentStreams) {
-        this.#out.words(F.RST_STREAM, id, F.REFUSED_STREAM);
-        this.#out.dirty();
-        return;
-      }
-      s = this.#stream(id);
+      if (this.#streams.size >= this.limits.maxConcurrentStreams)
+        return this.#out.words(F.RST_STREAM, id, F.REFUSED_STREAM);
+      s = newStream(id, this.#peerStreamWindow, this.limits.maxBody);
+      this.#streams.set(id, s);
     }
     if (!s) return; // a response on a stream we gave up
     if (s.fields === null) {
       if (this.role === "client" && fields[0] === ":status" && fields[1]!.startsWith("1")) return; // 1xx (§8.1)
+      const bad = this.role === "server" ? malformedRequest(fields) : malformedResponse(fields);
+      if (bad) return this.#malformed(s, bad);
       s.fields = fields;
-    } // a second block is a trailer section: not forwarded (the SBI does not use trailers)
+    } else if (!(flags & F.END_STREAM)) return this.#malformed(s, "a second field section without END_STREAM");
+    // (a second section is a trailer section: not forwarded, the SBI defines none)
     if (flags & F.END_STREAM) this.#complete(s);
   }
 
-  #complete(s: Stream): void {
+  /** §8.1.1: a stream error PROTOCOL_ERROR; the client's request fails */
+  #malformed(s: Stream, why: string): void {
+    this.#rst(s, F.PROTOCOL_ERROR);
+    if (s.req) fail(s.req.cb, "malformed", `malformed response: ${why}`);
+  }
+
+  #complete(s: Stream) {
     const body = s.chunks.length === 0 ? null : s.chunks.length === 1 ? s.chunks[0]! : Buffer.concat(s.chunks);
     s.chunks = [];
-    if (this.role === "server") {
-      this.onRequest(this, s.id, s.fields!, body);
-      return;
-    }
+    s.complete = true;
+    const declared = declaredLength(s.fields!);
+    // §8.1.1: a content-length that is not the body's length (a HEAD response and a 304 carry none)
+    if (declared >= 0 && declared !== s.size && !(s.req?.fields[1] === "HEAD" || s.fields![1] === "304"))
+      return this.#malformed(s, "content-length is not the length of the body");
+    if (this.role === "server") return this.onRequest(this, s.id, s.fields!, body);
     this.#streams.delete(s.id);
-    s.cb!(null, s.fields!, body);
+    s.req!.cb(null, s.fields!, body);
     this.#drainWaiting();
+    this.#endIfDone();
   }
 
-  #drainWaiting(): void {
-    while (this.#waiting.length && this.#streams.size < this.#peerMaxStreams) {
-      const w = this.#waiting.shift()!;
-      this.request(w.fields, w.body, w.cb, w.tries);
-    }
+  /** Graceful end (§6.8): GOAWAY NO_ERROR, nothing new; the socket ends once the open streams are done. */
+  close(): void {
+    if (this.closed || this.#closing) return;
+    this.#closing = true;
+    for (const w of this.#waiting.splice(0)) fail(w.cb, "closed", "connection closing");
+    this.#out.words(F.GOAWAY, 0, this.#lastPeerStream, F.NO_ERROR);
+    schedule(this.#out);
+    this.#endIfDone();
   }
 
-  /** Ends the connection: GOAWAY with the code (§6.8), then the socket; open streams fail. */
-  goaway(code: number): void {
-    if (this.closed) return;
-    this.#out.words(F.GOAWAY, 0, this.#lastPeerStream, code);
-    this.flush();
+  #endIfDone(): void {
+    if (!this.#closing || this.#streams.size > 0 || this.closed) return;
+    this.#out.flush();
     this.onClose();
     this.socket.end();
   }
 
+  /** Ends the connection at once: GOAWAY with the code (§6.8), then the socket; open streams fail. */
+  goaway(code: number): void {
+    if (this.closed) return;
+    this.#out.words(F.GOAWAY, 0, this.#lastPeerStream, code);
+    this.#out.flush();
+    this.onClose();
+    this.socket.end();
+  }
+
+  /** the socket closed (or we closed it): every request still open fails */
   onClose(): void {
     if (this.closed) return;
     this.closed = true;
     this.#out.forget();
-    const streams = [...this.#streams.values()];
+    const open = [...this.#streams.values()];
     const waiting = this.#waiting;
     this.#streams.clear();
     this.#waiting = [];
-    for (const s of streams) s.cb?.(new Error("connection closed"), [], null);
-    for (const w of waiting) w.cb(new Error("connection closed"), [], null);
+    for (const s of open) if (s.req) fail(s.req.cb, "closed", "connection closed");
+    for (const w of waiting) fail(w.cb, "closed", "connection closed");
+    this.onEnd?.();
   }
 }

@@ -87,3 +87,54 @@ export class FrameOut {
     for (const v of values) this.u32(v);
   }
 }
+
+/**
+ * The connection error a frame's header alone makes (§6: which frames belong to stream 0, which have a fixed
+ * length), or 0. PUSH_PROMISE is always one: we never enable push, and a server never receives it (§8.4).
+ */
+export function frameError(type: number, flags: number, stream: number, length: number): number {
+  switch (type) {
+    case DATA:
+    case HEADERS:
+    case CONTINUATION:
+      return stream === 0 ? PROTOCOL_ERROR : 0;
+    case 2: // PRIORITY (§6.3)
+      return stream === 0 ? PROTOCOL_ERROR : length !== 5 ? FRAME_SIZE_ERROR : 0;
+    case RST_STREAM:
+      return stream === 0 ? PROTOCOL_ERROR : length !== 4 ? FRAME_SIZE_ERROR : 0;
+    case SETTINGS:
+      return stream !== 0 ? PROTOCOL_ERROR : length % 6 || (flags & ACK && length) ? FRAME_SIZE_ERROR : 0;
+    case PING:
+      return stream !== 0 ? PROTOCOL_ERROR : length !== 8 ? FRAME_SIZE_ERROR : 0;
+    case GOAWAY:
+      return stream !== 0 ? PROTOCOL_ERROR : length < 8 ? FRAME_SIZE_ERROR : 0;
+    case WINDOW_UPDATE:
+      return length !== 4 ? FRAME_SIZE_ERROR : 0;
+    case PUSH_PROMISE:
+      return PROTOCOL_ERROR;
+    default:
+      return 0; // unknown types are ignored (§5.5)
+  }
+}
+
+/**
+ * The content of a HEADERS or DATA payload b[pos, end) once padding (and HEADERS priority fields) are removed (§6.1,
+ * §6.2): [start, stop], or null when the padding does not fit (a connection error PROTOCOL_ERROR).
+ */
+export function content(
+  b: Uint8Array,
+  pos: number,
+  end: number,
+  flags: number,
+  priority: boolean,
+): [number, number] | null {
+  let start = pos;
+  let stop = end;
+  if (flags & PADDED) {
+    if (pos >= end) return null;
+    start++;
+    stop -= b[pos]!;
+  }
+  if (priority && flags & PRIORITY) start += 5;
+  return start > stop ? null : [start, stop];
+}

@@ -5,13 +5,9 @@
 // short fields, without indexing for long or per-request ones. The static table and the Huffman code come from
 // hpack.js as data (RFC 7541 appendices A and B, which do not change); its stream-based coder decodes bit by bit
 // through a readable-stream and is not used. Header values are octets: kept as latin1 strings, one char an octet.
-import { createRequire } from "node:module";
 import { SeppError } from "../../errors.ts";
-
-const require = createRequire(import.meta.url);
-const STATIC = (require("hpack.js/lib/hpack/static-table.js") as { table: Array<{ name: string; value: string }> })
-  .table;
-const HUFFMAN = (require("hpack.js/lib/hpack/huffman.js") as { encode: Array<[number, number]> }).encode;
+import { table as STATIC } from "hpack.js/lib/hpack/static-table.js";
+import { encode as HUFFMAN } from "hpack.js/lib/hpack/huffman.js";
 
 /** A header block that cannot be decoded: a connection error COMPRESSION_ERROR (RFC 9113 §4.3). */
 export class HpackError extends SeppError {

@@ -1,8 +1,13 @@
 // src/transport/h2/out.ts — a connection's way out: frames queued in its FrameOut leave in one socket write per
 // event (the batching node:http2 on Bun lacks, docs/PERFORMANCE.md), and what the socket does not take now waits
 // for its drain event, in order.
-import type { Socket } from "bun";
 import { FrameOut } from "./frames.ts";
+
+/** What a connection needs of its socket: write (how much it took now) and end. A Bun socket is one as it is. */
+export interface H2Socket {
+  write(b: Uint8Array): number;
+  end(): void;
+}
 
 const dirty = new Set<SocketOut>();
 let scheduled = false;
@@ -29,7 +34,7 @@ export function schedule(o: SocketOut): void {
 export class SocketOut extends FrameOut {
   #backlog: Buffer | null = null;
 
-  constructor(readonly socket: Pick<Socket<unknown>, "write">) {
+  constructor(readonly socket: H2Socket) {
     super();
   }
 

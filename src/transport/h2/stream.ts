@@ -6,7 +6,7 @@ export interface H2Limits {
   /** our per-stream receive window (SETTINGS_INITIAL_WINDOW_SIZE) and the connection's */
   streamWindow: number;
   connectionWindow: number;
-  /** a body beyond this is refused (RST_STREAM CANCEL; client role: an error) */
+  /** a request body beyond this is refused (RST_STREAM CANCEL); a client's request may set a lower cap */
   maxBody: number;
   /** decoded header list size (RFC 7541 §4.1 sizes), and the octets of one header block */
   maxHeaderList: number;
@@ -20,8 +20,30 @@ export const DEFAULT_H2_LIMITS: H2Limits = {
   maxHeaderList: 65536,
 };
 
-/** A response or the reason there is none: fields are [name, value, …] as received. */
-export type OnResponse = (err: Error | null, fields: string[], body: Buffer | null) => void;
+/** Why a request got no response (client role). */
+export type H2Failure = "closed" | "reset" | "refused" | "too-large" | "malformed" | "cancelled";
+
+export class H2StreamError extends Error {
+  override name = "H2StreamError";
+  constructor(
+    readonly kind: H2Failure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A response or the reason there is none: fields are [name, value, …] as received, :status first. */
+export type OnResponse = (err: H2StreamError | null, fields: string[], body: Buffer | null) => void;
+
+/** A request waiting for a stream (the peer's SETTINGS_MAX_CONCURRENT_STREAMS), or sent again after REFUSED_STREAM. */
+export interface Queued {
+  fields: string[];
+  body: Buffer | null;
+  cb: OnResponse;
+  maxBody: number;
+  tries: number;
+}
 
 export interface Stream {
   id: number;
@@ -33,22 +55,26 @@ export interface Stream {
   /** data waiting for send window, and whether END_STREAM follows it */
   pending: Buffer | null;
   pendingEnd: boolean;
-  cb: OnResponse | null;
+  /** the most body octets this stream may receive */
+  maxBody: number;
+  /** server role: END_STREAM received (the request is complete) */
+  complete: boolean;
   /** client role: the request, sent again when the server refuses the stream unprocessed (REFUSED_STREAM, §8.7) */
-  req: { fields: string[]; body: Buffer | null; tries: number } | null;
+  req: Queued | null;
 }
 
-export function newStream(id: number, sendWindow: number): Stream {
+export function newStream(id: number, sendWindow: number, maxBody: number): Stream {
   return {
     id,
     sendWindow,
+    maxBody,
+    complete: false,
     recvUnacked: 0,
     fields: null,
     chunks: [],
     size: 0,
     pending: null,
     pendingEnd: false,
-    cb: null,
     req: null,
   };
 }

@@ -5,7 +5,13 @@ import { afterEach, describe, expect, test } from "bun:test";
 import http2 from "node:http2";
 import { createHash, randomBytes } from "node:crypto";
 import type { Socket, TCPSocketListener } from "bun";
-import { DEFAULT_H2_LIMITS, H2Conn, type H2Limits, type OnRequest } from "../../../src/transport/h2/conn.ts";
+import {
+  DEFAULT_H2_LIMITS,
+  H2Conn,
+  type H2Limits,
+  type H2StreamError,
+  type OnRequest,
+} from "../../../src/transport/h2/conn.ts";
 
 type S = Socket<H2Conn | undefined>;
 const handlers = {
@@ -169,6 +175,71 @@ describe("our client to our server", () => {
       expect(field(a.fields, "x-path")).toBe(`/n/${i}`);
       expect(a.body?.toString() ?? null).toBe(i % 3 ? `body ${i}` : null);
     });
+  });
+});
+
+describe("client role: what it refuses and how it ends", () => {
+  test("a malformed response, or one whose content-length is not its body's, fails with 'malformed'", async () => {
+    const l = serve((c, id, f) => {
+      const path = field(f, ":path");
+      if (path === "/upper") c.respond(id, [":status", "200", "Bad-Name", "x"], null);
+      else if (path === "/length") c.respond(id, [":status", "200", "content-length", "10"], Buffer.from("abc"));
+      else c.respond(id, [":status", "200", "content-length", "3"], Buffer.from("abc"));
+    });
+    const c = await connect(l.port);
+    for (const path of ["/upper", "/length"]) {
+      const err = await request(c, get(path, l.port), null).then(
+        () => null,
+        (e: H2StreamError) => e,
+      );
+      expect(err?.kind).toBe("malformed");
+    }
+    const ok = await request(c, get("/fine", l.port), null);
+    expect(ok.body?.toString()).toBe("abc");
+  });
+
+  test("a response body over the request's cap fails with 'too-large'; cancel() gives a request up silently", async () => {
+    let held: (() => void) | null = null;
+    const l = serve((c, id, f) => {
+      if (field(f, ":path") === "/slow") held = () => c.respond(id, [":status", "200"], null);
+      else c.respond(id, [":status", "200"], Buffer.alloc(5000));
+    });
+    const c = await connect(l.port);
+    const big = await new Promise<H2StreamError | null>((resolve) =>
+      c.request(get("/big", l.port), null, (e) => resolve(e), 1000),
+    );
+    expect(big?.kind).toBe("too-large");
+    let called = false;
+    const cb = () => {
+      called = true;
+    };
+    c.request(get("/slow", l.port), null, cb);
+    await Bun.sleep(20);
+    c.cancel(cb);
+    (held as (() => void) | null)?.();
+    await Bun.sleep(20);
+    expect(called).toBe(false);
+    expect(c.streams).toBe(0);
+  });
+
+  test("close(): the request in flight is answered, a new one fails, then the connection ends", async () => {
+    let held: (() => void) | null = null;
+    const l = serve((c, id) => {
+      held = () => c.respond(id, [":status", "204"], null);
+    });
+    const c = await connect(l.port);
+    const inFlight = request(c, get("/a", l.port), null);
+    await Bun.sleep(20);
+    let ended = false;
+    c.onEnd = () => {
+      ended = true;
+    };
+    c.close();
+    await expect(request(c, get("/b", l.port), null)).rejects.toThrow("connection closed");
+    expect(ended).toBe(false);
+    (held as (() => void) | null)?.();
+    expect(field((await inFlight).fields, ":status")).toBe("204");
+    expect(ended).toBe(true);
   });
 });
 

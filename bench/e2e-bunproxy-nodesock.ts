@@ -1,0 +1,82 @@
+// bench/e2e-bunproxy-nodesock.ts — the "bun-nodesock-chain" hops of bench:e2e: the plain forwarding proxy of
+// bench/e2e-bunproxy-raw.ts (our HTTP/2 layer, src/transport/h2/) on node:net / node:tls sockets instead of Bun's
+// own (attachNodeSocket), the way the SEPP's clients now run it: what keeping node:tls (its certificate checks,
+// exporter and tunnels) costs against Bun.listen/Bun.connect. No SEPP logic; not part of the SEPP.
+//   bun bench/e2e-bunproxy-nodesock.ts '<json options>'   → prints {"port":N} once listening
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import tls from "node:tls";
+import type { H2Conn } from "../src/transport/h2/conn.ts";
+import { attachNodeSocket } from "../src/transport/h2/node-socket.ts";
+
+interface Options {
+  server?: { key: string; cert: string; clientCa: string };
+  upstream: string;
+  client?: { key: string; cert: string; ca: string; servername: string };
+}
+
+const o = JSON.parse(process.argv[2] ?? "{}") as Options;
+const HOP = new Set(["connection", "host", "content-length", "te", "transfer-encoding", "keep-alive", "upgrade"]);
+const up = new URL(o.upstream);
+const scheme = up.protocol === "https:" ? "https" : "http";
+
+let upstream: H2Conn | null = null;
+function upstreamConn(): H2Conn {
+  if (upstream && !upstream.closed) return upstream;
+  const s = o.client
+    ? tls.connect({
+        host: up.hostname,
+        port: Number(up.port),
+        key: readFileSync(o.client.key),
+        cert: readFileSync(o.client.cert),
+        ca: readFileSync(o.client.ca),
+        servername: o.client.servername,
+        ALPNProtocols: ["h2"],
+        minVersion: "TLSv1.3",
+      })
+    : net.connect({ host: up.hostname, port: Number(up.port) });
+  s.setNoDelay(true);
+  upstream = attachNodeSocket(s, "client");
+  return upstream;
+}
+
+function forward(c: H2Conn, id: number, f: string[], body: Buffer | null): void {
+  const out = [":method", "GET", ":scheme", scheme, ":authority", "", ":path", "/"];
+  for (let i = 0; i < f.length; i += 2) {
+    const n = f[i]!;
+    if (n === ":method") out[1] = f[i + 1]!;
+    else if (n === ":authority") out[5] = f[i + 1]!;
+    else if (n === ":path") out[7] = f[i + 1]!;
+    else if (n[0] !== ":" && !HOP.has(n)) out.push(n, f[i + 1]!);
+  }
+  upstreamConn().request(out, body, (err, rf, rb) => {
+    if (err) return c.reset(id);
+    const rsp: string[] = [];
+    for (let i = 0; i < rf.length; i += 2) if (rf[i] === ":status" || !HOP.has(rf[i]!)) rsp.push(rf[i]!, rf[i + 1]!);
+    c.respond(id, rsp, rb);
+  });
+}
+
+const accept = (s: net.Socket) => {
+  s.setNoDelay(true);
+  attachNodeSocket(s, "server", forward);
+};
+const server = o.server
+  ? tls.createServer(
+      {
+        key: readFileSync(o.server.key),
+        cert: readFileSync(o.server.cert),
+        ca: readFileSync(o.server.clientCa),
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: "TLSv1.3",
+        ALPNProtocols: ["h2"],
+      },
+      accept,
+    )
+  : net.createServer(accept);
+server.listen(0, "127.0.0.1", () =>
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as net.AddressInfo).port })}\n`),
+);
+process.on("SIGTERM", () => process.exit(0));
+process.on("SIGINT", () => process.exit(0));
