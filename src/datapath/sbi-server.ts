@@ -1,25 +1,26 @@
 // src/datapath/sbi-server.ts — the SBI side towards our own NFs and SCP (TS 29.500 5.2): HTTP/2 with prior
-// knowledge (h2c) or over TLS (client certificates requested when configured). Every request goes to the
-// cSEPP, except the SEPP's own Nsepp_Telescopic_FQDN_Mapping service.
+// knowledge (h2c) or over TLS (client certificates requested when configured), on our HTTP/2 layer
+// (src/transport/h2/listener.ts; docs/PERFORMANCE.md "HTTP/2 on our own layer"). Every request goes to the cSEPP,
+// except the SEPP's own Nsepp_Telescopic_FQDN_Mapping service.
 //
 // Connection bounds (issue 10 §1; TS 33.501 5.9.3.2; RFC 9113 10.5): connections in all and per source IP
 // address (a source over its share is disconnected at accept), the TLS handshake and the client's HTTP/2 SETTINGS
 // each within the preface timeout, a connection without an open stream closed after the idle timeout (PINGs do not
-// count), and a connection whose client resets unanswered streams faster than the bound ended with GOAWAY
-// ENHANCE_YOUR_CALM (conn-limits.ts). A request is handed to the cSEPP only after the I/O events already received
-// are processed (setImmediate), so a stream reset in the same read as its HEADERS (rapid reset) is never forwarded.
-import http2 from "node:http2";
-import type { Socket } from "node:net";
+// count), and a connection whose client resets unanswered streams (or sends PING/SETTINGS) faster than the bound
+// ended with GOAWAY ENHANCE_YOUR_CALM (listener.ts). Request bounds: malformed messages are stream errors
+// (transport/h2/fields.ts), a declared or streamed body over sbi.maxBodyBytes is answered 413 and a body not
+// complete within the request timeout 408, more than sbi.maxHeaders fields 431. A request is handed to the cSEPP
+// only after the I/O events already received are processed (setImmediate), so a stream reset in the same read as
+// its HEADERS (rapid reset) is never forwarded.
 import type { Logger } from "../log.ts";
-import {
-  ConnQuota,
-  DEFAULT_GUARD,
-  markRawSocket,
-  SessionGuard,
-  type ConnGuardLimits,
-} from "../transport/conn-limits.ts";
-import { respond, type InboundRequest, type OutboundResponse } from "./http.ts";
-import { readInbound, sendProblem, type ReadLimits } from "./stream.ts";
+import { problem, PROBLEM_JSON } from "../problem.ts";
+import { armTimer, disarmTimer } from "../timers.ts";
+import { DEFAULT_GUARD, type ConnGuardLimits } from "../transport/conn-limits.ts";
+import type { H2Conn } from "../transport/h2/conn.ts";
+import { declaredLength } from "../transport/h2/fields.ts";
+import { startH2Listener } from "../transport/h2/listener.ts";
+import { HOP_BY_HOP, type InboundRequest, type OutboundResponse } from "./http.ts";
+import { StreamCancel, type ReadLimits } from "./stream.ts";
 
 export interface SbiConnLimits {
   /** connections all clients together may hold (default 1024) */
@@ -54,7 +55,6 @@ export interface SbiServer {
 }
 
 export function startSbiServer(o: SbiServerOptions): Promise<SbiServer> {
-  const settings = { maxConcurrentStreams: o.limits.maxConcurrentStreams, maxHeaderListSize: 65536 };
   const guard: ConnGuardLimits = {
     prefaceTimeoutMs: o.limits.prefaceTimeoutMs ?? 5000,
     idleTimeoutMs: o.limits.idleTimeoutMs ?? DEFAULT_GUARD.idleTimeoutMs,
@@ -62,95 +62,191 @@ export function startSbiServer(o: SbiServerOptions): Promise<SbiServer> {
     resetWindowMs: 10_000,
     maxControlFramesPerWindow: DEFAULT_GUARD.maxControlFramesPerWindow,
   };
-  const maxSessions = o.limits.maxSessions ?? 1024;
-  const perSource = new ConnQuota(() => o.limits.maxSessionsPerSource ?? 64, maxSessions);
-  const server = o.tls
-    ? http2.createSecureServer({
-        key: o.tls.key,
-        cert: o.tls.cert,
-        ca: o.tls.ca,
-        requestCert: !!o.tls.requestCert,
-        rejectUnauthorized: !!o.tls.requestCert,
-        allowHTTP1: false,
-        ALPNProtocols: ["h2"],
-        minVersion: "TLSv1.2",
-        handshakeTimeout: guard.prefaceTimeoutMs,
-        settings,
-      })
-    : http2.createServer({ settings });
-  // the TCP cap sits above the sum of the per-source shares' cap so that refusing is ours (a clean close), not the runtime's
-  server.maxConnections = maxSessions + 64;
-  server.on("connection", (socket: Socket) => {
-    const src = socket.remoteAddress ?? "?";
-    const release = perSource.tryAcquire(src);
-    if (!release) {
-      o.log.every(`sbi-source-${src}`, 10_000, "warn", "SBI connection refused: too many from this source", {
-        source: src,
-        held: perSource.held(src),
-      });
-      socket.destroy();
-      return;
-    }
-    socket.once("close", release);
-    markRawSocket(socket);
-  });
-  const sessions = new Set<http2.ServerHttp2Session>();
-  const guards = new WeakMap<http2.ServerHttp2Session, SessionGuard>();
-  let inflight = 0;
-  server.on("session", (s) => {
-    sessions.add(s);
-    guards.set(
-      s,
-      new SessionGuard(s, guard, (e) =>
-        o.log.every(`sbi-guard-${e}`, 10_000, e === "idle" ? "debug" : "warn", `SBI connection closed: ${e}`, {
-          source: s.socket?.remoteAddress,
-        }),
-      ),
-    );
-    s.on("close", () => sessions.delete(s));
-    s.on("error", () => {});
-  });
   const scheme = o.tls ? "https" : "http";
-  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
-    guards.get(stream.session as http2.ServerHttp2Session)?.stream(stream);
-    readInbound(stream, headers, scheme, o.limits, (req) => setImmediate(dispatch, stream, req));
-  });
+  let inflight = 0;
+  /** per connection: the requests read and not yet answered, by stream (cancelled when the client leaves) */
+  const open = new WeakMap<
+    H2Conn,
+    Map<number, { cancel: StreamCancel | null; timer: ReturnType<typeof armTimer> | null }>
+  >();
+  const entry = (c: H2Conn, id: number) => {
+    let m = open.get(c);
+    if (!m) {
+      m = new Map();
+      open.set(c, m);
+    }
+    let e = m.get(id);
+    if (!e) {
+      e = { cancel: null, timer: null };
+      m.set(id, e);
+    }
+    return e;
+  };
+  const forget = (c: H2Conn, id: number) => {
+    const m = open.get(c);
+    const e = m?.get(id);
+    if (!e) return;
+    if (e.timer) disarmTimer(e.timer);
+    m!.delete(id);
+  };
+  const answer = (c: H2Conn, id: number, r: OutboundResponse) => {
+    forget(c, id);
+    const fields = [":status", String(r.status)];
+    let dated = false;
+    for (const [n, v] of r.headers)
+      if (!HOP_BY_HOP.has(n)) {
+        fields.push(n, v);
+        dated ||= n === "date";
+      }
+    // RFC 9110 §6.6.1: our own answers carry a Date, and so does a forwarded one that had none
+    if (!dated) fields.push("date", httpDate());
+    const b = r.body;
+    c.respond(
+      id,
+      fields,
+      !b || b.length === 0
+        ? null
+        : typeof b === "string"
+          ? Buffer.from(b)
+          : Buffer.from(b.buffer, b.byteOffset, b.length),
+    );
+  };
+  const problemAnswer = (c: H2Conn, id: number, status: number, cause: string, detail: string) =>
+    answer(c, id, {
+      status,
+      headers: [["content-type", PROBLEM_JSON]],
+      body: JSON.stringify(problem(status, cause, detail)),
+    });
+
+  const onRequest = (c: H2Conn, id: number, f: string[], body: Buffer | null) => {
+    const e = open.get(c)?.get(id);
+    if (e?.timer) {
+      disarmTimer(e.timer);
+      e.timer = null;
+    }
+    let method = "";
+    let path = "";
+    let authority = "";
+    let reqScheme = scheme;
+    let host = "";
+    const headers: Array<[string, string]> = [];
+    for (let i = 0; i < f.length; i += 2) {
+      const n = f[i]!;
+      const v = f[i + 1]!;
+      if (n.charCodeAt(0) !== 58) {
+        headers.push([n, v]);
+        if (n === "host") host = v;
+      } else if (n === ":method") method = v;
+      else if (n === ":path") path = v;
+      else if (n === ":authority") authority = v;
+      else if (n === ":scheme") reqScheme = v;
+    }
+    authority ||= host;
+    if (!path.startsWith("/") || !authority)
+      return problemAnswer(c, id, 400, "MANDATORY_IE_MISSING", ":method, :path and :authority are required");
+    if (headers.length > o.limits.maxHeaders)
+      return problemAnswer(c, id, 431, "MANDATORY_IE_INCORRECT", `more than ${o.limits.maxHeaders} headers`);
+    const cancel = new StreamCancel();
+    entry(c, id).cancel = cancel;
+    const req: InboundRequest = {
+      method,
+      scheme: reqScheme,
+      authority,
+      path,
+      headers,
+      body: body ?? EMPTY,
+      signal: cancel,
+    };
+    setImmediate(dispatch, c, id, req);
+  };
+
   /** Hand the request on, unless its client reset it meanwhile (nothing is forwarded for a reset stream). */
-  const dispatch = (stream: http2.ServerHttp2Stream, req: InboundRequest) => {
-    if (req.signal.aborted || stream.closed || stream.destroyed) return;
+  const dispatch = (c: H2Conn, id: number, req: InboundRequest) => {
+    if (req.signal.aborted || !c.isOpen(id)) return forget(c, id);
     inflight++;
     o.handle(req).then(
       (r) => {
         inflight--;
-        respond(stream, r);
+        answer(c, id, r);
       },
       (e) => {
         inflight--;
         o.log.error("SBI request failed", { error: e, path: req.path.split("?")[0] });
-        sendProblem(stream, 500, "SYSTEM_FAILURE", "internal error");
+        problemAnswer(c, id, 500, "SYSTEM_FAILURE", "internal error");
       },
     );
   };
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    // reusePort: data-path workers share the port (SO_REUSEPORT, docs/ARCHITECTURE.md "Worker model")
-    server.listen({ port: o.port, host: o.host, reusePort: o.reusePort === true }, () => {
-      server.off("error", reject);
-      const a = server.address();
-      resolve({
-        port: typeof a === "object" && a ? a.port : o.port,
-        sessions: () => sessions.size,
-        inflight: () => inflight,
-        close: () =>
-          new Promise<void>((res) => {
-            server.close(() => res());
-            for (const s of sessions) {
-              s.close();
-              setTimeout(() => s.destroy(), 1000).unref?.();
-            }
-            if (sessions.size === 0) setTimeout(res, 0);
+
+  return startH2Listener({
+    host: o.host,
+    port: o.port,
+    reusePort: o.reusePort,
+    tls: o.tls && {
+      key: o.tls.key,
+      cert: o.tls.cert,
+      ca: o.tls.ca,
+      requestCert: !!o.tls.requestCert,
+      rejectUnauthorized: !!o.tls.requestCert,
+      minVersion: "TLSv1.2",
+    },
+    h2: { maxConcurrentStreams: o.limits.maxConcurrentStreams, maxBody: o.limits.maxBodyBytes },
+    guard,
+    maxConnections: o.limits.maxSessions ?? 1024,
+    maxConnectionsPerSource: o.limits.maxSessionsPerSource ?? 64,
+    onRequest,
+    onConnection(c) {
+      // a declared content-length over the cap: 413 before the body is read; else the body must arrive in time
+      c.onBodyStart = (id, f) => {
+        if (declaredLength(f) > o.limits.maxBodyBytes)
+          return problemAnswer(c, id, 413, "PAYLOAD_TOO_LARGE", `body over ${o.limits.maxBodyBytes} octets`);
+        entry(c, id).timer = armTimer(
+          () => problemAnswer(c, id, 408, "TIMED_OUT_REQUEST", "request body not received in time"),
+          o.limits.timeoutMs,
+        );
+      };
+      c.onTooLarge = (id) =>
+        problemAnswer(c, id, 413, "PAYLOAD_TOO_LARGE", `body over ${o.limits.maxBodyBytes} octets`);
+      // the client went away before the answer: cancel the request upstream
+      c.onPeerReset = (id) => {
+        open.get(c)?.get(id)?.cancel?.abort();
+        forget(c, id);
+      };
+      c.onEnd = () => {
+        const m = open.get(c);
+        if (!m) return;
+        for (const [id, e] of m) {
+          e.cancel?.abort();
+          forget(c, id);
+        }
+      };
+    },
+    onEvent: (e, source) =>
+      e === "source-quota"
+        ? o.log.every(`sbi-source-${source}`, 10_000, "warn", "SBI connection refused: too many from this source", {
+            source,
+          })
+        : o.log.every(`sbi-guard-${e}`, 10_000, e === "idle" ? "debug" : "warn", `SBI connection closed: ${e}`, {
+            source,
           }),
-      });
-    });
-  });
+  }).then((l) => ({
+    port: l.port,
+    sessions: () => l.connections(),
+    inflight: () => inflight,
+    close: () => l.close(),
+  }));
+}
+
+const EMPTY = new Uint8Array(0);
+
+let dateSecond = 0;
+let dateText = "";
+/** The IMF-fixdate of now (RFC 9110 §5.6.7), made once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }

@@ -180,3 +180,98 @@ describe("control-frame floods", () => {
       expect(await nfGet(s.port)).toBe(200);
     });
 });
+
+describe("idle connections", () => {
+  test("a connection kept alive with PINGs but no stream is closed after the idle timeout; one with traffic stays", async () => {
+    const s = await start({ idleTimeoutMs: 600, prefaceTimeoutMs: 300 });
+    const c = await rawConnect(s.port);
+    sockets.push(c.socket);
+    c.socket.write(clientPreface());
+    const t0 = Date.now();
+    const pinger = setInterval(() => c.socket.write(frame(FRAME.PING, 0, 0, Buffer.alloc(8))), 100);
+    try {
+      await Promise.race([c.closed, Bun.sleep(4000)]);
+    } finally {
+      clearInterval(pinger);
+    }
+    expect(c.isClosed()).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
+    // an NF with a request more often than the idle timeout keeps its connection
+    const nf = http2.connect(`http://127.0.0.1:${s.port}`);
+    nf.on("error", () => {});
+    try {
+      for (let i = 0; i < 5; i++) {
+        const status = await new Promise<number>((resolve) => {
+          const st = nf.request({ ":method": "GET", ":path": "/nudm-sdm/v2/x", ":authority": "udm.example.org" });
+          st.on("response", (h) => resolve(Number(h[":status"])));
+          st.on("error", () => resolve(0));
+          st.resume();
+        });
+        expect(status).toBe(200);
+        await Bun.sleep(250);
+      }
+      expect(nf.closed || nf.destroyed).toBe(false);
+    } finally {
+      nf.close();
+    }
+  });
+});
+
+describe("request bounds", () => {
+  let lastDate = "";
+  /** one request on a fresh node:http2 connection: the status and the ProblemDetails cause */
+  const send = async (port: number, headers: http2.OutgoingHttpHeaders, body?: Buffer, hold = false) => {
+    const c = http2.connect(`http://127.0.0.1:${port}`);
+    c.on("error", () => {});
+    try {
+      return await new Promise<{ status: number; cause?: string }>((resolve) => {
+        const st = c.request({ ":path": "/nudm-sdm/v2/x", ":authority": "udm.example.org", ...headers });
+        let text = "";
+        let status = 0;
+        st.on("response", (h) => {
+          status = Number(h[":status"]);
+          lastDate = String(h.date);
+        });
+        st.on("data", (d: Buffer) => {
+          text += d;
+        });
+        st.on("end", () => resolve({ status, cause: text ? JSON.parse(text).cause : undefined }));
+        st.on("error", () => resolve({ status }));
+        if (body) hold ? st.write(body) : st.end(body);
+      });
+    } finally {
+      c.close();
+    }
+  };
+
+  test("a body over maxBodyBytes: 413 PAYLOAD_TOO_LARGE, declared or streamed; nothing handed on", async () => {
+    const s = await start();
+    const declared = await send(s.port, { ":method": "POST", "content-length": "70000" }, Buffer.alloc(10), true);
+    expect(declared).toEqual({ status: 413, cause: "PAYLOAD_TOO_LARGE" });
+    const streamed = await send(s.port, { ":method": "POST" }, Buffer.alloc(70_000));
+    expect(streamed).toEqual({ status: 413, cause: "PAYLOAD_TOO_LARGE" });
+    expect(handled).toBe(0);
+    expect((await send(s.port, { ":method": "POST" }, Buffer.alloc(1000))).status).toBe(200);
+    expect(handled).toBe(1);
+    expect(lastDate).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+  });
+
+  test("a body that does not arrive within the request timeout: 408 TIMED_OUT_REQUEST", async () => {
+    const s = await start();
+    const t0 = Date.now();
+    const r = await send(s.port, { ":method": "POST" }, Buffer.alloc(10), true);
+    expect(r).toEqual({ status: 408, cause: "TIMED_OUT_REQUEST" });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2900);
+    expect(handled).toBe(0);
+  });
+
+  test("more header fields than maxHeaders: 431; a malformed request is reset, never handed on", async () => {
+    const s = await start();
+    const many: http2.OutgoingHttpHeaders = { ":method": "GET" };
+    for (let i = 0; i < 70; i++) many[`x-h${i}`] = "v";
+    expect(await send(s.port, many)).toEqual({ status: 431, cause: "MANDATORY_IE_INCORRECT" });
+    // te: gzip is connection-specific (RFC 9113 §8.2.2): node:http2 sends it, our layer resets the stream
+    expect((await send(s.port, { ":method": "GET", te: "gzip" })).status).toBe(0);
+    expect(handled).toBe(0);
+  });
+});

@@ -50,6 +50,15 @@ export class H2Conn {
   #closing = false;
   /** called once when the connection ends, whichever side ended it */
   onEnd: (() => void) | null = null;
+  // server-role hooks of a listener's guards (listener.ts): each PING or SETTINGS from the peer; the peer reset a
+  // stream we had not answered; a request's fields arrived and its body follows; its body went over maxBody (the
+  // hook answers, 413; the stream is closed after the answer)
+  onControl: ((kind: "ping" | "settings") => void) | null = null;
+  onPeerReset: ((id: number) => void) | null = null;
+  onBodyStart: ((id: number, fields: string[]) => void) | null = null;
+  onTooLarge: ((id: number) => void) | null = null;
+  /** when a server stream last opened or ended (performance.now()): the idle timeout counts from it */
+  lastActive = performance.now();
 
   constructor(
     readonly socket: H2Socket,
@@ -133,11 +142,13 @@ export class H2Conn {
   /** our side of a server stream is done: forget it; a request still arriving is stopped (§8.1: NO_ERROR) */
   #closeServerStream(s: Stream): void {
     this.#streams.delete(s.id);
+    this.lastActive = performance.now();
     if (!s.complete) this.#out.words(F.RST_STREAM, s.id, F.NO_ERROR);
   }
 
   #rst(s: Stream, code: number): void {
     this.#streams.delete(s.id);
+    this.lastActive = performance.now();
     this.#blocked.delete(s);
     this.#out.words(F.RST_STREAM, s.id, code);
     schedule(this.#out);
@@ -267,6 +278,8 @@ export class H2Conn {
     if (type === F.SETTINGS) return this.#onSettings(flags, p);
     if (type === F.PING) {
       if (flags & F.ACK) return;
+      this.onControl?.("ping");
+      if (this.closed) return;
       this.#out.header(8, F.PING, F.ACK, 0);
       this.#out.put(p);
       return;
@@ -281,6 +294,11 @@ export class H2Conn {
     if (!s) return;
     this.#streams.delete(id);
     this.#blocked.delete(s);
+    this.lastActive = performance.now();
+    if (this.role === "server") {
+      this.onPeerReset?.(id);
+      return;
+    }
     const q = s.req;
     // refused unprocessed (§8.7): safe to send again, a few times
     if (q && code === F.REFUSED_STREAM && q.tries < 3) this.#waiting.unshift({ ...q, tries: q.tries + 1 });
@@ -290,6 +308,8 @@ export class H2Conn {
 
   #onSettings(flags: number, p: Buffer) {
     if (flags & F.ACK) return;
+    this.onControl?.("settings");
+    if (this.closed) return;
     if (!this.#peerSettingsSeen) {
       this.#peerSettingsSeen = true;
       this.#peerMaxStreams = Number.POSITIVE_INFINITY; // unless this SETTINGS names a limit
@@ -367,6 +387,13 @@ export class H2Conn {
     if (n > 0) {
       s.size += n;
       if (s.size > s.maxBody) {
+        if (this.role === "server" && this.onTooLarge) {
+          s.maxBody = Number.POSITIVE_INFINITY; // the rest is dropped below; the hook answers
+          s.chunks = [];
+          s.complete = false;
+          this.onTooLarge(id);
+          return;
+        }
         this.#rst(s, F.CANCEL);
         if (s.req) fail(s.req.cb, "too-large", `body over ${s.maxBody} octets`);
         return;
@@ -397,6 +424,7 @@ export class H2Conn {
         return this.#out.words(F.RST_STREAM, id, F.REFUSED_STREAM);
       s = newStream(id, this.#peerStreamWindow, this.limits.maxBody);
       this.#streams.set(id, s);
+      this.lastActive = performance.now();
     }
     if (!s) return; // a response on a stream we gave up
     if (s.fields === null) {
@@ -404,6 +432,7 @@ export class H2Conn {
       const bad = this.role === "server" ? malformedRequest(fields) : malformedResponse(fields);
       if (bad) return this.#malformed(s, bad);
       s.fields = fields;
+      if (this.role === "server" && !(flags & F.END_STREAM)) this.onBodyStart?.(id, fields);
     } else if (!(flags & F.END_STREAM)) return this.#malformed(s, "a second field section without END_STREAM");
     // (a second section is a trailer section: not forwarded, the SBI defines none)
     if (flags & F.END_STREAM) this.#complete(s);
