@@ -78,3 +78,8 @@ export function newStream(id: number, sendWindow: number, maxBody: number): Stre
     req: null,
   };
 }
+
+/** Fails a request: its callback gets the reason, once. */
+export function fail(cb: OnResponse, kind: H2Failure, msg: string): void {
+  cb(new H2StreamError(kind, msg), [], null);
+}

@@ -1,0 +1,293 @@
+// src/transport/h2/core.ts — what every HTTP/2 connection of our layer does whatever its role (RFC 9113): the
+// connection preface and SETTINGS, frame parsing (one pass over each socket read), the output of HEADERS and DATA
+// within the peer's windows (§6.9) and its one socket write per event (out.ts), control frames, and the end of the
+// connection (graceful GOAWAY or at once). conn.ts adds the streams' meaning: requests, responses, hooks.
+import * as F from "./frames.ts";
+import { HpackDecoder, HpackEncoder } from "./hpack.ts";
+import { type H2Socket, SocketOut, flushAll, schedule } from "./out.ts";
+import { type H2Limits, type Queued, type Stream, fail } from "./stream.ts";
+
+export abstract class H2Core {
+  protected readonly _streams = new Map<number, Stream>();
+  protected readonly _dec: HpackDecoder;
+  protected readonly _enc = new HpackEncoder();
+  protected readonly _out: SocketOut;
+  protected readonly _blocked = new Set<Stream>();
+  protected _rest: Buffer | null = null;
+  protected _prefaceLeft: number;
+  protected _sendWindow = 65535;
+  protected _peerStreamWindow = 65535;
+  protected _peerMaxFrame = F.DEFAULT_MAX_FRAME;
+  /** until the peer's first SETTINGS: 100, the least §6.5.2 recommends a peer to allow */
+  protected _peerMaxStreams = 100;
+  protected _peerSettingsSeen = false;
+  protected _recvUnacked = 0;
+  protected _lastPeerStream = 0;
+  protected _nextId = 1;
+  protected _cont: { id: number; flags: number; parts: Buffer[]; size: number } | null = null;
+  protected _waiting: Queued[] = [];
+  closed = false;
+  protected _closing = false;
+  /** called once when the connection ends, whichever side ended it */
+  onEnd: (() => void) | null = null;
+  /** each PING or SETTINGS from the peer (a listener's flood guard, listener.ts) */
+  onControl: ((kind: "ping" | "settings") => void) | null = null;
+  /** when a server stream last opened or ended (performance.now()): the idle timeout counts from it */
+  lastActive = performance.now();
+
+  constructor(
+    readonly socket: H2Socket,
+    readonly role: "server" | "client",
+    readonly limits: H2Limits,
+  ) {
+    this._dec = new HpackDecoder(4096, limits.maxHeaderList);
+    this._out = new SocketOut(socket);
+    this._prefaceLeft = role === "server" ? F.PREFACE.length : 0;
+    if (role === "client") this._out.put(F.PREFACE);
+    const settings =
+      role === "client"
+        ? [F.SETTINGS_ENABLE_PUSH, 0, F.SETTINGS_INITIAL_WINDOW_SIZE, limits.streamWindow]
+        : [F.SETTINGS_MAX_CONCURRENT_STREAMS, limits.maxConcurrentStreams];
+    if (role === "server") settings.push(F.SETTINGS_INITIAL_WINDOW_SIZE, limits.streamWindow);
+    this._out.header(settings.length * 3, F.SETTINGS, 0, 0);
+    for (let i = 0; i < settings.length; i += 2) {
+      this._out.buf.writeUInt16BE(settings[i]!, this._out.len);
+      this._out.buf.writeUInt32BE(settings[i + 1]!, this._out.len + 2);
+      this._out.len += 6;
+    }
+    if (limits.connectionWindow > 65535) this._out.words(F.WINDOW_UPDATE, 0, limits.connectionWindow - 65535);
+    schedule(this._out);
+  }
+
+  /** streams open now (requests in flight) */
+  get streams(): number {
+    return this._streams.size;
+  }
+
+  // ---- output ----
+
+  flush(): void {
+    if (!this.closed) this._out.flush();
+  }
+
+  /** the socket can take more: what a short write left */
+  onDrain(): void {
+    if (!this.closed) this._out.drain();
+  }
+
+  protected _headers(id: number, fields: readonly string[], end: boolean): void {
+    const block = this._enc.encode(fields);
+    let off = 0;
+    let type = F.HEADERS;
+    do {
+      const n = Math.min(this._peerMaxFrame, block.length - off);
+      const last = off + n === block.length;
+      this._out.header(n, type, (type === F.HEADERS && end ? F.END_STREAM : 0) | (last ? F.END_HEADERS : 0), id);
+      this._out.put(block.subarray(off, off + n));
+      off += n;
+      type = F.CONTINUATION;
+    } while (off < block.length);
+  }
+
+  /** DATA within the connection's and the stream's send windows; the rest waits for WINDOW_UPDATE (§6.9). */
+  protected _data(s: Stream, body: Buffer, end: boolean): void {
+    let off = 0;
+    while (off < body.length) {
+      const n = Math.min(body.length - off, this._sendWindow, s.sendWindow, this._peerMaxFrame);
+      if (n <= 0) break;
+      this._out.header(n, F.DATA, off + n === body.length && end ? F.END_STREAM : 0, s.id);
+      this._out.put(body.subarray(off, off + n));
+      this._sendWindow -= n;
+      s.sendWindow -= n;
+      off += n;
+    }
+    this._out.dirty();
+    if (off < body.length) {
+      s.pending = body.subarray(off);
+      s.pendingEnd = end;
+      this._blocked.add(s);
+      return;
+    }
+    s.pending = null;
+    this._blocked.delete(s);
+    if (end && this.role === "server") this._closeServerStream(s);
+  }
+
+  /** our side of a server stream is done: forget it; a request still arriving is stopped (§8.1: NO_ERROR) */
+  protected _closeServerStream(s: Stream): void {
+    this._streams.delete(s.id);
+    this.lastActive = performance.now();
+    if (!s.complete) this._out.words(F.RST_STREAM, s.id, F.NO_ERROR);
+  }
+
+  protected _rst(s: Stream, code: number): void {
+    this._streams.delete(s.id);
+    this.lastActive = performance.now();
+    this._blocked.delete(s);
+    this._out.words(F.RST_STREAM, s.id, code);
+    schedule(this._out);
+    this._endIfDone();
+  }
+
+  // ---- input ----
+
+  onData(d: Buffer) {
+    const b = this._rest ? Buffer.concat([this._rest, d]) : d;
+    let off = 0;
+    if (this._prefaceLeft) {
+      const n = Math.min(this._prefaceLeft, b.length);
+      const from = F.PREFACE.length - this._prefaceLeft;
+      if (F.PREFACE.compare(b, 0, n, from, from + n) !== 0) return this.goaway(F.PROTOCOL_ERROR);
+      this._prefaceLeft -= n;
+      off = n;
+    }
+    while (!this.closed && b.length - off >= 9) {
+      const len = (b[off]! << 16) | (b[off + 1]! << 8) | b[off + 2]!;
+      if (len > F.DEFAULT_MAX_FRAME) return this.goaway(F.FRAME_SIZE_ERROR);
+      if (b.length - off - 9 < len) break;
+      const type = b[off + 3]!;
+      const flags = b[off + 4]!;
+      const id = ((b[off + 5]! & 127) << 24) | (b[off + 6]! << 16) | (b[off + 7]! << 8) | b[off + 8]!;
+      const err = F.frameError(type, flags, id, len);
+      if (err) return this.goaway(err);
+      if (this._cont && (type !== F.CONTINUATION || id !== this._cont.id)) return this.goaway(F.PROTOCOL_ERROR);
+      this._onFrame(type, flags, id, b, off + 9, off + 9 + len);
+      off += 9 + len;
+    }
+    this._rest = off < b.length && !this.closed ? Buffer.from(b.subarray(off)) : null;
+    if (this._out.len) this._out.dirty();
+    flushAll();
+  }
+
+  /** one frame whose header frameError accepted; its payload is b[pos, end) */
+  protected _onFrame(type: number, flags: number, id: number, b: Buffer, pos: number, end: number) {
+    if (type === F.DATA) return this._onDataFrame(flags, id, b, pos, end);
+    if (type === F.HEADERS) {
+      const c: [number, number] | null =
+        flags & (F.PADDED | F.PRIORITY) ? F.content(b, pos, end, flags, true) : [pos, end];
+      if (!c) return this.goaway(F.PROTOCOL_ERROR);
+      if (flags & F.END_HEADERS) return this._onHeaders(id, flags, b, c[0], c[1]);
+      this._cont = { id, flags, parts: [Buffer.from(b.subarray(c[0], c[1]))], size: c[1] - c[0] };
+      return;
+    }
+    const p = b.subarray(pos, end);
+    if (type === F.CONTINUATION) {
+      const c = this._cont;
+      if (!c) return this.goaway(F.PROTOCOL_ERROR);
+      c.size += p.length;
+      if (c.size > this.limits.maxHeaderList) return this.goaway(F.ENHANCE_YOUR_CALM);
+      c.parts.push(Buffer.from(p));
+      if (!(flags & F.END_HEADERS)) return;
+      this._cont = null;
+      const block = Buffer.concat(c.parts);
+      return this._onHeaders(id, c.flags, block, 0, block.length);
+    }
+    if (type === F.RST_STREAM) return this._onReset(id, p.readUInt32BE(0));
+    if (type === F.SETTINGS) return this._onSettings(flags, p);
+    if (type === F.PING) {
+      if (flags & F.ACK) return;
+      this.onControl?.("ping");
+      if (this.closed) return;
+      this._out.header(8, F.PING, F.ACK, 0);
+      this._out.put(p);
+      return;
+    }
+    if (type === F.GOAWAY) return this._onGoaway(p.readUInt32BE(0) & 0x7fffffff);
+    if (type === F.WINDOW_UPDATE) return this._onWindowUpdate(id, p.readUInt32BE(0) & 0x7fffffff);
+    // PRIORITY and unknown frame types are ignored (§5.3.2, §5.5)
+  }
+
+  protected _onSettings(flags: number, p: Buffer) {
+    if (flags & F.ACK) return;
+    this.onControl?.("settings");
+    if (this.closed) return;
+    if (!this._peerSettingsSeen) {
+      this._peerSettingsSeen = true;
+      this._peerMaxStreams = Number.POSITIVE_INFINITY; // unless this SETTINGS names a limit
+    }
+    for (let i = 0; i < p.length && !this.closed; i += 6) {
+      const k = p.readUInt16BE(i);
+      const v = p.readUInt32BE(i + 2);
+      if (k === F.SETTINGS_HEADER_TABLE_SIZE) this._enc.setMax(v);
+      else if (k === F.SETTINGS_ENABLE_PUSH && v > 1) this.goaway(F.PROTOCOL_ERROR);
+      else if (k === F.SETTINGS_MAX_CONCURRENT_STREAMS) this._peerMaxStreams = v;
+      else if (k === F.SETTINGS_INITIAL_WINDOW_SIZE) {
+        if (v > F.MAX_WINDOW) return this.goaway(F.FLOW_CONTROL_ERROR);
+        const delta = v - this._peerStreamWindow;
+        this._peerStreamWindow = v;
+        for (const s of this._streams.values()) s.sendWindow += delta;
+      } else if (k === F.SETTINGS_MAX_FRAME_SIZE) {
+        if (v < 16384 || v > 16777215) return this.goaway(F.PROTOCOL_ERROR);
+        this._peerMaxFrame = Math.min(v, 65536);
+      }
+    }
+    if (this.closed) return;
+    this._out.header(0, F.SETTINGS, F.ACK, 0);
+    this._unblock();
+    this._drainWaiting();
+  }
+
+  protected _onWindowUpdate(id: number, inc: number) {
+    if (inc === 0) return this.goaway(F.PROTOCOL_ERROR);
+    if (id === 0) {
+      this._sendWindow += inc;
+      if (this._sendWindow > F.MAX_WINDOW) return this.goaway(F.FLOW_CONTROL_ERROR);
+    } else {
+      const s = this._streams.get(id);
+      if (!s) return;
+      s.sendWindow += inc;
+      if (s.sendWindow > F.MAX_WINDOW) return this._rst(s, F.FLOW_CONTROL_ERROR);
+    }
+    this._unblock();
+  }
+
+  protected _unblock(): void {
+    for (const s of this._blocked) if (s.pending) this._data(s, s.pending, s.pendingEnd);
+  }
+
+  protected abstract _onDataFrame(flags: number, id: number, b: Buffer, pos: number, end: number): void;
+  protected abstract _onHeaders(id: number, flags: number, b: Buffer, start: number, end: number): void;
+  protected abstract _onReset(id: number, code: number): void;
+  protected abstract _onGoaway(last: number): void;
+  protected abstract _drainWaiting(): void;
+
+  /** Graceful end (§6.8): GOAWAY NO_ERROR, nothing new; the socket ends once the open streams are done. */
+  close(): void {
+    if (this.closed || this._closing) return;
+    this._closing = true;
+    for (const w of this._waiting.splice(0)) fail(w.cb, "closed", "connection closing");
+    this._out.words(F.GOAWAY, 0, this._lastPeerStream, F.NO_ERROR);
+    schedule(this._out);
+    this._endIfDone();
+  }
+
+  protected _endIfDone(): void {
+    if (!this._closing || this._streams.size > 0 || this.closed) return;
+    this._out.flush();
+    this.onClose();
+    this.socket.end();
+  }
+
+  /** Ends the connection at once: GOAWAY with the code (§6.8), then the socket; open streams fail. */
+  goaway(code: number): void {
+    if (this.closed) return;
+    this._out.words(F.GOAWAY, 0, this._lastPeerStream, code);
+    this._out.flush();
+    this.onClose();
+    this.socket.end();
+  }
+
+  /** the socket closed (or we closed it): every request still open fails */
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this._out.forget();
+    const open = [...this._streams.values()];
+    const waiting = this._waiting;
+    this._streams.clear();
+    this._waiting = [];
+    for (const s of open) if (s.req) fail(s.req.cb, "closed", "connection closed");
+    for (const w of waiting) fail(w.cb, "closed", "connection closed");
+    this.onEnd?.();
+  }
+}
