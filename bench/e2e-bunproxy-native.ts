@@ -7,15 +7,9 @@
 //   bun bench/e2e-bunproxy-native.ts '<json options>'   → prints {"port":N} once listening
 import http2 from "node:http2";
 import { readFileSync } from "node:fs";
+import { HOP, proxyOptions } from "./e2e/proxy-opts.ts";
 
-interface Options {
-  server?: { key: string; cert: string; clientCa: string };
-  upstream: string;
-  client?: { key: string; cert: string; ca: string; servername: string };
-}
-
-const o = JSON.parse(process.argv[2] ?? "{}") as Options;
-const HOP = new Set(["connection", "host", "content-length", "te", "transfer-encoding", "keep-alive", "upgrade"]);
+const o = proxyOptions();
 const up = new URL(o.upstream);
 
 const clientTls = o.client && {

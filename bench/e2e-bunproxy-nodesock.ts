@@ -8,15 +8,9 @@ import net from "node:net";
 import tls from "node:tls";
 import type { H2Conn } from "../src/transport/h2/conn.ts";
 import { attachNodeSocket } from "../src/transport/h2/node-socket.ts";
+import { forwarder, proxyOptions } from "./e2e/proxy-opts.ts";
 
-interface Options {
-  server?: { key: string; cert: string; clientCa: string };
-  upstream: string;
-  client?: { key: string; cert: string; ca: string; servername: string };
-}
-
-const o = JSON.parse(process.argv[2] ?? "{}") as Options;
-const HOP = new Set(["connection", "host", "content-length", "te", "transfer-encoding", "keep-alive", "upgrade"]);
+const o = proxyOptions();
 const up = new URL(o.upstream);
 const scheme = up.protocol === "https:" ? "https" : "http";
 
@@ -40,22 +34,7 @@ function upstreamConn(): H2Conn {
   return upstream;
 }
 
-function forward(c: H2Conn, id: number, f: string[], body: Buffer | null): void {
-  const out = [":method", "GET", ":scheme", scheme, ":authority", "", ":path", "/"];
-  for (let i = 0; i < f.length; i += 2) {
-    const n = f[i]!;
-    if (n === ":method") out[1] = f[i + 1]!;
-    else if (n === ":authority") out[5] = f[i + 1]!;
-    else if (n === ":path") out[7] = f[i + 1]!;
-    else if (n[0] !== ":" && !HOP.has(n)) out.push(n, f[i + 1]!);
-  }
-  upstreamConn().request(out, body, (err, rf, rb) => {
-    if (err) return c.reset(id);
-    const rsp: string[] = [];
-    for (let i = 0; i < rf.length; i += 2) if (rf[i] === ":status" || !HOP.has(rf[i]!)) rsp.push(rf[i]!, rf[i + 1]!);
-    c.respond(id, rsp, rb);
-  });
-}
+const forward = forwarder(scheme, upstreamConn);
 
 const accept = (s: net.Socket) => {
   s.setNoDelay(true);

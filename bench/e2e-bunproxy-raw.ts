@@ -7,16 +7,10 @@
 //   bun bench/e2e-bunproxy-raw.ts '<json options>'   → prints {"port":N} once listening
 import type { Socket } from "bun";
 import { readFileSync } from "node:fs";
-import { H2Conn, flushAll } from "../src/transport/h2/conn.ts";
+import { H2Conn } from "../src/transport/h2/conn.ts";
+import { forwarder, proxyOptions } from "./e2e/proxy-opts.ts";
 
-interface Options {
-  server?: { key: string; cert: string; clientCa: string };
-  upstream: string;
-  client?: { key: string; cert: string; ca: string; servername: string };
-}
-
-const o = JSON.parse(process.argv[2] ?? "{}") as Options;
-const HOP = new Set(["connection", "host", "content-length", "te", "transfer-encoding", "keep-alive", "upgrade"]);
+const o = proxyOptions();
 const up = new URL(o.upstream);
 const scheme = up.protocol === "https:" ? "https" : "http";
 
@@ -61,41 +55,7 @@ function upstreamConn(): Promise<H2Conn> | H2Conn {
   return connecting;
 }
 
-function forward(c: H2Conn, id: number, f: string[], body: Buffer | null): void {
-  // pseudo-header fields first (RFC 9113 §8.3), the upstream's scheme; hop-by-hop fields dropped
-  const out: string[] = [];
-  let method = "GET";
-  let path = "/";
-  let authority = "";
-  for (let i = 0; i < f.length; i += 2) {
-    const n = f[i]!;
-    if (n === ":method") method = f[i + 1]!;
-    else if (n === ":path") path = f[i + 1]!;
-    else if (n === ":authority") authority = f[i + 1]!;
-    else if (n[0] !== ":" && !HOP.has(n)) out.push(n, f[i + 1]!);
-  }
-  out.unshift(":method", method, ":scheme", scheme, ":authority", authority, ":path", path);
-  const send = (u: H2Conn) =>
-    u.request(out, body, (err, rf, rb) => {
-      if (err) {
-        if (process.env.H2DEBUG) console.error("upstream", err);
-        return c.reset(id);
-      }
-      const rsp: string[] = [];
-      for (let i = 0; i < rf.length; i += 2) if (rf[i] === ":status" || !HOP.has(rf[i]!)) rsp.push(rf[i]!, rf[i + 1]!);
-      c.respond(id, rsp, rb);
-    });
-  const u = upstreamConn();
-  if (u instanceof H2Conn) send(u);
-  else
-    u.then((x) => {
-      send(x);
-      flushAll();
-    }).catch((e) => {
-      if (process.env.H2DEBUG) console.error("connect", e);
-      c.reset(id);
-    });
-}
+const forward = forwarder(scheme, upstreamConn);
 
 const server = Bun.listen<H2Conn | undefined>({
   hostname: "127.0.0.1",
