@@ -4,7 +4,9 @@
 import type http2 from "node:http2";
 import { readBody, sendProblem, type BodyLimits } from "../transport/h2stream.ts";
 import { headersFrom, type InboundRequest } from "./http.ts";
-import type { CancelSignal } from "../transport/h2client.ts";
+import { StreamCancel } from "../transport/h2/cancel.ts";
+
+export { StreamCancel };
 
 export { sendProblem };
 
@@ -14,44 +16,6 @@ export interface ReadLimits extends BodyLimits {
 
 /** Stream errors end in "close" (handled by the reader); one shared listener keeps them from being thrown. */
 const ignore = () => {};
-
-/**
- * The cancellation of one inbound request (its client left before the answer): what the clients need of an
- * AbortSignal (aborted, abort listeners), in plain JS: no native AbortController and EventTarget per request.
- * Like an AbortSignal, it fires once, and a listener added after that is never called.
- */
-export class StreamCancel implements CancelSignal {
-  aborted = false;
-  #listeners: Array<() => void> | null = null;
-
-  /** `options` is accepted for AbortSignal compatibility: every listener runs at most once anyway. */
-  addEventListener(_type: "abort", listener: () => void, _options?: { once?: boolean }): void {
-    if (this.aborted) return;
-    this.#listeners ??= [];
-    this.#listeners.push(listener);
-  }
-
-  removeEventListener(_type: "abort", listener: () => void): void {
-    const l = this.#listeners;
-    const i = l ? l.indexOf(listener) : -1;
-    if (i >= 0) l!.splice(i, 1);
-  }
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const l = this.#listeners;
-    this.#listeners = null;
-    if (!l) return;
-    for (const f of l) {
-      try {
-        f();
-      } catch {
-        // as with EventTarget, one failing listener does not keep the others from running
-      }
-    }
-  }
-}
 
 /** Read the request; calls `done` once with the request, or answers the stream itself (4xx) and never calls it. */
 export function readInbound(

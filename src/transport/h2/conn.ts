@@ -36,7 +36,7 @@ export class H2Conn extends H2Core {
   constructor(
     socket: H2Socket,
     role: "server" | "client",
-    readonly onRequest: OnRequest = () => {},
+    public onRequest: OnRequest = () => {},
     limits: H2Limits = DEFAULT_H2_LIMITS,
   ) {
     super(socket, role, limits);

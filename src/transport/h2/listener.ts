@@ -7,7 +7,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { ConnQuota, type ConnGuardLimits, type GuardEvent } from "../conn-limits.ts";
-import { DEFAULT_H2_LIMITS, type H2Conn, type H2Limits, type OnRequest } from "./conn.ts";
+import { DEFAULT_H2_LIMITS, type H2Conn, type H2Limits } from "./conn.ts";
 import { ENHANCE_YOUR_CALM, NO_ERROR } from "./frames.ts";
 import { attachNodeSocket } from "./node-socket.ts";
 
@@ -21,9 +21,8 @@ export interface H2ListenerOptions {
   guard: ConnGuardLimits;
   maxConnections: number;
   maxConnectionsPerSource: number;
-  /** a new connection, before any frame: the caller sets the conn's hooks (onBodyStart, onTooLarge, onPeerReset) */
-  onConnection?(conn: H2Conn, socket: net.Socket): void;
-  onRequest: OnRequest;
+  /** a new connection, before any frame: the caller sets what it does with requests (requests.ts serveRequests) */
+  onConnection(conn: H2Conn, socket: net.Socket): void;
   /** a guard closed a connection, or a source was over its share */
   onEvent(e: GuardEvent | "source-quota", source: string): void;
 }
@@ -43,9 +42,9 @@ export function startH2Listener(o: H2ListenerOptions): Promise<H2Listener> {
   const serve = (socket: net.Socket, release: () => void) => {
     const source = socket.remoteAddress ?? "?";
     socket.setNoDelay(true);
-    const conn = attachNodeSocket(socket, "server", o.onRequest, limits);
+    const conn = attachNodeSocket(socket, "server", undefined, limits);
     conns.add(conn);
-    o.onConnection?.(conn, socket);
+    o.onConnection(conn, socket);
     let settings = false;
     const preface = setTimeout(() => {
       if (settings || conn.closed) return;

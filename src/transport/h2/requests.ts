@@ -1,0 +1,186 @@
+// src/transport/h2/requests.ts — whole requests on a server-role connection (conn.ts), the one reader the SBI and
+// N32 listeners share: a declared content-length over the path's cap is answered 413 before the body is read, a
+// body over it 413 as it arrives, a body not complete in time 408, more header fields than the bound 431, no
+// :path/:authority 400 (ProblemDetails, TS 29.500 5.2.7). A request is handed on only after the I/O events already
+// received are processed (setImmediate), so a stream reset in the same read as its HEADERS (rapid reset,
+// CVE-2023-44487) is never handed on; a client that resets its stream or leaves cancels the request (`signal`).
+import { problem, PROBLEM_JSON } from "../../problem.ts";
+import { armTimer, disarmTimer } from "../../timers.ts";
+import { StreamCancel } from "./cancel.ts";
+import type { H2Conn } from "./conn.ts";
+import { declaredLength } from "./fields.ts";
+
+/** A request as read (datapath/http.ts InboundRequest). */
+export interface WholeRequest {
+  method: string;
+  scheme: string;
+  authority: string;
+  /** :path as received: path and query */
+  path: string;
+  /** lowercased names in order, repeats kept, no pseudo-headers */
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+  /** aborted when the client cancels the stream or the connection closes */
+  signal: StreamCancel;
+}
+
+/** An answer (datapath/http.ts OutboundResponse). */
+export interface WholeResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body?: Uint8Array | string;
+}
+
+export interface RequestLimits {
+  /** the body cap of a request to `path` (413 above it) */
+  maxBodyBytes(path: string): number;
+  /** the whole body must have arrived within this (408 after) */
+  timeoutMs: number;
+  /** header fields (431 above) */
+  maxHeaders: number;
+}
+
+/** fields never sent in an answer: connection-specific (RFC 9113 §8.2.2), and the ones the layer writes itself */
+const NOT_SENT = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "host",
+  "http2-settings",
+  "content-length",
+]);
+const EMPTY = new Uint8Array(0);
+
+/** Reads whole requests on `c`, hands each to `handle` with the function that answers it (once; later: ignored). */
+export function serveRequests(
+  c: H2Conn,
+  scheme: string,
+  limits: RequestLimits,
+  handle: (req: WholeRequest, answer: (r: WholeResponse) => void) => void,
+): void {
+  const open = new Map<number, { cancel: StreamCancel | null; timer: ReturnType<typeof armTimer> | null }>();
+  const forget = (id: number) => {
+    const e = open.get(id);
+    if (e?.timer) disarmTimer(e.timer);
+    open.delete(id);
+  };
+  const answer = (id: number, r: WholeResponse) => {
+    forget(id);
+    c.respond(id, responseFields(r), bodyOf(r.body));
+  };
+  const refuse = (id: number, status: number, cause: string, detail: string) =>
+    answer(id, {
+      status,
+      headers: [["content-type", PROBLEM_JSON]],
+      body: JSON.stringify(problem(status, cause, detail)),
+    });
+  const pathOf = (f: string[]) => f[f.indexOf(":path") + 1] ?? "";
+
+  c.onBodyStart = (id, f) => {
+    const max = limits.maxBodyBytes(pathOf(f));
+    if (declaredLength(f) > max) return refuse(id, 413, "PAYLOAD_TOO_LARGE", `body over ${max} octets`);
+    open.set(id, {
+      cancel: null,
+      timer: armTimer(
+        () => refuse(id, 408, "TIMED_OUT_REQUEST", "request body not received in time"),
+        limits.timeoutMs,
+      ),
+    });
+  };
+  c.onTooLarge = (id) => refuse(id, 413, "PAYLOAD_TOO_LARGE", "body over the limit");
+  // the client went away before the answer: the request is cancelled upstream
+  c.onPeerReset = (id) => {
+    open.get(id)?.cancel?.abort();
+    forget(id);
+  };
+  const ended = c.onEnd;
+  c.onEnd = () => {
+    ended?.();
+    for (const [id, e] of open) {
+      e.cancel?.abort();
+      forget(id);
+    }
+  };
+
+  c.onRequest = (_c, id, f, body) => {
+    const e = open.get(id);
+    if (e?.timer) {
+      disarmTimer(e.timer);
+      e.timer = null;
+    }
+    let method = "";
+    let path = "";
+    let authority = "";
+    let reqScheme = scheme;
+    let host = "";
+    const headers: Array<[string, string]> = [];
+    for (let i = 0; i < f.length; i += 2) {
+      const n = f[i]!;
+      const v = f[i + 1]!;
+      if (n.charCodeAt(0) !== 58) {
+        headers.push([n, v]);
+        if (n === "host") host = v;
+      } else if (n === ":method") method = v;
+      else if (n === ":path") path = v;
+      else if (n === ":authority") authority = v;
+      else if (n === ":scheme") reqScheme = v;
+    }
+    authority ||= host;
+    if (!path.startsWith("/") || !authority)
+      return refuse(id, 400, "MANDATORY_IE_MISSING", ":method, :path and :authority are required");
+    if (headers.length > limits.maxHeaders)
+      return refuse(id, 431, "MANDATORY_IE_INCORRECT", `more than ${limits.maxHeaders} headers`);
+    const max = limits.maxBodyBytes(path);
+    if ((body?.length ?? 0) > max) return refuse(id, 413, "PAYLOAD_TOO_LARGE", `body over ${max} octets`);
+    const cancel = new StreamCancel();
+    if (e) e.cancel = cancel;
+    else open.set(id, { cancel, timer: null });
+    const req: WholeRequest = {
+      method,
+      scheme: reqScheme,
+      authority,
+      path,
+      headers,
+      body: body ?? EMPTY,
+      signal: cancel,
+    };
+    setImmediate(() => {
+      if (cancel.aborted || !c.isOpen(id)) return forget(id);
+      handle(req, (r) => answer(id, r));
+    });
+  };
+}
+
+/** :status, the answer's fields without connection-specific ones, and a Date when it has none (RFC 9110 §6.6.1) */
+function responseFields(r: WholeResponse): string[] {
+  const fields = [":status", String(r.status)];
+  let dated = false;
+  for (const [n, v] of r.headers)
+    if (!NOT_SENT.has(n)) {
+      fields.push(n, v);
+      dated ||= n === "date";
+    }
+  if (!dated) fields.push("date", httpDate());
+  return fields;
+}
+
+function bodyOf(b: Uint8Array | string | undefined): Buffer | null {
+  if (!b || b.length === 0) return null;
+  return typeof b === "string" ? Buffer.from(b) : Buffer.from(b.buffer, b.byteOffset, b.length);
+}
+
+let dateSecond = 0;
+let dateText = "";
+/** The IMF-fixdate of now (RFC 9110 §5.6.7), made once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
