@@ -1,5 +1,5 @@
 /**
- * Counted timers for the data path and the N32 listener's body reader (transport/h2stream.ts). Bun has no
+ * Counted timers for the data path and the listeners' body reader (transport/h2/requests.ts). Bun has no
  * `process.getActiveResourcesInfo()`, so the timers a request arms are not visible from outside; this module keeps one integer of live ones (gauge `sepp_datapath_timers`) so the leak tests
  * can assert it returns to 0 (issue 4: "no leak of streams, timers or memory").
  *

@@ -1,6 +1,5 @@
 // src/datapath/http.ts — the plain request/response the data path moves between the HTTP/2 servers
 // (SBI side, N32-f side) and its handlers, and small helpers shared by the cSEPP and the pSEPP.
-import type http2 from "node:http2";
 import type { ProblemDetails } from "../model/n32.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
@@ -8,7 +7,7 @@ import { PROBLEM_JSON } from "../problem.ts";
 import { congestionProblem } from "../sbi/limits.ts";
 import { CONNECTION_HEADERS } from "../n32f/message.ts";
 
-/** A request as read from a node:http2 stream (body bounded by the server). */
+/** A request as read whole by a listener (src/transport/h2/requests.ts; body bounded by the listener). */
 export interface InboundRequest {
   method: string;
   scheme: string;
@@ -54,18 +53,6 @@ export interface OutboundResponse {
  *  HTTP2-Settings (an h2c upgrade header, never end to end). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([...CONNECTION_HEADERS, "http2-settings"]);
 
-export function headersFrom(h: http2.IncomingHttpHeaders): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const k of Object.keys(h)) {
-    if (k.charCodeAt(0) === 58 /* ":" */) continue;
-    const v = h[k];
-    if (v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) out.push([k, x]);
-    else out.push([k, String(v)]);
-  }
-  return out;
-}
-
 export function headerOf(headers: ReadonlyArray<[string, string]>, name: string): string | undefined {
   for (const [n, v] of headers) if (n === name) return v;
   return undefined;
@@ -98,24 +85,4 @@ export function problemOut(p: ProblemDetails, extra: Array<[string, string]> = [
 export function splitPath(p: string): { path: string; query: string | undefined } {
   const q = p.indexOf("?");
   return q < 0 ? { path: p, query: undefined } : { path: p.slice(0, q), query: p.slice(q + 1) };
-}
-
-/** Write an OutboundResponse on a server stream (no-op when the stream is gone). */
-export function respond(stream: http2.ServerHttp2Stream, r: OutboundResponse): void {
-  if (stream.destroyed || stream.closed) return;
-  const out: http2.OutgoingHttpHeaders = { ":status": r.status };
-  for (const [n, v] of r.headers) {
-    if (HOP_BY_HOP.has(n)) continue;
-    const prev = out[n];
-    out[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
-  }
-  // a string body (an n32f-process answer, a ProblemDetails) is written as it is: the stream encodes it as UTF-8
-  // natively, without a Buffer copy per answer; an empty string is no body, like an empty array
-  const body = r.body;
-  try {
-    stream.respond(out, { endStream: !body || body.length === 0 });
-    if (body?.length) stream.end(body);
-  } catch {
-    stream.destroy();
-  }
 }

@@ -2,7 +2,6 @@
 // handlers on the N32 listener (peer → pSEPP: n32f-process under PRINS, plain relay under TLS), the clients,
 // the telescopic FQDN table and the per-peer limits. See docs/DATAPATH.md for one request followed end to end.
 import { join } from "node:path";
-import type http2 from "node:http2";
 import type { SeppConfig } from "../config/schema.ts";
 import { resolvePem } from "../config/pem.ts";
 import type { Logger } from "../log.ts";
@@ -16,11 +15,12 @@ import { Screening, type ScreeningObservation } from "../screening/screening.ts"
 import { loadTelescopicLabelKeys } from "../sbi/telescopic-keys.ts";
 import { TelescopicStore } from "../sbi/telescopic-store.ts";
 import { telescopicApp } from "../sbi/telescopic-service.ts";
-import type { ConnInfo } from "../transport/h2server.ts";
+import type { N32fRequestHandler } from "../transport/h2server.ts";
+import { problem } from "../problem.ts";
 import { CSepp } from "./csepp.ts";
 import { sbiEndpointOf, seppDomainOf, type N32cView } from "./deps.ts";
 import {
-  respond,
+  problemOut,
   type Dispatch,
   type HandlerKind,
   type InboundRequest,
@@ -30,7 +30,6 @@ import {
 import { N32F_PROCESS_PATH, n32fProcessLimit } from "./n32f-process.ts";
 import { PSepp } from "./psepp.ts";
 import { startSbiServer, type SbiServer } from "./sbi-server.ts";
-import { readInbound, sendProblem } from "./stream.ts";
 import { PeerN32fClients } from "./n32f-clients.ts";
 import { ProducerClients } from "./producer-clients.ts";
 
@@ -204,40 +203,35 @@ export class DataPath {
   }
 
   /**
-   * The N32-f handler for the N32 listener: takes n32f-process and (TLS mode) every other non-N32-c request,
-   * straight from the HTTP/2 stream (no fetch/Response objects on the hot path). Returns false for N32-c.
+   * The N32-f handler for the N32 listener: takes n32f-process and (TLS mode) every other non-N32-c request, read
+   * whole by the listener (no fetch/Response objects on the hot path). N32-c paths stay with the listener's app.
    */
-  n32fStreamHandler(): (
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
-    conn: ConnInfo,
-  ) => boolean {
-    return (stream, headers, conn) => {
-      const path = String(headers[":path"] ?? "");
-      if (path.startsWith(N32C_PREFIX)) return false;
-      const cfg = this.#o.config();
-      const isProcess = path === N32F_PROCESS_PATH;
-      readInbound(
-        stream,
-        headers,
-        "https",
-        {
-          maxBodyBytes: isProcess ? n32fProcessLimit(cfg) : cfg.sbi.maxBodyBytes,
-          maxHeaders: cfg.sbi.maxHeaders,
-          timeoutMs: cfg.sbi.requestTimeoutMs,
-        },
-        (req) => {
-          const kind = isProcess ? "n32f-process" : "tls-relay";
-          this.#dispatch(kind, req, conn, () => this.serve(kind, req, conn)).then(
-            (r) => respond(stream, r),
-            (e) => {
-              this.#o.log.error("N32-f request failed", { error: e });
-              sendProblem(stream, 500, "SYSTEM_FAILURE", "internal error");
-            },
-          );
-        },
-      );
-      return true;
+  n32fStreamHandler(): N32fRequestHandler {
+    return {
+      bodyLimit: (path) => {
+        if (path.startsWith(N32C_PREFIX)) return undefined;
+        const cfg = this.#o.config();
+        return path === N32F_PROCESS_PATH ? n32fProcessLimit(cfg) : cfg.sbi.maxBodyBytes;
+      },
+      bodyTimeoutMs: (path) => (path.startsWith(N32C_PREFIX) ? undefined : this.#o.config().sbi.requestTimeoutMs),
+      maxBodyBytes: () => {
+        const cfg = this.#o.config();
+        return Math.max(n32fProcessLimit(cfg), cfg.sbi.maxBodyBytes);
+      },
+      handle: (req, conn, answer) => {
+        if (req.path.startsWith(N32C_PREFIX)) return false;
+        const cfg = this.#o.config();
+        if (req.headers.length > cfg.sbi.maxHeaders) {
+          answer(problemOut(problem(431, "MANDATORY_IE_INCORRECT", `more than ${cfg.sbi.maxHeaders} headers`)));
+          return true;
+        }
+        const kind = req.path === N32F_PROCESS_PATH ? "n32f-process" : "tls-relay";
+        this.#dispatch(kind, req, conn, () => this.serve(kind, req, conn)).then(answer, (e) => {
+          this.#o.log.error("N32-f request failed", { error: e });
+          answer(problemOut(problem(500, "SYSTEM_FAILURE", "internal error")));
+        });
+        return true;
+      },
     };
   }
 

@@ -18,7 +18,16 @@ import { DEFAULT_GUARD, type ConnGuardLimits } from "../transport/conn-limits.ts
 import { startH2Listener } from "../transport/h2/listener.ts";
 import { serveRequests } from "../transport/h2/requests.ts";
 import { problemOut, type InboundRequest, type OutboundResponse } from "./http.ts";
-import type { ReadLimits } from "./stream.ts";
+
+/** request bounds of the SBI listener (sbi.*) */
+export interface ReadLimits {
+  /** request body cap in octets (413 above) */
+  maxBodyBytes: number;
+  /** the whole body must have arrived within this (408 after) */
+  timeoutMs: number;
+  /** header fields (431 above) */
+  maxHeaders: number;
+}
 
 export interface SbiConnLimits {
   /** connections all clients together may hold (default 1024) */
@@ -64,7 +73,7 @@ export function startSbiServer(o: SbiServerOptions): Promise<SbiServer> {
   let inflight = 0;
   const limits = {
     maxBodyBytes: () => o.limits.maxBodyBytes,
-    timeoutMs: o.limits.timeoutMs,
+    timeoutMs: () => o.limits.timeoutMs,
     maxHeaders: o.limits.maxHeaders,
   };
   const handle = (req: InboundRequest, answer: (r: OutboundResponse) => void) => {

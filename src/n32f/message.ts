@@ -1,5 +1,5 @@
 // src/n32f/message.ts — the plain HTTP/2 message the N32-f engine reformats (TS 33.501 13.2.4.2,
-// N32-PROFILE P3) and rebuilds. The data path fills it from node:http2; the engine never touches sockets.
+// N32-PROFILE P3) and rebuilds. The data path fills it from the HTTP/2 layer; the engine never touches sockets.
 import type { HttpMethod } from "../model/n32.ts";
 
 export type { HttpMethod };

@@ -49,7 +49,7 @@ export interface H2ClientOptions {
 
 /**
  * What a request's cancellation must offer: the part of AbortSignal used here. An AbortSignal is one; the data
- * path passes a lighter one per inbound request (src/datapath/stream.ts StreamCancel: no native controller).
+ * path passes a lighter one per inbound request (src/transport/h2/cancel.ts StreamCancel: no native controller).
  */
 export interface CancelSignal {
   readonly aborted: boolean;

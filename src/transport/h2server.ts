@@ -1,26 +1,29 @@
-// src/transport/h2server.ts — the N32 listener: node:http2 secure server, mutual TLS (client certificate
-// required), TLS 1.3 by default (1.2 only where allowed), HTTP/2 only (ALPN h2, no HTTP/1.1 fallback;
-// TS 33.501 13.1.0, TS 33.210 6.2), and a small adapter that hands a fetch `Request` to a hono app with
-// the connection (peer certificate chain, TLS exporter) in `c.env.conn`.
+// src/transport/h2server.ts — the N32 listener: a node:tls server, mutual TLS (client certificate required), TLS 1.3
+// by default (1.2 only where allowed), HTTP/2 only (ALPN h2, no HTTP/1.1 fallback; TS 33.501 13.1.0, TS 33.210
+// 6.2) on our HTTP/2 layer (h2/), and a small adapter that hands a fetch `Request` to a hono app with the
+// connection (peer certificate chain, TLS exporter) in `c.env.conn`; N32-f requests go to the data path whole.
 //
-// Bounds: request bodies are read up to `maxBodyBytes` (413 before reading more), header list size and
-// concurrent streams are capped in the HTTP/2 SETTINGS.
+// Bounds: request bodies are read up to the path's cap (413, h2/requests.ts), header list size and concurrent
+// streams are capped by the HTTP/2 layer.
 // Connection set-up (issue 10 §1, N32-PROFILE P11 "Trust", TS 33.517 4.2.5): the TLS stack checks the client chain
 // against the union of our roots; then, before the HTTP/2 session exists, `admit` decides from the chain who the
 // client is (a configured peer whose PLMN anchor the chain leads to, or a listed RI); anyone else, and anyone over
 // their connection quota, is disconnected at once (no HTTP answer; no TLS alert either: the handshake is complete
 // by then and the runtime has no API to send one). Each admitted connection has a preface and an idle timeout and
-// a bound on client stream resets (conn-limits.ts).
+// bounds on client stream resets and PING/SETTINGS (h2/listener.ts guardConnection).
 // N32-f can be mounted on the same hono app (same port) or served by a second startN32Server (separate port).
-import http2 from "node:http2";
-import type { TLSSocket } from "node:tls";
+import tls, { type TLSSocket } from "node:tls";
 import type { X509Certificate } from "node:crypto";
 import type { Logger } from "../log.ts";
 import { peerChainOf, type TrustStore } from "../pki/trust.ts";
 import { N32_LIMITS } from "../sbi/limits.ts";
-import { readBody, sendProblem } from "./h2stream.ts";
 import { admitAnyN32Chain, type Admission, type ConnIdentity } from "../pki/admission.ts";
-import { ConnQuota, DEFAULT_GUARD, markRawSocket, SessionGuard, type GuardEvent } from "./conn-limits.ts";
+import { ConnQuota, DEFAULT_GUARD, type GuardEvent } from "./conn-limits.ts";
+import { DEFAULT_H2_LIMITS, type H2Conn } from "./h2/conn.ts";
+import { guardConnection } from "./h2/listener.ts";
+import { attachNodeSocket } from "./h2/node-socket.ts";
+import { serveRequests, type WholeRequest, type WholeResponse } from "./h2/requests.ts";
+import { problem, PROBLEM_JSON } from "../problem.ts";
 
 export type { ConnIdentity } from "../pki/admission.ts";
 
@@ -99,11 +102,19 @@ export interface N32ServerOptions {
   app: FetchApp;
   limits: N32ServerLimits;
   log: Logger;
-  /**
-   * Takes a stream before the hono adapter (the N32-f data path: no fetch Request/Response on the hot path).
-   * Returns true when it took the stream; it then owns reading, limits and the answer.
-   */
-  streamHandler?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, conn: ConnInfo) => boolean;
+  /** Takes N32-f requests before the hono adapter (the data path: no fetch Request/Response on the hot path). */
+  streamHandler?: N32fRequestHandler;
+}
+
+export interface N32fRequestHandler {
+  /** the body cap of a request to `path` it takes; undefined: an N32-c path (the listener's maxBodyBytes) */
+  bodyLimit(path: string): number | undefined;
+  /** the time the body of such a request has to arrive in; undefined: the listener's requestTimeoutMs */
+  bodyTimeoutMs(path: string): number | undefined;
+  /** its largest cap (what a connection may receive of one body before the path's cap is applied) */
+  maxBodyBytes(): number;
+  /** true when it took the request: it answers through `answer` */
+  handle(req: WholeRequest, conn: ConnInfo, answer: (r: WholeResponse) => void): boolean;
 }
 
 export interface N32Server {
@@ -115,13 +126,7 @@ export interface N32Server {
 
 let nextConnId = 1;
 const EXPORT_LIMIT = 1024;
-/** set on an admitted TLS socket (a property: node hands the session a proxy of the socket, not the socket) */
-const ADMITTED = Symbol("sepp.admitted");
-/** the release of a connection's set-up slot (per source address), on the socket */
-const PENDING = Symbol("sepp.pendingSlot");
-
-function makeConnInfo(session: http2.ServerHttp2Session, identity: ConnIdentity): ConnInfo {
-  const socket = session.socket as unknown as TLSSocket;
+function makeConnInfo(conn: H2Conn, socket: TLSSocket, identity: ConnIdentity): ConnInfo {
   const closeCbs: (() => void)[] = [];
   let closed = false;
   let chain: X509Certificate[] | undefined;
@@ -144,12 +149,14 @@ function makeConnInfo(session: http2.ServerHttp2Session, identity: ConnIdentity)
       else if (closeCbs.length < 64) closeCbs.push(cb);
     },
     close() {
-      if (!session.closed && !session.destroyed) session.close();
+      conn.close();
     },
     data: new Map(),
     identity,
   };
-  session.once("close", () => {
+  const ended = conn.onEnd;
+  conn.onEnd = () => {
+    ended?.();
     closed = true;
     for (const cb of closeCbs.splice(0)) {
       try {
@@ -158,17 +165,18 @@ function makeConnInfo(session: http2.ServerHttp2Session, identity: ConnIdentity)
         /* a close hook must not break the server */
       }
     }
-  });
+  };
   return info;
 }
+
+/** the release of a connection's set-up slot (per source address), on the socket */
+const PENDING = Symbol("sepp.pendingSlot");
 
 /** Start the N32 listener. Resolves once it listens (port 0 = any free port). */
 export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
   const { limits, log } = opts;
   const maxBody = limits.maxBodyBytes;
-  const reqTimeout = limits.requestTimeoutMs ?? 10_000;
-  const sessions = new Set<http2.ServerHttp2Session>();
-  const conns = new WeakMap<http2.ServerHttp2Session, ConnInfo>();
+  const conns = new Set<H2Conn>();
   const trustOf = typeof opts.trust === "function" ? opts.trust : () => opts.trust as TrustStore;
   const admit = opts.admit ?? admitAnyN32Chain;
   const maxSessions = limits.maxSessions ?? 256;
@@ -179,11 +187,16 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     resetWindowMs: 10_000,
     maxControlFramesPerWindow: DEFAULT_GUARD.maxControlFramesPerWindow,
   };
+  const requestLimits = {
+    maxBodyBytes: (path: string) => opts.streamHandler?.bodyLimit(path) ?? maxBody,
+    timeoutMs: (path: string) => opts.streamHandler?.bodyTimeoutMs(path) ?? limits.requestTimeoutMs ?? 10_000,
+    maxHeaders: N32_LIMITS.maxHeaders,
+  };
   const quota = new ConnQuota(() => limits.maxSessionsPerPeer ?? 16, maxSessions);
   const caOf = (t: TrustStore) => [...t.tlsCaPem(), ...(opts.acceptRiClients ? t.riCaPem() : [])];
   let caTrust = trustOf();
 
-  const server = http2.createSecureServer({
+  const server = tls.createServer({
     key: opts.tls.key,
     cert: opts.tls.cert,
     ca: caOf(caTrust),
@@ -191,15 +204,8 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     rejectUnauthorized: true,
     minVersion: opts.tls.minVersion ?? "TLSv1.3",
     maxVersion: opts.tls.maxVersion ?? "TLSv1.3",
-    allowHTTP1: false,
     ALPNProtocols: ["h2"],
     handshakeTimeout: guard.prefaceTimeoutMs,
-    maxHeaderListPairs: N32_LIMITS.maxHeaders,
-    maxSessionMemory: 10,
-    settings: {
-      maxConcurrentStreams: limits.maxConcurrentStreams ?? 100,
-      maxHeaderListSize: limits.maxHeaderListSize ?? N32_LIMITS.maxTlsHeaderListSize,
-    },
   });
   // TCP slots: the admitted connections' cap plus room for handshakes in progress (each bounded in time)
   server.maxConnections = maxSessions + 64;
@@ -220,8 +226,17 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
       socket.destroy();
       return;
     }
-    socket.once("close", release);
-    (socket as unknown as Record<symbol, () => void>)[PENDING] = release;
+    // the TLS handshake within the preface timeout (a TCP connection that never starts TLS holds a slot otherwise)
+    const handshake = setTimeout(() => socket.destroy(), guard.prefaceTimeoutMs);
+    handshake.unref?.();
+    socket.once("close", () => {
+      clearTimeout(handshake);
+      release();
+    });
+    (socket as unknown as Record<symbol, () => void>)[PENDING] = () => {
+      clearTimeout(handshake);
+      release();
+    };
   });
 
   // A configuration change brings new roots: new connections are checked against them (the admission check below
@@ -237,12 +252,18 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     }
   });
 
-  // Admission at connection set-up, before the HTTP/2 session exists: the built-in listener that creates the
-  // session runs only for an admitted connection (P11 "Trust": before any HTTP/2 frame is processed).
-  const sessionFactories = server.listeners("secureConnection") as Array<(s: TLSSocket) => void>;
-  server.removeAllListeners("secureConnection");
+  const onGuard = (conn: ConnIdentity) => (e: GuardEvent) =>
+    log.every(`n32-guard-${e}-${conn.id}`, 10_000, e === "idle" ? "debug" : "warn", `N32 connection closed: ${e}`, {
+      [conn.kind]: conn.id,
+    });
+
+  // Admission at connection set-up, before any HTTP/2 frame is read (P11 "Trust"): who the client is, from its chain
   server.on("secureConnection", (socket: TLSSocket) => {
     (socket as unknown as Record<symbol, (() => void) | undefined>)[PENDING]?.();
+    if (socket.alpnProtocol !== "h2") {
+      socket.destroy(); // HTTP/2 only: a client without ALPN h2 gets no HTTP/1.1 (TS 29.500 5.2)
+      return;
+    }
     let adm: Admission;
     try {
       adm = admit(peerChainOf(socket), trustOf());
@@ -271,111 +292,93 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
       return;
     }
     socket.once("close", release);
-    markRawSocket(socket);
-    (socket as unknown as Record<symbol, ConnIdentity>)[ADMITTED] = {
-      kind: adm.kind,
-      id: adm.id,
-      plmnIds: adm.plmnIds,
-    };
-    for (const f of sessionFactories) f.call(server, socket);
-  });
-
-  const onGuard = (conn: ConnIdentity) => (e: GuardEvent) =>
-    log.every(`n32-guard-${e}-${conn.id}`, 10_000, e === "idle" ? "debug" : "warn", `N32 connection closed: ${e}`, {
-      [conn.kind]: conn.id,
+    const identity: ConnIdentity = { kind: adm.kind, id: adm.id, plmnIds: adm.plmnIds };
+    socket.setNoDelay(true);
+    const conn = attachNodeSocket(socket, "server", undefined, {
+      ...DEFAULT_H2_LIMITS,
+      maxConcurrentStreams: limits.maxConcurrentStreams ?? 100,
+      maxHeaderList: limits.maxHeaderListSize ?? N32_LIMITS.maxTlsHeaderListSize,
+      maxBody: Math.max(maxBody, opts.streamHandler?.maxBodyBytes() ?? 0),
     });
-
-  server.on("session", (session) => {
-    const identity = (session.socket as unknown as Record<symbol, ConnIdentity | undefined>)[ADMITTED];
-    if (!identity) {
-      // not through the admission above (cannot happen unless the runtime creates sessions elsewhere): refuse
-      session.destroy();
-      return;
-    }
-    sessions.add(session);
-    const info = makeConnInfo(session, identity);
-    conns.set(session, info);
-    guards.set(session, new SessionGuard(session, guard, onGuard(identity)));
-    session.on("close", () => sessions.delete(session));
-    session.on("error", (e) => log.every("n32-session-error", 10_000, "debug", "N32 session error", { error: e }));
+    conns.add(conn);
+    const info = makeConnInfo(conn, socket, identity);
+    serveRequests(conn, "https", requestLimits, (req, answer) => {
+      if (opts.streamHandler?.handle(req, info, answer)) return;
+      toApp(req, info, answer);
+    });
+    guardConnection(conn, socket, guard, onGuard(identity));
+    const ended = conn.onEnd;
+    conn.onEnd = () => {
+      ended?.();
+      conns.delete(conn);
+    };
   });
-  const guards = new WeakMap<http2.ServerHttp2Session, SessionGuard>();
   server.on("tlsClientError", (e) =>
     log.every("n32-tls-error", 10_000, "warn", "N32 TLS handshake refused", { error: e }),
   );
 
-  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
-    const session = stream.session;
-    const conn = session ? conns.get(session as http2.ServerHttp2Session) : undefined;
-    if (!conn) {
-      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+  /** N32-c: the request as a fetch Request to the hono app, its Response back */
+  const toApp = (req: WholeRequest, conn: ConnInfo, answer: (r: WholeResponse) => void) => {
+    const h = new Headers();
+    for (const [k, v] of req.headers) h.append(k, v);
+    let url: URL;
+    try {
+      url = new URL(req.path, `https://${req.authority}`);
+    } catch {
+      answer(problemAnswer(400, "MANDATORY_IE_INCORRECT", "invalid :path or :authority"));
       return;
     }
-    guards.get(session as http2.ServerHttp2Session)?.stream(stream);
-    stream.on("error", () => {});
-    if (opts.streamHandler?.(stream, headers, conn)) return;
-    const method = String(headers[":method"] ?? "GET");
-    const path = String(headers[":path"] ?? "/");
-    const authority = String(headers[":authority"] ?? "localhost");
-    readBody(stream, headers["content-length"], { maxBodyBytes: maxBody, timeoutMs: reqTimeout }, (reqBody) => {
-      const h = new Headers();
-      for (const [k, v] of Object.entries(headers)) {
-        if (k.startsWith(":") || v === undefined) continue;
-        for (const x of Array.isArray(v) ? v : [v]) h.append(k, String(x));
-      }
-      let url: URL;
-      try {
-        url = new URL(path, `https://${authority}`);
-      } catch {
-        sendProblem(stream, 400, "MANDATORY_IE_INCORRECT", "invalid :path or :authority");
-        return;
-      }
-      const hasBody = method !== "GET" && method !== "HEAD";
-      const request = new Request(url.href, {
-        method,
-        headers: h,
-        body: hasBody && reqBody.length > 0 ? new Uint8Array(reqBody) : undefined,
-      });
-      Promise.resolve()
-        .then(() => opts.app.fetch(request, { conn }))
-        .then(async (res) => {
-          const body = new Uint8Array(await res.arrayBuffer());
-          if (stream.destroyed || stream.closed) return;
-          const out: http2.OutgoingHttpHeaders = { ":status": res.status };
-          res.headers.forEach((val, key) => {
-            if (key !== "content-length" && key !== "connection" && key !== "transfer-encoding") out[key] = val;
-          });
-          stream.respond(out, { endStream: body.length === 0 });
-          if (body.length) stream.end(body);
-        })
-        .catch((e) => {
-          log.error("N32 handler failed", { error: e, path: url.pathname });
-          sendProblem(stream, 500, "SYSTEM_FAILURE", "internal error");
-        });
+    const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    const request = new Request(url.href, {
+      method: req.method,
+      headers: h,
+      body: hasBody && req.body.length > 0 ? req.body : undefined,
     });
-  });
+    Promise.resolve()
+      .then(() => opts.app.fetch(request, { conn }))
+      .then(async (res) => {
+        const body = new Uint8Array(await res.arrayBuffer());
+        const headers: Array<[string, string]> = [];
+        res.headers.forEach((val, key) => {
+          headers.push([key, val]);
+        });
+        answer({ status: res.status, headers, body });
+      })
+      .catch((e) => {
+        log.error("N32 handler failed", { error: e, path: url.pathname });
+        answer(problemAnswer(500, "SYSTEM_FAILURE", "internal error"));
+      });
+  };
 
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     // reusePort: data-path workers share the port (SO_REUSEPORT, docs/ARCHITECTURE.md "Worker model")
     server.listen({ port: opts.port, host: opts.host, reusePort: opts.reusePort === true }, () => {
       server.off("error", reject);
+      server.on("error", (e) => log.every("n32-server-error", 10_000, "warn", "N32 listener error", { error: e }));
       const addr = server.address();
       const port = typeof addr === "object" && addr ? addr.port : opts.port;
       resolve({
         port,
-        sessions: () => sessions.size,
+        sessions: () => conns.size,
         close: () =>
           new Promise<void>((res) => {
             server.close(() => res());
-            for (const s of sessions) {
-              s.close();
-              const t = setTimeout(() => s.destroy(), 1000);
-              t.unref?.();
-            }
-            if (sessions.size === 0) setTimeout(res, 0);
+            for (const c of conns) c.close();
+            setTimeout(() => {
+              for (const c of conns) c.goaway(0);
+            }, 1000).unref?.();
+            if (conns.size === 0) setTimeout(res, 0);
           }),
       });
     });
   });
+}
+
+function problemAnswer(status: number, cause: string, detail: string): WholeResponse {
+  return {
+    status,
+    headers: [["content-type", PROBLEM_JSON]],
+    body: JSON.stringify(problem(status, cause, detail)),
+  };
 }

@@ -24,7 +24,7 @@
 // one transferred ArrayBuffer (handoff-codec.ts).
 import type { Dispatch, HandlerKind, InboundRequest, N32fConn, OutboundResponse } from "../datapath/http.ts";
 import { problemOut } from "../datapath/http.ts";
-import { StreamCancel } from "../datapath/stream.ts";
+import { StreamCancel } from "../transport/h2/cancel.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../metrics.ts";
 import { problem } from "../problem.ts";

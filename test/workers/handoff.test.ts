@@ -6,7 +6,7 @@
 import { X509Certificate } from "node:crypto";
 import { afterEach, describe, expect, test } from "bun:test";
 import type { HandlerKind, InboundRequest, N32fConn, OutboundResponse } from "../../src/datapath/http.ts";
-import { StreamCancel } from "../../src/datapath/stream.ts";
+import { StreamCancel } from "../../src/transport/h2/cancel.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
 import { MARGIN, SPILL_FROM, SPILL_UNTIL, STEP, WorkerHandoff } from "../../src/workers/handoff.ts";

@@ -45,65 +45,10 @@ export function startH2Listener(o: H2ListenerOptions): Promise<H2Listener> {
     const conn = attachNodeSocket(socket, "server", undefined, limits);
     conns.add(conn);
     o.onConnection(conn, socket);
-    let settings = false;
-    const preface = setTimeout(() => {
-      if (settings || conn.closed) return;
-      o.onEvent("preface-timeout", source);
-      // a TCP RST: a client that never sent its preface may not read either (our SETTINGS would keep its close)
-      const raw = socket as net.Socket & { resetAndDestroy?: () => void };
-      if (raw.resetAndDestroy) raw.resetAndDestroy();
-      else socket.destroy();
-    }, g.prefaceTimeoutMs);
-    let idle: ReturnType<typeof setTimeout> | null = null;
-    const armIdle = (ms: number) => {
-      idle = setTimeout(() => {
-        if (conn.closed) return;
-        const quiet = performance.now() - conn.lastActive;
-        if (conn.streams > 0 || quiet < g.idleTimeoutMs)
-          return armIdle(g.idleTimeoutMs - Math.min(quiet, g.idleTimeoutMs) + 1);
-        o.onEvent("idle", source);
-        conn.close();
-      }, ms);
-      idle.unref?.();
-    };
-    armIdle(g.idleTimeoutMs);
-    // counted per window of resetWindowMs: [resets, control frames], and when the window started
-    let resets = 0;
-    let control = 0;
-    let resetStart = 0;
-    let controlStart = 0;
-    const calm = (e: GuardEvent) => {
-      o.onEvent(e, source);
-      conn.goaway(ENHANCE_YOUR_CALM);
-      setTimeout(() => socket.destroy(), 50).unref?.();
-    };
-    const peerReset = conn.onPeerReset;
-    conn.onPeerReset = (id) => {
-      peerReset?.(id);
-      const now = performance.now();
-      if (now - resetStart > g.resetWindowMs) {
-        resetStart = now;
-        resets = 0;
-      }
-      if (++resets > g.maxResetsPerWindow) calm("reset-flood");
-    };
-    conn.onControl = (kind) => {
-      if (kind === "settings" && !settings) {
-        settings = true;
-        clearTimeout(preface);
-      }
-      const now = performance.now();
-      if (now - controlStart > g.resetWindowMs) {
-        controlStart = now;
-        control = 0;
-      }
-      if (++control > g.maxControlFramesPerWindow) calm("control-flood");
-    };
+    guardConnection(conn, socket, g, (e) => o.onEvent(e, source));
     const end = conn.onEnd;
     conn.onEnd = () => {
       end?.();
-      clearTimeout(preface);
-      if (idle) clearTimeout(idle);
       conns.delete(conn);
     };
     socket.once("close", () => {
@@ -126,11 +71,21 @@ export function startH2Listener(o: H2ListenerOptions): Promise<H2Listener> {
   if (o.tls) {
     server = tls.createServer({ ...o.tls, ALPNProtocols: ["h2"], handshakeTimeout: g.prefaceTimeoutMs });
     // the slot is taken at TCP accept (before the handshake), like the node:http2 listeners
+    const HANDSHAKE = Symbol("handshake");
     server.on("connection", (raw: net.Socket) => {
       const release = accept(raw);
-      if (release) raw.once("close", release);
+      if (!release) return;
+      // the TLS handshake within the preface timeout
+      const t = setTimeout(() => raw.destroy(), g.prefaceTimeoutMs);
+      t.unref?.();
+      (raw as unknown as Record<symbol, unknown>)[HANDSHAKE] = t;
+      raw.once("close", () => {
+        clearTimeout(t);
+        release();
+      });
     });
     server.on("secureConnection", (s: tls.TLSSocket) => {
+      clearTimeout((s as unknown as Record<symbol, ReturnType<typeof setTimeout>>)[HANDSHAKE]);
       if (s.alpnProtocol !== "h2") return void s.destroy(); // HTTP/2 only (TS 29.500 5.2)
       serve(s, () => {});
     });
@@ -164,4 +119,77 @@ export function startH2Listener(o: H2ListenerOptions): Promise<H2Listener> {
       });
     });
   });
+}
+
+/**
+ * The guards of one accepted connection (issue 10 §1, RFC 9113 §10.5): the client's SETTINGS within the preface
+ * timeout (else a TCP RST), closed (GOAWAY NO_ERROR) after `idleTimeoutMs` without an open stream, GOAWAY
+ * ENHANCE_YOUR_CALM when the client resets unanswered streams, or sends PING/SETTINGS, faster than the bounds.
+ */
+export function guardConnection(
+  conn: H2Conn,
+  socket: net.Socket,
+  g: ConnGuardLimits,
+  onEvent: (e: GuardEvent) => void,
+): void {
+  let settings = false;
+  const preface = setTimeout(() => {
+    if (settings || conn.closed) return;
+    onEvent("preface-timeout");
+    // a TCP RST: a client that never sent its preface may not read either (our SETTINGS would keep its close)
+    const raw = socket as net.Socket & { resetAndDestroy?: () => void };
+    if (raw.resetAndDestroy) raw.resetAndDestroy();
+    else socket.destroy();
+  }, g.prefaceTimeoutMs);
+  let idle: ReturnType<typeof setTimeout> | null = null;
+  const armIdle = (ms: number) => {
+    idle = setTimeout(() => {
+      if (conn.closed) return;
+      const quiet = performance.now() - conn.lastActive;
+      if (conn.streams > 0 || quiet < g.idleTimeoutMs)
+        return armIdle(g.idleTimeoutMs - Math.min(quiet, g.idleTimeoutMs) + 1);
+      onEvent("idle");
+      conn.close();
+    }, ms);
+    idle.unref?.();
+  };
+  armIdle(g.idleTimeoutMs);
+  // counted per window of resetWindowMs: [resets, control frames], and when the window started
+  let resets = 0;
+  let control = 0;
+  let resetStart = 0;
+  let controlStart = 0;
+  const calm = (e: GuardEvent) => {
+    onEvent(e);
+    conn.goaway(ENHANCE_YOUR_CALM);
+    setTimeout(() => socket.destroy(), 50).unref?.();
+  };
+  const peerReset = conn.onPeerReset;
+  conn.onPeerReset = (id) => {
+    peerReset?.(id);
+    const now = performance.now();
+    if (now - resetStart > g.resetWindowMs) {
+      resetStart = now;
+      resets = 0;
+    }
+    if (++resets > g.maxResetsPerWindow) calm("reset-flood");
+  };
+  conn.onControl = (kind) => {
+    if (kind === "settings" && !settings) {
+      settings = true;
+      clearTimeout(preface);
+    }
+    const now = performance.now();
+    if (now - controlStart > g.resetWindowMs) {
+      controlStart = now;
+      control = 0;
+    }
+    if (++control > g.maxControlFramesPerWindow) calm("control-flood");
+  };
+  const end = conn.onEnd;
+  conn.onEnd = () => {
+    end?.();
+    clearTimeout(preface);
+    if (idle) clearTimeout(idle);
+  };
 }

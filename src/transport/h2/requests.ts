@@ -34,8 +34,8 @@ export interface WholeResponse {
 export interface RequestLimits {
   /** the body cap of a request to `path` (413 above it) */
   maxBodyBytes(path: string): number;
-  /** the whole body must have arrived within this (408 after) */
-  timeoutMs: number;
+  /** the whole body of a request to `path` must have arrived within this (408 after) */
+  timeoutMs(path: string): number;
   /** header fields (431 above) */
   maxHeaders: number;
 }
@@ -86,13 +86,15 @@ export function serveRequests(
       cancel: null,
       timer: armTimer(
         () => refuse(id, 408, "TIMED_OUT_REQUEST", "request body not received in time"),
-        limits.timeoutMs,
+        limits.timeoutMs(pathOf(f)),
       ),
     });
   };
   c.onTooLarge = (id) => refuse(id, 413, "PAYLOAD_TOO_LARGE", "body over the limit");
   // the client went away before the answer: the request is cancelled upstream
+  const reset = c.onPeerReset; // a guard's count (listener.ts guardConnection), whichever was set first
   c.onPeerReset = (id) => {
+    reset?.(id);
     open.get(id)?.cancel?.abort();
     forget(id);
   };

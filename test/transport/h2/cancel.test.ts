@@ -1,7 +1,7 @@
-// StreamCancel (src/datapath/stream.ts): the per-request cancellation handed to the N32-f and producer clients
+// StreamCancel (src/transport/h2/cancel.ts): the per-request cancellation handed to the N32-f and producer clients
 // in place of an AbortController's signal must behave like one where the clients rely on it.
 import { describe, expect, test } from "bun:test";
-import { StreamCancel } from "../../src/datapath/stream.ts";
+import { StreamCancel } from "../../../src/transport/h2/cancel.ts";
 
 describe("StreamCancel", () => {
   test("fires each listener once, in order; removed and late listeners are never called", () => {
