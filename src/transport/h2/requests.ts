@@ -77,7 +77,10 @@ export function serveRequests(
       headers: [["content-type", PROBLEM_JSON]],
       body: JSON.stringify(problem(status, cause, detail)),
     });
-  const pathOf = (f: string[]) => f[f.indexOf(":path") + 1] ?? "";
+  const pathOf = (f: string[]) => {
+    for (let i = 0; i < f.length; i += 2) if (f[i] === ":path") return f[i + 1]!;
+    return "";
+  };
 
   c.onBodyStart = (id, f) => {
     const max = limits.maxBodyBytes(pathOf(f));
