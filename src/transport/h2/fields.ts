@@ -21,15 +21,12 @@ function badName(n: string): boolean {
 }
 
 /** §8.2.1: no NUL, CR or LF anywhere, no leading or trailing space or tab */
+const FORBIDDEN = /[\0\n\r]/;
 function badValue(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 0 || c === 10 || c === 13) return true;
-  }
   if (v.length === 0) return false;
   const first = v.charCodeAt(0);
   const last = v.charCodeAt(v.length - 1);
-  return first === 32 || first === 9 || last === 32 || last === 9;
+  return first === 32 || first === 9 || last === 32 || last === 9 || FORBIDDEN.test(v);
 }
 
 /** The regular fields from `from` on: names, values, connection-specific fields, content-length. */

@@ -35,44 +35,50 @@ const next = new Int32Array(2 * 513).fill(0);
   }
 }
 
+// A nibble at a time (as nghttp2 decodes): for each internal node of the trie and each 4-bit value, the node the
+// walk ends in, the symbol completed on the way (at most one: every code has at least 5 bits) and whether EOS was
+// crossed. `padOk[n]`: node n is reached from the root by at most 7 one-bits (a valid padding, RFC 7541 §5.2).
+const NIBBLE = new Int32Array(256 * 16); // bits 0–8 next node, 9–17 symbol + 1, bit 18 EOS
+const padOk = new Uint8Array(256);
+for (let n = 0; n < 256; n++)
+  for (let x = 0; x < 16; x++) {
+    let node = n;
+    let sym = 0;
+    let eos = 0;
+    for (let k = 3; k >= 0; k--) {
+      const v = next[2 * node + ((x >>> k) & 1)]!;
+      if (v < 0) {
+        if (v === -257) eos = 1;
+        sym = -v;
+        node = 0;
+      } else node = v;
+    }
+    NIBBLE[n * 16 + x] = node | (sym << 9) | (eos << 18);
+  }
+for (let k = 0, node = 0; k <= 7; k++) {
+  padOk[node] = 1;
+  node = next[2 * node + 1]!;
+}
+const huffOut = Buffer.allocUnsafe(65536);
+
 function huffmanDecode(b: Uint8Array, start: number, end: number): string {
-  let out = "";
-  let n = 0;
-  let depth = 0; // bits since the last symbol
-  let ones = true; // those bits all 1 (a valid padding prefix of EOS)
+  // 8 bits of input give at most 8 / 5 symbols: the output fits in 2 × the input octets
+  const out = end - start <= huffOut.length / 2 ? huffOut : Buffer.allocUnsafe(2 * (end - start));
+  let len = 0;
+  let node = 0;
   for (let i = start; i < end; i++) {
     const byte = b[i]!;
-    for (let k = 7; k >= 0; k--) {
-      const bit = (byte >>> k) & 1;
-      const v = next[2 * n + bit]!;
-      depth++;
-      ones &&= bit === 1;
-      if (v < 0) {
-        if (v === -257) throw new HpackError("EOS in a Huffman string");
-        out += String.fromCharCode(-v - 1);
-        n = 0;
-        depth = 0;
-        ones = true;
-      } else n = v;
-    }
+    let e = NIBBLE[node * 16 + (byte >>> 4)]!;
+    if (e & (1 << 18)) throw new HpackError("EOS in a Huffman string");
+    if (e >>> 9) out[len++] = (e >>> 9) - 1;
+    node = e & 511;
+    e = NIBBLE[node * 16 + (byte & 15)]!;
+    if (e & (1 << 18)) throw new HpackError("EOS in a Huffman string");
+    if (e >>> 9) out[len++] = (e >>> 9) - 1;
+    node = e & 511;
   }
-  if (depth > 7 || !ones) throw new HpackError("bad Huffman padding");
-  return out;
-}
-
-// Huffman strings that come again and again (an encoder that does not index, e.g. Bun.serve's `content-type`,
-// `date`): decoded once, found by their coded octets; bounded
-const huffCache = new Map<string, string>();
-function huffmanCached(b: Uint8Array, start: number, end: number): string {
-  if (end - start > 64) return huffmanDecode(b, start, end);
-  const raw = Buffer.prototype.latin1Slice.call(b, start, end) as string;
-  let s = huffCache.get(raw);
-  if (s === undefined) {
-    s = huffmanDecode(b, start, end);
-    if (huffCache.size >= 1024) huffCache.clear();
-    huffCache.set(raw, s);
-  }
-  return s;
+  if (!padOk[node]) throw new HpackError("bad Huffman padding");
+  return out.toString("latin1", 0, len);
 }
 
 interface Entry {
@@ -139,7 +145,7 @@ export class HpackDecoder {
     const len = this.#int(7);
     const end = this.#pos + len;
     if (end > this.#end) throw new HpackError("truncated string");
-    const s = huff ? huffmanCached(b, this.#pos, end) : Buffer.prototype.latin1Slice.call(b, this.#pos, end);
+    const s = huff ? huffmanDecode(b, this.#pos, end) : Buffer.prototype.latin1Slice.call(b, this.#pos, end);
     this.#pos = end;
     return s;
   }
