@@ -1,25 +1,18 @@
 // src/datapath/http.ts — the plain request/response the data path moves between the HTTP/2 servers
 // (SBI side, N32-f side) and its handlers, and small helpers shared by the cSEPP and the pSEPP.
 import type { ProblemDetails } from "../model/n32.ts";
-import type { CancelSignal } from "../transport/h2client.ts";
+import type { WholeRequest, WholeResponse } from "../transport/h2/requests.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import { PROBLEM_JSON } from "../problem.ts";
 import { congestionProblem } from "../sbi/limits.ts";
 import { CONNECTION_HEADERS } from "../n32f/message.ts";
 
-/** A request as read whole by a listener (src/transport/h2/requests.ts; body bounded by the listener). */
-export interface InboundRequest {
-  method: string;
-  scheme: string;
-  authority: string;
-  /** :path as received: path and query */
-  path: string;
-  /** lowercased names in order, repeats kept, no pseudo-headers */
-  headers: Array<[string, string]>;
-  body: Uint8Array;
-  /** aborted when the client cancels the stream or the connection closes */
-  signal: CancelSignal;
-}
+/**
+ * A request as read whole by a listener (src/transport/h2/requests.ts: fields in order, body bounded, `signal`
+ * aborted when the client leaves), and the answer the data path gives back.
+ */
+export type InboundRequest = WholeRequest;
+export type OutboundResponse = WholeResponse;
 
 /** Which data-path handler takes a request (src/workers/handoff.ts moves requests between workers by it). */
 export type HandlerKind = "n32f-process" | "tls-relay" | "sbi";
@@ -42,12 +35,6 @@ export type Dispatch = (
 export type N32fConn = Pick<ConnInfo, "protocol" | "peerChain" | "data"> & {
   readonly socket: { readonly remoteAddress?: string | undefined };
 };
-
-export interface OutboundResponse {
-  status: number;
-  headers: Array<[string, string]>;
-  body?: Uint8Array | string;
-}
 
 /** RFC 9113 8.2.2 connection-specific headers and the ones the transport regenerates (n32f/message.ts), and
  *  HTTP2-Settings (an h2c upgrade header, never end to end). */

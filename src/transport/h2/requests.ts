@@ -6,11 +6,12 @@
 // CVE-2023-44487) is never handed on; a client that resets its stream or leaves cancels the request (`signal`).
 import { problem, PROBLEM_JSON } from "../../problem.ts";
 import { armTimer, disarmTimer } from "../../timers.ts";
+import type { CancelSignal } from "../h2client.ts";
 import { StreamCancel } from "./cancel.ts";
 import type { H2Conn } from "./conn.ts";
 import { declaredLength } from "./fields.ts";
 
-/** A request as read (datapath/http.ts InboundRequest). */
+/** A request as read (the data path's InboundRequest). */
 export interface WholeRequest {
   method: string;
   scheme: string;
@@ -21,10 +22,10 @@ export interface WholeRequest {
   headers: Array<[string, string]>;
   body: Uint8Array;
   /** aborted when the client cancels the stream or the connection closes */
-  signal: StreamCancel;
+  signal: CancelSignal;
 }
 
-/** An answer (datapath/http.ts OutboundResponse). */
+/** An answer (the data path's OutboundResponse). */
 export interface WholeResponse {
   status: number;
   headers: Array<[string, string]>;
