@@ -25,6 +25,9 @@ export { DEFAULT_H2_LIMITS, flushAll, type H2Limits, type H2Socket, H2StreamErro
 /** A complete request on a server-role connection: fields are [name, value, …] as received, pseudo-fields first. */
 export type OnRequest = (c: H2Conn, stream: number, fields: string[], body: Buffer | null) => void;
 
+/** requests queued on one connection while the peer's SETTINGS_MAX_CONCURRENT_STREAMS are in use */
+const MAX_WAITING = 4096;
+
 export class H2Conn extends H2Core {
   // server-role hooks of a listener (listener.ts, sbi-server.ts): the peer reset a stream we had not answered; a
   // request's fields arrived and its body follows; its body went over maxBody (the hook answers, 413; the stream is
@@ -74,6 +77,8 @@ export class H2Conn extends H2Core {
   request(fields: string[], body: Buffer | null, cb: OnResponse, maxBody = this.limits.maxBody, tries = 0) {
     if (this.closed || this._closing) return fail(cb, "closed", "connection closed");
     if (this._streams.size >= this._peerMaxStreams) {
+      // bounded: the callers bound their requests in flight per peer; this is the last line
+      if (this._waiting.length >= MAX_WAITING) return fail(cb, "refused", "too many requests waiting for a stream");
       this._waiting.push({ fields, body, cb, maxBody, tries });
       return;
     }

@@ -222,6 +222,16 @@ describe("client role: what it refuses and how it ends", () => {
     expect(c.streams).toBe(0);
   });
 
+  test("requests waiting for a stream are bounded: past 4096 waiting, one more is refused at once", async () => {
+    const l = serve(() => {}, { ...DEFAULT_H2_LIMITS, maxConcurrentStreams: 1 }); // never answers
+    const c = await connect(l.port);
+    c.request(get("/first", l.port), null, () => {});
+    await Bun.sleep(30); // the server's SETTINGS (1 stream) have arrived
+    const refused: Array<string | undefined> = [];
+    for (let i = 0; i < 4097; i++) c.request(get(`/w${i}`, l.port), null, (e) => refused.push(e?.kind));
+    expect(refused).toEqual(["refused"]); // only the 4097th: 4096 wait
+  });
+
   test("close(): the request in flight is answered, a new one fails, then the connection ends", async () => {
     let held: (() => void) | null = null;
     const l = serve((c, id) => {
