@@ -1,7 +1,6 @@
 // src/transport/h2/listener.ts — an HTTP/2 listener on our layer (conn.ts) over a node:net (h2c, prior knowledge) or
-// node:tls server (ALPN h2 only), with the connection bounds of issue 10 §1 (RFC 9113 §10.5; the guards
-// src/transport/conn-limits.ts gives the node:http2 listeners): connection slots per source address under a total
-// cap, taken at accept; the TLS handshake and then the client's SETTINGS each within the preface timeout; a
+// node:tls server (ALPN h2 only), with the connection bounds of issue 10 §1 (RFC 9113 §10.5; their limits in
+// src/transport/conn-limits.ts): connection slots per source address under a total cap, taken at accept; the TLS handshake and then the client's SETTINGS each within the preface timeout; a
 // connection without an open stream closed after the idle timeout (PINGs do not count); GOAWAY ENHANCE_YOUR_CALM
 // for a client that resets unanswered streams, or sends PING/SETTINGS, faster than the bounds.
 import net from "node:net";
