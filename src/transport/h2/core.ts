@@ -48,7 +48,9 @@ export abstract class H2Core {
       role === "client"
         ? [F.SETTINGS_ENABLE_PUSH, 0, F.SETTINGS_INITIAL_WINDOW_SIZE, limits.streamWindow]
         : [F.SETTINGS_MAX_CONCURRENT_STREAMS, limits.maxConcurrentStreams];
+    // the header-list bound we enforce is announced too (§6.5.2: advisory; a peer that keeps to it is never cut off)
     if (role === "server") settings.push(F.SETTINGS_INITIAL_WINDOW_SIZE, limits.streamWindow);
+    settings.push(F.SETTINGS_MAX_HEADER_LIST_SIZE, limits.maxHeaderList);
     this._out.header(settings.length * 3, F.SETTINGS, 0, 0);
     for (let i = 0; i < settings.length; i += 2) {
       this._out.buf.writeUInt16BE(settings[i]!, this._out.len);

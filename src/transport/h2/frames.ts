@@ -38,6 +38,7 @@ export const SETTINGS_ENABLE_PUSH = 2;
 export const SETTINGS_MAX_CONCURRENT_STREAMS = 3;
 export const SETTINGS_INITIAL_WINDOW_SIZE = 4;
 export const SETTINGS_MAX_FRAME_SIZE = 5;
+export const SETTINGS_MAX_HEADER_LIST_SIZE = 6;
 
 /** the largest flow-control window (§6.9.1) */
 export const MAX_WINDOW = 2 ** 31 - 1;

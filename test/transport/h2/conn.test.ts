@@ -132,6 +132,18 @@ describe("server role, node:http2 as the client", () => {
   });
 });
 
+describe("settings", () => {
+  test("a server announces its stream, window and header-list bounds; node:http2 reads them", async () => {
+    const l = serve(echo, { ...DEFAULT_H2_LIMITS, maxConcurrentStreams: 7, maxHeaderList: 9000 });
+    const client = http2.connect(`http://127.0.0.1:${l.port}`);
+    cleanup.push(() => client.close());
+    const s = await new Promise<http2.Settings>((resolve) => client.once("remoteSettings", resolve));
+    expect(s.maxConcurrentStreams).toBe(7);
+    expect(s.maxHeaderListSize).toBe(9000);
+    expect(s.initialWindowSize).toBe(DEFAULT_H2_LIMITS.streamWindow);
+  });
+});
+
 describe("client role, node:http2 as the server", () => {
   test("a POST larger than the server's window, a header block that needs CONTINUATION, a large answer", async () => {
     const answer = randomBytes(200_000);
