@@ -5,8 +5,8 @@
 // are producer-clients.ts (pSEPP → our producers) and n32f-clients.ts (cSEPP → a peer over N32-f, next hops by
 // n32f-hops.ts).
 import type { CancelSignal } from "../transport/h2client.ts";
-import type { H2Conn, H2StreamError, OnResponse } from "../transport/h2/conn.ts";
-import { armTimer, disarmTimer } from "../timers.ts";
+import type { H2Conn, H2StreamError } from "../transport/h2/conn.ts";
+import { exchange } from "../transport/h2/exchange.ts";
 import { SeppError } from "../errors.ts";
 
 export interface UpstreamResponse {
@@ -56,39 +56,17 @@ export interface UpstreamRequest {
  * of at most `maxBodyBytes` (the stream is reset above it), given up (RST_STREAM CANCEL) when `signal` aborts.
  */
 export function requestOn(conn: H2Conn, scheme: string, r: UpstreamRequest): Promise<UpstreamResponse> {
-  return new Promise((resolve, reject) => {
-    if (r.signal?.aborted) return reject(new UpstreamError("cancelled", "cancelled by the client"));
-    const fields = [":method", r.method, ":scheme", scheme, ":authority", r.authority, ":path", r.path];
-    for (const [n, v] of r.headers) fields.push(n, v);
-    const onAbort = () => finish(new UpstreamError("cancelled", "cancelled by the client"));
-    const timer = armTimer(
-      () => finish(new UpstreamError("timeout", `no answer within ${r.timeoutMs} ms`)),
-      r.timeoutMs,
-    );
-    let settled = false;
-    const finish = (err: UpstreamError | null, res?: UpstreamResponse) => {
-      if (settled) return;
-      settled = true;
-      disarmTimer(timer);
-      r.signal?.removeEventListener("abort", onAbort);
-      if (!err) return resolve(res!);
-      conn.cancel(done);
-      reject(err);
-    };
-    const done: OnResponse = (err, f, body) => {
-      if (err) return finish(new UpstreamError(FAILURE[err.kind], err.message));
+  const fields = [":method", r.method, ":scheme", scheme, ":authority", r.authority, ":path", r.path];
+  for (const [n, v] of r.headers) fields.push(n, v);
+  const body = r.body?.length ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.length) : null;
+  return new Promise((resolve, reject) =>
+    exchange(conn, fields, body, r, (err, f, rb) => {
+      if (err) return reject(new UpstreamError(FAILURE[err.kind], err.message));
       const headers: Array<[string, string]> = [];
       for (let i = 2; i < f.length; i += 2) headers.push([f[i]!, f[i + 1]!]);
-      finish(null, { status: Number(f[1]), headers, body: body ?? EMPTY });
-    };
-    r.signal?.addEventListener("abort", onAbort, { once: true });
-    conn.request(
-      fields,
-      r.body?.length ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.length) : null,
-      done,
-      r.maxBodyBytes,
-    );
-  });
+      resolve({ status: Number(f[1]), headers, body: rb ?? EMPTY });
+    }),
+  );
 }
 
 const EMPTY = new Uint8Array(0);
@@ -99,5 +77,6 @@ const FAILURE: Record<H2StreamError["kind"], UpstreamFailure> = {
   refused: "reset",
   malformed: "reset",
   cancelled: "cancelled",
+  timeout: "timeout",
   "too-large": "too-large",
 };

@@ -13,7 +13,9 @@ import { peerChainOf } from "../pki/trust.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
 import { SeppError } from "../errors.ts";
 import { openTunnel, type TunnelVia } from "./connect-tunnel.ts";
-import type { H2Conn, OnResponse } from "./h2/conn.ts";
+import type { H2Conn } from "./h2/conn.ts";
+import { exchange } from "./h2/exchange.ts";
+import type { H2Failure } from "./h2/stream.ts";
 import { attachNodeSocket } from "./h2/node-socket.ts";
 
 export interface H2ClientOptions {
@@ -66,6 +68,14 @@ export interface H2Response {
 
 const EMPTY = new Uint8Array(0);
 const UTF8 = new TextDecoder();
+
+/** The words of a failed request (the initiator's logs and state show them). */
+function failureText(kind: H2Failure, message: string, method: string, path: string): string {
+  if (kind === "timeout") return `${method} ${path} timed out`;
+  if (kind === "cancelled") return "cancelled by the client";
+  if (kind === "too-large") return "response body over the limit";
+  return `${method} ${path} failed: ${message}`;
+}
 
 export class H2ConnectError extends SeppError {
   override name = "H2ConnectError";
@@ -211,53 +221,28 @@ export class H2Client {
       signal?: CancelSignal;
     },
   ): Promise<H2Response> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new H2ConnectError("session closed"));
-      if (init.signal?.aborted) return reject(new H2ConnectError("cancelled by the client"));
-      const fields = [":method", method, ":scheme", "https", ":authority", this.#authority, ":path", path];
-      for (const k in init.headers) {
-        // a pseudo-header field given by the caller (TLS mode's :authority) replaces ours, in place (§8.3)
-        const at = k.charCodeAt(0) === 58 ? fields.indexOf(k) : -1;
-        if (at >= 0 && at % 2 === 0 && at < 8) fields[at + 1] = init.headers[k]!;
-        else fields.push(k.toLowerCase(), init.headers[k]!);
-      }
-      let settled = false;
-      const finish = (err: Error | null, res?: H2Response) => {
-        if (settled) return;
-        settled = true;
-        disarmTimer(timer);
-        init.signal?.removeEventListener("abort", onCancel);
-        if (!err) return resolve(res!);
-        this.#conn.cancel(done);
-        reject(err);
-      };
-      const timer = armTimer(() => finish(new H2ConnectError(`${method} ${path} timed out`)), init.timeoutMs);
-      // the client that asked for this request went away: cancel the stream (RST_STREAM CANCEL) so the peer stops too
-      const onCancel = () => finish(new H2ConnectError("cancelled by the client"));
-      init.signal?.addEventListener("abort", onCancel, { once: true });
-      const done: OnResponse = (err, f, b) => {
-        if (err)
-          return finish(
-            new H2ConnectError(
-              err.kind === "too-large" ? "response body over the limit" : `${method} ${path} failed: ${err.message}`,
-            ),
-          );
+    if (this.closed) return Promise.reject(new H2ConnectError("session closed"));
+    const fields = [":method", method, ":scheme", "https", ":authority", this.#authority, ":path", path];
+    for (const k in init.headers) {
+      // a pseudo-header field given by the caller (TLS mode's :authority) replaces ours, in place (§8.3)
+      const at = k.charCodeAt(0) === 58 ? fields.indexOf(k) : -1;
+      if (at >= 0 && at % 2 === 0 && at < 8) fields[at + 1] = init.headers[k]!;
+      else fields.push(k.toLowerCase(), init.headers[k]!);
+    }
+    const b = init.body === undefined ? null : typeof init.body === "string" ? Buffer.from(init.body) : init.body;
+    const body = b?.length ? Buffer.from(b.buffer, b.byteOffset, b.length) : null;
+    return new Promise((resolve, reject) =>
+      exchange(this.#conn, fields, body, init, (err, f, rb) => {
+        if (err) return reject(new H2ConnectError(failureText(err.kind, err.message, method, path)));
         const headers: Record<string, string> = {};
         for (let i = 2; i < f.length; i += 2) {
           const prev = headers[f[i]!];
           headers[f[i]!] = prev === undefined ? f[i + 1]! : `${prev}, ${f[i + 1]}`;
         }
-        const body: Uint8Array = b ?? EMPTY;
-        finish(null, { status: Number(f[1]), headers, body, text: () => UTF8.decode(body) });
-      };
-      const body = init.body === undefined ? null : typeof init.body === "string" ? Buffer.from(init.body) : init.body;
-      this.#conn.request(
-        fields,
-        body?.length ? Buffer.from(body.buffer, body.byteOffset, body.length) : null,
-        done,
-        init.maxBodyBytes,
-      );
-    });
+        const rbody: Uint8Array = rb ?? EMPTY;
+        resolve({ status: Number(f[1]), headers, body: rbody, text: () => UTF8.decode(rbody) });
+      }),
+    );
   }
 
   /** Graceful close (GOAWAY, the open streams finish), bounded. */

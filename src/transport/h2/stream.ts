@@ -21,7 +21,7 @@ export const DEFAULT_H2_LIMITS: H2Limits = {
 };
 
 /** Why a request got no response (client role). */
-export type H2Failure = "closed" | "reset" | "refused" | "too-large" | "malformed" | "cancelled";
+export type H2Failure = "closed" | "reset" | "refused" | "too-large" | "malformed" | "cancelled" | "timeout";
 
 export class H2StreamError extends Error {
   override name = "H2StreamError";
