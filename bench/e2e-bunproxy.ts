@@ -7,30 +7,9 @@
 import http2 from "node:http2";
 import tls from "node:tls";
 import { readFileSync } from "node:fs";
+import { HOP, proxyOptions } from "./e2e/proxy-opts.ts";
 
-interface Options {
-  /** TLS server side: PEM file paths; clientCa: require a client certificate chaining to it */
-  server?: { key: string; cert: string; clientCa: string };
-  /** upstream: http://host:port (h2c) or https://host:port with a client certificate and a CA */
-  upstream: string;
-  client?: { key: string; cert: string; ca: string; servername: string };
-}
-
-const o = JSON.parse(process.argv[2] ?? "{}") as Options;
-const HOP = new Set([
-  ":method",
-  ":path",
-  ":authority",
-  ":scheme",
-  "connection",
-  "host",
-  "content-length",
-  "te",
-  "transfer-encoding",
-  "keep-alive",
-  "upgrade",
-]);
-
+const o = proxyOptions();
 let session: http2.ClientHttp2Session | null = null;
 function upstream(): http2.ClientHttp2Session {
   if (session && !session.closed && !session.destroyed) return session;
@@ -73,7 +52,7 @@ server.on("stream", (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeade
     ":path": h[":path"],
     ":authority": h[":authority"],
   };
-  for (const k in h) if (!HOP.has(k)) out[k] = h[k];
+  for (const k in h) if (k[0] !== ":" && !HOP.has(k)) out[k] = h[k];
   const chunks: Buffer[] = [];
   const forward = () => {
     const body = chunks.length ? Buffer.concat(chunks) : null;

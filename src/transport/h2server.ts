@@ -20,7 +20,7 @@ import { N32_LIMITS } from "../sbi/limits.ts";
 import { admitAnyN32Chain, type Admission, type ConnIdentity } from "../pki/admission.ts";
 import { ConnQuota, DEFAULT_GUARD, type GuardEvent } from "./conn-limits.ts";
 import { DEFAULT_H2_LIMITS, type H2Conn } from "./h2/conn.ts";
-import { guardConnection } from "./h2/listener.ts";
+import { closeListener, guardConnection } from "./h2/listener.ts";
 import { attachNodeSocket } from "./h2/node-socket.ts";
 import { serveRequests, type WholeRequest, type WholeResponse } from "./h2/requests.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
@@ -361,15 +361,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
       resolve({
         port,
         sessions: () => conns.size,
-        close: () =>
-          new Promise<void>((res) => {
-            server.close(() => res());
-            for (const c of conns) c.close();
-            setTimeout(() => {
-              for (const c of conns) c.goaway(0);
-            }, 1000).unref?.();
-            if (conns.size === 0) setTimeout(res, 0);
-          }),
+        close: () => closeListener(server, conns),
       });
     });
   });

@@ -106,15 +106,7 @@ export function startH2Listener(o: H2ListenerOptions): Promise<H2Listener> {
       resolve({
         port: typeof a === "object" && a ? a.port : o.port,
         connections: () => conns.size,
-        close: () =>
-          new Promise<void>((res) => {
-            server.close(() => res());
-            for (const c of conns) c.close();
-            setTimeout(() => {
-              for (const c of conns) c.goaway(NO_ERROR);
-            }, 1000).unref?.();
-            if (conns.size === 0) setTimeout(res, 0);
-          }),
+        close: () => closeListener(server, conns),
       });
     });
   });
@@ -191,4 +183,19 @@ export function guardConnection(
     clearTimeout(preface);
     if (idle) clearTimeout(idle);
   };
+}
+
+/**
+ * Stops accepting and ends every connection gracefully (GOAWAY NO_ERROR, the open streams finish), at once after
+ * 1 s. Resolves when the server has closed.
+ */
+export function closeListener(server: net.Server, conns: ReadonlySet<H2Conn>): Promise<void> {
+  return new Promise<void>((res) => {
+    server.close(() => res());
+    for (const c of conns) c.close();
+    setTimeout(() => {
+      for (const c of conns) c.goaway(NO_ERROR);
+    }, 1000).unref?.();
+    if (conns.size === 0) setTimeout(res, 0);
+  });
 }
