@@ -15,6 +15,7 @@ import { Screening, type ScreeningObservation } from "../screening/screening.ts"
 import { loadTelescopicLabelKeys } from "../sbi/telescopic-keys.ts";
 import { TelescopicStore } from "../sbi/telescopic-store.ts";
 import { telescopicApp } from "../sbi/telescopic-service.ts";
+import type { PathLimits } from "../transport/h2/requests.ts";
 import type { N32fRequestHandler } from "../transport/h2server.ts";
 import { problem } from "../problem.ts";
 import { CSepp } from "./csepp.ts";
@@ -207,24 +208,28 @@ export class DataPath {
    * whole by the listener (no fetch/Response objects on the hot path). N32-c paths stay with the listener's app.
    */
   n32fStreamHandler(): N32fRequestHandler {
+    // the bounds of N32-f requests, made again when the configuration changes
+    let bounds: { cfg: SeppConfig; process: PathLimits; other: PathLimits } | null = null;
     return {
-      bodyLimit: (path) => {
+      limits: (path) => {
         if (path.startsWith(N32C_PREFIX)) return undefined;
         const cfg = this.#o.config();
-        return path === N32F_PROCESS_PATH ? n32fProcessLimit(cfg) : cfg.sbi.maxBodyBytes;
+        if (bounds?.cfg !== cfg) {
+          const other = {
+            maxBodyBytes: cfg.sbi.maxBodyBytes,
+            timeoutMs: cfg.sbi.requestTimeoutMs,
+            maxHeaders: cfg.sbi.maxHeaders,
+          };
+          bounds = { cfg, process: { ...other, maxBodyBytes: n32fProcessLimit(cfg) }, other };
+        }
+        return path === N32F_PROCESS_PATH ? bounds.process : bounds.other;
       },
-      bodyTimeoutMs: (path) => (path.startsWith(N32C_PREFIX) ? undefined : this.#o.config().sbi.requestTimeoutMs),
       maxBodyBytes: () => {
         const cfg = this.#o.config();
         return Math.max(n32fProcessLimit(cfg), cfg.sbi.maxBodyBytes);
       },
       handle: (req, conn, answer) => {
         if (req.path.startsWith(N32C_PREFIX)) return false;
-        const cfg = this.#o.config();
-        if (req.headers.length > cfg.sbi.maxHeaders) {
-          answer(problemOut(problem(431, "MANDATORY_IE_INCORRECT", `more than ${cfg.sbi.maxHeaders} headers`)));
-          return true;
-        }
         const kind = req.path === N32F_PROCESS_PATH ? "n32f-process" : "tls-relay";
         this.#dispatch(kind, req, conn, () => this.serve(kind, req, conn)).then(answer, (e) => {
           this.#o.log.error("N32-f request failed", { error: e });

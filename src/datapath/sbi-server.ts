@@ -71,11 +71,12 @@ export function startSbiServer(o: SbiServerOptions): Promise<SbiServer> {
   };
   const scheme = o.tls ? "https" : "http";
   let inflight = 0;
-  const limits = {
-    maxBodyBytes: () => o.limits.maxBodyBytes,
-    timeoutMs: () => o.limits.timeoutMs,
+  const bounds = {
+    maxBodyBytes: o.limits.maxBodyBytes,
+    timeoutMs: o.limits.timeoutMs,
     maxHeaders: o.limits.maxHeaders,
   };
+  const limits = () => bounds;
   const handle = (req: InboundRequest, answer: (r: OutboundResponse) => void) => {
     inflight++;
     o.handle(req).then(

@@ -22,7 +22,7 @@ import { ConnQuota, DEFAULT_GUARD, type GuardEvent } from "./conn-limits.ts";
 import { DEFAULT_H2_LIMITS, type H2Conn } from "./h2/conn.ts";
 import { closeListener, guardConnection } from "./h2/listener.ts";
 import { attachNodeSocket } from "./h2/node-socket.ts";
-import { serveRequests, type WholeRequest, type WholeResponse } from "./h2/requests.ts";
+import { serveRequests, type PathLimits, type WholeRequest, type WholeResponse } from "./h2/requests.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 
 export type { ConnIdentity } from "../pki/admission.ts";
@@ -107,10 +107,8 @@ export interface N32ServerOptions {
 }
 
 export interface N32fRequestHandler {
-  /** the body cap of a request to `path` it takes; undefined: an N32-c path (the listener's maxBodyBytes) */
-  bodyLimit(path: string): number | undefined;
-  /** the time the body of such a request has to arrive in; undefined: the listener's requestTimeoutMs */
-  bodyTimeoutMs(path: string): number | undefined;
+  /** the bounds of a request to `path` it takes; undefined: an N32-c path (the listener's own bounds) */
+  limits(path: string): PathLimits | undefined;
   /** its largest cap (what a connection may receive of one body before the path's cap is applied) */
   maxBodyBytes(): number;
   /** true when it took the request: it answers through `answer` */
@@ -187,10 +185,16 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     resetWindowMs: 10_000,
     maxControlFramesPerWindow: DEFAULT_GUARD.maxControlFramesPerWindow,
   };
-  const requestLimits = {
-    maxBodyBytes: (path: string) => opts.streamHandler?.bodyLimit(path) ?? maxBody,
-    timeoutMs: (path: string) => opts.streamHandler?.bodyTimeoutMs(path) ?? limits.requestTimeoutMs ?? 10_000,
+  const n32cLimits: PathLimits = {
+    maxBodyBytes: maxBody,
+    timeoutMs: limits.requestTimeoutMs ?? 10_000,
     maxHeaders: N32_LIMITS.maxHeaders,
+  };
+  // N32-f paths: the data path's bounds, never more header fields than N32 carries
+  const requestLimits = (path: string): PathLimits => {
+    const l = opts.streamHandler?.limits(path);
+    if (!l) return n32cLimits;
+    return l.maxHeaders <= N32_LIMITS.maxHeaders ? l : { ...l, maxHeaders: N32_LIMITS.maxHeaders };
   };
   const quota = new ConnQuota(() => limits.maxSessionsPerPeer ?? 16, maxSessions);
   const caOf = (t: TrustStore) => [...t.tlsCaPem(), ...(opts.acceptRiClients ? t.riCaPem() : [])];

@@ -32,14 +32,18 @@ export interface WholeResponse {
   body?: Uint8Array | string;
 }
 
-export interface RequestLimits {
-  /** the body cap of a request to `path` (413 above it) */
-  maxBodyBytes(path: string): number;
-  /** the whole body of a request to `path` must have arrived within this (408 after) */
-  timeoutMs(path: string): number;
+/** What one request may be. */
+export interface PathLimits {
+  /** body cap (413 above it) */
+  maxBodyBytes: number;
+  /** the whole body must have arrived within this (408 after) */
+  timeoutMs: number;
   /** header fields (431 above) */
   maxHeaders: number;
 }
+
+/** The bounds of a request to `path` (the N32 listener's differ between N32-c and N32-f). */
+export type RequestLimits = (path: string) => PathLimits;
 
 /** fields never sent in an answer: connection-specific (RFC 9113 §8.2.2), and the ones the layer writes itself */
 const NOT_SENT = new Set([
@@ -84,15 +88,11 @@ export function serveRequests(
   };
 
   c.onBodyStart = (id, f) => {
-    const max = limits.maxBodyBytes(pathOf(f));
-    if (declaredLength(f) > max) return refuse(id, 413, "PAYLOAD_TOO_LARGE", `body over ${max} octets`);
-    open.set(id, {
-      cancel: null,
-      timer: armTimer(
-        () => refuse(id, 408, "TIMED_OUT_REQUEST", "request body not received in time"),
-        limits.timeoutMs(pathOf(f)),
-      ),
-    });
+    const l = limits(pathOf(f));
+    if (declaredLength(f) > l.maxBodyBytes)
+      return refuse(id, 413, "PAYLOAD_TOO_LARGE", `body over ${l.maxBodyBytes} octets`);
+    const late = () => refuse(id, 408, "TIMED_OUT_REQUEST", "request body not received in time");
+    open.set(id, { cancel: null, timer: armTimer(late, l.timeoutMs) });
   };
   c.onTooLarge = (id) => refuse(id, 413, "PAYLOAD_TOO_LARGE", "body over the limit");
   // the client went away before the answer: the request is cancelled upstream
@@ -137,10 +137,11 @@ export function serveRequests(
     authority ||= host;
     if (!path.startsWith("/") || !authority)
       return refuse(id, 400, "MANDATORY_IE_MISSING", ":method, :path and :authority are required");
-    if (headers.length > limits.maxHeaders)
-      return refuse(id, 431, "MANDATORY_IE_INCORRECT", `more than ${limits.maxHeaders} headers`);
-    const max = limits.maxBodyBytes(path);
-    if ((body?.length ?? 0) > max) return refuse(id, 413, "PAYLOAD_TOO_LARGE", `body over ${max} octets`);
+    const l = limits(path);
+    if (headers.length > l.maxHeaders)
+      return refuse(id, 431, "MANDATORY_IE_INCORRECT", `more than ${l.maxHeaders} headers`);
+    if ((body?.length ?? 0) > l.maxBodyBytes)
+      return refuse(id, 413, "PAYLOAD_TOO_LARGE", `body over ${l.maxBodyBytes} octets`);
     const cancel = new StreamCancel();
     if (e) e.cancel = cancel;
     else open.set(id, { cancel, timer: null });
