@@ -14,7 +14,10 @@ import { armTimer, disarmTimer } from "../timers.ts";
 import { SeppError } from "../errors.ts";
 import { openTunnel, type TunnelVia } from "./connect-tunnel.ts";
 import type { H2Conn } from "./h2/conn.ts";
+import type { CancelSignal } from "./h2/cancel.ts";
 import { exchange } from "./h2/exchange.ts";
+
+export type { CancelSignal };
 import type { H2Failure } from "./h2/stream.ts";
 import { attachNodeSocket } from "./h2/node-socket.ts";
 
@@ -47,16 +50,6 @@ export interface H2ClientOptions {
    * (the exporter is the peer's). The URL's host is sent to the RI as it is (the RI resolves it).
    */
   via?: readonly TunnelVia[];
-}
-
-/**
- * What a request's cancellation must offer: the part of AbortSignal used here. An AbortSignal is one; the data
- * path passes a lighter one per inbound request (src/transport/h2/cancel.ts StreamCancel: no native controller).
- */
-export interface CancelSignal {
-  readonly aborted: boolean;
-  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 export interface H2Response {

@@ -1,5 +1,14 @@
-// src/transport/h2/cancel.ts — the cancellation of one inbound request, handed with it to the data path.
-import type { CancelSignal } from "../h2client.ts";
+// src/transport/h2/cancel.ts — what a request's cancellation offers (CancelSignal), and the cancellation of one
+// inbound request, handed with it to the data path (StreamCancel).
+/**
+ * What a request's cancellation must offer: the part of AbortSignal used here. An AbortSignal is one; the data
+ * path passes a lighter one per inbound request (StreamCancel below: no native controller).
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
 
 /**
  * The cancellation of one inbound request (its client left before the answer): what the clients need of an

@@ -2,7 +2,7 @@
 // connection (conn.ts), answered within `timeoutMs` or given up, a response body of at most `maxBodyBytes`, given up
 // (RST_STREAM CANCEL) when `signal` aborts — the client that asked for it went away, so the peer stops too.
 import { armTimer, disarmTimer } from "../../timers.ts";
-import type { CancelSignal } from "../h2client.ts";
+import type { CancelSignal } from "./cancel.ts";
 import type { H2Conn } from "./conn.ts";
 import { H2StreamError, type OnResponse } from "./stream.ts";
 

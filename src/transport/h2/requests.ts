@@ -6,8 +6,7 @@
 // CVE-2023-44487) is never handed on; a client that resets its stream or leaves cancels the request (`signal`).
 import { problem, PROBLEM_JSON } from "../../problem.ts";
 import { armTimer, disarmTimer } from "../../timers.ts";
-import type { CancelSignal } from "../h2client.ts";
-import { StreamCancel } from "./cancel.ts";
+import { type CancelSignal, StreamCancel } from "./cancel.ts";
 import type { H2Conn } from "./conn.ts";
 import { declaredLength } from "./fields.ts";
 
