@@ -10,7 +10,7 @@
 import * as F from "./frames.ts";
 import { H2Core } from "./core.ts";
 import { declaredLength, malformedRequest, malformedResponse } from "./fields.ts";
-import { type H2Socket, flushAll, schedule } from "./out.ts";
+import { type H2Socket, schedule } from "./out.ts";
 import {
   DEFAULT_H2_LIMITS,
   type H2Limits,
@@ -21,7 +21,7 @@ import {
   newStream,
 } from "./stream.ts";
 
-export { DEFAULT_H2_LIMITS, flushAll, type H2Limits, type H2Socket, H2StreamError, type OnResponse };
+export { DEFAULT_H2_LIMITS, type H2Limits, type H2Socket, H2StreamError, type OnResponse };
 /** A complete request on a server-role connection: fields are [name, value, …] as received, pseudo-fields first. */
 export type OnRequest = (c: H2Conn, stream: number, fields: string[], body: Buffer | null) => void;
 

@@ -4,7 +4,7 @@
 // connection (graceful GOAWAY or at once). conn.ts adds the streams' meaning: requests, responses, hooks.
 import * as F from "./frames.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
-import { type H2Socket, SocketOut, flushAll, schedule } from "./out.ts";
+import { type H2Socket, SocketOut, afterRead, schedule } from "./out.ts";
 import { type H2Limits, type Queued, type Stream, fail } from "./stream.ts";
 
 export abstract class H2Core {
@@ -157,8 +157,7 @@ export abstract class H2Core {
       off += 9 + len;
     }
     this._rest = off < b.length && !this.closed ? Buffer.from(b.subarray(off)) : null;
-    if (this._out.len) this._out.dirty();
-    flushAll();
+    afterRead(this._out);
   }
 
   /** one frame whose header frameError accepted; its payload is b[pos, end) */

@@ -1,6 +1,6 @@
 // src/transport/h2/out.ts — a connection's way out: frames queued in its FrameOut leave in one socket write per
-// event (the batching node:http2 on Bun lacks, docs/PERFORMANCE.md), and what the socket does not take now waits
-// for its drain event, in order.
+// event-loop turn (the batching node:http2 on Bun lacks, docs/PERFORMANCE.md), and what the socket does not take
+// now waits for its drain event, in order.
 import { FrameOut } from "./frames.ts";
 
 /** What a connection needs of its socket: write (how much it took now) and end. A Bun socket is one as it is. */
@@ -12,23 +12,34 @@ export interface H2Socket {
 const dirty = new Set<SocketOut>();
 let scheduled = false;
 
-/**
- * Writes what every connection has queued: at the end of each socket read, and in a microtask after a call from
- * elsewhere (a timer, another connection's callback), so that what one event causes leaves in one write.
- */
+/** Writes what every connection has queued. */
 export function flushAll(): void {
+  scheduled = false;
   for (const o of dirty) o.flush();
   dirty.clear();
 }
 
+/**
+ * Queued frames leave in the event loop's check phase (setImmediate), after every socket read of the current
+ * poll: what all the reads of one loop turn cause on one connection — requests arriving on several connections
+ * and forwarded on one, responses to several streams of one connection — leaves in one write. Flushing at the end
+ * of each read instead cost the SEPPs 10–14 µs more per request in TLS mode (docs/PERFORMANCE.md "Writes per loop
+ * turn"): most of that is the TLS record and the syscall per write.
+ */
 export function schedule(o: SocketOut): void {
   dirty.add(o);
   if (scheduled) return;
   scheduled = true;
-  queueMicrotask(() => {
-    scheduled = false;
-    flushAll();
-  });
+  setImmediate(flushAll);
+}
+
+/** the end of a read on `o`'s connection: what it queued anywhere leaves with the next flush */
+export function afterRead(o: SocketOut): void {
+  if (o.len) dirty.add(o);
+  if (dirty.size && !scheduled) {
+    scheduled = true;
+    setImmediate(flushAll);
+  }
 }
 
 export class SocketOut extends FrameOut {

@@ -190,6 +190,34 @@ describe("our client to our server", () => {
   });
 });
 
+describe("writes", () => {
+  /** a socket in memory: what the connection writes, one entry per write */
+  const memory = () => {
+    const writes: Buffer[] = [];
+    return { writes, socket: { write: (b: Uint8Array) => writes.push(Buffer.from(b)) && b.length, end: () => {} } };
+  };
+  const turn = () => new Promise<void>((r) => setImmediate(r));
+
+  test("what the reads of one loop turn cause on a connection leaves in one write, after the turn", async () => {
+    const cm = memory();
+    const client = new H2Conn(cm.socket, "client");
+    const answers = [request(client, get("/one", 1), null), request(client, get("/two", 1), Buffer.from("2"))];
+    await turn();
+    const sm = memory();
+    const server = new H2Conn(sm.socket, "server", echo);
+    const reads = Buffer.concat(cm.writes.splice(0));
+    // the client's preface, SETTINGS and both requests, delivered as reads of a few octets each
+    for (let i = 0; i < reads.length; i += 7) server.onData(reads.subarray(i, i + 7));
+    expect(sm.writes.length).toBe(0); // nothing leaves during the reads
+    await turn();
+    expect(sm.writes.length).toBe(1); // SETTINGS, its ACK and both answers in one write
+    client.onData(Buffer.concat(sm.writes.splice(0)));
+    const [one, two] = await Promise.all(answers);
+    expect(field(one.fields, "x-path")).toBe("/one");
+    expect(two.body?.toString()).toBe("2");
+  });
+});
+
 describe("client role: what it refuses and how it ends", () => {
   test("a malformed response, or one whose content-length is not its body's, fails with 'malformed'", async () => {
     const l = serve((c, id, f) => {
