@@ -28,6 +28,7 @@ import {
 } from "./http.ts";
 import { admissionRefused, n32fSenderOf, risOf } from "./n32f-sender.ts";
 import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce-answer.ts";
+import { asBuffer } from "../bytes.ts";
 
 export const N32F_PROCESS_PATH = "/n32f-forward/v1/n32f-process";
 /** The n32f-process body bound (octets; after inflation for a gzip body, P11): the NF body limit twice plus the JWE envelope. */
@@ -157,7 +158,7 @@ export class N32fProcess {
         const raw = inflated.body;
         let body: unknown;
         try {
-          body = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
+          body = JSON.parse(asBuffer(raw).toString("utf8"));
         } catch {
           return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "body is not JSON"));
         }

@@ -23,6 +23,7 @@ import type { Logger } from "../log.ts";
 import { plmnEq, type DataPathMetrics } from "./deps.ts";
 import { headerOf, problemOut, type OutboundResponse } from "./http.ts";
 import { UpstreamError } from "./upstream.ts";
+import { asBuffer } from "../bytes.ts";
 
 const MAX_RSP_TIME = "3gpp-sbi-max-rsp-time";
 const DISCOVERY_RE = /\/nnrf-disc\/v1\/nf-instances$/;
@@ -131,13 +132,7 @@ export function nfResponse(
     }
   }
   // HAL links of a JSON body (Nausf UEAuthenticationCtx, EapSession: TS 29.509)
-  if (
-    status >= 200 &&
-    status < 300 &&
-    body &&
-    body.length > 8 &&
-    Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes('"_links"')
-  ) {
+  if (status >= 200 && status < 300 && body && body.length > 8 && asBuffer(body).includes('"_links"')) {
     const ct = parseContentType(headerOf(headers, "content-type") ?? "");
     if (ct && bodyKind(ct.mediaType) === "json") {
       try {

@@ -18,6 +18,7 @@ import type { HandlerDeps } from "./deps.ts";
 import { endToEnd, headerOf, problemOut, splitPath, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { logN32fFailure, nfResponse, responseWait, upstreamProblem } from "./peer-answer.ts";
 import { UpstreamError } from "./upstream.ts";
+import { asBuffer } from "../bytes.ts";
 
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
 const DROP_ON_TLS: ReadonlySet<string> = new Set([TARGET_API_ROOT, ORIGINATING_NETWORK_ID]);
@@ -28,7 +29,7 @@ const DROP_ON_TLS: ReadonlySet<string> = new Set([TARGET_API_ROOT, ORIGINATING_N
  */
 export function containsEncBlockIndex(body: Uint8Array): boolean {
   if (body.length < 13) return false;
-  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const b = asBuffer(body);
   return b.includes("encBlockIndex") || b.includes("\\u");
 }
 

@@ -8,6 +8,7 @@ import type { CancelSignal } from "../transport/h2client.ts";
 import type { H2Conn, H2StreamError } from "../transport/h2/conn.ts";
 import { exchange } from "../transport/h2/exchange.ts";
 import { SeppError } from "../errors.ts";
+import { asBuffer } from "../bytes.ts";
 
 export interface UpstreamResponse {
   status: number;
@@ -58,7 +59,7 @@ export interface UpstreamRequest {
 export function requestOn(conn: H2Conn, scheme: string, r: UpstreamRequest): Promise<UpstreamResponse> {
   const fields = [":method", r.method, ":scheme", scheme, ":authority", r.authority, ":path", r.path];
   for (const [n, v] of r.headers) fields.push(n, v);
-  const body = r.body?.length ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.length) : null;
+  const body = r.body?.length ? asBuffer(r.body) : null;
   return new Promise((resolve, reject) =>
     exchange(conn, fields, body, r, (err, f, rb) => {
       if (err) return reject(new UpstreamError(FAILURE[err.kind], err.message));

@@ -5,6 +5,8 @@
 // trailing bits, so the same bytes would have several spellings. We check the alphabet, the length and the
 // unused trailing bits first (one linear scan, no allocation), then let Buffer decode.
 
+import { asBuffer } from "../bytes.ts";
+
 const ALPHABET = /^[A-Za-z0-9_-]*$/;
 
 /** Index of a base64url character in the alphabet, or -1. */
@@ -37,9 +39,4 @@ export function b64uDecode(s: string): Buffer | null {
 /** Encode bytes as unpadded base64url without copying them. */
 export function b64uEncode(bytes: Uint8Array): string {
   return asBuffer(bytes).toString("base64url");
-}
-
-/** A Buffer view of `bytes` (no copy). */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -18,7 +18,7 @@ import type {
 import { validateBody, validateReceivedBlock } from "../openapi/validate.ts";
 import type { N32fContext, N32fMessageKind } from "./context.ts";
 import type { N32fContextStore } from "./context-store.ts";
-import { asBuffer } from "./b64.ts";
+import { asBuffer } from "../bytes.ts";
 import { N32fError } from "./errors.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe, type ParsedJwe, type ProtectedJwe } from "./jwe.ts";
 import type { HttpMessage } from "./message.ts";

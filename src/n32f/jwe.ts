@@ -21,7 +21,8 @@
 //   ENCRYPTION_KEY_EXPIRED  context terminated or past its validity
 import type { FlatJweJson } from "../model/n32.ts";
 import { GCM_IV_LENGTH, GCM_TAG_LENGTH } from "../../hw/aead.ts";
-import { asBuffer, b64uDecode, b64uEncode, sextet } from "./b64.ts";
+import { asBuffer } from "../bytes.ts";
+import { b64uDecode, b64uEncode, sextet } from "./b64.ts";
 import type { N32fContext, N32fMessageKind } from "./context.ts";
 import { N32fError } from "./errors.ts";
 import type { JweEnc } from "./kdf.ts";

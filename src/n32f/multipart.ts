@@ -4,6 +4,7 @@
 // only knows multipart/form-data and loses part headers.
 import { Buffer } from "node:buffer";
 import { SeppError } from "../errors.ts";
+import { asBuffer } from "../bytes.ts";
 
 export const MAX_PARTS = 64;
 export const MAX_PART_HEADER_BYTES = 8192;
@@ -30,7 +31,7 @@ export function isValidBoundary(b: string): boolean {
 /** Split a multipart body into its parts; throws MultipartError when malformed or over the bounds. */
 export function parseMultipart(body: Uint8Array, boundary: string): MultipartPart[] {
   if (!isValidBoundary(boundary)) throw new MultipartError("invalid multipart boundary");
-  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const buf = asBuffer(body);
   const dash = Buffer.from(`--${boundary}`, "latin1");
   const delim = Buffer.from(`\r\n--${boundary}`, "latin1");
   // first delimiter: at the very start or after a preamble line

@@ -1,7 +1,6 @@
 // src/n32f/reformat-body.ts — the payload entries of a message body (TS 33.501 13.2.4.3, TS 29.573 6.2.5;
 // N32-PROFILE P3, P10): JSON split down to the IEs to encrypt, x-www-form-urlencoded parameters, multipart/related
 // parts. Used by reformat.ts (and the text engine through it). Pure: no I/O, no crypto.
-import { Buffer } from "node:buffer";
 import type { HttpPayload, IndexToEncryptedValue } from "../model/n32.ts";
 import { ReformatError } from "./errors.ts";
 import { bodyKind, headerValue, parseContentType, type HttpMessage } from "./message.ts";
@@ -9,6 +8,7 @@ import { contentIdOf, MultipartError, parseMultipart, rootPartIndex, stripConten
 import { jsonNestedDeeperThan } from "../json-depth.ts";
 import { escapeToken, getAt, isIndexToken, isPlainObject } from "./pointer.ts";
 import type { MessageIes } from "./policy.ts";
+import { asBuffer } from "../bytes.ts";
 
 /** Hands out the next `encBlockIndex` for a value moved into dataToEncrypt. */
 export type Enc = (v: unknown) => IndexToEncryptedValue;
@@ -282,7 +282,7 @@ function reformatMultipart(body: Uint8Array, params: Map<string, string>, plan: 
       throw new ReformatError(400, "MANDATORY_IE_MISSING", `multipart part ${id} without Content-Type`);
     const value: { contentType: string; data: string; headers?: Record<string, string> } = {
       contentType,
-      data: Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString("base64"),
+      data: asBuffer(p.data).toString("base64"),
     };
     if (extra) value.headers = extra;
     out.push({

@@ -28,6 +28,7 @@ import { MultipartError, multipartRoot } from "../n32f/multipart.ts";
 import { escapeToken } from "../n32f/pointer.ts";
 import { schemaErrors, type SchemaValidator } from "../openapi/validate.ts";
 import { type MatchedOperation, OperationTable } from "./operations.ts";
+import { asBuffer } from "../bytes.ts";
 
 /** How a form body maps to the value its schema describes (written by scripts/gen-openapi-bodies.ts). */
 export interface FormPlan {
@@ -192,7 +193,7 @@ export function checkBody(
   };
 }
 
-const utf8 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
+const utf8 = (b: Uint8Array) => asBuffer(b).toString("utf8");
 
 function parseJson(text: string): { value: unknown } | BodyFinding {
   if (jsonNestedDeeperThan(text, MAX_DEPTH))

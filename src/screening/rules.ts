@@ -12,6 +12,7 @@ import { MultipartError, multipartRoot } from "../n32f/multipart.ts";
 import { getAt, parsePointer } from "../n32f/pointer.ts";
 import { type MatchedOperation, OperationTable, type OperationSpec } from "./operations.ts";
 import { allIn, extract, supiHomeMatches } from "./plmn.ts";
+import { asBuffer } from "../bytes.ts";
 
 /** application/json and the +json types (a JSON body, or the JSON root part of a multipart body) */
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
@@ -140,7 +141,7 @@ export class RequestView {
     const b = this.body;
     if (!b || b.length === 0 || b.length > this.maxBodyBytes) return undefined;
     const ct = (this.headerValues("content-type")[0] ?? "").toLowerCase();
-    const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
+    const text = asBuffer(b).toString("utf8");
     if (JSON_TYPE.test(ct)) {
       try {
         this.#body = JSON.parse(text);
@@ -172,7 +173,7 @@ function multipartRootJson(body: Uint8Array, contentType: string): unknown {
     const root = multipartRoot(body, ct.params);
     const type = root?.headers.find(([n]) => n === "content-type")?.[1];
     if (!root || type === undefined || !JSON_TYPE.test(type)) return undefined;
-    return JSON.parse(Buffer.from(root.data.buffer, root.data.byteOffset, root.data.byteLength).toString("utf8"));
+    return JSON.parse(asBuffer(root.data).toString("utf8"));
   } catch (e) {
     if (e instanceof MultipartError || e instanceof SyntaxError) return undefined;
     throw e;

@@ -20,6 +20,7 @@ import { exchange } from "./h2/exchange.ts";
 export type { CancelSignal };
 import type { H2Failure } from "./h2/stream.ts";
 import { attachNodeSocket } from "./h2/node-socket.ts";
+import { asBuffer } from "../bytes.ts";
 
 export interface H2ClientOptions {
   /** https://host:port of the peer's apiRoot */
@@ -223,7 +224,7 @@ export class H2Client {
       else fields.push(k.toLowerCase(), init.headers[k]!);
     }
     const b = init.body === undefined ? null : typeof init.body === "string" ? Buffer.from(init.body) : init.body;
-    const body = b?.length ? Buffer.from(b.buffer, b.byteOffset, b.length) : null;
+    const body = b?.length ? asBuffer(b) : null;
     return new Promise((resolve, reject) =>
       exchange(this.#conn, fields, body, init, (err, f, rb) => {
         if (err) return reject(new H2ConnectError(failureText(err.kind, err.message, method, path)));

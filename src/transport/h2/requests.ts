@@ -9,6 +9,7 @@ import { armTimer, disarmTimer } from "../../timers.ts";
 import { type CancelSignal, StreamCancel } from "./cancel.ts";
 import type { H2Conn } from "./conn.ts";
 import { declaredLength } from "./fields.ts";
+import { asBuffer } from "../../bytes.ts";
 
 /** A request as read (the data path's InboundRequest). */
 export interface WholeRequest {
@@ -175,7 +176,7 @@ function responseFields(r: WholeResponse): string[] {
 
 function bodyOf(b: Uint8Array | string | undefined): Buffer | null {
   if (!b || b.length === 0) return null;
-  return typeof b === "string" ? Buffer.from(b) : Buffer.from(b.buffer, b.byteOffset, b.length);
+  return typeof b === "string" ? Buffer.from(b) : asBuffer(b);
 }
 
 let dateSecond = 0;
