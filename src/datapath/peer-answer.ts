@@ -97,6 +97,9 @@ export function forwardingRefusal(
   return problemOut(nfProblem, extra);
 }
 
+/** the member a HAL body's links are in, searched for in every 2xx body (as octets: no conversion per search) */
+const LINKS = Buffer.from('"_links"');
+
 /** The answer to our NF; URIs in it that our NF will use next are rewritten to telescopic FQDNs. */
 export function nfResponse(
   d: PeerAnswerDeps,
@@ -132,7 +135,7 @@ export function nfResponse(
     }
   }
   // HAL links of a JSON body (Nausf UEAuthenticationCtx, EapSession: TS 29.509)
-  if (status >= 200 && status < 300 && body && body.length > 8 && asBuffer(body).includes('"_links"')) {
+  if (status >= 200 && status < 300 && body && body.length > 8 && asBuffer(body).includes(LINKS)) {
     const ct = parseContentType(headerOf(headers, "content-type") ?? "");
     if (ct && bodyKind(ct.mediaType) === "json") {
       try {

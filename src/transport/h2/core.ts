@@ -85,7 +85,7 @@ export abstract class H2Core {
       const n = Math.min(this._peerMaxFrame, block.length - off);
       const last = off + n === block.length;
       this._out.header(n, type, (type === F.HEADERS && end ? F.END_STREAM : 0) | (last ? F.END_HEADERS : 0), id);
-      this._out.put(block.subarray(off, off + n));
+      this._out.put(n === block.length ? block : block.subarray(off, off + n)); // one frame: no view
       off += n;
       type = F.CONTINUATION;
     } while (off < block.length);
