@@ -78,17 +78,18 @@ export abstract class H2Core {
   }
 
   protected _headers(id: number, fields: readonly string[], end: boolean): void {
-    const block = this._enc.encode(fields);
+    const length = this._enc.encodeLength(fields);
+    const block = this._enc.buffer;
     let off = 0;
     let type = F.HEADERS;
     do {
-      const n = Math.min(this._peerMaxFrame, block.length - off);
-      const last = off + n === block.length;
+      const n = Math.min(this._peerMaxFrame, length - off);
+      const last = off + n === length;
       this._out.header(n, type, (type === F.HEADERS && end ? F.END_STREAM : 0) | (last ? F.END_HEADERS : 0), id);
-      this._out.put(n === block.length ? block : block.subarray(off, off + n)); // one frame: no view
+      this._out.putRange(block, off, off + n);
       off += n;
       type = F.CONTINUATION;
-    } while (off < block.length);
+    } while (off < length);
   }
 
   /** DATA within the connection's and the stream's send windows; the rest waits for WINDOW_UPDATE (§6.9). */
@@ -98,7 +99,7 @@ export abstract class H2Core {
       const n = Math.min(body.length - off, this._sendWindow, s.sendWindow, this._peerMaxFrame);
       if (n <= 0) break;
       this._out.header(n, F.DATA, off + n === body.length && end ? F.END_STREAM : 0, s.id);
-      this._out.put(body.subarray(off, off + n));
+      this._out.putRange(body, off, off + n);
       this._sendWindow -= n;
       s.sendWindow -= n;
       off += n;

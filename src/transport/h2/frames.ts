@@ -63,6 +63,12 @@ export class FrameOut {
     this.len += b.length;
   }
 
+  /** b[start, end) copied in without a view of it (a subarray per frame cost 4–6 % of a SEPP's samples) */
+  putRange(b: Buffer, start: number, end: number): void {
+    this.room(end - start);
+    this.len += b.copy(this.buf, this.len, start, end);
+  }
+
   /** a frame header (§4.1); the caller writes `length` payload octets after it */
   header(length: number, type: number, flags: number, stream: number): void {
     this.room(9 + length);
