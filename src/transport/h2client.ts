@@ -223,8 +223,9 @@ export class H2Client {
       if (at >= 0 && at % 2 === 0 && at < 8) fields[at + 1] = init.headers[k]!;
       else fields.push(k.toLowerCase(), init.headers[k]!);
     }
-    const b = init.body === undefined ? null : typeof init.body === "string" ? Buffer.from(init.body) : init.body;
-    const body = b?.length ? asBuffer(b) : null;
+    // text goes to the connection as it is (conn.ts writes it into its buffer as UTF-8)
+    const b = init.body;
+    const body = !b?.length ? null : typeof b === "string" ? b : asBuffer(b);
     return new Promise((resolve, reject) =>
       exchange(this.#conn, fields, body, init, (err, f, rb) => {
         if (err) return reject(new H2ConnectError(failureText(err.kind, err.message, method, path)));

@@ -16,12 +16,13 @@ import {
   type H2Limits,
   H2StreamError,
   type OnResponse,
+  type OutBody,
   type Stream,
   fail,
   newStream,
 } from "./stream.ts";
 
-export { DEFAULT_H2_LIMITS, type H2Limits, type H2Socket, H2StreamError, type OnResponse };
+export { DEFAULT_H2_LIMITS, type H2Limits, type H2Socket, H2StreamError, type OnResponse, type OutBody };
 /** A complete request on a server-role connection: fields are [name, value, …] as received, pseudo-fields first. */
 export type OnRequest = (c: H2Conn, stream: number, fields: string[], body: Buffer | null) => void;
 
@@ -48,7 +49,7 @@ export class H2Conn extends H2Core {
   // ---- server role ----
 
   /** The response to a request stream; fields start with :status. Ignored when the stream is gone. */
-  respond(id: number, fields: readonly string[], body: Buffer | null): void {
+  respond(id: number, fields: readonly string[], body: OutBody | null): void {
     const s = this._streams.get(id);
     if (!s || this.closed) return;
     this._headers(id, fields, !body?.length);
@@ -74,7 +75,7 @@ export class H2Conn extends H2Core {
    * A request: fields start with the pseudo-header fields (§8.3.1). The callback runs exactly once; a response body
    * over `maxBody` resets the stream and fails it ("too-large").
    */
-  request(fields: string[], body: Buffer | null, cb: OnResponse, maxBody = this.limits.maxBody, tries = 0) {
+  request(fields: string[], body: OutBody | null, cb: OnResponse, maxBody = this.limits.maxBody, tries = 0) {
     if (this.closed || this._closing) return fail(cb, "closed", "connection closed");
     if (this._streams.size >= this._peerMaxStreams) {
       // bounded: the callers bound their requests in flight per peer; this is the last line

@@ -5,7 +5,10 @@
 import * as F from "./frames.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
 import { type H2Socket, SocketOut, afterRead, schedule } from "./out.ts";
-import { type H2Limits, type Queued, type Stream, fail } from "./stream.ts";
+import { type H2Limits, type OutBody, type Queued, type Stream, fail } from "./stream.ts";
+
+/** what is left of a text body once it is in the frame buffer */
+const EMPTY_BODY = Buffer.alloc(0);
 
 export abstract class H2Core {
   protected readonly _streams = new Map<number, Stream>();
@@ -93,7 +96,19 @@ export abstract class H2Core {
   }
 
   /** DATA within the connection's and the stream's send windows; the rest waits for WINDOW_UPDATE (§6.9). */
-  protected _data(s: Stream, body: Buffer, end: boolean): void {
+  protected _data(s: Stream, body: OutBody, end: boolean): void {
+    if (typeof body === "string") {
+      // text that fits one frame and the windows is written into the frame buffer; other text becomes octets
+      const n = Buffer.byteLength(body, "utf8");
+      if (n > Math.min(this._sendWindow, s.sendWindow, this._peerMaxFrame)) body = Buffer.from(body, "utf8");
+      else {
+        this._out.header(n, F.DATA, end ? F.END_STREAM : 0, s.id);
+        this._out.putText(body, n);
+        this._sendWindow -= n;
+        s.sendWindow -= n;
+        body = EMPTY_BODY;
+      }
+    }
     let off = 0;
     while (off < body.length) {
       const n = Math.min(body.length - off, this._sendWindow, s.sendWindow, this._peerMaxFrame);

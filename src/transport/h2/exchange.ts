@@ -4,7 +4,7 @@
 import { armTimer, disarmTimer } from "../../timers.ts";
 import type { CancelSignal } from "./cancel.ts";
 import type { H2Conn } from "./conn.ts";
-import { H2StreamError, type OnResponse } from "./stream.ts";
+import { H2StreamError, type OnResponse, type OutBody } from "./stream.ts";
 
 export interface ExchangeBounds {
   timeoutMs: number;
@@ -20,7 +20,7 @@ export interface ExchangeBounds {
 export function exchange(
   conn: H2Conn,
   fields: string[],
-  body: Buffer | null,
+  body: OutBody | null,
   b: ExchangeBounds,
   done: OnResponse,
 ): void {

@@ -2,12 +2,12 @@
 // N32 listeners share: a declared content-length over the path's cap is answered 413 before the body is read, a
 // body over it 413 as it arrives, a body not complete in time 408, more header fields than the bound 431, no
 // :path/:authority 400 (ProblemDetails, TS 29.500 5.2.7). A request is handed on only after the I/O events already
-// received are processed (setImmediate), so a stream reset in the same read as its HEADERS (rapid reset,
+// received are processed (setImmediate, once per loop turn for all of them), so a stream reset in the same read as its HEADERS (rapid reset,
 // CVE-2023-44487) is never handed on; a client that resets its stream or leaves cancels the request (`signal`).
 import { problem, PROBLEM_JSON } from "../../problem.ts";
 import { armTimer, disarmTimer } from "../../timers.ts";
 import { type CancelSignal, StreamCancel } from "./cancel.ts";
-import type { H2Conn } from "./conn.ts";
+import type { H2Conn, OutBody } from "./conn.ts";
 import { declaredLength } from "./fields.ts";
 import { asBuffer } from "../../bytes.ts";
 
@@ -154,11 +154,30 @@ export function serveRequests(
       body: body ?? EMPTY,
       signal: cancel,
     };
-    setImmediate(() => {
+    startSoon(() => {
       if (cancel.aborted || !c.isOpen(id)) return forget(id);
       handle(req, (r) => answer(id, r));
     });
   };
+}
+
+/** the requests read in this loop turn, handed on together in its check phase (one setImmediate, not one each) */
+let starting: Array<() => void> = [];
+function startSoon(start: () => void): void {
+  if (starting.length === 0) setImmediate(startAll);
+  starting.push(start);
+}
+function startAll(): void {
+  const now = starting;
+  starting = [];
+  let failed: unknown = null;
+  for (const start of now)
+    try {
+      start();
+    } catch (e) {
+      failed ??= e; // the others still start; the first failure surfaces as it did with one setImmediate each
+    }
+  if (failed !== null) throw failed;
 }
 
 /** :status, the answer's fields without connection-specific ones, and a Date when it has none (RFC 9110 §6.6.1) */
@@ -174,9 +193,9 @@ function responseFields(r: WholeResponse): string[] {
   return fields;
 }
 
-function bodyOf(b: Uint8Array | string | undefined): Buffer | null {
+function bodyOf(b: Uint8Array | string | undefined): OutBody | null {
   if (!b || b.length === 0) return null;
-  return typeof b === "string" ? Buffer.from(b) : asBuffer(b);
+  return typeof b === "string" ? b : asBuffer(b); // text: written into the connection's buffer as UTF-8
 }
 
 let dateSecond = 0;

@@ -36,10 +36,17 @@ export class H2StreamError extends Error {
 /** A response or the reason there is none: fields are [name, value, …] as received, :status first. */
 export type OnResponse = (err: H2StreamError | null, fields: string[], body: Buffer | null) => void;
 
+/**
+ * A body to send: octets, or text that leaves as UTF-8 written straight into the connection's buffer when it fits
+ * one DATA frame (no Buffer of its own: an n32f-process body made as text would otherwise be one more 4-30 KB
+ * allocation per message).
+ */
+export type OutBody = Buffer | string;
+
 /** A request waiting for a stream (the peer's SETTINGS_MAX_CONCURRENT_STREAMS), or sent again after REFUSED_STREAM. */
 export interface Queued {
   fields: string[];
-  body: Buffer | null;
+  body: OutBody | null;
   cb: OnResponse;
   maxBody: number;
   tries: number;

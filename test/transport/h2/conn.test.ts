@@ -57,7 +57,7 @@ async function connect(port: number): Promise<H2Conn> {
   return c;
 }
 
-function request(c: H2Conn, fields: string[], body: Buffer | null) {
+function request(c: H2Conn, fields: string[], body: Buffer | string | null) {
   return new Promise<{ fields: string[]; body: Buffer | null }>((resolve, reject) =>
     c.request(fields, body, (err, f, b) => (err ? reject(err) : resolve({ fields: f, body: b }))),
   );
@@ -187,6 +187,21 @@ describe("our client to our server", () => {
       expect(field(a.fields, "x-path")).toBe(`/n/${i}`);
       expect(a.body?.toString() ?? null).toBe(i % 3 ? `body ${i}` : null);
     });
+  });
+});
+
+describe("text bodies", () => {
+  test("a request and a response given as text leave as their UTF-8 octets: in one frame, over several, empty", async () => {
+    const l = serve((c, id, _f, body) =>
+      c.respond(id, [":status", "200", "x-sha", sha(body)], `${body?.toString("utf8") ?? ""}✓`),
+    );
+    const c = await connect(l.port);
+    const long = "ünïcödé 𝄞 ".repeat(2000); // ~34 KB of UTF-8: above a frame, sent as octets
+    for (const text of ["plain", "ünïcödé ✓ 𝄞", long, ""]) {
+      const a = await request(c, get("/t", l.port), text);
+      expect(field(a.fields, "x-sha")).toBe(sha(text ? Buffer.from(text, "utf8") : null));
+      expect(a.body?.equals(Buffer.from(`${text}✓`, "utf8"))).toBe(true);
+    }
   });
 });
 
