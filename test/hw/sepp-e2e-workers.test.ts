@@ -86,6 +86,15 @@ describe("workers: 2 on the pkcs11 keystore and AEAD engine (SoftHSM2), both SEP
       )
         break;
     }
+    // the log lines reach the test through the SEPPs' stdout pipes, which may lag behind the answers on a busy
+    // machine (one run of the full suite saw a worker's line late): give them a bounded moment before judging
+    await waitFor(
+      "every worker's N32-f log line",
+      () =>
+        workersThatLogged(v, "N32-f request sent").size === 2 &&
+        workersThatLogged(h, "N32-f request received").size === 2,
+      3000,
+    ).catch(() => {});
     expect(statuses.length).toBeGreaterThanOrEqual(16);
     expect(statuses).toEqual(Array(statuses.length).fill(200));
     expect([...workersThatLogged(v, "N32-f request sent")].sort()).toEqual([0, 1]);
