@@ -60,9 +60,11 @@ for (let k = 0, node = 0; k <= 7; k++) {
   node = next[2 * node + 1]!;
 }
 const huffOut = Buffer.allocUnsafe(65536);
-/** Huffman strings of at least this many octets are compared with the decoder's last one before decoding */
+/** Huffman strings of at least this many octets are compared with the decoder's recent ones before decoding */
 const LONG_HUFFMAN = 32;
-/** how many of them a decoder keeps (a connection's memory: at most this many strings of its header list bound) */
+/** and at most this many: longer ones are decoded each time (a connection keeps at most 4 × 2 KiB and their text) */
+const LONG_HUFFMAN_MAX = 2048;
+/** how many of them a decoder keeps */
 const RECENT_HUFFMAN = 4;
 
 function huffmanDecode(b: Uint8Array, start: number, end: number): string {
@@ -157,7 +159,7 @@ export class HpackDecoder {
     if (end > this.#end) throw new HpackError("truncated string");
     const s = !huff
       ? Buffer.prototype.latin1Slice.call(b, this.#pos, end)
-      : len < LONG_HUFFMAN
+      : len < LONG_HUFFMAN || len > LONG_HUFFMAN_MAX
         ? huffmanDecode(b, this.#pos, end)
         : this.#longHuffman(b, this.#pos, end);
     this.#pos = end;
