@@ -1,6 +1,6 @@
 // src/transport/h2/core.ts — what every HTTP/2 connection of our layer does whatever its role (RFC 9113): the
 // connection preface and SETTINGS, frame parsing (one pass over each socket read), the output of HEADERS and DATA
-// within the peer's windows (§6.9) and its one socket write per event (out.ts), control frames, and the end of the
+// within the peer's windows (§6.9) and its one socket write per event-loop turn (out.ts), control frames, and the end of the
 // connection (graceful GOAWAY or at once). conn.ts adds the streams' meaning: requests, responses, hooks.
 import * as F from "./frames.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";

@@ -1,5 +1,5 @@
 // src/transport/h2/frames.ts — HTTP/2 frame constants (RFC 9113 §6, §7, §11.2) and the output buffer a connection
-// writes its frames into: one growable buffer per connection, written to the socket in one call per event (the
+// writes its frames into: one growable buffer per connection, written to the socket in one call per loop turn (the
 // batching that node:http2 on Bun lacks: it flushes the socket per stream end, docs/PERFORMANCE.md).
 
 export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
