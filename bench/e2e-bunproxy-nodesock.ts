@@ -3,12 +3,11 @@
 // own (attachNodeSocket), the way the SEPP's clients now run it: what keeping node:tls (its certificate checks,
 // exporter and tunnels) costs against Bun.listen/Bun.connect. No SEPP logic; not part of the SEPP.
 //   bun bench/e2e-bunproxy-nodesock.ts '<json options>'   → prints {"port":N} once listening
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import type { H2Conn } from "../src/transport/h2/conn.ts";
 import { attachNodeSocket } from "../src/transport/h2/node-socket.ts";
-import { forwarder, proxyOptions } from "./e2e/proxy-opts.ts";
+import { clientTls, forwarder, proxyOptions, serverTls } from "./e2e/proxy-opts.ts";
 
 const o = proxyOptions();
 const up = new URL(o.upstream);
@@ -17,18 +16,7 @@ const scheme = up.protocol === "https:" ? "https" : "http";
 let upstream: H2Conn | null = null;
 function upstreamConn(): H2Conn {
   if (upstream && !upstream.closed) return upstream;
-  const s = o.client
-    ? tls.connect({
-        host: up.hostname,
-        port: Number(up.port),
-        key: readFileSync(o.client.key),
-        cert: readFileSync(o.client.cert),
-        ca: readFileSync(o.client.ca),
-        servername: o.client.servername,
-        ALPNProtocols: ["h2"],
-        minVersion: "TLSv1.3",
-      })
-    : net.connect({ host: up.hostname, port: Number(up.port) });
+  const s = o.client ? tls.connect(clientTls(o.client, up)) : net.connect({ host: up.hostname, port: Number(up.port) });
   s.setNoDelay(true);
   upstream = attachNodeSocket(s, "client");
   return upstream;
@@ -41,18 +29,7 @@ const accept = (s: net.Socket) => {
   attachNodeSocket(s, "server", forward);
 };
 const server = o.server
-  ? tls.createServer(
-      {
-        key: readFileSync(o.server.key),
-        cert: readFileSync(o.server.cert),
-        ca: readFileSync(o.server.clientCa),
-        requestCert: true,
-        rejectUnauthorized: true,
-        minVersion: "TLSv1.3",
-        ALPNProtocols: ["h2"],
-      },
-      accept,
-    )
+  ? tls.createServer({ ...serverTls(o.server), ALPNProtocols: ["h2"] }, accept)
   : net.createServer(accept);
 server.listen(0, "127.0.0.1", () =>
   process.stdout.write(`${JSON.stringify({ port: (server.address() as net.AddressInfo).port })}\n`),

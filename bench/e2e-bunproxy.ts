@@ -6,8 +6,7 @@
 //   bun bench/e2e-bunproxy.ts '<json options>'   → prints {"port":N} once listening
 import http2 from "node:http2";
 import tls from "node:tls";
-import { readFileSync } from "node:fs";
-import { HOP, proxyOptions } from "./e2e/proxy-opts.ts";
+import { clientTls, HOP, proxyOptions, serverTls } from "./e2e/proxy-opts.ts";
 
 const o = proxyOptions();
 let session: http2.ClientHttp2Session | null = null;
@@ -16,17 +15,7 @@ function upstream(): http2.ClientHttp2Session {
   const u = new URL(o.upstream);
   session = o.client
     ? http2.connect(o.upstream, {
-        createConnection: () =>
-          tls.connect({
-            host: u.hostname,
-            port: Number(u.port),
-            servername: o.client!.servername,
-            key: readFileSync(o.client!.key),
-            cert: readFileSync(o.client!.cert),
-            ca: readFileSync(o.client!.ca),
-            ALPNProtocols: ["h2"],
-            minVersion: "TLSv1.3",
-          }),
+        createConnection: () => tls.connect(clientTls(o.client!, u)),
       })
     : http2.connect(o.upstream);
   session.on("error", () => {});
@@ -34,15 +23,7 @@ function upstream(): http2.ClientHttp2Session {
 }
 
 const server = o.server
-  ? http2.createSecureServer({
-      key: readFileSync(o.server.key),
-      cert: readFileSync(o.server.cert),
-      ca: readFileSync(o.server.clientCa),
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: "TLSv1.3",
-      settings: { maxConcurrentStreams: 1000 },
-    })
+  ? http2.createSecureServer({ ...serverTls(o.server), settings: { maxConcurrentStreams: 1000 } })
   : http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
 server.on("session", (s) => s.on("error", () => {}));
 server.on("stream", (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => {

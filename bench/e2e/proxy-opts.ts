@@ -1,6 +1,8 @@
 // bench/e2e/proxy-opts.ts — what the plain forwarding proxies of bench:e2e (bench/e2e-bunproxy*.ts) share: their
 // options (one JSON argument) and the hop-by-hop fields they drop; and, for the two on our HTTP/2 layer, the
 // forwarding of one whole request over an upstream connection. Not part of the SEPP.
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions, TlsOptions } from "node:tls";
 import type { H2Conn } from "../../src/transport/h2/conn.ts";
 
 export interface ProxyOptions {
@@ -12,6 +14,28 @@ export interface ProxyOptions {
 }
 
 export const proxyOptions = (): ProxyOptions => JSON.parse(process.argv[2] ?? "{}") as ProxyOptions;
+
+/** node:tls server options of the node-socket proxies: TLS 1.3, a client certificate required */
+export const serverTls = (s: NonNullable<ProxyOptions["server"]>): TlsOptions => ({
+  key: readFileSync(s.key),
+  cert: readFileSync(s.cert),
+  ca: readFileSync(s.clientCa),
+  requestCert: true,
+  rejectUnauthorized: true,
+  minVersion: "TLSv1.3",
+});
+
+/** node:tls client options of the node-socket proxies toward an https upstream (ALPN h2, TLS 1.3) */
+export const clientTls = (c: NonNullable<ProxyOptions["client"]>, upstream: URL): ConnectionOptions => ({
+  host: upstream.hostname,
+  port: Number(upstream.port),
+  key: readFileSync(c.key),
+  cert: readFileSync(c.cert),
+  ca: readFileSync(c.ca),
+  servername: c.servername,
+  ALPNProtocols: ["h2"],
+  minVersion: "TLSv1.3",
+});
 
 /** connection-specific fields (RFC 9113 §8.2.2) and the ones the next hop recomputes */
 export const HOP = new Set([
