@@ -299,11 +299,6 @@ export class HpackEncoder {
     this.#len += this.#out.write(s, this.#len, "latin1");
   }
 
-  /** [name, value, …] → one header block (a view of the encoder's buffer, valid until the next call) */
-  encode(fields: readonly string[]): Buffer {
-    return this.#out.subarray(0, this.encodeLength(fields));
-  }
-
   /** the encoder's buffer: the last block is its first encodeLength() octets, until the next call */
   get buffer(): Buffer {
     return this.#out;

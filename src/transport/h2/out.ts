@@ -28,18 +28,19 @@ export function flushAll(): void {
  */
 export function schedule(o: SocketOut): void {
   dirty.add(o);
-  if (scheduled) return;
-  scheduled = true;
-  setImmediate(flushAll);
+  flushSoon();
 }
 
 /** the end of a read on `o`'s connection: what it queued anywhere leaves with the next flush */
 export function afterRead(o: SocketOut): void {
   if (o.len) dirty.add(o);
-  if (dirty.size && !scheduled) {
-    scheduled = true;
-    setImmediate(flushAll);
-  }
+  if (dirty.size) flushSoon();
+}
+
+function flushSoon(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(flushAll);
 }
 
 export class SocketOut extends FrameOut {

@@ -29,6 +29,8 @@ const huffmanField = (v: string) => {
   return Buffer.concat([Buffer.from([0x00, 0x01, 0x78, 0x80 | h.length]), h]);
 };
 
+/** one header block from the encoder, copied out of its buffer (core.ts frames it from there) */
+const block = (e: HpackEncoder, fields: string[]) => Buffer.from(e.buffer.subarray(0, e.encodeLength(fields)));
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const pairs = (f: string[]) => {
   const out: Array<[string, string]> = [];
@@ -167,7 +169,7 @@ describe("HpackEncoder", () => {
         const d = new HpackDecoder();
         for (const fields of blocks) {
           const flat = fields.flat();
-          expect(d.decode(Buffer.from(e.encode(flat)))).toEqual(flat);
+          expect(d.decode(block(e, flat))).toEqual(flat);
         }
       }),
       { numRuns: 150 },
@@ -178,14 +180,14 @@ describe("HpackEncoder", () => {
     const e = new HpackEncoder();
     const d = new HpackDecoder();
     const f = ["content-type", "application/json", "x-custom", "v"];
-    expect(d.decode(Buffer.from(e.encode(f)))).toEqual(f);
-    const again = Buffer.from(e.encode(f));
+    expect(d.decode(block(e, f))).toEqual(f);
+    const again = block(e, f);
     expect(again.length).toBe(2);
     expect(d.decode(again)).toEqual(f);
     e.setMax(0);
-    const shrunk = Buffer.from(e.encode(f));
+    const shrunk = block(e, f);
     expect(shrunk[0]).toBe(0x20); // dynamic table size update to 0 first (§6.3)
     expect(d.decode(shrunk)).toEqual(f);
-    expect(d.decode(Buffer.from(e.encode(f)))).toEqual(f);
+    expect(d.decode(block(e, f))).toEqual(f);
   });
 });
