@@ -40,6 +40,9 @@ interface Pool {
   connecting: Promise<PooledClient> | null;
   /** P11: an RI that failed is skipped until then (epoch ms) */
   backoffUntil: number;
+  /** spare connections (below minConnections) opened in the current back-off window, and its end (epoch ms) */
+  spares: number;
+  sparesUntil: number;
 }
 
 /**
@@ -57,13 +60,23 @@ export class PeerN32fClients {
       connectTimeoutMs: number;
       maxConnections: number;
       streamsPerConnection: number;
+      /**
+       * connections kept per hop from its first request on (at most maxConnections; default 1): the peer's kernel
+       * places connections, not requests, on its workers, and requests go to the least loaded connection
+       */
+      minConnections?: number;
       /** the peer's N32-f endpoint (N32cService.n32fEndpointOf, P11); absent: the configured n32fUri */
       endpointOf?: (peer: PeerConfig) => N32fEndpoint | undefined;
       /** an RI next hop could not be used (logged by the caller, rate-limited) */
       onHopFailure?: (peerId: string, hop: N32fHop, detail: string) => void;
       now?: () => number;
     },
-  ) {}
+  ) {
+    this.#min = Math.min(opts.minConnections ?? 1, opts.maxConnections);
+  }
+
+  /** connections kept per hop: minConnections within maxConnections */
+  readonly #min: number;
 
   connections(peerId: string): number {
     return (this.#pools.get(peerId) ?? []).reduce((n, p) => n + p.clients.length, 0);
@@ -97,7 +110,10 @@ export class PeerN32fClients {
     // the hot path (one hop, a ready client): no async frame
     if (pools.length === 1) {
       const pc = this.#ready(pools[0]!);
-      if (pc) return this.#send(pc, method, path, init);
+      if (pc) {
+        if (pools[0]!.clients.length < this.#min) this.#spare(pools[0]!, peer);
+        return this.#send(pc, method, path, init);
+      }
       if (pools[0]!.hop.kind === "peer")
         return this.#pick(pools[0]!, peer).then((p) => this.#send(p, method, path, init));
     }
@@ -126,6 +142,7 @@ export class PeerN32fClients {
         continue;
       }
       if (init.signal?.aborted) throw new UpstreamError("cancelled", "cancelled by the client");
+      if (pool.clients.length < this.#min) this.#spare(pool, peer);
       const rsp = await this.#send(pc, method, path, init);
       if (pool.hop.kind === "ri" && isRiFailure(rsp)) {
         pool.backoffUntil = this.#now() + backoffMs;
@@ -150,7 +167,7 @@ export class PeerN32fClients {
         same.hop = hop;
         return same;
       }
-      return { hop, clients: [], connecting: null, backoffUntil: 0 };
+      return { hop, clients: [], connecting: null, backoffUntil: 0, spares: 0, sparesUntil: 0 };
     });
     for (const p of old) if (!pools.includes(p)) for (const c of p.clients) void c.client.close();
     this.#pools.set(peerId, pools);
@@ -192,6 +209,27 @@ export class PeerN32fClients {
     if (best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections))
       return best;
     if (pool.connecting) return pool.connecting;
+    return this.#connect(pool, peer);
+  }
+
+  /**
+   * Open another connection in the background while the hop has fewer than #min (requests meanwhile go to the open
+   * ones). At most #min − 1 of them per n32fNextHopBackoffMs, whether they open or not: a peer that refuses or
+   * closes them (its per-peer bound) gets no connection storm, and the requests are not affected.
+   */
+  #spare(pool: Pool, peer: PeerConfig): void {
+    if (pool.connecting) return;
+    const now = this.#now();
+    if (now >= pool.sparesUntil) {
+      pool.sparesUntil = now + this.opts.config().sbi.n32fNextHopBackoffMs;
+      pool.spares = 0;
+    }
+    if (pool.spares >= this.#min - 1) return;
+    pool.spares++;
+    this.#connect(pool, peer).catch(() => {});
+  }
+
+  #connect(pool: Pool, peer: PeerConfig): Promise<PooledClient> {
     const cfg = this.opts.config();
     // P11: N32-f follows the peer's TLS settings (TLS 1.2 only with a peer that allows it), toward RIs too
     const p = pool;
@@ -216,6 +254,11 @@ export class PeerN32fClients {
         throw new UpstreamError("connect", (e as Error).message);
       })
       .finally(() => (p.connecting = null));
+    // the next spare right after this one, up to #min, so that a hop has them from its first request on
+    p.connecting.then(
+      () => p.clients.length < this.#min && this.#spare(p, peer),
+      () => {},
+    );
     return p.connecting;
   }
 

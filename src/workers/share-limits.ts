@@ -8,6 +8,9 @@
 // (body size, header count, streams per connection, timeouts) are not divided.
 import type { SeppConfig } from "../config/schema.ts";
 
+/** sbi.minN32fConnectionsPerPeer "auto" in a data-path worker (docs/CONFIG.md) */
+export const AUTO_N32F_CONNECTIONS_WITH_WORKERS = 2;
+
 /** One worker's share of a box-wide bound: never 0, never more than the bound / N. */
 export const shareOf = (bound: number, workers: number): number => Math.max(1, Math.floor(bound / workers));
 
@@ -28,6 +31,12 @@ export function workerShare(c: SeppConfig, workers: number): SeppConfig {
       maxConnectionsPerSource: s(c.sbi.maxConnectionsPerSource),
       // our N32-f sessions toward a peer count against the peer's per-peer connection quota
       maxN32fConnectionsPerPeer: s(c.sbi.maxN32fConnectionsPerPeer),
+      // not a box-wide bound but a per-thread floor (within the share above): with workers, "auto" keeps two
+      // connections per peer, so that the peer's kernel can spread them over its workers too
+      minN32fConnectionsPerPeer:
+        c.sbi.minN32fConnectionsPerPeer === "auto"
+          ? AUTO_N32F_CONNECTIONS_WITH_WORKERS
+          : c.sbi.minN32fConnectionsPerPeer,
     },
     n32Connections: {
       ...c.n32Connections,

@@ -49,6 +49,15 @@ describe("workerShare", () => {
     expect(JSON.stringify(base)).toBe(before);
   });
 
+  test('sbi.minN32fConnectionsPerPeer: "auto" is 1 without workers (RFC 9113 9.1) and 2 per worker with them; a number stays', () => {
+    expect(base.sbi.minN32fConnectionsPerPeer).toBe("auto");
+    expect(workerShare(base, 1).sbi.minN32fConnectionsPerPeer).toBe("auto");
+    expect(workerShare(base, 2).sbi.minN32fConnectionsPerPeer).toBe(2);
+    expect(workerShare(base, 8).sbi.minN32fConnectionsPerPeer).toBe(2);
+    const three = soloConfig((c) => (c.sbi = { minN32fConnectionsPerPeer: 3 }));
+    expect(workerShare(three, 4).sbi.minN32fConnectionsPerPeer).toBe(3);
+  });
+
   test("the shares of N workers never add up to more than the bound", () => {
     for (let bound = 1; bound <= 300; bound++)
       for (let n = 1; n <= 64; n++) {

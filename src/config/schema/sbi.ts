@@ -59,6 +59,15 @@ export const SbiSchema = v.optional(
     /** N32-f connections per peer (cSEPP side) and streams per connection before another is opened */
     maxN32fConnectionsPerPeer: v.optional(PosInt, 4),
     streamsPerN32fConnection: v.optional(PosInt, 100),
+    /**
+     * N32-f connections each data-path thread keeps toward a peer's next hop from its first request there (within its
+     * share of maxN32fConnectionsPerPeer), so that a peer's workers share our traffic: "auto" (default) = 2 with
+     * workers, 1 without (RFC 9113 9.1)
+     */
+    minN32fConnectionsPerPeer: v.optional(
+      v.union([v.literal("auto"), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))]),
+      "auto",
+    ),
     /** P11: an RI next hop that failed to connect or answered 502/503/504 without ProblemDetailsMsgForwarding is skipped this long */
     n32fNextHopBackoffMs: v.optional(PosInt, 30000),
     /** P11: n32f-process bodies of at least this many octets are gzipped toward a next hop that announced gzip (0, the default: never) */
