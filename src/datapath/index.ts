@@ -105,11 +105,6 @@ export class DataPath {
         }),
       tls: o.tls,
       trust: o.trust,
-      connectTimeoutMs: cfg.n32c.requestTimeoutMs,
-      maxConnections: cfg.sbi.maxN32fConnectionsPerPeer,
-      streamsPerConnection: cfg.sbi.streamsPerN32fConnection,
-      // "auto": 1 in the main thread; a data-path worker's share makes it 2 (src/workers/share-limits.ts)
-      minConnections: cfg.sbi.minN32fConnectionsPerPeer === "auto" ? 1 : cfg.sbi.minN32fConnectionsPerPeer,
     });
     this.producers = new ProducerClients({
       ca: cfg.sbi.producerCa.map((p) => resolvePem(p, o.dataDir)),

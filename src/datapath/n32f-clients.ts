@@ -24,6 +24,23 @@ type PeerRequestInit = {
   compressible?: boolean;
 };
 
+/** A pool's bounds (docs/CONFIG.md sbi.*N32fConnections*): connections per hop at most / kept, streams before another. */
+interface PoolBounds {
+  max: number;
+  streams: number;
+  min: number;
+}
+
+/**
+ * sbi.minN32fConnectionsPerPeer "auto" is 1 here: in a data-path worker the configuration is its share, where "auto"
+ * became 2 (src/workers/share-limits.ts). `min` never exceeds `max`.
+ */
+const poolBounds = (sbi: SeppConfig["sbi"]): PoolBounds => {
+  const max = sbi.maxN32fConnectionsPerPeer;
+  const min = sbi.minN32fConnectionsPerPeer === "auto" ? 1 : sbi.minN32fConnectionsPerPeer;
+  return { max, streams: sbi.streamsPerN32fConnection, min: Math.min(min, max) };
+};
+
 /** Where the next hop announces the content codings it accepts for n32f-process (P11). */
 const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
 
@@ -57,26 +74,28 @@ export class PeerN32fClients {
       config: () => SeppConfig;
       tls: () => { key: string; cert: string };
       trust: () => TrustStore;
-      connectTimeoutMs: number;
-      maxConnections: number;
-      streamsPerConnection: number;
-      /**
-       * connections kept per hop from its first request on (at most maxConnections; default 1): the peer's kernel
-       * places connections, not requests, on its workers, and requests go to the least loaded connection
-       */
-      minConnections?: number;
+      /** default: n32c.requestTimeoutMs of the configuration in force */
+      connectTimeoutMs?: number;
       /** the peer's N32-f endpoint (N32cService.n32fEndpointOf, P11); absent: the configured n32fUri */
       endpointOf?: (peer: PeerConfig) => N32fEndpoint | undefined;
       /** an RI next hop could not be used (logged by the caller, rate-limited) */
       onHopFailure?: (peerId: string, hop: N32fHop, detail: string) => void;
       now?: () => number;
     },
-  ) {
-    this.#min = Math.min(opts.minConnections ?? 1, opts.maxConnections);
-  }
+  ) {}
 
-  /** connections kept per hop: minConnections within maxConnections */
-  readonly #min: number;
+  #boundsOf: SeppConfig["sbi"] | null = null;
+  #bounds: PoolBounds = { max: 1, streams: 1, min: 1 };
+
+  /** The pool bounds of the configuration in force (a change applies from the next request on; no restart). */
+  #b(): PoolBounds {
+    const sbi = this.opts.config().sbi;
+    if (sbi !== this.#boundsOf) {
+      this.#boundsOf = sbi;
+      this.#bounds = poolBounds(sbi);
+    }
+    return this.#bounds;
+  }
 
   connections(peerId: string): number {
     return (this.#pools.get(peerId) ?? []).reduce((n, p) => n + p.clients.length, 0);
@@ -111,7 +130,7 @@ export class PeerN32fClients {
     if (pools.length === 1) {
       const pc = this.#ready(pools[0]!);
       if (pc) {
-        if (pools[0]!.clients.length < this.#min) this.#spare(pools[0]!, peer);
+        if (pools[0]!.clients.length < this.#b().min) this.#spare(pools[0]!, peer);
         return this.#send(pc, method, path, init);
       }
       if (pools[0]!.hop.kind === "peer")
@@ -142,7 +161,7 @@ export class PeerN32fClients {
         continue;
       }
       if (init.signal?.aborted) throw new UpstreamError("cancelled", "cancelled by the client");
-      if (pool.clients.length < this.#min) this.#spare(pool, peer);
+      if (pool.clients.length < this.#b().min) this.#spare(pool, peer);
       const rsp = await this.#send(pc, method, path, init);
       if (pool.hop.kind === "ri" && isRiFailure(rsp)) {
         pool.backoffUntil = this.#now() + backoffMs;
@@ -192,29 +211,28 @@ export class PeerN32fClients {
 
   /** The hot path: an open client of the pool with room (least loaded), without a promise or an allocation. */
   #ready(pool: Pool): PooledClient | undefined {
+    const b = this.#b();
     let best: PooledClient | undefined;
     for (const c of pool.clients) {
       if (c.client.closed) return undefined; // #pick drops it
       if (!best || c.inflight < best.inflight) best = c;
     }
-    return best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections)
-      ? best
-      : undefined;
+    return best && (best.inflight < b.streams || pool.clients.length >= b.max) ? best : undefined;
   }
 
   async #pick(pool: Pool, peer: PeerConfig): Promise<PooledClient> {
     pool.clients = pool.clients.filter((c) => !c.client.closed);
     let best: PooledClient | undefined;
     for (const c of pool.clients) if (!best || c.inflight < best.inflight) best = c;
-    if (best && (best.inflight < this.opts.streamsPerConnection || pool.clients.length >= this.opts.maxConnections))
-      return best;
+    const b = this.#b();
+    if (best && (best.inflight < b.streams || pool.clients.length >= b.max)) return best;
     if (pool.connecting) return pool.connecting;
     return this.#connect(pool, peer);
   }
 
   /**
-   * Open another connection in the background while the hop has fewer than #min (requests meanwhile go to the open
-   * ones). At most #min − 1 of them per n32fNextHopBackoffMs, whether they open or not: a peer that refuses or
+   * Open another connection in the background while the hop has fewer than `min` (requests meanwhile go to the open
+   * ones). At most min − 1 of them per n32fNextHopBackoffMs, whether they open or not: a peer that refuses or
    * closes them (its per-peer bound) gets no connection storm, and the requests are not affected.
    */
   #spare(pool: Pool, peer: PeerConfig): void {
@@ -224,7 +242,7 @@ export class PeerN32fClients {
       pool.sparesUntil = now + this.opts.config().sbi.n32fNextHopBackoffMs;
       pool.spares = 0;
     }
-    if (pool.spares >= this.#min - 1) return;
+    if (pool.spares >= this.#b().min - 1) return;
     pool.spares++;
     this.#connect(pool, peer).catch(() => {});
   }
@@ -242,7 +260,7 @@ export class PeerN32fClients {
       authority: p.hop.authority,
       minVersion: peer.profile.allowTls12 ? "TLSv1.2" : "TLSv1.3",
       maxVersion: cfg.tls.maxVersion,
-      timeoutMs: this.opts.connectTimeoutMs,
+      timeoutMs: this.opts.connectTimeoutMs ?? cfg.n32c.requestTimeoutMs,
     })
       .then((client) => {
         const pc: PooledClient = { client, inflight: 0, gzip: false };
@@ -254,9 +272,9 @@ export class PeerN32fClients {
         throw new UpstreamError("connect", (e as Error).message);
       })
       .finally(() => (p.connecting = null));
-    // the next spare right after this one, up to #min, so that a hop has them from its first request on
+    // the next spare right after this one, up to `min`, so that a hop has them from its first request on
     p.connecting.then(
-      () => p.clients.length < this.#min && this.#spare(p, peer),
+      () => p.clients.length < this.#b().min && this.#spare(p, peer),
       () => {},
     );
     return p.connecting;
@@ -268,12 +286,17 @@ export class PeerN32fClients {
    */
   #learnEncoding(pc: PooledClient, cfg: SeppConfig): void {
     if (cfg.sbi.n32fGzipMinBytes <= 0) return;
-    pc.client.request("OPTIONS", N32F_PROCESS, { timeoutMs: this.opts.connectTimeoutMs, maxBodyBytes: 4096 }).then(
-      (r) => {
-        pc.gzip = r.status >= 200 && r.status <= 299 && acceptsGzip(r.headers["accept-encoding"]);
-      },
-      () => {},
-    );
+    pc.client
+      .request("OPTIONS", N32F_PROCESS, {
+        timeoutMs: this.opts.connectTimeoutMs ?? cfg.n32c.requestTimeoutMs,
+        maxBodyBytes: 4096,
+      })
+      .then(
+        (r) => {
+          pc.gzip = r.status >= 200 && r.status <= 299 && acceptsGzip(r.headers["accept-encoding"]);
+        },
+        () => {},
+      );
   }
 
   /** Close the sessions of one peer (association ended) or of all. */

@@ -40,36 +40,47 @@ async function peerEndpoint(o: { delayMs?: number } = {}) {
   return { port: server.port, conns, pki };
 }
 
+/** Our side's clients toward the peer of `cfg`, with the pool bounds of sbi.* set as given (others: defaults). */
 function clientsTo(
-  cfg: SeppConfig,
+  cfg: { current: SeppConfig },
   o: { min?: number; max: number; streams?: number; now?: () => number },
 ): PeerN32fClients {
+  cfg.current = withPool(cfg.current, o);
   const c = new PeerN32fClients({
-    config: () => cfg,
-    tls: () => ({ key: cfg.tls.privateKey, cert: cfg.tls.certificate }),
-    trust: () => TrustStore.fromConfig(cfg),
+    config: () => cfg.current,
+    tls: () => ({ key: cfg.current.tls.privateKey, cert: cfg.current.tls.certificate }),
+    trust: () => TrustStore.fromConfig(cfg.current),
     connectTimeoutMs: 3000,
-    maxConnections: o.max,
-    streamsPerConnection: o.streams ?? 100,
-    minConnections: o.min,
     now: o.now,
   });
   closers.push(() => c.close());
   return c;
 }
 
-const configFor = async (port: number) =>
-  parseOrThrow(configInput(await testPki(), "a", `https://127.0.0.1:${port}`, freshDir()));
-const post = (c: PeerN32fClients, cfg: SeppConfig) =>
-  c.request(cfg.peers[0]!, "POST", PROCESS, { body: "{}", timeoutMs: 3000, maxBodyBytes: 4096 });
+const withPool = (c: SeppConfig, o: { min?: number; max: number; streams?: number }): SeppConfig => ({
+  ...c,
+  sbi: {
+    ...c.sbi,
+    maxN32fConnectionsPerPeer: o.max,
+    streamsPerN32fConnection: o.streams ?? 100,
+    minN32fConnectionsPerPeer: o.min ?? "auto",
+  },
+});
+
+/** our side's configuration toward the peer at `port`; `current` may be replaced (a configuration change) */
+const configFor = async (port: number) => ({
+  current: parseOrThrow(configInput(await testPki(), "a", `https://127.0.0.1:${port}`, freshDir())),
+});
+const post = (c: PeerN32fClients, cfg: { current: SeppConfig }) =>
+  c.request(cfg.current.peers[0]!, "POST", PROCESS, { body: "{}", timeoutMs: 3000, maxBodyBytes: 4096 });
 
 /** Until `cond` holds (bounded: 3 s). */
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 300 && !cond(); i++) await Bun.sleep(10);
 }
 
-describe("connections kept per peer (minConnections)", () => {
-  test("without it: one connection carries every request while it has room", async () => {
+describe("connections kept per peer (sbi.minN32fConnectionsPerPeer)", () => {
+  test('"auto" without workers (1): one connection carries every request while it has room', async () => {
     const ep = await peerEndpoint();
     const cfg = await configFor(ep.port);
     const c = clientsTo(cfg, { max: 4 });
@@ -107,6 +118,19 @@ describe("connections kept per peer (minConnections)", () => {
     expect(c.connections("home")).toBe(2);
   });
 
+  test("a changed configuration applies from the next request on (no restart)", async () => {
+    const ep = await peerEndpoint();
+    const cfg = await configFor(ep.port);
+    const c = clientsTo(cfg, { max: 4 });
+    expect((await post(c, cfg)).status).toBe(200);
+    await Bun.sleep(50);
+    expect(c.connections("home")).toBe(1);
+    cfg.current = withPool(cfg.current, { min: 2, max: 4 });
+    expect((await post(c, cfg)).status).toBe(200);
+    await until(() => c.connections("home") === 2);
+    expect(c.connections("home")).toBe(2);
+  });
+
   test("a spare the peer refuses fails no request and is tried again only after the back-off", async () => {
     // the peer admits one connection from us (its per-peer bound, issue 10 §1) and counts the TLS sessions it checks
     const pki = await testPki();
@@ -137,7 +161,7 @@ describe("connections kept per peer (minConnections)", () => {
     for (let i = 0; i < 5; i++) expect((await post(c, cfg)).status).toBe(200);
     await Bun.sleep(100);
     expect({ attempts, connections: c.connections("home") }).toEqual({ attempts: 2, connections: 1 });
-    now += cfg.sbi.n32fNextHopBackoffMs + 1;
+    now += cfg.current.sbi.n32fNextHopBackoffMs + 1;
     expect((await post(c, cfg)).status).toBe(200);
     await until(() => attempts === 3);
     expect(attempts).toBe(3);

@@ -93,8 +93,6 @@ beforeAll(async () => {
     tls: () => ({ key: cfg.tls.privateKey, cert: cfg.tls.certificate }),
     trust: () => TrustStore.fromConfig(cfg),
     connectTimeoutMs: 3000,
-    maxConnections: 1,
-    streamsPerConnection: 10,
   });
   const limits = new PeerLimits({ metrics });
   limits.configure(cfg.peers.map((p) => ({ id: p.id, ...p.n32f })));

@@ -138,8 +138,6 @@ function clientsOf(a: N32cSepp): PeerN32fClients {
     tls: () => ({ key: a.cfg().tls.privateKey, cert: a.cfg().tls.certificate }),
     trust: () => TrustStore.fromConfig(a.cfg()),
     connectTimeoutMs: 3000,
-    maxConnections: 1,
-    streamsPerConnection: 10,
   });
   closers.push(() => c.close());
   return c;
