@@ -34,7 +34,14 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
   /** Log at most once per `intervalMs` for the same key; returns whether it logged. */
   every(key: string, intervalMs: number, level: LogLevel, msg: string, fields?: Fields): boolean;
+  /** Change the level of this logger, of the one it is a child of and of all their children (`log.level`). */
+  setLevel(level: LogLevel): void;
 }
+
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** `SEPP_LOG_LEVEL` and the like: a level, or undefined for anything else. */
+export const logLevelOf = (s: string | undefined): LogLevel | undefined => LOG_LEVELS.find((l) => l === s);
 
 export function isSecretField(name: string): boolean {
   return SECRET_EXACT.has(name) || SECRET_NAME.test(name);
@@ -54,13 +61,16 @@ export function redact(value: unknown, depth = 0): unknown {
 
 export type Sink = (line: string) => void;
 
-export function createLogger(opts: { level?: LogLevel; sink?: Sink; base?: Fields } = {}): Logger {
-  const min = ORDER[opts.level ?? "info"];
+export function createLogger(
+  opts: { level?: LogLevel; sink?: Sink; base?: Fields; shared?: { min: number } } = {},
+): Logger {
+  // one level for a logger and all its children, so that a change of log.level reaches every component
+  const shared = opts.shared ?? { min: ORDER[opts.level ?? "info"] };
   const sink: Sink = opts.sink ?? ((line) => process.stdout.write(`${line}\n`));
   const base = opts.base ?? {};
   const last = new Map<string, number>();
   const emit = (level: LogLevel, msg: string, fields?: Fields) => {
-    if (ORDER[level] < min) return;
+    if (ORDER[level] < shared.min) return;
     const rec = redact({ ...base, ...fields }) as Fields;
     sink(JSON.stringify({ ts: new Date().toISOString(), level, msg, ...rec }));
   };
@@ -69,8 +79,11 @@ export function createLogger(opts: { level?: LogLevel; sink?: Sink; base?: Field
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (f) => createLogger({ level: opts.level, sink, base: { ...base, ...f } }),
-    enabled: (level) => ORDER[level] >= min,
+    child: (f) => createLogger({ sink, base: { ...base, ...f }, shared }),
+    enabled: (level) => ORDER[level] >= shared.min,
+    setLevel: (level) => {
+      shared.min = ORDER[level];
+    },
     every(key, intervalMs, level, msg, fields) {
       const now = Date.now();
       const t = last.get(key);

@@ -4,7 +4,7 @@
 //   sepp --version                print the version
 // Logs are JSON lines on stdout; SIGTERM/SIGINT drain and exit 0.
 import { VERSION } from "./version.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, logLevelOf } from "./log.ts";
 import { notifyReady, sdNotify } from "../os/sdnotify.ts";
 
 const USAGE = `usage: sepp serve [--config FILE]
@@ -33,13 +33,16 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const log = createLogger({
-    level: (process.env.SEPP_LOG_LEVEL as "debug" | "info" | "warn" | "error" | undefined) ?? "info",
-  });
+  // SEPP_LOG_LEVEL overrides log.level of the configuration (which applies once it is loaded, and on a change)
+  const envLevel = process.env.SEPP_LOG_LEVEL;
+  const fixedLevel = logLevelOf(envLevel);
+  const log = createLogger({ level: fixedLevel ?? "info" });
+  if (envLevel !== undefined && !fixedLevel)
+    log.warn("SEPP_LOG_LEVEL ignored: not debug, info, warn or error", { value: envLevel.slice(0, 20) });
   const { startSepp } = await import("./sepp.ts");
   let sepp: Awaited<ReturnType<typeof startSepp>>;
   try {
-    sepp = await startSepp({ configPath, log });
+    sepp = await startSepp({ configPath, log, logLevel: fixedLevel ?? "config" });
   } catch (e) {
     log.error("start-up failed", { error: e instanceof Error ? e.message : String(e) });
     return 1;

@@ -1,7 +1,7 @@
 // src/sepp.ts — the composition root: bootstraps configuration and keys, creates the engines and services,
 // starts the listeners, and drains them on stop. No protocol logic lives here.
 import { VERSION } from "./version.ts";
-import type { Logger } from "./log.ts";
+import { LOG_LEVELS, type Logger, type LogLevel } from "./log.ts";
 import { bootstrap } from "./config/bootstrap.ts";
 import { checkStartable, type StartMaterial } from "./config/startcheck.ts";
 import type { Prepared } from "./config/start.ts";
@@ -65,6 +65,9 @@ export async function startSepp(opts: {
   configPath?: string;
   log: Logger;
   validateOutgoing?: boolean;
+  /** "config": log.level of the configuration in force (src/main.ts without SEPP_LOG_LEVEL); a level: that one,
+   *  whatever the configuration says; absent: `log` keeps its level (in-process tests) */
+  logLevel?: LogLevel | "config";
 }): Promise<RunningSepp> {
   const { log } = opts;
   const hardening = disableCoreDumps();
@@ -87,7 +90,7 @@ export async function startSepp(opts: {
 }
 
 async function startOpened(
-  opts: { configPath?: string; validateOutgoing?: boolean },
+  opts: { configPath?: string; validateOutgoing?: boolean; logLevel?: LogLevel | "config" },
   log: Logger,
   started: number,
   opened: Array<{ what: string; close: () => unknown }>,
@@ -97,6 +100,13 @@ async function startOpened(
   opened.push({ what: "config store", close: () => store.close() });
   const cfg0 = store.config;
   const config = () => store.config;
+  // log.level (docs/CONFIG.md): from here on, and again on each stored change; the workers follow (pool.reconfigure)
+  const levelOf = (c: SeppConfig): LogLevel | undefined => (opts.logLevel === "config" ? c.log.level : opts.logLevel);
+  const applyLevel = () => {
+    const l = levelOf(store.config);
+    if (l) log.setLevel(l);
+  };
+  applyLevel();
   const metrics = new Registry();
   metrics.gauge("sepp_up", "1 while the SEPP runs").set({ version: VERSION }, 1);
   metrics
@@ -138,7 +148,7 @@ async function startOpened(
           count: workers.count,
           config,
           dataDir,
-          logLevel: (["debug", "info", "warn", "error"] as const).find((l) => log.enabled(l)) ?? "error",
+          logLevel: () => LOG_LEVELS.find((l) => log.enabled(l)) ?? "error",
           tls,
           contexts,
           log: log.child({ component: "workers" }),
@@ -253,6 +263,7 @@ async function startOpened(
     listeners.sbi = `${cfg0.listeners.sbi?.tls ? "https" : "http"}://${cfg0.listeners.sbi!.host}:${sbiPort}`;
 
   store.onChange(() => {
+    applyLevel();
     n32c.reloadPeers();
     dataPath.reconfigure();
     pool?.reconfigure();

@@ -174,14 +174,18 @@ export interface SeppProcess {
   stop(): Promise<number | null>;
 }
 
+/** Extra environment of a SEPP process: a variable set to undefined is left out (e.g. SEPP_LOG_LEVEL). */
+export type SeppEnv = Record<string, string | undefined>;
+
 /** The command line of one SEPP process on `side` and its environment (debug logs, `env` added). */
-const seppCommand = (side: SeppSide, env: Record<string, string>) => ({
-  argv: [BUN, join(ROOT, "src/main.ts"), "serve", "--config", side.configPath],
-  env: { ...process.env, SEPP_LOG_LEVEL: "debug", ...env },
-});
+const seppCommand = (side: SeppSide, env: SeppEnv) => {
+  const all: SeppEnv = { ...process.env, SEPP_LOG_LEVEL: "debug", ...env };
+  for (const [k, v] of Object.entries(all)) if (v === undefined) delete all[k];
+  return { argv: [BUN, join(ROOT, "src/main.ts"), "serve", "--config", side.configPath], env: all };
+};
 
 /** Start one SEPP process (bun src/main.ts serve --config …) and wait until its admin API answers. */
-export async function startSepp(side: SeppSide, env: Record<string, string> = {}): Promise<SeppProcess> {
+export async function startSepp(side: SeppSide, env: SeppEnv = {}): Promise<SeppProcess> {
   const cmd = seppCommand(side, env);
   const proc = spawn(cmd.argv[0]!, cmd.argv.slice(1), {
     cwd: side.dir,
@@ -256,7 +260,7 @@ export async function startSepp(side: SeppSide, env: Record<string, string> = {}
  */
 export async function runSeppToExit(
   side: SeppSide,
-  env: Record<string, string> = {},
+  env: SeppEnv = {},
   timeoutMs = 20000,
 ): Promise<{ code: number | null; out: string }> {
   const cmd = seppCommand(side, env);
@@ -273,8 +277,8 @@ export async function runSeppToExit(
 
 export interface StartPairOptions {
   /** extra environment of every SEPP process; `envOf` adds to it per side */
-  env?: Record<string, string>;
-  envOf?: Partial<Record<"visited" | "home", Record<string, string>>>;
+  env?: SeppEnv;
+  envOf?: Partial<Record<"visited" | "home", SeppEnv>>;
   /** further SEPPs (a third partner of the home SEPP) started with the visited SEPP */
   alongside?: SeppSide[];
   /** "home-first": the home SEPP is up before the visited SEPP (and `alongside`) starts; default together */
@@ -288,7 +292,7 @@ export interface StartPairOptions {
 
 export interface RestartOptions {
   /** added to the side's environment of the first start (StartPairOptions env and envOf) */
-  env?: Record<string, string>;
+  env?: SeppEnv;
   /** runs after the old process has exited, before the new one starts (e.g. files removed from its directory) */
   whileStopped?: () => unknown;
 }
@@ -316,7 +320,7 @@ export async function startPair(
   o: StartPairOptions = {},
 ): Promise<RunningPair> {
   const started: SeppProcess[] = [];
-  const start = async (s: SeppSide, own: Record<string, string> = {}) => {
+  const start = async (s: SeppSide, own: SeppEnv = {}) => {
     const p = await startSepp(s, { ...o.env, ...own });
     started.push(p);
     return p;

@@ -58,7 +58,7 @@ export type ToWorker =
   | { op: "handoff-unlink"; peer: number }
   | ({ op: "context" } & SharedContextMsg)
   | SyncMsg
-  | { op: "config"; config: SeppConfig }
+  | { op: "config"; config: SeppConfig; logLevel: LogLevel }
   | { op: "metrics"; id: number }
   | { op: "observed"; observation: ScreeningObservation }
   /** the answer to a worker's "need-context": the context if the main thread holds it, with its state */

@@ -17,7 +17,8 @@ export interface WorkerPoolOptions {
   count: number;
   config: () => SeppConfig;
   dataDir: string;
-  logLevel: LogLevel;
+  /** the main thread's level now (log.level or SEPP_LOG_LEVEL): at a worker's start and with each configuration */
+  logLevel: () => LogLevel;
   tls: { key: string; cert: string };
   contexts: N32fContextStore;
   log: Logger;
@@ -139,7 +140,8 @@ export class WorkerPool {
 
   reconfigure(): void {
     const config = this.#o.config();
-    for (const w of this.#workers) w?.postMessage({ op: "config", config } satisfies ToWorker);
+    const logLevel = this.#o.logLevel();
+    for (const w of this.#workers) w?.postMessage({ op: "config", config, logLevel } satisfies ToWorker);
   }
 
   #snapshot(): SyncMsg {
@@ -227,7 +229,7 @@ export class WorkerPool {
         workers: this.#o.count,
         config: cfg,
         dataDir: this.#o.dataDir,
-        logLevel: this.#o.logLevel,
+        logLevel: this.#o.logLevel(),
         tls: this.#o.tls,
         ports: { sbi: this.#ports?.sbi, n32f: this.#ports?.n32f },
         validateOutgoing: this.#o.validateOutgoing ?? false,

@@ -10,7 +10,7 @@ import type { SeppConfig } from "../config/schema.ts";
 import { DataPath } from "../datapath/index.ts";
 import type { N32cView } from "../datapath/deps.ts";
 import { risOf } from "../datapath/n32f-sender.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, type Logger } from "../log.ts";
 import { Registry } from "../metrics.ts";
 import { threadCpuSeconds } from "./thread-cpu.ts";
 import type { ProtectionPolicy } from "../model/n32.ts";
@@ -39,6 +39,8 @@ let workers = 1;
 let trust: { cfg: SeppConfig; store: TrustStore } | undefined;
 let stopAll: (() => Promise<void>) | undefined;
 let reconfigure: (() => void) | undefined;
+/** the worker's logger (created at init): its level follows the main thread's with each configuration */
+let workerLog: Logger | undefined;
 let observe: ((o: ScreeningObservation) => void) | undefined;
 /** requests handed to and from the other workers (init) */
 let handoff: WorkerHandoff | undefined;
@@ -135,6 +137,7 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
   workers = m.workers;
   config = workerShare(m.config, workers);
   const log = createLogger({ level: m.logLevel, base: { worker: m.index } });
+  workerLog = log;
   // before any await: the contexts that follow init are created on this engine
   hw = openAeadForWorker(m.aead, () => post({ op: "aead-failure" }), m.index);
   engine = hw.aead;
@@ -224,6 +227,7 @@ export const onMessage = (ev: MessageEvent<ToWorker>): void => {
       applySync(m);
       return;
     case "config":
+      workerLog?.setLevel(m.logLevel);
       config = workerShare(m.config, workers);
       reconfigure?.();
       return;

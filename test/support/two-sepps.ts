@@ -8,6 +8,7 @@ import { join } from "node:path";
 import {
   type PairOptions,
   type RunningPair,
+  type SeppEnv,
   type SeppProcess,
   type SeppSide,
   type StartPairOptions,
@@ -67,7 +68,7 @@ export interface TwoSeppsOptions<P extends string> {
   /** state wait bound per side, ms */
   stateTimeoutMs?: number;
   /** extra environment of every SEPP process; `envOf` adds to it for one side */
-  env?: Record<string, string>;
+  env?: SeppEnv;
   envOf?: StartPairOptions["envOf"];
 }
 
