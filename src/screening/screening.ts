@@ -161,6 +161,8 @@ export class Screening {
     this.#rates.configure(s.rateLimits);
     this.#serving.reconfigure(s.plausibility.windowSeconds, s.plausibility.maxEntries);
     this.#overload.maxProducers = s.overloadControl.maxProducers;
+    // the security-event log rate: limiters made under the previous rate start over under the new one
+    if (prev && prev.screening.securityEventsPerSecond !== s.securityEventsPerSecond) this.#eventLimiters.clear();
     // the generated body validators are loaded when a configuration first uses them, not per request
     if (s.bodyValidation.mode !== "off" || cfg.peers.some((p) => (p.screening.bodyValidation?.mode ?? "off") !== "off"))
       loadBodyValidators();

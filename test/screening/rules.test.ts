@@ -446,6 +446,32 @@ describe("security events", () => {
     );
     expect(text).toContain('sepp_screening_security_events_suppressed_total{peer="visited"} 3');
   });
+  test("a changed securityEventsPerSecond applies to the rules already seen (no restart)", () => {
+    let cfg = config((c) => (c.screening.securityEventsPerSecond = 2));
+    const lines: Array<Record<string, unknown>> = [];
+    const s = new Screening({
+      config: () => cfg,
+      log: createLogger({ sink: (l) => lines.push(JSON.parse(l)) }),
+      metrics: new Registry(),
+    });
+    const peer = cfg.peers.find((p) => p.id === "visited")!;
+    const refuseFive = () => {
+      for (let i = 0; i < 5; i++)
+        s.inbound({
+          peer,
+          remotePlmnIds: peer.plmnIds,
+          messageId: "m",
+          method: "GET",
+          path: `/nudm-sdm/v2/${FOREIGN_SUPI}/am-data`,
+          authority: "udm.5gc.mnc001.mcc262.3gppnetwork.org:8080",
+          headers: [],
+        });
+      return lines.splice(0).filter((l) => l.category === "security").length;
+    };
+    expect(refuseFive()).toBe(2);
+    cfg = config((c) => (c.screening.securityEventsPerSecond = 5));
+    expect(refuseFive()).toBe(5);
+  });
   test("screening off (the default): nothing is refused", () => {
     const { s, req } = setup(config((c) => delete c.screening));
     expect(s.inbound(req({ method: "POST", path: "/nsmf-pdusession/v1/sm-contexts" })).ok).toBe(true);
