@@ -97,6 +97,10 @@ export class PeerN32fClients {
     return this.#bounds;
   }
 
+  #connectTimeoutMs(cfg: SeppConfig): number {
+    return this.opts.connectTimeoutMs ?? cfg.n32c.requestTimeoutMs;
+  }
+
   connections(peerId: string): number {
     return (this.#pools.get(peerId) ?? []).reduce((n, p) => n + p.clients.length, 0);
   }
@@ -260,7 +264,7 @@ export class PeerN32fClients {
       authority: p.hop.authority,
       minVersion: peer.profile.allowTls12 ? "TLSv1.2" : "TLSv1.3",
       maxVersion: cfg.tls.maxVersion,
-      timeoutMs: this.opts.connectTimeoutMs ?? cfg.n32c.requestTimeoutMs,
+      timeoutMs: this.#connectTimeoutMs(cfg),
     })
       .then((client) => {
         const pc: PooledClient = { client, inflight: 0, gzip: false };
@@ -288,7 +292,7 @@ export class PeerN32fClients {
     if (cfg.sbi.n32fGzipMinBytes <= 0) return;
     pc.client
       .request("OPTIONS", N32F_PROCESS, {
-        timeoutMs: this.opts.connectTimeoutMs ?? cfg.n32c.requestTimeoutMs,
+        timeoutMs: this.#connectTimeoutMs(cfg),
         maxBodyBytes: 4096,
       })
       .then(
