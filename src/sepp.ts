@@ -147,6 +147,7 @@ async function startOpened(
       ? new WorkerPool({
           count: workers.count,
           config,
+          startConfig: cfg0,
           dataDir,
           logLevel: () => LOG_LEVELS.find((l) => log.enabled(l)) ?? "error",
           tls,

@@ -15,7 +15,14 @@ import type { FromWorker, N32cCall, SharedContextMsg, SyncMsg, ToWorker } from "
 
 export interface WorkerPoolOptions {
   count: number;
+  /** the configuration in force (live members: sent to every worker on each change, see reconfigure) */
   config: () => SeppConfig;
+  /**
+   * the configuration the SEPP started with: a worker builds what is read once at start (listeners, TLS material,
+   * the SBI listener's bounds, the telescopic table: src/config/restart.ts) from it, a restarted one too, so that
+   * no worker applies a change the others only apply at the next start; the current one follows as a "config"
+   */
+  startConfig: SeppConfig;
   dataDir: string;
   /** the main thread's level now (log.level or SEPP_LOG_LEVEL): at a worker's start and with each configuration */
   logLevel: () => LogLevel;
@@ -167,7 +174,7 @@ export class WorkerPool {
     Atomics.store(this.#handoff, this.#o.count + index, 0);
     const w = new Worker(WORKER_URL);
     this.#workers[index] = w;
-    const cfg = this.#o.config();
+    const cfg = this.#o.startConfig;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       w.onmessage = (ev: MessageEvent<FromWorker>) => {
@@ -239,6 +246,9 @@ export class WorkerPool {
         handoff: this.#handoff.buffer as SharedArrayBuffer,
         handoffAlwaysSpill: this.#o.handoffAlwaysSpill ?? false,
       } satisfies ToWorker);
+      // what changed since the start and applies at once (the worker applies it once its start is done)
+      const now = this.#o.config();
+      if (now !== cfg) w.postMessage({ op: "config", config: now, logLevel: this.#o.logLevel() } satisfies ToWorker);
     });
   }
 

@@ -41,6 +41,15 @@ let stopAll: (() => Promise<void>) | undefined;
 let reconfigure: (() => void) | undefined;
 /** the worker's logger (created at init): its level follows the main thread's with each configuration */
 let workerLog: Logger | undefined;
+/** a configuration that arrived while init was still building from the start configuration: applied after it */
+let pendingConfig: Extract<ToWorker, { op: "config" }> | undefined;
+
+/** A configuration in force: the live members apply at once (what init built from the start one stays). */
+function applyConfig(m: Extract<ToWorker, { op: "config" }>): void {
+  workerLog?.setLevel(m.logLevel);
+  config = workerShare(m.config, workers);
+  reconfigure?.();
+}
 let observe: ((o: ScreeningObservation) => void) | undefined;
 /** requests handed to and from the other workers (init) */
 let handoff: WorkerHandoff | undefined;
@@ -203,6 +212,8 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     log,
   });
   reconfigure = () => dataPath.reconfigure();
+  if (pendingConfig) applyConfig(pendingConfig);
+  pendingConfig = undefined;
   stopAll = async () => {
     await Promise.all([n32f.close(), dataPath.stop()]);
     handoff?.close();
@@ -227,9 +238,9 @@ export const onMessage = (ev: MessageEvent<ToWorker>): void => {
       applySync(m);
       return;
     case "config":
-      workerLog?.setLevel(m.logLevel);
-      config = workerShare(m.config, workers);
-      reconfigure?.();
+      // during init, `config` is the start configuration its listeners and tables are built from
+      if (reconfigure) applyConfig(m);
+      else pendingConfig = m;
       return;
     case "context-reply":
       contextReply(m);
