@@ -28,6 +28,12 @@ const member =
   (s, c) =>
     JSON.stringify(get(s)) !== JSON.stringify(get(c));
 
+/** A member of the SBI listener's TLS: it waits only when the listener started with TLS. */
+const sbiTls =
+  (get: (c: SeppConfig) => unknown): Waits =>
+  (s, c) =>
+    !!s.listeners.sbi?.tls && member(get)(s, c);
+
 const START_ONLY: ReadonlyArray<[string, Waits]> = [
   ["listeners", member((c) => c.listeners)],
   ["tls.certificate", member((c) => c.tls.certificate)],
@@ -48,9 +54,10 @@ const START_ONLY: ReadonlyArray<[string, Waits]> = [
   ["sbi.telescopicMaxEntriesPerPeer", member((c) => c.sbi.telescopicMaxEntriesPerPeer)],
   ["sbi.telescopicLabels", member((c) => c.sbi.telescopicLabels)],
   ["sbi.producerCa", member((c) => c.sbi.producerCa)],
-  ["sbi.clientCa", member((c) => c.sbi.clientCa)],
-  ["sbi.certificate", member((c) => c.sbi.certificate)],
-  ["sbi.privateKey", member((c) => c.sbi.privateKey)],
+  // the SBI listener's TLS material: only a listener that started with TLS uses it (else `listeners` says it waits)
+  ["sbi.clientCa", sbiTls((c) => c.sbi.clientCa)],
+  ["sbi.certificate", sbiTls((c) => c.sbi.certificate)],
+  ["sbi.privateKey", sbiTls((c) => c.sbi.privateKey)],
   ["sbi.requestTimeoutMs", member((c) => c.sbi.requestTimeoutMs)],
   ["sbi.maxBodyBytes", member((c) => c.sbi.maxBodyBytes)],
   ["sbi.maxHeaders", member((c) => c.sbi.maxHeaders)],

@@ -93,6 +93,21 @@ describe("restartRequired", () => {
     const every = all(sbiTls, ...cases.map(([, edit]) => edit));
     expect(restartRequired(config(every), config(every))).toEqual([]);
   });
+  test("the SBI listener's TLS material waits only when the listener started with TLS", () => {
+    const cert = (c: any) => (c.sbi = { certificate: "other.pem", privateKey: "other-key.pem" });
+    const ca = (c: any) => (c.sbi.clientCa = ["x.pem"]); // only with a TLS listener (schema)
+    // no TLS SBI listener: its TLS members are not used now, nor at the next start unless listeners changes
+    expect(restartRequired(config(), config(cert))).toEqual([]);
+    const tls = (c: any) => {
+      c.listeners.sbi = { host: "127.0.0.1", port: 3, tls: true };
+      c.sbi = { certificate: "sbi.pem", privateKey: "sbi-key.pem" };
+    };
+    expect(restartRequired(config(tls), config(all(tls, cert, ca)))).toEqual([
+      "sbi.clientCa",
+      "sbi.certificate",
+      "sbi.privateKey",
+    ]);
+  });
   test("the SEPP domain of the telescopic table follows identity.n32Fqdn while sbi.seppDomain is absent", () => {
     const fqdn = (c: any) => (c.identity.n32Fqdn = "sepp2.5gc.mnc001.mcc001.3gppnetwork.org");
     expect(restartRequired(config(), config(fqdn))).toEqual(["sbi.seppDomain"]);
