@@ -149,8 +149,7 @@ export class DataPath {
   }
 
   /** Start the SBI listener (`portOverride`: a worker binds the port the first worker got, SO_REUSEPORT). */
-  async start(portOverride?: number): Promise<void> {
-    const cfg = this.#o.config();
+  async start(portOverride?: number, cfg: SeppConfig = this.#o.config()): Promise<void> {
     const l = cfg.listeners.sbi;
     if (!l) return;
     this.#sbi = await startSbiServer({

@@ -246,7 +246,8 @@ export class WorkerPool {
         handoff: this.#handoff.buffer as SharedArrayBuffer,
         handoffAlwaysSpill: this.#o.handoffAlwaysSpill ?? false,
       } satisfies ToWorker);
-      // what changed since the start and applies at once (the worker applies it once its start is done)
+      // what changed since the start and applies at once: the worker takes it before its listeners open (at init's
+      // first await), while what it reads once at start stays built from `cfg`
       const now = this.#o.config();
       if (now !== cfg) w.postMessage({ op: "config", config: now, logLevel: this.#o.logLevel() } satisfies ToWorker);
     });

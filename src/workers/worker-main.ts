@@ -41,15 +41,6 @@ let stopAll: (() => Promise<void>) | undefined;
 let reconfigure: (() => void) | undefined;
 /** the worker's logger (created at init): its level follows the main thread's with each configuration */
 let workerLog: Logger | undefined;
-/** a configuration that arrived while init was still building from the start configuration: applied after it */
-let pendingConfig: Extract<ToWorker, { op: "config" }> | undefined;
-
-/** A configuration in force: the live members apply at once (what init built from the start one stays). */
-function applyConfig(m: Extract<ToWorker, { op: "config" }>): void {
-  workerLog?.setLevel(m.logLevel);
-  config = workerShare(m.config, workers);
-  reconfigure?.();
-}
 let observe: ((o: ScreeningObservation) => void) | undefined;
 /** requests handed to and from the other workers (init) */
 let handoff: WorkerHandoff | undefined;
@@ -144,7 +135,11 @@ const n32c: N32cView = {
 
 async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
   workers = m.workers;
-  config = workerShare(m.config, workers);
+  // the configuration the SEPP started with: what is read once at start (listeners, TLS material, SBI bounds, the
+  // telescopic table) is built from it, as in the main thread; `config` follows the stored one from the first
+  // "config" message on (the pool sends it right after init when they differ)
+  const startConfig = workerShare(m.config, workers);
+  config = startConfig;
   const log = createLogger({ level: m.logLevel, base: { worker: m.index } });
   workerLog = log;
   // before any await: the contexts that follow init are created on this engine
@@ -179,6 +174,8 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     dispatch: handoff.dispatch,
   });
   handoff.setServer(dataPath.serve);
+  // from here a "config" message (handled at init's first await) applies its live members at once
+  reconfigure = () => dataPath.reconfigure();
   observe = (o) => dataPath.screening.observe(o);
   // the same data-path gauges as the main thread's (src/sepp.ts): /metrics adds the workers' values up
   metrics.gauge("sepp_datapath_inflight", "Data path requests being handled").set({}, () => dataPath.inflight());
@@ -195,9 +192,9 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     metrics
       .gauge("sepp_worker_cpu_seconds", "CPU time of this data-path worker's thread since it started (rate() it)")
       .set(self, () => threadCpuSeconds() ?? 0);
-  await dataPath.start(m.ports.sbi);
+  await dataPath.start(m.ports.sbi, startConfig);
   const n32f = await startN32fListener({
-    config,
+    config: startConfig,
     port: m.ports.n32f,
     reusePort: true,
     tls: m.tls,
@@ -211,9 +208,6 @@ async function init(m: Extract<ToWorker, { op: "init" }>): Promise<void> {
     n32fStreamHandler: dataPath.n32fStreamHandler(),
     log,
   });
-  reconfigure = () => dataPath.reconfigure();
-  if (pendingConfig) applyConfig(pendingConfig);
-  pendingConfig = undefined;
   stopAll = async () => {
     await Promise.all([n32f.close(), dataPath.stop()]);
     handoff?.close();
@@ -238,9 +232,9 @@ export const onMessage = (ev: MessageEvent<ToWorker>): void => {
       applySync(m);
       return;
     case "config":
-      // during init, `config` is the start configuration its listeners and tables are built from
-      if (reconfigure) applyConfig(m);
-      else pendingConfig = m;
+      workerLog?.setLevel(m.logLevel);
+      config = workerShare(m.config, workers);
+      reconfigure?.();
       return;
     case "context-reply":
       contextReply(m);
