@@ -16,7 +16,7 @@
 // CPU time of each proxy process from /proc/<pid>/stat (utime+stime) before and after. Parts: bench/e2e/ (options,
 // one measured h2load run, /proc readings, helper processes); this file sets the scenarios up and reports.
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { HOME, HOME_UDM, VISITED, freePort, type SeppProcess, startPair, writePair } from "../scripts/lib/pair.ts";
 
@@ -442,6 +442,20 @@ async function main() {
       .filter((c) => c.workers > 1)
       .map((c) => `${c.name} busiest worker ${f(c.busiest, 0)} % → at most ${f(100 / c.busiest, 2)}x`);
     if (parts.length) console.log(`# ${name} placement (a core per worker): ${parts.join(", ")}`);
+  }
+  // What this machine can carry with two workers per SEPP, whatever the placement: every process of the scenario
+  // (both SEPPs, the NF, h2load) shares its CPUs, so req/s ≤ CPUs / (CPU per request in all of them). When prins-w2
+  // nears it, the machine, not the workers, bounds the `e2e workers:` ratio.
+  const w2run = by("prins-w2");
+  const w1run = by("prins-w1");
+  if (w2run && w1run) {
+    const cpus = availableParallelism();
+    const used = w2run.cpu.reduce((a, c) => a + c.pct, 0);
+    const us = w2run.cpu.reduce((a, c) => a + c.us, 0);
+    const most = (1e6 * cpus) / us;
+    console.log(
+      `# prins-w2 machine: ${f(used, 0)} % of ${cpus * 100} % used; at ${f(us, 0)} µs of CPU per request in all its processes this machine carries at most ${f(most, 0)} req/s = ${f(most / w1run.rps, 2)}x prins-w1`,
+    );
   }
   for (const l of handoffLines) console.log(l);
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
