@@ -18,9 +18,8 @@ import type { CancelSignal } from "./h2/cancel.ts";
 import { exchange } from "./h2/exchange.ts";
 
 export type { CancelSignal };
-import type { H2Failure } from "./h2/stream.ts";
+import { type H2Failure, outBodyOf } from "./h2/stream.ts";
 import { attachNodeSocket } from "./h2/node-socket.ts";
-import { asBuffer } from "../bytes.ts";
 
 export interface H2ClientOptions {
   /** https://host:port of the peer's apiRoot */
@@ -224,8 +223,7 @@ export class H2Client {
       else fields.push(k.toLowerCase(), init.headers[k]!);
     }
     // text goes to the connection as it is (conn.ts writes it into its buffer as UTF-8)
-    const b = init.body;
-    const body = !b?.length ? null : typeof b === "string" ? b : asBuffer(b);
+    const body = outBodyOf(init.body);
     return new Promise((resolve, reject) =>
       exchange(this.#conn, fields, body, init, (err, f, rb) => {
         if (err) return reject(new H2ConnectError(failureText(err.kind, err.message, method, path)));

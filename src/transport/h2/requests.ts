@@ -7,9 +7,9 @@
 import { problem, PROBLEM_JSON } from "../../problem.ts";
 import { armTimer, disarmTimer } from "../../timers.ts";
 import { type CancelSignal, StreamCancel } from "./cancel.ts";
-import type { H2Conn, OutBody } from "./conn.ts";
+import type { H2Conn } from "./conn.ts";
 import { declaredLength } from "./fields.ts";
-import { asBuffer } from "../../bytes.ts";
+import { outBodyOf } from "./stream.ts";
 
 /** A request as read (the data path's InboundRequest). */
 export interface WholeRequest {
@@ -74,7 +74,7 @@ export function serveRequests(
   };
   const answer = (id: number, r: WholeResponse) => {
     forget(id);
-    c.respond(id, responseFields(r), bodyOf(r.body));
+    c.respond(id, responseFields(r), outBodyOf(r.body)); // text: written into the connection's buffer as UTF-8
   };
   const refuse = (id: number, status: number, cause: string, detail: string) =>
     answer(id, {
@@ -191,11 +191,6 @@ function responseFields(r: WholeResponse): string[] {
     }
   if (!dated) fields.push("date", httpDate());
   return fields;
-}
-
-function bodyOf(b: Uint8Array | string | undefined): OutBody | null {
-  if (!b || b.length === 0) return null;
-  return typeof b === "string" ? b : asBuffer(b); // text: written into the connection's buffer as UTF-8
 }
 
 let dateSecond = 0;

@@ -1,5 +1,6 @@
 // src/transport/h2/stream.ts — the limits of the HTTP/2 layer on Bun's sockets and the state of one stream (RFC 9113
 // §5.1): what conn.ts keeps per request while its fields and body arrive and its answer leaves.
+import { asBuffer } from "../../bytes.ts";
 export interface H2Limits {
   /** SETTINGS_MAX_CONCURRENT_STREAMS we announce (server role) */
   maxConcurrentStreams: number;
@@ -42,6 +43,12 @@ export type OnResponse = (err: H2StreamError | null, fields: string[], body: Buf
  * allocation per message).
  */
 export type OutBody = Buffer | string;
+
+/** A message body as the callers hold it → what the connection sends: none when empty, text as it is, octets as a Buffer. */
+export function outBodyOf(b: Uint8Array | string | undefined): OutBody | null {
+  if (!b || b.length === 0) return null;
+  return typeof b === "string" ? b : asBuffer(b);
+}
 
 /** A request waiting for a stream (the peer's SETTINGS_MAX_CONCURRENT_STREAMS), or sent again after REFUSED_STREAM. */
 export interface Queued {
