@@ -446,23 +446,21 @@ async function main() {
   // What this machine can carry with two workers per SEPP, whatever the placement: every process of the scenario
   // (both SEPPs, the NF, h2load) shares its CPUs, so req/s ≤ CPUs / (CPU per request in all of them). When prins-w2
   // nears it, the machine, not the workers, bounds the `e2e workers:` ratio.
-  const w2run = by("prins-w2");
-  const w1run = by("prins-w1");
-  if (w2run && w1run) {
+  const w1 = by("prins-w1");
+  const w2 = by("prins-w2");
+  if (w1 && w2) {
     const cpus = availableParallelism();
-    const used = w2run.cpu.reduce((a, c) => a + c.pct, 0);
-    const us = w2run.cpu.reduce((a, c) => a + c.us, 0);
+    const used = w2.cpu.reduce((a, c) => a + c.pct, 0);
+    const us = w2.cpu.reduce((a, c) => a + c.us, 0);
     const most = (1e6 * cpus) / us;
     console.log(
-      `# prins-w2 machine: ${f(used, 0)} % of ${cpus * 100} % used; at ${f(us, 0)} µs of CPU per request in all its processes this machine carries at most ${f(most, 0)} req/s = ${f(most / w1run.rps, 2)}x prins-w1`,
+      `# prins-w2 machine: ${f(used, 0)} % of ${cpus * 100} % used; at ${f(us, 0)} µs of CPU per request in all its processes this machine carries at most ${f(most, 0)} req/s = ${f(most / w1.rps, 2)}x prins-w1`,
     );
   }
   for (const l of handoffLines) console.log(l);
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
   for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);
-  const w1 = by("prins-w1");
-  const w2 = by("prins-w2");
   if (w1 || w2)
     console.log(
       `e2e workers: 1 → ${f(w1?.rps ?? NaN, 0)} req/s, 2 → ${f(w2?.rps ?? NaN, 0)} req/s${w1 && w2 ? `; ratio ${(w2.rps / w1.rps).toFixed(2)}` : ""}`,

@@ -38,7 +38,8 @@ export interface Logger {
   setLevel(level: LogLevel): void;
 }
 
-export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+/** the levels, lowest first (the configuration's log.level takes one of them) */
+export const LOG_LEVELS = Object.keys(ORDER) as readonly LogLevel[];
 
 /** `SEPP_LOG_LEVEL` and the like: a level, or undefined for anything else. */
 export const logLevelOf = (s: string | undefined): LogLevel | undefined => LOG_LEVELS.find((l) => l === s);

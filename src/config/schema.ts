@@ -6,6 +6,7 @@
 // docs/CONFIG.md documents each member. Each area's members live in src/config/schema/<area>.ts; this module
 // composes them and holds the checks across areas; importers take each name from the module that defines it.
 import * as v from "valibot";
+import { LOG_LEVELS } from "../log.ts";
 import { SystemSchema } from "../system/config.ts";
 import { IdentitySchema } from "./schema/identity.ts";
 import { isLoopbackHost, ListenersSchema } from "./schema/listeners.ts";
@@ -59,7 +60,7 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   storage: v.optional(v.strictObject({ dir: v.optional(v.string(), "var") }), {}),
-  log: v.optional(v.strictObject({ level: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info") }), {}),
+  log: v.optional(v.strictObject({ level: v.optional(v.picklist(LOG_LEVELS), "info") }), {}),
   /** OTA updates through RAUC (src/system/config.ts, docs/UPDATES.md) */
   system: v.optional(SystemSchema, {}),
 });
