@@ -132,9 +132,10 @@ export class PeerN32fClients {
     const pools = this.#poolsOf(peer.id, n32fHopsOf(cfg, peer, this.opts.trust(), o.direct, ep));
     // the hot path (one hop, a ready client): no async frame
     if (pools.length === 1) {
-      const pc = this.#ready(pools[0]!);
+      const b = this.#b();
+      const pc = this.#ready(pools[0]!, b);
       if (pc) {
-        if (pools[0]!.clients.length < this.#b().min) this.#spare(pools[0]!, peer);
+        this.#spare(pools[0]!, peer, b);
         return this.#send(pc, method, path, init);
       }
       if (pools[0]!.hop.kind === "peer")
@@ -155,7 +156,7 @@ export class PeerN32fClients {
       const last = i === order.length - 1;
       let pc: PooledClient;
       try {
-        pc = this.#ready(pool) ?? (await this.#pick(pool, peer));
+        pc = this.#ready(pool, this.#b()) ?? (await this.#pick(pool, peer));
       } catch (e) {
         lastErr = e;
         if (pool.hop.kind === "ri") {
@@ -165,7 +166,7 @@ export class PeerN32fClients {
         continue;
       }
       if (init.signal?.aborted) throw new UpstreamError("cancelled", "cancelled by the client");
-      if (pool.clients.length < this.#b().min) this.#spare(pool, peer);
+      this.#spare(pool, peer);
       const rsp = await this.#send(pc, method, path, init);
       if (pool.hop.kind === "ri" && isRiFailure(rsp)) {
         pool.backoffUntil = this.#now() + backoffMs;
@@ -214,8 +215,7 @@ export class PeerN32fClients {
   }
 
   /** The hot path: an open client of the pool with room (least loaded), without a promise or an allocation. */
-  #ready(pool: Pool): PooledClient | undefined {
-    const b = this.#b();
+  #ready(pool: Pool, b: PoolBounds): PooledClient | undefined {
     let best: PooledClient | undefined;
     for (const c of pool.clients) {
       if (c.client.closed) return undefined; // #pick drops it
@@ -239,14 +239,14 @@ export class PeerN32fClients {
    * ones). At most min − 1 of them per n32fNextHopBackoffMs, whether they open or not: a peer that refuses or
    * closes them (its per-peer bound) gets no connection storm, and the requests are not affected.
    */
-  #spare(pool: Pool, peer: PeerConfig): void {
-    if (pool.connecting) return;
+  #spare(pool: Pool, peer: PeerConfig, b: PoolBounds = this.#b()): void {
+    if (pool.clients.length >= b.min || pool.connecting) return;
     const now = this.#now();
     if (now >= pool.sparesUntil) {
       pool.sparesUntil = now + this.opts.config().sbi.n32fNextHopBackoffMs;
       pool.spares = 0;
     }
-    if (pool.spares >= this.#b().min - 1) return;
+    if (pool.spares >= b.min - 1) return;
     pool.spares++;
     this.#connect(pool, peer).catch(() => {});
   }
@@ -278,7 +278,7 @@ export class PeerN32fClients {
       .finally(() => (p.connecting = null));
     // the next spare right after this one, up to `min`, so that a hop has them from its first request on
     p.connecting.then(
-      () => p.clients.length < this.#b().min && this.#spare(p, peer),
+      () => this.#spare(p, peer),
       () => {},
     );
     return p.connecting;
