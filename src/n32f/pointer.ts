@@ -85,12 +85,18 @@ export class PointerError extends SeppError {
   }
 }
 
+/** The containers a caller owns (may mutate): a Set for one call's work, a WeakSet for longer-lived ones. */
+export interface Owned {
+  has(o: object): boolean;
+  add(o: object): unknown;
+}
+
 /**
  * Set `value` at `tokens` under `root` and return the (possibly new) root. Containers met on the way that are
  * not in `owned` are shallow-copied first (copy-on-write), so values borrowed from the caller are never mutated;
  * containers created here are added to `owned`. Throws PointerError when the pointer cannot be applied.
  */
-export function setAt(root: unknown, tokens: readonly string[], value: unknown, owned: WeakSet<object>): unknown {
+export function setAt(root: unknown, tokens: readonly string[], value: unknown, owned: Owned): unknown {
   if (tokens.length === 0) return value;
   const top = own(root === undefined ? newContainer(tokens[0]!, owned) : root, owned);
   let cur: object = top;
@@ -125,13 +131,13 @@ export function setAt(root: unknown, tokens: readonly string[], value: unknown, 
   return top;
 }
 
-function newContainer(nextToken: string, owned: WeakSet<object>): object {
+function newContainer(nextToken: string, owned: Owned): object {
   const c = isIndexToken(nextToken) ? [] : {};
   owned.add(c);
   return c;
 }
 
-function own(v: unknown, owned: WeakSet<object>): object {
+function own(v: unknown, owned: Owned): object {
   if (typeof v !== "object" || v === null) throw new PointerError("parent is not a container");
   if (owned.has(v)) return v;
   let copy: object;

@@ -129,24 +129,21 @@ function attributeOf(entry: number, path: ReadonlyArray<string | number>): strin
 }
 
 /**
- * The member name of a `/name` iePath, kept per iePath: the same few dozen names come in every message of an API,
- * and each would otherwise cost a substring per member. Bounded: short paths only, the table starts over when full.
+ * The tokens of an iePath, kept per iePath: the same few dozen paths come in every message of an API, and each
+ * would otherwise cost a search for "~" and "/" and a substring (or a split) per payload entry. Bounded: short
+ * paths only, the table starts over when full; a malformed pointer is not kept. The arrays are shared: frozen.
  */
-const MEMBER_NAMES = new Map<string, string>();
-function memberName(iePath: string): string {
-  let n = MEMBER_NAMES.get(iePath);
-  if (n === undefined) {
-    n = iePath.slice(1);
-    if (iePath.length > 65) return n;
-    if (MEMBER_NAMES.size >= 4096) MEMBER_NAMES.clear();
-    MEMBER_NAMES.set(iePath, n);
+const IE_PATH_TOKENS = new Map<string, readonly string[]>();
+function iePathTokens(iePath: string): readonly string[] | null {
+  let t = IE_PATH_TOKENS.get(iePath);
+  if (t === undefined) {
+    const parsed = parsePointer(iePath);
+    if (parsed === null || iePath.length > 128) return parsed;
+    if (IE_PATH_TOKENS.size >= 4096) IE_PATH_TOKENS.clear();
+    t = Object.freeze(parsed);
+    IE_PATH_TOKENS.set(iePath, t);
   }
-  return n;
-}
-
-/** `/name` with no escape and no deeper segment. */
-function isMemberPath(p: string): boolean {
-  return p.length > 1 && p.charCodeAt(0) === 47 /* / */ && p.indexOf("/", 1) < 0 && p.indexOf("~") < 0;
+  return t;
 }
 
 export function reconstruct(
@@ -272,7 +269,7 @@ function rebuildBody(
       contentType?.attribute ?? "/headers",
       "content-type of the payload is not supported",
     );
-  const owned = new WeakSet<object>();
+  const owned = new Set<object>(); // lives as long as this call
   let root: unknown;
   let hasRoot = false;
   const form: Array<[string, string]> = [];
@@ -286,19 +283,7 @@ function rebuildBody(
     const e = payload[i];
     if (!isPlainObject(e)) throw fail("INVALID_JSON_POINTER", `/payload/${i}`, "payload entry is not an object");
     const iePath = e.iePath;
-    if (rootObject !== null && e.ieValueLocation === "BODY" && typeof iePath === "string" && isMemberPath(iePath)) {
-      // the usual entry, one top-level member of a root object we own: the steps below without a tokens array
-      if (!hasMember(e, "value"))
-        throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");
-      const raw = e.value;
-      defineMember(
-        rootObject,
-        memberName(iePath),
-        typeof raw === "object" && raw !== null ? refs.substitute(raw, i) : raw,
-      );
-      continue;
-    }
-    const tokens = typeof iePath === "string" ? parsePointer(iePath) : null;
+    const tokens = typeof iePath === "string" ? iePathTokens(iePath) : null;
     if (!tokens) throw fail("INVALID_JSON_POINTER", `/payload/${i}/iePath`, "iePath is not a JSON pointer");
     if (!hasMember(e, "value"))
       throw fail("INVALID_JSON_POINTER", `/payload/${i}/value`, "payload entry without value");

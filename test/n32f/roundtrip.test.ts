@@ -507,6 +507,26 @@ describe("reconstruct leniencies and decisions (P3, P10)", () => {
     });
     expect(JSON.stringify(b)).toBe(before);
   });
+  test("iePaths rebuild the same members in every message: escapes, nesting, long names; a malformed one is refused each time", () => {
+    const long = "n".repeat(300);
+    const b = baseReq();
+    b.payload = [
+      { iePath: "/a~1b", ieValueLocation: "BODY", value: 1 },
+      { iePath: "/a~0b", ieValueLocation: "BODY", value: 2 },
+      { iePath: "/c/d", ieValueLocation: "BODY", value: 3 },
+      { iePath: "/c", ieValueLocation: "BODY", value: { e: 4 } },
+      { iePath: `/${long}`, ieValueLocation: "BODY", value: { y: 5 } },
+      { iePath: `/${long}/x`, ieValueLocation: "BODY", value: 6 },
+    ];
+    // the same block three times (the paths are then known), then the tokens of one path must not leak into another
+    for (let round = 0; round < 3; round++) {
+      const m = reconstruct(wire(b) as DataToIntegrityProtectBlock, []);
+      expect(dec.decode(m.body!)).toBe(`{"a/b":1,"a~b":2,"c":{"e":4},"${long}":{"y":5,"x":6}}`);
+    }
+    const bad = baseReq();
+    bad.payload = [{ iePath: "/a~2", ieValueLocation: "BODY", value: 1 }];
+    for (let round = 0; round < 2; round++) expectFail(wire(bad), [], "INVALID_JSON_POINTER", "/payload/0/iePath");
+  });
   test("__proto__ members are data, never prototypes", () => {
     const b = baseReq();
     b.payload = JSON.parse(
