@@ -92,8 +92,9 @@ export class H2Client {
     this.peerPlmnIds = plmnIds;
   }
 
+  /** no new request can go on this session: it ended, or either side sent GOAWAY (RFC 9113 6.8) */
   get closed(): boolean {
-    return this.#conn.closed;
+    return this.#conn.closed || this.#conn.goingAway;
   }
 
   /** Open a session; rejects (H2ConnectError) on connect failure, timeout, TLS failure, a server certificate that

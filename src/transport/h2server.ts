@@ -7,10 +7,11 @@
 // streams are capped by the HTTP/2 layer.
 // Connection set-up (issue 10 §1, N32-PROFILE P11 "Trust", TS 33.517 4.2.5): the TLS stack checks the client chain
 // against the union of our roots; then, before the HTTP/2 session exists, `admit` decides from the chain who the
-// client is (a configured peer whose PLMN anchor the chain leads to, or a listed RI); anyone else, and anyone over
-// their connection quota, is disconnected at once (no HTTP answer; no TLS alert either: the handshake is complete
-// by then and the runtime has no API to send one). Each admitted connection has a preface and an idle timeout and
-// bounds on client stream resets and PING/SETTINGS (h2/listener.ts guardConnection).
+// client is (a configured peer whose PLMN anchor the chain leads to, or a listed RI); anyone else is disconnected at
+// once (no HTTP answer; no TLS alert either: the handshake is complete by then and the runtime has no API to send
+// one). A partner over its connection quota gets GOAWAY ENHANCE_YOUR_CALM "N32 connection quota reached" before
+// any stream, and is disconnected when it closes (at most 1 s later). Each admitted connection has a preface and an
+// idle timeout and bounds on client stream resets and PING/SETTINGS (h2/listener.ts guardConnection).
 // N32-f can be mounted on the same hono app (same port) or served by a second startN32Server (separate port).
 import tls, { type TLSSocket } from "node:tls";
 import type { X509Certificate } from "node:crypto";
@@ -20,12 +21,16 @@ import { N32_LIMITS } from "../sbi/limits.ts";
 import { admitAnyN32Chain, type Admission, type ConnIdentity } from "../pki/admission.ts";
 import { ConnQuota, DEFAULT_GUARD, type GuardEvent } from "./conn-limits.ts";
 import { DEFAULT_H2_LIMITS, type H2Conn } from "./h2/conn.ts";
+import { ENHANCE_YOUR_CALM } from "./h2/frames.ts";
 import { closeListener, guardConnection } from "./h2/listener.ts";
 import { attachNodeSocket } from "./h2/node-socket.ts";
 import { serveRequests, type PathLimits, type WholeRequest, type WholeResponse } from "./h2/requests.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 
 export type { ConnIdentity } from "../pki/admission.ts";
+
+/** How long a connection refused over its quota may take to read our GOAWAY and close. */
+const REFUSED_LINGER_MS = 1000;
 
 /** What a handler knows about the TLS connection that carried its request (hono `c.env.conn`). */
 export interface ConnInfo {
@@ -263,7 +268,6 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
 
   // Admission at connection set-up, before any HTTP/2 frame is read (P11 "Trust"): who the client is, from its chain
   server.on("secureConnection", (socket: TLSSocket) => {
-    (socket as unknown as Record<symbol, (() => void) | undefined>)[PENDING]?.();
     if (socket.alpnProtocol !== "h2") {
       socket.destroy(); // HTTP/2 only: a client without ALPN h2 gets no HTTP/1.1 (TS 29.500 5.2)
       return;
@@ -292,9 +296,14 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
         held: quota.held(`${adm.kind}:${adm.id}`),
         total: quota.total,
       });
-      socket.destroy();
+      // A known partner is told why (RFC 9113 6.8: our SETTINGS, then GOAWAY with no stream processed), so that
+      // its logs say "quota" rather than "connection reset". Until it closes (at most REFUSED_LINGER_MS) the socket
+      // keeps its set-up slot of this source address: refused connections stay bounded like those in set-up.
+      attachNodeSocket(socket, "server").goaway(ENHANCE_YOUR_CALM, "N32 connection quota reached");
+      setTimeout(() => socket.destroy(), Math.min(REFUSED_LINGER_MS, guard.prefaceTimeoutMs)).unref?.();
       return;
     }
+    (socket as unknown as Record<symbol, (() => void) | undefined>)[PENDING]?.();
     socket.once("close", release);
     const identity: ConnIdentity = { kind: adm.kind, id: adm.id, plmnIds: adm.plmnIds };
     socket.setNoDelay(true);

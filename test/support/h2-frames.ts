@@ -41,17 +41,30 @@ export function clientPreface(): Buffer {
   return Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]);
 }
 
-/** Scan received bytes for a GOAWAY frame; its error code, or null. Skips the frames before it. */
-export function findGoaway(buf: Buffer): number | null {
+/** The first GOAWAY frame in received bytes (the frames before it skipped), or null. */
+export function goawayOf(buf: Buffer): { lastStreamId: number; code: number; debug: string; after: number[] } | null {
   let off = 0;
+  const types: number[] = [];
   while (off + 9 <= buf.length) {
     const len = buf.readUIntBE(off, 3);
-    const type = buf[off + 3];
+    const type = buf[off + 3]!;
     if (off + 9 + len > buf.length) break;
-    if (type === FRAME.GOAWAY && len >= 8) return buf.readUInt32BE(off + 9 + 4);
+    if (type === FRAME.GOAWAY && len >= 8)
+      return {
+        lastStreamId: buf.readUInt32BE(off + 9) & 0x7fffffff,
+        code: buf.readUInt32BE(off + 9 + 4),
+        debug: buf.toString("latin1", off + 17, off + 9 + len),
+        after: types,
+      };
+    types.push(type);
     off += 9 + len;
   }
   return null;
+}
+
+/** Scan received bytes for a GOAWAY frame; its error code, or null. Skips the frames before it. */
+export function findGoaway(buf: Buffer): number | null {
+  return goawayOf(buf)?.code ?? null;
 }
 
 /** A plain TCP connection that collects what it receives and reports when it closes. */

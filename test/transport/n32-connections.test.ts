@@ -14,7 +14,7 @@ import type { H2Client } from "../../src/transport/h2client.ts";
 import { FQDN_B, PLMN_A, PLMN_B, RI_ID, testPki, type TestPki } from "../support/pki.ts";
 import { waitFor } from "../../scripts/lib/pair.ts";
 import { n32ClientAs, rawTls, statusOf } from "../support/n32-conn.ts";
-import { ENHANCE_YOUR_CALM, FRAME, findGoaway, frame } from "../support/h2-frames.ts";
+import { ENHANCE_YOUR_CALM, FRAME, findGoaway, frame, goawayOf } from "../support/h2-frames.ts";
 
 let pki: TestPki;
 const open: Array<{ close(): unknown }> = [];
@@ -155,6 +155,30 @@ describe("per-peer connection quotas", () => {
     expect(c).not.toBeNull();
     expect(await statusOf(c!)).toBe(200);
     expect(s.sessions()).toBe(4);
+  });
+
+  test("a peer over its quota is told why: SETTINGS, then GOAWAY ENHANCE_YOUR_CALM before any stream; its other connections keep working", async () => {
+    const s = await listen([HOME], { maxSessions: 8, maxSessionsPerPeer: 1 });
+    const first = await client(pki.seppB);
+    expect(await statusOf(first!)).toBe(200);
+    const raw = rawTls(s.port, pki, pki.seppB);
+    open.push({ close: () => raw.socket.destroy() });
+    await Promise.race([raw.closed, Bun.sleep(3000)]);
+    expect(raw.isClosed()).toBe(true);
+    const g = goawayOf(raw.received());
+    expect(g).toMatchObject({ lastStreamId: 0, code: ENHANCE_YOUR_CALM, debug: "N32 connection quota reached" });
+    // the server preface first (§3.4: SETTINGS, here with its WINDOW_UPDATE), no HEADERS or DATA
+    expect(g!.after[0]).toBe(FRAME.SETTINGS);
+    expect(g!.after.filter((t) => t === FRAME.HEADERS || t === FRAME.DATA)).toEqual([]);
+    // our own client names the cause in its error
+    const second = await client(pki.seppB);
+    const err = await second!.request("GET", "/", { timeoutMs: 3000, maxBodyBytes: 1024 }).then(
+      () => "answered",
+      (e: Error) => e.message,
+    );
+    expect(err).toContain("GOAWAY ENHANCE_YOUR_CALM: N32 connection quota reached");
+    expect(await statusOf(first!)).toBe(200);
+    expect(s.sessions()).toBe(1);
   });
 });
 

@@ -36,6 +36,8 @@ export class H2Conn extends H2Core {
   onPeerReset: ((id: number) => void) | null = null;
   onBodyStart: ((id: number, fields: string[]) => void) | null = null;
   onTooLarge: ((id: number) => void) | null = null;
+  /** why the peer's GOAWAY ended this connection, for the requests it refuses */
+  private _goneAway: string | null = null;
 
   constructor(
     socket: H2Socket,
@@ -76,7 +78,8 @@ export class H2Conn extends H2Core {
    * over `maxBody` resets the stream and fails it ("too-large").
    */
   request(fields: string[], body: OutBody | null, cb: OnResponse, maxBody = this.limits.maxBody, tries = 0) {
-    if (this.closed || this._closing) return fail(cb, "closed", "connection closed");
+    if (this.closed || this._closing)
+      return this._goneAway ? fail(cb, "refused", this._goneAway) : fail(cb, "closed", "connection closed");
     if (this._streams.size >= this._peerMaxStreams) {
       // bounded: the callers bound their requests in flight per peer; this is the last line
       if (this._waiting.length >= MAX_WAITING) return fail(cb, "refused", "too many requests waiting for a stream");
@@ -127,19 +130,25 @@ export class H2Conn extends H2Core {
     const q = s.req;
     // refused unprocessed (§8.7): safe to send again, a few times
     if (q && code === F.REFUSED_STREAM && q.tries < 3) this._waiting.unshift({ ...q, tries: q.tries + 1 });
-    else if (q) fail(q.cb, code === F.REFUSED_STREAM ? "refused" : "reset", `stream reset by the peer (code ${code})`);
+    else if (q)
+      fail(q.cb, code === F.REFUSED_STREAM ? "refused" : "reset", `stream reset by the peer (${F.errorName(code)})`);
     this._drainWaiting();
   }
 
-  protected _onGoaway(last: number): void {
+  protected _onGoaway(last: number, code: number, debug: string): void {
     this._peerMaxStreams = 0; // no new streams on this connection (§6.8); the ones up to `last` may still finish
+    const why = `the peer is going away (GOAWAY ${F.errorName(code)}${debug === "" ? "" : `: ${debug}`})`;
+    this._goneAway = why;
     if (this.role === "client")
       for (const [id, s] of this._streams)
         if (id > last) {
           this._streams.delete(id);
-          if (s.req) fail(s.req.cb, "refused", "the peer is going away (GOAWAY)");
+          if (s.req) fail(s.req.cb, "refused", why);
         }
-    for (const w of this._waiting.splice(0)) fail(w.cb, "refused", "the peer is going away (GOAWAY)");
+    for (const w of this._waiting.splice(0)) fail(w.cb, "refused", why);
+    // nothing new on it (a request now fails at once instead of waiting for a stream): it ends with its last stream
+    this._closing = true;
+    this._endIfDone();
   }
 
   protected _onDataFrame(flags: number, id: number, b: Buffer, pos: number, end: number) {

@@ -31,6 +31,10 @@ export abstract class H2Core {
   protected _waiting: Queued[] = [];
   closed = false;
   protected _closing = false;
+  /** a GOAWAY was sent or received: no new stream; the connection ends with its last open one */
+  get goingAway(): boolean {
+    return this._closing;
+  }
   /** called once when the connection ends, whichever side ended it */
   onEnd: (() => void) | null = null;
   /** each PING or SETTINGS from the peer (a listener's flood guard, listener.ts) */
@@ -209,7 +213,7 @@ export abstract class H2Core {
       this._out.put(p);
       return;
     }
-    if (type === F.GOAWAY) return this._onGoaway(p.readUInt32BE(0) & 0x7fffffff);
+    if (type === F.GOAWAY) return this._onGoaway(p.readUInt32BE(0) & 0x7fffffff, p.readUInt32BE(4), goawayDebug(p));
     if (type === F.WINDOW_UPDATE) return this._onWindowUpdate(id, p.readUInt32BE(0) & 0x7fffffff);
     // PRIORITY and unknown frame types are ignored (§5.3.2, §5.5)
   }
@@ -265,7 +269,7 @@ export abstract class H2Core {
   protected abstract _onDataFrame(flags: number, id: number, b: Buffer, pos: number, end: number): void;
   protected abstract _onHeaders(id: number, flags: number, b: Buffer, start: number, end: number): void;
   protected abstract _onReset(id: number, code: number): void;
-  protected abstract _onGoaway(last: number): void;
+  protected abstract _onGoaway(last: number, code: number, debug: string): void;
   protected abstract _drainWaiting(): void;
 
   /** Graceful end (§6.8): GOAWAY NO_ERROR, nothing new; the socket ends once the open streams are done. */
@@ -285,10 +289,19 @@ export abstract class H2Core {
     this.socket.end();
   }
 
-  /** Ends the connection at once: GOAWAY with the code (§6.8), then the socket; open streams fail. */
-  goaway(code: number): void {
+  /**
+   * Ends the connection at once: GOAWAY with the code (§6.8) and, if given, `debug` (ASCII: why, for the peer's
+   * logs), then the socket; open streams fail.
+   */
+  goaway(code: number, debug = ""): void {
     if (this.closed) return;
-    this._out.words(F.GOAWAY, 0, this._lastPeerStream, code);
+    if (debug === "") this._out.words(F.GOAWAY, 0, this._lastPeerStream, code);
+    else {
+      this._out.header(8 + debug.length, F.GOAWAY, 0, 0);
+      this._out.u32(this._lastPeerStream);
+      this._out.u32(code);
+      this._out.putText(debug, debug.length);
+    }
     this._out.flush();
     this.onClose();
     this.socket.end();
@@ -307,4 +320,12 @@ export abstract class H2Core {
     for (const w of waiting) fail(w.cb, "closed", "connection closed");
     this.onEnd?.();
   }
+}
+
+/**
+ * The additional debug data of a received GOAWAY (§6.8) as text for our errors and logs: the peer's own words, so
+ * at most 128 octets, anything but printable ASCII replaced by "?".
+ */
+function goawayDebug(p: Buffer): string {
+  return p.length > 8 ? p.toString("latin1", 8, Math.min(p.length, 8 + 128)).replace(/[^\x20-\x7e]/g, "?") : "";
 }

@@ -31,6 +31,24 @@ export const REFUSED_STREAM = 7;
 export const CANCEL = 8;
 export const COMPRESSION_ERROR = 9;
 export const ENHANCE_YOUR_CALM = 11;
+const ERROR_NAMES = [
+  "NO_ERROR",
+  "PROTOCOL_ERROR",
+  "INTERNAL_ERROR",
+  "FLOW_CONTROL_ERROR",
+  "SETTINGS_TIMEOUT",
+  "STREAM_CLOSED",
+  "FRAME_SIZE_ERROR",
+  "REFUSED_STREAM",
+  "CANCEL",
+  "COMPRESSION_ERROR",
+  "CONNECT_ERROR",
+  "ENHANCE_YOUR_CALM",
+  "INADEQUATE_SECURITY",
+  "HTTP_1_1_REQUIRED",
+];
+/** The §7 name of an error code (a peer's code we do not know: in hex), for errors and logs. */
+export const errorName = (code: number): string => ERROR_NAMES[code] ?? `0x${code.toString(16)}`;
 
 // settings (§6.5.2)
 export const SETTINGS_HEADER_TABLE_SIZE = 1;

@@ -306,6 +306,56 @@ describe("client role: what it refuses and how it ends", () => {
     expect(field((await inFlight).fields, ":status")).toBe("204");
     expect(ended).toBe(true);
   });
+
+  test("the server's GOAWAY: the stream after its last fails naming code and reason, a new request fails at once, the one before is answered, then the connection ends", async () => {
+    // a server written frame by frame: its SETTINGS, then (once streams 1 and 3 arrived) GOAWAY with last stream 1
+    const frameOf = (type: number, flags: number, id: number, payload: Buffer) => {
+      const h = Buffer.alloc(9);
+      h.writeUIntBE(payload.length, 0, 3);
+      h[3] = type;
+      h[4] = flags;
+      h.writeUInt32BE(id, 5);
+      return Buffer.concat([h, payload]);
+    };
+    let peer: Socket<undefined> | null = null;
+    let headers = 0;
+    const l = Bun.listen<undefined>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open: (s) => {
+          peer = s;
+          s.write(frameOf(4, 0, 0, Buffer.alloc(0)));
+        },
+        data: (s, d: Buffer) => {
+          // count HEADERS frames (type 1) after the 24-octet preface: enough for this test's small frames
+          for (let off = headers === 0 ? 24 : 0; off + 9 <= d.length; off += 9 + d.readUIntBE(off, 3)) {
+            if (d[off + 3] === 1 && ++headers === 2) {
+              const p = Buffer.alloc(8);
+              p.writeUInt32BE(1, 0);
+              p.writeUInt32BE(11, 4);
+              s.write(frameOf(7, 0, 0, Buffer.concat([p, Buffer.from("too much")])));
+            }
+          }
+        },
+      },
+    });
+    cleanup.push(() => l.stop(true));
+    const c = await connect(l.port);
+    let ended = false;
+    c.onEnd = () => {
+      ended = true;
+    };
+    const first = request(c, get("/a", l.port), null);
+    const second = request(c, get("/b", l.port), null);
+    await expect(second).rejects.toThrow("the peer is going away (GOAWAY ENHANCE_YOUR_CALM: too much)");
+    expect(c.goingAway).toBe(true);
+    await expect(request(c, get("/c", l.port), null)).rejects.toThrow("GOAWAY ENHANCE_YOUR_CALM: too much");
+    expect(ended).toBe(false); // stream 1 is still open
+    (peer as Socket<undefined> | null)!.write(frameOf(1, 0x5, 1, Buffer.from([0x89]))); // :status 204, END_STREAM
+    expect(field((await first).fields, ":status")).toBe("204");
+    expect(ended).toBe(true);
+  });
 });
 
 describe("connection errors", () => {
