@@ -7,6 +7,7 @@
 // composes them and holds the checks across areas; importers take each name from the module that defines it.
 import * as v from "valibot";
 import { LOG_LEVELS } from "../log.ts";
+import { plmnKey } from "../model/plmn.ts";
 import { SystemSchema } from "../system/config.ts";
 import { IdentitySchema } from "./schema/identity.ts";
 import { isLoopbackHost, ListenersSchema } from "./schema/listeners.ts";
@@ -76,7 +77,6 @@ export interface ConfigIssue {
 /** Cross-field rules the per-member schema cannot express. */
 function checkConfig(c: SeppConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const key = (p: { mcc: string; mnc: string }) => `${p.mcc}-${p.mnc.padStart(3, "0")}`;
   const ids = new Set<string>();
   const fqdns = new Set<string>();
   c.peers.forEach((p, i) => {
@@ -148,7 +148,7 @@ function checkConfig(c: SeppConfig): ConfigIssue[] {
   const seen = new Map<string, string>();
   c.tls.trustAnchors.forEach((a, i) => {
     for (const p of a.plmnIds) {
-      const k = key(p);
+      const k = plmnKey(p);
       const prev = seen.get(k);
       if (prev !== undefined && prev !== a.name)
         issues.push({

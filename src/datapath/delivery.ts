@@ -15,7 +15,8 @@ import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { TelescopicError } from "../sbi/telescopic-store.ts";
 import type { CancelSignal } from "../transport/h2client.ts";
 import { rewriteCallbacks } from "./callback-rewrite.ts";
-import { egressOf, plmnEq, reportN32fError, type DataPathMetrics, type HandlerDeps } from "./deps.ts";
+import { samePlmn } from "../model/plmn.ts";
+import { egressOf, reportN32fError, type DataPathMetrics, type HandlerDeps } from "./deps.ts";
 import { endToEnd, headerOf, headersOf, type OutboundResponse } from "./http.ts";
 import { mismatchForwarding, originAtReceiver, tokenConsumerPlmn } from "./plmn-checks.ts";
 import { UpstreamError } from "./upstream.ts";
@@ -102,7 +103,7 @@ export class ProducerDelivery {
       this.d.log.every(`origin-missing-${peer.id}`, 10_000, "warn", origin.warning, { peer: peer.id });
     const consumer = tokenConsumerPlmn(headerOf(msg.headers, "authorization"));
     const remote = ctx.association.remotePlmnIds.length ? ctx.association.remotePlmnIds : peer.plmnIds;
-    if (consumer === "malformed" || (consumer && !remote.some((p) => plmnEq(p, consumer)))) {
+    if (consumer === "malformed" || (consumer && !remote.some((p) => samePlmn(p, consumer)))) {
       this.m.n32fErrors.inc({ type: "PLMN_ID_MISMATCH", side: "detected" });
       this.d.log.warn("access token consumer PLMN is not the peer's", { peer: peer.id, messageId });
       this.#reportMismatch(ctx, peer, messageId);

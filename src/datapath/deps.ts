@@ -7,6 +7,7 @@ import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Histogram, Registry } from "../metrics.ts";
 import type { PlmnId } from "../model/n32.ts";
+import { samePlmn } from "../model/plmn.ts";
 import type { N32fContextStore } from "../n32f/context-store.ts";
 import type { PrinsEngine } from "../n32f/engine.ts";
 import type { TrustStore } from "../pki/trust.ts";
@@ -101,9 +102,6 @@ export function dataPathMetrics(r: Registry): DataPathMetrics {
   };
 }
 
-/** The same PLMN (a 2-digit MNC equals its 3-digit form with a leading zero). */
-export const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
-
 /** n32f-error to the peer over N32-c (in the background; a failure is logged, rate-limited). */
 export function reportN32fError(d: Pick<DataPathDeps, "n32c" | "log">, peerId: string, r: N32fErrorReport): void {
   d.n32c.reportError(peerId, r).catch((err) =>
@@ -115,11 +113,11 @@ export function reportN32fError(d: Pick<DataPathDeps, "n32c" | "log">, peerId: s
 }
 
 export function peerForPlmn(cfg: SeppConfig, plmn: PlmnId): PeerConfig | undefined {
-  return cfg.peers.find((p) => p.plmnIds.some((x) => plmnEq(x, plmn)));
+  return cfg.peers.find((p) => p.plmnIds.some((x) => samePlmn(x, plmn)));
 }
 
 export function isOwnPlmn(cfg: SeppConfig, plmn: PlmnId): boolean {
-  return cfg.identity.plmnIds.some((x) => plmnEq(x, plmn));
+  return cfg.identity.plmnIds.some((x) => samePlmn(x, plmn));
 }
 
 const egressCache = new WeakMap<object, EgressPolicy>();

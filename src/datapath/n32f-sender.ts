@@ -9,7 +9,8 @@ import type { PeerConfig } from "../config/schema/peers.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import { certHasDnsName } from "../pki/plmn.ts";
-import { plmnEq, type DataPathDeps } from "./deps.ts";
+import { samePlmn } from "../model/plmn.ts";
+import type { DataPathDeps } from "./deps.ts";
 import type { N32fConn } from "./http.ts";
 
 /** The configured peer behind an N32 TLS connection (certificate verified against the per-PLMN anchors, P9). */
@@ -26,7 +27,7 @@ export function peerOfConnection(
     const names = new Set(r.dnsNames.map((n) => n.toLowerCase()));
     const candidate = cfg.peers.find((p) => names.has(p.n32Fqdn.toLowerCase()));
     // every PLMN of the certificate must be one of the peer's (TS 33.501 13.1.2, P8)
-    if (candidate && r.plmnIds.every((x) => candidate.plmnIds.some((y) => plmnEq(x, y)))) peer = candidate;
+    if (candidate && r.plmnIds.every((x) => candidate.plmnIds.some((y) => samePlmn(x, y)))) peer = candidate;
   }
   conn.data.set("datapath.peer", { cfg, peer });
   return peer;

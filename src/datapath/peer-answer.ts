@@ -20,7 +20,8 @@ import {
 import { TelescopicError, type TelescopicStore } from "../sbi/telescopic-store.ts";
 import type { H2Response } from "../transport/h2client.ts";
 import type { Logger } from "../log.ts";
-import { plmnEq, type DataPathMetrics } from "./deps.ts";
+import { samePlmn } from "../model/plmn.ts";
+import type { DataPathMetrics } from "./deps.ts";
 import { headerOf, problemOut, type OutboundResponse } from "./http.ts";
 import { UpstreamError } from "./upstream.ts";
 import { asBuffer } from "../bytes.ts";
@@ -152,7 +153,7 @@ export function nfResponse(
   if (request.method === "GET" && m.status === 200 && DISCOVERY_RE.test(request.path ?? "") && body?.length) {
     try {
       const r = rewriteSearchResult(JSON.parse(Buffer.from(body).toString("utf8")), d.telescopic, d.sbiEndpoint(), {
-        hostFilter: (_h, plmn) => !!plmn && peer.plmnIds.some((p) => plmnEq(p, plmn)),
+        hostFilter: (_h, plmn) => !!plmn && peer.plmnIds.some((p) => samePlmn(p, plmn)),
         peerId: peer.id, // the mappings count against this peer's share of the table
       });
       body = Buffer.from(JSON.stringify(r.body));

@@ -6,6 +6,7 @@ import { isIP } from "node:net";
 import type { PeerConfig } from "../config/schema/peers.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { ProblemDetails } from "../model/n32.ts";
+import { samePlmn } from "../model/plmn.ts";
 import { validateBody, type N32SchemaName } from "../openapi/validate.ts";
 import type { TrustStore } from "../pki/trust.ts";
 import { tunnelViasOf } from "../transport/connect-tunnel.ts";
@@ -62,8 +63,7 @@ export async function connect(
     timeoutMs: cfg.n32c.requestTimeoutMs,
     via,
   });
-  const allowed = new Set(peer.plmnIds.map((p) => `${p.mcc}-${p.mnc.padStart(3, "0")}`));
-  if (!client.peerPlmnIds.some((p) => allowed.has(`${p.mcc}-${p.mnc.padStart(3, "0")}`))) {
+  if (!client.peerPlmnIds.some((p) => peer.plmnIds.some((q) => samePlmn(p, q)))) {
     await client.close();
     throw new N32cError("NEGOTIATION_NOT_ALLOWED", "peer certificate carries none of the peer's configured PLMN IDs");
   }

@@ -6,7 +6,6 @@ import type { PeerConfig } from "../config/schema/peers.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Counter } from "../metrics.ts";
-import type { PlmnId } from "../model/n32.ts";
 import type { N32SchemaName } from "../openapi/validate.ts";
 import { certHasDnsName } from "../pki/plmn.ts";
 import { TrustStore } from "../pki/trust.ts";
@@ -339,4 +338,3 @@ export function initiatesFirst(ours: string, theirs: string): boolean {
 }
 
 /** "mcc-mnc" with the MNC padded (P9). */
-export const plmnKeyOf = (p: PlmnId) => `${p.mcc}-${p.mnc.padStart(3, "0")}`;

@@ -7,6 +7,7 @@
 //   any other (core.connect: per-PLMN anchor, dNSName = the Location host, one of the peer's PLMN IDs).
 import { isIP } from "node:net";
 import type { PeerConfig } from "../config/schema/peers.ts";
+import { fiveGcDomainOf } from "../model/plmn.ts";
 import { API_PREFIX, type N32cTarget } from "./core-types.ts";
 
 export const MAX_REDIRECTS = 2;
@@ -17,7 +18,7 @@ const norm = (h: string) => h.toLowerCase().replace(/\.$/, "");
 
 /** The 3GPP domains of the peer's PLMNs: `5gc.mnc<MNC>.mcc<MCC>.3gppnetwork.org`. */
 export function plmnDomainsOf(peer: PeerConfig): string[] {
-  return peer.plmnIds.map((p) => `5gc.mnc${p.mnc.padStart(3, "0")}.mcc${p.mcc}.3gppnetwork.org`);
+  return peer.plmnIds.map(fiveGcDomainOf);
 }
 
 /** The N32-c endpoint a 307 `Location` names, or why it is not followed. */

@@ -9,7 +9,8 @@
 // Anything else is refused; the reason is for the log, never sent to the client.
 import type { X509Certificate } from "node:crypto";
 import type { PlmnId } from "../model/n32.ts";
-import { plmnIdsOf, plmnKey } from "./plmn.ts";
+import { plmnKey } from "../model/plmn.ts";
+import { plmnIdsOf } from "./plmn.ts";
 import type { TrustStore } from "./trust.ts";
 
 /** What the listener learned about the client of one connection. */

@@ -4,15 +4,7 @@
 // the MNC padded to three digits. Pure: works on already-parsed SAN strings.
 import type { X509Certificate } from "node:crypto";
 import type { PlmnId } from "../model/n32.ts";
-
-/** Canonical comparison key "mcc-mnc" with the MNC padded to three digits (P9). */
-export function plmnKey(p: PlmnId): string {
-  return `${p.mcc}-${p.mnc.padStart(3, "0")}`;
-}
-
-export function samePlmn(a: PlmnId, b: PlmnId): boolean {
-  return plmnKey(a) === plmnKey(b);
-}
+import { plmnKey } from "../model/plmn.ts";
 
 const LABELS = /(?:^|\.)mnc(\d{3})\.mcc(\d{3})(?:\.|$)/i;
 

@@ -11,7 +11,8 @@ import { X509Certificate } from "node:crypto";
 import type { PlmnId } from "../model/n32.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import { resolvePem, splitPem } from "../config/pem.ts";
-import { certHasDnsName, dnsNamesOf, plmnIdsOf, plmnKey } from "./plmn.ts";
+import { plmnKey } from "../model/plmn.ts";
+import { certHasDnsName, dnsNamesOf, plmnIdsOf } from "./plmn.ts";
 import { parseCrl, revokedIn, splitCrlPem, type Crl } from "./crl.ts";
 
 export interface TrustAnchor {

@@ -10,7 +10,7 @@
 // configuration), else 403 ProblemDetailsMsgForwarding PLMN_ID_MISMATCH, suggestedStatusCode 403, no
 // n32f-error (P10); absent → log a warning and forward. Pure.
 import type { PlmnId, PlmnIdNid } from "../model/n32.ts";
-import { plmnKey } from "../pki/plmn.ts";
+import { plmnKey } from "../model/plmn.ts";
 import { SeppError } from "../errors.ts";
 
 export const ORIGINATING_NETWORK_ID = "3gpp-sbi-originating-network-id";

@@ -5,6 +5,7 @@
 // `_links` of a peer's response (cSEPP). NF discovery results: telescopic-discovery.ts.
 import { isIP } from "node:net";
 import type { PlmnId } from "../model/n32.ts";
+import { samePlmn } from "../model/plmn.ts";
 import { appendToken, hasMember, isIndexToken, isPlainObject as isObj, parsePointer } from "../n32f/pointer.ts";
 import { formatAuthority, parseAuthority, plmnOfHost, type SbiScheme, type TargetError } from "./api-root.ts";
 import { defaultPort, type ForeignOrigin, TelescopicError, type TelescopicMapper } from "./telescopic-store.ts";
@@ -23,8 +24,6 @@ export interface RewriteOptions {
   peerId?: string;
 }
 
-const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
-
 /**
  * Which foreign URIs from a peer may become telescopic FQDNs, and the peer stored with their labels (the
  * pSEPP for callback URIs in a peer's requests, the cSEPP for URIs in a peer's responses): an FQDN must name one
@@ -34,7 +33,7 @@ const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0
  */
 export function peerUriFilter(peer: { id: string; plmnIds: readonly PlmnId[] }): Required<RewriteOptions> {
   return {
-    hostFilter: (host, plmn) => (plmn ? peer.plmnIds.some((p) => plmnEq(p, plmn)) : isIP(host) !== 0),
+    hostFilter: (host, plmn) => (plmn ? peer.plmnIds.some((p) => samePlmn(p, plmn)) : isIP(host) !== 0),
     peerId: peer.id,
   };
 }

@@ -3,6 +3,7 @@
 // SUCI's home network of TS 23.003 2.2A, an access token's consumerPlmnId of TS 29.510) are read and compared with
 // the PLMNs the rule expects (the N32 peer's or ours). Pure.
 import type { PlmnId } from "../model/n32.ts";
+import { samePlmn } from "../model/plmn.ts";
 
 export type PlmnKind = "plmnId" | "plmnIdList" | "servingNetworkName" | "supi" | "accessToken";
 
@@ -18,8 +19,6 @@ const SUCI_RE = /^suci-0-(\d{3})-(\d{2,3})-/;
 const IMSI_RE = /^imsi-(\d{5,15})$/;
 const BEARER_JWT_RE = /^Bearer [A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/;
 const MAX_TOKEN_CLAIMS_CHARS = 8192;
-
-export const plmnEq = (a: PlmnId, b: PlmnId) => a.mcc === b.mcc && a.mnc.padStart(3, "0") === b.mnc.padStart(3, "0");
 
 function asPlmnId(v: unknown): PlmnId | null {
   if (typeof v === "string") {
@@ -94,13 +93,13 @@ export function supiHomeMatches(value: unknown, expected: readonly PlmnId[]): "m
   const imsi = IMSI_RE.exec(value);
   if (imsi) return expected.some((p) => imsi[1]!.startsWith(p.mcc + p.mnc)) ? "match" : "mismatch";
   const suci = SUCI_RE.exec(value);
-  if (suci) return expected.some((p) => plmnEq(p, { mcc: suci[1]!, mnc: suci[2]! })) ? "match" : "mismatch";
+  if (suci) return expected.some((p) => samePlmn(p, { mcc: suci[1]!, mnc: suci[2]! })) ? "match" : "mismatch";
   return "none";
 }
 
 /** Whether every extracted PLMN is one of `expected`. */
 export function allIn(found: readonly PlmnId[], expected: readonly PlmnId[]): boolean {
-  return found.every((f) => expected.some((e) => plmnEq(e, f)));
+  return found.every((f) => expected.some((e) => samePlmn(e, f)));
 }
 
 /** The SUPI of a subscriber identity value when it is one (imsi- or nai-), else null (SUCI, GPSI, anything else). */

@@ -2,6 +2,7 @@
 // (TS 33.501 5.9.3.2 rate limiting; 429 NF_CONGESTION_RISK as N32-PROFILE P7). Token buckets refilled lazily;
 // the number of buckets is bounded by the configuration (one per configured PLMN / API entry).
 import type { PlmnId } from "../model/n32.ts";
+import { plmnKey } from "../model/plmn.ts";
 import { TokenBucket, type Clock } from "../sbi/limits.ts";
 
 export interface RateLimitConfig {
@@ -10,8 +11,6 @@ export interface RateLimitConfig {
 }
 
 export type RateOutcome = { ok: true } | { ok: false; rule: "rate-plmn" | "rate-api"; retryAfterSeconds: number };
-
-const plmnKey = (p: PlmnId) => `${p.mcc}-${p.mnc.padStart(3, "0")}`;
 
 export class ScreeningRates {
   #plmn = new Map<string, TokenBucket>();

@@ -2,7 +2,8 @@
 // 4.2.5 C1–C4), the separate RI trust store (P10), and the development PKI.
 import { describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
-import { plmnIdFromDnsName, plmnIdsOf, plmnKey, certHasDnsName } from "../../src/pki/plmn.ts";
+import { plmnKey } from "../../src/model/plmn.ts";
+import { plmnIdFromDnsName, plmnIdsOf, certHasDnsName } from "../../src/pki/plmn.ts";
 import { TrustStore, isP256 } from "../../src/pki/trust.ts";
 import { createRootCa, issueSeppCert } from "../../src/pki/devpki.ts";
 import { FQDN_A, FQDN_B, PLMN_A, PLMN_B, RI_ID, testPki } from "../support/pki.ts";

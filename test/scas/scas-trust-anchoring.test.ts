@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
 import { memoryLogger } from "../../src/log.ts";
 import { n32Admission } from "../../src/pki/admission.ts";
-import { plmnKey } from "../../src/pki/plmn.ts";
+import { plmnKey } from "../../src/model/plmn.ts";
 import type { DevCert } from "../../src/pki/devpki.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
 import { H2Client } from "../../src/transport/h2client.ts";

@@ -1,6 +1,7 @@
 // src/config/schema/n32c.ts — N32-c timing, key life and redirect (TS 29.573 5.2), and the N32 listeners'
 // connection bounds (issue 10 §1).
 import * as v from "valibot";
+import { fiveGcDomainOf } from "../../model/plmn.ts";
 import { HttpsUri, PosInt } from "./common.ts";
 
 export const N32cSchema = v.optional(
@@ -54,7 +55,7 @@ export function redirectToProblem(uri: string, me: { n32Fqdn: string; plmnIds: A
   if (u.username || u.password || u.search || u.hash || (u.pathname !== "/" && u.pathname !== ""))
     return "https://host[:port] only (no path, query, fragment or user info)";
   const host = u.hostname.toLowerCase().replace(/\.$/, "");
-  if (!me.plmnIds.some((p) => host.endsWith(`.5gc.mnc${p.mnc.padStart(3, "0")}.mcc${p.mcc}.3gppnetwork.org`)))
+  if (!me.plmnIds.some((p) => host.endsWith(`.${fiveGcDomainOf(p)}`)))
     return "the host must be in the 3GPP domain of one of our PLMNs (…5gc.mncXXX.mccYYY.3gppnetwork.org)";
   if (host === me.n32Fqdn.toLowerCase().replace(/\.$/, "")) return "that is this SEPP (a redirect loop)";
   return null;

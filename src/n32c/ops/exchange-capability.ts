@@ -3,7 +3,8 @@
 import type { PeerConfig } from "../../config/schema/peers.ts";
 import type { N32Purpose, SecNegotiateReqData } from "../../model/n32.ts";
 import { API_PREFIX } from "../core-types.ts";
-import { initiatesFirst, plmnKeyOf } from "../core.ts";
+import { plmnKey } from "../../model/plmn.ts";
+import { initiatesFirst } from "../core.ts";
 import * as msg from "../messages.ts";
 import { inPlmns, type OperationHandler, type Reply, type ResponderKit } from "./kit.ts";
 
@@ -38,7 +39,7 @@ export const exchangeCapability: OperationHandler<SecNegotiateReqData> = (kit, b
         OP,
         403,
         "NEGOTIATION_NOT_ALLOWED",
-        `PLMN ${plmnKeyOf(p)} is not allowed for this sender`,
+        `PLMN ${plmnKey(p)} is not allowed for this sender`,
         [{ param: "/plmnIdList" }],
         peer.id,
       );

@@ -13,7 +13,8 @@ import { type N32SchemaName, problemCauseFor, validateBody } from "../../openapi
 import { problem as mkProblem, PROBLEM_JSON } from "../../problem.ts";
 import type { ConnInfo, N32Env } from "../../transport/h2server.ts";
 import type { Identity, N32cOperation } from "../core-types.ts";
-import { type N32cCore, plmnKeyOf } from "../core.ts";
+import { samePlmn } from "../../model/plmn.ts";
+import type { N32cCore } from "../core.ts";
 import * as msg from "../messages.ts";
 import type { PeerAnnouncement } from "../messages.ts";
 import type { TokenBuckets } from "../ratelimit.ts";
@@ -170,4 +171,4 @@ export class ResponderKit {
 export type OperationHandler<T> = (kit: ResponderKit, body: T, id: Admitted, conn: ConnInfo) => Reply | Promise<Reply>;
 
 export const inPlmns = (list: { mcc: string; mnc: string }[], p: { mcc: string; mnc: string }) =>
-  list.some((x) => plmnKeyOf(x) === plmnKeyOf(p));
+  list.some((x) => samePlmn(x, p));
