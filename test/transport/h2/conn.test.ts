@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import http2 from "node:http2";
 import { createHash, randomBytes } from "node:crypto";
 import type { Socket, TCPSocketListener } from "bun";
+import { PREFACE, findGoaway, frame } from "../../support/h2-frames.ts";
 import {
   DEFAULT_H2_LIMITS,
   H2Conn,
@@ -309,14 +310,6 @@ describe("client role: what it refuses and how it ends", () => {
 
   test("the server's GOAWAY: the stream after its last fails naming code and reason, a new request fails at once, the one before is answered, then the connection ends", async () => {
     // a server written frame by frame: its SETTINGS, then (once streams 1 and 3 arrived) GOAWAY with last stream 1
-    const frameOf = (type: number, flags: number, id: number, payload: Buffer) => {
-      const h = Buffer.alloc(9);
-      h.writeUIntBE(payload.length, 0, 3);
-      h[3] = type;
-      h[4] = flags;
-      h.writeUInt32BE(id, 5);
-      return Buffer.concat([h, payload]);
-    };
     let peer: Socket<undefined> | null = null;
     let headers = 0;
     const l = Bun.listen<undefined>({
@@ -325,7 +318,7 @@ describe("client role: what it refuses and how it ends", () => {
       socket: {
         open: (s) => {
           peer = s;
-          s.write(frameOf(4, 0, 0, Buffer.alloc(0)));
+          s.write(frame(4, 0, 0, Buffer.alloc(0)));
         },
         data: (s, d: Buffer) => {
           // count HEADERS frames (type 1) after the 24-octet preface: enough for this test's small frames
@@ -334,7 +327,7 @@ describe("client role: what it refuses and how it ends", () => {
               const p = Buffer.alloc(8);
               p.writeUInt32BE(1, 0);
               p.writeUInt32BE(11, 4);
-              s.write(frameOf(7, 0, 0, Buffer.concat([p, Buffer.from("too much")])));
+              s.write(frame(7, 0, 0, Buffer.concat([p, Buffer.from("too much")])));
             }
           }
         },
@@ -352,7 +345,7 @@ describe("client role: what it refuses and how it ends", () => {
     expect(c.goingAway).toBe(true);
     await expect(request(c, get("/c", l.port), null)).rejects.toThrow("GOAWAY ENHANCE_YOUR_CALM: too much");
     expect(ended).toBe(false); // stream 1 is still open
-    (peer as Socket<undefined> | null)!.write(frameOf(1, 0x5, 1, Buffer.from([0x89]))); // :status 204, END_STREAM
+    (peer as Socket<undefined> | null)!.write(frame(1, 0x5, 1, Buffer.from([0x89]))); // :status 204, END_STREAM
     expect(field((await first).fields, ":status")).toBe("204");
     expect(ended).toBe(true);
   });
@@ -375,51 +368,33 @@ describe("connection errors", () => {
       });
     });
   }
-  /** the error code of the GOAWAY frame among the frames */
-  function goawayCode(b: Buffer): number | null {
-    for (let off = 0; off + 9 <= b.length; ) {
-      const len = b.readUIntBE(off, 3);
-      if (b[off + 3] === 7) return b.readUInt32BE(off + 13);
-      off += 9 + len;
-    }
-    return null;
-  }
-  const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-  const frame = (type: number, flags: number, id: number, payload: Buffer) => {
-    const h = Buffer.alloc(9);
-    h.writeUIntBE(payload.length, 0, 3);
-    h[3] = type;
-    h[4] = flags;
-    h.writeUInt32BE(id, 5);
-    return Buffer.concat([h, payload]);
-  };
   const settings = frame(4, 0, 0, Buffer.alloc(0));
 
   test("a wrong preface: GOAWAY PROTOCOL_ERROR and the connection closed", async () => {
     const l = serve(echo);
-    expect(goawayCode(await raw(l.port, Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")))).toBe(1);
+    expect(findGoaway(await raw(l.port, Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")))).toBe(1);
   });
 
   test("DATA on stream 0, HEADERS on an even stream, a frame above 16384: the right codes", async () => {
     const l = serve(echo);
-    expect(goawayCode(await raw(l.port, Buffer.concat([PREFACE, settings, frame(0, 1, 0, Buffer.from("x"))])))).toBe(1);
-    expect(goawayCode(await raw(l.port, Buffer.concat([PREFACE, settings, frame(1, 5, 2, Buffer.from([0x82]))])))).toBe(
+    expect(findGoaway(await raw(l.port, Buffer.concat([PREFACE, settings, frame(0, 1, 0, Buffer.from("x"))])))).toBe(1);
+    expect(findGoaway(await raw(l.port, Buffer.concat([PREFACE, settings, frame(1, 5, 2, Buffer.from([0x82]))])))).toBe(
       1,
     );
     const oversize = Buffer.concat([PREFACE, settings, frame(0, 0, 1, Buffer.alloc(16385))]);
-    expect(goawayCode(await raw(l.port, oversize))).toBe(6);
+    expect(findGoaway(await raw(l.port, oversize))).toBe(6);
   });
 
   test("an undecodable header block: GOAWAY COMPRESSION_ERROR", async () => {
     const l = serve(echo);
     const bad = Buffer.concat([PREFACE, settings, frame(1, 5, 1, Buffer.from([0x80]))]); // index 0
-    expect(goawayCode(await raw(l.port, bad))).toBe(9);
+    expect(findGoaway(await raw(l.port, bad))).toBe(9);
   });
 
   test("a header block in CONTINUATIONs beyond maxHeaderList: GOAWAY ENHANCE_YOUR_CALM", async () => {
     const l = serve(echo, { ...DEFAULT_H2_LIMITS, maxHeaderList: 4096 });
     const parts = [frame(1, 0, 1, Buffer.alloc(3000, 0x82))];
     for (let i = 0; i < 3; i++) parts.push(frame(9, 0, 1, Buffer.alloc(3000, 0x82)));
-    expect(goawayCode(await raw(l.port, Buffer.concat([PREFACE, settings, ...parts])))).toBe(11);
+    expect(findGoaway(await raw(l.port, Buffer.concat([PREFACE, settings, ...parts])))).toBe(11);
   });
 });
