@@ -11,6 +11,13 @@ describe("PLMN identity", () => {
     expect(samePlmn({ mcc: "262", mnc: "10" }, { mcc: "262", mnc: "100" })).toBe(false);
     expect(samePlmn({ mcc: "262", mnc: "01" }, { mcc: "263", mnc: "01" })).toBe(false);
   });
+  test("samePlmn agrees with comparing the 3-digit forms, for every pair of MNC spellings of 0 to 4 digits", () => {
+    const spellings = ["", "0", "1", "00", "01", "10", "15", "000", "001", "010", "015", "100", "150", "0015", "1234"];
+    const mnc3 = (m: string) => (m.length >= 3 ? m : m.padStart(3, "0"));
+    for (const x of spellings)
+      for (const y of spellings)
+        expect([x, y, samePlmn({ mcc: "234", mnc: x }, { mcc: "234", mnc: y })]).toEqual([x, y, mnc3(x) === mnc3(y)]);
+  });
   test("keys and 5GC domains use the 3-digit MNC", () => {
     expect(plmnKey({ mcc: "262", mnc: "01" })).toBe("262-001");
     expect(plmnKey({ mcc: "310", mnc: "410" })).toBe("310-410");
