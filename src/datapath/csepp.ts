@@ -17,7 +17,8 @@ import type { TelescopicEntry } from "../sbi/telescopic-store.ts";
 import { n32HeaderListProblem } from "../sbi/limits.ts";
 import { problem } from "../problem.ts";
 import { congestionResponse, headersOf, problemOut, type InboundRequest, type OutboundResponse } from "./http.ts";
-import { dataPathMetrics, isOwnPlmn, peerForPlmn, seppDomainOf, type HandlerDeps } from "./deps.ts";
+import { peerById, peerForPlmn } from "../config/peer-index.ts";
+import { dataPathMetrics, isOwnPlmn, seppDomainOf, type HandlerDeps } from "./deps.ts";
 import { PrinsSend } from "./prins-send.ts";
 import { TlsSend } from "./tls-send.ts";
 import type { PeerConfig } from "../config/schema/peers.ts";
@@ -92,7 +93,7 @@ export class CSepp {
           return problemOut(
             problem(400, "MANDATORY_IE_INCORRECT", "the target host names no PLMN (…mncXXX.mccYYY.3gppnetwork.org)"),
           );
-        peer = cfg.peers.find((p) => p.id === bound);
+        peer = peerById(cfg, bound);
         if (!peer)
           return problemOut(
             problem(403, "TARGET_NOT_ALLOWED", "the roaming partner of this telescopic FQDN is no longer configured"),

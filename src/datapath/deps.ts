@@ -112,10 +112,6 @@ export function reportN32fError(d: Pick<DataPathDeps, "n32c" | "log">, peerId: s
   );
 }
 
-export function peerForPlmn(cfg: SeppConfig, plmn: PlmnId): PeerConfig | undefined {
-  return cfg.peers.find((p) => p.plmnIds.some((x) => samePlmn(x, plmn)));
-}
-
 export function isOwnPlmn(cfg: SeppConfig, plmn: PlmnId): boolean {
   return cfg.identity.plmnIds.some((x) => samePlmn(x, plmn));
 }

@@ -29,6 +29,7 @@ import {
 import { admissionRefused, n32fSenderOf, risOf } from "./n32f-sender.ts";
 import { answerRiAnnouncement, isRiAnnouncement } from "./ri-announce-answer.ts";
 import { asBuffer } from "../bytes.ts";
+import { peerById } from "../config/peer-index.ts";
 
 export const N32F_PROCESS_PATH = "/n32f-forward/v1/n32f-process";
 /** The n32f-process body bound (octets; after inflation for a gzip body, P11): the NF body limit twice plus the JWE envelope. */
@@ -173,7 +174,7 @@ export class N32fProcess {
             opened = this.d.prins.openRequest(body, this.d.contexts);
           }
           // P11: which peer sent a PRINS message is decided by its N32-f context alone (the JWE authenticates it)
-          const ctxPeer = cfg.peers.find((p) => p.id === opened!.ctx.peerId);
+          const ctxPeer = peerById(cfg, opened.ctx.peerId);
           if (sender.kind === "peer" && opened.ctx.peerId !== sender.peer.id)
             throw new N32fError("CONTEXT_NOT_FOUND", "the N32-f context belongs to another peer", {
               messageId: opened.messageId,
@@ -266,7 +267,7 @@ export class N32fProcess {
       }
     }
     const c = ctx ?? (e.n32fContextId ? this.d.contexts.get(e.n32fContextId) : undefined) ?? null;
-    const peer = knownPeer ?? (c ? (this.d.config().peers.find((p) => p.id === c.peerId) ?? null) : null);
+    const peer = knownPeer ?? (c ? (peerById(this.d.config(), c.peerId) ?? null) : null);
     const peerId = peer?.id ?? "unknown";
     this.m.n32fErrors.inc({ type: e.errorType, side: "detected" });
     this.d.log.every(`n32f-refused-${peerId}-${e.errorType}`, 5000, "warn", "N32-f message refused", {

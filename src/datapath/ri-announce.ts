@@ -23,6 +23,7 @@ import { newMessageId } from "../n32f/engine.ts";
 import { N32fError } from "../n32f/errors.ts";
 import type { HttpMessage } from "../n32f/message.ts";
 import { armTimer, disarmTimer } from "../timers.ts";
+import { peerById } from "../config/peer-index.ts";
 
 import {
   announcementBlockOf,
@@ -113,7 +114,7 @@ export class RiAnnouncer {
   async announce(peerId: string, localContextId: string): Promise<RiAnnounceResult> {
     const d = this.#d;
     const cfg = d.config();
-    const peer = cfg.peers.find((p) => p.id === peerId);
+    const peer = peerById(cfg, peerId);
     const ctx = d.contexts.get(localContextId);
     if (!peer) return { result: "skipped", reason: "unknown peer" };
     if (!announceEnabled(peer)) return { result: "skipped", reason: "announceToRi off" };

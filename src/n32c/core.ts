@@ -12,6 +12,7 @@ import { TrustStore } from "../pki/trust.ts";
 import type { ConnInfo } from "../transport/h2server.ts";
 import type { H2Client } from "../transport/h2client.ts";
 import type { OwnIdentity } from "./messages.ts";
+import { peerById } from "../config/peer-index.ts";
 import { connect, post, sendOnce, targetOf } from "./client.ts";
 import type {
   Association,
@@ -86,7 +87,7 @@ export class N32cCore {
   }
 
   peer(id: string): PeerConfig | undefined {
-    return this.cfg().peers.find((p) => p.id === id);
+    return peerById(this.cfg(), id);
   }
 
   peerByFqdn(fqdn: string): PeerConfig | undefined {

@@ -23,6 +23,7 @@ import { supiOf } from "./plmn.ts";
 import { checkPurpose } from "./purpose.ts";
 import { ScreeningRates } from "./rates.ts";
 import { CompiledRules, firstViolation, RequestView, type Role } from "./rules.ts";
+import { peerById } from "../config/peer-index.ts";
 
 export interface ScreenedRequest {
   peer: PeerConfig;
@@ -297,7 +298,7 @@ export class Screening {
   /** An observation another data-path worker made (see `share`): applied here as if made here, not shared again. */
   observe(o: ScreeningObservation): void {
     if (o.kind === "serving") {
-      if (this.#config().peers.some((p) => p.id === o.peerId)) this.#serving.learn(o.supi, o.peerId);
+      if (peerById(this.#config(), o.peerId)) this.#serving.learn(o.supi, o.peerId);
     } else if (this.#config().screening.overloadControl.enabled) this.#overload.observe(o.authority, o.oci);
   }
 
