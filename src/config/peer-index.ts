@@ -1,7 +1,7 @@
 // src/config/peer-index.ts — the configured roaming partners by id and by PLMN, in constant time. The data path
 // asks on every request (the cSEPP: which partner serves the target PLMN; both sides: the partner of an association
 // or context), and an operator has hundreds of roaming partners: a `find` over `peers` (and, by PLMN, over each
-// partner's PLMN IDs) per request grew with their number (docs/PERFORMANCE.md "Partner lookups").
+// partner's PLMN IDs) per request grew with their number (docs/PERFORMANCE.md "Partner lookups and screening rules").
 //
 // Built once per configuration object, on first use: a SeppConfig is never changed in place (a change is a new
 // object from the store), so the index is never stale. Same answers as the linear search it replaces: the first

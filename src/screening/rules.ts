@@ -28,6 +28,8 @@ export const SCREENING_DEFAULTS = defaultsJson as unknown as Defaults;
 const opKey = (role: string, prefix: string, method: string, resource: string) =>
   `${role}\n${prefix}\n${method}\n${resource}`;
 const prefixOf = (api?: string, version?: string) => (api && version ? `/${api}/${version}` : "");
+/** plmnRules() lists kept per role and operation */
+const MAX_CACHED_PLMN_RULES = 4096;
 
 export interface PeerRules {
   tables: Array<{ role: Role; table: OperationTable }>;
@@ -39,6 +41,7 @@ export class CompiledRules {
   /** default PLMN rules by role + operation */
   readonly #defaultPlmn = new Map<string, PlmnRule[]>();
   readonly #configPlmn: PlmnRule[];
+  readonly #plmnRulesOf = new Map<string, readonly PlmnRule[]>();
   readonly own: readonly PlmnId[];
 
   constructor(cfg: SeppConfig) {
@@ -77,9 +80,16 @@ export class CompiledRules {
     return (this.#peers.get(peerId)?.tables ?? []).some((t) => t.table.callbackAllowed(callbackType));
   }
 
-  /** The category-2 rules of an operation in a role. */
-  plmnRules(role: Role, op: MatchedOperation): PlmnRule[] {
-    const out = [...(this.#defaultPlmn.get(opKey(role, op.prefix, op.method, op.resource)) ?? [])];
+  /**
+   * The category-2 rules of an operation in a role: selected from the defaults and the configured rules (up to 1024)
+   * once per role and operation, then kept (asked on every screened request; the operations are those of the
+   * configuration's tables, so the keys are few: bounded all the same). The list is shared: read it, do not change it.
+   */
+  plmnRules(role: Role, op: MatchedOperation): readonly PlmnRule[] {
+    const key = opKey(role, op.prefix, op.method, op.resource); // the prefix holds op.version
+    let out = this.#plmnRulesOf.get(key);
+    if (out) return out;
+    const list = [...(this.#defaultPlmn.get(key) ?? [])];
     for (const r of this.#configPlmn)
       if (
         (r.role === undefined || r.role === role) &&
@@ -87,7 +97,10 @@ export class CompiledRules {
         (r.method === undefined || r.method === op.method) &&
         (r.resource === undefined || r.resource === op.resource)
       )
-        out.push(r);
+        list.push(r);
+    out = Object.freeze(list);
+    if (this.#plmnRulesOf.size >= MAX_CACHED_PLMN_RULES) this.#plmnRulesOf.clear();
+    this.#plmnRulesOf.set(key, out);
     return out;
   }
 }

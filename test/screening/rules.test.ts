@@ -9,6 +9,7 @@ import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
 import { OperationTable } from "../../src/screening/operations.ts";
+import { CompiledRules } from "../../src/screening/rules.ts";
 import { OverloadTable, parseOci } from "../../src/screening/overload.ts";
 import { ServingPartnerStore } from "../../src/screening/plausibility.ts";
 import { extract, supiHomeMatches } from "../../src/screening/plmn.ts";
@@ -227,6 +228,32 @@ describe("category 2: PLMN consistency", () => {
     expect(
       causeOf(s.inbound(req({ headers: [["authorization", jwt({ consumerPlmnId: { mcc: "208", mnc: "02" } })]] }))),
     ).toBe("SCREENING_CAT2_PLMN_MISMATCH");
+  });
+  test("configured rules are selected per role and operation (API version, method), the same on every request", () => {
+    const cfg = config((c) => {
+      c.screening.plmnConsistency.defaults = false;
+      c.screening.plmnConsistency.rules = [
+        { role: "home", api: "nudm-sdm", in: "header", name: "authorization", kind: "accessToken", expect: "peer" },
+        { role: "visited", in: "query", name: "plmn-id", kind: "plmnId", expect: "own" },
+        { api: "nudm-sdm", version: "v1", method: "GET", in: "query", name: "v1-only", kind: "plmnId", expect: "peer" },
+      ];
+    });
+    const rules = new CompiledRules(cfg);
+    const op = {
+      prefix: "/nudm-sdm/v2",
+      api: "nudm-sdm",
+      version: "v2",
+      method: "GET",
+      resource: "/{supi}/am-data",
+      vars: {},
+    };
+    const names = (role: "home" | "visited", o: typeof op) => rules.plmnRules(role, o).map((r) => r.name);
+    for (let i = 0; i < 2; i++) {
+      expect(names("home", op)).toEqual(["authorization"]);
+      expect(names("visited", op)).toEqual(["plmn-id"]);
+      expect(names("home", { ...op, prefix: "/nudm-sdm/v1", version: "v1" })).toEqual(["authorization", "v1-only"]);
+      expect(names("home", { ...op, prefix: "/nudm-sdm/v1", version: "v1", method: "PUT" })).toEqual(["authorization"]);
+    }
   });
   test("extractors: serving network name, lists, SUPI/SUCI home networks", () => {
     expect(extract("servingNetworkName", "5G:mnc015.mcc234.3gppnetwork.org")).toEqual([{ mcc: "234", mnc: "015" }]);

@@ -1,0 +1,126 @@
+// bench/screening-rules.ts — the category-2 (PLMN consistency) rules of one screened request against the number of
+// configured rules (`screening.plmnConsistency.rules`, up to 1024): CompiledRules.plmnRules (src/screening/rules.ts),
+// kept per role and operation, against the selection it replaced (the defaults copied, then every configured rule
+// tested, on every request). `bun bench/screening-rules.ts`. The configured rules name other APIs than the request's,
+// but one, so each selection finds the defaults of the operation plus one rule.
+// Runs alternate BENCH_RUNS times (default 7) for BENCH_MS each (default 200 ms); prints the median ns per request,
+// the spread (min–max) and the ratio; closing line: `screening rules 1024: linear N ns, kept N ns per request; ratio R`.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseConfig, type SeppConfig } from "../src/config/schema.ts";
+import type { PlmnRule } from "../src/config/schema/screening.ts";
+import { CompiledRules, SCREENING_DEFAULTS, type Role } from "../src/screening/rules.ts";
+import type { MatchedOperation } from "../src/screening/operations.ts";
+
+const MS = Number(process.env.BENCH_MS ?? 200);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+if (!(MS > 0 && MS <= 5000) || !(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 50))
+  throw new Error("BENCH_MS must be in (0, 5000] and BENCH_RUNS in 1..50");
+
+function configWith(n: number): SeppConfig {
+  const c = JSON.parse(readFileSync(join(import.meta.dir, "..", "config", "example-home.json"), "utf8"));
+  c.screening = {
+    plmnConsistency: {
+      mode: "refuse",
+      rules: Array.from({ length: n }, (_, i) => ({
+        api: i === 0 ? "nudm-sdm" : `napi${i}`,
+        in: "query",
+        name: `p${i}`,
+        kind: "plmnId",
+        expect: "peer",
+      })),
+    },
+  };
+  const r = parseConfig(c);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.config;
+}
+
+const op: MatchedOperation = {
+  prefix: "/nudm-sdm/v2",
+  api: "nudm-sdm",
+  version: "v2",
+  method: "GET",
+  resource: "/{supi}/am-data",
+  vars: {},
+};
+
+/** The selection as it was made on every request before (a copy of the replaced code, the baseline). */
+function linearOf(cfg: SeppConfig): (role: Role, o: MatchedOperation) => readonly PlmnRule[] {
+  const defaults = new Map<string, PlmnRule[]>();
+  for (const r of SCREENING_DEFAULTS.plmnRules) {
+    const k = `${r.role ?? ""}\n${r.api && r.version ? `/${r.api}/${r.version}` : ""}\n${r.method ?? ""}\n${r.resource ?? ""}`;
+    defaults.set(k, [...(defaults.get(k) ?? []), r]);
+  }
+  const configured = cfg.screening.plmnConsistency.rules;
+  return (role, o) => {
+    const out = [...(defaults.get(`${role}\n${o.prefix}\n${o.method}\n${o.resource}`) ?? [])];
+    for (const r of configured)
+      if (
+        (r.role === undefined || r.role === role) &&
+        (r.api === undefined || (r.api && `/${r.api}/${r.version ?? o.version}`) === o.prefix) &&
+        (r.method === undefined || r.method === o.method) &&
+        (r.resource === undefined || r.resource === o.resource)
+      )
+        out.push(r);
+    return out;
+  };
+}
+
+let sink = 0;
+function time(select: (role: Role, o: MatchedOperation) => readonly PlmnRule[]): number {
+  let n = 0;
+  const t0 = Bun.nanoseconds();
+  const end = t0 + MS * 1e6;
+  let t = t0;
+  while (t < end) {
+    for (let i = 0; i < 1024; i++) sink += select(i & 1 ? "home" : "visited", op).length;
+    n += 1024;
+    t = Bun.nanoseconds();
+  }
+  return (t - t0) / n;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const fmt = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
+
+console.log(
+  `bench:screening-rules  bun ${Bun.version}  ${RUNS} alternating runs × ${MS} ms  ${new Date().toISOString()}`,
+);
+console.log("rules  linear ns/request (min–max)   kept ns/request (min–max)   linear / kept");
+let closing = "";
+for (const n of [0, 16, 256, 1024]) {
+  const cfg = configWith(n);
+  const compiled = new CompiledRules(cfg);
+  const kept = (role: Role, o: MatchedOperation) => compiled.plmnRules(role, o);
+  const linear = linearOf(cfg);
+  for (const role of ["home", "visited"] as const)
+    if (
+      linear(role, op)
+        .map((r) => r.name)
+        .join() !==
+      kept(role, op)
+        .map((r) => r.name)
+        .join()
+    )
+      throw new Error(`${n} rules, ${role}: the two selections differ`);
+  time(linear);
+  time(kept);
+  const lin: number[] = [];
+  const kp: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    if (r % 2 === 0) {
+      lin.push(time(linear));
+      kp.push(time(kept));
+    } else {
+      kp.push(time(kept));
+      lin.push(time(linear));
+    }
+  }
+  const ratio = median(lin) / median(kp);
+  console.log(`${String(n).padStart(5)}  ${fmt(lin).padEnd(28)} ${fmt(kp).padEnd(27)} ${ratio.toFixed(2)}`);
+  if (n === 1024)
+    closing = `screening rules 1024: linear ${median(lin).toFixed(0)} ns, kept ${median(kp).toFixed(0)} ns per request; ratio ${ratio.toFixed(1)}`;
+}
+console.log(closing);
+if (sink < 0) console.log(sink);
