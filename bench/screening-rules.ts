@@ -1,16 +1,21 @@
-// bench/screening-rules.ts — the category-2 (PLMN consistency) rules of one screened request against the number of
+// bench/screening-rules.ts — per screened request, (1) the category-1 operation match: the operation table
+// (src/screening/operations.ts, only the templates of the path's shape) against trying every template of the API in
+// weight order as before (test/support/operation-oracle.ts), on the shipped home list alone and with 1000 operations a
+// peer adds; (2) the category-2 (PLMN consistency) rules of the request against the number of
 // configured rules (`screening.plmnConsistency.rules`, up to 1024): CompiledRules.plmnRules (src/screening/rules.ts),
 // kept per role and operation, against the selection it replaced (the defaults copied, then every configured rule
 // tested, on every request). `bun bench/screening-rules.ts`. The configured rules name other APIs than the request's,
 // but one, so each selection finds the defaults of the operation plus one rule.
 // Runs alternate BENCH_RUNS times (default 7) for BENCH_MS each (default 200 ms); prints the median ns per request,
-// the spread (min–max) and the ratio; closing line: `screening rules 1024: linear N ns, kept N ns per request; ratio R`.
+// the spread (min–max) and the ratio; closing lines: `screening operations +1000: every template N ns, by shape N ns
+// per request; ratio R` and `screening rules 1024: linear N ns, kept N ns per request; ratio R`.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig, type SeppConfig } from "../src/config/schema.ts";
 import type { PlmnRule } from "../src/config/schema/screening.ts";
 import { CompiledRules, SCREENING_DEFAULTS, type Role } from "../src/screening/rules.ts";
-import type { MatchedOperation } from "../src/screening/operations.ts";
+import { type MatchedOperation, OperationTable, type OperationSpec } from "../src/screening/operations.ts";
+import { oracle } from "../test/support/operation-oracle.ts";
 
 const MS = Number(process.env.BENCH_MS ?? 200);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -68,6 +73,20 @@ function linearOf(cfg: SeppConfig): (role: Role, o: MatchedOperation) => readonl
 }
 
 let sink = 0;
+/** ns per call of `fn` over about MS ms, in batches of 1024 */
+function timeOf(fn: (i: number) => number): number {
+  let n = 0;
+  const t0 = Bun.nanoseconds();
+  const end = t0 + MS * 1e6;
+  let t = t0;
+  while (t < end) {
+    for (let i = 0; i < 1024; i++) sink += fn(i);
+    n += 1024;
+    t = Bun.nanoseconds();
+  }
+  return (t - t0) / n;
+}
+
 function time(select: (role: Role, o: MatchedOperation) => readonly PlmnRule[]): number {
   let n = 0;
   const t0 = Bun.nanoseconds();
@@ -87,6 +106,58 @@ const fmt = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFix
 console.log(
   `bench:screening-rules  bun ${Bun.version}  ${RUNS} alternating runs × ${MS} ms  ${new Date().toISOString()}`,
 );
+/** Both implementations, alternating; medians and spreads. */
+function compare(a: (i: number) => number, b: (i: number) => number): { a: number[]; b: number[] } {
+  timeOf(a);
+  timeOf(b);
+  const out = { a: [] as number[], b: [] as number[] };
+  for (let r = 0; r < RUNS; r++) {
+    if (r % 2 === 0) {
+      out.a.push(timeOf(a));
+      out.b.push(timeOf(b));
+    } else {
+      out.b.push(timeOf(b));
+      out.a.push(timeOf(a));
+    }
+  }
+  return out;
+}
+
+// (1) operations: GET am-data and three other requests of the roaming APIs, in turn
+const PATHS: Array<[string, string]> = [
+  ["GET", "/nudm-sdm/v2/imsi-262010000000001/am-data"],
+  ["GET", "/nudm-sdm/v2/imsi-262010000000001/smf-select-data"],
+  ["PUT", "/nudm-uecm/v1/imsi-262010000000001/registrations/amf-3gpp-access"],
+  ["POST", "/nausf-auth/v1/ue-authentications"],
+];
+const extra: OperationSpec[] = Array.from({ length: 1000 }, (_, i) => ({
+  api: "nudm-sdm",
+  version: "v2",
+  method: "GET",
+  resource: `/{supi}/custom-${i}`,
+}));
+console.log("operations  every template ns/request (min–max)   by shape ns/request (min–max)   every / shape");
+let closingOps = "";
+for (const [name, specs] of [
+  ["home", SCREENING_DEFAULTS.operations.home],
+  ["home+1000", [...SCREENING_DEFAULTS.operations.home, ...extra]],
+] as const) {
+  const table = new OperationTable(specs);
+  const before = oracle([...specs]);
+  for (const [m, p] of PATHS)
+    if (JSON.stringify(table.match(m, p)) !== JSON.stringify(before(m, p)) || !table.match(m, p))
+      throw new Error(`${name} ${m} ${p}: the two matchers differ or find nothing`);
+  const r = compare(
+    (i) => (before(PATHS[i & 3]![0], PATHS[i & 3]![1]) ? 1 : 0),
+    (i) => (table.match(PATHS[i & 3]![0], PATHS[i & 3]![1]) ? 1 : 0),
+  );
+  const ratio = median(r.a) / median(r.b);
+  console.log(`${name.padStart(10)}  ${fmt(r.a).padEnd(36)} ${fmt(r.b).padEnd(31)} ${ratio.toFixed(2)}`);
+  if (name === "home+1000")
+    closingOps = `screening operations +1000: every template ${median(r.a).toFixed(0)} ns, by shape ${median(r.b).toFixed(0)} ns per request; ratio ${ratio.toFixed(1)}`;
+}
+
+// (2) category-2 rules
 console.log("rules  linear ns/request (min–max)   kept ns/request (min–max)   linear / kept");
 let closing = "";
 for (const n of [0, 16, 256, 1024]) {
@@ -122,5 +193,6 @@ for (const n of [0, 16, 256, 1024]) {
   if (n === 1024)
     closing = `screening rules 1024: linear ${median(lin).toFixed(0)} ns, kept ${median(kp).toFixed(0)} ns per request; ratio ${ratio.toFixed(1)}`;
 }
+console.log(closingOps);
 console.log(closing);
 if (sink < 0) console.log(sink);

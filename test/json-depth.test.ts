@@ -40,7 +40,7 @@ describe("jsonNestedDeeperThan", () => {
     let seed = 7;
     const rnd = (n: number) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
+      return (seed >>> 12) % n; // the high bits: the low ones of this generator repeat with a short period
     };
     const gen = (d: number): unknown => {
       const k = d > 12 ? 3 : rnd(6);

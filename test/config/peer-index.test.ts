@@ -50,7 +50,7 @@ describe("partner index", () => {
     let seed = 11;
     const rnd = (n: number) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
+      return (seed >>> 12) % n; // the high bits: the low ones of this generator repeat with a short period
     };
     const digits = (n: number) => Array.from({ length: n }, () => String(rnd(3))).join(""); // few digits: collisions
     const mccs = ["234", "262", "310"];
