@@ -152,9 +152,13 @@ function safeParseHost(h: string): ParsedHost | null {
   }
 }
 
-/** The per-host part of a decision (parsed host, special-address refusal): the same for every request to a host. */
+/**
+ * The per-host part of a decision (special-address refusal, the entries whose host rule the host meets, in
+ * order): the same for every request to a host. With the entries kept, a request looks at the few entries of its
+ * host, not at every entry of the allow-list (up to 1024; docs/PERFORMANCE.md "Partner lookups and screening rules").
+ */
 type HostVerdict =
-  | { ok: true; host: ParsedHost; special: EgressDecision | null }
+  | { ok: true; special: EgressDecision | null; entries: readonly number[] }
   | { ok: false; refusal: EgressDecision };
 /** Hosts whose verdict is kept per policy (producers of one peer: few); the cache starts over when full. */
 const MAX_CACHED_HOSTS = 256;
@@ -220,7 +224,6 @@ export class EgressPolicy {
       return { ok: false, reason: "INVALID_TARGET", detail: "port out of range" };
     const hv = this.#hostVerdict(target.host);
     if (!hv.ok) return hv.refusal;
-    const h = hv.host;
     let path: string;
     try {
       path = normalizePath(target.path);
@@ -232,9 +235,8 @@ export class EgressPolicy {
     // Report the most specific refusal: host, then scheme, then port, then path.
     let best: EgressDecision = { ok: false, reason: "HOST_NOT_ALLOWED", detail: "target host not in the allow-list" };
     let rank = 0;
-    for (let i = 0; i < this.#entries.length; i++) {
+    for (const i of hv.entries) {
       const e = this.#entries[i]!;
-      if (!this.#hostMatches(e.rule, h)) continue;
       if (e.scheme !== scheme) {
         if (rank < 1) {
           best = { ok: false, reason: "SCHEME_NOT_ALLOWED", detail: `scheme ${scheme} not allowed for this host` };
@@ -279,7 +281,9 @@ export class EgressPolicy {
         if (why && !this.#explicitlyAllowsAddress(h.bytes))
           special = { ok: false, reason: "SPECIAL_ADDRESS", detail: `${why} address not allowed` };
       }
-      v = { ok: true, host: h, special };
+      const entries: number[] = [];
+      for (let i = 0; i < this.#entries.length; i++) if (this.#hostMatches(this.#entries[i]!.rule, h)) entries.push(i);
+      v = { ok: true, special, entries };
     } catch (e) {
       v = { ok: false, refusal: { ok: false, reason: "INVALID_TARGET", detail: (e as Error).message } };
     }

@@ -85,6 +85,70 @@ describe("egress shortcuts", () => {
       expect(outcome(() => normalizePath(raw))).toBe(outcome(() => reference(raw)));
   });
 
+  test("a long allow-list decides as its entries tried in order: the first that allows, else the most specific refusal", () => {
+    // which allowed host (exact, *.domain, CIDR, IP literal) each target host meets, written out
+    const MEETS: Record<string, readonly string[]> = {
+      "udm1.example.org": ["udm1.example.org", "*.example.org"],
+      "udm2.example.org": ["udm2.example.org", "*.example.org"],
+      "x.b.example.org": ["*.example.org", "*.b.example.org"],
+      "93.184.216.34": ["93.184.216.0/24", "93.184.216.34"],
+      "2606:4700::1111": ["2606:4700::/64"],
+    };
+    const allowed = [...new Set(Object.values(MEETS).flat()), "other.example.net"];
+    let seed = 3;
+    const pick = <T>(xs: readonly T[]): T => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return xs[(seed >>> 12) % xs.length]!;
+    };
+    const defaultPort = (scheme: string) => (scheme === "https" ? 443 : 80);
+    const seen = new Set<string>();
+    for (let round = 0; round < 60; round++) {
+      const entries = Array.from({ length: pick([1, 2, 3, 8, 50, 200]) }, () => ({
+        host: pick(allowed),
+        scheme: pick(["http", "https"] as const),
+        ...(pick([true, false]) ? { port: pick([443, 8443, 80]) } : {}),
+        ...(pick([true, false]) ? { apiPrefixes: [pick(["/nudm-sdm", "/nudm-uecm", "/"])] } : {}),
+      }));
+      const policy = new EgressPolicy(entries);
+      for (let q = 0; q < 60; q++) {
+        const target = {
+          scheme: pick(["http", "https"]),
+          host: pick(Object.keys(MEETS)),
+          port: pick([null, 443, 8443, 80]),
+          path: pick(["/nudm-sdm/v2/x", "/nudm-uecm/v1/y", "/napi/v1/z"]),
+        };
+        // the reference: every entry in order, the refusal of the furthest step reached (host, scheme, port, path)
+        let want = "HOST_NOT_ALLOWED";
+        const rank = ["HOST_NOT_ALLOWED", "SCHEME_NOT_ALLOWED", "PORT_NOT_ALLOWED", "PATH_NOT_ALLOWED"];
+        const worse = (r: string) => (rank.indexOf(r) > rank.indexOf(want) ? r : want);
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          if (!MEETS[target.host]!.includes(e.host)) continue;
+          if (e.scheme !== target.scheme) want = worse("SCHEME_NOT_ALLOWED");
+          else if ((e.port ?? defaultPort(e.scheme)) !== (target.port ?? defaultPort(target.scheme)))
+            want = worse("PORT_NOT_ALLOWED");
+          else if (e.apiPrefixes && !e.apiPrefixes.some((p) => p === "/" || target.path.startsWith(`${p}/`)))
+            want = worse("PATH_NOT_ALLOWED");
+          else {
+            want = `ok ${i}`;
+            break;
+          }
+        }
+        const got = policy.check(target);
+        expect([target, got.ok ? `ok ${got.entry}` : got.reason]).toEqual([target, want]);
+        expect(policy.check(target)).toEqual(got); // the kept verdict answers the same again
+        seen.add(want.startsWith("ok") ? "ok" : want);
+      }
+    }
+    expect([...seen].sort()).toEqual([
+      "HOST_NOT_ALLOWED",
+      "PATH_NOT_ALLOWED",
+      "PORT_NOT_ALLOWED",
+      "SCHEME_NOT_ALLOWED",
+      "ok",
+    ]);
+  });
+
   test("the per-host verdict does not leak between hosts or change repeated answers", () => {
     const p = new EgressPolicy([
       { host: "udm.example.org", port: 8443, apiPrefixes: ["/nudm-sdm"] },
