@@ -72,6 +72,14 @@ export interface TelescopicLabelKeys {
   previousUntil?: number | null;
 }
 
+/**
+ * Labels made or opened and kept by a codec (each way): the same origins come back on every request (a cSEPP opens
+ * the label of each telescopic request, a pSEPP labels every FQDN it rewrites in an answer), and making or opening
+ * one costs an HMAC and an AES-CTR (~3 µs). Deterministic under the codec's fixed keys, so a kept result is exact;
+ * only labels that opened are kept (a guessed one costs the full check every time). Starts over when full.
+ */
+const MAX_KEPT_LABELS = 4096;
+
 /** Makes and opens stateless labels under the SEPP's label keys, bound to its domain. */
 export class TelescopicLabelCodec {
   readonly #current: Keys;
@@ -79,37 +87,60 @@ export class TelescopicLabelCodec {
   readonly #previousUntil: number;
   readonly #domain: Buffer;
   readonly #now: () => number;
+  readonly #kept: number;
+  /** origin (scheme|host|port) → its label under the current key */
+  readonly #made = new Map<string, string>();
+  /** label → its origin, and whether the previous key opened it (then only until previousUntil) */
+  readonly #opened = new Map<string, { origin: LabelOrigin; byPrevious: boolean }>();
 
-  constructor(seppDomain: string, keys: TelescopicLabelKeys, now: () => number = Date.now) {
+  /** `kept`: how many labels are kept each way (0: none; bench and tests). */
+  constructor(seppDomain: string, keys: TelescopicLabelKeys, now: () => number = Date.now, kept = MAX_KEPT_LABELS) {
     this.#current = deriveKeys(keys.current);
     this.#previous = keys.previous ? deriveKeys(keys.previous) : null;
     this.#previousUntil = keys.previousUntil ?? Number.POSITIVE_INFINITY;
     this.#domain = Buffer.from(`v1${seppDomain}\0`);
     this.#now = now;
+    this.#kept = kept;
   }
 
   /** The label of `o`, or null when it does not fit in one label (the caller then uses the table). */
   encode(o: LabelOrigin): string | null {
+    const key = `${o.scheme ?? ""}|${o.host}|${o.port ?? ""}`;
+    const made = this.#made.get(key);
+    if (made !== undefined) return made;
     const pt = pack(o);
     if (!pt) return null;
     const tag = this.#tag(this.#current, pt);
     const body = Buffer.concat([tag, ctr(this.#current, tag, pt)]);
-    return `s${base32(body)}`;
+    const label = `s${base32(body)}`;
+    if (this.#kept > 0) {
+      if (this.#made.size >= this.#kept) this.#made.clear();
+      this.#made.set(key, label);
+    }
+    return label;
   }
 
   /** The origin of a stateless label made under the current or (within its grace period) the previous key; null otherwise. */
   decode(label: string): LabelOrigin | null {
     const l = label.toLowerCase();
+    const opened = this.#opened.get(l);
+    const previousValid = this.#previous !== null && this.#now() < this.#previousUntil;
+    if (opened) return !opened.byPrevious || previousValid ? opened.origin : null;
     if (!LABEL_RE.test(l)) return null;
     const body = unbase32(l.slice(1));
     if (!body) return null;
     const tag = body.subarray(0, TAG);
     const ct = body.subarray(TAG);
-    const keys =
-      this.#previous && this.#now() < this.#previousUntil ? [this.#current, this.#previous] : [this.#current];
+    const keys = previousValid ? [this.#current, this.#previous!] : [this.#current];
     for (const k of keys) {
       const pt = ctr(k, tag, ct);
-      if (timingSafeEqual(this.#tag(k, pt), tag)) return unpack(pt);
+      if (!timingSafeEqual(this.#tag(k, pt), tag)) continue;
+      const origin = unpack(pt);
+      if (origin && this.#kept > 0) {
+        if (this.#opened.size >= this.#kept) this.#opened.clear();
+        this.#opened.set(l, { origin: Object.freeze(origin), byPrevious: k === this.#previous });
+      }
+      return origin;
     }
     return null;
   }

@@ -167,7 +167,7 @@ export class Screening {
     // the generated body validators are loaded when a configuration first uses them, not per request
     if (s.bodyValidation.mode !== "off" || cfg.peers.some((p) => (p.screening.bodyValidation?.mode ?? "off") !== "off"))
       loadBodyValidators();
-    if (prev) for (const p of prev.peers) if (!cfg.peers.some((q) => q.id === p.id)) this.#serving.forgetPeer(p.id);
+    if (prev) for (const p of prev.peers) if (!peerById(cfg, p.id)) this.#serving.forgetPeer(p.id);
   }
 
   /** Screen one inbound request from a partner; refusals come with the ProblemDetails to answer. */

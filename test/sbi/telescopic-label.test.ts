@@ -113,6 +113,28 @@ describe("TelescopicLabelCodec", () => {
     }
   });
 
+  test("labels kept by the codec (each way, bounded) give the answers of a codec that keeps none, tampered ones included", () => {
+    let now = 1_000;
+    const keys = { current: key(2), previous: key(1), previousUntil: 5_000 };
+    const keeping = new TelescopicLabelCodec(DOMAIN, keys, () => now, 3); // a small bound: it starts over often
+    const none = new TelescopicLabelCodec(DOMAIN, keys, () => now, 0);
+    const labels = [...REALISTIC.map((o) => codec.encode(o)!), ...REALISTIC.map((o) => none.encode(o)!)];
+    let seed = 9;
+    const pick = <T>(xs: readonly T[]): T => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return xs[(seed >>> 12) % xs.length]!;
+    };
+    for (let i = 0; i < 600; i++) {
+      if (i === 300) now = 5_000; // the previous key's grace ends half-way: its labels stop opening, kept or not
+      const o = pick(REALISTIC);
+      expect(keeping.encode(o)).toBe(none.encode(o)!);
+      let l = pick(labels);
+      if (pick([false, false, true])) l = `${l.slice(0, 10)}${l[10] === "a" ? "b" : "a"}${l.slice(11)}`;
+      expect([i, l, keeping.decode(l)]).toEqual([i, l, none.decode(l)]);
+    }
+    expect(none.decode(codec.encode(REALISTIC[0]!)!)).toBeNull(); // the previous key's labels are refused by now
+  });
+
   test("after a rotation the previous key's labels resolve until the grace period ends; new labels use the new key", () => {
     let now = 1_000;
     const rotated = new TelescopicLabelCodec(
