@@ -11,11 +11,7 @@ import type { SeppConfig } from "../src/config/schema.ts";
 import type { PeerConfig } from "../src/config/schema/peers.ts";
 import type { PlmnId } from "../src/model/n32.ts";
 import { samePlmn } from "../src/model/plmn.ts";
-
-const MS = Number(process.env.BENCH_MS ?? 200);
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-if (!(MS > 0 && MS <= 5000) || !(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 50))
-  throw new Error("BENCH_MS must be in (0, 5000] and BENCH_RUNS in 1..50");
+import { alternate, MS, median, RUNS, spread } from "./lib/alternate.ts";
 
 /** N partners, only what the lookups read (id, plmnIds), two PLMN IDs each. */
 function configOf(n: number): SeppConfig {
@@ -75,29 +71,18 @@ function time(impl: Impl, cfg: SeppConfig, seed: number): number {
   return ns / n;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const fmt = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
-
 console.log(`bench:peers  bun ${Bun.version}  ${RUNS} alternating runs × ${MS} ms  ${new Date().toISOString()}`);
 console.log("partners  linear ns/request (min–max)   index ns/request (min–max)   linear / index");
 let closing = "";
 for (const n of [1, 10, 100, 500, 2000]) {
   const cfg = configOf(n);
-  const lin: number[] = [];
-  const ix: number[] = [];
-  time(linear, cfg, 1); // warm-up of both call sites
-  time(indexed, cfg, 2);
-  for (let r = 0; r < RUNS; r++) {
-    if (r % 2 === 0) {
-      lin.push(time(linear, cfg, 10 + r));
-      ix.push(time(indexed, cfg, 10 + r));
-    } else {
-      ix.push(time(indexed, cfg, 10 + r));
-      lin.push(time(linear, cfg, 10 + r));
-    }
-  }
+  // each run its own targets (seed), the same for both; the warm-up (run -1) of both call sites first
+  const { a: lin, b: ix } = alternate(
+    (r) => time(linear, cfg, 10 + r),
+    (r) => time(indexed, cfg, 10 + r),
+  );
   const ratio = median(lin) / median(ix);
-  console.log(`${String(n).padStart(8)}  ${fmt(lin).padEnd(28)} ${fmt(ix).padEnd(28)} ${ratio.toFixed(2)}`);
+  console.log(`${String(n).padStart(8)}  ${spread(lin).padEnd(28)} ${spread(ix).padEnd(28)} ${ratio.toFixed(2)}`);
   if (n === 500)
     closing = `peers 500: linear ${median(lin).toFixed(0)} ns, index ${median(ix).toFixed(0)} ns per request; ratio ${ratio.toFixed(1)}`;
 }

@@ -16,11 +16,7 @@ import type { PlmnRule } from "../src/config/schema/screening.ts";
 import { CompiledRules, SCREENING_DEFAULTS, type Role } from "../src/screening/rules.ts";
 import { type MatchedOperation, OperationTable, type OperationSpec } from "../src/screening/operations.ts";
 import { oracle } from "../test/support/operation-oracle.ts";
-
-const MS = Number(process.env.BENCH_MS ?? 200);
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-if (!(MS > 0 && MS <= 5000) || !(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 50))
-  throw new Error("BENCH_MS must be in (0, 5000] and BENCH_RUNS in 1..50");
+import { alternate, MS, median, RUNS, spread, timeOf } from "./lib/alternate.ts";
 
 function configWith(n: number): SeppConfig {
   const c = JSON.parse(readFileSync(join(import.meta.dir, "..", "config", "example-home.json"), "utf8"));
@@ -72,57 +68,9 @@ function linearOf(cfg: SeppConfig): (role: Role, o: MatchedOperation) => readonl
   };
 }
 
-let sink = 0;
-/** ns per call of `fn` over about MS ms, in batches of 1024 */
-function timeOf(fn: (i: number) => number): number {
-  let n = 0;
-  const t0 = Bun.nanoseconds();
-  const end = t0 + MS * 1e6;
-  let t = t0;
-  while (t < end) {
-    for (let i = 0; i < 1024; i++) sink += fn(i);
-    n += 1024;
-    t = Bun.nanoseconds();
-  }
-  return (t - t0) / n;
-}
-
-function time(select: (role: Role, o: MatchedOperation) => readonly PlmnRule[]): number {
-  let n = 0;
-  const t0 = Bun.nanoseconds();
-  const end = t0 + MS * 1e6;
-  let t = t0;
-  while (t < end) {
-    for (let i = 0; i < 1024; i++) sink += select(i & 1 ? "home" : "visited", op).length;
-    n += 1024;
-    t = Bun.nanoseconds();
-  }
-  return (t - t0) / n;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const fmt = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
-
 console.log(
   `bench:screening-rules  bun ${Bun.version}  ${RUNS} alternating runs × ${MS} ms  ${new Date().toISOString()}`,
 );
-/** Both implementations, alternating; medians and spreads. */
-function compare(a: (i: number) => number, b: (i: number) => number): { a: number[]; b: number[] } {
-  timeOf(a);
-  timeOf(b);
-  const out = { a: [] as number[], b: [] as number[] };
-  for (let r = 0; r < RUNS; r++) {
-    if (r % 2 === 0) {
-      out.a.push(timeOf(a));
-      out.b.push(timeOf(b));
-    } else {
-      out.b.push(timeOf(b));
-      out.a.push(timeOf(a));
-    }
-  }
-  return out;
-}
-
 // (1) operations: GET am-data and three other requests of the roaming APIs, in turn
 const PATHS: Array<[string, string]> = [
   ["GET", "/nudm-sdm/v2/imsi-262010000000001/am-data"],
@@ -147,12 +95,12 @@ for (const [name, specs] of [
   for (const [m, p] of PATHS)
     if (JSON.stringify(table.match(m, p)) !== JSON.stringify(before(m, p)) || !table.match(m, p))
       throw new Error(`${name} ${m} ${p}: the two matchers differ or find nothing`);
-  const r = compare(
-    (i) => (before(PATHS[i & 3]![0], PATHS[i & 3]![1]) ? 1 : 0),
-    (i) => (table.match(PATHS[i & 3]![0], PATHS[i & 3]![1]) ? 1 : 0),
+  const r = alternate(
+    () => timeOf((i) => before(PATHS[i & 3]![0], PATHS[i & 3]![1])),
+    () => timeOf((i) => table.match(PATHS[i & 3]![0], PATHS[i & 3]![1])),
   );
   const ratio = median(r.a) / median(r.b);
-  console.log(`${name.padStart(10)}  ${fmt(r.a).padEnd(36)} ${fmt(r.b).padEnd(31)} ${ratio.toFixed(2)}`);
+  console.log(`${name.padStart(10)}  ${spread(r.a).padEnd(36)} ${spread(r.b).padEnd(31)} ${ratio.toFixed(2)}`);
   if (name === "home+1000")
     closingOps = `screening operations +1000: every template ${median(r.a).toFixed(0)} ns, by shape ${median(r.b).toFixed(0)} ns per request; ratio ${ratio.toFixed(1)}`;
 }
@@ -175,24 +123,12 @@ for (const n of [0, 16, 256, 1024]) {
         .join()
     )
       throw new Error(`${n} rules, ${role}: the two selections differ`);
-  time(linear);
-  time(kept);
-  const lin: number[] = [];
-  const kp: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    if (r % 2 === 0) {
-      lin.push(time(linear));
-      kp.push(time(kept));
-    } else {
-      kp.push(time(kept));
-      lin.push(time(linear));
-    }
-  }
+  const select = (f: typeof kept) => () => timeOf((i) => f(i & 1 ? "home" : "visited", op).length + 1);
+  const { a: lin, b: kp } = alternate(select(linear), select(kept));
   const ratio = median(lin) / median(kp);
-  console.log(`${String(n).padStart(5)}  ${fmt(lin).padEnd(28)} ${fmt(kp).padEnd(27)} ${ratio.toFixed(2)}`);
+  console.log(`${String(n).padStart(5)}  ${spread(lin).padEnd(28)} ${spread(kp).padEnd(27)} ${ratio.toFixed(2)}`);
   if (n === 1024)
     closing = `screening rules 1024: linear ${median(lin).toFixed(0)} ns, kept ${median(kp).toFixed(0)} ns per request; ratio ${ratio.toFixed(1)}`;
 }
 console.log(closingOps);
 console.log(closing);
-if (sink < 0) console.log(sink);

@@ -5,11 +5,7 @@
 // Runs alternate BENCH_RUNS times (default 7) for BENCH_MS each (default 200 ms); prints the median ns per label,
 // the spread (min–max) and the ratio; closing line: `telescopic open: none N ns, kept N ns per label; ratio R`.
 import { type LabelOrigin, TelescopicLabelCodec } from "../src/sbi/telescopic-label.ts";
-
-const MS = Number(process.env.BENCH_MS ?? 200);
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-if (!(MS > 0 && MS <= 5000) || !(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 50))
-  throw new Error("BENCH_MS must be in (0, 5000] and BENCH_RUNS in 1..50");
+import { alternate, MS, median, RUNS, spread, timeOf } from "./lib/alternate.ts";
 
 const DOMAIN = "sepp.5gc.mnc001.mcc262.3gppnetwork.org";
 const keys = { current: new Uint8Array(32).fill(7) };
@@ -25,22 +21,6 @@ for (let i = 0; i < 8; i++)
   if (kept.encode(ORIGINS[i]!) !== LABELS[i] || kept.decode(LABELS[i]!)?.host !== ORIGINS[i]!.host)
     throw new Error("the two codecs differ");
 
-let sink = 0;
-function timeOf(fn: (i: number) => unknown): number {
-  let n = 0;
-  const t0 = Bun.nanoseconds();
-  const end = t0 + MS * 1e6;
-  let t = t0;
-  while (t < end) {
-    for (let i = 0; i < 1024; i++) if (fn(i)) sink++;
-    n += 1024;
-    t = Bun.nanoseconds();
-  }
-  return (t - t0) / n;
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const fmt = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
-
 console.log(`bench:telescopic  bun ${Bun.version}  ${RUNS} alternating runs × ${MS} ms  ${new Date().toISOString()}`);
 console.log("          none ns/label (min–max)   kept ns/label (min–max)   none / kept");
 const lines: string[] = [];
@@ -48,24 +28,14 @@ for (const [what, a, b] of [
   ["make", (i: number) => none.encode(ORIGINS[i & 7]!), (i: number) => kept.encode(ORIGINS[i & 7]!)],
   ["open", (i: number) => none.decode(LABELS[i & 7]!), (i: number) => kept.decode(LABELS[i & 7]!)],
 ] as const) {
-  timeOf(a);
-  timeOf(b);
-  const ra: number[] = [];
-  const rb: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    if (r % 2 === 0) {
-      ra.push(timeOf(a));
-      rb.push(timeOf(b));
-    } else {
-      rb.push(timeOf(b));
-      ra.push(timeOf(a));
-    }
-  }
+  const { a: ra, b: rb } = alternate(
+    () => timeOf(a),
+    () => timeOf(b),
+  );
   const ratio = median(ra) / median(rb);
-  console.log(`${what.padEnd(8)}  ${fmt(ra).padEnd(26)} ${fmt(rb).padEnd(25)} ${ratio.toFixed(1)}`);
+  console.log(`${what.padEnd(8)}  ${spread(ra).padEnd(26)} ${spread(rb).padEnd(25)} ${ratio.toFixed(1)}`);
   lines.push(
     `telescopic ${what}: none ${median(ra).toFixed(0)} ns, kept ${median(rb).toFixed(0)} ns per label; ratio ${ratio.toFixed(1)}`,
   );
 }
 for (const l of lines) console.log(l);
-if (sink < 0) console.log(sink);
