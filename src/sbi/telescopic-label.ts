@@ -124,14 +124,13 @@ export class TelescopicLabelCodec {
   decode(label: string): LabelOrigin | null {
     const l = label.toLowerCase();
     const opened = this.#opened.get(l);
-    const previousValid = this.#previous !== null && this.#now() < this.#previousUntil;
-    if (opened) return !opened.byPrevious || previousValid ? opened.origin : null;
+    if (opened) return !opened.byPrevious || this.#previousValid() ? opened.origin : null;
     if (!LABEL_RE.test(l)) return null;
     const body = unbase32(l.slice(1));
     if (!body) return null;
     const tag = body.subarray(0, TAG);
     const ct = body.subarray(TAG);
-    const keys = previousValid ? [this.#current, this.#previous!] : [this.#current];
+    const keys = this.#previousValid() ? [this.#current, this.#previous!] : [this.#current];
     for (const k of keys) {
       const pt = ctr(k, tag, ct);
       if (!timingSafeEqual(this.#tag(k, pt), tag)) continue;
@@ -143,6 +142,11 @@ export class TelescopicLabelCodec {
       return origin;
     }
     return null;
+  }
+
+  /** Whether labels of the previous key still open (asked only when one is at stake). */
+  #previousValid(): boolean {
+    return this.#previous !== null && this.#now() < this.#previousUntil;
   }
 
   #tag(k: Keys, pt: Uint8Array): Buffer {
