@@ -75,10 +75,10 @@ async function main() {
       `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}${o.rps ? ` --rps ${o.rps} in all` : ""}, ${o.rounds} alternating rounds of ${o.duration}s per scenario (${o.warmup}s warm-up before the first)`,
     );
     // the SEPPs run with the environment the gateway's unit gives them (the runtime's memory policy)
-    const unitEnv = o.unitEnv ? shippedEnvironment() : {};
+    const unitEnv = { ...(o.unitEnv ? shippedEnvironment() : {}), ...o.env };
     const unitLines = Object.entries(unitEnv).map(([k, v]) => `${k}=${v}`);
     console.error(
-      `# SEPP environment from packaging/sepp.service: ${unitLines.length ? unitLines.join(" ") : "none (--no-unit-env)"}`,
+      `# SEPP environment from packaging/sepp.service${Object.keys(o.env).length ? " and --env" : ""}: ${unitLines.length ? unitLines.join(" ") : "none (--no-unit-env)"}`,
     );
 
     /** A SEPP pair of scenario `name` (scripts/lib/pair.ts), running, with the bench's options and environment. */

@@ -23,6 +23,8 @@ export interface Opts {
   gcBytes: boolean;
   /** run the SEPPs with the environment of packaging/sepp.service, as on the gateway (default; --no-unit-env: not) */
   unitEnv: boolean;
+  /** --env NAME=VALUE (repeatable): set or override one variable of the SEPPs' environment (e.g. a memory policy) */
+  env: Record<string, string>;
   /** psepp-tls-w*: N32-f connections the simulated peer opens (one per nghttpx worker) */
   peerConnections: number;
   /** the SEPPs' sbi.streamsPerN32fConnection (default: the configuration's, 100) */
@@ -59,6 +61,7 @@ export function parseArgs(argv: string[]): Opts {
     smol: false,
     gcBytes: false,
     unitEnv: true,
+    env: {},
     peerConnections: 1,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -89,7 +92,11 @@ export function parseArgs(argv: string[]): Opts {
     else if (a === "--smol") o.smol = true;
     else if (a === "--gc-bytes") o.gcBytes = true;
     else if (a === "--no-unit-env") o.unitEnv = false;
-    else if (a === "--peer-connections") o.peerConnections = int(next(), 1, 16);
+    else if (a === "--env") {
+      const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(next());
+      if (!m) throw new Error("--env NAME=VALUE");
+      o.env[m[1]!] = m[2]!;
+    } else if (a === "--peer-connections") o.peerConnections = int(next(), 1, 16);
     else if (a === "--n32f-streams") o.n32fStreams = int(next(), 1, 1000);
     else if (a === "--handoff") {
       const v = next();
@@ -101,7 +108,7 @@ export function parseArgs(argv: string[]): Opts {
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,bun-raw-chain,bun-nodesock-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2,psepp-tls-w2-handoff, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --peer-connections n, --n32f-streams n, --handoff least-loaded|off)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,bun-raw-chain,bun-nodesock-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2,psepp-tls-w2-handoff, --nf serve|node, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --env NAME=VALUE, --peer-connections n, --n32f-streams n, --handoff least-loaded|off)`,
       );
   }
   return o;
