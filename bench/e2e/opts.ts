@@ -93,7 +93,7 @@ export function parseArgs(argv: string[]): Opts {
     else if (a === "--gc-bytes") o.gcBytes = true;
     else if (a === "--no-unit-env") o.unitEnv = false;
     else if (a === "--env") {
-      const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(next());
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(next());
       if (!m) throw new Error("--env NAME=VALUE");
       o.env[m[1]!] = m[2]!;
     } else if (a === "--peer-connections") o.peerConnections = int(next(), 1, 16);
