@@ -5,7 +5,8 @@
 // (or a ReformatError for an NF message the sending SEPP refuses). Nothing partially verified leaves it.
 //
 //   sending:   HttpMessage ─reformat→ {block, dataToEncrypt} ─JSON→ aad, plaintext ─protectJwe→ N32fReformatted*Msg
-//              (by default the text engine, text/reformat-text.ts, writes the same aad and plaintext from the body text)
+//              (by default a JSON body's payload is written in WebAssembly from its octets, wasm/reformat-wasm.ts,
+//              byte-identical; the reference writes what it declines; the opt-in text engine is text/)
 //   receiving: body ─schema→ parseJwe → metaData.n32fContextId → context → openJwe → block schema
 //              → verifyModifications → reconstruct → HttpMessage
 import type {
@@ -27,8 +28,10 @@ import { buildEffectivePolicy, modificationRules, type EffectivePolicy } from ".
 import { reconstruct } from "./reconstruct.ts";
 import { riKeysOf, type RiTrust } from "./ri-keys.ts";
 import { reformatReferenceText, reformatText } from "./text/reformat-text.ts";
+import { loadPayloadWasm, reformatWasm } from "./wasm/reformat-wasm.ts";
 
 const EMPTY = new Uint8Array(0);
+const UTF8 = new TextDecoder();
 const MESSAGE_ID_RE = /^[\x20-\x7e]{1,64}$/; // P3: a receiver accepts 1..64 printable characters
 const CONTEXT_ID_RE = /^[0-9A-Fa-f]{16}$/;
 const EMPTY_POLICY: ProtectionPolicy = { apiIeMappingList: [] };
@@ -41,12 +44,13 @@ export interface PrinsEngineOptions {
   /** Validate every body we build against the 3GPP schema before it leaves (tests; costs a few µs). */
   validateOutgoing?: boolean;
   /**
-   * How the JWE aad and plaintext are written (issue 11 §4): "reference" (default) = reformat() and
-   * JSON.stringify; "text" copies JSON body members as text (src/n32f/text/, byte-identical, falling back to the
-   * reference where it cannot). The reference stays the default until bench:n32f shows the text engine faster on a
-   * quiet machine: on a loaded one both took ~17.6 µs per typical message (docs/PERFORMANCE.md).
+   * How the JWE aad and plaintext are written (issue 11 §4), byte-identical whichever: "wasm" (default) writes a JSON
+   * body's payload entries in WebAssembly from the body's octets (src/n32f/wasm/), the reference the messages it
+   * declines; "reference" = reformat() and JSON.stringify; "text" copies JSON body members as JavaScript strings
+   * (src/n32f/text/; slower than the reference, kept as the property tests' second implementation).
+   * docs/PERFORMANCE.md "A format engine in WebAssembly".
    */
-  reformatEngine?: "text" | "reference";
+  reformatEngine?: "wasm" | "text" | "reference";
   now?: () => number;
 }
 
@@ -98,6 +102,7 @@ export class PrinsEngine {
 
   constructor(opts: PrinsEngineOptions) {
     this.#opts = opts;
+    if ((opts.reformatEngine ?? "wasm") === "wasm") loadPayloadWasm(); // a module that cannot load shows at start
   }
 
   /** The effective policies of a context's association, built once (P4: per-peer policies only add protection). */
@@ -150,20 +155,34 @@ export class PrinsEngine {
       messageId,
       authorizedIpxId: ctx.association.authorizedIpxId ?? "NULL",
     };
-    const texts = (this.#opts.reformatEngine === "text" ? reformatText : reformatReferenceText)(msg, {
+    const engine = this.#opts.reformatEngine ?? "wasm";
+    const opts = {
       metaData,
       policy: this.policiesOf(ctx).encryption,
       request: req ? { method: req.method, path: req.path, callbackType: req.callbackType } : undefined,
-    });
-    // aad and plaintext as UTF-8 in one reused scratch buffer (not two Buffers per message): protectJwe() encodes the
-    // aad and seals the plaintext synchronously and keeps neither
-    const aadLen = Buffer.byteLength(texts.aad, "utf8");
-    const need = aadLen + (texts.plaintext ? Buffer.byteLength(texts.plaintext, "utf8") : 0);
-    const buf = need <= PROTECT_SCRATCH_MAX ? protectScratch(need) : Buffer.allocUnsafe(need);
-    buf.write(texts.aad, 0, aadLen, "utf8");
-    const aad = buf.subarray(0, aadLen);
-    const plaintext = need > aadLen ? buf.subarray(aadLen, need) : EMPTY;
-    if (need > aadLen) buf.write(texts.plaintext, aadLen, need - aadLen, "utf8");
+    };
+    // aad and plaintext as UTF-8 in one reused buffer (not two Buffers per message): protectJwe() encodes the aad and
+    // seals the plaintext synchronously and keeps neither
+    let aad: Uint8Array;
+    let plaintext: Uint8Array;
+    const bytes = engine === "wasm" ? reformatWasm(msg, opts) : null;
+    if (bytes) {
+      aad = bytes.aad;
+      plaintext = bytes.plaintext.length ? bytes.plaintext : EMPTY;
+    } else {
+      const texts = (engine === "text" ? reformatText : reformatReferenceText)(msg, opts);
+      const aadLen = Buffer.byteLength(texts.aad, "utf8");
+      const need = aadLen + (texts.plaintext ? Buffer.byteLength(texts.plaintext, "utf8") : 0);
+      const buf = need <= PROTECT_SCRATCH_MAX ? protectScratch(need) : Buffer.allocUnsafe(need);
+      buf.write(texts.aad, 0, aadLen, "utf8");
+      aad = buf.subarray(0, aadLen);
+      plaintext = need > aadLen ? buf.subarray(aadLen, need) : EMPTY;
+      if (need > aadLen) buf.write(texts.plaintext, aadLen, need - aadLen, "utf8");
+    }
+    // tests: what is sealed, as text, for the schema check below (before the plaintext is wiped)
+    const sealed = this.#opts.validateOutgoing
+      ? { aad: UTF8.decode(aad), plaintext: plaintext.length ? UTF8.decode(plaintext) : "" }
+      : null;
     let jwe: ProtectedJwe;
     try {
       jwe = protectJwe(ctx, kind, aad, plaintext);
@@ -173,9 +192,9 @@ export class PrinsEngine {
     // = `{"reformattedData":${JSON.stringify(jwe)}}`: the members protectJwe() returns, in its order, are base64url
     // strings that need no escaping, so the text is written directly (stringify would scan the whole aad again).
     const body = `{"reformattedData":{"protected":"${jwe.protected}","aad":"${jwe.aad}","iv":"${jwe.iv}","ciphertext":"${jwe.ciphertext}","tag":"${jwe.tag}"}}`;
-    if (this.#opts.validateOutgoing) {
-      const block = JSON.parse(texts.aad);
-      const dataToEncrypt: unknown[] = texts.plaintext ? JSON.parse(texts.plaintext).dataToEncrypt : [];
+    if (sealed) {
+      const block = JSON.parse(sealed.aad);
+      const dataToEncrypt: unknown[] = sealed.plaintext ? JSON.parse(sealed.plaintext).dataToEncrypt : [];
       const bad =
         // P10: HttpPayload.value may be any JSON value (the one exception to the unmodified schema)
         validateReceivedBlock("DataToIntegrityProtectBlock", block) ??
