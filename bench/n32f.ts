@@ -2,10 +2,10 @@
 //
 // For three messages (small ≈300 B, typical ≈1.5 KB Nudm_SDM am-data response, large ≈16 KB multipart
 // Nsmf_PDUSession create) it measures, in one process on the same inputs:
-//   ours   PrinsEngine.protect*  (HttpMessage → n32f-process body text) with the reference reformatting
-//          (reformat() + JSON.stringify, reformatEngine "reference")
+//   ours   PrinsEngine.protect*  (HttpMessage → n32f-process body text) as the SEPP runs it: a JSON body's payload
+//          written by the WebAssembly module (src/n32f/wasm/, reformatEngine default "wasm"), the rest by the reference
 //          PrinsEngine.open*     (JSON.parse of the received body text → schema → JWE → replay window → reconstruct)
-//   ours-text  the same with the text engine (src/n32f/text/, reformatEngine "text")
+//   ours-ref   the same with the reference reformatting (reformat() + JSON.stringify, reformatEngine "reference")
 //   jose   the same pipeline written straightforwardly on jose: reformat → FlattenedEncrypt(dir, salt‖SEQ IV,
 //          AES-GCM CryptoKey imported once per context) → JSON text; JSON.parse → flattenedDecrypt(same CryptoKey)
 //          → JSON.parse(aad, plaintext) → reconstruct
@@ -13,7 +13,7 @@
 //   shared the part of the jose pipeline that ours does too (reformat, JSON.stringify of block and plaintext;
 //          JSON.parse of body, aad and plaintext, reconstruct): jose / shared is the most "vs jose" any engine that
 //          keeps this work can show, printed beside it as "ours with none of its own = Nx jose"
-// Ratios printed on the last lines (see docs/PERFORMANCE.md), for "ours" (the SEPP's default engine, reference):
+// Ratios printed on the last lines (see docs/PERFORMANCE.md), for "ours" (the SEPP's default engine):
 //   vs jose  = (jose protect + jose verify time per message) / (ours protect + ours verify time per message)
 //   vs floor = (ours protect + ours verify time per message) / (2 × floor time per message)
 // Each measurement is time-boxed (BENCH_MS, default 80 ms) and repeated BENCH_RUNS times (default 15),
@@ -31,6 +31,7 @@ import type { JweEnc } from "../src/n32f/kdf.ts";
 import { parseContentType, type HttpMessage } from "../src/n32f/message.ts";
 import { parseMultipart, stripContentId } from "../src/n32f/multipart.ts";
 import { reformatReferenceText, reformatText } from "../src/n32f/text/reformat-text.ts";
+import { payloadWasmMessages, reformatWasm } from "../src/n32f/wasm/reformat-wasm.ts";
 
 import { messageSize, type Case, smallCase, typicalCase, largeCase, messageAsJson } from "./n32f/cases.ts";
 import {
@@ -38,6 +39,7 @@ import {
   pairFor,
   oursProtect,
   oursTextProtect,
+  oursRefProtect,
   oursOpen,
   joseProtect,
   joseOpen,
@@ -160,8 +162,8 @@ function sameMessage(a: HttpMessage, b: HttpMessage): boolean {
   }
 }
 
-/** Which reformatting ours-text really used per case ("reference" where the text engine falls back). */
-const textEngineUsed = new Map<string, string>();
+/** Which reformatting ours really used per case ("reference" where the module declines, e.g. multipart). */
+const engineUsed = new Map<string, string>();
 
 /** The pipelines must do the real work: round trips give back the message, jose and ours read each other. */
 async function check(c: Case): Promise<void> {
@@ -177,10 +179,16 @@ async function check(c: Case): Promise<void> {
   const [t, ref] = [reformatText(c.message, opts), reformatReferenceText(c.message, opts)];
   if (t.aad !== ref.aad || t.plaintext !== ref.plaintext)
     throw new Error(`${c.size}: the text engine's aad or plaintext differs from the reference's`);
-  textEngineUsed.set(c.size, t.by);
+  const w = reformatWasm(c.message, opts);
+  if (w && (td.decode(w.aad) !== ref.aad || td.decode(w.plaintext) !== ref.plaintext))
+    throw new Error(`${c.size}: the WebAssembly module's aad or plaintext differs from the reference's`);
+  const before = payloadWasmMessages();
+  oursProtect(c, p);
+  engineUsed.set(c.size, payloadWasmMessages() > before ? "wasm" : "reference");
   const results: Array<[string, HttpMessage]> = [
     ["ours→ours", oursOpen(c, p, ours)],
     ["ours-text→ours", oursOpen(c, p, oursTextProtect(c, p))],
+    ["ours-ref→ours", oursOpen(c, p, oursRefProtect(c, p))],
     ["jose→ours", oursOpen(c, p, viaJose)],
     ["ours→jose", await joseOpen(c, p, ours)],
   ];
@@ -195,8 +203,8 @@ async function check(c: Case): Promise<void> {
 const KEYS = [
   "protect",
   "verify",
-  "textProtect",
-  "textVerify",
+  "refProtect",
+  "refVerify",
   "joseProtect",
   "joseVerify",
   "floor",
@@ -219,13 +227,13 @@ async function bench(c: Case): Promise<CaseResult> {
   const p = await pairFor(c);
   const floor = floorFor(messageAsJson(c));
   const roundTrip = () => oursOpen(c, p, oursProtect(c, p));
-  const textRoundTrip = () => oursOpen(c, p, oursTextProtect(c, p));
+  const refRoundTrip = () => oursOpen(c, p, oursRefProtect(c, p));
   const joseRoundTrip = async () => joseOpen(c, p, await joseProtect(c, p));
   // warm-up (JIT, caches)
   timeSync(() => oursProtect(c, p), 100);
   timeSync(roundTrip, 100);
-  timeSync(() => oursTextProtect(c, p), 100);
-  timeSync(textRoundTrip, 100);
+  timeSync(() => oursRefProtect(c, p), 100);
+  timeSync(refRoundTrip, 100);
   await timeAsync(() => joseProtect(c, p), 100);
   await timeAsync(joseRoundTrip, 100);
   timeSync(floor, 50);
@@ -233,8 +241,8 @@ async function bench(c: Case): Promise<CaseResult> {
   const r: Result = {
     protect: [],
     verify: [],
-    textProtect: [],
-    textVerify: [],
+    refProtect: [],
+    refVerify: [],
     joseProtect: [],
     joseVerify: [],
     floor: [],
@@ -265,9 +273,9 @@ async function bench(c: Case): Promise<CaseResult> {
     const protect = timeSync(() => oursProtect(c, p), RUN_MS);
     r.protect.push(protect);
     r.verify.push(minus(timeSync(roundTrip, RUN_MS), protect));
-    const textProtect = timeSync(() => oursTextProtect(c, p), RUN_MS);
-    r.textProtect.push(textProtect);
-    r.textVerify.push(minus(timeSync(textRoundTrip, RUN_MS), textProtect));
+    const refProtect = timeSync(() => oursRefProtect(c, p), RUN_MS);
+    r.refProtect.push(refProtect);
+    r.refVerify.push(minus(timeSync(refRoundTrip, RUN_MS), refProtect));
     const jp = await timeAsync(() => joseProtect(c, p), RUN_MS);
     r.joseProtect.push(jp);
     r.joseVerify.push(minus(await timeAsync(joseRoundTrip, RUN_MS), jp));
@@ -280,7 +288,7 @@ async function bench(c: Case): Promise<CaseResult> {
       r.minVerify.push(minus(timeSync(minRoundTrip, RUN_MS), mp));
     }
   }
-  const sample = oursTextProtect(c, p);
+  const sample = oursProtect(c, p);
   return { c, r, sizes: { message: messageSize(c.message), wire: sample.length, floorJson: messageAsJson(c).length } };
 }
 
@@ -317,8 +325,8 @@ export function summary(res: CaseResult, clock: "cpu" | "wall" = CLOCK) {
     minimum,
     protect,
     verify,
-    textProtect: m("textProtect"),
-    textVerify: m("textVerify"),
+    refProtect: m("refProtect"),
+    refVerify: m("refVerify"),
     joseProtect: m("joseProtect"),
     joseVerify: m("joseVerify"),
     floor,
@@ -353,8 +361,8 @@ async function main(): Promise<void> {
       `\n${c.size}: ${c.what}\n  message ${res.sizes.message} B, n32f-process body ${res.sizes.wire} B, floor JSON ${res.sizes.floorJson} B\n` +
         `  µs/msg (${CLOCK}, median (min–max of runs); wall median in brackets)   protect   verify\n` +
         row("ours", "protect", "verify", s.protect, s.verify, w.protect, w.verify) +
-        row("ours-text", "textProtect", "textVerify", s.textProtect, s.textVerify, w.textProtect, w.textVerify) +
-        `            (ours-text reformatting: ${textEngineUsed.get(c.size)} engine)\n` +
+        `            (ours reformatting: ${engineUsed.get(c.size)})\n` +
+        row("ours-ref", "refProtect", "refVerify", s.refProtect, s.refVerify, w.refProtect, w.refVerify) +
         row("jose", "joseProtect", "joseVerify", s.joseProtect, s.joseVerify, w.joseProtect, w.joseVerify) +
         row(
           "shared",
@@ -371,7 +379,7 @@ async function main(): Promise<void> {
           ? `  format minimum ${fmtUs(s.minProtect).padStart(18)} [${fmtUs(w.minProtect)}] ${fmtUs(s.minVerify).padStart(10)} [${fmtUs(w.minVerify)}]  (= ${fmtX(s.minimum / (2 * s.floor))}x floor, jose = ${fmtX(s.jose / s.minimum)}x it; ours = ${fmtX(s.ours / s.minimum)}x it)\n`
           : "") +
         `  runs: ours protect ${runs("protect")}; verify ${runs("verify")}; floor ${runs("floor")}\n` +
-        `  per message protect+verify: ours ${fmtUs(s.ours)} µs, ours-text ${fmtUs(s.textProtect + s.textVerify)} µs, jose ${fmtUs(s.jose)} µs, 2×floor ${fmtUs(2 * s.floor)} µs`,
+        `  per message protect+verify: ours ${fmtUs(s.ours)} µs, ours-ref ${fmtUs(s.refProtect + s.refVerify)} µs, jose ${fmtUs(s.jose)} µs, 2×floor ${fmtUs(2 * s.floor)} µs`,
     );
   }
   console.log(`\n(total ${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -23,7 +23,11 @@ const ENC: JweEnc = "A256GCM";
 // ------------------------------------------------------------------------------------------------ contexts
 
 export const aead = new SoftwareAeadEngine();
-/** The text-level engine and the reference one (the SEPP's default, src/n32f/engine.ts). */
+/** The SEPP's engine as it runs (reformatEngine default: "wasm"), the reference, and the opt-in text engine. */
+export const prinsDefault = new PrinsEngine({
+  defaults: defaults as ProtectionPolicy,
+  riTrust: new TrustStore([], []),
+});
 export const prins = new PrinsEngine({
   defaults: defaults as ProtectionPolicy,
   riTrust: new TrustStore([], []),
@@ -77,13 +81,15 @@ export async function pairFor(c: Case): Promise<Pair> {
 
 // ------------------------------------------------------------------------------------------------ pipelines
 
-export function oursProtect(c: Case, p: Pair, engine: PrinsEngine = prinsRef): string {
+export function oursProtect(c: Case, p: Pair, engine: PrinsEngine = prinsDefault): string {
   if (c.message.kind === "request") return engine.protectRequest(p.sender, c.message).body;
   return engine.protectResponse(p.sender, c.message, c.request!);
 }
 
 /** The text-level reformatting. */
 export const oursTextProtect = (c: Case, p: Pair): string => oursProtect(c, p, prins);
+/** The reference reformatting (reformat() + JSON.stringify). */
+export const oursRefProtect = (c: Case, p: Pair): string => oursProtect(c, p, prinsRef);
 
 export function oursOpen(c: Case, p: Pair, body: string): HttpMessage {
   const wire: unknown = JSON.parse(body);
