@@ -18,6 +18,7 @@ interface PayloadExports {
   memory: WebAssembly.Memory;
   payload(len: number, policyLen: number, first: number): number;
   plaintextLength(): number;
+  IN: WebAssembly.Global;
   MAX_IN: WebAssembly.Global;
   POL: WebAssembly.Global;
   MAX_POL: WebAssembly.Global;
@@ -29,6 +30,7 @@ interface PayloadExports {
 interface Instance {
   x: PayloadExports;
   mem: Buffer;
+  in: number;
   maxIn: number;
   pol: number;
   maxPol: number;
@@ -50,6 +52,7 @@ function payloadModule(): Instance {
   instance = {
     x,
     mem: Buffer.from(x.memory.buffer),
+    in: x.IN.value,
     maxIn: x.MAX_IN.value,
     pol: x.POL.value,
     maxPol: x.MAX_POL.value,
@@ -118,7 +121,7 @@ const KAT_PAYLOAD =
 export function loadPayloadWasm(): void {
   const w = payloadModule();
   const body = te.encode(KAT_BODY);
-  w.mem.set(body, 0);
+  w.mem.set(body, w.in);
   let o = w.pol;
   for (const p of KAT_POLICY) {
     w.mem[o++] = p.length;
@@ -128,7 +131,7 @@ export function loadPayloadWasm(): void {
   const len = w.x.payload(body.length, o - w.pol, 3);
   const got = len < 0 ? `(${len})` : w.mem.toString("utf8", w.out, w.out + len);
   const pt = w.mem.toString("utf8", w.pt, w.pt + w.x.plaintextLength());
-  w.mem.fill(0, 0, body.length);
+  w.mem.fill(0, w.in, w.in + body.length);
   if (got !== KAT_PAYLOAD || pt !== "1") throw new Error(`payload.wasm self-test failed: ${got} / ${pt}`);
 }
 
@@ -148,7 +151,7 @@ export function reformatWasm(msg: HttpMessage, opts: ReformatOptions): PrinsByte
   // reformat() checks the head before the body, so an error here is the reference's own
   const head = reformatHead(msg, opts);
   if (!writePolicy(w, head.plan)) return null;
-  w.mem.set(body, 0);
+  w.mem.set(body, w.in);
   let len: number;
   try {
     len = w.x.payload(body.byteLength, policyLen, head.dataToEncrypt.length);
@@ -181,7 +184,7 @@ export function reformatWasm(msg: HttpMessage, opts: ReformatOptions): PrinsByte
     return { aad: out.subarray(0, aadEnd), plaintext: out.subarray(aadEnd, off) };
   } finally {
     // the clear body and the clear values of encrypted IEs do not stay in the module's memory
-    w.mem.fill(0, 0, body.byteLength);
+    w.mem.fill(0, w.in, w.in + body.byteLength);
     if (ptLen) w.mem.fill(0, w.pt, w.pt + ptLen);
   }
 }
