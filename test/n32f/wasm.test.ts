@@ -320,6 +320,25 @@ describe("wasm payload: its bounds and the cases it leaves to the reference", ()
     expect(payloadWasmTraps()).toBe(0);
   });
 
+  test("declined part-way or refused: nothing of the message stays in the module's memory", () => {
+    // an encrypted member first, then a fraction (declined) or a member named encBlockIndex (refused)
+    for (const body of [
+      '{"supi":"imsi-001010123456789","ratio":0.5}',
+      '{"supi":"imsi-001010123456789","note":"private-text-of-a-refused-message","x":{"encBlockIndex":0}}',
+    ]) {
+      expect(same(req(body), policyFor(["/supi"]))).not.toBe("wasm");
+      const mem = Buffer.from(payloadWasmMemory());
+      expect(mem.indexOf("001010123456789")).toBe(-1);
+      expect(mem.indexOf("private-text")).toBe(-1);
+    }
+  });
+
+  test("a policy pointer that is not well-formed UTF-16 (a lone surrogate): the reference", () => {
+    const body = new Uint8Array([...utf8.encode('{"'), 0xef, 0xbf, 0xbd, ...utf8.encode('":"x","b":1}')]);
+    expect(same(req(body), policyFor(["/\ud800"]))).toBe("reference");
+    expect(same(req(body), randomPolicy)).toBe("wasm");
+  });
+
   test("the clear body and the encrypted values do not stay in the module's memory", () => {
     const b = reformatWasm(req('{"gpsis":["msisdn-4917000000099"],"z":"public"}'), { metaData, policy: randomPolicy })!;
     expect(text.decode(b.plaintext)).toContain("msisdn-4917000000099");

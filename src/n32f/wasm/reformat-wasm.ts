@@ -18,6 +18,7 @@ interface PayloadExports {
   memory: WebAssembly.Memory;
   payload(len: number, policyLen: number, first: number): number;
   plaintextLength(): number;
+  outLength(): number;
   IN: WebAssembly.Global;
   MAX_IN: WebAssembly.Global;
   POL: WebAssembly.Global;
@@ -98,7 +99,10 @@ function writePolicy(w: Instance, plan: MessageIes): boolean {
   let o = w.pol;
   for (const tokens of plan.bodyPointers) {
     let p = "";
-    for (const t of tokens) p += `/${t.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+    for (const t of tokens) {
+      if (!t.isWellFormed()) return false; // a lone surrogate would be written as U+FFFD and match another name
+      p += `/${t.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+    }
     const e = te.encode(p);
     if (e.length > 255 || o + 1 + e.length > w.pol + w.maxPol) return false;
     w.mem[o++] = e.length;
@@ -159,7 +163,9 @@ export function reformatWasm(msg: HttpMessage, opts: ReformatOptions): PrinsByte
     traps++;
     len = -1;
   }
-  const ptLen = len < 0 ? 0 : w.x.plaintextLength();
+  // what the module wrote, also when it declined part-way (it writes an encrypted value as soon as it meets it)
+  const ptLen = Math.max(0, Math.min(w.x.plaintextLength(), w.mem.length - w.pt));
+  const outLen = Math.max(0, Math.min(w.x.outLength(), w.pt - w.out));
   try {
     if (len < 0) return null;
     const headText = JSON.stringify(head.block);
@@ -183,8 +189,10 @@ export function reformatWasm(msg: HttpMessage, opts: ReformatOptions): PrinsByte
     written++;
     return { aad: out.subarray(0, aadEnd), plaintext: out.subarray(aadEnd, off) };
   } finally {
-    // the clear body and the clear values of encrypted IEs do not stay in the module's memory
+    // the clear body, the entries and the clear values of encrypted IEs do not stay in the module's memory (also when
+    // it declined: the message may be one the reference then refuses, never sent)
     w.mem.fill(0, w.in, w.in + body.byteLength);
-    if (ptLen) w.mem.fill(0, w.pt, w.pt + ptLen);
+    if (outLen > 0) w.mem.fill(0, w.out, w.out + outLen);
+    if (ptLen > 0) w.mem.fill(0, w.pt, w.pt + ptLen);
   }
 }

@@ -324,7 +324,12 @@ export function payload(len: i32, pl: i32, first: i32): i32 {
   return e == n && out != OUT ? out - OUT : -1;
 }
 
-/** The plaintext elements written by the last payload(): their length at PT. */
+/** The plaintext elements written by the last payload(), also when it declined: their length at PT. */
 export function plaintextLength(): i32 {
   return pt - PT;
+}
+
+/** The payload entries written by the last payload(), also when it declined: their length at OUT. */
+export function outLength(): i32 {
+  return out - OUT;
 }
