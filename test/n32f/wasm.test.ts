@@ -167,6 +167,39 @@ describe("wasm payload = reference on random JSON texts (fast-check)", () => {
     expect(byWasm).toBeGreaterThan(1500); // most of them really take the module (arrays on the way to an IE do not)
   });
 
+  test("numbers and strings as JSON.stringify writes them: fractions, escapes, control characters", () => {
+    let byWasm = 0;
+    const stringified = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer({ min: -1e9, max: 1e9 }).chain((m) => fc.integer({ min: 0, max: 12 }).map((e) => m / 10 ** e)),
+      fc.string({
+        unit: fc.constantFrom("a", '"', "\\", "\n", "\t", "\u0001", "\u001f", "\u007f", "/", "\u2028", "é"),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(plainName, stringified), { minLength: 1, maxLength: 6 }), (members) => {
+        const t = JSON.stringify(Object.fromEntries(members));
+        if (same(req(t), randomPolicy) === "wasm") byWasm++;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(byWasm).toBeGreaterThan(1000);
+  });
+
+  test("numbers and escapes one by one: written where JSON.stringify writes the same text, else the reference's", () => {
+    const written = ["0.5", "-0.5", "0.000001", "123456789012.345", "100.25", "0", "-1", "999999999999999"];
+    const declined = ["1.50", "1e5", "1E5", "0.0000001", "1234567890123.456", "-0", "1.0", "9999999999999999"];
+    for (const v of written) expect(same(req(`{"z":1,"v":${v}}`), randomPolicy)).toBe("wasm");
+    for (const v of declined) expect(same(req(`{"z":1,"v":${v}}`), randomPolicy)).toBe("reference");
+    const escWritten = ['"a\\"b"', '"\\\\"', '"\\n\\t\\r\\b\\f"', '"\\u0000\\u001f\\u000b\\u001e"'];
+    const escDeclined = ['"\\/"', '"\\u0041"', '"\\u001F"', '"\\u000a"', '"\\ud83d\\ude00"', '"\\ud800"', '"\\u0020"'];
+    for (const v of escWritten) expect(same(req(`{"z":1,"v":${v}}`), randomPolicy)).toBe("wasm");
+    for (const v of escDeclined) expect(same(req(`{"z":1,"v":${v}}`), randomPolicy)).toBe("reference");
+    // an escape in a name: the policy's pointers are compared with its octets, so never
+    expect(same(req('{"z":1,"a\\nb":2}'), randomPolicy)).toBe("reference");
+    expect(same(req('{"gpsis":"a\\"b","z":1}'), randomPolicy)).toBe("wasm"); // an encrypted value with an escape
+  });
+
   test("the generators' texts in canonical form (escapes, numbers JSON.stringify rewrites)", () => {
     fc.assert(
       fc.property(bodyText.map(canonical), (t) => {
@@ -321,9 +354,9 @@ describe("wasm payload: its bounds and the cases it leaves to the reference", ()
   });
 
   test("declined part-way or refused: nothing of the message stays in the module's memory", () => {
-    // an encrypted member first, then a fraction (declined) or a member named encBlockIndex (refused)
+    // an encrypted member first, then an exponent (declined) or a member named encBlockIndex (refused)
     for (const body of [
-      '{"supi":"imsi-001010123456789","ratio":0.5}',
+      '{"supi":"imsi-001010123456789","ratio":5e-1}',
       '{"supi":"imsi-001010123456789","note":"private-text-of-a-refused-message","x":{"encBlockIndex":0}}',
     ]) {
       expect(same(req(body), policyFor(["/supi"]))).not.toBe("wasm");

@@ -4,8 +4,9 @@
 // of a JSON NF body: one entry `{"iePath":…,"ieValueLocation":"BODY","value":…}` per member, the containers on the
 // way to an encrypted IE split into their members, each encrypted IE replaced by `{"encBlockIndex":k}` and its text
 // appended to the plaintext elements. Byte for byte what JSON.stringify writes for the reference (reformat.ts) —
-// so it answers -1 ("the reference decides") for whatever it does not vouch for: whitespace, any escape, fractions
-// and exponents, integers of more than 15 digits, -0, a repeated or all-digit name, a "~" or "/" in a name on the
+// so it answers -1 ("the reference decides") for whatever it does not vouch for: whitespace, an escape JSON.stringify
+// would not write or any escape in a name, exponents, numbers of more than 15 significant digits or below 1e-6, -0,
+// fractions ending in 0, a repeated or all-digit name, a "~" or "/" in a name on the
 // way, an array or an empty object on the way to an IE, an encrypted root, invalid UTF-8 (RFC 3629), nesting over
 // 256, more than 256 names in an object, and any region below that would overflow.
 //
@@ -54,14 +55,40 @@ function cp(dst: i32, src: i32, len: i32): void {
   for (; k < len; k++) store<u8>(dst + k, load<u8>(src + k));
 }
 
-/** A string at `i` (its opening quote): the index after it, or -1. Any escape: -1 (the reference); UTF-8 is checked. */
-function str(i: i32): i32 {
+@inline
+function lowerHex(c: u32): bool {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
+}
+
+/**
+ * A string at `i` (its opening quote): the index after it, or -1. UTF-8 is checked (RFC 3629). In a value, the escapes
+ * JSON.stringify writes itself are kept — \" \\ \b \f \n \r \t and \u00xx (lower-case hex) below 0x20 without a
+ * short form; any other escape (\/, \u0041, upper-case hex, surrogates) is not its text: -1. A name (`isName`) has
+ * none: its octets are compared with the policy's pointers as they stand.
+ */
+function str(i: i32, isName: bool): i32 {
   i++;
   while (i < n) {
     const c = b(i);
     if (c == 34) return i + 1;
     if (c < 0x20) return -1;
-    if (c == 92) return -1; // JSON.stringify writes some escapes itself; the prototype leaves them all to the reference
+    if (c == 92) {
+      if (isName || i + 1 >= n) return -1;
+      const e = b(i + 1);
+      if (e == 34 || e == 92 || e == 98 || e == 102 || e == 110 || e == 114 || e == 116) {
+        i += 2;
+        continue;
+      }
+      if (e != 117 || i + 5 >= n) return -1;
+      // \u00xx with xx < 0x20, lower-case, and not one of the five with a short form (08 09 0a 0c 0d)
+      const h3 = b(i + 4);
+      const h4 = b(i + 5);
+      if (b(i + 2) != 48 || b(i + 3) != 48 || (h3 != 48 && h3 != 49) || !lowerHex(h4)) return -1;
+      const v: u32 = (h3 - 48) * 16 + (h4 <= 57 ? h4 - 48 : h4 - 87);
+      if (v == 8 || v == 9 || v == 10 || v == 12 || v == 13) return -1;
+      i += 6;
+      continue;
+    }
     if (c < 0x80) {
       i++;
       continue;
@@ -95,7 +122,11 @@ function str(i: i32): i32 {
   return -1;
 }
 
-/** A number: canonical only as an integer without a leading zero (JSON.stringify's form for those). */
+/**
+ * A number, when it is JSON.stringify's text of its value: at most 15 significant digits (every such decimal is the
+ * shortest text of its double, DBL_DIG), no exponent, no fraction ending in 0, at least 1e-6 (below, it is written with
+ * an exponent), not -0. Anything else: -1 (the reference).
+ */
 function num(i: i32): i32 {
   const from = i;
   if (b(i) == 45) i++;
@@ -106,9 +137,20 @@ function num(i: i32): i32 {
   else if (c >= 49 && c <= 57) {
     while (i < n && b(i) >= 48 && b(i) <= 57) i++;
   } else return -1;
-  if (i < n && (b(i) == 46 || b(i) == 101 || b(i) == 69)) return -1; // fractions, exponents: the reference
-  if (i - digits > 15) return -1; // up to 15 digits every integer is exact; beyond, JSON.stringify may write it otherwise
-  if (b(from) == 45 && i - from == 2 && b(from + 1) == 48) return -1; // -0 is written 0
+  const zeroInt = i - digits == 1 && b(digits) == 48;
+  let significant = zeroInt ? 0 : i - digits;
+  if (i < n && b(i) == 46) {
+    i++;
+    const f = i;
+    while (i < n && b(i) >= 48 && b(i) <= 57) i++;
+    if (i == f || b(i - 1) == 48) return -1; // no digit, or a trailing 0 (1.50 is written 1.5)
+    let lead = 0;
+    if (zeroInt) while (b(f + lead) == 48) lead++;
+    if (lead > 5) return -1; // below 1e-6: 1e-7
+    significant += i - f - lead;
+  } else if (zeroInt && b(from) == 45) return -1; // -0 is written 0
+  if (i < n && (b(i) == 101 || b(i) == 69)) return -1; // exponents: the reference
+  if (significant > 15) return -1;
   return i;
 }
 
@@ -116,7 +158,7 @@ function num(i: i32): i32 {
 function val(i: i32, depth: i32): i32 {
   if (i >= n) return -1;
   const c = b(i);
-  if (c == 34) return str(i);
+  if (c == 34) return str(i, false);
   if (c == 123) {
     if (depth >= MAX_DEPTH) return -1;
     const base = names;
@@ -125,7 +167,7 @@ function val(i: i32, depth: i32): i32 {
     while (true) {
       if (i >= n || b(i) != 34) return -1;
       const ns = i + 1;
-      i = str(i);
+      i = str(i, true);
       if (i < 0 || !nameOk(ns, i - 1, base)) return -1;
       if (i >= n || b(i) != 58) return -1;
       i = val(i + 1, depth + 1);
@@ -262,7 +304,7 @@ function walk(i: i32, pathLen: i32, depth: i32): i32 {
   while (true) {
     if (i >= n || b(i) != 34) return -1;
     const ns = i + 1;
-    i = str(i);
+    i = str(i, true);
     if (i < 0) return -1;
     const ne = i - 1;
     if (!nameOk(ns, ne, base)) return -1;
