@@ -5,7 +5,7 @@
 // It first checks every message fixture and the bench:n32f cases: the module's octets equal the reference's UTF-8,
 // or it declines (the reference writes that message); a difference stops it.
 // Results: docs/PERFORMANCE.md "A format engine in WebAssembly".
-import { bodyKind, headerValue, parseContentType, type HttpMessage } from "../src/n32f/message.ts";
+import { hasJsonContentType, type HttpMessage } from "../src/n32f/message.ts";
 import type { ReformatOptions } from "../src/n32f/reformat.ts";
 import { reformatReferenceText } from "../src/n32f/text/reformat-text.ts";
 import { reformatWasm } from "../src/n32f/wasm/reformat-wasm.ts";
@@ -33,11 +33,7 @@ function referenceOctets(msg: HttpMessage, opts: ReformatOptions): number {
   return t.plaintext ? n + scratch.write(t.plaintext, n, "utf8") : n;
 }
 
-const isJsonBody = (m: HttpMessage): boolean => {
-  const ct = headerValue(m, "content-type");
-  const parsed = ct === undefined ? null : parseContentType(ct);
-  return !!m.body && m.body.byteLength > 0 && !!parsed && bodyKind(parsed.mediaType) === "json";
-};
+const isJsonBody = (m: HttpMessage): boolean => !!m.body && m.body.byteLength > 0 && hasJsonContentType(m);
 
 // ------------------------------------------------------------------------------------------------ checks
 

@@ -108,6 +108,13 @@ export function bodyKind(mediaType: string): BodyKind | null {
   return null;
 }
 
+/** Whether the message's content-type names a JSON media type (bodyKind "json"); false without one. */
+export function hasJsonContentType(msg: HttpMessage): boolean {
+  const ct = headerValue(msg, "content-type");
+  const parsed = ct === undefined ? null : parseContentType(ct);
+  return parsed !== null && bodyKind(parsed.mediaType) === "json";
+}
+
 /** First value of a header (names are lowercase in HttpMessage). */
 export function headerValue(msg: HttpMessage, name: string): string | undefined {
   for (const [n, v] of msg.headers) if (n === name) return v;

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
 import type { HttpMethod, MetaData, ProtectionPolicy } from "../../src/model/n32.ts";
-import { bodyKind, parseContentType, type HttpMessage } from "../../src/n32f/message.ts";
+import { hasJsonContentType, type HttpMessage } from "../../src/n32f/message.ts";
 import { buildEffectivePolicy, type EffectivePolicy } from "../../src/n32f/policy.ts";
 import { reconstruct } from "../../src/n32f/reconstruct.ts";
 import { reformatReferenceText, reformatText, type PrinsTexts } from "../../src/n32f/text/reformat-text.ts";
@@ -46,10 +46,7 @@ function fixturePolicy(fx: Fixture): EffectivePolicy {
   return buildEffectivePolicy({ defaults: defaults as ProtectionPolicy, local: partsPolicy(fx) });
 }
 
-const isJson = (fx: Fixture) => {
-  const ct = parseContentType(fx.message.headers.find(([n]) => n === "content-type")?.[1] ?? "");
-  return ct !== null && bodyKind(ct.mediaType) === "json";
-};
+const isJson = (fx: Fixture) => hasJsonContentType(fx.message);
 
 describe("text engine = reference on the message fixtures", () => {
   for (const fx of loadFixtures()) {

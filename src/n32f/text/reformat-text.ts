@@ -11,7 +11,7 @@
 // encBlockIndex or a name with escapes other than JSON.stringify's, a repeated or all-digit name in the root or a
 // split container, more than 256 members there, or an encrypted root).
 import type { MessageIes } from "../policy.ts";
-import { bodyKind, headerValue, parseContentType, type HttpMessage } from "../message.ts";
+import { hasJsonContentType, type HttpMessage } from "../message.ts";
 import { appendToken, isIndexToken } from "../pointer.ts";
 import { reformat, reformatHead, type ReformatOptions } from "../reformat.ts";
 import { JsonScanner, Members, UNSCANNABLE } from "./scan.ts";
@@ -43,9 +43,7 @@ export function reformatText(msg: HttpMessage, opts: ReformatOptions): PrinsText
   const body = msg.body;
   let text: string | undefined;
   if (body && body.byteLength > 0) {
-    const ct = headerValue(msg, "content-type");
-    const parsed = ct === undefined ? null : parseContentType(ct);
-    if (!parsed || bodyKind(parsed.mediaType) !== "json") return reformatReferenceText(msg, opts);
+    if (!hasJsonContentType(msg)) return reformatReferenceText(msg, opts);
     try {
       text = UTF8.decode(body);
     } catch {

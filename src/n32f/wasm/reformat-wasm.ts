@@ -9,7 +9,7 @@
 //
 // Synchronous and not re-entrant: one module instance and one output buffer per thread (each worker has its own).
 import type { HttpMessage } from "../message.ts";
-import { bodyKind, headerValue, parseContentType } from "../message.ts";
+import { hasJsonContentType } from "../message.ts";
 import type { MessageIes } from "../policy.ts";
 import { reformatHead, type ReformatOptions } from "../reformat.ts";
 import { PAYLOAD_WASM_BASE64 } from "./payload.gen.ts";
@@ -149,9 +149,7 @@ export function reformatWasm(msg: HttpMessage, opts: ReformatOptions): PrinsByte
   if (!body || body.byteLength === 0) return null;
   const w = payloadModule();
   if (body.byteLength > w.maxIn) return null;
-  const ct = headerValue(msg, "content-type");
-  const parsed = ct === undefined ? null : parseContentType(ct);
-  if (!parsed || bodyKind(parsed.mediaType) !== "json") return null;
+  if (!hasJsonContentType(msg)) return null;
   // reformat() checks the head before the body, so an error here is the reference's own
   const head = reformatHead(msg, opts);
   if (!writePolicy(w, head.plan)) return null;
