@@ -41,6 +41,7 @@ import {
   oursTextProtect,
   oursRefProtect,
   oursOpen,
+  oursRefOpen,
   joseProtect,
   joseOpen,
   floorFor,
@@ -227,7 +228,7 @@ async function bench(c: Case): Promise<CaseResult> {
   const p = await pairFor(c);
   const floor = floorFor(messageAsJson(c));
   const roundTrip = () => oursOpen(c, p, oursProtect(c, p));
-  const refRoundTrip = () => oursOpen(c, p, oursRefProtect(c, p));
+  const refRoundTrip = () => oursRefOpen(c, p, oursRefProtect(c, p));
   const joseRoundTrip = async () => joseOpen(c, p, await joseProtect(c, p));
   // warm-up (JIT, caches)
   timeSync(() => oursProtect(c, p), 100);

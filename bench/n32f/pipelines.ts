@@ -37,6 +37,7 @@ export const prinsRef = new PrinsEngine({
   defaults: defaults as ProtectionPolicy,
   riTrust: new TrustStore([], []),
   reformatEngine: "reference",
+  openEngine: "reference",
 });
 
 export interface Pair {
@@ -91,11 +92,15 @@ export const oursTextProtect = (c: Case, p: Pair): string => oursProtect(c, p, p
 /** The reference reformatting (reformat() + JSON.stringify). */
 export const oursRefProtect = (c: Case, p: Pair): string => oursProtect(c, p, prinsRef);
 
-export function oursOpen(c: Case, p: Pair, body: string): HttpMessage {
+/** Open as the SEPP does (`engine`: the default, the aad read by the WebAssembly module; or the reference). */
+export function oursOpen(c: Case, p: Pair, body: string, engine: PrinsEngine = prinsDefault): HttpMessage {
   const wire: unknown = JSON.parse(body);
-  if (c.message.kind === "request") return prins.openRequest(wire, p.receiverStore).message;
-  return prins.openResponse(p.receiver, wire, c.request!);
+  if (c.message.kind === "request") return engine.openRequest(wire, p.receiverStore).message;
+  return engine.openResponse(p.receiver, wire, c.request!);
 }
+
+/** Open with the reference steps alone (JSON.parse of the aad, reconstruct, JSON.stringify). */
+export const oursRefOpen = (c: Case, p: Pair, body: string): HttpMessage => oursOpen(c, p, body, prinsRef);
 
 export async function joseProtect(c: Case, p: Pair): Promise<string> {
   const ctx = p.sender;

@@ -25,15 +25,15 @@ import { openJwe, parseCipherBlock, parseJwe, protectJwe, type ParsedJwe, type P
 import type { HttpMessage } from "./message.ts";
 import { verifyModifications } from "./modifications.ts";
 import { buildEffectivePolicy, modificationRules, type EffectivePolicy } from "./policy.ts";
+import { authorizedIpxIdOf, receivedIds, receivedMessageId } from "./metadata.ts";
 import { reconstruct } from "./reconstruct.ts";
 import { riKeysOf, type RiTrust } from "./ri-keys.ts";
 import { reformatReferenceText, reformatText } from "./text/reformat-text.ts";
+import { type AadRead, aadBlock, loadOpenWasm, readAadWasm, rebuildWasm } from "./wasm/open-wasm.ts";
 import { loadPayloadWasm, reformatWasm } from "./wasm/reformat-wasm.ts";
 
 const EMPTY = new Uint8Array(0);
 const UTF8 = new TextDecoder();
-const MESSAGE_ID_RE = /^[\x20-\x7e]{1,64}$/; // P3: a receiver accepts 1..64 printable characters
-const CONTEXT_ID_RE = /^[0-9A-Fa-f]{16}$/;
 const EMPTY_POLICY: ProtectionPolicy = { apiIeMappingList: [] };
 
 export interface PrinsEngineOptions {
@@ -51,6 +51,12 @@ export interface PrinsEngineOptions {
    * docs/PERFORMANCE.md "A format engine in WebAssembly".
    */
   reformatEngine?: "wasm" | "text" | "reference";
+  /**
+   * How a received aad becomes the NF message, identical whichever: "wasm" (default) by the WebAssembly module where
+   * it vouches for the aad (src/n32f/wasm/open-wasm.ts), the reference for the rest; "reference" = JSON.parse of the
+   * aad, reconstruct() and JSON.stringify.
+   */
+  openEngine?: "wasm" | "reference";
   now?: () => number;
 }
 
@@ -100,9 +106,14 @@ export class PrinsEngine {
   readonly #opts: PrinsEngineOptions;
   readonly #policies = new WeakMap<object, Policies>();
 
+  readonly #openWasm: boolean;
+
   constructor(opts: PrinsEngineOptions) {
     this.#opts = opts;
-    if ((opts.reformatEngine ?? "wasm") === "wasm") loadPayloadWasm(); // a module that cannot load shows at start
+    this.#openWasm = (opts.openEngine ?? "wasm") === "wasm";
+    // a module that cannot load, or that the platform runs wrongly, shows at start
+    if ((opts.reformatEngine ?? "wasm") === "wasm" || this.#openWasm) loadPayloadWasm();
+    if (this.#openWasm) loadOpenWasm();
   }
 
   /** The effective policies of a context's association, built once (P4: per-peer policies only add protection). */
@@ -215,7 +226,7 @@ export class PrinsEngine {
    * Context lookup by metaData.n32fContextId (our own ID), then P2/P1 checks, RI modifications (P5), reconstruction.
    */
   openRequest(body: unknown, contexts: N32fContextStore): OpenedRequest {
-    const { parsed, block, modificationsBlock, tagB64 } = this.#parseOuter(body, "N32fReformattedReqMsg");
+    const { parsed, block, modificationsBlock, tagB64, fast } = this.#parseOuter(body, "N32fReformattedReqMsg");
     const ctxId = block.metaData!.n32fContextId;
     const ctx = contexts.get(ctxId);
     const messageId = block.metaData!.messageId;
@@ -228,28 +239,22 @@ export class PrinsEngine {
       block,
       modificationsBlock,
       undefined,
+      fast,
     );
     return { ctx, message, messageId, authorizedIpxId, modifications };
   }
 
   /** cSEPP: verify the N32fReformattedRspMsg answering our request `req` on `ctx` and rebuild the NF response. */
   openResponse(ctx: N32fContext, body: unknown, req: RequestRef): HttpMessage {
-    const { parsed, block, modificationsBlock, tagB64 } = this.#parseOuter(body, "N32fReformattedRspMsg");
+    const { parsed, block, modificationsBlock, tagB64, fast } = this.#parseOuter(body, "N32fReformattedRspMsg");
     const md = block.metaData!;
     if (md.n32fContextId.toLowerCase() !== ctx.localContextId.toLowerCase())
       throw new N32fError("CONTEXT_NOT_FOUND", "response for another N32-f context", {
         n32fContextId: md.n32fContextId,
         messageId: md.messageId,
       });
-    const { message } = this.#open(ctx, "response", parsed, tagB64, block, modificationsBlock, req);
-    // Only after verification: the response must repeat our messageId (P3).
-    if (md.messageId !== req.messageId)
-      throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "response messageId differs from the request's", {
-        failureReason: "INVALID_HTTP_HEADER",
-        attribute: "/metaData/messageId",
-        messageId: req.messageId,
-        n32fContextId: ctx.localContextId,
-      });
+    const { message } = this.#open(ctx, "response", parsed, tagB64, block, modificationsBlock, req, fast);
+    answersRequest(md.messageId, req, ctx);
     return message;
   }
 
@@ -261,6 +266,7 @@ export class PrinsEngine {
     tagB64: string;
     block: DataToIntegrityProtectBlock;
     modificationsBlock: unknown[] | undefined;
+    fast: AadRead | null;
   } {
     const outer = validateBody(schema, body);
     if (outer) {
@@ -277,8 +283,11 @@ export class PrinsEngine {
     const msg = body as N32fReformattedReqMsg;
     const parsed = parseJwe(msg.reformattedData);
     let block: DataToIntegrityProtectBlock;
+    // the module reads the aad where it vouches for it (the head is then all that is parsed here); not with RI
+    // modifications, which patch the whole block (P5)
+    const fast = this.#openWasm && msg.modificationsBlock === undefined ? readAadWasm(parsed.aad) : null;
     try {
-      block = JSON.parse(asBuffer(parsed.aad).toString("utf8")); // at once: parsed.aad is a reused buffer
+      block = fast ? fast.head : JSON.parse(asBuffer(parsed.aad).toString("utf8")); // at once: a reused buffer
     } catch {
       throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "aad is not JSON", {
         failureReason: "INVALID_JSON_POINTER",
@@ -286,21 +295,14 @@ export class PrinsEngine {
       });
     }
     // Only the context ID is read before the AEAD verifies, and only after its pattern is checked.
-    const md = (block as { metaData?: { n32fContextId?: unknown; messageId?: unknown } } | null)?.metaData;
-    const messageId = typeof md?.messageId === "string" && MESSAGE_ID_RE.test(md.messageId) ? md.messageId : undefined;
-    if (
-      !md ||
-      typeof md.n32fContextId !== "string" ||
-      !CONTEXT_ID_RE.test(md.n32fContextId) ||
-      messageId === undefined
-    ) {
+    if (!receivedIds(block)) {
       throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "metaData missing or invalid", {
         failureReason: "INVALID_JSON_POINTER",
         attribute: "/metaData",
-        messageId,
+        messageId: receivedMessageId(block),
       });
     }
-    return { parsed, tagB64: msg.reformattedData.tag ?? "", block, modificationsBlock: msg.modificationsBlock };
+    return { parsed, tagB64: msg.reformattedData.tag ?? "", block, modificationsBlock: msg.modificationsBlock, fast };
   }
 
   #open(
@@ -311,58 +313,23 @@ export class PrinsEngine {
     block: DataToIntegrityProtectBlock,
     modificationsBlock: unknown[] | undefined,
     req: RequestRef | undefined,
+    fast: AadRead | null,
   ): { message: HttpMessage; authorizedIpxId: string | null; modifications: number } {
     const messageId = block.metaData!.messageId;
     try {
       if (ctx.state !== "active") throw new N32fError("CONTEXT_NOT_FOUND", "N32-f context not active");
       const { plaintext } = openJwe(ctx, kind, parsed);
-      let dataToEncrypt: unknown[];
       try {
-        dataToEncrypt = parseCipherBlock(plaintext);
+        if (fast) {
+          const r = rebuildWasm(fast, plaintext, kind);
+          if (r) return { ...r, modifications: 0 };
+          // declined after the AEAD: the reference steps on the whole aad and the same plaintext
+          return this.#finish(ctx, kind, plaintext, tagB64, aadBlock(fast), modificationsBlock, req);
+        }
+        return this.#finish(ctx, kind, plaintext, tagB64, block, modificationsBlock, req);
       } finally {
         plaintext.fill(0);
       }
-      const invalid = validateReceivedBlock("DataToIntegrityProtectBlock", block);
-      if (invalid)
-        throw new N32fError(
-          "MESSAGE_RECONSTRUCTION_FAILED",
-          `aad invalid at ${invalid[0]!.param}: ${invalid[0]!.reason}`,
-          {
-            failureReason: "INVALID_JSON_POINTER",
-            attribute: invalid[0]!.param,
-          },
-        );
-      const raw = block.metaData!.authorizedIpxId as unknown;
-      const authorizedIpxId =
-        typeof raw === "string" && raw !== "" && raw.toUpperCase() !== "NULL" ? raw.toLowerCase() : null;
-      let patched = block;
-      const mods = modificationsBlock?.length ?? 0;
-      if (mods > 0) {
-        const pol = this.policiesOf(ctx);
-        // The rules of the API the message belongs to: its own request line, or that of the request it answers.
-        const rl = block.requestLine ?? req;
-        patched = verifyModifications({
-          block,
-          jweTag: tagB64,
-          modificationsBlock,
-          riKeys: riKeysOf(ctx.association, this.#opts.riTrust),
-          policyRules: (side) =>
-            rl
-              ? modificationRules(
-                  side === "peer" ? pol.peerMods : pol.ownMods,
-                  kind,
-                  rl.method,
-                  rl.path,
-                  req?.callbackType,
-                )
-              : [],
-          authorizedIpxId: raw as string | null,
-          kind,
-          now: (this.#opts.now ?? Date.now)(),
-        });
-      }
-      const message = reconstruct(patched, dataToEncrypt, { expect: kind });
-      return { message, authorizedIpxId, modifications: mods };
     } catch (e) {
       if (e instanceof N32fError) {
         e.messageId ??= messageId;
@@ -371,4 +338,68 @@ export class PrinsEngine {
       throw e;
     }
   }
+
+  /** The steps after the AEAD (TS 33.501 13.2.4.7): plaintext, block schema (P10), RI modifications (P5), reconstruction. */
+  #finish(
+    ctx: N32fContext,
+    kind: N32fMessageKind,
+    plaintext: Uint8Array,
+    tagB64: string,
+    block: DataToIntegrityProtectBlock,
+    modificationsBlock: unknown[] | undefined,
+    req: RequestRef | undefined,
+  ): { message: HttpMessage; authorizedIpxId: string | null; modifications: number } {
+    const dataToEncrypt = parseCipherBlock(plaintext);
+    const invalid = validateReceivedBlock("DataToIntegrityProtectBlock", block);
+    if (invalid)
+      throw new N32fError(
+        "MESSAGE_RECONSTRUCTION_FAILED",
+        `aad invalid at ${invalid[0]!.param}: ${invalid[0]!.reason}`,
+        {
+          failureReason: "INVALID_JSON_POINTER",
+          attribute: invalid[0]!.param,
+        },
+      );
+    const raw = block.metaData!.authorizedIpxId as unknown;
+    const authorizedIpxId = authorizedIpxIdOf(block);
+    let patched = block;
+    const mods = modificationsBlock?.length ?? 0;
+    if (mods > 0) {
+      const pol = this.policiesOf(ctx);
+      // The rules of the API the message belongs to: its own request line, or that of the request it answers.
+      const rl = block.requestLine ?? req;
+      patched = verifyModifications({
+        block,
+        jweTag: tagB64,
+        modificationsBlock,
+        riKeys: riKeysOf(ctx.association, this.#opts.riTrust),
+        policyRules: (side) =>
+          rl
+            ? modificationRules(
+                side === "peer" ? pol.peerMods : pol.ownMods,
+                kind,
+                rl.method,
+                rl.path,
+                req?.callbackType,
+              )
+            : [],
+        authorizedIpxId: raw as string | null,
+        kind,
+        now: (this.#opts.now ?? Date.now)(),
+      });
+    }
+    const message = reconstruct(patched, dataToEncrypt, { expect: kind });
+    return { message, authorizedIpxId, modifications: mods };
+  }
+}
+
+/** Only after verification: a response repeats the messageId of the request it answers (P3). */
+function answersRequest(messageId: string, req: RequestRef, ctx: N32fContext): void {
+  if (messageId !== req.messageId)
+    throw new N32fError("MESSAGE_RECONSTRUCTION_FAILED", "response messageId differs from the request's", {
+      failureReason: "INVALID_HTTP_HEADER",
+      attribute: "/metaData/messageId",
+      messageId: req.messageId,
+      n32fContextId: ctx.localContextId,
+    });
 }

@@ -19,6 +19,11 @@ import { MAX_QUERY_LENGTH, PATH_RE, QUERY_RE } from "./reformat.ts";
 export interface ReconstructOptions {
   /** the kind the caller expects (a request on n32f-process, a response in its 200); refused otherwise */
   expect?: "request" | "response";
+  /**
+   * One octet per dataToEncrypt element, set to 1 as a reference takes it (wasm/open-wasm.ts: which elements the head
+   * used, so that the body may not use them again). Used only when its length is dataToEncrypt's.
+   */
+  used?: Uint8Array;
 }
 
 const fail = (reason: FailureReason, attribute: string, detail: string): N32fError =>
@@ -45,8 +50,11 @@ const MAX_HEADER_NAME = N32_LIMITS.maxHeaderName; // one definition, shared with
 
 class Refs {
   private readonly used: Uint8Array;
-  constructor(private readonly values: readonly unknown[]) {
-    this.used = new Uint8Array(values.length);
+  constructor(
+    private readonly values: readonly unknown[],
+    used?: Uint8Array,
+  ) {
+    this.used = used && used.length === values.length ? used : new Uint8Array(values.length);
   }
   take(index: unknown, attribute: string): unknown {
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0)
@@ -153,7 +161,7 @@ export function reconstruct(
 ): HttpMessage {
   if (!isPlainObject(block)) throw fail("INVALID_JSON_POINTER", "", "block is not an object");
   const b = block as Record<string, unknown>;
-  const refs = new Refs(Array.isArray(dataToEncrypt) ? dataToEncrypt : []);
+  const refs = new Refs(Array.isArray(dataToEncrypt) ? dataToEncrypt : [], opts.used);
   const hasReq = b.requestLine !== undefined;
   const hasStatus = b.statusLine !== undefined;
   if (hasReq && hasStatus)

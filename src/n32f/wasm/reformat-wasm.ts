@@ -7,66 +7,14 @@
 // bodies over 64 KiB, a policy it cannot hold, any text it declines (see payload.ts), a trap — returns null, and the
 // engine writes that message with the reference, which then answers or refuses as it always did.
 //
-// Synchronous and not re-entrant: one module instance and one output buffer per thread (each worker has its own).
+// Synchronous and not re-entrant: one module instance (module.ts) and one output buffer per thread (each worker has its own).
 import type { HttpMessage } from "../message.ts";
 import { hasJsonContentType } from "../message.ts";
 import type { MessageIes } from "../policy.ts";
 import { reformatHead, type ReformatOptions } from "../reformat.ts";
-import { PAYLOAD_WASM_BASE64 } from "./payload.gen.ts";
+import { type Instance, payloadModule } from "./module.ts";
 
-interface PayloadExports {
-  memory: WebAssembly.Memory;
-  payload(len: number, policyLen: number, first: number): number;
-  plaintextLength(): number;
-  outLength(): number;
-  IN: WebAssembly.Global;
-  MAX_IN: WebAssembly.Global;
-  POL: WebAssembly.Global;
-  MAX_POL: WebAssembly.Global;
-  OUT: WebAssembly.Global;
-  PT: WebAssembly.Global;
-}
-
-/** The module's exports and its layout, instantiated at the first use in this thread. */
-interface Instance {
-  x: PayloadExports;
-  mem: Buffer;
-  in: number;
-  maxIn: number;
-  pol: number;
-  maxPol: number;
-  out: number;
-  pt: number;
-}
-let instance: Instance | null = null;
-function payloadModule(): Instance {
-  if (instance) return instance;
-  const m = new WebAssembly.Module(Buffer.from(PAYLOAD_WASM_BASE64, "base64"));
-  const x = new WebAssembly.Instance(m, {
-    env: {
-      // AssemblyScript's abort(): the module is built with --noAssert and calls none; a call is a trap like any other
-      abort() {
-        throw new Error("payload.wasm abort");
-      },
-    },
-  }).exports as unknown as PayloadExports;
-  instance = {
-    x,
-    mem: Buffer.from(x.memory.buffer),
-    in: x.IN.value,
-    maxIn: x.MAX_IN.value,
-    pol: x.POL.value,
-    maxPol: x.MAX_POL.value,
-    out: x.OUT.value,
-    pt: x.PT.value,
-  };
-  return instance;
-}
-
-/** The module's linear memory (tests: what stays in it after a message). */
-export function payloadWasmMemory(): ArrayBuffer {
-  return payloadModule().x.memory.buffer;
-}
+export { payloadWasmMemory } from "./module.ts";
 
 /** The aad and plaintext octets; views into a buffer the next call overwrites (use them at once). */
 export interface PrinsBytes {

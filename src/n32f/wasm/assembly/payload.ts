@@ -14,217 +14,19 @@
 // JavaScript exception), so a fault here cannot reach the SEPP's heap, keys or TLS state; one artifact serves x64
 // and arm64. Hand-written because no library writes P3 entries from member spans.
 //
-// Linear memory (no allocation, globals only): the body at IN; the policy at POL as entries [length: u8][JSON
-// pointer]; the path being built at PATH; (hash, start, end) of the names of the objects being read at NAMES; the
-// payload entries at OUT; the plaintext elements at PT; AssemblyScript's static data from DATA (gen-wasm.ts passes
-// it as --memoryBase).
+// The strict reader and the memory layout are json.ts's; the policy is at POL as entries [length: u8][JSON pointer].
 
-export const IN: i32 = 0;
-export const MAX_IN: i32 = 1 << 16;
-export const POL: i32 = MAX_IN;
-export const MAX_POL: i32 = 8192;
-const PATH: i32 = POL + MAX_POL;
-const MAX_PATH: i32 = 4096;
-const NAMES: i32 = PATH + 8192;
-export const OUT: i32 = 1 << 17;
-export const PT: i32 = OUT + (1 << 17);
-const PT_END: i32 = PT + (1 << 16);
-const MAX_DEPTH: i32 = 256;
-const MAX_NAMES: i32 = 256;
+import { IN, MAX_IN, MAX_POL, MAX_PATH, NAMES, OUT, PATH, POL, PT, PT_END, MAX_DEPTH, S_ENC, b, cp, n, names, nameOk, refsMode, str, val } from "./json";
+
+export { IN, MAX_IN, POL, MAX_POL, OUT, PT };
+
 // the longest fixed text of an entry: "," {"iePath":" ","ieValueLocation":"BODY","value": {"encBlockIndex": 10 digits } }
 const ENTRY_FIXED: i32 = 1 + 11 + 35 + 17 + 10 + 2;
 
-let n: i32 = 0;
 let polLen: i32 = 0;
 let out: i32 = 0;
 let pt: i32 = 0;
 let encIndex: i32 = 0;
-let names: i32 = 0;
-
-// @ts-expect-error: decorator
-@inline
-function b(i: i32): u32 {
-  return load<u8>(i);
-}
-
-// @ts-expect-error: decorator
-@inline
-function cp(dst: i32, src: i32, len: i32): void {
-  let k = 0;
-  for (; k + 8 <= len; k += 8) store<u64>(dst + k, load<u64>(src + k));
-  for (; k < len; k++) store<u8>(dst + k, load<u8>(src + k));
-}
-
-@inline
-function lowerHex(c: u32): bool {
-  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
-}
-
-/**
- * A string at `i` (its opening quote): the index after it, or -1. UTF-8 is checked (RFC 3629). In a value, the escapes
- * JSON.stringify writes itself are kept — \" \\ \b \f \n \r \t and \u00xx (lower-case hex) below 0x20 without a
- * short form; any other escape (\/, \u0041, upper-case hex, surrogates) is not its text: -1. A name (`isName`) has
- * none: its octets are compared with the policy's pointers as they stand.
- */
-function str(i: i32, isName: bool): i32 {
-  i++;
-  while (i < n) {
-    const c = b(i);
-    if (c == 34) return i + 1;
-    if (c < 0x20) return -1;
-    if (c == 92) {
-      if (isName || i + 1 >= n) return -1;
-      const e = b(i + 1);
-      if (e == 34 || e == 92 || e == 98 || e == 102 || e == 110 || e == 114 || e == 116) {
-        i += 2;
-        continue;
-      }
-      if (e != 117 || i + 5 >= n) return -1;
-      // \u00xx with xx < 0x20, lower-case, and not one of the five with a short form (08 09 0a 0c 0d)
-      const h3 = b(i + 4);
-      const h4 = b(i + 5);
-      if (b(i + 2) != 48 || b(i + 3) != 48 || (h3 != 48 && h3 != 49) || !lowerHex(h4)) return -1;
-      const v: u32 = (h3 - 48) * 16 + (h4 <= 57 ? h4 - 48 : h4 - 87);
-      if (v == 8 || v == 9 || v == 10 || v == 12 || v == 13) return -1;
-      i += 6;
-      continue;
-    }
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    // RFC 3629: 2–4 octet sequences, no overlongs, no surrogates, at most U+10FFFF
-    let len = 0;
-    let min: u32 = 0;
-    let cp0: u32 = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp0 = c & 0x1f;
-      min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp0 = c & 0x0f;
-      min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp0 = c & 0x07;
-      min = 0x10000;
-    } else return -1;
-    if (i + len > n) return -1;
-    for (let k = 1; k < len; k++) {
-      const d = b(i + k);
-      if ((d & 0xc0) != 0x80) return -1;
-      cp0 = (cp0 << 6) | (d & 0x3f);
-    }
-    if (cp0 < min || cp0 > 0x10ffff || (cp0 >= 0xd800 && cp0 <= 0xdfff)) return -1;
-    i += len;
-  }
-  return -1;
-}
-
-/**
- * A number, when it is JSON.stringify's text of its value: at most 15 significant digits (every such decimal is the
- * shortest text of its double, DBL_DIG), no exponent, no fraction ending in 0, at least 1e-6 (below, it is written with
- * an exponent), not -0. Anything else: -1 (the reference).
- */
-function num(i: i32): i32 {
-  const from = i;
-  if (b(i) == 45) i++;
-  const digits = i;
-  if (i >= n) return -1;
-  const c = b(i);
-  if (c == 48) i++;
-  else if (c >= 49 && c <= 57) {
-    while (i < n && b(i) >= 48 && b(i) <= 57) i++;
-  } else return -1;
-  const zeroInt = i - digits == 1 && b(digits) == 48;
-  let significant = zeroInt ? 0 : i - digits;
-  if (i < n && b(i) == 46) {
-    i++;
-    const f = i;
-    while (i < n && b(i) >= 48 && b(i) <= 57) i++;
-    if (i == f || b(i - 1) == 48) return -1; // no digit, or a trailing 0 (1.50 is written 1.5)
-    let lead = 0;
-    if (zeroInt) while (b(f + lead) == 48) lead++;
-    if (lead > 5) return -1; // below 1e-6: 1e-7
-    significant += i - f - lead;
-  } else if (zeroInt && b(from) == 45) return -1; // -0 is written 0
-  if (i < n && (b(i) == 101 || b(i) == 69)) return -1; // exponents: the reference
-  if (significant > 15) return -1;
-  return i;
-}
-
-/** One value at `i`, no whitespace allowed: the index after it, or -1. */
-function val(i: i32, depth: i32): i32 {
-  if (i >= n) return -1;
-  const c = b(i);
-  if (c == 34) return str(i, false);
-  if (c == 123) {
-    if (depth >= MAX_DEPTH) return -1;
-    const base = names;
-    i++;
-    if (i < n && b(i) == 125) return i + 1;
-    while (true) {
-      if (i >= n || b(i) != 34) return -1;
-      const ns = i + 1;
-      i = str(i, true);
-      if (i < 0 || !nameOk(ns, i - 1, base)) return -1;
-      if (i >= n || b(i) != 58) return -1;
-      i = val(i + 1, depth + 1);
-      if (i < 0 || i >= n) return -1;
-      if (b(i) == 125) {
-        names = base;
-        return i + 1;
-      }
-      if (b(i) != 44) return -1;
-      i++;
-    }
-  }
-  if (c == 91) {
-    if (depth >= MAX_DEPTH) return -1;
-    i++;
-    if (i < n && b(i) == 93) return i + 1;
-    while (true) {
-      i = val(i, depth + 1);
-      if (i < 0 || i >= n) return -1;
-      if (b(i) == 93) return i + 1;
-      if (b(i) != 44) return -1;
-      i++;
-    }
-  }
-  if (c == 116) return i + 4 <= n && b(i + 1) == 114 && b(i + 2) == 117 && b(i + 3) == 101 ? i + 4 : -1;
-  if (c == 102)
-    return i + 5 <= n && b(i + 1) == 97 && b(i + 2) == 108 && b(i + 3) == 115 && b(i + 4) == 101 ? i + 5 : -1;
-  if (c == 110) return i + 4 <= n && b(i + 1) == 117 && b(i + 2) == 108 && b(i + 3) == 108 ? i + 4 : -1;
-  return num(i);
-}
-
-/** A member name [s, e) of the object whose names start at `base`: not all digits (JSON.parse would move it
- *  first), not one of the names before it (JSON.parse keeps the last), and at most 256 names per object. */
-function nameOk(s: i32, e: i32, base: i32): bool {
-  let digits = e > s;
-  let h: u32 = 2166136261;
-  for (let k = s; k < e; k++) {
-    const c = b(k);
-    if (c < 48 || c > 57) digits = false;
-    h = (h ^ c) * 16777619;
-  }
-  if (digits) return false;
-  // a body that already holds a member named encBlockIndex is refused by the reference (TS 33.501 5.9.3.2)
-  if (e - s == 13 && memory.compare(s, <i32>S_ENC + 2, 13) == 0) return false;
-  if ((names - base) / 12 >= MAX_NAMES || names + 12 > OUT) return false;
-  for (let q = base; q < names; q += 12) {
-    if (load<u32>(q) != h) continue;
-    const qs = load<i32>(q + 4);
-    const qe = load<i32>(q + 8);
-    if (qe - qs == e - s && memory.compare(qs, s, e - s) == 0) return false;
-  }
-  store<u32>(names, h);
-  store<i32>(names + 4, s);
-  store<i32>(names + 8, e);
-  names += 12;
-  return true;
-}
 
 /** 2: the path at PATH is an encrypted IE; 1: it leads to one (the container is split); 0: neither. */
 function policyOf(pathLen: i32): i32 {
@@ -256,7 +58,6 @@ const S_LOC = memory.data<u8>([
   34, 44, 34, 105, 101, 86, 97, 108, 117, 101, 76, 111, 99, 97, 116, 105, 111, 110, 34, 58, 34, 66, 79, 68, 89, 34, 44,
   34, 118, 97, 108, 117, 101, 34, 58,
 ]);
-const S_ENC = memory.data<u8>([123, 34, 101, 110, 99, 66, 108, 111, 99, 107, 73, 110, 100, 101, 120, 34, 58]); // {"encBlockIndex":
 
 function putInt(v: i32): void {
   if (v >= 10) putInt(v / 10);
@@ -358,6 +159,7 @@ export function payload(len: i32, pl: i32, first: i32): i32 {
   pt = PT;
   encIndex = first;
   names = NAMES;
+  refsMode = false;
   if (b(IN) != 123) return -1;
   // an encrypted root ("" in the policy) is the reference's
   for (let p = POL; p < POL + polLen; p += 1 + <i32>b(p)) if (b(p) == 0) return -1;
