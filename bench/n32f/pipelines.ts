@@ -1,5 +1,6 @@
 // bench/n32f/pipelines.ts — what bench:n32f times: a context pair per message, our engine (reference and text
 // reformatting), the jose pipeline, the floor and the format minimum (see bench/n32f.ts).
+import { parseN32fBody } from "../../src/n32f/frame.ts";
 import { createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
 import { FlattenedEncrypt, flattenedDecrypt } from "jose";
 import { SoftwareAeadEngine } from "../../hw/aead.ts";
@@ -94,7 +95,7 @@ export const oursRefProtect = (c: Case, p: Pair): string => oursProtect(c, p, pr
 
 /** Open as the SEPP does (`engine`: the default, the aad read by the WebAssembly module; or the reference). */
 export function oursOpen(c: Case, p: Pair, body: string, engine: PrinsEngine = prinsDefault): HttpMessage {
-  const wire: unknown = JSON.parse(body);
+  const wire: unknown = parseN32fBody(body); // as the SEPP reads it (JSON.parse but for our own frame)
   if (c.message.kind === "request") return engine.openRequest(wire, p.receiverStore).message;
   return engine.openResponse(p.receiver, wire, c.request!);
 }

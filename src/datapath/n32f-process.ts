@@ -7,6 +7,7 @@
 // message that cannot be processed: 403 ProblemDetailsMsgForwarding and n32f-error to the peer over N32-c. The
 // AEAD engine having lost the context's keys (a PKCS#11 token removed and back, hw/aead.ts AeadKeyError) is no
 // fault of the message: 503 with retry-after, so that the peer retries once the context is re-established.
+import { parseN32fBody } from "../n32f/frame.ts";
 import zlib from "node:zlib";
 import { AeadKeyError } from "../../hw/aead.ts";
 import type { PeerConfig } from "../config/schema/peers.ts";
@@ -159,7 +160,7 @@ export class N32fProcess {
         const raw = inflated.body;
         let body: unknown;
         try {
-          body = JSON.parse(asBuffer(raw).toString("utf8"));
+          body = parseN32fBody(asBuffer(raw).toString("utf8")); // JSON.parse, without it for our own frame
         } catch {
           return problemOut(problem(400, "MANDATORY_IE_INCORRECT", "body is not JSON"));
         }

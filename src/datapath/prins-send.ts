@@ -5,6 +5,7 @@
 // peer's N32-f pool (n32f-clients.ts, next hops by n32f-hops.ts, P11), and the answer is verified (openResponse; a failure is 502 and
 // an n32f-error to the peer) or, for a Roaming-Hub-originated error, handled by rh-answer.ts. A peer that lost our
 // context gets a new N32-c handshake (N32cService.renegotiate: one per-peer throttle with the n32f-error path).
+import { parseN32fBody } from "../n32f/frame.ts";
 import type { H2Response } from "../transport/h2client.ts";
 import { AeadKeyError } from "../../hw/aead.ts";
 import type { PeerConfig } from "../config/schema/peers.ts";
@@ -103,7 +104,7 @@ export class PrinsSend {
     if (rsp.status === 200) {
       let body: unknown;
       try {
-        body = JSON.parse(rsp.text());
+        body = parseN32fBody(rsp.text()); // JSON.parse, without it for our own frame
       } catch {
         return problemOut(
           problem(502, "UNSPECIFIED_NF_FAILURE", "the peer SEPP answered with a body that is not JSON"),

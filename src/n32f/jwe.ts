@@ -141,6 +141,16 @@ function decodeMember(s: string, into?: (n: number) => Buffer): Buffer | null {
   return bytes;
 }
 
+/** Whether `s` is canonical unpadded base64url, as decodeMember() accepts it (frame.ts; decoded into a scratch). */
+export function isJweMember(s: string): boolean {
+  return decodeMember(s, checkBuffer) !== null;
+}
+let checkScratch = Buffer.allocUnsafe(4 * 1024);
+function checkBuffer(n: number): Buffer {
+  if (checkScratch.length < n) checkScratch = Buffer.allocUnsafe(Math.max(n, checkScratch.length * 2));
+  return checkScratch;
+}
+
 /** The decoded aad of the last parseJwe() (the engine turns it into text at once; saves a 1-30 KB Buffer). */
 let aadScratch = Buffer.allocUnsafe(4 * 1024);
 function aadBuffer(n: number): Buffer {

@@ -1,6 +1,6 @@
 // src/n32f/wasm/module.ts — the WebAssembly module of the PRINS engine (assembly/: payload.ts the sending half, open.ts
 // the receiving half), instantiated once per thread at its first use; its exports and the layout of its memory.
-import { PAYLOAD_WASM_BASE64 } from "./payload.gen.ts";
+import { PAYLOAD_WASM_BASE64, PAYLOAD_WASM_SIMD_BASE64 } from "./payload.gen.ts";
 
 export interface PayloadExports {
   memory: WebAssembly.Memory;
@@ -38,10 +38,15 @@ export interface Instance {
   used: number;
 }
 let instance: Instance | null = null;
-export function payloadModule(): Instance {
-  if (instance) return instance;
-  const m = new WebAssembly.Module(Buffer.from(PAYLOAD_WASM_BASE64, "base64"));
-  const x = new WebAssembly.Instance(m, {
+let build: "simd" | "scalar" | null = null;
+
+/**
+ * The module's exports, of the SIMD build where the platform's WebAssembly has 128-bit SIMD (JavaScriptCore on x64
+ * and arm64 does), else of the scalar build; both from the same source (gen-wasm.ts), the same octets out.
+ */
+export function instantiate(which: "simd" | "scalar"): PayloadExports {
+  const bytes = Buffer.from(which === "simd" ? PAYLOAD_WASM_SIMD_BASE64 : PAYLOAD_WASM_BASE64, "base64");
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), {
     env: {
       // AssemblyScript's abort(): the module is built with --noAssert and calls none; a call is a trap like any other
       abort() {
@@ -49,6 +54,17 @@ export function payloadModule(): Instance {
       },
     },
   }).exports as unknown as PayloadExports;
+}
+
+/** Which build this thread runs ("simd" or "scalar"; null before the first use). */
+export function payloadWasmBuild(): "simd" | "scalar" | null {
+  return build;
+}
+
+export function payloadModule(): Instance {
+  if (instance) return instance;
+  build = WebAssembly.validate(Buffer.from(PAYLOAD_WASM_SIMD_BASE64, "base64")) ? "simd" : "scalar";
+  const x = instantiate(build);
   instance = {
     x,
     mem: Buffer.from(x.memory.buffer),

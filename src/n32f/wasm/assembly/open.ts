@@ -13,7 +13,7 @@
 // member order or spacing, escapes or numbers JSON.stringify would not write, "~", an all-digit or repeated name on
 // the way (setAt would merge or overwrite), a container opened again after another member, a reference out of range
 // or used twice, MULTIPART_BINARY, regions that would overflow.
-import { AUX, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, b, cp, n, nameOk, names, refs, refsEnd, refsMode, str, val } from "./json";
+import { AUX, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, S_IE, S_LOC, b, cp, eqs, n, nameOk, names, refs, refsEnd, refsMode, str, val } from "./json";
 
 // fields read by JavaScript (i32 at RES + 4k): see open-wasm.ts
 export const RES: i32 = AUX;
@@ -101,15 +101,15 @@ function payload(i: i32): i32 {
   i++;
   while (true) {
     if (entries + 24 > ENTRIES + 24 * MAX_ENTRIES) return -1;
-    i = lit(i, '{"iePath":"/');
-    if (i < 0) return -1;
+    if (!eqs(i, <i32>S_IE, 11) || i + 11 >= n || b(i + 11) != 47) return -1; // {"iePath":"/
+    i += 12;
     const ps = i - 1;
     i = str(i - 2, true);
     if (i < 0) return -1;
     const pe = i - 1;
     for (let k = ps; k < pe; k++) if (b(k) == 126) return -1; // "~": escaped tokens, the reference
-    i = lit(i, ',"ieValueLocation":"BODY","value":');
-    if (i < 0) return -1;
+    if (!eqs(i, <i32>S_LOC + 1, 34)) return -1; // ,"ieValueLocation":"BODY","value":
+    i += 34;
     const vs = i;
     const r0 = refs;
     i = val(i, 8);

@@ -16,7 +16,7 @@
 //
 // The strict reader and the memory layout are json.ts's; the policy is at POL as entries [length: u8][JSON pointer].
 
-import { IN, MAX_IN, MAX_POL, MAX_PATH, NAMES, OUT, PATH, POL, PT, PT_END, MAX_DEPTH, S_ENC, b, cp, n, names, nameOk, refsMode, str, val } from "./json";
+import { IN, MAX_IN, MAX_POL, MAX_PATH, NAMES, OUT, PATH, POL, PT, PT_END, MAX_DEPTH, S_ENC, S_IE, S_LOC, b, cp, n, names, nameOk, refsMode, str, val } from "./json";
 
 export { IN, MAX_IN, POL, MAX_POL, OUT, PT };
 
@@ -52,13 +52,6 @@ function policyOf(pathLen: i32): i32 {
 function put(c: u32): void {
   store<u8>(out++, c);
 }
-const S_IE = memory.data<u8>([123, 34, 105, 101, 80, 97, 116, 104, 34, 58, 34]); // {"iePath":"
-// ","ieValueLocation":"BODY","value":
-const S_LOC = memory.data<u8>([
-  34, 44, 34, 105, 101, 86, 97, 108, 117, 101, 76, 111, 99, 97, 116, 105, 111, 110, 34, 58, 34, 66, 79, 68, 89, 34, 44,
-  34, 118, 97, 108, 117, 101, 34, 58,
-]);
-
 function putInt(v: i32): void {
   if (v >= 10) putInt(v / 10);
   put(48 + (v % 10));
