@@ -39,10 +39,10 @@ describe("readFrame = JSON.parse", () => {
     expect(same(frame("x".repeat(20_000)))).toBe("frame");
   });
 
-  test("anything else is JSON.parse's", () => {
+  test("anything else is JSON.parse's; the frame's strings are JSON.parse's whatever they hold", () => {
     const f = frame();
     const aadAt = f.indexOf('"aad":"') + 7;
-    const cases: Array<[string, string, "json" | "error"]> = [
+    const cases: Array<[string, string, "frame" | "json" | "error"]> = [
       ["a space", f.replace('{"reformattedData"', '{ "reformattedData"'), "json"],
       ["trailing newline", `${f}\n`, "json"],
       [
@@ -53,8 +53,10 @@ describe("readFrame = JSON.parse", () => {
       ["a modificationsBlock", `${f.slice(0, -1)},"modificationsBlock":[]}`, "json"],
       ["an escape in the aad", `${f.slice(0, aadAt)}\\u0041${f.slice(aadAt + 1)}`, "json"],
       ["an escaped slash", `${f.slice(0, aadAt)}\\/${f.slice(aadAt + 1)}`, "json"],
-      ["padding", f.replace('","iv":"', '=","iv":"'), "json"],
-      ["+ in a member", `${f.slice(0, aadAt)}+${f.slice(aadAt + 1)}`, "json"],
+      // not base64url, but JSON.parse's value all the same (parseJwe refuses it, as it would JSON.parse's)
+      ["padding", f.replace('","iv":"', '=","iv":"'), "frame"],
+      ["+ in a member", `${f.slice(0, aadAt)}+${f.slice(aadAt + 1)}`, "frame"],
+      ["a non-ASCII character", `${f.slice(0, aadAt)}é${f.slice(aadAt + 1)}`, "frame"],
       ["a control character", `${f.slice(0, aadAt)}\u0001${f.slice(aadAt + 1)}`, "error"],
       ["a tab", `${f.slice(0, aadAt)}\t${f.slice(aadAt + 1)}`, "error"],
       ["cut short", f.slice(0, -1), "error"],

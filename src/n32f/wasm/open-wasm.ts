@@ -38,6 +38,7 @@ const R_HEAD_LENGTH = 0;
 const R_ENTRIES = 1;
 const MAX_ELEMENTS = 1024;
 const NONE: unknown[] = [];
+const PAYLOAD_MEMBER = Buffer.from('"payload":[', "latin1");
 
 let traps = 0;
 let rebuilt = 0;
@@ -78,6 +79,8 @@ export function loadOpenWasm(): void {
 export function readAadWasm(aad: Uint8Array): AadRead | null {
   const w = payloadModule();
   if (aad.byteLength === 0 || aad.byteLength > w.maxIn) return null; // OUT..OUT+64K (open.ts MAX_AAD)
+  // no body (a GET, most of SBI): nothing for the module to rebuild, the engine's one JSON.parse is all it takes
+  if (asBuffer(aad).indexOf(PAYLOAD_MEMBER) < 0) return null;
   w.mem.set(aad, w.out);
   let ok: number;
   try {
