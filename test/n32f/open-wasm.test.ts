@@ -15,6 +15,7 @@ import { hasJsonContentType, type HttpMessage } from "../../src/n32f/message.ts"
 import { buildEffectivePolicy, type EffectivePolicy } from "../../src/n32f/policy.ts";
 import { reformatReferenceText } from "../../src/n32f/text/reformat-text.ts";
 import { openWasmMessages, openWasmTraps } from "../../src/n32f/wasm/open-wasm.ts";
+import { payloadModule } from "../../src/n32f/wasm/module.ts";
 import { payloadWasmMemory, reformatWasm } from "../../src/n32f/wasm/reformat-wasm.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
 import { loadFixtures } from "../fixtures/messages/load.ts";
@@ -365,4 +366,44 @@ test("no clear value stays in the module's memory after a message", () => {
   // the aad (clear on the wire) holds q; the encrypted a and b/c must not be anywhere
   expect(mem.indexOf(`${secret}"`)).toBe(-1);
   expect(mem.indexOf(`${secret}2`)).toBe(-1);
+});
+
+test("nothing derived from clear values stays in the module's memory: names, lengths (also after a decline)", () => {
+  const aad = aadOf([entry("/a", '{"encBlockIndex":0}'), entry("/b", '{"encBlockIndex":1}')]);
+  const snapshot = (plaintext: string) => {
+    same(aad, plaintext);
+    return Buffer.from(payloadWasmMemory().slice(0)); // a copy
+  };
+  const pairs: Array<[string, string]> = [
+    [pt('{"SECRETaaaaaaaaaaaaaaaaQ1":1,"SECR":2}', "0"), pt('{"PRIVATEbbbbbbbbbbbbbbbZ2":1,"PRIV":2}', "0")],
+    [pt('"1234"', '"12345678"'), pt('"12345678"', '"1234"')],
+    [pt('{"x":1.0}', "0"), pt('{"yy":1.0}', "0")], // declined after the AEAD (1.0 is not canonical)
+  ];
+  for (const [a, b] of pairs) {
+    const first = snapshot(a);
+    const second = snapshot(b);
+    const at = first.findIndex((v, i) => v !== second[i]);
+    expect(at).toBe(-1);
+  }
+  // the sending half: names inside an encrypted IE
+  const o = { metaData: md, policy: randomPolicy };
+  reformatWasm(request('{"q":1,"a":{"SECRETaaaaaaaaaaaaaaaaQ1":1}}'), o);
+  const s1 = Buffer.from(payloadWasmMemory().slice(0));
+  reformatWasm(request('{"q":1,"a":{"PRIVATEbbbbbbbbbbbbbbbZ2":1}}'), o);
+  const s2 = Buffer.from(payloadWasmMemory().slice(0));
+  expect(s1.findIndex((v, i) => v !== s2[i])).toBe(-1);
+});
+
+test("names crafted alike (same first and last 8 octets, length) cost no whole compares", () => {
+  const w = payloadModule();
+  const names = Array.from(
+    { length: 256 },
+    (_, i) => `"AAAAAAAA${i.toString(16).padStart(4, "0").repeat(20)}BBBBBBBB":0`,
+  );
+  const aad = aadOf([entry("/a", `{${names.join(",")}}`)]);
+  const bytes = utf8.encode(aad);
+  w.mem.set(bytes, w.out);
+  expect(w.x.aad(bytes.length)).toBe(1);
+  expect(w.x.comparedOctets()).toBeLessThan(1000); // a first-and-last digest compared ~7.8 M octets here
+  w.x.wipe();
 });

@@ -10,6 +10,8 @@ export interface PayloadExports {
   aad(len: number): number;
   body(ptLen: number, headElems: number): number;
   bodyLength(): number;
+  wipe(): void;
+  comparedOctets(): number;
   IN: WebAssembly.Global;
   MAX_IN: WebAssembly.Global;
   POL: WebAssembly.Global;

@@ -120,6 +120,7 @@ export function rebuildWasm(
     if (plaintext.length <= w.ptEnd - w.pt) w.mem.fill(0, w.pt, w.pt + plaintext.length);
     const written = Math.max(0, Math.min(w.x.bodyLength(), w.maxIn));
     if (written > 0) w.mem.fill(0, w.in, w.in + written);
+    w.x.wipe(); // the names read in the elements, the elements' bounds
   }
 }
 

@@ -140,5 +140,6 @@ export function reformatWasm(msg: HttpMessage, opts: ReformatOptions): PrinsByte
     w.mem.fill(0, w.in, w.in + body.byteLength);
     if (outLen > 0) w.mem.fill(0, w.out, w.out + outLen);
     if (ptLen > 0) w.mem.fill(0, w.pt, w.pt + ptLen);
+    w.x.wipe(); // the digests and offsets of the names read (also inside encrypted IEs)
   }
 }

@@ -29,6 +29,11 @@ export const AUX: i32 = OUT + (1 << 16);
 /** The end (exclusive) of the text being read, and the top of the name stack at NAMES. */
 export let n: i32 = 0;
 export let names: i32 = 0;
+/** The highest the name stack reached since the last wipe(): what names of a clear value left in memory. */
+export let namesHigh: i32 = NAMES;
+/** Octets compared whole by nameOk() in the text being read (reset by each entry point), and their bound. */
+export let compared: i32 = 0;
+const MAX_COMPARED: i32 = 1 << 14;
 /** Receiving: an object {"encBlockIndex":N} in a value is a reference, kept at refs (start, end, N) up to refsEnd. */
 export let refsMode: bool = false;
 export let refs: i32 = 0;
@@ -221,11 +226,12 @@ export function nameOk(s: i32, e: i32, base: i32): bool {
     while (k < e && b(k) >= 48 && b(k) <= 57) k++;
     if (k == e) return false;
   }
-  // a 32-bit digest of the first and last 8 octets and the length (a filter: equal names are then compared whole)
-  let x: u64 = 0;
-  if (len >= 8) x = load<u64>(s) ^ (load<u64>(e - 8) * 0x9e3779b97f4a7c15);
-  else if (len > 0) x = load<u64>(s) & ((<u64>1 << (<u64>len << 3)) - 1);
-  x = (x ^ <u64>len) * 0xff51afd7ed558ccd;
+  // a 32-bit digest of every octet, 8 at a time (a filter: names of equal digest are then compared whole)
+  let x: u64 = <u64>len * 0x9e3779b97f4a7c15;
+  let k = s;
+  for (; k + 8 <= e; k += 8) x = rotl<u64>((x ^ load<u64>(k)) * 0xff51afd7ed558ccd, 29);
+  if (k < e) x = rotl<u64>((x ^ (load<u64>(k) & ((<u64>1 << (<u64>(e - k) << 3)) - 1))) * 0xff51afd7ed558ccd, 29);
+  x = (x ^ (x >> 32)) * 0xc4ceb9fe1a85ec53;
   const h = <u32>(x >> 32) ^ <u32>x;
   // a body that already holds a member named encBlockIndex is refused by the reference (TS 33.501 5.9.3.2)
   if (e - s == 13 && memory.compare(s, <i32>S_ENC + 2, 13) == 0) return false;
@@ -234,12 +240,18 @@ export function nameOk(s: i32, e: i32, base: i32): bool {
     if (load<u32>(q) != h) continue;
     const qs = load<i32>(q + 4);
     const qe = load<i32>(q + 8);
-    if (qe - qs == e - s && memory.compare(qs, s, e - s) == 0) return false;
+    if (qe - qs != len) continue;
+    // a digest is no defence against names crafted to share it: whole compares are bounded per text (linear work),
+    // beyond that the text is the reference's
+    compared += len;
+    if (compared > MAX_COMPARED) return false;
+    if (memory.compare(qs, s, len) == 0) return false;
   }
   store<u32>(names, h);
   store<i32>(names + 4, s);
   store<i32>(names + 8, e);
   names += 12;
+  if (names > namesHigh) namesHigh = names;
   return true;
 }
 

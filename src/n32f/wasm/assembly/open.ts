@@ -13,7 +13,7 @@
 // member order or spacing, escapes or numbers JSON.stringify would not write, "~", an all-digit or repeated name on
 // the way (setAt would merge or overwrite), a container opened again after another member, a reference out of range
 // or used twice, MULTIPART_BINARY, regions that would overflow.
-import { AUX, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, S_IE, S_LOC, b, cp, eqs, n, nameOk, names, refs, refsEnd, refsMode, str, val } from "./json";
+import { AUX, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, S_IE, S_LOC, b, compared, cp, eqs, n, nameOk, names, namesHigh, refs, refsEnd, refsMode, str, val } from "./json";
 
 // fields read by JavaScript (i32 at RES + 4k): see open-wasm.ts
 export const RES: i32 = AUX;
@@ -59,6 +59,7 @@ export function aad(len: i32): i32 {
 function read(s: i32, e: i32): i32 {
   n = e;
   names = NAMES;
+  compared = 0;
   refsMode = true;
   refs = PATH;
   refsEnd = PATH + 8192;
@@ -149,6 +150,7 @@ function elements(len: i32): bool {
   n = PT + len;
   names = NAMES;
   refsMode = false;
+  compared = 0;
   let i = lit(PT, '{"dataToEncrypt":[');
   if (i < 0) return false;
   if (i < n && b(i) == 93) return lit(i, "]}") == n;
@@ -199,6 +201,7 @@ export function body(ptLen: i32, headElems: i32): i32 {
   if (count <= 0) return -1;
   o = IN;
   names = NAMES;
+  compared = 0;
   put(123);
   let depth = 0; // open containers below the root
   store<i32>(STACK + 8, names);
@@ -276,4 +279,22 @@ export function body(ptLen: i32, headElems: i32): i32 {
 /** Octets written at IN by the last body(), also when it declined (JavaScript wipes them). */
 export function bodyLength(): i32 {
   return o - IN;
+}
+
+/**
+ * Zeroes what the last message left that derives from clear values: the names stack (digests and offsets of the
+ * names read, also inside encrypted values), the plaintext's element table and the references' use. JavaScript calls
+ * it after each message of either half (the texts themselves, at IN, OUT and PT, it wipes itself).
+ */
+export function wipe(): void {
+  memory.fill(NAMES, 0, namesHigh - NAMES);
+  namesHigh = NAMES;
+  memory.fill(ELEMS, 0, 8 * elems);
+  memory.fill(USED, 0, elems);
+  elems = 0;
+}
+
+/** Octets nameOk() compared whole while reading the last text (tests: the bound on crafted names). */
+export function comparedOctets(): i32 {
+  return compared;
 }
