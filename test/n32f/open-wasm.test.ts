@@ -212,6 +212,19 @@ describe("wasm open = reference on crafted aads (what a peer could send)", () =>
     ["no content-type: JSON", aadOf([entry("/a", "1")], `"metaData":${MD},${REQUEST_LINE}`), "", "wasm"],
     // the reference's, by the module's rules
     ["a container opened again", aadOf([entry("/a/x", "1"), entry("/b", "2"), entry("/a/y", "3")]), "", "reference"],
+    [
+      "deeper: a container opened again",
+      aadOf([entry("/r/a/x", "1"), entry("/r/b/y", "2"), entry("/r/a/z", "3")]),
+      "",
+      "reference",
+    ],
+    ["a name repeated after a nested object in a value", aadOf([entry("/a", '{"k":{"x":1},"k":2}')]), "", "reference"],
+    [
+      "the same in an element",
+      aadOf([entry("/a", '{"encBlockIndex":0}')]),
+      pt('{"k":{"x":{"y":1}},"k":2}'),
+      "reference",
+    ],
     ["a member repeated", aadOf([entry("/a", "1"), entry("/a", "2")]), "", "reference"],
     ["a leaf then below it", aadOf([entry("/a", "1"), entry("/a/b", "2")]), "", "refused"],
     ["below then the leaf", aadOf([entry("/a/b", "1"), entry("/a", "2")]), "", "reference"],

@@ -152,6 +152,17 @@ const plainValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
 })).v;
 const plainBody = fc.dictionary(plainName, plainValue, { minKeys: 1, maxKeys: 8 }).map((o) => JSON.stringify(o));
 
+test("a name repeated after a nested object, at every depth, is the reference's (each object its own name filter)", () => {
+  const bodies = [
+    '{"a":{"x":1},"a":2}',
+    '{"q":{"a":{"x":1},"a":2}}',
+    '{"q":[{"a":{"x":{"y":1}},"a":2}]}',
+    '{"b":{"c":{"z":1},"d":[{"e":1}],"c":3}}',
+    '{"gpsis":{"k":{"x":1},"k":2},"z":1}',
+  ];
+  for (const t of bodies) expect(same(req(t), randomPolicy)).toBe("reference");
+});
+
 describe("wasm payload = reference on random JSON texts (fast-check)", () => {
   test("canonical bodies the module writes: members the policy encrypts, splits and leaves", () => {
     let byWasm = 0;

@@ -29,6 +29,10 @@ export const AUX: i32 = OUT + (1 << 16);
 /** The end (exclusive) of the text being read, and the top of the name stack at NAMES. */
 export let n: i32 = 0;
 export let names: i32 = 0;
+/** The name filters: 16 octets per nesting depth (0–255 the reader's objects, 300–331 the containers open.ts rebuilds),
+ *  after AssemblyScript's static data (which ends well below it). */
+export const BLOOM: i32 = 400 << 10;
+export const BLOOM_SLOTS: i32 = 332;
 /** The highest the name stack reached since the last wipe(): what names of a clear value left in memory. */
 export let namesHigh: i32 = NAMES;
 /** Octets compared whole by nameOk() in the text being read (reset by each entry point), and their bound. */
@@ -185,7 +189,7 @@ export function val(i: i32, depth: i32): i32 {
       if (i >= n || b(i) != 34) return -1;
       const ns = i + 1;
       i = str(i, true);
-      if (i < 0 || !nameOk(ns, i - 1, base)) return -1;
+      if (i < 0 || !nameOk(ns, i - 1, base, depth)) return -1;
       if (i >= n || b(i) != 58) return -1;
       i = val(i + 1, depth + 1);
       if (i < 0 || i >= n) return -1;
@@ -218,7 +222,7 @@ export function val(i: i32, depth: i32): i32 {
 
 /** A member name [s, e) of the object whose names start at `base`: not all digits (JSON.parse would move it
  *  first), not one of the names before it (JSON.parse keeps the last), and at most 256 names per object. */
-export function nameOk(s: i32, e: i32, base: i32): bool {
+export function nameOk(s: i32, e: i32, base: i32, slot: i32): bool {
   const len = e - s;
   const c0 = b(s);
   if (len > 0 && c0 >= 48 && c0 <= 57) {
@@ -236,17 +240,28 @@ export function nameOk(s: i32, e: i32, base: i32): bool {
   // a body that already holds a member named encBlockIndex is refused by the reference (TS 33.501 5.9.3.2)
   if (e - s == 13 && memory.compare(s, <i32>S_ENC + 2, 13) == 0) return false;
   if ((names - base) / 12 >= MAX_NAMES || names + 12 > OUT) return false;
-  for (let q = base; q < names; q += 12) {
-    if (load<u32>(q) != h) continue;
-    const qs = load<i32>(q + 4);
-    const qe = load<i32>(q + 8);
-    if (qe - qs != len) continue;
-    // a digest is no defence against names crafted to share it: whole compares are bounded per text (linear work),
-    // beyond that the text is the reference's
-    compared += len;
-    if (compared > MAX_COMPARED) return false;
-    if (memory.compare(qs, s, len) == 0) return false;
+  // a 128-bit filter of the object's digests (one per open object, by nesting depth `slot`): the names before this one
+  // are searched only when its bit is already set
+  const filter = BLOOM + (slot << 4) + (<i32>((h >> 6) & 1) << 3);
+  if (names == base) {
+    store<u64>(BLOOM + (slot << 4), 0);
+    store<u64>(BLOOM + (slot << 4) + 8, 0);
   }
+  const bit: u64 = <u64>1 << <u64>(h & 63);
+  const word = load<u64>(filter);
+  store<u64>(filter, word | bit);
+  if ((word & bit) != 0)
+    for (let q = base; q < names; q += 12) {
+      if (load<u32>(q) != h) continue;
+      const qs = load<i32>(q + 4);
+      const qe = load<i32>(q + 8);
+      if (qe - qs != len) continue;
+      // a digest is no defence against names crafted to share it: whole compares are bounded per text (linear work),
+      // beyond that the text is the reference's
+      compared += len;
+      if (compared > MAX_COMPARED) return false;
+      if (memory.compare(qs, s, len) == 0) return false;
+    }
   store<u32>(names, h);
   store<i32>(names + 4, s);
   store<i32>(names + 8, e);

@@ -13,7 +13,7 @@
 // member order or spacing, escapes or numbers JSON.stringify would not write, "~", an all-digit or repeated name on
 // the way (setAt would merge or overwrite), a container opened again after another member, a reference out of range
 // or used twice, MULTIPART_BINARY, regions that would overflow.
-import { AUX, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, S_IE, S_LOC, b, compared, cp, eqs, n, nameOk, names, namesHigh, refs, refsEnd, refsMode, str, val } from "./json";
+import { AUX, BLOOM, BLOOM_SLOTS, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, S_IE, S_LOC, b, compared, cp, eqs, n, nameOk, names, namesHigh, refs, refsEnd, refsMode, str, val } from "./json";
 
 // fields read by JavaScript (i32 at RES + 4k): see open-wasm.ts
 export const RES: i32 = AUX;
@@ -72,7 +72,7 @@ function read(s: i32, e: i32): i32 {
     if (i >= n || b(i) != 34) return -1;
     const ns = i + 1;
     i = str(i, true);
-    if (i < 0 || !nameOk(ns, i - 1, NAMES) || i >= n || b(i) != 58) return -1;
+    if (i < 0 || !nameOk(ns, i - 1, NAMES, 0) || i >= n || b(i) != 58) return -1;
     if (i - 1 - ns == 7 && lit(ns, "payload") > 0) {
       head = ns - 1 - s == 1 ? 1 : ns - 2 - s;
       refs = PATH; // the head's references are JavaScript's (reconstruct.ts)
@@ -178,7 +178,7 @@ function member(depth: i32, s: i32, e: i32): bool {
   const at = STACK + 12 * depth;
   const base = load<i32>(at + 8);
   const first = names == base;
-  if (!nameOk(s, e, base) || !room(e - s + 4)) return false;
+  if (!nameOk(s, e, base, 300 + depth) || !room(e - s + 4)) return false;
   if (!first) put(44);
   put(34);
   cp(o, s, e - s);
@@ -289,6 +289,7 @@ export function bodyLength(): i32 {
 export function wipe(): void {
   memory.fill(NAMES, 0, namesHigh - NAMES);
   namesHigh = NAMES;
+  memory.fill(BLOOM, 0, BLOOM_SLOTS << 4);
   memory.fill(ELEMS, 0, 8 * elems);
   memory.fill(USED, 0, elems);
   elems = 0;

@@ -101,7 +101,7 @@ function walk(i: i32, pathLen: i32, depth: i32): i32 {
     i = str(i, true);
     if (i < 0) return -1;
     const ne = i - 1;
-    if (!nameOk(ns, ne, base)) return -1;
+    if (!nameOk(ns, ne, base, depth)) return -1;
     if (i >= n || b(i) != 58) return -1;
     i++;
     // the JSON pointer of the member: "~" and "/" in a name would be written ~0 and ~1 (the reference does that)
