@@ -1,7 +1,7 @@
 // src/n32f/frame.ts — an n32f-process body's text (N32fReformattedReqMsg / N32fReformattedRspMsg, TS 29.573 6.2) to
 // the value JSON.parse gives for it, reading the frame jwe.ts writes without JSON.parse (issue 11): JSON.parse scans
-// every character of the 4–30 KB of base64url one at a time (3 µs for the bench's 4.4 KB body, fresh each message),
-// while the frame is five strings found with indexOf() and checked by Buffer's native base64url decoder.
+// every character of the 4–30 KB of base64url one at a time (3–4 µs for the bench's 4.4 KB body, fresh each message),
+// while the frame is one scan for what would need an escape and five strings found with indexOf() (~1.1 µs).
 //
 // The value is returned only when it is provably JSON.parse's: the text is exactly
 //   {"reformattedData":{"protected":"…","aad":"…","iv":"…","ciphertext":"…","tag":"…"}}
@@ -22,7 +22,7 @@ export function parseN32fBody(text: string): unknown {
   return readFrame(text) ?? JSON.parse(text);
 }
 
-/** The frame's value, or null when `text` is not exactly the frame of canonical base64url strings. */
+/** The frame's value, or null when `text` is not exactly the frame, or holds a backslash or control character. */
 export function readFrame(text: string): Record<string, unknown> | null {
   if (!text.startsWith(OPEN) || ESCAPE_OR_CONTROL.test(text)) return null;
   const values: string[] = [];

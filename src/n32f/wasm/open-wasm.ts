@@ -18,7 +18,7 @@ import { validateReceivedBlock } from "../../openapi/validate.ts";
 import { asBuffer } from "../../bytes.ts";
 import type { N32fMessageKind } from "../context.ts";
 import { parseCipherBlock } from "../jwe.ts";
-import { bodyKind, parseContentType, type HttpMessage } from "../message.ts";
+import { bodyKind, headerValue, parseContentType, type HttpMessage } from "../message.ts";
 import { authorizedIpxIdOf } from "../metadata.ts";
 import { reconstruct } from "../reconstruct.ts";
 import { type Instance, payloadModule } from "./module.ts";
@@ -147,13 +147,8 @@ function rebuild(
       rebuilt++;
       return { message, authorizedIpxId };
     }
-    let contentType = "application/json"; // none: JSON (lenient on receive, as rebuildBody)
-    for (const [name, value] of message.headers)
-      if (name === "content-type") {
-        contentType = value;
-        break;
-      }
-    const ct = parseContentType(contentType);
+    // none: JSON (lenient on receive, as rebuildBody)
+    const ct = parseContentType(headerValue(message, "content-type") ?? "application/json");
     if (!ct || bodyKind(ct.mediaType) !== "json") return null;
     // the plaintext region is PT..PT_END (the module's static data follows it)
     if (plaintext.length > w.ptEnd - w.pt || (used && used.length > MAX_ELEMENTS)) return null;

@@ -186,12 +186,9 @@ export function val(i: i32, depth: i32): i32 {
     i++;
     if (i < n && b(i) == 125) return i + 1;
     while (true) {
-      if (i >= n || b(i) != 34) return -1;
-      const ns = i + 1;
-      i = str(i, true);
-      if (i < 0 || !nameOk(ns, i - 1, base, depth)) return -1;
-      if (i >= n || b(i) != 58) return -1;
-      i = val(i + 1, depth + 1);
+      i = memberName(i, base, depth);
+      if (i < 0) return -1;
+      i = val(i, depth + 1);
       if (i < 0 || i >= n) return -1;
       if (b(i) == 125) {
         names = base;
@@ -218,6 +215,26 @@ export function val(i: i32, depth: i32): i32 {
     return i + 5 <= n && b(i + 1) == 97 && b(i + 2) == 108 && b(i + 3) == 115 && b(i + 4) == 101 ? i + 5 : -1;
   if (c == 110) return i + 4 <= n && b(i + 1) == 117 && b(i + 2) == 108 && b(i + 3) == 108 ? i + 4 : -1;
   return num(i);
+}
+
+/** The name [nameStart, nameEnd) of the last memberName(). */
+export let nameStart: i32 = 0;
+export let nameEnd: i32 = 0;
+
+/**
+ * `"name":` at `i`, a member of the object whose names start at `base` (filter `slot`), the name checked by nameOk():
+ * the index after the colon, or -1. The name is left at nameStart..nameEnd.
+ */
+// @ts-expect-error: decorator
+@inline
+export function memberName(i: i32, base: i32, slot: i32): i32 {
+  if (i >= n || b(i) != 34) return -1;
+  nameStart = i + 1;
+  i = str(i, true);
+  if (i < 0) return -1;
+  nameEnd = i - 1;
+  if (!nameOk(nameStart, nameEnd, base, slot) || i >= n || b(i) != 58) return -1;
+  return i + 1;
 }
 
 /** A member name [s, e) of the object whose names start at `base`: not all digits (JSON.parse would move it

@@ -13,7 +13,7 @@
 // member order or spacing, escapes or numbers JSON.stringify would not write, "~", an all-digit or repeated name on
 // the way (setAt would merge or overwrite), a container opened again after another member, a reference out of range
 // or used twice, MULTIPART_BINARY, regions that would overflow.
-import { AUX, BLOOM, BLOOM_SLOTS, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, S_IE, S_LOC, b, compared, cp, eqs, n, nameOk, names, namesHigh, refs, refsEnd, refsMode, str, val } from "./json";
+import { AUX, BLOOM, BLOOM_SLOTS, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, S_IE, S_LOC, b, compared, cp, eqs, memberName, n, nameEnd, nameOk, nameStart, names, namesHigh, refs, refsEnd, refsMode, str, val } from "./json";
 
 // fields read by JavaScript (i32 at RES + 4k): see open-wasm.ts
 export const RES: i32 = AUX;
@@ -69,18 +69,17 @@ function read(s: i32, e: i32): i32 {
   let head = e - 1 - s; // no payload member: the whole text but its "}"
   if (i < n && b(i) == 125) i = -1; // "{}": nothing to open, the reference
   while (i >= 0) {
-    if (i >= n || b(i) != 34) return -1;
-    const ns = i + 1;
-    i = str(i, true);
-    if (i < 0 || !nameOk(ns, i - 1, NAMES, 0) || i >= n || b(i) != 58) return -1;
-    if (i - 1 - ns == 7 && lit(ns, "payload") > 0) {
+    i = memberName(i, NAMES, 0);
+    if (i < 0) return -1;
+    const ns = nameStart;
+    if (nameEnd - ns == 7 && lit(ns, "payload") > 0) {
       head = ns - 1 - s == 1 ? 1 : ns - 2 - s;
       refs = PATH; // the head's references are JavaScript's (reconstruct.ts)
-      i = payload(i + 1);
+      i = payload(i);
       if (i < 0 || i + 1 != n || b(i) != 125) return -1;
       break;
     }
-    i = val(i + 1, 8);
+    i = val(i, 8);
     if (i < 0 || i >= n) return -1;
     if (b(i) == 125) {
       if (i + 1 != n) return -1;

@@ -16,7 +16,7 @@
 //
 // The strict reader and the memory layout are json.ts's; the policy is at POL as entries [length: u8][JSON pointer].
 
-import { IN, MAX_IN, MAX_POL, MAX_PATH, NAMES, OUT, PATH, POL, PT, PT_END, MAX_DEPTH, S_ENC, S_IE, S_LOC, b, compared, cp, n, names, nameOk, refsMode, str, val } from "./json";
+import { IN, MAX_IN, MAX_POL, MAX_PATH, NAMES, OUT, PATH, POL, PT, PT_END, MAX_DEPTH, S_ENC, S_IE, S_LOC, b, compared, cp, memberName, n, nameEnd, nameStart, names, refsMode, val } from "./json";
 
 export { IN, MAX_IN, POL, MAX_POL, OUT, PT };
 
@@ -96,14 +96,10 @@ function walk(i: i32, pathLen: i32, depth: i32): i32 {
   i++;
   if (i < n && b(i) == 125) return i + 1;
   while (true) {
-    if (i >= n || b(i) != 34) return -1;
-    const ns = i + 1;
-    i = str(i, true);
+    i = memberName(i, base, depth);
     if (i < 0) return -1;
-    const ne = i - 1;
-    if (!nameOk(ns, ne, base, depth)) return -1;
-    if (i >= n || b(i) != 58) return -1;
-    i++;
+    const ns = nameStart;
+    const ne = nameEnd;
     // the JSON pointer of the member: "~" and "/" in a name would be written ~0 and ~1 (the reference does that)
     for (let k = ns; k < ne; k++) if (b(k) == 126 || b(k) == 47) return -1;
     if (pathLen + 1 + ne - ns > MAX_PATH) return -1;
