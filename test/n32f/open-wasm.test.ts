@@ -12,7 +12,7 @@ import { PrinsEngine } from "../../src/n32f/engine.ts";
 import { N32fError } from "../../src/n32f/errors.ts";
 import { protectJwe } from "../../src/n32f/jwe.ts";
 import { hasJsonContentType, type HttpMessage } from "../../src/n32f/message.ts";
-import { buildEffectivePolicy, type EffectivePolicy } from "../../src/n32f/policy.ts";
+import { buildEffectivePolicy } from "../../src/n32f/policy.ts";
 import { reformatReferenceText } from "../../src/n32f/text/reformat-text.ts";
 import { openWasmMessages, openWasmTraps } from "../../src/n32f/wasm/open-wasm.ts";
 import { payloadModule } from "../../src/n32f/wasm/module.ts";
@@ -21,6 +21,7 @@ import { TrustStore } from "../../src/pki/trust.ts";
 import { loadFixtures } from "../fixtures/messages/load.ts";
 import { contextPair } from "../support/contexts.ts";
 import { partsPolicy } from "../support/fixture-policy.ts";
+import { testApiPolicy, testApiRequest } from "../support/test-api.ts";
 import { jsonText, mutatedText } from "./text-arb.ts";
 
 const utf8 = new TextEncoder();
@@ -91,35 +92,9 @@ const aadOf = (entries: string[], head = `"metaData":${MD},${REQUEST_LINE},${JSO
   `{${head},"payload":[${entries.join(",")}]}`;
 const pt = (...elements: string[]) => `{"dataToEncrypt":[${elements.join(",")}]}`;
 
-/** A test API whose listed body IEs are encrypted. */
-function policyFor(ies: string[]): EffectivePolicy {
-  return buildEffectivePolicy({
-    defaults: { apiIeMappingList: [] },
-    local: {
-      apiIeMappingList: [
-        {
-          apiSignature: "/test/v1/things",
-          apiMethod: "POST",
-          IeList: ies.map((reqIe) => ({ ieLoc: "BODY" as const, ieType: "OTHER" as const, reqIe })),
-        },
-      ],
-      dataTypeEncPolicy: ["OTHER"],
-    },
-  });
-}
-const randomPolicy = policyFor(["/a", "/b/a", "/b/c", "/c/d/a", "/gpsis", "/b/__proto__", "/x/y/z", "/"]);
+const randomPolicy = testApiPolicy(["/a", "/b/a", "/b/c", "/c/d/a", "/gpsis", "/b/__proto__", "/x/y/z", "/"]);
 
-function request(body: string): HttpMessage {
-  return {
-    kind: "request",
-    method: "POST",
-    scheme: "https",
-    authority: "nf.example.org",
-    path: "/test/v1/things",
-    headers: [["content-type", "application/json"]],
-    body: utf8.encode(body),
-  };
-}
+const request = (body: string): HttpMessage => testApiRequest(body);
 
 /** What the sending SEPP writes for `body` (the reference's aad and plaintext). */
 function reformatted(body: string, policy = randomPolicy): { aad: string; plaintext: string } | null {

@@ -10,6 +10,7 @@ import { reconstruct } from "../../src/n32f/reconstruct.ts";
 import { reformatReferenceText, reformatText, type PrinsTexts } from "../../src/n32f/text/reformat-text.ts";
 import { loadFixtures, type Fixture } from "../fixtures/messages/load.ts";
 import { partsPolicy } from "../support/fixture-policy.ts";
+import { testApiPolicy, testApiRequest } from "../support/test-api.ts";
 import { bodyText, jsonText, mutatedText } from "./text-arb.ts";
 import { n32fVectors } from "../support/vectors.ts";
 
@@ -85,50 +86,14 @@ describe("text engine = reference on the shared vectors (n32f-vectors.json)", as
 });
 
 // A policy for the random bodies: members and nested IEs the generators produce often.
-const randomPolicy = buildEffectivePolicy({
-  defaults: { apiIeMappingList: [] },
-  local: {
-    apiIeMappingList: [
-      {
-        apiSignature: "/test/v1/things",
-        apiMethod: "POST",
-        IeList: ["/a", "/b/a", "/b/1", "/c/0/a", "/x~1y", "/gpsis", "/b/__proto__", "/t~01"].map((reqIe) => ({
-          ieLoc: "BODY" as const,
-          ieType: "OTHER" as const,
-          reqIe,
-        })),
-      },
-    ],
-    dataTypeEncPolicy: ["OTHER"],
-  },
-});
-const rootPolicy = buildEffectivePolicy({
-  defaults: { apiIeMappingList: [] },
-  local: {
-    apiIeMappingList: [
-      {
-        apiSignature: "/test/v1/things",
-        apiMethod: "POST",
-        IeList: [{ ieLoc: "BODY", ieType: "OTHER", reqIe: "" }],
-      },
-    ],
-    dataTypeEncPolicy: ["OTHER"],
-  },
-});
+const randomPolicy = testApiPolicy(["/a", "/b/a", "/b/1", "/c/0/a", "/x~1y", "/gpsis", "/b/__proto__", "/t~01"]);
+const rootPolicy = testApiPolicy([""]);
 
 function req(text: string, contentType = "application/json"): HttpMessage {
-  return {
-    kind: "request",
-    method: "POST",
-    scheme: "https",
-    authority: "nf.example.org",
-    path: "/test/v1/things",
-    headers: [
-      ["content-type", contentType],
-      ["x-one", "1"],
-    ],
-    body: utf8.encode(text),
-  };
+  return testApiRequest(text, [
+    ["content-type", contentType],
+    ["x-one", "1"],
+  ]);
 }
 
 describe("text engine = reference on random JSON texts (fast-check)", () => {

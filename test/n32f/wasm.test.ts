@@ -13,6 +13,7 @@ import { reformatReferenceText } from "../../src/n32f/text/reformat-text.ts";
 import { payloadWasmMemory, payloadWasmTraps, reformatWasm } from "../../src/n32f/wasm/reformat-wasm.ts";
 import { loadFixtures, type Fixture } from "../fixtures/messages/load.ts";
 import { partsPolicy } from "../support/fixture-policy.ts";
+import { testApiPolicy, testApiRequest } from "../support/test-api.ts";
 import { n32fVectors } from "../support/vectors.ts";
 import { bodyText, jsonText, mutatedText } from "./text-arb.ts";
 
@@ -98,35 +99,11 @@ describe("wasm payload = reference on the shared vectors (n32f-vectors.json)", (
   }
 });
 
-/** A test API whose listed body IEs are encrypted. */
-function policyFor(ies: string[]): EffectivePolicy {
-  return buildEffectivePolicy({
-    defaults: { apiIeMappingList: [] },
-    local: {
-      apiIeMappingList: [
-        {
-          apiSignature: "/test/v1/things",
-          apiMethod: "POST",
-          IeList: ies.map((reqIe) => ({ ieLoc: "BODY" as const, ieType: "OTHER" as const, reqIe })),
-        },
-      ],
-      dataTypeEncPolicy: ["OTHER"],
-    },
-  });
-}
 // members and nested IEs the generators produce often (text-arb.ts), a member named "" and a header
-const randomPolicy = policyFor(["/a", "/b/a", "/b/1", "/c/0/a", "/x~1y", "/gpsis", "/b/__proto__", "/t~01", "/"]);
+const randomPolicy = testApiPolicy(["/a", "/b/a", "/b/1", "/c/0/a", "/x~1y", "/gpsis", "/b/__proto__", "/t~01", "/"]);
 
 function req(body: string | Uint8Array, contentType = "application/json", extra: [string, string][] = []): HttpMessage {
-  return {
-    kind: "request",
-    method: "POST",
-    scheme: "https",
-    authority: "nf.example.org",
-    path: "/test/v1/things",
-    headers: [["content-type", contentType], ["x-one", "1"], ...extra],
-    body: typeof body === "string" ? utf8.encode(body) : body,
-  };
+  return testApiRequest(body, [["content-type", contentType], ["x-one", "1"], ...extra]);
 }
 
 /** The text JSON.stringify would write for `t`, when `t` is JSON. */
@@ -239,7 +216,7 @@ describe("wasm payload = reference on random JSON texts (fast-check)", () => {
     fc.assert(
       fc.property(jsonText, (t) => {
         same(req(t), randomPolicy);
-        same(req(canonical(t)), policyFor([""]));
+        same(req(canonical(t)), testApiPolicy([""]));
         same(req(canonical(t), "application/problem+json"), randomPolicy);
       }),
       { numRuns: 1500 },
@@ -349,14 +326,14 @@ describe("wasm payload: its bounds and the cases it leaves to the reference", ()
 
   test("many small members: the payload entries outgrow the body (the module's output region)", () => {
     const body = JSON.stringify(Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`n${i}`, { [`k${i}`]: i }])));
-    expect(same(req(body), policyFor(Array.from({ length: 250 }, (_, i) => `/n${i}/q`)))).toBe("wasm");
+    expect(same(req(body), testApiPolicy(Array.from({ length: 250 }, (_, i) => `/n${i}/q`)))).toBe("wasm");
   });
 
   test("a policy pointer over 255 octets, or pointers over 8 KiB in all: the reference", () => {
     const long = `/${"p".repeat(300)}`;
-    expect(same(req('{"a":1}'), policyFor([long, "/a"]))).toBe("reference");
+    expect(same(req('{"a":1}'), testApiPolicy([long, "/a"]))).toBe("reference");
     const many = Array.from({ length: 100 }, (_, i) => `/${"q".repeat(90)}${i}`);
-    expect(same(req('{"a":1}'), policyFor([...many, "/a"]))).toBe("reference");
+    expect(same(req('{"a":1}'), testApiPolicy([...many, "/a"]))).toBe("reference");
     // and the next message under a policy it can hold is written again
     expect(same(req('{"a":1}'), randomPolicy)).toBe("wasm");
   });
@@ -376,7 +353,7 @@ describe("wasm payload: its bounds and the cases it leaves to the reference", ()
       '{"supi":"imsi-001010123456789","ratio":5e-1}',
       '{"supi":"imsi-001010123456789","note":"private-text-of-a-refused-message","x":{"encBlockIndex":0}}',
     ]) {
-      expect(same(req(body), policyFor(["/supi"]))).not.toBe("wasm");
+      expect(same(req(body), testApiPolicy(["/supi"]))).not.toBe("wasm");
       const mem = Buffer.from(payloadWasmMemory());
       expect(mem.indexOf("001010123456789")).toBe(-1);
       expect(mem.indexOf("private-text")).toBe(-1);
@@ -385,7 +362,7 @@ describe("wasm payload: its bounds and the cases it leaves to the reference", ()
 
   test("a policy pointer that is not well-formed UTF-16 (a lone surrogate): the reference", () => {
     const body = new Uint8Array([...utf8.encode('{"'), 0xef, 0xbf, 0xbd, ...utf8.encode('":"x","b":1}')]);
-    expect(same(req(body), policyFor(["/\ud800"]))).toBe("reference");
+    expect(same(req(body), testApiPolicy(["/\ud800"]))).toBe("reference");
     expect(same(req(body), randomPolicy)).toBe("wasm");
   });
 
