@@ -54,15 +54,38 @@ export type BodyKind = "json" | "multipart" | "form";
 
 export interface ContentType {
   /** lowercased type/subtype */
-  mediaType: string;
+  readonly mediaType: string;
   /** parameters, names lowercased, quotes removed */
-  params: Map<string, string>;
+  readonly params: ReadonlyMap<string, string>;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/**
+ * The last few values parsed and their results (shared, read-only): a message's content-type is parsed by the
+ * reformatting, the rebuild and the screening, and a SEPP sees few distinct values (issue 11: 2 × 0.1–0.2 µs per
+ * message). Keyed by the whole text, so a value is never answered for another.
+ */
+const CT_MEMO_SIZE = 8;
+const ctMemoKeys: string[] = [];
+const ctMemoValues: (ContentType | null)[] = [];
+let ctMemoNext = 0;
+/** Longest value remembered (longer ones, e.g. with a long boundary, are parsed each time). */
+const CT_MEMO_MAX_LENGTH = 128;
+
 /** RFC 9110 8.3.1 media type; null when malformed. */
 export function parseContentType(value: string): ContentType | null {
+  for (let i = 0; i < ctMemoKeys.length; i++) if (ctMemoKeys[i] === value) return ctMemoValues[i]!;
+  const parsed = parseContentTypeText(value);
+  if (value.length <= CT_MEMO_MAX_LENGTH) {
+    ctMemoKeys[ctMemoNext] = value;
+    ctMemoValues[ctMemoNext] = parsed === null ? null : Object.freeze(parsed);
+    ctMemoNext = (ctMemoNext + 1) % CT_MEMO_SIZE;
+  }
+  return parsed;
+}
+
+function parseContentTypeText(value: string): ContentType | null {
   const semi = value.indexOf(";");
   const mediaType = (semi < 0 ? value : value.slice(0, semi)).trim().toLowerCase();
   const slash = mediaType.indexOf("/");

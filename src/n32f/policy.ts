@@ -35,7 +35,7 @@ export interface MessageIes {
   multipartIds: ReadonlySet<string>;
 }
 
-interface Segment {
+export interface Segment {
   literal?: string;
   varName?: string;
 }
@@ -58,8 +58,10 @@ export interface EffectivePolicy {
 }
 
 interface PolicyIndex {
-  /** key: method + " " + last template segment literal, or method + " {}" for a variable last segment */
-  byTail: Map<string, CompiledMapping[]>;
+  /** method → last template segment literal → mappings (no key is built per message) */
+  byTail: Map<string, Map<string, CompiledMapping[]>>;
+  /** method → mappings whose last template segment is a variable */
+  byTailVar: Map<string, CompiledMapping[]>;
   byCallback: Map<string, CompiledMapping[]>;
   global: Record<MessageKind, MessageIes>;
 }
@@ -108,6 +110,7 @@ export function buildEffectivePolicy(input: BuildPolicyInput): EffectivePolicy {
   const mappings = [...merged.values()];
   const index: PolicyIndex = {
     byTail: new Map(),
+    byTailVar: new Map(),
     byCallback: new Map(),
     global: { request: emptyPlan(), response: emptyPlan() },
   };
@@ -117,7 +120,12 @@ export function buildEffectivePolicy(input: BuildPolicyInput): EffectivePolicy {
     if (c.callbackType !== undefined) push(index.byCallback, `${m.apiMethod} ${c.callbackType}`, c);
     else if (c.segments && c.segments.length > 0) {
       const last = c.segments[c.segments.length - 1]!;
-      push(index.byTail, `${m.apiMethod} ${last.literal ?? "{}"}`, c);
+      if (last.literal === undefined) push(index.byTailVar, m.apiMethod, c);
+      else {
+        let byLast = index.byTail.get(m.apiMethod);
+        if (!byLast) index.byTail.set(m.apiMethod, (byLast = new Map()));
+        push(byLast, last.literal, c);
+      }
     }
   }
   return { encryptedTypes: types, mappings, _index: index };
@@ -229,16 +237,24 @@ export function pathSegments(path: string): string[] {
   return s;
 }
 
-function matchesSuffix(c: CompiledMapping, segs: readonly string[]): boolean {
-  const t = c.segments!;
-  if (t.length > segs.length) return false;
-  const off = segs.length - t.length;
-  for (let i = 0; i < t.length; i++) {
-    const seg = segs[off + i]!;
-    const tpl = t[i]!;
-    if (tpl.literal !== undefined) {
-      if (tpl.literal !== seg) return false;
-    } else if (seg === "") return false;
+/**
+ * Whether the last segments of `path` (as pathSegments() cuts them) match `template`: a literal equal, a variable
+ * non-empty. Read in place from the end of the path, without cutting it (issue 11: no allocation per message).
+ */
+export function matchesSuffix(template: readonly Segment[], path: string): boolean {
+  // A leading "/" would open one more, empty, segment here than pathSegments() keeps: no template segment matches
+  // an empty one (literals and variables are both non-empty), so the answer is the same.
+  let end = path.length;
+  let more = path.length > 0;
+  for (let i = template.length - 1; i >= 0; i--) {
+    if (!more) return false;
+    const start = end > 0 ? path.lastIndexOf("/", end - 1) + 1 : 0;
+    const lit = template[i]!.literal;
+    if (lit !== undefined) {
+      if (end - start !== lit.length || !path.startsWith(lit, start)) return false;
+    } else if (end === start) return false;
+    more = start > 0;
+    end = start - 1;
   }
   return true;
 }
@@ -255,14 +271,16 @@ function matchMappings(
     const cb = idx.byCallback.get(`${method} ${callbackType}`);
     if (cb) return cb;
   }
-  const segs = pathSegments(path);
-  if (segs.length === 0) return [];
+  if (path === "") return [];
   let best: CompiledMapping[] = [];
   let bestLiterals = -1;
-  for (const list of [idx.byTail.get(`${method} ${segs[segs.length - 1]}`), idx.byTail.get(`${method} {}`)]) {
+  const byLiteral = idx.byTail.get(method)?.get(path.slice(path.lastIndexOf("/") + 1));
+  const byVariable = idx.byTailVar.get(method);
+  for (let l = 0; l < 2; l++) {
+    const list = l === 0 ? byLiteral : byVariable;
     if (!list) continue;
     for (const c of list) {
-      if (c.literals < bestLiterals || !matchesSuffix(c, segs)) continue;
+      if (c.literals < bestLiterals || !matchesSuffix(c.segments!, path)) continue;
       if (c.literals > bestLiterals) {
         best = [c];
         bestLiterals = c.literals;

@@ -225,7 +225,12 @@ function reformatForm(body: Uint8Array, plan: MessageIes, enc: Enc): HttpPayload
 }
 
 /** P3/P10 multipart/related: root JSON part as BODY entries, every other part as one MULTIPART_BINARY entry. */
-function reformatMultipart(body: Uint8Array, params: Map<string, string>, plan: MessageIes, enc: Enc): HttpPayload[] {
+function reformatMultipart(
+  body: Uint8Array,
+  params: ReadonlyMap<string, string>,
+  plan: MessageIes,
+  enc: Enc,
+): HttpPayload[] {
   const boundary = params.get("boundary");
   if (!boundary) throw new ReformatError(400, "MANDATORY_IE_INCORRECT", "multipart/related without boundary");
   const rootType = parseContentType(params.get("type") ?? "application/json");

@@ -5,7 +5,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { IeInfo, ProtectionPolicy } from "../../src/model/n32.ts";
-import { ALWAYS_ENCRYPTED, buildEffectivePolicy, iesToEncrypt, modificationRules } from "../../src/n32f/policy.ts";
+import {
+  ALWAYS_ENCRYPTED,
+  buildEffectivePolicy,
+  iesToEncrypt,
+  matchesSuffix,
+  modificationRules,
+  pathSegments,
+  type Segment,
+} from "../../src/n32f/policy.ts";
 import { parsePointer } from "../../src/n32f/pointer.ts";
 import { formatMapping, generateApiIeMapping } from "../../scripts/gen-api-ie-mapping.ts";
 import { repairQuotedScalars } from "../../scripts/lib/gen-common.ts";
@@ -218,5 +226,45 @@ describe("apiSignature matching (P10)", () => {
       { ieLoc: "HEADER", ieType: "NONSENSITIVE", rspIe: "x-r", isModifiableByIpx: { "ipx1.example.org": true } },
     ]);
     expect(modificationRules(p, "request", "GET", "/nx/v1/i/items")).toEqual([]);
+  });
+});
+
+describe("matchesSuffix (the path read in place) against the path cut by pathSegments()", () => {
+  /** the reading before issue 11's change: cut the path, compare its last segments */
+  function bySegments(template: readonly Segment[], path: string): boolean {
+    const segs = pathSegments(path);
+    if (template.length > segs.length) return false;
+    const off = segs.length - template.length;
+    return template.every((t, i) => (t.literal !== undefined ? t.literal === segs[off + i] : segs[off + i] !== ""));
+  }
+  const PARTS = ["", "a", "ab", "b", "nudm-sdm", "v2", "am-data"];
+
+  test("every path of up to 5 segments and every template of up to 4 over a small alphabet", () => {
+    const templates: Segment[][] = [[]];
+    for (let n = 1; n <= 4; n++)
+      for (const t of templates.filter((x) => x.length === n - 1))
+        for (const p of [...PARTS.filter((x) => x !== "").map((literal) => ({ literal })), { varName: "v" }])
+          templates.push([...t, p]);
+    const paths = new Set<string>([""]);
+    for (let n = 0; n < 4; n++)
+      for (const p of [...paths]) for (const part of ["", "a", "ab", "v2"]) paths.add(`${p}/${part}`);
+    for (const p of [...paths]) if (p.startsWith("/")) paths.add(p.slice(1)); // without the leading "/" too
+    let checked = 0;
+    for (const t of templates)
+      for (const p of paths) {
+        expect([t, p, matchesSuffix(t, p)]).toEqual([t, p, bySegments(t, p)]);
+        checked++;
+      }
+    expect(checked).toBeGreaterThan(50_000);
+  });
+
+  test("the bench message's path and its neighbours", () => {
+    const t: Segment[] = [{ varName: "supi" }, { literal: "am-data" }];
+    expect(matchesSuffix(t, "/nudm-sdm/v2/imsi-001010000000001/am-data")).toBe(true);
+    expect(matchesSuffix(t, "/nudm-sdm/v2//am-data")).toBe(false);
+    expect(matchesSuffix(t, "/am-data")).toBe(false);
+    expect(matchesSuffix(t, "/x/am-data/")).toBe(false);
+    expect(matchesSuffix(t, "x/am-data")).toBe(true);
+    expect(matchesSuffix(t, "/x/am-datax")).toBe(false);
   });
 });

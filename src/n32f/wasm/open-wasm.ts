@@ -162,7 +162,9 @@ function rebuild(
       return null;
     }
     if (len < 0) return null;
-    message.body = Buffer.from(w.mem.subarray(w.in, w.in + len));
+    const body = Buffer.allocUnsafe(len);
+    w.mem.copy(body, 0, w.in, w.in + len);
+    message.body = body;
     rebuilt++;
     return { message, authorizedIpxId };
   } catch {
