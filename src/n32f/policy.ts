@@ -122,8 +122,8 @@ export function buildEffectivePolicy(input: BuildPolicyInput): EffectivePolicy {
       const last = c.segments[c.segments.length - 1]!;
       if (last.literal === undefined) push(index.byTailVar, m.apiMethod, c);
       else {
-        let byLast = index.byTail.get(m.apiMethod);
-        if (!byLast) index.byTail.set(m.apiMethod, (byLast = new Map()));
+        const byLast = index.byTail.get(m.apiMethod) ?? new Map<string, CompiledMapping[]>();
+        index.byTail.set(m.apiMethod, byLast);
         push(byLast, last.literal, c);
       }
     }
