@@ -371,6 +371,9 @@ async function main() {
         ),
         workers: rs[0]!.workers[i]?.length ?? 0,
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
+        // the resident set split at the end of the last round (procs.ts rssSplitMb)
+        anonMb: rs[rs.length - 1]!.cpu[i]!.anonMb,
+        fileMb: rs[rs.length - 1]!.cpu[i]!.fileMb,
         // --gc-bytes: KB allocated per request, and one cycle's KB per request (how far it may be off)
         kb: med(rs.map((r) => (r.gc[i]?.bytes ?? Number.NaN) / 1024 / Math.max(1, r.done))),
         kbError: med(
@@ -406,6 +409,15 @@ async function main() {
                 .join(" ")}`,
           )
           .join("; ")}`,
+      );
+  // what the peak RSS is made of: the process's own memory, and the runtime's code pages (shared, reclaimable)
+  for (const r of results)
+    if (r.cpu.some((c) => Number.isFinite(c.anonMb)))
+      console.log(
+        `#   ${r.name} resident at the end: ${r.cpu
+          .filter((c) => Number.isFinite(c.anonMb))
+          .map((c) => `${c.name} ${f(c.anonMb, 0)} own + ${f(c.fileMb, 0)} file MB`)
+          .join(", ")}`,
       );
   for (const r of results)
     if (r.cpu.some((c) => Number.isFinite(c.kb)))

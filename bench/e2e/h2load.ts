@@ -12,6 +12,7 @@ import {
   threadDelta,
   workerSplit,
   peakRssMb,
+  rssSplitMb,
   childrenCpuSeconds,
   cpuSeconds,
 } from "./procs.ts";
@@ -36,7 +37,7 @@ export interface Result {
   failed: number;
   p50: number;
   p99: number;
-  cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number }>;
+  cpu: Array<{ name: string; seconds: number; pct: number; peakMb: number; anonMb: number; fileMb: number }>;
   /** per process: seconds by thread class (main JS thread, JIT compiler threads, GC helpers, the rest) */
   threads: Array<Record<ThreadClass, number>>;
   /** per process: seconds of each data-path worker thread, largest first (empty without workers) */
@@ -172,9 +173,24 @@ export async function h2load(
     cpu: [
       ...procs.map((p, i) => {
         const s = after[i]! - before[i]!;
-        return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: peakRssMb(p.pid) };
+        const split = rssSplitMb(p.pid);
+        return {
+          name: p.name,
+          seconds: s,
+          pct: (100 * s) / wall,
+          peakMb: peakRssMb(p.pid),
+          anonMb: split.anon,
+          fileMb: split.file,
+        };
       }),
-      { name: "h2load", seconds: h2loadSeconds, pct: (100 * h2loadSeconds) / wall, peakMb: Number.NaN },
+      {
+        name: "h2load",
+        seconds: h2loadSeconds,
+        pct: (100 * h2loadSeconds) / wall,
+        peakMb: Number.NaN,
+        anonMb: Number.NaN,
+        fileMb: Number.NaN,
+      },
     ],
     threads: procs.map((_p, i) => threadDelta(threadsBefore[i]!, threadsAfter[i]!)),
     workers: procs.map((_p, i) => workerSplit(threadsBefore[i]!, threadsAfter[i]!)),

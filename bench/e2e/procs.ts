@@ -69,6 +69,21 @@ export function peakRssMb(pid: number): number {
   }
 }
 
+/**
+ * The resident set now, split (MiB): `anon` = the process's own memory (heap, buffers, stacks), `file` = pages of
+ * mapped files, almost all the runtime's executable (its code, shared by every process that runs it and
+ * reclaimable under pressure). VmHWM is their sum at its peak; this split is read at the end of a round.
+ */
+export function rssSplitMb(pid: number): { anon: number; file: number } {
+  try {
+    const st = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(st)?.[1] ?? Number.NaN) / 1024;
+    return { anon: kb("RssAnon"), file: kb("RssFile") };
+  } catch {
+    return { anon: Number.NaN, file: Number.NaN };
+  }
+}
+
 export function statFields(pid: number): string[] {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
   // fields after "(comm)" start at field 3 (state): ppid is field 4, utime 14, stime 15
