@@ -6,6 +6,7 @@ import http2 from "node:http2";
 import { createHash, randomBytes } from "node:crypto";
 import type { Socket, TCPSocketListener } from "bun";
 import { PREFACE, findGoaway, frame } from "../../support/h2-frames.ts";
+import { EARLY_WRITE_OCTETS } from "../../../src/transport/h2/out.ts";
 import {
   DEFAULT_H2_LIMITS,
   H2Conn,
@@ -231,6 +232,35 @@ describe("writes", () => {
     const [one, two] = await Promise.all(answers);
     expect(field(one?.fields ?? [], "x-path")).toBe("/one");
     expect(two?.body?.toString()).toBe("2");
+  });
+
+  test("once a TLS record's worth (16 KB) is queued in a turn it leaves at once; the rest after the turn, in order", async () => {
+    const cm = memory();
+    const client = new H2Conn(cm.socket, "client");
+    // 14 POSTs of 3000 octets each (about a PRINS request's n32f body), queued in one turn
+    const bodies = Array.from({ length: 14 }, (_, i) => Buffer.alloc(3000, 0x41 + i));
+    const post = (i: number) => [...get(`/p${i}`, 1).map((v) => (v === "GET" ? "POST" : v))];
+    const answers = bodies.map((b, i) => request(client, post(i), b));
+    // during the turn: every write but the last holds at least 16 KB; at most 16 KB and a request were queued
+    const during = cm.writes.map((w) => w.length);
+    expect(during.length).toBeGreaterThanOrEqual(2);
+    for (const n of during) {
+      expect(n).toBeGreaterThanOrEqual(EARLY_WRITE_OCTETS);
+      expect(n).toBeLessThan(EARLY_WRITE_OCTETS + 3000 + 200);
+    }
+    await turn();
+    expect(cm.writes.length).toBe(during.length + 1); // the rest, after the turn
+    // the server reads the writes in order and answers every request with its own body
+    const sm = memory();
+    const server = new H2Conn(sm.socket, "server", echo);
+    for (const w of cm.writes.splice(0)) server.onData(w);
+    await turn();
+    for (const w of sm.writes.splice(0)) client.onData(w);
+    const got = await Promise.all(answers);
+    got.forEach((a, i) => {
+      expect(field(a.fields, "x-path")).toBe(`/p${i}`);
+      expect(a.body?.equals(bodies[i]!)).toBe(true);
+    });
   });
 });
 
