@@ -60,9 +60,12 @@ export class SocketOut extends FrameOut {
     super();
   }
 
-  /** queued frames: written now once a TLS record's worth is queued, else at the next flushAll */
+  /**
+   * queued frames: written now once a TLS record's worth is queued, else at the next flushAll. Not while the socket
+   * holds a backlog: it would gain nothing and copy the backlog again for every 16 KB (a peer that stops reading).
+   */
   dirty(): void {
-    if (this.len >= EARLY_WRITE_OCTETS) this.flush();
+    if (this.len >= EARLY_WRITE_OCTETS && this.#backlog === null) this.flush();
     dirty.add(this);
   }
 

@@ -1,7 +1,7 @@
 // The HTTP/2 layer on Bun's sockets (src/transport/h2/conn.ts) on real loopback sockets: against node:http2 (another
 // implementation) as client and as server, flow control with windows smaller than the bodies, CONTINUATION, a
 // peer's stream limit, and the connection errors it must raise (GOAWAY with the code, connection closed).
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import http2 from "node:http2";
 import { createHash, randomBytes } from "node:crypto";
 import type { Socket, TCPSocketListener } from "bun";
@@ -261,6 +261,25 @@ describe("writes", () => {
       expect(field(a.fields, "x-path")).toBe(`/p${i}`);
       expect(a.body?.equals(bodies[i]!)).toBe(true);
     });
+  });
+
+  test("while the socket holds a backlog (a peer that does not read), nothing is written early: no copy per 16 KB", async () => {
+    const writes: number[] = [];
+    // a socket that takes 100 octets of the first write and nothing after it
+    const socket = { write: (b: Uint8Array) => (writes.push(b.length), writes.length === 1 ? 100 : 0), end: () => {} };
+    const client = new H2Conn(socket, "client");
+    const post = (i: number) => [...get(`/p${i}`, 1).map((v) => (v === "GET" ? "POST" : v))];
+    const concat = spyOn(Buffer, "concat");
+    try {
+      for (let i = 0; i < 20; i++) client.request(post(i), Buffer.alloc(3000, 0x41), () => {});
+      expect(writes.length).toBe(1); // the first 16 KB; the socket kept most of it back
+      expect(concat).toHaveBeenCalledTimes(0); // the rest waits in the connection's buffer, not copied onto the backlog
+      await turn();
+      expect(writes.length).toBe(1);
+      expect(concat).toHaveBeenCalledTimes(1); // once, after the turn
+    } finally {
+      concat.mockRestore();
+    }
   });
 });
 
