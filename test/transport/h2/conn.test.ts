@@ -214,6 +214,7 @@ describe("writes", () => {
     return { writes, socket: { write: (b: Uint8Array) => writes.push(Buffer.from(b)) && b.length, end: () => {} } };
   };
   const turn = () => new Promise<void>((r) => setImmediate(r));
+  const post = (i: number) => get(`/p${i}`, 1).map((v) => (v === "GET" ? "POST" : v));
 
   test("what the reads of one loop turn cause on a connection leaves in one write, after the turn", async () => {
     const cm = memory();
@@ -239,7 +240,6 @@ describe("writes", () => {
     const client = new H2Conn(cm.socket, "client");
     // 14 POSTs of 3000 octets each (about a PRINS request's n32f body), queued in one turn
     const bodies = Array.from({ length: 14 }, (_, i) => Buffer.alloc(3000, 0x41 + i));
-    const post = (i: number) => [...get(`/p${i}`, 1).map((v) => (v === "GET" ? "POST" : v))];
     const answers = bodies.map((b, i) => request(client, post(i), b));
     // during the turn: every write but the last holds at least 16 KB; at most 16 KB and a request were queued
     const during = cm.writes.map((w) => w.length);
@@ -266,9 +266,14 @@ describe("writes", () => {
   test("while the socket holds a backlog (a peer that does not read), nothing is written early: no copy per 16 KB", async () => {
     const writes: number[] = [];
     // a socket that takes 100 octets of the first write and nothing after it
-    const socket = { write: (b: Uint8Array) => (writes.push(b.length), writes.length === 1 ? 100 : 0), end: () => {} };
+    const socket = {
+      write: (b: Uint8Array) => {
+        writes.push(b.length);
+        return writes.length === 1 ? 100 : 0;
+      },
+      end: () => {},
+    };
     const client = new H2Conn(socket, "client");
-    const post = (i: number) => [...get(`/p${i}`, 1).map((v) => (v === "GET" ? "POST" : v))];
     const concat = spyOn(Buffer, "concat");
     try {
       for (let i = 0; i < 20; i++) client.request(post(i), Buffer.alloc(3000, 0x41), () => {});
