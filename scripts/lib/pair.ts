@@ -2,7 +2,7 @@
 // (262-01), each with its own development root CA, configured as each other's peer. Used by `npm run demo`
 // and by the end-to-end tests; nothing here is part of the SEPP itself.
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { DevCa } from "../../src/pki/devpki.ts";
@@ -24,19 +24,42 @@ const BUN = process.execPath;
 /** Ports this process has handed out: the kernel may give a just-released port to the next bind(0) again. */
 const handedOut = new Set<number>();
 
+/**
+ * Where fresh ports are looked for: below the kernel's ephemeral range (Linux `ip_local_port_range`), so that
+ * neither a bind(0) nor an outgoing connection's source port can take a port between its release here and the
+ * server's bind (a SEPP once failed to start with EADDRINUSE when a connection took its port). Null where the range
+ * is unknown or leaves no room below it: bind(0) then, as before.
+ */
+const BELOW_EPHEMERAL: { from: number; to: number } | null = (() => {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? { from: 10_000, to: low - 1 } : null;
+  } catch {
+    return null;
+  }
+})();
+
+/** Whether `port` (0: any) can be bound on 127.0.0.1 now; the port bound, or null. */
+function tryBind(port: number): Promise<number | null> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once("error", () => res(null));
+    s.listen(port, "127.0.0.1", () => {
+      const got = (s.address() as { port: number }).port;
+      s.close(() => res(got));
+    });
+  });
+}
+
 /** A free TCP port on 127.0.0.1 (bound then released: tests start their servers right after), never one this
  *  process handed out before (two callers in a row could otherwise get the same port). */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const p = await new Promise<number>((res, rej) => {
-      const s = createServer();
-      s.once("error", rej);
-      s.listen(0, "127.0.0.1", () => {
-        const port = (s.address() as { port: number }).port;
-        s.close(() => res(port));
-      });
-    });
-    if (!handedOut.has(p)) {
+    const r = BELOW_EPHEMERAL;
+    const candidate = r ? r.from + Math.floor(Math.random() * (r.to - r.from + 1)) : 0;
+    if (handedOut.has(candidate)) continue;
+    const p = await tryBind(candidate);
+    if (p !== null && !handedOut.has(p)) {
       handedOut.add(p);
       return p;
     }
