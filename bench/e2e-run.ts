@@ -371,7 +371,7 @@ async function main() {
         ),
         workers: rs[0]!.workers[i]?.length ?? 0,
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
-        // the resident set split at the end of the last round (procs.ts rssSplitMb)
+        // the resident set split at the end of the last round (procs.ts memoryMb)
         anonMb: rs[rs.length - 1]!.cpu[i]!.anonMb,
         fileMb: rs[rs.length - 1]!.cpu[i]!.fileMb,
         // --gc-bytes: KB allocated per request, and one cycle's KB per request (how far it may be off)

@@ -11,8 +11,7 @@ import {
   threadTimes,
   threadDelta,
   workerSplit,
-  peakRssMb,
-  rssSplitMb,
+  memoryMb,
   childrenCpuSeconds,
   cpuSeconds,
 } from "./procs.ts";
@@ -173,15 +172,8 @@ export async function h2load(
     cpu: [
       ...procs.map((p, i) => {
         const s = after[i]! - before[i]!;
-        const split = rssSplitMb(p.pid);
-        return {
-          name: p.name,
-          seconds: s,
-          pct: (100 * s) / wall,
-          peakMb: peakRssMb(p.pid),
-          anonMb: split.anon,
-          fileMb: split.file,
-        };
+        const m = memoryMb(p.pid);
+        return { name: p.name, seconds: s, pct: (100 * s) / wall, peakMb: m.peak, anonMb: m.anon, fileMb: m.file };
       }),
       {
         name: "h2load",

@@ -59,29 +59,19 @@ export function threadDelta(
   return out;
 }
 
-/** Peak resident set (VmHWM) of a process since it started, MiB (issue 11: ≤ 120 MB per worker under this load). */
-export function peakRssMb(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /**
- * The resident set now, split (MiB): `anon` = the process's own memory (heap, buffers, stacks), `file` = pages of
- * mapped files, almost all the runtime's executable (its code, shared by every process that runs it and
- * reclaimable under pressure). VmHWM is their sum at its peak; this split is read at the end of a round.
+ * A process's memory from one read of /proc/PID/status, MiB: `peak` = VmHWM, the resident set at its peak since it
+ * started (issue 11: ≤ 120 MB per worker under this load); and the resident set now, split: `anon` = the process's
+ * own memory (heap, buffers, stacks), `file` = pages of mapped files, almost all the runtime's executable (its code,
+ * shared by every process that runs it and reclaimable under pressure). NaN where it cannot be read.
  */
-export function rssSplitMb(pid: number): { anon: number; file: number } {
+export function memoryMb(pid: number): { peak: number; anon: number; file: number } {
+  let st = "";
   try {
-    const st = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(st)?.[1] ?? Number.NaN) / 1024;
-    return { anon: kb("RssAnon"), file: kb("RssFile") };
-  } catch {
-    return { anon: Number.NaN, file: Number.NaN };
-  }
+    st = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {}
+  const mb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(st)?.[1] ?? Number.NaN) / 1024;
+  return { peak: mb("VmHWM"), anon: mb("RssAnon"), file: mb("RssFile") };
 }
 
 export function statFields(pid: number): string[] {
