@@ -16,7 +16,9 @@ export abstract class H2Core {
   protected readonly _enc = new HpackEncoder();
   protected readonly _out: SocketOut;
   protected readonly _blocked = new Set<Stream>();
+  /** a frame the last read ended in, and how much of it has arrived (#keepRest) */
   protected _rest: Buffer | null = null;
+  protected _restLen = 0;
   protected _prefaceLeft: number;
   protected _sendWindow = 65535;
   protected _peerStreamWindow = 65535;
@@ -154,30 +156,91 @@ export abstract class H2Core {
   // ---- input ----
 
   onData(d: Buffer) {
-    const b = this._rest ? Buffer.concat([this._rest, d]) : d;
     let off = 0;
     if (this._prefaceLeft) {
-      const n = Math.min(this._prefaceLeft, b.length);
+      const n = Math.min(this._prefaceLeft, d.length);
       const from = F.PREFACE.length - this._prefaceLeft;
-      if (F.PREFACE.compare(b, 0, n, from, from + n) !== 0) return this.goaway(F.PROTOCOL_ERROR);
+      if (F.PREFACE.compare(d, 0, n, from, from + n) !== 0) return this.goaway(F.PROTOCOL_ERROR);
       this._prefaceLeft -= n;
       off = n;
     }
+    if (this._rest) off = this.#completeRest(d, off);
+    if (off >= 0) {
+      const end = this.#frames(d, off);
+      if (end < d.length && !this.closed) this.#keepRest(d, end);
+    }
+    afterRead(this._out);
+  }
+
+  /**
+   * A frame the read ends in (d[from…], incomplete): kept in a buffer of its whole length (of its header while that
+   * is incomplete), which the next reads fill. #frames stopped at it, so its length is within the maximum.
+   */
+  #keepRest(d: Buffer, from: number): void {
+    const have = d.length - from;
+    this._rest = Buffer.allocUnsafe(have < 9 ? 9 : 9 + ((d[from]! << 16) | (d[from + 1]! << 8) | d[from + 2]!));
+    this._restLen = d.copy(this._rest, 0, from);
+  }
+
+  /**
+   * The kept frame filled with the octets it still needs from d[off…], and handled once whole: where d goes on, or
+   * -1 when d ended first. Each read's octets are copied once at most (concatenating the rest and the read copied
+   * most reads of many frames once more, and a frame arriving in small reads over and over).
+   */
+  #completeRest(d: Buffer, off: number): number {
+    let r = this._rest!;
+    if (this._restLen < 9) {
+      const k = Math.min(9 - this._restLen, d.length - off);
+      this._restLen += d.copy(r, this._restLen, off, off + k);
+      off += k;
+      if (this._restLen < 9) return -1;
+      const len = (r[0]! << 16) | (r[1]! << 8) | r[2]!;
+      if (len > F.DEFAULT_MAX_FRAME) {
+        this._rest = null;
+        this.#frames(r, 0); // refused from its header alone
+        return -1;
+      }
+      if (len > 0) {
+        const whole = Buffer.allocUnsafe(9 + len);
+        r.copy(whole, 0, 0, 9);
+        this._rest = r = whole;
+      }
+    }
+    const k = Math.min(r.length - this._restLen, d.length - off);
+    this._restLen += d.copy(r, this._restLen, off, off + k);
+    off += k;
+    if (this._restLen < r.length) return -1;
+    this._rest = null;
+    this._restLen = 0;
+    this.#frames(r, 0);
+    return this.closed ? -1 : off;
+  }
+
+  /** The whole frames of b from `off`: where the first incomplete one begins (b.length when none). */
+  #frames(b: Buffer, off: number): number {
     while (!this.closed && b.length - off >= 9) {
       const len = (b[off]! << 16) | (b[off + 1]! << 8) | b[off + 2]!;
-      if (len > F.DEFAULT_MAX_FRAME) return this.goaway(F.FRAME_SIZE_ERROR);
+      if (len > F.DEFAULT_MAX_FRAME) {
+        this.goaway(F.FRAME_SIZE_ERROR);
+        return b.length;
+      }
       if (b.length - off - 9 < len) break;
       const type = b[off + 3]!;
       const flags = b[off + 4]!;
       const id = ((b[off + 5]! & 127) << 24) | (b[off + 6]! << 16) | (b[off + 7]! << 8) | b[off + 8]!;
       const err = F.frameError(type, flags, id, len);
-      if (err) return this.goaway(err);
-      if (this._cont && (type !== F.CONTINUATION || id !== this._cont.id)) return this.goaway(F.PROTOCOL_ERROR);
+      if (err) {
+        this.goaway(err);
+        return b.length;
+      }
+      if (this._cont && (type !== F.CONTINUATION || id !== this._cont.id)) {
+        this.goaway(F.PROTOCOL_ERROR);
+        return b.length;
+      }
       this._onFrame(type, flags, id, b, off + 9, off + 9 + len);
       off += 9 + len;
     }
-    this._rest = off < b.length && !this.closed ? Buffer.from(b.subarray(off)) : null;
-    afterRead(this._out);
+    return off;
   }
 
   /** one frame whose header frameError accepted; its payload is b[pos, end) */
