@@ -494,6 +494,28 @@ describe("connection errors", () => {
     expect(findGoaway(await raw(l.port, oversize))).toBe(6);
   });
 
+  test("the same errors when the octets arrive one at a time (the frame kept between reads)", () => {
+    const cases: Array<[Buffer, number]> = [
+      [frame(0, 1, 0, Buffer.from("x")), 1], // DATA on stream 0
+      [frame(0, 0, 1, Buffer.alloc(16385)), 6], // above 16384
+      [Buffer.from([0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 1]), 6], // a header announcing 16 MB: refused from it alone
+      [frame(1, 5, 1, Buffer.from([0x80])), 9], // an undecodable header block
+      [Buffer.concat([frame(1, 0, 1, Buffer.from([0x82])), frame(0, 0, 1, Buffer.from("x"))]), 1], // DATA inside a header block
+    ];
+    for (const [bad, code] of cases) {
+      const writes: Buffer[] = [];
+      const server = new H2Conn(
+        { write: (b: Uint8Array) => writes.push(Buffer.from(b)) && b.length, end: () => {} },
+        "server",
+        echo,
+      );
+      const bytes = Buffer.concat([PREFACE, settings, bad, frame(4, 0, 0)]);
+      for (let i = 0; i < bytes.length && !server.closed; i++) server.onData(bytes.subarray(i, i + 1));
+      expect(server.closed).toBe(true);
+      expect(findGoaway(Buffer.concat(writes))).toBe(code);
+    }
+  });
+
   test("an undecodable header block: GOAWAY COMPRESSION_ERROR", async () => {
     const l = serve(echo);
     const bad = Buffer.concat([PREFACE, settings, frame(1, 5, 1, Buffer.from([0x80]))]); // index 0
