@@ -38,6 +38,12 @@ export let namesHigh: i32 = NAMES;
 /** Octets compared whole by nameOk() in the text being read (reset by each entry point), and their bound. */
 export let compared: i32 = 0;
 const MAX_COMPARED: i32 = 1 << 14;
+
+/** A new text to read (each entry point, before it reads): no names yet, and the bound on whole compares anew. */
+export function newText(): void {
+  names = NAMES;
+  compared = 0;
+}
 /** Receiving: an object {"encBlockIndex":N} in a value is a reference, kept at refs (start, end, N) up to refsEnd. */
 export let refsMode: bool = false;
 export let refs: i32 = 0;

@@ -13,7 +13,7 @@
 // member order or spacing, escapes or numbers JSON.stringify would not write, "~", an all-digit or repeated name on
 // the way (setAt would merge or overwrite), a container opened again after another member, a reference out of range
 // or used twice, MULTIPART_BINARY, regions that would overflow.
-import { AUX, BLOOM, BLOOM_SLOTS, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, S_IE, S_LOC, b, compared, cp, eqs, memberName, n, nameEnd, nameOk, nameStart, names, namesHigh, refs, refsEnd, refsMode, str, val } from "./json";
+import { AUX, BLOOM, BLOOM_SLOTS, IN, MAX_IN, NAMES, OUT, PATH, PT, PT_END, S_IE, S_LOC, b, compared, cp, eqs, memberName, n, nameEnd, nameOk, nameStart, names, namesHigh, newText, refs, refsEnd, refsMode, str, val } from "./json";
 
 // fields read by JavaScript (i32 at RES + 4k): see open-wasm.ts
 export const RES: i32 = AUX;
@@ -58,8 +58,7 @@ export function aad(len: i32): i32 {
 /** The aad [s, e): its head members (any JSON), then "payload" as the last member. */
 function read(s: i32, e: i32): i32 {
   n = e;
-  names = NAMES;
-  compared = 0;
+  newText();
   refsMode = true;
   refs = PATH;
   refsEnd = PATH + 8192;
@@ -147,9 +146,8 @@ function elements(len: i32): bool {
   elems = 0;
   if (len == 0) return true;
   n = PT + len;
-  names = NAMES;
+  newText();
   refsMode = false;
-  compared = 0;
   let i = lit(PT, '{"dataToEncrypt":[');
   if (i < 0) return false;
   if (i < n && b(i) == 93) return lit(i, "]}") == n;
@@ -199,8 +197,7 @@ export function body(ptLen: i32, headElems: i32): i32 {
   const count = (entries - ENTRIES) / 24;
   if (count <= 0) return -1;
   o = IN;
-  names = NAMES;
-  compared = 0;
+  newText();
   put(123);
   let depth = 0; // open containers below the root
   store<i32>(STACK + 8, names);

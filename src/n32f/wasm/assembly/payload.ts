@@ -16,7 +16,7 @@
 //
 // The strict reader and the memory layout are json.ts's; the policy is at POL as entries [length: u8][JSON pointer].
 
-import { IN, MAX_IN, MAX_POL, MAX_PATH, NAMES, OUT, PATH, POL, PT, PT_END, MAX_DEPTH, S_ENC, S_IE, S_LOC, b, compared, cp, memberName, n, nameEnd, nameStart, names, refsMode, val } from "./json";
+import { IN, MAX_IN, MAX_POL, MAX_PATH, OUT, PATH, POL, PT, PT_END, MAX_DEPTH, S_ENC, S_IE, S_LOC, b, cp, memberName, n, nameEnd, nameStart, names, newText, refsMode, val } from "./json";
 
 export { IN, MAX_IN, POL, MAX_POL, OUT, PT };
 
@@ -147,9 +147,8 @@ export function payload(len: i32, pl: i32, first: i32): i32 {
   out = OUT;
   pt = PT;
   encIndex = first;
-  names = NAMES;
+  newText();
   refsMode = false;
-  compared = 0;
   if (b(IN) != 123) return -1;
   // an encrypted root ("" in the policy) is the reference's
   for (let p = POL; p < POL + polLen; p += 1 + <i32>b(p)) if (b(p) == 0) return -1;
