@@ -77,7 +77,12 @@ async function mismatch(sent: ProtectionPolicy) {
     const s = (await (await v.admin("/v1/peers/home/n32")).json()) as Status;
     return s.counters.errorsReceived > 0 && s.lastError?.cause === "POLICY_MISMATCH" ? s : null;
   });
-  const home = (await (await h.admin("/v1/peers/visited/n32")).json()) as Status;
+  // the home SEPP counts an n32f-error once the peer has answered it (src/n32c/ops/exchange-params.ts), which may be
+  // after the visited SEPP shows it received: wait for the count rather than read it once (a race CI once lost)
+  const home = await waitFor("the n32f-error counted as sent at the home SEPP", async () => {
+    const s = (await (await h.admin("/v1/peers/visited/n32")).json()) as Status;
+    return s.counters.errorsSent > 0 ? s : null;
+  });
   return { logged, visited, home, h };
 }
 
