@@ -370,6 +370,9 @@ async function main() {
           }),
         ),
         workers: rs[0]!.workers[i]?.length ?? 0,
+        // the main thread's share of the wall time on a CPU and waiting for one (medians of the rounds)
+        run: med(rs.map((r) => r.sched[i]?.run ?? Number.NaN)),
+        wait: med(rs.map((r) => r.sched[i]?.wait ?? Number.NaN)),
         peakMb: Math.max(...rs.map((r) => r.cpu[i]!.peakMb)),
         // the resident set split at the end of the last round (procs.ts memoryMb)
         anonMb: rs[rs.length - 1]!.cpu[i]!.anonMb,
@@ -410,6 +413,19 @@ async function main() {
           )
           .join("; ")}`,
       );
+  // the SEPPs' main threads: on a CPU, waiting for one, idle (the rest of the wall time). At a fixed number of
+  // requests in flight, idle time is time every request of the SEPP was in another process of the pipeline.
+  for (const r of results)
+    if (r.cpu.some((c) => /SEPP/.test(c.name) && Number.isFinite(c.run)))
+      console.log(
+        `#   ${r.name} main thread: ${r.cpu
+          .filter((c) => /SEPP/.test(c.name) && Number.isFinite(c.run))
+          .map(
+            (c) =>
+              `${c.name} on a CPU ${f(c.run, 0)} %, waiting for one ${f(c.wait, 0)} %, idle ${f(100 - c.run - c.wait, 0)} %`,
+          )
+          .join("; ")}`,
+      );
   // what the peak RSS is made of: the process's own memory, and the runtime's code pages (shared, reclaimable)
   for (const r of results)
     if (r.cpu.some((c) => Number.isFinite(c.anonMb)))
@@ -444,6 +460,18 @@ async function main() {
     prins && bunChain && `prins / bun-chain = ${(prins.rps / bunChain.rps).toFixed(2)}`,
   ].filter(Boolean);
   if (chain && floor.length) console.log(`# runtime floor: ${floor.join("; ")}`);
+  // What the machine could carry at each scenario's CPU per request if its processes used all its CPUs: the
+  // ceiling of a scenario whose processes are not CPU-bound (their main threads idle part of the time, above)
+  if (chain)
+    for (const r of [prins, tls]) {
+      if (!r) continue;
+      const used = r.cpu.reduce((a, c) => a + c.pct, 0);
+      const us = r.cpu.reduce((a, c) => a + c.us, 0);
+      const most = (1e6 * availableParallelism()) / us;
+      console.log(
+        `# ${r.name} machine: ${f(used, 0)} % of ${availableParallelism() * 100} % used; at ${f(us, 0)} µs of CPU per request in all its processes this machine carries at most ${f(most, 0)} req/s = ${f(most / chain.rps, 2)} of the nghttpx chain`,
+      );
+    }
   // Where this machine has no core to spare for a second worker: how the kernel placed the load on the workers
   // bounds what they could give with a core each. The busiest worker serves `busiest` % of the requests' worker CPU,
   // so N workers can serve at most 100/busiest times one (even placement: N×); a projection from the measured

@@ -14,6 +14,7 @@ import {
   memoryMb,
   childrenCpuSeconds,
   cpuSeconds,
+  mainSched,
 } from "./procs.ts";
 import type { Opts } from "./opts.ts";
 import { gcCount } from "./gc-bytes.ts";
@@ -43,6 +44,8 @@ export interface Result {
   workers: number[][];
   /** per process: bytes JSC allocated during the run and the collections they span (--gc-bytes; NaN without) */
   gc: Array<{ bytes: number; cycles: number }>;
+  /** per process: its main thread's share of the run's wall time on a CPU and waiting for one, % (procs.ts mainSched) */
+  sched: Array<{ run: number; wait: number }>;
 }
 
 export function run(
@@ -127,6 +130,7 @@ export async function h2load(
   const children0 = childrenCpuSeconds();
   const threadsBefore = procs.map((p) => threadTimes(p.pid));
   const gcBefore = procs.map((p) => gcCount(p.pid));
+  const schedBefore = procs.map((p) => mainSched(p.pid));
   const t0 = performance.now();
   const r = await run(
     "h2load",
@@ -141,6 +145,7 @@ export async function h2load(
     (o.duration + 30) * 1000,
   );
   const wall = (performance.now() - t0) / 1000;
+  const schedAfter = procs.map((p) => mainSched(p.pid));
   const after = procs.map((p) => cpuSeconds(p.pid));
   // the load generator's own CPU: h2load is the only child of this process that ends during the measured run
   const h2loadSeconds = childrenCpuSeconds() - children0;
@@ -189,6 +194,10 @@ export async function h2load(
     gc: procs.map((_p, i) => ({
       bytes: gcAfter[i]!.bytes - gcBefore[i]!.bytes,
       cycles: gcAfter[i]!.cycles - gcBefore[i]!.cycles,
+    })),
+    sched: procs.map((_p, i) => ({
+      run: (100 * (schedAfter[i]!.run - schedBefore[i]!.run)) / wall,
+      wait: (100 * (schedAfter[i]!.wait - schedBefore[i]!.wait)) / wall,
     })),
   };
 }

@@ -74,6 +74,22 @@ export function memoryMb(pid: number): { peak: number; anon: number; file: numbe
   return { peak: mb("VmHWM"), anon: mb("RssAnon"), file: mb("RssFile") };
 }
 
+/**
+ * The main thread's time on a CPU and waiting for one (runnable, not running), in seconds, from
+ * /proc/PID/task/PID/schedstat (NaN where the kernel keeps no schedstats). Between two snapshots, the rest of the
+ * wall time the thread was idle (blocked in the event loop's poll): a thread that is never idle is CPU-bound; one
+ * that waits for a CPU shares too few of them; one that is idle at a fixed number of requests in flight waits on
+ * the other processes of the pipeline.
+ */
+export function mainSched(pid: number): { run: number; wait: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ");
+    return { run: Number(run) / 1e9, wait: Number(wait) / 1e9 };
+  } catch {
+    return { run: Number.NaN, wait: Number.NaN };
+  }
+}
+
 export function statFields(pid: number): string[] {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
   // fields after "(comm)" start at field 3 (state): ppid is field 4, utime 14, stime 15
