@@ -413,13 +413,14 @@ async function main() {
           )
           .join("; ")}`,
       );
-  // the SEPPs' main threads: on a CPU, waiting for one, idle (the rest of the wall time). At a fixed number of
-  // requests in flight, idle time is time every request of the SEPP was in another process of the pipeline.
+  // the SEPPs' main threads (without data-path workers: with them the main thread serves no request): on a CPU,
+  // waiting for one, idle (the rest of the wall time). At a fixed number of requests in flight, idle time is time
+  // every request of the SEPP was in another process of the pipeline.
   for (const r of results)
-    if (r.cpu.some((c) => /SEPP/.test(c.name) && Number.isFinite(c.run)))
+    if (r.cpu.some((c) => /SEPP/.test(c.name) && c.workers === 0 && Number.isFinite(c.run)))
       console.log(
         `#   ${r.name} main thread: ${r.cpu
-          .filter((c) => /SEPP/.test(c.name) && Number.isFinite(c.run))
+          .filter((c) => /SEPP/.test(c.name) && c.workers === 0 && Number.isFinite(c.run))
           .map(
             (c) =>
               `${c.name} on a CPU ${f(c.run, 0)} %, waiting for one ${f(c.wait, 0)} %, idle ${f(100 - c.run - c.wait, 0)} %`,
