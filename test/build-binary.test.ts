@@ -195,8 +195,12 @@ async function serveAndCheckHealth(t: Target, configText = config): Promise<stri
 }
 
 describe("packaging/sepp.service environment", () => {
-  test("the shipped unit sets the runtime's memory policy", () => {
-    expect(UNIT_ENV).toEqual({ BUN_JSC_heapGrowthMaxIncrease: "1", MIMALLOC_PURGE_DELAY: "0" });
+  test("the shipped unit sets the runtime's memory policy and the top JIT tier's size bound", () => {
+    expect(UNIT_ENV).toEqual({
+      BUN_JSC_heapGrowthMaxIncrease: "1",
+      MIMALLOC_PURGE_DELAY: "0",
+      BUN_JSC_maximumFTLCandidateBytecodeCost: "2000",
+    });
   });
 
   test("only plain NAME=value lines in [Service] are read; any other Environment= line is refused", () => {
