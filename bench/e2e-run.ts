@@ -445,6 +445,18 @@ async function main() {
           .join(", ")} per request (JSC count)`,
       );
   const by = (n: string) => results.find((r) => r.name === n);
+  /**
+   * What this machine's CPUs carry at a scenario's CPU per request in all its processes (the NF and h2load too):
+   * `most` req/s, and the `# … machine` line saying so (its end, against what, is the caller's).
+   */
+  const machine = (r: { name: string; cpu: Array<{ pct: number; us: number }> }) => {
+    const cpus = availableParallelism();
+    const used = r.cpu.reduce((a, c) => a + c.pct, 0);
+    const us = r.cpu.reduce((a, c) => a + c.us, 0);
+    const most = (1e6 * cpus) / us;
+    const line = `# ${r.name} machine: ${f(used, 0)} % of ${cpus * 100} % used; at ${f(us, 0)} µs of CPU per request in all its processes this machine carries at most ${f(most, 0)} req/s`;
+    return { most, line };
+  };
   const prins = by("prins");
   const tls = by("tls");
   const chain = by("chain");
@@ -464,15 +476,11 @@ async function main() {
   // What the machine could carry at each scenario's CPU per request if its processes used all its CPUs: the
   // ceiling of a scenario whose processes are not CPU-bound (their main threads idle part of the time, above)
   if (chain)
-    for (const r of [prins, tls]) {
-      if (!r) continue;
-      const used = r.cpu.reduce((a, c) => a + c.pct, 0);
-      const us = r.cpu.reduce((a, c) => a + c.us, 0);
-      const most = (1e6 * availableParallelism()) / us;
-      console.log(
-        `# ${r.name} machine: ${f(used, 0)} % of ${availableParallelism() * 100} % used; at ${f(us, 0)} µs of CPU per request in all its processes this machine carries at most ${f(most, 0)} req/s = ${f(most / chain.rps, 2)} of the nghttpx chain`,
-      );
-    }
+    for (const r of [prins, tls])
+      if (r) {
+        const m = machine(r);
+        console.log(`${m.line} = ${f(m.most / chain.rps, 2)} of the nghttpx chain`);
+      }
   // Where this machine has no core to spare for a second worker: how the kernel placed the load on the workers
   // bounds what they could give with a core each. The busiest worker serves `busiest` % of the requests' worker CPU,
   // so N workers can serve at most 100/busiest times one (even placement: N×); a projection from the measured
@@ -490,13 +498,8 @@ async function main() {
   const w1 = by("prins-w1");
   const w2 = by("prins-w2");
   if (w1 && w2) {
-    const cpus = availableParallelism();
-    const used = w2.cpu.reduce((a, c) => a + c.pct, 0);
-    const us = w2.cpu.reduce((a, c) => a + c.us, 0);
-    const most = (1e6 * cpus) / us;
-    console.log(
-      `# prins-w2 machine: ${f(used, 0)} % of ${cpus * 100} % used; at ${f(us, 0)} µs of CPU per request in all its processes this machine carries at most ${f(most, 0)} req/s = ${f(most / w1.rps, 2)}x prins-w1`,
-    );
+    const m = machine(w2);
+    console.log(`${m.line} = ${f(m.most / w1.rps, 2)}x prins-w1`);
   }
   for (const l of handoffLines) console.log(l);
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
