@@ -178,7 +178,7 @@ export abstract class H2Core {
    */
   #keepRest(d: Buffer, from: number): void {
     const have = d.length - from;
-    this._rest = Buffer.allocUnsafe(have < 9 ? 9 : 9 + ((d[from]! << 16) | (d[from + 1]! << 8) | d[from + 2]!));
+    this._rest = Buffer.allocUnsafe(have < 9 ? 9 : 9 + F.lengthAt(d, from));
     this._restLen = d.copy(this._rest, 0, from);
   }
 
@@ -194,7 +194,7 @@ export abstract class H2Core {
       this._restLen += d.copy(r, this._restLen, off, off + k);
       off += k;
       if (this._restLen < 9) return -1;
-      const len = (r[0]! << 16) | (r[1]! << 8) | r[2]!;
+      const len = F.lengthAt(r, 0);
       if (len > F.DEFAULT_MAX_FRAME) {
         this._rest = null;
         this.#frames(r, 0); // refused from its header alone
@@ -219,7 +219,7 @@ export abstract class H2Core {
   /** The whole frames of b from `off`: where the first incomplete one begins (b.length when none). */
   #frames(b: Buffer, off: number): number {
     while (!this.closed && b.length - off >= 9) {
-      const len = (b[off]! << 16) | (b[off + 1]! << 8) | b[off + 2]!;
+      const len = F.lengthAt(b, off);
       if (len > F.DEFAULT_MAX_FRAME) {
         this.goaway(F.FRAME_SIZE_ERROR);
         return b.length;

@@ -63,6 +63,11 @@ export const MAX_WINDOW = 2 ** 31 - 1;
 /** the frame size every peer accepts until it says more (§4.2); we never ask for more */
 export const DEFAULT_MAX_FRAME = 16384;
 
+/** The 24-bit length field of the frame header at b[at] (§4.1). */
+export function lengthAt(b: Uint8Array, at: number): number {
+  return (b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!;
+}
+
 /** Frames queued for one socket write. */
 export class FrameOut {
   buf = Buffer.allocUnsafe(16384);
