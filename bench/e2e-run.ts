@@ -416,34 +416,33 @@ async function main() {
   // the SEPPs' main threads (without data-path workers: with them the main thread serves no request): on a CPU,
   // waiting for one, idle (the rest of the wall time). At a fixed number of requests in flight, idle time is time
   // every request of the SEPP was in another process of the pipeline.
-  for (const r of results)
-    if (r.cpu.some((c) => /SEPP/.test(c.name) && c.workers === 0 && Number.isFinite(c.run)))
+  for (const r of results) {
+    const mains = r.cpu.filter((c) => /SEPP/.test(c.name) && c.workers === 0 && Number.isFinite(c.run));
+    if (mains.length)
       console.log(
-        `#   ${r.name} main thread: ${r.cpu
-          .filter((c) => /SEPP/.test(c.name) && c.workers === 0 && Number.isFinite(c.run))
+        `#   ${r.name} main thread: ${mains
           .map(
             (c) =>
               `${c.name} on a CPU ${f(c.run, 0)} %, waiting for one ${f(c.wait, 0)} %, idle ${f(100 - c.run - c.wait, 0)} %`,
           )
           .join("; ")}`,
       );
+  }
   // what the peak RSS is made of: the process's own memory, and the runtime's code pages (shared, reclaimable)
-  for (const r of results)
-    if (r.cpu.some((c) => Number.isFinite(c.anonMb)))
+  for (const r of results) {
+    const split = r.cpu.filter((c) => Number.isFinite(c.anonMb));
+    if (split.length)
       console.log(
-        `#   ${r.name} resident at the end: ${r.cpu
-          .filter((c) => Number.isFinite(c.anonMb))
-          .map((c) => `${c.name} ${f(c.anonMb, 0)} own + ${f(c.fileMb, 0)} file MB`)
-          .join(", ")}`,
+        `#   ${r.name} resident at the end: ${split.map((c) => `${c.name} ${f(c.anonMb, 0)} own + ${f(c.fileMb, 0)} file MB`).join(", ")}`,
       );
-  for (const r of results)
-    if (r.cpu.some((c) => Number.isFinite(c.kb)))
+  }
+  for (const r of results) {
+    const counted = r.cpu.filter((c) => Number.isFinite(c.kb));
+    if (counted.length)
       console.log(
-        `#   ${r.name} allocated: ${r.cpu
-          .filter((c) => Number.isFinite(c.kb))
-          .map((c) => `${c.name} ${f(c.kb)} KB (±${f(c.kbError)})`)
-          .join(", ")} per request (JSC count)`,
+        `#   ${r.name} allocated: ${counted.map((c) => `${c.name} ${f(c.kb)} KB (±${f(c.kbError)})`).join(", ")} per request (JSC count)`,
       );
+  }
   const by = (n: string) => results.find((r) => r.name === n);
   /**
    * What this machine's CPUs carry at a scenario's CPU per request in all its processes (the NF and h2load too):
