@@ -14,9 +14,9 @@
 // Phases: the bench:e2e message (GET am-data with its headers; the bench NF's 441-octet 200 answer) through each
 // step of the PRINS hop with the default policy, as the SEPPs run them:
 //   csepp.protect   PrinsEngine.protectRequest of the request as PrinsSend builds it (+ the endToEnd header copy)
-//   psepp.open      the received n32f-process body (Buffer) → text → JSON.parse → openRequest
+//   psepp.open      the received n32f-process body (Buffer) → text → parseN32fBody (frame.ts) → openRequest
 //   psepp.protect   protectResponse of the producer's answer
-//   csepp.open      the n32f-process 200 body → text → JSON.parse → openResponse
+//   csepp.open      the n32f-process 200 body → text → parseN32fBody → openResponse
 // Inputs of the open phases are made before the phase (each message is opened once: the replay window).
 import { heapSize } from "bun:jsc";
 import { writeSync } from "node:fs";
@@ -25,8 +25,9 @@ import defaults from "../config/api-ie-mapping.json" with { type: "json" };
 import { endToEnd } from "../src/datapath/http.ts";
 import { PrinsEngine, type RequestRef } from "../src/n32f/engine.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe } from "../src/n32f/jwe.ts";
+import { parseN32fBody } from "../src/n32f/frame.ts";
 import { reconstruct } from "../src/n32f/reconstruct.ts";
-import { reformatReferenceText } from "../src/n32f/text/reformat-text.ts";
+import { readAadWasm } from "../src/n32f/wasm/open-wasm.ts";
 import { validateBody, validateReceivedBlock } from "../src/openapi/validate.ts";
 import type { HttpMessage } from "../src/n32f/message.ts";
 import type { ProtectionPolicy } from "../src/model/n32.ts";
@@ -171,9 +172,9 @@ const ref = (messageId: string): RequestRef => ({
 // warm-up (JIT tiers; the first calls build caches kept per policy)
 for (let i = 0; i < 3000; i++) {
   const w = prins.protectRequest(pair.c, request());
-  const o = prins.openRequest(JSON.parse(w.body), pair.pStore);
+  const o = prins.openRequest(parseN32fBody(w.body), pair.pStore);
   const r = prins.protectResponse(pair.p, response(), ref(o.messageId));
-  keep.last = prins.openResponse(pair.c, JSON.parse(r), ref(w.messageId));
+  keep.last = prins.openResponse(pair.c, parseN32fBody(r), ref(w.messageId));
 }
 
 phase("csepp.protect", N, () => {
@@ -185,7 +186,7 @@ let bodies: Buffer[] = Array.from({ length: N + WARM }, () =>
 );
 phase("psepp.open", N, (i) => {
   const raw = bodies[i]!;
-  keep.last = prins.openRequest(JSON.parse(raw.toString("utf8")), pair.pStore);
+  keep.last = prins.openRequest(parseN32fBody(raw.toString("utf8")), pair.pStore);
 });
 
 phase("psepp.protect", N, () => {
@@ -195,7 +196,7 @@ phase("psepp.protect", N, () => {
 const ids = Array.from({ length: N + WARM }, (_, i) => i.toString(16).padStart(16, "0"));
 bodies = ids.map((id) => Buffer.from(prins.protectResponse(pair.p, response(), ref(id))));
 phase("csepp.open", N, (i) => {
-  keep.last = prins.openResponse(pair.c, JSON.parse(bodies[i]!.toString("utf8")), ref(ids[i]!));
+  keep.last = prins.openResponse(pair.c, parseN32fBody(bodies[i]!.toString("utf8")), ref(ids[i]!));
 });
 
 // ALLOC_TEXT=1: the protect phases again with the opt-in text reformatting (reformatEngine "text")
@@ -213,63 +214,58 @@ if (process.env.ALLOC_TEXT) {
   });
 }
 
-// ALLOC_DETAIL=1: the steps inside the engine, one phase each (the response direction: the cSEPP's open)
+// ALLOC_DETAIL=1: the steps of both opens as the engine runs them (engine.ts #parseOuter, #open), one phase each:
+// the request (a GET: its aad parsed whole, then checked and rebuilt by the reference steps) and the answer (its aad
+// read by the WebAssembly module). Each phase repeats one step on the same input (no AEAD: it would refuse a replay).
 if (process.env.ALLOC_DETAIL) {
-  const text = bodies[0]!.toString("utf8");
-  const outer = JSON.parse(text);
-  const parsed = parseJwe(outer.reformattedData);
-  const aadText = Buffer.from(parsed.aad).toString("utf8");
-  const block = JSON.parse(aadText);
-  const enc = prins.policiesOf(pair.p).encryption;
-  const md = { n32fContextId: pair.cId, messageId: "0123456789abcdef", authorizedIpxId: "NULL" };
-  const texts = reformatReferenceText(response(), { metaData: md, policy: enc, request: ref("0123456789abcdef") });
-  const aadBytes = Buffer.from(texts.aad);
-  const pt = Buffer.from(texts.plaintext);
-  phase("d.body-text", N, (i) => {
-    keep.last = bodies[i]!.toString("utf8");
+  const steps = (dir: "req" | "rsp", body: Buffer) => {
+    const text = body.toString("utf8");
+    const outer = parseN32fBody(text) as { reformattedData: unknown };
+    const parsed = parseJwe(outer.reformattedData);
+    const aad = Buffer.from(parsed.aad); // parseJwe's aad is a view of a reused buffer
+    phase(`d.${dir}.body-text`, N, () => {
+      keep.last = body.toString("utf8");
+    });
+    phase(`d.${dir}.frame`, N, () => {
+      keep.last = parseN32fBody(text);
+    });
+    phase(`d.${dir}.validate-outer`, N, () => {
+      keep.last = validateBody(dir === "req" ? "N32fReformattedReqMsg" : "N32fReformattedRspMsg", outer);
+    });
+    phase(`d.${dir}.parseJwe`, N, () => {
+      keep.last = parseJwe(outer.reformattedData);
+    });
+    return aad;
+  };
+  // the request: a fresh one, opened once here for its plaintext (the steps after the AEAD need it)
+  const reqAad = steps("req", Buffer.from(prins.protectRequest(pair.c, request()).body));
+  const block = JSON.parse(reqAad.toString("utf8"));
+  const fresh = parseJwe(
+    (parseN32fBody(prins.protectRequest(pair.c, request()).body) as { reformattedData: unknown }).reformattedData,
+  );
+  const freshBlock = JSON.parse(Buffer.from(fresh.aad).toString("utf8"));
+  const ctx = pair.pStore.get(freshBlock.metaData.n32fContextId)!;
+  const plaintext = Buffer.from(openJwe(ctx, "request", fresh).plaintext);
+  const dataToEncrypt = parseCipherBlock(plaintext);
+  phase("d.req.aad-text+parse", N, () => {
+    keep.last = JSON.parse(reqAad.toString("utf8"));
   });
-  phase("d.json-parse", N, () => {
-    keep.last = JSON.parse(text);
+  phase("d.req.parseCipherBlock", N, () => {
+    keep.last = parseCipherBlock(plaintext);
   });
-  phase("d.validate-outer", N, () => {
-    keep.last = validateBody("N32fReformattedRspMsg", outer);
-  });
-  phase("d.parseJwe", N, () => {
-    keep.last = parseJwe(outer.reformattedData);
-  });
-  phase("d.aad-text+parse", N, () => {
-    keep.last = JSON.parse(Buffer.from(parsed.aad).toString("utf8"));
-  });
-  phase("d.validate-block", N, () => {
+  phase("d.req.validate-block", N, () => {
     keep.last = validateReceivedBlock("DataToIntegrityProtectBlock", block);
   });
-  let opened: Uint8Array[] = [];
-  bodies = ids.map((id) => Buffer.from(prins.protectResponse(pair.p, response(), ref(id))));
-  phase("d.openJwe", N, (i) => {
-    const o = JSON.parse(bodies[i]!.toString("utf8"));
-    opened.push(openJwe(pair.c, "response", parseJwe(o.reformattedData)).plaintext);
+  phase("d.req.reconstruct", N, () => {
+    keep.last = reconstruct(freshBlock, dataToEncrypt, { expect: "request" });
   });
-  opened = [];
-  phase("d.(parse+parseJwe)", N, (i) => {
-    const o = JSON.parse(bodies[i]!.toString("utf8"));
-    keep.last = parseJwe(o.reformattedData);
+  // the answer: the module reads its aad (the rebuild after the AEAD is measured by csepp.open as a whole)
+  const rspAad = steps("rsp", Buffer.from(prins.protectResponse(pair.p, response(), ref("0123456789abcdef"))));
+  phase("d.rsp.readAadWasm", N, () => {
+    keep.last = readAadWasm(rspAad);
   });
-  const plainOf = Buffer.from(texts.plaintext);
-  phase("d.parseCipherBlock", N, () => {
-    keep.last = parseCipherBlock(plainOf);
-  });
-  const dte = parseCipherBlock(plainOf);
-  phase("d.reconstruct", N, () => {
-    keep.last = reconstruct(block, dte, { expect: "response" });
-  });
-  phase("d.reformat+text", N, () => {
-    keep.last = reformatReferenceText(response(), { metaData: md, policy: enc, request: ref("0123456789abcdef") });
-  });
-  phase("d.aad-bytes", N, () => {
-    keep.last = Buffer.from(texts.aad, "utf8");
-  });
+  const pt = Buffer.from('{"dataToEncrypt":[]}');
   phase("d.protectJwe", N, () => {
-    keep.last = protectJwe(pair.p, "response", aadBytes, pt);
+    keep.last = protectJwe(pair.p, "response", rspAad, pt);
   });
-  keep.last = aadText;
 }
