@@ -72,12 +72,19 @@ export function report(results: Summary[], rounds: number, started: number, hand
   printTable(results, rounds);
   printWhy(results);
   const by = (n: string) => results.find((r) => r.name === n);
-  printCeilings(by);
+  const named = {
+    prins: by("prins"),
+    tls: by("tls"),
+    chain: by("chain"),
+    w1: by("prins-w1"),
+    w2: by("prins-w2"),
+  };
+  printCeilings(by, named);
   for (const l of handoffLines) console.log(l);
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
   for (const r of bad) console.error(`# ${r.name}: ${r.failed} of ${r.done} requests were not answered 2xx`);
-  printClosing(by);
+  printClosing(named);
   return bad;
 }
 
@@ -158,11 +165,17 @@ function machine(r: { name: string; cpu: Array<{ pct: number; us: number }> }): 
   return { most, line };
 }
 
+/** The scenarios the ceilings and the closing lines compare. */
+interface Named {
+  prins?: Summary;
+  tls?: Summary;
+  chain?: Summary;
+  w1?: Summary;
+  w2?: Summary;
+}
+
 /** The ceilings: the runtime floor of each HTTP/2 stack, what this machine could carry, the workers' placement. */
-function printCeilings(by: (name: string) => Summary | undefined): void {
-  const prins = by("prins");
-  const tls = by("tls");
-  const chain = by("chain");
+function printCeilings(by: (name: string) => Summary | undefined, { prins, tls, chain, w1, w2 }: Named): void {
   const bunChain = by("bun-chain");
   const native = by("bun-native-chain");
   const raw = by("bun-raw-chain");
@@ -198,8 +211,6 @@ function printCeilings(by: (name: string) => Summary | undefined): void {
   // What this machine can carry with two workers per SEPP, whatever the placement: every process of the scenario
   // (both SEPPs, the NF, h2load) shares its CPUs, so req/s ≤ CPUs / (CPU per request in all of them). When prins-w2
   // nears it, the machine, not the workers, bounds the `e2e workers:` ratio.
-  const w1 = by("prins-w1");
-  const w2 = by("prins-w2");
   if (w1 && w2) {
     const m = machine(w2);
     console.log(`${m.line} = ${f(m.most / w1.rps, 2)}x prins-w1`);
@@ -207,12 +218,7 @@ function printCeilings(by: (name: string) => Summary | undefined): void {
 }
 
 /** The closing lines, exactly as tools outside the project parse them (issue 11 §1). */
-function printClosing(by: (name: string) => Summary | undefined): void {
-  const prins = by("prins");
-  const tls = by("tls");
-  const chain = by("chain");
-  const w1 = by("prins-w1");
-  const w2 = by("prins-w2");
+function printClosing({ prins, tls, chain, w1, w2 }: Named): void {
   if (w1 || w2)
     console.log(
       `e2e workers: 1 → ${f(w1?.rps ?? NaN, 0)} req/s, 2 → ${f(w2?.rps ?? NaN, 0)} req/s${w1 && w2 ? `; ratio ${(w2.rps / w1.rps).toFixed(2)}` : ""}`,
