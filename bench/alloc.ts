@@ -238,14 +238,12 @@ if (process.env.ALLOC_DETAIL) {
     return aad;
   };
   // the request: a fresh one, opened once here for its plaintext (the steps after the AEAD need it)
-  const reqAad = steps("req", Buffer.from(prins.protectRequest(pair.c, request()).body));
+  const reqBody = Buffer.from(prins.protectRequest(pair.c, request()).body);
+  const reqAad = steps("req", reqBody);
   const block = JSON.parse(reqAad.toString("utf8"));
-  const fresh = parseJwe(
-    (parseN32fBody(prins.protectRequest(pair.c, request()).body) as { reformattedData: unknown }).reformattedData,
-  );
-  const freshBlock = JSON.parse(Buffer.from(fresh.aad).toString("utf8"));
-  const ctx = pair.pStore.get(freshBlock.metaData.n32fContextId)!;
-  const plaintext = Buffer.from(openJwe(ctx, "request", fresh).plaintext);
+  const ctx = pair.pStore.get(block.metaData.n32fContextId)!;
+  const opened = parseJwe((parseN32fBody(reqBody.toString("utf8")) as { reformattedData: unknown }).reformattedData);
+  const plaintext = Buffer.from(openJwe(ctx, "request", opened).plaintext);
   const dataToEncrypt = parseCipherBlock(plaintext);
   phase("d.req.aad-text+parse", N, () => {
     keep.last = JSON.parse(reqAad.toString("utf8"));
@@ -257,7 +255,7 @@ if (process.env.ALLOC_DETAIL) {
     keep.last = validateReceivedBlock("DataToIntegrityProtectBlock", block);
   });
   phase("d.req.reconstruct", N, () => {
-    keep.last = reconstruct(freshBlock, dataToEncrypt, { expect: "request" });
+    keep.last = reconstruct(block, dataToEncrypt, { expect: "request" });
   });
   // the answer: the module reads its aad (the rebuild after the AEAD is measured by csepp.open as a whole)
   const rspAad = steps("rsp", Buffer.from(prins.protectResponse(pair.p, response(), ref("0123456789abcdef"))));
