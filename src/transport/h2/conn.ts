@@ -184,9 +184,16 @@ export class H2Conn extends H2Core {
         if (s.req) fail(s.req.cb, "too-large", `body over ${s.maxBody} octets`);
         return;
       }
-      const chunk = Buffer.allocUnsafe(n);
-      b.copy(chunk, 0, c[0], c[1]);
-      s.chunks.push(chunk);
+      // a body whole in this one frame stays a view of the read (no copy: 1.6–2.3 KB less allocated per PRINS request
+      // and SEPP, docs/PERFORMANCE.md "A received body as a view of its read"). The read stays alive while the body
+      // does, so only a read no longer than the stream's body bound is kept (each stream still holds at most its
+      // bound); a body of several frames is copied as before (its reads would add up) and concatenated at the end.
+      if (flags & F.END_STREAM && s.chunks.length === 0 && b.length <= s.maxBody) s.chunks.push(b.subarray(c[0], c[1]));
+      else {
+        const chunk = Buffer.allocUnsafe(n);
+        b.copy(chunk, 0, c[0], c[1]);
+        s.chunks.push(chunk);
+      }
     }
     if (flags & F.END_STREAM) this._complete(s);
     else if (s.recvUnacked >= this.limits.streamWindow / 2) {

@@ -341,6 +341,50 @@ describe("reads", () => {
       expect(allocated).toBeLessThan(2.5 * bytes.length);
     }
   });
+
+  test("a body whole in one frame is kept as a view of its read only while the read is within the stream's body bound; a body of several frames is copied", async () => {
+    const { bytes, bodies } = await clientBytes(3);
+    const got: Array<Buffer | null> = [];
+    const server = (maxBody: number) =>
+      new H2Conn(
+        { write: (b: Uint8Array) => b.length, end: () => {} },
+        "server",
+        (_c, _id, _f, body) => got.push(body),
+        { ...DEFAULT_H2_LIMITS, maxBody },
+      );
+    // one read holding all three requests (~5 KB): within a 1 MB bound each body is a view of that read
+    const read = Buffer.from(bytes);
+    server(1 << 20).onData(read);
+    expect(got.map((b) => b?.buffer)).toEqual([read.buffer, read.buffer, read.buffer]);
+    for (const [i, b] of got.entries()) expect(b?.equals(bodies[i]!)).toBe(true);
+    // the same read against a 3000-octet bound (each body is within it, the read is not): each body has its own octets
+    got.length = 0;
+    server(3000).onData(Buffer.from(bytes));
+    expect(got.length).toBe(3);
+    for (const [i, b] of got.entries()) {
+      expect(b?.buffer.byteLength).toBe(bodies[i]!.length);
+      expect(b?.equals(bodies[i]!)).toBe(true);
+    }
+    // a body over two frames (a smaller max frame size on the sending side): copied, then joined
+    const writes: Buffer[] = [];
+    const client = new H2Conn(
+      { write: (b: Uint8Array) => writes.push(Buffer.from(b)) && b.length, end: () => {} },
+      "client",
+    );
+    const big = Buffer.alloc(20_000, 0x41); // over one 16 KB frame
+    client.request(
+      get("/big", 1).map((v) => (v === "GET" ? "POST" : v)),
+      big,
+      () => {},
+    );
+    await turn();
+    got.length = 0;
+    const whole = Buffer.concat(writes);
+    server(1 << 20).onData(whole);
+    expect(got.length).toBe(1);
+    expect(got[0]?.buffer).not.toBe(whole.buffer);
+    expect(got[0]?.equals(big)).toBe(true);
+  });
 });
 
 describe("client role: what it refuses and how it ends", () => {
