@@ -13,9 +13,9 @@
 //
 // Phases: the bench:e2e message (GET am-data with its headers; the bench NF's 441-octet 200 answer) through each
 // step of the PRINS hop with the default policy, as the SEPPs run them:
-//   csepp.protect   PrinsEngine.protectRequest of the request as PrinsSend builds it (+ the endToEnd header copy)
+//   csepp.protect   PrinsEngine.protectRequestPieces of the request as PrinsSend builds it (+ the endToEnd header copy)
 //   psepp.open      the received n32f-process body (Buffer) → text → parseN32fBody (frame.ts) → openRequest
-//   psepp.protect   protectResponse of the producer's answer
+//   psepp.protect   protectResponsePieces of the producer's answer (the body in pieces, as the data path sends it)
 //   csepp.open      the n32f-process 200 body → text → parseN32fBody → openResponse
 // Inputs of the open phases are made before the phase (each message is opened once: the replay window).
 import { heapSize } from "bun:jsc";
@@ -178,7 +178,7 @@ for (let i = 0; i < 3000; i++) {
 }
 
 phase("csepp.protect", N, () => {
-  keep.last = prins.protectRequest(pair.c, request());
+  keep.last = prins.protectRequestPieces(pair.c, request()); // as PrinsSend: the body in its pieces, never joined
 });
 
 let bodies: Buffer[] = Array.from({ length: N + WARM }, () =>
@@ -190,7 +190,7 @@ phase("psepp.open", N, (i) => {
 });
 
 phase("psepp.protect", N, () => {
-  keep.last = prins.protectResponse(pair.p, response(), ref("0123456789abcdef"));
+  keep.last = prins.protectResponsePieces(pair.p, response(), ref("0123456789abcdef")); // as delivery.ts
 });
 
 const ids = Array.from({ length: N + WARM }, (_, i) => i.toString(16).padStart(16, "0"));

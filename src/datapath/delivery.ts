@@ -61,7 +61,7 @@ export class ProducerDelivery {
           response: {
             status: 200,
             headers: [["content-type", "application/json"]] as Array<[string, string]>,
-            body: this.d.prins.protectResponse(ctx, m, req),
+            body: this.d.prins.protectResponsePieces(ctx, m, req),
           },
           outcome,
         };
@@ -72,7 +72,7 @@ export class ProducerDelivery {
             response: {
               status: 200,
               headers: [["content-type", "application/json"]] as Array<[string, string]>,
-              body: this.d.prins.protectResponse(
+              body: this.d.prins.protectResponsePieces(
                 ctx,
                 problemMessage(e.status === 415 ? 415 : 400, e.problemCause, e.message),
                 req,

@@ -5,6 +5,7 @@
 // back-off (sbi.n32fNextHopBackoffMs). N32-f follows the peer's TLS settings (TLS 1.2 only where allowed), and an
 // n32f-process body is gzipped toward a next hop that announced gzip (n32f-encoding.ts). Built on
 // src/transport/h2client.ts (trust per PLMN or RI roots, expected dNSName).
+import type { AsciiText } from "../ascii-text.ts";
 import type { PeerConfig } from "../config/schema/peers.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { TrustStore } from "../pki/trust.ts";
@@ -16,7 +17,7 @@ import { UpstreamError } from "./upstream.ts";
 
 type PeerRequestInit = {
   headers?: Record<string, string>;
-  body?: string | Uint8Array;
+  body?: string | Uint8Array | AsciiText;
   timeoutMs: number;
   maxBodyBytes: number;
   signal?: CancelSignal;

@@ -3,6 +3,7 @@
 // `OPTIONS …/n32f-forward/v1/n32f-process` (`Accept-Encoding`, RFC 9110 12.5.3); n32f-clients.ts asks once per new
 // connection and compresses on that connection only bodies of at least `sbi.n32fGzipMinBytes` octets (small
 // bodies are not worth the CPU on the hot path). node:zlib, synchronous: the body is in memory and bounded.
+import { AsciiText } from "../ascii-text.ts";
 import { constants, gzipSync } from "node:zlib";
 
 /** Whether an Accept-Encoding field value accepts gzip (`gzip` or `x-gzip`, a q-value above 0, or `*` above 0). */
@@ -30,11 +31,11 @@ const UTF8 = new TextEncoder();
  * undefined otherwise (send it as it is). Level 4: most of a PRINS body is base64url ciphertext, which higher
  * levels barely shrink further.
  */
-export function gzipBody(body: string | Uint8Array, minBytes: number): Uint8Array | undefined {
+export function gzipBody(body: string | Uint8Array | AsciiText, minBytes: number): Uint8Array | undefined {
   if (minBytes <= 0) return undefined;
   // a string's UTF-8 length is at least its length: skip the encoding of small bodies
   if (body.length < minBytes) return undefined;
-  const raw = typeof body === "string" ? UTF8.encode(body) : body;
+  const raw = typeof body === "string" || body instanceof AsciiText ? UTF8.encode(body.toString()) : body;
   const z = gzipSync(raw, { level: 4, strategy: constants.Z_DEFAULT_STRATEGY });
   return z.length < raw.length ? z : undefined;
 }

@@ -5,6 +5,7 @@
 // peer's N32-f pool (n32f-clients.ts, next hops by n32f-hops.ts, P11), and the answer is verified (openResponse; a failure is 502 and
 // an n32f-error to the peer) or, for a Roaming-Hub-originated error, handled by rh-answer.ts. A peer that lost our
 // context gets a new N32-c handshake (N32cService.renegotiate: one per-peer throttle with the n32f-error path).
+import type { AsciiText } from "../ascii-text.ts";
 import { parseN32fBody } from "../n32f/frame.ts";
 import type { H2Response } from "../transport/h2client.ts";
 import { AeadKeyError } from "../../hw/aead.ts";
@@ -61,9 +62,9 @@ export class PrinsSend {
       headers,
       body: req.body,
     };
-    let wire: { body: string; messageId: string };
+    let wire: { body: AsciiText; messageId: string };
     try {
-      wire = this.d.prins.protectRequest(ctx, msg);
+      wire = this.d.prins.protectRequestPieces(ctx, msg); // sent in its pieces (ascii-text.ts)
     } catch (e) {
       if (e instanceof ReformatError) return problemOut(e.toProblem()); // the NF's message cannot be carried (P3)
       // the engine refused our own context (not active): not the NF's message, the peer's association is at fault
@@ -80,7 +81,7 @@ export class PrinsSend {
       this.d.log.debug("N32-f request sent", {
         peer: peer.id,
         messageId: wire.messageId,
-        aad: decodedAad(JSON.parse(wire.body)),
+        aad: decodedAad(JSON.parse(wire.body.toString())),
       });
     }
     const wait = responseWait(req.headers, cfg.sbi.requestTimeoutMs);

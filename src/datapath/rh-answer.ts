@@ -5,6 +5,7 @@
 // signed last by the RI adjacent to us on this association (our authorized RI), and bind to our JWE tag when it
 // carries one. A verified error reaches the NF as the RH wrote it (or 502 when it gave no status line); one that
 // does not verify is never believed (502, logged). Nothing is reported to the peer SEPP: it did not send it.
+import type { AsciiText } from "../ascii-text.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../metrics.ts";
 import type { N32fContext } from "../n32f/context.ts";
@@ -22,7 +23,7 @@ export interface RhAnswerInput {
   /** metaData.messageId of the request we sent */
   messageId: string;
   /** the request body we sent (its JWE tag binds the RH's Modifications when they carry one) */
-  sentBody: string;
+  sentBody: string | AsciiText;
   trust: RiTrust;
   log: Logger;
   metrics: Registry;
@@ -57,7 +58,7 @@ export function rhErrorAnswer(i: RhAnswerInput): OutboundResponse | null {
   if (!adjacent) return refuse("no Roaming Intermediary on this association");
   let sentTag: string | undefined;
   try {
-    const t = (JSON.parse(i.sentBody) as { reformattedData?: { tag?: unknown } }).reformattedData?.tag;
+    const t = (JSON.parse(i.sentBody.toString()) as { reformattedData?: { tag?: unknown } }).reformattedData?.tag;
     if (typeof t === "string") sentTag = t;
   } catch {
     /* our own body: always JSON */

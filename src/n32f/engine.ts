@@ -19,7 +19,9 @@ import type {
 import { validateBody, validateReceivedBlock } from "../openapi/validate.ts";
 import type { N32fContext, N32fMessageKind } from "./context.ts";
 import type { N32fContextStore } from "./context-store.ts";
+import { AsciiText } from "../ascii-text.ts";
 import { asBuffer } from "../bytes.ts";
+import { FRAME_AAD, FRAME_CIPHERTEXT, FRAME_CLOSE, FRAME_IV, FRAME_OPEN, FRAME_TAG } from "./frame.ts";
 import { N32fError } from "./errors.ts";
 import { openJwe, parseCipherBlock, parseJwe, protectJwe, type ParsedJwe, type ProtectedJwe } from "./jwe.ts";
 import type { HttpMessage } from "./message.ts";
@@ -144,11 +146,25 @@ export class PrinsEngine {
     msg: HttpMessage,
     messageId: string = newMessageId(),
   ): { body: string; messageId: string } {
-    return { body: this.#protect(ctx, "request", msg, messageId, undefined), messageId };
+    return { body: this.#protect(ctx, "request", msg, messageId, undefined).toString(), messageId };
   }
 
   /** pSEPP: protect the producer's response to `req` (the 200 body of n32f-process, N32fReformattedRspMsg). */
   protectResponse(ctx: N32fContext, msg: HttpMessage, req: RequestRef): string {
+    return this.#protect(ctx, "response", msg, req.messageId, req).toString();
+  }
+
+  /** protectRequest() with the body in its pieces, as the data path sends it (never joined into one string). */
+  protectRequestPieces(
+    ctx: N32fContext,
+    msg: HttpMessage,
+    messageId: string = newMessageId(),
+  ): { body: AsciiText; messageId: string } {
+    return { body: this.#protect(ctx, "request", msg, messageId, undefined), messageId };
+  }
+
+  /** protectResponse() with the body in its pieces, as the data path sends it. */
+  protectResponsePieces(ctx: N32fContext, msg: HttpMessage, req: RequestRef): AsciiText {
     return this.#protect(ctx, "response", msg, req.messageId, req);
   }
 
@@ -158,7 +174,7 @@ export class PrinsEngine {
     msg: HttpMessage,
     messageId: string,
     req: RequestRef | undefined,
-  ): string {
+  ): AsciiText {
     if (ctx.state !== "active")
       throw new N32fError("CONTEXT_NOT_FOUND", "N32-f context not active", { n32fContextId: ctx.localContextId });
     const metaData: MetaData = {
@@ -201,8 +217,21 @@ export class PrinsEngine {
       if (plaintext.length) plaintext.fill(0); // the clear values of encrypted IEs
     }
     // = `{"reformattedData":${JSON.stringify(jwe)}}`: the members protectJwe() returns, in its order, are base64url
-    // strings that need no escaping, so the text is written directly (stringify would scan the whole aad again).
-    const body = `{"reformattedData":{"protected":"${jwe.protected}","aad":"${jwe.aad}","iv":"${jwe.iv}","ciphertext":"${jwe.ciphertext}","tag":"${jwe.tag}"}}`;
+    // strings that need no escaping, so the text is written directly (stringify would scan the whole aad again), in
+    // pieces that are all ASCII (frame.ts reads this frame back without JSON.parse)
+    const body = new AsciiText([
+      FRAME_OPEN,
+      jwe.protected,
+      FRAME_AAD,
+      jwe.aad,
+      FRAME_IV,
+      jwe.iv,
+      FRAME_CIPHERTEXT,
+      jwe.ciphertext,
+      FRAME_TAG,
+      jwe.tag,
+      FRAME_CLOSE,
+    ]);
     if (sealed) {
       const block = JSON.parse(sealed.aad);
       const dataToEncrypt: unknown[] = sealed.plaintext ? JSON.parse(sealed.plaintext).dataToEncrypt : [];
@@ -210,7 +239,10 @@ export class PrinsEngine {
         // P10: HttpPayload.value may be any JSON value (the one exception to the unmodified schema)
         validateReceivedBlock("DataToIntegrityProtectBlock", block) ??
         (dataToEncrypt.length ? validateBody("DataToIntegrityProtectAndCipherBlock", { dataToEncrypt }) : null) ??
-        validateBody(kind === "request" ? "N32fReformattedReqMsg" : "N32fReformattedRspMsg", JSON.parse(body));
+        validateBody(
+          kind === "request" ? "N32fReformattedReqMsg" : "N32fReformattedRspMsg",
+          JSON.parse(body.toString()),
+        );
       if (bad)
         throw new Error(
           `bug: outgoing N32-f ${kind} does not validate: ${bad.map((b) => `${b.param} ${b.reason}`).join("; ")}`,

@@ -13,9 +13,16 @@
 /** What would make a string's JSON value differ from its text, or JSON.parse refuse it. */
 const ESCAPE_OR_CONTROL = /[\\\x00-\x1f]/;
 
-const OPEN = '{"reformattedData":{"protected":"';
-const NAMES = ['","aad":"', '","iv":"', '","ciphertext":"', '","tag":"'] as const;
-const CLOSE = '"}}';
+// the frame's text around its five strings, as the engine writes it (engine.ts #protect) and readFrame() reads it
+export const FRAME_OPEN = '{"reformattedData":{"protected":"';
+export const FRAME_AAD = '","aad":"';
+export const FRAME_IV = '","iv":"';
+export const FRAME_CIPHERTEXT = '","ciphertext":"';
+export const FRAME_TAG = '","tag":"';
+export const FRAME_CLOSE = '"}}';
+const OPEN = FRAME_OPEN;
+const NAMES = [FRAME_AAD, FRAME_IV, FRAME_CIPHERTEXT, FRAME_TAG] as const;
+const CLOSE = FRAME_CLOSE;
 
 /** The value of the n32f-process body `text`: JSON.parse(text), read without it where the frame allows. */
 export function parseN32fBody(text: string): unknown {

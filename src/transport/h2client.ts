@@ -3,6 +3,7 @@
 // dNSName, bounded timeouts and response sizes. The TLS socket is created here (tls.connect) and carries our
 // HTTP/2 layer (src/transport/h2/), so the TLS exporter of the very connection is available to the N32-c
 // initiator (P1).
+import type { AsciiText } from "../ascii-text.ts";
 import tls from "node:tls";
 import { isIP } from "node:net";
 import type { X509Certificate } from "node:crypto";
@@ -209,7 +210,7 @@ export class H2Client {
     path: string,
     init: {
       headers?: Record<string, string>;
-      body?: string | Uint8Array;
+      body?: string | Uint8Array | AsciiText;
       timeoutMs: number;
       maxBodyBytes: number;
       signal?: CancelSignal;

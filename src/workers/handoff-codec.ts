@@ -8,6 +8,7 @@
 //   cancel:   (nothing more)
 //   str = u32 octets + UTF-8; bytes = u32 octets + octets; headers = u16 count + (str, str)*;
 //   conn = u8 0 | u8 1 + f64 id + str protocol + str remoteAddress + u16 count + bytes (DER, leaf first)*
+import { AsciiText } from "../ascii-text.ts";
 import type { HandlerKind, InboundRequest, OutboundResponse } from "../datapath/http.ts";
 import { SeppError } from "../errors.ts";
 
@@ -203,7 +204,7 @@ export function encodeRequest(
 }
 
 export function encodeResponse(id: number, res: OutboundResponse): ArrayBuffer {
-  const body = res.body;
+  const body = res.body instanceof AsciiText ? res.body.toString() : res.body; // pieces: their text, as a string
   const bodyBound = typeof body === "string" ? strBound(body) : 4 + (body?.length ?? 0);
   const w = new Writer(1 + 4 + 2 + headersBound(res.headers) + bodyBound);
   w.u8(HandoffType.Response);

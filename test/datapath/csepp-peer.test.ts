@@ -32,7 +32,7 @@ const req = (authority: string): InboundRequest => ({
   body: Buffer.from("{}"),
   signal: new AbortController().signal,
 });
-const body = (r: { body?: Uint8Array | string }) => JSON.parse(String(r.body));
+const body = (r: { body?: unknown }) => JSON.parse(String(r.body));
 
 describe("cSEPP: a telescopic target with an IP literal goes to the peer stored with its label", () => {
   test("label bound to a configured peer: that peer is selected", async () => {

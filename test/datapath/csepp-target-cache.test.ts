@@ -41,7 +41,7 @@ const req = (authority: string, apiRoots: string[] = [], origins: string[] = [])
   body: new Uint8Array(0),
   signal: new AbortController().signal,
 });
-const cause = (r: { body?: Uint8Array | string }) => JSON.parse(String(r.body)).cause;
+const cause = (r: { body?: unknown }) => JSON.parse(String(r.body)).cause;
 
 describe("cSEPP target resolution kept per configuration", () => {
   test("repeated targets (authority, apiRoot header) give the same answers; refusals stay refusals", async () => {

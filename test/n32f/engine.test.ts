@@ -5,6 +5,7 @@ import { SoftwareAeadEngine } from "../../hw/aead.ts";
 import { N32fContextStore } from "../../src/n32f/context-store.ts";
 import { PrinsEngine, newMessageId } from "../../src/n32f/engine.ts";
 import { N32fError } from "../../src/n32f/errors.ts";
+import { readFrame } from "../../src/n32f/frame.ts";
 import { TrustStore } from "../../src/pki/trust.ts";
 import { validateBody } from "../../src/openapi/validate.ts";
 import defaults from "../../config/api-ie-mapping.json" with { type: "json" };
@@ -70,6 +71,30 @@ describe("PRINS engine round trip", () => {
       expect(msg.headers).toEqual(rsp.message.headers);
     });
   }
+});
+
+describe("the body in pieces, as the data path sends it (protectRequestPieces / protectResponsePieces)", () => {
+  test("every fixture: each piece ASCII, the length the octets of the joined text, which is our frame and opens", () => {
+    const ascii = /^[\x00-\x7f]*$/;
+    const check = (t: { pieces: readonly string[]; length: number; toString(): string }) => {
+      for (const piece of t.pieces) expect(piece).toMatch(ascii);
+      expect(t.length).toBe(Buffer.byteLength(t.toString(), "utf8"));
+      const frame = readFrame(t.toString()); // the frame read without JSON.parse: exactly what JSON.parse gives
+      expect(frame).toEqual(JSON.parse(t.toString()));
+      return frame;
+    };
+    for (const req of requests) {
+      const { c, pStore } = pair("A256GCM", partsPolicy(req));
+      const { body, messageId } = prins.protectRequestPieces(c, req.message);
+      expect(prins.openRequest(check(body), pStore).messageId).toBe(messageId);
+    }
+    for (const rsp of responses) {
+      const { c, p } = pair("A128GCM");
+      const ref = { method: rsp.request!.method, path: rsp.request!.path, messageId: newMessageId() };
+      const body = prins.protectResponsePieces(p, rsp.message, ref);
+      expect(prins.openResponse(c, check(body), ref).status).toBe(rsp.message.status!);
+    }
+  });
 });
 
 describe("PRINS engine refusals", () => {

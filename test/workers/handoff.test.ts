@@ -113,7 +113,9 @@ function holdHere(h: WorkerHandoff, n: number, conn: N32fConn) {
 }
 
 const text = (r: OutboundResponse) =>
-  typeof r.body === "string" ? r.body : Buffer.from(r.body ?? new Uint8Array(0)).toString("utf8");
+  r.body === undefined || r.body instanceof Uint8Array
+    ? Buffer.from(r.body ?? new Uint8Array(0)).toString("utf8")
+    : String(r.body);
 const served = (r: OutboundResponse) => r.headers.find(([n]) => n === "x-served-by")?.[1];
 
 describe("hand-off between data-path workers", () => {

@@ -2,6 +2,7 @@
 // connection preface and SETTINGS, frame parsing (one pass over each socket read), the output of HEADERS and DATA
 // within the peer's windows (§6.9) and its one socket write per event-loop turn (out.ts), control frames, and the end of the
 // connection (graceful GOAWAY or at once). conn.ts adds the streams' meaning: requests, responses, hooks.
+import { AsciiText } from "../../ascii-text.ts";
 import * as F from "./frames.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
 import { type H2Socket, SocketOut, afterRead, schedule } from "./out.ts";
@@ -103,7 +104,20 @@ export abstract class H2Core {
 
   /** DATA within the connection's and the stream's send windows; the rest waits for WINDOW_UPDATE (§6.9). */
   protected _data(s: Stream, body: OutBody, end: boolean): void {
-    if (typeof body === "string") {
+    if (body instanceof AsciiText) {
+      // its pieces written one after the other when the text fits one frame and the windows (its length is its
+      // octets); otherwise its octets, joined once
+      const n = body.length;
+      if (n > Math.min(this._sendWindow, s.sendWindow, this._peerMaxFrame))
+        body = Buffer.from(body.toString(), "latin1");
+      else {
+        this._out.header(n, F.DATA, end ? F.END_STREAM : 0, s.id);
+        for (const p of body.pieces) this._out.putAscii(p);
+        this._sendWindow -= n;
+        s.sendWindow -= n;
+        body = EMPTY_BODY;
+      }
+    } else if (typeof body === "string") {
       // text that fits one frame and the windows is written into the frame buffer; other text becomes octets
       const n = Buffer.byteLength(body, "utf8");
       if (n > Math.min(this._sendWindow, s.sendWindow, this._peerMaxFrame)) body = Buffer.from(body, "utf8");

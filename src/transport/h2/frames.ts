@@ -94,6 +94,12 @@ export class FrameOut {
     this.len += n;
   }
 
+  /** ASCII `text` (each character one octet), its length in octets the text's */
+  putAscii(text: string): void {
+    this.room(text.length);
+    this.len += this.buf.write(text, this.len, text.length, "latin1");
+  }
+
   /** b[start, end) copied in without a view of it (a subarray per frame cost 4–6 % of a SEPP's samples) */
   putRange(b: Buffer, start: number, end: number): void {
     this.room(end - start);

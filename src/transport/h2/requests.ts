@@ -4,6 +4,7 @@
 // :path/:authority 400 (ProblemDetails, TS 29.500 5.2.7). A request is handed on only after the I/O events already
 // received are processed (setImmediate, once per loop turn for all of them), so a stream reset in the same read as its HEADERS (rapid reset,
 // CVE-2023-44487) is never handed on; a client that resets its stream or leaves cancels the request (`signal`).
+import type { AsciiText } from "../../ascii-text.ts";
 import { problem, PROBLEM_JSON } from "../../problem.ts";
 import { armTimer, disarmTimer } from "../../timers.ts";
 import { type CancelSignal, StreamCancel } from "./cancel.ts";
@@ -29,7 +30,7 @@ export interface WholeRequest {
 export interface WholeResponse {
   status: number;
   headers: Array<[string, string]>;
-  body?: Uint8Array | string;
+  body?: Uint8Array | string | AsciiText;
 }
 
 /** What one request may be. */

@@ -1,6 +1,7 @@
 // src/transport/h2/stream.ts — the limits of the HTTP/2 layer on Bun's sockets and the state of one stream (RFC 9113
 // §5.1): what conn.ts keeps per request while its fields and body arrive and its answer leaves.
 import { asBuffer } from "../../bytes.ts";
+import { AsciiText } from "../../ascii-text.ts";
 export interface H2Limits {
   /** SETTINGS_MAX_CONCURRENT_STREAMS we announce (server role) */
   maxConcurrentStreams: number;
@@ -38,16 +39,16 @@ export class H2StreamError extends Error {
 export type OnResponse = (err: H2StreamError | null, fields: string[], body: Buffer | null) => void;
 
 /**
- * A body to send: octets, or text that leaves as UTF-8 written straight into the connection's buffer when it fits
- * one DATA frame (no Buffer of its own: an n32f-process body made as text would otherwise be one more 4-30 KB
- * allocation per message).
+ * A body to send: octets, text that leaves as UTF-8, or ASCII text in pieces; text is written straight into the
+ * connection's buffer when it fits one DATA frame (no Buffer of its own: an n32f-process body made as text would
+ * otherwise be one more 4-30 KB allocation per message), pieces one after the other (never joined).
  */
-export type OutBody = Buffer | string;
+export type OutBody = Buffer | string | AsciiText;
 
 /** A message body as the callers hold it → what the connection sends: none when empty, text as it is, octets as a Buffer. */
-export function outBodyOf(b: Uint8Array | string | undefined): OutBody | null {
+export function outBodyOf(b: Uint8Array | string | AsciiText | undefined): OutBody | null {
   if (!b || b.length === 0) return null;
-  return typeof b === "string" ? b : asBuffer(b);
+  return typeof b === "string" || b instanceof AsciiText ? b : asBuffer(b);
 }
 
 /** A request waiting for a stream (the peer's SETTINGS_MAX_CONCURRENT_STREAMS), or sent again after REFUSED_STREAM. */

@@ -7,12 +7,14 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Socket, TCPSocketListener } from "bun";
 import { PREFACE, findGoaway, frame } from "../../support/h2-frames.ts";
 import { EARLY_WRITE_OCTETS } from "../../../src/transport/h2/out.ts";
+import { AsciiText } from "../../../src/ascii-text.ts";
 import {
   DEFAULT_H2_LIMITS,
   H2Conn,
   type H2Limits,
   type H2StreamError,
   type OnRequest,
+  type OutBody,
 } from "../../../src/transport/h2/conn.ts";
 
 type S = Socket<H2Conn | undefined>;
@@ -59,7 +61,7 @@ async function connect(port: number): Promise<H2Conn> {
   return c;
 }
 
-function request(c: H2Conn, fields: string[], body: Buffer | string | null) {
+function request(c: H2Conn, fields: string[], body: OutBody | null) {
   return new Promise<{ fields: string[]; body: Buffer | null }>((resolve, reject) =>
     c.request(fields, body, (err, f, b) => (err ? reject(err) : resolve({ fields: f, body: b }))),
   );
@@ -203,6 +205,19 @@ describe("text bodies", () => {
       const a = await request(c, get("/t", l.port), text);
       expect(field(a.fields, "x-sha")).toBe(sha(text ? Buffer.from(text, "utf8") : null));
       expect(a.body?.equals(Buffer.from(`${text}✓`, "utf8"))).toBe(true);
+    }
+  });
+
+  test("ASCII text in pieces leaves as the octets of the joined text: in one frame, over several, empty", async () => {
+    const l = serve((c, id, _f, body) =>
+      c.respond(id, [":status", "200"], new AsciiText(["<", body?.toString() ?? "", ">"])),
+    );
+    const c = await connect(l.port);
+    const piece = "abcdefghij".repeat(700); // 7000 octets: three of them are above one 16 KB frame
+    for (const pieces of [['{"a":', '"b"', "}"], [piece, "-", piece, "-", piece], [], ["", ""]]) {
+      const joined = pieces.join("");
+      const a = await request(c, get("/p", l.port), new AsciiText(pieces));
+      expect(a.body?.toString("latin1")).toBe(`<${joined}>`);
     }
   });
 });
