@@ -5983,17 +5983,16 @@ export const Rx_DataToIntegrityProtectBlock = validate81;
 const schema115 = {"type":"object","properties":{"metaData":{"$ref":"#/$defs/Rx_MetaData"},"requestLine":{"$ref":"#/$defs/RequestLine"},"statusLine":{"type":"string"},"headers":{"type":"array","items":{"$ref":"#/$defs/Rx_HttpHeader"},"minItems":1},"payload":{"type":"array","items":{"$ref":"#/$defs/Rx_HttpPayload"},"minItems":1}}};
 const schema116 = {"type":"object","required":["n32fContextId","messageId","authorizedIpxId"],"properties":{"n32fContextId":{"type":"string","pattern":"^[A-Fa-f0-9]{16}$"},"messageId":{"type":"string"},"authorizedIpxId":{"type":["string","null"]}}};
 const schema117 = {"type":"object","required":["header","value"],"properties":{"header":{"type":"string"},"value":{"$ref":"#/$defs/Rx_EncodedHttpHeaderValue"}}};
-const schema118 = {"oneOf":[{"type":"string"},{"$ref":"#/$defs/IndexToEncryptedValue"},{"type":"object","required":["headerval"],"properties":{"headerval":{"type":"string"}}}]};
+const schema118 = {"if":{"type":"string"},"else":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/IndexToEncryptedValue"},{"type":"object","required":["headerval"],"properties":{"headerval":{"type":"string"}}}]}};
 
 function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
+let valid0 = true;
 const _errs1 = errors;
 if(typeof data !== "string"){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err0 = {};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6003,90 +6002,6 @@ vErrors.push(err0);
 errors++;
 }
 var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-}
-const _errs3 = errors;
-if(!(validate55(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate55.errors : vErrors.concat(validate55.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-}
-const _errs4 = errors;
-if(errors === _errs4){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.headerval === undefined) && (missing0 = "headerval")){
-const err1 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-else {
-if(data.headerval !== undefined){
-if(typeof data.headerval !== "string"){
-const err2 = {instancePath:instancePath+"/headerval",schemaPath:"#/oneOf/2/properties/headerval/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err3 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-var _valid0 = _errs4 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 2;
-}
-}
-}
-if(!valid0){
-const err4 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-validate84.errors = vErrors;
-return false;
-}
-else {
 errors = _errs0;
 if(vErrors !== null){
 if(_errs0){
@@ -6096,6 +6011,131 @@ else {
 vErrors = null;
 }
 }
+if(!_valid0){
+const _errs3 = errors;
+const _errs4 = errors;
+let valid1 = false;
+let passing0 = null;
+const _errs5 = errors;
+if(typeof data !== "string"){
+const err1 = {instancePath,schemaPath:"#/else/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid1 = _errs5 === errors;
+if(_valid1){
+valid1 = true;
+passing0 = 0;
+}
+const _errs7 = errors;
+if(!(validate55(data, {instancePath,parentData,parentDataProperty,rootData}))){
+vErrors = vErrors === null ? validate55.errors : vErrors.concat(validate55.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs7 === errors;
+if(_valid1 && valid1){
+valid1 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid1){
+valid1 = true;
+passing0 = 1;
+}
+const _errs8 = errors;
+if(errors === _errs8){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.headerval === undefined) && (missing0 = "headerval")){
+const err2 = {instancePath,schemaPath:"#/else/oneOf/2/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+else {
+if(data.headerval !== undefined){
+if(typeof data.headerval !== "string"){
+const err3 = {instancePath:instancePath+"/headerval",schemaPath:"#/else/oneOf/2/properties/headerval/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err4 = {instancePath,schemaPath:"#/else/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+var _valid1 = _errs8 === errors;
+if(_valid1 && valid1){
+valid1 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid1){
+valid1 = true;
+passing0 = 2;
+}
+}
+}
+if(!valid1){
+const err5 = {instancePath,schemaPath:"#/else/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+validate84.errors = vErrors;
+return false;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid0 = _errs3 === errors;
+valid0 = _valid0;
+}
+if(!valid0){
+const err6 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+validate84.errors = vErrors;
+return false;
 }
 validate84.errors = vErrors;
 return errors === 0;

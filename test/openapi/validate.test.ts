@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { FlattenedSign, generateKeyPair } from "jose";
 import * as x509 from "@peculiar/x509";
-import { generate, OUT_DIR, SCHEMA_FILE, VALIDATORS_FILE } from "../../scripts/gen-openapi.ts";
+import { generate, newAjv, OUT_DIR, SCHEMA_FILE, SCHEMA_ID, VALIDATORS_FILE } from "../../scripts/gen-openapi.ts";
 import {
   MAX_INVALID_PARAMS,
   MISSING_MEMBER_REASON,
@@ -948,6 +948,47 @@ describe("unknown extra members are accepted", () => {
 });
 
 describe("P10 receive-side leniencies", () => {
+  test("a header value passes exactly when the P10 oneOf [string, IndexToEncryptedValue, {headerval}] holds (the generated 'a string, else that oneOf')", () => {
+    // the literal P10 form, compiled here from the generated schema with only the header value replaced
+    const schema = JSON.parse(readFileSync(join(REPO, OUT_DIR, SCHEMA_FILE), "utf8"));
+    schema.$defs.Rx_EncodedHttpHeaderValue = {
+      oneOf: [
+        { type: "string" },
+        { $ref: "#/$defs/IndexToEncryptedValue" },
+        { type: "object", required: ["headerval"], properties: { headerval: { type: "string" } } },
+      ],
+    };
+    const ajv = newAjv(false);
+    ajv.addSchema(schema);
+    const literal = ajv.getSchema(`${SCHEMA_ID}#/$defs/Rx_DataToIntegrityProtectBlock`)!;
+    const meta = { n32fContextId: "0011223344556677", messageId: "m", authorizedIpxId: "NULL" };
+    const member = fc.oneof(
+      fc.integer({ min: -2, max: 3 }),
+      fc.string({ maxLength: 3 }),
+      fc.constant(null),
+      fc.double(),
+    );
+    const value = fc.oneof(
+      fc.string({ maxLength: 6 }),
+      fc.record({ encBlockIndex: member, headerval: member, other: member }, { requiredKeys: [] }),
+      fc.anything({ maxDepth: 2 }),
+    );
+    let strings = 0;
+    let objects = 0;
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 4 }), (values) => {
+        const block = { metaData: meta, statusLine: "200", headers: values.map((v) => ({ header: "h", value: v })) };
+        const got = validateReceivedBlock("DataToIntegrityProtectBlock", block) === null;
+        if (got) for (const v of values) typeof v === "string" ? strings++ : objects++;
+        expect(got).toBe(literal(block) as boolean);
+      }),
+      { numRuns: 3000, seed: 11 },
+    );
+    // both kinds of accepted value were met, not only refusals
+    expect(strings).toBeGreaterThan(100);
+    expect(objects).toBeGreaterThan(20);
+  });
+
   const meta = { n32fContextId: "9f3c2a7b01d4e6a8", messageId: "00c0ffee12345678", authorizedIpxId: "NULL" };
   const lenient: [string, "DataToIntegrityProtectBlock" | "DataToIntegrityProtectAndCipherBlock", unknown, string][] = [
     [
