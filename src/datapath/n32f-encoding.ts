@@ -3,7 +3,7 @@
 // `OPTIONS …/n32f-forward/v1/n32f-process` (`Accept-Encoding`, RFC 9110 12.5.3); n32f-clients.ts asks once per new
 // connection and compresses on that connection only bodies of at least `sbi.n32fGzipMinBytes` octets (small
 // bodies are not worth the CPU on the hot path). node:zlib, synchronous: the body is in memory and bounded.
-import { AsciiText } from "../ascii-text.ts";
+import type { AsciiText } from "../ascii-text.ts";
 import { constants, gzipSync } from "node:zlib";
 
 /** Whether an Accept-Encoding field value accepts gzip (`gzip` or `x-gzip`, a q-value above 0, or `*` above 0). */
@@ -35,7 +35,7 @@ export function gzipBody(body: string | Uint8Array | AsciiText, minBytes: number
   if (minBytes <= 0) return undefined;
   // a string's UTF-8 length is at least its length: skip the encoding of small bodies
   if (body.length < minBytes) return undefined;
-  const raw = typeof body === "string" || body instanceof AsciiText ? UTF8.encode(body.toString()) : body;
+  const raw = body instanceof Uint8Array ? body : UTF8.encode(body.toString());
   const z = gzipSync(raw, { level: 4, strategy: constants.Z_DEFAULT_STRATEGY });
   return z.length < raw.length ? z : undefined;
 }

@@ -20,9 +20,7 @@ export const FRAME_IV = '","iv":"';
 export const FRAME_CIPHERTEXT = '","ciphertext":"';
 export const FRAME_TAG = '","tag":"';
 export const FRAME_CLOSE = '"}}';
-const OPEN = FRAME_OPEN;
 const NAMES = [FRAME_AAD, FRAME_IV, FRAME_CIPHERTEXT, FRAME_TAG] as const;
-const CLOSE = FRAME_CLOSE;
 
 /** The value of the n32f-process body `text`: JSON.parse(text), read without it where the frame allows. */
 export function parseN32fBody(text: string): unknown {
@@ -31,14 +29,14 @@ export function parseN32fBody(text: string): unknown {
 
 /** The frame's value, or null when `text` is not exactly the frame, or holds a backslash or control character. */
 export function readFrame(text: string): Record<string, unknown> | null {
-  if (!text.startsWith(OPEN) || ESCAPE_OR_CONTROL.test(text)) return null;
+  if (!text.startsWith(FRAME_OPEN) || ESCAPE_OR_CONTROL.test(text)) return null;
   const values: string[] = [];
-  let at = OPEN.length;
+  let at = FRAME_OPEN.length;
   for (let k = 0; k < 5; k++) {
     const end = text.indexOf('"', at);
     if (end < 0) return null;
     values.push(text.slice(at, end));
-    const next = k < 4 ? NAMES[k]! : CLOSE;
+    const next = k < 4 ? NAMES[k]! : FRAME_CLOSE;
     if (!text.startsWith(next, end)) return null;
     at = end + next.length;
   }

@@ -185,7 +185,7 @@ export class H2Conn extends H2Core {
         return;
       }
       // a body whole in this one frame stays a view of the read (no copy: 1.6–2.3 KB less allocated per PRINS request
-      // and SEPP, docs/PERFORMANCE.md "A received body as a view of its read"). The read stays alive while the body
+      // and SEPP, docs/PERFORMANCE.md "Fewer bytes per request", 1.). The read stays alive while the body
       // does, so only a read no longer than the stream's body bound is kept (each stream still holds at most its
       // bound); a body of several frames is copied as before (its reads would add up) and concatenated at the end.
       if (flags & F.END_STREAM && s.chunks.length === 0 && b.length <= s.maxBody) s.chunks.push(b.subarray(c[0], c[1]));

@@ -104,26 +104,18 @@ export abstract class H2Core {
 
   /** DATA within the connection's and the stream's send windows; the rest waits for WINDOW_UPDATE (§6.9). */
   protected _data(s: Stream, body: OutBody, end: boolean): void {
-    if (body instanceof AsciiText) {
-      // its pieces written one after the other when the text fits one frame and the windows (its length is its
-      // octets); otherwise its octets, joined once
-      const n = body.length;
+    if (!Buffer.isBuffer(body)) {
+      // text that fits one frame and the windows is written into the frame buffer (ASCII pieces one after the other,
+      // their length their octets); other text becomes octets
+      const text = body;
+      const ascii = text instanceof AsciiText;
+      const n = ascii ? text.length : Buffer.byteLength(text, "utf8");
       if (n > Math.min(this._sendWindow, s.sendWindow, this._peerMaxFrame))
-        body = Buffer.from(body.toString(), "latin1");
+        body = ascii ? Buffer.from(text.toString(), "latin1") : Buffer.from(text, "utf8");
       else {
         this._out.header(n, F.DATA, end ? F.END_STREAM : 0, s.id);
-        for (const p of body.pieces) this._out.putAscii(p);
-        this._sendWindow -= n;
-        s.sendWindow -= n;
-        body = EMPTY_BODY;
-      }
-    } else if (typeof body === "string") {
-      // text that fits one frame and the windows is written into the frame buffer; other text becomes octets
-      const n = Buffer.byteLength(body, "utf8");
-      if (n > Math.min(this._sendWindow, s.sendWindow, this._peerMaxFrame)) body = Buffer.from(body, "utf8");
-      else {
-        this._out.header(n, F.DATA, end ? F.END_STREAM : 0, s.id);
-        this._out.putText(body, n);
+        if (ascii) for (const p of text.pieces) this._out.putAscii(p);
+        else this._out.putText(text, n);
         this._sendWindow -= n;
         s.sendWindow -= n;
         body = EMPTY_BODY;

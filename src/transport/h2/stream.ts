@@ -1,7 +1,7 @@
 // src/transport/h2/stream.ts — the limits of the HTTP/2 layer on Bun's sockets and the state of one stream (RFC 9113
 // §5.1): what conn.ts keeps per request while its fields and body arrive and its answer leaves.
 import { asBuffer } from "../../bytes.ts";
-import { AsciiText } from "../../ascii-text.ts";
+import type { AsciiText } from "../../ascii-text.ts";
 export interface H2Limits {
   /** SETTINGS_MAX_CONCURRENT_STREAMS we announce (server role) */
   maxConcurrentStreams: number;
@@ -48,7 +48,7 @@ export type OutBody = Buffer | string | AsciiText;
 /** A message body as the callers hold it → what the connection sends: none when empty, text as it is, octets as a Buffer. */
 export function outBodyOf(b: Uint8Array | string | AsciiText | undefined): OutBody | null {
   if (!b || b.length === 0) return null;
-  return typeof b === "string" || b instanceof AsciiText ? b : asBuffer(b);
+  return b instanceof Uint8Array ? asBuffer(b) : b;
 }
 
 /** A request waiting for a stream (the peer's SETTINGS_MAX_CONCURRENT_STREAMS), or sent again after REFUSED_STREAM. */
