@@ -140,7 +140,7 @@ export class H2Conn extends H2Core {
     const why = `the peer is going away (GOAWAY ${F.errorName(code)}${debug === "" ? "" : `: ${debug}`})`;
     this._goneAway = why;
     if (this.role === "client")
-      for (const [id, s] of this._streams)
+      for (const [id, s] of this._streams.entries())
         if (id > last) {
           this._streams.delete(id);
           if (s.req) fail(s.req.cb, "refused", why);

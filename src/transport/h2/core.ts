@@ -5,6 +5,7 @@
 import { AsciiText } from "../../ascii-text.ts";
 import * as F from "./frames.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
+import { IdTable } from "./id-table.ts";
 import { type H2Socket, SocketOut, afterRead, schedule } from "./out.ts";
 import { type H2Limits, type OutBody, type Queued, type Stream, fail } from "./stream.ts";
 
@@ -12,7 +13,7 @@ import { type H2Limits, type OutBody, type Queued, type Stream, fail } from "./s
 const EMPTY_BODY = Buffer.alloc(0);
 
 export abstract class H2Core {
-  protected readonly _streams = new Map<number, Stream>();
+  protected readonly _streams = new IdTable<Stream>();
   protected readonly _dec: HpackDecoder;
   protected readonly _enc = new HpackEncoder();
   protected readonly _out: SocketOut;
@@ -381,7 +382,7 @@ export abstract class H2Core {
     if (this.closed) return;
     this.closed = true;
     this._out.forget();
-    const open = [...this._streams.values()];
+    const open = this._streams.values();
     const waiting = this._waiting;
     this._streams.clear();
     this._waiting = [];

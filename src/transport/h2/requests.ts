@@ -10,6 +10,7 @@ import { armTimer, disarmTimer } from "../../timers.ts";
 import { type CancelSignal, StreamCancel } from "./cancel.ts";
 import type { H2Conn } from "./conn.ts";
 import { declaredLength } from "./fields.ts";
+import { IdTable } from "./id-table.ts";
 import { outBodyOf } from "./stream.ts";
 
 /** A request as read (the data path's InboundRequest). */
@@ -67,7 +68,7 @@ export function serveRequests(
   limits: RequestLimits,
   handle: (req: WholeRequest, answer: (r: WholeResponse) => void) => void,
 ): void {
-  const open = new Map<number, { cancel: StreamCancel | null; timer: ReturnType<typeof armTimer> | null }>();
+  const open = new IdTable<{ cancel: StreamCancel | null; timer: ReturnType<typeof armTimer> | null }>(); // not a Map: id-table.ts
   const forget = (id: number) => {
     const e = open.get(id);
     if (e?.timer) disarmTimer(e.timer);
@@ -106,7 +107,7 @@ export function serveRequests(
   const ended = c.onEnd;
   c.onEnd = () => {
     ended?.();
-    for (const [id, e] of open) {
+    for (const [id, e] of open.entries()) {
       e.cancel?.abort();
       forget(id);
     }
