@@ -197,7 +197,7 @@ async function serveAndCheckHealth(t: Target, configText = config): Promise<stri
 describe("packaging/sepp.service environment", () => {
   test("the shipped unit sets the runtime's memory policy and the top JIT tier's size bound", () => {
     expect(UNIT_ENV).toEqual({
-      BUN_JSC_heapGrowthMaxIncrease: "1",
+      BUN_JSC_heapGrowthMaxIncrease: "0.8",
       MIMALLOC_PURGE_DELAY: "0",
       BUN_JSC_maximumFTLCandidateBytecodeCost: "2000",
     });
