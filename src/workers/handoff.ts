@@ -25,6 +25,7 @@
 import type { Dispatch, HandlerKind, InboundRequest, N32fConn, OutboundResponse } from "../datapath/http.ts";
 import { problemOut } from "../datapath/http.ts";
 import { StreamCancel } from "../transport/h2/cancel.ts";
+import { IdTable } from "../transport/h2/id-table.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../metrics.ts";
 import { problem } from "../problem.ts";
@@ -90,10 +91,10 @@ interface Link {
   /** messages of this turn of the event loop, posted together (one wake-up of the other thread, not one each) */
   outbox: ArrayBuffer[];
   nextId: number;
-  /** requests sent to that worker, by id */
-  pending: Map<number, Pending>;
+  /** requests sent to that worker, by id (not Maps: src/transport/h2/id-table.ts) */
+  pending: IdTable<Pending>;
   /** requests that worker sent here and this one is serving, by id: their cancellation */
-  served: Map<number, StreamCancel>;
+  served: IdTable<StreamCancel>;
 }
 
 const DESCRIPTOR = "handoff.conn";
@@ -155,7 +156,7 @@ export class WorkerHandoff {
   /** A port to worker `peer` (the pool makes one per pair of workers, again when one of them restarts). */
   link(peer: number, port: MessagePort): void {
     this.unlink(peer);
-    const l: Link = { peer, port, outbox: [], nextId: 0, pending: new Map(), served: new Map() };
+    const l: Link = { peer, port, outbox: [], nextId: 0, pending: new IdTable(), served: new IdTable() };
     port.onmessage = (ev) => {
       for (const ab of ev.data as ArrayBuffer[]) this.#receive(l, ab);
     };
@@ -170,7 +171,7 @@ export class WorkerHandoff {
     l.port.onmessage = null;
     l.port.close();
     // the pool resets an ended worker's load before its replacement is linked: nothing to subtract here
-    for (const id of [...l.pending.keys()])
+    for (const [id] of l.pending.entries())
       this.#settle(
         l,
         id,
@@ -178,7 +179,7 @@ export class WorkerHandoff {
         "worker-ended",
         false,
       );
-    const served = [...l.served.values()];
+    const served = l.served.values();
     l.served.clear();
     for (const c of served) c.abort();
     this.#conns.forgetWorker(peer);
@@ -258,7 +259,7 @@ export class WorkerHandoff {
   };
 
   #send(l: Link, kind: HandlerKind, req: InboundRequest, conn: N32fConn | undefined): Promise<OutboundResponse> {
-    l.nextId = (l.nextId + 1) >>> 0;
+    l.nextId = l.nextId >= 0x7fffffff ? 1 : l.nextId + 1; // 1…2^31-1, the ids an IdTable holds
     const id = l.nextId;
     const buf = encodeRequest(id, kind, req, conn ? describe(conn) : null);
     Atomics.add(this.#o.shared, l.peer, 1);
@@ -307,7 +308,7 @@ export class WorkerHandoff {
   #expire(): void {
     const now = performance.now();
     for (const l of this.#links.values())
-      for (const [id, p] of l.pending)
+      for (const [id, p] of l.pending.entries())
         if (p.deadline < now)
           this.#settle(
             l,

@@ -8,11 +8,13 @@
 //
 // Open addressing with linear probing, and deletion by backward shift (no tombstones): at most half full.
 
-/** Stream identifier → value; the identifiers are positive (0 marks a free slot). */
+/** Identifier (a stream's, or another positive 31-bit one) → value; 0 marks a free slot. */
 export class IdTable<V> {
   #keys: Int32Array;
   #values: Array<V | undefined>;
   #mask: number;
+  /** 32 - log2(capacity): the home slot is the top bits of a Fibonacci hash (any id pattern spreads) */
+  #shift: number;
   #size = 0;
 
   constructor(capacity = 16) {
@@ -21,16 +23,21 @@ export class IdTable<V> {
     this.#keys = new Int32Array(c);
     this.#values = new Array<V | undefined>(c).fill(undefined);
     this.#mask = c - 1;
+    this.#shift = 32 - Math.log2(c);
   }
 
   get size(): number {
     return this.#size;
   }
 
-  /** the slot of `id`, or of the free slot where it would go (ids of one peer are odd and sequential: id >>> 1) */
+  #home(id: number): number {
+    return Math.imul(id, 0x9e3779b1) >>> this.#shift;
+  }
+
+  /** the slot of `id`, or of the free slot where it would go */
   #slot(id: number): number {
     const keys = this.#keys;
-    let i = (id >>> 1) & this.#mask;
+    let i = this.#home(id);
     while (keys[i] !== 0 && keys[i] !== id) i = (i + 1) & this.#mask;
     return i;
   }
@@ -68,7 +75,7 @@ export class IdTable<V> {
     if (keys[i] !== id) return false;
     // backward shift: each later entry of the run that may move into the hole does (Knuth 6.4, algorithm R)
     for (let j = (i + 1) & mask; keys[j] !== 0; j = (j + 1) & mask) {
-      const home = (keys[j]! >>> 1) & mask;
+      const home = this.#home(keys[j]!);
       // the entry at j stays if its home lies cyclically in (i, j]
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
       keys[i] = keys[j]!;
@@ -108,6 +115,7 @@ export class IdTable<V> {
     this.#keys = new Int32Array(c);
     this.#values = new Array<V | undefined>(c).fill(undefined);
     this.#mask = c - 1;
+    this.#shift = 32 - Math.log2(c);
     for (let i = 0; i < keys.length; i++) {
       const id = keys[i]!;
       if (id === 0) continue;
