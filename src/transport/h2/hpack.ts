@@ -239,8 +239,19 @@ STATIC.forEach((e, i) => {
   if (!m.has(e.value)) m.set(e.value, i + 1);
   if (!STATIC_NAME.has(e.name)) STATIC_NAME.set(e.name, i + 1);
 });
-/** never put in the dynamic table: change per request or are secrets (§7.1.3) */
-const NO_INDEX = new Set(["content-length", "date", "authorization", "cookie", "set-cookie", ":path"]);
+/**
+ * never put in the dynamic table: secrets (§7.1.3), and values that change with every message, which would only evict
+ * the fields that repeat (3gpp-Sbi-Sender-Timestamp, TS 29.500 5.2.3.2: a new value per request)
+ */
+const NO_INDEX = new Set([
+  "content-length",
+  "date",
+  "authorization",
+  "cookie",
+  "set-cookie",
+  ":path",
+  "3gpp-sbi-sender-timestamp",
+]);
 
 export class HpackEncoder {
   #max = 4096;

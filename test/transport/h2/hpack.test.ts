@@ -176,6 +176,23 @@ describe("HpackEncoder", () => {
     );
   });
 
+  test("3gpp-Sbi-Sender-Timestamp, a new value per request, is a literal without indexing: it evicts nothing", () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const repeat = ["content-type", "application/json", "x-custom", "v"];
+    expect(d.decode(block(e, repeat))).toEqual(repeat);
+    for (let i = 0; i < 200; i++) {
+      const f = [
+        "3gpp-sbi-sender-timestamp",
+        `Fri, 04 Dec 2026 10:${String(i % 60).padStart(2, "0")}:00.${String(i).padStart(3, "0")} GMT`,
+      ];
+      const b = block(e, f);
+      expect(b[0]).toBe(0x00); // literal without indexing, new name (RFC 7541 6.2.2), not 0x40 (6.2.1)
+      expect(d.decode(b)).toEqual(f);
+    }
+    expect(block(e, repeat).length).toBe(2); // the fields that repeat are still in the table
+  });
+
   test("repeated fields become one-octet indexed fields; a smaller peer table is announced and kept", () => {
     const e = new HpackEncoder();
     const d = new HpackDecoder();
