@@ -239,6 +239,8 @@ STATIC.forEach((e, i) => {
   if (!m.has(e.value)) m.set(e.value, i + 1);
   if (!STATIC_NAME.has(e.name)) STATIC_NAME.set(e.name, i + 1);
 });
+/** the longest value of the static table: a longer one (a token, a URI) is not looked up there (no hash of it) */
+const STATIC_VALUE_MAX = Math.max(...STATIC.map((e) => e.value.length));
 /**
  * never put in the dynamic table: secrets (§7.1.3), and values that change with every message, which would only evict
  * the fields that repeat (3gpp-Sbi-Sender-Timestamp, TS 29.500 5.2.3.2: a new value per request)
@@ -325,7 +327,7 @@ export class HpackEncoder {
     for (let i = 0; i < fields.length; i += 2) {
       const name = fields[i]!;
       const value = fields[i + 1]!;
-      const s = STATIC_FULL.get(name)?.get(value);
+      const s = value.length <= STATIC_VALUE_MAX ? STATIC_FULL.get(name)?.get(value) : undefined;
       if (s !== undefined) {
         this.#int(128, 7, s);
         continue;
