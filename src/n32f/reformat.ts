@@ -109,6 +109,7 @@ export function reformatHead(msg: HttpMessage, opts: ReformatOptions): ReformatH
 
 function protectPath(path: string, plan: MessageIes, enc: Enc): string {
   if (plan.pathVars.length === 0) return path;
+  if (plan.pathVars.length === 1) return protectSegment(path, plan.pathVars[0]!.fromEnd, enc);
   const segs = pathSegments(path);
   const idx = plan.pathVars
     .map((v) => segs.length - 1 - v.fromEnd)
@@ -124,6 +125,23 @@ function protectPath(path: string, plan: MessageIes, enc: Enc): string {
   return changed ? `/${segs.join("/")}` : path;
 }
 
+/**
+ * protectPath() for one variable (most APIs encrypt one, the SUPI): the segment `fromEnd` places before the last, as
+ * pathSegments() counts them, found in place and replaced, without cutting the path into its segments. `path` starts
+ * with "/" (PATH_RE).
+ */
+function protectSegment(path: string, fromEnd: number, enc: Enc): string {
+  let end = path.length;
+  for (let k = 0; k < fromEnd; k++) {
+    const slash = path.lastIndexOf("/", end - 1);
+    if (slash <= 0) return path; // fewer segments than that: nothing to encrypt
+    end = slash;
+  }
+  const start = path.lastIndexOf("/", end - 1) + 1;
+  if (start === end) return path; // an empty segment
+  return `${path.slice(0, start)}{encBlockIndex:${enc(path.slice(start, end)).encBlockIndex}}${path.slice(end)}`;
+}
+
 function decodeName(raw: string): string {
   try {
     return decodeURIComponent(raw.replace(/\+/g, " "));
@@ -132,15 +150,24 @@ function decodeName(raw: string): string {
   }
 }
 
+/** Each `name=value` of the query whose decoded name the plan lists: its value replaced by its reference (in place). */
 function protectQuery(query: string, plan: MessageIes, enc: Enc): string {
   if (plan.queryParams.size === 0) return query;
-  let changed = false;
-  const parts = query.split("&").map((p) => {
-    const eq = p.indexOf("=");
-    if (eq < 0) return p;
-    if (!plan.queryParams.has(decodeName(p.slice(0, eq)))) return p;
-    changed = true;
-    return `${p.slice(0, eq)}={encBlockIndex:${enc(p.slice(eq + 1)).encBlockIndex}}`;
-  });
-  return changed ? parts.join("&") : query;
+  let out = "";
+  let copied = 0; // query[0, copied) is in `out`
+  for (let start = 0; start <= query.length; ) {
+    let amp = query.indexOf("&", start);
+    if (amp < 0) amp = query.length;
+    const eq = query.indexOf("=", start);
+    if (eq >= 0 && eq < amp) {
+      const raw = query.slice(start, eq);
+      // a name without "%" or "+" is its own decoding
+      if (plan.queryParams.has(raw.includes("%") || raw.includes("+") ? decodeName(raw) : raw)) {
+        out += `${query.slice(copied, eq + 1)}{encBlockIndex:${enc(query.slice(eq + 1, amp)).encBlockIndex}}`;
+        copied = amp;
+      }
+    }
+    start = amp + 1;
+  }
+  return copied === 0 ? query : out + query.slice(copied);
 }

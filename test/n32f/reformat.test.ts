@@ -1,5 +1,6 @@
 // reformat(): refusals (P3), headers, URI parameters, JSON splitting (P3/P10), multipart and form carriage.
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HttpMethod, MetaData, ProtectionPolicy } from "../../src/model/n32.ts";
@@ -254,6 +255,67 @@ describe("request line, URI parameters and headers", () => {
     const back = reconstruct(JSON.parse(JSON.stringify(r.block)), r.dataToEncrypt);
     expect(back.path).toBe("/test/v1/imsi-1/x");
     expect(back.query).toBe("su%70i=imsi-1&b=2&supi&supi=imsi-2");
+  });
+  test("path variables and query parameters are replaced in place as the split-and-join reference does (fast-check)", () => {
+    // the reference: the path cut into its segments and joined again, the query split at "&" (the code before
+    // protectSegment and the in-place protectQuery; docs/PERFORMANCE.md "Streams kept by a Map", 9.)
+    const refPath = (path: string, fromEnds: number[], out: string[]): string => {
+      const segs = path.split("/").slice(1);
+      const idx = fromEnds
+        .map((f) => segs.length - 1 - f)
+        .filter((i) => i >= 0)
+        .sort((a, b) => a - b);
+      for (const i of idx) if (segs[i] !== "") segs[i] = `{encBlockIndex:${out.push(segs[i]!) - 1}}`;
+      return `/${segs.join("/")}`;
+    };
+    const refQuery = (query: string, names: Set<string>, out: string[]): string =>
+      query
+        .split("&")
+        .map((q) => {
+          const eq = q.indexOf("=");
+          if (eq < 0) return q;
+          let name = q.slice(0, eq);
+          try {
+            name = decodeURIComponent(name.replace(/\+/g, " "));
+          } catch {}
+          return names.has(name) ? `${q.slice(0, eq)}={encBlockIndex:${out.push(q.slice(eq + 1)) - 1}}` : q;
+        })
+        .join("&");
+    const one = testPolicy([{ ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" }], "/test/v1/{supi}/x", "GET");
+    const two = testPolicy(
+      [
+        { ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "supi" },
+        { ieLoc: "URI_PARAM", ieType: "UEID", reqIe: "gpsi" },
+      ],
+      "/test/v1/{supi}/x/{gpsi}",
+      "GET",
+    );
+    const seg = fc.stringMatching(/^(?:[a-z0-9.~-]|%[0-9A-F]{2}){1,6}$/);
+    const prefix = fc.array(fc.oneof(seg, fc.constant("")), { maxLength: 3 });
+    const param = fc.tuple(
+      fc.constantFrom("supi", "gpsi", "su%70i", "%73upi", "s+upi", "a", ""),
+      fc.option(fc.stringMatching(/^(?:[a-z0-9=-]|%[0-9A-F]{2}){0,5}$/), { nil: undefined }),
+    );
+    const query = fc
+      .array(param, { maxLength: 5 })
+      .map((ps) => ps.map(([n, v]) => (v === undefined ? n : `${n}=${v}`)).join("&"));
+    fc.assert(
+      fc.property(prefix, seg, seg, fc.option(query, { nil: undefined }), fc.boolean(), (pre, a, b, q, both) => {
+        const path = both
+          ? `/${[...pre, "test", "v1", a, "x", b].join("/")}`
+          : `/${[...pre, "test", "v1", a, "x"].join("/")}`;
+        const m = req({ method: "GET", path, query: q, headers: [] });
+        const r = reformat(m, { metaData, policy: both ? two : one });
+        const want: string[] = [];
+        expect(r.block.requestLine!.path).toBe(refPath(path, both ? [2, 0] : [1], want));
+        if (q)
+          expect(r.block.requestLine!.queryFragment).toBe(
+            refQuery(q, new Set(both ? ["supi", "gpsi"] : ["supi"]), want),
+          );
+        expect(r.dataToEncrypt).toEqual(want);
+      }),
+      { numRuns: 3000 },
+    );
   });
   test("HEADER IEs of a mapping; response IEs come from rspIe of the request's mapping", () => {
     const p = testPolicy([
