@@ -9,14 +9,25 @@ export interface H2Socket {
   end(): void;
 }
 
-const dirty = new Set<SocketOut>();
+// The connections with frames queued this turn: an array and a flag on each, not a Set. Bun 1.4.5's Set.clear() makes
+// a new table, and the runtime keeps every replaced one reachable until a full collection (id-table.ts): one per
+// event-loop turn added ~2 MB of garbage to the old generation per 10 000 turns.
+const dirty: Array<SocketOut | null> = [];
+let dirtyCount = 0;
 let scheduled = false;
 
 /** Writes what every connection has queued. */
 export function flushAll(): void {
   scheduled = false;
-  for (const o of dirty) o.flush();
-  dirty.clear();
+  // by index: a connection queued during the flush is flushed in it too
+  for (let i = 0; i < dirtyCount; i++) {
+    const o = dirty[i]!;
+    dirty[i] = null;
+    if (!o.queued) continue; // forgotten (its connection closed) after it was queued
+    o.queued = false;
+    o.flush();
+  }
+  dirtyCount = 0;
 }
 
 /**
@@ -34,7 +45,7 @@ export function schedule(o: SocketOut): void {
 /** the end of a read on `o`'s connection: what it queued anywhere leaves with the next flush */
 export function afterRead(o: SocketOut): void {
   if (o.len) o.dirty();
-  if (dirty.size) flushSoon();
+  if (dirtyCount) flushSoon();
 }
 
 /**
@@ -55,6 +66,8 @@ function flushSoon(): void {
 
 export class SocketOut extends FrameOut {
   #backlog: Buffer | null = null;
+  /** in the turn's list of connections to flush */
+  queued = false;
 
   constructor(readonly socket: H2Socket) {
     super();
@@ -66,11 +79,13 @@ export class SocketOut extends FrameOut {
    */
   dirty(): void {
     if (this.len >= EARLY_WRITE_OCTETS && this.#backlog === null) this.flush();
-    dirty.add(this);
+    if (this.queued) return;
+    this.queued = true;
+    dirty[dirtyCount++] = this;
   }
 
   forget(): void {
-    dirty.delete(this);
+    this.queued = false;
     this.len = 0;
     this.#backlog = null;
   }
