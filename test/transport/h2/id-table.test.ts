@@ -99,18 +99,15 @@ describe("IdTable", () => {
     };
     for (let id = 1; id <= 128; id += 2) open(id);
     fullGC(); // the table is now in the old generation, as a long-lived connection's is
-    // streams opened and closed over a few event-loop turns, as on a connection; in functions of their own, so that no
-    // value is left in this frame for the conservative stack scan
-    for (let turn = 0; turn < 10; turn++) {
-      (() => {
-        for (let k = 0; k < 150; k++) {
-          const id = 129 + 2 * (turn * 150 + k);
-          open(id);
-          t.delete(id - 128);
-        }
-      })();
-      await new Promise((r) => setImmediate(r));
-    }
+    // streams opened and closed, as on a connection; in a function of its own, so that no value is left in this frame
+    // for the conservative stack scan, and in one job, so that no collection starts in between
+    (() => {
+      for (let k = 0; k < 1500; k++) {
+        const id = 129 + 2 * k;
+        open(id);
+        t.delete(id - 128);
+      }
+    })();
     // WeakRef targets stay alive until the job that made them ends
     await new Promise((r) => setTimeout(r, 0));
     edenGC();
