@@ -60,6 +60,6 @@ describe("SocketOut", () => {
     }
     edenGC();
     const after = heapStats().objectTypeCounts["Cell Butterfly"] ?? 0;
-    expect(after - before).toBeLessThan(100);
+    expect(after - before).toBeLessThan(500); // other butterflies of the test runner may be kept by a collection meanwhile
   });
 });
