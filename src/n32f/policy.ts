@@ -230,20 +230,14 @@ function plan(
   return { pathVars, queryParams, headers, bodyPointers, multipartIds };
 }
 
-/** Path segments (raw), without the empty leading one. */
-export function pathSegments(path: string): string[] {
-  const s = path.split("/");
-  if (s[0] === "") s.shift();
-  return s;
-}
-
 /**
- * Whether the last segments of `path` (as pathSegments() cuts them) match `template`: a literal equal, a variable
- * non-empty. Read in place from the end of the path, without cutting it (issue 11: no allocation per message).
+ * Whether the last segments of `path` (the raw segments between its slashes, without the empty leading one) match
+ * `template`: a literal equal, a variable non-empty. Read in place from the end of the path, without cutting it
+ * (issue 11: no allocation per message).
  */
 export function matchesSuffix(template: readonly Segment[], path: string): boolean {
-  // A leading "/" would open one more, empty, segment here than pathSegments() keeps: no template segment matches
-  // an empty one (literals and variables are both non-empty), so the answer is the same.
+  // A leading "/" would open one more, empty, segment here than the segments counted above: no template segment
+  // matches an empty one (literals and variables are both non-empty), so the answer is the same.
   let end = path.length;
   let more = path.length > 0;
   for (let i = template.length - 1; i >= 0; i--) {

@@ -19,7 +19,7 @@ import {
 } from "./message.ts";
 import { ReformatError } from "./errors.ts";
 import { reformatBody, type Enc } from "./reformat-body.ts";
-import { iesToEncrypt, pathSegments, type EffectivePolicy, type MessageIes } from "./policy.ts";
+import { iesToEncrypt, type EffectivePolicy, type MessageIes } from "./policy.ts";
 
 export interface ReformatOptions {
   metaData: MetaData;
@@ -107,39 +107,38 @@ export function reformatHead(msg: HttpMessage, opts: ReformatOptions): ReformatH
   return { block, dataToEncrypt, plan, enc };
 }
 
+/**
+ * Each path variable of the plan replaced by its reference, in place: the segments are read from the end of the path
+ * (`fromEnd` places before the last; `path` starts with "/", PATH_RE) without cutting it into its segments. A variable
+ * beyond the first segment, or on an empty one, stays as it is. References are numbered in path order.
+ */
 function protectPath(path: string, plan: MessageIes, enc: Enc): string {
-  if (plan.pathVars.length === 0) return path;
-  if (plan.pathVars.length === 1) return protectSegment(path, plan.pathVars[0]!.fromEnd, enc);
-  const segs = pathSegments(path);
-  const idx = plan.pathVars
-    .map((v) => segs.length - 1 - v.fromEnd)
-    .filter((i) => i >= 0)
-    .sort((a, b) => a - b);
-  let changed = false;
-  for (const i of idx) {
-    const seg = segs[i]!;
-    if (seg === "") continue;
-    segs[i] = `{encBlockIndex:${enc(seg).encBlockIndex}}`;
-    changed = true;
+  const vars = plan.pathVars;
+  if (vars.length === 0) return path;
+  // path order is the deepest variable first (mergePlans keeps one variable per fromEnd)
+  const order = vars.length === 1 ? vars : [...vars].sort((a, b) => b.fromEnd - a.fromEnd);
+  let out = "";
+  let copied = 0; // path[0, copied) is in `out`
+  for (const v of order) {
+    const end = segmentEnd(path, v.fromEnd);
+    if (end < 0) continue;
+    const start = path.lastIndexOf("/", end - 1) + 1;
+    if (start === end) continue;
+    out += `${path.slice(copied, start)}{encBlockIndex:${enc(path.slice(start, end)).encBlockIndex}}`;
+    copied = end;
   }
-  return changed ? `/${segs.join("/")}` : path;
+  return copied === 0 ? path : out + path.slice(copied);
 }
 
-/**
- * protectPath() for one variable (most APIs encrypt one, the SUPI): the segment `fromEnd` places before the last, as
- * pathSegments() counts them, found in place and replaced, without cutting the path into its segments. `path` starts
- * with "/" (PATH_RE).
- */
-function protectSegment(path: string, fromEnd: number, enc: Enc): string {
+/** Where the segment `fromEnd` places before the last ends, or -1 when the path has fewer segments. */
+function segmentEnd(path: string, fromEnd: number): number {
   let end = path.length;
   for (let k = 0; k < fromEnd; k++) {
     const slash = path.lastIndexOf("/", end - 1);
-    if (slash <= 0) return path; // fewer segments than that: nothing to encrypt
+    if (slash <= 0) return -1;
     end = slash;
   }
-  const start = path.lastIndexOf("/", end - 1) + 1;
-  if (start === end) return path; // an empty segment
-  return `${path.slice(0, start)}{encBlockIndex:${enc(path.slice(start, end)).encBlockIndex}}${path.slice(end)}`;
+  return end;
 }
 
 function decodeName(raw: string): string {

@@ -258,7 +258,7 @@ describe("request line, URI parameters and headers", () => {
   });
   test("path variables and query parameters are replaced in place as the split-and-join reference does (fast-check)", () => {
     // the reference: the path cut into its segments and joined again, the query split at "&" (the code before
-    // protectSegment and the in-place protectQuery; docs/PERFORMANCE.md "Streams kept by a Map", 9.)
+    // the in-place protectPath and protectQuery; docs/PERFORMANCE.md "Streams kept by a Map", 9.)
     const refPath = (path: string, fromEnds: number[], out: string[]): string => {
       const segs = path.split("/").slice(1);
       const idx = fromEnds
