@@ -316,7 +316,7 @@ function addReceiveVariants(defs: Map<string, Json>): void {
       throw new Error("receive-side leniency: an EncodedHttpHeaderValue form is not an object; review P10 overlay");
   }
   const rxHv: Obj = { if: text, else: { oneOf: [text, ...objects] } };
-  const header = get("HttpHeader");
+  const header = get("HttpHeader") as Obj;
   at(header, ["properties", "value"], "HttpHeader.value").$ref = "#/$defs/Rx_EncodedHttpHeaderValue";
   // authorizedIpxId: JSON null accepted too.
   const meta = get("MetaData");
@@ -325,8 +325,16 @@ function addReceiveVariants(defs: Map<string, Json>): void {
   ipx.type = ["string", "null"];
   const block = get("DataToIntegrityProtectBlock");
   at(block, ["properties", "metaData"], "metaData").$ref = "#/$defs/Rx_MetaData";
-  at(block, ["properties", "headers", "items"], "headers").$ref = "#/$defs/Rx_HttpHeader";
-  at(block, ["properties", "payload", "items"], "payload").$ref = "#/$defs/Rx_HttpPayload";
+  // The block's parts written out in place of their $refs (the named Rx_ definitions below stay for readers): ajv
+  // inlines only a schema without a $ref, and each sub-validator it calls instead gets a new {instancePath, …}
+  // object and path string per header and payload entry (issue 11: ~1 KB per received request, twice its time).
+  const inline = (def: Json): Json => inlineRefs(defs, def, new Set());
+  at(block, ["properties"], "block properties").requestLine = inline({ $ref: "#/$defs/RequestLine" });
+  at(block, ["properties", "headers"], "headers").items = inline({
+    ...header,
+    properties: { ...(header.properties as Obj), value: rxHv },
+  });
+  at(block, ["properties", "payload"], "payload").items = inline(payload);
   // {"dataToEncrypt": []} accepted (P2: nothing to encrypt).
   const cipher = get("DataToIntegrityProtectAndCipherBlock");
   const dte = at(cipher, ["properties", "dataToEncrypt"], "dataToEncrypt");
@@ -337,6 +345,22 @@ function addReceiveVariants(defs: Map<string, Json>): void {
   defs.set("Rx_EncodedHttpHeaderValue", rxHv);
   defs.set("Rx_HttpPayload", payload);
   defs.set("Rx_DataToIntegrityProtectAndCipherBlock", cipher);
+}
+
+/** `def` with each `{"$ref": "#/$defs/X"}` (a $ref alone, as the 3GPP files write them) replaced by X, recursively. */
+function inlineRefs(defs: Map<string, Json>, def: Json, seen: Set<string>): Json {
+  if (Array.isArray(def)) return def.map((d) => inlineRefs(defs, d, seen));
+  if (!isObj(def)) return def;
+  if (typeof def.$ref === "string") {
+    const name = def.$ref.replace("#/$defs/", "");
+    const target = defs.get(name);
+    if (Object.keys(def).length !== 1 || target === undefined || seen.has(name))
+      throw new Error(`receive-side inlining: cannot inline ${def.$ref}; review P10 overlay`);
+    return inlineRefs(defs, target, new Set([...seen, name]));
+  }
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(def)) out[k] = inlineRefs(defs, v, seen);
+  return out;
 }
 
 export const RX_EXPORTS = ["Rx_DataToIntegrityProtectBlock", "Rx_DataToIntegrityProtectAndCipherBlock"] as const;

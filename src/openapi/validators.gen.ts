@@ -5980,322 +5980,8 @@ return errors === 0;
 }
 
 export const Rx_DataToIntegrityProtectBlock = validate81;
-const schema115 = {"type":"object","properties":{"metaData":{"$ref":"#/$defs/Rx_MetaData"},"requestLine":{"$ref":"#/$defs/RequestLine"},"statusLine":{"type":"string"},"headers":{"type":"array","items":{"$ref":"#/$defs/Rx_HttpHeader"},"minItems":1},"payload":{"type":"array","items":{"$ref":"#/$defs/Rx_HttpPayload"},"minItems":1}}};
+const schema115 = {"type":"object","properties":{"metaData":{"$ref":"#/$defs/Rx_MetaData"},"requestLine":{"type":"object","required":["method","scheme","authority","path","protocolVersion"],"properties":{"method":{"anyOf":[{"type":"string","enum":["GET","PUT","POST","DELETE","PATCH","HEAD","OPTIONS","CONNECT","TRACE"]},{"type":"string"}]},"scheme":{"anyOf":[{"type":"string","enum":["http","https"]},{"type":"string"}]},"authority":{"type":"string"},"path":{"type":"string"},"protocolVersion":{"type":"string"},"queryFragment":{"type":"string"}}},"statusLine":{"type":"string"},"headers":{"type":"array","items":{"type":"object","required":["header","value"],"properties":{"header":{"type":"string"},"value":{"if":{"type":"string"},"else":{"oneOf":[{"type":"string"},{"type":"object","required":["encBlockIndex"],"properties":{"encBlockIndex":{"type":"integer","minimum":0}}},{"type":"object","required":["headerval"],"properties":{"headerval":{"type":"string"}}}]}}}},"minItems":1},"payload":{"type":"array","items":{"type":"object","required":["iePath","ieValueLocation","value"],"properties":{"iePath":{"type":"string"},"ieValueLocation":{"anyOf":[{"type":"string","enum":["URI_PARAM","HEADER","BODY","MULTIPART_BINARY"]},{"type":"string"}]},"value":{}}},"minItems":1}}};
 const schema116 = {"type":"object","required":["n32fContextId","messageId","authorizedIpxId"],"properties":{"n32fContextId":{"type":"string","pattern":"^[A-Fa-f0-9]{16}$"},"messageId":{"type":"string"},"authorizedIpxId":{"type":["string","null"]}}};
-const schema117 = {"type":"object","required":["header","value"],"properties":{"header":{"type":"string"},"value":{"$ref":"#/$defs/Rx_EncodedHttpHeaderValue"}}};
-const schema118 = {"if":{"type":"string"},"else":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/IndexToEncryptedValue"},{"type":"object","required":["headerval"],"properties":{"headerval":{"type":"string"}}}]}};
-
-function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-const _errs0 = errors;
-let valid0 = true;
-const _errs1 = errors;
-if(typeof data !== "string"){
-const err0 = {};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs1 === errors;
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-if(!_valid0){
-const _errs3 = errors;
-const _errs4 = errors;
-let valid1 = false;
-let passing0 = null;
-const _errs5 = errors;
-if(typeof data !== "string"){
-const err1 = {instancePath,schemaPath:"#/else/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-var _valid1 = _errs5 === errors;
-if(_valid1){
-valid1 = true;
-passing0 = 0;
-}
-const _errs7 = errors;
-if(!(validate55(data, {instancePath,parentData,parentDataProperty,rootData}))){
-vErrors = vErrors === null ? validate55.errors : vErrors.concat(validate55.errors);
-errors = vErrors.length;
-}
-var _valid1 = _errs7 === errors;
-if(_valid1 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid1){
-valid1 = true;
-passing0 = 1;
-}
-const _errs8 = errors;
-if(errors === _errs8){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.headerval === undefined) && (missing0 = "headerval")){
-const err2 = {instancePath,schemaPath:"#/else/oneOf/2/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-else {
-if(data.headerval !== undefined){
-if(typeof data.headerval !== "string"){
-const err3 = {instancePath:instancePath+"/headerval",schemaPath:"#/else/oneOf/2/properties/headerval/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err4 = {instancePath,schemaPath:"#/else/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-var _valid1 = _errs8 === errors;
-if(_valid1 && valid1){
-valid1 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid1){
-valid1 = true;
-passing0 = 2;
-}
-}
-}
-if(!valid1){
-const err5 = {instancePath,schemaPath:"#/else/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-validate84.errors = vErrors;
-return false;
-}
-else {
-errors = _errs4;
-if(vErrors !== null){
-if(_errs4){
-vErrors.length = _errs4;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid0 = _errs3 === errors;
-valid0 = _valid0;
-}
-if(!valid0){
-const err6 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-validate84.errors = vErrors;
-return false;
-}
-validate84.errors = vErrors;
-return errors === 0;
-}
-
-
-function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.header === undefined) && (missing0 = "header")) || ((data.value === undefined) && (missing0 = "value"))){
-validate83.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.header !== undefined){
-const _errs1 = errors;
-if(typeof data.header !== "string"){
-validate83.errors = [{instancePath:instancePath+"/header",schemaPath:"#/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.value !== undefined){
-const _errs3 = errors;
-if(!(validate84(data.value, {instancePath:instancePath+"/value",parentData:data,parentDataProperty:"value",rootData}))){
-vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate83.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate83.errors = vErrors;
-return errors === 0;
-}
-
-const schema119 = {"type":"object","required":["iePath","ieValueLocation","value"],"properties":{"iePath":{"type":"string"},"ieValueLocation":{"$ref":"#/$defs/IeLocation"},"value":{}}};
-
-function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((((data.iePath === undefined) && (missing0 = "iePath")) || ((data.ieValueLocation === undefined) && (missing0 = "ieValueLocation"))) || ((data.value === undefined) && (missing0 = "value"))){
-validate88.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.iePath !== undefined){
-const _errs1 = errors;
-if(typeof data.iePath !== "string"){
-validate88.errors = [{instancePath:instancePath+"/iePath",schemaPath:"#/properties/iePath/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ieValueLocation !== undefined){
-let data1 = data.ieValueLocation;
-const _errs3 = errors;
-const _errs5 = errors;
-let valid2 = false;
-const _errs6 = errors;
-if(typeof data1 !== "string"){
-const err0 = {instancePath:instancePath+"/ieValueLocation",schemaPath:"#/$defs/IeLocation/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(!((((data1 === "URI_PARAM") || (data1 === "HEADER")) || (data1 === "BODY")) || (data1 === "MULTIPART_BINARY"))){
-const err1 = {instancePath:instancePath+"/ieValueLocation",schemaPath:"#/$defs/IeLocation/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema41.anyOf[0].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-var _valid0 = _errs6 === errors;
-valid2 = valid2 || _valid0;
-if(!valid2){
-const _errs8 = errors;
-if(typeof data1 !== "string"){
-const err2 = {instancePath:instancePath+"/ieValueLocation",schemaPath:"#/$defs/IeLocation/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid0 = _errs8 === errors;
-valid2 = valid2 || _valid0;
-}
-if(!valid2){
-const err3 = {instancePath:instancePath+"/ieValueLocation",schemaPath:"#/$defs/IeLocation/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate88.errors = vErrors;
-return false;
-}
-else {
-errors = _errs5;
-if(vErrors !== null){
-if(_errs5){
-vErrors.length = _errs5;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate88.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate88.errors = vErrors;
-return errors === 0;
-}
-
 
 function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -6375,10 +6061,218 @@ var valid0 = true;
 }
 if(valid0){
 if(data.requestLine !== undefined){
+let data4 = data.requestLine;
 const _errs10 = errors;
-if(!(validate51(data.requestLine, {instancePath:instancePath+"/requestLine",parentData:data,parentDataProperty:"requestLine",rootData}))){
-vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
-errors = vErrors.length;
+if(errors === _errs10){
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+let missing1;
+if((((((data4.method === undefined) && (missing1 = "method")) || ((data4.scheme === undefined) && (missing1 = "scheme"))) || ((data4.authority === undefined) && (missing1 = "authority"))) || ((data4.path === undefined) && (missing1 = "path"))) || ((data4.protocolVersion === undefined) && (missing1 = "protocolVersion"))){
+validate81.errors = [{instancePath:instancePath+"/requestLine",schemaPath:"#/properties/requestLine/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+return false;
+}
+else {
+if(data4.method !== undefined){
+let data5 = data4.method;
+const _errs12 = errors;
+const _errs13 = errors;
+let valid4 = false;
+const _errs14 = errors;
+if(typeof data5 !== "string"){
+const err0 = {instancePath:instancePath+"/requestLine/method",schemaPath:"#/properties/requestLine/properties/method/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(!(((((((((data5 === "GET") || (data5 === "PUT")) || (data5 === "POST")) || (data5 === "DELETE")) || (data5 === "PATCH")) || (data5 === "HEAD")) || (data5 === "OPTIONS")) || (data5 === "CONNECT")) || (data5 === "TRACE"))){
+const err1 = {instancePath:instancePath+"/requestLine/method",schemaPath:"#/properties/requestLine/properties/method/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema115.properties.requestLine.properties.method.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid0 = _errs14 === errors;
+valid4 = valid4 || _valid0;
+if(!valid4){
+const _errs16 = errors;
+if(typeof data5 !== "string"){
+const err2 = {instancePath:instancePath+"/requestLine/method",schemaPath:"#/properties/requestLine/properties/method/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var _valid0 = _errs16 === errors;
+valid4 = valid4 || _valid0;
+}
+if(!valid4){
+const err3 = {instancePath:instancePath+"/requestLine/method",schemaPath:"#/properties/requestLine/properties/method/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+validate81.errors = vErrors;
+return false;
+}
+else {
+errors = _errs13;
+if(vErrors !== null){
+if(_errs13){
+vErrors.length = _errs13;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid3 = _errs12 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data4.scheme !== undefined){
+let data6 = data4.scheme;
+const _errs18 = errors;
+const _errs19 = errors;
+let valid5 = false;
+const _errs20 = errors;
+if(typeof data6 !== "string"){
+const err4 = {instancePath:instancePath+"/requestLine/scheme",schemaPath:"#/properties/requestLine/properties/scheme/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(!((data6 === "http") || (data6 === "https"))){
+const err5 = {instancePath:instancePath+"/requestLine/scheme",schemaPath:"#/properties/requestLine/properties/scheme/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema115.properties.requestLine.properties.scheme.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+var _valid1 = _errs20 === errors;
+valid5 = valid5 || _valid1;
+if(!valid5){
+const _errs22 = errors;
+if(typeof data6 !== "string"){
+const err6 = {instancePath:instancePath+"/requestLine/scheme",schemaPath:"#/properties/requestLine/properties/scheme/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var _valid1 = _errs22 === errors;
+valid5 = valid5 || _valid1;
+}
+if(!valid5){
+const err7 = {instancePath:instancePath+"/requestLine/scheme",schemaPath:"#/properties/requestLine/properties/scheme/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+validate81.errors = vErrors;
+return false;
+}
+else {
+errors = _errs19;
+if(vErrors !== null){
+if(_errs19){
+vErrors.length = _errs19;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid3 = _errs18 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data4.authority !== undefined){
+const _errs24 = errors;
+if(typeof data4.authority !== "string"){
+validate81.errors = [{instancePath:instancePath+"/requestLine/authority",schemaPath:"#/properties/requestLine/properties/authority/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs24 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data4.path !== undefined){
+const _errs26 = errors;
+if(typeof data4.path !== "string"){
+validate81.errors = [{instancePath:instancePath+"/requestLine/path",schemaPath:"#/properties/requestLine/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs26 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data4.protocolVersion !== undefined){
+const _errs28 = errors;
+if(typeof data4.protocolVersion !== "string"){
+validate81.errors = [{instancePath:instancePath+"/requestLine/protocolVersion",schemaPath:"#/properties/requestLine/properties/protocolVersion/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs28 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data4.queryFragment !== undefined){
+const _errs30 = errors;
+if(typeof data4.queryFragment !== "string"){
+validate81.errors = [{instancePath:instancePath+"/requestLine/queryFragment",schemaPath:"#/properties/requestLine/properties/queryFragment/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs30 === errors;
+}
+else {
+var valid3 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate81.errors = [{instancePath:instancePath+"/requestLine",schemaPath:"#/properties/requestLine/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
 }
 var valid0 = _errs10 === errors;
 }
@@ -6387,37 +6281,270 @@ var valid0 = true;
 }
 if(valid0){
 if(data.statusLine !== undefined){
-const _errs11 = errors;
+const _errs32 = errors;
 if(typeof data.statusLine !== "string"){
 validate81.errors = [{instancePath:instancePath+"/statusLine",schemaPath:"#/properties/statusLine/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid0 = _errs11 === errors;
+var valid0 = _errs32 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.headers !== undefined){
-let data6 = data.headers;
-const _errs13 = errors;
-if(errors === _errs13){
-if(Array.isArray(data6)){
-if(data6.length < 1){
+let data12 = data.headers;
+const _errs34 = errors;
+if(errors === _errs34){
+if(Array.isArray(data12)){
+if(data12.length < 1){
 validate81.errors = [{instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
-var valid3 = true;
-const len0 = data6.length;
+var valid6 = true;
+const len0 = data12.length;
 for(let i0=0; i0<len0; i0++){
-const _errs15 = errors;
-if(!(validate83(data6[i0], {instancePath:instancePath+"/headers/" + i0,parentData:data6,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
-errors = vErrors.length;
+let data13 = data12[i0];
+const _errs36 = errors;
+if(errors === _errs36){
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+let missing2;
+if(((data13.header === undefined) && (missing2 = "header")) || ((data13.value === undefined) && (missing2 = "value"))){
+validate81.errors = [{instancePath:instancePath+"/headers/" + i0,schemaPath:"#/properties/headers/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
 }
-var valid3 = _errs15 === errors;
-if(!valid3){
+else {
+if(data13.header !== undefined){
+const _errs38 = errors;
+if(typeof data13.header !== "string"){
+validate81.errors = [{instancePath:instancePath+"/headers/" + i0+"/header",schemaPath:"#/properties/headers/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid7 = _errs38 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data13.value !== undefined){
+let data15 = data13.value;
+const _errs40 = errors;
+const _errs41 = errors;
+let valid8 = true;
+const _errs42 = errors;
+if(typeof data15 !== "string"){
+const err8 = {};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var _valid2 = _errs42 === errors;
+errors = _errs41;
+if(vErrors !== null){
+if(_errs41){
+vErrors.length = _errs41;
+}
+else {
+vErrors = null;
+}
+}
+if(!_valid2){
+const _errs44 = errors;
+const _errs45 = errors;
+let valid9 = false;
+let passing0 = null;
+const _errs46 = errors;
+if(typeof data15 !== "string"){
+const err9 = {instancePath:instancePath+"/headers/" + i0+"/value",schemaPath:"#/properties/headers/items/properties/value/else/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid3 = _errs46 === errors;
+if(_valid3){
+valid9 = true;
+passing0 = 0;
+}
+const _errs48 = errors;
+if(errors === _errs48){
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+let missing3;
+if((data15.encBlockIndex === undefined) && (missing3 = "encBlockIndex")){
+const err10 = {instancePath:instancePath+"/headers/" + i0+"/value",schemaPath:"#/properties/headers/items/properties/value/else/oneOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+else {
+if(data15.encBlockIndex !== undefined){
+let data16 = data15.encBlockIndex;
+const _errs50 = errors;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err11 = {instancePath:instancePath+"/headers/" + i0+"/value/encBlockIndex",schemaPath:"#/properties/headers/items/properties/value/else/oneOf/1/properties/encBlockIndex/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(errors === _errs50){
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 < 0 || isNaN(data16)){
+const err12 = {instancePath:instancePath+"/headers/" + i0+"/value/encBlockIndex",schemaPath:"#/properties/headers/items/properties/value/else/oneOf/1/properties/encBlockIndex/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/headers/" + i0+"/value",schemaPath:"#/properties/headers/items/properties/value/else/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+var _valid3 = _errs48 === errors;
+if(_valid3 && valid9){
+valid9 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid3){
+valid9 = true;
+passing0 = 1;
+}
+const _errs52 = errors;
+if(errors === _errs52){
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+let missing4;
+if((data15.headerval === undefined) && (missing4 = "headerval")){
+const err14 = {instancePath:instancePath+"/headers/" + i0+"/value",schemaPath:"#/properties/headers/items/properties/value/else/oneOf/2/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+else {
+if(data15.headerval !== undefined){
+if(typeof data15.headerval !== "string"){
+const err15 = {instancePath:instancePath+"/headers/" + i0+"/value/headerval",schemaPath:"#/properties/headers/items/properties/value/else/oneOf/2/properties/headerval/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/headers/" + i0+"/value",schemaPath:"#/properties/headers/items/properties/value/else/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+var _valid3 = _errs52 === errors;
+if(_valid3 && valid9){
+valid9 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid3){
+valid9 = true;
+passing0 = 2;
+}
+}
+}
+if(!valid9){
+const err17 = {instancePath:instancePath+"/headers/" + i0+"/value",schemaPath:"#/properties/headers/items/properties/value/else/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+validate81.errors = vErrors;
+return false;
+}
+else {
+errors = _errs45;
+if(vErrors !== null){
+if(_errs45){
+vErrors.length = _errs45;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid2 = _errs44 === errors;
+valid8 = _valid2;
+}
+if(!valid8){
+const err18 = {instancePath:instancePath+"/headers/" + i0+"/value",schemaPath:"#/properties/headers/items/properties/value/if",keyword:"if",params:{failingKeyword: "else"},message:"must match \"else\" schema"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+validate81.errors = vErrors;
+return false;
+}
+var valid7 = _errs40 === errors;
+}
+else {
+var valid7 = true;
+}
+}
+}
+}
+else {
+validate81.errors = [{instancePath:instancePath+"/headers/" + i0,schemaPath:"#/properties/headers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid6 = _errs36 === errors;
+if(!valid6){
 break;
 }
 }
@@ -6428,32 +6555,128 @@ validate81.errors = [{instancePath:instancePath+"/headers",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs13 === errors;
+var valid0 = _errs34 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.payload !== undefined){
-let data8 = data.payload;
-const _errs16 = errors;
-if(errors === _errs16){
-if(Array.isArray(data8)){
-if(data8.length < 1){
+let data18 = data.payload;
+const _errs56 = errors;
+if(errors === _errs56){
+if(Array.isArray(data18)){
+if(data18.length < 1){
 validate81.errors = [{instancePath:instancePath+"/payload",schemaPath:"#/properties/payload/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
-var valid4 = true;
-const len1 = data8.length;
+var valid12 = true;
+const len1 = data18.length;
 for(let i1=0; i1<len1; i1++){
-const _errs18 = errors;
-if(!(validate88(data8[i1], {instancePath:instancePath+"/payload/" + i1,parentData:data8,parentDataProperty:i1,rootData}))){
-vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
-errors = vErrors.length;
+let data19 = data18[i1];
+const _errs58 = errors;
+if(errors === _errs58){
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+let missing5;
+if((((data19.iePath === undefined) && (missing5 = "iePath")) || ((data19.ieValueLocation === undefined) && (missing5 = "ieValueLocation"))) || ((data19.value === undefined) && (missing5 = "value"))){
+validate81.errors = [{instancePath:instancePath+"/payload/" + i1,schemaPath:"#/properties/payload/items/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+return false;
 }
-var valid4 = _errs18 === errors;
-if(!valid4){
+else {
+if(data19.iePath !== undefined){
+const _errs60 = errors;
+if(typeof data19.iePath !== "string"){
+validate81.errors = [{instancePath:instancePath+"/payload/" + i1+"/iePath",schemaPath:"#/properties/payload/items/properties/iePath/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid13 = _errs60 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data19.ieValueLocation !== undefined){
+let data21 = data19.ieValueLocation;
+const _errs62 = errors;
+const _errs63 = errors;
+let valid14 = false;
+const _errs64 = errors;
+if(typeof data21 !== "string"){
+const err19 = {instancePath:instancePath+"/payload/" + i1+"/ieValueLocation",schemaPath:"#/properties/payload/items/properties/ieValueLocation/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if(!((((data21 === "URI_PARAM") || (data21 === "HEADER")) || (data21 === "BODY")) || (data21 === "MULTIPART_BINARY"))){
+const err20 = {instancePath:instancePath+"/payload/" + i1+"/ieValueLocation",schemaPath:"#/properties/payload/items/properties/ieValueLocation/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema115.properties.payload.items.properties.ieValueLocation.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+var _valid4 = _errs64 === errors;
+valid14 = valid14 || _valid4;
+if(!valid14){
+const _errs66 = errors;
+if(typeof data21 !== "string"){
+const err21 = {instancePath:instancePath+"/payload/" + i1+"/ieValueLocation",schemaPath:"#/properties/payload/items/properties/ieValueLocation/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+var _valid4 = _errs66 === errors;
+valid14 = valid14 || _valid4;
+}
+if(!valid14){
+const err22 = {instancePath:instancePath+"/payload/" + i1+"/ieValueLocation",schemaPath:"#/properties/payload/items/properties/ieValueLocation/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+validate81.errors = vErrors;
+return false;
+}
+else {
+errors = _errs63;
+if(vErrors !== null){
+if(_errs63){
+vErrors.length = _errs63;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid13 = _errs62 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+else {
+validate81.errors = [{instancePath:instancePath+"/payload/" + i1,schemaPath:"#/properties/payload/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid12 = _errs58 === errors;
+if(!valid12){
 break;
 }
 }
@@ -6464,7 +6687,7 @@ validate81.errors = [{instancePath:instancePath+"/payload",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs16 === errors;
+var valid0 = _errs56 === errors;
 }
 else {
 var valid0 = true;
@@ -6483,17 +6706,17 @@ validate81.errors = vErrors;
 return errors === 0;
 }
 
-export const Rx_DataToIntegrityProtectAndCipherBlock = validate90;
-const schema121 = {"type":"object","required":["dataToEncrypt"],"properties":{"dataToEncrypt":{"type":"array","items":{}}}};
+export const Rx_DataToIntegrityProtectAndCipherBlock = validate82;
+const schema117 = {"type":"object","required":["dataToEncrypt"],"properties":{"dataToEncrypt":{"type":"array","items":{}}}};
 
-function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.dataToEncrypt === undefined) && (missing0 = "dataToEncrypt")){
-validate90.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate82.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -6501,7 +6724,7 @@ if(data.dataToEncrypt !== undefined){
 const _errs1 = errors;
 if(errors === _errs1){
 if(!(Array.isArray(data.dataToEncrypt))){
-validate90.errors = [{instancePath:instancePath+"/dataToEncrypt",schemaPath:"#/properties/dataToEncrypt/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate82.errors = [{instancePath:instancePath+"/dataToEncrypt",schemaPath:"#/properties/dataToEncrypt/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -6509,11 +6732,11 @@ return false;
 }
 }
 else {
-validate90.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate82.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate90.errors = vErrors;
+validate82.errors = vErrors;
 return errors === 0;
 }
 

@@ -989,6 +989,77 @@ describe("P10 receive-side leniencies", () => {
     expect(objects).toBeGreaterThan(20);
   });
 
+  test("the received block is checked in one function: no sub-validator called per header or payload entry", () => {
+    const code = readFileSync(join(REPO, OUT_DIR, VALIDATORS_FILE), "utf8");
+    const fn = /export const Rx_DataToIntegrityProtectBlock = (validate\d+);/.exec(code)![1]!;
+    const start = code.indexOf(`function ${fn}(`);
+    const body = code.slice(start, code.indexOf("\nfunction ", start + 1));
+    // each call would build a new {instancePath, parentData, …} and path string per entry (issue 11)
+    expect(body.match(/validate\d+\(data/g)?.filter((c) => c !== `${fn}(data`) ?? []).toEqual([]);
+  });
+
+  test("the inlined block check answers as the block whose parts are $refs to the named Rx_ definitions", () => {
+    const schema = JSON.parse(readFileSync(join(REPO, OUT_DIR, SCHEMA_FILE), "utf8"));
+    const block = schema.$defs.Rx_DataToIntegrityProtectBlock;
+    block.properties.requestLine = { $ref: "#/$defs/RequestLine" };
+    block.properties.headers.items = { $ref: "#/$defs/Rx_HttpHeader" };
+    block.properties.payload.items = { $ref: "#/$defs/Rx_HttpPayload" };
+    const ajv = newAjv(false);
+    ajv.addSchema(schema);
+    const byRefs = ajv.getSchema(`${SCHEMA_ID}#/$defs/Rx_DataToIntegrityProtectBlock`)!;
+    const meta = { n32fContextId: "0011223344556677", messageId: "m", authorizedIpxId: "NULL" };
+    // mostly what passes, with a wrong or missing part here and there
+    const small = fc.oneof(
+      { arbitrary: fc.string({ maxLength: 4 }), weight: 12 },
+      { arbitrary: fc.integer({ min: -1, max: 2 }), weight: 1 },
+      { arbitrary: fc.constant(null), weight: 1 },
+    );
+    const mostly = (whole: fc.Arbitrary<unknown>, partial: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
+      fc.oneof({ arbitrary: whole, weight: 10 }, { arbitrary: partial, weight: 1 });
+    const record = <T extends Record<string, fc.Arbitrary<unknown>>>(r: T) =>
+      mostly(fc.record(r), fc.record(r, { requiredKeys: [] }));
+    const requestLine = record({
+      method: mostly(fc.constantFrom("GET", "POST", "PATCH"), small),
+      scheme: mostly(fc.constantFrom("http", "https"), small),
+      authority: small,
+      path: small,
+      protocolVersion: small,
+      queryFragment: small,
+    });
+    const header = record({
+      header: small,
+      value: fc.oneof(small, record({ encBlockIndex: mostly(fc.nat(9), small) }), record({ headerval: small })),
+    });
+    const payload = record({
+      iePath: small,
+      ieValueLocation: mostly(fc.constantFrom("BODY", "HEADER"), small),
+      value: fc.anything({ maxDepth: 1 }),
+    });
+    const built = fc.record(
+      {
+        requestLine: mostly(requestLine, small),
+        statusLine: small,
+        headers: mostly(fc.array(header, { minLength: 1, maxLength: 4 }), fc.oneof(fc.constant([]), small)),
+        payload: mostly(fc.array(payload, { minLength: 1, maxLength: 4 }), fc.oneof(fc.constant([]), small)),
+      },
+      { requiredKeys: [] },
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(built, (parts) => {
+        const value = { metaData: meta, ...parts };
+        const got = validateReceivedBlock("DataToIntegrityProtectBlock", value);
+        const ok = byRefs(value) as boolean;
+        expect(got === null).toBe(ok);
+        if (ok) accepted++;
+        // the first failure is reported at the same place
+        else expect(got![0]!.param.startsWith(byRefs.errors![0]!.instancePath)).toBe(true);
+      }),
+      { numRuns: 4000, seed: 7 },
+    );
+    expect(accepted).toBeGreaterThan(400);
+  });
+
   const meta = { n32fContextId: "9f3c2a7b01d4e6a8", messageId: "00c0ffee12345678", authorizedIpxId: "NULL" };
   const lenient: [string, "DataToIntegrityProtectBlock" | "DataToIntegrityProtectAndCipherBlock", unknown, string][] = [
     [
