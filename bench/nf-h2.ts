@@ -4,7 +4,8 @@
 // Two engines: "serve" (default): Bun.serve with native HTTP/2 (the fastest HTTP/2 server available here, a few µs
 // of CPU per request; it normalises :path and merges repeated headers, which is fine for a benchmark NF but is why
 // the SEPP itself does not use it); "node": node:http2 (what the SEPP's own servers run on).
-//   bun bench/nf-h2.ts [port] [serve|node]   → prints {"port":N} on stdout once listening; SIGTERM/SIGINT stop it.
+//   bun bench/nf-h2.ts [port] [serve|node] [header]   → prints {"port":N} on stdout once listening; SIGTERM/SIGINT
+//   stop it. With `header`, every answer carries that header with a value of its own (an etag per answer).
 import http2 from "node:http2";
 
 /** A typical am-data answer (a few hundred octets, like a real UDM's). */
@@ -34,8 +35,12 @@ const nfHeaders = {
   "content-length": String(notFound.length),
 };
 
+/** A value of its own for each answer, as long as a typical etag. */
+let answers = 0;
+const varying = () => `"${(++answers).toString(16).padStart(8, "0")}-5f0e3c2a9b7d41e6"`;
+
 /** Bun.serve with native HTTP/2 (h2c by prior knowledge, no HTTP/1.1). */
-export function startServeNf(port = 0): { port: number; close(): Promise<void> } {
+export function startServeNf(port = 0, vary?: string): { port: number; close(): Promise<void> } {
   const ok = { status: 200, headers: { "content-type": "application/json" } };
   const nf = { status: 404, headers: { "content-type": "application/problem+json" } };
   const server = Bun.serve({
@@ -44,21 +49,24 @@ export function startServeNf(port = 0): { port: number; close(): Promise<void> }
     http2: true,
     http1: false,
     fetch(req) {
-      return req.method === "GET" && req.url.includes("/am-data") ? new Response(body, ok) : new Response(notFound, nf);
+      if (!(req.method === "GET" && req.url.includes("/am-data"))) return new Response(notFound, nf);
+      return vary
+        ? new Response(body, { status: 200, headers: { ...ok.headers, [vary]: varying() } })
+        : new Response(body, ok);
     },
   });
   return { port: server.port!, close: async () => void (await server.stop(true)) };
 }
 
 /** node:http2 h2c server. */
-export function startBenchNf(port = 0): Promise<{ port: number; close(): Promise<void> }> {
+export function startBenchNf(port = 0, vary?: string): Promise<{ port: number; close(): Promise<void> }> {
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
   server.on("session", (s) => s.on("error", () => {}));
   server.on("stream", (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => {
     stream.on("error", () => {});
     const ok = h[":method"] === "GET" && String(h[":path"]).includes("/am-data");
     // the request has no body (GET); answer at once, drain anything else
-    stream.respond(ok ? okHeaders : nfHeaders);
+    stream.respond(ok ? (vary ? { ...okHeaders, [vary]: varying() } : okHeaders) : nfHeaders);
     stream.end(ok ? body : notFound);
     stream.resume();
   });
@@ -76,8 +84,9 @@ export function startBenchNf(port = 0): Promise<{ port: number; close(): Promise
 if (import.meta.main) {
   const engine = process.argv[3] ?? "serve";
   if (engine !== "serve" && engine !== "node") throw new Error("engine: serve or node");
-  const nf =
-    engine === "serve" ? startServeNf(Number(process.argv[2] ?? 0)) : await startBenchNf(Number(process.argv[2] ?? 0));
+  const vary = process.argv[4];
+  const port = Number(process.argv[2] ?? 0);
+  const nf = engine === "serve" ? startServeNf(port, vary) : await startBenchNf(port, vary);
   process.stdout.write(`${JSON.stringify({ port: nf.port })}\n`);
   const stop = () => process.exit(0);
   process.on("SIGTERM", stop);
