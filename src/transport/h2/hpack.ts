@@ -2,7 +2,7 @@
 // Decoder: the whole of RFC 7541 §6 (indexed fields, literals with/without/never indexing, dynamic table size
 // updates only at the start of a block (§4.2), Huffman strings with the padding and EOS rules of §5.2).
 // Encoder: indexed fields for what it inserted itself, literals with incremental indexing (no Huffman) for
-// short fields, without indexing for long or per-request ones. The static table and the Huffman code come from
+// short fields, without indexing for long or per-request ones and for names whose values do not repeat. The static table and the Huffman code come from
 // hpack.js as data (RFC 7541 appendices A and B, which do not change); its stream-based coder decodes bit by bit
 // through a readable-stream and is not used. Header values are octets: kept as latin1 strings, one char an octet.
 import { SeppError } from "../../errors.ts";
@@ -255,15 +255,40 @@ const NO_INDEX = new Set([
   "3gpp-sbi-sender-timestamp",
 ]);
 
+/**
+ * What the encoder knows of one field name: its values in the dynamic table (value → insertion number), how many it
+ * inserted and how many of those were sent again as an index.
+ */
+interface NameIndex {
+  values: Map<string, number>;
+  inserted: number;
+  hits: number;
+}
+/**
+ * A name whose values seldom repeat (a location, an etag, a correlation id per UE) stops being inserted once this many
+ * of its values are in and fewer than a quarter of them were used again, until they are (its indexed values keep
+ * counting): each insertion would only evict a field that repeats, and every eviction deletes from the name's Map,
+ * whose removed entries Bun 1.4.5 keeps reachable until a full collection (id-table.ts; ~100 B of old-generation
+ * garbage per value, each young collection keeping them all).
+ */
+const PROBATION = 16;
+/** field names the encoder keeps a record of; more (names from a peer are unbounded) go out without indexing */
+const MAX_NAMES = 256;
+
 export class HpackEncoder {
   #max = 4096;
   #inserted = 0; // insertion count: entry k (0-based) is at dynamic index inserted - k
-  #index = new Map<string, Map<string, number>>(); // name → value → insertion number
+  #index = new Map<string, NameIndex>(); // only added to, at most MAX_NAMES
   #sizes: Array<{ name: string; value: string; size: number; no: number }> = [];
   #size = 0;
   #pendingResize = -1;
   #out = Buffer.allocUnsafe(4096);
   #len = 0;
+
+  /** how many field names the encoder keeps a record of (tests: bounded) */
+  get names(): number {
+    return this.#index.size;
+  }
 
   /** the peer's SETTINGS_HEADER_TABLE_SIZE */
   setMax(max: number): void {
@@ -278,7 +303,7 @@ export class HpackEncoder {
     while (this.#sizes.length && this.#size + room > this.#max) {
       const e = this.#sizes.shift()!;
       this.#size -= e.size;
-      const m = this.#index.get(e.name)!;
+      const m = this.#index.get(e.name)!.values;
       if (m.get(e.value) === e.no) m.delete(e.value);
     }
   }
@@ -332,25 +357,31 @@ export class HpackEncoder {
         this.#int(128, 7, s);
         continue;
       }
-      let values = this.#index.get(name);
-      const no = values?.get(value);
+      let known = this.#index.get(name);
+      const no = known?.values.get(value);
       if (no !== undefined) {
+        known!.hits++;
         this.#int(128, 7, 62 + this.#inserted - no);
         continue;
       }
       const ni = STATIC_NAME.get(name) ?? 0;
       const size = name.length + value.length + 32;
-      if (NO_INDEX.has(name) || size > this.#max / 4) {
+      if (
+        NO_INDEX.has(name) ||
+        size > this.#max / 4 ||
+        (known ? known.inserted >= PROBATION && known.hits * 4 < known.inserted : this.#index.size >= MAX_NAMES)
+      ) {
         this.#int(0, 4, ni);
       } else {
         this.#int(64, 6, ni);
         this.#evict(size);
         this.#inserted++;
-        if (!values) {
-          values = new Map();
-          this.#index.set(name, values);
+        if (!known) {
+          known = { values: new Map(), inserted: 0, hits: 0 };
+          this.#index.set(name, known);
         }
-        values.set(value, this.#inserted);
+        known.inserted++;
+        known.values.set(value, this.#inserted);
         this.#sizes.push({ name, value, size, no: this.#inserted });
         this.#size += size;
       }
