@@ -121,7 +121,7 @@ export class H2Conn extends H2Core {
     const s = this._streams.get(id);
     if (!s) return;
     this._streams.delete(id);
-    this._blocked.delete(s);
+    this._unqueue(s);
     this.lastActive = performance.now();
     if (this.role === "server") {
       this.onPeerReset?.(id);

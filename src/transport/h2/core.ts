@@ -17,7 +17,12 @@ export abstract class H2Core {
   protected readonly _dec: HpackDecoder;
   protected readonly _enc = new HpackEncoder();
   protected readonly _out: SocketOut;
-  protected readonly _blocked = new Set<Stream>();
+  /**
+   * streams with data waiting for a window, in the order they blocked: an array and a flag on each stream, not a Set
+   * (a stream that blocks and unblocks is add + delete churn, whose removed entries Bun 1.4.5's Set keeps reachable
+   * until a full collection: id-table.ts)
+   */
+  protected readonly _blocked: Stream[] = [];
   /** a frame the last read ended in, and how much of it has arrived (#keepRest) */
   protected _rest: Buffer | null = null;
   protected _restLen = 0;
@@ -136,11 +141,14 @@ export abstract class H2Core {
     if (off < body.length) {
       s.pending = body.subarray(off);
       s.pendingEnd = end;
-      this._blocked.add(s);
+      if (!s.blocked) {
+        s.blocked = true;
+        this._blocked.push(s);
+      }
       return;
     }
     s.pending = null;
-    this._blocked.delete(s);
+    this._unqueue(s);
     if (end && this.role === "server") this._closeServerStream(s);
   }
 
@@ -154,7 +162,7 @@ export abstract class H2Core {
   protected _rst(s: Stream, code: number): void {
     this._streams.delete(s.id);
     this.lastActive = performance.now();
-    this._blocked.delete(s);
+    this._unqueue(s);
     this._out.words(F.RST_STREAM, s.id, code);
     schedule(this._out);
     this._endIfDone();
@@ -332,8 +340,17 @@ export abstract class H2Core {
     this._unblock();
   }
 
+  /** each stream that was blocked when the window opened, once, in order (a copy: _data() takes it off the list) */
   protected _unblock(): void {
-    for (const s of this._blocked) if (s.pending) this._data(s, s.pending, s.pendingEnd);
+    if (this._blocked.length === 0) return;
+    for (const s of this._blocked.slice()) if (s.pending) this._data(s, s.pending, s.pendingEnd);
+  }
+
+  /** `s` off the list of blocked streams (at most the connection's concurrent streams: a scan) */
+  protected _unqueue(s: Stream): void {
+    if (!s.blocked) return;
+    s.blocked = false;
+    this._blocked.splice(this._blocked.indexOf(s), 1);
   }
 
   protected abstract _onDataFrame(flags: number, id: number, b: Buffer, pos: number, end: number): void;

@@ -70,6 +70,8 @@ export interface Stream {
   /** data waiting for send window, and whether END_STREAM follows it */
   pending: Buffer | null;
   pendingEnd: boolean;
+  /** in the connection's list of streams waiting for a window (core.ts _blocked) */
+  blocked: boolean;
   /** the most body octets this stream may receive */
   maxBody: number;
   /** server role: END_STREAM received (the request is complete) */
@@ -90,6 +92,7 @@ export function newStream(id: number, sendWindow: number, maxBody: number): Stre
     size: 0,
     pending: null,
     pendingEnd: false,
+    blocked: false,
     req: null,
   };
 }
