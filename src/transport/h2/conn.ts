@@ -142,7 +142,10 @@ export class H2Conn extends H2Core {
     if (this.role === "client")
       for (const [id, s] of this._streams.entries())
         if (id > last) {
+          // not processed (§6.8): the rest of its body stays here
           this._streams.delete(id);
+          this._unqueue(s);
+          s.pending = null;
           if (s.req) fail(s.req.cb, "refused", why);
         }
     for (const w of this._waiting.splice(0)) fail(w.cb, "refused", why);

@@ -6,7 +6,7 @@ import { edenGC, fullGC } from "bun:jsc";
 import http2 from "node:http2";
 import { createHash, randomBytes } from "node:crypto";
 import type { Socket, TCPSocketListener } from "bun";
-import { PREFACE, findGoaway, frame } from "../../support/h2-frames.ts";
+import { FRAME, PREFACE, findGoaway, frame } from "../../support/h2-frames.ts";
 import { EARLY_WRITE_OCTETS, flushAll } from "../../../src/transport/h2/out.ts";
 import { AsciiText } from "../../../src/ascii-text.ts";
 import {
@@ -346,6 +346,43 @@ describe("writes", () => {
     expect(answered).toBe(200);
     expect(blocked).toBeGreaterThan(150); // streams did wait for a window
     expect(collected).toBeGreaterThan(170); // of 180
+  });
+
+  test("a stream refused by the server's GOAWAY sends no more of its body when the window opens (RFC 9113 6.8)", async () => {
+    const cm = memory();
+    const client = new H2Conn(cm.socket, "client");
+    client.onData(frame(FRAME.SETTINGS, 0, 0)); // the server's (empty) SETTINGS
+    const body = Buffer.alloc(70_000, 0x42);
+    let refused = "";
+    client.request(post(1), body, () => {}); // stream 1 takes the connection's whole initial window (65 535)
+    client.request(post(2), body, (err) => {
+      refused = err?.message ?? "";
+    }); // stream 3: all of its body waits
+    flushAll();
+    cm.writes.splice(0);
+    const goaway = Buffer.alloc(8);
+    goaway.writeUInt32BE(1, 0); // last stream 1: stream 3 was not processed
+    const more = (id: number) => {
+      const p = Buffer.alloc(4);
+      p.writeUInt32BE(200_000, 0);
+      return frame(0x8 /* WINDOW_UPDATE */, 0, id, p);
+    };
+    client.onData(Buffer.concat([frame(FRAME.GOAWAY, 0, 0, goaway), more(0), more(1), more(3)]));
+    flushAll();
+    expect(refused).toContain("GOAWAY");
+    // the frames written after the window opened: the rest of stream 1, nothing of stream 3
+    const out = Buffer.concat(cm.writes.splice(0));
+    const dataOf = new Map<number, number>();
+    for (let at = 0; at + 9 <= out.length; ) {
+      const len = out.readUIntBE(at, 3);
+      if (out[at + 3] === FRAME.DATA) {
+        const id = out.readUInt32BE(at + 5) & 0x7fffffff;
+        dataOf.set(id, (dataOf.get(id) ?? 0) + len);
+      }
+      at += 9 + len;
+    }
+    expect(dataOf.get(1)).toBe(70_000 - 65_535);
+    expect(dataOf.get(3)).toBeUndefined();
   });
 
   test("while the socket holds a backlog (a peer that does not read), nothing is written early: no copy per 16 KB", async () => {
