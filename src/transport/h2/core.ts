@@ -314,7 +314,11 @@ export abstract class H2Core {
         if (v > F.MAX_WINDOW) return this.goaway(F.FLOW_CONTROL_ERROR);
         const delta = v - this._peerStreamWindow;
         this._peerStreamWindow = v;
-        for (const s of this._streams.values()) s.sendWindow += delta;
+        for (const s of this._streams.values()) {
+          s.sendWindow += delta;
+          // §6.9.2: a change that takes any window above 2^31-1 is a connection error
+          if (s.sendWindow > F.MAX_WINDOW) return this.goaway(F.FLOW_CONTROL_ERROR);
+        }
       } else if (k === F.SETTINGS_MAX_FRAME_SIZE) {
         if (v < 16384 || v > 16777215) return this.goaway(F.PROTOCOL_ERROR);
         this._peerMaxFrame = Math.min(v, 65536);

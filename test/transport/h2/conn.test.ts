@@ -385,6 +385,27 @@ describe("writes", () => {
     expect(dataOf.get(3)).toBeUndefined();
   });
 
+  test("a SETTINGS_INITIAL_WINDOW_SIZE that takes a stream's window above 2^31-1: GOAWAY FLOW_CONTROL_ERROR (RFC 9113 6.9.2)", () => {
+    const cm = memory();
+    const client = new H2Conn(cm.socket, "client");
+    client.onData(frame(FRAME.SETTINGS, 0, 0));
+    let failed = "";
+    client.request(post(1), Buffer.alloc(10), (err) => {
+      failed = err?.message ?? "";
+    });
+    const inc = Buffer.alloc(4);
+    inc.writeUInt32BE(2 ** 31 - 1 - (65_535 - 10), 0); // the stream's window, 10 octets of it used, to 2^31-1
+    const initial = Buffer.alloc(6);
+    initial.writeUInt16BE(0x4, 0); // SETTINGS_INITIAL_WINDOW_SIZE
+    initial.writeUInt32BE(65_536, 2); // one more than the default: the stream's window would be 2^31
+    client.onData(Buffer.concat([frame(0x8, 0, 1, inc), frame(FRAME.SETTINGS, 0, 0, initial)]));
+    flushAll();
+    // what it wrote after its own connection preface
+    expect(findGoaway(Buffer.concat(cm.writes.splice(0)).subarray(PREFACE.length))).toBe(0x3); // FLOW_CONTROL_ERROR
+    expect(client.closed).toBe(true);
+    expect(failed).not.toBe("");
+  });
+
   test("while the socket holds a backlog (a peer that does not read), nothing is written early: no copy per 16 KB", async () => {
     const writes: number[] = [];
     // a socket that takes 100 octets of the first write and nothing after it
