@@ -2,9 +2,10 @@
 // Decoder: the whole of RFC 7541 §6 (indexed fields, literals with/without/never indexing, dynamic table size
 // updates only at the start of a block (§4.2), Huffman strings with the padding and EOS rules of §5.2).
 // Encoder: indexed fields for what it inserted itself, literals with incremental indexing (no Huffman) for
-// short fields, without indexing for long or per-request ones and for names whose values do not repeat. The static table and the Huffman code come from
-// hpack.js as data (RFC 7541 appendices A and B, which do not change); its stream-based coder decodes bit by bit
-// through a readable-stream and is not used. Header values are octets: kept as latin1 strings, one char an octet.
+// short fields, without indexing for long or per-request ones and for names whose values do not repeat. The static
+// table and the Huffman code come from hpack.js as data (RFC 7541 appendices A and B, which do not change); its
+// stream-based coder decodes bit by bit through a readable-stream and is not used. Header values are octets: kept as
+// latin1 strings, one char an octet.
 import { SeppError } from "../../errors.ts";
 import { table as STATIC } from "hpack.js/lib/hpack/static-table.js";
 import { encode as HUFFMAN } from "hpack.js/lib/hpack/huffman.js";
