@@ -273,6 +273,12 @@ interface NameIndex {
  * garbage per value, each young collection keeping them all).
  */
 const PROBATION = 16;
+/**
+ * The counts cover a name's recent insertions only: both are halved at this many, so that a name whose values stop
+ * repeating after a long run that did (an etag of one resource, then of many) stops being inserted within a few hundred
+ * values, not four times its hits since the connection opened.
+ */
+const DECAY = 64;
 /** field names the encoder keeps a record of; more (names from a peer are unbounded) go out without indexing */
 const MAX_NAMES = 256;
 
@@ -381,7 +387,10 @@ export class HpackEncoder {
           known = { values: new Map(), inserted: 0, hits: 0 };
           this.#index.set(name, known);
         }
-        known.inserted++;
+        if (++known.inserted >= DECAY) {
+          known.inserted >>= 1;
+          known.hits >>= 1;
+        }
         known.values.set(value, this.#inserted);
         this.#sizes.push({ name, value, size, no: this.#inserted });
         this.#size += size;
