@@ -141,7 +141,9 @@ function segmentEnd(path: string, fromEnd: number): number {
   return end;
 }
 
+/** A query parameter's name decoded (`+` a space, percent-encoding); a name without "%" or "+" is its own decoding. */
 function decodeName(raw: string): string {
+  if (!raw.includes("%") && !raw.includes("+")) return raw;
   try {
     return decodeURIComponent(raw.replace(/\+/g, " "));
   } catch {
@@ -159,9 +161,7 @@ function protectQuery(query: string, plan: MessageIes, enc: Enc): string {
     if (amp < 0) amp = query.length;
     const eq = query.indexOf("=", start);
     if (eq >= 0 && eq < amp) {
-      const raw = query.slice(start, eq);
-      // a name without "%" or "+" is its own decoding
-      if (plan.queryParams.has(raw.includes("%") || raw.includes("+") ? decodeName(raw) : raw)) {
+      if (plan.queryParams.has(decodeName(query.slice(start, eq)))) {
         out += `${query.slice(copied, eq + 1)}{encBlockIndex:${enc(query.slice(eq + 1, amp)).encBlockIndex}}`;
         copied = amp;
       }
