@@ -7,8 +7,8 @@
 
 /**
  * ASCII text in pieces: `length` is its length in octets, `toString()` the whole text (joined where a path needs
- * it: gzip, a debug log, the RH-error check, a worker handoff). The maker vouches that every piece is ASCII (U+0000–U+007F), so that
- * its UTF-8 is its Latin-1 and its octets are its characters.
+ * it: gzip, a debug log, the RH-error check, a worker handoff). The maker vouches that every piece is ASCII
+ * (U+0000–U+007F), so that its UTF-8 is its Latin-1 and its octets are its characters.
  */
 export class AsciiText {
   readonly length: number;

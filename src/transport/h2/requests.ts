@@ -68,7 +68,8 @@ export function serveRequests(
   limits: RequestLimits,
   handle: (req: WholeRequest, answer: (r: WholeResponse) => void) => void,
 ): void {
-  const open = new IdTable<{ cancel: StreamCancel | null; timer: ReturnType<typeof armTimer> | null }>(); // not a Map: id-table.ts
+  // not a Map: id-table.ts
+  const open = new IdTable<{ cancel: StreamCancel | null; timer: ReturnType<typeof armTimer> | null }>();
   const forget = (id: number) => {
     const e = open.get(id);
     if (e?.timer) disarmTimer(e.timer);
