@@ -9,7 +9,7 @@
 // a node:net/node:tls socket (whose TLS checks stay as they are), a Bun socket fits as it is.
 import * as F from "./frames.ts";
 import { H2Core } from "./core.ts";
-import { declaredLength, malformedRequest, malformedResponse } from "./fields.ts";
+import { declaredLength, malformedRequest, malformedResponse, malformedTrailers } from "./fields.ts";
 import { type H2Socket, schedule } from "./out.ts";
 import {
   DEFAULT_H2_LIMITS,
@@ -119,9 +119,13 @@ export class H2Conn extends H2Core {
 
   protected _onReset(id: number, code: number): void {
     const s = this._streams.get(id);
-    if (!s) return;
+    if (!s) {
+      if (this._idle(id)) this.goaway(F.PROTOCOL_ERROR); // §5.1, §6.4: RST_STREAM on an idle stream
+      return;
+    }
     this._streams.delete(id);
     this._unqueue(s);
+    this._release(s);
     this.lastActive = performance.now();
     if (this.role === "server") {
       this.onPeerReset?.(id);
@@ -163,9 +167,8 @@ export class H2Conn extends H2Core {
     }
     const s = this._streams.get(id);
     if (!s?.fields || s.complete) {
-      // DATA on a stream never opened (§6.1), or after END_STREAM (§5.1 half-closed remote: STREAM_CLOSED)
-      if (id > (this.role === "server" ? this._lastPeerStream : this._nextId - 2) || s)
-        return this.goaway(F.PROTOCOL_ERROR);
+      // DATA on a stream never opened (§5.1 idle, §6.1), or after END_STREAM (§5.1 half-closed remote: STREAM_CLOSED)
+      if (s || this._idle(id)) return this.goaway(F.PROTOCOL_ERROR);
       return; // a stream we closed or reset: counted for the connection window, dropped
     }
     const c: [number, number] | null = flags & F.PADDED ? F.content(b, pos, end, flags, false) : [pos, end];
@@ -179,6 +182,7 @@ export class H2Conn extends H2Core {
         if (this.role === "server" && this.onTooLarge) {
           s.maxBody = Number.POSITIVE_INFINITY; // the rest is dropped below; the hook answers
           s.chunks = [];
+          this._release(s);
           s.complete = false;
           this.onTooLarge(id);
           return;
@@ -197,6 +201,16 @@ export class H2Conn extends H2Core {
         b.copy(chunk, 0, c[0], c[1]);
         s.chunks.push(chunk);
       }
+      if (this.role === "server") {
+        // the incomplete requests of one connection hold at most its receive window of body octets (one body cap if
+        // larger): the window is given again as DATA arrives (a request is handed on whole), so without this bound
+        // each of its streams could hold its body cap. The stream that goes over was not processed: REFUSED_STREAM,
+        // the client may send it again
+        s.held += n;
+        this._held += n;
+        if (this._held > this.limits.connectionWindow && this._held > this.limits.maxBody)
+          return this._peerStreamError(s, F.REFUSED_STREAM);
+      }
     }
     if (flags & F.END_STREAM) this._complete(s);
     else if (s.recvUnacked >= this.limits.streamWindow / 2) {
@@ -214,10 +228,14 @@ export class H2Conn extends H2Core {
     }
     let s = this._streams.get(id);
     if (this.role === "server" && !s) {
+      if (id <= this._lastPeerStream && id % 2 === 1 && this._resetByUs(id)) return; // sent before our reset (§5.1)
       if (id % 2 === 0 || id <= this._lastPeerStream) return this.goaway(F.PROTOCOL_ERROR);
       this._lastPeerStream = id;
-      if (this._streams.size >= this.limits.maxConcurrentStreams)
+      // above the last stream of our GOAWAY (not processed, §6.8), or beyond our concurrency (§5.1.2)
+      if (id > this._goawayLast || this._streams.size >= this.limits.maxConcurrentStreams) {
+        this._noteReset(id);
         return this._out.words(F.RST_STREAM, id, F.REFUSED_STREAM);
+      }
       s = newStream(id, this._peerStreamWindow, this.limits.maxBody);
       this._streams.set(id, s);
       this.lastActive = performance.now();
@@ -229,21 +247,39 @@ export class H2Conn extends H2Core {
       if (bad) return this._malformed(s, bad);
       s.fields = fields;
       if (this.role === "server" && !(flags & F.END_STREAM)) this.onBodyStart?.(id, fields);
-    } else if (!(flags & F.END_STREAM)) return this._malformed(s, "a second field section without END_STREAM");
-    // (a second section is a trailer section: not forwarded, the SBI defines none)
+    } else if (s.complete)
+      return this._peerStreamError(s, F.STREAM_CLOSED); // §5.1 half-closed (remote)
+    else {
+      // a trailer section (§8.1): not forwarded, the SBI defines none; but as malformed as a header section can be
+      if (!(flags & F.END_STREAM)) return this._malformed(s, "a second field section without END_STREAM");
+      const bad = malformedTrailers(fields);
+      if (bad) return this._malformed(s, bad);
+    }
     if (flags & F.END_STREAM) this._complete(s);
   }
 
   /** §8.1.1: a stream error PROTOCOL_ERROR; the client's request fails */
-  protected _malformed(s: Stream, why: string): void {
+  protected _malformed(s: Stream, why: string) {
+    if (this.role === "server") return this._peerStreamError(s, F.PROTOCOL_ERROR);
     this._rst(s, F.PROTOCOL_ERROR);
     if (s.req) fail(s.req.cb, "malformed", `malformed response: ${why}`);
+  }
+
+  /**
+   * server role: a stream error of the peer's making. The request is not answered: the application forgets it as
+   * for the peer's own reset (onPeerReset: a listener's reset-flood guard counts it too, listener.ts)
+   */
+  protected _peerStreamError(s: Stream, code: number): void {
+    const known = s.fields !== null;
+    this._rst(s, code);
+    if (known) this.onPeerReset?.(s.id);
   }
 
   protected _complete(s: Stream) {
     const body = s.chunks.length === 0 ? null : s.chunks.length === 1 ? s.chunks[0]! : Buffer.concat(s.chunks);
     s.chunks = [];
     s.complete = true;
+    this._release(s);
     const declared = declaredLength(s.fields!);
     // §8.1.1: a content-length that is not the body's length (a HEAD response and a 304 carry none)
     if (declared >= 0 && declared !== s.size && !(s.req?.fields[1] === "HEAD" || s.fields![1] === "304"))

@@ -1,18 +1,21 @@
 // src/transport/h2/core.ts — what every HTTP/2 connection of our layer does whatever its role (RFC 9113): the
-// connection preface and SETTINGS, frame parsing (one pass over each socket read), the output of HEADERS and DATA
+// connection preface and SETTINGS, the frames of each read (reader.ts cuts them), the output of HEADERS and DATA
 // within the peer's windows (§6.9) and its one socket write per event-loop turn (out.ts), control frames, and the end of the
 // connection (graceful GOAWAY or at once). conn.ts adds the streams' meaning: requests, responses, hooks.
 import { AsciiText } from "../../ascii-text.ts";
 import * as F from "./frames.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
 import { IdTable } from "./id-table.ts";
+import { FrameReader, type FrameSink } from "./reader.ts";
 import { type H2Socket, SocketOut, afterRead, schedule } from "./out.ts";
 import { type H2Limits, type OutBody, type Queued, type Stream, fail } from "./stream.ts";
 
 /** what is left of a text body once it is in the frame buffer */
 const EMPTY_BODY = Buffer.alloc(0);
+/** the frames of one field block at most (HEADERS and CONTINUATIONs; a peer's 16 KB frames need 5 for 64 KB) */
+const MAX_BLOCK_FRAMES = 64;
 
-export abstract class H2Core {
+export abstract class H2Core implements FrameSink {
   protected readonly _streams = new IdTable<Stream>();
   protected readonly _dec: HpackDecoder;
   protected readonly _enc = new HpackEncoder();
@@ -23,10 +26,7 @@ export abstract class H2Core {
    * until a full collection: id-table.ts)
    */
   protected readonly _blocked: Stream[] = [];
-  /** a frame the last read ended in, and how much of it has arrived (#keepRest) */
-  protected _rest: Buffer | null = null;
-  protected _restLen = 0;
-  protected _prefaceLeft: number;
+  readonly #reader: FrameReader;
   protected _sendWindow = 65535;
   protected _peerStreamWindow = 65535;
   protected _peerMaxFrame = F.DEFAULT_MAX_FRAME;
@@ -37,6 +37,19 @@ export abstract class H2Core {
   protected _lastPeerStream = 0;
   protected _nextId = 1;
   protected _cont: { id: number; flags: number; parts: Buffer[]; size: number } | null = null;
+  /** §3.4: the peer's preface ends with a SETTINGS frame, the first frame it sends */
+  protected _awaitSettings = true;
+  /** the last stream id of the GOAWAY close() sent: streams the peer opens above it are refused (§6.8) */
+  protected _goawayLast = F.MAX_STREAM_ID;
+  /**
+   * server role: the last streams we reset while the peer could still send on them. Their frames in flight are
+   * discarded, not a connection error (§5.1 closed: "MUST minimally process and then discard"); the RFC lets the
+   * period be bounded, here by the last 32 resets.
+   */
+  protected readonly _resetIds = new Int32Array(32);
+  protected _resetNext = 0;
+  /** server role: octets of request bodies held while their requests are incomplete (bounded: conn.ts) */
+  protected _held = 0;
   protected _waiting: Queued[] = [];
   closed = false;
   protected _closing = false;
@@ -58,7 +71,7 @@ export abstract class H2Core {
   ) {
     this._dec = new HpackDecoder(4096, limits.maxHeaderList);
     this._out = new SocketOut(socket);
-    this._prefaceLeft = role === "server" ? F.PREFACE.length : 0;
+    this.#reader = new FrameReader(this, role === "server");
     if (role === "client") this._out.put(F.PREFACE);
     const settings =
       role === "client"
@@ -156,13 +169,19 @@ export abstract class H2Core {
   protected _closeServerStream(s: Stream): void {
     this._streams.delete(s.id);
     this.lastActive = performance.now();
-    if (!s.complete) this._out.words(F.RST_STREAM, s.id, F.NO_ERROR);
+    if (!s.complete) {
+      this._release(s);
+      this._noteReset(s.id);
+      this._out.words(F.RST_STREAM, s.id, F.NO_ERROR);
+    }
   }
 
   protected _rst(s: Stream, code: number): void {
     this._streams.delete(s.id);
     this.lastActive = performance.now();
     this._unqueue(s);
+    this._release(s);
+    if (!s.complete) this._noteReset(s.id);
     this._out.words(F.RST_STREAM, s.id, code);
     schedule(this._out);
     this._endIfDone();
@@ -171,91 +190,21 @@ export abstract class H2Core {
   // ---- input ----
 
   onData(d: Buffer) {
-    let off = 0;
-    if (this._prefaceLeft) {
-      const n = Math.min(this._prefaceLeft, d.length);
-      const from = F.PREFACE.length - this._prefaceLeft;
-      if (F.PREFACE.compare(d, 0, n, from, from + n) !== 0) return this.goaway(F.PROTOCOL_ERROR);
-      this._prefaceLeft -= n;
-      off = n;
-    }
-    if (this._rest) off = this.#completeRest(d, off);
-    if (off >= 0) {
-      const end = this.#frames(d, off);
-      if (end < d.length && !this.closed) this.#keepRest(d, end);
-    }
+    this.#reader.read(d);
     afterRead(this._out);
   }
 
-  /**
-   * A frame the read ends in (d[from…], incomplete): kept in a buffer of its whole length (of its header while that
-   * is incomplete), which the next reads fill. #frames stopped at it, so its length is within the maximum.
-   */
-  #keepRest(d: Buffer, from: number): void {
-    const have = d.length - from;
-    this._rest = Buffer.allocUnsafe(have < 9 ? 9 : 9 + F.lengthAt(d, from));
-    this._restLen = d.copy(this._rest, 0, from);
-  }
-
-  /**
-   * The kept frame filled with the octets it still needs from d[off…], and handled once whole: where d goes on, or
-   * -1 when d ended first. Each read's octets are copied once at most (concatenating the rest and the read copied
-   * most reads of many frames once more, and a frame arriving in small reads over and over).
-   */
-  #completeRest(d: Buffer, off: number): number {
-    let r = this._rest!;
-    if (this._restLen < 9) {
-      const k = Math.min(9 - this._restLen, d.length - off);
-      this._restLen += d.copy(r, this._restLen, off, off + k);
-      off += k;
-      if (this._restLen < 9) return -1;
-      const len = F.lengthAt(r, 0);
-      if (len > F.DEFAULT_MAX_FRAME) {
-        this._rest = null;
-        this.#frames(r, 0); // refused from its header alone
-        return -1;
-      }
-      if (len > 0) {
-        const whole = Buffer.allocUnsafe(9 + len);
-        r.copy(whole, 0, 0, 9);
-        this._rest = r = whole;
-      }
+  /** one whole frame of a read (reader.ts): the connection-wide checks, then its meaning (_onFrame) */
+  frame(type: number, flags: number, id: number, b: Buffer, pos: number, end: number) {
+    const err = F.frameError(type, flags, id, end - pos);
+    if (err) return this.goaway(err);
+    // §6.10: nothing but the block's CONTINUATIONs until its end; §3.4: the peer's preface ends with its SETTINGS
+    if (this._cont && (type !== F.CONTINUATION || id !== this._cont.id)) return this.goaway(F.PROTOCOL_ERROR);
+    if (this._awaitSettings) {
+      if (type !== F.SETTINGS || flags & F.ACK) return this.goaway(F.PROTOCOL_ERROR);
+      this._awaitSettings = false;
     }
-    const k = Math.min(r.length - this._restLen, d.length - off);
-    this._restLen += d.copy(r, this._restLen, off, off + k);
-    off += k;
-    if (this._restLen < r.length) return -1;
-    this._rest = null;
-    this._restLen = 0;
-    this.#frames(r, 0);
-    return this.closed ? -1 : off;
-  }
-
-  /** The whole frames of b from `off`: where the first incomplete one begins (b.length when none). */
-  #frames(b: Buffer, off: number): number {
-    while (!this.closed && b.length - off >= 9) {
-      const len = F.lengthAt(b, off);
-      if (len > F.DEFAULT_MAX_FRAME) {
-        this.goaway(F.FRAME_SIZE_ERROR);
-        return b.length;
-      }
-      if (b.length - off - 9 < len) break;
-      const type = b[off + 3]!;
-      const flags = b[off + 4]!;
-      const id = ((b[off + 5]! & 127) << 24) | (b[off + 6]! << 16) | (b[off + 7]! << 8) | b[off + 8]!;
-      const err = F.frameError(type, flags, id, len);
-      if (err) {
-        this.goaway(err);
-        return b.length;
-      }
-      if (this._cont && (type !== F.CONTINUATION || id !== this._cont.id)) {
-        this.goaway(F.PROTOCOL_ERROR);
-        return b.length;
-      }
-      this._onFrame(type, flags, id, b, off + 9, off + 9 + len);
-      off += 9 + len;
-    }
-    return off;
+    this._onFrame(type, flags, id, b, pos, end);
   }
 
   /** one frame whose header frameError accepted; its payload is b[pos, end) */
@@ -274,7 +223,9 @@ export abstract class H2Core {
       const c = this._cont;
       if (!c) return this.goaway(F.PROTOCOL_ERROR);
       c.size += p.length;
-      if (c.size > this.limits.maxHeaderList) return this.goaway(F.ENHANCE_YOUR_CALM);
+      // empty CONTINUATIONs add no octets: their number is bounded too (the CONTINUATION flood of 2024)
+      if (c.size > this.limits.maxHeaderList || c.parts.length >= MAX_BLOCK_FRAMES)
+        return this.goaway(F.ENHANCE_YOUR_CALM);
       c.parts.push(Buffer.from(p));
       if (!(flags & F.END_HEADERS)) return;
       this._cont = null;
@@ -337,7 +288,10 @@ export abstract class H2Core {
       if (this._sendWindow > F.MAX_WINDOW) return this.goaway(F.FLOW_CONTROL_ERROR);
     } else {
       const s = this._streams.get(id);
-      if (!s) return;
+      if (!s) {
+        if (this._idle(id)) this.goaway(F.PROTOCOL_ERROR); // §5.1: WINDOW_UPDATE on an idle stream
+        return;
+      }
       s.sendWindow += inc;
       if (s.sendWindow > F.MAX_WINDOW) return this._rst(s, F.FLOW_CONTROL_ERROR);
     }
@@ -348,6 +302,29 @@ export abstract class H2Core {
   protected _unblock(): void {
     if (this._blocked.length === 0) return;
     for (const s of this._blocked.slice()) if (s.pending) this._data(s, s.pending, s.pendingEnd);
+  }
+
+  /** §5.1: a stream neither side has opened yet (a server opens none; a client accepts no push) */
+  protected _idle(id: number): boolean {
+    return (id & 1) === (this.role === "client" ? 1 : 0) ? id >= this._nextId : id > this._lastPeerStream;
+  }
+
+  /** server role: a stream we reset while the peer could still send on it */
+  protected _noteReset(id: number): void {
+    if (this.role !== "server") return;
+    this._resetIds[this._resetNext] = id;
+    this._resetNext = (this._resetNext + 1) & 31;
+  }
+
+  /** whether `id` is among the last streams we reset while the peer could still send on them */
+  protected _resetByUs(id: number): boolean {
+    return this._resetIds.includes(id);
+  }
+
+  /** the body octets `s` holds no longer count against the connection's bound */
+  protected _release(s: Stream): void {
+    this._held -= s.held;
+    s.held = 0;
   }
 
   /** `s` off the list of blocked streams (at most the connection's concurrent streams: a scan) */
@@ -368,6 +345,7 @@ export abstract class H2Core {
     if (this.closed || this._closing) return;
     this._closing = true;
     for (const w of this._waiting.splice(0)) fail(w.cb, "closed", "connection closing");
+    this._goawayLast = this._lastPeerStream;
     this._out.words(F.GOAWAY, 0, this._lastPeerStream, F.NO_ERROR);
     schedule(this._out);
     this._endIfDone();
@@ -406,6 +384,7 @@ export abstract class H2Core {
     const open = this._streams.values();
     const waiting = this._waiting;
     this._streams.clear();
+    this._held = 0;
     this._waiting = [];
     for (const s of open) if (s.req) fail(s.req.cb, "closed", "connection closed");
     for (const w of waiting) fail(w.cb, "closed", "connection closed");

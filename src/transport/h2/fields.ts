@@ -84,6 +84,11 @@ export function malformedResponse(f: readonly string[]): string | null {
   return badRegular(f, 2);
 }
 
+/** A trailer section (§8.1): no pseudo-header fields (§8.3), the regular fields as in a header section. */
+export function malformedTrailers(f: readonly string[]): string | null {
+  return f.length && f[0]!.charCodeAt(0) === 58 ? `pseudo-header field ${f[0]} in trailers` : badRegular(f, 0);
+}
+
 /** The content-length a field section declares, or -1 (checked against the body, §8.1.1). */
 export function declaredLength(f: readonly string[]): number {
   for (let i = 0; i < f.length; i += 2) if (f[i] === "content-length") return Number(f[i + 1]);

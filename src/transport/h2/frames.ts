@@ -26,6 +26,7 @@ export const PRIORITY = 0x20;
 export const NO_ERROR = 0;
 export const PROTOCOL_ERROR = 1;
 export const FLOW_CONTROL_ERROR = 3;
+export const STREAM_CLOSED = 5;
 export const FRAME_SIZE_ERROR = 6;
 export const REFUSED_STREAM = 7;
 export const CANCEL = 8;
@@ -60,6 +61,8 @@ export const SETTINGS_MAX_HEADER_LIST_SIZE = 6;
 
 /** the largest flow-control window (§6.9.1) */
 export const MAX_WINDOW = 2 ** 31 - 1;
+/** the largest stream identifier (§5.1.1: 31 bits) */
+export const MAX_STREAM_ID = 2 ** 31 - 1;
 /** the frame size every peer accepts until it says more (§4.2); we never ask for more */
 export const DEFAULT_MAX_FRAME = 16384;
 

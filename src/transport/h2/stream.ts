@@ -67,6 +67,8 @@ export interface Stream {
   fields: string[] | null;
   chunks: Buffer[];
   size: number;
+  /** server role: octets of `chunks` counted against the connection's bound (core.ts _held) */
+  held: number;
   /** data waiting for send window, and whether END_STREAM follows it */
   pending: Buffer | null;
   pendingEnd: boolean;
@@ -90,6 +92,7 @@ export function newStream(id: number, sendWindow: number, maxBody: number): Stre
     fields: null,
     chunks: [],
     size: 0,
+    held: 0,
     pending: null,
     pendingEnd: false,
     blocked: false,

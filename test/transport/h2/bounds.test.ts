@@ -1,0 +1,107 @@
+// What one HTTP/2 connection of our layer may make the SEPP hold, whatever its peer sends (RFC 9113 §10.5): the frames
+// of one field block and the octets of incomplete request bodies, in memory (octets to onData, what the server writes
+// split into frames).
+import { describe, expect, test } from "bun:test";
+import { DEFAULT_H2_LIMITS, H2Conn, type H2Limits, type OnRequest } from "../../../src/transport/h2/conn.ts";
+import * as F from "../../../src/transport/h2/frames.ts";
+import { flushAll } from "../../../src/transport/h2/out.ts";
+import { PREFACE, frame, goawayOf, headersFrame } from "../../support/h2-frames.ts";
+
+const SETTINGS = frame(F.SETTINGS, 0, 0);
+const request = (id: number, path: string, end: boolean) => {
+  const h = headersFrame(id, [
+    [":method", "POST"],
+    [":scheme", "https"],
+    [":authority", "sepp.example"],
+    [":path", path],
+  ]);
+  if (!end) h[4] = F.END_HEADERS;
+  return h;
+};
+const data = (id: number, n: number, end: boolean) => frame(F.DATA, end ? F.END_STREAM : 0, id, Buffer.alloc(n, 0x61));
+
+/** A server-role connection in memory; `rsts` lists the RST_STREAMs it wrote as [stream, code]. */
+function memoryServer(onRequest: OnRequest, limits: Partial<H2Limits> = {}) {
+  const writes: Buffer[] = [];
+  const conn = new H2Conn(
+    { write: (b: Uint8Array) => writes.push(Buffer.from(b)) && b.length, end: () => {} },
+    "server",
+    onRequest,
+    { ...DEFAULT_H2_LIMITS, ...limits },
+  );
+  const resetsSeen: number[] = [];
+  conn.onPeerReset = (id) => resetsSeen.push(id);
+  const send = (...b: Buffer[]) => {
+    for (const x of b) conn.onData(x);
+    flushAll();
+  };
+  const out = () => Buffer.concat(writes);
+  const rsts = () => {
+    const r: Array<[number, number]> = [];
+    const b = out();
+    for (let o = 0; o + 9 <= b.length; o += 9 + b.readUIntBE(o, 3))
+      if (b[o + 3] === F.RST_STREAM) r.push([b.readUInt32BE(o + 5), b.readUInt32BE(o + 9)]);
+    return r;
+  };
+  send(PREFACE, SETTINGS);
+  return { conn, send, out, rsts, resetsSeen };
+}
+
+describe("in memory", () => {
+  test("a field block in empty CONTINUATION frames: at most 64 frames, then GOAWAY ENHANCE_YOUR_CALM", () => {
+    const seen: number[] = [];
+    const s = memoryServer((_c, id) => seen.push(id));
+    const head = request(1, "/a", true);
+    head[4] = F.END_STREAM; // no END_HEADERS: CONTINUATIONs follow
+    s.send(head);
+    for (let i = 0; i < 1000 && !s.conn.closed; i++) s.send(frame(F.CONTINUATION, 0, 1));
+    expect(s.conn.closed).toBe(true);
+    expect(goawayOf(s.out())?.code).toBe(F.ENHANCE_YOUR_CALM);
+    expect(seen).toEqual([]);
+    // a block in a few CONTINUATIONs is still one request
+    const ok = memoryServer((c, id) => {
+      seen.push(id);
+      c.respond(id, [":status", "200"], null);
+    });
+    const whole = request(1, "/a", true).subarray(9);
+    const parts = [frame(F.HEADERS, F.END_STREAM, 1, whole.subarray(0, 3))];
+    for (let i = 0; i < 10; i++) parts.push(frame(F.CONTINUATION, 0, 1));
+    parts.push(frame(F.CONTINUATION, F.END_HEADERS, 1, whole.subarray(3)));
+    ok.send(...parts);
+    expect(seen).toEqual([1]);
+    expect(ok.conn.closed).toBe(false);
+  });
+
+  test("incomplete request bodies: a connection holds at most its receive window; the stream over it is refused, the application told", () => {
+    const handed: Array<[number, number]> = [];
+    const limits = { connectionWindow: 256 * 1024, streamWindow: 128 * 1024, maxBody: 100 * 1024 };
+    const s = memoryServer((c, id, _f, body) => {
+      handed.push([id, body?.length ?? 0]);
+      c.respond(id, [":status", "200"], null);
+    }, limits);
+    // 8 requests of 100 KB whose last octets never come: 3 × 90 KB fit the 256 KB, the 4th goes over
+    for (let id = 1; id <= 15; id += 2) s.send(request(id, "/hold", false), data(id, 16_000, false));
+    for (let k = 0; k < 5; k++) for (let id = 1; id <= 15; id += 2) s.send(data(id, 14_800, false));
+    const refused = s.rsts().filter(([, code]) => code === F.REFUSED_STREAM);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.map(([id]) => id)).toEqual(s.resetsSeen);
+    expect(s.conn.closed).toBe(false);
+    const open = [1, 3, 5, 7, 9, 11, 13, 15].filter((id) => s.conn.isOpen(id));
+    expect(open.length * 90_000).toBeLessThanOrEqual(limits.connectionWindow);
+    // the streams still open complete; what they held is free again, so a new request's body of 100 KB fits
+    for (const id of open) s.send(data(id, 10, true));
+    expect(handed.map(([id]) => id)).toEqual(open);
+    s.send(request(17, "/b", false), data(17, 16_000, false));
+    for (let k = 0; k < 5; k++) s.send(data(17, 16_000, false));
+    s.send(data(17, 4_000, true));
+    expect(handed.at(-1)).toEqual([17, 100_000]);
+  });
+
+  test("HEADERS again on a stream whose request was handed over: RST_STREAM STREAM_CLOSED, the application told", () => {
+    const s = memoryServer(() => {}); // holds the request: no answer yet
+    s.send(request(1, "/hold", true), request(1, "/again", true));
+    expect(s.rsts()).toEqual([[1, F.STREAM_CLOSED]]);
+    expect(s.resetsSeen).toEqual([1]);
+    expect(s.conn.closed).toBe(false);
+  });
+});
