@@ -1,11 +1,19 @@
 // What one HTTP/2 connection of our layer may make the SEPP hold, whatever its peer sends (RFC 9113 §10.5): the frames
-// of one field block and the octets of incomplete request bodies, in memory (octets to onData, what the server writes
-// split into frames).
-import { describe, expect, test } from "bun:test";
+// of one field block, the octets of incomplete request bodies, and the answers waiting for a peer that does not read
+// them. The first two in memory (octets to onData, what the server writes split into frames), the last on a real
+// loopback socket.
+import { afterEach, describe, expect, test } from "bun:test";
+import net from "node:net";
 import { DEFAULT_H2_LIMITS, H2Conn, type H2Limits, type OnRequest } from "../../../src/transport/h2/conn.ts";
 import * as F from "../../../src/transport/h2/frames.ts";
+import { SERVER_PAUSE_OCTETS, attachNodeSocket } from "../../../src/transport/h2/node-socket.ts";
 import { flushAll } from "../../../src/transport/h2/out.ts";
 import { PREFACE, frame, goawayOf, headersFrame } from "../../support/h2-frames.ts";
+
+const cleanup: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanup.splice(0)) c();
+});
 
 const SETTINGS = frame(F.SETTINGS, 0, 0);
 const request = (id: number, path: string, end: boolean) => {
@@ -104,4 +112,42 @@ describe("in memory", () => {
     expect(s.resetsSeen).toEqual([1]);
     expect(s.conn.closed).toBe(false);
   });
+});
+
+describe("a peer that does not read", () => {
+  test(`its socket is not read once ${SERVER_PAUSE_OCTETS >> 20} MB of answers wait for it; every request is answered once it reads`, async () => {
+    let handled = 0;
+    let maxQueued = 0;
+    let n = 0;
+    const server = net.createServer((sock) => {
+      attachNodeSocket(sock, "server", (c, id) => {
+        handled++;
+        // a 4 KB field whose value never repeats: no HPACK index makes the answers small
+        c.respond(id, [":status", "200", "x-pad", `${n++}`.padEnd(4000, "x")], null);
+        maxQueued = Math.max(maxQueued, sock.writableLength);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    cleanup.push(() => server.close());
+    const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    cleanup.push(() => client.destroy());
+    client.pause(); // reads nothing
+    let received = 0;
+    client.on("data", (d: Buffer) => (received += d.length));
+    await new Promise<void>((r) => client.once("connect", () => r()));
+    const TOTAL = 20_000; // 80 MB of answers
+    const reqs: Buffer[] = [PREFACE, SETTINGS];
+    for (let i = 0; i < TOTAL; i++) reqs.push(request(1 + 2 * i, "/", true));
+    client.write(Buffer.concat(reqs));
+    await new Promise((r) => setTimeout(r, 500));
+    // the server stopped reading: most requests are still on their way, and what waited for the client stayed bounded
+    // (the pause mark, the kernel's buffers aside, plus what one read's requests were answered with)
+    expect(handled).toBeLessThan(TOTAL / 2);
+    expect(maxQueued).toBeLessThan(SERVER_PAUSE_OCTETS + (16 << 20));
+    client.resume();
+    const deadline = Date.now() + 20_000;
+    while (handled < TOTAL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(handled).toBe(TOTAL);
+    expect(received).toBeGreaterThan(0);
+  }, 30_000);
 });
