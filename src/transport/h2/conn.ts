@@ -281,8 +281,10 @@ export class H2Conn extends H2Core {
     s.complete = true;
     this._release(s);
     const declared = declaredLength(s.fields!);
-    // §8.1.1: a content-length that is not the body's length (a HEAD response and a 304 carry none)
-    if (declared >= 0 && declared !== s.size && !(s.req?.fields[1] === "HEAD" || s.fields![1] === "304"))
+    // §8.1.1: a content-length that is not the body's length (a HEAD response and a 304 carry none; a request's
+    // fields[1] is its method, which may be any token)
+    const bodiless = this.role === "client" && (s.req?.fields[1] === "HEAD" || s.fields![1] === "304");
+    if (declared >= 0 && declared !== s.size && !bodiless)
       return this._malformed(s, "content-length is not the length of the body");
     if (this.role === "server") return this.onRequest(this, s.id, s.fields!, body);
     this._streams.delete(s.id);

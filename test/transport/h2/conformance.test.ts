@@ -403,6 +403,8 @@ test("8.1-8.3, 8.5 malformed requests", () =>
     malformed("8.1.1 content-length > DATA", [withCl(5), data(1, "abc")]),
     malformed("8.1.1 content-length < DATA", [withCl(2), data(1, "ab", 0), data(1, "c")]),
     bad("8.1.1 content-length without DATA", req("/", [["content-length", "1"]])),
+    // (a method is any token: one named like a 304 status is no response without a body)
+    bad("8.1.1 content-length, method 304", req("/", [["content-length", "1"]], "304")),
     // 8.1: a HEADERS without END_STREAM after the header section
     malformed("8.1 trailers without END_STREAM", [...body, MORE]),
     // 8.3: no pseudo-header fields in a trailer section; 8.2, 8.2.1 hold for every field, trailers included
