@@ -41,6 +41,7 @@ export abstract class H2Core implements FrameSink {
   protected _awaitSettings = true;
   /** the last stream id of the GOAWAY close() sent: streams the peer opens above it are refused (§6.8) */
   protected _goawayLast = F.MAX_STREAM_ID;
+  protected _goawaySent = false;
   /**
    * server role: the last streams we reset while the peer could still send on them. Their frames in flight are
    * discarded, not a connection error (§5.1 closed: "MUST minimally process and then discard"); the RFC lets the
@@ -346,6 +347,7 @@ export abstract class H2Core implements FrameSink {
     this._closing = true;
     for (const w of this._waiting.splice(0)) fail(w.cb, "closed", "connection closing");
     this._goawayLast = this._lastPeerStream;
+    this._goawaySent = true;
     this._out.words(F.GOAWAY, 0, this._lastPeerStream, F.NO_ERROR);
     schedule(this._out);
     this._endIfDone();
@@ -353,6 +355,8 @@ export abstract class H2Core implements FrameSink {
 
   protected _endIfDone(): void {
     if (!this._closing || this._streams.size > 0 || this.closed) return;
+    // §6.8: a GOAWAY before the end (when the peer's GOAWAY began it), so the peer knows what was processed
+    if (!this._goawaySent) this._out.words(F.GOAWAY, 0, this._lastPeerStream, F.NO_ERROR);
     this._out.flush();
     this.onClose();
     this.socket.end();

@@ -255,6 +255,11 @@ test("5.4.1, 6.8 GOAWAY", () =>
       next: 0,
       check: (r) => (answered(r, 1) ? null : "stream 1 not answered"),
     }),
+    // 6.8: "Endpoints SHOULD always send a GOAWAY frame before closing a connection": ours names the last stream
+    k("6.8 our GOAWAY before the end", [get(1, "/hold"), goaway, answer(1)], [], {
+      next: 0,
+      check: (r) => (r.ended && goawayOf(r.out)?.lastStreamId === 1 ? null : "ended without a GOAWAY naming stream 1"),
+    }),
     // 6.8: once a GOAWAY is sent, its sender ignores streams above its last stream id: they were "not processed" and
     // the client may send them again on another connection (a first GOAWAY with 2^31-1, as 6.8 recommends, is fine)
     k("6.8 a stream above our GOAWAY's last stream id", [get(1, "/hold"), (s) => s.close(), get(3)], [], {
