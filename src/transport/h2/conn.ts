@@ -14,6 +14,7 @@ import { type H2Socket, schedule } from "./out.ts";
 import {
   DEFAULT_H2_LIMITS,
   type H2Limits,
+  type H2Failure,
   H2StreamError,
   type OnResponse,
   type OutBody,
@@ -28,6 +29,8 @@ export type OnRequest = (c: H2Conn, stream: number, fields: string[], body: Buff
 
 /** requests queued on one connection while the peer's SETTINGS_MAX_CONCURRENT_STREAMS are in use */
 const MAX_WAITING = 4096;
+/** informational (1xx) responses to one request at most (§10.5: each is work for us; a request needs one or two) */
+const MAX_INFORMATIONAL = 8;
 
 export class H2Conn extends H2Core {
   // server-role hooks of a listener (listener.ts, sbi-server.ts): the peer reset a stream we had not answered; a
@@ -86,6 +89,12 @@ export class H2Conn extends H2Core {
       this._waiting.push({ fields, body, cb, maxBody, tries });
       return;
     }
+    if (this._nextId > F.MAX_STREAM_ID) {
+      // §5.1.1: no stream identifier left (after 2^30 requests): the connection ends with its open streams, and the
+      // caller's pool opens another (it sees goingAway)
+      this.close();
+      return fail(cb, "refused", "stream identifiers of the connection exhausted");
+    }
     const s = newStream(this._nextId, this._peerStreamWindow, maxBody);
     this._nextId += 2;
     this._streams.set(s.id, s);
@@ -132,11 +141,13 @@ export class H2Conn extends H2Core {
       return;
     }
     const q = s.req;
-    // refused unprocessed (§8.7): safe to send again, a few times
-    if (q && code === F.REFUSED_STREAM && q.tries < 3) this._waiting.unshift({ ...q, tries: q.tries + 1 });
+    // refused unprocessed (§8.7): safe to send again, a few times (on this connection while it takes new streams)
+    if (q && code === F.REFUSED_STREAM && q.tries < 3 && !this._closing)
+      this._waiting.unshift({ ...q, tries: q.tries + 1 });
     else if (q)
       fail(q.cb, code === F.REFUSED_STREAM ? "refused" : "reset", `stream reset by the peer (${F.errorName(code)})`);
     this._drainWaiting();
+    this._endIfDone();
   }
 
   protected _onGoaway(last: number, code: number, debug: string): void {
@@ -187,9 +198,7 @@ export class H2Conn extends H2Core {
           this.onTooLarge(id);
           return;
         }
-        this._rst(s, F.CANCEL);
-        if (s.req) fail(s.req.cb, "too-large", `body over ${s.maxBody} octets`);
-        return;
+        return this._streamError(s, F.CANCEL, "too-large", `body over ${s.maxBody} octets`);
       }
       // a body whole in this one frame stays a view of the read (no copy: 1.6–2.3 KB less allocated per PRINS request
       // and SEPP, docs/PERFORMANCE.md "Fewer bytes per request", 1.). The read stays alive while the body
@@ -209,7 +218,7 @@ export class H2Conn extends H2Core {
         s.held += n;
         this._held += n;
         if (this._held > this.limits.connectionWindow && this._held > this.limits.maxBody)
-          return this._peerStreamError(s, F.REFUSED_STREAM);
+          return this._streamError(s, F.REFUSED_STREAM);
       }
     }
     if (flags & F.END_STREAM) this._complete(s);
@@ -240,15 +249,32 @@ export class H2Conn extends H2Core {
       this._streams.set(id, s);
       this.lastActive = performance.now();
     }
-    if (!s) return; // a response on a stream we gave up
+    if (!s) {
+      // client role: a response on a stream we gave up (§5.1 closed: discarded), or on one never opened (§5.1.1)
+      if (this._idle(id)) this.goaway(F.PROTOCOL_ERROR);
+      return;
+    }
     if (s.fields === null) {
-      if (this.role === "client" && fields[0] === ":status" && fields[1]!.startsWith("1")) return; // 1xx (§8.1)
+      if (this.role === "client" && fields[0] === ":status" && fields[1]?.charCodeAt(0) === 49) {
+        // an informational response (§8.1): well-formed, the stream going on, not 101 (§8.6), a few per request
+        const bad =
+          malformedResponse(fields) ??
+          (flags & F.END_STREAM
+            ? "an informational response ends the stream"
+            : fields[1] === "101"
+              ? "101 is not used in HTTP/2"
+              : ++s.informational > MAX_INFORMATIONAL
+                ? "too many informational responses"
+                : null);
+        if (bad) this._malformed(s, bad);
+        return;
+      }
       const bad = this.role === "server" ? malformedRequest(fields) : malformedResponse(fields);
       if (bad) return this._malformed(s, bad);
       s.fields = fields;
       if (this.role === "server" && !(flags & F.END_STREAM)) this.onBodyStart?.(id, fields);
     } else if (s.complete)
-      return this._peerStreamError(s, F.STREAM_CLOSED); // §5.1 half-closed (remote)
+      return this._streamError(s, F.STREAM_CLOSED); // §5.1 half-closed (remote)
     else {
       // a trailer section (§8.1): not forwarded, the SBI defines none; but as malformed as a header section can be
       if (!(flags & F.END_STREAM)) return this._malformed(s, "a second field section without END_STREAM");
@@ -258,21 +284,25 @@ export class H2Conn extends H2Core {
     if (flags & F.END_STREAM) this._complete(s);
   }
 
-  /** §8.1.1: a stream error PROTOCOL_ERROR; the client's request fails */
+  /** §8.1.1: a malformed message is a stream error PROTOCOL_ERROR */
   protected _malformed(s: Stream, why: string) {
-    if (this.role === "server") return this._peerStreamError(s, F.PROTOCOL_ERROR);
-    this._rst(s, F.PROTOCOL_ERROR);
-    if (s.req) fail(s.req.cb, "malformed", `malformed response: ${why}`);
+    this._streamError(s, F.PROTOCOL_ERROR, "malformed", `malformed response: ${why}`);
   }
 
   /**
-   * server role: a stream error of the peer's making. The request is not answered: the application forgets it as
-   * for the peer's own reset (onPeerReset: a listener's reset-flood guard counts it too, listener.ts)
+   * A stream error of the peer's making (§5.4.2): RST_STREAM with `code`. Server role: the request is not answered,
+   * and the application forgets it as for the peer's own reset (onPeerReset: a listener's reset-flood guard counts
+   * it too, listener.ts). Client role: the request fails with `kind`; one waiting for a stream takes its place.
    */
-  protected _peerStreamError(s: Stream, code: number): void {
+  protected _streamError(s: Stream, code: number, kind: H2Failure = "reset", why = "") {
     const known = s.fields !== null;
     this._rst(s, code);
-    if (known) this.onPeerReset?.(s.id);
+    if (this.role === "server") {
+      if (known) this.onPeerReset?.(s.id);
+      return;
+    }
+    if (s.req) fail(s.req.cb, kind, why || `stream error ${F.errorName(code)}`);
+    this._drainWaiting();
   }
 
   protected _complete(s: Stream) {
@@ -280,14 +310,22 @@ export class H2Conn extends H2Core {
     s.chunks = [];
     s.complete = true;
     this._release(s);
-    const declared = declaredLength(s.fields!);
-    // §8.1.1: a content-length that is not the body's length (a HEAD response and a 304 carry none; a request's
-    // fields[1] is its method, which may be any token)
-    const bodiless = this.role === "client" && (s.req?.fields[1] === "HEAD" || s.fields![1] === "304");
-    if (declared >= 0 && declared !== s.size && !bodiless)
+    // §8.1.1: a content-length that is not the body's length; a response defined to have no content (to a HEAD, a
+    // 204 or a 304: RFC 9110 6.4.1) may declare one, but carries no DATA (a request's fields[1] is its method)
+    const status = this.role === "client" ? s.fields![1] : "";
+    if (s.req?.fields[1] === "HEAD" || status === "204" || status === "304") {
+      if (s.size > 0) return this._malformed(s, "content in a response that has none");
+    } else if (s.size !== declaredLength(s.fields!) && declaredLength(s.fields!) >= 0)
       return this._malformed(s, "content-length is not the length of the body");
     if (this.role === "server") return this.onRequest(this, s.id, s.fields!, body);
     this._streams.delete(s.id);
+    if (s.pending) {
+      // the response came before the whole request body (§8.1): the rest is not needed; the stream is closed
+      // without error (the server's own RST_STREAM NO_ERROR may cross it, and is then a frame on a closed stream)
+      this._unqueue(s);
+      s.pending = null;
+      this._out.words(F.RST_STREAM, s.id, F.NO_ERROR);
+    }
     s.req!.cb(null, s.fields!, body);
     this._drainWaiting();
     this._endIfDone();

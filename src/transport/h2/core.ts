@@ -14,6 +14,9 @@ import { type H2Limits, type OutBody, type Queued, type Stream, fail } from "./s
 const EMPTY_BODY = Buffer.alloc(0);
 /** the frames of one field block at most (HEADERS and CONTINUATIONs; a peer's 16 KB frames need 5 for 64 KB) */
 const MAX_BLOCK_FRAMES = 64;
+/** PING + SETTINGS from a peer no listener guard watches, per window (the listeners' default bound) */
+const MAX_CONTROL = 1000;
+const CONTROL_WINDOW_MS = 10_000;
 
 export abstract class H2Core implements FrameSink {
   protected readonly _streams = new IdTable<Stream>();
@@ -51,6 +54,8 @@ export abstract class H2Core implements FrameSink {
   protected _resetNext = 0;
   /** server role: octets of request bodies held while their requests are incomplete (bounded: conn.ts) */
   protected _held = 0;
+  #controls = 0;
+  #controlStart = 0;
   protected _waiting: Queued[] = [];
   closed = false;
   protected _closing = false;
@@ -237,20 +242,20 @@ export abstract class H2Core implements FrameSink {
     if (type === F.SETTINGS) return this._onSettings(flags, p);
     if (type === F.PING) {
       if (flags & F.ACK) return;
-      this.onControl?.("ping");
+      this._control("ping");
       if (this.closed) return;
       this._out.header(8, F.PING, F.ACK, 0);
       this._out.put(p);
       return;
     }
-    if (type === F.GOAWAY) return this._onGoaway(p.readUInt32BE(0) & 0x7fffffff, p.readUInt32BE(4), goawayDebug(p));
+    if (type === F.GOAWAY) return this._onGoaway(p.readUInt32BE(0) & 0x7fffffff, p.readUInt32BE(4), F.goawayDebug(p));
     if (type === F.WINDOW_UPDATE) return this._onWindowUpdate(id, p.readUInt32BE(0) & 0x7fffffff);
     // PRIORITY and unknown frame types are ignored (§5.3.2, §5.5)
   }
 
   protected _onSettings(flags: number, p: Buffer) {
     if (flags & F.ACK) return;
-    this.onControl?.("settings");
+    this._control("settings");
     if (this.closed) return;
     if (!this._peerSettingsSeen) {
       this._peerSettingsSeen = true;
@@ -260,7 +265,9 @@ export abstract class H2Core implements FrameSink {
       const k = p.readUInt16BE(i);
       const v = p.readUInt32BE(i + 2);
       if (k === F.SETTINGS_HEADER_TABLE_SIZE) this._enc.setMax(v);
-      else if (k === F.SETTINGS_ENABLE_PUSH && v > 1) this.goaway(F.PROTOCOL_ERROR);
+      // §6.5.2: 0 or 1; a server announces no other than 0
+      else if (k === F.SETTINGS_ENABLE_PUSH && (v > 1 || (v === 1 && this.role === "client")))
+        this.goaway(F.PROTOCOL_ERROR);
       else if (k === F.SETTINGS_MAX_CONCURRENT_STREAMS) this._peerMaxStreams = v;
       else if (k === F.SETTINGS_INITIAL_WINDOW_SIZE) {
         if (v > F.MAX_WINDOW) return this.goaway(F.FLOW_CONTROL_ERROR);
@@ -294,7 +301,7 @@ export abstract class H2Core implements FrameSink {
         return;
       }
       s.sendWindow += inc;
-      if (s.sendWindow > F.MAX_WINDOW) return this._rst(s, F.FLOW_CONTROL_ERROR);
+      if (s.sendWindow > F.MAX_WINDOW) return this._streamError(s, F.FLOW_CONTROL_ERROR);
     }
     this._unblock();
   }
@@ -303,6 +310,20 @@ export abstract class H2Core implements FrameSink {
   protected _unblock(): void {
     if (this._blocked.length === 0) return;
     for (const s of this._blocked.slice()) if (s.pending) this._data(s, s.pending, s.pendingEnd);
+  }
+
+  /**
+   * A PING or SETTINGS from the peer: each makes us answer (§10.5, CVE-2019-9512/9515). A listener's guard counts
+   * them (onControl, with its configured bound); without one (the client role) at most MAX_CONTROL per 10 s.
+   */
+  protected _control(kind: "ping" | "settings") {
+    if (this.onControl) return this.onControl(kind);
+    const now = performance.now();
+    if (now - this.#controlStart > CONTROL_WINDOW_MS) {
+      this.#controlStart = now;
+      this.#controls = 0;
+    }
+    if (++this.#controls > MAX_CONTROL) this.goaway(F.ENHANCE_YOUR_CALM);
   }
 
   /** §5.1: a stream neither side has opened yet (a server opens none; a client accepts no push) */
@@ -338,6 +359,7 @@ export abstract class H2Core implements FrameSink {
   protected abstract _onDataFrame(flags: number, id: number, b: Buffer, pos: number, end: number): void;
   protected abstract _onHeaders(id: number, flags: number, b: Buffer, start: number, end: number): void;
   protected abstract _onReset(id: number, code: number): void;
+  protected abstract _streamError(s: Stream, code: number): void;
   protected abstract _onGoaway(last: number, code: number, debug: string): void;
   protected abstract _drainWaiting(): void;
 
@@ -394,12 +416,4 @@ export abstract class H2Core implements FrameSink {
     for (const w of waiting) fail(w.cb, "closed", "connection closed");
     this.onEnd?.();
   }
-}
-
-/**
- * The additional debug data of a received GOAWAY (§6.8) as text for our errors and logs: the peer's own words, so
- * at most 128 octets, anything but printable ASCII replaced by "?".
- */
-function goawayDebug(p: Buffer): string {
-  return p.length > 8 ? p.toString("latin1", 8, Math.min(p.length, 8 + 128)).replace(/[^\x20-\x7e]/g, "?") : "";
 }

@@ -185,3 +185,11 @@ export function content(
   if (priority && flags & PRIORITY) start += 5;
   return start > stop ? null : [start, stop];
 }
+
+/**
+ * The additional debug data of a received GOAWAY (§6.8) as text for our errors and logs: the peer's own words, so
+ * at most 128 octets, anything but printable ASCII replaced by "?".
+ */
+export function goawayDebug(p: Buffer): string {
+  return p.length > 8 ? p.toString("latin1", 8, Math.min(p.length, 8 + 128)).replace(/[^\x20-\x7e]/g, "?") : "";
+}

@@ -69,6 +69,8 @@ export interface Stream {
   size: number;
   /** server role: octets of `chunks` counted against the connection's bound (core.ts _held) */
   held: number;
+  /** client role: informational (1xx) responses received */
+  informational: number;
   /** data waiting for send window, and whether END_STREAM follows it */
   pending: Buffer | null;
   pendingEnd: boolean;
@@ -93,6 +95,7 @@ export function newStream(id: number, sendWindow: number, maxBody: number): Stre
     chunks: [],
     size: 0,
     held: 0,
+    informational: 0,
     pending: null,
     pendingEnd: false,
     blocked: false,

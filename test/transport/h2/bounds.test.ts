@@ -114,6 +114,29 @@ describe("in memory", () => {
   });
 });
 
+describe("stream identifiers", () => {
+  test("after the last one (2^31-1, some 10^9 requests) a request is refused as retryable and the connection goes away", () => {
+    const writes: Buffer[] = [];
+    const c = new H2Conn(
+      { write: (b: Uint8Array) => writes.push(Buffer.from(b)) && b.length, end: () => {} },
+      "client",
+    );
+    // the identifiers a connection uses as if 2^30 - 1 requests had gone before (a loop would take hours)
+    (c as unknown as { _nextId: number })._nextId = F.MAX_STREAM_ID;
+    c.onData(SETTINGS);
+    const got: string[] = [];
+    const fields = [":method", "GET", ":scheme", "https", ":authority", "x", ":path", "/"];
+    c.request(fields, null, (e, f) => got.push(e ? e.kind : f[1]!));
+    c.request(fields, null, (e) => got.push(e ? `${e.kind}: ${e.message}` : "answered"));
+    expect(got).toEqual(["refused: stream identifiers of the connection exhausted"]);
+    expect(c.goingAway).toBe(true);
+    // the last stream is answered, then the connection ends
+    c.onData(frame(F.HEADERS, F.END_STREAM | F.END_HEADERS, F.MAX_STREAM_ID, Buffer.from([0x88])));
+    expect(got[1]).toBe("200");
+    expect(c.closed).toBe(true);
+  });
+});
+
 describe("a peer that does not read", () => {
   test(`its socket is not read once ${SERVER_PAUSE_OCTETS >> 20} MB of answers wait for it; every request is answered once it reads`, async () => {
     let handled = 0;
