@@ -20,7 +20,7 @@ import { peerChainOf, type TrustStore } from "../pki/trust.ts";
 import { N32_LIMITS } from "../sbi/limits.ts";
 import { admitAnyN32Chain, type Admission, type ConnIdentity } from "../pki/admission.ts";
 import { ConnQuota, DEFAULT_GUARD, type GuardEvent } from "./conn-limits.ts";
-import { DEFAULT_H2_LIMITS, type H2Conn } from "./h2/conn.ts";
+import { DEFAULT_H2_LIMITS, type H2Conn, bodyBudget } from "./h2/conn.ts";
 import { ENHANCE_YOUR_CALM } from "./h2/frames.ts";
 import { closeListener, guardConnection } from "./h2/listener.ts";
 import { attachNodeSocket } from "./h2/node-socket.ts";
@@ -202,6 +202,8 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
     return l.maxHeaders <= N32_LIMITS.maxHeaders ? l : { ...l, maxHeaders: N32_LIMITS.maxHeaders };
   };
   const quota = new ConnQuota(() => limits.maxSessionsPerPeer ?? 16, maxSessions);
+  // the incomplete request bodies all N32 connections hold together (each alone: its receive window)
+  const budget = bodyBudget();
   const caOf = (t: TrustStore) => [...t.tlsCaPem(), ...(opts.acceptRiClients ? t.riCaPem() : [])];
   let caTrust = trustOf();
 
@@ -312,6 +314,7 @@ export function startN32Server(opts: N32ServerOptions): Promise<N32Server> {
       maxConcurrentStreams: limits.maxConcurrentStreams ?? 100,
       maxHeaderList: limits.maxHeaderListSize ?? N32_LIMITS.maxTlsHeaderListSize,
       maxBody: Math.max(maxBody, opts.streamHandler?.maxBodyBytes() ?? 0),
+      bodyBudget: budget,
     });
     conns.add(conn);
     const info = makeConnInfo(conn, socket, identity);

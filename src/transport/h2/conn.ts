@@ -12,6 +12,7 @@ import { H2Core } from "./core.ts";
 import { declaredLength, malformedRequest, malformedResponse, malformedTrailers } from "./fields.ts";
 import { type H2Socket, schedule } from "./out.ts";
 import {
+  bodyBudget,
   DEFAULT_H2_LIMITS,
   type H2Limits,
   type H2Failure,
@@ -23,7 +24,7 @@ import {
   newStream,
 } from "./stream.ts";
 
-export { DEFAULT_H2_LIMITS, type H2Limits, type H2Socket, H2StreamError, type OnResponse, type OutBody };
+export { bodyBudget, DEFAULT_H2_LIMITS, type H2Limits, type H2Socket, H2StreamError, type OnResponse, type OutBody };
 /** A complete request on a server-role connection: fields are [name, value, …] as received, pseudo-fields first. */
 export type OnRequest = (c: H2Conn, stream: number, fields: string[], body: Buffer | null) => void;
 
@@ -215,9 +216,15 @@ export class H2Conn extends H2Core {
         // larger): the window is given again as DATA arrives (a request is handed on whole), so without this bound
         // each of its streams could hold its body cap. The stream that goes over was not processed: REFUSED_STREAM,
         // the client may send it again
+        // the same for all connections of the listener together (limits.bodyBudget)
         s.held += n;
         this._held += n;
-        if (this._held > this.limits.connectionWindow && this._held > this.limits.maxBody)
+        const budget = this.limits.bodyBudget;
+        if (budget) budget.held += n;
+        if (
+          (this._held > this.limits.connectionWindow && this._held > this.limits.maxBody) ||
+          (budget && budget.held > budget.max)
+        )
           return this._streamError(s, F.REFUSED_STREAM);
       }
     }

@@ -346,6 +346,7 @@ export abstract class H2Core implements FrameSink {
   /** the body octets `s` holds no longer count against the connection's bound */
   protected _release(s: Stream): void {
     this._held -= s.held;
+    if (this.limits.bodyBudget) this.limits.bodyBudget.held -= s.held;
     s.held = 0;
   }
 
@@ -410,6 +411,7 @@ export abstract class H2Core implements FrameSink {
     const open = this._streams.values();
     const waiting = this._waiting;
     this._streams.clear();
+    if (this.limits.bodyBudget) this.limits.bodyBudget.held -= this._held;
     this._held = 0;
     this._waiting = [];
     for (const s of open) if (s.req) fail(s.req.cb, "closed", "connection closed");

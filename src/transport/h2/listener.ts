@@ -6,7 +6,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { ConnQuota, type ConnGuardLimits, type GuardEvent } from "../conn-limits.ts";
-import { DEFAULT_H2_LIMITS, type H2Conn, type H2Limits } from "./conn.ts";
+import { DEFAULT_H2_LIMITS, type H2Conn, type H2Limits, bodyBudget } from "./conn.ts";
 import { ENHANCE_YOUR_CALM, NO_ERROR } from "./frames.ts";
 import { attachNodeSocket } from "./node-socket.ts";
 
@@ -34,6 +34,7 @@ export interface H2Listener {
 
 export function startH2Listener(o: H2ListenerOptions): Promise<H2Listener> {
   const limits: H2Limits = { ...DEFAULT_H2_LIMITS, ...o.h2 };
+  limits.bodyBudget ??= bodyBudget(limits.connectionWindow);
   const perSource = new ConnQuota(() => o.maxConnectionsPerSource, o.maxConnections);
   const conns = new Set<H2Conn>();
   const g = o.guard;

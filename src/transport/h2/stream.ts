@@ -12,12 +12,29 @@ export interface H2Limits {
   maxBody: number;
   /** decoded header list size (RFC 7541 §4.1 sizes), and the octets of one header block */
   maxHeaderList: number;
+  /**
+   * server role: the octets of incomplete request bodies that all connections sharing this object may hold (one per
+   * listener: listener.ts, h2server.ts); each connection alone holds at most its receive window (conn.ts)
+   */
+  bodyBudget?: BodyBudget;
 }
 
+/** What the connections of one listener hold of incomplete request bodies, and the most they may. */
+export interface BodyBudget {
+  readonly max: number;
+  held: number;
+}
+
+/** a listener's budget: 8 connections' windows (128 MB by default), far more than any legitimate burst needs */
+export function bodyBudget(connectionWindow = DEFAULT_CONNECTION_WINDOW): BodyBudget {
+  return { max: 8 * connectionWindow, held: 0 };
+}
+
+const DEFAULT_CONNECTION_WINDOW = 16 << 20;
 export const DEFAULT_H2_LIMITS: H2Limits = {
   maxConcurrentStreams: 1000,
   streamWindow: 1 << 20,
-  connectionWindow: 16 << 20,
+  connectionWindow: DEFAULT_CONNECTION_WINDOW,
   maxBody: 16 << 20,
   maxHeaderList: 65536,
 };

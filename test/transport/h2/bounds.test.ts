@@ -4,7 +4,13 @@
 // loopback socket.
 import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { DEFAULT_H2_LIMITS, H2Conn, type H2Limits, type OnRequest } from "../../../src/transport/h2/conn.ts";
+import {
+  DEFAULT_H2_LIMITS,
+  H2Conn,
+  type H2Limits,
+  type OnRequest,
+  bodyBudget,
+} from "../../../src/transport/h2/conn.ts";
 import * as F from "../../../src/transport/h2/frames.ts";
 import { SERVER_PAUSE_OCTETS, attachNodeSocket } from "../../../src/transport/h2/node-socket.ts";
 import { flushAll } from "../../../src/transport/h2/out.ts";
@@ -103,6 +109,26 @@ describe("in memory", () => {
     for (let k = 0; k < 5; k++) s.send(data(17, 16_000, false));
     s.send(data(17, 4_000, true));
     expect(handed.at(-1)).toEqual([17, 100_000]);
+  });
+
+  test("incomplete request bodies of all a listener's connections: at most its budget; a closed connection gives its share back", () => {
+    const budget = bodyBudget();
+    const shared = { connectionWindow: 1 << 20, maxBody: 1 << 20, bodyBudget: { max: 300_000, held: 0 } };
+    const a = memoryServer(() => {}, shared);
+    const b = memoryServer(() => {}, shared);
+    expect(budget.max).toBe(8 * DEFAULT_H2_LIMITS.connectionWindow); // a listener's default
+    a.send(request(1, "/a", false), data(1, 16_000, false));
+    for (let k = 0; k < 12; k++) a.send(data(1, 16_000, false)); // 208 000 held by a
+    b.send(request(1, "/b", false), data(1, 16_000, false));
+    for (let k = 0; k < 5; k++) b.send(data(1, 16_000, false)); // 96 000 more: over 300 000
+    expect(b.rsts()).toEqual([[1, F.REFUSED_STREAM]]);
+    expect(shared.bodyBudget.held).toBe(208_000);
+    a.conn.onClose(); // its incomplete request is dropped with it
+    expect(shared.bodyBudget.held).toBe(0);
+    b.send(request(3, "/b", false));
+    for (let k = 0; k < 15; k++) b.send(data(3, 16_000, false)); // 240 000: within the budget again
+    expect(b.rsts()).toEqual([[1, F.REFUSED_STREAM]]);
+    expect(shared.bodyBudget.held).toBe(240_000);
   });
 
   test("HEADERS again on a stream whose request was handed over: RST_STREAM STREAM_CLOSED, the application told", () => {
