@@ -101,3 +101,47 @@ export function rawConnect(port: number, host = "127.0.0.1"): Promise<RawConn> {
     );
   });
 }
+
+// ---- the building blocks of the conformance catalogues (test/transport/h2/conformance*.test.ts) ----
+
+export const bytes = (...b: number[]) => Buffer.from(b);
+export const u32 = (...v: number[]) =>
+  Buffer.concat(v.map((x) => bytes(x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255)));
+/** a SETTINGS frame of [identifier, value, …] */
+export const settingsFrame = (...kv: number[]) =>
+  frame(FRAME.SETTINGS, 0, 0, Buffer.concat(kv.map((v, i) => (i % 2 ? u32(v) : bytes(v >> 8, v & 255)))));
+export const windowUpdate = (id: number, inc: number) => frame(8, 0, id, u32(inc));
+/** a field block of HPACK literals without indexing (the dynamic table untouched) */
+export const fieldBlock = (f: Array<[string, string]>) => headersFrame(1, f).subarray(9);
+/** DATA (END_STREAM by default) and CONTINUATION (END_HEADERS by default) */
+export const dataFrame = (id: number, d: string | Buffer, flags = 1) => frame(FRAME.DATA, flags, id, Buffer.from(d));
+export const continuation = (id: number, b: Buffer, flags = 4) => frame(9, flags, id, b);
+
+export type Frame = { type: number; flags: number; id: number; p: Buffer };
+/** the whole frames of written octets (an incomplete one at the end is left out) */
+export function parseFrames(b: Buffer): Frame[] {
+  const out: Frame[] = [];
+  for (let o = 0, len = 0; o + 9 <= b.length; o += 9 + len) {
+    len = b.readUIntBE(o, 3);
+    if (o + 9 + len > b.length) break;
+    out.push({
+      type: b[o + 3]!,
+      flags: b[o + 4]!,
+      id: b.readUInt32BE(o + 5) & 0x7fffffff,
+      p: b.subarray(o + 9, o + 9 + len),
+    });
+  }
+  return out;
+}
+
+/** Each case with its octets in one read, then one octet per read: what went wrong either way (none: []). */
+export function problemsEachWay<C>(cases: C[], check: (c: C, octetByOctet: boolean) => string | null): string[] {
+  const problems: string[] = [];
+  for (const c of cases) {
+    const whole = check(c, false);
+    const split = check(c, true);
+    if (whole) problems.push(whole);
+    if (split && split !== whole) problems.push(`${split} (one octet per read)`);
+  }
+  return problems;
+}

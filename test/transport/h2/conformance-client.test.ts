@@ -11,7 +11,21 @@ import { DEFAULT_H2_LIMITS, H2Conn, type H2Limits, type H2StreamError } from "..
 import * as F from "../../../src/transport/h2/frames.ts";
 import { flushAll } from "../../../src/transport/h2/out.ts";
 import type { OnResponse } from "../../../src/transport/h2/stream.ts";
-import { PREFACE, frame, headersFrame, rstFrame as rst } from "../../support/h2-frames.ts";
+import {
+  type Frame,
+  PREFACE,
+  bytes,
+  continuation as cont,
+  dataFrame as data,
+  fieldBlock as block,
+  frame,
+  parseFrames,
+  problemsEachWay,
+  rstFrame as rst,
+  settingsFrame as settings,
+  u32,
+  windowUpdate as wu,
+} from "../../support/h2-frames.ts";
 
 const { PROTOCOL_ERROR: PROTOCOL, FLOW_CONTROL_ERROR: FLOW, FRAME_SIZE_ERROR: SIZE, END_STREAM, END_HEADERS } = F;
 const { REFUSED_STREAM: REFUSED, CANCEL, COMPRESSION_ERROR: COMPRESSION, ENHANCE_YOUR_CALM: CALM } = F;
@@ -23,20 +37,10 @@ type Kind = H2StreamError["kind"];
 type Fields = Array<[string, string]>;
 const st = (status = "200", more: Fields = []): Fields => [[":status", status], ...more];
 const cl = (n: number, status = "200") => st(status, [["content-length", `${n}`]]);
-/** a field block of HPACK literals without indexing (the dynamic table untouched) */
-const block = (f: Fields) => headersFrame(1, f).subarray(9);
 const hdrs = (id: number, f: Fields | Buffer = st(), flags = END_STREAM | END_HEADERS) =>
   frame(F.HEADERS, flags, id, Buffer.isBuffer(f) ? f : block(f));
 /** a header section that a body (or more HEADERS) follows */
 const head = (id: number, f: Fields = st()) => hdrs(id, f, END_HEADERS);
-const data = (id: number, d: string | Buffer, flags = END_STREAM) => frame(F.DATA, flags, id, Buffer.from(d));
-const cont = (id: number, b: Buffer, flags = END_HEADERS) => frame(F.CONTINUATION, flags, id, b);
-const bytes = (...b: number[]) => Buffer.from(b);
-const u32 = (...v: number[]) =>
-  Buffer.concat(v.map((x) => bytes(x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255)));
-const settings = (...kv: number[]) =>
-  frame(F.SETTINGS, 0, 0, Buffer.concat(kv.map((v, i) => (i % 2 ? u32(v) : bytes(v >> 8, v & 255)))));
-const wu = (id: number, inc: number) => frame(F.WINDOW_UPDATE, 0, id, u32(inc));
 const ping = (flags = 0, p = Buffer.from("h2-ping!")) => frame(F.PING, flags, 0, p);
 const prio = (id: number) => frame(2, 0, id, Buffer.concat([u32(0), bytes(15)]));
 const goaway = (last: number, code = 0, debug = "") =>
@@ -49,17 +53,6 @@ const TRAILERS: Fields = [["x-t", "1"]];
 const PROMISED = block(Object.entries({ ":method": "GET", ":scheme": "https", ":path": "/pushed" }));
 
 // ---- running a case ----
-type Frame = { type: number; flags: number; id: number; p: Buffer };
-function parse(b: Buffer): Frame[] {
-  const out: Frame[] = [];
-  for (let o = 0, len = 0; o + 9 <= b.length; o += 9 + len) {
-    len = b.readUIntBE(o, 3);
-    if (o + 9 + len > b.length) break;
-    const p = b.subarray(o + 9, o + 9 + len);
-    out.push({ type: b[o + 3]!, flags: b[o + 4]!, id: b.readUInt32BE(o + 5) & 0x7fffffff, p });
-  }
-  return out;
-}
 
 type Call = { err: H2StreamError | null; fields: string[]; body: Buffer | null };
 interface Run {
@@ -88,7 +81,7 @@ interface Case {
   raw?: boolean;
 }
 
-const frames = (r: Run) => parse(Buffer.concat(r.writes).subarray(PREFACE.length));
+const frames = (r: Run) => parseFrames(Buffer.concat(r.writes).subarray(PREFACE.length));
 const of = (r: Run, type: number, id?: number) => frames(r).filter((f) => f.type === type && (id ?? f.id) === f.id);
 /** the error code of a RST_STREAM or GOAWAY, the increment of a WINDOW_UPDATE */
 const code = (f: Frame) => f.p.readUInt32BE(f.type === F.GOAWAY ? 4 : 0);
@@ -177,17 +170,10 @@ function verdict(c: Case, r: Run): string | null {
   return problems.length ? `${c.name}: ${problems.join("; ")}` : null;
 }
 
-function runCases(cases: Case[]): void {
-  const problems: string[] = [];
-  for (const c of cases) {
-    const whole = verdict(c, run(c, false));
-    const split = verdict(c, run(c, true));
-    if (whole) problems.push(whole);
-    if (split && split !== whole) problems.push(`${split} (one octet per read)`);
-  }
-  expect(problems).toEqual([]);
-}
 /** a case; `o`: its options, or just its check */
+function runCases(cases: Case[]): void {
+  expect(problemsEachWay(cases, (c, octets) => verdict(c, run(c, octets)))).toEqual([]);
+}
 const k = (name: string, send: Step[], expect: Outcome[], o?: Partial<Case> | Case["check"]): Case =>
   typeof o === "function" ? { name, send, expect, check: o } : { name, send, expect, ...o };
 const ok = (...ids: number[]): Outcome[] => [{ ok: ids }];

@@ -8,7 +8,22 @@ import { expect, test } from "bun:test";
 import { DEFAULT_H2_LIMITS, H2Conn, type H2Limits, type OnRequest } from "../../../src/transport/h2/conn.ts";
 import * as F from "../../../src/transport/h2/frames.ts";
 import { flushAll } from "../../../src/transport/h2/out.ts";
-import { PREFACE, frame, goawayOf, headersFrame, rstFrame } from "../../support/h2-frames.ts";
+import {
+  type Frame,
+  PREFACE,
+  bytes,
+  continuation as cont,
+  dataFrame as data,
+  fieldBlock as block,
+  frame,
+  goawayOf,
+  parseFrames,
+  problemsEachWay,
+  rstFrame,
+  settingsFrame as settings,
+  u32,
+  windowUpdate as wu,
+} from "../../support/h2-frames.ts";
 
 const { PROTOCOL_ERROR: PROTOCOL, FLOW_CONTROL_ERROR: FLOW, FRAME_SIZE_ERROR: SIZE, END_STREAM, END_HEADERS } = F;
 const CLOSED = 5; // STREAM_CLOSED
@@ -27,19 +42,9 @@ const req = (path = "/", more: Fields = [], method = "GET"): Fields => [
   [":path", path],
   ...more,
 ];
-/** a field block of HPACK literals without indexing (the dynamic table untouched) */
-const block = (f: Fields) => headersFrame(1, f).subarray(9);
 const hdrs = (id: number, f: Fields | Buffer, flags = END_STREAM | END_HEADERS) =>
   frame(F.HEADERS, flags, id, Buffer.isBuffer(f) ? f : block(f));
 const get = (id: number, path = "/") => hdrs(id, req(path));
-const data = (id: number, d: string | Buffer, flags = END_STREAM) => frame(F.DATA, flags, id, Buffer.from(d));
-const cont = (id: number, b: Buffer, flags = END_HEADERS) => frame(F.CONTINUATION, flags, id, b);
-const bytes = (...b: number[]) => Buffer.from(b);
-const u32 = (...v: number[]) =>
-  Buffer.concat(v.map((x) => bytes(x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255)));
-const settings = (...kv: number[]) =>
-  frame(F.SETTINGS, 0, 0, Buffer.concat(kv.map((v, i) => (i % 2 ? u32(v) : bytes(v >> 8, v & 255)))));
-const wu = (id: number, inc: number) => frame(F.WINDOW_UPDATE, 0, id, u32(inc));
 const ping = (flags = 0, id = 0, p = Buffer.from("h2-ping!")) => frame(F.PING, flags, id, p);
 const prio = (id: number, dep: number) => frame(2, 0, id, Buffer.concat([u32(dep), bytes(15)]));
 const goaway = frame(F.GOAWAY, 0, 0, u32(0, 0));
@@ -55,17 +60,6 @@ const STATUS_200 = [":status", "200"];
 const answer = (id: number) => (s: H2Conn) => s.respond(id, STATUS_200, null);
 
 // ---- running a case ----
-type Frame = { type: number; flags: number; id: number; p: Buffer };
-function parse(b: Buffer): Frame[] {
-  const out: Frame[] = [];
-  for (let o = 0, len = 0; o + 9 <= b.length; o += 9 + len) {
-    len = b.readUIntBE(o, 3);
-    if (o + 9 + len > b.length) break;
-    const p = b.subarray(o + 9, o + 9 + len);
-    out.push({ type: b[o + 3]!, flags: b[o + 4]!, id: b.readUInt32BE(o + 5) & 0x7fffffff, p });
-  }
-  return out;
-}
 
 /** octets from the client, or what the application does between them */
 type Step = Buffer | ((s: H2Conn) => void);
@@ -112,7 +106,7 @@ function run(c: Case, octets: boolean): Run {
   let next = c.next ?? 1;
   if (c.next === undefined)
     for (const s of c.send)
-      if (Buffer.isBuffer(s)) for (const f of parse(s)) if (f.id % 2) next = Math.max(next, f.id + 2);
+      if (Buffer.isBuffer(s)) for (const f of parseFrames(s)) if (f.id % 2) next = Math.max(next, f.id + 2);
   for (const s of [...(c.raw ? [] : [PREFACE, settings()]), ...c.send, ...(next ? [get(next)] : [])]) {
     if (!Buffer.isBuffer(s)) s(server);
     else if (octets) for (let i = 0; i < s.length && !server.closed; i++) server.onData(s.subarray(i, i + 1));
@@ -120,7 +114,7 @@ function run(c: Case, octets: boolean): Run {
     flushAll();
   }
   const out = Buffer.concat(writes);
-  return { server, out, frames: parse(out), seen, ended: ends.length > 0, next };
+  return { server, out, frames: parseFrames(out), seen, ended: ends.length > 0, next };
 }
 
 const of = (r: Run, type: number, id?: number) => r.frames.filter((f) => f.type === type && (id ?? f.id) === f.id);
@@ -168,14 +162,7 @@ function verdict(c: Case, r: Run): string | null {
 }
 
 function runCases(cases: Case[]): void {
-  const problems: string[] = [];
-  for (const c of cases) {
-    const whole = verdict(c, run(c, false));
-    const split = verdict(c, run(c, true));
-    if (whole) problems.push(whole);
-    if (split && split !== whole) problems.push(`${split} (one octet per read)`);
-  }
-  expect(problems).toEqual([]);
+  expect(problemsEachWay(cases, (c, octets) => verdict(c, run(c, octets)))).toEqual([]);
 }
 const k = (name: string, send: Step[], expect: Outcome[], o?: Partial<Case>): Case => ({ name, send, expect, ...o });
 
