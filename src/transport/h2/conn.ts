@@ -139,6 +139,7 @@ export class H2Conn extends H2Core {
     this.lastActive = performance.now();
     if (this.role === "server") {
       this.onPeerReset?.(id);
+      this._endIfDone();
       return;
     }
     const q = s.req;
@@ -213,10 +214,9 @@ export class H2Conn extends H2Core {
       }
       if (this.role === "server") {
         // the incomplete requests of one connection hold at most its receive window of body octets (one body cap if
-        // larger): the window is given again as DATA arrives (a request is handed on whole), so without this bound
-        // each of its streams could hold its body cap. The stream that goes over was not processed: REFUSED_STREAM,
-        // the client may send it again
-        // the same for all connections of the listener together (limits.bodyBudget)
+        // larger), those of all connections of its listener at most their budget (limits.bodyBudget): the window is
+        // given again as DATA arrives (a request is handed on whole), so without these bounds each stream could hold
+        // its body cap. The stream that goes over was not processed: REFUSED_STREAM, the client may send it again
         s.held += n;
         this._held += n;
         const budget = this.limits.bodyBudget;
@@ -263,16 +263,7 @@ export class H2Conn extends H2Core {
     }
     if (s.fields === null) {
       if (this.role === "client" && fields[0] === ":status" && fields[1]?.charCodeAt(0) === 49) {
-        // an informational response (§8.1): well-formed, the stream going on, not 101 (§8.6), a few per request
-        const bad =
-          malformedResponse(fields) ??
-          (flags & F.END_STREAM
-            ? "an informational response ends the stream"
-            : fields[1] === "101"
-              ? "101 is not used in HTTP/2"
-              : ++s.informational > MAX_INFORMATIONAL
-                ? "too many informational responses"
-                : null);
+        const bad = informationalProblem(fields, flags, ++s.informational);
         if (bad) this._malformed(s, bad);
         return;
       }
@@ -322,8 +313,11 @@ export class H2Conn extends H2Core {
     const status = this.role === "client" ? s.fields![1] : "";
     if (s.req?.fields[1] === "HEAD" || status === "204" || status === "304") {
       if (s.size > 0) return this._malformed(s, "content in a response that has none");
-    } else if (s.size !== declaredLength(s.fields!) && declaredLength(s.fields!) >= 0)
-      return this._malformed(s, "content-length is not the length of the body");
+    } else {
+      const declared = declaredLength(s.fields!);
+      if (declared >= 0 && declared !== s.size)
+        return this._malformed(s, "content-length is not the length of the body");
+    }
     if (this.role === "server") return this.onRequest(this, s.id, s.fields!, body);
     this._streams.delete(s.id);
     if (s.pending) {
@@ -337,4 +331,12 @@ export class H2Conn extends H2Core {
     this._drainWaiting();
     this._endIfDone();
   }
+}
+
+/** An informational response (§8.1) that is not one: malformed, ending the stream, 101 (§8.6), or one too many. */
+function informationalProblem(fields: string[], flags: number, nth: number): string | null {
+  if (flags & F.END_STREAM) return "an informational response ends the stream";
+  if (fields[1] === "101") return "101 is not used in HTTP/2";
+  if (nth > MAX_INFORMATIONAL) return "too many informational responses";
+  return malformedResponse(fields);
 }

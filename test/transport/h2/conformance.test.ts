@@ -242,6 +242,11 @@ test("5.4.1, 6.8 GOAWAY", () =>
       next: 0,
       check: (r) => (answered(r, 1) ? null : "stream 1 not answered"),
     }),
+    // 6.8: after our GOAWAY the connection ends with its last stream, also when the peer resets that one
+    k("6.8 the peer resets the last stream after our GOAWAY", [get(1, "/hold"), (s) => s.close(), rstFrame(1)], [], {
+      next: 0,
+      check: (r) => (r.ended ? null : "the connection did not end"),
+    }),
     // 6.8: "Endpoints SHOULD always send a GOAWAY frame before closing a connection": ours names the last stream
     k("6.8 our GOAWAY before the end", [get(1, "/hold"), goaway, answer(1)], [], {
       next: 0,
