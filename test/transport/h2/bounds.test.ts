@@ -4,6 +4,7 @@
 // loopback socket.
 import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
+import tls from "node:tls";
 import {
   DEFAULT_H2_LIMITS,
   H2Conn,
@@ -15,6 +16,7 @@ import * as F from "../../../src/transport/h2/frames.ts";
 import { SERVER_PAUSE_OCTETS, attachNodeSocket } from "../../../src/transport/h2/node-socket.ts";
 import { flushAll } from "../../../src/transport/h2/out.ts";
 import { PREFACE, frame, goawayOf, headersFrame } from "../../support/h2-frames.ts";
+import { FQDN_A, testPki } from "../../support/pki.ts";
 
 const cleanup: Array<() => void> = [];
 afterEach(() => {
@@ -164,26 +166,32 @@ describe("stream identifiers", () => {
 });
 
 describe("a peer that does not read", () => {
-  test(`its socket is not read once ${SERVER_PAUSE_OCTETS >> 20} MB of answers wait for it; every request is answered once it reads`, async () => {
+  /** a server on our layer whose answers carry a 4 KB field that never repeats (no HPACK index makes them small) */
+  async function notReading(kind: "net" | "tls") {
     let handled = 0;
     let maxQueued = 0;
     let n = 0;
-    const server = net.createServer((sock) => {
+    const serve = (sock: net.Socket) =>
       attachNodeSocket(sock, "server", (c, id) => {
         handled++;
-        // a 4 KB field whose value never repeats: no HPACK index makes the answers small
         c.respond(id, [":status", "200", "x-pad", `${n++}`.padEnd(4000, "x")], null);
         maxQueued = Math.max(maxQueued, sock.writableLength);
       });
-    });
+    const pki = kind === "tls" ? await testPki() : null;
+    const server = pki
+      ? tls.createServer({ key: pki.seppA.keyPem, cert: pki.seppA.chainPem }, serve)
+      : net.createServer(serve);
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     cleanup.push(() => server.close());
-    const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    const port = (server.address() as net.AddressInfo).port;
+    const client = pki
+      ? tls.connect({ host: "127.0.0.1", port, servername: FQDN_A, ca: pki.rootA.certPem })
+      : net.connect(port, "127.0.0.1");
     cleanup.push(() => client.destroy());
     client.pause(); // reads nothing
     let received = 0;
     client.on("data", (d: Buffer) => (received += d.length));
-    await new Promise<void>((r) => client.once("connect", () => r()));
+    await new Promise<void>((r) => client.once(pki ? "secureConnect" : "connect", () => r()));
     const TOTAL = 20_000; // 80 MB of answers
     const reqs: Buffer[] = [PREFACE, SETTINGS];
     for (let i = 0; i < TOTAL; i++) reqs.push(request(1 + 2 * i, "/", true));
@@ -198,5 +206,9 @@ describe("a peer that does not read", () => {
     while (handled < TOTAL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(handled).toBe(TOTAL);
     expect(received).toBeGreaterThan(0);
-  }, 30_000);
+  }
+
+  const title = `its socket is not read once ${SERVER_PAUSE_OCTETS >> 20} MB of answers wait for it; every request is answered once it reads`;
+  test(`node:net: ${title}`, () => notReading("net"), 30_000);
+  test(`node:tls: ${title}`, () => notReading("tls"), 30_000);
 });
