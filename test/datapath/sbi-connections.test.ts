@@ -149,6 +149,35 @@ describe("reset streams", () => {
   });
 });
 
+describe("resets the client makes the server send (MadeYouReset, CVE-2025-8671)", () => {
+  // A stream error the client provokes on a request already handed on (here a WINDOW_UPDATE that takes the stream's
+  // window over 2^31-1, RFC 9113 6.9.1) resets the stream from our side: it counts like the client's own RST_STREAM,
+  // so the bound on resets cannot be gone around. Broken behaviour: 600 such streams and the connection still open.
+  test("a high rate of provoked stream errors ends the connection with GOAWAY ENHANCE_YOUR_CALM", async () => {
+    const s = await start({ maxResetsPer10s: 100 });
+    const c = await rawConnect(s.port);
+    sockets.push(c.socket);
+    c.socket.write(clientPreface());
+    const overflow = (id: number) => frame(8, 0, id, Buffer.from([0x7f, 0xff, 0xff, 0xff]));
+    let sent = 0;
+    for (let w = 0; w < 60 && !c.isClosed(); w++) {
+      const parts: Buffer[] = [];
+      for (let i = 0; i < 10; i++) {
+        const id = 1 + 2 * sent++;
+        const post = headersFrame(id, [[":method", "POST"], ...GET(`/nudm-sdm/v2/x?i=${id}`).slice(1)]);
+        post[4] = 0x4; // END_HEADERS only: its body follows (the request is under way)
+        parts.push(post, overflow(id));
+      }
+      c.socket.write(Buffer.concat(parts));
+      await Bun.sleep(10);
+    }
+    await Promise.race([c.closed, Bun.sleep(3000)]);
+    expect(c.isClosed()).toBe(true);
+    expect(findGoaway(c.received())).toBe(ENHANCE_YOUR_CALM);
+    expect(await nfGet(s.port)).toBe(200);
+  });
+});
+
 describe("control-frame floods", () => {
   // RFC 9113 10.5: PING (CVE-2019-9512) and SETTINGS (CVE-2019-9515) each make the server answer. The runtime ends
   // only a burst of ~1000 unanswered ones; this client reads its answers and sends 500 at a time, which the runtime
