@@ -74,12 +74,14 @@ async function main() {
       BUN,
       [join(ROOT, "bench/nf-h2.ts"), "0", o.nf, ...(o.nfVary ? [o.nfVary] : [])],
       (s) => /\{"port":\d+\}/.test(s),
+      15000,
+      o.nfPad ? { BENCH_NF_PAD: String(o.nfPad) } : undefined,
     );
     stops.push(() => nf.stop());
     const nfPort = Number(/"port":(\d+)/.exec(nf.output())![1]);
     const udm = `${HOME_UDM}:${nfPort}`;
     console.error(
-      `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c${o.nfVary ? `, a new ${o.nfVary} per answer` : ""}) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}${o.rps ? ` --rps ${o.rps} in all` : ""}, ${o.rounds} alternating rounds of ${o.duration}s per scenario (${o.warmup}s warm-up before the first)`,
+      `# NF (${o.nf === "serve" ? "Bun.serve native HTTP/2" : "node:http2"}, h2c${o.nfVary ? `, a new ${o.nfVary} per answer` : ""}${o.nfPad ? `, answers ${o.nfPad} octets larger` : ""}) on 127.0.0.1:${nfPort}; h2load -t1 -c${o.clients} -m${o.streams}${o.rps ? ` --rps ${o.rps} in all` : ""}, ${o.rounds} alternating rounds of ${o.duration}s per scenario (${o.warmup}s warm-up before the first)`,
     );
     // the SEPPs run with the environment the gateway's unit gives them (the runtime's memory policy)
     const unitEnv = { ...(o.unitEnv ? shippedEnvironment() : {}), ...o.env };

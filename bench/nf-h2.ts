@@ -5,7 +5,8 @@
 // of CPU per request; it normalises :path and merges repeated headers, which is fine for a benchmark NF but is why
 // the SEPP itself does not use it); "node": node:http2 (what the SEPP's own servers run on).
 //   bun bench/nf-h2.ts [port] [serve|node] [header]   → prints {"port":N} on stdout once listening; SIGTERM/SIGINT
-//   stop it. With `header`, every answer carries that header with a value of its own (an etag per answer).
+//   stop it. With `header`, every answer carries that header with a value of its own (an etag per answer). With
+//   BENCH_NF_PAD=N in its environment, the answer carries a member `pad` of N octets more (larger answers).
 import http2 from "node:http2";
 
 /** A typical am-data answer (a few hundred octets, like a real UDM's). */
@@ -26,7 +27,11 @@ export const AM_DATA = {
   odbPacketServices: "ALL_PACKET_SERVICES",
 };
 
-const body = Buffer.from(JSON.stringify(AM_DATA));
+/** the `pad` member's length of the answer (BENCH_NF_PAD; bench:e2e --nf-pad) */
+export const NF_PAD = Number(process.env.BENCH_NF_PAD ?? 0);
+/** the answer's value: AM_DATA, with a `pad` member of `pad` octets when asked for */
+export const amDataPadded = (pad: number) => (pad > 0 ? { ...AM_DATA, pad: "x".repeat(pad) } : AM_DATA);
+const body = Buffer.from(JSON.stringify(amDataPadded(NF_PAD)));
 const okHeaders = { ":status": 200, "content-type": "application/json", "content-length": String(body.length) };
 const notFound = Buffer.from(JSON.stringify({ status: 404, cause: "USER_NOT_FOUND" }));
 const nfHeaders = {

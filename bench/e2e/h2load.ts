@@ -5,7 +5,7 @@ import http2 from "node:http2";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { AM_DATA } from "../nf-h2.ts";
+import { amDataPadded } from "../nf-h2.ts";
 import {
   type ThreadClass,
   threadTimes,
@@ -77,7 +77,13 @@ export function percentile(sorted: Float64Array, q: number): number {
 }
 
 /** One request before the load: the set-up must answer 200 with the NF's very body (h2load only counts statuses). */
-export function probe(name: string, url: string, authority: string, extra: readonly string[] = []): Promise<void> {
+export function probe(
+  name: string,
+  url: string,
+  authority: string,
+  extra: readonly string[] = [],
+  pad = 0,
+): Promise<void> {
   const u = new URL(url);
   return new Promise((res, rej) => {
     const c = http2.connect(u.origin);
@@ -98,7 +104,7 @@ export function probe(name: string, url: string, authority: string, extra: reado
     st.on("data", (d: Buffer) => (body += d.toString()));
     st.on("end", () => {
       if (status !== 200) return done(new Error(`${name}: probe answered ${status}: ${body.slice(0, 300)}`));
-      if (JSON.stringify(JSON.parse(body)) !== JSON.stringify(AM_DATA))
+      if (JSON.stringify(JSON.parse(body)) !== JSON.stringify(amDataPadded(pad)))
         return done(new Error(`${name}: probe body is not the NF's answer: ${body.slice(0, 300)}`));
       done();
     });
@@ -115,7 +121,7 @@ export async function h2load(
   procs: Array<{ name: string; pid: number }>,
   extra: readonly string[] = [],
 ): Promise<Result> {
-  if (authority) await probe(name, url, authority, extra);
+  if (authority) await probe(name, url, authority, extra, o.nfPad ?? 0);
   const headers = [...NF_HEADERS, ...extra, ...(authority ? [`:authority: ${authority}`] : [])].flatMap((h) => [
     "-H",
     h,

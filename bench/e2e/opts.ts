@@ -12,6 +12,8 @@ export interface Opts {
   /** a response header whose value the NF changes with every answer (an etag, a location): what the SEPPs'
    *  HPACK encoders meet with real producers, and the bench's fixed answer does not show */
   nfVary?: string;
+  /** --nf-pad N: the NF's answer carries N octets more (a `pad` member): what larger answers cost */
+  nfPad?: number;
   /** rounds: each scenario runs once per round, alternating with the others; medians and spread over them */
   rounds: number;
   /** write a CPU profile of each SEPP (bun --cpu-prof) into this directory */
@@ -109,13 +111,14 @@ export function parseArgs(argv: string[]): Opts {
       const v = next().toLowerCase();
       if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(v)) throw new Error("--nf-vary <header name>");
       o.nfVary = v;
-    } else if (a === "--nf") {
+    } else if (a === "--nf-pad") o.nfPad = int(next(), 0, 1 << 20);
+    else if (a === "--nf") {
       const v = next();
       if (v !== "serve" && v !== "node") throw new Error("--nf serve|node");
       o.nf = v;
     } else
       throw new Error(
-        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,bun-raw-chain,bun-nodesock-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2,psepp-tls-w2-handoff, --nf serve|node, --nf-vary header, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --env NAME=VALUE, --peer-connections n, --n32f-streams n, --handoff least-loaded|off)`,
+        `unknown argument ${a} (--duration s, --warmup s, -c clients, -m streams, --rounds n, --quick, --only nf,nf-other,chain,bun-chain,bun-native-chain,bun-raw-chain,bun-nodesock-chain,prins,tls,prins-w1,prins-w2,psepp-tls-w1,psepp-tls-w2,psepp-tls-w2-handoff, --nf serve|node, --nf-vary header, --nf-pad octets, --profile dir, --rps n, --ftl-soon, --smol, --gc-bytes, --no-unit-env, --env NAME=VALUE, --peer-connections n, --n32f-streams n, --handoff least-loaded|off)`,
       );
   }
   return o;
