@@ -42,7 +42,7 @@ export class ProducerClients {
   ): Promise<UpstreamResponse> {
     // an open session to the origin: send at once (no extra promise turn on the hot path)
     const s = this.#sessions.get(`${target.scheme}://${target.host}:${target.port}`);
-    if (s && !s.closed && !s.goingAway) return requestOn(s, target.scheme, r);
+    if (s?.takesRequests) return requestOn(s, target.scheme, r);
     return this.#session(target, check).then((session) => requestOn(session, target.scheme, r));
   }
 
@@ -50,7 +50,7 @@ export class ProducerClients {
     const key = `${t.scheme}://${t.host}:${t.port}`;
     const s = this.#sessions.get(key);
     // a session either side began to end (GOAWAY, RFC 9113 6.8) takes no new request: a new one replaces it
-    if (s && !s.closed && !s.goingAway) return Promise.resolve(s);
+    if (s?.takesRequests) return Promise.resolve(s);
     let p = this.#connecting.get(key);
     if (!p) {
       p = this.#connect(key, t, check).finally(() => this.#connecting.delete(key));

@@ -95,7 +95,7 @@ export class H2Client {
 
   /** no new request can go on this session: it ended, or either side sent GOAWAY (RFC 9113 6.8) */
   get closed(): boolean {
-    return this.#conn.closed || this.#conn.goingAway;
+    return !this.#conn.takesRequests;
   }
 
   /** Open a session; rejects (H2ConnectError) on connect failure, timeout, TLS failure, a server certificate that

@@ -92,7 +92,7 @@ export class H2Conn extends H2Core {
     }
     if (this._nextId > F.MAX_STREAM_ID) {
       // §5.1.1: no stream identifier left (after 2^30 requests): the connection ends with its open streams, and the
-      // caller's pool opens another (it sees goingAway)
+      // caller's pool opens another (it sees takesRequests false)
       this.close();
       return fail(cb, "refused", "stream identifiers of the connection exhausted");
     }

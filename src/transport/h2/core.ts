@@ -63,6 +63,10 @@ export abstract class H2Core implements FrameSink {
   get goingAway(): boolean {
     return this._closing;
   }
+  /** a new request can go on this connection: it has not ended, and neither side sent GOAWAY (§6.8) */
+  get takesRequests(): boolean {
+    return !this.closed && !this._closing;
+  }
   /** called once when the connection ends, whichever side ended it */
   onEnd: (() => void) | null = null;
   /** each PING or SETTINGS from the peer (a listener's flood guard, listener.ts) */
