@@ -17,6 +17,7 @@ import {
   headersFrame,
   rawConnect,
   rstFrame,
+  windowUpdate,
 } from "../support/h2-frames.ts";
 
 let server: SbiServer | null = null;
@@ -86,6 +87,26 @@ const GET = (path: string): Array<[string, string]> => [
   [":authority", "udm.example.org"],
 ];
 
+/**
+ * Streams opened and each made to end at once by `frames(id)`, 10 per write every 10 ms, at most 600 (bounded; stops
+ * as soon as the server closes). The pace stays under what the runtime's own HTTP/2 layer reacts to, so the bound
+ * under test is ours. The connection once it closed, or after 3 s.
+ */
+async function streamsThenResets(port: number, frames: (id: number) => Buffer[]) {
+  const c = await rawConnect(port);
+  sockets.push(c.socket);
+  c.socket.write(clientPreface());
+  let sent = 0;
+  for (let w = 0; w < 60 && !c.isClosed(); w++) {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 10; i++) parts.push(...frames(1 + 2 * sent++));
+    c.socket.write(Buffer.concat(parts));
+    await Bun.sleep(10);
+  }
+  await Promise.race([c.closed, Bun.sleep(3000)]);
+  return c;
+}
+
 describe("connection slots", () => {
   test("2000 idle TCP connections from one address: a legitimate NF connection is still served", async () => {
     const s = await start(); // production defaults
@@ -127,22 +148,7 @@ describe("reset streams", () => {
 
   test("a high reset rate ends the connection with GOAWAY ENHANCE_YOUR_CALM; other connections are served", async () => {
     const s = await start({ maxResetsPer10s: 100 });
-    const c = await rawConnect(s.port);
-    sockets.push(c.socket);
-    c.socket.write(clientPreface());
-    // bounded: at most 600 streams in 60 writes, stop as soon as the server closes. The pace (10 per 10 ms) stays
-    // under what the runtime's own HTTP/2 layer reacts to, so the bound under test is ours.
-    let sent = 0;
-    for (let w = 0; w < 60 && !c.isClosed(); w++) {
-      const parts: Buffer[] = [];
-      for (let i = 0; i < 10; i++) {
-        const id = 1 + 2 * sent++;
-        parts.push(headersFrame(id, GET(`/nudm-sdm/v2/x?i=${id}`)), rstFrame(id));
-      }
-      c.socket.write(Buffer.concat(parts));
-      await Bun.sleep(10);
-    }
-    await Promise.race([c.closed, Bun.sleep(3000)]);
+    const c = await streamsThenResets(s.port, (id) => [headersFrame(id, GET(`/nudm-sdm/v2/x?i=${id}`)), rstFrame(id)]);
     expect(c.isClosed()).toBe(true);
     expect(findGoaway(c.received())).toBe(ENHANCE_YOUR_CALM);
     expect(await nfGet(s.port)).toBe(200);
@@ -155,23 +161,11 @@ describe("resets the client makes the server send (MadeYouReset, CVE-2025-8671)"
   // so the bound on resets cannot be gone around. Broken behaviour: 600 such streams and the connection still open.
   test("a high rate of provoked stream errors ends the connection with GOAWAY ENHANCE_YOUR_CALM", async () => {
     const s = await start({ maxResetsPer10s: 100 });
-    const c = await rawConnect(s.port);
-    sockets.push(c.socket);
-    c.socket.write(clientPreface());
-    const overflow = (id: number) => frame(8, 0, id, Buffer.from([0x7f, 0xff, 0xff, 0xff]));
-    let sent = 0;
-    for (let w = 0; w < 60 && !c.isClosed(); w++) {
-      const parts: Buffer[] = [];
-      for (let i = 0; i < 10; i++) {
-        const id = 1 + 2 * sent++;
-        const post = headersFrame(id, [[":method", "POST"], ...GET(`/nudm-sdm/v2/x?i=${id}`).slice(1)]);
-        post[4] = 0x4; // END_HEADERS only: its body follows (the request is under way)
-        parts.push(post, overflow(id));
-      }
-      c.socket.write(Buffer.concat(parts));
-      await Bun.sleep(10);
-    }
-    await Promise.race([c.closed, Bun.sleep(3000)]);
+    const c = await streamsThenResets(s.port, (id) => {
+      const post = headersFrame(id, [[":method", "POST"], ...GET(`/nudm-sdm/v2/x?i=${id}`).slice(1)]);
+      post[4] = 0x4; // END_HEADERS only: its body follows (the request is under way)
+      return [post, windowUpdate(id, 0x7fffffff)];
+    });
     expect(c.isClosed()).toBe(true);
     expect(findGoaway(c.received())).toBe(ENHANCE_YOUR_CALM);
     expect(await nfGet(s.port)).toBe(200);
