@@ -15,7 +15,7 @@ import {
 import * as F from "../../../src/transport/h2/frames.ts";
 import { SERVER_PAUSE_OCTETS, attachNodeSocket } from "../../../src/transport/h2/node-socket.ts";
 import { flushAll } from "../../../src/transport/h2/out.ts";
-import { PREFACE, frame, goawayOf, headersFrame } from "../../support/h2-frames.ts";
+import { PREFACE, dataFrame, frame, goawayOf, headersFrame, parseFrames } from "../../support/h2-frames.ts";
 import { FQDN_A, testPki } from "../../support/pki.ts";
 
 const cleanup: Array<() => void> = [];
@@ -34,7 +34,7 @@ const request = (id: number, path: string, end: boolean) => {
   if (!end) h[4] = F.END_HEADERS;
   return h;
 };
-const data = (id: number, n: number, end: boolean) => frame(F.DATA, end ? F.END_STREAM : 0, id, Buffer.alloc(n, 0x61));
+const data = (id: number, n: number, end: boolean) => dataFrame(id, Buffer.alloc(n, 0x61), end ? F.END_STREAM : 0);
 
 /** A server-role connection in memory; `rsts` lists the RST_STREAMs it wrote as [stream, code]. */
 function memoryServer(onRequest: OnRequest, limits: Partial<H2Limits> = {}) {
@@ -54,9 +54,7 @@ function memoryServer(onRequest: OnRequest, limits: Partial<H2Limits> = {}) {
   const out = () => Buffer.concat(writes);
   const rsts = () => {
     const r: Array<[number, number]> = [];
-    const b = out();
-    for (let o = 0; o + 9 <= b.length; o += 9 + b.readUIntBE(o, 3))
-      if (b[o + 3] === F.RST_STREAM) r.push([b.readUInt32BE(o + 5), b.readUInt32BE(o + 9)]);
+    for (const f of parseFrames(out())) if (f.type === F.RST_STREAM) r.push([f.id, f.p.readUInt32BE(0)]);
     return r;
   };
   send(PREFACE, SETTINGS);
