@@ -24,6 +24,8 @@ export function summarize(runs: Map<string, Result[]>) {
       name,
       rps: med(rps),
       spread: `${f(Math.min(...rps), 0)}–${f(Math.max(...rps), 0)}`,
+      /** req/s of each round, in order (the rounds alternate the scenarios: round i of two scenarios ran minutes apart at most) */
+      rounds: rps,
       p50: med(rs.map((r) => r.p50)),
       p99: med(rs.map((r) => r.p99)),
       ok: rs.reduce((a, r) => a + r.ok, 0),
@@ -80,6 +82,7 @@ export function report(results: Summary[], rounds: number, started: number, hand
     w2: by("prins-w2"),
   };
   printCeilings(by, named);
+  printRoundRatios(named);
   for (const l of handoffLines) console.log(l);
   console.log(`# total ${f((performance.now() - started) / 1000)} s; ${VISITED.fqdn} → ${HOME.fqdn}`);
   const bad = results.filter((r) => r.failed > 0 || r.done === 0);
@@ -215,6 +218,24 @@ function printCeilings(by: (name: string) => Summary | undefined, { prins, tls, 
     const m = machine(w2);
     console.log(`${m.line} = ${f(m.most / w1.rps, 2)}x prins-w1`);
   }
+}
+
+/**
+ * The closing ratios round by round: each round ran every scenario once, one after the other, so round i of PRINS and
+ * round i of the chain met the same phase of a shared machine. The spread of these ratios is the spread of the
+ * closing line's ratio (a ratio of medians); a target "at its edge" shows here as rounds on both sides of it.
+ */
+function printRoundRatios({ prins, tls, chain, w1, w2 }: Named): void {
+  const per = (a: Summary | undefined, b: Summary | undefined, label: string) =>
+    a && b && a.rounds.length === b.rounds.length && a.rounds.length > 1
+      ? `${label} ${a.rounds.map((x, i) => (x / b.rounds[i]!).toFixed(2)).join(" ")}`
+      : null;
+  const parts = [
+    per(prins, chain, "prins / nghttpx-chain"),
+    per(tls, chain, "tls / nghttpx-chain"),
+    per(w2, w1, "prins-w2 / prins-w1"),
+  ].filter(Boolean);
+  if (parts.length) console.log(`# ratios round by round: ${parts.join("; ")}`);
 }
 
 /** The closing lines, exactly as tools outside the project parse them (issue 11 §1). */
