@@ -15,6 +15,7 @@ import type { SeppConfig } from "../config/schema.ts";
 import { jsonNestedDeeperThan } from "../json-depth.ts";
 import type { N32fContext } from "../n32f/context.ts";
 import { N32fError } from "../n32f/errors.ts";
+import { receivedIds } from "../n32f/metadata.ts";
 import { validateReceivedBlock } from "../openapi/validate.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
 import type { ProducerDelivery } from "./delivery.ts";
@@ -57,10 +58,8 @@ export function readableMetaData(body: unknown): { messageId: string; n32fContex
     return undefined;
   }
   if (validateReceivedBlock("DataToIntegrityProtectBlock", block)) return undefined;
-  const md = (block as { metaData: { messageId: string; n32fContextId: string } }).metaData;
-  return /^[\x20-\x7e]{1,64}$/.test(md.messageId)
-    ? { messageId: md.messageId, n32fContextId: md.n32fContextId }
-    : undefined;
+  // metaData is optional in the block's schema (TS 29.573 6.2.2): a valid block may name no message at all
+  return receivedIds(block) ?? undefined;
 }
 
 /**
@@ -247,11 +246,6 @@ export class N32fProcess {
     ]);
   }
 
-  /**
-   * 403 ProblemDetailsMsgForwarding (P8) + n32f-error to the peer. The peer is the TLS client's, or the context's
-   * (through an RI); none known (an unknown context through an RI): logged only (P10). A message refused before its
-   * aad was used is still reported with its messageId and context when the aad decodes to a valid block (P11).
-   */
   /** A worker's unknown context: true when the main thread handed it over (N32cView.awaitContext). */
   async #heldNow(e: unknown): Promise<boolean> {
     const id = e instanceof N32fError && e.errorType === "CONTEXT_NOT_FOUND" ? e.n32fContextId : undefined;
@@ -259,6 +253,11 @@ export class N32fProcess {
     return this.d.n32c.awaitContext(id);
   }
 
+  /**
+   * 403 ProblemDetailsMsgForwarding (P8) + n32f-error to the peer. The peer is the TLS client's, or the context's
+   * (through an RI); none known (an unknown context through an RI): logged only (P10). A message refused before its
+   * aad was used is still reported with its messageId and context when the aad decodes to a valid block (P11).
+   */
   #refuse(e: N32fError, knownPeer: PeerConfig | null, ctx: N32fContext | null, body?: unknown): OutboundResponse {
     if (e.messageId === undefined && body !== undefined) {
       const md = readableMetaData(body);

@@ -212,6 +212,9 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
       blockish.map((b) => ({ what: "block-shaped", text: JSON.stringify(b) })),
       fc.string({ unit: "binary", maxLength: 60 }).map((s) => ({ what: "not JSON", text: s })),
     );
+    // schema-valid blocks that name no message (metaData is optional in the schema): refused, not a 500
+    for (const text of ["{}", '{"u":true,"x":-4.6e306}', `{"headers":${JSON.stringify(block.headers)}}`])
+      expectRefused(await send(`aad: ${text}`, withAad(b64u(text))), `aad ${text}`);
     await fc.assert(
       fc.asyncProperty(aads, async (a) =>
         expectRefused(await send(`aad: ${a.what}`, withAad(b64u(a.text))), `aad ${a.what}`),
