@@ -18,7 +18,7 @@ import {
   type SbiEndpoint,
 } from "../sbi/telescopic-rewrite.ts";
 import { TelescopicError, type TelescopicStore } from "../sbi/telescopic-store.ts";
-import type { H2Response } from "../transport/h2client.ts";
+import { H2ConnectError, type H2Response } from "../transport/h2client.ts";
 import type { Logger } from "../log.ts";
 import { samePlmn } from "../model/plmn.ts";
 import type { DataPathMetrics } from "./deps.ts";
@@ -44,6 +44,14 @@ export function logN32fFailure(d: Pick<PeerAnswerDeps, "log">, peer: PeerConfig,
     error: (e instanceof Error ? e.message : String(e)).slice(0, 300),
   });
 }
+
+/**
+ * The error statuses an NF understands (TS 29.500 Table 5.2.7.1-1, the 4xx and 5xx it lists for SBI). A peer's
+ * suggestedStatusCode outside them (499, 450, …) is not handed to our NF: it gets 502, as with no suggestion (P8).
+ */
+const SBI_ERROR_STATUS: ReadonlySet<number> = new Set([
+  400, 401, 403, 404, 405, 408, 409, 410, 411, 412, 413, 414, 415, 429, 500, 501, 502, 503, 504,
+]);
 
 /**
  * The peer's answer other than 200 to our n32f-process: 403 ProblemDetailsMsgForwarding (P8) when the peer could not
@@ -73,7 +81,7 @@ export function forwardingRefusal(
   const passThrough = rsp.status === 413 || rsp.status === 429 || rsp.status === 503;
   const suggested = p?.suggestedStatusCode;
   const status =
-    Number.isInteger(suggested) && suggested! >= 400 && suggested! < 600 ? suggested! : passThrough ? rsp.status : 502;
+    typeof suggested === "number" && SBI_ERROR_STATUS.has(suggested) ? suggested : passThrough ? rsp.status : 502;
   const retryAfter = rsp.headers["retry-after"];
   const extra: Array<[string, string]> =
     (status === 429 || status === 503) && retryAfter && /^\d{1,6}$/.test(retryAfter)
@@ -196,6 +204,10 @@ export function responseWait(
   return ms < configuredMs ? { ms, byNf: true } : { ms: configuredMs, byNf: false };
 }
 
+/** it answered, but not with a well-formed HTTP/2 message (RFC 9113 §8.1.1): an invalid response (RFC 9110 §15.6.3) */
+const malformedAnswer = (what: string): OutboundResponse =>
+  problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} answered with a malformed HTTP/2 message`));
+
 export function upstreamProblem(e: unknown, what: string, byNf = false): OutboundResponse {
   const timedOut = () =>
     byNf
@@ -205,8 +217,10 @@ export function upstreamProblem(e: unknown, what: string, byNf = false): Outboun
     if (e.kind === "timeout") return timedOut();
     if (e.kind === "cancelled") return problemOut(problem(499, "CANCELLED", "request cancelled"));
     if (e.kind === "too-large") return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} answer too large`));
+    if (e.kind === "malformed") return malformedAnswer(what);
     return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
   }
+  if (e instanceof H2ConnectError && e.failure === "malformed") return malformedAnswer(what);
   const msg = e instanceof Error ? e.message : String(e);
   if (/timed out/.test(msg)) return timedOut();
   // the N32 client (transport/h2client.ts) resets a response over maxBodyBytes with this message: the peer

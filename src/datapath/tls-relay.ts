@@ -26,7 +26,7 @@ import {
 } from "./http.ts";
 import { admissionRefused, peerOfConnection } from "./n32f-sender.ts";
 import { MAX_CACHED, originAtReceiver } from "./plmn-checks.ts";
-import { UpstreamError } from "./upstream.ts";
+import { invalidAnswer, UpstreamError } from "./upstream.ts";
 
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
 
@@ -149,6 +149,11 @@ export class TlsRelay {
           if (e instanceof UpstreamError && e.kind === "refused-address") {
             outcome = "target-not-allowed";
             return problemOut(problem(403, "TARGET_NOT_ALLOWED", e.message));
+          }
+          const invalid = invalidAnswer(e, "the target NF");
+          if (invalid) {
+            outcome = "producer-invalid-answer";
+            return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", invalid));
           }
           outcome = "producer-unreachable";
           return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", "the target NF did not answer"));

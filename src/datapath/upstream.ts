@@ -1,5 +1,5 @@
 // src/datapath/upstream.ts — what every HTTP/2 client of the data path shares (TS 29.500 5.2; N32-PROFILE P8,
-// P11): the failure kinds (UpstreamError: connect, timeout, reset, too large, cancelled, refused address) with the
+// P11): the failure kinds (UpstreamError: connect, timeout, reset, malformed, too large, cancelled, refused address) with the
 // ProblemDetails each stands for, the request and response shapes, and `requestOn`, one bounded request on an
 // HTTP/2 connection (time, response size, cancellation when the NF's stream goes away). The connections themselves
 // are producer-clients.ts (pSEPP → our producers) and n32f-clients.ts (cSEPP → a peer over N32-f, next hops by
@@ -17,13 +17,22 @@ export interface UpstreamResponse {
   body: Uint8Array;
 }
 
-export type UpstreamFailure = "connect" | "timeout" | "reset" | "too-large" | "cancelled" | "refused-address";
+export type UpstreamFailure =
+  | "connect"
+  | "timeout"
+  | "reset"
+  | "malformed"
+  | "too-large"
+  | "cancelled"
+  | "refused-address";
 
 /** How each failure answers when nothing more specific is known (the data path words its own details). */
 const UPSTREAM_PROBLEM: Record<UpstreamFailure, [status: number, cause: string]> = {
   connect: [504, "TARGET_NF_NOT_REACHABLE"],
   timeout: [504, "TARGET_NF_NOT_REACHABLE"],
   reset: [504, "TARGET_NF_NOT_REACHABLE"],
+  // it answered, with what HTTP/2 calls malformed (RFC 9113 §8.1.1): an invalid response, 502 (RFC 9110 §15.6.3)
+  malformed: [502, "UNSPECIFIED_NF_FAILURE"],
   "too-large": [502, "UNSPECIFIED_NF_FAILURE"],
   cancelled: [499, "CANCELLED"],
   "refused-address": [403, "TARGET_NOT_ALLOWED"],
@@ -38,6 +47,17 @@ export class UpstreamError extends SeppError {
     super(`UPSTREAM_${kind.toUpperCase().replace("-", "_")}`, detail, { status, problemCause });
     this.kind = kind;
   }
+}
+
+/**
+ * The detail for an upstream that answered, but with nothing usable: a malformed message (RFC 9113 §8.1.1) or a body
+ * over the size limit. That is 502 (RFC 9110 §15.6.3: an invalid response), not "did not answer" (504). null otherwise.
+ */
+export function invalidAnswer(e: unknown, what: string): string | null {
+  if (!(e instanceof UpstreamError)) return null;
+  if (e.kind === "malformed") return `${what} answered with a malformed HTTP/2 message`;
+  if (e.kind === "too-large") return `${what} answered with a body over the size limit`;
+  return null;
 }
 
 export interface UpstreamRequest {
@@ -76,7 +96,7 @@ const FAILURE: Record<H2StreamError["kind"], UpstreamFailure> = {
   closed: "reset",
   reset: "reset",
   refused: "reset",
-  malformed: "reset",
+  malformed: "malformed",
   cancelled: "cancelled",
   timeout: "timeout",
   "too-large": "too-large",

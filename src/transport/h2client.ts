@@ -73,8 +73,11 @@ function failureText(kind: H2Failure, message: string, method: string, path: str
 
 export class H2ConnectError extends SeppError {
   override name = "H2ConnectError";
-  constructor(detail: string) {
+  /** what the HTTP/2 layer said of a request that failed (none: the connection itself failed) */
+  readonly failure: H2Failure | undefined;
+  constructor(detail: string, failure?: H2Failure) {
     super("CONNECTION_FAILED", detail, { status: 504, problemCause: "TARGET_NF_NOT_REACHABLE" });
+    this.failure = failure;
   }
 }
 
@@ -228,7 +231,7 @@ export class H2Client {
     const body = outBodyOf(init.body);
     return new Promise((resolve, reject) =>
       exchange(this.#conn, fields, body, init, (err, f, rb) => {
-        if (err) return reject(new H2ConnectError(failureText(err.kind, err.message, method, path)));
+        if (err) return reject(new H2ConnectError(failureText(err.kind, err.message, method, path), err.kind));
         const headers: Record<string, string> = {};
         for (let i = 2; i < f.length; i += 2) {
           const prev = headers[f[i]!];

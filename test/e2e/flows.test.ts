@@ -151,6 +151,12 @@ async function startWorld(mode: "PRINS" | "TLS", withAll: boolean): Promise<Worl
     if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/smf-select-data`))
       return { ...json(200, {}), delayMs: 8000 }; // slow
     if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/sms-data`)) return { status: 200, reset: true }; // resets the stream
+    // a field value that starts with a space: malformed in HTTP/2 (RFC 9113 §8.2.1)
+    if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/lcs-privacy-data`))
+      return { ...json(200, {}), headers: { "content-type": "application/json", "x-note": " leading space" } };
+    // over sbi.maxBodyBytes (1 MiB by default)
+    if (r.method === "GET" && r.path.includes(`/nudm-sdm/v2/${SUPI}/lcs-mo-data`))
+      return json(200, { pad: "x".repeat((1 << 20) + 10) });
     if (r.method === "POST" && r.path === `/nudm-sdm/v2/${SUPI}/sdm-subscriptions`) {
       const sub = JSON.parse(r.body.toString());
       sdmSubscriptions.push(sub);
@@ -599,6 +605,20 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(w.udm.received.length).toBe(before + 1);
       expect(r.status).toBe(504);
       expect(r.json()).toMatchObject({ status: 504, cause: "TARGET_NF_NOT_REACHABLE" });
+    });
+
+    test("a producer that answers a malformed message or over the size limit: the NF gets 502, not 504 'did not answer'", async () => {
+      for (const [what, detail] of [
+        ["lcs-privacy-data", /malformed HTTP\/2 message/],
+        ["lcs-mo-data", /over the size limit/],
+      ] as const) {
+        const before = w.udm.received.length;
+        const r = await w.amf.request("GET", `${HOME_UDM}:${w.udm.port}`, `/nudm-sdm/v2/${SUPI}/${what}`);
+        expect(w.udm.received.length).toBe(before + 1);
+        expect(r.status).toBe(502);
+        expect(r.json()).toMatchObject({ status: 502, cause: "UNSPECIFIED_NF_FAILURE" });
+        expect(r.json().detail).toMatch(detail);
+      }
     });
 
     if (prins)

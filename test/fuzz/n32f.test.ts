@@ -485,6 +485,41 @@ describe("fuzz N32-f: mutated protected messages from the legitimate peer", () =
         .map((pd) => ({ status: 403, ct: "application/problem+json", body: JSON.stringify(pd) })),
     );
     const v0 = v.logs.length;
+    // a field value that ends with whitespace makes the answer malformed (RFC 9113 §8.2.1): 502, not 504 "not reachable"
+    proxy.onRequest((r) =>
+      r.path === PROCESS
+        ? {
+            kind: "respond" as const,
+            status: 200,
+            headers: { "content-type": "application/json", "x-note": "x " },
+            body: "{}",
+          }
+        : undefined,
+    );
+    const malformed = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
+    proxy.onRequest(null);
+    expect(malformed.status).toBe(502);
+    expect(malformed.json()).toMatchObject({ cause: "UNSPECIFIED_NF_FAILURE" });
+    // suggestedStatusCode (P8): a status of TS 29.500 Table 5.2.7.1-1 is what our NF gets; any other, 502
+    for (const [suggested, want] of [
+      [404, 404],
+      [499, 502],
+      [450, 502],
+    ]) {
+      proxy.onRequest((r) =>
+        r.path === PROCESS
+          ? {
+              kind: "respond" as const,
+              status: 403,
+              headers: { "content-type": "application/problem+json" },
+              body: JSON.stringify({ status: 403, cause: "X", suggestedStatusCode: suggested }),
+            }
+          : undefined,
+      );
+      const r = await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`);
+      proxy.onRequest(null);
+      expect([suggested, r.status]).toEqual([suggested, want]);
+    }
     await fc.assert(
       fc.asyncProperty(garbage, async (g) => {
         let fired = false;

@@ -200,6 +200,19 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
         `http://t${"a".repeat(25)}.${VISITED.fqdn}/x`,
       ),
     );
+    // a value that starts or ends with whitespace makes the answer malformed (RFC 9113 §8.2.1): 502, not 504
+    for (const l of [" 6", "/x\t"]) {
+      const r = await answered(
+        `Location ${JSON.stringify(l)}`,
+        "POST",
+        HOME_AUSF,
+        AUTH,
+        { status: 201, headers: { "content-type": "application/json", location: l }, body: "{}" },
+        "{}",
+      );
+      expect(r.status).toBe(502);
+      expect(r.json()).toMatchObject({ cause: "UNSPECIFIED_NF_FAILURE" });
+    }
     const tally = new SkipTally("random Location headers on 201", 0.75);
     await fc.assert(
       fc.asyncProperty(loc, async (l) => {
