@@ -181,8 +181,13 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
   });
 
   test("random Location headers on 201: a telescopic FQDN, a relative reference, or 502", async () => {
+    // URI-shaped values as often as printable junk: what a peer could send by mistake or on purpose, and what the
+    // rewrite must handle (most junk is refused with 502, and a run of it alone would test little of the rewrite)
     const loc = fc.oneof(
       fc.string({ maxLength: 60 }).filter((s) => !/[\r\n\0]/.test(s) && /^[\x20-\x7e]*$/.test(s)),
+      fc.webUrl({ withQueryParameters: true, withFragments: true }),
+      fc.webPath().map((p) => p || "/"),
+      fc.webPath().map((p) => `http://${HOME_AUSF}${p}`),
       fc.constantFrom(
         `http://${HOME_AUSF}${AUTH}/1`,
         `https://${HOME_AUSF}:8443${AUTH}/1?x=1#f`,
@@ -238,13 +243,16 @@ describe("fuzz peer answers (TLS mode): hostile discovery results, Location head
   }, 30000);
 
   test("random HAL _links: hrefs rewritten or relative, or 502", async () => {
+    // hrefs: hostile JSON values, and URIs (absolute, relative, at the peer's producers)
+    const href = fc.oneof(
+      hostile,
+      fc.webUrl(),
+      fc.webPath().map((p) => p || "/"),
+      fc.webPath().map((p) => `http://${HOME_AUSF}${p}`),
+    );
     const links = fc.dictionary(
       fc.constantFrom("self", "5g-aka", "eap-session", "x", "__proto__"),
-      fc.oneof(
-        fc.record({ href: hostile }, { requiredKeys: [] }),
-        fc.array(fc.record({ href: hostile }), { maxLength: 3 }),
-        hostile,
-      ),
+      fc.oneof(fc.record({ href }, { requiredKeys: [] }), fc.array(fc.record({ href }), { maxLength: 3 }), hostile),
       { maxKeys: 3 },
     );
     const tally = new SkipTally("random HAL _links", 0.6);

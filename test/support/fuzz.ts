@@ -210,6 +210,14 @@ export function isClientRefusal(e: unknown): boolean {
   return typeof code === "string" && /^ERR_(HTTP2_)?INVALID_/.test(code);
 }
 
+/**
+ * The SEPP reset the stream as malformed because `value`, a field value the test sent, starts or ends with whitespace
+ * (RFC 9113 §8.2.1: such a request is malformed, §8.1.1: a stream error). Only that value may explain the reset.
+ */
+export function isWhitespaceEdgeReset(e: unknown, value: string): boolean {
+  return /NGHTTP2_PROTOCOL_ERROR/.test(String(e)) && /^[ \t]|[ \t]$/.test(value);
+}
+
 /** Counts the inputs of a fuzz run that tested nothing (the client could not send them, or a broad outcome was
  * accepted), so that a run where most inputs are skipped fails instead of passing on what it never checked. */
 export class SkipTally {
