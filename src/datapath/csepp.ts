@@ -14,7 +14,6 @@ import { resolveTarget, type ResolvedTarget } from "../sbi/target.ts";
 import { TargetError } from "../sbi/api-root.ts";
 import { checkOriginAtSender, ORIGINATING_NETWORK_ID, type OriginOutcome } from "../sbi/origin.ts";
 import type { TelescopicEntry } from "../sbi/telescopic-store.ts";
-import { n32HeaderListProblem } from "../sbi/limits.ts";
 import { problem } from "../problem.ts";
 import { congestionResponse, headersOf, problemOut, type InboundRequest, type OutboundResponse } from "./http.ts";
 import { peerById, peerForPlmn } from "../config/peer-index.ts";
@@ -100,9 +99,6 @@ export class CSepp {
           );
       }
       peerId = peer.id;
-      // 2b. what the receiving SEPP would refuse is refused here, by the same definition (src/sbi/limits.ts)
-      const unfit = n32HeaderListProblem(req.headers);
-      if (unfit) return problemOut(unfit);
       // 3. limits
       const permit = this.d.limits.acquire(peer.id);
       if (!permit.ok) {

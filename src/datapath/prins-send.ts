@@ -27,6 +27,7 @@ import {
   upstreamProblem,
 } from "./peer-answer.ts";
 import { rhErrorAnswer } from "./rh-answer.ts";
+import { n32HeaderListProblem } from "../sbi/limits.ts";
 import { UpstreamError } from "./upstream.ts";
 
 const N32F_PROCESS = "/n32f-forward/v1/n32f-process";
@@ -52,6 +53,9 @@ export class PrinsSend {
     const { path, query } = splitPath(req.path);
     const headers = endToEnd(req.headers, DROP_ON_PRINS);
     headers.push([ORIGINATING_NETWORK_ID, originValue]);
+    // what the receiving SEPP would refuse is refused here, by the same definition, on the list it would get
+    const unfit = n32HeaderListProblem(headers);
+    if (unfit) return problemOut(unfit);
     const msg: HttpMessage = {
       kind: "request",
       method: req.method as HttpMethod,

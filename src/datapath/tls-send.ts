@@ -9,7 +9,7 @@ import type { PeerConfig } from "../config/schema/peers.ts";
 import type { HttpMethod } from "../model/n32.ts";
 import { bodyKind, parseContentType, type HttpMessage } from "../n32f/message.ts";
 import { MultipartError, parseMultipart, type MultipartPart } from "../n32f/multipart.ts";
-import { N32_LIMITS } from "../sbi/limits.ts";
+import { N32_LIMITS, n32HeaderListProblem } from "../sbi/limits.ts";
 import { problem } from "../problem.ts";
 import { ORIGINATING_NETWORK_ID } from "../sbi/origin.ts";
 import { formatApiRoot } from "../sbi/api-root.ts";
@@ -77,6 +77,9 @@ export class TlsSend {
       headers[":authority"] = target.authority;
       path = target.pathPrefix + req.path;
     }
+    // what the receiving SEPP would refuse is refused here, by the same definition, on the fields it would get
+    const unfit = n32HeaderListProblem(headers);
+    if (unfit) return problemOut(unfit);
     let listSize = path.length + 7 + 6 + 5 + 4 * 32; // :path :method :scheme and :status-sized slack
     for (const n in headers) listSize += n.length + headers[n]!.length + 32;
     if (listSize > N32_MAX_HEADER_LIST)

@@ -204,7 +204,8 @@ export function congestionProblem(r: { reason: string; retryAfterSeconds: number
 /**
  * What may cross N32, defined once (issue 10 §1 "the two sides disagree on a limit"): the receiving side refuses
  * above these bounds (src/n32f/reconstruct.ts for PRINS, the N32 listener's HTTP/2 SETTINGS for TLS mode) and the
- * sending side refuses the same before sending (src/datapath/csepp.ts), so an NF gets a 400 from its own SEPP
+ * sending side refuses the same before sending, on the list it sends (src/datapath/prins-send.ts, tls-send.ts), so
+ * an NF gets a 400 from its own SEPP
  * instead of a 502 MESSAGE_RECONSTRUCTION_FAILED from the peer.
  */
 export const N32_LIMITS = {
@@ -223,24 +224,41 @@ export const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 /**
  * The first reason the receiving SEPP would refuse this header list (PRINS bounds), or null. Pseudo-headers are
- * not counted (they are regenerated on the other side).
+ * not counted (they are regenerated on the other side). The list is the one sent: an array of fields (PRINS) or a
+ * record of merged fields (TLS mode), after the sender's own additions (3gpp-Sbi-Originating-Network-Id, the target
+ * apiRoot): an NF's 128 fields and ours are 129 at the peer.
  */
-export function n32HeaderListViolation(headers: Iterable<readonly [string, string]>): string | null {
-  let count = 0;
-  let size = 0;
-  for (const [name, value] of headers) {
-    if (name.charCodeAt(0) === 58 /* ":" */) continue;
-    if (++count > N32_LIMITS.maxHeaders) return `more than ${N32_LIMITS.maxHeaders} header fields`;
-    if (name.length > N32_LIMITS.maxHeaderName)
-      return `a header name over ${N32_LIMITS.maxHeaderName} characters cannot cross N32`;
-    size += name.length + value.length + 32;
-    if (size > N32_LIMITS.maxHeaderListSize) return `header fields over ${N32_LIMITS.maxHeaderListSize} octets`;
-  }
+export function n32HeaderListViolation(
+  headers: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+): string | null {
+  const at = { count: 0, size: 0 };
+  if (Symbol.iterator in headers) {
+    for (const [name, value] of headers as Iterable<readonly [string, string]>) {
+      const v = fieldViolation(at, name, value);
+      if (v) return v;
+    }
+  } else
+    for (const name in headers) {
+      const v = fieldViolation(at, name, (headers as Readonly<Record<string, string>>)[name]!);
+      if (v) return v;
+    }
+  return null;
+}
+
+function fieldViolation(at: { count: number; size: number }, name: string, value: string): string | null {
+  if (name.charCodeAt(0) === 58 /* ":" */) return null;
+  if (++at.count > N32_LIMITS.maxHeaders) return `more than ${N32_LIMITS.maxHeaders} header fields`;
+  if (name.length > N32_LIMITS.maxHeaderName)
+    return `a header name over ${N32_LIMITS.maxHeaderName} characters cannot cross N32`;
+  at.size += name.length + value.length + 32;
+  if (at.size > N32_LIMITS.maxHeaderListSize) return `header fields over ${N32_LIMITS.maxHeaderListSize} octets`;
   return null;
 }
 
 /** The sender's refusal (400 to its NF) of a header list the receiving SEPP would refuse, or null. */
-export function n32HeaderListProblem(headers: Iterable<readonly [string, string]>): ProblemDetails | null {
+export function n32HeaderListProblem(
+  headers: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+): ProblemDetails | null {
   const v = n32HeaderListViolation(headers);
   return v ? problem(400, "INVALID_MSG_FORMAT", v) : null;
 }

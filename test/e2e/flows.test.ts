@@ -607,6 +607,22 @@ for (const mode of ["PRINS", "TLS"] as const) {
       expect(r.json()).toMatchObject({ status: 504, cause: "TARGET_NF_NOT_REACHABLE" });
     });
 
+    test("an NF's header fields up to the listener's bound, and the sending SEPP's own: over what the peer takes, 400 from our SEPP", async () => {
+      const statuses: number[] = [];
+      for (const n of [124, 125, 126, 127, 128]) {
+        const h: Record<string, string> = {};
+        for (let i = 0; i < n; i++) h[`x-h${i}`] = "v";
+        const before = w.udm.received.length;
+        const r = await w.amf.request("GET", `${HOME_UDM}:${w.udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, h);
+        statuses.push(r.status);
+        if (r.status !== 200) expect(w.udm.received.length).toBe(before);
+        if (r.status === 400) expect(r.json()).toMatchObject({ cause: "INVALID_MSG_FORMAT" });
+      }
+      // PRINS adds 3gpp-Sbi-Originating-Network-Id, TLS mode also 3gpp-Sbi-Target-apiRoot: N32_LIMITS.maxHeaders (128)
+      // is reached one or two fields earlier than at the NF's listener
+      expect(statuses).toEqual(prins ? [200, 200, 200, 200, 400] : [200, 200, 200, 400, 400]);
+    });
+
     test("a producer that answers a malformed message or over the size limit: the NF gets 502, not 504 'did not answer'", async () => {
       for (const [what, detail] of [
         ["lcs-privacy-data", /malformed HTTP\/2 message/],

@@ -224,5 +224,7 @@ describe("one definition of what crosses N32: the sender refuses what the receiv
       const sender = n32HeaderListProblem(headers);
       expect(sender !== null).toBe(receiverRefuses(headers));
       if (sender) expect(sender).toMatchObject({ status: 400, cause: "INVALID_MSG_FORMAT" });
+      // the same fields as TLS mode's record of merged fields (tls-send.ts), with its pseudo-headers: the same verdict
+      expect(n32HeaderListProblem({ ":authority": "a", ...Object.fromEntries(headers) })).toEqual(sender);
     });
 });

@@ -47,7 +47,7 @@ export const amDataAnswer =
 export const startAmDataUdm = (supi: string, amData: unknown): Promise<TestNf> => startNf(amDataAnswer(supi, amData));
 
 export function startNf(handler: (r: ReceivedRequest) => NfAnswer | Promise<NfAnswer>): Promise<TestNf> {
-  const server = http2.createServer();
+  const server = http2.createServer({ maxHeaderListPairs: 512 }); // more than a SEPP forwards (N32_LIMITS.maxHeaders);
   const received: ReceivedRequest[] = [];
   let open = 0;
   const sessions = new Set<http2.ServerHttp2Session>();
