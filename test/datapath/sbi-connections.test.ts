@@ -8,6 +8,7 @@ import net from "node:net";
 import type { InboundRequest, OutboundResponse } from "../../src/datapath/http.ts";
 import { startSbiServer, type SbiConnLimits, type SbiServer } from "../../src/datapath/sbi-server.ts";
 import { memoryLogger } from "../../src/log.ts";
+import { HpackDecoder } from "../../src/transport/h2/hpack.ts";
 import {
   clientPreface,
   ENHANCE_YOUR_CALM,
@@ -15,6 +16,7 @@ import {
   findGoaway,
   frame,
   headersFrame,
+  parseFrames,
   rawConnect,
   rstFrame,
   windowUpdate,
@@ -286,6 +288,35 @@ describe("request bounds", () => {
     expect(r).toEqual({ status: 408, cause: "TIMED_OUT_REQUEST" });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2900);
     expect(handled).toBe(0);
+  });
+
+  test("a header list over SETTINGS_MAX_HEADER_LIST_SIZE: 431 on its stream; the connection and its next request go on", async () => {
+    const s = await start();
+    const c = await rawConnect(s.port);
+    sockets.push(c.socket);
+    // RFC 7541 6.2.1: one field added to the dynamic table (index 62), then 500 one-octet references to it: 0.7 KB
+    // of block, 77.5 KB of list (RFC 9113 6.5.2: name + value + 32 per field), over the listener's 65 536
+    const pseudo = headersFrame(1, [
+      [":method", "GET"],
+      [":scheme", "http"],
+      [":authority", "udm.example.org"],
+      [":path", "/nudm-sdm/v2/x"],
+    ]).subarray(9);
+    const added = Buffer.from([0x40, 3, ...Buffer.from("x-e"), 120, ...Buffer.from("e".repeat(120))]);
+    const expanding = Buffer.concat([pseudo, added, Buffer.alloc(500, 0x80 | 62)]);
+    c.socket.write(Buffer.concat([clientPreface(), frame(FRAME.HEADERS, 0x5, 1, expanding)]));
+    // the next request's block refers to the entry the refused one added: decoded only if the table kept step
+    c.socket.write(frame(FRAME.HEADERS, 0x5, 3, Buffer.concat([pseudo, Buffer.from([0x80 | 62])])));
+    const statuses = new Map<number, string>();
+    for (let i = 0; i < 100 && statuses.size < 2 && !c.isClosed(); i++) {
+      await Bun.sleep(20);
+      statuses.clear();
+      const d = new HpackDecoder();
+      for (const f of parseFrames(c.received())) if (f.type === FRAME.HEADERS) statuses.set(f.id, d.decode(f.p)[1]!);
+    }
+    expect(Object.fromEntries(statuses)).toEqual({ 1: "431", 3: "200" });
+    expect(findGoaway(c.received())).toBeNull();
+    expect(handled).toBe(1);
   });
 
   test("more header fields than maxHeaders: 431; a malformed request is reset, never handed on", async () => {

@@ -10,6 +10,7 @@
 import * as F from "./frames.ts";
 import { H2Core } from "./core.ts";
 import { declaredLength, malformedRequest, malformedResponse, malformedTrailers } from "./fields.ts";
+import { LIST_TOO_LARGE } from "./hpack.ts";
 import { type H2Socket, schedule } from "./out.ts";
 import {
   bodyBudget,
@@ -40,6 +41,8 @@ export class H2Conn extends H2Core {
   onPeerReset: ((id: number) => void) | null = null;
   onBodyStart: ((id: number, fields: string[]) => void) | null = null;
   onTooLarge: ((id: number) => void) | null = null;
+  /** server role: a request whose field section is over the list bound (answer it, e.g. 431); none: it is reset */
+  onFieldsTooLarge: ((id: number) => void) | null = null;
   /** why the peer's GOAWAY ended this connection, for the requests it refuses */
   private _goneAway: string | null = null;
 
@@ -261,6 +264,7 @@ export class H2Conn extends H2Core {
       if (this._idle(id)) this.goaway(F.PROTOCOL_ERROR);
       return;
     }
+    if (fields === LIST_TOO_LARGE) return this._fieldsTooLarge(s, flags);
     if (s.fields === null) {
       if (this.role === "client" && fields[0] === ":status" && fields[1]?.charCodeAt(0) === 49) {
         const bad = informationalProblem(fields, flags, ++s.informational);
@@ -280,6 +284,21 @@ export class H2Conn extends H2Core {
       if (bad) return this._malformed(s, bad);
     }
     if (flags & F.END_STREAM) this._complete(s);
+  }
+
+  /**
+   * A field section over our SETTINGS_MAX_HEADER_LIST_SIZE, decoded (the table is in step) but not kept: the message
+   * is refused, not the connection (§10.5.1). A request: answered by the application (onFieldsTooLarge: 431), else
+   * reset; a response, an informational one or trailers: the stream fails as too large.
+   */
+  protected _fieldsTooLarge(s: Stream, flags: number) {
+    const why = `header fields over ${this.limits.maxHeaderList} octets`;
+    if (this.role === "server" && s.fields === null && this.onFieldsTooLarge) {
+      s.fields = []; // answerable; what DATA follows is dropped once the answer closes the stream (§8.1)
+      if (flags & F.END_STREAM) s.complete = true;
+      return this.onFieldsTooLarge(s.id);
+    }
+    this._streamError(s, this.role === "server" ? F.PROTOCOL_ERROR : F.CANCEL, "too-large", why);
   }
 
   /** §8.1.1: a malformed message is a stream error PROTOCOL_ERROR */

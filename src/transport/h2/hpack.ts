@@ -10,6 +10,9 @@ import { SeppError } from "../../errors.ts";
 import { table as STATIC } from "hpack.js/lib/hpack/static-table.js";
 import { encode as HUFFMAN } from "hpack.js/lib/hpack/huffman.js";
 
+/** What HpackDecoder.decode() returns for a header list over its bound (compared by identity; never written). */
+export const LIST_TOO_LARGE: string[] = Object.freeze([]) as unknown as string[];
+
 /** A header block that cannot be decoded: a connection error COMPRESSION_ERROR (RFC 9113 §4.3). */
 export class HpackError extends SeppError {
   override name = "HpackError";
@@ -187,27 +190,32 @@ export class HpackDecoder {
     return e;
   }
 
-  /** One header block → [name, value, name, value, …] in order. */
+  /**
+   * One header block → [name, value, name, value, …] in order, or LIST_TOO_LARGE: a list over maxList is decoded to
+   * its end all the same, its fields dropped as they come, so that the table stays in step with the peer's and the
+   * connection can go on (RFC 9113 §4.3, §10.5.1: the message is refused, not the connection). The work is bounded
+   * by the block's octets, which the caller bounds.
+   */
   decode(block: Uint8Array, start = 0, end = block.length): string[] {
     this.#b = block;
     this.#pos = start;
     this.#end = end;
-    const out: string[] = [];
+    let out: string[] = [];
     let fieldsSeen = false;
     let listSize = 0;
     while (this.#pos < end) {
-      if (listSize > this.maxList) throw new HpackError("header list larger than the limit");
+      if (listSize > this.maxList && out !== LIST_TOO_LARGE) out = LIST_TOO_LARGE;
       const c = block[this.#pos]!;
       if (c & 128) {
         const e = this.#at(this.#int(7));
-        out.push(e.name, e.value);
+        if (out !== LIST_TOO_LARGE) out.push(e.name, e.value);
         listSize += e.name.length + e.value.length + 32;
       } else if (c & 64) {
         const i = this.#int(6);
         const name = i ? this.#at(i).name : this.#str();
         const value = this.#str();
         this.#table.add(name, value);
-        out.push(name, value);
+        if (out !== LIST_TOO_LARGE) out.push(name, value);
         listSize += name.length + value.length + 32;
       } else if (c & 32) {
         if (fieldsSeen) throw new HpackError("table size update after a field");
@@ -219,13 +227,12 @@ export class HpackDecoder {
         const i = this.#int(4);
         const name = i ? this.#at(i).name : this.#str();
         const value = this.#str();
-        out.push(name, value);
+        if (out !== LIST_TOO_LARGE) out.push(name, value);
         listSize += name.length + value.length + 32;
       }
       fieldsSeen = true;
     }
-    if (listSize > this.maxList) throw new HpackError("header list larger than the limit");
-    return out;
+    return listSize > this.maxList ? LIST_TOO_LARGE : out;
   }
 }
 

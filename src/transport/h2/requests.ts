@@ -98,6 +98,8 @@ export function serveRequests(
     open.set(id, { cancel: null, timer: armTimer(late, l.timeoutMs) });
   };
   c.onTooLarge = (id) => refuse(id, 413, "PAYLOAD_TOO_LARGE", "body over the limit");
+  // RFC 9113 §10.5.1, TS 29.500 5.2.7.2: the request's fields over our SETTINGS_MAX_HEADER_LIST_SIZE
+  c.onFieldsTooLarge = (id) => refuse(id, 431, "MANDATORY_IE_INCORRECT", "request header fields over the limit");
   // the client went away before the answer: the request is cancelled upstream
   const reset = c.onPeerReset; // a guard's count (listener.ts guardConnection), whichever was set first
   c.onPeerReset = (id) => {

@@ -401,6 +401,19 @@ const hpack = (name: string, b: Buffer) => k(name, [GET, hdrs(1, b)], conn(COMPR
 const indexed = (n: string, v: string) => bytes(0x40, n.length, ...Buffer.from(n), v.length, ...Buffer.from(v));
 const TABLE_1 = Buffer.concat([BLOCK, indexed("x-d", "4"), block([["X-Up", "1"]])]);
 const TABLE = [GET, GET, hdrs(1, TABLE_1), hdrs(3, Buffer.concat([block(st()), bytes(0xbe)]))];
+const OVER = block(
+  st("200", [
+    ["x-a", "a".repeat(120)],
+    ["x-b", "b".repeat(120)],
+    ["x-c", "c".repeat(120)],
+  ]),
+);
+const BIG_FIELDS = [
+  GET,
+  GET,
+  hdrs(1, Buffer.concat([OVER, indexed("x-d", "4")])),
+  hdrs(3, Buffer.concat([block(st()), bytes(0xbe)])),
+];
 test("RFC 7541 HPACK in responses", () =>
   runCases([
     // 9113 4.3: a field block that cannot be decoded is a connection error COMPRESSION_ERROR
@@ -419,6 +432,12 @@ test("RFC 7541 HPACK in responses", () =>
     k("4.3 bad block on a cancelled stream", [GET, cancel(0), hdrs(1, then(0x80))], conn(COMPRESSION)),
     // 7541 2.3.2: the dynamic table lives across blocks, through a response reset as malformed too
     k("7541 2.3.2 dynamic table across blocks", TABLE, mal(), got("malformed,ok 200")),
+    // 9113 10.5.1: a field section over our SETTINGS_MAX_HEADER_LIST_SIZE fails its request, not the connection;
+    // the block is decoded to its end (an entry it adds after the bound is there for the next block, 4.3)
+    k("10.5.1 response fields over the list bound", BIG_FIELDS, strm(1, [CANCEL], "too-large"), {
+      check: got("too-large,ok 200"),
+      limits: { maxHeaderList: 300 },
+    }),
   ]));
 
 const INTERIM = times(1000, head(1, st("100")));

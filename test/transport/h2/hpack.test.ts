@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { encode as HUFFMAN } from "hpack.js/lib/hpack/huffman.js";
 import { edenGC, fullGC, heapStats } from "bun:jsc";
-import { HpackDecoder, HpackEncoder, HpackError } from "../../../src/transport/h2/hpack.ts";
+import { HpackDecoder, HpackEncoder, HpackError, LIST_TOO_LARGE } from "../../../src/transport/h2/hpack.ts";
 
 /** RFC 7541 §5.2: a Huffman-coded string, padded with the high bits of EOS (a reference encoder for the tests) */
 function huffman(s: string): Buffer {
@@ -121,10 +121,15 @@ describe("HpackDecoder: refusals", () => {
     refused("3fe21f"); // update to 4097 > 4096
   });
 
-  test("a header list larger than the limit, also when it is made of one-octet indexed fields", () => {
+  test("a header list larger than the limit, also of one-octet indexed fields: LIST_TOO_LARGE, the table in step", () => {
     const d = new HpackDecoder(4096, 1000);
-    expect(() => d.decode(Buffer.alloc(40, 0x82))).toThrow(HpackError); // 40 × (":method" "GET" + 32) > 1000
+    expect(d.decode(Buffer.alloc(40, 0x82))).toBe(LIST_TOO_LARGE); // 40 × (":method" "GET" + 32) > 1000
     expect(new HpackDecoder(4096, 1000).decode(Buffer.alloc(20, 0x82)).length).toBe(40);
+    // over the limit, then a literal with incremental indexing (RFC 7541 6.2.1, new name): decoded all the same,
+    // so that the next block's reference to the newest entry (index 62) is that field
+    const late = Buffer.from([0x40, 6, ...Buffer.from("x-late"), 1, ...Buffer.from("v")]);
+    expect(d.decode(Buffer.concat([Buffer.alloc(40, 0x82), late]))).toBe(LIST_TOO_LARGE);
+    expect(d.decode(Buffer.from([0x80 | 62]))).toEqual(["x-late", "v"]);
   });
 });
 
