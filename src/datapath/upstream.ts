@@ -56,7 +56,7 @@ export class UpstreamError extends SeppError {
 export function invalidAnswer(e: unknown, what: string): string | null {
   if (!(e instanceof UpstreamError)) return null;
   if (e.kind === "malformed") return `${what} answered with a malformed HTTP/2 message`;
-  if (e.kind === "too-large") return `${what} answered with a body over the size limit`;
+  if (e.kind === "too-large") return `${what} answered over the size limit (body or header fields)`;
   return null;
 }
 
