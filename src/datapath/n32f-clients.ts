@@ -9,7 +9,7 @@ import type { AsciiText } from "../ascii-text.ts";
 import type { PeerConfig } from "../config/schema/peers.ts";
 import type { SeppConfig } from "../config/schema.ts";
 import type { TrustStore } from "../pki/trust.ts";
-import { H2Client, type CancelSignal, type H2Response } from "../transport/h2client.ts";
+import { H2Client, H2ConnectError, type CancelSignal, type H2Response } from "../transport/h2client.ts";
 import { isRiFailure, n32fHopsOf, type N32fHop } from "./n32f-hops.ts";
 import type { N32fEndpoint } from "../n32c/n32f-endpoint.ts";
 import { acceptsGzip, gzipBody } from "./n32f-encoding.ts";
@@ -24,6 +24,13 @@ type PeerRequestInit = {
   /** an n32f-process body: gzipped toward a next hop that announced gzip, from sbi.n32fGzipMinBytes on (P11) */
   compressible?: boolean;
 };
+
+interface RequestOptions {
+  /** TLS mode: to the peer's N32-f endpoint, never through an RI (P11) */
+  direct?: boolean;
+  /** the second sending of a request refused unprocessed (#send): not sent a third time */
+  again?: boolean;
+}
 
 /** A pool's bounds (docs/CONFIG.md sbi.*N32fConnections*): connections per hop at most / kept, streams before another. */
 interface PoolBounds {
@@ -126,7 +133,7 @@ export class PeerN32fClients {
     method: string,
     path: string,
     init: PeerRequestInit,
-    o: { direct?: boolean } = {},
+    o: RequestOptions = {},
   ): Promise<H2Response> {
     const cfg = this.opts.config();
     const ep = this.opts.endpointOf?.(peer);
@@ -137,15 +144,22 @@ export class PeerN32fClients {
       const pc = this.#ready(pools[0]!, b);
       if (pc) {
         this.#spare(pools[0]!, peer, b);
-        return this.#send(pc, method, path, init);
+        return this.#send(pc, method, path, init, peer, o);
       }
       if (pools[0]!.hop.kind === "peer")
-        return this.#pick(pools[0]!, peer).then((p) => this.#send(p, method, path, init));
+        return this.#pick(pools[0]!, peer).then((p) => this.#send(p, method, path, init, peer, o));
     }
-    return this.#viaHops(pools, peer, method, path, init);
+    return this.#viaHops(pools, peer, method, path, init, o);
   }
 
-  async #viaHops(pools: Pool[], peer: PeerConfig, method: string, path: string, init: PeerRequestInit) {
+  async #viaHops(
+    pools: Pool[],
+    peer: PeerConfig,
+    method: string,
+    path: string,
+    init: PeerRequestInit,
+    o: RequestOptions,
+  ) {
     const now = this.#now();
     let order = pools.filter((p) => p.backoffUntil <= now);
     // every hop in back-off: try the one whose back-off ends first rather than none
@@ -168,7 +182,7 @@ export class PeerN32fClients {
       }
       if (init.signal?.aborted) throw new UpstreamError("cancelled", "cancelled by the client");
       this.#spare(pool, peer);
-      const rsp = await this.#send(pc, method, path, init);
+      const rsp = await this.#send(pc, method, path, init, peer, o);
       if (pool.hop.kind === "ri" && isRiFailure(rsp)) {
         pool.backoffUntil = this.#now() + backoffMs;
         this.opts.onHopFailure?.(peer.id, pool.hop, `answered ${rsp.status} without ProblemDetailsMsgForwarding`);
@@ -199,20 +213,37 @@ export class PeerN32fClients {
     return pools;
   }
 
-  /** One request on a pooled client, counted in flight until it settles. */
-  #send(pc: PooledClient, method: string, path: string, init: PeerRequestInit): Promise<H2Response> {
+  /**
+   * One request on a pooled client, counted in flight until it settles. Refused unprocessed (RFC 9113 §8.7: the
+   * peer's REFUSED_STREAM, or its GOAWAY before the request was taken, as when it restarts): sent again once, on a
+   * connection that takes it (the pool replaces one going away). The same N32-f message: the peer never saw it.
+   */
+  #send(
+    pc: PooledClient,
+    method: string,
+    path: string,
+    init: PeerRequestInit,
+    peer: PeerConfig,
+    o: RequestOptions,
+  ): Promise<H2Response> {
     if (init.signal?.aborted) return Promise.reject(new UpstreamError("cancelled", "cancelled by the client"));
     if (pc.gzip && init.compressible && init.body !== undefined && !init.headers?.["content-encoding"]) {
       const z = gzipBody(init.body, this.opts.config().sbi.n32fGzipMinBytes);
       if (z) init = { ...init, body: z, headers: { ...init.headers, "content-encoding": "gzip" } };
     }
     pc.inflight++;
-    const p = pc.client.request(method, path, init);
-    const settled = () => {
-      pc.inflight--;
-    };
-    p.then(settled, settled);
-    return p;
+    const sent = init;
+    return pc.client.request(method, path, init).then(
+      (r) => {
+        pc.inflight--;
+        return r;
+      },
+      (e) => {
+        pc.inflight--;
+        if (o.again || !(e instanceof H2ConnectError && e.failure === "refused") || sent.signal?.aborted) throw e;
+        return this.request(peer, method, path, sent, { ...o, again: true });
+      },
+    );
   }
 
   /** The hot path: an open client of the pool with room (least loaded), without a promise or an allocation. */

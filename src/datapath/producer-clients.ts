@@ -39,11 +39,14 @@ export class ProducerClients {
     target: { scheme: "http" | "https"; host: string; port: number },
     check: AddressCheck,
     r: UpstreamRequest,
+    again = false,
   ): Promise<UpstreamResponse> {
     // an open session to the origin: send at once (no extra promise turn on the hot path)
     const s = this.#sessions.get(`${target.scheme}://${target.host}:${target.port}`);
-    if (s?.takesRequests) return requestOn(s, target.scheme, r);
-    return this.#session(target, check).then((session) => requestOn(session, target.scheme, r));
+    // refused unprocessed (a producer shutting down: GOAWAY, REFUSED_STREAM): sent once more, on a new session
+    const resend = again ? undefined : (x: UpstreamRequest) => this.request(target, check, x, true);
+    if (s?.takesRequests) return requestOn(s, target.scheme, r, resend);
+    return this.#session(target, check).then((session) => requestOn(session, target.scheme, r, resend));
   }
 
   #session(t: { scheme: "http" | "https"; host: string; port: number }, check: AddressCheck): Promise<H2Conn> {

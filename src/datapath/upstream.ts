@@ -75,13 +75,21 @@ export interface UpstreamRequest {
 /**
  * Send one request on a connection (src/transport/h2/conn.ts) and collect the response: within `timeoutMs`, a body
  * of at most `maxBodyBytes` (the stream is reset above it), given up (RST_STREAM CANCEL) when `signal` aborts.
+ * Refused unprocessed (RFC 9113 §8.7: REFUSED_STREAM, or the server's GOAWAY before it took the request, as when a
+ * producer shuts down): handed to `resend` if given (the pool sends it once more, on a connection that takes it).
  */
-export function requestOn(conn: H2Conn, scheme: string, r: UpstreamRequest): Promise<UpstreamResponse> {
+export function requestOn(
+  conn: H2Conn,
+  scheme: string,
+  r: UpstreamRequest,
+  resend?: (r: UpstreamRequest) => Promise<UpstreamResponse>,
+): Promise<UpstreamResponse> {
   const fields = [":method", r.method, ":scheme", scheme, ":authority", r.authority, ":path", r.path];
   for (const [n, v] of r.headers) fields.push(n, v);
   const body = r.body?.length ? asBuffer(r.body) : null;
   return new Promise((resolve, reject) =>
     exchange(conn, fields, body, r, (err, f, rb) => {
+      if (err?.kind === "refused" && resend && !r.signal?.aborted) return void resend(r).then(resolve, reject);
       if (err) return reject(new UpstreamError(FAILURE[err.kind], err.message));
       const headers: Array<[string, string]> = [];
       for (let i = 2; i < f.length; i += 2) headers.push([f[i]!, f[i + 1]!]);

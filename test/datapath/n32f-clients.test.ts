@@ -5,6 +5,7 @@
 // least loaded connection; a spare that cannot be opened does not fail a request and is not retried before the
 // back-off.
 import { afterEach, describe, expect, test } from "bun:test";
+import tls from "node:tls";
 import { Hono } from "hono";
 import type { SeppConfig } from "../../src/config/schema.ts";
 import { PeerN32fClients } from "../../src/datapath/n32f-clients.ts";
@@ -13,6 +14,9 @@ import type { N32Env } from "../../src/transport/h2server.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { admitAnyN32Chain } from "../../src/pki/admission.ts";
 import { startN32Server } from "../../src/transport/h2server.ts";
+import { H2ConnectError } from "../../src/transport/h2client.ts";
+import * as F from "../../src/transport/h2/frames.ts";
+import { attachNodeSocket } from "../../src/transport/h2/node-socket.ts";
 import { startPeerN32Server } from "../support/n32c-sepp.ts";
 
 import { configInput, parseOrThrow, testPki, testTrust } from "../support/pki.ts";
@@ -165,5 +169,52 @@ describe("connections kept per peer (sbi.minN32fConnectionsPerPeer)", () => {
     expect((await post(c, cfg)).status).toBe(200);
     await until(() => attempts === 3);
     expect(attempts).toBe(3);
+  });
+});
+
+describe("a request refused unprocessed (RFC 9113 §8.7)", () => {
+  /** A peer on our HTTP/2 layer whose first `refusing` connections answer each request with RST_STREAM REFUSED_STREAM
+   * and GOAWAY (as a peer does that restarts while requests are on their way); later connections answer 200. */
+  async function refusingPeer(refusing: number) {
+    const pki = await testPki();
+    let connections = 0;
+    const answered: number[] = [];
+    const server = tls.createServer(
+      { key: pki.seppB.keyPem, cert: pki.seppB.certPem, ALPNProtocols: ["h2"] },
+      (sock) => {
+        const n = ++connections;
+        attachNodeSocket(sock, "server", (c, id) => {
+          if (n <= refusing) {
+            c.reset(id, F.REFUSED_STREAM);
+            c.close();
+            return;
+          }
+          answered.push(n);
+          c.respond(id, [":status", "200", "content-type", "application/json"], Buffer.from("{}"));
+        });
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closers.push(() => new Promise((r) => server.close(() => r())));
+    return { port: (server.address() as { port: number }).port, answered, connections: () => connections };
+  }
+
+  test("sent once more, on a new connection: the NF's request succeeds", async () => {
+    const peer = await refusingPeer(1);
+    const cfg = await configFor(peer.port);
+    const c = clientsTo(cfg, { min: 1, max: 4 });
+    expect((await post(c, cfg)).status).toBe(200);
+    expect(peer.answered).toEqual([2]);
+  });
+
+  test("only once: refused again, the request fails as refused", async () => {
+    const peer = await refusingPeer(10);
+    const cfg = await configFor(peer.port);
+    const c = clientsTo(cfg, { min: 1, max: 4 });
+    const e = await post(c, cfg).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(H2ConnectError);
+    expect((e as H2ConnectError).failure).toBe("refused");
+    expect(peer.answered).toEqual([]);
+    expect(peer.connections()).toBe(2);
   });
 });

@@ -1,9 +1,11 @@
 // The pSEPP's connections to producers (src/datapath/producer-clients.ts) against a producer on a real loopback
-// socket (h2c, our HTTP/2 layer in the server role): a connection the producer began to end takes no new request.
+// socket (h2c, our HTTP/2 layer in the server role): a connection the producer began to end takes no new request;
+// a request it refused unprocessed is sent once more.
 import { afterEach, expect, test } from "bun:test";
 import net from "node:net";
 import { ProducerClients } from "../../src/datapath/producer-clients.ts";
-import type { UpstreamRequest } from "../../src/datapath/upstream.ts";
+import { UpstreamError, type UpstreamRequest } from "../../src/datapath/upstream.ts";
+import * as F from "../../src/transport/h2/frames.ts";
 import type { H2Conn } from "../../src/transport/h2/conn.ts";
 import { attachNodeSocket } from "../../src/transport/h2/node-socket.ts";
 
@@ -51,4 +53,41 @@ test("after the producer's GOAWAY (a request still open on it), a new request go
   // the first connection still answers the request it had taken, then ends
   held!();
   expect((await holding).status).toBe(200);
+});
+
+/** A producer whose first `refusing` connections refuse each request unprocessed as they go away (RST_STREAM
+ * REFUSED_STREAM, GOAWAY: a producer shutting down), later ones answer 200 with their number. */
+async function refusingProducer(refusing: number) {
+  let connections = 0;
+  const server = net.createServer((sock) => {
+    const n = ++connections;
+    attachNodeSocket(sock, "server", (conn, id) => {
+      if (n <= refusing) {
+        conn.reset(id, F.REFUSED_STREAM);
+        conn.close();
+      } else conn.respond(id, [":status", "200", "x-conn", `${n}`], null);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanup.push(() => server.close());
+  const clients = new ProducerClients({ connectTimeoutMs: 2000, maxSessions: 8 });
+  cleanup.push(() => clients.close());
+  const target = { scheme: "http" as const, host: "127.0.0.1", port: (server.address() as net.AddressInfo).port };
+  return { clients, target, connections: () => connections };
+}
+const anyAddress = () => ({ ok: true as const });
+
+test("a request refused unprocessed (RFC 9113 §8.7) is sent once more, on a new connection", async () => {
+  const p = await refusingProducer(1);
+  const r = await p.clients.request(p.target, anyAddress, get("/x"));
+  expect(r.status).toBe(200);
+  expect(r.headers).toContainEqual(["x-conn", "2"]);
+});
+
+test("only once: refused again, it fails (504 'not reachable' for the data path)", async () => {
+  const p = await refusingProducer(10);
+  const e = await p.clients.request(p.target, anyAddress, get("/x")).catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(UpstreamError);
+  expect((e as UpstreamError).kind).toBe("reset");
+  expect(p.connections()).toBe(2);
 });

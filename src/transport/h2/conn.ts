@@ -159,6 +159,9 @@ export class H2Conn extends H2Core {
     this._peerMaxStreams = 0; // no new streams on this connection (§6.8); the ones up to `last` may still finish
     const why = `the peer is going away (GOAWAY ${F.errorName(code)}${debug === "" ? "" : `: ${debug}`})`;
     this._goneAway = why;
+    // nothing new on it (a request now fails at once instead of waiting for a stream): it ends with its last stream.
+    // Set before the refused requests are called back: one sent again (a pool's resend) must not come back here
+    this._closing = true;
     if (this.role === "client")
       for (const [id, s] of this._streams.entries())
         if (id > last) {
@@ -169,8 +172,6 @@ export class H2Conn extends H2Core {
           if (s.req) fail(s.req.cb, "refused", why);
         }
     for (const w of this._waiting.splice(0)) fail(w.cb, "refused", why);
-    // nothing new on it (a request now fails at once instead of waiting for a stream): it ends with its last stream
-    this._closing = true;
     this._endIfDone();
   }
 
