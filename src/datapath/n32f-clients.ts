@@ -233,6 +233,7 @@ export class PeerN32fClients {
     }
     pc.inflight++;
     const sent = init;
+    const started = performance.now();
     return pc.client.request(method, path, init).then(
       (r) => {
         pc.inflight--;
@@ -241,7 +242,10 @@ export class PeerN32fClients {
       (e) => {
         pc.inflight--;
         if (o.again || !(e instanceof H2ConnectError && e.failure === "refused") || sent.signal?.aborted) throw e;
-        return this.request(peer, method, path, sent, { ...o, again: true });
+        // within the time the request had (the NF's 3gpp-Sbi-Max-Rsp-Time, or ours), not a second one
+        const left = Math.floor(sent.timeoutMs - (performance.now() - started));
+        if (left < 1) throw e;
+        return this.request(peer, method, path, { ...sent, timeoutMs: left }, { ...o, again: true });
       },
     );
   }

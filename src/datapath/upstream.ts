@@ -87,9 +87,12 @@ export function requestOn(
   const fields = [":method", r.method, ":scheme", scheme, ":authority", r.authority, ":path", r.path];
   for (const [n, v] of r.headers) fields.push(n, v);
   const body = r.body?.length ? asBuffer(r.body) : null;
+  const started = resend ? performance.now() : 0;
   return new Promise((resolve, reject) =>
     exchange(conn, fields, body, r, (err, f, rb) => {
-      if (err?.kind === "refused" && resend && !r.signal?.aborted) return void resend(r).then(resolve, reject);
+      // sent again within the time the request had, not a second one
+      const left = err?.kind === "refused" && resend ? Math.floor(r.timeoutMs - (performance.now() - started)) : 0;
+      if (left >= 1 && !r.signal?.aborted) return void resend!({ ...r, timeoutMs: left }).then(resolve, reject);
       if (err) return reject(new UpstreamError(FAILURE[err.kind], err.message));
       const headers: Array<[string, string]> = [];
       for (let i = 2; i < f.length; i += 2) headers.push([f[i]!, f[i + 1]!]);
