@@ -18,12 +18,12 @@ import {
   type SbiEndpoint,
 } from "../sbi/telescopic-rewrite.ts";
 import { TelescopicError, type TelescopicStore } from "../sbi/telescopic-store.ts";
-import { H2ConnectError, type H2Response } from "../transport/h2client.ts";
+import type { H2Response } from "../transport/h2client.ts";
 import type { Logger } from "../log.ts";
 import { samePlmn } from "../model/plmn.ts";
 import type { DataPathMetrics } from "./deps.ts";
 import { headerOf, problemOut, type OutboundResponse } from "./http.ts";
-import { UpstreamError } from "./upstream.ts";
+import { invalidAnswer, UpstreamError } from "./upstream.ts";
 import { asBuffer } from "../bytes.ts";
 
 const MAX_RSP_TIME = "3gpp-sbi-max-rsp-time";
@@ -204,10 +204,6 @@ export function responseWait(
   return ms < configuredMs ? { ms, byNf: true } : { ms: configuredMs, byNf: false };
 }
 
-/** it answered, but not with a well-formed HTTP/2 message (RFC 9113 §8.1.1): an invalid response (RFC 9110 §15.6.3) */
-const malformedAnswer = (what: string): OutboundResponse =>
-  problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} answered with a malformed HTTP/2 message`));
-
 export function upstreamProblem(e: unknown, what: string, byNf = false): OutboundResponse {
   const timedOut = () =>
     byNf
@@ -217,10 +213,11 @@ export function upstreamProblem(e: unknown, what: string, byNf = false): Outboun
     if (e.kind === "timeout") return timedOut();
     if (e.kind === "cancelled") return problemOut(problem(499, "CANCELLED", "request cancelled"));
     if (e.kind === "too-large") return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} answer too large`));
-    if (e.kind === "malformed") return malformedAnswer(what);
-    return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
   }
-  if (e instanceof H2ConnectError && e.failure === "malformed") return malformedAnswer(what);
+  // it answered, but not with a well-formed HTTP/2 message: 502, as for the producers (upstream.ts)
+  const invalid = invalidAnswer(e, what);
+  if (invalid) return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", invalid));
+  if (e instanceof UpstreamError) return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
   const msg = e instanceof Error ? e.message : String(e);
   if (/timed out/.test(msg)) return timedOut();
   // the N32 client (transport/h2client.ts) resets a response over maxBodyBytes with this message: the peer

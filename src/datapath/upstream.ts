@@ -1,10 +1,10 @@
 // src/datapath/upstream.ts — what every HTTP/2 client of the data path shares (TS 29.500 5.2; N32-PROFILE P8,
-// P11): the failure kinds (UpstreamError: connect, timeout, reset, malformed, too large, cancelled, refused address) with the
-// ProblemDetails each stands for, the request and response shapes, and `requestOn`, one bounded request on an
+// P11): the failure kinds (UpstreamError: connect, timeout, reset, malformed, too large, cancelled, refused
+// address) with the ProblemDetails each stands for, the request and response shapes, and `requestOn`, one bounded request on an
 // HTTP/2 connection (time, response size, cancellation when the NF's stream goes away). The connections themselves
 // are producer-clients.ts (pSEPP → our producers) and n32f-clients.ts (cSEPP → a peer over N32-f, next hops by
 // n32f-hops.ts).
-import type { CancelSignal } from "../transport/h2client.ts";
+import { H2ConnectError, type CancelSignal } from "../transport/h2client.ts";
 import type { H2Conn, H2StreamError } from "../transport/h2/conn.ts";
 import { exchange } from "../transport/h2/exchange.ts";
 import { SeppError } from "../errors.ts";
@@ -50,13 +50,15 @@ export class UpstreamError extends SeppError {
 }
 
 /**
- * The detail for an upstream that answered, but with nothing usable: a malformed message (RFC 9113 §8.1.1) or a body
- * over the size limit. That is 502 (RFC 9110 §15.6.3: an invalid response), not "did not answer" (504). null otherwise.
+ * The detail for an upstream that answered, but with nothing usable: a malformed message (RFC 9113 §8.1.1), from a
+ * producer or a peer SEPP (the N32 client's H2ConnectError), or a producer's answer over the size limit. That is 502
+ * (RFC 9110 §15.6.3: an invalid response), not "did not answer" (504). null otherwise.
  */
 export function invalidAnswer(e: unknown, what: string): string | null {
-  if (!(e instanceof UpstreamError)) return null;
-  if (e.kind === "malformed") return `${what} answered with a malformed HTTP/2 message`;
-  if (e.kind === "too-large") return `${what} answered over the size limit (body or header fields)`;
+  const kind = e instanceof UpstreamError ? e.kind : e instanceof H2ConnectError ? e.failure : undefined;
+  if (kind === "malformed") return `${what} answered with a malformed HTTP/2 message`;
+  if (kind === "too-large" && e instanceof UpstreamError)
+    return `${what} answered over the size limit (body or header fields)`;
   return null;
 }
 
@@ -90,9 +92,11 @@ export function requestOn(
   const started = resend ? performance.now() : 0;
   return new Promise((resolve, reject) =>
     exchange(conn, fields, body, r, (err, f, rb) => {
-      // sent again within the time the request had, not a second one
-      const left = err?.kind === "refused" && resend ? Math.floor(r.timeoutMs - (performance.now() - started)) : 0;
-      if (left >= 1 && !r.signal?.aborted) return void resend!({ ...r, timeoutMs: left }).then(resolve, reject);
+      if (resend && err?.kind === "refused" && !r.signal?.aborted) {
+        // sent again within the time the request had, not a second one
+        const left = Math.floor(r.timeoutMs - (performance.now() - started));
+        if (left >= 1) return void resend({ ...r, timeoutMs: left }).then(resolve, reject);
+      }
       if (err) return reject(new UpstreamError(FAILURE[err.kind], err.message));
       const headers: Array<[string, string]> = [];
       for (let i = 2; i < f.length; i += 2) headers.push([f[i]!, f[i + 1]!]);

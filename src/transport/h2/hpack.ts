@@ -204,7 +204,7 @@ export class HpackDecoder {
     let fieldsSeen = false;
     let listSize = 0;
     while (this.#pos < end) {
-      if (listSize > this.maxList && out !== LIST_TOO_LARGE) out = LIST_TOO_LARGE;
+      if (listSize > this.maxList) out = LIST_TOO_LARGE;
       const c = block[this.#pos]!;
       if (c & 128) {
         const e = this.#at(this.#int(7));
