@@ -59,6 +59,8 @@ interface Tally {
   statuses: Map<number, number>;
   /** inputs that got no HTTP answer and are no finding, by error code (client refusals, stream resets) */
   unsent: Map<string, number>;
+  /** the gateway answers by status, cause and the start of their detail (each kind's first inputs are saved) */
+  gatewayWhy: Map<string, number>;
 }
 const emptyTally = (): Tally => ({
   inputs: 0,
@@ -69,6 +71,7 @@ const emptyTally = (): Tally => ({
   nonProblem: 0,
   statuses: new Map(),
   unsent: new Map(),
+  gatewayWhy: new Map(),
 });
 const total = emptyTally();
 let findings = 0;
@@ -141,8 +144,14 @@ async function campaign<T>(
         t.statuses.set(r.status, (t.statuses.get(r.status) ?? 0) + 1);
         const problem = isProblem(r, (x as { method?: string }).method === "HEAD");
         if (r.status >= 500) {
-          if (gatewayOk && r.status >= 502 && r.status <= 504 && problem) t.gateway++;
-          else {
+          if (gatewayOk && r.status >= 502 && r.status <= 504 && problem) {
+            t.gateway++;
+            const p = r.json() as { cause?: string; detail?: string };
+            const why = `${r.status} ${p.cause ?? "-"}: ${String(p.detail ?? "").slice(0, 60)}`;
+            const seen = t.gatewayWhy.get(why) ?? 0;
+            t.gatewayWhy.set(why, seen + 1);
+            if (seen < 3) save(listener, base + i, "gateway", describe(x), { status: r.status, body: p });
+          } else {
             t.f5xx++;
             save(listener, base + i, "5xx", describe(x), { status: r.status, body: r.body.toString().slice(0, 2000) });
           }
@@ -173,6 +182,7 @@ async function campaign<T>(
       `${unsent ? ` (no answer: ${unsent})` : ""}; ` +
       `RSS ${procs.map((p, k) => `${p.side.name} ${mib(rss0[k]!)} → ${mib(rss1[k]!)} (max ${mib(rssMax[k]!)})`).join(", ")}`,
   );
+  for (const [why, n] of [...t.gatewayWhy].sort((a, b) => b[1] - a[1])) console.log(`  gateway ${n}× ${why}`);
   for (const k of ["inputs", "crashes", "hangs", "f5xx", "gateway", "nonProblem"] as const) total[k] += t[k];
 }
 

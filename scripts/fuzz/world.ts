@@ -4,6 +4,7 @@ import { startNf, type TestNf } from "../../test/support/nf.ts";
 import { startInProcessSepp } from "../../test/support/inproc-sepp.ts";
 import { THIRD, type ThirdSepp, writeThirdSepp } from "../../test/support/third-sepp.ts";
 import { startTwoSepps } from "../../test/support/two-sepps.ts";
+import { shippedEnvironment } from "../lib/unit-env.ts";
 import { HOME, HOME_UDM, waitForState, type SeppProcess } from "../lib/pair.ts";
 
 export const SUPI = "imsi-262010000000001";
@@ -35,6 +36,8 @@ export async function startWorld(): Promise<World> {
   let third: ThirdSepp | undefined;
   const w = await startTwoSepps({
     name: "fuzz-campaign",
+    // the gateway's memory policy (packaging/sepp.service), so that the RSS the campaign reports is the product's
+    env: shippedEnvironment(),
     capabilities: ["PRINS"],
     homeNfs: { [HOME_UDM]: udm },
     edit: (_side, c) => {
