@@ -19,7 +19,7 @@ import { samePlmn } from "../model/plmn.ts";
 import { egressOf, reportN32fError, type DataPathMetrics, type HandlerDeps } from "./deps.ts";
 import { endToEnd, headerOf, headersOf, type OutboundResponse } from "./http.ts";
 import { mismatchForwarding, originAtReceiver, tokenConsumerPlmn } from "./plmn-checks.ts";
-import { invalidAnswer, UpstreamError } from "./upstream.ts";
+import { fieldsOverUpstreamLimit, invalidAnswer, UpstreamError } from "./upstream.ts";
 
 /** The header that names the target in TLS mode; never sent on to a producer. */
 export const DROP_TARGET_API_ROOT: ReadonlySet<string> = new Set(["3gpp-sbi-target-apiroot"]);
@@ -173,6 +173,8 @@ export class ProducerDelivery {
         return { response: { status: 499, headers: [] }, outcome: "cancelled" };
       const invalid = invalidAnswer(e, "the target NF");
       if (invalid) return answer(problemMessage(502, "UNSPECIFIED_NF_FAILURE", invalid), "producer-invalid-answer");
+      const over = fieldsOverUpstreamLimit(e, "the target NF");
+      if (over) return answer(problemMessage(431, "MANDATORY_IE_INCORRECT", over), "refused");
       this.d.log.every(`producer-${peer.id}`, 5000, "warn", "producer not reachable", {
         peer: peer.id,
         error: (e as Error).message,

@@ -23,7 +23,7 @@ import type { Logger } from "../log.ts";
 import { samePlmn } from "../model/plmn.ts";
 import type { DataPathMetrics } from "./deps.ts";
 import { headerOf, problemOut, type OutboundResponse } from "./http.ts";
-import { invalidAnswer, UpstreamError } from "./upstream.ts";
+import { fieldsOverUpstreamLimit, invalidAnswer, UpstreamError } from "./upstream.ts";
 import { asBuffer } from "../bytes.ts";
 
 const MAX_RSP_TIME = "3gpp-sbi-max-rsp-time";
@@ -217,6 +217,8 @@ export function upstreamProblem(e: unknown, what: string, byNf = false): Outboun
   // it answered, but not with a well-formed HTTP/2 message: 502, as for the producers (upstream.ts)
   const invalid = invalidAnswer(e, what);
   if (invalid) return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", invalid));
+  const over = fieldsOverUpstreamLimit(e, `the ${what}`);
+  if (over) return problemOut(problem(431, "MANDATORY_IE_INCORRECT", over));
   if (e instanceof UpstreamError) return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
   const msg = e instanceof Error ? e.message : String(e);
   if (/timed out/.test(msg)) return timedOut();

@@ -26,7 +26,7 @@ import {
 } from "./http.ts";
 import { admissionRefused, peerOfConnection } from "./n32f-sender.ts";
 import { MAX_CACHED, originAtReceiver } from "./plmn-checks.ts";
-import { invalidAnswer, UpstreamError } from "./upstream.ts";
+import { fieldsOverUpstreamLimit, invalidAnswer, UpstreamError } from "./upstream.ts";
 
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
 
@@ -154,6 +154,11 @@ export class TlsRelay {
           if (invalid) {
             outcome = "producer-invalid-answer";
             return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", invalid));
+          }
+          const over = fieldsOverUpstreamLimit(e, "the target NF");
+          if (over) {
+            outcome = "refused";
+            return problemOut(problem(431, "MANDATORY_IE_INCORRECT", over));
           }
           outcome = "producer-unreachable";
           return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", "the target NF did not answer"));

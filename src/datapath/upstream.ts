@@ -24,7 +24,9 @@ export type UpstreamFailure =
   | "malformed"
   | "too-large"
   | "cancelled"
-  | "refused-address";
+  | "refused-address"
+  /** not sent: its header fields are over the upstream's SETTINGS_MAX_HEADER_LIST_SIZE */
+  | "fields-too-large";
 
 /** How each failure answers when nothing more specific is known (the data path words its own details). */
 const UPSTREAM_PROBLEM: Record<UpstreamFailure, [status: number, cause: string]> = {
@@ -36,6 +38,9 @@ const UPSTREAM_PROBLEM: Record<UpstreamFailure, [status: number, cause: string]>
   "too-large": [502, "UNSPECIFIED_NF_FAILURE"],
   cancelled: [499, "CANCELLED"],
   "refused-address": [403, "TARGET_NOT_ALLOWED"],
+  // the NF's request, as it would leave, is more than the next hop takes: what our own SBI listener answers to a
+  // header list over its limit (requests.ts), not a failure of the upstream
+  "fields-too-large": [431, "MANDATORY_IE_INCORRECT"],
 };
 
 /** `code` is UPSTREAM_<KIND> (UPSTREAM_TOO_LARGE, …). */
@@ -60,6 +65,17 @@ export function invalidAnswer(e: unknown, what: string): string | null {
   if (kind === "too-large" && e instanceof UpstreamError)
     return `${what} answered over the size limit (body or header fields)`;
   return null;
+}
+
+/**
+ * The detail for a request not sent because its header fields are over what the next hop announced it takes
+ * (SETTINGS_MAX_HEADER_LIST_SIZE), from a producer's connection or a peer SEPP's (the N32 client's H2ConnectError):
+ * 431, as our own listener answers such a request. null otherwise.
+ */
+export function fieldsOverUpstreamLimit(e: unknown, what: string): string | null {
+  const kind = e instanceof UpstreamError ? e.kind : e instanceof H2ConnectError ? e.failure : undefined;
+  if (kind !== "fields-too-large") return null;
+  return `request header fields over what ${what} takes: ${(e as Error).message}`;
 }
 
 export interface UpstreamRequest {
@@ -115,4 +131,5 @@ const FAILURE: Record<H2StreamError["kind"], UpstreamFailure> = {
   cancelled: "cancelled",
   timeout: "timeout",
   "too-large": "too-large",
+  "fields-too-large": "fields-too-large",
 };

@@ -68,6 +68,7 @@ function failureText(kind: H2Failure, message: string, method: string, path: str
   if (kind === "timeout") return `${method} ${path} timed out`;
   if (kind === "cancelled") return "cancelled by the client";
   if (kind === "too-large") return "response body over the limit";
+  if (kind === "fields-too-large") return message;
   return `${method} ${path} failed: ${message}`;
 }
 

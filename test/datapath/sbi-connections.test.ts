@@ -40,10 +40,16 @@ async function start(limits: SbiConnLimits = {}): Promise<SbiServer> {
     port: 0,
     limits: { maxBodyBytes: 65536, maxHeaders: 64, timeoutMs: 3000, maxConcurrentStreams: 256, ...limits },
     // the cSEPP's place: counts what would be forwarded, answers after a short delay like a remote producer
-    handle: async (_req: InboundRequest): Promise<OutboundResponse> => {
+    handle: async (req: InboundRequest): Promise<OutboundResponse> => {
       handled++;
       await Bun.sleep(5);
-      return { status: 200, headers: [["content-type", "application/json"]], body: new TextEncoder().encode("{}") };
+      // an upstream's answer with 8 KB of header fields
+      const big: Array<[string, string]> = req.path.endsWith("/big") ? [["x-big", "b".repeat(8000)]] : [];
+      return {
+        status: 200,
+        headers: [["content-type", "application/json"], ...big],
+        body: new TextEncoder().encode("{}"),
+      };
     },
     log: memoryLogger(),
   });
@@ -318,6 +324,32 @@ describe("request bounds", () => {
     expect(Object.fromEntries(statuses)).toEqual({ 1: "431", 3: "200" });
     expect(findGoaway(c.received())).toBeNull();
     expect(handled).toBe(1);
+  });
+
+  test("an answer over the client's SETTINGS_MAX_HEADER_LIST_SIZE: 502 in its place; the client's connection goes on", async () => {
+    const s = await start();
+    // a node:http2 client announcing 4 KB resets a stream whose answer's field section is over it: no answer at all
+    const c = http2.connect(`http://127.0.0.1:${s.port}`, { settings: { maxHeaderListSize: 4096 } });
+    c.on("error", () => {});
+    const get = (path: string) =>
+      new Promise<string>((resolve) => {
+        const st = c.request({ ":path": path, ":authority": "udm.example.org" });
+        let text = "";
+        let status = "";
+        st.on("response", (h) => (status = String(h[":status"])));
+        st.on("data", (d: Buffer) => (text += d));
+        st.on("end", () => resolve(`${status} ${JSON.parse(text || "{}").cause ?? ""}`));
+        st.on("error", (e) => resolve(`error ${(e as { code?: string }).code}`));
+        st.end();
+      });
+    try {
+      // one slow request besides: it must not be lost with the big answer
+      const [big, other] = await Promise.all([get("/nudm-sdm/v2/x/big"), get("/nudm-sdm/v2/y")]);
+      expect({ big, other }).toEqual({ big: "502 UNSPECIFIED_NF_FAILURE", other: "200 " });
+      expect(await get("/nudm-sdm/v2/z")).toBe("200 ");
+    } finally {
+      c.close();
+    }
   });
 
   test("more header fields than maxHeaders: 431; a malformed request is reset, never handed on", async () => {

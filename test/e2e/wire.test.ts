@@ -169,7 +169,13 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
 
   beforeAll(async () => {
     const answer = amDataAnswer(SUPI, AM_DATA);
-    udm = await startNf((r) => (r.path.includes("slow=1") ? { ...answer(r), delayMs: 4000 } : answer(r)));
+    udm = await startNf((r) =>
+      r.path.includes("slow=1")
+        ? { ...answer(r), delayMs: 4000 }
+        : r.path.includes("slow=2")
+          ? { ...answer(r), delayMs: 300 }
+          : answer(r),
+    );
     ausf = await startEchoAusf();
     canary = createServer((s) => {
       canaryConnections++;
@@ -507,6 +513,25 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
     test("the canary producer never saw a connection", () => {
       expect(canaryConnections).toBe(0);
     });
+  });
+
+  test("a header list the producer does not take (over its SETTINGS_MAX_HEADER_LIST_SIZE once the home SEPP sends it): 431, not sent; the producer's connection and its other request go on", async () => {
+    const before = udm.received.length;
+    const path = `/nudm-sdm/v2/${SUPI}/am-data`;
+    // a request in flight on the home SEPP's connection to the UDM (a node:http2 server, 65 535 octets announced; over
+    // it, it resets the stream ENHANCE_YOUR_CALM, or ends the whole connection COMPRESSION_ERROR as it did for a
+    // node:http2 client): the NF got 504 "did not answer"
+    const other = amf.request("GET", `${HOME_UDM}:${udm.port}`, `${path}?slow=2`);
+    await waitFor("the UDM got the other request", () => udm.received.length > before);
+    // 65 500 octets of fields from the NF (RFC 9113 §6.5.2: name + value + 32 each): under both SEPPs' 65 536, over
+    // the UDM's 65 535 with what the home SEPP sends besides
+    const pseudo = [":method", "GET", ":path", path, ":authority", `${HOME_UDM}:${udm.port}`, ":scheme", "http"];
+    const used = pseudo.reduce((n, f, i) => n + f.length + (i % 2 ? 32 : 0), 0) + "x-big".length + 32;
+    const big = await amf.request("GET", `${HOME_UDM}:${udm.port}`, path, { "x-big": "b".repeat(65_500 - used) });
+    expect(`${big.status} ${big.json().cause}`).toBe("431 MANDATORY_IE_INCORRECT");
+    expect(big.json().detail).toContain("SETTINGS_MAX_HEADER_LIST_SIZE 65535");
+    expect((await other).status).toBe(200);
+    expect(udm.received.length).toBe(before + 1);
   });
 
   describe("peer down, slow producer, client cancelling: no leak", () => {

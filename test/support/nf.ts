@@ -47,7 +47,9 @@ export const amDataAnswer =
 export const startAmDataUdm = (supi: string, amData: unknown): Promise<TestNf> => startNf(amDataAnswer(supi, amData));
 
 export function startNf(handler: (r: ReceivedRequest) => NfAnswer | Promise<NfAnswer>): Promise<TestNf> {
-  const server = http2.createServer({ maxHeaderListPairs: 512 }); // more than a SEPP forwards (N32_LIMITS.maxHeaders);
+  // 512 pairs: more than a SEPP forwards (N32_LIMITS.maxHeaders). The header list limit it enforces anyway (65 535),
+  // announced as Node's servers do (Bun's node:http2 sends an empty SETTINGS unless told)
+  const server = http2.createServer({ maxHeaderListPairs: 512, settings: { maxHeaderListSize: 65535 } });
   const received: ReceivedRequest[] = [];
   let open = 0;
   const sessions = new Set<http2.ServerHttp2Session>();

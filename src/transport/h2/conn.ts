@@ -8,7 +8,7 @@
 // again, the peer's stream limit, body caps, cancellation. The socket is the caller's: node-socket.ts joins
 // a node:net/node:tls socket (whose TLS checks stay as they are), a Bun socket fits as it is.
 import * as F from "./frames.ts";
-import { H2Core } from "./core.ts";
+import { fieldSectionSize, H2Core } from "./core.ts";
 import { declaredLength, malformedRequest, malformedResponse, malformedTrailers } from "./fields.ts";
 import { LIST_TOO_LARGE } from "./hpack.ts";
 import { type H2Socket, schedule } from "./out.ts";
@@ -31,6 +31,11 @@ export type OnRequest = (c: H2Conn, stream: number, fields: string[], body: Buff
 
 /** requests queued on one connection while the peer's SETTINGS_MAX_CONCURRENT_STREAMS are in use */
 const MAX_WAITING = 4096;
+/**
+ * The largest field section a request sends before the peer's first SETTINGS, whose SETTINGS_MAX_HEADER_LIST_SIZE
+ * is unknown until then: under the smallest limit servers announce in practice; a larger one waits for them.
+ */
+const EARLY_FIELDS = 16384;
 /** informational (1xx) responses to one request at most (§10.5: each is work for us; a request needs one or two) */
 const MAX_INFORMATIONAL = 8;
 
@@ -87,7 +92,16 @@ export class H2Conn extends H2Core {
   request(fields: string[], body: OutBody | null, cb: OnResponse, maxBody = this.limits.maxBody, tries = 0) {
     if (this.closed || this._closing)
       return this._goneAway ? fail(cb, "refused", this._goneAway) : fail(cb, "closed", "connection closed");
-    if (this._streams.size >= this._peerMaxStreams) {
+    const size = fieldSectionSize(fields);
+    if (size > this._peerMaxHeaderList)
+      return fail(
+        cb,
+        "fields-too-large",
+        `header fields of ${size} octets, over the peer's SETTINGS_MAX_HEADER_LIST_SIZE ${this._peerMaxHeaderList}`,
+      );
+    // a large field section waits for the peer's first SETTINGS (its limit is unknown until then; a small one
+    // leaves at once, as any request on a new connection does)
+    if (this._streams.size >= this._peerMaxStreams || (size > EARLY_FIELDS && !this._peerSettingsSeen)) {
       // bounded: the callers bound their requests in flight per peer; this is the last line
       if (this._waiting.length >= MAX_WAITING) return fail(cb, "refused", "too many requests waiting for a stream");
       this._waiting.push({ fields, body, cb, maxBody, tries });
@@ -124,6 +138,7 @@ export class H2Conn extends H2Core {
   }
 
   protected _drainWaiting(): void {
+    if (!this._peerSettingsSeen) return; // what waits before them is sent once they arrive (_onSettings)
     while (this._waiting.length && this._streams.size < this._peerMaxStreams && !this.closed) {
       const w = this._waiting.shift()!;
       this.request(w.fields, w.body, w.cb, w.maxBody, w.tries);

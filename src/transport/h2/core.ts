@@ -18,6 +18,13 @@ const MAX_BLOCK_FRAMES = 64;
 const MAX_CONTROL = 1000;
 const CONTROL_WINDOW_MS = 10_000;
 
+/** A field section's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (§6.5.2): name and value octets + 32 each. */
+export function fieldSectionSize(fields: readonly string[]): number {
+  let n = 16 * fields.length; // fields are [name, value, …]: 32 a field
+  for (let i = 0; i < fields.length; i++) n += fields[i]!.length; // latin1: a char an octet (hpack.ts)
+  return n;
+}
+
 export abstract class H2Core implements FrameSink {
   protected readonly _streams = new IdTable<Stream>();
   protected readonly _dec: HpackDecoder;
@@ -36,6 +43,8 @@ export abstract class H2Core implements FrameSink {
   /** until the peer's first SETTINGS: 100, the least §6.5.2 recommends a peer to allow */
   protected _peerMaxStreams = 100;
   protected _peerSettingsSeen = false;
+  /** the peer's SETTINGS_MAX_HEADER_LIST_SIZE (§6.5.2: none announced, no limit) */
+  protected _peerMaxHeaderList = Number.POSITIVE_INFINITY;
   protected _recvUnacked = 0;
   protected _lastPeerStream = 0;
   protected _nextId = 1;
@@ -103,6 +112,21 @@ export abstract class H2Core implements FrameSink {
   /** streams open now (requests in flight) */
   get streams(): number {
     return this._streams.size;
+  }
+
+  /**
+   * The size of a field section (§6.5.2: each field's name and value octets plus 32) when it is over the peer's
+   * SETTINGS_MAX_HEADER_LIST_SIZE, else 0. Advisory in HTTP/2, but a peer over whose limit we send may end the whole
+   * connection (a node:http2 server answers GOAWAY COMPRESSION_ERROR), failing every other request on it (§10.5.1).
+   */
+  fieldsOverPeerLimit(fields: readonly string[]): number {
+    const n = fieldSectionSize(fields);
+    return n > this._peerMaxHeaderList ? n : 0;
+  }
+
+  /** the peer's SETTINGS_MAX_HEADER_LIST_SIZE (Infinity: none announced) */
+  get peerMaxHeaderList(): number {
+    return this._peerMaxHeaderList;
   }
 
   // ---- output ----
@@ -273,6 +297,7 @@ export abstract class H2Core implements FrameSink {
       else if (k === F.SETTINGS_ENABLE_PUSH && (v > 1 || (v === 1 && this.role === "client")))
         this.goaway(F.PROTOCOL_ERROR);
       else if (k === F.SETTINGS_MAX_CONCURRENT_STREAMS) this._peerMaxStreams = v;
+      else if (k === F.SETTINGS_MAX_HEADER_LIST_SIZE) this._peerMaxHeaderList = v;
       else if (k === F.SETTINGS_INITIAL_WINDOW_SIZE) {
         if (v > F.MAX_WINDOW) return this.goaway(F.FLOW_CONTROL_ERROR);
         const delta = v - this._peerStreamWindow;

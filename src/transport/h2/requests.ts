@@ -77,7 +77,23 @@ export function serveRequests(
   };
   const answer = (id: number, r: WholeResponse) => {
     forget(id);
-    c.respond(id, responseFields(r), outBodyOf(r.body)); // text: written into the connection's buffer as UTF-8
+    const fields = responseFields(r);
+    // an answer over what the client announced it takes (an upstream's header fields): the client would reset the
+    // stream or end the connection (§10.5.1), so it gets a ProblemDetails in its place
+    const over = c.fieldsOverPeerLimit(fields);
+    if (over) {
+      const p = problem(
+        502,
+        "UNSPECIFIED_NF_FAILURE",
+        `answer header fields of ${over} octets, over this client's SETTINGS_MAX_HEADER_LIST_SIZE ${c.peerMaxHeaderList}`,
+      );
+      return c.respond(
+        id,
+        responseFields({ status: 502, headers: [["content-type", PROBLEM_JSON]], body: "" }),
+        outBodyOf(JSON.stringify(p)),
+      );
+    }
+    c.respond(id, fields, outBodyOf(r.body)); // text: written into the connection's buffer as UTF-8
   };
   const refuse = (id: number, status: number, cause: string, detail: string) =>
     answer(id, {

@@ -40,7 +40,16 @@ export const DEFAULT_H2_LIMITS: H2Limits = {
 };
 
 /** Why a request got no response (client role). */
-export type H2Failure = "closed" | "reset" | "refused" | "too-large" | "malformed" | "cancelled" | "timeout";
+export type H2Failure =
+  | "closed"
+  | "reset"
+  | "refused"
+  | "too-large"
+  | "malformed"
+  | "cancelled"
+  | "timeout"
+  /** the request's header fields are over the peer's SETTINGS_MAX_HEADER_LIST_SIZE: not sent */
+  | "fields-too-large";
 
 export class H2StreamError extends Error {
   override name = "H2StreamError";

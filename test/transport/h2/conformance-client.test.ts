@@ -94,13 +94,13 @@ const said = (k: Call) => (k.err ? k.err.kind : `ok ${k.fields[1]}${k.body ? ` $
 /** each request of the case: "-" (no callback), its failure's kind, or "ok <status> <body>" */
 const summary = (r: Run) => `${r.calls.slice(0, r.n).map((k) => (k.length ? k.map(said).join("+") : "-"))}`;
 
-type Open = { method?: string; body?: string | Buffer; maxBody?: number };
+type Open = { method?: string; body?: string | Buffer; maxBody?: number; more?: string[] };
 function send(r: Run, o: Open = {}): number {
   const calls: Call[] = [];
   const cb: OnResponse = (err, fields, body) => calls.push({ err, fields, body });
   r.calls.push(calls);
   r.cbs.push(cb);
-  const fields = [":method", o.method ?? "GET", ":scheme", "https", ":authority", "x", ":path", "/"];
+  const fields = [":method", o.method ?? "GET", ":scheme", "https", ":authority", "x", ":path", "/", ...(o.more ?? [])];
   r.conn.request(fields, o.body ?? null, cb, o.maxBody);
   flushAll();
   return r.calls.length - 1;
@@ -309,7 +309,35 @@ test("6.5 SETTINGS, 5.1.2 the server's stream limit", () =>
     ),
     k("5.1.2 after a malformed response", [ONE, GET, GET, hdrs(1, st("2x0")), hdrs(3)], mal(), got("malformed,ok 200")),
     k("5.1.2 after too-large", [ONE, CAP4, GET, head(1), data(1, "12345"), hdrs(3)], [], got("too-large,ok 200")),
+    // 6.5.2, 10.5.1: a request over the server's MAX_HEADER_LIST_SIZE is not sent (a node:http2 server ends the whole
+    // connection on one); at the limit it is. The GET fields count 167 octets, x-big 37 + its value
+    k("6.5.2 MAX_HEADER_LIST_SIZE 300, a request of 301", [settings(6, 300), LONG(97)], [], (r) =>
+      `${summary(r)}|${sent(r)}` === "fields-too-large|1" ? null : `callbacks [${summary(r)}], HEADERS on ${sent(r)}`,
+    ),
+    k("6.5.2 MAX_HEADER_LIST_SIZE 300, a request of 300", [settings(6, 300), LONG(96), hdrs(1)], ok(0)),
+    // until the server's first SETTINGS its limit is unknown: a field section over 16 KB waits for them, then goes
+    // or fails by them; a small one leaves at once
+    ...[
+      [settings(), hdrs(1), hdrs(3)],
+      [settings(6, 20000), hdrs(1)],
+    ].map((then, i) =>
+      k(
+        `6.5.2 before the server's SETTINGS, a request of 20 KB (${i ? "then 20 000" : "then none"})`,
+        [GET, LONG(20000), snap((r) => `${sent(r)}`), ...then],
+        [],
+        {
+          raw: true,
+          check: (r) => {
+            const want = i ? "1|ok 200,fields-too-large" : "1|ok 200,ok 200";
+            return `${r.snaps[0]}|${summary(r)}` === want
+              ? null
+              : `sent ${r.snaps[0]} before SETTINGS; callbacks [${summary(r)}], not ${want}`;
+          },
+        },
+      ),
+    ),
   ]));
+const LONG = (n: number) => open({ more: ["x-big", "b".repeat(n)] });
 
 /** the connection ended (after a GOAWAY, with its last stream) */
 const ended = (r: Run) => (r.conn.closed && r.ended ? null : "the connection did not end");
