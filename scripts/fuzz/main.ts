@@ -137,7 +137,9 @@ async function campaign<T>(
             // an answer, not a finding; counted as status 0
             t.statuses.set(0, (t.statuses.get(0) ?? 0) + 1);
             const code = (e as { code?: string }).code ?? String(e).slice(0, 60);
-            t.unsent.set(code, (t.unsent.get(code) ?? 0) + 1);
+            const seen = t.unsent.get(code) ?? 0;
+            t.unsent.set(code, seen + 1);
+            if (seen < 3) save(listener, base + i, `unsent-${code}`, describe(x), String(e));
           }
           continue;
         }

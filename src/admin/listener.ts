@@ -8,6 +8,7 @@
 import { createAdaptorServer } from "@hono/node-server";
 import type { Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../log.ts";
 import { problem, PROBLEM_JSON } from "../problem.ts";
@@ -23,7 +24,19 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 export const UPLOAD_TIMEOUT_MS = 15 * 60_000;
 const isUpload = (method: string | undefined, url: string | undefined) =>
   method === "POST" && (url === "/v1/system/update" || url?.startsWith("/v1/system/update?") === true);
-const MAX_CONNECTIONS = 64;
+/**
+ * Connections the listener holds at once; one more is closed at accept (and logged). Bun counts a connection until its
+ * `close` event runs, which under a flood of short connections comes well after the socket closed: 8 clients each
+ * opening a connection per request (4 000–6 000 a second) were counted as up to 76, 32 as 197 (ninth session), and
+ * at 64 some of their requests were reset.
+ */
+export const MAX_ADMIN_CONNECTIONS = 256;
+/**
+ * Connections one source address may hold: one host that opens connections and sends nothing (each is cut only by
+ * the head timeout) cannot take the slots of the operator's (the listener on a management network). Half the total:
+ * counted from accept to the `close` event, which lags as the total's count does.
+ */
+export const MAX_ADMIN_CONNECTIONS_PER_SOURCE = 128;
 
 export interface AdminListenerOptions {
   host: string;
@@ -35,6 +48,9 @@ export interface AdminListenerOptions {
   /** bounds in ms (tests shorten them): a whole request, and a bundle upload */
   requestTimeoutMs?: number;
   uploadTimeoutMs?: number;
+  /** MAX_ADMIN_CONNECTIONS and MAX_ADMIN_CONNECTIONS_PER_SOURCE unless given (tests) */
+  maxConnections?: number;
+  maxConnectionsPerSource?: number;
 }
 
 export interface AdminListener {
@@ -76,7 +92,43 @@ export async function startAdminListener(o: AdminListenerOptions): Promise<Admin
     const t = setTimeout(() => req.socket.destroy(), o.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
     res.once("close", () => clearTimeout(t));
   });
-  server.maxConnections = MAX_CONNECTIONS;
+  const maxConnections = o.maxConnections ?? MAX_ADMIN_CONNECTIONS;
+  const maxPerSource = o.maxConnectionsPerSource ?? MAX_ADMIN_CONNECTIONS_PER_SOURCE;
+  server.maxConnections = maxConnections;
+  // no silent refusal: one line per 10 s and bound, with the count so far
+  const refusedSoFar = { total: 0, source: 0 };
+  const refused = (bound: "total" | "source", fields: Record<string, string | number>) => {
+    refusedSoFar[bound]++;
+    o.log.every(
+      `admin-connections-${bound}`,
+      10_000,
+      "warn",
+      "admin connection refused: the listener's bound reached",
+      {
+        bound: bound === "total" ? "maxConnections" : "maxConnectionsPerSource",
+        ...fields,
+        refusedSoFar: refusedSoFar[bound],
+      },
+    );
+  };
+  server.on("drop", () => refused("total", { maxConnections }));
+  // per source address, counted from accept (the raw TCP socket, before TLS) to close; at most one entry per connection
+  const perSource = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const source = socket.remoteAddress ?? "unknown";
+    const n = perSource.get(source) ?? 0;
+    if (n >= maxPerSource) {
+      refused("source", { source, maxConnectionsPerSource: maxPerSource });
+      socket.destroy();
+      return;
+    }
+    perSource.set(source, n + 1);
+    socket.once("close", () => {
+      const left = (perSource.get(source) ?? 1) - 1;
+      if (left > 0) perSource.set(source, left);
+      else perSource.delete(source);
+    });
+  });
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();
     const answer =

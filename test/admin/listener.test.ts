@@ -3,6 +3,7 @@
 // Real sockets and real TLS on loopback; 127.0.0.2 plays a second source address.
 import { afterAll, describe, expect, test } from "bun:test";
 import { request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import defaultConfig from "../../config/default.json" with { type: "json" };
@@ -11,7 +12,7 @@ import { type AdminListener, MAX_ADMIN_HEADER_BYTES, startAdminListener } from "
 import { isLoopbackHost } from "../../src/config/schema/listeners.ts";
 import { parseConfig } from "../../src/config/schema.ts";
 import { ConfigStore } from "../../src/config/store.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger, memoryLogger } from "../../src/log.ts";
 import { Registry } from "../../src/metrics.ts";
 import { createRootCa, issueSeppCert } from "../../src/pki/devpki.ts";
 import { freshDirs } from "../support/tmp-dirs.ts";
@@ -141,6 +142,72 @@ describe("admin errors and brute-force protection", () => {
     expect(JSON.parse(limited.body)).toMatchObject({ status: 429, cause: "TOO_MANY_REQUESTS" });
     const other = await call(l.port, { headers: { authorization: `Bearer ${TOKEN}` }, from: "127.0.0.1" });
     expect(other.status).toBe(200);
+  });
+});
+
+describe("connection bounds", () => {
+  /** `n` connections from `from` that begin a request head and never finish it; resolves once they are connected */
+  const hold = (port: number, n: number, from: string) =>
+    Promise.all(
+      Array.from({ length: n }, () => {
+        const s = connect({ port, host: "127.0.0.1", localAddress: from }, () =>
+          s.write("GET /v1/status HTTP/1.1\r\n"),
+        );
+        s.on("error", () => {});
+        return new Promise<Socket>((r) => s.once("connect", () => r(s)));
+      }),
+    );
+  const refusals = (mem: { lines: Array<Record<string, unknown>> }) =>
+    mem.lines.filter((x) => x.msg === "admin connection refused: the listener's bound reached");
+  /** a request from `from`: its status, or the error code when the connection was refused (retried while held ones
+   *  are still being counted: the runtime sees a new connection some time after its accept) */
+  const statusFrom = async (port: number, from: string, want: number | string) => {
+    let got: number | string = "";
+    for (let i = 0; i < 60 && got !== want; i++) {
+      got = await call(port, { from }).then(
+        (a) => a.status,
+        (e: NodeJS.ErrnoException) => e.code ?? String(e),
+      );
+      if (got !== want) await Bun.sleep(100);
+    }
+    return got;
+  };
+
+  test("over the total bound a connection is closed at accept and logged; once one closes, a request is answered", async () => {
+    const mem = memoryLogger("info");
+    const l = await startAdminListener({
+      host: "127.0.0.1",
+      port: 0,
+      fetch: () => new Response("ok"),
+      log: mem,
+      maxConnections: 4,
+      maxConnectionsPerSource: 100,
+    });
+    listeners.push(l);
+    const held = await hold(l.port, 4, "127.0.0.2");
+    expect(await statusFrom(l.port, "127.0.0.1", "ECONNRESET")).toBe("ECONNRESET");
+    expect(refusals(mem)[0]).toMatchObject({ level: "warn", bound: "maxConnections", maxConnections: 4 });
+    for (const s of held) s.destroy();
+    expect(await statusFrom(l.port, "127.0.0.1", 200)).toBe(200);
+  });
+
+  test("one source holding connections it never uses does not take the slots of another source", async () => {
+    const mem = memoryLogger("info");
+    const l = await startAdminListener({
+      host: "127.0.0.1",
+      port: 0,
+      fetch: () => new Response("ok"),
+      log: mem,
+      maxConnections: 16,
+      maxConnectionsPerSource: 4,
+    });
+    listeners.push(l);
+    const held = await hold(l.port, 20, "127.0.0.2");
+    expect(await statusFrom(l.port, "127.0.0.2", "ECONNRESET")).toBe("ECONNRESET");
+    expect(refusals(mem)[0]).toMatchObject({ bound: "maxConnectionsPerSource", source: "127.0.0.2" });
+    // the operator's address: answered (without the per-source bound the other source held all 16 slots)
+    expect(await statusFrom(l.port, "127.0.0.1", 200)).toBe(200);
+    for (const s of held) s.destroy();
   });
 });
 
