@@ -173,17 +173,23 @@ describe("connection bounds", () => {
     return got;
   };
 
-  test("over the total bound a connection is closed at accept and logged; once one closes, a request is answered", async () => {
+  /** a listener answering "ok" with these bounds, and its log */
+  const bounded = async (maxConnections: number, maxConnectionsPerSource: number) => {
     const mem = memoryLogger("info");
     const l = await startAdminListener({
       host: "127.0.0.1",
       port: 0,
       fetch: () => new Response("ok"),
       log: mem,
-      maxConnections: 4,
-      maxConnectionsPerSource: 100,
+      maxConnections,
+      maxConnectionsPerSource,
     });
     listeners.push(l);
+    return { l, mem };
+  };
+
+  test("over the total bound a connection is closed at accept and logged; once one closes, a request is answered", async () => {
+    const { l, mem } = await bounded(4, 100);
     const held = await hold(l.port, 4, "127.0.0.2");
     expect(await statusFrom(l.port, "127.0.0.1", "ECONNRESET")).toBe("ECONNRESET");
     expect(refusals(mem)[0]).toMatchObject({ level: "warn", bound: "maxConnections", maxConnections: 4 });
@@ -192,16 +198,7 @@ describe("connection bounds", () => {
   });
 
   test("one source holding connections it never uses does not take the slots of another source", async () => {
-    const mem = memoryLogger("info");
-    const l = await startAdminListener({
-      host: "127.0.0.1",
-      port: 0,
-      fetch: () => new Response("ok"),
-      log: mem,
-      maxConnections: 16,
-      maxConnectionsPerSource: 4,
-    });
-    listeners.push(l);
+    const { l, mem } = await bounded(16, 4);
     const held = await hold(l.port, 20, "127.0.0.2");
     expect(await statusFrom(l.port, "127.0.0.2", "ECONNRESET")).toBe("ECONNRESET");
     expect(refusals(mem)[0]).toMatchObject({ bound: "maxConnectionsPerSource", source: "127.0.0.2" });
