@@ -23,7 +23,10 @@ describe("TLS mode: a hostile partner aims the home SEPP at targets outside its 
   let peer: N32Proxy; // its upstream connection is the hostile partner's N32-f connection
 
   beforeAll(async () => {
-    udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }));
+    // a producer that takes 8 KB of header fields (announced), less than a TLS-mode request may bring (16 KB)
+    udm = await startNf(() => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }), {
+      maxHeaderListSize: 8192,
+    });
     canary = createServer((s) => {
       canaryConnections++;
       s.destroy();
@@ -52,6 +55,22 @@ describe("TLS mode: a hostile partner aims the home SEPP at targets outside its 
     const r = await send(`http://${HOME_UDM}:${udm.port}`);
     expect(r.status).toBe(200);
     expect(udm.received.length).toBe(1);
+  });
+
+  test("a header list over what the producer announced it takes (SETTINGS_MAX_HEADER_LIST_SIZE): 431, not sent", async () => {
+    const before = udm.received.length;
+    const r = await peer.send(
+      `/nudm-sdm/v2/${SUPI}/am-data`,
+      "",
+      {
+        "3gpp-sbi-target-apiroot": `http://${HOME_UDM}:${udm.port}`,
+        "3gpp-sbi-originating-network-id": "234-15",
+        "x-big": "b".repeat(10_000),
+      },
+      "GET",
+    );
+    expect(`${r.status} ${JSON.parse(r.body.toString()).cause}`).toBe("431 MANDATORY_IE_INCORRECT");
+    expect(udm.received.length).toBe(before);
   });
 
   const cases: Array<[string, () => string, RegExp]> = [

@@ -46,10 +46,14 @@ export const amDataAnswer =
 /** An NF answering with amDataAnswer(supi, amData). */
 export const startAmDataUdm = (supi: string, amData: unknown): Promise<TestNf> => startNf(amDataAnswer(supi, amData));
 
-export function startNf(handler: (r: ReceivedRequest) => NfAnswer | Promise<NfAnswer>): Promise<TestNf> {
+export function startNf(
+  handler: (r: ReceivedRequest) => NfAnswer | Promise<NfAnswer>,
+  o: { maxHeaderListSize?: number } = {},
+): Promise<TestNf> {
   // 512 pairs: more than a SEPP forwards (N32_LIMITS.maxHeaders). The header list limit it enforces anyway (65 535),
   // announced as Node's servers do (Bun's node:http2 sends an empty SETTINGS unless told)
-  const server = http2.createServer({ maxHeaderListPairs: 512, settings: { maxHeaderListSize: 65535 } });
+  const settings = { maxHeaderListSize: o.maxHeaderListSize ?? 65535 };
+  const server = http2.createServer({ maxHeaderListPairs: 512, settings });
   const received: ReceivedRequest[] = [];
   let open = 0;
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -33,9 +33,10 @@ export type OnRequest = (c: H2Conn, stream: number, fields: string[], body: Buff
 const MAX_WAITING = 4096;
 /**
  * The largest field section a request sends before the peer's first SETTINGS, whose SETTINGS_MAX_HEADER_LIST_SIZE
- * is unknown until then: under the smallest limit servers announce in practice; a larger one waits for them.
+ * is unknown until then; a larger one waits for them (one round trip, on a new connection only). An SBI request's
+ * fields are mostly under 2 KB (an access token included); servers take 8 KB or more.
  */
-const EARLY_FIELDS = 16384;
+const EARLY_FIELDS = 4096;
 /** informational (1xx) responses to one request at most (§10.5: each is work for us; a request needs one or two) */
 const MAX_INFORMATIONAL = 8;
 

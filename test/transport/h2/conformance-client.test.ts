@@ -315,7 +315,7 @@ test("6.5 SETTINGS, 5.1.2 the server's stream limit", () =>
       `${summary(r)}|${sent(r)}` === "fields-too-large|1" ? null : `callbacks [${summary(r)}], HEADERS on ${sent(r)}`,
     ),
     k("6.5.2 MAX_HEADER_LIST_SIZE 300, a request of 300", [settings(6, 300), LONG(96), hdrs(1)], ok(0)),
-    // until the server's first SETTINGS its limit is unknown: a field section over 16 KB waits for them, then goes
+    // until the server's first SETTINGS its limit is unknown: a field section over 4 KB waits for them, then goes
     // or fails by them; a small one leaves at once
     ...[
       [settings(), hdrs(1), hdrs(3)],
