@@ -4,7 +4,8 @@ import { VERSION } from "./version.ts";
 import { LOG_LEVELS, type Logger, type LogLevel } from "./log.ts";
 import { bootstrap } from "./config/bootstrap.ts";
 import { checkStartable, type StartMaterial } from "./config/startcheck.ts";
-import type { Prepared } from "./config/start.ts";
+import { checkListenAddresses, heldAddresses } from "./config/listencheck.ts";
+import type { FailedStart, Prepared } from "./config/start.ts";
 import type { SeppConfig } from "./config/schema.ts";
 import { createAdminApp } from "./admin/app.ts";
 import { keysRoutes } from "./admin/keys.ts";
@@ -73,30 +74,55 @@ export async function startSepp(opts: {
   const hardening = disableCoreDumps();
   log.info("process hardening", { ...hardening });
   const started = Date.now();
-  /** what this start has opened so far, closed in reverse order if a later step fails */
-  const opened: Array<{ what: string; close: () => unknown }> = [];
-  try {
-    return await startOpened(opts, log, started, opened);
-  } catch (e) {
-    for (const o of opened.reverse()) {
-      try {
-        await o.close();
-      } catch (err) {
-        log.warn("failed start: could not close", { what: o.what, error: String(err) });
+  let failed: FailedStart | undefined;
+  for (;;) {
+    /** what this start has opened so far, closed in reverse order if a later step fails */
+    const opened: Array<{ what: string; close: () => unknown }> = [];
+    /** the version this attempt runs, once chosen, and whether another one started before */
+    const attempt: { version?: number; fallbackExists?: boolean } = {};
+    try {
+      return await startOpened({ ...opts, failed }, log, started, opened, attempt);
+    } catch (e) {
+      for (const o of opened.reverse()) {
+        try {
+          await o.close();
+        } catch (err) {
+          log.warn("failed start: could not close", { what: o.what, error: String(err) });
+        }
       }
+      // A version that passed its checks and still failed past them (a listener address that cannot be bound, a
+      // port another process holds) is a failed version as well: once, the start runs the version that last
+      // started instead (src/config/start.ts), so that an accepted change cannot keep the box from starting.
+      if (failed || attempt.version === undefined || !attempt.fallbackExists) throw e;
+      const reason = `start-up failed: ${e instanceof Error ? e.message : String(e)}`;
+      log.error("the newest configuration failed to start: starting again with the version that last started", {
+        failedVersion: attempt.version,
+        error: reason,
+      });
+      failed = { version: attempt.version, issues: [{ path: "", reason }] };
     }
-    throw e;
   }
 }
 
 async function startOpened(
-  opts: { configPath?: string; validateOutgoing?: boolean; logLevel?: LogLevel | "config" },
+  opts: { configPath?: string; validateOutgoing?: boolean; logLevel?: LogLevel | "config"; failed?: FailedStart },
   log: Logger,
   started: number,
   opened: Array<{ what: string; close: () => unknown }>,
+  attempt: { version?: number; fallbackExists?: boolean },
 ): Promise<RunningSepp> {
-  const boot = await bootstrap({ configPath: opts.configPath, log, prepare: (c, dir) => prepareStart(c, dir, log) });
+  const boot = await bootstrap({
+    configPath: opts.configPath,
+    log,
+    prepare: (c, dir) => prepareStart(c, dir, log),
+    failed: opts.failed,
+  });
   const { store, dataDir } = boot;
+  // the newest version (not a fallback already) with an older one that started: a failure below can fall back
+  const { startedVersion, latestVersion } = boot.start.info;
+  const lastStarted = store.lastStarted();
+  attempt.version = startedVersion;
+  attempt.fallbackExists = startedVersion === latestVersion && lastStarted !== null && lastStarted !== startedVersion;
   opened.push({ what: "config store", close: () => store.close() });
   const cfg0 = store.config;
   const config = () => store.config;
@@ -280,6 +306,7 @@ async function startOpened(
     version: VERSION,
     drain: () => stop(),
   }); // OTA (docs/UPDATES.md)
+  const held = heldAddresses(cfg0, { n32: n32.n32.port, n32f: n32fPort, sbi: sbiPort });
   const adminApp = createAdminApp({
     store,
     log: log.child({ component: "admin" }),
@@ -325,7 +352,7 @@ async function startOpened(
     uploadRoutes: system.routes,
     check: async (c) => {
       const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
-      return r.ok ? [] : r.issues;
+      return [...(r.ok ? [] : r.issues), ...(await checkListenAddresses(c, held))];
     },
   });
   const admin = await startAdminListener({

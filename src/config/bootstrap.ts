@@ -10,7 +10,7 @@ import defaultConfig from "../../config/default.json" with { type: "json" };
 import { parseConfig, type SeppConfig } from "./schema.ts";
 import { ConfigStore } from "./store.ts";
 import { migrateStore } from "./migrate.ts";
-import { chooseStartVersion, type Prepared, type StartChoice } from "./start.ts";
+import { chooseStartVersion, type FailedStart, type Prepared, type StartChoice } from "./start.ts";
 import { isInlinePem } from "./pem.ts";
 import type { Logger } from "../log.ts";
 import { createRootCa, issueSeppCert } from "../pki/devpki.ts";
@@ -80,6 +80,8 @@ export async function bootstrap<T = undefined>(opts: {
   log: Logger;
   cwd?: string;
   prepare?: (c: SeppConfig, dataDir: string) => Promise<Prepared<T>>;
+  /** the newest version already failed to start in this process (chooseStartVersion) */
+  failed?: FailedStart;
 }): Promise<Bootstrapped<T>> {
   const { log } = opts;
   const source = opts.configPath ? `bootstrap file ${opts.configPath}` : "embedded default";
@@ -120,7 +122,7 @@ export async function bootstrap<T = undefined>(opts: {
   const prepare = opts.prepare ?? (async () => ({ ok: true, value: undefined as T }));
   let start: StartChoice<T>;
   try {
-    start = await chooseStartVersion(store, log, (c) => prepare(c, dataDir));
+    start = await chooseStartVersion(store, log, (c) => prepare(c, dataDir), opts.failed);
   } catch (e) {
     store.close();
     throw e;

@@ -28,15 +28,30 @@ export interface StartChoice<T> {
 
 const describe = (issues: ConfigIssue[]) => issues.map((i) => `${i.path || "/"}: ${i.reason}`).join("; ");
 
-/** Prepare the newest stored version, or fall back to the one that last started. */
+/** A version whose start failed after it was prepared (a listener that could not bind…): the next attempt skips it. */
+export interface FailedStart {
+  version: number;
+  issues: ConfigIssue[];
+}
+
+/**
+ * Prepare the newest stored version, or fall back to the one that last started. `failed`: this process already
+ * tried to start the newest version and failed past its preparation (src/sepp.ts startSepp): it counts as failed.
+ */
 export async function chooseStartVersion<T>(
   store: ConfigStore,
   log: Logger,
   prepare: (c: SeppConfig) => Promise<Prepared<T>>,
+  failed?: FailedStart,
 ): Promise<StartChoice<T>> {
   const latest = store.latest();
   if (!latest) throw new Error("no stored configuration");
-  const first: Prepared<T> = latest.parsed.ok ? await prepare(latest.parsed.config) : latest.parsed;
+  const first: Prepared<T> =
+    failed?.version === latest.version
+      ? { ok: false, issues: failed.issues }
+      : latest.parsed.ok
+        ? await prepare(latest.parsed.config)
+        : latest.parsed;
   if (first.ok) {
     if (store.use(latest.version).ok !== true) throw new Error(`stored configuration v${latest.version} vanished`);
     return { value: first.value, info: { startedVersion: latest.version, latestVersion: latest.version } };

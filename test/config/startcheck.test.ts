@@ -4,7 +4,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runSeppToExit, startSepp, waitFor, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
+import { createServer } from "node:net";
+import { freePort, runSeppToExit, startSepp, waitFor, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { freshDirs } from "../support/tmp-dirs.ts";
 
 const running: SeppProcess[] = [];
@@ -86,6 +87,47 @@ describe("configuration changes are checked as a start would check them", () => 
   }, 60000);
 });
 
+describe("listener addresses a change moves are checked by listening on them", () => {
+  test("a host that is no address of this box, a port another process holds: 400 naming the listener; a free port, or the ones it holds: accepted", async () => {
+    const pair = await writePair({ dir: fresh() });
+    const s = await startSepp(pair.visited);
+    running.push(s);
+    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    const v0 = ((await (await s.admin("/v1/status")).json()) as Status).configVersion;
+    const withSbi = (sbi: Record<string, unknown>) => ({ ...cfg, listeners: { ...cfg.listeners, sbi } });
+    const squatter = createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => squatter.once("listening", r));
+    const taken = (squatter.address() as { port: number }).port;
+    try {
+      // found by a mutation campaign: the host "TLSv1.2" was stored and the next start failed ("Failed to listen")
+      for (const [sbi, why] of [
+        [{ ...cfg.listeners.sbi, host: "TLSv1.2" }, /cannot listen on TLSv1\.2:\d+ now/],
+        [{ ...cfg.listeners.sbi, host: "192.0.2.1" }, /cannot listen on 192\.0\.2\.1:\d+ now \(EADDRNOTAVAIL\)/],
+        [{ ...cfg.listeners.sbi, port: taken }, /now \(EADDRINUSE\)/],
+      ] as const) {
+        const r = await put(s, "/v1/config", withSbi(sbi));
+        expect(r.status).toBe(400);
+        const p = (await r.json()) as Problem;
+        expect(p.invalidParams).toEqual([{ param: "/listeners/sbi", reason: expect.stringMatching(why) }]);
+      }
+      expect(((await (await s.admin("/v1/status")).json()) as Status).configVersion).toBe(v0);
+      // the SEPP's own addresses are its to move: the N32 and SBI ports swapped are accepted
+      const swapped = {
+        ...cfg,
+        listeners: {
+          ...cfg.listeners,
+          n32: { ...cfg.listeners.n32, port: cfg.listeners.sbi.port },
+          sbi: { ...cfg.listeners.sbi, port: cfg.listeners.n32.port },
+        },
+      };
+      expect((await put(s, "/v1/config", swapped)).status).toBe(200);
+      expect((await put(s, "/v1/config", withSbi({ ...cfg.listeners.sbi, port: await freePort() }))).status).toBe(200);
+    } finally {
+      squatter.close();
+    }
+  }, 60000);
+});
+
 describe("a start whose stored configuration fails falls back to the version that last started", () => {
   test("fallback is logged and shown in /v1/status, twice in a row, no loop", async () => {
     const pair = await writePair({ dir: fresh() });
@@ -123,6 +165,44 @@ describe("a start whose stored configuration fails falls back to the version tha
 
     // repaired: the newest version starts again, and becomes the fallback from now on
     copyFileSync(join(pki, "sepp.crt.pem"), join(pki, "copy.crt.pem"));
+    s = await startSepp(side);
+    running.push(s);
+    const st = (await (await s.admin("/v1/status")).json()) as Status;
+    expect(st.config).toEqual({ startedVersion: 2, latestVersion: 2, restartRequired: [] });
+  }, 90000);
+
+  test("a version that passed its checks but cannot listen (its port taken meanwhile): the start falls back, once", async () => {
+    const pair = await writePair({ dir: fresh() });
+    const side = pair.visited;
+    let s = await startSepp(side);
+    running.push(s);
+    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    const port = await freePort();
+    const ok = await put(s, "/v1/config", {
+      ...cfg,
+      listeners: { ...cfg.listeners, sbi: { ...cfg.listeners.sbi, port } },
+    });
+    expect(ok.status).toBe(200);
+    expect(await s.stop()).toBe(0);
+    // another process takes the port while the SEPP is down
+    const squatter = createServer().listen(port, cfg.listeners.sbi.host);
+    await new Promise((r) => squatter.once("listening", r));
+    try {
+      s = await startSepp(side);
+      running.push(s);
+      const st = (await (await s.admin("/v1/status")).json()) as Status;
+      expect(st.config.startedVersion).toBe(1);
+      expect(st.config.latestVersion).toBe(2);
+      expect(st.config.fallback?.failedVersion).toBe(2);
+      expect(JSON.stringify(st.config.fallback?.reasons)).toContain("start-up failed");
+      expect(s.logs.filter((l) => String(l.msg).includes("failed to start: starting again"))).toHaveLength(1);
+      const health = (await (await fetch(`http://127.0.0.1:${side.ports.admin}/v1/health`)).json()) as any;
+      expect(health.checks.config).toBe("fallback: v2 failed");
+      expect(await s.stop()).toBe(0);
+    } finally {
+      squatter.close();
+    }
+    // the port free again: the newest version starts
     s = await startSepp(side);
     running.push(s);
     const st = (await (await s.admin("/v1/status")).json()) as Status;
