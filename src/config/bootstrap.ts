@@ -12,6 +12,7 @@ import { ConfigStore } from "./store.ts";
 import { migrateStore } from "./migrate.ts";
 import { chooseStartVersion, type FailedStart, type Prepared, type StartChoice } from "./start.ts";
 import { isInlinePem } from "./pem.ts";
+import { readAdminToken } from "./secret-file.ts";
 import type { Logger } from "../log.ts";
 import { createRootCa, issueSeppCert } from "../pki/devpki.ts";
 import { fsyncDir, removeStaleTemps, tempPathFor, writeFileAtomic } from "../../lib/fs-atomic.ts";
@@ -137,8 +138,9 @@ export async function bootstrap<T = undefined>(opts: {
   const tokenPath = pathIn(dataDir, store.config.admin.tokenFile);
   let token: string;
   if (existsSync(tokenPath)) {
-    token = readFileSync(tokenPath, "utf8").trim();
-    if (token.length < 16) throw new Error(`admin token in ${tokenPath} is too short (at least 16 characters)`);
+    const read = readAdminToken(tokenPath);
+    if ("issue" in read) throw new Error(`admin token file ${tokenPath}: ${read.issue}`);
+    token = read.token;
   } else {
     token = randomBytes(32).toString("base64url");
     const tokenDir = dirname(tokenPath);

@@ -14,6 +14,7 @@ import { loadCrls, TrustStore, type TrustAnchor } from "../pki/trust.ts";
 import type { Crl } from "../pki/crl.ts";
 import { checkTelescopicLabelKeys } from "../sbi/telescopic-keys.ts";
 import { isInlinePem, resolvePem, splitPem } from "./pem.ts";
+import { readAdminToken, secretFileIssue } from "./secret-file.ts";
 import type { ConfigIssue, SeppConfig } from "./schema.ts";
 
 /** A certificate chain (leaf first) and its private key, both PEM. */
@@ -234,9 +235,21 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
     if (pinFile !== undefined) {
       const p = isAbsolute(pinFile) ? pinFile : join(deps.dataDir, pinFile);
       if (!existsSync(p)) l.fail("/keystore/pinFile", `file not found: ${pinFile}`);
+      else {
+        const why = secretFileIssue(p);
+        if (why) l.fail("/keystore/pinFile", `${pinFile}: ${why}`);
+      }
     } else if (c.keystore.pinEnv !== undefined && process.env[c.keystore.pinEnv] === undefined) {
       l.fail("/keystore/pinEnv", `environment variable ${c.keystore.pinEnv} is not set`);
     }
+  }
+
+  // the admin token (read at start; created 0600 when absent)
+  const tokenFile = c.admin.tokenFile;
+  const tokenPath = isAbsolute(tokenFile) ? tokenFile : join(deps.dataDir, tokenFile);
+  if (existsSync(tokenPath)) {
+    const read = readAdminToken(tokenPath);
+    if ("issue" in read) l.fail("/admin/tokenFile", `${tokenFile}: ${read.issue}`);
   }
 
   if (l.issues.length || !n32) return { ok: false, issues: l.issues };

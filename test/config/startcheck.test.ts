@@ -2,7 +2,7 @@
 // acknowledged, and a start whose newest stored version fails falls back to the version that last started
 // (src/config/start.ts) — with real SEPP processes, real files and the real store.
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { freePort, runSeppToExit, startSepp, waitFor, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
@@ -84,6 +84,38 @@ describe("configuration changes are checked as a start would check them", () => 
     const after = (await (await s.admin("/v1/status")).json()) as Status;
     expect(after.configVersion).toBe(v0);
     expect(((await (await s.admin("/v1/config")).json()) as typeof cfg).tls).toEqual(cfg.tls);
+  }, 60000);
+});
+
+describe("the admin token file must hold a token only its owner can read", () => {
+  test("a change naming a public file (the certificate) or a file that is no token: 400 /admin/tokenFile; a start with one fails with the reason", async () => {
+    const pair = await writePair({ dir: fresh() });
+    const side = pair.visited;
+    const s = await startSepp(side);
+    running.push(s);
+    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    // found by a mutation campaign: accepted, and the next start took the certificate's text as the admin token
+    const pub = await put(s, "/v1/config", { ...cfg, admin: { tokenFile: "pki/sepp.crt.pem" } });
+    expect(pub.status).toBe(400);
+    expect(((await pub.json()) as Problem).invalidParams).toEqual([
+      { param: "/admin/tokenFile", reason: expect.stringContaining("readable or writable by others than its owner") },
+    ]);
+    writeFileSync(
+      join(side.dir, "var", "pki", "copy.pem"),
+      readFileSync(join(side.dir, "var", "pki", "sepp.crt.pem")),
+      {
+        mode: 0o600,
+      },
+    );
+    const notToken = await put(s, "/v1/config", { ...cfg, admin: { tokenFile: "pki/copy.pem" } });
+    expect(((await notToken.json()) as Problem).invalidParams?.[0]?.reason).toContain("not a bearer token");
+    expect(await s.stop()).toBe(0);
+    // the token file made readable by others while the SEPP is down: it does not start, and says why
+    chmodSync(join(side.dir, "var", "admin.token"), 0o644);
+    const { code, out } = await runSeppToExit(side, {}, 30000);
+    expect(code).toBe(1);
+    expect(out).toContain("admin.token: readable or writable by others than its owner (mode 0644; chmod 600 it)");
+    expect(out).not.toContain(s.token);
   }, 60000);
 });
 
