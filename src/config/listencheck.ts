@@ -38,6 +38,10 @@ export function heldAddresses(
   ].map(({ host, port }) => ({ host, port }));
 }
 
+/** whether two listener hosts can take the same port's connections: the same host, or a wildcard address */
+const WILDCARD = new Set(["0.0.0.0", "::", "[::]", "::0"]);
+const overlap = (a: string, b: string) => a === b || WILDCARD.has(a) || WILDCARD.has(b);
+
 /** Why `host:port` cannot be listened on now, or null when it can. */
 export function probeListen(a: ListenAddress): Promise<string | null> {
   return new Promise((resolve) => {
@@ -62,9 +66,19 @@ export function probeListen(a: ListenAddress): Promise<string | null> {
 export async function checkListenAddresses(next: SeppConfig, held: ListenAddress[]): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   const holds = (a: ListenAddress) => held.some((h) => h.host === a.host && h.port === a.port);
-  for (const name of LISTENERS) {
+  for (const [i, name] of LISTENERS.entries()) {
     const a = next.listeners[name];
-    if (!a || a.port === 0 || holds(a)) continue;
+    if (!a || a.port === 0) continue;
+    // two listeners of this configuration on one address (a probe would not see it when the SEPP holds it now)
+    const clash = LISTENERS.slice(0, i).find((o) => {
+      const b = next.listeners[o];
+      return b !== undefined && b.port === a.port && overlap(a.host, b.host);
+    });
+    if (clash) {
+      issues.push({ path: `/listeners/${name}`, reason: `the address of /listeners/${clash} (${a.host}:${a.port})` });
+      continue;
+    }
+    if (holds(a)) continue;
     const why = await probeListen(a);
     if (why) issues.push({ path: `/listeners/${name}`, reason: `cannot listen on ${a.host}:${a.port} now (${why})` });
   }

@@ -136,6 +136,9 @@ describe("listener addresses a change moves are checked by listening on them", (
         [{ ...cfg.listeners.sbi, host: "TLSv1.2" }, /cannot listen on TLSv1\.2:\d+ now/],
         [{ ...cfg.listeners.sbi, host: "192.0.2.1" }, /cannot listen on 192\.0\.2\.1:\d+ now \(EADDRNOTAVAIL\)/],
         [{ ...cfg.listeners.sbi, port: taken }, /now \(EADDRINUSE\)/],
+        // the N32 listener's address, which this SEPP holds (no probe sees it): also found by the campaign
+        [{ ...cfg.listeners.n32 }, /^the address of \/listeners\/n32 \(127\.0\.0\.1:\d+\)$/],
+        [{ ...cfg.listeners.sbi, host: "0.0.0.0", port: cfg.listeners.n32.port }, /^the address of \/listeners\/n32 /],
       ] as const) {
         const r = await put(s, "/v1/config", withSbi(sbi));
         expect(r.status).toBe(400);
