@@ -8,13 +8,13 @@
 // source exist, the telescopic label key files parse. Reasons name the member and the file, never key material.
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { createSecureContext } from "node:tls";
 import { loadCrls, TrustStore, type TrustAnchor } from "../pki/trust.ts";
 import type { Crl } from "../pki/crl.ts";
 import { checkTelescopicLabelKeys } from "../sbi/telescopic-keys.ts";
 import { isInlinePem, resolvePem, splitPem } from "./pem.ts";
-import { readAdminToken, secretFileIssue } from "./secret-file.ts";
+import { privateDirIssue, readAdminToken, secretFileIssue } from "./secret-file.ts";
 import type { ConfigIssue, SeppConfig } from "./schema.ts";
 
 /** A certificate chain (leaf first) and its private key, both PEM. */
@@ -226,6 +226,12 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
       ca.length ? ca : undefined,
     );
     if (m) admin = { ...m, ca };
+  }
+
+  // the software keystore's directory (created 0700 at start when missing; an existing one is never changed)
+  if (c.keystore.backend === "software") {
+    const why = privateDirIssue(resolve(deps.dataDir, c.keystore.dir));
+    if (why) l.fail("/keystore/dir", `${c.keystore.dir}: ${why}`);
   }
 
   // the PKCS#11 module and the PIN source (the keystore opens them at start)

@@ -1,7 +1,7 @@
 // src/system/update.ts — one OTA update at a time: the bundle is spooled to disk (bounded), checked (signature
 // against the configured keyring, `compatible`, anti-rollback minimum) and only then handed to RAUC, which writes
 // the inactive slot and switches the primary. docs/UPDATES.md.
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { BundleInfo, RaucOutcome } from "../../os/rauc.ts";
@@ -45,13 +45,10 @@ export class UpdateService {
       log: { info(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void };
     },
   ) {
-    // a bundle left over by a process killed during an upload or install is never resumed
-    const dir = this.spoolDir();
-    try {
-      for (const n of readdirSync(dir)) rmSync(join(dir, n), { force: true, recursive: true });
-    } catch {
-      /* no spool yet */
-    }
+    // a bundle left over by a process killed during an upload or install is never resumed. Only the spool's own
+    // file goes: system.spoolDir is the operator's to name, and a start that emptied it whole deleted what else was
+    // there (spoolDir "pki" took the TLS material, and the start after it failed for good: ninth session)
+    rmSync(join(this.spoolDir(), BUNDLE_NAME), { force: true });
   }
 
   spoolDir(): string {

@@ -2,7 +2,7 @@
 // acknowledged, and a start whose newest stored version fails falls back to the version that last started
 // (src/config/start.ts) — with real SEPP processes, real files and the real store.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { freePort, runSeppToExit, startSepp, waitFor, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
@@ -116,6 +116,34 @@ describe("the admin token file must hold a token only its owner can read", () =>
     expect(code).toBe(1);
     expect(out).toContain("admin.token: readable or writable by others than its owner (mode 0644; chmod 600 it)");
     expect(out).not.toContain(s.token);
+  }, 60000);
+});
+
+describe("directories the configuration names are used, never emptied or loosened", () => {
+  test("keystore.dir on a directory others may enter: 400; system.spoolDir on the PKI directory: accepted, and a restart leaves its files", async () => {
+    const pair = await writePair({ dir: fresh() });
+    const side = pair.visited;
+    let s = await startSepp(side);
+    running.push(s);
+    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    // found by the mutation campaign: "/" would have been chmod 0700 at the next start
+    const root = await put(s, "/v1/config", { ...cfg, keystore: { backend: "software", dir: "/" } });
+    expect(root.status).toBe(400);
+    expect(((await root.json()) as Problem).invalidParams).toEqual([
+      { param: "/keystore/dir", reason: expect.stringContaining("may be entered by others than its owner") },
+    ]);
+    const pki = join(side.dir, "var", "pki");
+    const files = readdirSync(pki).sort();
+    expect(files.length).toBeGreaterThan(1);
+    expect((await put(s, "/v1/config", { ...cfg, system: { ...cfg.system, spoolDir: "pki" } })).status).toBe(200);
+    expect(await s.stop()).toBe(0);
+    // before: the start emptied the spool directory whole, and the start after it failed for good
+    for (let i = 0; i < 2; i++) {
+      s = await startSepp(side);
+      running.push(s);
+      expect(readdirSync(pki).sort()).toEqual(files);
+      expect(await s.stop()).toBe(0);
+    }
   }, 60000);
 });
 

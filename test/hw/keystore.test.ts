@@ -3,7 +3,7 @@
 // builds beside them; token failures and recovery. SoftHSM2 is the real token.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import {
@@ -234,6 +234,19 @@ describe("pkcs11 keystore", () => {
     } finally {
       await ks.close();
     }
+  });
+
+  test("the software keystore takes a directory of its own: a missing one is made 0700, one others may enter is refused and left as it is", async () => {
+    const d = tempDir();
+    const made = await openKeystore({ backend: "software", dir: "keys" }, d);
+    expect(statSync(join(d, "keys")).mode & 0o777).toBe(0o700);
+    await made.close();
+    mkdirSync(join(d, "shared"));
+    chmodSync(join(d, "shared"), 0o755);
+    // before: chmod 0700 of whatever keystore.dir named ("/" included)
+    const shared = openKeystore({ backend: "software", dir: "shared" }, d);
+    await expect(shared).rejects.toThrow("may be entered by others than its owner (mode 0755)");
+    expect(statSync(join(d, "shared")).mode & 0o777).toBe(0o755);
   });
 
   test("openHardware: the software engine beside either keystore; the pkcs11 engine needs the pkcs11 keystore", async () => {
