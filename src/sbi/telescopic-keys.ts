@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { writeFileAtomic } from "../../lib/fs-atomic.ts";
+import { secretFileIssue } from "../config/secret-file.ts";
 import type { ConfigIssue, SeppConfig } from "../config/schema.ts";
 import { LABEL_KEY_LENGTH, type TelescopicLabelKeys } from "./telescopic-label.ts";
 
@@ -16,6 +17,10 @@ const KEY_RE = /^[0-9a-fA-F]{64}\s*$/;
 const pathIn = (dataDir: string, p: string) => (isAbsolute(p) ? p : join(dataDir, p));
 
 function readKey(path: string): Uint8Array {
+  // a secret of the data directory's kind: a regular file only its owner may read, of a key's size (a device or a
+  // FIFO read whole stopped the SEPP's one thread)
+  const why = secretFileIssue(path);
+  if (why) throw new Error(`${path}: ${why}`);
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -2,7 +2,8 @@
 // acknowledged, and a start whose newest stored version fails falls back to the version that last started
 // (src/config/start.ts) — with real SEPP processes, real files and the real store.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { freePort, runSeppToExit, startSepp, waitFor, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
@@ -144,6 +145,41 @@ describe("directories the configuration names are used, never emptied or loosene
       expect(readdirSync(pki).sort()).toEqual(files);
       expect(await s.stop()).toBe(0);
     }
+  }, 60000);
+});
+
+describe("files a change names are read within bounds", () => {
+  test("a PEM path to a FIFO, a device or a file over 16 MiB: 400 at once, the SEPP answering meanwhile", async () => {
+    const pair = await writePair({ dir: fresh() });
+    const side = pair.visited;
+    const s = await startSepp(side);
+    running.push(s);
+    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    const fifo = join(side.dir, "var", "pki", "fifo.pem");
+    execFileSync("mkfifo", [fifo]);
+    const huge = join(side.dir, "var", "pki", "huge.pem");
+    writeFileSync(huge, "-----BEGIN CERTIFICATE-----\n");
+    truncateSync(huge, 17 * 1024 * 1024);
+    // before: read whole, on the SEPP's one thread (a FIFO: no end; /dev/zero: until memory ran out)
+    const cases: Array<[string, string]> = [
+      ["pki/fifo.pem", "pki/fifo.pem: not a regular file"],
+      ["/dev/zero", "/dev/zero: not a regular file"],
+      ["pki/huge.pem", "pki/huge.pem: over 16 MiB"],
+    ];
+    for (const [root, why] of cases) {
+      const anchors = [{ ...cfg.tls.trustAnchors[0], roots: [root] }, ...cfg.tls.trustAnchors.slice(1)];
+      const r = await s.admin("/v1/config", {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...cfg, tls: { ...cfg.tls, trustAnchors: anchors } }),
+        signal: AbortSignal.timeout(5000),
+      });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as Problem).invalidParams).toEqual([
+        { param: "/tls/trustAnchors/0/roots/0", reason: why },
+      ]);
+    }
+    expect((await fetch(`http://127.0.0.1:${side.ports.admin}/v1/health`)).status).toBe(200);
   }, 60000);
 });
 
