@@ -220,12 +220,18 @@ describe("label key files", () => {
     const k1 = loadTelescopicLabelKeys(dir, cfg)!;
     expect(statSync(join(dir, "telescopic-label.key")).mode & 0o777).toBe(0o600);
     expect(Buffer.from(loadTelescopicLabelKeys(dir, cfg)!.current).equals(Buffer.from(k1.current))).toBe(true);
-    writeFileSync(join(dir, "bad.key"), "not a key\n");
+    writeFileSync(join(dir, "bad.key"), "not a key\n", { mode: 0o600 });
     expect(checkTelescopicLabelKeys(dir, { ...cfg, previousKeyFile: "bad.key" }).map((i) => i.path)).toEqual([
       "/sbi/telescopicLabels/previousKeyFile",
     ]);
     expect(checkTelescopicLabelKeys(dir, { ...cfg, previousKeyFile: "absent.key" })[0]?.reason).toContain("absent.key");
     expect(() => loadTelescopicLabelKeys(dir, { ...cfg, keyFile: "bad.key" })).toThrow("64 hex digits");
+    // a key others may read is no secret (src/config/secret-file.ts); a device is no key file
+    writeFileSync(join(dir, "open.key"), `${"ab".repeat(32)}\n`, { mode: 0o644 });
+    expect(checkTelescopicLabelKeys(dir, { ...cfg, previousKeyFile: "open.key" })[0]?.reason).toContain("mode 0644");
+    expect(checkTelescopicLabelKeys(dir, { ...cfg, previousKeyFile: "/dev/zero" })[0]?.reason).toContain(
+      "not a regular file",
+    );
     expect(loadTelescopicLabelKeys(dir, { ...cfg, mode: "table" })).toBeNull();
   });
 });
