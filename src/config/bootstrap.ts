@@ -12,6 +12,7 @@ import { ConfigStore } from "./store.ts";
 import { migrateStore } from "./migrate.ts";
 import { chooseStartVersion, type FailedStart, type Prepared, type StartChoice } from "./start.ts";
 import { isInlinePem } from "./pem.ts";
+import { apiChangeGuard } from "./guards.ts";
 import { readAdminToken } from "./secret-file.ts";
 import type { Logger } from "../log.ts";
 import { createRootCa, issueSeppCert } from "../pki/devpki.ts";
@@ -128,12 +129,8 @@ export async function bootstrap<T = undefined>(opts: {
     store.close();
     throw e;
   }
-  // The store lives in storage.dir: moving it through the API would orphan the running store.
-  store.addGuard((next, prev) =>
-    prev && next.storage.dir !== prev.storage.dir
-      ? [{ path: "/storage/dir", reason: "cannot be changed at run time" }]
-      : [],
-  );
+  // what a change through the API may not do (storage.dir, the OTA keyring, the programs and library the SEPP runs)
+  store.addGuard(apiChangeGuard);
 
   const tokenPath = pathIn(dataDir, store.config.admin.tokenFile);
   let token: string;

@@ -121,7 +121,7 @@ describe("the admin token file must hold a token only its owner can read", () =>
 });
 
 describe("directories the configuration names are used, never emptied or loosened", () => {
-  test("keystore.dir on a directory others may enter: 400; system.spoolDir on the PKI directory: accepted, and a restart leaves its files", async () => {
+  test("keystore.dir on a directory others may enter, the OTA keyring, the reboot command: 400; system.spoolDir on the PKI directory: accepted, and a restart leaves its files", async () => {
     const pair = await writePair({ dir: fresh() });
     const side = pair.visited;
     let s = await startSepp(side);
@@ -132,6 +132,16 @@ describe("directories the configuration names are used, never emptied or loosene
     expect(root.status).toBe(400);
     expect(((await root.json()) as Problem).invalidParams).toEqual([
       { param: "/keystore/dir", reason: expect.stringContaining("may be entered by others than its owner") },
+    ]);
+    // the OTA keyring and the reboot command are not the API's to change (src/config/guards.ts)
+    const own = await put(s, "/v1/config", {
+      ...cfg,
+      system: { ...cfg.system, keyring: "pki/sepp.crt.pem", rebootCommand: ["sh", "-c", "id"] },
+    });
+    expect(own.status).toBe(400);
+    expect(((await own.json()) as Problem).invalidParams?.map((i) => i.param)).toEqual([
+      "/system/keyring",
+      "/system/rebootCommand",
     ]);
     const pki = join(side.dir, "var", "pki");
     const files = readdirSync(pki).sort();
