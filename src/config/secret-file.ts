@@ -45,9 +45,9 @@ export function readAdminToken(path: string): { token: string } | { issue: strin
 /**
  * Why `path` cannot be the software keystore's directory, or null: an existing one must be a directory only its
  * owner may enter (it is never changed: hw/keystore-common.ts); a missing one must be creatable (no segment over
- * 255 characters, no file where a directory of its path should be).
+ * 255 characters, no file where a directory of its path should be). `ownerOnly` false: any directory (the spool).
  */
-export function privateDirIssue(path: string): string | null {
+export function privateDirIssue(path: string, ownerOnly = true): string | null {
   if (path.split("/").some((seg) => seg.length > 255)) return "a path segment over 255 characters";
   for (let p = path; ; p = dirname(p)) {
     let st: Stats | undefined;
@@ -59,7 +59,7 @@ export function privateDirIssue(path: string): string | null {
     }
     if (st) {
       if (!st.isDirectory()) return p === path ? "not a directory" : `${p} is not a directory`;
-      if (p === path && st.mode & 0o077)
+      if (ownerOnly && p === path && st.mode & 0o077)
         return `may be entered by others than its owner (mode ${modeText(st.mode)}): name a directory of its own, or chmod 700 it`;
       return null;
     }

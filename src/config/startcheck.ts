@@ -234,6 +234,10 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
     if (why) l.fail("/keystore/dir", `${c.keystore.dir}: ${why}`);
   }
 
+  // the update spool (made when an upload comes; a start removes its leftover bundle)
+  const spoolWhy = privateDirIssue(resolve(deps.dataDir, c.system.spoolDir), false);
+  if (spoolWhy) l.fail("/system/spoolDir", `${c.system.spoolDir}: ${spoolWhy}`);
+
   // the PKCS#11 module and the PIN source (the keystore opens them at start)
   if (c.keystore.backend === "pkcs11") {
     if (!existsSync(c.keystore.module)) l.fail("/keystore/module", `PKCS#11 module not found: ${c.keystore.module}`);

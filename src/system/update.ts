@@ -48,7 +48,12 @@ export class UpdateService {
     // a bundle left over by a process killed during an upload or install is never resumed. Only the spool's own
     // file goes: system.spoolDir is the operator's to name, and a start that emptied it whole deleted what else was
     // there (spoolDir "pki" took the TLS material, and the start after it failed for good: ninth session)
-    rmSync(join(this.spoolDir(), BUNDLE_NAME), { force: true });
+    try {
+      rmSync(join(this.spoolDir(), BUNDLE_NAME), { force: true });
+    } catch (e) {
+      // never a reason not to start (spoolDir naming a file: the change check refuses that now)
+      this.d.log.warn("update spool: a leftover bundle could not be removed", { error: String(e) });
+    }
   }
 
   spoolDir(): string {

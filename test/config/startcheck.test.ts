@@ -143,6 +143,11 @@ describe("directories the configuration names are used, never emptied or loosene
       "/system/keyring",
       "/system/rebootCommand",
     ]);
+    // a spool directory that is a file (found by the campaign: the start failed removing its leftover)
+    const spoolFile = await put(s, "/v1/config", { ...cfg, system: { ...cfg.system, spoolDir: "pki/sepp.crt.pem" } });
+    expect(((await spoolFile.json()) as Problem).invalidParams).toEqual([
+      { param: "/system/spoolDir", reason: "pki/sepp.crt.pem: not a directory" },
+    ]);
     const pki = join(side.dir, "var", "pki");
     const files = readdirSync(pki).sort();
     expect(files.length).toBeGreaterThan(1);

@@ -26,3 +26,17 @@ test("a start removes the spool's own leftover bundle only (spoolDir 'pki' empti
   expect(readdirSync(pki).sort()).toEqual(["root.crt.pem", "sepp.crt.pem", "sepp.key.pem", "sub"]);
   expect(readdirSync(join(pki, "sub"))).toEqual(["x.pem"]);
 });
+
+test("a spoolDir that names a file does not stop the start: its leftover is not removed, and that is logged", () => {
+  const dataDir = fresh();
+  writeFileSync(join(dataDir, "visited"), "a file"); // the mutation campaign's spoolDir "visited"
+  const warned: string[] = [];
+  const unused = () => Promise.reject(new Error("RAUC is not called at start"));
+  new UpdateService({
+    config: () => v.parse(SystemSchema, { spoolDir: "visited" }),
+    dataDir,
+    rauc: { info: unused, install: unused },
+    log: { info: () => {}, warn: (m) => warned.push(m) },
+  });
+  expect(warned).toEqual(["update spool: a leftover bundle could not be removed"]);
+});
