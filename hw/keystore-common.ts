@@ -1,9 +1,10 @@
 // hw/keystore-common.ts — what both keystore backends share: object labels, the signing algorithms, bounded
 // parsing of the operator's chain, the identity check of its leaf, the CSR, private key normalisation, and the
 // 0700 key directory. Pure helpers over @peculiar/x509 and node:crypto; no backend state.
-import { chmodSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import type * as X509 from "@peculiar/x509";
+import { privateDirIssue } from "../lib/private-dir.ts";
 import { x509 } from "../lib/x509.ts";
 import { type CertificateInfo, type Curve, type KeyInfo, KeystoreError } from "./keystore.ts";
 
@@ -19,28 +20,15 @@ export const SIGNING: Record<Curve, { name: "ECDSA"; namedCurve: Curve; hash: "S
 };
 
 /**
- * Create the keystore's directory 0700, or take the existing one if it is a directory only its owner may enter. An
- * existing one is never changed: the configuration names it (keystore.dir), and "tightening" whatever it named made
- * `keystore.dir: "/"` a chmod 0700 of the root directory at the next start (ninth session).
+ * Create the keystore's directory 0700, or take the existing one if it is a directory only its owner may enter; an
+ * existing one is never changed (lib/private-dir.ts).
  */
 export function ensurePrivateDir(dir: string): void {
-  let st: ReturnType<typeof statSync> | undefined;
-  try {
-    st = statSync(dir);
-  } catch {
-    st = undefined;
-  }
-  if (!st) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700); // mkdir's mode is masked by the umask
-    return;
-  }
-  if (!st.isDirectory()) throw new KeystoreError("INVALID", `keystore directory ${dir} is not a directory`);
-  if (st.mode & 0o077)
-    throw new KeystoreError(
-      "INVALID",
-      `keystore directory ${dir} may be entered by others than its owner (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}): name a directory of its own, or chmod 700 it`,
-    );
+  const why = privateDirIssue(dir);
+  if (why) throw new KeystoreError("INVALID", `keystore directory ${dir}: ${why}`);
+  if (existsSync(dir)) return;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700); // mkdir's mode is masked by the umask
 }
 
 export function certificateInfo(c: X509.X509Certificate): CertificateInfo {

@@ -1,20 +1,18 @@
 // src/config/secret-file.ts — the files the configuration names for a secret the SEPP reads, not writes: the admin
-// bearer token (admin.tokenFile) and the token's PIN (keystore.pinFile); and the software keystore's directory
-// (keystore.dir), which must be the keys' own. A path is the operator's to choose, so a
+// bearer token (admin.tokenFile) and the token's PIN (keystore.pinFile). (The software keystore's directory is
+// lib/private-dir.ts's, shared with hw/.) A path is the operator's to choose, so a
 // change could name a public file: `admin.tokenFile: "pki/sepp.crt.pem"` was accepted (a mutation campaign over
 // PUT /v1/config, ninth session), and the next start took the certificate's text as the admin token. A secret file
 // must be a regular file that only its owner may read or write (as ssh requires of a private key), and a token must
 // be one that a client can send (RFC 6750 2.1 b64token), of at least 16 characters.
-import { lstatSync, readFileSync, type Stats, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { lstatSync, readFileSync } from "node:fs";
+import { modeText } from "../../lib/private-dir.ts";
 
 /** RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 export const MIN_ADMIN_TOKEN = 16;
 /** a token or a PIN longer than this is no token or PIN: the file is not read whole */
 const MAX_SECRET_FILE = 4096;
-
-const modeText = (mode: number) => (mode & 0o777).toString(8).padStart(4, "0");
 
 /** Why the existing file at `path` may not hold a secret, or null. */
 export function secretFileIssue(path: string): string | null {
@@ -40,29 +38,4 @@ export function readAdminToken(path: string): { token: string } | { issue: strin
   if (!B64TOKEN.test(token))
     return { issue: "not a bearer token: one line of letters, digits and -._~+/ (RFC 6750 2.1)" };
   return { token };
-}
-
-/**
- * Why `path` cannot be the software keystore's directory, or null: an existing one must be a directory only its
- * owner may enter (it is never changed: hw/keystore-common.ts); a missing one must be creatable (no segment over
- * 255 characters, no file where a directory of its path should be). `ownerOnly` false: any directory (the spool).
- */
-export function privateDirIssue(path: string, ownerOnly = true): string | null {
-  if (path.split("/").some((seg) => seg.length > 255)) return "a path segment over 255 characters";
-  for (let p = path; ; p = dirname(p)) {
-    let st: Stats | undefined;
-    try {
-      st = statSync(p);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") return `cannot be used: ${code ?? String(e)}`;
-    }
-    if (st) {
-      if (!st.isDirectory()) return p === path ? "not a directory" : `${p} is not a directory`;
-      if (ownerOnly && p === path && st.mode & 0o077)
-        return `may be entered by others than its owner (mode ${modeText(st.mode)}): name a directory of its own, or chmod 700 it`;
-      return null;
-    }
-    if (dirname(p) === p) return null;
-  }
 }

@@ -14,7 +14,8 @@ import { loadCrls, TrustStore, type TrustAnchor } from "../pki/trust.ts";
 import type { Crl } from "../pki/crl.ts";
 import { checkTelescopicLabelKeys } from "../sbi/telescopic-keys.ts";
 import { isInlinePem, resolvePem, splitPem } from "./pem.ts";
-import { privateDirIssue, readAdminToken, secretFileIssue } from "./secret-file.ts";
+import { privateDirIssue } from "../../lib/private-dir.ts";
+import { readAdminToken, secretFileIssue } from "./secret-file.ts";
 import type { ConfigIssue, SeppConfig } from "./schema.ts";
 
 /** A certificate chain (leaf first) and its private key, both PEM. */

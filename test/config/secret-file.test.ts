@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { privateDirIssue, readAdminToken, secretFileIssue } from "../../src/config/secret-file.ts";
+import { readAdminToken, secretFileIssue } from "../../src/config/secret-file.ts";
 import { freshDirs } from "../support/tmp-dirs.ts";
 
 const fresh = freshDirs("sepp-secret-file-");
@@ -46,22 +46,4 @@ test("an admin token is one line a client can send (RFC 6750 b64token), of at le
   expect(pem).toEqual({ issue: "not a bearer token: one line of letters, digits and -._~+/ (RFC 6750 2.1)" });
   expect(at("two words of a token text")).toEqual(pem);
   expect(JSON.stringify(at("secret secret secret!"))).not.toContain("secret");
-});
-
-test("the software keystore's directory: an existing one only its owner may enter, or one that can be made", () => {
-  const d = fresh();
-  mkdirSync(join(d, "keys"), { mode: 0o700 });
-  chmodSync(join(d, "keys"), 0o700);
-  expect(privateDirIssue(join(d, "keys"))).toBeNull();
-  expect(privateDirIssue(join(d, "new", "keys"))).toBeNull();
-  mkdirSync(join(d, "shared"));
-  chmodSync(join(d, "shared"), 0o755);
-  expect(privateDirIssue(join(d, "shared"))).toBe(
-    "may be entered by others than its owner (mode 0755): name a directory of its own, or chmod 700 it",
-  );
-  expect(privateDirIssue("/")).toContain("may be entered by others than its owner (mode 0755)");
-  writeFileSync(join(d, "off"), "x");
-  expect(privateDirIssue(join(d, "off"))).toBe("not a directory");
-  expect(privateDirIssue(join(d, "off", "keys"))).toBe(`${join(d, "off")} is not a directory`);
-  expect(privateDirIssue(join(d, "a".repeat(300)))).toBe("a path segment over 255 characters");
 });
