@@ -19,7 +19,7 @@ import { samePlmn } from "../model/plmn.ts";
 import { egressOf, reportN32fError, type DataPathMetrics, type HandlerDeps } from "./deps.ts";
 import { endToEnd, headerOf, headersOf, type OutboundResponse } from "./http.ts";
 import { mismatchForwarding, originAtReceiver, tokenConsumerPlmn } from "./plmn-checks.ts";
-import { fieldsOverUpstreamLimit, invalidAnswer, UpstreamError } from "./upstream.ts";
+import { notUnreachable, UpstreamError } from "./upstream.ts";
 
 /** The header that names the target in TLS mode; never sent on to a producer. */
 export const DROP_TARGET_API_ROOT: ReadonlySet<string> = new Set(["3gpp-sbi-target-apiroot"]);
@@ -171,10 +171,8 @@ export class ProducerDelivery {
         );
       if (e instanceof UpstreamError && e.kind === "cancelled")
         return { response: { status: 499, headers: [] }, outcome: "cancelled" };
-      const invalid = invalidAnswer(e, "the target NF");
-      if (invalid) return answer(problemMessage(502, "UNSPECIFIED_NF_FAILURE", invalid), "producer-invalid-answer");
-      const over = fieldsOverUpstreamLimit(e, "the target NF");
-      if (over) return answer(problemMessage(431, "MANDATORY_IE_INCORRECT", over), "refused");
+      const not = notUnreachable(e, "the target NF");
+      if (not) return answer(problemMessage(not.status, not.cause, not.detail), not.outcome);
       this.d.log.every(`producer-${peer.id}`, 5000, "warn", "producer not reachable", {
         peer: peer.id,
         error: (e as Error).message,

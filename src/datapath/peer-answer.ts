@@ -23,7 +23,7 @@ import type { Logger } from "../log.ts";
 import { samePlmn } from "../model/plmn.ts";
 import type { DataPathMetrics } from "./deps.ts";
 import { headerOf, problemOut, type OutboundResponse } from "./http.ts";
-import { fieldsOverUpstreamLimit, invalidAnswer, UpstreamError } from "./upstream.ts";
+import { notUnreachable, UpstreamError } from "./upstream.ts";
 import { asBuffer } from "../bytes.ts";
 
 const MAX_RSP_TIME = "3gpp-sbi-max-rsp-time";
@@ -214,11 +214,10 @@ export function upstreamProblem(e: unknown, what: string, byNf = false): Outboun
     if (e.kind === "cancelled") return problemOut(problem(499, "CANCELLED", "request cancelled"));
     if (e.kind === "too-large") return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", `${what} answer too large`));
   }
-  // it answered, but not with a well-formed HTTP/2 message: 502, as for the producers (upstream.ts)
-  const invalid = invalidAnswer(e, what);
-  if (invalid) return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", invalid));
-  const over = fieldsOverUpstreamLimit(e, `the ${what}`);
-  if (over) return problemOut(problem(431, "MANDATORY_IE_INCORRECT", over));
+  // it answered, but not with a well-formed HTTP/2 message (502), or our request was over what it takes (431): as
+  // for the producers (upstream.ts)
+  const not = notUnreachable(e, `the ${what}`);
+  if (not) return problemOut(problem(not.status, not.cause, not.detail));
   if (e instanceof UpstreamError) return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", `${what} not reachable`));
   const msg = e instanceof Error ? e.message : String(e);
   if (/timed out/.test(msg)) return timedOut();

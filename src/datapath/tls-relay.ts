@@ -26,7 +26,7 @@ import {
 } from "./http.ts";
 import { admissionRefused, peerOfConnection } from "./n32f-sender.ts";
 import { MAX_CACHED, originAtReceiver } from "./plmn-checks.ts";
-import { fieldsOverUpstreamLimit, invalidAnswer, UpstreamError } from "./upstream.ts";
+import { notUnreachable, UpstreamError } from "./upstream.ts";
 
 const TARGET_API_ROOT = "3gpp-sbi-target-apiroot";
 
@@ -150,15 +150,10 @@ export class TlsRelay {
             outcome = "target-not-allowed";
             return problemOut(problem(403, "TARGET_NOT_ALLOWED", e.message));
           }
-          const invalid = invalidAnswer(e, "the target NF");
-          if (invalid) {
-            outcome = "producer-invalid-answer";
-            return problemOut(problem(502, "UNSPECIFIED_NF_FAILURE", invalid));
-          }
-          const over = fieldsOverUpstreamLimit(e, "the target NF");
-          if (over) {
-            outcome = "refused";
-            return problemOut(problem(431, "MANDATORY_IE_INCORRECT", over));
+          const not = notUnreachable(e, "the target NF");
+          if (not) {
+            outcome = not.outcome;
+            return problemOut(problem(not.status, not.cause, not.detail));
           }
           outcome = "producer-unreachable";
           return problemOut(problem(504, "TARGET_NF_NOT_REACHABLE", "the target NF did not answer"));

@@ -55,27 +55,27 @@ export class UpstreamError extends SeppError {
 }
 
 /**
- * The detail for an upstream that answered, but with nothing usable: a malformed message (RFC 9113 §8.1.1), from a
- * producer or a peer SEPP (the N32 client's H2ConnectError), or a producer's answer over the size limit. That is 502
- * (RFC 9110 §15.6.3: an invalid response), not "did not answer" (504). null otherwise.
+ * A failure that is not "did not answer" (504), with the ProblemDetails its kind stands for (UPSTREAM_PROBLEM), from
+ * a producer's connection or a peer SEPP's (the N32 client's H2ConnectError): the upstream answered with nothing
+ * usable, a malformed message (RFC 9113 §8.1.1) or a producer's answer over the size limit (502, RFC 9110 §15.6.3:
+ * an invalid response); or the request was not sent, its header fields over what the next hop announced it takes
+ * (SETTINGS_MAX_HEADER_LIST_SIZE: 431, as our own listener answers such a request). `outcome`: as the delivery to a
+ * producer counts it. null otherwise.
  */
-export function invalidAnswer(e: unknown, what: string): string | null {
+export function notUnreachable(
+  e: unknown,
+  what: string,
+): { status: number; cause: string; detail: string; outcome: "producer-invalid-answer" | "refused" } | null {
   const kind = e instanceof UpstreamError ? e.kind : e instanceof H2ConnectError ? e.failure : undefined;
-  if (kind === "malformed") return `${what} answered with a malformed HTTP/2 message`;
-  if (kind === "too-large" && e instanceof UpstreamError)
-    return `${what} answered over the size limit (body or header fields)`;
-  return null;
-}
-
-/**
- * The detail for a request not sent because its header fields are over what the next hop announced it takes
- * (SETTINGS_MAX_HEADER_LIST_SIZE), from a producer's connection or a peer SEPP's (the N32 client's H2ConnectError):
- * 431, as our own listener answers such a request. null otherwise.
- */
-export function fieldsOverUpstreamLimit(e: unknown, what: string): string | null {
-  const kind = e instanceof UpstreamError ? e.kind : e instanceof H2ConnectError ? e.failure : undefined;
-  if (kind !== "fields-too-large") return null;
-  return `request header fields over what ${what} takes: ${(e as Error).message}`;
+  let detail: string;
+  if (kind === "malformed") detail = `${what} answered with a malformed HTTP/2 message`;
+  else if (kind === "too-large" && e instanceof UpstreamError)
+    detail = `${what} answered over the size limit (body or header fields)`;
+  else if (kind === "fields-too-large")
+    detail = `request header fields over what ${what} takes: ${(e as Error).message}`;
+  else return null;
+  const [status, cause] = UPSTREAM_PROBLEM[kind];
+  return { status, cause, detail, outcome: kind === "fields-too-large" ? "refused" : "producer-invalid-answer" };
 }
 
 export interface UpstreamRequest {
