@@ -8,7 +8,7 @@
 // source exist, the telescopic label key files parse. Reasons name the member and the file, never key material.
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { createSecureContext } from "node:tls";
 import { loadCrls, TrustStore, type TrustAnchor } from "../pki/trust.ts";
 import type { Crl } from "../pki/crl.ts";
@@ -229,14 +229,17 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
     if (m) admin = { ...m, ca };
   }
 
+  /** a path of the configuration: relative ones are relative to storage.dir */
+  const inData = (p: string) => resolve(deps.dataDir, p);
+
   // the software keystore's directory (created 0700 at start when missing; an existing one is never changed)
   if (c.keystore.backend === "software") {
-    const why = privateDirIssue(resolve(deps.dataDir, c.keystore.dir));
+    const why = privateDirIssue(inData(c.keystore.dir));
     if (why) l.fail("/keystore/dir", `${c.keystore.dir}: ${why}`);
   }
 
   // the update spool (made when an upload comes; a start removes its leftover bundle)
-  const spoolWhy = privateDirIssue(resolve(deps.dataDir, c.system.spoolDir), false);
+  const spoolWhy = privateDirIssue(inData(c.system.spoolDir), false);
   if (spoolWhy) l.fail("/system/spoolDir", `${c.system.spoolDir}: ${spoolWhy}`);
 
   // the PKCS#11 module and the PIN source (the keystore opens them at start)
@@ -244,7 +247,7 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
     if (!existsSync(c.keystore.module)) l.fail("/keystore/module", `PKCS#11 module not found: ${c.keystore.module}`);
     const pinFile = c.keystore.pinFile;
     if (pinFile !== undefined) {
-      const p = isAbsolute(pinFile) ? pinFile : join(deps.dataDir, pinFile);
+      const p = inData(pinFile);
       if (!existsSync(p)) l.fail("/keystore/pinFile", `file not found: ${pinFile}`);
       else {
         const why = secretFileIssue(p);
@@ -257,7 +260,7 @@ export async function checkStartable(c: SeppConfig, deps: StartCheckDeps): Promi
 
   // the admin token (read at start; created 0600 when absent)
   const tokenFile = c.admin.tokenFile;
-  const tokenPath = isAbsolute(tokenFile) ? tokenFile : join(deps.dataDir, tokenFile);
+  const tokenPath = inData(tokenFile);
   if (existsSync(tokenPath)) {
     const read = readAdminToken(tokenPath);
     if ("issue" in read) l.fail("/admin/tokenFile", `${tokenFile}: ${read.issue}`);
