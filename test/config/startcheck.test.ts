@@ -28,6 +28,14 @@ type Status = {
   };
 };
 
+/** a SEPP process on `side`, stopped after the file's tests */
+const run = async (side: Parameters<typeof startSepp>[0]) => {
+  const s = await startSepp(side);
+  running.push(s);
+  return s;
+};
+const configOf = async (s: SeppProcess) => (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+
 const put = (s: SeppProcess, path: string, body: unknown, method = "PUT") =>
   s.admin(path, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
@@ -37,9 +45,8 @@ describe("configuration changes are checked as a start would check them", () => 
     const side = pair.visited;
     // a well-formed key that belongs to another certificate
     writeFileSync(join(side.dir, "var", "pki", "other.key.pem"), pair.pki.certH.keyPem, { mode: 0o600 });
-    const s = await startSepp(side);
-    running.push(s);
-    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    const s = await run(side);
+    const cfg = await configOf(s);
     const v0 = ((await (await s.admin("/v1/status")).json()) as Status).configVersion;
 
     const mismatch = await put(s, "/v1/config", { ...cfg, tls: { ...cfg.tls, privateKey: "pki/other.key.pem" } });
@@ -92,9 +99,8 @@ describe("the admin token file must hold a token only its owner can read", () =>
   test("a change naming a public file (the certificate) or a file that is no token: 400 /admin/tokenFile; a start with one fails with the reason", async () => {
     const pair = await writePair({ dir: fresh() });
     const side = pair.visited;
-    const s = await startSepp(side);
-    running.push(s);
-    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    const s = await run(side);
+    const cfg = await configOf(s);
     // found by a mutation campaign: accepted, and the next start took the certificate's text as the admin token
     const pub = await put(s, "/v1/config", { ...cfg, admin: { tokenFile: "pki/sepp.crt.pem" } });
     expect(pub.status).toBe(400);
@@ -124,9 +130,8 @@ describe("directories the configuration names are used, never emptied or loosene
   test("keystore.dir on a directory others may enter, the OTA keyring, the reboot command: 400; system.spoolDir on the PKI directory: accepted, and a restart leaves its files", async () => {
     const pair = await writePair({ dir: fresh() });
     const side = pair.visited;
-    let s = await startSepp(side);
-    running.push(s);
-    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    let s = await run(side);
+    const cfg = await configOf(s);
     // found by the mutation campaign: "/" would have been chmod 0700 at the next start
     const root = await put(s, "/v1/config", { ...cfg, keystore: { backend: "software", dir: "/" } });
     expect(root.status).toBe(400);
@@ -155,8 +160,7 @@ describe("directories the configuration names are used, never emptied or loosene
     expect(await s.stop()).toBe(0);
     // before: the start emptied the spool directory whole, and the start after it failed for good
     for (let i = 0; i < 2; i++) {
-      s = await startSepp(side);
-      running.push(s);
+      s = await run(side);
       expect(readdirSync(pki).sort()).toEqual(files);
       expect(await s.stop()).toBe(0);
     }
@@ -167,9 +171,8 @@ describe("files a change names are read within bounds", () => {
   test("a PEM path to a FIFO, a device or a file over 16 MiB: 400 at once, the SEPP answering meanwhile", async () => {
     const pair = await writePair({ dir: fresh() });
     const side = pair.visited;
-    const s = await startSepp(side);
-    running.push(s);
-    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    const s = await run(side);
+    const cfg = await configOf(s);
     const fifo = join(side.dir, "var", "pki", "fifo.pem");
     execFileSync("mkfifo", [fifo]);
     const huge = join(side.dir, "var", "pki", "huge.pem");
@@ -201,9 +204,8 @@ describe("files a change names are read within bounds", () => {
 describe("listener addresses a change moves are checked by listening on them", () => {
   test("a host that is no address of this box, a port another process holds: 400 naming the listener; a free port, or the ones it holds: accepted", async () => {
     const pair = await writePair({ dir: fresh() });
-    const s = await startSepp(pair.visited);
-    running.push(s);
-    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    const s = await run(pair.visited);
+    const cfg = await configOf(s);
     const v0 = ((await (await s.admin("/v1/status")).json()) as Status).configVersion;
     const withSbi = (sbi: Record<string, unknown>) => ({ ...cfg, listeners: { ...cfg.listeners, sbi } });
     const squatter = createServer().listen(0, "127.0.0.1");
@@ -248,9 +250,8 @@ describe("a start whose stored configuration fails falls back to the version tha
     const side = pair.visited;
     const pki = join(side.dir, "var", "pki");
     copyFileSync(join(pki, "sepp.crt.pem"), join(pki, "copy.crt.pem"));
-    let s = await startSepp(side);
-    running.push(s);
-    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    let s = await run(side);
+    const cfg = await configOf(s);
     const ok = await put(s, "/v1/config", { ...cfg, tls: { ...cfg.tls, certificate: "pki/copy.crt.pem" } });
     expect(ok.status).toBe(200);
     const v2 = Number((ok.headers.get("etag") ?? "").replaceAll('"', ""));
@@ -260,8 +261,7 @@ describe("a start whose stored configuration fails falls back to the version tha
     // the file the newest version needs is damaged while the SEPP is down
     writeFileSync(join(pki, "copy.crt.pem"), GARBAGE_CERT);
     for (let round = 0; round < 2; round++) {
-      s = await startSepp(side);
-      running.push(s);
+      s = await run(side);
       const st = (await (await s.admin("/v1/status")).json()) as Status;
       expect(st.configVersion).toBe(1);
       expect(st.config.startedVersion).toBe(1);
@@ -279,8 +279,7 @@ describe("a start whose stored configuration fails falls back to the version tha
 
     // repaired: the newest version starts again, and becomes the fallback from now on
     copyFileSync(join(pki, "sepp.crt.pem"), join(pki, "copy.crt.pem"));
-    s = await startSepp(side);
-    running.push(s);
+    s = await run(side);
     const st = (await (await s.admin("/v1/status")).json()) as Status;
     expect(st.config).toEqual({ startedVersion: 2, latestVersion: 2, restartRequired: [] });
   }, 90000);
@@ -288,9 +287,8 @@ describe("a start whose stored configuration fails falls back to the version tha
   test("a version that passed its checks but cannot listen (its port taken meanwhile): the start falls back, once", async () => {
     const pair = await writePair({ dir: fresh() });
     const side = pair.visited;
-    let s = await startSepp(side);
-    running.push(s);
-    const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
+    let s = await run(side);
+    const cfg = await configOf(s);
     const port = await freePort();
     const ok = await put(s, "/v1/config", {
       ...cfg,
@@ -302,8 +300,7 @@ describe("a start whose stored configuration fails falls back to the version tha
     const squatter = createServer().listen(port, cfg.listeners.sbi.host);
     await new Promise((r) => squatter.once("listening", r));
     try {
-      s = await startSepp(side);
-      running.push(s);
+      s = await run(side);
       const st = (await (await s.admin("/v1/status")).json()) as Status;
       expect(st.config.startedVersion).toBe(1);
       expect(st.config.latestVersion).toBe(2);
@@ -317,8 +314,7 @@ describe("a start whose stored configuration fails falls back to the version tha
       squatter.close();
     }
     // the port free again: the newest version starts
-    s = await startSepp(side);
-    running.push(s);
+    s = await run(side);
     const st = (await (await s.admin("/v1/status")).json()) as Status;
     expect(st.config).toEqual({ startedVersion: 2, latestVersion: 2, restartRequired: [] });
   }, 90000);
