@@ -159,7 +159,9 @@ async function startOpened(
   let n32fPort: number | undefined;
   // data-path workers (issue 11 §3): N32-c, the store and the admin API stay here; SBI and N32-f run in the workers
   const workers = workerCount(cfg0);
-  log.info("data-path workers", { count: workers.count, reason: workers.reason });
+  // a number over this machine's CPUs runs one per CPU (src/workers/count.ts): said as a warning, the audit shows more
+  const capped = cfg0.workers !== "auto" && workers.count < cfg0.workers;
+  log[capped ? "warn" : "info"]("data-path workers", { count: workers.count, reason: workers.reason });
   let aeadProbedAt = 0;
   if (aead.name === "pkcs11")
     metrics

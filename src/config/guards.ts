@@ -6,7 +6,10 @@
 // - system.raucCommand, system.rebootCommand: programs the SEPP runs;
 // - keystore.backend, keystore.module: the PKCS#11 library the SEPP loads into itself;
 // - system.minVersion may be raised, not lowered (an older, signed, vulnerable version installed again);
-// - storage.dir: the store lives there (moving it would orphan the running store).
+// - storage.dir: the store lives there (moving it would orphan the running store);
+// - workers, when changed, at most one per CPU of this machine: more add no throughput and cost each a thread and ~40
+//   MB, so many of them would starve the gateway's memory (a start runs one per CPU: src/workers/count.ts).
+import { availableParallelism } from "node:os";
 import { compareVersions } from "../system/bundle-check.ts";
 import type { ConfigIssue, SeppConfig } from "./schema.ts";
 
@@ -19,7 +22,11 @@ const FIXED: Array<[path: string, of: (c: SeppConfig) => unknown]> = [
 ];
 
 /** The issues of `next` as a change of `prev` through the API (none for a first configuration). */
-export function apiChangeGuard(next: SeppConfig, prev: SeppConfig | null): ConfigIssue[] {
+export function apiChangeGuard(
+  next: SeppConfig,
+  prev: SeppConfig | null,
+  cpus: number = availableParallelism(),
+): ConfigIssue[] {
   if (!prev) return [];
   const issues: ConfigIssue[] = [];
   if (next.storage.dir !== prev.storage.dir)
@@ -34,6 +41,11 @@ export function apiChangeGuard(next: SeppConfig, prev: SeppConfig | null): Confi
     issues.push({
       path: "/system/minVersion",
       reason: `can be raised through the API, not lowered (now ${prev.system.minVersion})`,
+    });
+  if (next.workers !== prev.workers && next.workers !== "auto" && next.workers > Math.max(1, cpus))
+    issues.push({
+      path: "/workers",
+      reason: `${next.workers} workers, but this machine has ${cpus} CPUs: at most one per CPU ("auto" runs one per CPU)`,
     });
   return issues;
 }

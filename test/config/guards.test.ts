@@ -45,3 +45,42 @@ test("system.minVersion may be raised, not lowered; other members change freely;
     ),
   ).toEqual([]);
 });
+
+test("workers: a change naming more than one per CPU of this machine is refused; an unchanged one is not", () => {
+  const change = (edit: (c: any) => void, from: (c: any) => void, cpus: number) =>
+    apiChangeGuard(parsed(edit), parsed(from), cpus);
+  expect(
+    change(
+      (c) => (c.workers = 64),
+      () => {},
+      4,
+    ),
+  ).toEqual([
+    {
+      path: "/workers",
+      reason: '64 workers, but this machine has 4 CPUs: at most one per CPU ("auto" runs one per CPU)',
+    },
+  ]);
+  expect(
+    change(
+      (c) => (c.workers = 4),
+      () => {},
+      4,
+    ),
+  ).toEqual([]);
+  expect(
+    change(
+      (c) => (c.workers = "auto"),
+      (c) => (c.workers = 8),
+      2,
+    ),
+  ).toEqual([]);
+  // a stored value from a bigger gateway does not block other changes (the start runs one per CPU)
+  expect(
+    change(
+      (c) => ((c.workers = 8), (c.log = { level: "debug" })),
+      (c) => (c.workers = 8),
+      2,
+    ),
+  ).toEqual([]);
+});

@@ -1,5 +1,6 @@
 // How many data-path workers a configuration runs (src/workers/count.ts): "auto" (the default) is one per CPU
-// where the configuration lets the data path run in workers, else 1 with the reason; a number is taken as it is.
+// where the configuration lets the data path run in workers, else 1 with the reason; a number is taken as it is, up
+// to one per CPU.
 import { describe, expect, test } from "bun:test";
 import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
 import { soloConfig } from "../support/solo-config.ts";
@@ -61,6 +62,26 @@ describe("workerCount", () => {
         8,
       ),
     ).toEqual({ count: 3, reason: "configured" });
+  });
+  test("a number over this machine's CPUs runs one per CPU, and says why", () => {
+    expect(
+      workerCount(
+        config((c) => (c.workers = 64)),
+        4,
+      ),
+    ).toEqual({ count: 4, reason: "configured 64, at most one per CPU: this machine has 4" });
+    expect(
+      workerCount(
+        config((c) => (c.workers = 4)),
+        4,
+      ),
+    ).toEqual({ count: 4, reason: "configured" });
+    expect(
+      workerCount(
+        config((c) => (c.workers = 1)),
+        1,
+      ),
+    ).toEqual({ count: 1, reason: "configured" });
   });
   test("anything else is refused by the schema", () => {
     for (const w of [0, 65, 1.5, "all", null])
