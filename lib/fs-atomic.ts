@@ -20,9 +20,14 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** A fresh temporary name next to `path` (same directory, hence same file system: rename is atomic). */
+/** A fresh temporary name next to `path` (same directory, hence same file system: rename is atomic). Within the
+ *  file system's 255 octets whatever the target's name: a name over 200 octets is cut to its first 48 UTF-16 units
+ *  (≤ 144 octets; the fuzz:config campaign found a 240-character key file name whose temporary name failed with
+ *  ENAMETOOLONG). */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}${TMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`);
+  let name = basename(path);
+  if (Buffer.byteLength(name) > 200) name = name.slice(0, 48);
+  return join(dirname(path), `.${name}${TMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`);
 }
 
 /**
@@ -45,7 +50,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     renameSync(tmp, path);
   } catch (e) {
     if (fd !== null) closeSync(fd);
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {} // the write's own error is the one to report
     throw e;
   }
   fsyncDir(dirname(path));

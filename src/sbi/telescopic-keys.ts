@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { writeFileAtomic } from "../../lib/fs-atomic.ts";
+import { newFileIssue } from "../../lib/private-dir.ts";
 import { secretFileIssue } from "../config/secret-file.ts";
 import type { ConfigIssue, SeppConfig } from "../config/schema.ts";
 import { LABEL_KEY_LENGTH, type TelescopicLabelKeys } from "./telescopic-label.ts";
@@ -31,12 +32,18 @@ function readKey(path: string): Uint8Array {
   return Uint8Array.from(Buffer.from(text.trim(), "hex"));
 }
 
-/** What a start would refuse (the key file may be missing: it is then made). */
+/** What a start would refuse (the key file may be missing: it is then made, so it must be makable). */
 export function checkTelescopicLabelKeys(dataDir: string, c: LabelConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (c.mode !== "stateless") return issues;
   const key = pathIn(dataDir, c.keyFile);
-  const files: [string, string][] = existsSync(key) ? [["/sbi/telescopicLabels/keyFile", key]] : [];
+  const files: [string, string][] = [];
+  if (existsSync(key)) files.push(["/sbi/telescopicLabels/keyFile", key]);
+  else {
+    // made at start: refuse what that start could not make (fuzz:config: a 240-character name failed there)
+    const why = newFileIssue(key);
+    if (why) issues.push({ path: "/sbi/telescopicLabels/keyFile", reason: `${c.keyFile}: cannot be made: ${why}` });
+  }
   if (c.previousKeyFile) files.push(["/sbi/telescopicLabels/previousKeyFile", pathIn(dataDir, c.previousKeyFile)]);
   for (const [path, file] of files) {
     try {

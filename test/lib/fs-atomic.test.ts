@@ -32,6 +32,21 @@ describe("writeFileAtomic", () => {
     expect(readdirSync(d)).toEqual(["token"]);
   });
 
+  test("a name up to the file system's 255 octets is written: the temporary name stays within them too", () => {
+    const d = freshDir();
+    for (const name of ["k".repeat(240), "é".repeat(127)]) {
+      expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+      expect(Buffer.byteLength(tempPathFor(join(d, name)).slice(d.length + 1))).toBeLessThanOrEqual(255);
+      writeFileAtomic(join(d, name), "x\n");
+      expect(readFileSync(join(d, name), "utf8")).toBe("x\n");
+    }
+    // over 255: the write's own error, not one of removing its temporary file
+    expect(() => writeFileAtomic(join(d, "k".repeat(256)), "x")).toThrow(
+      expect.objectContaining({ code: "ENAMETOOLONG" }),
+    );
+    expect(readdirSync(d).length).toBe(2);
+  });
+
   test("a large write is complete", () => {
     const d = freshDir();
     const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i & 0xff);

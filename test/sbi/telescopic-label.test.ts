@@ -233,6 +233,19 @@ describe("label key files", () => {
       "not a regular file",
     );
     expect(loadTelescopicLabelKeys(dir, { ...cfg, mode: "table" })).toBeNull();
+    // a missing key file the start could not make is refused now (fuzz:config: the start failed with ENAMETOOLONG)
+    expect(checkTelescopicLabelKeys(dir, { ...cfg, keyFile: "k".repeat(256) })).toEqual([
+      {
+        path: "/sbi/telescopicLabels/keyFile",
+        reason: `${"k".repeat(256)}: cannot be made: a file name over 255 octets`,
+      },
+    ]);
+    expect(checkTelescopicLabelKeys(dir, { ...cfg, keyFile: "open.key/label.key" })[0]?.reason).toContain(
+      "not a directory",
+    );
+    // a long name within 255 octets is made (its temporary name was over them)
+    expect(checkTelescopicLabelKeys(dir, { ...cfg, keyFile: "k".repeat(240) })).toEqual([]);
+    expect(loadTelescopicLabelKeys(dir, { ...cfg, keyFile: "k".repeat(240) })!.current.length).toBe(32);
   });
 });
 
