@@ -78,7 +78,10 @@ test("workers: a change naming more than one per CPU of this machine is refused;
   // a stored value from a bigger gateway does not block other changes (the start runs one per CPU)
   expect(
     change(
-      (c) => ((c.workers = 8), (c.log = { level: "debug" })),
+      (c) => {
+        c.workers = 8;
+        c.log = { level: "debug" };
+      },
       (c) => (c.workers = 8),
       2,
     ),
