@@ -9,7 +9,7 @@ import { Pkcs11WorkerAeadEngine } from "./aead-pkcs11-worker.ts";
 import type { HwConfig } from "./config.ts";
 import type { Keystore } from "./keystore.ts";
 import { Pkcs11Keystore } from "./keystore-pkcs11.ts";
-import { SoftwareKeystore } from "./keystore-software.ts";
+import { SoftwareKeystore, softwareTlsKeyIn } from "./keystore-software.ts";
 import type { HwLogger } from "./log.ts";
 import type { Pkcs11Token } from "./pkcs11/token.ts";
 
@@ -129,6 +129,19 @@ export async function openHardware(cfg: HwConfig, log: HwLogger): Promise<Hardwa
       await keystore.close();
     },
   };
+}
+
+/**
+ * The TLS key sealed in the keystore `cfg` names, asked before that keystore is opened (a configuration change checked
+ * before the start that opens it). software: the key file in its directory, read only; pkcs11: a token is opened
+ * once, at start, so another token's content cannot be known before: throws HardwareError with the reason.
+ */
+export async function sealedTlsKeyOf(cfg: HwConfig): Promise<string | null> {
+  if (cfg.keystore.backend === "software") return softwareTlsKeyIn(resolve(cfg.dataDir, cfg.keystore.dir));
+  throw new HardwareError(
+    "keystore",
+    "another PKCS#11 token or login is opened at the next start, not before: point tls.privateKey at a file while the keystore changes",
+  );
 }
 
 /** The AEAD engine of one data-path worker, and how to release it. */

@@ -165,12 +165,18 @@ export class SoftwareKeystore implements Keystore {
   }
 
   async unsealTlsKey(): Promise<string | null> {
-    const p = this.#path("tls.key.pem");
-    if (!existsSync(p)) return null;
-    return readFileSync(p, "utf8");
+    return softwareTlsKeyIn(this.#dir);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
   }
+}
+
+/** The TLS key a software keystore in `dir` holds, or null; reads only (no directory made or checked): what a
+ *  change of `keystore.dir` would start with, asked before that start. */
+export function softwareTlsKeyIn(dir: string): string | null {
+  const p = join(dir, "tls.key.pem");
+  if (!existsSync(p)) return null;
+  return readFileSync(p, "utf8");
 }

@@ -20,7 +20,7 @@ import { DataPath } from "./datapath/index.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
-import { disableCoreDumps, type Hardware, HardwareError, openHardware } from "../hw/index.ts";
+import { disableCoreDumps, type Hardware, HardwareError, openHardware, sealedTlsKeyOf } from "../hw/index.ts";
 import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
@@ -125,6 +125,7 @@ async function startOpened(
   attempt.fallbackExists = startedVersion === latestVersion && lastStarted !== null && lastStarted !== startedVersion;
   opened.push({ what: "config store", close: () => store.close() });
   const cfg0 = store.config;
+  const runningKeystore = hwConfigOf(cfg0, dataDir).keystore;
   const config = () => store.config;
   // log.level (docs/CONFIG.md): from here on, and again on each stored change; the workers follow (pool.reconfigure)
   const levelOf = (c: SeppConfig): LogLevel | undefined => (opts.logLevel === "config" ? c.log.level : opts.logLevel);
@@ -353,7 +354,10 @@ async function startOpened(
     extraRoutes: [keysRoutes({ keystore: () => keystore, log })],
     uploadRoutes: system.routes,
     check: async (c) => {
-      const r = await checkStartable(c, { dataDir, sealedTlsKey: () => keystore.unsealTlsKey() });
+      // the keystore is opened once, at start: a change naming another one is asked what that one holds
+      const same = JSON.stringify(hwConfigOf(c, dataDir).keystore) === JSON.stringify(runningKeystore);
+      const sealedTlsKey = () => (same ? keystore.unsealTlsKey() : sealedTlsKeyOf(hwConfigOf(c, dataDir)));
+      const r = await checkStartable(c, { dataDir, sealedTlsKey });
       return [...(r.ok ? [] : r.issues), ...(await checkListenAddresses(c, held))];
     },
   });

@@ -167,6 +167,39 @@ describe("directories the configuration names are used, never emptied or loosene
   }, 60000);
 });
 
+describe("a change of the keystore is asked what that keystore holds", () => {
+  test("tls.privateKey keystore:tls with keystore.dir moved to a directory without the key: 400; with it: accepted, and the restart serves", async () => {
+    const pair = await writePair({ dir: fresh() });
+    const side = pair.visited;
+    let s = await run(side);
+    const cfg = await configOf(s);
+    const keyPem = readFileSync(join(side.dir, "var", cfg.tls.privateKey), "utf8");
+    expect((await put(s, "/v1/keys/tls", { privateKey: keyPem }, "POST")).status).toBeLessThan(300);
+    const sealed = { ...cfg, tls: { ...cfg.tls, privateKey: "keystore:tls" } };
+    expect((await put(s, "/v1/config", sealed)).status).toBe(200);
+    expect(await s.stop()).toBe(0);
+    s = await run(side);
+    // before: checked against the running keystore (which holds the key), acknowledged, and the next start failed
+    const moved = { ...sealed, keystore: { backend: "software", dir: "keys2" } };
+    const r = await put(s, "/v1/config", moved);
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as Problem).invalidParams).toEqual([
+      { param: "/tls/privateKey", reason: expect.stringContaining("no TLS key is sealed in the keystore") },
+    ]);
+    const keys2 = join(side.dir, "var", "keys2");
+    execFileSync("mkdir", ["-m", "700", keys2]);
+    writeFileSync(join(keys2, "tls.key.pem"), readFileSync(join(side.dir, "var", cfg.keystore.dir, "tls.key.pem")), {
+      mode: 0o600,
+    });
+    expect((await put(s, "/v1/config", moved)).status).toBe(200);
+    expect(await s.stop()).toBe(0);
+    s = await run(side);
+    const status = (await (await s.admin("/v1/status")).json()) as Status;
+    expect(status.config.fallback).toBeUndefined();
+    expect((await configOf(s)).keystore.dir).toBe("keys2");
+  }, 60000);
+});
+
 describe("files a change names are read within bounds", () => {
   test("a PEM path to a FIFO, a device or a file over 16 MiB: 400 at once, the SEPP answering meanwhile", async () => {
     const pair = await writePair({ dir: fresh() });

@@ -3,7 +3,7 @@
 // builds beside them; token failures and recovery. SoftHSM2 is the real token.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import {
@@ -13,6 +13,7 @@ import {
   type Keystore,
   type KeystoreConfig,
   openHardware,
+  sealedTlsKeyOf,
   SoftwareAeadEngine,
 } from "../../hw/index.ts";
 import { waitFor } from "../../scripts/lib/pair.ts";
@@ -247,6 +248,33 @@ describe("pkcs11 keystore", () => {
     const shared = openKeystore({ backend: "software", dir: "shared" }, d);
     await expect(shared).rejects.toThrow("may be entered by others than its owner (mode 0755)");
     expect(statSync(join(d, "shared")).mode & 0o777).toBe(0o755);
+  });
+
+  test("sealedTlsKeyOf: a software keystore's TLS key read without opening it (nothing made); another token: the reason it cannot be asked", async () => {
+    const d = tempDir();
+    expect(
+      await sealedTlsKeyOf({ keystore: { backend: "software", dir: "absent" }, aead: "software", dataDir: d }),
+    ).toBeNull();
+    expect(existsSync(join(d, "absent"))).toBe(false);
+    const ks = await openKeystore({ backend: "software", dir: "keys" }, d);
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    await ks.sealTlsKey(privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+    expect(await sealedTlsKeyOf({ keystore: { backend: "software", dir: "keys" }, aead: "software", dataDir: d })).toBe(
+      await ks.unsealTlsKey(),
+    );
+    await ks.close();
+    const p11: HwConfig = {
+      keystore: {
+        backend: "pkcs11",
+        module: "/none.so",
+        tokenUri: "pkcs11:token=x",
+        pinEnv: "PIN",
+        sessionPoolSize: 1,
+      },
+      aead: "software",
+      dataDir: d,
+    };
+    await expect(sealedTlsKeyOf(p11)).rejects.toThrow("opened at the next start, not before");
   });
 
   test("openHardware: the software engine beside either keystore; the pkcs11 engine needs the pkcs11 keystore", async () => {
