@@ -134,13 +134,14 @@ export async function openHardware(cfg: HwConfig, log: HwLogger): Promise<Hardwa
 /**
  * The TLS key sealed in the keystore `cfg` names, asked before that keystore is opened (a configuration change checked
  * before the start that opens it). software: the key file in its directory, read only; pkcs11: a token is opened
- * once, at start, so another token's content cannot be known before: throws HardwareError with the reason.
+ * once, at start, so another token's content cannot be known before: throws HardwareError with the reason (the
+ * caller asks the running keystore when the token is the same).
  */
 export async function sealedTlsKeyOf(cfg: HwConfig): Promise<string | null> {
   if (cfg.keystore.backend === "software") return softwareTlsKeyIn(resolve(cfg.dataDir, cfg.keystore.dir));
   throw new HardwareError(
     "keystore",
-    "another PKCS#11 token or login is opened at the next start, not before: point tls.privateKey at a file while the keystore changes",
+    "another PKCS#11 token is opened at the next start, not before: point tls.privateKey at a file while the keystore changes",
   );
 }
 

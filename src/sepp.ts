@@ -20,7 +20,14 @@ import { DataPath } from "./datapath/index.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
-import { disableCoreDumps, type Hardware, HardwareError, openHardware, sealedTlsKeyOf } from "../hw/index.ts";
+import {
+  disableCoreDumps,
+  type Hardware,
+  HardwareError,
+  type KeystoreConfig,
+  openHardware,
+  sealedTlsKeyOf,
+} from "../hw/index.ts";
 import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
@@ -41,6 +48,10 @@ interface StartParts {
   hardware: Hardware;
   material: StartMaterial;
 }
+
+/** Where a keystore's keys are: its directory, or its token (not the PIN's source or the session pool's size). */
+const keystoreWhere = (k: KeystoreConfig) =>
+  JSON.stringify(k.backend === "software" ? [k.dir] : [k.module, k.tokenUri]);
 
 /** Open the keystore and AEAD engine of `c` and load its TLS material; on any failure close what was opened. */
 async function prepareStart(c: SeppConfig, dataDir: string, log: Logger): Promise<Prepared<StartParts>> {
@@ -355,7 +366,7 @@ async function startOpened(
     uploadRoutes: system.routes,
     check: async (c) => {
       // the keystore is opened once, at start: a change naming another one is asked what that one holds
-      const same = JSON.stringify(hwConfigOf(c, dataDir).keystore) === JSON.stringify(runningKeystore);
+      const same = keystoreWhere(hwConfigOf(c, dataDir).keystore) === keystoreWhere(runningKeystore);
       const sealedTlsKey = () => (same ? keystore.unsealTlsKey() : sealedTlsKeyOf(hwConfigOf(c, dataDir)));
       const r = await checkStartable(c, { dataDir, sealedTlsKey });
       return [...(r.ok ? [] : r.issues), ...(await checkListenAddresses(c, held))];

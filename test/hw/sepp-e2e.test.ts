@@ -335,6 +335,14 @@ describe("SEPP on the pkcs11 keystore and AEAD engine (SoftHSM2), against a soft
     const cfg = (await adminJson<Record<string, any>>(v, "/v1/config")).body;
     cfg.tls.privateKey = "keystore:tls";
     cfg.keystore = { backend: "pkcs11", module: hsm.module, tokenUri: tok.uri, pinEnv: PIN_ENV, sessionPoolSize: 2 };
+    // another token cannot be asked for its sealed key before the start that opens it: refused with the reason
+    r = await adminText(v, "/v1/config", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...cfg, keystore: { ...cfg.keystore, tokenUri: "pkcs11:token=another" } }),
+    });
+    expect(r.status).toBe(400);
+    expect(r.text).toContain("another PKCS#11 token is opened at the next start");
     r = await adminText(v, "/v1/config", {
       method: "PUT",
       headers: { "content-type": "application/json" },
