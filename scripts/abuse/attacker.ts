@@ -2,8 +2,8 @@
 // slow the legitimate load generator's clock): `bun scripts/abuse/attacker.ts <attack> <target JSON> <ms>` runs one
 // attack against the SEPP under attack for at most <ms>, from loopback only, and prints one JSON line with what
 // it saw. Every attack is bounded in count as well as in time.
-import { captureClientHello, n32TlsConn, PREFACE, tcpConn, type Conn, type Summary } from "./raw.ts";
-import { controlFlood, holdSlots, rapidReset, trickle } from "./attacks-common.ts";
+import { captureClientHello, clientPreface, n32TlsConn, PREFACE, tcpConn, type Conn, type Summary } from "./raw.ts";
+import { churn, controlFlood, holdSlots, rapidReset, trickle } from "./attacks-common.ts";
 import { ATTACK_QUERY, type AttackTarget } from "./world.ts";
 
 /** the attacker's own loopback address on the SBI side (the legitimate NF uses 127.0.0.1) */
@@ -124,6 +124,36 @@ export const ATTACKS: Record<string, { what: string; run: Attack }> = {
         maxAttempts: 4000,
         durationMs: ms,
         h2: false,
+      }),
+  },
+  "sbi-churn": {
+    what: "SBI connection churn from one address: connect, send the HTTP/2 preface and SETTINGS, close; ≤ 1500 a second, ≤ 15000",
+    run: (t, ms) =>
+      churn(sbiTcp(t), clientPreface(), {
+        conns: 8,
+        perSecond: 1500,
+        maxAttempts: 15_000,
+        durationMs: ms,
+      }),
+  },
+  "n32-tcp-churn": {
+    what: "N32 TCP connection churn (no TLS) from one address: connect, close; ≤ 1500 a second, ≤ 15000",
+    run: (t, ms) =>
+      churn(() => tcpConn(t.n32Port, N32_SRC), null, {
+        conns: 8,
+        perSecond: 1500,
+        maxAttempts: 15_000,
+        durationMs: ms,
+      }),
+  },
+  "n32-tls-churn": {
+    what: "N32 TLS churn with the partner's key: full handshake, HTTP/2 preface and SETTINGS, close; ≤ 150 a second, ≤ 1500",
+    run: (t, ms) =>
+      churn(() => n32TlsConn(t, "partner"), clientPreface(), {
+        conns: 4,
+        perSecond: 150,
+        maxAttempts: 1500,
+        durationMs: ms,
       }),
   },
 };

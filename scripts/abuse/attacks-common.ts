@@ -212,3 +212,36 @@ export async function rapidReset(
     closedByServer: all.filter((c) => c.closedByServer()).length,
   };
 }
+
+/** Connection churn: `conns` loops each open a connection, send `first` once it is up (or nothing), and close it
+ *  at once, at most `perSecond` opened a second in all and `maxAttempts` in all. What it checks: a listener that
+ *  counts a closed connection late (its close event after the next accept) must not refuse legitimate clients of
+ *  other addresses, and must not keep what each connection cost. */
+export async function churn(
+  open: () => Conn,
+  first: Buffer | null,
+  o: { conns: number; perSecond: number; maxAttempts: number; durationMs: number },
+): Promise<Summary> {
+  const done = deadline(o.durationMs);
+  let attempts = 0;
+  let up = 0;
+  let failed = 0;
+  const gapMs = (1000 * o.conns) / o.perSecond;
+  const loop = async () => {
+    while (!done() && attempts < o.maxAttempts) {
+      attempts++;
+      const started = performance.now();
+      const c = open();
+      if (await Promise.race([c.ready, sleep(2000).then(() => false)])) {
+        up++;
+        if (first) c.socket.write(first);
+      } else failed++;
+      c.destroy();
+      await c.closed;
+      const rest = gapMs - (performance.now() - started);
+      if (rest > 0) await sleep(rest);
+    }
+  };
+  await Promise.all(Array.from({ length: o.conns }, loop));
+  return { attempts, up, notUpWithin2s: failed };
+}

@@ -335,6 +335,14 @@ async function main() {
       p.logs.filter((l) => l.level === "error").map((l) => `${p.side.name}: ${l.msg}`),
     );
     if (errors.length) console.log(`error lines in the SEPPs' logs: ${errors.length} (first: ${errors[0]})`);
+    // what the inputs made the SEPPs write (a line per input, not rate limited, would let a sender fill the disk)
+    for (const p of [w.v, w.h]) {
+      const lines = [...p.logCounts.values()].reduce((a, b) => a + b, 0);
+      const top = [...p.logCounts].sort((a, b) => b[1] - a[1]).slice(0, 4);
+      console.log(
+        `${p.side.name} log lines (info and above): ${lines}, ${(lines / Math.max(1, total.inputs)).toFixed(3)} per input; most: ${top.map(([k, n]) => `${n}× ${k}`).join("; ")}`,
+      );
+    }
     await w.close();
   }
   console.log(`gateway 5xx (502/503/504 ProblemDetails from the sending SEPP): ${total.gateway}`);

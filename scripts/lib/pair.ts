@@ -190,8 +190,10 @@ export async function writePairPki(visitedPkiDir: string, homePkiDir: string): P
 export interface SeppProcess {
   side: SeppSide;
   proc: ChildProcess;
-  /** every log line (JSON objects) */
+  /** every log line (JSON objects; the newest 10 000–20 000) */
   logs: Array<Record<string, unknown>>;
+  /** lines of level info and above since the start, by "level: msg" (what a flood of inputs makes it write) */
+  logCounts: Map<string, number>;
   token: string;
   admin(path: string, init?: RequestInit): Promise<Response>;
   stop(): Promise<number | null>;
@@ -216,16 +218,23 @@ export async function startSepp(side: SeppSide, env: SeppEnv = {}): Promise<Sepp
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Array<Record<string, unknown>> = [];
+  const logCounts = new Map<string, number>();
   let buf = "";
   proc.stdout!.on("data", (d: Buffer) => {
     buf += d.toString();
     for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
+      let entry: Record<string, unknown>;
       try {
-        logs.push(JSON.parse(line));
+        entry = JSON.parse(line);
       } catch {
-        logs.push({ raw: line });
+        entry = { raw: line };
+      }
+      logs.push(entry);
+      if (entry.level !== "debug") {
+        const key = `${String(entry.level ?? "raw")}: ${String(entry.msg ?? "")}`;
+        logCounts.set(key, (logCounts.get(key) ?? 0) + 1);
       }
       if (logs.length > 20000) logs.splice(0, 10000);
     }
@@ -260,6 +269,7 @@ export async function startSepp(side: SeppSide, env: SeppEnv = {}): Promise<Sepp
     side,
     proc,
     logs,
+    logCounts,
     token,
     admin: (path, init = {}) =>
       fetch(`${base}${path}`, {

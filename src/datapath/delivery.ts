@@ -40,6 +40,16 @@ export class ProducerDelivery {
     reportN32fError(this.d, peer.id, { type: "PLMN_ID_MISMATCH", receiverContextId: ctx.peerContextId, messageId });
   }
 
+  /**
+   * A security event's log line, at most `screening.securityEventsPerSecond` a second per peer and kind, as the
+   * screening's own (a sender repeating the fault would otherwise write a line per message); every event is counted
+   * in sepp_n32f_errors_total whether its line is written or not.
+   */
+  #securityEvent(peer: PeerConfig, kind: string, msg: string, fields: Record<string, unknown>): void {
+    const perSecond = this.d.config().screening.securityEventsPerSecond;
+    this.d.log.every(`security:${kind}:${peer.id}`, 1000 / perSecond, "warn", msg, { category: "security", ...fields });
+  }
+
   /** Checks, delivery to the producer and the protected answer. */
   async deliver(
     ctx: N32fContext,
@@ -91,7 +101,7 @@ export class ProducerDelivery {
     );
     if (origin.action === "reject") {
       this.m.n32fErrors.inc({ type: "PLMN_ID_MISMATCH", side: "detected" });
-      this.d.log.warn("PLMN ID mismatch in 3gpp-Sbi-Originating-Network-Id", {
+      this.#securityEvent(peer, "origin", "PLMN ID mismatch in 3gpp-Sbi-Originating-Network-Id", {
         peer: peer.id,
         messageId,
         detail: origin.detail,
@@ -105,7 +115,7 @@ export class ProducerDelivery {
     const remote = ctx.association.remotePlmnIds.length ? ctx.association.remotePlmnIds : peer.plmnIds;
     if (consumer === "malformed" || (consumer && !remote.some((p) => samePlmn(p, consumer)))) {
       this.m.n32fErrors.inc({ type: "PLMN_ID_MISMATCH", side: "detected" });
-      this.d.log.warn("access token consumer PLMN is not the peer's", { peer: peer.id, messageId });
+      this.#securityEvent(peer, "token", "access token consumer PLMN is not the peer's", { peer: peer.id, messageId });
       this.#reportMismatch(ctx, peer, messageId);
       return {
         response: mismatchForwarding("the access token's consumer PLMN is not the sending peer's"),

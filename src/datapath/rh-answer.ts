@@ -77,7 +77,9 @@ export function rhErrorAnswer(i: RhAnswerInput): OutboundResponse | null {
     return refuse(e.message, e.errorType);
   }
   m.inc({ peer: i.peerId, result: "accepted" });
-  i.log.warn("RH-originated error in place of the peer's answer", {
+  // a line a second per peer at most: an intermediary (or a peer through it) repeating errors would write one per
+  // message; sepp_rh_errors_total counts every one
+  i.log.every(`rh-error-accepted-${i.peerId}`, 1000, "warn", "RH-originated error in place of the peer's answer", {
     peer: i.peerId,
     messageId: i.messageId,
     rh: rh.adjacentRh,

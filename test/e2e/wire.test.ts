@@ -347,6 +347,15 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
       expect(r.json()).toEqual({ status: 403, cause: "ROAMING_NOT_ALLOWED" });
       expect(udm.received.length).toBe(before);
       expect(await (await v.admin("/metrics")).text()).toMatch(/sepp_rh_errors_total\{[^}]*result="accepted"[^}]*\} 1/);
+      // again at once: counted, its log line not written again within the second (a line per message before)
+      const again = once(
+        (r) => aadPath(r).includes("/am-data"),
+        (r) => rhAnswer(r, ri),
+      );
+      expect((await amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`)).status).toBe(403);
+      await again;
+      expect(await (await v.admin("/metrics")).text()).toMatch(/sepp_rh_errors_total\{[^}]*result="accepted"[^}]*\} 2/);
+      expect(v.logs.filter((l) => l.msg === "RH-originated error in place of the peer's answer")).toHaveLength(1);
     });
 
     test("signed by an RI unknown on this association: not believed (502)", async () => {
@@ -425,6 +434,34 @@ describe("N32 under attack: a proxy and a Roaming Intermediary between two SEPP 
         suggestedStatusCode: 403,
       });
       expect(udm.received.length).toBe(before);
+    });
+    test("a sender repeating the mismatch: every one refused and counted, its log lines bounded by screening.securityEventsPerSecond", async () => {
+      const token = `${b64u({ alg: "ES256", typ: "JWT" })}.${b64u({ sub: "amf", consumerPlmnId: { mcc: "999", mnc: "99" } })}.c2ln`;
+      const counted = async () =>
+        Number(
+          /sepp_n32f_errors_total\{[^}]*side="detected"[^}]*type="PLMN_ID_MISMATCH"[^}]*\} (\d+)/.exec(
+            await (await h.admin("/metrics")).text(),
+          )?.[1] ?? 0,
+        );
+      const lines = () => h.logs.filter((l) => l.msg === "access token consumer PLMN is not the peer's").length;
+      const [n0, l0] = [await counted(), lines()];
+      await Bun.sleep(60); // past the interval of the line the test before wrote
+      const t0 = performance.now();
+      const rs = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          amf.request("GET", `${HOME_UDM}:${udm.port}`, `/nudm-sdm/v2/${SUPI}/am-data`, {
+            authorization: `Bearer ${token}`,
+          }),
+        ),
+      );
+      const elapsed = performance.now() - t0;
+      expect(rs.map((r) => r.status)).toEqual(Array(40).fill(403));
+      expect((await counted()) - n0).toBe(40);
+      await waitFor("the first line", async () => lines() > l0, 2000, 20);
+      // before: a line per message (40); now at most one per 1000/20 ms and peer
+      expect(lines() - l0).toBeLessThanOrEqual(Math.floor(elapsed / 50) + 1);
+      expect(lines() - l0).toBeLessThan(40);
+      expect(h.logs.find((l) => l.msg === "access token consumer PLMN is not the peer's")?.category).toBe("security");
     });
     test("an access token with the peer's consumerPlmnId passes", async () => {
       const token = `${b64u({ alg: "ES256", typ: "JWT" })}.${b64u({ sub: "amf", consumerPlmnId: { mcc: "234", mnc: "15" } })}.c2ln`;
