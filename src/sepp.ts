@@ -28,6 +28,7 @@ import {
   openHardware,
   sealedTlsKeyOf,
 } from "../hw/index.ts";
+import { LOW_FREE_BYTES, storageState } from "../lib/storage-reserve.ts";
 import { hwConfigOf } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
@@ -47,6 +48,17 @@ export interface RunningSepp {
 interface StartParts {
   hardware: Hardware;
   material: StartMaterial;
+}
+
+/** The data partition as /v1/health shows it: "ok", or what a full one would cost. */
+function storageCheck(dataDir: string): string {
+  try {
+    const { free, reserve } = storageState(dataDir);
+    if (free < LOW_FREE_BYTES) return `full: ${Math.floor(free / 1024)} KiB free; changes cannot be stored`;
+    return reserve ? "ok" : `no reserve: ${Math.floor(free / 1024)} KiB free`;
+  } catch (e) {
+    return `unreadable: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
+  }
 }
 
 /** Where a keystore's keys are: its directory, or its token (not the PIN's source or the session pool's size). */
@@ -351,6 +363,8 @@ async function startOpened(
           keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy"),
           // informational: stale CRLs still apply, so the SEPP stays healthy
           crls: trustOf().staleCrls().length ? `stale: ${trustOf().staleCrls().join(", ")}` : "ok",
+          // informational: the data path needs no writes, but changes and the next start do (lib/storage-reserve.ts)
+          storage: storageCheck(dataDir),
         },
       };
     },

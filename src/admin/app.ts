@@ -5,6 +5,7 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth, type AuthLimits } from "./auth.ts";
 import { ADMIN_OPENAPI } from "./openapi.ts";
+import { SeppError } from "../errors.ts";
 import { problem, problemResponse, PROBLEM_JSON } from "../problem.ts";
 import { parseConfig, parsePeer, type ConfigIssue, type SeppConfig } from "../config/schema.ts";
 import type { PeerConfig } from "../config/schema/peers.ts";
@@ -106,8 +107,10 @@ export function createAdminApp(d: AdminDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
-    // Never leak internals to the client: a fixed sentence there, the error in the log (no silent failure).
+    // Never leak internals to the client: a fixed sentence there, the error in the log (no silent failure). A
+    // SeppError is written for the client (src/errors.ts): its own ProblemDetails (a full data partition: 507).
     d.log?.error("admin request failed", { method: c.req.method, path: c.req.path, error: err });
+    if (err instanceof SeppError) return problemResponse(err.toProblem());
     return problemResponse(problem(500, "SYSTEM_FAILURE", "internal error"));
   });
   app.notFound(() => problemResponse(problem(404, "RESOURCE_NOT_FOUND", "no such resource")));

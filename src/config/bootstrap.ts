@@ -17,6 +17,7 @@ import { readAdminToken } from "./secret-file.ts";
 import type { Logger } from "../log.ts";
 import { createRootCa, issueSeppCert } from "../pki/devpki.ts";
 import { fsyncDir, removeStaleTemps, tempPathFor, writeFileAtomic } from "../../lib/fs-atomic.ts";
+import { settleReserve } from "../../lib/storage-reserve.ts";
 
 export interface Bootstrapped<T = undefined> {
   store: ConfigStore;
@@ -108,6 +109,18 @@ export async function bootstrap<T = undefined>(opts: {
   const stale = removeStaleTemps(dataDir);
   if (stale.length) log.warn("removed leftovers of an interrupted write", { dir: dataDir, names: stale });
 
+  // a full partition must not keep us from starting: give back the reserve before the store is opened (SQLite
+  // writes to open it), or make one while there is room (lib/storage-reserve.ts)
+  const reserve = settleReserve(dataDir);
+  if (reserve === "released")
+    log.error("the data partition is full: its reserve was given back so that the SEPP starts; free space there", {
+      dir: dataDir,
+      event: "storage-full",
+    });
+  else if (reserve === "no-room")
+    log.warn("no room on the data partition for its reserve: a full partition would keep the SEPP from starting", {
+      dir: dataDir,
+    });
   migrateStore(join(dataDir, "sepp.db"), log); // schema versions across firmware updates (docs/UPDATES.md)
   const store = new ConfigStore(join(dataDir, "sepp.db"));
   if (store.empty) {

@@ -7,6 +7,8 @@
 // stored version fails falls back to it (src/config/start.ts). A restart of the same version writes nothing
 // (started_at is when that version first started), so a start does no synchronous write once its version is known.
 import { Database } from "bun:sqlite";
+import { storageFull } from "../../lib/storage-reserve.ts";
+import { SeppError } from "../errors.ts";
 import { parseConfig, type ConfigIssue, type ParseResult, type SeppConfig } from "./schema.ts";
 
 const HISTORY_KEEP = 50;
@@ -155,7 +157,19 @@ export class ConfigStore {
         .run(v - HISTORY_KEEP);
       return v;
     });
-    const version = tx() as number;
+    let version: number;
+    try {
+      version = tx() as number;
+    } catch (e) {
+      // a full partition (SQLITE_FULL, or an I/O error growing the WAL's index): the change is not stored
+      if (storageFull(e))
+        throw new SeppError(
+          "STORAGE_FULL",
+          "the data partition is full: the change was not stored (free space on storage.dir; /v1/health shows it)",
+          { status: 507, problemCause: "INSUFFICIENT_STORAGE", cause: e },
+        );
+      throw e;
+    }
     this.#hasRows = true;
     this.#current = { config: r.config, version };
     for (const l of this.#listeners) l(r.config, prev);
