@@ -7,6 +7,7 @@ import { isAbsolute, join } from "node:path";
 import type { BundleInfo, RaucOutcome } from "../../os/rauc.ts";
 import type { SystemConfig } from "./config.ts";
 import { checkManifest, type Refusal, refusalFromInfoError } from "./bundle-check.ts";
+import { freeBytes, LOW_FREE_BYTES, storageFull } from "../../lib/storage-reserve.ts";
 
 export type UpdateState = "idle" | "receiving" | "checking" | "installing" | "installed" | "failed";
 
@@ -96,8 +97,13 @@ export class UpdateService {
     let handedOver = false;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const received = await spool(body, path, cfg.maxBundleBytes);
-      if (received === "too-large") return this.#fail(tooLarge(cfg.maxBundleBytes));
+      // a bundle may not fill the partition: LOW_FREE_BYTES stay free for the store (the spool is usually on the
+      // data partition; a full one answered changes 500 and kept the next start from opening the store)
+      const room = freeBytes(dir) - LOW_FREE_BYTES;
+      if (declaredLength !== undefined && declaredLength > room) return this.#fail(noRoom(declaredLength, room));
+      const received = await spool(body, path, Math.min(cfg.maxBundleBytes, Math.max(0, room)));
+      if (received === "too-large")
+        return this.#fail(cfg.maxBundleBytes <= room ? tooLarge(cfg.maxBundleBytes) : noRoom(undefined, room));
       this.#status.state = "checking";
       const info = await this.d.rauc.info(path, this.keyring());
       if (!info.ok) return this.#fail(refusalFromInfoError(info.error));
@@ -109,6 +115,7 @@ export class UpdateService {
       this.#install = this.#runInstall(path);
       return { ok: true, status: this.status() };
     } catch (e) {
+      if (storageFull(e)) return this.#fail(noRoom(undefined, freeBytes(dir)));
       return this.#fail({
         status: 500,
         cause: "SYSTEM_FAILURE",
@@ -158,6 +165,12 @@ const tooLarge = (max: number): Refusal => ({
   status: 413,
   cause: "PAYLOAD_TOO_LARGE",
   detail: `bundle over ${max} bytes (system.maxBundleBytes)`,
+});
+
+const noRoom = (declared: number | undefined, room: number): Refusal => ({
+  status: 507,
+  cause: "INSUFFICIENT_STORAGE",
+  detail: `no room for the bundle${declared === undefined ? "" : ` of ${declared} bytes`} on system.spoolDir: ${Math.max(0, room)} bytes may be used (1 MiB stays free for the configuration store)`,
 });
 
 /** Stream the body to `path` (0600), stopping at `max` bytes; fsync before returning. */

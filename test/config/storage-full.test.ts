@@ -3,36 +3,17 @@
 // a full partition, every start failed with "disk I/O error" and the gateway rebooted into the same failure). The
 // partition is a real 16 MiB tmpfs mounted for the test (CI runs as root, like the RAUC tests).
 import { afterAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RESERVE_BYTES, RESERVE_NAME, settleReserve } from "../../lib/storage-reserve.ts";
 import { startSepp, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
-import { freshDirs } from "../support/tmp-dirs.ts";
+import { tmpfsPartitions } from "../support/tmpfs.ts";
 
-const mounted: string[] = [];
 const running: SeppProcess[] = [];
 afterAll(async () => {
   for (const s of running) await s.stop();
-  for (const m of mounted) execFileSync("umount", [m]);
 });
-const fresh = freshDirs("sepp-storage-full-"); // removed after the partitions above are unmounted
-
-/** a fresh tmpfs of `mib` MiB */
-function partition(mib: number): string {
-  const d = join(fresh(), "part");
-  mkdirSync(d);
-  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${mib}m,mode=0700`, "tmpfs", d]);
-  mounted.push(d);
-  return d;
-}
-
-/** fill the partition but `leaveKiB` */
-function fill(dir: string, name: string, leaveKiB = 0): void {
-  const s = statfsSync(dir);
-  const free = Number(s.bavail) * Number(s.bsize);
-  writeFileSync(join(dir, name), new Uint8Array(Math.max(0, free - leaveKiB * 1024)));
-}
+const { partition, fill } = tmpfsPartitions("sepp-storage-full-"); // unmounted after the processes above stop
 
 type Health = { status: string; checks: Record<string, string> };
 
@@ -48,7 +29,7 @@ describe("the reserve", () => {
     expect(settleReserve(d)).toBe("no-room");
     const small = partition(4); // 4 MiB: no room for a 4 MiB reserve and 1 MiB beside it
     expect(settleReserve(small)).toBe("no-room");
-    expect(execFileSync("ls", ["-A", small]).toString()).toBe("");
+    expect(readdirSync(small)).toEqual([]);
   });
 });
 
