@@ -22,6 +22,7 @@ import { Database } from "bun:sqlite";
 import { createHmac, randomBytes } from "node:crypto";
 import type { Registry } from "../metrics.ts";
 import { SeppError } from "../errors.ts";
+import { storageFull } from "../../lib/storage-reserve.ts";
 import { isStatelessLabelForm, TelescopicLabelCodec, type TelescopicLabelKeys } from "./telescopic-label.ts";
 import { isDnsLabel, isDnsName, parseHost, plmnOfHost, type SbiScheme } from "./api-root.ts";
 import type { TelescopicTarget } from "./target.ts";
@@ -321,6 +322,13 @@ export class TelescopicStore implements TelescopicMapper {
       return insert() as string;
     } catch (e) {
       this.#recount(); // the transaction was rolled back: an eviction counted above did not happen
+      // a full data partition: no new mapping now (the labels issued before still resolve, see #touch)
+      if (storageFull(e))
+        throw new TelescopicError(
+          "telescopic table cannot take a new label: the data partition is full",
+          503,
+          "INSUFFICIENT_RESOURCES",
+        );
       throw e;
     }
   }
@@ -340,7 +348,13 @@ export class TelescopicStore implements TelescopicMapper {
 
   #touch(row: Row): void {
     const now = this.#now();
-    if (now - row.last_used >= this.#touchInterval) this.#q.touch.run(now, row.label);
+    if (now - row.last_used < this.#touchInterval) return;
+    try {
+      this.#q.touch.run(now, row.label);
+    } catch (e) {
+      // only the eviction order: a full data partition must not stop a known label from resolving
+      if (!storageFull(e)) throw e;
+    }
   }
 
   /** The foreign origin of a label, or null when unknown (or not a DNS label). */

@@ -25,6 +25,7 @@ import { TelescopicError, TelescopicStore } from "../../src/sbi/telescopic-store
 import { resolveTarget } from "../../src/sbi/target.ts";
 import { Registry } from "../../src/metrics.ts";
 import { freshDirs } from "../support/tmp-dirs.ts";
+import { tmpfsPartitions } from "../support/tmpfs.ts";
 
 const DOMAIN = "sepp.5gc.mnc001.mcc001.3gppnetwork.org";
 const HOME_UDM = "udm1.5gc.mnc002.mcc262.3gppnetwork.org";
@@ -865,3 +866,33 @@ function canonicalAuthority(a: string, defaultPort: string): string {
   const port = m[2] === undefined || m[2] === "" || Number(m[2]) === Number(defaultPort) ? "" : `:${Number(m[2])}`;
   return host + port;
 }
+
+describe("the table on a full data partition (a real 4 MiB tmpfs)", () => {
+  const parts = tmpfsPartitions("sepp-telescopic-full-");
+  test("a new label: 503 INSUFFICIENT_RESOURCES; a label issued before still resolves (its touch is skipped)", () => {
+    const dir = parts.partition(4);
+    let now = 1_000_000;
+    const store = new TelescopicStore(join(dir, "t.db"), {
+      seppDomain: DOMAIN,
+      touchIntervalMs: 1000,
+      now: () => now,
+    });
+    const known = store.labelFor(HOME_UDM);
+    parts.fill(dir, "filler");
+    // many new hosts: the WAL grows until the partition refuses a page (before: the SQLiteError itself)
+    let refused: unknown;
+    for (let i = 0; i < 20_000 && !refused; i++) {
+      try {
+        store.labelFor(`udm${i}.5gc.mnc002.mcc262.3gppnetwork.org`);
+      } catch (e) {
+        refused = e;
+      }
+    }
+    expect(refused).toBeInstanceOf(TelescopicError);
+    expect((refused as TelescopicError).toProblem()).toMatchObject({ status: 503, cause: "INSUFFICIENT_RESOURCES" });
+    now += 10_000; // past the touch interval: resolving writes last_used, which the partition refuses
+    expect(store.resolve(known)?.foreignHost).toBe(HOME_UDM);
+    expect(store.labelFor(HOME_UDM)).toBe(known);
+    store.close();
+  });
+});

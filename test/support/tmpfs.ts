@@ -19,7 +19,8 @@ export function tmpfsPartitions(prefix: string): Partitions {
   const root = mkdtempSync(join(tmpdir(), prefix));
   const mounted: string[] = [];
   afterAll(() => {
-    for (const m of mounted) execFileSync("umount", [m]);
+    // lazily: a case that failed may still hold a file open there (its store), and must not leave the mount
+    for (const m of mounted) execFileSync("umount", ["-l", m]);
     rmSync(root, { recursive: true, force: true });
   });
   return {
