@@ -86,7 +86,7 @@ export function createLogger(
       shared.min = ORDER[level];
     },
     every(key, intervalMs, level, msg, fields) {
-      const now = Date.now();
+      const now = performance.now(); // monotonic: the wall clock stepped back would silence a key until it caught up
       const t = last.get(key);
       if (t !== undefined && now - t < intervalMs) return false;
       if (last.size > 10_000) last.clear(); // bounded

@@ -186,7 +186,7 @@ async function startOpened(
   // a number over this machine's CPUs runs one per CPU (src/workers/count.ts): said as a warning, the audit shows more
   const capped = cfg0.workers !== "auto" && workers.count < cfg0.workers;
   log[capped ? "warn" : "info"]("data-path workers", { count: workers.count, reason: workers.reason });
-  let aeadProbedAt = 0;
+  let aeadProbedAt = Number.NEGATIVE_INFINITY;
   if (aead.name === "pkcs11")
     metrics
       .gauge(
@@ -209,7 +209,7 @@ async function startOpened(
           aead: hardware.aeadForWorkers(),
           // the token is this thread's: a worker's failed PKCS#11 call makes it probe the token (status() does)
           onAeadFailure: () => {
-            const now = Date.now();
+            const now = performance.now();
             if (now - aeadProbedAt < 1000) return;
             aeadProbedAt = now;
             keystore.status();

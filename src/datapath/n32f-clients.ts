@@ -88,6 +88,7 @@ export class PeerN32fClients {
       endpointOf?: (peer: PeerConfig) => N32fEndpoint | undefined;
       /** an RI next hop could not be used (logged by the caller, rate-limited) */
       onHopFailure?: (peerId: string, hop: N32fHop, detail: string) => void;
+      /** ms, monotonic (back-off and spare-connection windows: a step of the wall clock must not stretch them) */
       now?: () => number;
     },
   ) {}
@@ -120,7 +121,7 @@ export class PeerN32fClients {
   }
 
   #now(): number {
-    return this.opts.now?.() ?? Date.now();
+    return this.opts.now?.() ?? performance.now();
   }
 
   /**

@@ -24,7 +24,9 @@ export class TokenBuckets {
       }
       b = { tokens: rate, at: t };
     }
-    b.tokens = Math.min(rate, b.tokens + ((t - b.at) / 1000) * rate);
+    // a clock that went back (a wall clock stepped by NTP) earns nothing, and takes nothing: before, an hour back
+    // took an hour of tokens, and the peer's N32-c requests were refused 429 for that hour
+    b.tokens = Math.min(rate, b.tokens + (Math.max(0, t - b.at) / 1000) * rate);
     b.at = t;
     this.#buckets.set(key, b);
     if (b.tokens < 1) return false;

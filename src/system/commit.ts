@@ -8,7 +8,7 @@
 
 export interface CommitCheck {
   name: string;
-  /** null when the check passed, else why it failed; may wait (bounded by the caller's deadline) */
+  /** null when the check passed, else why it failed; may wait (bounded by the caller's deadline, performance.now() ms) */
   run(deadline: number): Promise<string | null>;
 }
 
@@ -41,7 +41,10 @@ export async function commitAfterBoot(d: CommitDeps): Promise<CommitOutcome> {
   }
   if (!needsCommit(st.bootStatus)) return { result: "already-good", slot: st.slot };
   d.log.info("commit after boot: running start-up checks", { slot: st.slot, checks: d.checks.map((c) => c.name) });
-  const deadline = Date.now() + d.timeoutMs;
+  // monotonic: a board without a real-time clock steps its wall clock by years when NTP first answers, which is
+  // during these checks after the reboot into a new slot; a wall-clock deadline then passed at once, the checks
+  // "failed", and a good update was rolled back
+  const deadline = performance.now() + d.timeoutMs;
   const results = await Promise.all(
     d.checks.map(async (c) => {
       try {
@@ -72,7 +75,7 @@ export async function commitAfterBoot(d: CommitDeps): Promise<CommitOutcome> {
   return { result: "marked-bad", slot: st.slot, failures };
 }
 
-/** Poll `probe` until it returns null (passed) or the deadline passes (its last reason). */
+/** Poll `probe` until it returns null (passed) or the deadline (performance.now(), ms) passes (its last reason). */
 export async function until(
   deadline: number,
   probe: () => string | null | Promise<string | null>,
@@ -81,7 +84,7 @@ export async function until(
   for (;;) {
     const r = await probe();
     if (r === null) return null;
-    if (Date.now() >= deadline) return r;
-    await Bun.sleep(Math.min(everyMs, Math.max(1, deadline - Date.now())));
+    if (performance.now() >= deadline) return r;
+    await Bun.sleep(Math.min(everyMs, Math.max(1, deadline - performance.now())));
   }
 }

@@ -57,6 +57,21 @@ test("TokenBuckets: burst of `rate`, refill over time, keys independent, bounded
   expect([b.take("q"), b.take("q"), b.take("q"), b.take("q")]).toEqual([true, true, true, false]);
 });
 
+test("TokenBuckets: a clock that went back takes no tokens (before: an hour back refused the peer for an hour)", () => {
+  let now = 10_000_000;
+  const b = new TokenBuckets(
+    () => 2,
+    () => now,
+  );
+  expect([b.take("p"), b.take("p"), b.take("p")]).toEqual([true, true, false]);
+  now -= 3_600_000; // the wall clock stepped back by NTP
+  expect(b.take("p")).toBe(false); // nothing earned across the step
+  now += 500;
+  expect(b.take("p")).toBe(true); // half a second after it: one token earned, none taken for the step
+  now += 500;
+  expect(b.take("p")).toBe(true);
+});
+
 test("builders produce schema-valid bodies and refuse invalid ones", () => {
   const me = { n32Fqdn: FQDN_A, plmnIds: [PLMN_A], n32fPorts: [8443, 9443] };
   const bodies: [Parameters<typeof validateBody>[0], unknown][] = [
