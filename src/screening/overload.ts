@@ -62,7 +62,7 @@ export class OverloadTable {
 
   constructor(o: { maxProducers: number; now?: Clock }) {
     this.#max = o.maxProducers;
-    this.#now = o.now ?? Date.now;
+    this.#now = o.now ?? (() => performance.now()); // monotonic: a wall-clock step back would throttle as long
   }
 
   set maxProducers(n: number) {

@@ -14,7 +14,7 @@ export class ServingPartnerStore {
   constructor(o: { windowSeconds: number; maxEntries: number; now?: Clock }) {
     this.#windowMs = o.windowSeconds * 1000;
     this.#max = o.maxEntries;
-    this.#now = o.now ?? Date.now;
+    this.#now = o.now ?? (() => performance.now()); // monotonic: the window is a duration
   }
 
   reconfigure(windowSeconds: number, maxEntries: number): void {

@@ -117,7 +117,7 @@ export class Screening {
     share?: (o: ScreeningObservation) => void;
     log: Logger;
     metrics: Registry;
-    /** wall clock, ms (tests) */
+    /** ms, monotonic (tests inject their own clock) */
     now?: () => number;
   }) {
     this.#config = o.config;

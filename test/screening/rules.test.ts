@@ -2,7 +2,7 @@
 // (path SUPI, query plmn-id, body serving network name, form bodies, access token), category 3 serving-partner
 // plausibility (learned from successful registration/authentication, bounded, expiring), the inter-PLMN purpose,
 // per-PLMN and per-API rates, the producers' 3gpp-Sbi-Oci, and the security events and counters of refusals.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setSystemTime, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig, type SeppConfig } from "../../src/config/schema.ts";
@@ -390,6 +390,21 @@ describe("overload control (TS 29.500 6.4)", () => {
     expect(refused).toMatchObject({ ok: false, retryAfterSeconds: 10 });
     now += 10_001;
     expect(t.admit("udm:80").ok).toBe(true);
+  });
+  test("the validity is a duration on the monotonic clock: a wall clock stepped back does not make it last longer", async () => {
+    const t = new OverloadTable({ maxProducers: 2 }); // the shipped clock
+    t.observe("udm:80", [
+      `Timestamp: "${ts(Date.now())}"; Period-of-Validity: 1s; Overload-Reduction-Metric: 100%; NF-Set: set1`,
+    ]);
+    expect(t.admit("udm:80").ok).toBe(false);
+    setSystemTime(new Date(Date.now() - 3_600_000)); // NTP stepped the wall clock back by an hour
+    try {
+      await Bun.sleep(1100);
+      // before: every request to that producer refused for the hour the wall clock needed to catch up
+      expect(t.admit("udm:80").ok).toBe(true);
+    } finally {
+      setSystemTime();
+    }
   });
   test("through the screening: the answer's OCI makes the next request 503 NF_CONGESTION carrying the OCI", () => {
     const { s, req } = setup(config((c) => (c.screening = {})));
