@@ -96,7 +96,7 @@ export async function startSepp(opts: {
   const { log } = opts;
   const hardening = disableCoreDumps();
   log.info("process hardening", { ...hardening });
-  const started = Date.now();
+  const started = performance.now(); // monotonic: uptime must not jump with an NTP step
   let failed: FailedStart | undefined;
   for (;;) {
     /** what this start has opened so far, closed in reverse order if a later step fails */
@@ -341,7 +341,7 @@ async function startOpened(
     workerMetrics: pool ? () => pool.metrics() : undefined,
     status: () => ({
       version: VERSION,
-      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      uptimeSeconds: Math.round((performance.now() - started) / 1000),
       identity: store.config.identity,
       listeners,
       keystore: keystore.status(),
