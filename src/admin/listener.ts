@@ -25,18 +25,26 @@ export const UPLOAD_TIMEOUT_MS = 15 * 60_000;
 const isUpload = (method: string | undefined, url: string | undefined) =>
   method === "POST" && (url === "/v1/system/update" || url?.startsWith("/v1/system/update?") === true);
 /**
- * Connections the listener holds at once; one more is closed at accept (and logged). Bun counts a connection until its
- * `close` event runs, which under a flood of short connections comes well after the socket closed: 8 clients each
- * opening a connection per request (4 000–6 000 a second) were counted as up to 76, 32 as 197 (ninth session), and
- * at 64 some of their requests were reset.
+ * Connections the listener serves at once; one more is closed at accept (and logged). Counted by us, not by the
+ * runtime: Bun counts a connection until its `close` event runs, which under a flood of short connections comes well
+ * after the connection is done (8 clients opening a connection per request, 4 000–6 000 a second, were counted as
+ * 76–377; a bound of 64, later 128 per source, reset some of their requests: ninth and tenth sessions). A connection
+ * whose answer we ended (`Connection: close`) or that is destroyed serves nothing more and is not counted, however
+ * late its `close` event. The runtime's own bound stays as a backstop at RUNTIME_BACKSTOP times this.
  */
 export const MAX_ADMIN_CONNECTIONS = 256;
+const RUNTIME_BACKSTOP = 4;
 /**
  * Connections one source address may hold: one host that opens connections and sends nothing (each is cut only by
- * the head timeout) cannot take the slots of the operator's (the listener on a management network). Half the total:
- * counted from accept to the `close` event, which lags as the total's count does.
+ * the head timeout) cannot take the slots of the operator's (the listener on a management network). Half the total.
  */
 export const MAX_ADMIN_CONNECTIONS_PER_SOURCE = 128;
+
+/** The connections of `set` still served (not destroyed, our side not ended): the others leave the set. */
+function served(set: Set<Socket>): number {
+  for (const s of set) if (s.destroyed || s.writableEnded) set.delete(s);
+  return set.size;
+}
 
 export interface AdminListenerOptions {
   host: string;
@@ -94,7 +102,7 @@ export async function startAdminListener(o: AdminListenerOptions): Promise<Admin
   });
   const maxConnections = o.maxConnections ?? MAX_ADMIN_CONNECTIONS;
   const maxPerSource = o.maxConnectionsPerSource ?? MAX_ADMIN_CONNECTIONS_PER_SOURCE;
-  server.maxConnections = maxConnections;
+  server.maxConnections = maxConnections * RUNTIME_BACKSTOP;
   // no silent refusal: one line per 10 s and bound, with the count so far
   const refusedSoFar = { total: 0, source: 0 };
   const refused = (bound: "total" | "source", fields: Record<string, string | number>) => {
@@ -112,21 +120,30 @@ export async function startAdminListener(o: AdminListenerOptions): Promise<Admin
     );
   };
   server.on("drop", () => refused("total", { maxConnections }));
-  // per source address, counted from accept (the raw TCP socket, before TLS) to close; at most one entry per connection
-  const perSource = new Map<string, number>();
+  // counted from accept (the raw TCP socket, before TLS) until it is served no more (see MAX_ADMIN_CONNECTIONS); the
+  // sets are pruned only when at a bound, so a request pays nothing for it otherwise
+  const all = new Set<Socket>();
+  const perSource = new Map<string, Set<Socket>>();
   server.on("connection", (socket: Socket) => {
     const source = socket.remoteAddress ?? "unknown";
-    const n = perSource.get(source) ?? 0;
-    if (n >= maxPerSource) {
+    if (all.size >= maxConnections && served(all) >= maxConnections) {
+      refused("total", { maxConnections });
+      socket.destroy();
+      return;
+    }
+    let mine = perSource.get(source);
+    if (mine && mine.size >= maxPerSource && served(mine) >= maxPerSource) {
       refused("source", { source, maxConnectionsPerSource: maxPerSource });
       socket.destroy();
       return;
     }
-    perSource.set(source, n + 1);
+    if (!mine) perSource.set(source, (mine = new Set()));
+    all.add(socket);
+    mine.add(socket);
     socket.once("close", () => {
-      const left = (perSource.get(source) ?? 1) - 1;
-      if (left > 0) perSource.set(source, left);
-      else perSource.delete(source);
+      all.delete(socket);
+      mine.delete(socket);
+      if (mine.size === 0 && perSource.get(source) === mine) perSource.delete(source);
     });
   });
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {

@@ -197,6 +197,29 @@ describe("connection bounds", () => {
     expect(await statusFrom(l.port, "127.0.0.1", 200)).toBe(200);
   });
 
+  test("a flood of short connections (a request each) is never refused: only connections still served count", async () => {
+    const { l, mem } = await bounded(16, 8);
+    // 8 clients in another process, a new connection per request, for 2 s (thousands a second): the runtime sees
+    // their close events long after their answers (counted 76–377 at once), and bounds of 64 and 128 reset requests
+    const client = `import http from "node:http";
+      let ok = 0, failed = 0;
+      const end = performance.now() + 2000;
+      const one = () => new Promise((res) => {
+        const req = http.request({ host: "127.0.0.1", port: ${l.port}, path: "/", agent: false }, (r) => {
+          r.resume(); r.on("end", () => { ok++; res(); });
+        });
+        req.on("error", () => { failed++; res(); });
+        req.end();
+      });
+      await Promise.all(Array.from({ length: 8 }, async () => { while (performance.now() < end) await one(); }));
+      console.log(JSON.stringify({ ok, failed }));`;
+    const p = Bun.spawn([process.execPath, "-e", client], { stdout: "pipe", stderr: "pipe" });
+    const out = JSON.parse(await new Response(p.stdout).text()) as { ok: number; failed: number };
+    expect(out.ok).toBeGreaterThan(1000);
+    expect(out.failed).toBe(0);
+    expect(refusals(mem)).toEqual([]);
+  });
+
   test("one source holding connections it never uses does not take the slots of another source", async () => {
     const { l, mem } = await bounded(16, 4);
     const held = await hold(l.port, 20, "127.0.0.2");
