@@ -137,7 +137,10 @@ export async function startAdminListener(o: AdminListenerOptions): Promise<Admin
       socket.destroy();
       return;
     }
-    if (!mine) perSource.set(source, (mine = new Set()));
+    if (!mine) {
+      mine = new Set();
+      perSource.set(source, mine);
+    }
     all.add(socket);
     mine.add(socket);
     socket.once("close", () => {
