@@ -1,5 +1,6 @@
 // src/sepp.ts — the composition root: bootstraps configuration and keys, creates the engines and services,
 // starts the listeners, and drains them on stop. No protocol logic lives here.
+import { basename } from "node:path";
 import { VERSION } from "./version.ts";
 import { LOG_LEVELS, type Logger, type LogLevel } from "./log.ts";
 import { bootstrap } from "./config/bootstrap.ts";
@@ -359,7 +360,11 @@ async function startOpened(
       return {
         healthy: ks.healthy,
         checks: {
-          config: boot.start.info.fallback ? `fallback: v${boot.start.info.fallback.failedVersion} failed` : "ok",
+          config: boot.start.info.fallback
+            ? `fallback: v${boot.start.info.fallback.failedVersion} failed`
+            : boot.recovered
+              ? `rebuilt: the store was corrupt (kept as ${basename(boot.recovered.aside)}); v${boot.recovered.snapshotVersion} from its snapshot`
+              : "ok",
           keystore: ks.healthy ? "ok" : (ks.detail ?? "unhealthy"),
           // informational: stale CRLs still apply, so the SEPP stays healthy
           crls: trustOf().staleCrls().length ? `stale: ${trustOf().staleCrls().join(", ")}` : "ok",

@@ -8,8 +8,8 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import defaultConfig from "../../config/default.json" with { type: "json" };
 import { parseConfig, type SeppConfig } from "./schema.ts";
-import { ConfigStore } from "./store.ts";
-import { migrateStore } from "./migrate.ts";
+import type { ConfigStore } from "./store.ts";
+import { openStore, type Recovered } from "./recover.ts";
 import { chooseStartVersion, type FailedStart, type Prepared, type StartChoice } from "./start.ts";
 import { isInlinePem } from "./pem.ts";
 import { apiChangeGuard } from "./guards.ts";
@@ -26,6 +26,8 @@ export interface Bootstrapped<T = undefined> {
   token: string;
   /** what `prepare` built for the version that runs, and how it was chosen (src/config/start.ts) */
   start: StartChoice<T>;
+  /** the store was corrupt and was rebuilt from its snapshot at this start (src/config/recover.ts) */
+  recovered?: Recovered;
 }
 
 const pathIn = (dataDir: string, p: string) => (isAbsolute(p) ? p : join(dataDir, p));
@@ -121,8 +123,8 @@ export async function bootstrap<T = undefined>(opts: {
     log.warn("no room on the data partition for its reserve: a full partition would keep the SEPP from starting", {
       dir: dataDir,
     });
-  migrateStore(join(dataDir, "sepp.db"), log); // schema versions across firmware updates (docs/UPDATES.md)
-  const store = new ConfigStore(join(dataDir, "sepp.db"));
+  // migrated to this firmware's schema; a corrupt store rebuilt from the snapshot of its configuration (recover.ts)
+  const { store, recovered } = openStore(dataDir, log);
   if (store.empty) {
     if (!opts.configPath) await ensureDevPki(parsed.config, dataDir, log);
     const r = store.apply(raw, source);
@@ -159,5 +161,5 @@ export async function bootstrap<T = undefined>(opts: {
     writeFileAtomic(tokenPath, `${token}\n`, 0o600);
     log.info("created admin token", { file: tokenPath });
   }
-  return { store, dataDir, tokenPath, token, start };
+  return { store, dataDir, tokenPath, token, start, ...(recovered ? { recovered } : {}) };
 }

@@ -56,7 +56,7 @@ function readSchema(dbPath: string): number {
   }
 }
 
-function moveWithSidecars(from: string, to: string): void {
+export function moveWithSidecars(from: string, to: string): void {
   for (const ext of ["", "-wal", "-shm"]) if (existsSync(from + ext)) renameSync(from + ext, to + ext);
 }
 

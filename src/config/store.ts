@@ -7,6 +7,7 @@
 // stored version fails falls back to it (src/config/start.ts). A restart of the same version writes nothing
 // (started_at is when that version first started), so a start does no synchronous write once its version is known.
 import { Database } from "bun:sqlite";
+import { writeFileAtomic } from "../../lib/fs-atomic.ts";
 import { storageFull } from "../../lib/storage-reserve.ts";
 import { SeppError } from "../errors.ts";
 import { parseConfig, type ConfigIssue, type ParseResult, type SeppConfig } from "./schema.ts";
@@ -38,7 +39,11 @@ export class ConfigStore {
    * chooseStartVersion, use) and parseConfig is a few ms each on a full configuration */
   #lastParsed: { json: string; parsed: ParseResult } | null = null;
 
-  constructor(path: string) {
+  /** where each applied version is also written as JSON (src/config/recover.ts: a corrupt store is rebuilt from it) */
+  readonly #snapshotPath: string | undefined;
+
+  constructor(path: string, opts: { snapshotPath?: string } = {}) {
+    this.#snapshotPath = opts.snapshotPath;
     this.#db = new Database(path, { create: true, strict: true });
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec("PRAGMA synchronous = FULL");
@@ -58,6 +63,14 @@ export class ConfigStore {
          started_at TEXT NOT NULL
        )`,
     );
+    // a damaged page shows here, at start, not in the middle of a change (a small store: well under a millisecond)
+    const check = this.#db.query<{ quick_check: string }, []>("PRAGMA quick_check").get()?.quick_check;
+    if (check !== "ok") {
+      this.#db.close();
+      throw Object.assign(new Error(`database disk image is malformed (quick_check: ${String(check).slice(0, 200)})`), {
+        code: "SQLITE_CORRUPT",
+      });
+    }
     const latest = this.latest();
     if (latest?.parsed.ok) this.#current = { config: latest.parsed.config, version: latest.version };
     // a newest version that no longer validates (schema defaults may have grown) is not run: the start
@@ -172,8 +185,25 @@ export class ConfigStore {
     }
     this.#hasRows = true;
     this.#current = { config: r.config, version };
+    this.#snapshot(version, source);
     for (const l of this.#listeners) l(r.config, prev);
     return { ok: true, config: r.config, version };
+  }
+
+  /** Write the running version as JSON beside the store; best effort: the store stays the record. */
+  #snapshot(version: number, source: string): void {
+    if (!this.#snapshotPath || !this.#current) return;
+    const text = JSON.stringify({
+      version,
+      source: source.slice(0, 200),
+      appliedAt: new Date().toISOString(),
+      config: this.#current.config,
+    });
+    try {
+      writeFileAtomic(this.#snapshotPath, text, 0o600);
+    } catch {
+      // a full partition or a write error: the snapshot is older than the store until the next change
+    }
   }
 
   history(): ConfigVersion[] {
