@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import defaultConfig from "../../config/default.json" with { type: "json" };
 import { parseConfig, type SeppConfig } from "./schema.ts";
 import type { ConfigStore } from "./store.ts";
-import { openStore, type Recovered } from "./recover.ts";
+import { openStore, type Recovered, setAsideIfCorrupt } from "./recover.ts";
 import { chooseStartVersion, type FailedStart, type Prepared, type StartChoice } from "./start.ts";
 import { isInlinePem } from "./pem.ts";
 import { apiChangeGuard } from "./guards.ts";
@@ -125,6 +125,8 @@ export async function bootstrap<T = undefined>(opts: {
     });
   // migrated to this firmware's schema; a corrupt store rebuilt from the snapshot of its configuration (recover.ts)
   const { store, recovered } = openStore(dataDir, log);
+  // the telescopic label table is the data path's (every worker opens it): checked once here, before they start
+  setAsideIfCorrupt(join(dataDir, "telescopic.db"), "telescopic label table", log);
   if (store.empty) {
     if (!opts.configPath) await ensureDevPki(parsed.config, dataDir, log);
     const r = store.apply(raw, source);

@@ -6,6 +6,7 @@
 // builds a new one from that snapshot: the configuration that ran, not the installation's older file. Without a
 // snapshot the start still fails, saying what to do: starting from the installation's file would silently undo the
 // changes made through the API (a removed peer back, a screening rule gone).
+import { Database } from "bun:sqlite";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncDir } from "../../lib/fs-atomic.ts";
@@ -83,5 +84,34 @@ export function openStore(dataDir: string, log: Logger): { store: ConfigStore; r
       },
     );
     return { store, recovered: { aside, snapshotVersion: snap.version } };
+  }
+}
+
+/**
+ * A store of the data directory that holds what can be lost (the telescopic label table: labels issued from it stop
+ * resolving, new ones are issued) checked before the data path opens it in every worker: a corrupt one is moved aside
+ * and logged, and the data path starts with an empty one instead of failing the start. Returns whether it was moved.
+ */
+export function setAsideIfCorrupt(path: string, what: string, log: Logger): boolean {
+  if (!existsSync(path)) return false;
+  try {
+    const db = new Database(path, { strict: true });
+    try {
+      const check = db.query<{ quick_check: string }, []>("PRAGMA quick_check").get()?.quick_check;
+      if (check === "ok") return false;
+      throw Object.assign(new Error(`quick_check: ${String(check).slice(0, 200)}`), { code: "SQLITE_CORRUPT" });
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    if (!storeCorrupt(e)) throw e;
+    const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    moveWithSidecars(path, aside);
+    log.error(`the ${what} was corrupt: moved aside, starting with an empty one`, {
+      event: "store-corrupt",
+      aside,
+      error: e instanceof Error ? e.message : String(e),
+    });
+    return true;
   }
 }

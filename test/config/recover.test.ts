@@ -80,6 +80,25 @@ describe("a corrupt configuration store", () => {
     expect(readdirSync(dataDir).filter((f) => f.includes("corrupt"))).toEqual([]);
   }, 60000);
 
+  test("a corrupt telescopic label table is moved aside and the SEPP starts with an empty one", async () => {
+    const pair = await writePair({ dir: fresh() });
+    const side = pair.visited;
+    const dataDir = join(side.dir, "var");
+    let s = await startSepp(side);
+    expect(await s.stop()).toBe(0);
+    expect(existsSync(join(dataDir, "telescopic.db"))).toBe(true);
+    scribble(join(dataDir, "telescopic.db"), 0, 16);
+    s = await startSepp(side); // before: "start-up failed: file is not a database"
+    running.push(s);
+    expect((await s.admin("/v1/health")).status).toBe(200);
+    expect(s.logs.find((l) => l.event === "store-corrupt")?.msg).toBe(
+      "the telescopic label table was corrupt: moved aside, starting with an empty one",
+    );
+    expect(readdirSync(dataDir).filter((f) => f.startsWith("telescopic.db.corrupt-")).length).toBe(1);
+    expect(await s.stop()).toBe(0);
+    running.pop();
+  }, 60000);
+
   test("a damaged page in the middle of the store is found when it is opened (quick_check), not during a change", () => {
     const dir = fresh();
     const path = join(dir, "sepp.db");
