@@ -91,3 +91,14 @@ export function storageFull(e: unknown): boolean {
   if (x?.code === "ENOSPC" || x?.code === "SQLITE_FULL") return true;
   return typeof x?.errno === "number" && (x.errno & 0xff) === 13;
 }
+
+/** The data partition as /v1/health shows it (`checks.storage`): "ok", or what a full one costs. Never throws. */
+export function storageHealth(dir: string): string {
+  try {
+    const { free, reserve } = storageState(dir);
+    if (free < LOW_FREE_BYTES) return `full: ${Math.floor(free / 1024)} KiB free; changes cannot be stored`;
+    return reserve ? "ok" : `no reserve: ${Math.floor(free / 1024)} KiB free`;
+  } catch (e) {
+    return `unreadable: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
+  }
+}

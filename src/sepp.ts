@@ -21,16 +21,9 @@ import { DataPath } from "./datapath/index.ts";
 import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
-import {
-  disableCoreDumps,
-  type Hardware,
-  HardwareError,
-  type KeystoreConfig,
-  openHardware,
-  sealedTlsKeyOf,
-} from "../hw/index.ts";
-import { LOW_FREE_BYTES, storageState } from "../lib/storage-reserve.ts";
-import { hwConfigOf } from "./config/hw.ts";
+import { disableCoreDumps, type Hardware, HardwareError, openHardware, sealedTlsKeyOf } from "../hw/index.ts";
+import { storageHealth } from "../lib/storage-reserve.ts";
+import { hwConfigOf, sameKeystore } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
 import { restartRequired } from "./config/restart.ts";
@@ -50,21 +43,6 @@ interface StartParts {
   hardware: Hardware;
   material: StartMaterial;
 }
-
-/** The data partition as /v1/health shows it: "ok", or what a full one would cost. */
-function storageCheck(dataDir: string): string {
-  try {
-    const { free, reserve } = storageState(dataDir);
-    if (free < LOW_FREE_BYTES) return `full: ${Math.floor(free / 1024)} KiB free; changes cannot be stored`;
-    return reserve ? "ok" : `no reserve: ${Math.floor(free / 1024)} KiB free`;
-  } catch (e) {
-    return `unreadable: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
-  }
-}
-
-/** Where a keystore's keys are: its directory, or its token (not the PIN's source or the session pool's size). */
-const keystoreWhere = (k: KeystoreConfig) =>
-  JSON.stringify(k.backend === "software" ? [k.dir] : [k.module, k.tokenUri]);
 
 /** Open the keystore and AEAD engine of `c` and load its TLS material; on any failure close what was opened. */
 async function prepareStart(c: SeppConfig, dataDir: string, log: Logger): Promise<Prepared<StartParts>> {
@@ -369,7 +347,7 @@ async function startOpened(
           // informational: stale CRLs still apply, so the SEPP stays healthy
           crls: trustOf().staleCrls().length ? `stale: ${trustOf().staleCrls().join(", ")}` : "ok",
           // informational: the data path needs no writes, but changes and the next start do (lib/storage-reserve.ts)
-          storage: storageCheck(dataDir),
+          storage: storageHealth(dataDir),
         },
       };
     },
@@ -385,7 +363,7 @@ async function startOpened(
     uploadRoutes: system.routes,
     check: async (c) => {
       // the keystore is opened once, at start: a change naming another one is asked what that one holds
-      const same = keystoreWhere(hwConfigOf(c, dataDir).keystore) === keystoreWhere(runningKeystore);
+      const same = sameKeystore(hwConfigOf(c, dataDir).keystore, runningKeystore);
       const sealedTlsKey = () => (same ? keystore.unsealTlsKey() : sealedTlsKeyOf(hwConfigOf(c, dataDir)));
       const r = await checkStartable(c, { dataDir, sealedTlsKey });
       return [...(r.ok ? [] : r.issues), ...(await checkListenAddresses(c, held))];

@@ -20,3 +20,10 @@ export function hwConfigOf(c: SeppConfig, dataDir: string): HwConfig {
         };
   return { keystore, aead: c.aead.engine, dataDir };
 }
+
+/** Whether two keystore configurations name the same keys: the same directory, or the same token (not the PIN's
+ *  source or the session pool's size). A change to another is asked what that one holds (src/sepp.ts). */
+export function sameKeystore(a: KeystoreConfig, b: KeystoreConfig): boolean {
+  const where = (k: KeystoreConfig) => JSON.stringify(k.backend === "software" ? [k.dir] : [k.module, k.tokenUri]);
+  return where(a) === where(b);
+}
