@@ -33,6 +33,10 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  // every file this process creates is its owner's alone unless it asks otherwise (the certificates it writes 0644
+  // explicitly): the store and its snapshot may hold an inline private key of the configuration, and SQLite makes
+  // its files with the umask's mode (0644 under the usual 022)
+  process.umask(0o077);
   // SEPP_LOG_LEVEL overrides log.level of the configuration (which applies once it is loaded, and on a change)
   const envLevel = process.env.SEPP_LOG_LEVEL;
   const fixedLevel = logLevelOf(envLevel);

@@ -7,9 +7,10 @@
 // snapshot the start still fails, saying what to do: starting from the installation's file would silently undo the
 // changes made through the API (a removed peer back, a screening rule gone).
 import { Database } from "bun:sqlite";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fsyncDir } from "../../lib/fs-atomic.ts";
+import { freeBytes, LOW_FREE_BYTES } from "../../lib/storage-reserve.ts";
 import type { Logger } from "../log.ts";
 import { migrateStore, moveWithSidecars } from "./migrate.ts";
 import { ConfigStore } from "./store.ts";
@@ -43,16 +44,40 @@ function readSnapshot(path: string): { version: number; config: unknown } | null
   }
 }
 
+/** A store made by an earlier version under the usual umask (0644) becomes its owner's alone: it may hold an
+ *  inline private key of the configuration (src/main.ts sets the umask for what is made now). */
+function ownerOnly(dbPath: string): void {
+  for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, join(dirname(dbPath), "telescopic.db")])
+    try {
+      if (statSync(f).mode & 0o077) chmodSync(f, 0o600);
+    } catch {} // absent
+}
+
 /** Open (and migrate) the store of `dataDir`; a corrupt one is rebuilt from its snapshot. Throws with the remedy. */
 export function openStore(dataDir: string, log: Logger): { store: ConfigStore; recovered?: Recovered } {
   const dbPath = join(dataDir, STORE_NAME);
   const snapshotPath = join(dataDir, SNAPSHOT_NAME);
   try {
     migrateStore(dbPath, log); // schema versions across firmware updates (docs/UPDATES.md)
-    return { store: new ConfigStore(dbPath, { snapshotPath }) };
+    const store = new ConfigStore(dbPath, { snapshotPath });
+    ownerOnly(dbPath);
+    return { store };
   } catch (e) {
-    if (!storeCorrupt(e)) throw e;
     const why = e instanceof Error ? e.message : String(e);
+    if (!storeCorrupt(e)) {
+      // SQLite writes to open a WAL store: on a full partition with no reserve left (lib/storage-reserve.ts) its own
+      // words are "disk I/O error"; say what it is
+      let free = Number.POSITIVE_INFINITY;
+      try {
+        free = freeBytes(dataDir);
+      } catch {}
+      if (free < LOW_FREE_BYTES)
+        throw new Error(
+          `the data partition is full (${Math.floor(free / 1024)} KiB free on ${dataDir}): the configuration store cannot be opened (${why}); free space there`,
+          { cause: e },
+        );
+      throw e;
+    }
     const snap = readSnapshot(snapshotPath);
     if (!snap)
       throw new Error(

@@ -4,7 +4,17 @@
 // malformed") and the gateway rebooted into the same failure. Real SEPP processes, real files.
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, openSync, readdirSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { SNAPSHOT_NAME } from "../../src/config/recover.ts";
 import { ConfigStore } from "../../src/config/store.ts";
@@ -43,8 +53,16 @@ describe("a corrupt configuration store", () => {
     expect(put.status).toBe(200);
     const snap = JSON.parse(readFileSync(join(dataDir, SNAPSHOT_NAME), "utf8"));
     expect(snap.config.log).toEqual({ level: "warn" });
+    // the store and its snapshot may hold an inline private key: owner-only (before: sepp.db 0644 under umask 022)
+    for (const f of [SNAPSHOT_NAME, "sepp.db", "sepp.db-wal", "telescopic.db"])
+      expect({ f, mode: statSync(join(dataDir, f)).mode & 0o777 }).toEqual({ f, mode: 0o600 });
     expect(await s.stop()).toBe(0);
     running.pop();
+    // a store an earlier version made 0644 is made owner-only by the next start
+    chmodSync(join(dataDir, "sepp.db"), 0o644);
+    s = await startSepp(side);
+    expect(statSync(join(dataDir, "sepp.db")).mode & 0o777).toBe(0o600);
+    expect(await s.stop()).toBe(0);
 
     scribble(join(dataDir, "sepp.db"), 0, 16); // the header: "file is not a database"
     s = await startSepp(side);

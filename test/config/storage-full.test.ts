@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RESERVE_BYTES, RESERVE_NAME, settleReserve } from "../../lib/storage-reserve.ts";
-import { startSepp, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
+import { runSeppToExit, startSepp, writePair, type SeppProcess } from "../../scripts/lib/pair.ts";
 import { tmpfsPartitions } from "../support/tmpfs.ts";
 
 const running: SeppProcess[] = [];
@@ -69,5 +69,14 @@ describe("a SEPP whose data partition fills up", () => {
     h = (await (await s.admin("/v1/health")).json()) as Health;
     expect(h.status).toBe("UP");
     expect(existsSync(join(dataDir, RESERVE_NAME))).toBe(false);
+    expect(await s.stop()).toBe(0);
+    running.pop();
+    // full again, no reserve left: the start fails, saying why (before: "disk I/O error")
+    fill(side.dir, "more-filler");
+    const exited = await runSeppToExit(side);
+    expect(exited.code).toBe(1);
+    expect(exited.out).toMatch(
+      /the data partition is full \(\d+ KiB free on .+\): the configuration store cannot be opened/,
+    );
   }, 60000);
 });
