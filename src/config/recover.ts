@@ -61,6 +61,7 @@ export function openStore(dataDir: string, log: Logger): { store: ConfigStore; r
     migrateStore(dbPath, log); // schema versions across firmware updates (docs/UPDATES.md)
     const store = new ConfigStore(dbPath, { snapshotPath });
     ownerOnly(dbPath);
+    store.syncSnapshot();
     return { store };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);

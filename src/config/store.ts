@@ -7,6 +7,7 @@
 // stored version fails falls back to it (src/config/start.ts). A restart of the same version writes nothing
 // (started_at is when that version first started), so a start does no synchronous write once its version is known.
 import { Database } from "bun:sqlite";
+import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../../lib/fs-atomic.ts";
 import { storageFull } from "../../lib/storage-reserve.ts";
 import { SeppError } from "../errors.ts";
@@ -188,6 +189,19 @@ export class ConfigStore {
     this.#snapshot(version, source);
     for (const l of this.#listeners) l(r.config, prev);
     return { ok: true, config: r.config, version };
+  }
+
+  /**
+   * At start: the snapshot brought to the newest stored version when it holds another (a store restored by a
+   * firmware roll-back, src/config/migrate.ts; a snapshot write that failed), so that a rebuild gives what the store
+   * held.
+   */
+  syncSnapshot(): void {
+    if (!this.#snapshotPath || !this.#current) return;
+    try {
+      if (JSON.parse(readFileSync(this.#snapshotPath, "utf8")).version === this.#current.version) return;
+    } catch {} // missing or unreadable: written below
+    this.#snapshot(this.#current.version, "the stored version, at start");
   }
 
   /** Write the running version as JSON beside the store; best effort: the store stays the record. */
