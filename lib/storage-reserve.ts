@@ -102,3 +102,12 @@ export function storageHealth(dir: string): string {
     return `unreadable: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
   }
 }
+
+/** Free bytes on `dir`'s file system for a metric: -1 when they cannot be read. Never throws. */
+export function storageFreeOrUnknown(dir: string): number {
+  try {
+    return freeBytes(dir);
+  } catch {
+    return -1;
+  }
+}

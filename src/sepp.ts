@@ -22,7 +22,7 @@ import { RiAnnouncer } from "./datapath/ri-announce.ts";
 import type { ProtectionPolicy } from "./model/n32.ts";
 import apiIeMapping from "../config/api-ie-mapping.json" with { type: "json" };
 import { disableCoreDumps, type Hardware, HardwareError, openHardware, sealedTlsKeyOf } from "../hw/index.ts";
-import { storageHealth } from "../lib/storage-reserve.ts";
+import { storageFreeOrUnknown, storageHealth } from "../lib/storage-reserve.ts";
 import { hwConfigOf, sameKeystore } from "./config/hw.ts";
 import { liveTimers } from "./timers.ts";
 import { createSystem, startupChecks } from "./system/index.ts";
@@ -159,6 +159,10 @@ async function startOpened(
   const contexts = new N32fContextStore();
   opened.push({ what: "N32-f contexts", close: () => contexts.clear() });
   metrics.gauge("sepp_n32f_contexts_active", "Live N32-f contexts").set({}, () => contexts.size);
+  // the data partition, to alert on before it is full (lib/storage-reserve.ts; -1: unreadable)
+  metrics
+    .gauge("sepp_storage_free_bytes", "Free bytes on the data partition (storage.dir); -1 when unreadable")
+    .set({}, () => storageFreeOrUnknown(dataDir));
   let n32fPort: number | undefined;
   // data-path workers (issue 11 §3): N32-c, the store and the admin API stay here; SBI and N32-f run in the workers
   const workers = workerCount(cfg0);

@@ -43,6 +43,8 @@ describe("a SEPP whose data partition fills up", () => {
     expect(statSync(join(dataDir, RESERVE_NAME)).size).toBe(RESERVE_BYTES);
     let h = (await (await s.admin("/v1/health")).json()) as Health;
     expect(h.checks.storage).toBe("ok");
+    const room = /^sepp_storage_free_bytes (\d+)$/m.exec(await (await s.admin("/metrics")).text())?.[1];
+    expect(Number(room)).toBeGreaterThan(1 << 20);
 
     fill(side.dir, "journal-filler");
     const cfg = (await (await s.admin("/v1/config")).json()) as Record<string, any>;
@@ -59,6 +61,8 @@ describe("a SEPP whose data partition fills up", () => {
     h = (await (await s.admin("/v1/health")).json()) as Health;
     expect(h.status).toBe("UP"); // the data path needs no writes
     expect(h.checks.storage).toMatch(/^full: \d+ KiB free; changes cannot be stored$/);
+    const free = Number(/^sepp_storage_free_bytes (\d+)$/m.exec(await (await s.admin("/metrics")).text())?.[1]);
+    expect(free).toBeLessThan(1 << 20);
 
     expect(await s.stop()).toBe(0);
     running.pop();
