@@ -140,6 +140,7 @@ export class RaucDevice {
   /** Create slots, bootloader state and configs; slot A holds `factoryImage` (a squashfs) and is good. */
   async init(factoryImage: Uint8Array): Promise<void> {
     mkdirSync(this.boot, { recursive: true });
+    mkdirSync(join(this.dir, "mnt"), { recursive: true });
     for (const b of ["A", "B"] as const) writeFileSync(this.slotPath(b), new Uint8Array(0));
     Bun.spawnSync(["truncate", "-s", "160M", this.slotPath("A"), this.slotPath("B")]);
     const fa = Bun.file(this.slotPath("A")).writer();
@@ -163,6 +164,9 @@ export class RaucDevice {
         `compatible=${this.o.compatible}`,
         "bootloader=custom",
         `data-directory=${join(this.dir, "rauc-data")}`,
+        // its bundle mounts under the device's directory, not the machine's /mnt/rauc: a service killed during an
+        // install leaves its mount behind, and close() removes what is left there
+        `mountprefix=${join(this.dir, "mnt")}`,
         "[keyring]",
         `path=${this.o.keyring}`,
         "[handlers]",
@@ -284,6 +288,12 @@ export class RaucDevice {
     await this.stopService("SIGKILL");
     this.#bus?.kill("SIGKILL");
     await this.#bus?.exited;
+    // what a killed service left mounted (lazily: nothing may still use it, but nothing may keep it either)
+    const prefix = `${join(this.dir, "mnt")}/`;
+    for (const line of readFileSync("/proc/self/mounts", "utf8").split("\n")) {
+      const at = line.split(" ")[1]?.replace(/\\040/g, " ");
+      if (at?.startsWith(prefix)) Bun.spawnSync(["umount", "-l", at]);
+    }
   }
 }
 
