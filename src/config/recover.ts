@@ -10,10 +10,10 @@ import { Database } from "bun:sqlite";
 import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fsyncDir } from "../../lib/fs-atomic.ts";
-import { freeBytes, LOW_FREE_BYTES } from "../../lib/storage-reserve.ts";
+import { LOW_FREE_BYTES, storageFreeOrUnknown } from "../../lib/storage-reserve.ts";
 import type { Logger } from "../log.ts";
 import { migrateStore, moveWithSidecars } from "./migrate.ts";
-import { ConfigStore } from "./store.ts";
+import { assertIntact, ConfigStore } from "./store.ts";
 
 export const STORE_NAME = "sepp.db";
 export const SNAPSHOT_NAME = "config.snapshot.json";
@@ -44,6 +44,14 @@ function readSnapshot(path: string): { version: number; config: unknown } | null
   }
 }
 
+/** Move a corrupt SQLite file (with its WAL and index) aside as `<path>.corrupt-<time>`, kept for the operator. */
+function moveAside(path: string): string {
+  const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  moveWithSidecars(path, aside);
+  fsyncDir(dirname(path));
+  return aside;
+}
+
 /** A store made by an earlier version under the usual umask (0644) becomes its owner's alone: it may hold an
  *  inline private key of the configuration (src/main.ts sets the umask for what is made now). */
 function ownerOnly(dbPath: string): void {
@@ -68,11 +76,8 @@ export function openStore(dataDir: string, log: Logger): { store: ConfigStore; r
     if (!storeCorrupt(e)) {
       // SQLite writes to open a WAL store: on a full partition with no reserve left (lib/storage-reserve.ts) its own
       // words are "disk I/O error"; say what it is
-      let free = Number.POSITIVE_INFINITY;
-      try {
-        free = freeBytes(dataDir);
-      } catch {}
-      if (free < LOW_FREE_BYTES)
+      const free = storageFreeOrUnknown(dataDir); // -1: unreadable, nothing to say
+      if (free >= 0 && free < LOW_FREE_BYTES)
         throw new Error(
           `the data partition is full (${Math.floor(free / 1024)} KiB free on ${dataDir}): the configuration store cannot be opened (${why}); free space there`,
           { cause: e },
@@ -84,9 +89,7 @@ export function openStore(dataDir: string, log: Logger): { store: ConfigStore; r
       throw new Error(
         `the configuration store ${dbPath} is corrupt (${why}) and ${SNAPSHOT_NAME} holds no configuration to rebuild it from: restore a copy, or move the store aside to start from the installation's configuration file (changes made through the API since are then lost)`,
       );
-    const aside = `${dbPath}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-    moveWithSidecars(dbPath, aside);
-    fsyncDir(dataDir);
+    const aside = moveAside(dbPath);
     migrateStore(dbPath, log);
     const store = new ConfigStore(dbPath, { snapshotPath });
     const r = store.apply(
@@ -123,16 +126,14 @@ export function setAsideIfCorrupt(path: string, what: string, log: Logger): bool
   try {
     const db = new Database(path, { strict: true });
     try {
-      const check = db.query<{ quick_check: string }, []>("PRAGMA quick_check").get()?.quick_check;
-      if (check === "ok") return false;
-      throw Object.assign(new Error(`quick_check: ${String(check).slice(0, 200)}`), { code: "SQLITE_CORRUPT" });
+      assertIntact(db);
+      return false;
     } finally {
       db.close();
     }
   } catch (e) {
     if (!storeCorrupt(e)) throw e;
-    const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-    moveWithSidecars(path, aside);
+    const aside = moveAside(path);
     log.error(`the ${what} was corrupt: moved aside, starting with an empty one`, {
       event: "store-corrupt",
       aside,

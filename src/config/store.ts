@@ -15,6 +15,15 @@ import { parseConfig, type ConfigIssue, type ParseResult, type SeppConfig } from
 
 const HISTORY_KEEP = 50;
 
+/** Throws an error with code SQLITE_CORRUPT when `PRAGMA quick_check` finds `db` damaged (src/config/recover.ts). */
+export function assertIntact(db: Database): void {
+  const check = db.query<{ quick_check: string }, []>("PRAGMA quick_check").get()?.quick_check;
+  if (check !== "ok")
+    throw Object.assign(new Error(`database disk image is malformed (quick_check: ${String(check).slice(0, 200)})`), {
+      code: "SQLITE_CORRUPT",
+    });
+}
+
 export interface ConfigVersion {
   version: number;
   appliedAt: string;
@@ -65,12 +74,11 @@ export class ConfigStore {
        )`,
     );
     // a damaged page shows here, at start, not in the middle of a change (a small store: well under a millisecond)
-    const check = this.#db.query<{ quick_check: string }, []>("PRAGMA quick_check").get()?.quick_check;
-    if (check !== "ok") {
+    try {
+      assertIntact(this.#db);
+    } catch (e) {
       this.#db.close();
-      throw Object.assign(new Error(`database disk image is malformed (quick_check: ${String(check).slice(0, 200)})`), {
-        code: "SQLITE_CORRUPT",
-      });
+      throw e;
     }
     const latest = this.latest();
     if (latest?.parsed.ok) this.#current = { config: latest.parsed.config, version: latest.version };
