@@ -16,6 +16,7 @@ import {
   writeBounded,
   type Conn,
   type Summary,
+  upWithin,
 } from "./raw.ts";
 
 export interface HoldOptions {
@@ -120,7 +121,7 @@ export async function controlFlood(open: () => Conn, kind: "settings" | "ping", 
       await sleep(o.gapMs);
       const c = open();
       all.push(c);
-      if (!(await Promise.race([c.ready, sleep(5000).then(() => false)]))) {
+      if (!(await upWithin(c, 5000))) {
         c.destroy();
         continue;
       }
@@ -191,7 +192,7 @@ export async function rapidReset(
   while (!done() && streams < o.maxStreams && all.length < o.maxConns) {
     const c = open();
     all.push(c);
-    if (!(await Promise.race([c.ready, sleep(5000).then(() => false)]))) {
+    if (!(await upWithin(c, 5000))) {
       c.destroy();
       await sleep(100);
       continue;
@@ -233,7 +234,7 @@ export async function churn(
       attempts++;
       const started = performance.now();
       const c = open();
-      if (await Promise.race([c.ready, sleep(2000).then(() => false)])) {
+      if (await upWithin(c, 2000)) {
         up++;
         if (first) c.socket.write(first);
       } else failed++;
@@ -262,7 +263,7 @@ export async function continuationFlood(
   while (!done() && frames < o.maxFrames && all.length < o.maxConns) {
     const c = open();
     all.push(c);
-    if (!(await Promise.race([c.ready, sleep(5000).then(() => false)]))) {
+    if (!(await upWithin(c, 5000))) {
       c.destroy();
       await sleep(100);
       continue;

@@ -202,6 +202,11 @@ export async function writeBounded(c: Conn, b: Buffer, maxWaitMs = 1000): Promis
   return !c.isClosed();
 }
 
+/** Whether `c` is up (connected, TLS handshake done) within `ms`. */
+export function upWithin(c: Conn, ms: number): Promise<boolean> {
+  return Promise.race([c.ready, sleep(ms).then(() => false)]);
+}
+
 /** Median of a list (0 when empty). */
 export function median(xs: number[]): number {
   if (xs.length === 0) return 0;
